@@ -1,0 +1,36 @@
+"""`tenure`: the command line a CS team and its operators use.
+
+Sub-commands live one module per domain and register here; heavy libraries are imported
+inside the commands that need them so `tenure --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="tenure",
+    help="Tenure — open-source Customer Success: health, churn risk and what to do next.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print Tenure's version."""
+    from tenure import __version__
+
+    typer.echo(__version__)
+
+
+@app.command("migrate")
+def migrate() -> None:
+    """Bring the operational database to the current schema (done automatically on first use)."""
+    from tenure.cli.context import console, database, settings
+
+    database(settings()).dispose()
+    console.print(f"database at current schema: {settings().resolved_database_url}")
+
+
+# Sub-command groups (one module per domain) register below.

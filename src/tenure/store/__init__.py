@@ -1,0 +1,1 @@
+"""Stores: the operational database (SQLAlchemy + Alembic) and the event store (Ibis)."""

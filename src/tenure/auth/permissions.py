@@ -1,0 +1,75 @@
+"""Roles and what they allow, in one place every surface calls.
+
+- **viewer**: reads everything, changes nothing.
+- **csm**: reads everything; edits the accounts they own or sit on the account team of.
+- **manager**: as a csm, plus the accounts their team owns; reassigns owners within their team.
+- **admin**: everything, including users, roles, API tokens and the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.errors import Forbidden
+from tenure.model import Account, AccountTeamMember, User, UserRole
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user behind a change, and the surface it came through (web, api, cli)."""
+
+    user: User
+    via: str
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def role(self) -> UserRole:
+        return self.user.role
+
+
+def require_role(user: User, *roles: UserRole) -> None:
+    if user.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Forbidden(f"this needs the role {allowed}; {user.email} is {user.role.value}")
+
+
+def require_writer(user: User) -> None:
+    if user.role == UserRole.viewer:
+        raise Forbidden(f"{user.email} is a viewer: viewers can read but not change anything")
+
+
+def team_member_ids(session: Session, manager: User) -> set[int]:
+    """The manager and everyone who reports to them."""
+    ids = session.scalars(sa.select(User.id).where(User.manager_id == manager.id)).all()
+    return {manager.id, *ids}
+
+
+def can_edit_account(session: Session, user: User, account: Account) -> bool:
+    if user.role == UserRole.admin:
+        return True
+    if user.role == UserRole.viewer:
+        return False
+    if account.owner_id == user.id:
+        return True
+    if user.role == UserRole.manager and account.owner_id in team_member_ids(session, user):
+        return True
+    on_team = session.scalar(
+        sa.select(AccountTeamMember.id).where(
+            AccountTeamMember.account_id == account.id, AccountTeamMember.user_id == user.id
+        )
+    )
+    return on_team is not None
+
+
+def require_account_editor(session: Session, user: User, account: Account) -> None:
+    if not can_edit_account(session, user, account):
+        raise Forbidden(
+            f"{user.email} ({user.role.value}) may not change {account.name!r}: "
+            "only its owner, its account team, their manager or an admin can"
+        )

@@ -1,0 +1,176 @@
+"""Users, sign-in and API tokens: load, check, save (flush only; the surface commits)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.auth import audit
+from tenure.auth.passwords import burn_verification_time, hash_password, verify_password
+from tenure.auth.permissions import Actor, require_role
+from tenure.auth.schemas import ApiTokenCreated, ApiTokenRead, UserCreate, UserRead, UserUpdate
+from tenure.auth.tokens import display_prefix, new_token, token_hash
+from tenure.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from tenure.model import ApiToken, User, UserRole
+from tenure.model.base import utcnow
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
+
+
+def list_users(session: Session) -> list[UserRead]:
+    users = session.scalars(sa.select(User).order_by(User.name, User.id)).all()
+    return [UserRead.model_validate(u) for u in users]
+
+
+def _check_manager(session: Session, manager_id: int | None) -> None:
+    if manager_id is None:
+        return
+    manager = session.get(User, manager_id)
+    if manager is None:
+        raise InvalidInput(f"manager_id {manager_id}: no such user")
+    if manager.role not in (UserRole.manager, UserRole.admin):
+        raise InvalidInput(
+            f"manager_id {manager_id}: {manager.email} is a {manager.role.value}, not a manager"
+        )
+
+
+def create_user(session: Session, data: UserCreate, actor: Actor | None) -> UserRead:
+    """Create a console user. ``actor`` is None only for bootstrapping from the CLI."""
+    if actor is not None:
+        require_role(actor.user, UserRole.admin)
+    if find_user(session, data.email) is not None:
+        raise Conflict(f"a user with email {data.email} already exists")
+    _check_manager(session, data.manager_id)
+    user = User(
+        email=data.email,
+        name=data.name,
+        role=data.role,
+        manager_id=data.manager_id,
+        password_hash=hash_password(data.password) if data.password else None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.create", "user", user.id, after=audit.snapshot(user))
+    return UserRead.model_validate(user)
+
+
+def update_user(session: Session, user_id: int, data: UserUpdate, actor: Actor) -> UserRead:
+    require_role(actor.user, UserRole.admin)
+    user = get_user(session, user_id)
+    before = audit.snapshot(user)
+    changes = data.model_dump(exclude_unset=True)
+    if "manager_id" in changes:
+        if changes["manager_id"] == user.id:
+            raise InvalidInput("manager_id: a user cannot be their own manager")
+        _check_manager(session, changes["manager_id"])
+    if user.id == actor.id and (
+        changes.get("role", user.role) != UserRole.admin or changes.get("is_active") is False
+    ):
+        raise InvalidInput("you cannot remove your own admin role or deactivate yourself")
+    for key, value in changes.items():
+        setattr(user, key, value)
+    session.flush()
+    audit.record(
+        session, actor, "user.update", "user", user.id, before=before, after=audit.snapshot(user)
+    )
+    return UserRead.model_validate(user)
+
+
+def set_password(session: Session, user_id: int, password: str, actor: Actor | None) -> None:
+    if len(password) < 8:
+        raise InvalidInput("password: at least 8 characters")
+    if actor is not None and actor.id != user_id:
+        require_role(actor.user, UserRole.admin)
+    user = get_user(session, user_id)
+    user.password_hash = hash_password(password)
+    session.flush()
+    audit.record(session, actor, "user.password", "user", user.id)
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The active user with this email and password, or Unauthorized (same message for both)."""
+    user = find_user(session, email)
+    if user is None:
+        burn_verification_time(password)
+    elif user.is_active and verify_password(user.password_hash, password):
+        return user
+    raise Unauthorized("wrong email or password")
+
+
+def create_api_token(
+    session: Session, user_id: int, name: str, actor: Actor | None
+) -> ApiTokenCreated:
+    if actor is not None and actor.id != user_id:
+        require_role(actor.user, UserRole.admin)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name: give the token a name that says where it is used")
+    user = get_user(session, user_id)
+    secret = new_token()
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=token_hash(secret),
+        token_prefix=display_prefix(secret),
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session, actor, "api_token.create", "api_token", token.id, after=audit.snapshot(token)
+    )
+    return ApiTokenCreated.model_validate(
+        {**ApiTokenRead.model_validate(token).model_dump(), "token": secret}
+    )
+
+
+def list_api_tokens(session: Session, user_id: int | None = None) -> list[ApiTokenRead]:
+    query = sa.select(ApiToken).order_by(ApiToken.id.desc())
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return [ApiTokenRead.model_validate(t) for t in session.scalars(query).all()]
+
+
+def revoke_api_token(session: Session, token_id: int, actor: Actor) -> ApiTokenRead:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no API token with id {token_id}")
+    if token.user_id != actor.id:
+        require_role(actor.user, UserRole.admin)
+    before = audit.snapshot(token)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "api_token.revoke",
+            "api_token",
+            token.id,
+            before=before,
+            after=audit.snapshot(token),
+        )
+    return ApiTokenRead.model_validate(token)
+
+
+def user_for_token(session: Session, secret: str, now: datetime) -> User:
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("invalid or revoked API token")
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("the API token's user is deactivated")
+    # Touch at most once a minute so busy clients do not turn every read into a write.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
+    return user

@@ -11,8 +11,14 @@ from tenure.model.survey import SurveyKind, SurveyResponse
 from tenure.model.ticket import Ticket, TicketPriority
 from tenure.model.touchpoint import Touchpoint, TouchpointKind, touchpoint_attendee
 from tenure.model.user import User, UserRole
+from tenure.model.web import ApiToken, AccountTeamMember, AccountTeamRole, AuditLog, SavedView
 
 __all__ = [
+    "AccountTeamMember",
+    "AccountTeamRole",
+    "ApiToken",
+    "AuditLog",
+    "SavedView",
     "Account",
     "AccountOwnership",
     "Base",

@@ -1,0 +1,1 @@
+"""Playbooks: rules that turn signals into calls to action, surveys, the outbox and webhooks."""

@@ -1,0 +1,204 @@
+"""The CTA lifecycle as pure decisions: what today's firings do to the CTAs that exist.
+
+For each firing of a rule on an account, in this order:
+
+1. an open CTA for (rule, account) exists → **updated** when the facts changed, else
+   **deduplicated** (never a second CTA: the dedupe key is ``rule_key:account_id``);
+2. a CTA for (rule, account) was closed less than ``cooldown_days`` ago → **cooldown**;
+3. the account is in the rule's control share → **control** (no CTA; measured later);
+4. otherwise a candidate: candidates are grouped by owner and ranked by ARR at risk (then
+   priority, then account id); the first ``cap − already created today`` become **created**,
+   the rest **suppressed** with their rank — recorded, never silently dropped.
+
+An open CTA whose rule was evaluated and did not fire today is **auto_closed** when the rule says
+so. Escalation picks unacknowledged CTAs of escalating priority open ``escalate_after_days`` or
+longer whose owner has a manager. Time is the ``as_of`` argument; nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from tenure.playbooks.control import in_control
+from tenure.playbooks.rules import PRIORITY_RANK, CtaPriority, Firing, Rule, RulesetSettings
+
+
+class Decision(enum.StrEnum):
+    created = "created"
+    updated = "updated"
+    deduplicated = "deduplicated"
+    suppressed = "suppressed"
+    cooldown = "cooldown"
+    control = "control"
+    auto_closed = "auto_closed"
+
+
+def dedupe_key(rule_key: str, account_id: int) -> str:
+    return f"{rule_key}:{account_id}"
+
+
+def facts_signature(firing: Firing) -> str:
+    """A short hash of the checked values: equal signatures mean nothing changed."""
+    text = json.dumps(firing.facts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class OpenCta:
+    cta_id: int
+    rule_key: str
+    account_id: int
+    facts_signature: str
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    account_id: int
+    external_id: str
+    owner_id: int | None
+    arr_at_risk: float
+
+
+@dataclass(frozen=True)
+class Planned:
+    decision: Decision
+    rule_key: str
+    account_id: int
+    firing: Firing | None
+    cta_id: int | None = None
+    owner_id: int | None = None
+    arr_at_risk: float = 0.0
+    # For candidates: position in the owner's ranking today (1 = first), and the cap applied.
+    rank: int | None = None
+    note: str = ""
+
+
+@dataclass
+class PlanInput:
+    as_of: date
+    rules: Mapping[str, Rule]
+    firings: list[Firing]
+    accounts: Mapping[int, AccountContext]
+    open_ctas: Mapping[str, OpenCta] = field(default_factory=dict)  # by dedupe key
+    last_closed_on: Mapping[str, date] = field(default_factory=dict)  # by dedupe key
+    created_today: Mapping[int | None, int] = field(default_factory=dict)  # by owner
+    evaluated_accounts: frozenset[int] = frozenset()
+    settings: RulesetSettings = field(default_factory=RulesetSettings)
+
+
+def plan(data: PlanInput) -> list[Planned]:
+    """Decide, for every firing and every open CTA of the evaluated rules, what happens today."""
+    out: list[Planned] = []
+    candidates: dict[int | None, list[Planned]] = defaultdict(list)
+    fired_keys: set[str] = set()
+    for firing in data.firings:
+        rule = data.rules[firing.rule_key]
+        key = dedupe_key(firing.rule_key, firing.account_id)
+        fired_keys.add(key)
+        account = data.accounts[firing.account_id]
+        item = Planned(
+            Decision.created,
+            firing.rule_key,
+            firing.account_id,
+            firing,
+            owner_id=account.owner_id,
+            arr_at_risk=account.arr_at_risk,
+        )
+        existing = data.open_ctas.get(key)
+        closed_on = data.last_closed_on.get(key)
+        if existing is not None:
+            same = existing.facts_signature == facts_signature(firing)
+            decision = Decision.deduplicated if same else Decision.updated
+            out.append(replace(item, decision=decision, cta_id=existing.cta_id))
+        elif closed_on is not None and data.as_of < closed_on + timedelta(rule.cooldown_days):
+            until = closed_on + timedelta(rule.cooldown_days)
+            note = f"closed on {closed_on}; cooldown until {until}"
+            out.append(replace(item, decision=Decision.cooldown, note=note))
+        elif in_control(rule.key, account.external_id, rule.control_share):
+            note = f"control share {rule.control_share:g}"
+            out.append(replace(item, decision=Decision.control, note=note))
+        else:
+            candidates[account.owner_id].append(item)
+    for owner_id, owned in candidates.items():
+        out.extend(_apply_cap(owned, data, owner_id))
+    out.extend(_auto_closes(data, fired_keys))
+    return out
+
+
+def _candidate_order(item: Planned, rules: Mapping[str, Rule]) -> tuple[float, int, str, int]:
+    priority = PRIORITY_RANK[rules[item.rule_key].priority]
+    return (-item.arr_at_risk, -priority, item.rule_key, item.account_id)
+
+
+def _apply_cap(owned: list[Planned], data: PlanInput, owner_id: int | None) -> list[Planned]:
+    cap = data.settings.daily_cap_per_csm
+    ranked = sorted(owned, key=lambda p: _candidate_order(p, data.rules))
+    if cap is None or owner_id is None:  # unassigned CTAs go to the team queue, uncapped
+        room = len(ranked)
+    else:
+        room = cap - data.created_today.get(owner_id, 0)
+    out = []
+    for rank, item in enumerate(ranked, start=1):
+        if rank <= room:
+            out.append(replace(item, rank=rank))
+        else:
+            note = f"daily cap of {cap} new CTAs for this CSM reached; ranked {rank} by ARR at risk"
+            out.append(replace(item, decision=Decision.suppressed, rank=rank, note=note))
+    return out
+
+
+def _auto_closes(data: PlanInput, fired_keys: set[str]) -> list[Planned]:
+    out = []
+    for key, cta in sorted(data.open_ctas.items()):
+        rule = data.rules.get(cta.rule_key)
+        if rule is None or not rule.auto_close or key in fired_keys:
+            continue
+        if cta.account_id not in data.evaluated_accounts:
+            continue
+        account = data.accounts.get(cta.account_id)
+        note = f"condition no longer holds on {data.as_of}"
+        out.append(
+            Planned(
+                Decision.auto_closed,
+                cta.rule_key,
+                cta.account_id,
+                None,
+                cta_id=cta.cta_id,
+                owner_id=account.owner_id if account else None,
+                note=note,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class EscalationCandidate:
+    cta_id: int
+    priority: CtaPriority
+    opened_on: date
+    acknowledged: bool
+    escalated: bool
+    manager_id: int | None
+
+
+def due_escalations(
+    as_of: date, ctas: Iterable[EscalationCandidate], settings: RulesetSettings
+) -> list[int]:
+    """CTAs to escalate today: escalating priority, unacknowledged, open long enough, not yet
+    escalated, and an owner with a manager to escalate to."""
+    limit = timedelta(days=settings.escalate_after_days)
+    return [
+        c.cta_id
+        for c in ctas
+        if c.priority in settings.escalate_priorities
+        and not c.acknowledged
+        and not c.escalated
+        and c.manager_id is not None
+        and as_of - c.opened_on >= limit
+    ]

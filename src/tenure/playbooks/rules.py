@@ -1,0 +1,306 @@
+"""Rules: a documented YAML schema, and pure evaluation of triggers over a facts table.
+
+A rule is a trigger (``all`` or ``any`` of conditions over named facts) plus what to do when it
+fires: the CTA's type, priority, due date, playbook steps, cooldown, auto-close and control share.
+Evaluation is pure: it takes the facts of each account on an as-of date (a mapping of fact name to
+value) and returns, for every account the rule fires on, each checked fact with its value, the
+operator and the threshold — the reason a CSM reads on the CTA.
+
+    >>> ruleset = parse_ruleset('''
+    ... rules:
+    ...   - key: renewal_prep
+    ...     name: Renewal in 120 days
+    ...     type: renewal
+    ...     when: {all: [{fact: days_to_renewal, op: "<=", value: 120}]}
+    ... ''', source="example")
+    >>> [f.account_id for f in evaluate(ruleset.rules, {1: {"days_to_renewal": 90}, 2: {}})]
+    [1]
+
+A fact an account does not have never satisfies a condition (it is listed as missing), so a rule
+over facts no source provides fires on nobody rather than guessing.
+"""
+
+from __future__ import annotations
+
+import enum
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tenure.errors import InvalidInput
+
+FactValue = float | int | str | bool | None
+FactsTable = Mapping[int, Mapping[str, Any]]
+
+
+class CtaType(enum.StrEnum):
+    risk = "risk"
+    opportunity = "opportunity"
+    lifecycle = "lifecycle"
+    renewal = "renewal"
+    advocacy = "advocacy"
+
+
+class CtaPriority(enum.StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    urgent = "urgent"
+
+
+PRIORITY_RANK = {p: rank for rank, p in enumerate(CtaPriority)}
+
+Op = Literal["<", "<=", ">", ">=", "==", "!=", "in", "not in"]
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "in": lambda value, options: value in options,
+    "not in": lambda value, options: value not in options,
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(_Strict):
+    """One comparison: ``fact op value`` (e.g. ``churn_probability > 0.3``)."""
+
+    fact: str = Field(description="Name of a fact in the per-account facts table.")
+    op: Op = Field(description="Comparison operator.")
+    value: float | int | str | bool | list[str | int | float] = Field(
+        description="The threshold (a list for `in` / `not in`)."
+    )
+
+    @model_validator(mode="after")
+    def _list_only_for_membership(self) -> Condition:
+        if (self.op in ("in", "not in")) != isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} needs {'a list' if 'in' in self.op else 'a scalar'}")
+        return self
+
+
+class Trigger(_Strict):
+    """``all`` conditions must hold, or ``any`` one of them (exactly one of the two is given)."""
+
+    all: tuple[Condition, ...] = ()
+    any: tuple[Condition, ...] = ()
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Trigger:
+        if bool(self.all) == bool(self.any):
+            raise ValueError("give exactly one of `all` or `any`, with at least one condition")
+        return self
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        return self.all or self.any
+
+
+class PlaybookStep(_Strict):
+    """One step of the CTA's checklist, due a number of days after the CTA opens."""
+
+    title: str
+    due_offset_days: int = Field(default=0, ge=0)
+    template: str | None = Field(
+        default=None, description="Suggested message draft (goal, outcome, evidence, next step)."
+    )
+
+
+class Rule(_Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    name: str
+    description: str = ""
+    version: int = Field(default=1, ge=1, description="Bump when the trigger changes.")
+    enabled: bool = True
+    type: CtaType
+    priority: CtaPriority = CtaPriority.medium
+    when: Trigger
+    due_in_days: int = Field(default=7, ge=0)
+    cooldown_days: int = Field(default=30, ge=0, description="No new CTA this long after a close.")
+    auto_close: bool = Field(default=True, description="Close the CTA when the condition clears.")
+    control_share: float = Field(
+        default=0.0, ge=0.0, lt=1.0, description="Share of firings kept as a measured control."
+    )
+    playbook: tuple[PlaybookStep, ...] = ()
+
+
+class RulesetSettings(_Strict):
+    daily_cap_per_csm: int | None = Field(
+        default=25, ge=1, description="New CTAs per CSM per day; overflow is suppressed by rank."
+    )
+    escalate_after_days: int = Field(
+        default=2, ge=0, description="Unacknowledged high-priority CTAs go to the manager after."
+    )
+    escalate_priorities: tuple[CtaPriority, ...] = (CtaPriority.high, CtaPriority.urgent)
+
+
+class Ruleset(_Strict):
+    settings: RulesetSettings = RulesetSettings()
+    rules: tuple[Rule, ...]
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> Ruleset:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.key in seen:
+                raise ValueError(f"rule key {rule.key!r} is defined twice")
+            seen.add(rule.key)
+        return self
+
+    def get(self, key: str) -> Rule:
+        for rule in self.rules:
+            if rule.key == key:
+                return rule
+        known = ", ".join(r.key for r in self.rules)
+        raise InvalidInput(f"no rule {key!r}; known rules: {known}")
+
+    @property
+    def enabled(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.enabled)
+
+
+def parse_ruleset(text: str, *, source: str) -> Ruleset:
+    """Validate rules YAML; errors name the file, the rule and the field."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidInput(f"{source}: not valid YAML: {error}") from error
+    try:
+        return Ruleset.model_validate(data)
+    except ValidationError as error:
+        details = []
+        lines = []
+        for item in error.errors():
+            where = _describe_location(data, item["loc"])
+            details.append({"location": where, "reason": item["msg"]})
+            lines.append(f"  {where}: {item['msg']}")
+        message = f"{source}: invalid rules\n" + "\n".join(lines)
+        raise InvalidInput(message, details=details) from error
+
+
+def _describe_location(data: Any, loc: Sequence[int | str]) -> str:
+    """``rules[2](churn_risk).when.all[0].op``: the path with each rule's key beside its index."""
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            node = node[part]
+            key = node.get("key") if isinstance(node, dict) else None
+            out += f"[{part}]" + (f"({key})" if key else "")
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def default_rules_path() -> Path:
+    return Path(str(resources.files("tenure.playbooks") / "default_rules.yaml"))
+
+
+def load_ruleset(path: Path | None = None) -> Ruleset:
+    path = path or default_rules_path()
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise InvalidInput(f"cannot read rules file {path}: {error.strerror}") from error
+    return parse_ruleset(text, source=str(path))
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactCheck:
+    """A condition as it was checked: the fact's value beside the threshold."""
+
+    fact: str
+    op: str
+    threshold: Any
+    value: Any
+    passed: bool
+
+    def __str__(self) -> str:
+        return f"{self.fact} = {_show(self.value)} ({self.op} {_show(self.threshold)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fact": self.fact,
+            "op": self.op,
+            "threshold": self.threshold,
+            "value": self.value,
+            "passed": self.passed,
+        }
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Firing:
+    rule_key: str
+    rule_version: int
+    account_id: int
+    checks: tuple[FactCheck, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(str(c) for c in self.checks if c.passed)
+
+    @property
+    def facts(self) -> list[dict[str, Any]]:
+        return [c.to_dict() for c in self.checks]
+
+
+def check(condition: Condition, facts: Mapping[str, Any]) -> FactCheck:
+    value = facts.get(condition.fact)
+    threshold = condition.value
+    passed = False
+    if value is not None:
+        try:
+            passed = bool(_OPS[condition.op](value, threshold))
+        except TypeError:
+            passed = False
+    return FactCheck(condition.fact, condition.op, threshold, value, passed)
+
+
+def evaluate_account(rule: Rule, account_id: int, facts: Mapping[str, Any]) -> Firing | None:
+    """The firing of ``rule`` on one account's facts, or None when the trigger does not hold."""
+    checks = tuple(check(c, facts) for c in rule.when.conditions)
+    fired = all(c.passed for c in checks) if rule.when.all else any(c.passed for c in checks)
+    return Firing(rule.key, rule.version, account_id, checks) if fired else None
+
+
+def evaluate(rules: Iterable[Rule], facts_table: FactsTable) -> list[Firing]:
+    """Every firing of every rule over the facts table, ordered by rule then account."""
+    firings = []
+    for rule in rules:
+        for account_id in sorted(facts_table):
+            firing = evaluate_account(rule, account_id, facts_table[account_id])
+            if firing is not None:
+                firings.append(firing)
+    return firings
+
+
+def missing_facts(rules: Iterable[Rule], available: Iterable[str]) -> dict[str, list[str]]:
+    """Per rule, the facts it reads that no source provides (such a rule cannot fire)."""
+    have = set(available)
+    out = {}
+    for rule in rules:
+        missing = sorted({c.fact for c in rule.when.conditions} - have)
+        if missing:
+            out[rule.key] = missing
+    return out

@@ -3,17 +3,55 @@
 from tenure.model.account import Account, AccountOwnership
 from tenure.model.base import Base
 from tenure.model.contact import Contact, ContactLevel, ContactRole
+from tenure.model.cta import (
+    Cta,
+    CtaEvent,
+    CtaOutcome,
+    CtaPriority,
+    CtaStatus,
+    CtaStep,
+    CtaType,
+    RuleEvaluation,
+)
+from tenure.model.daily_run import DailyRun
 from tenure.model.contract import BillingPeriod, Contract, ContractStatus, RenewalOutcome
 from tenure.model.feature import Feature
 from tenure.model.import_run import ImportRun
+from tenure.model.outbox import OutboxMessage, OutboxStatus
 from tenure.model.source import Source
 from tenure.model.survey import SurveyKind, SurveyResponse
+from tenure.model.survey_campaign import SurveyCampaign, SurveyLink
 from tenure.model.ticket import Ticket, TicketPriority
 from tenure.model.touchpoint import Touchpoint, TouchpointKind, touchpoint_attendee
 from tenure.model.user import User, UserRole
+from tenure.model.webhook import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookFormat,
+)
 from tenure.model.web import ApiToken, AccountTeamMember, AccountTeamRole, AuditLog, SavedView
 
 __all__ = [
+    "Cta",
+    "CtaEvent",
+    "CtaOutcome",
+    "CtaPriority",
+    "CtaStatus",
+    "CtaStep",
+    "CtaType",
+    "DailyRun",
+    "DeliveryStatus",
+    "OutboxMessage",
+    "OutboxStatus",
+    "RuleEvaluation",
+    "SurveyCampaign",
+    "SurveyLink",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookFormat",
     "AccountTeamMember",
     "AccountTeamRole",
     "ApiToken",

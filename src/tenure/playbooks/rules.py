@@ -22,7 +22,6 @@ over facts no source provides fires on nobody rather than guessing.
 
 from __future__ import annotations
 
-import enum
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,24 +33,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tenure.errors import InvalidInput
+from tenure.model.cta import CtaPriority, CtaType
 
 FactValue = float | int | str | bool | None
 FactsTable = Mapping[int, Mapping[str, Any]]
-
-
-class CtaType(enum.StrEnum):
-    risk = "risk"
-    opportunity = "opportunity"
-    lifecycle = "lifecycle"
-    renewal = "renewal"
-    advocacy = "advocacy"
-
-
-class CtaPriority(enum.StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    urgent = "urgent"
 
 
 PRIORITY_RANK = {p: rank for rank, p in enumerate(CtaPriority)}

@@ -1,0 +1,210 @@
+"""Churn classification: every lost or downgraded customer placed on the matrix, with reasons.
+
+[pub] Churn is a cancellation, a non-renewal, or a customer that never buys again; all churn is
+bad, some is worse; do a root-cause analysis on every churn. The matrix's axes [pub/inf]:
+**foreseen vs unforeseen** × **good fit vs bad fit** (Success Potential at signing). Keep the
+customer's **stated** reason apart from the **internal** one [pub].
+
+[default] Tenure's extensions and thresholds:
+- Downgrades count as churn events too.
+- foreseen = a risk flag was raised at least 30 days before the notice (or before the outcome date
+  when no notice was given).
+- cause side, first match wins: ``acquisition_fit`` when the customer had no Success Potential at
+  signing; ``customer_change`` when the data shows their own change (acquired, bankrupt, budget
+  cut, or a champion who left in the 180 days before notice); ``product_or_service`` when it shows
+  ours (≥ 2 high-priority tickets in those 180 days, licence utilization < 40 %, or an NPS ≤ 6);
+  otherwise ``unknown``.
+- avoidable: ``customer_change`` is "unavoidable" (quoted by the source), every other side is
+  avoidable — bad fit was avoidable at acquisition.
+Tenure *suggests* the class; the CSM confirms it (service layer), and the confirmed class is the
+one reports use when present.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from pydantic import BaseModel
+
+FORESEEN_LEAD_DAYS = 30
+LOOKBACK_DAYS = 180
+LOW_UTILIZATION = 0.4
+HIGH_PRIORITY_TICKETS = 2
+CUSTOMER_EVENTS = ("acquired", "bankruptcy", "budget_cut")
+
+
+class CauseSide(enum.StrEnum):
+    acquisition_fit = "acquisition_fit"
+    product_or_service = "product_or_service"
+    customer_change = "customer_change"
+    unknown = "unknown"
+
+
+class ChurnKind(enum.StrEnum):
+    churned = "churned"
+    downgraded = "downgraded"
+
+
+@dataclass(frozen=True)
+class ChurnFacts:
+    account_id: int
+    kind: ChurnKind
+    churned_on: date
+    notice_on: date | None = None
+    success_potential_at_signing: bool | None = None
+    risk_flag_dates: Sequence[date] = field(default_factory=tuple)
+    # Customer-side events recorded before the churn: "acquired", "bankruptcy", "budget_cut".
+    customer_events: Sequence[str] = field(default_factory=tuple)
+    champion_left_on: Sequence[date] = field(default_factory=tuple)
+    high_priority_ticket_dates: Sequence[date] = field(default_factory=tuple)
+    license_utilization: float | None = None
+    last_nps: int | None = None
+    stated_reason: str | None = None
+
+
+class ChurnSuggestion(BaseModel):
+    account_id: int
+    kind: ChurnKind
+    churned_on: date
+    foreseen: bool
+    good_fit: bool | None
+    churn_class: str
+    avoidable: bool | None
+    cause_side: CauseSide
+    internal_reason: str
+    stated_reason: str | None
+    reasons: list[str]
+
+
+def churn_class_name(foreseen: bool, good_fit: bool | None) -> str:
+    fit = {True: "good_fit", False: "bad_fit", None: "unknown_fit"}[good_fit]
+    return f"{'foreseen' if foreseen else 'unforeseen'}_{fit}"
+
+
+def _cause(facts: ChurnFacts, anchor: date) -> tuple[CauseSide, str, list[str]]:
+    since = anchor - timedelta(days=LOOKBACK_DAYS)
+    if facts.success_potential_at_signing is False:
+        return (
+            CauseSide.acquisition_fit,
+            "bad_fit_at_signing",
+            ["no Success Potential at signing: a must fit criterion failed"],
+        )
+    events = [e for e in facts.customer_events if e in CUSTOMER_EVENTS]
+    if events:
+        return (
+            CauseSide.customer_change,
+            events[0],
+            [f"customer event recorded: {', '.join(events)}"],
+        )
+    left = [d for d in facts.champion_left_on if since <= d <= anchor]
+    if left:
+        return (
+            CauseSide.customer_change,
+            "champion_left",
+            [f"champion left on {max(left)}, within {LOOKBACK_DAYS} days of the notice"],
+        )
+    evidence: list[str] = []
+    tickets = [d for d in facts.high_priority_ticket_dates if since <= d <= anchor]
+    if len(tickets) >= HIGH_PRIORITY_TICKETS:
+        evidence.append(f"{len(tickets)} high-priority tickets in the {LOOKBACK_DAYS} days before")
+    if facts.license_utilization is not None and facts.license_utilization < LOW_UTILIZATION:
+        evidence.append(
+            f"licence utilization {facts.license_utilization:.0%} < {LOW_UTILIZATION:.0%}"
+        )
+    if facts.last_nps is not None and facts.last_nps <= 6:
+        evidence.append(f"last NPS answer {facts.last_nps} (detractor)")
+    if evidence:
+        code = (
+            "support_issues" if tickets and len(tickets) >= HIGH_PRIORITY_TICKETS else "low_value"
+        )
+        return CauseSide.product_or_service, code, evidence
+    return CauseSide.unknown, "unknown", ["no evidence of a cause in the data: review with the CSM"]
+
+
+def suggest(facts: ChurnFacts) -> ChurnSuggestion:
+    """Suggest the class, cause side and avoidability of one churn from the data before it."""
+    anchor = facts.notice_on or facts.churned_on
+    cutoff = anchor - timedelta(days=FORESEEN_LEAD_DAYS)
+    early = [d for d in facts.risk_flag_dates if d <= cutoff]
+    foreseen = bool(early)
+    reasons = [
+        f"foreseen: risk flag on {min(early)}, ≥ {FORESEEN_LEAD_DAYS} days before {anchor}"
+        if foreseen
+        else f"unforeseen: no risk flag ≥ {FORESEEN_LEAD_DAYS} days before {anchor}"
+    ]
+    good_fit = facts.success_potential_at_signing
+    reasons.append(
+        {
+            True: "good fit: Success Potential at signing",
+            False: "bad fit: no Success Potential at signing",
+            None: "fit at signing unknown",
+        }[good_fit]
+    )
+    side, code, why = _cause(facts, anchor)
+    reasons += why
+    avoidable = None if side is CauseSide.unknown else side is not CauseSide.customer_change
+    return ChurnSuggestion(
+        account_id=facts.account_id,
+        kind=facts.kind,
+        churned_on=facts.churned_on,
+        foreseen=foreseen,
+        good_fit=good_fit,
+        churn_class=churn_class_name(foreseen, good_fit),
+        avoidable=avoidable,
+        cause_side=side,
+        internal_reason=code,
+        stated_reason=facts.stated_reason,
+        reasons=reasons,
+    )
+
+
+class ClassCount(BaseModel):
+    period: str
+    churn_class: str
+    cause_side: str
+    count: int
+
+
+def quarter_of(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def report_by_class(records: Iterable[tuple[date, str, str]]) -> list[ClassCount]:
+    """Counts per quarter, class and cause side from (churned_on, class, cause_side) triples."""
+    counts = Counter((quarter_of(day), cls, side) for day, cls, side in records)
+    return [
+        ClassCount(period=p, churn_class=c, cause_side=s, count=n)
+        for (p, c, s), n in sorted(counts.items())
+    ]
+
+
+class Agreement(BaseModel):
+    compared: int
+    agreed: int
+    agreement: float | None
+    confusion: dict[str, dict[str, int]]
+    baseline_agreement: float | None
+    baseline_label: str | None
+
+
+def agreement(suggested: Mapping[int, str], truth: Mapping[int, str]) -> Agreement:
+    """Share of accounts where the suggested cause side equals the true one, with the confusion
+    table (truth → suggested) and the naive baseline of always answering the commonest truth."""
+    common = sorted(set(suggested) & set(truth))
+    confusion: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for acc in common:
+        confusion[truth[acc]][suggested[acc]] += 1
+    agreed = sum(1 for acc in common if suggested[acc] == truth[acc])
+    top = Counter(truth[a] for a in common).most_common(1)
+    return Agreement(
+        compared=len(common),
+        agreed=agreed,
+        agreement=agreed / len(common) if common else None,
+        confusion={k: dict(v) for k, v in confusion.items()},
+        baseline_agreement=top[0][1] / len(common) if top else None,
+        baseline_label=top[0][0] if top else None,
+    )

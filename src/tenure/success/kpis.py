@@ -1,0 +1,292 @@
+"""Customer-success KPIs per period, segment and CSM, with their formulas.
+
+"Customer Success is NOT a metric" and the best KPI depends on the company's stage [pub]; the set
+and the formulas below are Tenure's defaults [default], grouped as the source groups CS-driven
+growth: keep them longer (logo churn, GRR, renewal rate), get them to buy more (NRR, expansion ARR),
+plus licence utilization, feature adoption, time to value and NPS.
+
+Period = [start, end). An account's ARR on a day is the sum of its contracts with
+``starts_on ≤ day ≤ ends_on`` (a contract ending on the day another starts is replaced by it).
+The **cohort** is the accounts with ARR > 0 on ``start``; ``start ARR`` is their ARR on ``start``
+and ``end ARR`` their ARR on the period's last day (``end − 1 day``). ARR figures and ratios are
+computed **per currency** and never summed across currencies.
+
+- NRR = Σ end ARR ÷ Σ start ARR (cohort only; new customers excluded).
+  Example: A 100→120, B 100→0 → NRR = 120 ÷ 200 = 0.60.
+- GRR = Σ min(end ARR, start ARR) ÷ Σ start ARR. Example above: (100 + 0) ÷ 200 = 0.50.
+- Expansion ARR = Σ max(end ARR − start ARR, 0). Example above: 20.
+- ARR churn = Σ start ARR of cohort accounts with end ARR = 0 ÷ Σ start ARR. Example: 100 ÷ 200.
+- Logo churn = cohort accounts with end ARR = 0 ÷ cohort accounts. Example: 1 ÷ 2.
+- Renewal rate = contracts ending in the period that renewed (renewed, expanded or downgraded)
+  ÷ contracts ending in the period with a known outcome.
+- Licence utilization = Σ active users ÷ Σ licensed seats, over accounts with seats
+  (active = trailing 28 days, ENGINEERING.md). Example: 8/10 and 2/10 seats → 10 ÷ 20 = 0.50.
+- Feature adoption = mean over accounts of features used ÷ features available.
+- Time to value = median days from an account's first contract start to its first value.
+- NPS = 100 × (promoters − detractors) ÷ responses in the period (promoter ≥ 9, detractor ≤ 6).
+"""
+
+from __future__ import annotations
+
+import enum
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pydantic import BaseModel
+
+from tenure.errors import InvalidInput
+
+RENEWED = frozenset({"renewed", "expanded", "downgraded"})
+
+
+class GroupBy(enum.StrEnum):
+    all = "all"
+    segment = "segment"
+    csm = "csm"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # exclusive
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise InvalidInput(f"period end {self.end} must be after its start {self.start}")
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.isoformat()}..{self.last_day.isoformat()}"
+
+
+def _add_months(first: date, months: int) -> date:
+    index = first.month - 1 + months
+    return date(first.year + index // 12, index % 12 + 1, 1)
+
+
+def parse_period(text: str) -> Period:
+    """``2025``, ``2025-Q3``, ``2025-07`` or ``2025-01-01..2025-06-30`` (inclusive end)."""
+    try:
+        if ".." in text:
+            first, last = text.split("..", 1)
+            return Period(date.fromisoformat(first), date.fromisoformat(last) + timedelta(days=1))
+        if "-Q" in text.upper():
+            year_text, quarter_text = text.upper().split("-Q")
+            q = int(quarter_text)
+            if not 1 <= q <= 4:
+                raise ValueError(quarter_text)
+            start = date(int(year_text), 3 * q - 2, 1)
+            return Period(start, _add_months(start, 3))
+        if len(text) == 7:
+            y, m = (int(part) for part in text.split("-"))
+            return Period(date(y, m, 1), _add_months(date(y, m, 1), 1))
+        y = int(text)
+        return Period(date(y, 1, 1), date(y + 1, 1, 1))
+    except ValueError as error:
+        raise InvalidInput(
+            f"period {text!r}: use 2025, 2025-Q3, 2025-07 or 2025-01-01..2025-06-30"
+        ) from error
+
+
+@dataclass(frozen=True)
+class ContractFact:
+    account_id: int
+    currency: str
+    starts_on: date
+    ends_on: date
+    arr: float
+    renewal_outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountFact:
+    account_id: int
+    segment: str | None = None
+    csm: str | None = None
+    active_users: int | None = None
+    licensed_seats: int | None = None
+    features_used: int | None = None
+    features_available: int | None = None
+    first_contract_on: date | None = None
+    first_value_on: date | None = None
+
+
+@dataclass(frozen=True)
+class NpsAnswer:
+    account_id: int
+    score: int
+    responded_on: date
+
+
+class CurrencyKpis(BaseModel):
+    currency: str
+    cohort_accounts: int
+    start_arr: float
+    end_arr: float
+    expansion_arr: float
+    contraction_arr: float
+    churned_arr: float
+    churned_accounts: int
+    nrr: float | None
+    grr: float | None
+    arr_churn: float | None
+    logo_churn: float | None
+
+
+class KpiRow(BaseModel):
+    group: str
+    period: str
+    by_currency: list[CurrencyKpis]
+    renewals_due: int
+    renewed: int
+    renewal_rate: float | None
+    license_utilization: float | None
+    feature_adoption: float | None
+    time_to_value_days: float | None
+    nps: float | None
+    nps_responses: int
+
+
+class KpiReport(BaseModel):
+    period: str
+    by: GroupBy
+    rows: list[KpiRow]
+
+
+def arr_on(contracts: Iterable[ContractFact], day: date) -> dict[tuple[int, str], float]:
+    """ARR per (account, currency) on a day; a contract ending the day a successor starts yields."""
+    live = [c for c in contracts if c.starts_on <= day <= c.ends_on]
+    starting = {c.account_id for c in live if c.starts_on == day}
+    arr: dict[tuple[int, str], float] = defaultdict(float)
+    for c in live:
+        if c.ends_on == day and c.starts_on != day and c.account_id in starting:
+            continue
+        arr[(c.account_id, c.currency)] += c.arr
+    return dict(arr)
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _currency_kpis(
+    start: dict[tuple[int, str], float], end: dict[tuple[int, str], float]
+) -> list[CurrencyKpis]:
+    out = []
+    for currency in sorted({cur for _, cur in start}):
+        cohort = {acc: v for (acc, cur), v in start.items() if cur == currency and v > 0}
+        ends = {acc: end.get((acc, currency), 0.0) for acc in cohort}
+        start_arr = sum(cohort.values())
+        end_arr = sum(ends.values())
+        churned = [acc for acc in cohort if ends[acc] <= 0]
+        churned_arr = sum(cohort[acc] for acc in churned)
+        expansion = sum(max(ends[a] - cohort[a], 0.0) for a in cohort)
+        contraction = sum(max(cohort[a] - ends[a], 0.0) for a in cohort if a not in churned)
+        retained = sum(min(ends[a], cohort[a]) for a in cohort)
+        out.append(
+            CurrencyKpis(
+                currency=currency,
+                cohort_accounts=len(cohort),
+                start_arr=start_arr,
+                end_arr=end_arr,
+                expansion_arr=expansion,
+                contraction_arr=contraction,
+                churned_arr=churned_arr,
+                churned_accounts=len(churned),
+                nrr=_ratio(end_arr, start_arr),
+                grr=_ratio(retained, start_arr),
+                arr_churn=_ratio(churned_arr, start_arr),
+                logo_churn=_ratio(len(churned), len(cohort)),
+            )
+        )
+    return out
+
+
+def nps(scores: Sequence[int]) -> float | None:
+    """100 × (promoters − detractors) ÷ responses. ``nps([10, 9, 7, 3]) == 25.0``."""
+    if not scores:
+        return None
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    return 100.0 * (promoters - detractors) / len(scores)
+
+
+def _group_kpis(
+    group: str,
+    period: Period,
+    accounts: Sequence[AccountFact],
+    contracts: Sequence[ContractFact],
+    answers: Sequence[NpsAnswer],
+) -> KpiRow:
+    start = arr_on(contracts, period.start)
+    end = arr_on(contracts, period.last_day)
+    due = [c for c in contracts if period.start <= c.ends_on < period.end and c.renewal_outcome]
+    renewed = sum(1 for c in due if c.renewal_outcome in RENEWED)
+    seated = [a for a in accounts if a.licensed_seats and a.active_users is not None]
+    adoption = [
+        a.features_used / a.features_available
+        for a in accounts
+        if a.features_used is not None and a.features_available
+    ]
+    ttv = [
+        (a.first_value_on - a.first_contract_on).days
+        for a in accounts
+        if a.first_value_on and a.first_contract_on
+    ]
+    scores = [n.score for n in answers if period.start <= n.responded_on < period.end]
+    return KpiRow(
+        group=group,
+        period=period.label,
+        by_currency=_currency_kpis(start, end),
+        renewals_due=len(due),
+        renewed=renewed,
+        renewal_rate=_ratio(renewed, len(due)),
+        license_utilization=_ratio(
+            sum(a.active_users or 0 for a in seated), sum(a.licensed_seats or 0 for a in seated)
+        ),
+        feature_adoption=statistics.fmean(adoption) if adoption else None,
+        time_to_value_days=float(statistics.median(ttv)) if ttv else None,
+        nps=nps(scores),
+        nps_responses=len(scores),
+    )
+
+
+def compute_kpis(
+    period: Period,
+    accounts: Sequence[AccountFact],
+    contracts: Sequence[ContractFact],
+    answers: Sequence[NpsAnswer] = (),
+    by: GroupBy = GroupBy.all,
+) -> KpiReport:
+    """Every KPI for the period, overall or per segment / CSM (accounts without one: "(none)")."""
+
+    def key(account: AccountFact) -> str:
+        if by is GroupBy.all:
+            return "all"
+        value = account.segment if by is GroupBy.segment else account.csm
+        return value or "(none)"
+
+    groups: dict[str, list[AccountFact]] = defaultdict(list)
+    for account in accounts:
+        groups[key(account)].append(account)
+    rows = []
+    for name in sorted(groups):
+        members = groups[name]
+        ids = {a.account_id for a in members}
+        rows.append(
+            _group_kpis(
+                name,
+                period,
+                members,
+                [c for c in contracts if c.account_id in ids],
+                [n for n in answers if n.account_id in ids],
+            )
+        )
+    return KpiReport(period=period.label, by=by, rows=rows)

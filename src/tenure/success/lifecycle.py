@@ -1,0 +1,330 @@
+"""TSIA's LAER lifecycle (Land, Adopt, Expand, Renew) and the "customer for life" after R.
+
+[pub] Land covers the first sale *and the initial implementation*; Adopt is the customer adopting
+and expanding their use; then Expand and Renew. The motions overlap ("no letter stands alone").
+
+[default] Active motions on ``as_of``: land = first signature → go-live; adopt = after go-live;
+expand = an expansion opportunity opened or won in the last 90 days; renew = an active contract
+ending within 120 days. The displayed stage is the latest active motion (L < A < E < R);
+``year_index`` = renewals completed. No active contract → no stage ("not a customer").
+
+After the first renewal, the four areas of the Customer Success Field Guide [pub], each with
+[default] targets: **Relationships** — 3 new relationships a month, coverage of end user, manager
+and director/VP+ (executives count as director/VP+); **Adoption** — licence utilization ≥ 100 %;
+**Maturity** — ≥ 50 % of features used or the strategic features adopted; **Evangelism** —
+champions, success stories, references and referrals (one story a quarter).
+
+>>> from datetime import date
+>>> c = LifecycleContract(date(2025, 1, 1), date(2025, 12, 31), None, None)
+>>> laer_stage(LifecycleFacts(contracts=[c], go_live_on=date(2025, 3, 1)), date(2025, 6, 1)).stage
+<LaerStage.adopt: 'adopt'>
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from pydantic import BaseModel
+
+RENEWED = frozenset({"renewed", "expanded", "downgraded"})
+EXPAND_WINDOW_DAYS = 90
+RENEW_WINDOW_DAYS = 120
+
+
+class LaerStage(enum.StrEnum):
+    land = "land"
+    adopt = "adopt"
+    expand = "expand"
+    renew = "renew"
+
+
+@dataclass(frozen=True)
+class LifecycleContract:
+    starts_on: date
+    ends_on: date
+    renewal_outcome: str | None
+    outcome_on: date | None
+
+
+@dataclass(frozen=True)
+class LifecycleFacts:
+    contracts: Sequence[LifecycleContract]
+    go_live_on: date | None = None
+    # Dates expansion opportunities were opened or won.
+    expansion_dates: Sequence[date] = field(default_factory=tuple)
+
+
+class StageResult(BaseModel):
+    as_of: date
+    stage: LaerStage | None
+    active_motions: list[LaerStage]
+    year_index: int
+    reasons: list[str]
+
+
+class StageChange(BaseModel):
+    effective_on: date
+    stage: LaerStage | None
+    reasons: list[str]
+
+
+def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
+    """The motions active on ``as_of`` and the displayed stage, with the facts that set them."""
+    signed = [c for c in facts.contracts if c.starts_on <= as_of]
+    active = [c for c in signed if c.ends_on >= as_of]
+    renewals = sorted(
+        c.outcome_on
+        for c in facts.contracts
+        if c.renewal_outcome in RENEWED and c.outcome_on and c.outcome_on <= as_of
+    )
+    year_index = len(renewals)
+    reasons: list[str] = []
+    motions: list[LaerStage] = []
+    if not active:
+        why = "no contract signed yet" if not signed else "no active contract (churned or lapsed)"
+        return StageResult(
+            as_of=as_of, stage=None, active_motions=[], year_index=year_index, reasons=[why]
+        )
+    first_signed = min(c.starts_on for c in signed)
+    if facts.go_live_on is None or facts.go_live_on > as_of:
+        motions.append(LaerStage.land)
+        reasons.append(f"land: signed {first_signed}, not live yet")
+    else:
+        motions.append(LaerStage.adopt)
+        reasons.append(f"adopt: live since {facts.go_live_on}")
+    recent = [
+        d for d in facts.expansion_dates if as_of - timedelta(days=EXPAND_WINDOW_DAYS) <= d <= as_of
+    ]
+    if recent:
+        motions.append(LaerStage.expand)
+        reasons.append(
+            f"expand: expansion opportunity on {max(recent)} (within {EXPAND_WINDOW_DAYS} days)"
+        )
+    next_end = min(c.ends_on for c in active)
+    if (next_end - as_of).days <= RENEW_WINDOW_DAYS:
+        motions.append(LaerStage.renew)
+        reasons.append(
+            f"renew: contract ends {next_end}, {(next_end - as_of).days} days away "
+            f"(≤ {RENEW_WINDOW_DAYS})"
+        )
+    reasons.append(f"year_index {year_index}: {year_index} renewal(s) completed")
+    return StageResult(
+        as_of=as_of,
+        stage=motions[-1],
+        active_motions=motions,
+        year_index=year_index,
+        reasons=reasons,
+    )
+
+
+def _change_days(facts: LifecycleFacts) -> set[date]:
+    """The only days a stage can change on: every boundary of every motion's window."""
+    days: set[date] = set()
+    for c in facts.contracts:
+        days |= {
+            c.starts_on,
+            c.ends_on + timedelta(days=1),
+            c.ends_on - timedelta(days=RENEW_WINDOW_DAYS),
+        }
+        if c.outcome_on:
+            days.add(c.outcome_on)
+    for d in facts.expansion_dates:
+        days |= {d, d + timedelta(days=EXPAND_WINDOW_DAYS + 1)}
+    if facts.go_live_on:
+        days.add(facts.go_live_on)
+    return days
+
+
+def stage_history(facts: LifecycleFacts, as_of: date) -> list[StageChange]:
+    """Each change of stage from the first signature to ``as_of``, with the facts that set it."""
+    if not facts.contracts:
+        return []
+    first = min(c.starts_on for c in facts.contracts)
+    history: list[StageChange] = []
+    for day in sorted(d for d in _change_days(facts) if first <= d <= as_of):
+        result = laer_stage(facts, day)
+        if not history or history[-1].stage != result.stage:
+            history.append(
+                StageChange(effective_on=day, stage=result.stage, reasons=result.reasons)
+            )
+    return history
+
+
+# --- after R: the customer for life ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactFact:
+    level: str | None
+    roles: Sequence[str]
+    joined_on: date | None
+    left_on: date | None
+
+
+@dataclass(frozen=True)
+class AfterRenewalFacts:
+    contacts: Sequence[ContactFact]
+    active_users: int | None
+    licensed_seats: int | None
+    features_used: int
+    features_available: int
+    strategic_used: int
+    strategic_available: int
+    success_stories_last_quarter: int = 0
+    references: int = 0
+    referrals: int = 0
+
+
+class Dimension(BaseModel):
+    name: str
+    on_target: bool | None
+    figures: dict[str, float | int | None]
+    reasons: list[str]
+
+
+class CustomerForLife(BaseModel):
+    applies: bool
+    dimensions: list[Dimension]
+
+
+LEVEL_GROUP = {
+    "end_user": "end_user",
+    "manager": "manager",
+    "director_vp": "director_vp+",
+    "executive": "director_vp+",
+}
+NEW_RELATIONSHIPS_PER_MONTH = 3
+UTILIZATION_TARGET = 1.0
+FEATURE_SHARE_TARGET = 0.5
+
+
+def _relationships(contacts: Sequence[ContactFact], as_of: date) -> Dimension:
+    since = as_of - timedelta(days=90)
+    current = [
+        c
+        for c in contacts
+        if (c.left_on is None or c.left_on > as_of)
+        and (c.joined_on is None or c.joined_on <= as_of)
+    ]
+    new_by_level: dict[str, int] = defaultdict(int)
+    for c in contacts:
+        if c.joined_on and since < c.joined_on <= as_of:
+            new_by_level[LEVEL_GROUP.get(c.level or "", "unknown")] += 1
+    per_month = sum(new_by_level.values()) / 3
+    covered = {LEVEL_GROUP[c.level] for c in current if c.level in LEVEL_GROUP}
+    missing = [lvl for lvl in ("end_user", "manager", "director_vp+") if lvl not in covered]
+    reasons = [
+        f"{per_month:.1f} new relationships a month over 90 days "
+        f"(target {NEW_RELATIONSHIPS_PER_MONTH}); by level {dict(new_by_level)}"
+    ]
+    reasons.append(
+        "coverage: all three levels" if not missing else f"coverage missing: {', '.join(missing)}"
+    )
+    figures: dict[str, float | int | None] = {
+        "new_per_month": per_month,
+        "levels_covered": 3 - len(missing),
+    }
+    return Dimension(
+        name="relationships",
+        on_target=per_month >= NEW_RELATIONSHIPS_PER_MONTH and not missing,
+        figures=figures,
+        reasons=reasons,
+    )
+
+
+def _adoption(facts: AfterRenewalFacts) -> Dimension:
+    if not facts.licensed_seats or facts.active_users is None:
+        return Dimension(
+            name="adoption",
+            on_target=None,
+            figures={"license_utilization": None},
+            reasons=["licence utilization unknown (no seats or no usage data)"],
+        )
+    utilization = facts.active_users / facts.licensed_seats
+    return Dimension(
+        name="adoption",
+        on_target=utilization >= UTILIZATION_TARGET,
+        figures={"license_utilization": utilization},
+        reasons=[
+            f"{facts.active_users} active users ÷ {facts.licensed_seats} seats = "
+            f"{utilization:.0%} (target {UTILIZATION_TARGET:.0%})"
+        ],
+    )
+
+
+def _maturity(facts: AfterRenewalFacts) -> Dimension:
+    share = facts.features_used / facts.features_available if facts.features_available else None
+    strategic = (
+        facts.strategic_used / facts.strategic_available if facts.strategic_available else None
+    )
+    reasons = [
+        f"{facts.features_used} of {facts.features_available} features used",
+        f"{facts.strategic_used} of {facts.strategic_available} strategic features used",
+    ]
+    on_target: bool | None
+    if share is None and strategic is None:
+        on_target = None
+    else:
+        on_target = (share or 0) >= FEATURE_SHARE_TARGET or (strategic or 0) >= 1.0
+    return Dimension(
+        name="maturity",
+        on_target=on_target,
+        figures={"feature_share": share, "strategic_share": strategic},
+        reasons=reasons,
+    )
+
+
+def _evangelism(facts: AfterRenewalFacts) -> Dimension:
+    champions = sum(1 for c in facts.contacts if "champion" in c.roles and c.left_on is None)
+    figures: dict[str, float | int | None] = {
+        "champions": champions,
+        "success_stories_last_quarter": facts.success_stories_last_quarter,
+        "references": facts.references,
+        "referrals": facts.referrals,
+    }
+    return Dimension(
+        name="evangelism",
+        on_target=champions > 0 and facts.success_stories_last_quarter >= 1,
+        figures=figures,
+        reasons=[
+            f"{champions} champion(s); {facts.success_stories_last_quarter} success "
+            f"stor(ies) last quarter (target 1); {facts.references} reference(s); "
+            f"{facts.referrals} referral(s)"
+        ],
+    )
+
+
+def customer_for_life(stage: StageResult, facts: AfterRenewalFacts) -> CustomerForLife:
+    """The four after-R dimensions; they apply once the first renewal is done."""
+    dims = [
+        _relationships(facts.contacts, stage.as_of),
+        _adoption(facts),
+        _maturity(facts),
+        _evangelism(facts),
+    ]
+    return CustomerForLife(applies=stage.year_index >= 1, dimensions=dims)
+
+
+class TenureYearRow(BaseModel):
+    year_index: int
+    accounts: int
+    on_target: dict[str, int]
+
+
+def portfolio_by_tenure_year(
+    accounts: Iterable[tuple[StageResult, CustomerForLife]],
+) -> list[TenureYearRow]:
+    """Accounts per tenure year and how many are on target in each dimension."""
+    rows: dict[int, TenureYearRow] = {}
+    for stage, life in accounts:
+        row = rows.setdefault(
+            stage.year_index, TenureYearRow(year_index=stage.year_index, accounts=0, on_target={})
+        )
+        row.accounts += 1
+        for dim in life.dimensions:
+            row.on_target[dim.name] = row.on_target.get(dim.name, 0) + (dim.on_target is True)
+    return [rows[k] for k in sorted(rows)]

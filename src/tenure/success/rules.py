@@ -1,0 +1,115 @@
+"""A small rule language over account facts, shared by fit criteria, ICP, readiness, outcome
+targets, experience requirements and milestone completion.
+
+A rule is ``{field, op, value}``; facts are a flat mapping of dotted names (``segment``,
+``handoff.budget_confirmed``, ``usage.license_utilization``) to values. A fact that is absent or
+None makes the rule *unknown*, never failed: "we don't know" is not "no".
+
+>>> evaluate(Rule(field="seats", op="gte", value=10), {"seats": 12}).outcome
+<Outcome.passed: 'pass'>
+"""
+
+from __future__ import annotations
+
+import enum
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from tenure.errors import InvalidInput
+
+
+class Outcome(enum.StrEnum):
+    passed = "pass"
+    failed = "fail"
+    unknown = "unknown"
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "in": lambda a, b: a in b,
+    "not_in": lambda a, b: a not in b,
+}
+_SYMBOL = {
+    "eq": "=",
+    "ne": "≠",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+    "in": "in",
+    "not_in": "not in",
+}
+OPERATORS = (*_COMPARE, "truthy", "falsy", "exists")
+M = TypeVar("M", bound=BaseModel)
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    field: str
+    op: str
+    value: Any = None
+
+    @field_validator("op")
+    @classmethod
+    def _known_op(cls, op: str) -> str:
+        if op not in OPERATORS:
+            raise ValueError(f"unknown operator {op!r}; use one of {', '.join(OPERATORS)}")
+        return op
+
+    def describe(self) -> str:
+        if self.op in ("truthy", "falsy", "exists"):
+            return f"{self.field} {self.op}"
+        return f"{self.field} {_SYMBOL[self.op]} {self.value!r}"
+
+
+class RuleResult(BaseModel):
+    outcome: Outcome
+    reason: str
+
+
+def evaluate(rule: Rule, facts: Mapping[str, Any]) -> RuleResult:
+    """Apply one rule to the facts: pass / fail / unknown, with the value that decided it."""
+    present = rule.field in facts and facts[rule.field] is not None
+    if rule.op == "exists":
+        outcome = Outcome.passed if present else Outcome.failed
+        return RuleResult(
+            outcome=outcome, reason=f"{rule.field} {'present' if present else 'missing'}"
+        )
+    if not present:
+        return RuleResult(outcome=Outcome.unknown, reason=f"{rule.field} unknown (no data)")
+    actual = facts[rule.field]
+    if rule.op in ("truthy", "falsy"):
+        ok = bool(actual) == (rule.op == "truthy")
+    else:
+        try:
+            ok = _COMPARE[rule.op](actual, rule.value)
+        except TypeError:
+            return RuleResult(
+                outcome=Outcome.unknown,
+                reason=f"{rule.field} = {actual!r} cannot be compared with {rule.value!r}",
+            )
+    verdict = "meets" if ok else "fails"
+    return RuleResult(
+        outcome=Outcome.passed if ok else Outcome.failed,
+        reason=f"{rule.field} = {actual!r} {verdict} {rule.describe()}",
+    )
+
+
+def parse_model(model: type[M], data: Any, where: str) -> M:
+    """Validate configuration, naming the file/entry and field of every mistake."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in error.errors()
+        )
+        raise InvalidInput(f"{where}: {problems}") from error

@@ -1,0 +1,79 @@
+from datetime import date
+
+from tenure.success.churn_classification import (
+    CauseSide,
+    ChurnFacts,
+    ChurnKind,
+    agreement,
+    report_by_class,
+    suggest,
+)
+
+NOTICE = date(2025, 6, 1)
+
+
+def churn(**kwargs: object) -> ChurnFacts:
+    base: dict[str, object] = {
+        "account_id": 1,
+        "kind": ChurnKind.churned,
+        "churned_on": date(2025, 9, 1),
+        "notice_on": NOTICE,
+        "success_potential_at_signing": True,
+    }
+    return ChurnFacts(**{**base, **kwargs})  # type: ignore[arg-type]
+
+
+def test_bad_fit_at_signing_is_an_avoidable_acquisition_problem() -> None:
+    s = suggest(churn(success_potential_at_signing=False, risk_flag_dates=[date(2025, 5, 2)]))
+    # The flag came 30 days before notice (2025-06-01 − 30 = 2025-05-02) → foreseen.
+    assert (s.churn_class, s.cause_side, s.avoidable) == (
+        "foreseen_bad_fit",
+        CauseSide.acquisition_fit,
+        True,
+    )
+
+
+def test_champion_leaving_is_customer_side_and_unavoidable() -> None:
+    s = suggest(
+        churn(
+            champion_left_on=[date(2025, 3, 1)],
+            risk_flag_dates=[date(2025, 5, 3)],
+            stated_reason="budget",
+        )
+    )
+    assert (s.churn_class, s.cause_side, s.avoidable) == (
+        "unforeseen_good_fit",
+        CauseSide.customer_change,
+        False,
+    )
+    assert (s.internal_reason, s.stated_reason) == ("champion_left", "budget")
+
+
+def test_product_evidence_and_no_evidence() -> None:
+    s = suggest(
+        churn(
+            high_priority_ticket_dates=[date(2025, 4, 1), date(2025, 5, 1)], license_utilization=0.2
+        )
+    )
+    assert (s.cause_side, s.internal_reason, s.avoidable) == (
+        CauseSide.product_or_service,
+        "support_issues",
+        True,
+    )
+    assert len(s.reasons) == 4
+    none = suggest(churn(kind=ChurnKind.downgraded))
+    assert (none.cause_side, none.avoidable) == (CauseSide.unknown, None)
+
+
+def test_reports_and_agreement() -> None:
+    rows = report_by_class(
+        [
+            (date(2025, 1, 5), "foreseen_good_fit", "customer_change"),
+            (date(2025, 2, 5), "foreseen_good_fit", "customer_change"),
+            (date(2025, 4, 5), "unforeseen_bad_fit", "acquisition_fit"),
+        ]
+    )
+    assert [(r.period, r.count) for r in rows] == [("2025-Q1", 2), ("2025-Q2", 1)]
+    a = agreement({1: "x", 2: "y", 3: "x", 9: "x"}, {1: "x", 2: "x", 3: "x", 4: "y"})
+    assert (a.compared, a.agreed, a.baseline_label) == (3, 2, "x")
+    assert a.confusion == {"x": {"x": 2, "y": 1}}

@@ -1,0 +1,109 @@
+"""KPIs on a five-account book whose every figure is worked out by hand in the comments."""
+
+from datetime import date
+
+import pytest
+
+from tenure.errors import InvalidInput
+from tenure.success.kpis import (
+    AccountFact,
+    ContractFact,
+    GroupBy,
+    NpsAnswer,
+    Period,
+    arr_on,
+    compute_kpis,
+    nps,
+    parse_period,
+)
+
+YEAR = Period(date(2025, 1, 1), date(2026, 1, 1))
+
+CONTRACTS = [
+    # 1: expands 100 → 150 at its mid-year renewal.
+    ContractFact(1, "USD", date(2024, 7, 1), date(2025, 6, 30), 100.0, "expanded"),
+    ContractFact(1, "USD", date(2025, 7, 1), date(2026, 6, 30), 150.0),
+    # 2: churns 200 in February.
+    ContractFact(2, "USD", date(2024, 3, 1), date(2025, 2, 28), 200.0, "churned"),
+    # 3: downgrades 300 → 240 in October.
+    ContractFact(3, "USD", date(2024, 10, 1), date(2025, 9, 30), 300.0, "downgraded"),
+    ContractFact(3, "USD", date(2025, 10, 1), date(2026, 9, 30), 240.0),
+    # 4: a EUR customer, flat — must never be added to the USD figures.
+    ContractFact(4, "EUR", date(2024, 6, 1), date(2026, 5, 31), 1000.0),
+    # 5: new in March: not in the starting cohort, so outside NRR/GRR.
+    ContractFact(5, "USD", date(2025, 3, 1), date(2026, 2, 28), 50.0),
+]
+ACCOUNTS = [
+    AccountFact(1, "smb", "alice", 8, 10, 3, 10, date(2024, 7, 1), date(2024, 8, 1)),
+    AccountFact(2, "smb", "bob", None, None, 1, 10, date(2024, 3, 1), None),
+    AccountFact(3, "ent", "alice", 2, 10, 5, 10, date(2024, 10, 1), date(2024, 12, 30)),
+    AccountFact(4, "ent", "bob", None, None, None, None, date(2024, 6, 1), None),
+    AccountFact(5, "smb", "alice", None, None, 6, 10, date(2025, 3, 1), date(2025, 3, 11)),
+]
+ANSWERS = [
+    NpsAnswer(1, 10, date(2025, 2, 1)),
+    NpsAnswer(3, 9, date(2025, 5, 1)),
+    NpsAnswer(4, 7, date(2025, 6, 1)),
+    NpsAnswer(5, 3, date(2025, 9, 1)),
+    NpsAnswer(2, 0, date(2024, 12, 31)),  # outside the period
+]
+
+
+def test_portfolio_kpis_match_the_hand_calculation() -> None:
+    report = compute_kpis(YEAR, ACCOUNTS, CONTRACTS, ANSWERS)
+    (row,) = report.rows
+    eur, usd = row.by_currency
+    # USD cohort = accounts 1, 2, 3: start 100 + 200 + 300 = 600; end 150 + 0 + 240 = 390.
+    assert (usd.currency, usd.cohort_accounts, usd.start_arr, usd.end_arr) == ("USD", 3, 600, 390)
+    assert usd.nrr == pytest.approx(390 / 600, rel=1e-9)  # 0.65
+    # GRR: min(150,100) + min(0,200) + min(240,300) = 340 → 340 / 600.
+    assert usd.grr == pytest.approx(340 / 600, rel=1e-9)
+    assert (usd.expansion_arr, usd.contraction_arr, usd.churned_arr) == (50, 60, 200)
+    assert usd.logo_churn == pytest.approx(1 / 3, rel=1e-9)
+    assert usd.arr_churn == pytest.approx(200 / 600, rel=1e-9)
+    assert (eur.currency, eur.start_arr, eur.nrr, eur.grr) == ("EUR", 1000, 1.0, 1.0)
+    # Renewals due in 2025 with an outcome: 1 (expanded), 2 (churned), 3 (downgraded) → 2 of 3.
+    assert (row.renewals_due, row.renewed) == (3, 2)
+    assert row.renewal_rate == pytest.approx(2 / 3, rel=1e-9)
+    # Seats: (8 + 2) / (10 + 10).
+    assert row.license_utilization == pytest.approx(0.5, rel=1e-9)
+    # Feature share: mean(0.3, 0.1, 0.5, 0.6) = 0.375.
+    assert row.feature_adoption == pytest.approx(0.375, rel=1e-9)
+    # Days to value 31, 90, 10 → median 31.
+    assert row.time_to_value_days == 31
+    # 2025 answers 10, 9, 7, 3: (2 promoters − 1 detractor) / 4 = 25.
+    assert (row.nps, row.nps_responses) == (25.0, 4)
+
+
+def test_kpis_by_segment_and_csm() -> None:
+    by_segment = {
+        r.group: r for r in compute_kpis(YEAR, ACCOUNTS, CONTRACTS, by=GroupBy.segment).rows
+    }
+    smb_usd = by_segment["smb"].by_currency[0]
+    # smb cohort = 1, 2: start 300, end 150; GRR = (100 + 0) / 300.
+    assert smb_usd.nrr == pytest.approx(0.5, rel=1e-9)
+    assert smb_usd.grr == pytest.approx(1 / 3, rel=1e-9)
+    assert [c.currency for c in by_segment["ent"].by_currency] == ["EUR", "USD"]
+    assert by_segment["ent"].by_currency[1].nrr == pytest.approx(0.8, rel=1e-9)
+    by_csm = {r.group: r for r in compute_kpis(YEAR, ACCOUNTS, CONTRACTS, by=GroupBy.csm).rows}
+    # alice: 1 and 3 → start 400, end 390.
+    assert by_csm["alice"].by_currency[0].nrr == pytest.approx(390 / 400, rel=1e-9)
+    assert set(by_csm) == {"alice", "bob"}
+
+
+def test_a_contract_ending_the_day_its_successor_starts_is_not_double_counted() -> None:
+    contracts = [
+        ContractFact(1, "USD", date(2024, 1, 1), date(2025, 1, 1), 100.0, "renewed"),
+        ContractFact(1, "USD", date(2025, 1, 1), date(2026, 1, 1), 110.0),
+    ]
+    assert arr_on(contracts, date(2025, 1, 1)) == {(1, "USD"): 110.0}
+
+
+def test_nps_and_periods() -> None:
+    assert nps([10, 9, 7, 3]) == 25.0
+    assert nps([]) is None
+    assert parse_period("2025-Q3") == Period(date(2025, 7, 1), date(2025, 10, 1))
+    assert parse_period("2025-12") == Period(date(2025, 12, 1), date(2026, 1, 1))
+    assert parse_period("2025-01-01..2025-06-30").end == date(2025, 7, 1)
+    with pytest.raises(InvalidInput, match="2025-Q5"):
+        parse_period("2025-Q5")

@@ -1,0 +1,89 @@
+from datetime import date
+
+from tenure.success.lifecycle import (
+    AfterRenewalFacts,
+    ContactFact,
+    LaerStage,
+    LifecycleContract,
+    LifecycleFacts,
+    customer_for_life,
+    laer_stage,
+    stage_history,
+)
+
+# Signed 2024-01-01 for a year, live 2024-03-01, renewed (outcome 2024-12-15) into 2025,
+# an expansion opportunity opened 2025-05-01.
+FACTS = LifecycleFacts(
+    contracts=[
+        LifecycleContract(date(2024, 1, 1), date(2024, 12, 31), "renewed", date(2024, 12, 15)),
+        LifecycleContract(date(2025, 1, 1), date(2025, 12, 31), None, None),
+    ],
+    go_live_on=date(2024, 3, 1),
+    expansion_dates=[date(2025, 5, 1)],
+)
+
+
+def test_stages_on_given_days() -> None:
+    def stage(day: date) -> LaerStage | None:
+        return laer_stage(FACTS, day).stage
+
+    assert stage(date(2023, 12, 31)) is None
+    assert stage(date(2024, 2, 1)) is LaerStage.land
+    assert stage(date(2024, 6, 1)) is LaerStage.adopt
+    # 2024-12-31 − 2024-09-02 = 120 days → renew.
+    assert stage(date(2024, 9, 2)) is LaerStage.renew
+    assert stage(date(2024, 9, 1)) is LaerStage.adopt
+    assert stage(date(2025, 5, 10)) is LaerStage.expand
+    # 2025-05-01 + 90 = 2025-07-30 is the last expand day.
+    assert stage(date(2025, 7, 30)) is LaerStage.expand
+    assert stage(date(2025, 7, 31)) is LaerStage.adopt
+    assert stage(date(2026, 1, 1)) is None
+    result = laer_stage(FACTS, date(2025, 5, 10))
+    assert result.active_motions == [LaerStage.adopt, LaerStage.expand]
+    assert result.year_index == 1
+    assert any("expansion opportunity on 2025-05-01" in r for r in result.reasons)
+
+
+def test_history_keeps_each_change() -> None:
+    history = stage_history(FACTS, date(2026, 1, 5))
+    assert [(h.effective_on, h.stage) for h in history] == [
+        (date(2024, 1, 1), LaerStage.land),
+        (date(2024, 3, 1), LaerStage.adopt),
+        (date(2024, 9, 2), LaerStage.renew),
+        (date(2025, 1, 1), LaerStage.adopt),
+        (date(2025, 5, 1), LaerStage.expand),
+        (date(2025, 7, 31), LaerStage.adopt),
+        (date(2025, 9, 2), LaerStage.renew),
+        (date(2026, 1, 1), None),
+    ]
+
+
+def test_customer_for_life_dimensions() -> None:
+    as_of = date(2025, 6, 30)
+    contacts = [
+        ContactFact("end_user", ["end_user"], date(2025, 5, 1), None),
+        ContactFact("manager", ["champion"], date(2025, 6, 1), None),
+        ContactFact("executive", ["sponsor"], date(2024, 1, 1), None),
+        ContactFact("end_user", [], date(2025, 4, 15), date(2025, 6, 1)),
+    ]
+    facts = AfterRenewalFacts(
+        contacts=contacts,
+        active_users=45,
+        licensed_seats=50,
+        features_used=6,
+        features_available=10,
+        strategic_used=0,
+        strategic_available=2,
+        success_stories_last_quarter=1,
+        referrals=2,
+    )
+    life = customer_for_life(laer_stage(FACTS, as_of), facts)
+    assert life.applies
+    dims = {d.name: d for d in life.dimensions}
+    # 3 contacts joined in the 90 days → 1.0 a month; all three levels covered.
+    assert dims["relationships"].figures == {"new_per_month": 1.0, "levels_covered": 3}
+    assert dims["relationships"].on_target is False
+    assert dims["adoption"].figures["license_utilization"] == 0.9
+    assert dims["adoption"].on_target is False
+    assert dims["maturity"].on_target is True  # 60 % of features ≥ 50 %
+    assert dims["evangelism"].on_target is True

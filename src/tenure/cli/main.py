@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli import model as model_commands
+
 app = typer.Typer(
     name="tenure",
     help="Tenure — open-source Customer Success: health, churn risk and what to do next.",
@@ -34,3 +36,4 @@ def migrate() -> None:
 
 
 # Sub-command groups (one module per domain) register below.
+app.add_typer(model_commands.app, name="model")

@@ -1,0 +1,1 @@
+"""Learned churn risk: observation datasets, explainable models, honest evaluation, scores."""

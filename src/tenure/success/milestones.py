@@ -1,0 +1,229 @@
+"""Success plans and milestones (Lincoln Murphy): from point A to the Desired Outcome.
+
+[pub] Success milestones are customer-centric steps — inside or outside the product — that matter
+to the relationship; product-centric **functional** milestones are told apart by ``type``. Some
+milestones (not all — don't force it) carry a logical **expansion** opportunity; **advocacy** asks
+are timed after a strong NPS.
+
+[default] Templates per commercial segment come from YAML (``milestones.yaml`` shipped; segments
+not listed use ``default``). Status on ``as_of``: ``reached``; ``on_track`` — not reached, due date
+not passed; ``behind`` — overdue by at most 30 days; ``stuck`` — overdue by more than 30 days.
+An advocacy ask opens when its milestone is reached and the latest NPS answer is ≥ 9; an expansion
+ask opens when reached. Time to first value = days from the contract start to the milestone marked
+``first_value``; cohorts are the quarter of the contract start.
+
+>>> milestone_status(date(2025, 3, 1), None, date(2025, 4, 15)).status
+<MilestoneStatus.stuck: 'stuck'>
+"""
+
+from __future__ import annotations
+
+import enum
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from tenure.errors import InvalidInput
+from tenure.success.rules import Outcome, Rule, evaluate, parse_model
+
+STUCK_AFTER_DAYS = 30
+ADVOCACY_MIN_NPS = 9
+
+
+class MilestoneType(enum.StrEnum):
+    success = "success"
+    functional = "functional"
+
+
+class Owner(enum.StrEnum):
+    customer = "customer"
+    vendor = "vendor"
+
+
+class AskKind(enum.StrEnum):
+    expansion = "expansion"
+    advocacy = "advocacy"
+
+
+class MilestoneStatus(enum.StrEnum):
+    reached = "reached"
+    on_track = "on_track"
+    behind = "behind"
+    stuck = "stuck"
+
+
+class MilestoneTemplate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    name: str
+    type: MilestoneType = MilestoneType.success
+    owner: Owner = Owner.customer
+    due_days: int = Field(ge=0)
+    rule: Rule | None = None
+    first_value: bool = False
+    opens: AskKind | None = None
+
+
+class MilestoneConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    segments: dict[str, list[MilestoneTemplate]]
+
+    def for_segment(self, segment: str | None) -> list[MilestoneTemplate]:
+        if segment and segment in self.segments:
+            return self.segments[segment]
+        if "default" not in self.segments:
+            raise InvalidInput(f"no milestone template for segment {segment!r} and no 'default'")
+        return self.segments["default"]
+
+
+def load_milestone_config(path: Path | None = None) -> MilestoneConfig:
+    if path is None:
+        text = resources.files("tenure.success").joinpath("milestones.yaml").read_text()
+        where = "milestones.yaml (shipped)"
+    else:
+        if not path.exists():
+            raise InvalidInput(f"{path}: milestone template file not found")
+        text, where = path.read_text(), str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidInput(f"{where}: not valid YAML: {error}") from error
+    config = parse_model(MilestoneConfig, data, where)
+    for segment, templates in config.segments.items():
+        keys = [t.key for t in templates]
+        if len(set(keys)) != len(keys):
+            raise InvalidInput(f"{where}: segment {segment!r} repeats a milestone key: {keys}")
+    return config
+
+
+class StatusResult(BaseModel):
+    status: MilestoneStatus
+    reason: str
+
+
+def milestone_status(due_on: date, reached_on: date | None, as_of: date) -> StatusResult:
+    """reached / on_track / behind / stuck by due date, with the dates that decided it."""
+    if reached_on is not None and reached_on <= as_of:
+        late = (reached_on - due_on).days
+        when = f"{late} days late" if late > 0 else "on time"
+        return StatusResult(
+            status=MilestoneStatus.reached, reason=f"reached {reached_on} ({when}; due {due_on})"
+        )
+    overdue = (as_of - due_on).days
+    if overdue <= 0:
+        return StatusResult(
+            status=MilestoneStatus.on_track, reason=f"due {due_on}, {-overdue} days left"
+        )
+    status = MilestoneStatus.behind if overdue <= STUCK_AFTER_DAYS else MilestoneStatus.stuck
+    return StatusResult(
+        status=status,
+        reason=f"due {due_on}, {overdue} days overdue "
+        f"({'>' if status is MilestoneStatus.stuck else '≤'} "
+        f"{STUCK_AFTER_DAYS} is stuck)",
+    )
+
+
+class Progress(BaseModel):
+    key: str
+    reached: bool | None  # None: marked by hand only, or no data
+    reason: str
+
+
+def progress_from_data(template: MilestoneTemplate, facts: Mapping[str, Any]) -> Progress:
+    """Whether the data shows the milestone reached; hand-marked milestones say so."""
+    if template.rule is None:
+        return Progress(key=template.key, reached=None, reason="marked by hand")
+    result = evaluate(template.rule, facts)
+    reached = {Outcome.passed: True, Outcome.failed: False, Outcome.unknown: None}[result.outcome]
+    return Progress(key=template.key, reached=reached, reason=result.reason)
+
+
+class OpenedAsk(BaseModel):
+    kind: AskKind
+    milestone_key: str
+    opened_on: date
+    reason: str
+
+
+def asks_on_reach(
+    template: MilestoneTemplate, reached_on: date, last_nps: int | None
+) -> OpenedAsk | None:
+    """The expansion or advocacy ask a reached milestone opens, if any."""
+    if template.opens is AskKind.expansion:
+        return OpenedAsk(
+            kind=AskKind.expansion,
+            milestone_key=template.key,
+            opened_on=reached_on,
+            reason=f"{template.name!r} reached: a logical expansion moment",
+        )
+    if template.opens is AskKind.advocacy:
+        if last_nps is None or last_nps < ADVOCACY_MIN_NPS:
+            return None
+        return OpenedAsk(
+            kind=AskKind.advocacy,
+            milestone_key=template.key,
+            opened_on=reached_on,
+            reason=f"{template.name!r} reached and last NPS {last_nps} ≥ {ADVOCACY_MIN_NPS}",
+        )
+    return None
+
+
+def plan(templates: Iterable[MilestoneTemplate], start_on: date) -> list[tuple[str, date]]:
+    """Due dates of a segment's milestones for a plan starting on ``start_on``."""
+    return [(t.key, start_on + timedelta(days=t.due_days)) for t in templates]
+
+
+@dataclass(frozen=True)
+class MilestoneTiming:
+    account_id: int
+    started_on: date
+    reached_on: date | None
+
+
+class CohortTiming(BaseModel):
+    cohort: str
+    accounts: int
+    reached: int
+    median_days: float | None
+    mean_days: float | None
+
+
+def cohort_of(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def time_to_milestone(timings: Iterable[MilestoneTiming]) -> list[CohortTiming]:
+    """Per start-quarter cohort: how many reached the milestone and in how many days.
+
+    >>> t = [MilestoneTiming(1, date(2025, 1, 1), date(2025, 1, 11)),
+    ...      MilestoneTiming(2, date(2025, 2, 1), None)]
+    >>> time_to_milestone(t)[0].median_days
+    10.0
+    """
+    cohorts: dict[str, list[MilestoneTiming]] = defaultdict(list)
+    for timing in timings:
+        cohorts[cohort_of(timing.started_on)].append(timing)
+    rows = []
+    for name in sorted(cohorts):
+        days = [(t.reached_on - t.started_on).days for t in cohorts[name] if t.reached_on]
+        rows.append(
+            CohortTiming(
+                cohort=name,
+                accounts=len(cohorts[name]),
+                reached=len(days),
+                median_days=float(statistics.median(days)) if days else None,
+                mean_days=statistics.fmean(days) if days else None,
+            )
+        )
+    return rows

@@ -1,0 +1,198 @@
+"""The Desired Outcome (Lincoln Murphy): Required Outcome + Appropriate Experience.
+
+[pub] Desired Outcome = Required Outcome (RO: what the customer must achieve — not the functional
+use of the product) + Appropriate Experience (AX: how they need to achieve it, "a quantifiable list
+of requirements around the experience"). Segment customers by AX, not by what they pay. The
+Desired Outcome evolves, so each version carries ``effective_from``.
+
+Computable form [pub → FRAMEWORKS.md]: RO = text + measurable target (a rule over a fact, e.g.
+``outcome.onboarding_days lte 14``); AX = a touch model plus requirement checks, met when all pass.
+
+[inf] **Success gap**: the product's functional milestones are all reached but the Required
+Outcome is not met. "Usage is not success": nothing here calls a usage score "success".
+[default] **Accountable share** = share of the account's milestones owned by the customer
+("the other 165 hours").
+
+>>> ro = RequiredOutcome(text="Halve onboarding time",
+...     target=Rule(field="outcome.onboarding_days", op="lte", value=14))
+>>> evaluate_required(ro, {"outcome.onboarding_days": 12}).outcome
+<Outcome.passed: 'pass'>
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tenure.errors import InvalidInput, NotFound
+from tenure.success.rules import Outcome, Rule, RuleResult, evaluate
+
+
+class TouchModel(enum.StrEnum):
+    high_touch = "high_touch"
+    low_touch = "low_touch"
+    tech_touch = "tech_touch"
+
+
+class RequiredOutcome(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    target: Rule
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the Required Outcome needs a text")
+        return text.strip()
+
+
+class Requirement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    description: str = ""
+    rule: Rule
+
+
+class AppropriateExperience(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    touch_model: TouchModel
+    requirements: list[Requirement] = Field(default_factory=list)
+
+
+class DesiredOutcomeVersion(BaseModel):
+    effective_from: date
+    required_outcome: RequiredOutcome
+    appropriate_experience: AppropriateExperience
+
+
+def current_version(
+    versions: Sequence[DesiredOutcomeVersion], as_of: date
+) -> DesiredOutcomeVersion:
+    """The version in force on ``as_of``: the latest ``effective_from`` not after it."""
+    live = [v for v in versions if v.effective_from <= as_of]
+    if not live:
+        raise NotFound(f"no Desired Outcome in force on {as_of}")
+    return max(live, key=lambda v: v.effective_from)
+
+
+def evaluate_required(ro: RequiredOutcome, facts: Mapping[str, Any]) -> RuleResult:
+    return evaluate(ro.target, facts)
+
+
+class ExperienceCheck(BaseModel):
+    key: str
+    outcome: Outcome
+    reason: str
+
+
+class OutcomeStatus(BaseModel):
+    effective_from: date
+    required_outcome: str
+    required_met: Outcome
+    required_reason: str
+    touch_model: TouchModel
+    experience_met: Outcome
+    experience_checks: list[ExperienceCheck]
+
+
+def evaluate_outcome(version: DesiredOutcomeVersion, facts: Mapping[str, Any]) -> OutcomeStatus:
+    """RO against its target and every AX requirement, each with the value that decided it."""
+    ro = evaluate_required(version.required_outcome, facts)
+    checks = []
+    for req in version.appropriate_experience.requirements:
+        result = evaluate(req.rule, facts)
+        checks.append(ExperienceCheck(key=req.key, outcome=result.outcome, reason=result.reason))
+    outcomes = {c.outcome for c in checks}
+    if Outcome.failed in outcomes:
+        ax = Outcome.failed
+    elif Outcome.unknown in outcomes:
+        ax = Outcome.unknown
+    else:
+        ax = Outcome.passed
+    return OutcomeStatus(
+        effective_from=version.effective_from,
+        required_outcome=version.required_outcome.text,
+        required_met=ro.outcome,
+        required_reason=ro.reason,
+        touch_model=version.appropriate_experience.touch_model,
+        experience_met=ax,
+        experience_checks=checks,
+    )
+
+
+class SuccessGap(BaseModel):
+    status: str  # "gap", "achieved", "in_progress", "unknown"
+    functional_reached: int
+    functional_total: int
+    reasons: list[str]
+
+
+def success_gap(
+    functional_reached: int, functional_total: int, required_met: Outcome
+) -> SuccessGap:
+    """A gap is functional completion without the outcome.
+
+    >>> success_gap(3, 3, Outcome.failed).status
+    'gap'
+    """
+    if functional_reached > functional_total:
+        raise InvalidInput(
+            f"{functional_reached} functional milestones reached out of {functional_total}"
+        )
+    complete = functional_total > 0 and functional_reached == functional_total
+    progress = f"{functional_reached} of {functional_total} functional milestones reached"
+    if required_met is Outcome.passed:
+        return SuccessGap(
+            status="achieved",
+            functional_reached=functional_reached,
+            functional_total=functional_total,
+            reasons=[progress, "Required Outcome met"],
+        )
+    if required_met is Outcome.unknown:
+        status, why = "unknown", "Required Outcome not measured"
+    elif complete:
+        status, why = (
+            "gap",
+            "product functionally complete, Required Outcome not met: close it with "
+            "training, content, services or partners",
+        )
+    else:
+        status, why = "in_progress", "Required Outcome not met yet"
+    return SuccessGap(
+        status=status,
+        functional_reached=functional_reached,
+        functional_total=functional_total,
+        reasons=[progress, why],
+    )
+
+
+class AccountableShare(BaseModel):
+    customer_owned: int
+    total: int
+    share: float | None
+
+
+def accountable_share(owners: Iterable[str]) -> AccountableShare:
+    """Share of milestones owned by the customer. ``["customer", "vendor"]`` → 0.5."""
+    listed = list(owners)
+    customer = sum(1 for o in listed if o == "customer")
+    return AccountableShare(
+        customer_owned=customer, total=len(listed), share=customer / len(listed) if listed else None
+    )
+
+
+def segment_by_experience(touch_models: Mapping[int, TouchModel | None]) -> dict[str, list[int]]:
+    """Accounts grouped by their Appropriate Experience (``"(not captured)"`` when missing)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for account_id, model in sorted(touch_models.items()):
+        groups[model.value if model else "(not captured)"].append(account_id)
+    return dict(groups)

@@ -1,0 +1,342 @@
+"""The ROI / Value pillar per account, and the Executive Business Review pack (Andreas Knoefel).
+
+[pub] Value stages: Undeveloped — engage only at renewal, commercial buyer only; Emerging — yearly,
+a stakeholder and the buyer; Expanding — quarterly, end users, stakeholders, buyer and sponsor
+identified, champions named, productivity measured; Conquering — a full EBR for sponsor, buyer and
+stakeholders with six parts: (1) productivity measurements, (2) comparison to a benchmark reference,
+(3) strategic initiatives, (4) new capabilities, (5) the internal champions, (6) goals for the next
+EBR.
+
+[default] thresholds over the 365 days before ``as_of``:
+- Conquering: an ``ebr`` touchpoint attended by the sponsor, the commercial buyer and a stakeholder.
+- Expanding: a touchpoint in each of the last four 91-day windows ("quarterly", ENGINEERING.md),
+  attendees over the year covering end user, stakeholder, commercial buyer and sponsor, and at
+  least one named champion on the account.
+- Emerging: one touchpoint attended by both a stakeholder and the commercial buyer.
+- Undeveloped: anything less.
+The benchmark reference is the peer cohort of the same segment and size band (employees < 50,
+50–249, 250–999, 1000+), compared on the median; "new capabilities" are catalog features released
+since the last EBR (or the last 365 days).
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import jinja2
+from pydantic import BaseModel
+
+from tenure.success.maturity import Stage
+
+YEAR = 365
+QUARTER = 91
+EXPANDING_ROLES = ("end_user", "stakeholder", "commercial_buyer", "sponsor")
+EBR_ROLES = ("sponsor", "commercial_buyer", "stakeholder")
+SIZE_BANDS = ((50, "1–49"), (250, "50–249"), (1000, "250–999"))
+
+
+@dataclass(frozen=True)
+class TouchpointFact:
+    occurred_on: date
+    kind: str
+    attendee_roles: frozenset[str] = field(default_factory=frozenset)
+
+
+class ValueStage(BaseModel):
+    stage: Stage
+    reasons: list[str]
+    last_ebr_on: date | None
+
+
+def value_stage(touchpoints: Sequence[TouchpointFact], champions: int, as_of: date) -> ValueStage:
+    """The account's Value/ROI pillar stage from its touchpoints, with the facts that set it."""
+    year = [t for t in touchpoints if as_of - timedelta(days=YEAR) < t.occurred_on <= as_of]
+    ebrs = [t for t in year if t.kind == "ebr"]
+    last_ebr = max(
+        (t.occurred_on for t in touchpoints if t.kind == "ebr" and t.occurred_on <= as_of),
+        default=None,
+    )
+    full = [t for t in ebrs if all(r in t.attendee_roles for r in EBR_ROLES)]
+    if full:
+        return ValueStage(
+            stage=Stage.conquering,
+            last_ebr_on=last_ebr,
+            reasons=[
+                f"EBR on {max(t.occurred_on for t in full)} with sponsor, buyer and stakeholder"
+            ],
+        )
+    reasons = []
+    if ebrs:
+        reasons.append("an EBR was held but without sponsor, buyer and stakeholder all present")
+    windows = [
+        any(
+            as_of - timedelta(days=QUARTER * (i + 1))
+            < t.occurred_on
+            <= as_of - timedelta(days=QUARTER * i)
+            for t in year
+        )
+        for i in range(4)
+    ]
+    roles = frozenset().union(*(t.attendee_roles for t in year)) if year else frozenset()
+    missing_roles = [r for r in EXPANDING_ROLES if r not in roles]
+    if all(windows) and not missing_roles and champions > 0:
+        return ValueStage(
+            stage=Stage.expanding,
+            last_ebr_on=last_ebr,
+            reasons=[
+                *reasons,
+                "a touchpoint in each of the last four quarters",
+                "end user, stakeholder, buyer and sponsor engaged",
+                f"{champions} champion(s) named",
+            ],
+        )
+    reasons.append(f"quarterly cadence: {sum(windows)} of the last 4 quarters had a touchpoint")
+    if missing_roles:
+        reasons.append(f"not engaged this year: {', '.join(missing_roles)}")
+    if champions == 0:
+        reasons.append("no champion named")
+    pair = [t for t in year if {"stakeholder", "commercial_buyer"} <= t.attendee_roles]
+    if pair:
+        return ValueStage(
+            stage=Stage.emerging,
+            last_ebr_on=last_ebr,
+            reasons=[f"stakeholder and buyer met on {max(t.occurred_on for t in pair)}", *reasons],
+        )
+    return ValueStage(
+        stage=Stage.undeveloped,
+        last_ebr_on=last_ebr,
+        reasons=["no meeting with both a stakeholder and the buyer in the last year", *reasons],
+    )
+
+
+# --- the EBR pack ----------------------------------------------------------------------------
+
+
+def size_band(employees: int | None) -> str:
+    if employees is None:
+        return "unknown size"
+    for limit, label in SIZE_BANDS:
+        if employees < limit:
+            return label
+    return "1000+"
+
+
+class Measurement(BaseModel):
+    key: str
+    name: str
+    unit: str  # "share" (0–1) or "count"
+    value: float | None
+    benchmark: float | None
+
+
+class Initiative(BaseModel):
+    name: str
+    status: str
+    detail: str
+
+
+class Capability(BaseModel):
+    name: str
+    released_on: date | None
+    adopted: bool
+
+
+class Champion(BaseModel):
+    name: str
+    title: str | None
+
+
+class EbrPack(BaseModel):
+    account_name: str
+    as_of: date
+    since: date
+    segment: str | None
+    peer_cohort: str
+    peers: int
+    value_stage: ValueStage
+    productivity: list[Measurement]
+    strategic_initiatives: list[Initiative]
+    new_capabilities: list[Capability]
+    champions: list[Champion]
+    goals_next: list[str]
+
+
+SECTIONS = (
+    "Productivity measurements",
+    "Comparison to benchmark",
+    "Strategic initiatives",
+    "New capabilities",
+    "Internal champions",
+    "Goals for the next EBR",
+)
+
+
+@dataclass(frozen=True)
+class PeerValues:
+    """One peer account's measurement values, keyed like the account's measurements."""
+
+    values: dict[str, float | None]
+
+
+def benchmark(key: str, peers: Iterable[PeerValues]) -> float | None:
+    """The peer cohort's median of one measurement (peers without a value are left out)."""
+    values = [v for p in peers if (v := p.values.get(key)) is not None]
+    return float(statistics.median(values)) if values else None
+
+
+# --- rendering: one pack, HTML (with inline SVG) and PDF ------------------------------------
+
+
+def chart_svg(measurements: Sequence[Measurement], width: int = 520) -> str:
+    """Bars of the account vs the peer median for every share measurement, server-side SVG."""
+    shares = [m for m in measurements if m.unit == "share"]
+    bar_h, gap, label_w = 14, 12, 170
+    height = max(1, len(shares)) * (2 * bar_h + gap) + 30
+    scale = width - label_w - 50
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">'
+    ]
+    y = 10
+    for m in shares:
+        parts.append(f'<text x="0" y="{y + bar_h + 4}">{html.escape(m.name)}</text>')
+        for value, colour, dy in ((m.value, "#2a6f97", 0), (m.benchmark, "#a9a9a9", bar_h)):
+            w = 0 if value is None else round(min(value, 1.5) * scale / 1.5 * 1.0, 1)
+            shown = "n/a" if value is None else f"{value:.0%}"
+            parts.append(
+                f'<rect x="{label_w}" y="{y + dy}" width="{w}" height="{bar_h - 2}" '
+                f'fill="{colour}"/>'
+            )
+            parts.append(f'<text x="{label_w + w + 4}" y="{y + dy + bar_h - 3}">{shown}</text>')
+        y += 2 * bar_h + gap
+    parts.append(
+        f'<rect x="{label_w}" y="{y + 4}" width="10" height="10" fill="#2a6f97"/>'
+        f'<text x="{label_w + 14}" y="{y + 13}">this account</text>'
+        f'<rect x="{label_w + 110}" y="{y + 4}" width="10" height="10" fill="#a9a9a9"/>'
+        f'<text x="{label_w + 124}" y="{y + 13}">peer median</text></svg>'
+    )
+    return "".join(parts)
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0%}" if unit == "share" else f"{value:,.0f}"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("tenure.success", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["fmt"] = format_value
+    return env
+
+
+def render_html(pack: EbrPack) -> str:
+    """The EBR pack as one self-contained HTML page (chart inline, no external assets)."""
+    return (
+        _environment()
+        .get_template("ebr.html.j2")
+        .render(
+            pack=pack,
+            sections=SECTIONS,
+            chart=jinja2.utils.markupsafe.Markup(chart_svg(pack.productivity)),
+        )
+    )
+
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
+
+
+def render_pdf(pack: EbrPack) -> bytes:
+    """The EBR pack as PDF (fpdf2, pure Python): the six sections, tables and the SVG chart."""
+    from io import BytesIO
+
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    regular = next(
+        (d / "DejaVuSans.ttf" for d in FONT_DIRS if (d / "DejaVuSans.ttf").exists()), None
+    )
+    if regular is not None:
+        pdf.add_font("body", "", str(regular))
+        pdf.add_font("body", "B", str(regular.with_name("DejaVuSans-Bold.ttf")))
+        family = "body"
+
+        def text(s: str) -> str:
+            return s
+    else:  # core fonts are Latin-1 only
+        family = "Helvetica"
+
+        def text(s: str) -> str:
+            return s.encode("latin-1", "replace").decode("latin-1")
+
+    pdf.add_page()
+    pdf.set_font(family, "B", 16)
+    pdf.multi_cell(
+        0,
+        9,
+        text(f"Executive Business Review — {pack.account_name}"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font(family, "", 10)
+    pdf.multi_cell(
+        0,
+        6,
+        text(
+            f"As of {pack.as_of} · since {pack.since} · "
+            f"Value stage {pack.value_stage.stage.value} · "
+            f"peers: {pack.peer_cohort} ({pack.peers})"
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+
+    def heading(number: int) -> None:
+        pdf.ln(3)
+        pdf.set_font(family, "B", 13)
+        pdf.cell(0, 8, text(f"{number}. {SECTIONS[number - 1]}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 10)
+
+    def line(s: str) -> None:
+        pdf.multi_cell(0, 6, text(s), new_x="LMARGIN", new_y="NEXT")
+
+    heading(1)
+    for m in pack.productivity:
+        line(f"{m.name}: {format_value(m.value, m.unit)}")
+    heading(2)
+    for m in pack.productivity:
+        line(
+            f"{m.name}: {format_value(m.value, m.unit)} vs peer median "
+            f"{format_value(m.benchmark, m.unit)}"
+        )
+    pdf.image(BytesIO(chart_svg(pack.productivity).encode()), w=170)
+    heading(3)
+    for i in pack.strategic_initiatives or [Initiative(name="none recorded", status="", detail="")]:
+        line(f"{i.name} — {i.status}: {i.detail}".rstrip(" —:"))
+    heading(4)
+    for c in pack.new_capabilities:
+        line(
+            f"{c.name} (released {c.released_on or 'n/a'}): "
+            f"{'adopted' if c.adopted else 'not adopted yet'}"
+        )
+    if not pack.new_capabilities:
+        line("no new capabilities released since the last review")
+    heading(5)
+    for ch in pack.champions:
+        line(f"{ch.name}{f', {ch.title}' if ch.title else ''}")
+    if not pack.champions:
+        line("no champion named yet")
+    heading(6)
+    for goal in pack.goals_next:
+        line(f"• {goal}")
+    return bytes(pdf.output())

@@ -1,0 +1,106 @@
+from datetime import date
+from io import BytesIO
+
+from pypdf import PdfReader
+
+from tenure.success.maturity import Stage
+from tenure.success.value import (
+    SECTIONS,
+    Capability,
+    Champion,
+    EbrPack,
+    Initiative,
+    Measurement,
+    PeerValues,
+    TouchpointFact,
+    benchmark,
+    render_html,
+    render_pdf,
+    value_stage,
+)
+
+AS_OF = date(2025, 12, 31)
+
+
+def tp(day: date, kind: str, *roles: str) -> TouchpointFact:
+    return TouchpointFact(day, kind, frozenset(roles))
+
+
+def test_value_stages() -> None:
+    assert (
+        value_stage([tp(date(2025, 3, 1), "call", "commercial_buyer")], 1, AS_OF).stage
+        is Stage.undeveloped
+    )
+    yearly = [tp(date(2025, 3, 1), "meeting", "commercial_buyer", "stakeholder")]
+    assert value_stage(yearly, 0, AS_OF).stage is Stage.emerging
+    # One touchpoint in each 91-day window back from 2025-12-31, all four roles, a champion.
+    quarterly = [
+        tp(date(2025, 12, 1), "qbr", "sponsor", "commercial_buyer"),
+        tp(date(2025, 9, 1), "call", "end_user"),
+        tp(date(2025, 6, 1), "call", "stakeholder"),
+        tp(date(2025, 3, 1), "call", "end_user"),
+    ]
+    assert value_stage(quarterly, 1, AS_OF).stage is Stage.expanding
+    assert value_stage(quarterly, 0, AS_OF).stage is Stage.undeveloped  # no champion, no pair
+    full = [*quarterly, tp(date(2025, 11, 1), "ebr", "sponsor", "commercial_buyer", "stakeholder")]
+    result = value_stage(full, 1, AS_OF)
+    assert (result.stage, result.last_ebr_on) == (Stage.conquering, date(2025, 11, 1))
+
+
+def test_benchmark_is_the_peer_median() -> None:
+    peers = [
+        PeerValues({"u": 0.2}),
+        PeerValues({"u": 0.6}),
+        PeerValues({"u": None}),
+        PeerValues({"u": 0.4}),
+    ]
+    assert benchmark("u", peers) == 0.4
+
+
+PACK = EbrPack(
+    account_name="Acme Ltd",
+    as_of=AS_OF,
+    since=date(2025, 1, 1),
+    segment="enterprise",
+    peer_cohort="enterprise, 250–999 employees",
+    peers=12,
+    value_stage=value_stage([], 0, AS_OF),
+    productivity=[
+        Measurement(
+            key="license_utilization",
+            name="Licence utilization",
+            unit="share",
+            value=0.82,
+            benchmark=0.64,
+        ),
+        Measurement(
+            key="active_users_28d", name="Active users", unit="count", value=41, benchmark=30
+        ),
+    ],
+    strategic_initiatives=[
+        Initiative(
+            name="Onboard new hires in two weeks", status="in progress", detail="18 days now"
+        )
+    ],
+    new_capabilities=[
+        Capability(name="Workflow builder", released_on=date(2025, 6, 1), adopted=True)
+    ],
+    champions=[Champion(name="Rita Moreno", title="VP Operations")],
+    goals_next=["Reach 90 % licence utilization"],
+)
+
+
+def test_ebr_html_has_six_sections_and_an_inline_svg_chart() -> None:
+    page = render_html(PACK)
+    for number, title in enumerate(SECTIONS, 1):
+        assert f"{number}. {title}" in page
+    assert "<svg" in page and "82%" in page and "64%" in page
+    assert "Rita Moreno" in page and "Workflow builder" in page
+
+
+def test_ebr_pdf_contains_its_sections() -> None:
+    data = render_pdf(PACK)
+    text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages)
+    for number, title in enumerate(SECTIONS, 1):
+        assert f"{number}. {title}" in text
+    assert "Acme Ltd" in text and "Rita Moreno" in text and "82% vs peer median 64%" in text

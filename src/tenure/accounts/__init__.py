@@ -1,0 +1,1 @@
+"""Operational records — accounts, contacts, contracts, features, surveys, tickets, touchpoints."""

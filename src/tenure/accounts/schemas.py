@@ -1,0 +1,379 @@
+"""The shapes surfaces exchange for operational records: what a file row, a form or an API body
+must contain to create a record, and what a read returns.
+
+References between records use external ids (the id in the CRM, billing or support system), never
+Tenure's database ids, so a file exported from another system imports as it is.
+Dates and datetimes are ISO 8601, parsed strictly; a datetime without a zone is UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from tenure.model import (
+    BillingPeriod,
+    ContactLevel,
+    ContactRole,
+    ContractStatus,
+    RenewalOutcome,
+    SurveyKind,
+    TicketPriority,
+    TouchpointKind,
+)
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A date, then a time (hh:mm at least), optional fraction, optional zone: RFC 3339 / ISO 8601.
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE
+)
+LIST_SEPARATOR = ";"
+
+
+def parse_iso_date(value: Any) -> Any:
+    """``YYYY-MM-DD`` or a date object; anything else (timestamps, 03/04/2024) is refused."""
+    if isinstance(value, datetime):
+        raise ValueError("expected a date (YYYY-MM-DD), got a date and time")
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+        raise ValueError("expected an ISO 8601 date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as error:
+        raise ValueError(f"not a calendar date: {error}") from None
+
+
+def parse_iso_datetime(value: Any) -> Any:
+    """An ISO 8601 date and time; without a zone it is UTC. Always returned in UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and _ISO_DATETIME.fullmatch(value.strip()):
+        text = value.strip()
+        # Python < 3.11 style fractions longer than 6 digits: keep microseconds.
+        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+        try:
+            parsed = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError as error:
+            raise ValueError(f"not a valid date and time: {error}") from None
+    else:
+        raise ValueError("expected an ISO 8601 date and time, e.g. 2024-03-01T09:30:00Z")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def split_list(value: Any) -> Any:
+    """A list cell in a flat file is ``a;b;c``; JSON and Parquet give real lists."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
+    if value is None:
+        return []
+    return value
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(values))
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone-aware columns: they were stored in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]
+# What reads return: always an aware UTC datetime, whatever the backend.
+StoredDatetime = Annotated[datetime, AfterValidator(as_utc)]
+UtcDatetime = Annotated[datetime, BeforeValidator(parse_iso_datetime)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
+Name = Annotated[str, Field(min_length=1, max_length=300)]
+Currency = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{3}$"),
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+]
+ExternalIdList = Annotated[list[ExternalId], BeforeValidator(split_list), AfterValidator(_unique)]
+
+
+class _Input(BaseModel):
+    """Rows from files: strings are trimmed, numeric ids become strings, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+class AccountCreate(_Input):
+    external_id: ExternalId
+    name: Name
+    parent_external_id: ExternalId | None = None
+    segment: str | None = Field(default=None, max_length=64)
+    experience_segment: str | None = Field(default=None, max_length=64)
+    industry: str | None = Field(default=None, max_length=128)
+    employee_count: int | None = Field(default=None, ge=0)
+    region: str | None = Field(default=None, max_length=64)
+    # The owning CSM, by the e-mail of a Tenure user.
+    owner_email: str | None = Field(default=None, max_length=320)
+    created_on: IsoDate | None = None
+    onboarded_on: IsoDate | None = None
+    # Custom attributes merge into the stored ones: a key absent here is kept.
+    custom: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _not_own_parent(self) -> AccountCreate:
+        if self.parent_external_id == self.external_id:
+            raise ValueError("an account cannot be its own parent (parent_external_id)")
+        return self
+
+
+class AccountUpdate(_Input):
+    name: Name | None = None
+    parent_external_id: ExternalId | None = None
+    segment: str | None = Field(default=None, max_length=64)
+    experience_segment: str | None = Field(default=None, max_length=64)
+    industry: str | None = Field(default=None, max_length=128)
+    employee_count: int | None = Field(default=None, ge=0)
+    region: str | None = Field(default=None, max_length=64)
+    owner_email: str | None = Field(default=None, max_length=320)
+    created_on: IsoDate | None = None
+    onboarded_on: IsoDate | None = None
+    custom: dict[str, Any] | None = None
+
+
+class AccountRead(_Output):
+    id: int
+    external_id: str
+    name: str
+    parent_id: int | None
+    segment: str | None
+    experience_segment: str | None
+    industry: str | None
+    employee_count: int | None
+    region: str | None
+    owner_id: int | None
+    created_on: date | None
+    onboarded_on: date | None
+    custom: dict[str, Any]
+    created_at: StoredDatetime
+    updated_at: StoredDatetime
+
+
+# --- contacts --------------------------------------------------------------------------------
+
+
+class ContactCreate(_Input):
+    external_id: ExternalId
+    account_external_id: ExternalId | None = None
+    name: str | None = Field(default=None, max_length=300)
+    email: str | None = Field(default=None, max_length=320)
+    title: str | None = Field(default=None, max_length=200)
+    level: ContactLevel | None = None
+    roles: Annotated[list[ContactRole], BeforeValidator(split_list), AfterValidator(_unique)] = (
+        Field(default_factory=list)
+    )
+    joined_on: IsoDate | None = None
+    left_on: IsoDate | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _looks_like_email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+            raise ValueError("not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _left_after_joined(self) -> ContactCreate:
+        if self.joined_on and self.left_on and self.left_on < self.joined_on:
+            raise ValueError("left_on is before joined_on")
+        return self
+
+
+class ContactRead(_Output):
+    id: int
+    external_id: str
+    account_id: int | None
+    name: str | None
+    email: str | None
+    title: str | None
+    level: ContactLevel | None
+    roles: list[str]
+    joined_on: date | None
+    left_on: date | None
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+class ContractCreate(_Input):
+    external_id: ExternalId
+    account_external_id: ExternalId
+    plan: str | None = Field(default=None, max_length=128)
+    billing_period: BillingPeriod = BillingPeriod.annual
+    starts_on: IsoDate
+    ends_on: IsoDate
+    arr: float = Field(ge=0, allow_inf_nan=False)
+    currency: Currency = "USD"
+    licensed_seats: int | None = Field(default=None, ge=0)
+    discount: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    status: ContractStatus = ContractStatus.active
+    renewal_outcome: RenewalOutcome | None = None
+    outcome_on: IsoDate | None = None
+    notice_on: IsoDate | None = None
+    arr_delta: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> ContractCreate:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class ContractRead(_Output):
+    id: int
+    external_id: str
+    account_id: int
+    plan: str | None
+    billing_period: BillingPeriod
+    starts_on: date
+    ends_on: date
+    arr: float
+    currency: str
+    licensed_seats: int | None
+    discount: float | None
+    status: ContractStatus
+    renewal_outcome: RenewalOutcome | None
+    outcome_on: date | None
+    notice_on: date | None
+    arr_delta: float | None
+
+
+# --- the feature catalog ---------------------------------------------------------------------
+
+
+class FeatureCreate(_Input):
+    # The event name that shows the feature was used; the catalog's external id.
+    key: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    strategic: bool = False
+    released_on: IsoDate | None = None
+    description: str | None = None
+
+
+class FeatureRead(_Output):
+    id: int
+    key: str
+    name: str
+    strategic: bool
+    released_on: date | None
+    description: str | None
+
+
+# --- surveys, tickets, touchpoints -----------------------------------------------------------
+
+_SCALES = {SurveyKind.nps: (0, 10), SurveyKind.csat: (1, 5)}
+
+
+class SurveyResponseCreate(_Input):
+    external_id: ExternalId
+    account_external_id: ExternalId
+    contact_external_id: ExternalId | None = None
+    kind: SurveyKind = SurveyKind.nps
+    score: int
+    comment: str | None = None
+    responded_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _score_in_scale(self) -> SurveyResponseCreate:
+        low, high = _SCALES[self.kind]
+        if not low <= self.score <= high:
+            raise ValueError(f"score {self.score} is outside the {self.kind} scale {low}–{high}")
+        return self
+
+
+class SurveyResponseRead(_Output):
+    id: int
+    external_id: str
+    account_id: int
+    contact_id: int | None
+    kind: SurveyKind
+    score: int
+    comment: str | None
+    responded_at: StoredDatetime
+
+
+class TicketCreate(_Input):
+    external_id: ExternalId
+    account_external_id: ExternalId
+    contact_external_id: ExternalId | None = None
+    subject: str | None = Field(default=None, max_length=500)
+    priority: TicketPriority = TicketPriority.normal
+    category: str | None = Field(default=None, max_length=128)
+    opened_at: UtcDatetime
+    closed_at: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _closed_after_opened(self) -> TicketCreate:
+        if self.closed_at and self.closed_at < self.opened_at:
+            raise ValueError("closed_at is before opened_at")
+        return self
+
+
+class TicketRead(_Output):
+    id: int
+    external_id: str
+    account_id: int
+    contact_id: int | None
+    subject: str | None
+    priority: TicketPriority
+    category: str | None
+    opened_at: StoredDatetime
+    closed_at: StoredDatetime | None
+
+
+class TouchpointCreate(_Input):
+    external_id: ExternalId
+    account_external_id: ExternalId
+    kind: TouchpointKind = TouchpointKind.meeting
+    occurred_at: UtcDatetime
+    subject: str | None = Field(default=None, max_length=500)
+    notes: str | None = None
+    # The CSM who held it, by the e-mail of a Tenure user.
+    user_email: str | None = Field(default=None, max_length=320)
+    # Attending contacts by external id (``a;b`` in a flat file).
+    attendee_external_ids: ExternalIdList = Field(default_factory=list)
+
+
+class TouchpointRead(_Output):
+    id: int
+    external_id: str
+    account_id: int
+    kind: TouchpointKind
+    occurred_at: StoredDatetime
+    subject: str | None
+    notes: str | None
+    user_id: int | None
+    attendee_ids: list[int]
+
+
+class UpsertCounts(BaseModel):
+    """What an upsert did: rows inserted, rows whose values changed, rows already as given."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0

@@ -1,0 +1,444 @@
+"""Load and save operational records. Every function takes the session first, flushes and never
+commits: the surface (CLI command, API request) owns the transaction.
+
+Upserts go by external id (features by key) and report what they did; a field absent from the
+input (not in ``model_fields_set``) keeps its stored value, so a partial export never wipes data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from tenure.accounts.schemas import (
+    AccountCreate,
+    AccountUpdate,
+    ContactCreate,
+    ContractCreate,
+    FeatureCreate,
+    SurveyResponseCreate,
+    TicketCreate,
+    TouchpointCreate,
+    TouchpointRead,
+    UpsertCounts,
+    as_utc,
+)
+from tenure.errors import Conflict, InvalidInput, NotFound
+from tenure.model import (
+    Account,
+    AccountOwnership,
+    Base,
+    Contact,
+    Contract,
+    Feature,
+    SurveyResponse,
+    Ticket,
+    Touchpoint,
+    User,
+)
+from tenure.model.base import utcnow
+
+ModelT = TypeVar("ModelT", bound=Base)
+# Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
+_CHUNK = 500
+
+
+# --- references by external id ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A field of a Create schema that names another record by its external key."""
+
+    field: str
+    model: type[Base]
+    key: str
+    noun: str
+    # Column set from the resolved id (attendees: the related objects themselves).
+    target: str
+
+
+_ACCOUNT = Reference("account_external_id", Account, "external_id", "account", "account_id")
+_CONTACT = Reference("contact_external_id", Contact, "external_id", "contact", "contact_id")
+
+REFERENCES: dict[type[BaseModel], tuple[Reference, ...]] = {
+    AccountCreate: (
+        Reference("parent_external_id", Account, "external_id", "account", "parent_id"),
+        Reference("owner_email", User, "email", "user", "owner_id"),
+    ),
+    ContactCreate: (_ACCOUNT,),
+    ContractCreate: (_ACCOUNT,),
+    FeatureCreate: (),
+    SurveyResponseCreate: (_ACCOUNT, _CONTACT),
+    TicketCreate: (_ACCOUNT, _CONTACT),
+    TouchpointCreate: (
+        _ACCOUNT,
+        Reference("user_email", User, "email", "user", "user_id"),
+        Reference("attendee_external_ids", Contact, "external_id", "contact", "attendees"),
+    ),
+}
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def ids_by_key(
+    session: Session, model: type[Base], key: str, values: Iterable[str]
+) -> dict[str, int]:
+    """Database ids of the records of ``model`` whose ``key`` column is one of ``values``."""
+    wanted = sorted(set(values))
+    column = getattr(model, key)
+    found: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        rows = session.execute(sa.select(column, model.id).where(column.in_(chunk)))  # type: ignore[attr-defined]
+        found.update({value: id_ for value, id_ in rows})
+    return found
+
+
+def referenced_values(row: BaseModel, reference: Reference) -> list[str]:
+    value = getattr(row, reference.field)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+@dataclass(frozen=True)
+class MissingReference:
+    index: int
+    field: str
+    value: str
+    message: str
+
+
+def missing_references(session: Session, rows: Sequence[BaseModel]) -> list[MissingReference]:
+    """Every reference in ``rows`` that names no stored record (nor, for parents, a row here)."""
+    if not rows:
+        return []
+    problems: list[MissingReference] = []
+    batch_keys = {getattr(row, "external_id", None) for row in rows}
+    for reference in REFERENCES[type(rows[0])]:
+        values = {v for row in rows for v in referenced_values(row, reference)}
+        known = set(ids_by_key(session, reference.model, reference.key, values))
+        if reference.field == "parent_external_id":
+            known |= batch_keys  # type: ignore[arg-type]
+        for index, row in enumerate(rows):
+            problems.extend(
+                MissingReference(
+                    index,
+                    reference.field,
+                    value,
+                    f"no {reference.noun} with {reference.key.replace('_', ' ')} {value!r}"
+                    + (" (import accounts first)" if reference.noun == "account" else ""),
+                )
+                for value in referenced_values(row, reference)
+                if value not in known
+            )
+    return sorted(problems, key=lambda p: p.index)
+
+
+def _resolve(session: Session, rows: Sequence[BaseModel]) -> list[dict[str, Any]]:
+    """Column values for each row: references replaced by ids, or InvalidInput naming the first
+    that is missing (files are checked row by row before this, with ``missing_references``)."""
+    missing = missing_references(session, rows)
+    if missing:
+        first = missing[0]
+        raise InvalidInput(f"{first.field}: {first.message}")
+    references = REFERENCES[type(rows[0])] if rows else ()
+    lookups = {
+        r.field: ids_by_key(
+            session, r.model, r.key, {v for row in rows for v in referenced_values(row, r)}
+        )
+        for r in references
+    }
+    resolved = []
+    for row in rows:
+        values = row.model_dump(exclude={r.field for r in references})
+        for r in references:
+            value = getattr(row, r.field)
+            if r.target == "attendees":
+                ids = [lookups[r.field][v] for v in value]
+                values["attendees"] = [session.get_one(Contact, id_) for id_ in ids]
+            elif r.field != "parent_external_id":
+                values[r.target] = None if value is None else lookups[r.field][value]
+        resolved.append(values)
+    return resolved
+
+
+def _set_fields(row: BaseModel) -> set[str]:
+    """The columns an update may touch: the fields the input actually gave."""
+    targets = {r.field: r.target for r in REFERENCES[type(row)]}
+    return {targets.get(name, name) for name in row.model_fields_set}
+
+
+# --- the generic upsert ----------------------------------------------------------------------
+
+
+def _same(stored: Any, given: Any) -> bool:
+    if isinstance(stored, datetime) and isinstance(given, datetime):
+        return as_utc(stored) == as_utc(given)
+    if isinstance(given, list) and (
+        any(isinstance(v, Base) for v in given) or any(isinstance(v, Base) for v in stored or [])
+    ):
+        return {v.id for v in stored} == {v.id for v in given}
+    return bool(stored == given)
+
+
+@dataclass
+class Change:
+    record: Any
+    status: str  # inserted | updated | unchanged
+    fields: set[str]
+
+
+def _upsert(
+    session: Session,
+    model: type[ModelT],
+    key: str,
+    rows: Sequence[BaseModel],
+    values: Sequence[dict[str, Any]],
+    *,
+    merge: frozenset[str] = frozenset(),
+) -> dict[str, Change]:
+    keys = [getattr(row, key) for row in rows]
+    if len(set(keys)) != len(keys):
+        duplicate = next(k for k in keys if keys.count(k) > 1)
+        raise InvalidInput(f"{key} {duplicate!r} appears more than once")
+    column = getattr(model, key)
+    stored: dict[str, Any] = {}
+    for chunk in _chunks(keys):
+        stored.update(
+            {getattr(r, key): r for r in session.scalars(sa.select(model).where(column.in_(chunk)))}
+        )
+    changes: dict[str, Change] = {}
+    for row_key, row, row_values in zip(keys, rows, values, strict=True):
+        record = stored.get(row_key)
+        if record is None:
+            record = model(**row_values)
+            session.add(record)
+            changes[row_key] = Change(record, "inserted", set(row_values))
+            continue
+        given = {name: row_values[name] for name in _set_fields(row) if name in row_values}
+        for name in merge & set(given):
+            given[name] = {**getattr(record, name), **given[name]}
+        changed = {name for name, value in given.items() if not _same(getattr(record, name), value)}
+        for name in changed:
+            setattr(record, name, given[name])
+        changes[row_key] = Change(record, "updated" if changed else "unchanged", changed)
+    session.flush()
+    return changes
+
+
+def _counts(changes: dict[str, Change]) -> UpsertCounts:
+    statuses = [c.status for c in changes.values()]
+    return UpsertCounts(
+        inserted=statuses.count("inserted"),
+        updated=statuses.count("updated"),
+        unchanged=statuses.count("unchanged"),
+    )
+
+
+# --- upserts per entity ----------------------------------------------------------------------
+
+
+def upsert_accounts(
+    session: Session, rows: Sequence[AccountCreate], *, at: datetime | None = None
+) -> UpsertCounts:
+    """Insert or update accounts by external id. Parents may be earlier or later in ``rows``;
+    an owner change closes the previous ownership and opens a new one at ``at`` (default now)."""
+    values = _resolve(session, rows)
+    changes = _upsert(session, Account, "external_id", rows, values, merge=frozenset({"custom"}))
+    parents = ids_by_key(
+        session,
+        Account,
+        "external_id",
+        {r.parent_external_id for r in rows if r.parent_external_id},
+    )
+    for row in rows:
+        change = changes[row.external_id]
+        if change.status != "inserted" and "parent_external_id" not in row.model_fields_set:
+            continue
+        parent_id = parents.get(row.parent_external_id) if row.parent_external_id else None
+        if change.record.parent_id != parent_id:
+            change.record.parent_id = parent_id
+            change.fields.add("parent_id")
+            if change.status == "unchanged":
+                change.status = "updated"
+    _record_ownership(session, changes.values(), at or utcnow())
+    session.flush()
+    return _counts(changes)
+
+
+def _record_ownership(session: Session, changes: Iterable[Change], at: datetime) -> None:
+    for change in changes:
+        if "owner_id" not in change.fields:
+            continue
+        account: Account = change.record
+        session.execute(
+            sa.update(AccountOwnership)
+            .where(AccountOwnership.account_id == account.id, AccountOwnership.ended_at.is_(None))
+            .values(ended_at=at)
+        )
+        if account.owner_id is not None:
+            session.add(
+                AccountOwnership(account_id=account.id, user_id=account.owner_id, started_at=at)
+            )
+
+
+def upsert_contacts(session: Session, rows: Sequence[ContactCreate]) -> UpsertCounts:
+    values = _resolve(session, rows)
+    for row_values in values:
+        row_values["roles"] = [str(role) for role in row_values["roles"]]
+    return _counts(_upsert(session, Contact, "external_id", rows, values))
+
+
+def upsert_contracts(session: Session, rows: Sequence[ContractCreate]) -> UpsertCounts:
+    values = _resolve(session, rows)
+    for row_values in values:
+        # Money is exact to the cent in the database: compare what will be stored.
+        row_values["arr"] = round(row_values["arr"], 2)
+        if row_values["arr_delta"] is not None:
+            row_values["arr_delta"] = round(row_values["arr_delta"], 2)
+    return _counts(_upsert(session, Contract, "external_id", rows, values))
+
+
+def upsert_features(session: Session, rows: Sequence[FeatureCreate]) -> UpsertCounts:
+    return _counts(_upsert(session, Feature, "key", rows, _resolve(session, rows)))
+
+
+def upsert_survey_responses(session: Session, rows: Sequence[SurveyResponseCreate]) -> UpsertCounts:
+    return _counts(_upsert(session, SurveyResponse, "external_id", rows, _resolve(session, rows)))
+
+
+def upsert_tickets(session: Session, rows: Sequence[TicketCreate]) -> UpsertCounts:
+    return _counts(_upsert(session, Ticket, "external_id", rows, _resolve(session, rows)))
+
+
+def upsert_touchpoints(session: Session, rows: Sequence[TouchpointCreate]) -> UpsertCounts:
+    return _counts(_upsert(session, Touchpoint, "external_id", rows, _resolve(session, rows)))
+
+
+# --- reads and single-record writes for the console and the API ------------------------------
+
+
+def _get(session: Session, model: type[ModelT], key: str, value: str, noun: str) -> ModelT:
+    record = session.scalar(sa.select(model).where(getattr(model, key) == value))
+    if record is None:
+        raise NotFound(f"no {noun} with {key.replace('_', ' ')} {value!r}")
+    return record
+
+
+def get_account(session: Session, external_id: str) -> Account:
+    return _get(session, Account, "external_id", external_id, "account")
+
+
+def get_contact(session: Session, external_id: str) -> Contact:
+    return _get(session, Contact, "external_id", external_id, "contact")
+
+
+def get_contract(session: Session, external_id: str) -> Contract:
+    return _get(session, Contract, "external_id", external_id, "contract")
+
+
+def get_feature(session: Session, key: str) -> Feature:
+    return _get(session, Feature, "key", key, "feature")
+
+
+def list_accounts(
+    session: Session,
+    *,
+    segment: str | None = None,
+    owner_id: int | None = None,
+    name_contains: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Account]:
+    query = sa.select(Account).order_by(Account.name, Account.id).limit(limit).offset(offset)
+    if segment is not None:
+        query = query.where(Account.segment == segment)
+    if owner_id is not None:
+        query = query.where(Account.owner_id == owner_id)
+    if name_contains:
+        query = query.where(Account.name.ilike(f"%{name_contains}%"))
+    return list(session.scalars(query))
+
+
+def _for_account(
+    session: Session, model: type[ModelT], account_external_id: str | None, order: Any
+) -> list[ModelT]:
+    query = sa.select(model).order_by(order, model.id)  # type: ignore[attr-defined]
+    if account_external_id is not None:
+        account = get_account(session, account_external_id)
+        query = query.where(model.account_id == account.id)  # type: ignore[attr-defined]
+    return list(session.scalars(query))
+
+
+def list_contacts(session: Session, account_external_id: str | None = None) -> list[Contact]:
+    return _for_account(session, Contact, account_external_id, Contact.name)
+
+
+def list_contracts(session: Session, account_external_id: str | None = None) -> list[Contract]:
+    return _for_account(session, Contract, account_external_id, Contract.starts_on)
+
+
+def list_survey_responses(
+    session: Session, account_external_id: str | None = None
+) -> list[SurveyResponse]:
+    return _for_account(session, SurveyResponse, account_external_id, SurveyResponse.responded_at)
+
+
+def list_tickets(session: Session, account_external_id: str | None = None) -> list[Ticket]:
+    return _for_account(session, Ticket, account_external_id, Ticket.opened_at)
+
+
+def list_touchpoints(session: Session, account_external_id: str | None = None) -> list[Touchpoint]:
+    return _for_account(session, Touchpoint, account_external_id, Touchpoint.occurred_at)
+
+
+def list_features(session: Session) -> list[Feature]:
+    return list(session.scalars(sa.select(Feature).order_by(Feature.key)))
+
+
+def touchpoint_read(touchpoint: Touchpoint) -> TouchpointRead:
+    return TouchpointRead.model_validate(
+        {
+            **{
+                name: getattr(touchpoint, name)
+                for name in TouchpointRead.model_fields
+                if name != "attendee_ids"
+            },
+            "attendee_ids": sorted(contact.id for contact in touchpoint.attendees),
+        }
+    )
+
+
+def create_account(session: Session, data: AccountCreate, *, at: datetime | None = None) -> Account:
+    """A new account; Conflict when the external id is taken."""
+    if ids_by_key(session, Account, "external_id", [data.external_id]):
+        raise Conflict(f"an account with external id {data.external_id!r} already exists")
+    upsert_accounts(session, [data], at=at)
+    return get_account(session, data.external_id)
+
+
+def update_account(
+    session: Session, external_id: str, data: AccountUpdate, *, at: datetime | None = None
+) -> Account:
+    """Change the fields given in ``data``; the others keep their values."""
+    account = get_account(session, external_id)
+    given = data.model_dump(exclude_unset=True)
+    if given.get("custom", {}) is None:
+        given.pop("custom")
+    if given.get("name", account.name) is None:
+        raise InvalidInput("name: an account must have a name")
+    merged = AccountCreate.model_validate(
+        {"external_id": external_id, "name": given.pop("name", account.name), **given}
+    )
+    upsert_accounts(session, [merged], at=at)
+    return account

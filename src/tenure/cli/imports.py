@@ -1,0 +1,276 @@
+"""`tenure import ENTITY FILE`: load another system's export into Tenure, all rows or none."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from tenure.cli.context import console, err_console, handle_errors
+from tenure.ingest.files import FileFormat
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+
+    from tenure.errors import RejectedFile
+    from tenure.ingest.importer import ImportReport
+
+app = typer.Typer(
+    help="Import records from CSV, JSON lines or Parquet; a file with a bad row is refused whole.",
+    no_args_is_help=True,
+)
+
+# Files at least this big get a progress bar (about 10k CSV rows).
+PROGRESS_FROM_BYTES = 1 << 20
+
+ENTITY_HELP = {
+    "accounts": "Accounts by external_id (parents may be in the same file).",
+    "contacts": "Contacts by external_id, linked to accounts by account_external_id.",
+    "contracts": "Contracts/subscriptions by external_id, linked by account_external_id.",
+    "features": "The feature catalog by key (the event name that shows use).",
+    "events": "Product-usage events by message_id, into the event store (duplicates skipped).",
+    "surveys": "NPS/CSAT responses by external_id.",
+    "tickets": "Support tickets by external_id.",
+    "touchpoints": "Meetings, calls, QBRs… by external_id, with attendees by contact external ids.",
+}
+
+
+class _Bar:
+    """Adapts a rich progress display to the importer's Progress protocol."""
+
+    def __init__(self, progress: RichProgress | None) -> None:
+        self._progress = progress
+        self._task: Any = None
+
+    def start(self, description: str, total: int | None) -> None:
+        if self._progress is None:
+            return
+        if self._task is not None:
+            self._progress.update(self._task, visible=False)
+        self._task = self._progress.add_task(description, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, amount)
+
+
+@contextmanager
+def _progress(path: Path) -> Iterator[_Bar]:
+    if path.stat().st_size < PROGRESS_FROM_BYTES:
+        yield _Bar(None)
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        yield _Bar(progress)
+
+
+def _import(
+    entity: str,
+    file: Path,
+    mapping_name: str | None,
+    file_format: FileFormat | None,
+    encoding: str,
+    as_json: bool,
+) -> None:
+    from tenure.cli.context import event_store, print_json, settings, unit_of_work
+    from tenure.errors import InvalidInput, RejectedFile
+    from tenure.ingest.importer import (
+        ImportRequest,
+        import_events,
+        import_records,
+        record_rejection,
+        record_run,
+    )
+    from tenure.ingest.mappings import load_mapping
+    from tenure.model.base import utcnow
+
+    config = settings()
+    mapping = load_mapping(mapping_name) if mapping_name else None
+    if mapping is not None and mapping.entity != entity:
+        raise InvalidInput(
+            f"mapping {mapping.name!r} is for {mapping.entity}, not {entity}: "
+            f"run `tenure import {mapping.entity} FILE --mapping {mapping.name}`"
+        )
+    request = ImportRequest(entity, file, mapping, file_format, encoding)
+    started_at = utcnow()
+    try:
+        with _progress(file) as bar, unit_of_work(config) as session:
+            if entity == "events":
+                report = import_events(event_store(config), request, progress=bar)
+            else:
+                report = import_records(session, request, progress=bar)
+            record_run(session, report, started_at=started_at)
+    except RejectedFile as rejected:
+        # The import rolled back; the refusal is logged in a transaction of its own.
+        with unit_of_work(config) as session:
+            record_rejection(session, request, rejected, started_at=started_at)
+        _show_rejection(rejected, as_json)
+        raise typer.Exit(1) from rejected
+    if as_json:
+        print_json(report)
+    else:
+        _show_report(report)
+
+
+def _show_report(report: ImportReport) -> None:
+    from rich.table import Table
+
+    events = report.entity == "events"
+    table = Table(title=f"imported {report.file_name}", title_justify="left")
+    for header in (
+        "entity",
+        "mapping",
+        "rows",
+        "written" if events else "inserted",
+        "updated",
+        "already stored" if events else "unchanged",
+    ):
+        table.add_column(header, justify="left" if header in {"entity", "mapping"} else "right")
+    table.add_row(
+        report.entity,
+        report.mapping or "—",
+        str(report.rows),
+        str(report.inserted),
+        str(report.updated),
+        str(report.unchanged),
+    )
+    console.print(table)
+
+
+def _show_rejection(rejected: RejectedFile, as_json: bool) -> None:
+    from rich.table import Table
+
+    if as_json:
+        from tenure.cli.context import print_json
+
+        print_json(rejected.to_dict())
+        return
+    shown = rejected.errors[:200]
+    table = Table(
+        title=f"{rejected.path}: rejected, {len(rejected.errors)} bad row(s); nothing was imported",
+        title_justify="left",
+        title_style="bold red",
+    )
+    for header in ("line", "column", "value", "reason"):
+        table.add_column(header, overflow="fold")
+    for error in shown:
+        table.add_row(str(error.line), error.column or "", error.value or "", error.reason)
+    err_console.print(table)
+    if len(rejected.errors) > len(shown):
+        err_console.print(
+            f"… and {len(rejected.errors) - len(shown)} more: `tenure import runs --json`"
+        )
+
+
+def _register(entity: str) -> None:
+    @app.command(entity, help=ENTITY_HELP[entity])
+    @handle_errors
+    def command(
+        file: Path = typer.Argument(
+            ...,
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV, JSON lines (.jsonl) or Parquet file.",
+        ),
+        mapping: str | None = typer.Option(
+            None,
+            "--mapping",
+            "-m",
+            help="Column mapping: a shipped name (`tenure import mappings`) or a YAML path.",
+        ),
+        file_format: FileFormat | None = typer.Option(
+            None, "--format", help="File format; default: from the extension."
+        ),
+        encoding: str = typer.Option("utf-8", help="Text encoding of CSV/JSON-lines files."),
+        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ) -> None:
+        _import(entity, file, mapping, file_format, encoding, as_json)
+
+
+for _entity in ENTITY_HELP:
+    _register(_entity)
+
+
+@app.command("runs")
+@handle_errors
+def runs(
+    limit: int = typer.Option(20, help="How many of the latest imports to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON, with errors."),
+) -> None:
+    """The import history: what was imported or refused, and when."""
+    from rich.table import Table
+
+    from tenure.cli.context import print_json, unit_of_work
+    from tenure.ingest.importer import ImportRunRead, list_runs
+
+    with unit_of_work() as session:
+        history = [ImportRunRead.model_validate(run) for run in list_runs(session, limit=limit)]
+    if as_json:
+        print_json(history)
+        return
+    table = Table(title="imports, latest first", title_justify="left")
+    for header in (
+        "started",
+        "entity",
+        "file",
+        "mapping",
+        "status",
+        "rows",
+        "inserted",
+        "updated",
+        "unchanged",
+        "errors",
+    ):
+        table.add_column(header)
+    for run in history:
+        table.add_row(
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            run.entity,
+            run.file_name,
+            run.mapping or "—",
+            run.status,
+            str(run.rows),
+            str(run.inserted),
+            str(run.updated),
+            str(run.unchanged),
+            str(len(run.errors)),
+        )
+    console.print(table)
+
+
+@app.command("mappings")
+@handle_errors
+def mappings(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """The column mappings shipped with Tenure (pass one with --mapping NAME)."""
+    from rich.table import Table
+
+    from tenure.cli.context import print_json
+    from tenure.ingest.mappings import load_mapping, shipped_mappings
+
+    shipped = [load_mapping(name) for name in sorted(shipped_mappings())]
+    if as_json:
+        print_json([m.model_dump(mode="json") for m in shipped])
+        return
+    table = Table(title="shipped column mappings", title_justify="left")
+    for header in ("name", "entity", "description"):
+        table.add_column(header)
+    for mapping in shipped:
+        table.add_row(mapping.name, mapping.entity, mapping.description)
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Getting data in: file imports (files, mappings, importer) and the Segment-spec HTTP endpoints."""

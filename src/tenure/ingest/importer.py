@@ -1,0 +1,466 @@
+"""File imports: read, map, validate every row, then write — or refuse the whole file.
+
+Validation runs over the entire file before anything is written, so a file with one bad row
+stores nothing; the caller's transaction makes the write itself all-or-nothing. Operational
+records are upserted by external id (re-importing a file changes nothing); events go to the event
+store, deduplicated by message id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.orm import Session
+
+from tenure.accounts import service
+from tenure.accounts.schemas import (
+    AccountCreate,
+    ContactCreate,
+    ContractCreate,
+    FeatureCreate,
+    StoredDatetime,
+    SurveyResponseCreate,
+    TicketCreate,
+    TouchpointCreate,
+    UpsertCounts,
+    UtcDatetime,
+)
+from tenure.errors import RejectedFile, RowError
+from tenure.ingest.files import FileFormat, Record, SourceFile, detect_format, has_column
+from tenure.ingest.mappings import CUSTOM_PREFIX, Mapping, MappingProblem
+from tenure.model import ImportRun
+from tenure.model.base import utcnow
+from tenure.store.events import EventStore, events_table_from_rows
+
+
+class Progress(Protocol):
+    """Where long work reports how far it got (the CLI draws a rich progress bar)."""
+
+    def start(self, description: str, total: int | None) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+
+class _NoProgress:
+    def start(self, description: str, total: int | None) -> None:
+        return None
+
+    def advance(self, amount: int) -> None:
+        return None
+
+
+class EventRow(BaseModel):
+    """One product-usage event in an imported file."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    message_id: str = Field(min_length=1, max_length=200)
+    type: Literal["track", "page", "screen"] = "track"
+    # External account id (the account's external_id); attributed when metrics are computed.
+    account_id: str | None = None
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    # Event name; for feature usage it equals the feature key.
+    event: str = Field(min_length=1, max_length=200)
+    timestamp: UtcDatetime
+    properties: dict[str, Any] | None = None
+
+    @field_validator("properties", mode="before")
+    @classmethod
+    def _json_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as error:
+                raise ValueError(f"properties must be a JSON object: {error}") from None
+        return value
+
+
+@dataclass(frozen=True)
+class EntityKind:
+    name: str
+    schema: type[BaseModel]
+    key: str
+    upsert: Callable[[Session, Any], UpsertCounts] | None
+
+
+ENTITIES: dict[str, EntityKind] = {
+    kind.name: kind
+    for kind in (
+        EntityKind("accounts", AccountCreate, "external_id", service.upsert_accounts),
+        EntityKind("contacts", ContactCreate, "external_id", service.upsert_contacts),
+        EntityKind("contracts", ContractCreate, "external_id", service.upsert_contracts),
+        EntityKind("features", FeatureCreate, "key", service.upsert_features),
+        EntityKind("events", EventRow, "message_id", None),
+        EntityKind("surveys", SurveyResponseCreate, "external_id", service.upsert_survey_responses),
+        EntityKind("tickets", TicketCreate, "external_id", service.upsert_tickets),
+        EntityKind("touchpoints", TouchpointCreate, "external_id", service.upsert_touchpoints),
+    )
+}
+
+
+class ImportReport(BaseModel):
+    """What one import did. For events, ``inserted`` are events written and ``unchanged`` are
+    events already stored (same message id)."""
+
+    entity: str
+    file_name: str
+    mapping: str | None
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    entity: str
+    path: Path
+    mapping: Mapping | None = None
+    format: FileFormat | None = None
+    encoding: str = "utf-8"
+
+    @property
+    def kind(self) -> EntityKind:
+        return ENTITIES[self.entity]
+
+    def open(self) -> SourceFile:
+        return SourceFile(self.path, detect_format(self.path, self.format), self.encoding)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+class _Validator:
+    """Turns records into validated rows, collecting every problem with its line and column."""
+
+    def __init__(self, request: ImportRequest, source: SourceFile) -> None:
+        self.request = request
+        self.source = source
+        self.schema = request.kind.schema
+        self.errors: list[RowError] = []
+        self._first_line: dict[str, int] = {}
+
+    def column_of(self, field: str) -> str:
+        return self.request.mapping.source_of(field) if self.request.mapping else field
+
+    def check_header(self) -> None:
+        """Refuse a header lacking a required column, or (without a mapping) with unknown ones."""
+        columns = self.source.columns
+        if columns is None:
+            return
+        mapping = self.request.mapping
+        errors = []
+        for name, info in self.schema.model_fields.items():
+            wanted = mapping.source_columns(name) if mapping else [name]
+            if info.is_required() and wanted and not any(has_column(columns, c) for c in wanted):
+                errors.append(RowError(1, " or ".join(wanted), None, "required column is missing"))
+        if mapping is None:
+            errors.extend(
+                RowError(
+                    1,
+                    column,
+                    None,
+                    f"unknown column; {self.request.entity} take: "
+                    f"{', '.join(self.schema.model_fields)}",
+                )
+                for column in columns
+                if column not in self.schema.model_fields and not self._custom(column)
+            )
+        if errors:
+            raise self.source.reject(errors)
+
+    def _custom(self, column: str) -> bool:
+        return column.startswith(CUSTOM_PREFIX) and "custom" in self.schema.model_fields
+
+    def fields(self, record: Record) -> dict[str, Any] | None:
+        if self.request.mapping is not None:
+            try:
+                return self.request.mapping.apply(record.values)
+            except MappingProblem as problem:
+                self.errors.append(
+                    RowError(record.line, problem.column, _shown(problem.value), problem.reason)
+                )
+                return None
+        values = dict(record.values)
+        for column in [c for c in values if self._custom(c)]:
+            value = values.pop(column)
+            if value is not None:
+                values.setdefault("custom", {})[column.removeprefix(CUSTOM_PREFIX)] = value
+        return values
+
+    def validate(self, record: Record) -> BaseModel | None:
+        values = self.fields(record)
+        if values is None:
+            return None
+        try:
+            row = self.schema.model_validate(values)
+        except ValidationError as error:
+            self.errors.extend(self._row_errors(record, error))
+            return None
+        key = str(getattr(row, self.request.kind.key))
+        first = self._first_line.setdefault(key, record.line)
+        if first != record.line:
+            self.errors.append(
+                RowError(
+                    record.line,
+                    self.column_of(self.request.kind.key),
+                    key,
+                    f"duplicate {self.request.kind.key}: already on line {first}",
+                )
+            )
+            return None
+        return row
+
+    def _row_errors(self, record: Record, error: ValidationError) -> Iterator[RowError]:
+        for problem in error.errors(include_url=False):
+            loc = problem["loc"]
+            field = str(loc[0]) if loc else None
+            column = self.column_of(field) if field else None
+            if field == "custom" and len(loc) > 1:
+                column = f"{CUSTOM_PREFIX}{loc[1]}"
+            # An empty cell reaches a required field as None: say so, not "not a string".
+            missing = problem["type"] == "missing" or (
+                problem["input"] is None and problem["type"].endswith("_type")
+            )
+            value = None if missing or not loc else _shown(problem["input"])
+            reason = "required value is missing" if missing else problem["msg"]
+            yield RowError(record.line, column, value, reason.removeprefix("Value error, "))
+
+
+def _shown(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _validated_rows(
+    request: ImportRequest, progress: Progress
+) -> tuple[SourceFile, _Validator, Iterator[tuple[int, BaseModel]]]:
+    source = request.open()
+    validator = _Validator(request, source)
+    progress.start(f"checking {request.path.name}", source.size)
+
+    def rows() -> Iterator[tuple[int, BaseModel]]:
+        records = source.records(progress.advance)
+        first = next(records, None)  # reads the header, so it can be checked first
+        validator.check_header()
+        for record in [first] if first else []:
+            row = validator.validate(record)
+            if row is not None:
+                yield record.line, row
+        for record in records:
+            row = validator.validate(record)
+            if row is not None:
+                yield record.line, row
+
+    return source, validator, rows()
+
+
+def _reject_if_errors(source: SourceFile, validator: _Validator, row_count: int) -> None:
+    errors = sorted(source.errors + validator.errors, key=lambda e: (e.line, e.column or ""))
+    if errors:
+        raise source.reject(errors)
+    if row_count == 0:
+        raise source.reject(
+            [
+                RowError(
+                    2 if source.columns else 1,
+                    None,
+                    None,
+                    "the file has no rows (a truncated export?)",
+                )
+            ]
+        )
+
+
+# --- operational records ---------------------------------------------------------------------
+
+
+def read_valid_rows(
+    request: ImportRequest, *, progress: Progress | None = None
+) -> list[tuple[int, BaseModel]]:
+    """Every row of the file, validated, with its line; RejectedFile if any row is bad.
+
+    References to other records are not checked here (that needs the database).
+    """
+    source, validator, validated = _validated_rows(request, progress or _NoProgress())
+    rows = list(validated)
+    _reject_if_errors(source, validator, len(rows))
+    return rows
+
+
+def import_records(
+    session: Session, request: ImportRequest, *, progress: Progress | None = None
+) -> ImportReport:
+    """Validate the whole file, check references, then upsert it (flush only, no commit).
+
+    Raises RejectedFile listing every bad row; nothing is written then.
+    """
+    progress = progress or _NoProgress()
+    kind = request.kind
+    assert kind.upsert is not None, "events go through import_events"
+    source, validator, validated = _validated_rows(request, progress)
+    lines: list[int] = []
+    rows: list[BaseModel] = []
+    for line, row in validated:
+        lines.append(line)
+        rows.append(row)
+    validator.errors.extend(
+        RowError(lines[m.index], validator.column_of(m.field), m.value, m.message)
+        for m in service.missing_references(session, rows)
+    )
+    _reject_if_errors(source, validator, len(rows))
+    progress.start(f"writing {len(rows)} {kind.name}", None)
+    counts = kind.upsert(session, rows)
+    progress.advance(len(rows))
+    return ImportReport(
+        entity=kind.name,
+        file_name=request.path.name,
+        mapping=request.mapping.name if request.mapping else None,
+        rows=len(rows),
+        **counts.model_dump(),
+    )
+
+
+# --- events ----------------------------------------------------------------------------------
+
+EVENT_BATCH = 50_000
+
+
+def import_events(
+    store: EventStore,
+    request: ImportRequest,
+    *,
+    received_at: datetime | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Check the whole file, then stream it into the event store in batches.
+
+    Events already stored (same message id on the same day) are skipped, so a re-import writes
+    nothing. Events whose account is not yet known are kept: they are attributed when metrics
+    are computed, as events from the ingest API are.
+    """
+    progress = progress or _NoProgress()
+    received_at = received_at or utcnow()
+    source, validator, validated = _validated_rows(request, progress)
+    count = sum(1 for _ in validated)
+    _reject_if_errors(source, validator, count)
+
+    source_name = f"import:{request.path.name}"
+    written = duplicates = 0
+    progress.start(f"writing {count} events", count)
+    _, _, rows = _validated_rows(request, _NoProgress())
+    batch: list[dict[str, Any]] = []
+    for _, row in rows:
+        batch.append(_event_values(row, source_name, received_at))
+        if len(batch) == EVENT_BATCH:
+            result = store.write_parquet(events_table_from_rows(batch), dedupe=True)
+            written, duplicates = written + result.written, duplicates + result.duplicates
+            progress.advance(len(batch))
+            batch = []
+    if batch:
+        result = store.write_parquet(events_table_from_rows(batch), dedupe=True)
+        written, duplicates = written + result.written, duplicates + result.duplicates
+        progress.advance(len(batch))
+    return ImportReport(
+        entity="events",
+        file_name=request.path.name,
+        mapping=request.mapping.name if request.mapping else None,
+        rows=count,
+        inserted=written,
+        updated=0,
+        unchanged=duplicates,
+    )
+
+
+def _event_values(row: BaseModel, source_name: str, received_at: datetime) -> dict[str, Any]:
+    values = row.model_dump()
+    properties = values.pop("properties")
+    return {
+        **values,
+        "source": source_name,
+        "received_at": received_at,
+        "properties": None if properties is None else json.dumps(properties, sort_keys=True),
+    }
+
+
+# --- the import history ----------------------------------------------------------------------
+
+
+def record_run(session: Session, report: ImportReport, *, started_at: datetime) -> ImportRun:
+    """Log a succeeded import; in the same transaction as its rows, so the log never lies."""
+    run = ImportRun(
+        entity=report.entity,
+        file_name=report.file_name,
+        mapping=report.mapping,
+        status="succeeded",
+        rows=report.rows,
+        inserted=report.inserted,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        errors=[],
+        started_at=started_at,
+        finished_at=utcnow(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def record_rejection(
+    session: Session,
+    request: ImportRequest,
+    rejected: RejectedFile,
+    *,
+    started_at: datetime,
+) -> ImportRun:
+    """Log a refused file with its row errors. Call it in a transaction of its own, after the
+    import's transaction has rolled back."""
+    run = ImportRun(
+        entity=request.entity,
+        file_name=request.path.name,
+        mapping=request.mapping.name if request.mapping else None,
+        status="rejected",
+        errors=[error.__dict__ for error in rejected.errors],
+        started_at=started_at,
+        finished_at=utcnow(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+class ImportRunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    entity: str
+    file_name: str
+    mapping: str | None
+    status: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    errors: list[dict[str, Any]]
+    started_at: StoredDatetime
+    finished_at: StoredDatetime | None
+
+
+def list_runs(session: Session, *, limit: int = 20) -> list[ImportRun]:
+    """The most recent imports first."""
+    query = sa.select(ImportRun).order_by(ImportRun.started_at.desc(), ImportRun.id.desc())
+    return list(session.scalars(query.limit(limit)))
+
+
+def entity_names() -> Sequence[str]:
+    return tuple(ENTITIES)

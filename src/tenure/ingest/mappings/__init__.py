@@ -1,0 +1,260 @@
+"""Column mappings: how another system's export becomes Tenure's fields, declared in YAML.
+
+A mapping names its entity and, for each Tenure field, where the value comes from::
+
+    name: stripe-subscriptions
+    entity: contracts
+    columns:
+      external_id: id                       # a source column (dotted paths reach nested JSON)
+      status: {column: status, values: {trialing: pending, canceled: cancelled}}
+      arr: {column: plan.amount, transform: cents_to_dollars, times: quantity,
+            annualize: plan.interval}
+      currency: {column: plan.currency, transform: upper}
+      custom.stripe_plan: plan.id           # accounts only: a custom attribute
+
+Shipped mappings live next to this module (``*.yaml``); ``--mapping`` also takes a file path.
+See docs/imports.md for every option.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tenure.accounts.schemas import parse_iso_datetime
+from tenure.errors import InvalidInput, NotFound
+from tenure.ingest.files import lookup
+
+Entity = Literal[
+    "accounts", "contacts", "contracts", "features", "events", "surveys", "tickets", "touchpoints"
+]
+Transform = Literal["cents_to_dollars", "unix_date", "unix_datetime", "date_of", "upper", "lower"]
+CUSTOM_PREFIX = "custom."
+# Periods per year for the `annualize` option (Stripe's plan.interval values).
+PERIODS_PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
+
+
+class MappingProblem(ValueError):
+    """A value the mapping cannot convert; ``column`` is the source column it came from."""
+
+    def __init__(self, column: str, value: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.value = value
+        self.reason = reason
+
+
+class ColumnSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    column: str | None = None
+    # Several columns joined by `join` (e.g. first and last name), empty parts skipped.
+    columns: list[str] | None = None
+    join: str = " "
+    # A fixed value for every row.
+    constant: Any = None
+    # Split a cell into a list before mapping values (HubSpot multi-selects use ";").
+    split: str | None = None
+    values: dict[str, Any] | None = None
+    # A value missing from `values`: refuse the row, keep it as is, or store nothing.
+    unmapped: Literal["error", "keep", "null"] = "error"
+    transform: Transform | None = None
+    # Multiply by the number in this column (Stripe: unit amount × quantity).
+    times: str | None = None
+    # Scale a per-period amount to a year by the interval named in this column.
+    annualize: str | None = None
+    interval_count: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ColumnSpec:
+        given = [
+            self.column is not None,
+            self.columns is not None,
+            "constant" in self.model_fields_set,
+        ]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of column, columns or constant")
+        return self
+
+    @property
+    def source(self) -> str:
+        if self.column is not None:
+            return self.column
+        if self.columns is not None:
+            return "+".join(self.columns)
+        return "(constant)"
+
+    def extract(self, record: dict[str, Any]) -> Any:
+        if self.column is not None:
+            raw = lookup(record, self.column)
+        elif self.columns is not None:
+            parts = [lookup(record, c) for c in self.columns]
+            raw = self.join.join(str(p).strip() for p in parts if p not in (None, "")) or None
+        else:
+            return self.constant
+        if raw is None or raw == "":
+            return None
+        if self.split is not None and isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(self.split) if part.strip()]
+        if self.values is not None:
+            raw = [self._map(v) for v in raw] if isinstance(raw, list) else self._map(raw)
+        if self.transform is not None:
+            raw = self._transform(raw)
+        if self.times is not None:
+            raw = raw * self._number(record, self.times)
+        if self.annualize is not None:
+            raw = raw * self._per_year(record)
+        return raw
+
+    def _map(self, value: Any) -> Any:
+        key = str(value)
+        assert self.values is not None
+        if key in self.values:
+            return self.values[key]
+        if self.unmapped == "keep":
+            return value
+        if self.unmapped == "null":
+            return None
+        known = ", ".join(sorted(self.values))
+        raise MappingProblem(self.source, value, f"no mapping for this value (mapped: {known})")
+
+    def _transform(self, value: Any) -> Any:
+        try:
+            return _TRANSFORMS[self.transform](value)  # type: ignore[index]
+        except (TypeError, ValueError, ArithmeticError, OverflowError) as error:
+            raise MappingProblem(self.source, value, f"{self.transform}: {error}") from None
+
+    def _number(self, record: dict[str, Any], column: str) -> float:
+        value = lookup(record, column)
+        try:
+            return _number(value)
+        except (TypeError, ValueError):
+            raise MappingProblem(column, value, "expected a number") from None
+
+    def _per_year(self, record: dict[str, Any]) -> float:
+        assert self.annualize is not None
+        interval = lookup(record, self.annualize)
+        if interval not in PERIODS_PER_YEAR:
+            raise MappingProblem(
+                self.annualize, interval, f"expected an interval: {', '.join(PERIODS_PER_YEAR)}"
+            )
+        count = self._number(record, self.interval_count) if self.interval_count else 1
+        if count <= 0:
+            raise MappingProblem(self.interval_count or "", count, "expected a positive count")
+        return PERIODS_PER_YEAR[interval] / count
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or value is None:
+        raise TypeError("not a number")
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    return float(str(value).strip())
+
+
+def _cents_to_dollars(value: Any) -> float:
+    cents = _number(value)
+    if cents != int(cents):
+        raise ValueError("cents must be a whole number")
+    return int(cents) / 100
+
+
+def _unix_datetime(value: Any) -> datetime:
+    seconds = _number(value)
+    if seconds != int(seconds):
+        raise ValueError("expected whole Unix seconds")
+    return datetime.fromtimestamp(int(seconds), UTC)
+
+
+def _date_of(value: Any) -> date:
+    """The UTC calendar date of an ISO 8601 date-time (Salesforce/HubSpot CreatedDate)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    result = parse_iso_datetime(value)
+    assert isinstance(result, datetime)
+    return result.date()
+
+
+_TRANSFORMS = {
+    "cents_to_dollars": _cents_to_dollars,
+    "unix_datetime": _unix_datetime,
+    "unix_date": lambda v: _unix_datetime(v).date(),
+    "date_of": _date_of,
+    "upper": lambda v: str(v).upper(),
+    "lower": lambda v: str(v).lower(),
+}
+
+
+class Mapping(BaseModel):
+    """A named set of column specs for one entity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    entity: Entity
+    description: str = ""
+    columns: dict[str, str | ColumnSpec] = Field(min_length=1)
+
+    def specs(self) -> dict[str, ColumnSpec]:
+        return {
+            target: ColumnSpec(column=spec) if isinstance(spec, str) else spec
+            for target, spec in self.columns.items()
+        }
+
+    def source_of(self, field: str) -> str:
+        spec = self.specs().get(field)
+        return spec.source if spec else field
+
+    def source_columns(self, field: str) -> list[str]:
+        spec = self.specs().get(field)
+        if spec is None:
+            return []
+        return [spec.column] if spec.column else list(spec.columns or [])
+
+    def apply(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Tenure's fields for one source record; MappingProblem names the column at fault."""
+        result: dict[str, Any] = {}
+        for target, spec in self.specs().items():
+            value = spec.extract(record)
+            if target.startswith(CUSTOM_PREFIX):
+                if value is not None:
+                    result.setdefault("custom", {})[target.removeprefix(CUSTOM_PREFIX)] = value
+            else:
+                result[target] = value
+        return result
+
+
+def shipped_mappings() -> dict[str, Path]:
+    folder = resources.files(__name__)
+    return {
+        Path(entry.name).stem: Path(str(entry))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    }
+
+
+def load_mapping(name_or_path: str) -> Mapping:
+    """A shipped mapping by name (``salesforce-accounts``) or a YAML file by path."""
+    shipped = shipped_mappings()
+    path = shipped.get(name_or_path) or Path(name_or_path)
+    if not path.is_file():
+        raise NotFound(
+            f"no mapping {name_or_path!r}: give a YAML file path or one of "
+            f"{', '.join(sorted(shipped))}"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Mapping.model_validate(data)
+    except yaml.YAMLError as error:
+        raise InvalidInput(f"{path}: not valid YAML: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise InvalidInput(f"{path}: not a valid mapping: {problems}") from None

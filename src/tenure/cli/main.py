@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli import imports
 from tenure.cli import model as model_commands
 
 app = typer.Typer(
@@ -37,3 +38,4 @@ def migrate() -> None:
 
 # Sub-command groups (one module per domain) register below.
 app.add_typer(model_commands.app, name="model")
+app.add_typer(imports.app, name="import")

@@ -2,6 +2,7 @@
 
 from tenure.model.account import Account, AccountOwnership
 from tenure.model.base import Base
+from tenure.model.churn_record import ChurnRecord
 from tenure.model.contact import Contact, ContactLevel, ContactRole
 from tenure.model.cta import (
     Cta,
@@ -14,10 +15,16 @@ from tenure.model.cta import (
     RuleEvaluation,
 )
 from tenure.model.daily_run import DailyRun
+from tenure.model.desired_outcome import DesiredOutcome
 from tenure.model.contract import BillingPeriod, Contract, ContractStatus, RenewalOutcome
 from tenure.model.feature import Feature
 from tenure.model.import_run import ImportRun
+from tenure.model.lifecycle_stage import LifecycleStage
+from tenure.model.maturity_assessment import MaturityAssessment
+from tenure.model.milestone import Milestone, MilestoneTemplate, SuccessPlan
+from tenure.model.opportunity import Opportunity, OpportunityKind, OpportunityStatus
 from tenure.model.outbox import OutboxMessage, OutboxStatus
+from tenure.model.referral import AdvocacyKind, Referral
 from tenure.model.source import Source
 from tenure.model.survey import SurveyKind, SurveyResponse
 from tenure.model.survey_campaign import SurveyCampaign, SurveyLink
@@ -34,6 +41,18 @@ from tenure.model.webhook import (
 from tenure.model.web import ApiToken, AccountTeamMember, AccountTeamRole, AuditLog, SavedView
 
 __all__ = [
+    "AdvocacyKind",
+    "ChurnRecord",
+    "DesiredOutcome",
+    "LifecycleStage",
+    "MaturityAssessment",
+    "Milestone",
+    "MilestoneTemplate",
+    "Opportunity",
+    "OpportunityKind",
+    "OpportunityStatus",
+    "Referral",
+    "SuccessPlan",
     "Cta",
     "CtaEvent",
     "CtaOutcome",

@@ -18,7 +18,6 @@ the product's impact and keeps buying more; adoption and retention are prerequis
 
 from __future__ import annotations
 
-import enum
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,21 +26,11 @@ from datetime import date
 from pydantic import BaseModel
 
 from tenure.errors import InvalidInput
+from tenure.model.opportunity import OpportunityKind, OpportunityStatus
 
 NEAR_CAP = 0.9
 PENETRATION_ROOM = 0.5
 PROMOTER = 9
-
-
-class OpportunityKind(enum.StrEnum):
-    new_business = "new_business"
-    expansion = "expansion"
-
-
-class OpportunityStatus(enum.StrEnum):
-    open = "open"
-    won = "won"
-    lost = "lost"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,35 @@
+"""Advocacy delivered by a customer: referrals, references, success stories, talks."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenure.model.base import Base, TimestampMixin, enum_column
+
+
+class AdvocacyKind(enum.StrEnum):
+    referral = "referral"
+    reference = "reference"
+    success_story = "success_story"
+    speaker = "speaker"
+
+
+class Referral(TimestampMixin, Base):
+    __tablename__ = "referral"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[AdvocacyKind] = enum_column(AdvocacyKind, default=AdvocacyKind.referral)
+    occurred_on: Mapped[date]
+    # For referrals: the customer it brought in, once it signed.
+    referred_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("account.id", ondelete="SET NULL")
+    )
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(sa.Text)

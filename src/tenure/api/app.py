@@ -1,0 +1,62 @@
+"""The HTTP application: the console pages, the REST API under /api/v1, the Segment-spec /v1.
+
+``create_app(settings)`` builds everything; the lifespan opens the database engine (migrated to
+the current schema) and a sessionmaker in ``app.state``, never at import time. Serve with
+``uvicorn --factory tenure.api.app:create_app``.
+
+(Written first by the web console; the ingest engineer mounts the Segment-spec ``/v1`` router here.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tenure import __version__
+from tenure.config import Settings, get_settings
+from tenure.store.database import create_engine, session_factory
+from tenure.store.events import open_event_store
+from tenure.store.migrate import is_current, upgrade
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.resolved_database_url)
+        if not is_current(engine):
+            upgrade(engine)
+        app.state.engine = engine
+        app.state.sessionmaker = session_factory(engine)
+        app.state.event_store = open_event_store(settings)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Tenure",
+        version=__version__,
+        summary="Open-source Customer Success: health, churn risk and what to do next.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+
+    from tenure.api.errors import install_error_handlers
+    from tenure.api.segment import router as segment_router
+    from tenure.api.v1 import router as api_v1_router
+    from tenure.playbooks.web import router as survey_router
+    from tenure.web import mount_console
+
+    install_error_handlers(app)
+    app.include_router(api_v1_router)
+    app.include_router(segment_router)
+    app.include_router(survey_router)
+    mount_console(app)
+    return app

@@ -1,0 +1,93 @@
+"""Users, roles, API tokens, import history and the audit log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from tenure.api.v1.common import ERRORS, Actor, CurrentActor, Db, Session
+from tenure.auth import audit
+from tenure.auth import service as users
+from tenure.auth.permissions import require_role
+from tenure.auth.schemas import (
+    ApiTokenCreated,
+    ApiTokenRead,
+    AuditEntry,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from tenure.ingest.importer import ImportRunRead, list_runs
+from tenure.model import UserRole
+
+router = APIRouter(tags=["users and admin"], responses=ERRORS)
+
+
+class TokenRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="Where the token is used")
+    user_id: int | None = Field(default=None, description="Admins may create tokens for others")
+
+
+@router.get("/me", response_model=UserRead, summary="The signed-in user")
+def me(actor: Actor = CurrentActor) -> UserRead:
+    return UserRead.model_validate(actor.user)
+
+
+@router.get("/users", response_model=list[UserRead])
+def list_users(actor: Actor = CurrentActor, db: Session = Db) -> list[UserRead]:
+    return users.list_users(db)
+
+
+@router.post("/users", response_model=UserRead, status_code=201)
+def create_user(data: UserCreate, actor: Actor = CurrentActor, db: Session = Db) -> UserRead:
+    return users.create_user(db, data, actor)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+def update_user(
+    user_id: int, data: UserUpdate, actor: Actor = CurrentActor, db: Session = Db
+) -> UserRead:
+    return users.update_user(db, user_id, data, actor)
+
+
+@router.get("/tokens", response_model=list[ApiTokenRead], summary="API tokens")
+def list_tokens(actor: Actor = CurrentActor, db: Session = Db) -> list[ApiTokenRead]:
+    """Admins see every token; others see their own."""
+    mine = None if actor.role == UserRole.admin else actor.id
+    return users.list_api_tokens(db, mine)
+
+
+@router.post("/tokens", response_model=ApiTokenCreated, status_code=201)
+def create_token(
+    data: TokenRequest, actor: Actor = CurrentActor, db: Session = Db
+) -> ApiTokenCreated:
+    """The token's secret is in this response only; store it now."""
+    return users.create_api_token(db, data.user_id or actor.id, data.name, actor)
+
+
+@router.delete("/tokens/{token_id}", response_model=ApiTokenRead)
+def revoke_token(token_id: int, actor: Actor = CurrentActor, db: Session = Db) -> ApiTokenRead:
+    return users.revoke_api_token(db, token_id, actor)
+
+
+@router.get("/audit", response_model=list[AuditEntry], summary="The audit log (admins)")
+def audit_log(
+    limit: int = Query(100, ge=1, le=500),
+    before_id: int | None = Query(None, ge=1),
+    entity: str | None = Query(None, max_length=64),
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> list[AuditEntry]:
+    require_role(actor.user, UserRole.admin)
+    return audit.list_entries(db, limit=limit, before_id=before_id, entity=entity)
+
+
+@router.get("/imports", response_model=list[ImportRunRead], summary="Import history (admins)")
+def imports(
+    limit: int = Query(50, ge=1, le=500),
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> list[ImportRunRead]:
+    """The most recent imports first, each rejected file with its row errors."""
+    require_role(actor.user, UserRole.admin)
+    return [ImportRunRead.model_validate(run) for run in list_runs(db, limit=limit)]

@@ -1,0 +1,144 @@
+"""Operational records, cursor-paginated by id: contacts, contracts, features, touchpoints,
+surveys, tickets — and one account's events (read-only, one bounded time window per request)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy.orm import selectinload
+
+from tenure.accounts import schemas as records
+from tenure.accounts.service import touchpoint_read
+from tenure.api.v1.common import ERRORS, CurrentActor, Db, Session, event_store, today
+from tenure.model import (
+    Contact,
+    ContactLevel,
+    Contract,
+    ContractStatus,
+    Feature,
+    SurveyKind,
+    SurveyResponse,
+    Ticket,
+    Touchpoint,
+)
+from tenure.model.base import Base
+from tenure.portfolio.records import CursorPage, EventRead, account_events, record_page
+from tenure.portfolio.service import get_account
+from tenure.store.events import EventStore
+
+router = APIRouter(tags=["records"], responses=ERRORS, dependencies=[CurrentActor])
+
+
+class Paging:
+    """What every record list takes: a page size and a cursor."""
+
+    account_id: int | None = None
+
+    def __init__(
+        self,
+        limit: int = Query(100, ge=1, le=500, description="Items per page (1–500)"),
+        cursor: str | None = Query(None, max_length=200, description="The previous next_cursor"),
+        db: Session = Db,
+    ) -> None:
+        self.limit, self.cursor, self.db = limit, cursor, db
+
+    def page(
+        self,
+        model: type[Base],
+        convert: Callable[[Any], BaseModel],
+        *conditions: Any,
+        options: list[Any] | None = None,
+    ) -> CursorPage[Any]:
+        where = [c for c in conditions if c is not None]
+        if self.account_id is not None:
+            get_account(self.db, self.account_id)  # 404 for an unknown account
+            where.append(model.account_id == self.account_id)  # type: ignore[attr-defined]
+        return record_page(
+            self.db,
+            model,
+            convert,
+            limit=self.limit,
+            cursor=self.cursor,
+            where=where,
+            options=options,
+        )
+
+
+class AccountPaging(Paging):
+    """A record list that can be narrowed to one account."""
+
+    def __init__(
+        self,
+        account_id: int | None = Query(None, ge=1, description="Only this account's records"),
+        limit: int = Query(100, ge=1, le=500, description="Items per page (1–500)"),
+        cursor: str | None = Query(None, max_length=200, description="The previous next_cursor"),
+        db: Session = Db,
+    ) -> None:
+        super().__init__(limit, cursor, db)
+        self.account_id = account_id
+
+
+def _equals(column: Any, value: Any) -> Any:
+    return None if value is None else column == value
+
+
+@router.get("/contacts", response_model=CursorPage[records.ContactRead])
+def list_contacts(level: ContactLevel | None = None, paging: AccountPaging = Depends()) -> Any:
+    return paging.page(Contact, records.ContactRead.model_validate, _equals(Contact.level, level))
+
+
+@router.get("/contracts", response_model=CursorPage[records.ContractRead])
+def list_contracts(status: ContractStatus | None = None, paging: AccountPaging = Depends()) -> Any:
+    return paging.page(
+        Contract, records.ContractRead.model_validate, _equals(Contract.status, status)
+    )
+
+
+@router.get("/features", response_model=CursorPage[records.FeatureRead])
+def list_features(strategic: bool | None = None, paging: Paging = Depends()) -> Any:
+    return paging.page(
+        Feature, records.FeatureRead.model_validate, _equals(Feature.strategic, strategic)
+    )
+
+
+@router.get("/touchpoints", response_model=CursorPage[records.TouchpointRead])
+def list_touchpoints(paging: AccountPaging = Depends()) -> Any:
+    return paging.page(Touchpoint, touchpoint_read, options=[selectinload(Touchpoint.attendees)])
+
+
+@router.get("/surveys", response_model=CursorPage[records.SurveyResponseRead])
+def list_surveys(kind: SurveyKind | None = None, paging: AccountPaging = Depends()) -> Any:
+    return paging.page(
+        SurveyResponse,
+        records.SurveyResponseRead.model_validate,
+        _equals(SurveyResponse.kind, kind),
+    )
+
+
+@router.get("/tickets", response_model=CursorPage[records.TicketRead])
+def list_tickets(paging: AccountPaging = Depends()) -> Any:
+    return paging.page(Ticket, records.TicketRead.model_validate)
+
+
+@router.get("/events", response_model=CursorPage[EventRead])
+def list_events(
+    account_id: int = Query(..., ge=1, description="The account whose events to read"),
+    since: date | None = Query(None, description="First day (UTC); default: 6 days before until"),
+    until: date | None = Query(None, description="Last day (UTC); default: today"),
+    event: str | None = Query(None, max_length=128, description="Only this event name"),
+    limit: int = Query(100, ge=1, le=500, description="Items per page (1–500)"),
+    cursor: str | None = Query(None, max_length=200, description="The previous next_cursor"),
+    db: Session = Db,
+    store: EventStore = Depends(event_store),
+) -> CursorPage[EventRead]:
+    """Raw product-usage events of one account, newest first, in a window of at most 31 days."""
+    account = get_account(db, account_id)
+    until = until or today()
+    since = since or until - timedelta(days=6)
+    return account_events(
+        store, account.external_id, since, until, limit=limit, cursor=cursor, event=event
+    )

@@ -1,0 +1,44 @@
+"""The console's pages: the top navigation and the command palette are both driven by this list.
+
+Pages of frameworks other engineers build (risk, KPIs, churn review, maturity) are added here when
+their service functions exist, with the roles that may open them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tenure.model import UserRole
+
+ALL_ROLES = frozenset(UserRole)
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str
+    label: str
+    url: str
+    api_url: str | None
+    roles: frozenset[UserRole] = ALL_ROLES
+    shortcut: str | None = None  # the second key after "g" (g t = Today)
+
+    def visible_to(self, role: UserRole) -> bool:
+        return role in self.roles
+
+
+PAGES: list[Page] = [
+    Page("today", "Today", "/today", "/api/v1/today", shortcut="t"),
+    Page("portfolio", "Portfolio", "/portfolio", "/api/v1/accounts", shortcut="p"),
+    Page("renewals", "Renewals", "/renewals", "/api/v1/renewals", shortcut="r"),
+    Page(
+        "admin", "Admin", "/admin", "/api/v1/users", roles=frozenset({UserRole.admin}), shortcut="a"
+    ),
+]
+
+
+def page(key: str) -> Page:
+    return next(p for p in PAGES if p.key == key)
+
+
+def pages_for(role: UserRole) -> list[Page]:
+    return [p for p in PAGES if p.visible_to(role)]

@@ -1,0 +1,246 @@
+"""Shapes of the portfolio read models, shared by pages, /api/v1 and the CLI."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tenure.model import ContactLevel, TouchpointKind, UserRole
+
+
+class SortKey(enum.StrEnum):
+    name = "name"
+    arr = "arr"
+    renewal_on = "renewal_on"
+    segment = "segment"
+    owner = "owner"
+
+
+class SortDirection(enum.StrEnum):
+    asc = "asc"
+    desc = "desc"
+
+
+class PortfolioQuery(BaseModel):
+    """Filters and sort of the portfolio table; the page's query string and the API's parameters."""
+
+    q: str | None = Field(default=None, max_length=200, description="Text in name or external id")
+    segment: str | None = Field(default=None, max_length=64)
+    owner: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A user id, 'me', 'team' (you and your reports) or 'none' (unassigned)",
+        pattern=r"^(\d+|me|team|none)$",
+    )
+    renewal_within_days: int | None = Field(
+        default=None, ge=0, le=3650, description="Renewing between today and this many days ahead"
+    )
+    renewal_from: date | None = None
+    renewal_to: date | None = None
+    sort: SortKey = SortKey.name
+    direction: SortDirection = SortDirection.asc
+    limit: int = Field(default=50, ge=1, le=500)
+    page: int = Field(default=1, ge=1, le=100_000)
+    cursor: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        # An HTML form submits an untouched filter as "": that means "no filter".
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v != ""}
+        return data
+
+    def params(self) -> dict[str, Any]:
+        """The query as URL parameters, defaults left out (for links and saved views)."""
+        return self.model_dump(mode="json", exclude_defaults=True, exclude={"cursor"})
+
+
+class AccountRow(BaseModel):
+    """One account in the portfolio table."""
+
+    id: int
+    external_id: str
+    name: str
+    segment: str | None
+    owner_id: int | None
+    owner_name: str | None
+    arr: float
+    currency: str | None
+    renewal_on: date | None
+    days_to_renewal: int | None
+    licensed_seats: int | None
+
+
+class PortfolioPage(BaseModel):
+    items: list[AccountRow]
+    total: int
+    page: int
+    limit: int
+    next_cursor: str | None
+    as_of: date
+
+
+class Freshness(BaseModel):
+    """How fresh the data behind a page is: shown on every page as "data as of"."""
+
+    last_import_at: datetime | None
+    last_import_file: str | None
+    events_through: date | None
+    last_touchpoint_at: datetime | None
+
+
+class ArrByCurrency(BaseModel):
+    currency: str
+    arr: float
+
+
+class RenewalMonth(BaseModel):
+    month: str  # YYYY-MM
+    first_day: date
+    last_day: date
+    accounts: int
+    arr: list[ArrByCurrency]
+    renewals: list[AccountRow]
+
+
+class RenewalsReport(BaseModel):
+    as_of: date
+    months: list[RenewalMonth]
+    freshness: Freshness
+
+
+class TodayRenewal(AccountRow):
+    last_touchpoint_at: datetime | None
+
+
+class TodayReport(BaseModel):
+    as_of: date
+    user_id: int
+    scope: str  # "mine" | "team" | "all"
+    window_days: int
+    renewals: list[TodayRenewal]
+    renewal_arr: list[ArrByCurrency]
+    untouched_accounts: list[AccountRow]
+    freshness: Freshness
+
+
+class ContactCard(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str | None
+    email: str | None
+    title: str | None
+    level: ContactLevel | None
+    roles: list[str]
+    joined_on: date | None
+    left_on: date | None
+
+
+class ContractLine(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    plan: str | None
+    billing_period: str
+    starts_on: date
+    ends_on: date
+    arr: float
+    currency: str
+    licensed_seats: int | None
+    status: str
+    renewal_outcome: str | None
+    arr_delta: float | None
+    notice_on: date | None
+
+
+class TimelineItem(BaseModel):
+    at: datetime
+    kind: str  # touchpoint | ticket | survey (and more as frameworks land)
+    title: str
+    detail: str | None = None
+    by: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class OwnershipSpan(BaseModel):
+    user_id: int
+    user_name: str | None
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class TeamSeat(BaseModel):
+    user_id: int
+    user_name: str
+    role: str
+
+
+class ArrPoint(BaseModel):
+    on: date
+    arr: float
+
+
+class SavedViewRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    query: str
+
+
+class Account360(BaseModel):
+    account: AccountRow
+    industry: str | None
+    region: str | None
+    employee_count: int | None
+    created_on: date | None
+    onboarded_on: date | None
+    contacts_by_level: dict[str, list[ContactCard]]
+    contracts: list[ContractLine]
+    # ARR in force over time, in the currency of the account's latest contract.
+    arr_history: list[ArrPoint]
+    arr_history_currency: str | None
+    timeline: list[TimelineItem]
+    ownership: list[OwnershipSpan]
+    team: list[TeamSeat]
+    can_edit: bool
+
+
+class TouchpointLog(BaseModel):
+    """A touchpoint or note logged from the console or the API (Tenure makes the external id)."""
+
+    kind: TouchpointKind = TouchpointKind.meeting
+    occurred_at: datetime | None = Field(default=None, description="Default: now")
+    subject: str = Field(min_length=1, max_length=500)
+    notes: str | None = Field(default=None, max_length=20_000)
+    attendee_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class ReassignRequest(BaseModel):
+    account_ids: list[int] = Field(min_length=1, max_length=1000)
+    owner_id: int
+
+
+class ReassignResult(BaseModel):
+    reassigned: list[int]
+    unchanged: list[int]
+    owner_id: int
+
+
+class OwnerChoice(BaseModel):
+    id: int
+    name: str
+    role: UserRole
+
+
+class PaletteEntry(BaseModel):
+    label: str
+    url: str
+    kind: str  # page | account
+    hint: str | None = None

@@ -1,0 +1,800 @@
+"""Portfolio read models and the few writes the console makes on accounts.
+
+Every function takes the session first and ``as_of`` (today's date) as an argument; services
+flush and never commit — the request or command owns the transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from tenure.accounts.schemas import TouchpointRead
+from tenure.accounts.service import touchpoint_read
+from tenure.auth import audit
+from tenure.auth.permissions import (
+    Actor,
+    can_edit_account,
+    require_account_editor,
+    require_role,
+    team_member_ids,
+)
+from tenure.errors import InvalidInput, NotFound
+from tenure.model import (
+    Account,
+    AccountOwnership,
+    AccountTeamMember,
+    Contact,
+    Contract,
+    ContractStatus,
+    ImportRun,
+    SavedView,
+    SurveyResponse,
+    Ticket,
+    Touchpoint,
+    User,
+    UserRole,
+)
+from tenure.model.base import utcnow
+from tenure.portfolio.pages import pages_for
+from tenure.portfolio.schemas import (
+    Account360,
+    AccountRow,
+    ArrByCurrency,
+    ArrPoint,
+    ContactCard,
+    ContractLine,
+    Freshness,
+    OwnerChoice,
+    OwnershipSpan,
+    PaletteEntry,
+    PortfolioPage,
+    PortfolioQuery,
+    ReassignRequest,
+    ReassignResult,
+    RenewalMonth,
+    RenewalsReport,
+    SavedViewRead,
+    SortDirection,
+    SortKey,
+    TeamSeat,
+    TimelineItem,
+    TodayRenewal,
+    TodayReport,
+    TouchpointLog,
+)
+from tenure.store.events import EventStore
+
+TODAY_RENEWAL_WINDOW_DAYS = 120
+# An account nobody has talked to in this long shows on Today as "no touchpoint".
+UNTOUCHED_AFTER_DAYS = 90
+FAR_FUTURE = date(9999, 12, 31)
+
+
+# --- the account row: one account with its current contracts ------------------------------
+
+
+def _current_contracts() -> Any:
+    """Per account: ARR, currency, next renewal and seats of its active contracts."""
+    return (
+        sa.select(
+            Contract.account_id.label("account_id"),
+            sa.func.sum(Contract.arr).label("arr"),
+            sa.func.min(Contract.currency).label("currency"),
+            sa.func.min(Contract.ends_on).label("renewal_on"),
+            sa.func.sum(Contract.licensed_seats).label("seats"),
+        )
+        .where(Contract.status == ContractStatus.active)
+        .group_by(Contract.account_id)
+        .subquery("current_contract")
+    )
+
+
+class _Rows:
+    """The account-row select and the expressions filters and sorts refer to."""
+
+    def __init__(self) -> None:
+        self.contracts = _current_contracts()
+        self.owner = aliased(User, name="owner")
+        self.arr = sa.func.coalesce(self.contracts.c.arr, 0.0)
+        self.renewal_on = self.contracts.c.renewal_on
+        self.sort_expressions: dict[SortKey, Any] = {
+            SortKey.name: sa.func.lower(Account.name),
+            SortKey.arr: self.arr,
+            SortKey.renewal_on: sa.func.coalesce(self.renewal_on, FAR_FUTURE),
+            SortKey.segment: sa.func.coalesce(Account.segment, ""),
+            SortKey.owner: sa.func.coalesce(self.owner.name, ""),
+        }
+
+    def select(self) -> sa.Select[Any]:
+        return (
+            sa.select(
+                Account.id,
+                Account.external_id,
+                Account.name,
+                Account.segment,
+                Account.owner_id,
+                self.owner.name.label("owner_name"),
+                self.arr.label("arr"),
+                self.contracts.c.currency,
+                self.renewal_on.label("renewal_on"),
+                self.contracts.c.seats,
+            )
+            .outerjoin(self.contracts, self.contracts.c.account_id == Account.id)
+            .outerjoin(self.owner, self.owner.id == Account.owner_id)
+        )
+
+
+def _row(row: Any, as_of: date) -> AccountRow:
+    renewal_on = _as_date(row.renewal_on)
+    return AccountRow(
+        id=row.id,
+        external_id=row.external_id,
+        name=row.name,
+        segment=row.segment,
+        owner_id=row.owner_id,
+        owner_name=row.owner_name,
+        arr=float(row.arr or 0.0),
+        currency=row.currency,
+        renewal_on=renewal_on,
+        days_to_renewal=(renewal_on - as_of).days if renewal_on else None,
+        licensed_seats=int(row.seats) if row.seats is not None else None,
+    )
+
+
+def _as_date(value: Any) -> date | None:
+    # SQLite returns aggregates of DATE columns as text.
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def owner_ids(session: Session, user: User, owner: str) -> set[int] | None:
+    """Resolve an owner filter; None means 'unassigned'."""
+    if owner == "me":
+        return {user.id}
+    if owner == "team":
+        return team_member_ids(session, user)
+    if owner == "none":
+        return None
+    return {int(owner)}
+
+
+def _filtered(
+    session: Session, rows: _Rows, query: PortfolioQuery, user: User, as_of: date
+) -> sa.Select[Any]:
+    select = rows.select()
+    if query.q:
+        pattern = f"%{query.q.strip().lower()}%"
+        select = select.where(
+            sa.or_(
+                sa.func.lower(Account.name).like(pattern),
+                sa.func.lower(Account.external_id).like(pattern),
+            )
+        )
+    if query.segment:
+        select = select.where(Account.segment == query.segment)
+    if query.owner:
+        ids = owner_ids(session, user, query.owner)
+        select = select.where(
+            Account.owner_id.is_(None) if ids is None else Account.owner_id.in_(ids)
+        )
+    start, end = query.renewal_from, query.renewal_to
+    if query.renewal_within_days is not None:
+        start = max(start or as_of, as_of)
+        window_end = as_of + timedelta(days=query.renewal_within_days)
+        end = min(end or window_end, window_end)
+    if start is not None:
+        select = select.where(rows.renewal_on >= start)
+    if end is not None:
+        select = select.where(rows.renewal_on <= end)
+    return select
+
+
+# --- cursors: keyset pagination on (sort value, id) ------------------------------------------
+
+
+def _encode_cursor(query: PortfolioQuery, value: Any, row_id: int) -> str:
+    if isinstance(value, date):
+        value = value.isoformat()
+    raw = json.dumps([query.sort.value, query.direction.value, value, row_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(query: PortfolioQuery, cursor: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        sort, direction, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        if query.sort == SortKey.renewal_on:
+            value = date.fromisoformat(value)
+        elif query.sort == SortKey.arr:
+            value = float(value)
+        else:
+            value = str(value)
+        row_id = int(row_id)
+    except (ValueError, TypeError) as error:
+        raise InvalidInput(f"cursor {cursor!r} is not a cursor this API returned") from error
+    if (sort, direction) != (query.sort.value, query.direction.value):
+        raise InvalidInput(
+            f"cursor: it was made for sort={sort} direction={direction}; keep the sort "
+            "unchanged while paging"
+        )
+    return value, row_id
+
+
+def _sort_value(row: Any, query: PortfolioQuery) -> Any:
+    if query.sort == SortKey.name:
+        return row.name.lower()
+    if query.sort == SortKey.arr:
+        return float(row.arr or 0.0)
+    if query.sort == SortKey.renewal_on:
+        return _as_date(row.renewal_on) or FAR_FUTURE
+    if query.sort == SortKey.segment:
+        return row.segment or ""
+    return row.owner_name or ""
+
+
+def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) -> PortfolioPage:
+    """The filtered, sorted book of business; a page number or a cursor selects the slice."""
+    rows = _Rows()
+    select = _filtered(session, rows, query, user, as_of)
+    total = session.scalar(sa.select(sa.func.count()).select_from(select.subquery())) or 0
+    key = rows.sort_expressions[query.sort]
+    descending = query.direction == SortDirection.desc
+    if query.cursor:
+        value, row_id = _decode_cursor(query, query.cursor)
+        after = (
+            sa.or_(key < value, sa.and_(key == value, Account.id < row_id))
+            if descending
+            else sa.or_(key > value, sa.and_(key == value, Account.id > row_id))
+        )
+        select = select.where(after)
+    else:
+        select = select.offset((query.page - 1) * query.limit)
+    order = (key.desc(), Account.id.desc()) if descending else (key.asc(), Account.id.asc())
+    fetched = session.execute(select.order_by(*order).limit(query.limit + 1)).all()
+    page_rows = fetched[: query.limit]
+    next_cursor = (
+        _encode_cursor(query, _sort_value(page_rows[-1], query), page_rows[-1].id)
+        if len(fetched) > query.limit
+        else None
+    )
+    return PortfolioPage(
+        items=[_row(r, as_of) for r in page_rows],
+        total=total,
+        page=query.page,
+        limit=query.limit,
+        next_cursor=next_cursor,
+        as_of=as_of,
+    )
+
+
+def portfolio_export(
+    session: Session, query: PortfolioQuery, user: User, as_of: date
+) -> list[AccountRow]:
+    """Every row the filters select, in the page's order (the CSV export)."""
+    rows = _Rows()
+    key = rows.sort_expressions[query.sort]
+    order = (
+        (key.desc(), Account.id.desc())
+        if query.direction == SortDirection.desc
+        else (key.asc(), Account.id.asc())
+    )
+    select = _filtered(session, rows, query, user, as_of).order_by(*order)
+    return [_row(r, as_of) for r in session.execute(select).all()]
+
+
+def segments(session: Session) -> list[str]:
+    found = session.scalars(
+        sa.select(Account.segment).where(Account.segment.is_not(None)).distinct()
+    ).all()
+    return sorted(s for s in found if s)
+
+
+def owner_choices(session: Session) -> list[OwnerChoice]:
+    users = session.scalars(
+        sa.select(User)
+        .where(User.is_active.is_(True), User.role != UserRole.viewer)
+        .order_by(User.name)
+    ).all()
+    return [OwnerChoice(id=u.id, name=u.name, role=u.role) for u in users]
+
+
+def search_accounts(session: Session, text: str, limit: int = 10) -> list[tuple[int, str, str]]:
+    """(id, name, external id) of accounts whose name or id contains ``text``; prefixes first."""
+    needle = text.strip().lower()
+    if not needle:
+        return []
+    name = sa.func.lower(Account.name)
+    select = (
+        sa.select(Account.id, Account.name, Account.external_id)
+        .where(sa.or_(name.like(f"%{needle}%"), sa.func.lower(Account.external_id) == needle))
+        .order_by(sa.case((name.like(f"{needle}%"), 0), else_=1), name)
+        .limit(limit)
+    )
+    return [(r.id, r.name, r.external_id) for r in session.execute(select).all()]
+
+
+# --- freshness ------------------------------------------------------------------------------
+
+
+def freshness(session: Session, events: EventStore | None) -> Freshness:
+    last_import = session.execute(
+        sa.select(ImportRun.finished_at, ImportRun.file_name)
+        .where(ImportRun.finished_at.is_not(None))
+        .order_by(ImportRun.finished_at.desc())
+        .limit(1)
+    ).first()
+    events_through = None
+    if events is not None and events.parquet_dir.exists():
+        # Partition folder names carry the dates: no event file is opened.
+        days = [p.name.split("=", 1)[1] for p in events.parquet_dir.glob("event_date=*")]
+        events_through = date.fromisoformat(max(days)) if days else None
+    return Freshness(
+        last_import_at=last_import.finished_at if last_import else None,
+        last_import_file=last_import.file_name if last_import else None,
+        events_through=events_through,
+        last_touchpoint_at=session.scalar(sa.select(sa.func.max(Touchpoint.occurred_at))),
+    )
+
+
+# --- today and renewals ---------------------------------------------------------------------
+
+
+def today_scope(user: User, requested: str | None) -> str:
+    if requested in {"mine", "team", "all"}:
+        return requested
+    return {UserRole.csm: "mine", UserRole.manager: "team"}.get(user.role, "all")
+
+
+def _arr_totals(rows: Sequence[AccountRow]) -> list[ArrByCurrency]:
+    totals: dict[str, float] = defaultdict(float)
+    for row in rows:
+        if row.currency:
+            totals[row.currency] += row.arr
+    return [ArrByCurrency(currency=c, arr=round(v, 2)) for c, v in sorted(totals.items())]
+
+
+def today(
+    session: Session,
+    user: User,
+    as_of: date,
+    events: EventStore | None,
+    scope: str | None = None,
+) -> TodayReport:
+    """A CSM's day: their renewals in the next 120 days and accounts nobody has talked to."""
+    scope = today_scope(user, scope)
+    owner = {"mine": "me", "team": "team", "all": None}[scope]
+    renewing = portfolio_export(
+        session,
+        PortfolioQuery(
+            owner=owner, renewal_within_days=TODAY_RENEWAL_WINDOW_DAYS, sort=SortKey.renewal_on
+        ),
+        user,
+        as_of,
+    )
+    last_touch = _last_touchpoints(session, [r.id for r in renewing])
+    cutoff = datetime.combine(as_of - timedelta(days=UNTOUCHED_AFTER_DAYS), datetime.min.time())
+    rows = _Rows()
+    touched = sa.select(Touchpoint.account_id).where(Touchpoint.occurred_at >= cutoff)
+    untouched_select = (
+        _filtered(session, rows, PortfolioQuery(owner=owner), user, as_of)
+        .where(rows.contracts.c.arr.is_not(None), Account.id.not_in(touched))
+        .order_by(rows.arr.desc(), Account.id)
+        .limit(10)
+    )
+    return TodayReport(
+        as_of=as_of,
+        user_id=user.id,
+        scope=scope,
+        window_days=TODAY_RENEWAL_WINDOW_DAYS,
+        renewals=[
+            TodayRenewal(**r.model_dump(), last_touchpoint_at=last_touch.get(r.id))
+            for r in renewing
+        ],
+        renewal_arr=_arr_totals(renewing),
+        untouched_accounts=[_row(r, as_of) for r in session.execute(untouched_select).all()],
+        freshness=freshness(session, events),
+    )
+
+
+def _last_touchpoints(session: Session, account_ids: list[int]) -> dict[int, datetime]:
+    if not account_ids:
+        return {}
+    result = session.execute(
+        sa.select(Touchpoint.account_id, sa.func.max(Touchpoint.occurred_at))
+        .where(Touchpoint.account_id.in_(account_ids))
+        .group_by(Touchpoint.account_id)
+    ).all()
+    return {account_id: at for account_id, at in result}
+
+
+def renewals(
+    session: Session,
+    user: User,
+    as_of: date,
+    events: EventStore | None,
+    months: int = 12,
+    owner: str | None = None,
+    per_month: int = 25,
+) -> RenewalsReport:
+    """Renewals by month for the next ``months`` months, with ARR at stake per currency."""
+    if not 1 <= months <= 36:
+        raise InvalidInput(f"months: {months} is outside 1–36")
+    end = _add_months(as_of.replace(day=1), months) - timedelta(days=1)
+    rows = portfolio_export(
+        session,
+        PortfolioQuery(owner=owner, renewal_from=as_of, renewal_to=end, sort=SortKey.renewal_on),
+        user,
+        as_of,
+    )
+    by_month: dict[str, list[AccountRow]] = defaultdict(list)
+    for row in rows:
+        assert row.renewal_on is not None
+        by_month[row.renewal_on.strftime("%Y-%m")].append(row)
+    report = []
+    month = as_of.replace(day=1)
+    for _ in range(months):
+        key = month.strftime("%Y-%m")
+        items = by_month.get(key, [])
+        following = _add_months(month, 1)
+        report.append(
+            RenewalMonth(
+                month=key,
+                first_day=max(month, as_of),
+                last_day=following - timedelta(days=1),
+                accounts=len(items),
+                arr=_arr_totals(items),
+                renewals=sorted(items, key=lambda r: -r.arr)[:per_month],
+            )
+        )
+        month = following
+    return RenewalsReport(as_of=as_of, months=report, freshness=freshness(session, events))
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.month - 1 + months
+    return day.replace(year=day.year + index // 12, month=index % 12 + 1, day=1)
+
+
+# --- Account 360 ------------------------------------------------------------------------------
+
+TimelineSource = Callable[[Session, int], list[TimelineItem]]
+
+
+def _touchpoint_items(session: Session, account_id: int) -> list[TimelineItem]:
+    result = session.execute(
+        sa.select(Touchpoint, User.name)
+        .outerjoin(User, User.id == Touchpoint.user_id)
+        .where(Touchpoint.account_id == account_id)
+        .order_by(Touchpoint.occurred_at.desc())
+        .limit(100)
+    ).all()
+    return [
+        TimelineItem(
+            at=t.occurred_at,
+            kind="touchpoint",
+            title=f"{t.kind.value}: {t.subject or '(no subject)'}",
+            detail=t.notes,
+            by=by,
+            data={"id": t.id, "touchpoint_kind": t.kind.value},
+        )
+        for t, by in result
+    ]
+
+
+def _ticket_items(session: Session, account_id: int) -> list[TimelineItem]:
+    tickets = session.scalars(
+        sa.select(Ticket)
+        .where(Ticket.account_id == account_id)
+        .order_by(Ticket.opened_at.desc())
+        .limit(100)
+    ).all()
+    return [
+        TimelineItem(
+            at=t.opened_at,
+            kind="ticket",
+            title=f"ticket ({t.priority.value}): {t.subject or t.external_id}",
+            detail=(f"closed {t.closed_at:%Y-%m-%d}" if t.closed_at else "open")
+            + (f" · {t.category}" if t.category else ""),
+            data={"id": t.id, "priority": t.priority.value},
+        )
+        for t in tickets
+    ]
+
+
+def _survey_items(session: Session, account_id: int) -> list[TimelineItem]:
+    result = session.execute(
+        sa.select(SurveyResponse, Contact.name)
+        .outerjoin(Contact, Contact.id == SurveyResponse.contact_id)
+        .where(SurveyResponse.account_id == account_id)
+        .order_by(SurveyResponse.responded_at.desc())
+        .limit(100)
+    ).all()
+    return [
+        TimelineItem(
+            at=s.responded_at,
+            kind="survey",
+            title=f"{s.kind.value.upper()} {s.score}",
+            detail=s.comment,
+            by=contact,
+            data={"id": s.id, "score": s.score, "survey_kind": s.kind.value},
+        )
+        for s, contact in result
+    ]
+
+
+# Other domains (health, playbooks, success) append their own sources: milestones, stage
+# changes, CTAs. Each returns the account's most recent items.
+TIMELINE_SOURCES: list[TimelineSource] = [_touchpoint_items, _ticket_items, _survey_items]
+
+
+def timeline(session: Session, account_id: int, limit: int = 150) -> list[TimelineItem]:
+    items = [item for source in TIMELINE_SOURCES for item in source(session, account_id)]
+    return sorted(items, key=lambda i: _aware(i.at), reverse=True)[:limit]
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite drops the zone of stored timestamps; every stored time is UTC.
+    return at if at.tzinfo else at.replace(tzinfo=utcnow().tzinfo)
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account with id {account_id}")
+    return account
+
+
+def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
+    rows = _Rows()
+    found = session.execute(rows.select().where(Account.id == account_id)).first()
+    if found is None:
+        raise NotFound(f"no account with id {account_id}")
+    return _row(found, as_of)
+
+
+LEVEL_ORDER = ["executive", "director_vp", "manager", "end_user", "unknown"]
+
+
+def account_360(session: Session, account_id: int, user: User, as_of: date) -> Account360:
+    account = get_account(session, account_id)
+    contacts = session.scalars(
+        sa.select(Contact).where(Contact.account_id == account_id).order_by(Contact.name)
+    ).all()
+    by_level: dict[str, list[ContactCard]] = {level: [] for level in LEVEL_ORDER}
+    for contact in contacts:
+        level = contact.level.value if contact.level else "unknown"
+        by_level[level].append(ContactCard.model_validate(contact))
+    contracts = session.scalars(
+        sa.select(Contract).where(Contract.account_id == account_id).order_by(Contract.starts_on)
+    ).all()
+    ownership = session.execute(
+        sa.select(AccountOwnership, User.name)
+        .outerjoin(User, User.id == AccountOwnership.user_id)
+        .where(AccountOwnership.account_id == account_id)
+        .order_by(AccountOwnership.started_at)
+    ).all()
+    team = session.execute(
+        sa.select(AccountTeamMember.user_id, User.name, AccountTeamMember.role)
+        .join(User, User.id == AccountTeamMember.user_id)
+        .where(AccountTeamMember.account_id == account_id)
+        .order_by(AccountTeamMember.role)
+    ).all()
+    return Account360(
+        account=account_row(session, account_id, as_of),
+        industry=account.industry,
+        region=account.region,
+        employee_count=account.employee_count,
+        created_on=account.created_on,
+        onboarded_on=account.onboarded_on,
+        contacts_by_level={k: v for k, v in by_level.items() if v},
+        contracts=[
+            ContractLine.model_validate(
+                {
+                    **{k: getattr(c, k) for k in ContractLine.model_fields},
+                    "billing_period": c.billing_period.value,
+                    "status": c.status.value,
+                    "renewal_outcome": c.renewal_outcome.value if c.renewal_outcome else None,
+                }
+            )
+            for c in contracts
+        ],
+        arr_history=arr_history(contracts),
+        arr_history_currency=contracts[-1].currency if contracts else None,
+        timeline=timeline(session, account_id),
+        ownership=[
+            OwnershipSpan(
+                user_id=o.user_id, user_name=name, started_at=o.started_at, ended_at=o.ended_at
+            )
+            for o, name in ownership
+        ],
+        team=[TeamSeat(user_id=uid, user_name=name, role=role.value) for uid, name, role in team],
+        can_edit=can_edit_account(session, user, account),
+    )
+
+
+def arr_history(contracts: Sequence[Contract]) -> list[ArrPoint]:
+    """ARR in force on each day a contract starts or ends: a step series for the chart.
+
+    A contract counts from ``starts_on`` through ``ends_on``; only contracts in the currency of the
+    latest one are summed (ARR is never added across currencies). Pending contracts are left out.
+    Example: 100 from Jan–Dec 2024 then 120 from Jan 2025 → (2024-01-01, 100), (2025-01-01, 120),
+    (2026-01-01, 0).
+    """
+    if not contracts:
+        return []
+    currency = max(contracts, key=lambda c: (c.starts_on, c.id)).currency
+    terms = [
+        (c.starts_on, c.ends_on, float(c.arr))
+        for c in contracts
+        if c.currency == currency and c.status != ContractStatus.pending
+    ]
+    days = sorted(
+        {start for start, _, _ in terms} | {end + timedelta(days=1) for _, end, _ in terms}
+    )
+    return [
+        ArrPoint(on=day, arr=round(sum(arr for start, end, arr in terms if start <= day <= end), 2))
+        for day in days
+    ]
+
+
+# --- saved views --------------------------------------------------------------------------------
+
+
+def saved_views(session: Session, user: User) -> list[SavedViewRead]:
+    views = session.scalars(
+        sa.select(SavedView).where(SavedView.user_id == user.id).order_by(SavedView.name)
+    ).all()
+    return [SavedViewRead.model_validate(v) for v in views]
+
+
+def save_view(session: Session, name: str, query: str, actor: Actor) -> SavedViewRead:
+    """Save (or overwrite) a named portfolio view of the actor's."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name: give the view a name")
+    if len(name) > 120 or len(query) > 2000:
+        raise InvalidInput("name or query too long (120 / 2000 characters at most)")
+    PortfolioQuery.model_validate(dict(parse_qsl(query)))  # refuse a query the page would refuse
+    view = session.scalar(
+        sa.select(SavedView).where(SavedView.user_id == actor.id, SavedView.name == name)
+    )
+    before = audit.snapshot(view) if view else None
+    if view is None:
+        view = SavedView(user_id=actor.id, name=name, query=query)
+        session.add(view)
+    else:
+        view.query = query
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "saved_view.save",
+        "saved_view",
+        view.id,
+        before=before,
+        after=audit.snapshot(view),
+    )
+    return SavedViewRead.model_validate(view)
+
+
+def delete_view(session: Session, view_id: int, actor: Actor) -> None:
+    view = session.get(SavedView, view_id)
+    if view is None or view.user_id != actor.id:
+        raise NotFound(f"no saved view {view_id} of yours")
+    before = audit.snapshot(view)
+    session.delete(view)
+    session.flush()
+    audit.record(session, actor, "saved_view.delete", "saved_view", view_id, before=before)
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def log_touchpoint(
+    session: Session, account_id: int, data: TouchpointLog, actor: Actor
+) -> TouchpointRead:
+    """Record a meeting, call, email or note on an account (its owner, team, manager or admin)."""
+    account = get_account(session, account_id)
+    require_account_editor(session, actor.user, account)
+    attendees = []
+    if data.attendee_ids:
+        attendees = list(
+            session.scalars(
+                sa.select(Contact).where(
+                    Contact.id.in_(data.attendee_ids), Contact.account_id == account_id
+                )
+            ).all()
+        )
+        missing = set(data.attendee_ids) - {c.id for c in attendees}
+        if missing:
+            raise InvalidInput(
+                f"attendee_ids: contact(s) {sorted(missing)} are not contacts of {account.name!r}"
+            )
+    touchpoint = Touchpoint(
+        external_id=f"tenure-{uuid.uuid4().hex}",
+        account_id=account_id,
+        kind=data.kind,
+        occurred_at=data.occurred_at or utcnow(),
+        subject=data.subject.strip(),
+        notes=(data.notes or "").strip() or None,
+        user_id=actor.id,
+        attendees=attendees,
+    )
+    session.add(touchpoint)
+    session.flush()
+    after = audit.snapshot(touchpoint)
+    after["attendee_ids"] = [c.id for c in attendees]
+    audit.record(session, actor, "touchpoint.create", "touchpoint", touchpoint.id, after=after)
+    return touchpoint_read(touchpoint)
+
+
+def reassign_owner(
+    session: Session, request: ReassignRequest, actor: Actor, now: datetime
+) -> ReassignResult:
+    """Give accounts a new owner, closing the previous ownership span (kept for per-CSM KPIs)."""
+    require_role(actor.user, UserRole.admin, UserRole.manager)
+    new_owner = session.get(User, request.owner_id)
+    if new_owner is None or not new_owner.is_active:
+        raise InvalidInput(f"owner_id {request.owner_id}: no active user with that id")
+    if new_owner.role == UserRole.viewer:
+        raise InvalidInput(f"owner_id {request.owner_id}: {new_owner.email} is a viewer")
+    if actor.role == UserRole.manager and new_owner.id not in team_member_ids(session, actor.user):
+        raise InvalidInput(f"owner_id {request.owner_id}: {new_owner.email} is not on your team")
+    accounts = session.scalars(sa.select(Account).where(Account.id.in_(request.account_ids))).all()
+    missing = set(request.account_ids) - {a.id for a in accounts}
+    if missing:
+        raise NotFound(f"account_ids: no account(s) with id {sorted(missing)}")
+    for account in accounts:
+        if account.owner_id is not None:
+            require_account_editor(session, actor.user, account)
+    reassigned, unchanged = [], []
+    for account in sorted(accounts, key=lambda a: a.id):
+        if account.owner_id == new_owner.id:
+            unchanged.append(account.id)
+            continue
+        before = {"owner_id": account.owner_id}
+        session.execute(
+            sa.update(AccountOwnership)
+            .where(AccountOwnership.account_id == account.id, AccountOwnership.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        session.add(AccountOwnership(account_id=account.id, user_id=new_owner.id, started_at=now))
+        account.owner_id = new_owner.id
+        audit.record(
+            session,
+            actor,
+            "account.reassign",
+            "account",
+            account.id,
+            before=before,
+            after={"owner_id": new_owner.id},
+        )
+        reassigned.append(account.id)
+    session.flush()
+    return ReassignResult(reassigned=reassigned, unchanged=unchanged, owner_id=new_owner.id)
+
+
+def palette(session: Session, text: str, user: User, limit: int = 10) -> list[PaletteEntry]:
+    """Pages and accounts matching ``text``: what the command palette offers."""
+    needle = text.strip().lower()
+    entries = [
+        PaletteEntry(label=p.label, url=p.url, kind="page", hint=p.api_url)
+        for p in pages_for(user.role)
+        if needle in p.label.lower()
+    ]
+    entries += [
+        PaletteEntry(label=name, url=f"/accounts/{account_id}", kind="account", hint=external_id)
+        for account_id, name, external_id in search_accounts(session, text, limit)
+    ]
+    return entries[:limit]

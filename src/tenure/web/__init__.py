@@ -1,0 +1,22 @@
+"""The console: server-rendered pages over the same services and models as /api/v1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from tenure.auth.ratelimit import LoginRateLimiter
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def mount_console(app: FastAPI) -> None:
+    from tenure.web import admin, pages, session
+
+    app.state.login_limiter = LoginRateLimiter()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(session.router)
+    app.include_router(pages.router)
+    app.include_router(admin.router)

@@ -1,0 +1,122 @@
+"""Admin pages: users and roles, API tokens, import history, the audit log (admins only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from tenure.auth import audit
+from tenure.auth import service as users
+from tenure.auth.http import DbSession, page_actor
+from tenure.auth.permissions import Actor, require_role
+from tenure.auth.schemas import ApiTokenCreated, UserCreate, UserUpdate
+from tenure.ingest.importer import ImportRunRead, list_runs
+from tenure.model import UserRole
+from tenure.web.render import render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def admin_actor(actor: Actor = Depends(page_actor)) -> Actor:
+    require_role(actor.user, UserRole.admin)
+    return actor
+
+
+AdminActor = Depends(admin_actor)
+Db = DbSession
+
+
+def _admin_page(
+    request: Request,
+    db: Session,
+    *,
+    before_id: int | None = None,
+    created_token: ApiTokenCreated | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "admin.html",
+        {
+            "users": users.list_users(db),
+            "roles": list(UserRole),
+            "tokens": users.list_api_tokens(db),
+            "imports": [ImportRunRead.model_validate(r) for r in list_runs(db, limit=50)],
+            "audit": audit.list_entries(db, limit=50, before_id=before_id),
+            "created_token": created_token,
+        },
+        db=db,
+        json_url="/api/v1/users",
+        status_code=status_code,
+    )
+
+
+@router.get("")
+def admin_page(
+    request: Request,
+    before_id: int | None = Query(None, ge=1),
+    actor: Actor = AdminActor,
+    db: Session = Db,
+) -> Response:
+    return _admin_page(request, db, before_id=before_id)
+
+
+@router.post("/users")
+def create_user(
+    email: str = Form(..., max_length=320),
+    name: str = Form(..., max_length=200),
+    role: UserRole = Form(UserRole.csm),
+    password: str = Form("", max_length=200),
+    manager_id: str = Form(""),
+    actor: Actor = AdminActor,
+    db: Session = Db,
+) -> Response:
+    data = UserCreate.model_validate(
+        {
+            "email": email,
+            "name": name,
+            "role": role,
+            "password": password or None,
+            "manager_id": int(manager_id) if manager_id.strip().isdigit() else None,
+        }
+    )
+    users.create_user(db, data, actor)
+    return RedirectResponse("/admin#users", status_code=303)
+
+
+@router.post("/users/{user_id}")
+def update_user(
+    user_id: int,
+    role: UserRole = Form(...),
+    manager_id: str = Form(""),
+    is_active: str = Form(""),
+    actor: Actor = AdminActor,
+    db: Session = Db,
+) -> Response:
+    data = UserUpdate(
+        role=role,
+        manager_id=int(manager_id) if manager_id.strip().isdigit() else None,
+        is_active=is_active == "on",
+    )
+    users.update_user(db, user_id, data, actor)
+    return RedirectResponse("/admin#users", status_code=303)
+
+
+@router.post("/tokens")
+def create_token(
+    request: Request,
+    name: str = Form(..., max_length=200),
+    user_id: int = Form(...),
+    actor: Actor = AdminActor,
+    db: Session = Db,
+) -> Response:
+    created = users.create_api_token(db, user_id, name, actor)
+    # Rendered, not redirected: the secret is shown on this one response only.
+    return _admin_page(request, db, created_token=created, status_code=201)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(token_id: int, actor: Actor = AdminActor, db: Session = Db) -> Response:
+    users.revoke_api_token(db, token_id, actor)
+    return RedirectResponse("/admin#tokens", status_code=303)

@@ -1,0 +1,226 @@
+"""The console's pages: each calls one service function and renders its model (the JSON twin
+under /api/v1 returns the same model)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
+
+from tenure.auth.http import DbSession, page_actor
+from tenure.auth.permissions import Actor
+from tenure.model import TouchpointKind, UserRole
+from tenure.model.base import utcnow
+from tenure.portfolio import service
+from tenure.portfolio.schemas import PortfolioQuery, ReassignRequest, SortKey, TouchpointLog
+from tenure.web.render import render
+
+router = APIRouter(include_in_schema=False)
+PageActor = Depends(page_actor)
+Db = DbSession
+
+RENEWAL_WINDOWS = [30, 60, 90, 120, 180, 365]
+
+
+def today() -> Any:
+    return utcnow().date()
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/today", status_code=303)
+
+
+@router.get("/today")
+def today_page(
+    request: Request,
+    scope: str | None = Query(None, pattern="^(mine|team|all)$"),
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    report = service.today(db, actor.user, today(), request.app.state.event_store, scope)
+    return render(
+        request,
+        "today.html",
+        {"report": report},
+        db=db,
+        json_url=f"/api/v1/today?scope={report.scope}",
+    )
+
+
+def _portfolio_context(db: Session, query: PortfolioQuery, actor: Actor) -> dict[str, Any]:
+    return {
+        "segments": service.segments(db),
+        "owners": service.owner_choices(db),
+        "windows": RENEWAL_WINDOWS,
+        "sort_keys": list(SortKey),
+        "params": query.params(),
+        "query": query,
+        "views": service.saved_views(db, actor.user),
+        "can_reassign": actor.role in (UserRole.admin, UserRole.manager),
+    }
+
+
+@router.get("/portfolio")
+def portfolio_page(
+    request: Request,
+    query: Annotated[PortfolioQuery, Query()],
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    page = service.portfolio(db, query.model_copy(update={"cursor": None}), actor.user, today())
+    context = {"page": page, **_portfolio_context(db, query, actor)}
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "portfolio-table":
+        return render(request, "_portfolio_table.html", context)
+    return render(
+        request,
+        "portfolio.html",
+        context,
+        db=db,
+        json_url="/api/v1/accounts?" + urlencode(query.params()),
+    )
+
+
+CSV_COLUMNS = [
+    "external_id",
+    "name",
+    "segment",
+    "owner_name",
+    "arr",
+    "currency",
+    "renewal_on",
+    "days_to_renewal",
+    "licensed_seats",
+]
+
+
+@router.get("/portfolio.csv")
+def portfolio_csv(
+    query: Annotated[PortfolioQuery, Query()], actor: Actor = PageActor, db: Session = Db
+) -> Response:
+    """Every account the filters select, in the table's order and columns."""
+    rows = service.portfolio_export(db, query, actor.user, today())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        data = row.model_dump(mode="json")
+        writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
+    stamp = datetime.now().strftime("%Y%m%d")
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="portfolio-{stamp}.csv"'},
+    )
+
+
+@router.post("/portfolio/reassign")
+def reassign(
+    account_ids: list[int] = Form(default_factory=list),
+    owner_id: int = Form(...),
+    back: str = Form("/portfolio", max_length=2000),
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    request_model = ReassignRequest.model_validate(
+        {"account_ids": account_ids, "owner_id": owner_id}
+    )
+    service.reassign_owner(db, request_model, actor, utcnow())
+    return RedirectResponse(_same_site(back, "/portfolio"), status_code=303)
+
+
+@router.post("/portfolio/views")
+def save_view(
+    name: str = Form(..., max_length=120),
+    query: str = Form("", max_length=2000),
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    service.save_view(db, name, query, actor)
+    return RedirectResponse(f"/portfolio?{query}", status_code=303)
+
+
+@router.post("/portfolio/views/{view_id}/delete")
+def delete_view(view_id: int, actor: Actor = PageActor, db: Session = Db) -> Response:
+    service.delete_view(db, view_id, actor)
+    return RedirectResponse("/portfolio", status_code=303)
+
+
+@router.get("/accounts/{account_id}")
+def account_page(
+    request: Request, account_id: int, actor: Actor = PageActor, db: Session = Db
+) -> Response:
+    data = service.account_360(db, account_id, actor.user, today())
+    return render(
+        request,
+        "account.html",
+        {"a": data, "kinds": list(TouchpointKind), "today": today()},
+        db=db,
+        json_url=f"/api/v1/accounts/{account_id}",
+    )
+
+
+@router.post("/accounts/{account_id}/touchpoints")
+def log_touchpoint(
+    request: Request,
+    account_id: int,
+    kind: TouchpointKind = Form(TouchpointKind.meeting),
+    subject: str = Form(..., min_length=1, max_length=500),
+    notes: str = Form("", max_length=20_000),
+    occurred_at: str = Form("", max_length=40),
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    data = TouchpointLog.model_validate(
+        {
+            "kind": kind,
+            "subject": subject,
+            "notes": notes or None,
+            "occurred_at": occurred_at or None,
+        }
+    )
+    service.log_touchpoint(db, account_id, data, actor)
+    if request.headers.get("hx-request"):
+        return render(
+            request, "_timeline.html", {"items": service.timeline(db, account_id), "logged": True}
+        )
+    return RedirectResponse(f"/accounts/{account_id}#timeline", status_code=303)
+
+
+@router.get("/renewals")
+def renewals_page(
+    request: Request,
+    months: int = Query(12, ge=1, le=36),
+    owner: str | None = Query(None, pattern=r"^(\d+|me|team|none)?$"),
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    owner = owner or None
+    report = service.renewals(
+        db, actor.user, today(), request.app.state.event_store, months=months, owner=owner
+    )
+    params = {"months": months, "owner": owner}
+    return render(
+        request,
+        "renewals.html",
+        {
+            "report": report,
+            "months": months,
+            "owner": owner or "",
+            "owners": service.owner_choices(db),
+        },
+        db=db,
+        json_url="/api/v1/renewals?" + urlencode({k: v for k, v in params.items() if v}),
+    )
+
+
+def _same_site(target: str, default: str) -> str:
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return default

@@ -1,0 +1,90 @@
+"""Rendering pages: one Jinja2 environment, the layout's context, number and date formats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from tenure.portfolio.pages import PAGES, pages_for
+from tenure.portfolio.service import freshness
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def money(value: float | None, currency: str | None = None) -> str:
+    """12345.6 → '12,346' with the currency code: ARR is shown whole, in its own currency."""
+    if value is None:
+        return "—"
+    text = f"{value:,.0f}"
+    return f"{text} {currency}" if currency else text
+
+
+def short_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def query_with(params: dict[str, Any], **changes: Any) -> str:
+    """The current query string with some parameters changed (None removes one)."""
+    merged = {**params, **changes}
+    return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+
+
+templates.env.filters["money"] = money
+templates.env.filters["date"] = short_date
+templates.env.globals["query_with"] = query_with
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    db: Session | None = None,
+    json_url: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page in the layout: navigation for the user's role, CSRF token, data freshness."""
+    user = getattr(request.state, "user", None)
+    store = getattr(request.app.state, "event_store", None)
+    base = {
+        "user": user,
+        "csrf_token": getattr(request.state, "csrf", ""),
+        "nav": pages_for(user.role) if user else [],
+        "all_pages": PAGES,
+        "json_url": json_url,
+        "freshness": freshness(db, store) if db is not None else None,
+        "path": request.url.path,
+    }
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    titles = {
+        401: "Sign-in needed",
+        403: "Not allowed",
+        404: "Not found",
+        422: "Invalid request",
+        429: "Too many attempts",
+    }
+    response = render(
+        request,
+        "error.html",
+        {"status": status, "title": titles.get(status, "Something went wrong"), "message": message},
+        status_code=status,
+    )
+    if headers:
+        response.headers.update(headers)
+    return response

@@ -1,0 +1,136 @@
+"""Sign-in and sign-out: rate-limited, CSRF-protected, with a fresh session on every sign-in."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from tenure.auth import audit
+from tenure.auth.http import DbSession, session_codec, web_session
+from tenure.auth.permissions import Actor
+from tenure.auth.ratelimit import LoginRateLimiter
+from tenure.auth.service import authenticate
+from tenure.auth.sessions import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    WebSession,
+    csrf_matches,
+    new_session,
+)
+from tenure.errors import Unauthorized
+from tenure.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def set_session_cookie(request: Request, response: Response, session: WebSession) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_codec(request).dumps(session),
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: '/x' yes, '//evil.example' or 'https://…' no."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/today"
+
+
+def _login_form(
+    request: Request,
+    session: WebSession,
+    next_url: str,
+    *,
+    error: str | None = None,
+    email: str = "",
+    status_code: int = 200,
+) -> Response:
+    request.state.csrf = session.csrf
+    response = render(
+        request,
+        "login.html",
+        {"error": error, "next": next_url, "email": email},
+        status_code=status_code,
+    )
+    set_session_cookie(request, response, session)
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    session = web_session(request) or new_session()
+    return _login_form(request, WebSession(csrf=session.csrf), safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    email: str = Form(..., max_length=320),
+    password: str = Form(..., max_length=200),
+    csrf_token: str = Form("", max_length=200),
+    next: str = Form("/today", max_length=2000),
+    db: Session = DbSession,
+) -> Response:
+    current = web_session(request)
+    if not csrf_matches(current, csrf_token):
+        return _login_form(
+            request,
+            new_session(),
+            safe_next(next),
+            email=email,
+            status_code=403,
+            error="The form expired; sign in again.",
+        )
+    assert current is not None
+    limiter: LoginRateLimiter = request.app.state.login_limiter
+    client = request.client.host if request.client else "unknown"
+    keys = [f"email:{email.strip().lower()}", f"client:{client}"]
+    now = time.monotonic()
+    wait = limiter.retry_after(keys, now)
+    if wait:
+        response = _login_form(
+            request,
+            current,
+            safe_next(next),
+            email=email,
+            status_code=429,
+            error=f"Too many failed sign-ins. Try again in {wait // 60 + 1} minute(s).",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    try:
+        user = authenticate(db, email, password)
+    except Unauthorized as error:
+        limiter.record_failure(keys, now)
+        return _login_form(
+            request,
+            current,
+            safe_next(next),
+            email=email,
+            status_code=401,
+            error=error.message[:1].upper() + error.message[1:] + ".",
+        )
+    limiter.reset(keys)
+    audit.record(db, Actor(user, "web"), "user.sign_in", "user", user.id)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    # A new session (and CSRF token) at sign-in: a session fixed before sign-in is worthless.
+    set_session_cookie(request, response, new_session(user.id))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: str = Form("", max_length=200)) -> Response:
+    session = web_session(request)
+    response = RedirectResponse("/login", status_code=303)
+    if csrf_matches(session, csrf_token):
+        response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

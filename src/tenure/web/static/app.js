@@ -1,0 +1,157 @@
+/* Tenure console: CSRF header for htmx, keyboard shortcuts, command palette, charts. */
+(function () {
+  "use strict";
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  document.addEventListener("htmx:configRequest", (event) => {
+    event.detail.headers["X-CSRF-Token"] = csrf();
+  });
+
+  // --- lists: j/k move, Enter/o open, x select ---------------------------------------------
+  function rows() {
+    const list = document.querySelector("[data-list]");
+    return list ? Array.from(list.querySelectorAll("[data-row]")) : [];
+  }
+  let current = -1;
+  function select(index) {
+    const all = rows();
+    if (!all.length) return;
+    current = Math.max(0, Math.min(all.length - 1, index));
+    all.forEach((row, i) => row.classList.toggle("selected", i === current));
+    all[current].scrollIntoView({ block: "nearest" });
+  }
+  function openSelected() {
+    const row = rows()[current];
+    if (!row) return;
+    const href = row.dataset.href || (row.querySelector("a") || {}).href;
+    if (href) window.location.href = href;
+  }
+  document.addEventListener("htmx:afterSwap", () => { current = -1; drawCharts(); });
+
+  // --- palette --------------------------------------------------------------------------------
+  const palette = () => document.getElementById("palette");
+  let results = [], active = 0, timer = null;
+  function pages() {
+    const node = document.getElementById("palette-pages");
+    return node ? JSON.parse(node.textContent) : [];
+  }
+  function show(entries) {
+    results = entries; active = 0;
+    const list = document.getElementById("palette-results");
+    list.innerHTML = "";
+    entries.forEach((entry, i) => {
+      const li = document.createElement("li");
+      li.setAttribute("role", "option");
+      li.className = i === active ? "active" : "";
+      const label = document.createElement("span");
+      label.textContent = entry.label;
+      const hint = document.createElement("span");
+      hint.className = "hint";
+      hint.textContent = entry.kind + (entry.hint ? " · " + entry.hint : "");
+      li.append(label, hint);
+      li.addEventListener("click", () => { window.location.href = entry.url; });
+      list.append(li);
+    });
+  }
+  function highlight(delta) {
+    if (!results.length) return;
+    active = (active + delta + results.length) % results.length;
+    document.querySelectorAll("#palette-results li").forEach((li, i) => li.classList.toggle("active", i === active));
+  }
+  function openPalette() {
+    const node = palette();
+    if (!node) return;
+    node.hidden = false;
+    const input = document.getElementById("palette-input");
+    input.value = "";
+    show(pages());
+    input.focus();
+  }
+  function closeOverlays() {
+    if (palette()) palette().hidden = true;
+    const help = document.getElementById("shortcuts");
+    if (help) help.hidden = true;
+  }
+  function search(text) {
+    clearTimeout(timer);
+    if (!text.trim()) { show(pages()); return; }
+    timer = setTimeout(async () => {
+      const response = await fetch("/api/v1/search?q=" + encodeURIComponent(text), { headers: { Accept: "application/json" } });
+      if (response.ok) show(await response.json());
+    }, 120);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const input = document.getElementById("palette-input");
+    if (input) {
+      input.addEventListener("input", () => search(input.value));
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "ArrowDown") { highlight(1); event.preventDefault(); }
+        else if (event.key === "ArrowUp") { highlight(-1); event.preventDefault(); }
+        else if (event.key === "Enter" && results[active]) { window.location.href = results[active].url; }
+        else if (event.key === "Escape") { closeOverlays(); }
+      });
+    }
+    document.querySelectorAll("[data-palette-open]").forEach((b) => b.addEventListener("click", openPalette));
+    const palNode = palette();
+    if (palNode) palNode.addEventListener("click", (e) => { if (e.target === palNode) closeOverlays(); });
+    document.querySelectorAll("[data-select-all]").forEach((box) => box.addEventListener("change", () => {
+      box.closest("table").querySelectorAll('tbody input[type=checkbox]').forEach((c) => { c.checked = box.checked; });
+    }));
+    drawCharts();
+  });
+
+  // --- keyboard ------------------------------------------------------------------------------
+  let pendingG = false;
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    const typing = target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") { event.preventDefault(); openPalette(); return; }
+    if (event.key === "Escape") { closeOverlays(); if (typing) target.blur(); return; }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (pendingG) {
+      pendingG = false;
+      const page = pages().find((p) => p.hint === "g " + event.key);
+      if (page) { window.location.href = page.url; }
+      return;
+    }
+    switch (event.key) {
+      case "/": {
+        const field = document.querySelector("[data-search]") || document.querySelector("main input:not([type=hidden]), main select");
+        if (field) { event.preventDefault(); field.focus(); }
+        break;
+      }
+      case "j": select(current + 1); break;
+      case "k": select(current - 1); break;
+      case "Enter": case "o": if (current >= 0) { event.preventDefault(); openSelected(); } break;
+      case "x": {
+        const box = rows()[current] && rows()[current].querySelector("input[type=checkbox]");
+        if (box) box.checked = !box.checked;
+        break;
+      }
+      case "g": pendingG = true; setTimeout(() => { pendingG = false; }, 1200); break;
+      case "?": { const help = document.getElementById("shortcuts"); if (help) help.hidden = !help.hidden; break; }
+    }
+  });
+
+  // --- charts (uPlot, vendored) ---------------------------------------------------------------
+  function drawCharts() {
+    if (typeof uPlot === "undefined") return;
+    document.querySelectorAll(".chart[data-x]:not([data-drawn])").forEach((node) => {
+      const xs = JSON.parse(node.dataset.x).map((d) => Date.parse(d + "T00:00:00Z") / 1000);
+      const ys = JSON.parse(node.dataset.y);
+      const step = node.dataset.chart === "step";
+      const options = {
+        width: node.clientWidth || 500, height: 200,
+        series: [{}, {
+          label: node.dataset.label || "", stroke: "#2757d6", width: 2, fill: "rgba(39,87,214,.08)",
+          paths: step ? uPlot.paths.stepped({ align: 1 }) : undefined,
+        }],
+        axes: [{}, { size: 70, values: (u, ticks) => ticks.map((v) => v.toLocaleString()) }],
+        scales: { y: { range: (u, min, max) => [0, max * 1.1 || 1] } },
+      };
+      new uPlot(options, [xs, ys], node);
+      node.dataset.drawn = "1";
+    });
+  }
+})();

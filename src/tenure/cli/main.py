@@ -10,6 +10,7 @@ import typer
 
 from tenure.cli import imports
 from tenure.cli import model as model_commands
+from tenure.cli import users as users_commands
 
 app = typer.Typer(
     name="tenure",
@@ -39,3 +40,4 @@ def migrate() -> None:
 # Sub-command groups (one module per domain) register below.
 app.add_typer(model_commands.app, name="model")
 app.add_typer(imports.app, name="import")
+app.add_typer(users_commands.app, name="users")

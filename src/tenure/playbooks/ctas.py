@@ -2,6 +2,7 @@
 
 For each firing of a rule on an account, in this order:
 
+0. (rule, account) already decided for this as-of date → nothing (a re-run changes nothing);
 1. an open CTA for (rule, account) exists → **updated** when the facts changed, else
    **deduplicated** (never a second CTA: the dedupe key is ``rule_key:account_id``);
 2. a CTA for (rule, account) was closed less than ``cooldown_days`` ago → **cooldown**;
@@ -89,6 +90,8 @@ class PlanInput:
     last_closed_on: Mapping[str, date] = field(default_factory=dict)  # by dedupe key
     created_today: Mapping[int | None, int] = field(default_factory=dict)  # by owner
     evaluated_accounts: frozenset[int] = frozenset()
+    # Dedupe keys already decided for this as-of date: a re-run leaves them as they are.
+    already_decided: frozenset[str] = frozenset()
     settings: RulesetSettings = field(default_factory=RulesetSettings)
 
 
@@ -101,6 +104,8 @@ def plan(data: PlanInput) -> list[Planned]:
         rule = data.rules[firing.rule_key]
         key = dedupe_key(firing.rule_key, firing.account_id)
         fired_keys.add(key)
+        if key in data.already_decided:
+            continue
         account = data.accounts[firing.account_id]
         item = Planned(
             Decision.created,
@@ -157,7 +162,7 @@ def _auto_closes(data: PlanInput, fired_keys: set[str]) -> list[Planned]:
     out = []
     for key, cta in sorted(data.open_ctas.items()):
         rule = data.rules.get(cta.rule_key)
-        if rule is None or not rule.auto_close or key in fired_keys:
+        if rule is None or not rule.auto_close or key in fired_keys or key in data.already_decided:
             continue
         if cta.account_id not in data.evaluated_accounts:
             continue

@@ -1,0 +1,172 @@
+"""The daily run: facts (metrics, health, risk, lifecycle) → rules → CTAs → follow-ups → outbox.
+
+Each run is recorded in ``daily_run`` (as-of date, start/end, per-step seconds and counts, errors).
+Running an as-of date that already succeeded changes nothing; ``force`` re-runs its steps, which
+are idempotent themselves (decisions are unique per as-of, rule and account; digests and
+escalations have dedupe keys). A step that fails is rolled back to its savepoint and recorded; the
+steps after it run on what exists, and the run is marked failed so it can be re-run.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.model import DailyRun, OutboxMessage, OutboxStatus
+from tenure.model.base import utcnow
+from tenure.playbooks import service
+from tenure.playbooks.config import PlaybookSettings
+from tenure.playbooks.facts import FactsTable, build_facts
+from tenure.playbooks.outbox import Mailer, send_pending
+from tenure.playbooks.rules import Ruleset
+from tenure.playbooks.schemas import DailyRunRead
+from tenure.store.database import session_factory, session_scope
+
+
+@dataclass
+class DailyContext:
+    as_of: date
+    ruleset: Ruleset
+    settings: PlaybookSettings
+    run_id: int
+    facts: FactsTable | None = None
+
+
+StepFn = Callable[[Session, DailyContext], dict[str, Any]]
+
+
+def _facts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    ctx.facts = build_facts(session, ctx.as_of)
+    return {"accounts": len(ctx.facts.facts), "facts": len(ctx.facts.fact_names)}
+
+
+def _rules_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    facts = ctx.facts or build_facts(session, ctx.as_of)
+    counts = service.apply_rules(session, ctx.ruleset, facts, daily_run_id=ctx.run_id)
+    return dict(sorted(counts.items()))
+
+
+def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    sender = ctx.settings.mail_from
+    return {
+        "woken": service.wake_snoozed(session, ctx.as_of),
+        "escalated": service.escalate(session, ctx.ruleset, ctx.as_of, sender=sender),
+        "digests": service.queue_digests(session, ctx.as_of, sender=sender),
+    }
+
+
+def steps() -> list[tuple[str, StepFn]]:
+    """The steps in order. Engines that compute judgements add their facts in the facts step."""
+    return [("facts", _facts_step), ("rules", _rules_step), ("follow_ups", _follow_up_step)]
+
+
+@dataclass
+class DailyResult:
+    run: DailyRunRead
+    skipped: bool = False
+    step_results: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _start(factory: Any, as_of: date, force: bool) -> tuple[int, DailyRunRead | None]:
+    with session_scope(factory) as session:
+        run = session.scalar(sa.select(DailyRun).where(DailyRun.as_of == as_of))
+        if run is not None and run.status == "succeeded" and not force:
+            return run.id, DailyRunRead.model_validate(run)
+        now = utcnow()
+        if run is None:
+            run = DailyRun(as_of=as_of, status="running", started_at=now, attempts=1)
+            session.add(run)
+        else:
+            run.attempts += 1
+            run.status, run.started_at, run.finished_at = "running", now, None
+            run.steps, run.errors = [], []
+        session.flush()
+        return run.id, None
+
+
+def run_daily(
+    engine: sa.Engine,
+    as_of: date,
+    ruleset: Ruleset,
+    settings: PlaybookSettings,
+    *,
+    mailer: Mailer | None = None,
+    force: bool = False,
+    on_step: Callable[[str], None] | None = None,
+) -> DailyResult:
+    factory = session_factory(engine)
+    run_id, done = _start(factory, as_of, force)
+    if done is not None:
+        return DailyResult(done, skipped=True)
+    ctx = DailyContext(as_of, ruleset, settings, run_id)
+    records: list[dict[str, Any]] = []
+    with session_scope(factory) as session:
+        for name, fn in steps():
+            records.append(_run_step(session, ctx, name, fn, on_step))
+    records.append(_outbox_step(engine, settings, mailer, on_step))
+    with session_scope(factory) as session:
+        run = session.get_one(DailyRun, run_id)
+        run.steps = records
+        run.errors = [{"step": r["name"], "error": r["error"]} for r in records if r["error"]]
+        run.counts = {r["name"]: r["counts"] for r in records}
+        run.status = "failed" if run.errors else "succeeded"
+        run.finished_at = utcnow()
+        session.flush()
+        return DailyResult(DailyRunRead.model_validate(run), step_results=records)
+
+
+def _run_step(
+    session: Session,
+    ctx: DailyContext,
+    name: str,
+    fn: StepFn,
+    on_step: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    if on_step:
+        on_step(name)
+    started = time.perf_counter()
+    error = None
+    counts: dict[str, Any] = {}
+    try:
+        with session.begin_nested():
+            counts = fn(session, ctx)
+    except Exception as exc:  # recorded on the run, which is then marked failed
+        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    seconds = round(time.perf_counter() - started, 3)
+    return {"name": name, "seconds": seconds, "counts": counts, "error": error}
+
+
+def _outbox_step(
+    engine: sa.Engine,
+    settings: PlaybookSettings,
+    mailer: Mailer | None,
+    on_step: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    if on_step:
+        on_step("outbox")
+    started = time.perf_counter()
+    error = None
+    counts: dict[str, Any] = {}
+    try:
+        if mailer is not None:
+            counts = send_pending(engine, mailer, settings).as_counts()
+        with session_scope(session_factory(engine)) as session:
+            counts["waiting"] = session.scalar(
+                sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.pending)
+            )
+    except Exception as exc:  # an SMTP outage must not lose the rest of the run's record
+        error = f"{type(exc).__name__}: {exc}"
+    seconds = round(time.perf_counter() - started, 3)
+    return {"name": "outbox", "seconds": seconds, "counts": counts, "error": error}
+
+
+def last_runs(session: Session, limit: int = 20) -> list[DailyRunRead]:
+    rows = session.scalars(sa.select(DailyRun).order_by(DailyRun.as_of.desc()).limit(limit))
+    return [DailyRunRead.model_validate(r) for r in rows]

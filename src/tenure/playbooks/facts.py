@@ -1,0 +1,183 @@
+"""The per-account facts table rules read, loaded from the operational tables on an as-of date.
+
+Each source returns ``{account_id: {fact: value}}``; sources are merged in order. The accounts
+evaluated are the customers on the as-of date: a contract in force, or onboarding. Only rows
+dated on or before the as-of date are read, so a past date is previewed as it was then.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.model import (
+    Account,
+    Contact,
+    Contract,
+    SurveyKind,
+    SurveyResponse,
+    Ticket,
+    TicketPriority,
+    Touchpoint,
+    User,
+)
+from tenure.playbooks.ctas import AccountContext
+
+NPS_LOOKBACK_DAYS = 180  # an older answer says little about today's sentiment
+CHAMPION_LOOKBACK_DAYS = 365
+
+Facts = dict[int, dict[str, Any]]
+FactSource = Callable[[Session, date, "FactsTable"], Facts]
+
+
+def end_of(as_of: date) -> datetime:
+    """The first instant after the as-of date (UTC): everything before it is known that day."""
+    return datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def _as_date(value: datetime) -> date:
+    return (value if value.tzinfo is None else value.astimezone(UTC)).date()
+
+
+def nps_category(score: int) -> str:
+    return "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
+
+
+@dataclass
+class FactsTable:
+    as_of: date
+    facts: Facts = field(default_factory=dict)
+    accounts: dict[int, AccountContext] = field(default_factory=dict)
+    managers: dict[int, int | None] = field(default_factory=dict)  # user id → manager id
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def fact_names(self) -> set[str]:
+        return {name for values in self.facts.values() for name in values}
+
+    def merge(self, name: str, facts: Facts) -> None:
+        self.sources.append(name)
+        for account_id, values in facts.items():
+            if account_id in self.facts:
+                self.facts[account_id].update(values)
+
+
+def operational_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
+    """Contracts, surveys, contacts, touchpoints and tickets (see default_rules.yaml)."""
+    facts: Facts = defaultdict(dict)
+    for account_id, arr, ends_on in session.execute(
+        sa.select(Contract.account_id, Contract.arr, Contract.ends_on).where(
+            Contract.starts_on <= as_of, Contract.ends_on >= as_of
+        )
+    ):
+        row = facts[account_id]
+        row["arr"] = row.get("arr", 0.0) + float(arr)
+        days = (ends_on - as_of).days
+        row["days_to_renewal"] = min(days, row.get("days_to_renewal", days))
+    accounts = session.execute(
+        sa.select(Account.id, Account.created_on, Account.onboarded_on)
+    ).all()
+    for account_id, created_on, onboarded_on in accounts:
+        onboarding = (created_on is None or created_on <= as_of) and (
+            onboarded_on is None or onboarded_on > as_of
+        )
+        if account_id in facts or (onboarding and created_on is not None):
+            facts[account_id]["in_onboarding"] = onboarding
+    _nps_facts(session, as_of, facts)
+    _champion_facts(session, as_of, facts)
+    _touchpoint_and_ticket_facts(session, as_of, facts)
+    return dict(facts)
+
+
+def _nps_facts(session: Session, as_of: date, facts: Facts) -> None:
+    since = end_of(as_of - timedelta(days=NPS_LOOKBACK_DAYS + 1))
+    rows = session.execute(
+        sa.select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at)
+        .where(
+            SurveyResponse.kind == SurveyKind.nps,
+            SurveyResponse.responded_at >= since,
+            SurveyResponse.responded_at < end_of(as_of),
+        )
+        .order_by(SurveyResponse.responded_at, SurveyResponse.id)
+    )
+    for account_id, score, responded_at in rows:  # later answers overwrite earlier ones
+        if account_id in facts:
+            facts[account_id]["nps_score"] = score
+            facts[account_id]["nps_category"] = nps_category(score)
+            facts[account_id]["days_since_nps"] = (as_of - _as_date(responded_at)).days
+
+
+def _champion_facts(session: Session, as_of: date, facts: Facts) -> None:
+    rows = session.execute(
+        sa.select(Contact.account_id, Contact.roles, Contact.left_on).where(
+            Contact.left_on <= as_of,
+            Contact.left_on > as_of - timedelta(days=CHAMPION_LOOKBACK_DAYS),
+        )
+    )
+    for account_id, roles, left_on in rows:
+        if left_on is not None and account_id in facts and "champion" in (roles or []):
+            days = (as_of - left_on).days
+            previous = facts[account_id].get("champion_left_days_ago", days)
+            facts[account_id]["champion_left_days_ago"] = min(days, previous)
+
+
+def _touchpoint_and_ticket_facts(session: Session, as_of: date, facts: Facts) -> None:
+    last_touch = session.execute(
+        sa.select(Touchpoint.account_id, sa.func.max(Touchpoint.occurred_at))
+        .where(Touchpoint.occurred_at < end_of(as_of))
+        .group_by(Touchpoint.account_id)
+    )
+    for account_id, occurred_at in last_touch:
+        if account_id in facts:
+            facts[account_id]["days_since_touchpoint"] = (as_of - _as_date(occurred_at)).days
+    open_urgent = session.execute(
+        sa.select(Ticket.account_id, sa.func.count())
+        .where(
+            Ticket.priority == TicketPriority.urgent,
+            Ticket.opened_at < end_of(as_of),
+            sa.or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end_of(as_of)),
+        )
+        .group_by(Ticket.account_id)
+    )
+    counts = dict(open_urgent.all())
+    for account_id, row in facts.items():
+        row["open_urgent_tickets"] = counts.get(account_id, 0)
+
+
+SOURCES: list[tuple[str, FactSource]] = [("operational", operational_facts)]
+
+
+def build_facts(
+    session: Session, as_of: date, sources: list[tuple[str, FactSource]] | None = None
+) -> FactsTable:
+    """Every source's facts merged per account, with each account's owner and ARR at risk.
+
+    ARR at risk = ARR × churn probability when a risk model provides one; without it, the
+    whole ARR counts (ranking by ARR is then the conservative choice).
+    """
+    table = FactsTable(as_of)
+    for name, source in sources or SOURCES:
+        found = source(session, as_of, table)
+        if not table.facts:
+            table.facts = {a: dict(v) for a, v in found.items()}
+            table.sources.append(name)
+        else:
+            table.merge(name, found)
+    for account_id, external_id, owner_id in session.execute(
+        sa.select(Account.id, Account.external_id, Account.owner_id)
+    ):
+        if account_id not in table.facts:
+            continue
+        values = table.facts[account_id]
+        arr = float(values.get("arr", 0.0))
+        probability = values.get("churn_probability")
+        at_risk = arr * float(probability) if probability is not None else arr
+        table.accounts[account_id] = AccountContext(account_id, external_id, owner_id, at_risk)
+    table.managers = dict(session.execute(sa.select(User.id, User.manager_id)).all())
+    return table

@@ -1,0 +1,174 @@
+"""The shapes the CLI, API and pages exchange: one data object, three renderings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from tenure.model import Account, Cta, User
+from tenure.playbooks.ctas import Decision, Planned
+from tenure.playbooks.facts import FactsTable
+from tenure.playbooks.rules import Firing, Rule
+
+
+class CtaRead(BaseModel):
+    id: int
+    rule_key: str
+    rule_version: int
+    account_id: int
+    account_name: str
+    type: str
+    priority: str
+    title: str
+    owner_id: int | None
+    status: str
+    opened_on: date
+    due_on: date
+    last_fired_on: date
+    fire_count: int
+    snoozed_until: date | None
+    reason: str
+    facts: list[dict[str, Any]]
+    arr_at_risk: float | None
+    escalated_on: date | None
+    closed_on: date | None
+    outcome: str | None
+    outcome_note: str | None
+    steps: list[dict[str, Any]]
+
+    @classmethod
+    def from_row(cls, cta: Cta, account_name: str) -> CtaRead:
+        return cls(
+            id=cta.id,
+            rule_key=cta.rule_key,
+            rule_version=cta.rule_version,
+            account_id=cta.account_id,
+            account_name=account_name,
+            type=cta.kind.value,
+            priority=cta.priority.value,
+            title=cta.title,
+            owner_id=cta.owner_id,
+            status=cta.status.value,
+            opened_on=cta.opened_on,
+            due_on=cta.due_on,
+            last_fired_on=cta.last_fired_on,
+            fire_count=cta.fire_count,
+            snoozed_until=cta.snoozed_until,
+            reason=cta.reason,
+            facts=cta.facts,
+            arr_at_risk=cta.arr_at_risk,
+            escalated_on=cta.escalated_on,
+            closed_on=cta.closed_on,
+            outcome=cta.outcome.value if cta.outcome else None,
+            outcome_note=cta.outcome_note,
+            steps=[
+                {
+                    "position": s.position,
+                    "title": s.title,
+                    "due_on": s.due_on.isoformat(),
+                    "template": s.template,
+                    "done": s.done_at is not None,
+                }
+                for s in cta.steps
+            ],
+        )
+
+
+class RuleEvaluationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    as_of: date
+    rule_key: str
+    rule_version: int
+    account_id: int
+    decision: str
+    facts: list[dict[str, Any]]
+    cta_id: int | None
+    owner_id: int | None
+    arr_at_risk: float | None
+    rank: int | None
+    note: str | None
+
+
+class PreviewFiring(BaseModel):
+    account_id: int
+    account_name: str
+    owner: str | None
+    decision: str
+    reason: str
+    arr_at_risk: float
+
+
+class PreviewRead(BaseModel):
+    rule_key: str
+    rule_version: int
+    enabled: bool
+    as_of: date
+    accounts_evaluated: int
+    missing_facts: list[str]
+    firings: list[PreviewFiring]
+    decisions: dict[str, int]
+    # New CTAs per CSM the rule would create that day (after the cap).
+    load_per_csm: dict[str, int]
+
+    @classmethod
+    def build(
+        cls,
+        rule: Rule,
+        facts: FactsTable,
+        firings: list[Firing],
+        planned: list[Planned],
+        session: Session,
+    ) -> PreviewRead:
+        names = dict(session.execute(sa.select(Account.id, Account.name)).all())
+        users = dict(session.execute(sa.select(User.id, User.email)).all())
+        by_account = {p.account_id: p for p in planned if p.firing is not None}
+        reasons = {f.account_id: f.reason for f in firings}
+        rows = []
+        for account_id, item in sorted(by_account.items()):
+            owner = users.get(item.owner_id) if item.owner_id else None
+            rows.append(
+                PreviewFiring(
+                    account_id=account_id,
+                    account_name=names.get(account_id, "?"),
+                    owner=owner,
+                    decision=item.decision.value,
+                    reason=reasons[account_id],
+                    arr_at_risk=item.arr_at_risk,
+                )
+            )
+        load: Counter[str] = Counter()
+        for item in planned:
+            if item.decision is Decision.created:
+                load[users.get(item.owner_id, "unassigned") if item.owner_id else "unassigned"] += 1
+        needed = {c.fact for c in rule.when.conditions}
+        return cls(
+            rule_key=rule.key,
+            rule_version=rule.version,
+            enabled=rule.enabled,
+            as_of=facts.as_of,
+            accounts_evaluated=len(facts.facts),
+            missing_facts=sorted(needed - facts.fact_names),
+            firings=rows,
+            decisions=dict(Counter(p.decision.value for p in planned)),
+            load_per_csm=dict(load),
+        )
+
+
+class DailyRunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    as_of: date
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    attempts: int
+    steps: list[dict[str, Any]]
+    counts: dict[str, Any]
+    errors: list[dict[str, Any]]

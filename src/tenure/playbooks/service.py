@@ -1,0 +1,489 @@
+"""Load, decide, save: rules over today's facts → CTAs, evaluations, escalations, digests.
+
+Every function takes the session first and flushes; the surface (CLI command, daily run) commits.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.errors import Conflict, InvalidInput, NotFound
+from tenure.model import (
+    Account,
+    Contract,
+    Cta,
+    CtaEvent,
+    CtaOutcome,
+    CtaStatus,
+    CtaStep,
+    RuleEvaluation,
+    User,
+)
+from tenure.model.base import utcnow
+from tenure.playbooks import outbox, webhooks
+from tenure.playbooks.ctas import (
+    Decision,
+    EscalationCandidate,
+    OpenCta,
+    PlanInput,
+    Planned,
+    dedupe_key,
+    due_escalations,
+    facts_signature,
+    plan,
+)
+from tenure.playbooks.facts import FactsTable, build_facts
+from tenure.playbooks.rules import Firing, Rule, Ruleset, evaluate
+from tenure.playbooks.schemas import CtaRead, PreviewRead, RuleEvaluationRead
+
+OPEN_STATUSES = (CtaStatus.open, CtaStatus.in_progress, CtaStatus.snoozed)
+
+
+# --- rules → CTAs ------------------------------------------------------------------------
+
+
+def _open_ctas(session: Session, rule_keys: list[str]) -> dict[str, OpenCta]:
+    rows = session.execute(
+        sa.select(Cta.id, Cta.rule_key, Cta.account_id, Cta.facts_signature).where(
+            Cta.open_key.is_not(None), Cta.rule_key.in_(rule_keys)
+        )
+    )
+    return {dedupe_key(r, a): OpenCta(i, r, a, sig) for i, r, a, sig in rows}
+
+
+def _last_closed(session: Session, rule_keys: list[str]) -> dict[str, date]:
+    rows = session.execute(
+        sa.select(Cta.rule_key, Cta.account_id, sa.func.max(Cta.closed_on))
+        .where(Cta.closed_on.is_not(None), Cta.rule_key.in_(rule_keys))
+        .group_by(Cta.rule_key, Cta.account_id)
+    )
+    return {dedupe_key(r, a): closed for r, a, closed in rows if closed is not None}
+
+
+def _created_today(session: Session, as_of: date) -> dict[int | None, int]:
+    rows = session.execute(
+        sa.select(Cta.owner_id, sa.func.count())
+        .where(Cta.opened_on == as_of)
+        .group_by(Cta.owner_id)
+    )
+    return dict(rows.all())
+
+
+def _already_decided(session: Session, as_of: date) -> frozenset[str]:
+    rows = session.execute(
+        sa.select(RuleEvaluation.rule_key, RuleEvaluation.account_id).where(
+            RuleEvaluation.as_of == as_of
+        )
+    )
+    return frozenset(dedupe_key(r, a) for r, a in rows)
+
+
+def plan_day(
+    session: Session, ruleset: Ruleset, facts: FactsTable, rules: list[Rule] | None = None
+) -> tuple[list[Firing], list[Planned]]:
+    """Today's firings and decisions, without writing anything (also what preview uses)."""
+    rules = list(ruleset.enabled) if rules is None else rules
+    keys = [r.key for r in rules]
+    firings = evaluate(rules, facts.facts)
+    planned = plan(
+        PlanInput(
+            as_of=facts.as_of,
+            rules={r.key: r for r in rules},
+            firings=firings,
+            accounts=facts.accounts,
+            open_ctas=_open_ctas(session, keys),
+            last_closed_on=_last_closed(session, keys),
+            created_today=_created_today(session, facts.as_of),
+            evaluated_accounts=frozenset(facts.facts),
+            already_decided=_already_decided(session, facts.as_of),
+            settings=ruleset.settings,
+        )
+    )
+    return firings, planned
+
+
+def apply_rules(
+    session: Session,
+    ruleset: Ruleset,
+    facts: FactsTable,
+    *,
+    daily_run_id: int | None = None,
+    now: datetime | None = None,
+) -> Counter[str]:
+    """Evaluate the enabled rules, record every decision and create/update/close CTAs."""
+    now = now or utcnow()
+    _, planned = plan_day(session, ruleset, facts)
+    rules = {r.key: r for r in ruleset.rules}
+    counts: Counter[str] = Counter()
+    for item in planned:
+        rule = rules[item.rule_key]
+        cta_id = _apply(session, rule, item, facts.as_of, now)
+        session.add(
+            RuleEvaluation(
+                as_of=facts.as_of,
+                rule_key=rule.key,
+                rule_version=rule.version,
+                account_id=item.account_id,
+                decision=item.decision.value,
+                facts=item.firing.facts if item.firing else [],
+                cta_id=cta_id,
+                owner_id=item.owner_id,
+                arr_at_risk=item.arr_at_risk,
+                rank=item.rank,
+                note=item.note or None,
+                daily_run_id=daily_run_id,
+            )
+        )
+        counts[item.decision.value] += 1
+    session.flush()
+    return counts
+
+
+def _apply(session: Session, rule: Rule, item: Planned, as_of: date, now: datetime) -> int | None:
+    if item.decision is Decision.created:
+        assert item.firing is not None
+        return _create_cta(session, rule, item, item.firing, as_of, now).id
+    if item.cta_id is None:
+        return None
+    cta = session.get_one(Cta, item.cta_id)
+    if item.decision in (Decision.updated, Decision.deduplicated):
+        assert item.firing is not None
+        cta.last_fired_on = as_of
+        cta.fire_count += 1
+        if item.decision is Decision.updated:
+            previous = cta.facts
+            cta.facts = item.firing.facts
+            cta.reason = item.firing.reason
+            cta.facts_signature = facts_signature(item.firing)
+            _event(session, cta, "updated", as_of, now, {"previous_facts": previous})
+    elif item.decision is Decision.auto_closed:
+        _close(session, cta, CtaOutcome.no_action_needed, item.note, as_of, now, automatic=True)
+    return cta.id
+
+
+def _create_cta(
+    session: Session, rule: Rule, item: Planned, firing: Firing, as_of: date, now: datetime
+) -> Cta:
+    cta = Cta(
+        rule_key=rule.key,
+        rule_version=rule.version,
+        account_id=item.account_id,
+        open_key=dedupe_key(rule.key, item.account_id),
+        kind=rule.type,
+        priority=rule.priority,
+        title=rule.name,
+        owner_id=item.owner_id,
+        status=CtaStatus.open,
+        opened_on=as_of,
+        due_on=as_of + timedelta(days=rule.due_in_days),
+        last_fired_on=as_of,
+        reason=firing.reason,
+        facts=firing.facts,
+        facts_signature=facts_signature(firing),
+        arr_at_risk=item.arr_at_risk,
+        created_at=now,
+    )
+    cta.steps = [
+        CtaStep(
+            position=i,
+            title=step.title,
+            due_on=as_of + timedelta(days=step.due_offset_days),
+            template=step.template,
+        )
+        for i, step in enumerate(rule.playbook, start=1)
+    ]
+    session.add(cta)
+    session.flush()
+    _event(session, cta, "created", as_of, now, {"reason": firing.reason})
+    webhooks.emit(session, "cta.created", _cta_event_data(session, cta), now=now)
+    return cta
+
+
+def _cta_event_data(session: Session, cta: Cta) -> dict[str, Any]:
+    account = session.get_one(Account, cta.account_id)
+    verb = "closed" if cta.closed_on else "created"
+    return {
+        "cta_id": cta.id,
+        "rule": cta.rule_key,
+        "rule_version": cta.rule_version,
+        "account": {"id": account.id, "external_id": account.external_id, "name": account.name},
+        "type": cta.kind.value,
+        "priority": cta.priority.value,
+        "owner_id": cta.owner_id,
+        "due_on": cta.due_on.isoformat(),
+        "reason": cta.reason,
+        "facts": cta.facts,
+        "outcome": cta.outcome.value if cta.outcome else None,
+        "summary": f"CTA {verb}: {cta.title} — {account.name} ({cta.priority.value}); {cta.reason}",
+    }
+
+
+def _event(
+    session: Session,
+    cta: Cta,
+    kind: str,
+    on_date: date,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+    user_id: int | None = None,
+) -> None:
+    session.add(
+        CtaEvent(
+            cta_id=cta.id, kind=kind, on_date=on_date, at=now, detail=detail or {}, user_id=user_id
+        )
+    )
+
+
+def _close(
+    session: Session,
+    cta: Cta,
+    outcome: CtaOutcome,
+    note: str | None,
+    on_date: date,
+    now: datetime,
+    *,
+    automatic: bool = False,
+    user_id: int | None = None,
+) -> None:
+    cta.status = CtaStatus.closed
+    cta.outcome = outcome
+    cta.outcome_note = note
+    cta.closed_on = on_date
+    cta.closed_automatically = automatic
+    cta.open_key = None
+    detail = {"outcome": outcome.value, "note": note, "automatic": automatic}
+    _event(session, cta, "closed", on_date, now, detail, user_id)
+    session.flush()
+    webhooks.emit(session, "cta.closed", _cta_event_data(session, cta), now=now)
+
+
+# --- people act on CTAs ------------------------------------------------------------------
+
+
+def get_cta(session: Session, cta_id: int) -> Cta:
+    cta = session.get(Cta, cta_id)
+    if cta is None:
+        raise NotFound(f"no CTA {cta_id}")
+    return cta
+
+
+def _require_open(cta: Cta) -> None:
+    if cta.status == CtaStatus.closed:
+        raise Conflict(f"CTA {cta.id} is closed ({cta.outcome}); nothing to change")
+
+
+def acknowledge(session: Session, cta_id: int, *, user_id: int | None = None) -> Cta:
+    cta = get_cta(session, cta_id)
+    _require_open(cta)
+    now = utcnow()
+    if cta.acknowledged_at is None:
+        cta.acknowledged_at = now
+        cta.status = CtaStatus.in_progress
+        _event(session, cta, "acknowledged", now.date(), now, user_id=user_id)
+    session.flush()
+    return cta
+
+
+def snooze(session: Session, cta_id: int, until: date, *, user_id: int | None = None) -> Cta:
+    cta = get_cta(session, cta_id)
+    _require_open(cta)
+    now = utcnow()
+    if until <= now.date():
+        raise InvalidInput(f"CTA {cta_id}: snooze date {until} must be in the future")
+    cta.status = CtaStatus.snoozed
+    cta.snoozed_until = until
+    cta.acknowledged_at = cta.acknowledged_at or now
+    _event(session, cta, "snoozed", now.date(), now, {"until": until.isoformat()}, user_id)
+    session.flush()
+    return cta
+
+
+def close(
+    session: Session,
+    cta_id: int,
+    outcome: CtaOutcome,
+    note: str | None = None,
+    *,
+    on_date: date | None = None,
+    user_id: int | None = None,
+) -> Cta:
+    cta = get_cta(session, cta_id)
+    _require_open(cta)
+    now = utcnow()
+    _close(session, cta, outcome, note, on_date or now.date(), now, user_id=user_id)
+    return cta
+
+
+def wake_snoozed(session: Session, as_of: date) -> int:
+    ctas = session.scalars(
+        sa.select(Cta).where(Cta.status == CtaStatus.snoozed, Cta.snoozed_until <= as_of)
+    ).all()
+    now = utcnow()
+    for cta in ctas:
+        cta.status = CtaStatus.in_progress
+        cta.snoozed_until = None
+        _event(session, cta, "woke", as_of, now)
+    session.flush()
+    return len(ctas)
+
+
+def escalate(session: Session, ruleset: Ruleset, as_of: date, *, sender: str) -> int:
+    """Send unacknowledged high-priority CTAs to the owner's manager (and email them)."""
+    ctas = session.scalars(
+        sa.select(Cta).where(
+            Cta.status == CtaStatus.open,
+            Cta.acknowledged_at.is_(None),
+            Cta.escalated_on.is_(None),
+            Cta.owner_id.is_not(None),
+        )
+    ).all()
+    managers = dict(session.execute(sa.select(User.id, User.manager_id)).all())
+    candidates = [
+        EscalationCandidate(
+            c.id, c.priority, c.opened_on, False, False, managers.get(c.owner_id or 0)
+        )
+        for c in ctas
+    ]
+    chosen = set(due_escalations(as_of, candidates, ruleset.settings))
+    now = utcnow()
+    for cta in ctas:
+        if cta.id not in chosen:
+            continue
+        manager = session.get_one(User, managers[cta.owner_id or 0])
+        cta.escalated_on = as_of
+        cta.escalated_to_id = manager.id
+        _event(session, cta, "escalated", as_of, now, {"to_user_id": manager.id})
+        account = session.get_one(Account, cta.account_id)
+        outbox.enqueue(
+            session,
+            kind="escalation",
+            goal="Get an unacknowledged high-priority CTA picked up today",
+            recipient=manager.email,
+            subject=f"Escalated: {cta.title} — {account.name}",
+            body=(
+                f"CTA {cta.id} ({cta.priority.value}) opened on {cta.opened_on} has not been "
+                f"acknowledged by its owner.\n\nWhy it fired: {cta.reason}\nDue: {cta.due_on}\n"
+            ),
+            sender=sender,
+            dedupe_key=f"escalation:{cta.id}",
+            account_id=account.id,
+            cta_id=cta.id,
+        )
+    session.flush()
+    return len(chosen)
+
+
+def queue_digests(session: Session, as_of: date, *, sender: str) -> int:
+    """One "your book today" email per CSM with new CTAs, CTAs due and renewals in 30 days."""
+    users = session.scalars(sa.select(User).where(User.is_active)).all()
+    queued = 0
+    for user in users:
+        new = session.scalars(
+            sa.select(Cta).where(Cta.owner_id == user.id, Cta.opened_on == as_of)
+        ).all()
+        due = session.scalars(
+            sa.select(Cta).where(
+                Cta.owner_id == user.id,
+                Cta.status.in_([CtaStatus.open, CtaStatus.in_progress]),
+                Cta.due_on <= as_of,
+            )
+        ).all()
+        renewals = session.execute(
+            sa.select(Account.name, Contract.ends_on, Contract.arr, Contract.currency)
+            .join(Contract, Contract.account_id == Account.id)
+            .where(Account.owner_id == user.id)
+            .where(Contract.ends_on >= as_of, Contract.ends_on <= as_of + timedelta(days=30))
+            .order_by(Contract.ends_on)
+        ).all()
+        if not (new or due or renewals):
+            continue
+        lines = [f"Your book on {as_of}", ""]
+        lines += [f"New: [{c.priority.value}] {c.title} — {c.reason}" for c in new]
+        lines += [f"Due: {c.title} (due {c.due_on})" for c in due]
+        lines += [f"Renewal: {n} on {d} ({a:,.0f} {cur})" for n, d, a, cur in renewals]
+        outbox.enqueue(
+            session,
+            kind="digest",
+            goal="Start the CSM's day on the accounts that need them most",
+            recipient=user.email,
+            subject=f"Your book today: {len(new)} new, {len(due)} due, {len(renewals)} renewals",
+            body="\n".join(lines) + "\n",
+            sender=sender,
+            dedupe_key=f"digest:{user.id}:{as_of.isoformat()}",
+        )
+        queued += 1
+    return queued
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def list_ctas(
+    session: Session,
+    *,
+    status: str | None = "open",
+    owner_id: int | None = None,
+    account_id: int | None = None,
+    limit: int = 200,
+) -> list[CtaRead]:
+    query = sa.select(Cta, Account.name).join(Account, Account.id == Cta.account_id)
+    if status == "open":
+        query = query.where(Cta.status.in_(OPEN_STATUSES))
+    elif status:
+        query = query.where(Cta.status == CtaStatus(status))
+    if owner_id is not None:
+        query = query.where(Cta.owner_id == owner_id)
+    if account_id is not None:
+        query = query.where(Cta.account_id == account_id)
+    query = query.order_by(Cta.due_on, Cta.id).limit(limit)
+    return [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
+
+
+def preview(session: Session, ruleset: Ruleset, rule_key: str, as_of: date) -> PreviewRead:
+    """Whom a rule would fire on at ``as_of`` and the CTA load per CSM — nothing is written."""
+    rule = ruleset.get(rule_key)
+    facts = build_facts(session, as_of)
+    firings, planned = plan_day(session, ruleset, facts, rules=[rule])
+    return PreviewRead.build(rule, facts, firings, planned, session)
+
+
+def evaluations(
+    session: Session, *, rule_key: str | None = None, as_of: date | None = None, limit: int = 500
+) -> list[RuleEvaluationRead]:
+    query = sa.select(RuleEvaluation).order_by(RuleEvaluation.as_of.desc(), RuleEvaluation.id)
+    if rule_key:
+        query = query.where(RuleEvaluation.rule_key == rule_key)
+    if as_of:
+        query = query.where(RuleEvaluation.as_of == as_of)
+    return [RuleEvaluationRead.model_validate(e) for e in session.scalars(query.limit(limit))]
+
+
+@dataclass(frozen=True)
+class PlayGroups:
+    """First firing date per account, split into acted (CTA created) and control."""
+
+    acted: dict[int, date]
+    control: dict[int, date]
+
+
+def play_groups(session: Session, rule_key: str, start: date, end: date) -> PlayGroups:
+    rows = session.execute(
+        sa.select(
+            RuleEvaluation.account_id, RuleEvaluation.decision, sa.func.min(RuleEvaluation.as_of)
+        )
+        .where(RuleEvaluation.rule_key == rule_key)
+        .where(RuleEvaluation.decision.in_([Decision.created.value, Decision.control.value]))
+        .where(RuleEvaluation.as_of >= start, RuleEvaluation.as_of <= end)
+        .group_by(RuleEvaluation.account_id, RuleEvaluation.decision)
+    )
+    acted: dict[int, date] = {}
+    control: dict[int, date] = {}
+    for account_id, decision, first in rows:
+        (acted if decision == Decision.created.value else control)[account_id] = first
+    return PlayGroups(acted, {a: d for a, d in control.items() if a not in acted})

@@ -1,0 +1,293 @@
+"""NPS and CSAT campaigns: an audience, one signed link per contact, one answer per link.
+
+A link's token is ``itsdangerous``-signed ``{link id, random nonce}`` with the deployment's secret
+key: changing any character breaks the signature, and a valid signature on a link id whose nonce
+differs (a forged or stale token) is refused too. The first answer is kept; a second is refused.
+No contact is surveyed again within the campaign's ``min_interval_days`` of their last link.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeSerializer
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from tenure.errors import Conflict, InvalidInput, NotFound
+from tenure.model import (
+    Account,
+    Contact,
+    SurveyCampaign,
+    SurveyKind,
+    SurveyLink,
+    SurveyResponse,
+)
+from tenure.model.base import utcnow
+from tenure.playbooks import outbox, webhooks
+from tenure.playbooks.facts import end_of
+
+SALT = "tenure.survey-link"
+SCALES = {SurveyKind.nps: (0, 10), SurveyKind.csat: (1, 5)}
+
+
+def create_campaign(
+    session: Session,
+    *,
+    name: str,
+    kind: SurveyKind,
+    question: str | None = None,
+    segments: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    levels: Iterable[str] = (),
+    min_interval_days: int = 90,
+) -> SurveyCampaign:
+    if session.scalar(sa.select(SurveyCampaign.id).where(SurveyCampaign.name == name)):
+        raise Conflict(f"survey campaign {name!r} already exists")
+    if min_interval_days < 0:
+        raise InvalidInput(f"campaign {name!r}: min_interval_days must be ≥ 0")
+    default_question = {
+        SurveyKind.nps: "How likely are you to recommend us to a friend or colleague?",
+        SurveyKind.csat: "How satisfied are you with our service?",
+    }[kind]
+    campaign = SurveyCampaign(
+        name=name,
+        kind=kind,
+        question=question or default_question,
+        audience={"segments": sorted(segments), "roles": sorted(roles), "levels": sorted(levels)},
+        min_interval_days=min_interval_days,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, name: str) -> SurveyCampaign:
+    campaign = session.scalar(sa.select(SurveyCampaign).where(SurveyCampaign.name == name))
+    if campaign is None:
+        raise NotFound(f"no survey campaign {name!r}")
+    return campaign
+
+
+def audience(session: Session, campaign: SurveyCampaign, today: date) -> list[Contact]:
+    """Current contacts with an email whose account segment, roles and level match."""
+    spec: dict[str, Any] = campaign.audience
+    query = (
+        sa.select(Contact)
+        .join(Account, Account.id == Contact.account_id)
+        .where(Contact.email.is_not(None))
+        .where(sa.or_(Contact.left_on.is_(None), Contact.left_on > today))
+        .order_by(Contact.id)
+    )
+    if spec.get("segments"):
+        query = query.where(Account.segment.in_(spec["segments"]))
+    if spec.get("levels"):
+        query = query.where(Contact.level.in_(spec["levels"]))
+    contacts = list(session.scalars(query))
+    if spec.get("roles"):
+        wanted = set(spec["roles"])
+        contacts = [c for c in contacts if wanted & set(c.roles or [])]
+    return contacts
+
+
+def token_for(secret_key: str, link: SurveyLink) -> str:
+    return str(URLSafeSerializer(secret_key, salt=SALT).dumps({"l": link.id, "n": link.nonce}))
+
+
+@dataclass
+class SendSummary:
+    sent: int = 0
+    skipped_recently_surveyed: int = 0
+    skipped_already_linked: int = 0
+
+
+def send_campaign(
+    session: Session,
+    name: str,
+    *,
+    secret_key: str,
+    public_url: str,
+    sender: str,
+    now: datetime | None = None,
+) -> SendSummary:
+    """Create a link per audience contact and queue its email (same transaction)."""
+    now = now or utcnow()
+    campaign = get_campaign(session, name)
+    summary = SendSummary()
+    cutoff = now - timedelta(days=campaign.min_interval_days)
+    last_sent = dict(
+        session.execute(
+            sa.select(SurveyLink.contact_id, sa.func.max(SurveyLink.sent_at)).group_by(
+                SurveyLink.contact_id
+            )
+        ).all()
+    )
+    linked = set(
+        session.scalars(
+            sa.select(SurveyLink.contact_id).where(SurveyLink.campaign_id == campaign.id)
+        )
+    )
+    for contact in audience(session, campaign, now.date()):
+        if contact.id in linked:
+            summary.skipped_already_linked += 1
+            continue
+        previous = last_sent.get(contact.id)
+        if previous is not None and _aware(previous) > cutoff:
+            summary.skipped_recently_surveyed += 1
+            continue
+        assert contact.account_id is not None and contact.email is not None
+        link = SurveyLink(
+            campaign_id=campaign.id,
+            contact_id=contact.id,
+            account_id=contact.account_id,
+            nonce=secrets.token_urlsafe(16),
+            sent_at=now,
+        )
+        session.add(link)
+        session.flush()
+        url = f"{public_url.rstrip('/')}/s/{token_for(secret_key, link)}"
+        outbox.enqueue(
+            session,
+            kind="survey",
+            goal=f"Hear how {contact.name or contact.email} rates us ({campaign.kind.value})",
+            recipient=contact.email,
+            subject=campaign.question,
+            body=(
+                f"Hello {contact.name or ''},\n\n{campaign.question}\n\n"
+                f"Answer in one click (no sign-in needed): {url}\n\n"
+                "Your answer goes to your customer success manager.\n"
+            ),
+            sender=sender,
+            dedupe_key=f"survey:{link.id}",
+            account_id=contact.account_id,
+            now=now,
+        )
+        summary.sent += 1
+    campaign.sent_at = now
+    session.flush()
+    return summary
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def resolve(session: Session, secret_key: str, token: str) -> SurveyLink:
+    """The link a token stands for; a tampered or forged token is refused."""
+    try:
+        data = URLSafeSerializer(secret_key, salt=SALT).loads(token)
+        link_id, nonce = int(data["l"]), str(data["n"])
+    except (BadSignature, KeyError, TypeError, ValueError) as error:
+        raise NotFound("this survey link is not valid (it may have been altered)") from error
+    link = session.get(SurveyLink, link_id)
+    if link is None or not secrets.compare_digest(link.nonce, nonce):
+        raise NotFound("this survey link is not valid (it may have been altered)")
+    return link
+
+
+def answer(
+    session: Session,
+    secret_key: str,
+    token: str,
+    score: int,
+    comment: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> SurveyResponse:
+    """Record the one answer a link allows, and tell subscribed webhooks."""
+    now = now or utcnow()
+    link = resolve(session, secret_key, token)
+    campaign = session.get_one(SurveyCampaign, link.campaign_id)
+    if link.responded_at is not None:
+        raise Conflict(f"this survey was already answered on {link.responded_at:%Y-%m-%d}")
+    low, high = SCALES[campaign.kind]
+    if not low <= score <= high:
+        raise InvalidInput(f"score {score}: a {campaign.kind.value} answer is {low} to {high}")
+    response = SurveyResponse(
+        external_id=f"survey-link-{link.id}",
+        account_id=link.account_id,
+        contact_id=link.contact_id,
+        kind=campaign.kind,
+        score=score,
+        comment=(comment or "").strip()[:5000] or None,
+        responded_at=now,
+    )
+    session.add(response)
+    session.flush()
+    link.responded_at = now
+    link.response_id = response.id
+    account = session.get_one(Account, link.account_id)
+    webhooks.emit(
+        session,
+        "survey.responded",
+        {
+            "campaign": campaign.name,
+            "kind": campaign.kind.value,
+            "score": score,
+            "comment": response.comment,
+            "account": {"id": account.id, "external_id": account.external_id, "name": account.name},
+            "contact_id": link.contact_id,
+            "summary": f"{campaign.kind.value.upper()} {score} from {account.name}",
+        },
+        now=now,
+    )
+    session.flush()
+    return response
+
+
+# --- NPS -----------------------------------------------------------------------------------
+
+
+class NpsRow(BaseModel):
+    group: str
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+    nps: float
+
+
+def nps_of(scores: Iterable[int], group: str = "all") -> NpsRow:
+    """NPS = % promoters (9–10) − % detractors (0–6), from −100 to 100.
+
+    >>> nps_of([10, 9, 8, 3]).nps  # 2 promoters, 1 detractor of 4: 50 − 25
+    25.0
+    """
+    values = list(scores)
+    promoters = sum(s >= 9 for s in values)
+    detractors = sum(s <= 6 for s in values)
+    n = len(values)
+    nps = 100.0 * (promoters - detractors) / n if n else 0.0
+    return NpsRow(
+        group=group,
+        responses=n,
+        promoters=promoters,
+        passives=n - promoters - detractors,
+        detractors=detractors,
+        nps=nps,
+    )
+
+
+def nps_report(session: Session, *, by: str, start: date, end: date) -> list[NpsRow]:
+    """NPS per account, segment or month over answers dated in [start, end]."""
+    if by not in ("account", "segment", "period"):
+        raise InvalidInput(f"--by {by!r}: choose account, segment or period")
+    rows = session.execute(
+        sa.select(Account.name, Account.segment, SurveyResponse.score, SurveyResponse.responded_at)
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .where(SurveyResponse.kind == SurveyKind.nps)
+        .where(SurveyResponse.responded_at >= end_of(start - timedelta(days=1)))
+        .where(SurveyResponse.responded_at < end_of(end))
+    )
+    groups: dict[str, list[int]] = defaultdict(list)
+    for name, segment, score, responded_at in rows:
+        keys = {"account": name, "segment": segment or "(none)", "period": f"{responded_at:%Y-%m}"}
+        key = keys[by]
+        groups[key].append(score)
+    return [nps_of(scores, group) for group, scores in sorted(groups.items())]

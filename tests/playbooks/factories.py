@@ -1,0 +1,103 @@
+"""Typed factories with keyword defaults for the playbook tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy.orm import Session
+
+from tenure.model import Account, Contact, Contract, SurveyKind, SurveyResponse, User, UserRole
+
+
+def user(
+    session: Session, *, email: str, role: UserRole = UserRole.csm, manager: User | None = None
+) -> User:
+    row = User(
+        email=email, name=email.split("@")[0], role=role, manager_id=manager.id if manager else None
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def account(
+    session: Session,
+    *,
+    external_id: str,
+    owner: User | None = None,
+    segment: str = "mid-market",
+    created_on: date = date(2025, 1, 1),
+    onboarded_on: date | None = date(2025, 2, 1),
+) -> Account:
+    row = Account(
+        external_id=external_id,
+        name=external_id.title(),
+        segment=segment,
+        owner_id=owner.id if owner else None,
+        created_on=created_on,
+        onboarded_on=onboarded_on,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def contract(
+    session: Session,
+    acct: Account,
+    *,
+    arr: float = 12_000.0,
+    starts_on: date = date(2025, 1, 1),
+    ends_on: date = date(2026, 1, 1),
+) -> Contract:
+    row = Contract(
+        external_id=f"{acct.external_id}-{starts_on}-{ends_on}",
+        account_id=acct.id,
+        arr=arr,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        licensed_seats=10,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def contact(
+    session: Session,
+    acct: Account,
+    *,
+    external_id: str,
+    email: str | None = None,
+    roles: list[str] | None = None,
+    left_on: date | None = None,
+    level: str | None = None,
+) -> Contact:
+    row = Contact(
+        external_id=external_id,
+        account_id=acct.id,
+        email=email,
+        name=external_id,
+        roles=roles or [],
+        left_on=left_on,
+        level=level,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def nps(
+    session: Session, acct: Account, *, score: int, on: date, contact_row: Contact | None = None
+) -> SurveyResponse:
+    row = SurveyResponse(
+        external_id=f"nps-{acct.external_id}-{on}-{score}",
+        account_id=acct.id,
+        contact_id=contact_row.id if contact_row else None,
+        kind=SurveyKind.nps,
+        score=score,
+        responded_at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC),
+    )
+    session.add(row)
+    session.flush()
+    return row

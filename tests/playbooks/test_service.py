@@ -1,0 +1,177 @@
+"""Rules over real tables: facts, CTAs created once, updated, cooled down, capped, auto-closed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.model import Cta, CtaOutcome, CtaStatus, OutboxMessage, RuleEvaluation, UserRole
+from tenure.playbooks import service
+from tenure.playbooks.facts import build_facts
+from tenure.playbooks.rules import parse_ruleset
+from tests.playbooks import factories as f
+
+RULES = parse_ruleset(
+    """
+settings: {daily_cap_per_csm: 2, escalate_after_days: 2}
+rules:
+  - key: renewal_preparation
+    name: Renewal in 120 days
+    type: renewal
+    priority: high
+    cooldown_days: 10
+    when: {all: [{fact: days_to_renewal, op: "<=", value: 120}]}
+    playbook:
+      - {title: Prepare the value summary, due_offset_days: 0}
+      - {title: Renewal meeting, due_offset_days: 30, template: renewal_meeting}
+  - key: nps_detractor
+    name: NPS detractor
+    type: risk
+    priority: high
+    auto_close: false
+    when:
+      all:
+        - {fact: nps_category, op: "==", value: detractor}
+        - {fact: days_since_nps, op: "<=", value: 30}
+  - key: champion_left
+    name: Champion left
+    type: risk
+    when: {all: [{fact: champion_left_days_ago, op: "<=", value: 30}]}
+""",
+    source="test",
+)
+
+
+def decisions(session: Session, as_of: date) -> dict[tuple[str, str], str]:
+    rows = session.execute(
+        sa.text(
+            "SELECT e.rule_key, a.external_id, e.decision FROM rule_evaluation e "
+            "JOIN account a ON a.id = e.account_id WHERE e.as_of = :d"
+        ),
+        {"d": as_of},
+    )
+    return {(r, a): d for r, a, d in rows}
+
+
+def test_operational_facts_as_of_a_date(session: Session) -> None:
+    csm = f.user(session, email="csm@example.com")
+    acme = f.account(session, external_id="acme", owner=csm)
+    f.contract(session, acme, arr=10_000, ends_on=date(2026, 6, 30))
+    f.contract(session, acme, arr=2_000, ends_on=date(2026, 4, 30))
+    f.contact(session, acme, external_id="ann", roles=["champion"], left_on=date(2026, 2, 20))
+    f.nps(session, acme, score=9, on=date(2026, 1, 5))
+    f.nps(session, acme, score=4, on=date(2026, 2, 28))  # later answer wins
+    f.nps(session, acme, score=10, on=date(2026, 3, 11))  # after as-of: not known yet
+    table = build_facts(session, date(2026, 3, 1))
+    assert table.facts[acme.id] == {
+        "arr": 12_000.0,
+        "days_to_renewal": 60,  # 2026-03-01 → 2026-04-30
+        "in_onboarding": False,
+        "nps_score": 4,
+        "nps_category": "detractor",
+        "days_since_nps": 1,
+        "champion_left_days_ago": 9,
+        "open_urgent_tickets": 0,
+    }
+    assert table.accounts[acme.id].owner_id == csm.id
+    assert table.accounts[acme.id].arr_at_risk == 12_000.0
+
+
+def test_ctas_created_once_deduplicated_then_auto_closed_and_cooled_down(session: Session) -> None:
+    csm = f.user(session, email="csm@example.com")
+    acme = f.account(session, external_id="acme", owner=csm)
+    f.contract(session, acme, ends_on=date(2026, 6, 30))
+    day1 = date(2026, 3, 10)  # 112 days to renewal → fires
+    assert service.apply_rules(session, RULES, build_facts(session, day1))["created"] == 1
+    cta = session.scalars(sa.select(Cta)).one()
+    assert cta.reason == "days_to_renewal = 112 (<= 120)"
+    assert [(s.title, s.due_on) for s in cta.steps] == [
+        ("Prepare the value summary", day1),
+        ("Renewal meeting", date(2026, 4, 9)),
+    ]
+    assert cta.owner_id == csm.id and cta.due_on == date(2026, 3, 17)
+    # Same day again: nothing changes. Next day: the same open CTA is updated (new value 111).
+    assert service.apply_rules(session, RULES, build_facts(session, day1)) == {}
+    counts = service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 11)))
+    assert counts == {"updated": 1}
+    assert session.scalar(sa.select(sa.func.count()).select_from(Cta)) == 1
+    assert cta.fire_count == 2 and cta.reason == "days_to_renewal = 111 (<= 120)"
+    # The contract is renewed far out: the condition clears and the CTA closes itself.
+    session.execute(sa.text("UPDATE contract SET ends_on = '2027-06-30'"))
+    assert service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 12))) == {
+        "auto_closed": 1
+    }
+    session.refresh(cta)
+    assert cta.status == CtaStatus.closed and cta.closed_automatically
+    assert cta.outcome == CtaOutcome.no_action_needed and cta.open_key is None
+    # It fires again (renewal moved back) within the 10-day cooldown → no CTA, recorded.
+    session.execute(sa.text("UPDATE contract SET ends_on = '2026-06-30'"))
+    service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 21)))
+    assert decisions(session, date(2026, 3, 21)) == {("renewal_preparation", "acme"): "cooldown"}
+    service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 22)))
+    assert decisions(session, date(2026, 3, 22)) == {("renewal_preparation", "acme"): "created"}
+
+
+def test_cap_suppresses_lowest_arr_and_records_it(session: Session) -> None:
+    csm = f.user(session, email="csm@example.com")
+    for name, arr in [("small", 1_000), ("big", 90_000), ("mid", 50_000)]:
+        acct = f.account(session, external_id=name, owner=csm)
+        f.contract(session, acct, arr=arr, ends_on=date(2026, 5, 1))
+    service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 1)))
+    assert decisions(session, date(2026, 3, 1)) == {
+        ("renewal_preparation", "big"): "created",
+        ("renewal_preparation", "mid"): "created",
+        ("renewal_preparation", "small"): "suppressed",
+    }
+    note = session.scalar(
+        sa.select(RuleEvaluation.note).where(RuleEvaluation.decision == "suppressed")
+    )
+    assert note == "daily cap of 2 new CTAs for this CSM reached; ranked 3 by ARR at risk"
+    # The next day the CSM has room again: the suppressed account gets its CTA.
+    service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 2)))
+    assert decisions(session, date(2026, 3, 2))[("renewal_preparation", "small")] == "created"
+
+
+def test_detractor_and_champion_rules_fire_with_their_values(session: Session) -> None:
+    acme = f.account(session, external_id="acme")
+    f.contract(session, acme, ends_on=date(2027, 1, 1))
+    f.nps(session, acme, score=3, on=date(2026, 3, 1))
+    f.contact(
+        session, acme, external_id="bob", roles=["champion", "sponsor"], left_on=date(2026, 3, 5)
+    )
+    service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 10)))
+    reasons = dict(session.execute(sa.select(Cta.rule_key, Cta.reason)).all())
+    assert reasons == {
+        "nps_detractor": "nps_category = detractor (== detractor); days_since_nps = 9 (<= 30)",
+        "champion_left": "champion_left_days_ago = 5 (<= 30)",
+    }
+
+
+def test_escalation_to_manager_and_digest(session: Session) -> None:
+    boss = f.user(session, email="boss@example.com", role=UserRole.manager)
+    csm = f.user(session, email="csm@example.com", manager=boss)
+    acme = f.account(session, external_id="acme", owner=csm)
+    f.contract(session, acme, ends_on=date(2026, 6, 30))
+    service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 10)))
+    assert service.queue_digests(session, date(2026, 3, 10), sender="t@example.com") == 1
+    assert service.queue_digests(session, date(2026, 3, 10), sender="t@example.com") == 1
+    assert service.escalate(session, RULES, date(2026, 3, 11), sender="t@example.com") == 0
+    assert service.escalate(session, RULES, date(2026, 3, 12), sender="t@example.com") == 1
+    assert service.escalate(session, RULES, date(2026, 3, 13), sender="t@example.com") == 0
+    mail = {(m.kind, m.recipient) for m in session.scalars(sa.select(OutboxMessage))}
+    assert mail == {("digest", "csm@example.com"), ("escalation", "boss@example.com")}
+
+
+def test_preview_writes_nothing_and_shows_load_per_csm(session: Session) -> None:
+    csm = f.user(session, email="csm@example.com")
+    for name in ["a1", "a2", "a3"]:
+        f.contract(
+            session, f.account(session, external_id=name, owner=csm), ends_on=date(2026, 5, 1)
+        )
+    result = service.preview(session, RULES, "renewal_preparation", date(2026, 3, 1))
+    assert [r.decision for r in result.firings] == ["created", "created", "suppressed"]
+    assert result.load_per_csm == {"csm@example.com": 2}
+    assert session.scalar(sa.select(sa.func.count()).select_from(RuleEvaluation)) == 0
+    assert result.missing_facts == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from tenure.cli import imports
+from tenure.cli import metrics as metrics_commands
 from tenure.cli import model as model_commands
 from tenure.cli import users as users_commands
 
@@ -40,4 +41,5 @@ def migrate() -> None:
 # Sub-command groups (one module per domain) register below.
 app.add_typer(model_commands.app, name="model")
 app.add_typer(imports.app, name="import")
+app.add_typer(metrics_commands.app, name="metrics")
 app.add_typer(users_commands.app, name="users")

@@ -18,9 +18,11 @@ from tenure.model.daily_run import DailyRun
 from tenure.model.desired_outcome import DesiredOutcome
 from tenure.model.contract import BillingPeriod, Contract, ContractStatus, RenewalOutcome
 from tenure.model.feature import Feature
+from tenure.model.health_score import HealthScore
 from tenure.model.import_run import ImportRun
 from tenure.model.lifecycle_stage import LifecycleStage
 from tenure.model.maturity_assessment import MaturityAssessment
+from tenure.model.metric_snapshot import MetricSnapshot
 from tenure.model.milestone import Milestone, MilestoneTemplate, SuccessPlan
 from tenure.model.opportunity import Opportunity, OpportunityKind, OpportunityStatus
 from tenure.model.outbox import OutboxMessage, OutboxStatus
@@ -86,7 +88,9 @@ __all__ = [
     "Contract",
     "ContractStatus",
     "Feature",
+    "HealthScore",
     "ImportRun",
+    "MetricSnapshot",
     "RenewalOutcome",
     "Source",
     "SurveyKind",

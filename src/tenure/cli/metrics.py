@@ -1,0 +1,136 @@
+"""`tenure metrics`: list the metric registry, compute and store metrics, QA them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import typer
+
+from tenure.cli.context import console, event_store, handle_errors, print_json, unit_of_work
+from tenure.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from tenure.metrics.schemas import MetricQAReport
+
+app = typer.Typer(help="Per-account metrics: usage, relationships, sentiment, support, commercial.")
+
+AS_OF_HELP = (
+    "Day the metrics describe, YYYY-MM-DD: events up to the end of that day (UTC) count. "
+    "Default: yesterday, the last complete day."
+)
+
+
+def parse_as_of(value: str | None) -> date:
+    """``--as-of`` as a date; default yesterday (UTC)."""
+    if value is None:
+        return datetime.now(UTC).date() - timedelta(days=1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--as-of {value!r} is not a date; use YYYY-MM-DD") from None
+
+
+@app.command("list")
+@handle_errors
+def list_metrics(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Every registered metric with its unit and definition."""
+    from rich.table import Table
+
+    from tenure.metrics.registry import all_metrics
+    from tenure.metrics.schemas import MetricDefinition
+
+    definitions = [MetricDefinition.of(m) for m in all_metrics()]
+    if as_json:
+        print_json(definitions)
+        return
+    table = Table(title=f"{len(definitions)} metrics", show_lines=False)
+    for column in ("slug", "name", "unit", "concept", "definition"):
+        table.add_column(column, overflow="fold")
+    for d in definitions:
+        table.add_row(d.slug, d.name, d.unit, d.concept, d.description)
+    console.print(table)
+
+
+def _render_qa(report: MetricQAReport) -> None:
+    from rich.table import Table
+
+    from tenure.metrics.registry import get_metric
+
+    table = Table(title=f"Metric QA as of {report.as_of} — {report.accounts} accounts")
+    for column, justify in (
+        ("metric", "left"),
+        ("with value", "right"),
+        ("distinct", "right"),
+        ("min", "right"),
+        ("mean", "right"),
+        ("max", "right"),
+        ("flags", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for m in report.metrics:
+        metric = get_metric(m.slug)
+        table.add_row(
+            m.slug,
+            f"{m.with_value}/{m.accounts}",
+            str(m.distinct),
+            metric.format(m.minimum),
+            metric.format(m.mean),
+            metric.format(m.maximum),
+            f"[bold red]{', '.join(m.flags)}[/]" if m.flags else "",
+        )
+    console.print(table)
+    flagged = report.flagged
+    if flagged:
+        console.print(
+            f"[bold red]{len(flagged)} metric(s) flagged[/]: "
+            + ", ".join(f"{m.slug} ({', '.join(m.flags)})" for m in flagged)
+        )
+    else:
+        console.print("[green]no metric is empty or constant[/]")
+
+
+@app.command("compute")
+@handle_errors
+def compute(
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print every account's values as JSON."),
+) -> None:
+    """Compute every metric for every account as of a day, and store them (replacing that day)."""
+    from tenure.metrics.service import compute_and_store
+
+    day = parse_as_of(as_of)
+    with unit_of_work() as session:
+        run = compute_and_store(session, event_store(), day)
+    if as_json:
+        print_json(run)
+        return
+    console.print(
+        f"stored {run.metrics} metrics for {run.accounts} accounts as of {run.as_of} "
+        f"in {run.seconds:.2f}s"
+    )
+    _render_qa(run.qa)
+
+
+@app.command("qa")
+@handle_errors
+def qa(
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Stored day to check, YYYY-MM-DD. Default: the latest stored day."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Flag stored metrics that are empty or constant across accounts (usually a broken source)."""
+    from tenure.metrics.qa import qa_report
+    from tenure.metrics.registry import all_metrics
+    from tenure.metrics.service import latest_as_of, stored_metrics
+
+    with unit_of_work() as session:
+        day = parse_as_of(as_of) if as_of else latest_as_of(session)
+        frame = stored_metrics(session, day)
+    assert day is not None  # stored_metrics raised NotFound otherwise
+    report = qa_report(frame, all_metrics(), day)
+    if as_json:
+        print_json(report)
+        return
+    _render_qa(report)

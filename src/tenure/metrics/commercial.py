@@ -1,0 +1,131 @@
+"""Commercial: what the account pays, for how long it has, and when it decides again.
+
+A contract is **active on D** when ``starts_on <= D <= ends_on``, it is not ``pending``, and it was
+was not cancelled before D (in force through its ``outcome_on``; a cancelled contract without
+``outcome_on`` is taken to run to its end date).
+The *current* ``status`` column alone would leak the future into a past as-of date.
+
+ARR stays in its currency: ``arr`` sums the active contracts of an account only when they share one
+currency, named by ``arr_currency``; an account paying in two currencies gets ``arr_currency =
+"multiple"`` and no ``arr`` (nothing is summed across currencies without a rate table).
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from tenure.metrics.inputs import MetricInputs
+from tenure.metrics.registry import Unit, metric
+
+MULTIPLE_CURRENCIES = "multiple"
+
+
+def active_contracts(inputs: MetricInputs) -> ibis.Table:
+    """Contracts in force at the end of ``as_of``."""
+    contracts = inputs.snapshot.contracts
+    day = inputs.as_of_literal()
+    cancelled_by_then = (contracts.status == "cancelled") & (
+        contracts.outcome_on.fill_null(contracts.ends_on) < day
+    )
+    return contracts.filter(
+        contracts.starts_on <= day,
+        contracts.ends_on >= day,
+        contracts.status != "pending",
+        ~cancelled_by_then,
+    )
+
+
+def _arr_by_account(inputs: MetricInputs) -> ibis.Table:
+    contracts = active_contracts(inputs)
+    per_currency = contracts.group_by("account_id", "currency").aggregate(arr=contracts.arr.sum())
+    return per_currency.group_by("account_id").aggregate(
+        currencies=per_currency.count(),
+        arr=per_currency.arr.max(),
+        currency=per_currency.currency.max(),
+    )
+
+
+@metric(
+    "arr",
+    "ARR",
+    Unit.money,
+    description=(
+        "Annual recurring revenue of the contracts active on the as-of day, in `arr_currency`. "
+        "No data without an active contract or when they are in several currencies."
+    ),
+)
+def arr(inputs: MetricInputs) -> ibis.Table:
+    by_account = _arr_by_account(inputs)
+    return by_account.select(
+        "account_id", value=ibis.ifelse(by_account.currencies == 1, by_account.arr, ibis.null())
+    )
+
+
+@metric(
+    "arr_currency",
+    "ARR currency",
+    Unit.currency_code,
+    description='Currency of `arr` (ISO 4217), or "multiple" when active contracts mix currencies.',
+)
+def arr_currency(inputs: MetricInputs) -> ibis.Table:
+    by_account = _arr_by_account(inputs)
+    return by_account.select(
+        "account_id",
+        value=ibis.ifelse(
+            by_account.currencies == 1, by_account.currency, ibis.literal(MULTIPLE_CURRENCIES)
+        ),
+    )
+
+
+@metric(
+    "licensed_seats",
+    "Licensed seats",
+    Unit.number,
+    description="Seats licensed by the contracts active on the as-of day.",
+)
+def licensed_seats(inputs: MetricInputs) -> ibis.Table:
+    contracts = active_contracts(inputs)
+    return contracts.group_by("account_id").aggregate(value=contracts.licensed_seats.sum())
+
+
+@metric(
+    "discount",
+    "Discount",
+    Unit.share,
+    description=("Average discount (0–1) of the contracts active on the as-of day that state one."),
+)
+def discount(inputs: MetricInputs) -> ibis.Table:
+    contracts = active_contracts(inputs)
+    return contracts.group_by("account_id").aggregate(value=contracts.discount.mean())
+
+
+@metric(
+    "days_to_renewal",
+    "Days to renewal",
+    Unit.days,
+    description=(
+        "Days from the as-of day to the earliest end date among the active contracts (the next "
+        "renewal decision). No data without an active contract."
+    ),
+)
+def days_to_renewal(inputs: MetricInputs) -> ibis.Table:
+    contracts = active_contracts(inputs)
+    ends = contracts.group_by("account_id").aggregate(ends=contracts.ends_on.min())
+    return ends.select("account_id", value=ends.ends.delta(inputs.as_of_literal(), unit="day"))
+
+
+@metric(
+    "tenure_days",
+    "Tenure",
+    Unit.days,
+    description=(
+        "Days since the first contract started (contracts starting after the as-of day and "
+        "pending ones do not count). No data before the first contract."
+    ),
+)
+def tenure_days(inputs: MetricInputs) -> ibis.Table:
+    contracts = inputs.snapshot.contracts
+    day = inputs.as_of_literal()
+    started = contracts.filter(contracts.starts_on <= day, contracts.status != "pending")
+    first = started.group_by("account_id").aggregate(first=started.starts_on.min())
+    return first.select("account_id", value=day.delta(first.first, unit="day"))

@@ -1,0 +1,65 @@
+"""What every metric definition reads, and what "as of a date" means.
+
+**As-of semantics (no look-ahead).** Metrics "as of D" describe the account at the *end* of day D
+in UTC. The cutoff is ``D + 1 day, 00:00 UTC``:
+
+- events count when ``timestamp < cutoff`` (so everything that happened on D counts);
+- a trailing window of N days covers the N calendar days ``D-N+1 … D`` — "the last 28 days" of
+  2025-03-31 is 2025-03-04 … 2025-03-31;
+- operational rows count by their *effective* dates, never by when the record was typed in
+  (history is usually imported in bulk after the fact): contacts by ``joined_on``/``left_on``,
+  contracts by ``starts_on``/``ends_on``/``outcome_on``, surveys by ``responded_at``, tickets by
+  ``opened_at``/``closed_at``, touchpoints by ``occurred_at``, features by ``released_on``.
+  A date field counts when it is ``<= D``; a timestamp field when it is ``< cutoff``.
+
+**Attribution.** An event belongs to the account whose external id is its ``account_id``; an event
+without one (or with an id no account has) belongs to the account of the contact whose
+``external_id`` equals its ``user_id``. Events that match neither are left out.
+
+A definition reads :class:`MetricInputs`: the snapshot of operational tables and ``activity``, the
+attributed events before the cutoff rolled up to one row per (account, user, day, event). The
+roll-up keeps every usage metric off the raw events, which are read exactly once per computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import ibis
+
+from tenure.metrics.snapshot import Snapshot
+
+
+def cutoff_of(as_of: date) -> datetime:
+    """The first instant *after* ``as_of`` (UTC): events strictly before it are known."""
+    return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class MetricInputs:
+    as_of: date
+    snapshot: Snapshot
+    # account_id (internal), user_id (nullable), day (date), event, events (count)
+    activity: ibis.Table
+
+    @property
+    def cutoff(self) -> datetime:
+        return cutoff_of(self.as_of)
+
+    def first_day(self, days: int) -> date:
+        """First day of the trailing ``days``-day window that ends on ``as_of``."""
+        return self.as_of - timedelta(days=days - 1)
+
+    def since(self, days: int) -> datetime:
+        """First instant of the trailing ``days``-day window (for timestamp columns)."""
+        return self.cutoff - timedelta(days=days)
+
+    def activity_in(self, days: int, *, offset: int = 0) -> ibis.Table:
+        """Activity rows in the ``days``-day window ending ``offset`` days before ``as_of``."""
+        last = self.as_of - timedelta(days=offset)
+        first = last - timedelta(days=days - 1)
+        return self.activity.filter(self.activity.day.between(first, last))
+
+    def as_of_literal(self) -> ibis.Value:
+        return ibis.literal(self.as_of, type="date")

@@ -1,0 +1,226 @@
+"""Operational tables as a snapshot on the analytics connection.
+
+Metrics join events (Parquet on DuckDB, or a PostgreSQL table) with accounts, contacts, contracts…
+from the operational database. They reach the analytics engine as Arrow tables written into the
+*same* Ibis connection as temporary tables — never by ``ATTACH`` (see ENGINEERING.md) — so one
+backend runs the whole computation, whichever it is.
+
+Only the columns metrics need are copied; ``contact.roles`` (a JSON list) becomes the two flags
+metrics read, ``is_champion`` and ``is_sponsor``. Timestamps are microseconds in UTC (SQLite
+returns naive datetimes, which are UTC by convention).
+
+    con = ibis.duckdb.connect()
+    snapshot = load_snapshot(session, con)          # from the database
+    snapshot = snapshot_from_rows(con, accounts=[{"id": 1, "external_id": "acme", ...}])  # tests
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.model import (
+    Account,
+    Contact,
+    Contract,
+    Feature,
+    SurveyResponse,
+    Ticket,
+    Touchpoint,
+    touchpoint_attendee,
+)
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "accounts": pa.schema(
+        [
+            ("id", pa.int64()),
+            ("external_id", pa.string()),
+            ("name", pa.string()),
+            ("segment", pa.string()),
+            ("experience_segment", pa.string()),
+            ("created_on", pa.date32()),
+        ]
+    ),
+    "contacts": pa.schema(
+        [
+            ("id", pa.int64()),
+            ("external_id", pa.string()),
+            ("account_id", pa.int64()),
+            ("level", pa.string()),
+            ("is_champion", pa.bool_()),
+            ("is_sponsor", pa.bool_()),
+            ("joined_on", pa.date32()),
+            ("left_on", pa.date32()),
+        ]
+    ),
+    "features": pa.schema(
+        [("key", pa.string()), ("strategic", pa.bool_()), ("released_on", pa.date32())]
+    ),
+    "contracts": pa.schema(
+        [
+            ("id", pa.int64()),
+            ("account_id", pa.int64()),
+            ("starts_on", pa.date32()),
+            ("ends_on", pa.date32()),
+            ("arr", pa.float64()),
+            ("currency", pa.string()),
+            ("licensed_seats", pa.int64()),
+            ("discount", pa.float64()),
+            ("status", pa.string()),
+            ("outcome_on", pa.date32()),
+        ]
+    ),
+    "surveys": pa.schema(
+        [
+            ("id", pa.int64()),
+            ("account_id", pa.int64()),
+            ("kind", pa.string()),
+            ("score", pa.int64()),
+            ("responded_at", TIMESTAMP),
+        ]
+    ),
+    "tickets": pa.schema(
+        [
+            ("id", pa.int64()),
+            ("account_id", pa.int64()),
+            ("priority", pa.string()),
+            ("opened_at", TIMESTAMP),
+            ("closed_at", TIMESTAMP),
+        ]
+    ),
+    "touchpoints": pa.schema(
+        [("id", pa.int64()), ("account_id", pa.int64()), ("occurred_at", TIMESTAMP)]
+    ),
+    "attendees": pa.schema([("touchpoint_id", pa.int64()), ("contact_id", pa.int64())]),
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The operational tables metrics read, as Ibis tables on the analytics connection."""
+
+    accounts: ibis.Table
+    contacts: ibis.Table
+    features: ibis.Table
+    contracts: ibis.Table
+    surveys: ibis.Table
+    tickets: ibis.Table
+    touchpoints: ibis.Table
+    attendees: ibis.Table
+
+
+def snapshot_from_arrow(con: ibis.BaseBackend, tables: Mapping[str, pa.Table]) -> Snapshot:
+    """Write Arrow tables (missing ones empty) into ``con`` as temporary tables."""
+    unknown = set(tables) - set(SCHEMAS)
+    if unknown:
+        raise ValueError(f"unknown snapshot tables {sorted(unknown)}; expected {sorted(SCHEMAS)}")
+    loaded: dict[str, ibis.Table] = {}
+    for field in fields(Snapshot):
+        schema = SCHEMAS[field.name]
+        arrow = tables.get(field.name, schema.empty_table()).select(schema.names).cast(schema)
+        loaded[field.name] = con.create_table(
+            f"tenure_snapshot_{field.name}", arrow, temp=True, overwrite=True
+        )
+    return Snapshot(**loaded)
+
+
+def snapshot_from_rows(con: ibis.BaseBackend, **tables: Iterable[Mapping[str, Any]]) -> Snapshot:
+    """Build a snapshot from dicts (missing keys are null): the factory tests use."""
+    arrow = {
+        name: pa.Table.from_pylist(
+            [{column: row.get(column) for column in SCHEMAS[name].names} for row in rows],
+            schema=SCHEMAS[name],
+        )
+        for name, rows in tables.items()
+    }
+    return snapshot_from_arrow(con, arrow)
+
+
+def _rows(session: Session, statement: sa.Executable) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in session.execute(statement)]
+
+
+def _contact_rows(session: Session) -> list[dict[str, Any]]:
+    rows = _rows(
+        session,
+        sa.select(
+            Contact.id,
+            Contact.external_id,
+            Contact.account_id,
+            Contact.level,
+            Contact.roles,
+            Contact.joined_on,
+            Contact.left_on,
+        ),
+    )
+    for row in rows:
+        roles = row.pop("roles") or []
+        row["is_champion"] = "champion" in roles
+        row["is_sponsor"] = "sponsor" in roles
+    return rows
+
+
+def load_snapshot(session: Session, con: ibis.BaseBackend) -> Snapshot:
+    """Copy the operational tables metrics need from the database into ``con``."""
+    return snapshot_from_rows(
+        con,
+        accounts=_rows(
+            session,
+            sa.select(
+                Account.id,
+                Account.external_id,
+                Account.name,
+                Account.segment,
+                Account.experience_segment,
+                Account.created_on,
+            ),
+        ),
+        contacts=_contact_rows(session),
+        features=_rows(session, sa.select(Feature.key, Feature.strategic, Feature.released_on)),
+        contracts=_rows(
+            session,
+            sa.select(
+                Contract.id,
+                Contract.account_id,
+                Contract.starts_on,
+                Contract.ends_on,
+                Contract.arr,
+                Contract.currency,
+                Contract.licensed_seats,
+                Contract.discount,
+                Contract.status,
+                Contract.outcome_on,
+            ),
+        ),
+        surveys=_rows(
+            session,
+            sa.select(
+                SurveyResponse.id,
+                SurveyResponse.account_id,
+                SurveyResponse.kind,
+                SurveyResponse.score,
+                SurveyResponse.responded_at,
+            ),
+        ),
+        tickets=_rows(
+            session,
+            sa.select(
+                Ticket.id, Ticket.account_id, Ticket.priority, Ticket.opened_at, Ticket.closed_at
+            ),
+        ),
+        touchpoints=_rows(
+            session, sa.select(Touchpoint.id, Touchpoint.account_id, Touchpoint.occurred_at)
+        ),
+        attendees=_rows(
+            session,
+            sa.select(touchpoint_attendee.c.touchpoint_id, touchpoint_attendee.c.contact_id),
+        ),
+    )

@@ -18,6 +18,7 @@ from tenure.model.daily_run import DailyRun
 from tenure.model.desired_outcome import DesiredOutcome
 from tenure.model.contract import BillingPeriod, Contract, ContractStatus, RenewalOutcome
 from tenure.model.feature import Feature
+from tenure.model.identity_alias import IdentityAlias
 from tenure.model.health_score import HealthScore
 from tenure.model.import_run import ImportRun
 from tenure.model.lifecycle_stage import LifecycleStage
@@ -88,6 +89,7 @@ __all__ = [
     "Contract",
     "ContractStatus",
     "Feature",
+    "IdentityAlias",
     "HealthScore",
     "ImportRun",
     "MetricSnapshot",

@@ -1,34 +1,27 @@
-"""Where events live and how every process reads them.
+"""Where events live and how every process reads them: one interface, two storages.
 
-Embedded layout (see shared/ENGINEERING.md): date-partitioned Parquet under
-``<data_dir>/events/event_date=YYYY-MM-DD/``, read by an in-memory DuckDB that each process opens
-for itself — no process ever holds a DuckDB file.
+Embedded (default): a durable SQLite inbox plus date-partitioned Parquet, read by an in-memory
+DuckDB that each process opens for itself — no process ever holds a DuckDB file
+(see ``embedded.py``). PostgreSQL (when the database URL is PostgreSQL): one table partitioned by
+month (see ``postgres.py``). Either way ``table(con)`` is an Ibis table in the event schema plus
+``event_date``, so metrics are written once.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import ibis
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from tenure.config import Settings
-from tenure.store.events.schema import EVENT_SCHEMA
-
-PARTITION_KEY = "event_date"
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    written: int
-    duplicates: int
+from tenure.errors import InvalidInput
+from tenure.store.events.embedded import CompactionResult, EmbeddedEvents, WriteResult
+from tenure.store.events.inbox import AppendResult, Quarantined
+from tenure.store.events.postgres import PostgresEvents
 
 
 @dataclass(frozen=True)
@@ -37,111 +30,103 @@ class EventStats:
     first: datetime | None
     last: datetime | None
     location: str
+    # Inbox rows not yet compacted into Parquet (always 0 on PostgreSQL).
+    pending: int = 0
+    quarantined: int = 0
+
+
+class EventStorage(Protocol):
+    @property
+    def location(self) -> str: ...
+
+    def write(self, events: pa.Table, *, dedupe: bool = True) -> WriteResult: ...
+
+    def append(self, events: pa.Table) -> AppendResult: ...
+
+    def quarantine(self, messages: list[Quarantined]) -> None: ...
+
+    def quarantined(self, limit: int) -> list[Quarantined]: ...
+
+    def counts(self) -> tuple[int, int]: ...
+
+    def connect(self) -> ibis.BaseBackend: ...
+
+    def table(self, con: ibis.BaseBackend) -> ibis.Table: ...
 
 
 class EventStore:
-    """Parquet partitions by event date; one writer per partition at a time (the compactor)."""
+    """The event store every other module uses; ``open_event_store(settings)`` builds it."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, postgres_url: str | None = None) -> None:
         self.data_dir = data_dir
         self.parquet_dir = data_dir / "events"
+        self.storage: EventStorage = (
+            PostgresEvents(postgres_url) if postgres_url else EmbeddedEvents(data_dir)
+        )
 
-    def partition_dir(self, day: date) -> Path:
-        return self.parquet_dir / f"{PARTITION_KEY}={day.isoformat()}"
+    @property
+    def is_postgres(self) -> bool:
+        return isinstance(self.storage, PostgresEvents)
 
-    def partition_files(self) -> list[Path]:
-        if not self.parquet_dir.exists():
-            return []
-        return sorted(self.parquet_dir.glob(f"{PARTITION_KEY}=*/*.parquet"))
+    @property
+    def location(self) -> str:
+        return self.storage.location
 
     def write_parquet(self, events: pa.Table, *, dedupe: bool = True) -> WriteResult:
-        """Write events into their date partitions, durably (fsync'd, renamed into place).
+        """Bulk-write events (imports, the simulator) into the store, durably.
 
-        With ``dedupe``, message ids already stored in a partition are dropped; bulk writers that
-        guarantee unique ids (the simulator) pass ``dedupe=False`` to skip reading back.
+        The name is historical: on PostgreSQL the events go to the partitioned table. With
+        ``dedupe``, message ids already stored for the same event date are dropped; bulk
+        writers that guarantee unique ids pass ``dedupe=False`` to skip reading back.
         """
-        events = events.cast(EVENT_SCHEMA)
-        if events.num_rows == 0:
-            return WriteResult(0, 0)
-        days = pc.cast(events["timestamp"], pa.date32())
-        written = duplicates = 0
-        for day in pc.unique(days).to_pylist():
-            part = events.filter(pc.equal(days, pa.scalar(day, pa.date32())))
-            unique = _drop_repeated_ids(part)
-            if dedupe:
-                unique = _drop_ids_in(unique, self._stored_ids(day))
-            duplicates += part.num_rows - unique.num_rows
-            if unique.num_rows:
-                self._write_file(self.partition_dir(day), unique)
-                written += unique.num_rows
-        return WriteResult(written, duplicates)
+        return self.storage.write(events, dedupe=dedupe)
 
-    def _stored_ids(self, day: date) -> pa.Array:
-        folder = self.partition_dir(day)
-        files = sorted(folder.glob("*.parquet")) if folder.exists() else []
-        if not files:
-            return pa.array([], pa.string())
-        return ds.dataset(files, format="parquet").to_table(columns=["message_id"])["message_id"]
+    def append(self, events: pa.Table) -> AppendResult:
+        """Store ingested events durably before they are acknowledged (the inbox when embedded)."""
+        return self.storage.append(events)
 
-    @staticmethod
-    def _write_file(folder: Path, table: pa.Table) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        final = folder / f"part-{uuid.uuid4().hex}.parquet"
-        temporary = folder / f".{final.name}.tmp"
-        pq.write_table(table, temporary, compression="zstd")
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        temporary.rename(final)
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return final
+    def quarantine(self, messages: list[Quarantined]) -> None:
+        self.storage.quarantine(messages)
+
+    def quarantined(self, limit: int = 100) -> list[Quarantined]:
+        return self.storage.quarantined(limit)
+
+    def compact(self, *, now: datetime, wait: bool = False) -> CompactionResult:
+        """Move the inbox into Parquet (one job at a time); nothing to do on PostgreSQL."""
+        if isinstance(self.storage, EmbeddedEvents):
+            return self.storage.compact(now=now, wait=wait)
+        return CompactionResult()
 
     def connect(self) -> ibis.BaseBackend:
-        """A private in-memory DuckDB for this process's reads."""
-        return ibis.duckdb.connect()
+        """A connection for this process's reads: a private in-memory DuckDB, or PostgreSQL."""
+        return self.storage.connect()
 
     def table(self, con: ibis.BaseBackend) -> ibis.Table:
-        """All stored events as an Ibis table on ``con``, in the event schema."""
-        files = self.partition_files()
-        if not files:
-            return con.create_table(
-                "events", pa.Table.from_pylist([], schema=EVENT_SCHEMA), temp=True, overwrite=True
-            )
-        return con.read_parquet([str(f) for f in files], table_name="events")
+        """All stored events (including not-yet-compacted ones) as an Ibis table on ``con``."""
+        return self.storage.table(con)
 
     def stats(self) -> EventStats:
-        files = self.partition_files()
-        if not files:
-            return EventStats(0, None, None, str(self.parquet_dir))
         con = self.connect()
-        t = self.table(con)
-        row = t.aggregate(n=t.count(), first=t.timestamp.min(), last=t.timestamp.max()).execute()
+        try:
+            t = self.table(con)
+            # Nullable: min/max of no rows is null even where the column is NOT NULL.
+            moment = t.timestamp.cast(ibis.dtype("timestamp('UTC', 6)"))
+            row = (
+                t.aggregate(n=t.count(), first=moment.min(), last=moment.max())
+                .to_pyarrow()
+                .to_pylist()[0]
+            )
+        finally:
+            con.disconnect()
+        pending, quarantined = self.storage.counts()
         return EventStats(
-            int(row["n"][0]),
-            row["first"][0].to_pydatetime(),
-            row["last"][0].to_pydatetime(),
-            str(self.parquet_dir),
+            int(row["n"]), row["first"], row["last"], self.location, pending, quarantined
         )
 
 
-def _drop_repeated_ids(table: pa.Table) -> pa.Table:
-    """Keep the first row of each message id within one batch (at-least-once senders repeat)."""
-    ids = table["message_id"]
-    if pc.count_distinct(ids).as_py() == table.num_rows:
-        return table
-    first = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    keep = first.group_by("message_id").aggregate([("_row", "min")])["_row_min"]
-    return table.take(pc.sort_indices(keep))
-
-
-def _drop_ids_in(table: pa.Table, stored: pa.Array) -> pa.Table:
-    if len(stored) == 0:
-        return table
-    return table.filter(pc.invert(pc.is_in(table["message_id"], value_set=stored)))
-
-
 def open_event_store(settings: Settings) -> EventStore:
+    if settings.is_postgres:
+        return EventStore(settings.data_dir, postgres_url=settings.resolved_database_url)
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise InvalidInput(f"TENURE_DATA_DIR {settings.data_dir} exists but is not a folder")
     return EventStore(settings.data_dir)

@@ -1,0 +1,247 @@
+"""Embedded event storage: the SQLite inbox plus Parquet partitioned by event date.
+
+Ingest appends to the inbox (any process, durable before the acknowledgement). Compaction — one
+job at a time, under ``<data_dir>/events/.write.lock`` — moves inbox rows into
+``events/event_date=YYYY-MM-DD/part-c<compaction id>-<uuid>.parquet`` and then marks them.
+Bulk writers (imports, the simulator) write ``part-<uuid>.parquet`` under the same lock.
+
+Readers take one inbox snapshot (pending rows + last finished compaction) and then list the
+files; compaction files whose id is above the last finished one belong to a run in flight (or one
+that crashed before marking) and are skipped, so every event is read exactly once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from tenure.errors import Conflict
+from tenure.store.events.inbox import AppendResult, Inbox, Quarantined
+from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
+
+PARTITION_KEY = "event_date"
+COMPACTION_BATCH = 200_000
+_COMPACTION_FILE = re.compile(r"^part-c(\d+)-[0-9a-f]+\.parquet$")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    written: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class CompactionResult:
+    """One compaction: inbox rows moved, events written, repeats dropped, Parquet runs made."""
+
+    moved: int = 0
+    written: int = 0
+    duplicates: int = 0
+    runs: int = 0
+    orphans_removed: int = 0
+
+
+class EmbeddedEvents:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.parquet_dir = data_dir / "events"
+        self.lock_path = self.parquet_dir / ".write.lock"
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        return Inbox(self.data_dir / "inbox.db")
+
+    @property
+    def location(self) -> str:
+        return f"{self.parquet_dir} (Parquet) + {self.inbox.path} (inbox)"
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def append(self, events: pa.Table) -> AppendResult:
+        return self.inbox.append(events)
+
+    def quarantine(self, messages: list[Quarantined]) -> None:
+        self.inbox.quarantine(messages)
+
+    def write(self, events: pa.Table, *, dedupe: bool = True) -> WriteResult:
+        with self._writer_lock(wait=True):
+            return self._write_partitions(events, dedupe=dedupe, prefix="part-")
+
+    @contextmanager
+    def _writer_lock(self, *, wait: bool) -> Iterator[None]:
+        """One Parquet writer at a time, across processes and threads (flock per open file)."""
+        self.parquet_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError as busy:
+                raise Conflict(
+                    f"another compaction or Parquet write holds {self.lock_path}; "
+                    "run again when it has finished"
+                ) from busy
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _write_partitions(self, events: pa.Table, *, dedupe: bool, prefix: str) -> WriteResult:
+        events = events.cast(EVENT_SCHEMA)
+        if events.num_rows == 0:
+            return WriteResult(0, 0)
+        days = pc.cast(events["timestamp"], pa.date32())
+        written = duplicates = 0
+        for day in pc.unique(days).to_pylist():
+            part = events.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+            unique = _drop_repeated_ids(part)
+            if dedupe:
+                unique = _drop_ids_in(unique, self._stored_ids(day))
+            duplicates += part.num_rows - unique.num_rows
+            if unique.num_rows:
+                _write_file(self.partition_dir(day), unique, prefix)
+                written += unique.num_rows
+        return WriteResult(written, duplicates)
+
+    def partition_dir(self, day: date) -> Path:
+        return self.parquet_dir / f"{PARTITION_KEY}={day.isoformat()}"
+
+    def _stored_ids(self, day: date) -> pa.Array:
+        folder = self.partition_dir(day)
+        files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+        if not files:
+            return pa.array([], pa.string())
+        return ds.dataset(files, format="parquet").to_table(columns=["message_id"])["message_id"]
+
+    # --- compaction ----------------------------------------------------------------------------
+
+    def compact(
+        self,
+        *,
+        now: datetime,
+        batch_size: int = COMPACTION_BATCH,
+        wait: bool = False,
+        after_write: Callable[[], None] | None = None,
+    ) -> CompactionResult:
+        """Move every pending inbox row into Parquet, in runs of at most ``batch_size`` rows.
+
+        ``after_write`` runs between writing a run's Parquet files and marking its rows: the
+        crash window. Tests kill the process there; the next compaction removes the unmarked
+        files and writes the rows again.
+        """
+        moved = written = duplicates = runs = 0
+        with self._writer_lock(wait=wait):
+            batch = self.inbox.pending(limit=batch_size)
+            orphans = self._remove_orphans(batch.last_compaction)
+            while batch.events.num_rows:
+                compaction = batch.last_compaction + 1
+                result = self._write_partitions(
+                    batch.events, dedupe=True, prefix=f"part-c{compaction:010d}-"
+                )
+                if after_write is not None:
+                    after_write()
+                moved += self.inbox.mark_compacted(
+                    compaction=compaction,
+                    last_seq=batch.last_seq,
+                    written=result.written,
+                    now=now,
+                )
+                written += result.written
+                duplicates += result.duplicates
+                runs += 1
+                batch = self.inbox.pending(limit=batch_size)
+            if not runs:
+                self.inbox.purge_compacted(now)
+        return CompactionResult(moved, written, duplicates, runs, orphans)
+
+    def _remove_orphans(self, last_compaction: int) -> int:
+        """Delete files of compactions that never finished (only ever called under the lock)."""
+        orphans = [f for f in self._files() if _compaction_id(f) > last_compaction]
+        for orphan in orphans:
+            orphan.unlink()
+        return len(orphans)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _files(self) -> list[Path]:
+        if not self.parquet_dir.exists():
+            return []
+        return sorted(self.parquet_dir.glob(f"{PARTITION_KEY}=*/*.parquet"))
+
+    def connect(self) -> ibis.BaseBackend:
+        return ibis.duckdb.connect()
+
+    def table(self, con: ibis.BaseBackend) -> ibis.Table:
+        # Snapshot the inbox first, then list files: see the module docstring.
+        batch = self.inbox.pending()
+        files = [f for f in self._files() if _compaction_id(f) <= batch.last_compaction]
+        days = pc.cast(batch.events["timestamp"], pa.date32())
+        inbox = con.create_table(
+            "events_inbox",
+            batch.events.append_column(PARTITION_KEY, days),
+            temp=True,
+            overwrite=True,
+        )
+        if not files:
+            return inbox
+        parquet = con.read_parquet([str(f) for f in files], table_name="events_parquet")
+        return parquet.select(
+            *EVENT_COLUMNS, **{PARTITION_KEY: parquet[PARTITION_KEY].cast("date")}
+        ).union(inbox)
+
+    def counts(self) -> tuple[int, int]:
+        return self.inbox.counts()
+
+    def quarantined(self, limit: int) -> list[Quarantined]:
+        return self.inbox.quarantined(limit)
+
+
+def _compaction_id(path: Path) -> int:
+    """The compaction that wrote a file, 0 for files written directly (always visible)."""
+    match = _COMPACTION_FILE.match(path.name)
+    return int(match.group(1)) if match else 0
+
+
+def _write_file(folder: Path, table: pa.Table, prefix: str) -> Path:
+    """Write durably: to a hidden temporary, fsync'd, renamed into place, folder fsync'd."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{prefix}{uuid.uuid4().hex}.parquet"
+    temporary = folder / f".{final.name}.tmp"
+    pq.write_table(table, temporary, compression="zstd")
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    temporary.rename(final)
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return final
+
+
+def _drop_repeated_ids(table: pa.Table) -> pa.Table:
+    """Keep the first row of each message id within one batch (at-least-once senders repeat)."""
+    ids = table["message_id"]
+    if pc.count_distinct(ids).as_py() == table.num_rows:
+        return table
+    first = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    keep = first.group_by("message_id").aggregate([("_row", "min")])["_row_min"]
+    return table.take(pc.take(keep, pc.sort_indices(keep)))
+
+
+def _drop_ids_in(table: pa.Table, stored: pa.Array) -> pa.Table:
+    if len(stored) == 0:
+        return table
+    return table.filter(pc.invert(pc.is_in(table["message_id"], value_set=stored)))

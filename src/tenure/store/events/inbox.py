@@ -1,0 +1,240 @@
+"""The durable inbox: where ingested events wait, any process may append, until compaction.
+
+A SQLite file in WAL mode with ``synchronous=FULL``: a committed append has been fsync'd, so the
+HTTP 200 that follows it never acknowledges an event a power cut could lose. ``UNIQUE(source,
+message_id)`` drops the repeats at-least-once senders make; compacted rows stay for
+``DEDUPE_WINDOW`` so a late retry is still recognised. Invalid messages go to ``quarantine`` with
+the reason, for people to look at (``tenure status``, the console).
+
+The inbox is not the operational database and is not managed by Alembic: its small schema is
+created when it is opened and versioned with ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
+
+SCHEMA_VERSION = 1
+DEDUPE_WINDOW = timedelta(days=7)
+BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS message (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    type TEXT NOT NULL,
+    account_id TEXT,
+    user_id TEXT,
+    anonymous_id TEXT,
+    event TEXT NOT NULL,
+    timestamp_us INTEGER NOT NULL,
+    received_at_us INTEGER NOT NULL,
+    properties TEXT,
+    compacted_at_us INTEGER,
+    UNIQUE (source, message_id)
+);
+CREATE INDEX IF NOT EXISTS message_pending ON message (seq) WHERE compacted_at_us IS NULL;
+CREATE INDEX IF NOT EXISTS message_compacted ON message (compacted_at_us)
+    WHERE compacted_at_us IS NOT NULL;
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT,
+    reason TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    received_at_us INTEGER NOT NULL
+);
+-- One row per finished compaction: Parquet files named after an id not listed here are the
+-- leftovers of a run that crashed before marking its rows, and readers skip them.
+CREATE TABLE IF NOT EXISTS compaction (
+    id INTEGER PRIMARY KEY,
+    finished_at_us INTEGER NOT NULL,
+    messages INTEGER NOT NULL,
+    written INTEGER NOT NULL
+);
+"""
+
+_STORED = [c for c in EVENT_COLUMNS if c not in ("timestamp", "received_at")]
+_INSERT = (
+    f"INSERT OR IGNORE INTO message ({', '.join(_STORED)}, timestamp_us, received_at_us) "
+    f"VALUES ({', '.join('?' for _ in range(len(_STORED) + 2))})"
+)
+_SELECT = f"SELECT seq, {', '.join(_STORED)}, timestamp_us, received_at_us FROM message"
+
+# What readers get: every column nullable, so it unions with DuckDB's view of the Parquet files.
+READ_SCHEMA = pa.schema([field.with_nullable(True) for field in EVENT_SCHEMA])
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    stored: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A message refused by validation, kept verbatim with the reason."""
+
+    source: str | None
+    reason: str
+    raw: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingBatch:
+    """Inbox rows not yet compacted, read in one snapshot with the last finished compaction."""
+
+    events: pa.Table
+    last_seq: int
+    last_compaction: int
+
+
+def to_micros(moment: datetime) -> int:
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+class Inbox:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(
+                    f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                )
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One durable write transaction: committed (and fsync'd) when the block ends."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def append(self, events: pa.Table) -> AppendResult:
+        """Store events durably; (source, message_id) pairs already in the inbox are ignored."""
+        events = events.cast(EVENT_SCHEMA)
+        rows = events.select(_STORED).to_pylist()
+        micros = zip(
+            events["timestamp"].cast(pa.int64()).to_pylist(),
+            events["received_at"].cast(pa.int64()).to_pylist(),
+            strict=True,
+        )
+        values = [
+            (*row.values(), ts, received) for row, (ts, received) in zip(rows, micros, strict=True)
+        ]
+        with self._write() as db:
+            before = db.total_changes
+            db.executemany(_INSERT, values)
+            stored = db.total_changes - before
+        return AppendResult(stored, len(values) - stored)
+
+    def quarantine(self, messages: Sequence[Quarantined]) -> None:
+        if not messages:
+            return
+        with self._write() as db:
+            db.executemany(
+                "INSERT INTO quarantine (source, reason, raw, received_at_us) VALUES (?, ?, ?, ?)",
+                [(m.source, m.reason, m.raw, to_micros(m.received_at)) for m in messages],
+            )
+
+    def pending(self, limit: int | None = None) -> PendingBatch:
+        """Rows awaiting compaction (oldest first) and the last finished compaction, in one read."""
+        with self._connect() as db:
+            db.execute("BEGIN")
+            try:
+                query = f"{_SELECT} WHERE compacted_at_us IS NULL ORDER BY seq"
+                rows = db.execute(query + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+                last_compaction = db.execute(
+                    "SELECT coalesce(max(id), 0) FROM compaction"
+                ).fetchone()[0]
+            finally:
+                db.execute("COMMIT")
+        return PendingBatch(_rows_to_table(rows), rows[-1][0] if rows else 0, last_compaction)
+
+    def mark_compacted(self, *, compaction: int, last_seq: int, written: int, now: datetime) -> int:
+        """Record a finished compaction and purge compacted rows older than the dedupe window.
+
+        Returns how many rows were marked.
+        """
+        now_us = to_micros(now)
+        with self._write() as db:
+            marked = db.execute(
+                "UPDATE message SET compacted_at_us = ? WHERE seq <= ? AND compacted_at_us IS NULL",
+                (now_us, last_seq),
+            ).rowcount
+            db.execute(
+                "INSERT INTO compaction (id, finished_at_us, messages, written) "
+                "VALUES (?, ?, ?, ?)",
+                (compaction, now_us, marked, written),
+            )
+            _purge(db, now)
+        return int(marked)
+
+    def purge_compacted(self, now: datetime) -> None:
+        """Forget compacted rows older than the dedupe window."""
+        with self._write() as db:
+            _purge(db, now)
+
+    def counts(self) -> tuple[int, int]:
+        """(pending, quarantined)."""
+        with self._connect() as db:
+            pending = db.execute(
+                "SELECT count(*) FROM message WHERE compacted_at_us IS NULL"
+            ).fetchone()[0]
+            quarantined = db.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        return int(pending), int(quarantined)
+
+    def quarantined(self, limit: int = 100) -> list[Quarantined]:
+        """The most recent quarantined messages, newest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT source, reason, raw, received_at_us FROM quarantine ORDER BY id DESC "
+                "LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Quarantined(s, reason, raw, from_micros(at)) for s, reason, raw, at in rows]
+
+
+def _purge(db: sqlite3.Connection, now: datetime) -> None:
+    db.execute("DELETE FROM message WHERE compacted_at_us < ?", (to_micros(now - DEDUPE_WINDOW),))
+
+
+def _rows_to_table(rows: list[tuple[object, ...]]) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(_STORED) + 3)]
+    data: dict[str, pa.Array] = {}
+    for index, name in enumerate(_STORED, start=1):
+        data[name] = pa.array(columns[index], pa.string())
+    for offset, name in enumerate(("timestamp", "received_at"), start=len(_STORED) + 1):
+        data[name] = pa.array(columns[offset], pa.int64()).cast(EVENT_SCHEMA.field(name).type)
+    return pa.table(data).select(list(EVENT_COLUMNS)).cast(READ_SCHEMA)

@@ -1,0 +1,195 @@
+"""PostgreSQL event storage: one table partitioned by month, written directly.
+
+Lives in its own schema (``tenure_events``), outside Alembic: the partitions are created on
+demand as events for a new month arrive, which a migration cannot know in advance. Duplicate
+message ids on the same event date are dropped by ``ON CONFLICT DO NOTHING`` — the same rule as
+the embedded store's per-partition dedupe. Writes are COPY'd into a temporary table first, so a
+bulk load is one round trip per chunk.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from tenure.store.database import create_engine
+from tenure.store.events.embedded import CompactionResult, WriteResult
+from tenure.store.events.inbox import AppendResult, Quarantined
+from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
+
+SCHEMA = "tenure_events"
+TABLE = "event"
+COPY_CHUNK = 100_000
+
+_COLUMNS_DDL = """
+    message_id text NOT NULL,
+    source text NOT NULL,
+    type text NOT NULL,
+    account_id text,
+    user_id text,
+    anonymous_id text,
+    event text NOT NULL,
+    "timestamp" timestamptz NOT NULL,
+    received_at timestamptz NOT NULL,
+    properties text,
+    event_date date NOT NULL
+"""
+
+_SETUP = [
+    f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.{TABLE} ({_COLUMNS_DDL},
+        PRIMARY KEY (event_date, message_id)) PARTITION BY RANGE (event_date)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.quarantine (
+        id bigserial PRIMARY KEY,
+        source text,
+        reason text NOT NULL,
+        raw text NOT NULL,
+        received_at timestamptz NOT NULL)""",
+]
+_COLUMN_LIST = ", ".join(f'"{c}"' for c in (*EVENT_COLUMNS, "event_date"))
+# Serialises DDL between processes (two servers seeing the first event of a month at once).
+_DDL_LOCK = zlib.crc32(b"tenure_events.ddl")
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+class PostgresEvents:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._months: set[date] = set()
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        engine = create_engine(self.url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
+            for statement in _SETUP:
+                conn.execute(sa.text(statement))
+            rows = conn.execute(
+                sa.text(
+                    "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+                    "JOIN pg_class c ON c.oid = i.inhrelid "
+                    f"WHERE i.inhparent = '{SCHEMA}.{TABLE}'::regclass"
+                )
+            ).scalars()
+            # FOR VALUES FROM ('2025-01-01') TO ('2025-02-01')
+            self._months.update(date.fromisoformat(bound.split("'")[1]) for bound in rows)
+        return engine
+
+    @property
+    def location(self) -> str:
+        return f"{make_url(self.url).render_as_string(hide_password=True)} ({SCHEMA}.{TABLE})"
+
+    def _ensure_partitions(self, months: set[date]) -> None:
+        missing = months - self._months
+        if not missing:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
+            for month in sorted(missing):
+                name = f"{TABLE}_y{month.year}m{month.month:02d}"
+                conn.execute(
+                    sa.text(
+                        f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{name} "
+                        f"PARTITION OF {SCHEMA}.{TABLE} FOR VALUES FROM ('{month.isoformat()}') "
+                        f"TO ('{_next_month(month).isoformat()}')"
+                    )
+                )
+        self._months |= missing
+
+    def write(self, events: pa.Table, *, dedupe: bool = True) -> WriteResult:
+        """Insert events; a repeated (event date, message id) is always dropped, so ``dedupe``
+        changes nothing here."""
+        events = events.cast(EVENT_SCHEMA)
+        if events.num_rows == 0:
+            return WriteResult(0, 0)
+        days = pc.cast(events["timestamp"], pa.date32())
+        self._ensure_partitions({_month(d) for d in pc.unique(days).to_pylist()})
+        events = events.append_column("event_date", days)
+        written = 0
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE TEMP TABLE incoming ({_COLUMNS_DDL}) ON COMMIT DROP"))
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            for start in range(0, events.num_rows, COPY_CHUNK):
+                chunk = io.BytesIO()
+                pcsv.write_csv(
+                    events.slice(start, COPY_CHUNK), chunk, pcsv.WriteOptions(include_header=False)
+                )
+                with cursor.copy(f"COPY incoming ({_COLUMN_LIST}) FROM STDIN (FORMAT csv)") as cp:
+                    cp.write(chunk.getvalue())
+            written = conn.execute(
+                sa.text(
+                    f"INSERT INTO {SCHEMA}.{TABLE} ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} "
+                    "FROM incoming ON CONFLICT DO NOTHING"
+                )
+            ).rowcount
+        return WriteResult(written, events.num_rows - written)
+
+    def append(self, events: pa.Table) -> AppendResult:
+        result = self.write(events)
+        return AppendResult(result.written, result.duplicates)
+
+    def quarantine(self, messages: list[Quarantined]) -> None:
+        if not messages:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {SCHEMA}.quarantine (source, reason, raw, received_at) "
+                    "VALUES (:source, :reason, :raw, :received_at)"
+                ),
+                [m.__dict__ for m in messages],
+            )
+
+    def compact(self, **_: Any) -> CompactionResult:
+        """Nothing to compact: PostgreSQL events are written in place."""
+        return CompactionResult()
+
+    def connect(self) -> ibis.BaseBackend:
+        url = make_url(self.url)
+        query = dict(url.query)
+        return ibis.postgres.connect(
+            host=url.host or query.get("host"),
+            port=int(url.port or query.get("port") or 5432),  # type: ignore[arg-type]
+            user=url.username,
+            password=url.password,
+            database=url.database,
+        )
+
+    def table(self, con: ibis.BaseBackend) -> ibis.Table:
+        _ = self.engine  # creates the schema on first use
+        return con.table(TABLE, database=SCHEMA)
+
+    def counts(self) -> tuple[int, int]:
+        with self.engine.connect() as conn:
+            quarantined = conn.execute(
+                sa.text(f"SELECT count(*) FROM {SCHEMA}.quarantine")
+            ).scalar_one()
+        return 0, int(quarantined)
+
+    def quarantined(self, limit: int) -> list[Quarantined]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    f"SELECT source, reason, raw, received_at FROM {SCHEMA}.quarantine "
+                    "ORDER BY id DESC LIMIT :limit"
+                ),
+                {"limit": limit},
+            ).all()
+        return [Quarantined(*row) for row in rows]

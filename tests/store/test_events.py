@@ -1,0 +1,121 @@
+"""The event store's contract, on both storages: what is written is read back, once."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from tenure.config import Settings
+from tenure.model.base import utcnow
+from tenure.store.events import EventStore, Quarantined, open_event_store
+from tests.store.conftest import read_all
+from tests.store.factories import MONDAY, event, events
+
+
+def test_written_events_read_back_with_their_date(store: EventStore) -> None:
+    store.write_parquet(
+        events(
+            event("a", hour=23, properties='{"format":"csv"}'),
+            event("b", day=date(2025, 1, 7), hour=0),
+            event("c", day=date(2025, 2, 1), account_id=None),
+        )
+    )
+    rows = read_all(store)
+    assert [r["message_id"] for r in rows] == ["a", "b", "c"]
+    assert [r["event_date"] for r in rows] == [MONDAY, date(2025, 1, 7), date(2025, 2, 1)]
+    assert rows[0]["timestamp"] == datetime(2025, 1, 6, 23, tzinfo=UTC)
+    assert rows[0]["properties"] == '{"format":"csv"}'
+    assert rows[2]["account_id"] is None
+
+
+def test_a_repeated_message_id_is_stored_once(store: EventStore) -> None:
+    first = store.write_parquet(
+        events(
+            event("a", properties="first"),
+            event("a", properties="second"),
+            event("b"),
+        )
+    )
+    again = store.write_parquet(events(event("a", properties="third"), event("c")))
+    assert (first.written, first.duplicates) == (2, 1)
+    assert (again.written, again.duplicates) == (1, 1)
+    rows = read_all(store)
+    assert [(r["message_id"], r["properties"]) for r in rows] == [
+        ("a", "first"),
+        ("b", None),
+        ("c", None),
+    ]
+
+
+def test_ingested_events_are_read_before_and_after_compaction(store: EventStore) -> None:
+    assert store.append(events(event("x"), event("y"))).stored == 2
+    assert store.append(events(event("y"))).duplicates == 1
+    assert [r["message_id"] for r in read_all(store)] == ["x", "y"]
+    store.compact(now=utcnow())
+    assert [r["message_id"] for r in read_all(store)] == ["x", "y"]
+    assert store.stats().pending == 0
+
+
+def test_stats_count_events_and_span(store: EventStore) -> None:
+    empty = store.stats()
+    assert (empty.events, empty.first, empty.last) == (0, None, None)
+    store.write_parquet(events(event("a", hour=8), event("b", day=date(2025, 3, 2), hour=17)))
+    store.append(events(event("c", day=date(2024, 12, 31))))
+    stats = store.stats()
+    assert stats.events == 3
+    assert stats.first == datetime(2024, 12, 31, 9, tzinfo=UTC)
+    assert stats.last == datetime(2025, 3, 2, 17, tzinfo=UTC)
+
+
+def test_quarantined_messages_are_kept_with_their_reason(store: EventStore) -> None:
+    received = datetime(2025, 1, 6, 12, tzinfo=UTC)
+    store.quarantine(
+        [
+            Quarantined("web", "event: Field required", '{"type":"track"}', received),
+            Quarantined("web", "type: unknown message type 'x'", '{"type":"x"}', received),
+        ]
+    )
+    assert store.stats().quarantined == 2
+    newest = store.quarantined(limit=1)
+    assert [(q.reason, q.raw) for q in newest] == [
+        ("type: unknown message type 'x'", '{"type":"x"}')
+    ]
+    assert newest[0].received_at == received
+
+
+@pytest.mark.postgres
+def test_postgres_partitions_by_month_on_demand(migrated_template, data_dir) -> None:
+    url = migrated_template("postgres")
+    store = open_event_store(Settings(data_dir=data_dir, database_url=url))
+    store.write_parquet(events(event("a"), event("b", day=date(2025, 2, 28)), event("c")))
+    store.append(events(event("d", day=date(2025, 2, 1)), event("e", day=date(2026, 7, 4))))
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        partitions = (
+            conn.execute(
+                sa.text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = 'tenure_events.event'::regclass ORDER BY 1"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        per_partition = conn.execute(
+            sa.text(
+                "SELECT tableoid::regclass::text, count(*) FROM tenure_events.event GROUP BY 1 "
+                "ORDER BY 1"
+            )
+        ).all()
+    engine.dispose()
+    assert partitions == ["event_y2025m01", "event_y2025m02", "event_y2026m07"]
+    assert [tuple(r) for r in per_partition] == [
+        ("tenure_events.event_y2025m01", 2),
+        ("tenure_events.event_y2025m02", 2),
+        ("tenure_events.event_y2026m07", 1),
+    ]
+    # A second process (fresh store object) finds the partitions instead of recreating them.
+    again = open_event_store(Settings(data_dir=data_dir, database_url=url))
+    assert again.write_parquet(events(event("a"), event("f", day=date(2025, 2, 3)))).written == 1

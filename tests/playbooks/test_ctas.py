@@ -48,7 +48,7 @@ def test_first_firing_creates_repeat_deduplicates_and_changed_facts_update() -> 
     accts = accounts((1, 7, 1000.0), (2, 7, 500.0))
     first = plan(PlanInput(AS_OF, {r.key: r}, firings, accts))
     assert decisions(first) == {1: Decision.created, 2: Decision.created}
-    # Next day: account 1 unchanged facts (same signature) → deduplicated; account 2 changed → updated.
+    # Next day: account 1 has the same facts → deduplicated; account 2 changed → updated.
     open_ctas = {
         dedupe_key(r.key, 1): OpenCta(11, r.key, 1, facts_signature(firings[0])),
         dedupe_key(r.key, 2): OpenCta(12, r.key, 2, "something-else"),

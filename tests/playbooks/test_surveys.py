@@ -1,0 +1,116 @@
+"""Survey campaigns: audience, one signed link per contact, tampering and reuse refused."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from tenure.config import Settings
+from tenure.model import OutboxMessage, SurveyKind, SurveyResponse, WebhookDelivery
+from tenure.playbooks import surveys, webhooks
+from tenure.playbooks.web import router
+from tenure.store.database import create_engine, session_factory, session_scope
+from tests.playbooks import factories as f
+
+with warnings.catch_warnings():
+    # Starlette warns that its TestClient should move to httpx2; httpx works as before.
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+SECRET = "test-secret"
+NOW = datetime(2026, 3, 1, 9, tzinfo=UTC)
+
+
+def setup(engine: sa.Engine) -> None:
+    with session_scope(session_factory(engine)) as session:
+        acme = f.account(session, external_id="acme", segment="enterprise")
+        small = f.account(session, external_id="small", segment="smb")
+        f.contact(session, acme, external_id="ann", email="ann@acme.example", roles=["champion"])
+        f.contact(session, acme, external_id="al", email="al@acme.example", roles=["end_user"])
+        f.contact(
+            session,
+            acme,
+            external_id="gone",
+            email="g@acme.example",
+            roles=["champion"],
+            left_on=date(2026, 1, 1),
+        )
+        f.contact(session, small, external_id="sam", email="sam@small.example", roles=["champion"])
+        webhooks.create_endpoint(session, "https://hooks.example.com/x", ["survey.responded"])
+        surveys.create_campaign(
+            session,
+            name="q1",
+            kind=SurveyKind.nps,
+            segments=["enterprise"],
+            roles=["champion"],
+            min_interval_days=90,
+        )
+
+
+def send(engine: sa.Engine, name: str, now: datetime) -> surveys.SendSummary:
+    with session_scope(session_factory(engine)) as session:
+        return surveys.send_campaign(
+            session,
+            name,
+            secret_key=SECRET,
+            public_url="http://tenure.example",
+            sender="t@example.com",
+            now=now,
+        )
+
+
+def client(database_url: str) -> TestClient:
+    app = FastAPI()
+    app.include_router(router)
+    app.state.settings = Settings(secret_key=SECRET)
+    app.state.sessionmaker = session_factory(create_engine(database_url))
+    return TestClient(app)
+
+
+def test_one_link_per_audience_contact_one_answer_and_tampering_refused(database_url: str) -> None:
+    engine = create_engine(database_url)
+    setup(engine)
+    summary = send(engine, "q1", NOW)
+    assert summary.sent == 1  # only Ann: enterprise, champion, still at the customer
+    with engine.connect() as conn:
+        body = conn.execute(sa.select(OutboxMessage.body)).scalar_one()
+    token = re.search(r"http://tenure\.example/s/(\S+)", body).group(1)  # type: ignore[union-attr]
+    web = client(database_url)
+    assert "recommend" in web.get(f"/s/{token}").text
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    assert web.get(f"/s/{tampered}").status_code == 404
+    assert web.post(f"/s/{tampered}", data={"score": "10"}).status_code == 404
+    assert web.post(f"/s/{token}", data={"score": "11"}).status_code == 422  # out of scale
+    answered = web.post(f"/s/{token}", data={"score": "3", "comment": "Too slow"})
+    assert answered.status_code == 200 and "recorded" in answered.text
+    reuse = web.post(f"/s/{token}", data={"score": "10"})
+    assert reuse.status_code == 409 and "already answered" in reuse.text
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(SurveyResponse.score, SurveyResponse.comment)).all()
+        events = conn.execute(sa.select(WebhookDelivery.event_type)).scalars().all()
+    assert [tuple(r) for r in rows] == [(3, "Too slow")]
+    assert events == ["survey.responded"]
+    engine.dispose()
+
+
+def test_minimum_interval_between_surveys_of_a_contact(database_url: str) -> None:
+    engine = create_engine(database_url)
+    setup(engine)
+    send(engine, "q1", NOW)
+    with session_scope(session_factory(engine)) as session:
+        surveys.create_campaign(session, name="q2", kind=SurveyKind.csat, min_interval_days=90)
+    early = send(engine, "q2", NOW + timedelta(days=30))
+    assert (early.sent, early.skipped_recently_surveyed) == (2, 1)  # Al and Sam; Ann too recent
+    again = send(engine, "q2", NOW + timedelta(days=91))
+    assert (again.sent, again.skipped_already_linked) == (1, 2)  # now Ann
+    engine.dispose()
+
+
+def test_nps_of_published_definition() -> None:
+    # 3 promoters, 2 passives, 5 detractors of 10: 30% − 50% = −20.
+    row = surveys.nps_of([10, 9, 9, 8, 7, 6, 5, 3, 0, 1])
+    assert (row.promoters, row.passives, row.detractors, row.nps) == (3, 2, 5, -20.0)

@@ -34,11 +34,11 @@ CONTRACTS = [
     ContractFact(5, "USD", date(2025, 3, 1), date(2026, 2, 28), 50.0),
 ]
 ACCOUNTS = [
-    AccountFact(1, "smb", "alice", 8, 10, 3, 10, date(2024, 7, 1), date(2024, 8, 1)),
-    AccountFact(2, "smb", "bob", None, None, 1, 10, date(2024, 3, 1), None),
-    AccountFact(3, "ent", "alice", 2, 10, 5, 10, date(2024, 10, 1), date(2024, 12, 30)),
-    AccountFact(4, "ent", "bob", None, None, None, None, date(2024, 6, 1), None),
-    AccountFact(5, "smb", "alice", None, None, 6, 10, date(2025, 3, 1), date(2025, 3, 11)),
+    AccountFact(1, "smb", "alice", 8, 10, 0.3, date(2024, 7, 1), date(2024, 8, 1)),
+    AccountFact(2, "smb", "bob", None, None, 0.1, date(2024, 3, 1), None),
+    AccountFact(3, "ent", "alice", 2, 10, 0.5, date(2024, 10, 1), date(2024, 12, 30)),
+    AccountFact(4, "ent", "bob", None, None, None, date(2024, 6, 1), None),
+    AccountFact(5, "smb", "alice", None, None, 0.6, date(2025, 3, 1), date(2025, 3, 11)),
 ]
 ANSWERS = [
     NpsAnswer(1, 10, date(2025, 2, 1)),

@@ -70,10 +70,8 @@ def test_customer_for_life_dimensions() -> None:
         contacts=contacts,
         active_users=45,
         licensed_seats=50,
-        features_used=6,
-        features_available=10,
-        strategic_used=0,
-        strategic_available=2,
+        feature_share=0.6,
+        strategic_share=0.0,
         success_stories_last_quarter=1,
         referrals=2,
     )

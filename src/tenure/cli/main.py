@@ -12,6 +12,7 @@ from tenure.cli import imports
 from tenure.cli import metrics as metrics_commands
 from tenure.cli import model as model_commands
 from tenure.cli import users as users_commands
+from tenure.cli import success as success_commands
 
 app = typer.Typer(
     name="tenure",
@@ -43,3 +44,4 @@ app.add_typer(model_commands.app, name="model")
 app.add_typer(imports.app, name="import")
 app.add_typer(metrics_commands.app, name="metrics")
 app.add_typer(users_commands.app, name="users")
+success_commands.register(app)

@@ -21,7 +21,7 @@ computed **per currency** and never summed across currencies.
   ÷ contracts ending in the period with a known outcome.
 - Licence utilization = Σ active users ÷ Σ licensed seats, over accounts with seats
   (active = trailing 28 days, ENGINEERING.md). Example: 8/10 and 2/10 seats → 10 ÷ 20 = 0.50.
-- Feature adoption = mean over accounts of features used ÷ features available.
+- Feature adoption = mean over accounts of (features used ÷ features available).
 - Time to value = median days from an account's first contract start to its first value.
 - NPS = 100 × (promoters − detractors) ÷ responses in the period (promoter ≥ 9, detractor ≤ 6).
 """
@@ -112,8 +112,8 @@ class AccountFact:
     csm: str | None = None
     active_users: int | None = None
     licensed_seats: int | None = None
-    features_used: int | None = None
-    features_available: int | None = None
+    # Share of the catalog's features the account used (the metrics' feature breadth).
+    feature_share: float | None = None
     first_contract_on: date | None = None
     first_value_on: date | None = None
 
@@ -230,11 +230,7 @@ def _group_kpis(
     due = [c for c in contracts if period.start <= c.ends_on < period.end and c.renewal_outcome]
     renewed = sum(1 for c in due if c.renewal_outcome in RENEWED)
     seated = [a for a in accounts if a.licensed_seats and a.active_users is not None]
-    adoption = [
-        a.features_used / a.features_available
-        for a in accounts
-        if a.features_used is not None and a.features_available
-    ]
+    adoption = [a.feature_share for a in accounts if a.feature_share is not None]
     ttv = [
         (a.first_value_on - a.first_contract_on).days
         for a in accounts

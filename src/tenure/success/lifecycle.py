@@ -170,10 +170,9 @@ class AfterRenewalFacts:
     contacts: Sequence[ContactFact]
     active_users: int | None
     licensed_seats: int | None
-    features_used: int
-    features_available: int
-    strategic_used: int
-    strategic_available: int
+    # Share of the catalog's features used, and of its strategic features (metrics registry).
+    feature_share: float | None
+    strategic_share: float | None
     success_stories_last_quarter: int = 0
     references: int = 0
     referrals: int = 0
@@ -257,13 +256,12 @@ def _adoption(facts: AfterRenewalFacts) -> Dimension:
 
 
 def _maturity(facts: AfterRenewalFacts) -> Dimension:
-    share = facts.features_used / facts.features_available if facts.features_available else None
-    strategic = (
-        facts.strategic_used / facts.strategic_available if facts.strategic_available else None
-    )
+    share, strategic = facts.feature_share, facts.strategic_share
     reasons = [
-        f"{facts.features_used} of {facts.features_available} features used",
-        f"{facts.strategic_used} of {facts.strategic_available} strategic features used",
+        "features used: "
+        + ("unknown" if share is None else f"{share:.0%}")
+        + f" (target ≥ {FEATURE_SHARE_TARGET:.0%})",
+        "strategic features used: " + ("unknown" if strategic is None else f"{strategic:.0%}"),
     ]
     on_target: bool | None
     if share is None and strategic is None:

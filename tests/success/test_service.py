@@ -1,0 +1,269 @@
+"""The frameworks end to end on a three-account book in the database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tenure.errors import InvalidInput, NotFound
+from tenure.model import (
+    Account,
+    ChurnRecord,
+    Contact,
+    ContactLevel,
+    Contract,
+    Cta,
+    LifecycleStage,
+    MaturityAssessment,
+    Opportunity,
+    SurveyResponse,
+    Touchpoint,
+    User,
+)
+from tenure.success import service
+from tenure.success.fit import FitBand, load_fit_config
+from tenure.success.kpis import GroupBy, parse_period
+from tenure.success.maturity import Pillar, Stage
+from tenure.success.messages import Moment
+from tenure.success.milestones import load_milestone_config
+from tenure.success.outcome import DesiredOutcomeVersion
+
+GOOD = {"tech_stack_supported": True, "required_features_available": True}
+AS_OF = date(2025, 12, 31)
+
+
+def account(
+    session: Session,
+    ext: str,
+    *,
+    handoff: dict[str, object],
+    segment: str = "smb",
+    employees: int = 100,
+    owner: User | None = None,
+    **custom: object,
+) -> Account:
+    a = Account(
+        external_id=ext,
+        name=ext.title(),
+        segment=segment,
+        employee_count=employees,
+        owner_id=owner.id if owner else None,
+        onboarded_on=date(2024, 2, 1),
+        custom={"handoff": handoff, **custom},
+    )
+    session.add(a)
+    session.flush()
+    return a
+
+
+def contract(
+    session: Session,
+    a: Account,
+    ext: str,
+    start: date,
+    end: date,
+    arr: float,
+    outcome: str | None = None,
+    **kw: object,
+) -> Contract:
+    c = Contract(
+        external_id=ext,
+        account_id=a.id,
+        starts_on=start,
+        ends_on=end,
+        arr=arr,
+        currency="USD",
+        licensed_seats=10,
+        renewal_outcome=outcome,
+        outcome_on=end if outcome else None,
+        **kw,
+    )
+    session.add(c)
+    session.flush()
+    return c
+
+
+@pytest.fixture
+def book(session: Session) -> dict[str, Account]:
+    csm = User(email="dana@vendor.test", name="Dana")
+    session.add(csm)
+    session.flush()
+    # keep: good fit, renewed once, still a customer, an NPS promoter with a champion.
+    keep = account(session, "keep", handoff=GOOD, owner=csm)
+    contract(session, keep, "keep-1", date(2024, 1, 1), date(2024, 12, 31), 100.0, "renewed")
+    contract(session, keep, "keep-2", date(2025, 1, 1), date(2026, 3, 31), 120.0)
+    champion = Contact(
+        external_id="rita",
+        account_id=keep.id,
+        name="Rita",
+        roles=["champion"],
+        level=ContactLevel.director_vp,
+        email="rita@keep.test",
+    )
+    session.add(champion)
+    session.add(
+        SurveyResponse(
+            external_id="s1",
+            account_id=keep.id,
+            kind="nps",
+            score=10,
+            responded_at=datetime(2025, 6, 1, tzinfo=UTC),
+        )
+    )
+    # bad: failed the technical must at signing; churned; a risk CTA two months before notice.
+    bad = account(
+        session, "bad", handoff={**GOOD, "tech_stack_supported": False}, stated_churn_reason="price"
+    )
+    contract(
+        session,
+        bad,
+        "bad-1",
+        date(2024, 1, 1),
+        date(2025, 6, 30),
+        50.0,
+        "churned",
+        notice_on=date(2025, 4, 30),
+    )
+    session.add(
+        Cta(
+            rule_key="low_usage",
+            rule_version=1,
+            account_id=bad.id,
+            kind="risk",
+            priority="high",
+            title="Low usage",
+            reason="usage fell",
+            facts_signature="x",
+            opened_on=date(2025, 2, 1),
+            due_on=date(2025, 2, 8),
+            last_fired_on=date(2025, 2, 1),
+        )
+    )
+    # sold: good fit, acquired by another company → customer-side, unavoidable.
+    sold = account(
+        session, "sold", handoff=GOOD, customer_events=[{"type": "acquired", "on": "2025-03-01"}]
+    )
+    contract(session, sold, "sold-1", date(2024, 6, 1), date(2025, 5, 31), 80.0, "churned")
+    session.flush()
+    return {"keep": keep, "bad": bad, "sold": sold}
+
+
+def test_fit_show_and_report(session: Session, book: dict[str, Account]) -> None:
+    config = load_fit_config()
+    view = service.fit_show(session, "bad", AS_OF, config)
+    assert view.assessment.success_potential is False
+    assert view.assessment.fit_band is FitBand.bad
+    with pytest.raises(NotFound, match="'nope'"):
+        service.fit_show(session, "nope", AS_OF, config)
+    report = service.fit_report(session, AS_OF, config)
+    # keep and sold: Success Potential but the ICP wants mid_market/enterprise → stretch.
+    rows = {r.fit_band.value: r for r in report.rows}
+    assert (rows["stretch"].accounts, rows["stretch"].churned) == (2, 1)
+    assert (rows["bad"].accounts, rows["bad"].churned, rows["bad"].arr) == (1, 1, 50.0)
+
+
+def test_churn_classification_suggests_and_csm_confirms(
+    session: Session, book: dict[str, Account]
+) -> None:
+    result = service.classify_churn(session, AS_OF, load_fit_config())
+    by = {s.account_id: s for s in result.records}
+    bad = by[book["bad"].id]
+    assert (bad.churn_class, bad.cause_side.value, bad.avoidable) == (
+        "foreseen_bad_fit",
+        "acquisition_fit",
+        True,
+    )
+    assert bad.stated_reason == "price"
+    sold = by[book["sold"].id]
+    assert (sold.churn_class, sold.cause_side.value, sold.avoidable) == (
+        "unforeseen_good_fit",
+        "customer_change",
+        False,
+    )
+    # Classifying again adds nothing.
+    assert service.classify_churn(session, AS_OF, load_fit_config()).already == 2
+    record = service.confirm_churn(
+        session,
+        "sold",
+        cause_side=None,
+        avoidable=None,
+        foreseen=True,
+        review="Acquirer standardised on a rival",
+    )
+    assert (record.confirmed, record.churn_class) == (True, "foreseen_good_fit")
+    assert session.query(ChurnRecord).count() == 2
+    report = service.churn_report(session)
+    assert sum(r.count for r in report) == 2
+
+
+def test_kpis_lifecycle_and_maturity(session: Session, book: dict[str, Account]) -> None:
+    # 2024-07-01 … 2025-06-29: Dana owns keep only, 100 → 120 at its renewal.
+    period = parse_period("2024-07-01..2025-06-29")
+    rows = {r.group: r for r in service.kpi_report(session, period, GroupBy.csm).rows}
+    assert rows["Dana"].by_currency[0].nrr == pytest.approx(1.2, rel=1e-9)
+    # Unowned: bad 50 still live on 06-29, sold 80 ended 05-31 → 50 ÷ 130; one logo of two lost.
+    unowned = rows["(none)"].by_currency[0]
+    assert unowned.nrr == pytest.approx(50 / 130, rel=1e-9)
+    assert unowned.logo_churn == 0.5
+    # Calendar 2025 starts after keep's uplift (2025-01-01: 120 → 120).
+    year = {r.group: r for r in service.kpi_report(session, parse_period("2025"), GroupBy.csm).rows}
+    assert year["Dana"].by_currency[0].nrr == 1.0
+    view = service.lifecycle_show(session, "keep", date(2025, 12, 15))
+    assert view.current.stage is not None and view.current.stage.value == "renew"
+    assert view.current.year_index == 1 and view.customer_for_life.applies
+    assert session.query(LifecycleStage).filter_by(account_id=book["keep"].id).count() == len(
+        view.history
+    )
+    answers = {
+        Pillar.playbooks: Stage.emerging,
+        Pillar.community: Stage.undeveloped,
+        Pillar.alignment: Stage.expanding,
+    }
+    result = service.assess_maturity(session, AS_OF, answers)
+    sources = {p.pillar: p.source for p in result.pillars}
+    assert sources[Pillar.roi] == "data" and sources[Pillar.playbooks] == "team"
+    assert session.query(MaturityAssessment).count() == 1
+
+
+def test_milestones_outcome_ebr_and_messages(session: Session, book: dict[str, Account]) -> None:
+    assert service.create_plans(session, load_milestone_config(), ["keep"]) == 1
+    plan = service.plan_show(session, "keep", date(2024, 1, 20))
+    assert [m.status.value for m in plan.milestones][:2] == ["behind", "on_track"]
+    ask = service.mark_milestone(session, "keep", "team_adoption", date(2025, 7, 1))
+    # Last NPS before 2025-07-01 was 10 → the advocacy ask opens.
+    assert ask is not None and ask.kind.value == "advocacy"
+    assert session.query(Opportunity).filter_by(kind="advocacy").count() == 1
+    with pytest.raises(InvalidInput, match="already reached"):
+        service.mark_milestone(session, "keep", "team_adoption", date(2025, 7, 2))
+    version = DesiredOutcomeVersion.model_validate(
+        {
+            "effective_from": "2025-01-01",
+            "required_outcome": {
+                "text": "Close the books in 3 days",
+                "target": {"field": "custom.close_days", "op": "lte", "value": 3},
+            },
+            "appropriate_experience": {"touch_model": "high_touch"},
+        }
+    )
+    service.set_desired_outcome(session, "keep", version)
+    shown = service.outcome_show(session, "keep", AS_OF)
+    assert shown.status.required_met.value == "unknown"
+    assert shown.accountable_share.total == 5
+    session.add(
+        Touchpoint(
+            external_id="t1",
+            account_id=book["keep"].id,
+            kind="ebr",
+            occurred_at=datetime(2025, 11, 1, tzinfo=UTC),
+        )
+    )
+    pack = service.ebr_pack(session, "keep", AS_OF)
+    assert pack.champions[0].name == "Rita"
+    assert pack.strategic_initiatives[0].name == "Close the books in 3 days"
+    with pytest.raises(InvalidInput, match="needs a goal"):
+        service.draft(session, "keep", Moment.advocacy_ask, None, AS_OF)
+    draft = service.draft(session, "keep", Moment.advocacy_ask, "get a case study", AS_OF)
+    assert draft.audience == "Rita (director_vp)"
+    assert "Close the books in 3 days" in draft.body

@@ -56,6 +56,7 @@ def run_daily(
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Facts → rules → CTAs → follow-ups → outbox, recorded and idempotent per as-of date."""
+    from tenure.cli.context import event_store
     from tenure.playbooks.config import playbook_settings
     from tenure.playbooks.daily import run_daily as run
     from tenure.playbooks.outbox import SmtpMailer
@@ -73,6 +74,7 @@ def run_daily(
                 ruleset,
                 settings,
                 mailer=mailer,
+                store=event_store(),
                 force=force,
                 on_step=lambda name: status.update(f"daily run {day}: {name}…"),
             )

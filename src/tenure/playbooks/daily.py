@@ -1,4 +1,4 @@
-"""The daily run: facts (metrics, health, risk, lifecycle) → rules → CTAs → follow-ups → outbox.
+"""The daily run: metrics → facts (with stored health scores) → rules → CTAs → follow-ups → outbox.
 
 Each run is recorded in ``daily_run`` (as-of date, start/end, per-step seconds and counts, errors).
 Running an as-of date that already succeeded changes nothing; ``force`` re-runs its steps, which
@@ -28,6 +28,7 @@ from tenure.playbooks.outbox import Mailer, send_pending
 from tenure.playbooks.rules import Ruleset
 from tenure.playbooks.schemas import DailyRunRead
 from tenure.store.database import session_factory, session_scope
+from tenure.store.events import EventStore
 
 
 @dataclass
@@ -36,10 +37,19 @@ class DailyContext:
     ruleset: Ruleset
     settings: PlaybookSettings
     run_id: int
+    store: EventStore | None = None
     facts: FactsTable | None = None
 
 
 StepFn = Callable[[Session, DailyContext], dict[str, Any]]
+
+
+def _metrics_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    from tenure.metrics.service import compute_and_store
+
+    assert ctx.store is not None
+    run = compute_and_store(session, ctx.store, ctx.as_of)
+    return {"accounts": run.accounts, "metrics": run.metrics}
 
 
 def _facts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
@@ -62,9 +72,11 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     }
 
 
-def steps() -> list[tuple[str, StepFn]]:
-    """The steps in order. Engines that compute judgements add their facts in the facts step."""
-    return [("facts", _facts_step), ("rules", _rules_step), ("follow_ups", _follow_up_step)]
+def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
+    """The steps in order: metrics (with an event store), then the facts every rule reads
+    (operational tables, stored metrics and health scores), rules → CTAs, follow-ups."""
+    first: list[tuple[str, StepFn]] = [("metrics", _metrics_step)] if ctx.store else []
+    return [*first, ("facts", _facts_step), ("rules", _rules_step), ("follow_ups", _follow_up_step)]
 
 
 @dataclass
@@ -98,6 +110,7 @@ def run_daily(
     settings: PlaybookSettings,
     *,
     mailer: Mailer | None = None,
+    store: EventStore | None = None,
     force: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> DailyResult:
@@ -105,10 +118,10 @@ def run_daily(
     run_id, done = _start(factory, as_of, force)
     if done is not None:
         return DailyResult(done, skipped=True)
-    ctx = DailyContext(as_of, ruleset, settings, run_id)
+    ctx = DailyContext(as_of, ruleset, settings, run_id, store)
     records: list[dict[str, Any]] = []
     with session_scope(factory) as session:
-        for name, fn in steps():
+        for name, fn in steps(ctx):
             records.append(_run_step(session, ctx, name, fn, on_step))
     records.append(_outbox_step(engine, settings, mailer, on_step))
     with session_scope(factory) as session:

@@ -7,7 +7,7 @@ dated on or before the as-of date are read, so a past date is previewed as it wa
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,6 +20,8 @@ from tenure.model import (
     Account,
     Contact,
     Contract,
+    HealthScore,
+    MetricSnapshot,
     SurveyKind,
     SurveyResponse,
     Ticket,
@@ -150,7 +152,58 @@ def _touchpoint_and_ticket_facts(session: Session, as_of: date, facts: Facts) ->
         row["open_urgent_tickets"] = counts.get(account_id, 0)
 
 
-SOURCES: list[tuple[str, FactSource]] = [("operational", operational_facts)]
+UTILIZATION_WINDOW_DAYS = 30
+
+
+def metric_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
+    """The metric registry's values stored for the as-of date (``tenure metrics compute``), and
+    ``license_utilization_max_30d`` when every one of the last 30 days was stored."""
+    facts: Facts = {}
+    for account_id, values in session.execute(
+        sa.select(MetricSnapshot.account_id, MetricSnapshot.values).where(
+            MetricSnapshot.as_of == as_of
+        )
+    ):
+        facts[account_id] = {k: v for k, v in (values or {}).items() if v is not None}
+    start = as_of - timedelta(days=UTILIZATION_WINDOW_DAYS - 1)
+    window = session.execute(
+        sa.select(MetricSnapshot.account_id, MetricSnapshot.as_of, MetricSnapshot.values).where(
+            MetricSnapshot.as_of >= start, MetricSnapshot.as_of <= as_of
+        )
+    ).all()
+    days = {d for _, d, _ in window}
+    if len(days) == UTILIZATION_WINDOW_DAYS:
+        highest: dict[int, float] = {}
+        seen: Counter[int] = Counter()
+        for account_id, _, values in window:
+            value = (values or {}).get("license_utilization")
+            if value is not None:
+                seen[account_id] += 1
+                highest[account_id] = max(float(value), highest.get(account_id, float("-inf")))
+        for account_id, value in highest.items():
+            if seen[account_id] == UTILIZATION_WINDOW_DAYS and account_id in facts:
+                facts[account_id]["license_utilization_max_30d"] = value
+    return facts
+
+
+def health_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
+    """The health band and score stored for the as-of date (every scorecard's latest row)."""
+    facts: Facts = {}
+    rows = session.execute(
+        sa.select(HealthScore.account_id, HealthScore.band, HealthScore.score)
+        .where(HealthScore.as_of == as_of)
+        .order_by(HealthScore.id)
+    )
+    for account_id, band, score in rows:
+        facts[account_id] = {"health_band": band, "health_score": score}
+    return facts
+
+
+SOURCES: list[tuple[str, FactSource]] = [
+    ("operational", operational_facts),
+    ("metrics", metric_facts),
+    ("health", health_facts),
+]
 
 
 def build_facts(

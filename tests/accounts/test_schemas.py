@@ -65,7 +65,9 @@ def test_datetime_objects_keep_their_instant() -> None:
     assert parse_iso_datetime(datetime(2024, 1, 1, 12)).tzinfo is UTC
 
 
-@pytest.mark.parametrize("text", ["2024-03-01", "1709285400", "01/03/2024 09:30", "2024-13-01T00:00"])
+@pytest.mark.parametrize(
+    "text", ["2024-03-01", "1709285400", "01/03/2024 09:30", "2024-13-01T00:00"]
+)
 def test_anything_but_an_iso_datetime_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="date and time"):
         parse_iso_datetime(text)

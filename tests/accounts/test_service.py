@@ -83,7 +83,7 @@ def test_owner_changes_keep_a_history(session: Session) -> None:
 
 
 def test_unknown_references_are_refused(session: Session) -> None:
-    with pytest.raises(InvalidInput, match="no user with email 'nobody@x.example'"):
+    with pytest.raises(InvalidInput, match=r"no user with email 'nobody@x\.example'"):
         service.upsert_accounts(session, [account(owner_email="nobody@x.example")])
     contact = ContactCreate(external_id="c1", account_external_id="missing")
     with pytest.raises(InvalidInput, match="no account with external id 'missing'"):

@@ -106,10 +106,30 @@ Currency = Annotated[
 ExternalIdList = Annotated[list[ExternalId], BeforeValidator(split_list), AfterValidator(_unique)]
 
 
-class _Input(BaseModel):
-    """Rows from files: strings are trimmed, numeric ids become strings, unknown keys refused."""
+def _refuse_nul(value: Any) -> Any:
+    """PostgreSQL cannot store NUL in text; refuse it anywhere, nested values included."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL character (0x00)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+    return value
+
+
+class InputModel(BaseModel):
+    """Rows from files and forms: strings trimmed, numeric ids become strings, unknown keys and
+    NUL characters refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return _refuse_nul(value)
 
 
 class _Output(BaseModel):
@@ -119,7 +139,7 @@ class _Output(BaseModel):
 # --- accounts --------------------------------------------------------------------------------
 
 
-class AccountCreate(_Input):
+class AccountCreate(InputModel):
     external_id: ExternalId
     name: Name
     parent_external_id: ExternalId | None = None
@@ -142,7 +162,7 @@ class AccountCreate(_Input):
         return self
 
 
-class AccountUpdate(_Input):
+class AccountUpdate(InputModel):
     name: Name | None = None
     parent_external_id: ExternalId | None = None
     segment: str | None = Field(default=None, max_length=64)
@@ -177,7 +197,7 @@ class AccountRead(_Output):
 # --- contacts --------------------------------------------------------------------------------
 
 
-class ContactCreate(_Input):
+class ContactCreate(InputModel):
     external_id: ExternalId
     account_external_id: ExternalId | None = None
     name: str | None = Field(default=None, max_length=300)
@@ -220,7 +240,7 @@ class ContactRead(_Output):
 # --- contracts -------------------------------------------------------------------------------
 
 
-class ContractCreate(_Input):
+class ContractCreate(InputModel):
     external_id: ExternalId
     account_external_id: ExternalId
     plan: str | None = Field(default=None, max_length=128)
@@ -266,7 +286,7 @@ class ContractRead(_Output):
 # --- the feature catalog ---------------------------------------------------------------------
 
 
-class FeatureCreate(_Input):
+class FeatureCreate(InputModel):
     # The event name that shows the feature was used; the catalog's external id.
     key: Annotated[str, Field(min_length=1, max_length=128)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -289,7 +309,7 @@ class FeatureRead(_Output):
 _SCALES = {SurveyKind.nps: (0, 10), SurveyKind.csat: (1, 5)}
 
 
-class SurveyResponseCreate(_Input):
+class SurveyResponseCreate(InputModel):
     external_id: ExternalId
     account_external_id: ExternalId
     contact_external_id: ExternalId | None = None
@@ -317,7 +337,7 @@ class SurveyResponseRead(_Output):
     responded_at: StoredDatetime
 
 
-class TicketCreate(_Input):
+class TicketCreate(InputModel):
     external_id: ExternalId
     account_external_id: ExternalId
     contact_external_id: ExternalId | None = None
@@ -346,7 +366,7 @@ class TicketRead(_Output):
     closed_at: StoredDatetime | None
 
 
-class TouchpointCreate(_Input):
+class TouchpointCreate(InputModel):
     external_id: ExternalId
     account_external_id: ExternalId
     kind: TouchpointKind = TouchpointKind.meeting

@@ -162,11 +162,13 @@ def _show_rejection(rejected: RejectedFile, as_json: bool) -> None:
         print_json(rejected.to_dict())
         return
     shown = rejected.errors[:200]
-    table = Table(
-        title=f"{rejected.path}: rejected, {len(rejected.errors)} bad row(s); nothing was imported",
-        title_justify="left",
-        title_style="bold red",
+    err_console.print(
+        f"[bold red]error:[/] {rejected.path}: rejected, {len(rejected.errors)} bad row(s); "
+        "nothing was imported",
+        soft_wrap=True,
+        highlight=False,
     )
+    table = Table()
     for header in ("line", "column", "value", "reason"):
         table.add_column(header, overflow="fold")
     for error in shown:

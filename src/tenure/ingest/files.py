@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from tenure.errors import RejectedFile, RowError
 
 REPLACEMENT = "\ufffd"
+NUL = "\x00"
 # Whole-cell size limit: a field larger than this is a broken quote, not data.
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -114,7 +115,7 @@ class SourceFile:
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             try:
-                yield number, raw.decode(self.encoding), None
+                text = raw.decode(self.encoding)
             except UnicodeDecodeError as error:
                 bad = raw[error.start : error.end]
                 problem = (
@@ -122,6 +123,17 @@ class SourceFile:
                     f"{self.encoding}{self._encoding_hint()}"
                 )
                 yield number, raw.decode(self.encoding, errors="replace"), problem
+                continue
+            if NUL in text:
+                # PostgreSQL cannot store it, and it usually means a UTF-16 or binary file.
+                position = text.index(NUL) + 1
+                yield (
+                    number,
+                    text,
+                    f"a NUL character at position {position} (a UTF-16 or binary file?)",
+                )
+            else:
+                yield number, text, None
 
     def _encoding_hint(self) -> str:
         if self.encoding.replace("-", "").lower() != "utf8":
@@ -172,7 +184,7 @@ class SourceFile:
             if bad:
                 # A broken row may also have the wrong number of fields: name what matches.
                 pairs = zip(self.columns, cells, strict=False)
-                column = next((c for c, v in pairs if REPLACEMENT in v), None)
+                column = next((c for c, v in pairs if REPLACEMENT in v or NUL in v), None)
                 self.errors.append(RowError(bad[0], column, None, problems[bad[0]]))
             elif len(cells) != len(self.columns):
                 self.errors.append(
@@ -217,6 +229,9 @@ class SourceFile:
                 continue
             try:
                 value = json.loads(line, parse_constant=_refuse_constant)
+            except RecursionError:
+                self.errors.append(RowError(number, None, None, "JSON nested too deeply"))
+                continue
             except ValueError as error:
                 self.errors.append(RowError(number, None, _clip(line), f"not valid JSON: {error}"))
                 continue

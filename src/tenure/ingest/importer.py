@@ -25,6 +25,7 @@ from tenure.accounts.schemas import (
     ContactCreate,
     ContractCreate,
     FeatureCreate,
+    InputModel,
     StoredDatetime,
     SurveyResponseCreate,
     TicketCreate,
@@ -56,10 +57,8 @@ class _NoProgress:
         return None
 
 
-class EventRow(BaseModel):
+class EventRow(InputModel):
     """One product-usage event in an imported file."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
     message_id: str = Field(min_length=1, max_length=200)
     type: Literal["track", "page", "screen"] = "track"

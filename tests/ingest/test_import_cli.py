@@ -1,0 +1,142 @@
+"""`tenure import` end to end: its own transaction, a rejected file logged in ImportRun while
+its rows roll back, output a person can read and JSON a script can."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from tenure.cli.main import app
+from tenure.model import Account, ImportRun
+from tenure.store.database import create_engine
+from tests.ingest.helpers import FIXTURES
+
+
+@pytest.fixture
+def env(database_url: str, data_dir: Path) -> dict[str, str]:
+    return {"TENURE_DATABASE_URL": database_url, "TENURE_DATA_DIR": str(data_dir), "COLUMNS": "120"}
+
+
+def _query(database_url: str, statement: sa.Select) -> list[tuple]:  # type: ignore[type-arg]
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(statement)]
+    finally:
+        engine.dispose()
+
+
+def test_import_reimport_and_rejection(
+    env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    accounts = FIXTURES / "salesforce_accounts.csv"
+    first = runner.invoke(
+        app, ["import", "accounts", str(accounts), "-m", "salesforce-accounts"], env=env
+    )
+    assert first.exit_code == 0, first.output
+    assert "imported salesforce_accounts.csv" in first.stdout
+    assert (
+        "│ accounts │ salesforce-accounts │    3 │        3 │       0 │         0 │" in first.stdout
+    )
+
+    again = runner.invoke(
+        app,
+        ["import", "accounts", str(accounts), "--mapping", "salesforce-accounts", "--json"],
+        env=env,
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == {
+        "entity": "accounts",
+        "file_name": "salesforce_accounts.csv",
+        "mapping": "salesforce-accounts",
+        "rows": 3,
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": 3,
+    }
+
+    # One good new row, one good update and one bad row: nothing of it may be stored.
+    bad = tmp_path / "accounts.csv"
+    bad.write_text(
+        "external_id,name,employee_count\n"
+        "new-co,New Co,10\n0015e00000ABCdEAAX,Renamed,20\nx,X,ten\n"
+    )
+    rejected = runner.invoke(app, ["import", "accounts", str(bad)], env=env)
+    assert rejected.exit_code == 1
+    assert "rejected, 1 bad row(s); nothing was imported" in rejected.stderr
+    assert "employee_count" in rejected.stderr
+
+    names = _query(
+        database_url, sa.select(Account.external_id, Account.name).order_by(Account.external_id)
+    )
+    assert names == [
+        ("0015e00000ABCdEAAX", "Acme Corporation"),
+        ("0015e00000ABCdFAAX", "Acme Europe GmbH"),
+        ("0015e00000GLXbXAAX", "Globex, Inc."),
+    ]
+    runs = _query(
+        database_url,
+        sa.select(
+            ImportRun.status,
+            ImportRun.file_name,
+            ImportRun.inserted,
+            ImportRun.unchanged,
+            ImportRun.errors,
+        ).order_by(ImportRun.id),
+    )
+    assert [r[:4] for r in runs] == [
+        ("succeeded", "salesforce_accounts.csv", 3, 0),
+        ("succeeded", "salesforce_accounts.csv", 0, 3),
+        ("rejected", "accounts.csv", 0, 0),
+    ]
+    assert runs[2][4] == [
+        {
+            "line": 4,
+            "column": "employee_count",
+            "value": "ten",
+            "reason": "Input should be a valid integer, unable to parse string as an integer",
+        }
+    ]
+
+    history = runner.invoke(app, ["import", "runs", "--json"], env=env)
+    assert [run["status"] for run in json.loads(history.stdout)] == [
+        "rejected",
+        "succeeded",
+        "succeeded",
+    ]
+
+
+def test_events_and_mapping_mismatch(env: dict[str, str], tmp_path: Path) -> None:
+    runner = CliRunner()
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "message_id": f"m{day}",
+                    "account_id": "acme",
+                    "event": "login",
+                    "timestamp": f"2024-01-0{day}T10:00:00Z",
+                }
+            )
+            + "\n"
+            for day in (1, 2)
+        )
+    )
+    first = runner.invoke(app, ["import", "events", str(events), "--json"], env=env)
+    assert first.exit_code == 0, first.output
+    assert (json.loads(first.stdout)["inserted"], json.loads(first.stdout)["unchanged"]) == (2, 0)
+    second = runner.invoke(app, ["import", "events", str(events)], env=env)
+    assert "already stored" in second.stdout
+    assert "│ events │ —       │    2 │       0 │       0 │              2 │" in second.stdout
+
+    wrong = runner.invoke(
+        app, ["import", "contacts", str(events), "--mapping", "stripe-subscriptions"], env=env
+    )
+    assert wrong.exit_code == 1
+    assert "mapping 'stripe-subscriptions' is for contracts, not contacts" in wrong.stderr

@@ -1,0 +1,174 @@
+"""The shipped mappings on small exports shaped like the real ones (tests/ingest/fixtures)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tenure.accounts import service
+from tenure.accounts.schemas import AccountCreate
+from tenure.errors import InvalidInput, NotFound, RejectedFile
+from tenure.ingest.mappings import load_mapping, shipped_mappings
+from tests.ingest.helpers import FIXTURES, counts, run_import
+
+
+def test_every_shipped_mapping_loads() -> None:
+    assert sorted(shipped_mappings()) == [
+        "hubspot-companies",
+        "hubspot-contacts",
+        "salesforce-accounts",
+        "salesforce-contacts",
+        "stripe-subscriptions",
+    ]
+    for name in shipped_mappings():
+        assert load_mapping(name).name == name
+
+
+def test_salesforce_accounts_and_contacts(session: Session) -> None:
+    accounts = FIXTURES / "salesforce_accounts.csv"
+    assert counts(run_import(session, "accounts", accounts, "salesforce-accounts")) == (3, 0, 0)
+    assert counts(run_import(session, "accounts", accounts, "salesforce-accounts")) == (0, 0, 3)
+    acme = service.get_account(session, "0015e00000ABCdEAAX")
+    europe = service.get_account(session, "0015e00000ABCdFAAX")
+    assert europe.parent_id == acme.id
+    assert (acme.name, acme.industry, acme.employee_count, acme.region) == (
+        "Acme Corporation",
+        "Manufacturing",
+        5200,
+        "United States",
+    )
+    assert acme.created_on == date(2021, 3, 4)
+    assert acme.custom == {
+        "salesforce_owner_id": "0055e000001XyZaAAK",
+        "account_type": "Customer - Direct",
+    }
+    assert service.get_account(session, "0015e00000GLXbXAAX").name == "Globex, Inc."
+
+    contacts = FIXTURES / "salesforce_contacts.csv"
+    assert counts(run_import(session, "contacts", contacts, "salesforce-contacts")) == (3, 0, 0)
+    maria = service.get_contact(session, "0035e00000JkLmNAAV")
+    assert (maria.name, maria.email, maria.title, maria.account_id) == (
+        "Maria Gonzalez",
+        "maria.gonzalez@acme.example",
+        "VP Operations",
+        acme.id,
+    )
+    # An empty FirstName leaves just the last name.
+    assert service.get_contact(session, "0035e00000JkLmOAAV").name == "Okafor"
+    assert service.get_contact(session, "0035e00000JkLmPAAV").name == "Søren Kierkegaard"
+
+
+def test_hubspot_companies_and_contacts(session: Session) -> None:
+    companies = FIXTURES / "hubspot_companies.csv"
+    assert counts(run_import(session, "accounts", companies, "hubspot-companies")) == (3, 0, 0)
+    initech = service.get_account(session, "9876543210")
+    labs = service.get_account(session, "9876543211")
+    umbrella = service.get_account(session, "9876543212")
+    assert labs.parent_id == initech.id
+    assert initech.custom == {
+        "domain": "initech.example",
+        "hubspot_owner_id": "51234567",
+        "lifecycle_stage": "customer",
+    }
+    # A custom lifecycle stage (numeric id) is kept as it is.
+    assert umbrella.custom["lifecycle_stage"] == "1234567"
+    assert (umbrella.employee_count, umbrella.region, umbrella.created_on) == (
+        12000,
+        "United Kingdom",
+        date(2022, 9, 1),
+    )
+
+    contacts = FIXTURES / "hubspot_contacts.csv"
+    assert counts(run_import(session, "contacts", contacts, "hubspot-contacts")) == (3, 0, 0)
+    assert counts(run_import(session, "contacts", contacts, "hubspot-contacts")) == (0, 0, 3)
+    bill = service.get_contact(session, "502")
+    assert (bill.name, bill.title, bill.account_id) == ("Bill Lumbergh", "Division VP", initech.id)
+    assert bill.roles == ["sponsor", "commercial_buyer"]
+    # CHAMPION;DECISION_MAKER → two roles; END_USER → end_user.
+    assert service.get_contact(session, "503").roles == ["champion", "commercial_buyer"]
+    assert service.get_contact(session, "501").roles == ["end_user"]
+
+
+def test_stripe_subscriptions(session: Session) -> None:
+    service.upsert_accounts(
+        session,
+        [
+            AccountCreate(external_id="cus_PqRsTuVwXy01", name="Hooli"),
+            AccountCreate(external_id="cus_PqRsTuVwXy02", name="Pied Piper"),
+        ],
+    )
+    subscriptions = FIXTURES / "stripe_subscriptions.jsonl"
+    report = run_import(session, "contracts", subscriptions, "stripe-subscriptions")
+    assert counts(report) == (3, 0, 0)
+    assert counts(run_import(session, "contracts", subscriptions, "stripe-subscriptions")) == (
+        0,
+        0,
+        3,
+    )
+    by_id = {c.external_id: c for c in service.list_contracts(session)}
+    team = by_id["sub_1OaBcDeFgHiJkL"]
+    # 4900 cents × 12 seats × 12 months = 7,056.00 a year.
+    assert (team.plan, team.billing_period, team.arr, team.currency) == (
+        "Team",
+        "monthly",
+        7056.0,
+        "USD",
+    )
+    assert (team.starts_on, team.ends_on, team.licensed_seats) == (
+        date(2024, 2, 1),
+        date(2024, 3, 1),
+        12,
+    )
+    assert team.status == "active"
+    enterprise = by_id["sub_1OaBcDeFgHiJkM"]
+    # past_due is still an active subscription; 1,200,000 cents a year = 12,000.00.
+    assert (enterprise.status, enterprise.arr, enterprise.currency) == ("active", 12000.0, "EUR")
+    assert enterprise.billing_period == "annual"
+    quarterly = by_id["sub_1OaBcDeFgHiJkN"]
+    # 30000 cents × 5 seats, every 3 months: × 4 a year = 6,000.00.
+    assert (quarterly.arr, quarterly.status, quarterly.plan) == (6000.0, "cancelled", None)
+
+
+def test_a_value_the_mapping_does_not_know_rejects_the_file(
+    session: Session, tmp_path: Path
+) -> None:
+    service.upsert_accounts(session, [AccountCreate(external_id="cus_1", name="Hooli")])
+    line = (FIXTURES / "stripe_subscriptions.jsonl").read_text().splitlines()[0]
+    bad = tmp_path / "subs.jsonl"
+    bad.write_text(
+        line.replace('"cus_PqRsTuVwXy01"', '"cus_1"').replace('"active"', '"on_hold"') + "\n"
+    )
+    with pytest.raises(RejectedFile) as rejected:
+        run_import(session, "contracts", bad, "stripe-subscriptions")
+    [error] = rejected.value.errors
+    assert (error.line, error.column, error.value) == (1, "status", "on_hold")
+    assert error.reason.startswith("no mapping for this value (mapped: active, canceled")
+    assert service.list_contracts(session) == []
+
+
+def test_a_mapped_file_missing_a_required_column_names_the_source_column(
+    session: Session, tmp_path: Path
+) -> None:
+    export = tmp_path / "accounts.csv"
+    export.write_text("Id,Industry\n001,Retail\n")
+    with pytest.raises(RejectedFile) as rejected:
+        run_import(session, "accounts", export, "salesforce-accounts")
+    assert [(e.line, e.column, e.reason) for e in rejected.value.errors] == [
+        (1, "Name", "required column is missing")
+    ]
+
+
+def test_mapping_files_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match="salesforce-accounts"):
+        load_mapping("salesforce-acounts")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nentity: accounts\ncolumns:\n  name: {column: a, constant: b}\n")
+    with pytest.raises(InvalidInput, match="give exactly one of column, columns or constant"):
+        load_mapping(str(broken))
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("name: x\nentity: deals\ncolumns: {name: a}\n")
+    with pytest.raises(InvalidInput, match="entity"):
+        load_mapping(str(wrong))

@@ -11,6 +11,7 @@ import typer
 from tenure.cli import imports
 from tenure.cli import metrics as metrics_commands
 from tenure.cli import model as model_commands
+from tenure.cli import playbooks as playbook_commands
 from tenure.cli import users as users_commands
 from tenure.cli import success as success_commands
 
@@ -44,4 +45,10 @@ app.add_typer(model_commands.app, name="model")
 app.add_typer(imports.app, name="import")
 app.add_typer(metrics_commands.app, name="metrics")
 app.add_typer(users_commands.app, name="users")
+app.add_typer(playbook_commands.run_app, name="run")
+app.add_typer(playbook_commands.rules_app, name="rules")
+app.add_typer(playbook_commands.ctas_app, name="ctas")
+app.add_typer(playbook_commands.outbox_app, name="outbox")
+app.add_typer(playbook_commands.webhooks_app, name="webhooks")
+app.add_typer(playbook_commands.surveys_app, name="surveys")
 success_commands.register(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -171,6 +171,9 @@ def user_for_token(session: Session, secret: str, now: datetime) -> User:
     if user is None or not user.is_active:
         raise Unauthorized("the API token's user is deactivated")
     # Touch at most once a minute so busy clients do not turn every read into a write.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+    last = token.last_used_at
+    if last is not None and last.tzinfo is None:  # SQLite keeps no zone; stored times are UTC
+        last = last.replace(tzinfo=UTC)
+    if last is None or (now - last).total_seconds() > 60:
         token.last_used_at = now
     return user

@@ -214,13 +214,6 @@ def _decode_cursor(query: PortfolioQuery, cursor: str) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         sort, direction, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        if query.sort == SortKey.renewal_on:
-            value = date.fromisoformat(value)
-        elif query.sort == SortKey.arr:
-            value = float(value)
-        else:
-            value = str(value)
-        row_id = int(row_id)
     except (ValueError, TypeError) as error:
         raise InvalidInput(f"cursor {cursor!r} is not a cursor this API returned") from error
     if (sort, direction) != (query.sort.value, query.direction.value):
@@ -228,7 +221,16 @@ def _decode_cursor(query: PortfolioQuery, cursor: str) -> tuple[Any, int]:
             f"cursor: it was made for sort={sort} direction={direction}; keep the sort "
             "unchanged while paging"
         )
-    return value, row_id
+    try:
+        if query.sort == SortKey.renewal_on:
+            value = date.fromisoformat(value)
+        elif query.sort == SortKey.arr:
+            value = float(value)
+        else:
+            value = str(value)
+        return value, int(row_id)
+    except (ValueError, TypeError) as error:
+        raise InvalidInput(f"cursor {cursor!r} is not a cursor this API returned") from error
 
 
 def _sort_value(row: Any, query: PortfolioQuery) -> Any:

@@ -33,7 +33,7 @@ def test_bad_fit_at_signing_is_an_avoidable_acquisition_problem() -> None:
     )
 
 
-def test_champion_leaving_is_customer_side_and_unavoidable() -> None:
+def test_champion_leaving_is_customer_side_but_avoidable() -> None:
     s = suggest(
         churn(
             champion_left_on=[date(2025, 3, 1)],
@@ -44,9 +44,15 @@ def test_champion_leaving_is_customer_side_and_unavoidable() -> None:
     assert (s.churn_class, s.cause_side, s.avoidable) == (
         "unforeseen_good_fit",
         CauseSide.customer_change,
-        False,
+        True,
     )
     assert (s.internal_reason, s.stated_reason) == ("champion_left", "budget")
+    acquired = suggest(churn(stated_reason="company_acquired"))
+    assert (acquired.cause_side, acquired.internal_reason, acquired.avoidable) == (
+        CauseSide.customer_change,
+        "acquired",
+        False,
+    )
 
 
 def test_product_evidence_and_no_evidence() -> None:

@@ -18,15 +18,15 @@ CONFIG = load_fit_config()
 IDEAL = {
     "segment": "enterprise",
     "employee_count": 800,
-    "handoff.tech_stack_supported": True,
-    "handoff.required_features_available": True,
-    "handoff.budget_confirmed": True,
-    "handoff.has_internal_admin": True,
-    "handoff.wanted_experience": "high_touch",
-    "handoff.culture_aligned": True,
-    "handoff.problem_acute": True,
-    "handoff.catalyst": "new VP of sales",
-    "handoff.decision_maker_engaged": True,
+    "handoff.technical_fit": 4,
+    "handoff.functional_fit": 3,
+    "handoff.resource_fit": 5,
+    "handoff.competence_fit": 4,
+    "handoff.experience_fit": 4,
+    "handoff.cultural_fit": 3,
+    "handoff.ready": True,
+    "handoff.willing": True,
+    "handoff.able": True,
 }
 
 
@@ -47,7 +47,7 @@ def test_ideal_customer_is_good_fit_and_fully_ready() -> None:
 
 
 def test_failing_a_nice_criterion_keeps_success_potential() -> None:
-    result = assess_fit({**IDEAL, "handoff.culture_aligned": False, "employee_count": 10}, CONFIG)
+    result = assess_fit({**IDEAL, "handoff.cultural_fit": 2, "employee_count": 10}, CONFIG)
     assert result.success_potential is True
     assert result.failing == ["values"]
     # Outside the ICP (10 employees < 50) → stretch.
@@ -56,20 +56,18 @@ def test_failing_a_nice_criterion_keeps_success_potential() -> None:
 
 
 def test_a_failing_must_is_bad_fit_and_an_unknown_must_is_unknown() -> None:
-    bad = assess_fit({**IDEAL, "handoff.tech_stack_supported": False}, CONFIG)
+    bad = assess_fit({**IDEAL, "handoff.technical_fit": 1}, CONFIG)
     assert (bad.success_potential, bad.fit_band) == (False, FitBand.bad)
     assert bad.criteria[0].outcome is Outcome.failed
     facts = dict(IDEAL)
-    del facts["handoff.required_features_available"]
+    facts["handoff.functional_fit"] = None  # left blank by sales
     unknown = assess_fit(facts, CONFIG)
     assert (unknown.success_potential, unknown.fit_band) == (None, FitBand.unknown)
     assert unknown.unknown == ["required_features"]
 
 
 def test_readiness_lists_what_is_missing() -> None:
-    result = assess_fit(
-        {**IDEAL, "handoff.catalyst": None, "handoff.decision_maker_engaged": False}, CONFIG
-    )
+    result = assess_fit({**IDEAL, "handoff.willing": None, "handoff.able": False}, CONFIG)
     assert result.readiness.score == 1
     assert result.readiness.missing == ["willing", "able"]
 

@@ -30,7 +30,7 @@ from tenure.success.messages import Moment
 from tenure.success.milestones import load_milestone_config
 from tenure.success.outcome import DesiredOutcomeVersion
 
-GOOD = {"tech_stack_supported": True, "required_features_available": True}
+GOOD = {"technical_fit": 4, "functional_fit": 4}
 AS_OF = date(2025, 12, 31)
 
 
@@ -114,7 +114,10 @@ def book(session: Session) -> dict[str, Account]:
     )
     # bad: failed the technical must at signing; churned; a risk CTA two months before notice.
     bad = account(
-        session, "bad", handoff={**GOOD, "tech_stack_supported": False}, stated_churn_reason="price"
+        session,
+        "bad",
+        handoff={**GOOD, "technical_fit": 2},
+        churn={"stated_reason": "price", "contract_external_id": "bad-1"},
     )
     contract(
         session,

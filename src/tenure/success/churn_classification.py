@@ -14,8 +14,12 @@ customer's **stated** reason apart from the **internal** one [pub].
   cut, or a champion who left in the 180 days before notice); ``product_or_service`` when it shows
   ours (≥ 2 high-priority tickets in those 180 days, licence utilization < 40 %, or an NPS ≤ 6);
   otherwise ``unknown``.
-- avoidable: ``customer_change`` is "unavoidable" (quoted by the source), every other side is
-  avoidable — bad fit was avoidable at acquisition.
+- A stated reason that names a verifiable event ("company_acquired", "business_closed") counts as
+  that customer event; every other stated reason is kept but not trusted ([pub]: relying on the
+  stated reason misses the actual one).
+- avoidable: acquisition, bankruptcy and budget cuts are "unavoidable" (quoted by the source);
+  everything else is avoidable — bad fit at acquisition, our product or service, and a champion
+  leaving (multi-threaded relationships are the vendor's job: "three new relationships a month").
 Tenure *suggests* the class; the CSM confirms it (service layer), and the confirmed class is the
 one reports use when present.
 """
@@ -35,6 +39,8 @@ LOOKBACK_DAYS = 180
 LOW_UTILIZATION = 0.4
 HIGH_PRIORITY_TICKETS = 2
 CUSTOMER_EVENTS = ("acquired", "bankruptcy", "budget_cut")
+UNAVOIDABLE = frozenset(CUSTOMER_EVENTS)
+STATED_EVENTS = {"company_acquired": "acquired", "business_closed": "bankruptcy"}
 
 
 class CauseSide(enum.StrEnum):
@@ -94,6 +100,8 @@ def _cause(facts: ChurnFacts, anchor: date) -> tuple[CauseSide, str, list[str]]:
             ["no Success Potential at signing: a must fit criterion failed"],
         )
     events = [e for e in facts.customer_events if e in CUSTOMER_EVENTS]
+    if facts.stated_reason in STATED_EVENTS:
+        events.append(STATED_EVENTS[facts.stated_reason])
     if events:
         return (
             CauseSide.customer_change,
@@ -146,7 +154,7 @@ def suggest(facts: ChurnFacts) -> ChurnSuggestion:
     )
     side, code, why = _cause(facts, anchor)
     reasons += why
-    avoidable = None if side is CauseSide.unknown else side is not CauseSide.customer_change
+    avoidable = None if side is CauseSide.unknown else code not in UNAVOIDABLE
     return ChurnSuggestion(
         account_id=facts.account_id,
         kind=facts.kind,

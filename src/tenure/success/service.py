@@ -7,7 +7,8 @@ Where the frameworks read account data (Tenure's conventions, documented for imp
 - ``account.custom["handoff"]``: answers captured at sales handoff → facts ``handoff.<key>``;
 - ``account.custom["customer_events"]``: ``[{"type": "acquired"|"bankruptcy"|"budget_cut",
   "on": "YYYY-MM-DD"}]`` — the customer's own changes, for churn classification;
-- ``account.custom["stated_churn_reason"]``: what the customer said when leaving;
+- ``account.custom["churn"]``: ``{"stated_reason", "contract_external_id", "stated_on"}`` — what
+  the customer said when leaving (kept apart from the internal reason);
 - other ``custom`` keys → facts ``custom.<key>``; stored metrics → ``usage.<slug>``;
 - risk flags are risk CTAs (their ``opened_on``); first value is the reached ``first_value``
   milestone, else the account's ``onboarded_on``.
@@ -890,7 +891,13 @@ def churn_facts(
     potential = fit.assess_fit(
         account_facts(book, account.id, at_signing=True), config
     ).success_potential
-    stated = (account.custom or {}).get("stated_churn_reason")
+    said = (account.custom or {}).get("churn") or {}
+    stated = (
+        said.get("stated_reason")
+        if isinstance(said, dict)
+        and said.get("contract_external_id", contract.external_id) == contract.external_id
+        else None
+    )
     return churn_classification.ChurnFacts(
         account_id=account.id,
         kind=churn_classification.ChurnKind(
@@ -982,7 +989,9 @@ def confirm_churn(
     record = records[0]
     if cause_side is not None:
         record.cause_side = cause_side.value
-        record.avoidable = cause_side is not churn_classification.CauseSide.customer_change
+        record.avoidable = cause_side is not churn_classification.CauseSide.customer_change or (
+            record.internal_reason not in churn_classification.UNAVOIDABLE
+        )
     if avoidable is not None:
         record.avoidable = avoidable
     if foreseen is not None:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli import events as events_commands
 from tenure.cli import imports
 from tenure.cli import metrics as metrics_commands
 from tenure.cli import model as model_commands
 from tenure.cli import playbooks as playbook_commands
+from tenure.cli import serve as serve_command
+from tenure.cli import sources as sources_commands
+from tenure.cli import status as status_command
 from tenure.cli import users as users_commands
 from tenure.cli import success as success_commands
 
@@ -52,3 +56,7 @@ app.add_typer(playbook_commands.outbox_app, name="outbox")
 app.add_typer(playbook_commands.webhooks_app, name="webhooks")
 app.add_typer(playbook_commands.surveys_app, name="surveys")
 success_commands.register(app)
+app.add_typer(sources_commands.app, name="sources")
+app.add_typer(events_commands.app, name="events")
+app.command("serve")(serve_command.serve)
+app.command("status")(status_command.status)

@@ -1,0 +1,169 @@
+"""The Segment-spec HTTP API: point an unmodified Segment library at Tenure and it works.
+
+``POST /v1/{track,identify,group,page,screen,alias,batch,import}``, authenticated by a source's
+write key as the HTTP Basic user name (empty password) or as ``writeKey`` in the body. The answer
+is exactly ``200 {"success": true}`` once every valid message is durable (events in the inbox or
+PostgreSQL, identity calls committed) and every invalid one is quarantined; 400 only when the body
+cannot be decoded at all, 401 for an unknown key, 413 above 8 MiB inflated.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+import zlib
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from tenure.errors import Unauthorized
+from tenure.ingest import segment
+from tenure.ingest.segment import MAX_REQUEST_BYTES, BodyTooLarge, IngestPlan, UndecodableBody
+from tenure.ingest.sources import source_for_key
+from tenure.model.base import utcnow
+from tenure.store.database import session_scope
+from tenure.store.events import EventStore
+
+router = APIRouter(prefix="/v1", tags=["ingest (Segment spec)"])
+
+_ATTEMPTS = 4
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body cannot be decoded (bad gzip, not UTF-8, not JSON)"},
+    401: {"description": "Missing or unknown write key"},
+    413: {"description": "Body above 8 MiB once inflated"},
+}
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+        raise BodyTooLarge(f"body is {declared} bytes; the limit is {MAX_REQUEST_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_REQUEST_BYTES:
+            raise BodyTooLarge(f"body is over the limit of {MAX_REQUEST_BYTES} bytes")
+        chunks.append(chunk)
+    return _inflate(b"".join(chunks), request.headers.get("content-encoding", ""))
+
+
+def _inflate(body: bytes, encoding: str) -> bytes:
+    """Undo Content-Encoding (whatever Content-Type says), refusing to inflate past the limit."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise UndecodableBody(f"Content-Encoding {encoding!r} is not supported; use gzip")
+    wbits = zlib.MAX_WBITS | 16 if encoding != "deflate" else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        inflated = inflater.decompress(body, MAX_REQUEST_BYTES + 1)
+    except zlib.error as error:
+        raise UndecodableBody(f"body is not valid {encoding}: {error}") from error
+    if len(inflated) > MAX_REQUEST_BYTES:
+        raise BodyTooLarge(f"body inflates to more than {MAX_REQUEST_BYTES} bytes")
+    if not inflater.eof:
+        raise UndecodableBody(f"body is truncated {encoding} data")
+    return inflated
+
+
+def _header_key(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not credentials:
+        return None
+    try:
+        user, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user or password or None
+
+
+def _body_key(payload: Any) -> str | None:
+    if not isinstance(payload, dict):
+        return None
+    key = payload.get("writeKey")
+    if key is None and isinstance(payload.get("batch"), list) and payload["batch"]:
+        first = payload["batch"][0]
+        key = first.get("writeKey") if isinstance(first, dict) else None
+    return key if isinstance(key, str) and key else None
+
+
+def _source_name(sessions: sessionmaker[Session], write_key: str | None) -> str:
+    if write_key is None:
+        raise Unauthorized(
+            "no write key: send it as the HTTP Basic user name (empty password) or as writeKey"
+        )
+    with session_scope(sessions) as session:
+        source = source_for_key(session, write_key)
+        if source is None:
+            raise Unauthorized(
+                f"unknown or inactive write key {write_key[:12]!r}…; create one with "
+                "`tenure sources create NAME`"
+            )
+        return source.name
+
+
+def store_plan(plan: IngestPlan, store: EventStore, sessions: sessionmaker[Session]) -> None:
+    """Make every message of a request durable: events, identity calls, quarantine."""
+    if plan.events:
+        store.append(plan.events_table())
+    if plan.identities:
+        for attempt in range(_ATTEMPTS):
+            try:
+                with session_scope(sessions) as session:
+                    segment.apply_identities(
+                        session, plan.identities, source=plan.source, received_at=plan.received_at
+                    )
+                break
+            except (sa.exc.IntegrityError, sa.exc.OperationalError):
+                # Another request created the same contact/account first (or SQLite's writer
+                # moved on under a read snapshot): run the batch again against the new state.
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01 * 2**attempt)
+    if plan.quarantined:
+        store.quarantine(plan.quarantined)
+
+
+async def _receive(request: Request, endpoint: str) -> JSONResponse:
+    received_at = utcnow()
+    state = request.app.state
+    header_key = _header_key(request)
+    if header_key is not None:
+        source = await run_in_threadpool(_source_name, state.sessionmaker, header_key)
+    body = await _read_body(request)
+    payload = segment.decode_body(body)
+    if header_key is None:
+        source = await run_in_threadpool(_source_name, state.sessionmaker, _body_key(payload))
+    plan = segment.read_payload(payload, endpoint, source=source, received_at=received_at)
+    await run_in_threadpool(store_plan, plan, state.event_store, state.sessionmaker)
+    return JSONResponse({"success": True})
+
+
+def _endpoint(name: str) -> Any:
+    async def receive(request: Request) -> JSONResponse:
+        return await _receive(request, name)
+
+    receive.__name__ = f"segment_{name}"
+    receive.__doc__ = (
+        f"Segment-spec `{name}`"
+        + (": a list of messages under `batch`." if name in segment.BATCH_ENDPOINTS else ".")
+        + " Valid messages are stored, invalid ones quarantined; the answer is 200 either way."
+    )
+    return receive
+
+
+for _name in segment.ENDPOINTS:
+    router.add_api_route(
+        f"/{_name}",
+        _endpoint(_name),
+        methods=["POST"],
+        responses=_ERRORS,
+        summary=f"Segment {_name}",
+    )

@@ -1,0 +1,39 @@
+"""`tenure events`: operate the event store."""
+
+from __future__ import annotations
+
+import typer
+
+from tenure.cli.context import console, event_store, handle_errors, print_json
+
+app = typer.Typer(help="Operate the product-usage event store.", no_args_is_help=True)
+
+
+@app.command("compact")
+@handle_errors
+def compact(
+    wait: bool = typer.Option(False, "--wait", help="Wait for a running compaction to finish."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Move ingested events from the inbox into date-partitioned Parquet (one job at a time)."""
+    from dataclasses import asdict
+
+    from tenure.model.base import utcnow
+
+    store = event_store()
+    result = store.compact(now=utcnow(), wait=wait)
+    if as_json:
+        print_json(asdict(result))
+        return
+    if store.is_postgres:
+        console.print("events are written to PostgreSQL directly; nothing to compact")
+        return
+    console.print(
+        f"compacted {result.moved:,} inbox rows in {result.runs} run(s): {result.written:,} "
+        f"events written, {result.duplicates:,} duplicates dropped"
+        + (
+            f", {result.orphans_removed} unfinished file(s) removed"
+            if result.orphans_removed
+            else ""
+        )
+    )

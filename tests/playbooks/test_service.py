@@ -175,3 +175,7 @@ def test_preview_writes_nothing_and_shows_load_per_csm(session: Session) -> None
     assert result.load_per_csm == {"csm@example.com": 2}
     assert session.scalar(sa.select(sa.func.count()).select_from(RuleEvaluation)) == 0
     assert result.missing_facts == []
+    # Existing CTAs do not change what a preview shows: it plans as if the rule were new.
+    service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 1)))
+    again = service.preview(session, RULES, "renewal_preparation", date(2026, 3, 1))
+    assert [r.decision for r in again.firings] == ["created", "created", "suppressed"]

@@ -1,4 +1,4 @@
-"""The daily run: metrics → facts (with stored health scores) → rules → CTAs → follow-ups → outbox.
+"""The daily run: metrics → milestones → facts → rules → CTAs → follow-ups → outbox.
 
 Each run is recorded in ``daily_run`` (as-of date, start/end, per-step seconds and counts, errors).
 Running an as-of date that already succeeded changes nothing; ``force`` re-runs its steps, which
@@ -52,6 +52,13 @@ def _metrics_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return {"accounts": run.accounts, "metrics": run.metrics}
 
 
+def _milestones_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    from tenure.success.service import refresh_milestones
+
+    result = refresh_milestones(session, ctx.as_of)
+    return {"checked": result.checked, "reached": result.reached, "asks": result.asks_opened}
+
+
 def _facts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     ctx.facts = build_facts(session, ctx.as_of)
     return {"accounts": len(ctx.facts.facts), "facts": len(ctx.facts.fact_names)}
@@ -73,10 +80,17 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 
 def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
-    """The steps in order: metrics (with an event store), then the facts every rule reads
-    (operational tables, stored metrics and health scores), rules → CTAs, follow-ups."""
+    """The steps in order: metrics (with an event store), success milestones reached, the facts
+    every rule reads (operational tables, stored metrics, health scores, milestones), rules →
+    CTAs, follow-ups (snoozes woken, escalations, digests)."""
     first: list[tuple[str, StepFn]] = [("metrics", _metrics_step)] if ctx.store else []
-    return [*first, ("facts", _facts_step), ("rules", _rules_step), ("follow_ups", _follow_up_step)]
+    return [
+        *first,
+        ("milestones", _milestones_step),
+        ("facts", _facts_step),
+        ("rules", _rules_step),
+        ("follow_ups", _follow_up_step),
+    ]
 
 
 @dataclass

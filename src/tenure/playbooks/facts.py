@@ -22,6 +22,8 @@ from tenure.model import (
     Contract,
     HealthScore,
     MetricSnapshot,
+    Milestone,
+    MilestoneTemplate,
     SurveyKind,
     SurveyResponse,
     Ticket,
@@ -199,10 +201,35 @@ def health_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
     return facts
 
 
+MILESTONE_LOOKBACK_DAYS = 365
+
+
+def milestone_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
+    """Days since the latest success milestone reached, overall and those opening an expansion."""
+    facts: Facts = defaultdict(dict)
+    rows = session.execute(
+        sa.select(Milestone.account_id, Milestone.reached_on, MilestoneTemplate.opens)
+        .outerjoin(MilestoneTemplate, MilestoneTemplate.id == Milestone.template_id)
+        .where(Milestone.reached_on <= as_of)
+        .where(Milestone.reached_on > as_of - timedelta(days=MILESTONE_LOOKBACK_DAYS))
+    )
+    for account_id, reached_on, opens in rows:
+        if reached_on is None:
+            continue
+        days = (as_of - reached_on).days
+        names = ["milestone_reached_days_ago"]
+        if opens == "expansion":
+            names.append("expansion_milestone_reached_days_ago")
+        for name in names:
+            facts[account_id][name] = min(days, facts[account_id].get(name, days))
+    return dict(facts)
+
+
 SOURCES: list[tuple[str, FactSource]] = [
     ("operational", operational_facts),
     ("metrics", metric_facts),
     ("health", health_facts),
+    ("milestones", milestone_facts),
 ]
 
 

@@ -85,27 +85,32 @@ def _already_decided(session: Session, as_of: date) -> frozenset[str]:
 
 
 def plan_day(
-    session: Session, ruleset: Ruleset, facts: FactsTable, rules: list[Rule] | None = None
+    session: Session,
+    ruleset: Ruleset,
+    facts: FactsTable,
+    rules: list[Rule] | None = None,
+    *,
+    fresh: bool = False,
 ) -> tuple[list[Firing], list[Planned]]:
-    """Today's firings and decisions, without writing anything (also what preview uses)."""
+    """Today's firings and decisions, without writing anything. ``fresh`` plans as if the rules
+    had just been switched on (no CTAs yet): what a preview shows."""
     rules = list(ruleset.enabled) if rules is None else rules
     keys = [r.key for r in rules]
     firings = evaluate(rules, facts.facts)
-    planned = plan(
-        PlanInput(
-            as_of=facts.as_of,
-            rules={r.key: r for r in rules},
-            firings=firings,
-            accounts=facts.accounts,
-            open_ctas=_open_ctas(session, keys),
-            last_closed_on=_last_closed(session, keys),
-            created_today=_created_today(session, facts.as_of),
-            evaluated_accounts=frozenset(facts.facts),
-            already_decided=_already_decided(session, facts.as_of),
-            settings=ruleset.settings,
-        )
+    data = PlanInput(
+        as_of=facts.as_of,
+        rules={r.key: r for r in rules},
+        firings=firings,
+        accounts=facts.accounts,
+        evaluated_accounts=frozenset(facts.facts),
+        settings=ruleset.settings,
     )
-    return firings, planned
+    if not fresh:
+        data.open_ctas = _open_ctas(session, keys)
+        data.last_closed_on = _last_closed(session, keys)
+        data.created_today = _created_today(session, facts.as_of)
+        data.already_decided = _already_decided(session, facts.as_of)
+    return firings, plan(data)
 
 
 def apply_rules(
@@ -446,10 +451,11 @@ def list_ctas(
 
 
 def preview(session: Session, ruleset: Ruleset, rule_key: str, as_of: date) -> PreviewRead:
-    """Whom a rule would fire on at ``as_of`` and the CTA load per CSM — nothing is written."""
+    """Whom a rule would fire on at ``as_of`` and the CTA load per CSM had it just been switched
+    on (existing CTAs aside, the cap applied) — nothing is written."""
     rule = ruleset.get(rule_key)
     facts = build_facts(session, as_of)
-    firings, planned = plan_day(session, ruleset, facts, rules=[rule])
+    firings, planned = plan_day(session, ruleset, facts, rules=[rule], fresh=True)
     return PreviewRead.build(rule, facts, firings, planned, session)
 
 

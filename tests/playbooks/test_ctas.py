@@ -115,12 +115,13 @@ def test_unowned_accounts_are_not_capped() -> None:
     assert set(decisions(planned).values()) == {Decision.created}
 
 
-def test_auto_close_when_condition_clears_only_for_evaluated_accounts_and_if_configured() -> None:
+def test_auto_close_when_condition_clears_only_with_known_facts_and_if_configured() -> None:
     closing, keeping = rule("renewal"), rule("champion", auto_close=False)
     rules = {closing.key: closing, keeping.key: keeping}
     open_ctas = {
         dedupe_key("renewal", 1): OpenCta(21, "renewal", 1, "x"),
-        dedupe_key("renewal", 2): OpenCta(22, "renewal", 2, "x"),  # account not evaluated today
+        dedupe_key("renewal", 2): OpenCta(22, "renewal", 2, "x"),  # no facts for it today
+        dedupe_key("renewal", 3): OpenCta(24, "renewal", 3, "x"),  # its fact is missing today
         dedupe_key("champion", 1): OpenCta(23, "champion", 1, "x"),
     }
     planned = plan(
@@ -130,7 +131,7 @@ def test_auto_close_when_condition_clears_only_for_evaluated_accounts_and_if_con
             [],
             accounts((1, 7, 0.0)),
             open_ctas=open_ctas,
-            evaluated_accounts=frozenset({1}),
+            facts={1: {"days_to_renewal": 200}, 3: {"arr": 10.0}},
         )
     )
     assert [(p.decision, p.cta_id) for p in planned] == [(Decision.auto_closed, 21)]

@@ -11,9 +11,9 @@ For each firing of a rule on an account, in this order:
    priority, then account id); the first ``cap − already created today`` become **created**,
    the rest **suppressed** with their rank — recorded, never silently dropped.
 
-An open CTA whose rule was evaluated and did not fire today is **auto_closed** when the rule says
-so. Escalation picks unacknowledged CTAs of escalating priority open ``escalate_after_days`` or
-longer whose owner has a manager. Time is the ``as_of`` argument; nothing here reads a clock.
+An open CTA whose rule did not fire today, although every fact it reads is known for the
+account, is **auto_closed** when the rule says so. Escalation picks unacknowledged CTAs of
+escalating priority open ``escalate_after_days`` or longer whose owner has a manager. Time is the ``as_of`` argument; nothing here reads a clock.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Any
 
 from tenure.playbooks.control import in_control
 from tenure.playbooks.rules import PRIORITY_RANK, CtaPriority, Firing, Rule, RulesetSettings
@@ -89,7 +90,9 @@ class PlanInput:
     open_ctas: Mapping[str, OpenCta] = field(default_factory=dict)  # by dedupe key
     last_closed_on: Mapping[str, date] = field(default_factory=dict)  # by dedupe key
     created_today: Mapping[int | None, int] = field(default_factory=dict)  # by owner
-    evaluated_accounts: frozenset[int] = frozenset()
+    # Today's facts per account: a CTA auto-closes only when its rule's facts are all known and
+    # the condition is false — a missing fact (a source that failed) never closes anything.
+    facts: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     # Dedupe keys already decided for this as-of date: a re-run leaves them as they are.
     already_decided: frozenset[str] = frozenset()
     settings: RulesetSettings = field(default_factory=RulesetSettings)
@@ -164,7 +167,8 @@ def _auto_closes(data: PlanInput, fired_keys: set[str]) -> list[Planned]:
         rule = data.rules.get(cta.rule_key)
         if rule is None or not rule.auto_close or key in fired_keys or key in data.already_decided:
             continue
-        if cta.account_id not in data.evaluated_accounts:
+        known = data.facts.get(cta.account_id, {})
+        if any(known.get(c.fact) is None for c in rule.when.conditions):
             continue
         account = data.accounts.get(cta.account_id)
         note = f"condition no longer holds on {data.as_of}"

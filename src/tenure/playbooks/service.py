@@ -102,7 +102,7 @@ def plan_day(
         rules={r.key: r for r in rules},
         firings=firings,
         accounts=facts.accounts,
-        evaluated_accounts=frozenset(facts.facts),
+        facts=facts.facts,
         settings=ruleset.settings,
     )
     if not fresh:

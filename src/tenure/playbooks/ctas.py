@@ -13,7 +13,8 @@ For each firing of a rule on an account, in this order:
 
 An open CTA whose rule did not fire today, although every fact it reads is known for the
 account, is **auto_closed** when the rule says so. Escalation picks unacknowledged CTAs of
-escalating priority open ``escalate_after_days`` or longer whose owner has a manager. Time is the ``as_of`` argument; nothing here reads a clock.
+escalating priority open ``escalate_after_days`` or longer whose owner has a manager.
+Time is the ``as_of`` argument; nothing here reads a clock.
 """
 
 from __future__ import annotations

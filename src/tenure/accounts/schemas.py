@@ -36,7 +36,8 @@ from tenure.model import (
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A date, then a time (hh:mm at least), optional fraction, optional zone: RFC 3339 / ISO 8601.
 _ISO_DATETIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE
+    r"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)(\d{0,3})(Z|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
 )
 LIST_SEPARATOR = ";"
 
@@ -59,12 +60,13 @@ def parse_iso_datetime(value: Any) -> Any:
     """An ISO 8601 date and time; without a zone it is UTC. Always returned in UTC."""
     if isinstance(value, datetime):
         parsed = value
-    elif isinstance(value, str) and _ISO_DATETIME.fullmatch(value.strip()):
-        text = value.strip()
-        # Python < 3.11 style fractions longer than 6 digits: keep microseconds.
-        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    elif isinstance(value, str) and (match := _ISO_DATETIME.fullmatch(value.strip())):
+        moment, extra_digits, zone = match.groups()
+        if extra_digits and "." not in moment[-7:]:
+            raise ValueError("expected an ISO 8601 date and time, e.g. 2024-03-01T09:30:00Z")
+        # Nanoseconds (extra_digits) are cut to the microseconds Python keeps.
         try:
-            parsed = datetime.fromisoformat(text.replace("z", "Z"))
+            parsed = datetime.fromisoformat(moment + (zone or "").upper())
         except ValueError as error:
             raise ValueError(f"not a valid date and time: {error}") from None
     else:
@@ -106,18 +108,15 @@ Currency = Annotated[
 ExternalIdList = Annotated[list[ExternalId], BeforeValidator(split_list), AfterValidator(_unique)]
 
 
-def _refuse_nul(value: Any) -> Any:
-    """PostgreSQL cannot store NUL in text; refuse it anywhere, nested values included."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("contains a NUL character (0x00)")
+def nul_in(value: Any) -> bool:
+    """Whether text holds a NUL character, nested values included: PostgreSQL cannot store it."""
+    if isinstance(value, str):
+        return "\x00" in value
     if isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_nul(key)
-            _refuse_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_nul(item)
-    return value
+        return any(nul_in(key) or nul_in(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(nul_in(item) for item in value)
+    return False
 
 
 class InputModel(BaseModel):
@@ -126,10 +125,14 @@ class InputModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        return _refuse_nul(value)
+    def _no_nul(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            for name, value in values.items():
+                if nul_in(value):
+                    raise ValueError(f"{name}: contains a NUL character (0x00)")
+        return values
 
 
 class _Output(BaseModel):

@@ -32,6 +32,7 @@ from tenure.accounts.schemas import (
     TouchpointCreate,
     UpsertCounts,
     UtcDatetime,
+    nul_in,
 )
 from tenure.errors import RejectedFile, RowError
 from tenure.ingest.files import FileFormat, Record, SourceFile, detect_format, has_column
@@ -146,6 +147,7 @@ class _Validator:
         self.schema = request.kind.schema
         self.errors: list[RowError] = []
         self._first_line: dict[str, int] = {}
+        self._has_custom = "custom" in self.schema.model_fields
 
     def column_of(self, field: str) -> str:
         return self.request.mapping.source_of(field) if self.request.mapping else field
@@ -177,9 +179,14 @@ class _Validator:
             raise self.source.reject(errors)
 
     def _custom(self, column: str) -> bool:
-        return column.startswith(CUSTOM_PREFIX) and "custom" in self.schema.model_fields
+        return self._has_custom and column.startswith(CUSTOM_PREFIX)
 
     def fields(self, record: Record) -> dict[str, Any] | None:
+        bad = next((column for column, value in record.values.items() if nul_in(value)), None)
+        if bad is not None:
+            reason = "contains a NUL character (0x00)"
+            self.errors.append(RowError(record.line, bad, None, reason))
+            return None
         if self.request.mapping is not None:
             try:
                 return self.request.mapping.apply(record.values)
@@ -188,8 +195,10 @@ class _Validator:
                     RowError(record.line, problem.column, _shown(problem.value), problem.reason)
                 )
                 return None
+        if not self._has_custom:
+            return record.values
         values = dict(record.values)
-        for column in [c for c in values if self._custom(c)]:
+        for column in [c for c in values if c.startswith(CUSTOM_PREFIX)]:
             value = values.pop(column)
             if value is not None:
                 values.setdefault("custom", {})[column.removeprefix(CUSTOM_PREFIX)] = value

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tenure.accounts.schemas import parse_iso_datetime
 from tenure.errors import InvalidInput, NotFound
@@ -201,11 +201,16 @@ class Mapping(BaseModel):
     description: str = ""
     columns: dict[str, str | ColumnSpec] = Field(min_length=1)
 
-    def specs(self) -> dict[str, ColumnSpec]:
-        return {
+    _specs: dict[str, ColumnSpec] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._specs = {
             target: ColumnSpec(column=spec) if isinstance(spec, str) else spec
             for target, spec in self.columns.items()
         }
+
+    def specs(self) -> dict[str, ColumnSpec]:
+        return self._specs
 
     def source_of(self, field: str) -> str:
         spec = self.specs().get(field)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from tenure.cli import events as events_commands
+from tenure.cli import health as health_commands
 from tenure.cli import imports
 from tenure.cli import metrics as metrics_commands
 from tenure.cli import model as model_commands
@@ -47,6 +48,7 @@ def migrate() -> None:
 # Sub-command groups (one module per domain) register below.
 app.add_typer(model_commands.app, name="model")
 app.add_typer(imports.app, name="import")
+app.add_typer(health_commands.app, name="health")
 app.add_typer(metrics_commands.app, name="metrics")
 app.add_typer(users_commands.app, name="users")
 app.add_typer(playbook_commands.run_app, name="run")

@@ -98,14 +98,14 @@ def compute_metrics(
         overwrite=True,
     )
     inputs = MetricInputs(as_of=as_of, snapshot=snapshot, activity=activity)
-    wide = account_spine(snapshot, as_of)
+    spine = account_spine(snapshot, as_of)
+    joined = spine
+    columns = [spine[c] for c in spine.columns]
     for metric in chosen:
         values = metric.expression(inputs)
-        joined = wide.left_join(values, wide.account_id == values.account_id)
-        wide = joined.select(*[joined[c] for c in wide.columns], values[metric.slug])
-    filled = {
-        metric.slug: wide[metric.slug].fill_null(metric.default)
-        for metric in chosen
-        if metric.default is not None
-    }
-    return wide.mutate(**filled).order_by("account_id")
+        joined = joined.left_join(values, spine.account_id == values.account_id)
+        value = values[metric.slug]
+        columns.append(
+            value if metric.default is None else value.fill_null(metric.default).name(metric.slug)
+        )
+    return joined.select(*columns).order_by("account_id")

@@ -1,0 +1,170 @@
+"""`tenure health`: score accounts with the scorecard, explain a score, show scores and history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from tenure.cli.context import (
+    console,
+    event_store,
+    handle_errors,
+    print_json,
+    settings,
+    unit_of_work,
+)
+from tenure.cli.metrics import AS_OF_HELP, parse_as_of
+
+if TYPE_CHECKING:
+    from tenure.health.schemas import AccountScore
+
+app = typer.Typer(help="Health scores that explain themselves: score, explain, show.")
+
+BAND_STYLE = {"red": "bold red", "yellow": "yellow", "green": "green"}
+TREND_MARK = {"up": "▲ up", "down": "▼ down", "flat": "▶ flat", "new": "new"}
+
+
+def _band(name: str) -> str:
+    return f"[{BAND_STYLE.get(name, 'bold')}]{name}[/]"
+
+
+def _scores_table(scores: list[AccountScore], title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column, justify in (
+        ("account", "left"),
+        ("as of", "left"),
+        ("score", "right"),
+        ("band", "left"),
+        ("trend", "left"),
+        ("profile", "left"),
+        ("scorecard", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for s in scores:
+        previous = "" if s.previous_score is None else f" (was {s.previous_score})"
+        table.add_row(
+            f"{s.account_name} [dim]{s.account_external_id}[/]",
+            str(s.as_of),
+            str(s.score),
+            _band(s.band),
+            TREND_MARK.get(s.trend, s.trend) + previous,
+            s.profile,
+            f"{s.scorecard} v{s.scorecard_version}",
+        )
+    console.print(table)
+
+
+@app.command("score")
+@handle_errors
+def score(
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    scorecard: Path | None = typer.Option(
+        None,
+        "--scorecard",
+        help="Scorecard YAML. Default: <data dir>/scorecard.yaml, else the shipped default.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print every score as JSON."),
+) -> None:
+    """Score every account as of a day and store the scores (metrics are computed if missing)."""
+    from collections import Counter
+
+    from tenure.health.service import load_scorecard, score_day
+
+    day = parse_as_of(as_of)
+    card = load_scorecard(settings().data_dir, scorecard)
+    with unit_of_work() as session:
+        scores = score_day(session, event_store(), day, card)
+    if as_json:
+        print_json(scores)
+        return
+    bands = Counter(s.band for s in scores)
+    trends = Counter(s.trend for s in scores)
+    console.print(
+        f"scored {len(scores)} accounts as of {day} with scorecard {card.name} v{card.version}: "
+        + ", ".join(f"{_band(b.name)} {bands[b.name]}" for b in card.bands)
+        + " · "
+        + ", ".join(f"{t} {trends[t]}" for t in ("up", "down", "flat", "new") if trends[t])
+    )
+    lowest = sorted(scores, key=lambda s: (s.score, s.account_name))[:15]
+    _scores_table(lowest, f"Lowest {len(lowest)} scores")
+
+
+@app.command("explain")
+@handle_errors
+def explain(
+    account: str = typer.Argument(..., help="Account id or name."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Stored day, YYYY-MM-DD. Default: the latest score."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Why an account has its score: each measure's value, points, and what would move it."""
+    from rich.table import Table
+
+    from tenure.health.service import explain_account
+
+    with unit_of_work() as session:
+        result = explain_account(session, account, parse_as_of(as_of) if as_of else None)
+    if as_json:
+        print_json(result)
+        return
+    previous = "" if result.previous_score is None else f" from {result.previous_score}"
+    console.print(
+        f"[bold]{result.account_name}[/] ({result.account_external_id}) — "
+        f"[bold]{result.score}/100[/] {_band(result.band)}, "
+        f"{TREND_MARK.get(result.trend, result.trend)}{previous}"
+    )
+    console.print(
+        f"[dim]as of {result.as_of} · profile {result.profile} · "
+        f"scorecard {result.scorecard} v{result.scorecard_version}[/]"
+    )
+    table = Table(show_footer=True)
+    table.add_column("measure", footer="total")
+    table.add_column("value", justify="right")
+    table.add_column("points", justify="right", footer=str(result.score))
+    table.add_column("of", justify="right", footer="100")
+    table.add_column("what would move it")
+    ranked = sorted(result.measures, key=lambda m: (-m.gain, m.points - m.max_points))
+    for m in ranked:
+        style = "" if m.points == m.max_points else ("red" if m.points == 0 else "yellow")
+        table.add_row(
+            m.name,
+            m.shown,
+            f"[{style}]{m.points}[/]" if style else str(m.points),
+            str(m.max_points),
+            m.what_would_move_it,
+        )
+    console.print(table)
+    best = max(result.measures, key=lambda m: m.gain)
+    if best.gain:
+        console.print(
+            f"Biggest lever: {best.name} {best.next_shown} would add {best.gain} points "
+            f"({result.score} → {result.score + best.gain})."
+        )
+
+
+@app.command("show")
+@handle_errors
+def show(
+    account: str | None = typer.Argument(
+        None, help="Account id or name for its history; omit for every account's latest score."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Latest score of every account (lowest first), or one account's history."""
+    from tenure.health.service import latest_scores, score_history
+
+    with unit_of_work() as session:
+        scores = score_history(session, account) if account else latest_scores(session)
+    if as_json:
+        print_json(scores)
+        return
+    if not scores:
+        console.print("no health scores stored yet; run `tenure health score`")
+        return
+    title = f"Health history of {scores[0].account_name}" if account else "Latest health scores"
+    _scores_table(scores, title)

@@ -1,0 +1,181 @@
+"""Score accounts daily, store scores with history, and read them back with their explanations.
+
+Functions take the session first; they flush, never commit (the surface owns the transaction).
+
+    card = load_scorecard(settings.data_dir)               # <data_dir>/scorecard.yaml or default
+    scores = score_day(session, store, date(2025, 3, 31), card)  # stored, with trend
+    explain_account(session, "ACME")                       # latest stored score + measures
+    score_history(session, "ACME")                         # every stored day, oldest first
+
+Scores read the metrics stored for the day (``tenure metrics compute``); a day without stored
+metrics is computed and stored first, so one command does the whole job.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.errors import InvalidInput, NotFound
+from tenure.health.schemas import AccountScore, MeasureScore
+from tenure.health.scorecard import Scorecard, load_scorecard_text, score_accounts
+from tenure.metrics.service import compute_and_store, stored_metrics
+from tenure.model import Account, HealthScore, MetricSnapshot
+from tenure.store.events import EventStore
+
+DEFAULT_SCORECARD = Path(__file__).with_name("default_scorecard.yaml")
+SCORECARD_FILE = "scorecard.yaml"
+
+
+def scorecard_path(data_dir: Path, explicit: Path | None = None) -> Path:
+    """``explicit``, else ``<data_dir>/scorecard.yaml`` when present, else the shipped default."""
+    if explicit is not None:
+        return explicit
+    custom = data_dir / SCORECARD_FILE
+    return custom if custom.exists() else DEFAULT_SCORECARD
+
+
+def load_scorecard(data_dir: Path, explicit: Path | None = None) -> Scorecard:
+    path = scorecard_path(data_dir, explicit)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput(f"cannot read scorecard {path}: {error.strerror}") from None
+    return load_scorecard_text(text, str(path))
+
+
+def _previous_scores(session: Session, card: Scorecard, as_of: date) -> dict[int, int]:
+    """Each account's latest stored score of this scorecard before ``as_of``."""
+    latest = (
+        sa.select(HealthScore.account_id, sa.func.max(HealthScore.as_of).label("as_of"))
+        .where(HealthScore.scorecard == card.name, HealthScore.as_of < as_of)
+        .group_by(HealthScore.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(HealthScore.account_id, HealthScore.score)
+        .join(
+            latest,
+            (HealthScore.account_id == latest.c.account_id) & (HealthScore.as_of == latest.c.as_of),
+        )
+        .where(HealthScore.scorecard == card.name)
+    )
+    return {account_id: score for account_id, score in rows}
+
+
+def score_day(
+    session: Session, store: EventStore, as_of: date, card: Scorecard
+) -> list[AccountScore]:
+    """Score every account on ``as_of`` and store the scores (replacing that day's)."""
+    has_metrics = session.scalar(
+        sa.select(sa.func.count()).select_from(MetricSnapshot).where(MetricSnapshot.as_of == as_of)
+    )
+    if not has_metrics:
+        compute_and_store(session, store, as_of)
+    frame = stored_metrics(session, as_of)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    scores = score_accounts(
+        card, rows, as_of=as_of, previous=_previous_scores(session, card, as_of)
+    )
+    session.execute(
+        sa.delete(HealthScore).where(HealthScore.as_of == as_of, HealthScore.scorecard == card.name)
+    )
+    if scores:
+        session.execute(
+            sa.insert(HealthScore),
+            [
+                {
+                    "account_id": s.account_id,
+                    "as_of": s.as_of,
+                    "scorecard": s.scorecard,
+                    "scorecard_version": s.scorecard_version,
+                    "profile": s.profile,
+                    "score": s.score,
+                    "band": s.band,
+                    "trend": s.trend,
+                    "previous_score": s.previous_score,
+                    "measures": [m.model_dump() for m in s.measures],
+                }
+                for s in scores
+            ],
+        )
+    session.flush()
+    return scores
+
+
+def find_account(session: Session, reference: str) -> Account:
+    """An account by external id, else by name (case-insensitive)."""
+    account = session.scalar(sa.select(Account).where(Account.external_id == reference))
+    if account is not None:
+        return account
+    named = session.scalars(
+        sa.select(Account).where(sa.func.lower(Account.name) == reference.lower())
+    ).all()
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        ids = ", ".join(a.external_id for a in named)
+        raise InvalidInput(f"{len(named)} accounts are named {reference!r}; use an id: {ids}")
+    raise NotFound(f"no account with id or name {reference!r}")
+
+
+def _read(score: HealthScore, account: Account) -> AccountScore:
+    return AccountScore(
+        account_id=account.id,
+        account_external_id=account.external_id,
+        account_name=account.name,
+        as_of=score.as_of,
+        scorecard=score.scorecard,
+        scorecard_version=score.scorecard_version,
+        profile=score.profile,
+        score=score.score,
+        band=score.band,
+        trend=score.trend,
+        previous_score=score.previous_score,
+        measures=[MeasureScore.model_validate(m) for m in score.measures],
+    )
+
+
+def score_history(session: Session, reference: str) -> list[AccountScore]:
+    """Every stored score of one account, oldest first."""
+    account = find_account(session, reference)
+    scores = session.scalars(
+        sa.select(HealthScore)
+        .where(HealthScore.account_id == account.id)
+        .order_by(HealthScore.as_of, HealthScore.scorecard)
+    ).all()
+    return [_read(s, account) for s in scores]
+
+
+def explain_account(session: Session, reference: str, as_of: date | None = None) -> AccountScore:
+    """The account's stored score of ``as_of`` (default: the latest) with every measure."""
+    history = score_history(session, reference)
+    chosen = [s for s in history if as_of is None or s.as_of == as_of]
+    if not chosen:
+        when = f" for {as_of}" if as_of else ""
+        raise NotFound(
+            f"no health score stored for {reference!r}{when}; run `tenure health score` first"
+        )
+    return chosen[-1]
+
+
+def latest_scores(session: Session) -> list[AccountScore]:
+    """Each account's latest stored score, lowest score first (who needs attention)."""
+    latest = (
+        sa.select(HealthScore.account_id, sa.func.max(HealthScore.as_of).label("as_of"))
+        .group_by(HealthScore.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(HealthScore, Account)
+        .join(Account, Account.id == HealthScore.account_id)
+        .join(
+            latest,
+            (HealthScore.account_id == latest.c.account_id) & (HealthScore.as_of == latest.c.as_of),
+        )
+        .order_by(HealthScore.score, Account.name)
+    ).all()
+    return [_read(score, account) for score, account in rows]

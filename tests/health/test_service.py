@@ -1,0 +1,84 @@
+"""Daily scores from the hand-built fixture with the default scorecard, stored with history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tenure.errors import NotFound
+from tenure.health.service import (
+    explain_account,
+    latest_scores,
+    load_scorecard,
+    score_day,
+    score_history,
+)
+from tests.metrics.conftest import insert_fixture
+from tests.metrics.fixtures import AS_OF
+
+# Hand calculation with default_scorecard.yaml on the metric values in tests/metrics/fixtures.py:
+# acme (enterprise, tenure 730 → "enterprise"): utilization 0.2 → 5, strategic 0.5 → 7,
+#   breadth 2/3 → 10, trend +0.6 → 10, levels 2 → 6, champion → 10, sponsor no → 0,
+#   NPS 9 → 10, champion left → 0, 2 high tickets ≤ 2 → 2: 60 (yellow)
+# dyna (mid_market, tenure 303 → "standard"): no seats → 8, breadth 2/3 → 15, no prior usage → 7,
+#   2 days since activity ≤ 3 → 10, levels 3 → 10, no champion → 0, NPS 8 → 6, no champion left
+#   → 5, no high tickets → 5: 66 (yellow)
+# bolt (smb, no contract → "standard"): no seats → 8, breadth 0 → 0, no prior usage → 7, never
+#   active → 0, levels 0 → 0, champion 0, no NPS → 4, no champion left → 5, no tickets → 5: 29 (red)
+EXPECTED = {
+    "acme": (60, "yellow", "enterprise"),
+    "dyna": (66, "yellow", "standard"),
+    "bolt": (29, "red", "standard"),
+}
+
+
+def test_scores_match_the_hand_calculation(session: Session, data_dir: Path) -> None:
+    store = insert_fixture(session, data_dir)
+    card = load_scorecard(data_dir)
+    scores = {s.account_external_id: s for s in score_day(session, store, AS_OF, card)}
+    assert {k: (s.score, s.band, s.profile) for k, s in scores.items()} == EXPECTED
+    for s in scores.values():
+        assert sum(m.points for m in s.measures) == s.score
+        assert s.trend == "new" and s.scorecard_version == card.version
+
+
+def test_explain_reads_the_stored_score(session: Session, data_dir: Path) -> None:
+    store = insert_fixture(session, data_dir)
+    score_day(session, store, AS_OF, load_scorecard(data_dir))
+    explained = explain_account(session, "ACME")  # by name, case-insensitive
+    assert explained.account_external_id == "acme" and explained.score == 60
+    sponsor = next(m for m in explained.measures if m.metric == "sponsor_engaged")
+    assert (sponsor.shown, sponsor.points, sponsor.gain) == ("no", 0, 10)
+    utilization = next(m for m in explained.measures if m.metric == "license_utilization")
+    assert utilization.what_would_move_it == "≥ 40 % → +5 points"
+
+
+def test_history_and_trend_against_the_previous_stored_score(
+    session: Session, data_dir: Path
+) -> None:
+    store = insert_fixture(session, data_dir)
+    card = load_scorecard(data_dir)
+    earlier = {
+        s.account_external_id: s
+        for s in score_day(session, store, AS_OF - timedelta(days=60), card)
+    }
+    now = {s.account_external_id: s for s in score_day(session, store, AS_OF, card)}
+    score_day(session, store, AS_OF, card)  # re-scoring a day replaces it
+    history = score_history(session, "acme")
+    assert [h.as_of for h in history] == [AS_OF - timedelta(days=60), AS_OF]
+    for key, score in now.items():
+        assert score.previous_score == earlier[key].score
+        moved = score.score - earlier[key].score
+        assert score.trend == ("up" if moved > 3 else "down" if moved < -3 else "flat")
+    assert [s.account_external_id for s in latest_scores(session)] == ["bolt", "acme", "dyna"]
+
+
+def test_unknown_account_and_unscored_account(session: Session, data_dir: Path) -> None:
+    insert_fixture(session, data_dir)
+    with pytest.raises(NotFound, match="no account with id or name 'nobody'"):
+        explain_account(session, "nobody")
+    with pytest.raises(NotFound, match="run `tenure health score` first"):
+        explain_account(session, "acme")

@@ -1,0 +1,69 @@
+"""The playbook commands end to end: daily run, CTAs, rules preview, clear errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tenure.cli.main import app
+from tenure.store.database import create_engine, session_factory, session_scope
+from tests.playbooks import factories as f
+
+
+@pytest.fixture
+def cli_env(database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TENURE_DATABASE_URL", database_url)
+    monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
+    engine = create_engine(database_url)
+    with session_scope(session_factory(engine)) as session:
+        csm = f.user(session, email="csm@example.com")
+        acme = f.account(session, external_id="acme", owner=csm)
+        f.contract(session, acme, arr=50_000, ends_on=date(2026, 5, 1))
+    engine.dispose()
+    return database_url
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_daily_run_then_work_the_cta(cli_env: str) -> None:
+    first = invoke("run", "daily", "--as-of", "2026-03-01", "--no-send", "--json")
+    assert json.loads(first)["counts"]["rules"] == {"created": 1}
+    assert "already succeeded" in invoke("run", "daily", "--as-of", "2026-03-01", "--no-send")
+    ctas = json.loads(invoke("ctas", "list", "--json"))
+    assert [(c["rule_key"], c["reason"]) for c in ctas] == [
+        ("renewal_preparation", "days_to_renewal = 61 (<= 120); days_to_renewal = 61 (>= 0)")
+    ]
+    cta_id = str(ctas[0]["id"])
+    assert "in_progress" in invoke("ctas", "ack", cta_id)
+    assert "closed (success)" in invoke(
+        "ctas", "close", cta_id, "--outcome", "success", "--note", "renewal call booked"
+    )
+    assert json.loads(invoke("ctas", "list", "--json")) == []
+    closed = json.loads(invoke("ctas", "list", "--status", "closed", "--json"))
+    assert closed[0]["outcome_note"] == "renewal call booked"
+    evaluations = json.loads(invoke("rules", "evaluations", "--json"))
+    assert [e["decision"] for e in evaluations] == ["created"]
+    preview = json.loads(
+        invoke("rules", "preview", "renewal_preparation", "--as-of", "2026-02-01", "--json")
+    )
+    assert preview["decisions"] == {"created": 1} and preview["load_per_csm"] == {
+        "csm@example.com": 1
+    }
+
+
+def test_errors_are_clear(cli_env: str) -> None:
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["rules", "preview", "nope", "--as-of", "2026-03-01"])
+    assert unknown.exit_code == 1 and "no rule 'nope'" in unknown.output
+    bad_date = runner.invoke(app, ["run", "daily", "--as-of", "March 1"])
+    assert bad_date.exit_code == 1 and "expected a date like" in bad_date.output
+    missing = runner.invoke(app, ["ctas", "close", "999", "--outcome", "success"])
+    assert missing.exit_code == 1 and "no CTA 999" in missing.output

@@ -1,0 +1,62 @@
+"""The measured-plays report over stored decisions and contract outcomes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from tenure.model import RenewalOutcome, RuleEvaluation
+from tenure.playbooks.measured import play_report
+from tests.playbooks import factories as f
+
+
+def test_acted_vs_control_churn_and_expansion(session: Session) -> None:
+    fired = date(2026, 1, 10)
+    # Four acted accounts (one churns), four control accounts (three churn), one control account
+    # that was later acted on (counts as acted), one churn outside the horizon (not counted).
+    plan = [
+        ("a1", "created", RenewalOutcome.churned, date(2026, 3, 1)),
+        ("a2", "created", RenewalOutcome.renewed, date(2026, 3, 1)),
+        ("a3", "created", RenewalOutcome.expanded, date(2026, 3, 1)),
+        ("a4", "created", RenewalOutcome.churned, date(2027, 3, 1)),  # > 365 days later
+        ("c1", "control", RenewalOutcome.churned, date(2026, 2, 1)),
+        ("c2", "control", RenewalOutcome.churned, date(2026, 2, 1)),
+        ("c3", "control", RenewalOutcome.downgraded, date(2026, 2, 1)),
+        ("c4", "control", RenewalOutcome.renewed, date(2026, 2, 1)),
+    ]
+    for name, decision, outcome, on in plan:
+        acct = f.account(session, external_id=name)
+        contract = f.contract(session, acct, ends_on=on)
+        contract.renewal_outcome, contract.outcome_on = outcome, on
+        session.add(
+            RuleEvaluation(
+                as_of=fired,
+                rule_key="play",
+                rule_version=1,
+                account_id=acct.id,
+                decision=decision,
+                facts=[],
+            )
+        )
+    switched = f.account(session, external_id="switched")
+    for day, decision in [(fired, "control"), (date(2026, 1, 20), "created")]:
+        session.add(
+            RuleEvaluation(
+                as_of=day,
+                rule_key="play",
+                rule_version=1,
+                account_id=switched.id,
+                decision=decision,
+                facts=[],
+            )
+        )
+    session.flush()
+    report = play_report(session, "play", date(2026, 1, 1), date(2026, 1, 31))
+    churn, expansion = report.comparisons
+    assert (churn.acted_accounts, churn.acted_events) == (5, 1)
+    assert (churn.control_accounts, churn.control_events) == (4, 3)
+    assert churn.effect == 3 / 4 - 1 / 5
+    assert churn.ci_low is not None and churn.ci_high is not None
+    assert churn.ci_low < churn.effect < churn.ci_high
+    assert (expansion.acted_events, expansion.control_events) == (1, 0)

@@ -9,7 +9,7 @@ import pytest
 from tenure.model import AccountOwnership, AuditLog, Touchpoint
 from tenure.store.events import events_table_from_rows, open_event_store
 from tests.web.factories import token_headers
-from tests.web.fixtures import Console, console  # noqa: F401  (fixture)
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 READ_ENDPOINTS = [
     "/api/v1/me",
@@ -321,7 +321,7 @@ def test_events_read_one_account_in_a_bounded_window(console: Console) -> None:
             "type": "track",
             "account_id": account,
             "event": "report_viewed",
-            "properties": '{"n": %d}' % i,
+            "properties": f'{{"n": {i}}}',
             "timestamp": datetime(now.year, now.month, now.day, 12, tzinfo=UTC) - timedelta(days=i),
             "received_at": datetime.now(UTC),
         }

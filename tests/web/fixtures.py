@@ -34,8 +34,8 @@ class Console:
         return Session(self.engine, expire_on_commit=False)
 
 
-@pytest.fixture
-def console(database_url: str, data_dir: Path) -> Iterator[Console]:
+@pytest.fixture(name="console")
+def console_fixture(database_url: str, data_dir: Path) -> Iterator[Console]:
     """The app on a fresh database holding the named book, and a client not yet signed in."""
     engine = create_engine(database_url)
     with Session(engine, expire_on_commit=False) as session:

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from tenure.auth.permissions import Actor
+from tenure.auth.schemas import UserRead
 from tenure.auth.service import user_for_token
 from tenure.auth.sessions import (
     CSRF_FIELD,
@@ -115,7 +116,8 @@ async def api_actor(request: Request, db: Session = DbSession) -> Actor:
     if auth is None:
         raise Unauthorized("sign in or send 'Authorization: Bearer <API token>'")
     await _check_csrf(request, auth)
-    request.state.user = auth.actor.user
+    # A plain copy for rendering: error pages render after the session has rolled back.
+    request.state.user = UserRead.model_validate(auth.actor.user)
     return auth.actor
 
 
@@ -125,6 +127,7 @@ async def page_actor(request: Request, db: Session = DbSession) -> Actor:
     if auth is None or auth.session is None:
         raise SignInRequired("sign in to see this page")
     await _check_csrf(request, auth)
-    request.state.user = auth.actor.user
+    # A plain copy for rendering: error pages render after the session has rolled back.
+    request.state.user = UserRead.model_validate(auth.actor.user)
     request.state.csrf = auth.session.csrf
     return auth.actor

@@ -1,0 +1,122 @@
+"""Browser fixtures (see shared BROWSER-TESTING.md): Debian's Chromium driven by Playwright, and
+the whole application served by uvicorn in a subprocess on a free loopback port, on a fresh
+database holding the named book."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tenure.model.base import utcnow
+from tenure.store.database import create_engine
+from tests.web.factories import Book, make_book
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# pytest-playwright empties test-results/ when a session starts, so the screenshots of the last
+# run are there afterwards; TENURE_SCREENSHOT_DIR puts them elsewhere.
+ARTIFACTS = Path(
+    os.environ.get("TENURE_SCREENSHOT_DIR")
+    or Path(__file__).resolve().parents[2] / "test-results" / "web"
+)
+
+
+def _system_chromium(headed: bool = False) -> str | None:
+    names = ["chromium", "chromium-headless-shell"]
+    if not headed:
+        names.reverse()  # headless: the lighter, faster headless shell first
+    return os.environ.get("CHROMIUM_PATH") or next(filter(None, map(shutil.which, names)), None)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    executable = _system_chromium(headed=browser_type_launch_args.get("headless") is False)
+    if not executable:
+        message = "no system Chromium: apt-get install chromium-headless-shell (or chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": executable}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveConsole:
+    def __init__(self, url: str, book: Book) -> None:
+        self.url = url
+        self.book = book
+
+
+@pytest.fixture(scope="module")
+def live_console(
+    migrated_template: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveConsole]:
+    """`uvicorn tenure.api.app:create_app` on a fresh SQLite database seeded with the book."""
+    database_url = migrated_template("sqlite")
+    engine = create_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        book = make_book(session, utcnow().date())
+        session.commit()
+    engine.dispose()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TENURE_DATABASE_URL": database_url,
+        "TENURE_DATA_DIR": str(tmp_path_factory.mktemp("live-data")),
+        "TENURE_SECRET_KEY": "browser-test-secret",
+    }
+    log = tmp_path_factory.mktemp("live-log") / "uvicorn.log"
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "tenure.api.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/login", timeout=1)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the console did not start:\n{log.read_text()}") from None
+                time.sleep(0.1)
+        yield LiveConsole(url, book)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

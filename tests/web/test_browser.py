@@ -1,0 +1,125 @@
+"""The console in a real Chromium: sign in, filter, open an account, log a touchpoint, keyboard,
+command palette, and a page the role may not see. Screenshots go to test-results/web/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import LiveConsole
+from tests.web.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page: Page, live: LiveConsole, email: str) -> None:
+    page.goto(f"{live.url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live.url}/today")
+
+
+def test_csm_lands_on_today_with_their_renewal(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page, live_console, "cleo@example.com")
+    expect(page.get_by_role("heading", name="Renewals in the next 120 days")).to_be_visible()
+    renewals = page.locator("section", has_text="Renewals in the next").locator("tbody tr")
+    expect(renewals).to_have_count(1)
+    expect(renewals.first).to_contain_text("Acme")
+    expect(renewals.first).to_contain_text("120,000 USD")
+    expect(page.locator("footer")).to_contain_text("Data as of")
+    page.screenshot(path=str(screenshot_dir / "today.png"), full_page=True)
+
+
+def test_filter_portfolio_open_account_and_log_a_touchpoint(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page, live_console, "cleo@example.com")
+    page.goto(f"{live_console.url}/portfolio")
+    rows = page.locator("#portfolio-table tbody tr")
+    expect(rows).to_have_count(5)
+    page.get_by_label("Segment").select_option("Enterprise")  # htmx swaps the table in place
+    expect(rows).to_have_count(2)
+    expect(page).to_have_url(
+        f"{live_console.url}/portfolio?q=&segment=Enterprise"
+        "&owner=&renewal_within_days=&sort=name&direction=asc"
+    )
+    page.get_by_label("Search accounts", exact=True).fill("acm")
+    expect(rows).to_have_count(1)
+    page.screenshot(path=str(screenshot_dir / "portfolio-filtered.png"), full_page=True)
+
+    page.get_by_role("link", name="Acme").click()
+    expect(page.get_by_role("heading", name="Acme")).to_be_visible()
+    expect(page.locator("#relationships")).to_contain_text("Jane Champion")
+    timeline = page.locator("#timeline-items > li")
+    expect(timeline).to_have_count(3)
+    page.get_by_label("Kind").select_option("call")
+    page.get_by_label("Subject").fill("Renewal kick-off")
+    page.get_by_label("Notes").fill("Budget approved; legal review next week.")
+    page.get_by_role("button", name="Log touchpoint").click()
+    expect(timeline).to_have_count(4)
+    expect(timeline.first).to_contain_text("call: Renewal kick-off")
+    expect(timeline.first).to_contain_text("Cleo CSM")
+    expect(page.get_by_label("Subject")).to_have_value("")  # the form reset for the next one
+    page.screenshot(path=str(screenshot_dir / "account-360.png"), full_page=True)
+    page.reload()  # stored, not just drawn
+    expect(page.locator("#timeline-items > li").first).to_contain_text("Renewal kick-off")
+
+
+def test_keyboard_and_command_palette(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    sign_in(page, live_console, "max@example.com")
+    page.goto(f"{live_console.url}/portfolio")
+    page.keyboard.press("/")
+    expect(page.get_by_label("Search accounts", exact=True)).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(page.locator("tr.selected")).to_contain_text("Globex")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Globex")).to_be_visible()
+
+    page.keyboard.press("Control+k")
+    palette = page.get_by_label("Search accounts and pages")
+    expect(palette).to_be_focused()
+    palette.fill("init")
+    expect(page.locator("#palette-results li").first).to_contain_text("Initech")
+    page.screenshot(path=str(screenshot_dir / "command-palette.png"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Initech")).to_be_visible()
+    page.keyboard.press("g")
+    page.keyboard.press("r")
+    expect(page).to_have_url(f"{live_console.url}/renewals")
+
+
+def test_csm_is_refused_the_admin_page(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    sign_in(page, live_console, "sam@example.com")
+    expect(page.get_by_role("link", name="Admin")).to_have_count(0)
+    response = page.goto(f"{live_console.url}/admin")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading")).to_contain_text("403")
+    expect(page.locator("main")).to_contain_text("this needs the role admin")
+    page.screenshot(path=str(screenshot_dir / "forbidden.png"))
+
+
+def test_admin_and_renewals_pages(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page, live_console, "ada@example.com")
+    page.goto(f"{live_console.url}/admin")
+    expect(page.locator("#users tbody tr")).to_have_count(5)
+    expect(page.locator("#audit")).to_contain_text("user.sign_in")
+    page.screenshot(path=str(screenshot_dir / "admin.png"), full_page=True)
+    page.goto(f"{live_console.url}/renewals")
+    expect(page.locator("table.months tbody tr")).to_have_count(12)
+    page.screenshot(path=str(screenshot_dir / "renewals.png"), full_page=True)

@@ -1,0 +1,198 @@
+"""The console's pages over HTTP (in-process): sign-in security, roles, forms, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tenure.model import AuditLog, SavedView
+from tests.web.factories import csrf_of, sign_in
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+
+
+def test_pages_redirect_to_sign_in_and_back(console: Console) -> None:
+    response = console.client.get("/portfolio?segment=SMB", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/portfolio%3Fsegment%3DSMB"
+
+
+def test_sign_in_sets_a_hardened_cookie_and_rotates_the_csrf_token(console: Console) -> None:
+    before = csrf_of(console.client.get("/login").text)
+    response = sign_in(console.client, "cleo@example.com")
+    assert response.status_code == 303 and response.headers["location"] == "/today"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert csrf_of(console.client.get("/today").text) != before
+
+
+def test_wrong_password_then_rate_limit(console: Console) -> None:
+    for _ in range(5):
+        failed = sign_in(console.client, "cleo@example.com", "wrong-password")
+        assert failed.status_code == 401 and "Wrong email or password" in failed.text
+    limited = sign_in(console.client, "cleo@example.com")  # even the right password now
+    assert limited.status_code == 429
+    assert "Too many failed sign-ins" in limited.text
+    assert int(limited.headers["retry-after"]) > 0
+
+
+def test_sign_in_without_the_form_s_csrf_token_is_refused(console: Console) -> None:
+    console.client.get("/login")
+    response = console.client.post(
+        "/login", data={"email": "cleo@example.com", "password": "correct-horse-9"}
+    )
+    assert response.status_code == 403 and "The form expired" in response.text
+
+
+def test_sign_in_never_redirects_off_site(console: Console) -> None:
+    token = csrf_of(console.client.get("/login").text)
+    response = console.client.post(
+        "/login",
+        data={
+            "email": "cleo@example.com",
+            "password": "correct-horse-9",
+            "csrf_token": token,
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/today"
+
+
+def test_every_page_renders_with_its_json_twin_and_freshness(console: Console) -> None:
+    sign_in(console.client, "ada@example.com")
+    book = console.book
+    for path, twin in [
+        ("/today", "/api/v1/today?scope=all"),
+        ("/portfolio?segment=Enterprise", "/api/v1/accounts?segment=Enterprise"),
+        (f"/accounts/{book.acme.id}", f"/api/v1/accounts/{book.acme.id}"),
+        ("/renewals", "/api/v1/renewals?months=12"),
+        ("/admin", "/api/v1/users"),
+    ]:
+        page = console.client.get(path)
+        assert page.status_code == 200, path
+        assert f'href="{twin}"' in page.text.replace("&amp;", "&"), path
+        assert "Data as of" in page.text
+
+
+def test_a_csm_is_refused_the_admin_page(console: Console) -> None:
+    sign_in(console.client, "cleo@example.com")
+    response = console.client.get("/admin")
+    assert response.status_code == 403
+    assert "this needs the role admin; cleo@example.com is csm" in response.text
+    assert 'href="/admin"' not in response.text  # not in the navigation either
+
+
+def test_account_page_shows_relationships_contracts_and_timeline(console: Console) -> None:
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get(f"/accounts/{console.book.acme.id}").text
+    assert "120,000 USD" in page
+    assert "Jane Champion" in page and ">champion<" in page
+    assert "Bob Sponsor" in page and "left " in page
+    assert "Q3 business review" in page and "SSO login fails" in page and "NPS 9" in page
+    assert "Log touchpoint" in page
+
+
+def test_logging_a_touchpoint_from_the_page(console: Console) -> None:
+    sign_in(console.client, "cleo@example.com")
+    url = f"/accounts/{console.book.acme.id}"
+    token = csrf_of(console.client.get(url).text)
+    refused = console.client.post(f"{url}/touchpoints", data={"subject": "No token"})
+    assert refused.status_code == 403
+    partial = console.client.post(
+        f"{url}/touchpoints",
+        data={"kind": "call", "subject": "Renewal call", "notes": "Budget ok", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert partial.status_code == 200
+    assert partial.text.lstrip().startswith('<ol class="timeline"')
+    assert "call: Renewal call" in partial.text
+
+
+def test_viewer_sees_no_touchpoint_form_and_cannot_post(console: Console) -> None:
+    sign_in(console.client, "vic@example.com")
+    url = f"/accounts/{console.book.acme.id}"
+    page = console.client.get(url).text
+    assert "Log touchpoint" not in page
+    response = console.client.post(
+        f"{url}/touchpoints", data={"subject": "Hi", "csrf_token": csrf_of(page)}
+    )
+    assert response.status_code == 403
+
+
+def test_csv_export_is_exactly_the_filtered_rows(console: Console) -> None:
+    sign_in(console.client, "vic@example.com")
+    response = console.client.get("/portfolio.csv?segment=Mid-Market&sort=arr&direction=desc")
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["name"], r["arr"], r["owner_name"]) for r in rows] == [
+        ("Initech", "80000.0", "Sam CSM"),
+        ("Globex", "50000.0", "Cleo CSM"),
+    ]
+
+
+def test_saved_views_and_bulk_reassign_from_the_portfolio(console: Console) -> None:
+    book = console.book
+    sign_in(console.client, "ada@example.com")
+    page = console.client.get("/portfolio?owner=none")
+    assert "Umbrella" in page.text and "Acme" not in page.text
+    token = csrf_of(page.text)
+    saved = console.client.post(
+        "/portfolio/views", data={"name": "Unassigned", "query": "owner=none", "csrf_token": token}
+    )
+    assert saved.status_code == 200 and 'href="/portfolio?owner=none">Unassigned' in saved.text
+    moved = console.client.post(
+        "/portfolio/reassign",
+        data={
+            "account_ids": [str(book.umbrella.id)],
+            "owner_id": str(book.sam.id),
+            "back": "/portfolio?owner=none",
+            "csrf_token": token,
+        },
+    )
+    assert moved.status_code == 200 and "No account matches these filters." in moved.text
+    with console.session() as session:
+        assert session.query(SavedView).count() == 1
+        actions = [a.action for a in session.query(AuditLog).order_by(AuditLog.id)]
+    assert actions[-2:] == ["saved_view.save", "account.reassign"]
+
+
+def test_admin_creates_a_user_and_a_token_shown_once(console: Console) -> None:
+    sign_in(console.client, "ada@example.com")
+    token = csrf_of(console.client.get("/admin").text)
+    created = console.client.post(
+        "/admin/users",
+        data={
+            "email": "nina@example.com",
+            "name": "Nina",
+            "role": "csm",
+            "password": "long-enough",
+            "csrf_token": token,
+        },
+    )
+    assert created.status_code == 200 and "nina@example.com" in created.text
+    bad = console.client.post(
+        "/admin/users", data={"email": "nina", "name": "N", "role": "csm", "csrf_token": token}
+    )
+    assert bad.status_code == 422 and "not an email address" in bad.text
+    issued = console.client.post(
+        "/admin/tokens",
+        data={"name": "BI export", "user_id": str(console.book.ada.id), "csrf_token": token},
+    )
+    assert issued.status_code == 201
+    secret = issued.text.split('id="new-token">')[1].split("<")[0]
+    assert secret.startswith("tnr_")
+    assert console.client.get("/admin").text.count(secret) == 0
+    me = console.client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.json()["email"] == "ada@example.com"
+
+
+def test_palette_finds_pages_and_accounts(console: Console) -> None:
+    sign_in(console.client, "cleo@example.com")
+    found = console.client.get("/api/v1/search", params={"q": "re"}).json()
+    labels = [(e["kind"], e["label"]) for e in found]
+    assert ("page", "Renewals") in labels
+    assert ("page", "Admin") not in labels
+    accounts = console.client.get("/api/v1/search", params={"q": "ini"}).json()
+    assert [(e["label"], e["url"]) for e in accounts] == [
+        ("Initech", f"/accounts/{console.book.initech.id}")
+    ]

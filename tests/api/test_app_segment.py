@@ -260,3 +260,37 @@ def test_a_repeated_message_id_is_stored_once(live: Live) -> None:
     for _ in range(3):  # a sender retrying after a lost acknowledgement
         assert live.post("batch", body).json() == SUCCESS
     assert [e["message_id"] for e in live.events("c-dup")] == ["dup-1"]
+
+
+def test_concurrent_senders_creating_the_same_account_all_succeed(live: Live) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(i: int) -> httpx.Response:
+        return live.post(
+            "batch",
+            {
+                "batch": [
+                    {
+                        "type": "identify",
+                        "userId": f"c-racer-{i}",
+                        "traits": {"email": f"r{i}@x.test"},
+                    },
+                    {
+                        "type": "group",
+                        "userId": f"c-racer-{i}",
+                        "groupId": "c-race",
+                        "traits": {"name": "Race Inc"},
+                    },
+                ]
+            },
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(send, range(8)))
+    assert [r.status_code for r in responses] == [200] * 8
+    with session_scope(session_factory(live.engine)) as session:
+        [account] = session.scalars(sa.select(Account).where(Account.external_id == "c-race"))
+        members = session.scalars(
+            sa.select(Contact.external_id).where(Contact.account_id == account.id)
+        ).all()
+    assert sorted(members) == [f"c-racer-{i}" for i in range(8)]

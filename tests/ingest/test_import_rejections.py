@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.errors import RejectedFile
+from tenure.errors import InvalidInput, RejectedFile
+from tenure.ingest.importer import ImportRequest, read_valid_rows
 from tenure.model import Account, Contact, Contract
 from tests.ingest.helpers import run_import
 
@@ -249,3 +250,14 @@ def test_an_update_in_a_rejected_file_leaves_the_stored_row(
         run_import(session, "accounts", bad)
     session.expire_all()
     assert ("acme", "Acme", "Retail") in _snapshot(session)
+
+
+def test_a_windows_export_imports_with_its_encoding(session: Session, tmp_path: Path) -> None:
+    export = tmp_path / "excel.csv"
+    export.write_bytes(b"external_id,name\nk1,K\xf6ln GmbH\n")
+    with pytest.raises(RejectedFile, match="pass --encoding cp1252"):
+        run_import(session, "accounts", export)
+    rows = read_valid_rows(ImportRequest("accounts", export, encoding="cp1252"))
+    assert [(line, row.name) for line, row in rows] == [(2, "Köln GmbH")]  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput, match="unknown text encoding 'latin-9x'"):
+        read_valid_rows(ImportRequest("accounts", export, encoding="latin-9x"))

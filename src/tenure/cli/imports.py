@@ -240,10 +240,10 @@ def runs(
         "unchanged",
         "errors",
     ):
-        table.add_column(header)
+        table.add_column(header, no_wrap=header in {"started", "status"})
     for run in history:
         table.add_row(
-            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            f"{run.started_at:%Y-%m-%d %H:%M}",
             run.entity,
             run.file_name,
             run.mapping or "—",

@@ -136,15 +136,10 @@ class SourceFile:
                 yield number, text, None
 
     def _encoding_hint(self) -> str:
-        if self.encoding.replace("-", "").lower() != "utf8":
+        if self.encoding.replace("-", "").replace("_", "").lower() not in {"utf8", "utf8sig"}:
             return ""
-        from charset_normalizer import from_path
-
-        guess = from_path(self.path, steps=3).best()
-        if guess is None or guess.encoding in {"utf_8", "ascii"}:
-            return " (is the file corrupt?)"
-        name = guess.encoding
-        return f"; the file looks like {name}: re-export it as UTF-8 or pass --encoding {name}"
+        # Exports saved by Excel on Windows are the usual cause.
+        return "; save the file as UTF-8, or pass --encoding cp1252 if it is a Windows/Excel export"
 
     def _csv_records(self, lines: Iterator[tuple[int, str, str | None]]) -> Iterator[Record]:
         problems: dict[int, str] = {}

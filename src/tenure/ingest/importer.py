@@ -8,6 +8,7 @@ store, deduplicated by message id.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from tenure.accounts.schemas import (
     UtcDatetime,
     nul_in,
 )
-from tenure.errors import RejectedFile, RowError
+from tenure.errors import InvalidInput, RejectedFile, RowError
 from tenure.ingest.files import FileFormat, Record, SourceFile, detect_format, has_column
 from tenure.ingest.mappings import CUSTOM_PREFIX, Mapping, MappingProblem
 from tenure.model import ImportRun
@@ -132,6 +133,12 @@ class ImportRequest:
         return ENTITIES[self.entity]
 
     def open(self) -> SourceFile:
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise InvalidInput(
+                f"unknown text encoding {self.encoding!r} (try utf-8 or cp1252)"
+            ) from None
         return SourceFile(self.path, detect_format(self.path, self.format), self.encoding)
 
 

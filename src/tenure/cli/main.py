@@ -11,14 +11,16 @@ import typer
 from tenure.cli import events as events_commands
 from tenure.cli import health as health_commands
 from tenure.cli import imports
-from tenure.cli import metrics as metrics_commands
-from tenure.cli import model as model_commands
-from tenure.cli import playbooks as playbook_commands
 from tenure.cli import serve as serve_command
 from tenure.cli import sources as sources_commands
 from tenure.cli import status as status_command
 from tenure.cli import users as users_commands
+from tenure.cli import metrics as metrics_commands
+from tenure.cli import model as model_commands
+from tenure.cli import playbooks as playbook_commands
 from tenure.cli import success as success_commands
+from tenure.cli import demo as demo_command
+from tenure.cli import simulate as simulate_command
 
 app = typer.Typer(
     name="tenure",
@@ -47,10 +49,14 @@ def migrate() -> None:
 
 # Sub-command groups (one module per domain) register below.
 app.add_typer(model_commands.app, name="model")
-app.add_typer(imports.app, name="import")
-app.add_typer(health_commands.app, name="health")
-app.add_typer(metrics_commands.app, name="metrics")
 app.add_typer(users_commands.app, name="users")
+app.add_typer(imports.app, name="import")
+app.add_typer(metrics_commands.app, name="metrics")
+app.add_typer(health_commands.app, name="health")
+app.add_typer(sources_commands.app, name="sources")
+app.add_typer(events_commands.app, name="events")
+app.command("serve")(serve_command.serve)
+app.command("status")(status_command.status)
 app.add_typer(playbook_commands.run_app, name="run")
 app.add_typer(playbook_commands.rules_app, name="rules")
 app.add_typer(playbook_commands.ctas_app, name="ctas")
@@ -58,7 +64,5 @@ app.add_typer(playbook_commands.outbox_app, name="outbox")
 app.add_typer(playbook_commands.webhooks_app, name="webhooks")
 app.add_typer(playbook_commands.surveys_app, name="surveys")
 success_commands.register(app)
-app.add_typer(sources_commands.app, name="sources")
-app.add_typer(events_commands.app, name="events")
-app.command("serve")(serve_command.serve)
-app.command("status")(status_command.status)
+app.command("simulate")(simulate_command.command)
+app.command("demo")(demo_command.command)

@@ -1,0 +1,118 @@
+"""`tenure simulate`: generate a customer base with known outcomes, into the stores or to files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from tenure.cli.context import console, handle_errors, print_json, settings
+from tenure.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from tenure.simulate import SimulationResult
+
+
+def parse_as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise InvalidInput(f"--as-of {value!r}: expected a date like 2026-11-01") from error
+
+
+@contextmanager
+def day_progress(description: str) -> Iterator[Any]:
+    """A rich progress bar over simulated days; yields the callback the engine calls."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def render_result(result: SimulationResult) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Simulated {result.start} → {result.as_of} (seed {result.seed})")
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    table.add_row("events", f"{result.events:,}")
+    for entity, count in result.rows.items():
+        table.add_row(entity, f"{count:,}")
+    console.print(table)
+    console.print(
+        f"config hash [bold]{result.config_hash}[/] · {result.seconds:.1f} s · "
+        f"{result.events / max(result.seconds, 1e-9):,.0f} events/s\n"
+        f"data: {result.location}\nground truth (evaluation only): {result.truth_dir}",
+        highlight=False,
+    )
+
+
+@handle_errors
+def command(
+    accounts: int | None = typer.Option(None, "--accounts", help="Accounts over the run."),
+    months: int | None = typer.Option(None, "--months", help="Months simulated, ending at as-of."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (same seed, same data)."),
+    preset: str = typer.Option("demo", "--preset", help="demo | medium | large."),
+    config_file: Path | None = typer.Option(
+        None, "--config", help="YAML overriding the preset (keys as in presets/defaults.yaml)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write Parquet files here instead of loading the configured stores."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Last simulated day is the day before; default fixed at 2026-11-01."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the run's figures as JSON."),
+) -> None:
+    """Simulate a B2B customer base — accounts, contracts, people, usage — with ground truth."""
+    from tenure.simulate import load_config, simulate_into_stores, simulate_to_files
+
+    config = load_config(
+        preset,
+        path=config_file,
+        overrides={
+            "accounts": accounts,
+            "months": months,
+            "seed": seed,
+            "as_of": parse_as_of(as_of),
+        },
+    )
+    with day_progress(f"simulating {config.accounts:,} accounts") as progress:
+        if out is not None:
+            result = simulate_to_files(config, out, progress)
+        else:
+            result = simulate_into_stores(config, settings(), progress)
+    if as_json:
+        print_json(
+            {
+                "config_hash": result.config_hash,
+                "seed": result.seed,
+                "start": result.start.isoformat(),
+                "as_of": result.as_of.isoformat(),
+                "events": result.events,
+                "rows": result.rows,
+                "seconds": result.seconds,
+                "location": str(result.location),
+                "truth_dir": str(result.truth_dir),
+            }
+        )
+    else:
+        render_result(result)

@@ -1,0 +1,50 @@
+"""Loading into the configured stores: one transaction of inserts, events in the event store."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tenure.config import Settings
+from tenure.errors import Conflict
+from tenure.model import Account, Contact, Contract, SurveyResponse, Ticket, Touchpoint, User
+from tenure.simulate import simulate_into_stores
+from tenure.store.database import create_engine
+from tenure.store.events import open_event_store
+from tests.simulate.conftest import tiny_config
+
+
+def test_simulate_into_stores_loads_every_row_and_event(database_url: str, fast_dir: Path) -> None:
+    data_dir = Path(tempfile.mkdtemp(dir=fast_dir))
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    config = tiny_config(accounts=40, months=1)
+    result = simulate_into_stores(config, settings)
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+
+        def count(model: type) -> int:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(model)).scalar_one())
+
+        assert count(Account) == result.rows["accounts"] == 40
+        assert count(Contact) == result.rows["contacts"]
+        assert count(Contract) == result.rows["contracts"]
+        assert count(Ticket) == result.rows["tickets"]
+        assert count(SurveyResponse) == result.rows["surveys"]
+        assert count(Touchpoint) == result.rows["touchpoints"]
+        assert count(User) == result.rows["users"]
+        owners = conn.execute(
+            sa.select(sa.func.count()).select_from(Account).where(Account.owner_id.is_(None))
+        ).scalar_one()
+        assert owners == 0
+        custom = conn.execute(sa.select(Account.custom).limit(1)).scalar_one()
+        assert set(custom["handoff"]) >= {"technical_fit", "ready", "required_outcome"}
+    engine.dispose()
+    assert open_event_store(settings).stats().events == result.events > 0
+    assert (settings.data_dir / "truth" / "renewals.parquet").exists()
+    assert not (settings.data_dir / "simulation-staging").exists()
+
+    with pytest.raises(Conflict, match="already holds"):
+        simulate_into_stores(config, settings)

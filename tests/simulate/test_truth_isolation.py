@@ -1,0 +1,41 @@
+"""The simulator must not grade its own homework: only simulate/ and evaluation see the truth."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import tenure
+
+PACKAGE = Path(tenure.__file__).parent
+ALLOWED = ("simulate", "evaluation")
+TRUTH_IMPORT = re.compile(
+    r"^\s*(from\s+tenure\.simulate\.truth\s+import|import\s+tenure\.simulate\.truth"
+    r"|from\s+tenure\.simulate\s+import\s+[^\n]*\btruth\b)",
+    re.MULTILINE,
+)
+
+
+def test_nothing_outside_simulate_and_evaluation_imports_the_truth() -> None:
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.relative_to(PACKAGE).parts[0] not in ALLOWED
+        and TRUTH_IMPORT.search(path.read_text())
+    ]
+    assert offenders == []
+
+
+def test_the_check_recognises_an_import() -> None:
+    assert TRUTH_IMPORT.search("from tenure.simulate.truth import load_truth\n")
+    assert TRUTH_IMPORT.search("    from tenure.simulate import config, truth\n")
+    assert not TRUTH_IMPORT.search("from tenure.simulate import load_config\n")
+
+
+def test_observable_files_carry_no_latent_columns(tiny_run: Path) -> None:
+    import pyarrow.parquet as pq
+
+    latent = re.compile(r"fit|latent|true_cause|ready|willing|able|value")
+    for path in tiny_run.glob("*.parquet"):
+        names = [n for n in pq.read_schema(path).names if n != "custom"]
+        assert not [n for n in names if latent.search(n)], path.name

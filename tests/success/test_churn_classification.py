@@ -56,17 +56,32 @@ def test_champion_leaving_is_customer_side_but_avoidable() -> None:
 
 
 def test_product_evidence_and_no_evidence() -> None:
-    s = suggest(
-        churn(
-            high_priority_ticket_dates=[date(2025, 4, 1), date(2025, 5, 1)], license_utilization=0.2
-        )
-    )
+    tickets = [date(2025, 3, 1), date(2025, 4, 1), date(2025, 5, 1)]
+    s = suggest(churn(high_priority_ticket_dates=tickets))
     assert (s.cause_side, s.internal_reason, s.avoidable) == (
         CauseSide.product_or_service,
         "support_issues",
         True,
     )
-    assert len(s.reasons) == 4
+    # Low utilization before the notice comes first: the value never arrived.
+    low = suggest(churn(high_priority_ticket_dates=tickets, license_utilization=0.2))
+    assert low.internal_reason == "low_adoption"
+    assert (
+        low.reasons[-1]
+        == "licence utilization 20% < 40% before the notice: the value never arrived"
+    )
+    # Two tickets are not enough; a detractor NPS is.
+    assert suggest(churn(high_priority_ticket_dates=tickets[1:], last_nps=4)).internal_reason == (
+        "low_value"
+    )
+    # Two or more failing fit criteria at signing point upstream, before any product evidence.
+    weak = suggest(
+        churn(failing_at_signing=["values", "resources"], high_priority_ticket_dates=tickets)
+    )
+    assert (weak.cause_side, weak.internal_reason) == (
+        CauseSide.acquisition_fit,
+        "weak_fit_at_signing",
+    )
     none = suggest(churn(kind=ChurnKind.downgraded))
     assert (none.cause_side, none.avoidable) == (CauseSide.unknown, None)
 

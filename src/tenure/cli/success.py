@@ -144,6 +144,33 @@ def fit_report(
     console.print(report.note)
 
 
+@fit_app.command("evaluate")
+@handle_errors
+def fit_evaluate(
+    as_of: str | None = AS_OF, config: Path | None = CONFIG, as_json: bool = JSON
+) -> None:
+    """On a simulated base: churn by fit band vs the true bad-fit flag (oracle) and baseline."""
+    from tenure.cli.context import settings
+    from tenure.evaluation.success import evaluate_fit
+
+    with unit_of_work() as session:
+        result = evaluate_fit(session, settings().data_dir, _as_of(as_of), _fit_config(config))
+    if as_json:
+        print_json(result)
+        return
+    _table(
+        "Logo churn by fit band at signing",
+        ["fit band", "accounts", "churned", "logo churn"],
+        [[b.fit_band, b.accounts, b.churned, _pct(b.logo_churn)] for b in result.bands],
+    )
+    console.print(
+        f"decreasing good → stretch → bad: {result.decreasing_good_to_bad}; "
+        f"oracle (true fit): bad {_pct(result.oracle_bad_fit_churn)} vs good "
+        f"{_pct(result.oracle_good_fit_churn)}; baseline (all) "
+        f"{_pct(result.baseline_churn)}"
+    )
+
+
 # --- outcome ------------------------------------------------------------------------------------
 
 
@@ -544,6 +571,36 @@ def churn_report(as_json: bool = JSON) -> None:
         "Churn by class",
         ["quarter", "class", "cause side", "count"],
         [[r.period, r.churn_class, r.cause_side, r.count] for r in rows],
+    )
+
+
+@churn_app.command("agreement")
+@handle_errors
+def churn_agreement(
+    as_of: str | None = AS_OF, config: Path | None = CONFIG, as_json: bool = JSON
+) -> None:
+    """On a simulated base: suggested cause side vs the simulator's true cause."""
+    from tenure.cli.context import settings
+    from tenure.evaluation.success import evaluate_classification
+
+    with unit_of_work() as session:
+        r = evaluate_classification(
+            session, settings().data_dir, _as_of(as_of), _fit_config(config)
+        )
+    if as_json:
+        print_json(r)
+        return
+    sides = sorted({s for row in r.confusion.values() for s in row} | set(r.confusion))
+    _table(
+        f"Cause side: truth (rows) vs suggested (columns), {r.churns_compared} churns",
+        ["truth", *sides],
+        [[t, *(r.confusion.get(t, {}).get(s, 0) for s in sides)] for t in sorted(r.confusion)],
+    )
+    console.print(
+        f"agreement {_pct(r.agreement)} (where a side was suggested: "
+        f"{_pct(r.agreement_where_suggested)} on {_pct(r.suggested_share)} of churns); "
+        f"baseline always '{r.baseline_label}': {_pct(r.baseline_agreement)}; "
+        f"avoidable agreement {_pct(r.avoidable_agreement)}"
     )
 
 

@@ -11,8 +11,10 @@ customer's **stated** reason apart from the **internal** one [pub].
   when no notice was given).
 - cause side, first match wins: ``acquisition_fit`` when the customer had no Success Potential at
   signing; ``customer_change`` when the data shows their own change (acquired, bankrupt, budget
-  cut, or a champion who left in the 180 days before notice); ``product_or_service`` when it shows
-  ours (≥ 2 high-priority tickets in those 180 days, licence utilization < 40 %, or an NPS ≤ 6);
+  cut, or a champion who left in the 180 days before notice); ``acquisition_fit`` again when two
+  or more fit criteria (must or nice) failed at signing; ``product_or_service`` when it shows
+  ours (licence utilization < 40 % before the notice, ≥ 3 high-priority tickets in those 180
+  days, or a last NPS ≤ 6 — checked in that order);
   otherwise ``unknown``.
 - A stated reason that names a verifiable event ("company_acquired", "business_closed") counts as
   that customer event; every other stated reason is kept but not trusted ([pub]: relying on the
@@ -37,7 +39,8 @@ from pydantic import BaseModel
 FORESEEN_LEAD_DAYS = 30
 LOOKBACK_DAYS = 180
 LOW_UTILIZATION = 0.4
-HIGH_PRIORITY_TICKETS = 2
+HIGH_PRIORITY_TICKETS = 3
+WEAK_FIT_FAILURES = 2
 CUSTOMER_EVENTS = ("acquired", "bankruptcy", "budget_cut")
 UNAVOIDABLE = frozenset(CUSTOMER_EVENTS)
 STATED_EVENTS = {"company_acquired": "acquired", "business_closed": "bankruptcy"}
@@ -62,6 +65,8 @@ class ChurnFacts:
     churned_on: date
     notice_on: date | None = None
     success_potential_at_signing: bool | None = None
+    # Fit criteria that failed at signing (must or nice).
+    failing_at_signing: Sequence[str] = field(default_factory=tuple)
     risk_flag_dates: Sequence[date] = field(default_factory=tuple)
     # Customer-side events recorded before the churn: "acquired", "bankruptcy", "budget_cut".
     customer_events: Sequence[str] = field(default_factory=tuple)
@@ -115,21 +120,40 @@ def _cause(facts: ChurnFacts, anchor: date) -> tuple[CauseSide, str, list[str]]:
             "champion_left",
             [f"champion left on {max(left)}, within {LOOKBACK_DAYS} days of the notice"],
         )
-    evidence: list[str] = []
+    if facts.license_utilization is not None and facts.license_utilization < LOW_UTILIZATION:
+        return (
+            CauseSide.product_or_service,
+            "low_adoption",
+            [
+                f"licence utilization {facts.license_utilization:.0%} < {LOW_UTILIZATION:.0%} "
+                "before the notice: the value never arrived"
+            ],
+        )
+    if len(facts.failing_at_signing) >= WEAK_FIT_FAILURES:
+        return (
+            CauseSide.acquisition_fit,
+            "weak_fit_at_signing",
+            [
+                f"{len(facts.failing_at_signing)} fit criteria failed at signing: "
+                f"{', '.join(facts.failing_at_signing)}"
+            ],
+        )
     tickets = [d for d in facts.high_priority_ticket_dates if since <= d <= anchor]
     if len(tickets) >= HIGH_PRIORITY_TICKETS:
-        evidence.append(f"{len(tickets)} high-priority tickets in the {LOOKBACK_DAYS} days before")
-    if facts.license_utilization is not None and facts.license_utilization < LOW_UTILIZATION:
-        evidence.append(
-            f"licence utilization {facts.license_utilization:.0%} < {LOW_UTILIZATION:.0%}"
+        return (
+            CauseSide.product_or_service,
+            "support_issues",
+            [
+                f"{len(tickets)} high-priority tickets in the {LOOKBACK_DAYS} days before "
+                f"(≥ {HIGH_PRIORITY_TICKETS})"
+            ],
         )
     if facts.last_nps is not None and facts.last_nps <= 6:
-        evidence.append(f"last NPS answer {facts.last_nps} (detractor)")
-    if evidence:
-        code = (
-            "support_issues" if tickets and len(tickets) >= HIGH_PRIORITY_TICKETS else "low_value"
+        return (
+            CauseSide.product_or_service,
+            "low_value",
+            [f"last NPS answer {facts.last_nps} (detractor)"],
         )
-        return CauseSide.product_or_service, code, evidence
     return CauseSide.unknown, "unknown", ["no evidence of a cause in the data: review with the CSM"]
 
 

@@ -888,9 +888,8 @@ def churn_facts(
     account = book.accounts[contract.account_id]
     churned_on = contract.outcome_on or contract.ends_on
     anchor = contract.notice_on or churned_on
-    potential = fit.assess_fit(
-        account_facts(book, account.id, at_signing=True), config
-    ).success_potential
+    at_signing = fit.assess_fit(account_facts(book, account.id, at_signing=True), config)
+    potential = at_signing.success_potential
     said = (account.custom or {}).get("churn") or {}
     stated = (
         said.get("stated_reason")
@@ -906,6 +905,7 @@ def churn_facts(
         churned_on=churned_on,
         notice_on=contract.notice_on,
         success_potential_at_signing=potential,
+        failing_at_signing=at_signing.failing,
         risk_flag_dates=[d for d in book.risk_flags[account.id] if d <= anchor],
         customer_events=_customer_events(account, anchor),
         champion_left_on=[

@@ -172,3 +172,15 @@ def test_mapping_files_are_checked(tmp_path: Path) -> None:
     wrong.write_text("name: x\nentity: deals\ncolumns: {name: a}\n")
     with pytest.raises(InvalidInput, match="entity"):
         load_mapping(str(wrong))
+
+
+def test_a_mapping_must_fit_the_entity(session: Session, tmp_path: Path) -> None:
+    contacts = FIXTURES / "hubspot_contacts.csv"
+    with pytest.raises(InvalidInput, match="'hubspot-companies' is for accounts, not contacts"):
+        run_import(session, "contacts", contacts, "hubspot-companies")
+    custom = tmp_path / "custom.yaml"
+    custom.write_text(
+        "name: c\nentity: contacts\ncolumns: {external_id: a, custom.x: b, nmae: c}\n"
+    )
+    with pytest.raises(InvalidInput, match=r"names fields contacts do not have: custom\.x, nmae"):
+        run_import(session, "contacts", contacts, str(custom))

@@ -158,18 +158,32 @@ def _resolve(session: Session, rows: Sequence[BaseModel]) -> list[dict[str, Any]
         )
         for r in references
     }
+    contacts = _contacts_by_id(
+        session,
+        [i for r in references if r.target == "attendees" for i in lookups[r.field].values()],
+    )
     resolved = []
     for row in rows:
         values = row.model_dump(exclude={r.field for r in references})
         for r in references:
             value = getattr(row, r.field)
             if r.target == "attendees":
-                ids = [lookups[r.field][v] for v in value]
-                values["attendees"] = [session.get_one(Contact, id_) for id_ in ids]
+                values["attendees"] = [contacts[lookups[r.field][v]] for v in value]
             elif r.field != "parent_external_id":
                 values[r.target] = None if value is None else lookups[r.field][value]
         resolved.append(values)
     return resolved
+
+
+def _contacts_by_id(session: Session, ids: Sequence[int]) -> dict[int, Contact]:
+    found: dict[int, Contact] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        found.update(
+            {c.id: c for c in session.scalars(sa.select(Contact).where(Contact.id.in_(chunk)))}
+        )
+    return found
 
 
 def _set_fields(row: BaseModel) -> set[str]:

@@ -89,7 +89,7 @@ def _import(
     as_json: bool,
 ) -> None:
     from tenure.cli.context import event_store, print_json, settings, unit_of_work
-    from tenure.errors import InvalidInput, RejectedFile
+    from tenure.errors import RejectedFile
     from tenure.ingest.importer import (
         ImportRequest,
         import_events,
@@ -102,11 +102,6 @@ def _import(
 
     config = settings()
     mapping = load_mapping(mapping_name) if mapping_name else None
-    if mapping is not None and mapping.entity != entity:
-        raise InvalidInput(
-            f"mapping {mapping.name!r} is for {mapping.entity}, not {entity}: "
-            f"run `tenure import {mapping.entity} FILE --mapping {mapping.name}`"
-        )
     request = ImportRequest(entity, file, mapping, file_format, encoding)
     started_at = utcnow()
     try:

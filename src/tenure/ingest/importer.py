@@ -139,7 +139,28 @@ class ImportRequest:
             raise InvalidInput(
                 f"unknown text encoding {self.encoding!r} (try utf-8 or cp1252)"
             ) from None
+        if self.mapping is not None:
+            self._check_mapping(self.mapping)
         return SourceFile(self.path, detect_format(self.path, self.format), self.encoding)
+
+    def _check_mapping(self, mapping: Mapping) -> None:
+        if mapping.entity != self.entity:
+            raise InvalidInput(
+                f"mapping {mapping.name!r} is for {mapping.entity}, not {self.entity}: "
+                f"run `tenure import {mapping.entity} FILE --mapping {mapping.name}`"
+            )
+        fields = self.kind.schema.model_fields
+        unknown = [
+            target
+            for target in mapping.columns
+            if target not in fields
+            and not (target.startswith(CUSTOM_PREFIX) and "custom" in fields)
+        ]
+        if unknown:
+            raise InvalidInput(
+                f"mapping {mapping.name!r} names fields {self.entity} do not have: "
+                f"{', '.join(unknown)} (fields: {', '.join(fields)})"
+            )
 
 
 # --- validation ------------------------------------------------------------------------------

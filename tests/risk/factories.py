@@ -1,6 +1,10 @@
-"""Small churn tables with a known structure, generated from fixed seeds."""
+"""Small churn tables and customer bases with a known structure, from fixed seeds."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,3 +46,101 @@ def churn_table(rows: int = 600, seed: int = 7) -> pd.DataFrame:
             "Churn": np.where(churned, "Yes", "No"),
         }
     )
+
+
+@dataclass(frozen=True)
+class CustomerBase:
+    """A small subscription business: accounts, annual contracts with outcomes, and usage events.
+
+    Accounts sign up over the first 18 months. Each contract term has a hidden health ``h``
+    (the account's own plus a shock per term). At the renewal the account churns with
+    probability ``sigmoid(-1.4 - 1.6 h)``; its weekly share of active seats is
+    ``sigmoid(0.3 + h)``, and in the 150 days before a renewal it will not renew, usage fades to
+    a third — the disengagement an early-warning model should notice months ahead.
+    """
+
+    accounts: list[dict[str, Any]]
+    contracts: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    health: dict[int, float]
+    start: date
+    end: date
+
+
+def customer_base(accounts: int = 60, seed: int = 3, months: int = 24) -> CustomerBase:
+    rng = np.random.default_rng(seed)
+    start = date(2024, 1, 1)
+    end = start + timedelta(days=months * 365 // 12)
+    account_rows, contract_rows, events = [], [], []
+    health: dict[int, float] = {}
+    for number in range(1, accounts + 1):
+        own_health = float(rng.normal())
+        health[number] = own_health
+        seats = int(rng.integers(4, 12))
+        external = f"acct-{number:03d}"
+        account_rows.append(
+            {
+                "id": number,
+                "external_id": external,
+                "name": f"Account {number}",
+                "segment": "smb" if seats < 8 else "mid_market",
+                "created_on": start,
+            }
+        )
+        term_start = start + timedelta(days=int(rng.integers(0, 540)))
+        first_day = term_start
+        fading_from: date | None = None
+        lost_on: date | None = None
+        term = 0
+        term_health: list[tuple[date, float]] = []
+        while term_start <= end:
+            term += 1
+            h = own_health + float(rng.normal(0, 0.6))
+            term_health.append((term_start, h))
+            term_end = term_start + timedelta(days=364)
+            churns = rng.uniform() < 1 / (1 + np.exp(1.4 + 1.6 * h))
+            decided = term_end <= end
+            outcome = ("churned" if churns else "renewed") if decided else None
+            contract_rows.append(
+                {
+                    "id": number * 100 + term,
+                    "external_id": f"{external}-{term}",
+                    "account_id": number,
+                    "starts_on": term_start,
+                    "ends_on": term_end,
+                    "arr": 1200.0 * seats,
+                    "currency": "USD",
+                    "licensed_seats": seats,
+                    "status": "ended" if decided else "active",
+                    "renewal_outcome": outcome,
+                    "outcome_on": term_end if decided else None,
+                }
+            )
+            if churns:
+                fading_from, lost_on = term_end - timedelta(days=150), term_end
+                break
+            term_start = term_end + timedelta(days=1)
+        last_day = min(lost_on or end, end)
+        day = first_day
+        while day < last_day:
+            h = [value for since, value in term_health if since <= day][-1]
+            share = 1 / (1 + np.exp(-(0.3 + h)))
+            faded = fading_from is not None and day >= fading_from
+            active = rng.uniform(size=seats) < share * (1 / 3 if faded else 1.0)
+            for seat in np.flatnonzero(active):
+                # One day a week keeps the event store to a few partitions: tests stay fast.
+                when = datetime.combine(day, time(9 + int(seat) % 8), tzinfo=UTC)
+                events.append(
+                    {
+                        "message_id": f"{external}-{seat}-{day.isoformat()}",
+                        "source": "test",
+                        "type": "track",
+                        "account_id": external,
+                        "user_id": f"{external}-u{seat}",
+                        "event": "report" if seat % 2 else "export",
+                        "timestamp": when,
+                        "received_at": when,
+                    }
+                )
+            day += timedelta(days=7)
+    return CustomerBase(account_rows, contract_rows, events, health, start, end)

@@ -3,6 +3,7 @@
 from tenure.model.account import Account, AccountOwnership
 from tenure.model.base import Base
 from tenure.model.churn_record import ChurnRecord
+from tenure.model.churn_risk import ChurnRiskScore
 from tenure.model.contact import Contact, ContactLevel, ContactRole
 from tenure.model.cta import (
     Cta,
@@ -46,6 +47,7 @@ from tenure.model.web import ApiToken, AccountTeamMember, AccountTeamRole, Audit
 __all__ = [
     "AdvocacyKind",
     "ChurnRecord",
+    "ChurnRiskScore",
     "DesiredOutcome",
     "LifecycleStage",
     "MaturityAssessment",

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,8 +124,13 @@ def _as_numbers(column: pd.Series) -> pd.Series | None:
     return parsed.astype(float)
 
 
-def infer_column_types(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, ColumnTypes]:
+def infer_column_types(
+    frame: pd.DataFrame, target: str | None = None, *, drop_identifiers: bool = True
+) -> tuple[pd.DataFrame, ColumnTypes]:
     """Type every column but ``target``: numeric, categorical, or dropped with a reason.
+
+    ``drop_identifiers=False`` keeps columns that merely look like identifiers (for frames whose
+    identifier columns were removed by name, such as metric frames).
 
     >>> frame = pd.DataFrame({"id": [f"c{i}" for i in range(30)], "plan": ["a", "b"] * 15})
     >>> _, types = infer_column_types(frame.assign(seats=range(30), y=[0, 1] * 15), "y")
@@ -147,14 +153,16 @@ def infer_column_types(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, 
         numbers = _as_numbers(column)
         if numbers is not None:
             whole = bool(np.all(np.mod(numbers.dropna(), 1) == 0))
-            if whole and rows >= ID_MIN_ROWS and numbers.nunique() == rows:
+            distinct = numbers.nunique() == rows
+            if drop_identifiers and whole and rows >= ID_MIN_ROWS and distinct:
                 dropped[name] = "identifier: whole numbers, distinct on every row"
                 continue
             numeric.append(name)
             converted[name] = numbers
             continue
         text = column.astype("string").str.strip()
-        if rows >= ID_MIN_ROWS and text.nunique() >= ID_UNIQUE_SHARE * text.notna().sum():
+        mostly_distinct = text.nunique() >= ID_UNIQUE_SHARE * text.notna().sum()
+        if drop_identifiers and rows >= ID_MIN_ROWS and mostly_distinct:
             dropped[name] = "identifier: a distinct value on (almost) every row"
             continue
         categorical.append(name)
@@ -214,20 +222,30 @@ def table_dataset(frame: pd.DataFrame, target: str, source: str = "table") -> Ta
 
 # ---------------------------------------------------------------- event mode
 
+# Metric-frame columns that name an account rather than describe it.
+ACCOUNT_ID_COLUMNS = ("account_id", "account_external_id", "account_name")
+
 
 @dataclass(frozen=True)
 class ContractTerm:
-    """One contract term of an account as the label builder needs it."""
+    """One contract term of an account as the label builder needs it.
+
+    ``churned_on`` is the day the account was lost through this term — its end date when it was
+    not renewed, the cancellation date when it was cancelled early — or None when it was not lost.
+    """
 
     account_id: int
     starts_on: date
     ends_on: date
-    churned: bool
-    outcome_on: date | None
+    churned_on: date | None = None
 
 
 def monthly_dates(first: date, last: date) -> list[date]:
-    """The first day of every month from ``first`` (rounded up) to ``last`` inclusive."""
+    """The first day of every month from ``first`` (rounded up) to ``last`` inclusive.
+
+    >>> monthly_dates(date(2025, 1, 15), date(2025, 4, 1))
+    [datetime.date(2025, 2, 1), datetime.date(2025, 3, 1), datetime.date(2025, 4, 1)]
+    """
     year, month = first.year, first.month
     if first.day != 1:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
@@ -238,40 +256,63 @@ def monthly_dates(first: date, last: date) -> list[date]:
     return dates
 
 
-def churn_date(term: ContractTerm) -> date:
-    """When a churned term's loss happened: its outcome date, else its end date."""
-    return term.outcome_on or term.ends_on
+def customers_on(terms: Sequence[ContractTerm], observed_on: Sequence[date]) -> pd.DataFrame:
+    """Who was a customer on each date, when they renew next and when (if ever) they churn.
 
-
-def observation_labels(
-    terms: Sequence[ContractTerm], observed_on: Sequence[date], horizon_days: int, data_end: date
-) -> pd.DataFrame:
-    """Who was a customer on each observation date, and whether they churned within the horizon.
-
-    An account is observed on ``t`` when one of its terms covers ``t`` (starts on or before ``t``,
-    ends after it) and it has not already churned. The label is 1 when a churned term's churn date
-    falls in ``(t, t + horizon]``. Dates whose label window would end after ``data_end`` are left
-    out: their label is not known yet. Columns: account_id, observed_on, churned, next_renewal_on.
+    An account is a customer on ``t`` when one of its terms covers ``t`` (``starts_on <= t <=
+    ends_on``) and it was not lost on or before ``t``. Columns: account_id, observed_on,
+    next_renewal_on (earliest end among the covering terms), churned_on (the first loss after
+    ``t``, or NaT). Nothing here depends on features: it is the outcome side only.
     """
     by_account: dict[int, list[ContractTerm]] = {}
     for term in terms:
         by_account.setdefault(term.account_id, []).append(term)
-    horizon = timedelta(days=horizon_days)
-    rows: list[tuple[int, date, int, date]] = []
+    rows: list[tuple[int, date, date, date | None]] = []
     for t in observed_on:
-        if t + horizon > data_end:
-            continue
         for account_id, account_terms in by_account.items():
-            current = [term for term in account_terms if term.starts_on <= t < term.ends_on]
+            current = [term for term in account_terms if term.starts_on <= t <= term.ends_on]
             if not current:
                 continue
-            lost = [churn_date(term) for term in account_terms if term.churned]
-            if any(day <= t for day in lost):
+            losses = sorted(term.churned_on for term in account_terms if term.churned_on)
+            if any(day <= t for day in losses):
                 continue
-            churned = any(t < day <= t + horizon for day in lost)
-            next_renewal = min(term.ends_on for term in current)
-            rows.append((account_id, t, int(churned), next_renewal))
-    return pd.DataFrame(rows, columns=["account_id", "observed_on", "churned", "next_renewal_on"])
+            next_loss = next((day for day in losses if day > t), None)
+            rows.append((account_id, t, min(term.ends_on for term in current), next_loss))
+    frame = pd.DataFrame(
+        rows, columns=["account_id", "observed_on", "next_renewal_on", "churned_on"]
+    )
+    return frame.astype({"account_id": "int64"})
+
+
+def _days(frame: pd.DataFrame, column: str, days: int) -> pd.Series:
+    return pd.to_datetime(frame[column]) + pd.Timedelta(days=days)
+
+
+def horizon_labels(customers: pd.DataFrame, horizon_days: int, data_end: date) -> pd.DataFrame:
+    """``churned`` = lost within ``(t, t + horizon]``; rows whose window ends after the data go.
+
+    A window that is not over yet has no known label: keeping it would count future churners as
+    stayers (and let training rows overlap the future).
+    """
+    window_end = _days(customers, "observed_on", horizon_days)
+    known = customers[window_end <= pd.Timestamp(data_end)].copy()
+    churned_on = pd.to_datetime(known["churned_on"])
+    known["churned"] = (churned_on <= window_end[known.index]).astype("int64")
+    return known
+
+
+def renewal_labels(customers: pd.DataFrame, data_end: date, within_days: int = 365) -> pd.DataFrame:
+    """``churned`` = lost at (or before) the next renewal, for renewals due within ``within_days``.
+
+    Kept only when that renewal is over by ``data_end``, so its outcome is known.
+    """
+    renewal = pd.to_datetime(customers["next_renewal_on"])
+    due = (renewal <= _days(customers, "observed_on", within_days)) & (
+        renewal <= pd.Timestamp(data_end)
+    )
+    known = customers[due].copy()
+    known["churned"] = (pd.to_datetime(known["churned_on"]) <= renewal[due]).astype("int64")
+    return known
 
 
 def observation_dataset(
@@ -279,19 +320,42 @@ def observation_dataset(
 ) -> pd.DataFrame:
     """Observation rows joined to the features known on each date (frames indexed by account_id).
 
-    Every feature frame must have been computed from data strictly before its date; this function
-    only joins, so the no-look-ahead guarantee rests on how the frames were made.
+    Every feature frame must have been computed from data up to its date only; this function only
+    joins, so the no-look-ahead guarantee rests on how the frames were made (see
+    :func:`metric_features`).
     """
     parts = []
     for observed_on, rows in labels.groupby("observed_on", sort=True):
         frame = features_by_date.get(observed_on)
         if frame is None:
             raise InvalidInput(f"no features computed for observation date {observed_on}")
-        joined = rows.join(frame, on="account_id", how="inner")
-        parts.append(joined)
+        parts.append(rows.join(frame, on="account_id", how="inner"))
     if not parts:
         raise InvalidInput(
-            "no observations: no account was a customer on an observation date whose label "
-            "window ends inside the data"
+            "no observations: no account was a customer on an observation date whose outcome "
+            "is known yet; load more history or shorten the horizon"
         )
     return pd.concat(parts, ignore_index=True)
+
+
+def metric_features(
+    con: Any,
+    events: Any,
+    snapshot: Any,
+    dates: Sequence[date],
+    metrics: Sequence[str] | None = None,
+) -> dict[date, pd.DataFrame]:
+    """The registered metrics (all, or the named ones) as of each date, indexed by account_id.
+
+    Metrics as of ``d`` see only what was known at the end of ``d`` (events before the cutoff,
+    operational rows by their effective dates) — the registry's as-of contract.
+    """
+    from tenure.metrics.compute import compute_metrics
+    from tenure.metrics.registry import get_metric
+
+    chosen = [get_metric(slug) for slug in metrics] if metrics is not None else None
+    frames = {}
+    for day in dates:
+        frame = compute_metrics(con, events, snapshot, day, chosen).to_pandas()
+        frames[day] = frame.drop(columns=list(ACCOUNT_ID_COLUMNS[1:])).set_index("account_id")
+    return frames

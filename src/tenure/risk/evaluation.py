@@ -23,6 +23,10 @@ from tenure.risk.datasets import ColumnTypes, TableDataset
 from tenure.risk.models import make_model
 
 ALERT_BUDGET = 0.10
+# "Flagged ≥ 90 days ahead": CS teams need a quarter to turn an account around before renewal.
+LEAD_DAYS = 90
+# A fold needs churners to learn from before its test period starts.
+MIN_TRAIN_CHURNERS = 10
 FOLDS = 5
 SEED = 0
 
@@ -182,27 +186,32 @@ class TimeFold:
 
 
 def time_ordered_folds(
-    observed_on: pd.Series, horizon_days: int, folds: int = 3, min_train_dates: int = 3
+    observed_on: pd.Series,
+    churned: pd.Series,
+    horizon_days: int,
+    folds: int = 3,
+    min_train_churners: int = MIN_TRAIN_CHURNERS,
 ) -> list[TimeFold]:
     """Split observation dates into consecutive test blocks with an embargo of one horizon.
 
     For a test block starting on ``s``, training uses only observations dated on or before
     ``s − horizon`` — their label windows end by ``s`` — so no training label overlaps the test
-    period. The earliest dates are never tested: they are the first fold's training data.
+    period. Only dates whose training data holds at least ``min_train_churners`` churners are
+    tested; the earlier dates are the first fold's training data.
     """
     dates = np.array(sorted(observed_on.unique()))
     embargo = timedelta(days=horizon_days)
-    # Test blocks: the last dates, cut into ``folds`` consecutive pieces, each with training data.
-    testable = [d for d in dates if (dates <= d - embargo).sum() >= min_train_dates]
+    values = observed_on.to_numpy()
+    positives = churned.to_numpy() == 1
+    testable = [d for d in dates if positives[values <= d - embargo].sum() >= min_train_churners]
     if len(testable) < folds:
         raise InvalidInput(
             f"not enough history for {folds} time-ordered folds with a {horizon_days}-day embargo: "
-            f"{len(dates)} observation date(s), {len(testable)} with enough training history"
+            f"{len(dates)} observation date(s), {len(testable)} with at least "
+            f"{min_train_churners} churners to learn from before them"
         )
-    blocks = np.array_split(np.array(testable), folds)
-    values = observed_on.to_numpy()
     result = []
-    for block in blocks:
+    for block in np.array_split(np.array(testable), folds):
         start, end = block[0], block[-1]
         result.append(
             TimeFold(
@@ -213,3 +222,154 @@ def time_ordered_folds(
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Out-of-time predictions for every tested observation, and the figures of each fold."""
+
+    predictions: pd.DataFrame
+    folds: list[TimeFold]
+    fold_scores: list[Scores]
+    pooled: Scores
+
+
+def backtest(
+    dataset: pd.DataFrame,
+    column_types: ColumnTypes,
+    horizon_days: int,
+    model_name: str,
+    folds: int = 3,
+) -> Backtest:
+    """Fit on the past, predict the next period, for each time-ordered fold (with embargo).
+
+    ``dataset`` has account_id, observed_on, churned and the feature columns. Returns the test
+    rows (account_id, observed_on, churned, probability, fold) of every fold.
+    """
+    splits = time_ordered_folds(dataset["observed_on"], dataset["churned"], horizon_days, folds)
+    parts = []
+    scores = []
+    for number, split in enumerate(splits, start=1):
+        train = dataset[split.train_mask]
+        test = dataset[split.test_mask]
+        if train["churned"].nunique() < 2 or test["churned"].nunique() < 2:
+            raise InvalidInput(
+                f"fold {number} (test {split.test_from}…{split.test_until}) has churners or "
+                "stayers only; more history or more accounts are needed to evaluate"
+            )
+        model = make_model(model_name, column_types).fit(train, train["churned"].to_numpy())
+        probability = model.predict_proba(test)
+        scores.append(Scores.of(test["churned"].to_numpy(), probability))
+        parts.append(
+            test[["account_id", "observed_on", "churned"]].assign(
+                probability=probability, fold=number
+            )
+        )
+    predictions = pd.concat(parts, ignore_index=True)
+    pooled = Scores.of(predictions["churned"].to_numpy(), predictions["probability"].to_numpy())
+    return Backtest(predictions, splits, scores, pooled)
+
+
+@dataclass(frozen=True)
+class EarlyWarning:
+    """How early the alert set catches churners (definitions in ENGINEERING.md).
+
+    - alert set: top ``budget`` of the accounts scored on a date;
+    - flagged ≥ ``lead_days`` ahead: the churner is in the alert set on the last scoring date at
+      least ``lead_days`` before its renewal (one date per churner);
+    - lead time: renewal minus the first scoring date, within the 365 days before it, on which the
+      churner was in the alert set.
+    """
+
+    churners: int
+    flagged_ahead: int
+    lead_days: int
+    lead_times: list[int]
+    never_flagged: int
+
+    @property
+    def flagged_ahead_share(self) -> float:
+        return self.flagged_ahead / self.churners if self.churners else float("nan")
+
+    def lead_time_quantiles(self) -> dict[str, float | None]:
+        if not self.lead_times:
+            return {"p25": None, "p50": None, "p75": None}
+        q = np.percentile(self.lead_times, [25, 50, 75])
+        return {"p25": float(q[0]), "p50": float(q[1]), "p75": float(q[2])}
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "churners": self.churners,
+            f"flagged_{self.lead_days}d_ahead": self.flagged_ahead,
+            f"flagged_{self.lead_days}d_ahead_share": self.flagged_ahead_share,
+            "lead_time_days": self.lead_time_quantiles(),
+            "never_flagged_within_365d": self.never_flagged,
+        }
+
+
+def early_warning(
+    scored: pd.DataFrame,
+    renewals: pd.DataFrame,
+    score_column: str = "probability",
+    lead_days: int = LEAD_DAYS,
+    budget: float = ALERT_BUDGET,
+) -> EarlyWarning:
+    """Early-warning figures for churners whose lead date falls inside the scored dates.
+
+    ``scored``: account_id, observed_on, and a score column (every account scored per date).
+    ``renewals``: account_id, renewal_on — the renewal at which each churner was lost.
+    """
+    flagged = scored.assign(
+        alert=scored.groupby("observed_on")[score_column].transform(
+            lambda s: alert_set(s.to_numpy(), budget)
+        )
+    )
+    dates = np.array(sorted(flagged["observed_on"].unique()))
+    alerts = flagged.set_index(["account_id", "observed_on"])["alert"]
+    churners = ahead = never = 0
+    lead_times = []
+    for account_id, renewal_on in renewals[["account_id", "renewal_on"]].itertuples(index=False):
+        lead_date = renewal_on - timedelta(days=lead_days)
+        eligible = dates[dates <= lead_date]
+        if not len(eligible) or (account_id, eligible[-1]) not in alerts.index:
+            continue
+        churners += 1
+        ahead += bool(alerts[(account_id, eligible[-1])])
+        window = dates[(dates >= renewal_on - timedelta(days=365)) & (dates < renewal_on)]
+        hits = [d for d in window if bool(alerts.get((account_id, d), False))]
+        if hits:
+            lead_times.append((renewal_on - hits[0]).days)
+        else:
+            never += 1
+    return EarlyWarning(churners, ahead, lead_days, lead_times, never)
+
+
+@dataclass(frozen=True)
+class RankingFigures:
+    """What one score (a model, a baseline, the oracle) achieves on the tested observations."""
+
+    name: str
+    scores: Scores
+    early_warning: EarlyWarning
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, **self.scores.__dict__, **self.early_warning.as_dict()}
+
+
+def rank_figures(
+    name: str, scored: pd.DataFrame, score_column: str, renewals: pd.DataFrame
+) -> RankingFigures:
+    """Ranking and early-warning figures of ``score_column`` (higher = riskier) on ``scored``."""
+    values = scored[score_column].to_numpy(dtype=float)
+    # Probabilities are bounded; a raw baseline (days since activity) is squashed for log loss.
+    bounded = values if np.all((values >= 0) & (values <= 1)) else _rank_share(values)
+    return RankingFigures(
+        name,
+        Scores.of(scored["churned"].to_numpy(), bounded),
+        early_warning(scored, renewals, score_column),
+    )
+
+
+def _rank_share(values: np.ndarray) -> np.ndarray:
+    order = pd.Series(values).rank(method="average").to_numpy()
+    return np.asarray(order / (len(values) + 1))

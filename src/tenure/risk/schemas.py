@@ -1,0 +1,36 @@
+"""The shapes churn-risk surfaces exchange (CLI --json, API, web)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ChurnRiskRead(BaseModel):
+    """One account's stored churn risk with the reasons behind it."""
+
+    account_id: int
+    account_external_id: str
+    account_name: str
+    as_of: date
+    model_version: str
+    probability: float
+    horizon_days: int
+    renewal_probability: float | None
+    next_renewal_on: date | None
+    arr_at_risk: float | None
+    currency: str | None
+    in_alert_set: bool
+    reasons: list[dict[str, Any]]
+
+
+class ScoreRun(BaseModel):
+    """What `tenure model score` did: which model, which day, how many accounts, the scores."""
+
+    as_of: date
+    model_version: str
+    accounts: int
+    alerts: int
+    scores: list[ChurnRiskRead]

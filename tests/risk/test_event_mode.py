@@ -1,0 +1,201 @@
+"""Event mode: observation datasets without look-ahead, time-ordered backtests, early warning."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from tenure.metrics.inputs import cutoff_of
+from tenure.metrics.snapshot import snapshot_from_rows
+from tenure.risk.datasets import (
+    ContractTerm,
+    customers_on,
+    horizon_labels,
+    infer_column_types,
+    metric_features,
+    monthly_dates,
+    observation_dataset,
+    renewal_labels,
+)
+from tenure.risk.evaluation import backtest, early_warning, rank_figures, time_ordered_folds
+from tenure.store.events import events_table_from_rows
+from tests.risk.factories import CustomerBase, customer_base
+
+# The metrics these tests feed the model (all metrics work; a few keep the tests fast).
+METRICS = (
+    "active_users_28d",
+    "license_utilization",
+    "usage_trend",
+    "days_since_last_activity",
+    "days_to_renewal",
+    "tenure_days",
+    "arr",
+)
+HORIZON = 180
+
+
+def terms_of(base: CustomerBase) -> list[ContractTerm]:
+    return [
+        ContractTerm(
+            c["account_id"],
+            c["starts_on"],
+            c["ends_on"],
+            c["ends_on"] if c["renewal_outcome"] == "churned" else None,
+        )
+        for c in base.contracts
+    ]
+
+
+def features_on(
+    base: CustomerBase,
+    dates: list[date],
+    events: list[dict[str, Any]] | None = None,
+    contracts: list[dict[str, Any]] | None = None,
+) -> dict[date, pd.DataFrame]:
+    con = ibis.duckdb.connect()
+    table = con.create_table("events", events_table_from_rows(events or base.events))
+    snapshot = snapshot_from_rows(
+        con, accounts=base.accounts, contracts=contracts or base.contracts
+    )
+    return metric_features(con, table, snapshot, dates, METRICS)
+
+
+@pytest.fixture(scope="module")
+def base() -> CustomerBase:
+    return customer_base(months=30)
+
+
+@pytest.fixture(scope="module")
+def dataset(base: CustomerBase) -> pd.DataFrame:
+    # Every other month keeps the test fast; the service observes monthly.
+    dates = monthly_dates(base.start + timedelta(days=60), base.end)[::2]
+    labels = horizon_labels(customers_on(terms_of(base), dates), HORIZON, base.end)
+    return observation_dataset(labels, features_on(base, sorted(labels["observed_on"].unique())))
+
+
+def test_customers_and_labels_by_hand() -> None:
+    # A: renewed 2024-12-31, churned at its renewal 2025-12-31. B: cancelled early on 2025-03-10.
+    terms = [
+        ContractTerm(1, date(2024, 1, 1), date(2024, 12, 31)),
+        ContractTerm(1, date(2025, 1, 1), date(2025, 12, 31), churned_on=date(2025, 12, 31)),
+        ContractTerm(2, date(2024, 6, 1), date(2025, 5, 31), churned_on=date(2025, 3, 10)),
+    ]
+    dates = [date(2024, 7, 1), date(2025, 3, 1), date(2025, 4, 1), date(2025, 7, 1)]
+    customers = customers_on(terms, dates)
+    assert customers[["account_id", "observed_on"]].values.tolist() == [
+        [1, date(2024, 7, 1)],
+        [2, date(2024, 7, 1)],
+        [1, date(2025, 3, 1)],
+        [2, date(2025, 3, 1)],
+        [1, date(2025, 4, 1)],
+        [1, date(2025, 7, 1)],
+    ]  # B is gone after its cancellation
+    labels = horizon_labels(customers, 180, data_end=date(2025, 12, 31))
+    # 2025-07-01 + 180 days = 2025-12-28 ≤ data end: kept, but A churns 3 days after the window.
+    assert labels["churned"].tolist() == [0, 0, 0, 1, 0, 0]
+    # With the data ending 2025-06-30, windows from 2025-01-02 on are not over: dropped.
+    assert len(horizon_labels(customers, 180, data_end=date(2025, 6, 30))) == 2
+    renewals = renewal_labels(customers, data_end=date(2025, 12, 31))
+    # Every row has its renewal within a year and over by the data end. A seen 2024-07-01 renews
+    # on 2024-12-31 (0); seen later, it is lost at the 2025-12-31 renewal (1); B is cancelled
+    # before its 2025-05-31 renewal, which counts as lost at that renewal (1).
+    assert renewals["churned"].tolist() == [0, 1, 1, 1, 1, 1]
+
+
+def test_features_do_not_look_ahead(base: CustomerBase) -> None:
+    """Features of a date must equal those computed from a history cut at that date.
+
+    The cut removes every event after the date and every outcome not known yet. If any metric
+    read the future (events after the cutoff, a renewal outcome decided later), this fails.
+    """
+    t = date(2025, 3, 1)
+    full = features_on(base, [t])[t]
+    cut_events = [e for e in base.events if e["timestamp"] < cutoff_of(t)]
+    cut_contracts = [
+        c
+        if (c["outcome_on"] or date.max) <= t
+        else {**c, "status": "active", "renewal_outcome": None, "outcome_on": None}
+        for c in base.contracts
+        if c["starts_on"] <= t
+    ]
+    assert len(cut_events) < len(base.events)
+    cut = features_on(base, [t], cut_events, cut_contracts)[t]
+    pd.testing.assert_frame_equal(full, cut)
+
+
+def test_future_data_cannot_change_past_observations(base: CustomerBase) -> None:
+    # Flood the future with activity for every account: no past row may move.
+    t = date(2024, 10, 1)
+    later = [
+        {**e, "message_id": f"future-{i}", "timestamp": e["timestamp"] + timedelta(days=400)}
+        for i, e in enumerate(base.events)
+    ]
+    before = features_on(base, [t])[t]
+    after = features_on(base, [t], base.events + later)[t]
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_time_folds_keep_an_embargo(dataset: pd.DataFrame) -> None:
+    for fold in time_ordered_folds(dataset["observed_on"], dataset["churned"], HORIZON, folds=3):
+        train_dates = dataset.loc[fold.train_mask, "observed_on"]
+        assert fold.train_mask.any() and fold.test_mask.any()
+        # Every training label window ends by the first test date: no overlap.
+        assert train_dates.max() + timedelta(days=HORIZON) <= fold.test_from
+        assert not (fold.train_mask & fold.test_mask).any()
+
+
+def test_early_warning_by_hand() -> None:
+    # 10 accounts scored monthly; account 1 churns at its renewal on 2025-06-30.
+    dates = [date(2025, m, 1) for m in range(1, 7)]
+    rows = []
+    for d in dates:
+        for account in range(1, 11):
+            # Account 1 tops the list from March on (lead: 2025-06-30 − 2025-03-01 = 121 days).
+            risky = account == 1 and d >= date(2025, 3, 1)
+            rows.append(
+                {
+                    "account_id": account,
+                    "observed_on": d,
+                    "probability": 0.9 if risky else account / 100,
+                    "churned": int(account == 1),
+                }
+            )
+    scored = pd.DataFrame(rows)
+    renewals = pd.DataFrame({"account_id": [1], "renewal_on": [date(2025, 6, 30)]})
+    warning = early_warning(scored, renewals)
+    # 90 days before 2025-06-30 is 2025-04-01: the last scoring date on or before it; flagged.
+    assert (warning.churners, warning.flagged_ahead, warning.lead_times) == (1, 1, [121])
+    late = early_warning(
+        scored.assign(
+            probability=lambda f: np.where(
+                (f.account_id == 1) & (f.observed_on < date(2025, 5, 1)), 0.0, f.probability
+            )
+        ),
+        renewals,
+    )
+    assert (late.flagged_ahead, late.lead_times) == (0, [60])
+
+
+def test_backtest_beats_the_naive_baseline(base: CustomerBase, dataset: pd.DataFrame) -> None:
+    _, types = infer_column_types(
+        dataset.drop(
+            columns=["account_id", "observed_on", "next_renewal_on", "churned_on", "churned"]
+        ),
+        drop_identifiers=False,
+    )
+    result = backtest(dataset, types, HORIZON, "logistic", folds=3)
+    renewals = pd.DataFrame(
+        [(t.account_id, t.churned_on) for t in terms_of(base) if t.churned_on],
+        columns=["account_id", "renewal_on"],
+    )
+    tested = result.predictions.merge(dataset, on=["account_id", "observed_on", "churned"])
+    model = rank_figures("logistic", tested, "probability", renewals)
+    naive = rank_figures("naive", tested, "days_since_last_activity", renewals)
+    assert model.scores.auc > 0.8
+    assert model.scores.auc > naive.scores.auc
+    assert model.early_warning.churners > 5

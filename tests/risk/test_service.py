@@ -1,0 +1,99 @@
+"""Fit, save, score and store on a real database (SQLite and PostgreSQL) and event store."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.model import Account, ChurnRiskScore, Contract
+from tenure.risk.service import (
+    contract_terms,
+    fit_and_save,
+    load_model,
+    score_accounts,
+)
+from tenure.store.events import EventStore, events_table_from_rows
+from tests.risk.factories import CustomerBase, customer_base
+
+METRICS = ["license_utilization", "usage_trend", "days_since_last_activity", "days_to_renewal"]
+
+
+@pytest.fixture(scope="module")
+def base() -> CustomerBase:
+    return customer_base(accounts=60, months=30, seed=11)
+
+
+@pytest.fixture(scope="module")
+def store(base: CustomerBase, tmp_path_factory: pytest.TempPathFactory) -> EventStore:
+    """The base's usage, written once: events do not depend on the database backend."""
+    events = EventStore(tmp_path_factory.mktemp("events"))
+    events.write_parquet(events_table_from_rows(base.events))
+    return events
+
+
+@pytest.fixture
+def loaded(session: Session, store: EventStore, base: CustomerBase):  # type: ignore[no-untyped-def]
+    for row in base.accounts:
+        session.add(Account(**row))
+    session.flush()
+    for row in base.contracts:
+        session.add(Contract(**{k: v for k, v in row.items() if k != "id"}))
+    session.flush()
+    return session, store, base
+
+
+def test_terms_mark_losses_at_the_renewal_date(loaded) -> None:  # type: ignore[no-untyped-def]
+    session, _, base = loaded
+    terms = contract_terms(session)
+    churned = [c for c in base.contracts if c["renewal_outcome"] == "churned"]
+    assert sorted(t.churned_on for t in terms if t.churned_on) == sorted(
+        c["ends_on"] for c in churned
+    )
+
+
+def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    session, store, base = loaded
+    fitted = fit_and_save(
+        session,
+        store,
+        data_dir,
+        base.end,
+        horizon_days=180,
+        model_name="logistic",
+        metrics=METRICS,
+        every_months=2,
+    )
+    assert load_model(data_dir).version == fitted.version
+    assert (data_dir / "models" / "churn" / f"{fitted.version}.json").exists()
+    assert fitted.evaluation["figures"][0]["auc"] > 0.7
+    as_of = date(2025, 12, 1)
+    run = score_accounts(session, store, data_dir, as_of)
+    # Every account with a contract in force on the day (and not lost) is scored once.
+    in_force = {c["account_id"] for c in base.contracts if c["starts_on"] <= as_of <= c["ends_on"]}
+    stored = session.scalars(sa.select(ChurnRiskScore).where(ChurnRiskScore.as_of == as_of)).all()
+    assert {s.account_id for s in stored} == in_force
+    assert run.accounts == len(in_force)
+    assert run.alerts == -(-len(in_force) // 10)
+    top = run.scores[0]
+    assert top.probability == max(s.probability for s in stored)
+    assert top.model_version == fitted.version
+    assert top.reasons and {"feature", "value", "contribution", "direction"} <= set(top.reasons[0])
+    assert top.reasons[0]["feature"] in METRICS
+    # ARR at risk = ARR × P(churn at next renewal), in the contract currency.
+    assert top.renewal_probability is not None and top.arr_at_risk is not None
+    seats_arr = next(
+        c["arr"]
+        for c in base.contracts
+        if c["account_id"] == top.account_id and c["starts_on"] <= as_of <= c["ends_on"]
+    )
+    assert top.arr_at_risk == pytest.approx(seats_arr * top.renewal_probability, abs=0.01)
+    assert top.currency == "USD"
+    # Scoring the same day again replaces that day's rows instead of adding to them.
+    score_accounts(session, store, data_dir, as_of)
+    assert session.scalar(sa.select(sa.func.count()).where(ChurnRiskScore.as_of == as_of)) == len(
+        in_force
+    )

@@ -35,22 +35,26 @@ def invoke(*args: str) -> str:
 
 def test_daily_run_then_work_the_cta(cli_env: str) -> None:
     first = invoke("run", "daily", "--as-of", "2026-03-01", "--no-send", "--json")
-    assert json.loads(first)["counts"]["rules"] == {"created": 1}
+    run = json.loads(first)
+    # No usage at all: the metrics and health steps score Acme red, and its renewal is near.
+    assert run["counts"]["health"] == {"scored": 1, "red": 1, "band_changes": 0}
+    assert run["counts"]["rules"] == {"created": 2}
     assert "already succeeded" in invoke("run", "daily", "--as-of", "2026-03-01", "--no-send")
     ctas = json.loads(invoke("ctas", "list", "--json"))
     assert [(c["rule_key"], c["reason"]) for c in ctas] == [
-        ("renewal_preparation", "days_to_renewal = 61 (<= 120); days_to_renewal = 61 (>= 0)")
+        ("health_red", "health_band = red (== red)"),
+        ("renewal_preparation", "days_to_renewal = 61 (<= 120); days_to_renewal = 61 (>= 0)"),
     ]
-    cta_id = str(ctas[0]["id"])
+    cta_id = str(ctas[1]["id"])
     assert "in_progress" in invoke("ctas", "ack", cta_id)
     assert "closed (success)" in invoke(
         "ctas", "close", cta_id, "--outcome", "success", "--note", "renewal call booked"
     )
-    assert json.loads(invoke("ctas", "list", "--json")) == []
+    assert [c["rule_key"] for c in json.loads(invoke("ctas", "list", "--json"))] == ["health_red"]
     closed = json.loads(invoke("ctas", "list", "--status", "closed", "--json"))
     assert closed[0]["outcome_note"] == "renewal call booked"
     evaluations = json.loads(invoke("rules", "evaluations", "--json"))
-    assert [e["decision"] for e in evaluations] == ["created"]
+    assert [e["decision"] for e in evaluations] == ["created", "created"]
     preview = json.loads(
         invoke("rules", "preview", "renewal_preparation", "--as-of", "2026-02-01", "--json")
     )

@@ -55,11 +55,14 @@ def run_daily(
     send: bool = typer.Option(True, "--send/--no-send", help="Send the outbox when SMTP is set."),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Facts → rules → CTAs → follow-ups → outbox, recorded and idempotent per as-of date."""
+    """Metrics → health → milestones → facts → rules → CTAs → follow-ups → outbox → webhooks,
+    recorded and idempotent per as-of date."""
     from tenure.cli.context import event_store
+    from tenure.cli.context import settings as settings_of_cli
     from tenure.playbooks.config import playbook_settings
     from tenure.playbooks.daily import run_daily as run
     from tenure.playbooks.outbox import SmtpMailer
+    from tenure.playbooks.webhooks import HttpPoster
 
     day = _as_of(as_of)
     ruleset = _ruleset(rules)
@@ -74,7 +77,9 @@ def run_daily(
                 ruleset,
                 settings,
                 mailer=mailer,
+                poster=HttpPoster() if send else None,
                 store=event_store(),
+                data_dir=settings_of_cli().data_dir,
                 force=force,
                 on_step=lambda name: status.update(f"daily run {day}: {name}…"),
             )

@@ -1,4 +1,5 @@
-"""The daily run: metrics → milestones → facts → rules → CTAs → follow-ups → outbox.
+"""The daily run: metrics → health → milestones → facts → rules → CTAs → follow-ups → outbox
+→ webhooks.
 
 Each run is recorded in ``daily_run`` (as-of date, start/end, per-step seconds and counts, errors).
 Running an as-of date that already succeeded changes nothing; ``force`` re-runs its steps, which
@@ -11,22 +12,25 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.model import DailyRun, OutboxMessage, OutboxStatus
+from tenure.model import DailyRun, DeliveryStatus, OutboxMessage, OutboxStatus, WebhookDelivery
 from tenure.model.base import utcnow
-from tenure.playbooks import service
+from tenure.playbooks import service, webhooks
 from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.facts import FactsTable, build_facts
 from tenure.playbooks.outbox import Mailer, send_pending
 from tenure.playbooks.rules import Ruleset
 from tenure.playbooks.schemas import DailyRunRead
+from tenure.playbooks.webhooks import Poster
 from tenure.store.database import session_factory, session_scope
 from tenure.store.events import EventStore
 
@@ -38,6 +42,7 @@ class DailyContext:
     settings: PlaybookSettings
     run_id: int
     store: EventStore | None = None
+    data_dir: Path | None = None
     facts: FactsTable | None = None
 
 
@@ -50,6 +55,44 @@ def _metrics_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     assert ctx.store is not None
     run = compute_and_store(session, ctx.store, ctx.as_of)
     return {"accounts": run.accounts, "metrics": run.metrics}
+
+
+def _health_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """Score health on the stored metrics; a band change is a ``health.changed`` webhook."""
+    from tenure.health.service import load_scorecard, score_day
+
+    assert ctx.store is not None and ctx.data_dir is not None
+    card = load_scorecard(ctx.data_dir)
+    scores = score_day(session, ctx.store, ctx.as_of, card)
+    changed = 0
+    for score in scores:
+        before = None if score.previous_score is None else card.band_for(score.previous_score)
+        if before is None or before == score.band:
+            continue
+        changed += 1
+        webhooks.emit(
+            session,
+            "health.changed",
+            {
+                "account": {
+                    "id": score.account_id,
+                    "external_id": score.account_external_id,
+                    "name": score.account_name,
+                },
+                "as_of": ctx.as_of.isoformat(),
+                "scorecard": score.scorecard,
+                "scorecard_version": score.scorecard_version,
+                "score": score.score,
+                "band": score.band,
+                "previous_score": score.previous_score,
+                "previous_band": before,
+                "summary": f"Health of {score.account_name}: {before} → {score.band} "
+                f"({score.previous_score} → {score.score})",
+            },
+            event_id=f"evt_health_{score.account_id}_{ctx.as_of.isoformat()}",
+        )
+    bands = Counter(s.band for s in scores)
+    return {"scored": len(scores), **dict(sorted(bands.items())), "band_changes": changed}
 
 
 def _milestones_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
@@ -80,10 +123,14 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 
 def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
-    """The steps in order: metrics (with an event store), success milestones reached, the facts
+    """The steps in order: metrics and health (with an event store), milestones reached, the facts
     every rule reads (operational tables, stored metrics, health scores, milestones), rules →
     CTAs, follow-ups (snoozes woken, escalations, digests)."""
-    first: list[tuple[str, StepFn]] = [("metrics", _metrics_step)] if ctx.store else []
+    first: list[tuple[str, StepFn]] = []
+    if ctx.store is not None:
+        first.append(("metrics", _metrics_step))
+        if ctx.data_dir is not None:
+            first.append(("health", _health_step))
     return [
         *first,
         ("milestones", _milestones_step),
@@ -124,7 +171,9 @@ def run_daily(
     settings: PlaybookSettings,
     *,
     mailer: Mailer | None = None,
+    poster: Poster | None = None,
     store: EventStore | None = None,
+    data_dir: Path | None = None,
     force: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> DailyResult:
@@ -132,12 +181,13 @@ def run_daily(
     run_id, done = _start(factory, as_of, force)
     if done is not None:
         return DailyResult(done, skipped=True)
-    ctx = DailyContext(as_of, ruleset, settings, run_id, store)
+    ctx = DailyContext(as_of, ruleset, settings, run_id, store, data_dir)
     records: list[dict[str, Any]] = []
     with session_scope(factory) as session:
         for name, fn in steps(ctx):
             records.append(_run_step(session, ctx, name, fn, on_step))
     records.append(_outbox_step(engine, settings, mailer, on_step))
+    records.append(_webhook_step(engine, settings, poster, on_step))
     with session_scope(factory) as session:
         run = session.get_one(DailyRun, run_id)
         run.steps = records
@@ -192,6 +242,30 @@ def _outbox_step(
         error = f"{type(exc).__name__}: {exc}"
     seconds = round(time.perf_counter() - started, 3)
     return {"name": "outbox", "seconds": seconds, "counts": counts, "error": error}
+
+
+def _webhook_step(
+    engine: sa.Engine,
+    settings: PlaybookSettings,
+    poster: Poster | None,
+    on_step: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    if on_step:
+        on_step("webhooks")
+    started = time.perf_counter()
+    error = None
+    counts: dict[str, Any] = {}
+    try:
+        with session_scope(session_factory(engine)) as session:
+            if poster is not None:
+                counts = webhooks.deliver_pending(session, poster, settings).as_counts()
+            counts["waiting"] = session.scalar(
+                sa.select(sa.func.count()).where(WebhookDelivery.status == DeliveryStatus.pending)
+            )
+    except Exception as exc:  # a receiver outage must not lose the rest of the run's record
+        error = f"{type(exc).__name__}: {exc}"
+    seconds = round(time.perf_counter() - started, 3)
+    return {"name": "webhooks", "seconds": seconds, "counts": counts, "error": error}
 
 
 def last_runs(session: Session, limit: int = 20) -> list[DailyRunRead]:

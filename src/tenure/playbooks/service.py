@@ -162,11 +162,10 @@ def _apply(session: Session, rule: Rule, item: Planned, as_of: date, now: dateti
         cta.last_fired_on = as_of
         cta.fire_count += 1
         if item.decision is Decision.updated:
-            previous = cta.facts
+            # The CTA shows today's values; each day's values stay in rule_evaluation.
             cta.facts = item.firing.facts
             cta.reason = item.firing.reason
             cta.facts_signature = facts_signature(item.firing)
-            _event(session, cta, "updated", as_of, now, {"previous_facts": previous})
     elif item.decision is Decision.auto_closed:
         _close(session, cta, CtaOutcome.no_action_needed, item.note, as_of, now, automatic=True)
     return cta.id

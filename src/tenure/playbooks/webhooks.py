@@ -111,13 +111,26 @@ def create_endpoint(
 
 
 def emit(
-    session: Session, event_type: str, data: dict[str, Any], *, now: datetime | None = None
+    session: Session,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    now: datetime | None = None,
+    event_id: str | None = None,
 ) -> str:
-    """Record the event for every subscribed endpoint; returns its event id."""
+    """Record the event for every subscribed endpoint; returns its event id.
+
+    A caller that may repeat itself (a re-run day) passes a deterministic ``event_id``: an event
+    already recorded under that id is not recorded again.
+    """
     if event_type not in EVENT_TYPES:
         raise InvalidInput(f"unknown webhook event {event_type!r}")
     now = now or utcnow()
-    event_id = f"evt_{uuid.uuid4().hex}"
+    if event_id is not None:
+        seen = sa.select(WebhookDelivery.id).where(WebhookDelivery.event_id == event_id)
+        if session.scalar(seen.limit(1)) is not None:
+            return event_id
+    event_id = event_id or f"evt_{uuid.uuid4().hex}"
     payload = {
         "id": event_id,
         "type": event_type,

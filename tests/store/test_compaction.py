@@ -6,6 +6,7 @@ import fcntl
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -14,7 +15,7 @@ import pytest
 from tenure.errors import Conflict
 from tenure.model.base import utcnow
 from tenure.store.events import EventStore
-from tenure.store.events.embedded import EmbeddedEvents
+from tenure.store.events.embedded import MERGE_FROM_FILES, RETIRED_GRACE, EmbeddedEvents
 from tests.store.conftest import read_all
 from tests.store.factories import event, events
 
@@ -42,7 +43,7 @@ def test_compaction_moves_the_inbox_into_partitions(data_dir: Path) -> None:
     result = store.compact(now=utcnow())
     assert (result.moved, result.written, result.duplicates, result.runs) == (2, 2, 0, 1)
     assert _parquet_ids(data_dir) == ["a", "b", "imported"]
-    assert sorted(p.parent.name for p in (data_dir / "events").glob("*/part-c*.parquet")) == [
+    assert sorted(p.parent.name for p in (data_dir / "events").glob("*/part-c0*.parquet")) == [
         "event_date=2025-01-06",
         "event_date=2025-01-07",
     ]
@@ -87,3 +88,32 @@ def test_compaction_runs_in_bounded_batches(data_dir: Path) -> None:
     result = embedded.compact(now=utcnow(), batch_size=10)
     assert (result.moved, result.written, result.runs) == (25, 25, 3)
     assert _parquet_ids(data_dir) == [f"m{i:02d}" for i in range(25)]
+
+
+def test_many_small_files_are_merged_and_the_old_ones_deleted_after_a_grace(
+    data_dir: Path,
+) -> None:
+    store = EventStore(data_dir)
+    for i in range(MERGE_FROM_FILES):
+        store.write_parquet(events(event(f"m{i:02d}", hour=i % 24)))
+    store.write_parquet(
+        events(event("other-day", day=event("x")["timestamp"].date().replace(day=7)))
+    )
+    before = store.connect()
+    listed_before_merge = store.table(before)
+
+    now = utcnow()
+    result = store.compact(now=now)
+    assert (result.merged_partitions, result.deleted_files) == (1, 0)
+    monday = data_dir / "events" / "event_date=2025-01-06"
+    assert len(list(monday.glob("*.parquet"))) == MERGE_FROM_FILES + 1  # retired, not yet gone
+    # A reader that listed the small files just before the merge still reads them, once each.
+    assert listed_before_merge.count().execute() == MERGE_FROM_FILES + 1
+    assert [r["message_id"] for r in read_all(store)][:3] == ["m00", "m01", "m02"]
+    assert len(read_all(store)) == MERGE_FROM_FILES + 1
+
+    later = store.compact(now=now + RETIRED_GRACE + timedelta(minutes=1))
+    assert later.deleted_files == MERGE_FROM_FILES
+    assert [p.name[:16] for p in monday.glob("*.parquet")] == ["part-c0000000001"]
+    assert len(read_all(store)) == MERGE_FROM_FILES + 1
+    before.disconnect()

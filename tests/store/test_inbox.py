@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tenure.store.events import EventStore
-from tenure.store.events.inbox import Inbox
+from tenure.store.events.inbox import SCHEMA_VERSION, Inbox
 from tests.store.conftest import read_all
 from tests.store.factories import event, events
 
@@ -40,7 +40,9 @@ def test_inbox_is_wal_with_full_sync(data_dir: Path) -> None:
     with inbox._connect() as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert sqlite3.connect(inbox.path).execute("PRAGMA user_version").fetchone()[0] == 1
+    assert sqlite3.connect(inbox.path).execute("PRAGMA user_version").fetchone()[0] == (
+        SCHEMA_VERSION
+    )
 
 
 def test_processes_append_at_once_and_each_event_is_kept_once(data_dir: Path) -> None:

@@ -52,6 +52,11 @@ def compact(
                         if result.orphans_removed
                         else ""
                     )
+                    + (
+                        f", {result.merged_partitions} partition(s) merged into one file"
+                        if result.merged_partitions
+                        else ""
+                    )
                 )
         if every is None:
             return

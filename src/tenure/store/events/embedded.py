@@ -5,9 +5,14 @@ job at a time, under ``<data_dir>/events/.write.lock`` — moves inbox rows into
 ``events/event_date=YYYY-MM-DD/part-c<compaction id>-<uuid>.parquet`` and then marks them.
 Bulk writers (imports, the simulator) write ``part-<uuid>.parquet`` under the same lock.
 
-Readers take one inbox snapshot (pending rows + last finished compaction) and then list the
-files; compaction files whose id is above the last finished one belong to a run in flight (or one
-that crashed before marking) and are skipped, so every event is read exactly once.
+Readers take one inbox snapshot (pending rows + last finished compaction + retired files) and
+then list the files; compaction files whose id is above the last finished one belong to a run in
+flight (or one that crashed before marking) and are skipped, so every event is read exactly once.
+
+Frequent compactions leave many small files; once a partition has ``MERGE_FROM_FILES`` of them,
+compaction merges them into one (a compaction of its own) and records the old ones as retired in
+the same commit. Retired files are deleted after ``RETIRED_GRACE``, so a reader that listed them
+just before the merge can finish: an Ibis table from ``table(con)`` is good for that long.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -30,11 +35,13 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from tenure.errors import Conflict
-from tenure.store.events.inbox import AppendResult, Inbox, Quarantined
+from tenure.store.events.inbox import AppendResult, Inbox, PendingBatch, Quarantined
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
 
 PARTITION_KEY = "event_date"
 COMPACTION_BATCH = 200_000
+MERGE_FROM_FILES = 24
+RETIRED_GRACE = timedelta(hours=1)
 _COMPACTION_FILE = re.compile(r"^part-c(\d+)-[0-9a-f]+\.parquet$")
 
 
@@ -53,6 +60,9 @@ class CompactionResult:
     duplicates: int = 0
     runs: int = 0
     orphans_removed: int = 0
+    # Partitions whose small files were merged into one, and retired files deleted.
+    merged_partitions: int = 0
+    deleted_files: int = 0
 
 
 class EmbeddedEvents:
@@ -164,7 +174,41 @@ class EmbeddedEvents:
                 batch = self.inbox.pending(limit=batch_size)
             if not runs:
                 self.inbox.purge_compacted(now)
-        return CompactionResult(moved, written, duplicates, runs, orphans)
+            merged = self._merge_small_files(now)
+            deleted = self._delete_retired(now)
+        return CompactionResult(moved, written, duplicates, runs, orphans, merged, deleted)
+
+    def _merge_small_files(self, now: datetime) -> int:
+        """Rewrite each partition that has many files as one file (only ever under the lock)."""
+        snapshot = self.inbox.pending(limit=0)
+        by_partition: dict[Path, list[Path]] = {}
+        for path in self._visible_files(snapshot):
+            by_partition.setdefault(path.parent, []).append(path)
+        compaction = snapshot.last_compaction
+        merged = 0
+        for folder, files in sorted(by_partition.items()):
+            if len(files) < MERGE_FROM_FILES:
+                continue
+            compaction += 1
+            table = ds.dataset(files, format="parquet").to_table().cast(EVENT_SCHEMA)
+            table = table.take(pc.sort_indices(table, [("timestamp", "ascending")]))
+            _write_file(folder, table, f"part-c{compaction:010d}-")
+            self.inbox.record_merge(
+                compaction=compaction,
+                retired=[_relative(f) for f in files],
+                written=table.num_rows,
+                now=now,
+            )
+            merged += 1
+        return merged
+
+    def _delete_retired(self, now: datetime) -> int:
+        names = self.inbox.retired_before(now - RETIRED_GRACE)
+        for name in names:
+            (self.parquet_dir / name).unlink(missing_ok=True)
+        if names:
+            self.inbox.forget_retired(names)
+        return len(names)
 
     def _remove_orphans(self, last_compaction: int) -> int:
         """Delete files of compactions that never finished (only ever called under the lock)."""
@@ -180,13 +224,21 @@ class EmbeddedEvents:
             return []
         return sorted(self.parquet_dir.glob(f"{PARTITION_KEY}=*/*.parquet"))
 
+    def _visible_files(self, snapshot: PendingBatch) -> list[Path]:
+        return [
+            f
+            for f in self._files()
+            if _compaction_id(f) <= snapshot.last_compaction
+            and _relative(f) not in snapshot.retired
+        ]
+
     def connect(self) -> ibis.BaseBackend:
         return ibis.duckdb.connect()
 
     def table(self, con: ibis.BaseBackend) -> ibis.Table:
         # Snapshot the inbox first, then list files: see the module docstring.
         batch = self.inbox.pending()
-        files = [f for f in self._files() if _compaction_id(f) <= batch.last_compaction]
+        files = self._visible_files(batch)
         days = pc.cast(batch.events["timestamp"], pa.date32())
         inbox = con.create_table(
             "events_inbox",
@@ -206,6 +258,11 @@ class EmbeddedEvents:
 
     def quarantined(self, limit: int) -> list[Quarantined]:
         return self.inbox.quarantined(limit)
+
+
+def _relative(path: Path) -> str:
+    """A file's name as the inbox records it: ``event_date=YYYY-MM-DD/part-….parquet``."""
+    return f"{path.parent.name}/{path.name}"
 
 
 def _compaction_id(path: Path) -> int:

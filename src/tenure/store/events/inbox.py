@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEDUPE_WINDOW = timedelta(days=7)
 BUSY_TIMEOUT_MS = 30_000
 
@@ -61,6 +61,13 @@ CREATE TABLE IF NOT EXISTS compaction (
     messages INTEGER NOT NULL,
     written INTEGER NOT NULL
 );
+-- Parquet files replaced by a merged one (path relative to the events folder). Readers skip
+-- them from the moment the merge is recorded; compaction deletes them after a grace period.
+CREATE TABLE IF NOT EXISTS retired_file (
+    name TEXT PRIMARY KEY,
+    compaction INTEGER NOT NULL,
+    retired_at_us INTEGER NOT NULL
+);
 """
 
 _STORED = [c for c in EVENT_COLUMNS if c not in ("timestamp", "received_at")]
@@ -97,6 +104,7 @@ class PendingBatch:
     events: pa.Table
     last_seq: int
     last_compaction: int
+    retired: frozenset[str]
 
 
 def to_micros(moment: datetime) -> int:
@@ -174,13 +182,18 @@ class Inbox:
             db.execute("BEGIN")
             try:
                 query = f"{_SELECT} WHERE compacted_at_us IS NULL ORDER BY seq"
-                rows = db.execute(query + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+                rows = db.execute(
+                    query + (f" LIMIT {int(limit)}" if limit is not None else "")
+                ).fetchall()
                 last_compaction = db.execute(
                     "SELECT coalesce(max(id), 0) FROM compaction"
                 ).fetchone()[0]
+                retired = frozenset(r[0] for r in db.execute("SELECT name FROM retired_file"))
             finally:
                 db.execute("COMMIT")
-        return PendingBatch(_rows_to_table(rows), rows[-1][0] if rows else 0, last_compaction)
+        return PendingBatch(
+            _rows_to_table(rows), rows[-1][0] if rows else 0, last_compaction, retired
+        )
 
     def mark_compacted(self, *, compaction: int, last_seq: int, written: int, now: datetime) -> int:
         """Record a finished compaction and purge compacted rows older than the dedupe window.
@@ -200,6 +213,34 @@ class Inbox:
             )
             _purge(db, now)
         return int(marked)
+
+    def record_merge(
+        self, *, compaction: int, retired: Sequence[str], written: int, now: datetime
+    ) -> None:
+        """Make a merged file visible and the files it replaces invisible, in one commit."""
+        now_us = to_micros(now)
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO compaction (id, finished_at_us, messages, written) "
+                "VALUES (?, ?, 0, ?)",
+                (compaction, now_us, written),
+            )
+            db.executemany(
+                "INSERT INTO retired_file (name, compaction, retired_at_us) VALUES (?, ?, ?)",
+                [(name, compaction, now_us) for name in retired],
+            )
+
+    def retired_before(self, cutoff: datetime) -> list[str]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT name FROM retired_file WHERE retired_at_us < ? ORDER BY name",
+                (to_micros(cutoff),),
+            ).fetchall()
+        return [name for (name,) in rows]
+
+    def forget_retired(self, names: Sequence[str]) -> None:
+        with self._write() as db:
+            db.executemany("DELETE FROM retired_file WHERE name = ?", [(n,) for n in names])
 
     def purge_compacted(self, now: datetime) -> None:
         """Forget compacted rows older than the dedupe window."""

@@ -295,11 +295,14 @@ def _record_ownership(session: Session, changes: Iterable[Change], at: datetime)
         if "owner_id" not in change.fields:
             continue
         account: Account = change.record
-        session.execute(
-            sa.update(AccountOwnership)
-            .where(AccountOwnership.account_id == account.id, AccountOwnership.ended_at.is_(None))
-            .values(ended_at=at)
-        )
+        if change.status != "inserted":
+            session.execute(
+                sa.update(AccountOwnership)
+                .where(
+                    AccountOwnership.account_id == account.id, AccountOwnership.ended_at.is_(None)
+                )
+                .values(ended_at=at)
+            )
         if account.owner_id is not None:
             session.add(
                 AccountOwnership(account_id=account.id, user_id=account.owner_id, started_at=at)

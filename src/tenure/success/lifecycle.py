@@ -6,7 +6,8 @@ and expanding their use; then Expand and Renew. The motions overlap ("no letter 
 [default] Active motions on ``as_of``: land = first signature → go-live; adopt = after go-live;
 expand = an expansion opportunity opened or won in the last 90 days; renew = an active contract
 ending within 120 days. The displayed stage is the latest active motion (L < A < E < R);
-``year_index`` = renewals completed. No active contract → no stage ("not a customer").
+``year_index`` = renewals completed, capped at the full years since the first signature so that a
+monthly plan's twelve renewals count as one year. No active contract → no stage ("not a customer").
 
 After the first renewal, the four areas of the Customer Success Field Guide [pub], each with
 [default] targets: **Relationships** — 3 new relationships a month, coverage of end user, manager
@@ -81,7 +82,9 @@ def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
         for c in facts.contracts
         if c.renewal_outcome in RENEWED and c.outcome_on and c.outcome_on <= as_of
     )
-    year_index = len(renewals)
+    first = min((c.starts_on for c in facts.contracts), default=as_of)
+    full_years = (as_of - first).days // 365
+    year_index = min(len(renewals), full_years) if renewals else 0
     reasons: list[str] = []
     motions: list[LaerStage] = []
     if not active:
@@ -111,7 +114,10 @@ def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
             f"renew: contract ends {next_end}, {(next_end - as_of).days} days away "
             f"(≤ {RENEW_WINDOW_DAYS})"
         )
-    reasons.append(f"year_index {year_index}: {year_index} renewal(s) completed")
+    reasons.append(
+        f"year_index {year_index}: {len(renewals)} renewal(s) completed, "
+        f"{full_years} full year(s) since {first}"
+    )
     return StageResult(
         as_of=as_of,
         stage=motions[-1],

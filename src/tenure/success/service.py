@@ -10,6 +10,8 @@ Where the frameworks read account data (Tenure's conventions, documented for imp
 - ``account.custom["churn"]``: ``{"stated_reason", "contract_external_id", "stated_on"}`` — what
   the customer said when leaving (kept apart from the internal reason);
 - other ``custom`` keys → facts ``custom.<key>``; stored metrics → ``usage.<slug>``;
+- usage facts come from the metrics stored on or before the day asked (KPIs: the period's last
+  day), never from after it;
 - risk flags are risk CTAs (their ``opened_on``); first value is the reached ``first_value``
   milestone, else the account's ``onboarded_on``.
 """
@@ -103,11 +105,18 @@ def _group(rows: Iterable[T], key: str, into: dict[int, list[T]]) -> None:
         into[getattr(row, key)].append(row)
 
 
-def stored_metrics_by_account(session: Session) -> tuple[dict[int, dict[str, Any]], date | None]:
-    """The latest stored metrics per account (empty when `tenure metrics compute` never ran)."""
-    from tenure.metrics.service import latest_as_of, stored_metrics
+def stored_metrics_by_account(
+    session: Session, on_or_before: date | None = None
+) -> tuple[dict[int, dict[str, Any]], date | None]:
+    """The latest stored metrics per account, on or before a day when given (empty when
+    `tenure metrics compute` never ran for such a day)."""
+    from tenure.metrics.service import stored_metrics
+    from tenure.model.metric_snapshot import MetricSnapshot
 
-    day = latest_as_of(session)
+    query = sa.select(sa.func.max(MetricSnapshot.as_of))
+    if on_or_before is not None:
+        query = query.where(MetricSnapshot.as_of <= on_or_before)
+    day = session.scalar(query)
     if day is None:
         return {}, None
     frame = stored_metrics(session, day)
@@ -175,7 +184,7 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
         book.touchpoints[account_id].append(
             value.TouchpointFact(_day(occurred_at), str(kind), frozenset(roles.get(tp_id, ())))
         )
-    book.metrics, book.metrics_as_of = stored_metrics_by_account(session)
+    book.metrics, book.metrics_as_of = stored_metrics_by_account(session, as_of)
     book.features = list(session.scalars(sa.select(Feature).order_by(Feature.released_on)))
     book.users = {u.id: u for u in session.scalars(sa.select(User))}
     return book
@@ -591,19 +600,36 @@ def refresh_milestones(session: Session, as_of: date) -> RefreshResult:
     return RefreshResult(checked=checked, reached=reached, asks_opened=asks)
 
 
+def signed_on(book: Book, account_id: int) -> date | None:
+    """The first signature: the account's created_on or its first contract, whichever is first."""
+    days = [c.starts_on for c in book.contracts[account_id]]
+    created = book.accounts[account_id].created_on
+    if created:
+        days.append(created)
+    return min(days) if days else None
+
+
 def first_value_on(book: Book, account_id: int) -> date | None:
-    for m in book.milestones[account_id]:
-        if m.key == "first_value" and m.reached_on:
-            return m.reached_on
-    return book.accounts[account_id].onboarded_on
+    """The reached first_value milestone, else the go-live date — never before the signature."""
+    reached = next(
+        (
+            m.reached_on
+            for m in book.milestones[account_id]
+            if m.key == "first_value" and m.reached_on
+        ),
+        None,
+    )
+    day = reached or book.accounts[account_id].onboarded_on
+    start = signed_on(book, account_id)
+    return day if day and start and day >= start else None
 
 
 def time_to_first_value(session: Session, as_of: date) -> list[milestones.CohortTiming]:
     book = load_book(session, as_of)
     timings = []
-    for account_id, contracts in book.contracts.items():
-        started = contracts[0].starts_on
-        if started > as_of:
+    for account_id in book.contracts:
+        started = signed_on(book, account_id)
+        if started is None or started > as_of:
             continue
         reached = first_value_on(book, account_id)
         timings.append(
@@ -773,7 +799,6 @@ def kpi_report(session: Session, period: kpis.Period, by: kpis.GroupBy) -> kpis.
             c.licensed_seats or 0 for c in active_contracts(book, account_id, period.last_day)
         )
         active = _metric(book, account_id, "active_users_28d")
-        starts = [c.starts_on for c in book.contracts[account_id]]
         accounts.append(
             kpis.AccountFact(
                 account_id=account_id,
@@ -782,7 +807,7 @@ def kpi_report(session: Session, period: kpis.Period, by: kpis.GroupBy) -> kpis.
                 active_users=None if active is None else int(active),
                 licensed_seats=seats or None,
                 feature_share=_metric(book, account_id, "feature_breadth"),
-                first_contract_on=min(starts) if starts else None,
+                first_contract_on=signed_on(book, account_id),
                 first_value_on=first_value_on(book, account_id),
             )
         )
@@ -814,9 +839,9 @@ def maturity_prefill(
     roi = [value_stage_of(book, a).stage for a in live]
     ttfv: list[int | None] = []
     for a in live:
-        started = book.contracts[a][0].starts_on
+        started = signed_on(book, a)
         reached = first_value_on(book, a)
-        ttfv.append((reached - started).days if reached and reached <= as_of else None)
+        ttfv.append((reached - started).days if reached and started and reached <= as_of else None)
     utilization = [_metric(book, a, "license_utilization") for a in live]
     return maturity.prefill(roi, ttfv, utilization)
 

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from tenure.api.errors import install_error_handlers
     from tenure.api.segment import router as segment_router
     from tenure.api.v1 import router as api_v1_router
+    from tenure.playbooks.web import api_router as playbooks_api_router
     from tenure.playbooks.web import router as survey_router
     from tenure.web import mount_console
 
@@ -58,5 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_v1_router)
     app.include_router(segment_router)
     app.include_router(survey_router)
+    app.include_router(playbooks_api_router)
     mount_console(app)
     return app

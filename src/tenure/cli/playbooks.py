@@ -140,41 +140,22 @@ def rules_list(
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The rules, with the facts each reads that no source provides today."""
-    from tenure.playbooks.facts import build_facts
-    from tenure.playbooks.rules import missing_facts
+    from tenure.playbooks import service
 
-    ruleset = _ruleset(rules)
     with unit_of_work() as session:
-        available = build_facts(session, _as_of(as_of)).fact_names
-    missing = missing_facts(ruleset.rules, available)
-    rows = [
-        {
-            "key": r.key,
-            "name": r.name,
-            "version": r.version,
-            "enabled": r.enabled,
-            "type": r.type.value,
-            "priority": r.priority.value,
-            "trigger": (" AND " if r.when.all else " OR ").join(
-                f"{c.fact} {c.op} {c.value}" for c in r.when.conditions
-            ),
-            "control_share": r.control_share,
-            "missing_facts": missing.get(r.key, []),
-        }
-        for r in ruleset.rules
-    ]
+        rows = service.rules_overview(session, _ruleset(rules), _as_of(as_of))
     if json:
         print_json(rows)
         return
     table = Table("key", "type", "priority", "trigger", "control", "facts missing today")
     for row in rows:
         table.add_row(
-            str(row["key"]),
-            str(row["type"]),
-            str(row["priority"]),
-            str(row["trigger"]),
-            f"{row['control_share']:.0%}",
-            ", ".join(row["missing_facts"]),
+            row.key,
+            row.type,
+            row.priority,
+            row.trigger,
+            f"{row.control_share:.0%}",
+            ", ".join(row.missing_facts),
         )
     console.print(table)
 

@@ -1,5 +1,5 @@
-"""The daily run: metrics → health → milestones → facts → rules → CTAs → follow-ups → outbox
-→ webhooks.
+"""The daily run: metrics → health → churn risk → milestones → facts → rules → CTAs →
+follow-ups → outbox → webhooks.
 
 Each run is recorded in ``daily_run`` (as-of date, start/end, per-step seconds and counts, errors).
 Running an as-of date that already succeeded changes nothing; ``force`` re-runs its steps, which
@@ -95,6 +95,61 @@ def _health_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return {"scored": len(scores), **dict(sorted(bands.items())), "band_changes": changed}
 
 
+def _risk_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """Score churn risk with the latest fitted model; entering the alert set is ``risk.raised``."""
+    from tenure.errors import NotFound
+    from tenure.model import ChurnRiskScore
+    from tenure.risk.service import load_model, score_accounts
+
+    assert ctx.store is not None and ctx.data_dir is not None
+    try:
+        load_model(ctx.data_dir)
+    except NotFound as missing:
+        return {"skipped": missing.message}
+    run = score_accounts(session, ctx.store, ctx.data_dir, ctx.as_of)
+    previous_day = session.scalar(
+        sa.select(sa.func.max(ChurnRiskScore.as_of)).where(
+            ChurnRiskScore.as_of < ctx.as_of, ChurnRiskScore.model_version == run.model_version
+        )
+    )
+    alerted_before = set(
+        session.scalars(
+            sa.select(ChurnRiskScore.account_id).where(
+                ChurnRiskScore.as_of == previous_day,
+                ChurnRiskScore.model_version == run.model_version,
+                ChurnRiskScore.in_alert_set,
+            )
+        )
+    )
+    raised = 0
+    for score in run.scores:
+        if not score.in_alert_set or score.account_id in alerted_before:
+            continue
+        raised += 1
+        webhooks.emit(
+            session,
+            "risk.raised",
+            {
+                "account": {
+                    "id": score.account_id,
+                    "external_id": score.account_external_id,
+                    "name": score.account_name,
+                },
+                "as_of": ctx.as_of.isoformat(),
+                "model_version": score.model_version,
+                "probability": score.probability,
+                "renewal_probability": score.renewal_probability,
+                "arr_at_risk": score.arr_at_risk,
+                "currency": score.currency,
+                "reasons": score.reasons[:5],
+                "summary": f"Churn risk raised for {score.account_name}: "
+                f"P(churn) {score.probability:.0%}",
+            },
+            event_id=f"evt_risk_{score.account_id}_{ctx.as_of.isoformat()}",
+        )
+    return {"scored": run.accounts, "alerts": run.alerts, "raised": raised}
+
+
 def _milestones_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     from tenure.success.service import refresh_milestones
 
@@ -123,14 +178,14 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 
 def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
-    """The steps in order: metrics and health (with an event store), milestones reached, the facts
+    """The steps in order: metrics, health and risk (with an event store), milestones, the facts
     every rule reads (operational tables, stored metrics, health scores, milestones), rules →
     CTAs, follow-ups (snoozes woken, escalations, digests)."""
     first: list[tuple[str, StepFn]] = []
     if ctx.store is not None:
         first.append(("metrics", _metrics_step))
         if ctx.data_dir is not None:
-            first.append(("health", _health_step))
+            first += [("health", _health_step), ("risk", _risk_step)]
     return [
         *first,
         ("milestones", _milestones_step),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tenure.model import (
     Account,
+    ChurnRiskScore,
     Contact,
     Contract,
     HealthScore,
@@ -201,6 +202,38 @@ def health_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
     return facts
 
 
+def risk_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
+    """The churn model's scores stored for the as-of date (the latest model version wins).
+
+    ``churn_probability`` is P(churn at the next renewal) when a renewal is due within the
+    model's reach, else P(churn within the model's horizon); ``in_alert_set`` marks the day's
+    top decile; ``arr_at_risk`` = ARR × P(churn at next renewal).
+    """
+    facts: Facts = {}
+    rows = session.execute(
+        sa.select(
+            ChurnRiskScore.account_id,
+            ChurnRiskScore.probability,
+            ChurnRiskScore.renewal_probability,
+            ChurnRiskScore.in_alert_set,
+            ChurnRiskScore.arr_at_risk,
+        )
+        .where(ChurnRiskScore.as_of == as_of)
+        .order_by(ChurnRiskScore.id)
+    )
+    for account_id, probability, renewal_probability, alert, at_risk in rows:
+        values: dict[str, Any] = {
+            "churn_probability": renewal_probability
+            if renewal_probability is not None
+            else probability,
+            "in_alert_set": alert,
+        }
+        if at_risk is not None:
+            values["arr_at_risk"] = float(at_risk)
+        facts[account_id] = values
+    return facts
+
+
 MILESTONE_LOOKBACK_DAYS = 365
 
 
@@ -229,6 +262,7 @@ SOURCES: list[tuple[str, FactSource]] = [
     ("operational", operational_facts),
     ("metrics", metric_facts),
     ("health", health_facts),
+    ("risk", risk_facts),
     ("milestones", milestone_facts),
 ]
 
@@ -238,8 +272,8 @@ def build_facts(
 ) -> FactsTable:
     """Every source's facts merged per account, with each account's owner and ARR at risk.
 
-    ARR at risk = ARR × churn probability when a risk model provides one; without it, the
-    whole ARR counts (ranking by ARR is then the conservative choice).
+    ARR at risk: the risk model's stored value, else ARR × churn probability; without a risk
+    model the whole ARR counts (ranking by ARR is then the conservative choice).
     """
     table = FactsTable(as_of)
     for name, source in sources or SOURCES:
@@ -257,7 +291,11 @@ def build_facts(
         values = table.facts[account_id]
         arr = float(values.get("arr", 0.0))
         probability = values.get("churn_probability")
-        at_risk = arr * float(probability) if probability is not None else arr
-        table.accounts[account_id] = AccountContext(account_id, external_id, owner_id, at_risk)
+        at_risk = values.get("arr_at_risk")
+        if at_risk is None:
+            at_risk = arr * float(probability) if probability is not None else arr
+        table.accounts[account_id] = AccountContext(
+            account_id, external_id, owner_id, float(at_risk)
+        )
     table.managers = dict(session.execute(sa.select(User.id, User.manager_id)).all())
     return table

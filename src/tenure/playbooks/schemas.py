@@ -79,6 +79,44 @@ class CtaRead(BaseModel):
         )
 
 
+class RuleRead(BaseModel):
+    key: str
+    name: str
+    description: str
+    version: int
+    enabled: bool
+    type: str
+    priority: str
+    trigger: str
+    due_in_days: int
+    cooldown_days: int
+    auto_close: bool
+    control_share: float
+    playbook: list[dict[str, Any]]
+    # Facts the trigger reads that no source provided on the as-of date: it cannot fire.
+    missing_facts: list[str]
+
+    @classmethod
+    def build(cls, rule: Rule, missing: list[str]) -> RuleRead:
+        joiner = " AND " if rule.when.all else " OR "
+        return cls(
+            key=rule.key,
+            name=rule.name,
+            description=rule.description,
+            version=rule.version,
+            enabled=rule.enabled,
+            type=rule.type.value,
+            priority=rule.priority.value,
+            trigger=joiner.join(f"{c.fact} {c.op} {c.value}" for c in rule.when.conditions),
+            due_in_days=rule.due_in_days,
+            cooldown_days=rule.cooldown_days,
+            auto_close=rule.auto_close,
+            control_share=rule.control_share,
+            playbook=[step.model_dump() for step in rule.playbook],
+            missing_facts=missing,
+        )
+
+
 class RuleEvaluationRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -39,8 +39,8 @@ from tenure.playbooks.ctas import (
     plan,
 )
 from tenure.playbooks.facts import FactsTable, build_facts
-from tenure.playbooks.rules import Firing, Rule, Ruleset, evaluate
-from tenure.playbooks.schemas import CtaRead, PreviewRead, RuleEvaluationRead
+from tenure.playbooks.rules import Firing, Rule, Ruleset, evaluate, missing_facts
+from tenure.playbooks.schemas import CtaRead, PreviewRead, RuleEvaluationRead, RuleRead
 
 OPEN_STATUSES = (CtaStatus.open, CtaStatus.in_progress, CtaStatus.snoozed)
 
@@ -447,6 +447,17 @@ def list_ctas(
         query = query.where(Cta.account_id == account_id)
     query = query.order_by(Cta.due_on, Cta.id).limit(limit)
     return [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
+
+
+def rules_overview(session: Session, ruleset: Ruleset, as_of: date) -> list[RuleRead]:
+    """Every rule, with the facts it reads that no source provides on ``as_of``."""
+    missing = missing_facts(ruleset.rules, build_facts(session, as_of).fact_names)
+    return [RuleRead.build(rule, missing.get(rule.key, [])) for rule in ruleset.rules]
+
+
+def read_cta(session: Session, cta_id: int) -> CtaRead:
+    cta = get_cta(session, cta_id)
+    return CtaRead.from_row(cta, session.get_one(Account, cta.account_id).name)
 
 
 def preview(session: Session, ruleset: Ruleset, rule_key: str, as_of: date) -> PreviewRead:

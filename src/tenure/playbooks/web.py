@@ -1,19 +1,36 @@
-"""The survey response page: no sign-in, one answer per signed link.
+"""HTTP surfaces of the playbooks.
 
-``GET /s/{token}`` shows the question; ``POST /s/{token}`` records the score and comment.
-A tampered link answers 404, a second answer 409, each with a page a person can read.
+The survey response page needs no sign-in: ``GET /s/{token}`` shows the question, ``POST``
+records the score and comment; a tampered link answers 404, a second answer 409, each with a
+page a person can read. ``api_router`` serves CTAs, rules (list, preview, measured-play report),
+rule evaluations and daily runs under ``/api/v1`` — the same objects the CLI prints.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from html import escape
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 
+from tenure.api.v1.common import Actor, CurrentActor, Db, Session, today
+from tenure.auth.permissions import require_account_editor
 from tenure.errors import TenureError
-from tenure.model import SurveyCampaign
-from tenure.playbooks import surveys
+from tenure.model import Account, CtaOutcome, SurveyCampaign
+from tenure.playbooks import service, surveys
+from tenure.playbooks.config import playbook_settings
+from tenure.playbooks.daily import last_runs
+from tenure.playbooks.measured import PlayReport, play_report
+from tenure.playbooks.rules import Ruleset, load_ruleset
+from tenure.playbooks.schemas import (
+    CtaRead,
+    DailyRunRead,
+    PreviewRead,
+    RuleEvaluationRead,
+    RuleRead,
+)
 from tenure.playbooks.surveys import SCALES
 from tenure.store.database import session_scope
 
@@ -73,3 +90,110 @@ def survey_answer(
     except TenureError as error:
         return _error_page(error)
     return _page("Thank you", "<h1>Thank you</h1><p>Your answer was recorded.</p>")
+
+
+# --- /api/v1: the JSON twins of `tenure ctas|rules|run` -----------------------------------
+
+api_router = APIRouter(prefix="/api/v1", tags=["playbooks"])
+
+
+def _rules() -> Ruleset:
+    return load_ruleset(playbook_settings().rules_file)
+
+
+@api_router.get("/ctas", response_model=list[CtaRead], summary="Calls to action")
+def list_ctas(
+    status: str | None = Query("open", description="open (incl. in progress, snoozed), closed"),
+    owner_id: int | None = None,
+    account_id: int | None = None,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> list[CtaRead]:
+    return service.list_ctas(db, status=status, owner_id=owner_id, account_id=account_id)
+
+
+@api_router.get("/ctas/{cta_id}", response_model=CtaRead, summary="One call to action")
+def get_cta(cta_id: int, actor: Actor = CurrentActor, db: Session = Db) -> CtaRead:
+    return service.read_cta(db, cta_id)
+
+
+class SnoozeRequest(BaseModel):
+    until: date
+
+
+class CloseRequest(BaseModel):
+    outcome: CtaOutcome
+    note: str | None = None
+
+
+def _editable(db: Session, actor: Actor, cta_id: int) -> None:
+    cta = service.get_cta(db, cta_id)
+    require_account_editor(db, actor.user, db.get_one(Account, cta.account_id))
+
+
+@api_router.post("/ctas/{cta_id}/acknowledge", response_model=CtaRead)
+def acknowledge_cta(cta_id: int, actor: Actor = CurrentActor, db: Session = Db) -> CtaRead:
+    _editable(db, actor, cta_id)
+    service.acknowledge(db, cta_id, user_id=actor.user.id)
+    return service.read_cta(db, cta_id)
+
+
+@api_router.post("/ctas/{cta_id}/snooze", response_model=CtaRead)
+def snooze_cta(
+    cta_id: int, body: SnoozeRequest, actor: Actor = CurrentActor, db: Session = Db
+) -> CtaRead:
+    _editable(db, actor, cta_id)
+    service.snooze(db, cta_id, body.until, user_id=actor.user.id)
+    return service.read_cta(db, cta_id)
+
+
+@api_router.post("/ctas/{cta_id}/close", response_model=CtaRead)
+def close_cta(
+    cta_id: int, body: CloseRequest, actor: Actor = CurrentActor, db: Session = Db
+) -> CtaRead:
+    _editable(db, actor, cta_id)
+    service.close(db, cta_id, body.outcome, body.note, user_id=actor.user.id)
+    return service.read_cta(db, cta_id)
+
+
+@api_router.get("/rules", response_model=list[RuleRead], summary="Rules and their facts")
+def list_rules(
+    as_of: date | None = None, actor: Actor = CurrentActor, db: Session = Db
+) -> list[RuleRead]:
+    return service.rules_overview(db, _rules(), as_of or today())
+
+
+@api_router.get("/rules/{rule_key}/preview", response_model=PreviewRead)
+def preview_rule(
+    rule_key: str, as_of: date | None = None, actor: Actor = CurrentActor, db: Session = Db
+) -> PreviewRead:
+    """Whom the rule would fire on at ``as_of`` and the new-CTA load per CSM (writes nothing)."""
+    return service.preview(db, _rules(), rule_key, as_of or today())
+
+
+@api_router.get("/rules/{rule_key}/report", response_model=PlayReport)
+def play_report_of_rule(
+    rule_key: str,
+    start: date,
+    end: date,
+    horizon_days: int = Query(365, ge=1),
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> PlayReport:
+    """Measured play: later churn/expansion of acted vs control accounts, with 95% intervals."""
+    return play_report(db, rule_key, start, end, horizon_days=horizon_days)
+
+
+@api_router.get("/rule-evaluations", response_model=list[RuleEvaluationRead])
+def list_evaluations(
+    rule: str | None = None,
+    as_of: date | None = None,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> list[RuleEvaluationRead]:
+    return service.evaluations(db, rule_key=rule, as_of=as_of)
+
+
+@api_router.get("/daily-runs", response_model=list[DailyRunRead], summary="The last daily runs")
+def list_daily_runs(actor: Actor = CurrentActor, db: Session = Db) -> list[DailyRunRead]:
+    return last_runs(db)

@@ -131,7 +131,7 @@ def test_cursor_of_another_sort_is_refused_with_a_reason(console: Console) -> No
     ("path", "field"),
     [
         ("/api/v1/accounts?limit=0", "limit"),
-        ("/api/v1/accounts?sort=health", "sort"),
+        ("/api/v1/accounts?sort=nps", "sort"),
         ("/api/v1/accounts?owner=everyone", "owner"),
         ("/api/v1/contacts?limit=501", "limit"),
         ("/api/v1/renewals?months=99", "months"),

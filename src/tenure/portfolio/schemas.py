@@ -8,7 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tenure.health.schemas import AccountScore
 from tenure.model import ContactLevel, TouchpointKind, UserRole
+from tenure.playbooks.schemas import CtaRead
+from tenure.risk.schemas import ChurnRiskRead
 
 
 class SortKey(enum.StrEnum):
@@ -17,6 +20,9 @@ class SortKey(enum.StrEnum):
     renewal_on = "renewal_on"
     segment = "segment"
     owner = "owner"
+    health = "health"
+    risk = "risk"
+    arr_at_risk = "arr_at_risk"
 
 
 class SortDirection(enum.StrEnum):
@@ -34,6 +40,10 @@ class PortfolioQuery(BaseModel):
         max_length=32,
         description="A user id, 'me', 'team' (you and your reports) or 'none' (unassigned)",
         pattern=r"^(\d+|me|team|none)$",
+    )
+    band: str | None = Field(default=None, max_length=16, description="Health band: red, yellow…")
+    stage: str | None = Field(
+        default=None, max_length=16, description="LAER stage: land, adopt, expand, renew"
     )
     renewal_within_days: int | None = Field(
         default=None, ge=0, le=3650, description="Renewing between today and this many days ahead"
@@ -73,6 +83,14 @@ class AccountRow(BaseModel):
     renewal_on: date | None
     days_to_renewal: int | None
     licensed_seats: int | None
+    # Judgements stored by other domains; None until their jobs have run.
+    health_score: int | None = None
+    health_band: str | None = None
+    health_trend: str | None = None
+    churn_probability: float | None = None
+    arr_at_risk: float | None = None
+    laer_stage: str | None = None
+    license_utilization: float | None = None
 
 
 class PortfolioPage(BaseModel):
@@ -194,6 +212,17 @@ class SavedViewRead(BaseModel):
     query: str
 
 
+class Point(BaseModel):
+    on: date
+    value: float
+
+
+class StageRead(BaseModel):
+    stage: str | None
+    since: date
+    reasons: list[str]
+
+
 class Account360(BaseModel):
     account: AccountRow
     industry: str | None
@@ -210,6 +239,13 @@ class Account360(BaseModel):
     ownership: list[OwnershipSpan]
     team: list[TeamSeat]
     can_edit: bool
+    # Judgements of other domains, when their jobs have run (None / empty before).
+    health: AccountScore | None = None
+    health_history: list[Point] = Field(default_factory=list)
+    churn_risk: ChurnRiskRead | None = None
+    usage_history: dict[str, list[Point]] = Field(default_factory=dict)
+    stage: StageRead | None = None
+    open_ctas: list[CtaRead] = Field(default_factory=list)
 
 
 class TouchpointLog(BaseModel):

@@ -36,6 +36,7 @@ from tenure.model import (
     Contact,
     Contract,
     ContractStatus,
+    DailyRun,
     ImportRun,
     SavedView,
     SurveyResponse,
@@ -45,6 +46,7 @@ from tenure.model import (
     UserRole,
 )
 from tenure.model.base import utcnow
+from tenure.portfolio import signals
 from tenure.portfolio.pages import pages_for
 from tenure.portfolio.schemas import (
     Account360,
@@ -102,21 +104,34 @@ def _current_contracts() -> Any:
 class _Rows:
     """The account-row select and the expressions filters and sorts refer to."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
+        self.days = signals.current_days(session)
         self.contracts = _current_contracts()
         self.owner = aliased(User, name="owner")
+        self.health = signals.health_today(self.days) if self.days.health_day else None
+        self.risk = signals.risk_today(self.days) if self.days.risk_day else None
+        self.stage = signals.stage_now()
         self.arr = sa.func.coalesce(self.contracts.c.arr, 0.0)
         self.renewal_on = self.contracts.c.renewal_on
+        nothing = sa.null()
+        self.health_score = self.health.c.score if self.health is not None else nothing
+        self.health_band = self.health.c.band if self.health is not None else nothing
+        self.probability = self.risk.c.probability if self.risk is not None else nothing
+        self.arr_at_risk = self.risk.c.arr_at_risk if self.risk is not None else nothing
         self.sort_expressions: dict[SortKey, Any] = {
             SortKey.name: sa.func.lower(Account.name),
             SortKey.arr: self.arr,
             SortKey.renewal_on: sa.func.coalesce(self.renewal_on, FAR_FUTURE),
             SortKey.segment: sa.func.coalesce(Account.segment, ""),
             SortKey.owner: sa.func.coalesce(self.owner.name, ""),
+            # Unscored accounts sort as -1: after every score when descending.
+            SortKey.health: sa.func.coalesce(self.health_score, -1),
+            SortKey.risk: sa.func.coalesce(self.probability, -1.0),
+            SortKey.arr_at_risk: sa.func.coalesce(self.arr_at_risk, -1.0),
         }
 
     def select(self) -> sa.Select[Any]:
-        return (
+        select = (
             sa.select(
                 Account.id,
                 Account.external_id,
@@ -128,10 +143,24 @@ class _Rows:
                 self.contracts.c.currency,
                 self.renewal_on.label("renewal_on"),
                 self.contracts.c.seats,
+                self.health_score.label("health_score"),
+                self.health_band.label("health_band"),
+                (self.health.c.trend if self.health is not None else sa.null()).label(
+                    "health_trend"
+                ),
+                self.probability.label("churn_probability"),
+                self.arr_at_risk.label("arr_at_risk"),
+                self.stage.c.stage.label("laer_stage"),
             )
             .outerjoin(self.contracts, self.contracts.c.account_id == Account.id)
             .outerjoin(self.owner, self.owner.id == Account.owner_id)
+            .outerjoin(self.stage, self.stage.c.account_id == Account.id)
         )
+        if self.health is not None:
+            select = select.outerjoin(self.health, self.health.c.account_id == Account.id)
+        if self.risk is not None:
+            select = select.outerjoin(self.risk, self.risk.c.account_id == Account.id)
+        return select
 
 
 def _row(row: Any, as_of: date) -> AccountRow:
@@ -148,7 +177,20 @@ def _row(row: Any, as_of: date) -> AccountRow:
         renewal_on=renewal_on,
         days_to_renewal=(renewal_on - as_of).days if renewal_on else None,
         licensed_seats=int(row.seats) if row.seats is not None else None,
+        health_score=row.health_score,
+        health_band=row.health_band,
+        health_trend=row.health_trend,
+        churn_probability=row.churn_probability,
+        arr_at_risk=float(row.arr_at_risk) if row.arr_at_risk is not None else None,
+        laer_stage=row.laer_stage,
     )
+
+
+def _with_utilization(
+    session: Session, days: signals.CurrentDays, rows: list[AccountRow]
+) -> list[AccountRow]:
+    found = signals.utilization_of(session, days, [r.id for r in rows])
+    return [r.model_copy(update={"license_utilization": found.get(r.id)}) for r in rows]
 
 
 def _as_date(value: Any) -> date | None:
@@ -183,6 +225,10 @@ def _filtered(
         )
     if query.segment:
         select = select.where(Account.segment == query.segment)
+    if query.band:
+        select = select.where(rows.health_band == query.band)
+    if query.stage:
+        select = select.where(rows.stage.c.stage == query.stage)
     if query.owner:
         ids = owner_ids(session, user, query.owner)
         select = select.where(
@@ -224,8 +270,10 @@ def _decode_cursor(query: PortfolioQuery, cursor: str) -> tuple[Any, int]:
     try:
         if query.sort == SortKey.renewal_on:
             value = date.fromisoformat(value)
-        elif query.sort == SortKey.arr:
+        elif query.sort in (SortKey.arr, SortKey.risk, SortKey.arr_at_risk):
             value = float(value)
+        elif query.sort == SortKey.health:
+            value = int(value)
         else:
             value = str(value)
         return value, int(row_id)
@@ -242,12 +290,18 @@ def _sort_value(row: Any, query: PortfolioQuery) -> Any:
         return _as_date(row.renewal_on) or FAR_FUTURE
     if query.sort == SortKey.segment:
         return row.segment or ""
+    if query.sort == SortKey.health:
+        return -1 if row.health_score is None else int(row.health_score)
+    if query.sort == SortKey.risk:
+        return -1.0 if row.churn_probability is None else float(row.churn_probability)
+    if query.sort == SortKey.arr_at_risk:
+        return -1.0 if row.arr_at_risk is None else float(row.arr_at_risk)
     return row.owner_name or ""
 
 
 def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) -> PortfolioPage:
     """The filtered, sorted book of business; a page number or a cursor selects the slice."""
-    rows = _Rows()
+    rows = _Rows(session)
     select = _filtered(session, rows, query, user, as_of)
     total = session.scalar(sa.select(sa.func.count()).select_from(select.subquery())) or 0
     key = rows.sort_expressions[query.sort]
@@ -271,7 +325,7 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
         else None
     )
     return PortfolioPage(
-        items=[_row(r, as_of) for r in page_rows],
+        items=_with_utilization(session, rows.days, [_row(r, as_of) for r in page_rows]),
         total=total,
         page=query.page,
         limit=query.limit,
@@ -284,7 +338,7 @@ def portfolio_export(
     session: Session, query: PortfolioQuery, user: User, as_of: date
 ) -> list[AccountRow]:
     """Every row the filters select, in the page's order (the CSV export)."""
-    rows = _Rows()
+    rows = _Rows(session)
     key = rows.sort_expressions[query.sort]
     order = (
         (key.desc(), Account.id.desc())
@@ -349,6 +403,22 @@ def freshness(session: Session, events: EventStore | None) -> Freshness:
     )
 
 
+def reading_day(session: Session, events: EventStore | None, today: date) -> date:
+    """The day the pages read the book as of: the last day the data covers, never after today.
+
+    The latest of the last successful daily run, the latest health scores, metric snapshots and
+    stored events; today when there is none. A page then never mixes one day's scores with another
+    day's calendar — "renews in 30 days" is counted from the day the scores describe.
+    """
+    days = signals.current_days(session)
+    last_run = session.scalar(
+        sa.select(sa.func.max(DailyRun.as_of)).where(DailyRun.status == "succeeded")
+    )
+    fresh = freshness(session, events)
+    known = [d for d in (last_run, days.health_day, days.metrics_day, fresh.events_through) if d]
+    return min(max(known), today) if known else today
+
+
 # --- today and renewals ---------------------------------------------------------------------
 
 
@@ -386,7 +456,7 @@ def today(
     )
     last_touch = _last_touchpoints(session, [r.id for r in renewing])
     cutoff = datetime.combine(as_of - timedelta(days=UNTOUCHED_AFTER_DAYS), datetime.min.time())
-    rows = _Rows()
+    rows = _Rows(session)
     touched = sa.select(Touchpoint.account_id).where(Touchpoint.occurred_at >= cutoff)
     untouched_select = (
         _filtered(session, rows, PortfolioQuery(owner=owner), user, as_of)
@@ -537,7 +607,14 @@ def _survey_items(session: Session, account_id: int) -> list[TimelineItem]:
 
 # Other domains (health, playbooks, success) append their own sources: milestones, stage
 # changes, CTAs. Each returns the account's most recent items.
-TIMELINE_SOURCES: list[TimelineSource] = [_touchpoint_items, _ticket_items, _survey_items]
+TIMELINE_SOURCES: list[TimelineSource] = [
+    _touchpoint_items,
+    _ticket_items,
+    _survey_items,
+    signals.stage_items,
+    signals.cta_items,
+    signals.milestone_items,
+]
 
 
 def timeline(session: Session, account_id: int, limit: int = 150) -> list[TimelineItem]:
@@ -558,11 +635,11 @@ def get_account(session: Session, account_id: int) -> Account:
 
 
 def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
-    rows = _Rows()
+    rows = _Rows(session)
     found = session.execute(rows.select().where(Account.id == account_id)).first()
     if found is None:
         raise NotFound(f"no account with id {account_id}")
-    return _row(found, as_of)
+    return _with_utilization(session, rows.days, [_row(found, as_of)])[0]
 
 
 LEVEL_ORDER = ["executive", "director_vp", "manager", "end_user", "unknown"]
@@ -570,6 +647,7 @@ LEVEL_ORDER = ["executive", "director_vp", "manager", "end_user", "unknown"]
 
 def account_360(session: Session, account_id: int, user: User, as_of: date) -> Account360:
     account = get_account(session, account_id)
+    health = signals.account_health(session, account)
     contacts = session.scalars(
         sa.select(Contact).where(Contact.account_id == account_id).order_by(Contact.name)
     ).all()
@@ -622,6 +700,14 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         ],
         team=[TeamSeat(user_id=uid, user_name=name, role=role.value) for uid, name, role in team],
         can_edit=can_edit_account(session, user, account),
+        health=health,
+        health_history=signals.health_history(session, account_id, health.scorecard)
+        if health
+        else [],
+        churn_risk=signals.account_risk(session, account),
+        usage_history=signals.usage_history(session, account_id),
+        stage=signals.account_stage(session, account_id),
+        open_ctas=signals.open_ctas(session, account_id),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from tenure.api.v1.common import AsOf
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
 from tenure.model import TouchpointKind, UserRole
@@ -28,10 +29,6 @@ Db = DbSession
 RENEWAL_WINDOWS = [30, 60, 90, 120, 180, 365]
 
 
-def today() -> Any:
-    return utcnow().date()
-
-
 @router.get("/")
 def home() -> Response:
     return RedirectResponse("/today", status_code=303)
@@ -43,8 +40,9 @@ def today_page(
     scope: str | None = Query(None, pattern="^(mine|team|all)$"),
     actor: Actor = PageActor,
     db: Session = Db,
+    as_of: date = AsOf,
 ) -> Response:
-    report = service.today(db, actor.user, today(), request.app.state.event_store, scope)
+    report = service.today(db, actor.user, as_of, request.app.state.event_store, scope)
     return render(
         request,
         "today.html",
@@ -73,8 +71,9 @@ def portfolio_page(
     query: Annotated[PortfolioQuery, Query()],
     actor: Actor = PageActor,
     db: Session = Db,
+    as_of: date = AsOf,
 ) -> Response:
-    page = service.portfolio(db, query.model_copy(update={"cursor": None}), actor.user, today())
+    page = service.portfolio(db, query.model_copy(update={"cursor": None}), actor.user, as_of)
     context = {"page": page, **_portfolio_context(db, query, actor)}
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "portfolio-table":
         return render(request, "_portfolio_table.html", context)
@@ -102,10 +101,13 @@ CSV_COLUMNS = [
 
 @router.get("/portfolio.csv")
 def portfolio_csv(
-    query: Annotated[PortfolioQuery, Query()], actor: Actor = PageActor, db: Session = Db
+    query: Annotated[PortfolioQuery, Query()],
+    actor: Actor = PageActor,
+    db: Session = Db,
+    as_of: date = AsOf,
 ) -> Response:
     """Every account the filters select, in the table's order and columns."""
-    rows = service.portfolio_export(db, query, actor.user, today())
+    rows = service.portfolio_export(db, query, actor.user, as_of)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -154,13 +156,17 @@ def delete_view(view_id: int, actor: Actor = PageActor, db: Session = Db) -> Res
 
 @router.get("/accounts/{account_id}")
 def account_page(
-    request: Request, account_id: int, actor: Actor = PageActor, db: Session = Db
+    request: Request,
+    account_id: int,
+    actor: Actor = PageActor,
+    db: Session = Db,
+    as_of: date = AsOf,
 ) -> Response:
-    data = service.account_360(db, account_id, actor.user, today())
+    data = service.account_360(db, account_id, actor.user, as_of)
     return render(
         request,
         "account.html",
-        {"a": data, "kinds": list(TouchpointKind), "today": today()},
+        {"a": data, "kinds": list(TouchpointKind), "today": as_of},
         db=db,
         json_url=f"/api/v1/accounts/{account_id}",
     )
@@ -200,10 +206,11 @@ def renewals_page(
     owner: str | None = Query(None, pattern=r"^(\d+|me|team|none)?$"),
     actor: Actor = PageActor,
     db: Session = Db,
+    as_of: date = AsOf,
 ) -> Response:
     owner = owner or None
     report = service.renewals(
-        db, actor.user, today(), request.app.state.event_store, months=months, owner=owner
+        db, actor.user, as_of, request.app.state.event_store, months=months, owner=owner
     )
     params = {"months": months, "owner": owner}
     return render(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query
 
 from tenure.accounts.schemas import TouchpointRead
-from tenure.api.v1.common import ERRORS, Actor, CurrentActor, Db, Session, event_store, today
+from tenure.api.v1.common import ERRORS, Actor, AsOf, CurrentActor, Db, Session, event_store
 from tenure.model.base import utcnow
 from tenure.portfolio import service
 from tenure.portfolio.schemas import (
@@ -27,17 +30,23 @@ router = APIRouter(tags=["accounts"], responses=ERRORS)
 
 @router.get("/accounts", response_model=PortfolioPage, summary="The portfolio (book of business)")
 def list_accounts(
-    query: PortfolioQuery = Depends(),
+    query: Annotated[PortfolioQuery, Query()],
     actor: Actor = CurrentActor,
     db: Session = Db,
+    as_of: date = AsOf,
 ) -> PortfolioPage:
-    """Filtered, sorted accounts with ARR and next renewal. Page with ``cursor`` (or ``page``)."""
-    return service.portfolio(db, query, actor.user, today())
+    """Filtered, sorted accounts with ARR, renewal, health, risk and stage. Page with ``cursor``
+    (or ``page``); ``sort`` by name, arr, renewal_on, segment, owner, health, risk, arr_at_risk."""
+    return service.portfolio(db, query, actor.user, as_of)
 
 
 @router.get("/accounts/{account_id}", response_model=Account360, summary="Account 360")
-def get_account(account_id: int, actor: Actor = CurrentActor, db: Session = Db) -> Account360:
-    return service.account_360(db, account_id, actor.user, today())
+def get_account(
+    account_id: int, actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
+) -> Account360:
+    """Header, health with its breakdown, churn risk with reasons, relationships, contracts,
+    usage history and the merged timeline."""
+    return service.account_360(db, account_id, actor.user, as_of)
 
 
 @router.get("/accounts/{account_id}/timeline", response_model=list[TimelineItem])
@@ -76,8 +85,9 @@ def get_today(
     actor: Actor = CurrentActor,
     db: Session = Db,
     events: EventStore = Depends(event_store),
+    as_of: date = AsOf,
 ) -> TodayReport:
-    return service.today(db, actor.user, today(), events, scope)
+    return service.today(db, actor.user, as_of, events, scope)
 
 
 @router.get("/renewals", response_model=RenewalsReport, summary="Renewals by month")
@@ -87,8 +97,9 @@ def get_renewals(
     actor: Actor = CurrentActor,
     db: Session = Db,
     events: EventStore = Depends(event_store),
+    as_of: date = AsOf,
 ) -> RenewalsReport:
-    return service.renewals(db, actor.user, today(), events, months=months, owner=owner)
+    return service.renewals(db, actor.user, as_of, events, months=months, owner=owner)
 
 
 @router.get("/search", response_model=list[PaletteEntry], summary="Command palette search")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tenure.auth.http import DbSession, api_actor
 from tenure.auth.permissions import Actor
 from tenure.model.base import utcnow
+from tenure.portfolio.service import reading_day
 from tenure.store.events import EventStore
 
 Db = DbSession
@@ -18,13 +19,20 @@ CurrentActor = Depends(api_actor)
 
 
 def today() -> date:
-    """The date 'as of' which read models are computed: today in UTC."""
     return utcnow().date()
 
 
 def event_store(request: Request) -> EventStore:
     store: EventStore = request.app.state.event_store
     return store
+
+
+def as_of_day(request: Request, db: Session = Db) -> date:
+    """The day read models are computed as of: the last day the data covers (see reading_day)."""
+    return reading_day(db, event_store(request), today())
+
+
+AsOf = Depends(as_of_day)
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -40,4 +48,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: _error("Invalid parameters; the message names the field and the reason"),
 }
 
-__all__ = ["ERRORS", "Actor", "CurrentActor", "Db", "Session", "event_store", "today"]
+__all__ = [
+    "ERRORS",
+    "Actor",
+    "AsOf",
+    "CurrentActor",
+    "Db",
+    "Session",
+    "as_of_day",
+    "event_store",
+    "today",
+]

@@ -1,0 +1,287 @@
+"""The judgements other domains store, read for the portfolio: health, churn risk, LAER stage and
+license utilization — each account's *current* value.
+
+"Current" is the latest scoring day (health: the latest ``as_of`` of the scorecard last run; risk:
+the latest ``as_of`` of the model version last stored). Finding that day first and then reading
+that one day through the ``as_of`` index keeps a portfolio page fast with a year of daily scores
+(3.6 million rows for 10,000 accounts); a per-account ``max(as_of)`` would read them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.health.schemas import AccountScore, MeasureScore
+from tenure.model import Account, Cta, HealthScore, LifecycleStage, MetricSnapshot, Milestone
+from tenure.model.churn_risk import ChurnRiskScore
+from tenure.playbooks.schemas import CtaRead
+from tenure.playbooks.service import list_ctas
+from tenure.portfolio.schemas import Point, StageRead, TimelineItem
+from tenure.risk.schemas import ChurnRiskRead
+
+
+@dataclass(frozen=True)
+class CurrentDays:
+    health_day: date | None = None
+    scorecard: str | None = None
+    risk_day: date | None = None
+    model_version: str | None = None
+    metrics_day: date | None = None
+
+
+def current_days(session: Session) -> CurrentDays:
+    health = session.execute(
+        sa.select(HealthScore.as_of, HealthScore.scorecard)
+        .order_by(HealthScore.as_of.desc(), HealthScore.computed_at.desc())
+        .limit(1)
+    ).first()
+    risk = session.execute(
+        sa.select(ChurnRiskScore.as_of, ChurnRiskScore.model_version)
+        .order_by(ChurnRiskScore.as_of.desc(), ChurnRiskScore.created_at.desc())
+        .limit(1)
+    ).first()
+    return CurrentDays(
+        health_day=health.as_of if health else None,
+        scorecard=health.scorecard if health else None,
+        risk_day=risk.as_of if risk else None,
+        model_version=risk.model_version if risk else None,
+        metrics_day=session.scalar(sa.select(sa.func.max(MetricSnapshot.as_of))),
+    )
+
+
+def health_today(days: CurrentDays) -> Any:
+    """(account_id, score, band, trend) of the current scoring day."""
+    return (
+        sa.select(
+            HealthScore.account_id.label("account_id"),
+            HealthScore.score.label("score"),
+            HealthScore.band.label("band"),
+            HealthScore.trend.label("trend"),
+        )
+        .where(HealthScore.as_of == days.health_day, HealthScore.scorecard == days.scorecard)
+        .subquery("health_now")
+    )
+
+
+def risk_today(days: CurrentDays) -> Any:
+    """(account_id, probability, arr_at_risk) of the current risk scoring day."""
+    return (
+        sa.select(
+            ChurnRiskScore.account_id.label("account_id"),
+            ChurnRiskScore.probability.label("probability"),
+            ChurnRiskScore.arr_at_risk.label("arr_at_risk"),
+        )
+        .where(
+            ChurnRiskScore.as_of == days.risk_day,
+            ChurnRiskScore.model_version == days.model_version,
+        )
+        .subquery("risk_now")
+    )
+
+
+def stage_now() -> Any:
+    """(account_id, stage): each account's latest LAER stage (stored only when it changes)."""
+    latest = (
+        sa.select(
+            LifecycleStage.account_id.label("account_id"),
+            sa.func.max(LifecycleStage.effective_on).label("effective_on"),
+        )
+        .group_by(LifecycleStage.account_id)
+        .subquery("stage_latest")
+    )
+    return (
+        sa.select(
+            LifecycleStage.account_id.label("account_id"), LifecycleStage.stage.label("stage")
+        )
+        .join(
+            latest,
+            sa.and_(
+                latest.c.account_id == LifecycleStage.account_id,
+                latest.c.effective_on == LifecycleStage.effective_on,
+            ),
+        )
+        .subquery("stage_now")
+    )
+
+
+def utilization_of(session: Session, days: CurrentDays, account_ids: list[int]) -> dict[int, float]:
+    """License utilization of the current metrics day, for the accounts on a page."""
+    if days.metrics_day is None or not account_ids:
+        return {}
+    rows = session.execute(
+        sa.select(MetricSnapshot.account_id, MetricSnapshot.values).where(
+            MetricSnapshot.as_of == days.metrics_day, MetricSnapshot.account_id.in_(account_ids)
+        )
+    ).all()
+    found = {}
+    for account_id, values in rows:
+        value = (values or {}).get("license_utilization")
+        if isinstance(value, int | float):
+            found[account_id] = float(value)
+    return found
+
+
+# --- one account: the Account 360's judgements -----------------------------------------------
+
+
+def account_health(session: Session, account: Account) -> AccountScore | None:
+    """The account's latest stored health score with every measure (the one-click breakdown)."""
+    score = session.scalars(
+        sa.select(HealthScore)
+        .where(HealthScore.account_id == account.id)
+        .order_by(HealthScore.as_of.desc(), HealthScore.computed_at.desc())
+        .limit(1)
+    ).first()
+    if score is None:
+        return None
+    return AccountScore(
+        account_id=account.id,
+        account_external_id=account.external_id,
+        account_name=account.name,
+        as_of=score.as_of,
+        scorecard=score.scorecard,
+        scorecard_version=score.scorecard_version,
+        profile=score.profile,
+        score=score.score,
+        band=score.band,
+        trend=score.trend,
+        previous_score=score.previous_score,
+        measures=[MeasureScore.model_validate(m) for m in score.measures],
+    )
+
+
+def health_history(session: Session, account_id: int, scorecard: str | None) -> list[Point]:
+    rows = session.execute(
+        sa.select(HealthScore.as_of, HealthScore.score)
+        .where(HealthScore.account_id == account_id, HealthScore.scorecard == scorecard)
+        .order_by(HealthScore.as_of)
+    ).all()
+    return [Point(on=day, value=float(score)) for day, score in rows]
+
+
+def account_risk(session: Session, account: Account) -> ChurnRiskRead | None:
+    risk = session.scalars(
+        sa.select(ChurnRiskScore)
+        .where(ChurnRiskScore.account_id == account.id)
+        .order_by(ChurnRiskScore.as_of.desc(), ChurnRiskScore.created_at.desc())
+        .limit(1)
+    ).first()
+    if risk is None:
+        return None
+    return ChurnRiskRead(
+        account_id=account.id,
+        account_external_id=account.external_id,
+        account_name=account.name,
+        as_of=risk.as_of,
+        model_version=risk.model_version,
+        probability=risk.probability,
+        horizon_days=risk.horizon_days,
+        renewal_probability=risk.renewal_probability,
+        next_renewal_on=risk.next_renewal_on,
+        arr_at_risk=risk.arr_at_risk,
+        currency=risk.currency,
+        in_alert_set=risk.in_alert_set,
+        reasons=risk.reasons,
+    )
+
+
+USAGE_SERIES = ("active_users_28d", "license_utilization")
+
+
+def usage_history(session: Session, account_id: int) -> dict[str, list[Point]]:
+    """Stored metric snapshots over time: active users (28 days) and license utilization."""
+    rows = session.execute(
+        sa.select(MetricSnapshot.as_of, MetricSnapshot.values)
+        .where(MetricSnapshot.account_id == account_id)
+        .order_by(MetricSnapshot.as_of)
+    ).all()
+    series: dict[str, list[Point]] = {slug: [] for slug in USAGE_SERIES}
+    for day, values in rows:
+        for slug in USAGE_SERIES:
+            value = (values or {}).get(slug)
+            if isinstance(value, int | float):
+                series[slug].append(Point(on=day, value=float(value)))
+    return {slug: points for slug, points in series.items() if points}
+
+
+def account_stage(session: Session, account_id: int) -> StageRead | None:
+    stage = session.scalars(
+        sa.select(LifecycleStage)
+        .where(LifecycleStage.account_id == account_id)
+        .order_by(LifecycleStage.effective_on.desc())
+        .limit(1)
+    ).first()
+    if stage is None:
+        return None
+    return StageRead(stage=stage.stage, since=stage.effective_on, reasons=stage.reasons)
+
+
+def open_ctas(session: Session, account_id: int) -> list[CtaRead]:
+    return list_ctas(session, status="open", account_id=account_id, limit=50)
+
+
+# --- timeline sources: stage changes, CTAs, milestones reached --------------------------------
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+def stage_items(session: Session, account_id: int) -> list[TimelineItem]:
+    stages = session.scalars(
+        sa.select(LifecycleStage)
+        .where(LifecycleStage.account_id == account_id)
+        .order_by(LifecycleStage.effective_on.desc())
+        .limit(50)
+    ).all()
+    return [
+        TimelineItem(
+            at=_at(s.effective_on),
+            kind="stage",
+            title=f"LAER stage: {s.stage or 'no active contract'}",
+            detail="; ".join(s.reasons) or None,
+            data={"stage": s.stage},
+        )
+        for s in stages
+    ]
+
+
+def cta_items(session: Session, account_id: int) -> list[TimelineItem]:
+    ctas = session.scalars(
+        sa.select(Cta).where(Cta.account_id == account_id).order_by(Cta.opened_on.desc()).limit(50)
+    ).all()
+    return [
+        TimelineItem(
+            at=_at(c.opened_on),
+            kind="cta",
+            title=f"CTA ({c.priority.value}): {c.title}",
+            detail=f"{c.status.value} · {c.reason}",
+            data={"id": c.id, "rule": c.rule_key, "status": c.status.value},
+        )
+        for c in ctas
+    ]
+
+
+def milestone_items(session: Session, account_id: int) -> list[TimelineItem]:
+    reached = session.scalars(
+        sa.select(Milestone)
+        .where(Milestone.account_id == account_id, Milestone.reached_on.is_not(None))
+        .order_by(Milestone.reached_on.desc())
+        .limit(50)
+    ).all()
+    return [
+        TimelineItem(
+            at=_at(m.reached_on),
+            kind="milestone",
+            title=f"milestone reached: {m.name}",
+            detail=m.evidence,
+            data={"id": m.id, "key": m.key},
+        )
+        for m in reached
+        if m.reached_on is not None
+    ]

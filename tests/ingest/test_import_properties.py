@@ -27,7 +27,7 @@ PROPERTY_SETTINGS = settings(
 
 # Any printable text, with the characters CSV must quote; no control characters but newlines.
 cell_text = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from([",", '"', "\n", ";"]),
+    st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from([",", '"', "\n", "\r", ";"]),
     max_size=20,
 )
 # Values are trimmed on import, so generate them already trimmed: a word character at each end.

@@ -120,6 +120,15 @@ class ContactBook:
         return index
 
 
+@dataclass(frozen=True)
+class StatedChurn:
+    """What a churning customer told us, and when (notice day, else the term's last day)."""
+
+    reason: str | None
+    contract_external_id: str
+    day: int
+
+
 @dataclass
 class RunCounts:
     events: int = 0
@@ -204,7 +213,7 @@ class Simulation:
         self.sponsor_back = np.full(n, NEVER, np.int64)
         self.champion_left_day = np.full(n, -NEVER, np.int64)
         self.serial = {"ticket": 0, "survey": 0, "touchpoint": 0}
-        self.stated: dict[int, dict[str, object]] = {}
+        self.stated: dict[int, StatedChurn] = {}
         self.csm_emails = pa.array([], pa.string())  # set by the snapshot
         self.company_names = pa.array([], pa.string())
 
@@ -355,19 +364,17 @@ class Simulation:
         truthful = rng.random(len(due)) < cfg.stated_truthful
         missing = rng.random(len(due)) < cfg.stated_missing
         other = rng.choice(len(STATED), size=len(due), p=STATED_WEIGHTS / STATED_WEIGHTS.sum())
+        reasons: list[str | None] = [None] * len(due)
         for k in np.flatnonzero(churn):
             cause = CAUSES[causes[k]]
-            stated = (
-                None
-                if missing[k]
-                else (STATED_FOR_CAUSE[cause] if truthful[k] else STATED[other[k]])
-            )
+            if not missing[k]:
+                reasons[k] = STATED_FOR_CAUSE[cause] if truthful[k] else STATED[other[k]]
             i = int(due[k])
-            self.stated[i] = {
-                "stated_reason": stated,
-                "contract_external_id": self._contract_id(i, int(self.c_seq[i])),
-                "stated_on": int(min(notice[k], self.c_end[i])),
-            }
+            self.stated[i] = StatedChurn(
+                reasons[k],
+                self._contract_id(i, int(self.c_seq[i])),
+                int(min(notice[k], self.c_end[i])),
+            )
         self.truth.outcome(
             account=due,
             contract_seq=self.c_seq[due],
@@ -381,6 +388,7 @@ class Simulation:
             p_churn=p_churn,
             term_months=term,
             notice_day=notice,
+            stated_reason=reasons,
         )
 
     def _causes(self, due: Ints, unexplained: Bools, rng: np.random.Generator) -> Ints:

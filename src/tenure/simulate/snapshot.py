@@ -3,7 +3,6 @@ CSMs, ownership, and the ground truth that only exists once the run is over."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,6 +12,7 @@ import pyarrow.compute as pc
 from tenure.simulate import names
 from tenure.simulate.calendar import add_months_to_date
 from tenure.simulate.population import FITS, NEVER
+from tenure.simulate.writers import HANDOFF, STATED_CHURN
 
 if TYPE_CHECKING:
     from tenure.simulate.engine import Simulation
@@ -111,17 +111,18 @@ def write_accounts(sim: Simulation) -> None:
     )[pop.segment]
     live_day = pop.milestone_day[np.arange(n), go_live]
     live = (live_day < until) & (sim.status > 0)
-    customs = []
+    handoffs, churns = [], []
     for i in range(n):
-        custom: dict[str, Any] = {"handoff": _handoff(sim, i)}
+        handoffs.append(_handoff(sim, i))
         stated = sim.stated.get(i)
-        if stated is not None and int(stated["stated_on"]) < cal.n_days:  # type: ignore[call-overload]
-            custom["churn"] = {
-                "stated_reason": stated["stated_reason"],
-                "contract_external_id": stated["contract_external_id"],
-                "stated_on": cal.date(int(stated["stated_on"])).isoformat(),  # type: ignore[call-overload]
+        churn: dict[str, Any] | None = None
+        if stated is not None and stated.day < cal.n_days:  # known to the company by as_of
+            churn = {
+                "stated_reason": stated.reason,
+                "contract_external_id": stated.contract_external_id,
+                "stated_on": cal.date(stated.day).isoformat(),
             }
-        customs.append(json.dumps(custom, sort_keys=True))
+        churns.append(churn)
     signed = sim.status > 0  # prospects that never signed within the window are not written
     index = np.flatnonzero(signed)
     table = pa.table(
@@ -136,7 +137,8 @@ def write_accounts(sim: Simulation) -> None:
             "owner_email": sim.csm_emails.take(pa.array(pop.csm)),
             "created_on": pa.array(cal.dates(pop.signed_day), pa.date32()),
             "onboarded_on": _dates(sim, live_day, live),
-            "custom": customs,
+            "custom.handoff": pa.array(handoffs, HANDOFF),
+            "custom.churn": pa.array(churns, STATED_CHURN),
             "_index": np.arange(n),
             "_owner": pop.csm,
         }

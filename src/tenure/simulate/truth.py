@@ -7,7 +7,8 @@ Written beside the data, in ``<out>/truth/`` (files) or ``<data_dir>/truth/`` (s
 - ``value_monthly.parquet``: each account's latent value per month (mean daily utility, its
   standardized z and the moving average the renewal decision reads).
 - ``renewals.parquet``: every renewal decision — outcome, the true cause of a churn, its side,
-  whether it was avoidable, whether no behaviour explains it, the churn probability used.
+  whether it was avoidable, whether no behaviour explains it, the churn probability used and
+  the reason the customer stated (often not the true one).
 - ``milestones.parquet``: each segment milestone's true reach date (null: not reached by as_of).
 - ``run.json``: the config hash, seed, window and calibration.
 
@@ -129,6 +130,7 @@ class TruthWriter:
         p_churn: Floats,
         term_months: Ints,
         notice_day: Ints,
+        stated_reason: list[str | None],
     ) -> None:
         ids = self.account_ids.take(pa.array(account))
         cause_names = [CAUSES[c] if c >= 0 else None for c in cause]
@@ -154,6 +156,7 @@ class TruthWriter:
                 "latent_value": latent_value,
                 "latent_value_z": z,
                 "p_churn": p_churn,
+                "stated_reason": pa.array(stated_reason, pa.string()),
                 "notice_on": pa.array(
                     cal.dates(np.minimum(notice_day, 10**6)), pa.date32(), mask=notice_day >= 10**6
                 ),

@@ -12,7 +12,6 @@ past any existing rows; PostgreSQL sequences are moved past them afterwards).
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from tenure.model import (
     User,
     touchpoint_attendee,
 )
+from tenure.simulate.population import FITS
 from tenure.store.events import EventStore
 
 CHUNK_ROWS = 100_000
@@ -43,6 +43,17 @@ DATE = pa.date32()
 TS = pa.timestamp("us", tz="UTC")
 STR = pa.string()
 I64 = pa.int64()
+
+# Sales' handoff answers (1–5 per fit, yes/no readiness; null = left blank) and the reason a
+# churned customer gave: account custom attributes, imported as `custom.<name>` columns.
+HANDOFF = pa.struct(
+    [(f"{fit}_fit", I64) for fit in FITS]
+    + [("ready", pa.bool_()), ("willing", pa.bool_()), ("able", pa.bool_())]
+    + [("required_outcome", STR), ("captured_on", STR)]
+)
+STATED_CHURN = pa.struct(
+    [("stated_reason", STR), ("contract_external_id", STR), ("stated_on", STR)]
+)
 
 SCHEMAS: dict[str, pa.Schema] = {
     "users": pa.schema(
@@ -67,7 +78,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("owner_email", STR),
             ("created_on", DATE),
             ("onboarded_on", DATE),
-            ("custom", STR),
+            ("custom.handoff", HANDOFF),
+            ("custom.churn", STATED_CHURN),
             ("_index", I64),
             ("_owner", I64),
         ]
@@ -332,7 +344,11 @@ class DatabaseLoader:
                     "owner_id": ref("user", r["_owner"]),
                     "created_on": r["created_on"],
                     "onboarded_on": r["onboarded_on"],
-                    "custom": json.loads(r["custom"]),
+                    "custom": {
+                        k.removeprefix("custom."): v
+                        for k, v in r.items()
+                        if k.startswith("custom.") and v is not None
+                    },
                 },
             )
             for batch in _batches(self.staging / "account_ownership.parquet"):

@@ -1,0 +1,130 @@
+"""Simulator throughput and memory: events per second and peak RSS for the medium preset.
+
+    .venv/bin/python -m benchmarks.simulate [--large] [--out-dir DIR] [--keep]
+
+Each preset runs in a fresh child process (so its peak resident memory is its own) into Parquet
+files (``tenure simulate --out``) on the disk under ``--out-dir`` (default: a temporary folder,
+removed afterwards unless ``--keep``). ``--large`` adds the large preset (≥ 100M events; long).
+For medium it also reports the calibration: annual logo churn against the configured band, churn
+by decile of true latent value, and the oracle (AUC and top-decile lift of the latent value) beside
+the naive baseline and the config hash. Writes ``benchmarks/results/simulate.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results" / "simulate.json"
+
+
+def run_preset(preset: str, out: Path, queue: Any) -> None:
+    """Child process: simulate one preset and report its figures."""
+    from tenure.simulate import load_config, simulate_to_files
+    from tenure.simulate.calibration import calibration_report
+
+    config = load_config(preset)
+    started = time.perf_counter()
+    result = simulate_to_files(config, out)
+    seconds = time.perf_counter() - started
+    figures: dict[str, Any] = {
+        "preset": preset,
+        "accounts": config.accounts,
+        "months": config.months,
+        "config_hash": result.config_hash,
+        "events": result.events,
+        "rows": result.rows,
+        "seconds": round(seconds, 1),
+        "events_per_second": round(result.events / seconds),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "cpu_seconds": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime, 1),
+        "output_mb": round(sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20),
+    }
+    if preset == "medium":
+        figures["calibration"] = calibration_report(out, bins=10).to_dict()
+    queue.put(figures)
+
+
+def measure(preset: str, folder: Path) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=run_preset, args=(preset, folder / preset, queue))
+    child.start()
+    figures: dict[str, Any] = queue.get()
+    child.join()
+    return figures
+
+
+def show(figures: dict[str, Any]) -> None:
+    print(
+        f"{figures['preset']}: {figures['accounts']:,} accounts × {figures['months']} months → "
+        f"{figures['events']:,} events in {figures['seconds']} s = "
+        f"{figures['events_per_second']:,} events/s (CPU {figures['cpu_seconds']} s); "
+        f"peak RSS {figures['peak_rss_mb']} MB; output {figures['output_mb']} MB; "
+        f"config {figures['config_hash']}"
+    )
+    calibration = figures.get("calibration")
+    if calibration:
+        low, high = calibration["churn_band"]
+        print(
+            f"  annual logo churn {calibration['annual_logo_churn']:.1%} "
+            f"({calibration['churned_in_year']}/{calibration['customers_at_start']}; band "
+            f"{low:.0%}–{high:.0%}: {'in' if calibration['in_band'] else 'OUT OF'} band)"
+        )
+        rates = " ".join(f"{b['churn_rate']:.3f}" for b in calibration["value_bins"])
+        print(
+            f"  churn by decile of latent value, lowest first: {rates} "
+            f"(monotone: {calibration['monotone']})"
+        )
+        print(
+            f"  oracle AUC {calibration['oracle_auc']:.3f}, top-decile lift "
+            f"{calibration['oracle_top_decile_lift']:.2f}; naive baseline AUC 0.5, lift 1.0 "
+            f"(churn rate {calibration['naive_churn_rate']:.3f})"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--large", action="store_true", help="also run the large preset (long)")
+    parser.add_argument("--out-dir", type=Path, help="where the runs write (default: temporary)")
+    parser.add_argument("--keep", action="store_true", help="keep the simulated files")
+    args = parser.parse_args(argv)
+    folder = args.out_dir or Path(tempfile.mkdtemp(prefix="tenure-bench-sim-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    runs = []
+    try:
+        for preset in ["medium"] + (["large"] if args.large else []):
+            if (folder / preset).exists():
+                shutil.rmtree(folder / preset)
+            figures = measure(preset, folder)
+            show(figures)
+            runs.append(figures)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": multiprocessing.cpu_count(),
+                },
+                "runs": runs,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -73,6 +73,27 @@ RENEWED = frozenset({"renewed", "expanded", "downgraded"})
 LOST = frozenset({"churned", "downgraded"})
 
 
+@dataclass(frozen=True)
+class ContactRow:
+    """A contact as the frameworks read it (plain row: books hold tens of thousands)."""
+
+    id: int
+    external_id: str
+    name: str | None
+    email: str | None
+    title: str | None
+    level: str | None
+    roles: list[str]
+    joined_on: date | None
+    left_on: date | None
+
+
+@dataclass(frozen=True)
+class NpsRow:
+    score: int
+    responded_on: date
+
+
 @dataclass
 class Book:
     """Every record the frameworks read, grouped by account id, loaded once."""
@@ -80,8 +101,8 @@ class Book:
     as_of: date
     accounts: dict[int, Account]
     contracts: dict[int, list[Contract]] = field(default_factory=lambda: defaultdict(list))
-    contacts: dict[int, list[Contact]] = field(default_factory=lambda: defaultdict(list))
-    nps: dict[int, list[SurveyResponse]] = field(default_factory=lambda: defaultdict(list))
+    contacts: dict[int, list[ContactRow]] = field(default_factory=lambda: defaultdict(list))
+    nps: dict[int, list[NpsRow]] = field(default_factory=lambda: defaultdict(list))
     touchpoints: dict[int, list[value.TouchpointFact]] = field(
         default_factory=lambda: defaultdict(list)
     )
@@ -146,18 +167,55 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
     _group(
         session.scalars(scoped(Contract).order_by(Contract.starts_on)), "account_id", book.contracts
     )
-    _group(session.scalars(scoped(Contact)), "account_id", book.contacts)
-    _group(
-        session.scalars(
-            scoped(SurveyResponse)
-            .where(SurveyResponse.kind == "nps")
-            .order_by(SurveyResponse.responded_at)
-        ),
-        "account_id",
-        book.nps,
+    contact_roles: dict[int, frozenset[str]] = {}
+    contact_columns = (
+        Contact.id,
+        Contact.external_id,
+        Contact.name,
+        Contact.email,
+        Contact.title,
+        Contact.level,
+        Contact.roles,
+        Contact.joined_on,
+        Contact.left_on,
     )
-    for t in session.scalars(scoped(Ticket).where(Ticket.priority.in_(["high", "urgent"]))):
-        book.high_priority_tickets[t.account_id].append(_day(t.opened_at))
+    contact_rows = session.execute(
+        scoped(Contact).with_only_columns(Contact.account_id, *contact_columns)
+    )
+    for c in contact_rows:
+        row = ContactRow(
+            id=c.id,
+            external_id=c.external_id,
+            name=c.name,
+            email=c.email,
+            title=c.title,
+            level=c.level.value if c.level else None,
+            roles=list(c.roles or []),
+            joined_on=c.joined_on,
+            left_on=c.left_on,
+        )
+        if c.account_id is not None:
+            book.contacts[c.account_id].append(row)
+        contact_roles[row.id] = frozenset(
+            [*row.roles, *(["end_user"] if row.level == "end_user" else [])]
+        )
+    nps_rows = session.execute(
+        scoped(SurveyResponse)
+        .with_only_columns(
+            SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at
+        )
+        .where(SurveyResponse.kind == "nps")
+        .order_by(SurveyResponse.responded_at)
+    )
+    for account_id, score, responded_at in nps_rows:
+        book.nps[account_id].append(NpsRow(score, _day(responded_at)))
+    tickets = session.execute(
+        scoped(Ticket)
+        .with_only_columns(Ticket.account_id, Ticket.opened_at)
+        .where(Ticket.priority.in_(["high", "urgent"]))
+    )
+    for account_id, opened_at in tickets:
+        book.high_priority_tickets[account_id].append(_day(opened_at))
     _group(
         session.scalars(scoped(Milestone).order_by(Milestone.due_on)), "account_id", book.milestones
     )
@@ -166,15 +224,13 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
     for cta in session.scalars(scoped(Cta).where(Cta.kind == "risk")):
         book.risk_flags[cta.account_id].append(cta.opened_on)
     roles: dict[int, set[str]] = defaultdict(set)
-    attendee_rows = session.execute(
-        sa.select(touchpoint_attendee.c.touchpoint_id, Contact.roles, Contact.level).join(
-            Contact, Contact.id == touchpoint_attendee.c.contact_id
-        )
-    )
-    for touchpoint_id, contact_roles, level in attendee_rows:
-        roles[touchpoint_id] |= set(contact_roles or [])
-        if level == "end_user":
-            roles[touchpoint_id].add("end_user")
+    attendees = sa.select(touchpoint_attendee.c.touchpoint_id, touchpoint_attendee.c.contact_id)
+    if ids is not None:
+        attendees = attendees.join(
+            Touchpoint, Touchpoint.id == touchpoint_attendee.c.touchpoint_id
+        ).where(Touchpoint.account_id.in_(ids))
+    for touchpoint_id, contact_id in session.execute(attendees):
+        roles[touchpoint_id] |= contact_roles.get(contact_id, frozenset())
     touchpoints = session.execute(
         scoped(Touchpoint).with_only_columns(
             Touchpoint.id, Touchpoint.account_id, Touchpoint.kind, Touchpoint.occurred_at
@@ -210,7 +266,7 @@ def active_contracts(book: Book, account_id: int, day: date) -> list[Contract]:
 
 
 def last_nps(book: Book, account_id: int, before: date) -> int | None:
-    answers = [r for r in book.nps[account_id] if _day(r.responded_at) <= before]
+    answers = [r for r in book.nps[account_id] if r.responded_on <= before]
     return answers[-1].score if answers else None
 
 
@@ -680,9 +736,7 @@ def after_renewal_facts(book: Book, account_id: int) -> lifecycle.AfterRenewalFa
     active = _metric(book, account_id, "active_users_28d")
     return lifecycle.AfterRenewalFacts(
         contacts=[
-            lifecycle.ContactFact(
-                c.level.value if c.level else None, c.roles or [], c.joined_on, c.left_on
-            )
+            lifecycle.ContactFact(c.level, c.roles, c.joined_on, c.left_on)
             for c in book.contacts[account_id]
         ],
         active_users=None if active is None else int(active),
@@ -823,7 +877,7 @@ def kpi_report(session: Session, period: kpis.Period, by: kpis.GroupBy) -> kpis.
             for c in book.contracts[account_id]
         ]
         answers += [
-            kpis.NpsAnswer(account_id, r.score, _day(r.responded_at)) for r in book.nps[account_id]
+            kpis.NpsAnswer(account_id, r.score, r.responded_on) for r in book.nps[account_id]
         ]
     return kpis.compute_kpis(period, accounts, contracts, answers, by)
 
@@ -1042,7 +1096,7 @@ def churn_report(session: Session) -> list[churn_classification.ClassCount]:
 # --- value and the EBR ------------------------------------------------------------------------
 
 
-def champions_of(book: Book, account_id: int, day: date) -> list[Contact]:
+def champions_of(book: Book, account_id: int, day: date) -> list[ContactRow]:
     return [
         c
         for c in book.contacts[account_id]
@@ -1316,9 +1370,7 @@ def draft(
                 owner.name if owner else "Your customer success team",
                 owner.email if owner else None,
             ),
-            receiver=messages.Party(
-                receiver.name, receiver.email, receiver.level.value if receiver.level else None
-            ),
+            receiver=messages.Party(receiver.name, receiver.email, receiver.level),
             channel=channel,
             outcome_text=(
                 outcome.current_version(versions, as_of).required_outcome.text if versions else None

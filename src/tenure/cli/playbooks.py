@@ -594,3 +594,46 @@ def surveys_nps(
             f"{r.nps:.0f}",
         )
     console.print(table)
+
+
+@run_app.command("worker")
+@handle_errors
+def run_worker(
+    daily_at: str = typer.Option("06:00", help="UTC time of day the daily run starts (HH:MM)."),
+    interval: float = typer.Option(60, help="Seconds between ticks (outbox, webhooks)."),
+    rules: Path | None = RulesOption,
+    once: bool = typer.Option(False, "--once", help="One tick, then exit."),
+) -> None:
+    """Run beside `tenure serve`: the daily run once a day, email and webhooks every tick."""
+    from datetime import time
+
+    from tenure.cli.context import event_store
+    from tenure.cli.context import settings as settings_of_cli
+    from tenure.errors import InvalidInput
+    from tenure.playbooks.config import playbook_settings
+    from tenure.playbooks.outbox import SmtpMailer
+    from tenure.playbooks.webhooks import HttpPoster
+    from tenure.playbooks.worker import run_worker as loop
+
+    try:
+        at = time.fromisoformat(daily_at)
+    except ValueError as error:
+        raise InvalidInput(f"--daily-at {daily_at!r}: expected HH:MM, e.g. 06:00") from error
+    settings = playbook_settings()
+    engine = database()
+    try:
+        loop(
+            engine,
+            _ruleset(rules),
+            settings,
+            daily_at=at,
+            interval_seconds=interval,
+            mailer=SmtpMailer(settings) if settings.smtp_host else None,
+            poster=HttpPoster(),
+            store=event_store(),
+            data_dir=settings_of_cli().data_dir,
+            once=once,
+            log=lambda line: console.print(line, highlight=False),
+        )
+    finally:
+        engine.dispose()

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -240,9 +241,10 @@ def run_daily(
     records: list[dict[str, Any]] = []
     with session_scope(factory) as session:
         for name, fn in steps(ctx):
-            records.append(_run_step(session, ctx, name, fn, on_step))
-    records.append(_outbox_step(engine, settings, mailer, on_step))
-    records.append(_webhook_step(engine, settings, poster, on_step))
+            records.append(_timed(name, on_step, partial(_in_savepoint, session, ctx, fn)))
+    # Sending owns its transactions (one per message): outside the steps' transaction.
+    records.append(_timed("outbox", on_step, partial(_send_outbox, engine, settings, mailer)))
+    records.append(_timed("webhooks", on_step, partial(_deliver, engine, settings, poster)))
     with session_scope(factory) as session:
         run = session.get_one(DailyRun, run_id)
         run.steps = records
@@ -254,73 +256,51 @@ def run_daily(
         return DailyResult(DailyRunRead.model_validate(run), step_results=records)
 
 
-def _run_step(
-    session: Session,
-    ctx: DailyContext,
-    name: str,
-    fn: StepFn,
-    on_step: Callable[[str], None] | None,
+def _timed(
+    name: str, on_step: Callable[[str], None] | None, work: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
+    """Run one step: its seconds, counts, and the error that stopped it (recorded on the run,
+    which is then marked failed — the later steps still run on what exists)."""
     if on_step:
         on_step(name)
     started = time.perf_counter()
     error = None
     counts: dict[str, Any] = {}
     try:
-        with session.begin_nested():
-            counts = fn(session, ctx)
-    except Exception as exc:  # recorded on the run, which is then marked failed
+        counts = work()
+    except Exception as exc:
         error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
     seconds = round(time.perf_counter() - started, 3)
     return {"name": name, "seconds": seconds, "counts": counts, "error": error}
 
 
-def _outbox_step(
-    engine: sa.Engine,
-    settings: PlaybookSettings,
-    mailer: Mailer | None,
-    on_step: Callable[[str], None] | None,
-) -> dict[str, Any]:
-    if on_step:
-        on_step("outbox")
-    started = time.perf_counter()
-    error = None
-    counts: dict[str, Any] = {}
-    try:
-        if mailer is not None:
-            counts = send_pending(engine, mailer, settings).as_counts()
-        with session_scope(session_factory(engine)) as session:
-            counts["waiting"] = session.scalar(
-                sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.pending)
-            )
-    except Exception as exc:  # an SMTP outage must not lose the rest of the run's record
-        error = f"{type(exc).__name__}: {exc}"
-    seconds = round(time.perf_counter() - started, 3)
-    return {"name": "outbox", "seconds": seconds, "counts": counts, "error": error}
+def _in_savepoint(session: Session, ctx: DailyContext, fn: StepFn) -> dict[str, Any]:
+    with session.begin_nested():  # a failing step leaves nothing behind
+        return fn(session, ctx)
 
 
-def _webhook_step(
-    engine: sa.Engine,
-    settings: PlaybookSettings,
-    poster: Poster | None,
-    on_step: Callable[[str], None] | None,
+def _send_outbox(
+    engine: sa.Engine, settings: PlaybookSettings, mailer: Mailer | None
 ) -> dict[str, Any]:
-    if on_step:
-        on_step("webhooks")
-    started = time.perf_counter()
-    error = None
     counts: dict[str, Any] = {}
-    try:
-        with session_scope(session_factory(engine)) as session:
-            if poster is not None:
-                counts = webhooks.deliver_pending(session, poster, settings).as_counts()
-            counts["waiting"] = session.scalar(
-                sa.select(sa.func.count()).where(WebhookDelivery.status == DeliveryStatus.pending)
-            )
-    except Exception as exc:  # a receiver outage must not lose the rest of the run's record
-        error = f"{type(exc).__name__}: {exc}"
-    seconds = round(time.perf_counter() - started, 3)
-    return {"name": "webhooks", "seconds": seconds, "counts": counts, "error": error}
+    if mailer is not None:
+        counts = send_pending(engine, mailer, settings).as_counts()
+    with session_scope(session_factory(engine)) as session:
+        waiting = sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.pending)
+        counts["waiting"] = session.scalar(waiting)
+    return counts
+
+
+def _deliver(
+    engine: sa.Engine, settings: PlaybookSettings, poster: Poster | None
+) -> dict[str, Any]:
+    counts: dict[str, Any] = {}
+    with session_scope(session_factory(engine)) as session:
+        if poster is not None:
+            counts = webhooks.deliver_pending(session, poster, settings).as_counts()
+        waiting = sa.select(sa.func.count()).where(WebhookDelivery.status == DeliveryStatus.pending)
+        counts["waiting"] = session.scalar(waiting)
+    return counts
 
 
 def last_runs(session: Session, limit: int = 20) -> list[DailyRunRead]:

@@ -57,6 +57,10 @@ def test_status_reports_counts_events_inbox_and_quarantine(cli_env, data_dir, da
     assert report["inbox_pending"] == (0 if store.is_postgres else 2)
     assert report["quarantined"] == 1
     assert report["recent_quarantine"][0]["reason"] == "event: Field required"
+    listed = json.loads(run(cli_env, "events", "quarantined", "--json"))
+    assert [(q["source"], q["reason"], q["raw"]) for q in listed] == [
+        ("web-app", "event: Field required", "{}")
+    ]
 
     compacted = run(cli_env, "events", "compact")
     after = json.loads(run(cli_env, "status", "--json"))

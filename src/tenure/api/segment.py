@@ -32,6 +32,20 @@ from tenure.store.events import EventStore
 router = APIRouter(prefix="/v1", tags=["ingest (Segment spec)"])
 
 _ATTEMPTS = 4
+# Read raw (gzip, size limits, quarantine), so the schema is documented rather than parsed.
+_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": True,
+                "description": "A Segment-spec message, or for batch/import "
+                "{batch: [message, …], writeKey?, sentAt?, context?}. May be gzip-encoded.",
+            }
+        }
+    },
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body cannot be decoded (bad gzip, not UTF-8, not JSON)"},
     401: {"description": "Missing or unknown write key"},
@@ -166,4 +180,5 @@ for _name in segment.ENDPOINTS:
         methods=["POST"],
         responses=_ERRORS,
         summary=f"Segment {_name}",
+        openapi_extra={"requestBody": _BODY},
     )

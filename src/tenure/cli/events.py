@@ -61,3 +61,26 @@ def compact(
         if every is None:
             return
         time.sleep(every)
+
+
+@app.command("quarantined")
+@handle_errors
+def quarantined(
+    limit: int = typer.Option(20, min=1, help="How many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (with the raw messages)."),
+) -> None:
+    """Messages the ingest API refused, with the reason and the raw JSON."""
+    from tenure.store.status import QuarantinedRead
+
+    items = [QuarantinedRead(**q.__dict__) for q in event_store().quarantined(limit)]
+    if as_json:
+        print_json(items)
+        return
+    for item in items:
+        console.print(
+            f"[bold]{item.received_at:%Y-%m-%d %H:%M:%S}[/] {item.source}: {item.reason}",
+            highlight=False,
+        )
+        console.print(f"  {item.raw[:300]}", highlight=False, markup=False)
+    if not items:
+        console.print("nothing quarantined")

@@ -94,3 +94,25 @@ def token(
         f"API token [bold]{created.name}[/] for {email} (store it now, it is not shown again):"
     )
     typer.echo(created.token)
+
+
+@app.command("password")
+@handle_errors
+def password(
+    email: str = typer.Argument(..., help="Whose password to set"),
+    new_password: str | None = typer.Option(
+        None, "--password", help="At least 8 characters; asked for when omitted"
+    ),
+) -> None:
+    """Set a user's password (users imported from a CRM have none until one is set)."""
+    from tenure.auth.service import find_user, set_password
+    from tenure.errors import NotFound
+
+    if new_password is None:
+        new_password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with unit_of_work() as session:
+        user = find_user(session, email)
+        if user is None:
+            raise NotFound(f"no user with email {email}")
+        set_password(session, user.id, new_password, actor=None)
+    console.print(f"password set for [bold]{email}[/]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -270,3 +271,56 @@ def test_milestones_outcome_ebr_and_messages(session: Session, book: dict[str, A
     draft = service.draft(session, "keep", Moment.advocacy_ask, "get a case study", AS_OF)
     assert draft.audience == "Rita (director_vp)"
     assert "Close the books in 3 days" in draft.body
+
+
+def test_ebr_new_capabilities_adoption_from_events(
+    session: Session, book: dict[str, Account], data_dir: Path
+) -> None:
+    from tenure.model import Feature
+    from tenure.store.events import EventStore, events_table_from_rows
+
+    session.add_all(
+        [
+            Feature(key="audit_export", name="Audit export", released_on=date(2025, 6, 1)),
+            Feature(key="workflows", name="Workflows", released_on=date(2025, 7, 1)),
+            Feature(key="old_thing", name="Old thing", released_on=date(2023, 1, 1)),
+        ]
+    )
+    session.flush()
+    store = EventStore(data_dir)
+    moment = datetime(2025, 8, 1, 12, tzinfo=UTC)
+    store.write_parquet(
+        events_table_from_rows(
+            [
+                {
+                    "message_id": "m1",
+                    "source": "test",
+                    "type": "track",
+                    "account_id": "keep",
+                    "user_id": "u1",
+                    "event": "audit_export",
+                    "timestamp": moment,
+                    "received_at": moment,
+                },
+                # Another account's use of workflows does not count for keep.
+                {
+                    "message_id": "m2",
+                    "source": "test",
+                    "type": "track",
+                    "account_id": "bad",
+                    "user_id": "u2",
+                    "event": "workflows",
+                    "timestamp": moment,
+                    "received_at": moment,
+                },
+            ]
+        )
+    )
+    pack = service.ebr_pack(session, "keep", AS_OF, store)
+    # No EBR yet → since = 365 days before 2025-12-31; the 2023 feature is not new.
+    assert [(c.name, c.adopted) for c in pack.new_capabilities] == [
+        ("Audit export", True),
+        ("Workflows", False),
+    ]
+    unmeasured = service.ebr_pack(session, "keep", AS_OF)
+    assert {c.adopted for c in unmeasured.new_capabilities} == {None}

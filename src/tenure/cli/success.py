@@ -677,10 +677,11 @@ def ebr_command(
     as_json: bool = JSON,
 ) -> None:
     """The Executive Business Review pack: six sections, HTML and/or PDF."""
+    from tenure.cli.context import event_store
     from tenure.success import service, value
 
     with unit_of_work() as session:
-        pack = service.ebr_pack(session, account, _as_of(as_of))
+        pack = service.ebr_pack(session, account, _as_of(as_of), event_store())
     if html:
         html.write_text(value.render_html(pack))
         console.print(f"HTML written to {html}")

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -67,6 +67,9 @@ from tenure.success import (
     value,
 )
 from tenure.success.rules import Outcome, Rule
+
+if TYPE_CHECKING:
+    from tenure.store.events import EventStore
 
 T = TypeVar("T")
 RENEWED = frozenset({"renewed", "expanded", "downgraded"})
@@ -1119,8 +1122,33 @@ MEASURES = (
 )
 
 
-def ebr_pack(session: Session, external_id: str, as_of: date) -> value.EbrPack:
-    """The six-part EBR pack for one account, benchmarked on its peer cohort."""
+def features_used(
+    store: EventStore, external_id: str, keys: list[str], since: date, as_of: date
+) -> set[str]:
+    """Which of the feature keys the account used after ``since`` up to ``as_of`` (events)."""
+    con = store.connect()
+    try:
+        t = store.table(con)
+        expr = (
+            t.filter(
+                t.account_id == external_id,
+                t.event.isin(keys),
+                t.event_date > since,
+                t.event_date <= as_of,
+            )
+            .select("event")
+            .distinct()
+        )
+        return {str(v) for v in expr.to_pyarrow().column("event").to_pylist()}
+    finally:
+        con.disconnect()
+
+
+def ebr_pack(
+    session: Session, external_id: str, as_of: date, store: EventStore | None = None
+) -> value.EbrPack:
+    """The six-part EBR pack for one account, benchmarked on its peer cohort; new capabilities'
+    adoption is read from the event store when one is given."""
     book = load_book(session, as_of)
     account = get_account(session, external_id)
     stage = value_stage_of(book, account.id)
@@ -1156,19 +1184,34 @@ def ebr_pack(session: Session, external_id: str, as_of: date) -> value.EbrPack:
                 detail=status.required_reason,
             )
         )
+    else:
+        handoff = (account.custom or {}).get("handoff")
+        named = handoff.get("required_outcome") if isinstance(handoff, dict) else None
+        if named:
+            initiatives.append(
+                value.Initiative(
+                    name=str(named),
+                    status="named at sales handoff",
+                    detail="no measurable target yet: set one with `tenure outcome set`",
+                )
+            )
     open_ms = []
     for m in book.milestones[account.id]:
         st = milestones.milestone_status(m.due_on, m.reached_on, as_of)
         initiatives.append(value.Initiative(name=m.name, status=st.status.value, detail=st.reason))
         if st.status is not milestones.MilestoneStatus.reached:
             open_ms.append(m)
-    usage = book.metrics.get(account.id, {})
+    released = [f for f in book.features if f.released_on and since < f.released_on <= as_of]
+    used = (
+        features_used(store, account.external_id, [f.key for f in released], since, as_of)
+        if store is not None and released
+        else None
+    )
     capabilities = [
         value.Capability(
-            name=f.name, released_on=f.released_on, adopted=bool(usage.get("new_feature_adoption"))
+            name=f.name, released_on=f.released_on, adopted=None if used is None else f.key in used
         )
-        for f in book.features
-        if f.released_on and since < f.released_on <= as_of
+        for f in released
     ]
     goals = [f"Reach '{m.name}' by {m.due_on}" for m in open_ms[:3]]
     if versions:

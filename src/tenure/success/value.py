@@ -143,7 +143,8 @@ class Initiative(BaseModel):
 class Capability(BaseModel):
     name: str
     released_on: date | None
-    adopted: bool
+    # None: usage events were not available to tell.
+    adopted: bool | None
 
 
 class Champion(BaseModel):
@@ -223,6 +224,10 @@ def chart_svg(measurements: Sequence[Measurement], width: int = 520) -> str:
     return "".join(parts)
 
 
+def adoption_label(adopted: bool | None) -> str:
+    return {True: "adopted", False: "not adopted yet", None: "adoption not measured"}[adopted]
+
+
 def format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
@@ -236,6 +241,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = format_value
+    env.filters["adoption"] = adoption_label
     return env
 
 
@@ -325,10 +331,7 @@ def render_pdf(pack: EbrPack) -> bytes:
         line(f"{i.name} — {i.status}: {i.detail}".rstrip(" —:"))
     heading(4)
     for c in pack.new_capabilities:
-        line(
-            f"{c.name} (released {c.released_on or 'n/a'}): "
-            f"{'adopted' if c.adopted else 'not adopted yet'}"
-        )
+        line(f"{c.name} (released {c.released_on or 'n/a'}): {adoption_label(c.adopted)}")
     if not pack.new_capabilities:
         line("no new capabilities released since the last review")
     heading(5)

@@ -135,6 +135,24 @@ class TodayRenewal(AccountRow):
     last_touchpoint_at: datetime | None
 
 
+class MeasureChange(BaseModel):
+    name: str
+    before: str
+    after: str
+    points: int  # the change in points
+
+
+class ScoreChange(BaseModel):
+    account_id: int
+    account_name: str
+    as_of: date
+    previous_as_of: date | None
+    score: int
+    previous_score: int | None
+    band: str
+    measures: list[MeasureChange]
+
+
 class TodayReport(BaseModel):
     as_of: date
     user_id: int
@@ -143,6 +161,9 @@ class TodayReport(BaseModel):
     renewals: list[TodayRenewal]
     renewal_arr: list[ArrByCurrency]
     untouched_accounts: list[AccountRow]
+    # Open CTAs ranked by ARR at risk and priority; health scores that moved and why.
+    ctas: list[CtaRead] = Field(default_factory=list)
+    score_changes: list[ScoreChange] = Field(default_factory=list)
     freshness: Freshness
 
 

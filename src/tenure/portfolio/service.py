@@ -446,6 +446,7 @@ def today(
     """A CSM's day: their renewals in the next 120 days and accounts nobody has talked to."""
     scope = today_scope(user, scope)
     owner = {"mine": "me", "team": "team", "all": None}[scope]
+    scope_owner_ids = owner_ids(session, user, owner) if owner else None
     renewing = portfolio_export(
         session,
         PortfolioQuery(
@@ -475,6 +476,8 @@ def today(
         ],
         renewal_arr=_arr_totals(renewing),
         untouched_accounts=[_row(r, as_of) for r in session.execute(untouched_select).all()],
+        ctas=signals.ctas_for(session, scope_owner_ids),
+        score_changes=signals.score_changes(session, rows.days, scope_owner_ids),
         freshness=freshness(session, events),
     )
 

@@ -14,14 +14,21 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tenure.health.schemas import AccountScore, MeasureScore
 from tenure.model import Account, Cta, HealthScore, LifecycleStage, MetricSnapshot, Milestone
 from tenure.model.churn_risk import ChurnRiskScore
+from tenure.model.cta import CtaPriority, CtaStatus
 from tenure.playbooks.schemas import CtaRead
 from tenure.playbooks.service import list_ctas
-from tenure.portfolio.schemas import Point, StageRead, TimelineItem
+from tenure.portfolio.schemas import (
+    MeasureChange,
+    Point,
+    ScoreChange,
+    StageRead,
+    TimelineItem,
+)
 from tenure.risk.schemas import ChurnRiskRead
 
 
@@ -285,3 +292,97 @@ def milestone_items(session: Session, account_id: int) -> list[TimelineItem]:
         for m in reached
         if m.reached_on is not None
     ]
+
+
+# --- Today: the CSM's CTAs and the scores that moved -----------------------------------------
+
+PRIORITY_RANK = {
+    CtaPriority.urgent: 0,
+    CtaPriority.high: 1,
+    CtaPriority.medium: 2,
+    CtaPriority.low: 3,
+}
+
+
+def ctas_for(session: Session, owner_ids: set[int] | None, limit: int = 25) -> list[CtaRead]:
+    """Open CTAs (not snoozed) of these owners, ranked by ARR at risk, then priority, then due."""
+    priority = sa.case(*((Cta.priority == p, rank) for p, rank in PRIORITY_RANK.items()), else_=9)
+    query = (
+        sa.select(Cta, Account.name)
+        .join(Account, Account.id == Cta.account_id)
+        .where(Cta.status.in_((CtaStatus.open, CtaStatus.in_progress)))
+        .options(selectinload(Cta.steps))
+        .order_by(sa.func.coalesce(Cta.arr_at_risk, 0.0).desc(), priority, Cta.due_on, Cta.id)
+        .limit(limit)
+    )
+    if owner_ids is not None:
+        query = query.where(Cta.owner_id.in_(owner_ids))
+    return [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
+
+
+def score_changes(
+    session: Session, days: CurrentDays, owner_ids: set[int] | None, limit: int = 10
+) -> list[ScoreChange]:
+    """Accounts whose health score moved on the latest scoring day, largest moves first, each
+    with the measures whose points changed (why it moved)."""
+    if days.health_day is None:
+        return []
+    moved = sa.func.abs(HealthScore.score - HealthScore.previous_score)
+    query = (
+        sa.select(HealthScore, Account.name)
+        .join(Account, Account.id == HealthScore.account_id)
+        .where(
+            HealthScore.as_of == days.health_day,
+            HealthScore.scorecard == days.scorecard,
+            HealthScore.previous_score.is_not(None),
+            HealthScore.score != HealthScore.previous_score,
+        )
+        .order_by(moved.desc(), Account.name)
+        .limit(limit)
+    )
+    if owner_ids is not None:
+        query = query.where(Account.owner_id.in_(owner_ids))
+    changes = []
+    for score, name in session.execute(query).all():
+        before = session.scalars(
+            sa.select(HealthScore)
+            .where(
+                HealthScore.account_id == score.account_id,
+                HealthScore.scorecard == score.scorecard,
+                HealthScore.as_of < score.as_of,
+            )
+            .order_by(HealthScore.as_of.desc())
+            .limit(1)
+        ).first()
+        changes.append(
+            ScoreChange(
+                account_id=score.account_id,
+                account_name=name,
+                as_of=score.as_of,
+                previous_as_of=before.as_of if before else None,
+                score=score.score,
+                previous_score=score.previous_score,
+                band=score.band,
+                measures=_moved_measures(before.measures if before else [], score.measures),
+            )
+        )
+    return changes
+
+
+def _moved_measures(
+    before: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> list[MeasureChange]:
+    earlier = {m["metric"]: m for m in before}
+    moved = []
+    for measure in after:
+        old = earlier.get(measure["metric"])
+        if old is not None and old["points"] != measure["points"]:
+            moved.append(
+                MeasureChange(
+                    name=measure["name"],
+                    before=old["shown"],
+                    after=measure["shown"],
+                    points=measure["points"] - old["points"],
+                )
+            )
+    return sorted(moved, key=lambda m: -abs(m.points))

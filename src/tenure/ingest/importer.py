@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import codecs
 import json
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
@@ -40,7 +43,7 @@ from tenure.ingest.files import FileFormat, Record, SourceFile, detect_format, h
 from tenure.ingest.mappings import CUSTOM_PREFIX, Mapping, MappingProblem
 from tenure.model import ImportRun
 from tenure.model.base import utcnow
-from tenure.store.events import EventStore, events_table_from_rows
+from tenure.store.events import EVENT_SCHEMA, EventStore, events_table_from_rows
 
 
 class Progress(Protocol):
@@ -210,7 +213,11 @@ class _Validator:
         return self._has_custom and column.startswith(CUSTOM_PREFIX)
 
     def fields(self, record: Record) -> dict[str, Any] | None:
-        bad = next((column for column, value in record.values.items() if nul_in(value)), None)
+        # CSV lines were checked for NUL as they were read; JSON and Parquet values are checked
+        # here so the error names the column.
+        bad = None
+        if self.source.format is not FileFormat.csv:
+            bad = next((column for column, value in record.values.items() if nul_in(value)), None)
         if bad is not None:
             reason = "contains a NUL character (0x00)"
             self.errors.append(RowError(record.line, bad, None, reason))
@@ -381,32 +388,24 @@ def import_events(
 ) -> ImportReport:
     """Check the whole file, then stream it into the event store in batches.
 
+    The file is parsed once: valid rows are staged in a Parquet file under the data folder while
+    the rest of the file is checked, and written to the store only when every row passed.
     Events already stored (same message id on the same day) are skipped, so a re-import writes
     nothing. Events whose account is not yet known are kept: they are attributed when metrics
     are computed, as events from the ingest API are.
     """
     progress = progress or _NoProgress()
-    received_at = received_at or utcnow()
-    source, validator, validated = _validated_rows(request, progress)
-    count = sum(1 for _ in validated)
-    _reject_if_errors(source, validator, count)
-
-    source_name = f"import:{request.path.name}"
-    written = duplicates = 0
-    progress.start(f"writing {count} events", count)
-    _, _, rows = _validated_rows(request, _NoProgress())
-    batch: list[dict[str, Any]] = []
-    for _, row in rows:
-        batch.append(_event_values(row, source_name, received_at))
-        if len(batch) == EVENT_BATCH:
-            result = store.write_parquet(events_table_from_rows(batch), dedupe=True)
+    staging = store.data_dir / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=staging, prefix="import-") as folder:
+        staged = Path(folder) / "events.parquet"
+        count = _stage_events(request, staged, received_at or utcnow(), progress)
+        written = duplicates = 0
+        progress.start(f"writing {count} events", count)
+        for batch in pq.ParquetFile(staged).iter_batches(batch_size=EVENT_BATCH):
+            result = store.write_parquet(pa.Table.from_batches([batch]), dedupe=True)
             written, duplicates = written + result.written, duplicates + result.duplicates
-            progress.advance(len(batch))
-            batch = []
-    if batch:
-        result = store.write_parquet(events_table_from_rows(batch), dedupe=True)
-        written, duplicates = written + result.written, duplicates + result.duplicates
-        progress.advance(len(batch))
+            progress.advance(batch.num_rows)
     return ImportReport(
         entity="events",
         file_name=request.path.name,
@@ -416,6 +415,29 @@ def import_events(
         updated=0,
         unchanged=duplicates,
     )
+
+
+def _stage_events(
+    request: ImportRequest, staged: Path, received_at: datetime, progress: Progress
+) -> int:
+    """Check every row, writing the valid ones to ``staged``; RejectedFile if any row is bad."""
+    source, validator, validated = _validated_rows(request, progress)
+    source_name = f"import:{request.path.name}"
+    count = 0
+    batch: list[dict[str, Any]] = []
+    with pq.ParquetWriter(staged, EVENT_SCHEMA) as writer:
+        for _, row in validated:
+            count += 1
+            if validator.errors or source.errors:
+                continue  # the file will be refused: keep checking, stop staging
+            batch.append(_event_values(row, source_name, received_at))
+            if len(batch) == EVENT_BATCH:
+                writer.write_table(events_table_from_rows(batch))
+                batch = []
+        if batch:
+            writer.write_table(events_table_from_rows(batch))
+    _reject_if_errors(source, validator, count)
+    return count
 
 
 def _event_values(row: BaseModel, source_name: str, received_at: datetime) -> dict[str, Any]:

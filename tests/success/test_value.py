@@ -96,6 +96,7 @@ def test_ebr_html_has_six_sections_and_an_inline_svg_chart() -> None:
         assert f"{number}. {title}" in page
     assert "<svg" in page and "82%" in page and "64%" in page
     assert "Rita Moreno" in page and "Workflow builder" in page
+    assert "Why this Value stage: no meeting with both a stakeholder and the buyer" in page
 
 
 def test_ebr_pdf_contains_its_sections() -> None:
@@ -103,4 +104,5 @@ def test_ebr_pdf_contains_its_sections() -> None:
     text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages)
     for number, title in enumerate(SECTIONS, 1):
         assert f"{number}. {title}" in text
+    assert "Why this Value stage" in text
     assert "Acme Ltd" in text and "Rita Moreno" in text and "82% vs peer median 64%" in text

@@ -307,6 +307,14 @@ def render_pdf(pack: EbrPack) -> bytes:
         new_y="NEXT",
     )
 
+    pdf.multi_cell(
+        0,
+        6,
+        text("Why this Value stage: " + "; ".join(pack.value_stage.reasons)),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+
     def heading(number: int) -> None:
         pdf.ln(3)
         pdf.set_font(family, "B", 13)

@@ -64,9 +64,14 @@ class Live:
             return t.to_pyarrow().to_pylist()
         finally:
             con.disconnect()
+            store.close()
 
     def quarantined_reasons(self) -> list[str]:
-        return [q.reason for q in open_event_store(self.settings).quarantined(limit=100)]
+        store = open_event_store(self.settings)
+        try:
+            return [q.reason for q in store.quarantined(limit=100)]
+        finally:
+            store.close()
 
 
 @pytest.fixture(scope="module")

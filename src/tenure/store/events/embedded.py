@@ -253,6 +253,9 @@ class EmbeddedEvents:
             *EVENT_COLUMNS, **{PARTITION_KEY: parquet[PARTITION_KEY].cast("date")}
         ).union(inbox)
 
+    def close(self) -> None:
+        """Nothing held open: every inbox call opens and closes its own connection."""
+
     def counts(self) -> tuple[int, int]:
         return self.inbox.counts()
 

@@ -176,6 +176,10 @@ class PostgresEvents:
         _ = self.engine  # creates the schema on first use
         return con.table(TABLE, database=SCHEMA)
 
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def counts(self) -> tuple[int, int]:
         with self.engine.connect() as conn:
             quarantined = conn.execute(

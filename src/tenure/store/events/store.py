@@ -53,6 +53,8 @@ class EventStorage(Protocol):
 
     def table(self, con: ibis.BaseBackend) -> ibis.Table: ...
 
+    def close(self) -> None: ...
+
 
 class EventStore:
     """The event store every other module uses; ``open_event_store(settings)`` builds it."""
@@ -104,6 +106,10 @@ class EventStore:
     def table(self, con: ibis.BaseBackend) -> ibis.Table:
         """All stored events (including not-yet-compacted ones) as an Ibis table on ``con``."""
         return self.storage.table(con)
+
+    def close(self) -> None:
+        """Release pooled database connections (PostgreSQL); the store stays usable."""
+        self.storage.close()
 
     def stats(self) -> EventStats:
         con = self.connect()

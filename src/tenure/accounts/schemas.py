@@ -105,6 +105,12 @@ Currency = Annotated[
     Field(pattern=r"^[A-Z]{3}$"),
     BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
 ]
+# A Tenure user by e-mail; users' e-mails are stored lower-cased.
+UserEmail = Annotated[
+    str,
+    Field(max_length=320),
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+]
 ExternalIdList = Annotated[list[ExternalId], BeforeValidator(split_list), AfterValidator(_unique)]
 
 
@@ -155,7 +161,7 @@ class AccountCreate(InputModel):
     employee_count: int | None = Field(default=None, ge=0)
     region: str | None = Field(default=None, max_length=64)
     # The owning CSM, by the e-mail of a Tenure user.
-    owner_email: str | None = Field(default=None, max_length=320)
+    owner_email: UserEmail | None = None
     created_on: IsoDate | None = None
     onboarded_on: IsoDate | None = None
     # Custom attributes merge into the stored ones: a key absent here is kept.
@@ -176,7 +182,7 @@ class AccountUpdate(InputModel):
     industry: str | None = Field(default=None, max_length=128)
     employee_count: int | None = Field(default=None, ge=0)
     region: str | None = Field(default=None, max_length=64)
-    owner_email: str | None = Field(default=None, max_length=320)
+    owner_email: UserEmail | None = None
     created_on: IsoDate | None = None
     onboarded_on: IsoDate | None = None
     custom: dict[str, Any] | None = None
@@ -380,7 +386,7 @@ class TouchpointCreate(InputModel):
     subject: str | None = Field(default=None, max_length=500)
     notes: str | None = None
     # The CSM who held it, by the e-mail of a Tenure user.
-    user_email: str | None = Field(default=None, max_length=320)
+    user_email: UserEmail | None = None
     # Attending contacts by external id (``a;b`` in a flat file).
     attendee_external_ids: ExternalIdList = Field(default_factory=list)
 

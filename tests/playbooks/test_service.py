@@ -25,7 +25,10 @@ rules:
     when: {all: [{fact: days_to_renewal, op: "<=", value: 120}]}
     playbook:
       - {title: Prepare the value summary, due_offset_days: 0}
-      - {title: Renewal meeting, due_offset_days: 30, template: renewal_meeting}
+      - title: Renewal meeting
+        due_offset_days: 30
+        template: renewal_prep
+        goal: Secure the renewal on the value delivered
   - key: nps_detractor
     name: NPS detractor
     type: risk
@@ -83,6 +86,7 @@ def test_ctas_created_once_deduplicated_then_auto_closed_and_cooled_down(session
     csm = f.user(session, email="csm@example.com")
     acme = f.account(session, external_id="acme", owner=csm)
     f.contract(session, acme, ends_on=date(2026, 6, 30))
+    f.contact(session, acme, external_id="ann", email="ann@acme.example", roles=["champion"])
     day1 = date(2026, 3, 10)  # 112 days to renewal → fires
     assert service.apply_rules(session, RULES, build_facts(session, day1))["created"] == 1
     cta = session.scalars(sa.select(Cta)).one()
@@ -92,6 +96,9 @@ def test_ctas_created_once_deduplicated_then_auto_closed_and_cooled_down(session
         ("Renewal meeting", date(2026, 4, 9)),
     ]
     assert cta.owner_id == csm.id and cta.due_on == date(2026, 3, 17)
+    draft = service.draft_step_message(session, RULES, cta.id, None, day1)
+    assert draft.goal == "Secure the renewal on the value delivered"
+    assert "ann" in draft.audience
     # Same day again: nothing changes. Next day: the same open CTA is updated (new value 111).
     assert service.apply_rules(session, RULES, build_facts(session, day1)) == {}
     counts = service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 11)))

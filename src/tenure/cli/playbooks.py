@@ -300,6 +300,27 @@ def ctas_list(
     console.print(table)
 
 
+@ctas_app.command("draft")
+@handle_errors
+def ctas_draft(
+    cta_id: int,
+    step: int | None = typer.Option(None, help="Step position (default: the first with a draft)."),
+    rules: Path | None = RulesOption,
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Draft the suggested message of a CTA's step from the account's data."""
+    from tenure.model.base import utcnow
+    from tenure.playbooks import service
+
+    with unit_of_work() as session:
+        draft = service.draft_step_message(session, _ruleset(rules), cta_id, step, utcnow().date())
+    if json:
+        print_json(draft)
+        return
+    console.print(f"[bold]Goal:[/] {draft.goal}\n[bold]To:[/] {draft.audience}\n")
+    console.print(f"Subject: {draft.subject}\n\n{draft.body}", highlight=False, markup=False)
+
+
 @ctas_app.command("ack")
 @handle_errors
 def ctas_ack(cta_id: int) -> None:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tenure.errors import InvalidInput
 from tenure.model.cta import CtaPriority, CtaType
+from tenure.success.messages import Moment
 
 FactValue = float | int | str | bool | None
 FactsTable = Mapping[int, Mapping[str, Any]]
@@ -93,13 +94,23 @@ class Trigger(_Strict):
 
 
 class PlaybookStep(_Strict):
-    """One step of the CTA's checklist, due a number of days after the CTA opens."""
+    """One step of the CTA's checklist, due a number of days after the CTA opens.
+
+    A step may suggest a message: ``template`` names the moment of the engagement-message
+    drafts (``tenure message draft``), and ``goal`` says what the message is for — the
+    communication model refuses a message without one.
+    """
 
     title: str
     due_offset_days: int = Field(default=0, ge=0)
-    template: str | None = Field(
-        default=None, description="Suggested message draft (goal, outcome, evidence, next step)."
-    )
+    template: Moment | None = Field(default=None, description="Message draft moment.")
+    goal: str | None = Field(default=None, description="What the suggested message is for.")
+
+    @model_validator(mode="after")
+    def _message_needs_goal(self) -> PlaybookStep:
+        if self.template is not None and not (self.goal or "").strip():
+            raise ValueError("a step with a message template needs a goal")
+        return self
 
 
 class Rule(_Strict):

@@ -41,6 +41,7 @@ from tenure.playbooks.ctas import (
 from tenure.playbooks.facts import FactsTable, build_facts
 from tenure.playbooks.rules import Firing, Rule, Ruleset, evaluate, missing_facts
 from tenure.playbooks.schemas import CtaRead, PreviewRead, RuleEvaluationRead, RuleRead
+from tenure.success.messages import MessageDraft
 
 OPEN_STATUSES = (CtaStatus.open, CtaStatus.in_progress, CtaStatus.snoozed)
 
@@ -198,7 +199,7 @@ def _create_cta(
             position=i,
             title=step.title,
             due_on=as_of + timedelta(days=step.due_offset_days),
-            template=step.template,
+            template=step.template.value if step.template else None,
         )
         for i, step in enumerate(rule.playbook, start=1)
     ]
@@ -322,6 +323,32 @@ def close(
     now = utcnow()
     _close(session, cta, outcome, note, on_date or now.date(), now, user_id=user_id)
     return cta
+
+
+def draft_step_message(
+    session: Session, ruleset: Ruleset, cta_id: int, position: int | None, as_of: date
+) -> MessageDraft:
+    """The suggested message of a CTA's step, drafted from the account's data.
+
+    The goal is the rule's for that step (when the rule still has it); else the step's title.
+    """
+    from tenure.success import service as success_service
+    from tenure.success.messages import Moment
+
+    cta = get_cta(session, cta_id)
+    with_template = [s for s in cta.steps if s.template]
+    step = next((s for s in with_template if position in (None, s.position)), None)
+    if step is None or step.template is None:
+        where = f"step {position}" if position else "any step"
+        raise InvalidInput(f"CTA {cta_id}: {where} has no message template")
+    goal = step.title
+    rule = next((r for r in ruleset.rules if r.key == cta.rule_key), None)
+    if rule is not None and step.position <= len(rule.playbook):
+        goal = rule.playbook[step.position - 1].goal or goal
+    account = session.get_one(Account, cta.account_id)
+    return success_service.draft(
+        session, account.external_id, Moment(step.template), goal, as_of, next_step=step.title
+    )
 
 
 def wake_snoozed(session: Session, as_of: date) -> int:

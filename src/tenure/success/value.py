@@ -293,6 +293,7 @@ def render_pdf(pack: EbrPack) -> bytes:
         text(f"Executive Business Review — {pack.account_name}"),
         new_x="LMARGIN",
         new_y="NEXT",
+        align="L",
     )
     pdf.set_font(family, "", 10)
     pdf.multi_cell(
@@ -305,6 +306,7 @@ def render_pdf(pack: EbrPack) -> bytes:
         ),
         new_x="LMARGIN",
         new_y="NEXT",
+        align="L",
     )
 
     pdf.multi_cell(
@@ -313,16 +315,24 @@ def render_pdf(pack: EbrPack) -> bytes:
         text("Why this Value stage: " + "; ".join(pack.value_stage.reasons)),
         new_x="LMARGIN",
         new_y="NEXT",
+        align="L",
     )
 
     def heading(number: int) -> None:
         pdf.ln(3)
         pdf.set_font(family, "B", 13)
-        pdf.cell(0, 8, text(f"{number}. {SECTIONS[number - 1]}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            8,
+            text(f"{number}. {SECTIONS[number - 1]}"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+            align="L",
+        )
         pdf.set_font(family, "", 10)
 
     def line(s: str) -> None:
-        pdf.multi_cell(0, 6, text(s), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, text(s), new_x="LMARGIN", new_y="NEXT", align="L")
 
     heading(1)
     for m in pack.productivity:

@@ -9,9 +9,12 @@ import ibis
 import pandas as pd
 import pytest
 
-from tenure.metrics.registry import all_metrics
+from tenure.metrics.compute import compute_metrics
+from tenure.metrics.registry import all_metrics, get_metric
+from tenure.metrics.snapshot import snapshot_from_rows
+from tenure.store.events import events_table_from_rows
 from tests.metrics.conftest import compute_on
-from tests.metrics.fixtures import EXPECTED
+from tests.metrics.fixtures import AS_OF, EVENTS, EXPECTED, SNAPSHOT_ROWS
 
 
 def assert_same(actual: Any, expected: Any, where: str) -> None:
@@ -31,8 +34,13 @@ def test_fixture_expectations_cover_every_registered_metric() -> None:
         assert set(expected) == slugs, account
 
 
-def test_every_metric_matches_its_hand_calculation(duckdb_con: ibis.BaseBackend) -> None:
-    frame = compute_on(duckdb_con).set_index("account_external_id")
+@pytest.fixture(scope="module")
+def computed() -> pd.DataFrame:
+    return compute_on(ibis.duckdb.connect())
+
+
+def test_every_metric_matches_its_hand_calculation(computed: pd.DataFrame) -> None:
+    frame = computed.set_index("account_external_id")
     # cargo is created after the as-of day and must not appear
     assert list(frame.index) == ["acme", "bolt", "dyna"]
     for account, expected in EXPECTED.items():
@@ -40,8 +48,8 @@ def test_every_metric_matches_its_hand_calculation(duckdb_con: ibis.BaseBackend)
             assert_same(frame.loc[account, slug], value, f"{account}.{slug}")
 
 
-def test_one_row_per_account_with_account_columns(duckdb_con: ibis.BaseBackend) -> None:
-    frame = compute_on(duckdb_con)
+def test_one_row_per_account_with_account_columns(computed: pd.DataFrame) -> None:
+    frame = computed
     assert frame.account_id.is_unique
     assert frame.loc[0, "segment"] == "enterprise"
     assert list(frame.columns[:5]) == [
@@ -53,18 +61,11 @@ def test_one_row_per_account_with_account_columns(duckdb_con: ibis.BaseBackend) 
     ]
 
 
-@pytest.mark.parametrize("slug", ["arr", "active_users_28d", "nps_trend"])
-def test_a_single_metric_can_be_computed_alone(duckdb_con: ibis.BaseBackend, slug: str) -> None:
-    from tenure.metrics.compute import compute_metrics
-    from tenure.metrics.registry import get_metric
-    from tenure.metrics.snapshot import snapshot_from_rows
-    from tenure.store.events import events_table_from_rows
-    from tests.metrics.fixtures import AS_OF, EVENTS, SNAPSHOT_ROWS
-
+def test_chosen_metrics_can_be_computed_alone(duckdb_con: ibis.BaseBackend) -> None:
     events = duckdb_con.create_table("e", events_table_from_rows(EVENTS))
     snapshot = snapshot_from_rows(duckdb_con, **SNAPSHOT_ROWS)
-    frame = compute_metrics(duckdb_con, events, snapshot, AS_OF, [get_metric(slug)]).to_pandas()
-    assert list(frame.columns[5:]) == [slug]
-    assert_same(
-        frame.set_index("account_external_id").loc["acme", slug], EXPECTED["acme"][slug], slug
-    )
+    chosen = [get_metric("nps_trend"), get_metric("arr")]
+    frame = compute_metrics(duckdb_con, events, snapshot, AS_OF, chosen).to_pandas()
+    assert list(frame.columns[5:]) == ["nps_trend", "arr"]
+    acme = frame.set_index("account_external_id").loc["acme"]
+    assert acme.nps_trend == EXPECTED["acme"]["nps_trend"] and acme.arr == EXPECTED["acme"]["arr"]

@@ -10,13 +10,19 @@ from sqlalchemy.orm import Session
 
 from tenure.errors import NotFound
 from tenure.metrics.registry import all_metrics
-from tenure.metrics.service import compute_and_store, metric_history, stored_metrics
+from tenure.metrics.service import (
+    compute_and_store,
+    metric_history,
+    metrics_frame,
+    store_metrics,
+    stored_metrics,
+)
 from tests.metrics.conftest import insert_fixture
 from tests.metrics.fixtures import AS_OF, EXPECTED
 from tests.metrics.test_compute import assert_same
 
 
-def test_computed_from_the_database_and_stored(session: Session, data_dir: Path) -> None:
+def test_computed_from_the_database_stored_and_qad(session: Session, data_dir: Path) -> None:
     store = insert_fixture(session, data_dir)
     run = compute_and_store(session, store, AS_OF)
     assert run.accounts == 3 and run.metrics == len(all_metrics())
@@ -24,32 +30,27 @@ def test_computed_from_the_database_and_stored(session: Session, data_dir: Path)
     for account, expected in EXPECTED.items():
         for slug, value in expected.items():
             assert_same(stored.loc[account, slug], value, f"stored {account}.{slug}")
+    flags = {m.slug: m.flags for m in run.qa.metrics}
+    # champion_present is 1, 0, 0 over acme, bolt, dyna: varied, not flagged; arr has a value
+    # for one account of three (≥ 10 %): not "mostly empty"
+    assert flags["champion_present"] == [] and flags["arr"] == []
 
 
-def test_recomputing_a_day_replaces_it_and_history_keeps_days(
+def test_history_keeps_days_and_storing_a_day_again_replaces_it(
     session: Session, data_dir: Path
 ) -> None:
     store = insert_fixture(session, data_dir)
     compute_and_store(session, store, AS_OF - timedelta(days=1))
-    compute_and_store(session, store, AS_OF)
-    compute_and_store(session, store, AS_OF)
+    frame = metrics_frame(session, store, AS_OF)
+    store_metrics(session, AS_OF, frame)
+    store_metrics(session, AS_OF, frame)
     history = metric_history(session)
     assert list(history.as_of.value_counts().sort_index()) == [3, 3]
     acme = history[history.account_external_id == "acme"].set_index("as_of")
+    # u1's last event before 03-31 was on 03-30; on 03-31 it was that day
+    assert acme.loc[AS_OF - timedelta(days=1), "days_since_last_activity"] == 0
     assert acme.loc[AS_OF, "days_since_last_activity"] == 0
     assert acme.loc[AS_OF, "nps_latest"] == 9
-
-
-def test_compute_reports_qa_of_the_day(session: Session, data_dir: Path) -> None:
-    store = insert_fixture(session, data_dir)
-    run = compute_and_store(session, store, AS_OF)
-    flags = {m.slug: m.flags for m in run.qa.metrics}
-    # champion_present is 1, 0, 0 over acme, bolt, dyna: varied, not flagged
-    assert flags["champion_present"] == []
-    # open_high_priority_tickets is 2, 0, 0; arr has one value (acme): neither is flagged
-    assert flags["open_high_priority_tickets"] == [] and flags["arr"] == []
-    # champion_left_90d 1, 0, 0 vs new_feature_adoption 1, 0, 0: both vary
-    assert run.qa.accounts == 3
 
 
 def test_no_stored_metrics_is_a_clear_error(session: Session) -> None:

@@ -19,11 +19,11 @@ Accounts created after ``as_of`` (``created_on > as_of``) are left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import ibis
 
-from tenure.metrics.inputs import MetricInputs, cutoff_of
+from tenure.metrics.inputs import DETAIL_DAYS, MetricInputs, cutoff_of
 from tenure.metrics.registry import Metric, all_metrics
 from tenure.metrics.snapshot import Snapshot
 
@@ -40,7 +40,8 @@ def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> 
     """Events before the cutoff, attributed to internal account ids, rolled up per user-day-event.
 
     An event's own ``account_id`` (external id) wins; otherwise its ``user_id`` is looked up among
-    contact external ids. Unattributable events are dropped.
+    contact external ids. Unattributable events are dropped. Days older than ``DETAIL_DAYS`` keep
+    one row per account-day with ``user_id`` and ``event`` null.
     """
     accounts = snapshot.accounts.select(
         by_account=snapshot.accounts.id, external=snapshot.accounts.external_id
@@ -53,10 +54,13 @@ def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> 
     joined = known.left_join(accounts, known.account_id == accounts.external).left_join(
         by_contact, known.user_id == by_contact.contact_user
     )
+    # Beyond the longest window only the day matters (days since last activity): collapsing
+    # user and event there keeps the roll-up small however long the history is.
+    detailed = joined.timestamp >= cutoff_of(as_of) - timedelta(days=DETAIL_DAYS)
     attributed = joined.select(
         account_id=joined.by_account.fill_null(joined.by_contact),
-        user_id=joined.user_id,
-        event=joined.event,
+        user_id=ibis.ifelse(detailed, joined.user_id, ibis.null("string")),
+        event=ibis.ifelse(detailed, joined.event, ibis.null("string")),
         day=joined.timestamp.date(),
     ).filter(lambda t: t.account_id.notnull())
     return attributed.group_by("account_id", "user_id", "day", "event").aggregate(

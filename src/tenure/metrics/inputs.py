@@ -19,6 +19,8 @@ without one (or with an id no account has) belongs to the account of the contact
 A definition reads :class:`MetricInputs`: the snapshot of operational tables and ``activity``, the
 attributed events before the cutoff rolled up to one row per (account, user, day, event). The
 roll-up keeps every usage metric off the raw events, which are read exactly once per computation.
+It has full detail for the trailing ``DETAIL_DAYS`` days — no window may be longer — and one row
+per account-day before that (user and event null), which is all "days since last activity" needs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import ibis
 
 from tenure.metrics.snapshot import Snapshot
+
+
+# The longest trailing window any metric reads from ``activity``.
+DETAIL_DAYS = 90
 
 
 def cutoff_of(as_of: date) -> datetime:
@@ -57,6 +63,8 @@ class MetricInputs:
 
     def activity_in(self, days: int, *, offset: int = 0) -> ibis.Table:
         """Activity rows in the ``days``-day window ending ``offset`` days before ``as_of``."""
+        if days + offset > DETAIL_DAYS:
+            raise ValueError(f"activity keeps detail for {DETAIL_DAYS} days, not {days + offset}")
         last = self.as_of - timedelta(days=offset)
         first = last - timedelta(days=days - 1)
         return self.activity.filter(self.activity.day.between(first, last))

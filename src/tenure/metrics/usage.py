@@ -9,11 +9,11 @@ from __future__ import annotations
 import ibis
 
 from tenure.metrics.commercial import active_contracts
-from tenure.metrics.inputs import MetricInputs
+from tenure.metrics.inputs import DETAIL_DAYS, MetricInputs
 from tenure.metrics.registry import Build, Unit, metric
 
 MONTH = 28
-NEW_FEATURE_DAYS = 90
+NEW_FEATURE_DAYS = DETAIL_DAYS
 
 
 def active_users(inputs: MetricInputs, days: int) -> ibis.Table:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy.orm import Session
 
@@ -184,3 +187,22 @@ def test_a_mapping_must_fit_the_entity(session: Session, tmp_path: Path) -> None
     )
     with pytest.raises(InvalidInput, match=r"names fields contacts do not have: custom\.x, nmae"):
         run_import(session, "contacts", contacts, str(custom))
+
+
+def test_stripe_objects_as_parquet_structs(session: Session, tmp_path: Path) -> None:
+    """Nested objects become Parquet struct columns; dotted paths reach into them."""
+    objects = [
+        {k: v for k, v in json.loads(line).items() if k != "metadata"}
+        for line in (FIXTURES / "stripe_subscriptions.jsonl").read_text().splitlines()
+    ]
+    path = tmp_path / "subscriptions.parquet"
+    pq.write_table(pa.Table.from_pylist(objects), path)
+    service.upsert_accounts(
+        session,
+        [
+            AccountCreate(external_id="cus_PqRsTuVwXy01", name="Hooli"),
+            AccountCreate(external_id="cus_PqRsTuVwXy02", name="Pied Piper"),
+        ],
+    )
+    assert counts(run_import(session, "contracts", path, "stripe-subscriptions")) == (3, 0, 0)
+    assert sorted(c.arr for c in service.list_contracts(session)) == [6000.0, 7056.0, 12000.0]

@@ -1,4 +1,8 @@
-"""`tenure serve` starts the app on the configured address, and the ingest API answers."""
+"""`tenure serve` starts the app on the configured address, and the ingest API answers.
+
+The server is killed with SIGKILL right after the acknowledgement: what was acknowledged must
+already be stored (nothing buffered in the server process).
+"""
 
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ def test_tenure_serve_accepts_segment_calls(data_dir: Path, database_url: str) -
                 time.sleep(0.2)
         assert (response.status_code, response.json()) == (200, {"success": True})
     finally:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
     status = CliRunner().invoke(app, ["status", "--json"], env=env)
     assert '"events": 1' in status.output

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import time
 import zlib
 from typing import Any
@@ -31,6 +32,7 @@ from tenure.store.events import EventStore
 
 router = APIRouter(prefix="/v1", tags=["ingest (Segment spec)"])
 
+log = logging.getLogger(__name__)
 _ATTEMPTS = 4
 # Read raw (gzip, size limits, quarantine), so the schema is documented rather than parsed.
 _BODY: dict[str, Any] = {
@@ -143,6 +145,13 @@ def store_plan(plan: IngestPlan, store: EventStore, sessions: sessionmaker[Sessi
                 time.sleep(0.01 * 2**attempt)
     if plan.quarantined:
         store.quarantine(plan.quarantined)
+        log.warning(
+            "source %s: %d of %d message(s) quarantined, first: %s",
+            plan.source,
+            len(plan.quarantined),
+            plan.received,
+            plan.quarantined[0].reason,
+        )
 
 
 async def _receive(request: Request, endpoint: str) -> JSONResponse:

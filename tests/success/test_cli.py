@@ -119,6 +119,32 @@ def test_success_commands(cli_env: Path) -> None:
     assert "advocacy ask opened" in run(
         "milestones", "mark", "acme", "team_adoption", "--on", "2026-02-01"
     )
+    timing = json.loads(run("milestones", "timing", "team_adoption", "--json"))
+    # acme's plan starts 2025-01-01; team_adoption marked 2026-02-01 → 396 days.
+    assert [(t["cohort"], t["reached"], t["median_days"]) for t in timing] == [
+        ("2025-Q1", 1, 396.0)
+    ]
+    run(
+        "outcome",
+        "set",
+        "acme",
+        "--required",
+        "Close the books in 3 days",
+        "--metric",
+        "custom.close_days",
+        "--op",
+        "lte",
+        "--target",
+        "3",
+        "--experience",
+        "high_touch",
+        "--from",
+        "2026-01-01",
+    )
+    segments = json.loads(run("outcome", "segments", "--as-of", "2026-03-01", "--json"))
+    assert segments == {"(not captured)": ["gone"], "high_touch": ["acme"]}
+    potential = json.loads(run("expansion", "show", "acme", "--as-of", "2026-03-01", "--json"))
+    assert potential["potential"]["advocacy"]["potential"] is False  # outcome not measured
     refused = runner.invoke(app, ["message", "draft", "acme", "advocacy_ask"])
     assert refused.exit_code == 1 and "needs a goal" in refused.output
     drafted = json.loads(

@@ -243,6 +243,24 @@ def outcome_show(
     )
 
 
+@outcome_app.command("segments")
+@handle_errors
+def outcome_segments(as_of: str | None = AS_OF, as_json: bool = JSON) -> None:
+    """Accounts segmented by Appropriate Experience (not by what they pay)."""
+    from tenure.success import service
+
+    with unit_of_work() as session:
+        groups = service.experience_segments(session, _as_of(as_of))
+    if as_json:
+        print_json(groups)
+        return
+    _table(
+        "Accounts by Appropriate Experience",
+        ["experience", "accounts", "examples"],
+        [[k, len(v), ", ".join(v[:5])] for k, v in groups.items()],
+    )
+
+
 # --- milestones ---------------------------------------------------------------------------------
 
 
@@ -313,19 +331,28 @@ def milestones_refresh(as_of: str | None = AS_OF) -> None:
     console.print(f"{r.checked} checked, {r.reached} reached, {r.asks_opened} ask(s) opened")
 
 
-@milestones_app.command("ttfv")
+@milestones_app.command("timing")
 @handle_errors
-def milestones_ttfv(as_of: str | None = AS_OF, as_json: bool = JSON) -> None:
-    """Time to first value per start-quarter cohort."""
+def milestones_timing(
+    key: str | None = typer.Argument(None, help="Milestone key (default: time to first value)."),
+    as_of: str | None = AS_OF,
+    as_json: bool = JSON,
+) -> None:
+    """Time to first value, or to one milestone, per start-quarter cohort."""
     from tenure.success import service
 
     with unit_of_work() as session:
-        rows = service.time_to_first_value(session, _as_of(as_of))
+        day = _as_of(as_of)
+        rows = (
+            service.time_to_milestone(session, key, day)
+            if key
+            else service.time_to_first_value(session, day)
+        )
     if as_json:
         print_json(rows)
         return
     _table(
-        "Time to first value by cohort",
+        f"Time to {key or 'first value'} by cohort",
         ["cohort", "accounts", "reached", "median days", "mean days"],
         [
             [

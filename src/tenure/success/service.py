@@ -440,6 +440,28 @@ def outcome_show(session: Session, external_id: str, as_of: date) -> OutcomeView
     )
 
 
+def experience_segments(session: Session, as_of: date) -> dict[str, list[str]]:
+    """Accounts grouped by Appropriate Experience: the touch model of the Desired Outcome in force,
+    else the account's ``experience_segment``."""
+    latest: dict[int, outcome.TouchModel] = {}
+    rows = session.scalars(
+        sa.select(DesiredOutcome)
+        .where(DesiredOutcome.effective_from <= as_of)
+        .order_by(DesiredOutcome.effective_from, DesiredOutcome.version)
+    )
+    for row in rows:
+        latest[row.account_id] = outcome.TouchModel(row.touch_model)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for account_id, ext, fallback in session.execute(
+        sa.select(Account.id, Account.external_id, Account.experience_segment).order_by(
+            Account.external_id
+        )
+    ):
+        model = latest.get(account_id)
+        groups[model.value if model else (fallback or "(not captured)")].append(ext)
+    return dict(sorted(groups.items()))
+
+
 # --- milestones -----------------------------------------------------------------------------
 
 
@@ -699,6 +721,21 @@ def time_to_first_value(session: Session, as_of: date) -> list[milestones.Cohort
     return milestones.time_to_milestone(timings)
 
 
+def time_to_milestone(session: Session, key: str, as_of: date) -> list[milestones.CohortTiming]:
+    """Days from the first signature to one milestone, per start-quarter cohort of its plans."""
+    rows = session.execute(
+        sa.select(Milestone.account_id, SuccessPlan.started_on, Milestone.reached_on)
+        .join(SuccessPlan, SuccessPlan.id == Milestone.plan_id)
+        .where(Milestone.key == key, SuccessPlan.started_on <= as_of)
+    ).all()
+    if not rows:
+        raise NotFound(f"no success plan has a milestone {key!r}")
+    return milestones.time_to_milestone(
+        milestones.MilestoneTiming(a, start, r if r and r <= as_of else None)
+        for a, start, r in rows
+    )
+
+
 # --- lifecycle ------------------------------------------------------------------------------
 
 
@@ -950,7 +987,8 @@ def _customer_events(account: Account, before: date) -> list[str]:
     return out
 
 
-def _utilization_before(session: Session, account_id: int, day: date) -> float | None:
+def metric_before(session: Session, account_id: int, day: date, slug: str) -> float | None:
+    """One metric from the latest snapshot stored on or before ``day`` (no look-ahead)."""
     from tenure.model.metric_snapshot import MetricSnapshot
 
     values = session.scalar(
@@ -959,7 +997,7 @@ def _utilization_before(session: Session, account_id: int, day: date) -> float |
         .order_by(MetricSnapshot.as_of.desc())
         .limit(1)
     )
-    v = (values or {}).get("license_utilization")
+    v = (values or {}).get(slug)
     return None if v is None else float(v)
 
 
@@ -998,7 +1036,7 @@ def churn_facts(
         high_priority_ticket_dates=[
             d for d in book.high_priority_tickets[account.id] if d <= anchor
         ],
-        license_utilization=_utilization_before(session, account.id, anchor),
+        license_utilization=metric_before(session, account.id, anchor, "license_utilization"),
         last_nps=last_nps(book, account.id, anchor),
         stated_reason=str(stated) if stated else None,
     )
@@ -1304,7 +1342,9 @@ def potential_show(
             expansion.NirvanaFacts(
                 renewals=renewals,
                 feature_share_now=share,
-                feature_share_90_days_ago=None,
+                feature_share_90_days_ago=metric_before(
+                    session, account.id, as_of - timedelta(days=90), "feature_breadth"
+                ),
                 value_stage=value_stage_of(book, account.id).stage.value,
                 expansions_won_last_year=won,
             )

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from tenure.accounts import service
 from tenure.cli.main import app
 from tenure.model import Account, ImportRun
 from tenure.store.database import create_engine
@@ -140,3 +141,22 @@ def test_events_and_mapping_mismatch(env: dict[str, str], tmp_path: Path) -> Non
     )
     assert wrong.exit_code == 1
     assert "mapping 'stripe-subscriptions' is for contracts, not contacts" in wrong.stderr
+
+
+def test_a_failure_while_writing_rolls_everything_back(
+    env: dict[str, str], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows are flushed, then the write fails: the command's transaction stores none."""
+
+    def crash(*_args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(service, "_record_ownership", crash)
+    result = CliRunner().invoke(
+        app,
+        ["import", "accounts", str(FIXTURES / "hubspot_companies.csv"), "-m", "hubspot-companies"],
+        env=env,
+    )
+    assert isinstance(result.exception, RuntimeError)
+    assert _query(database_url, sa.select(Account.id)) == []
+    assert _query(database_url, sa.select(ImportRun.id)) == []

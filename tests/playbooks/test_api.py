@@ -61,4 +61,6 @@ def test_ctas_and_rules_over_the_api(database_url: str, data_dir: Path) -> None:
         unknown = client.get("/api/v1/rules/nope/preview", headers=auth)
         assert unknown.status_code == 422 and "no rule 'nope'" in unknown.json()["message"]
         assert client.get("/api/v1/daily-runs", headers=auth).json() == []
+        assert client.get("/api/v1/outbox", headers=auth).status_code == 403  # a CSM
+        assert client.get("/api/v1/ctas?status=lost", headers=auth).status_code == 422
     engine.dispose()

@@ -402,41 +402,17 @@ def outbox_list(
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Every message with its status, attempts and last error."""
-    import sqlalchemy as sa
-
-    from tenure.model import OutboxMessage
+    from tenure.playbooks import service
 
     with unit_of_work() as session:
-        query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
-        if status:
-            query = query.where(OutboxMessage.status == status)
-        rows = [
-            {
-                "id": m.id,
-                "message_id": m.message_id,
-                "kind": m.kind,
-                "to": m.recipient,
-                "subject": m.subject,
-                "status": m.status.value,
-                "attempts": m.attempts,
-                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-                "last_error": m.last_error,
-            }
-            for m in session.scalars(query)
-        ]
+        rows = service.outbox_messages(session, status=status)
     if json:
         print_json(rows)
         return
     table = Table("id", "kind", "to", "subject", "status", "attempts", "last error")
-    for r in rows:
+    for m in rows:
         table.add_row(
-            str(r["id"]),
-            str(r["kind"]),
-            str(r["to"]),
-            str(r["subject"]),
-            str(r["status"]),
-            str(r["attempts"]),
-            str(r["last_error"] or ""),
+            str(m.id), m.kind, m.recipient, m.subject, m.status, str(m.attempts), m.last_error or ""
         )
     console.print(table)
 
@@ -477,41 +453,23 @@ def webhooks_deliver() -> None:
 
 @webhooks_app.command("log")
 @handle_errors
-def webhooks_log(json: bool = typer.Option(False, "--json")) -> None:
+def webhooks_log(
+    status: str | None = typer.Option(None, help="pending, delivered or failed"),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
     """Deliveries with their status, attempts and last answer."""
-    import sqlalchemy as sa
-
-    from tenure.model import WebhookDelivery
+    from tenure.playbooks import service
 
     with unit_of_work() as session:
-        rows = [
-            {
-                "id": d.id,
-                "endpoint_id": d.endpoint_id,
-                "event_id": d.event_id,
-                "type": d.event_type,
-                "status": d.status.value,
-                "attempts": d.attempts,
-                "last_status_code": d.last_status_code,
-                "last_error": d.last_error,
-            }
-            for d in session.scalars(
-                sa.select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(200)
-            )
-        ]
+        rows = service.webhook_deliveries(session, status=status)
     if json:
         print_json(rows)
         return
     table = Table("id", "endpoint", "event id", "type", "status", "attempts", "last")
-    for r in rows:
+    for d in rows:
+        last = d.last_error or (str(d.last_status_code) if d.last_status_code else "")
         table.add_row(
-            str(r["id"]),
-            str(r["endpoint_id"]),
-            str(r["event_id"]),
-            str(r["type"]),
-            str(r["status"]),
-            str(r["attempts"]),
-            str(r["last_error"] or r["last_status_code"]),
+            str(d.id), str(d.endpoint_id), d.event_id, d.event_type, d.status, str(d.attempts), last
         )
     console.print(table)
 

@@ -5,10 +5,11 @@ Every function takes the session first and flushes; the surface (CLI command, da
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,8 +23,12 @@ from tenure.model import (
     CtaOutcome,
     CtaStatus,
     CtaStep,
+    DeliveryStatus,
+    OutboxMessage,
+    OutboxStatus,
     RuleEvaluation,
     User,
+    WebhookDelivery,
 )
 from tenure.model.base import utcnow
 from tenure.playbooks import outbox, webhooks
@@ -40,10 +45,18 @@ from tenure.playbooks.ctas import (
 )
 from tenure.playbooks.facts import FactsTable, build_facts
 from tenure.playbooks.rules import Firing, Rule, Ruleset, evaluate, missing_facts
-from tenure.playbooks.schemas import CtaRead, PreviewRead, RuleEvaluationRead, RuleRead
+from tenure.playbooks.schemas import (
+    CtaRead,
+    OutboxMessageRead,
+    PreviewRead,
+    RuleEvaluationRead,
+    RuleRead,
+    WebhookDeliveryRead,
+)
 from tenure.success.messages import MessageDraft
 
 OPEN_STATUSES = (CtaStatus.open, CtaStatus.in_progress, CtaStatus.snoozed)
+E = TypeVar("E", bound=enum.StrEnum)
 
 
 # --- rules → CTAs ------------------------------------------------------------------------
@@ -467,7 +480,7 @@ def list_ctas(
     if status == "open":
         query = query.where(Cta.status.in_(OPEN_STATUSES))
     elif status:
-        query = query.where(Cta.status == CtaStatus(status))
+        query = query.where(Cta.status == _choice(CtaStatus, status))
     if owner_id is not None:
         query = query.where(Cta.owner_id == owner_id)
     if account_id is not None:
@@ -530,3 +543,29 @@ def play_groups(session: Session, rule_key: str, start: date, end: date) -> Play
     for account_id, decision, first in rows:
         (acted if decision == Decision.created.value else control)[account_id] = first
     return PlayGroups(acted, {a: d for a, d in control.items() if a not in acted})
+
+
+def _choice(kind: type[E], value: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise InvalidInput(f"status {value!r}: choose one of {allowed}") from None
+
+
+def outbox_messages(
+    session: Session, *, status: str | None = None, limit: int = 200
+) -> list[OutboxMessageRead]:
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == _choice(OutboxStatus, status))
+    return [OutboxMessageRead.model_validate(m) for m in session.scalars(query)]
+
+
+def webhook_deliveries(
+    session: Session, *, status: str | None = None, limit: int = 200
+) -> list[WebhookDeliveryRead]:
+    query = sa.select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+    if status:
+        query = query.where(WebhookDelivery.status == _choice(DeliveryStatus, status))
+    return [WebhookDeliveryRead.model_validate(d) for d in session.scalars(query)]

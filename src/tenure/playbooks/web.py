@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from tenure.api.v1.common import Actor, CurrentActor, Db, Session, today
-from tenure.auth.permissions import require_account_editor
+from tenure.auth.permissions import require_account_editor, require_role
 from tenure.errors import TenureError
-from tenure.model import Account, CtaOutcome, SurveyCampaign
+from tenure.model import Account, CtaOutcome, SurveyCampaign, UserRole
 from tenure.playbooks import service, surveys
 from tenure.playbooks.config import playbook_settings
 from tenure.playbooks.daily import last_runs
@@ -27,9 +27,11 @@ from tenure.playbooks.rules import Ruleset, load_ruleset
 from tenure.playbooks.schemas import (
     CtaRead,
     DailyRunRead,
+    OutboxMessageRead,
     PreviewRead,
     RuleEvaluationRead,
     RuleRead,
+    WebhookDeliveryRead,
 )
 from tenure.playbooks.surveys import SCALES
 from tenure.store.database import session_scope
@@ -197,3 +199,25 @@ def list_evaluations(
 @api_router.get("/daily-runs", response_model=list[DailyRunRead], summary="The last daily runs")
 def list_daily_runs(actor: Actor = CurrentActor, db: Session = Db) -> list[DailyRunRead]:
     return last_runs(db)
+
+
+def _operator(actor: Actor) -> None:
+    require_role(actor.user, UserRole.admin, UserRole.manager)
+
+
+@api_router.get("/outbox", response_model=list[OutboxMessageRead], summary="Email outbox")
+def list_outbox(
+    status: str | None = None, actor: Actor = CurrentActor, db: Session = Db
+) -> list[OutboxMessageRead]:
+    """Every message with its status (pending, sending, sent, failed), attempts and last error."""
+    _operator(actor)
+    return service.outbox_messages(db, status=status)
+
+
+@api_router.get("/webhook-deliveries", response_model=list[WebhookDeliveryRead])
+def list_webhook_deliveries(
+    status: str | None = None, actor: Actor = CurrentActor, db: Session = Db
+) -> list[WebhookDeliveryRead]:
+    """The webhook delivery log: status, attempts, last answer."""
+    _operator(actor)
+    return service.webhook_deliveries(db, status=status)

@@ -30,6 +30,7 @@ PAGES: list[Page] = [
     Page("today", "Today", "/today", "/api/v1/today", shortcut="t"),
     Page("portfolio", "Portfolio", "/portfolio", "/api/v1/accounts", shortcut="p"),
     Page("renewals", "Renewals", "/renewals", "/api/v1/renewals", shortcut="r"),
+    Page("risk", "Risk", "/risk", "/api/v1/risk", shortcut="c"),
     Page(
         "admin", "Admin", "/admin", "/api/v1/users", roles=frozenset({UserRole.admin}), shortcut="a"
     ),

@@ -69,6 +69,27 @@ class PortfolioQuery(BaseModel):
         return self.model_dump(mode="json", exclude_defaults=True, exclude={"cursor"})
 
 
+class RiskQuery(PortfolioQuery):
+    """The portfolio's filters, sorted by churn risk, highest first; ``owner=all`` for everyone."""
+
+    sort: SortKey = SortKey.risk
+    direction: SortDirection = SortDirection.desc
+    owner: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A user id, 'me', 'team', 'none' or 'all'; default: yours (CSM) or your team's",
+        pattern=r"^(\d+|me|team|none|all)$",
+    )
+
+    def for_user(self, user: Any) -> PortfolioQuery:
+        owner = self.owner
+        if owner is None:
+            owner = {"csm": "me", "manager": "team"}.get(str(user.role.value))
+        elif owner == "all":
+            owner = None
+        return PortfolioQuery.model_validate({**self.model_dump(), "owner": owner})
+
+
 class AccountRow(BaseModel):
     """One account in the portfolio table."""
 
@@ -109,6 +130,25 @@ class Freshness(BaseModel):
     last_import_file: str | None
     events_through: date | None
     last_touchpoint_at: datetime | None
+
+
+class RiskRow(AccountRow):
+    renewal_probability: float | None
+    in_alert_set: bool
+    reasons: list[dict[str, Any]]
+
+
+class RiskPage(BaseModel):
+    """Accounts ranked by churn risk with the reasons; ``model_version`` None before scoring."""
+
+    items: list[RiskRow]
+    total: int
+    page: int
+    limit: int
+    next_cursor: str | None
+    as_of: date
+    model_version: str | None
+    scored_on: date | None
 
 
 class ArrByCurrency(BaseModel):

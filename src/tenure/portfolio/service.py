@@ -65,6 +65,8 @@ from tenure.portfolio.schemas import (
     ReassignResult,
     RenewalMonth,
     RenewalsReport,
+    RiskPage,
+    RiskRow,
     SavedViewRead,
     SortDirection,
     SortKey,
@@ -331,6 +333,34 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
         limit=query.limit,
         next_cursor=next_cursor,
         as_of=as_of,
+    )
+
+
+def risk_list(session: Session, query: PortfolioQuery, user: User, as_of: date) -> RiskPage:
+    """The portfolio ranked by churn risk (highest first unless asked otherwise), with reasons."""
+    page = portfolio(session, query, user, as_of)
+    days = signals.current_days(session)
+    details = signals.risk_details(session, days, [r.id for r in page.items])
+    items = []
+    for row in page.items:
+        risk = details.get(row.id)
+        items.append(
+            RiskRow(
+                **row.model_dump(),
+                renewal_probability=risk.renewal_probability if risk else None,
+                in_alert_set=bool(risk and risk.in_alert_set),
+                reasons=list(risk.reasons) if risk else [],
+            )
+        )
+    return RiskPage(
+        items=items,
+        total=page.total,
+        page=page.page,
+        limit=page.limit,
+        next_cursor=page.next_cursor,
+        as_of=as_of,
+        model_version=days.model_version,
+        scored_on=days.risk_day,
     )
 
 

@@ -21,7 +21,6 @@ from tenure.model import Account, Cta, HealthScore, LifecycleStage, MetricSnapsh
 from tenure.model.churn_risk import ChurnRiskScore
 from tenure.model.cta import CtaPriority, CtaStatus
 from tenure.playbooks.schemas import CtaRead
-from tenure.playbooks.service import list_ctas
 from tenure.portfolio.schemas import (
     MeasureChange,
     Point,
@@ -229,7 +228,7 @@ def account_stage(session: Session, account_id: int) -> StageRead | None:
 
 
 def open_ctas(session: Session, account_id: int) -> list[CtaRead]:
-    return list_ctas(session, status="open", account_id=account_id, limit=50)
+    return ctas_for(session, None, account_id=account_id)
 
 
 # --- timeline sources: stage changes, CTAs, milestones reached --------------------------------
@@ -304,8 +303,11 @@ PRIORITY_RANK = {
 }
 
 
-def ctas_for(session: Session, owner_ids: set[int] | None, limit: int = 25) -> list[CtaRead]:
-    """Open CTAs (not snoozed) of these owners, ranked by ARR at risk, then priority, then due."""
+def ctas_for(
+    session: Session, owner_ids: set[int] | None, *, account_id: int | None = None, limit: int = 25
+) -> list[CtaRead]:
+    """Open CTAs (not snoozed) of these owners (or of one account), ranked by ARR at risk, then
+    priority, then due date."""
     priority = sa.case(*((Cta.priority == p, rank) for p, rank in PRIORITY_RANK.items()), else_=9)
     query = (
         sa.select(Cta, Account.name)
@@ -317,6 +319,8 @@ def ctas_for(session: Session, owner_ids: set[int] | None, limit: int = 25) -> l
     )
     if owner_ids is not None:
         query = query.where(Cta.owner_id.in_(owner_ids))
+    if account_id is not None:
+        query = query.where(Cta.account_id == account_id)
     return [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
 
 
@@ -386,3 +390,19 @@ def _moved_measures(
                 )
             )
     return sorted(moved, key=lambda m: -abs(m.points))
+
+
+def risk_details(
+    session: Session, days: CurrentDays, account_ids: list[int]
+) -> dict[int, ChurnRiskScore]:
+    """The current day's stored risk rows (with reasons) of the accounts on a page."""
+    if days.risk_day is None or not account_ids:
+        return {}
+    rows = session.scalars(
+        sa.select(ChurnRiskScore).where(
+            ChurnRiskScore.as_of == days.risk_day,
+            ChurnRiskScore.model_version == days.model_version,
+            ChurnRiskScore.account_id.in_(account_ids),
+        )
+    ).all()
+    return {r.account_id: r for r in rows}

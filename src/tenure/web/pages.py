@@ -19,7 +19,13 @@ from tenure.auth.permissions import Actor
 from tenure.model import TouchpointKind, UserRole
 from tenure.model.base import utcnow
 from tenure.portfolio import service
-from tenure.portfolio.schemas import PortfolioQuery, ReassignRequest, SortKey, TouchpointLog
+from tenure.portfolio.schemas import (
+    PortfolioQuery,
+    ReassignRequest,
+    RiskQuery,
+    SortKey,
+    TouchpointLog,
+)
 from tenure.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -197,6 +203,30 @@ def log_touchpoint(
             request, "_timeline.html", {"items": service.timeline(db, account_id), "logged": True}
         )
     return RedirectResponse(f"/accounts/{account_id}#timeline", status_code=303)
+
+
+@router.get("/risk")
+def risk_page(
+    request: Request,
+    query: Annotated[RiskQuery, Query()],
+    actor: Actor = PageActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> Response:
+    report = service.risk_list(db, query.for_user(actor.user), actor.user, as_of)
+    return render(
+        request,
+        "risk.html",
+        {
+            "report": report,
+            "query": query,
+            "params": query.params(),
+            "owners": service.owner_choices(db),
+            "segments": service.segments(db),
+        },
+        db=db,
+        json_url="/api/v1/risk?" + urlencode(query.params()),
+    )
 
 
 @router.get("/renewals")

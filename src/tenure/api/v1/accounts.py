@@ -19,6 +19,8 @@ from tenure.portfolio.schemas import (
     ReassignRequest,
     ReassignResult,
     RenewalsReport,
+    RiskPage,
+    RiskQuery,
     TimelineItem,
     TodayReport,
     TouchpointLog,
@@ -38,6 +40,18 @@ def list_accounts(
     """Filtered, sorted accounts with ARR, renewal, health, risk and stage. Page with ``cursor``
     (or ``page``); ``sort`` by name, arr, renewal_on, segment, owner, health, risk, arr_at_risk."""
     return service.portfolio(db, query, actor.user, as_of)
+
+
+@router.get("/risk", response_model=RiskPage, summary="Accounts ranked by churn risk")
+def list_risk(
+    query: Annotated[RiskQuery, Query()],
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> RiskPage:
+    """The portfolio ranked by churn risk with each account's top reasons; ``owner`` defaults to
+    you (a CSM) or your team (a manager)."""
+    return service.risk_list(db, query.for_user(actor.user), actor.user, as_of)
 
 
 @router.get("/accounts/{account_id}", response_model=Account360, summary="Account 360")

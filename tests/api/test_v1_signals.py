@@ -1,0 +1,104 @@
+"""/api/v1 over stored judgements: health, churn risk, Today's score changes, the Risk list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tenure.auth.service import find_user
+from tests.web.factories import make_health, make_risk, token_headers
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+
+
+def scored(console: Console) -> None:
+    """Yesterday and today scores for Acme (70 → 55, usage fell) and Initech; risk for both."""
+    book = console.book
+    today, yesterday = book.today, book.today - timedelta(days=1)
+    with console.session() as session:
+        make_health(session, book.acme, as_of=yesterday, score=70, usage_points=15)
+        make_health(session, book.acme, as_of=today, score=55, previous=70, usage_points=0)
+        make_health(session, book.initech, as_of=today, score=80, previous=80)
+        make_risk(session, book.acme, as_of=today, probability=0.7, arr_at_risk=42_000)
+        make_risk(session, book.initech, as_of=today, probability=0.2, arr_at_risk=8_000)
+        session.commit()
+
+
+def headers(console: Console, email: str) -> dict[str, str]:
+    with console.session() as session:
+        user = find_user(session, email)
+        assert user is not None
+        result = token_headers(session, user)
+        session.commit()
+    return result
+
+
+def test_portfolio_sorts_and_filters_on_health_and_risk(console: Console) -> None:
+    scored(console)
+    get = console.client.get
+    auth = headers(console, "vic@example.com")
+    by_risk = get(
+        "/api/v1/accounts", params={"sort": "risk", "direction": "desc"}, headers=auth
+    ).json()["items"]
+    assert [(a["name"], a["churn_probability"]) for a in by_risk[:3]] == [
+        ("Acme", 0.7),
+        ("Initech", 0.2),
+        ("Hooli", None),  # unscored accounts last; ties by id, newest first
+    ]
+    assert by_risk[0]["health_score"] == 55 and by_risk[0]["health_band"] == "yellow"
+    assert by_risk[0]["health_trend"] == "down"
+    red_or_yellow = get("/api/v1/accounts", params={"band": "yellow"}, headers=auth).json()
+    assert [a["name"] for a in red_or_yellow["items"]] == ["Acme"]
+    page_one = get(
+        "/api/v1/accounts", params={"sort": "health", "direction": "desc", "limit": 1}, headers=auth
+    ).json()
+    page_two = get(
+        "/api/v1/accounts",
+        headers=auth,
+        params={
+            "sort": "health",
+            "direction": "desc",
+            "limit": 1,
+            "cursor": page_one["next_cursor"],
+        },
+    ).json()
+    assert [page_one["items"][0]["name"], page_two["items"][0]["name"]] == ["Initech", "Acme"]
+
+
+def test_account_360_opens_the_health_breakdown_and_risk_reasons(console: Console) -> None:
+    scored(console)
+    body = console.client.get(
+        f"/api/v1/accounts/{console.book.acme.id}", headers=headers(console, "vic@example.com")
+    ).json()
+    assert body["health"]["score"] == 55
+    usage = body["health"]["measures"][0]
+    assert (usage["points"], usage["max_points"], usage["next_shown"], usage["gain"]) == (
+        0,
+        20,
+        "≥ 80 %",
+        20,
+    )
+    assert [p["value"] for p in body["health_history"]] == [70.0, 55.0]
+    assert body["churn_risk"]["reasons"][0]["feature"] == "nps_latest"
+
+
+def test_today_explains_the_scores_that_moved(console: Console) -> None:
+    scored(console)
+    body = console.client.get("/api/v1/today", headers=headers(console, "cleo@example.com")).json()
+    [change] = body["score_changes"]  # Initech did not move and is not Cleo's
+    assert (change["account_name"], change["previous_score"], change["score"]) == ("Acme", 70, 55)
+    assert change["measures"] == [
+        {"name": "License utilization", "before": "75 %", "after": "0 %", "points": -15}
+    ]
+
+
+def test_risk_list_defaults_to_the_signed_in_csm(console: Console) -> None:
+    scored(console)
+    sam = console.client.get("/api/v1/risk", headers=headers(console, "sam@example.com")).json()
+    assert [r["name"] for r in sam["items"]] == ["Initech", "Hooli"]
+    assert sam["items"][0]["reasons"][0]["feature"] == "nps_latest"
+    assert sam["model_version"] == "test-model"
+    everyone = console.client.get(
+        "/api/v1/risk", params={"owner": "all"}, headers=headers(console, "sam@example.com")
+    ).json()
+    assert everyone["items"][0]["name"] == "Acme" and everyone["items"][0]["in_alert_set"]
+    unauthenticated = console.client.get("/api/v1/risk")
+    assert unauthenticated.status_code == 401

@@ -58,7 +58,13 @@ def measure(preset: str, folder: Path) -> dict[str, Any]:
     queue = context.Queue()
     child = context.Process(target=run_preset, args=(preset, folder / preset, queue))
     child.start()
-    figures: dict[str, Any] = queue.get()
+    while True:
+        try:
+            figures: dict[str, Any] = queue.get(timeout=5)
+            break
+        except Exception:  # queue.Empty: still running, unless the child died
+            if not child.is_alive():
+                raise RuntimeError(f"{preset}: the simulation process failed") from None
     child.join()
     return figures
 

@@ -27,6 +27,7 @@ from tenure.simulate.config import SimulationConfig
 from tenure.simulate.engine import Simulation
 from tenure.simulate.writers import (
     DatabaseLoader,
+    EventFiles,
     Spools,
     copy_events,
     move_events,
@@ -60,11 +61,15 @@ def _run(
     progress: Progress | None,
 ) -> tuple[Simulation, dict[str, Any], dict[str, int]]:
     spools = Spools(staging, keep_hidden=keep_hidden)
-    store = EventStore(staging)
+    write_events: Callable[[pa.Table], None]
+    if keep_hidden:  # staged for the stores: the event store's own durable bulk write
+        store = EventStore(staging)
 
-    def write_events(table: pa.Table) -> None:
-        store.write_parquet(table, dedupe=False)  # ids are unique by construction
+        def write_events(table: pa.Table) -> None:
+            store.write_parquet(table, dedupe=False)  # ids are unique by construction
 
+    else:
+        write_events = EventFiles(staging / "events").write
     sim = Simulation(config, spools, truth_dir, write_events)
     sim.run(progress)
     meta: dict[str, Any] = {

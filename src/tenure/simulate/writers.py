@@ -258,6 +258,24 @@ def _max_id(conn: sa.Connection, table: sa.Table) -> int:
     return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one())
 
 
+class EventFiles:
+    """``--out`` events: one file per day, ``events/event_date=YYYY-MM-DD/part-0.parquet``, in the
+    columns ``tenure import events`` reads (the store's own ``source``/``received_at`` left out)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def write(self, events: pa.Table) -> None:
+        day = events["timestamp"][0].as_py().date()  # the engine writes one day per call
+        partition = self.folder / f"event_date={day.isoformat()}"
+        partition.mkdir(parents=True, exist_ok=True)
+        pq.write_table(
+            events.drop_columns(["source", "received_at"]),
+            partition / "part-0.parquet",
+            compression="zstd",
+        )
+
+
 class DatabaseLoader:
     """Bulk-insert the staged spools into the operational database in one transaction."""
 

@@ -299,3 +299,19 @@ def test_concurrent_senders_creating_the_same_account_all_succeed(live: Live) ->
             sa.select(Contact.external_id).where(Contact.account_id == account.id)
         ).all()
     assert sorted(members) == [f"c-racer-{i}" for i in range(8)]
+
+
+def test_deflate_and_unsupported_encodings(live: Live) -> None:
+    import zlib
+
+    body = {"batch": [{"type": "track", "messageId": "df-1", "userId": "c-deflate", "event": "e"}]}
+    deflated = live.post(
+        "batch",
+        content=zlib.compress(json.dumps(body).encode()),
+        headers={"Content-Encoding": "deflate"},
+    )
+    assert (deflated.status_code, deflated.json()) == (200, SUCCESS)
+    assert [e["message_id"] for e in live.events("c-deflate")] == ["df-1"]
+    brotli = live.post("batch", content=b"...", headers={"Content-Encoding": "br"})
+    assert brotli.status_code == 400
+    assert brotli.json()["message"] == "Content-Encoding 'br' is not supported; use gzip"

@@ -119,3 +119,29 @@ def test_postgres_partitions_by_month_on_demand(migrated_template, data_dir) -> 
     # A second process (fresh store object) finds the partitions instead of recreating them.
     again = open_event_store(Settings(data_dir=data_dir, database_url=url))
     assert again.write_parquet(events(event("a"), event("f", day=date(2025, 2, 3)))).written == 1
+
+
+def test_text_survives_exactly_empty_is_not_null(store: EventStore) -> None:
+    tricky = 'a "quoted", multi-line\nvalue; é ✓ \\N NULL'
+    store.write_parquet(
+        events(
+            event("a", properties=tricky, user_id=""),
+            event("b", properties="", user_id=None),
+            event("c", properties=None, name="x,y"),
+        )
+    )
+    rows = read_all(store)
+    assert [(r["properties"], r["user_id"], r["event"]) for r in rows] == [
+        (tricky, "", "report_exported"),
+        ("", None, "report_exported"),
+        (None, "u1", "x,y"),
+    ]
+
+
+def test_large_writes_go_in_chunks(store: EventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tenure.store.events import postgres
+
+    monkeypatch.setattr(postgres, "COPY_CHUNK", 2)
+    result = store.write_parquet(events(*(event(f"m{i}") for i in range(5)), event("m0")))
+    assert (result.written, result.duplicates) == (5, 1)
+    assert [r["message_id"] for r in read_all(store)] == [f"m{i}" for i in range(5)]

@@ -91,7 +91,7 @@ def test_numeric_ids_become_text_and_lists_split_on_semicolons() -> None:
 
 
 def test_cross_field_rules() -> None:
-    with pytest.raises(ValidationError, match="own parent"):
+    with pytest.raises(ValidationError, match="parent_external_id: an account cannot be"):
         AccountCreate(external_id="a", name="A", parent_external_id="a")
     with pytest.raises(ValidationError, match="ends_on is before starts_on"):
         ContractCreate.model_validate(

@@ -160,7 +160,7 @@ CASES = [
         b"s2,acme,3,csat,2024-01-01\n"
         b"s3,acme,7,nps,2024-01-01T00:00:00Z\n",
         [
-            (2, None, "score 11 is outside the nps scale 0–10"),
+            (2, "score", "score 11 is outside the nps scale 0–10"),
             (3, "responded_at", "expected an ISO 8601 date and time"),
         ],
         id="every-bad-row-listed",
@@ -261,3 +261,18 @@ def test_a_windows_export_imports_with_its_encoding(session: Session, tmp_path: 
     assert [(line, row.name) for line, row in rows] == [(2, "Köln GmbH")]  # type: ignore[attr-defined]
     with pytest.raises(InvalidInput, match="unknown text encoding 'latin-9x'"):
         read_valid_rows(ImportRequest("accounts", export, encoding="latin-9x"))
+
+
+def test_cross_field_errors_name_the_field_they_blame(session: Session, tmp_path: Path) -> None:
+    stored = tmp_path / "stored.csv"
+    stored.write_bytes(STORED)
+    run_import(session, "accounts", stored)
+    bad = tmp_path / "k.csv"
+    bad.write_text(
+        "external_id,account_external_id,starts_on,ends_on,arr\nk1,acme,2024-06-01,2024-01-01,10\n"
+    )
+    with pytest.raises(RejectedFile) as rejected:
+        run_import(session, "contracts", bad)
+    assert [(e.line, e.column, e.reason) for e in rejected.value.errors] == [
+        (2, "ends_on", "ends_on is before starts_on")
+    ]

@@ -170,7 +170,7 @@ class AccountCreate(InputModel):
     @model_validator(mode="after")
     def _not_own_parent(self) -> AccountCreate:
         if self.parent_external_id == self.external_id:
-            raise ValueError("an account cannot be its own parent (parent_external_id)")
+            raise ValueError("parent_external_id: an account cannot be its own parent")
         return self
 
 

@@ -265,7 +265,7 @@ class _Validator:
     def _row_errors(self, record: Record, error: ValidationError) -> Iterator[RowError]:
         for problem in error.errors(include_url=False):
             loc = problem["loc"]
-            field = str(loc[0]) if loc else None
+            field = str(loc[0]) if loc else _blamed_field(problem["msg"], self.schema)
             column = self.column_of(field) if field else None
             if field == "custom" and len(loc) > 1:
                 column = f"{CUSTOM_PREFIX}{loc[1]}"
@@ -276,6 +276,13 @@ class _Validator:
             value = None if missing or not loc else _shown(problem["input"])
             reason = "required value is missing" if missing else problem["msg"]
             yield RowError(record.line, column, value, reason.removeprefix("Value error, "))
+
+
+def _blamed_field(message: str, schema: type[BaseModel]) -> str | None:
+    """Cross-field rules name the field they blame first ("ends_on is before starts_on")."""
+    words = message.removeprefix("Value error, ").split(maxsplit=1)
+    first = words[0].rstrip(":") if words else ""
+    return first if first in schema.model_fields else None
 
 
 def _shown(value: Any) -> str | None:

@@ -179,6 +179,12 @@ def test_success_commands(cli_env: Path) -> None:
         )
     )
     assert {p["pillar"]: p["source"] for p in csri["pillars"]}["roi"] == "data"
+    (saved,) = json.loads(run("maturity", "history", "--json"))
+    assert saved["stages"]["playbooks"] == "conquering" and saved["csri"] == csri["csri"]
+    portfolio = json.loads(
+        run("lifecycle", "portfolio", "--as-of", "2026-03-01", "--save", "--json")
+    )
+    assert portfolio["by_stage"] == {"adopt": 1, "none": 1}
     bad = runner.invoke(app, ["maturity", "assess", "--stage", "playbooks=great"])
     assert bad.exit_code == 1 and "PILLAR=STAGE" in bad.output
     pdf = cli_env / "acme.pdf"

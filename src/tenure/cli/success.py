@@ -407,12 +407,16 @@ def lifecycle_show(
 
 @lifecycle_app.command("portfolio")
 @handle_errors
-def lifecycle_portfolio(as_of: str | None = AS_OF, as_json: bool = JSON) -> None:
+def lifecycle_portfolio(
+    as_of: str | None = AS_OF,
+    save: bool = typer.Option(False, "--save", help="Rewrite every account's stage history."),
+    as_json: bool = JSON,
+) -> None:
     """Accounts per LAER stage and per tenure year, with the after-R dimensions on target."""
     from tenure.success import service
 
     with unit_of_work() as session:
-        view = service.lifecycle_portfolio(session, _as_of(as_of))
+        view = service.lifecycle_portfolio(session, _as_of(as_of), save_history=save)
     if as_json:
         print_json(view)
         return
@@ -774,6 +778,32 @@ def maturity_assess(
     )
     console.print(
         f"CSRI = 60 × {result.total_points} ÷ 18 = [bold]{result.csri:.1f}[/] → {result.band.value}"
+    )
+
+
+@maturity_app.command("history")
+@handle_errors
+def maturity_history(as_json: bool = JSON) -> None:
+    """Every saved assessment: CSRI, band and each pillar's stage."""
+    from tenure.success import service
+
+    with unit_of_work() as session:
+        rows = service.maturity_history(session)
+    if as_json:
+        print_json(rows)
+        return
+    _table(
+        "CS maturity assessments",
+        ["assessed on", "CSRI", "band", "pillars"],
+        [
+            [
+                r.assessed_on,
+                f"{r.csri:.1f}",
+                r.band,
+                ", ".join(f"{p}={v}" for p, v in r.stages.items()),
+            ]
+            for r in rows
+        ],
     )
 
 

@@ -36,6 +36,8 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel
 
+# Bumped whenever a threshold or rule below changes: every suggestion cites it.
+CLASSIFIER_VERSION = 2
 FORESEEN_LEAD_DAYS = 30
 LOOKBACK_DAYS = 180
 LOW_UTILIZATION = 0.4
@@ -78,6 +80,7 @@ class ChurnFacts:
 
 
 class ChurnSuggestion(BaseModel):
+    classifier_version: int = CLASSIFIER_VERSION
     account_id: int
     kind: ChurnKind
     churned_on: date

@@ -799,7 +799,7 @@ class LifecycleView(BaseModel):
     customer_for_life: lifecycle.CustomerForLife
 
 
-def save_history(
+def save_history_rows(
     session: Session, account_id: int, history: list[lifecycle.StageChange], year_index: int
 ) -> None:
     session.execute(sa.delete(LifecycleStage).where(LifecycleStage.account_id == account_id))
@@ -821,7 +821,7 @@ def lifecycle_show(session: Session, external_id: str, as_of: date) -> Lifecycle
     facts = lifecycle_facts(book, account.id)
     current = lifecycle.laer_stage(facts, as_of)
     history = lifecycle.stage_history(facts, as_of)
-    save_history(session, account.id, history, current.year_index)
+    save_history_rows(session, account.id, history, current.year_index)
     session.flush()
     return LifecycleView(
         account=account.external_id,
@@ -841,12 +841,21 @@ class LifecyclePortfolio(BaseModel):
     customers_with_half_features: int
 
 
-def lifecycle_portfolio(session: Session, as_of: date) -> LifecyclePortfolio:
+def lifecycle_portfolio(
+    session: Session, as_of: date, *, save_history: bool = False
+) -> LifecyclePortfolio:
+    """Accounts per stage and tenure year; with ``save_history`` every account's stage history
+    is rewritten (the daily job)."""
     book = load_book(session, as_of)
     by_stage: dict[str, int] = defaultdict(int)
     pairs = []
     for account_id in book.accounts:
-        stage = lifecycle.laer_stage(lifecycle_facts(book, account_id), as_of)
+        facts = lifecycle_facts(book, account_id)
+        stage = lifecycle.laer_stage(facts, as_of)
+        if save_history:
+            save_history_rows(
+                session, account_id, lifecycle.stage_history(facts, as_of), stage.year_index
+            )
         by_stage[stage.stage.value if stage.stage else "none"] += 1
         if stage.stage is not None:
             pairs.append(
@@ -857,6 +866,7 @@ def lifecycle_portfolio(session: Session, as_of: date) -> LifecyclePortfolio:
         for a in book.accounts
         if (_metric(book, a, "feature_breadth") or 0) >= lifecycle.FEATURE_SHARE_TARGET
     )
+    session.flush()
     return LifecyclePortfolio(
         as_of=as_of,
         by_stage=dict(by_stage),
@@ -971,6 +981,32 @@ def assess_maturity(
     )
     session.flush()
     return result
+
+
+class MaturityRecord(BaseModel):
+    assessed_on: date
+    csri: float
+    band: str
+    stages: dict[str, str]
+    note: str | None
+
+
+def maturity_history(session: Session) -> list[MaturityRecord]:
+    rows = session.scalars(
+        sa.select(MaturityAssessment).order_by(
+            MaturityAssessment.assessed_on, MaturityAssessment.id
+        )
+    )
+    return [
+        MaturityRecord(
+            assessed_on=r.assessed_on,
+            csri=r.csri,
+            band=r.band,
+            stages={p: str(v.get("stage")) for p, v in r.pillars.items()},
+            note=r.note,
+        )
+        for r in rows
+    ]
 
 
 # --- churn classification --------------------------------------------------------------------

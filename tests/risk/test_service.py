@@ -97,3 +97,20 @@ def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: igno
     assert session.scalar(sa.select(sa.func.count()).where(ChurnRiskScore.as_of == as_of)) == len(
         in_force
     )
+
+
+def test_cli_explains_what_is_missing(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from tenure.cli.main import app
+
+    monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
+    runner = CliRunner()
+    scored = runner.invoke(app, ["model", "score", "--as-of", "2025-01-01"])
+    assert scored.exit_code == 1
+    assert "no churn model fitted yet; run `tenure model fit` first" in scored.output
+    evaluated = runner.invoke(app, ["model", "evaluate", "--as-of", "2025-01-01"])
+    assert evaluated.exit_code == 1
+    assert "no contracts: churn is learned from contract outcomes" in evaluated.output
+    bad_day = runner.invoke(app, ["model", "fit", "--as-of", "January"])
+    assert "--as-of 'January' is not a date (YYYY-MM-DD)" in bad_day.output

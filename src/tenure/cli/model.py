@@ -137,6 +137,9 @@ def _as_of(value: str | None) -> date:
 def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
     from rich.table import Table
 
+    if "error" in evaluation:
+        console.print(f"[yellow]not backtested:[/] {evaluation['error']}")
+        return
     console.print(
         f"backtest to {evaluation['data_end']}: {evaluation['observations']} observations of "
         f"{evaluation['accounts']} accounts, churn within {evaluation['horizon_days']} days "

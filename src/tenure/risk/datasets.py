@@ -351,11 +351,15 @@ def metric_features(
     operational rows by their effective dates) — the registry's as-of contract.
     """
     from tenure.metrics.compute import compute_metrics
-    from tenure.metrics.registry import get_metric
+    from tenure.metrics.registry import all_metrics, get_metric
 
     chosen = [get_metric(slug) for slug in metrics] if metrics is not None else None
     frames = {}
     for day in dates:
         frame = compute_metrics(con, events, snapshot, day, chosen).to_pandas()
-        frames[day] = frame.drop(columns=list(ACCOUNT_ID_COLUMNS[1:])).set_index("account_id")
+        frame = frame.drop(columns=list(ACCOUNT_ID_COLUMNS[1:])).set_index("account_id")
+        # Numeric metrics stay float even on a day where one is all missing (e.g. no NPS yet),
+        # so the days concatenate with one dtype per column.
+        numeric = [m.slug for m in (chosen or all_metrics()) if m.unit.is_numeric]
+        frames[day] = frame.astype({slug: "float64" for slug in numeric if slug in frame})
     return frames

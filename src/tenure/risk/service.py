@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -165,7 +165,7 @@ def feature_types(rows: pd.DataFrame) -> ColumnTypes:
 
 @dataclass(frozen=True)
 class HistoryEvaluation:
-    """Backtest figures of the model beside the naive baseline (and the oracle when known)."""
+    """Backtest figures of the model beside the naive baseline and any other comparisons."""
 
     data_end: date
     horizon_days: int
@@ -194,37 +194,40 @@ class HistoryEvaluation:
         }
 
 
+# A comparison scores the tested observations (label and feature columns) by risk, higher riskier.
+Comparison = Callable[[pd.DataFrame], np.ndarray]
+
+
+def naive_silence(tested: pd.DataFrame) -> np.ndarray:
+    """The naive baseline: days since last activity (never active counts as the longest)."""
+    silence = tested[NAIVE_BASELINE].astype(float)
+    longest = silence.max() + 1 if silence.notna().any() else 0.0
+    return np.asarray(silence.fillna(longest), dtype=float)
+
+
 def _evaluate(
     history: History,
     rows: pd.DataFrame,
     types: ColumnTypes,
     horizon: int,
     model_name: str,
-    oracle: pd.Series | None,
+    comparisons: Mapping[str, Comparison] | None = None,
 ) -> HistoryEvaluation:
     result: Backtest = backtest(rows, types, horizon, model_name)
     tested = result.predictions.merge(
-        rows[["account_id", "observed_on", *([NAIVE_BASELINE] if NAIVE_BASELINE in rows else [])]],
-        on=["account_id", "observed_on"],
+        rows.drop(columns=["churned"]), on=["account_id", "observed_on"]
     )
     figures = [rank_figures(model_name, tested, "probability", history.churn_renewals)]
     notes = []
+    others: dict[str, Comparison] = {}
     if NAIVE_BASELINE in tested:
-        # No activity ever counts as the longest silence.
-        silence = tested[NAIVE_BASELINE].astype(float)
-        tested = tested.assign(
-            naive=silence.fillna(silence.max() + 1 if silence.notna().any() else 0)
-        )
-        figures.append(
-            rank_figures(f"naive: {NAIVE_BASELINE}", tested, "naive", history.churn_renewals)
-        )
+        others[f"naive: {NAIVE_BASELINE}"] = naive_silence
     else:
-        notes.append(f"naive baseline {NAIVE_BASELINE!r} is not a registered metric")
-    if oracle is not None:
-        tested = tested.assign(oracle=tested["account_id"].map(oracle).astype(float))
-        figures.append(
-            rank_figures("oracle: latent value", tested, "oracle", history.churn_renewals)
-        )
+        notes.append(f"naive baseline {NAIVE_BASELINE!r} is not among the model's metrics")
+    others.update(comparisons or {})
+    for name, comparison in others.items():
+        scored = tested.assign(comparison=comparison(tested))
+        figures.append(rank_figures(name, scored, "comparison", history.churn_renewals))
     folds = [
         {
             "test_from": str(f.test_from),
@@ -255,17 +258,18 @@ def evaluate_history(
     data_end: date,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     model_name: str = DEFAULT_MODEL,
-    oracle: pd.Series | None = None,
     metrics: Sequence[str] | None = None,
     every_months: int = 1,
+    comparisons: Mapping[str, Comparison] | None = None,
 ) -> HistoryEvaluation:
     """Time-ordered backtest (embargo = horizon) of the model on the accounts' own history.
 
-    ``oracle`` (evaluation code only): a per-account latent score to compare against.
+    The naive baseline is always reported beside the model; ``comparisons`` add other scores
+    (a health scorecard, or in evaluation code the simulator's latent value) on the same rows.
     """
     history = load_history(session, store, data_end, metrics, every_months)
     rows = history.rows(horizon_labels(history.customers, horizon_days, data_end))
-    return _evaluate(history, rows, feature_types(rows), horizon_days, model_name, oracle)
+    return _evaluate(history, rows, feature_types(rows), horizon_days, model_name, comparisons)
 
 
 # ---------------------------------------------------------------- fit, save, load
@@ -312,7 +316,18 @@ def fit_and_save(
     history = load_history(session, store, data_end, metrics, every_months)
     rows = history.rows(horizon_labels(history.customers, horizon_days, data_end))
     types = feature_types(rows)
-    evaluation = _evaluate(history, rows, types, horizon_days, model_name, None)
+    try:
+        evaluation: dict[str, Any] = _evaluate(
+            history, rows, types, horizon_days, model_name
+        ).as_dict()
+    except InvalidInput as error:
+        # Too little history to backtest is no reason to refuse a model; the version says so.
+        evaluation = {"error": error.message}
+    if rows["churned"].nunique() < 2:
+        raise InvalidInput(
+            f"no churn (or no renewal) within {horizon_days} days in the history up to "
+            f"{data_end}: nothing to learn from"
+        )
     model = make_model(model_name, types).fit(rows, rows["churned"].to_numpy())
     renewal_rows = history.rows(renewal_labels(history.customers, data_end, RENEWAL_WITHIN_DAYS))
     renewal_model = None
@@ -328,7 +343,7 @@ def fit_and_save(
         column_types=types,
         model=model,
         renewal_model=renewal_model,
-        evaluation=evaluation.as_dict(),
+        evaluation=evaluation,
         trained_rows=len(rows),
     )
     folder = models_dir(data_dir)

@@ -1,0 +1,162 @@
+"""The learned churn model on a simulated customer base: ranking and early warning, honestly.
+
+    .venv/bin/python -m benchmarks.churn [--data-dir DIR] [--preset demo --accounts 800
+        --months 36 --seed 1] [--model blend] [--horizon 180]
+
+Without ``--data-dir`` a base is simulated into a temporary data dir first (``tenure simulate``'s
+code path). The model is backtested exactly as ``tenure model evaluate`` does it: monthly
+observations, features only from before each date, label = churn within the horizon, three
+time-ordered folds with an embargo of one horizon. On the same out-of-time rows it reports, side
+by side (shared/ENGINEERING.md, "The simulator must not grade its own homework"):
+
+- the learned model;
+- the naive baseline (days since last activity);
+- the health scorecard (risk = 100 − score) with the shipped default scorecard;
+- the oracle: the simulator's latent value (its moving average as of the month before), read from
+  the ground-truth files — this benchmark is evaluation code, the only reader besides simulate/.
+
+Figures: AUC, top-decile lift (goal ≥ 4), precision/recall at a 10% alert budget, Brier, the
+share of churners flagged ≥ 90 days before their renewal at that budget (goal ≥ 60%), and the lead
+time distribution; plus the simulator's config hash. Writes ``benchmarks/results/churn.json``.
+Figures, not pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from tenure.config import Settings
+from tenure.model import Account
+from tenure.risk.service import evaluate_history, latest_data_day
+from tenure.store.database import create_engine, session_factory
+from tenure.store.events import open_event_store
+
+RESULTS = Path(__file__).with_name("results") / "churn.json"
+GOALS = {"top_decile_lift": 4.0, "flagged_90d_ahead_share": 0.60}
+
+
+def simulate(data_dir: Path, preset: str, accounts: int, months: int, seed: int) -> None:
+    from tenure.simulate import load_config, simulate_into_stores
+
+    config = load_config(
+        preset, overrides={"accounts": accounts, "months": months, "seed": seed, "as_of": None}
+    )
+    result = simulate_into_stores(config, Settings(data_dir=data_dir))
+    print(f"simulated {result.events:,} events in {result.seconds:.0f} s ({result.config_hash})")
+
+
+def oracle(truth_dir: Path, external_ids: dict[int, str]) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Risk = minus the latent value's moving average of the last month ended before ``t``."""
+    from tenure.simulate.truth import load_truth
+
+    monthly = load_truth(truth_dir).value_monthly.to_pandas()
+    monthly["month"] = pd.to_datetime(monthly["month"])
+    value = monthly.set_index(["account_external_id", "month"])["latent_value_ewma"]
+
+    def score(tested: pd.DataFrame) -> np.ndarray:
+        previous = (
+            (pd.to_datetime(tested["observed_on"]) - pd.DateOffset(months=1))
+            .dt.to_period("M")
+            .dt.to_timestamp()
+        )
+        keys = list(zip(tested["account_id"].map(external_ids), previous, strict=True))
+        latent = value.reindex(keys).to_numpy(dtype=float)
+        return np.asarray(-np.nan_to_num(latent, nan=np.nanmean(latent)))
+
+    return score
+
+
+def scorecard(data_dir: Path) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Risk = 100 − the health score the default (or the data dir's) scorecard gives each row."""
+    from tenure.health.scorecard import score_account
+    from tenure.health.service import load_scorecard
+
+    card = load_scorecard(data_dir)
+
+    def score(tested: pd.DataFrame) -> np.ndarray:
+        rows = tested.assign(account_external_id="", account_name="").to_dict("records")
+        return np.array(
+            [100 - score_account(card, row, as_of=row["observed_on"]).score for row in rows],
+            dtype=float,
+        )
+
+    return score
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, help="A simulated data dir (with truth/).")
+    parser.add_argument("--preset", default="demo")
+    parser.add_argument("--accounts", type=int, default=800)
+    parser.add_argument("--months", type=int, default=36)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--model", default="blend")
+    parser.add_argument("--horizon", type=int, default=180)
+    args = parser.parse_args()
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="tenure-churn-"))
+    if args.data_dir is None:
+        simulate(data_dir, args.preset, args.accounts, args.months, args.seed)
+    truth_dir = data_dir / "truth"
+    run = json.loads((truth_dir / "run.json").read_text())
+    settings = Settings(data_dir=data_dir)
+    engine = create_engine(settings.resolved_database_url)
+    store = open_event_store(settings)
+    data_end: date = latest_data_day(store)
+    started = time.perf_counter()
+    with session_factory(engine)() as session:
+        external_ids = dict(session.execute(sa.select(Account.id, Account.external_id)).all())
+        evaluation = evaluate_history(
+            session,
+            store,
+            data_end,
+            args.horizon,
+            args.model,
+            comparisons={
+                "health scorecard (100 − score)": scorecard(data_dir),
+                "oracle: latent value": oracle(truth_dir, external_ids),
+            },
+        )
+    seconds = time.perf_counter() - started
+    report: dict[str, Any] = {
+        "config_hash": run.get("config_hash"),
+        "simulation": {k: run.get(k) for k in ("seed", "start", "as_of", "accounts", "months")},
+        "seconds": round(seconds, 1),
+        "goals": GOALS,
+        **evaluation.as_dict(),
+    }
+    print(
+        f"config hash {report['config_hash']} · {evaluation.rows} observations of "
+        f"{evaluation.accounts} accounts to {data_end} · churn within {args.horizon} d "
+        f"{evaluation.churn_rate:.1%} · {seconds:.0f} s"
+    )
+    header = f"{'score':34} {'AUC':>6} {'lift':>5} {'prec':>5} {'recall':>6} {'Brier':>6} "
+    print(header + f"{'≥90d ahead':>16} {'lead p25/p50/p75 (d)':>22}")
+    for figure in report["figures"]:
+        lead = figure["lead_time_days"]
+        leads = "/".join(
+            "—" if lead[q] is None else f"{lead[q]:.0f}" for q in ("p25", "p50", "p75")
+        )
+        print(
+            f"{figure['name'][:34]:34} {figure['auc']:6.3f} {figure['top_decile_lift']:5.2f} "
+            f"{figure['precision_at_budget']:5.2f} {figure['recall_at_budget']:6.2f} "
+            f"{figure['brier']:6.3f} {figure['flagged_90d_ahead']:>5}/{figure['churners']:<4}"
+            f"({figure['flagged_90d_ahead_share']:4.0%}) {leads:>22}"
+        )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2, default=str))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

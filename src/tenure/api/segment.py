@@ -14,6 +14,7 @@ import binascii
 import logging
 import time
 import zlib
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,7 +67,7 @@ async def _read_body(request: Request) -> bytes:
         if size > MAX_REQUEST_BYTES:
             raise BodyTooLarge(f"body is over the limit of {MAX_REQUEST_BYTES} bytes")
         chunks.append(chunk)
-    return _inflate(b"".join(chunks), request.headers.get("content-encoding", ""))
+    return b"".join(chunks)
 
 
 def _inflate(body: bytes, encoding: str) -> bytes:
@@ -158,15 +159,38 @@ async def _receive(request: Request, endpoint: str) -> JSONResponse:
     received_at = utcnow()
     state = request.app.state
     header_key = _header_key(request)
-    if header_key is not None:
+    source = None
+    if header_key is not None:  # a wrong key is refused before the body is read
         source = await run_in_threadpool(_source_name, state.sessionmaker, header_key)
     body = await _read_body(request)
-    payload = segment.decode_body(body)
-    if header_key is None:
-        source = await run_in_threadpool(_source_name, state.sessionmaker, _body_key(payload))
-    plan = segment.read_payload(payload, endpoint, source=source, received_at=received_at)
-    await run_in_threadpool(store_plan, plan, state.event_store, state.sessionmaker)
+    # Inflating, parsing and validating up to 8 MiB is CPU work: off the event loop.
+    await run_in_threadpool(
+        _ingest,
+        body,
+        request.headers.get("content-encoding", ""),
+        endpoint,
+        source,
+        received_at,
+        state.event_store,
+        state.sessionmaker,
+    )
     return JSONResponse({"success": True})
+
+
+def _ingest(
+    body: bytes,
+    encoding: str,
+    endpoint: str,
+    source: str | None,
+    received_at: datetime,
+    store: EventStore,
+    sessions: sessionmaker[Session],
+) -> None:
+    payload = segment.decode_body(_inflate(body, encoding))
+    if source is None:
+        source = _source_name(sessions, _body_key(payload))
+    plan = segment.read_payload(payload, endpoint, source=source, received_at=received_at)
+    store_plan(plan, store, sessions)
 
 
 def _endpoint(name: str) -> Any:

@@ -10,7 +10,14 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from tenure.config import Settings
-from tenure.model import OutboxMessage, SurveyKind, SurveyResponse, WebhookDelivery
+from tenure.model import (
+    Account,
+    Contact,
+    OutboxMessage,
+    SurveyKind,
+    SurveyResponse,
+    WebhookDelivery,
+)
 from tenure.playbooks import surveys, webhooks
 from tenure.playbooks.web import router
 from tenure.store.database import create_engine, session_factory, session_scope
@@ -107,6 +114,21 @@ def test_minimum_interval_between_surveys_of_a_contact(database_url: str) -> Non
     assert (early.sent, early.skipped_recently_surveyed) == (2, 1)  # Al and Sam; Ann too recent
     again = send(engine, "q2", NOW + timedelta(days=91))
     assert (again.sent, again.skipped_already_linked) == (1, 2)  # now Ann
+    # An answer recorded another way (an import) counts as being surveyed too.
+    with session_scope(session_factory(engine)) as session:
+        sam = session.scalar(sa.select(Contact).where(Contact.external_id == "sam"))
+        assert sam is not None
+        f.nps(
+            session,
+            session.get_one(Account, sam.account_id),
+            score=8,
+            on=date(2026, 8, 1),
+            contact_row=sam,
+        )
+        surveys.create_campaign(session, name="q3", kind=SurveyKind.nps, roles=["champion"])
+    # On 2026-09-17 Ann's last link is 109 days old (sent); Sam answered 47 days ago (skipped).
+    late = send(engine, "q3", NOW + timedelta(days=200))
+    assert (late.sent, late.skipped_recently_surveyed) == (1, 1)
     engine.dispose()
 
 

@@ -121,13 +121,22 @@ def send_campaign(
     campaign = get_campaign(session, name)
     summary = SendSummary()
     cutoff = now - timedelta(days=campaign.min_interval_days)
-    last_sent = dict(
-        session.execute(
+    # Surveyed = sent a link by Tenure, or answered a survey recorded any other way (imports).
+    last_sent: dict[int, datetime] = {}
+    for contact_id, at in [
+        *session.execute(
             sa.select(SurveyLink.contact_id, sa.func.max(SurveyLink.sent_at)).group_by(
                 SurveyLink.contact_id
             )
-        ).all()
-    )
+        ),
+        *session.execute(
+            sa.select(SurveyResponse.contact_id, sa.func.max(SurveyResponse.responded_at))
+            .where(SurveyResponse.contact_id.is_not(None))
+            .group_by(SurveyResponse.contact_id)
+        ),
+    ]:
+        if at is not None and (contact_id not in last_sent or _aware(at) > last_sent[contact_id]):
+            last_sent[contact_id] = _aware(at)
     linked = set(
         session.scalars(
             sa.select(SurveyLink.contact_id).where(SurveyLink.campaign_id == campaign.id)
@@ -138,7 +147,7 @@ def send_campaign(
             summary.skipped_already_linked += 1
             continue
         previous = last_sent.get(contact.id)
-        if previous is not None and _aware(previous) > cutoff:
+        if previous is not None and previous > cutoff:
             summary.skipped_recently_surveyed += 1
             continue
         assert contact.account_id is not None and contact.email is not None

@@ -38,7 +38,19 @@ ACCOUNTS = [
     AccountFact(2, "smb", "bob", None, None, 0.1, date(2024, 3, 1), None),
     AccountFact(3, "ent", "alice", 2, 10, 0.5, date(2024, 10, 1), date(2024, 12, 30)),
     AccountFact(4, "ent", "bob", None, None, None, date(2024, 6, 1), None),
-    AccountFact(5, "smb", "alice", None, None, 0.6, date(2025, 3, 1), date(2025, 3, 11)),
+    # 5: the only new customer of 2025, good fit at signing, brought by a referral.
+    AccountFact(
+        5,
+        "smb",
+        "alice",
+        None,
+        None,
+        0.6,
+        date(2025, 3, 1),
+        date(2025, 3, 11),
+        "good",
+        referred=True,
+    ),
 ]
 ANSWERS = [
     NpsAnswer(1, 10, date(2025, 2, 1)),
@@ -73,6 +85,12 @@ def test_portfolio_kpis_match_the_hand_calculation() -> None:
     assert row.time_to_value_days == 31
     # 2025 answers 10, 9, 7, 3: (2 promoters − 1 detractor) / 4 = 25.
     assert (row.nps, row.nps_responses) == (25.0, 4)
+    assert (row.new_customers, row.good_fit_new, row.good_fit_share, row.referred_new) == (
+        1,
+        1,
+        1.0,
+        1,
+    )
 
 
 def test_kpis_by_segment_and_csm() -> None:

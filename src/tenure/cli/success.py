@@ -676,6 +676,7 @@ def kpis_command(
                     _pct(r.feature_adoption),
                     r.time_to_value_days,
                     "n/a" if r.nps is None else f"{r.nps:.0f} ({r.nps_responses})",
+                    f"{r.new_customers} ({_pct(r.good_fit_share)})",
                 ]
             )
     _table(
@@ -694,6 +695,7 @@ def kpis_command(
             "adoption",
             "TTV days",
             "NPS (n)",
+            "new (good fit)",
         ],
         rows,
     )

@@ -24,6 +24,9 @@ computed **per currency** and never summed across currencies.
 - Feature adoption = mean over accounts of (features used ÷ features available).
 - Time to value = median days from an account's first contract start to its first value.
 - NPS = 100 × (promoters − detractors) ÷ responses in the period (promoter ≥ 9, detractor ≤ 6).
+- New customers = accounts whose first signature falls in the period; good-fit share = new
+  customers in the ``good`` fit band at signing ÷ new customers (unknown fit stays in the
+  denominator); referred = new customers brought by a referral (effective CAC: expansion.py).
 """
 
 from __future__ import annotations
@@ -116,6 +119,8 @@ class AccountFact:
     feature_share: float | None = None
     first_contract_on: date | None = None
     first_value_on: date | None = None
+    fit_band: str | None = None
+    referred: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,10 @@ class KpiRow(BaseModel):
     time_to_value_days: float | None
     nps: float | None
     nps_responses: int
+    new_customers: int
+    good_fit_new: int
+    good_fit_share: float | None
+    referred_new: int
 
 
 class KpiReport(BaseModel):
@@ -237,6 +246,12 @@ def _group_kpis(
         if a.first_value_on and a.first_contract_on
     ]
     scores = [n.score for n in answers if period.start <= n.responded_on < period.end]
+    new = [
+        a
+        for a in accounts
+        if a.first_contract_on and period.start <= a.first_contract_on < period.end
+    ]
+    good_new = sum(1 for a in new if a.fit_band == "good")
     return KpiRow(
         group=group,
         period=period.label,
@@ -251,6 +266,10 @@ def _group_kpis(
         time_to_value_days=float(statistics.median(ttv)) if ttv else None,
         nps=nps(scores),
         nps_responses=len(scores),
+        new_customers=len(new),
+        good_fit_new=good_new,
+        good_fit_share=_ratio(good_new, len(new)),
+        referred_new=sum(1 for a in new if a.referred),
     )
 
 

@@ -891,10 +891,20 @@ def _owner_at(session: Session, day: date) -> dict[int, int]:
     return {account_id: user_id for account_id, user_id in rows}
 
 
-def kpi_report(session: Session, period: kpis.Period, by: kpis.GroupBy) -> kpis.KpiReport:
+def kpi_report(
+    session: Session, period: kpis.Period, by: kpis.GroupBy, config: fit.FitConfig | None = None
+) -> kpis.KpiReport:
     """KPIs for the period; per CSM uses the owner at the period's start (history kept)."""
     book = load_book(session, period.last_day)
     owners = _owner_at(session, period.start)
+    fit_config = config or fit.load_fit_config()
+    referred = set(
+        session.scalars(
+            sa.select(Referral.referred_account_id).where(
+                Referral.kind == "referral", Referral.referred_account_id.is_not(None)
+            )
+        )
+    )
     accounts, contracts, answers = [], [], []
     for account_id, account in book.accounts.items():
         owner_id = owners.get(account_id, account.owner_id)
@@ -913,6 +923,10 @@ def kpi_report(session: Session, period: kpis.Period, by: kpis.GroupBy) -> kpis.
                 feature_share=_metric(book, account_id, "feature_breadth"),
                 first_contract_on=signed_on(book, account_id),
                 first_value_on=first_value_on(book, account_id),
+                fit_band=fit.assess_fit(
+                    account_facts(book, account_id, at_signing=True), fit_config
+                ).fit_band.value,
+                referred=account_id in referred,
             )
         )
         contracts += [

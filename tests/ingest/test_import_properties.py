@@ -11,12 +11,16 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 
+from tenure.accounts import service
 from tenure.accounts.schemas import AccountCreate
 from tenure.errors import RejectedFile
-from tenure.ingest.importer import ImportRequest, read_valid_rows
+from tenure.ingest.importer import ImportRequest, import_records, read_valid_rows
+from tenure.ingest.mappings import load_mapping
 
 PROPERTY_SETTINGS = settings(
     max_examples=150,
@@ -102,3 +106,59 @@ def test_arbitrary_text_never_crashes(text: str, entity: str) -> None:
     for suffix in (".csv", ".jsonl"):
         with contextlib.suppress(RejectedFile):
             _read(text.encode("utf-8", errors="surrogatepass"), suffix, entity)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(rows=account_rows)
+def test_any_valid_accounts_csv_round_trips_through_the_database(
+    session: Session, rows: list[dict[str, object]]
+) -> None:
+    savepoint = session.begin_nested()  # each example starts from an empty table
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "accounts.csv"
+            path.write_bytes(_write_csv(rows))
+            report = import_records(session, ImportRequest("accounts", path))
+            assert (report.inserted, report.updated, report.unchanged) == (len(rows), 0, 0)
+            session.expire_all()
+            stored = {
+                a.external_id: (a.name, a.industry, a.employee_count, a.created_on)
+                for a in service.list_accounts(session, limit=100)
+            }
+            assert stored == {
+                row["external_id"]: (
+                    row["name"],
+                    row["industry"],
+                    row["employee_count"],
+                    row["created_on"],
+                )
+                for row in rows
+            }
+            again = import_records(session, ImportRequest("accounts", path))
+            assert again.unchanged == len(rows)
+    finally:
+        savepoint.rollback()
+
+
+@PROPERTY_SETTINGS
+@given(
+    cents=st.integers(0, 10**9),
+    quantity=st.integers(1, 10_000),
+    interval=st.sampled_from(["day", "week", "month", "year"]),
+    interval_count=st.integers(1, 12),
+)
+def test_stripe_arr_is_price_times_quantity_times_periods(
+    cents: int, quantity: int, interval: str, interval_count: int
+) -> None:
+    spec = load_mapping("stripe-subscriptions").specs()["arr"]
+    record = {
+        "plan": {"amount": cents, "interval": interval, "interval_count": interval_count},
+        "quantity": quantity,
+    }
+    per_year = {"day": 365, "week": 52, "month": 12, "year": 1}[interval] / interval_count
+    assert spec.extract(record) == pytest.approx(cents / 100 * quantity * per_year, rel=1e-9)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tenure.model import Cta, CtaOutcome, CtaStatus, OutboxMessage, RuleEvaluation, UserRole
 from tenure.playbooks import service
 from tenure.playbooks.facts import build_facts
-from tenure.playbooks.rules import parse_ruleset
+from tenure.playbooks.rules import load_ruleset, parse_ruleset
 from tests.playbooks import factories as f
 
 RULES = parse_ruleset(
@@ -186,3 +186,53 @@ def test_preview_writes_nothing_and_shows_load_per_csm(session: Session) -> None
     service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 1)))
     again = service.preview(session, RULES, "renewal_preparation", date(2026, 3, 1))
     assert [r.decision for r in again.firings] == ["created", "created", "suppressed"]
+
+
+def test_judgement_facts_from_stored_health_and_risk(session: Session) -> None:
+    from tenure.model import ChurnRiskScore, HealthScore, MetricSnapshot
+
+    csm = f.user(session, email="csm@example.com")
+    acme = f.account(session, external_id="acme", owner=csm)
+    f.contract(session, acme, arr=40_000, ends_on=date(2026, 5, 1))
+    day = date(2026, 3, 1)
+    session.add_all(
+        [
+            ChurnRiskScore(
+                account_id=acme.id,
+                as_of=day,
+                model_version="m1",
+                probability=0.2,
+                horizon_days=90,
+                renewal_probability=0.45,
+                arr_at_risk=18_000.0,
+                in_alert_set=True,
+                reasons=[],
+            ),
+            HealthScore(
+                account_id=acme.id,
+                as_of=day,
+                scorecard="default",
+                scorecard_version="1",
+                profile="all",
+                score=31,
+                band="red",
+                trend="down",
+                measures=[],
+            ),
+            MetricSnapshot(account_id=acme.id, as_of=day, values={"license_utilization": 0.95}),
+        ]
+    )
+    session.flush()
+    table = build_facts(session, day)
+    facts = table.facts[acme.id]
+    assert (facts["churn_probability"], facts["in_alert_set"]) == (0.45, True)
+    assert (facts["health_band"], facts["health_score"]) == ("red", 31)
+    assert facts["license_utilization"] == 0.95
+    assert table.accounts[acme.id].arr_at_risk == 18_000.0  # the model's, not ARR × p
+    service.apply_rules(session, load_ruleset(), table)
+    reasons = dict(session.execute(sa.select(Cta.rule_key, Cta.reason)).all())
+    assert reasons["churn_risk_before_renewal"] == (
+        "churn_probability = 0.45 (> 0.3); days_to_renewal = 61 (<= 120)"
+    )
+    assert reasons["health_red"] == "health_band = red (== red)"
+    assert reasons["utilization_expansion"] == "license_utilization = 0.95 (> 0.9)"

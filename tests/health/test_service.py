@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -49,6 +49,7 @@ def test_scores_match_the_hand_calculation_and_explain_reads_them(
     assert explained == scores["acme"]
     sponsor = next(m for m in explained.measures if m.metric == "sponsor_engaged")
     assert (sponsor.shown, sponsor.points, sponsor.gain) == ("no", 0, 10)
+    assert sponsor.what_would_move_it == "yes → +10 points"
     utilization = next(m for m in explained.measures if m.metric == "license_utilization")
     assert utilization.what_would_move_it == "≥ 40 % → +5 points"
 
@@ -71,6 +72,14 @@ def test_history_and_trend_against_the_previous_stored_score(
         moved = score.score - earlier[key].score
         assert score.trend == ("up" if moved > 3 else "down" if moved < -3 else "flat")
     assert [s.account_external_id for s in latest_scores(session)] == ["bolt", "acme", "dyna"]
+
+
+def test_former_customers_are_not_scored(session: Session, data_dir: Path) -> None:
+    store = insert_fixture(session, data_dir)
+    # on 2026-01-10 dyna's contracts have all ended (D1 on 2025-12-31); acme's C5 runs to
+    # 2026-03-31; bolt and cargo (created 2025-04-15) never had a contract and are still scored
+    scores = score_day(session, store, date(2026, 1, 10), load_scorecard(data_dir))
+    assert sorted(s.account_external_id for s in scores) == ["acme", "bolt", "cargo"]
 
 
 def test_unknown_account_and_unscored_account(session: Session, data_dir: Path) -> None:

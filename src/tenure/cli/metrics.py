@@ -55,7 +55,7 @@ def list_metrics(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 def _render_qa(report: MetricQAReport) -> None:
     from rich.table import Table
 
-    from tenure.metrics.registry import get_metric
+    from tenure.metrics.registry import Unit, get_metric
 
     table = Table(title=f"Metric QA as of {report.as_of} — {report.accounts} accounts")
     for column, justify in (
@@ -75,7 +75,9 @@ def _render_qa(report: MetricQAReport) -> None:
             f"{m.with_value}/{m.accounts}",
             str(m.distinct),
             metric.format(m.minimum),
-            metric.format(m.mean),
+            f"{m.mean:.0%} yes"
+            if metric.unit is Unit.flag and m.mean is not None
+            else metric.format(m.mean),
             metric.format(m.maximum),
             f"[bold red]{', '.join(m.flags)}[/]" if m.flags else "",
         )

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tenure.errors import InvalidInput, NotFound
 from tenure.health.schemas import AccountScore, MeasureScore
-from tenure.metrics.registry import get_metric
+from tenure.metrics.registry import Metric, Unit, get_metric
 
 TOTAL_POINTS = 100
 
@@ -185,6 +185,14 @@ def _present(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
+def _target(measure: Measure, metric: Metric, at: float) -> str:
+    """The next step as a person reads it: ``≥ 40 %``, ``≤ 7 days``, ``yes``."""
+    if metric.unit is Unit.flag:
+        return metric.format(at)
+    comparator = "≥" if measure.direction is Direction.higher_is_better else "≤"
+    return f"{comparator} {metric.format(at)}"
+
+
 def score_measure(measure: Measure, raw: Any) -> MeasureScore:
     """Points a value earns on one measure, and the next step that would earn more."""
     metric = get_metric(measure.metric)
@@ -203,10 +211,7 @@ def score_measure(measure: Measure, raw: Any) -> MeasureScore:
         points=points,
         max_points=measure.weight,
         next_at=upgrade.at if upgrade else None,
-        next_shown=None
-        if upgrade is None
-        else ("≥ " if measure.direction is Direction.higher_is_better else "≤ ")
-        + metric.format(upgrade.at),
+        next_shown=None if upgrade is None else _target(measure, metric, upgrade.at),
         gain=upgrade.points - points if upgrade else 0,
     )
 

@@ -8,7 +8,8 @@ Functions take the session first; they flush, never commit (the surface owns the
     score_history(session, "ACME")                         # every stored day, oldest first
 
 Scores read the metrics stored for the day (``tenure metrics compute``); a day without stored
-metrics is computed and stored first, so one command does the whole job.
+metrics is computed and stored first, so one command does the whole job. Former customers — accounts
+whose contracts have all ended by the day — are not scored; accounts without any contract are.
 """
 
 from __future__ import annotations
@@ -66,17 +67,26 @@ def _previous_scores(session: Session, card: Scorecard, as_of: date) -> dict[int
     return {account_id: score for account_id, score in rows}
 
 
+def _former_customer(row: dict[str, object]) -> bool:
+    """Had contracts (a tenure) but none is active any more: nothing left to keep healthy."""
+    return row.get("tenure_days") is not None and row.get("days_to_renewal") is None
+
+
 def score_day(
     session: Session, store: EventStore, as_of: date, card: Scorecard
 ) -> list[AccountScore]:
-    """Score every account on ``as_of`` and store the scores (replacing that day's)."""
+    """Score every current account on ``as_of`` and store the scores (replacing that day's)."""
     has_metrics = session.scalar(
         sa.select(sa.func.count()).select_from(MetricSnapshot).where(MetricSnapshot.as_of == as_of)
     )
     if not has_metrics:
         compute_and_store(session, store, as_of)
     frame = stored_metrics(session, as_of)
-    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    rows = [
+        row
+        for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
+        if not _former_customer(row)
+    ]
     scores = score_accounts(
         card, rows, as_of=as_of, previous=_previous_scores(session, card, as_of)
     )

@@ -113,7 +113,18 @@ def test_success_commands(cli_env: Path) -> None:
         "unforeseen_bad_fit",
         "acquisition_fit",
     )
-    assert "confirmed" in run("churn", "confirm", "gone", "--review", "sold to the wrong team")
+    confirmed = run(
+        "churn",
+        "confirm",
+        "gone",
+        "--review",
+        "sold to the wrong team",
+        "--cause",
+        "customer_change",
+        "--reason",
+        "acquired",
+    )
+    assert "cause customer_change, avoidable False — confirmed" in confirmed
     assert "stage adopt" in run("lifecycle", "show", "acme", "--as-of", "2026-03-01")
     assert "1 success plan(s) created" in run("milestones", "plan", "acme")
     assert "advocacy ask opened" in run(

@@ -565,6 +565,9 @@ def churn_confirm(
     avoidable: bool | None = typer.Option(None, "--avoidable/--unavoidable"),
     foreseen: bool | None = typer.Option(None, "--foreseen/--unforeseen"),
     review: str | None = typer.Option(None, "--review", help="Root-cause review notes."),
+    reason: str | None = typer.Option(
+        None, "--reason", help="Internal reason code, e.g. champion_left, acquired, low_adoption."
+    ),
 ) -> None:
     """Confirm (or correct) the latest churn record of an account."""
     from tenure.success import service
@@ -580,7 +583,13 @@ def churn_confirm(
             ) from None
     with unit_of_work() as session:
         r = service.confirm_churn(
-            session, account, cause_side=side, avoidable=avoidable, foreseen=foreseen, review=review
+            session,
+            account,
+            cause_side=side,
+            avoidable=avoidable,
+            foreseen=foreseen,
+            review=review,
+            internal_reason=reason,
         )
         console.print(
             f"{account}: {r.churn_class}, cause {r.cause_side}, avoidable {r.avoidable} — confirmed"

@@ -1145,6 +1145,7 @@ def confirm_churn(
     avoidable: bool | None,
     foreseen: bool | None,
     review: str | None,
+    internal_reason: str | None = None,
     confirmed_by_id: int | None = None,
     churned_on: date | None = None,
 ) -> ChurnRecord:
@@ -1157,6 +1158,8 @@ def confirm_churn(
     if not records:
         raise NotFound(f"no churn record for {external_id!r}: run `tenure churn classify` first")
     record = records[0]
+    if internal_reason:
+        record.internal_reason = internal_reason
     if cause_side is not None:
         record.cause_side = cause_side.value
         record.avoidable = cause_side is not churn_classification.CauseSide.customer_change or (

@@ -1,10 +1,11 @@
 """Simulator throughput and memory: events per second and peak RSS for the medium preset.
 
-    .venv/bin/python -m benchmarks.simulate [--large] [--out-dir DIR] [--keep]
+    .venv/bin/python -m benchmarks.simulate [--large [--large-months M]] [--out-dir DIR] [--keep]
 
 Each preset runs in a fresh child process (so its peak resident memory is its own) into Parquet
 files (``tenure simulate --out``) on the disk under ``--out-dir`` (default: a temporary folder,
-removed afterwards unless ``--keep``). ``--large`` adds the large preset (≥ 100M events; long).
+removed afterwards unless ``--keep``). ``--large`` adds the large preset (≥ 100M events; long);
+``--large-months`` shortens it to measure memory at full width (100k accounts) in less time.
 For medium it also reports the calibration: annual logo churn against the configured band, churn
 by decile of true latent value, and the oracle (AUC and top-decile lift of the latent value) beside
 the naive baseline and the config hash. Writes ``benchmarks/results/simulate.json``.
@@ -26,12 +27,12 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results" / "simulate.json"
 
 
-def run_preset(preset: str, out: Path, queue: Any) -> None:
+def run_preset(preset: str, months: int | None, out: Path, queue: Any) -> None:
     """Child process: simulate one preset and report its figures."""
     from tenure.simulate import load_config, simulate_to_files
     from tenure.simulate.calibration import calibration_report
 
-    config = load_config(preset)
+    config = load_config(preset, overrides={"months": months})
     started = time.perf_counter()
     result = simulate_to_files(config, out)
     seconds = time.perf_counter() - started
@@ -53,10 +54,10 @@ def run_preset(preset: str, out: Path, queue: Any) -> None:
     queue.put(figures)
 
 
-def measure(preset: str, folder: Path) -> dict[str, Any]:
+def measure(preset: str, months: int | None, folder: Path) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=run_preset, args=(preset, folder / preset, queue))
+    child = context.Process(target=run_preset, args=(preset, months, folder / preset, queue))
     child.start()
     while True:
         try:
@@ -100,6 +101,7 @@ def show(figures: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also run the large preset (long)")
+    parser.add_argument("--large-months", type=int, help="months of the large run (default 24)")
     parser.add_argument("--out-dir", type=Path, help="where the runs write (default: temporary)")
     parser.add_argument("--keep", action="store_true", help="keep the simulated files")
     args = parser.parse_args(argv)
@@ -110,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         for preset in ["medium"] + (["large"] if args.large else []):
             if (folder / preset).exists():
                 shutil.rmtree(folder / preset)
-            figures = measure(preset, folder)
+            months = args.large_months if preset == "large" else None
+            figures = measure(preset, months, folder)
             show(figures)
             runs.append(figures)
     finally:

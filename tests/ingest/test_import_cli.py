@@ -160,3 +160,39 @@ def test_a_failure_while_writing_rolls_everything_back(
     assert isinstance(result.exception, RuntimeError)
     assert _query(database_url, sa.select(Account.id)) == []
     assert _query(database_url, sa.select(ImportRun.id)) == []
+
+
+def test_dry_run_counts_changes_and_writes_nothing(
+    env: dict[str, str], database_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    companies = str(FIXTURES / "hubspot_companies.csv")
+    checked = runner.invoke(
+        app,
+        ["import", "accounts", companies, "-m", "hubspot-companies", "--dry-run", "--json"],
+        env=env,
+    )
+    assert checked.exit_code == 0, checked.output
+    assert (json.loads(checked.stdout)["inserted"], json.loads(checked.stdout)["rows"]) == (3, 3)
+    assert _query(database_url, sa.select(Account.id)) == []
+    assert _query(database_url, sa.select(ImportRun.id)) == []
+
+    runner.invoke(app, ["import", "accounts", companies, "-m", "hubspot-companies"], env=env)
+    again = runner.invoke(
+        app, ["import", "accounts", companies, "-m", "hubspot-companies", "--dry-run"], env=env
+    )
+    assert "dry run, nothing written: hubspot_companies.csv" in again.stdout
+    assert "│    3 │        0 │       0 │         3 │" in again.stdout
+
+    events = tmp_path / "events.csv"
+    events.write_text("message_id,event,timestamp\nm1,login,2024-01-01T10:00:00Z\n")
+    result = runner.invoke(app, ["import", "events", str(events), "--dry-run"], env=env)
+    assert "events.csv: 1 events checked; dry run, nothing written" in result.stdout
+    assert not (data_dir / "events").exists() or not any((data_dir / "events").rglob("*.parquet"))
+    bad = runner.invoke(
+        app,
+        ["import", "events", str(tmp_path / "events.csv"), "--dry-run", "--format", "jsonl"],
+        env=env,
+    )
+    assert bad.exit_code == 1
+    assert _query(database_url, sa.select(ImportRun.status)) == [("succeeded",)]

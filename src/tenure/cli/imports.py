@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
 
     from tenure.errors import RejectedFile
-    from tenure.ingest.importer import ImportReport
+    from tenure.ingest.importer import ImportReport, ImportRequest
 
 app = typer.Typer(
     help="Import records from CSV, JSON lines or Parquet; a file with a bad row is refused whole.",
@@ -87,6 +87,7 @@ def _import(
     file_format: FileFormat | None,
     encoding: str,
     as_json: bool,
+    dry_run: bool,
 ) -> None:
     from tenure.cli.context import event_store, print_json, settings, unit_of_work
     from tenure.errors import RejectedFile
@@ -104,6 +105,9 @@ def _import(
     mapping = load_mapping(mapping_name) if mapping_name else None
     request = ImportRequest(entity, file, mapping, file_format, encoding)
     started_at = utcnow()
+    if dry_run:
+        _dry_run(request, as_json)
+        return
     try:
         with _progress(file) as bar, unit_of_work(config) as session:
             if entity == "events":
@@ -123,11 +127,55 @@ def _import(
         _show_report(report)
 
 
-def _show_report(report: ImportReport) -> None:
+def _dry_run(request: ImportRequest, as_json: bool) -> None:
+    """Check the file and count what would change, then roll back: nothing is written or logged."""
+    from tenure.cli.context import database, print_json, settings
+    from tenure.errors import RejectedFile
+    from tenure.ingest.importer import ImportReport, count_valid_rows, import_records
+    from tenure.store.database import session_factory
+
+    try:
+        with _progress(request.path) as bar:
+            if request.entity == "events":
+                rows = count_valid_rows(request, progress=bar)
+                report = ImportReport(
+                    entity="events",
+                    file_name=request.path.name,
+                    mapping=request.mapping.name if request.mapping else None,
+                    rows=rows,
+                    inserted=0,
+                    updated=0,
+                    unchanged=0,
+                )
+            else:
+                engine = database(settings())
+                try:
+                    with session_factory(engine)() as session:
+                        report = import_records(session, request, progress=bar)
+                        session.rollback()
+                finally:
+                    engine.dispose()
+    except RejectedFile as rejected:
+        _show_rejection(rejected, as_json)
+        raise typer.Exit(1) from rejected
+    if as_json:
+        print_json(report)
+    elif request.entity == "events":
+        console.print(f"{report.file_name}: {report.rows} events checked; dry run, nothing written")
+    else:
+        _show_report(report, dry_run=True)
+
+
+def _show_report(report: ImportReport, *, dry_run: bool = False) -> None:
     from rich.table import Table
 
     events = report.entity == "events"
-    table = Table(title=f"imported {report.file_name}", title_justify="left")
+    title = (
+        f"dry run, nothing written: {report.file_name}"
+        if dry_run
+        else f"imported {report.file_name}"
+    )
+    table = Table(title=title, title_justify="left")
     for header in (
         "entity",
         "mapping",
@@ -197,8 +245,11 @@ def _register(entity: str) -> None:
         ),
         encoding: str = typer.Option("utf-8", help="Text encoding of CSV/JSON-lines files."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Check the file and count what would change; write nothing."
+        ),
     ) -> None:
-        _import(entity, file, mapping, file_format, encoding, as_json)
+        _import(entity, file, mapping, file_format, encoding, as_json, dry_run)
 
 
 for _entity in ENTITY_HELP:

@@ -348,6 +348,17 @@ def read_valid_rows(
     return rows
 
 
+def count_valid_rows(request: ImportRequest, *, progress: Progress | None = None) -> int:
+    """Check every row without keeping them (any file size); RejectedFile if any row is bad.
+
+    References to other records are not checked here (that needs the database).
+    """
+    source, validator, validated = _validated_rows(request, progress or _NoProgress())
+    count = sum(1 for _ in validated)
+    _reject_if_errors(source, validator, count)
+    return count
+
+
 def import_records(
     session: Session, request: ImportRequest, *, progress: Progress | None = None
 ) -> ImportReport:

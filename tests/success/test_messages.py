@@ -31,7 +31,11 @@ def test_draft_carries_every_piece_of_the_model() -> None:
     assert "cut onboarding time to 2 weeks" in draft.body
     assert "- licence utilization 92 %" in draft.body
     assert "Next step: a renewal review meeting" in draft.body
-    assert (draft.goal, draft.audience) == ("book the renewal review", "Rita (director_vp)")
+    assert (draft.goal, draft.sender, draft.audience) == (
+        "book the renewal review",
+        "Dana CSM",
+        "Rita (director_vp)",
+    )
     assert draft.message_framework.startswith("BEAST")
 
 

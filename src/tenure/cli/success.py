@@ -862,8 +862,9 @@ def message_draft(
         print_json(d)
         return
     console.print(
-        f"[bold]Goal:[/] {d.goal}\n[bold]To:[/] {d.audience} via {d.channel.value}"
-        f"\n[bold]Trigger:[/] {d.trigger}\n[bold]Feedback:[/] {d.feedback}\n"
+        f"[bold]Goal:[/] {d.goal}\n[bold]From:[/] {d.sender}\n"
+        f"[bold]To:[/] {d.audience} via {d.channel.value}\n"
+        f"[bold]Trigger:[/] {d.trigger}\n[bold]Feedback:[/] {d.feedback}\n"
     )
     console.print(f"Subject: {d.subject}\n\n{d.body}", highlight=False, markup=False)
 

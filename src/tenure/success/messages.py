@@ -5,8 +5,9 @@ first being the **Goal**: "every customer interaction should have an associated 
 without a goal is refused here. **BEAST** is Murphy's framework for the *message* piece; its letters
 are not in our sources and are not expanded here.
 
-[default] The other five pieces: audience (the receiver, at what level), trigger (why now), message,
-channel, and feedback (what would show the goal was met). Each template carries the goal (in the
+[default] The other pieces: audience (the receiver, at what level), trigger (why now), message,
+channel, and feedback (what would show the goal was met); the draft also names its sender, so it
+reads as sender → message → channel → receiver → feedback. Each template carries the goal (in the
 draft's metadata), the customer's outcome, evidence from their data, one next step and a way to
 reply.
 Templates are editable jinja2 files: the shipped ones live in ``success/templates/messages/``, and
@@ -80,6 +81,7 @@ class MessageDraft(BaseModel):
     """One message with every piece of the communication model."""
 
     goal: str
+    sender: str
     audience: str
     trigger: str
     channel: Channel
@@ -140,6 +142,7 @@ def draft_message(request: DraftRequest, template_dir: Path | None = None) -> Me
         audience += f" ({receiver.level})"
     return MessageDraft(
         goal=request.goal.strip(),
+        sender=request.sender.name or request.sender.email or "unnamed sender",
         audience=audience,
         trigger=request.trigger or request.moment.value.replace("_", " "),
         channel=request.channel,

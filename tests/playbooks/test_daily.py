@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+import pytest
 import sqlalchemy as sa
 
+from tenure.errors import Conflict
+from tenure.model import DailyRun
 from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.daily import run_daily
 from tenure.playbooks.outbox import FakeMailer
@@ -73,4 +76,21 @@ def test_a_failing_step_is_recorded_and_the_run_can_be_retried(database_url: str
     assert snapshot(engine)["cta"] == []  # the failed step left nothing behind
     retried = run_daily(engine, date(2026, 3, 1), load_ruleset(), PlaybookSettings())
     assert retried.run.status == "succeeded" and retried.run.counts["rules"] == {"created": 3}
+    engine.dispose()
+
+
+def test_a_run_in_progress_is_not_started_twice(database_url: str) -> None:
+    engine = create_engine(database_url)
+    with session_scope(session_factory(engine)) as session:
+        session.add(
+            DailyRun(
+                as_of=date(2026, 3, 1),
+                status="running",
+                started_at=datetime(2026, 3, 1, 6, tzinfo=UTC),
+            )
+        )
+    with pytest.raises(Conflict, match="is running since 06:00:00 UTC"):
+        run_daily(engine, date(2026, 3, 1), load_ruleset(), PlaybookSettings())
+    forced = run_daily(engine, date(2026, 3, 1), load_ruleset(), PlaybookSettings(), force=True)
+    assert forced.run.status == "succeeded" and forced.run.attempts == 2
     engine.dispose()

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.errors import Conflict
 from tenure.model import DailyRun, DeliveryStatus, OutboxMessage, OutboxStatus, WebhookDelivery
 from tenure.model.base import utcnow
 from tenure.playbooks import service, webhooks
@@ -204,20 +205,34 @@ class DailyResult:
 
 
 def _start(factory: Any, as_of: date, force: bool) -> tuple[int, DailyRunRead | None]:
-    with session_scope(factory) as session:
-        run = session.scalar(sa.select(DailyRun).where(DailyRun.as_of == as_of))
-        if run is not None and run.status == "succeeded" and not force:
-            return run.id, DailyRunRead.model_validate(run)
-        now = utcnow()
-        if run is None:
-            run = DailyRun(as_of=as_of, status="running", started_at=now, attempts=1)
-            session.add(run)
-        else:
-            run.attempts += 1
-            run.status, run.started_at, run.finished_at = "running", now, None
-            run.steps, run.errors = [], []
-        session.flush()
-        return run.id, None
+    """Claim the as-of date: a new run, a retry of a failed one, or the succeeded one to skip.
+
+    A run still marked running is refused (another process has it) unless ``force`` says it
+    died; two processes starting the same date at once collide on its unique key.
+    """
+    try:
+        with session_scope(factory) as session:
+            run = session.scalar(sa.select(DailyRun).where(DailyRun.as_of == as_of))
+            if run is not None and not force:
+                if run.status == "succeeded":
+                    return run.id, DailyRunRead.model_validate(run)
+                if run.status == "running":
+                    raise Conflict(
+                        f"the daily run for {as_of} is running since {run.started_at:%H:%M:%S} "
+                        "UTC; if that process died, re-run with --force"
+                    )
+            now = utcnow()
+            if run is None:
+                run = DailyRun(as_of=as_of, status="running", started_at=now, attempts=1)
+                session.add(run)
+            else:
+                run.attempts += 1
+                run.status, run.started_at, run.finished_at = "running", now, None
+                run.steps, run.errors = [], []
+            session.flush()
+            return run.id, None
+    except sa.exc.IntegrityError as error:
+        raise Conflict(f"another process has just started the daily run for {as_of}") from error
 
 
 def run_daily(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tenure.errors import TenureError
 from tenure.model import DailyRun
 from tenure.model.base import utcnow
 from tenure.playbooks import webhooks
@@ -62,17 +63,20 @@ def tick(
 ) -> None:
     due = daily_due(now, daily_at, last_succeeded(engine))
     if due is not None:
-        result = run_daily(
-            engine,
-            due,
-            ruleset,
-            settings,
-            mailer=mailer,
-            poster=poster,
-            store=store,
-            data_dir=data_dir,
-        )
-        log(f"daily run {due}: {result.run.status}")
+        try:
+            result = run_daily(
+                engine,
+                due,
+                ruleset,
+                settings,
+                mailer=mailer,
+                poster=poster,
+                store=store,
+                data_dir=data_dir,
+            )
+            log(f"daily run {due}: {result.run.status}")
+        except TenureError as error:  # e.g. another worker has the day: try again next tick
+            log(f"daily run {due}: {error.message}")
     if mailer is not None:
         report = send_pending(engine, mailer, settings, now=lambda: now)
         if report.sent or report.retried or report.failed:

@@ -173,19 +173,12 @@ def explain_account(session: Session, reference: str, as_of: date | None = None)
 
 
 def latest_scores(session: Session) -> list[AccountScore]:
-    """Each account's latest stored score, lowest score first (who needs attention)."""
-    latest = (
-        sa.select(HealthScore.account_id, sa.func.max(HealthScore.as_of).label("as_of"))
-        .group_by(HealthScore.account_id)
-        .subquery()
-    )
+    """The scores of the latest scored day, lowest first (who needs attention)."""
+    day = session.scalar(sa.select(sa.func.max(HealthScore.as_of)))
     rows = session.execute(
         sa.select(HealthScore, Account)
         .join(Account, Account.id == HealthScore.account_id)
-        .join(
-            latest,
-            (HealthScore.account_id == latest.c.account_id) & (HealthScore.as_of == latest.c.as_of),
-        )
+        .where(HealthScore.as_of == day)
         .order_by(HealthScore.score, Account.name)
     ).all()
     return [_read(score, account) for score, account in rows]

@@ -358,9 +358,17 @@ def draft_step_message(
     rule = next((r for r in ruleset.rules if r.key == cta.rule_key), None)
     if rule is not None and step.position <= len(rule.playbook):
         goal = rule.playbook[step.position - 1].goal or goal
+    try:
+        moment = Moment(step.template)
+    except ValueError:
+        known = ", ".join(m.value for m in Moment)
+        raise InvalidInput(
+            f"CTA {cta_id} step {step.position}: template {step.template!r} is not a message "
+            f"moment ({known}); fix the rule's playbook"
+        ) from None
     account = session.get_one(Account, cta.account_id)
     return success_service.draft(
-        session, account.external_id, Moment(step.template), goal, as_of, next_step=step.title
+        session, account.external_id, moment, goal, as_of, next_step=step.title
     )
 
 

@@ -14,6 +14,7 @@ from tenure.config import Settings
 from tenure.errors import RejectedFile
 from tenure.ingest import importer
 from tenure.ingest.importer import ImportRequest, import_events
+from tenure.ingest.mappings import load_mapping
 from tenure.store.events import EventStore, WriteResult, open_event_store
 from tests.ingest.helpers import FORMATS, write_rows
 
@@ -135,3 +136,44 @@ def test_a_bad_event_file_writes_nothing(tmp_path: Path, store: EventStore) -> N
         (6, "properties"),
     ]
     assert store.stats().events == 0
+
+
+def test_an_event_export_through_a_mapping(tmp_path: Path, store: EventStore) -> None:
+    """An analytics export in its own shape: ids and time nested in properties, Unix seconds."""
+    mapping = tmp_path / "analytics.yaml"
+    mapping.write_text(
+        "name: analytics-export\n"
+        "entity: events\n"
+        "columns:\n"
+        "  message_id: properties.$insert_id\n"
+        "  user_id: properties.distinct_id\n"
+        "  account_id: properties.company_id\n"
+        "  event: event\n"
+        "  timestamp: {column: properties.time, transform: unix_datetime}\n"
+        "  properties: properties\n"
+    )
+    export = tmp_path / "export.jsonl"
+    export.write_text(
+        json.dumps(
+            {
+                "event": "report_exported",
+                "properties": {
+                    "time": 1709285400,
+                    "distinct_id": "u-maria",
+                    "$insert_id": "a1b2",
+                    "company_id": "acme",
+                },
+            }
+        )
+        + "\n"
+    )
+    request = ImportRequest("events", export, load_mapping(str(mapping)))
+    assert import_events(store, request).inserted == 1
+    [event] = store.table(store.connect()).to_pyarrow().to_pylist()
+    assert (event["message_id"], event["user_id"], event["account_id"]) == (
+        "a1b2",
+        "u-maria",
+        "acme",
+    )
+    assert event["timestamp"] == datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+    assert json.loads(event["properties"])["company_id"] == "acme"

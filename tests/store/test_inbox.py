@@ -76,3 +76,24 @@ def test_compacted_ids_are_remembered_for_seven_days(data_dir: Path) -> None:
     result = store.compact(now=start + timedelta(days=8))
     assert (result.moved, result.written, result.duplicates) == (1, 0, 1)
     assert [r["message_id"] for r in read_all(store)] == ["m1"]
+
+
+def test_threads_appending_at_once_share_commits_and_count_exactly(data_dir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = EventStore(data_dir)
+    # 16 appends of 25 ids; thread k sends m{k*10}..m{k*10+24}: neighbours overlap by 15.
+    batches = [events(*(event(f"m{k * 10 + i:04d}") for i in range(25))) for k in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(store.append, batches))
+    assert sum(r.stored for r in results) == 16 * 10 + 15
+    assert sum(r.stored + r.duplicates for r in results) == 16 * 25
+    assert len(read_all(store)) == 175
+
+
+def test_close_releases_the_inbox_and_the_next_append_reopens_it(data_dir: Path) -> None:
+    store = EventStore(data_dir)
+    store.append(events(event("a")))
+    store.close()
+    assert store.append(events(event("a"), event("b"))).stored == 1
+    assert [r["message_id"] for r in read_all(store)] == ["a", "b"]

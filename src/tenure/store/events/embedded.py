@@ -254,7 +254,8 @@ class EmbeddedEvents:
         ).union(inbox)
 
     def close(self) -> None:
-        """Nothing held open: every inbox call opens and closes its own connection."""
+        if "inbox" in self.__dict__:
+            self.inbox.close()
 
     def counts(self) -> tuple[int, int]:
         return self.inbox.counts()

@@ -12,7 +12,9 @@ created when it is opened and versioned with ``PRAGMA user_version``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,6 +89,16 @@ class AppendResult:
     duplicates: int
 
 
+@dataclass
+class _Append:
+    """One caller's rows waiting for a group commit, and what became of them."""
+
+    values: list[tuple[object, ...]]
+    stored: int = 0
+    done: bool = False
+    error: Exception | None = None
+
+
 @dataclass(frozen=True)
 class Quarantined:
     """A message refused by validation, kept verbatim with the reason."""
@@ -119,6 +131,12 @@ def from_micros(micros: int) -> datetime:
 class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._writer = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Append] = []
+        # Kept open for group commits; only ever used by the holder of ``_writer``.
+        self._appender: sqlite3.Connection | None = None
+        self._appender_pid = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
@@ -127,12 +145,21 @@ class Inbox:
                     f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
                 )
 
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return db
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db = self._open()
         try:
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             yield db
         finally:
             db.close()
@@ -158,14 +185,65 @@ class Inbox:
             events["received_at"].cast(pa.int64()).to_pylist(),
             strict=True,
         )
-        values = [
-            (*row.values(), ts, received) for row, (ts, received) in zip(rows, micros, strict=True)
-        ]
-        with self._write() as db:
-            before = db.total_changes
-            db.executemany(_INSERT, values)
-            stored = db.total_changes - before
-        return AppendResult(stored, len(values) - stored)
+        append = _Append(
+            [
+                (*row.values(), ts, received)
+                for row, (ts, received) in zip(rows, micros, strict=True)
+            ]
+        )
+        with self._queue_lock:
+            self._queue.append(append)
+        with self._writer:
+            if not append.done:
+                self._commit_queued()
+        if append.error is not None:
+            raise append.error
+        return AppendResult(append.stored, len(append.values) - append.stored)
+
+    def _commit_queued(self) -> None:
+        """Group commit: every append queued by this process's threads, in one transaction.
+
+        Threads arriving while a commit is being fsync'd queue up; the next one to get the
+        writer lock commits them all, so concurrent requests share an fsync instead of each
+        waiting for its own (and for SQLite's coarse busy-wait sleeps).
+        """
+        with self._queue_lock:
+            batch, self._queue = self._queue, []
+        try:
+            db = self._appending_connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for append in batch:
+                    before = db.total_changes
+                    db.executemany(_INSERT, append.values)
+                    append.stored = db.total_changes - before
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except Exception as error:
+            for append in batch:
+                append.error = error
+            self._drop_appender()  # start the next commit from a fresh connection
+        for append in batch:
+            append.done = True
+
+    def _appending_connection(self) -> sqlite3.Connection:
+        # A process forked from this one must not share the parent's SQLite connection.
+        if self._appender is None or self._appender_pid != os.getpid():
+            self._appender = self._open()
+            self._appender_pid = os.getpid()
+        return self._appender
+
+    def close(self) -> None:
+        """Close the connection kept for group commits (reopened on the next append)."""
+        with self._writer:
+            self._drop_appender()
+
+    def _drop_appender(self) -> None:
+        if self._appender is not None and self._appender_pid == os.getpid():
+            self._appender.close()
+        self._appender = None
 
     def quarantine(self, messages: Sequence[Quarantined]) -> None:
         if not messages:

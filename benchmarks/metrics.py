@@ -176,6 +176,19 @@ def synthetic_base(accounts: int, events: int, days: int) -> tuple[dict[str, pa.
     tables["attendees"] = pa.table(
         {"touchpoint_id": np.arange(1, n + 1), "contact_id": (t_account - 1) * per + 4}
     )
+    steps = 5
+    due = np.repeat(start, steps) + 30 * np.tile(np.arange(1, steps + 1), accounts)
+    reached = rng.random(accounts * steps) < 0.7
+    tables["milestones"] = pa.table(
+        {
+            "account_id": np.repeat(ids, steps),
+            "due_on": _dates(due),
+            "reached_on": pa.array(
+                (due + rng.integers(-20, 40, accounts * steps)).astype("int32"), mask=~reached
+            ).cast(pa.date32()),
+            "plan_started_on": _dates(np.repeat(start, steps)),
+        }
+    )
     # events: accounts by a skewed intensity, users skewed within the account, days in the
     # account's active span, features by Zipf popularity plus a non-feature page view
     intensity = rng.lognormal(0, 1, accounts) * users * np.maximum(1, stop - start)
@@ -325,6 +338,11 @@ WITH ev AS (
   SELECT account_id, MAX(score) FILTER (WHERE rn = 1) AS latest,
          MAX(score) FILTER (WHERE rn = 1) - MAX(score) FILTER (WHERE rn = 2) AS trend
   FROM nps WHERE rn <= 2 GROUP BY 1
+), milestone_counts AS (
+  SELECT account_id,
+    COUNT(*) FILTER (WHERE reached_on <= {d}) / COUNT(*)::DOUBLE AS progress,
+    COUNT(*) FILTER (WHERE due_on < {d} AND (reached_on IS NULL OR reached_on > {d})) AS overdue
+  FROM milestones WHERE plan_started_on <= {d} GROUP BY 1
 ), open_tickets AS (
   SELECT account_id, COUNT(*) AS open,
          COUNT(*) FILTER (WHERE priority IN ('high', 'urgent')) AS high
@@ -357,7 +375,8 @@ SELECT a.id AS account_id,
   (cl.account_id IS NOT NULL)::INT AS champion_left_90d,
   (sp.account_id IS NOT NULL)::INT AS sponsor_engaged,
   n.latest AS nps_latest, n.trend AS nps_trend,
-  COALESCE(o.open, 0) AS open_tickets, COALESCE(o.high, 0) AS open_high_priority_tickets
+  COALESCE(o.open, 0) AS open_tickets, COALESCE(o.high, 0) AS open_high_priority_tickets,
+  mc.progress AS milestone_progress, COALESCE(mc.overdue, 0) AS milestones_overdue
 FROM accounts a
 CROSS JOIN catalog cat
 LEFT JOIN usage u ON u.account_id = a.id
@@ -370,6 +389,7 @@ LEFT JOIN champion_left cl ON cl.account_id = a.id
 LEFT JOIN sponsor sp ON sp.account_id = a.id
 LEFT JOIN nps2 n ON n.account_id = a.id
 LEFT JOIN open_tickets o ON o.account_id = a.id
+LEFT JOIN milestone_counts mc ON mc.account_id = a.id
 WHERE a.created_on IS NULL OR a.created_on <= {d}
 ORDER BY a.id
 """
@@ -431,7 +451,7 @@ def main() -> None:
 
     started = time.perf_counter()
     folder = Path(tempfile.gettempdir()) / (
-        f"tenure-bench-metrics-{SEED}-{args.accounts}-{args.events}-{args.days}"
+        f"tenure-bench-metrics-v2-{SEED}-{args.accounts}-{args.events}-{args.days}"
     )
     tables, files = prepared_base(folder, args.accounts, args.events, args.days)
     print(

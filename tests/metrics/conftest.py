@@ -23,6 +23,8 @@ from tests.metrics.fixtures import (
     CONTRACTS,
     EVENTS,
     FEATURES,
+    MILESTONES,
+    PLANS,
     SNAPSHOT_ROWS,
     SURVEYS,
     TICKETS,
@@ -77,6 +79,16 @@ def insert_fixture(session: Session, data_dir: Path) -> EventStore:
         touchpoint = model.Touchpoint(**row, external_id=f"touchpoint-{row['id']}")
         touchpoint.attendees = [session.get_one(model.Contact, c) for c in attendees[row["id"]]]
         session.add(touchpoint)
+    for plan in PLANS:
+        session.add(model.SuccessPlan(**plan, segment="fixture"))
+    session.flush()
+    for m in MILESTONES:
+        account_id = next(p["account_id"] for p in PLANS if p["id"] == m["plan_id"])
+        session.add(
+            model.Milestone(
+                **m, account_id=account_id, name=m["key"], type="success", owner="customer"
+            )
+        )
     session.flush()
     store = EventStore(data_dir)
     store.write_parquet(events_table_from_rows(EVENTS))

@@ -322,6 +322,38 @@ ATTENDEES = [
     {"touchpoint_id": 3, "contact_id": 42},
 ]
 
+# acme's plan started 2024-04-01: m1, m2 reached (m2 late, still reached); m3 due 03-01 unreached
+# and m5 reached only on 04-02 are overdue on 03-31; m4 is not due yet; m6 is due ON 03-31 (not
+# late yet). dyna's plan starts 2025-05-01, after the as-of day: it does not count yet.
+PLANS = [
+    {"id": 1, "account_id": 1, "started_on": date(2024, 4, 1)},
+    {"id": 4, "account_id": 4, "started_on": date(2025, 5, 1)},
+]
+MILESTONES = [
+    {"plan_id": 1, "key": "m1", "due_on": date(2024, 5, 1), "reached_on": date(2024, 4, 20)},
+    {"plan_id": 1, "key": "m2", "due_on": date(2024, 7, 1), "reached_on": date(2024, 8, 15)},
+    {"plan_id": 1, "key": "m3", "due_on": date(2025, 3, 1), "reached_on": None},
+    {"plan_id": 1, "key": "m4", "due_on": date(2025, 6, 1), "reached_on": None},
+    {"plan_id": 1, "key": "m5", "due_on": date(2025, 2, 1), "reached_on": date(2025, 4, 2)},
+    {"plan_id": 1, "key": "m6", "due_on": date(2025, 3, 31), "reached_on": None},
+    {"plan_id": 4, "key": "m1", "due_on": date(2025, 2, 1), "reached_on": date(2025, 1, 1)},
+]
+
+
+def milestone_rows() -> list[dict[str, Any]]:
+    """Milestones as the snapshot sees them: with their account and plan start."""
+    plans = {p["id"]: p for p in PLANS}
+    return [
+        {
+            "account_id": plans[m["plan_id"]]["account_id"],
+            "due_on": m["due_on"],
+            "reached_on": m["reached_on"],
+            "plan_started_on": plans[m["plan_id"]]["started_on"],
+        }
+        for m in MILESTONES
+    ]
+
+
 EVENTS = [
     # --- acme, trailing 28 days (03-04…03-31): 8 events, 7 by known users u1, u2, u3
     event(ts(2025, 3, 31, 10), "report", user="u1", account="acme"),
@@ -363,6 +395,7 @@ SNAPSHOT_ROWS: dict[str, list[dict[str, Any]]] = {
     "tickets": TICKETS,
     "touchpoints": TOUCHPOINTS,
     "attendees": ATTENDEES,
+    "milestones": milestone_rows(),
 }
 
 NULL = None
@@ -394,6 +427,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "nps_trend": 3,  # 9 − 6
         "open_tickets": 3,  # #1, #2 (closed at the cutoff), #5
         "open_high_priority_tickets": 2,  # #1 high, #2 urgent
+        "milestone_progress": 2 / 6,  # m1, m2 of six
+        "milestones_overdue": 2,  # m3, m5
         "arr": 15000.0,  # C1 + C2, USD
         "arr_currency": "USD",
         "licensed_seats": 15,
@@ -426,6 +461,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "nps_trend": NULL,
         "open_tickets": 0,
         "open_high_priority_tickets": 0,
+        "milestone_progress": NULL,
+        "milestones_overdue": 0,
         "arr": NULL,
         "arr_currency": NULL,
         "licensed_seats": NULL,
@@ -458,6 +495,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "nps_trend": NULL,  # one answer only
         "open_tickets": 0,
         "open_high_priority_tickets": 0,
+        "milestone_progress": NULL,  # the plan starts after the as-of day
+        "milestones_overdue": 0,
         "arr": NULL,  # USD and EUR are never summed
         "arr_currency": "multiple",
         "licensed_seats": NULL,

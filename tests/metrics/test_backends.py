@@ -106,6 +106,15 @@ def _future_rows() -> dict[str, list[dict[str, Any]]]:
     rows["features"] += [
         {"key": "late_feature", "strategic": True, "released_on": date(2025, 4, 2)}
     ]
+    rows["milestones"] = [
+        *rows["milestones"],
+        {
+            "account_id": 2,
+            "due_on": date(2025, 1, 1),
+            "reached_on": date(2025, 4, 2),
+            "plan_started_on": date(2025, 4, 2),
+        },
+    ]
     return rows
 
 
@@ -133,4 +142,5 @@ def test_the_future_rows_do_change_a_later_day(duckdb_con: ibis.BaseBackend) -> 
         "active_users_7d",
         "contacts_director_vp",
         "champion_present",
+        "milestone_progress",
     } <= set(changed)

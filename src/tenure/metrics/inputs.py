@@ -32,7 +32,6 @@ import ibis
 
 from tenure.metrics.snapshot import Snapshot
 
-
 # The longest trailing window any metric reads from ``activity``.
 DETAIL_DAYS = 90
 

@@ -5,7 +5,8 @@ The CLI (`tenure metrics list/compute/qa`), the API, the QA report and the healt
 driven by this list, so a metric defined here shows up everywhere at once.
 
 Definitions live in one module per concept (``usage``, ``relationships``, ``sentiment``,
-``support``, ``commercial``) and register themselves with the ``@metric`` decorator::
+``support``, ``milestones``, ``commercial``) and register themselves with the ``@metric``
+decorator::
 
     @metric("active_users_28d", "Active users (28 days)", Unit.number, default=0,
             description="Distinct known users with at least one event in the trailing 28 days.")
@@ -31,7 +32,14 @@ import ibis
 from tenure.errors import NotFound
 from tenure.metrics.inputs import MetricInputs
 
-CONCEPT_MODULES = ("usage", "relationships", "sentiment", "support", "commercial")
+CONCEPT_MODULES = (
+    "usage",
+    "relationships",
+    "sentiment",
+    "support",
+    "milestones",
+    "commercial",
+)
 
 
 class Unit(enum.StrEnum):

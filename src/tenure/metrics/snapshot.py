@@ -30,6 +30,8 @@ from tenure.model import (
     Contact,
     Contract,
     Feature,
+    Milestone,
+    SuccessPlan,
     SurveyResponse,
     Ticket,
     Touchpoint,
@@ -100,6 +102,14 @@ SCHEMAS: dict[str, pa.Schema] = {
         [("id", pa.int64()), ("account_id", pa.int64()), ("occurred_at", TIMESTAMP)]
     ),
     "attendees": pa.schema([("touchpoint_id", pa.int64()), ("contact_id", pa.int64())]),
+    "milestones": pa.schema(
+        [
+            ("account_id", pa.int64()),
+            ("due_on", pa.date32()),
+            ("reached_on", pa.date32()),
+            ("plan_started_on", pa.date32()),
+        ]
+    ),
 }
 
 
@@ -115,6 +125,7 @@ class Snapshot:
     tickets: ibis.Table
     touchpoints: ibis.Table
     attendees: ibis.Table
+    milestones: ibis.Table
 
 
 def snapshot_from_arrow(con: ibis.BaseBackend, tables: Mapping[str, pa.Table]) -> Snapshot:
@@ -222,5 +233,14 @@ def load_snapshot(session: Session, con: ibis.BaseBackend) -> Snapshot:
         attendees=_rows(
             session,
             sa.select(touchpoint_attendee.c.touchpoint_id, touchpoint_attendee.c.contact_id),
+        ),
+        milestones=_rows(
+            session,
+            sa.select(
+                Milestone.account_id,
+                Milestone.due_on,
+                Milestone.reached_on,
+                SuccessPlan.started_on.label("plan_started_on"),
+            ).join(SuccessPlan, SuccessPlan.id == Milestone.plan_id),
         ),
     )

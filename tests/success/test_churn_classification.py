@@ -33,6 +33,12 @@ def test_bad_fit_at_signing_is_an_avoidable_acquisition_problem() -> None:
     )
 
 
+def test_only_flags_in_the_year_before_notice_foresee_it() -> None:
+    old = suggest(churn(risk_flag_dates=[date(2024, 5, 1)]))  # 396 days before the notice
+    assert not old.foreseen
+    assert suggest(churn(risk_flag_dates=[date(2024, 6, 1)])).foreseen  # exactly 365 days
+
+
 def test_champion_leaving_is_customer_side_but_avoidable() -> None:
     s = suggest(
         churn(

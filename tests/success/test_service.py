@@ -324,3 +324,26 @@ def test_ebr_new_capabilities_adoption_from_events(
     ]
     unmeasured = service.ebr_pack(session, "keep", AS_OF)
     assert {c.adopted for c in unmeasured.new_capabilities} == {None}
+
+
+def test_a_red_health_score_is_a_risk_flag(session: Session, book: dict[str, Account]) -> None:
+    from tenure.model import HealthScore
+
+    # sold ended 2025-05-31 without notice; red on 2025-04-01 is 60 days before → foreseen.
+    session.add(
+        HealthScore(
+            account_id=book["sold"].id,
+            as_of=date(2025, 4, 1),
+            scorecard="default",
+            scorecard_version="1",
+            profile="default",
+            score=30,
+            band="red",
+            trend="down",
+        )
+    )
+    session.flush()
+    result = service.classify_churn(session, AS_OF, load_fit_config())
+    sold = next(s for s in result.records if s.account_id == book["sold"].id)
+    assert sold.churn_class == "foreseen_good_fit"
+    assert sold.reasons[0] == "foreseen: risk flag on 2025-04-01, ≥ 30 days before 2025-05-31"

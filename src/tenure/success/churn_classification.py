@@ -8,7 +8,8 @@ customer's **stated** reason apart from the **internal** one [pub].
 [default] Tenure's extensions and thresholds:
 - Downgrades count as churn events too.
 - foreseen = a risk flag was raised at least 30 days before the notice (or before the outcome date
-  when no notice was given).
+  when no notice was given), within the year before it — a flag from an earlier term foresaw
+  nothing about this one.
 - cause side, first match wins: ``acquisition_fit`` when the customer had no Success Potential at
   signing; ``customer_change`` when the data shows their own change (acquired, bankrupt, budget
   cut, or a champion who left in the 180 days before notice); ``acquisition_fit`` again when two
@@ -37,8 +38,9 @@ from datetime import date, timedelta
 from pydantic import BaseModel
 
 # Bumped whenever a threshold or rule below changes: every suggestion cites it.
-CLASSIFIER_VERSION = 2
+CLASSIFIER_VERSION = 3
 FORESEEN_LEAD_DAYS = 30
+FORESEEN_WINDOW_DAYS = 365
 LOOKBACK_DAYS = 180
 LOW_UTILIZATION = 0.4
 HIGH_PRIORITY_TICKETS = 3
@@ -164,7 +166,11 @@ def suggest(facts: ChurnFacts) -> ChurnSuggestion:
     """Suggest the class, cause side and avoidability of one churn from the data before it."""
     anchor = facts.notice_on or facts.churned_on
     cutoff = anchor - timedelta(days=FORESEEN_LEAD_DAYS)
-    early = [d for d in facts.risk_flag_dates if d <= cutoff]
+    early = [
+        d
+        for d in facts.risk_flag_dates
+        if anchor - timedelta(days=FORESEEN_WINDOW_DAYS) <= d <= cutoff
+    ]
     foreseen = bool(early)
     reasons = [
         f"foreseen: risk flag on {min(early)}, ≥ {FORESEEN_LEAD_DAYS} days before {anchor}"

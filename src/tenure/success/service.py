@@ -12,8 +12,8 @@ Where the frameworks read account data (Tenure's conventions, documented for imp
 - other ``custom`` keys → facts ``custom.<key>``; stored metrics → ``usage.<slug>``;
 - usage facts come from the metrics stored on or before the day asked (KPIs: the period's last
   day), never from after it;
-- risk flags are risk CTAs (their ``opened_on``); first value is the reached ``first_value``
-  milestone, else the account's ``onboarded_on``.
+- risk flags are risk CTAs (their ``opened_on``) and days scored in the red health band;
+- first value is the reached ``first_value`` milestone, else the account's ``onboarded_on``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from tenure.model import (
     Cta,
     DesiredOutcome,
     Feature,
+    HealthScore,
     LifecycleStage,
     MaturityAssessment,
     Milestone,
@@ -72,6 +73,8 @@ if TYPE_CHECKING:
     from tenure.store.events import EventStore
 
 T = TypeVar("T")
+# The health band that counts as a risk flag (the shipped scorecard's lowest band).
+RISK_BAND = "red"
 RENEWED = frozenset({"renewed", "expanded", "downgraded"})
 LOST = frozenset({"churned", "downgraded"})
 
@@ -226,6 +229,13 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
     _group(session.scalars(scoped(Referral)), "account_id", book.referrals)
     for cta in session.scalars(scoped(Cta).where(Cta.kind == "risk")):
         book.risk_flags[cta.account_id].append(cta.opened_on)
+    red_days = session.execute(
+        scoped(HealthScore)
+        .with_only_columns(HealthScore.account_id, HealthScore.as_of)
+        .where(HealthScore.band == RISK_BAND)
+    )
+    for account_id, day in red_days:
+        book.risk_flags[account_id].append(day)
     roles: dict[int, set[str]] = defaultdict(set)
     attendees = sa.select(touchpoint_attendee.c.touchpoint_id, touchpoint_attendee.c.contact_id)
     if ids is not None:

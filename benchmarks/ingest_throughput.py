@@ -1,9 +1,10 @@
 """Ingest figures: events/s through the Segment API, compaction and read times.
 
-    .venv/bin/python benchmarks/ingest_throughput.py [EVENTS] [--postgres-url URL]
+    .venv/bin/python benchmarks/ingest_throughput.py [EVENTS] [--senders N] [--postgres-url URL]
 
 Runs a real uvicorn server on loopback (one process, embedded SQLite + Parquet unless a
-PostgreSQL URL is given) and the real Segment client in batching mode (100 per request, gzip).
+PostgreSQL URL is given) and N real Segment clients in batching mode (100 per request, gzip),
+all sending at once.
 Figures, not pass/fail; the machine and its disk decide them.
 """
 
@@ -31,6 +32,7 @@ from tenure.store.migrate import upgrade
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("events", type=int, nargs="?", default=20_000)
+    parser.add_argument("--senders", type=int, default=1)
     parser.add_argument("--postgres-url")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="tenure-bench-"))
@@ -48,15 +50,20 @@ def main() -> None:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
 
-    client = Client(key, host=url, upload_size=100, gzip=True, max_queue_size=args.events + 1)
+    clients = [
+        Client(key, host=url, upload_size=100, gzip=True, max_queue_size=args.events + 1)
+        for _ in range(args.senders)
+    ]
     started = time.perf_counter()
     for i in range(args.events):
-        client.track(
+        clients[i % args.senders].track(
             f"user-{i % 500}", "report_exported", {"i": i}, context={"groupId": f"acct-{i % 50}"}
         )
-    client.flush()
+    for client in clients:
+        client.flush()
     ingest = time.perf_counter() - started
-    client.join()
+    for client in clients:
+        client.join()
 
     store = open_event_store(settings)
     started = time.perf_counter()
@@ -74,7 +81,7 @@ def main() -> None:
     print(f"store: {store.location}")
     print(
         f"ingest: {args.events:,} events in {ingest:.2f}s = {args.events / ingest:,.0f} events/s "
-        "(Segment client, 100 per request, gzip, acknowledged after fsync)"
+        f"({args.senders} Segment client(s), 100 per request, gzip, acknowledged after fsync)"
     )
     print(
         f"read with {stats.pending:,} pending inbox rows: count={stats.events:,} in "

@@ -75,9 +75,10 @@ def test_anything_but_an_iso_datetime_is_refused(text: str) -> None:
 
 def test_numeric_ids_become_text_and_lists_split_on_semicolons() -> None:
     contact = ContactCreate.model_validate(
-        {"external_id": 1234, "roles": "champion; sponsor;champion"}
+        {"external_id": 1234, "roles": "sponsor; champion;sponsor"}
     )
     assert contact.external_id == "1234"
+    # Deduplicated, in the enumeration's order.
     assert contact.roles == ["champion", "sponsor"]
     touchpoint = TouchpointCreate.model_validate(
         {

@@ -94,6 +94,11 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _in_role_order(roles: list[ContactRole]) -> list[ContactRole]:
+    order = list(ContactRole)
+    return sorted(set(roles), key=order.index)
+
+
 IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]
 # What reads return: always an aware UTC datetime, whatever the backend.
 StoredDatetime = Annotated[datetime, AfterValidator(as_utc)]
@@ -216,9 +221,10 @@ class ContactCreate(InputModel):
     email: str | None = Field(default=None, max_length=320)
     title: str | None = Field(default=None, max_length=200)
     level: ContactLevel | None = None
-    roles: Annotated[list[ContactRole], BeforeValidator(split_list), AfterValidator(_unique)] = (
-        Field(default_factory=list)
-    )
+    # Kept in the enumeration's order, so a re-export listing them differently changes nothing.
+    roles: Annotated[
+        list[ContactRole], BeforeValidator(split_list), AfterValidator(_in_role_order)
+    ] = Field(default_factory=list)
     joined_on: IsoDate | None = None
     left_on: IsoDate | None = None
 

@@ -28,15 +28,13 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenure.errors import InvalidInput
-from tenure.success.rules import Outcome, Rule, evaluate, parse_model
+from tenure.success.rules import Outcome, Rule, combine, evaluate, load_yaml_model
 
 
 class FitKind(enum.StrEnum):
@@ -100,22 +98,13 @@ class FitConfig(BaseModel):
 
 def load_fit_config(path: Path | None = None) -> FitConfig:
     """The YAML at `path`, or the shipped defaults; mistakes name the file and the field."""
-    if path is None:
-        text = resources.files("tenure.success").joinpath("fit.yaml").read_text()
-        where = "fit.yaml (shipped)"
-    else:
-        if not path.exists():
-            raise InvalidInput(f"{path}: fit config file not found")
-        text, where = path.read_text(), str(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise InvalidInput(f"{where}: not valid YAML: {error}") from error
-    config = parse_model(FitConfig, data, where)
+    config = load_yaml_model(FitConfig, path, "fit.yaml", "fit config")
     keys = [c.key for c in config.criteria]
     duplicated = sorted({k for k in keys if keys.count(k) > 1})
     if duplicated:
-        raise InvalidInput(f"{where}: criteria keys must be unique, repeated: {duplicated}")
+        raise InvalidInput(
+            f"{path or 'fit.yaml'}: criteria keys must be unique, repeated: {duplicated}"
+        )
     return config
 
 
@@ -158,21 +147,7 @@ class FitAssessment(BaseModel):
 
 def _all_pass(rules: Iterable[Rule], facts: Mapping[str, Any]) -> tuple[Outcome, list[str]]:
     results = [evaluate(rule, facts) for rule in rules]
-    outcomes = {r.outcome for r in results}
-    if Outcome.failed in outcomes:
-        combined = Outcome.failed
-    elif Outcome.unknown in outcomes:
-        combined = Outcome.unknown
-    else:
-        combined = Outcome.passed
-    return combined, [r.reason for r in results]
-
-
-def _combine(outcomes: Iterable[Outcome]) -> Outcome:
-    seen = set(outcomes)
-    if Outcome.failed in seen:
-        return Outcome.failed
-    return Outcome.unknown if Outcome.unknown in seen else Outcome.passed
+    return combine(r.outcome for r in results), [r.reason for r in results]
 
 
 def _band(potential: bool | None, icp: bool | None) -> tuple[FitBand, str]:
@@ -217,14 +192,14 @@ def assess_fit(facts: Mapping[str, Any], config: FitConfig) -> FitAssessment:
     fits = [
         FitSummary(
             fit=kind,
-            outcome=_combine(r.outcome for r in results if r.fit is kind),
+            outcome=combine(r.outcome for r in results if r.fit is kind),
             criteria=[r.key for r in results if r.fit is kind],
         )
         for kind in FitKind
         if any(r.fit is kind for r in results)
     ]
     musts = [r for r in results if r.importance is Importance.must]
-    must_outcome = _combine(r.outcome for r in musts)
+    must_outcome = combine(r.outcome for r in musts)
     potential = {Outcome.passed: True, Outcome.failed: False, Outcome.unknown: None}[must_outcome]
     if config.icp.rules:
         icp_outcome, icp_reasons = _all_pass(config.icp.rules, facts)

@@ -24,15 +24,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenure.errors import InvalidInput
-from tenure.success.rules import Outcome, Rule, evaluate, parse_model
+from tenure.success.rules import Outcome, Rule, evaluate, load_yaml_model
 
 STUCK_AFTER_DAYS = 30
 ADVOCACY_MIN_NPS = 9
@@ -88,22 +86,14 @@ class MilestoneConfig(BaseModel):
 
 
 def load_milestone_config(path: Path | None = None) -> MilestoneConfig:
-    if path is None:
-        text = resources.files("tenure.success").joinpath("milestones.yaml").read_text()
-        where = "milestones.yaml (shipped)"
-    else:
-        if not path.exists():
-            raise InvalidInput(f"{path}: milestone template file not found")
-        text, where = path.read_text(), str(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise InvalidInput(f"{where}: not valid YAML: {error}") from error
-    config = parse_model(MilestoneConfig, data, where)
+    """The templates YAML at `path`, or the shipped defaults."""
+    config = load_yaml_model(MilestoneConfig, path, "milestones.yaml", "milestone template")
     for segment, templates in config.segments.items():
         keys = [t.key for t in templates]
         if len(set(keys)) != len(keys):
-            raise InvalidInput(f"{where}: segment {segment!r} repeats a milestone key: {keys}")
+            raise InvalidInput(
+                f"{path or 'milestones.yaml'}: segment {segment!r} repeats a milestone key: {keys}"
+            )
     return config
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tenure.errors import InvalidInput, NotFound
-from tenure.success.rules import Outcome, Rule, RuleResult, evaluate
+from tenure.success.rules import Outcome, Rule, RuleResult, combine, evaluate
 
 
 class TouchModel(enum.StrEnum):
@@ -111,13 +111,7 @@ def evaluate_outcome(version: DesiredOutcomeVersion, facts: Mapping[str, Any]) -
     for req in version.appropriate_experience.requirements:
         result = evaluate(req.rule, facts)
         checks.append(ExperienceCheck(key=req.key, outcome=result.outcome, reason=result.reason))
-    outcomes = {c.outcome for c in checks}
-    if Outcome.failed in outcomes:
-        ax = Outcome.failed
-    elif Outcome.unknown in outcomes:
-        ax = Outcome.unknown
-    else:
-        ax = Outcome.passed
+    ax = combine(c.outcome for c in checks)
     return OutcomeStatus(
         effective_from=version.effective_from,
         required_outcome=version.required_outcome.text,

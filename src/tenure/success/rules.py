@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import enum
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from tenure.errors import InvalidInput
@@ -113,3 +116,27 @@ def parse_model(model: type[M], data: Any, where: str) -> M:
             f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in error.errors()
         )
         raise InvalidInput(f"{where}: {problems}") from error
+
+
+def combine(outcomes: Iterable[Outcome]) -> Outcome:
+    """All of several checks: failed if any failed, else unknown if any unknown, else passed."""
+    seen = set(outcomes)
+    if Outcome.failed in seen:
+        return Outcome.failed
+    return Outcome.unknown if Outcome.unknown in seen else Outcome.passed
+
+
+def load_yaml_model(model: type[M], path: Path | None, shipped: str, noun: str) -> M:
+    """A YAML configuration from ``path``, or the file shipped in ``tenure.success``."""
+    if path is None:
+        text = resources.files("tenure.success").joinpath(shipped).read_text()
+        where = f"{shipped} (shipped)"
+    else:
+        if not path.exists():
+            raise InvalidInput(f"{path}: {noun} file not found")
+        text, where = path.read_text(), str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidInput(f"{where}: not valid YAML: {error}") from error
+    return parse_model(model, data, where)

@@ -285,54 +285,24 @@ def render_pdf(pack: EbrPack) -> bytes:
         def text(s: str) -> str:
             return s.encode("latin-1", "replace").decode("latin-1")
 
-    pdf.add_page()
-    pdf.set_font(family, "B", 16)
-    pdf.multi_cell(
-        0,
-        9,
-        text(f"Executive Business Review — {pack.account_name}"),
-        new_x="LMARGIN",
-        new_y="NEXT",
-        align="L",
-    )
-    pdf.set_font(family, "", 10)
-    pdf.multi_cell(
-        0,
-        6,
-        text(
-            f"As of {pack.as_of} · since {pack.since} · "
-            f"Value stage {pack.value_stage.stage.value} · "
-            f"peers: {pack.peer_cohort} ({pack.peers})"
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
-        align="L",
-    )
-
-    pdf.multi_cell(
-        0,
-        6,
-        text("Why this Value stage: " + "; ".join(pack.value_stage.reasons)),
-        new_x="LMARGIN",
-        new_y="NEXT",
-        align="L",
-    )
+    def line(s: str, height: float = 6) -> None:
+        pdf.multi_cell(0, height, text(s), new_x="LMARGIN", new_y="NEXT", align="L")
 
     def heading(number: int) -> None:
         pdf.ln(3)
         pdf.set_font(family, "B", 13)
-        pdf.cell(
-            0,
-            8,
-            text(f"{number}. {SECTIONS[number - 1]}"),
-            new_x="LMARGIN",
-            new_y="NEXT",
-            align="L",
-        )
+        line(f"{number}. {SECTIONS[number - 1]}", 8)
         pdf.set_font(family, "", 10)
 
-    def line(s: str) -> None:
-        pdf.multi_cell(0, 6, text(s), new_x="LMARGIN", new_y="NEXT", align="L")
+    pdf.add_page()
+    pdf.set_font(family, "B", 16)
+    line(f"Executive Business Review — {pack.account_name}", 9)
+    pdf.set_font(family, "", 10)
+    line(
+        f"As of {pack.as_of} · since {pack.since} · Value stage {pack.value_stage.stage.value} · "
+        f"peers: {pack.peer_cohort} ({pack.peers})"
+    )
+    line("Why this Value stage: " + "; ".join(pack.value_stage.reasons))
 
     heading(1)
     for m in pack.productivity:

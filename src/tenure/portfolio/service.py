@@ -87,8 +87,9 @@ FAR_FUTURE = date(9999, 12, 31)
 # --- the account row: one account with its current contracts ------------------------------
 
 
-def _current_contracts() -> Any:
-    """Per account: ARR, currency, next renewal and seats of its active contracts."""
+def _current_contracts(account_id: int | None = None) -> Any:
+    """Per account (or for one): ARR, currency, next renewal and seats of its active contracts."""
+    only = [Contract.account_id == account_id] if account_id is not None else []
     return (
         sa.select(
             Contract.account_id.label("account_id"),
@@ -97,7 +98,7 @@ def _current_contracts() -> Any:
             sa.func.min(Contract.ends_on).label("renewal_on"),
             sa.func.sum(Contract.licensed_seats).label("seats"),
         )
-        .where(Contract.status == ContractStatus.active)
+        .where(Contract.status == ContractStatus.active, *only)
         .group_by(Contract.account_id)
         .subquery("current_contract")
     )
@@ -106,9 +107,9 @@ def _current_contracts() -> Any:
 class _Rows:
     """The account-row select and the expressions filters and sorts refer to."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, account_id: int | None = None) -> None:
         self.days = signals.current_days(session)
-        self.contracts = _current_contracts()
+        self.contracts = _current_contracts(account_id)
         self.owner = aliased(User, name="owner")
         self.health = signals.health_today(self.days) if self.days.health_day else None
         self.risk = signals.risk_today(self.days) if self.days.risk_day else None
@@ -152,11 +153,10 @@ class _Rows:
                 ),
                 self.probability.label("churn_probability"),
                 self.arr_at_risk.label("arr_at_risk"),
-                self.stage.c.stage.label("laer_stage"),
+                self.stage.label("laer_stage"),
             )
             .outerjoin(self.contracts, self.contracts.c.account_id == Account.id)
             .outerjoin(self.owner, self.owner.id == Account.owner_id)
-            .outerjoin(self.stage, self.stage.c.account_id == Account.id)
         )
         if self.health is not None:
             select = select.outerjoin(self.health, self.health.c.account_id == Account.id)
@@ -230,7 +230,7 @@ def _filtered(
     if query.band:
         select = select.where(rows.health_band == query.band)
     if query.stage:
-        select = select.where(rows.stage.c.stage == query.stage)
+        select = select.where(rows.stage == query.stage)
     if query.owner:
         ids = owner_ids(session, user, query.owner)
         select = select.where(
@@ -413,6 +413,15 @@ def search_accounts(session: Session, text: str, limit: int = 10) -> list[tuple[
 # --- freshness ------------------------------------------------------------------------------
 
 
+def events_through(events: EventStore | None) -> date | None:
+    """The last day with stored (compacted) events; partition folder names carry the dates, so
+    no event file is opened."""
+    if events is None or not events.parquet_dir.exists():
+        return None
+    days = [p.name.split("=", 1)[1] for p in events.parquet_dir.glob("event_date=*")]
+    return date.fromisoformat(max(days)) if days else None
+
+
 def freshness(session: Session, events: EventStore | None) -> Freshness:
     last_import = session.execute(
         sa.select(ImportRun.finished_at, ImportRun.file_name)
@@ -420,15 +429,10 @@ def freshness(session: Session, events: EventStore | None) -> Freshness:
         .order_by(ImportRun.finished_at.desc())
         .limit(1)
     ).first()
-    events_through = None
-    if events is not None and events.parquet_dir.exists():
-        # Partition folder names carry the dates: no event file is opened.
-        days = [p.name.split("=", 1)[1] for p in events.parquet_dir.glob("event_date=*")]
-        events_through = date.fromisoformat(max(days)) if days else None
     return Freshness(
         last_import_at=last_import.finished_at if last_import else None,
         last_import_file=last_import.file_name if last_import else None,
-        events_through=events_through,
+        events_through=events_through(events),
         last_touchpoint_at=session.scalar(sa.select(sa.func.max(Touchpoint.occurred_at))),
     )
 
@@ -444,8 +448,7 @@ def reading_day(session: Session, events: EventStore | None, today: date) -> dat
     last_run = session.scalar(
         sa.select(sa.func.max(DailyRun.as_of)).where(DailyRun.status == "succeeded")
     )
-    fresh = freshness(session, events)
-    known = [d for d in (last_run, days.health_day, days.metrics_day, fresh.events_through) if d]
+    known = [d for d in (last_run, days.health_day, days.metrics_day, events_through(events)) if d]
     return min(max(known), today) if known else today
 
 
@@ -668,7 +671,7 @@ def get_account(session: Session, account_id: int) -> Account:
 
 
 def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
-    rows = _Rows(session)
+    rows = _Rows(session, account_id)
     found = session.execute(rows.select().where(Account.id == account_id)).first()
     if found is None:
         raise NotFound(f"no account with id {account_id}")

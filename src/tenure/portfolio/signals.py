@@ -41,21 +41,36 @@ class CurrentDays:
 
 
 def current_days(session: Session) -> CurrentDays:
-    health = session.execute(
-        sa.select(HealthScore.as_of, HealthScore.scorecard)
-        .order_by(HealthScore.as_of.desc(), HealthScore.computed_at.desc())
+    """The current scoring days, looked up once per session (one request, one command)."""
+    cached = session.info.get("tenure.current_days")
+    if isinstance(cached, CurrentDays):
+        return cached
+    days = _current_days(session)
+    session.info["tenure.current_days"] = days
+    return days
+
+
+def _current_days(session: Session) -> CurrentDays:
+    # max(as_of) is one index probe; the tie-break then sorts only that day's rows.
+    health_day = session.scalar(sa.select(sa.func.max(HealthScore.as_of)))
+    risk_day = session.scalar(sa.select(sa.func.max(ChurnRiskScore.as_of)))
+    scorecard = session.scalar(
+        sa.select(HealthScore.scorecard)
+        .where(HealthScore.as_of == health_day)
+        .order_by(HealthScore.computed_at.desc())
         .limit(1)
-    ).first()
-    risk = session.execute(
-        sa.select(ChurnRiskScore.as_of, ChurnRiskScore.model_version)
-        .order_by(ChurnRiskScore.as_of.desc(), ChurnRiskScore.created_at.desc())
+    )
+    model_version = session.scalar(
+        sa.select(ChurnRiskScore.model_version)
+        .where(ChurnRiskScore.as_of == risk_day)
+        .order_by(ChurnRiskScore.created_at.desc())
         .limit(1)
-    ).first()
+    )
     return CurrentDays(
-        health_day=health.as_of if health else None,
-        scorecard=health.scorecard if health else None,
-        risk_day=risk.as_of if risk else None,
-        model_version=risk.model_version if risk else None,
+        health_day=health_day,
+        scorecard=scorecard,
+        risk_day=risk_day,
+        model_version=model_version,
         metrics_day=session.scalar(sa.select(sa.func.max(MetricSnapshot.as_of))),
     )
 
@@ -91,27 +106,18 @@ def risk_today(days: CurrentDays) -> Any:
 
 
 def stage_now() -> Any:
-    """(account_id, stage): each account's latest LAER stage (stored only when it changes)."""
-    latest = (
-        sa.select(
-            LifecycleStage.account_id.label("account_id"),
-            sa.func.max(LifecycleStage.effective_on).label("effective_on"),
-        )
-        .group_by(LifecycleStage.account_id)
-        .subquery("stage_latest")
-    )
+    """Each account's latest LAER stage (stored only when it changes), as a correlated lookup.
+
+    One index search per account row; a grouped ``max(effective_on)`` subquery joined to the
+    portfolio made SQLite's planner 20× slower.
+    """
     return (
-        sa.select(
-            LifecycleStage.account_id.label("account_id"), LifecycleStage.stage.label("stage")
-        )
-        .join(
-            latest,
-            sa.and_(
-                latest.c.account_id == LifecycleStage.account_id,
-                latest.c.effective_on == LifecycleStage.effective_on,
-            ),
-        )
-        .subquery("stage_now")
+        sa.select(LifecycleStage.stage)
+        .where(LifecycleStage.account_id == Account.id)
+        .order_by(LifecycleStage.effective_on.desc())
+        .limit(1)
+        .correlate(Account)
+        .scalar_subquery()
     )
 
 

@@ -131,7 +131,8 @@ def test_the_endpoint_sets_the_type() -> None:
 
 def test_a_missing_message_id_is_derived_from_the_content() -> None:
     message = {"type": "track", "userId": "u1", "event": "e", "timestamp": "2025-03-03T10:00:00Z"}
-    first, again = plan({"batch": [message]}), plan({"batch": [dict(message)]})
+    first = plan({"batch": [message], "sentAt": "2025-03-03T10:00:01Z"})
+    again = plan({"batch": [dict(message)], "sentAt": "2025-03-03T10:05:00Z"})  # a retry
     other = plan({"batch": [{**message, "event": "f"}]})
     assert first.events[0]["message_id"].startswith("sha256:")
     assert first.events[0]["message_id"] == again.events[0]["message_id"]
@@ -163,6 +164,13 @@ def test_batch_context_reaches_each_message() -> None:
         }
     )
     assert [r["account_id"] for r in result.events] == ["acme", "globex"]
+
+
+def test_nan_and_infinity_become_null() -> None:
+    payload = segment.decode_body(
+        b'{"userId": "u1", "event": "e", "properties": {"x": NaN, "y": -Infinity}}'
+    )
+    assert payload["properties"] == {"x": None, "y": None}
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,8 @@ def decode_body(body: bytes) -> Any:
             f"body is not UTF-8: byte 0x{body[error.start]:02x} at offset {error.start}"
         ) from error
     try:
-        return json.loads(text)
+        # NaN and ±Infinity are not JSON; some senders emit them anyway: they become null.
+        return json.loads(text, parse_constant=lambda _: None)
     except json.JSONDecodeError as error:
         raise UndecodableBody(
             f"body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
@@ -152,8 +153,10 @@ def _validate(raw: Any, endpoint_type: str | None) -> SegmentMessage | str:
         where = f"messageId {raw['messageId']!r}: " if isinstance(raw.get("messageId"), str) else ""
         return where + "; ".join(_reason(e) for e in error.errors())
     if message.message_id is None:
-        # Deterministic, so a sender's retry of the same message is still recognised.
-        message.message_id = "sha256:" + hashlib.sha256(_dumps(raw).encode()).hexdigest()[:40]
+        # Deterministic, so a sender's retry of the same message is still recognised (a retry
+        # carries a new sentAt, so that is left out).
+        content = {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")}
+        message.message_id = "sha256:" + hashlib.sha256(_dumps(content).encode()).hexdigest()[:40]
     return message
 
 

@@ -1,11 +1,13 @@
 """Simulator throughput and memory: events per second and peak RSS for the medium preset.
 
-    .venv/bin/python -m benchmarks.simulate [--large [--large-months M]] [--out-dir DIR] [--keep]
+    .venv/bin/python -m benchmarks.simulate [--large] [--preset P ...] [--large-months M]
+                                            [--out-dir DIR] [--keep]
 
 Each preset runs in a fresh child process (so its peak resident memory is its own) into Parquet
 files (``tenure simulate --out``) on the disk under ``--out-dir`` (default: a temporary folder,
 removed afterwards unless ``--keep``). ``--large`` adds the large preset (≥ 100M events; long);
-``--large-months`` shortens it to measure memory at full width (100k accounts) in less time.
+``--preset`` picks the presets instead, and ``--large-months`` shortens the large run to measure
+memory at full width (100k accounts) in less time.
 For medium it also reports the calibration: annual logo churn against the configured band, churn
 by decile of true latent value, and the oracle (AUC and top-decile lift of the latent value) beside
 the naive baseline and the config hash. Writes ``benchmarks/results/simulate.json``.
@@ -101,6 +103,9 @@ def show(figures: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also run the large preset (long)")
+    parser.add_argument(
+        "--preset", action="append", choices=["medium", "large"], help="presets to run"
+    )
     parser.add_argument("--large-months", type=int, help="months of the large run (default 24)")
     parser.add_argument("--out-dir", type=Path, help="where the runs write (default: temporary)")
     parser.add_argument("--keep", action="store_true", help="keep the simulated files")
@@ -109,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     runs = []
     try:
-        for preset in ["medium"] + (["large"] if args.large else []):
+        presets = args.preset or ["medium"] + (["large"] if args.large else [])
+        for preset in presets:
             if (folder / preset).exists():
                 shutil.rmtree(folder / preset)
             months = args.large_months if preset == "large" else None
@@ -119,19 +125,13 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
+    # One entry per preset: running one preset keeps the latest figures of the others.
+    previous = json.loads(RESULTS.read_text())["runs"] if RESULTS.exists() else []
+    ran = {r["preset"] for r in runs}
+    machine = {"python": platform.python_version(), "cpus": multiprocessing.cpu_count()}
+    kept = [r for r in previous if r["preset"] not in ran]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "machine": {
-                    "python": platform.python_version(),
-                    "cpus": multiprocessing.cpu_count(),
-                },
-                "runs": runs,
-            },
-            indent=2,
-        )
-    )
+    RESULTS.write_text(json.dumps({"machine": machine, "runs": kept + runs}, indent=2))
     print(f"wrote {RESULTS}")
 
 

@@ -1,7 +1,7 @@
 """The learned churn model on a simulated customer base: ranking and early warning, honestly.
 
     .venv/bin/python -m benchmarks.churn [--data-dir DIR] [--preset demo --accounts 800
-        --months 36 --seed 1] [--model blend] [--horizon 180]
+        --months 36 --seed 1] [--model gradient_boosting] [--horizon 120]
 
 Without ``--data-dir`` a base is simulated into a temporary data dir first (``tenure simulate``'s
 code path). The model is backtested exactly as ``tenure model evaluate`` does it: monthly
@@ -12,8 +12,9 @@ by side (shared/ENGINEERING.md, "The simulator must not grade its own homework")
 - the learned model;
 - the naive baseline (days since last activity);
 - the health scorecard (risk = 100 − score) with the shipped default scorecard;
-- the oracle: the simulator's latent value (its moving average as of the month before), read from
-  the ground-truth files — this benchmark is evaluation code, the only reader besides simulate/.
+- two oracles from the ground-truth files (this benchmark is evaluation code, the only reader
+  besides simulate/): the latent value (its moving average as of the month before), and the
+  churn probability the simulator used for the renewals due within the horizon (a ceiling).
 
 Figures: AUC, top-decile lift (goal ≥ 4), precision/recall at a 10% alert budget, Brier, the
 share of churners flagged ≥ 90 days before their renewal at that budget (goal ≥ 60%), and the lead
@@ -38,7 +39,12 @@ import sqlalchemy as sa
 
 from tenure.config import Settings
 from tenure.model import Account
-from tenure.risk.service import evaluate_history, latest_data_day
+from tenure.risk.service import (
+    DEFAULT_HISTORY_MODEL,
+    DEFAULT_HORIZON_DAYS,
+    evaluate_history,
+    latest_data_day,
+)
 from tenure.store.database import create_engine, session_factory
 from tenure.store.events import open_event_store
 
@@ -77,6 +83,37 @@ def oracle(truth_dir: Path, external_ids: dict[int, str]) -> Callable[[pd.DataFr
     return score
 
 
+def oracle_renewals(
+    truth_dir: Path, external_ids: dict[int, str], horizon_days: int
+) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Risk = the churn probability the simulator itself used for renewals due within the horizon.
+
+    This knows the future (the latent value at the decision), so it is a ceiling, not a rival.
+    """
+    from tenure.simulate.truth import load_truth
+
+    renewals = load_truth(truth_dir).renewals.to_pandas()
+    renewals["term_ends_on"] = pd.to_datetime(renewals["term_ends_on"])
+    by_account = {a: frame for a, frame in renewals.groupby("account_external_id")}
+
+    def score(tested: pd.DataFrame) -> np.ndarray:
+        result = np.zeros(len(tested))
+        for i, (account_id, observed_on) in enumerate(
+            zip(tested["account_id"], pd.to_datetime(tested["observed_on"]), strict=True)
+        ):
+            due = by_account.get(external_ids[account_id])
+            if due is None:
+                continue
+            window = due[
+                (due["term_ends_on"] > observed_on)
+                & (due["term_ends_on"] <= observed_on + pd.Timedelta(days=horizon_days))
+            ]
+            result[i] = 1 - np.prod(1 - window["p_churn"].to_numpy(dtype=float))
+        return result
+
+    return score
+
+
 def scorecard(data_dir: Path) -> Callable[[pd.DataFrame], np.ndarray]:
     """Risk = 100 − the health score the default (or the data dir's) scorecard gives each row."""
     from tenure.health.scorecard import score_account
@@ -101,8 +138,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=800)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--model", default="blend")
-    parser.add_argument("--horizon", type=int, default=180)
+    parser.add_argument("--model", default=DEFAULT_HISTORY_MODEL)
+    parser.add_argument("--horizon", type=int, default=DEFAULT_HORIZON_DAYS)
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="tenure-churn-"))
     if args.data_dir is None:
@@ -125,6 +162,9 @@ def main() -> None:
             comparisons={
                 "health scorecard (100 − score)": scorecard(data_dir),
                 "oracle: latent value": oracle(truth_dir, external_ids),
+                "oracle: true P(churn) of renewals due": oracle_renewals(
+                    truth_dir, external_ids, args.horizon
+                ),
             },
         )
     seconds = time.perf_counter() - started

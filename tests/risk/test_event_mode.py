@@ -21,6 +21,7 @@ from tenure.risk.datasets import (
     monthly_dates,
     observation_dataset,
     renewal_labels,
+    with_changes,
 )
 from tenure.risk.evaluation import backtest, early_warning, rank_figures, time_ordered_folds
 from tenure.store.events import events_table_from_rows
@@ -199,3 +200,19 @@ def test_backtest_beats_the_naive_baseline(base: CustomerBase, dataset: pd.DataF
     assert model.scores.auc > 0.8
     assert model.scores.auc > naive.scores.auc
     assert model.early_warning.churners > 5
+
+
+def test_changes_compare_with_three_months_earlier() -> None:
+    march = pd.DataFrame(
+        {"segment": ["smb", "smb"], "seats_used": [8.0, 5.0]}, index=pd.Index([1, 2], name="id")
+    )
+    june = pd.DataFrame(
+        {"segment": ["smb", "smb", "ent"], "seats_used": [2.0, 6.0, 9.0]},
+        index=pd.Index([1, 2, 3], name="id"),
+    )
+    frames = with_changes({date(2025, 3, 1): march, date(2025, 6, 1): june})
+    # 2 − 8 = −6, 6 − 5 = +1; account 3 was not there in March; March has no December frame.
+    assert frames[date(2025, 6, 1)]["seats_used_change_3m"].tolist()[:2] == [-6.0, 1.0]
+    assert np.isnan(frames[date(2025, 6, 1)].loc[3, "seats_used_change_3m"])
+    assert frames[date(2025, 3, 1)]["seats_used_change_3m"].isna().all()
+    assert "segment_change_3m" not in frames[date(2025, 6, 1)]

@@ -82,7 +82,8 @@ def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: igno
     assert top.probability == max(s.probability for s in stored)
     assert top.model_version == fitted.version
     assert top.reasons and {"feature", "value", "contribution", "direction"} <= set(top.reasons[0])
-    assert top.reasons[0]["feature"] in METRICS
+    # Reasons name a metric or its 3-month change (license_utilization_change_3m).
+    assert top.reasons[0]["feature"].removesuffix("_change_3m") in METRICS
     # ARR at risk = ARR × P(churn at next renewal), in the contract currency.
     assert top.renewal_probability is not None and top.arr_at_risk is not None
     seats_arr = next(

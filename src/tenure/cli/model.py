@@ -92,7 +92,7 @@ def evaluate(
         None, "--as-of", help="Without --table: last day of history (default: last event day)."
     ),
     horizon: int = typer.Option(
-        180, "--horizon", min=30, help="Without --table: predict churn within this many days."
+        120, "--horizon", min=30, help="Without --table: predict churn within this many days."
     ),
     metric: list[str] | None = typer.Option(
         None, "--metric", help="Metric(s) the model learns from (default: every registered metric)."
@@ -105,11 +105,11 @@ def evaluate(
     backtest on the accounts' own history, with early-warning figures beside a naive baseline.
     """
     from tenure.errors import InvalidInput
-    from tenure.risk.models import DEFAULT_MODEL, MODELS
-    from tenure.risk.service import evaluate_table
+    from tenure.risk.models import MODELS
+    from tenure.risk.service import DEFAULT_HISTORY_MODEL, evaluate_table
 
     if table is None:
-        _evaluate_history(as_of, horizon, model or [DEFAULT_MODEL], metric, as_json)
+        _evaluate_history(as_of, horizon, model or [DEFAULT_HISTORY_MODEL], metric, as_json)
         return
     names = model or list(MODELS)
     if target is None:
@@ -180,9 +180,11 @@ def fit(
         None, "--as-of", help="Last day of data to learn from (default: the last day with events)."
     ),
     horizon: int = typer.Option(
-        180, "--horizon", min=30, help="Predict churn within this many days."
+        120, "--horizon", min=30, help="Predict churn within this many days."
     ),
-    model: str = typer.Option("blend", "--model", help="logistic, gradient_boosting or blend."),
+    model: str = typer.Option(
+        "gradient_boosting", "--model", help="logistic, gradient_boosting or blend."
+    ),
     metric: list[str] | None = typer.Option(
         None, "--metric", help="Metric(s) the model learns from (default: every registered metric)."
     ),

@@ -222,6 +222,8 @@ def table_dataset(frame: pd.DataFrame, target: str, source: str = "table") -> Ta
 
 # ---------------------------------------------------------------- event mode
 
+# Trend features compare each metric with its value this many months earlier.
+CHANGE_MONTHS = 3
 # Metric-frame columns that name an account rather than describe it.
 ACCOUNT_ID_COLUMNS = ("account_id", "account_external_id", "account_name")
 
@@ -363,3 +365,34 @@ def metric_features(
         numeric = [m.slug for m in (chosen or all_metrics()) if m.unit.is_numeric]
         frames[day] = frame.astype({slug: "float64" for slug in numeric if slug in frame})
     return frames
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier (clamped to the month's last day).
+
+    >>> months_before(date(2025, 5, 31), 3)
+    datetime.date(2025, 2, 28)
+    """
+    stamp = pd.Timestamp(day) - pd.DateOffset(months=months)
+    return date(stamp.year, stamp.month, stamp.day)
+
+
+def with_changes(
+    features_by_date: Mapping[date, pd.DataFrame], months: int = CHANGE_MONTHS
+) -> dict[date, pd.DataFrame]:
+    """Each frame plus ``<metric>_change_<n>m``: the numeric metrics' change over ``months``.
+
+    Churn is a process: a fall in usage says more than a low level. The change compares a frame
+    with the one ``months`` earlier (missing when that frame was not computed or the account was
+    not there), so it still uses only data from before each date.
+    """
+    result = {}
+    for day, frame in features_by_date.items():
+        numeric = frame.select_dtypes("number")
+        earlier = features_by_date.get(months_before(day, months))
+        if earlier is None:
+            change = pd.DataFrame(np.nan, index=frame.index, columns=numeric.columns)
+        else:
+            change = numeric - earlier.reindex(frame.index)[numeric.columns]
+        result[day] = frame.join(change.add_suffix(f"_change_{months}m"))
+    return result

@@ -162,3 +162,16 @@ def test_potentials_pipeline_and_cac() -> None:
     assert (row.count, row.amount, row.from_milestones) == (2, 150.0, 1)
     # The published example: $1 that brings 2 customers (one refers another) → $0.50.
     assert effective_cac(1.0, 1, 1).effective_cac == 0.5
+
+
+def test_shipped_rules_read_registered_metrics() -> None:
+    from tenure.metrics.registry import all_metrics
+    from tenure.success.fit import load_fit_config
+
+    slugs = {m.slug for m in all_metrics()}
+    fields = [
+        t.rule.field for ts in load_milestone_config().segments.values() for t in ts if t.rule
+    ]
+    fields += [c.rule.field for c in load_fit_config().criteria]
+    usage = {f.removeprefix("usage.") for f in fields if f.startswith("usage.")}
+    assert usage and usage <= slugs, usage - slugs

@@ -347,3 +347,26 @@ def test_a_red_health_score_is_a_risk_flag(session: Session, book: dict[str, Acc
     sold = next(s for s in result.records if s.account_id == book["sold"].id)
     assert sold.churn_class == "foreseen_good_fit"
     assert sold.reasons[0] == "foreseen: risk flag on 2025-04-01, ≥ 30 days before 2025-05-31"
+
+
+def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
+    session: Session, book: dict[str, Account]
+) -> None:
+    from tenure.model import MetricSnapshot
+
+    service.create_plans(session, load_milestone_config(), ["keep"])
+    session.add(
+        MetricSnapshot(
+            as_of=date(2025, 6, 30),
+            account_id=book["keep"].id,
+            values={"active_users_28d": 7, "feature_breadth": 0.2, "license_utilization": 0.7},
+        )
+    )
+    session.flush()
+    result = service.refresh_milestones(session, date(2025, 7, 15))
+    # Rules: 5 active users (7 ✓), feature breadth ≥ 0.3 (0.2 ✗), utilization ≥ 0.5 (0.7 ✓).
+    assert (result.checked, result.reached, result.asks_opened) == (3, 2, 1)
+    plan = {m.key: m for m in service.plan_show(session, "keep", date(2025, 7, 15)).milestones}
+    assert plan["team_adoption"].reached_by == "data"
+    assert plan["team_adoption"].reached_on == date(2025, 6, 30)
+    assert plan["first_value"].reached_on is None

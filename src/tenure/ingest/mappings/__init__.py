@@ -196,7 +196,8 @@ class Mapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    # Recorded with each import (import_run.mapping is 64 characters).
+    name: str = Field(min_length=1, max_length=64)
     entity: Entity
     description: str = ""
     columns: dict[str, str | ColumnSpec] = Field(min_length=1)

@@ -233,10 +233,19 @@ STEPS: list[DemoStep] = [
 
 
 @handle_errors
-def command() -> None:
+def command(
+    no_serve: bool = typer.Option(
+        False, "--no-serve", help="Do not serve the console at the end (or TENURE_DEMO_NO_SERVE=1)."
+    ),
+) -> None:
     """Simulate the demo customer base into a fresh data dir and show the portfolio."""
     ctx = DemoContext(settings=settings())
     for number, step in enumerate(STEPS, start=1):
         console.rule(f"[bold]{number}. {step.title}")
         step.run(ctx)
+    from tenure.web.demo import serve_console
+
+    # Always last, after every step other features append: sign-ins, then the console.
+    console.rule(f"[bold]{len(STEPS) + 1}. The web console")
+    serve_console(ctx.settings, no_serve=no_serve)
     typer.echo("")

@@ -3,6 +3,7 @@ nothing written, and what was stored before left as it was."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.errors import InvalidInput, RejectedFile
-from tenure.ingest.importer import ImportRequest, read_valid_rows
+from tenure.errors import InvalidInput, RejectedFile, RowError
+from tenure.ingest import importer
+from tenure.ingest.importer import ImportRequest, read_valid_rows, record_rejection
 from tenure.model import Account, Contact, Contract
 from tests.ingest.helpers import run_import
 
@@ -276,3 +278,20 @@ def test_cross_field_errors_name_the_field_they_blame(session: Session, tmp_path
     assert [(e.line, e.column, e.reason) for e in rejected.value.errors] == [
         (2, "ends_on", "ends_on is before starts_on")
     ]
+
+
+def test_the_history_keeps_a_bounded_number_of_errors(
+    session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(importer, "STORED_ERRORS", 2)
+    errors = [RowError(line, "name", None, "required value is missing") for line in (2, 3, 4, 5)]
+    request = ImportRequest("accounts", tmp_path / "a.csv")
+    run = record_rejection(
+        session, request, RejectedFile("a.csv", errors), started_at=datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    assert [(e["line"], e["reason"]) for e in run.errors] == [
+        (2, "required value is missing"),
+        (3, "required value is missing"),
+        (4, "… and 2 more errors, not stored"),
+    ]
+    assert (run.status, run.rows, run.file_name) == ("rejected", 0, "a.csv")

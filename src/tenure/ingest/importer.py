@@ -506,13 +506,29 @@ def record_rejection(
         file_name=request.path.name,
         mapping=request.mapping.name if request.mapping else None,
         status="rejected",
-        errors=[error.__dict__ for error in rejected.errors],
+        errors=_stored_errors(rejected.errors),
         started_at=started_at,
         finished_at=utcnow(),
     )
     session.add(run)
     session.flush()
     return run
+
+
+# Errors kept in the import history per run: enough to fix a file, bounded for the database.
+STORED_ERRORS = 10_000
+
+
+def _stored_errors(errors: Sequence[RowError]) -> list[dict[str, Any]]:
+    stored = [error.__dict__ for error in errors[:STORED_ERRORS]]
+    if len(errors) > STORED_ERRORS:
+        more = len(errors) - STORED_ERRORS
+        stored.append(
+            RowError(
+                errors[STORED_ERRORS].line, None, None, f"… and {more} more errors, not stored"
+            ).__dict__
+        )
+    return stored
 
 
 class ImportRunRead(BaseModel):

@@ -50,8 +50,9 @@ def duckdb_con() -> ibis.BaseBackend:
     return ibis.duckdb.connect()
 
 
-def insert_fixture(session: Session, data_dir: Path) -> EventStore:
-    """The hand-built fixture as real database rows and stored Parquet events."""
+def insert_fixture(session: Session, data_dir: Path, store: EventStore | None = None) -> EventStore:
+    """The hand-built fixture as database rows, and its events in ``store`` (default: Parquet
+    under ``data_dir``)."""
     from tenure import model
 
     for row in ACCOUNTS:
@@ -90,6 +91,6 @@ def insert_fixture(session: Session, data_dir: Path) -> EventStore:
             )
         )
     session.flush()
-    store = EventStore(data_dir)
+    store = store or EventStore(data_dir)
     store.write_parquet(events_table_from_rows(EVENTS))
     return store

@@ -44,11 +44,14 @@ def list_metrics(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     if as_json:
         print_json(definitions)
         return
-    table = Table(title=f"{len(definitions)} metrics", show_lines=False)
-    for column in ("slug", "name", "unit", "concept", "definition"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"{len(definitions)} metrics", show_lines=True)
+    table.add_column("metric", no_wrap=True)
+    table.add_column("unit", no_wrap=True)
+    table.add_column("definition", ratio=1)
     for d in definitions:
-        table.add_row(d.slug, d.name, d.unit, d.concept, d.description)
+        table.add_row(
+            f"[bold]{d.slug}[/]\n{d.name}", f"{d.unit}\n[dim]{d.concept}[/]", d.description
+        )
     console.print(table)
 
 

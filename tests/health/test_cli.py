@@ -1,0 +1,62 @@
+"""The commands a CS team runs, end to end on a real database and event store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from tenure.cli.main import app
+from tenure.config import Settings
+from tenure.store.database import create_engine
+from tenure.store.events import open_event_store
+from tests.metrics.conftest import insert_fixture
+
+runner = CliRunner()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_metrics_and_health_commands(
+    database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(database_url)
+    # the store the commands will open: Parquet under the data dir, or PostgreSQL's event table
+    store = open_event_store(Settings(data_dir=data_dir, database_url=database_url))
+    with Session(engine) as session:
+        insert_fixture(session, data_dir, store)
+        session.commit()
+    store.close()
+    engine.dispose()
+    monkeypatch.setenv("TENURE_DATABASE_URL", database_url)
+    monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("COLUMNS", "140")
+
+    listed = json.loads(run("metrics", "list", "--json"))
+    assert {"license_utilization", "relationship_coverage", "days_to_renewal"} <= {
+        m["slug"] for m in listed
+    }
+    computed = json.loads(run("metrics", "compute", "--as-of", "2025-03-31", "--json"))
+    acme = next(r for r in computed["rows"] if r["account_external_id"] == "acme")
+    assert acme["license_utilization"] == pytest.approx(0.2, rel=1e-9)
+    assert "no metric is empty or constant" in run("metrics", "qa")
+
+    assert "scored 3 accounts as of 2025-03-31" in run("health", "score", "--as-of", "2025-03-31")
+    explained = run("health", "explain", "ACME")
+    assert "Acme (acme) — 60/100 yellow" in explained
+    assert "Sponsor engaged (90 days)" in explained and "yes → +10 points" in explained
+    assert "Biggest lever" in explained
+    assert json.loads(run("health", "explain", "acme", "--json"))["score"] == 60
+    assert "Latest health scores" in run("health", "show")
+
+    bad = runner.invoke(app, ["health", "score", "--as-of", "31/03/2025"])
+    assert bad.exit_code == 1 and "--as-of '31/03/2025' is not a date" in bad.output
+    missing = runner.invoke(app, ["health", "explain", "nobody"])
+    assert missing.exit_code == 1 and "no account with id or name 'nobody'" in missing.output

@@ -355,18 +355,41 @@ def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
     from tenure.model import MetricSnapshot
 
     service.create_plans(session, load_milestone_config(), ["keep"])
-    session.add(
-        MetricSnapshot(
-            as_of=date(2025, 6, 30),
-            account_id=book["keep"].id,
-            values={"active_users_28d": 7, "feature_breadth": 0.2, "license_utilization": 0.7},
-        )
+    keep = book["keep"].id
+    session.add_all(
+        [
+            # The first measured day: 6 active users already — reached before we could see when.
+            MetricSnapshot(
+                as_of=date(2025, 3, 31),
+                account_id=keep,
+                values={"active_users_28d": 6, "feature_breadth": 0.1, "license_utilization": 0.3},
+            ),
+            MetricSnapshot(
+                as_of=date(2025, 6, 30),
+                account_id=keep,
+                values={"active_users_28d": 7, "feature_breadth": 0.2, "license_utilization": 0.7},
+            ),
+        ]
     )
     session.flush()
     result = service.refresh_milestones(session, date(2025, 7, 15))
-    # Rules: 5 active users (7 ✓), feature breadth ≥ 0.3 (0.2 ✗), utilization ≥ 0.5 (0.7 ✓).
-    assert (result.checked, result.reached, result.asks_opened) == (3, 2, 1)
+    # Day 1 checks 3 rules (users ✓ baseline); day 2 checks 2 (breadth 0.2 < 0.3 ✗, util 0.7 ✓).
+    assert result.model_dump() == {
+        "days": 2,
+        "checked": 5,
+        "reached": 2,
+        "reached_before_first_measure": 1,
+        "asks_opened": 1,
+    }
     plan = {m.key: m for m in service.plan_show(session, "keep", date(2025, 7, 15)).milestones}
-    assert plan["team_adoption"].reached_by == "data"
+    assert (plan["first_active_users"].reached_by, plan["team_adoption"].reached_by) == (
+        "baseline",
+        "data",
+    )
     assert plan["team_adoption"].reached_on == date(2025, 6, 30)
     assert plan["first_value"].reached_on is None
+    # Timing leaves the baseline out: nobody has a known time to first active users.
+    with pytest.raises(NotFound):
+        service.time_to_milestone(session, "first_active_users", date(2025, 7, 15))
+    (row,) = service.time_to_milestone(session, "team_adoption", date(2025, 7, 15))
+    assert (row.reached, row.median_days) == (1, 546.0)  # 2024-01-01 → 2025-06-30

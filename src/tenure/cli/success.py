@@ -322,13 +322,20 @@ def milestones_mark(
 
 @milestones_app.command("refresh")
 @handle_errors
-def milestones_refresh(as_of: str | None = AS_OF) -> None:
-    """Mark milestones the stored metrics show reached, and open their asks."""
+def milestones_refresh(
+    as_of: str | None = AS_OF,
+    since: str | None = typer.Option(None, "--since", help="Only metric days after this one."),
+) -> None:
+    """Mark milestones reached on the first stored metrics day their rule passed; open asks."""
     from tenure.success import service
 
     with unit_of_work() as session:
-        r = service.refresh_milestones(session, _as_of(as_of))
-    console.print(f"{r.checked} checked, {r.reached} reached, {r.asks_opened} ask(s) opened")
+        r = service.refresh_milestones(session, _as_of(as_of), _as_of(since) if since else None)
+    console.print(
+        f"{r.days} metric day(s), {r.checked} check(s): {r.reached} reached "
+        f"({r.reached_before_first_measure} already before the first measured day), "
+        f"{r.asks_opened} ask(s) opened"
+    )
 
 
 @milestones_app.command("timing")

@@ -67,7 +67,7 @@ from tenure.success import (
     outcome,
     value,
 )
-from tenure.success.rules import Outcome, Rule
+from tenure.success.rules import Outcome, Rule, evaluate
 
 if TYPE_CHECKING:
     from tenure.store.events import EventStore
@@ -283,8 +283,16 @@ def last_nps(book: Book, account_id: int, before: date) -> int | None:
     return answers[-1].score if answers else None
 
 
-def account_facts(book: Book, account_id: int, *, at_signing: bool = False) -> dict[str, Any]:
-    """The dotted facts rules read. At signing: attributes and handoff answers only."""
+def account_facts(
+    book: Book,
+    account_id: int,
+    *,
+    at_signing: bool = False,
+    metrics: dict[str, Any] | None = None,
+    day: date | None = None,
+) -> dict[str, Any]:
+    """The dotted facts rules read. At signing: attributes and handoff answers only; otherwise
+    also usage (the book's metrics, or ``metrics`` of another ``day``) and the last NPS."""
     a = book.accounts[account_id]
     facts: dict[str, Any] = {
         "segment": a.segment,
@@ -300,14 +308,15 @@ def account_facts(book: Book, account_id: int, *, at_signing: bool = False) -> d
             facts[f"custom.{key}"] = val
     if at_signing:
         return facts
+    usage = book.metrics.get(account_id, {}) if metrics is None else metrics
     facts.update(
         {
             f"usage.{k}": v
-            for k, v in book.metrics.get(account_id, {}).items()
+            for k, v in usage.items()
             if k not in ("account_id", "account_external_id", "account_name")
         }
     )
-    facts["nps.last"] = last_nps(book, account_id, book.as_of)
+    facts["nps.last"] = last_nps(book, account_id, day or book.as_of)
     return facts
 
 
@@ -656,39 +665,71 @@ def mark_milestone(
 
 
 class RefreshResult(BaseModel):
+    days: int
     checked: int
     reached: int
+    reached_before_first_measure: int
     asks_opened: int
 
 
-def refresh_milestones(session: Session, as_of: date) -> RefreshResult:
-    """Mark milestones the data shows reached (as of the stored metrics) and open their asks."""
+def refresh_milestones(session: Session, as_of: date, since: date | None = None) -> RefreshResult:
+    """Mark the milestones the stored metrics show reached, each on the first stored day its rule
+    passed, and open their asks. A milestone already passing on the very first stored day of a
+    plan that started earlier is marked ``baseline``: reached, but when is not known, so it is
+    left out of time-to-milestone figures."""
+    from tenure.model.metric_snapshot import MetricSnapshot
+
     book = load_book(session, as_of)
     templates = {t.id: t for t in session.scalars(sa.select(MilestoneTemplate))}
-    checked = reached = asks = 0
-    for account_id, ms in book.milestones.items():
-        facts = account_facts(book, account_id)
-        for m in ms:
-            template = templates.get(m.template_id or -1)
-            if m.reached_on is not None or template is None or template.rule is None:
+    plans = dict(session.execute(sa.select(SuccessPlan.id, SuccessPlan.started_on)).all())
+    pending = [
+        (m, templates[m.template_id], Rule.model_validate(templates[m.template_id].rule))
+        for ms in book.milestones.values()
+        for m in ms
+        if m.reached_on is None
+        and m.template_id in templates
+        and templates[m.template_id].rule is not None
+    ]
+    all_days = sorted(
+        session.scalars(
+            sa.select(MetricSnapshot.as_of).where(MetricSnapshot.as_of <= as_of).distinct()
+        )
+    )
+    first_day = all_days[0] if all_days else None
+    # A daily job passes the last day it checked; a first run backfills every stored day.
+    days = [d for d in all_days if since is None or d > since]
+    checked = reached = baseline = asks = 0
+    for day in days:
+        if not pending:
+            break
+        metrics, _ = stored_metrics_by_account(session, day)
+        still = []
+        for m, template, rule in pending:
+            started = plans[m.plan_id]
+            if day < started or m.account_id not in metrics:
+                still.append((m, template, rule))
                 continue
             checked += 1
-            result = milestones.progress_from_data(
-                milestones.MilestoneTemplate(
-                    key=m.key,
-                    name=m.name,
-                    due_days=template.due_days,
-                    rule=Rule.model_validate(template.rule),
-                ),
-                facts,
-            )
-            if result.reached:
-                day = book.metrics_as_of or as_of
-                m.reached_on, m.reached_by, m.evidence = day, "data", result.reason
-                reached += 1
-                asks += _open_ask(session, book, m, template, day) is not None
+            facts = account_facts(book, m.account_id, metrics=metrics[m.account_id], day=day)
+            result = evaluate(rule, facts)
+            if result.outcome is not Outcome.passed:
+                still.append((m, template, rule))
+                continue
+            unseen = day == first_day and started < day
+            m.reached_on, m.reached_by = day, "baseline" if unseen else "data"
+            m.evidence = f"{result.reason} (metrics of {day})"
+            reached += 1
+            baseline += unseen
+            asks += _open_ask(session, book, m, template, day) is not None
+        pending = still
     session.flush()
-    return RefreshResult(checked=checked, reached=reached, asks_opened=asks)
+    return RefreshResult(
+        days=len(days),
+        checked=checked,
+        reached=reached,
+        reached_before_first_measure=baseline,
+        asks_opened=asks,
+    )
 
 
 def signed_on(book: Book, account_id: int) -> date | None:
@@ -706,7 +747,7 @@ def first_value_on(book: Book, account_id: int) -> date | None:
         (
             m.reached_on
             for m in book.milestones[account_id]
-            if m.key == "first_value" and m.reached_on
+            if m.key == "first_value" and m.reached_on and m.reached_by != "baseline"
         ),
         None,
     )
@@ -736,10 +777,14 @@ def time_to_milestone(session: Session, key: str, as_of: date) -> list[milestone
     rows = session.execute(
         sa.select(Milestone.account_id, SuccessPlan.started_on, Milestone.reached_on)
         .join(SuccessPlan, SuccessPlan.id == Milestone.plan_id)
-        .where(Milestone.key == key, SuccessPlan.started_on <= as_of)
+        .where(
+            Milestone.key == key,
+            SuccessPlan.started_on <= as_of,
+            sa.or_(Milestone.reached_by.is_(None), Milestone.reached_by != "baseline"),
+        )
     ).all()
     if not rows:
-        raise NotFound(f"no success plan has a milestone {key!r}")
+        raise NotFound(f"no success plan has a milestone {key!r} with a known start and reach")
     return milestones.time_to_milestone(
         milestones.MilestoneTiming(a, start, r if r and r <= as_of else None)
         for a, start, r in rows

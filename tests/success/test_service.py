@@ -393,3 +393,8 @@ def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
         service.time_to_milestone(session, "first_active_users", date(2025, 7, 15))
     (row,) = service.time_to_milestone(session, "team_adoption", date(2025, 7, 15))
     assert (row.reached, row.median_days) == (1, 546.0)  # 2024-01-01 → 2025-06-30
+    # Without an onboarded_on, go-live is the first milestone reached, and the stage says so.
+    book["keep"].onboarded_on = None
+    session.flush()
+    stage = service.lifecycle_show(session, "keep", date(2025, 7, 15)).current
+    assert "adopt: live since 2025-03-31 (milestone 'first_active_users' reached)" in stage.reasons

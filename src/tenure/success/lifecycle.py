@@ -55,6 +55,8 @@ class LifecycleContract:
 class LifecycleFacts:
     contracts: Sequence[LifecycleContract]
     go_live_on: date | None = None
+    # Where go-live came from, shown in the reasons (e.g. "onboarded_on", "milestone kickoff").
+    go_live_source: str = "onboarded_on"
     # Dates expansion opportunities were opened or won.
     expansion_dates: Sequence[date] = field(default_factory=tuple)
 
@@ -98,7 +100,7 @@ def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
         reasons.append(f"land: signed {first_signed}, not live yet")
     else:
         motions.append(LaerStage.adopt)
-        reasons.append(f"adopt: live since {facts.go_live_on}")
+        reasons.append(f"adopt: live since {facts.go_live_on} ({facts.go_live_source})")
     recent = [
         d for d in facts.expansion_dates if as_of - timedelta(days=EXPAND_WINDOW_DAYS) <= d <= as_of
     ]

@@ -794,7 +794,20 @@ def time_to_milestone(session: Session, key: str, as_of: date) -> list[milestone
 # --- lifecycle ------------------------------------------------------------------------------
 
 
+def go_live_on(book: Book, account_id: int) -> tuple[date | None, str]:
+    """The account's ``onboarded_on``, else the first day one of its milestones was reached."""
+    onboarded = book.accounts[account_id].onboarded_on
+    if onboarded:
+        return onboarded, "onboarded_on"
+    reached = [m for m in book.milestones[account_id] if m.reached_on]
+    if not reached:
+        return None, "no go-live recorded"
+    first = min(reached, key=lambda m: m.reached_on or date.max)
+    return first.reached_on, f"milestone {first.key!r} reached"
+
+
 def lifecycle_facts(book: Book, account_id: int) -> lifecycle.LifecycleFacts:
+    live_on, source = go_live_on(book, account_id)
     expansion_days = [
         d
         for o in book.opportunities[account_id]
@@ -813,7 +826,8 @@ def lifecycle_facts(book: Book, account_id: int) -> lifecycle.LifecycleFacts:
     ]
     return lifecycle.LifecycleFacts(
         contracts=contracts,
-        go_live_on=book.accounts[account_id].onboarded_on,
+        go_live_on=live_on,
+        go_live_source=source,
         expansion_dates=expansion_days,
     )
 

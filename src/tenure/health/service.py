@@ -5,6 +5,7 @@ Functions take the session first; they flush, never commit (the surface owns the
     card = load_scorecard(settings.data_dir)               # <data_dir>/scorecard.yaml or default
     scores = score_day(session, store, date(2025, 3, 31), card)  # stored, with trend
     explain_account(session, "ACME")                       # latest stored score + measures
+    latest_account_score(session, account)                 # the same for an Account row
     score_history(session, "ACME")                         # every stored day, oldest first
 
 Scores read the metrics stored for the day (``tenure metrics compute``); a day without stored
@@ -132,7 +133,8 @@ def find_account(session: Session, reference: str) -> Account:
     raise NotFound(f"no account with id or name {reference!r}")
 
 
-def _read(score: HealthScore, account: Account) -> AccountScore:
+def to_account_score(score: HealthScore, account: Account) -> AccountScore:
+    """A stored score row as the surfaces' :class:`AccountScore` (with its measures)."""
     return AccountScore(
         account_id=account.id,
         account_external_id=account.external_id,
@@ -149,6 +151,17 @@ def _read(score: HealthScore, account: Account) -> AccountScore:
     )
 
 
+def latest_account_score(session: Session, account: Account) -> AccountScore | None:
+    """The account's latest stored score with every measure, if it was ever scored."""
+    score = session.scalars(
+        sa.select(HealthScore)
+        .where(HealthScore.account_id == account.id)
+        .order_by(HealthScore.as_of.desc(), HealthScore.computed_at.desc())
+        .limit(1)
+    ).first()
+    return None if score is None else to_account_score(score, account)
+
+
 def score_history(session: Session, reference: str) -> list[AccountScore]:
     """Every stored score of one account, oldest first."""
     account = find_account(session, reference)
@@ -157,7 +170,7 @@ def score_history(session: Session, reference: str) -> list[AccountScore]:
         .where(HealthScore.account_id == account.id)
         .order_by(HealthScore.as_of, HealthScore.scorecard)
     ).all()
-    return [_read(s, account) for s in scores]
+    return [to_account_score(s, account) for s in scores]
 
 
 def explain_account(session: Session, reference: str, as_of: date | None = None) -> AccountScore:
@@ -181,4 +194,4 @@ def latest_scores(session: Session) -> list[AccountScore]:
         .where(HealthScore.as_of == day)
         .order_by(HealthScore.score, Account.name)
     ).all()
-    return [_read(score, account) for score, account in rows]
+    return [to_account_score(score, account) for score, account in rows]

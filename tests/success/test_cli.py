@@ -125,6 +125,9 @@ def test_success_commands(cli_env: Path) -> None:
         "acquired",
     )
     assert "cause customer_change, avoidable False — confirmed" in confirmed
+    (shown_record,) = json.loads(run("churn", "show", "gone", "--json"))
+    assert shown_record["root_cause_review"] == "sold to the wrong team"
+    assert shown_record["suggested_reasons"][1] == "bad fit: no Success Potential at signing"
     assert "stage adopt" in run("lifecycle", "show", "acme", "--as-of", "2026-03-01")
     assert "1 success plan(s) created" in run("milestones", "plan", "acme")
     assert "advocacy ask opened" in run(

@@ -603,6 +603,32 @@ def churn_confirm(
         )
 
 
+@churn_app.command("show")
+@handle_errors
+def churn_show(account: str = typer.Argument(...), as_json: bool = JSON) -> None:
+    """An account's churn records: class, stated vs internal reason, evidence, review."""
+    from tenure.success import service
+
+    with unit_of_work() as session:
+        records = service.churn_show(session, account)
+    if as_json:
+        print_json(records)
+        return
+    if not records:
+        console.print(f"{account}: no churn record (run `tenure churn classify`)")
+    for r in records:
+        state = "confirmed" if r.confirmed else "suggested, to confirm"
+        console.print(
+            f"[bold]{r.kind} on {r.churned_on}[/] — {r.churn_class}, cause {r.cause_side}, "
+            f"avoidable {r.avoidable} ({state})\n  internal reason: {r.internal_reason}; "
+            f"stated: {r.stated_reason or 'none given'}"
+        )
+        for reason in r.suggested_reasons:
+            console.print(f"  · {reason}")
+        if r.root_cause_review:
+            console.print(f"  review: {r.root_cause_review}")
+
+
 @churn_app.command("report")
 @handle_errors
 def churn_report(as_json: bool = JSON) -> None:

@@ -1249,6 +1249,50 @@ def confirm_churn(
     return record
 
 
+class ChurnRecordView(BaseModel):
+    account: str
+    kind: str
+    churned_on: date
+    notice_on: date | None
+    churn_class: str
+    cause_side: str
+    avoidable: bool | None
+    internal_reason: str
+    stated_reason: str | None
+    confirmed: bool
+    root_cause_review: str | None
+    suggested_reasons: list[str]
+    classifier_version: int | None
+
+
+def churn_show(session: Session, external_id: str) -> list[ChurnRecordView]:
+    """An account's churn records: class, stated and internal reasons, evidence, review."""
+    account = get_account(session, external_id)
+    rows = session.scalars(
+        sa.select(ChurnRecord)
+        .where(ChurnRecord.account_id == account.id)
+        .order_by(ChurnRecord.churned_on)
+    )
+    return [
+        ChurnRecordView(
+            account=external_id,
+            kind=r.kind,
+            churned_on=r.churned_on,
+            notice_on=r.notice_on,
+            churn_class=r.churn_class,
+            cause_side=r.cause_side,
+            avoidable=r.avoidable,
+            internal_reason=r.internal_reason,
+            stated_reason=r.stated_reason,
+            confirmed=r.confirmed,
+            root_cause_review=r.root_cause_review,
+            suggested_reasons=list(r.suggestion.get("reasons", [])),
+            classifier_version=r.suggestion.get("classifier_version"),
+        )
+        for r in rows
+    ]
+
+
 def churn_report(session: Session) -> list[churn_classification.ClassCount]:
     rows = session.execute(
         sa.select(ChurnRecord.churned_on, ChurnRecord.churn_class, ChurnRecord.cause_side)

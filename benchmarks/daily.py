@@ -5,7 +5,8 @@
 
 Part 1 simulates the preset into ``--data-dir`` (``tenure simulate``) unless it already holds a
 base, then runs the daily job for ``--days`` consecutive as-of dates ending the day before the
-simulator's as-of date, printing each step's seconds and counts, and CTAs created per day.
+simulator's as-of date (or starting at ``--start``), printing each step's seconds and counts,
+and the CTAs created per day.
 
 Part 2 checks the measured-plays report where the true effect is known. The simulator has no
 interventions file yet, so the experiment is built here, in the open: per seed, ``--accounts``
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 
-def daily_figures(preset: str, data_dir: Path, days: int) -> None:
+def daily_figures(preset: str, data_dir: Path, days: int, start: date | None) -> None:
     from tenure.config import Settings
     from tenure.playbooks.config import PlaybookSettings
     from tenure.playbooks.daily import run_daily
@@ -52,11 +53,13 @@ def daily_figures(preset: str, data_dir: Path, days: int) -> None:
     engine = create_engine(settings.resolved_database_url)
     store = open_event_store(settings)
     ruleset = load_ruleset()
-    first = sim_as_of - timedelta(days=days)
+    first = start or sim_as_of - timedelta(days=days)
     for offset in range(days):
         as_of = first + timedelta(days=offset)
         started = time.perf_counter()
-        result = run_daily(engine, as_of, ruleset, PlaybookSettings(), store=store, force=True)
+        result = run_daily(
+            engine, as_of, ruleset, PlaybookSettings(), store=store, data_dir=data_dir, force=True
+        )
         total = time.perf_counter() - started
         print(f"\nas of {as_of}: {result.run.status} in {total:.1f} s")
         for step in result.run.steps:
@@ -103,13 +106,14 @@ def main() -> None:
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/tenure-bench-medium"))
     parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--start", type=date.fromisoformat, default=None, help="First as-of date.")
     parser.add_argument("--plays-only", action="store_true")
     parser.add_argument("--accounts", type=int, default=4000)
     parser.add_argument("--control-share", type=float, default=0.2)
     parser.add_argument("--relative-effect", type=float, default=0.3)
     args = parser.parse_args()
     if not args.plays_only:
-        daily_figures(args.preset, args.data_dir, args.days)
+        daily_figures(args.preset, args.data_dir, args.days, args.start)
     measured_play_figures(args.accounts, args.control_share, args.relative_effect)
 
 

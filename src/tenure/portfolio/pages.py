@@ -31,6 +31,8 @@ PAGES: list[Page] = [
     Page("portfolio", "Portfolio", "/portfolio", "/api/v1/accounts", shortcut="p"),
     Page("renewals", "Renewals", "/renewals", "/api/v1/renewals", shortcut="r"),
     Page("risk", "Risk", "/risk", "/api/v1/risk", shortcut="c"),
+    Page("kpis", "KPIs", "/kpis", "/api/v1/kpis", shortcut="i"),
+    Page("churn", "Churn review", "/churn-review", "/api/v1/churn-review", shortcut="v"),
     Page(
         "admin", "Admin", "/admin", "/api/v1/users", roles=frozenset({UserRole.admin}), shortcut="a"
     ),

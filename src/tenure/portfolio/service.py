@@ -87,9 +87,10 @@ FAR_FUTURE = date(9999, 12, 31)
 # --- the account row: one account with its current contracts ------------------------------
 
 
-def _current_contracts(account_id: int | None = None) -> Any:
-    """Per account (or for one): ARR, currency, next renewal and seats of its active contracts."""
-    only = [Contract.account_id == account_id] if account_id is not None else []
+def _current_contracts(account_ids: Sequence[int] | None = None) -> Any:
+    """Per account (or for the given ones): ARR, currency, next renewal and seats of its active
+    contracts."""
+    only = [Contract.account_id.in_(account_ids)] if account_ids is not None else []
     return (
         sa.select(
             Contract.account_id.label("account_id"),
@@ -107,12 +108,13 @@ def _current_contracts(account_id: int | None = None) -> Any:
 class _Rows:
     """The account-row select and the expressions filters and sorts refer to."""
 
-    def __init__(self, session: Session, account_id: int | None = None) -> None:
+    def __init__(self, session: Session, account_ids: Sequence[int] | None = None) -> None:
         self.days = signals.current_days(session)
-        self.contracts = _current_contracts(account_id)
+        self.contracts = _current_contracts(account_ids)
         self.owner = aliased(User, name="owner")
-        self.health = signals.health_today(self.days) if self.days.health_day else None
-        self.risk = signals.risk_today(self.days) if self.days.risk_day else None
+        days = self.days
+        self.health = signals.health_today(days, account_ids) if days.health_day else None
+        self.risk = signals.risk_today(days, account_ids) if days.risk_day else None
         self.stage = signals.stage_now()
         self.arr = sa.func.coalesce(self.contracts.c.arr, 0.0)
         self.renewal_on = self.contracts.c.renewal_on
@@ -133,9 +135,12 @@ class _Rows:
             SortKey.arr_at_risk: sa.func.coalesce(self.arr_at_risk, -1.0),
         }
 
-    def select(self) -> sa.Select[Any]:
-        select = (
-            sa.select(
+    def select(self, joins: frozenset[str] | None = None) -> sa.Select[Any]:
+        """The full account row; with ``joins``, only ``Account.id`` and the joins named
+        (contracts, owner, health, risk) — what a filter, a count or a sort needs."""
+        if joins is None:
+            joins = frozenset({"contracts", "owner", "health", "risk"})
+            columns: list[Any] = [
                 Account.id,
                 Account.external_id,
                 Account.name,
@@ -154,15 +159,36 @@ class _Rows:
                 self.probability.label("churn_probability"),
                 self.arr_at_risk.label("arr_at_risk"),
                 self.stage.label("laer_stage"),
-            )
-            .outerjoin(self.contracts, self.contracts.c.account_id == Account.id)
-            .outerjoin(self.owner, self.owner.id == Account.owner_id)
-        )
-        if self.health is not None:
+            ]
+        else:
+            columns = [Account.id]
+        select = sa.select(*columns)
+        if "contracts" in joins:
+            select = select.outerjoin(self.contracts, self.contracts.c.account_id == Account.id)
+        if "owner" in joins:
+            select = select.outerjoin(self.owner, self.owner.id == Account.owner_id)
+        if "health" in joins and self.health is not None:
             select = select.outerjoin(self.health, self.health.c.account_id == Account.id)
-        if self.risk is not None:
+        if "risk" in joins and self.risk is not None:
             select = select.outerjoin(self.risk, self.risk.c.account_id == Account.id)
         return select
+
+
+SORT_JOINS: dict[SortKey, frozenset[str]] = {
+    SortKey.arr: frozenset({"contracts"}),
+    SortKey.renewal_on: frozenset({"contracts"}),
+    SortKey.owner: frozenset({"owner"}),
+    SortKey.health: frozenset({"health"}),
+    SortKey.risk: frozenset({"risk"}),
+    SortKey.arr_at_risk: frozenset({"risk"}),
+}
+
+
+def _filter_joins(query: PortfolioQuery) -> frozenset[str]:
+    renewal = query.renewal_within_days is not None or query.renewal_from or query.renewal_to
+    return frozenset({"contracts"} if renewal else set()) | (
+        frozenset({"health"}) if query.band else frozenset()
+    )
 
 
 def _row(row: Any, as_of: date) -> AccountRow:
@@ -214,9 +240,14 @@ def owner_ids(session: Session, user: User, owner: str) -> set[int] | None:
 
 
 def _filtered(
-    session: Session, rows: _Rows, query: PortfolioQuery, user: User, as_of: date
+    session: Session,
+    rows: _Rows,
+    query: PortfolioQuery,
+    user: User,
+    as_of: date,
+    joins: frozenset[str] | None = None,
 ) -> sa.Select[Any]:
-    select = rows.select()
+    select = rows.select(joins)
     if query.q:
         pattern = f"%{query.q.strip().lower()}%"
         select = select.where(
@@ -302,12 +333,20 @@ def _sort_value(row: Any, query: PortfolioQuery) -> Any:
 
 
 def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) -> PortfolioPage:
-    """The filtered, sorted book of business; a page number or a cursor selects the slice."""
+    """The filtered, sorted book of business; a page number or a cursor selects the slice.
+
+    Two steps keep a page fast on a large book: the ids of the page are found with only the
+    joins the filters and the sort need, then the full rows of those ids are read.
+    """
     rows = _Rows(session)
-    select = _filtered(session, rows, query, user, as_of)
-    total = session.scalar(sa.select(sa.func.count()).select_from(select.subquery())) or 0
+    filter_joins = _filter_joins(query)
+    counted = _filtered(session, rows, query, user, as_of, filter_joins)
+    total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery())) or 0
     key = rows.sort_expressions[query.sort]
     descending = query.direction == SortDirection.desc
+    narrow = _filtered(
+        session, rows, query, user, as_of, filter_joins | SORT_JOINS.get(query.sort, frozenset())
+    )
     if query.cursor:
         value, row_id = _decode_cursor(query, query.cursor)
         after = (
@@ -315,15 +354,19 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
             if descending
             else sa.or_(key > value, sa.and_(key == value, Account.id > row_id))
         )
-        select = select.where(after)
+        narrow = narrow.where(after)
     else:
-        select = select.offset((query.page - 1) * query.limit)
+        narrow = narrow.offset((query.page - 1) * query.limit)
     order = (key.desc(), Account.id.desc()) if descending else (key.asc(), Account.id.asc())
-    fetched = session.execute(select.order_by(*order).limit(query.limit + 1)).all()
-    page_rows = fetched[: query.limit]
+    ids = list(session.scalars(narrow.order_by(*order).limit(query.limit + 1)))
+    shown = ids[: query.limit]
+    # The page's rows, with the contract totals of these accounts only.
+    of_page = _Rows(session, shown).select().where(Account.id.in_(shown))
+    found = {r.id: r for r in session.execute(of_page).all()}
+    page_rows = [found[i] for i in shown]
     next_cursor = (
         _encode_cursor(query, _sort_value(page_rows[-1], query), page_rows[-1].id)
-        if len(fetched) > query.limit
+        if len(ids) > query.limit
         else None
     )
     return PortfolioPage(
@@ -671,7 +714,7 @@ def get_account(session: Session, account_id: int) -> Account:
 
 
 def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
-    rows = _Rows(session, account_id)
+    rows = _Rows(session, [account_id])
     found = session.execute(rows.select().where(Account.id == account_id)).first()
     if found is None:
         raise NotFound(f"no account with id {account_id}")

@@ -9,6 +9,7 @@ that one day through the ``as_of`` index keeps a portfolio page fast with a year
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -51,19 +52,20 @@ def current_days(session: Session) -> CurrentDays:
 
 
 def _current_days(session: Session) -> CurrentDays:
-    # max(as_of) is one index probe; the tie-break then sorts only that day's rows.
+    # max(as_of) is one index probe; the day's last stored row (highest id, found through the
+    # as_of index) names the scorecard / model version in force.
     health_day = session.scalar(sa.select(sa.func.max(HealthScore.as_of)))
     risk_day = session.scalar(sa.select(sa.func.max(ChurnRiskScore.as_of)))
     scorecard = session.scalar(
         sa.select(HealthScore.scorecard)
         .where(HealthScore.as_of == health_day)
-        .order_by(HealthScore.computed_at.desc())
+        .order_by(HealthScore.id.desc())
         .limit(1)
     )
     model_version = session.scalar(
         sa.select(ChurnRiskScore.model_version)
         .where(ChurnRiskScore.as_of == risk_day)
-        .order_by(ChurnRiskScore.created_at.desc())
+        .order_by(ChurnRiskScore.id.desc())
         .limit(1)
     )
     return CurrentDays(
@@ -75,8 +77,15 @@ def _current_days(session: Session) -> CurrentDays:
     )
 
 
-def health_today(days: CurrentDays) -> Any:
-    """(account_id, score, band, trend) of the current scoring day."""
+def _only(column: Any, account_ids: Sequence[int] | None) -> list[Any]:
+    return [] if account_ids is None else [column.in_(account_ids)]
+
+
+def health_today(days: CurrentDays, account_ids: Sequence[int] | None = None) -> Any:
+    """(account_id, score, band, trend) of the current scoring day.
+
+    Materialised once (one as_of index range) rather than probed per account: with a year of
+    scores, 10,000 probes into the (account, day) index cost 4× more on SQLite."""
     return (
         sa.select(
             HealthScore.account_id.label("account_id"),
@@ -85,11 +94,13 @@ def health_today(days: CurrentDays) -> Any:
             HealthScore.trend.label("trend"),
         )
         .where(HealthScore.as_of == days.health_day, HealthScore.scorecard == days.scorecard)
-        .subquery("health_now")
+        .where(*_only(HealthScore.account_id, account_ids))
+        .cte("health_now")
+        .prefix_with("MATERIALIZED", dialect="sqlite")
     )
 
 
-def risk_today(days: CurrentDays) -> Any:
+def risk_today(days: CurrentDays, account_ids: Sequence[int] | None = None) -> Any:
     """(account_id, probability, arr_at_risk) of the current risk scoring day."""
     return (
         sa.select(
@@ -100,8 +111,10 @@ def risk_today(days: CurrentDays) -> Any:
         .where(
             ChurnRiskScore.as_of == days.risk_day,
             ChurnRiskScore.model_version == days.model_version,
+            *_only(ChurnRiskScore.account_id, account_ids),
         )
-        .subquery("risk_now")
+        .cte("risk_now")
+        .prefix_with("MATERIALIZED", dialect="sqlite")
     )
 
 

@@ -18,7 +18,7 @@ from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
 from tenure.model import TouchpointKind, UserRole
 from tenure.model.base import utcnow
-from tenure.portfolio import service
+from tenure.portfolio import reviews, service
 from tenure.portfolio.schemas import (
     PortfolioQuery,
     ReassignRequest,
@@ -26,6 +26,8 @@ from tenure.portfolio.schemas import (
     SortKey,
     TouchpointLog,
 )
+from tenure.success.churn_classification import CauseSide
+from tenure.success.kpis import GroupBy
 from tenure.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -226,6 +228,64 @@ def risk_page(
         },
         db=db,
         json_url="/api/v1/risk?" + urlencode(query.params()),
+    )
+
+
+@router.get("/churn-review")
+def churn_review_page(
+    request: Request,
+    status: str = Query("unconfirmed", pattern="^(unconfirmed|confirmed|all)$"),
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    review = reviews.churn_review(db, status=status)
+    return render(
+        request,
+        "churn_review.html",
+        {"review": review, "status": status, "causes": list(CauseSide)},
+        db=db,
+        json_url=f"/api/v1/churn-review?status={status}",
+    )
+
+
+@router.post("/churn-review/{record_id}/confirm")
+def confirm_churn_page(
+    record_id: int,
+    cause_side: CauseSide = Form(...),
+    avoidable: str = Form(""),
+    foreseen: str = Form(""),
+    review: str = Form("", max_length=5000),
+    back: str = Form("/churn-review", max_length=2000),
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    flags = {"yes": True, "no": False}
+    data = reviews.ChurnConfirm(
+        cause_side=cause_side,
+        avoidable=flags.get(avoidable),
+        foreseen=flags.get(foreseen),
+        review=review or None,
+    )
+    reviews.confirm_churn_class(db, record_id, data, actor)
+    return RedirectResponse(_same_site(back, "/churn-review"), status_code=303)
+
+
+@router.get("/kpis")
+def kpis_page(
+    request: Request,
+    quarters: int = Query(4, ge=1, le=12),
+    by: GroupBy = GroupBy.all,
+    actor: Actor = PageActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> Response:
+    history = reviews.kpi_history(db, as_of, quarters=quarters, by=by)
+    return render(
+        request,
+        "kpis.html",
+        {"history": history, "quarters": quarters, "by": by, "groupings": list(GroupBy)},
+        db=db,
+        json_url=f"/api/v1/kpis?quarters={quarters}&by={by.value}",
     )
 
 

@@ -1,0 +1,44 @@
+"""Churn review (confirm or correct the suggested class) and KPIs by quarter."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query
+
+from tenure.api.v1.common import ERRORS, Actor, AsOf, CurrentActor, Db, Session
+from tenure.portfolio import reviews
+from tenure.success.kpis import GroupBy, KpiReport
+
+router = APIRouter(tags=["frameworks"], responses=ERRORS)
+
+
+@router.get("/churn-review", response_model=reviews.ChurnReview)
+def churn_review(
+    status: str = Query("unconfirmed", pattern="^(unconfirmed|confirmed|all)$"),
+    limit: int = Query(100, ge=1, le=500),
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> reviews.ChurnReview:
+    """Lost and downgraded customers with the suggested churn class and its reasons."""
+    return reviews.churn_review(db, status=status, limit=limit)
+
+
+@router.post("/churn-review/{record_id}/confirm", response_model=reviews.ChurnReviewRow)
+def confirm(
+    record_id: int, data: reviews.ChurnConfirm, actor: Actor = CurrentActor, db: Session = Db
+) -> reviews.ChurnReviewRow:
+    """Confirm or correct the class (the account's owner, team, their manager or an admin)."""
+    return reviews.confirm_churn_class(db, record_id, data, actor)
+
+
+@router.get("/kpis", response_model=list[KpiReport])
+def kpis(
+    quarters: int = Query(4, ge=1, le=12),
+    by: GroupBy = GroupBy.all,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> list[KpiReport]:
+    """NRR, GRR, logo churn, expansion, renewal rate, NPS… for the last complete quarters."""
+    return reviews.kpi_history(db, as_of, quarters=quarters, by=by)

@@ -142,7 +142,7 @@ def explain(
     best = max(result.measures, key=lambda m: m.gain)
     if best.gain:
         console.print(
-            f"Biggest lever: {best.name} {best.next_shown} would add {best.gain} points "
+            f"Biggest lever: {best.name} → {best.next_shown}: +{best.gain} points "
             f"({result.score} → {result.score + best.gain})."
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 import ibis
@@ -69,3 +70,17 @@ def test_chosen_metrics_can_be_computed_alone(duckdb_con: ibis.BaseBackend) -> N
     assert list(frame.columns[5:]) == ["nps_trend", "arr"]
     acme = frame.set_index("account_external_id").loc["acme"]
     assert acme.nps_trend == EXPECTED["acme"]["nps_trend"] and acme.arr == EXPECTED["acme"]["arr"]
+
+
+def test_expressions_for_several_days_can_wait_to_be_executed(
+    duckdb_con: ibis.BaseBackend,
+) -> None:
+    events = duckdb_con.create_table("e", events_table_from_rows(EVENTS))
+    snapshot = snapshot_from_rows(duckdb_con, **SNAPSHOT_ROWS)
+    chosen = [get_metric("events_28d")]
+    today = compute_metrics(duckdb_con, events, snapshot, AS_OF, chosen)
+    yesterday = compute_metrics(duckdb_con, events, snapshot, AS_OF - timedelta(days=1), chosen)
+    # acme on 03-30 (window 03-03…03-30): the 8 of 03-31 minus the two reports and the
+    # ai_summary of 03-31, plus u4's export late on 03-03 → 6
+    assert yesterday.to_pandas().events_28d.tolist() == [6, 0, 2]  # dyna: 03-28, 03-29
+    assert today.to_pandas().events_28d.tolist() == [8, 0, 2]

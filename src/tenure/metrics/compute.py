@@ -95,8 +95,9 @@ def compute_metrics(
     it do not each re-scan the events.
     """
     chosen = list(metrics) if metrics is not None else all_metrics()
+    # One table per day: expressions for several days can be built before any is executed.
     activity = con.create_table(
-        "tenure_metric_activity",
+        f"tenure_metric_activity_{as_of:%Y%m%d}",
         attributed_activity(events, snapshot, as_of),
         temp=True,
         overwrite=True,

@@ -40,6 +40,9 @@ def test_ctas_and_rules_over_the_api(database_url: str, data_dir: Path) -> None:
         ctas = client.get("/api/v1/ctas", headers=auth).json()
         assert [c["rule_key"] for c in ctas] == ["renewal_preparation"]
         cta_id = ctas[0]["id"]
+        inbox = client.get("/api/v1/inbox?as_of=2026-03-01", headers=auth).json()
+        assert [c["id"] for c in inbox["new"]] == [cta_id] and inbox["renewals"] == []
+        assert inbox["email"] == "csm@example.com"
         body = {"outcome": "success", "note": "booked"}
         denied = client.post(f"/api/v1/ctas/{cta_id}/close", json=body, headers=read_only)
         assert denied.status_code == 403

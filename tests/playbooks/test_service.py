@@ -169,6 +169,10 @@ def test_escalation_to_manager_and_digest(session: Session) -> None:
     assert service.escalate(session, RULES, date(2026, 3, 13), sender="t@example.com") == 0
     mail = {(m.kind, m.recipient) for m in session.scalars(sa.select(OutboxMessage))}
     assert mail == {("digest", "csm@example.com"), ("escalation", "boss@example.com")}
+    # The manager's inbox shows what was escalated to them.
+    boss_book = service.book_today(session, boss.id, date(2026, 3, 12))
+    assert [c.title for c in boss_book.escalated_to_me] == ["Renewal in 120 days"]
+    assert "Escalated to you: Renewal in 120 days — Acme" in boss_book.as_text()
 
 
 def test_preview_writes_nothing_and_shows_load_per_csm(session: Session) -> None:

@@ -300,6 +300,31 @@ def ctas_list(
     console.print(table)
 
 
+@ctas_app.command("today")
+@handle_errors
+def ctas_today(
+    user: str = typer.Argument(..., help="The user's email."),
+    as_of: str | None = AsOfOption,
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A CSM's book today: new CTAs, CTAs due, escalated to them, renewals in 30 days."""
+    import sqlalchemy as sa
+
+    from tenure.errors import NotFound
+    from tenure.model import User
+    from tenure.playbooks import service
+
+    with unit_of_work() as session:
+        user_id = session.scalar(sa.select(User.id).where(User.email == user))
+        if user_id is None:
+            raise NotFound(f"no user with email {user!r}")
+        book = service.book_today(session, user_id, _as_of(as_of))
+    if json:
+        print_json(book)
+    else:
+        console.print(book.as_text(), highlight=False, markup=False)
+
+
 @ctas_app.command("draft")
 @handle_errors
 def ctas_draft(

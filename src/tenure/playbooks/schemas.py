@@ -242,3 +242,48 @@ class WebhookDeliveryRead(BaseModel):
     last_status_code: int | None
     last_error: str | None
     delivered_at: datetime | None
+
+
+class RenewalDue(BaseModel):
+    account_id: int
+    account_name: str
+    ends_on: date
+    arr: float
+    currency: str
+
+
+class BookToday(BaseModel):
+    """ "Your book today": the in-app inbox, and the body of the daily digest email."""
+
+    user_id: int
+    email: str
+    as_of: date
+    new: list[CtaRead]
+    due: list[CtaRead]
+    escalated_to_me: list[CtaRead]
+    renewals: list[RenewalDue]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.new or self.due or self.escalated_to_me or self.renewals)
+
+    @property
+    def subject(self) -> str:
+        return (
+            f"Your book today: {len(self.new)} new, {len(self.due)} due, "
+            f"{len(self.renewals)} renewals"
+        )
+
+    def as_text(self) -> str:
+        lines = [f"Your book on {self.as_of}", ""]
+        lines += [f"New: [{c.priority}] {c.title} — {c.account_name}: {c.reason}" for c in self.new]
+        lines += [f"Due: {c.title} — {c.account_name} (due {c.due_on})" for c in self.due]
+        lines += [
+            f"Escalated to you: {c.title} — {c.account_name} (opened {c.opened_on})"
+            for c in self.escalated_to_me
+        ]
+        lines += [
+            f"Renewal: {r.account_name} on {r.ends_on} ({r.arr:,.0f} {r.currency})"
+            for r in self.renewals
+        ]
+        return "\n".join(lines) + "\n"

@@ -46,9 +46,11 @@ from tenure.playbooks.ctas import (
 from tenure.playbooks.facts import FactsTable, build_facts
 from tenure.playbooks.rules import Firing, Rule, Ruleset, evaluate, missing_facts
 from tenure.playbooks.schemas import (
+    BookToday,
     CtaRead,
     OutboxMessageRead,
     PreviewRead,
+    RenewalDue,
     RuleEvaluationRead,
     RuleRead,
     WebhookDeliveryRead,
@@ -431,49 +433,69 @@ def escalate(session: Session, ruleset: Ruleset, as_of: date, *, sender: str) ->
     return len(chosen)
 
 
+def book_today(session: Session, user_id: int, as_of: date) -> BookToday:
+    """A CSM's day: CTAs opened today, CTAs due, CTAs escalated to them, renewals in 30 days.
+
+    The in-app inbox and the daily digest email are two renderings of this one object.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    working = Cta.status.in_([CtaStatus.open, CtaStatus.in_progress])
+    renewals = session.execute(
+        sa.select(Account.id, Account.name, Contract.ends_on, Contract.arr, Contract.currency)
+        .join(Contract, Contract.account_id == Account.id)
+        .where(Account.owner_id == user.id)
+        .where(Contract.ends_on >= as_of, Contract.ends_on <= as_of + timedelta(days=30))
+        .order_by(Contract.ends_on, Account.id)
+    )
+    return BookToday(
+        user_id=user.id,
+        email=user.email,
+        as_of=as_of,
+        new=_read_ctas(session, Cta.owner_id == user.id, Cta.opened_on == as_of),
+        due=_read_ctas(session, Cta.owner_id == user.id, working, Cta.due_on <= as_of),
+        escalated_to_me=_read_ctas(session, Cta.escalated_to_id == user.id, working),
+        renewals=[
+            RenewalDue(account_id=i, account_name=n, ends_on=d, arr=float(a), currency=c)
+            for i, n, d, a, c in renewals
+        ],
+    )
+
+
 def queue_digests(session: Session, as_of: date, *, sender: str) -> int:
-    """One "your book today" email per CSM with new CTAs, CTAs due and renewals in 30 days."""
-    users = session.scalars(sa.select(User).where(User.is_active)).all()
+    """One "your book today" email per active user whose book has something today."""
     queued = 0
-    for user in users:
-        new = session.scalars(
-            sa.select(Cta).where(Cta.owner_id == user.id, Cta.opened_on == as_of)
-        ).all()
-        due = session.scalars(
-            sa.select(Cta).where(
-                Cta.owner_id == user.id,
-                Cta.status.in_([CtaStatus.open, CtaStatus.in_progress]),
-                Cta.due_on <= as_of,
-            )
-        ).all()
-        renewals = session.execute(
-            sa.select(Account.name, Contract.ends_on, Contract.arr, Contract.currency)
-            .join(Contract, Contract.account_id == Account.id)
-            .where(Account.owner_id == user.id)
-            .where(Contract.ends_on >= as_of, Contract.ends_on <= as_of + timedelta(days=30))
-            .order_by(Contract.ends_on)
-        ).all()
-        if not (new or due or renewals):
+    for user_id in session.scalars(sa.select(User.id).where(User.is_active).order_by(User.id)):
+        book = book_today(session, user_id, as_of)
+        if book.is_empty:
             continue
-        lines = [f"Your book on {as_of}", ""]
-        lines += [f"New: [{c.priority.value}] {c.title} — {c.reason}" for c in new]
-        lines += [f"Due: {c.title} (due {c.due_on})" for c in due]
-        lines += [f"Renewal: {n} on {d} ({a:,.0f} {cur})" for n, d, a, cur in renewals]
         outbox.enqueue(
             session,
             kind="digest",
             goal="Start the CSM's day on the accounts that need them most",
-            recipient=user.email,
-            subject=f"Your book today: {len(new)} new, {len(due)} due, {len(renewals)} renewals",
-            body="\n".join(lines) + "\n",
+            recipient=book.email,
+            subject=book.subject,
+            body=book.as_text(),
             sender=sender,
-            dedupe_key=f"digest:{user.id}:{as_of.isoformat()}",
+            dedupe_key=f"digest:{user_id}:{as_of.isoformat()}",
         )
         queued += 1
     return queued
 
 
 # --- reading -----------------------------------------------------------------------------
+
+
+def _read_ctas(session: Session, *conditions: Any, limit: int = 500) -> list[CtaRead]:
+    query = (
+        sa.select(Cta, Account.name)
+        .join(Account, Account.id == Cta.account_id)
+        .where(*conditions)
+        .order_by(Cta.due_on, Cta.id)
+        .limit(limit)
+    )
+    return [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
 
 
 def list_ctas(
@@ -484,17 +506,16 @@ def list_ctas(
     account_id: int | None = None,
     limit: int = 200,
 ) -> list[CtaRead]:
-    query = sa.select(Cta, Account.name).join(Account, Account.id == Cta.account_id)
+    conditions: list[Any] = []
     if status == "open":
-        query = query.where(Cta.status.in_(OPEN_STATUSES))
+        conditions.append(Cta.status.in_(OPEN_STATUSES))
     elif status:
-        query = query.where(Cta.status == _choice(CtaStatus, status))
+        conditions.append(Cta.status == _choice(CtaStatus, status))
     if owner_id is not None:
-        query = query.where(Cta.owner_id == owner_id)
+        conditions.append(Cta.owner_id == owner_id)
     if account_id is not None:
-        query = query.where(Cta.account_id == account_id)
-    query = query.order_by(Cta.due_on, Cta.id).limit(limit)
-    return [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
+        conditions.append(Cta.account_id == account_id)
+    return _read_ctas(session, *conditions, limit=limit)
 
 
 def rules_overview(session: Session, ruleset: Ruleset, as_of: date) -> list[RuleRead]:

@@ -25,6 +25,7 @@ from tenure.playbooks.daily import last_runs
 from tenure.playbooks.measured import PlayReport, play_report
 from tenure.playbooks.rules import Ruleset, load_ruleset
 from tenure.playbooks.schemas import (
+    BookToday,
     CtaRead,
     DailyRunRead,
     OutboxMessageRead,
@@ -221,3 +222,9 @@ def list_webhook_deliveries(
     """The webhook delivery log: status, attempts, last answer."""
     _operator(actor)
     return service.webhook_deliveries(db, status=status)
+
+
+@api_router.get("/inbox", response_model=BookToday, summary="Your book today (in-app inbox)")
+def inbox(as_of: date | None = None, actor: Actor = CurrentActor, db: Session = Db) -> BookToday:
+    """New CTAs, CTAs due, CTAs escalated to you and renewals in the next 30 days."""
+    return service.book_today(db, actor.user.id, as_of or today())

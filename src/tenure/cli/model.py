@@ -151,9 +151,12 @@ def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
             f"  fold {fold['test_from']}…{fold['test_until']}: train {fold['train_rows']} rows, "
             f"test {fold['test_rows']} rows, AUC {fold['auc']:.3f}"
         )
-    table = Table(title="out-of-time figures (top-10% alert budget)")
-    table.add_column("score")
-    for header in ("AUC", "lift@10%", "prec@10%", "recall@10%", "Brier", "≥90d ahead", "lead p50"):
+    table = Table(
+        title="out-of-time figures: alert set = top 10%; ≥90d = churners flagged 90+ days "
+        "before renewal; lead = median days flagged before renewal"
+    )
+    table.add_column("score", min_width=24, overflow="fold")
+    for header in ("AUC", "lift", "prec", "recall", "Brier", "≥90d", "lead"):
         table.add_column(header, justify="right")
     for figure in evaluation["figures"]:
         lead = figure["lead_time_days"]["p50"]
@@ -164,11 +167,15 @@ def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
             f"{figure['precision_at_budget']:.2f}",
             f"{figure['recall_at_budget']:.2f}",
             f"{figure['brier']:.3f}",
-            f"{figure['flagged_90d_ahead']}/{figure['churners']} "
-            f"({figure['flagged_90d_ahead_share']:.0%})",
-            "—" if lead is None else f"{lead:.0f} d",
+            f"{figure['flagged_90d_ahead_share']:.0%}",
+            "—" if lead is None else f"{lead:.0f}d",
         )
     console.print(table)
+    model = evaluation["figures"][0]
+    console.print(
+        f"{evaluation['model']}: {model['flagged_90d_ahead']} of {model['churners']} churners "
+        "flagged 90+ days before their renewal"
+    )
     for note in evaluation["notes"]:
         console.print(f"note: {note}")
 
@@ -227,8 +234,6 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="Print every stored score as JSON."),
 ) -> None:
     """Score every current customer with the latest model; store probability, reasons, version."""
-    from rich.table import Table
-
     from tenure.cli.context import event_store, settings, unit_of_work
     from tenure.risk.service import score_accounts
 
@@ -238,31 +243,33 @@ def score(
     if as_json:
         print_json(run)
         return
-    table = Table(
-        title=f"churn risk as of {run.as_of} — {run.accounts} accounts, {run.alerts} in the alert "
-        f"set — model {run.model_version}"
+    console.print(
+        f"[bold]churn risk as of {run.as_of}[/]: {run.accounts} accounts scored, {run.alerts} in "
+        f"the alert set (⚑, top 10%) — model {run.model_version}",
+        highlight=False,
     )
-    for header in (
-        "account",
-        "P(churn)",
-        "P(churn at renewal)",
-        "renewal",
-        "ARR at risk",
-        "top reasons",
-    ):
-        table.add_column(header)
     for row in run.scores[:limit]:
-        reasons = "; ".join(
-            f"{r['feature']}={r['value']} ({'+' if r['contribution'] > 0 else ''}"
-            f"{r['contribution']:.2f})"
-            for r in row.reasons[:3]
+        renewal = (
+            ""
+            if row.renewal_probability is None
+            else f" · {row.renewal_probability:.0%} at renewal {row.next_renewal_on}"
         )
-        table.add_row(
-            f"{'⚑ ' if row.in_alert_set else ''}{row.account_name}",
-            f"{row.probability:.1%}",
-            "—" if row.renewal_probability is None else f"{row.renewal_probability:.1%}",
-            str(row.next_renewal_on or "—"),
-            "—" if row.arr_at_risk is None else f"{row.arr_at_risk:,.0f} {row.currency or ''}",
-            reasons,
+        at_risk = (
+            ""
+            if row.arr_at_risk is None
+            else f" · ARR at risk {row.arr_at_risk:,.0f} {row.currency}"
         )
-    console.print(table)
+        console.print(
+            f"{'⚑' if row.in_alert_set else ' '} [bold]{row.account_name}[/] "
+            f"({row.account_external_id}): {row.probability:.0%} within {row.horizon_days} d"
+            f"{renewal}{at_risk}",
+            highlight=False,
+        )
+        for reason in row.reasons[:3]:
+            value = reason["value"]
+            shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+            arrow = "↑" if reason["contribution"] > 0 else "↓"
+            console.print(
+                f"    {arrow} {reason['feature']} = {shown} ({reason['contribution']:+.2f})",
+                highlight=False,
+            )

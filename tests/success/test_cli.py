@@ -154,9 +154,14 @@ def test_success_commands(cli_env: Path) -> None:
         "high_touch",
         "--from",
         "2026-01-01",
+        "--require",
+        "handoff.ready=true",
     )
     segments = json.loads(run("outcome", "segments", "--as-of", "2026-03-01", "--json"))
     assert segments == {"(not captured)": ["gone"], "high_touch": ["acme"]}
+    ax = json.loads(run("outcome", "show", "acme", "--as-of", "2026-03-01", "--json"))["status"]
+    # "true" on the command line is the boolean the handoff answer holds.
+    assert (ax["experience_met"], ax["required_met"]) == ("pass", "unknown")
     potential = json.loads(run("expansion", "show", "acme", "--as-of", "2026-03-01", "--json"))
     assert potential["potential"]["advocacy"]["potential"] is False  # outcome not measured
     refused = runner.invoke(app, ["message", "draft", "acme", "advocacy_ask"])

@@ -189,6 +189,8 @@ def outcome_set(
     effective_from: str | None = typer.Option(None, "--from", help="Effective date."),
 ) -> None:
     """Store a new version of the account's Desired Outcome."""
+    import yaml
+
     from tenure.success import outcome, service
     from tenure.success.rules import parse_model
 
@@ -197,8 +199,10 @@ def outcome_set(
         field_name, sep, wanted = item.partition("=")
         if not sep:
             raise InvalidInput(f"--require {item!r}: use FIELD=VALUE")
+        # YAML scalars: "true" → True, "3" → 3, "high_touch" stays text.
+        value = yaml.safe_load(wanted) if wanted else None
         requirements.append(
-            {"key": field_name, "rule": {"field": field_name, "op": "eq", "value": wanted}}
+            {"key": field_name, "rule": {"field": field_name, "op": "eq", "value": value}}
         )
     version = parse_model(
         outcome.DesiredOutcomeVersion,

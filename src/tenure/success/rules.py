@@ -71,7 +71,12 @@ class Rule(BaseModel):
     def describe(self) -> str:
         if self.op in ("truthy", "falsy", "exists"):
             return f"{self.field} {self.op}"
-        return f"{self.field} {_SYMBOL[self.op]} {self.value!r}"
+        return f"{self.field} {_SYMBOL[self.op]} {shown(self.value)}"
+
+
+def shown(value: Any) -> str:
+    """A value as a reason quotes it: floats to four significant digits, the rest as repr."""
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
 
 
 class RuleResult(BaseModel):
@@ -98,12 +103,14 @@ def evaluate(rule: Rule, facts: Mapping[str, Any]) -> RuleResult:
         except TypeError:
             return RuleResult(
                 outcome=Outcome.unknown,
-                reason=f"{rule.field} = {actual!r} cannot be compared with {rule.value!r}",
+                reason=(
+                    f"{rule.field} = {shown(actual)} cannot be compared with {shown(rule.value)}"
+                ),
             )
     verdict = "meets" if ok else "fails"
     return RuleResult(
         outcome=Outcome.passed if ok else Outcome.failed,
-        reason=f"{rule.field} = {actual!r} {verdict} {rule.describe()}",
+        reason=f"{rule.field} = {shown(actual)} {verdict} {rule.describe()}",
     )
 
 

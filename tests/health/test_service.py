@@ -18,6 +18,7 @@ from tenure.health.service import (
     score_day,
     score_history,
 )
+from tenure.model import LifecycleStage
 from tests.metrics.conftest import insert_fixture
 from tests.metrics.fixtures import AS_OF
 
@@ -91,3 +92,48 @@ def test_unknown_account_and_unscored_account(session: Session, data_dir: Path) 
         explain_account(session, "nobody")
     with pytest.raises(NotFound, match="run `tenure health score` first"):
         explain_account(session, "acme")
+
+
+LIFECYCLE_CARD = """\
+name: by-stage
+version: "2"
+bands: [{name: red, min_score: 0}, {name: green, min_score: 50}]
+profiles:
+  - name: renewing
+    match:
+      lifecycle_stage: [renew]
+    measures:
+      - metric: champion_present
+        weight: 100
+        thresholds: [{at: 1, points: 100}]
+  - name: everyone
+    measures:
+      - metric: sponsor_engaged
+        weight: 100
+        thresholds: [{at: 1, points: 100}]
+"""
+
+
+def test_profiles_match_the_lifecycle_stage_in_effect(session: Session, data_dir: Path) -> None:
+    store = insert_fixture(session, data_dir)
+    # acme entered "renew" on 03-01 (in effect on 03-31); dyna enters it only on 04-01
+    session.add_all(
+        [
+            LifecycleStage(account_id=1, effective_on=date(2024, 4, 1), stage="adopt"),
+            LifecycleStage(account_id=1, effective_on=date(2025, 3, 1), stage="renew"),
+            LifecycleStage(account_id=4, effective_on=date(2025, 4, 1), stage="renew"),
+        ]
+    )
+    session.flush()
+    (data_dir / "scorecard.yaml").write_text(LIFECYCLE_CARD)  # the data dir's own scorecard
+    scores = {
+        s.account_external_id: s for s in score_day(session, store, AS_OF, load_scorecard(data_dir))
+    }
+    # acme: renewing profile, has a champion → 100; dyna: everyone, sponsor met → 100;
+    # bolt: everyone, no sponsor → 0
+    assert {k: (s.profile, s.score) for k, s in scores.items()} == {
+        "acme": ("renewing", 100),
+        "dyna": ("everyone", 100),
+        "bolt": ("everyone", 0),
+    }
+    assert scores["acme"].scorecard == "by-stage" and scores["acme"].scorecard_version == "2"

@@ -11,6 +11,8 @@ Functions take the session first; they flush, never commit (the surface owns the
 Scores read the metrics stored for the day (``tenure metrics compute``); a day without stored
 metrics is computed and stored first, so one command does the whole job. Former customers — accounts
 whose contracts have all ended by the day — are not scored; accounts without any contract are.
+Profiles can match the account's columns, any metric, and ``lifecycle_stage`` (the LAER stage in
+effect that day, when `tenure lifecycle` has set one).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tenure.errors import InvalidInput, NotFound
 from tenure.health.schemas import AccountScore, MeasureScore
 from tenure.health.scorecard import Scorecard, load_scorecard_text, score_accounts
 from tenure.metrics.service import compute_and_store, stored_metrics
-from tenure.model import Account, HealthScore, MetricSnapshot
+from tenure.model import Account, HealthScore, LifecycleStage, MetricSnapshot
 from tenure.store.events import EventStore
 
 DEFAULT_SCORECARD = Path(__file__).with_name("default_scorecard.yaml")
@@ -68,6 +70,24 @@ def _previous_scores(session: Session, card: Scorecard, as_of: date) -> dict[int
     return {account_id: score for account_id, score in rows}
 
 
+def lifecycle_stages(session: Session, as_of: date) -> dict[int, str | None]:
+    """Each account's LAER stage in effect on ``as_of`` (profiles may match on it)."""
+    latest = (
+        sa.select(LifecycleStage.account_id, sa.func.max(LifecycleStage.effective_on).label("on"))
+        .where(LifecycleStage.effective_on <= as_of)
+        .group_by(LifecycleStage.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(LifecycleStage.account_id, LifecycleStage.stage).join(
+            latest,
+            (LifecycleStage.account_id == latest.c.account_id)
+            & (LifecycleStage.effective_on == latest.c.on),
+        )
+    )
+    return {account_id: stage for account_id, stage in rows}
+
+
 def _former_customer(row: dict[str, object]) -> bool:
     """Had contracts (a tenure) but none is active any more: nothing left to keep healthy."""
     return row.get("tenure_days") is not None and row.get("days_to_renewal") is None
@@ -83,8 +103,9 @@ def score_day(
     if not has_metrics:
         compute_and_store(session, store, as_of)
     frame = stored_metrics(session, as_of)
+    stages = lifecycle_stages(session, as_of)
     rows = [
-        row
+        {**row, "lifecycle_stage": stages.get(int(row["account_id"]))}
         for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
         if not _former_customer(row)
     ]

@@ -1,8 +1,11 @@
 """KPIs on a five-account book whose every figure is worked out by hand in the comments."""
 
-from datetime import date
+import itertools
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tenure.errors import InvalidInput
 from tenure.success.kpis import (
@@ -125,3 +128,24 @@ def test_nps_and_periods() -> None:
     assert parse_period("2025-01-01..2025-06-30").end == date(2025, 7, 1)
     with pytest.raises(InvalidInput, match="2025-Q5"):
         parse_period("2025-Q5")
+
+
+@given(
+    st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)),
+    st.integers(min_value=0, max_value=800),
+)
+def test_explicit_ranges_round_trip(first: date, days: int) -> None:
+    last = first + timedelta(days=days)
+    period = parse_period(f"{first}..{last}")
+    assert (period.start, period.last_day) == (first, last)
+    assert parse_period(period.label) == period
+
+
+@given(st.integers(min_value=1990, max_value=2100))
+def test_quarters_and_months_tile_the_year(year: int) -> None:
+    quarters = [parse_period(f"{year}-Q{q}") for q in range(1, 5)]
+    months = [parse_period(f"{year}-{m:02d}") for m in range(1, 13)]
+    for parts in (quarters, months):
+        assert parts[0].start == parse_period(str(year)).start
+        assert parts[-1].end == parse_period(str(year)).end
+        assert all(a.end == b.start for a, b in itertools.pairwise(parts))

@@ -76,6 +76,12 @@ def test_product_evidence_and_no_evidence() -> None:
         low.reasons[-1]
         == "licence utilization 20% < 40% before the notice: the value never arrived"
     )
+    # A plan whose first value never came: onboarding failed, before utilization is looked at.
+    onboarding = suggest(churn(first_value_reached=False, license_utilization=0.2))
+    assert (onboarding.cause_side, onboarding.internal_reason) == (
+        CauseSide.product_or_service,
+        "no_first_value",
+    )
     # Two tickets are not enough; a detractor NPS is.
     assert suggest(churn(high_priority_ticket_dates=tickets[1:], last_nps=4)).internal_reason == (
         "low_value"

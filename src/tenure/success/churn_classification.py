@@ -14,8 +14,8 @@ customer's **stated** reason apart from the **internal** one [pub].
   signing; ``customer_change`` when the data shows their own change (acquired, bankrupt, budget
   cut, or a champion who left in the 180 days before notice); ``acquisition_fit`` again when two
   or more fit criteria (must or nice) failed at signing; ``product_or_service`` when it shows
-  ours (licence utilization < 40 % before the notice, ≥ 3 high-priority tickets in those 180
-  days, or a last NPS ≤ 6 — checked in that order);
+  ours (first value never reached, licence utilization < 40 % before the notice, ≥ 3
+  high-priority tickets in those 180 days, or a last NPS ≤ 6 — checked in that order);
   otherwise ``unknown``.
 - A stated reason that names a verifiable event ("company_acquired", "business_closed") counts as
   that customer event; every other stated reason is kept but not trusted ([pub]: relying on the
@@ -38,7 +38,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel
 
 # Bumped whenever a threshold or rule below changes: every suggestion cites it.
-CLASSIFIER_VERSION = 3
+CLASSIFIER_VERSION = 4
 FORESEEN_LEAD_DAYS = 30
 FORESEEN_WINDOW_DAYS = 365
 LOOKBACK_DAYS = 180
@@ -77,6 +77,8 @@ class ChurnFacts:
     champion_left_on: Sequence[date] = field(default_factory=tuple)
     high_priority_ticket_dates: Sequence[date] = field(default_factory=tuple)
     license_utilization: float | None = None
+    # Whether the plan's first-value milestone was reached before the notice (None: no plan).
+    first_value_reached: bool | None = None
     last_nps: int | None = None
     stated_reason: str | None = None
 
@@ -124,6 +126,12 @@ def _cause(facts: ChurnFacts, anchor: date) -> tuple[CauseSide, str, list[str]]:
             CauseSide.customer_change,
             "champion_left",
             [f"champion left on {max(left)}, within {LOOKBACK_DAYS} days of the notice"],
+        )
+    if facts.first_value_reached is False:
+        return (
+            CauseSide.product_or_service,
+            "no_first_value",
+            ["the first-value milestone was never reached before the notice: onboarding failed"],
         )
     if facts.license_utilization is not None and facts.license_utilization < LOW_UTILIZATION:
         return (

@@ -1120,6 +1120,14 @@ def metric_before(session: Session, account_id: int, day: date, slug: str) -> fl
     return None if v is None else float(v)
 
 
+def _first_value_by(book: Book, account_id: int, day: date) -> bool | None:
+    """Whether the plan's first-value milestone was reached by ``day``; None without one."""
+    planned = [m for m in book.milestones[account_id] if m.key == "first_value"]
+    if not planned:
+        return None
+    return any(m.reached_on is not None and m.reached_on <= day for m in planned)
+
+
 def churn_facts(
     session: Session, book: Book, contract: Contract, config: fit.FitConfig
 ) -> churn_classification.ChurnFacts:
@@ -1156,6 +1164,7 @@ def churn_facts(
             d for d in book.high_priority_tickets[account.id] if d <= anchor
         ],
         license_utilization=metric_before(session, account.id, anchor, "license_utilization"),
+        first_value_reached=_first_value_by(book, account.id, anchor),
         last_nps=last_nps(book, account.id, anchor),
         stated_reason=str(stated) if stated else None,
     )

@@ -119,6 +119,8 @@ class Book:
     risk_flags: dict[int, list[date]] = field(default_factory=lambda: defaultdict(list))
     metrics: dict[int, dict[str, Any]] = field(default_factory=dict)
     metrics_as_of: date | None = None
+    # The first day metrics were stored: before it, milestones could not be seen from data.
+    first_metrics_day: date | None = None
     features: list[Feature] = field(default_factory=list)
     users: dict[int, User] = field(default_factory=dict)
 
@@ -254,6 +256,9 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
             value.TouchpointFact(_day(occurred_at), str(kind), frozenset(roles.get(tp_id, ())))
         )
     book.metrics, book.metrics_as_of = stored_metrics_by_account(session, as_of)
+    from tenure.model.metric_snapshot import MetricSnapshot
+
+    book.first_metrics_day = session.scalar(sa.select(sa.func.min(MetricSnapshot.as_of)))
     book.features = list(session.scalars(sa.select(Feature).order_by(Feature.released_on)))
     book.users = {u.id: u for u in session.scalars(sa.select(User))}
     return book
@@ -1121,11 +1126,16 @@ def metric_before(session: Session, account_id: int, day: date, slug: str) -> fl
 
 
 def _first_value_by(book: Book, account_id: int, day: date) -> bool | None:
-    """Whether the plan's first-value milestone was reached by ``day``; None without one."""
+    """Whether the plan's first-value milestone was reached by ``day``; None when there is no
+    such milestone or the data could not have shown it yet (no metrics stored by then)."""
     planned = [m for m in book.milestones[account_id] if m.key == "first_value"]
     if not planned:
         return None
-    return any(m.reached_on is not None and m.reached_on <= day for m in planned)
+    if any(m.reached_on is not None and m.reached_on <= day for m in planned):
+        return True
+    if book.first_metrics_day is None or day < book.first_metrics_day:
+        return None
+    return False
 
 
 def churn_facts(

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tenure.model.base import utcnow
 from tenure.store.database import create_engine
-from tests.web.factories import Book, make_book
+from tests.web.factories import Book, make_book, make_health, make_risk
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # pytest-playwright empties test-results/ when a session starts, so the screenshots of the last
@@ -70,6 +71,11 @@ def live_console(
     engine = create_engine(database_url)
     with Session(engine, expire_on_commit=False) as session:
         book = make_book(session, utcnow().date())
+        # Acme scored yesterday and today, so the health breakdown and the risk reasons show.
+        yesterday = book.today - timedelta(days=1)
+        make_health(session, book.acme, as_of=yesterday, score=70, usage_points=15)
+        make_health(session, book.acme, as_of=book.today, score=55, previous=70, usage_points=0)
+        make_risk(session, book.acme, as_of=book.today, probability=0.7, arr_at_risk=42_000)
         session.commit()
     engine.dispose()
     port = _free_port()

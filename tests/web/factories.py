@@ -29,6 +29,7 @@ from tenure.model import (
     UserRole,
 )
 from tenure.model.base import utcnow
+from tenure.model.churn_record import ChurnRecord
 
 PASSWORD = "correct-horse-9"
 # One hash for every test user: Argon2 is deliberately slow, and tests create many users.
@@ -166,7 +167,7 @@ def make_book(session: Session, today: date) -> Book:
     make_contract(
         session, umbrella, arr=10_000, ends_on=today + timedelta(days=100), currency="EUR"
     )
-    make_contract(
+    lost = make_contract(
         session, hooli, arr=30_000, ends_on=today - timedelta(days=10), status=ContractStatus.ended
     )
     champion = Contact(
@@ -187,6 +188,27 @@ def make_book(session: Session, today: date) -> Book:
     )
     session.add_all([champion, gone])
     session.flush()
+    # Hooli left: the data suggests a class for the CSM to confirm on the Churn review page.
+    session.add(
+        ChurnRecord(
+            account_id=hooli.id,
+            contract_id=lost.id,
+            kind="churned",
+            churned_on=today - timedelta(days=10),
+            foreseen=False,
+            fit_at_signing=True,
+            avoidable=True,
+            cause_side="product_or_service",
+            churn_class="unforeseen_good_fit",
+            internal_reason="low_adoption",
+            stated_reason="Too expensive",
+            suggestion={
+                "churn_class": "unforeseen_good_fit",
+                "cause_side": "product_or_service",
+                "reasons": ["license utilization 12 % in the last 90 days"],
+            },
+        )
+    )
     now = utcnow()
     session.add_all(
         [

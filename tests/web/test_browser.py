@@ -56,6 +56,12 @@ def test_filter_portfolio_open_account_and_log_a_touchpoint(
 
     page.get_by_role("link", name="Acme").click()
     expect(page.get_by_role("heading", name="Acme")).to_be_visible()
+    breakdown = page.locator("#health-breakdown")
+    expect(breakdown.locator("table")).to_be_hidden()
+    breakdown.get_by_text("Why 55?").click()  # one click from the score to its reasons
+    expect(breakdown.locator("tbody tr").first).to_contain_text("License utilization")
+    expect(breakdown.locator("tbody tr").first).to_contain_text("+20 points")
+    expect(page.locator("#risk")).to_contain_text("70 %")
     expect(page.locator("#relationships")).to_contain_text("Jane Champion")
     timeline = page.locator("#timeline-items > li")
     expect(timeline).to_have_count(3)
@@ -123,3 +129,23 @@ def test_admin_and_renewals_pages(
     page.goto(f"{live_console.url}/renewals")
     expect(page.locator("table.months tbody tr")).to_have_count(12)
     page.screenshot(path=str(screenshot_dir / "renewals.png"), full_page=True)
+
+
+def test_manager_confirms_a_churn_class(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page, live_console, "ada@example.com")
+    page.goto(f"{live_console.url}/churn-review")
+    card = page.locator("section.churn", has_text="Hooli")
+    expect(card).to_contain_text("unforeseen good fit")
+    expect(card).to_contain_text("license utilization 12 %")
+    card.get_by_label("Cause side of Hooli").select_option("customer_change")
+    card.get_by_label("Root-cause review of Hooli").fill("Budget cut after the merger")
+    page.screenshot(path=str(screenshot_dir / "churn-review.png"), full_page=True)
+    card.get_by_role("button", name="Confirm").click()
+    expect(page.locator("section.churn", has_text="Hooli")).to_have_count(0)  # left the queue
+    page.goto(f"{live_console.url}/churn-review?status=confirmed")
+    expect(page.locator("section.churn", has_text="Hooli")).to_contain_text(
+        "Confirmed as unforeseen good fit, customer change"
+    )

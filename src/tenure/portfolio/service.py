@@ -87,6 +87,15 @@ FAR_FUTURE = date(9999, 12, 31)
 # --- the account row: one account with its current contracts ------------------------------
 
 
+def _contract_lookup(aggregate: Any) -> Any:
+    return (
+        sa.select(aggregate)
+        .where(Contract.account_id == Account.id, Contract.status == ContractStatus.active)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+
+
 def _current_contracts(account_ids: Sequence[int] | None = None) -> Any:
     """Per account (or for the given ones): ARR, currency, next renewal and seats of its active
     contracts."""
@@ -118,6 +127,10 @@ class _Rows:
         self.stage = signals.stage_now()
         self.arr = sa.func.coalesce(self.contracts.c.arr, 0.0)
         self.renewal_on = self.contracts.c.renewal_on
+        # The same figures as correlated lookups (index on contract.account_id), for filtering
+        # and sorting: cheaper than aggregating every contract when a filter narrows the book.
+        self.arr_lookup = _contract_lookup(sa.func.sum(Contract.arr))
+        self.renewal_lookup = _contract_lookup(sa.func.min(Contract.ends_on))
         nothing = sa.null()
         self.health_score = self.health.c.score if self.health is not None else nothing
         self.health_band = self.health.c.band if self.health is not None else nothing
@@ -125,8 +138,8 @@ class _Rows:
         self.arr_at_risk = self.risk.c.arr_at_risk if self.risk is not None else nothing
         self.sort_expressions: dict[SortKey, Any] = {
             SortKey.name: sa.func.lower(Account.name),
-            SortKey.arr: self.arr,
-            SortKey.renewal_on: sa.func.coalesce(self.renewal_on, FAR_FUTURE),
+            SortKey.arr: sa.func.coalesce(self.arr_lookup, 0.0),
+            SortKey.renewal_on: sa.func.coalesce(self.renewal_lookup, FAR_FUTURE),
             SortKey.segment: sa.func.coalesce(Account.segment, ""),
             SortKey.owner: sa.func.coalesce(self.owner.name, ""),
             # Unscored accounts sort as -1: after every score when descending.
@@ -175,8 +188,6 @@ class _Rows:
 
 
 SORT_JOINS: dict[SortKey, frozenset[str]] = {
-    SortKey.arr: frozenset({"contracts"}),
-    SortKey.renewal_on: frozenset({"contracts"}),
     SortKey.owner: frozenset({"owner"}),
     SortKey.health: frozenset({"health"}),
     SortKey.risk: frozenset({"risk"}),
@@ -185,10 +196,7 @@ SORT_JOINS: dict[SortKey, frozenset[str]] = {
 
 
 def _filter_joins(query: PortfolioQuery) -> frozenset[str]:
-    renewal = query.renewal_within_days is not None or query.renewal_from or query.renewal_to
-    return frozenset({"contracts"} if renewal else set()) | (
-        frozenset({"health"}) if query.band else frozenset()
-    )
+    return frozenset({"health"}) if query.band else frozenset()
 
 
 def _row(row: Any, as_of: date) -> AccountRow:
@@ -273,9 +281,9 @@ def _filtered(
         window_end = as_of + timedelta(days=query.renewal_within_days)
         end = min(end or window_end, window_end)
     if start is not None:
-        select = select.where(rows.renewal_on >= start)
+        select = select.where(rows.renewal_lookup >= start)
     if end is not None:
-        select = select.where(rows.renewal_on <= end)
+        select = select.where(rows.renewal_lookup <= end)
     return select
 
 
@@ -314,22 +322,8 @@ def _decode_cursor(query: PortfolioQuery, cursor: str) -> tuple[Any, int]:
         raise InvalidInput(f"cursor {cursor!r} is not a cursor this API returned") from error
 
 
-def _sort_value(row: Any, query: PortfolioQuery) -> Any:
-    if query.sort == SortKey.name:
-        return row.name.lower()
-    if query.sort == SortKey.arr:
-        return float(row.arr or 0.0)
-    if query.sort == SortKey.renewal_on:
-        return _as_date(row.renewal_on) or FAR_FUTURE
-    if query.sort == SortKey.segment:
-        return row.segment or ""
-    if query.sort == SortKey.health:
-        return -1 if row.health_score is None else int(row.health_score)
-    if query.sort == SortKey.risk:
-        return -1.0 if row.churn_probability is None else float(row.churn_probability)
-    if query.sort == SortKey.arr_at_risk:
-        return -1.0 if row.arr_at_risk is None else float(row.arr_at_risk)
-    return row.owner_name or ""
+def _cursor_value(value: Any, query: PortfolioQuery) -> Any:
+    return _as_date(value) if query.sort == SortKey.renewal_on else value
 
 
 def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) -> PortfolioPage:
@@ -358,19 +352,20 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
     else:
         narrow = narrow.offset((query.page - 1) * query.limit)
     order = (key.desc(), Account.id.desc()) if descending else (key.asc(), Account.id.asc())
-    ids = list(session.scalars(narrow.order_by(*order).limit(query.limit + 1)))
-    shown = ids[: query.limit]
-    # The page's rows, with the contract totals of these accounts only.
-    of_page = _Rows(session, shown).select().where(Account.id.in_(shown))
-    found = {r.id: r for r in session.execute(of_page).all()}
-    page_rows = [found[i] for i in shown]
+    found = session.execute(
+        narrow.add_columns(key.label("sort_value")).order_by(*order).limit(query.limit + 1)
+    ).all()
+    shown = found[: query.limit]
+    page_rows = full_rows(session, [r.id for r in shown], as_of)
+    # The cursor carries the sort value exactly as the database computed it.
+    last = shown[-1] if shown else None
     next_cursor = (
-        _encode_cursor(query, _sort_value(page_rows[-1], query), page_rows[-1].id)
-        if len(ids) > query.limit
+        _encode_cursor(query, _cursor_value(last.sort_value, query), last.id)
+        if last is not None and len(found) > query.limit
         else None
     )
     return PortfolioPage(
-        items=_with_utilization(session, rows.days, [_row(r, as_of) for r in page_rows]),
+        items=_with_utilization(session, rows.days, page_rows),
         total=total,
         page=query.page,
         limit=query.limit,
@@ -418,8 +413,25 @@ def portfolio_export(
         if query.direction == SortDirection.desc
         else (key.asc(), Account.id.asc())
     )
-    select = _filtered(session, rows, query, user, as_of).order_by(*order)
-    return [_row(r, as_of) for r in session.execute(select).all()]
+    joins = _filter_joins(query) | SORT_JOINS.get(query.sort, frozenset())
+    ids = list(
+        session.scalars(_filtered(session, rows, query, user, as_of, joins).order_by(*order))
+    )
+    return full_rows(session, ids, as_of)
+
+
+# IN lists of at most this many ids (SQLite allows 32,766 bound parameters).
+ID_CHUNK = 5_000
+
+
+def full_rows(session: Session, ids: Sequence[int], as_of: date) -> list[AccountRow]:
+    """The complete rows of these accounts, in the order given (judgements read for them only)."""
+    found: dict[int, Any] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start : start + ID_CHUNK]
+        of_chunk = _Rows(session, chunk).select().where(Account.id.in_(chunk))
+        found.update((r.id, r) for r in session.execute(of_chunk).all())
+    return [_row(found[i], as_of) for i in ids]
 
 
 def segments(session: Session) -> list[str]:
@@ -476,7 +488,10 @@ def freshness(session: Session, events: EventStore | None) -> Freshness:
         last_import_at=last_import.finished_at if last_import else None,
         last_import_file=last_import.file_name if last_import else None,
         events_through=events_through(events),
-        last_touchpoint_at=session.scalar(sa.select(sa.func.max(Touchpoint.occurred_at))),
+        # The most recently recorded touchpoint (primary key order: no scan of the table).
+        last_touchpoint_at=session.scalar(
+            sa.select(Touchpoint.created_at).order_by(Touchpoint.id.desc()).limit(1)
+        ),
     )
 
 
@@ -534,11 +549,15 @@ def today(
     last_touch = _last_touchpoints(session, [r.id for r in renewing])
     cutoff = datetime.combine(as_of - timedelta(days=UNTOUCHED_AFTER_DAYS), datetime.min.time())
     rows = _Rows(session)
-    touched = sa.select(Touchpoint.account_id).where(Touchpoint.occurred_at >= cutoff)
-    untouched_select = (
-        _filtered(session, rows, PortfolioQuery(owner=owner), user, as_of)
-        .where(rows.contracts.c.arr.is_not(None), Account.id.not_in(touched))
-        .order_by(rows.arr.desc(), Account.id)
+    # One index probe per candidate account (touchpoint.account_id), not a scan of every
+    # touchpoint.
+    touched = sa.exists().where(
+        Touchpoint.account_id == Account.id, Touchpoint.occurred_at >= cutoff
+    )
+    untouched = (
+        _filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
+        .where(rows.arr_lookup.is_not(None), ~touched)
+        .order_by(rows.arr_lookup.desc(), Account.id)
         .limit(10)
     )
     return TodayReport(
@@ -551,7 +570,7 @@ def today(
             for r in renewing
         ],
         renewal_arr=_arr_totals(renewing),
-        untouched_accounts=[_row(r, as_of) for r in session.execute(untouched_select).all()],
+        untouched_accounts=full_rows(session, list(session.scalars(untouched)), as_of),
         ctas=signals.ctas_for(session, scope_owner_ids),
         score_changes=signals.score_changes(session, rows.days, scope_owner_ids),
         freshness=freshness(session, events),

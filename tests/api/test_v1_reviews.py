@@ -1,0 +1,68 @@
+"""/api/v1 churn review and KPIs."""
+
+from __future__ import annotations
+
+from tenure.auth.service import find_user
+from tenure.model import AuditLog
+from tests.web.factories import token_headers
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+
+
+def headers(console: Console, email: str) -> dict[str, str]:
+    with console.session() as session:
+        user = find_user(session, email)
+        assert user is not None
+        result = token_headers(session, user)
+        session.commit()
+    return result
+
+
+def test_churn_review_lists_suggestions_and_the_owner_confirms(console: Console) -> None:
+    review = console.client.get(
+        "/api/v1/churn-review", headers=headers(console, "vic@example.com")
+    ).json()
+    assert (review["total"], review["unconfirmed"]) == (1, 1)
+    [row] = review["items"]
+    assert (row["account_name"], row["suggested_class"], row["arr"]) == (
+        "Hooli",
+        "unforeseen_good_fit",
+        30000.0,
+    )
+    assert row["reasons"] == ["license utilization 12 % in the last 90 days"]
+    url = f"/api/v1/churn-review/{row['id']}/confirm"
+    body = {"cause_side": "customer_change", "foreseen": True, "review": "Budget cut after merger"}
+    other = console.client.post(url, json=body, headers=headers(console, "cleo@example.com"))
+    assert other.status_code == 403
+    bad = console.client.post(
+        url, json={"cause_side": "weather"}, headers=headers(console, "sam@example.com")
+    )
+    assert bad.status_code == 422 and "cause_side" in bad.json()["message"]
+    done = console.client.post(url, json=body, headers=headers(console, "sam@example.com"))
+    assert done.status_code == 200
+    confirmed = done.json()
+    assert confirmed["confirmed"] and confirmed["cause_side"] == "customer_change"
+    # Foreseen and good fit at signing: the class follows the CSM's correction.
+    assert confirmed["churn_class"] == "foreseen_good_fit"
+    assert confirmed["suggested_class"] == "unforeseen_good_fit"  # the suggestion is kept
+    with console.session() as session:
+        [entry] = session.query(AuditLog).filter_by(action="churn_record.confirm").all()
+        assert entry.before is not None and entry.after is not None
+        assert (entry.before["cause_side"], entry.after["cause_side"]) == (
+            "product_or_service",
+            "customer_change",
+        )
+    after = console.client.get("/api/v1/churn-review", headers=headers(console, "vic@example.com"))
+    assert after.json()["unconfirmed"] == 0
+
+
+def test_kpis_by_quarter_and_segment(console: Console) -> None:
+    auth = headers(console, "vic@example.com")
+    reports = console.client.get(
+        "/api/v1/kpis", params={"quarters": 2, "by": "segment"}, headers=auth
+    ).json()
+    assert len(reports) == 2
+    assert reports[0]["period"] < reports[1]["period"]
+    groups = {row["group"] for row in reports[-1]["rows"]}
+    assert groups <= {"Enterprise", "Mid-Market", "SMB", "all"}
+    invalid = console.client.get("/api/v1/kpis", params={"quarters": 40}, headers=auth)
+    assert invalid.status_code == 422 and "quarters" in invalid.json()["message"]

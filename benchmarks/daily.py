@@ -8,6 +8,9 @@ base, then runs the daily job for ``--days`` consecutive as-of dates ending the 
 simulator's as-of date (or starting at ``--start``), printing each step's seconds and counts,
 and the CTAs created per day.
 
+``--null-check DIR`` runs a renewal play with a 50% control share weekly over 2025 on a
+simulated demo base, where CTAs change nothing (true effect 0), and prints the report.
+
 Part 2 checks the measured-plays report where the true effect is known. The simulator has no
 interventions file yet, so the experiment is built here, in the open: per seed, ``--accounts``
 triggered accounts each get a churn probability p drawn from Beta(2, 8) (mean 0.2); the rule's
@@ -101,6 +104,59 @@ def measured_play_figures(accounts: int, share: float, relative_effect: float) -
     print(f"interval covered the true effect in {covered} of 10 seeds (nominal 95%)")
 
 
+NULL_RULES = """
+settings: {daily_cap_per_csm: null}
+rules:
+  - key: renewal_preparation
+    name: Renewal in 120 days
+    type: renewal
+    control_share: 0.5
+    cooldown_days: 180
+    when:
+      all:
+        - {fact: days_to_renewal, op: "<=", value: 120}
+        - {fact: days_to_renewal, op: ">=", value: 0}
+"""
+
+
+def null_effect_check(data_dir: Path, start: date, end: date) -> None:
+    """On a simulated base CTAs change nothing (the simulator has no interventions yet), so the
+    true effect of the play is exactly 0: the report's interval should cover 0."""
+    from tenure.config import Settings
+    from tenure.playbooks.config import PlaybookSettings
+    from tenure.playbooks.daily import run_daily
+    from tenure.playbooks.measured import play_report
+    from tenure.playbooks.rules import parse_ruleset
+    from tenure.store.database import create_engine, session_factory, session_scope
+
+    if not (data_dir / "tenure.db").exists():
+        env = {**os.environ, "TENURE_DATA_DIR": str(data_dir)}
+        env.pop("TENURE_DATABASE_URL", None)
+        tenure = Path(sys.executable).parent / "tenure"
+        subprocess.run([str(tenure), "simulate", "--preset", "demo"], env=env, check=True)
+    engine = create_engine(Settings(data_dir=data_dir).resolved_database_url)
+    rules = parse_ruleset(NULL_RULES, source="null-check")
+    day, runs, started = start, 0, time.perf_counter()
+    while day <= end:
+        run_daily(engine, day, rules, PlaybookSettings())
+        day += timedelta(days=7)
+        runs += 1
+    with session_scope(session_factory(engine)) as session:
+        report = play_report(session, "renewal_preparation", start, end, horizon_days=365)
+    engine.dispose()
+    print(
+        f"\nnull check on {data_dir}: {runs} weekly runs {start} … {end} in "
+        f"{time.perf_counter() - started:.0f} s; true effect 0"
+    )
+    for c in report.comparisons:
+        covered = c.ci_low is not None and c.ci_high is not None and c.ci_low <= 0 <= c.ci_high
+        print(
+            f"  {c.outcome:<9} acted {c.acted_events}/{c.acted_accounts}, control "
+            f"{c.control_events}/{c.control_accounts}, effect {c.effect}, "
+            f"95% CI [{c.ci_low}, {c.ci_high}], covers 0: {covered}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="medium")
@@ -108,10 +164,14 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--start", type=date.fromisoformat, default=None, help="First as-of date.")
     parser.add_argument("--plays-only", action="store_true")
+    parser.add_argument("--null-check", type=Path, default=None, help="Demo base folder.")
     parser.add_argument("--accounts", type=int, default=4000)
     parser.add_argument("--control-share", type=float, default=0.2)
     parser.add_argument("--relative-effect", type=float, default=0.3)
     args = parser.parse_args()
+    if args.null_check:
+        null_effect_check(args.null_check, date(2025, 3, 1), date(2025, 10, 31))
+        return
     if not args.plays_only:
         daily_figures(args.preset, args.data_dir, args.days, args.start)
     measured_play_figures(args.accounts, args.control_share, args.relative_effect)

@@ -142,6 +142,8 @@ def apply_rules(
     _, planned = plan_day(session, ruleset, facts)
     rules = {r.key: r for r in ruleset.rules}
     counts: Counter[str] = Counter()
+    # Held for the loop: the session's identity map keeps only weak references.
+    touched = _preload_ctas(session, [p.cta_id for p in planned if p.cta_id is not None])
     for item in planned:
         rule = rules[item.rule_key]
         cta_id = _apply(session, rule, item, facts.as_of, now)
@@ -163,7 +165,17 @@ def apply_rules(
         )
         counts[item.decision.value] += 1
     session.flush()
+    del touched
     return counts
+
+
+def _preload_ctas(session: Session, cta_ids: list[int], chunk: int = 5000) -> list[Cta]:
+    """Load the CTAs a day touches in a few queries (then ``get`` finds them in the session)."""
+    loaded: list[Cta] = []
+    for start in range(0, len(cta_ids), chunk):
+        part = cta_ids[start : start + chunk]
+        loaded += session.scalars(sa.select(Cta).where(Cta.id.in_(part))).all()
+    return loaded
 
 
 def _apply(session: Session, rule: Rule, item: Planned, as_of: date, now: datetime) -> int | None:

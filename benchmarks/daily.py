@@ -150,10 +150,11 @@ def null_effect_check(data_dir: Path, start: date, end: date) -> None:
     )
     for c in report.comparisons:
         covered = c.ci_low is not None and c.ci_high is not None and c.ci_low <= 0 <= c.ci_high
+        assert c.effect is not None and c.ci_low is not None and c.ci_high is not None
         print(
             f"  {c.outcome:<9} acted {c.acted_events}/{c.acted_accounts}, control "
-            f"{c.control_events}/{c.control_accounts}, effect {c.effect}, "
-            f"95% CI [{c.ci_low}, {c.ci_high}], covers 0: {covered}"
+            f"{c.control_events}/{c.control_accounts}, effect {c.effect:+.3f}, "
+            f"95% CI [{c.ci_low:+.3f}, {c.ci_high:+.3f}], covers 0: {covered}"
         )
 
 

@@ -280,7 +280,19 @@ def compute_kpis(
     answers: Sequence[NpsAnswer] = (),
     by: GroupBy = GroupBy.all,
 ) -> KpiReport:
-    """Every KPI for the period, overall or per segment / CSM (accounts without one: "(none)")."""
+    """Every KPI for the period, overall or per segment / CSM (accounts without one: "(none)").
+
+    The module's example — A 100 → 120, B 100 → 0:
+
+    >>> a1 = ContractFact(1, "USD", date(2024, 1, 1), date(2025, 6, 30), 100.0, "expanded")
+    >>> a2 = ContractFact(1, "USD", date(2025, 7, 1), date(2026, 6, 30), 120.0)
+    >>> b = ContractFact(2, "USD", date(2024, 1, 1), date(2025, 6, 30), 100.0, "churned")
+    >>> year = Period(date(2025, 1, 1), date(2026, 1, 1))
+    >>> report = compute_kpis(year, [AccountFact(1), AccountFact(2)], [a1, a2, b])
+    >>> usd = report.rows[0].by_currency[0]
+    >>> (usd.nrr, usd.grr, usd.expansion_arr, usd.logo_churn, report.rows[0].renewal_rate)
+    (0.6, 0.5, 20.0, 0.5, 0.5)
+    """
 
     def key(account: AccountFact) -> str:
         if by is GroupBy.all:

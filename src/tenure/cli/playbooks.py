@@ -464,6 +464,40 @@ def webhooks_add(
         console.print(f"signing secret (shown once): {endpoint.secret}")
 
 
+@webhooks_app.command("list")
+@handle_errors
+def webhooks_list(json: bool = typer.Option(False, "--json")) -> None:
+    """Registered endpoints (secrets are not shown again)."""
+    import sqlalchemy as sa
+
+    from tenure.model import WebhookEndpoint
+
+    with unit_of_work() as session:
+        rows = [
+            {
+                "id": e.id,
+                "url": e.url,
+                "events": e.events,
+                "format": e.format.value,
+                "active": e.is_active,
+            }
+            for e in session.scalars(sa.select(WebhookEndpoint).order_by(WebhookEndpoint.id))
+        ]
+    if json:
+        print_json(rows)
+        return
+    table = Table("id", "url", "events", "format", "active")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            str(r["url"]),
+            ", ".join(r["events"]),  # type: ignore[arg-type]
+            str(r["format"]),
+            str(r["active"]),
+        )
+    console.print(table)
+
+
 @webhooks_app.command("deliver")
 @handle_errors
 def webhooks_deliver() -> None:

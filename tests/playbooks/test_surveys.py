@@ -136,3 +136,28 @@ def test_nps_of_published_definition() -> None:
     # 3 promoters, 2 passives, 5 detractors of 10: 30% − 50% = −20.
     row = surveys.nps_of([10, 9, 9, 8, 7, 6, 5, 3, 0, 1])
     assert (row.promoters, row.passives, row.detractors, row.nps) == (3, 2, 5, -20.0)
+
+
+def test_two_answers_at_once_keep_the_first(database_url: str) -> None:
+    engine = create_engine(database_url)
+    setup(engine)
+    send(engine, "q1", NOW)
+    with session_scope(session_factory(engine)) as session:
+        link = session.scalars(sa.select(surveys.SurveyLink)).one()
+        token = surveys.token_for(SECRET, link)
+        # A concurrent answer committed its response before this link was marked answered.
+        session.add(
+            SurveyResponse(
+                external_id=f"survey-link-{link.id}",
+                account_id=link.account_id,
+                contact_id=link.contact_id,
+                kind=SurveyKind.nps,
+                score=9,
+                responded_at=NOW,
+            )
+        )
+    late = client(database_url).post(f"/s/{token}", data={"score": "2"})
+    assert late.status_code == 409 and "already answered" in late.text
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(SurveyResponse.score)).scalars().all() == [9]
+    engine.dispose()

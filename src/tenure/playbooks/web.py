@@ -14,10 +14,11 @@ from html import escape
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 
 from tenure.api.v1.common import Actor, CurrentActor, Db, Session, today
 from tenure.auth.permissions import require_account_editor, require_role
-from tenure.errors import TenureError
+from tenure.errors import Conflict, TenureError
 from tenure.model import Account, CtaOutcome, SurveyCampaign, UserRole
 from tenure.playbooks import service, surveys
 from tenure.playbooks.config import playbook_settings
@@ -92,6 +93,8 @@ def survey_answer(
             surveys.answer(session, secret, token, score, comment)
     except TenureError as error:
         return _error_page(error)
+    except IntegrityError:  # two answers at the same moment: the first one won
+        return _error_page(Conflict("this survey was already answered"))
     return _page("Thank you", "<h1>Thank you</h1><p>Your answer was recorded.</p>")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tenure.auth.service import find_user
 from tenure.model import AuditLog
-from tests.web.factories import token_headers
+from tests.web.factories import make_cta, token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 
@@ -66,3 +66,39 @@ def test_kpis_by_quarter_and_segment(console: Console) -> None:
     assert groups <= {"Enterprise", "Mid-Market", "SMB", "all"}
     invalid = console.client.get("/api/v1/kpis", params={"quarters": 40}, headers=auth)
     assert invalid.status_code == 422 and "quarters" in invalid.json()["message"]
+
+
+def test_ctas_rank_on_today_and_triage_is_limited_and_audited(console: Console) -> None:
+    book = console.book
+    with console.session() as session:
+        small = make_cta(
+            session,
+            book.acme,
+            owner=book.cleo,
+            title="Small",
+            arr_at_risk=1_000,
+            priority="urgent",
+            today=book.today,
+        )
+        make_cta(
+            session, book.globex, owner=book.cleo, title="Big", arr_at_risk=9_000, today=book.today
+        )
+        session.commit()
+        small_id = small.id
+    cleo = headers(console, "cleo@example.com")
+    today = console.client.get("/api/v1/today", headers=cleo).json()
+    assert [c["title"] for c in today["ctas"]] == ["Big", "Small"]  # ARR at risk first
+    url = f"/api/v1/ctas/{small_id}/triage"
+    refused = console.client.post(
+        url, json={"action": "acknowledge"}, headers=headers(console, "sam@example.com")
+    )
+    assert refused.status_code == 403
+    snoozed = console.client.post(url, json={"action": "snooze"}, headers=cleo)
+    assert snoozed.status_code == 200 and snoozed.json()["status"] == "snoozed"
+    today = console.client.get("/api/v1/today", headers=cleo).json()
+    assert [c["title"] for c in today["ctas"]] == ["Big"]  # snoozed work leaves the list
+    unknown = console.client.post(url, json={"action": "forget"}, headers=cleo)
+    assert unknown.status_code == 422
+    with console.session() as session:
+        [entry] = session.query(AuditLog).filter_by(action="cta.snooze").all()
+        assert (entry.before["status"], entry.after["status"]) == ("open", "snoozed")  # type: ignore[index]

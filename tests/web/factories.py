@@ -19,6 +19,7 @@ from tenure.model import (
     ContactLevel,
     Contract,
     ContractStatus,
+    Cta,
     HealthScore,
     SurveyKind,
     SurveyResponse,
@@ -336,3 +337,35 @@ def make_risk(
     session.add(row)
     session.flush()
     return row
+
+
+def make_cta(
+    session: Session,
+    account: Account,
+    *,
+    owner: User | None,
+    title: str,
+    priority: str = "high",
+    arr_at_risk: float | None = None,
+    today: date,
+) -> Cta:
+    cta = Cta(
+        rule_key="nps_detractor",
+        rule_version=1,
+        account_id=account.id,
+        open_key=f"nps_detractor:{account.id}",
+        kind="risk",
+        priority=priority,
+        title=title,
+        owner_id=owner.id if owner else None,
+        opened_on=today,
+        due_on=today + timedelta(days=7),
+        last_fired_on=today,
+        reason="nps_category = detractor",
+        facts=[],
+        facts_signature="0" * 16,
+        arr_at_risk=arr_at_risk,
+    )
+    session.add(cta)
+    session.flush()
+    return cta

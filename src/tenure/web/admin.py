@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -11,6 +13,7 @@ from tenure.auth import service as users
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor, require_role
 from tenure.auth.schemas import ApiTokenCreated, UserCreate, UserUpdate
+from tenure.errors import TenureError
 from tenure.ingest.importer import ImportRunRead, list_runs
 from tenure.model import UserRole
 from tenure.web.render import render
@@ -25,6 +28,17 @@ def admin_actor(actor: Actor = Depends(page_actor)) -> Actor:
 
 AdminActor = Depends(admin_actor)
 Db = DbSession
+
+
+def _scorecard(request: Request) -> dict[str, Any]:
+    """The health scorecard in force, or why it cannot be read."""
+    from tenure.health.service import load_scorecard, scorecard_path
+
+    data_dir = request.app.state.settings.data_dir
+    try:
+        return {"scorecard": load_scorecard(data_dir), "scorecard_path": scorecard_path(data_dir)}
+    except TenureError as error:
+        return {"scorecard_error": error.message, "scorecard_path": scorecard_path(data_dir)}
 
 
 def _admin_page(
@@ -45,6 +59,7 @@ def _admin_page(
             "imports": [ImportRunRead.model_validate(r) for r in list_runs(db, limit=50)],
             "audit": audit.list_entries(db, limit=50, before_id=before_id),
             "created_token": created_token,
+            **_scorecard(request),
         },
         db=db,
         json_url="/api/v1/users",

@@ -26,6 +26,7 @@ from tenure.portfolio.schemas import (
     SortKey,
     TouchpointLog,
 )
+from tenure.portfolio.triage import Triage, TriageAction, triage
 from tenure.success.churn_classification import CauseSide
 from tenure.success.kpis import GroupBy
 from tenure.web.render import render
@@ -229,6 +230,19 @@ def risk_page(
         db=db,
         json_url="/api/v1/risk?" + urlencode(query.params()),
     )
+
+
+@router.post("/ctas/{cta_id}/{action}")
+def triage_cta(
+    cta_id: int,
+    action: TriageAction,
+    back: str = Form("/today", max_length=2000),
+    actor: Actor = PageActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> Response:
+    triage(db, cta_id, Triage(action=action), actor, as_of)
+    return RedirectResponse(_same_site(back, "/today"), status_code=303)
 
 
 @router.get("/churn-review")

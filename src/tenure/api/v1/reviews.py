@@ -7,7 +7,9 @@ from datetime import date
 from fastapi import APIRouter, Query
 
 from tenure.api.v1.common import ERRORS, Actor, AsOf, CurrentActor, Db, Session
+from tenure.playbooks.schemas import CtaRead
 from tenure.portfolio import reviews
+from tenure.portfolio.triage import Triage, triage
 from tenure.success.kpis import GroupBy, KpiReport
 
 router = APIRouter(tags=["frameworks"], responses=ERRORS)
@@ -42,3 +44,11 @@ def kpis(
 ) -> list[KpiReport]:
     """NRR, GRR, logo churn, expansion, renewal rate, NPS… for the last complete quarters."""
     return reviews.kpi_history(db, as_of, quarters=quarters, by=by)
+
+
+@router.post("/ctas/{cta_id}/triage", response_model=CtaRead, summary="Triage a CTA")
+def triage_cta(
+    cta_id: int, data: Triage, actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
+) -> CtaRead:
+    """Acknowledge, snooze (default a week) or close a call to action."""
+    return triage(db, cta_id, data, actor, as_of)

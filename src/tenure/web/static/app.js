@@ -129,6 +129,12 @@
         if (box) box.checked = !box.checked;
         break;
       }
+      case "a": case "s": case "d": {
+        // CTA triage on the selected row: acknowledge, snooze a week, done.
+        const form = rows()[current] && rows()[current].querySelector(`form[data-triage="${event.key}"]`);
+        if (form) { event.preventDefault(); form.submit(); }
+        break;
+      }
       case "g": pendingG = true; setTimeout(() => { pendingG = false; }, 1200); break;
       case "?": { const help = document.getElementById("shortcuts"); if (help) help.hidden = !help.hidden; break; }
     }

@@ -17,7 +17,14 @@ import pytest
 from tenure.simulate import SimulationConfig, load_config, simulate_to_files
 
 # Four months: the installed base's terms and the monthly subscriptions come up for renewal.
-TINY: dict[str, Any] = {"accounts": 60, "months": 4, "seed": 11}
+# Smaller books and frequent reassignment so a base this small still moves accounts between CSMs.
+TINY: dict[str, Any] = {
+    "accounts": 60,
+    "months": 4,
+    "seed": 11,
+    "segments": {"smb": {"accounts_per_csm": 12}, "mid_market": {"accounts_per_csm": 6}},
+    "relationships": {"csm_reassign_annual": 0.6},
+}
 
 
 def tiny_config(**overrides: Any) -> SimulationConfig:

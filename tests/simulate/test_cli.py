@@ -50,6 +50,7 @@ def test_demo_shows_the_portfolio_and_can_run_again(
 ) -> None:
     data_dir = fast_dir / "demo"
     monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("TENURE_DEMO_NO_SERVE", "1")  # the demo ends by serving the console
     monkeypatch.delenv("TENURE_DATABASE_URL", raising=False)
     for _ in range(2):  # a second `make demo` starts again from a fresh data dir
         result = runner.invoke(app, ["demo", "--accounts", "30", "--months", "2"])
@@ -65,6 +66,7 @@ def test_demo_never_wipes_a_data_dir_it_did_not_create(
     data_dir.mkdir()
     (data_dir / "tenure.db").write_text("not a demo")
     monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("TENURE_DEMO_NO_SERVE", "1")
     result = runner.invoke(app, ["demo", "--accounts", "30", "--months", "1"])
     assert result.exit_code == 1
     assert "not a Tenure demo" in " ".join(result.output.split())

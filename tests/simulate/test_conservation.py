@@ -80,3 +80,18 @@ def test_references_resolve(files) -> None:
     attendees = {a for row in files["touchpoints"].attendee_external_ids for a in row}
     assert attendees <= contacts
     assert set(files["accounts"].owner_email) <= set(files["users"].email)
+
+
+def test_ownership_history_is_contiguous_and_ends_with_the_owner(files, tiny_run: Path) -> None:
+    ownership = pd.read_parquet(tiny_run / "account_ownership.parquet")
+    owners = files["accounts"].set_index("external_id").owner_email
+    moved = 0
+    for account, rows in ownership.sort_values("started_at").groupby("account_external_id"):
+        spans = rows.to_dict("records")
+        for before, after in itertools.pairwise(spans):
+            assert before["ended_at"] == after["started_at"]
+            assert before["user_email"] != after["user_email"]
+            moved += 1
+        assert pd.isna(spans[-1]["ended_at"])
+        assert spans[-1]["user_email"] == owners[account]
+    assert moved > 0

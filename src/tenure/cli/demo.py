@@ -27,6 +27,8 @@ RENEWAL_WINDOW_DAYS = 120
 @dataclass
 class DemoContext:
     settings: Settings
+    # Preset overrides (accounts, months); empty runs the demo preset as it is.
+    overrides: dict[str, Any] = field(default_factory=dict)
     as_of: date | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
@@ -60,7 +62,7 @@ def simulate_demo(ctx: DemoContext) -> None:
     from tenure.cli.simulate import day_progress
     from tenure.simulate import load_config, simulate_into_stores
 
-    config = load_config("demo")
+    config = load_config("demo", overrides=ctx.overrides)
     with day_progress(f"simulating {config.accounts} accounts over {config.months} months") as bar:
         result = simulate_into_stores(config, ctx.settings, bar)
     ctx.as_of = result.as_of
@@ -234,12 +236,16 @@ STEPS: list[DemoStep] = [
 
 @handle_errors
 def command(
+    accounts: int | None = typer.Option(
+        None, "--accounts", help="Size of the demo base (default: the demo preset's)."
+    ),
+    months: int | None = typer.Option(None, "--months", help="Months simulated (default: 18)."),
     no_serve: bool = typer.Option(
         False, "--no-serve", help="Do not serve the console at the end (or TENURE_DEMO_NO_SERVE=1)."
     ),
 ) -> None:
     """Simulate the demo customer base into a fresh data dir and show the portfolio."""
-    ctx = DemoContext(settings=settings())
+    ctx = DemoContext(settings=settings(), overrides={"accounts": accounts, "months": months})
     for number, step in enumerate(STEPS, start=1):
         console.rule(f"[bold]{number}. {step.title}")
         step.run(ctx)

@@ -138,6 +138,8 @@ class RelationshipConfig(_Strict):
     replace_days_mean: float = Field(gt=0)
     champion_usage_drop: float = Field(ge=0, le=1)
     stakeholders_max: int = Field(ge=0)
+    new_contact_every_days: float = Field(gt=0)
+    csm_reassign_annual: float = Field(ge=0, lt=1)
 
 
 class SupportConfig(_Strict):

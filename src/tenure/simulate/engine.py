@@ -411,6 +411,13 @@ class Simulation:
         random_cause = rng.choice([5, 6, 7], size=len(due), p=[0.35, 0.15, 0.5])
         return np.where(unexplained, random_cause, choice)
 
+    def owner(self, accounts: Ints, day: int) -> Ints:
+        """The CSM who owns each account on ``day``."""
+        pop = self.pop
+        return np.where(
+            day >= pop.reassigned_day[accounts], pop.csm_after[accounts], pop.csm[accounts]
+        )
+
     def latent_value(self, accounts: Ints) -> Floats:
         return np.asarray(
             self.components[accounts] @ self.component_weights + self.static_value[accounts]
@@ -521,6 +528,10 @@ class Simulation:
             arriving = np.flatnonzero(active & (back <= day) & (holder < 0))
             holder[arriving] = self.book.add(arriving, 1 if role == CHAMPION else 2, role, day)
             back[arriving] = NEVER
+        # CSMs multi-thread: new stakeholders at every level, mostly managers
+        new = np.flatnonzero(active & (rng.random(pop.n) < 1 / rel.new_contact_every_days))
+        levels = rng.choice(4, size=len(new), p=[0.3, 0.45, 0.2, 0.05])
+        self.book.add(new, levels, STAKEHOLDER, day)
         promoted = np.flatnonzero(
             active & (self.champion >= 0) & (rng.random(pop.n) < rel.champion_promote_annual / 365)
         )
@@ -865,10 +876,10 @@ class Simulation:
                     ),
                     "subject": [names.TOUCHPOINT_SUBJECTS[k] for k in kind],
                     "notes": pa.nulls(len(acc), pa.string()),
-                    "user_email": [csm_email(int(c)) for c in pop.csm[acc]],
+                    "user_email": [csm_email(int(c)) for c in self.owner(acc, day)],
                     "attendee_external_ids": [[flat_ids[i] for i in s] for s in splits],
                     "_account": acc,
-                    "_user": pop.csm[acc],
+                    "_user": self.owner(acc, day),
                     "_attendees": [[int(pop.total_slots + flat[i]) for i in s] for s in splits],
                 }
             ),

@@ -53,7 +53,9 @@ class Population:
     idiosyncratic: Floats
     has_sponsor: Bools
     has_champion: Bools
-    csm: Ints
+    csm: Ints  # the CSM at signing …
+    csm_after: Ints  # … and the one the account moves to on reassigned_day (NEVER: it stays)
+    reassigned_day: Ints
     qbr: Bools
     ebr: Bools
     phase: Ints  # per-account offset for periodic surveys and reviews
@@ -211,6 +213,33 @@ def _handoff(
     return rating, answers_int
 
 
+def _coverage(
+    config: SimulationConfig,
+    calendar: Calendar,
+    rng: np.random.Generator,
+    segment: Ints,
+    signed_day: Ints,
+) -> tuple[Ints, Ints, Ints]:
+    """Each account's CSM (a pool per segment), and a reassignment within the window for some."""
+    n = len(segment)
+    csm = np.zeros(n, dtype=np.int64)
+    csm_after = np.zeros(n, dtype=np.int64)
+    first_csm = 0
+    for s, seg in enumerate(config.segments.values()):
+        mask = segment == s
+        n_csm = max(1, int(np.ceil(mask.sum() / seg.accounts_per_csm)))
+        own = rng.integers(0, n_csm, size=int(mask.sum()))
+        other = (own + 1 + rng.integers(0, max(n_csm - 1, 1), size=own.size)) % n_csm
+        csm[mask] = first_csm + own
+        csm_after[mask] = first_csm + other
+        first_csm += n_csm
+    p = 1 - (1 - config.relationships.csm_reassign_annual) ** (config.months / 12)
+    first = np.maximum(signed_day, 0)
+    day = first + (rng.random(n) * (calendar.n_days - first)).astype(np.int64)
+    moved = (rng.random(n) < p) & (csm_after != csm)
+    return csm, np.where(moved, csm_after, csm), np.where(moved, day, NEVER)
+
+
 def draw_population(
     config: SimulationConfig, calendar: Calendar, rng: np.random.Generator
 ) -> Population:
@@ -266,13 +295,7 @@ def draw_population(
     rates, rate_ratio = _behaviour_rates(config, rng, fits)
     adopt_day = _adoption(config, calendar, rng, fits, slowness, signed_day)
 
-    csm = np.zeros(n, dtype=np.int64)
-    first_csm = 0
-    for s, seg in enumerate(segments):
-        mask = segment == s
-        n_csm = max(1, int(np.ceil(mask.sum() / seg.accounts_per_csm)))
-        csm[mask] = first_csm + rng.integers(0, n_csm, size=int(mask.sum()))
-        first_csm += n_csm
+    csm, csm_after, reassigned_day = _coverage(config, calendar, rng, segment, signed_day)
 
     rel = config.relationships
     population = Population(
@@ -301,6 +324,8 @@ def draw_population(
         has_sponsor=rng.random(n) < seg_param("sponsor_share"),
         has_champion=rng.random(n) < rel.champion_at_signing * (0.7 + 0.3 * readiness[:, 1]),
         csm=csm,
+        csm_after=csm_after,
+        reassigned_day=reassigned_day,
         qbr=rng.random(n) < seg_param("qbr_share"),
         ebr=rng.random(n) < seg_param("ebr_share"),
         phase=rng.integers(0, 365, size=n),

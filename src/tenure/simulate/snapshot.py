@@ -125,6 +125,8 @@ def write_accounts(sim: Simulation) -> None:
         churns.append(churn)
     signed = sim.status > 0  # prospects that never signed within the window are not written
     index = np.flatnonzero(signed)
+    moved = pop.reassigned_day < until  # reassigned while still a customer
+    owner = np.where(moved, pop.csm_after, pop.csm)
     table = pa.table(
         {
             "external_id": sim.account_ids,
@@ -134,29 +136,47 @@ def write_accounts(sim: Simulation) -> None:
             "industry": np.array(sim.config.industries)[pop.industry],
             "employee_count": pop.employees,
             "region": np.array(regions)[pop.region],
-            "owner_email": sim.csm_emails.take(pa.array(pop.csm)),
+            "owner_email": sim.csm_emails.take(pa.array(owner)),
             "created_on": pa.array(cal.dates(pop.signed_day), pa.date32()),
             "onboarded_on": _dates(sim, live_day, live),
             "custom.handoff": pa.array(handoffs, HANDOFF),
             "custom.churn": pa.array(churns, STATED_CHURN),
             "_index": np.arange(n),
-            "_owner": pop.csm,
+            "_owner": owner,
         }
     ).take(pa.array(index))
     sim.spools.append("accounts", table)
-    started = pa.array(
-        cal.dates(pop.signed_day[index]).astype("datetime64[us]"), pa.timestamp("us", tz="UTC")
-    )
+    _write_ownership(sim, index, moved[index])
+
+
+def _midnight(sim: Simulation, days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    moments = sim.calendar.dates(days).astype("datetime64[us]")
+    return pa.array(moments, pa.timestamp("us", tz="UTC"), mask=missing)
+
+
+def _write_ownership(sim: Simulation, accounts: np.ndarray, moved: np.ndarray) -> None:
+    """Who owned each account when: the signing CSM, then for some the CSM it moved to."""
+    pop = sim.pop
+    later = accounts[moved]
+    handover = pop.reassigned_day[later]
+    account = np.concatenate([accounts, later])
+    user = np.concatenate([pop.csm[accounts], pop.csm_after[later]])
+    ended = np.where(moved, pop.reassigned_day[accounts], 0)
     sim.spools.append(
         "account_ownership",
         pa.table(
             {
-                "account_external_id": sim.account_ids.take(pa.array(index)),
-                "user_email": sim.csm_emails.take(pa.array(pop.csm[index])),
-                "started_at": started,
-                "ended_at": pa.nulls(len(index), pa.timestamp("us", tz="UTC")),
-                "_account": index,
-                "_user": pop.csm[index],
+                "account_external_id": sim.account_ids.take(pa.array(account)),
+                "user_email": sim.csm_emails.take(pa.array(user)),
+                "started_at": _midnight(sim, np.concatenate([pop.signed_day[accounts], handover])),
+                "ended_at": pa.concat_arrays(
+                    [
+                        _midnight(sim, ended, ~moved),
+                        pa.nulls(len(later), pa.timestamp("us", tz="UTC")),
+                    ]
+                ),
+                "_account": account,
+                "_user": user,
             }
         ),
     )

@@ -49,6 +49,7 @@ def test_daily_run_then_work_the_cta(cli_env: str) -> None:
         ("renewal_preparation", "days_to_renewal = 61 (<= 120); days_to_renewal = 61 (>= 0)"),
     ]
     cta_id = str(ctas[1]["id"])
+    assert "step 1 done (1 of 2)" in invoke("ctas", "done", cta_id, "1")
     assert "in_progress" in invoke("ctas", "ack", cta_id)
     assert "closed (success)" in invoke(
         "ctas", "close", cta_id, "--outcome", "success", "--note", "renewal call booked"
@@ -72,5 +73,7 @@ def test_errors_are_clear(cli_env: str) -> None:
     assert unknown.exit_code == 1 and "no rule 'nope'" in unknown.output
     bad_date = runner.invoke(app, ["run", "daily", "--as-of", "March 1"])
     assert bad_date.exit_code == 1 and "expected a date like" in bad_date.output
+    no_step = runner.invoke(app, ["ctas", "done", "999", "1"])
+    assert no_step.exit_code == 1 and "no CTA 999" in no_step.output
     missing = runner.invoke(app, ["ctas", "close", "999", "--outcome", "success"])
     assert missing.exit_code == 1 and "no CTA 999" in missing.output

@@ -357,6 +357,20 @@ def ctas_ack(cta_id: int) -> None:
         console.print(f"CTA {cta.id}: {cta.status.value}")
 
 
+@ctas_app.command("done")
+@handle_errors
+def ctas_done(
+    cta_id: int, step: int = typer.Argument(..., help="Step position (1, 2, …).")
+) -> None:
+    """Tick a playbook step off."""
+    from tenure.playbooks import service
+
+    with unit_of_work() as session:
+        cta = service.complete_step(session, cta_id, step)
+        done = sum(s.done_at is not None for s in cta.steps)
+        console.print(f"CTA {cta.id}: step {step} done ({done} of {len(cta.steps)})")
+
+
 @ctas_app.command("snooze")
 @handle_errors
 def ctas_snooze(cta_id: int, until: str = typer.Option(..., help="YYYY-MM-DD")) -> None:

@@ -322,6 +322,26 @@ def acknowledge(session: Session, cta_id: int, *, user_id: int | None = None) ->
     return cta
 
 
+def complete_step(
+    session: Session, cta_id: int, position: int, *, user_id: int | None = None
+) -> Cta:
+    """Tick a playbook step off (acknowledging the CTA: someone is working on it)."""
+    cta = get_cta(session, cta_id)
+    _require_open(cta)
+    step = next((s for s in cta.steps if s.position == position), None)
+    if step is None:
+        raise NotFound(f"CTA {cta_id} has no step {position} (it has {len(cta.steps)})")
+    now = utcnow()
+    if step.done_at is None:
+        step.done_at = now
+        cta.acknowledged_at = cta.acknowledged_at or now
+        if cta.status == CtaStatus.open:
+            cta.status = CtaStatus.in_progress
+        _event(session, cta, "step_done", now.date(), now, {"position": position}, user_id)
+    session.flush()
+    return cta
+
+
 def snooze(session: Session, cta_id: int, until: date, *, user_id: int | None = None) -> Cta:
     cta = get_cta(session, cta_id)
     _require_open(cta)

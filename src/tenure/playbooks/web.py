@@ -144,6 +144,15 @@ def acknowledge_cta(cta_id: int, actor: Actor = CurrentActor, db: Session = Db) 
     return service.read_cta(db, cta_id)
 
 
+@api_router.post("/ctas/{cta_id}/steps/{position}/done", response_model=CtaRead)
+def complete_cta_step(
+    cta_id: int, position: int, actor: Actor = CurrentActor, db: Session = Db
+) -> CtaRead:
+    _editable(db, actor, cta_id)
+    service.complete_step(db, cta_id, position, user_id=actor.user.id)
+    return service.read_cta(db, cta_id)
+
+
 @api_router.post("/ctas/{cta_id}/snooze", response_model=CtaRead)
 def snooze_cta(
     cta_id: int, body: SnoozeRequest, actor: Actor = CurrentActor, db: Session = Db

@@ -519,7 +519,8 @@ def today_scope(user: User, requested: str | None) -> str:
     return {UserRole.csm: "mine", UserRole.manager: "team"}.get(user.role, "all")
 
 
-def _arr_totals(rows: Sequence[AccountRow]) -> list[ArrByCurrency]:
+def _arr_totals(rows: Sequence[Any]) -> list[ArrByCurrency]:
+    """ARR per currency of rows with ``arr`` and ``currency`` (never summed across currencies)."""
     totals: dict[str, float] = defaultdict(float)
     for row in rows:
         if row.currency:
@@ -538,13 +539,8 @@ def today(
     scope = today_scope(user, scope)
     owner = {"mine": "me", "team": "team", "all": None}[scope]
     scope_owner_ids = owner_ids(session, user, owner) if owner else None
-    renewing = portfolio_export(
-        session,
-        PortfolioQuery(
-            owner=owner, renewal_within_days=TODAY_RENEWAL_WINDOW_DAYS, sort=SortKey.renewal_on
-        ),
-        user,
-        as_of,
+    renewing = renewing_between(
+        session, user, owner, as_of, as_of + timedelta(days=TODAY_RENEWAL_WINDOW_DAYS), as_of
     )
     last_touch = _last_touchpoints(session, [r.id for r in renewing])
     cutoff = datetime.combine(as_of - timedelta(days=UNTOUCHED_AFTER_DAYS), datetime.min.time())
@@ -588,6 +584,50 @@ def _last_touchpoints(session: Session, account_ids: list[int]) -> dict[int, dat
     return {account_id: at for account_id, at in result}
 
 
+def renewing_between(
+    session: Session, user: User, owner: str | None, start: date, end: date, as_of: date
+) -> list[AccountRow]:
+    """Accounts whose next renewal falls in [start, end], soonest first, with their contract
+    figures only (no judgements): what Today and Renewals list, cheap on a large book."""
+    return [_row(r, as_of) for r in _renewing(session, user, owner, start, end, as_of)]
+
+
+def _renewing(
+    session: Session, user: User, owner: str | None, start: date, end: date, as_of: date
+) -> Sequence[Any]:
+    rows = _Rows(session)
+    query = PortfolioQuery(owner=owner, renewal_from=start, renewal_to=end)
+    currency = _contract_lookup(sa.func.min(Contract.currency))
+    seats = _contract_lookup(sa.func.sum(Contract.licensed_seats))
+    select = (
+        _filtered(session, rows, query, user, as_of, frozenset({"owner"}))
+        .add_columns(
+            Account.external_id,
+            Account.name,
+            Account.segment,
+            Account.owner_id,
+            rows.owner.name.label("owner_name"),
+            sa.func.coalesce(rows.arr_lookup, 0.0).label("arr"),
+            currency.label("currency"),
+            rows.renewal_lookup.label("renewal_on"),
+            seats.label("seats"),
+            *(sa.null().label(name) for name in JUDGEMENT_COLUMNS),
+        )
+        .order_by(rows.renewal_lookup, Account.id)
+    )
+    return session.execute(select).all()
+
+
+JUDGEMENT_COLUMNS = (
+    "health_score",
+    "health_band",
+    "health_trend",
+    "churn_probability",
+    "arr_at_risk",
+    "laer_stage",
+)
+
+
 def renewals(
     session: Session,
     user: User,
@@ -601,16 +641,10 @@ def renewals(
     if not 1 <= months <= 36:
         raise InvalidInput(f"months: {months} is outside 1–36")
     end = _add_months(as_of.replace(day=1), months) - timedelta(days=1)
-    rows = portfolio_export(
-        session,
-        PortfolioQuery(owner=owner, renewal_from=as_of, renewal_to=end, sort=SortKey.renewal_on),
-        user,
-        as_of,
-    )
-    by_month: dict[str, list[AccountRow]] = defaultdict(list)
-    for row in rows:
-        assert row.renewal_on is not None
-        by_month[row.renewal_on.strftime("%Y-%m")].append(row)
+    # Plain rows grouped by month; only each month's largest become AccountRow models.
+    by_month: dict[str, list[Any]] = defaultdict(list)
+    for row in _renewing(session, user, owner, as_of, end, as_of):
+        by_month[str(row.renewal_on)[:7]].append(row)
     report = []
     month = as_of.replace(day=1)
     for _ in range(months):
@@ -624,7 +658,7 @@ def renewals(
                 last_day=following - timedelta(days=1),
                 accounts=len(items),
                 arr=_arr_totals(items),
-                renewals=sorted(items, key=lambda r: -r.arr)[:per_month],
+                renewals=[_row(r, as_of) for r in sorted(items, key=lambda r: -r.arr)[:per_month]],
             )
         )
         month = following

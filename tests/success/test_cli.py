@@ -107,6 +107,10 @@ def test_success_commands(cli_env: Path) -> None:
     assert (usd["start_arr"], usd["nrr"]) == (1400.0, 1.0)
     year = json.loads(run("kpis", "--period", "2026-Q1", "--json"))["rows"][0]["by_currency"][0]
     assert (year["cohort_accounts"], year["nrr"]) == (1, 1.0)
+    # Without --period: the last full calendar quarter before today.
+    assert json.loads(run("kpis", "--json"))["period"].endswith(
+        ("03-31", "06-30", "09-30", "12-31")
+    )
     out = run("churn", "classify", "--as-of", "2026-03-01", "--json")
     (record,) = json.loads(out)["records"]
     assert (record["churn_class"], record["cause_side"]) == (

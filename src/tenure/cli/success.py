@@ -42,6 +42,12 @@ def _as_of(value: str | None) -> date:
         raise InvalidInput(f"--as-of {value!r} is not a date; use YYYY-MM-DD") from None
 
 
+def _last_quarter() -> str:
+    today = datetime.now(UTC).date()
+    quarter = (today.month - 1) // 3  # the current quarter, 0-based; the last full one is before
+    return f"{today.year - 1}-Q4" if quarter == 0 else f"{today.year}-Q{quarter}"
+
+
 def _fit_config(path: Path | None) -> FitConfig:
     from tenure.success.fit import load_fit_config
 
@@ -686,7 +692,9 @@ def churn_agreement(
 
 @handle_errors
 def kpis_command(
-    period: str = typer.Option(..., "--period", help="2025, 2025-Q3, 2025-07 or A..B"),
+    period: str | None = typer.Option(
+        None, "--period", help="2025, 2025-Q3, 2025-07 or A..B (default: the last full quarter)"
+    ),
     by: str = typer.Option("all", "--by", help="all, segment or csm"),
     as_json: bool = JSON,
 ) -> None:
@@ -699,7 +707,7 @@ def kpis_command(
     except ValueError:
         raise InvalidInput(f"--by {by!r}: use all, segment or csm") from None
     with unit_of_work() as session:
-        report = service.kpi_report(session, parse_period(period), group)
+        report = service.kpi_report(session, parse_period(period or _last_quarter()), group)
     if as_json:
         print_json(report)
         return

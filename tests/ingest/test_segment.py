@@ -115,6 +115,13 @@ def test_a_body_that_is_not_a_batch_is_quarantined_whole() -> None:
     ]
 
 
+def test_quarantined_copies_are_bounded() -> None:
+    huge = {"messages": ["x" * 100_000]}
+    [refused] = plan(huge).quarantined
+    assert len(refused.raw) < segment.QUARANTINE_RAW_CHARS + 100
+    assert refused.raw.endswith("… [truncated: 100,017 characters in all]")
+
+
 def test_a_message_over_32_kib_is_quarantined_one_under_is_kept() -> None:
     filler = "x" * (32 * 1024 - 200)
     fits = plan(track(properties={"note": filler}), "track")

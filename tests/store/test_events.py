@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -83,6 +83,15 @@ def test_quarantined_messages_are_kept_with_their_reason(store: EventStore) -> N
         ("type: unknown message type 'x'", '{"type":"x"}')
     ]
     assert newest[0].received_at == received
+
+
+def test_quarantine_is_kept_thirty_days(store: EventStore) -> None:
+    received = datetime(2025, 1, 6, 12, tzinfo=UTC)
+    store.quarantine([Quarantined("web", "event: Field required", "{}", received)])
+    store.compact(now=received + timedelta(days=29))
+    assert store.stats().quarantined == 1
+    store.compact(now=received + timedelta(days=30, minutes=1))
+    assert store.stats().quarantined == 0
 
 
 @pytest.mark.postgres

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from typer.testing import CliRunner
 
 from tenure.cli.main import app
 from tenure.config import Settings
+from tenure.model.base import utcnow
 from tenure.store.events import Quarantined, open_event_store
 from tests.store.factories import event, events
 
@@ -44,7 +44,7 @@ def test_status_reports_counts_events_inbox_and_quarantine(cli_env, data_dir, da
     store = open_event_store(Settings(data_dir=data_dir, database_url=database_url))
     store.write_parquet(events(event("a", hour=8)))
     store.append(events(event("b", hour=17), event("c", hour=12)))
-    received = datetime(2025, 1, 6, 18, tzinfo=UTC)
+    received = utcnow()  # recent: compaction forgets quarantined messages after 30 days
     store.quarantine([Quarantined("web-app", "event: Field required", "{}", received)])
 
     report = json.loads(run(cli_env, "status", "--json"))

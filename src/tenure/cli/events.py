@@ -31,6 +31,7 @@ def compact(
 
     store = event_store()
     if store.is_postgres:
+        store.compact(now=utcnow())  # purges old quarantined messages
         console.print("events are written to PostgreSQL directly; nothing to compact")
         return
     while True:

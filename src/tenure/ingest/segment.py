@@ -40,6 +40,8 @@ from tenure.store.events import Quarantined, events_table_from_rows
 # At least what Segment's own clients may send: 32 KB per message, 500 KB per batch (we take 8 MiB).
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
+# A misbehaving sender must not fill the disk with quarantined copies of 8 MiB bodies.
+QUARANTINE_RAW_CHARS = 64 * 1024
 BATCH_ENDPOINTS = frozenset({"batch", "import"})
 ENDPOINTS = ("track", "identify", "group", "page", "screen", "alias", "batch", "import")
 
@@ -107,7 +109,9 @@ def read_payload(payload: Any, endpoint: str, *, source: str, received_at: datet
         message = reason or _validate(raw, None if batch else endpoint)
         if isinstance(message, str):
             where = f"batch[{index}] " if batch and reason is None else ""
-            plan.quarantined.append(Quarantined(source, where + message, _dumps(raw), received_at))
+            plan.quarantined.append(
+                Quarantined(source, where + message, _kept_raw(raw), received_at)
+            )
         elif isinstance(message, TrackMessage | PageMessage):
             plan.events.append(_event_row(message, source, received_at))
         else:
@@ -164,6 +168,14 @@ def _reason(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     where = ".".join(str(part) for part in error["loc"])
     return f"{where}: {message}" if where else message
+
+
+def _kept_raw(raw: Any) -> str:
+    """The raw message as quarantined: enough to see what was wrong, bounded in size."""
+    text = _dumps(raw)
+    if len(text) <= QUARANTINE_RAW_CHARS:
+        return text
+    return f"{text[:QUARANTINE_RAW_CHARS]}… [truncated: {len(text):,} characters in all]"
 
 
 def _dumps(raw: Any) -> str:

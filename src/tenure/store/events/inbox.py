@@ -27,6 +27,8 @@ from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
 
 SCHEMA_VERSION = 2
 DEDUPE_WINDOW = timedelta(days=7)
+# Quarantined messages are for people to look at, then fix the sender; a month is plenty.
+QUARANTINE_KEEP = timedelta(days=30)
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -321,7 +323,7 @@ class Inbox:
             db.executemany("DELETE FROM retired_file WHERE name = ?", [(n,) for n in names])
 
     def purge_compacted(self, now: datetime) -> None:
-        """Forget compacted rows older than the dedupe window."""
+        """Forget compacted rows older than the dedupe window, and old quarantined messages."""
         with self._write() as db:
             _purge(db, now)
 
@@ -347,6 +349,9 @@ class Inbox:
 
 def _purge(db: sqlite3.Connection, now: datetime) -> None:
     db.execute("DELETE FROM message WHERE compacted_at_us < ?", (to_micros(now - DEDUPE_WINDOW),))
+    db.execute(
+        "DELETE FROM quarantine WHERE received_at_us < ?", (to_micros(now - QUARANTINE_KEEP),)
+    )
 
 
 def _rows_to_table(rows: list[tuple[object, ...]]) -> pa.Table:

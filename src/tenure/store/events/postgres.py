@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import io
 import zlib
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
-from typing import Any
 
 import ibis
 import pyarrow as pa
@@ -23,8 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from tenure.store.database import create_engine
-from tenure.store.events.embedded import CompactionResult, WriteResult
-from tenure.store.events.inbox import AppendResult, Quarantined
+from tenure.store.events.embedded import WriteResult
+from tenure.store.events.inbox import QUARANTINE_KEEP, AppendResult, Quarantined
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
 
 SCHEMA = "tenure_events"
@@ -157,9 +156,15 @@ class PostgresEvents:
                 [m.__dict__ for m in messages],
             )
 
-    def compact(self, **_: Any) -> CompactionResult:
-        """Nothing to compact: PostgreSQL events are written in place."""
-        return CompactionResult()
+    def purge_quarantine(self, now: datetime) -> int:
+        """Forget quarantined messages older than ``QUARANTINE_KEEP``; returns how many."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    sa.text(f"DELETE FROM {SCHEMA}.quarantine WHERE received_at < :cutoff"),
+                    {"cutoff": now - QUARANTINE_KEEP},
+                ).rowcount
+            )
 
     def connect(self) -> ibis.BaseBackend:
         url = make_url(self.url)

@@ -59,10 +59,16 @@ class EventStorage(Protocol):
 class EventStore:
     """The event store every other module uses; ``open_event_store(settings)`` builds it."""
 
-    def __init__(self, data_dir: Path, *, postgres_url: str | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        postgres_url: str | None = None,
+        storage: EventStorage | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.parquet_dir = data_dir / "events"
-        self.storage: EventStorage = (
+        self.storage: EventStorage = storage or (
             PostgresEvents(postgres_url) if postgres_url else EmbeddedEvents(data_dir)
         )
 
@@ -94,9 +100,14 @@ class EventStore:
         return self.storage.quarantined(limit)
 
     def compact(self, *, now: datetime, wait: bool = False) -> CompactionResult:
-        """Move the inbox into Parquet (one job at a time); nothing to do on PostgreSQL."""
+        """Move the inbox into Parquet (one job at a time) and forget old quarantined messages.
+
+        On PostgreSQL events are written in place: only the quarantine is purged.
+        """
         if isinstance(self.storage, EmbeddedEvents):
             return self.storage.compact(now=now, wait=wait)
+        if isinstance(self.storage, PostgresEvents):
+            self.storage.purge_quarantine(now)
         return CompactionResult()
 
     def connect(self) -> ibis.BaseBackend:
@@ -131,8 +142,22 @@ class EventStore:
 
 
 def open_event_store(settings: Settings) -> EventStore:
+    if settings.events_engine == "spark":
+        return _spark_event_store(settings)
     if settings.is_postgres:
         return EventStore(settings.data_dir, postgres_url=settings.resolved_database_url)
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise InvalidInput(f"TENURE_DATA_DIR {settings.data_dir} exists but is not a folder")
     return EventStore(settings.data_dir)
+
+
+def _spark_event_store(settings: Settings) -> EventStore:
+    """Parquet under data_dir read by Spark (pyspark is imported only on this path)."""
+    try:
+        from tenure.store.events.spark import SparkEvents
+    except ImportError as missing:
+        raise InvalidInput(
+            f"TENURE_EVENTS_ENGINE=spark needs pyspark ({missing}): pip install 'tenure[spark]'"
+        ) from missing
+    storage = SparkEvents(settings.data_dir, settings.spark_master)
+    return EventStore(settings.data_dir, storage=storage)

@@ -48,7 +48,14 @@ def test_metrics_and_health_commands(
     assert acme["license_utilization"] == pytest.approx(0.2, rel=1e-9)
     assert "no metric is empty or constant" in run("metrics", "qa")
 
-    assert "scored 3 accounts as of 2025-03-31" in run("health", "score", "--as-of", "2025-03-31")
+    backfill = run(
+        "health", "score", "--as-of", "2025-03-31", "--since", "2025-03-17", "--every", "7"
+    )
+    assert "scored 3 days, 2025-03-17 … 2025-03-31" in backfill
+    assert "scored 3 accounts as of 2025-03-31" in backfill
+    history = json.loads(run("health", "show", "acme", "--json"))
+    assert [h["as_of"] for h in history] == ["2025-03-17", "2025-03-24", "2025-03-31"]
+    assert history[-1]["previous_score"] == history[-2]["score"]
     explained = run("health", "explain", "ACME")
     assert "Acme (acme) — 60/100 yellow" in explained
     assert "Sponsor engaged (90 days)" in explained and "yes → +10 points" in explained
@@ -56,6 +63,8 @@ def test_metrics_and_health_commands(
     assert json.loads(run("health", "explain", "acme", "--json"))["score"] == 60
     assert "Latest health scores" in run("health", "show")
 
+    late = runner.invoke(app, ["health", "score", "--as-of", "2025-03-01", "--since", "2025-03-02"])
+    assert late.exit_code == 1 and "--since 2025-03-02 is after --as-of 2025-03-01" in late.output
     bad = runner.invoke(app, ["health", "score", "--as-of", "31/03/2025"])
     assert bad.exit_code == 1 and "--as-of '31/03/2025' is not a date" in bad.output
     missing = runner.invoke(app, ["health", "explain", "nobody"])

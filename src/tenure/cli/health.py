@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from tenure.cli.context import (
     unit_of_work,
 )
 from tenure.cli.metrics import AS_OF_HELP, parse_as_of
+from tenure.errors import InvalidInput
 
 if TYPE_CHECKING:
     from tenure.health.schemas import AccountScore
@@ -67,20 +69,39 @@ def score(
         "--scorecard",
         help="Scorecard YAML. Default: <data dir>/scorecard.yaml, else the shipped default.",
     ),
+    since: str | None = typer.Option(
+        None,
+        "--since",
+        help="Backfill history: also score the days from this one (YYYY-MM-DD) up to --as-of.",
+    ),
+    every: int = typer.Option(1, "--every", min=1, help="With --since: days between scores."),
     as_json: bool = typer.Option(False, "--json", help="Print every score as JSON."),
 ) -> None:
     """Score every account as of a day and store the scores (metrics are computed if missing)."""
     from collections import Counter
 
+    from rich.progress import track
+
     from tenure.health.service import load_scorecard, score_day
 
     day = parse_as_of(as_of)
     card = load_scorecard(settings().data_dir, scorecard)
-    with unit_of_work() as session:
-        scores = score_day(session, event_store(), day, card)
+    days = [day]
+    if since is not None:
+        first = parse_as_of(since)
+        if first > day:
+            raise InvalidInput(f"--since {first} is after --as-of {day}")
+        days = [first + timedelta(days=n) for n in range(0, (day - first).days, every)] + [day]
+    store = event_store()
+    # one transaction per day: a long backfill keeps what it finished
+    for scored_day in track(days, description="scoring", disable=len(days) == 1 or as_json):
+        with unit_of_work() as session:
+            scores = score_day(session, store, scored_day, card)
     if as_json:
         print_json(scores)
         return
+    if len(days) > 1:
+        console.print(f"scored {len(days)} days, {days[0]} … {day}")
     bands = Counter(s.band for s in scores)
     trends = Counter(s.trend for s in scores)
     console.print(

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -276,7 +277,8 @@ class EarlyWarning:
 
     - alert set: top ``budget`` of the accounts scored on a date;
     - flagged ≥ ``lead_days`` ahead: the churner is in the alert set on the last scoring date at
-      least ``lead_days`` before its renewal (one date per churner);
+      least ``lead_days`` before its renewal (one date per churner; churners without a scoring
+      date in the month before that point are not counted);
     - lead time: renewal minus the first scoring date, within the 365 days before it, on which the
       churner was in the alert set.
     """
@@ -325,13 +327,21 @@ def early_warning(
         )
     )
     dates = np.array(sorted(flagged["observed_on"].unique()))
+    # The longest gap between scoring dates (a month when scoring monthly).
+    interval = max(((b - a).days for a, b in pairwise(dates)), default=31)
     alerts = flagged.set_index(["account_id", "observed_on"])["alert"]
     churners = ahead = never = 0
     lead_times = []
     for account_id, renewal_on in renewals[["account_id", "renewal_on"]].itertuples(index=False):
         lead_date = renewal_on - timedelta(days=lead_days)
         eligible = dates[dates <= lead_date]
-        if not len(eligible) or (account_id, eligible[-1]) not in alerts.index:
+        # Measurable only when a scoring date falls within one interval before the lead date
+        # and the account was scored on it (a customer then).
+        if (
+            not len(eligible)
+            or (lead_date - eligible[-1]).days > interval
+            or (account_id, eligible[-1]) not in alerts.index
+        ):
             continue
         churners += 1
         ahead += bool(alerts[(account_id, eligible[-1])])

@@ -3,6 +3,7 @@ command palette, and a page the role may not see. Screenshots go to test-results
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -46,10 +47,7 @@ def test_filter_portfolio_open_account_and_log_a_touchpoint(
     expect(rows).to_have_count(5)
     page.get_by_label("Segment").select_option("Enterprise")  # htmx swaps the table in place
     expect(rows).to_have_count(2)
-    expect(page).to_have_url(
-        f"{live_console.url}/portfolio?q=&segment=Enterprise"
-        "&owner=&renewal_within_days=&sort=name&direction=asc"
-    )
+    expect(page).to_have_url(re.compile(r"/portfolio\?.*segment=Enterprise"))  # shareable URL
     page.get_by_label("Search accounts", exact=True).fill("acm")
     expect(rows).to_have_count(1)
     page.screenshot(path=str(screenshot_dir / "portfolio-filtered.png"), full_page=True)

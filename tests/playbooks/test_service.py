@@ -136,6 +136,8 @@ def test_cap_suppresses_lowest_arr_and_records_it(session: Session) -> None:
         sa.select(RuleEvaluation.note).where(RuleEvaluation.decision == "suppressed")
     )
     assert note == "daily cap of 2 new CTAs for this CSM reached; ranked 3 by ARR at risk"
+    book = service.book_today(session, csm.id, date(2026, 3, 1))
+    assert book.held_back == 1 and "Held back by the daily cap: 1 more" in book.as_text()
     # The next day the CSM has room again: the suppressed account gets its CTA.
     service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 2)))
     assert decisions(session, date(2026, 3, 2))[("renewal_preparation", "small")] == "created"

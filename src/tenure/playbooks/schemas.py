@@ -262,6 +262,8 @@ class BookToday(BaseModel):
     due: list[CtaRead]
     escalated_to_me: list[CtaRead]
     renewals: list[RenewalDue]
+    # Firings held back today by the daily cap (ranked by ARR at risk): never silently dropped.
+    held_back: int = 0
 
     @property
     def is_empty(self) -> bool:
@@ -286,4 +288,9 @@ class BookToday(BaseModel):
             f"Renewal: {r.account_name} on {r.ends_on} ({r.arr:,.0f} {r.currency})"
             for r in self.renewals
         ]
+        if self.held_back:
+            lines.append(
+                f"Held back by the daily cap: {self.held_back} more (ranked by ARR at risk; "
+                "they come back tomorrow if still true)"
+            )
         return "\n".join(lines) + "\n"

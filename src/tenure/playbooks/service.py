@@ -492,6 +492,13 @@ def book_today(session: Session, user_id: int, as_of: date) -> BookToday:
             RenewalDue(account_id=i, account_name=n, ends_on=d, arr=float(a), currency=c)
             for i, n, d, a, c in renewals
         ],
+        held_back=session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RuleEvaluation)
+            .where(RuleEvaluation.owner_id == user.id, RuleEvaluation.as_of == as_of)
+            .where(RuleEvaluation.decision == Decision.suppressed.value)
+        )
+        or 0,
     )
 
 

@@ -196,3 +196,29 @@ def test_palette_finds_pages_and_accounts(console: Console) -> None:
     assert [(e["label"], e["url"]) for e in accounts] == [
         ("Initech", f"/accounts/{console.book.initech.id}")
     ]
+
+
+def test_account_team_and_champion_list(console: Console) -> None:
+    book = console.book
+    sign_in(console.client, "cleo@example.com")
+    url = f"/accounts/{book.acme.id}"
+    token = csrf_of(console.client.get(url).text)
+    added = console.client.post(
+        f"{url}/team",
+        data={"user_id": str(book.sam.id), "role": "support_lead", "csrf_token": token},
+    )
+    assert added.status_code == 200 and "support lead" in added.text
+    again = console.client.post(
+        f"{url}/team",
+        data={"user_id": str(book.sam.id), "role": "support_lead", "csrf_token": token},
+    )
+    assert again.status_code == 409 and "already support_lead" in again.text
+    # Sam sits on Acme's team now, so Sam may log touchpoints there.
+    sign_in(console.client, "sam@example.com")
+    token = csrf_of(console.client.get(url).text)
+    logged = console.client.post(
+        f"{url}/touchpoints", data={"subject": "Escalation review", "csrf_token": token}
+    )
+    assert logged.status_code == 200 and "Escalation review" in logged.text
+    champions = console.client.get("/contacts.csv?role=champion").text.splitlines()
+    assert champions[1:] == ["acme,Acme,Jane Champion,,VP Ops,director_vp,champion"]

@@ -255,6 +255,7 @@ class OwnershipSpan(BaseModel):
 
 
 class TeamSeat(BaseModel):
+    id: int
     user_id: int
     user_name: str
     role: str

@@ -797,7 +797,9 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         .order_by(AccountOwnership.started_at)
     ).all()
     team = session.execute(
-        sa.select(AccountTeamMember.user_id, User.name, AccountTeamMember.role)
+        sa.select(
+            AccountTeamMember.id, AccountTeamMember.user_id, User.name, AccountTeamMember.role
+        )
         .join(User, User.id == AccountTeamMember.user_id)
         .where(AccountTeamMember.account_id == account_id)
         .order_by(AccountTeamMember.role)
@@ -830,7 +832,10 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
             )
             for o, name in ownership
         ],
-        team=[TeamSeat(user_id=uid, user_name=name, role=role.value) for uid, name, role in team],
+        team=[
+            TeamSeat(id=seat, user_id=uid, user_name=name, role=role.value)
+            for seat, uid, name, role in team
+        ],
         can_edit=can_edit_account(session, user, account),
         health=health,
         health_history=signals.health_history(session, account_id, health.scorecard)

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from tenure.api.v1.common import AsOf
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
-from tenure.model import TouchpointKind, UserRole
+from tenure.model import AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
-from tenure.portfolio import reviews, service
+from tenure.portfolio import reviews, service, team
 from tenure.portfolio.schemas import (
     PortfolioQuery,
     ReassignRequest,
@@ -175,7 +175,13 @@ def account_page(
     return render(
         request,
         "account.html",
-        {"a": data, "kinds": list(TouchpointKind), "today": as_of},
+        {
+            "a": data,
+            "kinds": list(TouchpointKind),
+            "today": as_of,
+            "people": service.owner_choices(db),
+            "team_roles": list(AccountTeamRole),
+        },
         db=db,
         json_url=f"/api/v1/accounts/{account_id}",
     )
@@ -300,6 +306,52 @@ def kpis_page(
         {"history": history, "quarters": quarters, "by": by, "groupings": list(GroupBy)},
         db=db,
         json_url=f"/api/v1/kpis?quarters={quarters}&by={by.value}",
+    )
+
+
+@router.post("/accounts/{account_id}/team")
+def add_team_member(
+    account_id: int,
+    user_id: int = Form(...),
+    role: AccountTeamRole = Form(...),
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    team.add_team_member(db, account_id, team.TeamMemberCreate(user_id=user_id, role=role), actor)
+    return RedirectResponse(f"/accounts/{account_id}#relationships", status_code=303)
+
+
+@router.post("/accounts/{account_id}/team/{member_id}/remove")
+def remove_team_member(
+    account_id: int, member_id: int, actor: Actor = PageActor, db: Session = Db
+) -> Response:
+    team.remove_team_member(db, member_id, actor)
+    return RedirectResponse(f"/accounts/{account_id}#relationships", status_code=303)
+
+
+@router.get("/contacts.csv")
+def contacts_csv(
+    role: str | None = Query(None, max_length=32),
+    level: str | None = Query(None, max_length=32),
+    segment: str | None = Query(None, max_length=64),
+    actor: Actor = PageActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> Response:
+    """A segment list for marketing, e.g. /contacts.csv?role=champion (current contacts only)."""
+    rows = team.contact_list(db, role=role, level=level, segment=segment, as_of=as_of)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    columns = ["account_external_id", "account_name", "name", "email", "title", "level", "roles"]
+    writer.writerow(columns)
+    for row in rows:
+        data = row.model_dump()
+        data["roles"] = ";".join(data["roles"])
+        writer.writerow(["" if data[c] is None else data[c] for c in columns])
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="contacts-{role or "all"}.csv"'},
     )
 
 

@@ -1,0 +1,105 @@
+"""Alignment: the account team around each account (account executive, account manager,
+implementation lead, CSM, support lead) and segment lists of contacts for marketing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from tenure.auth import audit
+from tenure.auth.permissions import Actor, require_account_editor
+from tenure.errors import Conflict, InvalidInput, NotFound
+from tenure.model import Account, AccountTeamMember, AccountTeamRole, Contact, User, UserRole
+
+
+class TeamMemberCreate(BaseModel):
+    user_id: int
+    role: AccountTeamRole
+
+
+class ContactListRow(BaseModel):
+    account_external_id: str
+    account_name: str
+    name: str | None
+    email: str | None
+    title: str | None
+    level: str | None
+    roles: list[str]
+
+
+def _account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account with id {account_id}")
+    return account
+
+
+def add_team_member(
+    session: Session, account_id: int, data: TeamMemberCreate, actor: Actor
+) -> AccountTeamMember:
+    account = _account(session, account_id)
+    require_account_editor(session, actor.user, account)
+    user = session.get(User, data.user_id)
+    if user is None or not user.is_active or user.role == UserRole.viewer:
+        raise InvalidInput(f"user_id {data.user_id}: no active non-viewer user with that id")
+    taken = session.scalar(
+        sa.select(AccountTeamMember.id).where(
+            AccountTeamMember.account_id == account_id,
+            AccountTeamMember.user_id == data.user_id,
+            AccountTeamMember.role == data.role,
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"{user.email} is already {data.role.value} of {account.name!r}")
+    member = AccountTeamMember(account_id=account_id, user_id=user.id, role=data.role)
+    session.add(member)
+    session.flush()
+    audit.record(
+        session, actor, "account_team.add", "account_team", member.id, after=audit.snapshot(member)
+    )
+    return member
+
+
+def remove_team_member(session: Session, member_id: int, actor: Actor) -> None:
+    member = session.get(AccountTeamMember, member_id)
+    if member is None:
+        raise NotFound(f"no account team member with id {member_id}")
+    require_account_editor(session, actor.user, _account(session, member.account_id))
+    before = audit.snapshot(member)
+    session.delete(member)
+    session.flush()
+    audit.record(session, actor, "account_team.remove", "account_team", member_id, before=before)
+
+
+def contact_list(
+    session: Session, *, role: str | None, level: str | None, segment: str | None, as_of: date
+) -> list[ContactListRow]:
+    """Current contacts (not left by ``as_of``) with a role and/or level — e.g. every champion,
+    for marketing's advocacy programme."""
+    query = (
+        sa.select(Contact, Account.external_id, Account.name)
+        .join(Account, Account.id == Contact.account_id)
+        .where(sa.or_(Contact.left_on.is_(None), Contact.left_on > as_of))
+        .order_by(Account.name, Contact.name)
+    )
+    if level:
+        query = query.where(Contact.level == level)
+    if segment:
+        query = query.where(Account.segment == segment)
+    rows = [
+        ContactListRow(
+            account_external_id=external_id,
+            account_name=name,
+            name=c.name,
+            email=c.email,
+            title=c.title,
+            level=c.level.value if c.level else None,
+            roles=list(c.roles or []),
+        )
+        for c, external_id, name in session.execute(query).all()
+    ]
+    # Roles are a JSON list: filtered here, the same way on every backend.
+    return [r for r in rows if role is None or role in r.roles]

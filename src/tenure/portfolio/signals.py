@@ -17,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tenure.health.schemas import AccountScore, MeasureScore
+from tenure.health.schemas import AccountScore
+from tenure.health.service import latest_account_score
 from tenure.model import Account, Cta, HealthScore, LifecycleStage, MetricSnapshot, Milestone
 from tenure.model.churn_risk import ChurnRiskScore
 from tenure.model.cta import CtaPriority, CtaStatus
@@ -156,28 +157,7 @@ def utilization_of(session: Session, days: CurrentDays, account_ids: list[int]) 
 
 def account_health(session: Session, account: Account) -> AccountScore | None:
     """The account's latest stored health score with every measure (the one-click breakdown)."""
-    score = session.scalars(
-        sa.select(HealthScore)
-        .where(HealthScore.account_id == account.id)
-        .order_by(HealthScore.as_of.desc(), HealthScore.computed_at.desc())
-        .limit(1)
-    ).first()
-    if score is None:
-        return None
-    return AccountScore(
-        account_id=account.id,
-        account_external_id=account.external_id,
-        account_name=account.name,
-        as_of=score.as_of,
-        scorecard=score.scorecard,
-        scorecard_version=score.scorecard_version,
-        profile=score.profile,
-        score=score.score,
-        band=score.band,
-        trend=score.trend,
-        previous_score=score.previous_score,
-        measures=[MeasureScore.model_validate(m) for m in score.measures],
-    )
+    return latest_account_score(session, account)
 
 
 def health_history(session: Session, account_id: int, scorecard: str | None) -> list[Point]:

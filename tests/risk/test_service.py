@@ -70,6 +70,8 @@ def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: igno
     assert load_model(data_dir).version == fitted.version
     assert (data_dir / "models" / "churn" / f"{fitted.version}.json").exists()
     assert fitted.evaluation["figures"][0]["auc"] > 0.7
+    # The renewal model is backtested too (embargo: the year its label spans).
+    assert fitted.evaluation["renewal"]["observations"] > 0
     as_of = date(2025, 12, 1)
     run = score_accounts(session, store, data_dir, as_of)
     # Every account with a contract in force on the day (and not lost) is scored once.

@@ -216,6 +216,15 @@ def fit(
         )
         return
     _render_history_evaluation(fitted.evaluation)
+    renewal = fitted.evaluation.get("renewal", {})
+    if "auc" in renewal:
+        console.print(
+            f"P(churn at next renewal), backtested from {renewal['test_from']}: "
+            f"AUC {renewal['auc']:.3f}, top-decile lift {renewal['top_decile_lift']:.2f}, "
+            f"Brier {renewal['brier']:.3f} (churn rate {renewal['churn_rate']:.1%})"
+        )
+    elif "error" in renewal:
+        console.print(f"[yellow]renewal model not backtested:[/] {renewal['error']}")
     console.print(
         f"saved churn model [bold]{fitted.version}[/] ({fitted.trained_rows} observations, "
         f"renewal model: {'yes' if fitted.renewal_model else 'no — too few renewals seen'})"

@@ -303,6 +303,20 @@ class ChurnRiskModel:
     trained_rows: int
 
 
+def _renewal_backtest(rows: pd.DataFrame, types: ColumnTypes, model_name: str) -> dict[str, Any]:
+    """Out-of-time figures of P(churn at next renewal); the embargo is the year a label spans."""
+    try:
+        result = backtest(rows, types, RENEWAL_WITHIN_DAYS, model_name)
+    except InvalidInput as error:
+        return {"error": error.message}
+    return {
+        "observations": len(rows),
+        "churn_rate": float(rows["churned"].mean()),
+        "test_from": str(result.folds[0].test_from),
+        **result.pooled.__dict__,
+    }
+
+
 def models_dir(data_dir: Path) -> Path:
     return data_dir / "models" / "churn"
 
@@ -344,6 +358,7 @@ def fit_and_save(
     model = make_model(model_name, types).fit(rows, rows["churned"].to_numpy())
     renewal_rows = history.rows(renewal_labels(history.customers, data_end, RENEWAL_WITHIN_DAYS))
     renewal_model = None
+    evaluation["renewal"] = _renewal_backtest(renewal_rows, types, model_name)
     if renewal_rows["churned"].nunique() == 2:
         renewal_model = make_model(model_name, types).fit(
             renewal_rows, renewal_rows["churned"].to_numpy()

@@ -516,6 +516,8 @@ def main() -> None:
         "backend": "sqlite",
         "server": "uvicorn, 1 worker, separate process; client: httpx, sequential, after warm-up",
         "cpu_count": os.cpu_count(),
+        # Other work on the machine inflates wall times: the 1-minute load average at the end.
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "book": counts or {"reused": str(database)},
         "score_every_days": args.score_every_days,
         "timings": timings,
@@ -523,7 +525,15 @@ def main() -> None:
         "goal_p95_ms": 200,
         "meets_goal": worst <= 200,
     }
-    print(json.dumps({"worst_p95_ms": worst, "meets_goal": worst <= 200}))
+    print(
+        json.dumps(
+            {
+                "worst_p95_ms": worst,
+                "meets_goal": worst <= 200,
+                "load_average_1m": figures["load_average_1m"],
+            }
+        )
+    )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"wrote {RESULTS}")

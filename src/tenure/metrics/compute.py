@@ -94,13 +94,23 @@ def compute_metrics(
     The activity roll-up is materialised as a temporary table on ``con`` so the metrics that read
     it do not each re-scan the events.
     """
+    return metrics_from_activity(
+        con, attributed_activity(events, snapshot, as_of), snapshot, as_of, metrics
+    )
+
+
+def metrics_from_activity(
+    con: ibis.BaseBackend,
+    activity: ibis.Table,
+    snapshot: Snapshot,
+    as_of: date,
+    metrics: Sequence[Metric] | None = None,
+) -> ibis.Table:
+    """:func:`compute_metrics` on an activity roll-up already built (see ``metrics/rollup.py``)."""
     chosen = list(metrics) if metrics is not None else all_metrics()
     # One table per day: expressions for several days can be built before any is executed.
     activity = con.create_table(
-        f"tenure_metric_activity_{as_of:%Y%m%d}",
-        attributed_activity(events, snapshot, as_of),
-        temp=True,
-        overwrite=True,
+        f"tenure_metric_activity_{as_of:%Y%m%d}", activity, temp=True, overwrite=True
     )
     inputs = MetricInputs(as_of=as_of, snapshot=snapshot, activity=activity)
     spine = account_spine(snapshot, as_of)

@@ -32,8 +32,17 @@ from tenure.model import Account, MetricSnapshot
 from tenure.store.events import EventStore
 
 
-def metrics_frame(session: Session, store: EventStore, as_of: date) -> pd.DataFrame:
-    """Every metric for every account as of ``as_of``, computed now from events and the database."""
+def metrics_frame(
+    session: Session, store: EventStore, as_of: date, *, incremental: bool = False
+) -> pd.DataFrame:
+    """Every metric for every account as of ``as_of``, computed now from events and the database.
+
+    ``incremental`` reads the persisted daily roll-up (``metrics/rollup.py``), not all events.
+    """
+    if incremental:
+        from tenure.metrics.incremental import incremental_metrics_frame
+
+        return incremental_metrics_frame(session, store, as_of)
     con = store.connect()
     try:
         snapshot = load_snapshot(session, con)
@@ -66,10 +75,12 @@ def store_metrics(session: Session, as_of: date, frame: pd.DataFrame) -> int:
     return len(rows)
 
 
-def compute_and_store(session: Session, store: EventStore, as_of: date) -> MetricRun:
+def compute_and_store(
+    session: Session, store: EventStore, as_of: date, *, incremental: bool = False
+) -> MetricRun:
     """Compute every metric as of ``as_of``, store them (replacing that day) and QA them."""
     started = time.perf_counter()
-    frame = metrics_frame(session, store, as_of)
+    frame = metrics_frame(session, store, as_of, incremental=incremental)
     store_metrics(session, as_of, frame)
     metrics = all_metrics()
     rows = [

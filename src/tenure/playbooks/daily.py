@@ -55,7 +55,8 @@ def _metrics_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     from tenure.metrics.service import compute_and_store
 
     assert ctx.store is not None
-    run = compute_and_store(session, ctx.store, ctx.as_of)
+    # Incremental: reads the persisted daily roll-up, so the step's cost follows the new day.
+    run = compute_and_store(session, ctx.store, ctx.as_of, incremental=True)
     return {"accounts": run.accounts, "metrics": run.metrics}
 
 

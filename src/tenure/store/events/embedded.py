@@ -232,6 +232,11 @@ class EmbeddedEvents:
             and _relative(f) not in snapshot.retired
         ]
 
+    def snapshot(self) -> tuple[PendingBatch, list[Path]]:
+        """One consistent read: the pending inbox rows and the Parquet files visible with them."""
+        batch = self.inbox.pending()
+        return batch, self._visible_files(batch)
+
     def connect(self) -> ibis.BaseBackend:
         return ibis.duckdb.connect()
 

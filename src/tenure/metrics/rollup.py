@@ -1,0 +1,280 @@
+"""The persisted daily activity roll-up: what lets a daily run read days, not years, of events.
+
+Metrics never read raw events directly: :func:`tenure.metrics.compute.attributed_activity` first
+rolls them up per (account, user, day, event). This module keeps that roll-up on disk, *before*
+attribution (attribution follows the operational tables, which change), so computing metrics for
+a new as-of day reads:
+
+- ``<data_dir>/rollups/day=YYYY-MM-DD.parquet`` — one row per raw (account_id, user_id, event)
+  with its event count, for the ``DETAIL_DAYS`` window plus the rest of its first month;
+- ``<data_dir>/rollups/month=YYYY-MM.parquet`` — one row per (account_id, user_id) with the last
+  active day of that month, for the months before (all "days since last activity" needs);
+- the inbox rows not yet compacted, rolled up on the fly.
+
+**Watermark.** ``manifest.json`` records, per event partition, the fingerprint of the Parquet
+files the roll-up of that day was built from. Files are immutable (compaction and bulk writes
+add new ones, merges replace them under new names), so a late event landing in an old partition,
+a merge, or a bulk import changes the fingerprint and only that day (and its month) is rolled up
+again. Duplicates are removed by the event store before they reach a partition; the roll-up and
+the pending inbox rows come from one store snapshot, so every event counts exactly once.
+
+Incremental and full computation agree on every metric (tested). The activity table they feed
+differs only before the detail window: one row per account and month (on its last active day)
+instead of one per active day — no metric reads those rows except for their latest day.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tenure.metrics.inputs import DETAIL_DAYS
+from tenure.metrics.snapshot import Snapshot
+from tenure.store.events.embedded import PARTITION_KEY, EmbeddedEvents
+
+ROLLUP_FOLDER = "rollups"
+MANIFEST = "manifest.json"
+# Changed days rolled up per DuckDB query: bounds memory on a first build over years of events.
+DAYS_PER_QUERY = 31
+
+ROLLUP_SCHEMA = pa.schema(
+    [
+        ("day", pa.date32()),
+        ("account_id", pa.string()),
+        ("user_id", pa.string()),
+        ("event", pa.string()),
+        ("events", pa.int64()),
+    ]
+)
+
+_ROLL_UP_SQL = """
+SELECT CAST({day} AS DATE) AS day, account_id, user_id, event, count(*)::BIGINT AS events
+FROM {source} GROUP BY ALL
+"""
+# The month's last active day per raw (account, user): attribution still happens at read time.
+_MONTH_SQL = """
+SELECT max(day) AS day, account_id, user_id, NULL::VARCHAR AS event, sum(events)::BIGINT AS events
+FROM month_days GROUP BY account_id, user_id
+"""
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What one refresh did: partitions rolled up again, roll-ups dropped, months rebuilt."""
+
+    days_rolled: int
+    days_removed: int
+    months_rebuilt: int
+    pending_rows: int
+
+
+@dataclass(frozen=True)
+class RollupRead:
+    """The roll-up rows an as-of day needs (raw keys, before attribution) from one snapshot."""
+
+    rows: pa.Table
+    refresh: RefreshResult
+    files_read: int
+
+
+class ActivityRollup:
+    """The roll-up of one embedded event store under ``<data_dir>/rollups``."""
+
+    def __init__(self, storage: EmbeddedEvents) -> None:
+        self.storage = storage
+        self.folder = storage.data_dir / ROLLUP_FOLDER
+
+    def read(self, as_of: date) -> RollupRead:
+        """Bring the roll-up up to date with the store, then read what ``as_of`` needs.
+
+        Refresh and read happen under one lock and one store snapshot, so the pending inbox rows
+        returned are exactly the events no roll-up file holds yet.
+        """
+        with self._lock():
+            batch, files = self.storage.snapshot()
+            refresh, manifest = self._refresh(files, pending=batch.events.num_rows)
+            detail_start = as_of - timedelta(days=DETAIL_DAYS - 1)
+            month_start = detail_start.replace(day=1)
+            paths = [
+                self.folder / f"day={day}.parquet"
+                for day in sorted(manifest["days"])
+                if month_start.isoformat() <= day <= as_of.isoformat()
+            ] + [
+                self.folder / f"month={month}.parquet"
+                for month in sorted(manifest["months"])
+                if month < f"{month_start:%Y-%m}"
+            ]
+            tables = [pq.read_table(path).cast(ROLLUP_SCHEMA) for path in paths]
+        pending = _roll_up_pending(batch.events)
+        tables.append(pending.filter(pc.less_equal(pending["day"], pa.scalar(as_of))))
+        return RollupRead(pa.concat_tables(tables), refresh, len(paths))
+
+    def refresh(self) -> RefreshResult:
+        """Roll up every event partition whose files changed since the last refresh."""
+        with self._lock():
+            batch, files = self.storage.snapshot()
+            return self._refresh(files, pending=batch.events.num_rows)[0]
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _manifest(self) -> dict[str, dict[str, str]]:
+        path = self.folder / MANIFEST
+        try:
+            manifest: dict[str, dict[str, str]] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            # Missing or torn (the roll-up is derived data, written without fsync): rebuild.
+            return {"days": {}, "months": {}}
+        return manifest
+
+    def _refresh(
+        self, files: list[Path], *, pending: int
+    ) -> tuple[RefreshResult, dict[str, dict[str, str]]]:
+        by_day: dict[str, list[Path]] = {}
+        for path in files:
+            by_day.setdefault(path.parent.name.removeprefix(f"{PARTITION_KEY}="), []).append(path)
+        fingerprints = {day: _fingerprint(paths) for day, paths in by_day.items()}
+        manifest = self._manifest()
+        days = manifest["days"]
+        changed = sorted(d for d, f in fingerprints.items() if days.get(d) != f)
+        removed = sorted(set(days) - set(fingerprints))
+        for start in range(0, len(changed), DAYS_PER_QUERY):
+            chunk = changed[start : start + DAYS_PER_QUERY]
+            self._roll_up_days({day: by_day[day] for day in chunk})
+        for day in removed:
+            (self.folder / f"day={day}.parquet").unlink(missing_ok=True)
+        days = {day: fingerprints[day] for day in sorted(fingerprints)}
+        months = self._rebuild_months(days, manifest["months"])
+        rebuilt = sum(1 for m, f in months.items() if manifest["months"].get(m) != f)
+        manifest = {"days": days, "months": months}
+        _write_atomically(self.folder / MANIFEST, json.dumps(manifest, indent=0).encode())
+        return RefreshResult(len(changed), len(removed), rebuilt, pending), manifest
+
+    def _roll_up_days(self, day_files: dict[str, list[Path]]) -> None:
+        paths = [str(p) for files in day_files.values() for p in files]
+        db = duckdb.connect()
+        try:
+            source = f"read_parquet({paths!r}, hive_partitioning = true)"
+            rolled = db.sql(_ROLL_UP_SQL.format(day=PARTITION_KEY, source=source)).arrow()
+        finally:
+            db.close()
+        if isinstance(rolled, pa.RecordBatchReader):
+            rolled = rolled.read_all()
+        rolled = rolled.cast(ROLLUP_SCHEMA)
+        for day in day_files:
+            part = rolled.filter(pc.equal(rolled["day"], pa.scalar(date.fromisoformat(day))))
+            _write_table(self.folder / f"day={day}.parquet", part)
+
+    def _rebuild_months(self, days: dict[str, str], before: dict[str, str]) -> dict[str, str]:
+        by_month: dict[str, list[str]] = {}
+        for day, fingerprint in days.items():
+            by_month.setdefault(day[:7], []).append(fingerprint)
+        months = {m: _digest("".join(f)) for m, f in by_month.items()}
+        for month, fingerprint in months.items():
+            if before.get(month) == fingerprint:
+                continue
+            month_days = pa.concat_tables(
+                [
+                    pq.read_table(self.folder / f"day={day}.parquet").cast(ROLLUP_SCHEMA)
+                    for day in days
+                    if day.startswith(month)
+                ]
+            )
+            db = duckdb.connect()
+            try:
+                db.register("month_days", month_days)
+                summary = db.sql(_MONTH_SQL).arrow()
+            finally:
+                db.close()
+            if isinstance(summary, pa.RecordBatchReader):
+                summary = summary.read_all()
+            _write_table(self.folder / f"month={month}.parquet", summary.cast(ROLLUP_SCHEMA))
+        for month in set(before) - set(months):
+            (self.folder / f"month={month}.parquet").unlink(missing_ok=True)
+        return months
+
+
+def attribute_rollup(rolled: ibis.Table, snapshot: Snapshot, as_of: date) -> ibis.Table:
+    """Roll-up rows attributed to internal accounts: the same table as ``attributed_activity``.
+
+    Rows are (day, account_id external, user_id, event, events); the attribution rules and the
+    detail window are those of :func:`tenure.metrics.compute.attributed_activity`.
+    """
+    accounts = snapshot.accounts.select(
+        by_account=snapshot.accounts.id, external=snapshot.accounts.external_id
+    )
+    contacts = snapshot.contacts.filter(lambda c: c.account_id.notnull())
+    by_contact = contacts.select(contact_user=contacts.external_id, by_contact=contacts.account_id)
+    known = rolled.filter(rolled.day <= ibis.literal(as_of, type="date"))
+    joined = known.left_join(accounts, known.account_id == accounts.external).left_join(
+        by_contact, known.user_id == by_contact.contact_user
+    )
+    detail_start = as_of - timedelta(days=DETAIL_DAYS - 1)
+    detailed = joined.day >= ibis.literal(detail_start, type="date")
+    attributed = joined.select(
+        account_id=joined.by_account.fill_null(joined.by_contact),
+        user_id=ibis.ifelse(detailed, joined.user_id, ibis.null("string")),
+        event=ibis.ifelse(detailed, joined.event, ibis.null("string")),
+        day=joined.day,
+        events=joined.events,
+    ).filter(lambda t: t.account_id.notnull())
+    return attributed.group_by("account_id", "user_id", "day", "event").aggregate(
+        events=attributed.events.sum()
+    )
+
+
+def _roll_up_pending(events: pa.Table) -> pa.Table:
+    if events.num_rows == 0:
+        return ROLLUP_SCHEMA.empty_table()
+    db = duckdb.connect()
+    try:
+        db.register(
+            "pending",
+            events.append_column(PARTITION_KEY, pc.cast(events["timestamp"], pa.date32())),
+        )
+        rolled = db.sql(_ROLL_UP_SQL.format(day=PARTITION_KEY, source="pending")).arrow()
+    finally:
+        db.close()
+    if isinstance(rolled, pa.RecordBatchReader):
+        rolled = rolled.read_all()
+    return rolled.cast(ROLLUP_SCHEMA)
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    return _digest("\n".join(sorted(p.name for p in paths)))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _write_table(path: Path, table: pa.Table) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, temporary, compression="zstd")
+    os.replace(temporary, path)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)

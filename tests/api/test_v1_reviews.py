@@ -102,3 +102,35 @@ def test_ctas_rank_on_today_and_triage_is_limited_and_audited(console: Console) 
     with console.session() as session:
         [entry] = session.query(AuditLog).filter_by(action="cta.snooze").all()
         assert (entry.before["status"], entry.after["status"]) == ("open", "snoozed")  # type: ignore[index]
+
+
+def test_maturity_self_assessment(console: Console) -> None:
+    view = console.client.get("/api/v1/maturity", headers=headers(console, "vic@example.com"))
+    assert view.status_code == 200
+    prefilled = view.json()["prefill"]
+    assert set(prefilled) == {"roi", "onboarding", "productivity"}  # measurable from data
+    body = {
+        "answers": {"playbooks": "expanding", "community": "emerging", "alignment": "emerging"},
+        "note": "Q4 review",
+    }
+    viewer = console.client.post(
+        "/api/v1/maturity", json=body, headers=headers(console, "vic@example.com")
+    )
+    assert viewer.status_code == 403
+    wrong = console.client.post(
+        "/api/v1/maturity",
+        json={"answers": {"playbooks": "great"}},
+        headers=headers(console, "max@example.com"),
+    )
+    assert wrong.status_code == 422 and "playbooks" in wrong.json()["message"]
+    saved = console.client.post(
+        "/api/v1/maturity", json=body, headers=headers(console, "max@example.com")
+    )
+    assert saved.status_code == 201
+    stages = {p["pillar"]: (p["stage"], p["source"]) for p in saved.json()["pillars"]}
+    assert stages["playbooks"] == ("expanding", "team")
+    assert stages["roi"][1] == "data"
+    history = console.client.get(
+        "/api/v1/maturity", headers=headers(console, "vic@example.com")
+    ).json()["history"]
+    assert [h["note"] for h in history] == ["Q4 review"]

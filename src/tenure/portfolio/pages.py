@@ -33,6 +33,7 @@ PAGES: list[Page] = [
     Page("risk", "Risk", "/risk", "/api/v1/risk", shortcut="c"),
     Page("kpis", "KPIs", "/kpis", "/api/v1/kpis", shortcut="i"),
     Page("churn", "Churn review", "/churn-review", "/api/v1/churn-review", shortcut="v"),
+    Page("maturity", "Maturity", "/maturity", "/api/v1/maturity", shortcut="m"),
     Page(
         "admin", "Admin", "/admin", "/api/v1/users", roles=frozenset({UserRole.admin}), shortcut="a"
     ),

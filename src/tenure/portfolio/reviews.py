@@ -15,12 +15,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tenure.auth import audit
-from tenure.auth.permissions import Actor, require_account_editor
+from tenure.auth.permissions import Actor, require_account_editor, require_role
 from tenure.errors import InvalidInput, NotFound
-from tenure.model import Account, Contract, User
+from tenure.model import Account, Contract, User, UserRole
 from tenure.model.churn_record import ChurnRecord
 from tenure.success import kpis
 from tenure.success.churn_classification import CauseSide
+from tenure.success.maturity import CsriResult, Pillar, Stage
+from tenure.success.service import MaturityRecord
 
 
 class ChurnReviewRow(BaseModel):
@@ -176,3 +178,52 @@ def kpi_history(
     from tenure.success.service import kpi_report
 
     return [kpi_report(session, period, by) for period in quarters_before(as_of, quarters)]
+
+
+# --- CS maturity (CSRI) -------------------------------------------------------------------------
+
+
+class PillarPrefill(BaseModel):
+    stage: Stage
+    reasons: list[str]
+
+
+class MaturityView(BaseModel):
+    """The pillars the data pre-fills (with why), and every past self-assessment."""
+
+    prefill: dict[str, PillarPrefill]
+    history: list[MaturityRecord]
+
+
+class MaturityAnswers(BaseModel):
+    """The team's stage per pillar; pillars left out keep the stage the data suggests."""
+
+    answers: dict[Pillar, Stage] = Field(default_factory=dict)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def maturity_view(session: Session, as_of: date) -> MaturityView:
+    from tenure.success.service import maturity_history, maturity_prefill
+
+    prefill = maturity_prefill(session, as_of)
+    return MaturityView(
+        prefill={p.value: PillarPrefill(stage=s, reasons=why) for p, (s, why) in prefill.items()},
+        history=maturity_history(session),
+    )
+
+
+def assess(session: Session, as_of: date, data: MaturityAnswers, actor: Actor) -> CsriResult:
+    """Save a self-assessment (managers and admins: it speaks for the team)."""
+    from tenure.success.service import assess_maturity
+
+    require_role(actor.user, UserRole.admin, UserRole.manager)
+    result = assess_maturity(session, as_of, data.answers, assessed_by_id=actor.id, note=data.note)
+    audit.record(
+        session,
+        actor,
+        "maturity.assess",
+        "maturity_assessment",
+        as_of,
+        after=result.model_dump(mode="json"),
+    )
+    return result

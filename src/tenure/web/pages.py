@@ -29,6 +29,7 @@ from tenure.portfolio.schemas import (
 from tenure.portfolio.triage import Triage, TriageAction, triage
 from tenure.success.churn_classification import CauseSide
 from tenure.success.kpis import GroupBy
+from tenure.success.maturity import Pillar, Stage
 from tenure.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -353,6 +354,41 @@ def contacts_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="contacts-{role or "all"}.csv"'},
     )
+
+
+@router.get("/maturity")
+def maturity_page(
+    request: Request, actor: Actor = PageActor, db: Session = Db, as_of: date = AsOf
+) -> Response:
+    view = reviews.maturity_view(db, as_of)
+    return render(
+        request,
+        "maturity.html",
+        {
+            "view": view,
+            "pillars": list(Pillar),
+            "stages": list(Stage),
+            "can_assess": actor.role in (UserRole.admin, UserRole.manager),
+        },
+        db=db,
+        json_url="/api/v1/maturity",
+    )
+
+
+@router.post("/maturity")
+async def assess_maturity_page(
+    request: Request, actor: Actor = PageActor, db: Session = Db, as_of: date = AsOf
+) -> Response:
+    form = await request.form()
+    answers = {
+        pillar.value: str(form[f"stage_{pillar.value}"])
+        for pillar in Pillar
+        if form.get(f"stage_{pillar.value}")
+    }
+    note = str(form.get("note") or "") or None
+    data = reviews.MaturityAnswers.model_validate({"answers": answers, "note": note})
+    reviews.assess(db, as_of, data, actor)
+    return RedirectResponse("/maturity", status_code=303)
 
 
 @router.get("/renewals")

@@ -11,6 +11,7 @@ from tenure.playbooks.schemas import CtaRead
 from tenure.portfolio import reviews
 from tenure.portfolio.triage import Triage, triage
 from tenure.success.kpis import GroupBy, KpiReport
+from tenure.success.maturity import CsriResult
 
 router = APIRouter(tags=["frameworks"], responses=ERRORS)
 
@@ -52,3 +53,22 @@ def triage_cta(
 ) -> CtaRead:
     """Acknowledge, snooze (default a week) or close a call to action."""
     return triage(db, cta_id, data, actor, as_of)
+
+
+@router.get("/maturity", response_model=reviews.MaturityView, summary="CS maturity (CSRI)")
+def maturity(
+    actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
+) -> reviews.MaturityView:
+    """Pillars pre-filled from data (with reasons) and the history of self-assessments."""
+    return reviews.maturity_view(db, as_of)
+
+
+@router.post("/maturity", response_model=CsriResult, status_code=201)
+def assess_maturity(
+    data: reviews.MaturityAnswers,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> CsriResult:
+    """Save the team's self-assessment (managers and admins)."""
+    return reviews.assess(db, as_of, data, actor)

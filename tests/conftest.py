@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -35,6 +36,36 @@ def postgres_server() -> Iterator[tuple[str, int]]:
         pytest.skip(msg)
     with pg.running_server(bin_dir) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """The one local[2] Spark of the test run (UTC, no UI), shared by every Spark test.
+
+    Tuned for tiny data: one shuffle partition and no adaptive re-planning, which on a few
+    thousand rows costs more jobs than it saves (the parity test runs in half the time).
+    """
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        msg = "no Java runtime for Spark: apt-get install default-jre-headless"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    from pyspark.sql import SparkSession
+
+    from tenure.store.events.spark import DEFAULT_MASTER, spark_config, spark_session
+
+    builder = SparkSession.builder.master(DEFAULT_MASTER)
+    for key, value in {
+        **spark_config(DEFAULT_MASTER),
+        "spark.sql.shuffle.partitions": "1",
+        "spark.sql.adaptive.enabled": "false",
+    }.items():
+        builder = builder.config(key, value)
+    builder.getOrCreate()
+    session = spark_session(DEFAULT_MASTER)  # the stores' connections now share this one
+    yield session
+    session.stop()
+    spark_session.cache_clear()
 
 
 def _create_database(server: tuple[str, int], name: str, template: str | None = None) -> str:

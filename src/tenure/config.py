@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,22 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `tenure serve` binds.")
     port: int = Field(default=8000, description="Port `tenure serve` binds.")
+    events_engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description=(
+            "What reads the events for metrics: duckdb (in-process, one machine) or spark "
+            "(the same Parquet files through Spark; needs `pip install 'tenure[spark]'` and "
+            "Java). With spark, events stay in Parquet under data_dir even on PostgreSQL."
+        ),
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description=(
+            "Spark master URL when events_engine is spark: local[N] runs Spark inside this "
+            "process with N cores; spark://host:7077 (or yarn, k8s://…) uses a cluster, whose "
+            "executors must read data_dir at the same path. See docs/scaling.md."
+        ),
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

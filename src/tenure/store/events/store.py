@@ -142,8 +142,22 @@ class EventStore:
 
 
 def open_event_store(settings: Settings) -> EventStore:
+    if settings.events_engine == "spark":
+        return _spark_event_store(settings)
     if settings.is_postgres:
         return EventStore(settings.data_dir, postgres_url=settings.resolved_database_url)
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise InvalidInput(f"TENURE_DATA_DIR {settings.data_dir} exists but is not a folder")
     return EventStore(settings.data_dir)
+
+
+def _spark_event_store(settings: Settings) -> EventStore:
+    """Parquet under data_dir read by Spark (pyspark is imported only on this path)."""
+    try:
+        from tenure.store.events.spark import SparkEvents
+    except ImportError as missing:
+        raise InvalidInput(
+            f"TENURE_EVENTS_ENGINE=spark needs pyspark ({missing}): pip install 'tenure[spark]'"
+        ) from missing
+    storage = SparkEvents(settings.data_dir, settings.spark_master)
+    return EventStore(settings.data_dir, storage=storage)

@@ -175,7 +175,7 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     sender = ctx.settings.mail_from
     return {
         "woken": service.wake_snoozed(session, ctx.as_of),
-        "escalated": service.escalate(session, ctx.ruleset, ctx.as_of, sender=sender),
+        "escalated": service.escalate(session, ctx.ruleset, ctx.as_of),
         "digests": service.queue_digests(session, ctx.as_of, sender=sender),
     }
 

@@ -271,9 +271,11 @@ class BookToday(BaseModel):
 
     @property
     def subject(self) -> str:
+        escalated = len(self.escalated_to_me)
         return (
             f"Your book today: {len(self.new)} new, {len(self.due)} due, "
             f"{len(self.renewals)} renewals"
+            + (f", {escalated} escalated to you" if escalated else "")
         )
 
     def as_text(self) -> str:

@@ -419,8 +419,12 @@ def wake_snoozed(session: Session, as_of: date) -> int:
     return len(ctas)
 
 
-def escalate(session: Session, ruleset: Ruleset, as_of: date, *, sender: str) -> int:
-    """Send unacknowledged high-priority CTAs to the owner's manager (and email them)."""
+def escalate(session: Session, ruleset: Ruleset, as_of: date) -> int:
+    """Hand unacknowledged high-priority CTAs to the owner's manager.
+
+    No email per CTA (that is the alert fatigue Tenure avoids): they appear in the manager's
+    inbox and in that day's digest under "Escalated to you".
+    """
     ctas = session.scalars(
         sa.select(Cta).where(
             Cta.status == CtaStatus.open,
@@ -439,28 +443,10 @@ def escalate(session: Session, ruleset: Ruleset, as_of: date, *, sender: str) ->
     chosen = set(due_escalations(as_of, candidates, ruleset.settings))
     now = utcnow()
     for cta in ctas:
-        if cta.id not in chosen:
-            continue
-        manager = session.get_one(User, managers[cta.owner_id or 0])
-        cta.escalated_on = as_of
-        cta.escalated_to_id = manager.id
-        _event(session, cta, "escalated", as_of, now, {"to_user_id": manager.id})
-        account = session.get_one(Account, cta.account_id)
-        outbox.enqueue(
-            session,
-            kind="escalation",
-            goal="Get an unacknowledged high-priority CTA picked up today",
-            recipient=manager.email,
-            subject=f"Escalated: {cta.title} — {account.name}",
-            body=(
-                f"CTA {cta.id} ({cta.priority.value}) opened on {cta.opened_on} has not been "
-                f"acknowledged by its owner.\n\nWhy it fired: {cta.reason}\nDue: {cta.due_on}\n"
-            ),
-            sender=sender,
-            dedupe_key=f"escalation:{cta.id}",
-            account_id=account.id,
-            cta_id=cta.id,
-        )
+        if cta.id in chosen:
+            cta.escalated_on = as_of
+            cta.escalated_to_id = managers[cta.owner_id or 0]
+            _event(session, cta, "escalated", as_of, now, {"to_user_id": cta.escalated_to_id})
     session.flush()
     return len(chosen)
 

@@ -155,7 +155,7 @@ def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
         title="out-of-time figures: alert set = top 10%; ≥90d = churners flagged 90+ days "
         "before renewal; lead = median days flagged before renewal"
     )
-    table.add_column("score", min_width=24, overflow="fold")
+    table.add_column("score", min_width=18, overflow="fold")
     for header in ("AUC", "lift", "prec", "recall", "Brier", "≥90d", "lead"):
         table.add_column(header, justify="right")
     for figure in evaluation["figures"]:

@@ -234,7 +234,7 @@ def _evaluate(
     notes = []
     others: dict[str, Comparison] = {}
     if NAIVE_BASELINE in tested:
-        others[f"naive: {NAIVE_BASELINE}"] = naive_silence
+        others[f"naive: {NAIVE_BASELINE.replace('_', ' ')}"] = naive_silence
     else:
         notes.append(f"naive baseline {NAIVE_BASELINE!r} is not among the model's metrics")
     others.update(comparisons or {})

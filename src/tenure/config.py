@@ -51,6 +51,34 @@ class Settings(BaseSettings):
         ),
     )
 
+    ingest_max_requests: int = Field(
+        default=64,
+        ge=1,
+        description=(
+            "Segment requests one server process reads and writes at once; more are answered "
+            "429 with Retry-After before their body is read (memory stays bounded)."
+        ),
+    )
+    ingest_max_queued_events: int = Field(
+        default=100_000,
+        ge=1,
+        description=(
+            "Events waiting for the inbox writer in one server process; a request that would "
+            "exceed it gets 429 with Retry-After (Segment libraries retry 429)."
+        ),
+    )
+    ingest_retry_after: int = Field(
+        default=1, ge=1, description="Seconds a refused (429) sender is told to wait."
+    )
+    refresh_every: int = Field(
+        default=60,
+        ge=0,
+        description=(
+            "Seconds between intraday refreshes `tenure serve` runs in a background thread "
+            "(metrics and health of accounts with new events); 0 turns them off."
+        ),
+    )
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -4,7 +4,8 @@
 write key as the HTTP Basic user name (empty password) or as ``writeKey`` in the body. The answer
 is exactly ``200 {"success": true}`` once every valid message is durable (events in the inbox or
 PostgreSQL, identity calls committed) and every invalid one is quarantined; 400 only when the body
-cannot be decoded at all, 401 for an unknown key, 413 above 8 MiB inflated.
+cannot be decoded at all, 401 for an unknown key, 413 above 8 MiB inflated, 429 with Retry-After
+when the writer is behind (``tenure.ingest.backpressure``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tenure.errors import Unauthorized
 from tenure.ingest import segment
+from tenure.ingest.backpressure import IngestGate
 from tenure.ingest.segment import MAX_REQUEST_BYTES, BodyTooLarge, IngestPlan, UndecodableBody
 from tenure.ingest.sources import source_for_key
 from tenure.model.base import utcnow
@@ -53,6 +55,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body cannot be decoded (bad gzip, not UTF-8, not JSON)"},
     401: {"description": "Missing or unknown write key"},
     413: {"description": "Body above 8 MiB once inflated"},
+    429: {"description": "The writer is behind: retry after the Retry-After header's seconds"},
 }
 
 
@@ -162,19 +165,36 @@ async def _receive(request: Request, endpoint: str) -> JSONResponse:
     source = None
     if header_key is not None:  # a wrong key is refused before the body is read
         source = await run_in_threadpool(_source_name, state.sessionmaker, header_key)
-    body = await _read_body(request)
-    # Inflating, parsing and validating up to 8 MiB is CPU work: off the event loop.
-    await run_in_threadpool(
-        _ingest,
-        body,
-        request.headers.get("content-encoding", ""),
-        endpoint,
-        source,
-        received_at,
-        state.event_store,
-        state.sessionmaker,
-    )
+    gate = ingest_gate(request.app)
+    with gate.request():  # 429 before the body is read when too many are in flight
+        body = await _read_body(request)
+        # Inflating, parsing and validating up to 8 MiB is CPU work: off the event loop.
+        await run_in_threadpool(
+            _ingest,
+            body,
+            request.headers.get("content-encoding", ""),
+            endpoint,
+            source,
+            received_at,
+            state.event_store,
+            state.sessionmaker,
+            gate,
+        )
     return JSONResponse({"success": True})
+
+
+def ingest_gate(app: Any) -> IngestGate:
+    """The process's back-pressure gate, built from the settings on first use."""
+    gate: IngestGate | None = getattr(app.state, "ingest_gate", None)
+    if gate is None:
+        settings = app.state.settings
+        gate = IngestGate(
+            max_requests=settings.ingest_max_requests,
+            max_queued_events=settings.ingest_max_queued_events,
+            retry_after=settings.ingest_retry_after,
+        )
+        app.state.ingest_gate = gate
+    return gate
 
 
 def _ingest(
@@ -185,12 +205,14 @@ def _ingest(
     received_at: datetime,
     store: EventStore,
     sessions: sessionmaker[Session],
+    gate: IngestGate,
 ) -> None:
     payload = segment.decode_body(_inflate(body, encoding))
     if source is None:
         source = _source_name(sessions, _body_key(payload))
     plan = segment.read_payload(payload, endpoint, source=source, received_at=received_at)
-    store_plan(plan, store, sessions)
+    with gate.events(plan.received):  # 429 rather than an ever longer writer queue
+        store_plan(plan, store, sessions)
 
 
 def _endpoint(name: str) -> Any:

@@ -222,3 +222,13 @@ def test_account_team_and_champion_list(console: Console) -> None:
     assert logged.status_code == 200 and "Escalation review" in logged.text
     champions = console.client.get("/contacts.csv?role=champion").text.splitlines()
     assert champions[1:] == ["acme,Acme,Jane Champion,,VP Ops,director_vp,champion"]
+
+
+def test_ebr_pack_opens_from_the_account(console: Console) -> None:
+    sign_in(console.client, "vic@example.com")
+    page = console.client.get(f"/accounts/{console.book.acme.id}")
+    assert f'href="/accounts/{console.book.acme.id}/ebr"' in page.text
+    pack = console.client.get(f"/accounts/{console.book.acme.id}/ebr")
+    assert pack.status_code == 200 and "Acme" in pack.text
+    pdf = console.client.get(f"/accounts/{console.book.acme.id}/ebr?format=pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")

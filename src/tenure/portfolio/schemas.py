@@ -12,6 +12,7 @@ from tenure.health.schemas import AccountScore
 from tenure.model import ContactLevel, TouchpointKind, UserRole
 from tenure.playbooks.schemas import CtaRead
 from tenure.risk.schemas import ChurnRiskRead
+from tenure.success.service import OutcomeView, PlanView
 
 
 class SortKey(enum.StrEnum):
@@ -308,6 +309,8 @@ class Account360(BaseModel):
     usage_history: dict[str, list[Point]] = Field(default_factory=dict)
     stage: StageRead | None = None
     open_ctas: list[CtaRead] = Field(default_factory=list)
+    success_plan: PlanView | None = None
+    desired_outcome: OutcomeView | None = None
 
 
 class TouchpointLog(BaseModel):

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from tenure.errors import NotFound
 from tenure.health.schemas import AccountScore
 from tenure.health.service import latest_account_score
 from tenure.model import Account, Cta, HealthScore, LifecycleStage, MetricSnapshot, Milestone
@@ -31,6 +32,7 @@ from tenure.portfolio.schemas import (
     TimelineItem,
 )
 from tenure.risk.schemas import ChurnRiskRead
+from tenure.success.service import OutcomeView, PlanView
 
 
 @dataclass(frozen=True)
@@ -195,11 +197,12 @@ def account_risk(session: Session, account: Account) -> ChurnRiskRead | None:
     )
 
 
-USAGE_SERIES = ("active_users_28d", "license_utilization")
+USAGE_SERIES = ("active_users_28d", "license_utilization", "feature_breadth")
 
 
 def usage_history(session: Session, account_id: int) -> dict[str, list[Point]]:
-    """Stored metric snapshots over time: active users (28 days) and license utilization."""
+    """Stored metric snapshots over time: active users (28 days), license utilization and
+    feature adoption (breadth)."""
     rows = session.execute(
         sa.select(MetricSnapshot.as_of, MetricSnapshot.values)
         .where(MetricSnapshot.account_id == account_id)
@@ -405,3 +408,28 @@ def risk_details(
         )
     ).all()
     return {r.account_id: r for r in rows}
+
+
+def success_plan(session: Session, account: Account, as_of: date) -> PlanView | None:
+    """The account's success plan with milestone progress, when it has one."""
+    from tenure.success.service import plan_show
+
+    try:
+        return plan_show(session, account.external_id, as_of)
+    except NotFound:
+        return None
+
+
+def desired_outcome(session: Session, account: Account, as_of: date) -> OutcomeView | None:
+    """The Desired Outcome in force and how far the account is from it, when one is set."""
+    from tenure.model import DesiredOutcome
+    from tenure.success.service import outcome_show
+
+    if (
+        session.scalar(
+            sa.select(DesiredOutcome.id).where(DesiredOutcome.account_id == account.id).limit(1)
+        )
+        is None
+    ):
+        return None  # no outcome: skip loading the account's book
+    return outcome_show(session, account.external_id, as_of)

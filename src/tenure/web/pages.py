@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from tenure.api.v1.common import AsOf
@@ -186,6 +186,30 @@ def account_page(
         db=db,
         json_url=f"/api/v1/accounts/{account_id}",
     )
+
+
+@router.get("/accounts/{account_id}/ebr")
+def ebr_page(
+    request: Request,
+    account_id: int,
+    format: str = Query("html", pattern="^(html|pdf)$"),
+    actor: Actor = PageActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> Response:
+    """The executive business review pack, as the success frameworks render it (HTML or PDF)."""
+    from tenure.success.service import ebr_pack
+    from tenure.success.value import render_html, render_pdf
+
+    account = service.get_account(db, account_id)
+    pack = ebr_pack(db, account.external_id, as_of, request.app.state.event_store)
+    if format == "pdf":
+        return Response(
+            render_pdf(pack),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="ebr-{account.external_id}.pdf"'},
+        )
+    return HTMLResponse(render_html(pack))
 
 
 @router.post("/accounts/{account_id}/touchpoints")

@@ -127,6 +127,14 @@ def test_admin_and_renewals_pages(
     page.goto(f"{live_console.url}/renewals")
     expect(page.locator("table.months tbody tr")).to_have_count(12)
     page.screenshot(path=str(screenshot_dir / "renewals.png"), full_page=True)
+    page.goto(f"{live_console.url}/risk?owner=all")
+    expect(page.locator("tbody tr").first).to_contain_text("Acme")
+    expect(page.locator("tbody tr").first).to_contain_text("nps_latest")
+    page.screenshot(path=str(screenshot_dir / "risk.png"), full_page=True)
+    for name in ("kpis", "maturity"):
+        response = page.goto(f"{live_console.url}/{name}")
+        assert response is not None and response.status == 200
+        page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
 
 
 def test_manager_confirms_a_churn_class(

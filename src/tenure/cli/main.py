@@ -12,6 +12,7 @@ from tenure.cli import events as events_commands
 from tenure.cli import health as health_commands
 from tenure.cli import imports
 from tenure.cli import serve as serve_command
+from tenure.cli import refresh as refresh_command
 from tenure.cli import sources as sources_commands
 from tenure.cli import status as status_command
 from tenure.cli import users as users_commands
@@ -56,6 +57,7 @@ app.add_typer(health_commands.app, name="health")
 app.add_typer(sources_commands.app, name="sources")
 app.add_typer(events_commands.app, name="events")
 app.command("serve")(serve_command.serve)
+app.command("refresh")(refresh_command.refresh)
 app.command("status")(status_command.status)
 app.add_typer(playbook_commands.run_app, name="run")
 app.add_typer(playbook_commands.rules_app, name="rules")

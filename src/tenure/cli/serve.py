@@ -13,15 +13,23 @@ def serve(
     port: int | None = typer.Option(None, help="Port to bind (default: TENURE_PORT)."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
 ) -> None:
-    """Serve Tenure over HTTP (uvicorn)."""
+    """Serve Tenure over HTTP (uvicorn), with the intraday refresh in a background process."""
     import uvicorn
 
+    from tenure.playbooks.intraday import start_refresher
+
     config = settings()
-    uvicorn.run(
-        "tenure.api.app:create_app",
-        factory=True,
-        host=host or config.host,
-        port=port or config.port,
-        workers=workers,
-        proxy_headers=True,
-    )
+    refresher = start_refresher(config)  # every TENURE_REFRESH_EVERY s; never in a request
+    try:
+        uvicorn.run(
+            "tenure.api.app:create_app",
+            factory=True,
+            host=host or config.host,
+            port=port or config.port,
+            workers=workers,
+            proxy_headers=True,
+        )
+    finally:
+        if refresher is not None:
+            refresher.terminate()
+            refresher.join(timeout=10)

@@ -17,6 +17,7 @@ effect that day, when `tenure lifecycle` has set one).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from pathlib import Path
 
@@ -94,15 +95,24 @@ def _former_customer(row: dict[str, object]) -> bool:
 
 
 def score_day(
-    session: Session, store: EventStore, as_of: date, card: Scorecard
+    session: Session,
+    store: EventStore,
+    as_of: date,
+    card: Scorecard,
+    account_ids: Collection[int] | None = None,
 ) -> list[AccountScore]:
-    """Score every current account on ``as_of`` and store the scores (replacing that day's)."""
+    """Score every current account on ``as_of`` and store the scores (replacing that day's).
+
+    ``account_ids`` scores and replaces only those accounts (the intraday refresh).
+    """
     has_metrics = session.scalar(
         sa.select(sa.func.count()).select_from(MetricSnapshot).where(MetricSnapshot.as_of == as_of)
     )
     if not has_metrics:
         compute_and_store(session, store, as_of)
     frame = stored_metrics(session, as_of)
+    if account_ids is not None:
+        frame = frame[frame.account_id.isin(list(account_ids))]
     stages = lifecycle_stages(session, as_of)
     rows = [
         {**row, "lifecycle_stage": stages.get(int(row["account_id"]))}
@@ -112,9 +122,12 @@ def score_day(
     scores = score_accounts(
         card, rows, as_of=as_of, previous=_previous_scores(session, card, as_of)
     )
-    session.execute(
-        sa.delete(HealthScore).where(HealthScore.as_of == as_of, HealthScore.scorecard == card.name)
+    replaced = sa.delete(HealthScore).where(
+        HealthScore.as_of == as_of, HealthScore.scorecard == card.name
     )
+    if account_ids is not None:
+        replaced = replaced.where(HealthScore.account_id.in_(list(account_ids)))
+    session.execute(replaced)
     if scores:
         session.execute(
             sa.insert(HealthScore),

@@ -57,10 +57,19 @@ def _plain(metric: Metric, value: Any) -> float | str | None:
     return float(value) if metric.unit.is_numeric else str(value)
 
 
-def store_metrics(session: Session, as_of: date, frame: pd.DataFrame) -> int:
-    """Replace the stored metrics of ``as_of`` with ``frame``'s rows; returns the row count."""
+def store_metrics(
+    session: Session, as_of: date, frame: pd.DataFrame, *, partial: bool = False
+) -> int:
+    """Replace the stored metrics of ``as_of`` with ``frame``'s rows; returns the row count.
+
+    ``partial`` replaces only the accounts in ``frame`` (the intraday refresh).
+    """
     metrics = [m for m in all_metrics() if m.slug in frame.columns]
-    session.execute(sa.delete(MetricSnapshot).where(MetricSnapshot.as_of == as_of))
+    replaced = sa.delete(MetricSnapshot).where(MetricSnapshot.as_of == as_of)
+    if partial:
+        ids = [int(a) for a in frame["account_id"]]
+        replaced = replaced.where(MetricSnapshot.account_id.in_(ids))
+    session.execute(replaced)
     rows = [
         {
             "as_of": as_of,

@@ -327,6 +327,22 @@ class Inbox:
         with self._write() as db:
             _purge(db, now)
 
+    def appended_since(self, seq: int) -> tuple[list[tuple[str | None, str | None, int]], int]:
+        """Who sent events after row ``seq``: (account_id, user_id, oldest received_at in µs)
+        per pair, and the newest seq (the intraday refresh's watermark)."""
+        with self._connect() as db:
+            db.execute("BEGIN")
+            try:
+                newest = db.execute("SELECT coalesce(max(seq), 0) FROM message").fetchone()[0]
+                rows = db.execute(
+                    "SELECT account_id, user_id, min(received_at_us) FROM message "
+                    "WHERE seq > ? AND seq <= ? GROUP BY account_id, user_id",
+                    (seq, newest),
+                ).fetchall()
+            finally:
+                db.execute("COMMIT")
+        return [(a, u, int(at)) for a, u, at in rows], int(newest)
+
     def counts(self) -> tuple[int, int]:
         """(pending, quarantined)."""
         with self._connect() as db:

@@ -1,0 +1,376 @@
+"""HTTP ingest capacity: events/s into /v1/batch, acknowledged only after fsync, zero loss.
+
+    .venv/bin/python benchmarks/ingest.py [--requests 200] [--connections 8] [--client-events N]
+
+1. **Capture.** The real ``segment-analytics-python`` client (``upload_size=500``, once with
+   ``gzip=True``, once without) sends tracks to a capturing HTTP server here; its request bodies
+   are the templates.
+2. **Replay** in *another process* (a load generator started with ``multiprocessing`` spawn):
+   ``--requests`` requests of 500 events over ``--connections`` keep-alive connections into a
+   real ``tenure serve`` (one uvicorn process, embedded SQLite inbox with ``synchronous=FULL``,
+   refresh off), each request's messageIds rewritten to be unique and the body re-encoded the
+   way the client did (gzip or plain). A 200 means the events were fsync'd (group commit); 429s
+   are retried after Retry-After. Events/s = acknowledged events ÷ wall time; request latency
+   p50/p99; the server's CPU time ÷ wall time from ``/proc``.
+3. **kill -9.** The same load, and the server is killed with SIGKILL mid-run; every messageId of
+   an acknowledged request must then be in the inbox (losses = acknowledged − stored).
+4. **Unmodified client** end to end (settings printed): events/s, losses and duplicates by
+   messageId.
+
+Figures, not pass/fail. Prints and writes ``benchmarks/results/ingest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results" / "ingest.json"
+PER_REQUEST = 500
+CLIENT_SETTINGS = {"upload_size": 500, "gzip": True, "thread": 1, "max_queue_size": 200_000}
+
+
+# --- 1. capture ----------------------------------------------------------------------------
+
+
+def capture(use_gzip: bool, requests: int) -> list[dict[str, Any]]:
+    """Request bodies (decoded JSON) the real Segment client sends for ``requests`` × 500 tracks."""
+    from segment.analytics import Client
+
+    bodies: list[dict[str, Any]] = []
+
+    class Capture(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("Content-Encoding") == "gzip":
+                raw = gzip.decompress(raw)
+            bodies.append(json.loads(raw))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"success": true}')
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = Client(
+        "capture",
+        host=f"http://127.0.0.1:{server.server_address[1]}",
+        upload_size=PER_REQUEST,
+        gzip=use_gzip,
+        max_queue_size=PER_REQUEST * requests + 1,
+    )
+    for n in range(PER_REQUEST * requests):
+        client.track(
+            user_id=f"user-{n % 400}",
+            event=("report_viewed", "export_created", "alert_set")[n % 3],
+            properties={"plan": "pro", "duration_ms": n % 977, "page": f"/reports/{n % 50}"},
+            context={"groupId": f"acct-{n % 40}"},
+        )
+    client.flush()
+    client.join()
+    server.shutdown()
+    sizes = [len(b["batch"]) for b in bodies]
+    assert sum(sizes) == PER_REQUEST * requests, sizes
+    return bodies
+
+
+# --- 2. the load generator (another process) ------------------------------------------------
+
+
+def build_bodies(
+    templates: list[dict[str, Any]], use_gzip: bool, prefix: str, requests: int
+) -> list[bytes]:
+    bodies = []
+    for r in range(requests):
+        template = templates[r % len(templates)]
+        for i, message in enumerate(template["batch"]):
+            message["messageId"] = f"{prefix}-{r}-{i}"
+        raw = json.dumps(template).encode()
+        bodies.append(gzip.compress(raw) if use_gzip else raw)
+    return bodies
+
+
+def generate(config: dict[str, Any], out: str) -> None:
+    """Send every body once (retrying 429s); write what was acknowledged and the latencies."""
+    bodies = build_bodies(config["templates"], config["gzip"], config["prefix"], config["requests"])
+    auth = base64.b64encode(f"{config['write_key']}:".encode()).decode()
+    headers = {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}
+    if config["gzip"]:
+        headers["Content-Encoding"] = "gzip"
+    next_request = iter(range(len(bodies)))
+    lock = threading.Lock()
+    acked: list[int] = []
+    latencies: list[float] = []
+    refused = errors = 0
+
+    def sender() -> None:
+        nonlocal refused, errors
+        connection = http.client.HTTPConnection("127.0.0.1", config["port"], timeout=60)
+        while True:
+            with lock:
+                r = next(next_request, None)
+            if r is None:
+                return
+            while True:
+                started = time.perf_counter()
+                try:
+                    connection.request("POST", "/v1/batch", bodies[r], headers)
+                    response = connection.getresponse()
+                    response.read()
+                except OSError:
+                    with lock:
+                        errors += 1
+                    return  # the server is gone (the kill -9 phase)
+                if response.status == 429:
+                    with lock:
+                        refused += 1
+                    time.sleep(float(response.headers.get("Retry-After", "1")))
+                    continue
+                with lock:
+                    if response.status == 200:
+                        acked.append(r)
+                        latencies.append(time.perf_counter() - started)
+                    else:
+                        errors += 1
+                break
+
+    threads = [threading.Thread(target=sender) for _ in range(config["connections"])]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    Path(out).write_text(
+        json.dumps(
+            {
+                "acked": sorted(acked),
+                "latencies": latencies,
+                "wall": wall,
+                "refused_429": refused,
+                "errors": errors,
+            }
+        )
+    )
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def tenure_serve(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "TENURE_DATA_DIR": str(data_dir),
+        "TENURE_REFRESH_EVERY": "0",
+    }
+    env.pop("TENURE_DATABASE_URL", None)
+    tenure = Path(sys.executable).parent / "tenure"
+    server = subprocess.Popen(
+        [str(tenure), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+    try:
+        yield server
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def run_load(config: dict[str, Any], kill_after: float | None = None, server: Any = None) -> dict:
+    out = tempfile.mktemp(suffix=".json")
+    process = multiprocessing.get_context("spawn").Process(target=generate, args=(config, out))
+    cpu_before = cpu_seconds(server.pid)
+    started = time.perf_counter()
+    process.start()
+    if kill_after is not None:
+        time.sleep(kill_after)
+        os.kill(server.pid, signal.SIGKILL)
+    process.join()
+    cpu = cpu_seconds(server.pid) if server.poll() is None else None
+    result: dict[str, Any] = json.loads(Path(out).read_text())
+    os.unlink(out)
+    result["server_cpu_seconds"] = None if cpu is None else cpu - cpu_before
+    result["outer_wall"] = time.perf_counter() - started
+    return result
+
+
+def stored_ids(data_dir: Path) -> list[str]:
+    from tenure.store.events.inbox import Inbox
+
+    ids: list[str] = Inbox(data_dir / "inbox.db").pending().events["message_id"].to_pylist()
+    return ids
+
+
+def summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    events = len(result["acked"]) * PER_REQUEST
+    latencies = np.array(result["latencies"]) * 1000
+    cpu = result["server_cpu_seconds"]
+    return {
+        "phase": name,
+        "events_acknowledged": events,
+        "seconds": round(result["wall"], 2),
+        "events_per_second": round(events / result["wall"]),
+        "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1) if events else None,
+        "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1) if events else None,
+        "refused_429": result["refused_429"],
+        "errors": result["errors"],
+        "server_cpu_share_of_one_core": None if cpu is None else round(cpu / result["wall"], 2),
+    }
+
+
+# --- 4. the unmodified client ------------------------------------------------------------------
+
+
+def client_end_to_end(port: int, write_key: str, events: int) -> dict[str, Any]:
+    from segment.analytics import Client
+
+    client = Client(write_key, host=f"http://127.0.0.1:{port}", **CLIENT_SETTINGS)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    for n in range(events):
+        client.track(
+            user_id=f"user-{n % 400}",
+            event="report_viewed",
+            properties={"n": n},
+            message_id=f"client-{n}",
+        )
+    client.flush()
+    client.join()
+    return {"events": events, "seconds": time.perf_counter() - started}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="500-event requests per run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--kill-after", type=float, default=3.0, help="seconds into the kill run")
+    parser.add_argument("--client-events", type=int, default=50_000)
+    args = parser.parse_args(argv)
+
+    from tenure.ingest.sources import create_source
+    from tenure.store.database import create_engine, session_factory, session_scope
+    from tenure.store.migrate import upgrade
+
+    data_dir = Path(tempfile.mkdtemp(prefix="tenure-ingest-bench-"))
+    engine = create_engine(f"sqlite:///{data_dir / 'tenure.db'}")
+    upgrade(engine)
+    with session_scope(session_factory(engine)) as session:
+        write_key = create_source(session, "bench").write_key
+    engine.dispose()
+    templates = {mode: capture(mode == "gzip", 4) for mode in ("gzip", "plain")}
+    port = free_port()
+    phases: list[dict[str, Any]] = []
+
+    def config(mode: str, prefix: str) -> dict[str, Any]:
+        return {
+            "templates": templates[mode],
+            "gzip": mode == "gzip",
+            "prefix": prefix,
+            "requests": args.requests,
+            "connections": args.connections,
+            "write_key": write_key,
+            "port": port,
+        }
+
+    with tenure_serve(data_dir, port) as server:
+        for mode in ("gzip", "plain"):
+            phases.append(summary(f"replay {mode}", run_load(config(mode, mode), server=server)))
+    with tenure_serve(data_dir, port) as server:
+        killed = run_load(config("gzip", "kill"), kill_after=args.kill_after, server=server)
+    stored = set(stored_ids(data_dir))
+    acked_ids = {f"kill-{r}-{i}" for r in killed["acked"] for i in range(PER_REQUEST)}
+    kill = {
+        "phase": "kill -9 mid-run (gzip)",
+        "killed_after_seconds": args.kill_after,
+        "events_acknowledged": len(acked_ids),
+        "acknowledged_but_lost": len(acked_ids - stored),
+        "stored_not_acknowledged": len({s for s in stored if s.startswith("kill-")} - acked_ids),
+    }
+    with tenure_serve(data_dir, port):
+        client = client_end_to_end(port, write_key, args.client_events)
+    ids = [s for s in stored_ids(data_dir) if s.startswith("client-")]
+    client_result = {
+        "phase": "unmodified segment-analytics-python client",
+        "settings": {**CLIENT_SETTINGS, "sync_mode": False, "one process": True},
+        "events_sent": client["events"],
+        "events_per_second": round(client["events"] / client["seconds"]),
+        "lost": client["events"] - len(set(ids)),
+        "duplicates": len(ids) - len(set(ids)),
+    }
+    for phase in phases:
+        print(
+            f"{phase['phase']:<14} {phase['events_per_second']:>7,} events/s  "
+            f"p50 {phase['latency_ms_p50']} ms  p99 {phase['latency_ms_p99']} ms  "
+            f"server CPU {phase['server_cpu_share_of_one_core']} cores  "
+            f"429s {phase['refused_429']}  ({phase['events_acknowledged']:,} events)"
+        )
+    print(
+        f"kill -9 after {args.kill_after} s: {kill['events_acknowledged']:,} acknowledged, "
+        f"{kill['acknowledged_but_lost']} lost, {kill['stored_not_acknowledged']} stored but "
+        "not acknowledged (in flight at the kill)"
+    )
+    print(
+        f"unmodified client ({json.dumps(client_result['settings'])}): "
+        f"{client_result['events_per_second']:,} events/s, {client_result['lost']} lost, "
+        f"{client_result['duplicates']} duplicates"
+    )
+    result = {
+        "machine_cores": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "per_request": PER_REQUEST,
+        "connections": args.connections,
+        "phases": phases,
+        "kill": kill,
+        "client": client_result,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2))
+    print(f"written {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

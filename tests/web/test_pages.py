@@ -128,6 +128,16 @@ def test_csv_export_is_exactly_the_filtered_rows(console: Console) -> None:
         ("Initech", "80000.0", "Sam CSM"),
         ("Globex", "50000.0", "Cleo CSM"),
     ]
+    assert list(rows[0])[:8] == [
+        "external_id",
+        "name",
+        "segment",
+        "owner_name",
+        "arr",
+        "currency",
+        "renewal_on",
+        "health_score",
+    ]
 
 
 def test_saved_views_and_bulk_reassign_from_the_portfolio(console: Console) -> None:

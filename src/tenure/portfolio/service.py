@@ -417,7 +417,7 @@ def portfolio_export(
     ids = list(
         session.scalars(_filtered(session, rows, query, user, as_of, joins).order_by(*order))
     )
-    return full_rows(session, ids, as_of)
+    return _with_utilization(session, rows.days, full_rows(session, ids, as_of))
 
 
 # IN lists of at most this many ids (SQLite allows 32,766 bound parameters).

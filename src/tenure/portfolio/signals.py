@@ -138,14 +138,17 @@ def stage_now() -> Any:
 
 
 def utilization_of(session: Session, days: CurrentDays, account_ids: list[int]) -> dict[int, float]:
-    """License utilization of the current metrics day, for the accounts on a page."""
+    """License utilization of the current metrics day, for the accounts listed."""
     if days.metrics_day is None or not account_ids:
         return {}
-    rows = session.execute(
-        sa.select(MetricSnapshot.account_id, MetricSnapshot.values).where(
-            MetricSnapshot.as_of == days.metrics_day, MetricSnapshot.account_id.in_(account_ids)
-        )
-    ).all()
+    rows: list[Any] = []
+    for start in range(0, len(account_ids), 5_000):  # bounded IN lists (SQLite's limit)
+        rows += session.execute(
+            sa.select(MetricSnapshot.account_id, MetricSnapshot.values).where(
+                MetricSnapshot.as_of == days.metrics_day,
+                MetricSnapshot.account_id.in_(account_ids[start : start + 5_000]),
+            )
+        ).all()
     found = {}
     for account_id, values in rows:
         value = (values or {}).get("license_utilization")

@@ -96,6 +96,7 @@ def portfolio_page(
     )
 
 
+# The table's columns, in its order.
 CSV_COLUMNS = [
     "external_id",
     "name",
@@ -104,8 +105,13 @@ CSV_COLUMNS = [
     "arr",
     "currency",
     "renewal_on",
+    "health_score",
+    "health_band",
+    "churn_probability",
+    "arr_at_risk",
     "days_to_renewal",
-    "licensed_seats",
+    "laer_stage",
+    "license_utilization",
 ]
 
 

@@ -67,6 +67,7 @@ def serve_console(settings: Settings, *, no_serve: bool) -> None:
         console.print(
             f"  sign in as {s.role:8s} {s.email}  password: {DEMO_PASSWORD}  ({s.name})",
             highlight=False,
+            soft_wrap=True,
         )
     if serving_skipped(no_serve):
         console.print("Not serving (--no-serve / TENURE_DEMO_NO_SERVE=1): run `tenure serve`.")

@@ -1,0 +1,506 @@
+"""Metric computation as events grow: DuckDB and Spark against hand-written SQL, and fightchurn.
+
+    .venv/bin/python -m benchmarks.scale [--sizes 10M,100M] [--no-spark] [--no-fightchurn]
+
+For each size, a simulator run (the medium preset with as many accounts as the size needs, 24
+months) is generated once into the git-ignored ``.data/scale/<config hash>/`` and reused. On it,
+each in a process of its own so that its peak memory (the whole process tree, JVM included) is
+its own:
+
+- ``sql``: the hand-written DuckDB SQL of ``benchmarks/metrics.py`` (the faster of its one-pass
+  and rolled-up statements) — the yardstick;
+- ``duckdb``: the Ibis metric registry on an in-memory DuckDB (the default engine);
+- ``spark``: the same registry on the Spark event store's backend (what
+  ``TENURE_EVENTS_ENGINE=spark`` uses) on ``local[2]``; Spark's start-up is timed apart.
+
+Each engine's time is given as a ratio to the SQL pass (goal ≤ 2× on DuckDB), and every engine's
+result is compared with the SQL's value by value. 1B events is only attempted with ``--sizes 1B``
+and only if free disk is at least 3× its projected Parquet size; the JSON records that check
+either way.
+
+fightchurn (PyPI ``fightchurn``, the code of *Fighting Churn with Data*) computes metrics with SQL
+on PostgreSQL. It is installed into the venv here (not a Tenure dependency), a throwaway
+PostgreSQL server gets the same events in its schema (``event``/``event_type``, its own DDL and
+indexes), and its listings run unmodified but for their template parameters: 7.9 (distinct active
+users over an observation period) and 3.2 (events of one type in 28 days, run per event type and
+summed per account). Their answers are checked row for row against Tenure's ``active_users_28d``
+and ``events_28d``, and their time against Tenure's whole registry on DuckDB.
+
+Writes ``benchmarks/results/scale.json``. Figures, not pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data" / "scale"
+RESULTS = Path(__file__).with_name("results")
+# Accounts of the medium preset (24 months) that give about this many events: the medium run
+# measured 2,574 events per account.
+SIZES = {"1M": 390, "10M": 3_900, "100M": 39_000, "1B": 390_000}
+DISK_FACTOR = 3
+# fightchurn runs on PostgreSQL up to 10M events; beyond that we do not wait for it.
+FIGHTCHURN_SIZES = ("1M", "10M")
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def simulation_config(accounts: int) -> Any:
+    from tenure.simulate import load_config
+
+    return load_config("medium", overrides={"accounts": accounts})
+
+
+def simulated_folder(accounts: int) -> Path:
+    """The run for ``accounts``, generated on first use (``.data/scale/<config hash>``)."""
+    from tenure.simulate.service import simulate_to_files
+
+    config = simulation_config(accounts)
+    folder = DATA / config.hash()
+    if not (folder / "simulation.json").exists():
+        partial = folder.with_suffix(".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        print(f"simulating {accounts:,} accounts into {folder} …", flush=True)
+        simulate_to_files(config, partial)
+        partial.rename(folder)
+    return folder
+
+
+def parquet_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in (folder / "events").rglob("*.parquet"))
+
+
+def meta_of(folder: Path) -> dict[str, Any]:
+    return dict(json.loads((folder / "simulation.json").read_text()))
+
+
+def as_of_for(folder: Path) -> date:
+    return date.fromisoformat(meta_of(folder)["as_of"]) - timedelta(days=1)
+
+
+# --- one engine, in a process of its own -------------------------------------------------------
+
+
+def measure(engine: str, folder: Path, out: Path) -> None:
+    """Compute every metric on ``engine``; write the frame (Parquet) and timings (JSON)."""
+    from benchmarks.metrics import run_ibis, run_sql, simulated_base
+
+    tables, files = simulated_base(folder)
+    as_of = as_of_for(folder)
+    timings: dict[str, float] = {}
+    if engine == "sql":
+        one_pass, frame = run_sql(files, tables, as_of, rolled_up=False)
+        rolled, rolled_frame = run_sql(files, tables, as_of, rolled_up=True)
+        timings = {"one_pass": one_pass, "rolled_up": rolled}
+        if rolled < one_pass:
+            frame = rolled_frame
+        timings["seconds"] = min(one_pass, rolled)
+    elif engine == "duckdb":
+        timings["seconds"], frame = run_ibis(files, tables, as_of)
+    elif engine == "spark":
+        from tenure.metrics.compute import compute_metrics
+        from tenure.metrics.snapshot import snapshot_from_arrow
+        from tenure.store.events.spark import connect_spark, spark_session
+
+        started = time.perf_counter()
+        spark_session()
+        timings["startup_seconds"] = time.perf_counter() - started
+        started = time.perf_counter()
+        # As run_ibis reads them on DuckDB: the run's files (import-shaped, without the
+        # store's bookkeeping columns), through the Spark store's backend.
+        con = connect_spark()
+        snapshot = snapshot_from_arrow(con, tables)
+        events = con.read_parquet(files, table_name="events")
+        frame = compute_metrics(con, events, snapshot, as_of).to_pandas()
+        timings["seconds"] = time.perf_counter() - started
+        con.disconnect()
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
+    frame.to_parquet(out.with_suffix(".parquet"))
+    out.write_text(json.dumps(timings))
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+def run_engine(engine: str, folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Run ``measure`` in a child process, sampling its tree's memory; returns figures, frame."""
+    out = DATA / f"measure-{engine}-{folder.name}.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.scale", "--measure", engine, str(folder), str(out)],
+        cwd=ROOT,
+    )
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            stop.wait(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    code = process.wait()
+    stop.set()
+    sampler.join()
+    if code != 0:
+        raise RuntimeError(f"{engine} on {folder} failed with exit code {code}")
+    figures = json.loads(out.read_text())
+    figures["wall_seconds"] = time.perf_counter() - started
+    figures["peak_rss_mb"] = round(peak / 2**20)
+    return figures, pd.read_parquet(out.with_suffix(".parquet"))
+
+
+# --- fightchurn on PostgreSQL ------------------------------------------------------------------
+
+
+def install_fightchurn() -> Path:
+    """fightchurn's package folder (installed into this venv without its dependencies: only its
+    SQL listings and schema are used)."""
+    try:
+        import fightchurn
+    except ImportError:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "fightchurn"], check=True
+        )
+        import fightchurn
+    return Path(fightchurn.__file__).parent
+
+
+def _listing(package: Path, relative: str, **parameters: str) -> str:
+    sql = (package / "listings" / relative).read_text()
+    for key, value in parameters.items():
+        sql = sql.replace(f"%{key}", value)
+    return sql
+
+
+def _fightchurn_events_csv(folder: Path, tables: dict[str, Any]) -> tuple[bytes, list[str]]:
+    """The events in fightchurn's shape, attributed to internal account ids by Tenure's rule
+    (own account id, else the contact's account); user and event names become integers."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("accounts", tables["accounts"])
+    con.register("contacts", tables["contacts"])
+    con.register("features", tables["features"])
+    con.execute(
+        f"""CREATE TEMP TABLE ev AS
+        SELECT coalesce(a.id, c.account_id) AS account_id, e.timestamp, e.user_id, e.event
+        FROM read_parquet('{folder}/events/*/*.parquet') e
+        LEFT JOIN accounts a ON a.external_id = e.account_id
+        LEFT JOIN (SELECT external_id, account_id FROM contacts WHERE account_id IS NOT NULL) c
+          ON c.external_id = e.user_id"""
+    )
+    types = [r[0] for r in con.execute("SELECT DISTINCT event FROM ev ORDER BY 1").fetchall()]
+    data = con.execute(
+        """WITH u AS (SELECT user_id, row_number() OVER (ORDER BY user_id) AS uid
+                      FROM (SELECT DISTINCT user_id FROM ev WHERE user_id IS NOT NULL)),
+                t AS (SELECT event, row_number() OVER (ORDER BY event) AS tid
+                      FROM (SELECT DISTINCT event FROM ev))
+           SELECT ev.account_id, strftime(ev.timestamp, '%Y-%m-%d %H:%M:%S.%f') AS event_time,
+                  t.tid AS event_type_id, u.uid AS user_id
+           FROM ev JOIN t USING (event) LEFT JOIN u USING (user_id)
+           WHERE ev.account_id IS NOT NULL"""
+    ).df()
+    con.close()
+    buffer = io.StringIO()
+    data.to_csv(buffer, index=False, header=False)
+    return buffer.getvalue().encode(), types
+
+
+def fightchurn(folder: Path, tenure: pd.DataFrame, tenure_seconds: float) -> dict[str, Any]:
+    import psycopg
+    from benchmarks.metrics import simulated_base
+    from tests import pg
+
+    package = install_fightchurn()
+    schema_dir = package / "churnsim" / "schema"
+    tables, _ = simulated_base(folder)
+    as_of = as_of_for(folder)
+    cutoff = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+    started = time.perf_counter()
+    csv, events_names = _fightchurn_events_csv(folder, tables)
+    # Its listings put the event type into a column alias: names must be identifiers.
+    types = [re.sub(r"\W", "_", name) for name in events_names]
+    bin_dir = pg.server_binaries()
+    if bin_dir is None:
+        return {"run": False, "why": "no PostgreSQL server binaries (apt-get install postgresql)"}
+    with (
+        pg.running_server(bin_dir) as (sock, port),
+        psycopg.connect(host=sock, port=port, user="postgres", dbname="postgres") as conn,
+    ):
+        conn.execute("CREATE SCHEMA fc")
+        for name in ("create_event_type.sql", "create_event.sql"):
+            conn.execute((schema_dir / name).read_text().replace("x.", "fc."))
+        conn.execute("SET search_path TO fc")
+        with conn.cursor().copy("COPY event_type FROM STDIN") as copy:
+            for i, name in enumerate(types, start=1):
+                copy.write_row((i, name))
+        with conn.cursor().copy(
+            "COPY event (account_id, event_time, event_type_id, user_id) FROM STDIN (FORMAT csv)"
+        ) as copy:
+            copy.write(csv)
+        conn.execute("ANALYZE")
+        conn.commit()
+        loaded = time.perf_counter() - started
+        events = conn.execute("SELECT count(*) FROM event").fetchone()[0]  # type: ignore[index]
+
+        timer = time.perf_counter()
+        # Listing 7.9 counts events with metric_date - period < time <= metric_date; one
+        # microsecond before the cutoff makes that Tenure's [cutoff - 28 d, cutoff).
+        last_instant = (cutoff - timedelta(microseconds=1)).isoformat(sep=" ")
+        users = conn.execute(
+            _listing(
+                package,
+                "chap7/listing_7_9_count_active_users.sql",
+                **{"from_yyyy-mm-dd": last_instant, "to_yyyy-mm-dd": last_instant},
+                obs_period="28",
+            )
+        ).fetchall()
+        users_seconds = time.perf_counter() - timer
+        timer = time.perf_counter()
+        counts: dict[int, int] = {}
+        for name in types:
+            day = cutoff.isoformat(sep=" ")
+            rows = conn.execute(
+                _listing(
+                    package,
+                    "chap3/listing_3_2_multi_date_count.sql",
+                    **{"from_yyyy-mm-dd": day, "to_yyyy-mm-dd": day},
+                    event2measure=name,
+                )
+            ).fetchall()
+            for account_id, _, n in rows:
+                counts[account_id] = counts.get(account_id, 0) + int(n)
+        events_seconds = time.perf_counter() - timer
+    theirs = {
+        "active_users_28d": {int(a): int(n) for a, _, n in users},
+        "events_28d": counts,
+    }
+    compared: dict[str, Any] = {}
+    for slug, values in theirs.items():
+        ours = {int(a): int(v) for a, v in zip(tenure["account_id"], tenure[slug], strict=True)}
+        accounts = sorted(set(ours) | set(values))
+        differ = [a for a in accounts if ours.get(a, 0) != values.get(a, 0)]
+        compared[slug] = {
+            "accounts_compared": len(accounts),
+            "nonzero_rows": sum(1 for a in accounts if values.get(a, 0)),
+            "differences": len(differ),
+            "first_differences": differ[:5],
+        }
+    fightchurn_seconds = users_seconds + events_seconds
+    same_two = _tenure_seconds(folder, tables, as_of, list(theirs))
+    return {
+        "run": True,
+        "fightchurn_version": _version("fightchurn"),
+        "events_in_postgresql": int(events),
+        "load_seconds": round(loaded, 1),
+        "listings": {
+            "chap7/listing_7_9_count_active_users.sql": round(users_seconds, 2),
+            f"chap3/listing_3_2_multi_date_count.sql × {len(types)} event types": round(
+                events_seconds, 2
+            ),
+        },
+        "fightchurn_seconds_two_metrics": round(fightchurn_seconds, 2),
+        "tenure_seconds_all_metrics": round(tenure_seconds, 2),
+        "tenure_seconds_same_two_metrics": round(same_two, 2),
+        "speedup": round(fightchurn_seconds / tenure_seconds, 1),
+        "speedup_same_two_metrics": round(fightchurn_seconds / same_two, 1),
+        "goal_speedup": 10,
+        "same_values": all(c["differences"] == 0 for c in compared.values()),
+        "compared": compared,
+    }
+
+
+def _tenure_seconds(folder: Path, tables: dict[str, Any], as_of: date, slugs: list[str]) -> float:
+    """Tenure on DuckDB computing only the named metrics (as ``run_ibis`` does for all)."""
+    import ibis
+
+    from tenure.metrics.compute import compute_metrics
+    from tenure.metrics.registry import all_metrics
+    from tenure.metrics.snapshot import snapshot_from_arrow
+
+    chosen = [m for m in all_metrics() if m.slug in slugs]
+    con = ibis.duckdb.connect()
+    snapshot = snapshot_from_arrow(con, tables)
+    started = time.perf_counter()
+    files = sorted(str(p) for p in (folder / "events").glob("event_date=*/*.parquet"))
+    events = con.read_parquet(files, table_name="events")
+    compute_metrics(con, events, snapshot, as_of, chosen).to_pandas()
+    seconds = time.perf_counter() - started
+    con.disconnect()
+    return seconds
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def _agreement(reference: pd.DataFrame, frame: pd.DataFrame) -> dict[str, int]:
+    from benchmarks.metrics import disagreements
+
+    return disagreements(
+        reference.sort_values("account_id").reset_index(drop=True),
+        frame.sort_values("account_id").reset_index(drop=True),
+    )
+
+
+def billion_check(per_event_bytes: float) -> dict[str, Any]:
+    DATA.mkdir(parents=True, exist_ok=True)
+    projected = per_event_bytes * 1e9
+    free = shutil.disk_usage(DATA).free
+    return {
+        "projected_parquet_gb": round(projected / 1e9, 1),
+        "free_disk_gb": round(free / 1e9, 1),
+        "required_gb": round(DISK_FACTOR * projected / 1e9, 1),
+        "enough_disk": free >= DISK_FACTOR * projected,
+    }
+
+
+def run_size(label: str, engines: list[str]) -> dict[str, Any]:
+    folder = simulated_folder(SIZES[label])
+    meta = meta_of(folder)
+    size: dict[str, Any] = {
+        "size": label,
+        "events": meta["events"],
+        "accounts": meta["accounts"],
+        "config_hash": meta["config_hash"],
+        "parquet_mb": round(parquet_bytes(folder) / 2**20),
+        "as_of": as_of_for(folder).isoformat(),
+        "engines": {},
+    }
+    frames: dict[str, pd.DataFrame] = {}
+    for engine in ["sql", *engines]:
+        figures, frames[engine] = run_engine(engine, folder)
+        size["engines"][engine] = figures
+        print(f"{label} {engine}: {json.dumps(figures)}", flush=True)
+    baseline = size["engines"]["sql"]["seconds"]
+    for engine in engines:
+        figures = size["engines"][engine]
+        figures["ratio_to_sql"] = round(figures["seconds"] / baseline, 2)
+        figures["disagreements_with_sql"] = _agreement(frames["sql"], frames[engine])
+    return size
+
+
+def add_fightchurn(size: dict[str, Any]) -> None:
+    """fightchurn on a measured size, against the DuckDB frame and time measured for it."""
+    folder = DATA / size["config_hash"]
+    frame = pd.read_parquet(DATA / f"measure-duckdb-{folder.name}.parquet")
+    size["fightchurn"] = fightchurn(folder, frame, size["engines"]["duckdb"]["seconds"])
+    print(f"{size['size']} fightchurn: {json.dumps(size['fightchurn'])}", flush=True)
+
+
+def _previous_runs() -> dict[str, dict[str, Any]]:
+    path = RESULTS / "scale.json"
+    if not path.exists():
+        return {}
+    return {run["size"]: run for run in json.loads(path.read_text())["runs"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes", default="1M,10M", help=f"Comma-separated, of {', '.join(SIZES)}."
+    )
+    parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument(
+        "--fightchurn",
+        choices=["with", "without", "only"],
+        default="with",
+        help=f"fightchurn on the sizes among {', '.join(FIGHTCHURN_SIZES)}; 'only' adds it to "
+        "sizes measured before.",
+    )
+    parser.add_argument("--measure", nargs=3, metavar=("ENGINE", "FOLDER", "OUT"), help="internal")
+    args = parser.parse_args()
+    if args.measure:
+        engine, folder, out = args.measure
+        measure(engine, Path(folder), Path(out))
+        return
+    labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = set(labels) - set(SIZES)
+    if unknown:
+        parser.error(f"unknown sizes {sorted(unknown)}; choose from {', '.join(SIZES)}")
+    engines = ["duckdb"] + ([] if args.no_spark else ["spark"])
+    runs = _previous_runs()
+    for label in labels:
+        if label == "1B":
+            if "10M" not in runs:
+                parser.error("1B projects its Parquet size from a measured 10M run first")
+            check = billion_check(runs["10M"]["parquet_mb"] * 2**20 / runs["10M"]["events"])
+            if not check["enough_disk"]:
+                print(f"1B not run: {json.dumps(check)}", flush=True)
+                continue
+        if args.fightchurn != "only":
+            runs[label] = run_size(label, engines)
+        if args.fightchurn != "without" and label in FIGHTCHURN_SIZES:
+            add_fightchurn(runs[label])
+    measured = sorted(runs.values(), key=lambda run: int(run["events"]))
+    reference = next((r for r in measured if r["size"] == "10M"), measured[0] if measured else None)
+    billion: dict[str, Any] = {"run": "1B" in runs}
+    if reference is not None:
+        billion |= billion_check(reference["parquet_mb"] * 2**20 / reference["events"])
+        billion["projected_from"] = reference["size"]
+    figures = {
+        "benchmark": "metric computation vs events: DuckDB and Spark against hand-written SQL",
+        "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()},
+        "spark_master": "local[2]",
+        "runs": measured,
+        "growth": [
+            {"events": r["events"], **{e: f["seconds"] for e, f in r["engines"].items()}}
+            for r in measured
+        ],
+        "not_run": [label for label in SIZES if label not in runs],
+        "billion_events_check": billion,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    print(json.dumps(figures, indent=2))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "scale.json").write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -81,9 +81,16 @@ def command(
         None, "--as-of", help="Last simulated day is the day before; default fixed at 2026-11-01."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the run's figures as JSON."),
+    interventions_file: Path | None = typer.Option(
+        None,
+        "--interventions",
+        help="CSV/Parquet of plays (account_external_id, date, play) whose value effect is set "
+        "in the config's interventions.plays; see docs/simulate.md.",
+    ),
 ) -> None:
     """Simulate a B2B customer base — accounts, contracts, people, usage — with ground truth."""
     from tenure.simulate import load_config, simulate_into_stores, simulate_to_files
+    from tenure.simulate.interventions import read_interventions
 
     config = load_config(
         preset,
@@ -95,11 +102,12 @@ def command(
             "as_of": parse_as_of(as_of),
         },
     )
+    plays = read_interventions(interventions_file, config) if interventions_file else None
     with day_progress(f"simulating {config.accounts:,} accounts") as progress:
         if out is not None:
-            result = simulate_to_files(config, out, progress)
+            result = simulate_to_files(config, out, progress, plays)
         else:
-            result = simulate_into_stores(config, settings(), progress)
+            result = simulate_into_stores(config, settings(), progress, plays)
     if as_json:
         print_json(
             {

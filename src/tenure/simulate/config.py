@@ -164,6 +164,17 @@ class MilestoneConfig(_Strict):
     owner: Literal["vendor", "customer"]
 
 
+class PlayEffectConfig(_Strict):
+    """What one play adds to a treated account's daily utility (simulate/interventions.py)."""
+
+    value_effect: float = Field(ge=-5, le=5)
+    duration_days: int = Field(ge=1, le=3650)
+
+
+class InterventionsConfig(_Strict):
+    plays: dict[str, PlayEffectConfig] = Field(default_factory=dict)
+
+
 class SimulationConfig(_Strict):
     accounts: int = Field(ge=1, le=2_000_000)
     months: int = Field(ge=1, le=120)
@@ -183,6 +194,7 @@ class SimulationConfig(_Strict):
     support: SupportConfig
     sentiment: SentimentConfig
     milestones: dict[str, list[MilestoneConfig]]
+    interventions: InterventionsConfig = Field(default_factory=InterventionsConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> SimulationConfig:
@@ -202,13 +214,19 @@ class SimulationConfig(_Strict):
     def segment_names(self) -> list[str]:
         return list(self.segments)
 
+    def dump(self) -> dict[str, Any]:
+        """The parameters as JSON; without ``interventions`` when no play is configured, so a
+        base run's dump (and hash) is the same as before plays existed."""
+        exclude = None if self.interventions.plays else {"interventions"}
+        return self.model_dump(mode="json", exclude=exclude)
+
     def hash(self) -> str:
         """A short SHA-256 of the resolved parameters: cite it beside every figure."""
         return config_hash(self)
 
 
 def config_hash(config: SimulationConfig) -> str:
-    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(config.dump(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

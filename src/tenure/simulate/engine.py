@@ -35,6 +35,7 @@ from tenure.simulate.behaviour import (
 )
 from tenure.simulate.calendar import Calendar
 from tenure.simulate.config import BILLING_PERIODS, SimulationConfig
+from tenure.simulate.interventions import Interventions, PlaySchedule
 from tenure.simulate.population import FITS, NEVER, Population, draw_population
 from tenure.simulate.truth import CAUSES, OUTCOMES, TruthWriter
 from tenure.simulate.writers import Spools
@@ -144,6 +145,7 @@ class Simulation:
         spools: Spools,
         truth_dir: Path,
         write_events: Callable[[pa.Table], None],
+        interventions: Interventions | None = None,
     ) -> None:
         self.config = config
         self.calendar = Calendar.ending(config.as_of, config.months)
@@ -216,6 +218,17 @@ class Simulation:
         self.stated: dict[int, StatedChurn] = {}
         self.csm_emails = pa.array([], pa.string())  # set by the snapshot
         self.company_names = pa.array([], pa.string())
+        # plays (interventions): deterministic arithmetic on value, no random number drawn
+        self.plays: PlaySchedule | None = None
+        if interventions is not None and len(interventions):
+            index = {a: i for i, a in enumerate(self.account_ids.to_pylist())}
+            self.plays = PlaySchedule(interventions, config, index)
+            self.play_effect = np.zeros(n)  # utility a running play adds today
+            self.lift = np.zeros(n)  # its moving average: what the play adds to latent value
+            self.treated_on = np.full(n, NEVER, np.int64)
+            self.last_play = np.full(n, -1, np.int64)
+            self.truth_decided = np.zeros(n, np.bool_)  # first decision since treatment recorded
+            self.status_at_play_start = np.zeros(len(self.plays.account), np.bool_)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -375,6 +388,8 @@ class Simulation:
                 self._contract_id(i, int(self.c_seq[i])),
                 int(min(notice[k], self.c_end[i])),
             )
+        if self.plays is not None:
+            self._treated_decisions(due, day, z, p_churn, p_down, p_unexplained, seats, utilization)
         self.truth.outcome(
             account=due,
             contract_seq=self.c_seq[due],
@@ -390,6 +405,54 @@ class Simulation:
             notice_day=notice,
             stated_reason=reasons,
         )
+
+    def _treated_decisions(
+        self,
+        due: Ints,
+        day: int,
+        z: Floats,
+        p_churn: Floats,
+        p_down: Floats,
+        p_unexplained: Floats,
+        seats: Ints,
+        utilization: Floats,
+    ) -> None:
+        """Truth for treated accounts: churn probabilities with the play and without it."""
+        treated = self.treated_on[due] <= day
+        if not treated.any():
+            return
+        k = np.flatnonzero(treated)
+        a = due[k]
+        z_cf = z[k] - self.lift[a] / self.pop.value_sd
+        cf_churn, cf_down, _ = renewal_probabilities(
+            self.config, self.pop, z_cf, self.pop.term_months[a], utilization[k]
+        )
+        pu = p_unexplained[k]
+        can_down = seats[k] > 1
+
+        def totals(pc: Floats, pd: Floats) -> tuple[Floats, Floats]:
+            churn = pu + (1 - pu) * pc
+            return churn, churn + (1 - churn) * pd * can_down
+
+        with_churn, with_either = totals(p_churn[k], p_down[k])
+        cf_churn_total, cf_either = totals(cf_churn, cf_down)
+        assert self.plays is not None
+        self.truth.treated_decision(
+            account=a,
+            play=[self.plays.play_names[p] for p in self.last_play[a]],
+            treated_day=self.treated_on[a],
+            decision_day=np.full(len(a), day),
+            term_end=self.c_end[a],
+            first_since_treatment=~self.truth_decided[a],
+            lift=self.lift[a],
+            z=z[k],
+            z_counterfactual=z_cf,
+            p_churn=with_churn,
+            p_churn_counterfactual=cf_churn_total,
+            p_churn_or_downgrade=with_either,
+            p_churn_or_downgrade_counterfactual=cf_either,
+        )
+        self.truth_decided[a] = True
 
     def _causes(self, due: Ints, unexplained: Bools, rng: np.random.Generator) -> Ints:
         """The true cause of each potential churn: the largest shortfall in latent value."""
@@ -419,9 +482,10 @@ class Simulation:
         )
 
     def latent_value(self, accounts: Ints) -> Floats:
-        return np.asarray(
-            self.components[accounts] @ self.component_weights + self.static_value[accounts]
-        )
+        value = self.components[accounts] @ self.component_weights + self.static_value[accounts]
+        if self.plays is not None:
+            value = value + self.lift[accounts]
+        return np.asarray(value)
 
     def _contract_id(self, account: int, seq: int) -> str:
         return f"{self.account_ids[account].as_py()}-c{seq}"
@@ -591,6 +655,9 @@ class Simulation:
         memory = self.config.value.memory_days
         self.components[accounts] += (comps - self.components[accounts]) / memory
         today = comps @ self.component_weights + self.static_value[accounts]
+        if self.plays is not None:  # a play adds utility while it runs; value follows gradually
+            self.lift[accounts] += (self.play_effect[accounts] - self.lift[accounts]) / memory
+            today = today + self.play_effect[accounts]
         self.month_value[accounts] += today
         self.month_days[accounts] += 1
 
@@ -902,7 +969,19 @@ class Simulation:
         self.month_value[:] = 0
         self.month_days[:] = 0
 
+    def _start_plays(self, day: int) -> None:
+        assert self.plays is not None
+        self.plays.effect_today(day, self.play_effect)
+        accounts, plays = self.plays.started(day)
+        self.status_at_play_start[self.plays.start == day] = self.status[accounts] == 1
+        if len(accounts):
+            self.treated_on[accounts] = np.minimum(self.treated_on[accounts], day)
+            self.last_play[accounts] = plays
+            self.truth_decided[accounts] = False
+
     def step(self, day: int) -> None:
+        if self.plays is not None:
+            self._start_plays(day)
         self._close_terms(day)
         signing = np.flatnonzero((self.status == 0) & (self.pop.signed_day <= day))
         self._onboard(signing, day)

@@ -25,6 +25,7 @@ from tenure.config import Settings
 from tenure.errors import Conflict
 from tenure.simulate.config import SimulationConfig
 from tenure.simulate.engine import Simulation
+from tenure.simulate.interventions import Interventions
 from tenure.simulate.writers import (
     DatabaseLoader,
     EventFiles,
@@ -59,6 +60,7 @@ def _run(
     *,
     keep_hidden: bool,
     progress: Progress | None,
+    interventions: Interventions | None = None,
 ) -> tuple[Simulation, dict[str, Any], dict[str, int]]:
     spools = Spools(staging, keep_hidden=keep_hidden)
     write_events: Callable[[pa.Table], None]
@@ -70,7 +72,7 @@ def _run(
 
     else:
         write_events = EventFiles(staging / "events").write
-    sim = Simulation(config, spools, truth_dir, write_events)
+    sim = Simulation(config, spools, truth_dir, write_events, interventions)
     sim.run(progress)
     meta: dict[str, Any] = {
         "config_hash": config.hash(),
@@ -80,9 +82,15 @@ def _run(
         "accounts": config.accounts,
         "events": sim.counts.events,
     }
+    if interventions is not None and len(interventions):  # what the company knows: who got plays
+        meta["interventions"] = {
+            "file": interventions.source,
+            "rows": len(interventions),
+            "digest": interventions.digest(),
+        }
     sim.finish(meta)
     rows = spools.close()
-    meta = meta | {"rows": rows, "config": config.model_dump(mode="json")}
+    meta = meta | {"rows": rows, "config": config.dump()}
     return sim, meta, rows
 
 
@@ -111,19 +119,32 @@ def _result(meta: dict[str, Any], started: float, location: Path, truth: Path) -
 
 
 def simulate_to_files(
-    config: SimulationConfig, out: Path, progress: Progress | None = None
+    config: SimulationConfig,
+    out: Path,
+    progress: Progress | None = None,
+    interventions: Interventions | None = None,
 ) -> SimulationResult:
     if out.exists() and any(out.iterdir()):
         raise Conflict(f"{out}: not empty; give --out a new or empty folder")
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    _, meta, _ = _run(config, out, out / "truth", keep_hidden=False, progress=progress)
+    _, meta, _ = _run(
+        config,
+        out,
+        out / "truth",
+        keep_hidden=False,
+        progress=progress,
+        interventions=interventions,
+    )
     _write_meta(out, meta)
     return _result(meta, started, out, out / "truth")
 
 
 def simulate_into_stores(
-    config: SimulationConfig, settings: Settings, progress: Progress | None = None
+    config: SimulationConfig,
+    settings: Settings,
+    progress: Progress | None = None,
+    interventions: Interventions | None = None,
 ) -> SimulationResult:
     from tenure.store.database import create_engine
     from tenure.store.migrate import is_current, upgrade
@@ -149,7 +170,14 @@ def simulate_into_stores(
         for stale in (staging, truth):
             shutil.rmtree(stale, ignore_errors=True)
         try:
-            _, meta, _ = _run(config, staging, truth, keep_hidden=True, progress=progress)
+            _, meta, _ = _run(
+                config,
+                staging,
+                truth,
+                keep_hidden=True,
+                progress=progress,
+                interventions=interventions,
+            )
             loader.load()
             if events.is_postgres:
                 copy_events(staging / "events", events)

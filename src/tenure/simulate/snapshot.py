@@ -331,6 +331,9 @@ def write_truth(sim: Simulation, meta: dict[str, Any]) -> None:
             ),
         ),
     )
+    extra: dict[str, Any] = {}
+    if sim.plays is not None:
+        extra["interventions"] = _write_treatment(sim)
     sim.truth.close(
         meta
         | {
@@ -338,7 +341,45 @@ def write_truth(sim: Simulation, meta: dict[str, Any]) -> None:
             "value_sd": pop.value_sd,
             "churn_logit": pop.churn_logit,
         }
+        | extra
     )
+
+
+def _write_treatment(sim: Simulation) -> dict[str, Any]:
+    """Which accounts each play treated, and the decisions it touched, with counterfactuals."""
+    from tenure.simulate.truth import play_effects
+
+    plays, cal = sim.plays, sim.calendar
+    assert plays is not None
+    effects = sim.config.interventions.plays
+    names = [plays.play_names[p] for p in plays.play]
+    sim.truth.write_table(
+        "interventions",
+        pa.table(
+            {
+                "account_external_id": sim.account_ids.take(pa.array(plays.account)),
+                "play": pa.array(names, pa.string()),
+                "starts_on": pa.array(cal.dates(plays.start), pa.date32()),
+                "ends_on": pa.array(cal.dates(plays.end - 1), pa.date32()),
+                "value_effect": plays.effect,
+                "customer_at_start": sim.status_at_play_start,
+            }
+        ),
+    )
+    decisions = sim.truth.treated_decisions()
+    summary: dict[str, Any] = {
+        name: {
+            "value_effect": effects[name].value_effect,
+            "duration_days": effects[name].duration_days,
+            "treated_accounts": len(set(plays.account[plays.play == j].tolist())),
+        }
+        for j, name in enumerate(plays.play_names)
+    }
+    if decisions is not None:
+        sim.truth.write_table("treated_decisions", decisions)
+        for name, figures in play_effects(decisions).items():
+            summary[name] |= figures
+    return summary
 
 
 def write_snapshot(sim: Simulation) -> None:

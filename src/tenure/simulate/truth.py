@@ -11,6 +11,10 @@ Written beside the data, in ``<out>/truth/`` (files) or ``<data_dir>/truth/`` (s
   the reason the customer stated (often not the true one).
 - ``milestones.parquet``: each segment milestone's true reach date (null: not reached by as_of).
 - ``run.json``: the config hash, seed, window and calibration.
+- With an interventions file (``simulate/interventions.py``): ``interventions.parquet`` (each
+  row, the account it treated and the play's effect) and ``treated_decisions.parquet`` (every
+  renewal decision of a treated account: the churn probabilities with the play and the
+  counterfactual ones without it); ``run.json`` gains each play's true average effect.
 
 Nothing in Tenure reads this module except ``simulate/`` and evaluation code: scoring that could
 see the truth would grade its own homework (tests/simulate/test_truth_isolation.py checks it).
@@ -70,6 +74,7 @@ class TruthWriter:
         folder.mkdir(parents=True, exist_ok=True)
         self._monthly: list[pa.Table] = []
         self._renewals: list[pa.Table] = []
+        self._treated: list[pa.Table] = []
         self._writers: dict[str, pq.ParquetWriter] = {}
         self.value_mean = 0.0
         self.value_sd = 1.0
@@ -164,6 +169,47 @@ class TruthWriter:
         )
         self._append("renewals", self._renewals, table)
 
+    def treated_decision(
+        self,
+        *,
+        account: Ints,
+        play: list[str],
+        treated_day: Ints,
+        decision_day: Ints,
+        term_end: Ints,
+        first_since_treatment: Bools,
+        lift: Floats,
+        z: Floats,
+        z_counterfactual: Floats,
+        p_churn: Floats,
+        p_churn_counterfactual: Floats,
+        p_churn_or_downgrade: Floats,
+        p_churn_or_downgrade_counterfactual: Floats,
+    ) -> None:
+        cal = self.calendar
+        self._treated.append(
+            pa.table(
+                {
+                    "account_external_id": self.account_ids.take(pa.array(account)),
+                    "play": pa.array(play, pa.string()),
+                    "treated_on": pa.array(cal.dates(treated_day), pa.date32()),
+                    "decision_on": pa.array(cal.dates(decision_day), pa.date32()),
+                    "term_ends_on": pa.array(cal.dates(term_end), pa.date32()),
+                    "first_since_treatment": first_since_treatment,
+                    "value_lift": lift,
+                    "latent_value_z": z,
+                    "latent_value_z_counterfactual": z_counterfactual,
+                    "p_churn": p_churn,
+                    "p_churn_counterfactual": p_churn_counterfactual,
+                    "p_churn_or_downgrade": p_churn_or_downgrade,
+                    "p_churn_or_downgrade_counterfactual": p_churn_or_downgrade_counterfactual,
+                }
+            )
+        )
+
+    def treated_decisions(self) -> pa.Table | None:
+        return pa.concat_tables(self._treated) if self._treated else None
+
     def write_table(self, name: str, table: pa.Table) -> None:
         pq.write_table(table, self.folder / f"{name}.parquet", compression="zstd")
 
@@ -200,3 +246,33 @@ def load_truth(folder: Path) -> GroundTruth:
         )
     tables = {name: pq.read_table(folder / f"{name}.parquet") for name in FILES}
     return GroundTruth(**tables, run=json.loads((folder / "run.json").read_text()))
+
+
+def play_effects(decisions: pa.Table) -> dict[str, dict[str, float | int]]:
+    """Each play's true average effect: over the first renewal decision of each treated account
+    after its play, the mean of (counterfactual − with-play) probability. Positive: fewer churn."""
+    out: dict[str, dict[str, float | int]] = {}
+    rows = decisions.filter(decisions["first_since_treatment"]).to_pydict()
+    for play in sorted(set(rows["play"])):
+        k = [i for i, p in enumerate(rows["play"]) if p == play]
+        churn = [rows["p_churn_counterfactual"][i] - rows["p_churn"][i] for i in k]
+        either = [
+            rows["p_churn_or_downgrade_counterfactual"][i] - rows["p_churn_or_downgrade"][i]
+            for i in k
+        ]
+        out[play] = {
+            "decisions": len(k),
+            "true_effect_churn": float(np.mean(churn)),
+            "true_effect_churn_or_downgrade": float(np.mean(either)),
+        }
+    return out
+
+
+def load_treated_decisions(folder: Path) -> pa.Table:
+    """The treated accounts' renewal decisions with counterfactual probabilities (evaluation)."""
+    path = folder / "treated_decisions.parquet"
+    if not path.exists():
+        from tenure.errors import NotFound
+
+        raise NotFound(f"{folder}: no treated decisions (was the run given interventions?)")
+    return pq.read_table(path)

@@ -185,13 +185,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(group: int) -> float:
+    """CPU seconds used so far by the server's processes (uvicorn and its workers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # process group: the server started its own session
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
-def tenure_serve(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def tenure_serve(data_dir: Path, port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "TENURE_DATA_DIR": str(data_dir),
@@ -200,10 +208,11 @@ def tenure_serve(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]
     env.pop("TENURE_DATABASE_URL", None)
     tenure = Path(sys.executable).parent / "tenure"
     server = subprocess.Popen(
-        [str(tenure), "serve", "--port", str(port)],
+        [str(tenure), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # one process group: kill -9 reaches every worker
     )
     deadline = time.monotonic() + 60
     while True:
@@ -217,7 +226,7 @@ def tenure_serve(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]
         yield server
     finally:
         if server.poll() is None:
-            server.terminate()
+            os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
 
 
@@ -229,7 +238,7 @@ def run_load(config: dict[str, Any], kill_after: float | None = None, server: An
     process.start()
     if kill_after is not None:
         time.sleep(kill_after)
-        os.kill(server.pid, signal.SIGKILL)
+        os.killpg(server.pid, signal.SIGKILL)
     process.join()
     cpu = cpu_seconds(server.pid) if server.poll() is None else None
     result: dict[str, Any] = json.loads(Path(out).read_text())
@@ -259,7 +268,7 @@ def summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
         "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1) if events else None,
         "refused_429": result["refused_429"],
         "errors": result["errors"],
-        "server_cpu_share_of_one_core": None if cpu is None else round(cpu / result["wall"], 2),
+        "server_cpu_cores": None if cpu is None else round(cpu / result["wall"], 2),
     }
 
 
@@ -287,6 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="500-event requests per run")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--kill-after", type=float, default=3.0, help="seconds into the kill run")
     parser.add_argument("--client-events", type=int, default=50_000)
     args = parser.parse_args(argv)
@@ -316,10 +326,10 @@ def main(argv: list[str] | None = None) -> None:
             "port": port,
         }
 
-    with tenure_serve(data_dir, port) as server:
+    with tenure_serve(data_dir, port, args.workers) as server:
         for mode in ("gzip", "plain"):
             phases.append(summary(f"replay {mode}", run_load(config(mode, mode), server=server)))
-    with tenure_serve(data_dir, port) as server:
+    with tenure_serve(data_dir, port, args.workers) as server:
         killed = run_load(config("gzip", "kill"), kill_after=args.kill_after, server=server)
     stored = set(stored_ids(data_dir))
     acked_ids = {f"kill-{r}-{i}" for r in killed["acked"] for i in range(PER_REQUEST)}
@@ -330,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
         "acknowledged_but_lost": len(acked_ids - stored),
         "stored_not_acknowledged": len({s for s in stored if s.startswith("kill-")} - acked_ids),
     }
-    with tenure_serve(data_dir, port):
+    with tenure_serve(data_dir, port, args.workers):
         client = client_end_to_end(port, write_key, args.client_events)
     ids = [s for s in stored_ids(data_dir) if s.startswith("client-")]
     client_result = {
@@ -345,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{phase['phase']:<14} {phase['events_per_second']:>7,} events/s  "
             f"p50 {phase['latency_ms_p50']} ms  p99 {phase['latency_ms_p99']} ms  "
-            f"server CPU {phase['server_cpu_share_of_one_core']} cores  "
+            f"server CPU {phase['server_cpu_cores']} cores  "
             f"429s {phase['refused_429']}  ({phase['events_acknowledged']:,} events)"
         )
     print(
@@ -363,6 +373,7 @@ def main(argv: list[str] | None = None) -> None:
         "load_average_at_end": os.getloadavg(),
         "per_request": PER_REQUEST,
         "connections": args.connections,
+        "server_workers": args.workers,
         "phases": phases,
         "kill": kill,
         "client": client_result,

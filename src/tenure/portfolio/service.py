@@ -774,6 +774,11 @@ def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
     return _with_utilization(session, rows.days, [_row(found, as_of)])[0]
 
 
+def _relationship_order(contact: Contact) -> tuple[bool, bool, str]:
+    key_role = bool({"champion", "sponsor"} & set(contact.roles or []))
+    return (not key_role, contact.left_on is None, (contact.name or "").lower())
+
+
 LEVEL_ORDER = ["executive", "director_vp", "manager", "end_user", "unknown"]
 
 
@@ -784,7 +789,8 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         sa.select(Contact).where(Contact.account_id == account_id).order_by(Contact.name)
     ).all()
     by_level: dict[str, list[ContactCard]] = {level: [] for level in LEVEL_ORDER}
-    for contact in contacts:
+    # Champions and sponsors first, then who left, then everyone else by name.
+    for contact in sorted(contacts, key=_relationship_order):
         level = contact.level.value if contact.level else "unknown"
         by_level[level].append(ContactCard.model_validate(contact))
     contracts = session.scalars(

@@ -131,6 +131,10 @@ class Freshness(BaseModel):
     last_import_file: str | None
     events_through: date | None
     last_touchpoint_at: datetime | None
+    # The latest daily run (metrics → health → rules → CTAs): its day, status and end.
+    last_daily_run_on: date | None = None
+    last_daily_run_status: str | None = None
+    last_daily_run_at: datetime | None = None
 
 
 class RiskRow(AccountRow):

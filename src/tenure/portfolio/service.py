@@ -484,7 +484,15 @@ def freshness(session: Session, events: EventStore | None) -> Freshness:
         .order_by(ImportRun.finished_at.desc())
         .limit(1)
     ).first()
+    daily = session.execute(
+        sa.select(DailyRun.as_of, DailyRun.status, DailyRun.finished_at)
+        .order_by(DailyRun.as_of.desc())
+        .limit(1)
+    ).first()
     return Freshness(
+        last_daily_run_on=daily.as_of if daily else None,
+        last_daily_run_status=daily.status if daily else None,
+        last_daily_run_at=daily.finished_at if daily else None,
         last_import_at=last_import.finished_at if last_import else None,
         last_import_file=last_import.file_name if last_import else None,
         events_through=events_through(events),

@@ -102,3 +102,20 @@ def test_risk_list_defaults_to_the_signed_in_csm(console: Console) -> None:
     assert everyone["items"][0]["name"] == "Acme" and everyone["items"][0]["in_alert_set"]
     unauthenticated = console.client.get("/api/v1/risk")
     assert unauthenticated.status_code == 401
+
+
+def test_health_and_risk_endpoints_explain_each_number(console: Console) -> None:
+    auth = headers(console, "vic@example.com")
+    acme, globex = console.book.acme.id, console.book.globex.id
+    assert console.client.get(f"/api/v1/accounts/{acme}/health", headers=auth).status_code == 404
+    scored(console)
+    health = console.client.get(f"/api/v1/accounts/{acme}/health", headers=auth).json()
+    assert health["score"]["score"] == 55 and len(health["history"]) == 2
+    assert health["score"]["measures"][0]["gain"] == 20
+    risk = console.client.get(f"/api/v1/accounts/{acme}/risk", headers=auth).json()
+    assert risk["probability"] == 0.7 and risk["model_version"] == "test-model"
+    missing = console.client.get(f"/api/v1/accounts/{globex}/risk", headers=auth)
+    assert missing.status_code == 404 and "tenure model score" in missing.json()["message"]
+    no_plan = console.client.get(f"/api/v1/accounts/{acme}/milestones", headers=auth)
+    assert no_plan.status_code == 404
+    assert console.client.get(f"/api/v1/accounts/{acme}/health").status_code == 401

@@ -284,6 +284,11 @@ class Point(BaseModel):
     value: float
 
 
+class HealthView(BaseModel):
+    score: AccountScore
+    history: list[Point]
+
+
 class StageRead(BaseModel):
     stage: str | None
     since: date

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Query
 
 from tenure.accounts.schemas import TouchpointRead
 from tenure.api.v1.common import ERRORS, Actor, AsOf, CurrentActor, Db, Session, event_store
+from tenure.errors import NotFound
 from tenure.model.base import utcnow
-from tenure.portfolio import service
+from tenure.portfolio import service, signals
 from tenure.portfolio.schemas import (
     Account360,
+    HealthView,
     PaletteEntry,
     PortfolioPage,
     PortfolioQuery,
@@ -25,7 +27,9 @@ from tenure.portfolio.schemas import (
     TodayReport,
     TouchpointLog,
 )
+from tenure.risk.schemas import ChurnRiskRead
 from tenure.store.events import EventStore
+from tenure.success.service import PlanView
 
 router = APIRouter(tags=["accounts"], responses=ERRORS)
 
@@ -61,6 +65,36 @@ def get_account(
     """Header, health with its breakdown, churn risk with reasons, relationships, contracts,
     usage history and the merged timeline."""
     return service.account_360(db, account_id, actor.user, as_of)
+
+
+@router.get("/accounts/{account_id}/health", response_model=HealthView, summary="Health score")
+def account_health(account_id: int, actor: Actor = CurrentActor, db: Session = Db) -> HealthView:
+    """The latest score with every measure's value, points and what would move it; the history."""
+    account = service.get_account(db, account_id)
+    score = signals.account_health(db, account)
+    if score is None:
+        raise NotFound(f"account {account_id} has no health score yet: run `tenure run daily`")
+    return HealthView(score=score, history=signals.health_history(db, account_id, score.scorecard))
+
+
+@router.get("/accounts/{account_id}/risk", response_model=ChurnRiskRead, summary="Churn risk")
+def account_risk(account_id: int, actor: Actor = CurrentActor, db: Session = Db) -> ChurnRiskRead:
+    """The latest churn probability with its reasons and the model version that produced it."""
+    risk = signals.account_risk(db, service.get_account(db, account_id))
+    if risk is None:
+        raise NotFound(f"account {account_id} has no churn risk yet: run `tenure model score`")
+    return risk
+
+
+@router.get("/accounts/{account_id}/milestones", response_model=PlanView, summary="Success plan")
+def account_milestones(
+    account_id: int, actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
+) -> PlanView:
+    """The success plan's milestones with their status (reached, on track, behind, stuck)."""
+    plan = signals.success_plan(db, service.get_account(db, account_id), as_of)
+    if plan is None:
+        raise NotFound(f"account {account_id} has no success plan: `tenure milestones plan`")
+    return plan
 
 
 @router.get("/accounts/{account_id}/timeline", response_model=list[TimelineItem])

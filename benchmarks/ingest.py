@@ -112,8 +112,11 @@ def build_bodies(
     return bodies
 
 
-def generate(config: dict[str, Any], out: str) -> None:
-    """Send every body once (retrying 429s); write what was acknowledged and the latencies."""
+def generate(config: dict[str, Any], out: str, ready: Any) -> None:
+    """Send every body once (retrying 429s); write what was acknowledged and the latencies.
+
+    ``ready`` is set once the bodies are built, when sending starts.
+    """
     bodies = build_bodies(config["templates"], config["gzip"], config["prefix"], config["requests"])
     auth = base64.b64encode(f"{config['write_key']}:".encode()).decode()
     headers = {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}
@@ -157,6 +160,7 @@ def generate(config: dict[str, Any], out: str) -> None:
                 break
 
     threads = [threading.Thread(target=sender) for _ in range(config["connections"])]
+    ready.set()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -232,10 +236,13 @@ def tenure_serve(data_dir: Path, port: int, workers: int) -> Iterator[subprocess
 
 def run_load(config: dict[str, Any], kill_after: float | None = None, server: Any = None) -> dict:
     out = tempfile.mktemp(suffix=".json")
-    process = multiprocessing.get_context("spawn").Process(target=generate, args=(config, out))
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    process = context.Process(target=generate, args=(config, out, ready))
+    process.start()
+    ready.wait()  # bodies built: the load starts now
     cpu_before = cpu_seconds(server.pid)
     started = time.perf_counter()
-    process.start()
     if kill_after is not None:
         time.sleep(kill_after)
         os.killpg(server.pid, signal.SIGKILL)
@@ -269,6 +276,8 @@ def summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
         "refused_429": result["refused_429"],
         "errors": result["errors"],
         "server_cpu_cores": None if cpu is None else round(cpu / result["wall"], 2),
+        # Capacity independent of what else runs on the machine: events per server CPU second.
+        "events_per_server_cpu_second": None if not cpu else round(events / cpu),
     }
 
 
@@ -355,7 +364,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{phase['phase']:<14} {phase['events_per_second']:>7,} events/s  "
             f"p50 {phase['latency_ms_p50']} ms  p99 {phase['latency_ms_p99']} ms  "
-            f"server CPU {phase['server_cpu_cores']} cores  "
+            f"server CPU {phase['server_cpu_cores']} cores "
+            f"({phase['events_per_server_cpu_second']:,} events per CPU s)  "
             f"429s {phase['refused_429']}  ({phase['events_acknowledged']:,} events)"
         )
     print(

@@ -75,7 +75,7 @@ def test_zero_effect_play_changes_no_data_and_has_zero_true_effect(
     assert run["interventions"]["call"]["true_effect_churn"] == 0.0
 
 
-def test_a_play_raises_value_of_treated_accounts_only_until_an_outcome_differs(
+def test_a_play_changes_nothing_before_it_starts_and_lowers_treated_churn_probability(
     tiny_run: Path, fast_dir: Path, tmp_path: Path
 ) -> None:
     config = tiny_config(**PLAYS)
@@ -162,3 +162,21 @@ def test_base_config_hash_is_unchanged_without_plays() -> None:
     assert tiny_config().hash() == tiny_config(interventions={"plays": {}}).hash()
     assert tiny_config().hash() != tiny_config(**PLAYS).hash()
     assert "interventions" not in tiny_config().dump()
+
+
+@pytest.mark.slow
+def test_measured_plays_check_end_to_end(fast_dir: Path) -> None:
+    """The coverage machinery over 2 seeds: a real effect is positive in truth, a null one is 0."""
+    from dataclasses import replace
+
+    from tenure.evaluation.plays import PlayCheck, check_seed, coverage_summary
+
+    check = replace(PlayCheck(), accounts=600)
+    results = [check_seed(check, seed, fast_dir) for seed in (1, 2)]
+    assert all(r.true_effect > 0 and r.acted > 20 and r.control > 20 for r in results)
+    assert all(r.ci_low < r.estimate < r.ci_high for r in results)
+    summary = coverage_summary(check, results)
+    assert summary["seeds"] == 2 and 0 <= summary["coverage"] <= 1
+    null = check_seed(replace(check, value_effect=0.0), 1, fast_dir)
+    assert null.true_effect == 0.0
+    assert null.acted == results[0].acted and null.control == results[0].control

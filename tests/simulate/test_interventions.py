@@ -106,6 +106,25 @@ def test_a_play_changes_nothing_before_it_starts_and_lowers_treated_churn_probab
     before = [t.filter(pc.less(t["month"], month)) for t in (base_value, new_value)]
     assert before[0].num_rows > 0
     assert before[0].equals(before[1])
+    # untreated accounts' renewals are identical until a play has changed some outcome
+    base_rows = load_truth(tiny_run / "truth").renewals.to_pylist()
+    new_rows = load_truth(out / "truth").renewals.to_pylist()
+    key = ("account_external_id", "contract_external_id")
+    base_by = {tuple(r[k] for k in key): r for r in base_rows}
+    changed = [
+        r["decision_on"]
+        for r in new_rows
+        if r["account_external_id"] in accounts
+        and base_by.get(tuple(r[k] for k in key), {}).get("outcome") != r["outcome"]
+    ]
+    until = min(changed) if changed else date(2026, 11, 1)
+    untreated = [
+        r
+        for r in new_rows
+        if r["account_external_id"] not in accounts and r["decision_on"] <= until
+    ]
+    assert untreated, "untreated accounts decided renewals in the comparison window"
+    assert all(base_by[tuple(r[k] for k in key)] == r for r in untreated)
     # simulation.json says a file was applied (not what it did): the truth stays apart
     meta = (out / "simulation.json").read_text()
     assert '"digest"' in meta and "true_effect" not in meta
@@ -180,3 +199,29 @@ def test_measured_plays_check_end_to_end(fast_dir: Path) -> None:
     null = check_seed(replace(check, value_effect=0.0), 1, fast_dir)
     assert null.true_effect == 0.0
     assert null.acted == results[0].acted and null.control == results[0].control
+
+
+def test_cli_interventions_flag(tmp_path: Path, fast_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tenure.cli.main import app
+
+    config = tmp_path / "plays.yaml"
+    config.write_text(
+        "interventions:\n  plays:\n    call: {value_effect: 1.0, duration_days: 30}\n"
+    )
+    common = ["simulate", "--accounts", "25", "--months", "2", "--seed", "3", "--config"]
+    bad = _write_csv(tmp_path / "bad.csv", [("acct-00001", "2026-09-40", "call")])
+    runner = CliRunner()
+    refused = runner.invoke(
+        app, [*common, str(config), "--interventions", str(bad), "--out", str(fast_dir / "x")]
+    )
+    assert refused.exit_code != 0
+    assert "line 2, column 'date'" in refused.output
+    good = _write_csv(tmp_path / "good.csv", [("acct-00001", "2026-09-15", "call")])
+    out = fast_dir / "cli-plays"
+    done = runner.invoke(
+        app, [*common, str(config), "--interventions", str(good), "--out", str(out), "--json"]
+    )
+    assert done.exit_code == 0, done.output
+    assert (out / "truth" / "interventions.parquet").exists()

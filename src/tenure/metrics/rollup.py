@@ -156,7 +156,11 @@ class ActivityRollup:
         fingerprints = {day: _fingerprint(paths) for day, paths in by_day.items()}
         manifest = self._manifest()
         days = manifest["days"]
-        changed = sorted(d for d, f in fingerprints.items() if days.get(d) != f)
+        changed = sorted(
+            d
+            for d, f in fingerprints.items()
+            if days.get(d) != f or not (self.folder / f"day={d}.parquet").exists()
+        )
         removed = sorted(set(days) - set(fingerprints))
         for start in range(0, len(changed), DAYS_PER_QUERY):
             chunk = changed[start : start + DAYS_PER_QUERY]
@@ -164,8 +168,7 @@ class ActivityRollup:
         for day in removed:
             (self.folder / f"day={day}.parquet").unlink(missing_ok=True)
         days = {day: fingerprints[day] for day in sorted(fingerprints)}
-        months = self._rebuild_months(days, manifest["months"])
-        rebuilt = sum(1 for m, f in months.items() if manifest["months"].get(m) != f)
+        months, rebuilt = self._rebuild_months(days, manifest["months"])
         manifest = {"days": days, "months": months}
         _write_atomically(self.folder / MANIFEST, json.dumps(manifest, indent=0).encode())
         return RefreshResult(len(changed), len(removed), rebuilt, pending), manifest
@@ -185,13 +188,20 @@ class ActivityRollup:
             part = rolled.filter(pc.equal(rolled["day"], pa.scalar(date.fromisoformat(day))))
             _write_table(self.folder / f"day={day}.parquet", part)
 
-    def _rebuild_months(self, days: dict[str, str], before: dict[str, str]) -> dict[str, str]:
+    def _rebuild_months(
+        self, days: dict[str, str], before: dict[str, str]
+    ) -> tuple[dict[str, str], int]:
+        """Month summaries whose days changed (or whose file is missing) again; how many."""
         by_month: dict[str, list[str]] = {}
         for day, fingerprint in days.items():
             by_month.setdefault(day[:7], []).append(fingerprint)
         months = {m: _digest("".join(f)) for m, f in by_month.items()}
+        rebuilt = 0
         for month, fingerprint in months.items():
-            if before.get(month) == fingerprint:
+            if (
+                before.get(month) == fingerprint
+                and (self.folder / f"month={month}.parquet").exists()
+            ):
                 continue
             month_days = pa.concat_tables(
                 [
@@ -209,9 +219,10 @@ class ActivityRollup:
             if isinstance(summary, pa.RecordBatchReader):
                 summary = summary.read_all()
             _write_table(self.folder / f"month={month}.parquet", summary.cast(ROLLUP_SCHEMA))
+            rebuilt += 1
         for month in set(before) - set(months):
             (self.folder / f"month={month}.parquet").unlink(missing_ok=True)
-        return months
+        return months, rebuilt
 
 
 def attribute_rollup(rolled: ibis.Table, snapshot: Snapshot, as_of: date) -> ibis.Table:

@@ -100,13 +100,19 @@ def _render_qa(report: MetricQAReport) -> None:
 def compute(
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print every account's values as JSON."),
+    full: bool = typer.Option(
+        False,
+        "--full/--incremental",
+        help="Read every event (--full) or the persisted daily roll-up (--incremental, the "
+        "daily run's way: same values, cost of the days that changed).",
+    ),
 ) -> None:
     """Compute every metric for every account as of a day, and store them (replacing that day)."""
     from tenure.metrics.service import compute_and_store
 
     day = parse_as_of(as_of)
     with unit_of_work() as session:
-        run = compute_and_store(session, event_store(), day)
+        run = compute_and_store(session, event_store(), day, incremental=not full)
     if as_json:
         print_json(run)
         return

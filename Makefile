@@ -6,13 +6,20 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck bench system clean
 
+DEV    := $(VENV)/.installed-dev
+
+# `make demo` needs Tenure alone; `make test` adds the test tools and the Spark extra.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,spark]'
+	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(DEV): $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,spark]'
+	touch $(DEV)
+
+venv: $(DEV)
 
 ## Debian packages the test suite drives for real: PostgreSQL server, Chromium, Java (Spark).
 system:
@@ -21,15 +28,15 @@ system:
 demo: $(STAMP)
 	$(BIN)/tenure demo
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: $(STAMP) system lint
-	$(BIN)/pytest -p no:randomly
+test: $(DEV) system lint
+	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python -m benchmarks.run
 
 clean:

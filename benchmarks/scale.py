@@ -444,7 +444,7 @@ def _previous_runs() -> dict[str, dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--sizes", default="1M,10M", help=f"Comma-separated, of {', '.join(SIZES)}."
+        "--sizes", default="1M,3M,10M", help=f"Comma-separated, of {', '.join(SIZES)}."
     )
     parser.add_argument("--no-spark", action="store_true")
     parser.add_argument(

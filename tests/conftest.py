@@ -138,8 +138,9 @@ def session(engine: sa.Engine) -> Iterator[Session]:
     """A session whose work is rolled back after the test, commits included."""
     with engine.connect() as connection:
         transaction = connection.begin()
-        db = Session(bind=connection, join_transaction_mode="create_savepoint",
-                     expire_on_commit=False)
+        db = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
         try:
             yield db
         finally:

@@ -57,15 +57,38 @@ def running_server(bin_dir: Path) -> Iterator[tuple[str, int]]:
         shutil.chown(sock, "postgres")
     port = _free_port()
     subprocess.run(
-        _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                      "-E", "UTF8", "--locale=C"]),
+        _as_postgres(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ]
+        ),
         check=True,
         capture_output=True,
     )
     options = f"-k {sock} -p {port} -c listen_addresses='' -c fsync=off -c max_connections=200"
     subprocess.run(
-        _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                      str(root / "log"), "-w", "start"]),
+        _as_postgres(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "log"),
+                "-w",
+                "start",
+            ]
+        ),
         check=True,
         capture_output=True,
     )

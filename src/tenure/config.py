@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         default="change-me-in-production",
-        description="Signs session cookies and survey links; set a long random value in production.",
+        description=(
+            "Signs session cookies and survey links; set a long random value in production."
+        ),
     )
     host: str = Field(default="127.0.0.1", description="Address `tenure serve` binds.")
     port: int = Field(default=8000, description="Port `tenure serve` binds.")

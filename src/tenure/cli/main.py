@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli import demo as demo_command
 from tenure.cli import events as events_commands
 from tenure.cli import health as health_commands
 from tenure.cli import imports
-from tenure.cli import serve as serve_command
-from tenure.cli import refresh as refresh_command
-from tenure.cli import sources as sources_commands
-from tenure.cli import status as status_command
-from tenure.cli import users as users_commands
 from tenure.cli import metrics as metrics_commands
 from tenure.cli import model as model_commands
 from tenure.cli import playbooks as playbook_commands
-from tenure.cli import success as success_commands
-from tenure.cli import demo as demo_command
+from tenure.cli import refresh as refresh_command
+from tenure.cli import serve as serve_command
 from tenure.cli import simulate as simulate_command
+from tenure.cli import sources as sources_commands
+from tenure.cli import status as status_command
+from tenure.cli import success as success_commands
+from tenure.cli import users as users_commands
 
 app = typer.Typer(
     name="tenure",

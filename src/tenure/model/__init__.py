@@ -5,6 +5,7 @@ from tenure.model.base import Base
 from tenure.model.churn_record import ChurnRecord
 from tenure.model.churn_risk import ChurnRiskScore
 from tenure.model.contact import Contact, ContactLevel, ContactRole
+from tenure.model.contract import BillingPeriod, Contract, ContractStatus, RenewalOutcome
 from tenure.model.cta import (
     Cta,
     CtaEvent,
@@ -17,10 +18,9 @@ from tenure.model.cta import (
 )
 from tenure.model.daily_run import DailyRun
 from tenure.model.desired_outcome import DesiredOutcome
-from tenure.model.contract import BillingPeriod, Contract, ContractStatus, RenewalOutcome
 from tenure.model.feature import Feature
-from tenure.model.identity_alias import IdentityAlias
 from tenure.model.health_score import HealthScore
+from tenure.model.identity_alias import IdentityAlias
 from tenure.model.import_run import ImportRun
 from tenure.model.lifecycle_stage import LifecycleStage
 from tenure.model.maturity_assessment import MaturityAssessment
@@ -35,6 +35,7 @@ from tenure.model.survey_campaign import SurveyCampaign, SurveyLink
 from tenure.model.ticket import Ticket, TicketPriority
 from tenure.model.touchpoint import Touchpoint, TouchpointKind, touchpoint_attendee
 from tenure.model.user import User, UserRole
+from tenure.model.web import AccountTeamMember, AccountTeamRole, ApiToken, AuditLog, SavedView
 from tenure.model.webhook import (
     DeliveryStatus,
     WebhookAttempt,
@@ -42,22 +43,24 @@ from tenure.model.webhook import (
     WebhookEndpoint,
     WebhookFormat,
 )
-from tenure.model.web import ApiToken, AccountTeamMember, AccountTeamRole, AuditLog, SavedView
 
 __all__ = [
+    "Account",
+    "AccountOwnership",
+    "AccountTeamMember",
+    "AccountTeamRole",
     "AdvocacyKind",
+    "ApiToken",
+    "AuditLog",
+    "Base",
+    "BillingPeriod",
     "ChurnRecord",
     "ChurnRiskScore",
-    "DesiredOutcome",
-    "LifecycleStage",
-    "MaturityAssessment",
-    "Milestone",
-    "MilestoneTemplate",
-    "Opportunity",
-    "OpportunityKind",
-    "OpportunityStatus",
-    "Referral",
-    "SuccessPlan",
+    "Contact",
+    "ContactLevel",
+    "ContactRole",
+    "Contract",
+    "ContractStatus",
     "Cta",
     "CtaEvent",
     "CtaOutcome",
@@ -67,37 +70,30 @@ __all__ = [
     "CtaType",
     "DailyRun",
     "DeliveryStatus",
+    "DesiredOutcome",
+    "Feature",
+    "HealthScore",
+    "IdentityAlias",
+    "ImportRun",
+    "LifecycleStage",
+    "MaturityAssessment",
+    "MetricSnapshot",
+    "Milestone",
+    "MilestoneTemplate",
+    "Opportunity",
+    "OpportunityKind",
+    "OpportunityStatus",
     "OutboxMessage",
     "OutboxStatus",
-    "RuleEvaluation",
-    "SurveyCampaign",
-    "SurveyLink",
-    "WebhookAttempt",
-    "WebhookDelivery",
-    "WebhookEndpoint",
-    "WebhookFormat",
-    "AccountTeamMember",
-    "AccountTeamRole",
-    "ApiToken",
-    "AuditLog",
-    "SavedView",
-    "Account",
-    "AccountOwnership",
-    "Base",
-    "BillingPeriod",
-    "Contact",
-    "ContactLevel",
-    "ContactRole",
-    "Contract",
-    "ContractStatus",
-    "Feature",
-    "IdentityAlias",
-    "HealthScore",
-    "ImportRun",
-    "MetricSnapshot",
+    "Referral",
     "RenewalOutcome",
+    "RuleEvaluation",
+    "SavedView",
     "Source",
+    "SuccessPlan",
+    "SurveyCampaign",
     "SurveyKind",
+    "SurveyLink",
     "SurveyResponse",
     "Ticket",
     "TicketPriority",
@@ -105,5 +101,9 @@ __all__ = [
     "TouchpointKind",
     "User",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookFormat",
     "touchpoint_attendee",
 ]

@@ -20,7 +20,8 @@ class SurveyResponse(TimestampMixin, Base):
     __tablename__ = "survey_response"
     __table_args__ = (
         sa.CheckConstraint(
-            "(kind = 'nps' AND score BETWEEN 0 AND 10) OR (kind = 'csat' AND score BETWEEN 1 AND 5)",
+            "(kind = 'nps' AND score BETWEEN 0 AND 10) "
+            "OR (kind = 'csat' AND score BETWEEN 1 AND 5)",
             name="score_in_scale",
         ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -45,18 +46,55 @@ def test_simulate_names_a_bad_flag(fast_dir: Path) -> None:
     assert "--as-of 'yesterday'" in result.output
 
 
-def test_demo_shows_the_portfolio_and_can_run_again(
+def test_demo_scores_the_base_and_can_run_again(
     fast_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import sqlalchemy as sa
+
+    from tenure.cli import demo
+    from tenure.model import ChurnRiskScore, DailyRun, HealthScore, LifecycleStage, Milestone
+    from tenure.store.database import create_engine
+
     data_dir = fast_dir / "demo"
     monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
     monkeypatch.setenv("TENURE_DEMO_NO_SERVE", "1")  # the demo ends by serving the console
     monkeypatch.delenv("TENURE_DATABASE_URL", raising=False)
-    for _ in range(2):  # a second `make demo` starts again from a fresh data dir
-        result = runner.invoke(app, ["demo", "--accounts", "30", "--months", "2"])
+    monkeypatch.setattr(demo, "HISTORY_WEEKS", 2)  # three scored days keep the test fast
+    all_steps = demo.STEPS
+    # a second `make demo` starts again from a fresh data dir (the first stops after simulating)
+    for steps in (all_steps[:2], all_steps):
+        monkeypatch.setattr(demo, "STEPS", steps)
+        result = runner.invoke(app, ["demo", "--accounts", "30", "--months", "7"])
         assert result.exit_code == 0, result.output
-    assert "Portfolio as of 2026-11-01" in result.output
-    assert "ARR by segment" in result.output and "Renewals in the next 120 days" in result.output
+    output = " ".join(result.output.split())
+    assert "Portfolio as of 2026-11-01" in output
+    assert "ARR by segment" in output and "Renewals in the next 120 days" in output
+    assert "daily run 2026-11-01: succeeded" in output
+    engine = create_engine(f"sqlite:///{data_dir / 'tenure.db'}")
+    try:
+        with engine.connect() as con:
+
+            def count(*where: sa.ColumnElement[bool]) -> int:
+                return con.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
+
+            def days(column: sa.orm.InstrumentedAttribute[object]) -> list[object]:
+                query = sa.select(column).distinct().order_by(column)
+                return [str(d) for d in con.execute(query).scalars()]
+
+            # weekly health history up to the as-of date: trends have points
+            assert days(HealthScore.as_of) == ["2026-10-18", "2026-10-25", "2026-11-01"]
+            scored = count(HealthScore.as_of == dt.date(2026, 11, 1))
+            assert 0 < scored <= 30
+            # churn risk for every account the health score covers, from a fitted model
+            assert count(ChurnRiskScore.as_of == dt.date(2026, 11, 1)) == scored
+            assert list((data_dir / "models" / "churn").glob("*.joblib"))
+            # LAER stages and success plans with milestones
+            assert count(LifecycleStage.stage.is_not(None)) > 0
+            assert count(Milestone.id.is_not(None)) > 0
+            run = con.execute(sa.select(DailyRun.as_of, DailyRun.status)).one()
+            assert (str(run.as_of), run.status) == ("2026-11-01", "succeeded")
+    finally:
+        engine.dispose()
 
 
 def test_demo_never_wipes_a_data_dir_it_did_not_create(

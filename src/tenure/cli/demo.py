@@ -16,12 +16,17 @@ from typing import Any
 import typer
 from pydantic import BaseModel
 
-from tenure.cli.context import console, handle_errors, settings
+from tenure.cli.context import console, handle_errors, settings, wide_output
 from tenure.config import Settings
 from tenure.errors import Conflict
 
 DEMO_MARKER = ".tenure-demo"
 RENEWAL_WINDOW_DAYS = 120
+# Weekly scores over the last 12 weeks: enough points for the console's trends and charts.
+HISTORY_WEEKS = 12
+# The churn model learns from one observation per month of history (18 months: ~20 s on 300
+# accounts); every second month halves the fit for a bigger base.
+CHURN_EVERY_MONTHS = 1
 
 
 @dataclass
@@ -66,6 +71,7 @@ def simulate_demo(ctx: DemoContext) -> None:
     with day_progress(f"simulating {config.accounts} accounts over {config.months} months") as bar:
         result = simulate_into_stores(config, ctx.settings, bar)
     ctx.as_of = result.as_of
+    ctx.facts["start"] = result.start
     console.print(
         f"{result.rows['accounts']:,} accounts, {result.rows['contacts']:,} contacts, "
         f"{result.rows['contracts']:,} contracts, {result.events:,} events in "
@@ -227,10 +233,227 @@ def show_portfolio(ctx: DemoContext) -> None:
     render_summary(summary)
 
 
+def history_days(ctx: DemoContext) -> list[date]:
+    """The weekly days scored, oldest first, ending on the as-of date (none before the data)."""
+    assert ctx.as_of is not None, "the simulation step sets as_of"
+    start: date = ctx.facts.get("start", date.min)
+    days = [ctx.as_of - timedelta(weeks=n) for n in range(HISTORY_WEEKS, -1, -1)]
+    return [d for d in days if d >= start]
+
+
+def _progress(description: str, total: int) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    return bar, bar.add_task(description, total=total)
+
+
+def compute_metric_history(ctx: DemoContext) -> None:
+    """Every metric on each weekly day: what milestones, lifecycle and health scores read."""
+    import time
+
+    from tenure.cli.context import unit_of_work
+    from tenure.metrics.service import compute_and_store
+    from tenure.store.events import open_event_store
+
+    days = history_days(ctx)
+    store = open_event_store(ctx.settings)
+    started = time.perf_counter()
+    bar, task = _progress(f"metrics on {len(days)} weekly days", len(days))
+    accounts = metrics = 0
+    with bar:
+        for day in days:
+            bar.update(task, description=f"metrics as of {day}")
+            # one transaction per day, as `tenure metrics compute` does
+            with unit_of_work(ctx.settings) as session:
+                run = compute_and_store(session, store, day, incremental=True)
+            accounts, metrics = run.accounts, run.metrics
+            bar.advance(task)
+    console.print(
+        f"{metrics} metrics × {accounts:,} accounts on {len(days)} weekly days "
+        f"({days[0]} … {days[-1]}) in {time.perf_counter() - started:.1f} s",
+        highlight=False,
+    )
+
+
+def refresh_lifecycle(ctx: DemoContext) -> None:
+    """Success plans, the milestones the metrics show reached, then every account's LAER stage
+    history (go-live comes from the milestones; health profiles match on the stage)."""
+    from tenure.cli.context import unit_of_work
+    from tenure.success.milestones import load_milestone_config
+    from tenure.success.service import create_plans, lifecycle_portfolio, refresh_milestones
+
+    assert ctx.as_of is not None, "the simulation step sets as_of"
+    with (
+        console.status("success plans, milestones, LAER stages…"),
+        unit_of_work(ctx.settings) as session,
+    ):
+        plans = create_plans(session, load_milestone_config())
+        reached = refresh_milestones(session, ctx.as_of)
+        portfolio = lifecycle_portfolio(session, ctx.as_of, save_history=True)
+    ctx.facts["lifecycle"] = portfolio.by_stage
+    console.print(
+        f"{plans} success plans; {reached.reached} milestones reached "
+        f"({reached.reached_before_first_measure} before the first measured day), "
+        f"{reached.asks_opened} asks opened",
+        highlight=False,
+    )
+    console.print(
+        f"LAER stages on {ctx.as_of}: "
+        + ", ".join(f"{stage} {n}" for stage, n in sorted(portfolio.by_stage.items())),
+        highlight=False,
+    )
+
+
+def score_health_history(ctx: DemoContext) -> None:
+    """Health scores on each weekly day, oldest first, so every trend has its previous score."""
+    from collections import Counter
+
+    from tenure.cli.context import unit_of_work
+    from tenure.cli.health import _band
+    from tenure.health.service import load_scorecard, score_day
+    from tenure.store.events import open_event_store
+
+    days = history_days(ctx)
+    card = load_scorecard(ctx.settings.data_dir)
+    store = open_event_store(ctx.settings)
+    bar, task = _progress(f"health on {len(days)} weekly days", len(days))
+    scores = []
+    with bar:
+        for day in days:
+            with unit_of_work(ctx.settings) as session:
+                scores = score_day(session, store, day, card)
+            bar.advance(task)
+    bands = Counter(s.band for s in scores)
+    trends = Counter(s.trend for s in scores)
+    ctx.facts["health"] = dict(bands)
+    console.print(
+        f"{len(scores)} accounts scored on {len(days)} days with scorecard {card.name} "
+        f"v{card.version}; as of {ctx.as_of}: "
+        + ", ".join(f"{_band(b.name)} {bands[b.name]}" for b in card.bands)
+        + " · "
+        + ", ".join(f"{t} {trends[t]}" for t in ("up", "down", "flat", "new") if trends[t])
+    )
+    for s in sorted(scores, key=lambda s: (s.score, s.account_name))[:5]:
+        was = "" if s.previous_score is None else f" (was {s.previous_score})"
+        console.print(
+            f"  {s.score:>3} {_band(s.band)} {s.account_name} [dim]{s.account_external_id}[/]{was}"
+        )
+
+
+def fit_churn_model(ctx: DemoContext) -> None:
+    """Fit the churn model on the base's history, then score every current customer."""
+    import time
+
+    from tenure.cli.context import unit_of_work
+    from tenure.errors import InvalidInput
+    from tenure.risk.service import fit_and_save, score_accounts
+    from tenure.store.events import open_event_store
+
+    assert ctx.as_of is not None, "the simulation step sets as_of"
+    store = open_event_store(ctx.settings)
+    data_dir = ctx.settings.data_dir
+    started = time.perf_counter()
+    try:
+        with (
+            console.status("fitting the churn model (backtest, then every outcome)…"),
+            unit_of_work(ctx.settings) as session,
+        ):
+            fitted = fit_and_save(
+                session, store, data_dir, ctx.as_of, every_months=CHURN_EVERY_MONTHS
+            )
+    except InvalidInput as error:
+        # A base too small or too short to have churned has nothing to learn from: say so and
+        # go on (the console then shows health without churn risk).
+        console.print(f"[yellow]no churn model:[/] {error.message}", highlight=False)
+        return
+    backtest = fitted.evaluation.get("figures", [{}])[0]
+    quality = (
+        f"backtest AUC {backtest['auc']:.3f}, top-decile lift {backtest['top_decile_lift']:.2f}"
+        if "auc" in backtest
+        else f"not backtested: {fitted.evaluation.get('error', 'too little history')}"
+    )
+    console.print(
+        f"model {fitted.version}: {fitted.trained_rows:,} observations, {quality} "
+        f"(fit in {time.perf_counter() - started:.1f} s)",
+        highlight=False,
+    )
+    with console.status("scoring churn risk…"), unit_of_work(ctx.settings) as session:
+        run = score_accounts(session, store, data_dir, ctx.as_of)
+    ctx.facts["risk"] = {"accounts": run.accounts, "alerts": run.alerts}
+    console.print(
+        f"{run.accounts} accounts scored, {run.alerts} in the alert set (top 10%); riskiest:",
+        highlight=False,
+    )
+    for row in run.scores[:5]:
+        reasons = ", ".join(str(r["feature"]) for r in row.reasons[:2])
+        at_risk = (
+            ""
+            if row.arr_at_risk is None
+            else f", ARR at risk {row.arr_at_risk:,.0f} {row.currency}"
+        )
+        console.print(
+            f"  ⚑ {row.account_name} ({row.account_external_id}): {row.probability:.0%} within "
+            f"{row.horizon_days} d{at_risk} — {reasons}",
+            highlight=False,
+        )
+
+
+def run_daily_job(ctx: DemoContext) -> None:
+    """The daily run for the as-of date: CTAs from the rules, and the console's freshness line.
+
+    No mail is sent and no webhook posted: the outbox keeps the digests for the console.
+    """
+    from tenure.cli.context import database
+    from tenure.playbooks.config import playbook_settings
+    from tenure.playbooks.daily import run_daily
+    from tenure.playbooks.rules import load_ruleset
+    from tenure.store.events import open_event_store
+
+    assert ctx.as_of is not None, "the simulation step sets as_of"
+    playbooks = playbook_settings()
+    engine = database(ctx.settings)
+    try:
+        with console.status(f"daily run {ctx.as_of}") as status:
+            result = run_daily(
+                engine,
+                ctx.as_of,
+                load_ruleset(playbooks.rules_file),
+                playbooks,
+                store=open_event_store(ctx.settings),
+                data_dir=ctx.settings.data_dir,
+                on_step=lambda name: status.update(f"daily run {ctx.as_of}: {name}…"),
+            )
+    finally:
+        engine.dispose()
+    run = result.run
+    ctx.facts["daily_run"] = run
+    seconds = sum(step["seconds"] for step in run.steps)
+    console.print(
+        f"daily run {run.as_of}: [bold]{run.status}[/] in {seconds:.1f} s", highlight=False
+    )
+    for step in run.steps:
+        counts = ", ".join(f"{k}={v}" for k, v in step["counts"].items())
+        error = f" [red]{step['error'].splitlines()[0]}[/]" if step["error"] else ""
+        console.print(f"  {step['name']:<11} {counts}{error}", highlight=False)
+
+
 STEPS: list[DemoStep] = [
     DemoStep("Fresh data dir", prepare_data_dir),
     DemoStep("Simulate the demo customer base", simulate_demo),
     DemoStep("Portfolio summary", show_portfolio),
+    DemoStep(f"Metrics over the last {HISTORY_WEEKS} weeks", compute_metric_history),
+    DemoStep("Success plans, milestones, LAER stages", refresh_lifecycle),
+    DemoStep(f"Health scores over the last {HISTORY_WEEKS} weeks", score_health_history),
+    DemoStep("Churn model: fit and score", fit_churn_model),
+    DemoStep("The daily run: CTAs", run_daily_job),
 ]
 
 
@@ -245,13 +468,18 @@ def command(
     ),
 ) -> None:
     """Simulate the demo customer base into a fresh data dir and show the portfolio."""
-    ctx = DemoContext(settings=settings(), overrides={"accounts": accounts, "months": months})
-    for number, step in enumerate(STEPS, start=1):
-        console.rule(f"[bold]{number}. {step.title}")
-        step.run(ctx)
+    import time
+
     from tenure.web.demo import serve_console
 
-    # Always last, after every step other features append: sign-ins, then the console.
-    console.rule(f"[bold]{len(STEPS) + 1}. The web console")
-    serve_console(ctx.settings, no_serve=no_serve)
+    ctx = DemoContext(settings=settings(), overrides={"accounts": accounts, "months": months})
+    started = time.perf_counter()
+    with wide_output():
+        for number, step in enumerate(STEPS, start=1):
+            console.rule(f"[bold]{number}. {step.title}")
+            step.run(ctx)
+        # Always last, after every step other features append: sign-ins, then the console.
+        console.rule(f"[bold]{len(STEPS) + 1}. The web console")
+        console.print(f"demo base ready in {time.perf_counter() - started:.0f} s", highlight=False)
+        serve_console(ctx.settings, no_serve=no_serve)
     typer.echo("")

@@ -69,7 +69,7 @@ def test_demo_scores_the_base_and_can_run_again(
     output = " ".join(result.output.split())
     assert "Portfolio as of 2026-11-01" in output
     assert "ARR by segment" in output and "Renewals in the next 120 days" in output
-    assert "daily run 2026-11-01: succeeded" in output
+    assert "daily run 2026-11-01: succeeded" in output and "open calls to action" in output
     engine = create_engine(f"sqlite:///{data_dir / 'tenure.db'}")
     try:
         with engine.connect() as con:

@@ -443,6 +443,25 @@ def run_daily_job(ctx: DemoContext) -> None:
         counts = ", ".join(f"{k}={v}" for k, v in step["counts"].items())
         error = f" [red]{step['error'].splitlines()[0]}[/]" if step["error"] else ""
         console.print(f"  {step['name']:<11} {counts}{error}", highlight=False)
+    from collections import Counter
+
+    from tenure.cli.context import unit_of_work
+    from tenure.playbooks.service import list_ctas
+
+    with unit_of_work(ctx.settings) as session:
+        ctas = list_ctas(session, status="open", limit=100_000)
+    by_priority = Counter(c.priority for c in ctas)
+    console.print(
+        f"{len(ctas)} open calls to action: "
+        + ", ".join(f"{p} {by_priority[p]}" for p in ("urgent", "high", "medium", "low")),
+        highlight=False,
+    )
+    for cta in sorted(ctas, key=lambda c: (-(c.arr_at_risk or 0), c.id))[:5]:
+        at_risk = "" if cta.arr_at_risk is None else f" · ARR at risk {cta.arr_at_risk:,.0f}"
+        console.print(
+            f"  {cta.priority:<7} {cta.account_name}: {cta.title} (due {cta.due_on}){at_risk}",
+            highlight=False,
+        )
 
 
 STEPS: list[DemoStep] = [

@@ -46,8 +46,14 @@ def scored_at(session: Session) -> dict[int, Any]:
 
 def test_only_accounts_with_new_events_are_recomputed(session: Session, data_dir: Path) -> None:
     store = insert_fixture(session, data_dir)
+    idle = refresh_scores(session, store, data_dir, AS_OF)
+    # No new events: nothing is refreshed and the day stays for the daily run to score.
+    assert (idle.full_day, idle.accounts) == (False, 0)
+    assert scored_at(session) == {}
+
+    store.append(events_table_from_rows([new_event("u1", account="acme")]))
     first = refresh_scores(session, store, data_dir, AS_OF)
-    assert first.full_day  # nothing stored for the day yet: every account
+    assert first.full_day  # new events, nothing stored for the day yet: every account
     save_watermark(data_dir, first.watermark)
     before = scored_at(session)
     assert set(before) == {1, 2, 4}  # acme, bolt, dyna (cargo is created after the day)

@@ -140,10 +140,23 @@ def refresh_scores(
     card: Scorecard | None = None,
 ) -> RefreshRun:
     """Recompute metrics and health on ``as_of`` for the accounts with events since the last
-    refresh (every account when the day has nothing stored yet). Flushes; never commits."""
+    refresh (every account when the day has nothing stored yet). Flushes; never commits.
+
+    With no new events it does nothing: scoring a day nobody sent data for is the daily run's
+    job, and a base whose data ends before today (an import, the demo) keeps its scores.
+    """
     started = utcnow()
-    card = card or load_scorecard(data_dir)
     pairs, watermark = touched_since(store, load_watermark(data_dir))
+    if not pairs:
+        return RefreshRun(
+            as_of=as_of,
+            accounts=0,
+            full_day=False,
+            watermark=watermark,
+            oldest_received_at=None,
+            seconds=round((utcnow() - started).total_seconds(), 3),
+        )
+    card = card or load_scorecard(data_dir)
     stored = session.scalar(
         sa.select(sa.func.count()).select_from(MetricSnapshot).where(MetricSnapshot.as_of == as_of)
     )

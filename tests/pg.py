@@ -23,7 +23,7 @@ def server_binaries() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -55,7 +55,7 @@ def running_server(bin_dir: Path) -> Iterator[tuple[str, int]]:
         shutil.chown(root, "postgres")
         shutil.chown(data, "postgres")
         shutil.chown(sock, "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres(
             [

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,19 +17,14 @@ import httpx
 from typer.testing import CliRunner
 
 from tenure.cli.main import app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.pg import free_port
 
 
 def test_tenure_serve_accepts_segment_calls(data_dir: Path, database_url: str) -> None:
     env = {"TENURE_DATA_DIR": str(data_dir), "TENURE_DATABASE_URL": database_url}
     created = CliRunner().invoke(app, ["sources", "create", "web-app"], env=env)
     write_key = created.output.strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "tenure"), "serve", "--port", str(port)],
         env={**os.environ, **env, "TENURE_HOST": "127.0.0.1"},

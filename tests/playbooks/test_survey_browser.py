@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,16 +12,11 @@ from playwright.sync_api import Page, expect
 from tenure.model import SurveyKind, SurveyResponse
 from tenure.playbooks import surveys
 from tenure.store.database import create_engine, session_factory, session_scope
+from tests.live import served_app
 from tests.playbooks import factories as f
 
 pytestmark = pytest.mark.browser
 SECRET = "browser-survey-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -47,48 +35,14 @@ def survey_server(
         )
         token = surveys.token_for(SECRET, session.scalars(sa.select(surveys.SurveyLink)).one())
     engine.dispose()
-    port = _free_port()
     env = {
-        **os.environ,
         "TENURE_DATABASE_URL": database_url,
         "TENURE_SECRET_KEY": SECRET,
         "TENURE_DATA_DIR": str(tmp_path_factory.mktemp("survey-data")),
     }
-    log: Path = tmp_path_factory.mktemp("survey-log") / "uvicorn.log"
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "tenure.api.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/s/{token}", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
+    log = tmp_path_factory.mktemp("survey-log") / "uvicorn.log"
+    with served_app(env, log, ready_path=f"/s/{token}") as url:
         yield url, token, database_url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_answer_once_in_a_browser(page: Page, survey_server: tuple[str, str, str]) -> None:

@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tenure.model.base import utcnow
 from tenure.store.database import create_engine
+from tests.live import served_app
 from tests.web.factories import Book, make_book, make_health, make_risk
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -50,12 +46,6 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": executable}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LiveConsole:
     def __init__(self, url: str, book: Book) -> None:
         self.url = url
@@ -78,48 +68,14 @@ def live_console(
         make_risk(session, book.acme, as_of=book.today, probability=0.7, arr_at_risk=42_000)
         session.commit()
     engine.dispose()
-    port = _free_port()
     env = {
-        **os.environ,
         "TENURE_DATABASE_URL": database_url,
         "TENURE_DATA_DIR": str(tmp_path_factory.mktemp("live-data")),
         "TENURE_SECRET_KEY": "browser-test-secret",
     }
     log = tmp_path_factory.mktemp("live-log") / "uvicorn.log"
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "tenure.api.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/login", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the console did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
+    with served_app(env, log) as url:
         yield LiveConsole(url, book)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture

@@ -53,21 +53,13 @@ def event_store(config: Settings | None = None) -> EventStore:
     return open_event_store(config or settings())
 
 
-@contextmanager
-def wide_output(width: int = 120) -> Iterator[None]:
+def widen_off_terminal(width: int = 120) -> None:
     """Tables up to ``width`` columns wide when stdout is no terminal (a log, a pipe, a test),
     where rich would otherwise cut them to 80; a terminal's own width or COLUMNS still wins."""
     import os
 
-    if console.is_terminal or os.environ.get("COLUMNS"):
-        yield
-        return
-    previous = console._width
-    console.width = width
-    try:
-        yield
-    finally:
-        console._width = previous
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = width
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:

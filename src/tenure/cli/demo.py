@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from pydantic import BaseModel
 
-from tenure.cli.context import console, handle_errors, settings, wide_output
+from tenure.cli.context import console, handle_errors, settings
 from tenure.config import Settings
 from tenure.errors import Conflict
 
@@ -493,12 +493,11 @@ def command(
 
     ctx = DemoContext(settings=settings(), overrides={"accounts": accounts, "months": months})
     started = time.perf_counter()
-    with wide_output():
-        for number, step in enumerate(STEPS, start=1):
-            console.rule(f"[bold]{number}. {step.title}")
-            step.run(ctx)
-        # Always last, after every step other features append: sign-ins, then the console.
-        console.rule(f"[bold]{len(STEPS) + 1}. The web console")
-        console.print(f"demo base ready in {time.perf_counter() - started:.0f} s", highlight=False)
-        serve_console(ctx.settings, no_serve=no_serve)
+    for number, step in enumerate(STEPS, start=1):
+        console.rule(f"[bold]{number}. {step.title}")
+        step.run(ctx)
+    # Always last, after every step other features append: sign-ins, then the console.
+    console.rule(f"[bold]{len(STEPS) + 1}. The web console")
+    console.print(f"demo base ready in {time.perf_counter() - started:.0f} s", highlight=False)
+    serve_console(ctx.settings, no_serve=no_serve)
     typer.echo("")

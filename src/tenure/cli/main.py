@@ -31,6 +31,14 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main() -> None:
+    """Tenure — open-source Customer Success: health, churn risk and what to do next."""
+    from tenure.cli.context import widen_off_terminal
+
+    widen_off_terminal()
+
+
 @app.command()
 def version() -> None:
     """Print Tenure's version."""

@@ -34,6 +34,16 @@ PAGES: list[Page] = [
     Page("kpis", "KPIs", "/kpis", "/api/v1/kpis", shortcut="i"),
     Page("churn", "Churn review", "/churn-review", "/api/v1/churn-review", shortcut="v"),
     Page("maturity", "Maturity", "/maturity", "/api/v1/maturity", shortcut="m"),
+    Page("rules", "Rules", "/rules", "/api/v1/rules", shortcut="u"),
+    Page("runs", "Daily runs", "/daily-runs", "/api/v1/daily-runs", shortcut="d"),
+    Page(
+        "outbox",
+        "Outbox",
+        "/outbox",
+        "/api/v1/outbox",
+        roles=frozenset({UserRole.admin, UserRole.manager}),
+        shortcut="o",
+    ),
     Page(
         "admin", "Admin", "/admin", "/api/v1/users", roles=frozenset({UserRole.admin}), shortcut="a"
     ),

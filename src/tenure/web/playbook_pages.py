@@ -1,0 +1,69 @@
+"""Console pages of the playbooks: the rules in force, the daily runs, the outbox and webhook
+deliveries. Each renders the same service function and model as its JSON twin under /api/v1."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from tenure.api.v1.common import AsOf
+from tenure.auth.http import DbSession, page_actor
+from tenure.auth.permissions import Actor, require_role
+from tenure.model import OutboxStatus, UserRole
+from tenure.playbooks import service
+from tenure.playbooks.config import playbook_settings
+from tenure.playbooks.daily import last_runs
+from tenure.playbooks.rules import default_rules_path, load_ruleset
+from tenure.web.render import render
+
+router = APIRouter(include_in_schema=False)
+PageActor = Depends(page_actor)
+Db = DbSession
+
+
+@router.get("/rules")
+def rules_page(
+    request: Request, actor: Actor = PageActor, db: Session = Db, as_of: date = AsOf
+) -> Response:
+    rules_file = playbook_settings().rules_file
+    rules = service.rules_overview(db, load_ruleset(rules_file), as_of)
+    return render(
+        request,
+        "rules.html",
+        {"rules": rules, "rules_file": rules_file or default_rules_path(), "as_of": as_of},
+        db=db,
+        json_url=f"/api/v1/rules?as_of={as_of}",
+    )
+
+
+@router.get("/daily-runs")
+def daily_runs_page(request: Request, actor: Actor = PageActor, db: Session = Db) -> Response:
+    return render(
+        request, "daily_runs.html", {"runs": last_runs(db)}, db=db, json_url="/api/v1/daily-runs"
+    )
+
+
+@router.get("/outbox")
+def outbox_page(
+    request: Request,
+    status: str | None = Query(None, max_length=16),
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    require_role(actor.user, UserRole.admin, UserRole.manager)
+    messages = service.outbox_messages(db, status=status or None)
+    return render(
+        request,
+        "outbox.html",
+        {
+            "messages": messages,
+            "deliveries": service.webhook_deliveries(db),
+            "statuses": [s.value for s in OutboxStatus],
+            "status": status or "",
+        },
+        db=db,
+        json_url="/api/v1/outbox" + (f"?status={status}" if status else ""),
+    )

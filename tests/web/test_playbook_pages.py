@@ -1,0 +1,101 @@
+"""The playbook pages of the console: rules in force, daily runs, outbox — real rows, roles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tenure.model import DailyRun, WebhookDelivery
+from tenure.model.base import utcnow
+from tenure.playbooks import outbox, webhooks
+from tenure.playbooks.rules import load_ruleset
+from tests.web.factories import sign_in
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+
+
+def test_rules_page_lists_the_rules_in_force(console: Console) -> None:
+    sign_in(console.client, "cleo@example.com")  # a CSM may read the rules
+    response = console.client.get("/rules")
+    assert response.status_code == 200
+    rules = load_ruleset().rules
+    assert rules, "the shipped default rules file has rules"
+    for rule in rules:
+        assert rule.name in response.text and rule.key in response.text
+    assert 'href="/api/v1/rules?as_of=' in response.text  # the JSON twin
+    twin = console.client.get("/api/v1/rules").json()
+    assert [r["key"] for r in twin] == [r.key for r in rules]
+
+
+def test_daily_runs_page_shows_recorded_runs(console: Console) -> None:
+    started = utcnow() - timedelta(minutes=5)
+    with console.session() as session:
+        session.add(
+            DailyRun(
+                as_of=console.book.today,
+                status="failed",
+                started_at=started,
+                finished_at=started + timedelta(seconds=42),
+                steps=[{"name": "scores", "error": None}, {"name": "ctas", "error": "boom"}],
+                counts={"scores": {"accounts": 7}, "ctas": {"created": 3}},
+                errors=[{"step": "ctas", "error": "rule churn-risk: fact missing"}],
+            )
+        )
+        session.commit()
+    sign_in(console.client, "cleo@example.com")
+    response = console.client.get("/daily-runs")
+    assert response.status_code == 200
+    text = response.text
+    assert console.book.today.isoformat() in text
+    assert 'class="pill red">failed' in text
+    assert "accounts 7" in text and "created 3" in text
+    assert "rule churn-risk: fact missing" in text
+    assert 'href="/api/v1/daily-runs"' in text
+
+
+def test_outbox_page_shows_messages_and_deliveries_to_managers_only(console: Console) -> None:
+    with console.session() as session:
+        message = outbox.enqueue(
+            session,
+            kind="cta_step",
+            goal="Book the renewal call",
+            recipient="buyer@acme.example",
+            subject="Renewal at Acme",
+            body="Hello",
+            sender="cs@tenure.example",
+        )
+        message.attempts = 2
+        message.last_error = "SMTP 451: try again later"
+        endpoint = webhooks.create_endpoint(
+            session, url="https://hooks.example/tenure", events=["*"]
+        )
+        session.add(
+            WebhookDelivery(
+                endpoint_id=endpoint.id,
+                event_id="evt-123",
+                event_type="cta.created",
+                payload={},
+                next_attempt_at=utcnow(),
+                last_status_code=500,
+                last_error="HTTP 500",
+            )
+        )
+        session.commit()
+
+    sign_in(console.client, "cleo@example.com")
+    assert console.client.get("/outbox").status_code == 403  # a CSM does not see the outbox
+    assert ">Outbox<" not in console.client.get("/rules").text  # nor its navigation link
+
+    sign_in(console.client, "max@example.com")
+    response = console.client.get("/outbox")
+    assert response.status_code == 200
+    text = response.text
+    assert "Renewal at Acme" in text and "buyer@acme.example" in text
+    assert "Book the renewal call" in text and "SMTP 451: try again later" in text
+    assert 'class="pill amber">pending' in text
+    assert ">Outbox<" in text and 'href="/api/v1/outbox"' in text  # navigation, JSON twin
+    assert "evt-123" in text and "HTTP 500" in text
+    assert console.client.get("/outbox?status=sent").text.count("Renewal at Acme") == 0
+    refused = console.client.get("/outbox?status=nonsense")
+    assert (
+        refused.status_code == 422
+        and "choose one of pending, sending, sent, failed" in refused.text
+    )

@@ -19,10 +19,12 @@ from tenure.model.cta import (
 from tenure.model.daily_run import DailyRun
 from tenure.model.desired_outcome import DesiredOutcome
 from tenure.model.feature import Feature
+from tenure.model.handoff import AccountHandoff, HandoffStep
 from tenure.model.health_score import HealthScore
 from tenure.model.identity_alias import IdentityAlias
 from tenure.model.import_run import ImportRun
 from tenure.model.lifecycle_stage import LifecycleStage
+from tenure.model.login_failure import LoginFailure
 from tenure.model.maturity_assessment import MaturityAssessment
 from tenure.model.metric_snapshot import MetricSnapshot
 from tenure.model.milestone import Milestone, MilestoneTemplate, SuccessPlan
@@ -46,6 +48,7 @@ from tenure.model.webhook import (
 
 __all__ = [
     "Account",
+    "AccountHandoff",
     "AccountOwnership",
     "AccountTeamMember",
     "AccountTeamRole",
@@ -72,10 +75,12 @@ __all__ = [
     "DeliveryStatus",
     "DesiredOutcome",
     "Feature",
+    "HandoffStep",
     "HealthScore",
     "IdentityAlias",
     "ImportRun",
     "LifecycleStage",
+    "LoginFailure",
     "MaturityAssessment",
     "MetricSnapshot",
     "Milestone",

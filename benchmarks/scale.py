@@ -41,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,22 @@ def simulated_folder(accounts: int) -> Path:
         partial = folder.with_suffix(".partial")
         shutil.rmtree(partial, ignore_errors=True)
         print(f"simulating {accounts:,} accounts into {folder} …", flush=True)
-        simulate_to_files(config, partial)
+        simulate_to_files(config, partial, _progress_every(30))
         partial.rename(folder)
     return folder
+
+
+def _progress_every(days: int) -> Callable[[int, int], None]:
+    """Prints the simulated day every ``days`` days with the time taken so far: a billion events
+    take an hour or more here, and whether it will finish in time is worth knowing early."""
+    started = time.perf_counter()
+
+    def progress(day: int, total: int) -> None:
+        if day % days == 0 or day == total:
+            elapsed = time.perf_counter() - started
+            print(f"  day {day}/{total} after {elapsed:,.0f} s", flush=True)
+
+    return progress
 
 
 def parquet_bytes(folder: Path) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -21,6 +19,7 @@ from tenure.auth.sessions import (
     new_session,
 )
 from tenure.errors import Unauthorized
+from tenure.model.base import utcnow
 from tenure.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -94,8 +93,8 @@ def login(
     limiter: LoginRateLimiter = request.app.state.login_limiter
     client = request.client.host if request.client else "unknown"
     keys = [f"email:{email.strip().lower()}", f"client:{client}"]
-    now = time.monotonic()
-    wait = limiter.retry_after(keys, now)
+    now = utcnow()
+    wait = limiter.retry_after(db, keys, now)
     if wait:
         response = _login_form(
             request,
@@ -110,7 +109,7 @@ def login(
     try:
         user = authenticate(db, email, password)
     except Unauthorized as error:
-        limiter.record_failure(keys, now)
+        limiter.record_failure(db, keys, now)
         return _login_form(
             request,
             current,
@@ -119,7 +118,7 @@ def login(
             status_code=401,
             error=error.message[:1].upper() + error.message[1:] + ".",
         )
-    limiter.reset(keys)
+    limiter.reset(db, keys)
     audit.record(db, Actor(user, "web"), "user.sign_in", "user", user.id)
     response = RedirectResponse(safe_next(next), status_code=303)
     # A new session (and CSRF token) at sign-in: a session fixed before sign-in is worthless.

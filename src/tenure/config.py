@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `tenure serve` binds.")
     port: int = Field(default=8000, description="Port `tenure serve` binds.")
+    web_workers: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "uvicorn worker processes `tenure serve` starts. More than one serves pages "
+            "concurrently on a multi-core machine (sessions are signed cookies, every state "
+            "lives in the database); keep 1 while sign-in rate limiting counts failures per "
+            "process (tenure/auth/ratelimit.py), or N workers allow N times the attempts."
+        ),
+    )
     events_engine: Literal["duckdb", "spark"] = Field(
         default="duckdb",
         description=(

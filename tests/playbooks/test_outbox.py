@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from tenure.api.live import free_port
 from tenure.errors import InvalidInput
 from tenure.model import OutboxMessage
 from tenure.playbooks import outbox
@@ -37,12 +37,6 @@ class Inbox:
         message = email.message_from_bytes(envelope.content)
         self.message_ids.append(str(message["Message-ID"]))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from tenure.api.live import served_app
 from tenure.model.base import utcnow
 from tenure.store.database import create_engine
-from tests.live import served_app
 from tests.web.factories import Book, make_book, make_health, make_risk
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

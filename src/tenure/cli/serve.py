@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from tenure.cli.context import handle_errors, settings
+from tenure.cli.context import database, handle_errors, settings
 
 
 @handle_errors
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (default: TENURE_HOST)."),
     port: int | None = typer.Option(None, help="Port to bind (default: TENURE_PORT)."),
-    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    workers: int | None = typer.Option(
+        None, min=1, help="Worker processes (default: TENURE_WEB_WORKERS)."
+    ),
 ) -> None:
     """Serve Tenure over HTTP (uvicorn), with the intraday refresh in a background process."""
     import uvicorn
@@ -19,6 +21,9 @@ def serve(
     from tenure.playbooks.intraday import start_refresher
 
     config = settings()
+    # Migrated once here, before the workers start: each worker's lifespan checks the schema
+    # too, and two workers upgrading one database at the same moment would collide.
+    database(config).dispose()
     refresher = start_refresher(config)  # every TENURE_REFRESH_EVERY s; never in a request
     try:
         uvicorn.run(
@@ -26,7 +31,7 @@ def serve(
             factory=True,
             host=host or config.host,
             port=port or config.port,
-            workers=workers,
+            workers=workers or config.web_workers,
             proxy_headers=True,
         )
     finally:

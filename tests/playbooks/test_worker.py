@@ -1,39 +1,64 @@
-"""The worker: the daily run once a day after its time, outbox and webhooks every tick."""
+"""The worker: the daily run once a day after its time (a failed day retried with backoff, a
+dead run resumed), outbox and webhooks every tick; the schedule the console shows."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
+from tenure.errors import Conflict
+from tenure.model import DailyRun
+from tenure.playbooks.background import exclusive
 from tenure.playbooks.config import PlaybookSettings
+from tenure.playbooks.daily import run_daily
 from tenure.playbooks.outbox import FakeMailer
 from tenure.playbooks.rules import load_ruleset
 from tenure.playbooks.webhooks import FakePoster
-from tenure.playbooks.worker import daily_due, last_succeeded, tick
+from tenure.playbooks.worker import DayRun, daily_due, schedule, tick, write_heartbeat
 from tenure.store.database import create_engine, session_factory, session_scope
 from tests.playbooks import factories as f
 
+SIX = time(6)
+
 
 def test_daily_due() -> None:
-    six = time(6)
-    assert daily_due(datetime(2026, 3, 2, 5, 59), six, None) is None  # too early
-    assert daily_due(datetime(2026, 3, 2, 6, 0), six, None) == date(2026, 3, 2)
-    assert daily_due(datetime(2026, 3, 2, 23, 0), six, date(2026, 3, 1)) == date(2026, 3, 2)
-    assert daily_due(datetime(2026, 3, 2, 23, 0), six, date(2026, 3, 2)) is None  # done today
+    assert daily_due(datetime(2026, 3, 2, 5, 59), SIX, None) is None  # too early
+    assert daily_due(datetime(2026, 3, 2, 6, 0), SIX, None) == date(2026, 3, 2)
+    assert daily_due(datetime(2026, 3, 2, 23, 0), SIX, None) == date(2026, 3, 2)
+    done = DayRun("succeeded", 1, datetime(2026, 3, 2, 6, 5))
+    assert daily_due(datetime(2026, 3, 2, 23, 0), SIX, done) is None  # done today
 
 
-def test_ticks_run_the_day_once_and_send(database_url: str) -> None:
-    engine = create_engine(database_url)
+def test_a_failed_day_is_retried_after_15_30_60_minutes_not_every_tick() -> None:
+    failed_at = datetime(2026, 3, 2, 6, 10)
+    for attempts, wait in ((1, 15), (2, 30), (3, 60)):
+        failed = DayRun("failed", attempts, failed_at)
+        almost = failed_at + timedelta(minutes=wait) - timedelta(seconds=1)
+        assert daily_due(almost, SIX, failed) is None
+        assert daily_due(almost + timedelta(seconds=1), SIX, failed) == date(2026, 3, 2)
+    # SQLite hands back naive UTC; the clock is aware: still comparable.
+    aware = datetime(2026, 3, 2, 6, 26, tzinfo=UTC)
+    assert daily_due(aware, SIX, DayRun("failed", 1, failed_at)) == date(2026, 3, 2)
+
+
+def seed(engine: sa.Engine) -> None:
     with session_scope(session_factory(engine)) as session:
         csm = f.user(session, email="csm@example.com")
         acme = f.account(session, external_id="acme", owner=csm)
         f.contract(session, acme, ends_on=date(2026, 5, 1))
+
+
+def test_ticks_run_the_day_once_and_send(database_url: str, data_dir: Path) -> None:
+    engine = create_engine(database_url)
+    seed(engine)
     mailer, poster, lines = FakeMailer(), FakePoster(), []
     for hour in (5, 7, 9):
         tick(
             engine,
-            load_ruleset(),
-            PlaybookSettings(),
-            daily_at=time(6),
+            PlaybookSettings(daily_at=SIX),
             mailer=mailer,
             poster=poster,
             store=None,
@@ -44,6 +69,53 @@ def test_ticks_run_the_day_once_and_send(database_url: str) -> None:
     # 05:00 is too early; 07:00 runs the day (its outbox step sends the digest); 09:00 has
     # nothing left to do.
     assert lines == ["daily run 2026-03-02: succeeded"]
-    assert last_succeeded(engine) == date(2026, 3, 2)
     assert [m["Subject"] for m in mailer.sent] == ["Your book today: 1 new, 0 due, 0 renewals"]
+    off = PlaybookSettings(daily_at="off")
+    tick(
+        engine,
+        off,
+        mailer=None,
+        poster=None,
+        store=None,
+        data_dir=None,
+        now=datetime(2026, 3, 3, 7, tzinfo=UTC),
+        log=lines.append,
+    )
+    assert len(lines) == 1  # the schedule is off: 3 March is not run
+    with session_scope(session_factory(engine)) as session:
+        assert session.scalars(sa.select(DailyRun.as_of)).all() == [date(2026, 3, 2)]
+        now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+        write_heartbeat(data_dir, now - timedelta(seconds=30))
+        plan = schedule(session, PlaybookSettings(daily_at=SIX), data_dir, now)
+        assert plan.next_run_at == datetime(2026, 3, 3, 6, tzinfo=UTC)
+        assert plan.note == "Next run 2026-03-03 06:00 UTC, as of 2026-03-03."
+        assert plan.worker_seen_at == now - timedelta(seconds=30)
+        stale = schedule(
+            session, PlaybookSettings(daily_at=SIX), data_dir, now + timedelta(hours=1)
+        )
+        assert stale.note.endswith(
+            "No worker seen since 2026-03-02 08:59 UTC: is `tenure serve` running?"
+        )
+        unplanned = schedule(session, off, data_dir, now)
+        assert (unplanned.enabled, unplanned.next_run_at) == (False, None)
+        assert "TENURE_DAILY_AT=off" in unplanned.note
+    engine.dispose()
+
+
+def test_a_run_whose_process_died_is_resumed_by_the_next_sole_runner(
+    database_url: str, data_dir: Path
+) -> None:
+    """A worker killed mid-run leaves its day marked running; the lock it held is gone with it,
+    so the next run on the data folder takes the day over — while a live run still refuses."""
+    engine = create_engine(database_url)
+    seed(engine)
+    with session_scope(session_factory(engine)) as session:
+        started = datetime(2026, 3, 2, 6, tzinfo=UTC)
+        session.add(DailyRun(as_of=date(2026, 3, 2), status="running", started_at=started))
+    with exclusive(data_dir / "daily.lock"), pytest.raises(Conflict, match="in progress"):
+        run_daily(engine, date(2026, 3, 2), load_ruleset(), PlaybookSettings(), data_dir=data_dir)
+    resumed = run_daily(
+        engine, date(2026, 3, 2), load_ruleset(), PlaybookSettings(), data_dir=data_dir
+    )
+    assert (resumed.run.status, resumed.run.attempts) == ("succeeded", 2)
     engine.dispose()

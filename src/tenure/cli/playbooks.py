@@ -94,11 +94,17 @@ def run_daily(
         )
     else:
         table = Table(
-            "step", "seconds", "counts", "error", title=f"daily run {day}: {result.run.status}"
+            "step",
+            "seconds",
+            "counts",
+            "skipped or error",
+            title=f"daily run {day}: {result.run.status}",
         )
         for step in result.run.steps:
             counts = ", ".join(f"{k}={v}" for k, v in step["counts"].items())
             error = (step["error"] or "").splitlines()[0] if step["error"] else ""
+            if step.get("skipped"):
+                error = f"[yellow]skipped:[/] {step['skipped']}"
             table.add_row(step["name"], f"{step['seconds']:.2f}", counts, error)
         console.print(table)
     if result.run.status == "failed":
@@ -651,41 +657,48 @@ def surveys_nps(
 @run_app.command("worker")
 @handle_errors
 def run_worker(
-    daily_at: str = typer.Option("06:00", help="UTC time of day the daily run starts (HH:MM)."),
-    interval: float = typer.Option(60, help="Seconds between ticks (outbox, webhooks)."),
+    daily_at: str | None = typer.Option(
+        None, help="UTC time of day the daily run starts, HH:MM or off (default: TENURE_DAILY_AT)."
+    ),
+    interval: float | None = typer.Option(
+        None, min=1, help="Seconds between ticks (default: TENURE_WORKER_EVERY)."
+    ),
     rules: Path | None = RulesOption,
     once: bool = typer.Option(False, "--once", help="One tick, then exit."),
 ) -> None:
-    """Run beside `tenure serve`: the daily run once a day, email and webhooks every tick."""
-    from datetime import time
+    """The daily run once a day, email and webhooks every tick — what `tenure serve` runs in the
+    background; run it alone when serve's worker is off (TENURE_WORKER_EVERY=0)."""
+    import threading
 
-    from tenure.cli.context import event_store
+    from pydantic import ValidationError
+
     from tenure.cli.context import settings as settings_of_cli
     from tenure.errors import InvalidInput
-    from tenure.playbooks.config import playbook_settings
-    from tenure.playbooks.outbox import SmtpMailer
-    from tenure.playbooks.webhooks import HttpPoster
-    from tenure.playbooks.worker import run_worker as loop
+    from tenure.playbooks.config import PlaybookSettings, playbook_settings
+    from tenure.playbooks.worker import work_forever
 
-    try:
-        at = time.fromisoformat(daily_at)
-    except ValueError as error:
-        raise InvalidInput(f"--daily-at {daily_at!r}: expected HH:MM, e.g. 06:00") from error
-    settings = playbook_settings()
-    engine = database()
-    try:
-        loop(
-            engine,
-            _ruleset(rules),
-            settings,
-            daily_at=at,
-            interval_seconds=interval,
-            mailer=SmtpMailer(settings) if settings.smtp_host else None,
-            poster=HttpPoster(),
-            store=event_store(),
-            data_dir=settings_of_cli().data_dir,
-            once=once,
-            log=lambda line: console.print(line, highlight=False),
+    overrides: dict[str, object] = {
+        "rules_file": rules,
+        "daily_at": daily_at,
+        "worker_every": interval,
+    }
+    try:  # validated as the environment variables are
+        playbook = PlaybookSettings(
+            **{
+                **playbook_settings().model_dump(),
+                **{k: v for k, v in overrides.items() if v is not None},
+            }
         )
-    finally:
-        engine.dispose()
+    except ValidationError as error:
+        raise InvalidInput(
+            f"--daily-at {daily_at!r}: expected HH:MM (e.g. 06:00) or off"
+        ) from error
+    config = settings_of_cli()
+    database(config).dispose()  # migrated before the first tick
+    work_forever(
+        config,
+        playbook,
+        stop=threading.Event(),
+        log=lambda line: console.print(line, highlight=False),
+        once=once,
+    )

@@ -15,16 +15,20 @@ def serve(
         None, min=1, help="Worker processes (default: TENURE_WEB_WORKERS)."
     ),
 ) -> None:
-    """Serve Tenure over HTTP (uvicorn), with the intraday refresh in a background process."""
+    """Serve Tenure over HTTP (uvicorn), with two background processes: the intraday refresh
+    (TENURE_REFRESH_EVERY) and the worker — the daily run at TENURE_DAILY_AT UTC, email and
+    webhooks every TENURE_WORKER_EVERY seconds."""
     import uvicorn
 
     from tenure.playbooks.intraday import start_refresher
+    from tenure.playbooks.worker import start_worker
 
     config = settings()
     # Migrated once here, before the workers start: each worker's lifespan checks the schema
     # too, and two workers upgrading one database at the same moment would collide.
     database(config).dispose()
-    refresher = start_refresher(config)  # every TENURE_REFRESH_EVERY s; never in a request
+    # Never in a request: each job in its own process, stopped with the server.
+    background = [p for p in (start_refresher(config), start_worker(config)) if p is not None]
     try:
         uvicorn.run(
             "tenure.api.app:create_app",
@@ -35,6 +39,7 @@ def serve(
             proxy_headers=True,
         )
     finally:
-        if refresher is not None:
-            refresher.terminate()
-            refresher.join(timeout=10)
+        for process in background:
+            process.terminate()
+        for process in background:
+            process.join(timeout=10)

@@ -1,4 +1,5 @@
-"""Deployment settings of the playbooks: SMTP, the public URL of survey links, retry policy.
+"""Deployment settings of the playbooks: SMTP, the public URL of survey links, retry policy,
+the daily run's schedule.
 
 Read from ``TENURE_*`` environment variables like the core Settings; domain thresholds live in
 the rules YAML instead.
@@ -6,10 +7,11 @@ the rules YAML instead.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +44,32 @@ class PlaybookSettings(BaseSettings):
     delivery_backoff_seconds: float = Field(
         default=60.0, description="First retry delay; it doubles with each attempt (max 6 h)."
     )
+    daily_at: time | None = Field(
+        default=time(6),
+        description=(
+            "UTC time of day the worker (`tenure serve`'s, or `tenure run worker`) starts the "
+            "daily run for today; `off` turns the schedule off (run `tenure run daily` from cron "
+            "instead). 06:00 UTC: after the previous day's events are in, before CS teams in "
+            "Europe start their day."
+        ),
+    )
+    worker_every: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "Seconds between the worker's ticks: is the daily run due, then send due email and "
+            "webhooks. A minute keeps email prompt without busy polling. 0: `tenure serve` "
+            "starts no worker (run `tenure run worker` on another machine)."
+        ),
+    )
+
+    @field_validator("daily_at", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        """``off``, ``none`` or empty switch the schedule off; anything else must be HH:MM."""
+        if isinstance(value, str) and value.strip().lower() in {"", "off", "none"}:
+            return None
+        return value
 
 
 def playbook_settings() -> PlaybookSettings:

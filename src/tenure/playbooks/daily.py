@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -27,6 +28,7 @@ from tenure.errors import Conflict
 from tenure.model import DailyRun, DeliveryStatus, OutboxMessage, OutboxStatus, WebhookDelivery
 from tenure.model.base import utcnow
 from tenure.playbooks import service, webhooks
+from tenure.playbooks.background import exclusive
 from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.facts import FactsTable, build_facts
 from tenure.playbooks.outbox import Mailer, send_pending
@@ -49,6 +51,12 @@ class DailyContext:
 
 
 StepFn = Callable[[Session, DailyContext], dict[str, Any]]
+
+
+class StepSkipped(Exception):
+    """A step that cannot do its work today, and why — with what to do about it. The run stays
+    succeeded (nothing broke) and shows the reason beside the step, where an empty count would
+    hide it."""
 
 
 def _metrics_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
@@ -107,8 +115,10 @@ def _risk_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     assert ctx.store is not None and ctx.data_dir is not None
     try:
         load_model(ctx.data_dir)
-    except NotFound as missing:
-        return {"skipped": missing.message}
+    except NotFound as missing:  # no model to score with: say so on the run, not a failure
+        raise StepSkipped(
+            f"{missing.message}; until then churn risk is not scored and no risk.raised is sent"
+        ) from missing
     run = score_accounts(session, ctx.store, ctx.data_dir, ctx.as_of)
     previous_day = session.scalar(
         sa.select(sa.func.max(ChurnRiskScore.as_of)).where(
@@ -205,11 +215,14 @@ class DailyResult:
     step_results: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _start(factory: Any, as_of: date, force: bool) -> tuple[int, DailyRunRead | None]:
+def _start(
+    factory: Any, as_of: date, force: bool, *, sole_runner: bool = False
+) -> tuple[int, DailyRunRead | None]:
     """Claim the as-of date: a new run, a retry of a failed one, or the succeeded one to skip.
 
     A run still marked running is refused (another process has it) unless ``force`` says it
-    died; two processes starting the same date at once collide on its unique key.
+    died, or ``sole_runner`` says so: the caller holds the data folder's daily lock, which a live
+    run would hold. Two processes starting the same date at once collide on its unique key.
     """
     try:
         with session_scope(factory) as session:
@@ -217,7 +230,7 @@ def _start(factory: Any, as_of: date, force: bool) -> tuple[int, DailyRunRead | 
             if run is not None and not force:
                 if run.status == "succeeded":
                     return run.id, DailyRunRead.model_validate(run)
-                if run.status == "running":
+                if run.status == "running" and not sole_runner:
                     raise Conflict(
                         f"the daily run for {as_of} is running since {run.started_at:%H:%M:%S} "
                         "UTC; if that process died, re-run with --force"
@@ -236,6 +249,19 @@ def _start(factory: Any, as_of: date, force: bool) -> tuple[int, DailyRunRead | 
         raise Conflict(f"another process has just started the daily run for {as_of}") from error
 
 
+@contextmanager
+def _daily_lock(data_dir: Path | None) -> Iterator[bool]:
+    """One daily run at a time per data folder (``<data_dir>/daily.lock``); yields whether this
+    process is the sole runner. Without a data folder there is no lock and no such knowledge."""
+    if data_dir is None:
+        yield False
+        return
+    with exclusive(data_dir / "daily.lock") as held:
+        if not held:
+            raise Conflict(f"another daily run is in progress on {data_dir}; try again later")
+        yield True
+
+
 def run_daily(
     engine: sa.Engine,
     as_of: date,
@@ -249,11 +275,22 @@ def run_daily(
     force: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> DailyResult:
-    factory = session_factory(engine)
-    run_id, done = _start(factory, as_of, force)
-    if done is not None:
-        return DailyResult(done, skipped=True)
-    ctx = DailyContext(as_of, ruleset, settings, run_id, store, data_dir)
+    with _daily_lock(data_dir) as sole_runner:
+        run_id, done = _start(session_factory(engine), as_of, force, sole_runner=sole_runner)
+        if done is not None:
+            return DailyResult(done, skipped=True)
+        ctx = DailyContext(as_of, ruleset, settings, run_id, store, data_dir)
+        return _run_steps(engine, ctx, mailer, poster, on_step)
+
+
+def _run_steps(
+    engine: sa.Engine,
+    ctx: DailyContext,
+    mailer: Mailer | None,
+    poster: Poster | None,
+    on_step: Callable[[str], None] | None,
+) -> DailyResult:
+    factory, settings = session_factory(engine), ctx.settings
     records: list[dict[str, Any]] = []
     with session_scope(factory) as session:
         for name, fn in steps(ctx):
@@ -262,7 +299,7 @@ def run_daily(
     records.append(_timed("outbox", on_step, partial(_send_outbox, engine, settings, mailer)))
     records.append(_timed("webhooks", on_step, partial(_deliver, engine, settings, poster)))
     with session_scope(factory) as session:
-        run = session.get_one(DailyRun, run_id)
+        run = session.get_one(DailyRun, ctx.run_id)
         run.steps = records
         run.errors = [{"step": r["name"], "error": r["error"]} for r in records if r["error"]]
         run.counts = {r["name"]: r["counts"] for r in records}
@@ -275,19 +312,22 @@ def run_daily(
 def _timed(
     name: str, on_step: Callable[[str], None] | None, work: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
-    """Run one step: its seconds, counts, and the error that stopped it (recorded on the run,
-    which is then marked failed — the later steps still run on what exists)."""
+    """Run one step: its seconds, counts, why it was skipped, and the error that stopped it
+    (recorded on the run, which is then marked failed — the later steps still run on what
+    exists)."""
     if on_step:
         on_step(name)
     started = time.perf_counter()
-    error = None
+    error = skipped = None
     counts: dict[str, Any] = {}
     try:
         counts = work()
+    except StepSkipped as reason:
+        skipped = str(reason)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
     seconds = round(time.perf_counter() - started, 3)
-    return {"name": name, "seconds": seconds, "counts": counts, "error": error}
+    return {"name": name, "seconds": seconds, "counts": counts, "skipped": skipped, "error": error}
 
 
 def _in_savepoint(session: Session, ctx: DailyContext, fn: StepFn) -> dict[str, Any]:

@@ -7,10 +7,8 @@ Never inside a web request: ``tenure serve`` starts :func:`refresh_forever` in a
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import multiprocessing
-import os
 import threading
 from collections.abc import Callable
 from datetime import date
@@ -21,6 +19,7 @@ from tenure.config import Settings
 from tenure.errors import TenureError
 from tenure.health.refresh import RefreshRun, refresh_scores, save_watermark
 from tenure.model.base import utcnow
+from tenure.playbooks.background import exclusive, start_child
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import EventStore, open_event_store
 
@@ -31,19 +30,13 @@ def refresh_once(
     engine: sa.Engine, store: EventStore, settings: Settings, as_of: date | None = None
 ) -> RefreshRun | None:
     """One committed refresh (as of today in UTC by default); None when another one is running."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.data_dir / "refresh.lock", "a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with exclusive(settings.data_dir / "refresh.lock") as held:
+        if not held:
             return None
-        try:
-            with session_scope(session_factory(engine)) as session:
-                run = refresh_scores(session, store, settings.data_dir, as_of or utcnow().date())
-            save_watermark(settings.data_dir, run.watermark)  # only once the scores committed
-            return run
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        with session_scope(session_factory(engine)) as session:
+            run = refresh_scores(session, store, settings.data_dir, as_of or utcnow().date())
+        save_watermark(settings.data_dir, run.watermark)  # only once the scores committed
+        return run
 
 
 def describe(run: RefreshRun | None) -> str:
@@ -91,28 +84,8 @@ def refresh_forever(
         engine.dispose()
 
 
-def _child(settings: Settings, every: float, parent: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s refresh: %(message)s")
-    stop = threading.Event()
-
-    def orphaned() -> None:  # the server was killed (even with SIGKILL): stop with it
-        while not stop.wait(1):
-            if os.getppid() != parent:
-                stop.set()
-
-    threading.Thread(target=orphaned, daemon=True).start()
-    refresh_forever(settings, every, stop=stop)
-
-
 def start_refresher(settings: Settings) -> multiprocessing.process.BaseProcess | None:
     """The background refresh process ``tenure serve`` runs (None when the interval is 0)."""
     if settings.refresh_every <= 0:
         return None
-    process = multiprocessing.get_context("spawn").Process(
-        target=_child,
-        args=(settings, float(settings.refresh_every), os.getpid()),
-        daemon=True,
-        name="refresh",
-    )
-    process.start()
-    return process
+    return start_child("refresh", refresh_forever, settings, float(settings.refresh_every))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy.orm import Session
 
 from tenure.model import Account, Cta, User
@@ -210,6 +210,24 @@ class DailyRunRead(BaseModel):
     steps: list[dict[str, Any]]
     counts: dict[str, Any]
     errors: list[dict[str, Any]]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        """Steps that could not do their work, with why (e.g. no churn model fitted yet)."""
+        return [{"step": s["name"], "reason": s["skipped"]} for s in self.steps if s.get("skipped")]
+
+
+class DailySchedule(BaseModel):
+    """When the worker runs the daily job next, and whether a worker has been seen lately."""
+
+    enabled: bool
+    daily_at: time | None  # UTC
+    worker_every: float  # seconds between the worker's ticks
+    next_run_at: datetime | None  # None when the schedule is off
+    next_as_of: date | None
+    worker_seen_at: datetime | None  # last tick of a worker on this data folder
+    note: str  # the same in words, for the console and the CLI
 
 
 class OutboxMessageRead(BaseModel):

@@ -20,6 +20,7 @@ from tenure.api.v1.common import Actor, CurrentActor, Db, Session, today
 from tenure.auth.permissions import require_account_editor, require_role
 from tenure.errors import Conflict, TenureError
 from tenure.model import Account, CtaOutcome, SurveyCampaign, UserRole
+from tenure.model.base import utcnow
 from tenure.playbooks import service, surveys
 from tenure.playbooks.config import playbook_settings
 from tenure.playbooks.daily import last_runs
@@ -29,6 +30,7 @@ from tenure.playbooks.schemas import (
     BookToday,
     CtaRead,
     DailyRunRead,
+    DailySchedule,
     OutboxMessageRead,
     PreviewRead,
     RuleEvaluationRead,
@@ -36,6 +38,7 @@ from tenure.playbooks.schemas import (
     WebhookDeliveryRead,
 )
 from tenure.playbooks.surveys import SCALES
+from tenure.playbooks.worker import schedule
 from tenure.store.database import session_scope
 
 router = APIRouter(include_in_schema=False)
@@ -212,6 +215,16 @@ def list_evaluations(
 @api_router.get("/daily-runs", response_model=list[DailyRunRead], summary="The last daily runs")
 def list_daily_runs(actor: Actor = CurrentActor, db: Session = Db) -> list[DailyRunRead]:
     return last_runs(db)
+
+
+@api_router.get(
+    "/daily-runs/schedule", response_model=DailySchedule, summary="When the daily run runs next"
+)
+def daily_schedule(
+    request: Request, actor: Actor = CurrentActor, db: Session = Db
+) -> DailySchedule:
+    """TENURE_DAILY_AT, the next run and when a worker was last seen on this data folder."""
+    return schedule(db, playbook_settings(), request.app.state.settings.data_dir, utcnow())
 
 
 def _operator(actor: Actor) -> None:

@@ -13,10 +13,12 @@ from tenure.api.v1.common import AsOf
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor, require_role
 from tenure.model import OutboxStatus, UserRole
+from tenure.model.base import utcnow
 from tenure.playbooks import service
 from tenure.playbooks.config import playbook_settings
 from tenure.playbooks.daily import last_runs
 from tenure.playbooks.rules import default_rules_path, load_ruleset
+from tenure.playbooks.worker import schedule
 from tenure.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -41,8 +43,13 @@ def rules_page(
 
 @router.get("/daily-runs")
 def daily_runs_page(request: Request, actor: Actor = PageActor, db: Session = Db) -> Response:
+    data_dir = request.app.state.settings.data_dir
     return render(
-        request, "daily_runs.html", {"runs": last_runs(db)}, db=db, json_url="/api/v1/daily-runs"
+        request,
+        "daily_runs.html",
+        {"runs": last_runs(db), "schedule": schedule(db, playbook_settings(), data_dir, utcnow())},
+        db=db,
+        json_url="/api/v1/daily-runs",
     )
 
 

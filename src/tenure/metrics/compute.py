@@ -36,29 +36,38 @@ ACCOUNT_COLUMNS = (
 )
 
 
-def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> ibis.Table:
-    """Events before the cutoff, attributed to internal account ids, rolled up per user-day-event.
+def attributed_to_accounts(rows: ibis.Table, snapshot: Snapshot) -> ibis.Table:
+    """``rows`` (raw ``account_id``/``user_id`` keys) with ``owner``: their internal account id.
 
     An event's own ``account_id`` (external id) wins; otherwise its ``user_id`` is looked up among
-    contact external ids. Unattributable events are dropped. Days older than ``DETAIL_DAYS`` keep
-    one row per account-day with ``user_id`` and ``event`` null.
+    contact external ids. Rows that match neither get a null ``owner``.
     """
     accounts = snapshot.accounts.select(
         by_account=snapshot.accounts.id, external=snapshot.accounts.external_id
     )
     contacts = snapshot.contacts.filter(lambda c: c.account_id.notnull())
     by_contact = contacts.select(contact_user=contacts.external_id, by_contact=contacts.account_id)
+    joined = rows.left_join(accounts, rows.account_id == accounts.external).left_join(
+        by_contact, rows.user_id == by_contact.contact_user
+    )
+    return joined.mutate(owner=joined.by_account.fill_null(joined.by_contact))
+
+
+def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> ibis.Table:
+    """Events before the cutoff, attributed to internal account ids, rolled up per user-day-event.
+
+    Unattributable events are dropped (see :func:`attributed_to_accounts`). Days older than
+    ``DETAIL_DAYS`` keep one row per account-day with ``user_id`` and ``event`` null.
+    """
     known = events.filter(events.timestamp < cutoff_of(as_of)).select(
         "account_id", "user_id", "event", "timestamp"
     )
-    joined = known.left_join(accounts, known.account_id == accounts.external).left_join(
-        by_contact, known.user_id == by_contact.contact_user
-    )
+    joined = attributed_to_accounts(known, snapshot)
     # Beyond the longest window only the day matters (days since last activity): collapsing
     # user and event there keeps the roll-up small however long the history is.
     detailed = joined.timestamp >= cutoff_of(as_of) - timedelta(days=DETAIL_DAYS)
     attributed = joined.select(
-        account_id=joined.by_account.fill_null(joined.by_contact),
+        account_id=joined.owner,
         user_id=ibis.ifelse(detailed, joined.user_id, ibis.null("string")),
         event=ibis.ifelse(detailed, joined.event, ibis.null("string")),
         day=joined.timestamp.date(),
@@ -68,18 +77,59 @@ def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> 
     )
 
 
+def daily_activity(events: ibis.Table, snapshot: Snapshot, until: date) -> ibis.Table:
+    """Every attributed event up to the end of ``until`` per (account, user, day, event), in full
+    detail: what the activity of any as-of day up to ``until`` is cut from (``activity_as_of``)."""
+    known = events.filter(events.timestamp < cutoff_of(until)).select(
+        "account_id", "user_id", "event", "timestamp"
+    )
+    joined = attributed_to_accounts(known, snapshot)
+    attributed = joined.select(
+        account_id=joined.owner,
+        user_id=joined.user_id,
+        event=joined.event,
+        day=joined.timestamp.date(),
+    ).filter(lambda t: t.account_id.notnull())
+    return attributed.group_by("account_id", "user_id", "day", "event").aggregate(
+        events=attributed.count()
+    )
+
+
+def activity_as_of(daily: ibis.Table, as_of: date) -> ibis.Table:
+    """The activity table of ``as_of`` (as :func:`attributed_activity` builds it) from attributed
+    per-day rows ``(account_id, user_id, day, event, events)``: the days up to ``as_of``, user and
+    event kept for the trailing ``DETAIL_DAYS`` days only."""
+    known = daily.filter(daily.day <= ibis.literal(as_of, type="date"))
+    detailed = known.day >= ibis.literal(as_of - timedelta(days=DETAIL_DAYS - 1), type="date")
+    rows = known.select(
+        account_id=known.account_id,
+        user_id=ibis.ifelse(detailed, known.user_id, ibis.null("string")),
+        event=ibis.ifelse(detailed, known.event, ibis.null("string")),
+        day=known.day,
+        events=known.events,
+    )
+    return rows.group_by("account_id", "user_id", "day", "event").aggregate(
+        events=rows.events.sum()
+    )
+
+
 def account_spine(snapshot: Snapshot, as_of: date) -> ibis.Table:
     accounts = snapshot.accounts
     known = accounts.filter(
         accounts.created_on.isnull() | (accounts.created_on <= ibis.literal(as_of, type="date"))
     )
-    return known.select(
-        account_id=known.id,
-        account_external_id=known.external_id,
-        account_name=known.name,
-        segment=known.segment,
-        experience_segment=known.experience_segment,
-    )
+    return known.select(*spine_columns(known))
+
+
+def spine_columns(accounts: ibis.Table) -> list[ibis.Value]:
+    """The account columns every metric table starts with (``ACCOUNT_COLUMNS``)."""
+    return [
+        accounts.id.name("account_id"),
+        accounts.external_id.name("account_external_id"),
+        accounts.name.name("account_name"),
+        accounts.segment,
+        accounts.experience_segment,
+    ]
 
 
 def compute_metrics(
@@ -113,14 +163,19 @@ def metrics_from_activity(
         f"tenure_metric_activity_{as_of:%Y%m%d}", activity, temp=True, overwrite=True
     )
     inputs = MetricInputs(as_of=as_of, snapshot=snapshot, activity=activity)
-    spine = account_spine(snapshot, as_of)
+    return with_metrics(account_spine(snapshot, as_of), chosen, inputs).order_by("account_id")
+
+
+def with_metrics(spine: ibis.Table, metrics: Sequence[Metric], inputs: MetricInputs) -> ibis.Table:
+    """``spine`` plus one column per metric, joined on ``inputs.keys``; missing values get the
+    metric's default."""
     joined = spine
     columns = [spine[c] for c in spine.columns]
-    for metric in chosen:
+    for metric in metrics:
         values = metric.expression(inputs)
-        joined = joined.left_join(values, spine.account_id == values.account_id)
+        joined = joined.left_join(values, [spine[key] == values[key] for key in inputs.keys])
         value = values[metric.slug]
         columns.append(
             value if metric.default is None else value.fill_null(metric.default).name(metric.slug)
         )
-    return joined.select(*columns).order_by("account_id")
+    return joined.select(*columns)

@@ -21,6 +21,12 @@ attributed events before the cutoff rolled up to one row per (account, user, day
 roll-up keeps every usage metric off the raw events, which are read exactly once per computation.
 It has full detail for the trailing ``DETAIL_DAYS`` days — no window may be longer — and one row
 per account-day before that (user and event null), which is all "days since last activity" needs.
+
+**Many dates at once.** With ``dates`` set (see :mod:`tenure.metrics.over_dates`), ``activity``
+holds every day in full detail and ``activity_in`` joins each row to the as-of dates whose window
+contains it, adding an ``as_of`` column: a definition that groups by ``inputs.keys`` then yields one
+value per (account, as-of date) from one query. Only definitions registered ``over_dates=True``
+get such inputs; the date-bound helpers (``as_of_literal``, ``first_day``, ``since``) refuse them.
 """
 
 from __future__ import annotations
@@ -47,14 +53,21 @@ class MetricInputs:
     snapshot: Snapshot
     # account_id (internal), user_id (nullable), day (date), event, events (count)
     activity: ibis.Table
+    # One row per as-of date (column ``as_of``) when computing many dates in one query.
+    dates: ibis.Table | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """What one metric value is per: the account, and the as-of date over many dates."""
+        return ("account_id",) if self.dates is None else ("account_id", "as_of")
 
     @property
     def cutoff(self) -> datetime:
-        return cutoff_of(self.as_of)
+        return cutoff_of(self._single_as_of())
 
     def first_day(self, days: int) -> date:
         """First day of the trailing ``days``-day window that ends on ``as_of``."""
-        return self.as_of - timedelta(days=days - 1)
+        return self._single_as_of() - timedelta(days=days - 1)
 
     def since(self, days: int) -> datetime:
         """First instant of the trailing ``days``-day window (for timestamp columns)."""
@@ -64,9 +77,33 @@ class MetricInputs:
         """Activity rows in the ``days``-day window ending ``offset`` days before ``as_of``."""
         if days + offset > DETAIL_DAYS:
             raise ValueError(f"activity keeps detail for {DETAIL_DAYS} days, not {days + offset}")
+        if self.dates is not None:
+            return _activity_by_date(self.activity, self.dates, days, offset)
         last = self.as_of - timedelta(days=offset)
         first = last - timedelta(days=days - 1)
         return self.activity.filter(self.activity.day.between(first, last))
 
     def as_of_literal(self) -> ibis.Value:
-        return ibis.literal(self.as_of, type="date")
+        return ibis.literal(self._single_as_of(), type="date")
+
+    def _single_as_of(self) -> date:
+        if self.dates is not None:
+            raise ValueError(
+                "this metric reads one as-of date; register it without over_dates=True"
+            )
+        return self.as_of
+
+
+def _activity_by_date(
+    activity: ibis.Table, dates: ibis.Table, days: int, offset: int
+) -> ibis.Table:
+    """Activity rows joined to every as-of date whose window (``days`` days ending ``offset``
+    days before it) contains their day: a range join, each row repeated once per such date.
+
+    Each call joins its own view of ``dates``: ibis would otherwise take two metrics' joins of the
+    same table for one relation when their results are joined together."""
+    dates = dates.view()
+    last = dates.as_of - ibis.interval(days=offset)
+    first = dates.as_of - ibis.interval(days=offset + days - 1)
+    joined = activity.join(dates, [activity.day <= last, activity.day >= first])
+    return joined.select(*activity.columns, "as_of")

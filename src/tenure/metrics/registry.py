@@ -14,8 +14,11 @@ decorator::
         return active_users(inputs, 28)
 
 A build function returns a table with exactly two columns, ``account_id`` (the internal account id)
-and ``value``, at most one row per account. Accounts missing from it get the metric's ``default``
-(``0`` for counts and yes/no flags, null where "no data" must stay distinguishable from zero).
+and ``value``, at most one row per account. A definition registered ``over_dates=True`` groups by
+``inputs.keys`` instead, so the same expression also yields one row per (account, as-of date) when
+many dates are computed at once (:mod:`tenure.metrics.over_dates`). Accounts missing from it get
+the metric's ``default`` (``0`` for counts and yes/no flags, null where "no data" must stay
+distinguishable from zero).
 
 See :mod:`tenure.metrics.inputs` for the as-of semantics every definition follows.
 """
@@ -74,11 +77,15 @@ class Metric:
     concept: str
     build: Build
     default: float | None = None
+    # The build reads activity windows through ``inputs.activity_in`` and groups by
+    # ``inputs.keys`` only, so it can run for many as-of dates in one query.
+    over_dates: bool = False
 
     def expression(self, inputs: MetricInputs) -> ibis.Table:
-        """The metric as ``(account_id, <slug>)`` rows, one per account that has a value."""
+        """The metric as ``(account_id, <slug>)`` rows, one per account that has a value
+        (``(account_id, as_of, <slug>)`` over many dates)."""
         table = self.build(inputs)
-        return table.select(account_id=table.account_id, **{self.slug: table.value})
+        return table.select(*inputs.keys, **{self.slug: table.value})
 
     def format(self, value: object) -> str:
         """The value as a person reads it (``42 %``, ``12 days``, ``yes``); ``—`` for no data."""
@@ -106,7 +113,13 @@ _REGISTRY: dict[str, Metric] = {}
 
 
 def metric(
-    slug: str, name: str, unit: Unit, *, description: str, default: float | None = None
+    slug: str,
+    name: str,
+    unit: Unit,
+    *,
+    description: str,
+    default: float | None = None,
+    over_dates: bool = False,
 ) -> Callable[[Build], Build]:
     """Register the decorated build function as a metric (its module name is its concept)."""
 
@@ -114,7 +127,7 @@ def metric(
         if slug in _REGISTRY:
             raise ValueError(f"metric {slug!r} is registered twice")
         concept = build.__module__.rsplit(".", 1)[-1]
-        _REGISTRY[slug] = Metric(slug, name, unit, description, concept, build, default)
+        _REGISTRY[slug] = Metric(slug, name, unit, description, concept, build, default, over_dates)
         return build
 
     return register

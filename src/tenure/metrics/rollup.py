@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tenure.metrics.compute import activity_as_of, attributed_to_accounts
 from tenure.metrics.inputs import DETAIL_DAYS
 from tenure.metrics.snapshot import Snapshot
 from tenure.store.events.embedded import PARTITION_KEY, EmbeddedEvents
@@ -231,27 +232,16 @@ def attribute_rollup(rolled: ibis.Table, snapshot: Snapshot, as_of: date) -> ibi
     Rows are (day, account_id external, user_id, event, events); the attribution rules and the
     detail window are those of :func:`tenure.metrics.compute.attributed_activity`.
     """
-    accounts = snapshot.accounts.select(
-        by_account=snapshot.accounts.id, external=snapshot.accounts.external_id
-    )
-    contacts = snapshot.contacts.filter(lambda c: c.account_id.notnull())
-    by_contact = contacts.select(contact_user=contacts.external_id, by_contact=contacts.account_id)
     known = rolled.filter(rolled.day <= ibis.literal(as_of, type="date"))
-    joined = known.left_join(accounts, known.account_id == accounts.external).left_join(
-        by_contact, known.user_id == by_contact.contact_user
-    )
-    detail_start = as_of - timedelta(days=DETAIL_DAYS - 1)
-    detailed = joined.day >= ibis.literal(detail_start, type="date")
+    joined = attributed_to_accounts(known, snapshot)
     attributed = joined.select(
-        account_id=joined.by_account.fill_null(joined.by_contact),
-        user_id=ibis.ifelse(detailed, joined.user_id, ibis.null("string")),
-        event=ibis.ifelse(detailed, joined.event, ibis.null("string")),
+        account_id=joined.owner,
+        user_id=joined.user_id,
+        event=joined.event,
         day=joined.day,
         events=joined.events,
     ).filter(lambda t: t.account_id.notnull())
-    return attributed.group_by("account_id", "user_id", "day", "event").aggregate(
-        events=attributed.events.sum()
-    )
+    return activity_as_of(attributed, as_of)
 
 
 def _roll_up_pending(events: pa.Table) -> pa.Table:

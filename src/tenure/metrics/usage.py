@@ -20,7 +20,7 @@ def active_users(inputs: MetricInputs, days: int) -> ibis.Table:
     """Distinct known users per account with an event in the trailing ``days`` days."""
     window = inputs.activity_in(days)
     known = window.filter(window.user_id.notnull())
-    return known.group_by("account_id").aggregate(value=known.user_id.nunique())
+    return known.group_by(inputs.keys).aggregate(value=known.user_id.nunique())
 
 
 def _active_users_over(days: int) -> Build:
@@ -41,6 +41,7 @@ for _days, _period, _window in (
         Unit.number,
         default=0,
         description=f"Distinct known users with at least one event {_window}.",
+        over_dates=True,
     )(_active_users_over(_days))
 
 
@@ -53,13 +54,14 @@ for _days, _period, _window in (
         "users active in those 28 days (user-days ÷ (28 × monthly active users)). 1 means every "
         "monthly user came every day. No data when nobody was active."
     ),
+    over_dates=True,
 )
 def dau_mau(inputs: MetricInputs) -> ibis.Table:
     window = inputs.activity_in(MONTH)
     user_days = (
-        window.filter(window.user_id.notnull()).select("account_id", "user_id", "day").distinct()
+        window.filter(window.user_id.notnull()).select(*inputs.keys, "user_id", "day").distinct()
     )
-    return user_days.group_by("account_id").aggregate(
+    return user_days.group_by(inputs.keys).aggregate(
         value=user_days.count().cast("float64") / (MONTH * user_days.user_id.nunique())
     )
 
@@ -93,11 +95,12 @@ def license_utilization(inputs: MetricInputs) -> ibis.Table:
         "Events by known users in the trailing 28 days ÷ users active in those days. "
         "No data when nobody was active."
     ),
+    over_dates=True,
 )
 def events_per_active_user(inputs: MetricInputs) -> ibis.Table:
     window = inputs.activity_in(MONTH)
     known = window.filter(window.user_id.notnull())
-    return known.group_by("account_id").aggregate(
+    return known.group_by(inputs.keys).aggregate(
         value=known.events.sum().cast("float64") / known.user_id.nunique()
     )
 
@@ -108,10 +111,11 @@ def events_per_active_user(inputs: MetricInputs) -> ibis.Table:
     Unit.number,
     default=0,
     description="All attributed events (known and anonymous users) in the trailing 28 days.",
+    over_dates=True,
 )
 def events_28d(inputs: MetricInputs) -> ibis.Table:
     window = inputs.activity_in(MONTH)
-    return window.group_by("account_id").aggregate(value=window.events.sum())
+    return window.group_by(inputs.keys).aggregate(value=window.events.sum())
 
 
 def released_features(inputs: MetricInputs, *, strategic_only: bool = False) -> ibis.Table:
@@ -197,15 +201,16 @@ def new_feature_adoption(inputs: MetricInputs) -> ibis.Table:
         "Relative change of events in the trailing 28 days against the 28 days before "
         "((this − prior) ÷ prior). No data when there were no prior events."
     ),
+    over_dates=True,
 )
 def usage_trend(inputs: MetricInputs) -> ibis.Table:
     current = inputs.activity_in(MONTH)
     prior = inputs.activity_in(MONTH, offset=MONTH)
-    now = current.group_by("account_id").aggregate(now=current.events.sum())
-    before = prior.group_by("account_id").aggregate(before=prior.events.sum())
-    joined = before.left_join(now, "account_id")
+    now = current.group_by(inputs.keys).aggregate(now=current.events.sum())
+    before = prior.group_by(inputs.keys).aggregate(before=prior.events.sum())
+    joined = before.left_join(now, list(inputs.keys))
     return joined.select(
-        account_id=before.account_id,
+        *(before[key] for key in inputs.keys),
         value=(joined.now.fill_null(0) - joined.before).cast("float64") / joined.before,
     )
 

@@ -350,21 +350,25 @@ def metric_features(
     """The registered metrics (all, or the named ones) as of each date, indexed by account_id.
 
     Metrics as of ``d`` see only what was known at the end of ``d`` (events before the cutoff,
-    operational rows by their effective dates) — the registry's as-of contract.
+    operational rows by their effective dates) — the registry's as-of contract. The events are
+    read once for all dates (:func:`tenure.metrics.over_dates.compute_metrics_over_dates`).
     """
-    from tenure.metrics.compute import compute_metrics
+    from tenure.metrics.over_dates import compute_metrics_over_dates
     from tenure.metrics.registry import all_metrics, get_metric
 
-    chosen = [get_metric(slug) for slug in metrics] if metrics is not None else None
-    frames = {}
-    for day in dates:
-        frame = compute_metrics(con, events, snapshot, day, chosen).to_pandas()
-        frame = frame.drop(columns=list(ACCOUNT_ID_COLUMNS[1:])).set_index("account_id")
-        # Numeric metrics stay float even on a day where one is all missing (e.g. no NPS yet),
-        # so the days concatenate with one dtype per column.
-        numeric = [m.slug for m in (chosen or all_metrics()) if m.unit.is_numeric]
-        frames[day] = frame.astype({slug: "float64" for slug in numeric if slug in frame})
-    return frames
+    if not dates:
+        return {}
+    chosen = [get_metric(slug) for slug in metrics] if metrics is not None else all_metrics()
+    together = compute_metrics_over_dates(con, events, snapshot, dates, chosen)
+    # Numeric metrics stay float even on a day where one is all missing (e.g. no NPS yet),
+    # so the days concatenate with one dtype per column.
+    numeric = {m.slug: "float64" for m in chosen if m.unit.is_numeric}
+    together = together.drop(columns=list(ACCOUNT_ID_COLUMNS[1:])).astype(numeric)
+    by_date = {day: rows for day, rows in together.groupby("as_of", sort=True)}
+    empty = together.iloc[0:0]
+    return {
+        day: by_date.get(day, empty).drop(columns="as_of").set_index("account_id") for day in dates
+    }
 
 
 def months_before(day: date, months: int) -> date:

@@ -1,0 +1,87 @@
+"""Metrics over many as-of dates equal ``compute_metrics`` run date by date."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from tenure.metrics.compute import compute_metrics
+from tenure.metrics.inputs import MetricInputs
+from tenure.metrics.over_dates import compute_metrics_over_dates
+from tenure.metrics.registry import all_metrics, get_metric
+from tenure.metrics.snapshot import snapshot_from_rows
+from tenure.store.events import events_table_from_rows
+from tests.metrics.fixtures import AS_OF, EVENTS, SNAPSHOT_ROWS
+from tests.metrics.test_incremental import HISTORY, assert_same_metrics
+
+# Weekly back from the fixture's as-of day, like fightchurn's observation dates, plus dates that
+# cut the fixture's edge cases: before bolt existed (2024-12-15), the look-ahead event's day
+# (2025-04-01) and after cargo's creation (2025-04-15), when its windows are empty.
+DATES = [AS_OF - timedelta(days=7 * n) for n in range(10)] + [
+    date(2024, 8, 20),
+    date(2024, 12, 15),
+    date(2025, 4, 1),
+    date(2025, 4, 15),
+]
+
+
+def per_date(con: ibis.BaseBackend, events: ibis.Table, metrics: list | None) -> pd.DataFrame:
+    snapshot = snapshot_from_rows(con, **SNAPSHOT_ROWS)
+    tables = [
+        compute_metrics(con, events, snapshot, day, metrics)
+        .mutate(as_of=ibis.literal(day, type="date"))
+        .to_pyarrow()
+        for day in sorted(DATES)
+    ]
+    frame = pa.concat_tables(tables).to_pandas(date_as_object=True)
+    return frame[["as_of", *frame.columns[:-1]]]
+
+
+@pytest.fixture
+def fixture_events(duckdb_con: ibis.BaseBackend) -> ibis.Table:
+    rows = events_table_from_rows(EVENTS + HISTORY)
+    return duckdb_con.create_table("fixture_events", rows, overwrite=True)
+
+
+def test_every_metric_over_dates_equals_per_date_computation(
+    duckdb_con: ibis.BaseBackend, fixture_events: ibis.Table
+) -> None:
+    snapshot = snapshot_from_rows(duckdb_con, **SNAPSHOT_ROWS)
+    together = compute_metrics_over_dates(duckdb_con, fixture_events, snapshot, DATES)
+    expected = per_date(duckdb_con, fixture_events, None)
+    assert_same_metrics(together, expected)
+    # The fixture has something to compare: several dates with events in the window.
+    assert (together.groupby("as_of")["events_28d"].sum() > 0).sum() >= 8
+    assert set(together.as_of) == set(DATES)
+
+
+def test_usage_windows_run_for_all_dates_in_one_query(
+    duckdb_con: ibis.BaseBackend, fixture_events: ibis.Table
+) -> None:
+    chosen = [m for m in all_metrics() if m.over_dates]
+    assert {m.slug for m in chosen} >= {"active_users_28d", "events_28d", "usage_trend"}
+    snapshot = snapshot_from_rows(duckdb_con, **SNAPSHOT_ROWS)
+    together = compute_metrics_over_dates(duckdb_con, fixture_events, snapshot, DATES, chosen)
+    assert_same_metrics(together, per_date(duckdb_con, fixture_events, chosen))
+    # acme on the fixture's as-of day: u1, u2, u3 active, 8 events (fixtures.py's hand count).
+    acme = together[(together.as_of == AS_OF) & (together.account_external_id == "acme")]
+    assert acme[["active_users_28d", "events_28d"]].values.tolist() == [[3, 8]]
+
+
+def test_a_date_bound_metric_refuses_many_dates(duckdb_con: ibis.BaseBackend) -> None:
+    snapshot = snapshot_from_rows(duckdb_con, **SNAPSHOT_ROWS)
+    dates = ibis.memtable({"as_of": [AS_OF]})
+    activity = ibis.memtable({"account_id": [1], "day": [AS_OF]})
+    inputs = MetricInputs(as_of=AS_OF, snapshot=snapshot, activity=activity, dates=dates)
+    with pytest.raises(ValueError, match="over_dates"):
+        get_metric("days_since_last_activity").expression(inputs)
+
+
+def test_no_dates_is_an_error(duckdb_con: ibis.BaseBackend, fixture_events: ibis.Table) -> None:
+    snapshot = snapshot_from_rows(duckdb_con, **SNAPSHOT_ROWS)
+    with pytest.raises(ValueError, match="at least one"):
+        compute_metrics_over_dates(duckdb_con, fixture_events, snapshot, [])

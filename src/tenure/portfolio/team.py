@@ -13,6 +13,7 @@ from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
 from tenure.errors import Conflict, InvalidInput, NotFound
 from tenure.model import Account, AccountTeamMember, AccountTeamRole, Contact, User, UserRole
+from tenure.portfolio.schemas import TeamSeat
 
 
 class TeamMemberCreate(BaseModel):
@@ -72,6 +73,21 @@ def remove_team_member(session: Session, member_id: int, actor: Actor) -> None:
     session.delete(member)
     session.flush()
     audit.record(session, actor, "account_team.remove", "account_team", member_id, before=before)
+
+
+def team_seats(session: Session, account_id: int) -> list[TeamSeat]:
+    rows = session.execute(
+        sa.select(
+            AccountTeamMember.id, AccountTeamMember.user_id, User.name, AccountTeamMember.role
+        )
+        .join(User, User.id == AccountTeamMember.user_id)
+        .where(AccountTeamMember.account_id == account_id)
+        .order_by(AccountTeamMember.role)
+    ).all()
+    return [
+        TeamSeat(id=seat, user_id=uid, user_name=name, role=role.value)
+        for seat, uid, name, role in rows
+    ]
 
 
 def contact_list(

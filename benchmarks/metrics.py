@@ -460,8 +460,14 @@ ORDER BY a.id
 # --- running both -----------------------------------------------------------------------------
 
 
-def run_ibis(files: list[str], tables: dict[str, pa.Table], as_of: date) -> tuple[float, Any]:
-    con = ibis.duckdb.connect()
+def run_ibis(
+    files: list[str],
+    tables: dict[str, pa.Table],
+    as_of: date,
+    settings: dict[str, Any] | None = None,
+) -> tuple[float, Any]:
+    """The registry on an in-memory DuckDB; ``settings`` are DuckDB's (``memory_limit``, …)."""
+    con = ibis.duckdb.connect(**(settings or {}))
     snapshot = snapshot_from_arrow(con, tables)
     started = time.perf_counter()
     events = con.read_parquet(files, table_name="events")
@@ -472,9 +478,15 @@ def run_ibis(files: list[str], tables: dict[str, pa.Table], as_of: date) -> tupl
 
 
 def run_sql(
-    files: list[str], tables: dict[str, pa.Table], as_of: date, *, rolled_up: bool
+    files: list[str],
+    tables: dict[str, pa.Table],
+    as_of: date,
+    *,
+    rolled_up: bool,
+    settings: dict[str, Any] | None = None,
 ) -> tuple[float, Any]:
-    con = duckdb.connect()
+    """The hand-written statement on an in-memory DuckDB with the same ``settings``."""
+    con = duckdb.connect(config=settings or {})
     con.execute("SET TimeZone = 'UTC'")
     for name, table in tables.items():
         con.register(f"{name}_arrow", table.cast(SCHEMAS[name]))

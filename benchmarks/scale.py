@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,34 @@ RESULTS = Path(__file__).with_name("results")
 # measured 2,574 events per account.
 SIZES = {"1M": 390, "3M": 1_170, "10M": 3_900, "100M": 39_000, "1B": 390_000}
 DISK_FACTOR = 3
+# Sizes made by copying a smaller simulated run, for when simulating the size itself does not fit
+# the time there is (a billion events took 4 min per 30 simulated days here: ~2 hours). Each copy's
+# account, contact, user and record ids get a prefix of their own (``r0-`` …), so the accounts
+# are distinct but each behaves exactly as its original. The JSON says so (``replicated_from``).
+REPLICATED = {"1B-replicated": ("100M", 10)}
+# The columns holding ids, per file of a simulated run (``tenure simulate --out``).
+ID_COLUMNS = {
+    "accounts": ["external_id"],
+    "account_ownership": ["account_external_id"],
+    "contacts": ["external_id", "account_external_id"],
+    "contracts": ["external_id", "account_external_id"],
+    "surveys": ["external_id", "account_external_id", "contact_external_id"],
+    "tickets": ["external_id", "account_external_id", "contact_external_id"],
+    "touchpoints": ["external_id", "account_external_id", "attendee_external_ids"],
+    "features": [],
+    "users": [],
+}
+LIST_ID_COLUMNS = {"attendee_external_ids"}
+EVENT_ID_COLUMNS = ["message_id", "account_id", "user_id", "anonymous_id"]
+# DuckDB may take 80% of the machine's memory by default; this machine (24 GiB) is shared, so both
+# DuckDB engines get the same cap and spill the rest to disk. Spark in local mode runs everything in
+# the driver's JVM, whose default heap (1 GiB) is sized for a client, not for the work itself.
+DUCKDB_SETTINGS: dict[str, Any] = {
+    "memory_limit": "10GiB",
+    "temp_directory": str(DATA / "duckdb-spill"),
+}
+SPARK_DRIVER_MEMORY = "6g"
+SQL_VARIANTS = ("one_pass", "rolled_up")
 # fightchurn runs on PostgreSQL up to 10M events; beyond that we do not wait for it.
 FIGHTCHURN_SIZES = ("1M", "10M")
 
@@ -81,6 +110,70 @@ def simulated_folder(accounts: int) -> Path:
         simulate_to_files(config, partial, _progress_every(30))
         partial.rename(folder)
     return folder
+
+
+def replicated_folder(label: str) -> Path:
+    """``REPLICATED[label]``: its source run copied (``.data/scale/<source hash>-x<copies>``),
+    made on first use."""
+    import duckdb
+
+    source_label, copies = REPLICATED[label]
+    source = simulated_folder(SIZES[source_label])
+    meta = meta_of(source)
+    folder = DATA / f"{meta['config_hash']}-x{copies}"
+    if (folder / "simulation.json").exists():
+        return folder
+    partial = folder.with_suffix(".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    (partial / "events").mkdir(parents=True)
+    print(f"copying {source} {copies} times into {folder} …", flush=True)
+    con = duckdb.connect(config=DUCKDB_SETTINGS)
+    for name, columns in ID_COLUMNS.items():
+        copied = " UNION ALL ".join(
+            _prefixed(f"read_parquet('{source}/{name}.parquet')", columns, copy)
+            for copy in range(copies if columns else 1)
+        )
+        con.execute(f"COPY ({copied}) TO '{partial}/{name}.parquet' (FORMAT parquet)")
+    for copy in range(copies):
+        events = f"read_parquet('{source}/events/*/*.parquet', hive_partitioning = true)"
+        con.execute(
+            f"COPY ({_prefixed(events, EVENT_ID_COLUMNS, copy)}) TO '{partial}/events' "
+            f"(FORMAT parquet, PARTITION_BY (event_date), FILENAME_PATTERN 'part-r{copy}-{{i}}', "
+            "OVERWRITE_OR_IGNORE true)"
+        )
+        print(f"  copy {copy + 1}/{copies} of the events written", flush=True)
+    counted = con.execute(f"SELECT count(*) FROM '{partial}/events/*/*.parquet'").fetchone()
+    con.close()
+    replicated = meta | {
+        "accounts": meta["accounts"] * copies,
+        "events": int(counted[0]) if counted else 0,
+        "config_hash": folder.name,
+        "replicated_from": {
+            "size": source_label,
+            "config_hash": meta["config_hash"],
+            "events": meta["events"],
+            "copies": copies,
+            "ids": f"prefixed r0- … r{copies - 1}- per copy: {', '.join(EVENT_ID_COLUMNS)} "
+            "in events and the id columns of the operational files",
+        },
+    }
+    (partial / "simulation.json").write_text(json.dumps(replicated, indent=2, sort_keys=True))
+    partial.rename(folder)
+    return folder
+
+
+def _prefixed(relation: str, columns: list[str], copy: int) -> str:
+    """``SELECT *`` from ``relation`` with ``columns`` (strings or lists of them) prefixed."""
+    if not columns:
+        return f"SELECT * FROM {relation}"
+    prefix = f"'r{copy}-'"
+    replaced = ", ".join(
+        f"list_transform({c}, lambda x: {prefix} || x) AS {c}"
+        if c in LIST_ID_COLUMNS
+        else f"{prefix} || {c} AS {c}"
+        for c in columns
+    )
+    return f"SELECT * REPLACE ({replaced}) FROM {relation}"
 
 
 def _progress_every(days: int) -> Callable[[int, int], None]:
@@ -111,27 +204,32 @@ def as_of_for(folder: Path) -> date:
 # --- one engine, in a process of its own -------------------------------------------------------
 
 
-def measure(engine: str, folder: Path, out: Path) -> None:
+def measure(engine: str, folder: Path, out: Path, sql_variants: list[str]) -> None:
     """Compute every metric on ``engine``; write the frame (Parquet) and timings (JSON)."""
     from benchmarks.metrics import run_ibis, run_sql, simulated_base
 
     tables, files = simulated_base(folder)
     as_of = as_of_for(folder)
-    timings: dict[str, float] = {}
+    timings: dict[str, Any] = {}
     if engine == "sql":
-        one_pass, frame = run_sql(files, tables, as_of, rolled_up=False)
-        rolled, rolled_frame = run_sql(files, tables, as_of, rolled_up=True)
-        timings = {"one_pass": one_pass, "rolled_up": rolled}
-        if rolled < one_pass:
-            frame = rolled_frame
-        timings["seconds"] = min(one_pass, rolled)
+        frames = {}
+        for variant in sql_variants:
+            timings[variant], frames[variant] = run_sql(
+                files, tables, as_of, rolled_up=variant == "rolled_up", settings=DUCKDB_SETTINGS
+            )
+        fastest = min(sql_variants, key=lambda variant: timings[variant])
+        frame, timings["seconds"], timings["fastest"] = frames[fastest], timings[fastest], fastest
+        timings["duckdb_settings"] = DUCKDB_SETTINGS
     elif engine == "duckdb":
-        timings["seconds"], frame = run_ibis(files, tables, as_of)
+        timings["seconds"], frame = run_ibis(files, tables, as_of, DUCKDB_SETTINGS)
+        timings["duckdb_settings"] = DUCKDB_SETTINGS
     elif engine == "spark":
         from tenure.metrics.compute import compute_metrics
         from tenure.metrics.snapshot import snapshot_from_arrow
         from tenure.store.events.spark import connect_spark, spark_session
 
+        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {SPARK_DRIVER_MEMORY} pyspark-shell"
+        timings["spark_driver_memory"] = SPARK_DRIVER_MEMORY
         started = time.perf_counter()
         spark_session()
         timings["startup_seconds"] = time.perf_counter() - started
@@ -150,8 +248,9 @@ def measure(engine: str, folder: Path, out: Path) -> None:
     out.write_text(json.dumps(timings))
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants (Linux /proc)."""
+def _tree_memory(pid: int) -> dict[int, tuple[int, int]]:
+    """Per process of ``pid``'s tree (itself and all descendants): resident bytes now and the
+    kernel's high-water mark of its resident bytes (``VmRSS``, ``VmHWM`` of Linux /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -160,33 +259,53 @@ def _tree_rss(pid: int) -> int:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0, [pid]
+    memory: dict[int, tuple[int, int]] = {}
+    todo = [pid]
     while todo:
         current = todo.pop()
         todo.extend(children.get(current, []))
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+            status = Path(f"/proc/{current}/status").read_text().splitlines()
         except OSError:
             continue
-    return total
+        kib = {
+            line.split(":")[0]: int(line.split()[1]) * 1024
+            for line in status
+            if line.startswith(("VmRSS:", "VmHWM:"))
+        }
+        if "VmRSS" in kib:  # kernel threads and zombies have none
+            memory[current] = (kib["VmRSS"], kib.get("VmHWM", kib["VmRSS"]))
+    return memory
 
 
-def run_engine(engine: str, folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Run ``measure`` in a child process, sampling its tree's memory; returns figures, frame."""
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_engine(
+    engine: str, folder: Path, sql_variants: list[str]
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Run ``measure`` in a child process, sampling its tree's memory; returns figures, frame.
+
+    Peak memory is the largest sum of the tree's resident sizes seen at one sample (every
+    0.25 s: Python and, on Spark, the JVM it starts); the sum of each process's own high-water
+    mark bounds it from above (those peaks need not coincide) and catches what falls between
+    samples."""
     out = DATA / f"measure-{engine}-{folder.name}.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.scale", "--measure", engine, str(folder), str(out)],
-        cwd=ROOT,
-    )
+    command = [sys.executable, "-m", "benchmarks.scale", "--measure", engine, str(folder), str(out)]
+    load_before = _load()
+    process = subprocess.Popen([*command, "--sql-variants", ",".join(sql_variants)], cwd=ROOT)
     peak = 0
+    high_water: dict[int, int] = {}
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(process.pid))
+            tree = _tree_memory(process.pid)
+            peak = max(peak, sum(rss for rss, _ in tree.values()))
+            for child, (_, hwm) in tree.items():
+                high_water[child] = max(high_water.get(child, 0), hwm)
             stop.wait(0.25)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -200,6 +319,8 @@ def run_engine(engine: str, folder: Path) -> tuple[dict[str, Any], pd.DataFrame]
     figures = json.loads(out.read_text())
     figures["wall_seconds"] = time.perf_counter() - started
     figures["peak_rss_mb"] = round(peak / 2**20)
+    figures["sum_of_process_peaks_mb"] = round(sum(high_water.values()) / 2**20)
+    figures["load_average_before"], figures["load_average_after"] = load_before, _load()
     return figures, pd.read_parquet(out.with_suffix(".parquet"))
 
 
@@ -415,21 +536,27 @@ def billion_check(per_event_bytes: float) -> dict[str, Any]:
     }
 
 
-def run_size(label: str, engines: list[str]) -> dict[str, Any]:
-    folder = simulated_folder(SIZES[label])
+def run_size(
+    label: str, engines: list[str], sql_variants: list[str], not_run: dict[str, str]
+) -> dict[str, Any]:
+    """Every engine on the size's data; ``not_run`` is the engines left out, with why."""
+    folder = replicated_folder(label) if label in REPLICATED else simulated_folder(SIZES[label])
     meta = meta_of(folder)
     size: dict[str, Any] = {
         "size": label,
+        "data": "replicated" if "replicated_from" in meta else "simulated",
+        "replicated_from": meta.get("replicated_from"),
         "events": meta["events"],
         "accounts": meta["accounts"],
         "config_hash": meta["config_hash"],
         "parquet_mb": round(parquet_bytes(folder) / 2**20),
         "as_of": as_of_for(folder).isoformat(),
         "engines": {},
+        "engines_not_run": not_run,
     }
     frames: dict[str, pd.DataFrame] = {}
     for engine in ["sql", *engines]:
-        figures, frames[engine] = run_engine(engine, folder)
+        figures, frames[engine] = run_engine(engine, folder, sql_variants)
         size["engines"][engine] = figures
         print(f"{label} {engine}: {json.dumps(figures)}", flush=True)
     baseline = size["engines"]["sql"]["seconds"]
@@ -448,6 +575,27 @@ def add_fightchurn(size: dict[str, Any]) -> None:
     print(f"{size['size']} fightchurn: {json.dumps(size['fightchurn'])}", flush=True)
 
 
+def growth(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each size against the previous one: how many times the events, and each engine's time and
+    peak memory, grew."""
+    steps = []
+    for smaller, larger in pairwise(runs):
+        step: dict[str, Any] = {
+            "from": smaller["size"],
+            "to": larger["size"],
+            "events_x": round(larger["events"] / smaller["events"], 2),
+        }
+        for engine, figures in larger["engines"].items():
+            before = smaller["engines"].get(engine)
+            if before is not None:
+                step[engine] = {
+                    "seconds_x": round(figures["seconds"] / before["seconds"], 2),
+                    "peak_rss_x": round(figures["peak_rss_mb"] / before["peak_rss_mb"], 2),
+                }
+        steps.append(step)
+    return steps
+
+
 def _previous_runs() -> dict[str, dict[str, Any]]:
     path = RESULTS / "scale.json"
     if not path.exists():
@@ -460,7 +608,19 @@ def main() -> None:
     parser.add_argument(
         "--sizes", default="1M,3M,10M", help=f"Comma-separated, of {', '.join(SIZES)}."
     )
-    parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument(
+        "--no-spark",
+        nargs="?",
+        const="not requested (--no-spark)",
+        metavar="WHY",
+        help="Leave Spark out; the reason given is recorded with the sizes run.",
+    )
+    parser.add_argument(
+        "--sql-variants",
+        default=",".join(SQL_VARIANTS),
+        help="Hand-written statements to time (the faster is the yardstick): "
+        f"{', '.join(SQL_VARIANTS)}.",
+    )
     parser.add_argument(
         "--fightchurn",
         choices=["with", "without", "only"],
@@ -470,18 +630,24 @@ def main() -> None:
     )
     parser.add_argument("--measure", nargs=3, metavar=("ENGINE", "FOLDER", "OUT"), help="internal")
     args = parser.parse_args()
+    sql_variants = [v.strip() for v in args.sql_variants.split(",") if v.strip()]
+    if not sql_variants or set(sql_variants) - set(SQL_VARIANTS):
+        parser.error(f"--sql-variants: choose from {', '.join(SQL_VARIANTS)}")
     if args.measure:
         engine, folder, out = args.measure
-        measure(engine, Path(folder), Path(out))
+        measure(engine, Path(folder), Path(out), sql_variants)
         return
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
-    unknown = set(labels) - set(SIZES)
+    unknown = set(labels) - set(SIZES) - set(REPLICATED)
     if unknown:
-        parser.error(f"unknown sizes {sorted(unknown)}; choose from {', '.join(SIZES)}")
+        choices = ", ".join([*SIZES, *REPLICATED])
+        parser.error(f"unknown sizes {sorted(unknown)}; choose from {choices}")
     engines = ["duckdb"] + ([] if args.no_spark else ["spark"])
+    not_run = {"spark": args.no_spark} if args.no_spark else {}
     runs = _previous_runs()
+    touched: set[str] = set()
     for label in labels:
-        if label == "1B":
+        if label.startswith("1B"):
             if "10M" not in runs:
                 parser.error("1B projects its Parquet size from a measured 10M run first")
             check = billion_check(runs["10M"]["parquet_mb"] * 2**20 / runs["10M"]["events"])
@@ -489,9 +655,12 @@ def main() -> None:
                 print(f"1B not run: {json.dumps(check)}", flush=True)
                 continue
         if args.fightchurn != "only":
-            runs[label] = run_size(label, engines)
+            runs[label] = run_size(label, engines, sql_variants, not_run)
         if args.fightchurn != "without" and label in FIGHTCHURN_SIZES:
             add_fightchurn(runs[label])
+        touched.add(label)
+    # Other sizes as the file holds them now: another run may have finished meanwhile.
+    runs = _previous_runs() | {label: runs[label] for label in touched}
     measured = sorted(runs.values(), key=lambda run: int(run["events"]))
     reference = next((r for r in measured if r["size"] == "10M"), measured[0] if measured else None)
     billion: dict[str, Any] = {"run": "1B" in runs}
@@ -504,6 +673,8 @@ def main() -> None:
             if billion.get("enough_disk", True)
             else "not enough free disk"
         )
+        if "1B-replicated" in runs:
+            billion["instead"] = "1B-replicated: the 100M simulated run copied 10 times"
     figures = {
         "benchmark": "metric computation vs events: DuckDB and Spark against hand-written SQL",
         "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()},
@@ -513,6 +684,7 @@ def main() -> None:
             {"events": r["events"], **{e: f["seconds"] for e, f in r["engines"].items()}}
             for r in measured
         ],
+        "growth_per_step": growth(measured),
         "not_run": [label for label in SIZES if label not in runs],
         "billion_events_check": billion,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -180,6 +180,21 @@ def kpi_history(
     return [kpi_report(session, period, by) for period in quarters_before(as_of, quarters)]
 
 
+def cohort_retention(session: Session, as_of: date, *, max_months: int) -> kpis.CohortRetention:
+    """Logo and ARR retention curves of every start-quarter cohort (see kpis.cohort_retention)."""
+    rows = session.execute(
+        sa.select(
+            Contract.account_id,
+            Contract.currency,
+            Contract.starts_on,
+            Contract.ends_on,
+            Contract.arr,
+        )
+    )
+    facts = [kpis.ContractFact(a, cur, start, end, float(arr)) for a, cur, start, end, arr in rows]
+    return kpis.cohort_retention(facts, as_of, max_months=max_months)
+
+
 # --- CS maturity (CSRI) -------------------------------------------------------------------------
 
 

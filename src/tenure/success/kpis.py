@@ -317,3 +317,103 @@ def compute_kpis(
             )
         )
     return KpiReport(period=period.label, by=by, rows=rows)
+
+
+# --- cohort retention --------------------------------------------------------------------------
+
+
+class CohortCurve(BaseModel):
+    """One start-quarter cohort in one currency: retention at each month since its accounts
+    started, for as many months as every account in it has lived through."""
+
+    cohort: str  # "2025-Q1": the calendar quarter of the accounts' first contract start
+    currency: str
+    accounts: int
+    start_arr: float
+    months: list[int]
+    logo_retention: list[float]
+    arr_retention: list[float | None]
+
+
+class CohortRetention(BaseModel):
+    as_of: date
+    max_months: int
+    cohorts: list[CohortCurve]
+
+
+def add_months_clamped(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day: 2025-01-31 + 1 → 2025-02-28."""
+    first = _add_months(date(day.year, day.month, 1), months)
+    last_day = (_add_months(first, 1) - timedelta(days=1)).day
+    return first.replace(day=min(day.day, last_day))
+
+
+def _quarter(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def cohort_retention(
+    contracts: Sequence[ContractFact], as_of: date, *, max_months: int = 24
+) -> CohortRetention:
+    """Logo and ARR retention by start-quarter cohort over months since start.
+
+    An account starts on its first contract's ``starts_on``; its cohort is that quarter and the
+    currency of its ARR that day (ARR is never summed across currencies). At month *m* each
+    account is looked at on its own start + *m* months (clamped to the month's end):
+    - logo retention = accounts with ARR > 0 that day ÷ accounts in the cohort;
+    - ARR retention = Σ ARR that day ÷ Σ ARR on the start days (net: expansion counts).
+    A cohort's curve stops at the last month every one of its accounts has reached by ``as_of``,
+    so each point has the whole cohort as its denominator.
+
+    >>> year = [ContractFact(1, "USD", date(2025, 1, 1), date(2025, 12, 31), 100.0),
+    ...         ContractFact(2, "USD", date(2025, 2, 1), date(2025, 7, 31), 100.0)]
+    >>> curve = cohort_retention(year, date(2025, 9, 1)).cohorts[0]
+    >>> (curve.cohort, curve.months[-1], curve.logo_retention[6], curve.arr_retention[6])
+    ('2025-Q1', 7, 0.5, 0.5)
+    """
+    if max_months < 0:
+        raise InvalidInput(f"max_months: {max_months} is negative")
+    by_account: dict[int, list[ContractFact]] = defaultdict(list)
+    for contract in contracts:
+        by_account[contract.account_id].append(contract)
+    members: dict[tuple[str, str], list[tuple[date, list[ContractFact]]]] = defaultdict(list)
+    for own in by_account.values():
+        start = min(c.starts_on for c in own)
+        starting = [c for c in own if c.starts_on == start]
+        if start <= as_of:
+            members[(_quarter(start), starting[0].currency)].append((start, own))
+    curves = [
+        _cohort_curve(cohort, currency, accounts, as_of, max_months)
+        for (cohort, currency), accounts in sorted(members.items())
+    ]
+    return CohortRetention(as_of=as_of, max_months=max_months, cohorts=curves)
+
+
+def _arr_of(own: Sequence[ContractFact], day: date, currency: str) -> float:
+    return sum(v for (_, cur), v in arr_on(own, day).items() if cur == currency)
+
+
+def _cohort_curve(
+    cohort: str,
+    currency: str,
+    accounts: list[tuple[date, list[ContractFact]]],
+    as_of: date,
+    max_months: int,
+) -> CohortCurve:
+    latest_start = max(start for start, _ in accounts)
+    months = [m for m in range(max_months + 1) if add_months_clamped(latest_start, m) <= as_of]
+    start_arr = sum(_arr_of(own, start, currency) for start, own in accounts)
+    logos, arrs = [], []
+    for m in months:
+        values = [_arr_of(own, add_months_clamped(start, m), currency) for start, own in accounts]
+        logos.append(sum(1 for v in values if v > 0) / len(accounts))
+        arrs.append(_ratio(sum(values), start_arr))
+    return CohortCurve(
+        cohort=cohort,
+        currency=currency,
+        accounts=len(accounts),
+        start_arr=start_arr,
+        months=months,
+        logo_retention=logos,
+        arr_retention=arrs,
+    )

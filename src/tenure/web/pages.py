@@ -326,15 +326,24 @@ def kpis_page(
     request: Request,
     quarters: int = Query(4, ge=1, le=12),
     by: GroupBy = GroupBy.all,
+    months: int = Query(24, ge=1, le=120),
     actor: Actor = PageActor,
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
     history = reviews.kpi_history(db, as_of, quarters=quarters, by=by)
+    cohorts = reviews.cohort_retention(db, as_of, max_months=months)
     return render(
         request,
         "kpis.html",
-        {"history": history, "quarters": quarters, "by": by, "groupings": list(GroupBy)},
+        {
+            "history": history,
+            "cohorts": cohorts,
+            "months": months,
+            "quarters": quarters,
+            "by": by,
+            "groupings": list(GroupBy),
+        },
         db=db,
         json_url=f"/api/v1/kpis?quarters={quarters}&by={by.value}",
     )

@@ -10,7 +10,7 @@ from tenure.api.v1.common import ERRORS, Actor, AsOf, CurrentActor, Db, Session
 from tenure.playbooks.schemas import CtaRead
 from tenure.portfolio import reviews
 from tenure.portfolio.triage import Triage, triage
-from tenure.success.kpis import GroupBy, KpiReport
+from tenure.success.kpis import CohortRetention, GroupBy, KpiReport
 from tenure.success.maturity import CsriResult
 
 router = APIRouter(tags=["frameworks"], responses=ERRORS)
@@ -45,6 +45,18 @@ def kpis(
 ) -> list[KpiReport]:
     """NRR, GRR, logo churn, expansion, renewal rate, NPS… for the last complete quarters."""
     return reviews.kpi_history(db, as_of, quarters=quarters, by=by)
+
+
+@router.get("/kpis/cohorts", response_model=CohortRetention, summary="Cohort retention curves")
+def cohorts(
+    months: int = Query(24, ge=1, le=120),
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> CohortRetention:
+    """Logo and ARR retention by start-quarter cohort (and currency) over months since start;
+    each curve stops at the last month its whole cohort has reached."""
+    return reviews.cohort_retention(db, as_of, max_months=months)
 
 
 @router.post("/ctas/{cta_id}/triage", response_model=CtaRead, summary="Triage a CTA")

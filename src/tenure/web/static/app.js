@@ -159,5 +159,29 @@
       new uPlot(options, [xs, ys], node);
       node.dataset.drawn = "1";
     });
+    document.querySelectorAll(".chart[data-cohorts]:not([data-drawn])").forEach(drawCohorts);
+  }
+
+  // Retention curves: x = months since start, one line per cohort (shorter ones end early).
+  const PALETTE = ["#2757d6", "#c62e2e", "#2f8a4c", "#b7791f", "#7b3fb5", "#14808a", "#6b7385", "#d6278f"];
+  function drawCohorts(node) {
+    const curves = JSON.parse(node.dataset.cohorts);
+    const longest = Math.max(0, ...curves.map((c) => c.values.length));
+    const months = Array.from({ length: longest }, (_, m) => m);
+    const data = [months, ...curves.map((c) => months.map((m) => (m < c.values.length ? c.values[m] : null)))];
+    const options = {
+      width: node.clientWidth || 500, height: 260,
+      scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(1.05, max * 1.05)] } },
+      series: [{ label: "Month" }, ...curves.map((c, i) => ({
+        label: c.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: false,
+        value: (u, v) => (v == null ? "—" : Math.round(v * 100) + " %"),
+      }))],
+      axes: [
+        { label: "Months since start", values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? v : "")) },
+        { size: 55, values: (u, ticks) => ticks.map((v) => Math.round(v * 100) + " %") },
+      ],
+    };
+    new uPlot(options, data, node);
+    node.dataset.drawn = "1";
   }
 })();

@@ -12,7 +12,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,8 +38,13 @@ def _as_postgres(args: list[str]) -> list[str]:
 
 
 @contextmanager
-def running_server(bin_dir: Path) -> Iterator[tuple[str, int]]:
-    """Start a cluster; yields (socket directory, port) and removes everything afterwards."""
+def running_server(
+    bin_dir: Path, settings: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """Start a cluster; yields (socket directory, port) and removes everything afterwards.
+
+    ``settings`` are extra server settings (``{"shared_buffers": "2GB"}``), e.g. for benchmarks.
+    """
     if os.geteuid() == 0:
         _ensure_os_user()
     root = Path(tempfile.mkdtemp(prefix="tenure-pg-"))
@@ -70,6 +75,7 @@ def running_server(bin_dir: Path) -> Iterator[tuple[str, int]]:
         capture_output=True,
     )
     options = f"-k {sock} -p {port} -c listen_addresses='' -c fsync=off -c max_connections=200"
+    options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
     subprocess.run(
         _as_postgres(
             [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -53,8 +53,16 @@ class LiveConsole:
 
 
 @pytest.fixture(scope="module")
+def seed_more() -> Callable[[Session, Book], None]:
+    """More rows for the live console, after the book; a test module overrides it."""
+    return lambda session, book: None
+
+
+@pytest.fixture(scope="module")
 def live_console(
-    migrated_template: Any, tmp_path_factory: pytest.TempPathFactory
+    migrated_template: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    seed_more: Callable[[Session, Book], None],
 ) -> Iterator[LiveConsole]:
     """`uvicorn tenure.api.app:create_app` on a fresh SQLite database seeded with the book."""
     database_url = migrated_template("sqlite")
@@ -66,6 +74,7 @@ def live_console(
         make_health(session, book.acme, as_of=yesterday, score=70, usage_points=15)
         make_health(session, book.acme, as_of=book.today, score=55, previous=70, usage_points=0)
         make_risk(session, book.acme, as_of=book.today, probability=0.7, arr_at_risk=42_000)
+        seed_more(session, book)
         session.commit()
     engine.dispose()
     env = {

@@ -1,6 +1,6 @@
 """Tenure against fightchurn's metric SQL on PostgreSQL, at every one of its observation dates.
 
-    .venv/bin/python -m benchmarks.fightchurn [--size 10M] [--repeat 3]
+    .venv/bin/python -m benchmarks.fightchurn [--size 10M] [--repeat 3] [--fightchurn-repeat 1]
 
 fightchurn (PyPI ``fightchurn``, the code of *Fighting Churn with Data*) computes each metric
 with a SQL listing over a series of weekly metric dates (``generate_series(from, to, '7 day')``)
@@ -22,7 +22,8 @@ indexed); reading the Parquet and building the roll-up is timed for Tenure. Ever
 date) value is compared; dates are Tenure's as-of days (listing 3.2's metric date is the
 cutoff, listing 7.9's the last microsecond before it, which makes both windows Tenure's).
 
-Writes ``benchmarks/results/fightchurn.json``. Figures, not pass/fail.
+Writes ``benchmarks/results/fightchurn.json`` (one entry per size, the latest run of each).
+Figures, not pass/fail.
 """
 
 from __future__ import annotations
@@ -295,25 +296,22 @@ def _version(package: str) -> str:
     return version(package)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="10M", choices=list(SIZES))
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each side")
-    args = parser.parse_args()
-    folder = simulated_folder(SIZES[args.size])
+def measure_size(label: str, repeat: int = 3, fightchurn_repeat: int = 1) -> dict[str, Any]:
+    """Both sides on the simulated run of size ``label``; the figures (see the module text)."""
+    folder = simulated_folder(SIZES[label])
     meta = meta_of(folder)
     days = sorted(p.name.split("=")[1] for p in (folder / "events").glob("event_date=*"))
     dates = observation_dates(date.fromisoformat(days[0]), as_of_for(folder))
     load = {"start": os.getloadavg()}
-    tenure_runs = [tenure_side(folder, dates, METRICS) for _ in range(args.repeat)]
+    tenure_runs = [tenure_side(folder, dates, METRICS) for _ in range(repeat)]
     load["after_tenure"] = os.getloadavg()
-    theirs, values = fightchurn_side(folder, dates, args.repeat)
+    theirs, values = fightchurn_side(folder, dates, fightchurn_repeat)
     load["after_fightchurn"] = os.getloadavg()
     tenure_seconds = statistics.median(seconds for seconds, _ in tenure_runs)
     compared = compare(tenure_runs[-1][1], values)
-    figures = {
+    return {
         "benchmark": "fightchurn's metric SQL on PostgreSQL vs Tenure, same metrics and dates",
-        "size": args.size,
+        "size": label,
         "events": meta["events"],
         "accounts": meta["accounts"],
         "config_hash": meta["config_hash"],
@@ -341,9 +339,25 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "load_average": load},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="10M", choices=list(SIZES))
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of Tenure")
+    parser.add_argument(
+        "--fightchurn-repeat", type=int, default=1, help="timed runs of fightchurn's listings"
+    )
+    args = parser.parse_args()
+    figures = measure_size(args.size, args.repeat, args.fightchurn_repeat)
     print(json.dumps(figures, indent=2))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fightchurn.json").write_text(json.dumps(figures, indent=2) + "\n")
+    path = RESULTS / "fightchurn.json"
+    runs = json.loads(path.read_text())["runs"] if path.exists() else []
+    runs = sorted(
+        [run for run in runs if run["size"] != args.size] + [figures], key=lambda r: r["events"]
+    )
+    path.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

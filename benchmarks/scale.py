@@ -18,13 +18,9 @@ result is compared with the SQL's value by value. 1B events is only attempted wi
 and only if free disk is at least 3× its projected Parquet size; the JSON records that check
 either way.
 
-fightchurn (PyPI ``fightchurn``, the code of *Fighting Churn with Data*) computes metrics with SQL
-on PostgreSQL. It is installed into the venv here (not a Tenure dependency), a throwaway
-PostgreSQL server gets the same events in its schema (``event``/``event_type``, its own DDL and
-indexes), and its listings run unmodified but for their template parameters: 7.9 (distinct active
-users over an observation period) and 3.2 (events of one type in 28 days, run per event type and
-summed per account). Their answers are checked row for row against Tenure's ``active_users_28d``
-and ``events_28d``, and their time against Tenure's whole registry on DuckDB.
+With ``--fightchurn`` (on the sizes in ``FIGHTCHURN_SIZES``), a size also gets
+``benchmarks/fightchurn.py``'s comparison: fightchurn's metric SQL on PostgreSQL against
+Tenure's ``compute_metrics_over_dates`` at all its weekly observation dates, row for row.
 
 Writes ``benchmarks/results/scale.json``. Figures, not pass/fail.
 """
@@ -32,10 +28,8 @@ Writes ``benchmarks/results/scale.json``. Figures, not pass/fail.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -324,194 +318,6 @@ def run_engine(
     return figures, pd.read_parquet(out.with_suffix(".parquet"))
 
 
-# --- fightchurn on PostgreSQL ------------------------------------------------------------------
-
-
-def install_fightchurn() -> Path:
-    """fightchurn's package folder (installed into this venv without its dependencies: only its
-    SQL listings and schema are used)."""
-    try:
-        import fightchurn
-    except ImportError:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "fightchurn"], check=True
-        )
-        import fightchurn
-    return Path(fightchurn.__file__).parent
-
-
-def _listing(package: Path, relative: str, **parameters: str) -> str:
-    sql = (package / "listings" / relative).read_text()
-    for key, value in parameters.items():
-        sql = sql.replace(f"%{key}", value)
-    return sql
-
-
-def _fightchurn_events_csv(folder: Path, tables: dict[str, Any]) -> tuple[bytes, list[str]]:
-    """The events in fightchurn's shape, attributed to internal account ids by Tenure's rule
-    (own account id, else the contact's account); user and event names become integers."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.register("accounts", tables["accounts"])
-    con.register("contacts", tables["contacts"])
-    con.register("features", tables["features"])
-    con.execute(
-        f"""CREATE TEMP TABLE ev AS
-        SELECT coalesce(a.id, c.account_id) AS account_id, e.timestamp, e.user_id, e.event
-        FROM read_parquet('{folder}/events/*/*.parquet') e
-        LEFT JOIN accounts a ON a.external_id = e.account_id
-        LEFT JOIN (SELECT external_id, account_id FROM contacts WHERE account_id IS NOT NULL) c
-          ON c.external_id = e.user_id"""
-    )
-    types = [r[0] for r in con.execute("SELECT DISTINCT event FROM ev ORDER BY 1").fetchall()]
-    data = con.execute(
-        """WITH u AS (SELECT user_id, row_number() OVER (ORDER BY user_id) AS uid
-                      FROM (SELECT DISTINCT user_id FROM ev WHERE user_id IS NOT NULL)),
-                t AS (SELECT event, row_number() OVER (ORDER BY event) AS tid
-                      FROM (SELECT DISTINCT event FROM ev))
-           SELECT ev.account_id, strftime(ev.timestamp, '%Y-%m-%d %H:%M:%S.%f') AS event_time,
-                  t.tid AS event_type_id, u.uid AS user_id
-           FROM ev JOIN t USING (event) LEFT JOIN u USING (user_id)
-           WHERE ev.account_id IS NOT NULL"""
-    ).df()
-    con.close()
-    buffer = io.StringIO()
-    data.to_csv(buffer, index=False, header=False)
-    return buffer.getvalue().encode(), types
-
-
-def fightchurn(folder: Path, tenure: pd.DataFrame, tenure_seconds: float) -> dict[str, Any]:
-    import psycopg
-    from benchmarks.metrics import simulated_base
-    from tests import pg
-
-    package = install_fightchurn()
-    schema_dir = package / "churnsim" / "schema"
-    tables, _ = simulated_base(folder)
-    as_of = as_of_for(folder)
-    cutoff = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
-    started = time.perf_counter()
-    csv, events_names = _fightchurn_events_csv(folder, tables)
-    # Its listings put the event type into a column alias: names must be identifiers.
-    types = [re.sub(r"\W", "_", name) for name in events_names]
-    bin_dir = pg.server_binaries()
-    if bin_dir is None:
-        return {"run": False, "why": "no PostgreSQL server binaries (apt-get install postgresql)"}
-    with (
-        pg.running_server(bin_dir) as (sock, port),
-        psycopg.connect(host=sock, port=port, user="postgres", dbname="postgres") as conn,
-    ):
-        conn.execute("CREATE SCHEMA fc")
-        for name in ("create_event_type.sql", "create_event.sql"):
-            conn.execute((schema_dir / name).read_text().replace("x.", "fc."))
-        conn.execute("SET search_path TO fc")
-        with conn.cursor().copy("COPY event_type FROM STDIN") as copy:
-            for i, name in enumerate(types, start=1):
-                copy.write_row((i, name))
-        with conn.cursor().copy(
-            "COPY event (account_id, event_time, event_type_id, user_id) FROM STDIN (FORMAT csv)"
-        ) as copy:
-            copy.write(csv)
-        conn.execute("ANALYZE")
-        conn.commit()
-        loaded = time.perf_counter() - started
-        events = conn.execute("SELECT count(*) FROM event").fetchone()[0]  # type: ignore[index]
-
-        timer = time.perf_counter()
-        # Listing 7.9 counts events with metric_date - period < time <= metric_date; one
-        # microsecond before the cutoff makes that Tenure's [cutoff - 28 d, cutoff).
-        last_instant = (cutoff - timedelta(microseconds=1)).isoformat(sep=" ")
-        users = conn.execute(
-            _listing(
-                package,
-                "chap7/listing_7_9_count_active_users.sql",
-                **{"from_yyyy-mm-dd": last_instant, "to_yyyy-mm-dd": last_instant},
-                obs_period="28",
-            )
-        ).fetchall()
-        users_seconds = time.perf_counter() - timer
-        timer = time.perf_counter()
-        counts: dict[int, int] = {}
-        for name in types:
-            day = cutoff.isoformat(sep=" ")
-            rows = conn.execute(
-                _listing(
-                    package,
-                    "chap3/listing_3_2_multi_date_count.sql",
-                    **{"from_yyyy-mm-dd": day, "to_yyyy-mm-dd": day},
-                    event2measure=name,
-                )
-            ).fetchall()
-            for account_id, _, n in rows:
-                counts[account_id] = counts.get(account_id, 0) + int(n)
-        events_seconds = time.perf_counter() - timer
-    theirs = {
-        "active_users_28d": {int(a): int(n) for a, _, n in users},
-        "events_28d": counts,
-    }
-    compared: dict[str, Any] = {}
-    for slug, values in theirs.items():
-        ours = {int(a): int(v) for a, v in zip(tenure["account_id"], tenure[slug], strict=True)}
-        accounts = sorted(set(ours) | set(values))
-        differ = [a for a in accounts if ours.get(a, 0) != values.get(a, 0)]
-        compared[slug] = {
-            "accounts_compared": len(accounts),
-            "nonzero_rows": sum(1 for a in accounts if values.get(a, 0)),
-            "differences": len(differ),
-            "first_differences": differ[:5],
-        }
-    fightchurn_seconds = users_seconds + events_seconds
-    same_two = _tenure_seconds(folder, tables, as_of, list(theirs))
-    return {
-        "run": True,
-        "fightchurn_version": _version("fightchurn"),
-        "events_in_postgresql": int(events),
-        "load_seconds": round(loaded, 1),
-        "listings": {
-            "chap7/listing_7_9_count_active_users.sql": round(users_seconds, 2),
-            f"chap3/listing_3_2_multi_date_count.sql × {len(types)} event types": round(
-                events_seconds, 2
-            ),
-        },
-        "fightchurn_seconds_two_metrics": round(fightchurn_seconds, 2),
-        "tenure_seconds_all_metrics": round(tenure_seconds, 2),
-        "tenure_seconds_same_two_metrics": round(same_two, 2),
-        "speedup": round(fightchurn_seconds / tenure_seconds, 1),
-        "speedup_same_two_metrics": round(fightchurn_seconds / same_two, 1),
-        "goal_speedup": 10,
-        "same_values": all(c["differences"] == 0 for c in compared.values()),
-        "compared": compared,
-    }
-
-
-def _tenure_seconds(folder: Path, tables: dict[str, Any], as_of: date, slugs: list[str]) -> float:
-    """Tenure on DuckDB computing only the named metrics (as ``run_ibis`` does for all)."""
-    import ibis
-
-    from tenure.metrics.compute import compute_metrics
-    from tenure.metrics.registry import all_metrics
-    from tenure.metrics.snapshot import snapshot_from_arrow
-
-    chosen = [m for m in all_metrics() if m.slug in slugs]
-    con = ibis.duckdb.connect()
-    snapshot = snapshot_from_arrow(con, tables)
-    started = time.perf_counter()
-    files = sorted(str(p) for p in (folder / "events").glob("event_date=*/*.parquet"))
-    events = con.read_parquet(files, table_name="events")
-    compute_metrics(con, events, snapshot, as_of, chosen).to_pandas()
-    seconds = time.perf_counter() - started
-    con.disconnect()
-    return seconds
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
-
-
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -568,10 +374,10 @@ def run_size(
 
 
 def add_fightchurn(size: dict[str, Any]) -> None:
-    """fightchurn on a measured size, against the DuckDB frame and time measured for it."""
-    folder = DATA / size["config_hash"]
-    frame = pd.read_parquet(DATA / f"measure-duckdb-{folder.name}.parquet")
-    size["fightchurn"] = fightchurn(folder, frame, size["engines"]["duckdb"]["seconds"])
+    """fightchurn's SQL on PostgreSQL vs Tenure at its dates (benchmarks/fightchurn.py)."""
+    from benchmarks.fightchurn import measure_size
+
+    size["fightchurn"] = measure_size(size["size"])
     print(f"{size['size']} fightchurn: {json.dumps(size['fightchurn'])}", flush=True)
 
 

@@ -24,6 +24,25 @@ class SortKey(enum.StrEnum):
     health = "health"
     risk = "risk"
     arr_at_risk = "arr_at_risk"
+    utilization = "utilization"
+
+
+class UtilizationBand(enum.StrEnum):
+    """License utilization bands [default]: under half the seats in use is low, 80 % or more
+    is high (the health scorecard's top step); ``unknown`` = no utilization measured."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    unknown = "unknown"
+
+
+# [lower, upper) of each measured band, as ratios of seats in use.
+UTILIZATION_BANDS: dict[UtilizationBand, tuple[float | None, float | None]] = {
+    UtilizationBand.low: (None, 0.5),
+    UtilizationBand.medium: (0.5, 0.8),
+    UtilizationBand.high: (0.8, None),
+}
 
 
 class SortDirection(enum.StrEnum):
@@ -51,6 +70,15 @@ class PortfolioQuery(BaseModel):
     )
     renewal_from: date | None = None
     renewal_to: date | None = None
+    utilization: UtilizationBand | None = Field(
+        default=None, description="License utilization band: low (< 50 %), medium, high (≥ 80 %)"
+    )
+    utilization_min: float | None = Field(
+        default=None, ge=0, le=100, description="Utilization at least this (ratio: 0.4 = 40 %)"
+    )
+    utilization_max: float | None = Field(
+        default=None, ge=0, le=100, description="Utilization at most this (ratio)"
+    )
     sort: SortKey = SortKey.name
     direction: SortDirection = SortDirection.asc
     limit: int = Field(default=50, ge=1, le=500)

@@ -99,3 +99,21 @@ def test_outbox_page_shows_messages_and_deliveries_to_managers_only(console: Con
         refused.status_code == 422
         and "choose one of pending, sending, sent, failed" in refused.text
     )
+
+
+def test_rule_yaml_and_preview_pages(console: Console) -> None:
+    sign_in(console.client, "cleo@example.com")
+    rules = console.client.get("/rules").text
+    assert "- key: renewal_preparation" in rules and "cooldown_days: 180" in rules
+    past = console.book.today - timedelta(days=60)
+    page = console.client.get(f"/rules/preview?rule=renewal_preparation&as_of={past}")
+    assert page.status_code == 200
+    # Acme is 90 days from its renewal then; Hooli's contract (ended since) had 50 days left.
+    assert (
+        f"on <strong>{past}</strong>:" in page.text
+        and "fires on <strong>2</strong> of" in page.text
+    )
+    assert "days_to_renewal = 90 (&lt;= 120)" in page.text
+    assert f'href="/api/v1/rules/renewal_preparation/preview?as_of={past}"' in page.text
+    unknown = console.client.get("/rules/preview?rule=nope")
+    assert unknown.status_code == 422 and "no rule &#39;nope&#39;; known rules:" in unknown.text

@@ -200,6 +200,14 @@ def _describe_location(data: Any, loc: Sequence[int | str]) -> str:
     return out
 
 
+def rule_yaml(rule: Rule) -> str:
+    """The rule as YAML, as loaded: what the console shows beside it (defaults left out, as a
+    rules file would leave them out; key order as in the documented schema)."""
+    data = rule.model_dump(mode="json", exclude_defaults=True)
+    data = {"key": rule.key, **data}  # the key first, even though it has no default
+    return yaml.safe_dump([data], sort_keys=False, allow_unicode=True, width=100)
+
+
 def default_rules_path() -> Path:
     return Path(str(resources.files("tenure.playbooks") / "default_rules.yaml"))
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tenure.model import Account, Cta, User
 from tenure.playbooks.ctas import Decision, Planned
 from tenure.playbooks.facts import FactsTable
-from tenure.playbooks.rules import Firing, Rule
+from tenure.playbooks.rules import Firing, Rule, rule_yaml
 
 
 class CtaRead(BaseModel):
@@ -95,6 +95,7 @@ class RuleRead(BaseModel):
     playbook: list[dict[str, Any]]
     # Facts the trigger reads that no source provided on the as-of date: it cannot fire.
     missing_facts: list[str]
+    yaml: str  # the rule as loaded, in the rules file's own language
 
     @classmethod
     def build(cls, rule: Rule, missing: list[str]) -> RuleRead:
@@ -114,6 +115,7 @@ class RuleRead(BaseModel):
             control_share=rule.control_share,
             playbook=[step.model_dump() for step in rule.playbook],
             missing_facts=missing,
+            yaml=rule_yaml(rule),
         )
 
 
@@ -225,6 +227,7 @@ class DailySchedule(BaseModel):
     daily_at: time | None  # UTC
     worker_every: float  # seconds between the worker's ticks
     next_run_at: datetime | None  # None when the schedule is off
+    due: bool  # next_run_at has passed: the worker starts the run at its next tick
     next_as_of: date | None
     worker_seen_at: datetime | None  # last tick of a worker on this data folder
     note: str  # the same in words, for the console and the CLI

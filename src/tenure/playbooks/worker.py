@@ -151,6 +151,7 @@ def schedule(
         daily_at=settings.daily_at,
         worker_every=settings.worker_every,
         next_run_at=next_at,
+        due=next_at is not None and next_at <= now,
         next_as_of=None if next_at is None else next_at.date(),
         worker_seen_at=seen,
         note=note,

@@ -35,9 +35,37 @@ def rules_page(
     return render(
         request,
         "rules.html",
-        {"rules": rules, "rules_file": rules_file or default_rules_path(), "as_of": as_of},
+        {
+            "rules": rules,
+            "rules_file": rules_file or default_rules_path(),
+            "as_of": as_of,
+            "today": utcnow().date(),
+        },
         db=db,
         json_url=f"/api/v1/rules?as_of={as_of}",
+    )
+
+
+@router.get("/rules/preview")
+def rule_preview_page(
+    request: Request,
+    rule: str = Query(..., max_length=64),
+    as_of: date | None = None,
+    actor: Actor = PageActor,
+    db: Session = Db,
+) -> Response:
+    """Whom a rule would fire on at a (past) date and the CTA load per CSM; nothing is written.
+
+    The same read-only computation as ``tenure rules preview``: facts of one day, no CTA."""
+    ruleset = load_ruleset(playbook_settings().rules_file)
+    day = as_of or utcnow().date()
+    result = service.preview(db, ruleset, rule, day)
+    return render(
+        request,
+        "rule_preview.html",
+        {"preview": result, "rule": ruleset.get(rule), "rules": ruleset.rules},
+        db=db,
+        json_url=f"/api/v1/rules/{rule}/preview?as_of={day}",
     )
 
 

@@ -40,10 +40,10 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         description=(
-            "uvicorn worker processes `tenure serve` starts. More than one serves pages "
-            "concurrently on a multi-core machine (sessions are signed cookies, every state "
-            "lives in the database); keep 1 while sign-in rate limiting counts failures per "
-            "process (tenure/auth/ratelimit.py), or N workers allow N times the attempts."
+            "uvicorn worker processes `tenure serve` starts. More than one serves requests "
+            "at the same time on a multi-core machine (2 on 2 cores): sessions are signed "
+            "cookies and sign-in failures are counted in the database, so any worker may "
+            "answer any request. One request is no faster; ingest limits apply per worker."
         ),
     )
     events_engine: Literal["duckdb", "spark"] = Field(

@@ -32,6 +32,7 @@ from tenure.errors import InvalidInput, NotFound
 from tenure.model import (
     Account,
     AccountOwnership,
+    AccountTeamMember,
     Contact,
     Contract,
     ContractStatus,
@@ -48,7 +49,6 @@ from tenure.model.base import utcnow
 from tenure.portfolio import signals
 from tenure.portfolio.pages import pages_for
 from tenure.portfolio.schemas import (
-    UTILIZATION_BANDS,
     Account360,
     AccountRow,
     ArrByCurrency,
@@ -70,13 +70,12 @@ from tenure.portfolio.schemas import (
     SavedViewRead,
     SortDirection,
     SortKey,
+    TeamSeat,
     TimelineItem,
     TodayRenewal,
     TodayReport,
     TouchpointLog,
-    UtilizationBand,
 )
-from tenure.portfolio.team import team_seats
 from tenure.store.events import EventStore
 
 TODAY_RENEWAL_WINDOW_DAYS = 120
@@ -97,10 +96,10 @@ def _contract_lookup(aggregate: Any) -> Any:
     )
 
 
-def _current_contracts(account_ids: Sequence[int] | None = None) -> Any:
-    """Per account (or for the given ones): ARR, currency, next renewal and seats of its active
-    contracts."""
-    only = [Contract.account_id.in_(account_ids)] if account_ids is not None else []
+def _current_contracts(accounts: Sequence[int] | sa.Select[Any] | None = None) -> Any:
+    """Per account (or for the given ids, or the ids a select returns): ARR, currency, next
+    renewal and seats of its active contracts."""
+    only = [Contract.account_id.in_(accounts)] if accounts is not None else []
     return (
         sa.select(
             Contract.account_id.label("account_id"),
@@ -126,10 +125,6 @@ class _Rows:
         self.health = signals.health_today(days, account_ids) if days.health_day else None
         self.risk = signals.risk_today(days, account_ids) if days.risk_day else None
         self.stage = signals.stage_now()
-        self.utilization_cte = signals.utilization_today(days) if days.metrics_day else None
-        self.utilization = (
-            self.utilization_cte.c.utilization if self.utilization_cte is not None else sa.null()
-        )
         self.arr = sa.func.coalesce(self.contracts.c.arr, 0.0)
         self.renewal_on = self.contracts.c.renewal_on
         # The same figures as correlated lookups (index on contract.account_id), for filtering
@@ -151,8 +146,6 @@ class _Rows:
             SortKey.health: sa.func.coalesce(self.health_score, -1),
             SortKey.risk: sa.func.coalesce(self.probability, -1.0),
             SortKey.arr_at_risk: sa.func.coalesce(self.arr_at_risk, -1.0),
-            # Unmeasured accounts sort as -1: first ascending, last descending.
-            SortKey.utilization: sa.func.coalesce(self.utilization, -1.0),
         }
 
     def select(self, joins: frozenset[str] | None = None) -> sa.Select[Any]:
@@ -191,9 +184,6 @@ class _Rows:
             select = select.outerjoin(self.health, self.health.c.account_id == Account.id)
         if "risk" in joins and self.risk is not None:
             select = select.outerjoin(self.risk, self.risk.c.account_id == Account.id)
-        if "utilization" in joins and self.utilization_cte is not None:
-            cte = self.utilization_cte
-            select = select.outerjoin(cte, cte.c.account_id == Account.id)
         return select
 
 
@@ -202,37 +192,11 @@ SORT_JOINS: dict[SortKey, frozenset[str]] = {
     SortKey.health: frozenset({"health"}),
     SortKey.risk: frozenset({"risk"}),
     SortKey.arr_at_risk: frozenset({"risk"}),
-    SortKey.utilization: frozenset({"utilization"}),
 }
 
 
 def _filter_joins(query: PortfolioQuery) -> frozenset[str]:
-    joins = {"health"} if query.band else set()
-    if query.utilization or query.utilization_min is not None or query.utilization_max is not None:
-        joins.add("utilization")
-    return frozenset(joins)
-
-
-def _utilization_filter(rows: _Rows, query: PortfolioQuery) -> list[Any]:
-    """Band and min–max conditions (both may apply); ``unknown`` = no utilization measured."""
-    value = rows.utilization
-    if query.utilization == UtilizationBand.unknown:
-        return [value.is_(None)]
-    low, high = (
-        UTILIZATION_BANDS.get(query.utilization, (None, None))
-        if query.utilization
-        else (None, None)
-    )
-    conditions = []
-    if low is not None:
-        conditions.append(value >= low)
-    if high is not None:
-        conditions.append(value < high)
-    if query.utilization_min is not None:
-        conditions.append(value >= query.utilization_min)
-    if query.utilization_max is not None:
-        conditions.append(value <= query.utilization_max)
-    return conditions
+    return frozenset({"health"}) if query.band else frozenset()
 
 
 def _row(row: Any, as_of: date) -> AccountRow:
@@ -306,7 +270,6 @@ def _filtered(
         select = select.where(rows.health_band == query.band)
     if query.stage:
         select = select.where(rows.stage == query.stage)
-    select = select.where(*_utilization_filter(rows, query))
     if query.owner:
         ids = owner_ids(session, user, query.owner)
         select = select.where(
@@ -348,7 +311,7 @@ def _decode_cursor(query: PortfolioQuery, cursor: str) -> tuple[Any, int]:
     try:
         if query.sort == SortKey.renewal_on:
             value = date.fromisoformat(value)
-        elif query.sort in (SortKey.arr, SortKey.risk, SortKey.arr_at_risk, SortKey.utilization):
+        elif query.sort in (SortKey.arr, SortKey.risk, SortKey.arr_at_risk):
             value = float(value)
         elif query.sort == SortKey.health:
             value = int(value)
@@ -597,7 +560,9 @@ def today(
     )
     untouched = (
         _filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
-        .where(rows.arr_lookup.is_not(None), ~touched)
+        # The touchpoint probe first: it stops at the first recent touchpoint, and most
+        # accounts have one, so few rows reach the contract lookup (half the time).
+        .where(~touched, rows.arr_lookup.is_not(None))
         .order_by(rows.arr_lookup.desc(), Account.id)
         .limit(10)
     )
@@ -640,25 +605,29 @@ def renewing_between(
 def _renewing(
     session: Session, user: User, owner: str | None, start: date, end: date, as_of: date
 ) -> Sequence[Any]:
+    # The owner's accounts' contracts grouped once, then the renewal window on the group: a
+    # third of the time of six correlated lookups per account (filter, sort and four columns).
     rows = _Rows(session)
-    query = PortfolioQuery(owner=owner, renewal_from=start, renewal_to=end)
-    currency = _contract_lookup(sa.func.min(Contract.currency))
-    seats = _contract_lookup(sa.func.sum(Contract.licensed_seats))
+    owned = _filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
+    contracts = _current_contracts(owned)
     select = (
-        _filtered(session, rows, query, user, as_of, frozenset({"owner"}))
-        .add_columns(
+        sa.select(
+            Account.id,
             Account.external_id,
             Account.name,
             Account.segment,
             Account.owner_id,
             rows.owner.name.label("owner_name"),
-            sa.func.coalesce(rows.arr_lookup, 0.0).label("arr"),
-            currency.label("currency"),
-            rows.renewal_lookup.label("renewal_on"),
-            seats.label("seats"),
+            sa.func.coalesce(contracts.c.arr, 0.0).label("arr"),
+            contracts.c.currency,
+            contracts.c.renewal_on,
+            contracts.c.seats,
             *(sa.null().label(name) for name in JUDGEMENT_COLUMNS),
         )
-        .order_by(rows.renewal_lookup, Account.id)
+        .join(contracts, contracts.c.account_id == Account.id)
+        .outerjoin(rows.owner, rows.owner.id == Account.owner_id)
+        .where(contracts.c.renewal_on >= start, contracts.c.renewal_on <= end)
+        .order_by(contracts.c.renewal_on, Account.id)
     )
     return session.execute(select).all()
 
@@ -847,6 +816,14 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         .where(AccountOwnership.account_id == account_id)
         .order_by(AccountOwnership.started_at)
     ).all()
+    team = session.execute(
+        sa.select(
+            AccountTeamMember.id, AccountTeamMember.user_id, User.name, AccountTeamMember.role
+        )
+        .join(User, User.id == AccountTeamMember.user_id)
+        .where(AccountTeamMember.account_id == account_id)
+        .order_by(AccountTeamMember.role)
+    ).all()
     return Account360(
         account=account_row(session, account_id, as_of),
         industry=account.industry,
@@ -875,7 +852,10 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
             )
             for o, name in ownership
         ],
-        team=team_seats(session, account_id),
+        team=[
+            TeamSeat(id=seat, user_id=uid, user_name=name, role=role.value)
+            for seat, uid, name, role in team
+        ],
         can_edit=can_edit_account(session, user, account),
         health=health,
         health_history=signals.health_history(session, account_id, health.scorecard)

@@ -55,29 +55,46 @@ def current_days(session: Session) -> CurrentDays:
 
 
 def _current_days(session: Session) -> CurrentDays:
+    # One statement of five scalar lookups (every page reads them: one round trip, not five).
     # max(as_of) is one index probe; the day's last stored row (highest id, found through the
     # as_of index) names the scorecard / model version in force.
-    health_day = session.scalar(sa.select(sa.func.max(HealthScore.as_of)))
-    risk_day = session.scalar(sa.select(sa.func.max(ChurnRiskScore.as_of)))
-    scorecard = session.scalar(
-        sa.select(HealthScore.scorecard)
-        .where(HealthScore.as_of == health_day)
-        .order_by(HealthScore.id.desc())
-        .limit(1)
-    )
-    model_version = session.scalar(
-        sa.select(ChurnRiskScore.model_version)
-        .where(ChurnRiskScore.as_of == risk_day)
-        .order_by(ChurnRiskScore.id.desc())
-        .limit(1)
-    )
+    health_day = sa.select(sa.func.max(HealthScore.as_of)).scalar_subquery()
+    risk_day = sa.select(sa.func.max(ChurnRiskScore.as_of)).scalar_subquery()
+    found = session.execute(
+        sa.select(
+            health_day.label("health_day"),
+            _last_stored(HealthScore, HealthScore.scorecard, health_day).label("scorecard"),
+            risk_day.label("risk_day"),
+            _last_stored(ChurnRiskScore, ChurnRiskScore.model_version, risk_day).label(
+                "model_version"
+            ),
+            sa.select(sa.func.max(MetricSnapshot.as_of)).scalar_subquery().label("metrics_day"),
+        )
+    ).one()
     return CurrentDays(
-        health_day=health_day,
-        scorecard=scorecard,
-        risk_day=risk_day,
-        model_version=model_version,
-        metrics_day=session.scalar(sa.select(sa.func.max(MetricSnapshot.as_of))),
+        health_day=_day(found.health_day),
+        scorecard=found.scorecard,
+        risk_day=_day(found.risk_day),
+        model_version=found.model_version,
+        metrics_day=_day(found.metrics_day),
     )
+
+
+def _last_stored(table: type[HealthScore] | type[ChurnRiskScore], column: Any, day: Any) -> Any:
+    return (
+        sa.select(column)
+        .where(table.as_of == day)
+        .order_by(table.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _day(value: Any) -> date | None:
+    # SQLite returns a scalar subquery's DATE as text.
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 def _only(column: Any, account_ids: Sequence[int] | None) -> list[Any]:
@@ -134,20 +151,6 @@ def stage_now() -> Any:
         .limit(1)
         .correlate(Account)
         .scalar_subquery()
-    )
-
-
-def utilization_today(days: CurrentDays) -> Any:
-    """(account_id, utilization) of the current metrics day, for filtering and sorting in SQL;
-    the value is the ``license_utilization`` metric of the day's snapshot."""
-    return (
-        sa.select(
-            MetricSnapshot.account_id.label("account_id"),
-            MetricSnapshot.values["license_utilization"].as_float().label("utilization"),
-        )
-        .where(MetricSnapshot.as_of == days.metrics_day)
-        .cte("utilization_now")
-        .prefix_with("MATERIALIZED", dialect="sqlite")
     )
 
 

@@ -32,7 +32,6 @@ from tenure.errors import InvalidInput, NotFound
 from tenure.model import (
     Account,
     AccountOwnership,
-    AccountTeamMember,
     Contact,
     Contract,
     ContractStatus,
@@ -49,6 +48,7 @@ from tenure.model.base import utcnow
 from tenure.portfolio import signals
 from tenure.portfolio.pages import pages_for
 from tenure.portfolio.schemas import (
+    UTILIZATION_BANDS,
     Account360,
     AccountRow,
     ArrByCurrency,
@@ -70,12 +70,13 @@ from tenure.portfolio.schemas import (
     SavedViewRead,
     SortDirection,
     SortKey,
-    TeamSeat,
     TimelineItem,
     TodayRenewal,
     TodayReport,
     TouchpointLog,
+    UtilizationBand,
 )
+from tenure.portfolio.team import team_seats
 from tenure.store.events import EventStore
 
 TODAY_RENEWAL_WINDOW_DAYS = 120
@@ -125,6 +126,10 @@ class _Rows:
         self.health = signals.health_today(days, account_ids) if days.health_day else None
         self.risk = signals.risk_today(days, account_ids) if days.risk_day else None
         self.stage = signals.stage_now()
+        self.utilization_cte = signals.utilization_today(days) if days.metrics_day else None
+        self.utilization = (
+            self.utilization_cte.c.utilization if self.utilization_cte is not None else sa.null()
+        )
         self.arr = sa.func.coalesce(self.contracts.c.arr, 0.0)
         self.renewal_on = self.contracts.c.renewal_on
         # The same figures as correlated lookups (index on contract.account_id), for filtering
@@ -146,6 +151,8 @@ class _Rows:
             SortKey.health: sa.func.coalesce(self.health_score, -1),
             SortKey.risk: sa.func.coalesce(self.probability, -1.0),
             SortKey.arr_at_risk: sa.func.coalesce(self.arr_at_risk, -1.0),
+            # Unmeasured accounts sort as -1: first ascending, last descending.
+            SortKey.utilization: sa.func.coalesce(self.utilization, -1.0),
         }
 
     def select(self, joins: frozenset[str] | None = None) -> sa.Select[Any]:
@@ -184,6 +191,9 @@ class _Rows:
             select = select.outerjoin(self.health, self.health.c.account_id == Account.id)
         if "risk" in joins and self.risk is not None:
             select = select.outerjoin(self.risk, self.risk.c.account_id == Account.id)
+        if "utilization" in joins and self.utilization_cte is not None:
+            cte = self.utilization_cte
+            select = select.outerjoin(cte, cte.c.account_id == Account.id)
         return select
 
 
@@ -192,11 +202,37 @@ SORT_JOINS: dict[SortKey, frozenset[str]] = {
     SortKey.health: frozenset({"health"}),
     SortKey.risk: frozenset({"risk"}),
     SortKey.arr_at_risk: frozenset({"risk"}),
+    SortKey.utilization: frozenset({"utilization"}),
 }
 
 
 def _filter_joins(query: PortfolioQuery) -> frozenset[str]:
-    return frozenset({"health"}) if query.band else frozenset()
+    joins = {"health"} if query.band else set()
+    if query.utilization or query.utilization_min is not None or query.utilization_max is not None:
+        joins.add("utilization")
+    return frozenset(joins)
+
+
+def _utilization_filter(rows: _Rows, query: PortfolioQuery) -> list[Any]:
+    """Band and min–max conditions (both may apply); ``unknown`` = no utilization measured."""
+    value = rows.utilization
+    if query.utilization == UtilizationBand.unknown:
+        return [value.is_(None)]
+    low, high = (
+        UTILIZATION_BANDS.get(query.utilization, (None, None))
+        if query.utilization
+        else (None, None)
+    )
+    conditions = []
+    if low is not None:
+        conditions.append(value >= low)
+    if high is not None:
+        conditions.append(value < high)
+    if query.utilization_min is not None:
+        conditions.append(value >= query.utilization_min)
+    if query.utilization_max is not None:
+        conditions.append(value <= query.utilization_max)
+    return conditions
 
 
 def _row(row: Any, as_of: date) -> AccountRow:
@@ -270,6 +306,7 @@ def _filtered(
         select = select.where(rows.health_band == query.band)
     if query.stage:
         select = select.where(rows.stage == query.stage)
+    select = select.where(*_utilization_filter(rows, query))
     if query.owner:
         ids = owner_ids(session, user, query.owner)
         select = select.where(
@@ -311,7 +348,7 @@ def _decode_cursor(query: PortfolioQuery, cursor: str) -> tuple[Any, int]:
     try:
         if query.sort == SortKey.renewal_on:
             value = date.fromisoformat(value)
-        elif query.sort in (SortKey.arr, SortKey.risk, SortKey.arr_at_risk):
+        elif query.sort in (SortKey.arr, SortKey.risk, SortKey.arr_at_risk, SortKey.utilization):
             value = float(value)
         elif query.sort == SortKey.health:
             value = int(value)
@@ -816,14 +853,6 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         .where(AccountOwnership.account_id == account_id)
         .order_by(AccountOwnership.started_at)
     ).all()
-    team = session.execute(
-        sa.select(
-            AccountTeamMember.id, AccountTeamMember.user_id, User.name, AccountTeamMember.role
-        )
-        .join(User, User.id == AccountTeamMember.user_id)
-        .where(AccountTeamMember.account_id == account_id)
-        .order_by(AccountTeamMember.role)
-    ).all()
     return Account360(
         account=account_row(session, account_id, as_of),
         industry=account.industry,
@@ -852,10 +881,7 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
             )
             for o, name in ownership
         ],
-        team=[
-            TeamSeat(id=seat, user_id=uid, user_name=name, role=role.value)
-            for seat, uid, name, role in team
-        ],
+        team=team_seats(session, account_id),
         can_edit=can_edit_account(session, user, account),
         health=health,
         health_history=signals.health_history(session, account_id, health.scorecard)

@@ -154,6 +154,20 @@ def stage_now() -> Any:
     )
 
 
+def utilization_today(days: CurrentDays) -> Any:
+    """(account_id, utilization) of the current metrics day, for filtering and sorting in SQL;
+    the value is the ``license_utilization`` metric of the day's snapshot."""
+    return (
+        sa.select(
+            MetricSnapshot.account_id.label("account_id"),
+            MetricSnapshot.values["license_utilization"].as_float().label("utilization"),
+        )
+        .where(MetricSnapshot.as_of == days.metrics_day)
+        .cte("utilization_now")
+        .prefix_with("MATERIALIZED", dialect="sqlite")
+    )
+
+
 def utilization_of(session: Session, days: CurrentDays, account_ids: list[int]) -> dict[int, float]:
     """License utilization of the current metrics day, for the accounts listed."""
     if days.metrics_day is None or not account_ids:

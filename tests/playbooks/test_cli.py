@@ -49,6 +49,9 @@ def test_daily_run_then_work_the_cta(cli_env: str) -> None:
     ]
     assert run["counts"]["rules"] == {"created": 2}
     assert "already succeeded" in invoke("run", "daily", "--as-of", "2026-03-01", "--no-send")
+    rows = [line.replace("│", " ").split() for line in invoke("run", "history").splitlines()]
+    run_row = next(row for row in rows if "2026-03-01" in row)
+    assert run_row[:2] + run_row[-2:] == ["2026-03-01", "succeeded", "0", "risk"]  # risk skipped
     ctas = json.loads(invoke("ctas", "list", "--json"))
     assert [(c["rule_key"], c["reason"]) for c in ctas] == [
         ("health_red", "health_band = red (== red)"),

@@ -122,7 +122,7 @@ def run_history(json: bool = typer.Option(False, "--json")) -> None:
     if json:
         print_json(runs)
         return
-    table = Table("as of", "status", "started", "finished", "attempts", "errors")
+    table = Table("as of", "status", "started", "finished", "attempts", "errors", "skipped")
     for r in runs:
         table.add_row(
             str(r.as_of),
@@ -131,6 +131,7 @@ def run_history(json: bool = typer.Option(False, "--json")) -> None:
             f"{r.finished_at:%H:%M:%S}" if r.finished_at else "",
             str(r.attempts),
             str(len(r.errors)),
+            ", ".join(s["step"] for s in r.skipped),
         )
     console.print(table)
 

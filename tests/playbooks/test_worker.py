@@ -14,6 +14,7 @@ from tenure.model import DailyRun
 from tenure.playbooks.background import exclusive
 from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.daily import run_daily
+from tenure.playbooks.intraday import REFRESH_LOCK
 from tenure.playbooks.outbox import FakeMailer
 from tenure.playbooks.rules import load_ruleset
 from tenure.playbooks.webhooks import FakePoster
@@ -118,4 +119,33 @@ def test_a_run_whose_process_died_is_resumed_by_the_next_sole_runner(
         engine, date(2026, 3, 2), load_ruleset(), PlaybookSettings(), data_dir=data_dir
     )
     assert (resumed.run.status, resumed.run.attempts) == ("succeeded", 2)
+    engine.dispose()
+
+
+def test_the_daily_run_waits_while_the_intraday_refresh_runs(
+    database_url: str, data_dir: Path
+) -> None:
+    engine = create_engine(database_url)
+    seed(engine)
+    lines: list[str] = []
+
+    def tick_at_seven() -> None:
+        tick(
+            engine,
+            PlaybookSettings(daily_at=SIX),
+            mailer=None,
+            poster=None,
+            store=None,
+            data_dir=data_dir,
+            now=datetime(2026, 3, 2, 7, tzinfo=UTC),
+            log=lines.append,
+        )
+
+    with exclusive(data_dir / REFRESH_LOCK):  # a refresh is rescoring today
+        tick_at_seven()
+    tick_at_seven()
+    assert lines == [
+        "daily run 2026-03-02: the intraday refresh is running; waiting for the next tick",
+        "daily run 2026-03-02: succeeded",
+    ]
     engine.dispose()

@@ -24,13 +24,14 @@ from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import EventStore, open_event_store
 
 log = logging.getLogger(__name__)
+REFRESH_LOCK = "refresh.lock"  # also held by the worker's daily run: both rescore today
 
 
 def refresh_once(
     engine: sa.Engine, store: EventStore, settings: Settings, as_of: date | None = None
 ) -> RefreshRun | None:
     """One committed refresh (as of today in UTC by default); None when another one is running."""
-    with exclusive(settings.data_dir / "refresh.lock") as held:
+    with exclusive(settings.data_dir / REFRESH_LOCK) as held:
         if not held:
             return None
         with session_scope(session_factory(engine)) as session:

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ from tenure.playbooks import webhooks
 from tenure.playbooks.background import exclusive, start_child
 from tenure.playbooks.config import PlaybookSettings, playbook_settings, retry_delay
 from tenure.playbooks.daily import run_daily
+from tenure.playbooks.intraday import REFRESH_LOCK
 from tenure.playbooks.outbox import Mailer, SmtpMailer, send_pending
 from tenure.playbooks.rules import load_ruleset
 from tenure.playbooks.schemas import DailySchedule
@@ -203,21 +205,28 @@ def _run_day(
         if data_dir is not None:
             write_heartbeat(data_dir, utcnow())
 
-    try:
-        result = run_daily(
-            engine,
-            as_of,
-            load_ruleset(settings.rules_file),
-            settings,
-            mailer=mailer,
-            poster=poster,
-            store=store,
-            data_dir=data_dir,
-            on_step=on_step,
-        )
-    except TenureError as error:  # another process has the day, a bad rules file: next tick
-        log(f"daily run {as_of}: {error.message}")
-        return
+    # The intraday refresh rescores today too: one of the two at a time, or they would write
+    # the same day's metrics and health at once.
+    refresh_lock = data_dir / REFRESH_LOCK if data_dir is not None else None
+    with exclusive(refresh_lock) if refresh_lock else nullcontext(True) as free:
+        if not free:
+            log(f"daily run {as_of}: the intraday refresh is running; waiting for the next tick")
+            return
+        try:
+            result = run_daily(
+                engine,
+                as_of,
+                load_ruleset(settings.rules_file),
+                settings,
+                mailer=mailer,
+                poster=poster,
+                store=store,
+                data_dir=data_dir,
+                on_step=on_step,
+            )
+        except TenureError as error:  # another process has the day, a bad rules file: next tick
+            log(f"daily run {as_of}: {error.message}")
+            return
     skipped = "".join(f"; {s['step']} skipped: {s['reason']}" for s in result.run.skipped)
     log(f"daily run {as_of}: {result.run.status}{skipped}")
 

@@ -208,6 +208,8 @@ def tenure_serve(data_dir: Path, port: int, workers: int) -> Iterator[subprocess
         **os.environ,
         "TENURE_DATA_DIR": str(data_dir),
         "TENURE_REFRESH_EVERY": "0",
+        # The background worker (daily run, email, webhooks) is no part of ingest capacity.
+        "TENURE_WORKER_EVERY": "0",
     }
     env.pop("TENURE_DATABASE_URL", None)
     tenure = Path(sys.executable).parent / "tenure"

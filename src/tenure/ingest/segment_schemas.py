@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 
-def _id_text(value: Any) -> Any:
+def id_text(value: Any) -> Any:
     """Numbers become strings; empty strings mean 'absent' (analytics.js sends them)."""
     if isinstance(value, bool):
         return value
@@ -37,7 +37,10 @@ def _id_text(value: Any) -> Any:
 def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-05:30 is past the last representable moment
+        raise ValueError(f"{value.isoformat()} is out of range in UTC") from None
 
 
 def _check_traits(model: type[BaseModel], traits: dict[str, Any]) -> None:
@@ -53,14 +56,14 @@ def _check_traits(model: type[BaseModel], traits: dict[str, Any]) -> None:
 
 
 SegmentId = Annotated[
-    str, StringConstraints(min_length=1, max_length=1024), BeforeValidator(_id_text)
+    str, StringConstraints(min_length=1, max_length=1024), BeforeValidator(id_text)
 ]
 # An id that becomes an operational external id (Contact, Account): the column is 128 wide.
 ExternalId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128), BeforeValidator(_id_text)
+    str, StringConstraints(min_length=1, max_length=128), BeforeValidator(id_text)
 ]
 # Alias ids are stored in columns 256 wide.
-AliasId = Annotated[str, StringConstraints(min_length=1, max_length=256), BeforeValidator(_id_text)]
+AliasId = Annotated[str, StringConstraints(min_length=1, max_length=256), BeforeValidator(id_text)]
 Moment = Annotated[datetime | None, AfterValidator(_as_utc)]
 
 
@@ -81,7 +84,7 @@ class _Message(BaseModel):
 
     def context_group_id(self) -> str | None:
         """The account a call belongs to when the sender says so (``context.groupId``)."""
-        value = _id_text(self.context.get("groupId"))
+        value = id_text(self.context.get("groupId"))
         return value if isinstance(value, str) else None
 
 

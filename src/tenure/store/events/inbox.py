@@ -181,18 +181,11 @@ class Inbox:
     def append(self, events: pa.Table) -> AppendResult:
         """Store events durably; (source, message_id) pairs already in the inbox are ignored."""
         events = events.cast(EVENT_SCHEMA)
-        rows = events.select(_STORED).to_pylist()
-        micros = zip(
-            events["timestamp"].cast(pa.int64()).to_pylist(),
-            events["received_at"].cast(pa.int64()).to_pylist(),
-            strict=True,
-        )
-        append = _Append(
-            [
-                (*row.values(), ts, received)
-                for row, (ts, received) in zip(rows, micros, strict=True)
-            ]
-        )
+        # Column by column, then zipped: several times faster than a dict per row.
+        columns = [events[name].to_pylist() for name in _STORED] + [
+            events[name].cast(pa.int64()).to_pylist() for name in ("timestamp", "received_at")
+        ]
+        append = _Append(list(zip(*columns, strict=True)))
         with self._queue_lock:
             self._queue.append(append)
         with self._writer:

@@ -37,8 +37,7 @@ EVENT_COLUMNS = tuple(EVENT_SCHEMA.names)
 
 def events_table_from_rows(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     """Build an Arrow table in the event schema from dicts (missing optional keys become null)."""
-    columns: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
-    for row in rows:
-        for name in EVENT_COLUMNS:
-            columns[name].append(row.get(name))
+    rows = rows if isinstance(rows, list) else list(rows)
+    # One comprehension per column: the ingest API builds a table per request, this is its cost.
+    columns = {name: [row.get(name) for row in rows] for name in EVENT_COLUMNS}
     return pa.Table.from_pydict(columns, schema=EVENT_SCHEMA)

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tenure.errors import Conflict, InvalidInput, NotFound
 from tenure.model import (
@@ -519,6 +519,7 @@ def _read_ctas(session: Session, *conditions: Any, limit: int = 500) -> list[Cta
         .where(*conditions)
         .order_by(Cta.due_on, Cta.id)
         .limit(limit)
+        .options(selectinload(Cta.steps))  # one query for every CTA's checklist, not one each
     )
     return [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
 

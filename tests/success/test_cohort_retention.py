@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 
 from tenure.errors import InvalidInput
 from tenure.success.kpis import ContractFact, add_months_clamped, cohort_retention
+from tests.success.test_cli import cli_env, run  # noqa: F401  (cli_env is a fixture)
 
 # 2025-Q1, USD — start ARR 100 + 100 + 200 = 400:
 # - A starts 2025-01-01 at 100, renews 2026-01-01 at 150 (expansion);
@@ -71,3 +73,21 @@ def test_month_end_clamping() -> None:
     assert add_months_clamped(date(2025, 1, 31), 1) == date(2025, 2, 28)
     assert add_months_clamped(date(2024, 1, 31), 1) == date(2024, 2, 29)
     assert add_months_clamped(date(2025, 3, 31), 12) == date(2026, 3, 31)
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_cli_renders_the_same_report() -> None:
+    """`tenure cohorts`: acme (1000 USD, to 2026-12-31) and gone (400 USD, left 2025-12-31)
+    both started 2025-01-01; at month 12 (2026-01-01) only acme pays: 1 of 2, 1000 of 1400."""
+    report = json.loads(run("cohorts", "--as-of", "2026-03-01", "--months", "12", "--json"))
+    (q1,) = report["cohorts"]
+    assert (q1["cohort"], q1["currency"], q1["accounts"], q1["start_arr"]) == (
+        "2025-Q1",
+        "USD",
+        2,
+        1400.0,
+    )
+    assert q1["months"] == list(range(13))
+    assert (q1["logo_retention"][12], q1["arr_retention"][12]) == (0.5, 1000 / 1400)
+    table = run("cohorts", "--as-of", "2026-03-01", "--months", "12")
+    assert "2025-Q1" in table and "50.0% / 71.4%" in table

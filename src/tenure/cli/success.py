@@ -756,6 +756,35 @@ def kpis_command(
 
 
 @handle_errors
+def cohorts_command(
+    months: int = typer.Option(24, "--months", min=1, max=120, help="Months since start to show"),
+    as_of: str | None = AS_OF,
+    as_json: bool = JSON,
+) -> None:
+    """Cohort retention: logo and ARR retention by start quarter over months since start."""
+    from tenure.portfolio.reviews import cohort_retention
+
+    with unit_of_work() as session:
+        report = cohort_retention(session, _as_of(as_of), max_months=months)
+    if as_json:
+        print_json(report)
+        return
+    marks = [m for m in (0, 3, 6, 12, 18, 24, 36) if m <= months]
+    rows = [
+        [c.cohort, c.currency, c.accounts, f"{c.start_arr:,.0f}"]
+        + [
+            f"{_pct(c.logo_retention[m])} / {_pct(c.arr_retention[m])}"
+            if m < len(c.months)
+            else "-"
+            for m in marks
+        ]
+        for c in report.cohorts
+    ]
+    columns = ["cohort", "cur", "accounts", "start ARR"] + [f"M{m} logo / ARR" for m in marks]
+    _table(f"Cohort retention as of {report.as_of}", columns, rows)
+
+
+@handle_errors
 def ebr_command(
     account: str = typer.Argument(..., help="Account external id."),
     as_of: str | None = AS_OF,
@@ -928,4 +957,5 @@ def register(app: typer.Typer) -> None:
     ):
         app.add_typer(group, name=name)
     app.command("kpis")(kpis_command)
+    app.command("cohorts")(cohorts_command)
     app.command("ebr")(ebr_command)

@@ -41,8 +41,10 @@ def list_accounts(
     db: Session = Db,
     as_of: date = AsOf,
 ) -> PortfolioPage:
-    """Filtered, sorted accounts with ARR, renewal, health, risk and stage. Page with ``cursor``
-    (or ``page``); ``sort`` by name, arr, renewal_on, segment, owner, health, risk, arr_at_risk."""
+    """Filtered, sorted accounts with ARR, renewal, health, risk, stage and utilization. Page
+    with ``cursor`` (or ``page``); ``sort`` by name, arr, renewal_on, segment, owner, health,
+    risk, arr_at_risk, utilization; ``utilization`` (low, medium, high, unknown) and
+    ``utilization_min``/``utilization_max`` (ratios) filter by license utilization."""
     return service.portfolio(db, query, actor.user, as_of)
 
 

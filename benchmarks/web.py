@@ -468,6 +468,22 @@ def time_endpoints(base: str, accounts: int, n: int) -> dict[str, dict[str, Any]
     return timings
 
 
+def book_size(url: str) -> dict[str, int]:
+    """What a reused book holds, so its figures say what they were measured on."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            size = {
+                table: int(conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) or 0)
+                for table in ("account", "contract", "health_score", "churn_risk_score")
+            }
+            days = conn.scalar(sa.text("SELECT count(DISTINCT as_of) FROM health_score"))
+            size["scoring_days"] = int(days or 0)
+    finally:
+        engine.dispose()
+    return size
+
+
 def load_average() -> dict[str, float]:
     one, five, fifteen = os.getloadavg()
     return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2)}
@@ -494,8 +510,11 @@ def main() -> None:
     database = folder / "tenure.db"
     url = f"sqlite:///{database}"
     reused = database.exists()
-    counts = {} if reused else load_book(url, args.accounts, args.months, args.score_every_days)
-    print(f"book: {counts or 'reused ' + str(database)}", flush=True)
+    if reused:
+        counts = {"reused": str(database), **book_size(url)}
+    else:
+        counts = load_book(url, args.accounts, args.months, args.score_every_days)
+    print(f"book: {counts}", flush=True)
     env = {
         "TENURE_DATABASE_URL": url,
         "TENURE_DATA_DIR": str(folder),
@@ -522,7 +541,7 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
         "load_average_after": load_average(),
-        "book": counts or {"reused": str(database)},
+        "book": counts,
         "score_every_days": args.score_every_days,
         "timings": timings,
         "worst_p95_ms": worst,

@@ -4,10 +4,11 @@
 
 Runs the app in this process (Starlette's TestClient) on the book ``benchmarks.web --keep DIR``
 built, signs in the same people and opens the same paths, counting the statements each request
-sends to the database and the time they take. ``--profile TEXT`` samples the endpoints whose
-name contains TEXT with py-spy (the handlers run in worker threads, which cProfile does not
-follow) and prints the functions with the most samples, inclusive and self. In-process figures
-leave out the HTTP round trip; ``benchmarks.web`` gives the latencies people see.
+sends to the database and the time they take (means per request). ``--profile TEXT`` samples
+the endpoints whose name contains TEXT with py-spy (the handlers run in worker threads, which
+cProfile does not follow) and prints the functions with the most samples, inclusive and self.
+In-process figures leave out the HTTP round trip; ``benchmarks.web`` gives the latencies people
+see.
 """
 
 from __future__ import annotations
@@ -56,16 +57,20 @@ class StatementCounter:
 
 def measure(
     client: httpx.Client, paths: list[str], counter: StatementCounter
-) -> tuple[float, float, float]:
-    """Mean wall ms, statements and SQL ms per request (after one warm-up request)."""
+) -> tuple[float, float, float, float]:
+    """Mean wall ms, CPU ms, statements and SQL ms per request (after one warm-up request).
+
+    CPU time (client and server together, both in this process) moves less than wall time
+    when other work loads the machine."""
     client.get(paths[0]).raise_for_status()
     counter.reset()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for path in paths:
         client.get(path).raise_for_status()
     n = len(paths)
     wall = (time.perf_counter() - started) * 1000 / n
-    return wall, counter.statements / n, counter.seconds * 1000 / n
+    cpu = (time.process_time() - cpu) * 1000 / n
+    return wall, cpu, counter.statements / n, counter.seconds * 1000 / n
 
 
 class Sampler:
@@ -138,13 +143,13 @@ def main() -> None:
         def new_client() -> httpx.Client:
             return TestClient(app)
 
-        print(f"{'endpoint':66s} {'ms':>7s} {'stmts':>6s} {'sql ms':>7s}  (in-process, mean)")
+        print(f"{'endpoint':66s} {'ms':>7s} {'cpu ms':>7s} {'stmts':>6s} {'sql ms':>7s}")
         for name, (client, paths) in signed_in_endpoints(
             new_client, args.accounts, args.requests
         ).items():
             sampler = Sampler() if args.profile and args.profile in name else None
-            wall, statements, sql = measure(client, paths, counter)
-            print(f"{name:66s} {wall:7.1f} {statements:6.1f} {sql:7.1f}", flush=True)
+            wall, cpu, statements, sql = measure(client, paths, counter)
+            print(f"{name:66s} {wall:7.1f} {cpu:7.1f} {statements:6.1f} {sql:7.1f}", flush=True)
             if sampler is not None:
                 print_profile(sampler.stacks(), args.top)
     print(f"load average: {os.getloadavg()}")

@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from tenure.api.nodelay import HTTP_PROTOCOL
+
 START_TIMEOUT_SECONDS = 60  # a loaded 2-core machine migrates and imports slowly
 
 
@@ -41,7 +43,7 @@ def served_app(
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", "tenure.api.app:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    command += ["--workers", str(workers)]
+    command += ["--workers", str(workers), "--http", HTTP_PROTOCOL]
     with open(log, "wb") as output:
         server = subprocess.Popen(
             command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT

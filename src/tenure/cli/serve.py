@@ -20,6 +20,7 @@ def serve(
     webhooks every TENURE_WORKER_EVERY seconds."""
     import uvicorn
 
+    from tenure.api.nodelay import HTTP_PROTOCOL
     from tenure.playbooks.intraday import start_refresher
     from tenure.playbooks.worker import start_worker
 
@@ -37,6 +38,7 @@ def serve(
             port=port or config.port,
             workers=workers or config.web_workers,
             proxy_headers=True,
+            http=HTTP_PROTOCOL,  # TCP_NODELAY with any number of workers (see nodelay.py)
         )
     finally:
         for process in background:

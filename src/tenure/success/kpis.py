@@ -32,6 +32,7 @@ computed **per currency** and never summed across currencies.
 from __future__ import annotations
 
 import enum
+import functools
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -348,6 +349,10 @@ def add_months_clamped(day: date, months: int) -> date:
     return first.replace(day=min(day.day, last_day))
 
 
+# Accounts share start days (a few a day on a big book): each month's day is computed once.
+_month_day = functools.lru_cache(maxsize=1 << 16)(add_months_clamped)
+
+
 def _quarter(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
@@ -390,7 +395,16 @@ def cohort_retention(
 
 
 def _arr_of(own: Sequence[ContractFact], day: date, currency: str) -> float:
-    return sum(v for (_, cur), v in arr_on(own, day).items() if cur == currency)
+    """One account's ARR in ``currency`` on ``day``: :func:`arr_on` for a single account,
+    without its dictionaries (this runs accounts × months times)."""
+    live = [c for c in own if c.starts_on <= day <= c.ends_on]
+    renewed_today = any(c.starts_on == day for c in live)
+    return sum(
+        c.arr
+        for c in live
+        if c.currency == currency
+        and not (renewed_today and c.ends_on == day and c.starts_on != day)
+    )
 
 
 def _cohort_curve(
@@ -401,11 +415,11 @@ def _cohort_curve(
     max_months: int,
 ) -> CohortCurve:
     latest_start = max(start for start, _ in accounts)
-    months = [m for m in range(max_months + 1) if add_months_clamped(latest_start, m) <= as_of]
+    months = [m for m in range(max_months + 1) if _month_day(latest_start, m) <= as_of]
     start_arr = sum(_arr_of(own, start, currency) for start, own in accounts)
     logos, arrs = [], []
     for m in months:
-        values = [_arr_of(own, add_months_clamped(start, m), currency) for start, own in accounts]
+        values = [_arr_of(own, _month_day(start, m), currency) for start, own in accounts]
         logos.append(sum(1 for v in values if v > 0) / len(accounts))
         arrs.append(_ratio(sum(values), start_arr))
     return CohortCurve(

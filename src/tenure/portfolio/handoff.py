@@ -259,7 +259,10 @@ def _check_order(last: AccountHandoff | None, data: HandoffCreate) -> None:
 def _capture_answers(
     session: Session, account: Account, data: HandoffCreate, on: date, actor: Actor
 ) -> None:
-    """Store the answers where the fit framework reads them (audited before/after)."""
+    """Store the answers where the fit framework reads them (audited before/after); a handoff
+    that captures nothing new leaves them, and the day they were captured, as they were."""
+    if data.fit_answers is None and data.desired_outcome is None:
+        return
     before = dict((account.custom or {}).get("handoff") or {})
     answers = {**before, "captured_on": on.isoformat()}
     if data.fit_answers is not None:

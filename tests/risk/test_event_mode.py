@@ -24,6 +24,7 @@ from tenure.risk.datasets import (
     with_changes,
 )
 from tenure.risk.evaluation import backtest, early_warning, rank_figures, time_ordered_folds
+from tenure.risk.service import LABEL_COLUMNS, feature_types
 from tenure.store.events import events_table_from_rows
 from tests.risk.factories import CustomerBase, customer_base
 
@@ -200,6 +201,44 @@ def test_backtest_beats_the_naive_baseline(base: CustomerBase, dataset: pd.DataF
     assert model.scores.auc > 0.8
     assert model.scores.auc > naive.scores.auc
     assert model.early_warning.churners > 5
+
+
+def perfect_separators(rows: pd.DataFrame) -> list[str]:
+    """Feature columns that alone rank every churner above every stayer (or below): leaks.
+
+    Real churn signals are noisy; a column that separates the label perfectly was computed from
+    the outcome. Missing values count as their own, lowest value so "known only for churners"
+    separates too.
+    """
+    churned = rows["churned"].to_numpy() == 1
+    leaks = []
+    for name in feature_types(rows).numeric:
+        values = rows[name].astype(float)
+        ranked = values.fillna(values.min() - 1).to_numpy()
+        if ranked[churned].min() > ranked[~churned].max() or (
+            ranked[churned].max() < ranked[~churned].min()
+        ):
+            leaks.append(name)
+    return leaks
+
+
+def test_labels_never_reach_the_features(dataset: pd.DataFrame) -> None:
+    """Fails if any outcome (the label, the churn date, or a column made from them) leaks.
+
+    The dataset is built exactly as the service builds it; the model reads ``feature_types``.
+    The control shows the check would catch a leak: days until the loss, known only afterwards.
+    """
+    assert not set(feature_types(dataset).features) & set(LABEL_COLUMNS)
+    assert dataset["churned"].sum() > 5 and perfect_separators(dataset) == []
+    days_until_loss = (
+        pd.to_datetime(dataset["churned_on"]) - pd.to_datetime(dataset["observed_on"])
+    ).dt.days
+    leaked = dataset.assign(days_until_loss=days_until_loss.where(dataset["churned"] == 1))
+    assert perfect_separators(leaked) == ["days_until_loss"]
+    honest = backtest(dataset, feature_types(dataset), HORIZON, "logistic", folds=3)
+    cheating = backtest(leaked, feature_types(leaked), HORIZON, "logistic", folds=3)
+    # A leaked label ranks (almost) perfectly out of time; the honest pipeline cannot.
+    assert cheating.pooled.auc > 0.99 > honest.pooled.auc
 
 
 def test_changes_compare_with_three_months_earlier() -> None:

@@ -7,6 +7,9 @@ import typer
 from tenure.cli.context import database, handle_errors, settings
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @handle_errors
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (default: TENURE_HOST)."),
@@ -39,6 +42,11 @@ def serve(
             workers=workers or config.web_workers,
             proxy_headers=True,
             http=HTTP_PROTOCOL,  # TCP_NODELAY with any number of workers (see nodelay.py)
+            # uvicorn kills a worker that does not answer its ping within 5 s, and a spawned
+            # worker first imports the CLI: on a busy machine that takes longer, and the
+            # workers were killed and respawned for ever. A busy worker must not be killed
+            # mid-request either.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     finally:
         for process in background:

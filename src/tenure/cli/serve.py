@@ -6,7 +6,6 @@ import typer
 
 from tenure.cli.context import database, handle_errors, settings
 
-
 WORKER_HEALTHCHECK_SECONDS = 60
 
 

@@ -229,3 +229,15 @@ def test_times_beyond_the_calendar_are_quarantined_or_kept_never_an_error() -> N
     [kept] = result.events
     assert kept["message_id"] == "skewed"
     assert kept["timestamp"] == datetime(1, 1, 1, tzinfo=UTC)
+
+
+def test_an_empty_id_means_absent_on_both_paths() -> None:
+    """analytics.js sends userId "" before identify; the models used to quarantine such calls."""
+    raw = captured_client_message(userId="", anonymousId="a-1")
+    call = segment._validate(raw, None)
+    assert isinstance(call, segment.EventCall)
+    assert call.user_id is None and call.anonymous_id == "a-1"
+    assert call == segment._validate_with_model(raw, "track", MESSAGE_MODELS["track"])
+    assert segment._validate(captured_client_message(userId="", anonymousId=""), None) == (
+        "messageId '6dfa629e-39a4-4ee6-bf3a-e8265398f6f7': userId or anonymousId is required"
+    )

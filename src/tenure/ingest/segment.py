@@ -304,11 +304,10 @@ def _plain_event_call(raw: dict[str, Any], kind: str) -> EventCall | None:
 
 
 def _plain_id(value: Any) -> str | None:
-    """An id as the model reads it, when that is plain: absent or a short string. (An empty
-    string is left to the model, which quarantines it.)"""
-    if value is None:
+    """An id as the model reads it, when that is plain: absent, empty or a short string."""
+    if value is None or value == "":
         return None
-    if type(value) is str and 0 < len(value) <= _ID_MAX:
+    if type(value) is str and len(value) <= _ID_MAX:
         return value
     return _UNSURE
 

@@ -65,14 +65,18 @@ ExternalId = Annotated[
 # Alias ids are stored in columns 256 wide.
 AliasId = Annotated[str, StringConstraints(min_length=1, max_length=256), BeforeValidator(id_text)]
 Moment = Annotated[datetime | None, AfterValidator(_as_utc)]
+# Optional ids: the empty string is read as absent before the union is tried (inside it, both
+# ``str`` with min_length=1 and ``None`` refused it, quarantining the whole message).
+MaybeSegmentId = Annotated[SegmentId | None, BeforeValidator(id_text)]
+MaybeExternalId = Annotated[ExternalId | None, BeforeValidator(id_text)]
 
 
 class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    message_id: SegmentId | None = Field(None, alias="messageId")
-    user_id: SegmentId | None = Field(None, alias="userId")
-    anonymous_id: SegmentId | None = Field(None, alias="anonymousId")
+    message_id: MaybeSegmentId = Field(None, alias="messageId")
+    user_id: MaybeSegmentId = Field(None, alias="userId")
+    anonymous_id: MaybeSegmentId = Field(None, alias="anonymousId")
     timestamp: Moment = None
     original_timestamp: Moment = Field(None, alias="originalTimestamp")
     sent_at: Moment = Field(None, alias="sentAt")
@@ -131,7 +135,7 @@ class ContactTraits(BaseModel):
 
 class IdentifyMessage(_Message):
     type: Literal["identify"] = "identify"
-    user_id: ExternalId | None = Field(None, alias="userId")
+    user_id: MaybeExternalId = Field(None, alias="userId")
     traits: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -158,7 +162,7 @@ class AccountTraits(BaseModel):
 
 class GroupMessage(_Message):
     type: Literal["group"] = "group"
-    user_id: ExternalId | None = Field(None, alias="userId")
+    user_id: MaybeExternalId = Field(None, alias="userId")
     group_id: ExternalId = Field(alias="groupId")
     traits: dict[str, Any] = Field(default_factory=dict)
 

@@ -7,9 +7,10 @@
    are the templates.
 2. **Replay** in *another process* (a load generator started with ``multiprocessing`` spawn):
    ``--requests`` requests of 500 events over ``--connections`` keep-alive connections into a
-   real ``tenure serve`` (one uvicorn process, embedded SQLite inbox with ``synchronous=FULL``,
-   refresh off), each request's messageIds rewritten to be unique and the body re-encoded the
-   way the client did (gzip or plain). A 200 means the events were fsync'd (group commit); 429s
+   real ``tenure serve`` (``--workers`` uvicorn processes, embedded SQLite inbox with
+   ``synchronous=FULL``, intraday refresh and background worker off), each request's messageIds
+   rewritten to be unique and the body re-encoded the way the client did (gzip or plain). A
+   200 means the events were fsync'd (group commit); 429s
    are retried after Retry-After. Events/s = acknowledged events ÷ wall time; request latency
    p50/p99; the server's CPU time ÷ wall time from ``/proc``.
 3. **kill -9.** The same load, and the server is killed with SIGKILL mid-run; every messageId of
@@ -142,7 +143,7 @@ def generate(config: dict[str, Any], out: str, ready: Any) -> None:
                     connection.request("POST", "/v1/batch", bodies[r], headers)
                     response = connection.getresponse()
                     response.read()
-                except OSError:
+                except (OSError, http.client.HTTPException):  # IncompleteRead is no OSError
                     with lock:
                         errors += 1
                     return  # the server is gone (the kill -9 phase)
@@ -311,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kill-after", type=float, default=3.0, help="seconds into the kill run")
     parser.add_argument("--client-events", type=int, default=50_000)
     args = parser.parse_args(argv)
+    load_at_start = os.getloadavg()
 
     from tenure.ingest.sources import create_source
     from tenure.store.database import create_engine, session_factory, session_scope
@@ -362,6 +364,7 @@ def main(argv: list[str] | None = None) -> None:
         "lost": client["events"] - len(set(ids)),
         "duplicates": len(ids) - len(set(ids)),
     }
+    print(f"load average at start {load_at_start}, server workers {args.workers}")
     for phase in phases:
         print(
             f"{phase['phase']:<14} {phase['events_per_second']:>7,} events/s  "
@@ -382,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     result = {
         "machine_cores": os.cpu_count(),
+        "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
         "per_request": PER_REQUEST,
         "connections": args.connections,

@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -115,17 +116,39 @@ def _current_contracts(accounts: Sequence[int] | sa.Select[Any] | None = None) -
     )
 
 
+# Expressions without parameters, built once: the owner's user row joined to an account (an
+# alias, so a filter on users cannot clash), the account's LAER stage, ARR and next renewal.
+OWNER = aliased(User, name="owner")
+STAGE_NOW = signals.stage_now()
+ARR_LOOKUP = _contract_lookup(sa.func.sum(Contract.arr))
+RENEWAL_LOOKUP = _contract_lookup(sa.func.min(Contract.ends_on))
+
+
+def _rows(session: Session, account_ids: Sequence[int] | None = None) -> _Rows:
+    """The row expressions of the current scoring days, for the whole book or these accounts."""
+    days = signals.current_days(session)
+    if account_ids is not None:
+        return _Rows(days, account_ids)
+    return _book_rows(days)
+
+
+@lru_cache(maxsize=8)
+def _book_rows(days: signals.CurrentDays) -> _Rows:
+    # Building the expressions costs a request 2–4 ms of CPU; they depend only on the scoring
+    # days and are never changed after construction (every select built from them is new).
+    return _Rows(days)
+
+
 class _Rows:
     """The account-row select and the expressions filters and sorts refer to."""
 
-    def __init__(self, session: Session, account_ids: Sequence[int] | None = None) -> None:
-        self.days = signals.current_days(session)
+    def __init__(self, days: signals.CurrentDays, account_ids: Sequence[int] | None = None) -> None:
+        self.days = days
         self.contracts = _current_contracts(account_ids)
-        self.owner = aliased(User, name="owner")
-        days = self.days
+        self.owner = OWNER
         self.health = signals.health_today(days, account_ids) if days.health_day else None
         self.risk = signals.risk_today(days, account_ids) if days.risk_day else None
-        self.stage = signals.stage_now()
+        self.stage = STAGE_NOW
         self.utilization_cte = signals.utilization_today(days) if days.metrics_day else None
         self.utilization = (
             self.utilization_cte.c.utilization if self.utilization_cte is not None else sa.null()
@@ -134,14 +157,17 @@ class _Rows:
         self.renewal_on = self.contracts.c.renewal_on
         # The same figures as correlated lookups (index on contract.account_id), for filtering
         # and sorting: cheaper than aggregating every contract when a filter narrows the book.
-        self.arr_lookup = _contract_lookup(sa.func.sum(Contract.arr))
-        self.renewal_lookup = _contract_lookup(sa.func.min(Contract.ends_on))
+        self.arr_lookup = ARR_LOOKUP
+        self.renewal_lookup = RENEWAL_LOOKUP
         nothing = sa.null()
         self.health_score = self.health.c.score if self.health is not None else nothing
         self.health_band = self.health.c.band if self.health is not None else nothing
         self.probability = self.risk.c.probability if self.risk is not None else nothing
         self.arr_at_risk = self.risk.c.arr_at_risk if self.risk is not None else nothing
-        self.sort_expressions: dict[SortKey, Any] = {
+
+    @cached_property
+    def sort_expressions(self) -> dict[SortKey, Any]:
+        return {
             SortKey.name: sa.func.lower(Account.name),
             SortKey.arr: sa.func.coalesce(self.arr_lookup, 0.0),
             SortKey.renewal_on: sa.func.coalesce(self.renewal_lookup, FAR_FUTURE),
@@ -369,7 +395,7 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
     Two steps keep a page fast on a large book: the ids of the page are found with only the
     joins the filters and the sort need, then the full rows of those ids are read.
     """
-    rows = _Rows(session)
+    rows = _rows(session)
     filter_joins = _filter_joins(query)
     counted = _filtered(session, rows, query, user, as_of, filter_joins)
     total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery())) or 0
@@ -443,7 +469,7 @@ def portfolio_export(
     session: Session, query: PortfolioQuery, user: User, as_of: date
 ) -> list[AccountRow]:
     """Every row the filters select, in the page's order (the CSV export)."""
-    rows = _Rows(session)
+    rows = _rows(session)
     key = rows.sort_expressions[query.sort]
     order = (
         (key.desc(), Account.id.desc())
@@ -466,7 +492,7 @@ def full_rows(session: Session, ids: Sequence[int], as_of: date) -> list[Account
     found: dict[int, Any] = {}
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
-        of_chunk = _Rows(session, chunk).select().where(Account.id.in_(chunk))
+        of_chunk = _rows(session, chunk).select().where(Account.id.in_(chunk))
         found.update((r.id, r) for r in session.execute(of_chunk).all())
     return [_row(found[i], as_of) for i in ids]
 
@@ -589,7 +615,7 @@ def today(
     )
     last_touch = _last_touchpoints(session, [r.id for r in renewing])
     cutoff = datetime.combine(as_of - timedelta(days=UNTOUCHED_AFTER_DAYS), datetime.min.time())
-    rows = _Rows(session)
+    rows = _rows(session)
     # One index probe per candidate account (touchpoint.account_id), not a scan of every
     # touchpoint.
     touched = sa.exists().where(
@@ -644,7 +670,7 @@ def _renewing(
 ) -> Sequence[Any]:
     # The owner's accounts' contracts grouped once, then the renewal window on the group: a
     # third of the time of six correlated lookups per account (filter, sort and four columns).
-    rows = _Rows(session)
+    rows = _rows(session)
     owned = _filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
     contracts = _current_contracts(owned)
     select = (
@@ -818,7 +844,7 @@ def get_account(session: Session, account_id: int) -> Account:
 
 
 def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
-    rows = _Rows(session, [account_id])
+    rows = _rows(session, [account_id])
     found = session.execute(rows.select().where(Account.id == account_id)).first()
     if found is None:
         raise NotFound(f"no account with id {account_id}")

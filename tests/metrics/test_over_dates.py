@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import ibis
 import pandas as pd
@@ -85,3 +86,43 @@ def test_no_dates_is_an_error(duckdb_con: ibis.BaseBackend, fixture_events: ibis
     snapshot = snapshot_from_rows(duckdb_con, **SNAPSHOT_ROWS)
     with pytest.raises(ValueError, match="at least one"):
         compute_metrics_over_dates(duckdb_con, fixture_events, snapshot, [])
+
+
+@pytest.mark.postgres
+def test_postgres_gives_the_same_frame_as_duckdb(
+    duckdb_con: ibis.BaseBackend, postgres_server: tuple[str, int]
+) -> None:
+    sock, port = postgres_server
+    postgres = ibis.postgres.connect(host=sock, port=port, user="postgres", database="postgres")
+    dates = [AS_OF, AS_OF - timedelta(days=7), date(2024, 12, 15)]
+    try:
+        frames = []
+        for con in (duckdb_con, postgres):
+            events = con.create_table(
+                "fixture_events", events_table_from_rows(EVENTS + HISTORY), overwrite=True
+            )
+            snapshot = snapshot_from_rows(con, **SNAPSHOT_ROWS)
+            frames.append(compute_metrics_over_dates(con, events, snapshot, dates))
+    finally:
+        postgres.drop_table("fixture_events", force=True)
+        postgres.disconnect()
+    assert_same_metrics(frames[1], frames[0])
+
+
+@pytest.mark.spark
+def test_spark_gives_the_same_usage_windows_as_duckdb(
+    duckdb_con: ibis.BaseBackend, spark: Any
+) -> None:
+    from tenure.store.events.spark import connect_spark
+
+    chosen = [m for m in all_metrics() if m.over_dates]
+    dates = [AS_OF, AS_OF - timedelta(days=7), date(2024, 12, 15)]
+    frames = []
+    for con in (duckdb_con, connect_spark()):
+        events = con.create_table(
+            "fixture_events", events_table_from_rows(EVENTS + HISTORY), temp=True, overwrite=True
+        )
+        snapshot = snapshot_from_rows(con, **SNAPSHOT_ROWS)
+        frames.append(compute_metrics_over_dates(con, events, snapshot, dates, chosen))
+        con.disconnect()
+    assert_same_metrics(frames[1], frames[0])

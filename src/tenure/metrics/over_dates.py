@@ -73,9 +73,10 @@ def metrics_over_dates(
 ) -> pd.DataFrame:
     """:func:`compute_metrics_over_dates` on a daily roll-up already built (``daily_activity``)."""
     chosen = list(metrics) if metrics is not None else all_metrics()
+    days = sorted(set(days))
     dates = con.create_table(
         "tenure_metric_dates",
-        pa.table({"as_of": pa.array(sorted(days), pa.date32())}),
+        pa.table({"as_of": pa.array(days, pa.date32())}),
         temp=True,
         overwrite=True,
     )
@@ -108,7 +109,7 @@ def _together(
     *,
     as_of: date,
 ) -> ibis.Table:
-    """The accounts known on each date, with the ``over_dates`` metrics from one query each."""
+    """The accounts known on each date with the ``over_dates`` metrics, all in one query."""
     accounts = snapshot.accounts
     known = accounts.join(
         dates, accounts.created_on.isnull() | (accounts.created_on <= dates.as_of)

@@ -5,6 +5,8 @@ Public API (everything else is internal):
 - :func:`tenure.metrics.registry.all_metrics`, :func:`~tenure.metrics.registry.get_metric` — the
   registry (slug, name, unit, description, one Ibis expression each);
 - :func:`tenure.metrics.compute.compute_metrics` ``(con, events, snapshot, as_of) -> ibis.Table``;
+- :func:`tenure.metrics.over_dates.compute_metrics_over_dates` ``(con, events, snapshot, dates)
+  -> DataFrame`` — many as-of dates with one read of the events (churn datasets);
 - :func:`tenure.metrics.snapshot.load_snapshot` ``(session, con) -> Snapshot``;
 - :func:`tenure.metrics.service.metrics_frame` ``(session, store, as_of) -> DataFrame`` and the
   stored history: ``compute_and_store``, ``stored_metrics``, ``metric_history``;

@@ -1,11 +1,13 @@
 """Metric computation as events grow: DuckDB and Spark against hand-written SQL, and fightchurn.
 
-    .venv/bin/python -m benchmarks.scale [--sizes 10M,100M] [--no-spark] [--no-fightchurn]
+    .venv/bin/python -m benchmarks.scale [--sizes 10M,100M] [--no-spark [WHY]]
+        [--sql-variants one_pass,rolled_up] [--fightchurn with|without|only]
 
 For each size, a simulator run (the medium preset with as many accounts as the size needs, 24
 months) is generated once into the git-ignored ``.data/scale/<config hash>/`` and reused. On it,
-each in a process of its own so that its peak memory (the whole process tree, JVM included) is
-its own:
+each in a process of its own so that its peak memory (the whole process tree, JVM included,
+sampled every 0.25 s; also the sum of each process's kernel high-water mark) is its own, with
+the load average before and after:
 
 - ``sql``: the hand-written DuckDB SQL of ``benchmarks/metrics.py`` (the faster of its one-pass
   and rolled-up statements) — the yardstick;
@@ -14,9 +16,11 @@ its own:
   ``TENURE_EVENTS_ENGINE=spark`` uses) on ``local[2]``; Spark's start-up is timed apart.
 
 Each engine's time is given as a ratio to the SQL pass (goal ≤ 2× on DuckDB), and every engine's
-result is compared with the SQL's value by value. 1B events is only attempted with ``--sizes 1B``
-and only if free disk is at least 3× its projected Parquet size; the JSON records that check
-either way.
+result is compared with the SQL's value by value. Both DuckDB engines get ``DUCKDB_SETTINGS``
+(a 10 GiB memory cap, spilling under ``.data/scale``), Spark ``SPARK_DRIVER_MEMORY``. 1B events is
+only attempted with ``--sizes 1B`` (simulated, hours here) or ``--sizes 1B-replicated`` (the 100M
+run copied ten times with prefixed ids, marked as replicated in the JSON), and only if free disk
+is at least 3× its projected Parquet size; the JSON records that check either way.
 
 With ``--fightchurn`` (on the sizes in ``FIGHTCHURN_SIZES``), a size also gets
 ``benchmarks/fightchurn.py``'s comparison: fightchurn's metric SQL on PostgreSQL against

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -584,6 +585,8 @@ def main() -> None:
         "results_agree": not any(differ.values()),
         "disagreements": differ,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        # Other work on the machine slows both sides; the ratio is what stays comparable.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "duckdb": duckdb.__version__,
         "ibis": ibis.__version__,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from tenure.playbooks.daily import run_daily
 from tenure.playbooks.outbox import FakeMailer
 from tenure.playbooks.rules import load_ruleset
 from tenure.store.database import create_engine, session_factory, session_scope
+from tenure.store.events import EventStore
 from tests.playbooks import factories as f
 
 TABLES = ["cta", "cta_step", "cta_event", "rule_evaluation", "outbox_message", "webhook_delivery"]
@@ -93,4 +95,27 @@ def test_a_run_in_progress_is_not_started_twice(database_url: str) -> None:
         run_daily(engine, date(2026, 3, 1), load_ruleset(), PlaybookSettings())
     forced = run_daily(engine, date(2026, 3, 1), load_ruleset(), PlaybookSettings(), force=True)
     assert forced.run.status == "succeeded" and forced.run.attempts == 2
+    engine.dispose()
+
+
+def test_a_fresh_install_skips_scoring_with_the_reason(database_url: str, data_dir: Path) -> None:
+    """No account yet (`tenure serve` just started): nothing to score is not a failure."""
+    engine = create_engine(database_url)
+    result = run_daily(
+        engine,
+        date(2026, 3, 1),
+        load_ruleset(),
+        PlaybookSettings(),
+        store=EventStore(data_dir / "events"),
+        data_dir=data_dir,
+    )
+    nothing = (
+        "no account has metrics for 2026-03-01: there is nothing to score yet "
+        "(import accounts and their events with `tenure import`)"
+    )
+    assert result.run.status == "succeeded"
+    assert result.run.skipped == [
+        {"step": "health", "reason": nothing},
+        {"step": "risk", "reason": nothing},
+    ]
     engine.dispose()

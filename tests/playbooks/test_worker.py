@@ -97,6 +97,14 @@ def test_ticks_run_the_day_once_and_send(database_url: str, data_dir: Path) -> N
         assert stale.note.endswith(
             "No worker seen since 2026-03-02 08:59 UTC: is `tenure serve` running?"
         )
+        failed = session.scalars(sa.select(DailyRun)).one()
+        failed.status, failed.finished_at = "failed", datetime(2026, 3, 2, 8, 55, tzinfo=UTC)
+        session.flush()
+        retry = schedule(session, PlaybookSettings(daily_at=SIX), data_dir, now)
+        assert (retry.due, retry.next_run_at) == (False, datetime(2026, 3, 2, 9, 10, tzinfo=UTC))
+        assert retry.note.startswith(
+            "The run for 2026-03-02 failed (attempt 1); the worker retries it at 09:10 UTC"
+        )
         unplanned = schedule(session, off, data_dir, now)
         assert (unplanned.enabled, unplanned.next_run_at) == (False, None)
         assert "TENURE_DAILY_AT=off" in unplanned.note

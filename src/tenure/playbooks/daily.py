@@ -73,6 +73,7 @@ def _health_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     from tenure.health.service import load_scorecard, score_day
 
     assert ctx.store is not None and ctx.data_dir is not None
+    _require_metrics(session, ctx.as_of)
     card = load_scorecard(ctx.data_dir)
     scores = score_day(session, ctx.store, ctx.as_of, card)
     changed = 0
@@ -106,6 +107,19 @@ def _health_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return {"scored": len(scores), **dict(sorted(bands.items())), "band_changes": changed}
 
 
+def _require_metrics(session: Session, as_of: date) -> None:
+    """Skip scoring on a base with nothing to score yet (a fresh install): the metrics step
+    stored no account's metrics for the day."""
+    from tenure.model import MetricSnapshot
+
+    stored = sa.select(MetricSnapshot.account_id).where(MetricSnapshot.as_of == as_of).limit(1)
+    if session.scalar(stored) is None:
+        raise StepSkipped(
+            f"no account has metrics for {as_of}: there is nothing to score yet "
+            "(import accounts and their events with `tenure import`)"
+        )
+
+
 def _risk_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     """Score churn risk with the latest fitted model; entering the alert set is ``risk.raised``."""
     from tenure.errors import NotFound
@@ -113,6 +127,7 @@ def _risk_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     from tenure.risk.service import load_model, score_accounts
 
     assert ctx.store is not None and ctx.data_dir is not None
+    _require_metrics(session, ctx.as_of)
     try:
         load_model(ctx.data_dir)
     except NotFound as missing:  # no model to score with: say so on the run, not a failure

@@ -138,6 +138,11 @@ def schedule(
             note = f"The run for {now.date()} is running."
         elif next_at <= now:
             note = f"The run for {now.date()} is due; the worker starts it at its next tick."
+        elif today is not None and today.status == "failed":
+            note = (
+                f"The run for {now.date()} failed (attempt {today.attempts}); the worker retries "
+                f"it at {next_at:%H:%M} UTC, or run `tenure run daily` now."
+            )
         else:
             note = f"Next run {next_at:%Y-%m-%d %H:%M} UTC, as of {next_at.date()}."
         quiet = max(QUIET_SECONDS, 3 * settings.worker_every)

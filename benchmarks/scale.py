@@ -113,39 +113,47 @@ def simulated_folder(accounts: int) -> Path:
 def replicated_folder(label: str) -> Path:
     """``REPLICATED[label]``: its source run copied (``.data/scale/<source hash>-x<copies>``),
     made on first use."""
-    import duckdb
-
     source_label, copies = REPLICATED[label]
     source = simulated_folder(SIZES[source_label])
+    folder = DATA / f"{meta_of(source)['config_hash']}-x{copies}"
+    if not (folder / "simulation.json").exists():
+        partial = folder.with_suffix(".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        print(f"copying {source} {copies} times into {folder} …", flush=True)
+        replicate(source, partial, copies, source_label)
+        partial.rename(folder)
+    return folder
+
+
+def replicate(source: Path, out: Path, copies: int, source_label: str) -> None:
+    """Write ``copies`` copies of the simulated run in ``source`` into ``out`` as one run: each
+    copy's ids prefixed ``r<copy>-`` (``ID_COLUMNS``, ``EVENT_ID_COLUMNS``), features and users
+    once, and a ``simulation.json`` that says it is replicated and from what."""
+    import duckdb
+
     meta = meta_of(source)
-    folder = DATA / f"{meta['config_hash']}-x{copies}"
-    if (folder / "simulation.json").exists():
-        return folder
-    partial = folder.with_suffix(".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    (partial / "events").mkdir(parents=True)
-    print(f"copying {source} {copies} times into {folder} …", flush=True)
+    (out / "events").mkdir(parents=True)
     con = duckdb.connect(config=DUCKDB_SETTINGS)
     for name, columns in ID_COLUMNS.items():
         copied = " UNION ALL ".join(
             _prefixed(f"read_parquet('{source}/{name}.parquet')", columns, copy)
             for copy in range(copies if columns else 1)
         )
-        con.execute(f"COPY ({copied}) TO '{partial}/{name}.parquet' (FORMAT parquet)")
+        con.execute(f"COPY ({copied}) TO '{out}/{name}.parquet' (FORMAT parquet)")
+    events = f"read_parquet('{source}/events/*/*.parquet', hive_partitioning = true)"
     for copy in range(copies):
-        events = f"read_parquet('{source}/events/*/*.parquet', hive_partitioning = true)"
         con.execute(
-            f"COPY ({_prefixed(events, EVENT_ID_COLUMNS, copy)}) TO '{partial}/events' "
+            f"COPY ({_prefixed(events, EVENT_ID_COLUMNS, copy)}) TO '{out}/events' "
             f"(FORMAT parquet, PARTITION_BY (event_date), FILENAME_PATTERN 'part-r{copy}-{{i}}', "
             "OVERWRITE_OR_IGNORE true)"
         )
         print(f"  copy {copy + 1}/{copies} of the events written", flush=True)
-    counted = con.execute(f"SELECT count(*) FROM '{partial}/events/*/*.parquet'").fetchone()
+    counted = con.execute(f"SELECT count(*) FROM '{out}/events/*/*.parquet'").fetchone()
     con.close()
     replicated = meta | {
         "accounts": meta["accounts"] * copies,
         "events": int(counted[0]) if counted else 0,
-        "config_hash": folder.name,
+        "config_hash": f"{meta['config_hash']}-x{copies}",
         "replicated_from": {
             "size": source_label,
             "config_hash": meta["config_hash"],
@@ -155,9 +163,7 @@ def replicated_folder(label: str) -> Path:
             "in events and the id columns of the operational files",
         },
     }
-    (partial / "simulation.json").write_text(json.dumps(replicated, indent=2, sort_keys=True))
-    partial.rename(folder)
-    return folder
+    (out / "simulation.json").write_text(json.dumps(replicated, indent=2, sort_keys=True))
 
 
 def _prefixed(relation: str, columns: list[str], copy: int) -> str:

@@ -221,15 +221,15 @@ def tenure_serve(data_dir: Path, port: int, workers: int) -> Iterator[subprocess
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # one process group: kill -9 reaches every worker
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-    try:
+    try:  # a server that never answers is stopped too, with all its workers
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "no server"
+                time.sleep(0.1)
         yield server
     finally:
         if server.poll() is None:

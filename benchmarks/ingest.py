@@ -13,8 +13,9 @@
    200 means the events were fsync'd (group commit); 429s
    are retried after Retry-After. Events/s = acknowledged events ÷ wall time; request latency
    p50/p99; the server's CPU time ÷ wall time from ``/proc``.
-3. **kill -9.** The same load, and the server is killed with SIGKILL mid-run; every messageId of
-   an acknowledged request must then be in the inbox (losses = acknowledged − stored).
+3. **kill -9.** The same load (``--kill-requests``, enough to outlast the timer), and the server
+   is killed with SIGKILL mid-run; every messageId of an acknowledged request must then be in
+   the inbox (losses = acknowledged − stored).
 4. **Unmodified client** end to end (settings printed): events/s, losses and duplicates by
    messageId.
 
@@ -310,6 +311,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--kill-after", type=float, default=3.0, help="seconds into the kill run")
+    parser.add_argument(
+        "--kill-requests",
+        type=int,
+        default=1000,
+        help="requests the kill run would send: enough to outlast --kill-after",
+    )
     parser.add_argument("--client-events", type=int, default=50_000)
     args = parser.parse_args(argv)
     load_at_start = os.getloadavg()
@@ -328,12 +335,12 @@ def main(argv: list[str] | None = None) -> None:
     port = free_port()
     phases: list[dict[str, Any]] = []
 
-    def config(mode: str, prefix: str) -> dict[str, Any]:
+    def config(mode: str, prefix: str, requests: int = args.requests) -> dict[str, Any]:
         return {
             "templates": templates[mode],
             "gzip": mode == "gzip",
             "prefix": prefix,
-            "requests": args.requests,
+            "requests": requests,
             "connections": args.connections,
             "write_key": write_key,
             "port": port,
@@ -343,12 +350,16 @@ def main(argv: list[str] | None = None) -> None:
         for mode in ("gzip", "plain"):
             phases.append(summary(f"replay {mode}", run_load(config(mode, mode), server=server)))
     with tenure_serve(data_dir, port, args.workers) as server:
-        killed = run_load(config("gzip", "kill"), kill_after=args.kill_after, server=server)
+        killed = run_load(
+            config("gzip", "kill", args.kill_requests), kill_after=args.kill_after, server=server
+        )
     stored = set(stored_ids(data_dir))
     acked_ids = {f"kill-{r}-{i}" for r in killed["acked"] for i in range(PER_REQUEST)}
     kill = {
         "phase": "kill -9 mid-run (gzip)",
         "killed_after_seconds": args.kill_after,
+        # False when every request was answered before the kill: then nothing was tested.
+        "killed_mid_run": len(killed["acked"]) < args.kill_requests,
         "events_acknowledged": len(acked_ids),
         "acknowledged_but_lost": len(acked_ids - stored),
         "stored_not_acknowledged": len({s for s in stored if s.startswith("kill-")} - acked_ids),
@@ -377,6 +388,7 @@ def main(argv: list[str] | None = None) -> None:
         f"kill -9 after {args.kill_after} s: {kill['events_acknowledged']:,} acknowledged, "
         f"{kill['acknowledged_but_lost']} lost, {kill['stored_not_acknowledged']} stored but "
         "not acknowledged (in flight at the kill)"
+        + ("" if kill["killed_mid_run"] else " — NOT mid-run: raise --kill-requests")
     )
     print(
         f"unmodified client ({json.dumps(client_result['settings'])}): "

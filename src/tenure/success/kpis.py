@@ -170,14 +170,22 @@ class KpiReport(BaseModel):
     rows: list[KpiRow]
 
 
-def arr_on(contracts: Iterable[ContractFact], day: date) -> dict[tuple[int, str], float]:
-    """ARR per (account, currency) on a day; a contract ending the day a successor starts yields."""
+def counted_on(contracts: Iterable[ContractFact], day: date) -> list[ContractFact]:
+    """The contracts whose ARR counts on a day: live ones, except that a contract ending the day
+    a successor of the same account starts yields to it."""
     live = [c for c in contracts if c.starts_on <= day <= c.ends_on]
     starting = {c.account_id for c in live if c.starts_on == day}
+    return [
+        c
+        for c in live
+        if not (c.ends_on == day and c.starts_on != day and c.account_id in starting)
+    ]
+
+
+def arr_on(contracts: Iterable[ContractFact], day: date) -> dict[tuple[int, str], float]:
+    """ARR per (account, currency) on a day (:func:`counted_on`)."""
     arr: dict[tuple[int, str], float] = defaultdict(float)
-    for c in live:
-        if c.ends_on == day and c.starts_on != day and c.account_id in starting:
-            continue
+    for c in counted_on(contracts, day):
         arr[(c.account_id, c.currency)] += c.arr
     return dict(arr)
 
@@ -395,16 +403,9 @@ def cohort_retention(
 
 
 def _arr_of(own: Sequence[ContractFact], day: date, currency: str) -> float:
-    """One account's ARR in ``currency`` on ``day``: :func:`arr_on` for a single account,
-    without its dictionaries (this runs accounts × months times)."""
-    live = [c for c in own if c.starts_on <= day <= c.ends_on]
-    renewed_today = any(c.starts_on == day for c in live)
-    return sum(
-        c.arr
-        for c in live
-        if c.currency == currency
-        and not (renewed_today and c.ends_on == day and c.starts_on != day)
-    )
+    """One account's ARR in ``currency`` on ``day``, without :func:`arr_on`'s dictionary (this
+    runs accounts × months times)."""
+    return sum(c.arr for c in counted_on(own, day) if c.currency == currency)
 
 
 def _cohort_curve(

@@ -81,6 +81,7 @@ class UsageConfig(_Strict):
     month_factors: list[float] = Field(min_length=12, max_length=12)
     business_hour_peak: int = Field(ge=0, le=23)
     disengage_after_decision: float = Field(ge=0, le=1)
+    disengage_before_decision: float = Field(default=0.0, ge=0, le=1)
 
 
 class FeatureConfig(_Strict):
@@ -122,6 +123,8 @@ class RenewalConfig(_Strict):
     renewal_uplift: float
     multi_year_months: list[int] = Field(min_length=1)
     decision_lead_days: int = Field(ge=0)
+    intent_lead_days: int = Field(default=0, ge=0)
+    intent_follow_through: float = Field(default=1.0, gt=0, le=1)
     max_seat_growth: float = Field(ge=1)
     notice_share: float = Field(ge=0, le=1)
     notice_lead_days: tuple[int, int]
@@ -140,6 +143,7 @@ class RelationshipConfig(_Strict):
     stakeholders_max: int = Field(ge=0)
     new_contact_every_days: float = Field(gt=0)
     csm_reassign_annual: float = Field(ge=0, lt=1)
+    silence_when_leaving: float = Field(default=0.0, ge=0, le=1)
 
 
 class SupportConfig(_Strict):
@@ -147,6 +151,8 @@ class SupportConfig(_Strict):
     account_incidents_per_year: float = Field(ge=0)
     incident_ticket_boost: float = Field(ge=0)
     incident_memory_days: float = Field(gt=0)
+    commercial_tickets_per_year: float = Field(default=0.0, ge=0)
+    leaving_commercial_tickets_per_month: float = Field(default=0.0, ge=0)
 
 
 class SentimentConfig(_Strict):

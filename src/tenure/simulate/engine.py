@@ -72,6 +72,7 @@ STATED_FOR_CAUSE = {
 }
 STATED_WEIGHTS = np.array([0.35, 0.25, 0.2, 0.1, 0.1, 0, 0, 0, 0])
 TICKET_CATEGORIES = ("how_to", "bug", "integration", "billing", "outage")
+BILLING = TICKET_CATEGORIES.index("billing")
 SURVEY_COMMENTS = np.array([None, "Great product and support", "Too expensive for what we get"])
 HOLIDAYS = {(12, 24), (12, 25), (12, 26), (12, 31), (1, 1)}
 
@@ -149,7 +150,7 @@ class Simulation:
     ) -> None:
         self.config = config
         self.calendar = Calendar.ending(config.as_of, config.months)
-        seeds = np.random.SeedSequence(config.seed).spawn(8)
+        seeds = np.random.SeedSequence(config.seed).spawn(9)
         (
             self.rng_population,
             self.rng_usage,
@@ -159,6 +160,7 @@ class Simulation:
             self.rng_sentiment,
             self.rng_touch,
             self.rng_names,
+            self.rng_intent,  # spawned last: runs without an intent stage draw exactly as before
         ) = (np.random.default_rng(s) for s in seeds)
         self.pop: Population = draw_population(config, self.calendar, self.rng_population)
         calibrate(config, self.pop)
@@ -198,6 +200,12 @@ class Simulation:
         self.next_seats = np.zeros(n, np.int64)
         self.next_price = np.zeros(n)
         self.notice_day = np.full(n, NEVER, np.int64)
+        # renewal intent (config renewal.intent_*): the day it is drawn, the day it formed, and
+        # P(churn) then (-1: this term has no intent stage) with and without a running play
+        self.intent_day = np.full(n, NEVER, np.int64)
+        self.intent_on = np.full(n, NEVER, np.int64)
+        self.intent_p = np.full(n, -1.0)
+        self.intent_p_cf = np.full(n, -1.0)
         self.end_day = np.full(n, NEVER, np.int64)  # first day as a churned account
         self.users = np.zeros(n)
         self.active_users = np.zeros(n, np.int64)
@@ -261,6 +269,13 @@ class Simulation:
         term_days = self.c_end[accounts] - self.c_start[accounts] + 1
         lead = np.minimum(self.config.renewal.decision_lead_days, term_days // 3)
         self.decision_day[accounts] = self.c_end[accounts] - lead
+        intent_lead = np.minimum(self.config.renewal.intent_lead_days, 2 * term_days // 3)
+        self.intent_day[accounts] = np.where(
+            intent_lead > lead, self.c_end[accounts] - intent_lead, NEVER
+        )
+        self.intent_on[accounts] = NEVER
+        self.intent_p[accounts] = -1.0
+        self.intent_p_cf[accounts] = -1.0
         self.decided[accounts] = -1
         self.notice_day[accounts] = NEVER
         self.term_incidents[accounts] = 0
@@ -337,6 +352,47 @@ class Simulation:
         self.c_price[staying] = self.next_price[staying]
         self._set_decision_days(staying)
 
+    def _z(self, accounts: Ints, without_play: bool = False) -> Floats:
+        latent = self.latent_value(accounts)
+        if without_play and self.plays is not None:
+            latent = latent - self.lift[accounts]
+        return np.asarray((latent - self.pop.value_mean) / self.pop.value_sd)
+
+    def _churn_now(self, accounts: Ints, without_play: bool = False) -> Floats:
+        """P(value churn) per term if the decision were drawn today."""
+        utilization = self.active_users[accounts] / self.c_seats[accounts]
+        term = self.pop.term_months[accounts]
+        z = self._z(accounts, without_play)
+        return renewal_probabilities(self.config, self.pop, z, term, utilization)[0]
+
+    def _intend(self, day: int) -> None:
+        """The renewal review: an account heading out forms its intent to leave today."""
+        due = np.flatnonzero((self.status == 1) & (self.intent_day <= day))
+        if len(due) == 0:
+            return
+        self.intent_day[due] = NEVER
+        p = self._churn_now(due)
+        self.intent_p[due] = p
+        if self.plays is not None:
+            self.intent_p_cf[due] = self._churn_now(due, without_play=True)
+        follow = self.config.renewal.intent_follow_through
+        intends = self.rng_intent.random(len(due)) < np.minimum(p / follow, 1.0)
+        self.intent_on[due[intends]] = day
+
+    def _value_churn(self, due: Ints, p_now: Floats, p_intent: Floats) -> Floats:
+        """P(value churn) at today's decision: the one-step probability without an intent stage;
+        with one, the intender's follow-through (0 for accounts that formed no intent)."""
+        follow = self.config.renewal.intent_follow_through
+        ratio = np.minimum(p_now / np.maximum(p_intent, 1e-12), 1.0)
+        staged = np.where(self.intent_on[due] < NEVER, follow * ratio, 0.0)
+        return np.where(p_intent < 0, p_now, staged)
+
+    @staticmethod
+    def _ex_ante(p_now: Floats, p_intent: Floats, follow: float) -> Floats:
+        """P(value churn) over both steps, before the intent was drawn."""
+        ratio = np.minimum(p_now / np.maximum(p_intent, 1e-12), 1.0)
+        return np.where(p_intent < 0, p_now, np.minimum(follow, p_intent) * ratio)
+
     def _decide(self, day: int) -> None:
         pop, cfg = self.pop, self.config.renewal
         due = np.flatnonzero((self.status == 1) & (self.decided < 0) & (self.decision_day <= day))
@@ -348,12 +404,14 @@ class Simulation:
         seats = self.c_seats[due]
         utilization = self.active_users[due] / seats
         term = pop.term_months[due]
-        p_churn, p_down, p_up = renewal_probabilities(self.config, pop, z, term, utilization)
+        p_now, p_down, p_up = renewal_probabilities(self.config, pop, z, term, utilization)
+        p_intent = self.intent_p[due]
+        p_churn = self._ex_ante(p_now, p_intent, cfg.intent_follow_through)
         able = pop.readiness[due, 2]
         p_unexplained = 1 - (1 - cfg.unexplained_annual * np.where(able, 1.0, 1.5)) ** (term / 12)
         draws = rng.random((len(due), 4))
         unexplained = draws[:, 0] < p_unexplained
-        churn = unexplained | (draws[:, 1] < p_churn)
+        churn = unexplained | (draws[:, 1] < self._value_churn(due, p_now, p_intent))
         down = ~churn & (draws[:, 2] < p_down) & (seats > 1)
         up = ~churn & ~down & (draws[:, 3] < p_up) & (seats < pop.max_seats[due])
         outcome = np.select([churn, down, up], [CHURN, DOWNGRADE, EXPAND], RENEW)
@@ -404,6 +462,7 @@ class Simulation:
             term_months=term,
             notice_day=notice,
             stated_reason=reasons,
+            intent_day=self.intent_on[due],
         )
 
     def _treated_decisions(
@@ -424,9 +483,11 @@ class Simulation:
         k = np.flatnonzero(treated)
         a = due[k]
         z_cf = z[k] - self.lift[a] / self.pop.value_sd
-        cf_churn, cf_down, _ = renewal_probabilities(
+        cf_now, cf_down, _ = renewal_probabilities(
             self.config, self.pop, z_cf, self.pop.term_months[a], utilization[k]
         )
+        follow = self.config.renewal.intent_follow_through
+        cf_churn = self._ex_ante(cf_now, self.intent_p_cf[a], follow)
         pu = p_unexplained[k]
         can_down = seats[k] > 1
 
@@ -613,8 +674,14 @@ class Simulation:
         usage, rel = self.config.usage, self.config.relationships
         no_champion = self.champion[accounts] < 0
         leaving = (self.decided[accounts] == CHURN) & (self.decision_day[accounts] <= day)
+        intent_on = self.intent_on[accounts]
+        intending = (intent_on <= day) & (self.decided[accounts] < 0)
+        ramp = np.clip(
+            (day - intent_on) / np.maximum(self.decision_day[accounts] - intent_on, 1), 0, 1
+        )
         return np.asarray(
             (1 - rel.champion_usage_drop * no_champion)
+            * (1 - usage.disengage_before_decision * intending * ramp)
             * (1 - usage.disengage_after_decision * leaving)
             / (1 + 0.5 * np.minimum(self.incident_load[accounts], 2))
         )
@@ -745,7 +812,8 @@ class Simulation:
         )
         counts = rng.poisson(rate)
         acc = np.repeat(accounts, counts)
-        if len(acc) == 0:
+        commercial = self._commercial_tickets(day, accounts)
+        if len(acc) + len(commercial) == 0:
             return
         f = pop.fits[acc]
         weights = np.column_stack(
@@ -760,6 +828,9 @@ class Simulation:
         category = (
             rng.random(len(acc))[:, None] > np.cumsum(weights, 1) / weights.sum(1)[:, None]
         ).sum(1)
+        is_commercial = np.repeat([False, True], [len(acc), len(commercial)])
+        acc = np.concatenate([acc, commercial])
+        category = np.concatenate([category, np.full(len(commercial), BILLING)])
         urgent = category == 4
         priority = np.where(
             urgent,
@@ -774,8 +845,10 @@ class Simulation:
             np.int64
         )
         subject = [
-            names.TICKET_SUBJECTS[TICKET_CATEGORIES[c]][k % 3]
-            for c, k in zip(category, slot, strict=True)
+            names.COMMERCIAL_SUBJECTS[k % 3]
+            if own
+            else names.TICKET_SUBJECTS[TICKET_CATEGORIES[c]][k % 3]
+            for c, k, own in zip(category, slot, is_commercial, strict=True)
         ]
         self.spools.append(
             "tickets",
@@ -818,6 +891,25 @@ class Simulation:
                 score,
                 closed[asked] + 3_600_000_000,
             )
+
+    def _going_quiet(self, day: int) -> Bools:
+        """Accounts that intend to leave and have not decided to stay."""
+        return np.asarray((self.intent_on <= day) & ((self.decided < 0) | (self.decided == CHURN)))
+
+    def _commercial_tickets(self, day: int, accounts: Ints) -> Ints:
+        """Seat-cut, contract and data-export requests: a few from anyone, more from a customer
+        that intends to leave. One account index per ticket."""
+        support = self.config.support
+        if (
+            support.commercial_tickets_per_year == 0
+            and support.leaving_commercial_tickets_per_month == 0
+        ):
+            return np.zeros(0, np.int64)
+        rate = (
+            support.commercial_tickets_per_year / 365
+            + support.leaving_commercial_tickets_per_month / 30 * self._going_quiet(day)[accounts]
+        )
+        return np.repeat(accounts, self.rng_intent.poisson(rate))
 
     def _day_us(self, day: int) -> int:
         return int(
@@ -909,7 +1001,9 @@ class Simulation:
     def _touchpoints(self, day: int) -> None:
         pop, rng = self.pop, self.rng_touch
         active = self.status == 1
-        regular = active & (rng.random(pop.n) < 1 / self.seg_touch)
+        quiet = self._going_quiet(day)
+        silence = self.config.relationships.silence_when_leaving
+        regular = active & (rng.random(pop.n) < (1 - silence * quiet) / self.seg_touch)
         qbr = active & pop.qbr & ((day + pop.phase) % 91 == 0)
         ebr = active & pop.ebr & (self.c_end - day == 75) & (pop.term_months >= 12)
         kinds = np.array(["email", "call", "meeting"])[pop.segment]
@@ -922,7 +1016,8 @@ class Simulation:
         attendees: list[list[int]] = []
         for a, k in zip(acc, kind, strict=True):
             people = [int(self.champion[a])]
-            if k in ("qbr", "ebr") and self.sponsor[a] >= 0 and (k == "ebr" or rng.random() < 0.5):
+            sponsor_comes = self.sponsor[a] >= 0 and not (silence > 0 and quiet[a])
+            if k in ("qbr", "ebr") and sponsor_comes and (k == "ebr" or rng.random() < 0.5):
                 people.append(int(self.sponsor[a]))
             if k == "ebr":
                 people.append(int(self.buyer[a]))
@@ -985,6 +1080,7 @@ class Simulation:
         self._close_terms(day)
         signing = np.flatnonzero((self.status == 0) & (self.pop.signed_day <= day))
         self._onboard(signing, day)
+        self._intend(day)
         self._decide(day)
         self._relationships(day)
         incident = self._incidents(day)

@@ -173,6 +173,13 @@ TICKET_SUBJECTS = {
     "outage": ("Service unavailable", "Very slow since this morning", "Cannot log in"),
 }
 
+# What a customer asks billing before a renewal it may not make.
+COMMERCIAL_SUBJECTS = (
+    "Reduce seats at renewal",
+    "Contract end date and notice period",
+    "Bulk export of all our data",
+)
+
 TOUCHPOINT_SUBJECTS = {
     "meeting": "Working session",
     "call": "Check-in call",

@@ -7,8 +7,9 @@ Written beside the data, in ``<out>/truth/`` (files) or ``<data_dir>/truth/`` (s
 - ``value_monthly.parquet``: each account's latent value per month (mean daily utility, its
   standardized z and the moving average the renewal decision reads).
 - ``renewals.parquet``: every renewal decision — outcome, the true cause of a churn, its side,
-  whether it was avoidable, whether no behaviour explains it, the churn probability used and
-  the reason the customer stated (often not the true one).
+  whether it was avoidable, whether no behaviour explains it, the churn probability used (over
+  the intent and decision steps, before either was drawn), the day the customer formed its intent
+  to leave (null: none, or no intent stage) and the reason it stated (often not the true one).
 - ``milestones.parquet``: each segment milestone's true reach date (null: not reached by as_of).
 - ``run.json``: the config hash, seed, window and calibration.
 - With an interventions file (``simulate/interventions.py``): ``interventions.parquet`` (each
@@ -136,6 +137,7 @@ class TruthWriter:
         term_months: Ints,
         notice_day: Ints,
         stated_reason: list[str | None],
+        intent_day: Ints,
     ) -> None:
         ids = self.account_ids.take(pa.array(account))
         cause_names = [CAUSES[c] if c >= 0 else None for c in cause]
@@ -164,6 +166,9 @@ class TruthWriter:
                 "stated_reason": pa.array(stated_reason, pa.string()),
                 "notice_on": pa.array(
                     cal.dates(np.minimum(notice_day, 10**6)), pa.date32(), mask=notice_day >= 10**6
+                ),
+                "intent_on": pa.array(
+                    cal.dates(np.minimum(intent_day, 10**6)), pa.date32(), mask=intent_day >= 10**6
                 ),
             }
         )

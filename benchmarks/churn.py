@@ -110,16 +110,21 @@ def oracle_value_at_renewal(
 
 
 def oracle_renewals(
-    truth_dir: Path, external_ids: dict[int, str], horizon_days: int
+    truth_dir: Path, external_ids: dict[int, str], horizon_days: int, *, intent: bool = False
 ) -> Callable[[pd.DataFrame], np.ndarray]:
     """Risk = the churn probability the simulator itself used for renewals due within the horizon.
 
     This knows the future (the latent value at the decision), so it is a ceiling, not a rival.
+    With ``intent``, renewals whose customer has already formed its intent to leave by the
+    scoring date (truth ``intent_on``) come first: what a perfect reading of today's pre-decision
+    behaviour could reach.
     """
     from tenure.simulate.truth import load_truth
 
     renewals = load_truth(truth_dir).renewals.to_pandas()
     renewals["term_ends_on"] = pd.to_datetime(renewals["term_ends_on"])
+    intent_on = pd.to_datetime(renewals.get("intent_on", pd.Series(pd.NaT, renewals.index)))
+    renewals["intent_on"] = intent_on
     by_account = {a: frame for a, frame in renewals.groupby("account_external_id")}
 
     def score(tested: pd.DataFrame) -> np.ndarray:
@@ -135,6 +140,8 @@ def oracle_renewals(
                 & (due["term_ends_on"] <= observed_on + pd.Timedelta(days=horizon_days))
             ]
             result[i] = 1 - np.prod(1 - window["p_churn"].to_numpy(dtype=float))
+            if intent and (window["intent_on"] < observed_on).any():
+                result[i] += 1
         return result
 
     return score
@@ -194,6 +201,9 @@ def main() -> None:
                 ),
                 "oracle: true P(churn) of renewals due": oracle_renewals(
                     truth_dir, external_ids, args.horizon
+                ),
+                "oracle: intent to leave formed, due first": oracle_renewals(
+                    truth_dir, external_ids, args.horizon, intent=True
                 ),
             },
         )

@@ -161,6 +161,7 @@ def synthetic_base(accounts: int, events: int, days: int) -> tuple[dict[str, pa.
             "id": np.arange(1, n + 1),
             "account_id": rng.integers(1, accounts + 1, n),
             "priority": np.array(["low", "normal", "high", "urgent"])[rng.integers(0, 4, n)],
+            "category": np.array(["how_to", "bug", "Billing", None])[rng.integers(0, 4, n)],
             "opened_at": _timestamps(opened),
             "closed_at": pa.array(
                 ((opened + rng.uniform(3600, 40 * 86400, n)) * 1_000_000).astype(np.int64),
@@ -272,7 +273,7 @@ SIMULATED_SNAPSHOT = {
     "kind, score, responded_at FROM read_parquet('{dir}/surveys.parquet') s "
     "JOIN accounts a ON a.external_id = s.account_external_id",
     "tickets": "SELECT row_number() OVER (ORDER BY t.external_id) AS id, a.id AS account_id, "
-    "priority, opened_at, closed_at FROM read_parquet('{dir}/tickets.parquet') t "
+    "priority, category, opened_at, closed_at FROM read_parquet('{dir}/tickets.parquet') t "
     "JOIN accounts a ON a.external_id = t.account_external_id",
     "touchpoints": "SELECT row_number() OVER (ORDER BY t.external_id) AS id, "
     "a.id AS account_id, occurred_at, attendee_external_ids "
@@ -411,6 +412,14 @@ WITH {events_cte}, usage AS (
          COUNT(*) FILTER (WHERE priority IN ('high', 'urgent')) AS high
   FROM tickets WHERE opened_at < {cutoff} AND (closed_at IS NULL OR closed_at >= {cutoff})
   GROUP BY 1
+), billing AS (
+  SELECT account_id, COUNT(*) AS n FROM tickets
+  WHERE lower(category) = 'billing' AND opened_at >= {since90} AND opened_at < {cutoff}
+  GROUP BY 1
+), touched AS (
+  SELECT account_id, COUNT(*) AS n FROM touchpoints
+  WHERE occurred_at >= {since90} AND occurred_at < {cutoff}
+  GROUP BY 1
 )
 SELECT a.id AS account_id,
   CASE WHEN m.currencies = 1 THEN m.arr END AS arr,
@@ -437,6 +446,7 @@ SELECT a.id AS account_id,
   COALESCE(p.champion::INT, 0) AS champion_present,
   (cl.account_id IS NOT NULL)::INT AS champion_left_90d,
   (sp.account_id IS NOT NULL)::INT AS sponsor_engaged,
+  COALESCE(tc.n, 0) AS touchpoints_90d, COALESCE(bt.n, 0) AS billing_tickets_90d,
   n.latest AS nps_latest, n.trend AS nps_trend,
   COALESCE(o.open, 0) AS open_tickets, COALESCE(o.high, 0) AS open_high_priority_tickets,
   mc.progress AS milestone_progress, COALESCE(mc.overdue, 0) AS milestones_overdue
@@ -452,6 +462,8 @@ LEFT JOIN champion_left cl ON cl.account_id = a.id
 LEFT JOIN sponsor sp ON sp.account_id = a.id
 LEFT JOIN nps2 n ON n.account_id = a.id
 LEFT JOIN open_tickets o ON o.account_id = a.id
+LEFT JOIN billing bt ON bt.account_id = a.id
+LEFT JOIN touched tc ON tc.account_id = a.id
 LEFT JOIN milestone_counts mc ON mc.account_id = a.id
 WHERE a.created_on IS NULL OR a.created_on <= {d}
 ORDER BY a.id

@@ -78,7 +78,9 @@ def insert_fixture(session: Session, data_dir: Path, store: EventStore | None = 
         attendees.setdefault(link["touchpoint_id"], []).append(link["contact_id"])
     for row in TOUCHPOINTS:
         touchpoint = model.Touchpoint(**row, external_id=f"touchpoint-{row['id']}")
-        touchpoint.attendees = [session.get_one(model.Contact, c) for c in attendees[row["id"]]]
+        touchpoint.attendees = [
+            session.get_one(model.Contact, c) for c in attendees.get(row["id"], [])
+        ]
         session.add(touchpoint)
     for plan in PLANS:
         session.add(model.SuccessPlan(**plan, segment="fixture"))

@@ -276,13 +276,23 @@ SURVEYS = [
     {"id": 5, "account_id": 4, "kind": "nps", "score": 8, "responded_at": ts(2025, 3, 1)},
 ]
 
+# Billing tickets in the 90 days to 03-31 (from 01-01 00:00): #1 ("Billing": any case) and #2;
+# not #4 (opened at the cutoff) nor #6 (opened the day before the window).
 TICKETS = [
-    {"id": 1, "account_id": 1, "priority": "high", "opened_at": ts(2025, 3, 1), "closed_at": None},
+    {
+        "id": 1,
+        "account_id": 1,
+        "priority": "high",
+        "category": "Billing",
+        "opened_at": ts(2025, 3, 1),
+        "closed_at": None,
+    },
     # closed exactly at the cutoff: still open at the end of the as-of day
     {
         "id": 2,
         "account_id": 1,
         "priority": "urgent",
+        "category": "billing",
         "opened_at": ts(2025, 3, 1),
         "closed_at": ts(2025, 4, 1),
     },
@@ -294,13 +304,28 @@ TICKETS = [
         "closed_at": ts(2025, 3, 15),
     },
     # opened exactly at the cutoff: not yet
-    {"id": 4, "account_id": 1, "priority": "low", "opened_at": ts(2025, 4, 1), "closed_at": None},
+    {
+        "id": 4,
+        "account_id": 1,
+        "priority": "low",
+        "category": "billing",
+        "opened_at": ts(2025, 4, 1),
+        "closed_at": None,
+    },
     {
         "id": 5,
         "account_id": 1,
         "priority": "normal",
         "opened_at": ts(2025, 3, 20),
         "closed_at": None,
+    },
+    {
+        "id": 6,
+        "account_id": 1,
+        "priority": "normal",
+        "category": "billing",
+        "opened_at": ts(2024, 12, 31),
+        "closed_at": ts(2025, 1, 5),
     },
 ]
 
@@ -314,6 +339,8 @@ TOUCHPOINTS = [
     },
     {"id": 2, "account_id": 1, "occurred_at": ts(2025, 4, 1)},
     {"id": 3, "account_id": 4, "occurred_at": ts(2025, 1, 1)},
+    # a working session with nobody on record: counts as a touchpoint, not as sponsor contact
+    {"id": 4, "account_id": 1, "occurred_at": ts(2025, 2, 10)},
 ]
 
 ATTENDEES = [
@@ -423,10 +450,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "champion_present": 1,  # c1
         "champion_left_90d": 1,  # c3 left 03-31
         "sponsor_engaged": 0,  # both sponsor touchpoints fall just outside the window
+        "touchpoints_90d": 1,  # #4 only: #1 is a microsecond early, #2 at the cutoff
         "nps_latest": 9,  # 2025-02-01 (the 04-01 answer is after the cutoff; csat ignored)
         "nps_trend": 3,  # 9 − 6
         "open_tickets": 3,  # #1, #2 (closed at the cutoff), #5
         "open_high_priority_tickets": 2,  # #1 high, #2 urgent
+        "billing_tickets_90d": 2,  # #1, #2
         "milestone_progress": 2 / 6,  # m1, m2 of six
         "milestones_overdue": 2,  # m3, m5
         "arr": 15000.0,  # C1 + C2, USD
@@ -457,10 +486,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "champion_present": 0,
         "champion_left_90d": 0,
         "sponsor_engaged": 0,
+        "touchpoints_90d": 0,
         "nps_latest": NULL,
         "nps_trend": NULL,
         "open_tickets": 0,
         "open_high_priority_tickets": 0,
+        "billing_tickets_90d": 0,
         "milestone_progress": NULL,
         "milestones_overdue": 0,
         "arr": NULL,
@@ -491,10 +522,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "champion_present": 0,
         "champion_left_90d": 0,
         "sponsor_engaged": 1,  # d2 met 2025-01-01 00:00, the window's first instant
+        "touchpoints_90d": 1,  # the same touchpoint
         "nps_latest": 8,
         "nps_trend": NULL,  # one answer only
         "open_tickets": 0,
         "open_high_priority_tickets": 0,
+        "billing_tickets_90d": 0,
         "milestone_progress": NULL,  # the plan starts after the as-of day
         "milestones_overdue": 0,
         "arr": NULL,  # USD and EUR are never summed

@@ -15,6 +15,7 @@ from tenure.model.contact import ContactLevel
 
 CHAMPION_LEFT_DAYS = 90
 SPONSOR_DAYS = 90
+TOUCHPOINT_DAYS = 90
 
 
 def active_contacts(inputs: MetricInputs) -> ibis.Table:
@@ -158,3 +159,22 @@ def sponsor_engaged(inputs: MetricInputs) -> ibis.Table:
         ],
     )
     return _flag_accounts(met.select(account_id=touchpoints.account_id))
+
+
+@metric(
+    "touchpoints_90d",
+    "Touchpoints (90 days)",
+    Unit.number,
+    default=0,
+    description=(
+        "Touchpoints with the account (calls, meetings, emails, business reviews) in the "
+        "trailing 90 days: a customer that stops answering shows here first."
+    ),
+)
+def touchpoints_90d(inputs: MetricInputs) -> ibis.Table:
+    touchpoints = inputs.snapshot.touchpoints
+    recent = touchpoints.filter(
+        touchpoints.occurred_at >= inputs.since(TOUCHPOINT_DAYS),
+        touchpoints.occurred_at < inputs.cutoff,
+    )
+    return recent.group_by("account_id").aggregate(value=recent.count())

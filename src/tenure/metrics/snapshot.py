@@ -94,6 +94,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("id", pa.int64()),
             ("account_id", pa.int64()),
             ("priority", pa.string()),
+            ("category", pa.string()),
             ("opened_at", TIMESTAMP),
             ("closed_at", TIMESTAMP),
         ]
@@ -224,7 +225,12 @@ def load_snapshot(session: Session, con: ibis.BaseBackend) -> Snapshot:
         tickets=_rows(
             session,
             sa.select(
-                Ticket.id, Ticket.account_id, Ticket.priority, Ticket.opened_at, Ticket.closed_at
+                Ticket.id,
+                Ticket.account_id,
+                Ticket.priority,
+                Ticket.category,
+                Ticket.opened_at,
+                Ticket.closed_at,
             ),
         ),
         touchpoints=_rows(

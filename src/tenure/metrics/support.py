@@ -1,7 +1,9 @@
 """Support: friction the customer reports through tickets.
 
 A ticket is **open at the cutoff** when it was opened before it and is not closed before it.
-High priority means ``high`` or ``urgent``.
+High priority means ``high`` or ``urgent``. Billing tickets are those whose category is
+``billing`` (any case): seat counts, contract terms, invoices — the commercial questions that
+multiply ahead of a renewal the customer doubts.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from tenure.metrics.registry import Unit, metric
 from tenure.model.ticket import TicketPriority
 
 HIGH_PRIORITIES = (TicketPriority.high.value, TicketPriority.urgent.value)
+BILLING_CATEGORY = "billing"
+BILLING_DAYS = 90
 
 
 def open_tickets_at_cutoff(inputs: MetricInputs) -> ibis.Table:
@@ -46,3 +50,23 @@ def open_high_priority_tickets(inputs: MetricInputs) -> ibis.Table:
     tickets = open_tickets_at_cutoff(inputs)
     high = tickets.filter(tickets.priority.isin(HIGH_PRIORITIES))
     return high.group_by("account_id").aggregate(value=high.count())
+
+
+@metric(
+    "billing_tickets_90d",
+    "Billing tickets (90 days)",
+    Unit.number,
+    default=0,
+    description=(
+        "Tickets in the billing category (seats, contract terms, invoices) opened in the "
+        "trailing 90 days."
+    ),
+)
+def billing_tickets_90d(inputs: MetricInputs) -> ibis.Table:
+    tickets = inputs.snapshot.tickets
+    billing = tickets.filter(
+        tickets.category.lower() == BILLING_CATEGORY,
+        tickets.opened_at >= inputs.since(BILLING_DAYS),
+        tickets.opened_at < inputs.cutoff,
+    )
+    return billing.group_by("account_id").aggregate(value=billing.count())

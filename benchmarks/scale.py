@@ -208,10 +208,24 @@ def as_of_for(folder: Path) -> date:
 # --- one engine, in a process of its own -------------------------------------------------------
 
 
-def measure(engine: str, folder: Path, out: Path, sql_variants: list[str]) -> None:
-    """Compute every metric on ``engine``; write the frame (Parquet) and timings (JSON)."""
+def measure(
+    engine: str,
+    folder: Path,
+    out: Path,
+    sql_variants: list[str],
+    memory: str | None = None,
+) -> None:
+    """Compute every metric on ``engine``; write the frame (Parquet) and timings (JSON).
+
+    ``memory`` replaces the DuckDB ``memory_limit`` (and drops insertion order, which the
+    comparison does not need) or Spark's driver memory: for a run too big for the defaults
+    (``--measure ENGINE FOLDER OUT --memory 18GiB``, as the 1B figures in docs/scaling.md)."""
     from benchmarks.metrics import run_ibis, run_sql, simulated_base
 
+    duckdb_settings = dict(DUCKDB_SETTINGS)
+    if memory is not None:
+        duckdb_settings |= {"memory_limit": memory, "preserve_insertion_order": False}
+    driver_memory = memory or SPARK_DRIVER_MEMORY
     tables, files = simulated_base(folder)
     as_of = as_of_for(folder)
     timings: dict[str, Any] = {}
@@ -219,21 +233,21 @@ def measure(engine: str, folder: Path, out: Path, sql_variants: list[str]) -> No
         frames = {}
         for variant in sql_variants:
             timings[variant], frames[variant] = run_sql(
-                files, tables, as_of, rolled_up=variant == "rolled_up", settings=DUCKDB_SETTINGS
+                files, tables, as_of, rolled_up=variant == "rolled_up", settings=duckdb_settings
             )
         fastest = min(sql_variants, key=lambda variant: timings[variant])
         frame, timings["seconds"], timings["fastest"] = frames[fastest], timings[fastest], fastest
-        timings["duckdb_settings"] = DUCKDB_SETTINGS
+        timings["duckdb_settings"] = duckdb_settings
     elif engine == "duckdb":
-        timings["seconds"], frame = run_ibis(files, tables, as_of, DUCKDB_SETTINGS)
-        timings["duckdb_settings"] = DUCKDB_SETTINGS
+        timings["seconds"], frame = run_ibis(files, tables, as_of, duckdb_settings)
+        timings["duckdb_settings"] = duckdb_settings
     elif engine == "spark":
         from tenure.metrics.compute import compute_metrics
         from tenure.metrics.snapshot import snapshot_from_arrow
         from tenure.store.events.spark import connect_spark, spark_session
 
-        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {SPARK_DRIVER_MEMORY} pyspark-shell"
-        timings["spark_driver_memory"] = SPARK_DRIVER_MEMORY
+        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {driver_memory} pyspark-shell"
+        timings["spark_driver_memory"] = driver_memory
         started = time.perf_counter()
         spark_session()
         timings["startup_seconds"] = time.perf_counter() - started
@@ -444,14 +458,24 @@ def main() -> None:
         help=f"fightchurn on the sizes among {', '.join(FIGHTCHURN_SIZES)}; 'only' adds it to "
         "sizes measured before.",
     )
-    parser.add_argument("--measure", nargs=3, metavar=("ENGINE", "FOLDER", "OUT"), help="internal")
+    parser.add_argument(
+        "--measure",
+        nargs=3,
+        metavar=("ENGINE", "FOLDER", "OUT"),
+        help="One engine on one simulated run, in this process (run_engine calls it; also by "
+        "hand under /usr/bin/time -v for runs the defaults do not fit).",
+    )
+    parser.add_argument(
+        "--memory",
+        help="With --measure: DuckDB memory_limit (e.g. 18GiB) or Spark driver memory (e.g. 10g).",
+    )
     args = parser.parse_args()
     sql_variants = [v.strip() for v in args.sql_variants.split(",") if v.strip()]
     if not sql_variants or set(sql_variants) - set(SQL_VARIANTS):
         parser.error(f"--sql-variants: choose from {', '.join(SQL_VARIANTS)}")
     if args.measure:
         engine, folder, out = args.measure
-        measure(engine, Path(folder), Path(out), sql_variants)
+        measure(engine, Path(folder), Path(out), sql_variants, args.memory)
         return
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = set(labels) - set(SIZES) - set(REPLICATED)

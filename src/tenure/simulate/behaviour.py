@@ -15,7 +15,10 @@ where ``r_f`` is the account's rate on feature ``f`` over the population mean (s
 over ``memory_days``, standardized against the population's steady state. At each renewal decision
 the churn probability per annual term is ``σ(churn_logit − value_slope · z)``; downgrades mirror it
 and expansions rise with ``z`` (and with licence utilization above 85%). ``churn_logit`` is
-calibrated so the population at steady state churns at the target rate.
+calibrated so the population at steady state churns at the target rate. With a renewal intent
+stage (``renewal.intent_*``) the same probability decides who intends to leave at the review, and
+the engine keeps P(churn) over both steps at min(P at intent, P at decision), so the calibration
+holds.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The day loop: every account steps through each simulated day together, in numpy arrays.
 
 Each day: terms that ended yesterday close (renewed, changed or churned); new customers sign;
-renewal decisions due today are drawn from latent value; champions and sponsors leave, get
+renewal reviews due today draw who intends to leave, and renewal decisions due today are drawn
+from latent value and that intent (``_intend``, ``_decide``); champions and sponsors leave, get
 promoted or get replaced; incidents strike; users ramp toward the seats the account can fill;
 feature events are drawn (Poisson per account and feature) and written as ONE Parquet file in
 the day's partition; latent value moves; tickets, NPS/CSAT answers and touchpoints follow.

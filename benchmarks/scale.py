@@ -17,10 +17,11 @@ the load average before and after:
 
 Each engine's time is given as a ratio to the SQL pass (goal ≤ 2× on DuckDB), and every engine's
 result is compared with the SQL's value by value. Both DuckDB engines get ``DUCKDB_SETTINGS``
-(a 10 GiB memory cap, spilling under ``.data/scale``), Spark ``SPARK_DRIVER_MEMORY``. 1B events is
-only attempted with ``--sizes 1B`` (simulated, hours here) or ``--sizes 1B-replicated`` (the 100M
-run copied ten times with prefixed ids, marked as replicated in the JSON), and only if free disk
-is at least 3× its projected Parquet size; the JSON records that check either way.
+(a 10 GiB memory cap, spilling under ``.data/scale``), Spark ``SPARK_DRIVER_MEMORY``. 1B events
+is only attempted with ``--sizes 1B`` (simulated: 36 min at load 3–5 here) or ``--sizes
+1B-replicated`` (the 100M run copied ten times with prefixed ids, marked as replicated in the
+JSON), and only if free disk is at least 3× its projected Parquet size; the JSON records that
+check either way.
 
 With ``--fightchurn`` (on the sizes in ``FIGHTCHURN_SIZES``), a size also gets
 ``benchmarks/fightchurn.py``'s comparison: fightchurn's metric SQL on PostgreSQL against
@@ -55,9 +56,10 @@ RESULTS = Path(__file__).with_name("results")
 SIZES = {"1M": 390, "3M": 1_170, "10M": 3_900, "100M": 39_000, "1B": 390_000}
 DISK_FACTOR = 3
 # Sizes made by copying a smaller simulated run, for when simulating the size itself does not fit
-# the time there is (a billion events took 4 min per 30 simulated days here: ~2 hours). Each copy's
-# account, contact, user and record ids get a prefix of their own (``r0-`` …), so the accounts
-# are distinct but each behaves exactly as its original. The JSON says so (``replicated_from``).
+# the time there is (a billion events: 2,177 s at load 3–5 here, 4 min per 30 days at load 10).
+# Each copy's account, contact, user and record ids get a prefix of their own (``r0-`` …), so the
+# accounts are distinct but each behaves exactly as its original. The JSON says so
+# (``replicated_from``).
 REPLICATED = {"1B-replicated": ("100M", 10)}
 # The columns holding ids, per file of a simulated run (``tenure simulate --out``).
 ID_COLUMNS = {
@@ -509,7 +511,7 @@ def main() -> None:
         billion["projected_from"] = reference["size"]
     if not billion["run"]:
         billion["why"] = (
-            "not requested (--sizes …,1B): simulating a billion events takes hours here"
+            "not requested (--sizes …,1B): simulating a billion events takes 35+ minutes here"
             if billion.get("enough_disk", True)
             else "not enough free disk"
         )

@@ -73,6 +73,11 @@ class MetricInputs:
         """First instant of the trailing ``days``-day window (for timestamp columns)."""
         return self.cutoff - timedelta(days=days)
 
+    def within(self, stamp: ibis.TimestampValue, days: int) -> ibis.BooleanValue:
+        """``stamp`` falls in the trailing ``days``-day window: from its first instant up to,
+        not including, the cutoff."""
+        return (stamp >= self.since(days)) & (stamp < self.cutoff)
+
     def activity_in(self, days: int, *, offset: int = 0) -> ibis.Table:
         """Activity rows in the ``days``-day window ending ``offset`` days before ``as_of``."""
         if days + offset > DETAIL_DAYS:

@@ -145,9 +145,7 @@ def champion_left_90d(inputs: MetricInputs) -> ibis.Table:
 )
 def sponsor_engaged(inputs: MetricInputs) -> ibis.Table:
     snapshot = inputs.snapshot
-    touchpoints = snapshot.touchpoints.filter(
-        lambda t: (t.occurred_at >= inputs.since(SPONSOR_DAYS)) & (t.occurred_at < inputs.cutoff)
-    )
+    touchpoints = snapshot.touchpoints.filter(lambda t: inputs.within(t.occurred_at, SPONSOR_DAYS))
     sponsors = snapshot.contacts.filter(lambda c: c.is_sponsor)
     met = touchpoints.join(
         snapshot.attendees, touchpoints.id == snapshot.attendees.touchpoint_id
@@ -173,8 +171,5 @@ def sponsor_engaged(inputs: MetricInputs) -> ibis.Table:
 )
 def touchpoints_90d(inputs: MetricInputs) -> ibis.Table:
     touchpoints = inputs.snapshot.touchpoints
-    recent = touchpoints.filter(
-        touchpoints.occurred_at >= inputs.since(TOUCHPOINT_DAYS),
-        touchpoints.occurred_at < inputs.cutoff,
-    )
+    recent = touchpoints.filter(inputs.within(touchpoints.occurred_at, TOUCHPOINT_DAYS))
     return recent.group_by("account_id").aggregate(value=recent.count())

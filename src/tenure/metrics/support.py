@@ -66,7 +66,6 @@ def billing_tickets_90d(inputs: MetricInputs) -> ibis.Table:
     tickets = inputs.snapshot.tickets
     billing = tickets.filter(
         tickets.category.lower() == BILLING_CATEGORY,
-        tickets.opened_at >= inputs.since(BILLING_DAYS),
-        tickets.opened_at < inputs.cutoff,
+        inputs.within(tickets.opened_at, BILLING_DAYS),
     )
     return billing.group_by("account_id").aggregate(value=billing.count())

@@ -353,18 +353,18 @@ class Simulation:
         self.c_price[staying] = self.next_price[staying]
         self._set_decision_days(staying)
 
-    def _z(self, accounts: Ints, without_play: bool = False) -> Floats:
-        latent = self.latent_value(accounts)
-        if without_play and self.plays is not None:
-            latent = latent - self.lift[accounts]
+    def _z(self, latent: Floats) -> Floats:
+        """Latent value standardized against the population's steady state."""
         return np.asarray((latent - self.pop.value_mean) / self.pop.value_sd)
 
     def _churn_now(self, accounts: Ints, without_play: bool = False) -> Floats:
         """P(value churn) per term if the decision were drawn today."""
+        latent = self.latent_value(accounts)
+        if without_play and self.plays is not None:
+            latent = latent - self.lift[accounts]
         utilization = self.active_users[accounts] / self.c_seats[accounts]
         term = self.pop.term_months[accounts]
-        z = self._z(accounts, without_play)
-        return renewal_probabilities(self.config, self.pop, z, term, utilization)[0]
+        return renewal_probabilities(self.config, self.pop, self._z(latent), term, utilization)[0]
 
     def _intend(self, day: int) -> None:
         """The renewal review: an account heading out forms its intent to leave today."""
@@ -380,19 +380,25 @@ class Simulation:
         intends = self.rng_intent.random(len(due)) < np.minimum(p / follow, 1.0)
         self.intent_on[due[intends]] = day
 
+    @staticmethod
+    def _still_at_risk(p_now: Floats, p_intent: Floats) -> Floats:
+        """min(1, P(churn) now ÷ P(churn) at intent): what value recovered since the intent
+        formed takes off an intender's follow-through."""
+        return np.asarray(np.minimum(p_now / np.maximum(p_intent, 1e-12), 1.0))
+
     def _value_churn(self, due: Ints, p_now: Floats, p_intent: Floats) -> Floats:
         """P(value churn) at today's decision: the one-step probability without an intent stage;
         with one, the intender's follow-through (0 for accounts that formed no intent)."""
         follow = self.config.renewal.intent_follow_through
-        ratio = np.minimum(p_now / np.maximum(p_intent, 1e-12), 1.0)
-        staged = np.where(self.intent_on[due] < NEVER, follow * ratio, 0.0)
+        left = self._still_at_risk(p_now, p_intent)
+        staged = np.where(self.intent_on[due] < NEVER, follow * left, 0.0)
         return np.where(p_intent < 0, p_now, staged)
 
-    @staticmethod
-    def _ex_ante(p_now: Floats, p_intent: Floats, follow: float) -> Floats:
+    @classmethod
+    def _ex_ante(cls, p_now: Floats, p_intent: Floats, follow: float) -> Floats:
         """P(value churn) over both steps, before the intent was drawn."""
-        ratio = np.minimum(p_now / np.maximum(p_intent, 1e-12), 1.0)
-        return np.where(p_intent < 0, p_now, np.minimum(follow, p_intent) * ratio)
+        left = cls._still_at_risk(p_now, p_intent)
+        return np.where(p_intent < 0, p_now, np.minimum(follow, p_intent) * left)
 
     def _decide(self, day: int) -> None:
         pop, cfg = self.pop, self.config.renewal
@@ -401,7 +407,7 @@ class Simulation:
             return
         rng = self.rng_outcomes
         latent = self.latent_value(due)
-        z = (latent - pop.value_mean) / pop.value_sd
+        z = self._z(latent)
         seats = self.c_seats[due]
         utilization = self.active_users[due] / seats
         term = pop.term_months[due]
@@ -876,7 +882,7 @@ class Simulation:
         )
         if asked.any():
             a = acc[asked]
-            z = (self.latent_value(a) - pop.value_mean) / pop.value_sd
+            z = self._z(self.latent_value(a))
             score = np.clip(
                 np.rint(
                     3.9 + 0.4 * z - 0.5 * np.log(hours[asked] / 22) + rng.normal(0, 0.8, len(a))
@@ -978,7 +984,7 @@ class Simulation:
         accounts = np.concatenate([c_acc, u_slot[:, 0]])
         if len(accounts) == 0:
             return
-        z = (self.latent_value(accounts) - pop.value_mean) / pop.value_sd
+        z = self._z(self.latent_value(accounts))
         seniority = np.concatenate([book.level[members] * 0.15, np.zeros(len(u_slot))])
         score = np.clip(
             np.rint(

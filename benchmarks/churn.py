@@ -4,7 +4,7 @@
         --months 36 --seed 1] [--model gradient_boosting] [--horizon 120]
 
 Without ``--data-dir`` a base is simulated into a temporary data dir first (``tenure simulate``'s
-code path). The model is backtested exactly as ``tenure model evaluate`` does it: monthly
+code path). The model is backtested exactly as ``tenure model evaluate`` does it: weekly
 observations, features only from before each date, label = churn within the horizon, three
 time-ordered folds with an embargo of one horizon. On the same out-of-time rows it reports, side
 by side (shared/ENGINEERING.md, "The simulator must not grade its own homework"):

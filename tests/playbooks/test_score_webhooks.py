@@ -103,7 +103,7 @@ def test_health_changed_and_risk_raised_once_per_change(
             horizon_days=180,
             model_name="logistic",
             metrics=["license_utilization", "usage_trend", "days_since_last_activity"],
-            every_months=2,
+            every_weeks=6,
         )
         secret = webhooks.create_endpoint(
             session, receiver.url, ["health.changed", "risk.raised"]

@@ -18,9 +18,9 @@ from tenure.risk.datasets import (
     horizon_labels,
     infer_column_types,
     metric_features,
-    monthly_dates,
     observation_dataset,
     renewal_labels,
+    weekly_dates,
     with_changes,
 )
 from tenure.risk.evaluation import backtest, early_warning, rank_figures, time_ordered_folds
@@ -74,8 +74,8 @@ def base() -> CustomerBase:
 
 @pytest.fixture(scope="module")
 def dataset(base: CustomerBase) -> pd.DataFrame:
-    # Every other month keeps the test fast; the service observes monthly.
-    dates = monthly_dates(base.start + timedelta(days=60), base.end)[::2]
+    # Every second week keeps the test fast; the service observes weekly.
+    dates = weekly_dates(base.start + timedelta(days=60), base.end)[::2]
     labels = horizon_labels(customers_on(terms_of(base), dates), HORIZON, base.end)
     return observation_dataset(labels, features_on(base, sorted(labels["observed_on"].unique())))
 
@@ -238,10 +238,11 @@ def test_labels_never_reach_the_features(dataset: pd.DataFrame) -> None:
     honest = backtest(dataset, feature_types(dataset), HORIZON, "logistic", folds=3)
     cheating = backtest(leaked, feature_types(leaked), HORIZON, "logistic", folds=3)
     # A leaked label ranks (almost) perfectly out of time; the honest pipeline cannot.
-    assert cheating.pooled.auc > 0.99 > honest.pooled.auc
+    # (0.987 against 0.868 on this base.)
+    assert cheating.pooled.auc > 0.98 > honest.pooled.auc
 
 
-def test_changes_compare_with_three_months_earlier() -> None:
+def test_changes_compare_with_twelve_weeks_earlier() -> None:
     march = pd.DataFrame(
         {"segment": ["smb", "smb"], "seats_used": [8.0, 5.0]}, index=pd.Index([1, 2], name="id")
     )
@@ -249,9 +250,9 @@ def test_changes_compare_with_three_months_earlier() -> None:
         {"segment": ["smb", "smb", "ent"], "seats_used": [2.0, 6.0, 9.0]},
         index=pd.Index([1, 2, 3], name="id"),
     )
-    frames = with_changes({date(2025, 3, 1): march, date(2025, 6, 1): june})
+    frames = with_changes({date(2025, 3, 3): march, date(2025, 5, 26): june})
     # 2 − 8 = −6, 6 − 5 = +1; account 3 was not there in March; March has no December frame.
-    assert frames[date(2025, 6, 1)]["seats_used_change_3m"].tolist()[:2] == [-6.0, 1.0]
-    assert np.isnan(frames[date(2025, 6, 1)].loc[3, "seats_used_change_3m"])
-    assert frames[date(2025, 3, 1)]["seats_used_change_3m"].isna().all()
-    assert "segment_change_3m" not in frames[date(2025, 6, 1)]
+    assert frames[date(2025, 5, 26)]["seats_used_change_12w"].tolist()[:2] == [-6.0, 1.0]
+    assert np.isnan(frames[date(2025, 5, 26)].loc[3, "seats_used_change_12w"])
+    assert frames[date(2025, 3, 3)]["seats_used_change_12w"].isna().all()
+    assert "segment_change_12w" not in frames[date(2025, 5, 26)]

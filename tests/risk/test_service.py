@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
+import joblib
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.errors import InvalidInput
 from tenure.model import Account, ChurnRiskScore, Contract
+from tenure.risk.datasets import ColumnTypes, change_reference
 from tenure.risk.service import (
     contract_terms,
     fit_and_save,
+    load_history,
     load_model,
+    models_dir,
     score_accounts,
 )
 from tenure.store.events import EventStore, events_table_from_rows
@@ -65,7 +72,7 @@ def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: igno
         horizon_days=180,
         model_name="logistic",
         metrics=METRICS,
-        every_months=2,
+        every_weeks=8,
     )
     assert load_model(data_dir).version == fitted.version
     assert (data_dir / "models" / "churn" / f"{fitted.version}.json").exists()
@@ -84,8 +91,8 @@ def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: igno
     assert top.probability == max(s.probability for s in stored)
     assert top.model_version == fitted.version
     assert top.reasons and {"feature", "value", "contribution", "direction"} <= set(top.reasons[0])
-    # Reasons name a metric or its 3-month change (license_utilization_change_3m).
-    assert top.reasons[0]["feature"].removesuffix("_change_3m") in METRICS
+    # Reasons name a metric or its 12-week change (license_utilization_change_12w).
+    assert top.reasons[0]["feature"].removesuffix("_change_12w") in METRICS
     # ARR at risk = ARR × P(churn at next renewal), in the contract currency.
     assert top.renewal_probability is not None and top.arr_at_risk is not None
     seats_arr = next(
@@ -100,6 +107,29 @@ def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: igno
     assert session.scalar(sa.select(sa.func.count()).where(ChurnRiskScore.as_of == as_of)) == len(
         in_force
     )
+    # A model saved by an older Tenure, fitted on a feature no longer computed, is refused by name.
+    types = fitted.column_types
+    stale = dataclasses.replace(
+        fitted,
+        column_types=ColumnTypes((*types.numeric, "seats_used_change_3m"), types.categorical),
+    )
+    joblib.dump(stale, models_dir(data_dir) / f"{fitted.version}.joblib")
+    with pytest.raises(
+        InvalidInput, match=r"\(seats_used_change_3m\); refit it with `tenure model"
+    ):
+        score_accounts(session, store, data_dir, as_of)
+
+
+def test_changes_reach_back_twelve_weeks_at_any_cadence(loaded) -> None:  # type: ignore[no-untyped-def]
+    session, store, base = loaded
+    history = load_history(session, store, base.end, METRICS, every_weeks=8)
+    observed = sorted(history.customers["observed_on"].unique())
+    assert all((b - a).days == 56 for a, b in pairwise(observed))
+    # Twelve weeks before an eighth Monday is not an observation day: it is computed as well.
+    later = [day for day in observed if change_reference(day) >= observed[0]]
+    assert later and all(change_reference(day) not in observed for day in later)
+    for day in later:
+        assert history.features[day]["license_utilization_change_12w"].notna().any()
 
 
 def test_cli_explains_what_is_missing(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,8 +54,22 @@ def _render_table_evaluation(evaluation: object) -> None:
         console.print(f"{model.model}: {model.label}")
 
 
+def _every_weeks() -> Any:
+    return typer.Option(
+        1,
+        "--every-weeks",
+        min=1,
+        help="Observe the history every N weeks (1 = weekly; larger is faster on a big base).",
+    )
+
+
 def _evaluate_history(
-    as_of: str | None, horizon: int, names: list[str], metrics: list[str] | None, as_json: bool
+    as_of: str | None,
+    horizon: int,
+    names: list[str],
+    metrics: list[str] | None,
+    every_weeks: int,
+    as_json: bool,
 ) -> None:
     from tenure.cli.context import event_store, unit_of_work
     from tenure.errors import InvalidInput
@@ -66,7 +80,7 @@ def _evaluate_history(
     day = _as_of(as_of)
     with unit_of_work() as session:
         evaluation = evaluate_history(
-            session, event_store(), day, horizon, names[0], metrics=metrics
+            session, event_store(), day, horizon, names[0], metrics=metrics, every_weeks=every_weeks
         )
     if as_json:
         print_json(evaluation.as_dict())
@@ -97,6 +111,7 @@ def evaluate(
     metric: list[str] | None = typer.Option(
         None, "--metric", help="Metric(s) the model learns from (default: every registered metric)."
     ),
+    every_weeks: int = _every_weeks(),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """Measure the churn models honestly: AUC, lift, alert precision/recall, calibration.
@@ -109,7 +124,8 @@ def evaluate(
     from tenure.risk.service import DEFAULT_HISTORY_MODEL, evaluate_table
 
     if table is None:
-        _evaluate_history(as_of, horizon, model or [DEFAULT_HISTORY_MODEL], metric, as_json)
+        names = model or [DEFAULT_HISTORY_MODEL]
+        _evaluate_history(as_of, horizon, names, metric, every_weeks, as_json)
         return
     names = model or list(MODELS)
     if target is None:
@@ -195,6 +211,7 @@ def fit(
     metric: list[str] | None = typer.Option(
         None, "--metric", help="Metric(s) the model learns from (default: every registered metric)."
     ),
+    every_weeks: int = _every_weeks(),
     as_json: bool = typer.Option(False, "--json", help="Print the saved model's summary as JSON."),
 ) -> None:
     """Backtest, then fit the churn model on every known outcome and save a new version."""
@@ -204,7 +221,7 @@ def fit(
     day = _as_of(as_of)
     with unit_of_work() as session:
         fitted = fit_and_save(
-            session, event_store(), settings().data_dir, day, horizon, model, metric
+            session, event_store(), settings().data_dir, day, horizon, model, metric, every_weeks
         )
     if as_json:
         print_json(

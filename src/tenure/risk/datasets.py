@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +223,8 @@ def table_dataset(frame: pd.DataFrame, target: str, source: str = "table") -> Ta
 # ---------------------------------------------------------------- event mode
 
 # Trend features compare each metric with its value this many months earlier.
-CHANGE_MONTHS = 3
+# A quarter of weekly scores: a fall in usage over it says more than a low level.
+CHANGE_WEEKS = 12
 # Metric-frame columns that name an account rather than describe it.
 ACCOUNT_ID_COLUMNS = ("account_id", "account_external_id", "account_name")
 
@@ -242,19 +243,20 @@ class ContractTerm:
     churned_on: date | None = None
 
 
-def monthly_dates(first: date, last: date) -> list[date]:
-    """The first day of every month from ``first`` (rounded up) to ``last`` inclusive.
+def weekly_dates(first: date, last: date) -> list[date]:
+    """Every Monday from ``first`` (rounded up to a Monday) to ``last`` inclusive.
 
-    >>> monthly_dates(date(2025, 1, 15), date(2025, 4, 1))
-    [datetime.date(2025, 2, 1), datetime.date(2025, 3, 1), datetime.date(2025, 4, 1)]
+    Scores are read every morning; weekly observations keep the "90 days before renewal" point
+    within six days of a scoring date, where month starts left it up to a month early.
+
+    >>> weekly_dates(date(2025, 1, 1), date(2025, 1, 20))
+    [datetime.date(2025, 1, 6), datetime.date(2025, 1, 13), datetime.date(2025, 1, 20)]
     """
-    year, month = first.year, first.month
-    if first.day != 1:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    day = first + timedelta(days=-first.weekday() % 7)
     dates: list[date] = []
-    while (current := date(year, month, 1)) <= last:
-        dates.append(current)
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    while day <= last:
+        dates.append(day)
+        day += timedelta(weeks=1)
     return dates
 
 
@@ -371,32 +373,31 @@ def metric_features(
     }
 
 
-def months_before(day: date, months: int) -> date:
-    """The same day ``months`` calendar months earlier (clamped to the month's last day).
+def change_reference(day: date, weeks: int = CHANGE_WEEKS) -> date:
+    """The date whose metrics ``day``'s change is measured against.
 
-    >>> months_before(date(2025, 5, 31), 3)
-    datetime.date(2025, 2, 28)
+    >>> change_reference(date(2025, 5, 26))
+    datetime.date(2025, 3, 3)
     """
-    stamp = pd.Timestamp(day) - pd.DateOffset(months=months)
-    return date(stamp.year, stamp.month, stamp.day)
+    return day - timedelta(weeks=weeks)
 
 
 def with_changes(
-    features_by_date: Mapping[date, pd.DataFrame], months: int = CHANGE_MONTHS
+    features_by_date: Mapping[date, pd.DataFrame], weeks: int = CHANGE_WEEKS
 ) -> dict[date, pd.DataFrame]:
-    """Each frame plus ``<metric>_change_<n>m``: the numeric metrics' change over ``months``.
+    """Each frame plus ``<metric>_change_<n>w``: the numeric metrics' change over ``weeks``.
 
     Churn is a process: a fall in usage says more than a low level. The change compares a frame
-    with the one ``months`` earlier (missing when that frame was not computed or the account was
+    with the one ``weeks`` earlier (missing when that frame was not computed or the account was
     not there), so it still uses only data from before each date.
     """
     result = {}
     for day, frame in features_by_date.items():
         numeric = frame.select_dtypes("number")
-        earlier = features_by_date.get(months_before(day, months))
+        earlier = features_by_date.get(change_reference(day, weeks))
         if earlier is None:
             change = pd.DataFrame(np.nan, index=frame.index, columns=numeric.columns)
         else:
             change = numeric - earlier.reindex(frame.index)[numeric.columns]
-        result[day] = frame.join(change.add_suffix(f"_change_{months}m"))
+        result[day] = frame.join(change.add_suffix(f"_change_{weeks}w"))
     return result

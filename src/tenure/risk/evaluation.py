@@ -278,7 +278,8 @@ class EarlyWarning:
     - alert set: top ``budget`` of the accounts scored on a date;
     - flagged ≥ ``lead_days`` ahead: the churner is in the alert set on the last scoring date at
       least ``lead_days`` before its renewal (one date per churner; churners without a scoring
-      date in the month before that point are not counted);
+      date in the scoring interval before that point are not counted). ENGINEERING.md names the
+      day exactly ``lead_days`` before; weekly scoring dates fall at most six days earlier;
     - lead time: renewal minus the first scoring date, within the 365 days before it, on which the
       churner was in the alert set.
     """
@@ -327,7 +328,7 @@ def early_warning(
         )
     )
     dates = np.array(sorted(flagged["observed_on"].unique()))
-    # The longest gap between scoring dates (a month when scoring monthly).
+    # The longest gap between scoring dates (a week when scoring weekly).
     interval = max(((b - a).days for a, b in pairwise(dates)), default=31)
     alerts = flagged.set_index(["account_id", "observed_on"])["alert"]
     churners = ahead = never = 0

@@ -27,19 +27,18 @@ from tenure.errors import InvalidInput, NotFound
 from tenure.model import Account, ChurnRiskScore, Contract
 from tenure.model.contract import ContractStatus, RenewalOutcome
 from tenure.risk.datasets import (
-    CHANGE_MONTHS,
     ColumnTypes,
     ContractTerm,
+    change_reference,
     customers_on,
     horizon_labels,
     infer_column_types,
     metric_features,
-    monthly_dates,
-    months_before,
     observation_dataset,
     read_table,
     renewal_labels,
     table_dataset,
+    weekly_dates,
     with_changes,
 )
 from tenure.risk.evaluation import (
@@ -57,9 +56,10 @@ from tenure.risk.reasons import top_reasons
 from tenure.risk.schemas import ChurnRiskRead, ScoreRun
 from tenure.store.events import EventStore
 
-# The alert must fire at least 90 days before a renewal (LEAD_DAYS), and monthly scores mean the
-# last score before that point can be up to a month earlier: 120 days is the shortest horizon that
-# still covers it. A longer horizon blurs the ranking with renewals too far off to call.
+# The alert must fire at least 90 days before a renewal (LEAD_DAYS); a horizon a month longer
+# keeps the renewals just past that point among the positives. A longer horizon blurs the ranking
+# with renewals too far off to call (150 days flagged fewer churners ahead on the development
+# seeds; 100 days the same as 120 — docs/churn-risk.md).
 DEFAULT_HORIZON_DAYS = 120
 # On account history the risk depends on interactions (renewal timing × engagement) that a linear
 # model cannot express; boosting ranked best in backtests on simulated bases (see the report).
@@ -121,7 +121,7 @@ def latest_data_day(store: EventStore) -> date:
 
 @dataclass(frozen=True)
 class History:
-    """Customers on each monthly observation date and the metrics known on that date."""
+    """Customers on each weekly observation date and the metrics known on that date."""
 
     data_end: date
     customers: pd.DataFrame
@@ -137,10 +137,10 @@ def load_history(
     store: EventStore,
     data_end: date,
     metrics: Sequence[str] | None = None,
-    every_months: int = 1,
+    every_weeks: int = 1,
 ) -> History:
-    """Customers on every ``every_months``-th month start up to ``data_end``, with the metrics
-    (all, or the named ones) known on each of those days."""
+    """Customers on every ``every_weeks``-th Monday up to ``data_end``, with the metrics (all,
+    or the named ones) known on each of those days and on the days their changes compare with."""
     terms = contract_terms(session)
     if not terms:
         raise InvalidInput("no contracts: churn is learned from contract outcomes; import them")
@@ -150,17 +150,20 @@ def load_history(
         # Before usage was recorded every usage metric reads zero: such rows would teach the
         # model that silence is normal.
         first = max(first, first_event.date())
-    dates = monthly_dates(first + timedelta(days=WARMUP_DAYS), data_end)[::every_months]
+    dates = weekly_dates(first + timedelta(days=WARMUP_DAYS), data_end)[::every_weeks]
     customers = customers_on(terms, dates)
     if customers.empty:
-        raise InvalidInput(f"no customers on any month start between {first} and {data_end}")
+        raise InvalidInput(f"no customers on any Monday between {first} and {data_end}")
     from tenure.metrics.snapshot import load_snapshot
 
     con = store.connect()
     try:
         snapshot = load_snapshot(session, con)
-        observed = sorted(customers["observed_on"].unique())
-        features = with_changes(metric_features(con, store.table(con), snapshot, observed, metrics))
+        observed = set(customers["observed_on"].unique())
+        # A cadence that is not a divisor of the change window needs the reference days too.
+        references = {change_reference(day) for day in observed}
+        needed = sorted(observed | {day for day in references if day >= dates[0]})
+        features = with_changes(metric_features(con, store.table(con), snapshot, needed, metrics))
     finally:
         con.disconnect()
     # The renewal at which each churner was lost: the date the lead time counts back from.
@@ -272,7 +275,7 @@ def evaluate_history(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     model_name: str = DEFAULT_HISTORY_MODEL,
     metrics: Sequence[str] | None = None,
-    every_months: int = 1,
+    every_weeks: int = 1,
     comparisons: Mapping[str, Comparison] | None = None,
 ) -> HistoryEvaluation:
     """Time-ordered backtest (embargo = horizon) of the model on the accounts' own history.
@@ -280,7 +283,7 @@ def evaluate_history(
     The naive baseline is always reported beside the model; ``comparisons`` add other scores
     (a health scorecard, or in evaluation code the simulator's latent value) on the same rows.
     """
-    history = load_history(session, store, data_end, metrics, every_months)
+    history = load_history(session, store, data_end, metrics, every_weeks)
     rows = history.rows(horizon_labels(history.customers, horizon_days, data_end))
     return _evaluate(history, rows, feature_types(rows), horizon_days, model_name, comparisons)
 
@@ -335,12 +338,12 @@ def fit_and_save(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     model_name: str = DEFAULT_HISTORY_MODEL,
     metrics: Sequence[str] | None = None,
-    every_months: int = 1,
+    every_weeks: int = 1,
 ) -> ChurnRiskModel:
     """Backtest, then fit on every known outcome up to ``data_end`` and save under data_dir."""
     import joblib
 
-    history = load_history(session, store, data_end, metrics, every_months)
+    history = load_history(session, store, data_end, metrics, every_weeks)
     rows = history.rows(horizon_labels(history.customers, horizon_days, data_end))
     types = feature_types(rows)
     try:
@@ -416,6 +419,15 @@ def load_model(data_dir: Path, version: str | None = None) -> ChurnRiskModel:
 
 def score_frame(fitted: ChurnRiskModel, current: pd.DataFrame) -> pd.DataFrame:
     """Probabilities, renewal probabilities, alert flags and reasons for current customers."""
+    missing = [name for name in fitted.column_types.features if name not in current]
+    if missing:
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        raise InvalidInput(
+            f"model {fitted.version} was fitted on features that are not computed any more "
+            f"({shown}); refit it with `tenure model fit`"
+        )
     probability = fitted.model.predict_proba(current)
     renewal = np.full(len(current), np.nan)
     next_renewal = pd.to_datetime(current["next_renewal_on"])
@@ -459,7 +471,7 @@ def score_accounts(session: Session, store: EventStore, data_dir: Path, as_of: d
         # ARR and its currency are always read: ARR at risk needs them even when the model
         # learned from other metrics.
         wanted = None if fitted.metrics is None else [*fitted.metrics, *ARR_METRICS]
-        days = [months_before(as_of, CHANGE_MONTHS), as_of]
+        days = [change_reference(as_of), as_of]
         features = with_changes(metric_features(con, store.table(con), snapshot, days, wanted))
     finally:
         con.disconnect()

@@ -77,7 +77,9 @@ def test_account_360_opens_the_health_breakdown_and_risk_reasons(console: Consol
         20,
     )
     assert [p["value"] for p in body["health_history"]] == [70.0, 55.0]
-    assert body["churn_risk"]["reasons"][0]["feature"] == "nps_latest"
+    reason = body["churn_risk"]["reasons"][0]
+    # Stored without a label (as scores were before labels existed); read with one.
+    assert (reason["feature"], reason["label"]) == ("nps_latest", "Latest NPS answer")
 
 
 def test_today_explains_the_scores_that_moved(console: Console) -> None:

@@ -92,6 +92,17 @@ def test_account_page_shows_relationships_contracts_and_timeline(console: Consol
     assert "Log touchpoint" in page
 
 
+def test_risk_reasons_read_as_metric_names_not_slugs(console: Console) -> None:
+    from tests.api.test_v1_signals import scored
+
+    scored(console)
+    sign_in(console.client, "cleo@example.com")
+    account = console.client.get(f"/accounts/{console.book.acme.id}").text
+    assert "Latest NPS answer = 2" in account and "nps_latest" not in account
+    risk = console.client.get("/risk?owner=all").text
+    assert "Latest NPS answer" in risk and "nps_latest" not in risk
+
+
 def test_logging_a_touchpoint_from_the_page(console: Console) -> None:
     sign_in(console.client, "cleo@example.com")
     url = f"/accounts/{console.book.acme.id}"

@@ -261,6 +261,7 @@ def score(
 ) -> None:
     """Score every current customer with the latest model; store probability, reasons, version."""
     from tenure.cli.context import event_store, settings, unit_of_work
+    from tenure.risk.reasons import reason_text
     from tenure.risk.service import score_accounts
 
     day = _as_of(as_of)
@@ -292,10 +293,8 @@ def score(
             highlight=False,
         )
         for reason in row.reasons[:3]:
-            value = reason["value"]
-            shown = f"{value:.3g}" if isinstance(value, float) else str(value)
             arrow = "↑" if reason["contribution"] > 0 else "↓"
             console.print(
-                f"    {arrow} {reason['feature']} = {shown} ({reason['contribution']:+.2f})",
+                f"    {arrow} {reason_text(reason)} ({reason['contribution']:+.2f})",
                 highlight=False,
             )

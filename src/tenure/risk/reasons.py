@@ -7,14 +7,21 @@ the risk, negative lowers it, and an account's contributions plus the base add u
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tenure.errors import NotFound
+from tenure.metrics.registry import Metric, Unit, get_metric
+
 TOP_REASONS = 5
 BASE_COLUMN = "(base)"
+# ``license_utilization_change_12w``: a metric's change over that many weeks (risk.datasets).
+CHANGE_FEATURE = re.compile(r"(?P<slug>.+)_change_(?P<weeks>\d+)w")
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,54 @@ class Reason:
         return "raises risk" if self.contribution > 0 else "lowers risk"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"direction": self.direction}
+        return asdict(self) | {"direction": self.direction, "label": feature_label(self.feature)}
+
+
+def _metric(slug: str) -> Metric | None:
+    try:
+        return get_metric(slug)
+    except NotFound:
+        return None
+
+
+def feature_label(feature: str) -> str:
+    """A model feature in a CS manager's words: the metric's name, or its change over n weeks.
+
+    >>> feature_label("billing_tickets_90d"), feature_label("license_utilization_change_12w")
+    ('Billing tickets (90 days)', 'License utilization, change over 12 weeks')
+    >>> feature_label("MonthlyCharges")
+    'MonthlyCharges'
+    """
+    change = CHANGE_FEATURE.fullmatch(feature)
+    if change and (metric := _metric(change["slug"])) is not None:
+        return f"{metric.name}, change over {change['weeks']} weeks"
+    metric = _metric(feature)
+    return feature if metric is None else metric.name
+
+
+def reason_text(reason: Mapping[str, Any]) -> str:
+    """``Label = value`` with the value in its metric's unit (a change in points for shares).
+
+    >>> reason_text({"feature": "license_utilization_change_12w", "value": -0.25})
+    'License utilization, change over 12 weeks = -25 pts'
+    >>> reason_text({"feature": "touchpoints_90d", "value": 2.0})
+    'Touchpoints (90 days) = 2'
+    """
+    feature, value = str(reason.get("feature")), reason.get("value")
+    label = feature_label(feature)
+    if value is None:
+        return label
+    change = CHANGE_FEATURE.fullmatch(feature)
+    metric = _metric(change["slug"] if change else feature)
+    if metric is None or not isinstance(value, int | float):
+        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+    elif change and metric.unit is Unit.share:
+        shown = f"{value * 100:+.0f} pts"
+    elif change:
+        shown = f"{value:+.3g}"
+    else:
+        shown = metric.format(value)
+    return f"{label} = {shown}"
 
 
 def _plain(value: Any) -> Any:

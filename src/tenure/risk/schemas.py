@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
+
+from tenure.risk.reasons import feature_label
 
 
 class ChurnRiskRead(BaseModel):
@@ -24,6 +26,14 @@ class ChurnRiskRead(BaseModel):
     currency: str | None
     in_alert_set: bool
     reasons: list[dict[str, Any]]
+
+    @field_validator("reasons")
+    @classmethod
+    def _labelled(cls, reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every reason carries its label, also those stored before labels were."""
+        return [
+            {**r, "label": r.get("label") or feature_label(str(r.get("feature")))} for r in reasons
+        ]
 
 
 class ScoreRun(BaseModel):

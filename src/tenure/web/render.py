@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tenure.portfolio.pages import PAGES, pages_for
 from tenure.portfolio.service import freshness
+from tenure.risk.reasons import feature_label, reason_text
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -43,6 +44,8 @@ def query_with(params: dict[str, Any], **changes: Any) -> str:
 templates.env.filters["money"] = money
 templates.env.filters["date"] = short_date
 templates.env.globals["query_with"] = query_with
+templates.env.globals["reason_text"] = reason_text
+templates.env.filters["feature_label"] = feature_label
 
 
 def render(

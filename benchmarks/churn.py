@@ -1,11 +1,12 @@
 """The learned churn model on a simulated customer base: ranking and early warning, honestly.
 
     .venv/bin/python -m benchmarks.churn [--data-dir DIR] [--preset demo --accounts 800
-        --months 36 --seed 1] [--model gradient_boosting] [--horizon 120]
+        --months 36 --seed 1] [--model gradient_boosting] [--horizon 120] [--lead 30]
 
 Without ``--data-dir`` a base is simulated into a temporary data dir first (``tenure simulate``'s
 code path). The model is backtested exactly as ``tenure model evaluate`` does it: weekly
-observations, features only from before each date, label = churn within the horizon, three
+observations, features only from before each date, label = churn between the lead (30 days)
+and the horizon (120 days) ahead, training without rows already lost within the lead, three
 time-ordered folds with an embargo of one horizon. On the same out-of-time rows it reports, side
 by side (shared/ENGINEERING.md, "The simulator must not grade its own homework"):
 
@@ -14,10 +15,10 @@ by side (shared/ENGINEERING.md, "The simulator must not grade its own homework")
 - the health scorecard (risk = 100 − score) with the shipped default scorecard;
 - three oracles from the ground-truth files (this benchmark is evaluation code, the only reader
   besides simulate/): the latent value (its moving average as of the month before); the same
-  latent value ranked first among the accounts whose next renewal is due within the horizon
+  latent value ranked first among the accounts whose next renewal is due in the model's window
   (what a model could reach if it knew each account's value *today* perfectly and used the
   renewal calendar); and the churn probability the simulator used for the renewals due within
-  the horizon (it knows the value at the future decision: a ceiling, not a rival).
+  the window (it knows the value at the future decision: a ceiling, not a rival).
 
 Figures: AUC, top-decile lift (goal ≥ 4), precision/recall at a 10% alert budget, Brier, the
 share of churners flagged ≥ 90 days before their renewal at that budget (goal ≥ 60%), and the lead
@@ -46,6 +47,7 @@ from tenure.model import Account
 from tenure.risk.service import (
     DEFAULT_HISTORY_MODEL,
     DEFAULT_HORIZON_DAYS,
+    DEFAULT_LEAD_DAYS,
     evaluate_history,
     latest_data_day,
 )
@@ -88,9 +90,9 @@ def oracle(truth_dir: Path, external_ids: dict[int, str]) -> Callable[[pd.DataFr
 
 
 def oracle_value_at_renewal(
-    truth_dir: Path, external_ids: dict[int, str], horizon_days: int
+    truth_dir: Path, external_ids: dict[int, str], horizon_days: int, lead_days: int
 ) -> Callable[[pd.DataFrame], np.ndarray]:
-    """Risk = minus today's latent value, accounts renewing within the horizon ranked first.
+    """Risk = minus today's latent value, accounts renewing in the model's window ranked first.
 
     Uses only what is true on the scoring date (the value as of the month before) plus the
     renewal calendar every CS team knows, so it bounds what a perfect estimate of present value
@@ -104,15 +106,22 @@ def oracle_value_at_renewal(
             pd.to_datetime(tested["next_renewal_on"]) - pd.to_datetime(tested["observed_on"])
         ).dt.days.to_numpy()
         ahead_of_the_rest = risk.max() - risk.min() + 1
-        return np.where(days_to_renewal <= horizon_days, risk + ahead_of_the_rest, risk)
+        due = (days_to_renewal > lead_days) & (days_to_renewal <= horizon_days)
+        return np.where(due, risk + ahead_of_the_rest, risk)
 
     return score
 
 
 def oracle_renewals(
-    truth_dir: Path, external_ids: dict[int, str], horizon_days: int, *, intent: bool = False
+    truth_dir: Path,
+    external_ids: dict[int, str],
+    horizon_days: int,
+    lead_days: int,
+    *,
+    intent: bool = False,
 ) -> Callable[[pd.DataFrame], np.ndarray]:
-    """Risk = the churn probability the simulator itself used for renewals due within the horizon.
+    """Risk = the churn probability the simulator itself used for renewals due in the window
+    ``(t + lead, t + horizon]`` the model predicts.
 
     This knows the future (the latent value at the decision), so it is a ceiling, not a rival.
     With ``intent``, renewals whose customer has already formed its intent to leave by the
@@ -136,7 +145,7 @@ def oracle_renewals(
             if due is None:
                 continue
             window = due[
-                (due["term_ends_on"] > observed_on)
+                (due["term_ends_on"] > observed_on + pd.Timedelta(days=lead_days))
                 & (due["term_ends_on"] <= observed_on + pd.Timedelta(days=horizon_days))
             ]
             result[i] = 1 - np.prod(1 - window["p_churn"].to_numpy(dtype=float))
@@ -173,6 +182,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", default=DEFAULT_HISTORY_MODEL)
     parser.add_argument("--horizon", type=int, default=DEFAULT_HORIZON_DAYS)
+    parser.add_argument("--lead", type=int, default=DEFAULT_LEAD_DAYS)
     parser.add_argument("--out", type=Path, default=RESULTS, help="Where the JSON goes.")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="tenure-churn-"))
@@ -197,15 +207,16 @@ def main() -> None:
                 "health scorecard (100 − score)": scorecard(data_dir),
                 "oracle: latent value": oracle(truth_dir, external_ids),
                 "oracle: value now, renewals due first": oracle_value_at_renewal(
-                    truth_dir, external_ids, args.horizon
+                    truth_dir, external_ids, args.horizon, args.lead
                 ),
                 "oracle: true P(churn) of renewals due": oracle_renewals(
-                    truth_dir, external_ids, args.horizon
+                    truth_dir, external_ids, args.horizon, args.lead
                 ),
                 "oracle: intent to leave formed, due first": oracle_renewals(
-                    truth_dir, external_ids, args.horizon, intent=True
+                    truth_dir, external_ids, args.horizon, args.lead, intent=True
                 ),
             },
+            lead_days=args.lead,
         )
     seconds = time.perf_counter() - started
     report: dict[str, Any] = {
@@ -218,7 +229,7 @@ def main() -> None:
     }
     print(
         f"config hash {report['config_hash']} · {evaluation.rows} observations of "
-        f"{evaluation.accounts} accounts to {data_end} · churn within {args.horizon} d "
+        f"{evaluation.accounts} accounts to {data_end} · churn {args.lead}–{args.horizon} d ahead "
         f"{evaluation.churn_rate:.1%} · {seconds:.0f} s"
     )
     header = f"{'score':34} {'AUC':>6} {'lift':>5} {'prec':>5} {'recall':>6} {'Brier':>6} "
@@ -233,6 +244,12 @@ def main() -> None:
             f"{figure['precision_at_budget']:5.2f} {figure['recall_at_budget']:6.2f} "
             f"{figure['brier']:6.3f} {figure['flagged_90d_ahead']:>5}/{figure['churners']:<4}"
             f"({figure['flagged_90d_ahead_share']:4.0%}) {leads:>22}"
+        )
+    within = report["model_vs_lost_within_horizon"]
+    if within is not None:
+        print(
+            f"{args.model} against every loss within {args.horizon} d (decided ones too): "
+            f"AUC {within['auc']:.3f}, lift {within['top_decile_lift']:.2f}"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=str))

@@ -17,6 +17,7 @@ from tenure.risk.datasets import (
     customers_on,
     horizon_labels,
     infer_column_types,
+    lost_within_lead,
     metric_features,
     observation_dataset,
     renewal_labels,
@@ -102,6 +103,11 @@ def test_customers_and_labels_by_hand() -> None:
     assert labels["churned"].tolist() == [0, 0, 0, 1, 0, 0]
     # With the data ending 2025-06-30, windows from 2025-01-02 on are not over: dropped.
     assert len(horizon_labels(customers, 180, data_end=date(2025, 6, 30))) == 2
+    # With a 30-day lead B, lost 9 days after 2025-03-01, has decided: not in (t + 30, t + 200].
+    # A seen 2025-07-01 is lost 183 days later: inside that window.
+    ahead = horizon_labels(customers, 200, data_end=date(2026, 6, 30), lead_days=30)
+    assert ahead["churned"].tolist() == [0, 0, 0, 0, 0, 1]
+    assert lost_within_lead(ahead, 30).tolist() == [False, False, False, True, False, False]
     renewals = renewal_labels(customers, data_end=date(2025, 12, 31))
     # Every row has its renewal within a year and over by the data end. A seen 2024-07-01 renews
     # on 2024-12-31 (0); seen later, it is lost at the 2025-12-31 renewal (1); B is cancelled
@@ -201,6 +207,31 @@ def test_backtest_beats_the_naive_baseline(base: CustomerBase, dataset: pd.DataF
     assert model.scores.auc > 0.8
     assert model.scores.auc > naive.scores.auc
     assert model.early_warning.churners > 5
+
+
+def test_a_lead_keeps_decided_accounts_out_of_training_but_scores_them(
+    dataset: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tenure.risk.evaluation as evaluation
+
+    trained: list[pd.DataFrame] = []
+    real_make_model = evaluation.make_model
+
+    def recording(name: str, types: Any) -> Any:
+        model = real_make_model(name, types)
+        fit = model.fit
+        model.fit = lambda rows, target: (trained.append(rows), fit(rows, target))[1]  # type: ignore[method-assign]
+        return model
+
+    monkeypatch.setattr(evaluation, "make_model", recording)
+    lead = 60
+    decided = lost_within_lead(dataset, lead)
+    result = backtest(dataset, feature_types(dataset), HORIZON, "logistic", folds=3, lead_days=lead)
+    assert decided.sum() > 5 and len(trained) == 3
+    assert not any(lost_within_lead(rows, lead).any() for rows in trained)
+    # Every customer on a test date is scored, the decided ones too.
+    tested = result.predictions.merge(dataset, on=["account_id", "observed_on"])
+    assert lost_within_lead(tested, lead).any()
 
 
 def perfect_separators(rows: pd.DataFrame) -> list[str]:

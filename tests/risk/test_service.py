@@ -75,6 +75,8 @@ def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: igno
         every_weeks=8,
     )
     assert load_model(data_dir).version == fitted.version
+    # By default the model learns churn 30–180 days ahead; the version and every score say so.
+    assert fitted.lead_days == 30 and "-h180-l30-" in fitted.version
     assert (data_dir / "models" / "churn" / f"{fitted.version}.json").exists()
     assert fitted.evaluation["figures"][0]["auc"] > 0.7
     # The renewal model is backtested too (embargo: the year its label spans).
@@ -90,6 +92,7 @@ def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: igno
     top = run.scores[0]
     assert top.probability == max(s.probability for s in stored)
     assert top.model_version == fitted.version
+    assert {(s.horizon_days, s.lead_days) for s in stored} == {(180, 30)}
     assert top.reasons and {"feature", "value", "contribution", "direction"} <= set(top.reasons[0])
     # Reasons name a metric or its 12-week change (license_utilization_change_12w).
     assert top.reasons[0]["feature"].removesuffix("_change_12w") in METRICS

@@ -401,8 +401,8 @@ def fit_churn_model(ctx: DemoContext) -> None:
             else f", ARR at risk {row.arr_at_risk:,.0f} {row.currency}"
         )
         console.print(
-            f"  ⚑ {row.account_name} ({row.account_external_id}): {row.probability:.0%} within "
-            f"{row.horizon_days} d{at_risk} — {reasons}",
+            f"  ⚑ {row.account_name} ({row.account_external_id}): {row.probability:.0%} "
+            f"{row.lead_days}–{row.horizon_days} d ahead{at_risk} — {reasons}",
             highlight=False,
         )
 

@@ -63,9 +63,19 @@ def _every_weeks() -> Any:
     )
 
 
+def _lead() -> Any:
+    return typer.Option(
+        30,
+        "--lead",
+        min=0,
+        help="Learn churn from this many days ahead on (a loss sooner is already decided).",
+    )
+
+
 def _evaluate_history(
     as_of: str | None,
     horizon: int,
+    lead: int,
     names: list[str],
     metrics: list[str] | None,
     every_weeks: int,
@@ -80,7 +90,14 @@ def _evaluate_history(
     day = _as_of(as_of)
     with unit_of_work() as session:
         evaluation = evaluate_history(
-            session, event_store(), day, horizon, names[0], metrics=metrics, every_weeks=every_weeks
+            session,
+            event_store(),
+            day,
+            horizon,
+            names[0],
+            metrics=metrics,
+            every_weeks=every_weeks,
+            lead_days=lead,
         )
     if as_json:
         print_json(evaluation.as_dict())
@@ -108,6 +125,7 @@ def evaluate(
     horizon: int = typer.Option(
         120, "--horizon", min=30, help="Without --table: predict churn within this many days."
     ),
+    lead: int = _lead(),
     metric: list[str] | None = typer.Option(
         None, "--metric", help="Metric(s) the model learns from (default: every registered metric)."
     ),
@@ -125,7 +143,7 @@ def evaluate(
 
     if table is None:
         names = model or [DEFAULT_HISTORY_MODEL]
-        _evaluate_history(as_of, horizon, names, metric, every_weeks, as_json)
+        _evaluate_history(as_of, horizon, lead, names, metric, every_weeks, as_json)
         return
     names = model or list(MODELS)
     if target is None:
@@ -150,6 +168,12 @@ def _as_of(value: str | None) -> date:
         raise InvalidInput(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from error
 
 
+def _window(risk: dict[str, Any]) -> str:
+    """``30–120 days ahead`` (or ``within 120 days`` without a lead), as the model predicts."""
+    lead, horizon = risk.get("lead_days", 0), risk["horizon_days"]
+    return f"{lead}–{horizon} days ahead" if lead else f"within {horizon} days"
+
+
 def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -158,7 +182,7 @@ def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
         return
     console.print(
         f"backtest to {evaluation['data_end']}: {evaluation['observations']} observations of "
-        f"{evaluation['accounts']} accounts, churn within {evaluation['horizon_days']} days "
+        f"{evaluation['accounts']} accounts, churn {_window(evaluation)} "
         f"{evaluation['churn_rate']:.1%}; time-ordered folds, embargo "
         f"{evaluation['horizon_days']} days"
     )
@@ -205,6 +229,7 @@ def fit(
     horizon: int = typer.Option(
         120, "--horizon", min=30, help="Predict churn within this many days."
     ),
+    lead: int = _lead(),
     model: str = typer.Option(
         "gradient_boosting", "--model", help="logistic, gradient_boosting or blend."
     ),
@@ -221,7 +246,15 @@ def fit(
     day = _as_of(as_of)
     with unit_of_work() as session:
         fitted = fit_and_save(
-            session, event_store(), settings().data_dir, day, horizon, model, metric, every_weeks
+            session,
+            event_store(),
+            settings().data_dir,
+            day,
+            horizon,
+            model,
+            metric,
+            every_weeks,
+            lead_days=lead,
         )
     if as_json:
         print_json(
@@ -288,7 +321,7 @@ def score(
         )
         console.print(
             f"{'⚑' if row.in_alert_set else ' '} [bold]{row.account_name}[/] "
-            f"({row.account_external_id}): {row.probability:.0%} within {row.horizon_days} d"
+            f"({row.account_external_id}): {row.probability:.0%} {_window(row.model_dump())}"
             f"{renewal}{at_risk}",
             highlight=False,
         )

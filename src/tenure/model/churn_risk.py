@@ -23,9 +23,10 @@ class ChurnRiskScore(TimestampMixin, Base):
     )
     as_of: Mapped[date] = mapped_column(index=True)
     model_version: Mapped[str] = mapped_column(sa.String(64))
-    # P(churn within the model's horizon after as_of).
+    # P(churn between lead_days and horizon_days after as_of): the warning leaves time to act.
     probability: Mapped[float] = mapped_column(sa.Float)
     horizon_days: Mapped[int]
+    lead_days: Mapped[int] = mapped_column(default=0, server_default="0")
     # P(churn at the next renewal), when one is due within a year.
     renewal_probability: Mapped[float | None] = mapped_column(sa.Float)
     next_renewal_on: Mapped[date | None]

@@ -222,6 +222,7 @@ def account_risk(session: Session, account: Account) -> ChurnRiskRead | None:
         model_version=risk.model_version,
         probability=risk.probability,
         horizon_days=risk.horizon_days,
+        lead_days=risk.lead_days,
         renewal_probability=risk.renewal_probability,
         next_renewal_on=risk.next_renewal_on,
         arr_at_risk=risk.arr_at_risk,

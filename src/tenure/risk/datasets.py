@@ -292,17 +292,39 @@ def _days(frame: pd.DataFrame, column: str, days: int) -> pd.Series:
     return pd.to_datetime(frame[column]) + pd.Timedelta(days=days)
 
 
-def horizon_labels(customers: pd.DataFrame, horizon_days: int, data_end: date) -> pd.DataFrame:
-    """``churned`` = lost within ``(t, t + horizon]``; rows whose window ends after the data go.
+def horizon_labels(
+    customers: pd.DataFrame, horizon_days: int, data_end: date, lead_days: int = 0
+) -> pd.DataFrame:
+    """``churned`` = lost within ``(t + lead, t + horizon]``; rows whose window ends after the
+    data go.
 
     A window that is not over yet has no known label: keeping it would count future churners as
-    stayers (and let training rows overlap the future).
+    stayers (and let training rows overlap the future). With a lead, a loss in the first
+    ``lead_days`` is not in the window (:func:`lost_within_lead` finds those rows).
     """
     window_end = _days(customers, "observed_on", horizon_days)
     known = customers[window_end <= pd.Timestamp(data_end)].copy()
     churned_on = pd.to_datetime(known["churned_on"])
-    known["churned"] = (churned_on <= window_end[known.index]).astype("int64")
+    window_start = _days(known, "observed_on", lead_days)
+    known["churned"] = (
+        (churned_on > window_start) & (churned_on <= window_end[known.index])
+    ).astype("int64")
     return known
+
+
+def lost_within_lead(rows: pd.DataFrame, lead_days: int) -> np.ndarray:
+    """Rows whose account is lost within ``lead_days`` of the observation: decided already.
+
+    A model meant to warn while there is time to act does not learn from them: their strong
+    signals would teach it that leaving is not in its window.
+
+    >>> rows = pd.DataFrame({"observed_on": [date(2025, 1, 6)] * 3,
+    ...                      "churned_on": [date(2025, 1, 20), date(2025, 4, 1), None]})
+    >>> lost_within_lead(rows, 30).tolist()
+    [True, False, False]
+    """
+    gap = pd.to_datetime(rows["churned_on"]) - pd.to_datetime(rows["observed_on"])
+    return np.asarray((gap <= pd.Timedelta(days=lead_days)).to_numpy(), dtype=bool)
 
 
 def renewal_labels(customers: pd.DataFrame, data_end: date, within_days: int = 365) -> pd.DataFrame:

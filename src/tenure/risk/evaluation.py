@@ -20,7 +20,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from tenure.errors import InvalidInput
-from tenure.risk.datasets import ColumnTypes, TableDataset
+from tenure.risk.datasets import ColumnTypes, TableDataset, lost_within_lead
 from tenure.risk.models import make_model
 
 ALERT_BUDGET = 0.10
@@ -241,17 +241,21 @@ def backtest(
     horizon_days: int,
     model_name: str,
     folds: int = 3,
+    lead_days: int = 0,
 ) -> Backtest:
     """Fit on the past, predict the next period, for each time-ordered fold (with embargo).
 
-    ``dataset`` has account_id, observed_on, churned and the feature columns. Returns the test
-    rows (account_id, observed_on, churned, probability, fold) of every fold.
+    ``dataset`` has account_id, observed_on, churned_on, churned and the feature columns. With a
+    lead, training leaves out rows lost within it (:func:`lost_within_lead`); every test row is
+    scored, as every customer is on a scoring day. Returns the test rows (account_id,
+    observed_on, churned, probability, fold) of every fold.
     """
     splits = time_ordered_folds(dataset["observed_on"], dataset["churned"], horizon_days, folds)
+    decided = lost_within_lead(dataset, lead_days)
     parts = []
     scores = []
     for number, split in enumerate(splits, start=1):
-        train = dataset[split.train_mask]
+        train = dataset[split.train_mask & ~decided]
         test = dataset[split.test_mask]
         if train["churned"].nunique() < 2 or test["churned"].nunique() < 2:
             raise InvalidInput(

@@ -20,6 +20,8 @@ class ChurnRiskRead(BaseModel):
     model_version: str
     probability: float
     horizon_days: int
+    # The probability is of a loss between lead_days and horizon_days after as_of.
+    lead_days: int = 0
     renewal_probability: float | None
     next_renewal_on: date | None
     arr_at_risk: float | None

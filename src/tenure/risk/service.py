@@ -33,6 +33,7 @@ from tenure.risk.datasets import (
     customers_on,
     horizon_labels,
     infer_column_types,
+    lost_within_lead,
     metric_features,
     observation_dataset,
     read_table,
@@ -45,6 +46,7 @@ from tenure.risk.evaluation import (
     ALERT_BUDGET,
     Backtest,
     RankingFigures,
+    Scores,
     TableEvaluation,
     alert_set,
     backtest,
@@ -61,6 +63,12 @@ from tenure.store.events import EventStore
 # with renewals too far off to call (150 days flagged fewer churners ahead on the development
 # seeds; 100 days the same as 120 — docs/churn-risk.md).
 DEFAULT_HORIZON_DAYS = 120
+# The risk that drives alerts is of a loss 30 to 120 days ahead: an account lost within a month has
+# decided (the renewal list shows it, with P(churn at renewal)); learning from it would spend the
+# alert budget where no save play has time to work. Chosen on the development seeds among 0, 30,
+# 60 and 90 days: 30 keeps AUC and lift of "lost within 120 days" within 1% of no lead; longer
+# leads flag more churners early but lift falls towards 4 (docs/churn-risk.md).
+DEFAULT_LEAD_DAYS = 30
 # On account history the risk depends on interactions (renewal timing × engagement) that a linear
 # model cannot express; boosting ranked best in backtests on simulated bases (see the report).
 DEFAULT_HISTORY_MODEL = GradientBoostingChurnModel.name
@@ -185,6 +193,7 @@ class HistoryEvaluation:
 
     data_end: date
     horizon_days: int
+    lead_days: int
     model: str
     rows: int
     accounts: int
@@ -192,12 +201,15 @@ class HistoryEvaluation:
     folds: list[dict[str, object]]
     figures: list[RankingFigures]
     column_types: ColumnTypes
+    # With a lead: the model's figures against every loss within the horizon, decided ones too.
+    within_horizon: Scores | None = None
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "data_end": self.data_end.isoformat(),
             "horizon_days": self.horizon_days,
+            "lead_days": self.lead_days,
             "model": self.model,
             "observations": self.rows,
             "accounts": self.accounts,
@@ -205,9 +217,18 @@ class HistoryEvaluation:
             "alert_budget": ALERT_BUDGET,
             "folds": self.folds,
             "figures": [f.as_dict() for f in self.figures],
+            "model_vs_lost_within_horizon": _none_or(self.within_horizon),
             "features": list(self.column_types.features),
             "notes": self.notes,
         }
+
+
+def _none_or(scores: Scores | None) -> dict[str, float] | None:
+    return None if scores is None else dict(scores.__dict__)
+
+
+def _days_after(days: pd.Series, count: int) -> pd.Series:
+    return pd.to_datetime(days) + pd.Timedelta(days=count)
 
 
 # A comparison scores the tested observations (label and feature columns) by risk, higher riskier.
@@ -226,14 +247,17 @@ def _evaluate(
     rows: pd.DataFrame,
     types: ColumnTypes,
     horizon: int,
+    lead_days: int,
     model_name: str,
     comparisons: Mapping[str, Comparison] | None = None,
 ) -> HistoryEvaluation:
-    result: Backtest = backtest(rows, types, horizon, model_name)
+    result: Backtest = backtest(rows, types, horizon, model_name, lead_days=lead_days)
     tested = result.predictions.merge(
         rows.drop(columns=["churned"]), on=["account_id", "observed_on"]
     )
     figures = [rank_figures(model_name, tested, "probability", history.churn_renewals)]
+    lost = pd.to_datetime(tested["churned_on"]) <= _days_after(tested["observed_on"], horizon)
+    within = Scores.of(lost.to_numpy(dtype=int), tested["probability"].to_numpy())
     notes = []
     others: dict[str, Comparison] = {}
     if NAIVE_BASELINE in tested:
@@ -257,6 +281,7 @@ def _evaluate(
     return HistoryEvaluation(
         data_end=history.data_end,
         horizon_days=horizon,
+        lead_days=lead_days,
         model=model_name,
         rows=len(rows),
         accounts=int(rows["account_id"].nunique()),
@@ -264,6 +289,7 @@ def _evaluate(
         folds=folds,
         figures=figures,
         column_types=types,
+        within_horizon=within if lead_days else None,
         notes=notes,
     )
 
@@ -277,6 +303,7 @@ def evaluate_history(
     metrics: Sequence[str] | None = None,
     every_weeks: int = 1,
     comparisons: Mapping[str, Comparison] | None = None,
+    lead_days: int = DEFAULT_LEAD_DAYS,
 ) -> HistoryEvaluation:
     """Time-ordered backtest (embargo = horizon) of the model on the accounts' own history.
 
@@ -284,8 +311,9 @@ def evaluate_history(
     (a health scorecard, or in evaluation code the simulator's latent value) on the same rows.
     """
     history = load_history(session, store, data_end, metrics, every_weeks)
-    rows = history.rows(horizon_labels(history.customers, horizon_days, data_end))
-    return _evaluate(history, rows, feature_types(rows), horizon_days, model_name, comparisons)
+    rows = history.rows(horizon_labels(history.customers, horizon_days, data_end, lead_days))
+    types = feature_types(rows)
+    return _evaluate(history, rows, types, horizon_days, lead_days, model_name, comparisons)
 
 
 # ---------------------------------------------------------------- fit, save, load
@@ -304,6 +332,8 @@ class ChurnRiskModel:
     renewal_model: ChurnModel | None
     evaluation: dict[str, Any]
     trained_rows: int
+    # Models saved before leads existed predicted churn within the horizon: a lead of 0.
+    lead_days: int = 0
 
 
 def _renewal_backtest(rows: pd.DataFrame, types: ColumnTypes, model_name: str) -> dict[str, Any]:
@@ -324,10 +354,10 @@ def models_dir(data_dir: Path) -> Path:
     return data_dir / "models" / "churn"
 
 
-def _version(rows: pd.DataFrame, data_end: date, horizon: int, model_name: str) -> str:
+def _version(rows: pd.DataFrame, data_end: date, horizon: int, lead: int, model_name: str) -> str:
     digest = hashlib.sha256(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
-    digest.update(f"{horizon}:{model_name}".encode())
-    return f"churn-{data_end:%Y%m%d}-h{horizon}-{digest.hexdigest()[:10]}"
+    digest.update(f"{horizon}:{lead}:{model_name}".encode())
+    return f"churn-{data_end:%Y%m%d}-h{horizon}-l{lead}-{digest.hexdigest()[:10]}"
 
 
 def fit_and_save(
@@ -339,26 +369,28 @@ def fit_and_save(
     model_name: str = DEFAULT_HISTORY_MODEL,
     metrics: Sequence[str] | None = None,
     every_weeks: int = 1,
+    lead_days: int = DEFAULT_LEAD_DAYS,
 ) -> ChurnRiskModel:
     """Backtest, then fit on every known outcome up to ``data_end`` and save under data_dir."""
     import joblib
 
     history = load_history(session, store, data_end, metrics, every_weeks)
-    rows = history.rows(horizon_labels(history.customers, horizon_days, data_end))
+    rows = history.rows(horizon_labels(history.customers, horizon_days, data_end, lead_days))
     types = feature_types(rows)
     try:
         evaluation: dict[str, Any] = _evaluate(
-            history, rows, types, horizon_days, model_name
+            history, rows, types, horizon_days, lead_days, model_name
         ).as_dict()
     except InvalidInput as error:
         # Too little history to backtest is no reason to refuse a model; the version says so.
         evaluation = {"error": error.message}
-    if rows["churned"].nunique() < 2:
+    learned = rows[~lost_within_lead(rows, lead_days)]
+    if learned["churned"].nunique() < 2:
         raise InvalidInput(
-            f"no churn (or no renewal) within {horizon_days} days in the history up to "
-            f"{data_end}: nothing to learn from"
+            f"no churn (or no renewal) {lead_days}–{horizon_days} days ahead in the history up "
+            f"to {data_end}: nothing to learn from"
         )
-    model = make_model(model_name, types).fit(rows, rows["churned"].to_numpy())
+    model = make_model(model_name, types).fit(learned, learned["churned"].to_numpy())
     renewal_rows = history.rows(renewal_labels(history.customers, data_end, RENEWAL_WITHIN_DAYS))
     renewal_model = None
     evaluation["renewal"] = _renewal_backtest(renewal_rows, types, model_name)
@@ -367,7 +399,7 @@ def fit_and_save(
             renewal_rows, renewal_rows["churned"].to_numpy()
         )
     fitted = ChurnRiskModel(
-        version=_version(rows, data_end, horizon_days, model_name),
+        version=_version(rows, data_end, horizon_days, lead_days, model_name),
         data_end=data_end,
         horizon_days=horizon_days,
         metrics=list(metrics) if metrics is not None else None,
@@ -375,7 +407,8 @@ def fit_and_save(
         model=model,
         renewal_model=renewal_model,
         evaluation=evaluation,
-        trained_rows=len(rows),
+        trained_rows=len(learned),
+        lead_days=lead_days,
     )
     folder = models_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -385,6 +418,7 @@ def fit_and_save(
         "model": model_name,
         "data_end": data_end.isoformat(),
         "horizon_days": horizon_days,
+        "lead_days": lead_days,
         "trained_rows": fitted.trained_rows,
         "renewal_rows": len(renewal_rows),
         "saved_at": datetime.now(UTC).isoformat(),
@@ -489,6 +523,7 @@ def score_accounts(session: Session, store: EventStore, data_dir: Path, as_of: d
             "model_version": fitted.version,
             "probability": float(row["probability"]),
             "horizon_days": fitted.horizon_days,
+            "lead_days": fitted.lead_days,
             "renewal_probability": _none(row["renewal_probability"]),
             "next_renewal_on": row["next_renewal_on"],
             "arr_at_risk": _none(row["arr_at_risk"]),
@@ -526,6 +561,7 @@ def stored_scores(session: Session, as_of: date, model_version: str) -> list[Chu
             model_version=score.model_version,
             probability=score.probability,
             horizon_days=score.horizon_days,
+            lead_days=score.lead_days,
             renewal_probability=score.renewal_probability,
             next_renewal_on=score.next_renewal_on,
             arr_at_risk=score.arr_at_risk,

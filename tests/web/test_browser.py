@@ -129,7 +129,7 @@ def test_admin_and_renewals_pages(
     page.screenshot(path=str(screenshot_dir / "renewals.png"), full_page=True)
     page.goto(f"{live_console.url}/risk?owner=all")
     expect(page.locator("tbody tr").first).to_contain_text("Acme")
-    expect(page.locator("tbody tr").first).to_contain_text("nps_latest")
+    expect(page.locator("tbody tr").first).to_contain_text("Latest NPS answer")
     page.screenshot(path=str(screenshot_dir / "risk.png"), full_page=True)
     for name in ("kpis", "maturity"):
         response = page.goto(f"{live_console.url}/{name}")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tenure.errors import InvalidInput
 from tenure.metrics.inputs import cutoff_of
 from tenure.metrics.snapshot import snapshot_from_rows
 from tenure.risk.datasets import (
@@ -108,6 +109,8 @@ def test_customers_and_labels_by_hand() -> None:
     ahead = horizon_labels(customers, 200, data_end=date(2026, 6, 30), lead_days=30)
     assert ahead["churned"].tolist() == [0, 0, 0, 0, 0, 1]
     assert lost_within_lead(ahead, 30).tolist() == [False, False, False, True, False, False]
+    with pytest.raises(InvalidInput, match=r"the lead \(200 days\) must be .* shorter than the"):
+        horizon_labels(customers, 200, data_end=date(2026, 6, 30), lead_days=200)
     renewals = renewal_labels(customers, data_end=date(2025, 12, 31))
     # Every row has its renewal within a year and over by the data end. A seen 2024-07-01 renews
     # on 2024-12-31 (0); seen later, it is lost at the 2025-12-31 renewal (1); B is cancelled

@@ -302,6 +302,11 @@ def horizon_labels(
     stayers (and let training rows overlap the future). With a lead, a loss in the first
     ``lead_days`` is not in the window (:func:`lost_within_lead` finds those rows).
     """
+    if not 0 <= lead_days < horizon_days:
+        raise InvalidInput(
+            f"the lead ({lead_days} days) must be at least 0 and shorter than the horizon "
+            f"({horizon_days} days): churn is learned between the two"
+        )
     window_end = _days(customers, "observed_on", horizon_days)
     known = customers[window_end <= pd.Timestamp(data_end)].copy()
     churned_on = pd.to_datetime(known["churned_on"])

@@ -256,8 +256,10 @@ def _evaluate(
         rows.drop(columns=["churned"]), on=["account_id", "observed_on"]
     )
     figures = [rank_figures(model_name, tested, "probability", history.churn_renewals)]
-    lost = pd.to_datetime(tested["churned_on"]) <= _days_after(tested["observed_on"], horizon)
-    within = Scores.of(lost.to_numpy(dtype=int), tested["probability"].to_numpy())
+    within = None
+    if lead_days:
+        lost = pd.to_datetime(tested["churned_on"]) <= _days_after(tested["observed_on"], horizon)
+        within = Scores.of(lost.to_numpy(dtype=int), tested["probability"].to_numpy())
     notes = []
     others: dict[str, Comparison] = {}
     if NAIVE_BASELINE in tested:
@@ -289,7 +291,7 @@ def _evaluate(
         folds=folds,
         figures=figures,
         column_types=types,
-        within_horizon=within if lead_days else None,
+        within_horizon=within,
         notes=notes,
     )
 

@@ -17,6 +17,7 @@ from tenure.model import Account, ChurnRiskScore, Contract
 from tenure.risk.datasets import ColumnTypes, change_reference
 from tenure.risk.service import (
     contract_terms,
+    evaluate_history,
     fit_and_save,
     load_history,
     load_model,
@@ -133,6 +134,23 @@ def test_changes_reach_back_twelve_weeks_at_any_cadence(loaded) -> None:  # type
     assert later and all(change_reference(day) not in observed for day in later)
     for day in later:
         assert history.features[day]["license_utilization_change_12w"].notna().any()
+
+
+def test_evaluation_reads_the_window_it_predicts(loaded) -> None:  # type: ignore[no-untyped-def]
+    from tenure.cli.context import console
+    from tenure.cli.model import _render_history_evaluation
+
+    session, store, base = loaded
+    evaluation = evaluate_history(
+        session, store, base.end, 180, "logistic", metrics=METRICS, every_weeks=8
+    ).as_dict()
+    assert evaluation["lead_days"] == 30
+    assert evaluation["model_vs_lost_within_horizon"]["auc"] > 0.5
+    with console.capture() as captured:
+        _render_history_evaluation(evaluation)
+    shown = captured.get()
+    assert "churn 30–180 days ahead" in shown
+    assert "against every loss within 180 days (decided ones too): AUC" in shown
 
 
 def test_cli_explains_what_is_missing(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -216,6 +216,12 @@ def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
         f"{evaluation['model']}: {model['flagged_90d_ahead']} of {model['churners']} churners "
         "flagged 90+ days before their renewal"
     )
+    within = evaluation.get("model_vs_lost_within_horizon")
+    if within:
+        console.print(
+            f"against every loss within {evaluation['horizon_days']} days (decided ones too): "
+            f"AUC {within['auc']:.3f}, lift {within['top_decile_lift']:.2f}"
+        )
     for note in evaluation["notes"]:
         console.print(f"note: {note}")
 

@@ -12,6 +12,7 @@ created when it is opened and versioned with ``PRAGMA user_version``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -140,12 +141,16 @@ class Inbox:
         self._appender: sqlite3.Connection | None = None
         self._appender_pid = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(
-                    f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
-                )
+        # Switching a new file to WAL is refused ("database is locked"), not waited for, while
+        # another process creates the schema: processes opening the inbox at once take turns.
+        with open(path.with_name(path.name + ".setup.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with self._connect() as db:
+                if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(
+                        f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                    )
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(

@@ -185,8 +185,10 @@ def test_account_360_merges_the_timeline(console: Console) -> None:
     assert [i["kind"] for i in body["timeline"]] == ["survey", "ticket", "touchpoint"]
     assert body["contacts_by_level"]["executive"][0]["left_on"] is not None
     assert body["can_edit"] is False  # a viewer
-    # Contracts of 100,000 then 120,000: the ARR history steps up, then ends.
-    assert [p["arr"] for p in body["arr_history"]] == [100000.0, 120000.0, 0.0]
+    # Contracts of 100,000 then 120,000: the ARR history steps up and holds until today (the
+    # term ends in 30 days: not a loss yet).
+    assert [p["arr"] for p in body["arr_history"]] == [100000.0, 120000.0, 120000.0]
+    assert body["arr_history"][-1]["on"] == str(console.book.today)
 
 
 def test_touchpoints_obey_roles_and_are_audited(console: Console) -> None:

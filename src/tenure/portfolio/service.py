@@ -898,7 +898,7 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
             )
             for c in contracts
         ],
-        arr_history=arr_history(contracts),
+        arr_history=arr_history(contracts, as_of),
         arr_history_currency=contracts[-1].currency if contracts else None,
         timeline=timeline(session, account_id),
         ownership=[
@@ -922,13 +922,14 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
     )
 
 
-def arr_history(contracts: Sequence[Contract]) -> list[ArrPoint]:
-    """ARR in force on each day a contract starts or ends: a step series for the chart.
+def arr_history(contracts: Sequence[Contract], as_of: date) -> list[ArrPoint]:
+    """ARR in force on each day a contract starts or ends, up to ``as_of``: a step series.
 
     A contract counts from ``starts_on`` through ``ends_on``; only contracts in the currency of the
     latest one are summed (ARR is never added across currencies). Pending contracts are left out.
-    Example: 100 from Jan–Dec 2024 then 120 from Jan 2025 → (2024-01-01, 100), (2025-01-01, 120),
-    (2026-01-01, 0).
+    The series ends on ``as_of`` with the ARR in force then: a term ending later is not a loss
+    yet. Example, as of 2025-06-30: 100 from Jan–Dec 2024 then 120 from Jan 2025 →
+    (2024-01-01, 100), (2025-01-01, 120), (2025-06-30, 120).
     """
     if not contracts:
         return []
@@ -938,9 +939,8 @@ def arr_history(contracts: Sequence[Contract]) -> list[ArrPoint]:
         for c in contracts
         if c.currency == currency and c.status != ContractStatus.pending
     ]
-    days = sorted(
-        {start for start, _, _ in terms} | {end + timedelta(days=1) for _, end, _ in terms}
-    )
+    changes = {start for start, _, _ in terms} | {end + timedelta(days=1) for _, end, _ in terms}
+    days = sorted({day for day in changes if day < as_of} | {as_of})
     return [
         ArrPoint(on=day, arr=round(sum(arr for start, end, arr in terms if start <= day <= end), 2))
         for day in days

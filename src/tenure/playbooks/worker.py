@@ -137,14 +137,15 @@ def schedule(
         if today is not None and today.status == "running":
             note = f"The run for {now.date()} is running."
         elif next_at <= now:
-            note = f"The run for {now.date()} is due; the worker starts it at its next tick."
+            note = "The worker starts it at its next tick."
         elif today is not None and today.status == "failed":
             note = (
                 f"The run for {now.date()} failed (attempt {today.attempts}); the worker retries "
                 f"it at {next_at:%H:%M} UTC, or run `tenure run daily` now."
             )
         else:
-            note = f"Next run {next_at:%Y-%m-%d %H:%M} UTC, as of {next_at.date()}."
+            # next_run_at and next_as_of say it; the console shows them beside this note.
+            note = ""
         quiet = max(QUIET_SECONDS, 3 * settings.worker_every)
         if seen is None:
             note += (
@@ -161,7 +162,7 @@ def schedule(
         due=next_at is not None and next_at <= now,
         next_as_of=None if next_at is None else next_at.date(),
         worker_seen_at=seen,
-        note=note,
+        note=note.strip(),
     )
 
 

@@ -355,6 +355,7 @@ def fit_churn_model(ctx: DemoContext) -> None:
     from tenure.cli.context import unit_of_work
     from tenure.errors import InvalidInput
     from tenure.risk.reasons import feature_label
+    from tenure.risk.schemas import risk_window
     from tenure.risk.service import fit_and_save, score_accounts
     from tenure.store.events import open_event_store
 
@@ -402,7 +403,7 @@ def fit_churn_model(ctx: DemoContext) -> None:
         )
         console.print(
             f"  ⚑ {row.account_name} ({row.account_external_id}): {row.probability:.0%} "
-            f"{row.lead_days}–{row.horizon_days} d ahead{at_risk} — {reasons}",
+            f"{risk_window(row.horizon_days, row.lead_days)}{at_risk} — {reasons}",
             highlight=False,
         )
 

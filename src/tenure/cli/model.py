@@ -168,21 +168,18 @@ def _as_of(value: str | None) -> date:
         raise InvalidInput(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from error
 
 
-def _window(risk: dict[str, Any]) -> str:
-    """``30–120 days ahead`` (or ``within 120 days`` without a lead), as the model predicts."""
-    lead, horizon = risk.get("lead_days", 0), risk["horizon_days"]
-    return f"{lead}–{horizon} days ahead" if lead else f"within {horizon} days"
-
-
 def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
     from rich.table import Table
+
+    from tenure.risk.schemas import risk_window
 
     if "error" in evaluation:
         console.print(f"[yellow]not backtested:[/] {evaluation['error']}")
         return
     console.print(
         f"backtest to {evaluation['data_end']}: {evaluation['observations']} observations of "
-        f"{evaluation['accounts']} accounts, churn {_window(evaluation)} "
+        f"{evaluation['accounts']} accounts, churn "
+        f"{risk_window(evaluation['horizon_days'], evaluation['lead_days'])} "
         f"{evaluation['churn_rate']:.1%}; time-ordered folds, embargo "
         f"{evaluation['horizon_days']} days"
     )
@@ -301,6 +298,7 @@ def score(
     """Score every current customer with the latest model; store probability, reasons, version."""
     from tenure.cli.context import event_store, settings, unit_of_work
     from tenure.risk.reasons import reason_text
+    from tenure.risk.schemas import risk_window
     from tenure.risk.service import score_accounts
 
     day = _as_of(as_of)
@@ -327,8 +325,8 @@ def score(
         )
         console.print(
             f"{'⚑' if row.in_alert_set else ' '} [bold]{row.account_name}[/] "
-            f"({row.account_external_id}): {row.probability:.0%} {_window(row.model_dump())}"
-            f"{renewal}{at_risk}",
+            f"({row.account_external_id}): {row.probability:.0%} "
+            f"{risk_window(row.horizon_days, row.lead_days)}{renewal}{at_risk}",
             highlight=False,
         )
         for reason in row.reasons[:3]:

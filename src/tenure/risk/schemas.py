@@ -10,6 +10,15 @@ from pydantic import BaseModel, field_validator
 from tenure.risk.reasons import feature_label
 
 
+def risk_window(horizon_days: int, lead_days: int = 0) -> str:
+    """The days a churn probability is about, as every surface says them.
+
+    >>> risk_window(120, 30), risk_window(120)
+    ('30–120 days ahead', 'within 120 days')
+    """
+    return f"{lead_days}–{horizon_days} days ahead" if lead_days else f"within {horizon_days} days"
+
+
 class ChurnRiskRead(BaseModel):
     """One account's stored churn risk with the reasons behind it."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from tenure.portfolio.pages import PAGES, pages_for
 from tenure.portfolio.service import freshness
 from tenure.risk.reasons import feature_label, reason_text
+from tenure.risk.schemas import risk_window
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -45,6 +46,7 @@ templates.env.filters["money"] = money
 templates.env.filters["date"] = short_date
 templates.env.globals["query_with"] = query_with
 templates.env.globals["reason_text"] = reason_text
+templates.env.globals["risk_window"] = risk_window
 templates.env.filters["feature_label"] = feature_label
 
 

@@ -18,7 +18,7 @@ from tenure.risk.datasets import (
     customers_on,
     horizon_labels,
     infer_column_types,
-    lost_within_lead,
+    lost_within,
     metric_features,
     observation_dataset,
     renewal_labels,
@@ -108,7 +108,7 @@ def test_customers_and_labels_by_hand() -> None:
     # A seen 2025-07-01 is lost 183 days later: inside that window.
     ahead = horizon_labels(customers, 200, data_end=date(2026, 6, 30), lead_days=30)
     assert ahead["churned"].tolist() == [0, 0, 0, 0, 0, 1]
-    assert lost_within_lead(ahead, 30).tolist() == [False, False, False, True, False, False]
+    assert lost_within(ahead, 30).tolist() == [False, False, False, True, False, False]
     with pytest.raises(InvalidInput, match=r"the lead \(200 days\) must be .* shorter than the"):
         horizon_labels(customers, 200, data_end=date(2026, 6, 30), lead_days=200)
     renewals = renewal_labels(customers, data_end=date(2025, 12, 31))
@@ -228,13 +228,13 @@ def test_a_lead_keeps_decided_accounts_out_of_training_but_scores_them(
 
     monkeypatch.setattr(evaluation, "make_model", recording)
     lead = 60
-    decided = lost_within_lead(dataset, lead)
+    decided = lost_within(dataset, lead)
     result = backtest(dataset, feature_types(dataset), HORIZON, "logistic", folds=3, lead_days=lead)
     assert decided.sum() > 5 and len(trained) == 3
-    assert not any(lost_within_lead(rows, lead).any() for rows in trained)
+    assert not any(lost_within(rows, lead).any() for rows in trained)
     # Every customer on a test date is scored, the decided ones too.
     tested = result.predictions.merge(dataset, on=["account_id", "observed_on"])
-    assert lost_within_lead(tested, lead).any()
+    assert lost_within(tested, lead).any()
 
 
 def perfect_separators(rows: pd.DataFrame) -> list[str]:

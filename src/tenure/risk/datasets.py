@@ -300,7 +300,7 @@ def horizon_labels(
 
     A window that is not over yet has no known label: keeping it would count future churners as
     stayers (and let training rows overlap the future). With a lead, a loss in the first
-    ``lead_days`` is not in the window (:func:`lost_within_lead` finds those rows).
+    ``lead_days`` is not in the window (:func:`lost_within` finds those rows).
     """
     if not 0 <= lead_days < horizon_days:
         raise InvalidInput(
@@ -317,19 +317,20 @@ def horizon_labels(
     return known
 
 
-def lost_within_lead(rows: pd.DataFrame, lead_days: int) -> np.ndarray:
-    """Rows whose account is lost within ``lead_days`` of the observation: decided already.
+def lost_within(rows: pd.DataFrame, days: int) -> np.ndarray:
+    """Rows whose account is lost within ``days`` of the observation.
 
-    A model meant to warn while there is time to act does not learn from them: their strong
-    signals would teach it that leaving is not in its window.
+    Within the lead, the account has decided already: a model meant to warn while there is time
+    to act does not learn from it, as its strong signals would teach it that leaving is not in
+    its window.
 
     >>> rows = pd.DataFrame({"observed_on": [date(2025, 1, 6)] * 3,
     ...                      "churned_on": [date(2025, 1, 20), date(2025, 4, 1), None]})
-    >>> lost_within_lead(rows, 30).tolist()
+    >>> lost_within(rows, 30).tolist()
     [True, False, False]
     """
     gap = pd.to_datetime(rows["churned_on"]) - pd.to_datetime(rows["observed_on"])
-    return np.asarray((gap <= pd.Timedelta(days=lead_days)).to_numpy(), dtype=bool)
+    return np.asarray((gap <= pd.Timedelta(days=days)).to_numpy(), dtype=bool)
 
 
 def renewal_labels(customers: pd.DataFrame, data_end: date, within_days: int = 365) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from tenure.errors import InvalidInput
-from tenure.risk.datasets import ColumnTypes, TableDataset, lost_within_lead
+from tenure.risk.datasets import ColumnTypes, TableDataset, lost_within
 from tenure.risk.models import make_model
 
 ALERT_BUDGET = 0.10
@@ -246,12 +246,12 @@ def backtest(
     """Fit on the past, predict the next period, for each time-ordered fold (with embargo).
 
     ``dataset`` has account_id, observed_on, churned_on, churned and the feature columns. With a
-    lead, training leaves out rows lost within it (:func:`lost_within_lead`); every test row is
+    lead, training leaves out rows lost within it (:func:`lost_within`); every test row is
     scored, as every customer is on a scoring day. Returns the test rows (account_id,
     observed_on, churned, probability, fold) of every fold.
     """
     splits = time_ordered_folds(dataset["observed_on"], dataset["churned"], horizon_days, folds)
-    decided = lost_within_lead(dataset, lead_days)
+    decided = lost_within(dataset, lead_days)
     parts = []
     scores = []
     for number, split in enumerate(splits, start=1):

@@ -33,7 +33,7 @@ from tenure.risk.datasets import (
     customers_on,
     horizon_labels,
     infer_column_types,
-    lost_within_lead,
+    lost_within,
     metric_features,
     observation_dataset,
     read_table,
@@ -227,10 +227,6 @@ def _none_or(scores: Scores | None) -> dict[str, float] | None:
     return None if scores is None else dict(scores.__dict__)
 
 
-def _days_after(days: pd.Series, count: int) -> pd.Series:
-    return pd.to_datetime(days) + pd.Timedelta(days=count)
-
-
 # A comparison scores the tested observations (label and feature columns) by risk, higher riskier.
 Comparison = Callable[[pd.DataFrame], np.ndarray]
 
@@ -258,8 +254,8 @@ def _evaluate(
     figures = [rank_figures(model_name, tested, "probability", history.churn_renewals)]
     within = None
     if lead_days:
-        lost = pd.to_datetime(tested["churned_on"]) <= _days_after(tested["observed_on"], horizon)
-        within = Scores.of(lost.to_numpy(dtype=int), tested["probability"].to_numpy())
+        lost = lost_within(tested, horizon).astype(int)
+        within = Scores.of(lost, tested["probability"].to_numpy())
     notes = []
     others: dict[str, Comparison] = {}
     if NAIVE_BASELINE in tested:
@@ -386,7 +382,7 @@ def fit_and_save(
     except InvalidInput as error:
         # Too little history to backtest is no reason to refuse a model; the version says so.
         evaluation = {"error": error.message}
-    learned = rows[~lost_within_lead(rows, lead_days)]
+    learned = rows[~lost_within(rows, lead_days)]
     if learned["churned"].nunique() < 2:
         raise InvalidInput(
             f"no churn (or no renewal) {lead_days}–{horizon_days} days ahead in the history up "

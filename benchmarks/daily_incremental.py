@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tenure.metrics.compute import compute_metrics, metrics_from_activity
+from tenure.metrics.registry import all_metrics
 from tenure.metrics.rollup import ActivityRollup, attribute_rollup
 from tenure.metrics.snapshot import Snapshot, snapshot_from_arrow, snapshot_from_rows
 from tenure.store.events import EVENT_SCHEMA, EventStore
@@ -262,23 +263,16 @@ def simulated_history(months: int, args: argparse.Namespace) -> History:
 
 
 def same_metrics(left: pd.DataFrame, right: pd.DataFrame) -> bool:
+    """Same rows and columns, account columns exactly, every metric within rel 1e-9."""
+    from benchmarks.metrics import disagreements
+
     if list(left.columns) != list(right.columns) or len(left) != len(right):
         return False
-    for column in left.columns:
-        a, b = left[column], right[column]
-        if pd.api.types.is_float_dtype(a) or pd.api.types.is_float_dtype(b):
-            x, y = a.to_numpy(float), b.to_numpy(float)
-            ok = ~np.isnan(x)
-            if (np.isnan(x) != np.isnan(y)).any() or not np.allclose(
-                x[ok], y[ok], rtol=1e-9, atol=0
-            ):
-                return False
-        elif (
-            a.astype(object).where(a.notna(), None).tolist()
-            != b.astype(object).where(b.notna(), None).tolist()
-        ):
-            return False
-    return True
+    metrics = {m.slug for m in all_metrics()}
+    accounts = [c for c in left.columns if c not in metrics]
+    return left[accounts].astype(object).equals(right[accounts].astype(object)) and not (
+        disagreements(left, right)
+    )
 
 
 def load() -> float:

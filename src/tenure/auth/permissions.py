@@ -33,6 +33,24 @@ class Actor:
         return self.user.role
 
 
+CLI_EMAIL_DOMAIN = "cli.local"
+
+
+def system_actor(session: Session, os_user: str) -> Actor:
+    """The actor behind a command-line change: a user named after the OS account that ran it.
+
+    The command line holds the database itself, so it acts as an admin; the user has no password
+    and so can never sign in. Its changes are audited like any other (``via`` = "cli").
+    """
+    email = f"{os_user}@{CLI_EMAIL_DOMAIN}"
+    user = session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, name=f"Command line ({os_user})", role=UserRole.admin)
+        session.add(user)
+        session.flush()
+    return Actor(user, "cli")
+
+
 def require_role(user: User, *roles: UserRole) -> None:
     if user.role not in roles:
         allowed = ", ".join(r.value for r in roles)

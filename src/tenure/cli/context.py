@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from tenure.auth.permissions import Actor, system_actor
 from tenure.config import Settings, get_settings
 from tenure.errors import TenureError
 from tenure.store.database import create_engine, session_factory, session_scope
@@ -47,6 +48,13 @@ def unit_of_work(config: Settings | None = None) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def cli_actor(session: Session) -> Actor:
+    """The OS user running this command, as the actor its changes are audited under."""
+    import getpass
+
+    return system_actor(session, getpass.getuser())
 
 
 def event_store(config: Settings | None = None) -> EventStore:

@@ -133,7 +133,7 @@ def main() -> None:
     settings = Settings(
         database_url=f"sqlite:///{args.folder / 'tenure.db'}",
         data_dir=args.folder,
-        secret_key="benchmark-secret",
+        secret_key="benchmark-secret-of-32-characters-or-more",
         refresh_every=0,
     )
     app = create_app(settings)

@@ -10,8 +10,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tenure.auth.secret_key import check_secret_key, data_dir_secret_key
 
 
 class Settings(BaseSettings):
@@ -28,10 +30,13 @@ class Settings(BaseSettings):
             "Use postgresql+psycopg://… in production; events then live in PostgreSQL too."
         ),
     )
-    secret_key: str = Field(
-        default="change-me-in-production",
+    secret_key: str | None = Field(
+        default=None,
         description=(
-            "Signs session cookies and survey links; set a long random value in production."
+            "Signs session cookies and survey links: at least 32 random characters. Unset, a "
+            "random key is generated on first use and kept in data_dir/secret_key (mode 0600), "
+            "which every process on this machine shares; set it when servers on several "
+            "machines must accept each other's sessions. Changing it signs everyone out."
         ),
     )
     host: str = Field(default="127.0.0.1", description="Address `tenure serve` binds.")
@@ -90,6 +95,16 @@ class Settings(BaseSettings):
             "(metrics and health of accounts with new events); 0 turns them off."
         ),
     )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _safe_secret_key(cls, value: str | None) -> str | None:
+        return None if value is None else check_secret_key(value, "TENURE_SECRET_KEY")
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The configured secret key, else the one generated in (or read from) data_dir."""
+        return self.secret_key or data_dir_secret_key(self.data_dir)
 
     @cached_property
     def resolved_database_url(self) -> str:

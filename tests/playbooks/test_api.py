@@ -34,7 +34,7 @@ def test_ctas_and_rules_over_the_api(database_url: str, data_dir: Path) -> None:
         read_only = {
             "Authorization": f"Bearer {create_api_token(session, viewer.id, 't', None).token}"
         }
-    settings = Settings(database_url=database_url, data_dir=data_dir, secret_key="s")
+    settings = Settings(database_url=database_url, data_dir=data_dir)
     with TestClient(create_app(settings)) as client:
         assert client.get("/api/v1/ctas").status_code == 401
         ctas = client.get("/api/v1/ctas", headers=auth).json()

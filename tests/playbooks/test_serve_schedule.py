@@ -76,7 +76,7 @@ def test_serve_runs_the_due_day_once_and_not_again_after_a_restart(
     env = {
         "TENURE_DATABASE_URL": database_url,
         "TENURE_DATA_DIR": str(data_dir),
-        "TENURE_SECRET_KEY": "schedule-test",
+        "TENURE_SECRET_KEY": "schedule-test-secret-of-32-chars-or-more",
         "TENURE_DAILY_AT": "00:00",  # due as soon as the worker's first tick comes
         "TENURE_WORKER_EVERY": "1",
         "TENURE_REFRESH_EVERY": "0",

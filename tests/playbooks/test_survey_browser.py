@@ -16,7 +16,7 @@ from tenure.store.database import create_engine, session_factory, session_scope
 from tests.playbooks import factories as f
 
 pytestmark = pytest.mark.browser
-SECRET = "browser-survey-secret"
+SECRET = "browser-survey-secret-of-32-chars-or-more"
 
 
 @pytest.fixture(scope="module")

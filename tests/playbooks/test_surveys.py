@@ -28,7 +28,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-SECRET = "test-secret"
+SECRET = "surveys-test-secret-of-at-least-32-chars"
 NOW = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
 

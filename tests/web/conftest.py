@@ -80,7 +80,7 @@ def live_console(
     env = {
         "TENURE_DATABASE_URL": database_url,
         "TENURE_DATA_DIR": str(tmp_path_factory.mktemp("live-data")),
-        "TENURE_SECRET_KEY": "browser-test-secret",
+        "TENURE_SECRET_KEY": "browser-test-secret-of-32-characters-or-more",
     }
     log = tmp_path_factory.mktemp("live-log") / "uvicorn.log"
     with served_app(env, log) as url:

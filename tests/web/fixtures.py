@@ -41,7 +41,7 @@ def console_fixture(database_url: str, data_dir: Path) -> Iterator[Console]:
     with Session(engine, expire_on_commit=False) as session:
         book = make_book(session, utcnow().date())
         session.commit()
-    settings = Settings(database_url=database_url, data_dir=data_dir, secret_key="test-secret")
+    settings = Settings(database_url=database_url, data_dir=data_dir)
     with TestClient(create_app(settings)) as client:
         yield Console(client, engine, book, settings)
     engine.dispose()

@@ -89,7 +89,7 @@ def live_playbooks(
     env = {
         "TENURE_DATABASE_URL": database_url,
         "TENURE_DATA_DIR": str(data_dir),
-        "TENURE_SECRET_KEY": "browser-test-secret",
+        "TENURE_SECRET_KEY": "browser-test-secret-of-32-characters-or-more",
         "TENURE_DAILY_AT": "00:00",  # today (no run yet) is always due
     }
     log = tmp_path_factory.mktemp("playbook-log") / "uvicorn.log"

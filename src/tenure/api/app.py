@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
 from tenure import __version__
+from tenure.auth.sessions import SessionCodec
 from tenure.config import Settings, get_settings
 from tenure.store.database import create_engine, session_factory
 from tenure.store.events import open_event_store
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
         app.state.event_store = open_event_store(settings)
+        # The signing key is read (or generated) at start: an unsafe one stops the server here.
+        app.state.session_codec = SessionCodec(settings.signing_key)
         try:
             yield
         finally:

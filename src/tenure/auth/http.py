@@ -58,7 +58,7 @@ DbSession = Depends(db_session, scope="function")
 def session_codec(request: Request) -> SessionCodec:
     codec: SessionCodec | None = getattr(request.app.state, "session_codec", None)
     if codec is None:
-        codec = SessionCodec(request.app.state.settings.secret_key)
+        codec = SessionCodec(request.app.state.settings.signing_key)
         request.app.state.session_codec = codec
     return codec
 

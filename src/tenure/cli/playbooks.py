@@ -615,7 +615,7 @@ def surveys_send(name: str) -> None:
         summary = surveys.send_campaign(
             session,
             name,
-            secret_key=settings().secret_key,
+            secret_key=settings().signing_key,
             public_url=config.public_url,
             sender=config.mail_from,
         )

@@ -62,7 +62,7 @@ def _error_page(error: TenureError) -> HTMLResponse:
 
 @router.get("/s/{token}", response_class=HTMLResponse)
 def survey_form(token: str, request: Request) -> HTMLResponse:
-    secret = request.app.state.settings.secret_key
+    secret = request.app.state.settings.signing_key
     try:
         with session_scope(request.app.state.sessionmaker) as session:
             link = surveys.resolve(session, secret, token)
@@ -90,7 +90,7 @@ def survey_form(token: str, request: Request) -> HTMLResponse:
 def survey_answer(
     token: str, request: Request, score: int = Form(...), comment: str | None = Form(None)
 ) -> HTMLResponse:
-    secret = request.app.state.settings.secret_key
+    secret = request.app.state.settings.signing_key
     try:
         with session_scope(request.app.state.sessionmaker) as session:
             surveys.answer(session, secret, token, score, comment)

@@ -25,9 +25,9 @@ from tenure.auth.sessions import (
     SessionCodec,
     WebSession,
     csrf_matches,
+    session_user,
 )
 from tenure.errors import Forbidden, TenureError, Unauthorized
-from tenure.model import User
 from tenure.model.base import utcnow
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -81,9 +81,9 @@ def _authenticate(request: Request, db: Session) -> RequestAuth | None:
             raise Unauthorized("Authorization header: expected 'Bearer <API token>'")
         return RequestAuth(Actor(user_for_token(db, token.strip(), utcnow()), "api"), None)
     session = web_session(request)
-    if session is None or session.user_id is None:
+    if session is None or session.sid is None:
         return None
-    user = db.get(User, session.user_id)
+    user = session_user(db, session.sid, utcnow())
     if user is None or not user.is_active:
         return None
     return RequestAuth(Actor(user, "web"), session)

@@ -11,6 +11,7 @@ from tenure.auth import audit
 from tenure.auth.passwords import burn_verification_time, hash_password, verify_password
 from tenure.auth.permissions import Actor, require_role
 from tenure.auth.schemas import ApiTokenCreated, ApiTokenRead, UserCreate, UserRead, UserUpdate
+from tenure.auth.sessions import end_user_sessions
 from tenure.auth.tokens import display_prefix, new_token, token_hash
 from tenure.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from tenure.model import ApiToken, User, UserRole
@@ -84,6 +85,9 @@ def update_user(session: Session, user_id: int, data: UserUpdate, actor: Actor) 
     audit.record(
         session, actor, "user.update", "user", user.id, before=before, after=audit.snapshot(user)
     )
+    if user.role != before["role"] or not user.is_active:
+        # A session keeps the powers it was opened with in people's minds: sign in again.
+        end_user_sessions(session, user.id)
     return UserRead.model_validate(user)
 
 
@@ -96,6 +100,20 @@ def set_password(session: Session, user_id: int, password: str, actor: Actor | N
     user.password_hash = hash_password(password)
     session.flush()
     audit.record(session, actor, "user.password", "user", user.id)
+    # A new password is often set because the old one leaked: whoever used it is signed out.
+    end_user_sessions(session, user.id)
+
+
+def sign_out_everywhere(session: Session, user_id: int, actor: Actor) -> int:
+    """End every console session of a user (yourself, or anyone for an admin); API tokens stay."""
+    if actor.id != user_id:
+        require_role(actor.user, UserRole.admin)
+    user = get_user(session, user_id)
+    ended = end_user_sessions(session, user.id)
+    audit.record(
+        session, actor, "user.sign_out_everywhere", "user", user.id, after={"ended": ended}
+    )
+    return ended
 
 
 def authenticate(session: Session, email: str, password: str) -> User:

@@ -37,6 +37,7 @@ from tenure.model.survey_campaign import SurveyCampaign, SurveyLink
 from tenure.model.ticket import Ticket, TicketPriority
 from tenure.model.touchpoint import Touchpoint, TouchpointKind, touchpoint_attendee
 from tenure.model.user import User, UserRole
+from tenure.model.user_session import UserSession
 from tenure.model.web import AccountTeamMember, AccountTeamRole, ApiToken, AuditLog, SavedView
 from tenure.model.webhook import (
     DeliveryStatus,
@@ -106,6 +107,7 @@ __all__ = [
     "TouchpointKind",
     "User",
     "UserRole",
+    "UserSession",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

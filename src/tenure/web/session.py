@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tenure.auth import audit
-from tenure.auth.http import DbSession, session_codec, web_session
+from tenure.auth.http import DbSession, page_actor, session_codec, web_session
 from tenure.auth.permissions import Actor
 from tenure.auth.ratelimit import LoginRateLimiter
-from tenure.auth.service import authenticate
+from tenure.auth.service import authenticate, sign_out_everywhere
 from tenure.auth.sessions import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
     WebSession,
     csrf_matches,
+    end_session,
     new_session,
+    session_user,
+    start_session,
 )
 from tenure.errors import Unauthorized
 from tenure.model.base import utcnow
@@ -65,8 +68,11 @@ def _login_form(
 
 
 @router.get("/login")
-def login_page(request: Request, next: str | None = None) -> Response:
+def login_page(request: Request, next: str | None = None, db: Session = DbSession) -> Response:
+    """The form; a visitor already signed in goes on to ``next`` and stays signed in."""
     session = web_session(request) or new_session()
+    if session.sid is not None and session_user(db, session.sid, utcnow()) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
     return _login_form(request, WebSession(csrf=session.csrf), safe_next(next))
 
 
@@ -120,16 +126,33 @@ def login(
         )
     limiter.reset(db, keys)
     audit.record(db, Actor(user, "web"), "user.sign_in", "user", user.id)
+    if current.sid is not None:  # signing in again, maybe as someone else: the old one ends
+        end_session(db, current.sid)
     response = RedirectResponse(safe_next(next), status_code=303)
     # A new session (and CSRF token) at sign-in: a session fixed before sign-in is worthless.
-    set_session_cookie(request, response, new_session(user.id))
+    set_session_cookie(request, response, new_session(start_session(db, user, now)))
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: str = Form("", max_length=200)) -> Response:
+def logout(
+    request: Request, csrf_token: str = Form("", max_length=200), db: Session = DbSession
+) -> Response:
+    """Ends this session on the server too: a copy of the cookie no longer signs anyone in."""
     session = web_session(request)
     response = RedirectResponse("/login", status_code=303)
     if csrf_matches(session, csrf_token):
+        assert session is not None
+        if session.sid is not None:
+            end_session(db, session.sid)
         response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout/everywhere")
+def logout_everywhere(actor: Actor = Depends(page_actor), db: Session = DbSession) -> Response:
+    """Ends every session of the signed-in user, on every device (API tokens stay)."""
+    sign_out_everywhere(db, actor.id, actor)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
     return response

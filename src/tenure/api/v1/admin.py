@@ -50,6 +50,18 @@ def update_user(
     return users.update_user(db, user_id, data, actor)
 
 
+class SessionsEnded(BaseModel):
+    ended: int = Field(description="Console sessions that were signed in and are now ended")
+
+
+@router.delete(
+    "/users/{user_id}/sessions", response_model=SessionsEnded, summary="Sign out everywhere"
+)
+def end_sessions(user_id: int, actor: Actor = CurrentActor, db: Session = Db) -> SessionsEnded:
+    """End every console session of a user (yourself, or anyone for admins); API tokens stay."""
+    return SessionsEnded(ended=users.sign_out_everywhere(db, user_id, actor))
+
+
 @router.get("/tokens", response_model=list[ApiTokenRead], summary="API tokens")
 def list_tokens(actor: Actor = CurrentActor, db: Session = Db) -> list[ApiTokenRead]:
     """Admins see every token; others see their own."""

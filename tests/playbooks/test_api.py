@@ -14,7 +14,7 @@ from tenure.playbooks import service
 from tenure.playbooks.facts import build_facts
 from tenure.playbooks.rules import load_ruleset
 from tenure.store.database import create_engine, session_factory, session_scope
-from tests.playbooks import factories as f
+from tests import factories as f
 
 with warnings.catch_warnings():
     # Starlette warns that its TestClient should move to httpx2; httpx works as before.

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tenure.cli.main import app
 from tenure.store.database import create_engine, session_factory, session_scope
-from tests.playbooks import factories as f
+from tests import factories as f
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tenure.playbooks.outbox import FakeMailer
 from tenure.playbooks.rules import load_ruleset
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import EventStore
-from tests.playbooks import factories as f
+from tests import factories as f
 
 TABLES = ["cta", "cta_step", "cta_event", "rule_evaluation", "outbox_message", "webhook_delivery"]
 

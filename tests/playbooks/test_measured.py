@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from tenure.model import RenewalOutcome, RuleEvaluation
 from tenure.playbooks.measured import play_report
-from tests.playbooks import factories as f
+from tests import factories as f
 
 
 def test_acted_vs_control_churn_and_expansion(session: Session) -> None:

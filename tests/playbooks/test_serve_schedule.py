@@ -22,7 +22,7 @@ from tenure.model import UserRole
 from tenure.model.base import utcnow
 from tenure.playbooks.worker import worker_seen_at
 from tenure.store.database import create_engine, session_factory, session_scope
-from tests.playbooks import factories as f
+from tests import factories as f
 
 TENURE = str(Path(sys.executable).parent / "tenure")
 

@@ -7,11 +7,19 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.model import Cta, CtaOutcome, CtaStatus, OutboxMessage, RuleEvaluation, UserRole
+from tenure.model import (
+    ContractStatus,
+    Cta,
+    CtaOutcome,
+    CtaStatus,
+    OutboxMessage,
+    RuleEvaluation,
+    UserRole,
+)
 from tenure.playbooks import service
 from tenure.playbooks.facts import build_facts
 from tenure.playbooks.rules import load_ruleset, parse_ruleset
-from tests.playbooks import factories as f
+from tests import factories as f
 
 RULES = parse_ruleset(
     """
@@ -70,6 +78,7 @@ def test_operational_facts_as_of_a_date(session: Session) -> None:
     table = build_facts(session, date(2026, 3, 1))
     assert table.facts[acme.id] == {
         "arr": 12_000.0,
+        "arr_currency": "USD",
         "days_to_renewal": 60,  # 2026-03-01 → 2026-04-30
         "in_onboarding": False,
         "nps_score": 4,
@@ -80,6 +89,29 @@ def test_operational_facts_as_of_a_date(session: Session) -> None:
     }
     assert table.accounts[acme.id].owner_id == csm.id
     assert table.accounts[acme.id].arr_at_risk == 12_000.0
+
+
+def test_an_account_paying_in_two_currencies_has_no_one_arr_fact(session: Session) -> None:
+    """ARR is never summed across currencies: 10,000 USD + 2,000 EUR is not an ARR of 12,000,
+    so a rule on ``arr`` is unknown for it; its cancelled contract counts only up to its end."""
+    both = f.account(session, external_id="both")
+    f.contract(session, both, arr=10_000, ends_on=date(2026, 6, 30))
+    f.contract(session, both, arr=2_000, currency="EUR", ends_on=date(2026, 4, 30))
+    gone = f.account(session, external_id="gone")
+    f.contract(
+        session,
+        gone,
+        arr=5_000,
+        status=ContractStatus.cancelled,
+        outcome_on=date(2026, 2, 1),
+        ends_on=date(2026, 12, 31),
+    )
+    table = build_facts(session, date(2026, 3, 1))
+    assert "arr" not in table.facts[both.id]
+    assert table.facts[both.id]["arr_currency"] == "multiple"
+    assert table.facts[both.id]["days_to_renewal"] == 60
+    assert "arr" not in table.facts.get(gone.id, {})
+    assert build_facts(session, date(2026, 1, 31)).facts[gone.id]["arr"] == 5_000.0
 
 
 def test_ctas_created_once_deduplicated_then_auto_closed_and_cooled_down(session: Session) -> None:

@@ -13,7 +13,7 @@ from tenure.api.live import served_app
 from tenure.model import SurveyKind, SurveyResponse
 from tenure.playbooks import surveys
 from tenure.store.database import create_engine, session_factory, session_scope
-from tests.playbooks import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.browser
 SECRET = "browser-survey-secret-of-32-chars-or-more"

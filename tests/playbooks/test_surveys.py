@@ -21,7 +21,7 @@ from tenure.model import (
 from tenure.playbooks import surveys, webhooks
 from tenure.playbooks.web import router
 from tenure.store.database import create_engine, session_factory, session_scope
-from tests.playbooks import factories as f
+from tests import factories as f
 
 with warnings.catch_warnings():
     # Starlette warns that its TestClient should move to httpx2; httpx works as before.

@@ -20,7 +20,7 @@ from tenure.playbooks.rules import load_ruleset
 from tenure.playbooks.webhooks import FakePoster
 from tenure.playbooks.worker import DayRun, daily_due, schedule, tick, write_heartbeat
 from tenure.store.database import create_engine, session_factory, session_scope
-from tests.playbooks import factories as f
+from tests import factories as f
 
 SIX = time(6)
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenure.accounts.arr import arr_on
 from tenure.errors import InvalidInput
 from tenure.success.kpis import (
     AccountFact,
@@ -14,7 +15,6 @@ from tenure.success.kpis import (
     GroupBy,
     NpsAnswer,
     Period,
-    arr_on,
     compute_kpis,
     nps,
     parse_period,

@@ -1,38 +1,24 @@
 """Commercial: what the account pays, for how long it has, and when it decides again.
 
-A contract is **active on D** when ``starts_on <= D <= ends_on``, it is not ``pending``, and it was
-was not cancelled before D (in force through its ``outcome_on``; a cancelled contract without
-``outcome_on`` is taken to run to its end date).
-The *current* ``status`` column alone would leak the future into a past as-of date.
-
-ARR stays in its currency: ``arr`` sums the active contracts of an account only when they share one
-currency, named by ``arr_currency``; an account paying in two currencies gets ``arr_currency =
-"multiple"`` and no ``arr`` (nothing is summed across currencies without a rate table).
+Active contract and ARR on a day follow the one definition in :mod:`tenure.accounts.arr`
+(in force by dates, not pending, not cancelled before the day, a renewal handed over on its
+anniversary counted once). ARR stays in its currency: ``arr`` is given only for an account whose
+active contracts share one currency, named by ``arr_currency``; an account paying in two
+currencies gets ``arr_currency = "multiple"`` and no ``arr``.
 """
 
 from __future__ import annotations
 
 import ibis
 
+from tenure.accounts.arr import MULTIPLE_CURRENCIES, active_contracts_ibis
 from tenure.metrics.inputs import MetricInputs
 from tenure.metrics.registry import Unit, metric
 
-MULTIPLE_CURRENCIES = "multiple"
-
 
 def active_contracts(inputs: MetricInputs) -> ibis.Table:
-    """Contracts in force at the end of ``as_of``."""
-    contracts = inputs.snapshot.contracts
-    day = inputs.as_of_literal()
-    cancelled_by_then = (contracts.status == "cancelled") & (
-        contracts.outcome_on.fill_null(contracts.ends_on) < day
-    )
-    return contracts.filter(
-        contracts.starts_on <= day,
-        contracts.ends_on >= day,
-        contracts.status != "pending",
-        ~cancelled_by_then,
-    )
+    """Contracts active on ``as_of`` (:func:`tenure.accounts.arr.active_contracts_ibis`)."""
+    return active_contracts_ibis(inputs.snapshot.contracts, inputs.as_of_literal())
 
 
 def _arr_by_account(inputs: MetricInputs) -> ibis.Table:

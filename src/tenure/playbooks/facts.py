@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.arr import active_clause, arr_by_currency, one_figure
 from tenure.model import (
     Account,
     ChurnRiskScore,
@@ -76,15 +77,16 @@ class FactsTable:
 def operational_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
     """Contracts, surveys, contacts, touchpoints and tickets (see default_rules.yaml)."""
     facts: Facts = defaultdict(dict)
-    for account_id, arr, ends_on in session.execute(
-        sa.select(Contract.account_id, Contract.arr, Contract.ends_on).where(
-            Contract.starts_on <= as_of, Contract.ends_on >= as_of
-        )
+    for account_id, ends_on in session.execute(
+        sa.select(Contract.account_id, sa.func.min(Contract.ends_on))
+        .where(active_clause(as_of))
+        .group_by(Contract.account_id)
     ):
-        row = facts[account_id]
-        row["arr"] = row.get("arr", 0.0) + float(arr)
-        days = (ends_on - as_of).days
-        row["days_to_renewal"] = min(days, row.get("days_to_renewal", days))
+        facts[account_id]["days_to_renewal"] = (ends_on - as_of).days
+    for account_id, (arr, currency) in one_figure(arr_by_currency(session, as_of)).items():
+        if arr is not None:  # an account paying in two currencies has no one ARR: unknown
+            facts[account_id]["arr"] = arr
+        facts[account_id]["arr_currency"] = currency
     accounts = session.execute(
         sa.select(Account.id, Account.created_on, Account.onboarded_on)
     ).all()

@@ -189,9 +189,14 @@ def cohort_retention(session: Session, as_of: date, *, max_months: int) -> kpis.
             Contract.starts_on,
             Contract.ends_on,
             Contract.arr,
+            Contract.status,
+            Contract.outcome_on,
         )
     )
-    facts = [kpis.ContractFact(a, cur, start, end, float(arr)) for a, cur, start, end, arr in rows]
+    facts = [
+        kpis.ContractFact(a, cur, start, end, float(arr), status=status, outcome_on=outcome_on)
+        for a, cur, start, end, arr, status, outcome_on in rows
+    ]
     return kpis.cohort_retention(facts, as_of, max_months=max_months)
 
 

@@ -5,8 +5,9 @@ and the formulas below are Tenure's defaults [default], grouped as the source gr
 growth: keep them longer (logo churn, GRR, renewal rate), get them to buy more (NRR, expansion ARR),
 plus licence utilization, feature adoption, time to value and NPS.
 
-Period = [start, end). An account's ARR on a day is the sum of its contracts with
-``starts_on ≤ day ≤ ends_on`` (a contract ending on the day another starts is replaced by it).
+Period = [start, end). An account's ARR on a day is the one definition of
+:mod:`tenure.accounts.arr` (contracts in force that day, not pending, not cancelled before it; a
+contract ending on the day another starts is replaced by it).
 The **cohort** is the accounts with ARR > 0 on ``start``; ``start ARR`` is their ARR on ``start``
 and ``end ARR`` their ARR on the period's last day (``end − 1 day``). ARR figures and ratios are
 computed **per currency** and never summed across currencies.
@@ -35,12 +36,13 @@ import enum
 import functools
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pydantic import BaseModel
 
+from tenure.accounts.arr import active_on, arr_on
 from tenure.errors import InvalidInput
 
 RENEWED = frozenset({"renewed", "expanded", "downgraded"})
@@ -107,6 +109,8 @@ class ContractFact:
     ends_on: date
     arr: float
     renewal_outcome: str | None = None
+    status: str = "active"
+    outcome_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -168,26 +172,6 @@ class KpiReport(BaseModel):
     period: str
     by: GroupBy
     rows: list[KpiRow]
-
-
-def counted_on(contracts: Iterable[ContractFact], day: date) -> list[ContractFact]:
-    """The contracts whose ARR counts on a day: live ones, except that a contract ending the day
-    a successor of the same account starts yields to it."""
-    live = [c for c in contracts if c.starts_on <= day <= c.ends_on]
-    starting = {c.account_id for c in live if c.starts_on == day}
-    return [
-        c
-        for c in live
-        if not (c.ends_on == day and c.starts_on != day and c.account_id in starting)
-    ]
-
-
-def arr_on(contracts: Iterable[ContractFact], day: date) -> dict[tuple[int, str], float]:
-    """ARR per (account, currency) on a day (:func:`counted_on`)."""
-    arr: dict[tuple[int, str], float] = defaultdict(float)
-    for c in counted_on(contracts, day):
-        arr[(c.account_id, c.currency)] += c.arr
-    return dict(arr)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -405,7 +389,7 @@ def cohort_retention(
 def _arr_of(own: Sequence[ContractFact], day: date, currency: str) -> float:
     """One account's ARR in ``currency`` on ``day``, without :func:`arr_on`'s dictionary (this
     runs accounts × months times)."""
-    return sum(c.arr for c in counted_on(own, day) if c.currency == currency)
+    return sum(c.arr for c in active_on(own, day) if c.currency == currency)
 
 
 def _cohort_curve(

@@ -1,4 +1,4 @@
-"""Typed factories with keyword defaults for the playbook tests."""
+"""Typed factories with keyword defaults: each builds one row, flushes it and returns it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
-from tenure.model import Account, Contact, Contract, SurveyKind, SurveyResponse, User, UserRole
+from tenure.model import (
+    Account,
+    Contact,
+    Contract,
+    ContractStatus,
+    SurveyKind,
+    SurveyResponse,
+    User,
+    UserRole,
+)
 
 
 def user(
@@ -49,14 +58,21 @@ def contract(
     arr: float = 12_000.0,
     starts_on: date = date(2025, 1, 1),
     ends_on: date = date(2026, 1, 1),
+    currency: str = "USD",
+    status: ContractStatus = ContractStatus.active,
+    outcome_on: date | None = None,
+    external_id: str | None = None,
 ) -> Contract:
     row = Contract(
-        external_id=f"{acct.external_id}-{starts_on}-{ends_on}",
+        external_id=external_id or f"{acct.external_id}-{starts_on}-{ends_on}-{currency}",
         account_id=acct.id,
         arr=arr,
+        currency=currency,
         starts_on=starts_on,
         ends_on=ends_on,
         licensed_seats=10,
+        status=status,
+        outcome_on=outcome_on,
     )
     session.add(row)
     session.flush()

@@ -6,6 +6,7 @@ Every setting reads a ``TENURE_*`` environment variable.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -37,6 +38,15 @@ class Settings(BaseSettings):
             "random key is generated on first use and kept in data_dir/secret_key (mode 0600), "
             "which every process on this machine shares; set it when servers on several "
             "machines must accept each other's sessions. Changing it signs everyone out."
+        ),
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or networks (10.0.0.5, 10.0.0.0/8) of the reverse "
+            "proxies in front of Tenure. Only their X-Forwarded-For and X-Forwarded-Proto are "
+            "believed: the client address counts sign-in failures, so believing anyone's would "
+            "let a guesser pick a fresh address for every try. Default: none."
         ),
     )
     host: str = Field(default="127.0.0.1", description="Address `tenure serve` binds.")
@@ -100,6 +110,19 @@ class Settings(BaseSettings):
     @classmethod
     def _safe_secret_key(cls, value: str | None) -> str | None:
         return None if value is None else check_secret_key(value, "TENURE_SECRET_KEY")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TENURE_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                    "(names and '*' are not accepted: every client could claim any address)"
+                ) from None
+        return value
 
     @cached_property
     def signing_key(self) -> str:

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tenure import __version__
 from tenure.auth.sessions import SessionCodec
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # A portfolio or renewals page is 30–100 KB of HTML: gzip level 5 sends it ~8× smaller for
     # about 0.5 ms of CPU; small answers (Segment acknowledgements) go as they are.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
+    if settings.trusted_proxies:
+        # Outermost: the client address and scheme are the ones the configured proxies report.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.include_router(api_v1_router)
     app.include_router(segment_router)
     app.include_router(survey_router)

@@ -46,10 +46,12 @@ def record(
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    via: str | None = None,
 ) -> AuditLog:
+    """``via`` names the surface when there is no actor yet (a failed sign-in on the web)."""
     entry = AuditLog(
         actor_id=actor.id if actor else None,
-        via=actor.via if actor else "system",
+        via=via or (actor.via if actor else "system"),
         action=action,
         entity=entity,
         entity_id=None if entity_id is None else str(entity_id),

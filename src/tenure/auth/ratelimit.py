@@ -1,13 +1,26 @@
-"""Sign-in rate limiting: a sliding window of failed attempts per email and per client address.
+"""Sign-in limiting that slows guessing without locking anyone out.
+
+Failures are counted per (account, address) — the e-mail typed and the client's address — and
+nothing else, so:
+
+- failures for an e-mail that has no account, or for Cleo, never slow down Ada;
+- a correct password from an address that has not failed for that account always gets in, so
+  nobody can lock a colleague out on purpose from elsewhere;
+- one address guessing one account waits longer after each failure past the free ones
+  (30 s, 1 min, 2 min, … up to 15 min), remembered for a day, cleared by a success.
+
+Guessing from many addresses (a botnet) is slowed per address only; an account-wide lock would
+hand the same attacker a way to lock the real user out. Behind a reverse proxy the address is
+the one the proxy reports, and only proxies named in ``TENURE_TRUSTED_PROXIES`` are believed.
 
 Failures are rows of the operational database (``login_failure``), not process memory, so the
-limit holds across every uvicorn worker and survives a restart; each check is one indexed count
-per key. Time is an argument (``now``, aware UTC) so the window is testable without sleeping.
+limit holds across every uvicorn worker and survives a restart; each check is one indexed
+aggregate. Time is an argument (``now``, aware UTC) so the delays are testable without sleeping.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,8 +29,23 @@ from sqlalchemy.orm import Session
 
 from tenure.model import LoginFailure
 
-MAX_FAILURES = 5
-WINDOW_SECONDS = 15 * 60
+FREE_FAILURES = 4
+FIRST_DELAY_SECONDS = 30
+MAX_DELAY_SECONDS = 15 * 60
+MEMORY_SECONDS = 24 * 3600
+
+
+def attempt_key(email: str, address: str) -> str:
+    """The (account, address) pair a failure counts against."""
+    return f"{email.strip().lower()} from {address}"
+
+
+def describe_wait(seconds: int) -> str:
+    """'45 seconds', '1 minute', '15 minutes' (900 s): minutes rounded up, never down."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _aware(moment: datetime, like: datetime) -> datetime:
@@ -27,38 +55,42 @@ def _aware(moment: datetime, like: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class LoginRateLimiter:
-    max_failures: int = MAX_FAILURES
-    window_seconds: float = WINDOW_SECONDS
+    free_failures: int = FREE_FAILURES
+    first_delay_seconds: int = FIRST_DELAY_SECONDS
+    max_delay_seconds: int = MAX_DELAY_SECONDS
+    memory_seconds: int = MEMORY_SECONDS
 
-    @property
-    def window(self) -> timedelta:
-        return timedelta(seconds=self.window_seconds)
+    def delay(self, failures: int) -> int:
+        """Seconds to wait after the last of ``failures``: 0 for the free ones, then doubling.
 
-    def retry_after(self, session: Session, keys: Sequence[str], now: datetime) -> int:
-        """Seconds until another attempt is allowed for any of ``keys``; 0 when allowed now.
-
-        A key is blocked while it has ``max_failures`` failures inside the window; it frees up
-        when the oldest of its last ``max_failures`` failures leaves the window.
+        >>> [LoginRateLimiter().delay(n) for n in (4, 5, 6, 7, 9, 10, 50)]
+        [0, 30, 60, 120, 480, 900, 900]
         """
-        waits = []
-        for key in keys:
-            recent = session.scalars(
-                sa.select(LoginFailure.failed_at)
-                .where(LoginFailure.key == key, LoginFailure.failed_at > now - self.window)
-                .order_by(LoginFailure.failed_at.desc())
-                .limit(self.max_failures)
-            ).all()
-            if len(recent) >= self.max_failures:
-                oldest = _aware(recent[-1], now)
-                waits.append(int((oldest + self.window - now).total_seconds()) + 1)
-        return max(waits, default=0)
+        beyond = failures - self.free_failures
+        if beyond <= 0:
+            return 0
+        return min(self.first_delay_seconds * 2 ** min(beyond - 1, 32), self.max_delay_seconds)
 
-    def record_failure(self, session: Session, keys: Sequence[str], now: datetime) -> None:
-        """Store one failure per key, and drop failures that left the window."""
-        session.execute(sa.delete(LoginFailure).where(LoginFailure.failed_at <= now - self.window))
-        session.add_all(LoginFailure(key=key, failed_at=now) for key in keys)
+    def retry_after(self, session: Session, key: str, now: datetime) -> int:
+        """Seconds until ``key`` may try again; 0 when it may try now."""
+        count, last = session.execute(
+            sa.select(sa.func.count(), sa.func.max(LoginFailure.failed_at)).where(
+                LoginFailure.key == key,
+                LoginFailure.failed_at > now - timedelta(seconds=self.memory_seconds),
+            )
+        ).one()
+        if last is None:
+            return 0
+        allowed_at = _aware(last, now) + timedelta(seconds=self.delay(count))
+        return max(0, math.ceil((allowed_at - now).total_seconds()))
+
+    def record_failure(self, session: Session, key: str, now: datetime) -> None:
+        """Store one failure, and drop failures older than the memory."""
+        forgotten = now - timedelta(seconds=self.memory_seconds)
+        session.execute(sa.delete(LoginFailure).where(LoginFailure.failed_at <= forgotten))
+        session.add(LoginFailure(key=key, failed_at=now))
         session.flush()
 
-    def reset(self, session: Session, keys: Sequence[str]) -> None:
-        """A successful sign-in clears its keys' failures."""
-        session.execute(sa.delete(LoginFailure).where(LoginFailure.key.in_(list(keys))))
+    def reset(self, session: Session, key: str) -> None:
+        """A successful sign-in clears its key's failures."""
+        session.execute(sa.delete(LoginFailure).where(LoginFailure.key == key))

@@ -126,6 +126,20 @@ def authenticate(session: Session, email: str, password: str) -> User:
     raise Unauthorized("wrong email or password")
 
 
+def record_failed_sign_in(session: Session, email: str, address: str, reason: str) -> None:
+    """Audit a refused sign-in: the e-mail as typed (it may have no account) and the address."""
+    user = find_user(session, email)
+    audit.record(
+        session,
+        None,
+        "user.sign_in_failed",
+        "user",
+        user.id if user else None,
+        after={"email": email.strip().lower(), "address": address, "reason": reason},
+        via="web",
+    )
+
+
 def create_api_token(
     session: Session, user_id: int, name: str, actor: Actor | None
 ) -> ApiTokenCreated:

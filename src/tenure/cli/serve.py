@@ -39,7 +39,10 @@ def serve(
             host=host or config.host,
             port=port or config.port,
             workers=workers or config.web_workers,
-            proxy_headers=True,
+            # The app believes X-Forwarded-* from TENURE_TRUSTED_PROXIES only; uvicorn's own
+            # handling would trust any local client, and a local guesser could then claim
+            # a fresh address for every sign-in attempt.
+            proxy_headers=False,
             http=HTTP_PROTOCOL,  # TCP_NODELAY with any number of workers (see nodelay.py)
             # uvicorn kills a worker that does not answer its ping within 5 s, and a spawned
             # worker first imports the CLI: on a busy machine that takes longer, and the

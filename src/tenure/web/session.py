@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from tenure.auth import audit
 from tenure.auth.http import DbSession, page_actor, session_codec, web_session
 from tenure.auth.permissions import Actor
-from tenure.auth.ratelimit import LoginRateLimiter
-from tenure.auth.service import authenticate, sign_out_everywhere
+from tenure.auth.ratelimit import LoginRateLimiter, attempt_key, describe_wait
+from tenure.auth.service import authenticate, record_failed_sign_in, sign_out_everywhere
 from tenure.auth.sessions import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -97,25 +97,31 @@ def login(
         )
     assert current is not None
     limiter: LoginRateLimiter = request.app.state.login_limiter
-    client = request.client.host if request.client else "unknown"
-    keys = [f"email:{email.strip().lower()}", f"client:{client}"]
+    # The peer, or the client a trusted proxy reports (TENURE_TRUSTED_PROXIES; none by default).
+    address = request.client.host if request.client else "unknown"
+    key = attempt_key(email, address)
     now = utcnow()
-    wait = limiter.retry_after(db, keys, now)
+    wait = limiter.retry_after(db, key, now)
     if wait:
+        record_failed_sign_in(db, email, address, "too many failed sign-ins")
         response = _login_form(
             request,
             current,
             safe_next(next),
             email=email,
             status_code=429,
-            error=f"Too many failed sign-ins. Try again in {wait // 60 + 1} minute(s).",
+            error=(
+                "Too many failed sign-ins for this account from here. "
+                f"Try again in {describe_wait(wait)}."
+            ),
         )
         response.headers["Retry-After"] = str(wait)
         return response
     try:
         user = authenticate(db, email, password)
     except Unauthorized as error:
-        limiter.record_failure(db, keys, now)
+        limiter.record_failure(db, key, now)
+        record_failed_sign_in(db, email, address, error.message)
         return _login_form(
             request,
             current,
@@ -124,7 +130,7 @@ def login(
             status_code=401,
             error=error.message[:1].upper() + error.message[1:] + ".",
         )
-    limiter.reset(db, keys)
+    limiter.reset(db, key)
     audit.record(db, Actor(user, "web"), "user.sign_in", "user", user.id)
     if current.sid is not None:  # signing in again, maybe as someone else: the old one ends
         end_session(db, current.sid)

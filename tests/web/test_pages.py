@@ -241,6 +241,9 @@ def test_account_team_and_champion_list(console: Console) -> None:
         f"{url}/touchpoints", data={"subject": "Escalation review", "csrf_token": token}
     )
     assert logged.status_code == 200 and "Escalation review" in logged.text
+    # Contact lists (names, e-mails in bulk) are for managers and admins (issue 16.4).
+    assert console.client.get("/contacts.csv?role=champion").status_code == 403
+    sign_in(console.client, "max@example.com")
     champions = console.client.get("/contacts.csv?role=champion").text.splitlines()
     assert champions[1:] == ["acme,Acme,Jane Champion,,VP Ops,director_vp,champion"]
 

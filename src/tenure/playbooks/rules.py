@@ -16,24 +16,26 @@ operator and the threshold — the reason a CSM reads on the CTA.
     >>> [f.account_id for f in evaluate(ruleset.rules, {1: {"days_to_renewal": 90}, 2: {}})]
     [1]
 
-A fact an account does not have never satisfies a condition (it is listed as missing), so a rule
-over facts no source provides fires on nobody rather than guessing.
+Conditions are evaluated by Tenure's one rule language (:mod:`tenure.success.rules`): a condition
+on a fact the account does not have is *unknown*, and a trigger counts only conditions that
+*pass* — so an unknown never fires a CTA, and a rule over facts no source provides fires on
+nobody rather than guessing (``missing_facts`` names them).
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tenure.errors import InvalidInput
 from tenure.model.cta import CtaPriority, CtaType
+from tenure.success import rules as language
 from tenure.success.messages import Moment
 
 FactValue = float | int | str | bool | None
@@ -42,18 +44,10 @@ FactsTable = Mapping[int, Mapping[str, Any]]
 
 PRIORITY_RANK = {p: rank for rank, p in enumerate(CtaPriority)}
 
-Op = Literal["<", "<=", ">", ">=", "==", "!=", "in", "not in"]
-
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "in": lambda value, options: value in options,
-    "not in": lambda value, options: value not in options,
-}
+# Symbols, or the words fit.yaml and milestones.yaml use: one language (tenure.success.rules).
+Op = Literal[
+    "<", "<=", ">", ">=", "==", "!=", "in", "not in", "lt", "lte", "gt", "gte", "eq", "ne", "not_in"
+]  # fmt: skip
 
 
 class _Strict(BaseModel):
@@ -69,11 +63,20 @@ class Condition(_Strict):
         description="The threshold (a list for `in` / `not in`)."
     )
 
+    _rule: language.Rule = PrivateAttr()
+
     @model_validator(mode="after")
     def _list_only_for_membership(self) -> Condition:
-        if (self.op in ("in", "not in")) != isinstance(self.value, list):
+        if (self.op in ("in", "not in", "not_in")) != isinstance(self.value, list):
             raise ValueError(f"op {self.op!r} needs {'a list' if 'in' in self.op else 'a scalar'}")
         return self
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._rule = language.Rule(field=self.fact, op=self.op, value=self.value)
+
+    def check(self, facts: Mapping[str, Any]) -> language.RuleResult:
+        """Pass, fail or unknown (an absent fact) in the one rule language."""
+        return language.evaluate(self._rule, facts)
 
 
 class Trigger(_Strict):
@@ -233,6 +236,7 @@ class FactCheck:
     threshold: Any
     value: Any
     passed: bool
+    outcome: language.Outcome
 
     def __str__(self) -> str:
         return f"{self.fact} = {_show(self.value)} ({self.op} {_show(self.threshold)})"
@@ -270,15 +274,16 @@ class Firing:
 
 
 def check(condition: Condition, facts: Mapping[str, Any]) -> FactCheck:
-    value = facts.get(condition.fact)
-    threshold = condition.value
-    passed = False
-    if value is not None:
-        try:
-            passed = bool(_OPS[condition.op](value, threshold))
-        except TypeError:
-            passed = False
-    return FactCheck(condition.fact, condition.op, threshold, value, passed)
+    """The condition on one account's facts; it counts towards firing only when it passes."""
+    outcome = condition.check(facts).outcome
+    return FactCheck(
+        condition.fact,
+        condition.op,
+        condition.value,
+        facts.get(condition.fact),
+        outcome is language.Outcome.passed,
+        outcome,
+    )
 
 
 def evaluate_account(rule: Rule, account_id: int, facts: Mapping[str, Any]) -> Firing | None:

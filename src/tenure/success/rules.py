@@ -1,9 +1,15 @@
-"""A small rule language over account facts, shared by fit criteria, ICP, readiness, outcome
-targets, experience requirements and milestone completion.
+"""Tenure's one rule language over account facts: fit criteria, ICP, readiness, outcome targets,
+experience requirements, milestone completion and the playbooks' CTA triggers all evaluate here.
 
-A rule is ``{field, op, value}``; facts are a flat mapping of dotted names (``segment``,
-``handoff.budget_confirmed``, ``usage.license_utilization``) to values. A fact that is absent or
-None makes the rule *unknown*, never failed: "we don't know" is not "no".
+A rule is ``{field, op, value}``; facts are a flat mapping of names (``segment``,
+``handoff.budget_confirmed``, ``usage.license_utilization``, ``days_to_renewal``) to values. An
+operator may be written as a word (``gte``) or a symbol (``>=``); both mean the same.
+
+**Absent means unknown.** A rule on a fact that is absent or None is *unknown*, never failed:
+"we don't know" is not "no" (``exists`` is the one rule that asks about presence itself). Each
+use says what unknown does: fit, readiness and milestones report it as unknown; a playbook
+trigger fires only on *pass* (tenure.playbooks.rules), so a rule over a fact no source provides
+fires on nobody rather than guessing.
 
 >>> evaluate(Rule(field="seats", op="gte", value=10), {"seats": 12}).outcome
 <Outcome.passed: 'pass'>
@@ -51,6 +57,16 @@ _SYMBOL = {
     "not_in": "not in",
 }
 OPERATORS = (*_COMPARE, "truthy", "falsy", "exists")
+# The symbols the playbooks' rules files have always used, as aliases of the words.
+SYMBOLS = {
+    "<": "lt",
+    "<=": "lte",
+    ">": "gt",
+    ">=": "gte",
+    "==": "eq",
+    "!=": "ne",
+    "not in": "not_in",
+}
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -64,8 +80,10 @@ class Rule(BaseModel):
     @field_validator("op")
     @classmethod
     def _known_op(cls, op: str) -> str:
+        op = SYMBOLS.get(op, op)
         if op not in OPERATORS:
-            raise ValueError(f"unknown operator {op!r}; use one of {', '.join(OPERATORS)}")
+            known = ", ".join((*OPERATORS, *SYMBOLS))
+            raise ValueError(f"unknown operator {op!r}; use one of {known}")
         return op
 
     def describe(self) -> str:

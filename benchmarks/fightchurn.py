@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 from benchmarks.scale import DATA, SIZES, as_of_for, meta_of, simulated_folder
 
-from tenure.metrics.inputs import cutoff_of
+from tenure.dates import end_of
 
 RESULTS = Path(__file__).with_name("results")
 METRICS = ("active_users_28d", "events_28d")
@@ -163,8 +163,8 @@ def run_listings(
 ) -> tuple[dict[str, float], dict[str, dict[tuple[int, date], int]]]:
     """Both listings over all ``dates``; their times and values by (account, as-of day)."""
     first, last = (
-        cutoff_of(dates[0]).replace(tzinfo=None),
-        cutoff_of(dates[-1]).replace(tzinfo=None),
+        end_of(dates[0]).replace(tzinfo=None),
+        end_of(dates[-1]).replace(tzinfo=None),
     )
     seconds: dict[str, float] = {}
     # Listing 7.9 counts events with metric_date - period < time <= metric_date: one microsecond

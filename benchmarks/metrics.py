@@ -40,8 +40,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from tenure.dates import end_of
 from tenure.metrics.compute import compute_metrics
-from tenure.metrics.inputs import cutoff_of
 from tenure.metrics.registry import all_metrics
 from tenure.metrics.snapshot import SCHEMAS, snapshot_from_arrow
 from tenure.store.events.schema import EVENT_SCHEMA
@@ -310,8 +310,8 @@ def hand_written_sql(files: list[str], as_of: date, *, rolled_up: bool) -> str:
     (account, user, day, event) with detail only for the last 90 days, materialised once.
     """
     d = f"DATE '{as_of.isoformat()}'"
-    cutoff = f"TIMESTAMPTZ '{cutoff_of(as_of).isoformat()}'"
-    since90 = f"TIMESTAMPTZ '{(cutoff_of(as_of) - timedelta(days=90)).isoformat()}'"
+    cutoff = f"TIMESTAMPTZ '{end_of(as_of).isoformat()}'"
+    since90 = f"TIMESTAMPTZ '{(end_of(as_of) - timedelta(days=90)).isoformat()}'"
     released = f"(f.released_on IS NULL OR f.released_on <= {d})"
     file_list = ", ".join(f"'{f}'" for f in files)
     attributed = f"""

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tenure.dates import end_of
 from tenure.errors import InvalidInput
-from tenure.metrics.inputs import cutoff_of
 from tenure.metrics.snapshot import snapshot_from_rows
 from tenure.risk.datasets import (
     ContractTerm,
@@ -126,7 +126,7 @@ def test_features_do_not_look_ahead(base: CustomerBase) -> None:
     """
     t = date(2025, 3, 1)
     full = features_on(base, [t])[t]
-    cut_events = [e for e in base.events if e["timestamp"] < cutoff_of(t)]
+    cut_events = [e for e in base.events if e["timestamp"] < end_of(t)]
     cut_contracts = [
         c
         if (c["outcome_on"] or date.max) <= t

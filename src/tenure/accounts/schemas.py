@@ -9,7 +9,7 @@ Dates and datetimes are ISO 8601, parsed strictly; a datetime without a zone is 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from tenure.dates import utc
 from tenure.model import (
     BillingPeriod,
     ContactLevel,
@@ -71,9 +72,7 @@ def parse_iso_datetime(value: Any) -> Any:
             raise ValueError(f"not a valid date and time: {error}") from None
     else:
         raise ValueError("expected an ISO 8601 date and time, e.g. 2024-03-01T09:30:00Z")
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return utc(parsed)
 
 
 def split_list(value: Any) -> Any:
@@ -89,11 +88,6 @@ def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
-def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone-aware columns: they were stored in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _in_role_order(roles: list[ContactRole]) -> list[ContactRole]:
     order = list(ContactRole)
     return sorted(set(roles), key=order.index)
@@ -101,7 +95,7 @@ def _in_role_order(roles: list[ContactRole]) -> list[ContactRole]:
 
 IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]
 # What reads return: always an aware UTC datetime, whatever the backend.
-StoredDatetime = Annotated[datetime, AfterValidator(as_utc)]
+StoredDatetime = Annotated[datetime, AfterValidator(utc)]
 UtcDatetime = Annotated[datetime, BeforeValidator(parse_iso_datetime)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
 Name = Annotated[str, Field(min_length=1, max_length=300)]

@@ -27,8 +27,8 @@ from tenure.accounts.schemas import (
     TouchpointCreate,
     TouchpointRead,
     UpsertCounts,
-    as_utc,
 )
+from tenure.dates import utc
 from tenure.errors import Conflict, InvalidInput, NotFound
 from tenure.model import (
     Account,
@@ -197,7 +197,7 @@ def _set_fields(row: BaseModel) -> set[str]:
 
 def _same(stored: Any, given: Any) -> bool:
     if isinstance(stored, datetime) and isinstance(given, datetime):
-        return as_utc(stored) == as_utc(given)
+        return utc(stored) == utc(given)
     if isinstance(given, list) and (
         any(isinstance(v, Base) for v in given) or any(isinstance(v, Base) for v in stored or [])
     ):

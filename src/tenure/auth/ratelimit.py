@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.dates import utc
 from tenure.model import LoginFailure
 
 FREE_FAILURES = 4
@@ -46,11 +47,6 @@ def describe_wait(seconds: int) -> str:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = math.ceil(seconds / 60)
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
-def _aware(moment: datetime, like: datetime) -> datetime:
-    # SQLite keeps no zone: its stored times are UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)
 
 
 @dataclass(frozen=True)
@@ -81,7 +77,7 @@ class LoginRateLimiter:
         ).one()
         if last is None:
             return 0
-        allowed_at = _aware(last, now) + timedelta(seconds=self.delay(count))
+        allowed_at = utc(last) + timedelta(seconds=self.delay(count))
         return max(0, math.ceil((allowed_at - now).total_seconds()))
 
     def record_failure(self, session: Session, key: str, now: datetime) -> None:

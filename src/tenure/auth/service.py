@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from tenure.auth.permissions import Actor, require_role
 from tenure.auth.schemas import ApiTokenCreated, ApiTokenRead, UserCreate, UserRead, UserUpdate
 from tenure.auth.sessions import end_user_sessions
 from tenure.auth.tokens import display_prefix, new_token, token_hash
+from tenure.dates import utc
 from tenure.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from tenure.model import ApiToken, User, UserRole
 from tenure.model.base import utcnow
@@ -203,9 +204,7 @@ def user_for_token(session: Session, secret: str, now: datetime) -> User:
     if user is None or not user.is_active:
         raise Unauthorized("the API token's user is deactivated")
     # Touch at most once a minute so busy clients do not turn every read into a write.
-    last = token.last_used_at
-    if last is not None and last.tzinfo is None:  # SQLite keeps no zone; stored times are UTC
-        last = last.replace(tzinfo=UTC)
+    last = token.last_used_at and utc(token.last_used_at)
     if last is None or (now - last).total_seconds() > 60:
         token.last_used_at = now
     return user

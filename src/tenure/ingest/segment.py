@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from tenure.dates import utc
 from tenure.errors import TenureError
 from tenure.ingest.segment_schemas import (
     MESSAGE_MODELS,
@@ -329,8 +330,7 @@ def _plain_iso_moment(value: str) -> datetime | None:
     if not _ISO_MOMENT.fullmatch(value):
         return _UNSURE
     try:
-        moment = datetime.fromisoformat(value)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return utc(datetime.fromisoformat(value))
     except (ValueError, OverflowError):  # 2026-02-30, or past year 9999 in UTC: the model says so
         return _UNSURE
 

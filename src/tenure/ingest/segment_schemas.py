@@ -8,7 +8,7 @@ that cannot be stored is quarantined with its reason instead of failing the whol
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,6 +21,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from tenure.dates import utc
 
 
 def id_text(value: Any) -> Any:
@@ -38,7 +40,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc(value)
     except OverflowError:  # 9999-12-31T23:59:59-05:30 is past the last representable moment
         raise ValueError(f"{value.isoformat()} is out of range in UTC") from None
 

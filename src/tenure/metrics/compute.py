@@ -23,7 +23,8 @@ from datetime import date, timedelta
 
 import ibis
 
-from tenure.metrics.inputs import DETAIL_DAYS, MetricInputs, cutoff_of
+from tenure.dates import end_of
+from tenure.metrics.inputs import DETAIL_DAYS, MetricInputs
 from tenure.metrics.registry import Metric, all_metrics
 from tenure.metrics.snapshot import Snapshot
 
@@ -59,13 +60,13 @@ def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> 
     Unattributable events are dropped (see :func:`attributed_to_accounts`). Days older than
     ``DETAIL_DAYS`` keep one row per account-day with ``user_id`` and ``event`` null.
     """
-    known = events.filter(events.timestamp < cutoff_of(as_of)).select(
+    known = events.filter(events.timestamp < end_of(as_of)).select(
         "account_id", "user_id", "event", "timestamp"
     )
     joined = attributed_to_accounts(known, snapshot)
     # Beyond the longest window only the day matters (days since last activity): collapsing
     # user and event there keeps the roll-up small however long the history is.
-    detailed = joined.timestamp >= cutoff_of(as_of) - timedelta(days=DETAIL_DAYS)
+    detailed = joined.timestamp >= end_of(as_of) - timedelta(days=DETAIL_DAYS)
     attributed = joined.select(
         account_id=joined.owner,
         user_id=ibis.ifelse(detailed, joined.user_id, ibis.null("string")),
@@ -80,7 +81,7 @@ def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> 
 def daily_activity(events: ibis.Table, snapshot: Snapshot, until: date) -> ibis.Table:
     """Every attributed event up to the end of ``until`` per (account, user, day, event), in full
     detail: what the activity of any as-of day up to ``until`` is cut from (``activity_as_of``)."""
-    known = events.filter(events.timestamp < cutoff_of(until)).select(
+    known = events.filter(events.timestamp < end_of(until)).select(
         "account_id", "user_id", "event", "timestamp"
     )
     joined = attributed_to_accounts(known, snapshot)

@@ -32,19 +32,15 @@ get such inputs; the date-bound helpers (``as_of_literal``, ``first_day``, ``sin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import ibis
 
+from tenure.dates import end_of
 from tenure.metrics.snapshot import Snapshot
 
 # The longest trailing window any metric reads from ``activity``.
 DETAIL_DAYS = 90
-
-
-def cutoff_of(as_of: date) -> datetime:
-    """The first instant *after* ``as_of`` (UTC): events strictly before it are known."""
-    return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ class MetricInputs:
 
     @property
     def cutoff(self) -> datetime:
-        return cutoff_of(self._single_as_of())
+        return end_of(self._single_as_of())
 
     def first_day(self, days: int) -> date:
         """First day of the trailing ``days``-day window that ends on ``as_of``."""

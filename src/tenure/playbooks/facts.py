@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts.arr import active_clause, arr_by_currency, one_figure
+from tenure.dates import end_of, utc_day
 from tenure.model import (
     Account,
     ChurnRiskScore,
@@ -40,15 +41,6 @@ CHAMPION_LOOKBACK_DAYS = 365
 
 Facts = dict[int, dict[str, Any]]
 FactSource = Callable[[Session, date, "FactsTable"], Facts]
-
-
-def end_of(as_of: date) -> datetime:
-    """The first instant after the as-of date (UTC): everything before it is known that day."""
-    return datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
-
-
-def _as_date(value: datetime) -> date:
-    return (value if value.tzinfo is None else value.astimezone(UTC)).date()
 
 
 def nps_category(score: int) -> str:
@@ -117,7 +109,7 @@ def _nps_facts(session: Session, as_of: date, facts: Facts) -> None:
         if account_id in facts:
             facts[account_id]["nps_score"] = score
             facts[account_id]["nps_category"] = nps_category(score)
-            facts[account_id]["days_since_nps"] = (as_of - _as_date(responded_at)).days
+            facts[account_id]["days_since_nps"] = (as_of - utc_day(responded_at)).days
 
 
 def _champion_facts(session: Session, as_of: date, facts: Facts) -> None:
@@ -142,7 +134,7 @@ def _touchpoint_and_ticket_facts(session: Session, as_of: date, facts: Facts) ->
     )
     for account_id, occurred_at in last_touch:
         if account_id in facts:
-            facts[account_id]["days_since_touchpoint"] = (as_of - _as_date(occurred_at)).days
+            facts[account_id]["days_since_touchpoint"] = (as_of - utc_day(occurred_at)).days
     open_urgent = session.execute(
         sa.select(Ticket.account_id, sa.func.count())
         .where(

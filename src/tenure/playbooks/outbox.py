@@ -23,7 +23,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.dates import utc
 from tenure.errors import InvalidInput
 from tenure.model import OutboxMessage, OutboxStatus
 from tenure.model.base import utcnow
@@ -173,14 +174,10 @@ def to_email(row: OutboxMessage) -> EmailMessage:
     message["From"] = row.sender
     message["To"] = row.recipient
     message["Subject"] = row.subject
-    message["Date"] = format_datetime(_aware(row.created_at))
+    message["Date"] = format_datetime(utc(row.created_at))
     message["X-Tenure-Kind"] = row.kind
     message.set_content(row.body)
     return message
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -200,7 +197,7 @@ def _sender_identity() -> str:
 
 
 def _claim_is_dead(claimed_by: str | None, claimed_at: datetime | None, stale: datetime) -> bool:
-    if claimed_at is None or _aware(claimed_at) < stale:
+    if claimed_at is None or utc(claimed_at) < stale:
         return True
     host, _, rest = (claimed_by or "").partition(":")
     pid = rest.partition(":")[0]

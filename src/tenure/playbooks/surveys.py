@@ -12,7 +12,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from tenure.dates import end_of, utc
 from tenure.errors import Conflict, InvalidInput, NotFound
 from tenure.model import (
     Account,
@@ -31,7 +32,6 @@ from tenure.model import (
 )
 from tenure.model.base import utcnow
 from tenure.playbooks import outbox, webhooks
-from tenure.playbooks.facts import end_of
 
 SALT = "tenure.survey-link"
 SCALES = {SurveyKind.nps: (0, 10), SurveyKind.csat: (1, 5)}
@@ -135,8 +135,8 @@ def send_campaign(
             .group_by(SurveyResponse.contact_id)
         ),
     ]:
-        if at is not None and (contact_id not in last_sent or _aware(at) > last_sent[contact_id]):
-            last_sent[contact_id] = _aware(at)
+        if at is not None and (contact_id not in last_sent or utc(at) > last_sent[contact_id]):
+            last_sent[contact_id] = utc(at)
     linked = set(
         session.scalars(
             sa.select(SurveyLink.contact_id).where(SurveyLink.campaign_id == campaign.id)
@@ -181,10 +181,6 @@ def send_campaign(
     campaign.sent_at = now
     session.flush()
     return summary
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def resolve(session: Session, secret_key: str, token: str) -> SurveyLink:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from tenure.dates import utc
 from tenure.errors import InvalidInput
 from tenure.model.base import Base
 from tenure.store.events import EventStore
@@ -143,7 +144,7 @@ def account_events(
         EventRead.model_validate(
             {
                 **r,
-                "timestamp": _utc(r["timestamp"]),
+                "timestamp": utc(r["timestamp"]),
                 "properties": json.loads(r["properties"]) if r.get("properties") else None,
             }
         )
@@ -155,7 +156,3 @@ def account_events(
         else None
     )
     return CursorPage[EventRead](items=items, next_cursor=next_cursor, limit=limit)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)

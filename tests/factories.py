@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
+from tenure.auth.passwords import hash_password
 from tenure.model import (
     Account,
     Contact,
@@ -17,12 +19,31 @@ from tenure.model import (
     UserRole,
 )
 
+PASSWORD = "correct-horse-9"  # every factory user's; sign in with tests.web.factories.sign_in
+
+
+@functools.cache
+def _password_hash() -> str:
+    # One hash for every test user: Argon2 is deliberately slow, and tests create many users.
+    return hash_password(PASSWORD)
+
 
 def user(
-    session: Session, *, email: str, role: UserRole = UserRole.csm, manager: User | None = None
+    session: Session,
+    *,
+    email: str,
+    name: str | None = None,
+    role: UserRole = UserRole.csm,
+    manager: User | None = None,
+    active: bool = True,
 ) -> User:
     row = User(
-        email=email, name=email.split("@")[0], role=role, manager_id=manager.id if manager else None
+        email=email,
+        name=name or email.split("@")[0],
+        role=role,
+        password_hash=_password_hash(),
+        manager_id=manager.id if manager else None,
+        is_active=active,
     )
     session.add(row)
     session.flush()

@@ -10,7 +10,8 @@ from tenure.auth.schemas import UserUpdate
 from tenure.auth.service import set_password, update_user
 from tenure.auth.sessions import SESSION_COOKIE
 from tenure.model import AuditLog, UserRole, UserSession
-from tests.web.factories import PASSWORD, csrf_of, sign_in
+from tests.factories import PASSWORD
+from tests.web.factories import csrf_of, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 with warnings.catch_warnings():

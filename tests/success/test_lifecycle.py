@@ -85,3 +85,20 @@ def test_customer_for_life_dimensions() -> None:
     assert dims["adoption"].on_target is False
     assert dims["maturity"].on_target is True  # 60 % of features ≥ 50 %
     assert dims["evangelism"].on_target is True
+
+
+def test_a_contract_cancelled_mid_term_ends_the_stage_the_day_after_its_outcome() -> None:
+    """tenure.accounts.arr: a cancelled contract is in force through its outcome day only; a
+    pending one is not in force at all."""
+    cancelled = LifecycleContract(
+        date(2025, 1, 1), date(2025, 12, 31), None, date(2025, 6, 30), "cancelled"
+    )
+    facts = LifecycleFacts(contracts=[cancelled], go_live_on=date(2025, 2, 1))
+    assert laer_stage(facts, date(2025, 6, 30)).stage is LaerStage.adopt
+    gone = laer_stage(facts, date(2025, 7, 1))
+    assert gone.stage is None and gone.reasons == ["no active contract (churned or lapsed)"]
+    assert [c.effective_on for c in stage_history(facts, date(2025, 12, 31))][-1] == date(
+        2025, 7, 1
+    )
+    pending = LifecycleContract(date(2025, 1, 1), date(2025, 12, 31), None, None, "pending")
+    assert laer_stage(LifecycleFacts(contracts=[pending]), date(2025, 6, 1)).stage is None

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import httpx
 from sqlalchemy.orm import Session
 
-from tenure.auth.passwords import hash_password
 from tenure.auth.service import create_api_token
 from tenure.model import (
     Account,
@@ -31,32 +30,8 @@ from tenure.model import (
 )
 from tenure.model.base import utcnow
 from tenure.model.churn_record import ChurnRecord
-
-PASSWORD = "correct-horse-9"
-# One hash for every test user: Argon2 is deliberately slow, and tests create many users.
-_HASH = hash_password(PASSWORD)
-
-
-def make_user(
-    session: Session,
-    *,
-    email: str,
-    name: str | None = None,
-    role: UserRole = UserRole.csm,
-    manager: User | None = None,
-    active: bool = True,
-) -> User:
-    user = User(
-        email=email,
-        name=name or email.split("@")[0].title(),
-        role=role,
-        password_hash=_HASH,
-        manager_id=manager.id if manager else None,
-        is_active=active,
-    )
-    session.add(user)
-    session.flush()
-    return user
+from tests import factories as f
+from tests.factories import PASSWORD
 
 
 def make_account(
@@ -144,11 +119,11 @@ class Book:
 
 
 def make_book(session: Session, today: date) -> Book:
-    ada = make_user(session, email="ada@example.com", name="Ada Admin", role=UserRole.admin)
-    max_ = make_user(session, email="max@example.com", name="Max Manager", role=UserRole.manager)
-    cleo = make_user(session, email="cleo@example.com", name="Cleo CSM", manager=max_)
-    sam = make_user(session, email="sam@example.com", name="Sam CSM")
-    vic = make_user(session, email="vic@example.com", name="Vic Viewer", role=UserRole.viewer)
+    ada = f.user(session, email="ada@example.com", name="Ada Admin", role=UserRole.admin)
+    max_ = f.user(session, email="max@example.com", name="Max Manager", role=UserRole.manager)
+    cleo = f.user(session, email="cleo@example.com", name="Cleo CSM", manager=max_)
+    sam = f.user(session, email="sam@example.com", name="Sam CSM")
+    vic = f.user(session, email="vic@example.com", name="Vic Viewer", role=UserRole.viewer)
     acme = make_account(session, name="Acme", owner=cleo, segment="Enterprise")
     globex = make_account(session, name="Globex", owner=cleo)
     initech = make_account(session, name="Initech", owner=sam)

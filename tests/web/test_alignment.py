@@ -21,7 +21,8 @@ from tenure.model import (
     User,
 )
 from tenure.model.account import Account
-from tests.web.factories import csrf_of, make_user, sign_in, token_headers
+from tests import factories as f
+from tests.web.factories import csrf_of, sign_in, token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 OUTCOME = {
@@ -48,9 +49,9 @@ class Team:
 @pytest.fixture
 def team(console: Console) -> Team:
     with console.session() as session:
-        sally = make_user(session, email="sally@example.com", name="Sally Sales")
-        ivan = make_user(session, email="ivan@example.com", name="Ivan Implementation")
-        sue = make_user(session, email="sue@example.com", name="Sue Support")
+        sally = f.user(session, email="sally@example.com", name="Sally Sales")
+        ivan = f.user(session, email="ivan@example.com", name="Ivan Implementation")
+        sue = f.user(session, email="sue@example.com", name="Sue Support")
         acme = session.get_one(Account, console.book.acme.id)
         acme.employee_count = 120  # inside the ICP's size; its segment "Enterprise" is not
         for user, role in [

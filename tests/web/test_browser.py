@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.factories import PASSWORD
 from tests.web.conftest import LiveConsole
-from tests.web.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 

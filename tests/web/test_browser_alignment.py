@@ -12,8 +12,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from tenure.model import Account, AccountTeamMember, AccountTeamRole
+from tests import factories as f
 from tests.web.conftest import LiveConsole
-from tests.web.factories import Book, make_user
+from tests.web.factories import Book
 from tests.web.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -25,9 +26,9 @@ def seed_more() -> Callable[[Session, Book], None]:
     accounts, and Ivan from services, who has no seat yet."""
 
     def seed(session: Session, book: Book) -> None:
-        sally = make_user(session, email="sally@example.com", name="Sally Sales")
-        sue = make_user(session, email="sue@example.com", name="Sue Support")
-        make_user(session, email="ivan@example.com", name="Ivan Implementation")
+        sally = f.user(session, email="sally@example.com", name="Sally Sales")
+        sue = f.user(session, email="sue@example.com", name="Sue Support")
+        f.user(session, email="ivan@example.com", name="Ivan Implementation")
         session.get_one(Account, book.acme.id).employee_count = 120
         session.add_all(
             [

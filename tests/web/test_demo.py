@@ -7,14 +7,14 @@ from sqlalchemy.orm import Session
 
 from tenure.auth.service import authenticate
 from tenure.web.demo import DEMO_ADMIN, DEMO_PASSWORD, demo_sign_ins, serving_skipped
-from tests.web.factories import make_user
+from tests import factories as f
 
 
 def test_demo_sign_ins_cover_each_role_and_work(session: Session) -> None:
     from tenure.model import UserRole
 
-    make_user(session, email="lead@example.com", role=UserRole.manager)
-    make_user(session, email="csm@example.com")
+    f.user(session, email="lead@example.com", name="Lead", role=UserRole.manager)
+    f.user(session, email="csm@example.com", name="Csm")
     first = demo_sign_ins(session)
     again = demo_sign_ins(session)  # a second demo run resets, never duplicates
     assert (

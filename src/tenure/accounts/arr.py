@@ -51,23 +51,28 @@ if TYPE_CHECKING:
     import ibis
 
 
-class Term(Protocol):
-    """What the definition reads of a contract (a ``Contract`` row or any lighter record)."""
+class Dated(Protocol):
+    """What rules 1–3 read of a contract (a ``Contract`` row or any lighter record)."""
+
+    @property
+    def starts_on(self) -> date: ...
+    @property
+    def ends_on(self) -> date: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def outcome_on(self) -> date | None: ...
+
+
+class Term(Dated, Protocol):
+    """What the whole definition and ARR read of a contract."""
 
     @property
     def account_id(self) -> int: ...
     @property
     def currency(self) -> str: ...
     @property
-    def starts_on(self) -> date: ...
-    @property
-    def ends_on(self) -> date: ...
-    @property
     def arr(self) -> float: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def outcome_on(self) -> date | None: ...
 
 
 T = TypeVar("T", bound=Term)
@@ -79,7 +84,7 @@ MULTIPLE_CURRENCIES = "multiple"
 # --- in memory ----------------------------------------------------------------------------------
 
 
-def in_force(term: Term, day: date) -> bool:
+def in_force(term: Dated, day: date) -> bool:
     """Rules 1–3: dated over ``day``, not pending, not cancelled before ``day``."""
     if not term.starts_on <= day <= term.ends_on or term.status == ContractStatus.pending:
         return False

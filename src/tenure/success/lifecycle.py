@@ -31,6 +31,8 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel
 
+from tenure.accounts.arr import in_force
+
 RENEWED = frozenset({"renewed", "expanded", "downgraded"})
 EXPAND_WINDOW_DAYS = 90
 RENEW_WINDOW_DAYS = 120
@@ -49,6 +51,7 @@ class LifecycleContract:
     ends_on: date
     renewal_outcome: str | None
     outcome_on: date | None
+    status: str = "active"
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class StageChange(BaseModel):
 def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
     """The motions active on ``as_of`` and the displayed stage, with the facts that set them."""
     signed = [c for c in facts.contracts if c.starts_on <= as_of]
-    active = [c for c in signed if c.ends_on >= as_of]
+    active = [c for c in signed if in_force(c, as_of)]  # tenure.accounts.arr's rules 1–3
     renewals = sorted(
         c.outcome_on
         for c in facts.contracts
@@ -138,8 +141,8 @@ def _change_days(facts: LifecycleFacts) -> set[date]:
             c.ends_on + timedelta(days=1),
             c.ends_on - timedelta(days=RENEW_WINDOW_DAYS),
         }
-        if c.outcome_on:
-            days.add(c.outcome_on)
+        if c.outcome_on:  # a renewal counts from it; a cancelled term ends the day after it
+            days |= {c.outcome_on, c.outcome_on + timedelta(days=1)}
     for d in facts.expansion_dates:
         days |= {d, d + timedelta(days=EXPAND_WINDOW_DAYS + 1)}
     if facts.go_live_on:

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 
 from tenure.simulate.calendar import Calendar, add_months_to_date
-from tenure.simulate.engine import _ranges
+from tenure.simulate.records import ranges
 
 
 def test_add_months_keeps_the_day_or_clips_to_the_month_end() -> None:
@@ -26,5 +26,5 @@ def test_an_annual_term_ends_the_day_before_its_anniversary() -> None:
 
 
 def test_ranges_concatenates_aranges() -> None:
-    got = _ranges(np.array([10, 20, 30]), np.array([2, 0, 3]))
+    got = ranges(np.array([10, 20, 30]), np.array([2, 0, 3]))
     assert got.tolist() == [10, 11, 30, 31, 32]

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from tenure.errors import InvalidInput, RejectedFile, RowError
 from tenure.simulate.calendar import Calendar
 from tenure.simulate.config import SimulationConfig
+from tenure.simulate.population import NEVER
 
 COLUMNS = ("account_external_id", "date", "play")
 Ints = npt.NDArray[np.int64]
@@ -198,3 +199,26 @@ class PlaySchedule:
         """Accounts whose play starts today, and which play."""
         today = self.start == day
         return self.account[today], self.play[today]
+
+
+class RunningPlays:
+    """The schedule plus what plays have done to each account so far (``n`` accounts)."""
+
+    def __init__(self, schedule: PlaySchedule, n: int) -> None:
+        self.schedule = schedule
+        self.effect = np.zeros(n)  # utility a running play adds today
+        self.lift = np.zeros(n)  # its moving average: what the play adds to latent value
+        self.treated_on = np.full(n, NEVER, np.int64)
+        self.last_play = np.full(n, -1, np.int64)
+        self.truth_decided = np.zeros(n, np.bool_)  # first decision since treatment recorded
+        self.customer_at_start = np.zeros(len(schedule.account), np.bool_)
+
+    def begin_day(self, day: int, customer: npt.NDArray[np.bool_]) -> None:
+        """Today's play effects; plays starting today mark their accounts as treated."""
+        self.schedule.effect_today(day, self.effect)
+        accounts, plays = self.schedule.started(day)
+        self.customer_at_start[self.schedule.start == day] = customer[accounts]
+        if len(accounts):
+            self.treated_on[accounts] = np.minimum(self.treated_on[accounts], day)
+            self.last_play[accounts] = plays
+            self.truth_decided[accounts] = False

@@ -24,8 +24,9 @@ import pyarrow as pa
 from tenure.config import Settings
 from tenure.errors import Conflict
 from tenure.simulate.config import SimulationConfig
-from tenure.simulate.engine import Simulation
+from tenure.simulate.engine import finish, run
 from tenure.simulate.interventions import Interventions
+from tenure.simulate.state import SimulationState
 from tenure.simulate.writers import (
     DatabaseLoader,
     EventFiles,
@@ -61,7 +62,7 @@ def _run(
     keep_hidden: bool,
     progress: Progress | None,
     interventions: Interventions | None = None,
-) -> tuple[Simulation, dict[str, Any], dict[str, int]]:
+) -> tuple[SimulationState, dict[str, Any], dict[str, int]]:
     spools = Spools(staging, keep_hidden=keep_hidden)
     write_events: Callable[[pa.Table], None]
     if keep_hidden:  # staged for the stores: the event store's own durable bulk write
@@ -72,8 +73,8 @@ def _run(
 
     else:
         write_events = EventFiles(staging / "events").write
-    sim = Simulation(config, spools, truth_dir, write_events, interventions)
-    sim.run(progress)
+    sim = SimulationState(config, spools, truth_dir, write_events, interventions)
+    run(sim, progress)
     meta: dict[str, Any] = {
         "config_hash": config.hash(),
         "seed": config.seed,
@@ -88,7 +89,7 @@ def _run(
             "rows": len(interventions),
             "digest": interventions.digest(),
         }
-    sim.finish(meta)
+    finish(sim, meta)
     rows = spools.close()
     meta = meta | {"rows": rows, "config": config.dump()}
     return sim, meta, rows

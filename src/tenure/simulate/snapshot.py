@@ -3,7 +3,7 @@ CSMs, ownership, and the ground truth that only exists once the run is over."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -12,14 +12,12 @@ import pyarrow.compute as pc
 from tenure.simulate import names
 from tenure.simulate.calendar import add_months_to_date
 from tenure.simulate.population import FITS, NEVER
+from tenure.simulate.records import contact_ids, csm_email, user_ids
+from tenure.simulate.state import LEVELS, PROSPECT, ROLES, SimulationState
+from tenure.simulate.truth import play_effects
 from tenure.simulate.writers import HANDOFF, STATED_CHURN
 
-if TYPE_CHECKING:
-    from tenure.simulate.engine import Simulation
-
 EXPERIENCE = {"smb": "tech_touch", "mid_market": "mid_touch", "enterprise": "high_touch"}
-LEVELS = ("end_user", "manager", "director_vp", "executive")
-ROLES = ("champion", "sponsor", "commercial_buyer", "stakeholder", "end_user")
 READINESS = ("ready", "willing", "able")
 USER_CHUNK = 200_000
 
@@ -28,11 +26,11 @@ def _pick(rng: np.random.Generator, words: tuple[str, ...], n: int) -> pa.Array:
     return pa.array(np.array(words)[rng.integers(0, len(words), n)])
 
 
-def _dates(sim: Simulation, days: np.ndarray, valid: np.ndarray) -> pa.Array:
+def _dates(sim: SimulationState, days: np.ndarray, valid: np.ndarray) -> pa.Array:
     return pa.array(sim.calendar.dates(np.where(valid, days, 0)), pa.date32(), mask=~valid)
 
 
-def _csm_plan(sim: Simulation) -> tuple[list[int], list[str]]:
+def _csm_plan(sim: SimulationState) -> tuple[list[int], list[str]]:
     """CSM index → segment, as draw_population allocated them, then one manager per segment."""
     segment_of: list[int] = []
     for s, seg in enumerate(sim.config.segments.values()):
@@ -41,9 +39,7 @@ def _csm_plan(sim: Simulation) -> tuple[list[int], list[str]]:
     return segment_of, list(sim.config.segments)
 
 
-def write_users(sim: Simulation) -> None:
-    from tenure.simulate.engine import csm_email
-
+def write_users(sim: SimulationState) -> None:
     segment_of, segment_names = _csm_plan(sim)
     rng = sim.rng_names
     n_csm, n_seg = len(segment_of), len(segment_names)
@@ -78,7 +74,7 @@ def write_users(sim: Simulation) -> None:
     sim.csm_emails = pa.array([csm_email(i) for i in range(n_csm)], pa.string())
 
 
-def _handoff(sim: Simulation, i: int) -> dict[str, Any]:
+def _handoff(sim: SimulationState, i: int) -> dict[str, Any]:
     pop = sim.pop
     answers: dict[str, Any] = {
         f"{fit}_fit": (int(r) if r > 0 else None)
@@ -93,7 +89,7 @@ def _handoff(sim: Simulation, i: int) -> dict[str, Any]:
     return answers
 
 
-def write_accounts(sim: Simulation) -> None:
+def write_accounts(sim: SimulationState) -> None:
     pop, cal, rng = sim.pop, sim.calendar, sim.rng_names
     n = pop.n
     companies = pc.binary_join_element_wise(
@@ -110,7 +106,7 @@ def write_accounts(sim: Simulation) -> None:
         [keys.index("go_live") if "go_live" in keys else 0 for keys in sim.milestone_keys]
     )[pop.segment]
     live_day = pop.milestone_day[np.arange(n), go_live]
-    live = (live_day < until) & (sim.status > 0)
+    live = (live_day < until) & (sim.status != PROSPECT)
     handoffs, churns = [], []
     for i in range(n):
         handoffs.append(_handoff(sim, i))
@@ -123,7 +119,7 @@ def write_accounts(sim: Simulation) -> None:
                 "stated_on": cal.date(stated.day).isoformat(),
             }
         churns.append(churn)
-    signed = sim.status > 0  # prospects that never signed within the window are not written
+    signed = sim.status != PROSPECT  # prospects that never signed within the window are not written
     index = np.flatnonzero(signed)
     moved = pop.reassigned_day < until  # reassigned while still a customer
     owner = np.where(moved, pop.csm_after, pop.csm)
@@ -149,12 +145,14 @@ def write_accounts(sim: Simulation) -> None:
     _write_ownership(sim, index, moved[index])
 
 
-def _midnight(sim: Simulation, days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+def _midnight(
+    sim: SimulationState, days: np.ndarray, missing: np.ndarray | None = None
+) -> pa.Array:
     moments = sim.calendar.dates(days).astype("datetime64[us]")
     return pa.array(moments, pa.timestamp("us", tz="UTC"), mask=missing)
 
 
-def _write_ownership(sim: Simulation, accounts: np.ndarray, moved: np.ndarray) -> None:
+def _write_ownership(sim: SimulationState, accounts: np.ndarray, moved: np.ndarray) -> None:
     """Who owned each account when: the signing CSM, then for some the CSM it moved to."""
     pop = sim.pop
     later = accounts[moved]
@@ -182,7 +180,7 @@ def _write_ownership(sim: Simulation, accounts: np.ndarray, moved: np.ndarray) -
     )
 
 
-def _people(sim: Simulation, account: np.ndarray) -> tuple[pa.Array, pa.Array]:
+def _people(sim: SimulationState, account: np.ndarray) -> tuple[pa.Array, pa.Array]:
     rng = sim.rng_names
     first = _pick(rng, names.FIRST_NAMES, len(account))
     last = _pick(rng, names.LAST_NAMES, len(account))
@@ -197,7 +195,7 @@ def _people(sim: Simulation, account: np.ndarray) -> tuple[pa.Array, pa.Array]:
     return full, email
 
 
-def write_contacts(sim: Simulation) -> None:
+def write_contacts(sim: SimulationState) -> None:
     pop, cal, book, rng = sim.pop, sim.calendar, sim.book, sim.rng_names
     k = np.arange(book.size)
     acc = book.account[: k.size]
@@ -213,7 +211,7 @@ def write_contacts(sim: Simulation) -> None:
         "contacts",
         pa.table(
             {
-                "external_id": sim._contact_ids(k),
+                "external_id": contact_ids(sim, k),
                 "account_external_id": sim.account_ids.take(pa.array(acc)),
                 "name": full,
                 "email": email,
@@ -244,7 +242,7 @@ def write_contacts(sim: Simulation) -> None:
             "contacts",
             pa.table(
                 {
-                    "external_id": sim._user_ids(a, slot),
+                    "external_id": user_ids(sim, a, slot),
                     "account_external_id": sim.account_ids.take(pa.array(a)),
                     "name": full,
                     "email": email,
@@ -260,7 +258,7 @@ def write_contacts(sim: Simulation) -> None:
         )
 
 
-def write_features(sim: Simulation) -> None:
+def write_features(sim: SimulationState) -> None:
     released = [
         None
         if f.released_month is None
@@ -281,9 +279,9 @@ def write_features(sim: Simulation) -> None:
     )
 
 
-def write_truth(sim: Simulation, meta: dict[str, Any]) -> None:
+def write_truth(sim: SimulationState, meta: dict[str, Any]) -> None:
     pop, cal = sim.pop, sim.calendar
-    signed = np.flatnonzero(sim.status > 0)
+    signed = np.flatnonzero(sim.status != PROSPECT)
     columns: dict[str, Any] = {
         "account_external_id": sim.account_ids.take(pa.array(signed)),
         "segment": np.array(sim.config.segment_names)[pop.segment[signed]],
@@ -345,12 +343,10 @@ def write_truth(sim: Simulation, meta: dict[str, Any]) -> None:
     )
 
 
-def _write_treatment(sim: Simulation) -> dict[str, Any]:
+def _write_treatment(sim: SimulationState) -> dict[str, Any]:
     """Which accounts each play treated, and the decisions it touched, with counterfactuals."""
-    from tenure.simulate.truth import play_effects
-
-    plays, cal = sim.plays, sim.calendar
-    assert plays is not None
+    assert sim.plays is not None
+    plays, cal = sim.plays.schedule, sim.calendar
     effects = sim.config.interventions.plays
     names = [plays.play_names[p] for p in plays.play]
     sim.truth.write_table(
@@ -362,7 +358,7 @@ def _write_treatment(sim: Simulation) -> dict[str, Any]:
                 "starts_on": pa.array(cal.dates(plays.start), pa.date32()),
                 "ends_on": pa.array(cal.dates(plays.end - 1), pa.date32()),
                 "value_effect": plays.effect,
-                "customer_at_start": sim.status_at_play_start,
+                "customer_at_start": sim.plays.customer_at_start,
             }
         ),
     )
@@ -382,7 +378,7 @@ def _write_treatment(sim: Simulation) -> dict[str, Any]:
     return summary
 
 
-def write_snapshot(sim: Simulation) -> None:
+def write_snapshot(sim: SimulationState) -> None:
     write_users(sim)
     write_accounts(sim)
     write_contacts(sim)

@@ -33,9 +33,16 @@ def test_the_check_recognises_an_import() -> None:
 
 
 def test_observable_files_carry_no_latent_columns(tiny_run: Path) -> None:
+    """Every Parquet file of a run but the truth folder, the daily event partitions included."""
     import pyarrow.parquet as pq
 
     latent = re.compile(r"fit|latent|true_cause|ready|willing|able|value")
-    for path in tiny_run.glob("*.parquet"):
+    truth = tiny_run / "truth"
+    observable = [p for p in sorted(tiny_run.rglob("*.parquet")) if truth not in p.parents]
+    for path in observable:
         names = [n for n in pq.read_schema(path).names if not n.startswith("custom.")]
-        assert not [n for n in names if latent.search(n)], path.name
+        assert not [n for n in names if latent.search(n)], str(path.relative_to(tiny_run))
+    checked = [path.relative_to(tiny_run).parts for path in observable]
+    assert ("accounts.parquet",) in checked
+    events = [parts for parts in checked if parts[0] == "events"]
+    assert len(events) >= 1, "no event file was checked"

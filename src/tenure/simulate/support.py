@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from tenure.simulate import names
-from tenure.simulate.records import day_us, serials, times, user_ids
+from tenure.simulate.records import account_ids, day_us, serials, times, user_ids
 from tenure.simulate.renewals import going_quiet
 from tenure.simulate.state import CUSTOMER, Bools, Ints, SimulationState
 from tenure.simulate.surveys import ask_csat
@@ -105,7 +105,7 @@ def open_tickets(state: SimulationState, day: int, incident: Bools) -> None:
         pa.table(
             {
                 "external_id": serials(state, "ticket", acc, "t"),
-                "account_external_id": state.account_ids.take(pa.array(acc)),
+                "account_external_id": account_ids(state, acc),
                 "contact_external_id": user_ids(state, acc, slot),
                 "subject": subject,
                 "priority": priority,

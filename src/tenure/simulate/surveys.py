@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from tenure.simulate.population import NEVER
-from tenure.simulate.records import contact_ids, serials, times, user_ids
+from tenure.simulate.records import account_ids, contact_ids, serials, times, user_ids
 from tenure.simulate.state import CUSTOMER, Floats, Ints, SimulationState
 from tenure.simulate.value import latent_value, standardized
 
@@ -36,7 +36,7 @@ def _record_answers(
         pa.table(
             {
                 "external_id": serials(state, "survey", accounts, "s"),
-                "account_external_id": state.account_ids.take(pa.array(accounts)),
+                "account_external_id": account_ids(state, accounts),
                 "contact_external_id": ids,
                 "kind": np.full(len(accounts), kind),
                 "score": score,

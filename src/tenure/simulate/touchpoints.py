@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from tenure.simulate import names
-from tenure.simulate.records import contact_ids, csm_email, serials, times
+from tenure.simulate.records import account_ids, contact_ids, csm_email, serials, times
 from tenure.simulate.renewals import going_quiet
 from tenure.simulate.state import CUSTOMER, Ints, SimulationState
 
@@ -54,7 +54,7 @@ def log_touchpoints(state: SimulationState, day: int) -> None:
         pa.table(
             {
                 "external_id": serials(state, "touchpoint", acc, "m"),
-                "account_external_id": state.account_ids.take(pa.array(acc)),
+                "account_external_id": account_ids(state, acc),
                 "kind": kind,
                 "occurred_at": pa.array(times(state, rng, day, acc), pa.timestamp("us", tz="UTC")),
                 "subject": [names.TOUCHPOINT_SUBJECTS[k] for k in kind],

@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pyarrow as pa
 
-from tenure.simulate.records import as_text, join, ranges, times, user_ids
+from tenure.simulate.records import account_ids, as_text, join, ranges, times, user_ids
 from tenure.simulate.state import CHURN, CUSTOMER, Floats, Ints, SimulationState
 from tenure.simulate.value import accrue_value
 from tenure.store.events import EVENT_SCHEMA
@@ -119,7 +119,7 @@ def use_product(state: SimulationState, day: int) -> None:
             "message_id": join(f"s{state.config.seed}-d{day}-", as_text(np.arange(n_events))),
             "source": pa.array(np.full(n_events, "simulator")),
             "type": pa.array(np.full(n_events, "track")),
-            "account_id": state.account_ids.take(pa.array(acc)),
+            "account_id": account_ids(state, acc),
             "user_id": user_ids(state, acc, slot),
             "anonymous_id": pa.nulls(n_events, pa.string()),
             "event": names_.take(pa.array(order)),

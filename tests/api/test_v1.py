@@ -258,7 +258,12 @@ def test_reassign_closes_ownership_and_is_limited_to_managers(console: Console) 
 
 
 def test_users_admin_only_with_validation(console: Console) -> None:
-    new = {"email": "nina@example.com", "name": "Nina", "role": "csm", "password": "long-enough"}
+    new = {
+        "email": "nina@example.com",
+        "name": "Nina",
+        "role": "csm",
+        "password": "long-enough-now",
+    }
     csm = console.client.post(
         "/api/v1/users", json=new, headers=headers_for(console, "cleo@example.com")
     )

@@ -186,7 +186,7 @@ def test_admin_creates_a_user_and_a_token_shown_once(console: Console) -> None:
             "email": "nina@example.com",
             "name": "Nina",
             "role": "csm",
-            "password": "long-enough",
+            "password": "long-enough-now",
             "csrf_token": token,
         },
     )

@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any
+import unicodedata
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from tenure.accounts.schemas import StoredDatetime
+from tenure.auth.passwords import password_problem
 from tenure.model import UserRole
+
+
+def no_control_characters(value: str) -> str:
+    """Text people type as a name: NUL (PostgreSQL cannot store it), line breaks, escape
+    sequences and other control characters are refused, not silently dropped.
+
+    >>> no_control_characters("Ada Lovelace")
+    'Ada Lovelace'
+    >>> no_control_characters("Ada\\x00")
+    Traceback (most recent call last):
+    ...
+    ValueError: contains the control character U+0000 at position 4; names are plain text
+    """
+    for position, character in enumerate(value, start=1):
+        if unicodedata.category(character) == "Cc":
+            raise ValueError(
+                f"contains the control character U+{ord(character):04X} at position "
+                f"{position}; names are plain text"
+            )
+    return value
+
+
+# A person's or a thing's name as typed into a form or sent to the API.
+PlainName = Annotated[
+    str, Field(min_length=1, max_length=200), AfterValidator(no_control_characters)
+]
 
 
 class UserRead(BaseModel):
@@ -27,11 +55,20 @@ class UserRead(BaseModel):
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _strong_password(value: str | None) -> str | None:
+    problem = None if value is None else password_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class UserCreate(BaseModel):
     email: str = Field(max_length=320)
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainName
     role: UserRole = UserRole.csm
-    password: str | None = Field(default=None, min_length=8, max_length=200)
+    password: Annotated[
+        str | None, Field(default=None, max_length=200), AfterValidator(_strong_password)
+    ] = None
     manager_id: int | None = None
 
     @field_validator("email")
@@ -44,7 +81,7 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: PlainName | None = None
     role: UserRole | None = None
     manager_id: int | None = None
     is_active: bool | None = None
@@ -57,9 +94,10 @@ class ApiTokenRead(BaseModel):
     user_id: int
     name: str
     token_prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: StoredDatetime
+    last_used_at: StoredDatetime | None
+    revoked_at: StoredDatetime | None
+    expires_at: StoredDatetime
 
 
 class ApiTokenCreated(ApiTokenRead):
@@ -72,7 +110,7 @@ class AuditEntry(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: datetime
+    at: StoredDatetime
     actor_id: int | None
     actor_email: str | None = None
     via: str

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.auth import audit
-from tenure.auth.passwords import burn_verification_time, hash_password, verify_password
+from tenure.auth.passwords import (
+    burn_verification_time,
+    hash_password,
+    password_problem,
+    verify_password,
+)
 from tenure.auth.permissions import Actor, require_role
-from tenure.auth.schemas import ApiTokenCreated, ApiTokenRead, UserCreate, UserRead, UserUpdate
+from tenure.auth.schemas import (
+    ApiTokenCreated,
+    ApiTokenRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+    no_control_characters,
+)
 from tenure.auth.sessions import end_user_sessions
 from tenure.auth.tokens import display_prefix, new_token, token_hash
 from tenure.dates import utc
 from tenure.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from tenure.model import ApiToken, User, UserRole
 from tenure.model.base import utcnow
+
+# A token lives 90 days unless its creator says otherwise, and a year at most: long enough for
+# a nightly BI export not to break every week, short enough that a forgotten one dies.
+TOKEN_DAYS_DEFAULT = 90
+TOKEN_DAYS_MAX = 365
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -93,8 +110,9 @@ def update_user(session: Session, user_id: int, data: UserUpdate, actor: Actor) 
 
 
 def set_password(session: Session, user_id: int, password: str, actor: Actor | None) -> None:
-    if len(password) < 8:
-        raise InvalidInput("password: at least 8 characters")
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput(f"password: {problem}")
     if actor is not None and actor.id != user_id:
         require_role(actor.user, UserRole.admin)
     user = get_user(session, user_id)
@@ -142,13 +160,25 @@ def record_failed_sign_in(session: Session, email: str, address: str, reason: st
 
 
 def create_api_token(
-    session: Session, user_id: int, name: str, actor: Actor | None
+    session: Session,
+    user_id: int,
+    name: str,
+    actor: Actor | None,
+    *,
+    expires_in_days: int = TOKEN_DAYS_DEFAULT,
 ) -> ApiTokenCreated:
+    """A new token for ``user_id``, valid ``expires_in_days`` (1 to 365; 90 by default)."""
     if actor is not None and actor.id != user_id:
         require_role(actor.user, UserRole.admin)
     name = name.strip()
     if not name:
         raise InvalidInput("name: give the token a name that says where it is used")
+    try:
+        no_control_characters(name)
+    except ValueError as error:
+        raise InvalidInput(f"name: {error}") from None
+    if not 1 <= expires_in_days <= TOKEN_DAYS_MAX:
+        raise InvalidInput(f"expires_in_days: from 1 to {TOKEN_DAYS_MAX}, not {expires_in_days}")
     user = get_user(session, user_id)
     secret = new_token()
     token = ApiToken(
@@ -156,6 +186,7 @@ def create_api_token(
         name=name,
         token_hash=token_hash(secret),
         token_prefix=display_prefix(secret),
+        expires_at=utcnow() + timedelta(days=expires_in_days),
     )
     session.add(token)
     session.flush()
@@ -200,6 +231,11 @@ def user_for_token(session: Session, secret: str, now: datetime) -> User:
     token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     if token is None or token.revoked_at is not None:
         raise Unauthorized("invalid or revoked API token")
+    if utc(token.expires_at) <= now:
+        raise Unauthorized(
+            f"API token {token.token_prefix}… expired on {utc(token.expires_at):%Y-%m-%d}: "
+            "create a new one (tenure users token, or the admin page)"
+        )
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("the API token's user is deactivated")

@@ -80,6 +80,9 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -
 def token(
     email: str = typer.Argument(..., help="The user the token acts as"),
     name: str = typer.Option(..., "--name", help="Where the token is used, e.g. 'BI export'"),
+    expires_in_days: int = typer.Option(
+        90, "--expires-in-days", min=1, max=365, help="Days until the token stops working"
+    ),
 ) -> None:
     """Create an API token for /api/v1 (printed once; only its hash is stored)."""
     from tenure.auth.service import create_api_token, find_user
@@ -89,11 +92,53 @@ def token(
         user = find_user(session, email)
         if user is None:
             raise NotFound(f"no user with email {email}")
-        created = create_api_token(session, user.id, name, actor=None)
+        created = create_api_token(
+            session, user.id, name, actor=None, expires_in_days=expires_in_days
+        )
     console.print(
-        f"API token [bold]{created.name}[/] for {email} (store it now, it is not shown again):"
+        f"API token [bold]{created.name}[/] for {email}, valid until "
+        f"{created.expires_at:%Y-%m-%d} (store it now, it is not shown again):"
     )
     typer.echo(created.token)
+
+
+@app.command("tokens")
+@handle_errors
+def tokens(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+    """Every API token: who it acts as, when it was last used, when it expires."""
+    from tenure.auth.service import list_api_tokens
+
+    with unit_of_work() as session:
+        found = list_api_tokens(session)
+    if as_json:
+        print_json(found)
+        return
+    table = Table("id", "name", "user", "prefix", "last used", "expires", "revoked")
+    for t in found:
+        table.add_row(
+            str(t.id),
+            t.name,
+            str(t.user_id),
+            t.token_prefix,
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
+            f"{t.expires_at:%Y-%m-%d}",
+            f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
+        )
+    console.print(table)
+
+
+@app.command("revoke-token")
+@handle_errors
+def revoke_token(
+    token_id: int = typer.Argument(..., help="The id `tenure users tokens` shows"),
+) -> None:
+    """Revoke an API token now (audited as the OS user running the command)."""
+    from tenure.auth.service import revoke_api_token
+    from tenure.cli.context import cli_actor
+
+    with unit_of_work() as session:
+        revoked = revoke_api_token(session, token_id, cli_actor(session))
+    console.print(f"API token {revoked.name!r} ({revoked.token_prefix}…) revoked")
 
 
 @app.command("password")

@@ -27,6 +27,8 @@ class ApiToken(TimestampMixin, Base):
     token_prefix: Mapped[str] = mapped_column(sa.String(16))
     last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Every token ends: a forgotten one in an old script stops working on its own.
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
 class AuditLog(Base):

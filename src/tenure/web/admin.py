@@ -123,10 +123,11 @@ def create_token(
     request: Request,
     name: str = Form(..., max_length=200),
     user_id: int = Form(...),
+    expires_in_days: int = Form(90),
     actor: Actor = AdminActor,
     db: Session = Db,
 ) -> Response:
-    created = users.create_api_token(db, user_id, name, actor)
+    created = users.create_api_token(db, user_id, name, actor, expires_in_days=expires_in_days)
     # Rendered, not redirected: the secret is shown on this one response only.
     return _admin_page(request, db, created_token=created, status_code=201)
 

@@ -13,10 +13,12 @@ from tenure.auth.schemas import (
     ApiTokenCreated,
     ApiTokenRead,
     AuditEntry,
+    PlainName,
     UserCreate,
     UserRead,
     UserUpdate,
 )
+from tenure.auth.service import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
 from tenure.ingest.importer import ImportRunRead, list_runs
 from tenure.model import UserRole
 
@@ -24,8 +26,11 @@ router = APIRouter(tags=["users and admin"], responses=ERRORS)
 
 
 class TokenRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=200, description="Where the token is used")
+    name: PlainName = Field(description="Where the token is used")
     user_id: int | None = Field(default=None, description="Admins may create tokens for others")
+    expires_in_days: int = Field(
+        default=TOKEN_DAYS_DEFAULT, ge=1, le=TOKEN_DAYS_MAX, description="Days the token works"
+    )
 
 
 @router.get("/me", response_model=UserRead, summary="The signed-in user")
@@ -74,7 +79,9 @@ def create_token(
     data: TokenRequest, actor: Actor = CurrentActor, db: Session = Db
 ) -> ApiTokenCreated:
     """The token's secret is in this response only; store it now."""
-    return users.create_api_token(db, data.user_id or actor.id, data.name, actor)
+    return users.create_api_token(
+        db, data.user_id or actor.id, data.name, actor, expires_in_days=data.expires_in_days
+    )
 
 
 @router.delete("/tokens/{token_id}", response_model=ApiTokenRead)

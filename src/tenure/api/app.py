@@ -17,6 +17,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tenure import __version__
+from tenure.auth.headers import SecurityHeadersMiddleware
+from tenure.auth.openapi import add_security_schemes
 from tenure.auth.sessions import SessionCodec
 from tenure.config import Settings, get_settings
 from tenure.store.database import create_engine, session_factory
@@ -47,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Open-source Customer Success: health, churn risk and what to do next.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # the console serves /api/docs from the package's files (web/docs.py)
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # A portfolio or renewals page is 30–100 KB of HTML: gzip level 5 sends it ~8× smaller for
     # about 0.5 ms of CPU; small answers (Segment acknowledgements) go as they are.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
+    app.add_middleware(SecurityHeadersMiddleware)
     if settings.trusted_proxies:
         # Outermost: the client address and scheme are the ones the configured proxies report.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
@@ -72,4 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_router)
     app.include_router(playbooks_api_router)
     mount_console(app)
+    add_security_schemes(app)
     return app

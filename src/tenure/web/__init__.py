@@ -13,11 +13,12 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def mount_console(app: FastAPI) -> None:
-    from tenure.web import admin, alignment_pages, pages, playbook_pages, session
+    from tenure.web import admin, alignment_pages, docs, pages, playbook_pages, session
 
     app.state.login_limiter = LoginRateLimiter()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(session.router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(playbook_pages.router)

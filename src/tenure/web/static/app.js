@@ -7,6 +7,17 @@
     event.detail.headers["X-CSRF-Token"] = csrf();
   });
 
+  // The Content-Security-Policy allows no inline script: behaviour the templates used to write
+  // in on…= attributes is declared with data- attributes and wired here.
+  document.addEventListener("change", (event) => {
+    const field = event.target;
+    if (field.matches && field.matches("[data-autosubmit]") && field.form) field.form.submit();
+  });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const form = event.detail.elt;
+    if (event.detail.successful && form.matches && form.matches("form[data-reset-on-success]")) form.reset();
+  });
+
   // --- lists: j/k move, Enter/o open, x select ---------------------------------------------
   function rows() {
     const list = document.querySelector("[data-list]");

@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from tenure.api.live import free_port
+
 RESULTS = Path(__file__).parent / "results" / "ingest.json"
 PER_REQUEST = 500
 CLIENT_SETTINGS = {"upload_size": 500, "gzip": True, "thread": 1, "max_queue_size": 200_000}
@@ -185,12 +187,6 @@ def generate(config: dict[str, Any], out: str, ready: Any) -> None:
 # --- the server ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def cpu_seconds(group: int) -> float:
     """CPU seconds used so far by the server's processes (uvicorn and its workers)."""
     ticks = 0
@@ -205,12 +201,17 @@ def cpu_seconds(group: int) -> float:
 
 
 @contextmanager
-def tenure_serve(data_dir: Path, port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
+def tenure_serve(
+    data_dir: Path, port: int, workers: int, refresh_every: int = 0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``tenure serve`` on the embedded store in ``data_dir``, once it accepts connections.
+
+    The intraday refresh runs every ``refresh_every`` seconds (0: off); the background worker
+    (daily run, email, webhooks) is off: it is no part of what these benchmarks measure."""
     env = {
         **os.environ,
         "TENURE_DATA_DIR": str(data_dir),
-        "TENURE_REFRESH_EVERY": "0",
-        # The background worker (daily run, email, webhooks) is no part of ingest capacity.
+        "TENURE_REFRESH_EVERY": str(refresh_every),
         "TENURE_WORKER_EVERY": "0",
     }
     env.pop("TENURE_DATABASE_URL", None)

@@ -88,6 +88,8 @@ class Run:
     results_dir: Path
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     load_at_start: list[float] = field(default_factory=load_average)
+    # At the start: the code that ran, not what the tree holds once the run is over.
+    commit: dict[str, Any] = field(default_factory=git_commit)
     _started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -108,7 +110,7 @@ class Run:
                 [Path(sys.executable).name, "-m", f"benchmarks.{self.name}", *self.argv]
             ),
             "process_command": shlex.join([sys.executable, *sys.argv]),
-            **git_commit(),
+            **self.commit,
             "cpu_count": os.cpu_count(),
             "load_average_start": self.load_at_start,
             "load_average_end": load_average(),

@@ -11,7 +11,8 @@ incrementally (refresh the roll-up + read ≤ 90 days of it) and by the full rec
 every event. The two results are compared (floats relative 1e-9, the rest exactly). Growth =
 incremental time at the longest history ÷ at the shortest (goal ≤ 1.3). DuckDB gets
 ``--memory-limit``. Prints and writes JSON to ``benchmarks/results/daily_incremental.json``
-(``daily_incremental-<run name>.json`` with ``--base``), with the load average at each step.
+(``daily_incremental-<run name>.json`` with ``--base``), with the load average at each step;
+headline ``incremental_growth``.
 
 Generated (default): usage with a fixed seed — ``--accounts`` accounts with ``--users`` users
 each, ``--events-per-day`` events a day over ``--features`` features, one event in ten without an
@@ -46,6 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from benchmarks import record
 from tenure.metrics.compute import compute_metrics, metrics_from_activity
 from tenure.metrics.registry import all_metrics
 from tenure.metrics.rollup import ActivityRollup, attribute_rollup
@@ -53,7 +55,14 @@ from tenure.metrics.snapshot import Snapshot, snapshot_from_arrow, snapshot_from
 from tenure.store.events import EVENT_SCHEMA, EventStore
 from tenure.store.events.embedded import PARTITION_KEY, EmbeddedEvents
 
-RESULTS = Path(__file__).parent / "results"
+SMOKE = {
+    "accounts": 20,
+    "users": 2,
+    "features": 5,
+    "events_per_day": 200,
+    "months": [1, 2],
+    "data_root": None,
+}
 AS_OF = date(2026, 6, 30)
 SEED = 20260630
 
@@ -342,7 +351,7 @@ def one_history(months: int, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="a `tenure simulate --out DIR` run as the history")
     parser.add_argument("--accounts", type=int, default=1000)
@@ -352,7 +361,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--months", type=int, nargs="+", default=[12, 24])
     parser.add_argument("--data-root", default=".data/daily-incremental")
     parser.add_argument("--memory-limit", default="4GiB", help="DuckDB's, for the metrics")
-    args = parser.parse_args(argv)
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
+    # A smoke run's stores go with its JSON; a full run's are kept and reused.
+    args.data_root = args.data_root or str(bench.scratch("data"))
     runs = []
     for months in args.months:
         runs.append(one_history(months, args))
@@ -372,7 +383,6 @@ def main(argv: list[str] | None = None) -> None:
     result: dict[str, Any] = {
         "data": f"simulator run {args.base}" if args.base else f"generated, seed {SEED}",
         "memory_limit": args.memory_limit,
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "runs": runs,
     }
     if args.base:
@@ -390,9 +400,7 @@ def main(argv: list[str] | None = None) -> None:
             f"×{growth:.2f} (goal ≤ 1.3), full recompute ×{full_growth:.2f}"
         )
     name = f"daily_incremental-{Path(args.base).name}" if args.base else "daily_incremental"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
-    print(f"written {RESULTS / name}.json")
+    return bench.write(result, headline="incremental_growth", filename=f"{name}.json")
 
 
 if __name__ == "__main__":

@@ -174,9 +174,11 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--duration", type=float, default=120, help="seconds of sending")
     parser.add_argument("--rate", type=float, default=2.0, help="requests per second")
     parser.add_argument("--per-request", type=int, default=50)
-    args, run = record.begin(__file__, parser, argv, SMOKE)
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
     today = datetime.now(UTC).date()
-    data_dir = run.scratch("data") if run.smoke else Path(tempfile.mkdtemp(prefix="tenure-fresh-"))
+    data_dir = (
+        bench.scratch("data") if bench.smoke else Path(tempfile.mkdtemp(prefix="tenure-fresh-"))
+    )
     write_key = build_base(data_dir, args, today)
     started = time.perf_counter()
     scored = score_today(data_dir, today)
@@ -216,7 +218,7 @@ def main(argv: list[str] | None = None) -> Path:
         f"p95 {result['latency_seconds_p95']} s, max {result['latency_seconds_max']} s "
         f"({result['rescored']}/{result['requests']} requests rescored; goal p95 ≤ 300 s)"
     )
-    return run.write(result, headline="latency_seconds_p95")
+    return bench.write(result, headline="latency_seconds_p95")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@
    200 means the events were fsync'd (group commit); 429s
    are retried after Retry-After. Events/s = acknowledged events ÷ wall time; request latency
    p50/p99; the server's CPU time ÷ wall time from ``/proc``.
-3. **kill -9.** The same load (``--kill-requests``, enough to outlast the timer), and the server
+3. **Unmodified client** end to end on the same server (settings printed): events/s, losses
+   and duplicates by messageId.
+4. **kill -9.** The same load (``--kill-requests``, enough to outlast the timer), and the server
    is killed with SIGKILL mid-run; every messageId of an acknowledged request must then be in
    the inbox (losses = acknowledged − stored).
-4. **Unmodified client** end to end (settings printed): events/s, losses and duplicates by
-   messageId.
 
-Figures, not pass/fail. Prints and writes ``benchmarks/results/ingest.json``.
+Figures, not pass/fail. Prints and writes ``benchmarks/results/ingest.json`` (headline
+``phases.0.events_per_second``: the gzip replay).
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import record
 from tenure.api.live import free_port
 
-RESULTS = Path(__file__).parent / "results" / "ingest.json"
 PER_REQUEST = 500
 CLIENT_SETTINGS = {"upload_size": 500, "gzip": True, "thread": 1, "max_queue_size": 200_000}
 
@@ -306,7 +307,16 @@ def client_end_to_end(port: int, write_key: str, events: int) -> dict[str, Any]:
     return {"events": events, "seconds": time.perf_counter() - started}
 
 
-def main(argv: list[str] | None = None) -> None:
+SMOKE = {
+    "requests": 4,
+    "connections": 2,
+    "kill_after": 1.0,
+    "kill_requests": 80,
+    "client_events": 500,
+}
+
+
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="500-event requests per run")
     parser.add_argument("--connections", type=int, default=8)
@@ -319,20 +329,22 @@ def main(argv: list[str] | None = None) -> None:
         help="requests the kill run would send: enough to outlast --kill-after",
     )
     parser.add_argument("--client-events", type=int, default=50_000)
-    args = parser.parse_args(argv)
-    load_at_start = os.getloadavg()
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
 
     from tenure.ingest.sources import create_source
     from tenure.store.database import create_engine, session_factory, session_scope
     from tenure.store.migrate import upgrade
 
-    data_dir = Path(tempfile.mkdtemp(prefix="tenure-ingest-bench-"))
+    data_dir = (
+        bench.scratch("data") if bench.smoke else Path(tempfile.mkdtemp(prefix="tenure-ingest-"))
+    )
     engine = create_engine(f"sqlite:///{data_dir / 'tenure.db'}")
     upgrade(engine)
     with session_scope(session_factory(engine)) as session:
         write_key = create_source(session, "bench").write_key
     engine.dispose()
-    templates = {mode: capture(mode == "gzip", 4) for mode in ("gzip", "plain")}
+    # Four captured requests per mode, replayed in turn (fewer when fewer are sent).
+    templates = {mode: capture(mode == "gzip", min(4, args.requests)) for mode in ("gzip", "plain")}
     port = free_port()
     phases: list[dict[str, Any]] = []
 
@@ -350,6 +362,16 @@ def main(argv: list[str] | None = None) -> None:
     with tenure_serve(data_dir, port, args.workers) as server:
         for mode in ("gzip", "plain"):
             phases.append(summary(f"replay {mode}", run_load(config(mode, mode), server=server)))
+        client = client_end_to_end(port, write_key, args.client_events)
+    ids = [s for s in stored_ids(data_dir) if s.startswith("client-")]
+    client_result = {
+        "phase": "unmodified segment-analytics-python client",
+        "settings": {**CLIENT_SETTINGS, "sync_mode": False, "one process": True},
+        "events_sent": client["events"],
+        "events_per_second": round(client["events"] / client["seconds"]),
+        "lost": client["events"] - len(set(ids)),
+        "duplicates": len(ids) - len(set(ids)),
+    }
     with tenure_serve(data_dir, port, args.workers) as server:
         killed = run_load(
             config("gzip", "kill", args.kill_requests), kill_after=args.kill_after, server=server
@@ -365,18 +387,7 @@ def main(argv: list[str] | None = None) -> None:
         "acknowledged_but_lost": len(acked_ids - stored),
         "stored_not_acknowledged": len({s for s in stored if s.startswith("kill-")} - acked_ids),
     }
-    with tenure_serve(data_dir, port, args.workers):
-        client = client_end_to_end(port, write_key, args.client_events)
-    ids = [s for s in stored_ids(data_dir) if s.startswith("client-")]
-    client_result = {
-        "phase": "unmodified segment-analytics-python client",
-        "settings": {**CLIENT_SETTINGS, "sync_mode": False, "one process": True},
-        "events_sent": client["events"],
-        "events_per_second": round(client["events"] / client["seconds"]),
-        "lost": client["events"] - len(set(ids)),
-        "duplicates": len(ids) - len(set(ids)),
-    }
-    print(f"load average at start {load_at_start}, server workers {args.workers}")
+    print(f"server workers {args.workers}")
     for phase in phases:
         print(
             f"{phase['phase']:<14} {phase['events_per_second']:>7,} events/s  "
@@ -397,9 +408,6 @@ def main(argv: list[str] | None = None) -> None:
         f"{client_result['duplicates']} duplicates"
     )
     result = {
-        "machine_cores": os.cpu_count(),
-        "load_average_at_start": load_at_start,
-        "load_average_at_end": os.getloadavg(),
         "per_request": PER_REQUEST,
         "connections": args.connections,
         "server_workers": args.workers,
@@ -407,9 +415,7 @@ def main(argv: list[str] | None = None) -> None:
         "kill": kill,
         "client": client_result,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-    print(f"written {RESULTS}")
+    return bench.write(result, headline="phases.0.events_per_second")
 
 
 if __name__ == "__main__":

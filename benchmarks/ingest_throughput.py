@@ -4,8 +4,8 @@
 
 Runs a real uvicorn server on loopback (one process, embedded SQLite + Parquet unless a
 PostgreSQL URL is given) and N real Segment clients in batching mode (100 per request, gzip),
-all sending at once.
-Figures, not pass/fail; the machine and its disk decide them.
+all sending at once. Writes ``benchmarks/results/ingest_throughput.json`` (headline
+``events_per_second``). Figures, not pass/fail; the machine and its disk decide them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 import uvicorn
 from segment.analytics import Client
 
+from benchmarks import record
 from tenure.api.app import create_app
 from tenure.config import Settings
 from tenure.ingest.sources import create_source
@@ -28,14 +29,18 @@ from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import open_event_store
 from tenure.store.migrate import upgrade
 
+SMOKE = {"events": 300}
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("events", type=int, nargs="?", default=20_000)
     parser.add_argument("--senders", type=int, default=1)
     parser.add_argument("--postgres-url")
-    args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="tenure-bench-"))
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
+    data_dir = (
+        bench.scratch("data") if bench.smoke else Path(tempfile.mkdtemp(prefix="tenure-bench-"))
+    )
     settings = Settings(data_dir=data_dir, database_url=args.postgres_url)
     engine = create_engine(settings.resolved_database_url)
     upgrade(engine)
@@ -89,6 +94,21 @@ def main() -> None:
     )
     print(f"compaction: {compaction.moved:,} rows in {compact:.2f}s")
     print(f"read after compaction: count={after.events:,} in {read_compacted:.2f}s")
+    figures = {
+        "events": args.events,
+        "senders": args.senders,
+        "store": "postgresql" if args.postgres_url else "embedded",
+        "ingest_seconds": round(ingest, 2),
+        "events_per_second": round(args.events / ingest),
+        "pending_inbox_rows": stats.pending,
+        "read_pending_seconds": round(read_fresh, 2),
+        "events_counted_before_compaction": stats.events,
+        "compacted_rows": compaction.moved,
+        "compaction_seconds": round(compact, 2),
+        "events_counted_after_compaction": after.events,
+        "read_compacted_seconds": round(read_compacted, 2),
+    }
+    return bench.write(figures, headline="events_per_second")
 
 
 if __name__ == "__main__":

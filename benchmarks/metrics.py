@@ -15,7 +15,8 @@ accounts × 24 months); without it, a seeded synthetic customer base of the requ
 generated once into the temp dir (accounts, contacts, features, contracts, NPS, tickets,
 touchpoints, milestones, and events with skewed activity, some attributed only through contacts).
 
-Writes ``benchmarks/results/metrics[-simulated].json``. Figures, not pass/fail.
+Writes ``benchmarks/results/metrics[-simulated].json`` (headline ``ratio``). Figures, not
+pass/fail.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from benchmarks import record
 from tenure.dates import end_of
 from tenure.metrics.compute import compute_metrics
 from tenure.metrics.registry import all_metrics
@@ -49,7 +50,7 @@ from tenure.store.events.schema import EVENT_SCHEMA
 SEED = 20251126
 AS_OF = date(2026, 10, 31)
 FEATURES = 30
-RESULTS = Path(__file__).with_name("results")
+SMOKE = {"accounts": 100, "events": 20_000, "days": 120, "repeat": 1}
 
 
 # --- a seeded synthetic customer base --------------------------------------------------------
@@ -530,7 +531,7 @@ def disagreements(ibis_frame: Any, sql_frame: Any) -> dict[str, int]:
     return differ
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=5_000_000)
@@ -541,7 +542,7 @@ def main() -> None:
         type=Path,
         help="A `tenure simulate --out DIR` run (e.g. medium) instead of synthetic data",
     )
-    args = parser.parse_args()
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
 
     started = time.perf_counter()
     if args.simulated:
@@ -554,9 +555,9 @@ def main() -> None:
         )
         data = f"simulator run {args.simulated} (config hash {meta['config_hash']})"
     else:
-        folder = Path(tempfile.gettempdir()) / (
-            f"tenure-bench-metrics-v2-{SEED}-{args.accounts}-{args.events}-{args.days}"
-        )
+        # Reused by later runs with the same parameters (a smoke run's goes with its JSON).
+        root = bench.scratch("data") if bench.smoke else Path(tempfile.gettempdir())
+        folder = root / f"tenure-bench-metrics-v2-{SEED}-{args.accounts}-{args.events}-{args.days}"
         tables, files = prepared_base(folder, args.accounts, args.events, args.days)
         accounts, events, as_of = args.accounts, args.events, AS_OF
         data = f"synthetic, seed {SEED} (no simulator run given)"
@@ -590,22 +591,19 @@ def main() -> None:
         "metrics": len(all_metrics()),
         "repeat": args.repeat,
         "seconds": {side: round(value, 3) for side, value in best.items()},
-        # against the faster of the two hand-written statements
+        # against the faster of the two hand-written statements; other work on the machine
+        # slows both sides, the ratio is what stays comparable
         "ratio": round(best["ibis"] / fastest_sql, 2),
         "goal_ratio": 2.0,
         "rows": len(frames["ibis"]),
         "results_agree": not any(differ.values()),
         "disagreements": differ,
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        # Other work on the machine slows both sides; the ratio is what stays comparable.
-        "load_average": [round(x, 2) for x in os.getloadavg()],
         "duckdb": duckdb.__version__,
         "ibis": ibis.__version__,
     }
     print(json.dumps(figures, indent=2))
-    RESULTS.mkdir(exist_ok=True)
     name = "metrics-simulated.json" if args.simulated else "metrics.json"
-    (RESULTS / name).write_text(json.dumps(figures, indent=2) + "\n")
+    return bench.write(figures, headline="ratio", filename=name)
 
 
 if __name__ == "__main__":

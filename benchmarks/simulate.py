@@ -1,16 +1,19 @@
 """Simulator throughput and memory: events per second and peak RSS for the medium preset.
 
     .venv/bin/python -m benchmarks.simulate [--large] [--preset P ...] [--large-months M]
-                                            [--out-dir DIR] [--keep]
+                                            [--accounts N] [--months M] [--out-dir DIR] [--keep]
 
 Each preset runs in a fresh child process (so its peak resident memory is its own) into Parquet
 files (``tenure simulate --out``) on the disk under ``--out-dir`` (default: a temporary folder,
 removed afterwards unless ``--keep``). ``--large`` adds the large preset (≥ 100M events; long);
 ``--preset`` picks the presets instead, and ``--large-months`` shortens the large run to measure
-memory at full width (100k accounts) in less time.
+memory at full width (100k accounts) in less time; ``--accounts`` and ``--months`` override every
+preset's (the smoke run: a small medium base).
 For medium it also reports the calibration: annual logo churn against the configured band, churn
 by decile of true latent value, and the oracle (AUC and top-decile lift of the latent value) beside
-the naive baseline and the config hash. Writes ``benchmarks/results/simulate.json``.
+the naive baseline and the config hash. Writes ``benchmarks/results/simulate.json``: one entry
+per preset (a run of one preset keeps the latest figures of the others), each with the record of
+the run that measured it; headline ``events_per_second`` of the first preset run.
 """
 
 from __future__ import annotations
@@ -26,15 +29,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results" / "simulate.json"
+from benchmarks import record
+
+SMOKE = {"accounts": 30, "months": 13}
 
 
-def run_preset(preset: str, months: int | None, out: Path, queue: Any) -> None:
-    """Child process: simulate one preset and report its figures."""
+def run_preset(preset: str, overrides: dict[str, Any], out: Path, queue: Any) -> None:
+    """Child process: simulate one preset (with ``overrides``) and report its figures."""
     from tenure.simulate import load_config, simulate_to_files
     from tenure.simulate.calibration import calibration_report
 
-    config = load_config(preset, overrides={"months": months})
+    config = load_config(preset, overrides=overrides)
     started = time.perf_counter()
     result = simulate_to_files(config, out)
     seconds = time.perf_counter() - started
@@ -56,10 +61,10 @@ def run_preset(preset: str, months: int | None, out: Path, queue: Any) -> None:
     queue.put(figures)
 
 
-def measure(preset: str, months: int | None, folder: Path) -> dict[str, Any]:
+def measure(preset: str, overrides: dict[str, Any], folder: Path) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=run_preset, args=(preset, months, folder / preset, queue))
+    child = context.Process(target=run_preset, args=(preset, overrides, folder / preset, queue))
     child.start()
     while True:
         try:
@@ -100,16 +105,18 @@ def show(figures: dict[str, Any]) -> None:
         )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also run the large preset (long)")
     parser.add_argument(
         "--preset", action="append", choices=["medium", "large"], help="presets to run"
     )
     parser.add_argument("--large-months", type=int, help="months of the large run (default 24)")
+    parser.add_argument("--accounts", type=int, help="accounts of every run (default: preset's)")
+    parser.add_argument("--months", type=int, help="months of every run (default: preset's)")
     parser.add_argument("--out-dir", type=Path, help="where the runs write (default: temporary)")
     parser.add_argument("--keep", action="store_true", help="keep the simulated files")
-    args = parser.parse_args(argv)
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
     folder = args.out_dir or Path(tempfile.mkdtemp(prefix="tenure-bench-sim-"))
     folder.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -119,20 +126,24 @@ def main(argv: list[str] | None = None) -> None:
             if (folder / preset).exists():
                 shutil.rmtree(folder / preset)
             months = args.large_months if preset == "large" else None
-            figures = measure(preset, months, folder)
+            overrides = {"accounts": args.accounts, "months": args.months or months}
+            figures = measure(preset, overrides, folder)
             show(figures)
             runs.append(figures)
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     # One entry per preset: running one preset keeps the latest figures of the others.
-    previous = json.loads(RESULTS.read_text())["runs"] if RESULTS.exists() else []
+    path = bench.results_dir / "simulate.json"
+    previous = json.loads(path.read_text())["runs"] if path.exists() else []
     ran = {r["preset"] for r in runs}
-    machine = {"python": platform.python_version(), "cpus": multiprocessing.cpu_count()}
     kept = [r for r in previous if r["preset"] not in ran]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"machine": machine, "runs": kept + runs}, indent=2))
-    print(f"wrote {RESULTS}")
+    measured = bench.provenance()
+    runs = [{**r, "run": measured} for r in runs]
+    machine = {"python": platform.python_version()}
+    return bench.write(
+        {"machine": machine, "runs": kept + runs}, headline=f"runs.{len(kept)}.events_per_second"
+    )
 
 
 if __name__ == "__main__":

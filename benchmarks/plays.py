@@ -8,32 +8,31 @@ stable hash of (rule, account), simulate the same seed with the play applied to 
 (``--interventions``: its effect enters only through the customer's value), run the
 measured-plays report, and compare its interval with the simulator's true average effect.
 Prints a line per seed and writes ``benchmarks/results/plays.json`` (coverage, each seed's
-estimate, interval and truth, config hashes; the Wald interval's coverage as naive baseline).
+estimate, interval and truth, config hashes; the Wald interval's coverage as naive baseline;
+headline ``coverage``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from benchmarks import record
 from tenure.evaluation.plays import PlayCheck, check_seed, coverage_summary
 
-RESULTS = Path(__file__).parent / "results" / "plays.json"
+SMOKE = {"seeds": 1, "accounts": 80}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--accounts", type=int, default=PlayCheck.accounts)
     parser.add_argument("--value-effect", type=float, default=PlayCheck.value_effect)
     parser.add_argument("--duration-days", type=int, default=PlayCheck.duration_days)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
     check = replace(
         PlayCheck(),
         accounts=args.accounts,
@@ -62,7 +61,6 @@ def main() -> None:
         )
     summary = coverage_summary(check, results)
     summary["seconds"] = round(time.perf_counter() - started, 1)
-    summary["load_average"] = os.getloadavg()
     print(
         f"the report's 95% interval covered the true effect in {summary['covered']} of "
         f"{len(results)} seeds ({summary['coverage']:.0%}); naive Wald interval: "
@@ -70,9 +68,7 @@ def main() -> None:
         f"{summary['mean_true_effect']:+.3f}, mean estimate {summary['mean_estimate']:+.3f} "
         f"({summary['seconds']:.0f} s)"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    print(f"wrote {args.out}")
+    return bench.write(summary, headline="coverage")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
 """Figures for the daily loop: time per step and CTAs created over a simulated base.
 
-    python benchmarks/daily.py --preset medium --data-dir .data/medium-daily --days 2 \\
-        [--fit] [--after-fit-days 1]
+    python -m benchmarks.daily --preset medium --data-dir .data/medium-daily --days 2 \\
+        [--fit] [--after-fit-days 1] [--accounts N --months M]
 
-Simulates the preset into ``--data-dir`` (``tenure simulate``) unless it already holds a base,
+Simulates the preset (``--accounts``/``--months`` override its size) into ``--data-dir``
+(``tenure simulate``) unless it already holds a base,
 then runs the daily job (``run_daily``, exactly what ``tenure run daily`` and the worker run) for
 ``--days`` consecutive as-of dates ending ``--after-fit-days`` days before the simulator's last
 day. With no churn model fitted, the risk step is skipped (the run says so). ``--fit`` then fits
 the churn model (``tenure model fit``, timed) and runs the remaining days, so the risk step is
 timed too. Each day prints every step's seconds and counts and the CTAs created; the load
 average is taken before and after each day (2 shared cores: absolute seconds move with it).
-Writes ``benchmarks/results/daily.json``.
+Writes ``benchmarks/results/daily.json`` (headline ``days.0.seconds``: the first day's run).
 
 Measured plays — whether the report's interval covers a known effect — are checked on the
 simulator itself by ``benchmarks/plays.py`` (``tenure simulate --interventions``).
@@ -19,7 +20,6 @@ simulator itself by ``benchmarks/plays.py`` (``tenure simulate --interventions``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -28,7 +28,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results" / "daily.json"
+from benchmarks import record
+
+SMOKE = {"preset": "demo", "accounts": 30, "months": 4, "days": 1, "data_dir": None}
 TENURE = str(Path(sys.executable).parent / "tenure")
 
 
@@ -38,13 +40,15 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def ensure_base(preset: str, data_dir: Path) -> dict[str, Any]:
-    """The simulator's run record of the base in ``data_dir``, simulating it first if absent."""
+def ensure_base(preset: str, data_dir: Path, size: list[str]) -> dict[str, Any]:
+    """The simulator's run record of the base in ``data_dir``, simulating it first if absent
+    (``size``: ``tenure simulate``'s ``--accounts``/``--months`` flags, if any)."""
     from tenure.simulate.service import read_meta
 
     if not (data_dir / "tenure.db").exists():
         started = time.perf_counter()
-        subprocess.run([TENURE, "simulate", "--preset", preset], env=_env(data_dir), check=True)
+        command = [TENURE, "simulate", "--preset", preset, *size]
+        subprocess.run(command, env=_env(data_dir), check=True)
         print(f"simulated preset {preset} in {time.perf_counter() - started:.0f} s")
     return dict(read_meta(data_dir) or {})
 
@@ -111,21 +115,26 @@ def fit_model(data_dir: Path, as_of: date) -> dict[str, Any]:
     return {"as_of": as_of.isoformat(), "seconds": round(seconds, 1)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--data-dir", type=Path, default=Path(".data/medium-daily"))
+    parser.add_argument("--accounts", type=int, help="accounts (default: the preset's)")
+    parser.add_argument("--months", type=int, help="months (default: the preset's)")
     parser.add_argument("--days", type=int, default=2, help="Days run before any fit.")
     parser.add_argument("--fit", action="store_true", help="Fit the churn model, then go on.")
     parser.add_argument("--after-fit-days", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
-    meta = ensure_base(args.preset, args.data_dir)
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
+    data_dir = args.data_dir or bench.scratch("data")
+    size = [
+        f"--{flag}={value}" for flag in ("accounts", "months") if (value := getattr(args, flag))
+    ]
+    meta = ensure_base(args.preset, data_dir, size)
     last_day = date.fromisoformat(meta.get("as_of", "2026-11-01")) - timedelta(days=1)
     after = args.after_fit_days if args.fit else 0
     first = last_day - timedelta(days=args.days + after - 1)
     print(
-        f"base: {args.data_dir} (preset {args.preset}, config hash "
+        f"base: {data_dir} (preset {args.preset}, config hash "
         f"{meta.get('config_hash', '?')}, {meta.get('events', '?')} events)"
     )
     figures: dict[str, Any] = {
@@ -133,17 +142,14 @@ def main() -> None:
         "config_hash": meta.get("config_hash"),
         "events": meta.get("events"),
         "accounts": (meta.get("rows") or {}).get("accounts"),
-        "cpus": os.cpu_count(),
-        "days": [run_day(args.data_dir, first + timedelta(days=i)) for i in range(args.days)],
+        "days": [run_day(data_dir, first + timedelta(days=i)) for i in range(args.days)],
     }
     if args.fit:
-        figures["fit"] = fit_model(args.data_dir, first + timedelta(days=args.days - 1))
+        figures["fit"] = fit_model(data_dir, first + timedelta(days=args.days - 1))
         figures["days"] += [
-            run_day(args.data_dir, first + timedelta(days=args.days + i)) for i in range(after)
+            run_day(data_dir, first + timedelta(days=args.days + i)) for i in range(after)
         ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2, default=str) + "\n")
-    print(f"wrote {args.out}")
+    return bench.write(figures, headline="days.0.seconds")
 
 
 if __name__ == "__main__":

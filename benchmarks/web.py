@@ -17,16 +17,15 @@ health rows for 10,000 accounts); ``--score-every-days 1`` stores daily scores (
 rows) when there is time to load them. Pages read only the latest scoring day through the
 ``as_of`` index, never raw events.
 
-Writes ``benchmarks/results/web.json`` with the server's worker count and the machine's load
-average before and after (other work on a shared machine inflates wall times). Figures, not
-pass/fail.
+Writes ``benchmarks/results/web.json`` with the server's worker count (headline
+``worst_p95_ms``; the record has the load average at start and end: other work on a shared
+machine inflates wall times). Figures, not pass/fail.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -41,6 +40,7 @@ import httpx
 import numpy as np
 import sqlalchemy as sa
 
+from benchmarks import record
 from tenure.api.live import served_app
 from tenure.auth.passwords import hash_password
 from tenure.config import Settings
@@ -60,7 +60,7 @@ from tenure.store.migrate import upgrade
 SEED = 20261126
 AS_OF = date(2026, 10, 31)
 PASSWORD = "benchmark-pass-1"
-RESULTS = Path(__file__).with_name("results") / "web.json"
+SMOKE = {"accounts": 40, "months": 1, "score_every_days": 15, "requests": 3, "workers": 1}
 SEGMENTS = ["smb", "mid_market", "enterprise"]
 MEASURES = [
     ("license_utilization", "License utilization", 20),
@@ -484,12 +484,7 @@ def book_size(url: str) -> dict[str, int]:
     return size
 
 
-def load_average() -> dict[str, float]:
-    one, five, fifteen = os.getloadavg()
-    return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2)}
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=12)
@@ -502,8 +497,8 @@ def main() -> None:
         help="uvicorn worker processes (default: TENURE_WEB_WORKERS, as `tenure serve`)",
     )
     parser.add_argument("--keep", type=Path, help="build (or reuse) the database in this folder")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
-    args = parser.parse_args()
+    parser.add_argument("--output", default="web.json", help="the JSON's name in the results dir")
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tenure-bench-web-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -521,8 +516,6 @@ def main() -> None:
         "TENURE_SECRET_KEY": "benchmark-secret-of-32-characters-or-more",
         "TENURE_REFRESH_EVERY": "0",
     }
-    # Other work on the machine inflates wall times: the load average before and after.
-    load_before = load_average()
     try:
         with served_app(env, folder / "server.log", workers=args.workers) as base:
             timings = time_endpoints(base, args.accounts, args.requests)
@@ -533,14 +526,10 @@ def main() -> None:
     figures = {
         "benchmark": "web",
         "as_of": AS_OF.isoformat(),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": SEED,
         "backend": "sqlite",
         "server": "uvicorn, separate process; client: httpx, sequential, after warm-up",
         "server_workers": args.workers,
-        "cpu_count": os.cpu_count(),
-        "load_average_before": load_before,
-        "load_average_after": load_average(),
         "book": counts,
         "score_every_days": args.score_every_days,
         "timings": timings,
@@ -548,11 +537,9 @@ def main() -> None:
         "goal_p95_ms": 200,
         "meets_goal": worst <= 200,
     }
-    summary = ("worst_p95_ms", "meets_goal", "server_workers", "load_average_before")
+    summary = ("worst_p95_ms", "meets_goal", "server_workers")
     print(json.dumps({key: figures[key] for key in summary}))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    return bench.write(figures, headline="worst_p95_ms", filename=args.output)
 
 
 if __name__ == "__main__":

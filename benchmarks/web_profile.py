@@ -1,12 +1,15 @@
 """Where a page's time goes: SQL statements and SQL time per request, and a profile of one.
 
-    .venv/bin/python -m benchmarks.web_profile DIR [--requests 10] [--profile TEXT] [--top 30]
+    .venv/bin/python -m benchmarks.web_profile [DIR] [--requests 10] [--profile TEXT] [--top 30]
 
 Runs the app in this process (Starlette's TestClient) on the book ``benchmarks.web --keep DIR``
-built, signs in the same people and opens the same paths, counting the statements each request
-sends to the database and the time they take (means per request). ``--profile TEXT`` samples
-the endpoints whose name contains TEXT with py-spy (the handlers run in worker threads, which
-cProfile does not follow) and prints the functions with the most samples, inclusive and self.
+built (without DIR, a book of ``--accounts`` is built first, as ``benchmarks.web`` does), signs
+in the same people and opens the same paths, counting the statements each request sends to the
+database and the time they take (means per request). Writes
+``benchmarks/results/web_profile.json`` (headline ``most_statements_per_request``).
+``--profile TEXT`` samples the endpoints whose name contains TEXT with py-spy (the handlers run
+in worker threads, which cProfile does not follow) and prints the functions with the most
+samples, inclusive and self.
 In-process figures leave out the HTTP round trip; ``benchmarks.web`` gives the latencies people
 see.
 """
@@ -27,9 +30,10 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from benchmarks.web import signed_in_endpoints
+from benchmarks.web import load_book, signed_in_endpoints
 from fastapi.testclient import TestClient
 
+from benchmarks import record
 from tenure.api.app import create_app
 from tenure.config import Settings
 
@@ -122,21 +126,31 @@ def print_profile(stacks: list[tuple[list[str], int]], top: int) -> None:
 IDLE_FRAMES = ("wait (threading.py", "select (selectors.py", "_worker (concurrent", "acquire")
 
 
-def main() -> None:
+SMOKE = {"accounts": 40, "requests": 2}
+
+
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path, help="the --keep folder of benchmarks.web")
+    parser.add_argument(
+        "folder", type=Path, nargs="?", help="the --keep folder of benchmarks.web (default: new)"
+    )
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--profile", help="profile the endpoints whose name contains this")
     parser.add_argument("--top", type=int, default=30)
-    args = parser.parse_args()
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
+    folder = args.folder or bench.scratch("book")
+    database = f"sqlite:///{folder / 'tenure.db'}"
+    if args.folder is None:
+        print(f"book: {load_book(database, args.accounts, months=12, every=7)}", flush=True)
     settings = Settings(
-        database_url=f"sqlite:///{args.folder / 'tenure.db'}",
-        data_dir=args.folder,
+        database_url=database,
+        data_dir=folder,
         secret_key="benchmark-secret-of-32-characters-or-more",
         refresh_every=0,
     )
     app = create_app(settings)
+    endpoints: dict[str, dict[str, float]] = {}
     with TestClient(app):  # runs the lifespan: the engine, migrated
         counter = StatementCounter(app.state.engine)
 
@@ -150,9 +164,22 @@ def main() -> None:
             sampler = Sampler() if args.profile and args.profile in name else None
             wall, cpu, statements, sql = measure(client, paths, counter)
             print(f"{name:66s} {wall:7.1f} {cpu:7.1f} {statements:6.1f} {sql:7.1f}", flush=True)
+            endpoints[name] = {
+                "wall_ms": round(wall, 1),
+                "cpu_ms": round(cpu, 1),
+                "statements": round(statements, 1),
+                "sql_ms": round(sql, 1),
+            }
             if sampler is not None:
                 print_profile(sampler.stacks(), args.top)
-    print(f"load average: {os.getloadavg()}")
+    figures = {
+        "book": str(folder),
+        "accounts": args.accounts,
+        "requests": args.requests,
+        "endpoints": endpoints,
+        "most_statements_per_request": max(e["statements"] for e in endpoints.values()),
+    }
+    return bench.write(figures, headline="most_statements_per_request")
 
 
 if __name__ == "__main__":

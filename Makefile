@@ -36,8 +36,11 @@ lint: $(DEV)
 test: $(DEV) system lint
 	$(BIN)/pytest
 
+## Every benchmark, then one summary table; `make bench BENCH_ARGS=--smoke` runs each at its
+## smallest size (what `make test` checks), `BENCH_ARGS="--only web"` one of them.
+BENCH_ARGS ?=
 bench: $(DEV)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .tenure .data build *.egg-info

@@ -22,8 +22,10 @@ indexed); reading the Parquet and building the roll-up is timed for Tenure. Ever
 date) value is compared; dates are Tenure's as-of days (listing 3.2's metric date is the
 cutoff, listing 7.9's the last microsecond before it, which makes both windows Tenure's).
 
-Writes ``benchmarks/results/fightchurn.json`` (one entry per size, the latest run of each).
-Figures, not pass/fail.
+Writes ``benchmarks/results/fightchurn.json`` (one entry per size, the latest run of each, with
+the record of the run that measured it; headline ``runs.N.speedup`` of the size just run).
+Simulated runs are made under ``--data-root`` (default ``.data/scale``; a smoke run: the 20k size
+in its temporary folder). Figures, not pass/fail.
 """
 
 from __future__ import annotations
@@ -37,16 +39,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from benchmarks.scale import DATA, SIZES, as_of_for, meta_of, simulated_folder
 
+from benchmarks import record
 from tenure.dates import end_of
 
-RESULTS = Path(__file__).with_name("results")
 METRICS = ("active_users_28d", "events_28d")
 WINDOW_DAYS = 28
 # A PostgreSQL configured as one would for a dedicated analytics database on this machine
@@ -218,8 +220,8 @@ def fightchurn_side(
     package = install_fightchurn()
     bin_dir = pg.server_binaries()
     if bin_dir is None:
-        raise SystemExit("no PostgreSQL server binaries (apt-get install postgresql)")
-    csv = DATA / f"fightchurn-{folder.name}.csv"
+        raise RuntimeError("no PostgreSQL server binaries (apt-get install postgresql)")
+    csv = folder.parent / f"fightchurn-{folder.name}.csv"
     started = time.perf_counter()
     names = events_csv(folder, csv)
     # Its listings put the event type into a column alias: names must be identifiers.
@@ -296,9 +298,12 @@ def _version(package: str) -> str:
     return version(package)
 
 
-def measure_size(label: str, repeat: int = 3, fightchurn_repeat: int = 1) -> dict[str, Any]:
-    """Both sides on the simulated run of size ``label``; the figures (see the module text)."""
-    folder = simulated_folder(SIZES[label])
+def measure_size(
+    label: str, repeat: int = 3, fightchurn_repeat: int = 1, root: Path = DATA
+) -> dict[str, Any]:
+    """Both sides on the simulated run of size ``label`` (made under ``root`` on first use); the
+    figures (see the module text)."""
+    folder = simulated_folder(SIZES[label], root)
     meta = meta_of(folder)
     days = sorted(p.name.split("=")[1] for p in (folder / "events").glob("event_date=*"))
     dates = observation_dates(date.fromisoformat(days[0]), as_of_for(folder))
@@ -336,28 +341,34 @@ def measure_size(label: str, repeat: int = 3, fightchurn_repeat: int = 1) -> dic
         "goal_speedup": 10,
         "same_values": all(c["differences"] == 0 for c in compared.values()),
         "compared": compared,
-        "machine": {"cpus": os.cpu_count(), "load_average": load},
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average": load,
     }
 
 
-def main() -> None:
+SMOKE = {"size": "20k", "repeat": 1, "data_root": None}
+
+
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="10M", choices=list(SIZES))
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of Tenure")
     parser.add_argument(
         "--fightchurn-repeat", type=int, default=1, help="timed runs of fightchurn's listings"
     )
-    args = parser.parse_args()
-    figures = measure_size(args.size, args.repeat, args.fightchurn_repeat)
+    parser.add_argument(
+        "--data-root", type=Path, default=DATA, help="where simulated runs are made and reused"
+    )
+    args, bench = record.begin(__file__, parser, argv, SMOKE)
+    root = args.data_root or bench.scratch("data")
+    figures = measure_size(args.size, args.repeat, args.fightchurn_repeat, root)
+    figures["run"] = bench.provenance()
     print(json.dumps(figures, indent=2))
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "fightchurn.json"
+    path = bench.results_dir / "fightchurn.json"
     runs = json.loads(path.read_text())["runs"] if path.exists() else []
     runs = sorted(
         [run for run in runs if run["size"] != args.size] + [figures], key=lambda r: r["events"]
     )
-    path.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+    return bench.write({"runs": runs}, headline=f"runs.{runs.index(figures)}.speedup")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """`make bench`: run every benchmark in turn, then one summary table of their headline figures.
 
-    .venv/bin/python -m benchmarks.run [--smoke] [--only NAME ...] [--results-dir DIR] [--list]
+    .venv/bin/python -m benchmarks.run [--smoke] [--only NAME ...] [--module MODULE ...]
+                                       [--results-dir DIR] [--list]
 
 Every module in ``benchmarks/`` but this one and ``record.py`` is a benchmark: ``main(argv)``
 runs it with its own defaults (its flags are for running it alone), writes its JSON through
 ``benchmarks.record`` and returns the path. ``--smoke`` runs each at its smallest size, all JSON
 in one temporary folder: ``make test`` does that (``tests/benchmarks/test_smoke.py``), so a
-benchmark that breaks fails CI.
+benchmark that breaks fails CI. ``--module`` runs any importable module of that shape instead
+(the tests run a deliberately broken one to see it reported).
 
 A benchmark fails when it raises (``SystemExit`` included) or when its JSON lacks the run record
 or its headline figure; the others still run, and the exit code is 1 if any failed. The table
@@ -125,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="where the JSON goes (default benchmarks/results; with --smoke a temporary folder)",
     )
+    parser.add_argument(
+        "--module", action="append", help="run this module (dotted name) as a benchmark instead"
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     flags = ["--smoke"] if args.smoke else []
     if results_dir is not None:
         flags += ["--results-dir", str(results_dir)]
-    modules = [f"benchmarks.{name}" for name in args.only or benchmark_names()]
+    modules = args.module or [f"benchmarks.{name}" for name in args.only or benchmark_names()]
     outcomes = run_all(modules, flags)
     return 1 if any(outcome.failed for outcome in outcomes) else 0
 

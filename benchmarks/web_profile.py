@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,15 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from benchmarks.web import load_book, signed_in_endpoints
-from fastapi.testclient import TestClient
 
 from benchmarks import record
 from tenure.api.app import create_app
 from tenure.config import Settings
+
+with warnings.catch_warnings():
+    # Starlette 1.x warns that its TestClient should move to httpx2; httpx works as before.
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 
 class StatementCounter:

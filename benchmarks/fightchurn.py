@@ -303,7 +303,7 @@ def measure_size(
 ) -> dict[str, Any]:
     """Both sides on the simulated run of size ``label`` (made under ``root`` on first use); the
     figures (see the module text)."""
-    folder = simulated_folder(SIZES[label], root)
+    folder = simulated_folder(label, root)
     meta = meta_of(folder)
     days = sorted(p.name.split("=")[1] for p in (folder / "events").glob("event_date=*"))
     dates = observation_dates(date.fromisoformat(days[0]), as_of_for(folder))

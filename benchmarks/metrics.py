@@ -27,6 +27,7 @@ import math
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ import pyarrow.parquet as pq
 from benchmarks import record
 from tenure.dates import end_of
 from tenure.metrics.compute import compute_metrics
-from tenure.metrics.registry import all_metrics
+from tenure.metrics.registry import Metric, all_metrics
 from tenure.metrics.snapshot import SCHEMAS, snapshot_from_arrow
 from tenure.store.events.schema import EVENT_SCHEMA
 
@@ -479,13 +480,15 @@ def run_ibis(
     tables: dict[str, pa.Table],
     as_of: date,
     settings: dict[str, Any] | None = None,
+    metrics: Sequence[Metric] | None = None,
 ) -> tuple[float, Any]:
-    """The registry on an in-memory DuckDB; ``settings`` are DuckDB's (``memory_limit``, …)."""
+    """The registry (or ``metrics`` of it) on an in-memory DuckDB; ``settings`` are DuckDB's
+    (``memory_limit``, …)."""
     con = ibis.duckdb.connect(**(settings or {}))
     snapshot = snapshot_from_arrow(con, tables)
     started = time.perf_counter()
     events = con.read_parquet(files, table_name="events")
-    result = compute_metrics(con, events, snapshot, as_of).to_pandas()
+    result = compute_metrics(con, events, snapshot, as_of, metrics).to_pandas()
     seconds = time.perf_counter() - started
     con.disconnect()
     return seconds, result
@@ -512,10 +515,13 @@ def run_sql(
     return seconds, result
 
 
-def disagreements(ibis_frame: Any, sql_frame: Any) -> dict[str, int]:
-    """Metric → number of accounts where the two computations differ (rel 1e-9)."""
+def disagreements(
+    ibis_frame: Any, sql_frame: Any, metrics: Sequence[Metric] | None = None
+) -> dict[str, int]:
+    """Metric (every one, or ``metrics``) → number of accounts where the two computations
+    differ (rel 1e-9)."""
     differ: dict[str, int] = {}
-    for metric in all_metrics():
+    for metric in metrics or all_metrics():
         a, b = ibis_frame[metric.slug].tolist(), sql_frame[metric.slug].tolist()
         bad = 0
         for x, y in zip(a, b, strict=True):

@@ -28,7 +28,8 @@ With ``--fightchurn`` (on the sizes in ``FIGHTCHURN_SIZES``), a size also gets
 Tenure's ``compute_metrics_over_dates`` at all its weekly observation dates, row for row.
 
 ``--data-root`` (default ``.data/scale``) holds the simulated runs; a smoke run simulates the
-20k size (8 accounts) into its temporary folder and runs every engine, Spark included, on it.
+20k size (60 accounts × 3 months) into its temporary folder and runs every engine, Spark
+included, on six metrics (``--metrics``; the SQL engine computes all, six are compared).
 
 Writes ``benchmarks/results/scale.json`` (headline ``runs.N.engines.duckdb.ratio_to_sql`` of the
 first size run; each size entry has the record of the run that measured it). Figures, not
@@ -46,6 +47,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -59,7 +61,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data" / "scale"
 # Accounts of the medium preset (24 months) that give about this many events: the medium run
 # measured 2,574 events per account.
-SIZES = {"20k": 8, "1M": 390, "3M": 1_170, "10M": 3_900, "100M": 39_000, "1B": 390_000}
+SIZES = {"20k": 60, "1M": 390, "3M": 1_170, "10M": 3_900, "100M": 39_000, "1B": 390_000}
+# Months of a size's run when not the preset's 24: the smoke size (few day partitions, so that
+# Spark, which pays per file, finishes in seconds).
+MONTHS = {"20k": 3}
 DISK_FACTOR = 3
 # Sizes made by copying a smaller simulated run, for when simulating the size itself does not fit
 # the time there is (a billion events: 2,177 s at load 3–5 here, 4 min per 30 days at load 10).
@@ -94,10 +99,10 @@ FIGHTCHURN_SIZES = ("1M", "10M")
 # --- data ------------------------------------------------------------------------------------
 
 
-def simulation_config(accounts: int) -> Any:
+def simulation_config(label: str) -> Any:
     from tenure.simulate import load_config
 
-    return load_config("medium", overrides={"accounts": accounts})
+    return load_config("medium", overrides={"accounts": SIZES[label], "months": MONTHS.get(label)})
 
 
 def duckdb_settings(root: Path) -> dict[str, Any]:
@@ -105,16 +110,16 @@ def duckdb_settings(root: Path) -> dict[str, Any]:
     return {"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(root / "duckdb-spill")}
 
 
-def simulated_folder(accounts: int, root: Path = DATA) -> Path:
-    """The run for ``accounts``, generated on first use (``<root>/<config hash>``)."""
+def simulated_folder(label: str, root: Path = DATA) -> Path:
+    """The run of size ``label``, generated on first use (``<root>/<config hash>``)."""
     from tenure.simulate.service import simulate_to_files
 
-    config = simulation_config(accounts)
+    config = simulation_config(label)
     folder = root / config.hash()
     if not (folder / "simulation.json").exists():
         partial = folder.with_suffix(".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        print(f"simulating {accounts:,} accounts into {folder} …", flush=True)
+        print(f"simulating {config.accounts:,} accounts into {folder} …", flush=True)
         simulate_to_files(config, partial, _progress_every(30))
         partial.rename(folder)
     return folder
@@ -124,7 +129,7 @@ def replicated_folder(label: str, root: Path = DATA) -> Path:
     """``REPLICATED[label]``: its source run copied (``<root>/<source hash>-x<copies>``),
     made on first use."""
     source_label, copies = REPLICATED[label]
-    source = simulated_folder(SIZES[source_label], root)
+    source = simulated_folder(source_label, root)
     folder = root / f"{meta_of(source)['config_hash']}-x{copies}"
     if not (folder / "simulation.json").exists():
         partial = folder.with_suffix(".partial")
@@ -218,20 +223,36 @@ def as_of_for(folder: Path) -> date:
 # --- one engine, in a process of its own -------------------------------------------------------
 
 
-def measure(
-    engine: str,
-    folder: Path,
-    out: Path,
-    sql_variants: list[str],
-    memory: str | None = None,
-    spark_conf: tuple[str, ...] | list[str] = (),
-) -> None:
-    """Compute every metric on ``engine``; write the frame (Parquet) and timings (JSON).
+@dataclass(frozen=True)
+class EngineChoices:
+    """What every engine's process is told: the hand-written statements to time, Spark settings
+    (``KEY=VALUE``, set before Spark starts) and the metrics (None: the whole registry)."""
 
-    ``spark_conf`` (``KEY=VALUE``) is set on Spark before it starts. ``memory`` replaces the
-    DuckDB ``memory_limit`` (and drops insertion order, which the comparison does not need) or
-    Spark's driver memory: for a run too big for the defaults (``--measure ENGINE FOLDER OUT
-    --memory 18GiB``, as the 1B figures in docs/scaling.md)."""
+    sql_variants: list[str]
+    spark_conf: list[str] = field(default_factory=list)
+    metrics: list[str] | None = None
+
+    def flags(self) -> list[str]:
+        """The same choices as ``--measure`` flags."""
+        flags = ["--sql-variants", ",".join(self.sql_variants)]
+        flags += [f"--spark-conf={setting}" for setting in self.spark_conf]
+        return flags + ([f"--metrics={','.join(self.metrics)}"] if self.metrics else [])
+
+    def chosen(self) -> list[Any] | None:
+        from tenure.metrics.registry import get_metric
+
+        return None if self.metrics is None else [get_metric(slug) for slug in self.metrics]
+
+
+def measure(
+    engine: str, folder: Path, out: Path, choices: EngineChoices, memory: str | None = None
+) -> None:
+    """Compute the metrics on ``engine``; write the frame (Parquet) and timings (JSON).
+
+    The SQL engine computes every metric (only the chosen ones are compared). ``memory``
+    replaces the DuckDB ``memory_limit`` (and drops insertion order, which the comparison does
+    not need) or Spark's driver memory: for a run too big for the defaults (``--measure ENGINE
+    FOLDER OUT --memory 18GiB``, as the 1B figures in docs/scaling.md)."""
     from benchmarks.metrics import run_ibis, run_sql, simulated_base
 
     settings = duckdb_settings(folder.parent)
@@ -243,15 +264,15 @@ def measure(
     timings: dict[str, Any] = {}
     if engine == "sql":
         frames = {}
-        for variant in sql_variants:
+        for variant in choices.sql_variants:
             timings[variant], frames[variant] = run_sql(
                 files, tables, as_of, rolled_up=variant == "rolled_up", settings=settings
             )
-        fastest = min(sql_variants, key=lambda variant: timings[variant])
+        fastest = min(choices.sql_variants, key=lambda variant: timings[variant])
         frame, timings["seconds"], timings["fastest"] = frames[fastest], timings[fastest], fastest
         timings["duckdb_settings"] = settings
     elif engine == "duckdb":
-        timings["seconds"], frame = run_ibis(files, tables, as_of, settings)
+        timings["seconds"], frame = run_ibis(files, tables, as_of, settings, choices.chosen())
         timings["duckdb_settings"] = settings
     elif engine == "spark":
         from tenure.metrics.compute import compute_metrics
@@ -260,13 +281,13 @@ def measure(
 
         os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {driver_memory} pyspark-shell"
         timings["spark_driver_memory"] = driver_memory
-        timings["spark_conf"] = spark_conf
+        timings["spark_conf"] = choices.spark_conf
         started = time.perf_counter()
-        if spark_conf:  # the session spark_session() then returns: as tests/conftest.py does
+        if choices.spark_conf:  # the session spark_session() returns: as tests/conftest.py does
             from pyspark.sql import SparkSession
 
             builder = SparkSession.builder.master(DEFAULT_MASTER)
-            for key, _, value in (setting.partition("=") for setting in spark_conf):
+            for key, _, value in (setting.partition("=") for setting in choices.spark_conf):
                 builder = builder.config(key, value)
             builder.getOrCreate()
         spark_session()
@@ -277,7 +298,7 @@ def measure(
         con = connect_spark()
         snapshot = snapshot_from_arrow(con, tables)
         events = con.read_parquet(files, table_name="events")
-        frame = compute_metrics(con, events, snapshot, as_of).to_pandas()
+        frame = compute_metrics(con, events, snapshot, as_of, choices.chosen()).to_pandas()
         timings["seconds"] = time.perf_counter() - started
         con.disconnect()
     else:
@@ -321,7 +342,7 @@ def _load() -> list[float]:
 
 
 def run_engine(
-    engine: str, folder: Path, sql_variants: list[str], spark_conf: list[str]
+    engine: str, folder: Path, choices: EngineChoices
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Run ``measure`` in a child process, sampling its tree's memory; returns figures, frame.
 
@@ -332,8 +353,7 @@ def run_engine(
     out = folder.parent / f"measure-{engine}-{folder.name}.json"
     command = [sys.executable, "-m", "benchmarks.scale", "--measure", engine, str(folder), str(out)]
     load_before = _load()
-    command += ["--sql-variants", ",".join(sql_variants)]
-    command += [f"--spark-conf={setting}" for setting in spark_conf]
+    command += choices.flags()
     process = subprocess.Popen(command, cwd=ROOT)
     peak = 0
     high_water: dict[int, int] = {}
@@ -367,12 +387,15 @@ def run_engine(
 # --- the run ------------------------------------------------------------------------------------
 
 
-def _agreement(reference: pd.DataFrame, frame: pd.DataFrame) -> dict[str, int]:
+def _agreement(
+    reference: pd.DataFrame, frame: pd.DataFrame, metrics: list[Any] | None
+) -> dict[str, int]:
     from benchmarks.metrics import disagreements
 
     return disagreements(
         reference.sort_values("account_id").reset_index(drop=True),
         frame.sort_values("account_id").reset_index(drop=True),
+        metrics,
     )
 
 
@@ -389,18 +412,11 @@ def billion_check(per_event_bytes: float, root: Path) -> dict[str, Any]:
 
 
 def run_size(
-    label: str,
-    engines: list[str],
-    sql_variants: list[str],
-    not_run: dict[str, str],
-    root: Path,
-    spark_conf: list[str],
+    label: str, engines: list[str], not_run: dict[str, str], root: Path, choices: EngineChoices
 ) -> dict[str, Any]:
     """Every engine on the size's data under ``root``; ``not_run``: engines left out, and why."""
     folder = (
-        replicated_folder(label, root)
-        if label in REPLICATED
-        else simulated_folder(SIZES[label], root)
+        replicated_folder(label, root) if label in REPLICATED else simulated_folder(label, root)
     )
     meta = meta_of(folder)
     size: dict[str, Any] = {
@@ -414,17 +430,20 @@ def run_size(
         "as_of": as_of_for(folder).isoformat(),
         "engines": {},
         "engines_not_run": not_run,
+        "metrics": choices.metrics or "all",
     }
     frames: dict[str, pd.DataFrame] = {}
     for engine in ["sql", *engines]:
-        figures, frames[engine] = run_engine(engine, folder, sql_variants, spark_conf)
+        figures, frames[engine] = run_engine(engine, folder, choices)
         size["engines"][engine] = figures
         print(f"{label} {engine}: {json.dumps(figures)}", flush=True)
     baseline = size["engines"]["sql"]["seconds"]
     for engine in engines:
         figures = size["engines"][engine]
         figures["ratio_to_sql"] = round(figures["seconds"] / baseline, 2)
-        figures["disagreements_with_sql"] = _agreement(frames["sql"], frames[engine])
+        figures["disagreements_with_sql"] = _agreement(
+            frames["sql"], frames[engine], choices.chosen()
+        )
     return size
 
 
@@ -468,6 +487,7 @@ SMOKE = {
     "sizes": "20k",
     "data_root": None,
     "spark_conf": ["spark.sql.shuffle.partitions=1", "spark.sql.adaptive.enabled=false"],
+    "metrics": "active_users_28d,events_28d,license_utilization,arr,open_tickets,nps_latest",
 }
 
 
@@ -517,14 +537,19 @@ def main(argv: list[str] | None = None) -> Path:
         metavar="KEY=VALUE",
         help="a Spark setting on top of Tenure's (smoke: tests/conftest.py's, for tiny data)",
     )
+    parser.add_argument(
+        "--metrics", help="comma-separated metrics the engines compute (default: every one)"
+    )
     args, bench = record.begin(__file__, parser, argv, SMOKE)
     root = args.data_root or bench.scratch("data")
     sql_variants = [v.strip() for v in args.sql_variants.split(",") if v.strip()]
     if not sql_variants or set(sql_variants) - set(SQL_VARIANTS):
         parser.error(f"--sql-variants: choose from {', '.join(SQL_VARIANTS)}")
+    metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
+    choices = EngineChoices(sql_variants, args.spark_conf, metrics)
     if args.measure:
         engine, folder, out = args.measure
-        measure(engine, Path(folder), Path(out), sql_variants, args.memory, args.spark_conf)
+        measure(engine, Path(folder), Path(out), choices, args.memory)
         return Path(out)
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = set(labels) - set(SIZES) - set(REPLICATED)
@@ -545,7 +570,7 @@ def main(argv: list[str] | None = None) -> Path:
                 print(f"1B not run: {json.dumps(check)}", flush=True)
                 continue
         if args.fightchurn != "only":
-            runs[label] = run_size(label, engines, sql_variants, not_run, root, args.spark_conf)
+            runs[label] = run_size(label, engines, not_run, root, choices)
         if args.fightchurn != "without" and label in FIGHTCHURN_SIZES:
             add_fightchurn(runs[label], root)
         runs[label]["run"] = bench.provenance()

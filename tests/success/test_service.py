@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from tenure.auth.permissions import Actor, system_actor
 from tenure.errors import InvalidInput, NotFound
 from tenure.model import (
     Account,
@@ -23,13 +24,24 @@ from tenure.model import (
     Touchpoint,
     User,
 )
-from tenure.success import service
+from tenure.success import (
+    churn_classification_service,
+    fit_service,
+    kpis_service,
+    lifecycle_service,
+    maturity_service,
+    messages_service,
+    milestones_service,
+    outcome_service,
+    value_service,
+)
 from tenure.success.fit import FitBand, load_fit_config
 from tenure.success.kpis import GroupBy, parse_period
 from tenure.success.maturity import Pillar, Stage
 from tenure.success.messages import Moment
 from tenure.success.milestones import load_milestone_config
 from tenure.success.outcome import DesiredOutcomeVersion
+from tenure.success.schemas import ChurnCorrection, MaturityAnswers
 
 GOOD = {"technical_fit": 4, "functional_fit": 4}
 AS_OF = date(2025, 12, 31)
@@ -84,6 +96,13 @@ def contract(
     session.add(c)
     session.flush()
     return c
+
+
+@pytest.fixture
+def actor(session: Session) -> Actor:
+    """An admin acting through the command line: these tests are about the frameworks, not
+    about who may change what (tests/success/test_surfaces.py is)."""
+    return system_actor(session, "tests")
 
 
 @pytest.fixture
@@ -156,12 +175,12 @@ def book(session: Session) -> dict[str, Account]:
 
 def test_fit_show_and_report(session: Session, book: dict[str, Account]) -> None:
     config = load_fit_config()
-    view = service.fit_show(session, "bad", AS_OF, config)
+    view = fit_service.fit_show(session, "bad", AS_OF, config)
     assert view.assessment.success_potential is False
     assert view.assessment.fit_band is FitBand.bad
     with pytest.raises(NotFound, match="'nope'"):
-        service.fit_show(session, "nope", AS_OF, config)
-    report = service.fit_report(session, AS_OF, config)
+        fit_service.fit_show(session, "nope", AS_OF, config)
+    report = fit_service.fit_report(session, AS_OF, config)
     # keep and sold: Success Potential but the ICP wants mid_market/enterprise → stretch.
     rows = {r.fit_band.value: r for r in report.rows}
     assert (rows["stretch"].accounts, rows["stretch"].churned) == (2, 1)
@@ -169,9 +188,9 @@ def test_fit_show_and_report(session: Session, book: dict[str, Account]) -> None
 
 
 def test_churn_classification_suggests_and_csm_confirms(
-    session: Session, book: dict[str, Account]
+    session: Session, book: dict[str, Account], actor: Actor
 ) -> None:
-    result = service.classify_churn(session, AS_OF, load_fit_config())
+    result = churn_classification_service.classify_churn(session, AS_OF, load_fit_config())
     by = {s.account_id: s for s in result.records}
     bad = by[book["bad"].id]
     assert (bad.churn_class, bad.cause_side.value, bad.avoidable) == (
@@ -187,34 +206,38 @@ def test_churn_classification_suggests_and_csm_confirms(
         False,
     )
     # Classifying again adds nothing.
-    assert service.classify_churn(session, AS_OF, load_fit_config()).already == 2
-    record = service.confirm_churn(
+    assert (
+        churn_classification_service.classify_churn(session, AS_OF, load_fit_config()).already == 2
+    )
+    record = churn_classification_service.confirm_churn(
         session,
-        "sold",
-        cause_side=None,
-        avoidable=None,
-        foreseen=True,
-        review="Acquirer standardised on a rival",
+        actor,
+        churn_classification_service.latest_churn_record(session, "sold"),
+        ChurnCorrection(foreseen=True, review="Acquirer standardised on a rival"),
     )
     assert (record.confirmed, record.churn_class) == (True, "foreseen_good_fit")
     assert session.query(ChurnRecord).count() == 2
-    report = service.churn_report(session)
+    report = churn_classification_service.churn_report(session)
     assert sum(r.count for r in report) == 2
 
 
-def test_kpis_lifecycle_and_maturity(session: Session, book: dict[str, Account]) -> None:
+def test_kpis_lifecycle_and_maturity(
+    session: Session, book: dict[str, Account], actor: Actor
+) -> None:
     # 2024-07-01 … 2025-06-29: Dana owns keep only, 100 → 120 at its renewal.
     period = parse_period("2024-07-01..2025-06-29")
-    rows = {r.group: r for r in service.kpi_report(session, period, GroupBy.csm).rows}
+    rows = {r.group: r for r in kpis_service.kpi_report(session, period, GroupBy.csm).rows}
     assert rows["Dana"].by_currency[0].nrr == pytest.approx(1.2, rel=1e-9)
     # Unowned: bad 50 still live on 06-29, sold 80 ended 05-31 → 50 ÷ 130; one logo of two lost.
     unowned = rows["(none)"].by_currency[0]
     assert unowned.nrr == pytest.approx(50 / 130, rel=1e-9)
     assert unowned.logo_churn == 0.5
     # Calendar 2025 starts after keep's uplift (2025-01-01: 120 → 120).
-    year = {r.group: r for r in service.kpi_report(session, parse_period("2025"), GroupBy.csm).rows}
+    year = {
+        r.group: r for r in kpis_service.kpi_report(session, parse_period("2025"), GroupBy.csm).rows
+    }
     assert year["Dana"].by_currency[0].nrr == 1.0
-    view = service.lifecycle_show(session, "keep", date(2025, 12, 15))
+    view = lifecycle_service.lifecycle_show(session, "keep", date(2025, 12, 15))
     assert view.current.stage is not None and view.current.stage.value == "renew"
     assert view.current.year_index == 1 and view.customer_for_life.applies
     assert session.query(LifecycleStage).filter_by(account_id=book["keep"].id).count() == len(
@@ -225,22 +248,28 @@ def test_kpis_lifecycle_and_maturity(session: Session, book: dict[str, Account])
         Pillar.community: Stage.undeveloped,
         Pillar.alignment: Stage.expanding,
     }
-    result = service.assess_maturity(session, AS_OF, answers)
+    result = maturity_service.assess_maturity(
+        session, actor, AS_OF, MaturityAnswers(answers=answers)
+    )
     sources = {p.pillar: p.source for p in result.pillars}
     assert sources[Pillar.roi] == "data" and sources[Pillar.playbooks] == "team"
     assert session.query(MaturityAssessment).count() == 1
 
 
-def test_milestones_outcome_ebr_and_messages(session: Session, book: dict[str, Account]) -> None:
-    assert service.create_plans(session, load_milestone_config(), ["keep"]) == 1
-    plan = service.plan_show(session, "keep", date(2024, 1, 20))
+def test_milestones_outcome_ebr_and_messages(
+    session: Session, book: dict[str, Account], actor: Actor
+) -> None:
+    assert milestones_service.create_plans(session, actor, load_milestone_config(), ["keep"]) == 1
+    plan = milestones_service.plan_show(session, "keep", date(2024, 1, 20))
     assert [m.status.value for m in plan.milestones][:2] == ["behind", "on_track"]
-    ask = service.mark_milestone(session, "keep", "team_adoption", date(2025, 7, 1))
+    ask = milestones_service.mark_milestone(
+        session, actor, "keep", "team_adoption", date(2025, 7, 1)
+    )
     # Last NPS before 2025-07-01 was 10 → the advocacy ask opens.
     assert ask is not None and ask.kind.value == "advocacy"
     assert session.query(Opportunity).filter_by(kind="advocacy").count() == 1
     with pytest.raises(InvalidInput, match="already reached"):
-        service.mark_milestone(session, "keep", "team_adoption", date(2025, 7, 2))
+        milestones_service.mark_milestone(session, actor, "keep", "team_adoption", date(2025, 7, 2))
     version = DesiredOutcomeVersion.model_validate(
         {
             "effective_from": "2025-01-01",
@@ -251,8 +280,8 @@ def test_milestones_outcome_ebr_and_messages(session: Session, book: dict[str, A
             "appropriate_experience": {"touch_model": "high_touch"},
         }
     )
-    service.set_desired_outcome(session, "keep", version)
-    shown = service.outcome_show(session, "keep", AS_OF)
+    outcome_service.set_desired_outcome(session, actor, "keep", version)
+    shown = outcome_service.outcome_show(session, "keep", AS_OF)
     assert shown.status.required_met.value == "unknown"
     assert shown.accountable_share.total == 5
     session.add(
@@ -263,12 +292,12 @@ def test_milestones_outcome_ebr_and_messages(session: Session, book: dict[str, A
             occurred_at=datetime(2025, 11, 1, tzinfo=UTC),
         )
     )
-    pack = service.ebr_pack(session, "keep", AS_OF)
+    pack = value_service.ebr_pack(session, "keep", AS_OF)
     assert pack.champions[0].name == "Rita"
     assert pack.strategic_initiatives[0].name == "Close the books in 3 days"
     with pytest.raises(InvalidInput, match="needs a goal"):
-        service.draft(session, "keep", Moment.advocacy_ask, None, AS_OF)
-    draft = service.draft(session, "keep", Moment.advocacy_ask, "get a case study", AS_OF)
+        messages_service.draft(session, "keep", Moment.advocacy_ask, None, AS_OF)
+    draft = messages_service.draft(session, "keep", Moment.advocacy_ask, "get a case study", AS_OF)
     assert draft.audience == "Rita (director_vp)"
     assert "Close the books in 3 days" in draft.body
 
@@ -316,13 +345,13 @@ def test_ebr_new_capabilities_adoption_from_events(
             ]
         )
     )
-    pack = service.ebr_pack(session, "keep", AS_OF, store)
+    pack = value_service.ebr_pack(session, "keep", AS_OF, store)
     # No EBR yet → since = 365 days before 2025-12-31; the 2023 feature is not new.
     assert [(c.name, c.adopted) for c in pack.new_capabilities] == [
         ("Audit export", True),
         ("Workflows", False),
     ]
-    unmeasured = service.ebr_pack(session, "keep", AS_OF)
+    unmeasured = value_service.ebr_pack(session, "keep", AS_OF)
     assert {c.adopted for c in unmeasured.new_capabilities} == {None}
 
 
@@ -343,18 +372,18 @@ def test_a_red_health_score_is_a_risk_flag(session: Session, book: dict[str, Acc
         )
     )
     session.flush()
-    result = service.classify_churn(session, AS_OF, load_fit_config())
+    result = churn_classification_service.classify_churn(session, AS_OF, load_fit_config())
     sold = next(s for s in result.records if s.account_id == book["sold"].id)
     assert sold.churn_class == "foreseen_good_fit"
     assert sold.reasons[0] == "foreseen: risk flag on 2025-04-01, ≥ 30 days before 2025-05-31"
 
 
 def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
-    session: Session, book: dict[str, Account]
+    session: Session, book: dict[str, Account], actor: Actor
 ) -> None:
     from tenure.model import MetricSnapshot
 
-    service.create_plans(session, load_milestone_config(), ["keep"])
+    milestones_service.create_plans(session, actor, load_milestone_config(), ["keep"])
     keep = book["keep"].id
     session.add_all(
         [
@@ -372,7 +401,7 @@ def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
         ]
     )
     session.flush()
-    result = service.refresh_milestones(session, date(2025, 7, 15))
+    result = milestones_service.refresh_milestones(session, date(2025, 7, 15))
     # Day 1 checks 3 rules (users ✓ baseline); day 2 checks 2 (breadth 0.2 < 0.3 ✗, util 0.7 ✓).
     assert result.model_dump() == {
         "days": 2,
@@ -381,7 +410,10 @@ def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
         "reached_before_first_measure": 1,
         "asks_opened": 1,
     }
-    plan = {m.key: m for m in service.plan_show(session, "keep", date(2025, 7, 15)).milestones}
+    plan = {
+        m.key: m
+        for m in milestones_service.plan_show(session, "keep", date(2025, 7, 15)).milestones
+    }
     assert (plan["first_active_users"].reached_by, plan["team_adoption"].reached_by) == (
         "baseline",
         "data",
@@ -390,11 +422,11 @@ def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
     assert plan["first_value"].reached_on is None
     # Timing leaves the baseline out: nobody has a known time to first active users.
     with pytest.raises(NotFound):
-        service.time_to_milestone(session, "first_active_users", date(2025, 7, 15))
-    (row,) = service.time_to_milestone(session, "team_adoption", date(2025, 7, 15))
+        milestones_service.time_to_milestone(session, "first_active_users", date(2025, 7, 15))
+    (row,) = milestones_service.time_to_milestone(session, "team_adoption", date(2025, 7, 15))
     assert (row.reached, row.median_days) == (1, 546.0)  # 2024-01-01 → 2025-06-30
     # Without an onboarded_on, go-live is the first milestone reached, and the stage says so.
     book["keep"].onboarded_on = None
     session.flush()
-    stage = service.lifecycle_show(session, "keep", date(2025, 7, 15)).current
+    stage = lifecycle_service.lifecycle_show(session, "keep", date(2025, 7, 15)).current
     assert "adopt: live since 2025-03-31 (milestone 'first_active_users' reached)" in stage.reasons

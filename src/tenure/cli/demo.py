@@ -286,16 +286,17 @@ def compute_metric_history(ctx: DemoContext) -> None:
 def refresh_lifecycle(ctx: DemoContext) -> None:
     """Success plans, the milestones the metrics show reached, then every account's LAER stage
     history (go-live comes from the milestones; health profiles match on the stage)."""
-    from tenure.cli.context import unit_of_work
+    from tenure.cli.context import cli_actor, unit_of_work
+    from tenure.success.lifecycle_service import lifecycle_portfolio
     from tenure.success.milestones import load_milestone_config
-    from tenure.success.service import create_plans, lifecycle_portfolio, refresh_milestones
+    from tenure.success.milestones_service import create_plans, refresh_milestones
 
     assert ctx.as_of is not None, "the simulation step sets as_of"
     with (
         console.status("success plans, milestones, LAER stages…"),
         unit_of_work(ctx.settings) as session,
     ):
-        plans = create_plans(session, load_milestone_config())
+        plans = create_plans(session, cli_actor(session), load_milestone_config())
         reached = refresh_milestones(session, ctx.as_of)
         portfolio = lifecycle_portfolio(session, ctx.as_of, save_history=True)
     ctx.facts["lifecycle"] = portfolio.by_stage

@@ -29,8 +29,11 @@ from sqlalchemy.orm import Session
 
 from tenure.errors import NotFound
 from tenure.model import Account, ChurnRecord, Contract
-from tenure.success import churn_classification, service
+from tenure.success import churn_classification
+from tenure.success.book import load_book
+from tenure.success.churn_classification_service import classify_churn
 from tenure.success.fit import BAND_ORDER, FitConfig
+from tenure.success.fit_service import churned_by, fit_report
 
 SIDE_FROM_TRUTH = {
     "acquisition": churn_classification.CauseSide.acquisition_fit.value,
@@ -85,7 +88,7 @@ def _rate(churned: int, accounts: int) -> float | None:
 
 
 def evaluate_fit(session: Session, data_dir: Path, as_of: date, config: FitConfig) -> FitEvaluation:
-    report = service.fit_report(session, as_of, config)
+    report = fit_report(session, as_of, config)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in report.rows:  # logo counts may be added across currencies; ARR may not
         totals[row.fit_band.value][0] += row.accounts
@@ -104,9 +107,9 @@ def evaluate_fit(session: Session, data_dir: Path, as_of: date, config: FitConfi
     ordered = [rates.get(b) for b in ("good", "stretch", "bad")]
     known = [r for r in ordered if r is not None]
     decreasing = len(known) >= 2 and all(a < b for a, b in pairwise(known))
-    book = service.load_book(session, as_of)
+    book = load_book(session, as_of)
     churned = {
-        book.accounts[a].external_id: service.churned_by(book, a, as_of)
+        book.accounts[a].external_id: churned_by(book, a, as_of)
         for a, cs in book.contracts.items()
         if cs and cs[0].starts_on <= as_of
     }
@@ -129,7 +132,7 @@ def evaluate_fit(session: Session, data_dir: Path, as_of: date, config: FitConfi
 def evaluate_classification(
     session: Session, data_dir: Path, as_of: date, config: FitConfig
 ) -> ClassificationEvaluation:
-    service.classify_churn(session, as_of, config)
+    classify_churn(session, as_of, config)
     suggested = {
         ext: (side, avoidable)
         for ext, side, avoidable in session.execute(

@@ -179,7 +179,7 @@ def _risk_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 
 def _milestones_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
-    from tenure.success.service import refresh_milestones
+    from tenure.success.milestones_service import refresh_milestones
 
     result = refresh_milestones(session, ctx.as_of)
     return {"checked": result.checked, "reached": result.reached, "asks": result.asks_opened}

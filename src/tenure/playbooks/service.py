@@ -379,8 +379,8 @@ def draft_step_message(
 
     The goal is the rule's for that step (when the rule still has it); else the step's title.
     """
-    from tenure.success import service as success_service
     from tenure.success.messages import Moment
+    from tenure.success.messages_service import draft
 
     cta = get_cta(session, cta_id)
     with_template = [s for s in cta.steps if s.template]
@@ -401,9 +401,7 @@ def draft_step_message(
             f"moment ({known}); fix the rule's playbook"
         ) from None
     account = session.get_one(Account, cta.account_id)
-    return success_service.draft(
-        session, account.external_id, moment, goal, as_of, next_step=step.title
-    )
+    return draft(session, account.external_id, moment, goal, as_of, next_step=step.title)
 
 
 def wake_snoozed(session: Session, as_of: date) -> int:

@@ -217,7 +217,7 @@ def _read(session: Session, row: AccountHandoff, names: dict[int, str]) -> Hando
 
 
 def _assess(session: Session, account: Account, as_of: date) -> fit.FitAssessment | None:
-    from tenure.success.service import fit_show
+    from tenure.success.fit_service import fit_show
 
     if not isinstance((account.custom or {}).get("handoff"), dict):
         return None
@@ -286,7 +286,7 @@ def _capture_outcome(
     session: Session, account: Account, data: HandoffCreate, on: date, actor: Actor
 ) -> int | None:
     """A new Desired Outcome version when one was captured, else the latest one (confirmed)."""
-    from tenure.success.service import set_desired_outcome
+    from tenure.success.outcome_service import set_desired_outcome
 
     if data.desired_outcome is None:
         return session.scalar(
@@ -300,15 +300,7 @@ def _capture_outcome(
         required_outcome=data.desired_outcome.required_outcome,
         appropriate_experience=data.desired_outcome.appropriate_experience,
     )
-    row = set_desired_outcome(session, account.external_id, version, author_id=actor.id)
-    audit.record(
-        session,
-        actor,
-        "desired_outcome.create",
-        "desired_outcome",
-        row.id,
-        after=audit.snapshot(row),
-    )
+    row = set_desired_outcome(session, actor, account.external_id, version)
     return row.id
 
 

@@ -12,7 +12,7 @@ from tenure.health.schemas import AccountScore
 from tenure.model import ContactLevel, TouchpointKind, UserRole
 from tenure.playbooks.schemas import CtaRead
 from tenure.risk.schemas import ChurnRiskRead
-from tenure.success.service import OutcomeView, PlanView
+from tenure.success.schemas import OutcomeView, PlanView
 
 
 class SortKey(enum.StrEnum):

@@ -32,7 +32,7 @@ from tenure.portfolio.schemas import (
     TimelineItem,
 )
 from tenure.risk.schemas import ChurnRiskRead
-from tenure.success.service import OutcomeView, PlanView
+from tenure.success.schemas import OutcomeView, PlanView
 
 
 @dataclass(frozen=True)
@@ -447,7 +447,7 @@ def risk_details(
 
 def success_plan(session: Session, account: Account, as_of: date) -> PlanView | None:
     """The account's success plan with milestone progress, when it has one."""
-    from tenure.success.service import plan_show
+    from tenure.success.milestones_service import plan_show
 
     try:
         return plan_show(session, account.external_id, as_of)
@@ -458,7 +458,7 @@ def success_plan(session: Session, account: Account, as_of: date) -> PlanView | 
 def desired_outcome(session: Session, account: Account, as_of: date) -> OutcomeView | None:
     """The Desired Outcome in force and how far the account is from it, when one is set."""
     from tenure.model import DesiredOutcome
-    from tenure.success.service import outcome_show
+    from tenure.success.outcome_service import outcome_show
 
     if (
         session.scalar(

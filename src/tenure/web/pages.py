@@ -16,7 +16,7 @@ from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
 from tenure.model import AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
-from tenure.portfolio import reviews, service, team
+from tenure.portfolio import service, team
 from tenure.portfolio.schemas import (
     PortfolioQuery,
     ReassignRequest,
@@ -25,9 +25,11 @@ from tenure.portfolio.schemas import (
     TouchpointLog,
 )
 from tenure.portfolio.triage import Triage, TriageAction, triage
+from tenure.success import churn_classification_service, kpis_service, maturity_service
 from tenure.success.churn_classification import CauseSide
 from tenure.success.kpis import GroupBy
 from tenure.success.maturity import Pillar, Stage
+from tenure.success.schemas import ChurnConfirm, MaturityAnswers
 from tenure.web.exports import csv_download
 from tenure.web.render import render
 
@@ -201,8 +203,8 @@ def ebr_page(
     as_of: date = AsOf,
 ) -> Response:
     """The executive business review pack, as the success frameworks render it (HTML or PDF)."""
-    from tenure.success.service import ebr_pack
     from tenure.success.value import render_html, render_pdf
+    from tenure.success.value_service import ebr_pack
 
     account = service.get_account(db, account_id)
     pack = ebr_pack(db, account.external_id, as_of, request.app.state.event_store)
@@ -286,7 +288,7 @@ def churn_review_page(
     actor: Actor = PageActor,
     db: Session = Db,
 ) -> Response:
-    review = reviews.churn_review(db, status=status)
+    review = churn_classification_service.churn_review(db, status=status)
     return render(
         request,
         "churn_review.html",
@@ -308,13 +310,13 @@ def confirm_churn_page(
     db: Session = Db,
 ) -> Response:
     flags = {"yes": True, "no": False}
-    data = reviews.ChurnConfirm(
+    data = ChurnConfirm(
         cause_side=cause_side,
         avoidable=flags.get(avoidable),
         foreseen=flags.get(foreseen),
         review=review or None,
     )
-    reviews.confirm_churn_class(db, record_id, data, actor)
+    churn_classification_service.confirm_churn(db, actor, record_id, data)
     return RedirectResponse(_same_site(back, "/churn-review"), status_code=303)
 
 
@@ -328,8 +330,8 @@ def kpis_page(
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
-    history = reviews.kpi_history(db, as_of, quarters=quarters, by=by)
-    cohorts = reviews.cohort_retention(db, as_of, max_months=months)
+    history = kpis_service.kpi_history(db, as_of, quarters=quarters, by=by)
+    cohorts = kpis_service.cohort_retention(db, as_of, max_months=months)
     return render(
         request,
         "kpis.html",
@@ -392,7 +394,7 @@ def contacts_csv(
 def maturity_page(
     request: Request, actor: Actor = PageActor, db: Session = Db, as_of: date = AsOf
 ) -> Response:
-    view = reviews.maturity_view(db, as_of)
+    view = maturity_service.maturity_view(db, as_of)
     return render(
         request,
         "maturity.html",
@@ -418,8 +420,8 @@ async def assess_maturity_page(
         if form.get(f"stage_{pillar.value}")
     }
     note = str(form.get("note") or "") or None
-    data = reviews.MaturityAnswers.model_validate({"answers": answers, "note": note})
-    reviews.assess(db, as_of, data, actor)
+    data = MaturityAnswers.model_validate({"answers": answers, "note": note})
+    maturity_service.assess_maturity(db, actor, as_of, data)
     return RedirectResponse("/maturity", status_code=303)
 
 

@@ -29,7 +29,7 @@ from tenure.portfolio.schemas import (
 )
 from tenure.risk.schemas import ChurnRiskRead
 from tenure.store.events import EventStore
-from tenure.success.service import PlanView
+from tenure.success.schemas import PlanView
 
 router = APIRouter(tags=["accounts"], responses=ERRORS)
 

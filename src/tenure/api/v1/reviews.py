@@ -8,31 +8,38 @@ from fastapi import APIRouter, Query
 
 from tenure.api.v1.common import ERRORS, Actor, AsOf, CurrentActor, Db, Session
 from tenure.playbooks.schemas import CtaRead
-from tenure.portfolio import reviews
 from tenure.portfolio.triage import Triage, triage
+from tenure.success import churn_classification_service, kpis_service, maturity_service
 from tenure.success.kpis import CohortRetention, GroupBy, KpiReport
 from tenure.success.maturity import CsriResult
+from tenure.success.schemas import (
+    ChurnConfirm,
+    ChurnReview,
+    ChurnReviewRow,
+    MaturityAnswers,
+    MaturityView,
+)
 
 router = APIRouter(tags=["frameworks"], responses=ERRORS)
 
 
-@router.get("/churn-review", response_model=reviews.ChurnReview)
+@router.get("/churn-review", response_model=ChurnReview)
 def churn_review(
     status: str = Query("unconfirmed", pattern="^(unconfirmed|confirmed|all)$"),
     limit: int = Query(100, ge=1, le=500),
     actor: Actor = CurrentActor,
     db: Session = Db,
-) -> reviews.ChurnReview:
+) -> ChurnReview:
     """Lost and downgraded customers with the suggested churn class and its reasons."""
-    return reviews.churn_review(db, status=status, limit=limit)
+    return churn_classification_service.churn_review(db, status=status, limit=limit)
 
 
-@router.post("/churn-review/{record_id}/confirm", response_model=reviews.ChurnReviewRow)
+@router.post("/churn-review/{record_id}/confirm", response_model=ChurnReviewRow)
 def confirm(
-    record_id: int, data: reviews.ChurnConfirm, actor: Actor = CurrentActor, db: Session = Db
-) -> reviews.ChurnReviewRow:
+    record_id: int, data: ChurnConfirm, actor: Actor = CurrentActor, db: Session = Db
+) -> ChurnReviewRow:
     """Confirm or correct the class (the account's owner, team, their manager or an admin)."""
-    return reviews.confirm_churn_class(db, record_id, data, actor)
+    return churn_classification_service.confirm_churn(db, actor, record_id, data)
 
 
 @router.get("/kpis", response_model=list[KpiReport])
@@ -44,7 +51,7 @@ def kpis(
     as_of: date = AsOf,
 ) -> list[KpiReport]:
     """NRR, GRR, logo churn, expansion, renewal rate, NPS… for the last complete quarters."""
-    return reviews.kpi_history(db, as_of, quarters=quarters, by=by)
+    return kpis_service.kpi_history(db, as_of, quarters=quarters, by=by)
 
 
 @router.get("/kpis/cohorts", response_model=CohortRetention, summary="Cohort retention curves")
@@ -56,7 +63,7 @@ def cohorts(
 ) -> CohortRetention:
     """Logo and ARR retention by start-quarter cohort (and currency) over months since start;
     each curve stops at the last month its whole cohort has reached."""
-    return reviews.cohort_retention(db, as_of, max_months=months)
+    return kpis_service.cohort_retention(db, as_of, max_months=months)
 
 
 @router.post("/ctas/{cta_id}/triage", response_model=CtaRead, summary="Triage a CTA")
@@ -67,20 +74,18 @@ def triage_cta(
     return triage(db, cta_id, data, actor, as_of)
 
 
-@router.get("/maturity", response_model=reviews.MaturityView, summary="CS maturity (CSRI)")
-def maturity(
-    actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
-) -> reviews.MaturityView:
+@router.get("/maturity", response_model=MaturityView, summary="CS maturity (CSRI)")
+def maturity(actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf) -> MaturityView:
     """Pillars pre-filled from data (with reasons) and the history of self-assessments."""
-    return reviews.maturity_view(db, as_of)
+    return maturity_service.maturity_view(db, as_of)
 
 
 @router.post("/maturity", response_model=CsriResult, status_code=201)
 def assess_maturity(
-    data: reviews.MaturityAnswers,
+    data: MaturityAnswers,
     actor: Actor = CurrentActor,
     db: Session = Db,
     as_of: date = AsOf,
 ) -> CsriResult:
     """Save the team's self-assessment (managers and admins)."""
-    return reviews.assess(db, as_of, data, actor)
+    return maturity_service.assess_maturity(db, actor, as_of, data)

@@ -1,0 +1,353 @@
+"""The book every framework service reads: loaded once per report, grouped by account.
+
+Functions take the session first; they flush, never commit (the surface owns the transaction).
+Reports load the whole book once (:func:`load_book`) instead of querying per account.
+
+Where the frameworks read account data (Tenure's conventions, documented for importers):
+- ``account.custom["handoff"]``: answers captured at sales handoff → facts ``handoff.<key>``;
+- ``account.custom["customer_events"]``: ``[{"type": "acquired"|"bankruptcy"|"budget_cut",
+  "on": "YYYY-MM-DD"}]`` — the customer's own changes, for churn classification;
+- ``account.custom["churn"]``: ``{"stated_reason", "contract_external_id", "stated_on"}`` — what
+  the customer said when leaving (kept apart from the internal reason);
+- other ``custom`` keys → facts ``custom.<key>``; stored metrics → ``usage.<slug>``;
+- usage facts come from the metrics stored on or before the day asked (KPIs: the period's last
+  day), never from after it;
+- risk flags are risk CTAs (their ``opened_on``) and days scored in the red health band;
+- first value is the reached ``first_value`` milestone, else the account's ``onboarded_on``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.errors import NotFound
+from tenure.model import (
+    Account,
+    Contact,
+    Contract,
+    Cta,
+    Feature,
+    HealthScore,
+    Milestone,
+    Opportunity,
+    Referral,
+    SurveyResponse,
+    Ticket,
+    Touchpoint,
+    User,
+    touchpoint_attendee,
+)
+from tenure.success import value
+
+T = TypeVar("T")
+# The health band that counts as a risk flag (the shipped scorecard's lowest band).
+RISK_BAND = "red"
+RENEWED = frozenset({"renewed", "expanded", "downgraded"})
+LOST = frozenset({"churned", "downgraded"})
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """A contact as the frameworks read it (plain row: books hold tens of thousands)."""
+
+    id: int
+    external_id: str
+    name: str | None
+    email: str | None
+    title: str | None
+    level: str | None
+    roles: list[str]
+    joined_on: date | None
+    left_on: date | None
+
+
+@dataclass(frozen=True)
+class NpsRow:
+    score: int
+    responded_on: date
+
+
+@dataclass
+class Book:
+    """Every record the frameworks read, grouped by account id, loaded once."""
+
+    as_of: date
+    accounts: dict[int, Account]
+    contracts: dict[int, list[Contract]] = field(default_factory=lambda: defaultdict(list))
+    contacts: dict[int, list[ContactRow]] = field(default_factory=lambda: defaultdict(list))
+    nps: dict[int, list[NpsRow]] = field(default_factory=lambda: defaultdict(list))
+    touchpoints: dict[int, list[value.TouchpointFact]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    high_priority_tickets: dict[int, list[date]] = field(default_factory=lambda: defaultdict(list))
+    milestones: dict[int, list[Milestone]] = field(default_factory=lambda: defaultdict(list))
+    opportunities: dict[int, list[Opportunity]] = field(default_factory=lambda: defaultdict(list))
+    referrals: dict[int, list[Referral]] = field(default_factory=lambda: defaultdict(list))
+    risk_flags: dict[int, list[date]] = field(default_factory=lambda: defaultdict(list))
+    metrics: dict[int, dict[str, Any]] = field(default_factory=dict)
+    metrics_as_of: date | None = None
+    # The first day metrics were stored: before it, milestones could not be seen from data.
+    first_metrics_day: date | None = None
+    features: list[Feature] = field(default_factory=list)
+    users: dict[int, User] = field(default_factory=dict)
+
+
+def _day(moment: datetime) -> date:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
+
+
+def _group(rows: Iterable[T], key: str, into: dict[int, list[T]]) -> None:
+    for row in rows:
+        into[getattr(row, key)].append(row)
+
+
+def stored_metrics_by_account(
+    session: Session, on_or_before: date | None = None
+) -> tuple[dict[int, dict[str, Any]], date | None]:
+    """The latest stored metrics per account, on or before a day when given (empty when
+    `tenure metrics compute` never ran for such a day)."""
+    from tenure.metrics.service import stored_metrics
+    from tenure.model.metric_snapshot import MetricSnapshot
+
+    query = sa.select(sa.func.max(MetricSnapshot.as_of))
+    if on_or_before is not None:
+        query = query.where(MetricSnapshot.as_of <= on_or_before)
+    day = session.scalar(query)
+    if day is None:
+        return {}, None
+    frame = stored_metrics(session, day)
+    records = frame.to_dict("records")
+    out = {}
+    for r in records:
+        out[int(r["account_id"])] = {
+            k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()
+        }
+    return out, day
+
+
+def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None = None) -> Book:
+    """Load the accounts (all, or the given ids) and everything the frameworks read about them."""
+    ids = None if account_ids is None else sorted(set(account_ids))
+
+    def scoped(model: Any) -> sa.Select[Any]:
+        statement = sa.select(model)
+        if ids is not None:
+            statement = statement.where(model.account_id.in_(ids))
+        return statement
+
+    accounts_q = sa.select(Account)
+    if ids is not None:
+        accounts_q = accounts_q.where(Account.id.in_(ids))
+    book = Book(as_of=as_of, accounts={a.id: a for a in session.scalars(accounts_q)})
+    _group(
+        session.scalars(scoped(Contract).order_by(Contract.starts_on)), "account_id", book.contracts
+    )
+    contact_roles: dict[int, frozenset[str]] = {}
+    contact_columns = (
+        Contact.id,
+        Contact.external_id,
+        Contact.name,
+        Contact.email,
+        Contact.title,
+        Contact.level,
+        Contact.roles,
+        Contact.joined_on,
+        Contact.left_on,
+    )
+    contact_rows = session.execute(
+        scoped(Contact).with_only_columns(Contact.account_id, *contact_columns)
+    )
+    for c in contact_rows:
+        row = ContactRow(
+            id=c.id,
+            external_id=c.external_id,
+            name=c.name,
+            email=c.email,
+            title=c.title,
+            level=c.level.value if c.level else None,
+            roles=list(c.roles or []),
+            joined_on=c.joined_on,
+            left_on=c.left_on,
+        )
+        if c.account_id is not None:
+            book.contacts[c.account_id].append(row)
+        contact_roles[row.id] = frozenset(
+            [*row.roles, *(["end_user"] if row.level == "end_user" else [])]
+        )
+    nps_rows = session.execute(
+        scoped(SurveyResponse)
+        .with_only_columns(
+            SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at
+        )
+        .where(SurveyResponse.kind == "nps")
+        .order_by(SurveyResponse.responded_at)
+    )
+    for account_id, score, responded_at in nps_rows:
+        book.nps[account_id].append(NpsRow(score, _day(responded_at)))
+    tickets = session.execute(
+        scoped(Ticket)
+        .with_only_columns(Ticket.account_id, Ticket.opened_at)
+        .where(Ticket.priority.in_(["high", "urgent"]))
+    )
+    for account_id, opened_at in tickets:
+        book.high_priority_tickets[account_id].append(_day(opened_at))
+    _group(
+        session.scalars(scoped(Milestone).order_by(Milestone.due_on)), "account_id", book.milestones
+    )
+    _group(session.scalars(scoped(Opportunity)), "account_id", book.opportunities)
+    _group(session.scalars(scoped(Referral)), "account_id", book.referrals)
+    for cta in session.scalars(scoped(Cta).where(Cta.kind == "risk")):
+        book.risk_flags[cta.account_id].append(cta.opened_on)
+    red_days = session.execute(
+        scoped(HealthScore)
+        .with_only_columns(HealthScore.account_id, HealthScore.as_of)
+        .where(HealthScore.band == RISK_BAND)
+    )
+    for account_id, day in red_days:
+        book.risk_flags[account_id].append(day)
+    roles: dict[int, set[str]] = defaultdict(set)
+    attendees = sa.select(touchpoint_attendee.c.touchpoint_id, touchpoint_attendee.c.contact_id)
+    if ids is not None:
+        attendees = attendees.join(
+            Touchpoint, Touchpoint.id == touchpoint_attendee.c.touchpoint_id
+        ).where(Touchpoint.account_id.in_(ids))
+    for touchpoint_id, contact_id in session.execute(attendees):
+        roles[touchpoint_id] |= contact_roles.get(contact_id, frozenset())
+    touchpoints = session.execute(
+        scoped(Touchpoint).with_only_columns(
+            Touchpoint.id, Touchpoint.account_id, Touchpoint.kind, Touchpoint.occurred_at
+        )
+    )
+    for tp_id, account_id, kind, occurred_at in touchpoints:
+        book.touchpoints[account_id].append(
+            value.TouchpointFact(_day(occurred_at), str(kind), frozenset(roles.get(tp_id, ())))
+        )
+    book.metrics, book.metrics_as_of = stored_metrics_by_account(session, as_of)
+    from tenure.model.metric_snapshot import MetricSnapshot
+
+    book.first_metrics_day = session.scalar(sa.select(sa.func.min(MetricSnapshot.as_of)))
+    book.features = list(session.scalars(sa.select(Feature).order_by(Feature.released_on)))
+    book.users = {u.id: u for u in session.scalars(sa.select(User))}
+    return book
+
+
+def get_account(session: Session, external_id: str) -> Account:
+    account = session.scalar(sa.select(Account).where(Account.external_id == external_id))
+    if account is None:
+        raise NotFound(f"account {external_id!r} not found")
+    return account
+
+
+def load_one(session: Session, external_id: str, as_of: date) -> tuple[Book, Account]:
+    account = get_account(session, external_id)
+    return load_book(session, as_of, [account.id]), account
+
+
+def active_contracts(book: Book, account_id: int, day: date) -> list[Contract]:
+    return [c for c in book.contracts[account_id] if c.starts_on <= day <= c.ends_on]
+
+
+def last_nps(book: Book, account_id: int, before: date) -> int | None:
+    answers = [r for r in book.nps[account_id] if r.responded_on <= before]
+    return answers[-1].score if answers else None
+
+
+def account_facts(
+    book: Book,
+    account_id: int,
+    *,
+    at_signing: bool = False,
+    metrics: dict[str, Any] | None = None,
+    day: date | None = None,
+) -> dict[str, Any]:
+    """The dotted facts rules read. At signing: attributes and handoff answers only; otherwise
+    also usage (the book's metrics, or ``metrics`` of another ``day``) and the last NPS."""
+    a = book.accounts[account_id]
+    facts: dict[str, Any] = {
+        "segment": a.segment,
+        "experience_segment": a.experience_segment,
+        "industry": a.industry,
+        "employee_count": a.employee_count,
+        "region": a.region,
+    }
+    for key, val in (a.custom or {}).items():
+        if key in ("handoff", "outcome") and isinstance(val, dict):
+            facts.update({f"{key}.{k}": v for k, v in val.items()})
+        elif not isinstance(val, (dict, list)):
+            facts[f"custom.{key}"] = val
+    if at_signing:
+        return facts
+    usage = book.metrics.get(account_id, {}) if metrics is None else metrics
+    facts.update(
+        {
+            f"usage.{k}": v
+            for k, v in usage.items()
+            if k not in ("account_id", "account_external_id", "account_name")
+        }
+    )
+    facts["nps.last"] = last_nps(book, account_id, day or book.as_of)
+    return facts
+
+
+def signed_on(book: Book, account_id: int) -> date | None:
+    """The first signature: the account's created_on or its first contract, whichever is first."""
+    days = [c.starts_on for c in book.contracts[account_id]]
+    created = book.accounts[account_id].created_on
+    if created:
+        days.append(created)
+    return min(days) if days else None
+
+
+def first_value_on(book: Book, account_id: int) -> date | None:
+    """The reached first_value milestone, else the go-live date — never before the signature."""
+    reached = next(
+        (
+            m.reached_on
+            for m in book.milestones[account_id]
+            if m.key == "first_value" and m.reached_on and m.reached_by != "baseline"
+        ),
+        None,
+    )
+    day = reached or book.accounts[account_id].onboarded_on
+    start = signed_on(book, account_id)
+    return day if day and start and day >= start else None
+
+
+def metric(book: Book, account_id: int, slug: str) -> float | None:
+    v = book.metrics.get(account_id, {}).get(slug)
+    return None if v is None else float(v)
+
+
+def metric_before(session: Session, account_id: int, day: date, slug: str) -> float | None:
+    """One metric from the latest snapshot stored on or before ``day`` (no look-ahead)."""
+    from tenure.model.metric_snapshot import MetricSnapshot
+
+    values = session.scalar(
+        sa.select(MetricSnapshot.values)
+        .where(MetricSnapshot.account_id == account_id, MetricSnapshot.as_of <= day)
+        .order_by(MetricSnapshot.as_of.desc())
+        .limit(1)
+    )
+    v = (values or {}).get(slug)
+    return None if v is None else float(v)
+
+
+def champions_of(book: Book, account_id: int, day: date) -> list[ContactRow]:
+    return [
+        c
+        for c in book.contacts[account_id]
+        if "champion" in (c.roles or []) and (c.left_on is None or c.left_on > day)
+    ]
+
+
+def value_stage_of(book: Book, account_id: int) -> value.ValueStage:
+    return value.value_stage(
+        book.touchpoints[account_id], len(champions_of(book, account_id, book.as_of)), book.as_of
+    )

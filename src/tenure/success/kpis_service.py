@@ -1,0 +1,127 @@
+"""Success KPIs for a period, per segment or CSM."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.errors import InvalidInput
+from tenure.model import AccountOwnership, Contract, Referral
+from tenure.success import fit, kpis
+from tenure.success.book import (
+    account_facts,
+    active_contracts,
+    first_value_on,
+    load_book,
+    metric,
+    signed_on,
+)
+
+
+def _owner_at(session: Session, day: date) -> dict[int, int]:
+    moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    rows = session.execute(
+        sa.select(AccountOwnership.account_id, AccountOwnership.user_id)
+        .where(
+            AccountOwnership.started_at <= moment,
+            sa.or_(AccountOwnership.ended_at.is_(None), AccountOwnership.ended_at > moment),
+        )
+        .order_by(AccountOwnership.started_at)
+    )
+    return {account_id: user_id for account_id, user_id in rows}
+
+
+def kpi_report(
+    session: Session, period: kpis.Period, by: kpis.GroupBy, config: fit.FitConfig | None = None
+) -> kpis.KpiReport:
+    """KPIs for the period; per CSM uses the owner at the period's start (history kept)."""
+    book = load_book(session, period.last_day)
+    owners = _owner_at(session, period.start)
+    fit_config = config or fit.load_fit_config()
+    referred = set(
+        session.scalars(
+            sa.select(Referral.referred_account_id).where(
+                Referral.kind == "referral", Referral.referred_account_id.is_not(None)
+            )
+        )
+    )
+    accounts, contracts, answers = [], [], []
+    for account_id, account in book.accounts.items():
+        owner_id = owners.get(account_id, account.owner_id)
+        owner = book.users.get(owner_id) if owner_id else None
+        seats = sum(
+            c.licensed_seats or 0 for c in active_contracts(book, account_id, period.last_day)
+        )
+        active = metric(book, account_id, "active_users_28d")
+        accounts.append(
+            kpis.AccountFact(
+                account_id=account_id,
+                segment=account.segment,
+                csm=(owner.name or owner.email) if owner else None,
+                active_users=None if active is None else int(active),
+                licensed_seats=seats or None,
+                feature_share=metric(book, account_id, "feature_breadth"),
+                first_contract_on=signed_on(book, account_id),
+                first_value_on=first_value_on(book, account_id),
+                fit_band=fit.assess_fit(
+                    account_facts(book, account_id, at_signing=True), fit_config
+                ).fit_band.value,
+                referred=account_id in referred,
+            )
+        )
+        contracts += [
+            kpis.ContractFact(
+                account_id,
+                c.currency,
+                c.starts_on,
+                c.ends_on,
+                c.arr,
+                c.renewal_outcome.value if c.renewal_outcome else None,
+            )
+            for c in book.contracts[account_id]
+        ]
+        answers += [
+            kpis.NpsAnswer(account_id, r.score, r.responded_on) for r in book.nps[account_id]
+        ]
+    return kpis.compute_kpis(period, accounts, contracts, answers, by)
+
+
+def quarters_before(as_of: date, count: int) -> list[kpis.Period]:
+    """The last ``count`` complete calendar quarters before ``as_of``'s quarter, oldest first."""
+    if not 1 <= count <= 12:
+        raise InvalidInput(f"quarters: {count} is outside 1–12")
+    start = date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
+    periods = []
+    for _ in range(count):
+        previous = date(start.year - (start.month == 1), (start.month - 4) % 12 + 1, 1)
+        periods.append(kpis.Period(previous, start))
+        start = previous
+    return periods[::-1]
+
+
+def kpi_history(
+    session: Session, as_of: date, *, quarters: int, by: kpis.GroupBy
+) -> list[kpis.KpiReport]:
+    return [kpi_report(session, period, by) for period in quarters_before(as_of, quarters)]
+
+
+def cohort_retention(session: Session, as_of: date, *, max_months: int) -> kpis.CohortRetention:
+    """Logo and ARR retention curves of every start-quarter cohort (see kpis.cohort_retention)."""
+    rows = session.execute(
+        sa.select(
+            Contract.account_id,
+            Contract.currency,
+            Contract.starts_on,
+            Contract.ends_on,
+            Contract.arr,
+            Contract.status,
+            Contract.outcome_on,
+        )
+    )
+    facts = [
+        kpis.ContractFact(a, cur, start, end, float(arr), status=status, outcome_on=outcome_on)
+        for a, cur, start, end, arr, status, outcome_on in rows
+    ]
+    return kpis.cohort_retention(facts, as_of, max_months=max_months)

@@ -1,0 +1,122 @@
+"""Desired Outcome: store its versions, judge the one in force, group by experience."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.auth import audit
+from tenure.auth.permissions import Actor, require_account_editor
+from tenure.errors import NotFound
+from tenure.model import Account, DesiredOutcome
+from tenure.success import outcome
+from tenure.success.book import account_facts, get_account, load_one
+from tenure.success.rules import Rule
+from tenure.success.schemas import OutcomeView
+
+
+def _outcome_version(row: DesiredOutcome) -> outcome.DesiredOutcomeVersion:
+    return outcome.DesiredOutcomeVersion(
+        effective_from=row.effective_from,
+        required_outcome=outcome.RequiredOutcome(
+            text=row.required_outcome, target=Rule.model_validate(row.target)
+        ),
+        appropriate_experience=outcome.AppropriateExperience(
+            touch_model=outcome.TouchModel(row.touch_model),
+            requirements=[outcome.Requirement.model_validate(r) for r in row.requirements],
+        ),
+    )
+
+
+def set_desired_outcome(
+    session: Session, actor: Actor, external_id: str, version: outcome.DesiredOutcomeVersion
+) -> DesiredOutcome:
+    """Store a new version (earlier ones stay: the Desired Outcome evolves); the account's
+    editors only, audited."""
+    account = get_account(session, external_id)
+    require_account_editor(session, actor.user, account)
+    latest = (
+        session.scalar(
+            sa.select(sa.func.max(DesiredOutcome.version)).where(
+                DesiredOutcome.account_id == account.id
+            )
+        )
+        or 0
+    )
+    row = DesiredOutcome(
+        account_id=account.id,
+        version=latest + 1,
+        effective_from=version.effective_from,
+        required_outcome=version.required_outcome.text,
+        target=version.required_outcome.target.model_dump(),
+        touch_model=version.appropriate_experience.touch_model.value,
+        requirements=[r.model_dump() for r in version.appropriate_experience.requirements],
+        author_id=actor.id,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "desired_outcome.create",
+        "desired_outcome",
+        row.id,
+        after=audit.snapshot(row),
+    )
+    return row
+
+
+def outcome_versions(session: Session, account_id: int) -> list[outcome.DesiredOutcomeVersion]:
+    rows = session.scalars(
+        sa.select(DesiredOutcome)
+        .where(DesiredOutcome.account_id == account_id)
+        .order_by(DesiredOutcome.version)
+    )
+    return [_outcome_version(r) for r in rows]
+
+
+def outcome_show(session: Session, external_id: str, as_of: date) -> OutcomeView:
+    book, account = load_one(session, external_id, as_of)
+    versions = outcome_versions(session, account.id)
+    if not versions:
+        raise NotFound(
+            f"account {external_id!r} has no Desired Outcome yet: set one with `tenure outcome set`"
+        )
+    status = outcome.evaluate_outcome(
+        outcome.current_version(versions, as_of), account_facts(book, account.id)
+    )
+    ms = book.milestones[account.id]
+    functional = [m for m in ms if m.type == "functional"]
+    reached = sum(1 for m in functional if m.reached_on and m.reached_on <= as_of)
+    return OutcomeView(
+        account=account.external_id,
+        versions=len(versions),
+        status=status,
+        success_gap=outcome.success_gap(reached, len(functional), status.required_met),
+        accountable_share=outcome.accountable_share(m.owner for m in ms),
+    )
+
+
+def experience_segments(session: Session, as_of: date) -> dict[str, list[str]]:
+    """Accounts grouped by Appropriate Experience: the touch model of the Desired Outcome in force,
+    else the account's ``experience_segment``."""
+    latest: dict[int, outcome.TouchModel] = {}
+    rows = session.scalars(
+        sa.select(DesiredOutcome)
+        .where(DesiredOutcome.effective_from <= as_of)
+        .order_by(DesiredOutcome.effective_from, DesiredOutcome.version)
+    )
+    for row in rows:
+        latest[row.account_id] = outcome.TouchModel(row.touch_model)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for account_id, ext, fallback in session.execute(
+        sa.select(Account.id, Account.external_id, Account.experience_segment).order_by(
+            Account.external_id
+        )
+    ):
+        model = latest.get(account_id)
+        groups[model.value if model else (fallback or "(not captured)")].append(ext)
+    return dict(sorted(groups.items()))

@@ -1,0 +1,170 @@
+"""The views the success services return and the CLI, API and web render."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from tenure.success import churn_classification, expansion, fit, lifecycle, milestones, outcome
+from tenure.success.churn_classification import CauseSide
+from tenure.success.maturity import Pillar, Stage
+
+
+class AccountFit(BaseModel):
+    account: str
+    name: str
+    assessment: fit.FitAssessment
+    at_signing: bool
+
+
+class OutcomeView(BaseModel):
+    account: str
+    versions: int
+    status: outcome.OutcomeStatus
+    success_gap: outcome.SuccessGap
+    accountable_share: outcome.AccountableShare
+
+
+class MilestoneRow(BaseModel):
+    key: str
+    name: str
+    type: str
+    owner: str
+    due_on: date
+    reached_on: date | None
+    reached_by: str | None
+    status: milestones.MilestoneStatus
+    reason: str
+
+
+class PlanView(BaseModel):
+    account: str
+    segment: str
+    started_on: date
+    milestones: list[MilestoneRow]
+
+
+class RefreshResult(BaseModel):
+    days: int
+    checked: int
+    reached: int
+    reached_before_first_measure: int
+    asks_opened: int
+
+
+class LifecycleView(BaseModel):
+    account: str
+    name: str
+    current: lifecycle.StageResult
+    history: list[lifecycle.StageChange]
+    customer_for_life: lifecycle.CustomerForLife
+
+
+class LifecyclePortfolio(BaseModel):
+    as_of: date
+    by_stage: dict[str, int]
+    by_tenure_year: list[lifecycle.TenureYearRow]
+    customers_with_half_features: int
+
+
+class MaturityRecord(BaseModel):
+    assessed_on: date
+    csri: float
+    band: str
+    stages: dict[str, str]
+    note: str | None
+
+
+class ClassifyResult(BaseModel):
+    classified: int
+    already: int
+    records: list[churn_classification.ChurnSuggestion]
+
+
+class ChurnRecordView(BaseModel):
+    account: str
+    kind: str
+    churned_on: date
+    notice_on: date | None
+    churn_class: str
+    cause_side: str
+    avoidable: bool | None
+    internal_reason: str
+    stated_reason: str | None
+    confirmed: bool
+    root_cause_review: str | None
+    suggested_reasons: list[str]
+    classifier_version: int | None
+
+
+class PotentialView(BaseModel):
+    account: str
+    potential: expansion.AccountPotential
+    nirvana: expansion.Nirvana
+
+
+class ChurnReviewRow(BaseModel):
+    id: int
+    account_id: int
+    account_name: str
+    owner_name: str | None
+    kind: str
+    churned_on: date
+    notice_on: date | None
+    arr: float | None
+    currency: str | None
+    churn_class: str
+    cause_side: str
+    avoidable: bool | None
+    foreseen: bool
+    internal_reason: str
+    stated_reason: str | None
+    suggested_class: str | None
+    suggested_cause: str | None
+    reasons: list[str]
+    confirmed: bool
+    confirmed_at: datetime | None
+    root_cause_review: str | None
+
+
+class ChurnReview(BaseModel):
+    items: list[ChurnReviewRow]
+    unconfirmed: int
+    total: int
+
+
+class ChurnCorrection(BaseModel):
+    """What the CSM confirms or corrects about a suggested class; what is left out stays as
+    suggested (the command line may confirm without naming a cause side)."""
+
+    cause_side: CauseSide | None = None
+    avoidable: bool | None = None
+    foreseen: bool | None = None
+    review: str | None = Field(default=None, max_length=5000)
+    internal_reason: str | None = Field(default=None, max_length=64)
+
+
+class ChurnConfirm(ChurnCorrection):
+    """The console's confirmation: it always names the cause side."""
+
+    cause_side: CauseSide
+
+
+class PillarPrefill(BaseModel):
+    stage: Stage
+    reasons: list[str]
+
+
+class MaturityView(BaseModel):
+    """The pillars the data pre-fills (with why), and every past self-assessment."""
+
+    prefill: dict[str, PillarPrefill]
+    history: list[MaturityRecord]
+
+
+class MaturityAnswers(BaseModel):
+    """The team's stage per pillar; pillars left out keep the stage the data suggests."""
+
+    answers: dict[Pillar, Stage] = Field(default_factory=dict)
+    note: str | None = Field(default=None, max_length=2000)

@@ -1,7 +1,7 @@
 """The book every framework service reads: loaded once per report, grouped by account.
 
-Functions take the session first; they flush, never commit (the surface owns the transaction).
-Reports load the whole book once (:func:`load_book`) instead of querying per account.
+Reports load the whole book once (:func:`load_book`) instead of querying per account; the
+framework services (``<framework>_service.py``) read it.
 
 Where the frameworks read account data (Tenure's conventions, documented for importers):
 - ``account.custom["handoff"]``: answers captured at sales handoff → facts ``handoff.<key>``;

@@ -97,6 +97,23 @@ class Settings(BaseSettings):
     ingest_retry_after: int = Field(
         default=1, ge=1, description="Seconds a refused (429) sender is told to wait."
     )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description=(
+            "How `tenure serve` logs: json (one object per line with the request id, for "
+            "journald, containers and log shippers), text (for a person at a terminal), or "
+            "auto: text when stderr is a terminal, json otherwise."
+        ),
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description=(
+            "Let any client read /metrics. Off, only clients on this machine that did not "
+            "come through a proxy may: route names, volumes and job state are not for the "
+            "internet. Turn on for a Prometheus on a private network, and keep /metrics "
+            "off the public proxy."
+        ),
+    )
     refresh_every: int = Field(
         default=60,
         ge=0,

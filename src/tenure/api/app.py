@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
 
     from tenure.api.errors import install_error_handlers
+    from tenure.api.observability import ObservabilityMiddleware
+    from tenure.api.observability import router as observability_router
     from tenure.api.segment import router as segment_router
     from tenure.api.v1 import router as api_v1_router
     from tenure.playbooks.web import api_router as playbooks_api_router
@@ -67,9 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # about 0.5 ms of CPU; small answers (Segment acknowledgements) go as they are.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     app.add_middleware(SecurityHeadersMiddleware)
+    # Inside the proxy-header middleware, so its access log shows the real client address.
+    app.add_middleware(ObservabilityMiddleware)
     if settings.trusted_proxies:
         # Outermost: the client address and scheme are the ones the configured proxies report.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.include_router(observability_router)
     app.include_router(api_v1_router)
     app.include_router(segment_router)
     app.include_router(survey_router)

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from tenure.api.observability import count_ingested
 from tenure.errors import Unauthorized
 from tenure.ingest import segment
 from tenure.ingest.backpressure import IngestGate
@@ -156,6 +157,7 @@ def store_plan(plan: IngestPlan, store: EventStore, sessions: sessionmaker[Sessi
             plan.received,
             plan.quarantined[0].reason,
         )
+    count_ingested(len(plan.events) + len(plan.identities), len(plan.quarantined))
 
 
 async def _receive(request: Request, endpoint: str) -> JSONResponse:

@@ -23,6 +23,7 @@ def serve(
     import uvicorn
 
     from tenure.api.nodelay import HTTP_PROTOCOL
+    from tenure.logs import logging_config
     from tenure.playbooks.intraday import start_refresher
     from tenure.playbooks.worker import start_worker
 
@@ -49,6 +50,11 @@ def serve(
             # workers were killed and respawned for ever. A busy worker must not be killed
             # mid-request either.
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            # JSON lines with the request id (or text on a terminal): TENURE_LOG_FORMAT. The
+            # app writes the access log itself (tenure.access, with route, status, duration
+            # and request id), so uvicorn's would only repeat it.
+            log_config=logging_config(config.log_format),
+            access_log=False,
         )
     finally:
         for process in background:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.errors import NotFound
 from tenure.health.service import (
     explain_account,
-    find_account,
     latest_account_score,
     latest_scores,
     load_scorecard,
@@ -75,7 +75,7 @@ def test_history_and_trend_against_the_previous_stored_score(
         moved = score.score - earlier[key].score
         assert score.trend == ("up" if moved > 3 else "down" if moved < -3 else "flat")
     assert [s.account_external_id for s in latest_scores(session)] == ["bolt", "acme", "dyna"]
-    assert latest_account_score(session, find_account(session, "acme")) == history[-1]
+    assert latest_account_score(session, get_account(session, "acme", by_name=True)) == history[-1]
 
 
 def test_former_customers_are_not_scored(session: Session, data_dir: Path) -> None:

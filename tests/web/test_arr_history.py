@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from tenure.model.contract import ContractStatus
-from tenure.portfolio.service import arr_history
+from tenure.portfolio.account_360 import arr_history
 
 
 def term(number: int, starts_on: date, ends_on: date, arr: float, **other: Any) -> Any:

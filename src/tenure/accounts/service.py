@@ -352,8 +352,29 @@ def _get(session: Session, model: type[ModelT], key: str, value: str, noun: str)
     return record
 
 
-def get_account(session: Session, external_id: str) -> Account:
-    return _get(session, Account, "external_id", external_id, "account")
+def get_account(session: Session, reference: int | str, *, by_name: bool = False) -> Account:
+    """The one account lookup: by id (an int) or external id (a str). With ``by_name`` a str
+    that is no external id may be the account's name, case-insensitive — what people type on
+    the command line; a name several accounts share is refused with their ids."""
+    if isinstance(reference, int):
+        account = session.get(Account, reference)
+        if account is None:
+            raise NotFound(f"no account with id {reference}")
+        return account
+    if not by_name:
+        return _get(session, Account, "external_id", reference, "account")
+    account = session.scalar(sa.select(Account).where(Account.external_id == reference))
+    if account is not None:
+        return account
+    named = session.scalars(
+        sa.select(Account).where(sa.func.lower(Account.name) == reference.lower())
+    ).all()
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        ids = ", ".join(a.external_id for a in named)
+        raise InvalidInput(f"{len(named)} accounts are named {reference!r}; use an id: {ids}")
+    raise NotFound(f"no account with id or name {reference!r}")
 
 
 def get_contact(session: Session, external_id: str) -> Contact:

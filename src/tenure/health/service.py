@@ -24,6 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.errors import InvalidInput, NotFound
 from tenure.health.schemas import AccountScore, MeasureScore
 from tenure.health.scorecard import Scorecard, load_scorecard_text, score_accounts
@@ -151,22 +152,6 @@ def score_day(
     return scores
 
 
-def find_account(session: Session, reference: str) -> Account:
-    """An account by external id, else by name (case-insensitive)."""
-    account = session.scalar(sa.select(Account).where(Account.external_id == reference))
-    if account is not None:
-        return account
-    named = session.scalars(
-        sa.select(Account).where(sa.func.lower(Account.name) == reference.lower())
-    ).all()
-    if len(named) == 1:
-        return named[0]
-    if len(named) > 1:
-        ids = ", ".join(a.external_id for a in named)
-        raise InvalidInput(f"{len(named)} accounts are named {reference!r}; use an id: {ids}")
-    raise NotFound(f"no account with id or name {reference!r}")
-
-
 def to_account_score(score: HealthScore, account: Account) -> AccountScore:
     """A stored score row as the surfaces' :class:`AccountScore` (with its measures)."""
     return AccountScore(
@@ -198,7 +183,7 @@ def latest_account_score(session: Session, account: Account) -> AccountScore | N
 
 def score_history(session: Session, reference: str) -> list[AccountScore]:
     """Every stored score of one account, oldest first."""
-    account = find_account(session, reference)
+    account = get_account(session, reference, by_name=True)
     scores = session.scalars(
         sa.select(HealthScore)
         .where(HealthScore.account_id == account.id)

@@ -13,11 +13,13 @@ from datetime import date
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.auth.permissions import Actor, can_edit_account
 from tenure.health.schemas import AccountScore
 from tenure.model import AccountTeamRole
 from tenure.playbooks.schemas import CtaRead
-from tenure.portfolio import handoff, rescue, service, signals
+from tenure.portfolio import handoff, rescue, signals
+from tenure.portfolio.rows import account_row
 from tenure.portfolio.schemas import AccountRow, TeamSeat
 from tenure.portfolio.team import team_seats
 from tenure.risk.schemas import ChurnRiskRead
@@ -37,9 +39,9 @@ class AlignmentView(BaseModel):
 
 
 def alignment_view(session: Session, account_id: int, actor: Actor, as_of: date) -> AlignmentView:
-    account = service.get_account(session, account_id)
+    account = get_account(session, account_id)
     return AlignmentView(
-        account=service.account_row(session, account_id, as_of),
+        account=account_row(session, account_id, as_of),
         health=signals.account_health(session, account),
         churn_risk=signals.account_risk(session, account),
         team=_in_flow_order(team_seats(session, account_id)),

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
 from tenure.errors import Conflict, InvalidInput
@@ -33,7 +34,6 @@ from tenure.model import (
     User,
     UserRole,
 )
-from tenure.portfolio.service import get_account
 from tenure.success import fit
 from tenure.success.outcome import AppropriateExperience, DesiredOutcomeVersion, RequiredOutcome
 

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.auth import audit
 from tenure.auth.permissions import Actor
-from tenure.errors import Conflict, Forbidden, NotFound
+from tenure.errors import Conflict, Forbidden
 from tenure.model import Account, AccountTeamMember, Cta, CtaEvent, UserRole
 from tenure.model.cta import CtaPriority, CtaType
 from tenure.playbooks.ctas import AccountContext, dedupe_key
@@ -106,9 +107,7 @@ def request_rescue(
 ) -> RescueResult:
     from tenure.playbooks.service import apply_rules
 
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound(f"no account with id {account_id}")
+    account = get_account(session, account_id)
     if not can_request_rescue(session, actor, account):
         raise Forbidden(
             f"{actor.user.email} ({actor.role.value}) may not open a rescue CTA on "

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor, require_role
 from tenure.errors import Conflict, InvalidInput, NotFound
@@ -31,17 +32,10 @@ class ContactListRow(BaseModel):
     roles: list[str]
 
 
-def _account(session: Session, account_id: int) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound(f"no account with id {account_id}")
-    return account
-
-
 def add_team_member(
     session: Session, account_id: int, data: TeamMemberCreate, actor: Actor
 ) -> AccountTeamMember:
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     require_account_editor(session, actor.user, account)
     user = session.get(User, data.user_id)
     if user is None or not user.is_active or user.role == UserRole.viewer:
@@ -68,7 +62,7 @@ def remove_team_member(session: Session, account_id: int, member_id: int, actor:
     member = session.get(AccountTeamMember, member_id)
     if member is None or member.account_id != account_id:
         raise NotFound(f"account {account_id} has no team member with id {member_id}")
-    require_account_editor(session, actor.user, _account(session, member.account_id))
+    require_account_editor(session, actor.user, get_account(session, member.account_id))
     before = audit.snapshot(member)
     session.delete(member)
     session.flush()

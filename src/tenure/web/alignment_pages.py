@@ -16,7 +16,7 @@ from tenure.api.v1.common import AsOf
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
 from tenure.model.base import utcnow
-from tenure.portfolio import alignment, handoff, rescue, service
+from tenure.portfolio import alignment, handoff, owners, rescue
 from tenure.success.outcome import TouchModel
 from tenure.success.rules import OPERATORS
 from tenure.web.render import render
@@ -49,7 +49,7 @@ def alignment_page(
         "alignment.html",
         {
             "v": view,
-            "people": service.owner_choices(db),
+            "people": owners.owner_choices(db),
             "fit_questions": FIT_QUESTIONS,
             "readiness": READINESS,
             "touch_models": list(TouchModel),

@@ -11,12 +11,23 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from tenure.accounts import service as accounts
 from tenure.api.v1.common import AsOf
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
 from tenure.model import AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
-from tenure.portfolio import service, team
+from tenure.portfolio import (
+    account_360,
+    book,
+    owners,
+    renewals,
+    saved_views,
+    team,
+    timeline,
+    today,
+    touchpoints,
+)
 from tenure.portfolio.schemas import (
     PortfolioQuery,
     ReassignRequest,
@@ -53,7 +64,7 @@ def today_page(
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
-    report = service.today(db, actor.user, as_of, request.app.state.event_store, scope)
+    report = today.today(db, actor.user, as_of, request.app.state.event_store, scope)
     return render(
         request,
         "today.html",
@@ -65,13 +76,13 @@ def today_page(
 
 def _portfolio_context(db: Session, query: PortfolioQuery, actor: Actor) -> dict[str, Any]:
     return {
-        "segments": service.segments(db),
-        "owners": service.owner_choices(db),
+        "segments": book.segments(db),
+        "owners": owners.owner_choices(db),
         "windows": RENEWAL_WINDOWS,
         "sort_keys": list(SortKey),
         "params": query.params(),
         "query": query,
-        "views": service.saved_views(db, actor.user),
+        "views": saved_views.saved_views(db, actor.user),
         "can_reassign": actor.role in (UserRole.admin, UserRole.manager),
     }
 
@@ -84,7 +95,7 @@ def portfolio_page(
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
-    page = service.portfolio(db, query.model_copy(update={"cursor": None}), actor.user, as_of)
+    page = book.portfolio(db, query.model_copy(update={"cursor": None}), actor.user, as_of)
     context = {"page": page, **_portfolio_context(db, query, actor)}
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "portfolio-table":
         return render(request, "_portfolio_table.html", context)
@@ -124,7 +135,7 @@ def portfolio_csv(
     as_of: date = AsOf,
 ) -> Response:
     """Every account the filters select, in the table's order and columns."""
-    rows = service.portfolio_export(db, query, actor.user, as_of)
+    rows = book.portfolio_export(db, query, actor.user, as_of)
     stamp = datetime.now().strftime("%Y%m%d")
     return csv_download(
         db,
@@ -148,7 +159,7 @@ def reassign(
     request_model = ReassignRequest.model_validate(
         {"account_ids": account_ids, "owner_id": owner_id}
     )
-    service.reassign_owner(db, request_model, actor, utcnow())
+    owners.reassign_owner(db, request_model, actor, utcnow())
     return RedirectResponse(_same_site(back, "/portfolio"), status_code=303)
 
 
@@ -159,13 +170,13 @@ def save_view(
     actor: Actor = PageActor,
     db: Session = Db,
 ) -> Response:
-    service.save_view(db, name, query, actor)
+    saved_views.save_view(db, name, query, actor)
     return RedirectResponse(f"/portfolio?{query}", status_code=303)
 
 
 @router.post("/portfolio/views/{view_id}/delete")
 def delete_view(view_id: int, actor: Actor = PageActor, db: Session = Db) -> Response:
-    service.delete_view(db, view_id, actor)
+    saved_views.delete_view(db, view_id, actor)
     return RedirectResponse("/portfolio", status_code=303)
 
 
@@ -177,7 +188,7 @@ def account_page(
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
-    data = service.account_360(db, account_id, actor.user, as_of)
+    data = account_360.account_360(db, account_id, actor.user, as_of)
     return render(
         request,
         "account.html",
@@ -185,7 +196,7 @@ def account_page(
             "a": data,
             "kinds": list(TouchpointKind),
             "today": as_of,
-            "people": service.owner_choices(db),
+            "people": owners.owner_choices(db),
             "team_roles": list(AccountTeamRole),
         },
         db=db,
@@ -206,7 +217,7 @@ def ebr_page(
     from tenure.success.value import render_html, render_pdf
     from tenure.success.value_service import ebr_pack
 
-    account = service.get_account(db, account_id)
+    account = accounts.get_account(db, account_id)
     pack = ebr_pack(db, account.external_id, as_of, request.app.state.event_store)
     if format == "pdf":
         return Response(
@@ -236,10 +247,10 @@ def log_touchpoint(
             "occurred_at": occurred_at or None,
         }
     )
-    service.log_touchpoint(db, account_id, data, actor)
+    touchpoints.log_touchpoint(db, account_id, data, actor)
     if request.headers.get("hx-request"):
         return render(
-            request, "_timeline.html", {"items": service.timeline(db, account_id), "logged": True}
+            request, "_timeline.html", {"items": timeline.timeline(db, account_id), "logged": True}
         )
     return RedirectResponse(f"/accounts/{account_id}#timeline", status_code=303)
 
@@ -252,7 +263,7 @@ def risk_page(
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
-    report = service.risk_list(db, query.for_user(actor.user), actor.user, as_of)
+    report = book.risk_list(db, query.for_user(actor.user), actor.user, as_of)
     return render(
         request,
         "risk.html",
@@ -260,8 +271,8 @@ def risk_page(
             "report": report,
             "query": query,
             "params": query.params(),
-            "owners": service.owner_choices(db),
-            "segments": service.segments(db),
+            "owners": owners.owner_choices(db),
+            "segments": book.segments(db),
         },
         db=db,
         json_url="/api/v1/risk?" + urlencode(query.params()),
@@ -435,7 +446,7 @@ def renewals_page(
     as_of: date = AsOf,
 ) -> Response:
     owner = owner or None
-    report = service.renewals(
+    report = renewals.renewals(
         db, actor.user, as_of, request.app.state.event_store, months=months, owner=owner
     )
     params = {"months": months, "owner": owner}
@@ -446,7 +457,7 @@ def renewals_page(
             "report": report,
             "months": months,
             "owner": owner or "",
-            "owners": service.owner_choices(db),
+            "owners": owners.owner_choices(db),
         },
         db=db,
         json_url="/api/v1/renewals?" + urlencode({k: v for k, v in params.items() if v}),

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from tenure.portfolio.freshness import freshness
 from tenure.portfolio.pages import PAGES, pages_for
-from tenure.portfolio.service import freshness
 from tenure.risk.reasons import feature_label, reason_text
 from tenure.risk.schemas import risk_window
 

@@ -7,11 +7,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from tenure.accounts import service as accounts
 from tenure.accounts.schemas import TouchpointRead
 from tenure.api.v1.common import ERRORS, Actor, AsOf, CurrentActor, Db, Session, event_store
 from tenure.errors import NotFound
 from tenure.model.base import utcnow
-from tenure.portfolio import service, signals
+from tenure.portfolio import (
+    account_360,
+    book,
+    owners,
+    palette,
+    renewals,
+    signals,
+    timeline,
+    today,
+    touchpoints,
+)
 from tenure.portfolio.schemas import (
     Account360,
     HealthView,
@@ -45,7 +56,7 @@ def list_accounts(
     with ``cursor`` (or ``page``); ``sort`` by name, arr, renewal_on, segment, owner, health,
     risk, arr_at_risk, utilization; ``utilization`` (low, medium, high, unknown) and
     ``utilization_min``/``utilization_max`` (ratios) filter by license utilization."""
-    return service.portfolio(db, query, actor.user, as_of)
+    return book.portfolio(db, query, actor.user, as_of)
 
 
 @router.get("/risk", response_model=RiskPage, summary="Accounts ranked by churn risk")
@@ -57,7 +68,7 @@ def list_risk(
 ) -> RiskPage:
     """The portfolio ranked by churn risk with each account's top reasons; ``owner`` defaults to
     you (a CSM) or your team (a manager)."""
-    return service.risk_list(db, query.for_user(actor.user), actor.user, as_of)
+    return book.risk_list(db, query.for_user(actor.user), actor.user, as_of)
 
 
 @router.get("/accounts/{account_id}", response_model=Account360, summary="Account 360")
@@ -66,13 +77,13 @@ def get_account(
 ) -> Account360:
     """Header, health with its breakdown, churn risk with reasons, relationships, contracts,
     usage history and the merged timeline."""
-    return service.account_360(db, account_id, actor.user, as_of)
+    return account_360.account_360(db, account_id, actor.user, as_of)
 
 
 @router.get("/accounts/{account_id}/health", response_model=HealthView, summary="Health score")
 def account_health(account_id: int, actor: Actor = CurrentActor, db: Session = Db) -> HealthView:
     """The latest score with every measure's value, points and what would move it; the history."""
-    account = service.get_account(db, account_id)
+    account = accounts.get_account(db, account_id)
     score = signals.account_health(db, account)
     if score is None:
         raise NotFound(f"account {account_id} has no health score yet: run `tenure run daily`")
@@ -82,7 +93,7 @@ def account_health(account_id: int, actor: Actor = CurrentActor, db: Session = D
 @router.get("/accounts/{account_id}/risk", response_model=ChurnRiskRead, summary="Churn risk")
 def account_risk(account_id: int, actor: Actor = CurrentActor, db: Session = Db) -> ChurnRiskRead:
     """The latest churn probability with its reasons and the model version that produced it."""
-    risk = signals.account_risk(db, service.get_account(db, account_id))
+    risk = signals.account_risk(db, accounts.get_account(db, account_id))
     if risk is None:
         raise NotFound(f"account {account_id} has no churn risk yet: run `tenure model score`")
     return risk
@@ -93,7 +104,7 @@ def account_milestones(
     account_id: int, actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
 ) -> PlanView:
     """The success plan's milestones with their status (reached, on track, behind, stuck)."""
-    plan = signals.success_plan(db, service.get_account(db, account_id), as_of)
+    plan = signals.success_plan(db, accounts.get_account(db, account_id), as_of)
     if plan is None:
         raise NotFound(f"account {account_id} has no success plan: `tenure milestones plan`")
     return plan
@@ -106,8 +117,8 @@ def account_timeline(
     actor: Actor = CurrentActor,
     db: Session = Db,
 ) -> list[TimelineItem]:
-    service.get_account(db, account_id)
-    return service.timeline(db, account_id, limit)
+    accounts.get_account(db, account_id)
+    return timeline.timeline(db, account_id, limit)
 
 
 @router.post(
@@ -119,14 +130,14 @@ def account_timeline(
 def log_touchpoint(
     account_id: int, data: TouchpointLog, actor: Actor = CurrentActor, db: Session = Db
 ) -> TouchpointRead:
-    return service.log_touchpoint(db, account_id, data, actor)
+    return touchpoints.log_touchpoint(db, account_id, data, actor)
 
 
 @router.post("/accounts/reassign", response_model=ReassignResult, summary="Reassign owner")
 def reassign(
     data: ReassignRequest, actor: Actor = CurrentActor, db: Session = Db
 ) -> ReassignResult:
-    return service.reassign_owner(db, data, actor, utcnow())
+    return owners.reassign_owner(db, data, actor, utcnow())
 
 
 @router.get("/today", response_model=TodayReport, summary="Today: renewals and neglected accounts")
@@ -137,7 +148,7 @@ def get_today(
     events: EventStore = Depends(event_store),
     as_of: date = AsOf,
 ) -> TodayReport:
-    return service.today(db, actor.user, as_of, events, scope)
+    return today.today(db, actor.user, as_of, events, scope)
 
 
 @router.get("/renewals", response_model=RenewalsReport, summary="Renewals by month")
@@ -149,7 +160,7 @@ def get_renewals(
     events: EventStore = Depends(event_store),
     as_of: date = AsOf,
 ) -> RenewalsReport:
-    return service.renewals(db, actor.user, as_of, events, months=months, owner=owner)
+    return renewals.renewals(db, actor.user, as_of, events, months=months, owner=owner)
 
 
 @router.get("/search", response_model=list[PaletteEntry], summary="Command palette search")
@@ -158,4 +169,4 @@ def search(
     actor: Actor = CurrentActor,
     db: Session = Db,
 ) -> list[PaletteEntry]:
-    return service.palette(db, q, actor.user)
+    return palette.palette(db, q, actor.user)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tenure.auth.http import DbSession, api_actor
 from tenure.auth.permissions import Actor
 from tenure.model.base import utcnow
-from tenure.portfolio.service import reading_day
+from tenure.portfolio.freshness import reading_day
 from tenure.store.events import EventStore
 
 Db = DbSession

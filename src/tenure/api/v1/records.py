@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import selectinload
 
 from tenure.accounts import schemas as records
-from tenure.accounts.service import touchpoint_read
+from tenure.accounts.service import get_account, touchpoint_read
 from tenure.api.v1.common import ERRORS, CurrentActor, Db, Session, event_store, today
 from tenure.model import (
     Contact,
@@ -27,7 +27,6 @@ from tenure.model import (
 )
 from tenure.model.base import Base
 from tenure.portfolio.records import CursorPage, EventRead, account_events, record_page
-from tenure.portfolio.service import get_account
 from tenure.store.events import EventStore
 
 router = APIRouter(tags=["records"], responses=ERRORS, dependencies=[CurrentActor])

@@ -1,0 +1,114 @@
+"""Account 360: everything about one account on one page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.accounts.service import get_account
+from tenure.auth.permissions import can_edit_account
+from tenure.model import AccountOwnership, Contact, Contract, ContractStatus, User
+from tenure.portfolio import signals
+from tenure.portfolio.rows import account_row
+from tenure.portfolio.schemas import Account360, ArrPoint, ContactCard, ContractLine, OwnershipSpan
+from tenure.portfolio.team import team_seats
+from tenure.portfolio.timeline import timeline
+
+
+def _relationship_order(contact: Contact) -> tuple[bool, bool, str]:
+    key_role = bool({"champion", "sponsor"} & set(contact.roles or []))
+    return (not key_role, contact.left_on is None, (contact.name or "").lower())
+
+
+LEVEL_ORDER = ["executive", "director_vp", "manager", "end_user", "unknown"]
+
+
+def account_360(session: Session, account_id: int, user: User, as_of: date) -> Account360:
+    account = get_account(session, account_id)
+    health = signals.account_health(session, account)
+    contacts = session.scalars(
+        sa.select(Contact).where(Contact.account_id == account_id).order_by(Contact.name)
+    ).all()
+    by_level: dict[str, list[ContactCard]] = {level: [] for level in LEVEL_ORDER}
+    # Champions and sponsors first, then who left, then everyone else by name.
+    for contact in sorted(contacts, key=_relationship_order):
+        level = contact.level.value if contact.level else "unknown"
+        by_level[level].append(ContactCard.model_validate(contact))
+    contracts = session.scalars(
+        sa.select(Contract).where(Contract.account_id == account_id).order_by(Contract.starts_on)
+    ).all()
+    ownership = session.execute(
+        sa.select(AccountOwnership, User.name)
+        .outerjoin(User, User.id == AccountOwnership.user_id)
+        .where(AccountOwnership.account_id == account_id)
+        .order_by(AccountOwnership.started_at)
+    ).all()
+    return Account360(
+        account=account_row(session, account_id, as_of),
+        industry=account.industry,
+        region=account.region,
+        employee_count=account.employee_count,
+        created_on=account.created_on,
+        onboarded_on=account.onboarded_on,
+        contacts_by_level={k: v for k, v in by_level.items() if v},
+        contracts=[
+            ContractLine.model_validate(
+                {
+                    **{k: getattr(c, k) for k in ContractLine.model_fields},
+                    "billing_period": c.billing_period.value,
+                    "status": c.status.value,
+                    "renewal_outcome": c.renewal_outcome.value if c.renewal_outcome else None,
+                }
+            )
+            for c in contracts
+        ],
+        arr_history=arr_history(contracts, as_of),
+        arr_history_currency=contracts[-1].currency if contracts else None,
+        timeline=timeline(session, account_id),
+        ownership=[
+            OwnershipSpan(
+                user_id=o.user_id, user_name=name, started_at=o.started_at, ended_at=o.ended_at
+            )
+            for o, name in ownership
+        ],
+        team=team_seats(session, account_id),
+        can_edit=can_edit_account(session, user, account),
+        health=health,
+        health_history=signals.health_history(session, account_id, health.scorecard)
+        if health
+        else [],
+        churn_risk=signals.account_risk(session, account),
+        usage_history=signals.usage_history(session, account_id),
+        stage=signals.account_stage(session, account_id),
+        open_ctas=signals.open_ctas(session, account_id),
+        success_plan=signals.success_plan(session, account, as_of),
+        desired_outcome=signals.desired_outcome(session, account, as_of),
+    )
+
+
+def arr_history(contracts: Sequence[Contract], as_of: date) -> list[ArrPoint]:
+    """ARR in force on each day a contract starts or ends, up to ``as_of``: a step series.
+
+    A contract counts from ``starts_on`` through ``ends_on``; only contracts in the currency of the
+    latest one are summed (ARR is never added across currencies). Pending contracts are left out.
+    The series ends on ``as_of`` with the ARR in force then: a term ending later is not a loss
+    yet. Example, as of 2025-06-30: 100 from Jan–Dec 2024 then 120 from Jan 2025 →
+    (2024-01-01, 100), (2025-01-01, 120), (2025-06-30, 120).
+    """
+    if not contracts:
+        return []
+    currency = max(contracts, key=lambda c: (c.starts_on, c.id)).currency
+    terms = [
+        (c.starts_on, c.ends_on, float(c.arr))
+        for c in contracts
+        if c.currency == currency and c.status != ContractStatus.pending
+    ]
+    changes = {start for start, _, _ in terms} | {end + timedelta(days=1) for _, end, _ in terms}
+    days = sorted({day for day in changes if day < as_of} | {as_of})
+    return [
+        ArrPoint(on=day, arr=round(sum(arr for start, end, arr in terms if start <= day <= end), 2))
+        for day in days
+    ]

@@ -1,0 +1,323 @@
+"""The account row: one account with its current contracts, owner and today's judgements,
+and the filters every list of the book shares."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, timedelta
+from functools import cached_property, lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from tenure.auth.permissions import team_member_ids
+from tenure.errors import NotFound
+from tenure.model import Account, Contract, ContractStatus, User
+from tenure.portfolio import signals
+from tenure.portfolio.schemas import (
+    UTILIZATION_BANDS,
+    AccountRow,
+    ArrByCurrency,
+    PortfolioQuery,
+    SortKey,
+    UtilizationBand,
+)
+
+FAR_FUTURE = date(9999, 12, 31)
+
+
+# --- the account row: one account with its current contracts ------------------------------
+
+
+def _contract_lookup(aggregate: Any) -> Any:
+    return (
+        sa.select(aggregate)
+        .where(Contract.account_id == Account.id, Contract.status == ContractStatus.active)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+
+
+def current_contracts(accounts: Sequence[int] | sa.Select[Any] | None = None) -> Any:
+    """Per account (or for the given ids, or the ids a select returns): ARR, currency, next
+    renewal and seats of its active contracts."""
+    only = [Contract.account_id.in_(accounts)] if accounts is not None else []
+    return (
+        sa.select(
+            Contract.account_id.label("account_id"),
+            sa.func.sum(Contract.arr).label("arr"),
+            sa.func.min(Contract.currency).label("currency"),
+            sa.func.min(Contract.ends_on).label("renewal_on"),
+            sa.func.sum(Contract.licensed_seats).label("seats"),
+        )
+        .where(Contract.status == ContractStatus.active, *only)
+        .group_by(Contract.account_id)
+        .subquery("current_contract")
+    )
+
+
+# Expressions without parameters, built once: the owner's user row joined to an account (an
+# alias, so a filter on users cannot clash), the account's LAER stage, ARR and next renewal.
+OWNER = aliased(User, name="owner")
+STAGE_NOW = signals.stage_now()
+ARR_LOOKUP = _contract_lookup(sa.func.sum(Contract.arr))
+RENEWAL_LOOKUP = _contract_lookup(sa.func.min(Contract.ends_on))
+
+
+def rows_of(session: Session, account_ids: Sequence[int] | None = None) -> Rows:
+    """The row expressions of the current scoring days, for the whole book or these accounts."""
+    days = signals.current_days(session)
+    if account_ids is not None:
+        return Rows(days, account_ids)
+    return _book_rows(days)
+
+
+@lru_cache(maxsize=8)
+def _book_rows(days: signals.CurrentDays) -> Rows:
+    # Building the expressions costs a request 2–4 ms of CPU; they depend only on the scoring
+    # days and are never changed after construction (every select built from them is new).
+    return Rows(days)
+
+
+class Rows:
+    """The account-row select and the expressions filters and sorts refer to."""
+
+    def __init__(self, days: signals.CurrentDays, account_ids: Sequence[int] | None = None) -> None:
+        self.days = days
+        self.contracts = current_contracts(account_ids)
+        self.owner = OWNER
+        self.health = signals.health_today(days, account_ids) if days.health_day else None
+        self.risk = signals.risk_today(days, account_ids) if days.risk_day else None
+        self.stage = STAGE_NOW
+        self.utilization_cte = signals.utilization_today(days) if days.metrics_day else None
+        self.utilization = (
+            self.utilization_cte.c.utilization if self.utilization_cte is not None else sa.null()
+        )
+        self.arr = sa.func.coalesce(self.contracts.c.arr, 0.0)
+        self.renewal_on = self.contracts.c.renewal_on
+        # The same figures as correlated lookups (index on contract.account_id), for filtering
+        # and sorting: cheaper than aggregating every contract when a filter narrows the book.
+        self.arr_lookup = ARR_LOOKUP
+        self.renewal_lookup = RENEWAL_LOOKUP
+        nothing = sa.null()
+        self.health_score = self.health.c.score if self.health is not None else nothing
+        self.health_band = self.health.c.band if self.health is not None else nothing
+        self.probability = self.risk.c.probability if self.risk is not None else nothing
+        self.arr_at_risk = self.risk.c.arr_at_risk if self.risk is not None else nothing
+
+    @cached_property
+    def sort_expressions(self) -> dict[SortKey, Any]:
+        return {
+            SortKey.name: sa.func.lower(Account.name),
+            SortKey.arr: sa.func.coalesce(self.arr_lookup, 0.0),
+            SortKey.renewal_on: sa.func.coalesce(self.renewal_lookup, FAR_FUTURE),
+            SortKey.segment: sa.func.coalesce(Account.segment, ""),
+            SortKey.owner: sa.func.coalesce(self.owner.name, ""),
+            # Unscored accounts sort as -1: after every score when descending.
+            SortKey.health: sa.func.coalesce(self.health_score, -1),
+            SortKey.risk: sa.func.coalesce(self.probability, -1.0),
+            SortKey.arr_at_risk: sa.func.coalesce(self.arr_at_risk, -1.0),
+            # Unmeasured accounts sort as -1: first ascending, last descending.
+            SortKey.utilization: sa.func.coalesce(self.utilization, -1.0),
+        }
+
+    def select(self, joins: frozenset[str] | None = None) -> sa.Select[Any]:
+        """The full account row; with ``joins``, only ``Account.id`` and the joins named
+        (contracts, owner, health, risk) — what a filter, a count or a sort needs."""
+        if joins is None:
+            joins = frozenset({"contracts", "owner", "health", "risk"})
+            columns: list[Any] = [
+                Account.id,
+                Account.external_id,
+                Account.name,
+                Account.segment,
+                Account.owner_id,
+                self.owner.name.label("owner_name"),
+                self.arr.label("arr"),
+                self.contracts.c.currency,
+                self.renewal_on.label("renewal_on"),
+                self.contracts.c.seats,
+                self.health_score.label("health_score"),
+                self.health_band.label("health_band"),
+                (self.health.c.trend if self.health is not None else sa.null()).label(
+                    "health_trend"
+                ),
+                self.probability.label("churn_probability"),
+                self.arr_at_risk.label("arr_at_risk"),
+                self.stage.label("laer_stage"),
+            ]
+        else:
+            columns = [Account.id]
+        select = sa.select(*columns)
+        if "contracts" in joins:
+            select = select.outerjoin(self.contracts, self.contracts.c.account_id == Account.id)
+        if "owner" in joins:
+            select = select.outerjoin(self.owner, self.owner.id == Account.owner_id)
+        if "health" in joins and self.health is not None:
+            select = select.outerjoin(self.health, self.health.c.account_id == Account.id)
+        if "risk" in joins and self.risk is not None:
+            select = select.outerjoin(self.risk, self.risk.c.account_id == Account.id)
+        if "utilization" in joins and self.utilization_cte is not None:
+            cte = self.utilization_cte
+            select = select.outerjoin(cte, cte.c.account_id == Account.id)
+        return select
+
+
+SORT_JOINS: dict[SortKey, frozenset[str]] = {
+    SortKey.owner: frozenset({"owner"}),
+    SortKey.health: frozenset({"health"}),
+    SortKey.risk: frozenset({"risk"}),
+    SortKey.arr_at_risk: frozenset({"risk"}),
+    SortKey.utilization: frozenset({"utilization"}),
+}
+
+
+def filter_joins(query: PortfolioQuery) -> frozenset[str]:
+    joins = {"health"} if query.band else set()
+    if query.utilization or query.utilization_min is not None or query.utilization_max is not None:
+        joins.add("utilization")
+    return frozenset(joins)
+
+
+def _utilization_filter(rows: Rows, query: PortfolioQuery) -> list[Any]:
+    """Band and min–max conditions (both may apply); ``unknown`` = no utilization measured."""
+    value = rows.utilization
+    if query.utilization == UtilizationBand.unknown:
+        return [value.is_(None)]
+    low, high = (
+        UTILIZATION_BANDS.get(query.utilization, (None, None))
+        if query.utilization
+        else (None, None)
+    )
+    conditions = []
+    if low is not None:
+        conditions.append(value >= low)
+    if high is not None:
+        conditions.append(value < high)
+    if query.utilization_min is not None:
+        conditions.append(value >= query.utilization_min)
+    if query.utilization_max is not None:
+        conditions.append(value <= query.utilization_max)
+    return conditions
+
+
+def to_row(row: Any, as_of: date) -> AccountRow:
+    renewal_on = as_date(row.renewal_on)
+    return AccountRow(
+        id=row.id,
+        external_id=row.external_id,
+        name=row.name,
+        segment=row.segment,
+        owner_id=row.owner_id,
+        owner_name=row.owner_name,
+        arr=float(row.arr or 0.0),
+        currency=row.currency,
+        renewal_on=renewal_on,
+        days_to_renewal=(renewal_on - as_of).days if renewal_on else None,
+        licensed_seats=int(row.seats) if row.seats is not None else None,
+        health_score=row.health_score,
+        health_band=row.health_band,
+        health_trend=row.health_trend,
+        churn_probability=row.churn_probability,
+        arr_at_risk=float(row.arr_at_risk) if row.arr_at_risk is not None else None,
+        laer_stage=row.laer_stage,
+    )
+
+
+def with_utilization(
+    session: Session, days: signals.CurrentDays, rows: list[AccountRow]
+) -> list[AccountRow]:
+    found = signals.utilization_of(session, days, [r.id for r in rows])
+    return [r.model_copy(update={"license_utilization": found.get(r.id)}) for r in rows]
+
+
+def as_date(value: Any) -> date | None:
+    # SQLite returns aggregates of DATE columns as text.
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def owner_ids(session: Session, user: User, owner: str) -> set[int] | None:
+    """Resolve an owner filter; None means 'unassigned'."""
+    if owner == "me":
+        return {user.id}
+    if owner == "team":
+        return team_member_ids(session, user)
+    if owner == "none":
+        return None
+    return {int(owner)}
+
+
+def filtered(
+    session: Session,
+    rows: Rows,
+    query: PortfolioQuery,
+    user: User,
+    as_of: date,
+    joins: frozenset[str] | None = None,
+) -> sa.Select[Any]:
+    select = rows.select(joins)
+    if query.q:
+        pattern = f"%{query.q.strip().lower()}%"
+        select = select.where(
+            sa.or_(
+                sa.func.lower(Account.name).like(pattern),
+                sa.func.lower(Account.external_id).like(pattern),
+            )
+        )
+    if query.segment:
+        select = select.where(Account.segment == query.segment)
+    if query.band:
+        select = select.where(rows.health_band == query.band)
+    if query.stage:
+        select = select.where(rows.stage == query.stage)
+    select = select.where(*_utilization_filter(rows, query))
+    if query.owner:
+        ids = owner_ids(session, user, query.owner)
+        select = select.where(
+            Account.owner_id.is_(None) if ids is None else Account.owner_id.in_(ids)
+        )
+    start, end = query.renewal_from, query.renewal_to
+    if query.renewal_within_days is not None:
+        start = max(start or as_of, as_of)
+        window_end = as_of + timedelta(days=query.renewal_within_days)
+        end = min(end or window_end, window_end)
+    if start is not None:
+        select = select.where(rows.renewal_lookup >= start)
+    if end is not None:
+        select = select.where(rows.renewal_lookup <= end)
+    return select
+
+
+# IN lists of at most this many ids (SQLite allows 32,766 bound parameters).
+ID_CHUNK = 5_000
+
+
+def full_rows(session: Session, ids: Sequence[int], as_of: date) -> list[AccountRow]:
+    """The complete rows of these accounts, in the order given (judgements read for them only)."""
+    found: dict[int, Any] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start : start + ID_CHUNK]
+        of_chunk = rows_of(session, chunk).select().where(Account.id.in_(chunk))
+        found.update((r.id, r) for r in session.execute(of_chunk).all())
+    return [to_row(found[i], as_of) for i in ids]
+
+
+def arr_totals(rows: Sequence[Any]) -> list[ArrByCurrency]:
+    """ARR per currency of rows with ``arr`` and ``currency`` (never summed across currencies)."""
+    totals: dict[str, float] = defaultdict(float)
+    for row in rows:
+        if row.currency:
+            totals[row.currency] += row.arr
+    return [ArrByCurrency(currency=c, arr=round(v, 2)) for c, v in sorted(totals.items())]
+
+
+def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
+    rows = rows_of(session, [account_id])
+    found = session.execute(rows.select().where(Account.id == account_id)).first()
+    if found is None:
+        raise NotFound(f"no account with id {account_id}")
+    return with_utilization(session, rows.days, [to_row(found, as_of)])[0]

@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli import ctas as ctas_commands
 from tenure.cli import demo as demo_command
 from tenure.cli import events as events_commands
 from tenure.cli import health as health_commands
 from tenure.cli import imports
 from tenure.cli import metrics as metrics_commands
 from tenure.cli import model as model_commands
-from tenure.cli import playbooks as playbook_commands
+from tenure.cli import outbox as outbox_commands
 from tenure.cli import refresh as refresh_command
+from tenure.cli import rules as rules_commands
+from tenure.cli import run as run_commands
 from tenure.cli import serve as serve_command
 from tenure.cli import simulate as simulate_command
 from tenure.cli import sources as sources_commands
 from tenure.cli import status as status_command
 from tenure.cli import success as success_commands
+from tenure.cli import surveys as surveys_commands
 from tenure.cli import users as users_commands
+from tenure.cli import webhooks as webhooks_commands
 
 app = typer.Typer(
     name="tenure",
@@ -67,12 +72,12 @@ app.add_typer(events_commands.app, name="events")
 app.command("serve")(serve_command.serve)
 app.command("refresh")(refresh_command.refresh)
 app.command("status")(status_command.status)
-app.add_typer(playbook_commands.run_app, name="run")
-app.add_typer(playbook_commands.rules_app, name="rules")
-app.add_typer(playbook_commands.ctas_app, name="ctas")
-app.add_typer(playbook_commands.outbox_app, name="outbox")
-app.add_typer(playbook_commands.webhooks_app, name="webhooks")
-app.add_typer(playbook_commands.surveys_app, name="surveys")
+app.add_typer(run_commands.run_app, name="run")
+app.add_typer(rules_commands.rules_app, name="rules")
+app.add_typer(ctas_commands.ctas_app, name="ctas")
+app.add_typer(outbox_commands.outbox_app, name="outbox")
+app.add_typer(webhooks_commands.webhooks_app, name="webhooks")
+app.add_typer(surveys_commands.surveys_app, name="surveys")
 success_commands.register(app)
 app.command("simulate")(simulate_command.command)
 app.command("demo")(demo_command.command)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy.orm import Session
 
-from tenure.model import Account, Cta, User
+from tenure.model import Account, Cta, CtaOutcome, User
 from tenure.playbooks.ctas import Decision, Planned
 from tenure.playbooks.facts import FactsTable
 from tenure.playbooks.rules import Firing, Rule, rule_yaml
@@ -317,3 +318,18 @@ class BookToday(BaseModel):
                 "they come back tomorrow if still true)"
             )
         return "\n".join(lines) + "\n"
+
+
+class TriageAction(enum.StrEnum):
+    acknowledge = "acknowledge"
+    snooze = "snooze"
+    close = "close"
+
+
+class Triage(BaseModel):
+    """What a person does with a call to action, from any surface."""
+
+    action: TriageAction
+    until: date | None = Field(default=None, description="Snooze until (default: a week)")
+    outcome: CtaOutcome = CtaOutcome.success
+    note: str | None = Field(default=None, max_length=2000)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tenure.errors import Conflict, InvalidInput, NotFound
+from tenure.errors import InvalidInput, NotFound
 from tenure.model import (
     Account,
     Contract,
@@ -195,7 +195,7 @@ def _apply(session: Session, rule: Rule, item: Planned, as_of: date, now: dateti
             cta.reason = item.firing.reason
             cta.facts_signature = facts_signature(item.firing)
     elif item.decision is Decision.auto_closed:
-        _close(session, cta, CtaOutcome.no_action_needed, item.note, as_of, now, automatic=True)
+        close_cta(session, cta, CtaOutcome.no_action_needed, item.note, as_of, now, automatic=True)
     return cta.id
 
 
@@ -232,7 +232,7 @@ def _create_cta(
     ]
     session.add(cta)
     session.flush()
-    _event(session, cta, "created", as_of, now, {"reason": firing.reason})
+    record_event(session, cta, "created", as_of, now, {"reason": firing.reason})
     webhooks.emit(session, "cta.created", _cta_event_data(session, cta), now=now)
     return cta
 
@@ -256,7 +256,7 @@ def _cta_event_data(session: Session, cta: Cta) -> dict[str, Any]:
     }
 
 
-def _event(
+def record_event(
     session: Session,
     cta: Cta,
     kind: str,
@@ -272,7 +272,7 @@ def _event(
     )
 
 
-def _close(
+def close_cta(
     session: Session,
     cta: Cta,
     outcome: CtaOutcome,
@@ -290,7 +290,7 @@ def _close(
     cta.closed_automatically = automatic
     cta.open_key = None
     detail = {"outcome": outcome.value, "note": note, "automatic": automatic}
-    _event(session, cta, "closed", on_date, now, detail, user_id)
+    record_event(session, cta, "closed", on_date, now, detail, user_id)
     session.flush()
     webhooks.emit(session, "cta.closed", _cta_event_data(session, cta), now=now)
 
@@ -302,73 +302,6 @@ def get_cta(session: Session, cta_id: int) -> Cta:
     cta = session.get(Cta, cta_id)
     if cta is None:
         raise NotFound(f"no CTA {cta_id}")
-    return cta
-
-
-def _require_open(cta: Cta) -> None:
-    if cta.status == CtaStatus.closed:
-        raise Conflict(f"CTA {cta.id} is closed ({cta.outcome}); nothing to change")
-
-
-def acknowledge(session: Session, cta_id: int, *, user_id: int | None = None) -> Cta:
-    cta = get_cta(session, cta_id)
-    _require_open(cta)
-    now = utcnow()
-    if cta.acknowledged_at is None:
-        cta.acknowledged_at = now
-        cta.status = CtaStatus.in_progress
-        _event(session, cta, "acknowledged", now.date(), now, user_id=user_id)
-    session.flush()
-    return cta
-
-
-def complete_step(
-    session: Session, cta_id: int, position: int, *, user_id: int | None = None
-) -> Cta:
-    """Tick a playbook step off (acknowledging the CTA: someone is working on it)."""
-    cta = get_cta(session, cta_id)
-    _require_open(cta)
-    step = next((s for s in cta.steps if s.position == position), None)
-    if step is None:
-        raise NotFound(f"CTA {cta_id} has no step {position} (it has {len(cta.steps)})")
-    now = utcnow()
-    if step.done_at is None:
-        step.done_at = now
-        cta.acknowledged_at = cta.acknowledged_at or now
-        if cta.status == CtaStatus.open:
-            cta.status = CtaStatus.in_progress
-        _event(session, cta, "step_done", now.date(), now, {"position": position}, user_id)
-    session.flush()
-    return cta
-
-
-def snooze(session: Session, cta_id: int, until: date, *, user_id: int | None = None) -> Cta:
-    cta = get_cta(session, cta_id)
-    _require_open(cta)
-    now = utcnow()
-    if until <= now.date():
-        raise InvalidInput(f"CTA {cta_id}: snooze date {until} must be in the future")
-    cta.status = CtaStatus.snoozed
-    cta.snoozed_until = until
-    cta.acknowledged_at = cta.acknowledged_at or now
-    _event(session, cta, "snoozed", now.date(), now, {"until": until.isoformat()}, user_id)
-    session.flush()
-    return cta
-
-
-def close(
-    session: Session,
-    cta_id: int,
-    outcome: CtaOutcome,
-    note: str | None = None,
-    *,
-    on_date: date | None = None,
-    user_id: int | None = None,
-) -> Cta:
-    cta = get_cta(session, cta_id)
-    _require_open(cta)
-    now = utcnow()
-    _close(session, cta, outcome, note, on_date or now.date(), now, user_id=user_id)
     return cta
 
 
@@ -412,7 +345,7 @@ def wake_snoozed(session: Session, as_of: date) -> int:
     for cta in ctas:
         cta.status = CtaStatus.in_progress
         cta.snoozed_until = None
-        _event(session, cta, "woke", as_of, now)
+        record_event(session, cta, "woke", as_of, now)
     session.flush()
     return len(ctas)
 
@@ -444,7 +377,7 @@ def escalate(session: Session, ruleset: Ruleset, as_of: date) -> int:
         if cta.id in chosen:
             cta.escalated_on = as_of
             cta.escalated_to_id = managers[cta.owner_id or 0]
-            _event(session, cta, "escalated", as_of, now, {"to_user_id": cta.escalated_to_id})
+            record_event(session, cta, "escalated", as_of, now, {"to_user_id": cta.escalated_to_id})
     session.flush()
     return len(chosen)
 

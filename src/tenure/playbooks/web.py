@@ -16,10 +16,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from tenure.api.v1.common import Actor, CurrentActor, Db, Session, today
-from tenure.auth.permissions import require_account_editor, require_role
+from tenure.api.v1.common import Actor, AsOf, CurrentActor, Db, Session, today
+from tenure.auth.permissions import require_role
 from tenure.errors import Conflict, TenureError
-from tenure.model import Account, CtaOutcome, SurveyCampaign, UserRole
+from tenure.model import CtaOutcome, SurveyCampaign, UserRole
 from tenure.model.base import utcnow
 from tenure.playbooks import service, surveys
 from tenure.playbooks.config import playbook_settings
@@ -35,9 +35,12 @@ from tenure.playbooks.schemas import (
     PreviewRead,
     RuleEvaluationRead,
     RuleRead,
+    Triage,
+    TriageAction,
     WebhookDeliveryRead,
 )
 from tenure.playbooks.surveys import SCALES
+from tenure.playbooks.triage import complete_step, triage
 from tenure.playbooks.worker import schedule
 from tenure.store.database import session_scope
 
@@ -135,43 +138,41 @@ class CloseRequest(BaseModel):
     note: str | None = None
 
 
-def _editable(db: Session, actor: Actor, cta_id: int) -> None:
-    cta = service.get_cta(db, cta_id)
-    require_account_editor(db, actor.user, db.get_one(Account, cta.account_id))
-
-
 @api_router.post("/ctas/{cta_id}/acknowledge", response_model=CtaRead)
-def acknowledge_cta(cta_id: int, actor: Actor = CurrentActor, db: Session = Db) -> CtaRead:
-    _editable(db, actor, cta_id)
-    service.acknowledge(db, cta_id, user_id=actor.user.id)
-    return service.read_cta(db, cta_id)
+def acknowledge_cta(
+    cta_id: int, actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
+) -> CtaRead:
+    return triage(db, cta_id, Triage(action=TriageAction.acknowledge), actor, as_of)
 
 
 @api_router.post("/ctas/{cta_id}/steps/{position}/done", response_model=CtaRead)
 def complete_cta_step(
-    cta_id: int, position: int, actor: Actor = CurrentActor, db: Session = Db
+    cta_id: int, position: int, actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
 ) -> CtaRead:
-    _editable(db, actor, cta_id)
-    service.complete_step(db, cta_id, position, user_id=actor.user.id)
-    return service.read_cta(db, cta_id)
+    return complete_step(db, cta_id, position, actor, as_of)
 
 
 @api_router.post("/ctas/{cta_id}/snooze", response_model=CtaRead)
 def snooze_cta(
-    cta_id: int, body: SnoozeRequest, actor: Actor = CurrentActor, db: Session = Db
+    cta_id: int,
+    body: SnoozeRequest,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    as_of: date = AsOf,
 ) -> CtaRead:
-    _editable(db, actor, cta_id)
-    service.snooze(db, cta_id, body.until, user_id=actor.user.id)
-    return service.read_cta(db, cta_id)
+    return triage(db, cta_id, Triage(action=TriageAction.snooze, until=body.until), actor, as_of)
 
 
 @api_router.post("/ctas/{cta_id}/close", response_model=CtaRead)
 def close_cta(
-    cta_id: int, body: CloseRequest, actor: Actor = CurrentActor, db: Session = Db
+    cta_id: int,
+    body: CloseRequest,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    as_of: date = AsOf,
 ) -> CtaRead:
-    _editable(db, actor, cta_id)
-    service.close(db, cta_id, body.outcome, body.note, user_id=actor.user.id)
-    return service.read_cta(db, cta_id)
+    data = Triage(action=TriageAction.close, outcome=body.outcome, note=body.note)
+    return triage(db, cta_id, data, actor, as_of)
 
 
 @api_router.get("/rules", response_model=list[RuleRead], summary="Rules and their facts")

@@ -17,6 +17,8 @@ from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
 from tenure.model import AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
+from tenure.playbooks.schemas import Triage, TriageAction
+from tenure.playbooks.triage import triage
 from tenure.portfolio import (
     account_360,
     book,
@@ -35,7 +37,6 @@ from tenure.portfolio.schemas import (
     SortKey,
     TouchpointLog,
 )
-from tenure.portfolio.triage import Triage, TriageAction, triage
 from tenure.success import churn_classification_service, kpis_service, maturity_service
 from tenure.success.churn_classification import CauseSide
 from tenure.success.kpis import GroupBy

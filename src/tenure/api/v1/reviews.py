@@ -7,8 +7,8 @@ from datetime import date
 from fastapi import APIRouter, Query
 
 from tenure.api.v1.common import ERRORS, Actor, AsOf, CurrentActor, Db, Session
-from tenure.playbooks.schemas import CtaRead
-from tenure.portfolio.triage import Triage, triage
+from tenure.playbooks.schemas import CtaRead, Triage
+from tenure.playbooks.triage import triage
 from tenure.success import churn_classification_service, kpis_service, maturity_service
 from tenure.success.kpis import CohortRetention, GroupBy, KpiReport
 from tenure.success.maturity import CsriResult

@@ -1,0 +1,174 @@
+"""`tenure ctas …`: calls to action, the CS team's work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.table import Table
+
+from tenure.cli.context import console, handle_errors, print_json, unit_of_work
+from tenure.cli.options import (
+    AsOfOption,
+    ReadingDayOption,
+    RulesOption,
+    parse_day,
+    reading_day_of,
+    ruleset_of,
+)
+
+if TYPE_CHECKING:
+    from tenure.playbooks.schemas import CtaRead
+
+ctas_app = typer.Typer(help="Calls to action: the CS team's work.", no_args_is_help=True)
+
+
+@ctas_app.command("list")
+@handle_errors
+def ctas_list(
+    status: str = typer.Option("open", help="open (incl. in progress, snoozed), closed, …"),
+    owner: int | None = typer.Option(None, help="Owner user id."),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Calls to action, soonest due first."""
+    from tenure.playbooks import service
+
+    with unit_of_work() as session:
+        rows = service.list_ctas(session, status=status, owner_id=owner)
+    if json:
+        print_json(rows)
+        return
+    table = Table("id", "account", "type", "priority", "title", "due", "status", "why")
+    for c in rows:
+        table.add_row(
+            str(c.id),
+            c.account_name,
+            c.type,
+            c.priority,
+            c.title,
+            str(c.due_on),
+            c.status,
+            c.reason,
+        )
+    console.print(table)
+
+
+@ctas_app.command("today")
+@handle_errors
+def ctas_today(
+    user: str = typer.Argument(..., help="The user's email."),
+    as_of: str | None = AsOfOption,
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A CSM's book today: new CTAs, CTAs due, escalated to them, renewals in 30 days."""
+    import sqlalchemy as sa
+
+    from tenure.errors import NotFound
+    from tenure.model import User
+    from tenure.playbooks import service
+
+    with unit_of_work() as session:
+        user_id = session.scalar(sa.select(User.id).where(User.email == user))
+        if user_id is None:
+            raise NotFound(f"no user with email {user!r}")
+        book = service.book_today(session, user_id, parse_day(as_of))
+    if json:
+        print_json(book)
+    else:
+        console.print(book.as_text(), highlight=False, markup=False)
+
+
+@ctas_app.command("draft")
+@handle_errors
+def ctas_draft(
+    cta_id: int,
+    step: int | None = typer.Option(None, help="Step position (default: the first with a draft)."),
+    rules: Path | None = RulesOption,
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Draft the suggested message of a CTA's step from the account's data."""
+    from tenure.model.base import utcnow
+    from tenure.playbooks import service
+
+    with unit_of_work() as session:
+        draft = service.draft_step_message(
+            session, ruleset_of(rules), cta_id, step, utcnow().date()
+        )
+    if json:
+        print_json(draft)
+        return
+    console.print(f"[bold]Goal:[/] {draft.goal}\n[bold]To:[/] {draft.audience}\n")
+    console.print(f"Subject: {draft.subject}\n\n{draft.body}", highlight=False, markup=False)
+
+
+def _triage(cta_id: int, as_of: str | None, **fields: object) -> CtaRead:
+    """The one CTA triage service (as the API and the console call it), as the CLI's actor."""
+    from tenure.cli.context import cli_actor
+    from tenure.playbooks.schemas import Triage
+    from tenure.playbooks.triage import triage
+
+    with unit_of_work() as session:
+        data = Triage.model_validate(fields)
+        return triage(session, cta_id, data, cli_actor(session), reading_day_of(session, as_of))
+
+
+@ctas_app.command("ack")
+@handle_errors
+def ctas_ack(cta_id: int, as_of: str | None = ReadingDayOption) -> None:
+    """Acknowledge a CTA (stops its escalation; status in progress)."""
+    cta = _triage(cta_id, as_of, action="acknowledge")
+    console.print(f"CTA {cta.id}: {cta.status}")
+
+
+@ctas_app.command("done")
+@handle_errors
+def ctas_done(
+    cta_id: int,
+    step: int = typer.Argument(..., help="Step position (1, 2, …)."),
+    as_of: str | None = ReadingDayOption,
+) -> None:
+    """Tick a playbook step off."""
+    from tenure.cli.context import cli_actor
+    from tenure.playbooks.triage import complete_step
+
+    with unit_of_work() as session:
+        actor = cli_actor(session)
+        cta = complete_step(session, cta_id, step, actor, reading_day_of(session, as_of))
+    done = sum(s["done"] for s in cta.steps)
+    console.print(f"CTA {cta.id}: step {step} done ({done} of {len(cta.steps)})")
+
+
+@ctas_app.command("snooze")
+@handle_errors
+def ctas_snooze(
+    cta_id: int,
+    until: str | None = typer.Option(None, help="YYYY-MM-DD (default: a week after --as-of)"),
+    as_of: str | None = ReadingDayOption,
+) -> None:
+    """Snooze a CTA until a date; the daily run wakes it."""
+    day = parse_day(until) if until else None
+    cta = _triage(cta_id, as_of, action="snooze", until=day)
+    console.print(f"CTA {cta.id}: snoozed until {cta.snoozed_until}")
+
+
+@ctas_app.command("close")
+@handle_errors
+def ctas_close(
+    cta_id: int,
+    outcome: str = typer.Option(..., help="success, no_action_needed or failed"),
+    note: str | None = typer.Option(None),
+    as_of: str | None = ReadingDayOption,
+) -> None:
+    """Close a CTA with an outcome and a note."""
+    from tenure.errors import InvalidInput
+    from tenure.model import CtaOutcome
+
+    try:
+        chosen = CtaOutcome(outcome)
+    except ValueError as error:
+        raise InvalidInput(
+            f"--outcome {outcome!r}: use success, no_action_needed or failed"
+        ) from error
+    _triage(cta_id, as_of, action="close", outcome=chosen, note=note)
+    console.print(f"CTA {cta_id}: closed ({chosen.value})")

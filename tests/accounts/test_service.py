@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 from tenure.accounts import service
 from tenure.accounts.schemas import (
     AccountCreate,
-    AccountUpdate,
     ContactCreate,
     ContractCreate,
     TouchpointCreate,
     UpsertCounts,
 )
-from tenure.errors import Conflict, InvalidInput, NotFound
-from tenure.model import AccountOwnership, Contract, User
+from tenure.errors import InvalidInput, NotFound
+from tenure.model import AccountOwnership, Contact, Contract, Touchpoint, User
+from tests.stored import stored, stored_all
 
 
 def account(external_id: str = "acme", name: str = "Acme", **fields: object) -> AccountCreate:
@@ -127,20 +127,27 @@ def test_touchpoint_attendees_by_contact_external_id(session: Session) -> None:
     assert service.upsert_touchpoints(session, rows) == UpsertCounts(unchanged=1)
     changed = [TouchpointCreate.model_validate({**meeting, "attendee_external_ids": "c3"})]
     assert service.upsert_touchpoints(session, changed) == UpsertCounts(updated=1)
-    [stored] = service.list_touchpoints(session, "acme")
-    read = service.touchpoint_read(stored)
-    assert read.attendee_ids == [service.get_contact(session, "c3").id]
+    [touchpoint] = stored_all(session, Touchpoint, Touchpoint.occurred_at, account="acme")
+    read = service.touchpoint_read(touchpoint)
+    assert read.attendee_ids == [stored(session, Contact, "c3").id]
     assert read.occurred_at == datetime(2024, 4, 2, 15, tzinfo=UTC)
 
 
-def test_create_update_get_list(session: Session) -> None:
-    created = service.create_account(session, account(segment="enterprise"))
-    with pytest.raises(Conflict):
-        service.create_account(session, account())
-    service.update_account(session, "acme", AccountUpdate(employee_count=250))
-    assert created.employee_count == 250
-    assert created.segment == "enterprise"
-    assert [a.external_id for a in service.list_accounts(session, segment="enterprise")] == ["acme"]
-    assert service.list_accounts(session, name_contains="glob") == []
+def test_one_account_lookup_by_id_external_id_or_name(session: Session) -> None:
+    service.upsert_accounts(
+        session, [account(), account("acme-de", "ACME"), account("initech", "Initech")]
+    )
+    acme = service.get_account(session, "acme")
+    assert service.get_account(session, acme.id) is acme
+    # A name only where asked for (the command line); never for an external id in a URL.
+    assert service.get_account(session, "Initech", by_name=True).external_id == "initech"
+    with pytest.raises(NotFound, match="no account with external id 'Initech'"):
+        service.get_account(session, "Initech")
+    with pytest.raises(InvalidInput, match="2 accounts are named 'ACME'; use an id: acme, acme-de"):
+        service.get_account(session, "ACME", by_name=True)
+    with pytest.raises(NotFound, match="no account with id 999999"):
+        service.get_account(session, 999_999)
     with pytest.raises(NotFound, match="no account with external id 'nope'"):
         service.get_account(session, "nope")
+    with pytest.raises(NotFound, match="no account with id or name 'nope'"):
+        service.get_account(session, "nope", by_name=True)

@@ -15,7 +15,9 @@ from tenure.accounts import service
 from tenure.accounts.schemas import AccountCreate
 from tenure.errors import InvalidInput, NotFound, RejectedFile
 from tenure.ingest.mappings import load_mapping, shipped_mappings
+from tenure.model import Contact, Contract
 from tests.ingest.helpers import FIXTURES, counts, run_import
+from tests.stored import stored, stored_all
 
 
 def test_every_shipped_mapping_loads() -> None:
@@ -52,7 +54,7 @@ def test_salesforce_accounts_and_contacts(session: Session) -> None:
 
     contacts = FIXTURES / "salesforce_contacts.csv"
     assert counts(run_import(session, "contacts", contacts, "salesforce-contacts")) == (3, 0, 0)
-    maria = service.get_contact(session, "0035e00000JkLmNAAV")
+    maria = stored(session, Contact, "0035e00000JkLmNAAV")
     assert (maria.name, maria.email, maria.title, maria.account_id) == (
         "Maria Gonzalez",
         "maria.gonzalez@acme.example",
@@ -60,8 +62,8 @@ def test_salesforce_accounts_and_contacts(session: Session) -> None:
         acme.id,
     )
     # An empty FirstName leaves just the last name.
-    assert service.get_contact(session, "0035e00000JkLmOAAV").name == "Okafor"
-    assert service.get_contact(session, "0035e00000JkLmPAAV").name == "Søren Kierkegaard"
+    assert stored(session, Contact, "0035e00000JkLmOAAV").name == "Okafor"
+    assert stored(session, Contact, "0035e00000JkLmPAAV").name == "Søren Kierkegaard"
 
 
 def test_hubspot_companies_and_contacts(session: Session) -> None:
@@ -87,12 +89,12 @@ def test_hubspot_companies_and_contacts(session: Session) -> None:
     contacts = FIXTURES / "hubspot_contacts.csv"
     assert counts(run_import(session, "contacts", contacts, "hubspot-contacts")) == (3, 0, 0)
     assert counts(run_import(session, "contacts", contacts, "hubspot-contacts")) == (0, 0, 3)
-    bill = service.get_contact(session, "502")
+    bill = stored(session, Contact, "502")
     assert (bill.name, bill.title, bill.account_id) == ("Bill Lumbergh", "Division VP", initech.id)
     assert bill.roles == ["sponsor", "commercial_buyer"]
     # CHAMPION;DECISION_MAKER → two roles; END_USER → end_user.
-    assert service.get_contact(session, "503").roles == ["champion", "commercial_buyer"]
-    assert service.get_contact(session, "501").roles == ["end_user"]
+    assert stored(session, Contact, "503").roles == ["champion", "commercial_buyer"]
+    assert stored(session, Contact, "501").roles == ["end_user"]
 
 
 def test_stripe_subscriptions(session: Session) -> None:
@@ -111,7 +113,7 @@ def test_stripe_subscriptions(session: Session) -> None:
         0,
         3,
     )
-    by_id = {c.external_id: c for c in service.list_contracts(session)}
+    by_id = {c.external_id: c for c in stored_all(session, Contract, Contract.starts_on)}
     team = by_id["sub_1OaBcDeFgHiJkL"]
     # 4900 cents × 12 seats × 12 months = 7,056.00 a year.
     assert (team.plan, team.billing_period, team.arr, team.currency) == (
@@ -149,7 +151,7 @@ def test_a_value_the_mapping_does_not_know_rejects_the_file(
     [error] = rejected.value.errors
     assert (error.line, error.column, error.value) == (1, "status", "on_hold")
     assert error.reason.startswith("no mapping for this value (mapped: active, canceled")
-    assert service.list_contracts(session) == []
+    assert stored_all(session, Contract, Contract.starts_on) == []
 
 
 def test_a_mapped_file_missing_a_required_column_names_the_source_column(
@@ -205,4 +207,8 @@ def test_stripe_objects_as_parquet_structs(session: Session, tmp_path: Path) -> 
         ],
     )
     assert counts(run_import(session, "contracts", path, "stripe-subscriptions")) == (3, 0, 0)
-    assert sorted(c.arr for c in service.list_contracts(session)) == [6000.0, 7056.0, 12000.0]
+    assert sorted(c.arr for c in stored_all(session, Contract, Contract.starts_on)) == [
+        6000.0,
+        7056.0,
+        12000.0,
+    ]

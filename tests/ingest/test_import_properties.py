@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from tenure.accounts import service
 from tenure.accounts.schemas import AccountCreate
 from tenure.errors import RejectedFile
 from tenure.ingest.importer import ImportRequest, import_records, read_valid_rows
 from tenure.ingest.mappings import load_mapping
+from tenure.model import Account
+from tests.stored import stored_all
 
 PROPERTY_SETTINGS = settings(
     max_examples=150,
@@ -128,7 +129,7 @@ def test_any_valid_accounts_csv_round_trips_through_the_database(
             session.expire_all()
             stored = {
                 a.external_id: (a.name, a.industry, a.employee_count, a.created_on)
-                for a in service.list_accounts(session, limit=100)
+                for a in stored_all(session, Account, Account.name)
             }
             assert stored == {
                 row["external_id"]: (

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts import service
 from tenure.accounts.schemas import AccountCreate, ContactCreate
-from tenure.model import User
+from tenure.model import Contact, Contract, Feature, SurveyResponse, Ticket, Touchpoint, User
 from tests.ingest.helpers import FORMATS, counts, run_import, write_rows
+from tests.stored import stored, stored_all
 
 ACCOUNTS = [
     {
@@ -139,18 +140,18 @@ def _check_accounts(session: Session) -> None:
 
 
 def _check_contacts(session: Session) -> None:
-    maria = service.get_contact(session, "c-maria")
+    maria = stored(session, Contact, "c-maria")
     assert (maria.name, maria.level, maria.roles, maria.joined_on) == (
         "María Gómez",
         "director_vp",
         ["champion", "sponsor"],
         date(2021, 5, 1),
     )
-    assert service.get_contact(session, "c-tom").roles == []
+    assert stored(session, Contact, "c-tom").roles == []
 
 
 def _check_contracts(session: Session) -> None:
-    [contract] = service.list_contracts(session, "acme")
+    [contract] = stored_all(session, Contract, Contract.starts_on, account="acme")
     assert (contract.arr, contract.currency, contract.discount, contract.arr_delta) == (
         120000.5,
         "EUR",
@@ -165,30 +166,30 @@ def _check_contracts(session: Session) -> None:
 
 
 def _check_features(session: Session) -> None:
-    exported = service.get_feature(session, "report_exported")
+    exported = stored(session, Feature, "report_exported", by="key")
     assert (exported.strategic, exported.released_on) == (True, date(2023, 6, 1))
-    assert service.get_feature(session, "dashboard_viewed").strategic is False
+    assert stored(session, Feature, "dashboard_viewed", by="key").strategic is False
 
 
 def _check_surveys(session: Session) -> None:
-    nps, csat = service.list_survey_responses(session, "acme")
+    nps, csat = stored_all(session, SurveyResponse, SurveyResponse.responded_at, account="acme")
     assert nps.comment == "Great support,\nslow exports"
-    assert nps.contact_id == service.get_contact(session, "c-maria").id
+    assert nps.contact_id == stored(session, Contact, "c-maria").id
     # +02:00 becomes UTC; a datetime without a zone is UTC.
     assert service.as_utc(nps.responded_at) == datetime(2024, 5, 2, 12, 3, tzinfo=UTC)
     assert service.as_utc(csat.responded_at) == datetime(2024, 5, 3, 8, tzinfo=UTC)
 
 
 def _check_tickets(session: Session) -> None:
-    [ticket] = service.list_tickets(session, "acme")
+    [ticket] = stored_all(session, Ticket, Ticket.opened_at, account="acme")
     assert (ticket.priority, ticket.category) == ("urgent", "authentication")
     assert service.as_utc(ticket.closed_at) == datetime(2024, 2, 1, 17, 30, tzinfo=UTC)  # type: ignore[arg-type]
 
 
 def _check_touchpoints(session: Session) -> None:
-    [touchpoint] = service.list_touchpoints(session, "acme")
+    [touchpoint] = stored_all(session, Touchpoint, Touchpoint.occurred_at, account="acme")
     read = service.touchpoint_read(touchpoint)
-    contacts = {service.get_contact(session, c).id for c in ("c-maria", "c-tom")}
+    contacts = {stored(session, Contact, c).id for c in ("c-maria", "c-tom")}
     assert set(read.attendee_ids) == contacts
     assert read.user_id is not None
 
@@ -263,4 +264,4 @@ def test_parquet_typed_columns(session: Session, tmp_path: Path) -> None:
     _check_tickets(session)
     features = [{"key": "sso", "name": "SSO", "strategic": True, "released_on": date(2022, 1, 3)}]
     run_import(session, "features", write_rows(tmp_path, "features", "parquet", features))
-    assert service.get_feature(session, "sso").released_on == date(2022, 1, 3)
+    assert stored(session, Feature, "sso", by="key").released_on == date(2022, 1, 3)

@@ -173,38 +173,6 @@ class AccountCreate(InputModel):
         return self
 
 
-class AccountUpdate(InputModel):
-    name: Name | None = None
-    parent_external_id: ExternalId | None = None
-    segment: str | None = Field(default=None, max_length=64)
-    experience_segment: str | None = Field(default=None, max_length=64)
-    industry: str | None = Field(default=None, max_length=128)
-    employee_count: int | None = Field(default=None, ge=0)
-    region: str | None = Field(default=None, max_length=64)
-    owner_email: UserEmail | None = None
-    created_on: IsoDate | None = None
-    onboarded_on: IsoDate | None = None
-    custom: dict[str, Any] | None = None
-
-
-class AccountRead(_Output):
-    id: int
-    external_id: str
-    name: str
-    parent_id: int | None
-    segment: str | None
-    experience_segment: str | None
-    industry: str | None
-    employee_count: int | None
-    region: str | None
-    owner_id: int | None
-    created_on: date | None
-    onboarded_on: date | None
-    custom: dict[str, Any]
-    created_at: StoredDatetime
-    updated_at: StoredDatetime
-
-
 # --- contacts --------------------------------------------------------------------------------
 
 

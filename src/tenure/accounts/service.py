@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.schemas import (
     AccountCreate,
-    AccountUpdate,
     ContactCreate,
     ContractCreate,
     FeatureCreate,
@@ -29,7 +28,7 @@ from tenure.accounts.schemas import (
     UpsertCounts,
 )
 from tenure.dates import utc
-from tenure.errors import Conflict, InvalidInput, NotFound
+from tenure.errors import InvalidInput, NotFound
 from tenure.model import (
     Account,
     AccountOwnership,
@@ -342,14 +341,7 @@ def upsert_touchpoints(session: Session, rows: Sequence[TouchpointCreate]) -> Up
     return _counts(_upsert(session, Touchpoint, "external_id", rows, _resolve(session, rows)))
 
 
-# --- reads and single-record writes for the console and the API ------------------------------
-
-
-def _get(session: Session, model: type[ModelT], key: str, value: str, noun: str) -> ModelT:
-    record = session.scalar(sa.select(model).where(getattr(model, key) == value))
-    if record is None:
-        raise NotFound(f"no {noun} with {key.replace('_', ' ')} {value!r}")
-    return record
+# --- the account lookup ---------------------------------------------------------------------
 
 
 def get_account(session: Session, reference: int | str, *, by_name: bool = False) -> Account:
@@ -361,13 +353,15 @@ def get_account(session: Session, reference: int | str, *, by_name: bool = False
         if account is None:
             raise NotFound(f"no account with id {reference}")
         return account
-    if not by_name:
-        return _get(session, Account, "external_id", reference, "account")
     account = session.scalar(sa.select(Account).where(Account.external_id == reference))
     if account is not None:
         return account
+    if not by_name:
+        raise NotFound(f"no account with external id {reference!r}")
     named = session.scalars(
-        sa.select(Account).where(sa.func.lower(Account.name) == reference.lower())
+        sa.select(Account)
+        .where(sa.func.lower(Account.name) == reference.lower())
+        .order_by(Account.external_id)
     ).all()
     if len(named) == 1:
         return named[0]
@@ -375,73 +369,6 @@ def get_account(session: Session, reference: int | str, *, by_name: bool = False
         ids = ", ".join(a.external_id for a in named)
         raise InvalidInput(f"{len(named)} accounts are named {reference!r}; use an id: {ids}")
     raise NotFound(f"no account with id or name {reference!r}")
-
-
-def get_contact(session: Session, external_id: str) -> Contact:
-    return _get(session, Contact, "external_id", external_id, "contact")
-
-
-def get_contract(session: Session, external_id: str) -> Contract:
-    return _get(session, Contract, "external_id", external_id, "contract")
-
-
-def get_feature(session: Session, key: str) -> Feature:
-    return _get(session, Feature, "key", key, "feature")
-
-
-def list_accounts(
-    session: Session,
-    *,
-    segment: str | None = None,
-    owner_id: int | None = None,
-    name_contains: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[Account]:
-    query = sa.select(Account).order_by(Account.name, Account.id).limit(limit).offset(offset)
-    if segment is not None:
-        query = query.where(Account.segment == segment)
-    if owner_id is not None:
-        query = query.where(Account.owner_id == owner_id)
-    if name_contains:
-        query = query.where(Account.name.ilike(f"%{name_contains}%"))
-    return list(session.scalars(query))
-
-
-def _for_account(
-    session: Session, model: type[ModelT], account_external_id: str | None, order: Any
-) -> list[ModelT]:
-    query = sa.select(model).order_by(order, model.id)  # type: ignore[attr-defined]
-    if account_external_id is not None:
-        account = get_account(session, account_external_id)
-        query = query.where(model.account_id == account.id)  # type: ignore[attr-defined]
-    return list(session.scalars(query))
-
-
-def list_contacts(session: Session, account_external_id: str | None = None) -> list[Contact]:
-    return _for_account(session, Contact, account_external_id, Contact.name)
-
-
-def list_contracts(session: Session, account_external_id: str | None = None) -> list[Contract]:
-    return _for_account(session, Contract, account_external_id, Contract.starts_on)
-
-
-def list_survey_responses(
-    session: Session, account_external_id: str | None = None
-) -> list[SurveyResponse]:
-    return _for_account(session, SurveyResponse, account_external_id, SurveyResponse.responded_at)
-
-
-def list_tickets(session: Session, account_external_id: str | None = None) -> list[Ticket]:
-    return _for_account(session, Ticket, account_external_id, Ticket.opened_at)
-
-
-def list_touchpoints(session: Session, account_external_id: str | None = None) -> list[Touchpoint]:
-    return _for_account(session, Touchpoint, account_external_id, Touchpoint.occurred_at)
-
-
-def list_features(session: Session) -> list[Feature]:
-    return list(session.scalars(sa.select(Feature).order_by(Feature.key)))
 
 
 def touchpoint_read(touchpoint: Touchpoint) -> TouchpointRead:
@@ -455,28 +382,3 @@ def touchpoint_read(touchpoint: Touchpoint) -> TouchpointRead:
             "attendee_ids": sorted(contact.id for contact in touchpoint.attendees),
         }
     )
-
-
-def create_account(session: Session, data: AccountCreate, *, at: datetime | None = None) -> Account:
-    """A new account; Conflict when the external id is taken."""
-    if ids_by_key(session, Account, "external_id", [data.external_id]):
-        raise Conflict(f"an account with external id {data.external_id!r} already exists")
-    upsert_accounts(session, [data], at=at)
-    return get_account(session, data.external_id)
-
-
-def update_account(
-    session: Session, external_id: str, data: AccountUpdate, *, at: datetime | None = None
-) -> Account:
-    """Change the fields given in ``data``; the others keep their values."""
-    account = get_account(session, external_id)
-    given = data.model_dump(exclude_unset=True)
-    if given.get("custom", {}) is None:
-        given.pop("custom")
-    if given.get("name", account.name) is None:
-        raise InvalidInput("name: an account must have a name")
-    merged = AccountCreate.model_validate(
-        {"external_id": external_id, "name": given.pop("name", account.name), **given}
-    )
-    upsert_accounts(session, [merged], at=at)
-    return account

@@ -57,11 +57,6 @@ def require_role(user: User, *roles: UserRole) -> None:
         raise Forbidden(f"this needs the role {allowed}; {user.email} is {user.role.value}")
 
 
-def require_writer(user: User) -> None:
-    if user.role == UserRole.viewer:
-        raise Forbidden(f"{user.email} is a viewer: viewers can read but not change anything")
-
-
 def team_member_ids(session: Session, manager: User) -> set[int]:
     """The manager and everyone who reports to them."""
     ids = session.scalars(sa.select(User.id).where(User.manager_id == manager.id)).all()

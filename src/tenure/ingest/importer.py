@@ -552,7 +552,3 @@ def list_runs(session: Session, *, limit: int = 20) -> list[ImportRun]:
     """The most recent imports first."""
     query = sa.select(ImportRun).order_by(ImportRun.started_at.desc(), ImportRun.id.desc())
     return list(session.scalars(query.limit(limit)))
-
-
-def entity_names() -> Sequence[str]:
-    return tuple(ENTITIES)

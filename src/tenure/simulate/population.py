@@ -338,7 +338,3 @@ def draw_population(
     )
     population.handoff_rating, population.handoff_readiness = _handoff(config, rng, fits, readiness)
     return population
-
-
-def csm_count(config: SimulationConfig, population: Population) -> int:
-    return int(population.csm.max()) + 1 if population.n else 0

@@ -22,7 +22,6 @@ Outcome is not met. "Usage is not success": nothing here calls a usage score "su
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -182,11 +181,3 @@ def accountable_share(owners: Iterable[str]) -> AccountableShare:
     return AccountableShare(
         customer_owned=customer, total=len(listed), share=customer / len(listed) if listed else None
     )
-
-
-def segment_by_experience(touch_models: Mapping[int, TouchModel | None]) -> dict[str, list[int]]:
-    """Accounts grouped by their Appropriate Experience (``"(not captured)"`` when missing)."""
-    groups: dict[str, list[int]] = defaultdict(list)
-    for account_id, model in sorted(touch_models.items()):
-        groups[model.value if model else "(not captured)"].append(account_id)
-    return dict(groups)

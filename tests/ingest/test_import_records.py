@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts import service
 from tenure.accounts.schemas import AccountCreate, ContactCreate
+from tenure.dates import utc
 from tenure.model import Contact, Contract, Feature, SurveyResponse, Ticket, Touchpoint, User
 from tests.ingest.helpers import FORMATS, counts, run_import, write_rows
 from tests.stored import stored, stored_all
@@ -176,14 +177,14 @@ def _check_surveys(session: Session) -> None:
     assert nps.comment == "Great support,\nslow exports"
     assert nps.contact_id == stored(session, Contact, "c-maria").id
     # +02:00 becomes UTC; a datetime without a zone is UTC.
-    assert service.as_utc(nps.responded_at) == datetime(2024, 5, 2, 12, 3, tzinfo=UTC)
-    assert service.as_utc(csat.responded_at) == datetime(2024, 5, 3, 8, tzinfo=UTC)
+    assert utc(nps.responded_at) == datetime(2024, 5, 2, 12, 3, tzinfo=UTC)
+    assert utc(csat.responded_at) == datetime(2024, 5, 3, 8, tzinfo=UTC)
 
 
 def _check_tickets(session: Session) -> None:
     [ticket] = stored_all(session, Ticket, Ticket.opened_at, account="acme")
     assert (ticket.priority, ticket.category) == ("urgent", "authentication")
-    assert service.as_utc(ticket.closed_at) == datetime(2024, 2, 1, 17, 30, tzinfo=UTC)  # type: ignore[arg-type]
+    assert utc(ticket.closed_at) == datetime(2024, 2, 1, 17, 30, tzinfo=UTC)  # type: ignore[arg-type]
 
 
 def _check_touchpoints(session: Session) -> None:

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.errors import NotFound
+from tenure.accounts.service import get_account
 from tenure.model import (
     Account,
     Contact,
@@ -236,13 +236,6 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
     book.features = list(session.scalars(sa.select(Feature).order_by(Feature.released_on)))
     book.users = {u.id: u for u in session.scalars(sa.select(User))}
     return book
-
-
-def get_account(session: Session, external_id: str) -> Account:
-    account = session.scalar(sa.select(Account).where(Account.external_id == external_id))
-    if account is None:
-        raise NotFound(f"account {external_id!r} not found")
-    return account
 
 
 def load_one(session: Session, external_id: str, as_of: date) -> tuple[Book, Account]:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
 from tenure.errors import InvalidInput, NotFound
@@ -17,7 +18,6 @@ from tenure.success.book import (
     LOST,
     Book,
     account_facts,
-    get_account,
     last_nps,
     load_book,
     metric_before,

@@ -7,6 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
 from tenure.errors import InvalidInput, NotFound
@@ -26,7 +27,6 @@ from tenure.success.book import (
     account_facts,
     active_contracts,
     first_value_on,
-    get_account,
     last_nps,
     load_book,
     signed_on,

@@ -8,12 +8,13 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
 from tenure.errors import NotFound
 from tenure.model import Account, DesiredOutcome
 from tenure.success import outcome
-from tenure.success.book import account_facts, get_account, load_one
+from tenure.success.book import account_facts, load_one
 from tenure.success.rules import Rule
 from tenure.success.schemas import OutcomeView
 

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from tenure.accounts.service import get_account
 from tenure.success import maturity, milestones, outcome, value
 from tenure.success.book import (
     account_facts,
     active_contracts,
     champions_of,
-    get_account,
     load_book,
     metric,
     value_stage_of,

@@ -94,7 +94,9 @@ def summary(outcomes: list[Outcome]) -> str:
             headline = outcome.figures["headline"]
             start = outcome.figures["run"]["load_average_start"][0]
             end = outcome.figures["run"]["load_average_end"][0]
-            figure, load = f"{headline['key']} = {headline['value']}", f"{start:.1f} → {end:.1f}"
+            value = headline["value"]
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            figure, load = f"{headline['key']} = {shown}", f"{start:.1f} → {end:.1f}"
         else:
             figure, load = f"FAILED: {outcome.error}"[:100], ""
         rows.append((outcome.name, figure, f"{outcome.seconds:.1f}", load))

@@ -277,7 +277,12 @@ def measure(
     elif engine == "spark":
         from tenure.metrics.compute import compute_metrics
         from tenure.metrics.snapshot import snapshot_from_arrow
-        from tenure.store.events.spark import DEFAULT_MASTER, connect_spark, spark_session
+        from tenure.store.events.spark import (
+            DEFAULT_MASTER,
+            connect_spark,
+            spark_config,
+            spark_session,
+        )
 
         os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {driver_memory} pyspark-shell"
         timings["spark_driver_memory"] = driver_memory
@@ -287,7 +292,8 @@ def measure(
             from pyspark.sql import SparkSession
 
             builder = SparkSession.builder.master(DEFAULT_MASTER)
-            for key, _, value in (setting.partition("=") for setting in choices.spark_conf):
+            extra = dict(setting.partition("=")[::2] for setting in choices.spark_conf)
+            for key, value in {**spark_config(DEFAULT_MASTER), **extra}.items():
                 builder = builder.config(key, value)
             builder.getOrCreate()
         spark_session()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli import backup as backup_commands
 from tenure.cli import ctas as ctas_commands
 from tenure.cli import demo as demo_command
 from tenure.cli import events as events_commands
@@ -72,6 +73,8 @@ app.add_typer(events_commands.app, name="events")
 app.command("serve")(serve_command.serve)
 app.command("refresh")(refresh_command.refresh)
 app.command("status")(status_command.status)
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 app.add_typer(run_commands.run_app, name="run")
 app.add_typer(rules_commands.rules_app, name="rules")
 app.add_typer(ctas_commands.ctas_app, name="ctas")

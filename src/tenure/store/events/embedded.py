@@ -22,7 +22,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -107,6 +107,10 @@ class EmbeddedEvents:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """Wait for and hold off compaction and bulk writes (a backup copies under it)."""
+        return self._writer_lock(wait=True)
 
     def _write_partitions(self, events: pa.Table, *, dedupe: bool, prefix: str) -> WriteResult:
         events = events.cast(EVENT_SCHEMA)

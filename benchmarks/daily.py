@@ -56,8 +56,8 @@ def ensure_base(preset: str, data_dir: Path, size: list[str]) -> dict[str, Any]:
 def run_day(data_dir: Path, as_of: date) -> dict[str, Any]:
     """One daily run (forced, so a re-run of the benchmark times the work again), printed."""
     from tenure.config import Settings
+    from tenure.jobs.daily import run_daily
     from tenure.playbooks.config import PlaybookSettings
-    from tenure.playbooks.daily import run_daily
     from tenure.playbooks.rules import load_ruleset
     from tenure.store.database import create_engine
     from tenure.store.events import open_event_store

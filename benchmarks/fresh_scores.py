@@ -32,8 +32,8 @@ import sqlalchemy as sa
 from benchmarks.ingest import tenure_serve
 
 from benchmarks import record
-from tenure.api.live import free_port
 from tenure.health.service import load_scorecard, score_day
+from tenure.http.live import free_port
 from tenure.ingest.sources import create_source
 from tenure.model import Account, Contract, HealthScore
 from tenure.store.database import create_engine, session_factory, session_scope

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import record
-from tenure.api.live import free_port
+from tenure.http.live import free_port
 
 PER_REQUEST = 500
 CLIENT_SETTINGS = {"upload_size": 500, "gzip": True, "thread": 1, "max_queue_size": 200_000}

@@ -21,10 +21,10 @@ import uvicorn
 from segment.analytics import Client
 
 from benchmarks import record
-from tenure.api.app import create_app
 from tenure.config import Settings
 from tenure.ingest.sources import create_source
 from tenure.model.base import utcnow
+from tenure.server import create_app
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import open_event_store
 from tenure.store.migrate import upgrade

@@ -6,7 +6,7 @@
 Loads a seeded synthetic book into a fresh SQLite database — accounts with owners, contracts,
 contacts, touchpoints, tickets, NPS answers, and 12 months of stored health scores (every measure
 explained), churn-risk scores (with reasons) and metric snapshots — then serves the whole app with
-uvicorn in a subprocess (``tenure.api.live.served_app``, as many workers as `tenure serve` runs)
+uvicorn in a subprocess (``tenure.http.live.served_app``, as many workers as `tenure serve` runs)
 and times, from this process, each page and API list a CS team opens: the portfolio sorted by
 churn risk and filtered, Account 360, Today, Risk, Renewals, and the main /api/v1 lists.
 Requests are sequential, after a warm-up; the figure is client-side wall time per request.
@@ -41,9 +41,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from benchmarks import record
-from tenure.api.live import served_app
 from tenure.auth.passwords import hash_password
 from tenure.config import Settings
+from tenure.http.live import served_app
 from tenure.model import (
     Account,
     AccountOwnership,

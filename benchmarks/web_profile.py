@@ -34,8 +34,8 @@ import sqlalchemy as sa
 from benchmarks.web import load_book, signed_in_endpoints
 
 from benchmarks import record
-from tenure.api.app import create_app
 from tenure.config import Settings
+from tenure.server import create_app
 
 with warnings.catch_warnings():
     # Starlette 1.x warns that its TestClient should move to httpx2; httpx works as before.

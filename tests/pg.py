@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from tenure.api.live import free_port
+from tenure.http.live import free_port
 
 
 def server_binaries() -> Path | None:

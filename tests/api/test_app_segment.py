@@ -20,10 +20,10 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
-from tenure.api.app import create_app
 from tenure.config import Settings
 from tenure.ingest.sources import create_source
 from tenure.model import Account, Contact
+from tenure.server import create_app
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import open_event_store
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
-from tenure.api.live import free_port
 from tenure.cli.main import app
+from tenure.http.live import free_port
 
 
 def test_tenure_serve_accepts_segment_calls(data_dir: Path, database_url: str) -> None:

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
-from tenure.api.app import create_app
 from tenure.config import Settings
 from tenure.logs import JsonFormatter
 from tenure.model import DailyRun
+from tenure.server import create_app
 from tenure.store.database import create_engine
 
 with warnings.catch_warnings():

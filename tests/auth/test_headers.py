@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tenure.auth.headers import CONTENT_SECURITY_POLICY
-from tenure.playbooks.web import PAGE as SURVEY_PAGE
 from tenure.web.docs import DOCS_PAGE
+from tenure.web.surveys import PAGE as SURVEY_PAGE
 from tests.web.factories import sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 

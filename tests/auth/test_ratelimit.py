@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from tenure.api.app import create_app
 from tenure.auth.ratelimit import LoginRateLimiter, describe_wait
 from tenure.config import Settings
 from tenure.model import AuditLog
 from tenure.model.base import utcnow
+from tenure.server import create_app
 from tenure.store.database import create_engine
 from tests.web.factories import make_book, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)

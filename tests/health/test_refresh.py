@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from tenure.config import Settings
 from tenure.health.refresh import load_watermark, refresh_scores, save_watermark
+from tenure.jobs.intraday import refresh_forever
 from tenure.model import HealthScore, MetricSnapshot
 from tenure.model.base import utcnow
-from tenure.playbooks.intraday import refresh_forever
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import events_table_from_rows, open_event_store
 from tests.metrics.conftest import insert_fixture

@@ -15,10 +15,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from tenure.api.app import create_app
 from tenure.config import Settings
 from tenure.ingest.backpressure import IngestGate, Overloaded
 from tenure.ingest.sources import create_source
+from tenure.server import create_app
 from tenure.store.database import create_engine, session_factory, session_scope
 
 

@@ -6,13 +6,13 @@ import warnings
 from datetime import date
 from pathlib import Path
 
-from tenure.api.app import create_app
 from tenure.auth.service import create_api_token
 from tenure.config import Settings
 from tenure.model import UserRole
 from tenure.playbooks import service
 from tenure.playbooks.facts import build_facts
 from tenure.playbooks.rules import load_ruleset
+from tenure.server import create_app
 from tenure.store.database import create_engine, session_factory, session_scope
 from tests import factories as f
 

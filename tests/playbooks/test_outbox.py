@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from tenure.api.live import free_port
 from tenure.errors import InvalidInput
+from tenure.http.live import free_port
 from tenure.model import OutboxMessage
 from tenure.playbooks import outbox
 from tenure.playbooks.config import PlaybookSettings

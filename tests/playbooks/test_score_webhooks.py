@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tenure.jobs.daily import run_daily
 from tenure.model import Account, ChurnRiskScore, Contract, HealthScore
 from tenure.playbooks import webhooks
 from tenure.playbooks.config import PlaybookSettings
-from tenure.playbooks.daily import run_daily
 from tenure.playbooks.rules import load_ruleset
 from tenure.risk.service import fit_and_save
 from tenure.store.database import create_engine, session_factory, session_scope

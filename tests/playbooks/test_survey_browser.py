@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from tenure.api.live import served_app
+from tenure.http.live import served_app
 from tenure.model import SurveyKind, SurveyResponse
 from tenure.playbooks import surveys
 from tenure.store.database import create_engine, session_factory, session_scope

@@ -19,8 +19,8 @@ from tenure.model import (
     WebhookDelivery,
 )
 from tenure.playbooks import surveys, webhooks
-from tenure.playbooks.web import router
 from tenure.store.database import create_engine, session_factory, session_scope
+from tenure.web.surveys import router
 from tests import factories as f
 
 with warnings.catch_warnings():

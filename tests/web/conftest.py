@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from tenure.api.live import served_app
+from tenure.http.live import served_app
 from tenure.model.base import utcnow
 from tenure.store.database import create_engine
 from tests.web.factories import Book, make_book, make_health, make_risk
@@ -64,7 +64,7 @@ def live_console(
     tmp_path_factory: pytest.TempPathFactory,
     seed_more: Callable[[Session, Book], None],
 ) -> Iterator[LiveConsole]:
-    """`uvicorn tenure.api.app:create_app` on a fresh SQLite database seeded with the book."""
+    """`uvicorn tenure.server:create_app` on a fresh SQLite database seeded with the book."""
     database_url = migrated_template("sqlite")
     engine = create_engine(database_url)
     with Session(engine, expire_on_commit=False) as session:

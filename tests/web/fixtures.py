@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.api.app import create_app
 from tenure.config import Settings
 from tenure.model.base import utcnow
+from tenure.server import create_app
 from tenure.store.database import create_engine
 from tests.web.factories import Book, make_book
 

@@ -13,16 +13,16 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
-from tenure.api.live import served_app
 from tenure.config import Settings
+from tenure.http.live import served_app
+from tenure.jobs.daily import run_daily
+from tenure.jobs.worker import write_heartbeat
 from tenure.model import OutboxStatus
 from tenure.model.base import utcnow
 from tenure.playbooks import outbox
 from tenure.playbooks.config import PlaybookSettings
-from tenure.playbooks.daily import run_daily
 from tenure.playbooks.outbox import FakeMailer
 from tenure.playbooks.rules import load_ruleset
-from tenure.playbooks.worker import write_heartbeat
 from tenure.store.database import create_engine
 from tenure.store.events import open_event_store
 from tests.web.conftest import LiveConsole

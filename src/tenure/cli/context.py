@@ -1,23 +1,29 @@
-"""What every CLI command needs: settings, a migrated database, a unit of work, error rendering."""
+"""What every CLI command needs: settings, a migrated database, a unit of work, error rendering.
+
+Every command module imports this one, so ``tenure --help`` pays for whatever it imports at
+module level: the settings (pydantic), SQLAlchemy, the models, Alembic and the event store
+(pyarrow, Ibis) load inside the functions that use them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
-from tenure.auth.permissions import Actor, system_actor
-from tenure.config import Settings, get_settings
 from tenure.errors import TenureError
-from tenure.store.database import create_engine, session_factory, session_scope
-from tenure.store.events import EventStore, open_event_store
-from tenure.store.migrate import is_current, upgrade
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from tenure.auth.permissions import Actor
+    from tenure.config import Settings
+    from tenure.store.events import EventStore
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,11 +33,16 @@ R = TypeVar("R")
 
 
 def settings() -> Settings:
+    from tenure.config import get_settings
+
     return get_settings()
 
 
 def database(config: Settings | None = None) -> sa.Engine:
     """The operational database, migrated to the current schema on first use."""
+    from tenure.store.database import create_engine
+    from tenure.store.migrate import is_current, upgrade
+
     config = config or settings()
     engine = create_engine(config.resolved_database_url)
     if not is_current(engine):
@@ -42,6 +53,8 @@ def database(config: Settings | None = None) -> sa.Engine:
 @contextmanager
 def unit_of_work(config: Settings | None = None) -> Iterator[Session]:
     """One transaction for one command: everything commits at the end, or nothing does."""
+    from tenure.store.database import session_factory, session_scope
+
     engine = database(config)
     try:
         with session_scope(session_factory(engine)) as session:
@@ -54,10 +67,14 @@ def cli_actor(session: Session) -> Actor:
     """The OS user running this command, as the actor its changes are audited under."""
     import getpass
 
+    from tenure.auth.permissions import system_actor
+
     return system_actor(session, getpass.getuser())
 
 
 def event_store(config: Settings | None = None) -> EventStore:
+    from tenure.store.events import open_event_store
+
     return open_event_store(config or settings())
 
 

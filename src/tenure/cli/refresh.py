@@ -21,7 +21,7 @@ def refresh(
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
 ) -> None:
     """Recompute metrics and health scores of the accounts with events since the last refresh."""
-    from tenure.playbooks.intraday import describe, refresh_forever, refresh_once
+    from tenure.jobs.intraday import describe, refresh_forever, refresh_once
 
     config = settings()
     day = _day(as_of)

@@ -26,8 +26,8 @@ def run_daily(
     recorded and idempotent per as-of date."""
     from tenure.cli.context import event_store
     from tenure.cli.context import settings as settings_of_cli
+    from tenure.jobs.daily import run_daily as run
     from tenure.playbooks.config import playbook_settings
-    from tenure.playbooks.daily import run_daily as run
     from tenure.playbooks.outbox import SmtpMailer
     from tenure.playbooks.webhooks import HttpPoster
 
@@ -82,7 +82,7 @@ def run_daily(
 @handle_errors
 def run_history(json: bool = typer.Option(False, "--json")) -> None:
     """The last daily runs."""
-    from tenure.playbooks.daily import last_runs
+    from tenure.jobs.daily import last_runs
 
     with unit_of_work() as session:
         runs = last_runs(session)
@@ -123,8 +123,8 @@ def run_worker(
 
     from tenure.cli.context import settings as settings_of_cli
     from tenure.errors import InvalidInput
+    from tenure.jobs.worker import work_forever
     from tenure.playbooks.config import PlaybookSettings, playbook_settings
-    from tenure.playbooks.worker import work_forever
 
     overrides: dict[str, object] = {
         "rules_file": rules,

@@ -22,10 +22,10 @@ def serve(
     webhooks every TENURE_WORKER_EVERY seconds."""
     import uvicorn
 
-    from tenure.api.nodelay import HTTP_PROTOCOL
+    from tenure.http.nodelay import HTTP_PROTOCOL
+    from tenure.jobs.intraday import start_refresher
+    from tenure.jobs.worker import start_worker
     from tenure.logs import logging_config
-    from tenure.playbooks.intraday import start_refresher
-    from tenure.playbooks.worker import start_worker
 
     config = settings()
     # Migrated once here, before the workers start: each worker's lifespan checks the schema
@@ -35,7 +35,7 @@ def serve(
     background = [p for p in (start_refresher(config), start_worker(config)) if p is not None]
     try:
         uvicorn.run(
-            "tenure.api.app:create_app",
+            "tenure.server:create_app",
             factory=True,
             host=host or config.host,
             port=port or config.port,

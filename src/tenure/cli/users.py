@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from tenure.auth.roles import UserRole
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
-from tenure.model import UserRole
 
 app = typer.Typer(
     help="Console users (admin, manager, csm, viewer) and API tokens.", no_args_is_help=True

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import enum
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tenure.auth.roles import UserRole
 from tenure.model.base import Base, TimestampMixin, enum_column
-
-
-class UserRole(enum.StrEnum):
-    admin = "admin"
-    manager = "manager"
-    csm = "csm"
-    viewer = "viewer"
 
 
 class User(TimestampMixin, Base):

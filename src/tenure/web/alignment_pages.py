@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from tenure.api.v1.common import AsOf
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
+from tenure.http.deps import AsOf
 from tenure.model.base import utcnow
 from tenure.portfolio import alignment, handoff, owners, rescue
 from tenure.success.outcome import TouchModel

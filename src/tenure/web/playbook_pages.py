@@ -9,16 +9,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from tenure.api.v1.common import AsOf
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor, require_role
+from tenure.http.deps import AsOf
+from tenure.jobs.daily import last_runs
+from tenure.jobs.worker import schedule
 from tenure.model import OutboxStatus, UserRole
 from tenure.model.base import utcnow
 from tenure.playbooks import service
 from tenure.playbooks.config import playbook_settings
-from tenure.playbooks.daily import last_runs
 from tenure.playbooks.rules import default_rules_path, load_ruleset
-from tenure.playbooks.worker import schedule
 from tenure.web.render import render
 
 router = APIRouter(include_in_schema=False)

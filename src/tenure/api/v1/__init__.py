@@ -8,7 +8,7 @@ twin opens in the browser. Lists page with ``cursor``/``next_cursor``. Errors ar
 
 from fastapi import APIRouter
 
-from tenure.api.v1 import accounts, admin, alignment, records, reviews
+from tenure.api.v1 import accounts, admin, alignment, playbooks, records, reviews
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(accounts.router)
@@ -16,5 +16,6 @@ router.include_router(records.router)
 router.include_router(admin.router)
 router.include_router(reviews.router)
 router.include_router(alignment.router)
+router.include_router(playbooks.router)
 
 __all__ = ["router"]

@@ -1,38 +1,10 @@
-"""What every /api/v1 router shares: the actor, the session, today's date, error responses."""
+"""What every /api/v1 router shares: the request dependencies (from ``tenure.http``), error docs."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from fastapi import Depends, Request
-from sqlalchemy.orm import Session
-
-from tenure.auth.http import DbSession, api_actor
-from tenure.auth.permissions import Actor
-from tenure.model.base import utcnow
-from tenure.portfolio.freshness import reading_day
-from tenure.store.events import EventStore
-
-Db = DbSession
-CurrentActor = Depends(api_actor)
-
-
-def today() -> date:
-    return utcnow().date()
-
-
-def event_store(request: Request) -> EventStore:
-    store: EventStore = request.app.state.event_store
-    return store
-
-
-def as_of_day(request: Request, db: Session = Db) -> date:
-    """The day read models are computed as of: the last day the data covers (see reading_day)."""
-    return reading_day(db, event_store(request), today())
-
-
-AsOf = Depends(as_of_day)
+from tenure.http.deps import Actor, AsOf, CurrentActor, Db, Session, event_store, today
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -55,7 +27,6 @@ __all__ = [
     "CurrentActor",
     "Db",
     "Session",
-    "as_of_day",
     "event_store",
     "today",
 ]

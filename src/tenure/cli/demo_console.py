@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.auth.passwords import hash_password
+from tenure.cli.context import console, unit_of_work
 from tenure.config import Settings
 from tenure.model import User, UserRole
 
@@ -55,8 +56,6 @@ def serving_skipped(no_serve: bool) -> bool:
 
 def serve_console(settings: Settings, *, no_serve: bool) -> None:
     """Print the sign-ins, then serve the console until interrupted (unless skipped)."""
-    from tenure.cli.context import console, unit_of_work
-
     with unit_of_work(settings) as session:
         sign_ins = demo_sign_ins(session)
     url = f"http://{settings.host}:{settings.port}"
@@ -74,7 +73,7 @@ def serve_console(settings: Settings, *, no_serve: bool) -> None:
         return
     import uvicorn
 
-    from tenure.api.app import create_app
+    from tenure.server import create_app
 
     console.print("Serving; press Ctrl+C to stop.")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")

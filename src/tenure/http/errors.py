@@ -1,8 +1,12 @@
-"""One error handler per surface: JSON ``{"code", "message"}`` for the APIs, a page for people."""
+"""One error handler per surface: JSON ``{"code", "message"}`` for the APIs, a page for people.
+
+The page comes from the console (``web.render.error_page``); ``server`` passes it in, so this
+module — shared by every HTTP surface — imports none of them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -41,7 +45,10 @@ def validation_message(errors: Sequence[Any]) -> str:
     return "; ".join(f"{_location(e)}: {e.get('msg', 'invalid')}" for e in errors[:10])
 
 
-def install_error_handlers(app: FastAPI) -> None:
+PageRenderer = Callable[[Request, int, str, dict[str, str] | None], Response]
+
+
+def install_error_handlers(app: FastAPI, error_page: PageRenderer) -> None:
     def render(
         request: Request,
         status: int,
@@ -55,9 +62,7 @@ def install_error_handlers(app: FastAPI) -> None:
             if details:
                 body["details"] = details
             return JSONResponse(body, status_code=status, headers=headers)
-        from tenure.web.render import error_page
-
-        return error_page(request, status, message, headers=headers)
+        return error_page(request, status, message, headers)
 
     @app.exception_handler(TenureError)
     async def tenure_error(request: Request, error: TenureError) -> Response:

@@ -31,13 +31,13 @@ from sqlalchemy.orm import Session
 
 from tenure.config import Settings
 from tenure.errors import TenureError
+from tenure.jobs.background import exclusive, start_child
+from tenure.jobs.daily import run_daily
+from tenure.jobs.intraday import REFRESH_LOCK
 from tenure.model import DailyRun
 from tenure.model.base import utcnow
 from tenure.playbooks import webhooks
-from tenure.playbooks.background import exclusive, start_child
 from tenure.playbooks.config import PlaybookSettings, playbook_settings, retry_delay
-from tenure.playbooks.daily import run_daily
-from tenure.playbooks.intraday import REFRESH_LOCK
 from tenure.playbooks.outbox import Mailer, SmtpMailer, send_pending
 from tenure.playbooks.rules import load_ruleset
 from tenure.playbooks.schemas import DailySchedule

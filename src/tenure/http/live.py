@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from tenure.api.nodelay import HTTP_PROTOCOL
+from tenure.http.nodelay import HTTP_PROTOCOL
 
 START_TIMEOUT_SECONDS = 60  # a loaded 2-core machine migrates and imports slowly
 
@@ -41,7 +41,7 @@ def served_app(
     start. ``workers`` > 1 serves from that many processes, as ``tenure serve`` can.
     """
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", "tenure.api.app:create_app"]
+    command = [sys.executable, "-m", "uvicorn", "--factory", "tenure.server:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     command += ["--workers", str(workers), "--http", HTTP_PROTOCOL]
     with open(log, "wb") as output:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tenure.auth.service import authenticate
-from tenure.web.demo import DEMO_ADMIN, DEMO_PASSWORD, demo_sign_ins, serving_skipped
+from tenure.cli.demo_console import DEMO_ADMIN, DEMO_PASSWORD, demo_sign_ins, serving_skipped
 from tests import factories as f
 
 

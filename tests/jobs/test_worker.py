@@ -10,15 +10,15 @@ import pytest
 import sqlalchemy as sa
 
 from tenure.errors import Conflict
+from tenure.jobs.background import exclusive
+from tenure.jobs.daily import run_daily
+from tenure.jobs.intraday import REFRESH_LOCK
+from tenure.jobs.worker import DayRun, daily_due, schedule, tick, write_heartbeat
 from tenure.model import DailyRun
-from tenure.playbooks.background import exclusive
 from tenure.playbooks.config import PlaybookSettings
-from tenure.playbooks.daily import run_daily
-from tenure.playbooks.intraday import REFRESH_LOCK
 from tenure.playbooks.outbox import FakeMailer
 from tenure.playbooks.rules import load_ruleset
 from tenure.playbooks.webhooks import FakePoster
-from tenure.playbooks.worker import DayRun, daily_due, schedule, tick, write_heartbeat
 from tenure.store.database import create_engine, session_factory, session_scope
 from tests import factories as f
 

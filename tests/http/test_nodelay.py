@@ -14,7 +14,7 @@ import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from uvicorn.server import ServerState
 
-from tenure.api.nodelay import HTTP_PROTOCOL, NoDelayHTTPProtocol
+from tenure.http.nodelay import HTTP_PROTOCOL, NoDelayHTTPProtocol
 
 
 async def _nodelay_of_accepted(protocol: type[asyncio.Protocol]) -> int:

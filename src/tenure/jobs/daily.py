@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.errors import Conflict
+from tenure.jobs.background import exclusive
 from tenure.model import DailyRun, DeliveryStatus, OutboxMessage, OutboxStatus, WebhookDelivery
 from tenure.model.base import utcnow
 from tenure.playbooks import service, webhooks
-from tenure.playbooks.background import exclusive
 from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.facts import FactsTable, build_facts
 from tenure.playbooks.outbox import Mailer, send_pending

@@ -1,10 +1,10 @@
-"""The HTTP application: the console pages, the REST API under /api/v1, the Segment-spec /v1.
+"""The composition root: the one place that builds the HTTP application from its surfaces.
 
-``create_app(settings)`` builds everything; the lifespan opens the database engine (migrated to
-the current schema) and a sessionmaker in ``app.state``, never at import time. Serve with
-``uvicorn --factory tenure.api.app:create_app``.
-
-(Written first by the web console; the ingest engineer mounts the Segment-spec ``/v1`` router here.)
+``create_app(settings)`` joins the REST API under ``/api/v1``, the Segment-spec ``/v1`` and the
+console pages, with one error handler (JSON for the APIs, the console's page for people). The
+lifespan opens the database engine (migrated to the current schema) and a sessionmaker in
+``app.state``, never at import time. ``api``, ``web`` and ``cli`` never import each other; they
+meet here. Serve with ``tenure serve`` or ``uvicorn --factory tenure.server:create_app``.
 """
 
 from __future__ import annotations
@@ -55,16 +55,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
 
-    from tenure.api.errors import install_error_handlers
     from tenure.api.observability import ObservabilityMiddleware
     from tenure.api.observability import router as observability_router
     from tenure.api.segment import router as segment_router
     from tenure.api.v1 import router as api_v1_router
-    from tenure.playbooks.web import api_router as playbooks_api_router
-    from tenure.playbooks.web import router as survey_router
+    from tenure.http.errors import install_error_handlers
     from tenure.web import mount_console
+    from tenure.web.render import error_page
 
-    install_error_handlers(app)
+    install_error_handlers(app, error_page)
     # A portfolio or renewals page is 30–100 KB of HTML: gzip level 5 sends it ~8× smaller for
     # about 0.5 ms of CPU; small answers (Segment acknowledgements) go as they are.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
@@ -77,8 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(observability_router)
     app.include_router(api_v1_router)
     app.include_router(segment_router)
-    app.include_router(survey_router)
-    app.include_router(playbooks_api_router)
     mount_console(app)
     add_security_schemes(app)
     return app

@@ -16,7 +16,7 @@ import socket
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-HTTP_PROTOCOL = "tenure.api.nodelay:NoDelayHTTPProtocol"
+HTTP_PROTOCOL = "tenure.http.nodelay:NoDelayHTTPProtocol"
 
 
 class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from tenure.errors import Conflict
+from tenure.jobs.daily import run_daily
 from tenure.model import DailyRun
 from tenure.playbooks.config import PlaybookSettings
-from tenure.playbooks.daily import run_daily
 from tenure.playbooks.outbox import FakeMailer
 from tenure.playbooks.rules import load_ruleset
 from tenure.store.database import create_engine, session_factory, session_scope

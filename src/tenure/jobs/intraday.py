@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from tenure.config import Settings
 from tenure.errors import TenureError
 from tenure.health.refresh import RefreshRun, refresh_scores, save_watermark
+from tenure.jobs.background import exclusive, start_child
 from tenure.model.base import utcnow
-from tenure.playbooks.background import exclusive, start_child
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import EventStore, open_event_store
 

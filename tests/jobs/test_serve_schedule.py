@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
-from tenure.api.live import free_port
 from tenure.auth.service import create_api_token
+from tenure.http.live import free_port
+from tenure.jobs.worker import worker_seen_at
 from tenure.model import UserRole
 from tenure.model.base import utcnow
-from tenure.playbooks.worker import worker_seen_at
 from tenure.store.database import create_engine, session_factory, session_scope
 from tests import factories as f
 

@@ -1,0 +1,184 @@
+"""/api/v1 of the playbooks, the JSON twins of ``tenure ctas|rules|run``: CTAs, rules (list,
+preview, measured-play report), rule evaluations, daily runs, outbox, webhook deliveries, inbox.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from tenure.api.v1.common import Actor, AsOf, CurrentActor, Db, Session, today
+from tenure.auth.permissions import require_role
+from tenure.jobs.daily import last_runs
+from tenure.jobs.worker import schedule
+from tenure.model import CtaOutcome, UserRole
+from tenure.model.base import utcnow
+from tenure.playbooks import service
+from tenure.playbooks.config import playbook_settings
+from tenure.playbooks.measured import PlayReport, play_report
+from tenure.playbooks.rules import Ruleset, load_ruleset
+from tenure.playbooks.schemas import (
+    BookToday,
+    CtaRead,
+    DailyRunRead,
+    DailySchedule,
+    OutboxMessageRead,
+    PreviewRead,
+    RuleEvaluationRead,
+    RuleRead,
+    Triage,
+    TriageAction,
+    WebhookDeliveryRead,
+)
+from tenure.playbooks.triage import complete_step, triage
+
+router = APIRouter(tags=["playbooks"])
+
+
+def _rules() -> Ruleset:
+    return load_ruleset(playbook_settings().rules_file)
+
+
+@router.get("/ctas", response_model=list[CtaRead], summary="Calls to action")
+def list_ctas(
+    status: str | None = Query("open", description="open (incl. in progress, snoozed), closed"),
+    owner_id: int | None = None,
+    account_id: int | None = None,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> list[CtaRead]:
+    return service.list_ctas(db, status=status, owner_id=owner_id, account_id=account_id)
+
+
+@router.get("/ctas/{cta_id}", response_model=CtaRead, summary="One call to action")
+def get_cta(cta_id: int, actor: Actor = CurrentActor, db: Session = Db) -> CtaRead:
+    return service.read_cta(db, cta_id)
+
+
+class SnoozeRequest(BaseModel):
+    until: date
+
+
+class CloseRequest(BaseModel):
+    outcome: CtaOutcome
+    note: str | None = None
+
+
+@router.post("/ctas/{cta_id}/acknowledge", response_model=CtaRead)
+def acknowledge_cta(
+    cta_id: int, actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
+) -> CtaRead:
+    return triage(db, cta_id, Triage(action=TriageAction.acknowledge), actor, as_of)
+
+
+@router.post("/ctas/{cta_id}/steps/{position}/done", response_model=CtaRead)
+def complete_cta_step(
+    cta_id: int, position: int, actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
+) -> CtaRead:
+    return complete_step(db, cta_id, position, actor, as_of)
+
+
+@router.post("/ctas/{cta_id}/snooze", response_model=CtaRead)
+def snooze_cta(
+    cta_id: int,
+    body: SnoozeRequest,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> CtaRead:
+    return triage(db, cta_id, Triage(action=TriageAction.snooze, until=body.until), actor, as_of)
+
+
+@router.post("/ctas/{cta_id}/close", response_model=CtaRead)
+def close_cta(
+    cta_id: int,
+    body: CloseRequest,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> CtaRead:
+    data = Triage(action=TriageAction.close, outcome=body.outcome, note=body.note)
+    return triage(db, cta_id, data, actor, as_of)
+
+
+@router.get("/rules", response_model=list[RuleRead], summary="Rules and their facts")
+def list_rules(
+    as_of: date | None = None, actor: Actor = CurrentActor, db: Session = Db
+) -> list[RuleRead]:
+    return service.rules_overview(db, _rules(), as_of or today())
+
+
+@router.get("/rules/{rule_key}/preview", response_model=PreviewRead)
+def preview_rule(
+    rule_key: str, as_of: date | None = None, actor: Actor = CurrentActor, db: Session = Db
+) -> PreviewRead:
+    """Whom the rule would fire on at ``as_of`` and the new-CTA load per CSM (writes nothing)."""
+    return service.preview(db, _rules(), rule_key, as_of or today())
+
+
+@router.get("/rules/{rule_key}/report", response_model=PlayReport)
+def play_report_of_rule(
+    rule_key: str,
+    start: date,
+    end: date,
+    horizon_days: int = Query(365, ge=1),
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> PlayReport:
+    """Measured play: later churn/expansion of acted vs control accounts, with 95% intervals."""
+    return play_report(db, rule_key, start, end, horizon_days=horizon_days)
+
+
+@router.get("/rule-evaluations", response_model=list[RuleEvaluationRead])
+def list_evaluations(
+    rule: str | None = None,
+    as_of: date | None = None,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> list[RuleEvaluationRead]:
+    return service.evaluations(db, rule_key=rule, as_of=as_of)
+
+
+@router.get("/daily-runs", response_model=list[DailyRunRead], summary="The last daily runs")
+def list_daily_runs(actor: Actor = CurrentActor, db: Session = Db) -> list[DailyRunRead]:
+    return last_runs(db)
+
+
+@router.get(
+    "/daily-runs/schedule", response_model=DailySchedule, summary="When the daily run runs next"
+)
+def daily_schedule(
+    request: Request, actor: Actor = CurrentActor, db: Session = Db
+) -> DailySchedule:
+    """TENURE_DAILY_AT, the next run and when a worker was last seen on this data folder."""
+    return schedule(db, playbook_settings(), request.app.state.settings.data_dir, utcnow())
+
+
+def _operator(actor: Actor) -> None:
+    require_role(actor.user, UserRole.admin, UserRole.manager)
+
+
+@router.get("/outbox", response_model=list[OutboxMessageRead], summary="Email outbox")
+def list_outbox(
+    status: str | None = None, actor: Actor = CurrentActor, db: Session = Db
+) -> list[OutboxMessageRead]:
+    """Every message with its status (pending, sending, sent, failed), attempts and last error."""
+    _operator(actor)
+    return service.outbox_messages(db, status=status)
+
+
+@router.get("/webhook-deliveries", response_model=list[WebhookDeliveryRead])
+def list_webhook_deliveries(
+    status: str | None = None, actor: Actor = CurrentActor, db: Session = Db
+) -> list[WebhookDeliveryRead]:
+    """The webhook delivery log: status, attempts, last answer."""
+    _operator(actor)
+    return service.webhook_deliveries(db, status=status)
+
+
+@router.get("/inbox", response_model=BookToday, summary="Your book today (in-app inbox)")
+def inbox(as_of: date | None = None, actor: Actor = CurrentActor, db: Session = Db) -> BookToday:
+    """New CTAs, CTAs due, CTAs escalated to you and renewals in the next 30 days."""
+    return service.book_today(db, actor.user.id, as_of or today())

@@ -1,0 +1,16 @@
+"""The roles a user can have, in a module of their own.
+
+``tenure users create --role`` lists them in ``--help``; defined beside the ``user_account``
+table they would load SQLAlchemy and every model into each ``tenure`` start-up.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class UserRole(enum.StrEnum):
+    admin = "admin"
+    manager = "manager"
+    csm = "csm"
+    viewer = "viewer"

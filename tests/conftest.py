@@ -176,3 +176,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
     counts = ", ".join(f"{m}: {_passed_by_marker[m]} passed" for m in BACKEND_MARKERS)
     terminalreporter.write_line(f"backend markers — {counts}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser or Spark test starts Chromium or a JVM before its first assertion — seconds
+    each — so it is slow too, and `pytest -m "not slow"` (the fast loop) leaves it out."""
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.slow)

@@ -104,6 +104,7 @@ def live(
 SUCCESS = {"success": True}
 
 
+@pytest.mark.slow
 def test_the_segment_client_fills_contacts_accounts_and_events(live: Live) -> None:
     from segment.analytics import Client
 

@@ -14,12 +14,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from tenure.cli.main import app
 from tenure.http.live import free_port
 
 
+@pytest.mark.slow
 def test_tenure_serve_accepts_segment_calls(data_dir: Path, database_url: str) -> None:
     env = {"TENURE_DATA_DIR": str(data_dir), "TENURE_DATABASE_URL": database_url}
     created = CliRunner().invoke(app, ["sources", "create", "web-app"], env=env)

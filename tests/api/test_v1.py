@@ -257,6 +257,7 @@ def test_reassign_closes_ownership_and_is_limited_to_managers(console: Console) 
         } == {(book.cleo.id, book.max.id)}
 
 
+@pytest.mark.slow
 def test_users_admin_only_with_validation(console: Console) -> None:
     new = {
         "email": "nina@example.com",
@@ -376,6 +377,7 @@ def test_cookie_session_writes_need_the_csrf_header(console: Console) -> None:
     assert accepted.status_code == 201
 
 
+@pytest.mark.slow
 def test_openapi_is_published(console: Console) -> None:
     schema = console.client.get("/api/openapi.json").json()
     assert "/api/v1/accounts" in schema["paths"]

@@ -161,6 +161,7 @@ def test_a_proxy_must_be_an_address_or_network() -> None:
         Settings(trusted_proxies="*")
 
 
+@pytest.mark.slow
 def test_two_server_processes_share_the_count(database_url: str, tmp_path: Path) -> None:
     """Two app instances over one database, as two uvicorn workers are: three failures through
     one and two through the other make the sixth attempt wait on both, right password or not."""

@@ -56,6 +56,7 @@ def _read_key(data_dir: str, start: object, keys: object) -> None:
     keys.put(data_dir_secret_key(Path(data_dir)))  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_processes_starting_at_once_share_one_generated_key(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     start, keys = context.Barrier(4), context.Queue()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import warnings
 
+import pytest
+
 from tenure.auth.permissions import Actor
 from tenure.auth.schemas import UserUpdate
 from tenure.auth.service import set_password, update_user
@@ -72,6 +74,7 @@ def test_sign_out_everywhere_needs_the_csrf_token(console: Console) -> None:
     assert _signed_in(console.client)
 
 
+@pytest.mark.slow
 def test_sign_out_everywhere_over_the_api_for_self_or_by_an_admin(console: Console) -> None:
     sign_in(console.client, "cleo@example.com")
     admin = TestClient(console.client.app)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 from benchmarks.metrics import run_ibis, simulated_base
 from benchmarks.scale import as_of_for, meta_of, replicate
 
@@ -31,6 +32,7 @@ def _distinct_ids(folder: Path) -> dict[str, int]:
     return dict(zip(EVENT_IDS, row, strict=True))
 
 
+@pytest.mark.slow
 def test_each_copy_has_its_originals_metrics_under_its_own_ids(tmp_path: Path) -> None:
     source = tmp_path / "source"
     simulate_to_files(load_config("demo", overrides=TINY), source)

@@ -24,6 +24,7 @@ def run(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_metrics_and_health_commands(
     database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

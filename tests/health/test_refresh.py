@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,7 @@ def scored_at(session: Session) -> dict[int, Any]:
     return {account_id: computed_at for account_id, computed_at in rows}
 
 
+@pytest.mark.slow
 def test_only_accounts_with_new_events_are_recomputed(session: Session, data_dir: Path) -> None:
     store = insert_fixture(session, data_dir)
     idle = refresh_scores(session, store, data_dir, AS_OF)
@@ -75,6 +77,7 @@ def test_only_accounts_with_new_events_are_recomputed(session: Session, data_dir
     assert third.accounts == 0 and third.watermark == second.watermark
 
 
+@pytest.mark.slow
 def test_refresh_loop_updates_a_score_within_seconds_of_the_ack(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -128,6 +128,7 @@ DEFAULT_CARD = load_scorecard_text(DEFAULT_SCORECARD.read_text(), "default")
 METRIC_VALUES = st.one_of(st.none(), st.floats(-2, 400, allow_nan=False))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(
     st.dictionaries(

@@ -38,6 +38,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_scores_match_the_hand_calculation_and_explain_reads_them(
     session: Session, data_dir: Path
 ) -> None:
@@ -57,6 +58,7 @@ def test_scores_match_the_hand_calculation_and_explain_reads_them(
     assert utilization.what_would_move_it == "≥ 40 % → +5 points"
 
 
+@pytest.mark.slow
 def test_history_and_trend_against_the_previous_stored_score(
     session: Session, data_dir: Path
 ) -> None:

@@ -46,6 +46,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("processes", [1, 2])
 def test_acknowledged_appends_survive_kill_9(data_dir: Path, processes: int) -> None:
     """Two processes stand for ``tenure serve --workers 2``: both append to one inbox."""

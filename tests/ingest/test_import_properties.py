@@ -101,6 +101,7 @@ def test_arbitrary_bytes_never_crash(content: bytes, suffix: str) -> None:
         assert all(error.line >= 1 for error in rejected.errors)
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(st.text(max_size=200), st.sampled_from(["accounts", "events", "touchpoints"]))
 def test_arbitrary_text_never_crashes(text: str, entity: str) -> None:

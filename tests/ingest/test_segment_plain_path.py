@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -177,6 +178,7 @@ def test_a_byte_order_mark_is_skipped() -> None:
     assert segment.decode_body(b'\xef\xbb\xbf{"batch": []}') == {"batch": []}
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.dictionaries(st.text(max_size=8), json_values.filter(lambda v: not _has_float(v))))
 def test_the_size_limit_counts_compact_utf8_json(raw: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tenure.auth.service import create_api_token
 from tenure.http.live import free_port
@@ -62,6 +63,7 @@ def wait_for(condition: Callable[[], Any], what: str, log: Path, seconds: float 
     return value
 
 
+@pytest.mark.slow
 def test_serve_runs_the_due_day_once_and_not_again_after_a_restart(
     database_url: str, tmp_path: Path
 ) -> None:

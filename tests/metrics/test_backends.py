@@ -118,6 +118,7 @@ def _future_rows() -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
+@pytest.mark.slow
 def test_nothing_after_the_as_of_day_changes_any_metric(duckdb_con: ibis.BaseBackend) -> None:
     known = compute_on(duckdb_con)
     with_future = compute_on(
@@ -126,6 +127,7 @@ def test_nothing_after_the_as_of_day_changes_any_metric(duckdb_con: ibis.BaseBac
     assert_frames_equal(known, with_future)
 
 
+@pytest.mark.slow
 def test_the_future_rows_do_change_a_later_day(duckdb_con: ibis.BaseBackend) -> None:
     """Guards the test above: the same rows are visible once their day has come."""
     later = AS_OF + timedelta(days=2)

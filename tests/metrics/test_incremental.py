@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from sqlalchemy.orm import Session
 
 from tenure.metrics.compute import compute_metrics, metrics_from_activity
@@ -62,6 +63,7 @@ def both_ways(store: EventStore, as_of: date) -> tuple[pd.DataFrame, pd.DataFram
     return full, incremental, read
 
 
+@pytest.mark.slow
 def test_incremental_equals_full_with_late_event_and_duplicate(data_dir: Path) -> None:
     store = EventStore(data_dir)
     before = AS_OF - timedelta(days=1)
@@ -98,6 +100,7 @@ def test_incremental_equals_full_with_late_event_and_duplicate(data_dir: Path) -
     assert read.files_read <= 90 + 31 + 12
 
 
+@pytest.mark.slow
 def test_incremental_as_of_a_past_day_ignores_later_events(data_dir: Path) -> None:
     store = EventStore(data_dir)
     store.write_parquet(events_table_from_rows(EVENTS + HISTORY))
@@ -111,6 +114,7 @@ def test_incremental_as_of_a_past_day_ignores_later_events(data_dir: Path) -> No
     assert (refresh.days_rolled, refresh.months_rebuilt) == (1, 1)
 
 
+@pytest.mark.slow
 def test_service_frames_agree(session: Session, data_dir: Path) -> None:
     store = insert_fixture(session, data_dir)
     store.write_parquet(events_table_from_rows(HISTORY))

@@ -48,6 +48,7 @@ def fixture_events(duckdb_con: ibis.BaseBackend) -> ibis.Table:
     return duckdb_con.create_table("fixture_events", rows, overwrite=True)
 
 
+@pytest.mark.slow
 def test_every_metric_over_dates_equals_per_date_computation(
     duckdb_con: ibis.BaseBackend, fixture_events: ibis.Table
 ) -> None:
@@ -60,6 +61,7 @@ def test_every_metric_over_dates_equals_per_date_computation(
     assert set(together.as_of) == set(DATES)
 
 
+@pytest.mark.slow
 def test_usage_windows_run_for_all_dates_in_one_query(
     duckdb_con: ibis.BaseBackend, fixture_events: ibis.Table
 ) -> None:
@@ -88,6 +90,7 @@ def test_no_dates_is_an_error(duckdb_con: ibis.BaseBackend, fixture_events: ibis
         compute_metrics_over_dates(duckdb_con, fixture_events, snapshot, [])
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_gives_the_same_frame_as_duckdb(
     duckdb_con: ibis.BaseBackend, postgres_server: tuple[str, int]

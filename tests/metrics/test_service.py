@@ -36,6 +36,7 @@ def test_computed_from_the_database_stored_and_qad(session: Session, data_dir: P
     assert flags["champion_present"] == [] and flags["arr"] == []
 
 
+@pytest.mark.slow
 def test_history_keeps_days_and_storing_a_day_again_replaces_it(
     session: Session, data_dir: Path
 ) -> None:

@@ -33,6 +33,7 @@ def invoke(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_daily_run_then_work_the_cta(cli_env: str) -> None:
     first = invoke("run", "daily", "--as-of", "2026-03-01", "--no-send", "--json")
     run = json.loads(first)

@@ -85,6 +85,7 @@ def test_sends_over_smtp_once(database_url: str, smtp_server: tuple[Inbox, int])
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_crash_mid_batch_loses_nothing_and_resends_only_the_cut_off_message(
     database_url: str, smtp_server: tuple[Inbox, int]
 ) -> None:

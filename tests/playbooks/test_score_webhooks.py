@@ -80,6 +80,7 @@ def alerted(engine: sa.Engine, day: date) -> set[int]:
         )
 
 
+@pytest.mark.slow
 def test_health_changed_and_risk_raised_once_per_change(
     database_url: str,
     data_dir: Path,

@@ -63,6 +63,7 @@ def test_terms_mark_losses_at_the_renewal_date(loaded) -> None:  # type: ignore[
     )
 
 
+@pytest.mark.slow
 def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     session, store, base = loaded
     fitted = fit_and_save(
@@ -124,6 +125,7 @@ def test_fit_save_score_and_store(loaded, data_dir: Path) -> None:  # type: igno
         score_accounts(session, store, data_dir, as_of)
 
 
+@pytest.mark.slow
 def test_changes_reach_back_twelve_weeks_at_any_cadence(loaded) -> None:  # type: ignore[no-untyped-def]
     session, store, base = loaded
     history = load_history(session, store, base.end, METRICS, every_weeks=8)
@@ -136,6 +138,7 @@ def test_changes_reach_back_twelve_weeks_at_any_cadence(loaded) -> None:  # type
         assert history.features[day]["license_utilization_change_12w"].notna().any()
 
 
+@pytest.mark.slow
 def test_evaluation_reads_the_window_it_predicts(loaded) -> None:  # type: ignore[no-untyped-def]
     from tenure.cli.context import console
     from tenure.cli.model import _render_history_evaluation

@@ -46,6 +46,7 @@ def test_simulate_names_a_bad_flag(fast_dir: Path) -> None:
     assert "--as-of 'yesterday'" in result.output
 
 
+@pytest.mark.slow
 def test_demo_scores_the_base_and_can_run_again(
     fast_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -91,6 +91,7 @@ def test_leaving_customers_ask_billing_and_go_quiet(staged: Path, renewals: pd.D
     assert rates[True][1] < 0.7 * rates[False][1], rates
 
 
+@pytest.mark.slow
 def test_without_the_intent_stage_no_intent_is_recorded(fast_dir: Path) -> None:
     plain = _run(fast_dir / "intent-off", intent_lead_days=0)
     frame = pd.read_parquet(plain / "truth" / "renewals.parquet")

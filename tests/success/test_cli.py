@@ -97,6 +97,7 @@ def run(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_success_commands(cli_env: Path) -> None:
     shown = json.loads(run("fit", "show", "acme", "--as-of", "2026-03-01", "--json"))
     assert shown["assessment"]["fit_band"] == "good"

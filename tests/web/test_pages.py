@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from tenure.model import AuditLog, SavedView
 from tests.web.factories import csrf_of, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
@@ -25,6 +27,7 @@ def test_sign_in_sets_a_hardened_cookie_and_rotates_the_csrf_token(console: Cons
     assert csrf_of(console.client.get("/today").text) != before
 
 
+@pytest.mark.slow
 def test_wrong_password_then_rate_limit(console: Console) -> None:
     for _ in range(5):
         failed = sign_in(console.client, "cleo@example.com", "wrong-password")
@@ -58,6 +61,7 @@ def test_sign_in_never_redirects_off_site(console: Console) -> None:
     assert response.headers["location"] == "/today"
 
 
+@pytest.mark.slow
 def test_every_page_renders_with_its_json_twin_and_freshness(console: Console) -> None:
     sign_in(console.client, "ada@example.com")
     book = console.book
@@ -248,6 +252,7 @@ def test_account_team_and_champion_list(console: Console) -> None:
     assert champions[1:] == ["acme,Acme,Jane Champion,,VP Ops,director_vp,champion"]
 
 
+@pytest.mark.slow
 def test_ebr_pack_opens_from_the_account(console: Console) -> None:
     sign_in(console.client, "vic@example.com")
     page = console.client.get(f"/accounts/{console.book.acme.id}")

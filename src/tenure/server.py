@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tenure import __version__
+from tenure.auth.bounds import integers_in_range
 from tenure.auth.headers import SecurityHeadersMiddleware
 from tenure.auth.openapi import add_security_schemes
 from tenure.auth.sessions import SessionCodec
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # the console serves /api/docs from the package's files (web/docs.py)
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        dependencies=[Depends(integers_in_range)],
     )
     app.state.settings = settings
 

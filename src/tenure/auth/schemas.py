@@ -33,6 +33,9 @@ def no_control_characters(value: str) -> str:
     return value
 
 
+# A row id in a body: 64-bit in every database (a larger one used to end in a 500).
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
 # A person's or a thing's name as typed into a form or sent to the API.
 PlainName = Annotated[
     str, Field(min_length=1, max_length=200), AfterValidator(no_control_characters)
@@ -69,7 +72,7 @@ class UserCreate(BaseModel):
     password: Annotated[
         str | None, Field(default=None, max_length=200), AfterValidator(_strong_password)
     ] = None
-    manager_id: int | None = None
+    manager_id: RowId | None = None
 
     @field_validator("email")
     @classmethod
@@ -81,10 +84,20 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
+    """Fields left out keep their value; ``manager_id: null`` clears the manager."""
+
     name: PlainName | None = None
     role: UserRole | None = None
-    manager_id: int | None = None
+    manager_id: RowId | None = None
     is_active: bool | None = None
+
+    @field_validator("name", "role", "is_active", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # An explicit null reached the database as NULL in a NOT NULL column: a 500.
+        if value is None:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
 
 
 class ApiTokenRead(BaseModel):

@@ -14,6 +14,7 @@ from tenure.auth.schemas import (
     ApiTokenRead,
     AuditEntry,
     PlainName,
+    RowId,
     UserCreate,
     UserRead,
     UserUpdate,
@@ -27,7 +28,7 @@ router = APIRouter(tags=["users and admin"], responses=ERRORS)
 
 class TokenRequest(BaseModel):
     name: PlainName = Field(description="Where the token is used")
-    user_id: int | None = Field(default=None, description="Admins may create tokens for others")
+    user_id: RowId | None = Field(default=None, description="Admins may create tokens for others")
     expires_in_days: int = Field(
         default=TOKEN_DAYS_DEFAULT, ge=1, le=TOKEN_DAYS_MAX, description="Days the token works"
     )

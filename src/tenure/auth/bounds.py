@@ -1,10 +1,13 @@
 """Integers from the URL fit the database before any handler sees them.
 
-Ids are 64-bit in PostgreSQL and SQLite; ``/api/v1/accounts/9223372036854775808`` used to reach
-the database and come back as a 500 (schemathesis found it in paths and queries, on the API
-and the console). One app-wide dependency checks every path and query parameter declared as an
-integer — including the fields of query models such as the portfolio's filters — and answers
-422 like any other invalid input. It runs before the handler's own dependencies open anything.
+Ids are ``integer`` columns: 32-bit in PostgreSQL, 64-bit in SQLite.
+``/api/v1/accounts/9223372036854775808`` (and on PostgreSQL anything above 2^31-1) used to reach
+the database and come back as a 500 (schemathesis found it in paths and queries, on the API and
+the console). Every integer in a URL is an id, a count of days or a page size, so none needs
+more than the 32 bits all backends can compare with an id. One app-wide dependency checks every
+path and query parameter declared as an integer — including the fields of query models such as
+the portfolio's filters — and answers 422 like any other invalid input. It runs before the
+handler's own dependencies open anything.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-INT64_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1  # PostgreSQL's integer
 
 
 def _is_int(annotation: object) -> bool:
@@ -56,7 +59,7 @@ def _route_integers(route: APIRoute) -> tuple[tuple[str, str], ...]:
 
 def _too_big(raw: str) -> bool:
     digits = raw.strip().lstrip("+-")
-    return digits.isdigit() and int(digits) > INT64_MAX
+    return digits.isdigit() and int(digits) > INT_MAX
 
 
 async def integers_in_range(request: Request) -> None:
@@ -74,7 +77,7 @@ async def integers_in_range(request: Request) -> None:
             {
                 "type": "less_than_equal",
                 "loc": (where, name),
-                "msg": f"Input should be between -(2^63) and 2^63-1 (a 64-bit id), not {raw}",
+                "msg": f"Input should be at most {INT_MAX} (ids are 32-bit integers), not {raw}",
                 "input": raw,
             }
             for raw in values

@@ -33,8 +33,8 @@ def no_control_characters(value: str) -> str:
     return value
 
 
-# A row id in a body: 64-bit in every database (a larger one used to end in a 500).
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# A row id in a body: a PostgreSQL integer (a larger one used to end in a 500).
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 # A person's or a thing's name as typed into a form or sent to the API.
 PlainName = Annotated[

@@ -59,7 +59,7 @@ class PortfolioQuery(BaseModel):
         default=None,
         max_length=32,
         description="A user id, 'me', 'team' (you and your reports) or 'none' (unassigned)",
-        pattern=r"^(\d{1,18}|me|team|none)$",  # 18 digits at most: a 64-bit user id
+        pattern=r"^(\d{1,9}|me|team|none)$",  # 9 digits at most: an integer user id
     )
     band: str | None = Field(default=None, max_length=16, description="Health band: red, yellow…")
     stage: str | None = Field(

@@ -441,7 +441,7 @@ async def assess_maturity_page(
 def renewals_page(
     request: Request,
     months: int = Query(12, ge=1, le=36),
-    owner: str | None = Query(None, pattern=r"^(\d{1,18}|me|team|none)?$"),  # a 64-bit id
+    owner: str | None = Query(None, pattern=r"^(\d{1,9}|me|team|none)?$"),  # an integer user id
     actor: Actor = PageActor,
     db: Session = Db,
     as_of: date = AsOf,

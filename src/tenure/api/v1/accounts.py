@@ -154,8 +154,8 @@ def get_today(
 @router.get("/renewals", response_model=RenewalsReport, summary="Renewals by month")
 def get_renewals(
     months: int = Query(12, ge=1, le=36),
-    # At most 18 digits: a 64-bit user id (more reached the database as a 500).
-    owner: str | None = Query(None, pattern=r"^(\d{1,18}|me|team|none)$"),
+    # At most 9 digits: a user id PostgreSQL can compare (more reached it as a 500).
+    owner: str | None = Query(None, pattern=r"^(\d{1,9}|me|team|none)$"),
     actor: Actor = CurrentActor,
     db: Session = Db,
     events: EventStore = Depends(event_store),

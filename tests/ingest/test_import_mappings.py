@@ -49,6 +49,7 @@ def test_salesforce_accounts_and_contacts(session: Session) -> None:
     assert acme.custom == {
         "salesforce_owner_id": "0055e000001XyZaAAK",
         "account_type": "Customer - Direct",
+        "annual_revenue": 812000000,
     }
     assert service.get_account(session, "0015e00000GLXbXAAX").name == "Globex, Inc."
 
@@ -158,7 +159,9 @@ def test_a_mapped_file_missing_a_required_column_names_the_source_column(
     session: Session, tmp_path: Path
 ) -> None:
     export = tmp_path / "accounts.csv"
-    export.write_text("Id,Industry\n001,Retail\n")
+    # Every other column the mapping reads is there, so Name is the one problem.
+    header = "Id,ParentId,Industry,NumberOfEmployees,BillingCountry,OwnerId,Type,CreatedDate,"
+    export.write_text(f"{header}AnnualRevenue\n001000000000001,,Retail,,,,,,\n")
     with pytest.raises(RejectedFile) as rejected:
         run_import(session, "accounts", export, "salesforce-accounts")
     assert [(e.line, e.column, e.reason) for e in rejected.value.errors] == [

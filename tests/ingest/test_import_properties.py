@@ -159,8 +159,14 @@ def test_stripe_arr_is_price_times_quantity_times_periods(
 ) -> None:
     spec = load_mapping("stripe-subscriptions").specs()["arr"]
     record = {
-        "plan": {"amount": cents, "interval": interval, "interval_count": interval_count},
+        "plan": {
+            "amount": cents,
+            "currency": "usd",
+            "interval": interval,
+            "interval_count": interval_count,
+        },
         "quantity": quantity,
     }
     per_year = {"day": 365, "week": 52, "month": 12, "year": 1}[interval] / interval_count
-    assert spec.extract(record) == pytest.approx(cents / 100 * quantity * per_year, rel=1e-9)
+    arr = float(spec.extract(record))  # a Decimal: exact money
+    assert arr == pytest.approx(cents / 100 * quantity * per_year, rel=1e-9)

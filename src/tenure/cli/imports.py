@@ -85,7 +85,7 @@ def _import(
     file: Path,
     mapping_name: str | None,
     file_format: FileFormat | None,
-    encoding: str,
+    encoding: str | None,
     as_json: bool,
     dry_run: bool,
 ) -> None:
@@ -243,7 +243,11 @@ def _register(entity: str) -> None:
         file_format: FileFormat | None = typer.Option(
             None, "--format", help="File format; default: from the extension."
         ),
-        encoding: str = typer.Option("utf-8", help="Text encoding of CSV/JSON-lines files."),
+        encoding: str | None = typer.Option(
+            None,
+            help="Text encoding of CSV/JSON-lines files; default: told from the file "
+            "(byte-order mark, UTF-8, else e.g. cp1252).",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Check the file and count what would change; write nothing."

@@ -7,9 +7,12 @@ reported on its line; an empty file, a bad header or an unreadable file refuse t
 
 from __future__ import annotations
 
+import codecs
 import csv
 import enum
+import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +39,16 @@ EXTENSIONS = {
     ".parquet": FileFormat.parquet,
     ".pq": FileFormat.parquet,
 }
+
+# How much of a text file is looked at to tell its encoding.
+SAMPLE_BYTES = 1 << 16
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 # Called with how much more of the file has been read (bytes for CSV/JSON lines, rows for Parquet).
 Advance = Callable[[int], None]
@@ -74,7 +87,9 @@ class SourceFile:
 
     path: Path
     format: FileFormat
-    encoding: str = "utf-8"
+    # None: told from the file (a byte-order mark, else UTF-8 if it decodes, else the best
+    # guess of charset-normalizer, usually cp1252 for Windows/Excel exports).
+    encoding: str | None = None
     columns: list[str] | None = None
     errors: list[RowError] = field(default_factory=list)
 
@@ -98,7 +113,12 @@ class SourceFile:
         if self.path.stat().st_size == 0:
             raise self.reject([RowError(1, None, None, "the file is empty")])
         with open(self.path, "rb") as handle:
-            lines = self._decoded_lines(handle, advance)
+            self.encoding = self._resolve_encoding(handle.read(SAMPLE_BYTES))
+            handle.seek(0)
+            if _wide(self.encoding):
+                lines = self._wide_lines(handle, advance)
+            else:
+                lines = self._decoded_lines(handle, advance)
             if self.format is FileFormat.csv:
                 yield from self._csv_records(lines)
             else:
@@ -106,23 +126,46 @@ class SourceFile:
 
     # --- text -------------------------------------------------------------------------------
 
+    def _resolve_encoding(self, sample: bytes) -> str:
+        """The encoding to read with; refuses one that would turn the file into mojibake."""
+        marked = next((name for bom, name in BOMS if sample.startswith(bom)), None)
+        given = self.encoding
+        if given is None:
+            return marked or _guess(sample)
+        if marked is not None and _wide(marked) != _wide(given):
+            raise self.reject(
+                [
+                    RowError(
+                        1,
+                        None,
+                        given,
+                        f"the file starts with a {marked.upper()} byte-order mark, so it is not "
+                        f"{given}; leave out --encoding (or pass --encoding {marked})",
+                    )
+                ]
+            )
+        if not _utf8(given) and not _wide(given) and _is_utf8(sample) and not sample.isascii():
+            raise self.reject([_mojibake(sample, given)])
+        return given
+
     def _decoded_lines(
         self, handle: BinaryIO, advance: Advance
     ) -> Iterator[tuple[int, str, str | None]]:
         """(line number, text, problem) per physical line; a bad byte becomes U+FFFD + a problem."""
+        encoding = self.encoding or "utf-8"
         for number, raw in enumerate(handle, start=1):
             advance(len(raw))
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             try:
-                text = raw.decode(self.encoding)
+                text = raw.decode(encoding)
             except UnicodeDecodeError as error:
                 bad = raw[error.start : error.end]
                 problem = (
                     f"byte {bad.hex(' ')} at position {error.start + 1} of the line is not valid "
-                    f"{self.encoding}{self._encoding_hint()}"
+                    f"{encoding}{self._encoding_hint()}"
                 )
-                yield number, raw.decode(self.encoding, errors="replace"), problem
+                yield number, raw.decode(encoding, errors="replace"), problem
                 continue
             if NUL in text:
                 # PostgreSQL cannot store it, and it usually means a UTF-16 or binary file.
@@ -135,8 +178,28 @@ class SourceFile:
             else:
                 yield number, text, None
 
+    def _wide_lines(
+        self, handle: BinaryIO, advance: Advance
+    ) -> Iterator[tuple[int, str, str | None]]:
+        """UTF-16/32 lines: newlines are several bytes, so decode first, then split."""
+        assert self.encoding is not None
+        text = io.TextIOWrapper(handle, self.encoding, errors="replace", newline="")
+        width = 4 if "32" in self.encoding else 2
+        for number, line in enumerate(text, start=1):
+            advance(len(line) * width)
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+            if REPLACEMENT in line:
+                position = line.index(REPLACEMENT) + 1
+                problem = f"character {position} of the line is not valid {self.encoding}"
+                yield number, line, problem
+            elif NUL in line:
+                yield number, line, f"a NUL character at position {line.index(NUL) + 1}"
+            else:
+                yield number, line, None
+
     def _encoding_hint(self) -> str:
-        if self.encoding.replace("-", "").replace("_", "").lower() not in {"utf8", "utf8sig"}:
+        if not _utf8(self.encoding or ""):
             return ""
         # Exports saved by Excel on Windows are the usual cause.
         return "; save the file as UTF-8, or pass --encoding cp1252 if it is a Windows/Excel export"
@@ -256,6 +319,74 @@ class SourceFile:
             raise self.reject(
                 [RowError(number + 1, None, None, f"unreadable Parquet data: {error}")]
             ) from None
+
+
+def _utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in {"utf-8", "utf-8-sig"}
+
+
+def _wide(encoding: str) -> bool:
+    return codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+
+
+def _is_utf8(sample: bytes) -> bool:
+    """Whether the sample is UTF-8 (a character cut at the sample's end is allowed)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# What Western text read as cp1252 looks like: accented letters and typographic punctuation in
+# short runs between ASCII (Köln, “quoted”, –). A CJK file read as cp1252 gives long runs.
+_WESTERN = re.compile(r"[\u00a0-\u024f\u2013-\u2026\u20ac\u2122]{1,3}")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def _guess(sample: bytes) -> str:
+    """UTF-8 if it decodes (or is broken UTF-8); cp1252 for Western 8-bit text — the Windows and
+    Excel default, which charset-normalizer cannot tell from its neighbours on a few accented
+    names; else charset-normalizer's best guess (cp932, gb18030 …)."""
+    if _is_utf8(sample) or _mostly_utf8(sample):
+        return "utf-8"
+    try:
+        western = sample.decode("cp1252")
+    except UnicodeDecodeError:
+        western = None
+    if western is not None and all(
+        _WESTERN.fullmatch(run) for run in _NON_ASCII_RUN.findall(western)
+    ):
+        return "cp1252"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    return best.encoding if best is not None else "cp1252"
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """UTF-8 with a few bad bytes (reported on their lines), rather than another encoding."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count(REPLACEMENT)
+    good = sum(1 for char in text if char > "\x7f" and char != REPLACEMENT)
+    return good >= bad
+
+
+def _mojibake(sample: bytes, given: str) -> RowError:
+    """The refusal of an 8-bit encoding for a UTF-8 file, showing what it would have stored."""
+    lines = sample.split(b"\n")
+    number, raw = next((n, line) for n, line in enumerate(lines, start=1) if not line.isascii())
+    words = re.findall(rb"[^\s,;\"']*[\x80-\xff][^\s,;\"']*", raw)
+    word = words[0] if words else raw
+    right = word.decode("utf-8", errors="ignore")
+    wrong = word.decode(given, errors="replace")
+    return RowError(
+        number,
+        None,
+        right,
+        f"the file is valid UTF-8: read as {given}, {right!r} would be stored as {wrong!r}; "
+        "leave out --encoding",
+    )
 
 
 def _parquet_file(path: Path) -> Any:

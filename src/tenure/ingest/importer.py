@@ -129,7 +129,8 @@ class ImportRequest:
     path: Path
     mapping: Mapping | None = None
     format: FileFormat | None = None
-    encoding: str = "utf-8"
+    # None: told from the file (see SourceFile).
+    encoding: str | None = None
 
     @property
     def kind(self) -> EntityKind:
@@ -137,7 +138,8 @@ class ImportRequest:
 
     def open(self) -> SourceFile:
         try:
-            codecs.lookup(self.encoding)
+            if self.encoding is not None:
+                codecs.lookup(self.encoding)
         except LookupError:
             raise InvalidInput(
                 f"unknown text encoding {self.encoding!r} (try utf-8 or cp1252)"
@@ -179,6 +181,9 @@ class _Validator:
         self.errors: list[RowError] = []
         self._first_line: dict[str, int] = {}
         self._has_custom = "custom" in self.schema.model_fields
+        # File header → the mapping's spelling, where they differ only in case (Data Loader's
+        # older exports write NAME, PARENTID for the API names Name, ParentId).
+        self._renamed: dict[str, str] = {}
 
     def column_of(self, field: str) -> str:
         return self.request.mapping.source_of(field) if self.request.mapping else field
@@ -189,7 +194,9 @@ class _Validator:
         if columns is None:
             return
         mapping = self.request.mapping
-        errors = []
+        errors = self._match_mapping_columns(columns) if mapping else []
+        if mapping is not None:
+            columns = [self._renamed.get(column, column) for column in columns]
         for name, info in self.schema.model_fields.items():
             wanted = mapping.source_columns(name) if mapping else [name]
             if info.is_required() and wanted and not any(has_column(columns, c) for c in wanted):
@@ -209,6 +216,39 @@ class _Validator:
         if errors:
             raise self.source.reject(errors)
 
+    def _match_mapping_columns(self, columns: list[str]) -> list[RowError]:
+        """Every column the mapping reads must be in the header (ignoring case): a missing one
+        would otherwise read as empty and wipe that field on every record."""
+        mapping = self.request.mapping
+        assert mapping is not None
+        by_lower: dict[str, str] = {}
+        for column in columns:
+            by_lower.setdefault(column.lower(), column)
+        errors = []
+        for wanted, field in mapping.read_columns().items():
+            if has_column(columns, wanted):
+                continue
+            found = by_lower.get(wanted.lower()) or by_lower.get(wanted.split(".")[0].lower())
+            if found is not None and not has_column(list(self._renamed.values()), wanted):
+                root = wanted if found.lower() == wanted.lower() else wanted.split(".")[0]
+                self._renamed[found] = root
+                continue
+            if self.schema.model_fields.get(field.split(".")[0], None) is not None and (
+                self.schema.model_fields[field.split(".")[0]].is_required()
+            ):
+                continue  # reported below as a missing required column
+            errors.append(
+                RowError(
+                    1,
+                    wanted,
+                    None,
+                    f"mapping {mapping.name!r} reads this column (for {field}) but the file "
+                    "has no such column; add it to the export or remove it from a copy of "
+                    "the mapping",
+                )
+            )
+        return errors
+
     def _custom(self, column: str) -> bool:
         return self._has_custom and column.startswith(CUSTOM_PREFIX)
 
@@ -223,8 +263,11 @@ class _Validator:
             self.errors.append(RowError(record.line, bad, None, reason))
             return None
         if self.request.mapping is not None:
+            values = record.values
+            if self._renamed:
+                values = {self._renamed.get(k, k): v for k, v in values.items()}
             try:
-                return self.request.mapping.apply(record.values)
+                return self.request.mapping.apply(values)
             except MappingProblem as problem:
                 self.errors.append(
                     RowError(record.line, problem.column, _shown(problem.value), problem.reason)

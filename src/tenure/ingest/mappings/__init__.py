@@ -7,7 +7,7 @@ A mapping names its entity and, for each Tenure field, where the value comes fro
     columns:
       external_id: id                       # a source column (dotted paths reach nested JSON)
       status: {column: status, values: {trialing: pending, canceled: cancelled}}
-      arr: {column: plan.amount, transform: cents_to_dollars, times: quantity,
+      arr: {column: plan.amount, minor_units: plan.currency, times: quantity,
             annualize: plan.interval}
       currency: {column: plan.currency, transform: upper}
       custom.stripe_plan: plan.id           # accounts only: a custom attribute
@@ -19,12 +19,13 @@ See docs/imports.md for every option.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from babel.numbers import get_currency_precision, is_currency
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tenure.accounts.schemas import parse_iso_datetime
@@ -34,7 +35,9 @@ from tenure.ingest.files import lookup
 Entity = Literal[
     "accounts", "contacts", "contracts", "features", "events", "surveys", "tickets", "touchpoints"
 ]
-Transform = Literal["cents_to_dollars", "unix_date", "unix_datetime", "date_of", "upper", "lower"]
+Transform = Literal[
+    "number", "salesforce_id", "unix_date", "unix_datetime", "date_of", "upper", "lower"
+]
 CUSTOM_PREFIX = "custom."
 # Periods per year for the `annualize` option (Stripe's plan.interval values).
 PERIODS_PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
@@ -65,6 +68,9 @@ class ColumnSpec(BaseModel):
     # A value missing from `values`: refuse the row, keep it as is, or store nothing.
     unmapped: Literal["error", "keep", "null"] = "error"
     transform: Transform | None = None
+    # An amount in the currency's minor units (Stripe's cents, or yen for JPY): divided by
+    # 10 ** (ISO 4217 minor-unit digits of the currency code in this column).
+    minor_units: str | None = None
     # Multiply by the number in this column (Stripe: unit amount × quantity).
     times: str | None = None
     # Scale a per-period amount to a year by the interval named in this column.
@@ -81,6 +87,12 @@ class ColumnSpec(BaseModel):
         if sum(given) != 1:
             raise ValueError("give exactly one of column, columns or constant")
         return self
+
+    def read_columns(self) -> list[str]:
+        """Every source column this spec reads; a file lacking one of them is refused."""
+        named = [self.column, *(self.columns or []), self.minor_units, self.times]
+        named += [self.annualize, self.interval_count]
+        return [column for column in named if column is not None]
 
     @property
     def source(self) -> str:
@@ -106,10 +118,12 @@ class ColumnSpec(BaseModel):
             raw = [self._map(v) for v in raw] if isinstance(raw, list) else self._map(raw)
         if self.transform is not None:
             raw = self._transform(raw)
+        if self.minor_units is not None:
+            raw = self._major_units(raw, lookup(record, self.minor_units))
         if self.times is not None:
-            raw = raw * self._number(record, self.times)
+            raw = self._amount(raw) * self._number(record, self.times)
         if self.annualize is not None:
-            raw = raw * self._per_year(record)
+            raw = self._amount(raw) * self._per_year(record)
         return raw
 
     def _map(self, value: Any) -> Any:
@@ -130,14 +144,33 @@ class ColumnSpec(BaseModel):
         except (TypeError, ValueError, ArithmeticError, OverflowError) as error:
             raise MappingProblem(self.source, value, f"{self.transform}: {error}") from None
 
-    def _number(self, record: dict[str, Any], column: str) -> float:
+    def _major_units(self, amount: Any, currency: Any) -> Decimal:
+        assert self.minor_units is not None
+        code = str(currency or "").strip().upper()
+        if not is_currency(code):
+            raise MappingProblem(self.minor_units, currency, "expected an ISO 4217 currency code")
+        try:
+            minor = _number(amount)
+        except (TypeError, ValueError, ArithmeticError):
+            raise MappingProblem(self.source, amount, "expected a number") from None
+        if minor != minor.to_integral_value():
+            raise MappingProblem(self.source, amount, "minor units must be a whole number")
+        return minor.scaleb(-get_currency_precision(code))
+
+    def _amount(self, value: Any) -> Decimal:
+        try:
+            return _number(value)
+        except (TypeError, ValueError, ArithmeticError):
+            raise MappingProblem(self.source, value, "expected a number") from None
+
+    def _number(self, record: dict[str, Any], column: str) -> Decimal:
         value = lookup(record, column)
         try:
             return _number(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, ArithmeticError):
             raise MappingProblem(column, value, "expected a number") from None
 
-    def _per_year(self, record: dict[str, Any]) -> float:
+    def _per_year(self, record: dict[str, Any]) -> Decimal:
         assert self.annualize is not None
         interval = lookup(record, self.annualize)
         if interval not in PERIODS_PER_YEAR:
@@ -147,22 +180,47 @@ class ColumnSpec(BaseModel):
         count = self._number(record, self.interval_count) if self.interval_count else 1
         if count <= 0:
             raise MappingProblem(self.interval_count or "", count, "expected a positive count")
-        return PERIODS_PER_YEAR[interval] / count
+        return Decimal(PERIODS_PER_YEAR[interval]) / count
 
 
-def _number(value: Any) -> float:
+def _number(value: Any) -> Decimal:
+    """A number as written, exactly: plain or Java/E notation (Data Loader writes ``4.85E9``)."""
     if isinstance(value, bool) or value is None:
         raise TypeError("not a number")
-    if isinstance(value, int | float | Decimal):
-        return float(value)
-    return float(str(value).strip())
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    try:
+        number = Decimal(value if isinstance(value, int | Decimal) else str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
 
 
-def _cents_to_dollars(value: Any) -> float:
-    cents = _number(value)
-    if cents != int(cents):
-        raise ValueError("cents must be a whole number")
-    return int(cents) / 100
+def _plain_number(value: Any) -> int | Decimal:
+    """``number``: a whole number becomes an int (5.2E3 → 5200), anything else a Decimal."""
+    number = _number(value)
+    return int(number) if number == number.to_integral_value() else number
+
+
+# Salesforce's case-safe id suffix: each 5-character chunk's upper-case letters as a 5-bit mask.
+_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_id(value: Any) -> str:
+    """The 18-character case-safe form of a 15-character Salesforce id (18 stays as it is)."""
+    text = str(value).strip()
+    if len(text) == 18 and text.isalnum():
+        return text
+    if len(text) != 15 or not text.isalnum() or not text.isascii():
+        raise ValueError("a Salesforce id has 15 or 18 letters and digits")
+    suffix = ""
+    for start in (0, 5, 10):
+        chunk = text[start : start + 5]
+        bits = sum(1 << i for i, char in enumerate(chunk) if "A" <= char <= "Z")
+        suffix += _SUFFIX_ALPHABET[bits]
+    return text + suffix
 
 
 def _unix_datetime(value: Any) -> datetime:
@@ -182,7 +240,8 @@ def _date_of(value: Any) -> date:
 
 
 _TRANSFORMS = {
-    "cents_to_dollars": _cents_to_dollars,
+    "number": _plain_number,
+    "salesforce_id": salesforce_id,
     "unix_datetime": _unix_datetime,
     "unix_date": lambda v: _unix_datetime(v).date(),
     "date_of": _date_of,
@@ -213,6 +272,12 @@ class Mapping(BaseModel):
     def specs(self) -> dict[str, ColumnSpec]:
         return self._specs
 
+    def read_columns(self) -> dict[str, str]:
+        """Every source column the mapping reads → the Tenure field it feeds."""
+        return {
+            column: field for field, spec in self.specs().items() for column in spec.read_columns()
+        }
+
     def source_of(self, field: str) -> str:
         spec = self.specs().get(field)
         return spec.source if spec else field
@@ -229,6 +294,8 @@ class Mapping(BaseModel):
         for target, spec in self.specs().items():
             value = spec.extract(record)
             if target.startswith(CUSTOM_PREFIX):
+                if isinstance(value, Decimal):
+                    value = str(value)  # custom attributes are JSON: keep the digits exact
                 if value is not None:
                     result.setdefault("custom", {})[target.removeprefix(CUSTOM_PREFIX)] = value
             else:

@@ -1,0 +1,161 @@
+"""Exports as the vendors' tools write them (tests/fixtures/exports/<vendor>/, see each README):
+encodings, Data Loader's UPPERCASE headers and Java numbers, 15-character Salesforce ids, zero- and
+three-decimal currencies, and a mapped column missing from the file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tenure.errors import RejectedFile
+from tenure.ingest.files import FileFormat, SourceFile
+from tenure.ingest.importer import ImportRequest, import_records
+from tenure.ingest.mappings import load_mapping, salesforce_id
+from tenure.model import Account, Contact, Contract
+from tests.ingest.helpers import counts, run_import, write_rows
+from tests.stored import stored
+
+EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports"
+SALESFORCE = EXPORTS / "salesforce"
+SOCIETE, PARIS, MUELLER = "0015e00000Soc1AAAR", "0015e00000Soc2BAAR", "0015e00000Mue3CAAR"
+
+
+def test_salesforce_ids_get_the_documented_case_safe_suffix() -> None:
+    # The examples of Salesforce's help article and of the conversion write-ups that quote it.
+    assert salesforce_id("a0D30000001n7Pi") == "a0D30000001n7PiEAI"
+    assert salesforce_id("0019000000B98de") == "0019000000B98deAAB"
+    assert salesforce_id("500x000000003TR") == "500x000000003TRAAY"
+    assert salesforce_id("500x000000003TRAAY") == "500x000000003TRAAY"
+    with pytest.raises(ValueError, match="15 or 18"):
+        salesforce_id("500x00000")
+
+
+def test_an_old_data_loader_extract_in_cp1252_imports_with_the_shipped_mapping(
+    session: Session,
+) -> None:
+    """UPPERCASE headers, every value quoted, CRLF rows with a bare LF inside a quoted value,
+    cp1252 without --encoding, Java notation numbers and a 15-character ParentId."""
+    export = SALESFORCE / "Account_extract_cp1252.csv"
+    assert counts(run_import(session, "accounts", export, "salesforce-accounts")) == (3, 0, 0)
+    societe, paris = stored(session, Account, SOCIETE), stored(session, Account, PARIS)
+    assert societe.name == "Société Générale Démo"
+    assert paris.name == "SG Démo – Paris"
+    assert paris.parent_id == societe.id  # PARENTID was 0015e00000Soc1A
+    assert societe.employee_count == 117000
+    assert societe.custom["annual_revenue"] == 4_850_000_000  # 4.85E9
+    assert paris.custom["annual_revenue"] == 35_520_000  # 3.552E7
+    assert societe.custom["salesforce_owner_id"] == "0055e000001OwnAAAS"
+    # The same extract again changes nothing.
+    assert counts(run_import(session, "accounts", export, "salesforce-accounts")) == (0, 0, 3)
+
+
+def test_crlf_rows_keep_a_bare_lf_inside_a_quoted_value() -> None:
+    source = SourceFile(SALESFORCE / "Account_extract_cp1252.csv", FileFormat.csv)
+    records = list(source.records())
+    assert source.encoding == "cp1252"
+    assert [record.line for record in records] == [2, 4, 5]
+    assert records[0].values["DESCRIPTION"] == "Key account.\nRenewal owner: Zoë, “EMEA” desk"
+    assert records[1].values["NAME"] == "SG Démo – Paris"
+
+
+def test_an_encoding_that_would_store_mojibake_is_refused(session: Session) -> None:
+    export = SALESFORCE / "Account_extract_utf8.csv"
+    mapping = load_mapping("salesforce-accounts")
+    with pytest.raises(RejectedFile) as refused:
+        import_records(session, ImportRequest("accounts", export, mapping, encoding="cp1252"))
+    [error] = refused.value.errors
+    assert error.line == 2
+    assert "valid UTF-8" in error.reason
+    assert "'SociÃ©tÃ©'" in error.reason
+    assert "leave out --encoding" in error.reason
+    assert session.query(Account).count() == 0
+    # Told from the file, it is UTF-8.
+    report = import_records(session, ImportRequest("accounts", export, mapping))
+    assert counts(report) == (3, 0, 0)
+    assert stored(session, Account, SOCIETE).name == "Société Générale Démo"
+
+
+def test_a_utf16_export_with_15_character_account_ids_imports(session: Session) -> None:
+    run_import(session, "accounts", SALESFORCE / "Account_extract_utf8.csv", "salesforce-accounts")
+    export = SALESFORCE / "Contact_extract_utf16.csv"
+    assert counts(run_import(session, "contacts", export, "salesforce-contacts")) == (3, 0, 0)
+    zoe = stored(session, Contact, salesforce_id("0035e00000Con1A"))
+    assert (zoe.name, zoe.title) == ("Zoë Lefèvre", "Directrice des opérations")
+    assert zoe.account_id == stored(session, Account, SOCIETE).id  # ACCOUNTID 0015e00000Soc1A
+    juergen = stored(session, Contact, salesforce_id("0035e00000Con2B"))
+    assert juergen.account_id == stored(session, Account, MUELLER).id
+    ana = stored(session, Contact, salesforce_id("0035e00000Con3C"))
+    assert ana.account_id == stored(session, Account, PARIS).id  # already 18 characters
+
+
+def _without(export: Path, tmp_path: Path, *dropped: str) -> Path:
+    """The export with some columns removed, written back the way Data Loader writes it."""
+    rows = list(csv.reader(io.StringIO(export.read_text(encoding="utf-8"), newline="")))
+    keep = [i for i, name in enumerate(rows[0]) if name not in dropped]
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(
+        [[row[i] for i in keep] for row in rows]
+    )
+    path = tmp_path / f"partial_{export.name}"
+    path.write_text(out.getvalue(), encoding="utf-8", newline="")
+    return path
+
+
+def test_a_mapped_column_missing_from_the_file_is_refused_and_wipes_nothing(
+    session: Session, tmp_path: Path
+) -> None:
+    export = SALESFORCE / "Account_extract_utf8.csv"
+    run_import(session, "accounts", export, "salesforce-accounts")
+    partial = _without(export, tmp_path, "PARENTID", "INDUSTRY")
+    with pytest.raises(RejectedFile) as refused:
+        run_import(session, "accounts", partial, "salesforce-accounts")
+    errors = [(e.line, e.column) for e in refused.value.errors]
+    assert errors == [(1, "ParentId"), (1, "Industry")]
+    for error in refused.value.errors:
+        assert "mapping 'salesforce-accounts' reads this column" in error.reason
+    session.expire_all()
+    assert stored(session, Account, PARIS).parent_id == stored(session, Account, SOCIETE).id
+    assert stored(session, Account, SOCIETE).industry == "Banking"
+
+
+def test_fields_outside_the_mapping_stay_untouched_on_update(
+    session: Session, tmp_path: Path
+) -> None:
+    tenure_own = [{"external_id": SOCIETE, "name": "SG", "segment": "enterprise", "region": "EU"}]
+    run_import(session, "accounts", write_rows(tmp_path, "own", "csv", tenure_own))
+    export = SALESFORCE / "Account_extract_utf8.csv"
+    assert counts(run_import(session, "accounts", export, "salesforce-accounts")) == (2, 1, 0)
+    societe = stored(session, Account, SOCIETE)
+    assert (societe.name, societe.region) == ("Société Générale Démo", "France")  # mapped
+    assert societe.segment == "enterprise"  # not in the mapping: kept
+
+
+def test_stripe_amounts_use_each_currencys_minor_units(session: Session, tmp_path: Path) -> None:
+    customers = ["cus_QJp0001", "cus_QKr0002", "cus_QBh0003", "cus_QUs0004"]
+    accounts = [{"external_id": c, "name": c} for c in customers]
+    run_import(session, "accounts", write_rows(tmp_path, "customers", "csv", accounts))
+    export = EXPORTS / "stripe" / "subscriptions.jsonl"
+    assert counts(run_import(session, "contracts", export, "stripe-subscriptions")) == (4, 0, 0)
+
+    def arr(external_id: str) -> tuple[float, str]:
+        contract = stored(session, Contract, external_id)
+        return contract.arr, contract.currency
+
+    # ¥20,000 a month is ¥240,000 a year, not 2,400: JPY has no minor unit.
+    assert arr("sub_1PJpyAbCdEfGh01") == (240_000, "JPY")
+    assert arr("sub_1PKrwAbCdEfGh02") == (4_500_000, "KRW")  # ₩1,500,000 × 3 seats
+    assert arr("sub_1PBhdAbCdEfGh03") == (251, "BHD")  # 125500 fils = 125.500 BHD × 2
+    assert arr("sub_1PUsdAbCdEfGh04") == (5_880, "USD")  # $49.00 × 10 × 12
+
+
+def test_minor_units_are_exact_and_need_a_known_currency() -> None:
+    spec = load_mapping("stripe-subscriptions").specs()["arr"]
+    plan = {"amount": 125505, "currency": "bhd", "interval": "year", "interval_count": 1}
+    assert spec.extract({"plan": plan, "quantity": 1}) == Decimal("125.505")
+    with pytest.raises(ValueError, match="ISO 4217"):
+        spec.extract({"plan": {**plan, "currency": "xyz"}, "quantity": 1})

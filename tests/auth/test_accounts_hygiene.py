@@ -142,3 +142,14 @@ def test_admins_revoke_tokens_from_the_page(console: Console) -> None:
     console.client.cookies.clear()
     bearer = {"Authorization": f"Bearer {made.token}"}
     assert console.client.get("/api/v1/me", headers=bearer).status_code == 401
+
+
+def test_the_command_line_refuses_a_weak_password_with_a_message(
+    console: Console, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TENURE_DATABASE_URL", console.settings.resolved_database_url)
+    monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
+    args = ["users", "create", "root@example.com", "--name", "Root", "--role", "admin"]
+    refused = CliRunner().invoke(app, [*args, "--password", "password"])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "password: Value error, at least 12 characters" in refused.output

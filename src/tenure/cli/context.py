@@ -13,6 +13,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from tenure.errors import TenureError
@@ -96,6 +97,12 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except TenureError as error:
             err_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
+            raise typer.Exit(1) from error
+        except ValidationError as error:  # an option the schema refuses, e.g. a weak password
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in error.errors()
+            )
+            err_console.print(f"[bold red]error:[/] {problems}", highlight=False)
             raise typer.Exit(1) from error
 
     return wrapper

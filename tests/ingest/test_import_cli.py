@@ -59,6 +59,8 @@ def test_import_reimport_and_rejection(
         "inserted": 0,
         "updated": 0,
         "unchanged": 3,
+        "rejected": 0,
+        "rejects_file": None,
     }
 
     # One good new row, one good update and one bad row: nothing of it may be stored.
@@ -196,3 +198,41 @@ def test_dry_run_counts_changes_and_writes_nothing(
     )
     assert bad.exit_code == 1
     assert _query(database_url, sa.select(ImportRun.status)) == [("succeeded",)]
+
+
+def test_skip_invalid_stores_the_good_rows_and_writes_the_rejects_beside_the_file(
+    env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    export = tmp_path / "accounts.csv"
+    export.write_text(
+        "external_id,name,employee_count,parent_external_id\n"
+        "good-1,Good One,10,\n"
+        "bad-1,Bad One,ten,\n"
+        "good-2,Good Two,20,good-1\n"
+        "orphan,Orphan,5,nobody\n"
+    )
+    refused = runner.invoke(app, ["import", "accounts", str(export)], env=env)
+    assert refused.exit_code == 1  # all or nothing stays the default
+    result = runner.invoke(
+        app, ["import", "accounts", str(export), "--skip-invalid", "--json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rejects = tmp_path / "accounts.rejects.csv"
+    assert (report["rows"], report["inserted"], report["rejected"]) == (2, 2, 2)
+    assert report["rejects_file"] == str(rejects)
+    names = _query(database_url, sa.select(Account.external_id).order_by(Account.external_id))
+    assert names == [("good-1",), ("good-2",)]
+    lines = rejects.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "line,column,value,reason"
+    assert lines[1].startswith("3,employee_count,ten,")
+    assert lines[2].startswith("5,parent_external_id,nobody,no account with external id 'nobody'")
+    [run] = _query(
+        database_url,
+        sa.select(ImportRun.status, ImportRun.inserted, ImportRun.errors).order_by(
+            ImportRun.id.desc()
+        ),
+    )[:1]
+    assert run[:2] == ("succeeded", 2)
+    assert [error["line"] for error in run[2]] == [3, 5]

@@ -159,3 +159,23 @@ def test_minor_units_are_exact_and_need_a_known_currency() -> None:
     assert spec.extract({"plan": plan, "quantity": 1}) == Decimal("125.505")
     with pytest.raises(ValueError, match="ISO 4217"):
         spec.extract({"plan": {**plan, "currency": "xyz"}, "quantity": 1})
+
+
+def test_skip_invalid_also_leaves_out_the_children_of_a_row_left_out(
+    session: Session, tmp_path: Path
+) -> None:
+    rows = [
+        {"external_id": "top", "name": "Top"},
+        {"external_id": "mid", "name": "Mid", "parent_external_id": "nobody"},
+        {"external_id": "leaf", "name": "Leaf", "parent_external_id": "mid"},
+    ]
+    export = write_rows(tmp_path, "chain", "csv", rows)
+    with pytest.raises(RejectedFile):
+        import_records(session, ImportRequest("accounts", export))
+    report = import_records(session, ImportRequest("accounts", export, skip_invalid=True))
+    assert (report.rows, report.inserted, report.rejected) == (1, 1, 2)
+    assert [(e.line, e.column, e.value) for e in report.rejects] == [
+        (3, "parent_external_id", "nobody"),
+        (4, "parent_external_id", "mid"),
+    ]
+    assert [a.external_id for a in session.query(Account)] == ["top"]

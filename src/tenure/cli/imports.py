@@ -88,6 +88,7 @@ def _import(
     encoding: str | None,
     as_json: bool,
     dry_run: bool,
+    skip_invalid: bool = False,
 ) -> None:
     from tenure.cli.context import event_store, print_json, settings, unit_of_work
     from tenure.errors import RejectedFile
@@ -97,13 +98,16 @@ def _import(
         import_records,
         record_rejection,
         record_run,
+        write_rejects,
     )
     from tenure.ingest.mappings import load_mapping
     from tenure.model.base import utcnow
 
     config = settings()
     mapping = load_mapping(mapping_name) if mapping_name else None
-    request = ImportRequest(entity, file, mapping, file_format, encoding)
+    if skip_invalid and entity == "events":
+        raise typer.BadParameter("--skip-invalid is for records; events files are all or nothing")
+    request = ImportRequest(entity, file, mapping, file_format, encoding, skip_invalid)
     started_at = utcnow()
     if dry_run:
         _dry_run(request, as_json)
@@ -121,10 +125,25 @@ def _import(
             record_rejection(session, request, rejected, started_at=started_at)
         _show_rejection(rejected, as_json)
         raise typer.Exit(1) from rejected
+    rejects_path = None
+    if report.rejects:
+        rejects_path = file.with_name(f"{file.stem}.rejects.csv")
+        write_rejects(rejects_path, report.rejects)
     if as_json:
-        print_json(report)
+        print_json({**report.model_dump(mode="json"), "rejects_file": _shown(rejects_path)})
     else:
         _show_report(report)
+        if rejects_path is not None:
+            err_console.print(
+                f"{report.rejected} row(s) left out ({len(report.rejects)} problem(s)): "
+                f"{rejects_path}",
+                soft_wrap=True,
+                highlight=False,
+            )
+
+
+def _shown(path: Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 def _dry_run(request: ImportRequest, as_json: bool) -> None:
@@ -185,14 +204,18 @@ def _show_report(report: ImportReport, *, dry_run: bool = False) -> None:
         "already stored" if events else "unchanged",
     ):
         table.add_column(header, justify="left" if header in {"entity", "mapping"} else "right")
-    table.add_row(
+    cells = [
         report.entity,
         report.mapping or "—",
         str(report.rows),
         str(report.inserted),
         str(report.updated),
         str(report.unchanged),
-    )
+    ]
+    if report.rejected:
+        table.add_column("left out", justify="right")
+        cells.append(str(report.rejected))
+    table.add_row(*cells)
     console.print(table)
 
 
@@ -252,8 +275,14 @@ def _register(entity: str) -> None:
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Check the file and count what would change; write nothing."
         ),
+        skip_invalid: bool = typer.Option(
+            False,
+            "--skip-invalid",
+            help="Store the good rows; write the bad ones' problems to FILE.rejects.csv beside "
+            "the file (default: refuse the whole file).",
+        ),
     ) -> None:
-        _import(entity, file, mapping, file_format, encoding, as_json, dry_run)
+        _import(entity, file, mapping, file_format, encoding, as_json, dry_run, skip_invalid)
 
 
 for _entity in ENTITY_HELP:

@@ -9,6 +9,7 @@ store, deduplicated by message id.
 from __future__ import annotations
 
 import codecs
+import csv
 import json
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -112,7 +113,8 @@ ENTITIES: dict[str, EntityKind] = {
 
 class ImportReport(BaseModel):
     """What one import did. For events, ``inserted`` are events written and ``unchanged`` are
-    events already stored (same message id)."""
+    events already stored (same message id). With ``skip_invalid``, ``rejected`` rows were left
+    out, each problem in ``rejects``."""
 
     entity: str
     file_name: str
@@ -121,6 +123,8 @@ class ImportReport(BaseModel):
     inserted: int
     updated: int
     unchanged: int
+    rejected: int = 0
+    rejects: list[RowError] = Field(default_factory=list, exclude=True)
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,8 @@ class ImportRequest:
     format: FileFormat | None = None
     # None: told from the file (see SourceFile).
     encoding: str | None = None
+    # Store the good rows and report the bad ones, instead of refusing the whole file.
+    skip_invalid: bool = False
 
     @property
     def kind(self) -> EntityKind:
@@ -358,8 +364,12 @@ def _validated_rows(
     return source, validator, rows()
 
 
+def _sorted_errors(source: SourceFile, validator: _Validator) -> list[RowError]:
+    return sorted(source.errors + validator.errors, key=lambda e: (e.line, e.column or ""))
+
+
 def _reject_if_errors(source: SourceFile, validator: _Validator, row_count: int) -> None:
-    errors = sorted(source.errors + validator.errors, key=lambda e: (e.line, e.column or ""))
+    errors = _sorted_errors(source, validator)
     if errors:
         raise source.reject(errors)
     if row_count == 0:
@@ -418,10 +428,23 @@ def import_records(
     for line, row in validated:
         lines.append(line)
         rows.append(row)
-    validator.errors.extend(
-        RowError(lines[m.index], validator.column_of(m.field), m.value, m.message)
-        for m in service.missing_references(session, rows)
-    )
+    rejects: list[RowError] = []
+    while True:  # leaving a row out can leave another (its child) without its reference
+        missing = [
+            RowError(lines[m.index], validator.column_of(m.field), m.value, m.message)
+            for m in service.missing_references(session, rows)
+        ]
+        validator.errors.extend(missing)
+        if not (request.skip_invalid and missing):
+            break
+        bad = {error.line for error in missing}
+        kept = [(line, row) for line, row in zip(lines, rows, strict=True) if line not in bad]
+        lines, rows = [line for line, _ in kept], [row for _, row in kept]
+    if request.skip_invalid:
+        rejects = _sorted_errors(source, validator)
+        if not rows and rejects:
+            raise source.reject(rejects)  # not one good row: the file is refused after all
+        source.errors, validator.errors = [], []
     _reject_if_errors(source, validator, len(rows))
     progress.start(f"writing {len(rows)} {kind.name}", None)
     counts = kind.upsert(session, rows)
@@ -431,6 +454,8 @@ def import_records(
         file_name=request.path.name,
         mapping=request.mapping.name if request.mapping else None,
         rows=len(rows),
+        rejected=len({error.line for error in rejects}),
+        rejects=rejects,
         **counts.model_dump(),
     )
 
@@ -526,7 +551,7 @@ def record_run(session: Session, report: ImportReport, *, started_at: datetime) 
         inserted=report.inserted,
         updated=report.updated,
         unchanged=report.unchanged,
-        errors=[],
+        errors=_stored_errors(report.rejects),
         started_at=started_at,
         finished_at=utcnow(),
     )
@@ -560,6 +585,14 @@ def record_rejection(
 
 # Errors kept in the import history per run: enough to fix a file, bounded for the database.
 STORED_ERRORS = 10_000
+
+
+def write_rejects(path: Path, rejects: Sequence[RowError]) -> None:
+    """The rows ``skip_invalid`` left out, one problem per line: line, column, value, reason."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "column", "value", "reason"])
+        writer.writerows([e.line, e.column or "", e.value or "", e.reason] for e in rejects)
 
 
 def _stored_errors(errors: Sequence[RowError]) -> list[dict[str, Any]]:

@@ -179,3 +179,41 @@ def test_skip_invalid_also_leaves_out_the_children_of_a_row_left_out(
         (4, "parent_external_id", "mid"),
     ]
     assert [a.external_id for a in session.query(Account)] == ["top"]
+
+
+@pytest.mark.parametrize(
+    ("entity", "export", "hint"),
+    [
+        (
+            "accounts",
+            SALESFORCE / "Account_extract_cp1252.csv",
+            "the columns fit the shipped mapping 'salesforce-accounts': "
+            "pass -m salesforce-accounts",
+        ),
+        (
+            "accounts",
+            SALESFORCE / "Contact_extract_utf16.csv",
+            "the columns fit the shipped mapping 'salesforce-contacts', which is for contacts: "
+            "run `tenure import contacts FILE -m salesforce-contacts`",
+        ),
+        (
+            "contracts",
+            EXPORTS / "stripe" / "subscriptions.jsonl",
+            "the columns fit the shipped mapping 'stripe-subscriptions': "
+            "pass -m stripe-subscriptions",
+        ),
+    ],
+)
+def test_without_a_mapping_the_one_that_fits_is_named(
+    session: Session, entity: str, export: Path, hint: str
+) -> None:
+    with pytest.raises(RejectedFile) as refused:
+        import_records(session, ImportRequest(entity, export))
+    assert hint in [error.reason for error in refused.value.errors]
+
+
+def test_without_a_mapping_a_file_no_mapping_fits_says_so(session: Session, tmp_path: Path) -> None:
+    export = write_rows(tmp_path, "crm", "csv", [{"Account Number": "1", "Account Name": "A"}])
+    with pytest.raises(RejectedFile) as refused:
+        import_records(session, ImportRequest("accounts", export))
+    assert refused.value.errors[-1].reason.startswith("no shipped mapping fits these columns")

@@ -119,7 +119,7 @@ CASES = [
         "accounts",
         "a.csv",
         b"external_id,name,nmae\nnew1,One,x\n",
-        [(1, "nmae", "unknown column")],
+        [(1, "nmae", "unknown column"), (1, None, "no shipped mapping fits these columns")],
         id="unknown-column",
     ),
     pytest.param(

@@ -41,7 +41,7 @@ from tenure.accounts.schemas import (
 )
 from tenure.errors import InvalidInput, RejectedFile, RowError
 from tenure.ingest.files import FileFormat, Record, SourceFile, detect_format, has_column
-from tenure.ingest.mappings import CUSTOM_PREFIX, Mapping, MappingProblem
+from tenure.ingest.mappings import CUSTOM_PREFIX, Mapping, MappingProblem, fitting_mappings
 from tenure.model import ImportRun
 from tenure.model.base import utcnow
 from tenure.store.events import EVENT_SCHEMA, EventStore, events_table_from_rows
@@ -194,10 +194,15 @@ class _Validator:
     def column_of(self, field: str) -> str:
         return self.request.mapping.source_of(field) if self.request.mapping else field
 
-    def check_header(self) -> None:
-        """Refuse a header lacking a required column, or (without a mapping) with unknown ones."""
+    def check_header(self, first: Record | None = None) -> None:
+        """Refuse a header lacking a required column, or (without a mapping) with unknown ones —
+        then naming the shipped mapping that fits the file, if one does. JSON lines have no
+        header: their first record's keys stand in for it to suggest a mapping."""
         columns = self.source.columns
         if columns is None:
+            keys = list(first.values) if first is not None else []
+            if self.request.mapping is None and self._unknown(keys):
+                self.errors.append(self._mapping_hint(keys))  # besides each row's own errors
             return
         mapping = self.request.mapping
         errors = self._match_mapping_columns(columns) if mapping else []
@@ -208,6 +213,7 @@ class _Validator:
             if info.is_required() and wanted and not any(has_column(columns, c) for c in wanted):
                 errors.append(RowError(1, " or ".join(wanted), None, "required column is missing"))
         if mapping is None:
+            unknown = self._unknown(columns)
             errors.extend(
                 RowError(
                     1,
@@ -216,11 +222,34 @@ class _Validator:
                     f"unknown column; {self.request.entity} take: "
                     f"{', '.join(self.schema.model_fields)}",
                 )
-                for column in columns
-                if column not in self.schema.model_fields and not self._custom(column)
+                for column in unknown
             )
+            if unknown:
+                errors.append(self._mapping_hint(columns))
         if errors:
             raise self.source.reject(errors)
+
+    def _unknown(self, columns: list[str]) -> list[str]:
+        return [c for c in columns if c not in self.schema.model_fields and not self._custom(c)]
+
+    def _mapping_hint(self, columns: list[str]) -> RowError:
+        """Which shipped mapping fits a file imported without one (or that none does)."""
+        fitting = fitting_mappings(columns)
+        same = [m for m in fitting if m.entity == self.request.entity]
+        if same:
+            reason = f"the columns fit the shipped mapping {same[0].name!r}: pass -m {same[0].name}"
+        elif fitting:
+            other = fitting[0]
+            reason = (
+                f"the columns fit the shipped mapping {other.name!r}, which is for "
+                f"{other.entity}: run `tenure import {other.entity} FILE -m {other.name}`"
+            )
+        else:
+            reason = (
+                "no shipped mapping fits these columns (`tenure import mappings`); name Tenure's "
+                "fields in the header, or write a mapping (docs/imports.md, Column mappings)"
+            )
+        return RowError(1, None, None, reason)
 
     def _match_mapping_columns(self, columns: list[str]) -> list[RowError]:
         """Every column the mapping reads must be in the header (ignoring case): a missing one
@@ -351,7 +380,7 @@ def _validated_rows(
     def rows() -> Iterator[tuple[int, BaseModel]]:
         records = source.records(progress.advance)
         first = next(records, None)  # reads the header, so it can be checked first
-        validator.check_header()
+        validator.check_header(first)
         for record in [first] if first else []:
             row = validator.validate(record)
             if row is not None:

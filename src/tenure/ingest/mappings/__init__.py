@@ -312,6 +312,22 @@ def shipped_mappings() -> dict[str, Path]:
     }
 
 
+def fitting_mappings(columns: list[str]) -> list[Mapping]:
+    """The shipped mappings every column of which the header has (ignoring case), best first:
+    the one reading the most columns. Dotted columns fit a nested (JSON/struct) root."""
+    present = {column.lower() for column in columns}
+
+    def fits(wanted: str) -> bool:
+        return wanted.lower() in present or wanted.split(".")[0].lower() in present
+
+    fitting = [
+        mapping
+        for mapping in (load_mapping(name) for name in sorted(shipped_mappings()))
+        if all(fits(column) for column in mapping.read_columns())
+    ]
+    return sorted(fitting, key=lambda mapping: -len(mapping.read_columns()))
+
+
 def load_mapping(name_or_path: str) -> Mapping:
     """A shipped mapping by name (``salesforce-accounts``) or a YAML file by path."""
     shipped = shipped_mappings()

@@ -7,6 +7,7 @@ Every setting reads a ``TENURE_*`` environment variable.
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -112,6 +113,22 @@ class Settings(BaseSettings):
             "come through a proxy may: route names, volumes and job state are not for the "
             "internet. Turn on for a Prometheus on a private network, and keep /metrics "
             "off the public proxy."
+        ),
+    )
+    ingest_earliest: date = Field(
+        default=date(2000, 1, 1),
+        description=(
+            "The earliest event time the Segment endpoints accept (UTC). Earlier messages — a "
+            "device clock at year 1 or 1970 — are quarantined with the reason, not stored in "
+            "a partition of their own."
+        ),
+    )
+    ingest_max_ahead_hours: float = Field(
+        default=24,
+        ge=0,
+        description=(
+            "How far past its receipt an event time may be (hours): clocks run a little "
+            "ahead, a year 3000 does not. Later messages are quarantined with the reason."
         ),
     )
     refresh_every: int = Field(

@@ -105,8 +105,9 @@ def test_the_plain_path_steps_aside_or_agrees_with_the_models(drawn: Any) -> Non
     plain = segment._plain_event_call(raw, kind)
     if plain is not None:
         assert by_model == plain
-    # What the ingest API does with the message: stored or quarantined exactly as by the models.
-    assert segment._validate(raw, kind) == by_model
+    # What the ingest API does with the message: stored or quarantined exactly as by the models,
+    # unless its text cannot be stored at all (NUL, a lone surrogate).
+    assert segment._validate(raw, kind) == (segment.unstorable_text(raw) or by_model)
 
 
 def captured_client_message(**fields: Any) -> dict[str, Any]:
@@ -185,7 +186,7 @@ def test_the_size_limit_counts_compact_utf8_json(raw: dict[str, Any]) -> None:
     """The 32 KiB limit counts the bytes of the compact UTF-8 serialisation (floats aside, whose
     digits orjson may write one character shorter than ``json``, e.g. 1e-07 as 1e-7)."""
     expected = len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
-    assert segment._encoded_size(raw) == expected
+    assert segment._encoded_size(raw, segment._encoded(raw)) == expected
 
 
 def _has_float(value: Any) -> bool:
@@ -198,31 +199,36 @@ def _has_float(value: Any) -> bool:
     return False
 
 
-def test_a_lone_surrogate_is_measured_not_an_error() -> None:
-    raw = {"type": "track", "userId": "u", "event": "e", "properties": {"x": "\ud800"}}
-    assert segment._encoded_size(raw) == len(
-        json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+def test_a_lone_surrogate_is_a_reason_not_an_error() -> None:
+    """UTF-8 cannot store it: the message is quarantined saying where, before it is measured."""
+    raw = {"type": "track", "userId": "u", "event": "e", "properties": {"x": "ab\ud800"}}
+    assert segment._validate(raw, "track") == (
+        "properties.x: a lone UTF-16 surrogate \\ud800 at character 2 "
+        "(half of an emoji cut in two?), which UTF-8 cannot store"
     )
 
 
 def test_times_beyond_the_calendar_are_quarantined_or_kept_never_an_error() -> None:
-    """Found by the property test: both paths used to raise OverflowError (a 500 for the batch)."""
+    """Found by the property test: both paths used to raise OverflowError (a 500 for the batch).
+
+    The accepted window is opened to year 1 here, as a setting may; by default the skewed
+    message is quarantined for its time too.
+    """
     late = "9999-12-31T23:59:59-05:30"  # after 9999-12-31 in UTC
+    payload = {
+        "batch": [
+            captured_client_message(messageId="late", timestamp=late),
+            captured_client_message(
+                messageId="skewed",
+                timestamp=None,
+                originalTimestamp="0001-01-01T00:00:00Z",
+                sentAt="9999-12-31T00:00:00Z",
+            ),
+        ]
+    }
+    wide_open = segment.AcceptedTimes(earliest=datetime(1, 1, 1, tzinfo=UTC))
     result = segment.read_payload(
-        {
-            "batch": [
-                captured_client_message(messageId="late", timestamp=late),
-                captured_client_message(
-                    messageId="skewed",
-                    timestamp=None,
-                    originalTimestamp="0001-01-01T00:00:00Z",
-                    sentAt="9999-12-31T00:00:00Z",
-                ),
-            ]
-        },
-        "batch",
-        source="web",
-        received_at=RECEIVED,
+        payload, "batch", source="web", received_at=RECEIVED, accepted=wide_open
     )
     [quarantined] = result.quarantined
     assert quarantined.reason == (
@@ -231,6 +237,11 @@ def test_times_beyond_the_calendar_are_quarantined_or_kept_never_an_error() -> N
     [kept] = result.events
     assert kept["message_id"] == "skewed"
     assert kept["timestamp"] == datetime(1, 1, 1, tzinfo=UTC)
+    by_default = segment.read_payload(payload, "batch", source="web", received_at=RECEIVED)
+    assert by_default.events == []
+    assert by_default.quarantined[1].reason.startswith(
+        "batch[1] event time 0001-01-01T00:00:00+00:00 is outside the accepted window"
+    )
 
 
 def test_an_empty_id_means_absent_on_both_paths() -> None:

@@ -22,12 +22,13 @@ def event(
     name: str = "report_exported",
     source: str = "web",
     properties: str | None = None,
+    kind: str = "track",
 ) -> dict[str, Any]:
     moment = datetime.combine(day, time(hour), tzinfo=UTC)
     return {
         "message_id": message_id,
         "source": source,
-        "type": "track",
+        "type": kind,
         "account_id": account_id,
         "user_id": user_id,
         "anonymous_id": None,

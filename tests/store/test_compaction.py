@@ -70,6 +70,36 @@ def test_a_crash_after_writing_parquet_neither_loses_nor_duplicates(data_dir: Pa
     assert [r["message_id"] for r in read_all(store)] == [f"m{i}" for i in range(5)]
 
 
+# Compacts, and dies (exit 17) inside the write of its first file: the temporary is written
+# and fsync'd, not yet renamed into place.
+DYING_MID_WRITE = textwrap.dedent("""
+    import os, sys
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from tenure.store.events.embedded import EmbeddedEvents
+    Path.rename = lambda self, target: os._exit(17)
+    EmbeddedEvents(Path(sys.argv[1])).compact(now=datetime.now(UTC))
+""")
+
+
+def test_a_compaction_killed_while_writing_leaves_no_temporary_behind(data_dir: Path) -> None:
+    """Issue 16, item 12: the ``.tmp`` of a killed write stayed for ever."""
+    store = EventStore(data_dir)
+    store.append(events(*(event(f"m{i}") for i in range(3))))
+    died = subprocess.run(
+        [sys.executable, "-c", DYING_MID_WRITE, str(data_dir)],
+        cwd=Path(__file__).parents[2],
+        timeout=60,
+    )
+    assert died.returncode == 17
+    [temporary] = (data_dir / "events").glob("event_date=*/.*.tmp")
+    retry = store.compact(now=utcnow())
+    assert (retry.moved, retry.written, retry.orphans_removed) == (3, 3, 1)
+    assert not temporary.exists()
+    assert list((data_dir / "events").rglob("*.tmp")) == []
+    assert [r["message_id"] for r in read_all(store)] == ["m0", "m1", "m2"]
+
+
 def test_only_one_compaction_runs_at_a_time(data_dir: Path) -> None:
     store = EventStore(data_dir)
     store.append(events(event("a")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -154,3 +155,80 @@ def test_large_writes_go_in_chunks(store: EventStore, monkeypatch: pytest.Monkey
     result = store.write_parquet(events(*(event(f"m{i}") for i in range(5)), event("m0")))
     assert (result.written, result.duplicates) == (5, 1)
     assert [r["message_id"] for r in read_all(store)] == [f"m{i}" for i in range(5)]
+
+
+def _sources_and_ids(store: EventStore) -> list[tuple[str, str]]:
+    return sorted((r["source"], r["message_id"]) for r in read_all(store))
+
+
+def test_one_id_from_two_sources_is_two_messages_before_and_after_compaction(
+    store: EventStore,
+) -> None:
+    """The inbox keys on (source, messageId); compaction and PostgreSQL used the id alone, so
+    two rows before compaction became one after it (issue 16, item 11)."""
+    store.append(events(event("m1", source="web"), event("m1", source="ios")))
+    store.append(events(event("m1", source="web")))  # a retry: still one
+    assert _sources_and_ids(store) == [("ios", "m1"), ("web", "m1")]
+    store.compact(now=utcnow())
+    assert _sources_and_ids(store) == [("ios", "m1"), ("web", "m1")]
+    # Bulk writes follow the same rule, against what is already stored.
+    written = store.write_parquet(
+        events(event("m1", source="web"), event("m1", source="import:a.csv"))
+    )
+    assert (written.written, written.duplicates) == (1, 1)
+    assert _sources_and_ids(store) == [("import:a.csv", "m1"), ("ios", "m1"), ("web", "m1")]
+
+
+def test_identify_and_group_messages_are_kept_beside_the_usage_events(store: EventStore) -> None:
+    """Metrics read usage events only; every message (traits history, replay) is there too."""
+    store.append(
+        events(
+            event("t1"),
+            event("i1", kind="identify", name="", properties='{"email":"ann@acme.test"}'),
+            event("g1", kind="group", name="", properties='{"name":"Acme"}'),
+        )
+    )
+    store.append(events(event("i1", kind="identify", name="")))  # deduplicated like tracks
+    assert [r["message_id"] for r in read_all(store)] == ["t1"]
+    assert store.stats().events == 1
+    con = store.connect()
+    try:
+        messages = store.messages(con).order_by("message_id").to_pyarrow().to_pylist()
+    finally:
+        con.disconnect()
+    assert [(m["message_id"], m["type"]) for m in messages] == [
+        ("g1", "group"),
+        ("i1", "identify"),
+        ("t1", "track"),
+    ]
+
+
+@pytest.mark.postgres
+def test_a_postgres_table_keyed_on_the_id_alone_is_rekeyed(migrated_template) -> None:
+    """Installations from before item 11 have PRIMARY KEY (event_date, message_id)."""
+    from tenure.store.events.postgres import PostgresEvents
+
+    database_url = migrated_template("postgres")
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS tenure_events CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA tenure_events"))
+        conn.execute(
+            sa.text(
+                "CREATE TABLE tenure_events.event (message_id text NOT NULL, source text NOT "
+                "NULL, type text NOT NULL, account_id text, user_id text, anonymous_id text, "
+                'event text NOT NULL, "timestamp" timestamptz NOT NULL, received_at timestamptz '
+                "NOT NULL, properties text, event_date date NOT NULL, "
+                "PRIMARY KEY (event_date, message_id)) PARTITION BY RANGE (event_date)"
+            )
+        )
+    storage = PostgresEvents(database_url)
+    store = EventStore(Path("unused"), storage=storage)
+    try:
+        store.append(events(event("m1", source="web"), event("m1", source="ios")))
+        assert _sources_and_ids(store) == [("ios", "m1"), ("web", "m1")]
+    finally:
+        store.close()
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA tenure_events CASCADE"))
+        engine.dispose()

@@ -5,7 +5,8 @@ write key as the HTTP Basic user name (empty password) or as ``writeKey`` in the
 is exactly ``200 {"success": true}`` once every valid message is durable (events in the inbox or
 PostgreSQL, identity calls committed) and every invalid one is quarantined; 400 only when the body
 cannot be decoded at all, 401 for an unknown key, 413 above 8 MiB inflated, 429 with Retry-After
-when the writer is behind (``tenure.ingest.backpressure``).
+when the writer is behind (``tenure.ingest.backpressure``), and a JSON 500 — which senders retry —
+when storing failed. ``/v1/batch/`` (a trailing slash) is the same endpoint, not a redirect.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import binascii
 import logging
 import time
 import zlib
-from datetime import datetime
+from datetime import UTC, datetime, time as clock, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,10 +26,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from tenure.api.observability import count_ingested
-from tenure.errors import Unauthorized
+from tenure.errors import TenureError, Unauthorized
 from tenure.ingest import segment
 from tenure.ingest.backpressure import IngestGate
-from tenure.ingest.segment import MAX_REQUEST_BYTES, BodyTooLarge, IngestPlan, UndecodableBody
+from tenure.ingest.segment import (
+    MAX_REQUEST_BYTES,
+    AcceptedTimes,
+    BodyTooLarge,
+    IngestPlan,
+    UndecodableBody,
+)
 from tenure.ingest.sources import source_for_key
 from tenure.model.base import utcnow
 from tenure.store.database import session_scope
@@ -54,6 +61,7 @@ _BODY: dict[str, Any] = {
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body cannot be decoded (bad gzip, not UTF-8, not JSON)"},
+    500: {"description": "Nothing was stored (the database is unavailable): retry"},
     401: {"description": "Missing or unknown write key"},
     413: {"description": "Body above 8 MiB once inflated"},
     429: {"description": "The writer is behind: retry after the Retry-After header's seconds"},
@@ -116,6 +124,8 @@ def _body_key(payload: Any) -> str | None:
 
 
 def _source_name(sessions: sessionmaker[Session], write_key: str | None) -> str:
+    if write_key is not None and segment.unstorable_text(write_key) is not None:
+        write_key = "?"  # not any source's key, and not text the database can compare
     if write_key is None:
         raise Unauthorized(
             "no write key: send it as the HTTP Basic user name (empty password) or as writeKey"
@@ -157,7 +167,7 @@ def store_plan(plan: IngestPlan, store: EventStore, sessions: sessionmaker[Sessi
             plan.received,
             plan.quarantined[0].reason,
         )
-    count_ingested(len(plan.events) + len(plan.identities), len(plan.quarantined))
+    count_ingested(plan.received - len(plan.quarantined), len(plan.quarantined))
 
 
 async def _receive(request: Request, endpoint: str) -> JSONResponse:
@@ -171,18 +181,36 @@ async def _receive(request: Request, endpoint: str) -> JSONResponse:
     with gate.request():  # 429 before the body is read when too many are in flight
         body = await _read_body(request)
         # Inflating, parsing and validating up to 8 MiB is CPU work: off the event loop.
-        await run_in_threadpool(
-            _ingest,
-            body,
-            request.headers.get("content-encoding", ""),
-            endpoint,
-            source,
-            received_at,
-            state.event_store,
-            state.sessionmaker,
-            gate,
-        )
+        try:
+            await run_in_threadpool(
+                _ingest,
+                body,
+                request.headers.get("content-encoding", ""),
+                endpoint,
+                source,
+                received_at,
+                accepted_times(state.settings),
+                state.event_store,
+                state.sessionmaker,
+                gate,
+            )
+        except TenureError:
+            raise  # 400, 401, 413, 429: the error handlers answer them
+        except Exception:
+            # Nothing was acknowledged: the sender keeps the batch and retries a 500.
+            log.exception("%s request from source %s not stored", endpoint, source or "?")
+            return JSONResponse(
+                {"code": "not_stored", "message": "the messages could not be stored; retry"},
+                status_code=500,
+            )
     return JSONResponse({"success": True})
+
+
+def accepted_times(settings: Any) -> AcceptedTimes:
+    return AcceptedTimes(
+        earliest=datetime.combine(settings.ingest_earliest, clock(), tzinfo=UTC),
+        ahead=timedelta(hours=settings.ingest_max_ahead_hours),
+    )
 
 
 def ingest_gate(app: Any) -> IngestGate:
@@ -205,6 +233,7 @@ def _ingest(
     endpoint: str,
     source: str | None,
     received_at: datetime,
+    accepted: AcceptedTimes,
     store: EventStore,
     sessions: sessionmaker[Session],
     gate: IngestGate,
@@ -212,7 +241,9 @@ def _ingest(
     payload = segment.decode_body(_inflate(body, encoding))
     if source is None:
         source = _source_name(sessions, _body_key(payload))
-    plan = segment.read_payload(payload, endpoint, source=source, received_at=received_at)
+    plan = segment.read_payload(
+        payload, endpoint, source=source, received_at=received_at, accepted=accepted
+    )
     with gate.events(plan.received):  # 429 rather than an ever longer writer queue
         store_plan(plan, store, sessions)
 
@@ -238,4 +269,8 @@ for _name in segment.ENDPOINTS:
         responses=_ERRORS,
         summary=f"Segment {_name}",
         openapi_extra={"requestBody": _BODY},
+    )
+    # A redirect (307) would make some senders drop the batch: the slash is accepted as is.
+    router.add_api_route(
+        f"/{_name}/", _endpoint(_name), methods=["POST"], include_in_schema=False
     )

@@ -1,8 +1,10 @@
 """Segment-spec ingest: liberal in what it accepts, never losing a batch (ENGINEERING.md).
 
-``read_payload`` (pure) turns a decoded request body into an ``IngestPlan``: the events to store
-(track, page, screen), the identity calls to apply (identify → Contact, group → Account and
-membership, alias → IdentityAlias) and the messages to quarantine with their reason.
+``read_payload`` (pure) turns a decoded request body into an ``IngestPlan``: the messages to store
+(track, page, screen, and identify and group for their traits' history), the identity calls to
+apply (identify → Contact, group → Account and membership, alias → IdentityAlias) and the
+messages to quarantine with their reason: invalid by the spec, text that cannot be stored (a lone
+UTF-16 surrogate, NUL), or an event time outside the accepted window.
 ``apply_identities`` writes the identity calls in one short batch (flush only: the caller owns
 the transaction).
 
@@ -15,9 +17,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import orjson
@@ -49,6 +52,8 @@ MAX_REQUEST_BYTES = 8 * 1024 * 1024
 QUARANTINE_RAW_CHARS = 64 * 1024
 BATCH_ENDPOINTS = frozenset({"batch", "import"})
 ENDPOINTS = ("track", "identify", "group", "page", "screen", "alias", "batch", "import")
+# orjson's own limit when writing: deeper messages cannot be stored the usual way.
+MAX_NESTING = 254
 
 
 class UndecodableBody(TenureError):
@@ -66,17 +71,39 @@ class BodyTooLarge(TenureError):
 IdentityMessage = IdentifyMessage | GroupMessage | AliasMessage
 
 
+@dataclass(frozen=True)
+class AcceptedTimes:
+    """The event times a sender may give; others are quarantined (Settings.ingest_earliest,
+    ingest_max_ahead_hours): a clock at year 1 or 3000 would otherwise make a partition of its
+    own and stretch every report's range."""
+
+    earliest: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    ahead: timedelta = timedelta(days=1)
+
+    def refusal(self, moment: datetime, received_at: datetime) -> str | None:
+        # A difference, not received_at + ahead: that sum may pass year 9999.
+        if self.earliest <= moment and moment - received_at <= self.ahead:
+            return None
+        return (
+            f"event time {moment.isoformat()} is outside the accepted window: from "
+            f"{self.earliest.isoformat()} to {_hours(self.ahead)} after its receipt at "
+            f"{received_at.isoformat()} (a device clock gone wrong?)"
+        )
+
+
+def _hours(span: timedelta) -> str:
+    return f"{span.total_seconds() / 3600:g} hour(s)"
+
+
 @dataclass
 class IngestPlan:
     source: str
     received_at: datetime
+    # Rows for the event store: usage events, and identify and group calls as messages.
     events: list[dict[str, Any]] = field(default_factory=list)
     identities: list[IdentityMessage] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
-
-    @property
-    def received(self) -> int:
-        return len(self.events) + len(self.identities) + len(self.quarantined)
+    received: int = 0
 
     def events_table(self) -> pa.Table:
         return events_table_from_rows(self.events)
@@ -105,7 +132,7 @@ def decode_body(body: bytes) -> Any:
     if _LONG_DIGITS not in body.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(body.removeprefix(b"\xef\xbb\xbf"))
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError:  # NaN, 1e400, a lone surrogate, deep nesting
             pass
     try:
         text = body.decode("utf-8-sig")
@@ -114,20 +141,39 @@ def decode_body(body: bytes) -> Any:
             f"body is not UTF-8: byte 0x{body[error.start]:02x} at offset {error.start}"
         ) from error
     try:
-        # NaN and ±Infinity are not JSON; some senders emit them anyway: they become null.
-        return json.loads(text, parse_constant=lambda _: None)
+        # NaN and ±Infinity are not JSON; some senders emit them anyway, or numbers beyond a
+        # double (1e400): they become null, so what is stored stays valid JSON.
+        return json.loads(text, parse_constant=lambda _: None, parse_float=_finite_float)
     except json.JSONDecodeError as error:
         raise UndecodableBody(
             f"body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from error
+    except RecursionError as error:
+        raise UndecodableBody("body is nested too deeply to be read as JSON") from error
 
 
-def read_payload(payload: Any, endpoint: str, *, source: str, received_at: datetime) -> IngestPlan:
+def _finite_float(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def read_payload(
+    payload: Any,
+    endpoint: str,
+    *,
+    source: str,
+    received_at: datetime,
+    accepted: AcceptedTimes = AcceptedTimes(),
+) -> IngestPlan:
     """Validate every message of one request; invalid ones are quarantined, never fatal."""
     plan = IngestPlan(source, received_at)
     batch = endpoint in BATCH_ENDPOINTS
-    for index, (raw, reason) in enumerate(_split(payload, endpoint)):
+    messages = _split(payload, endpoint)
+    plan.received = len(messages)
+    for index, (raw, reason) in enumerate(messages):
         message = reason or _validate(raw, None if batch else endpoint)
+        if not isinstance(message, str):
+            message = accepted.refusal(event_time(message, received_at), received_at) or message
         if isinstance(message, str):
             where = f"batch[{index}] " if batch and reason is None else ""
             plan.quarantined.append(
@@ -137,6 +183,8 @@ def read_payload(payload: Any, endpoint: str, *, source: str, received_at: datet
             plan.events.append(_event_row(message, source, received_at))
         else:
             plan.identities.append(message)
+            if not isinstance(message, AliasMessage):
+                plan.events.append(_identity_row(message, source, received_at))
     return plan
 
 
@@ -180,7 +228,12 @@ class EventCall(NamedTuple):
 def _validate(raw: Any, endpoint_type: str | None) -> EventCall | IdentityMessage | str:
     if not isinstance(raw, dict):
         return f"message is not a JSON object but {type(raw).__name__}"
-    size = _encoded_size(raw)
+    encoded = _encoded(raw)
+    if encoded is None or b"\\u0000" in encoded:
+        problem = unstorable_text(raw)
+        if problem is not None:
+            return problem
+    size = _encoded_size(raw, encoded)
     if size > MAX_MESSAGE_BYTES:
         return f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (32 KiB)"
     kind = endpoint_type or raw.get("type")
@@ -206,12 +259,59 @@ def _validate_with_model(
     return message
 
 
-def _encoded_size(raw: dict[str, Any]) -> int:
-    """Bytes of the message as compact UTF-8 JSON (what the 32 KiB limit counts)."""
+def _encoded(raw: dict[str, Any]) -> bytes | None:
+    """The message as compact UTF-8 JSON (what the 32 KiB limit counts), or None when orjson
+    cannot write it: a lone surrogate, an integer beyond 64 bits, deep nesting."""
     try:
-        return len(orjson.dumps(raw))
-    except orjson.JSONEncodeError:  # a lone surrogate or an integer beyond 64 bits
-        return len(_dumps(raw).encode("utf-8", "surrogatepass"))
+        return orjson.dumps(raw)
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _encoded_size(raw: dict[str, Any], encoded: bytes | None) -> int:
+    """Bytes of ``_encoded(raw)``; for what orjson could not write (with no lone surrogate
+    left, checked first), the standard library's compact UTF-8 JSON."""
+    return len(encoded if encoded is not None else _dumps(raw).encode())
+
+
+def unstorable_text(message: Any) -> str | None:
+    """Why a decoded message cannot be stored as it is, or None.
+
+    UTF-8 (SQLite, PostgreSQL, Parquet) has no lone UTF-16 surrogate — what an emoji cut in
+    half by JavaScript's ``.slice()`` becomes — and PostgreSQL text has no NUL; a message
+    nested deeper than ``MAX_NESTING`` cannot be written back. Walked without recursion.
+    """
+    pending: list[tuple[str, Any, int]] = [("", message, 0)]
+    while pending:
+        path, value, depth = pending.pop()
+        if depth > MAX_NESTING:
+            return f"{path or 'message'}: nested more than {MAX_NESTING} levels deep"
+        if isinstance(value, str):
+            problem = _text_problem(value)
+            if problem is not None:
+                return f"{path or 'message'}: {problem}"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                problem = _text_problem(key)
+                if problem is not None:
+                    return f"{path or 'message'}: a key has {problem}"
+                pending.append((f"{path}.{key}" if path else key, item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
+    return None
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return f"NUL (\\u0000) at character {text.index(chr(0))}, which text cannot hold"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (
+            f"a lone UTF-16 surrogate \\u{ord(text[error.start]):04x} at character "
+            f"{error.start} (half of an emoji cut in two?), which UTF-8 cannot store"
+        )
+    return None
 
 
 def _derived_message_id(raw: dict[str, Any]) -> str:
@@ -342,8 +442,11 @@ def _reason(error: Any) -> str:
 
 
 def _kept_raw(raw: Any) -> str:
-    """The raw message as quarantined: enough to see what was wrong, bounded in size."""
+    """The raw message as quarantined: enough to see what was wrong, bounded in size, and
+    storable (lone surrogates stay escaped as they were sent)."""
     text = _dumps(raw)
+    if unstorable_text(text) is not None:
+        text = json.dumps(raw, separators=(",", ":"), sort_keys=True)
     if len(text) <= QUARANTINE_RAW_CHARS:
         return text
     return f"{text[:QUARANTINE_RAW_CHARS]}… [truncated: {len(text):,} characters in all]"
@@ -376,6 +479,25 @@ def _event_row(call: EventCall, source: str, received_at: datetime) -> dict[str,
         "timestamp": event_time(call, received_at),
         "received_at": received_at,
         "properties": _properties_text(call.properties) if call.properties else None,
+    }
+
+
+def _identity_row(
+    message: IdentifyMessage | GroupMessage, source: str, received_at: datetime
+) -> dict[str, Any]:
+    """An identify or group call as a stored message: its traits are the properties."""
+    account_id = message.group_id if isinstance(message, GroupMessage) else None
+    return {
+        "message_id": message.message_id,
+        "source": source,
+        "type": message.type,
+        "account_id": account_id or message.context_group_id(),
+        "user_id": message.user_id,
+        "anonymous_id": message.anonymous_id,
+        "event": "",
+        "timestamp": event_time(message, received_at),
+        "received_at": received_at,
+        "properties": _properties_text(message.traits) if message.traits else None,
     }
 
 

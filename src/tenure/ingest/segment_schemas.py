@@ -143,6 +143,10 @@ class IdentifyMessage(_Message):
     @model_validator(mode="after")
     def _someone(self) -> IdentifyMessage:
         self._require_someone()
+        # RudderStack's SDKs send identify traits only in context.traits; top-level ones win.
+        context_traits = self.context.get("traits")
+        if isinstance(context_traits, dict) and context_traits:
+            self.traits = {**context_traits, **self.traits}
         _check_traits(ContactTraits, self.traits)
         return self
 
@@ -157,7 +161,8 @@ class AccountTraits(BaseModel):
 
     name: str | None = Field(None, max_length=300)
     industry: str | None = Field(None, max_length=128)
-    employees: int | None = Field(None, ge=0)
+    # The column is a 32-bit integer on PostgreSQL.
+    employees: int | None = Field(None, ge=0, le=2**31 - 1)
     segment: str | None = Field(None, max_length=64)
     region: str | None = Field(None, max_length=64)
 

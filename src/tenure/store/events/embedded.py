@@ -133,11 +133,13 @@ class EmbeddedEvents:
         return self.parquet_dir / f"{PARTITION_KEY}={day.isoformat()}"
 
     def _stored_ids(self, day: date) -> pa.Array:
+        """The (source, message id) keys already stored for ``day``."""
         folder = self.partition_dir(day)
         files = sorted(folder.glob("*.parquet")) if folder.exists() else []
         if not files:
             return pa.array([], pa.string())
-        return ds.dataset(files, format="parquet").to_table(columns=["message_id"])["message_id"]
+        stored = ds.dataset(files, format="parquet").to_table(columns=["source", "message_id"])
+        return _message_keys(stored)
 
     # --- compaction ----------------------------------------------------------------------------
 
@@ -215,8 +217,11 @@ class EmbeddedEvents:
         return len(names)
 
     def _remove_orphans(self, last_compaction: int) -> int:
-        """Delete files of compactions that never finished (only ever called under the lock)."""
+        """Delete files of compactions that never finished, and temporaries a writer killed
+        mid-write left behind (only ever called under the lock, so no writer is running)."""
         orphans = [f for f in self._files() if _compaction_id(f) > last_compaction]
+        if self.parquet_dir.exists():
+            orphans += self.parquet_dir.glob(f"{PARTITION_KEY}=*/.*.parquet.tmp")
         for orphan in orphans:
             orphan.unlink()
         return len(orphans)
@@ -301,17 +306,26 @@ def _write_file(folder: Path, table: pa.Table, prefix: str) -> Path:
     return final
 
 
+def _message_keys(table: pa.Table) -> pa.Array:
+    """One text per (source, message_id): the inbox's rule, so the same id from two sources is
+    two messages. The source's length leads, so no pair of texts can run into another."""
+    source = table["source"]
+    length = pc.cast(pc.utf8_length(source), pa.string())
+    return pc.binary_join_element_wise(length, source, table["message_id"], ":")
+
+
 def _drop_repeated_ids(table: pa.Table) -> pa.Table:
-    """Keep the first row of each message id within one batch (at-least-once senders repeat)."""
-    ids = table["message_id"]
-    if pc.count_distinct(ids).as_py() == table.num_rows:
+    """Keep the first row of each (source, message id) within one batch (at-least-once senders
+    repeat)."""
+    keys = _message_keys(table)
+    if pc.count_distinct(keys).as_py() == table.num_rows:
         return table
-    first = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    keep = first.group_by("message_id").aggregate([("_row", "min")])["_row_min"]
+    first = pa.table({"key": keys, "_row": pa.array(range(table.num_rows), pa.int64())})
+    keep = first.group_by("key").aggregate([("_row", "min")])["_row_min"]
     return table.take(pc.take(keep, pc.sort_indices(keep)))
 
 
 def _drop_ids_in(table: pa.Table, stored: pa.Array) -> pa.Table:
     if len(stored) == 0:
         return table
-    return table.filter(pc.invert(pc.is_in(table["message_id"], value_set=stored)))
+    return table.filter(pc.invert(pc.is_in(_message_keys(table), value_set=stored)))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
+from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA, USAGE_TYPES
 
 SCHEMA_VERSION = 2
 DEDUPE_WINDOW = timedelta(days=7)
@@ -326,15 +326,16 @@ class Inbox:
             _purge(db, now)
 
     def appended_since(self, seq: int) -> tuple[list[tuple[str | None, str | None, int]], int]:
-        """Who sent events after row ``seq``: (account_id, user_id, oldest received_at in µs)
-        per pair, and the newest seq (the intraday refresh's watermark)."""
+        """Who used the product after row ``seq``: (account_id, user_id, oldest received_at in
+        µs) per pair of usage events, and the newest seq (the intraday refresh's watermark)."""
         with self._connect() as db:
             db.execute("BEGIN")
             try:
                 newest = db.execute("SELECT coalesce(max(seq), 0) FROM message").fetchone()[0]
                 rows = db.execute(
                     "SELECT account_id, user_id, min(received_at_us) FROM message "
-                    "WHERE seq > ? AND seq <= ? GROUP BY account_id, user_id",
+                    f"WHERE seq > ? AND seq <= ? AND type IN {USAGE_TYPES!r} "
+                    "GROUP BY account_id, user_id",
                     (seq, newest),
                 ).fetchall()
             finally:

@@ -1,9 +1,9 @@
 """PostgreSQL event storage: one table partitioned by month, written directly.
 
 Lives in its own schema (``tenure_events``), outside Alembic: the partitions are created on
-demand as events for a new month arrive, which a migration cannot know in advance. Duplicate
-message ids on the same event date are dropped by ``ON CONFLICT DO NOTHING`` — the same rule as
-the embedded store's per-partition dedupe. Writes are COPY'd into a temporary table first, so a
+demand as events for a new month arrive, which a migration cannot know in advance. A repeated
+(source, message id) on the same event date is dropped by ``ON CONFLICT DO NOTHING`` — the
+inbox's rule, and the embedded store's per-partition dedupe. Writes are COPY'd into a temporary table first, so a
 bulk load is one round trip per chunk.
 """
 
@@ -44,10 +44,11 @@ _COLUMNS_DDL = """
     event_date date NOT NULL
 """
 
+_KEY = "(event_date, source, message_id)"
 _SETUP = [
     f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.{TABLE} ({_COLUMNS_DDL},
-        PRIMARY KEY (event_date, message_id)) PARTITION BY RANGE (event_date)""",
+        PRIMARY KEY {_KEY}) PARTITION BY RANGE (event_date)""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.quarantine (
         id bigserial PRIMARY KEY,
         source text,
@@ -68,6 +69,22 @@ def _next_month(month: date) -> date:
     return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 
 
+def _key_with_source(conn: sa.Connection) -> None:
+    """Tables made before (source, message id) was the rule were keyed on the id alone."""
+    name, definition = conn.execute(
+        sa.text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            f"WHERE conrelid = '{SCHEMA}.{TABLE}'::regclass AND contype = 'p'"
+        )
+    ).one()
+    if definition != f"PRIMARY KEY {_KEY}":
+        conn.execute(
+            sa.text(
+                f"ALTER TABLE {SCHEMA}.{TABLE} DROP CONSTRAINT {name}, ADD PRIMARY KEY {_KEY}"
+            )
+        )
+
+
 class PostgresEvents:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -80,6 +97,7 @@ class PostgresEvents:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
             for statement in _SETUP:
                 conn.execute(sa.text(statement))
+            _key_with_source(conn)
             rows = conn.execute(
                 sa.text(
                     "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
@@ -113,8 +131,8 @@ class PostgresEvents:
         self._months |= missing
 
     def write(self, events: pa.Table, *, dedupe: bool = True) -> WriteResult:
-        """Insert events; a repeated (event date, message id) is always dropped, so ``dedupe``
-        changes nothing here."""
+        """Insert events; a repeated (event date, source, message id) is always dropped, so
+        ``dedupe`` changes nothing here."""
         events = events.cast(EVENT_SCHEMA)
         if events.num_rows == 0:
             return WriteResult(0, 0)

@@ -17,22 +17,27 @@ EVENT_SCHEMA = pa.schema(
         pa.field("message_id", pa.string(), nullable=False),
         # Which sender: a Segment source name, "import:<file>", or "simulator".
         pa.field("source", pa.string(), nullable=False),
-        # track | page | screen
+        # track | page | screen (usage), or identify | group (kept for traits history and replay)
         pa.field("type", pa.string(), nullable=False),
         # External account id (Segment groupId). Null when unknown: attributed at metric time.
         pa.field("account_id", pa.string()),
         pa.field("user_id", pa.string()),
         pa.field("anonymous_id", pa.string()),
-        # Event name; for feature usage it equals the feature key in the catalog.
+        # Event name; for feature usage it equals the feature key in the catalog ("" for
+        # identify and group).
         pa.field("event", pa.string(), nullable=False),
         pa.field("timestamp", TIMESTAMP, nullable=False),
         pa.field("received_at", TIMESTAMP, nullable=False),
-        # JSON text: backend-neutral (DuckDB, PostgreSQL and Spark all read it).
+        # JSON text: backend-neutral (DuckDB, PostgreSQL and Spark all read it). The traits of
+        # identify and group messages.
         pa.field("properties", pa.string()),
     ]
 )
 
 EVENT_COLUMNS = tuple(EVENT_SCHEMA.names)
+# What metrics count as product usage; identify and group messages are stored beside them.
+USAGE_TYPES = ("track", "page", "screen")
+IDENTITY_TYPES = ("identify", "group")
 
 
 def events_table_from_rows(rows: Iterable[Mapping[str, Any]]) -> pa.Table:

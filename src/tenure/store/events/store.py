@@ -22,6 +22,7 @@ from tenure.errors import InvalidInput
 from tenure.store.events.embedded import CompactionResult, EmbeddedEvents, WriteResult
 from tenure.store.events.inbox import AppendResult, Quarantined
 from tenure.store.events.postgres import PostgresEvents
+from tenure.store.events.schema import USAGE_TYPES
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,13 @@ class EventStore:
         return self.storage.connect()
 
     def table(self, con: ibis.BaseBackend) -> ibis.Table:
-        """All stored events (including not-yet-compacted ones) as an Ibis table on ``con``."""
+        """All stored usage events (track, page, screen; including not-yet-compacted ones) as
+        an Ibis table on ``con``: what every metric counts."""
+        messages = self.storage.table(con)
+        return messages.filter(messages.type.isin(USAGE_TYPES))
+
+    def messages(self, con: ibis.BaseBackend) -> ibis.Table:
+        """Every stored message: usage events and the identify and group calls kept beside them."""
         return self.storage.table(con)
 
     def close(self) -> None:

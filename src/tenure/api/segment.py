@@ -16,7 +16,8 @@ import binascii
 import logging
 import time
 import zlib
-from datetime import UTC, datetime, time as clock, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from typing import Any
 
 import sqlalchemy as sa
@@ -271,6 +272,4 @@ for _name in segment.ENDPOINTS:
         openapi_extra={"requestBody": _BODY},
     )
     # A redirect (307) would make some senders drop the batch: the slash is accepted as is.
-    router.add_api_route(
-        f"/{_name}/", _endpoint(_name), methods=["POST"], include_in_schema=False
-    )
+    router.add_api_route(f"/{_name}/", _endpoint(_name), methods=["POST"], include_in_schema=False)

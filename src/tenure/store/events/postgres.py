@@ -3,8 +3,8 @@
 Lives in its own schema (``tenure_events``), outside Alembic: the partitions are created on
 demand as events for a new month arrive, which a migration cannot know in advance. A repeated
 (source, message id) on the same event date is dropped by ``ON CONFLICT DO NOTHING`` — the
-inbox's rule, and the embedded store's per-partition dedupe. Writes are COPY'd into a temporary table first, so a
-bulk load is one round trip per chunk.
+inbox's rule, and the embedded store's per-partition dedupe. Writes are COPY'd into a temporary
+table first, so a bulk load is one round trip per chunk.
 """
 
 from __future__ import annotations
@@ -79,9 +79,7 @@ def _key_with_source(conn: sa.Connection) -> None:
     ).one()
     if definition != f"PRIMARY KEY {_KEY}":
         conn.execute(
-            sa.text(
-                f"ALTER TABLE {SCHEMA}.{TABLE} DROP CONSTRAINT {name}, ADD PRIMARY KEY {_KEY}"
-            )
+            sa.text(f"ALTER TABLE {SCHEMA}.{TABLE} DROP CONSTRAINT {name}, ADD PRIMARY KEY {_KEY}")
         )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 
@@ -85,3 +87,51 @@ def quarantined(
         console.print(f"  {item.raw[:300]}", highlight=False, markup=False)
     if not items:
         console.print("nothing quarantined")
+
+
+def _moment(text: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date or time; use 2025-03-01 or 2025-03-01T12:00:00Z",
+            param_hint=option,
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@app.command("export")
+@handle_errors
+def export(
+    since: str = typer.Option(
+        ..., "--since", help="First moment (UTC date or ISO time), included."
+    ),
+    until: str = typer.Option(..., "--until", help="Last moment (UTC date or ISO time), excluded."),
+    fmt: str = typer.Option(
+        "jsonl", "--format", help="jsonl (one Segment message per line) or parquet."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="File to write; jsonl goes to standard output without it."
+    ),
+) -> None:
+    """Write the stored messages (track, page, screen, identify, group) as Segment messages."""
+    import sys
+
+    from tenure.ingest.export import stored_rows, write_jsonl, write_parquet
+
+    if fmt not in ("jsonl", "parquet"):
+        raise typer.BadParameter(f"{fmt!r}: use jsonl or parquet", param_hint="--format")
+    rows = stored_rows(event_store(), _moment(since, "--since"), _moment(until, "--until"))
+    if fmt == "parquet":
+        if output is None:
+            raise typer.BadParameter(
+                "parquet needs a file: add --output PATH", param_hint="--output"
+            )
+        count = write_parquet(rows, output)
+    elif output is None:
+        count = write_jsonl(rows, sys.stdout)
+    else:
+        with open(output, "w", encoding="utf-8") as handle:
+            count = write_jsonl(rows, handle)
+    if output is not None:
+        console.print(f"{count:,} message(s) written to {output}", highlight=False)

@@ -9,11 +9,16 @@ meet here. Serve with ``tenure serve`` or ``uvicorn --factory tenure.server:crea
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import JSONResponse
+from starlette.types import Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tenure import __version__
@@ -28,6 +33,14 @@ from tenure.store.migrate import is_current, upgrade
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    app = create_ingest_app(settings)
+    mount_surfaces(app)
+    return app
+
+
+def create_ingest_app(settings: Settings | None = None) -> FastAPI:
+    """The application with its stores and only the Segment-spec ``/v1`` endpoints: what must
+    answer first after a restart (``create_starting_app``); ``mount_surfaces`` adds the rest."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -60,12 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from tenure.api.observability import ObservabilityMiddleware
     from tenure.api.observability import router as observability_router
     from tenure.api.segment import router as segment_router
-    from tenure.api.v1 import router as api_v1_router
     from tenure.http.errors import install_error_handlers
-    from tenure.web import mount_console
-    from tenure.web.render import error_page
 
-    install_error_handlers(app, error_page)
+    install_error_handlers(app, _error_page)
     # A portfolio or renewals page is 30–100 KB of HTML: gzip level 5 sends it ~8× smaller for
     # about 0.5 ms of CPU; small answers (Segment acknowledgements) go as they are.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
@@ -76,8 +86,91 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Outermost: the client address and scheme are the ones the configured proxies report.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.include_router(observability_router)
-    app.include_router(api_v1_router)
     app.include_router(segment_router)
+    return app
+
+
+def _error_page(*args: Any, **kwargs: Any) -> Any:
+    """The console's error page, imported when first needed: not while ingest starts."""
+    from tenure.web.render import error_page
+
+    return error_page(*args, **kwargs)
+
+
+def import_surfaces() -> None:
+    """Import the console and REST API modules (seconds: their services, pandas)."""
+    import tenure.api.v1
+    import tenure.web  # noqa: F401
+
+
+def mount_surfaces(app: FastAPI) -> None:
+    """Add the REST API and the console to an app from ``create_ingest_app``."""
+    from tenure.api.v1 import router as api_v1_router
+    from tenure.web import mount_console
+
+    app.include_router(api_v1_router)
     mount_console(app)
     add_security_schemes(app)
-    return app
+
+
+# --- after a restart: the Segment endpoints first, the rest once loaded --------------------
+# A restart took 7–17 s before the port answered (every router imported and the background
+# jobs started first); senders with short retry budgets (RudderStack's Node SDK gives up after
+# ~1.4 s) lost what they sent meanwhile.
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 2
+# Served from the start: the Segment endpoints, and the health checks and metrics.
+EARLY_PATHS = ("/v1/", "/healthz", "/readyz", "/metrics")
+
+
+class StartingApp:
+    """An ASGI app that serves ``/v1`` from the start and everything once it is mounted."""
+
+    def __init__(self, app: FastAPI, load: Callable[[], None] = import_surfaces) -> None:
+        self.app = app
+        self.load = load  # the slow imports, run in a thread
+        self.ready = asyncio.Event()
+        self._loading: asyncio.Task[None] | None = None
+        self._failure: str | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._after_startup(send))
+        elif self.ready.is_set() or scope["path"].startswith(EARLY_PATHS):
+            await self.app(scope, receive, send)
+        elif scope["type"] == "http":
+            await self._starting()(scope, receive, send)
+
+    def _after_startup(self, send: Send) -> Send:
+        async def forward(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                # Runs once uvicorn has bound its socket: startup completes before it listens.
+                self._loading = asyncio.get_running_loop().create_task(self._mount())
+            await send(message)
+
+        return forward
+
+    async def _mount(self) -> None:
+        try:
+            await asyncio.to_thread(self.load)  # seconds of imports, off the event loop
+            mount_surfaces(self.app)
+        except Exception as error:
+            log.exception("the console and REST API could not be loaded")
+            self._failure = f"the console and REST API could not be loaded: {error}"
+            return
+        self.ready.set()
+
+    def _starting(self) -> JSONResponse:
+        if self._failure is not None:
+            return JSONResponse({"code": "not_loaded", "message": self._failure}, 500)
+        return JSONResponse(
+            {"code": "starting", "message": "Tenure is starting; the Segment endpoints answer"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+def create_starting_app(settings: Settings | None = None) -> Any:
+    """uvicorn's factory for ``tenure serve``: the Segment endpoints answer first."""
+    return StartingApp(create_ingest_app(settings))

@@ -242,8 +242,8 @@ def test_a_store_that_fails_answers_a_json_500(tmp_path: Path, migrated_template
     import asyncio
 
     import httpx
+    from tenure.server import create_app
 
-    from tenure.api.app import create_app
     from tenure.ingest.sources import create_source
     from tenure.store.database import create_engine
 

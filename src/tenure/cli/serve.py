@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from multiprocessing.process import BaseProcess
+
 import typer
 
 from tenure.cli.context import database, handle_errors, settings
+from tenure.config import Settings
 
 WORKER_HEALTHCHECK_SECONDS = 60
 
@@ -23,22 +28,29 @@ def serve(
     import uvicorn
 
     from tenure.http.nodelay import HTTP_PROTOCOL
-    from tenure.jobs.intraday import start_refresher
-    from tenure.jobs.worker import start_worker
     from tenure.logs import logging_config
 
     config = settings()
     # Migrated once here, before the workers start: each worker's lifespan checks the schema
     # too, and two workers upgrading one database at the same moment would collide.
     database(config).dispose()
-    # Never in a request: each job in its own process, stopped with the server.
-    background = [p for p in (start_refresher(config), start_worker(config)) if p is not None]
+    host, port = host or config.host, port or config.port
+    # Never in a request: each job in its own process, stopped with the server — and started
+    # only once the port answers, so their imports do not delay the first answer to senders.
+    background: list[BaseProcess] = []
+    stop = threading.Event()
+    threading.Thread(
+        target=_start_background_when_listening,
+        args=(config, host, port, background, stop),
+        daemon=True,
+    ).start()
     try:
         uvicorn.run(
-            "tenure.server:create_app",
+            # The Segment endpoints answer first; the console and REST API load after.
+            "tenure.server:create_starting_app",
             factory=True,
-            host=host or config.host,
-            port=port or config.port,
+            host=host,
+            port=port,
             workers=workers or config.web_workers,
             # The app believes X-Forwarded-* from TENURE_TRUSTED_PROXIES only; uvicorn's own
             # handling would trust any local client, and a local guesser could then claim
@@ -57,7 +69,29 @@ def serve(
             access_log=False,
         )
     finally:
+        stop.set()
         for process in background:
             process.terminate()
         for process in background:
             process.join(timeout=10)
+
+
+def _start_background_when_listening(
+    config: Settings, host: str, port: int, started: list[BaseProcess], stop: threading.Event
+) -> None:
+    address = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    while not stop.is_set():
+        try:
+            socket.create_connection((address, port), timeout=1).close()
+            break
+        except OSError:
+            stop.wait(0.1)
+    from tenure.jobs.intraday import start_refresher
+    from tenure.jobs.worker import start_worker
+
+    for start in (start_refresher, start_worker):
+        if stop.is_set():
+            return
+        process = start(config)
+        if process is not None:
+            started.append(process)

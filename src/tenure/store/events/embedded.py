@@ -27,16 +27,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from tenure.errors import Conflict
 from tenure.store.events.inbox import AppendResult, Inbox, PendingBatch, Quarantined
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
+
+if TYPE_CHECKING:  # imported where used: ingest (append, quarantine) needs neither
+    import ibis
 
 PARTITION_KEY = "event_date"
 COMPACTION_BATCH = 200_000
@@ -138,7 +140,7 @@ class EmbeddedEvents:
         files = sorted(folder.glob("*.parquet")) if folder.exists() else []
         if not files:
             return pa.array([], pa.string())
-        stored = ds.dataset(files, format="parquet").to_table(columns=["source", "message_id"])
+        stored = _read(files, columns=["source", "message_id"])
         return _message_keys(stored)
 
     # --- compaction ----------------------------------------------------------------------------
@@ -196,7 +198,7 @@ class EmbeddedEvents:
             if len(files) < MERGE_FROM_FILES:
                 continue
             compaction += 1
-            table = ds.dataset(files, format="parquet").to_table().cast(EVENT_SCHEMA)
+            table = _read(files).cast(EVENT_SCHEMA)
             table = table.take(pc.sort_indices(table, [("timestamp", "ascending")]))
             _write_file(folder, table, f"part-c{compaction:010d}-")
             self.inbox.record_merge(
@@ -247,6 +249,8 @@ class EmbeddedEvents:
         return batch, self._visible_files(batch)
 
     def connect(self) -> ibis.BaseBackend:
+        import ibis
+
         return ibis.duckdb.connect()
 
     def table(self, con: ibis.BaseBackend) -> ibis.Table:
@@ -276,6 +280,12 @@ class EmbeddedEvents:
 
     def quarantined(self, limit: int) -> list[Quarantined]:
         return self.inbox.quarantined(limit)
+
+
+def _read(files: list[Path], columns: list[str] | None = None) -> pa.Table:
+    import pyarrow.dataset as ds  # a second of imports that ingest never needs
+
+    return ds.dataset(files, format="parquet").to_table(columns=columns)
 
 
 def _relative(path: Path) -> str:

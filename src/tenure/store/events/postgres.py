@@ -13,8 +13,8 @@ import io
 import zlib
 from datetime import date, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -25,6 +25,9 @@ from tenure.store.database import create_engine
 from tenure.store.events.embedded import WriteResult
 from tenure.store.events.inbox import QUARANTINE_KEEP, AppendResult, Quarantined
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
+
+if TYPE_CHECKING:  # imported where used: ingest needs no ibis
+    import ibis
 
 SCHEMA = "tenure_events"
 TABLE = "event"
@@ -183,6 +186,8 @@ class PostgresEvents:
             )
 
     def connect(self) -> ibis.BaseBackend:
+        import ibis
+
         url = make_url(self.url)
         query = dict(url.query)
         return ibis.postgres.connect(

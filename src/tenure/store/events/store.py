@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import ibis
 import pyarrow as pa
 
 from tenure.config import Settings
@@ -23,6 +22,9 @@ from tenure.store.events.embedded import CompactionResult, EmbeddedEvents, Write
 from tenure.store.events.inbox import AppendResult, Quarantined
 from tenure.store.events.postgres import PostgresEvents
 from tenure.store.events.schema import USAGE_TYPES
+
+if TYPE_CHECKING:  # ibis (and pandas) are imported by readers only: ingest starts faster
+    import ibis
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ class EventStore:
         self.storage.close()
 
     def stats(self) -> EventStats:
+        import ibis
+
         con = self.connect()
         try:
             t = self.table(con)

@@ -18,6 +18,14 @@
 4. **kill -9.** The same load (``--kill-requests``, enough to outlast the timer), and the server
    is killed with SIGKILL mid-run; every messageId of an acknowledged request must then be in
    the inbox (losses = acknowledged − stored).
+5. **Restart to first answer**: seconds from starting ``tenure serve`` on an existing data dir
+   to the first ``200`` from ``/v1/batch`` (``--restarts`` times).
+6. **kill -9 and restart under a short retry budget**: a sender posts small batches
+   continuously and gives a batch up after ``--retry-budget`` seconds of failed attempts (as
+   RudderStack's Node SDK does after ~1.4 s); the server is killed with SIGKILL and started
+   again at once. Events lost = given up by the sender + acknowledged but not stored.
+
+``--startup-only`` runs 5 and 6 alone and writes ``ingest_startup.json``.
 
 Figures, not pass/fail. Prints and writes ``benchmarks/results/ingest.json`` (headline
 ``phases.0.events_per_second``: the gzip replay).
@@ -51,6 +59,7 @@ from benchmarks import record
 from tenure.http.live import free_port
 
 PER_REQUEST = 500
+REQUEST_TIMEOUT = 10.0  # seconds: analytics-node's default request timeout
 CLIENT_SETTINGS = {"upload_size": 500, "gzip": True, "thread": 1, "max_queue_size": 200_000}
 
 
@@ -201,11 +210,10 @@ def cpu_seconds(group: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-@contextmanager
-def tenure_serve(
+def start_serve(
     data_dir: Path, port: int, workers: int, refresh_every: int = 0
-) -> Iterator[subprocess.Popen[bytes]]:
-    """``tenure serve`` on the embedded store in ``data_dir``, once it accepts connections.
+) -> subprocess.Popen[bytes]:
+    """``tenure serve`` on the embedded store in ``data_dir``.
 
     The intraday refresh runs every ``refresh_every`` seconds (0: off); the background worker
     (daily run, email, webhooks) is off: it is no part of what these benchmarks measure."""
@@ -217,13 +225,27 @@ def tenure_serve(
     }
     env.pop("TENURE_DATABASE_URL", None)
     tenure = Path(sys.executable).parent / "tenure"
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [str(tenure), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # one process group: kill -9 reaches every worker
     )
+
+
+def stop_serve(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+@contextmanager
+def tenure_serve(
+    data_dir: Path, port: int, workers: int, refresh_every: int = 0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``start_serve``, once it accepts connections; stopped (with its workers) after."""
+    server = start_serve(data_dir, port, workers, refresh_every)
     try:  # a server that never answers is stopped too, with all its workers
         deadline = time.monotonic() + 60
         while True:
@@ -235,9 +257,192 @@ def tenure_serve(
                 time.sleep(0.1)
         yield server
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+        stop_serve(server)
+
+
+def run_load(config: dict[str, Any], kill_after: float | None = None, server: Any = None) -> dict:
+    out = tempfile.mktemp(suffix=".json")
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    process = context.Process(target=generate, args=(config, out, ready))
+    process.start()
+    ready.wait()  # bodies built: the load starts now
+    cpu_before = cpu_seconds(server.pid)
+    started = time.perf_counter()
+    if kill_after is not None:
+        time.sleep(kill_after)
+        os.killpg(server.pid, signal.SIGKILL)
+    process.join()
+    cpu = cpu_seconds(server.pid) if server.poll() is None else None
+    result: dict[str, Any] = json.loads(Path(out).read_text())
+    os.unlink(out)
+    result["server_cpu_seconds"] = None if cpu is None else cpu - cpu_before
+    result["outer_wall"] = time.perf_counter() - started
+    return result
+
+
+def stored_ids(data_dir: Path) -> list[str]:
+    from tenure.store.events.inbox import Inbox
+
+    ids: list[str] = Inbox(data_dir / "inbox.db").pending().events["message_id"].to_pylist()
+    return ids
+
+
+def summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    events = len(result["acked"]) * PER_REQUEST
+    latencies = np.array(result["latencies"]) * 1000
+    cpu = result["server_cpu_seconds"]
+    return {
+        "phase": name,
+        "events_acknowledged": events,
+        "seconds": round(result["wall"], 2),
+        "events_per_second": round(events / result["wall"]),
+        "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1) if events else None,
+        "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1) if events else None,
+        "refused_429": result["refused_429"],
+        "errors": result["errors"],
+        "server_cpu_cores": None if cpu is None else round(cpu / result["wall"], 2),
+        # Capacity independent of what else runs on the machine: events per server CPU second.
+        "events_per_server_cpu_second": None if not cpu else round(events / cpu),
+    }
+
+
+# --- 4. the unmodified client ------------------------------------------------------------------
+
+
+def client_end_to_end(port: int, write_key: str, events: int) -> dict[str, Any]:
+    from segment.analytics import Client
+
+    client = Client(write_key, host=f"http://127.0.0.1:{port}", **CLIENT_SETTINGS)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    for n in range(events):
+        client.track(
+            user_id=f"user-{n % 400}",
+            event="report_viewed",
+            properties={"n": n},
+            message_id=f"client-{n}",
+        )
+    client.flush()
+    client.join()
+    return {"events": events, "seconds": time.perf_counter() - started}
+
+
+# --- 5 and 6. restarts -------------------------------------------------------------------------
+
+
+def post_batch(port: int, write_key: str, messages: list[dict[str, Any]], timeout: float) -> int:
+    """One POST /v1/batch; the status, or 0 when no answer came (refused, reset, timed out)."""
+    auth = base64.b64encode(f"{write_key}:".encode()).decode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(
+            "POST",
+            "/v1/batch",
+            json.dumps({"batch": messages}),
+            {"Content-Type": "application/json", "Authorization": f"Basic {auth}"},
+        )
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except (OSError, http.client.HTTPException):
+        return 0
+    finally:
+        connection.close()
+
+
+def restart_to_first_answer(data_dir: Path, port: int, workers: int, write_key: str) -> float:
+    """Seconds from starting the server to its first 200 on /v1/batch."""
+    message = {"type": "track", "userId": "restart", "event": "restarted"}
+    started = time.perf_counter()
+    server = start_serve(data_dir, port, workers)
+    try:
+        n = 0
+        while post_batch(port, write_key, [{**message, "messageId": f"r-{started}-{n}"}], 5) != 200:
+            assert server.poll() is None and time.perf_counter() - started < 120, "no server"
+            n += 1
+            time.sleep(0.02)
+        return time.perf_counter() - started
+    finally:
+        stop_serve(server)
+
+
+def short_budget_sender(
+    port: int, write_key: str, budget: float, stop: threading.Event, out: dict[str, list[str]]
+) -> None:
+    """Batches of 20 every 50 ms; a batch is retried (100 ms, doubling) until ``budget`` seconds
+    have passed since its first attempt, then given up — what short-budget SDKs do. Each
+    attempt waits up to ``REQUEST_TIMEOUT`` for its answer, as the SDKs' HTTP clients do: the
+    budget limits retries after failures (refused, reset, 5xx), not a slow answer."""
+    batch_number = 0
+    while not stop.is_set():
+        ids = [f"budget-{batch_number}-{i}" for i in range(20)]
+        messages = [
+            {"type": "track", "messageId": m, "userId": "budget", "event": "e"} for m in ids
+        ]
+        first, wait = time.perf_counter(), 0.1
+        while True:
+            if post_batch(port, write_key, messages, REQUEST_TIMEOUT) == 200:
+                out["acked"] += ids
+                break
+            if time.perf_counter() - first + wait > budget:
+                out["given_up"] += ids
+                break
+            time.sleep(wait)
+            wait *= 2
+        batch_number += 1
+        time.sleep(0.05)
+
+
+def kill_and_restart(
+    data_dir: Path, port: int, workers: int, write_key: str, budget: float, after: float
+) -> dict[str, Any]:
+    out: dict[str, list[str]] = {"acked": [], "given_up": []}
+    stop = threading.Event()
+    with tenure_serve(data_dir, port, workers) as server:
+        sender = threading.Thread(
+            target=short_budget_sender, args=(port, write_key, budget, stop, out)
+        )
+        sender.start()
+        time.sleep(3)
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+        restarted = start_serve(data_dir, port, workers)
+        try:
+            time.sleep(after)
+            stop.set()
+            sender.join()
+        finally:
+            stop_serve(restarted)
+    stored = {s for s in stored_ids(data_dir) if s.startswith("budget-")}
+    acked = set(out["acked"])
+    return {
+        "phase": f"kill -9 and restart, sender retry budget {budget} s",
+        "events_sent": len(acked) + len(out["given_up"]),
+        "events_acknowledged": len(acked),
+        "given_up_by_sender": len(out["given_up"]),
+        "acknowledged_but_lost": len(acked - stored),
+        "events_lost": len(out["given_up"]) + len(acked - stored),
+    }
+
+
+def startup_phases(
+    data_dir: Path, port: int, args: argparse.Namespace, write_key: str
+) -> dict[str, Any]:
+    seconds = [
+        round(restart_to_first_answer(data_dir, port, args.workers, write_key), 2)
+        for _ in range(args.restarts)
+    ]
+    print(f"restart to first /v1/batch answer: {seconds} s")
+    killed = kill_and_restart(
+        data_dir, port, args.workers, write_key, args.retry_budget, args.after_restart
+    )
+    print(
+        f"{killed['phase']}: {killed['events_sent']:,} sent, "
+        f"{killed['events_acknowledged']:,} acknowledged, {killed['given_up_by_sender']:,} given "
+        f"up by the sender, {killed['acknowledged_but_lost']} acknowledged but lost: "
+        f"events lost {killed['events_lost']:,}"
+    )
+    return {"restart_to_first_answer_seconds": seconds, "kill_and_restart": killed}
 
 
 def run_load(config: dict[str, Any], kill_after: float | None = None, server: Any = None) -> dict:
@@ -313,6 +518,8 @@ SMOKE = {
     "kill_after": 1.0,
     "kill_requests": 80,
     "client_events": 500,
+    "restarts": 1,
+    "after_restart": 5.0,
 }
 
 
@@ -329,6 +536,12 @@ def main(argv: list[str] | None = None) -> Path:
         help="requests the kill run would send: enough to outlast --kill-after",
     )
     parser.add_argument("--client-events", type=int, default=50_000)
+    parser.add_argument("--restarts", type=int, default=3, help="restart-to-answer samples")
+    parser.add_argument("--retry-budget", type=float, default=1.5, help="seconds (phase 6)")
+    parser.add_argument(
+        "--after-restart", type=float, default=10.0, help="seconds sent after the restart (6)"
+    )
+    parser.add_argument("--startup-only", action="store_true", help="phases 5 and 6 only")
     args, bench = record.begin(__file__, parser, argv, SMOKE)
 
     from tenure.ingest.sources import create_source
@@ -343,6 +556,13 @@ def main(argv: list[str] | None = None) -> Path:
     with session_scope(session_factory(engine)) as session:
         write_key = create_source(session, "bench").write_key
     engine.dispose()
+    if args.startup_only:
+        startup = startup_phases(data_dir, free_port(), args, write_key)
+        return bench.write(
+            startup,
+            headline="kill_and_restart.events_lost",
+            filename="ingest_startup.json",
+        )
     # Four captured requests per mode, replayed in turn (fewer when fewer are sent).
     templates = {mode: capture(mode == "gzip", min(4, args.requests)) for mode in ("gzip", "plain")}
     port = free_port()
@@ -387,6 +607,7 @@ def main(argv: list[str] | None = None) -> Path:
         "acknowledged_but_lost": len(acked_ids - stored),
         "stored_not_acknowledged": len({s for s in stored if s.startswith("kill-")} - acked_ids),
     }
+    startup = startup_phases(data_dir, port, args, write_key)
     print(f"server workers {args.workers}")
     for phase in phases:
         print(
@@ -414,6 +635,7 @@ def main(argv: list[str] | None = None) -> Path:
         "phases": phases,
         "kill": kill,
         "client": client_result,
+        **startup,
     }
     return bench.write(result, headline="phases.0.events_per_second")
 

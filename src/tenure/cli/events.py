@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import typer
 
 from tenure.cli.context import console, event_store, handle_errors, print_json
+from tenure.dates import utc
 from tenure.errors import Conflict
 
 app = typer.Typer(help="Operate the product-usage event store.", no_args_is_help=True)
@@ -97,7 +98,7 @@ def _moment(text: str, option: str) -> datetime:
             f"{text!r} is not a date or time; use 2025-03-01 or 2025-03-01T12:00:00Z",
             param_hint=option,
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc(moment)
 
 
 @app.command("export")

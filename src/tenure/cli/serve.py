@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING
 
 import typer
 
 from tenure.cli.context import database, handle_errors, settings
 from tenure.config import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 WORKER_HEALTHCHECK_SECONDS = 60
 
@@ -25,16 +30,21 @@ def serve(
     """Serve Tenure over HTTP (uvicorn), with two background processes: the intraday refresh
     (TENURE_REFRESH_EVERY) and the worker — the daily run at TENURE_DAILY_AT UTC, email and
     webhooks every TENURE_WORKER_EVERY seconds."""
+    config = settings()
+    host, port = host or config.host, port or config.port
+    # Listening first: from here a restarted server's senders connect and wait for their
+    # answer instead of being refused (short retry budgets give a batch up after ~1.5 s).
+    listener = socket.create_server(
+        (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET, backlog=2048
+    )
     import uvicorn
 
     from tenure.http.nodelay import HTTP_PROTOCOL
     from tenure.logs import logging_config
 
-    config = settings()
     # Migrated once here, before the workers start: each worker's lifespan checks the schema
     # too, and two workers upgrading one database at the same moment would collide.
     database(config).dispose()
-    host, port = host or config.host, port or config.port
     # Never in a request: each job in its own process, stopped with the server — and started
     # only once the port answers, so their imports do not delay the first answer to senders.
     background: list[BaseProcess] = []
@@ -45,7 +55,7 @@ def serve(
         daemon=True,
     ).start()
     try:
-        uvicorn.run(
+        uvicorn_config = uvicorn.Config(
             # The Segment endpoints answer first; the console and REST API load after.
             "tenure.server:create_starting_app",
             factory=True,
@@ -68,6 +78,7 @@ def serve(
             log_config=logging_config(config.log_format),
             access_log=False,
         )
+        _run(uvicorn_config, listener)
     finally:
         stop.set()
         for process in background:
@@ -76,16 +87,31 @@ def serve(
             process.join(timeout=10)
 
 
+def _run(config: uvicorn.Config, listener: socket.socket) -> None:
+    """What ``uvicorn.run`` does, on a socket bound beforehand."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if config.workers > 1:
+        Multiprocess(config, sockets=[listener]).run()
+    else:
+        uvicorn.Server(config).run(sockets=[listener])
+
+
 def _start_background_when_listening(
     config: Settings, host: str, port: int, started: list[BaseProcess], stop: threading.Event
 ) -> None:
     address = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
-    while not stop.is_set():
+    while not stop.is_set():  # the socket accepts at once: wait for the app's first answer
+        connection = http.client.HTTPConnection(address, port, timeout=5)
         try:
-            socket.create_connection((address, port), timeout=1).close()
+            connection.request("GET", "/v1/batch")
+            connection.getresponse().read()
             break
-        except OSError:
-            stop.wait(0.1)
+        except (OSError, http.client.HTTPException):
+            stop.wait(0.2)
+        finally:
+            connection.close()
     from tenure.jobs.intraday import start_refresher
     from tenure.jobs.worker import start_worker
 

@@ -42,6 +42,8 @@ def test_tenure_serve_accepts_segment_calls(data_dir: Path, database_url: str) -
                     f"http://127.0.0.1:{port}/v1/track",
                     json={"userId": "u1", "event": "signed_in", "messageId": "serve-1"},
                     auth=(write_key, ""),
+                    # The port listens before the app has loaded: a request waits for it.
+                    timeout=60,
                 )
                 break
             except httpx.ConnectError:

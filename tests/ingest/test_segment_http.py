@@ -242,9 +242,9 @@ def test_a_store_that_fails_answers_a_json_500(tmp_path: Path, migrated_template
     import asyncio
 
     import httpx
-    from tenure.server import create_app
 
     from tenure.ingest.sources import create_source
+    from tenure.server import create_app
     from tenure.store.database import create_engine
 
     url = migrated_template("sqlite")

@@ -39,4 +39,4 @@ def parse_day(text: str, name: str = "--as-of") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"{name} {text!r} is not a date; use YYYY-MM-DD") from None
+        raise InvalidInput(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None

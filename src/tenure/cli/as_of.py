@@ -10,21 +10,21 @@ import typer
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-AS_OF = typer.Option(
-    None,
-    "--as-of",
-    help="Day to judge, YYYY-MM-DD (default: the last day the data covers, never after today; "
-    "the day used is said on stderr).",
+AS_OF_HELP = (
+    "Day to judge, YYYY-MM-DD (default: the last day the data covers, never after today; "
+    "the output says which day)."
 )
+AS_OF = typer.Option(None, "--as-of", help=AS_OF_HELP)
 
 
-def as_of_day(session: Session, value: str | None) -> date:
-    """The day a command judges; says which on stderr, so ``--json`` output stays clean."""
+def as_of_day(session: Session, value: str | None, *, as_json: bool = False) -> date:
+    """The day a command judges. Human output begins by saying which day and why; ``--json``
+    output carries the day in its payload and stays pure JSON."""
     from tenure.as_of import resolve_as_of
-    from tenure.cli.context import err_console, event_store
+    from tenure.cli.context import console, event_store
     from tenure.dates import parse_day
 
-    given = None if value is None else parse_day(value)
-    as_of = resolve_as_of(session, event_store(), given)
-    err_console.print(as_of.statement, highlight=False)
+    as_of = resolve_as_of(session, event_store(), None if value is None else parse_day(value))
+    if not as_json:
+        console.print(f"[dim]{as_of.statement}[/]", highlight=False)
     return as_of.day

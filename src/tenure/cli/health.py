@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import (
     console,
     event_store,
@@ -16,7 +17,7 @@ from tenure.cli.context import (
     settings,
     unit_of_work,
 )
-from tenure.cli.metrics import AS_OF_HELP, parse_as_of
+from tenure.dates import parse_day
 from tenure.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def _scores_table(scores: list[AccountScore], title: str) -> None:
 @app.command("score")
 @handle_errors
 def score(
-    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    as_of: str | None = AS_OF,
     scorecard: Path | None = typer.Option(
         None,
         "--scorecard",
@@ -84,11 +85,12 @@ def score(
 
     from tenure.health.service import load_scorecard, score_day
 
-    day = parse_as_of(as_of)
+    with unit_of_work() as session:
+        day = as_of_day(session, as_of, as_json=as_json)
     card = load_scorecard(settings().data_dir, scorecard)
     days = [day]
     if since is not None:
-        first = parse_as_of(since)
+        first = parse_day(since, "--since")
         if first > day:
             raise InvalidInput(f"--since {first} is after --as-of {day}")
         days = [first + timedelta(days=n) for n in range(0, (day - first).days, every)] + [day]
@@ -129,7 +131,7 @@ def explain(
     from tenure.health.service import explain_account
 
     with unit_of_work() as session:
-        result = explain_account(session, account, parse_as_of(as_of) if as_of else None)
+        result = explain_account(session, account, parse_day(as_of) if as_of else None)
     if as_json:
         print_json(result)
         return

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import console, event_store, handle_errors, print_json, unit_of_work
-from tenure.errors import InvalidInput
+from tenure.dates import parse_day
 
 if TYPE_CHECKING:
     from tenure.metrics.schemas import MetricQAReport
 
 app = typer.Typer(help="Per-account metrics: usage, relationships, sentiment, support, commercial.")
-
-AS_OF_HELP = (
-    "Day the metrics describe, YYYY-MM-DD: events up to the end of that day (UTC) count. "
-    "Default: yesterday, the last complete day."
-)
-
-
-def parse_as_of(value: str | None) -> date:
-    """``--as-of`` as a date; default yesterday (UTC)."""
-    if value is None:
-        return datetime.now(UTC).date() - timedelta(days=1)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--as-of {value!r} is not a date; use YYYY-MM-DD") from None
 
 
 @app.command("list")
@@ -98,7 +83,7 @@ def _render_qa(report: MetricQAReport) -> None:
 @app.command("compute")
 @handle_errors
 def compute(
-    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    as_of: str | None = AS_OF,
     as_json: bool = typer.Option(False, "--json", help="Print every account's values as JSON."),
     full: bool = typer.Option(
         False,
@@ -110,8 +95,8 @@ def compute(
     """Compute every metric for every account as of a day, and store them (replacing that day)."""
     from tenure.metrics.service import compute_and_store
 
-    day = parse_as_of(as_of)
     with unit_of_work() as session:
+        day = as_of_day(session, as_of, as_json=as_json)
         run = compute_and_store(session, event_store(), day, incremental=not full)
     if as_json:
         print_json(run)
@@ -137,7 +122,7 @@ def qa(
     from tenure.metrics.service import latest_as_of, stored_metrics
 
     with unit_of_work() as session:
-        day = parse_as_of(as_of) if as_of else latest_as_of(session)
+        day = parse_day(as_of) if as_of else latest_as_of(session)
         frame = stored_metrics(session, day)
     assert day is not None  # stored_metrics raised NotFound otherwise
     report = qa_report(frame, all_metrics(), day)

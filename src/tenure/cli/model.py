@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import console, handle_errors, print_json
 
 app = typer.Typer(help="Learned churn risk: fit, evaluate honestly, score every account.")
@@ -87,8 +87,8 @@ def _evaluate_history(
 
     if len(names) != 1:
         raise InvalidInput("on account history, evaluate one --model at a time")
-    day = _as_of(as_of)
     with unit_of_work() as session:
+        day = as_of_day(session, as_of, as_json=as_json)
         evaluation = evaluate_history(
             session,
             event_store(),
@@ -119,9 +119,7 @@ def evaluate(
         "--model",
         help="Model(s) to evaluate: logistic, gradient_boosting, blend (default all).",
     ),
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="Without --table: last day of history (default: last event day)."
-    ),
+    as_of: str | None = AS_OF,
     horizon: int = typer.Option(
         120, "--horizon", min=30, help="Without --table: predict churn within this many days."
     ),
@@ -153,19 +151,6 @@ def evaluate(
         print_json(evaluation.as_dict())
     else:
         _render_table_evaluation(evaluation)
-
-
-def _as_of(value: str | None) -> date:
-    from tenure.cli.context import event_store
-    from tenure.errors import InvalidInput
-    from tenure.risk.service import latest_data_day
-
-    if value is None:
-        return latest_data_day(event_store())
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise InvalidInput(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from error
 
 
 def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
@@ -226,9 +211,7 @@ def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
 @app.command("fit")
 @handle_errors
 def fit(
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="Last day of data to learn from (default: the last day with events)."
-    ),
+    as_of: str | None = AS_OF,
     horizon: int = typer.Option(
         120, "--horizon", min=30, help="Predict churn within this many days."
     ),
@@ -246,8 +229,8 @@ def fit(
     from tenure.cli.context import event_store, settings, unit_of_work
     from tenure.risk.service import fit_and_save
 
-    day = _as_of(as_of)
     with unit_of_work() as session:
+        day = as_of_day(session, as_of, as_json=as_json)
         fitted = fit_and_save(
             session,
             event_store(),
@@ -287,11 +270,7 @@ def fit(
 @app.command("score")
 @handle_errors
 def score(
-    as_of: str | None = typer.Option(
-        None,
-        "--as-of",
-        help="Score the accounts as of this day (default: the last day with events).",
-    ),
+    as_of: str | None = AS_OF,
     limit: int = typer.Option(20, "--limit", help="Rows to show (the riskiest first)."),
     as_json: bool = typer.Option(False, "--json", help="Print every stored score as JSON."),
 ) -> None:
@@ -301,8 +280,8 @@ def score(
     from tenure.risk.schemas import risk_window
     from tenure.risk.service import score_accounts
 
-    day = _as_of(as_of)
     with unit_of_work() as session:
+        day = as_of_day(session, as_of, as_json=as_json)
         run = score_accounts(session, event_store(), settings().data_dir, day)
     if as_json:
         print_json(run)

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tenure.cli.context import console, handle_errors, print_json, settings
-from tenure.errors import InvalidInput
+from tenure.dates import parse_day
 
 if TYPE_CHECKING:
     from tenure.simulate import SimulationResult
-
-
-def parse_as_of(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise InvalidInput(f"--as-of {value!r}: expected a date like 2026-11-01") from error
 
 
 @contextmanager
@@ -99,7 +89,7 @@ def command(
             "accounts": accounts,
             "months": months,
             "seed": seed,
-            "as_of": parse_as_of(as_of),
+            "as_of": None if as_of is None else parse_day(as_of),
         },
     )
     plays = read_interventions(interventions_file, config) if interventions_file else None

@@ -21,13 +21,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.arr import active_on
 from tenure.accounts.service import get_account
+from tenure.dates import utc_day
 from tenure.model import (
     Account,
     Contact,
@@ -97,10 +99,6 @@ class Book:
     first_metrics_day: date | None = None
     features: list[Feature] = field(default_factory=list)
     users: dict[int, User] = field(default_factory=dict)
-
-
-def _day(moment: datetime) -> date:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
 
 
 def _group(rows: Iterable[T], key: str, into: dict[int, list[T]]) -> None:
@@ -190,14 +188,14 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
         .order_by(SurveyResponse.responded_at)
     )
     for account_id, score, responded_at in nps_rows:
-        book.nps[account_id].append(NpsRow(score, _day(responded_at)))
+        book.nps[account_id].append(NpsRow(score, utc_day(responded_at)))
     tickets = session.execute(
         scoped(Ticket)
         .with_only_columns(Ticket.account_id, Ticket.opened_at)
         .where(Ticket.priority.in_(["high", "urgent"]))
     )
     for account_id, opened_at in tickets:
-        book.high_priority_tickets[account_id].append(_day(opened_at))
+        book.high_priority_tickets[account_id].append(utc_day(opened_at))
     _group(
         session.scalars(scoped(Milestone).order_by(Milestone.due_on)), "account_id", book.milestones
     )
@@ -227,7 +225,7 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
     )
     for tp_id, account_id, kind, occurred_at in touchpoints:
         book.touchpoints[account_id].append(
-            value.TouchpointFact(_day(occurred_at), str(kind), frozenset(roles.get(tp_id, ())))
+            value.TouchpointFact(utc_day(occurred_at), str(kind), frozenset(roles.get(tp_id, ())))
         )
     book.metrics, book.metrics_as_of = stored_metrics_by_account(session, as_of)
     from tenure.model.metric_snapshot import MetricSnapshot
@@ -244,7 +242,8 @@ def load_one(session: Session, external_id: str, as_of: date) -> tuple[Book, Acc
 
 
 def active_contracts(book: Book, account_id: int, day: date) -> list[Contract]:
-    return [c for c in book.contracts[account_id] if c.starts_on <= day <= c.ends_on]
+    """The account's contracts active on ``day`` (tenure.accounts.arr)."""
+    return active_on(book.contracts[account_id], day)
 
 
 def last_nps(book: Book, account_id: int, before: date) -> int | None:

@@ -79,6 +79,8 @@ def kpi_report(
                 c.ends_on,
                 c.arr,
                 c.renewal_outcome.value if c.renewal_outcome else None,
+                status=c.status,
+                outcome_on=c.outcome_on,
             )
             for c in book.contracts[account_id]
         ]

@@ -41,6 +41,7 @@ def lifecycle_facts(book: Book, account_id: int) -> lifecycle.LifecycleFacts:
             c.ends_on,
             c.renewal_outcome.value if c.renewal_outcome else None,
             c.outcome_on,
+            c.status,
         )
         for c in book.contracts[account_id]
     ]

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import cli_actor, console, handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, CONFIG, JSON, fit_config, parse_day, pct, table
+from tenure.cli.success.common import CONFIG, JSON, fit_config, pct, table
 from tenure.errors import InvalidInput
 
 app = typer.Typer(help="Churn classification: suggest from data, confirm, report.")
@@ -23,7 +24,7 @@ def churn_classify(
 
     with unit_of_work() as session:
         result = churn_classification_service.classify_churn(
-            session, parse_day(as_of), fit_config(config)
+            session, as_of_day(session, as_of, as_json=as_json), fit_config(config)
         )
     if as_json:
         print_json(result)
@@ -146,7 +147,10 @@ def churn_agreement(
 
     with unit_of_work() as session:
         r = evaluate_classification(
-            session, settings().data_dir, parse_day(as_of), fit_config(config)
+            session,
+            settings().data_dir,
+            as_of_day(session, as_of, as_json=as_json),
+            fit_config(config),
         )
     if as_json:
         print_json(r)

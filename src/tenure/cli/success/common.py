@@ -1,4 +1,4 @@
-"""What the success commands share: the options, the day they judge, tables and percentages."""
+"""What the success commands share: options, days other than the one judged, tables, percentages."""
 
 from __future__ import annotations
 
@@ -9,23 +9,19 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tenure.cli.context import console
-from tenure.errors import InvalidInput
+from tenure.dates import parse_day
 
 if TYPE_CHECKING:
     from tenure.success.fit import FitConfig
 
-AS_OF = typer.Option(None, "--as-of", help="Day to evaluate, YYYY-MM-DD (default: today, UTC).")
 JSON = typer.Option(False, "--json", help="Print JSON.")
 CONFIG = typer.Option(None, "--config", help="Fit criteria YAML (default: the shipped fit.yaml).")
 
 
-def parse_day(value: str | None) -> date:
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--as-of {value!r} is not a date; use YYYY-MM-DD") from None
+def day_or_today(value: str | None, option: str) -> date:
+    """A day that is not the day judged (``--on``, ``--since``, ``--effective-from``): today
+    unless given."""
+    return datetime.now(UTC).date() if value is None else parse_day(value, option)
 
 
 def fit_config(path: Path | None) -> FitConfig:

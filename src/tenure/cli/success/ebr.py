@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, JSON, parse_day
+from tenure.cli.success.common import JSON
 
 
 @handle_errors
@@ -23,7 +24,9 @@ def ebr_command(
     from tenure.success import value, value_service
 
     with unit_of_work() as session:
-        pack = value_service.ebr_pack(session, account, parse_day(as_of), event_store())
+        pack = value_service.ebr_pack(
+            session, account, as_of_day(session, as_of, as_json=as_json), event_store()
+        )
     if html:
         html.write_text(value.render_html(pack))
         console.print(f"HTML written to {html}")

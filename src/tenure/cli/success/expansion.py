@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, CONFIG, JSON, fit_config, parse_day, table
+from tenure.cli.success.common import CONFIG, JSON, fit_config, table
 
 app = typer.Typer(help="Ascension and advocacy potential, pipeline, effective CAC.")
 
@@ -25,7 +26,7 @@ def expansion_show(
 
     with unit_of_work() as session:
         view = expansion_service.potential_show(
-            session, account, parse_day(as_of), fit_config(config)
+            session, account, as_of_day(session, as_of, as_json=as_json), fit_config(config)
         )
     if as_json:
         print_json(view)

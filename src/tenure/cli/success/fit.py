@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, CONFIG, JSON, fit_config, parse_day, pct, table
+from tenure.cli.success.common import CONFIG, JSON, fit_config, pct, table
 
 app = typer.Typer(help="Fit, Success Potential, ICP and readiness; churn and ARR by fit band.")
 
@@ -26,7 +27,11 @@ def fit_show(
 
     with unit_of_work() as session:
         view = fit_service.fit_show(
-            session, account, parse_day(as_of), fit_config(config), at_signing=at_signing
+            session,
+            account,
+            as_of_day(session, as_of, as_json=as_json),
+            fit_config(config),
+            at_signing=at_signing,
         )
     if as_json:
         print_json(view)
@@ -57,7 +62,9 @@ def fit_report(
     from tenure.success import fit_service
 
     with unit_of_work() as session:
-        report = fit_service.fit_report(session, parse_day(as_of), fit_config(config))
+        report = fit_service.fit_report(
+            session, as_of_day(session, as_of, as_json=as_json), fit_config(config)
+        )
     if as_json:
         print_json(report)
         return
@@ -100,7 +107,12 @@ def fit_evaluate(
     from tenure.evaluation.success import evaluate_fit
 
     with unit_of_work() as session:
-        result = evaluate_fit(session, settings().data_dir, parse_day(as_of), fit_config(config))
+        result = evaluate_fit(
+            session,
+            settings().data_dir,
+            as_of_day(session, as_of, as_json=as_json),
+            fit_config(config),
+        )
     if as_json:
         print_json(result)
         return

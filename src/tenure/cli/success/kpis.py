@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, JSON, parse_day, pct, table
+from tenure.cli.success.common import JSON, pct, table
 from tenure.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -96,7 +97,9 @@ def cohorts_command(
     from tenure.success.kpis_service import cohort_retention
 
     with unit_of_work() as session:
-        report = cohort_retention(session, parse_day(as_of), max_months=months)
+        report = cohort_retention(
+            session, as_of_day(session, as_of, as_json=as_json), max_months=months
+        )
     if as_json:
         print_json(report)
         return

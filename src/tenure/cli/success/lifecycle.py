@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, JSON, parse_day, table
+from tenure.cli.success.common import JSON, table
 
 app = typer.Typer(help="LAER stage with history; the customer-for-life dimensions.")
 
@@ -19,7 +20,9 @@ def lifecycle_show(
     from tenure.success import lifecycle_service
 
     with unit_of_work() as session:
-        view = lifecycle_service.lifecycle_show(session, account, parse_day(as_of))
+        view = lifecycle_service.lifecycle_show(
+            session, account, as_of_day(session, as_of, as_json=as_json)
+        )
     if as_json:
         print_json(view)
         return
@@ -56,7 +59,9 @@ def lifecycle_portfolio(
     from tenure.success import lifecycle_service
 
     with unit_of_work() as session:
-        view = lifecycle_service.lifecycle_portfolio(session, parse_day(as_of), save_history=save)
+        view = lifecycle_service.lifecycle_portfolio(
+            session, as_of_day(session, as_of, as_json=as_json), save_history=save
+        )
     if as_json:
         print_json(view)
         return

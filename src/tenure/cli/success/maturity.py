@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import cli_actor, console, handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, JSON, parse_day, table
+from tenure.cli.success.common import JSON, table
 from tenure.errors import InvalidInput
 
 app = typer.Typer(help="CS maturity index (CSRI) over the six pillars.")
@@ -42,7 +43,7 @@ def maturity_assess(
         result = maturity_service.assess_maturity(
             session,
             cli_actor(session),
-            parse_day(as_of),
+            as_of_day(session, as_of, as_json=as_json),
             MaturityAnswers(answers=answers, note=note),
         )
     if as_json:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, JSON, parse_day
+from tenure.cli.success.common import JSON
 from tenure.errors import InvalidInput
 
 app = typer.Typer(help="Engagement message drafts (every message needs a goal).")
@@ -44,7 +45,7 @@ def message_draft(
             account,
             chosen,
             goal,
-            parse_day(as_of),
+            as_of_day(session, as_of, as_json=as_json),
             contact_external_id=contact,
             channel=via,
             template_dir=templates,

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import cli_actor, console, handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, JSON, parse_day, table
+from tenure.cli.success.common import JSON, day_or_today, table
+from tenure.dates import parse_day
 
 app = typer.Typer(help="Success plans and milestones; time to first value.")
 
@@ -41,7 +43,9 @@ def milestones_show(
     from tenure.success import milestones_service
 
     with unit_of_work() as session:
-        view = milestones_service.plan_show(session, account, parse_day(as_of))
+        view = milestones_service.plan_show(
+            session, account, as_of_day(session, as_of, as_json=as_json)
+        )
     if as_json:
         print_json(view)
         return
@@ -65,7 +69,7 @@ def milestones_mark(
 
     with unit_of_work() as session:
         ask = milestones_service.mark_milestone(
-            session, cli_actor(session), account, key, parse_day(on), evidence
+            session, cli_actor(session), account, key, day_or_today(on, "--on"), evidence
         )
     console.print(f"{account}: {key} reached")
     if ask:
@@ -83,7 +87,7 @@ def milestones_refresh(
 
     with unit_of_work() as session:
         r = milestones_service.refresh_milestones(
-            session, parse_day(as_of), parse_day(since) if since else None
+            session, as_of_day(session, as_of), parse_day(since, "--since") if since else None
         )
     console.print(
         f"{r.days} metric day(s), {r.checked} check(s): {r.reached} reached "
@@ -103,7 +107,7 @@ def milestones_timing(
     from tenure.success import milestones_service
 
     with unit_of_work() as session:
-        day = parse_day(as_of)
+        day = as_of_day(session, as_of, as_json=as_json)
         rows = (
             milestones_service.time_to_milestone(session, key, day)
             if key

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import cli_actor, console, handle_errors, print_json, unit_of_work
-from tenure.cli.success.common import AS_OF, JSON, parse_day, pct, table
+from tenure.cli.success.common import JSON, day_or_today, pct, table
 from tenure.errors import InvalidInput
 
 app = typer.Typer(help="Desired Outcome: Required Outcome + Appropriate Experience.")
@@ -44,7 +45,7 @@ def outcome_set(
     version = parse_model(
         outcome.DesiredOutcomeVersion,
         {
-            "effective_from": parse_day(effective_from),
+            "effective_from": day_or_today(effective_from, "--from"),
             "required_outcome": {
                 "text": required_outcome,
                 "target": {"field": metric, "op": op, "value": target},
@@ -67,7 +68,9 @@ def outcome_show(
     from tenure.success import outcome_service
 
     with unit_of_work() as session:
-        view = outcome_service.outcome_show(session, account, parse_day(as_of))
+        view = outcome_service.outcome_show(
+            session, account, as_of_day(session, as_of, as_json=as_json)
+        )
     if as_json:
         print_json(view)
         return
@@ -91,7 +94,9 @@ def outcome_segments(as_of: str | None = AS_OF, as_json: bool = JSON) -> None:
     from tenure.success import outcome_service
 
     with unit_of_work() as session:
-        groups = outcome_service.experience_segments(session, parse_day(as_of))
+        groups = outcome_service.experience_segments(
+            session, as_of_day(session, as_of, as_json=as_json)
+        )
     if as_json:
         print_json(groups)
         return

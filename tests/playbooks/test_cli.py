@@ -82,7 +82,10 @@ def test_errors_are_clear(cli_env: str) -> None:
     unknown = runner.invoke(app, ["rules", "preview", "nope", "--as-of", "2026-03-01"])
     assert unknown.exit_code == 1 and "no rule 'nope'" in unknown.output
     bad_date = runner.invoke(app, ["run", "daily", "--as-of", "March 1"])
-    assert bad_date.exit_code == 1 and "expected a date like" in bad_date.output
+    assert (
+        bad_date.exit_code == 1
+        and "--as-of 'March 1' is not a date (YYYY-MM-DD)" in bad_date.output
+    )
     no_step = runner.invoke(app, ["ctas", "done", "999", "1"])
     assert no_step.exit_code == 1 and "no CTA 999" in no_step.output
     missing = runner.invoke(app, ["ctas", "close", "999", "--outcome", "success"])

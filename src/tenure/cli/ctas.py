@@ -8,15 +8,10 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
-from tenure.cli.options import (
-    AsOfOption,
-    ReadingDayOption,
-    RulesOption,
-    parse_day,
-    reading_day_of,
-    ruleset_of,
-)
+from tenure.cli.options import RulesOption, ruleset_of
+from tenure.dates import parse_day
 
 if TYPE_CHECKING:
     from tenure.playbooks.schemas import CtaRead
@@ -58,7 +53,7 @@ def ctas_list(
 @handle_errors
 def ctas_today(
     user: str = typer.Argument(..., help="The user's email."),
-    as_of: str | None = AsOfOption,
+    as_of: str | None = AS_OF,
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """A CSM's book today: new CTAs, CTAs due, escalated to them, renewals in 30 days."""
@@ -72,7 +67,7 @@ def ctas_today(
         user_id = session.scalar(sa.select(User.id).where(User.email == user))
         if user_id is None:
             raise NotFound(f"no user with email {user!r}")
-        book = service.book_today(session, user_id, parse_day(as_of))
+        book = service.book_today(session, user_id, as_of_day(session, as_of, quiet=json))
     if json:
         print_json(book)
     else:
@@ -110,12 +105,12 @@ def _triage(cta_id: int, as_of: str | None, **fields: object) -> CtaRead:
 
     with unit_of_work() as session:
         data = Triage.model_validate(fields)
-        return triage(session, cta_id, data, cli_actor(session), reading_day_of(session, as_of))
+        return triage(session, cta_id, data, cli_actor(session), as_of_day(session, as_of))
 
 
 @ctas_app.command("ack")
 @handle_errors
-def ctas_ack(cta_id: int, as_of: str | None = ReadingDayOption) -> None:
+def ctas_ack(cta_id: int, as_of: str | None = AS_OF) -> None:
     """Acknowledge a CTA (stops its escalation; status in progress)."""
     cta = _triage(cta_id, as_of, action="acknowledge")
     console.print(f"CTA {cta.id}: {cta.status}")
@@ -126,7 +121,7 @@ def ctas_ack(cta_id: int, as_of: str | None = ReadingDayOption) -> None:
 def ctas_done(
     cta_id: int,
     step: int = typer.Argument(..., help="Step position (1, 2, …)."),
-    as_of: str | None = ReadingDayOption,
+    as_of: str | None = AS_OF,
 ) -> None:
     """Tick a playbook step off."""
     from tenure.cli.context import cli_actor
@@ -134,7 +129,7 @@ def ctas_done(
 
     with unit_of_work() as session:
         actor = cli_actor(session)
-        cta = complete_step(session, cta_id, step, actor, reading_day_of(session, as_of))
+        cta = complete_step(session, cta_id, step, actor, as_of_day(session, as_of))
     done = sum(s["done"] for s in cta.steps)
     console.print(f"CTA {cta.id}: step {step} done ({done} of {len(cta.steps)})")
 
@@ -144,10 +139,10 @@ def ctas_done(
 def ctas_snooze(
     cta_id: int,
     until: str | None = typer.Option(None, help="YYYY-MM-DD (default: a week after --as-of)"),
-    as_of: str | None = ReadingDayOption,
+    as_of: str | None = AS_OF,
 ) -> None:
     """Snooze a CTA until a date; the daily run wakes it."""
-    day = parse_day(until) if until else None
+    day = parse_day(until, "--until") if until else None
     cta = _triage(cta_id, as_of, action="snooze", until=day)
     console.print(f"CTA {cta.id}: snoozed until {cta.snoozed_until}")
 
@@ -158,7 +153,7 @@ def ctas_close(
     cta_id: int,
     outcome: str = typer.Option(..., help="success, no_action_needed or failed"),
     note: str | None = typer.Option(None),
-    as_of: str | None = ReadingDayOption,
+    as_of: str | None = AS_OF,
 ) -> None:
     """Close a CTA with an outcome and a note."""
     from tenure.errors import InvalidInput

@@ -86,7 +86,7 @@ def score(
     from tenure.health.service import load_scorecard, score_day
 
     with unit_of_work() as session:
-        day = as_of_day(session, as_of, as_json=as_json)
+        day = as_of_day(session, as_of, quiet=as_json)
     card = load_scorecard(settings().data_dir, scorecard)
     days = [day]
     if since is not None:

@@ -96,7 +96,7 @@ def compute(
     from tenure.metrics.service import compute_and_store
 
     with unit_of_work() as session:
-        day = as_of_day(session, as_of, as_json=as_json)
+        day = as_of_day(session, as_of, quiet=as_json)
         run = compute_and_store(session, event_store(), day, incremental=not full)
     if as_json:
         print_json(run)

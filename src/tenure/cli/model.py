@@ -88,7 +88,7 @@ def _evaluate_history(
     if len(names) != 1:
         raise InvalidInput("on account history, evaluate one --model at a time")
     with unit_of_work() as session:
-        day = as_of_day(session, as_of, as_json=as_json)
+        day = as_of_day(session, as_of, quiet=as_json)
         evaluation = evaluate_history(
             session,
             event_store(),
@@ -230,7 +230,7 @@ def fit(
     from tenure.risk.service import fit_and_save
 
     with unit_of_work() as session:
-        day = as_of_day(session, as_of, as_json=as_json)
+        day = as_of_day(session, as_of, quiet=as_json)
         fitted = fit_and_save(
             session,
             event_store(),
@@ -281,7 +281,7 @@ def score(
     from tenure.risk.service import score_accounts
 
     with unit_of_work() as session:
-        day = as_of_day(session, as_of, as_json=as_json)
+        day = as_of_day(session, as_of, quiet=as_json)
         run = score_accounts(session, event_store(), settings().data_dir, day)
     if as_json:
         print_json(run)

@@ -9,43 +9,20 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from tenure.playbooks.rules import Ruleset
 
 RulesOption = typer.Option(
     None, "--rules", help="Rules YAML (default: TENURE_RULES_FILE or the packaged defaults)."
 )
-AsOfOption = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")
-ReadingDayOption = typer.Option(
-    None,
-    "--as-of",
-    help="The day of the change, YYYY-MM-DD (default: the last day the data covers, as in "
-    "the console and the API).",
-)
 
 
-def parse_day(value: str | None) -> date:
-    from tenure.errors import InvalidInput
+def parse_day(value: str | None, option: str = "--as-of") -> date:
+    """A day that is a parameter rather than the day judged (the daily run's day, a report's
+    start or end): today unless given."""
+    from tenure.dates import parse_day as parse
     from tenure.model.base import utcnow
 
-    if value is None:
-        return utcnow().date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise InvalidInput(f"--as-of {value!r}: expected a date like 2026-03-31") from error
-
-
-def reading_day_of(session: Session, value: str | None) -> date:
-    """``--as-of``, else the day the console and the API read the data as of."""
-    from tenure.cli.context import event_store
-    from tenure.model.base import utcnow
-    from tenure.portfolio.freshness import reading_day
-
-    if value is not None:
-        return parse_day(value)
-    return reading_day(session, event_store(), utcnow().date())
+    return utcnow().date() if value is None else parse(value, option)
 
 
 def ruleset_of(path: Path | None) -> Ruleset:

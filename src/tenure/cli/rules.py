@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
-from tenure.cli.options import AsOfOption, RulesOption, parse_day, ruleset_of
+from tenure.cli.options import RulesOption, ruleset_of
+from tenure.dates import parse_day
 
 rules_app = typer.Typer(help="Rules that raise calls to action.", no_args_is_help=True)
 
@@ -17,14 +19,16 @@ rules_app = typer.Typer(help="Rules that raise calls to action.", no_args_is_hel
 @handle_errors
 def rules_list(
     rules: Path | None = RulesOption,
-    as_of: str | None = AsOfOption,
+    as_of: str | None = AS_OF,
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The rules, with the facts each reads that no source provides today."""
     from tenure.playbooks import service
 
     with unit_of_work() as session:
-        rows = service.rules_overview(session, ruleset_of(rules), parse_day(as_of))
+        rows = service.rules_overview(
+            session, ruleset_of(rules), as_of_day(session, as_of, quiet=json)
+        )
     if json:
         print_json(rows)
         return
@@ -45,7 +49,7 @@ def rules_list(
 @handle_errors
 def rules_preview(
     rule: str = typer.Argument(..., help="Rule key."),
-    as_of: str | None = AsOfOption,
+    as_of: str | None = AS_OF,
     rules: Path | None = RulesOption,
     json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -53,7 +57,9 @@ def rules_preview(
     from tenure.playbooks import service
 
     with unit_of_work() as session:
-        result = service.preview(session, ruleset_of(rules), rule, parse_day(as_of))
+        result = service.preview(
+            session, ruleset_of(rules), rule, as_of_day(session, as_of, quiet=json)
+        )
     if json:
         print_json(result)
         return
@@ -119,7 +125,9 @@ def rules_report(
     from tenure.playbooks.measured import play_report
 
     with unit_of_work() as session:
-        report = play_report(session, rule, parse_day(start), parse_day(end), horizon_days=horizon)
+        report = play_report(
+            session, rule, parse_day(start, "--from"), parse_day(end, "--to"), horizon_days=horizon
+        )
     if json:
         print_json(report)
         return

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from tenure.cli.context import console, database, handle_errors, print_json, unit_of_work
-from tenure.cli.options import AsOfOption, RulesOption, parse_day, ruleset_of
+from tenure.cli.options import RulesOption, parse_day, ruleset_of
 
 run_app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
 
@@ -16,7 +16,11 @@ run_app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
 @run_app.command("daily")
 @handle_errors
 def run_daily(
-    as_of: str | None = AsOfOption,
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="The day the run produces, YYYY-MM-DD (default: today, UTC, as the worker runs it).",
+    ),
     rules: Path | None = RulesOption,
     force: bool = typer.Option(False, "--force", help="Re-run a date that already succeeded."),
     send: bool = typer.Option(True, "--send/--no-send", help="Send the outbox when SMTP is set."),

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
-from tenure.cli.options import parse_day
+from tenure.dates import parse_day
 
 surveys_app = typer.Typer(help="NPS and CSAT surveys.", no_args_is_help=True)
 
@@ -81,7 +81,9 @@ def surveys_nps(
     from tenure.playbooks import surveys
 
     with unit_of_work() as session:
-        rows = surveys.nps_report(session, by=by, start=parse_day(start), end=parse_day(end))
+        rows = surveys.nps_report(
+            session, by=by, start=parse_day(start, "--from"), end=parse_day(end, "--to")
+        )
     if json:
         print_json(rows)
         return

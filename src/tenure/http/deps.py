@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from tenure.as_of import resolve_as_of
 from tenure.auth.http import DbSession, api_actor
 from tenure.auth.permissions import Actor
 from tenure.model.base import utcnow
-from tenure.portfolio.freshness import reading_day
 from tenure.store.events import EventStore
 
 Db = DbSession
@@ -26,9 +26,20 @@ def event_store(request: Request) -> EventStore:
     return store
 
 
-def as_of_day(request: Request, db: Session = Db) -> date:
-    """The day read models are computed as of: the last day the data covers (see reading_day)."""
-    return reading_day(db, event_store(request), today())
+def as_of_day(
+    request: Request,
+    response: Response,
+    db: Session = Db,
+    as_of: date | None = Query(
+        None,
+        description="Day to judge, YYYY-MM-DD (default: the last day the data covers, never "
+        "after today). The Tenure-As-Of response header says which day and why.",
+    ),
+) -> date:
+    """The one as-of rule of every route and page (tenure.as_of), stated in a response header."""
+    resolved = resolve_as_of(db, event_store(request), as_of, today())
+    response.headers["Tenure-As-Of"] = resolved.statement
+    return resolved.day
 
 
 AsOf = Depends(as_of_day)

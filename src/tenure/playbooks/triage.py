@@ -3,7 +3,7 @@
 One service for every surface (CLI, API, console page): the CTA's owner, the account's editors
 (owner, account team, their manager) or an admin may act, and each change is audited with the
 CTA before and after. The day of the change is ``as_of``, the day the data is read as of (see
-``portfolio.freshness.reading_day``): the daily run judges cooldowns and wakes snoozed CTAs on
+``tenure.as_of``): the daily run judges cooldowns and wakes snoozed CTAs on
 that calendar, so a CTA closed or snoozed from any surface counts on the same day.
 """
 

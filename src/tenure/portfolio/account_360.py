@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.arr import active_on
 from tenure.accounts.service import get_account
 from tenure.auth.permissions import can_edit_account
 from tenure.model import AccountOwnership, Contact, Contract, ContractStatus, User
@@ -92,8 +93,9 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
 def arr_history(contracts: Sequence[Contract], as_of: date) -> list[ArrPoint]:
     """ARR in force on each day a contract starts or ends, up to ``as_of``: a step series.
 
-    A contract counts from ``starts_on`` through ``ends_on``; only contracts in the currency of the
-    latest one are summed (ARR is never added across currencies). Pending contracts are left out.
+    ARR on each day is tenure.accounts.arr's (pending terms left out, a cancelled one counted
+    through its outcome day, a renewal handed over on its anniversary counted once), in the
+    currency of the latest contract only (ARR is never added across currencies).
     The series ends on ``as_of`` with the ARR in force then: a term ending later is not a loss
     yet. Example, as of 2025-06-30: 100 from Jan–Dec 2024 then 120 from Jan 2025 →
     (2024-01-01, 100), (2025-01-01, 120), (2025-06-30, 120).
@@ -101,14 +103,16 @@ def arr_history(contracts: Sequence[Contract], as_of: date) -> list[ArrPoint]:
     if not contracts:
         return []
     currency = max(contracts, key=lambda c: (c.starts_on, c.id)).currency
-    terms = [
-        (c.starts_on, c.ends_on, float(c.arr))
-        for c in contracts
-        if c.currency == currency and c.status != ContractStatus.pending
-    ]
-    changes = {start for start, _, _ in terms} | {end + timedelta(days=1) for _, end, _ in terms}
+    # Pending terms never count, so their dates are no change days.
+    terms = [c for c in contracts if c.currency == currency and c.status != ContractStatus.pending]
+    changes = {c.starts_on for c in terms} | {c.ends_on + timedelta(days=1) for c in terms}
+    changes |= {
+        c.outcome_on + timedelta(days=1)
+        for c in terms
+        if c.status == ContractStatus.cancelled and c.outcome_on
+    }
     days = sorted({day for day in changes if day < as_of} | {as_of})
     return [
-        ArrPoint(on=day, arr=round(sum(arr for start, end, arr in terms if start <= day <= end), 2))
+        ArrPoint(on=day, arr=round(sum(float(c.arr) for c in active_on(terms, day)), 2))
         for day in days
     ]

@@ -1,27 +1,16 @@
-"""How fresh the data is, and the day the pages read the book as of."""
+"""How fresh the data is (the day a page reads the book as of: tenure.as_of)."""
 
 from __future__ import annotations
-
-from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.as_of import events_through
 from tenure.model import DailyRun, ImportRun, Touchpoint
-from tenure.portfolio import signals
 from tenure.portfolio.schemas import Freshness
 from tenure.store.events import EventStore
 
 # --- freshness ------------------------------------------------------------------------------
-
-
-def events_through(events: EventStore | None) -> date | None:
-    """The last day with stored (compacted) events; partition folder names carry the dates, so
-    no event file is opened."""
-    if events is None or not events.parquet_dir.exists():
-        return None
-    days = [p.name.split("=", 1)[1] for p in events.parquet_dir.glob("event_date=*")]
-    return date.fromisoformat(max(days)) if days else None
 
 
 def freshness(session: Session, events: EventStore | None) -> Freshness:
@@ -48,18 +37,3 @@ def freshness(session: Session, events: EventStore | None) -> Freshness:
             sa.select(Touchpoint.created_at).order_by(Touchpoint.id.desc()).limit(1)
         ),
     )
-
-
-def reading_day(session: Session, events: EventStore | None, today: date) -> date:
-    """The day the pages read the book as of: the last day the data covers, never after today.
-
-    The latest of the last successful daily run, the latest health scores, metric snapshots and
-    stored events; today when there is none. A page then never mixes one day's scores with another
-    day's calendar — "renews in 30 days" is counted from the day the scores describe.
-    """
-    days = signals.current_days(session)
-    last_run = session.scalar(
-        sa.select(sa.func.max(DailyRun.as_of)).where(DailyRun.status == "succeeded")
-    )
-    known = [d for d in (last_run, days.health_day, days.metrics_day, events_through(events)) if d]
-    return min(max(known), today) if known else today

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.dates import utc
 from tenure.model import Contact, SurveyResponse, Ticket, Touchpoint, User
-from tenure.model.base import utcnow
 from tenure.portfolio import signals
 from tenure.portfolio.schemas import TimelineItem
 
@@ -92,9 +91,4 @@ TIMELINE_SOURCES: list[TimelineSource] = [
 
 def timeline(session: Session, account_id: int, limit: int = 150) -> list[TimelineItem]:
     items = [item for source in TIMELINE_SOURCES for item in source(session, account_id)]
-    return sorted(items, key=lambda i: _aware(i.at), reverse=True)[:limit]
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite drops the zone of stored timestamps; every stored time is UTC.
-    return at if at.tzinfo else at.replace(tzinfo=utcnow().tzinfo)
+    return sorted(items, key=lambda i: utc(i.at), reverse=True)[:limit]

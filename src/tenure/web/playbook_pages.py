@@ -50,7 +50,7 @@ def rules_page(
 def rule_preview_page(
     request: Request,
     rule: str = Query(..., max_length=64),
-    as_of: date | None = None,
+    as_of: date = AsOf,
     actor: Actor = PageActor,
     db: Session = Db,
 ) -> Response:
@@ -58,14 +58,13 @@ def rule_preview_page(
 
     The same read-only computation as ``tenure rules preview``: facts of one day, no CTA."""
     ruleset = load_ruleset(playbook_settings().rules_file)
-    day = as_of or utcnow().date()
-    result = service.preview(db, ruleset, rule, day)
+    result = service.preview(db, ruleset, rule, as_of)
     return render(
         request,
         "rule_preview.html",
         {"preview": result, "rule": ruleset.get(rule), "rules": ruleset.rules},
         db=db,
-        json_url=f"/api/v1/rules/{rule}/preview?as_of={day}",
+        json_url=f"/api/v1/rules/{rule}/preview?as_of={as_of}",
     )
 
 

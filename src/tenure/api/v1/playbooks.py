@@ -9,7 +9,7 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from tenure.api.v1.common import Actor, AsOf, CurrentActor, Db, Session, today
+from tenure.api.v1.common import Actor, AsOf, CurrentActor, Db, Session
 from tenure.auth.permissions import require_role
 from tenure.jobs.daily import last_runs
 from tenure.jobs.worker import schedule
@@ -104,18 +104,16 @@ def close_cta(
 
 
 @router.get("/rules", response_model=list[RuleRead], summary="Rules and their facts")
-def list_rules(
-    as_of: date | None = None, actor: Actor = CurrentActor, db: Session = Db
-) -> list[RuleRead]:
-    return service.rules_overview(db, _rules(), as_of or today())
+def list_rules(as_of: date = AsOf, actor: Actor = CurrentActor, db: Session = Db) -> list[RuleRead]:
+    return service.rules_overview(db, _rules(), as_of)
 
 
 @router.get("/rules/{rule_key}/preview", response_model=PreviewRead)
 def preview_rule(
-    rule_key: str, as_of: date | None = None, actor: Actor = CurrentActor, db: Session = Db
+    rule_key: str, as_of: date = AsOf, actor: Actor = CurrentActor, db: Session = Db
 ) -> PreviewRead:
     """Whom the rule would fire on at ``as_of`` and the new-CTA load per CSM (writes nothing)."""
-    return service.preview(db, _rules(), rule_key, as_of or today())
+    return service.preview(db, _rules(), rule_key, as_of)
 
 
 @router.get("/rules/{rule_key}/report", response_model=PlayReport)
@@ -179,6 +177,6 @@ def list_webhook_deliveries(
 
 
 @router.get("/inbox", response_model=BookToday, summary="Your book today (in-app inbox)")
-def inbox(as_of: date | None = None, actor: Actor = CurrentActor, db: Session = Db) -> BookToday:
+def inbox(as_of: date = AsOf, actor: Actor = CurrentActor, db: Session = Db) -> BookToday:
     """New CTAs, CTAs due, CTAs escalated to you and renewals in the next 30 days."""
-    return service.book_today(db, actor.user.id, as_of or today())
+    return service.book_today(db, actor.user.id, as_of)

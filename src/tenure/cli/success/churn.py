@@ -24,7 +24,7 @@ def churn_classify(
 
     with unit_of_work() as session:
         result = churn_classification_service.classify_churn(
-            session, as_of_day(session, as_of, as_json=as_json), fit_config(config)
+            session, as_of_day(session, as_of, quiet=as_json), fit_config(config)
         )
     if as_json:
         print_json(result)
@@ -149,7 +149,7 @@ def churn_agreement(
         r = evaluate_classification(
             session,
             settings().data_dir,
-            as_of_day(session, as_of, as_json=as_json),
+            as_of_day(session, as_of, quiet=as_json),
             fit_config(config),
         )
     if as_json:

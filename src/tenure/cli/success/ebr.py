@@ -25,7 +25,7 @@ def ebr_command(
 
     with unit_of_work() as session:
         pack = value_service.ebr_pack(
-            session, account, as_of_day(session, as_of, as_json=as_json), event_store()
+            session, account, as_of_day(session, as_of, quiet=as_json), event_store()
         )
     if html:
         html.write_text(value.render_html(pack))

@@ -26,7 +26,7 @@ def expansion_show(
 
     with unit_of_work() as session:
         view = expansion_service.potential_show(
-            session, account, as_of_day(session, as_of, as_json=as_json), fit_config(config)
+            session, account, as_of_day(session, as_of, quiet=as_json), fit_config(config)
         )
     if as_json:
         print_json(view)

@@ -29,7 +29,7 @@ def fit_show(
         view = fit_service.fit_show(
             session,
             account,
-            as_of_day(session, as_of, as_json=as_json),
+            as_of_day(session, as_of, quiet=as_json),
             fit_config(config),
             at_signing=at_signing,
         )
@@ -63,7 +63,7 @@ def fit_report(
 
     with unit_of_work() as session:
         report = fit_service.fit_report(
-            session, as_of_day(session, as_of, as_json=as_json), fit_config(config)
+            session, as_of_day(session, as_of, quiet=as_json), fit_config(config)
         )
     if as_json:
         print_json(report)
@@ -110,7 +110,7 @@ def fit_evaluate(
         result = evaluate_fit(
             session,
             settings().data_dir,
-            as_of_day(session, as_of, as_json=as_json),
+            as_of_day(session, as_of, quiet=as_json),
             fit_config(config),
         )
     if as_json:

@@ -98,7 +98,7 @@ def cohorts_command(
 
     with unit_of_work() as session:
         report = cohort_retention(
-            session, as_of_day(session, as_of, as_json=as_json), max_months=months
+            session, as_of_day(session, as_of, quiet=as_json), max_months=months
         )
     if as_json:
         print_json(report)

@@ -21,7 +21,7 @@ def lifecycle_show(
 
     with unit_of_work() as session:
         view = lifecycle_service.lifecycle_show(
-            session, account, as_of_day(session, as_of, as_json=as_json)
+            session, account, as_of_day(session, as_of, quiet=as_json)
         )
     if as_json:
         print_json(view)
@@ -60,7 +60,7 @@ def lifecycle_portfolio(
 
     with unit_of_work() as session:
         view = lifecycle_service.lifecycle_portfolio(
-            session, as_of_day(session, as_of, as_json=as_json), save_history=save
+            session, as_of_day(session, as_of, quiet=as_json), save_history=save
         )
     if as_json:
         print_json(view)

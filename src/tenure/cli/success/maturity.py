@@ -43,7 +43,7 @@ def maturity_assess(
         result = maturity_service.assess_maturity(
             session,
             cli_actor(session),
-            as_of_day(session, as_of, as_json=as_json),
+            as_of_day(session, as_of, quiet=as_json),
             MaturityAnswers(answers=answers, note=note),
         )
     if as_json:

@@ -45,7 +45,7 @@ def message_draft(
             account,
             chosen,
             goal,
-            as_of_day(session, as_of, as_json=as_json),
+            as_of_day(session, as_of, quiet=as_json),
             contact_external_id=contact,
             channel=via,
             template_dir=templates,

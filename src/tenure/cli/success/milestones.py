@@ -44,7 +44,7 @@ def milestones_show(
 
     with unit_of_work() as session:
         view = milestones_service.plan_show(
-            session, account, as_of_day(session, as_of, as_json=as_json)
+            session, account, as_of_day(session, as_of, quiet=as_json)
         )
     if as_json:
         print_json(view)
@@ -107,7 +107,7 @@ def milestones_timing(
     from tenure.success import milestones_service
 
     with unit_of_work() as session:
-        day = as_of_day(session, as_of, as_json=as_json)
+        day = as_of_day(session, as_of, quiet=as_json)
         rows = (
             milestones_service.time_to_milestone(session, key, day)
             if key

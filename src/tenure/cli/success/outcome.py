@@ -69,7 +69,7 @@ def outcome_show(
 
     with unit_of_work() as session:
         view = outcome_service.outcome_show(
-            session, account, as_of_day(session, as_of, as_json=as_json)
+            session, account, as_of_day(session, as_of, quiet=as_json)
         )
     if as_json:
         print_json(view)
@@ -95,7 +95,7 @@ def outcome_segments(as_of: str | None = AS_OF, as_json: bool = JSON) -> None:
 
     with unit_of_work() as session:
         groups = outcome_service.experience_segments(
-            session, as_of_day(session, as_of, as_json=as_json)
+            session, as_of_day(session, as_of, quiet=as_json)
         )
     if as_json:
         print_json(groups)

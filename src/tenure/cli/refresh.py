@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import typer
 
 from tenure.cli.context import console, database, event_store, handle_errors, print_json, settings
-from tenure.errors import InvalidInput
+from tenure.dates import parse_day
 
 
 @handle_errors
@@ -24,7 +22,7 @@ def refresh(
     from tenure.jobs.intraday import describe, refresh_forever, refresh_once
 
     config = settings()
-    day = _day(as_of)
+    day = None if as_of is None else parse_day(as_of)
     if every is not None:
         refresh_forever(config, every, report=console.print, as_of=day)
         return
@@ -39,12 +37,3 @@ def refresh(
         print_json(None if run is None else {**run.__dict__, "watermark": run.watermark.__dict__})
     else:
         console.print(describe(run))
-
-
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--as-of {value!r} is not a date; use YYYY-MM-DD") from None

@@ -105,7 +105,9 @@ def _triage(cta_id: int, as_of: str | None, **fields: object) -> CtaRead:
 
     with unit_of_work() as session:
         data = Triage.model_validate(fields)
-        return triage(session, cta_id, data, cli_actor(session), as_of_day(session, as_of))
+        return triage(
+            session, cta_id, data, cli_actor(session), as_of_day(session, as_of, quiet=True)
+        )
 
 
 @ctas_app.command("ack")
@@ -129,7 +131,7 @@ def ctas_done(
 
     with unit_of_work() as session:
         actor = cli_actor(session)
-        cta = complete_step(session, cta_id, step, actor, as_of_day(session, as_of))
+        cta = complete_step(session, cta_id, step, actor, as_of_day(session, as_of, quiet=True))
     done = sum(s["done"] for s in cta.steps)
     console.print(f"CTA {cta.id}: step {step} done ({done} of {len(cta.steps)})")
 

@@ -50,14 +50,16 @@ class PortfolioSummary(BaseModel):
 def portfolio_summary(session: Any, as_of: date) -> PortfolioSummary:
     """Customers, ARR by segment and currency, renewals in the next 120 days, last year's churn.
 
-    A customer holds a contract running on ``as_of``. Monthly subscriptions renew continuously,
-    so the renewal list holds annual and multi-year terms only. ARR never sums across currencies.
+    A customer holds a contract active on ``as_of`` (tenure.accounts.arr). Monthly subscriptions
+    renew continuously, so the renewal list holds annual and multi-year terms only. ARR never
+    sums across currencies.
     """
     import sqlalchemy as sa
 
+    from tenure.accounts.arr import active_clause
     from tenure.model import Account, Contract
 
-    running = sa.and_(Contract.starts_on <= as_of, Contract.ends_on >= as_of)
+    running = active_clause(as_of)
     by_segment = session.execute(
         sa.select(
             Account.segment,

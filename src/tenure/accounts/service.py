@@ -41,7 +41,7 @@ from tenure.model import (
     Touchpoint,
     User,
 )
-from tenure.model.base import utcnow
+from tenure.model.base import MAX_ID, utcnow
 
 ModelT = TypeVar("ModelT", bound=Base)
 # Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
@@ -349,7 +349,8 @@ def get_account(session: Session, reference: int | str, *, by_name: bool = False
     that is no external id may be the account's name, case-insensitive — what people type on
     the command line; a name several accounts share is refused with their ids."""
     if isinstance(reference, int):
-        account = session.get(Account, reference)
+        # An id beyond 64 bits cannot be stored, and the driver raises on binding it.
+        account = session.get(Account, reference) if 0 < reference <= MAX_ID else None
         if account is None:
             raise NotFound(f"no account with id {reference}")
         return account

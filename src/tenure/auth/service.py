@@ -28,7 +28,7 @@ from tenure.auth.tokens import display_prefix, new_token, token_hash
 from tenure.dates import utc
 from tenure.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from tenure.model import ApiToken, User, UserRole
-from tenure.model.base import utcnow
+from tenure.model.base import MAX_ID, utcnow
 
 # A token lives 90 days unless its creator says otherwise, and a year at most: long enough for
 # a nightly BI export not to break every week, short enough that a forgotten one dies.
@@ -37,7 +37,7 @@ TOKEN_DAYS_MAX = 365
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if 0 < user_id <= MAX_ID else None  # beyond 64 bits: none
     if user is None:
         raise NotFound(f"no user with id {user_id}")
     return user

@@ -25,6 +25,11 @@ JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 Money = sa.Numeric(14, 2, asdecimal=False)
 
 
+# The largest id a row can have (PostgreSQL BIGINT, SQLite INTEGER): a larger one in a path or a
+# query names nothing, and binding it makes the SQLite driver raise OverflowError.
+MAX_ID = 2**63 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

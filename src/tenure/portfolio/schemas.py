@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tenure.dates import UtcDateTime
 from tenure.health.schemas import AccountScore
 from tenure.model import ContactLevel, TouchpointKind, UserRole
 from tenure.playbooks.schemas import CtaRead
@@ -155,14 +156,14 @@ class PortfolioPage(BaseModel):
 class Freshness(BaseModel):
     """How fresh the data behind a page is: shown on every page as "data as of"."""
 
-    last_import_at: datetime | None
+    last_import_at: UtcDateTime | None
     last_import_file: str | None
     events_through: date | None
-    last_touchpoint_at: datetime | None
+    last_touchpoint_at: UtcDateTime | None
     # The latest daily run (metrics → health → rules → CTAs): its day, status and end.
     last_daily_run_on: date | None = None
     last_daily_run_status: str | None = None
-    last_daily_run_at: datetime | None = None
+    last_daily_run_at: UtcDateTime | None = None
 
 
 class RiskRow(AccountRow):
@@ -205,7 +206,7 @@ class RenewalsReport(BaseModel):
 
 
 class TodayRenewal(AccountRow):
-    last_touchpoint_at: datetime | None
+    last_touchpoint_at: UtcDateTime | None
 
 
 class MeasureChange(BaseModel):
@@ -272,7 +273,7 @@ class ContractLine(BaseModel):
 
 
 class TimelineItem(BaseModel):
-    at: datetime
+    at: UtcDateTime
     kind: str  # touchpoint | ticket | survey (and more as frameworks land)
     title: str
     detail: str | None = None
@@ -283,8 +284,8 @@ class TimelineItem(BaseModel):
 class OwnershipSpan(BaseModel):
     user_id: int
     user_name: str | None
-    started_at: datetime
-    ended_at: datetime | None
+    started_at: UtcDateTime
+    ended_at: UtcDateTime | None
 
 
 class TeamSeat(BaseModel):

@@ -217,3 +217,20 @@ def test_without_a_mapping_a_file_no_mapping_fits_says_so(session: Session, tmp_
     with pytest.raises(RejectedFile) as refused:
         import_records(session, ImportRequest("accounts", export))
     assert refused.value.errors[-1].reason.startswith("no shipped mapping fits these columns")
+
+
+def test_stripe_cancel_at_period_end_trialing_and_past_due(
+    session: Session, tmp_path: Path
+) -> None:
+    accounts = [{"external_id": "cus_QUs0004", "name": "US customer"}]
+    run_import(session, "accounts", write_rows(tmp_path, "customers", "csv", accounts))
+    export = EXPORTS / "stripe" / "subscriptions_statuses.jsonl"
+    assert counts(run_import(session, "contracts", export, "stripe-subscriptions")) == (3, 0, 0)
+    leaving = stored(session, Contract, "sub_1PCapAbCdEfGh05")
+    # Still active and paying until the period ends; then a known loss, announced 2024-05-17.
+    assert (leaving.status, leaving.renewal_outcome) == ("active", "churned")
+    assert (str(leaving.notice_on), str(leaving.ends_on)) == ("2024-05-17", "2024-06-01")
+    trial = stored(session, Contract, "sub_1PTriAbCdEfGh06")
+    assert (trial.status, trial.renewal_outcome, trial.notice_on) == ("pending", None, None)
+    late = stored(session, Contract, "sub_1PPdAbCdEfGh007")
+    assert (late.status, late.renewal_outcome) == ("active", None)

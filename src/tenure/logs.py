@@ -21,7 +21,12 @@ LogFormat = Literal["auto", "json", "text"]
 request_id: ContextVar[str | None] = ContextVar("tenure_request_id", default=None)
 
 # What a LogRecord carries on its own; anything else was passed with ``extra=`` and is logged.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# uvicorn's color_message repeats the message with terminal colour codes.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):

@@ -201,3 +201,12 @@ def test_metrics_refuse_remote_and_proxied_clients_unless_public(settings: Setti
     with TestClient(public, client=("203.0.113.9", 40000)) as remote:
         answer = remote.get("/metrics")
         assert answer.status_code == 200 and "tenure_http_requests_total" in answer.text
+
+
+def test_json_lines_carry_extras_but_not_uvicorn_s_colour_copy() -> None:
+    record = logging.LogRecord("uvicorn.error", logging.INFO, "", 0, "Started %d", (7,), None)
+    record.color_message = "Started \x1b[36m%d\x1b[0m"
+    record.route = "/healthz"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "Started 7" and line["route"] == "/healthz"
+    assert "color_message" not in line and "request_id" not in line

@@ -15,9 +15,6 @@ datetime.datetime(2026, 3, 2, 0, 0, tzinfo=datetime.timezone.utc)
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
-
-from pydantic import AfterValidator
 
 from tenure.errors import InvalidInput
 
@@ -25,11 +22,6 @@ from tenure.errors import InvalidInput
 def utc(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime (a naive one is taken to be UTC already)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-# A moment in an answer: aware UTC whatever the backend handed back, so an OpenAPI client reading
-# a date-time (which needs an offset) can parse it; SQLite's naive values were not.
-UtcDateTime = Annotated[datetime, AfterValidator(utc)]
 
 
 def utc_day(moment: datetime) -> date:

@@ -13,7 +13,6 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from tenure.errors import TenureError
@@ -98,7 +97,13 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
         except TenureError as error:
             err_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
             raise typer.Exit(1) from error
-        except ValidationError as error:  # an option the schema refuses, e.g. a weak password
+        except Exception as error:
+            # an option the schema refuses, e.g. a weak password; pydantic is imported here, not
+            # at module level, so that `tenure --help` stays instant
+            from pydantic import ValidationError
+
+            if not isinstance(error, ValidationError):
+                raise
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in error.errors()
             )

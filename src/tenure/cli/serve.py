@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 import typer
 
 from tenure.cli.context import database, handle_errors, settings
-from tenure.config import Settings
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from tenure.config import Settings
 
 WORKER_HEALTHCHECK_SECONDS = 60
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from tenure.dates import UtcDateTime
+from tenure.dates import utc
 from tenure.health.schemas import AccountScore
 from tenure.model import ContactLevel, TouchpointKind, UserRole
 from tenure.playbooks.schemas import CtaRead
 from tenure.risk.schemas import ChurnRiskRead
 from tenure.success.schemas import OutcomeView, PlanView
+
+# A moment in an answer: aware UTC whatever the backend handed back, so an OpenAPI client reading
+# a date-time (which needs an offset) can parse it; SQLite's naive values were not.
+UtcDateTime = Annotated[datetime, AfterValidator(utc)]
 
 
 class SortKey(enum.StrEnum):

@@ -84,3 +84,7 @@ app.add_typer(surveys_commands.surveys_app, name="surveys")
 success_commands.register(app)
 app.command("simulate")(simulate_command.command)
 app.command("demo")(demo_command.command)
+
+
+if __name__ == "__main__":  # python -m tenure.cli.main
+    app()

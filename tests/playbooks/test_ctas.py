@@ -11,10 +11,13 @@ from tenure.playbooks.ctas import (
     EscalationCandidate,
     OpenCta,
     PlanInput,
+    cta_title,
     dedupe_key,
     due_escalations,
+    due_on,
     facts_signature,
     plan,
+    renewal_on,
 )
 from tenure.playbooks.rules import Condition, CtaPriority, Rule, RulesetSettings, Trigger, evaluate
 
@@ -173,3 +176,20 @@ def test_escalation_needs_priority_age_no_ack_and_a_manager() -> None:
         EscalationCandidate(6, CtaPriority.urgent, opened, False, False, None),  # no manager
     ]
     assert due_escalations(AS_OF, cands, settings) == [1]
+
+
+def test_a_renewal_ctas_due_date_is_capped_before_the_renewal_never_before_today() -> None:
+    """due = max(as_of, min(as_of + days, renewal − margin)); with no renewal, as_of + days."""
+    renewal = date(2026, 3, 30)
+    assert due_on(AS_OF, 30, renewal, 7) == date(2026, 3, 23)
+    assert due_on(AS_OF, 5, renewal, 7) == date(2026, 3, 15)
+    assert due_on(AS_OF, 30, date(2026, 3, 12), 7) == AS_OF
+    assert due_on(AS_OF, 30, None, 7) == date(2026, 4, 9)
+
+
+def test_a_cta_title_states_the_values_it_fired_on() -> None:
+    titled = rule().model_copy(update={"title": "Renewal on {renewal_on} ({days_to_renewal} d)"})
+    (firing,) = evaluate([titled], {1: {"days_to_renewal": 4}})
+    assert cta_title(titled, firing, AS_OF) == "Renewal on 2026-03-14 (4 d)"
+    assert renewal_on(firing, AS_OF) == date(2026, 3, 14)
+    assert cta_title(rule(), firing, AS_OF) == "renewal"  # no title: the rule's name

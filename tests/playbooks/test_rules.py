@@ -120,3 +120,16 @@ def test_a_trigger_may_use_the_words_of_fit_and_milestones() -> None:
     (symbolic,) = evaluate(parse_ruleset(RISK_RULE, source="t.yaml").rules, facts)
     assert worded.account_id == symbolic.account_id == 1
     assert [c.passed for c in worded.checks] == [c.passed for c in symbolic.checks] == [True, True]
+
+
+def test_a_title_names_only_facts_every_firing_has() -> None:
+    """{renewal_on} needs days_to_renewal in an `all` trigger; a fact of an `any` trigger may be
+    absent from a firing, so a title cannot name it."""
+    titled = RISK_RULE.replace(
+        "    type: risk", '    title: "Churn {churn_probability}, {renewal_on}"\n    type: risk'
+    )
+    assert parse_ruleset(titled, source="r.yaml").rules[0].title is not None
+    with pytest.raises(InvalidInput, match=r"title names \['arr'\]"):
+        parse_ruleset(titled.replace("{renewal_on}", "{arr}"), source="r.yaml")
+    with pytest.raises(InvalidInput, match="title names"):
+        parse_ruleset(titled.replace("all:", "any:"), source="r.yaml")

@@ -278,3 +278,22 @@ def test_judgement_facts_from_stored_health_and_risk(session: Session) -> None:
     )
     assert reasons["health_red"] == "health_band = red (== red)"
     assert reasons["utilization_expansion"] == "license_utilization = 0.95 (> 0.9)"
+
+
+def test_a_renewal_cta_names_its_renewal_and_falls_due_before_it(session: Session) -> None:
+    """The shipped renewal rule fires up to 120 days ahead: its title is the renewal's date (not
+    the 120-day threshold), and it and its steps fall due 7 days (renewal_margin_days) before the
+    renewal — today when the renewal is closer than that."""
+    as_of = date(2026, 3, 1)
+    near = f.account(session, external_id="near", owner=f.user(session, email="a@example.com"))
+    f.contract(session, near, ends_on=date(2026, 3, 5))  # 4 days away
+    far = f.account(session, external_id="far", owner=f.user(session, email="b@example.com"))
+    f.contract(session, far, ends_on=date(2026, 3, 21))  # 20 days away
+    service.apply_rules(session, load_ruleset(), build_facts(session, as_of))
+    ctas = {c.account_id: c for c in session.scalars(sa.select(Cta))}
+    assert ctas[near.id].title == "Renewal on 2026-03-05"
+    assert ctas[near.id].due_on == as_of
+    assert [s.due_on for s in ctas[near.id].steps] == [as_of, as_of]
+    assert ctas[far.id].title == "Renewal on 2026-03-21"
+    assert ctas[far.id].due_on == date(2026, 3, 14)  # not as_of + 30 = 2026-03-31
+    assert [s.due_on for s in ctas[far.id].steps] == [as_of, date(2026, 3, 14)]

@@ -200,3 +200,28 @@ def test_a_closed_cta_is_refused_the_same_way_everywhere(console: Console, cli_e
             )
             == 3
         )
+
+
+def test_today_offers_triage_buttons_only_to_those_the_service_lets_act(console: Console) -> None:
+    """Vic (viewer) and Sam (a CSM who neither owns Acme nor sits on its team) see Cleo's CTA on
+    Today without buttons — the service would answer 403; Cleo, its owner, gets all three."""
+    with console.session() as session:
+        cta = make_cta(
+            session,
+            console.book.acme,
+            owner=console.book.cleo,
+            title="Detractor at Acme",
+            today=console.book.today,
+        )
+        session.commit()
+    buttons = f'action="/ctas/{cta.id}/'
+    for email in ("vic@example.com", "sam@example.com", "cleo@example.com"):
+        sign_in(console.client, email)
+        page = console.client.get("/today?scope=all").text
+        assert "Detractor at Acme" in page, email
+        offered = [a for a in ("acknowledge", "snooze", "close") if f"{buttons}{a}" in page]
+        expected = ["acknowledge", "snooze", "close"] if email.startswith("cleo") else []
+        assert offered == expected, email
+        assert console.client.get("/api/v1/today?scope=all").json()["triageable"] == (
+            [cta.id] if expected else []
+        )

@@ -14,6 +14,9 @@ For each firing of a rule on an account, in this order:
 An open CTA whose rule did not fire today, although every fact it reads is known for the
 account, is **auto_closed** when the rule says so. Escalation picks unacknowledged CTAs of
 escalating priority open ``escalate_after_days`` or longer whose owner has a manager.
+
+A CTA states what fired it on the day it fired (``cta_title``), and a CTA about a renewal — its
+rule reads ``days_to_renewal`` — never falls due after that renewal (``due_on``).
 Time is the ``as_of`` argument; nothing here reads a clock.
 """
 
@@ -29,7 +32,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from tenure.playbooks.control import in_control
-from tenure.playbooks.rules import PRIORITY_RANK, CtaPriority, Firing, Rule, RulesetSettings
+from tenure.playbooks.rules import (
+    PRIORITY_RANK,
+    RENEWAL_ON,
+    CtaPriority,
+    Firing,
+    Rule,
+    RulesetSettings,
+)
 
 
 class Decision(enum.StrEnum):
@@ -50,6 +60,46 @@ def facts_signature(firing: Firing) -> str:
     """A short hash of the checked values: equal signatures mean nothing changed."""
     text = json.dumps(firing.facts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def renewal_on(firing: Firing, as_of: date) -> date | None:
+    """The renewal a firing is about: ``as_of + days_to_renewal`` when its rule read that fact."""
+    days = next((c.value for c in firing.checks if c.fact == "days_to_renewal"), None)
+    return None if days is None else as_of + timedelta(days=int(days))
+
+
+def cta_title(rule: Rule, firing: Firing, as_of: date) -> str:
+    """The rule's title with the values it fired on (``Renewal on 2026-12-10``), else its name.
+
+    >>> from tenure.playbooks.rules import parse_ruleset, evaluate_account
+    >>> rule = parse_ruleset('''
+    ... rules:
+    ...   - {key: r, name: Renewal within 120 days, title: "Renewal on {renewal_on}", type: renewal,
+    ...      when: {all: [{fact: days_to_renewal, op: "<=", value: 120}]}}
+    ... ''', source="example").rules[0]
+    >>> cta_title(rule, evaluate_account(rule, 1, {"days_to_renewal": 4}), date(2026, 12, 6))
+    'Renewal on 2026-12-10'
+    """
+    if rule.title is None:
+        return rule.name
+    values: dict[str, Any] = {c.fact: c.value for c in firing.checks}
+    values[RENEWAL_ON] = renewal_on(firing, as_of)
+    return rule.title.format_map(values)
+
+
+def due_on(as_of: date, days: int, renewal: date | None, margin_days: int) -> date:
+    """``as_of + days``, but for a renewal at the latest ``margin_days`` before it — and never
+    before ``as_of`` (a renewal closer than the margin makes the work due today).
+
+    >>> due_on(date(2026, 12, 6), 30, date(2026, 12, 20), 7), due_on(date(2026, 12, 6), 30, None, 7)
+    (datetime.date(2026, 12, 13), datetime.date(2027, 1, 5))
+    >>> due_on(date(2026, 12, 6), 30, date(2026, 12, 10), 7)
+    datetime.date(2026, 12, 6)
+    """
+    due = as_of + timedelta(days=days)
+    if renewal is None:
+        return due
+    return max(as_of, min(due, renewal - timedelta(days=margin_days)))
 
 
 @dataclass(frozen=True)

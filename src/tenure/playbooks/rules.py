@@ -9,7 +9,7 @@ operator and the threshold — the reason a CSM reads on the CTA.
     >>> ruleset = parse_ruleset('''
     ... rules:
     ...   - key: renewal_prep
-    ...     name: Renewal in 120 days
+    ...     name: Renewal within 120 days
     ...     type: renewal
     ...     when: {all: [{fact: days_to_renewal, op: "<=", value: 120}]}
     ... ''', source="example")
@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from string import Formatter
 from typing import Any, Literal
 
 import yaml
@@ -116,9 +117,18 @@ class PlaybookStep(_Strict):
         return self
 
 
+# A title placeholder besides the facts: the renewal date, as_of + days_to_renewal.
+RENEWAL_ON = "renewal_on"
+
+
 class Rule(_Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
     name: str
+    title: str | None = Field(
+        default=None,
+        description="The CTA's title; {fact} placeholders take the values it fired on, "
+        "{renewal_on} the renewal date. Default: the name.",
+    )
     description: str = ""
     version: int = Field(default=1, ge=1, description="Bump when the trigger changes.")
     enabled: bool = True
@@ -133,6 +143,18 @@ class Rule(_Strict):
     )
     playbook: tuple[PlaybookStep, ...] = ()
 
+    @model_validator(mode="after")
+    def _title_from_known_facts(self) -> Rule:
+        """A title may only name facts every firing has: those of an ``all`` trigger."""
+        known = {c.fact for c in self.when.all}
+        if "days_to_renewal" in known:
+            known.add(RENEWAL_ON)
+        fields = {f for _, f, _, _ in Formatter().parse(self.title or "") if f is not None}
+        unknown = sorted(fields - known)
+        if unknown:
+            raise ValueError(f"title names {unknown}, which not every firing has: {sorted(known)}")
+        return self
+
 
 class RulesetSettings(_Strict):
     daily_cap_per_csm: int | None = Field(
@@ -142,6 +164,12 @@ class RulesetSettings(_Strict):
         default=2, ge=0, description="Unacknowledged high-priority CTAs go to the manager after."
     )
     escalate_priorities: tuple[CtaPriority, ...] = (CtaPriority.high, CtaPriority.urgent)
+    renewal_margin_days: int = Field(
+        default=7,
+        ge=0,
+        description="A CTA or step about a renewal falls due at the latest this many days before "
+        "it: time left to send the order form and get it signed.",
+    )
 
 
 class Ruleset(_Strict):

@@ -38,13 +38,23 @@ from tenure.playbooks.ctas import (
     OpenCta,
     PlanInput,
     Planned,
+    cta_title,
     dedupe_key,
     due_escalations,
+    due_on,
     facts_signature,
     plan,
+    renewal_on,
 )
 from tenure.playbooks.facts import FactsTable, build_facts
-from tenure.playbooks.rules import Firing, Rule, Ruleset, evaluate, missing_facts
+from tenure.playbooks.rules import (
+    Firing,
+    Rule,
+    Ruleset,
+    RulesetSettings,
+    evaluate,
+    missing_facts,
+)
 from tenure.playbooks.schemas import (
     BookToday,
     CtaRead,
@@ -146,7 +156,7 @@ def apply_rules(
     touched = _preload_ctas(session, [p.cta_id for p in planned if p.cta_id is not None])
     for item in planned:
         rule = rules[item.rule_key]
-        cta_id = _apply(session, rule, item, facts.as_of, now)
+        cta_id = _apply(session, rule, ruleset.settings, item, facts.as_of, now)
         session.add(
             RuleEvaluation(
                 as_of=facts.as_of,
@@ -178,10 +188,17 @@ def _preload_ctas(session: Session, cta_ids: list[int], chunk: int = 5000) -> li
     return loaded
 
 
-def _apply(session: Session, rule: Rule, item: Planned, as_of: date, now: datetime) -> int | None:
+def _apply(
+    session: Session,
+    rule: Rule,
+    settings: RulesetSettings,
+    item: Planned,
+    as_of: date,
+    now: datetime,
+) -> int | None:
     if item.decision is Decision.created:
         assert item.firing is not None
-        return _create_cta(session, rule, item, item.firing, as_of, now).id
+        return _create_cta(session, rule, settings, item, item.firing, as_of, now).id
     if item.cta_id is None:
         return None
     cta = session.get_one(Cta, item.cta_id)
@@ -200,8 +217,16 @@ def _apply(session: Session, rule: Rule, item: Planned, as_of: date, now: dateti
 
 
 def _create_cta(
-    session: Session, rule: Rule, item: Planned, firing: Firing, as_of: date, now: datetime
+    session: Session,
+    rule: Rule,
+    settings: RulesetSettings,
+    item: Planned,
+    firing: Firing,
+    as_of: date,
+    now: datetime,
 ) -> Cta:
+    renewal = renewal_on(firing, as_of)
+    margin = settings.renewal_margin_days
     cta = Cta(
         rule_key=rule.key,
         rule_version=rule.version,
@@ -209,11 +234,11 @@ def _create_cta(
         open_key=dedupe_key(rule.key, item.account_id),
         kind=rule.type,
         priority=rule.priority,
-        title=rule.name,
+        title=cta_title(rule, firing, as_of),
         owner_id=item.owner_id,
         status=CtaStatus.open,
         opened_on=as_of,
-        due_on=as_of + timedelta(days=rule.due_in_days),
+        due_on=due_on(as_of, rule.due_in_days, renewal, margin),
         last_fired_on=as_of,
         reason=firing.reason,
         facts=firing.facts,
@@ -225,7 +250,7 @@ def _create_cta(
         CtaStep(
             position=i,
             title=step.title,
-            due_on=as_of + timedelta(days=step.due_offset_days),
+            due_on=due_on(as_of, step.due_offset_days, renewal, margin),
             template=step.template.value if step.template else None,
         )
         for i, step in enumerate(rule.playbook, start=1)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, can_edit_account
 from tenure.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tenure.model import Account, Cta, CtaStatus
+from tenure.model import Account, Cta, CtaStatus, User
 from tenure.model.base import utcnow
 from tenure.playbooks.schemas import CtaRead, Triage, TriageAction
 from tenure.playbooks.service import close_cta, get_cta, record_event
@@ -24,11 +24,18 @@ from tenure.playbooks.service import close_cta, get_cta, record_event
 SNOOZE_DAYS = 7
 
 
+def may_triage(session: Session, user: User, cta: Cta) -> bool:
+    """Whether ``user`` may act on the CTA: its owner, or an editor of its account. The pages ask
+    this before they offer the buttons, so nobody is offered what would be refused."""
+    account = session.get_one(Account, cta.account_id)
+    return cta.owner_id == user.id or can_edit_account(session, user, account)
+
+
 def _actionable(session: Session, cta_id: int, actor: Actor) -> tuple[Cta, Account]:
     """The CTA and its account, once the actor may act on it and it is still open."""
     cta = get_cta(session, cta_id)
     account = session.get_one(Account, cta.account_id)
-    if cta.owner_id != actor.id and not can_edit_account(session, actor.user, account):
+    if not may_triage(session, actor.user, cta):
         raise Forbidden(f"{actor.user.email} may not triage CTAs of {account.name!r}")
     if cta.status == CtaStatus.closed:
         raise Conflict(f"CTA {cta.id} is closed ({cta.outcome}); nothing to change")

@@ -241,6 +241,8 @@ class TodayReport(BaseModel):
     untouched_accounts: list[AccountRow]
     # Open CTAs ranked by ARR at risk and priority; health scores that moved and why.
     ctas: list[CtaRead] = Field(default_factory=list)
+    # The ids of those CTAs the reader may acknowledge, snooze or close (the others get no buttons).
+    triageable: list[int] = Field(default_factory=list)
     score_changes: list[ScoreChange] = Field(default_factory=list)
     freshness: Freshness
 

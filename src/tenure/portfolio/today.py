@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.model import Account, Touchpoint, User, UserRole
+from tenure.model import Account, Cta, Touchpoint, User, UserRole
+from tenure.playbooks.triage import may_triage
 from tenure.portfolio import signals
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.renewals import renewing_between
@@ -56,6 +57,7 @@ def today(
         .order_by(rows.arr_lookup.desc(), Account.id)
         .limit(10)
     )
+    ctas = signals.ctas_for(session, scope_owner_ids)
     return TodayReport(
         as_of=as_of,
         user_id=user.id,
@@ -67,7 +69,8 @@ def today(
         ],
         renewal_arr=arr_totals(renewing),
         untouched_accounts=full_rows(session, list(session.scalars(untouched)), as_of),
-        ctas=signals.ctas_for(session, scope_owner_ids),
+        ctas=ctas,
+        triageable=[c.id for c in ctas if may_triage(session, user, session.get_one(Cta, c.id))],
         score_changes=signals.score_changes(session, rows.days, scope_owner_ids),
         freshness=freshness(session, events),
     )

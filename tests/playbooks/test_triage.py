@@ -225,3 +225,25 @@ def test_today_offers_triage_buttons_only_to_those_the_service_lets_act(console:
         assert console.client.get("/api/v1/today?scope=all").json()["triageable"] == (
             [cta.id] if expected else []
         )
+
+
+def test_done_on_today_closes_with_the_chosen_outcome_and_note(console: Console) -> None:
+    """The close form offers the three outcomes and a note, and passes both to the service."""
+    with console.session() as session:
+        cta = make_cta(
+            session, console.book.acme, owner=console.book.cleo, title="x", today=console.book.today
+        )
+        session.commit()
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get("/today").text
+    for value in ("success", "failed", "no_action_needed"):
+        assert f'<option value="{value}">' in page
+    response = console.client.post(
+        f"/ctas/{cta.id}/close",
+        data={"csrf_token": csrf_of(page), "outcome": "failed", "note": " Sponsor gone quiet "},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    with console.session() as session:
+        closed = session.get_one(Cta, cta.id)
+        assert (closed.outcome, closed.outcome_note) == ("failed", "Sponsor gone quiet")

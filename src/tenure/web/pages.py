@@ -15,7 +15,7 @@ from tenure.accounts import service as accounts
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
 from tenure.http.deps import AsOf
-from tenure.model import AccountTeamRole, TouchpointKind, UserRole
+from tenure.model import AccountTeamRole, CtaOutcome, TouchpointKind, UserRole
 from tenure.model.base import utcnow
 from tenure.playbooks.schemas import Triage, TriageAction
 from tenure.playbooks.triage import triage
@@ -285,11 +285,14 @@ def triage_cta(
     cta_id: int,
     action: TriageAction,
     back: str = Form("/today", max_length=2000),
+    outcome: CtaOutcome = Form(CtaOutcome.success),
+    note: str = Form("", max_length=2000),
     actor: Actor = PageActor,
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
-    triage(db, cta_id, Triage(action=action), actor, as_of)
+    data = Triage(action=action, outcome=outcome, note=note.strip() or None)
+    triage(db, cta_id, data, actor, as_of)
     return RedirectResponse(_same_site(back, "/today"), status_code=303)
 
 

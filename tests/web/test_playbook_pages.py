@@ -7,7 +7,7 @@ from datetime import timedelta
 from tenure.model import DailyRun, WebhookDelivery
 from tenure.model.base import utcnow
 from tenure.playbooks import outbox, webhooks
-from tenure.playbooks.rules import load_ruleset
+from tenure.playbooks.rules import default_rules_path, load_ruleset
 from tests.web.factories import sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
@@ -23,6 +23,15 @@ def test_rules_page_lists_the_rules_in_force(console: Console) -> None:
     assert 'href="/api/v1/rules?as_of=' in response.text  # the JSON twin
     twin = console.client.get("/api/v1/rules").json()
     assert [r["key"] for r in twin] == [r.key for r in rules]
+
+
+def test_rules_file_path_is_shown_whole_to_admins_only(console: Console) -> None:
+    path = str(default_rules_path())
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get("/rules").text
+    assert path not in page and f"<code>{default_rules_path().name}</code>" in page
+    sign_in(console.client, "ada@example.com")
+    assert f"<code>{path}</code>" in console.client.get("/rules").text
 
 
 def test_daily_runs_page_shows_recorded_runs(console: Console) -> None:

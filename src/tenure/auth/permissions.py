@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -49,6 +50,12 @@ def system_actor(session: Session, os_user: str) -> Actor:
         session.add(user)
         session.flush()
     return Actor(user, "cli")
+
+
+def shown_path(path: str | PurePath, actor: Actor) -> str:
+    """A server file path as a reader may see it: whole for admins (who configure the server),
+    the file's name alone for everyone else — where the data dir lives is no one else's business."""
+    return str(path) if actor.role == UserRole.admin else PurePath(path).name
 
 
 def require_role(user: User, *roles: UserRole) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -30,7 +32,8 @@ def freshness(session: Session, events: EventStore | None) -> Freshness:
         last_daily_run_status=daily.status if daily else None,
         last_daily_run_at=daily.finished_at if daily else None,
         last_import_at=last_import.finished_at if last_import else None,
-        last_import_file=last_import.file_name if last_import else None,
+        # the file's name, not where it sat on the server: every role reads this
+        last_import_file=PurePath(last_import.file_name).name if last_import else None,
         events_through=events_through(events),
         # The most recently recorded touchpoint (primary key order: no scan of the table).
         last_touchpoint_at=session.scalar(

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from tenure.auth.http import DbSession, page_actor
-from tenure.auth.permissions import Actor, require_role
+from tenure.auth.permissions import Actor, require_role, shown_path
 from tenure.http.deps import AsOf
 from tenure.jobs.daily import last_runs
 from tenure.jobs.worker import schedule
@@ -37,7 +37,7 @@ def rules_page(
         "rules.html",
         {
             "rules": rules,
-            "rules_file": rules_file or default_rules_path(),
+            "rules_file": shown_path(rules_file or default_rules_path(), actor),
             "as_of": as_of,
             "today": utcnow().date(),
         },

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from tenure.auth.passwords import hash_password
 from tenure.model import (
     Account,
+    ChurnRiskScore,
     Contact,
     Contract,
     ContractStatus,
+    Cta,
+    HealthScore,
     SurveyKind,
     SurveyResponse,
     User,
@@ -134,6 +137,116 @@ def nps(
         kind=SurveyKind.nps,
         score=score,
         responded_at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def health_score(
+    session: Session,
+    acct: Account,
+    *,
+    as_of: date,
+    score: int,
+    previous: int | None = None,
+    usage_points: int = 10,
+) -> HealthScore:
+    band = "red" if score < 50 else "yellow" if score < 75 else "green"
+    trend = "new" if previous is None else "up" if score > previous else "down"
+    measures = [
+        {
+            "metric": "license_utilization",
+            "name": "License utilization",
+            "value": usage_points / 20,
+            "shown": f"{usage_points * 5} %",
+            "points": usage_points,
+            "max_points": 20,
+            "next_at": 0.8,
+            "next_shown": "≥ 80 %",
+            "gain": 20 - usage_points,
+        },
+        {
+            "metric": "champion_present",
+            "name": "Champion present",
+            "value": 1.0,
+            "shown": "yes",
+            "points": score - usage_points,
+            "max_points": 80,
+            "next_at": None,
+            "next_shown": None,
+            "gain": 0,
+        },
+    ]
+    row = HealthScore(
+        account_id=acct.id,
+        as_of=as_of,
+        scorecard="default",
+        scorecard_version="1",
+        profile="standard",
+        score=score,
+        band=band,
+        trend=trend,
+        previous_score=previous,
+        measures=measures,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def churn_risk_score(
+    session: Session,
+    acct: Account,
+    *,
+    as_of: date,
+    probability: float,
+    arr_at_risk: float | None = None,
+) -> ChurnRiskScore:
+    row = ChurnRiskScore(
+        account_id=acct.id,
+        as_of=as_of,
+        model_version="test-model",
+        probability=probability,
+        horizon_days=180,
+        renewal_probability=probability / 2,
+        next_renewal_on=None,
+        arr_at_risk=arr_at_risk,
+        currency="USD",
+        in_alert_set=probability > 0.5,
+        reasons=[{"feature": "nps_latest", "value": 2.0, "contribution": 0.8, "direction": "up"}],
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def cta(
+    session: Session,
+    acct: Account,
+    *,
+    owner: User | None,
+    title: str,
+    priority: str = "high",
+    arr_at_risk: float | None = None,
+    today: date,
+) -> Cta:
+    row = Cta(
+        rule_key="nps_detractor",
+        rule_version=1,
+        account_id=acct.id,
+        open_key=f"nps_detractor:{acct.id}",
+        kind="risk",
+        priority=priority,
+        title=title,
+        owner_id=owner.id if owner else None,
+        opened_on=today,
+        due_on=today + timedelta(days=7),
+        last_fired_on=today,
+        reason="nps_category = detractor",
+        facts=[],
+        facts_signature="0" * 16,
+        arr_at_risk=arr_at_risk,
     )
     session.add(row)
     session.flush()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tenure.auth.service import find_user
 from tenure.model import AuditLog
-from tests.web.factories import make_cta, token_headers
+from tests import factories as f
+from tests.web.factories import token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 
@@ -71,7 +72,7 @@ def test_kpis_by_quarter_and_segment(console: Console) -> None:
 def test_ctas_rank_on_today_and_triage_is_limited_and_audited(console: Console) -> None:
     book = console.book
     with console.session() as session:
-        small = make_cta(
+        small = f.cta(
             session,
             book.acme,
             owner=book.cleo,
@@ -80,7 +81,7 @@ def test_ctas_rank_on_today_and_triage_is_limited_and_audited(console: Console) 
             priority="urgent",
             today=book.today,
         )
-        make_cta(
+        f.cta(
             session, book.globex, owner=book.cleo, title="Big", arr_at_risk=9_000, today=book.today
         )
         session.commit()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tenure.auth.service import find_user
-from tests.web.factories import make_health, make_risk, token_headers
+from tests import factories as f
+from tests.web.factories import token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 
@@ -14,11 +15,11 @@ def scored(console: Console) -> None:
     book = console.book
     today, yesterday = book.today, book.today - timedelta(days=1)
     with console.session() as session:
-        make_health(session, book.acme, as_of=yesterday, score=70, usage_points=15)
-        make_health(session, book.acme, as_of=today, score=55, previous=70, usage_points=0)
-        make_health(session, book.initech, as_of=today, score=80, previous=80)
-        make_risk(session, book.acme, as_of=today, probability=0.7, arr_at_risk=42_000)
-        make_risk(session, book.initech, as_of=today, probability=0.2, arr_at_risk=8_000)
+        f.health_score(session, book.acme, as_of=yesterday, score=70, usage_points=15)
+        f.health_score(session, book.acme, as_of=today, score=55, previous=70, usage_points=0)
+        f.health_score(session, book.initech, as_of=today, score=80, previous=80)
+        f.churn_risk_score(session, book.acme, as_of=today, probability=0.7, arr_at_risk=42_000)
+        f.churn_risk_score(session, book.initech, as_of=today, probability=0.2, arr_at_risk=8_000)
         session.commit()
 
 

@@ -16,7 +16,8 @@ from tenure.auth.permissions import CLI_EMAIL_DOMAIN
 from tenure.cli.main import app
 from tenure.model import AuditLog, Cta, CtaEvent, User, UserRole
 from tenure.playbooks.service import read_cta
-from tests.web.factories import csrf_of, make_cta, sign_in, token_headers
+from tests import factories as f
+from tests.web.factories import csrf_of, sign_in, token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 SURFACES = ("cli", "api", "web")
@@ -35,7 +36,7 @@ def open_ctas(console: Console) -> dict[str, int]:
     ids = {}
     with console.session() as session:
         for surface in SURFACES:
-            cta = make_cta(
+            cta = f.cta(
                 session,
                 console.book.acme,
                 owner=console.book.cleo,
@@ -206,7 +207,7 @@ def test_today_offers_triage_buttons_only_to_those_the_service_lets_act(console:
     """Vic (viewer) and Sam (a CSM who neither owns Acme nor sits on its team) see Cleo's CTA on
     Today without buttons — the service would answer 403; Cleo, its owner, gets all three."""
     with console.session() as session:
-        cta = make_cta(
+        cta = f.cta(
             session,
             console.book.acme,
             owner=console.book.cleo,
@@ -230,7 +231,7 @@ def test_today_offers_triage_buttons_only_to_those_the_service_lets_act(console:
 def test_done_on_today_closes_with_the_chosen_outcome_and_note(console: Console) -> None:
     """The close form offers the three outcomes and a note, and passes both to the service."""
     with console.session() as session:
-        cta = make_cta(
+        cta = f.cta(
             session, console.book.acme, owner=console.book.cleo, title="x", today=console.book.today
         )
         session.commit()

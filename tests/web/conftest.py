@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from tenure.http.live import served_app
 from tenure.model.base import utcnow
 from tenure.store.database import create_engine
-from tests.web.factories import Book, make_book, make_health, make_risk
+from tests import factories as f
+from tests.web.factories import Book, make_book
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # pytest-playwright empties test-results/ when a session starts, so the screenshots of the last
@@ -71,9 +72,11 @@ def live_console(
         book = make_book(session, utcnow().date())
         # Acme scored yesterday and today, so the health breakdown and the risk reasons show.
         yesterday = book.today - timedelta(days=1)
-        make_health(session, book.acme, as_of=yesterday, score=70, usage_points=15)
-        make_health(session, book.acme, as_of=book.today, score=55, previous=70, usage_points=0)
-        make_risk(session, book.acme, as_of=book.today, probability=0.7, arr_at_risk=42_000)
+        f.health_score(session, book.acme, as_of=yesterday, score=70, usage_points=15)
+        f.health_score(session, book.acme, as_of=book.today, score=55, previous=70, usage_points=0)
+        f.churn_risk_score(
+            session, book.acme, as_of=book.today, probability=0.7, arr_at_risk=42_000
+        )
         seed_more(session, book)
         session.commit()
     engine.dispose()

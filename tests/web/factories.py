@@ -13,13 +13,10 @@ from tenure.auth.service import create_api_token
 from tenure.model import (
     Account,
     AccountOwnership,
-    ChurnRiskScore,
     Contact,
     ContactLevel,
     Contract,
     ContractStatus,
-    Cta,
-    HealthScore,
     SurveyKind,
     SurveyResponse,
     Ticket,
@@ -234,113 +231,3 @@ def sign_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx
         data={"email": email, "password": password, "csrf_token": token, "next": "/today"},
         follow_redirects=False,
     )
-
-
-def make_health(
-    session: Session,
-    account: Account,
-    *,
-    as_of: date,
-    score: int,
-    previous: int | None = None,
-    usage_points: int = 10,
-) -> HealthScore:
-    band = "red" if score < 50 else "yellow" if score < 75 else "green"
-    trend = "new" if previous is None else "up" if score > previous else "down"
-    measures = [
-        {
-            "metric": "license_utilization",
-            "name": "License utilization",
-            "value": usage_points / 20,
-            "shown": f"{usage_points * 5} %",
-            "points": usage_points,
-            "max_points": 20,
-            "next_at": 0.8,
-            "next_shown": "≥ 80 %",
-            "gain": 20 - usage_points,
-        },
-        {
-            "metric": "champion_present",
-            "name": "Champion present",
-            "value": 1.0,
-            "shown": "yes",
-            "points": score - usage_points,
-            "max_points": 80,
-            "next_at": None,
-            "next_shown": None,
-            "gain": 0,
-        },
-    ]
-    row = HealthScore(
-        account_id=account.id,
-        as_of=as_of,
-        scorecard="default",
-        scorecard_version="1",
-        profile="standard",
-        score=score,
-        band=band,
-        trend=trend,
-        previous_score=previous,
-        measures=measures,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def make_risk(
-    session: Session,
-    account: Account,
-    *,
-    as_of: date,
-    probability: float,
-    arr_at_risk: float | None = None,
-) -> ChurnRiskScore:
-    row = ChurnRiskScore(
-        account_id=account.id,
-        as_of=as_of,
-        model_version="test-model",
-        probability=probability,
-        horizon_days=180,
-        renewal_probability=probability / 2,
-        next_renewal_on=None,
-        arr_at_risk=arr_at_risk,
-        currency="USD",
-        in_alert_set=probability > 0.5,
-        reasons=[{"feature": "nps_latest", "value": 2.0, "contribution": 0.8, "direction": "up"}],
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def make_cta(
-    session: Session,
-    account: Account,
-    *,
-    owner: User | None,
-    title: str,
-    priority: str = "high",
-    arr_at_risk: float | None = None,
-    today: date,
-) -> Cta:
-    cta = Cta(
-        rule_key="nps_detractor",
-        rule_version=1,
-        account_id=account.id,
-        open_key=f"nps_detractor:{account.id}",
-        kind="risk",
-        priority=priority,
-        title=title,
-        owner_id=owner.id if owner else None,
-        opened_on=today,
-        due_on=today + timedelta(days=7),
-        last_fired_on=today,
-        reason="nps_category = detractor",
-        facts=[],
-        facts_signature="0" * 16,
-        arr_at_risk=arr_at_risk,
-    )
-    session.add(cta)
-    session.flush()
-    return cta

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from tenure.model import (
     ContractStatus,
     Cta,
     HealthScore,
+    RenewalOutcome,
     SurveyKind,
     SurveyResponse,
     User,
@@ -57,18 +59,27 @@ def account(
     session: Session,
     *,
     external_id: str,
+    name: str | None = None,
     owner: User | None = None,
-    segment: str = "mid-market",
-    created_on: date = date(2025, 1, 1),
+    segment: str | None = "mid-market",
+    created_on: date | None = date(2025, 1, 1),
     onboarded_on: date | None = date(2025, 2, 1),
+    industry: str | None = None,
+    region: str | None = None,
+    employee_count: int | None = None,
+    custom: dict[str, Any] | None = None,
 ) -> Account:
     row = Account(
         external_id=external_id,
-        name=external_id.title(),
+        name=name or external_id.title(),
         segment=segment,
         owner_id=owner.id if owner else None,
         created_on=created_on,
         onboarded_on=onboarded_on,
+        industry=industry,
+        region=region,
+        employee_count=employee_count,
+        custom=custom or {},
     )
     session.add(row)
     session.flush()
@@ -85,18 +96,25 @@ def contract(
     currency: str = "USD",
     status: ContractStatus = ContractStatus.active,
     outcome_on: date | None = None,
+    renewal_outcome: RenewalOutcome | None = None,
+    notice_on: date | None = None,
     external_id: str | None = None,
+    plan: str | None = None,
+    licensed_seats: int | None = 10,
 ) -> Contract:
     row = Contract(
         external_id=external_id or f"{acct.external_id}-{starts_on}-{ends_on}-{currency}",
         account_id=acct.id,
+        plan=plan,
         arr=arr,
         currency=currency,
         starts_on=starts_on,
         ends_on=ends_on,
-        licensed_seats=10,
+        licensed_seats=licensed_seats,
         status=status,
         outcome_on=outcome_on,
+        renewal_outcome=renewal_outcome,
+        notice_on=notice_on,
     )
     session.add(row)
     session.flush()

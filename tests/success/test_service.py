@@ -20,6 +20,7 @@ from tenure.model import (
     LifecycleStage,
     MaturityAssessment,
     Opportunity,
+    RenewalOutcome,
     SurveyResponse,
     Touchpoint,
     User,
@@ -42,6 +43,7 @@ from tenure.success.messages import Moment
 from tenure.success.milestones import load_milestone_config
 from tenure.success.outcome import DesiredOutcomeVersion
 from tenure.success.schemas import ChurnCorrection, MaturityAnswers
+from tests import factories as f
 
 GOOD = {"technical_fit": 4, "functional_fit": 4}
 AS_OF = date(2025, 12, 31)
@@ -52,23 +54,20 @@ def account(
     ext: str,
     *,
     handoff: dict[str, object],
-    segment: str = "smb",
-    employees: int = 100,
     owner: User | None = None,
     **custom: object,
 ) -> Account:
-    a = Account(
+    """The book's accounts: small businesses onboarded in February 2024, with a handoff."""
+    return f.account(
+        session,
         external_id=ext,
-        name=ext.title(),
-        segment=segment,
-        employee_count=employees,
-        owner_id=owner.id if owner else None,
+        owner=owner,
+        segment="smb",
+        employee_count=100,
+        created_on=None,
         onboarded_on=date(2024, 2, 1),
         custom={"handoff": handoff, **custom},
     )
-    session.add(a)
-    session.flush()
-    return a
 
 
 def contract(
@@ -78,24 +77,21 @@ def contract(
     start: date,
     end: date,
     arr: float,
-    outcome: str | None = None,
-    **kw: object,
+    outcome: RenewalOutcome | None = None,
+    notice_on: date | None = None,
 ) -> Contract:
-    c = Contract(
+    """The book's contracts: an outcome is known on the day the term ends."""
+    return f.contract(
+        session,
+        a,
         external_id=ext,
-        account_id=a.id,
         starts_on=start,
         ends_on=end,
         arr=arr,
-        currency="USD",
-        licensed_seats=10,
         renewal_outcome=outcome,
         outcome_on=end if outcome else None,
-        **kw,
+        notice_on=notice_on,
     )
-    session.add(c)
-    session.flush()
-    return c
 
 
 @pytest.fixture
@@ -112,7 +108,9 @@ def book(session: Session) -> dict[str, Account]:
     session.flush()
     # keep: good fit, renewed once, still a customer, an NPS promoter with a champion.
     keep = account(session, "keep", handoff=GOOD, owner=csm)
-    contract(session, keep, "keep-1", date(2024, 1, 1), date(2024, 12, 31), 100.0, "renewed")
+    contract(
+        session, keep, "keep-1", date(2024, 1, 1), date(2024, 12, 31), 100.0, RenewalOutcome.renewed
+    )
     contract(session, keep, "keep-2", date(2025, 1, 1), date(2026, 3, 31), 120.0)
     champion = Contact(
         external_id="rita",
@@ -146,7 +144,7 @@ def book(session: Session) -> dict[str, Account]:
         date(2024, 1, 1),
         date(2025, 6, 30),
         50.0,
-        "churned",
+        RenewalOutcome.churned,
         notice_on=date(2025, 4, 30),
     )
     session.add(
@@ -168,7 +166,9 @@ def book(session: Session) -> dict[str, Account]:
     sold = account(
         session, "sold", handoff=GOOD, customer_events=[{"type": "acquired", "on": "2025-03-01"}]
     )
-    contract(session, sold, "sold-1", date(2024, 6, 1), date(2025, 5, 31), 80.0, "churned")
+    contract(
+        session, sold, "sold-1", date(2024, 6, 1), date(2025, 5, 31), 80.0, RenewalOutcome.churned
+    )
     session.flush()
     return {"keep": keep, "bad": bad, "sold": sold}
 

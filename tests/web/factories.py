@@ -37,18 +37,19 @@ def make_account(
     name: str,
     owner: User | None = None,
     segment: str | None = "Mid-Market",
-    external_id: str | None = None,
 ) -> Account:
-    account = Account(
-        external_id=external_id or name.lower().replace(" ", "-"),
+    """The book's accounts: no lifecycle dates, and an owner since 400 days ago."""
+    account = f.account(
+        session,
+        external_id=name.lower().replace(" ", "-"),
         name=name,
+        owner=owner,
         segment=segment,
-        owner_id=owner.id if owner else None,
+        created_on=None,
+        onboarded_on=None,
         industry="Software",
         region="EMEA",
     )
-    session.add(account)
-    session.flush()
     if owner:
         session.add(
             AccountOwnership(
@@ -64,25 +65,23 @@ def make_contract(
     *,
     arr: float,
     ends_on: date,
-    starts_on: date | None = None,
     currency: str = "USD",
     status: ContractStatus = ContractStatus.active,
     seats: int | None = 50,
 ) -> Contract:
-    contract = Contract(
+    """The book's contracts: one-year Business terms named by their end date."""
+    return f.contract(
+        session,
+        account,
         external_id=f"{account.external_id}-{ends_on.isoformat()}",
-        account_id=account.id,
         plan="Business",
-        starts_on=starts_on or ends_on - timedelta(days=364),
+        starts_on=ends_on - timedelta(days=364),
         ends_on=ends_on,
         arr=arr,
         currency=currency,
         status=status,
         licensed_seats=seats,
     )
-    session.add(contract)
-    session.flush()
-    return contract
 
 
 def token_headers(session: Session, user: User) -> dict[str, str]:

@@ -124,8 +124,14 @@ RETRY_AFTER_SECONDS = 2
 EARLY_PATHS = ("/v1/", "/healthz", "/readyz", "/metrics")
 
 
+CONSOLE_LOADING = "the console and REST API are loading"
+
+
 class StartingApp:
-    """An ASGI app that serves ``/v1`` from the start and everything once it is mounted."""
+    """An ASGI app that serves ``/v1`` from the start and everything once it is mounted.
+
+    Until then ``app.state.loading`` names what is loading, so ``/readyz`` answers 503 (a load
+    balancer sends people elsewhere) while ``/v1`` already accepts events."""
 
     def __init__(self, app: FastAPI, load: Callable[[], None] = import_surfaces) -> None:
         self.app = app
@@ -133,6 +139,7 @@ class StartingApp:
         self.ready = asyncio.Event()
         self._loading: asyncio.Task[None] | None = None
         self._failure: str | None = None
+        app.state.loading = {"console": CONSOLE_LOADING}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -158,7 +165,9 @@ class StartingApp:
         except Exception as error:
             log.exception("the console and REST API could not be loaded")
             self._failure = f"the console and REST API could not be loaded: {error}"
+            self.app.state.loading["console"] = self._failure
             return
+        del self.app.state.loading["console"]
         self.ready.set()
 
     def _starting(self) -> JSONResponse:

@@ -1,8 +1,10 @@
 """What an operator's tools ask: ``/healthz``, ``/readyz``, Prometheus ``/metrics``, request ids.
 
 - ``/healthz``: the process answers (no store touched), for restart-on-hang supervisors.
-- ``/readyz``: the stores answer (``tenure.store.readiness``); 503 names the failing check, so
-  a load balancer stops sending traffic to an instance whose database or disk is gone.
+- ``/readyz``: the stores answer (``tenure.store.readiness``) and nothing is still loading; 503
+  names the failing check, so a load balancer stops sending traffic to an instance whose
+  database or disk is gone, or whose console is still loading after a restart (``/v1`` ingest
+  already answers then: ``tenure.server.StartingApp`` lists what loads in ``app.state.loading``).
 - ``/metrics``: requests by route template and status, latency, ingest outcomes, inbox depth,
   compaction lag and the last daily run. Open to loopback clients that did not come through a
   proxy (``X-Forwarded-For`` absent) — the scraper on the same machine — unless
@@ -156,7 +158,11 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     report = await run_in_threadpool(
-        check_readiness, state.engine, state.event_store, state.settings.data_dir
+        check_readiness,
+        state.engine,
+        state.event_store,
+        state.settings.data_dir,
+        getattr(state, "loading", {}),
     )
     checks = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks]
     if report.ready:

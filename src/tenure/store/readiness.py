@@ -1,4 +1,5 @@
-"""Is this process ready to serve? The database answers, the inbox and the data dir take writes.
+"""Is this process ready to serve? The database answers, the inbox and the data dir take writes,
+and nothing is still loading (the console and REST API load after a restart, behind ``/v1``).
 
 One report for ``/readyz`` (and anything else that wants it): each check is named, so a 503
 says which store failed rather than only that something did. Each check is cheap — one
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +46,11 @@ class Readiness:
         return [check.name for check in self.checks if not check.ok]
 
 
-def check_readiness(engine: sa.Engine, events: EventStore, data_dir: Path) -> Readiness:
+def check_readiness(
+    engine: sa.Engine, events: EventStore, data_dir: Path, loading: Mapping[str, str] | None = None
+) -> Readiness:
+    """``loading`` names what this process is still loading (name → what it is doing): each
+    is a failing check, so the process is not ready until every part of it answers."""
     checks = [
         _run("database", lambda: _database(engine)),
         _run("data_dir", lambda: _data_dir(data_dir)),
@@ -53,6 +58,7 @@ def check_readiness(engine: sa.Engine, events: EventStore, data_dir: Path) -> Re
     if isinstance(events.storage, EmbeddedEvents):  # on PostgreSQL the database check covers it
         inbox_path = events.storage.inbox.path
         checks.append(_run("inbox", lambda: _inbox(inbox_path)))
+    checks += [Check(name, False, detail) for name, detail in (loading or {}).items()]
     return Readiness(checks)
 
 

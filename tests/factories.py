@@ -130,6 +130,7 @@ def contact(
     roles: list[str] | None = None,
     left_on: date | None = None,
     level: str | None = None,
+    email_opt_out: bool = False,
 ) -> Contact:
     row = Contact(
         external_id=external_id,
@@ -139,6 +140,7 @@ def contact(
         roles=roles or [],
         left_on=left_on,
         level=level,
+        email_opt_out=email_opt_out,
     )
     session.add(row)
     session.flush()

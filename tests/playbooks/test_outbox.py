@@ -23,6 +23,7 @@ from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.faults import EXIT_CODE
 from tenure.playbooks.outbox import FakeMailer, MailError, SmtpMailer, send_pending
 from tenure.store.database import create_engine, session_factory, session_scope
+from tests import factories as f
 
 TENURE = Path(sys.executable).parent / "tenure"
 
@@ -169,3 +170,33 @@ def test_same_dedupe_key_stores_one_message(session: Any) -> None:
     )
     assert outbox.enqueue(session, **kwargs).id == outbox.enqueue(session, **kwargs).id
     assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_nothing_is_queued_or_sent_to_an_address_that_opted_out(database_url: str) -> None:
+    engine = create_engine(database_url)
+    queue(engine, 2)  # to u0@ and u1@, before anyone opted out
+    with session_scope(session_factory(engine)) as session:
+        acme = f.account(session, external_id="acme")
+        f.contact(session, acme, external_id="u1", email="U1@Example.com", email_opt_out=True)
+        refused = outbox.enqueue(
+            session,
+            kind="survey",
+            goal="Hear from them",
+            recipient="u1@example.com",
+            subject="s",
+            body="b",
+            sender="tenure@example.com",
+        )
+        assert refused is None
+    mailer = FakeMailer()
+    report = send_pending(engine, mailer, PlaybookSettings())
+    assert (report.sent, report.suppressed) == (1, 1)
+    assert [m["To"] for m in mailer.sent] == ["u0@example.com"]
+    with engine.connect() as conn:
+        held = conn.execute(
+            sa.select(OutboxMessage.status, OutboxMessage.last_error).where(
+                OutboxMessage.recipient == "u1@example.com"
+            )
+        ).one()
+    assert tuple(held) == ("failed", "not sent: the recipient opted out of e-mail")
+    engine.dispose()

@@ -213,6 +213,20 @@ def test_escalation_to_manager_and_digest(session: Session) -> None:
     ]
 
 
+
+def test_no_digest_to_an_address_that_opted_out(session: Session) -> None:
+    # The CSM's address is also a contact's (they are a customer of their own product) who
+    # opted out of e-mail: the digest stays in the app.
+    csm = f.user(session, email="csm@example.com")
+    acme = f.account(session, external_id="acme", owner=csm)
+    f.contract(session, acme, ends_on=date(2026, 6, 30))
+    f.contact(session, acme, external_id="me", email="csm@example.com", email_opt_out=True)
+    service.apply_rules(session, RULES, build_facts(session, date(2026, 3, 10)))
+    assert not service.book_today(session, csm.id, date(2026, 3, 10)).is_empty
+    assert service.queue_digests(session, date(2026, 3, 10), sender="t@example.com") == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
 def test_preview_writes_nothing_and_shows_load_per_csm(session: Session) -> None:
     csm = f.user(session, email="csm@example.com")
     for name in ["a1", "a2", "a3"]:

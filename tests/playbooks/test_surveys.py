@@ -104,6 +104,33 @@ def test_one_link_per_audience_contact_one_answer_and_tampering_refused(database
     engine.dispose()
 
 
+def test_an_opted_out_contact_gets_no_survey(database_url: str) -> None:
+    engine = create_engine(database_url)
+    setup(engine)
+    with session_scope(session_factory(engine)) as session:
+        acme = session.scalar(sa.select(Account).where(Account.external_id == "acme"))
+        assert acme is not None
+        # Ann opted out in the CRM; Olive is an enterprise champion who did too.
+        session.execute(
+            sa.update(Contact).where(Contact.external_id == "ann").values(email_opt_out=True)
+        )
+        f.contact(
+            session,
+            acme,
+            external_id="olive",
+            email="olive@acme.example",
+            roles=["champion"],
+            email_opt_out=True,
+        )
+        surveys.create_campaign(session, name="all", kind=SurveyKind.csat)
+    assert send(engine, "q1", NOW).sent == 0  # q1's audience is Ann alone
+    assert send(engine, "all", NOW).sent == 2  # everyone current but the two who opted out
+    with engine.connect() as conn:
+        recipients = set(conn.execute(sa.select(OutboxMessage.recipient)).scalars())
+    assert recipients == {"al@acme.example", "sam@small.example"}
+    engine.dispose()
+
+
 def test_minimum_interval_between_surveys_of_a_contact(database_url: str) -> None:
     engine = create_engine(database_url)
     setup(engine)

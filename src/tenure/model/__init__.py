@@ -32,6 +32,7 @@ from tenure.model.opportunity import Opportunity, OpportunityKind, OpportunitySt
 from tenure.model.outbox import OutboxMessage, OutboxStatus
 from tenure.model.referral import AdvocacyKind, Referral
 from tenure.model.source import Source
+from tenure.model.source_identity import IdentitySystem, SourceIdentity
 from tenure.model.survey import SurveyKind, SurveyResponse
 from tenure.model.survey_campaign import SurveyCampaign, SurveyLink
 from tenure.model.ticket import Ticket, TicketPriority
@@ -79,6 +80,7 @@ __all__ = [
     "HandoffStep",
     "HealthScore",
     "IdentityAlias",
+    "IdentitySystem",
     "ImportRun",
     "LifecycleStage",
     "LoginFailure",
@@ -96,6 +98,7 @@ __all__ = [
     "RuleEvaluation",
     "SavedView",
     "Source",
+    "SourceIdentity",
     "SuccessPlan",
     "SurveyCampaign",
     "SurveyKind",

@@ -30,6 +30,9 @@ class Account(TimestampMixin, Base):
     created_on: Mapped[date | None]
     onboarded_on: Mapped[date | None]
     custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Which source system last set each field ({"industry": "salesforce"}): a lower-precedence
+    # source never overwrites it (see ingest/identities.py).
+    field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
 
 class AccountOwnership(Base):

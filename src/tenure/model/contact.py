@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,3 +43,16 @@ class Contact(TimestampMixin, Base):
     roles: Mapped[list[str]] = mapped_column(default=list)
     joined_on: Mapped[date | None]
     left_on: Mapped[date | None]
+    phone: Mapped[str | None] = mapped_column(sa.String(64))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    # Whom they report to (Salesforce ReportsToId): the lines on Account 360's relationship map.
+    reports_to_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contact.id", ondelete="SET NULL")
+    )
+    # They asked for no e-mail (Salesforce HasOptedOutOfEmail, HubSpot unsubscribed): no survey,
+    # message or digest is queued or sent to their address.
+    email_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # Which source system last set each field ({"title": "hubspot"}): a lower-precedence source
+    # never overwrites it (see ingest/identities.py).
+    field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")

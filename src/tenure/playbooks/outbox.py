@@ -12,6 +12,9 @@ sender takes it over — at once when the claiming process is gone from this hos
 ``stale_after`` — and sends it again with the same Message-ID, so the receiver can recognise the
 repeat. Every other message is either ``sent`` (never sent again) or still ``pending`` (sent once).
 Failures retry with exponential backoff; 5xx SMTP replies fail permanently.
+
+Nothing is queued for, or sent to, an address whose contact opted out of e-mail: checked when a
+message is queued and again before it is sent (the opt-out may arrive with an import in between).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from tenure.dates import utc
 from tenure.errors import InvalidInput
-from tenure.model import OutboxMessage, OutboxStatus
+from tenure.model import Contact, OutboxMessage, OutboxStatus
 from tenure.model.base import utcnow
 from tenure.playbooks.config import PlaybookSettings, retry_delay
 from tenure.playbooks.faults import fault_point
@@ -117,6 +120,19 @@ class FakeMailer:
         pass
 
 
+def opted_out(session: Session, recipient: str) -> bool:
+    """Whether a contact with this address (any case) asked for no e-mail."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Contact)
+            .where(sa.func.lower(Contact.email) == recipient.strip().lower())
+            .where(Contact.email_opt_out)
+        )
+        or 0
+    ) > 0
+
+
 def enqueue(
     session: Session,
     *,
@@ -130,9 +146,9 @@ def enqueue(
     account_id: int | None = None,
     cta_id: int | None = None,
     now: datetime | None = None,
-) -> OutboxMessage:
+) -> OutboxMessage | None:
     """Write a message to the outbox (in the caller's transaction); the same dedupe key twice
-    returns the message already there."""
+    returns the message already there. None: the recipient opted out, nothing is queued."""
     if not goal.strip():
         raise InvalidInput(
             f"message {subject!r} to {recipient}: refused, a message needs a goal "
@@ -140,6 +156,8 @@ def enqueue(
         )
     if "@" not in recipient:
         raise InvalidInput(f"message {subject!r}: recipient {recipient!r} is not an email address")
+    if opted_out(session, recipient):
+        return None
     if dedupe_key is not None:
         existing = session.scalar(
             sa.select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
@@ -185,6 +203,8 @@ class SendReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    # Messages not sent because the recipient opted out after they were queued (marked failed).
+    suppressed: int = 0
     # Messages found cut off mid-delivery by a previous sender and re-sent with their Message-ID.
     resumed: int = 0
 
@@ -297,6 +317,11 @@ def _send_one(
             return
         row = session.get_one(OutboxMessage, message_id)
         email, attempts = to_email(row), row.attempts
+        if opted_out(session, row.recipient):
+            row.status, row.claimed_by = OutboxStatus.failed, None
+            row.last_error = "not sent: the recipient opted out of e-mail"
+            report.suppressed += 1
+            return
     fault_point("outbox.before_send")
     try:
         mailer.send(email)

@@ -445,13 +445,14 @@ def book_today(session: Session, user_id: int, as_of: date) -> BookToday:
 
 
 def queue_digests(session: Session, as_of: date, *, sender: str) -> int:
-    """One "your book today" email per active user whose book has something today."""
+    """One "your book today" email per active user whose book has something today (none to an
+    address that opted out of e-mail)."""
     queued = 0
     for user_id in session.scalars(sa.select(User.id).where(User.is_active).order_by(User.id)):
         book = book_today(session, user_id, as_of)
         if book.is_empty:
             continue
-        outbox.enqueue(
+        queued_message = outbox.enqueue(
             session,
             kind="digest",
             goal="Start the CSM's day on the accounts that need them most",
@@ -461,7 +462,7 @@ def queue_digests(session: Session, as_of: date, *, sender: str) -> int:
             sender=sender,
             dedupe_key=f"digest:{user_id}:{as_of.isoformat()}",
         )
-        queued += 1
+        queued += queued_message is not None
     return queued
 
 

@@ -76,12 +76,14 @@ def get_campaign(session: Session, name: str) -> SurveyCampaign:
 
 
 def audience(session: Session, campaign: SurveyCampaign, today: date) -> list[Contact]:
-    """Current contacts with an email whose account segment, roles and level match."""
+    """Current contacts with an email, not opted out of e-mail, whose account segment, roles
+    and level match."""
     spec: dict[str, Any] = campaign.audience
     query = (
         sa.select(Contact)
         .join(Account, Account.id == Contact.account_id)
         .where(Contact.email.is_not(None))
+        .where(sa.not_(Contact.email_opt_out))
         .where(sa.or_(Contact.left_on.is_(None), Contact.left_on > today))
         .order_by(Contact.id)
     )

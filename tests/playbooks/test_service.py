@@ -213,7 +213,6 @@ def test_escalation_to_manager_and_digest(session: Session) -> None:
     ]
 
 
-
 def test_no_digest_to_an_address_that_opted_out(session: Session) -> None:
     # The CSM's address is also a contact's (they are a customer of their own product) who
     # opted out of e-mail: the digest stays in the app.

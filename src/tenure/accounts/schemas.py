@@ -377,3 +377,17 @@ class UpsertCounts(BaseModel):
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+class ErasureReport(BaseModel):
+    """What erasing a person did: counts only, never who it was."""
+
+    contacts: int = Field(description="Contact rows deleted (one person may be several)")
+    events: int = Field(description="Stored events whose ids were pseudonymised or scrubbed")
+    quarantined: int = Field(description="Quarantined raw messages of theirs deleted")
+    survey_answers: int = Field(description="Answers kept for NPS/CSAT, unlinked, comment gone")
+    survey_links: int = Field(description="Survey links deleted")
+    touchpoints: int = Field(description="Touchpoints they attended (attendance removed)")
+    outbox_messages: int = Field(description="Queued or sent e-mails to them deleted")
+    aliases: int = Field(description="Product identity aliases deleted")
+    mentions: int = Field(description="Import errors, audit entries, webhooks scrubbed of them")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from tenure.cli import backup as backup_commands
+from tenure.cli import contacts as contacts_commands
 from tenure.cli import ctas as ctas_commands
 from tenure.cli import demo as demo_command
 from tenure.cli import events as events_commands
@@ -81,6 +82,7 @@ app.add_typer(ctas_commands.ctas_app, name="ctas")
 app.add_typer(outbox_commands.outbox_app, name="outbox")
 app.add_typer(webhooks_commands.webhooks_app, name="webhooks")
 app.add_typer(surveys_commands.surveys_app, name="surveys")
+app.add_typer(contacts_commands.contacts_app, name="contacts")
 success_commands.register(app)
 app.command("simulate")(simulate_command.command)
 app.command("demo")(demo_command.command)

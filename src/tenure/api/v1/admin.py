@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from tenure.api.v1.common import ERRORS, Actor, CurrentActor, Db, Session
+from tenure.accounts.erasure import erase_person
+from tenure.accounts.schemas import ErasureReport
+from tenure.api.v1.common import ERRORS, Actor, CurrentActor, Db, Session, event_store
 from tenure.auth import audit
 from tenure.auth import service as users
 from tenure.auth.permissions import require_role
@@ -111,3 +113,21 @@ def imports(
     """The most recent imports first, each rejected file with its row errors."""
     require_role(actor.user, UserRole.admin)
     return [ImportRunRead.model_validate(run) for run in list_runs(db, limit=limit)]
+
+
+class ErasureRequest(BaseModel):
+    person: str = Field(
+        min_length=1, max_length=320, description="Their e-mail, contact id or external id"
+    )
+
+
+@router.post(
+    "/erasures", response_model=ErasureReport, summary="Erase a person everywhere (admins)"
+)
+def erase(
+    data: ErasureRequest, request: Request, actor: Actor = CurrentActor, db: Session = Db
+) -> ErasureReport:
+    """Remove a person's contact row, survey links and comments, touchpoint attendance and
+    e-mails; their events stay under a random id and their scores unlinked (aggregates kept).
+    A POST body, not a URL, so the e-mail never reaches an access log."""
+    return erase_person(db, event_store(request), data.person, actor)

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tenure.errors import Conflict
+from tenure.store.events.erasure import EventErasureResult, PersonErasure
 from tenure.store.events.inbox import AppendResult, Inbox, PendingBatch, Quarantined
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
 
@@ -228,6 +229,23 @@ class EmbeddedEvents:
             orphan.unlink()
         return len(orphans)
 
+    # --- erasure -------------------------------------------------------------------------------
+
+    def erase(self, person: PersonErasure) -> EventErasureResult:
+        """Remove a person from the inbox and every Parquet file (retired ones too), rewriting
+        each file that holds them in place under the writer lock: same name, so a file's
+        compaction and visibility do not change."""
+        inbox = self.inbox.erase(person)
+        rewritten = 0
+        with self._writer_lock(wait=True):
+            for path in self._files():
+                table = pq.read_table(path)
+                if not person.matches(table):
+                    continue
+                _write_durably(path, person.scrub_table(table.cast(EVENT_SCHEMA)))
+                rewritten += person.count(table)
+        return EventErasureResult(inbox.events + rewritten, inbox.quarantined)
+
     # --- reading -------------------------------------------------------------------------------
 
     def _files(self) -> list[Path]:
@@ -300,9 +318,14 @@ def _compaction_id(path: Path) -> int:
 
 
 def _write_file(folder: Path, table: pa.Table, prefix: str) -> Path:
-    """Write durably: to a hidden temporary, fsync'd, renamed into place, folder fsync'd."""
     folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{prefix}{uuid.uuid4().hex}.parquet"
+    return _write_durably(folder / f"{prefix}{uuid.uuid4().hex}.parquet", table)
+
+
+def _write_durably(final: Path, table: pa.Table) -> Path:
+    """Write to a hidden temporary, fsync'd, renamed into place (replacing a file of that name),
+    folder fsync'd."""
+    folder = final.parent
     temporary = folder / f".{final.name}.tmp"
     pq.write_table(table, temporary, compression="zstd")
     with open(temporary, "rb") as handle:

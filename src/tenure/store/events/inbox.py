@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from tenure.store.events.erasure import EventErasureResult, PersonErasure
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA, USAGE_TYPES
 
 SCHEMA_VERSION = 2
@@ -341,6 +342,43 @@ class Inbox:
             finally:
                 db.execute("COMMIT")
         return [(a, u, int(at)) for a, u, at in rows], int(newest)
+
+    def erase(self, person: PersonErasure) -> EventErasureResult:
+        """Pseudonymise the person's messages and drop their quarantined ones, overwriting the
+        freed bytes (``secure_delete``) and emptying the WAL, so no copy stays in the files."""
+        ids = sorted(person.ids)
+        marks = ", ".join("?" for _ in ids)
+        with self._connect() as db:
+            db.execute("PRAGMA secure_delete=ON")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                mentions = "".join(" OR instr(lower(properties), ?) > 0" for _ in person.emails)
+                rows = db.execute(
+                    "SELECT seq, type, user_id, anonymous_id, properties FROM message "
+                    f"WHERE user_id IN ({marks}) OR anonymous_id IN ({marks}){mentions}",
+                    (*ids, *ids, *sorted(person.emails)),
+                ).fetchall()
+                for seq, kind, user_id, anonymous_id, properties in rows:
+                    theirs = user_id in person.ids or anonymous_id in person.ids
+                    db.execute(
+                        "UPDATE message SET user_id = ?, anonymous_id = ?, properties = ? "
+                        "WHERE seq = ?",
+                        (
+                            person.token if user_id in person.ids else user_id,
+                            person.token if anonymous_id in person.ids else anonymous_id,
+                            person.scrub_properties(properties, theirs=theirs, kind=kind),
+                            seq,
+                        ),
+                    )
+                raw = db.execute("SELECT id, raw FROM quarantine").fetchall()
+                dropped = [(id_,) for id_, text in raw if person.in_raw(text)]
+                db.executemany("DELETE FROM quarantine WHERE id = ?", dropped)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return EventErasureResult(len(rows), len(dropped))
 
     def counts(self) -> tuple[int, int]:
         """(pending, quarantined)."""

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from tenure.store.database import create_engine
 from tenure.store.events.embedded import WriteResult
+from tenure.store.events.erasure import EventErasureResult, PersonErasure
 from tenure.store.events.inbox import QUARANTINE_KEEP, AppendResult, Quarantined
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
 
@@ -184,6 +185,52 @@ class PostgresEvents:
                     {"cutoff": now - QUARANTINE_KEEP},
                 ).rowcount
             )
+
+    def erase(self, person: PersonErasure) -> EventErasureResult:
+        """Pseudonymise the person's events and drop their quarantined messages, in one
+        transaction (the freed row versions go at the next VACUUM)."""
+        table = f"{SCHEMA}.{TABLE}"
+        ids = sorted(person.ids)
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.text(
+                    f"SELECT event_date, source, message_id, type, user_id, anonymous_id, "
+                    f"properties FROM {table} WHERE user_id = ANY(:ids) "
+                    "OR anonymous_id = ANY(:ids) "
+                    "OR EXISTS (SELECT 1 FROM unnest(CAST(:emails AS text[])) AS e "
+                    "WHERE strpos(lower(properties), e) > 0)"
+                ),
+                {"ids": ids, "emails": sorted(person.emails)},
+            ).all()
+            updates = [
+                {
+                    "day": day,
+                    "source": source,
+                    "message_id": message_id,
+                    "user_id": person.token if user_id in person.ids else user_id,
+                    "anonymous_id": person.token if anonymous_id in person.ids else anonymous_id,
+                    "properties": person.scrub_properties(
+                        properties,
+                        theirs=user_id in person.ids or anonymous_id in person.ids,
+                        kind=kind,
+                    ),
+                }
+                for day, source, message_id, kind, user_id, anonymous_id, properties in rows
+            ]
+            if updates:
+                conn.execute(
+                    sa.text(
+                        f"UPDATE {table} SET user_id = :user_id, anonymous_id = :anonymous_id, "
+                        "properties = :properties WHERE event_date = :day AND source = :source "
+                        "AND message_id = :message_id"
+                    ),
+                    updates,
+                )
+            raw = conn.execute(sa.text(f"SELECT id, raw FROM {SCHEMA}.quarantine")).all()
+            dropped = [{"id": id_} for id_, text in raw if person.in_raw(text)]
+            if dropped:
+                conn.execute(sa.text(f"DELETE FROM {SCHEMA}.quarantine WHERE id = :id"), dropped)
+        return EventErasureResult(len(rows), len(dropped))
 
     def connect(self) -> ibis.BaseBackend:
         import ibis

@@ -19,6 +19,7 @@ import pyarrow as pa
 from tenure.config import Settings
 from tenure.errors import InvalidInput
 from tenure.store.events.embedded import CompactionResult, EmbeddedEvents, WriteResult
+from tenure.store.events.erasure import EventErasureResult, PersonErasure
 from tenure.store.events.inbox import AppendResult, Quarantined
 from tenure.store.events.postgres import PostgresEvents
 from tenure.store.events.schema import USAGE_TYPES
@@ -51,6 +52,8 @@ class EventStorage(Protocol):
     def quarantined(self, limit: int) -> list[Quarantined]: ...
 
     def counts(self) -> tuple[int, int]: ...
+
+    def erase(self, person: PersonErasure) -> EventErasureResult: ...
 
     def connect(self) -> ibis.BaseBackend: ...
 
@@ -112,6 +115,10 @@ class EventStore:
         if isinstance(self.storage, PostgresEvents):
             self.storage.purge_quarantine(now)
         return CompactionResult()
+
+    def erase(self, person: PersonErasure) -> EventErasureResult:
+        """Take a person out of every stored event (see ``events/erasure.py``)."""
+        return self.storage.erase(person)
 
     def connect(self) -> ibis.BaseBackend:
         """A connection for this process's reads: a private in-memory DuckDB, or PostgreSQL."""

@@ -73,9 +73,7 @@ def upgrade() -> None:
             batch_op.f("ix_source_identity_contact_id"), ["contact_id"], unique=False
         )
     with op.batch_alter_table("account", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("field_sources", _JSON, server_default="{}", nullable=False)
-        )
+        batch_op.add_column(sa.Column("field_sources", _JSON, server_default="{}", nullable=False))
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.add_column(sa.Column("phone", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("description", sa.Text(), nullable=True))
@@ -84,9 +82,7 @@ def upgrade() -> None:
             sa.Column("email_opt_out", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
         batch_op.add_column(sa.Column("custom", _JSON, server_default="{}", nullable=False))
-        batch_op.add_column(
-            sa.Column("field_sources", _JSON, server_default="{}", nullable=False)
-        )
+        batch_op.add_column(sa.Column("field_sources", _JSON, server_default="{}", nullable=False))
         batch_op.create_foreign_key(
             batch_op.f("fk_contact_reports_to_id_contact"),
             "contact",

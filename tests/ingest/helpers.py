@@ -12,8 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
-from tenure.ingest.importer import ImportReport, ImportRequest, import_records
+from tenure.ingest.importer import import_records
 from tenure.ingest.mappings import load_mapping
+from tenure.ingest.request import ImportReport, ImportRequest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FORMATS = ("csv", "jsonl", "parquet")

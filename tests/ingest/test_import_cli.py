@@ -236,3 +236,12 @@ def test_skip_invalid_stores_the_good_rows_and_writes_the_rejects_beside_the_fil
     )[:1]
     assert run[:2] == ("succeeded", 2)
     assert [error["line"] for error in run[2]] == [3, 5]
+
+
+def test_every_entity_kind_has_an_import_command() -> None:
+    """The CLI keeps its own help table (importing the entity table would load pydantic and
+    SQLAlchemy on `tenure --help`): a kind added to ENTITIES without a command fails here."""
+    from tenure.cli.imports import ENTITY_HELP
+    from tenure.ingest.entities import ENTITIES
+
+    assert list(ENTITY_HELP) == list(ENTITIES)

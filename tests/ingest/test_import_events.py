@@ -13,8 +13,9 @@ import pytest
 from tenure.config import Settings
 from tenure.errors import RejectedFile
 from tenure.ingest import importer
-from tenure.ingest.importer import ImportRequest, import_events
+from tenure.ingest.importer import import_events
 from tenure.ingest.mappings import load_mapping
+from tenure.ingest.request import ImportRequest
 from tenure.store.events import EventStore, WriteResult, open_event_store
 from tests.ingest.helpers import FORMATS, write_rows
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from tenure.errors import RejectedFile
 from tenure.ingest.files import FileFormat, SourceFile
-from tenure.ingest.importer import ImportRequest, import_records
+from tenure.ingest.importer import import_records
 from tenure.ingest.mappings import load_mapping, salesforce_id
+from tenure.ingest.request import ImportRequest
 from tenure.model import Account, Contact, Contract
 from tests.ingest.helpers import counts, run_import, write_rows
 from tests.stored import stored

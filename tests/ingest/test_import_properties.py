@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.schemas import AccountCreate
 from tenure.errors import RejectedFile
-from tenure.ingest.importer import ImportRequest, import_records, read_valid_rows
+from tenure.ingest.importer import import_records, read_valid_rows
 from tenure.ingest.mappings import load_mapping
+from tenure.ingest.request import ImportRequest
 from tenure.model import Account
 from tests.stored import stored_all
 

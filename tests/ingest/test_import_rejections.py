@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.errors import InvalidInput, RejectedFile, RowError
-from tenure.ingest import importer
-from tenure.ingest.importer import ImportRequest, read_valid_rows, record_rejection
+from tenure.ingest import runs
+from tenure.ingest.importer import read_valid_rows
+from tenure.ingest.request import ImportRequest
+from tenure.ingest.runs import record_rejection
 from tenure.model import Account, Contact, Contract
 from tests.ingest.helpers import run_import
 
@@ -285,7 +287,7 @@ def test_cross_field_errors_name_the_field_they_blame(session: Session, tmp_path
 def test_the_history_keeps_a_bounded_number_of_errors(
     session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(importer, "STORED_ERRORS", 2)
+    monkeypatch.setattr(runs, "STORED_ERRORS", 2)
     errors = [RowError(line, "name", None, "required value is missing") for line in (2, 3, 4, 5)]
     request = ImportRequest("accounts", tmp_path / "a.csv")
     run = record_rejection(

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.ingest.importer import ImportRequest, import_events, import_records
+from tenure.ingest.importer import import_events, import_records
+from tenure.ingest.request import ImportRequest
 from tenure.model import Account, User
 from tenure.simulate import simulate_to_files
 from tenure.store.events import EventStore

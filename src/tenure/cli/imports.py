@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
 
     from tenure.errors import RejectedFile
-    from tenure.ingest.importer import ImportReport, ImportRequest
+    from tenure.ingest.request import ImportReport, ImportRequest
 
 app = typer.Typer(
     help="Import records from CSV, JSON lines or Parquet; a file with a bad row is refused whole.",
@@ -92,15 +92,10 @@ def _import(
 ) -> None:
     from tenure.cli.context import event_store, print_json, settings, unit_of_work
     from tenure.errors import RejectedFile
-    from tenure.ingest.importer import (
-        ImportRequest,
-        import_events,
-        import_records,
-        record_rejection,
-        record_run,
-        write_rejects,
-    )
+    from tenure.ingest.importer import import_events, import_records
     from tenure.ingest.mappings import load_mapping
+    from tenure.ingest.request import ImportRequest
+    from tenure.ingest.runs import record_rejection, record_run, write_rejects
     from tenure.model.base import utcnow
 
     config = settings()
@@ -150,7 +145,8 @@ def _dry_run(request: ImportRequest, as_json: bool) -> None:
     """Check the file and count what would change, then roll back: nothing is written or logged."""
     from tenure.cli.context import database, print_json, settings
     from tenure.errors import RejectedFile
-    from tenure.ingest.importer import ImportReport, count_valid_rows, import_records
+    from tenure.ingest.importer import count_valid_rows, import_records
+    from tenure.ingest.request import ImportReport
     from tenure.store.database import session_factory
 
     try:
@@ -299,7 +295,7 @@ def runs(
     from rich.table import Table
 
     from tenure.cli.context import print_json, unit_of_work
-    from tenure.ingest.importer import ImportRunRead, list_runs
+    from tenure.ingest.runs import ImportRunRead, list_runs
 
     with unit_of_work() as session:
         history = [ImportRunRead.model_validate(run) for run in list_runs(session, limit=limit)]

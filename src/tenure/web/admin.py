@@ -14,7 +14,7 @@ from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor, require_role
 from tenure.auth.schemas import ApiTokenCreated, UserCreate, UserUpdate
 from tenure.errors import TenureError
-from tenure.ingest.importer import ImportRunRead, list_runs
+from tenure.ingest.runs import ImportRunRead, list_runs
 from tenure.model import UserRole
 from tenure.web.render import render
 

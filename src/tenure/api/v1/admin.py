@@ -22,7 +22,7 @@ from tenure.auth.schemas import (
     UserUpdate,
 )
 from tenure.auth.service import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
-from tenure.ingest.importer import ImportRunRead, list_runs
+from tenure.ingest.runs import ImportRunRead, list_runs
 from tenure.model import UserRole
 
 router = APIRouter(tags=["users and admin"], responses=ERRORS)

@@ -54,3 +54,27 @@ def test_churn_falls_from_bad_to_good_fit_and_classes_agree_with_true_causes(
     # Where Tenure names a side, it beats a random pick among the three sides.
     assert c.agreement_where_suggested is not None and c.agreement_where_suggested > 1 / 3
     assert result.config_hash
+
+
+def test_the_sanity_report_compares_outputs_with_the_truth(simulated: tuple[Path, str]) -> None:
+    from tenure.evaluation.frameworks import truth_agreement
+
+    data_dir, url = simulated
+    engine = create_engine(url)
+    with session_factory(engine)() as session:
+        agreement = truth_agreement(session, data_dir, AS_OF, load_fit_config())
+        session.rollback()
+    engine.dispose()
+    found = {f"{a.framework}.{a.output}": a for a in agreement}
+    assert set(found) == {
+        "fit.fit_band_at_signing",
+        "lifecycle.expand_active",
+        "nirvana.buys_more",
+        "value.stage",
+        "churn.foreseen",
+    }
+    fit_band = found["fit.fit_band_at_signing"]
+    # Every account with a contract is tabled; only known bands are judged.
+    assert sum(sum(t.values()) for t in fit_band.table.values()) > fit_band.compared > 100
+    # The noisy handoff still tells bad fit from good better than a coin.
+    assert fit_band.agreement is not None and fit_band.agreement > 0.5

@@ -312,6 +312,14 @@ def first_value_on(book: Book, account_id: int) -> date | None:
     return day if day and start and day >= start else None
 
 
+def monitored_since(session: Session, book: Book) -> date | None:
+    """The first day Tenure watched this base: its first stored metrics or health score. Before
+    it nothing could have been foreseen or measured (a base older than its Tenure install)."""
+    first_health = session.scalar(sa.select(sa.func.min(HealthScore.as_of)))
+    days = [d for d in (book.first_metrics_day, first_health) if d is not None]
+    return min(days) if days else None
+
+
 def metric(book: Book, account_id: int, slug: str) -> float | None:
     v = book.metrics.get(account_id, {}).get(slug)
     return None if v is None else float(v)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,52 +12,83 @@ from tenure.model import Contract, Opportunity, Referral
 from tenure.success import expansion, fit, kpis, outcome
 from tenure.success.book import (
     RENEWED,
+    Book,
     account_facts,
     active_contracts,
     champions_of,
     last_nps,
     load_one,
     metric,
-    metric_before,
+    stored_metrics_by_account,
     value_stage_of,
 )
 from tenure.success.outcome_service import outcome_versions
 from tenure.success.rules import Outcome
 from tenure.success.schemas import PotentialView
 
+# Days over which "constantly maturing" compares the feature share.
+MATURING_DAYS = 90
+
 
 def potential_show(
     session: Session, external_id: str, as_of: date, config: fit.FitConfig
 ) -> PotentialView:
     book, account = load_one(session, external_id, as_of)
-    seats = sum(c.licensed_seats or 0 for c in active_contracts(book, account.id, as_of))
-    active = metric(book, account.id, "active_users_28d")
-    plans = {c.plan for c in book.contracts[account.id] if c.plan}
-    all_plans = set(session.scalars(sa.select(Contract.plan).distinct()).all()) - {None}
-    versions = outcome_versions(session, account.id)
+    earlier, _ = stored_metrics_by_account(session, as_of - timedelta(days=MATURING_DAYS))
+    return account_potential(
+        book,
+        account.id,
+        config,
+        offered_plans(session),
+        outcome_versions(session, account.id),
+        earlier.get(account.id, {}),
+    )
+
+
+def offered_plans(session: Session) -> set[str]:
+    """Every plan any contract carries: what the company offers."""
+    plans = session.scalars(sa.select(Contract.plan).where(Contract.plan.is_not(None)).distinct())
+    return {str(p) for p in plans}
+
+
+def account_potential(
+    book: Book,
+    account_id: int,
+    config: fit.FitConfig,
+    all_plans: set[str],
+    versions: list[outcome.DesiredOutcomeVersion],
+    metrics_before: dict[str, Any],
+) -> PotentialView:
+    """Ascension, advocacy and nirvana of one account of a loaded book; ``metrics_before`` are
+    its stored metrics of the day the maturing window starts."""
+    as_of = book.as_of
+    account = book.accounts[account_id]
+    seats = sum(c.licensed_seats or 0 for c in active_contracts(book, account_id, as_of))
+    active = metric(book, account_id, "active_users_28d")
+    plans = {c.plan for c in book.contracts[account_id] if c.plan}
     ro_met = None
     if versions:
         met = outcome.evaluate_outcome(
-            outcome.current_version(versions, as_of), account_facts(book, account.id)
+            outcome.current_version(versions, as_of), account_facts(book, account_id)
         ).required_met
         ro_met = None if met is Outcome.unknown else met is Outcome.passed
     facts = expansion.PotentialFacts(
         success_potential=fit.assess_fit(
-            account_facts(book, account.id, at_signing=True), config
+            account_facts(book, account_id, at_signing=True), config
         ).success_potential,
         active_users=None if active is None else int(active),
         licensed_seats=seats or None,
         employee_count=account.employee_count,
         products_owned=len(plans),
         products_offered=len(all_plans),
-        last_nps=last_nps(book, account.id, as_of),
-        champions=len(champions_of(book, account.id, as_of)),
+        last_nps=last_nps(book, account_id, as_of),
+        champions=len(champions_of(book, account_id, as_of)),
         required_outcome_met=ro_met,
     )
     year_ago = as_of - timedelta(days=365)
     renewals = sum(
         1
-        for c in book.contracts[account.id]
+        for c in book.contracts[account_id]
         if c.renewal_outcome
         and c.renewal_outcome.value in RENEWED
         and c.outcome_on
@@ -64,24 +96,22 @@ def potential_show(
     )
     won = sum(
         1
-        for o in book.opportunities[account.id]
+        for o in book.opportunities[account_id]
         if o.kind == "expansion"
         and o.status == "won"
         and o.closed_on
         and year_ago < o.closed_on <= as_of
     )
-    share = metric(book, account.id, "feature_breadth")
+    before = metrics_before.get("feature_breadth")
     return PotentialView(
         account=account.external_id,
         potential=expansion.potential(facts),
         nirvana=expansion.nirvana(
             expansion.NirvanaFacts(
                 renewals=renewals,
-                feature_share_now=share,
-                feature_share_90_days_ago=metric_before(
-                    session, account.id, as_of - timedelta(days=90), "feature_breadth"
-                ),
-                value_stage=value_stage_of(book, account.id).stage.value,
+                feature_share_now=metric(book, account_id, "feature_breadth"),
+                feature_share_90_days_ago=None if before is None else float(before),
+                value_stage=value_stage_of(book, account_id).stage.value,
                 expansions_won_last_year=won,
             )
         ),

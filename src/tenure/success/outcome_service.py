@@ -19,7 +19,7 @@ from tenure.success.rules import Rule
 from tenure.success.schemas import OutcomeView
 
 
-def _outcome_version(row: DesiredOutcome) -> outcome.DesiredOutcomeVersion:
+def outcome_version(row: DesiredOutcome) -> outcome.DesiredOutcomeVersion:
     return outcome.DesiredOutcomeVersion(
         effective_from=row.effective_from,
         required_outcome=outcome.RequiredOutcome(
@@ -76,7 +76,7 @@ def outcome_versions(session: Session, account_id: int) -> list[outcome.DesiredO
         .where(DesiredOutcome.account_id == account_id)
         .order_by(DesiredOutcome.version)
     )
-    return [_outcome_version(r) for r in rows]
+    return [outcome_version(r) for r in rows]
 
 
 def outcome_show(session: Session, external_id: str, as_of: date) -> OutcomeView:

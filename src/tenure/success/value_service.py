@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from tenure.accounts.service import get_account
+from tenure.model import Milestone
 from tenure.success import maturity, milestones, outcome, value
 from tenure.success.book import (
     account_facts,
@@ -51,6 +53,16 @@ def features_used(
         return {str(v) for v in expr.to_pyarrow().column("event").to_pylist()}
     finally:
         con.disconnect()
+
+
+def ebr_goal_milestones(planned: Sequence[Milestone], as_of: date) -> list[Milestone]:
+    """The milestones the EBR sets as goals for the next one: the first three still open."""
+    return [
+        m
+        for m in planned
+        if milestones.milestone_status(m.due_on, m.reached_on, as_of).status
+        is not milestones.MilestoneStatus.reached
+    ][:3]
 
 
 def ebr_pack(
@@ -104,12 +116,9 @@ def ebr_pack(
                     detail="no measurable target yet: set one with `tenure outcome set`",
                 )
             )
-    open_ms = []
     for m in book.milestones[account.id]:
         st = milestones.milestone_status(m.due_on, m.reached_on, as_of)
         initiatives.append(value.Initiative(name=m.name, status=st.status.value, detail=st.reason))
-        if st.status is not milestones.MilestoneStatus.reached:
-            open_ms.append(m)
     released = [f for f in book.features if f.released_on and since < f.released_on <= as_of]
     used = (
         features_used(store, account.external_id, [f.key for f in released], since, as_of)
@@ -122,7 +131,10 @@ def ebr_pack(
         )
         for f in released
     ]
-    goals = [f"Reach '{m.name}' by {m.due_on}" for m in open_ms[:3]]
+    goals = [
+        f"Reach '{m.name}' by {m.due_on}"
+        for m in ebr_goal_milestones(book.milestones[account.id], as_of)
+    ]
     if versions:
         goals.append(
             f"Progress on: {outcome.current_version(versions, as_of).required_outcome.text}"

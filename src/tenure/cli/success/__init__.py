@@ -1,6 +1,7 @@
 """The customer-success frameworks on the command line, one module per concept: fit, outcome,
-milestones, lifecycle, expansion, churn, kpis (and cohorts), ebr, maturity, message. Every read
-command takes ``--json``; every command that changes something acts as :func:`cli_actor`.
+milestones, lifecycle, expansion, churn, kpis (and cohorts), ebr, maturity, message, frameworks
+(the sanity report). Every read command takes ``--json``; every command that changes something
+acts as :func:`cli_actor`.
 
 Registered in cli/main.py by :func:`register`.
 """
@@ -14,6 +15,7 @@ from tenure.cli.success import (
     ebr,
     expansion,
     fit,
+    frameworks,
     kpis,
     lifecycle,
     maturity,
@@ -34,6 +36,7 @@ def register(app: typer.Typer) -> None:
         ("churn", churn),
         ("maturity", maturity),
         ("message", messages),
+        ("frameworks", frameworks),
     ):
         app.add_typer(module.app, name=name)
     app.command("kpis")(kpis.kpis_command)

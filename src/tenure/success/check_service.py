@@ -1,0 +1,289 @@
+"""The framework sanity report for one base: every framework run over the whole book at once.
+
+It reads what the framework services read (the book, stored metrics, Desired Outcomes, churn
+records, handoffs) and changes nothing. What counts as **impossible** [default]:
+
+- lifecycle: a stage history that goes back to Land from a later stage without a new contract
+  ("Land after Renew"); a ``year_index`` more than one below the full years since the customer
+  signed (``created_on``: the customer-since date, stored contracts may start later);
+- success plans: a milestone reported late by more than the account's age on the day reached;
+  a milestone marked on the first measured day (``baseline``: reached, but when is unknown)
+  reported late; a milestone still open and overdue though it fell due before Tenure measured
+  anything; a usage target above the account's licensed seats; a "first value" measured by a
+  usage threshold but typed as a success milestone (usage is product-centric: functional);
+  an EBR goal due in the past;
+- churn: a loss with no classification; a loss classed foreseen or unforeseen although its notice
+  came before any monitoring existed (nothing could have foreseen it: "unknown");
+- alignment: a customer handed to a CSM who does not own the account.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from itertools import pairwise
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.model import AccountHandoff, ChurnRecord, DesiredOutcome, User
+from tenure.model.handoff import HandoffStep
+from tenure.success import check, fit, lifecycle, milestones, outcome
+from tenure.success.book import (
+    LOST,
+    Book,
+    account_facts,
+    active_contracts,
+    load_book,
+    monitored_since,
+    signed_on,
+    stored_metrics_by_account,
+    value_stage_of,
+)
+from tenure.success.expansion_service import MATURING_DAYS, account_potential, offered_plans
+from tenure.success.lifecycle_service import after_renewal_facts, lifecycle_facts
+from tenure.success.outcome_service import outcome_version
+from tenure.success.value_service import ebr_goal_milestones
+
+LAER_ORDER = {
+    lifecycle.LaerStage.land: 0,
+    lifecycle.LaerStage.adopt: 1,
+    lifecycle.LaerStage.expand: 2,
+    lifecycle.LaerStage.renew: 3,
+}
+SEAT_METRICS = ("usage.active_users_28d",)
+
+
+class Gathered:
+    """Values per output and accounts per impossible finding, filled account by account."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], list[object]] = defaultdict(list)
+        self.found: dict[tuple[str, str], list[str]] = defaultdict(list)
+
+    def value(self, framework: str, output: str, v: object) -> None:
+        self.values[(framework, output)].append(v)
+
+    def impossible(self, framework: str, name: str, account: str, when: bool = True) -> None:
+        self.found[(framework, name)]
+        if when:
+            self.found[(framework, name)].append(account)
+
+
+def customer_since(book: Book, account_id: int) -> date | None:
+    """The customer-since date: the account's created_on, else its first stored contract."""
+    return signed_on(book, account_id)
+
+
+def _fit(g: Gathered, book: Book, account_id: int, config: fit.FitConfig) -> None:
+    at_signing = fit.assess_fit(account_facts(book, account_id, at_signing=True), config)
+    g.value("fit", "success_potential_at_signing", at_signing.success_potential)
+    g.value("fit", "fit_band_at_signing", at_signing.fit_band.value)
+    g.value("fit", "readiness", at_signing.readiness.score)
+
+
+def _lifecycle(g: Gathered, book: Book, account_id: int) -> None:
+    ext = book.accounts[account_id].external_id
+    facts = lifecycle_facts(book, account_id)
+    stage = lifecycle.laer_stage(facts, book.as_of)
+    g.value("lifecycle", "laer_stage", stage.stage.value if stage.stage else None)
+    g.value("lifecycle", "expand_active", lifecycle.LaerStage.expand in stage.active_motions)
+    g.value("lifecycle", "year_index", stage.year_index)
+    history = lifecycle.stage_history(facts, book.as_of)
+    regress = any(
+        b.stage is lifecycle.LaerStage.land and a.stage is not None and LAER_ORDER[a.stage] > 0
+        for a, b in pairwise(history)
+    )
+    g.impossible("lifecycle", "land_after_a_later_stage", ext, regress)
+    since = customer_since(book, account_id)
+    years = (book.as_of - since).days // 365 if since else 0
+    g.impossible(
+        "lifecycle", "year_index_below_years_as_customer", ext, stage.year_index + 1 < years
+    )
+    life = lifecycle.customer_for_life(stage, after_renewal_facts(book, account_id))
+    if life.applies:
+        for dim in life.dimensions:
+            g.value("after_renewal", dim.name, dim.on_target)
+
+
+def _milestones(g: Gathered, book: Book, account_id: int) -> None:
+    ext = book.accounts[account_id].external_id
+    since = customer_since(book, account_id)
+    first_measured = book.first_metrics_day
+    for m in book.milestones[account_id]:
+        status = milestones.milestone_status(m.due_on, m.reached_on, book.as_of)
+        g.value("milestones", f"{m.key}.status", status.status.value)
+        reached = m.reached_on if m.reached_on and m.reached_on <= book.as_of else None
+        late = (reached - m.due_on).days if reached else 0
+        age = (reached - since).days if reached and since else None
+        g.impossible("milestones", "late_beyond_account_age", ext, age is not None and late > age)
+        g.impossible(
+            "milestones",
+            "late_though_reach_day_unknown",
+            ext,
+            m.reached_by == "baseline" and late > 0,
+        )
+        g.impossible(
+            "milestones",
+            "stuck_though_due_before_tenure_measured",
+            ext,
+            reached is None
+            and status.status is milestones.MilestoneStatus.stuck
+            and first_measured is not None
+            and m.due_on < first_measured,
+        )
+    g.impossible(
+        "milestones",
+        "goal_for_next_ebr_in_the_past",
+        ext,
+        any(
+            m.due_on < book.as_of
+            for m in ebr_goal_milestones(book.milestones[account_id], book.as_of)
+        ),
+    )
+
+
+def _milestone_templates(
+    g: Gathered, book: Book, account_id: int, templates: dict[int, Any], seats: int
+) -> None:
+    ext = book.accounts[account_id].external_id
+    for m in book.milestones[account_id]:
+        t = templates.get(m.template_id) if m.template_id else None
+        rule = (t.rule if t is not None else None) or {}
+        field = str(rule.get("field", ""))
+        g.impossible(
+            "milestones",
+            "usage_target_above_licensed_seats",
+            ext,
+            field in SEAT_METRICS
+            and rule.get("op") in ("gte", "gt")
+            and seats > 0
+            and float(rule.get("value", 0)) > seats,
+        )
+        g.impossible(
+            "milestones",
+            "first_value_by_usage_typed_success",
+            ext,
+            t is not None and t.first_value and field.startswith("usage.") and m.type == "success",
+        )
+
+
+def _outcome(
+    g: Gathered, book: Book, account_id: int, versions: list[outcome.DesiredOutcomeVersion]
+) -> None:
+    account = book.accounts[account_id]
+    live = [v for v in versions if v.effective_from <= book.as_of]
+    g.value("outcome", "desired_outcome_in_force", bool(live))
+    g.value("outcome", "experience_segment", account.experience_segment)
+    ms = book.milestones[account_id]
+    share = outcome.accountable_share(m.owner for m in ms).share
+    g.value("outcome", "accountable_share", share)
+    if not live:
+        g.value("outcome", "success_gap", "no Desired Outcome yet")
+        return
+    status = outcome.evaluate_outcome(
+        outcome.current_version(live, book.as_of), account_facts(book, account_id)
+    )
+    g.value("outcome", "touch_model", status.touch_model.value)
+    functional = [m for m in ms if m.type == "functional"]
+    reached = sum(1 for m in functional if m.reached_on and m.reached_on <= book.as_of)
+    g.value(
+        "outcome",
+        "success_gap",
+        outcome.success_gap(reached, len(functional), status.required_met).status,
+    )
+
+
+def _churn(g: Gathered, session: Session, book: Book) -> None:
+    """Every loss up to as_of: classified? and, where classified, each axis of the matrix."""
+    records = {r.contract_id: r for r in session.scalars(sa.select(ChurnRecord))}
+    first_monitored = monitored_since(session, book)
+    for account_id, contracts in book.contracts.items():
+        ext = book.accounts[account_id].external_id
+        for c in contracts:
+            lost_on = c.outcome_on or c.ends_on
+            if c.renewal_outcome is None or c.renewal_outcome.value not in LOST:
+                continue
+            if lost_on > book.as_of:
+                continue
+            record = records.get(c.id)
+            g.impossible("churn", "loss_not_classified", ext, record is None)
+            if record is None:
+                continue
+            g.value("churn", "foreseen", record.foreseen)
+            g.value("churn", "fit_at_signing", record.fit_at_signing)
+            g.value("churn", "cause_side", record.cause_side)
+            g.value("churn", "avoidable", record.avoidable)
+            anchor = c.notice_on or lost_on
+            unmonitored = first_monitored is None or anchor < first_monitored
+            g.impossible(
+                "churn",
+                "foreseen_judged_before_monitoring_existed",
+                ext,
+                unmonitored and record.foreseen is not None,
+            )
+
+
+def _alignment(g: Gathered, session: Session, book: Book) -> None:
+    latest: dict[int, AccountHandoff] = {}
+    for h in session.scalars(sa.select(AccountHandoff).order_by(AccountHandoff.handed_off_on)):
+        if h.handed_off_on <= book.as_of:
+            latest[h.account_id] = h
+    for account_id in book.accounts:
+        if active_contracts(book, account_id, book.as_of):
+            g.value("alignment", "handoff_recorded", account_id in latest)
+    for account_id, h in latest.items():
+        account = book.accounts.get(account_id)
+        if account is None:
+            continue
+        to_csm = h.step in (HandoffStep.services_to_csm, HandoffStep.sales_to_csm)
+        g.impossible(
+            "alignment",
+            "handed_to_csm_who_does_not_own_the_account",
+            account.external_id,
+            to_csm and h.to_user_id is not None and account.owner_id != h.to_user_id,
+        )
+    for role in session.scalars(sa.select(User.role).where(User.is_active)):
+        g.value("alignment", "user_role", str(role.value if hasattr(role, "value") else role))
+
+
+def base_check(
+    session: Session, as_of: date, config: fit.FitConfig, name: str = "this base"
+) -> check.BaseCheck:
+    """Every framework output over the active accounts on ``as_of``, with its flags."""
+    from tenure.model import MilestoneTemplate
+
+    book = load_book(session, as_of)
+    plans = offered_plans(session)
+    earlier, _ = stored_metrics_by_account(session, as_of - timedelta(days=MATURING_DAYS))
+    versions: dict[int, list[outcome.DesiredOutcomeVersion]] = defaultdict(list)
+    for row in session.scalars(sa.select(DesiredOutcome).order_by(DesiredOutcome.version)):
+        versions[row.account_id].append(outcome_version(row))
+    templates = {t.id: t for t in session.scalars(sa.select(MilestoneTemplate))}
+    g = Gathered()
+    active = [a for a in book.accounts if active_contracts(book, a, as_of)]
+    for account_id in active:
+        seats = sum(c.licensed_seats or 0 for c in active_contracts(book, account_id, as_of))
+        _fit(g, book, account_id, config)
+        g.value("value", "stage", value_stage_of(book, account_id).stage.value)
+        _lifecycle(g, book, account_id)
+        view = account_potential(
+            book, account_id, config, plans, versions[account_id], earlier.get(account_id, {})
+        )
+        g.value("expansion", "ascension_potential", view.potential.ascension.potential)
+        g.value("expansion", "advocacy_potential", view.potential.advocacy.potential)
+        for condition, result in view.nirvana:
+            g.value("nirvana", condition, result.potential)
+        _milestones(g, book, account_id)
+        _milestone_templates(g, book, account_id, templates, seats)
+        _outcome(g, book, account_id, versions[account_id])
+    _churn(g, session, book)
+    _alignment(g, session, book)
+    return check.BaseCheck(
+        name=name,
+        as_of=as_of,
+        accounts=len(active),
+        outputs=[check.distribution(f, o, vs) for (f, o), vs in sorted(g.values.items())],
+        impossible=[check.impossible(f, c, a) for (f, c), a in sorted(g.found.items())],
+    )

@@ -1,0 +1,167 @@
+"""The framework sanity report: distributions, flags, and each impossible finding on a hand-built
+book whose accounts carry the causes issue 18 observed (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from tenure.auth.permissions import system_actor
+from tenure.cli.main import app
+from tenure.model import MetricSnapshot, RenewalOutcome
+from tenure.store.database import create_engine, session_factory, session_scope
+from tenure.success import check, check_service
+from tenure.success.fit import load_fit_config
+from tenure.success.milestones import load_milestone_config
+from tenure.success.milestones_service import create_plans, refresh_milestones
+from tests import factories as f
+
+AS_OF = date(2025, 6, 30)
+
+
+def test_a_distribution_counts_not_enough_data_apart_and_flags_constant_and_empty() -> None:
+    d = check.distribution("nirvana", "buys_more", [True, False, None, None])
+    assert d.counts == {"no": 1, "not enough data": 2, "yes": 1}
+    assert d.total == 4 and d.flag is None
+    assert check.distribution("value", "stage", ["undeveloped"] * 20).flag == "constant"
+    # Below the minimum population one value is not suspicious.
+    assert check.distribution("value", "stage", ["undeveloped"] * 19).flag is None
+    # Nothing known is empty, however many accounts.
+    assert check.distribution("nirvana", "buys_more", [None] * 30).flag == "empty"
+    assert check.distribution("nirvana", "buys_more", []).flag == "empty"
+
+
+def test_flags_name_each_flagged_output_and_each_impossible_finding() -> None:
+    base = check.BaseCheck(
+        name="b",
+        as_of=AS_OF,
+        accounts=30,
+        outputs=[
+            check.distribution("value", "stage", ["undeveloped"] * 30),
+            check.distribution("fit", "readiness", [0, 1, 2] * 10),
+        ],
+        impossible=[
+            check.impossible("lifecycle", "land_after_a_later_stage", ["b", "a", "a"]),
+            check.impossible("churn", "loss_not_classified", []),
+        ],
+    )
+    assert base.flags == [
+        "value.stage: constant",
+        "lifecycle.land_after_a_later_stage: impossible (2)",
+    ]
+    assert base.impossible[0].examples == ["a", "b"]
+
+
+def build_book(session: Session) -> None:
+    """Four accounts, each carrying one of issue 18's causes (or none)."""
+    # since2020: a customer since 2020 whose stored contracts start in 2025 (year_index counts
+    # stored renewals only), 3 seats (the "Five people active" milestone is out of reach), a
+    # plan that started before Tenure measured anything (first metrics: 2025-04-01).
+    since2020 = f.account(
+        session, external_id="since2020", created_on=date(2020, 3, 1), onboarded_on=date(2020, 4, 1)
+    )
+    f.contract(
+        session, since2020, starts_on=date(2025, 1, 1), ends_on=date(2025, 12, 31), licensed_seats=3
+    )
+    # landagain: never marked live, renewed once: Land → Renew → Land again on the new term.
+    landagain = f.account(session, external_id="landagain", created_on=None, onboarded_on=None)
+    f.contract(
+        session,
+        landagain,
+        starts_on=date(2024, 1, 1),
+        ends_on=date(2024, 12, 31),
+        renewal_outcome=RenewalOutcome.renewed,
+        outcome_on=date(2024, 12, 31),
+    )
+    f.contract(session, landagain, starts_on=date(2025, 1, 1), ends_on=date(2025, 12, 31))
+    # lost: churned at the end of 2024 and never classified.
+    lost = f.account(session, external_id="lost", created_on=date(2024, 1, 1))
+    f.contract(
+        session,
+        lost,
+        starts_on=date(2024, 1, 1),
+        ends_on=date(2024, 12, 31),
+        renewal_outcome=RenewalOutcome.churned,
+        outcome_on=date(2024, 12, 31),
+    )
+    # fine: live since February, no plan: nothing to flag.
+    fine = f.account(session, external_id="fine")
+    f.contract(session, fine, starts_on=date(2025, 1, 1), ends_on=date(2025, 12, 31))
+    create_plans(
+        session, system_actor(session, "tests"), load_milestone_config(), ["since2020", "landagain"]
+    )
+    # The first metrics ever stored, for since2020 only: first value passes on that very day.
+    session.add(
+        MetricSnapshot(
+            as_of=date(2025, 4, 1),
+            account_id=since2020.id,
+            values={"active_users_28d": 2, "feature_breadth": 0.4, "license_utilization": 0.6},
+        )
+    )
+    session.flush()
+    refresh_milestones(session, AS_OF)
+
+
+def test_each_impossible_finding_on_the_accounts_that_carry_its_cause(session: Session) -> None:
+    build_book(session)
+    base = check_service.base_check(session, AS_OF, load_fit_config(), name="fixture")
+    found = {f"{i.framework}.{i.check}": i.examples for i in base.impossible}
+    assert found == {
+        "churn.loss_not_classified": ["lost"],
+        "lifecycle.land_after_a_later_stage": ["landagain"],
+        "lifecycle.year_index_below_years_as_customer": ["since2020"],
+        # reached on 2025-04-01, the first measured day (baseline), due 2025-03-02
+        "milestones.late_though_reach_day_unknown": ["since2020"],
+        "milestones.late_beyond_account_age": [],
+        # kickoff due 2025-01-15 (since2020) and every 2024 milestone of landagain
+        "milestones.stuck_though_due_before_tenure_measured": ["landagain", "since2020"],
+        "milestones.goal_for_next_ebr_in_the_past": ["landagain", "since2020"],
+        "milestones.usage_target_above_licensed_seats": ["since2020"],
+        # the shipped template measures first value by feature breadth
+        "milestones.first_value_by_usage_typed_success": ["landagain", "since2020"],
+    }
+    assert base.accounts == 3
+    outputs = {f"{o.framework}.{o.output}": o for o in base.outputs}
+    assert outputs["lifecycle.laer_stage"].counts == {"adopt": 2, "land": 1}
+    # 'fine' has no plan: two accounts carry the kickoff milestone.
+    assert outputs["milestones.kickoff.status"].counts == {"stuck": 2}
+    assert outputs["alignment.handoff_recorded"].counts == {"no": 3}
+    # Three accounts are below the minimum population: nothing is called constant.
+    assert [o for o in base.outputs if o.flag == "constant"] == []
+
+
+@pytest.fixture
+def cli_env(database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENURE_DATABASE_URL", database_url)
+    monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
+    engine = create_engine(database_url)
+    with session_scope(session_factory(engine)) as session:
+        build_book(session)
+    engine.dispose()
+
+
+def test_the_command_prints_the_report_as_json_and_as_tables(cli_env: None) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["frameworks", "check", "--as-of", str(AS_OF), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    (base,) = report["bases"]
+    assert base["accounts"] == 3
+    flags = next(iter(report["flags"].values()))
+    assert "lifecycle.land_after_a_later_stage: impossible (1)" in flags
+    shown = runner.invoke(app, ["frameworks", "check", "--as-of", str(AS_OF)])
+    assert shown.exit_code == 0, shown.output
+    assert f"{len(flags)} flag(s)" in shown.output
+
+
+def test_an_account_is_counted_once_however_many_findings(session: Session) -> None:
+    build_book(session)
+    base = check_service.base_check(session, AS_OF, load_fit_config())
+    stuck = next(i for i in base.impossible if i.check == "stuck_though_due_before_tenure_measured")
+    # landagain has five stuck milestones, since2020 two: still two accounts.
+    assert stuck.count == 2

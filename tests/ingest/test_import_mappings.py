@@ -27,6 +27,7 @@ def test_every_shipped_mapping_loads() -> None:
         "salesforce-accounts",
         "salesforce-contacts",
         "stripe-subscriptions",
+        "stripe-subscriptions-salesforce",
     ]
     for name in shipped_mappings():
         assert load_mapping(name).name == name
@@ -215,3 +216,19 @@ def test_stripe_objects_as_parquet_structs(session: Session, tmp_path: Path) -> 
         7056.0,
         12000.0,
     ]
+
+
+def test_a_mapping_extends_another_and_replaces_some_columns(tmp_path: Path) -> None:
+    variant = load_mapping("stripe-subscriptions-salesforce")
+    base = load_mapping("stripe-subscriptions")
+    assert variant.entity == base.entity == "contracts"
+    assert variant.source_of("account_external_id") == "metadata.salesforce_account_id"
+    assert {k: v for k, v in variant.columns.items() if k != "account_external_id"} == {
+        k: v for k, v in base.columns.items() if k != "account_external_id"
+    }
+    record = {"metadata": {"salesforce_account_id": "0019000000B98de"}}
+    assert variant.specs()["account_external_id"].extract(record) == "0019000000B98deAAB"
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: broken\nextends: no-such-mapping\nentity: accounts\n")
+    with pytest.raises(NotFound, match="no-such-mapping"):
+        load_mapping(str(path))

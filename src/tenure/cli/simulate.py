@@ -67,6 +67,19 @@ def command(
     out: Path | None = typer.Option(
         None, "--out", help="Write Parquet files here instead of loading the configured stores."
     ),
+    as_exports: Path | None = typer.Option(
+        None,
+        "--as-exports",
+        help="Write the company as its tools export it (Salesforce Data Loader CSVs, Stripe "
+        "JSON lines, Segment track calls, Tenure's format for the rest) into this folder; "
+        "see its README.md.",
+    ),
+    dirt: str = typer.Option(
+        "all",
+        "--dirt",
+        help="With --as-exports: the dirt the exports carry — all, none, or any of cp1252, bom, "
+        "short_ids, refused_rows, parent_after_child (comma-separated).",
+    ),
     as_of: str | None = typer.Option(
         None, "--as-of", help="Last simulated day is the day before; default fixed at 2026-11-01."
     ),
@@ -80,6 +93,7 @@ def command(
 ) -> None:
     """Simulate a B2B customer base — accounts, contracts, people, usage — with ground truth."""
     from tenure.simulate import load_config, simulate_into_stores, simulate_to_files
+    from tenure.simulate.exports import Dirt, simulate_as_exports
     from tenure.simulate.interventions import read_interventions
 
     config = load_config(
@@ -93,8 +107,14 @@ def command(
         },
     )
     plays = read_interventions(interventions_file, config) if interventions_file else None
+    if out is not None and as_exports is not None:
+        raise typer.BadParameter("give --out or --as-exports, not both")
+    planted: list[str] = []
     with day_progress(f"simulating {config.accounts:,} accounts") as progress:
-        if out is not None:
+        if as_exports is not None:
+            exported = simulate_as_exports(config, as_exports, Dirt.parse(dirt), progress, plays)
+            result, planted = exported.simulation, exported.planted
+        elif out is not None:
             result = simulate_to_files(config, out, progress, plays)
         else:
             result = simulate_into_stores(config, settings(), progress, plays)
@@ -110,7 +130,10 @@ def command(
                 "seconds": result.seconds,
                 "location": str(result.location),
                 "truth_dir": str(result.truth_dir),
+                "planted": planted,
             }
         )
     else:
         render_result(result)
+        for line in planted:
+            console.print(f"planted to be refused: {line}", highlight=False)

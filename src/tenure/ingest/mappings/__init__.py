@@ -328,6 +328,13 @@ def fitting_mappings(columns: list[str]) -> list[Mapping]:
     return sorted(fitting, key=lambda mapping: -len(mapping.read_columns()))
 
 
+def _extended(data: dict[str, Any]) -> dict[str, Any]:
+    """``extends: NAME``: the named mapping's columns, with this file's replacing or adding
+    some — a variant follows its base when the base changes."""
+    base = load_mapping(str(data.pop("extends")))
+    return {**data, "columns": {**base.columns, **(data.get("columns") or {})}}
+
+
 def load_mapping(name_or_path: str) -> Mapping:
     """A shipped mapping by name (``salesforce-accounts``) or a YAML file by path."""
     shipped = shipped_mappings()
@@ -339,6 +346,8 @@ def load_mapping(name_or_path: str) -> Mapping:
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "extends" in data:
+            data = _extended(data)
         return Mapping.model_validate(data)
     except yaml.YAMLError as error:
         raise InvalidInput(f"{path}: not valid YAML: {error}") from None

@@ -1,0 +1,143 @@
+"""`tenure simulate --as-exports`: each tool's format with its dirt, and every exported row through
+its door — the planted rows refused with their reasons, nothing else."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.errors import InvalidInput
+from tenure.model import Account, Contact, Contract, SurveyResponse, Ticket, Touchpoint
+from tenure.simulate.doors import create_team, import_exports
+from tenure.simulate.exports import DIRT_KINDS, Dirt, ExportsResult, simulate_as_exports
+from tests.simulate.conftest import tiny_config
+
+
+def _fresh(parent: Path) -> Path:
+    return Path(tempfile.mkdtemp(dir=parent)) / "exports"
+
+
+@pytest.fixture(scope="module")
+def dirty(fast_dir: Path) -> ExportsResult:
+    return simulate_as_exports(tiny_config(accounts=30, months=2), _fresh(fast_dir))
+
+
+@pytest.fixture(scope="module")
+def clean(fast_dir: Path) -> ExportsResult:
+    return simulate_as_exports(
+        tiny_config(accounts=30, months=2), _fresh(fast_dir), Dirt.parse("none")
+    )
+
+
+def _csv(path: Path, encoding: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
+
+
+def test_dirt_is_all_by_default_none_or_a_list() -> None:
+    assert Dirt().kinds == Dirt.parse("all").kinds == frozenset(DIRT_KINDS)
+    assert Dirt.parse("none").kinds == frozenset()
+    assert Dirt.parse("bom, cp1252").kinds == {"bom", "cp1252"}
+    with pytest.raises(InvalidInput, match="unknown dirt mud"):
+        Dirt.parse("bom,mud")
+
+
+def test_data_loader_extracts_carry_their_dirt(dirty: ExportsResult) -> None:
+    folder = dirty.simulation.location
+    account_bytes = (folder / "salesforce" / "Account.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        account_bytes.decode("utf-8")  # cp1252: ’ and – are single bytes
+    assert account_bytes.startswith(b'"ID","NAME","PARENTID",')
+    assert account_bytes.count(b"\r\n") == dirty.files["salesforce/Account.csv"] + 1
+    accounts = _csv(folder / "salesforce" / "Account.csv", "cp1252")
+    names = [a["NAME"] for a in accounts]
+    # the subsidiary comes first, its ParentId in the 15-character form of the holding's id
+    assert names.index("Société Nordique – Oslo") < names.index("Société Nordique Holding")
+    holding = accounts[names.index("Société Nordique Holding")]
+    assert accounts[0]["PARENTID"] == holding["ID"][:15]
+    assert names[-1] == ""  # planted: an account without a name
+    contact_bytes = (folder / "salesforce" / "Contact.csv").read_bytes()
+    assert contact_bytes.startswith(b'\xef\xbb\xbf"ID","ACCOUNTID",')
+    contacts = _csv(folder / "salesforce" / "Contact.csv", "utf-8-sig")
+    short = [c for c in contacts if len(c["ACCOUNTID"]) == 15]
+    assert len(short) == len([n for n in range(len(contacts) - 1) if n % 7 == 3])
+    assert len(dirty.planted) == 4
+
+
+def test_clean_exports_have_no_dirt(clean: ExportsResult) -> None:
+    folder = clean.simulation.location
+    (folder / "salesforce" / "Account.csv").read_bytes().decode("utf-8")
+    assert not (folder / "salesforce" / "Contact.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    contacts = _csv(folder / "salesforce" / "Contact.csv", "utf-8")
+    assert {len(c["ACCOUNTID"]) for c in contacts} == {18}
+    assert clean.planted == []
+
+
+def test_stripe_subscriptions_are_api_objects_with_the_crm_id_in_metadata(
+    dirty: ExportsResult,
+) -> None:
+    folder = dirty.simulation.location
+    lines = (folder / "stripe" / "subscriptions.jsonl").read_text().splitlines()
+    subscriptions = [json.loads(line) for line in lines]
+    statuses = {s["status"] for s in subscriptions}
+    assert statuses >= {"active", "trialing"}
+    intervals = {s["plan"]["interval"] for s in subscriptions}
+    assert intervals == {"month", "year"}
+    assert {s["plan"]["currency"] for s in subscriptions} == {"usd", "eur"}
+    for s in subscriptions:
+        assert s["id"].startswith("sub_") and s["customer"].startswith("cus_")
+        assert len(s["metadata"]["salesforce_account_id"]) in (15, 18)
+        # Stripe's period end is the instant the next period starts
+        assert s["current_period_end"] > s["current_period_start"]
+
+
+def test_every_row_enters_through_its_door_and_only_the_planted_ones_are_refused(
+    session: Session, dirty: ExportsResult
+) -> None:
+    folder = dirty.simulation.location
+    create_team(session, folder)
+    reports = {door.path.name: door.report for door in import_exports(session, folder)}
+    refused = {
+        name: [(e.column, e.reason) for e in r.rejects] for name, r in reports.items() if r.rejects
+    }
+    assert refused == {
+        "Account.csv": [("Name", "required value is missing")],
+        "Contact.csv": [
+            (
+                "AccountId",
+                refused["Contact.csv"][0][1],
+            )
+        ],
+        "subscriptions.jsonl": [("plan.amount", "required value is missing")],
+    }
+    assert refused["Contact.csv"][0][1].startswith("no account with external id")
+    rows = dirty.simulation.rows
+
+    def count(model: type) -> int:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
+
+    assert count(Account) == rows["accounts"] + 2  # and the two prospects
+    assert count(Contact) == rows["contacts"]
+    assert count(Contract) == rows["contracts"] + 1  # and the prospect's trial
+    assert count(SurveyResponse) == rows["surveys"]
+    assert count(Ticket) == rows["tickets"]
+    assert count(Touchpoint) == rows["touchpoints"]
+    oslo = session.scalar(sa.select(Account).where(Account.name == "Société Nordique – Oslo"))
+    holding = session.scalar(sa.select(Account).where(Account.name == "Société Nordique Holding"))
+    assert oslo is not None and holding is not None and oslo.parent_id == holding.id
+
+
+def test_the_truth_stays_in_its_folder(dirty: ExportsResult) -> None:
+    folder = dirty.simulation.location
+    assert dirty.simulation.truth_dir == folder / "truth"
+    assert pq.read_metadata(folder / "truth" / "accounts.parquet").num_rows == 30
+    exported = [p for p in folder.rglob("*") if p.is_file() and "truth" not in p.parts]
+    latent = ("latent", "true_cause", "true_fit")
+    assert not [p for p in exported if any(word in p.read_text("latin-1") for word in latent)]

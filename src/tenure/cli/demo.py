@@ -1,4 +1,5 @@
-"""`tenure demo` (`make demo`): a fresh data dir, the demo customer base, a portfolio summary.
+"""`tenure demo` (`make demo`): a fresh data dir, the demo company's exports imported through
+the customer's doors (demo_doors.py), a portfolio summary, scores and calls to action.
 
 The demo is a list of steps (``STEPS``) sharing one ``DemoContext``; later features add their
 own step (scores, the web console) by appending to the list.
@@ -7,8 +8,6 @@ own step (scores, the web console) by appending to the list.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tenure.cli.context import console, handle_errors, settings
+from tenure.cli.demo_context import DemoContext, DemoStep
+from tenure.cli.demo_doors import export_company, import_company, replay_usage
 from tenure.errors import Conflict
 
 if TYPE_CHECKING:
-    from tenure.config import Settings
+    pass
 
 DEMO_MARKER = ".tenure-demo"
 # Weekly scores over the last 12 weeks: enough points for the console's trends and charts.
@@ -27,21 +28,6 @@ HISTORY_WEEKS = 12
 # The churn model learns from one observation every four weeks of history (18 months: ~20 s on
 # 300 accounts); `tenure model fit` reads every week, which takes four times as long.
 CHURN_EVERY_WEEKS = 4
-
-
-@dataclass
-class DemoContext:
-    settings: Settings
-    # Preset overrides (accounts, months); empty runs the demo preset as it is.
-    overrides: dict[str, Any] = field(default_factory=dict)
-    as_of: date | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DemoStep:
-    title: str
-    run: Callable[[DemoContext], None]
 
 
 def _is_ours_or_empty(folder: Path) -> bool:
@@ -61,23 +47,6 @@ def prepare_data_dir(ctx: DemoContext) -> None:
     folder.mkdir(parents=True)
     (folder / DEMO_MARKER).write_text("created by `tenure demo`; the demo wipes this folder\n")
     console.print(f"data dir: {folder.resolve()}", highlight=False)
-
-
-def simulate_demo(ctx: DemoContext) -> None:
-    from tenure.cli.simulate import day_progress
-    from tenure.simulate import load_config, simulate_into_stores
-
-    config = load_config("demo", overrides=ctx.overrides)
-    with day_progress(f"simulating {config.accounts} accounts over {config.months} months") as bar:
-        result = simulate_into_stores(config, ctx.settings, bar)
-    ctx.as_of = result.as_of
-    ctx.facts["start"] = result.start
-    console.print(
-        f"{result.rows['accounts']:,} accounts, {result.rows['contacts']:,} contacts, "
-        f"{result.rows['contracts']:,} contracts, {result.events:,} events in "
-        f"{result.seconds:.1f} s (config {result.config_hash}, seed {result.seed})",
-        highlight=False,
-    )
 
 
 def show_portfolio(ctx: DemoContext) -> None:
@@ -327,7 +296,9 @@ def run_daily_job(ctx: DemoContext) -> None:
 
 STEPS: list[DemoStep] = [
     DemoStep("Fresh data dir", prepare_data_dir),
-    DemoStep("Simulate the demo customer base", simulate_demo),
+    DemoStep("Simulate the company and export it as its tools would", export_company),
+    DemoStep("Import the exports through the shipped mappings", import_company),
+    DemoStep("Replay the product usage through /v1/batch", replay_usage),
     DemoStep("Portfolio summary", show_portfolio),
     DemoStep(f"Metrics over the last {HISTORY_WEEKS} weeks", compute_metric_history),
     DemoStep("Success plans, milestones, LAER stages", refresh_lifecycle),

@@ -1,0 +1,141 @@
+"""The demo's base enters through the customer's doors: the simulated company's exports
+(Salesforce, Stripe, Segment, with their dirt), imported through the shipped mappings with
+``--skip-invalid``, and the product usage replayed through ``/v1/batch`` of a server started on
+127.0.0.1 for the purpose (stopped by its PID)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tenure.cli.context import console
+
+if TYPE_CHECKING:
+    from tenure.cli.demo_context import DemoContext
+    from tenure.simulate.doors import DoorReport
+
+EXPORTS_DIR = "exports"
+# Refused rows shown per file; the rest are in its .rejects.csv.
+SHOWN_REJECTS = 3
+
+
+def exports_dir(ctx: DemoContext) -> Path:
+    return ctx.settings.data_dir / EXPORTS_DIR
+
+
+def export_company(ctx: DemoContext) -> None:
+    """Simulate the demo company and write it as its tools export it."""
+    from tenure.cli.simulate import day_progress
+    from tenure.simulate import load_config
+    from tenure.simulate.exports import simulate_as_exports
+
+    config = load_config("demo", overrides=ctx.overrides)
+    with day_progress(f"simulating {config.accounts} accounts over {config.months} months") as bar:
+        exported = simulate_as_exports(config, exports_dir(ctx), progress=bar)
+    result = exported.simulation
+    ctx.as_of = result.as_of
+    ctx.facts["start"] = result.start
+    console.print(
+        f"{result.rows['accounts']:,} accounts, {result.rows['contacts']:,} contacts, "
+        f"{result.rows['contracts']:,} contract terms, {result.events:,} events in "
+        f"{result.seconds:.1f} s (config {result.config_hash}, seed {result.seed}), exported to "
+        f"{exports_dir(ctx)}:",
+        highlight=False,
+    )
+    for name, rows in exported.files.items():
+        console.print(f"  {name:<28} {rows:>9,} rows", highlight=False)
+    for line in exported.planted:
+        console.print(f"  [yellow]planted to be refused[/] {line}", highlight=False)
+
+
+def import_company(ctx: DemoContext) -> None:
+    """The CS team, then every export through its door, in one transaction."""
+    import time
+
+    from tenure.cli.context import unit_of_work
+    from tenure.simulate.doors import create_team, import_exports
+
+    started = time.perf_counter()
+    with console.status("importing the exports…"), unit_of_work(ctx.settings) as session:
+        team = create_team(session, exports_dir(ctx))
+        reports = import_exports(session, exports_dir(ctx))
+    ctx.facts["imports"] = reports
+    console.print(
+        f"{team} CS team members created; {len(reports)} files imported in "
+        f"{time.perf_counter() - started:.1f} s:",
+        highlight=False,
+    )
+    _show_reports(reports, exports_dir(ctx))
+
+
+def _show_reports(reports: list[DoorReport], folder: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title="import reports (--skip-invalid)", title_justify="left")
+    for header in ("file", "door", "rows", "inserted", "updated", "unchanged", "refused"):
+        table.add_column(header, justify="left" if header in {"file", "door"} else "right")
+    for door in reports:
+        r = door.report
+        table.add_row(
+            str(door.path.relative_to(folder)),
+            r.mapping or "Tenure's format",
+            f"{r.rows:,}",
+            f"{r.inserted:,}",
+            f"{r.updated:,}",
+            f"{r.unchanged:,}",
+            f"{r.rejected:,}",
+        )
+    console.print(table)
+    for door in reports:
+        for error in door.report.rejects[:SHOWN_REJECTS]:
+            value = f" {error.value!r}" if error.value else ""
+            console.print(
+                f"  refused {door.path.name} line {error.line}, {error.column or 'row'}{value}: "
+                f"{error.reason}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if door.rejects_file is not None:
+            console.print(f"  … all in {door.rejects_file}", highlight=False, soft_wrap=True)
+
+
+def replay_usage(ctx: DemoContext) -> None:
+    """A Segment source, a server on loopback, the usage replayed into /v1/batch, the server
+    stopped; then the inbox compacted into Parquet, as the worker would."""
+    from tenure.cli.context import event_store, unit_of_work
+    from tenure.http.live import served_app
+    from tenure.ingest.sources import create_source
+    from tenure.model.base import utcnow
+    from tenure.simulate import doors
+
+    with unit_of_work(ctx.settings) as session:
+        write_key = create_source(session, "product").write_key
+    env = {
+        "TENURE_DATA_DIR": str(ctx.settings.data_dir),
+        "TENURE_DATABASE_URL": ctx.settings.resolved_database_url,
+    }
+    log = ctx.settings.data_dir / "demo-serve.log"
+    with (
+        console.status("starting a server on 127.0.0.1…") as status,
+        served_app(env, log, ready_path="/healthz") as url,
+    ):
+        status.update(f"replaying the product usage into {url}/v1/batch…")
+        replay = doors.replay_usage(exports_dir(ctx), url, write_key)
+    store = event_store(ctx.settings)
+    with console.status("compacting the inbox into Parquet…"):
+        store.compact(now=utcnow(), wait=True)
+    stats = store.stats()
+    ctx.facts["replay"] = replay
+    console.print(
+        f"{replay.messages:,} Segment track calls in {replay.requests} gzipped /v1/batch "
+        f"requests ({replay.gzipped_bytes / 1e6:.1f} MB) in {replay.seconds:.1f} s: "
+        f"{replay.per_second:,.0f} calls/s, every request answered 200",
+        highlight=False,
+    )
+    console.print(
+        f"event store: {stats.events:,} events ({stats.first:%Y-%m-%d} … {stats.last:%Y-%m-%d}), "
+        f"{stats.quarantined} quarantined",
+        highlight=False,
+    )
+    for message in store.quarantined(SHOWN_REJECTS):
+        console.print(f"  quarantined: {message.reason}", highlight=False, soft_wrap=True)

@@ -86,10 +86,8 @@ def test_demo_scores_the_base_and_can_run_again(
             assert days(HealthScore.as_of) == ["2026-10-18", "2026-10-25", "2026-11-01"]
             scored = count(HealthScore.as_of == dt.date(2026, 11, 1))
             assert 0 < scored <= 30
-            # churn risk for every customer the health score covers, from a fitted model; the
-            # exports' two prospects (a holding and its subsidiary on a trial) have no contract
-            # to lose, yet the health score covers accounts without contracts too
-            assert count(ChurnRiskScore.as_of == dt.date(2026, 11, 1)) == scored - 2
+            # churn risk for every account the health score covers, from a fitted model
+            assert count(ChurnRiskScore.as_of == dt.date(2026, 11, 1)) == scored
             assert list((data_dir / "models" / "churn").glob("*.joblib"))
             # LAER stages and success plans with milestones
             assert count(LifecycleStage.stage.is_not(None)) > 0

@@ -137,7 +137,12 @@ def test_every_row_enters_through_its_door_and_only_the_planted_ones_are_refused
 def test_the_truth_stays_in_its_folder(dirty: ExportsResult) -> None:
     folder = dirty.simulation.location
     assert dirty.simulation.truth_dir == folder / "truth"
-    assert pq.read_metadata(folder / "truth" / "accounts.parquet").num_rows == 30
+    truth = pq.read_table(folder / "truth" / "accounts.parquet")
+    exported = {a["ID"] for a in _csv(folder / "salesforce" / "Account.csv", "cp1252")}
+    # in the exported ids, so evaluation joins a base built from the exports
+    assert truth.num_rows == 30 and set(truth["account_external_id"].to_pylist()) < exported
+    renewals = pq.read_table(folder / "truth" / "renewals.parquet")
+    assert any(c.startswith("sub_") for c in renewals["contract_external_id"].to_pylist())
     exported = [p for p in folder.rglob("*") if p.is_file() and "truth" not in p.parts]
     latent = ("latent", "true_cause", "true_fit")
     assert not [p for p in exported if any(word in p.read_text("latin-1") for word in latent)]

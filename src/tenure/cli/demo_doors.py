@@ -31,7 +31,9 @@ def export_company(ctx: DemoContext) -> None:
 
     config = load_config("demo", overrides=ctx.overrides)
     with day_progress(f"simulating {config.accounts} accounts over {config.months} months") as bar:
-        exported = simulate_as_exports(config, exports_dir(ctx), progress=bar)
+        exported = simulate_as_exports(
+            config, exports_dir(ctx), progress=bar, truth_beside=ctx.settings.data_dir
+        )
     result = exported.simulation
     ctx.as_of = result.as_of
     ctx.facts["start"] = result.start

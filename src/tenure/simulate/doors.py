@@ -21,14 +21,10 @@ from sqlalchemy.orm import Session
 from tenure.auth.schemas import UserCreate
 from tenure.auth.service import create_user, find_user
 from tenure.errors import InvalidInput
-from tenure.ingest.importer import (
-    ImportReport,
-    ImportRequest,
-    import_records,
-    record_run,
-    write_rejects,
-)
+from tenure.ingest.importer import import_records
 from tenure.ingest.mappings import load_mapping
+from tenure.ingest.request import ImportReport, ImportRequest
+from tenure.ingest.runs import record_run, write_rejects
 from tenure.model.base import utcnow
 from tenure.simulate.exports import DOORS, USAGE_FILE, USERS_FILE
 

@@ -18,7 +18,7 @@ carry (``Dirt``). Which door imports each file is in ``DOORS`` and in DIR/README
   tickets, touchpoints, and the CS team.
 
 ``ids.csv`` names the simulator's id of every exported record (no import reads it; tests compare
-the two paths with it). The truth stays in ``truth/``, as with ``--out``.
+the two paths with it). The truth stays in ``truth/``, as with ``--out``, in the exported ids.
 """
 
 from __future__ import annotations
@@ -137,21 +137,28 @@ def simulate_as_exports(
     dirt: Dirt | None = None,
     progress: Progress | None = None,
     interventions: Interventions | None = None,
+    *,
+    truth_beside: Path | None = None,
 ) -> ExportsResult:
+    """Simulate, then export. The truth and simulation.json go to ``truth_beside`` (default
+    ``out``), their account and contract ids the exported ones, so evaluation reads a base
+    built from the exports as it reads one loaded directly (``truth_beside`` = the data dir)."""
     if out.exists() and any(out.iterdir()):
         raise Conflict(f"{out}: not empty; give --as-exports a new or empty folder")
     staging = out / ".simulated"
     simulated = simulate_to_files(config, staging, progress, interventions)
+    beside = truth_beside or out
+    beside.mkdir(parents=True, exist_ok=True)
     try:
-        (staging / "truth").rename(out / "truth")
-        (staging / META_FILE).rename(out / META_FILE)
         exporter = _Exporter(staging, out, dirt or Dirt(), simulated.as_of)
         exporter.write()
+        exporter.write_truth(staging / "truth", beside / "truth")
+        (staging / META_FILE).replace(beside / META_FILE)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportsResult(
         simulation=SimulationResult(
-            **{**simulated.__dict__, "location": out, "truth_dir": out / "truth"}
+            **{**simulated.__dict__, "location": out, "truth_dir": beside / "truth"}
         ),
         files=exporter.written,
         planted=exporter.planted,
@@ -624,6 +631,26 @@ class _Exporter:
             "}",
             "",
         )
+
+    def write_truth(self, staged: Path, truth: Path) -> None:
+        """The truth files with the exported ids in place of the simulator's."""
+        shutil.rmtree(truth, ignore_errors=True)
+        truth.mkdir(parents=True)
+        renamed = {
+            "account_external_id": {k: v[0] for k, v in self.account_ids.items()},
+            "contract_external_id": self.contract_ids,
+        }
+        for path in staged.iterdir():
+            if path.suffix != ".parquet":
+                shutil.copy(path, truth / path.name)
+                continue
+            table = pq.read_table(path)
+            for column, exported in renamed.items():
+                if column in table.column_names:
+                    ids = [exported.get(i, i) for i in table[column].to_pylist()]
+                    index = table.column_names.index(column)
+                    table = table.set_column(index, column, pa.array(ids, pa.string()))
+            pq.write_table(table, truth / path.name, compression="zstd")
 
     def write_ids(self) -> None:
         with open(self._path("ids.csv"), "w", encoding="utf-8", newline="") as handle:

@@ -29,16 +29,16 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from babel.numbers import get_currency_precision
 
 from tenure.errors import Conflict, InvalidInput
+from tenure.money import minor_units
 from tenure.simulate.config import SimulationConfig
 from tenure.simulate.interventions import Interventions
 from tenure.simulate.service import META_FILE, Progress, SimulationResult, simulate_to_files
@@ -195,12 +195,6 @@ def _java_double(value: float) -> str:
     """A double as Java's Double.toString writes it for large values (4.85E9)."""
     mantissa, exponent = f"{value:.6E}".split("E")
     return f"{mantissa.rstrip('0').rstrip('.')}E{int(exponent)}"
-
-
-def _minor_units(amount: Decimal, currency: str) -> int:
-    """An amount in the currency's smallest unit, as Stripe stores prices (whole cents, yen)."""
-    scaled = amount.scaleb(get_currency_precision(currency))
-    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def _split_name(name: str | None) -> tuple[str, str]:
@@ -493,7 +487,7 @@ class _Exporter:
         seats = max(contract["licensed_seats"] or 1, 1)
         per_year = Decimal(str(contract["arr"])) / seats
         per_period = per_year * count if interval == "year" else per_year / 12
-        amount = _minor_units(per_period, currency)
+        amount = minor_units(per_period, currency, "stripe")
         start, end = contract["starts_on"], contract["ends_on"] + timedelta(days=1)
         ended = contract["status"] == "ended"
         notice = contract["notice_on"]

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from babel.numbers import get_currency_precision, is_currency
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tenure.accounts.schemas import parse_iso_datetime
 from tenure.errors import InvalidInput, NotFound
 from tenure.ingest.files import lookup
+from tenure.money import Convention, currency_code, major_units
 
 Entity = Literal[
     "accounts", "contacts", "contracts", "features", "events", "surveys", "tickets", "touchpoints"
@@ -69,8 +69,10 @@ class ColumnSpec(BaseModel):
     unmapped: Literal["error", "keep", "null"] = "error"
     transform: Transform | None = None
     # An amount in the currency's minor units (Stripe's cents, or yen for JPY): divided by
-    # 10 ** (ISO 4217 minor-unit digits of the currency code in this column).
+    # 10 ** (ISO 4217 minor-unit digits of the currency code in this column) — by the table of
+    # `minor_units_convention` (iso4217, or stripe: ISK two-decimal, MGA zero-decimal).
     minor_units: str | None = None
+    minor_units_convention: Convention = "iso4217"
     # Multiply by the number in this column (Stripe: unit amount × quantity).
     times: str | None = None
     # Scale a per-period amount to a year by the interval named in this column.
@@ -146,16 +148,15 @@ class ColumnSpec(BaseModel):
 
     def _major_units(self, amount: Any, currency: Any) -> Decimal:
         assert self.minor_units is not None
-        code = str(currency or "").strip().upper()
-        if not is_currency(code):
-            raise MappingProblem(self.minor_units, currency, "expected an ISO 4217 currency code")
         try:
-            minor = _number(amount)
-        except (TypeError, ValueError, ArithmeticError):
-            raise MappingProblem(self.source, amount, "expected a number") from None
-        if minor != minor.to_integral_value():
-            raise MappingProblem(self.source, amount, "minor units must be a whole number")
-        return minor.scaleb(-get_currency_precision(code))
+            code = currency_code(currency)
+        except InvalidInput as error:
+            raise MappingProblem(self.minor_units, currency, error.message) from None
+        try:
+            return major_units(_number(amount), code, self.minor_units_convention)
+        except (TypeError, ValueError, ArithmeticError, InvalidInput):
+            reason = "expected a whole number of minor units"
+            raise MappingProblem(self.source, amount, reason) from None
 
     def _amount(self, value: Any) -> Decimal:
         try:

@@ -52,8 +52,16 @@ def test_demo_scores_the_base_and_can_run_again(
 ) -> None:
     import sqlalchemy as sa
 
+    from tenure.accounts.arr import active_clause
     from tenure.cli import demo
-    from tenure.model import ChurnRiskScore, DailyRun, HealthScore, LifecycleStage, Milestone
+    from tenure.model import (
+        ChurnRiskScore,
+        Contract,
+        DailyRun,
+        HealthScore,
+        LifecycleStage,
+        Milestone,
+    )
     from tenure.store.database import create_engine
 
     data_dir = fast_dir / "demo"
@@ -86,8 +94,16 @@ def test_demo_scores_the_base_and_can_run_again(
             assert days(HealthScore.as_of) == ["2026-10-18", "2026-10-25", "2026-11-01"]
             scored = count(HealthScore.as_of == dt.date(2026, 11, 1))
             assert 0 < scored <= 30
-            # churn risk for every account the health score covers, from a fitted model
-            assert count(ChurnRiskScore.as_of == dt.date(2026, 11, 1)) == scored
+            # churn risk, from a fitted model, for every customer the health score covers (the
+            # CRM export also holds prospects: health watches them, the churn model cannot)
+            customers = (
+                sa.select(Contract.account_id).where(active_clause(dt.date(2026, 11, 1))).distinct()
+            )
+            scored_customers = count(
+                HealthScore.as_of == dt.date(2026, 11, 1), HealthScore.account_id.in_(customers)
+            )
+            assert scored_customers > 0
+            assert count(ChurnRiskScore.as_of == dt.date(2026, 11, 1)) == scored_customers
             assert list((data_dir / "models" / "churn").glob("*.joblib"))
             # LAER stages and success plans with milestones
             assert count(LifecycleStage.stage.is_not(None)) > 0

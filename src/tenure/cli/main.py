@@ -13,6 +13,7 @@ from tenure.cli import contacts as contacts_commands
 from tenure.cli import ctas as ctas_commands
 from tenure.cli import demo as demo_command
 from tenure.cli import events as events_commands
+from tenure.cli import fx as fx_commands
 from tenure.cli import health as health_commands
 from tenure.cli import imports
 from tenure.cli import metrics as metrics_commands
@@ -83,6 +84,7 @@ app.add_typer(outbox_commands.outbox_app, name="outbox")
 app.add_typer(webhooks_commands.webhooks_app, name="webhooks")
 app.add_typer(surveys_commands.surveys_app, name="surveys")
 app.add_typer(contacts_commands.contacts_app, name="contacts")
+app.add_typer(fx_commands.fx_app, name="fx")
 success_commands.register(app)
 app.command("simulate")(simulate_command.command)
 app.command("demo")(demo_command.command)

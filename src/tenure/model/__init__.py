@@ -19,6 +19,7 @@ from tenure.model.cta import (
 from tenure.model.daily_run import DailyRun
 from tenure.model.desired_outcome import DesiredOutcome
 from tenure.model.feature import Feature
+from tenure.model.fx_rate import FxRate, ReportingCurrency
 from tenure.model.handoff import AccountHandoff, HandoffStep
 from tenure.model.health_score import HealthScore
 from tenure.model.identity_alias import IdentityAlias
@@ -77,6 +78,7 @@ __all__ = [
     "DeliveryStatus",
     "DesiredOutcome",
     "Feature",
+    "FxRate",
     "HandoffStep",
     "HealthScore",
     "IdentityAlias",
@@ -95,6 +97,7 @@ __all__ = [
     "OutboxStatus",
     "Referral",
     "RenewalOutcome",
+    "ReportingCurrency",
     "RuleEvaluation",
     "SavedView",
     "Source",

@@ -8,7 +8,7 @@ twin opens in the browser. Lists page with ``cursor``/``next_cursor``. Errors ar
 
 from fastapi import APIRouter
 
-from tenure.api.v1 import accounts, admin, alignment, playbooks, records, reviews
+from tenure.api.v1 import accounts, admin, alignment, money, playbooks, records, reviews
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(accounts.router)
@@ -17,5 +17,6 @@ router.include_router(admin.router)
 router.include_router(reviews.router)
 router.include_router(alignment.router)
 router.include_router(playbooks.router)
+router.include_router(money.router)
 
 __all__ = ["router"]

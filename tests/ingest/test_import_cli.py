@@ -35,6 +35,9 @@ def test_import_reimport_and_rejection(
     env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
     runner = CliRunner()
+    users = FIXTURES / "salesforce_users.csv"
+    team = runner.invoke(app, ["import", "users", str(users), "-m", "salesforce-users"], env=env)
+    assert team.exit_code == 0, team.output
     accounts = FIXTURES / "salesforce_accounts.csv"
     first = runner.invoke(
         app, ["import", "accounts", str(accounts), "-m", "salesforce-accounts"], env=env
@@ -60,6 +63,7 @@ def test_import_reimport_and_rejection(
         "updated": 0,
         "unchanged": 3,
         "rejected": 0,
+        "notes": [],
         "rejects_file": None,
     }
 
@@ -93,11 +97,12 @@ def test_import_reimport_and_rejection(
         ).order_by(ImportRun.id),
     )
     assert [r[:4] for r in runs] == [
+        ("succeeded", "salesforce_users.csv", 2, 0),
         ("succeeded", "salesforce_accounts.csv", 3, 0),
         ("succeeded", "salesforce_accounts.csv", 0, 3),
         ("rejected", "accounts.csv", 0, 0),
     ]
-    assert runs[2][4] == [
+    assert runs[3][4] == [
         {
             "line": 4,
             "column": "employee_count",
@@ -109,6 +114,7 @@ def test_import_reimport_and_rejection(
     history = runner.invoke(app, ["import", "runs", "--json"], env=env)
     assert [run["status"] for run in json.loads(history.stdout)] == [
         "rejected",
+        "succeeded",
         "succeeded",
         "succeeded",
     ]

@@ -17,13 +17,19 @@ from tenure.ingest.files import FileFormat, SourceFile
 from tenure.ingest.importer import import_records
 from tenure.ingest.mappings import load_mapping, salesforce_id
 from tenure.ingest.request import ImportRequest
-from tenure.model import Account, Contact, Contract
+from tenure.model import Account, Contact, Contract, User
 from tests.ingest.helpers import counts, run_import, write_rows
 from tests.stored import stored
 
 EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports"
 SALESFORCE = EXPORTS / "salesforce"
 SOCIETE, PARIS, MUELLER = "0015e00000Soc1AAAR", "0015e00000Soc2BAAR", "0015e00000Mue3CAAR"
+ZOE = "0055e000001OwnAAAS"  # the owner of every account in the Account extracts
+
+
+def _team(session: Session) -> None:
+    """The User extract first: the Account extracts' OWNERID names a Salesforce User."""
+    run_import(session, "users", SALESFORCE / "User_extract.csv", "salesforce-users")
 
 
 def test_salesforce_ids_get_the_documented_case_safe_suffix() -> None:
@@ -41,6 +47,7 @@ def test_an_old_data_loader_extract_in_cp1252_imports_with_the_shipped_mapping(
 ) -> None:
     """UPPERCASE headers, every value quoted, CRLF rows with a bare LF inside a quoted value,
     cp1252 without --encoding, Java notation numbers and a 15-character ParentId."""
+    _team(session)
     export = SALESFORCE / "Account_extract_cp1252.csv"
     assert counts(run_import(session, "accounts", export, "salesforce-accounts")) == (3, 0, 0)
     societe, paris = stored(session, Account, SOCIETE), stored(session, Account, PARIS)
@@ -50,7 +57,7 @@ def test_an_old_data_loader_extract_in_cp1252_imports_with_the_shipped_mapping(
     assert societe.employee_count == 117000
     assert societe.custom["annual_revenue"] == 4_850_000_000  # 4.85E9
     assert paris.custom["annual_revenue"] == 35_520_000  # 3.552E7
-    assert societe.custom["salesforce_owner_id"] == "0055e000001OwnAAAS"
+    assert societe.owner_id == stored(session, User, ZOE).id  # OWNERID, a Salesforce User Id
     # The same extract again changes nothing.
     assert counts(run_import(session, "accounts", export, "salesforce-accounts")) == (0, 0, 3)
 
@@ -65,6 +72,7 @@ def test_crlf_rows_keep_a_bare_lf_inside_a_quoted_value() -> None:
 
 
 def test_an_encoding_that_would_store_mojibake_is_refused(session: Session) -> None:
+    _team(session)
     export = SALESFORCE / "Account_extract_utf8.csv"
     mapping = load_mapping("salesforce-accounts")
     with pytest.raises(RejectedFile) as refused:
@@ -82,6 +90,7 @@ def test_an_encoding_that_would_store_mojibake_is_refused(session: Session) -> N
 
 
 def test_a_utf16_export_with_15_character_account_ids_imports(session: Session) -> None:
+    _team(session)
     run_import(session, "accounts", SALESFORCE / "Account_extract_utf8.csv", "salesforce-accounts")
     export = SALESFORCE / "Contact_extract_utf16.csv"
     assert counts(run_import(session, "contacts", export, "salesforce-contacts")) == (3, 0, 0)
@@ -110,6 +119,7 @@ def _without(export: Path, tmp_path: Path, *dropped: str) -> Path:
 def test_a_mapped_column_missing_from_the_file_is_refused_and_wipes_nothing(
     session: Session, tmp_path: Path
 ) -> None:
+    _team(session)
     export = SALESFORCE / "Account_extract_utf8.csv"
     run_import(session, "accounts", export, "salesforce-accounts")
     partial = _without(export, tmp_path, "PARENTID", "INDUSTRY")
@@ -127,6 +137,7 @@ def test_a_mapped_column_missing_from_the_file_is_refused_and_wipes_nothing(
 def test_fields_outside_the_mapping_stay_untouched_on_update(
     session: Session, tmp_path: Path
 ) -> None:
+    _team(session)
     tenure_own = [{"external_id": SOCIETE, "name": "SG", "segment": "enterprise", "region": "EU"}]
     run_import(session, "accounts", write_rows(tmp_path, "own", "csv", tenure_own))
     export = SALESFORCE / "Account_extract_utf8.csv"

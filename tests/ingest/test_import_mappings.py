@@ -15,25 +15,31 @@ from tenure.accounts import service
 from tenure.accounts.schemas import AccountCreate
 from tenure.errors import InvalidInput, NotFound, RejectedFile
 from tenure.ingest.mappings import load_mapping, shipped_mappings
-from tenure.model import Contact, Contract
+from tenure.model import Contact, Contract, User
 from tests.ingest.helpers import FIXTURES, counts, run_import
 from tests.stored import stored, stored_all
 
 
 def test_every_shipped_mapping_loads() -> None:
-    assert sorted(shipped_mappings()) == [
+    assert set(shipped_mappings()) >= {
         "hubspot-companies",
         "hubspot-contacts",
         "salesforce-accounts",
+        "salesforce-cases",
         "salesforce-contacts",
+        "salesforce-events",
+        "salesforce-tasks",
+        "salesforce-users",
         "stripe-subscriptions",
         "stripe-subscriptions-salesforce",
-    ]
+    }
     for name in shipped_mappings():
         assert load_mapping(name).name == name
 
 
 def test_salesforce_accounts_and_contacts(session: Session) -> None:
+    users = FIXTURES / "salesforce_users.csv"
+    assert counts(run_import(session, "users", users, "salesforce-users")) == (2, 0, 0)
     accounts = FIXTURES / "salesforce_accounts.csv"
     assert counts(run_import(session, "accounts", accounts, "salesforce-accounts")) == (3, 0, 0)
     assert counts(run_import(session, "accounts", accounts, "salesforce-accounts")) == (0, 0, 3)
@@ -47,8 +53,8 @@ def test_salesforce_accounts_and_contacts(session: Session) -> None:
         "United States",
     )
     assert acme.created_on == date(2021, 3, 4)
+    assert acme.owner_id == stored(session, User, "0055e000001XyZaAAK").id
     assert acme.custom == {
-        "salesforce_owner_id": "0055e000001XyZaAAK",
         "account_type": "Customer - Direct",
         "annual_revenue": 812000000,
     }

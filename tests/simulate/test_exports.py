@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.errors import InvalidInput
-from tenure.model import Account, Contact, Contract, SurveyResponse, Ticket, Touchpoint
+from tenure.model import Account, Contact, Contract, SurveyResponse, Ticket, Touchpoint, User
 from tenure.simulate.doors import create_team, import_exports
 from tenure.simulate.exports import DIRT_KINDS, Dirt, ExportsResult, simulate_as_exports
 from tests.simulate.conftest import tiny_config
@@ -132,6 +132,13 @@ def test_every_row_enters_through_its_door_and_only_the_planted_ones_are_refused
     oslo = session.scalar(sa.select(Account).where(Account.name == "Société Nordique – Oslo"))
     holding = session.scalar(sa.select(Account).where(Account.name == "Société Nordique Holding"))
     assert oslo is not None and holding is not None and oslo.parent_id == holding.id
+    # User.csv's Salesforce ids reached the team created as an admin would (matched by e-mail),
+    # so every Account's OWNERID found its owner: the same one tenure/accounts.jsonl names.
+    assert reports["User.csv"].inserted == 0
+    assert count(User) == rows["users"]
+    assert session.scalar(sa.select(sa.func.count()).where(User.external_id.is_(None))) == 0
+    owned = session.scalar(sa.select(sa.func.count()).where(Account.owner_id.is_not(None)))
+    assert owned == rows["accounts"]
 
 
 def test_the_truth_stays_in_its_folder(dirty: ExportsResult) -> None:

@@ -159,8 +159,10 @@ class AccountCreate(InputModel):
     industry: str | None = Field(default=None, max_length=128)
     employee_count: int | None = Field(default=None, ge=0)
     region: str | None = Field(default=None, max_length=64)
-    # The owning CSM, by the e-mail of a Tenure user.
+    # The owning CSM, by the e-mail of a Tenure user, or by their id in the CRM (Salesforce
+    # OwnerId) once `tenure import users` has brought the CRM's users in.
     owner_email: UserEmail | None = None
+    owner_external_id: ExternalId | None = None
     created_on: IsoDate | None = None
     onboarded_on: IsoDate | None = None
     # Custom attributes merge into the stored ones: a key absent here is kept.
@@ -170,6 +172,36 @@ class AccountCreate(InputModel):
     def _not_own_parent(self) -> AccountCreate:
         if self.parent_external_id == self.external_id:
             raise ValueError("parent_external_id: an account cannot be its own parent")
+        if self.owner_email and self.owner_external_id:
+            raise ValueError("owner_email: give the owner by e-mail or by external id, not both")
+        return self
+
+
+# --- users (account owners) ------------------------------------------------------------------
+
+
+class UserImport(InputModel):
+    """A member of the team as the CRM knows them (a Salesforce User): their id is what the
+    CRM's OwnerId holds. New users are CSMs who cannot sign in until given a password; one
+    inactive in the CRM keeps their accounts, which then need a new owner."""
+
+    external_id: ExternalId
+    email: UserEmail
+    name: Name
+    is_active: bool = True
+    manager_external_id: ExternalId | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _looks_like_email(cls, value: str) -> str:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+            raise ValueError("not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _not_own_manager(self) -> UserImport:
+        if self.manager_external_id == self.external_id:
+            raise ValueError("manager_external_id: a user cannot be their own manager")
         return self
 
 
@@ -353,8 +385,9 @@ class TouchpointCreate(InputModel):
     occurred_at: UtcDatetime
     subject: str | None = Field(default=None, max_length=500)
     notes: str | None = None
-    # The CSM who held it, by the e-mail of a Tenure user.
+    # The CSM who held it, by the e-mail of a Tenure user or their id in the CRM (OwnerId).
     user_email: UserEmail | None = None
+    user_external_id: ExternalId | None = None
     # Attending contacts by external id (``a;b`` in a flat file).
     attendee_external_ids: ExternalIdList = Field(default_factory=list)
 

@@ -26,7 +26,10 @@ from tenure.accounts.schemas import (
     TouchpointCreate,
     TouchpointRead,
     UpsertCounts,
+    UserImport,
 )
+from tenure.auth import audit
+from tenure.auth.sessions import end_user_sessions
 from tenure.dates import utc
 from tenure.errors import InvalidInput, NotFound
 from tenure.model import (
@@ -40,6 +43,7 @@ from tenure.model import (
     Ticket,
     Touchpoint,
     User,
+    UserRole,
 )
 from tenure.model.base import MAX_ID, utcnow
 
@@ -61,6 +65,8 @@ class Reference:
     noun: str
     # Column set from the resolved id (attendees: the related objects themselves).
     target: str
+    # The named record may be another row of the same file (a parent, a manager).
+    in_batch: bool = False
 
 
 _ACCOUNT = Reference("account_external_id", Account, "external_id", "account", "account_id")
@@ -68,8 +74,12 @@ _CONTACT = Reference("contact_external_id", Contact, "external_id", "contact", "
 
 REFERENCES: dict[type[BaseModel], tuple[Reference, ...]] = {
     AccountCreate: (
-        Reference("parent_external_id", Account, "external_id", "account", "parent_id"),
+        Reference("parent_external_id", Account, "external_id", "account", "parent_id", True),
         Reference("owner_email", User, "email", "user", "owner_id"),
+        Reference("owner_external_id", User, "external_id", "user", "owner_id"),
+    ),
+    UserImport: (
+        Reference("manager_external_id", User, "external_id", "user", "manager_id", True),
     ),
     ContactCreate: (_ACCOUNT,),
     ContractCreate: (_ACCOUNT,),
@@ -79,6 +89,7 @@ REFERENCES: dict[type[BaseModel], tuple[Reference, ...]] = {
     TouchpointCreate: (
         _ACCOUNT,
         Reference("user_email", User, "email", "user", "user_id"),
+        Reference("user_external_id", User, "external_id", "user", "user_id"),
         Reference("attendee_external_ids", Contact, "external_id", "contact", "attendees"),
     ),
 }
@@ -126,7 +137,7 @@ def missing_references(session: Session, rows: Sequence[BaseModel]) -> list[Miss
     for reference in REFERENCES[type(rows[0])]:
         values = {v for row in rows for v in referenced_values(row, reference)}
         known = set(ids_by_key(session, reference.model, reference.key, values))
-        if reference.field == "parent_external_id":
+        if reference.in_batch:
             known |= batch_keys  # type: ignore[arg-type]
         for index, row in enumerate(rows):
             problems.extend(
@@ -135,12 +146,15 @@ def missing_references(session: Session, rows: Sequence[BaseModel]) -> list[Miss
                     reference.field,
                     value,
                     f"no {reference.noun} with {reference.key.replace('_', ' ')} {value!r}"
-                    + (" (import accounts first)" if reference.noun == "account" else ""),
+                    + _FIRST.get(reference.noun, ""),
                 )
                 for value in referenced_values(row, reference)
                 if value not in known
             )
     return sorted(problems, key=lambda p: p.index)
+
+
+_FIRST = {"account": " (import accounts first)", "user": " (import users first)"}
 
 
 def _resolve(session: Session, rows: Sequence[BaseModel]) -> list[dict[str, Any]]:
@@ -168,8 +182,12 @@ def _resolve(session: Session, rows: Sequence[BaseModel]) -> list[dict[str, Any]
             value = getattr(row, r.field)
             if r.target == "attendees":
                 values["attendees"] = [contacts[lookups[r.field][v]] for v in value]
-            elif r.field != "parent_external_id":
-                values[r.target] = None if value is None else lookups[r.field][value]
+            elif r.in_batch:
+                continue  # set once the whole file is stored (a parent, a manager)
+            elif value is not None:
+                values[r.target] = lookups[r.field][value]
+            else:
+                values.setdefault(r.target, None)  # an owner is by e-mail or by external id
         resolved.append(values)
     return resolved
 
@@ -339,6 +357,112 @@ def upsert_tickets(session: Session, rows: Sequence[TicketCreate]) -> UpsertCoun
 
 def upsert_touchpoints(session: Session, rows: Sequence[TouchpointCreate]) -> UpsertCounts:
     return _counts(_upsert(session, Touchpoint, "external_id", rows, _resolve(session, rows)))
+
+
+# --- users: the team as the CRM knows them --------------------------------------------------
+
+
+def upsert_users(session: Session, rows: Sequence[UserImport]) -> UpsertCounts:
+    """Insert or update users by their CRM id, else by e-mail (a console user created before the
+    CRM's users were imported gains the id). New users are CSMs without a password; a user
+    inactive in the CRM is deactivated (their sessions end) and keeps their accounts."""
+    missing = missing_references(session, rows)
+    if missing:
+        raise InvalidInput(f"{missing[0].field}: {missing[0].message}")
+    ids = [row.external_id for row in rows]
+    by_id = {u.external_id: u for u in _users_where(session, User.external_id, ids)}
+    emails = [row.email for row in rows]
+    by_email = {
+        u.email.lower(): u for u in _users_where(session, sa.func.lower(User.email), emails)
+    }
+    changes: dict[str, Change] = {}
+    for row in rows:
+        user = by_id.get(row.external_id) or by_email.get(row.email)
+        if user is None:
+            user = User(
+                external_id=row.external_id,
+                email=row.email,
+                name=row.name,
+                role=UserRole.csm,
+                is_active=row.is_active,
+            )
+            session.add(user)
+            by_email[row.email] = user  # a second row with this e-mail is refused below
+            changes[row.external_id] = Change(user, "inserted", set())
+            continue
+        changes[row.external_id] = Change(user, "unchanged", set())
+        _update_user(session, user, row, by_email, changes[row.external_id])
+    session.flush()
+    managers = ids_by_key(session, User, "external_id", [r.manager_external_id or "" for r in rows])
+    for row in rows:
+        if "manager_external_id" not in row.model_fields_set:
+            continue
+        change = changes[row.external_id]
+        manager_id = managers.get(row.manager_external_id or "")
+        if change.record.manager_id != manager_id:
+            change.record.manager_id = manager_id
+            if change.status == "unchanged":
+                change.status = "updated"
+    for change in changes.values():
+        if change.status != "unchanged":
+            action = "user.import" if change.status == "inserted" else "user.update"
+            after = audit.snapshot(change.record)
+            audit.record(session, None, action, "user", change.record.id, after=after, via="import")
+    session.flush()
+    return _counts(changes)
+
+
+def _users_where(session: Session, column: Any, values: Sequence[str]) -> list[User]:
+    found: list[User] = []
+    for chunk in _chunks(sorted(set(values))):
+        found.extend(session.scalars(sa.select(User).where(column.in_(chunk))))
+    return found
+
+
+def _update_user(
+    session: Session, user: User, row: UserImport, by_email: dict[str, User], change: Change
+) -> None:
+    if user.external_id not in (None, row.external_id):
+        raise InvalidInput(
+            f"external_id {row.external_id!r}: {row.email} is already the user with external id "
+            f"{user.external_id!r}"
+        )
+    other = by_email.get(row.email)
+    if other is not None and other is not user:
+        raise InvalidInput(f"email {row.email}: another user (id {other.id}) has this e-mail")
+    if user.role == UserRole.admin and not row.is_active and user.is_active:
+        raise InvalidInput(
+            f"is_active: {user.email} is a Tenure admin; deactivate admins in the console, "
+            "not by an import"
+        )
+    given: dict[str, Any] = {"external_id": row.external_id, "email": row.email, "name": row.name}
+    given["is_active"] = row.is_active
+    for name, value in given.items():
+        given_here = name in row.model_fields_set or name == "external_id"
+        if given_here and getattr(user, name) != value:
+            setattr(user, name, value)
+            change.fields.add(name)
+    if change.fields:
+        change.status = "updated"
+    if "is_active" in change.fields and not user.is_active:
+        end_user_sessions(session, user.id)
+
+
+def owners_to_reassign(session: Session) -> list[str]:
+    """Accounts whose owner is inactive (left the team): they keep the owner, and need a new
+    one. One line per such owner, for the import report."""
+    rows = session.execute(
+        sa.select(User.name, User.email, sa.func.count(Account.id))
+        .join(Account, Account.owner_id == User.id)
+        .where(User.is_active.is_(False))
+        .group_by(User.id, User.name, User.email)
+        .order_by(sa.func.count(Account.id).desc(), User.name)
+    ).all()
+    return [
+        f"{name} ({email}) is inactive and still owns {count} account"
+        f"{'s' if count != 1 else ''}: they need a new owner"
+        for name, email, count in rows
+    ]
 
 
 # --- the account lookup ---------------------------------------------------------------------

@@ -27,6 +27,8 @@ app = typer.Typer(
 PROGRESS_FROM_BYTES = 1 << 20
 
 ENTITY_HELP = {
+    "users": "The team as the CRM knows them (Salesforce Users) by external_id, matched to "
+    "existing users by e-mail; import them before accounts that name owners by CRM id.",
     "accounts": "Accounts by external_id (parents may be in the same file).",
     "contacts": "Contacts by external_id, linked to accounts by account_external_id.",
     "contracts": "Contracts/subscriptions by external_id, linked by account_external_id.",
@@ -128,6 +130,8 @@ def _import(
         print_json({**report.model_dump(mode="json"), "rejects_file": _shown(rejects_path)})
     else:
         _show_report(report)
+        for note in report.notes:
+            console.print(f"[bold]note:[/] {note}", soft_wrap=True, highlight=False)
         if rejects_path is not None:
             err_console.print(
                 f"{report.rejected} row(s) left out ({len(report.rejects)} problem(s)): "

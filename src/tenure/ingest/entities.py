@@ -26,6 +26,7 @@ from tenure.accounts.schemas import (
     TicketCreate,
     TouchpointCreate,
     UpsertCounts,
+    UserImport,
     UtcDatetime,
 )
 
@@ -55,18 +56,25 @@ class EventRow(InputModel):
         return value
 
 
+def _owners(session: Session) -> list[str]:
+    return service.owners_to_reassign(session)
+
+
 @dataclass(frozen=True)
 class EntityKind:
     name: str
     schema: type[BaseModel]
     key: str
     upsert: Callable[[Session, Any], UpsertCounts] | None
+    # What the import report should add once the rows are stored (owners who left the team).
+    notes: Callable[[Session], list[str]] | None = None
 
 
 ENTITIES: dict[str, EntityKind] = {
     kind.name: kind
     for kind in (
-        EntityKind("accounts", AccountCreate, "external_id", service.upsert_accounts),
+        EntityKind("users", UserImport, "external_id", service.upsert_users, _owners),
+        EntityKind("accounts", AccountCreate, "external_id", service.upsert_accounts, _owners),
         EntityKind("contacts", ContactCreate, "external_id", service.upsert_contacts),
         EntityKind("contracts", ContractCreate, "external_id", service.upsert_contracts),
         EntityKind("features", FeatureCreate, "key", service.upsert_features),

@@ -89,6 +89,7 @@ def import_records(
     counts = kind.upsert(session, rows)
     progress.advance(len(rows))
     return ImportReport(
+        notes=kind.notes(session) if kind.notes else [],
         entity=kind.name,
         file_name=request.path.name,
         mapping=request.mapping.name if request.mapping else None,

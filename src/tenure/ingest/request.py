@@ -45,6 +45,8 @@ class ImportReport(BaseModel):
     unchanged: int
     rejected: int = 0
     rejects: list[RowError] = Field(default_factory=list, exclude=True)
+    # Things to do now that the rows are stored (accounts whose owner left the team).
+    notes: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ class RowValidator:
         for column in columns:
             by_lower.setdefault(column.lower(), column)
         errors = []
+        optional = set(mapping.read_columns()) - set(mapping.read_columns(optional=False))
         for wanted, field in mapping.read_columns().items():
             if has_column(columns, wanted):
                 continue
@@ -108,6 +109,8 @@ class RowValidator:
             if found is not None and not has_column(list(self._renamed.values()), wanted):
                 root = wanted if found.lower() == wanted.lower() else wanted.split(".")[0]
                 self._renamed[found] = root
+                continue
+            if wanted in optional:
                 continue
             if self.schema.model_fields.get(field.split(".")[0], None) is not None and (
                 self.schema.model_fields[field.split(".")[0]].is_required()

@@ -19,3 +19,6 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     manager_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Their id in the CRM the book comes from (a Salesforce User Id): how an export's OwnerId
+    # finds its owner. Set by `tenure import users`.
+    external_id: Mapped[str | None] = mapped_column(sa.String(128), unique=True, index=True)

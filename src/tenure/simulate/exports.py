@@ -66,6 +66,7 @@ DIRT_KINDS: dict[str, str] = {
 # file (relative to DIR) → (entity, shipped mapping or None for Tenure's own format), in the
 # order an import needs: what a row references comes first.
 DOORS: dict[str, tuple[str, str | None]] = {
+    "salesforce/User.csv": ("users", "salesforce-users"),
     "salesforce/Account.csv": ("accounts", "salesforce-accounts"),
     "tenure/accounts.jsonl": ("accounts", None),
     "salesforce/Contact.csv": ("contacts", "salesforce-contacts"),
@@ -77,9 +78,9 @@ DOORS: dict[str, tuple[str, str | None]] = {
     "tenure/tickets.jsonl": ("tickets", None),
     "tenure/touchpoints.jsonl": ("touchpoints", None),
 }
-# Written in a verified format, imported by no door on this version: the users importer, the
-# billing-customers importer.
-UNIMPORTED = ("salesforce/User.csv", "stripe/customers.jsonl")
+# Written in a verified format, imported by no door on this version: the billing-customers
+# importer.
+UNIMPORTED = ("stripe/customers.jsonl",)
 USAGE_FILE = "segment/usage.jsonl"
 USERS_FILE = "tenure/users.jsonl"
 

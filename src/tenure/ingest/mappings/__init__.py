@@ -27,16 +27,32 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from tenure.accounts.schemas import parse_iso_datetime
+from tenure.accounts.schemas import parse_iso_date, parse_iso_datetime
 from tenure.errors import InvalidInput, NotFound
-from tenure.ingest.files import lookup
+from tenure.ingest.files import has_column, lookup
 from tenure.money import Convention, currency_code, major_units
 
 Entity = Literal[
-    "accounts", "contacts", "contracts", "features", "events", "surveys", "tickets", "touchpoints"
+    "users",
+    "accounts",
+    "contacts",
+    "contracts",
+    "features",
+    "events",
+    "surveys",
+    "tickets",
+    "touchpoints",
 ]
 Transform = Literal[
-    "number", "salesforce_id", "unix_date", "unix_datetime", "date_of", "upper", "lower"
+    "number",
+    "salesforce_id",
+    "salesforce_contact_id",
+    "unix_date",
+    "unix_datetime",
+    "date_of",
+    "start_of_day",
+    "upper",
+    "lower",
 ]
 CUSTOM_PREFIX = "custom."
 # Periods per year for the `annualize` option (Stripe's plan.interval values).
@@ -78,6 +94,9 @@ class ColumnSpec(BaseModel):
     # Scale a per-period amount to a year by the interval named in this column.
     annualize: str | None = None
     interval_count: str | None = None
+    # The column may be missing from the file (CurrencyIsoCode exists only in multi-currency
+    # Salesforce orgs): the field is then left as stored, never emptied.
+    optional: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> ColumnSpec:
@@ -224,6 +243,17 @@ def salesforce_id(value: Any) -> str:
     return text + suffix
 
 
+# Salesforce's key prefix of the Contact object (a WhoId may also be a Lead, 00Q).
+_CONTACT_PREFIX = "003"
+
+
+def salesforce_contact_id(value: Any) -> str | None:
+    """A Salesforce id that names a Contact, in its 18-character form; None for another object
+    (a Task's WhoId is a Contact or a Lead)."""
+    long_id = salesforce_id(value)
+    return long_id if long_id.startswith(_CONTACT_PREFIX) else None
+
+
 def _unix_datetime(value: Any) -> datetime:
     seconds = _number(value)
     if seconds != int(seconds):
@@ -240,12 +270,20 @@ def _date_of(value: Any) -> date:
     return result.date()
 
 
+def _start_of_day(value: Any) -> datetime:
+    """A calendar date (a Salesforce Task's ActivityDate, 2024-03-05) as midnight UTC."""
+    day = parse_iso_date(value)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 _TRANSFORMS = {
     "number": _plain_number,
     "salesforce_id": salesforce_id,
+    "salesforce_contact_id": salesforce_contact_id,
     "unix_datetime": _unix_datetime,
     "unix_date": lambda v: _unix_datetime(v).date(),
     "date_of": _date_of,
+    "start_of_day": _start_of_day,
     "upper": lambda v: str(v).upper(),
     "lower": lambda v: str(v).lower(),
 }
@@ -273,10 +311,14 @@ class Mapping(BaseModel):
     def specs(self) -> dict[str, ColumnSpec]:
         return self._specs
 
-    def read_columns(self) -> dict[str, str]:
-        """Every source column the mapping reads → the Tenure field it feeds."""
+    def read_columns(self, *, optional: bool = True) -> dict[str, str]:
+        """Every source column the mapping reads → the Tenure field it feeds (without the
+        optional ones if ``optional`` is false: those a file may lack)."""
         return {
-            column: field for field, spec in self.specs().items() for column in spec.read_columns()
+            column: field
+            for field, spec in self.specs().items()
+            if optional or not spec.optional
+            for column in spec.read_columns()
         }
 
     def source_of(self, field: str) -> str:
@@ -293,6 +335,8 @@ class Mapping(BaseModel):
         """Tenure's fields for one source record; MappingProblem names the column at fault."""
         result: dict[str, Any] = {}
         for target, spec in self.specs().items():
+            if spec.optional and not any(has_column(list(record), c) for c in spec.read_columns()):
+                continue
             value = spec.extract(record)
             if target.startswith(CUSTOM_PREFIX):
                 if isinstance(value, Decimal):
@@ -324,7 +368,7 @@ def fitting_mappings(columns: list[str]) -> list[Mapping]:
     fitting = [
         mapping
         for mapping in (load_mapping(name) for name in sorted(shipped_mappings()))
-        if all(fits(column) for column in mapping.read_columns())
+        if all(fits(column) for column in mapping.read_columns(optional=False))
     ]
     return sorted(fitting, key=lambda mapping: -len(mapping.read_columns()))
 

@@ -94,10 +94,10 @@ def _import(
 ) -> None:
     from tenure.cli.context import event_store, print_json, settings, unit_of_work
     from tenure.errors import RejectedFile
-    from tenure.ingest.importer import import_events, import_records
     from tenure.ingest.mappings import load_mapping
     from tenure.ingest.request import ImportRequest
-    from tenure.ingest.runs import record_rejection, record_run, write_rejects
+    from tenure.ingest.runs import record_rejection, write_rejects
+    from tenure.ingest.service import import_file
     from tenure.model.base import utcnow
 
     config = settings()
@@ -111,11 +111,10 @@ def _import(
         return
     try:
         with _progress(file) as bar, unit_of_work(config) as session:
-            if entity == "events":
-                report = import_events(event_store(config), request, progress=bar)
-            else:
-                report = import_records(session, request, progress=bar)
-            record_run(session, report, started_at=started_at)
+            store = event_store(config) if entity == "events" else None
+            report = import_file(
+                session, request, None, store=store, progress=bar, started_at=started_at
+            )
     except RejectedFile as rejected:
         # The import rolled back; the refusal is logged in a transaction of its own.
         with unit_of_work(config) as session:

@@ -8,12 +8,22 @@ twin opens in the browser. Lists page with ``cursor``/``next_cursor``. Errors ar
 
 from fastapi import APIRouter
 
-from tenure.api.v1 import accounts, admin, alignment, money, playbooks, records, reviews
+from tenure.api.v1 import (
+    accounts,
+    admin,
+    alignment,
+    imports,
+    money,
+    playbooks,
+    records,
+    reviews,
+)
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(accounts.router)
 router.include_router(records.router)
 router.include_router(admin.router)
+router.include_router(imports.router)
 router.include_router(reviews.router)
 router.include_router(alignment.router)
 router.include_router(playbooks.router)

@@ -222,6 +222,8 @@ def churn_risk_score(
     as_of: date,
     probability: float,
     arr_at_risk: float | None = None,
+    renewal_probability: float | None = None,
+    next_renewal_on: date | None = None,
 ) -> ChurnRiskScore:
     row = ChurnRiskScore(
         account_id=acct.id,
@@ -229,8 +231,9 @@ def churn_risk_score(
         model_version="test-model",
         probability=probability,
         horizon_days=180,
-        renewal_probability=probability / 2,
-        next_renewal_on=None,
+        lead_days=30,
+        renewal_probability=renewal_probability,
+        next_renewal_on=next_renewal_on,
         arr_at_risk=arr_at_risk,
         currency="USD",
         in_alert_set=probability > 0.5,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from tenure.auth.service import find_user
 from tests import factories as f
-from tests.web.factories import token_headers
+from tests.web.factories import sign_in, token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 
@@ -122,3 +122,51 @@ def test_health_and_risk_endpoints_explain_each_number(console: Console) -> None
     no_plan = console.client.get(f"/api/v1/accounts/{acme}/milestones", headers=auth)
     assert no_plan.status_code == 404
     assert console.client.get(f"/api/v1/accounts/{acme}/health").status_code == 401
+
+
+def test_one_churn_probability_on_every_surface(console: Console) -> None:
+    """Issue 17: the portfolio read 21% (the model's 30–120 day window) and the CTA 0.534 (at
+    the renewal) for one account. The one figure (tenure.risk.figures) is P(churn at the next
+    renewal) when the model has it: every page, API answer and CTA fact reads 0.534, with its
+    window in words."""
+    from tenure.playbooks.facts import build_facts
+
+    book = console.book
+    renewal_on = book.today + timedelta(days=30)
+    with console.session() as session:
+        f.churn_risk_score(
+            session,
+            book.acme,
+            as_of=book.today,
+            probability=0.21,
+            renewal_probability=0.534,
+            next_renewal_on=renewal_on,
+            arr_at_risk=64_080,
+        )
+        f.churn_risk_score(session, book.initech, as_of=book.today, probability=0.2)
+        session.commit()
+        facts = build_facts(session, book.today).facts
+    auth = headers(console, "vic@example.com")
+    get = console.client.get
+    acme = book.acme.id
+    portfolio = get("/api/v1/accounts", params={"sort": "risk"}, headers=auth).json()["items"]
+    risk = get(f"/api/v1/accounts/{acme}/risk", headers=auth).json()
+    listed = get("/api/v1/risk", params={"owner": "all"}, headers=auth).json()["items"]
+    account_360 = get(f"/api/v1/accounts/{acme}", headers=auth).json()
+    figures = {
+        "portfolio": next(a["churn_probability"] for a in portfolio if a["id"] == acme),
+        "risk endpoint": risk["churn_probability"],
+        "risk list": next(a["churn_probability"] for a in listed if a["id"] == acme),
+        "account 360": account_360["churn_risk"]["churn_probability"],
+        "CTA fact": facts[acme]["churn_probability"],
+    }
+    assert figures == dict.fromkeys(figures, 0.534)
+    assert risk["churn_window"] == f"at the renewal on {renewal_on}"
+    # Without a renewal within the model's reach, the window probability, said as such.
+    initech = next(a for a in listed if a["id"] == book.initech.id)
+    assert (initech["churn_probability"], initech["churn_window"]) == (0.2, "30–180 days ahead")
+    assert facts[book.initech.id]["churn_probability"] == 0.2
+    sign_in(console.client, "vic@example.com")
+    page = get(f"/accounts/{acme}").text
+    assert "53 %" in page and f"chance of churn at the renewal on {renewal_on}" in page
+    assert "21 %" not in page

@@ -183,7 +183,6 @@ def fit_churn_model(ctx: DemoContext) -> None:
     from tenure.cli.context import unit_of_work
     from tenure.errors import InvalidInput
     from tenure.risk.reasons import feature_label
-    from tenure.risk.schemas import risk_window
     from tenure.risk.service import fit_and_save, score_accounts
     from tenure.store.events import open_event_store
 
@@ -230,8 +229,8 @@ def fit_churn_model(ctx: DemoContext) -> None:
             else f", ARR at risk {row.arr_at_risk:,.0f} {row.currency}"
         )
         console.print(
-            f"  ⚑ {row.account_name} ({row.account_external_id}): {row.probability:.0%} "
-            f"{risk_window(row.horizon_days, row.lead_days)}{at_risk} — {reasons}",
+            f"  ⚑ {row.account_name} ({row.account_external_id}): {row.churn_probability:.0%} "
+            f"{row.churn_window}{at_risk} — {reasons}",
             highlight=False,
         )
 

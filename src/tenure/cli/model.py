@@ -156,7 +156,7 @@ def evaluate(
 def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from tenure.risk.schemas import risk_window
+    from tenure.risk.figures import risk_window
 
     if "error" in evaluation:
         console.print(f"[yellow]not backtested:[/] {evaluation['error']}")
@@ -277,7 +277,6 @@ def score(
     """Score every current customer with the latest model; store probability, reasons, version."""
     from tenure.cli.context import event_store, settings, unit_of_work
     from tenure.risk.reasons import reason_text
-    from tenure.risk.schemas import risk_window
     from tenure.risk.service import score_accounts
 
     with unit_of_work() as session:
@@ -292,11 +291,6 @@ def score(
         highlight=False,
     )
     for row in run.scores[:limit]:
-        renewal = (
-            ""
-            if row.renewal_probability is None
-            else f" · {row.renewal_probability:.0%} at renewal {row.next_renewal_on}"
-        )
         at_risk = (
             ""
             if row.arr_at_risk is None
@@ -304,8 +298,7 @@ def score(
         )
         console.print(
             f"{'⚑' if row.in_alert_set else ' '} [bold]{row.account_name}[/] "
-            f"({row.account_external_id}): {row.probability:.0%} "
-            f"{risk_window(row.horizon_days, row.lead_days)}{renewal}{at_risk}",
+            f"({row.account_external_id}): {row.churn_probability:.0%} {row.churn_window}{at_risk}",
             highlight=False,
         )
         for reason in row.reasons[:3]:

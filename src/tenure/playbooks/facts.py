@@ -35,6 +35,7 @@ from tenure.model import (
     User,
 )
 from tenure.playbooks.ctas import AccountContext
+from tenure.risk.figures import churn_probability
 
 NPS_LOOKBACK_DAYS = 180  # an older answer says little about today's sentiment
 CHAMPION_LOOKBACK_DAYS = 365
@@ -199,8 +200,9 @@ def health_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
 def risk_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
     """The churn model's scores stored for the as-of date (the latest model version wins).
 
-    ``churn_probability`` is P(churn at the next renewal) when a renewal is due within the
-    model's reach, else P(churn within the model's horizon); ``in_alert_set`` marks the day's
+    ``churn_probability`` is the account's one churn probability (tenure.risk.figures: P(churn
+    at the next renewal) when a renewal is due within the model's reach, else P(churn in the
+    model's window)), the figure every page shows; ``in_alert_set`` marks the day's
     top decile; ``arr_at_risk`` = ARR × P(churn at next renewal).
     """
     facts: Facts = {}
@@ -217,9 +219,7 @@ def risk_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
     )
     for account_id, probability, renewal_probability, alert, at_risk in rows:
         values: dict[str, Any] = {
-            "churn_probability": renewal_probability
-            if renewal_probability is not None
-            else probability,
+            "churn_probability": churn_probability(probability, renewal_probability),
             "in_alert_set": alert,
         }
         if at_risk is not None:

@@ -32,6 +32,7 @@ from tenure.portfolio.schemas import (
     SortDirection,
     SortKey,
 )
+from tenure.risk.figures import churn_window
 
 # --- cursors: keyset pagination on (sort value, id) ------------------------------------------
 
@@ -120,6 +121,14 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
     )
 
 
+def _window(risk: Any) -> str | None:
+    if risk is None:
+        return None
+    return churn_window(
+        risk.horizon_days, risk.lead_days, risk.next_renewal_on, risk.renewal_probability
+    )
+
+
 def risk_list(session: Session, query: PortfolioQuery, user: User, as_of: date) -> RiskPage:
     """The portfolio ranked by churn risk (highest first unless asked otherwise), with reasons."""
     page = portfolio(session, query, user, as_of)
@@ -131,7 +140,7 @@ def risk_list(session: Session, query: PortfolioQuery, user: User, as_of: date) 
         items.append(
             RiskRow(
                 **row.model_dump(),
-                renewal_probability=risk.renewal_probability if risk else None,
+                churn_window=_window(risk),
                 in_alert_set=bool(risk and risk.in_alert_set),
                 reasons=list(risk.reasons) if risk else [],
             )

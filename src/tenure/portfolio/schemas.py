@@ -171,7 +171,8 @@ class Freshness(BaseModel):
 
 
 class RiskRow(AccountRow):
-    renewal_probability: float | None
+    # What churn_probability is about, in words (tenure.risk.figures.churn_window).
+    churn_window: str | None
     in_alert_set: bool
     reasons: list[dict[str, Any]]
 

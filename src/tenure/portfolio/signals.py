@@ -31,6 +31,7 @@ from tenure.portfolio.schemas import (
     StageRead,
     TimelineItem,
 )
+from tenure.risk.figures import churn_probability_sql
 from tenure.risk.schemas import ChurnRiskRead
 from tenure.success.schemas import OutcomeView, PlanView
 
@@ -121,11 +122,14 @@ def health_today(days: CurrentDays, account_ids: Sequence[int] | None = None) ->
 
 
 def risk_today(days: CurrentDays, account_ids: Sequence[int] | None = None) -> Any:
-    """(account_id, probability, arr_at_risk) of the current risk scoring day."""
+    """(account_id, probability, arr_at_risk) of the current risk scoring day; probability is
+    the account's one churn probability (tenure.risk.figures)."""
     return (
         sa.select(
             ChurnRiskScore.account_id.label("account_id"),
-            ChurnRiskScore.probability.label("probability"),
+            churn_probability_sql(
+                ChurnRiskScore.probability, ChurnRiskScore.renewal_probability
+            ).label("probability"),
             ChurnRiskScore.arr_at_risk.label("arr_at_risk"),
         )
         .where(

@@ -5,18 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, computed_field, field_validator
 
+from tenure.risk.figures import churn_probability, churn_window
 from tenure.risk.reasons import feature_label
-
-
-def risk_window(horizon_days: int, lead_days: int = 0) -> str:
-    """The days a churn probability is about, as every surface says them.
-
-    >>> risk_window(120, 30), risk_window(120)
-    ('30–120 days ahead', 'within 120 days')
-    """
-    return f"{lead_days}–{horizon_days} days ahead" if lead_days else f"within {horizon_days} days"
 
 
 class ChurnRiskRead(BaseModel):
@@ -37,6 +29,20 @@ class ChurnRiskRead(BaseModel):
     currency: str | None
     in_alert_set: bool
     reasons: list[dict[str, Any]]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def churn_probability(self) -> float:
+        """The account's one churn probability (tenure.risk.figures), as every surface shows it."""
+        return churn_probability(self.probability, self.renewal_probability)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def churn_window(self) -> str:
+        """What that probability is about, in words."""
+        return churn_window(
+            self.horizon_days, self.lead_days, self.next_renewal_on, self.renewal_probability
+        )
 
     @field_validator("reasons")
     @classmethod

@@ -53,6 +53,7 @@ from tenure.risk.evaluation import (
     cross_validate_table,
     rank_figures,
 )
+from tenure.risk.figures import churn_probability_sql
 from tenure.risk.models import MODELS, ChurnModel, GradientBoostingChurnModel, make_model
 from tenure.risk.reasons import top_reasons
 from tenure.risk.schemas import ChurnRiskRead, ScoreRun
@@ -548,7 +549,12 @@ def stored_scores(session: Session, as_of: date, model_version: str) -> list[Chu
         sa.select(ChurnRiskScore, Account.external_id, Account.name)
         .join(Account, Account.id == ChurnRiskScore.account_id)
         .where(ChurnRiskScore.as_of == as_of, ChurnRiskScore.model_version == model_version)
-        .order_by(ChurnRiskScore.probability.desc(), Account.id)
+        .order_by(
+            churn_probability_sql(
+                ChurnRiskScore.probability, ChurnRiskScore.renewal_probability
+            ).desc(),
+            Account.id,
+        )
     )
     return [
         ChurnRiskRead(

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.pages import PAGES, pages_for
+from tenure.risk.figures import risk_window
 from tenure.risk.reasons import feature_label, reason_text
-from tenure.risk.schemas import risk_window
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 

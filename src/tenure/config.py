@@ -62,6 +62,15 @@ class Settings(BaseSettings):
             "answer any request. One request is no faster; ingest limits apply per worker."
         ),
     )
+    import_precedence: Path | None = Field(
+        default=None,
+        description=(
+            "YAML file saying, per account and contact field, which system's value is kept when "
+            "imports from two systems disagree (Salesforce, HubSpot, Stripe…). Default: the "
+            "shipped tenure/ingest/precedence.yaml (the CRM of record first); copy it to change "
+            "it. See docs/imports.md, One company, several systems."
+        ),
+    )
     events_engine: Literal["duckdb", "spark"] = Field(
         default="duckdb",
         description=(

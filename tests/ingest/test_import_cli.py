@@ -64,6 +64,12 @@ def test_import_reimport_and_rejection(
         "unchanged": 3,
         "rejected": 0,
         "notes": [],
+        "matched": 0,
+        "linked_by_domain": 0,
+        "without_account": 0,
+        "conflict_count": 0,
+        "conflicts": [],
+        "identity_problems": [],
         "rejects_file": None,
     }
 

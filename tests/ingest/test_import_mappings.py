@@ -30,6 +30,7 @@ def test_every_shipped_mapping_loads() -> None:
         "salesforce-events",
         "salesforce-tasks",
         "salesforce-users",
+        "stripe-customers",
         "stripe-subscriptions",
         "stripe-subscriptions-salesforce",
     }
@@ -195,10 +196,10 @@ def test_a_mapping_must_fit_the_entity(session: Session, tmp_path: Path) -> None
         run_import(session, "contacts", contacts, "hubspot-companies")
     custom = tmp_path / "custom.yaml"
     custom.write_text(
-        "name: c\nentity: contacts\ncolumns: {external_id: a, custom.x: b, nmae: c}\n"
+        "name: c\nentity: contracts\ncolumns: {external_id: a, custom.x: b, nmae: c}\n"
     )
-    with pytest.raises(InvalidInput, match=r"names fields contacts do not have: custom\.x, nmae"):
-        run_import(session, "contacts", contacts, str(custom))
+    with pytest.raises(InvalidInput, match=r"names fields contracts do not have: custom\.x, nmae"):
+        run_import(session, "contracts", contacts, str(custom))
 
 
 def test_stripe_objects_as_parquet_structs(session: Session, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from tenure.model import (
     ContactLevel,
     ContactRole,
     ContractStatus,
+    IdentitySystem,
     RenewalOutcome,
     SurveyKind,
     TicketPriority,
@@ -111,6 +112,14 @@ UserEmail = Annotated[
     BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
 ]
 ExternalIdList = Annotated[list[ExternalId], BeforeValidator(split_list), AfterValidator(_unique)]
+# The record's ids in other systems ({"salesforce": "001…", "domain": "acme.com"}): an import
+# matches a stored record on any of them (tenure.ingest.identities).
+Identities = Annotated[
+    dict[IdentitySystem, Annotated[str, Field(min_length=1, max_length=256)]],
+    BeforeValidator(
+        lambda v: {k: x for k, x in v.items() if x not in (None, "")} if isinstance(v, dict) else v
+    ),
+]
 
 
 def nul_in(value: Any) -> bool:
@@ -167,6 +176,7 @@ class AccountCreate(InputModel):
     onboarded_on: IsoDate | None = None
     # Custom attributes merge into the stored ones: a key absent here is kept.
     custom: dict[str, Any] = Field(default_factory=dict)
+    identities: Identities = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _not_own_parent(self) -> AccountCreate:
@@ -221,6 +231,19 @@ class ContactCreate(InputModel):
     ] = Field(default_factory=list)
     joined_on: IsoDate | None = None
     left_on: IsoDate | None = None
+    phone: str | None = Field(default=None, max_length=64)
+    description: str | None = None
+    # Whom they report to, by the contact's external id (Salesforce ReportsToId): may be later in
+    # the same file.
+    reports_to_external_id: ExternalId | None = None
+    # They asked for no e-mail (Salesforce HasOptedOutOfEmail, HubSpot unsubscribed); an empty
+    # cell is no opt-out.
+    email_opt_out: Annotated[bool, BeforeValidator(lambda v: False if v in (None, "") else v)] = (
+        False
+    )
+    # Custom attributes merge into the stored ones: a key absent here is kept.
+    custom: dict[str, Any] = Field(default_factory=dict)
+    identities: Identities = Field(default_factory=dict)
 
     @field_validator("email")
     @classmethod
@@ -233,6 +256,8 @@ class ContactCreate(InputModel):
     def _left_after_joined(self) -> ContactCreate:
         if self.joined_on and self.left_on and self.left_on < self.joined_on:
             raise ValueError("left_on is before joined_on")
+        if self.reports_to_external_id == self.external_id:
+            raise ValueError("reports_to_external_id: a contact cannot report to themselves")
         return self
 
 
@@ -247,6 +272,10 @@ class ContactRead(_Output):
     roles: list[str]
     joined_on: date | None
     left_on: date | None
+    phone: str | None = None
+    description: str | None = None
+    reports_to_id: int | None = None
+    email_opt_out: bool = False
 
 
 # --- contracts -------------------------------------------------------------------------------

@@ -69,6 +69,9 @@ class Reference:
     in_batch: bool = False
 
 
+# Fields of a Create schema that are no column of the record (ingest/identities.py keeps them).
+NOT_COLUMNS = frozenset({"identities"})
+
 _ACCOUNT = Reference("account_external_id", Account, "external_id", "account", "account_id")
 _CONTACT = Reference("contact_external_id", Contact, "external_id", "contact", "contact_id")
 
@@ -81,7 +84,12 @@ REFERENCES: dict[type[BaseModel], tuple[Reference, ...]] = {
     UserImport: (
         Reference("manager_external_id", User, "external_id", "user", "manager_id", True),
     ),
-    ContactCreate: (_ACCOUNT,),
+    ContactCreate: (
+        _ACCOUNT,
+        Reference(
+            "reports_to_external_id", Contact, "external_id", "contact", "reports_to_id", True
+        ),
+    ),
     ContractCreate: (_ACCOUNT,),
     FeatureCreate: (),
     SurveyResponseCreate: (_ACCOUNT, _CONTACT),
@@ -177,7 +185,7 @@ def _resolve(session: Session, rows: Sequence[BaseModel]) -> list[dict[str, Any]
     )
     resolved = []
     for row in rows:
-        values = row.model_dump(exclude={r.field for r in references})
+        values = row.model_dump(exclude={r.field for r in references} | NOT_COLUMNS)
         for r in references:
             value = getattr(row, r.field)
             if r.target == "attendees":
@@ -206,7 +214,7 @@ def _contacts_by_id(session: Session, ids: Sequence[int]) -> dict[int, Contact]:
 def _set_fields(row: BaseModel) -> set[str]:
     """The columns an update may touch: the fields the input actually gave."""
     targets = {r.field: r.target for r in REFERENCES[type(row)]}
-    return {targets.get(name, name) for name in row.model_fields_set}
+    return {targets.get(name, name) for name in row.model_fields_set - NOT_COLUMNS}
 
 
 # --- the generic upsert ----------------------------------------------------------------------
@@ -286,25 +294,36 @@ def upsert_accounts(
     an owner change closes the previous ownership and opens a new one at ``at`` (default now)."""
     values = _resolve(session, rows)
     changes = _upsert(session, Account, "external_id", rows, values, merge=frozenset({"custom"}))
-    parents = ids_by_key(
-        session,
-        Account,
-        "external_id",
-        {r.parent_external_id for r in rows if r.parent_external_id},
-    )
-    for row in rows:
-        change = changes[row.external_id]
-        if change.status != "inserted" and "parent_external_id" not in row.model_fields_set:
-            continue
-        parent_id = parents.get(row.parent_external_id) if row.parent_external_id else None
-        if change.record.parent_id != parent_id:
-            change.record.parent_id = parent_id
-            change.fields.add("parent_id")
-            if change.status == "unchanged":
-                change.status = "updated"
+    _link_same_kind(session, Account, rows, changes, "parent_external_id", "parent_id")
     _record_ownership(session, changes.values(), at or utcnow())
     session.flush()
     return _counts(changes)
+
+
+def _link_same_kind(
+    session: Session,
+    model: type[Account] | type[Contact],
+    rows: Sequence[BaseModel],
+    changes: dict[str, Change],
+    field: str,
+    target: str,
+) -> None:
+    """Set a reference to a record of the same kind (a parent, whom one reports to) once every
+    row is written, so it may name a row later in the file."""
+    key = "external_id"
+    wanted = {getattr(r, field) for r in rows if getattr(r, field)}
+    found = ids_by_key(session, model, key, wanted)
+    for row in rows:
+        change = changes[getattr(row, key)]
+        if change.status != "inserted" and field not in row.model_fields_set:
+            continue
+        value = getattr(row, field)
+        linked = found.get(value) if value else None
+        if getattr(change.record, target) != linked:
+            setattr(change.record, target, linked)
+            change.fields.add(target)
+            if change.status == "unchanged":
+                change.status = "updated"
 
 
 def _record_ownership(session: Session, changes: Iterable[Change], at: datetime) -> None:
@@ -330,7 +349,10 @@ def upsert_contacts(session: Session, rows: Sequence[ContactCreate]) -> UpsertCo
     values = _resolve(session, rows)
     for row_values in values:
         row_values["roles"] = [str(role) for role in row_values["roles"]]
-    return _counts(_upsert(session, Contact, "external_id", rows, values))
+    changes = _upsert(session, Contact, "external_id", rows, values, merge=frozenset({"custom"}))
+    _link_same_kind(session, Contact, rows, changes, "reports_to_external_id", "reports_to_id")
+    session.flush()
+    return _counts(changes)
 
 
 def upsert_contracts(session: Session, rows: Sequence[ContractCreate]) -> UpsertCounts:

@@ -95,6 +95,7 @@ def _import(
     from tenure.cli.context import event_store, print_json, settings, unit_of_work
     from tenure.errors import RejectedFile
     from tenure.ingest.mappings import load_mapping
+    from tenure.ingest.provenance import load_precedence
     from tenure.ingest.request import ImportRequest
     from tenure.ingest.runs import record_rejection, write_rejects
     from tenure.ingest.service import import_file
@@ -104,7 +105,10 @@ def _import(
     mapping = load_mapping(mapping_name) if mapping_name else None
     if skip_invalid and entity == "events":
         raise typer.BadParameter("--skip-invalid is for records; events files are all or nothing")
-    request = ImportRequest(entity, file, mapping, file_format, encoding, skip_invalid)
+    precedence = load_precedence(config.import_precedence)
+    request = ImportRequest(
+        entity, file, mapping, file_format, encoding, skip_invalid, precedence=precedence
+    )
     started_at = utcnow()
     if dry_run:
         _dry_run(request, as_json)
@@ -216,6 +220,41 @@ def _show_report(report: ImportReport, *, dry_run: bool = False) -> None:
         cells.append(str(report.rejected))
     table.add_row(*cells)
     console.print(table)
+    _show_identities(report)
+
+
+def _show_identities(report: ImportReport) -> None:
+    """Which rows joined records other systems stored, and where two systems disagree."""
+    from rich.table import Table
+
+    notes = []
+    if report.matched:
+        notes.append(f"{report.matched} row(s) matched a record imported from another system")
+    if report.linked_by_domain:
+        notes.append(f"{report.linked_by_domain} contact(s) joined their e-mail domain's account")
+    if report.without_account:
+        notes.append(f"{report.without_account} contact(s) stored without an account")
+    for note in notes:
+        console.print(note, highlight=False)
+    if report.conflicts:
+        table = Table(
+            title=f"{report.conflict_count} value(s) two systems disagree on",
+            title_justify="left",
+        )
+        for header in ("record", "field", "stored", "from", "this file", "from", "kept"):
+            table.add_column(header, overflow="fold")
+        for c in report.conflicts[:50]:
+            table.add_row(
+                c.record, c.field, c.stored or "", c.stored_by, c.given or "", c.given_by, c.kept
+            )
+        console.print(table)
+        if report.conflict_count > 50:
+            console.print(
+                f"… and {report.conflict_count - 50} more: `tenure import runs --json`",
+                highlight=False,
+            )
+    for problem in report.identity_problems[:50]:
+        console.print(f"{problem.record}: {problem.identity} — {problem.reason}", highlight=False)
 
 
 def _show_rejection(rejected: RejectedFile, as_json: bool) -> None:

@@ -19,8 +19,9 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tenure.accounts import service
 from tenure.errors import RowError
+from tenure.ingest.batches import BatchWriter, FileIndex
+from tenure.ingest.identities import IdentityMatcher
 from tenure.ingest.request import ImportReport, ImportRequest, NoProgress, Progress
 from tenure.ingest.validation import reject_if_errors, sorted_errors, validated_rows
 from tenure.model.base import utcnow
@@ -51,52 +52,72 @@ def count_valid_rows(request: ImportRequest, *, progress: Progress | None = None
     return count
 
 
+# Rows written per batch: a file of any length imports in bounded memory.
+RECORD_BATCH = 2_000
+
+
 def import_records(
     session: Session, request: ImportRequest, *, progress: Progress | None = None
 ) -> ImportReport:
     """Validate the whole file, check references, then upsert it (flush only, no commit).
 
-    Raises RejectedFile listing every bad row; nothing is written then.
+    Two passes over the file, neither holding its rows: the first validates every row and keeps
+    only keys and references (so a bad row or a missing reference refuses the file before
+    anything is written); the second writes the rows in batches of RECORD_BATCH, each matched to
+    stored records on any of its identities (ingest/identities.py) and reconciled with what
+    other systems set (ingest/provenance.py). Raises RejectedFile listing every bad row; nothing
+    is written then.
     """
     progress = progress or NoProgress()
     kind = request.kind
     assert kind.upsert is not None, "events go through import_events"
+    system = request.mapping.system if request.mapping else None
+    matcher = IdentityMatcher(session, kind.name, system)
     source, validator, validated = validated_rows(request, progress)
-    lines: list[int] = []
-    rows: list[BaseModel] = []
+    index = FileIndex(kind.key, matcher)
     for line, row in validated:
-        lines.append(line)
-        rows.append(row)
+        index.add(line, row)
     rejects: list[RowError] = []
-    while True:  # leaving a row out can leave another (its child) without its reference
-        missing = [
-            RowError(lines[m.index], validator.column_of(m.field), m.value, m.message)
-            for m in service.missing_references(session, rows)
-        ]
-        validator.errors.extend(missing)
-        if not (request.skip_invalid and missing):
-            break
-        bad = {error.line for error in missing}
-        kept = [(line, row) for line, row in zip(lines, rows, strict=True) if line not in bad]
-        lines, rows = [line for line, _ in kept], [row for _, row in kept]
+    left_out = index.check_references(validator, skip_invalid=request.skip_invalid)
     if request.skip_invalid:
         rejects = sorted_errors(source, validator)
-        if not rows and rejects:
+        if not index.count - len(left_out) and rejects:
             raise source.reject(rejects)  # not one good row: the file is refused after all
         source.errors, validator.errors = [], []
-    reject_if_errors(source, validator, len(rows))
-    progress.start(f"writing {len(rows)} {kind.name}", None)
-    counts = kind.upsert(session, rows)
-    progress.advance(len(rows))
+        left_out |= {error.line for error in rejects}
+    reject_if_errors(source, validator, index.count - len(left_out))
+    writer = BatchWriter(session, request, matcher, index)
+    _, _, again = validated_rows(request, progress)
+    progress.start(f"writing {index.count - len(left_out)} {kind.name}", index.count)
+    batch: list[BaseModel] = []
+    for line, row in again:
+        progress.advance(1)
+        if line in left_out:
+            continue
+        batch.append(row)
+        if len(batch) == RECORD_BATCH:
+            writer.write(batch)
+            batch = []
+    writer.write(batch)
+    writer.finish()
     return ImportReport(
         notes=kind.notes(session) if kind.notes else [],
         entity=kind.name,
         file_name=request.path.name,
         mapping=request.mapping.name if request.mapping else None,
-        rows=len(rows),
+        rows=writer.rows,
         rejected=len({error.line for error in rejects}),
         rejects=rejects,
-        **counts.model_dump(),
+        inserted=writer.counts.inserted,
+        updated=writer.counts.updated,
+        unchanged=writer.counts.unchanged,
+        matched=writer.matched,
+        linked_by_domain=writer.linked_by_domain,
+        without_account=writer.without_account,
+        conflict_count=writer.conflict_count,
+        conflicts=writer.conflicts,
+        identity_problems=writer.problems,
+        identity_ids=writer.identity_ids,
     )
 
 

@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 from tenure.errors import InvalidInput, RowError
 from tenure.ingest.entities import ENTITIES, EntityKind
 from tenure.ingest.files import FileFormat, SourceFile, detect_format
-from tenure.ingest.mappings import CUSTOM_PREFIX, Mapping
+from tenure.ingest.identities import IdentityProblem
+from tenure.ingest.mappings import CUSTOM_PREFIX, IDENTITY_PREFIX, Mapping
+from tenure.ingest.provenance import FieldConflict, Precedence
 
 
 class Progress(Protocol):
@@ -47,6 +49,18 @@ class ImportReport(BaseModel):
     rejects: list[RowError] = Field(default_factory=list, exclude=True)
     # Things to do now that the rows are stored (accounts whose owner left the team).
     notes: list[str] = Field(default_factory=list)
+    # Rows that updated a record first imported from another system, found by an identity.
+    matched: int = 0
+    # Contacts the file gave no account, joined to the account of their e-mail domain.
+    linked_by_domain: int = 0
+    # Contacts stored without an account (none named, none found by e-mail domain).
+    without_account: int = 0
+    # Fields two systems disagree on, and which system's value was kept (the first KEPT).
+    conflict_count: int = 0
+    conflicts: list[FieldConflict] = Field(default_factory=list)
+    identity_problems: list[IdentityProblem] = Field(default_factory=list)
+    # The identities this import recorded, to link them to its history entry.
+    identity_ids: list[int] = Field(default_factory=list, exclude=True)
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,8 @@ class ImportRequest:
     encoding: str | None = None
     # Store the good rows and report the bad ones, instead of refusing the whole file.
     skip_invalid: bool = False
+    # Which system's value wins when two disagree; None: the shipped precedence.yaml.
+    precedence: Precedence | None = None
 
     @property
     def kind(self) -> EntityKind:
@@ -88,6 +104,7 @@ class ImportRequest:
             for target in mapping.columns
             if target not in fields
             and not (target.startswith(CUSTOM_PREFIX) and "custom" in fields)
+            and not (target.startswith(IDENTITY_PREFIX) and "identities" in fields)
         ]
         if unknown:
             raise InvalidInput(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts.schemas import StoredDatetime
 from tenure.errors import RejectedFile, RowError
 from tenure.ingest.request import ImportReport, ImportRequest
-from tenure.model import ImportRun
+from tenure.model import ImportRun, SourceIdentity
 from tenure.model.base import utcnow
 
 
@@ -62,11 +62,20 @@ def _add_run(
         updated=report.updated,
         unchanged=report.unchanged,
         errors=_stored_errors(errors),
+        matched=report.matched,
+        conflicts=[c.model_dump(mode="json") for c in report.conflicts[:STORED_ERRORS]],
         started_at=started_at,
         finished_at=utcnow(),
     )
     session.add(run)
     session.flush()
+    ids = report.identity_ids
+    for start in range(0, len(ids), 500):
+        session.execute(
+            sa.update(SourceIdentity)
+            .where(SourceIdentity.id.in_(ids[start : start + 500]))
+            .values(import_run_id=run.id)
+        )
     return run
 
 
@@ -107,6 +116,8 @@ class ImportRunRead(BaseModel):
     updated: int
     unchanged: int
     errors: list[dict[str, Any]]
+    matched: int = 0
+    conflicts: list[dict[str, Any]] = []
     started_at: StoredDatetime
     finished_at: StoredDatetime | None
 

@@ -116,6 +116,8 @@ class RowValidator:
                 self.schema.model_fields[field.split(".")[0]].is_required()
             ):
                 continue  # reported below as a missing required column
+            if wanted in optional:
+                continue  # the export may lack it: the field is left as stored
             errors.append(
                 RowError(
                     1,

@@ -24,5 +24,11 @@ class ImportRun(Base):
     updated: Mapped[int] = mapped_column(default=0)
     unchanged: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    # Rows that updated a record first imported from another system (matched on an identity).
+    matched: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Where two systems disagreed on a field, and which system's value was kept.
+    conflicts: Mapped[list[dict[str, Any]]] = mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
     started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

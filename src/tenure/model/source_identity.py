@@ -47,3 +47,10 @@ class SourceIdentity(TimestampMixin, Base):
     contact_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True
     )
+    # The system whose export gave it: a Salesforce id read from HubSpot's "Salesforce Account ID"
+    # column is given by hubspot; "tenure" for Tenure's own file format.
+    given_by: Mapped[str | None] = mapped_column(sa.String(32))
+    # The import that recorded it (none for identities recorded before imports were logged).
+    import_run_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("import_run.id", ondelete="SET NULL"), index=True
+    )

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -55,6 +55,12 @@ Transform = Literal[
     "lower",
 ]
 CUSTOM_PREFIX = "custom."
+# accounts and contacts: the record's id in another system (identities.salesforce: a column), by
+# which an import matches it to a stored record (see tenure.ingest.identities).
+IDENTITY_PREFIX = "identities."
+# The systems a mapping's records may come from (model.source_identity.IdentitySystem's, less the
+# e-mail domain, which no export is "from").
+System = Literal["salesforce", "hubspot", "stripe", "product"]
 # Periods per year for the `annualize` option (Stripe's plan.interval values).
 PERIODS_PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
 
@@ -298,11 +304,17 @@ class Mapping(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     entity: Entity
     description: str = ""
+    # The system the file was exported from: its external ids are that system's ids, and the
+    # fields it sets are that system's values when two systems disagree. Default: the name's
+    # first word when it names a system (salesforce-accounts → salesforce).
+    system: System | None = None
     columns: dict[str, str | ColumnSpec] = Field(min_length=1)
 
     _specs: dict[str, ColumnSpec] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
+        if self.system is None and (first := self.name.split("-")[0]) in get_args(System):
+            self.system = first  # type: ignore[assignment]
         self._specs = {
             target: ColumnSpec(column=spec) if isinstance(spec, str) else spec
             for target, spec in self.columns.items()
@@ -340,12 +352,23 @@ class Mapping(BaseModel):
             value = spec.extract(record)
             if target.startswith(CUSTOM_PREFIX):
                 if isinstance(value, Decimal):
-                    value = str(value)  # custom attributes are JSON: keep the digits exact
+                    value = _json_number(value)
                 if value is not None:
                     result.setdefault("custom", {})[target.removeprefix(CUSTOM_PREFIX)] = value
+            elif target.startswith(IDENTITY_PREFIX):
+                if value is not None:
+                    system = target.removeprefix(IDENTITY_PREFIX)
+                    result.setdefault("identities", {})[system] = str(value)
             else:
                 result[target] = value
         return result
+
+
+def _json_number(value: Decimal) -> float | str:
+    """Custom attributes are JSON: a number a float holds exactly (12.5) stays a number, for
+    filters and sums; one it would round (0.1 + many digits) keeps its digits as text."""
+    as_float = float(value)
+    return as_float if Decimal(repr(as_float)) == value else str(value)
 
 
 def shipped_mappings() -> dict[str, Path]:

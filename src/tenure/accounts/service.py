@@ -154,7 +154,7 @@ def missing_references(session: Session, rows: Sequence[BaseModel]) -> list[Miss
                     reference.field,
                     value,
                     f"no {reference.noun} with {reference.key.replace('_', ' ')} {value!r}"
-                    + _FIRST.get(reference.noun, ""),
+                    + FIRST.get(reference.noun, ""),
                 )
                 for value in referenced_values(row, reference)
                 if value not in known
@@ -162,7 +162,7 @@ def missing_references(session: Session, rows: Sequence[BaseModel]) -> list[Miss
     return sorted(problems, key=lambda p: p.index)
 
 
-_FIRST = {"account": " (import accounts first)", "user": " (import users first)"}
+FIRST = {"account": " (import accounts first)", "user": " (import users first)"}
 
 
 def _resolve(session: Session, rows: Sequence[BaseModel]) -> list[dict[str, Any]]:

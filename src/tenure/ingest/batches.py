@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts import service
 from tenure.accounts.schemas import UpsertCounts
-from tenure.accounts.service import REFERENCES, Reference, ids_by_key
+from tenure.accounts.service import FIRST, REFERENCES, Reference, ids_by_key
 from tenure.errors import RowError
 from tenure.ingest.identities import TENURE, IdentityMatcher, IdentityProblem, field_of, key_of
 from tenure.ingest.provenance import FieldConflict, Provenance, load_precedence
@@ -103,7 +103,7 @@ def _message(reference: Reference, value: str, *, left: bool = False) -> str:
     if left:
         return f"names the {reference.noun} {value!r}, whose row is left out"
     return f"no {reference.noun} with {reference.key.replace('_', ' ')} {value!r}" + (
-        " (import accounts first)" if reference.noun == "account" else ""
+        FIRST.get(reference.noun, "")
     )
 
 

@@ -268,3 +268,30 @@ def test_domains_are_told_from_addresses_and_urls() -> None:
     assert domain_of("http://acme.co.uk:8080") == "acme.co.uk"
     assert domain_of("ana@gmail.com") is None
     assert domain_of("n/a") is None
+
+
+def test_contact_custom_fields_keep_numbers_with_the_number_transform(
+    session: Session, tmp_path: Path
+) -> None:
+    _walk(session, SALESFORCE[:2])
+    mapping = tmp_path / "contacts.yaml"
+    mapping.write_text(
+        "name: sf-contacts-scores\nentity: contacts\ncolumns:\n"
+        "  external_id: {column: Id, transform: salesforce_id}\n"
+        "  account_external_id: {column: AccountId, transform: salesforce_id}\n"
+        "  custom.lead_score: {column: Lead_Score__c, transform: number}\n"
+        "  custom.nps_weight: {column: NPS_Weight__c, transform: number}\n"
+        "  custom.badge: Badge__c\n"
+    )
+    export = tmp_path / "Contact.csv"
+    export.write_text(
+        '"ID","ACCOUNTID","LEAD_SCORE__C","NPS_WEIGHT__C","BADGE__C"\r\n'
+        f'"{MARIA}","{ACME}","8.5E1","0.125","007"\r\n'
+    )
+    report = import_records(session, ImportRequest("contacts", export, load_mapping(str(mapping))))
+    assert counts(report) == (1, 0, 0)
+    maria = stored(session, Contact, MARIA)
+    # Numbers stay numbers (JSON) for filters and sums; text stays text ("007", not 7).
+    assert maria.custom == {"lead_score": 85, "nps_weight": 0.125, "badge": "007"}
+    # A mapping that names no system writes as Tenure's own format.
+    assert maria.field_sources["custom.lead_score"] == "tenure"

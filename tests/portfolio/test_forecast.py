@@ -85,4 +85,3 @@ def test_month_and_quarter_totals_per_currency() -> None:
     # Renewals listed soonest first; the one after the window is not.
     assert [r.account_name for r in report.renewals][:2] == ["Booked", "Steady"]
     assert "Later" not in {r.account_name for r in report.renewals}
-

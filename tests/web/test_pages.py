@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+import sqlalchemy as sa
 
 from tenure.model import AuditLog, SavedView
 from tests.web.factories import csrf_of, sign_in
@@ -94,6 +95,24 @@ def test_account_page_shows_relationships_contracts_and_timeline(console: Consol
     assert "Bob Sponsor" in page and "left " in page
     assert "Q3 business review" in page and "SSO login fails" in page and "NPS 9" in page
     assert "Log touchpoint" in page
+
+
+def test_the_relationship_map_shows_whom_a_contact_reports_to(console: Console) -> None:
+    """Salesforce's ReportsToId (contact.reports_to_id) is a line on the map; an opt-out and a
+    phone number are shown beside the person."""
+    from tenure.model import Contact
+
+    with console.session() as session:
+        jane = session.scalars(sa.select(Contact).where(Contact.name == "Jane Champion")).one()
+        bob = session.scalars(sa.select(Contact).where(Contact.name == "Bob Sponsor")).one()
+        jane.reports_to_id, jane.phone, jane.email_opt_out = bob.id, "+1 415 555 0101", True
+        session.commit()
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get(f"/accounts/{console.book.acme.id}").text
+    assert "reports to Bob Sponsor" in page
+    assert "+1 415 555 0101" in page
+    assert ">no e-mail<" in page
+    assert page.count("reports to ") == 1
 
 
 def test_risk_reasons_read_as_metric_names_not_slugs(console: Console) -> None:

@@ -24,6 +24,17 @@ def _relationship_order(contact: Contact) -> tuple[bool, bool, str]:
     return (not key_role, contact.left_on is None, (contact.name or "").lower())
 
 
+def _managers(session: Session, contacts: Sequence[Contact]) -> dict[int, str]:
+    """Whom each contact reports to, by name (a manager may be at another account: a parent)."""
+    ids = {c.reports_to_id for c in contacts if c.reports_to_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(Contact.id, Contact.name, Contact.email).where(Contact.id.in_(ids))
+    )
+    return {id_: name or email or f"contact {id_}" for id_, name, email in rows}
+
+
 LEVEL_ORDER = ["executive", "director_vp", "manager", "end_user", "unknown"]
 
 
@@ -34,10 +45,14 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         sa.select(Contact).where(Contact.account_id == account_id).order_by(Contact.name)
     ).all()
     by_level: dict[str, list[ContactCard]] = {level: [] for level in LEVEL_ORDER}
+    managers = _managers(session, contacts)
     # Champions and sponsors first, then who left, then everyone else by name.
     for contact in sorted(contacts, key=_relationship_order):
         level = contact.level.value if contact.level else "unknown"
-        by_level[level].append(ContactCard.model_validate(contact))
+        card = ContactCard.model_validate(contact)
+        if contact.reports_to_id is not None:
+            card.reports_to = managers.get(contact.reports_to_id)
+        by_level[level].append(card)
     contracts = session.scalars(
         sa.select(Contract).where(Contract.account_id == account_id).order_by(Contract.starts_on)
     ).all()

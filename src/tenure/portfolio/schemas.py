@@ -259,6 +259,12 @@ class ContactCard(BaseModel):
     roles: list[str]
     joined_on: date | None
     left_on: date | None
+    phone: str | None = None
+    description: str | None = None
+    email_opt_out: bool = False
+    # Whom they report to (a line on the relationship map): their name, or e-mail, or "contact N".
+    reports_to_id: int | None = None
+    reports_to: str | None = None
 
 
 class ContractLine(BaseModel):

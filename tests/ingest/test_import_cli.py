@@ -257,3 +257,35 @@ def test_every_entity_kind_has_an_import_command() -> None:
     from tenure.ingest.entities import ENTITIES
 
     assert list(ENTITY_HELP) == list(ENTITIES)
+
+
+def test_the_cli_reports_matches_and_conflicts_in_plain_words(env: dict[str, str]) -> None:
+    """issue 17: the walk of docs/imports.md, the conflict table as a CS manager reads it."""
+    identity = Path(__file__).parents[1] / "fixtures" / "identity"
+    runner = CliRunner()
+    for entity, name, mapping in (
+        ("users", "salesforce_User.csv", "salesforce-users"),
+        ("accounts", "salesforce_Account.csv", "salesforce-accounts"),
+        ("contacts", "salesforce_Contact.csv", "salesforce-contacts"),
+        ("accounts", "hubspot_companies.csv", "hubspot-companies"),
+    ):
+        done = runner.invoke(app, ["import", entity, str(identity / name), "-m", mapping], env=env)
+        assert done.exit_code == 0, done.output
+    wide = {**env, "COLUMNS": "200"}
+    done = runner.invoke(
+        app,
+        ["import", "contacts", str(identity / "hubspot_contacts.csv"), "-m", "hubspot-contacts"],
+        env=wide,
+    )
+    assert done.exit_code == 0, done.output
+    assert "2 row(s) matched a record imported from another system" in done.stdout
+    assert "1 contact(s) joined their e-mail domain's account" in done.stdout
+    assert "1 contact(s) stored without an account" in done.stdout
+    assert "3 value(s) two systems disagree on" in done.stdout
+    # Field names and yes/no, not column keys and Python booleans.
+    assert "│ email opt out │ yes" in done.stdout
+    assert "email_opt_out" not in done.stdout and "True" not in done.stdout
+    runs = runner.invoke(app, ["import", "runs", "--json"], env=env)
+    [latest, *_] = json.loads(runs.stdout)
+    assert latest["matched"] == 2
+    assert {c["field"] for c in latest["conflicts"]} == {"name", "phone", "email_opt_out"}

@@ -223,6 +223,10 @@ def _show_report(report: ImportReport, *, dry_run: bool = False) -> None:
     _show_identities(report)
 
 
+def _plain(value: str | None) -> str:
+    return {"True": "yes", "False": "no", None: ""}.get(value, value or "")
+
+
 def _show_identities(report: ImportReport) -> None:
     """Which rows joined records other systems stored, and where two systems disagree."""
     from rich.table import Table
@@ -245,7 +249,13 @@ def _show_identities(report: ImportReport) -> None:
             table.add_column(header, overflow="fold")
         for c in report.conflicts[:50]:
             table.add_row(
-                c.record, c.field, c.stored or "", c.stored_by, c.given or "", c.given_by, c.kept
+                c.record,
+                c.field.replace("_", " "),
+                _plain(c.stored),
+                c.stored_by,
+                _plain(c.given),
+                c.given_by,
+                c.kept,
             )
         console.print(table)
         if report.conflict_count > 50:

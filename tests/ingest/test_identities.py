@@ -76,7 +76,8 @@ def test_salesforce_then_hubspot_then_stripe_is_one_book(session: Session) -> No
     assert session.scalar(sa.select(sa.func.count()).select_from(Account)) == 5
     assert counts(reports["hubspot_companies.csv"]) == (1, 2, 0)
     assert reports["hubspot_companies.csv"].matched == 2  # Acme by its SF id, Globex by domain
-    assert counts(reports["stripe_customers.jsonl"]) == (1, 0, 3)
+    # The three matched accounts gain the customer's billing e-mail, currency and delinquency.
+    assert counts(reports["stripe_customers.jsonl"]) == (1, 3, 0)
     assert reports["stripe_customers.jsonl"].matched == 3  # Acme, Umbrella by metadata; Initech
     acme = stored(session, Account, ACME)
     assert _identities(session, acme) == {
@@ -219,7 +220,8 @@ def test_two_rows_naming_one_account_are_reported_not_merged(
         )
     )
     report = _import(session, "accounts", customers, "stripe-customers")
-    assert counts(report) == (1, 0, 1) and report.matched == 1
+    # Acme gains the billing e-mail (custom.billing_email): updated.
+    assert counts(report) == (1, 1, 0) and report.matched == 1
     [problem] = report.identity_problems
     assert (problem.record, problem.identity) == ("cus_B", f"salesforce {ACME}")
     assert "another row of this import already updates" in problem.reason

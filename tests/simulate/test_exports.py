@@ -135,6 +135,8 @@ def test_every_row_enters_through_its_door_and_only_the_planted_ones_are_refused
     # User.csv's Salesforce ids reached the team created as an admin would (matched by e-mail),
     # so every Account's OWNERID found its owner: the same one tenure/accounts.jsonl names.
     assert reports["User.csv"].inserted == 0
+    # Stripe's customers land on the Salesforce Accounts their metadata names: no second account.
+    assert (reports["customers.jsonl"].inserted, reports["customers.jsonl"].rows > 0) == (0, True)
     assert count(User) == rows["users"]
     assert session.scalar(sa.select(sa.func.count()).where(User.external_id.is_(None))) == 0
     owned = session.scalar(sa.select(sa.func.count()).where(Account.owner_id.is_not(None)))

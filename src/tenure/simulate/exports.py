@@ -69,6 +69,7 @@ DOORS: dict[str, tuple[str, str | None]] = {
     "salesforce/User.csv": ("users", "salesforce-users"),
     "salesforce/Account.csv": ("accounts", "salesforce-accounts"),
     "tenure/accounts.jsonl": ("accounts", None),
+    "stripe/customers.jsonl": ("accounts", "stripe-customers"),
     "salesforce/Contact.csv": ("contacts", "salesforce-contacts"),
     "tenure/contacts.jsonl": ("contacts", None),
     "tenure/features.jsonl": ("features", None),
@@ -78,9 +79,6 @@ DOORS: dict[str, tuple[str, str | None]] = {
     "tenure/tickets.jsonl": ("tickets", None),
     "tenure/touchpoints.jsonl": ("touchpoints", None),
 }
-# Written in a verified format, imported by no door on this version: the billing-customers
-# importer.
-UNIMPORTED = ("stripe/customers.jsonl",)
 USAGE_FILE = "segment/usage.jsonl"
 USERS_FILE = "tenure/users.jsonl"
 

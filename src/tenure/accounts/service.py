@@ -21,6 +21,7 @@ from tenure.accounts.schemas import (
     ContactCreate,
     ContractCreate,
     FeatureCreate,
+    OpportunityCreate,
     SurveyResponseCreate,
     TicketCreate,
     TouchpointCreate,
@@ -94,6 +95,11 @@ REFERENCES: dict[type[BaseModel], tuple[Reference, ...]] = {
     FeatureCreate: (),
     SurveyResponseCreate: (_ACCOUNT, _CONTACT),
     TicketCreate: (_ACCOUNT, _CONTACT),
+    OpportunityCreate: (
+        _ACCOUNT,
+        Reference("owner_email", User, "email", "user", "owner_id"),
+        Reference("owner_external_id", User, "external_id", "user", "owner_id"),
+    ),
     TouchpointCreate: (
         _ACCOUNT,
         Reference("user_email", User, "email", "user", "user_id"),
@@ -275,7 +281,15 @@ def _upsert(
     return changes
 
 
-def _counts(changes: dict[str, Change]) -> UpsertCounts:
+def upsert_rows(
+    session: Session, model: type[ModelT], key: str, rows: Sequence[BaseModel]
+) -> dict[str, Change]:
+    """Insert or update ``rows`` of ``model`` by ``key``, references resolved: for services that
+    adjust the records after (opportunities derive their closed_on)."""
+    return _upsert(session, model, key, rows, _resolve(session, rows))
+
+
+def counts(changes: dict[str, Change]) -> UpsertCounts:
     statuses = [c.status for c in changes.values()]
     return UpsertCounts(
         inserted=statuses.count("inserted"),
@@ -297,7 +311,7 @@ def upsert_accounts(
     _link_same_kind(session, Account, rows, changes, "parent_external_id", "parent_id")
     _record_ownership(session, changes.values(), at or utcnow())
     session.flush()
-    return _counts(changes)
+    return counts(changes)
 
 
 def _link_same_kind(
@@ -352,7 +366,7 @@ def upsert_contacts(session: Session, rows: Sequence[ContactCreate]) -> UpsertCo
     changes = _upsert(session, Contact, "external_id", rows, values, merge=frozenset({"custom"}))
     _link_same_kind(session, Contact, rows, changes, "reports_to_external_id", "reports_to_id")
     session.flush()
-    return _counts(changes)
+    return counts(changes)
 
 
 def upsert_contracts(session: Session, rows: Sequence[ContractCreate]) -> UpsertCounts:
@@ -362,23 +376,23 @@ def upsert_contracts(session: Session, rows: Sequence[ContractCreate]) -> Upsert
         row_values["arr"] = round(row_values["arr"], 2)
         if row_values["arr_delta"] is not None:
             row_values["arr_delta"] = round(row_values["arr_delta"], 2)
-    return _counts(_upsert(session, Contract, "external_id", rows, values))
+    return counts(_upsert(session, Contract, "external_id", rows, values))
 
 
 def upsert_features(session: Session, rows: Sequence[FeatureCreate]) -> UpsertCounts:
-    return _counts(_upsert(session, Feature, "key", rows, _resolve(session, rows)))
+    return counts(_upsert(session, Feature, "key", rows, _resolve(session, rows)))
 
 
 def upsert_survey_responses(session: Session, rows: Sequence[SurveyResponseCreate]) -> UpsertCounts:
-    return _counts(_upsert(session, SurveyResponse, "external_id", rows, _resolve(session, rows)))
+    return counts(_upsert(session, SurveyResponse, "external_id", rows, _resolve(session, rows)))
 
 
 def upsert_tickets(session: Session, rows: Sequence[TicketCreate]) -> UpsertCounts:
-    return _counts(_upsert(session, Ticket, "external_id", rows, _resolve(session, rows)))
+    return counts(_upsert(session, Ticket, "external_id", rows, _resolve(session, rows)))
 
 
 def upsert_touchpoints(session: Session, rows: Sequence[TouchpointCreate]) -> UpsertCounts:
-    return _counts(_upsert(session, Touchpoint, "external_id", rows, _resolve(session, rows)))
+    return counts(_upsert(session, Touchpoint, "external_id", rows, _resolve(session, rows)))
 
 
 # --- users: the team as the CRM knows them --------------------------------------------------
@@ -431,7 +445,7 @@ def upsert_users(session: Session, rows: Sequence[UserImport]) -> UpsertCounts:
             after = audit.snapshot(change.record)
             audit.record(session, None, action, "user", change.record.id, after=after, via="import")
     session.flush()
-    return _counts(changes)
+    return counts(changes)
 
 
 def _users_where(session: Session, column: Any, values: Sequence[str]) -> list[User]:

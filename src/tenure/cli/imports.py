@@ -37,6 +37,8 @@ ENTITY_HELP = {
     "surveys": "NPS/CSAT responses by external_id.",
     "tickets": "Support tickets by external_id.",
     "touchpoints": "Meetings, calls, QBRs… by external_id, with attendees by contact external ids.",
+    "opportunities": "Deals (new business, expansion, renewal) by external_id: stage, amount, "
+    "close date, won/lost (-m salesforce-opportunities, -m hubspot-deals).",
 }
 
 

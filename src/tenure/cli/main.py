@@ -18,6 +18,7 @@ from tenure.cli import health as health_commands
 from tenure.cli import imports
 from tenure.cli import metrics as metrics_commands
 from tenure.cli import model as model_commands
+from tenure.cli import opportunities as opportunities_commands
 from tenure.cli import outbox as outbox_commands
 from tenure.cli import refresh as refresh_command
 from tenure.cli import rules as rules_commands
@@ -85,6 +86,8 @@ app.add_typer(webhooks_commands.webhooks_app, name="webhooks")
 app.add_typer(surveys_commands.surveys_app, name="surveys")
 app.add_typer(contacts_commands.contacts_app, name="contacts")
 app.add_typer(fx_commands.fx_app, name="fx")
+app.add_typer(opportunities_commands.opportunities_app, name="opportunities")
+app.add_typer(opportunities_commands.advocacy_app, name="advocacy")
 success_commands.register(app)
 app.command("simulate")(simulate_command.command)
 app.command("demo")(demo_command.command)

@@ -15,13 +15,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
-from tenure.accounts import service
+from tenure.accounts import opportunities, service
 from tenure.accounts.schemas import (
     AccountCreate,
     ContactCreate,
     ContractCreate,
     FeatureCreate,
     InputModel,
+    OpportunityCreate,
     SurveyResponseCreate,
     TicketCreate,
     TouchpointCreate,
@@ -82,5 +83,8 @@ ENTITIES: dict[str, EntityKind] = {
         EntityKind("surveys", SurveyResponseCreate, "external_id", service.upsert_survey_responses),
         EntityKind("tickets", TicketCreate, "external_id", service.upsert_tickets),
         EntityKind("touchpoints", TouchpointCreate, "external_id", service.upsert_touchpoints),
+        EntityKind(
+            "opportunities", OpportunityCreate, "external_id", opportunities.upsert_opportunities
+        ),
     )
 }

@@ -29,7 +29,12 @@ from tenure.model.login_failure import LoginFailure
 from tenure.model.maturity_assessment import MaturityAssessment
 from tenure.model.metric_snapshot import MetricSnapshot
 from tenure.model.milestone import Milestone, MilestoneTemplate, SuccessPlan
-from tenure.model.opportunity import Opportunity, OpportunityKind, OpportunityStatus
+from tenure.model.opportunity import (
+    ForecastCategory,
+    Opportunity,
+    OpportunityKind,
+    OpportunityStatus,
+)
 from tenure.model.outbox import OutboxMessage, OutboxStatus
 from tenure.model.referral import AdvocacyKind, Referral
 from tenure.model.source import Source
@@ -78,6 +83,7 @@ __all__ = [
     "DeliveryStatus",
     "DesiredOutcome",
     "Feature",
+    "ForecastCategory",
     "FxRate",
     "HandoffStep",
     "HealthScore",

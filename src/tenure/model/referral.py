@@ -15,6 +15,8 @@ class AdvocacyKind(enum.StrEnum):
     referral = "referral"
     reference = "reference"
     success_story = "success_story"
+    case_study = "case_study"
+    # A speaker slot: the customer presents at a conference, webinar or user group.
     speaker = "speaker"
 
 
@@ -32,4 +34,9 @@ class Referral(TimestampMixin, Base):
         sa.ForeignKey("account.id", ondelete="SET NULL")
     )
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id", ondelete="SET NULL"))
+    # What it is, in a line ("Case study: 30% faster month-end close", "Pulse 2026 keynote").
+    title: Mapped[str | None] = mapped_column(sa.String(255))
     note: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )

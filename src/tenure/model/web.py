@@ -69,6 +69,9 @@ class AccountTeamRole(enum.StrEnum):
     implementation_lead = "implementation_lead"
     csm = "csm"
     support_lead = "support_lead"
+    # Growth roles: the hunter sells new business, the farmer grows the account (expansion).
+    hunter = "hunter"
+    farmer = "farmer"
 
 
 class AccountTeamMember(Base):

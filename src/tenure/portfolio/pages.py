@@ -30,6 +30,7 @@ PAGES: list[Page] = [
     Page("today", "Today", "/today", "/api/v1/today", shortcut="t"),
     Page("portfolio", "Portfolio", "/portfolio", "/api/v1/accounts", shortcut="p"),
     Page("renewals", "Renewals", "/renewals", "/api/v1/renewals", shortcut="r"),
+    Page("pipeline", "Pipeline", "/pipeline", "/api/v1/pipeline", shortcut="e"),
     Page("risk", "Risk", "/risk", "/api/v1/risk", shortcut="c"),
     Page("kpis", "KPIs", "/kpis", "/api/v1/kpis", shortcut="i"),
     Page("churn", "Churn review", "/churn-review", "/api/v1/churn-review", shortcut="v"),

@@ -187,6 +187,7 @@ class AfterRenewalFacts:
     success_stories_last_quarter: int = 0
     references: int = 0
     referrals: int = 0
+    speaker_slots: int = 0
 
 
 class Dimension(BaseModel):
@@ -294,6 +295,7 @@ def _evangelism(facts: AfterRenewalFacts) -> Dimension:
         "success_stories_last_quarter": facts.success_stories_last_quarter,
         "references": facts.references,
         "referrals": facts.referrals,
+        "speaker_slots": facts.speaker_slots,
     }
     return Dimension(
         name="evangelism",
@@ -302,7 +304,7 @@ def _evangelism(facts: AfterRenewalFacts) -> Dimension:
         reasons=[
             f"{champions} champion(s); {facts.success_stories_last_quarter} success "
             f"stor(ies) last quarter (target 1); {facts.references} reference(s); "
-            f"{facts.referrals} referral(s)"
+            f"{facts.referrals} referral(s); {facts.speaker_slots} speaker slot(s)"
         ],
     )
 

@@ -68,11 +68,15 @@ def after_renewal_facts(book: Book, account_id: int) -> lifecycle.AfterRenewalFa
         licensed_seats=seats or None,
         feature_share=metric(book, account_id, "feature_breadth"),
         strategic_share=metric(book, account_id, "strategic_adoption"),
+        # A case study is a success story published.
         success_stories_last_quarter=sum(
-            1 for r in refs if r.kind == "success_story" and quarter_ago < r.occurred_on <= as_of
+            1
+            for r in refs
+            if r.kind in ("success_story", "case_study") and quarter_ago < r.occurred_on <= as_of
         ),
-        references=sum(1 for r in refs if r.kind == "reference"),
-        referrals=sum(1 for r in refs if r.kind == "referral"),
+        references=sum(1 for r in refs if r.kind == "reference" and r.occurred_on <= as_of),
+        referrals=sum(1 for r in refs if r.kind == "referral" and r.occurred_on <= as_of),
+        speaker_slots=sum(1 for r in refs if r.kind == "speaker" and r.occurred_on <= as_of),
     )
 
 

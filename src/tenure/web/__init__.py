@@ -13,7 +13,16 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def mount_console(app: FastAPI) -> None:
-    from tenure.web import admin, alignment_pages, docs, pages, playbook_pages, session, surveys
+    from tenure.web import (
+        admin,
+        alignment_pages,
+        docs,
+        pages,
+        pipeline_pages,
+        playbook_pages,
+        session,
+        surveys,
+    )
 
     app.state.login_limiter = LoginRateLimiter()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -23,4 +32,5 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(playbook_pages.router)
     app.include_router(alignment_pages.router)
+    app.include_router(pipeline_pages.router)
     app.include_router(surveys.router)

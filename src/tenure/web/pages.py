@@ -42,6 +42,7 @@ from tenure.success.churn_classification import CauseSide
 from tenure.success.kpis import GroupBy
 from tenure.success.maturity import Pillar, Stage
 from tenure.success.schemas import ChurnConfirm, MaturityAnswers
+from tenure.web import pipeline_pages
 from tenure.web.exports import csv_download
 from tenure.web.render import render
 
@@ -199,6 +200,7 @@ def account_page(
             "today": as_of,
             "people": owners.owner_choices(db),
             "team_roles": list(AccountTeamRole),
+            **pipeline_pages.growth_context(db, account_id),
         },
         db=db,
         json_url=f"/api/v1/accounts/{account_id}",

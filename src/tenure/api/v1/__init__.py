@@ -14,6 +14,7 @@ from tenure.api.v1 import (
     alignment,
     imports,
     money,
+    pipeline,
     playbooks,
     records,
     reviews,
@@ -28,5 +29,6 @@ router.include_router(reviews.router)
 router.include_router(alignment.router)
 router.include_router(playbooks.router)
 router.include_router(money.router)
+router.include_router(pipeline.router)
 
 __all__ = ["router"]

@@ -42,6 +42,7 @@ Entity = Literal[
     "surveys",
     "tickets",
     "touchpoints",
+    "opportunities",
 ]
 Transform = Literal[
     "number",
@@ -53,6 +54,7 @@ Transform = Literal[
     "start_of_day",
     "upper",
     "lower",
+    "fraction_percent",
 ]
 CUSTOM_PREFIX = "custom."
 # accounts and contacts: the record's id in another system (identities.salesforce: a column), by
@@ -282,8 +284,17 @@ def _start_of_day(value: Any) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _fraction_percent(value: Any) -> Decimal:
+    """``fraction_percent``: a probability written as a fraction (HubSpot's 0.4) in percent (40)."""
+    number = _number(value)
+    if not 0 <= number <= 1:
+        raise ValueError("expected a fraction between 0 and 1")
+    return number * 100
+
+
 _TRANSFORMS = {
     "number": _plain_number,
+    "fraction_percent": _fraction_percent,
     "salesforce_id": salesforce_id,
     "salesforce_contact_id": salesforce_contact_id,
     "unix_datetime": _unix_datetime,

@@ -24,7 +24,10 @@ from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixt
 
 CSM_EMAIL = "cleo@example.com"
 
-RATES = "date,currency,rate\r\n2026-11-27,EUR,1.05\r\n2026-11-30,EUR,1.0842\r\n2026-11-30,JPY,0.0067\r\n"
+RATES = (
+    "date,currency,rate\r\n"
+    "2026-11-27,EUR,1.05\r\n2026-11-30,EUR,1.0842\r\n2026-11-30,JPY,0.0067\r\n"
+)
 
 
 def admin(session: Session) -> Actor:

@@ -99,13 +99,15 @@ def test_accounts_page_through_a_cursor_in_sort_order(console: Console) -> None:
         cursor = body["next_cursor"]
         if cursor is None:
             break
-    # Hooli has no active contract: 0 ARR, last. ARR is per currency (Umbrella's is EUR).
+    # ARR ranks in the reporting currency (USD, the book's most common): Hooli has no active
+    # contract (0 USD); Umbrella's EUR 10,000 has no EUR rate, so it is not compared with
+    # dollars and comes last.
     assert seen == [
         ("Acme", 120000.0),
         ("Initech", 80000.0),
         ("Globex", 50000.0),
-        ("Umbrella", 10000.0),
         ("Hooli", 0.0),
+        ("Umbrella", 10000.0),
     ]
 
 

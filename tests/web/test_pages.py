@@ -162,16 +162,29 @@ def test_csv_export_is_exactly_the_filtered_rows(console: Console) -> None:
         ("Initech", "80000.0", "Sam CSM"),
         ("Globex", "50000.0", "Cleo CSM"),
     ]
-    assert list(rows[0])[:8] == [
+    assert list(rows[0])[:13] == [
         "external_id",
         "name",
         "segment",
         "owner_name",
         "arr",
         "currency",
+        "arr_by_currency",
+        "arr_in_reporting_currency",
+        "reporting_currency",
+        "rate_dates",
+        "missing_rates",
         "renewal_on",
         "health_score",
     ]
+    # A USD book reports in USD: no rate needed, none missing.
+    assert [(r["arr_by_currency"], r["arr_in_reporting_currency"]) for r in rows] == [
+        ("USD 80000.0", "80000.0"),
+        ("USD 50000.0", "50000.0"),
+    ]
+    assert {(r["reporting_currency"], r["rate_dates"], r["missing_rates"]) for r in rows} == {
+        ("USD", "", "")
+    }
 
 
 def test_saved_views_and_bulk_reassign_from_the_portfolio(console: Console) -> None:

@@ -3,7 +3,8 @@
 The reporting currency is the book's, kept in the database beside its rates (not a deployment
 variable): every surface and every worker then converts into the same one, and changing it
 leaves the rates of the old one aside rather than applying them to the new one. Until an admin
-sets it, it is USD.
+sets it, it is the currency most of the book's contracts are in (USD for an empty book): a book
+in one currency then ranks and totals in it without any rate.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
@@ -22,7 +24,7 @@ from tenure.accounts.fx import Converted, RateTable, convert
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.errors import InvalidInput
-from tenure.model import FxRate, ReportingCurrency, UserRole
+from tenure.model import Contract, FxRate, ReportingCurrency, UserRole
 from tenure.money import currency_code
 
 DEFAULT_REPORTING_CURRENCY = "USD"
@@ -51,9 +53,42 @@ class FxImportReport(BaseModel):
     last_day: date | None
 
 
+def reporting_currency_expression() -> sa.ScalarSelect[str]:
+    """The reporting currency as SQL: the one set, else the book's most common contract
+    currency, else USD (an uncorrelated scalar: computed once per statement)."""
+    most_common = (
+        sa.select(Contract.currency)
+        .group_by(Contract.currency)
+        .order_by(sa.func.count().desc(), Contract.currency)
+        .limit(1)
+        .scalar_subquery()
+    )
+    chosen = sa.select(ReportingCurrency.currency).limit(1).scalar_subquery()
+    return sa.select(
+        sa.func.coalesce(chosen, most_common, DEFAULT_REPORTING_CURRENCY)
+    ).scalar_subquery()
+
+
 def reporting_currency(session: Session) -> str:
-    row = session.scalar(sa.select(ReportingCurrency.currency).limit(1))
-    return row or DEFAULT_REPORTING_CURRENCY
+    return str(session.scalar(sa.select(reporting_currency_expression())))
+
+
+def rate_expression(currency: Any, day: date) -> sa.ColumnElement[Any]:
+    """SQL for the rate of ``currency`` (a column) into the reporting currency on ``day``:
+    1 for the reporting currency, the latest rate on or before ``day``, else NULL (missing)."""
+    reporting = reporting_currency_expression()
+    latest = (
+        sa.select(FxRate.rate)
+        .where(
+            FxRate.reporting_currency == reporting,
+            FxRate.currency == currency,
+            FxRate.rate_on <= day,
+        )
+        .order_by(FxRate.rate_on.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sa.case((currency == reporting, sa.literal(1.0)), else_=latest)
 
 
 def set_reporting_currency(session: Session, currency: str, actor: Actor) -> str:
@@ -79,22 +114,33 @@ def set_reporting_currency(session: Session, currency: str, actor: Actor) -> str
     return code
 
 
-def rate_table(session: Session) -> RateTable:
-    """Every rate into the current reporting currency (a few thousand rows at most)."""
+def rate_table(session: Session, on: date | None = None) -> RateTable:
+    """Every rate into the current reporting currency; with ``on``, only each currency's latest
+    on or before that day (what converting that day's figures needs)."""
     reporting = reporting_currency(session)
     found: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
-    rows = session.execute(
-        sa.select(FxRate.currency, FxRate.rate_on, FxRate.rate)
-        .where(FxRate.reporting_currency == reporting)
-        .order_by(FxRate.currency, FxRate.rate_on)
+    query = sa.select(FxRate.currency, FxRate.rate_on, FxRate.rate).where(
+        FxRate.reporting_currency == reporting
     )
+    if on is not None:
+        latest = (
+            sa.select(FxRate.currency, sa.func.max(FxRate.rate_on).label("rate_on"))
+            .where(FxRate.reporting_currency == reporting, FxRate.rate_on <= on)
+            .group_by(FxRate.currency)
+            .subquery()
+        )
+        query = query.join(
+            latest,
+            sa.and_(latest.c.currency == FxRate.currency, latest.c.rate_on == FxRate.rate_on),
+        )
+    rows = session.execute(query.order_by(FxRate.currency, FxRate.rate_on))
     for currency, rate_on, rate in rows:
         found[currency].append((rate_on, Decimal(str(rate))))
     return RateTable(reporting, dict(found))
 
 
 def converted(session: Session, amounts: dict[str, float], day: date) -> Converted:
-    return convert(amounts, rate_table(session), day)
+    return convert(amounts, rate_table(session, on=day), day)
 
 
 def list_rates(session: Session, currency: str | None = None) -> FxRates:

@@ -83,7 +83,7 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
     joins = filter_joins(query)
     counted = filtered(session, rows, query, user, as_of, joins)
     total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery())) or 0
-    key = rows.sort_expressions[query.sort]
+    key = rows.sort_expression(query.sort, as_of)
     descending = query.direction == SortDirection.desc
     narrow = filtered(
         session, rows, query, user, as_of, joins | SORT_JOINS.get(query.sort, frozenset())
@@ -162,7 +162,7 @@ def portfolio_export(
 ) -> list[AccountRow]:
     """Every row the filters select, in the page's order (the CSV export)."""
     rows = rows_of(session)
-    key = rows.sort_expressions[query.sort]
+    key = rows.sort_expression(query.sort, as_of)
     order = (
         (key.desc(), Account.id.desc())
         if query.direction == SortDirection.desc

@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 from tenure.errors import InvalidInput
 from tenure.model import Account, User
 from tenure.portfolio.freshness import freshness
-from tenure.portfolio.rows import arr_totals, current_contracts, filtered, rows_of, to_row
+from tenure.portfolio.rows import (
+    arr_totals,
+    current_contracts,
+    filtered,
+    rows_of,
+    to_row,
+    with_money,
+)
 from tenure.portfolio.schemas import AccountRow, PortfolioQuery, RenewalMonth, RenewalsReport
 from tenure.store.events import EventStore
 
@@ -23,7 +30,8 @@ def renewing_between(
 ) -> list[AccountRow]:
     """Accounts whose next renewal falls in [start, end], soonest first, with their contract
     figures only (no judgements): what Today and Renewals list, cheap on a large book."""
-    return [to_row(r, as_of) for r in _renewing(session, user, owner, start, end, as_of)]
+    rows = [to_row(r, as_of) for r in _renewing(session, user, owner, start, end, as_of)]
+    return with_money(session, rows, as_of)
 
 
 def _renewing(
@@ -42,7 +50,7 @@ def _renewing(
             Account.segment,
             Account.owner_id,
             rows.owner.name.label("owner_name"),
-            sa.func.coalesce(contracts.c.arr, 0.0).label("arr"),
+            contracts.c.arr,
             contracts.c.currency,
             contracts.c.renewal_on,
             contracts.c.seats,
@@ -79,9 +87,9 @@ def renewals(
     if not 1 <= months <= 36:
         raise InvalidInput(f"months: {months} is outside 1–36")
     end = _add_months(as_of.replace(day=1), months) - timedelta(days=1)
-    # Plain rows grouped by month; only each month's largest become AccountRow models.
-    by_month: dict[str, list[Any]] = defaultdict(list)
-    for row in _renewing(session, user, owner, as_of, end, as_of):
+    # Rows grouped by month, each with its ARR per currency and in the reporting currency.
+    by_month: dict[str, list[AccountRow]] = defaultdict(list)
+    for row in renewing_between(session, user, owner, as_of, end, as_of):
         by_month[str(row.renewal_on)[:7]].append(row)
     report = []
     month = as_of.replace(day=1)
@@ -96,13 +104,20 @@ def renewals(
                 last_day=following - timedelta(days=1),
                 accounts=len(items),
                 arr=arr_totals(items),
-                renewals=[
-                    to_row(r, as_of) for r in sorted(items, key=lambda r: -r.arr)[:per_month]
-                ],
+                renewals=sorted(items, key=_largest_first)[:per_month],
             )
         )
         month = following
     return RenewalsReport(as_of=as_of, months=report, freshness=freshness(session, events))
+
+
+def _largest_first(row: AccountRow) -> tuple[int, str, float]:
+    """Largest ARR first in the reporting currency; those without a rate after, grouped by
+    currency and largest first within it (never compared across currencies)."""
+    converted = row.arr_converted.amount if row.arr_converted else None
+    if converted is not None:
+        return (0, "", -converted)
+    return (1, row.currency or "", -(row.arr or 0.0))
 
 
 def _add_months(day: date, months: int) -> date:

@@ -12,6 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from tenure.accounts import fx_service
+from tenure.accounts.arr import MULTIPLE_CURRENCIES
+from tenure.accounts.fx import RateTable, convert
 from tenure.auth.permissions import team_member_ids
 from tenure.errors import NotFound
 from tenure.model import Account, Contract, ContractStatus, User
@@ -42,13 +45,18 @@ def _contract_lookup(aggregate: Any) -> Any:
 
 def current_contracts(accounts: Sequence[int] | sa.Select[Any] | None = None) -> Any:
     """Per account (or for the given ids, or the ids a select returns): ARR, currency, next
-    renewal and seats of its active contracts."""
+    renewal and seats of its active contracts. An account whose contracts are in several
+    currencies has no one ARR: ``arr`` is NULL and ``currency`` 'multiple' (never a sum of
+    dollars and euros); :func:`with_money` gives its figure per currency."""
     only = [Contract.account_id.in_(accounts)] if accounts is not None else []
+    one_currency = sa.func.count(sa.distinct(Contract.currency)) == 1
     return (
         sa.select(
             Contract.account_id.label("account_id"),
-            sa.func.sum(Contract.arr).label("arr"),
-            sa.func.min(Contract.currency).label("currency"),
+            sa.case((one_currency, sa.func.sum(Contract.arr))).label("arr"),
+            sa.case(
+                (one_currency, sa.func.min(Contract.currency)), else_=MULTIPLE_CURRENCIES
+            ).label("currency"),
             sa.func.min(Contract.ends_on).label("renewal_on"),
             sa.func.sum(Contract.licensed_seats).label("seats"),
         )
@@ -64,6 +72,23 @@ OWNER = aliased(User, name="owner")
 STAGE_NOW = signals.stage_now()
 ARR_LOOKUP = _contract_lookup(sa.func.sum(Contract.arr))
 RENEWAL_LOOKUP = _contract_lookup(sa.func.min(Contract.ends_on))
+
+
+def converted_arr(day: date) -> Any:
+    """An account's current ARR in the reporting currency at the rates of ``day`` (correlated
+    to Account): 0 without contracts, NULL when one of its currencies has no rate."""
+    rate = fx_service.rate_expression(Contract.currency, day)
+    return (
+        sa.select(
+            sa.case(
+                (sa.func.count(rate) < sa.func.count(), sa.null()),
+                else_=sa.func.coalesce(sa.func.sum(Contract.arr * rate), 0.0),
+            )
+        )
+        .where(Contract.account_id == Account.id, Contract.status == ContractStatus.active)
+        .correlate(Account)
+        .scalar_subquery()
+    )
 
 
 def rows_of(session: Session, account_ids: Sequence[int] | None = None) -> Rows:
@@ -95,7 +120,10 @@ class Rows:
         self.utilization = (
             self.utilization_cte.c.utilization if self.utilization_cte is not None else sa.null()
         )
-        self.arr = sa.func.coalesce(self.contracts.c.arr, 0.0)
+        self.arr = sa.case(
+            (self.contracts.c.currency == MULTIPLE_CURRENCIES, sa.null()),
+            else_=sa.func.coalesce(self.contracts.c.arr, 0.0),
+        )
         self.renewal_on = self.contracts.c.renewal_on
         # The same figures as correlated lookups (index on contract.account_id), for filtering
         # and sorting: cheaper than aggregating every contract when a filter narrows the book.
@@ -107,18 +135,27 @@ class Rows:
         self.probability = self.risk.c.probability if self.risk is not None else nothing
         self.arr_at_risk = self.risk.c.arr_at_risk if self.risk is not None else nothing
 
+    def sort_expression(self, key: SortKey, day: date) -> Any:
+        """The sort key; ARR and ARR at risk rank in the reporting currency at the rates of
+        ``day`` (euros are never compared with dollars), those without a rate last."""
+        if key == SortKey.arr:
+            return sa.func.coalesce(converted_arr(day), -1.0)
+        if key == SortKey.arr_at_risk and self.risk is not None:
+            rate = fx_service.rate_expression(self.risk.c.currency, day)
+            return sa.func.coalesce(self.arr_at_risk * rate, -1.0)
+        return self.sort_expressions[key]
+
     @cached_property
     def sort_expressions(self) -> dict[SortKey, Any]:
         return {
             SortKey.name: sa.func.lower(Account.name),
-            SortKey.arr: sa.func.coalesce(self.arr_lookup, 0.0),
             SortKey.renewal_on: sa.func.coalesce(self.renewal_lookup, FAR_FUTURE),
             SortKey.segment: sa.func.coalesce(Account.segment, ""),
             SortKey.owner: sa.func.coalesce(self.owner.name, ""),
             # Unscored accounts sort as -1: after every score when descending.
             SortKey.health: sa.func.coalesce(self.health_score, -1),
             SortKey.risk: sa.func.coalesce(self.probability, -1.0),
-            SortKey.arr_at_risk: sa.func.coalesce(self.arr_at_risk, -1.0),
+            SortKey.arr_at_risk: sa.null(),  # no risk scores: every row alike
             # Unmeasured accounts sort as -1: first ascending, last descending.
             SortKey.utilization: sa.func.coalesce(self.utilization, -1.0),
         }
@@ -212,7 +249,7 @@ def to_row(row: Any, as_of: date) -> AccountRow:
         segment=row.segment,
         owner_id=row.owner_id,
         owner_name=row.owner_name,
-        arr=float(row.arr or 0.0),
+        arr=None if row.currency == MULTIPLE_CURRENCIES else float(row.arr or 0.0),
         currency=row.currency,
         renewal_on=renewal_on,
         days_to_renewal=(renewal_on - as_of).days if renewal_on else None,
@@ -303,15 +340,56 @@ def full_rows(session: Session, ids: Sequence[int], as_of: date) -> list[Account
         chunk = ids[start : start + ID_CHUNK]
         of_chunk = rows_of(session, chunk).select().where(Account.id.in_(chunk))
         found.update((r.id, r) for r in session.execute(of_chunk).all())
-    return [to_row(found[i], as_of) for i in ids]
+    return with_money(session, [to_row(found[i], as_of) for i in ids], as_of)
 
 
-def arr_totals(rows: Sequence[Any]) -> list[ArrByCurrency]:
-    """ARR per currency of rows with ``arr`` and ``currency`` (never summed across currencies)."""
+def _split_by_currency(session: Session, account_ids: list[int]) -> dict[int, list[ArrByCurrency]]:
+    split: dict[int, list[ArrByCurrency]] = defaultdict(list)
+    for start in range(0, len(account_ids), ID_CHUNK):
+        chunk = account_ids[start : start + ID_CHUNK]
+        found = session.execute(
+            sa.select(Contract.account_id, Contract.currency, sa.func.sum(Contract.arr))
+            .where(Contract.status == ContractStatus.active, Contract.account_id.in_(chunk))
+            .group_by(Contract.account_id, Contract.currency)
+            .order_by(Contract.account_id, Contract.currency)
+        )
+        for account_id, currency, arr in found:
+            split[account_id].append(ArrByCurrency(currency=currency, arr=round(float(arr), 2)))
+    return split
+
+
+def with_money(
+    session: Session, rows: list[AccountRow], day: date, table: RateTable | None = None
+) -> list[AccountRow]:
+    """Each row's ARR per currency (two figures for an account paying in two) and its ARR and
+    ARR at risk in the reporting currency at the rates of ``day``, each saying its rate dates
+    (or which rate is missing)."""
+    table = table or fx_service.rate_table(session, on=day)
+    split = _split_by_currency(session, [r.id for r in rows if r.currency == MULTIPLE_CURRENCIES])
+    out = []
+    for row in rows:
+        currency = row.currency or ""
+        single = currency not in ("", MULTIPLE_CURRENCIES)
+        by_currency = split.get(row.id, [])
+        if single and row.arr is not None:
+            by_currency = [ArrByCurrency(currency=currency, arr=row.arr)]
+        amounts = {c.currency: c.arr for c in by_currency}
+        update: dict[str, Any] = {
+            "arr_by_currency": by_currency,
+            "arr_converted": convert(amounts, table, day) if amounts else None,
+        }
+        if single and row.arr_at_risk is not None:
+            update["arr_at_risk_converted"] = convert({currency: row.arr_at_risk}, table, day)
+        out.append(row.model_copy(update=update))
+    return out
+
+
+def arr_totals(rows: Sequence[AccountRow]) -> list[ArrByCurrency]:
+    """ARR per currency of these rows (never summed across currencies)."""
     totals: dict[str, float] = defaultdict(float)
     for row in rows:
-        if row.currency:
-            totals[row.currency] += row.arr
+        for figure in row.arr_by_currency:
+            totals[figure.currency] += figure.arr
     return [ArrByCurrency(currency=c, arr=round(v, 2)) for c, v in sorted(totals.items())]
 
 
@@ -320,4 +398,6 @@ def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
     found = session.execute(rows.select().where(Account.id == account_id)).first()
     if found is None:
         raise NotFound(f"no account with id {account_id}")
-    return with_utilization(session, rows.days, [to_row(found, as_of)])[0]
+    return with_utilization(session, rows.days, with_money(session, [to_row(found, as_of)], as_of))[
+        0
+    ]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from tenure.accounts.fx import Converted
 from tenure.dates import utc
 from tenure.health.schemas import AccountScore
 from tenure.model import ContactLevel, TouchpointKind, UserRole
@@ -124,6 +125,11 @@ class RiskQuery(PortfolioQuery):
         return PortfolioQuery.model_validate({**self.model_dump(), "owner": owner})
 
 
+class ArrByCurrency(BaseModel):
+    currency: str
+    arr: float
+
+
 class AccountRow(BaseModel):
     """One account in the portfolio table."""
 
@@ -133,7 +139,9 @@ class AccountRow(BaseModel):
     segment: str | None
     owner_id: int | None
     owner_name: str | None
-    arr: float
+    # The ARR in `currency`; null when the account pays in several ('multiple'): two figures
+    # are not one — see arr_by_currency, and arr_converted for a total at dated rates.
+    arr: float | None
     currency: str | None
     renewal_on: date | None
     days_to_renewal: int | None
@@ -146,6 +154,15 @@ class AccountRow(BaseModel):
     arr_at_risk: float | None = None
     laer_stage: str | None = None
     license_utilization: float | None = None
+    arr_by_currency: list[ArrByCurrency] = Field(
+        default_factory=list, description="The ARR in each currency the account pays in"
+    )
+    arr_converted: Converted | None = Field(
+        default=None, description="The ARR in the reporting currency, with its rate dates"
+    )
+    arr_at_risk_converted: Converted | None = Field(
+        default=None, description="The ARR at risk in the reporting currency, with its rate date"
+    )
 
 
 class PortfolioPage(BaseModel):
@@ -188,11 +205,6 @@ class RiskPage(BaseModel):
     as_of: date
     model_version: str | None
     scored_on: date | None
-
-
-class ArrByCurrency(BaseModel):
-    currency: str
-    arr: float
 
 
 class RenewalMonth(BaseModel):

@@ -122,8 +122,8 @@ def health_today(days: CurrentDays, account_ids: Sequence[int] | None = None) ->
 
 
 def risk_today(days: CurrentDays, account_ids: Sequence[int] | None = None) -> Any:
-    """(account_id, probability, arr_at_risk) of the current risk scoring day; probability is
-    the account's one churn probability (tenure.risk.figures)."""
+    """(account_id, probability, arr_at_risk, currency) of the current risk scoring day;
+    probability is the account's one churn probability (tenure.risk.figures)."""
     return (
         sa.select(
             ChurnRiskScore.account_id.label("account_id"),
@@ -131,6 +131,7 @@ def risk_today(days: CurrentDays, account_ids: Sequence[int] | None = None) -> A
                 ChurnRiskScore.probability, ChurnRiskScore.renewal_probability
             ).label("probability"),
             ChurnRiskScore.arr_at_risk.label("arr_at_risk"),
+            ChurnRiskScore.currency.label("currency"),
         )
         .where(
             ChurnRiskScore.as_of == days.risk_day,

@@ -13,7 +13,7 @@ from tenure.portfolio import signals
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.renewals import renewing_between
 from tenure.portfolio.rows import arr_totals, filtered, full_rows, owner_ids, rows_of
-from tenure.portfolio.schemas import PortfolioQuery, TodayRenewal, TodayReport
+from tenure.portfolio.schemas import PortfolioQuery, SortKey, TodayRenewal, TodayReport
 from tenure.store.events import EventStore
 
 TODAY_RENEWAL_WINDOW_DAYS = 120
@@ -54,7 +54,7 @@ def today(
         # The touchpoint probe first: it stops at the first recent touchpoint, and most
         # accounts have one, so few rows reach the contract lookup (half the time).
         .where(~touched, rows.arr_lookup.is_not(None))
-        .order_by(rows.arr_lookup.desc(), Account.id)
+        .order_by(rows.sort_expression(SortKey.arr, as_of).desc(), Account.id)
         .limit(10)
     )
     ctas = signals.ctas_for(session, scope_owner_ids)

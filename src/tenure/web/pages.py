@@ -31,6 +31,7 @@ from tenure.portfolio import (
     touchpoints,
 )
 from tenure.portfolio.schemas import (
+    AccountRow,
     PortfolioQuery,
     ReassignRequest,
     RiskQuery,
@@ -118,6 +119,11 @@ CSV_COLUMNS = [
     "owner_name",
     "arr",
     "currency",
+    "arr_by_currency",
+    "arr_in_reporting_currency",
+    "reporting_currency",
+    "rate_dates",
+    "missing_rates",
     "renewal_on",
     "health_score",
     "health_band",
@@ -145,9 +151,23 @@ def portfolio_csv(
         export="portfolio",
         filename=f"portfolio-{stamp}.csv",
         columns=CSV_COLUMNS,
-        rows=(row.model_dump(mode="json") for row in rows),
+        rows=(_csv_row(row) for row in rows),
         filters=query.params(),
     )
+
+
+def _csv_row(row: AccountRow) -> dict[str, object]:
+    """A portfolio row for the CSV: every currency's ARR apart ("USD 100000.0; EUR 50000.0"),
+    and the total in the reporting currency only with its rates' dates (or the missing ones)."""
+    converted = row.arr_converted
+    return {
+        **row.model_dump(mode="json"),
+        "arr_by_currency": "; ".join(f"{c.currency} {c.arr}" for c in row.arr_by_currency),
+        "arr_in_reporting_currency": converted.amount if converted else None,
+        "reporting_currency": converted.currency if converted else None,
+        "rate_dates": " ".join(d.isoformat() for d in converted.rate_dates) if converted else None,
+        "missing_rates": " ".join(converted.missing) if converted else None,
+    }
 
 
 @router.post("/portfolio/reassign")

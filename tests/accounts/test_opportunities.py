@@ -35,6 +35,8 @@ from tenure.model import (
 )
 from tenure.portfolio.pipeline import ForecastDeal, expansion_forecast, pipeline_view
 from tenure.success.book import load_one
+from tenure.success.kpis import GroupBy, parse_period
+from tenure.success.kpis_service import kpi_report
 from tenure.success.lifecycle_service import after_renewal_facts
 from tests import factories as f
 
@@ -303,3 +305,26 @@ def test_advocacy_recorded_feeds_evangelism(session: Session, team: Team) -> Non
     facts = after_renewal_facts(book, account.id)
     # The quarter before 2026-03-10: the story of 02-01 and the case study of 03-01.
     assert (facts.success_stories_last_quarter, facts.references, facts.speaker_slots) == (2, 1, 1)
+
+
+def test_kpis_split_bookings_into_new_business_and_expansion(session: Session, team: Team) -> None:
+    cleo = _actor(team.cleo)
+    for name, kind, amount, won in (
+        ("Seats", "expansion", 30, True),
+        ("Module", "expansion", 10.1, True),
+        ("Rollout", "expansion", 99, False),
+        ("Sister co", "new_business", 500, True),
+    ):
+        deal = _open(session, team, name=name, kind=kind, amount=amount, currency="EUR")
+        opportunities.close_opportunity(
+            session, deal.id, won, OpportunityClose(reason="r"), cleo, TODAY
+        )
+    report = kpi_report(session, parse_period("2026-Q1"), GroupBy.all)
+    assert [
+        (b.kind, b.currency, b.won_deals, b.won_amount, b.lost_deals, b.win_rate)
+        for b in report.rows[0].bookings
+    ] == [
+        ("new_business", "EUR", 1, 500.0, 0, 1.0),
+        ("expansion", "EUR", 2, 40.1, 1, 2 / 3),
+    ]
+    assert kpi_report(session, parse_period("2025-Q4"), GroupBy.all).rows[0].bookings == []

@@ -28,6 +28,9 @@ computed **per currency** and never summed across currencies.
 - New customers = accounts whose first signature falls in the period; good-fit share = new
   customers in the ``good`` fit band at signing ÷ new customers (unknown fit stays in the
   denominator); referred = new customers brought by a referral (effective CAC: expansion.py).
+- Bookings, new business apart from expansion (hunters' and farmers' work): per kind and
+  currency, deals won in the period (closed on a day in it), their amount, deals lost, and the win
+  rate = won ÷ (won + lost). Example: 2 expansions won for 30 and 10 EUR, 1 lost → 40 EUR, 2/3.
 """
 
 from __future__ import annotations
@@ -135,6 +138,60 @@ class NpsAnswer:
     responded_on: date
 
 
+@dataclass(frozen=True)
+class DealFact:
+    account_id: int
+    kind: str
+    won: bool
+    currency: str
+    amount: float | None
+    closed_on: date
+
+
+class BookingKpis(BaseModel):
+    kind: str
+    currency: str
+    won_deals: int
+    won_amount: float
+    lost_deals: int
+    win_rate: float | None
+
+
+BOOKING_KINDS = ("new_business", "expansion")
+
+
+def bookings(deals: Sequence[DealFact], period: Period) -> list[BookingKpis]:
+    """Won and lost new-business and expansion deals of the period, per kind and currency.
+
+    >>> p = Period(date(2026, 1, 1), date(2026, 4, 1))
+    >>> won = [DealFact(1, "expansion", True, "EUR", a, date(2026, 2, 1)) for a in (30.0, 10.0)]
+    >>> lost = DealFact(2, "expansion", False, "EUR", 99.0, date(2026, 3, 1))
+    >>> [(b.won_amount, b.win_rate) for b in bookings([*won, lost], p)]
+    [(40.0, 0.6666666666666666)]
+    """
+    groups: dict[tuple[str, str], list[DealFact]] = defaultdict(list)
+    for deal in deals:
+        if deal.kind in BOOKING_KINDS and period.start <= deal.closed_on < period.end:
+            groups[(deal.kind, deal.currency)].append(deal)
+    rows = []
+    for (kind, currency), group in sorted(
+        groups.items(), key=lambda kv: (BOOKING_KINDS.index(kv[0][0]), kv[0][1])
+    ):
+        won = [d for d in group if d.won]
+        rows.append(
+            BookingKpis(
+                kind=kind,
+                currency=currency,
+                won_deals=len(won),
+                # Stored to the cent: summed in cents so no float error creeps in.
+                won_amount=sum(round((d.amount or 0) * 100) for d in won) / 100,
+                lost_deals=len(group) - len(won),
+                win_rate=_ratio(len(won), len(group)),
+            )
+        )
+    return rows
+
+
 class CurrencyKpis(BaseModel):
     currency: str
     cohort_accounts: int
@@ -166,6 +223,7 @@ class KpiRow(BaseModel):
     good_fit_new: int
     good_fit_share: float | None
     referred_new: int
+    bookings: list[BookingKpis] = []
 
 
 class KpiReport(BaseModel):
@@ -226,6 +284,7 @@ def _group_kpis(
     accounts: Sequence[AccountFact],
     contracts: Sequence[ContractFact],
     answers: Sequence[NpsAnswer],
+    deals: Sequence[DealFact] = (),
 ) -> KpiRow:
     start = arr_on(contracts, period.start)
     end = arr_on(contracts, period.last_day)
@@ -263,6 +322,7 @@ def _group_kpis(
         good_fit_new=good_new,
         good_fit_share=_ratio(good_new, len(new)),
         referred_new=sum(1 for a in new if a.referred),
+        bookings=bookings(deals, period),
     )
 
 
@@ -272,6 +332,7 @@ def compute_kpis(
     contracts: Sequence[ContractFact],
     answers: Sequence[NpsAnswer] = (),
     by: GroupBy = GroupBy.all,
+    deals: Sequence[DealFact] = (),
 ) -> KpiReport:
     """Every KPI for the period, overall or per segment / CSM (accounts without one: "(none)").
 
@@ -307,6 +368,7 @@ def compute_kpis(
                 members,
                 [c for c in contracts if c.account_id in ids],
                 [n for n in answers if n.account_id in ids],
+                [d for d in deals if d.account_id in ids],
             )
         )
     return KpiReport(period=period.label, by=by, rows=rows)

@@ -87,7 +87,13 @@ def kpi_report(
         answers += [
             kpis.NpsAnswer(account_id, r.score, r.responded_on) for r in book.nps[account_id]
         ]
-    return kpis.compute_kpis(period, accounts, contracts, answers, by)
+    deals = [
+        kpis.DealFact(o.account_id, o.kind.value, o.status == "won", o.currency, o.amount, day)
+        for account_id in book.accounts
+        for o in book.opportunities[account_id]
+        if o.status != "open" and (day := o.closed_on or o.close_on) is not None
+    ]
+    return kpis.compute_kpis(period, accounts, contracts, answers, by, deals)
 
 
 def quarters_before(as_of: date, count: int) -> list[kpis.Period]:

@@ -85,6 +85,25 @@ def kpis_command(
         ],
         rows,
     )
+    booked = [
+        [
+            r.group,
+            b.kind.replace("_", " "),
+            b.currency,
+            b.won_deals,
+            f"{b.won_amount:,.2f}",
+            b.lost_deals,
+            pct(b.win_rate),
+        ]
+        for r in report.rows
+        for b in r.bookings
+    ]
+    if booked:
+        table(
+            f"Bookings {report.period}: new business and expansion",
+            ["group", "kind", "cur", "won", "won amount", "lost", "win rate"],
+            booked,
+        )
 
 
 @handle_errors

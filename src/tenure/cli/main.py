@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from tenure.cli import backup as backup_commands
+from tenure.cli import connect as connect_commands
 from tenure.cli import contacts as contacts_commands
 from tenure.cli import ctas as ctas_commands
 from tenure.cli import demo as demo_command
@@ -88,6 +89,7 @@ app.add_typer(contacts_commands.contacts_app, name="contacts")
 app.add_typer(fx_commands.fx_app, name="fx")
 app.add_typer(opportunities_commands.opportunities_app, name="opportunities")
 app.add_typer(opportunities_commands.advocacy_app, name="advocacy")
+app.add_typer(connect_commands.app, name="connect")
 success_commands.register(app)
 app.command("simulate")(simulate_command.command)
 app.command("demo")(demo_command.command)

@@ -307,6 +307,9 @@ def _run_steps(
 ) -> DailyResult:
     factory, settings = session_factory(engine), ctx.settings
     records: list[dict[str, Any]] = []
+    if settings.sync_before_daily and ctx.data_dir is not None and _connected(factory):
+        # Its own transactions (one per batch): the morning's scores read the night's changes.
+        records.append(_timed("sync", on_step, partial(_sync, factory, ctx.data_dir)))
     with session_scope(factory) as session:
         for name, fn in steps(ctx):
             records.append(_timed(name, on_step, partial(_in_savepoint, session, ctx, fn)))
@@ -348,6 +351,18 @@ def _timed(
 def _in_savepoint(session: Session, ctx: DailyContext, fn: StepFn) -> dict[str, Any]:
     with session.begin_nested():  # a failing step leaves nothing behind
         return fn(session, ctx)
+
+
+def _connected(factory: Any) -> bool:
+    from tenure.connectors.service import has_connections
+
+    return has_connections(factory)
+
+
+def _sync(factory: Any, data_dir: Path) -> dict[str, Any]:
+    from tenure.connectors.service import sync_for_daily_run
+
+    return sync_for_daily_run(factory, data_dir)
 
 
 def _send_outbox(

@@ -4,6 +4,7 @@ from tenure.model.account import Account, AccountOwnership
 from tenure.model.base import Base
 from tenure.model.churn_record import ChurnRecord
 from tenure.model.churn_risk import ChurnRiskScore
+from tenure.model.connection import Connection, SyncCursor, SyncRun
 from tenure.model.contact import Contact, ContactLevel, ContactRole
 from tenure.model.contract import BillingPeriod, Contract, ContractStatus, RenewalOutcome
 from tenure.model.cta import (
@@ -67,6 +68,7 @@ __all__ = [
     "BillingPeriod",
     "ChurnRecord",
     "ChurnRiskScore",
+    "Connection",
     "Contact",
     "ContactLevel",
     "ContactRole",
@@ -113,6 +115,8 @@ __all__ = [
     "SurveyKind",
     "SurveyLink",
     "SurveyResponse",
+    "SyncCursor",
+    "SyncRun",
     "Ticket",
     "TicketPriority",
     "Touchpoint",

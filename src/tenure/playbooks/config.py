@@ -44,6 +44,14 @@ class PlaybookSettings(BaseSettings):
     delivery_backoff_seconds: float = Field(
         default=60.0, description="First retry delay; it doubles with each attempt (max 6 h)."
     )
+    sync_before_daily: bool = Field(
+        default=True,
+        description=(
+            "The daily run first syncs every connected system (`tenure connect`), so the "
+            "morning's scores read the night's CRM, billing and support changes; false leaves "
+            "syncing to `tenure connect sync` on its own schedule."
+        ),
+    )
     daily_at: time | None = Field(
         default=time(6),
         description=(

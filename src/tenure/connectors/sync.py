@@ -1,0 +1,206 @@
+"""A sync run: each object's batches stored through the file importer, its cursor moved only in
+the batch's own transaction, every object's outcome recorded.
+
+A batch is written as JSON lines and imported with the object's shipped mapping and
+``skip_invalid`` — the very code path of ``tenure import … --mapping … --skip-invalid`` — so a
+synced record and an imported one are the same record. The cursor is saved in the transaction that
+stores the batch: a crash loses at most the batch in flight, which the next run reads again, and
+upserts by external id make reading it again change nothing. One object failing (an API error, a
+field the org lacks) is recorded and the next object is synced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from tenure.connectors.records import Batch, Deleted, Reader, SyncObject
+from tenure.connectors.schemas import ObjectOutcome
+from tenure.errors import RejectedFile, RowError
+from tenure.ingest.files import FileFormat, lookup
+from tenure.ingest.importer import import_records
+from tenure.ingest.mappings import Mapping, load_mapping
+from tenure.ingest.request import ImportRequest
+from tenure.model import Account, Contact, SyncCursor, SyncRun
+from tenure.model.base import utcnow
+from tenure.store.database import session_scope
+
+log = logging.getLogger(__name__)
+
+# Row problems kept per object in the run record (the count is always whole).
+KEPT_REJECTS = 20
+
+
+def sync_objects(
+    factory: sessionmaker[Session],
+    connection_id: int,
+    vendor: str,
+    reader: Reader,
+    objects: Sequence[SyncObject],
+    staging: Path,
+    *,
+    mappings: dict[str, str] | None = None,
+    on_batch: Callable[[str, int], None] | None = None,
+) -> int:
+    """Sync ``objects`` in order (parents first); returns the sync run's id."""
+    with session_scope(factory) as session:
+        run = SyncRun(
+            connection_id=connection_id, status="running", started_at=utcnow(), objects={}
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    staging.mkdir(parents=True, exist_ok=True)
+    tallies: dict[str, ObjectOutcome] = {}
+    for obj in objects:
+        tally = tallies[obj.name] = ObjectOutcome()
+        try:
+            mapping = load_mapping((mappings or {}).get(obj.name, obj.mapping))
+            cursor = _cursor(factory, connection_id, obj.name)
+            for batch in reader.batches(obj, mapping, cursor):
+                with session_scope(factory) as session:
+                    _store(session, obj, mapping, batch, staging, tally, vendor)
+                    _save_cursor(session, connection_id, obj.name, batch.cursor)
+                if on_batch is not None:
+                    on_batch(obj.name, len(batch.records))
+        except Exception as error:  # one object's failure must not stop the others
+            log.warning("sync of %s %s failed", vendor, obj.name, exc_info=True)
+            tally.error = describe(error)
+        _progress(factory, run_id, tallies, reader)
+    return _finish(factory, run_id, tallies, reader)
+
+
+def describe(error: Exception) -> str:
+    """An API error as people read it. Salesforce's libraries keep the API's own errors in
+    ``content`` (``[{"errorCode": …, "message": …}]``): those say what is wrong."""
+    content = getattr(error, "content", None)
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        text = "; ".join(
+            f"{item.get('errorCode', '')}: {' '.join(str(item.get('message', '')).split())}"
+            for item in content
+        )
+    else:
+        text = getattr(error, "message", None) or str(error) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:2000]
+
+
+def _cursor(factory: sessionmaker[Session], connection_id: int, name: str) -> str | None:
+    with session_scope(factory) as session:
+        return session.scalar(
+            sa.select(SyncCursor.cursor).where(
+                SyncCursor.connection_id == connection_id, SyncCursor.object == name
+            )
+        )
+
+
+def _save_cursor(session: Session, connection_id: int, name: str, cursor: str) -> None:
+    row = session.scalar(
+        sa.select(SyncCursor).where(
+            SyncCursor.connection_id == connection_id, SyncCursor.object == name
+        )
+    )
+    if row is None:
+        row = SyncCursor(connection_id=connection_id, object=name, cursor=cursor)
+        session.add(row)
+    row.cursor, row.updated_at = cursor, utcnow()
+    session.flush()
+
+
+def _store(
+    session: Session,
+    obj: SyncObject,
+    mapping: Mapping,
+    batch: Batch,
+    staging: Path,
+    tally: ObjectOutcome,
+    vendor: str,
+) -> None:
+    tally.batches += 1
+    tally.read += len(batch.records)
+    if batch.records:
+        with tempfile.TemporaryDirectory(dir=staging, prefix="sync-") as folder:
+            path = Path(folder) / f"{vendor}-{obj.name}.jsonl"
+            with path.open("w", encoding="utf-8") as handle:
+                for record in batch.records:
+                    handle.write(json.dumps(record, default=str) + "\n")
+            request = ImportRequest(
+                obj.entity, path, mapping=mapping, format=FileFormat.jsonl, skip_invalid=True
+            )
+            try:
+                report = import_records(session, request)
+                rejects = report.rejects
+                tally.inserted += report.inserted
+                tally.updated += report.updated
+                tally.unchanged += report.unchanged
+            except RejectedFile as refused:  # not one good row in the batch
+                rejects = refused.errors
+        tally.rejected += len({error.line for error in rejects})
+        room = KEPT_REJECTS - len(tally.rejects)
+        tally.rejects += [_reject_text(obj, mapping, batch, e) for e in rejects[: max(room, 0)]]
+    tally.deleted += mark_deleted(session, obj.entity, batch.deleted, vendor)
+
+
+def _reject_text(obj: SyncObject, mapping: Mapping, batch: Batch, error: RowError) -> str:
+    key = mapping.source_columns("external_id") or ["id"]
+    record = batch.records[error.line - 1] if 0 < error.line <= len(batch.records) else {}
+    where = f"{obj.name} {lookup(record, key[0])}"
+    column = f", {error.column}" if error.column else ""
+    shown = "" if error.value is None else f" {error.value!r}"
+    return f"{where}{column}{shown}: {error.reason}"
+
+
+def mark_deleted(session: Session, entity: str, deleted: list[Deleted], vendor: str) -> int:
+    """Records deleted in the vendor's system: nothing stored is lost. A contact has left (its
+    left_on set, which is what 'champion left' reads); an account keeps everything and is marked
+    ``custom.deleted_in_<vendor>_on`` for its CSM to see. Returns how many changed."""
+    if not deleted:
+        return 0
+    on = {item.external_id: item.on for item in deleted}
+    changed = 0
+    if entity == "contacts":
+        for contact in session.scalars(sa.select(Contact).where(Contact.external_id.in_(on))):
+            if contact.left_on is None:
+                contact.left_on = on[contact.external_id]
+                changed += 1
+    elif entity == "accounts":
+        key = f"deleted_in_{vendor}_on"
+        for account in session.scalars(sa.select(Account).where(Account.external_id.in_(on))):
+            if key not in account.custom:
+                account.custom = {**account.custom, key: on[account.external_id].isoformat()}
+                changed += 1
+    session.flush()
+    return changed
+
+
+def _progress(
+    factory: sessionmaker[Session], run_id: int, tallies: dict[str, ObjectOutcome], reader: Reader
+) -> None:
+    with session_scope(factory) as session:
+        run = session.get_one(SyncRun, run_id)
+        run.objects = {name: tally.model_dump() for name, tally in tallies.items()}
+        run.api_usage = reader.api_usage()
+
+
+def _finish(
+    factory: sessionmaker[Session], run_id: int, tallies: dict[str, ObjectOutcome], reader: Reader
+) -> int:
+    errors = sum(1 for tally in tallies.values() if tally.error)
+    rejected = sum(tally.rejected for tally in tallies.values())
+    if tallies and errors == len(tallies):
+        status = "failed"
+    elif errors or rejected:
+        status = "partial"
+    else:
+        status = "succeeded"
+    with session_scope(factory) as session:
+        run = session.get_one(SyncRun, run_id)
+        run.status, run.finished_at = status, utcnow()
+        run.objects = {name: tally.model_dump() for name, tally in tallies.items()}
+        run.api_usage = reader.api_usage()
+    return run_id

@@ -8,6 +8,8 @@
   each record with ``attributes {type, url}``; the next page at ``nextRecordsUrl``.
 - sObject Get Deleted (``resources_getdeleted.htm``): ``…/sobjects/Account/deleted/?start=&end=``
   → ``{deletedRecords: [{id, deletedDate}], earliestDateAvailable, latestDateCovered}``.
+- sObject Describe (``resources_sobject_describe.htm``): ``…/sobjects/Account/describe`` →
+  ``{name, fields: [{name, …}]}`` (only the names are faked).
 - Limits (``resources_limits.htm``): ``DailyApiRequests {Max, Remaining}``; every answer carries
   ``Sforce-Limit-Info: api-usage=used/max`` (``headers_api_usage.htm``).
 - Errors (``errorcodes.htm``): 401 ``INVALID_SESSION_ID`` for an expired token, 400
@@ -171,6 +173,11 @@ class FakeSalesforce:
             return self._query(request.query.get("q", ""))
         if path.startswith(f"{API}/query/"):
             return self._page(path.rsplit("/", 1)[1])
+        match = re.fullmatch(rf"{API}/sobjects/(\w+)/describe", path)
+        if match:
+            obj = match.group(1)
+            names = sorted(self.org.fields.get(obj, set()) | {"Id", "SystemModstamp"})
+            return 200, {}, {"name": obj, "fields": [{"name": name} for name in names]}
         match = re.fullmatch(rf"{API}/sobjects/(\w+)/deleted", path)
         if match:
             return self._deleted(match.group(1), request.query)

@@ -1,9 +1,9 @@
 """A small Salesforce org as its REST API returns it, and the same org as a Data Loader extract.
 
-Why each record exists: Acme is a parent with a child (parents and children sync in one object),
-Globex has no employee count (a null the API sends), Initech's AnnualRevenue is a double Data
-Loader writes in Java notation; Ana Ruiz is Acme's contact, Bo Chen has no title, Cy Diaz belongs
-to the child, Dee Eng to Globex.
+Why each record exists: Maya Lind owns every account (owners are users, synced first); Acme is a
+parent with a child (parents and children sync in one object), Globex has no employee count (a
+null the API sends), Initech's AnnualRevenue is a double Data Loader writes in Java notation; Ana
+Ruiz is Acme's contact, Bo Chen has no title, Cy Diaz belongs to the child, Dee Eng to Globex.
 """
 
 from __future__ import annotations
@@ -17,6 +17,17 @@ from tests.connectors.fake_salesforce import FakeOrg
 
 OWNER = "0055e000001OwnAAAS"
 CREATED = datetime(2023, 1, 10, 9, 0, tzinfo=UTC)
+
+USERS: list[dict[str, Any]] = [
+    {
+        "Id": OWNER,
+        "Email": "maya.lind@example.com",
+        "FirstName": "Maya",
+        "LastName": "Lind",
+        "IsActive": True,
+        "ManagerId": None,
+    },
+]
 
 ACCOUNTS: list[dict[str, Any]] = [
     {
@@ -111,6 +122,8 @@ CONTACTS: list[dict[str, Any]] = [
 
 def acme_org() -> FakeOrg:
     org = FakeOrg()
+    for user in USERS:
+        org.put("User", dict(user))
     for account in ACCOUNTS:
         org.put("Account", dict(account))
     for contact in CONTACTS:
@@ -134,6 +147,8 @@ def data_loader_extract(org: FakeOrg, obj: str, path: Path) -> Path:
     def cell(value: Any) -> str:
         if value is None:
             return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
         return java_double(value) if isinstance(value, float) else str(value)
 
     with path.open("w", encoding="utf-8", newline="") as handle:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tenure.model import Account, Contact, SyncRun
+from tenure.model import Account, Contact, SyncRun, User
 from tenure.store.database import create_engine
 from tests.connectors.fake_salesforce import FakeSalesforce
 from tests.connectors.salesforce_org import data_loader_extract
@@ -69,8 +69,10 @@ def book(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
                     Account.region,
                     Account.custom,
                     Account.created_on,
+                    User.email,
                 )
                 .outerjoin(parent, parent.id == Account.parent_id)
+                .outerjoin(User, User.id == Account.owner_id)
                 .order_by(Account.external_id)
             )
             contacts = connection.execute(
@@ -102,19 +104,20 @@ def test_connect_and_daily_run_equal_a_file_import(
     assert "credentials accepted; 14999 of 15000 daily API requests left" in connected.stdout
     assert fake_salesforce.org.client_secret not in connected.stdout + connected.stderr
     daily = tenure(env, "run", "daily", "--as-of", "2026-12-06", "--no-send", "--json", check=False)
-    assert '"name": "sync"' in daily.stdout and '"salesforce_read": 8' in daily.stdout, daily.stdout
+    assert '"name": "sync"' in daily.stdout and '"salesforce_read": 9' in daily.stdout, daily.stdout
 
     files = environment(imported_url, tmp_path / "imported", fake_salesforce)
-    for obj, entity in (("Account", "accounts"), ("Contact", "contacts")):
+    for obj, entity in (("User", "users"), ("Account", "accounts"), ("Contact", "contacts")):
         extract = data_loader_extract(fake_salesforce.org, obj, tmp_path / f"{obj}.csv")
         tenure(files, "import", entity, str(extract), "--mapping", f"salesforce-{entity}")
 
     synced, imported = book(synced_url), book(imported_url)
     assert len(synced["accounts"]) == 4 and len(synced["contacts"]) == 4
+    assert {row[-1] for row in synced["accounts"]} == {"maya.lind@example.com"}
     assert synced == imported
 
     status = tenure(env, "connect", "status")
-    assert "succeeded: 8 records read" in status.stdout
+    assert "succeeded: 9 records read" in status.stdout
 
 
 def test_a_sync_killed_midway_catches_up_exactly(

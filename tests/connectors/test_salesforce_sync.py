@@ -63,7 +63,11 @@ def test_first_sync_then_nothing_changes(
     first = sync(factory, data_dir)
     assert first.status == "succeeded", first
     # 4 accounts and 4 contacts, two to a page
-    assert counts(first) == {"Account": (4, 4, 0, 0), "Contact": (4, 4, 0, 0)}
+    assert counts(first) == {
+        "User": (1, 1, 0, 0),
+        "Account": (4, 4, 0, 0),
+        "Contact": (4, 4, 0, 0),
+    }
     assert first.objects["Account"].batches == 3  # two pages, then the deletions' window
     assert first.api_usage["daily_api_requests_limit"] == 15_000
     with session_scope(factory) as session:

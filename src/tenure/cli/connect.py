@@ -71,7 +71,7 @@ def salesforce(
     mappings: list[str] | None = MappingOption,
     check: bool = typer.Option(True, "--check/--no-check", help="Try the credentials first."),
 ) -> None:
-    """Store Salesforce credentials (encrypted) and the objects to sync: Account, Contact."""
+    """Store Salesforce credentials (encrypted) and the objects to sync: User, Account, Contact."""
     secrets = {
         "client_id": client_id,
         "client_secret": client_secret,

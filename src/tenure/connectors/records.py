@@ -17,6 +17,8 @@ class SyncObject:
     name: str  # the vendor's own name: Account, companies, subscriptions, tickets
     entity: str  # Tenure's kind of record (ingest.entities)
     mapping: str  # the shipped mapping that file imports of this object use
+    # Whether the vendor reports deleted records of it (Salesforce users are deactivated instead).
+    deletions: bool = True
 
 
 @dataclass(frozen=True)

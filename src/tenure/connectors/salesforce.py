@@ -1,10 +1,11 @@
-"""Salesforce through simple-salesforce: accounts and contacts by ``SystemModstamp``, deletions
-through the sObject Get Deleted resource.
+"""Salesforce through simple-salesforce: users, accounts and contacts by ``SystemModstamp``,
+deletions through the sObject Get Deleted resource.
 
 REST API pages this follows (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/):
 ``resources_query.htm`` (SOQL, ``nextRecordsUrl`` pages), ``resources_getdeleted.htm``
 (``deletedRecords``, ``latestDateCovered``, at most 15 days back), ``headers_api_usage.htm``
-(``Sforce-Limit-Info: api-usage=used/max``), ``resources_limits.htm``; the OAuth 2.0 refresh token
+(``Sforce-Limit-Info: api-usage=used/max``), ``resources_limits.htm``,
+``resources_sobject_describe.htm`` (the object's fields); the OAuth 2.0 refresh token
 flow (help.salesforce.com, ``remoteaccess_oauth_refresh_token_flow.htm``) for a fresh access token
 whenever the API answers 401 ``INVALID_SESSION_ID``.
 """
@@ -30,6 +31,8 @@ LOGIN_URL = "https://login.salesforce.com"
 OBJECTS = {
     obj.name: obj
     for obj in (
+        # Users first: accounts find their owner by OwnerId.
+        SyncObject("User", "users", "salesforce-users", deletions=False),
         SyncObject("Account", "accounts", "salesforce-accounts"),
         SyncObject("Contact", "contacts", "salesforce-contacts"),
     )
@@ -50,11 +53,15 @@ class SalesforceRefused(TenureError):
 # --- pure: SOQL, cursors, records ------------------------------------------------------------
 
 
-def soql(obj: str, mapping: Mapping, since: datetime | None) -> str:
-    """The incremental query: the mapping's fields, changed at or after ``since`` (the boundary
-    second is read again; upserts make that harmless), oldest first so a batch's newest stamp is
-    a safe cursor."""
-    fields = sorted({"Id", MODSTAMP, *mapping.read_columns()}, key=lambda f: (f != "Id", f))
+def soql(obj: str, mapping: Mapping, since: datetime | None, available: set[str]) -> str:
+    """The incremental query: the mapping's fields (its optional ones only where the object
+    has them: CurrencyIsoCode exists in multi-currency orgs alone), changed at or after ``since``
+    (the boundary second is read again; upserts make that harmless), oldest first so a batch's
+    newest stamp is a safe cursor. A required field the object lacks stays in the query, and
+    Salesforce's INVALID_FIELD answer names it."""
+    required = set(mapping.read_columns(optional=False))
+    wanted = required | {f for f in mapping.read_columns() if f in available}
+    fields = sorted({"Id", MODSTAMP, *wanted}, key=lambda f: (f != "Id", f))
     where = f" WHERE {MODSTAMP} >= {soql_datetime(since)}" if since else ""
     return f"SELECT {', '.join(fields)} FROM {obj}{where} ORDER BY {MODSTAMP}, Id"
 
@@ -187,7 +194,8 @@ class SalesforceReader:
     def batches(self, obj: SyncObject, mapping: Mapping, cursor: str | None) -> Iterator[Batch]:
         since, deleted_since = parse_cursor(cursor)
         started = utcnow()
-        query = soql(obj.name, mapping, since)
+        described = self.call(lambda sf: getattr(sf, obj.name).describe())
+        query = soql(obj.name, mapping, since, {field["name"] for field in described["fields"]})
         result = self.call(lambda sf: sf.query(query))
         modstamp = since
         while True:
@@ -198,6 +206,8 @@ class SalesforceReader:
                 break
             next_url = result["nextRecordsUrl"]
             result = self.call(partial(_more, next_url))
+        if not obj.deletions:
+            return
         if deleted_since is None:  # the first sync: deletions count from now on
             yield Batch([], format_cursor(modstamp, started))
             return

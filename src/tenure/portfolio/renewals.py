@@ -50,6 +50,7 @@ def _renewing(
             Account.segment,
             Account.owner_id,
             rows.owner.name.label("owner_name"),
+            rows.owner.is_active.is_(False).label("owner_left"),
             contracts.c.arr,
             contracts.c.currency,
             contracts.c.renewal_on,

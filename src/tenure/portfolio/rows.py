@@ -172,6 +172,8 @@ class Rows:
                 Account.segment,
                 Account.owner_id,
                 self.owner.name.label("owner_name"),
+                # An owner inactive in the team (left the company): the account needs a new one.
+                self.owner.is_active.is_(False).label("owner_left"),
                 self.arr.label("arr"),
                 self.contracts.c.currency,
                 self.renewal_on.label("renewal_on"),
@@ -249,6 +251,7 @@ def to_row(row: Any, as_of: date) -> AccountRow:
         segment=row.segment,
         owner_id=row.owner_id,
         owner_name=row.owner_name,
+        owner_left=bool(row.owner_left),
         arr=None if row.currency == MULTIPLE_CURRENCIES else float(row.arr or 0.0),
         currency=row.currency,
         renewal_on=renewal_on,

@@ -139,6 +139,9 @@ class AccountRow(BaseModel):
     segment: str | None
     owner_id: int | None
     owner_name: str | None
+    # The owner is inactive (left the team; e.g. IsActive false in the CRM's users): the account
+    # keeps them and needs a new owner.
+    owner_left: bool = False
     # The ARR in `currency`; null when the account pays in several ('multiple'): two figures
     # are not one — see arr_by_currency, and arr_converted for a total at dated rates.
     arr: float | None

@@ -116,3 +116,27 @@ def test_without_a_rate_euros_are_not_ranked_among_dollars(console: Console) -> 
     # USD accounts rank in USD; Umbrella (no EUR rate) comes after every convertible one.
     assert [r["name"] for r in ranked] == ["Acme", "Initech", "Globex", "Hooli", "Umbrella"]
     assert ranked[-1]["arr_converted"]["missing"] == ["EUR"]
+
+
+def test_kpis_give_one_figure_in_the_reporting_currency_with_the_breakdown(
+    console: Console,
+) -> None:
+    add_euros(console)
+    headers = headers_for(console, "ada@example.com")
+    reports = console.client.get("/api/v1/kpis?quarters=2", headers=headers).json()
+    rows = [report["rows"][0] for report in reports]
+    # Acme's EUR contract began 300 days ago: in both quarters' cohorts, beside the dollars.
+    assert [sorted(c["currency"] for c in row["by_currency"]) for row in rows] == [
+        ["EUR", "USD"],
+        ["EUR", "USD"],
+    ]
+    # No EUR rate: no USD ARR figure, and each KPI row says which rate is missing.
+    assert [(r["reporting"]["currency"], r["reporting"]["missing"]) for r in rows] == [
+        ("USD", ["EUR"]),
+        ("USD", ["EUR"]),
+    ]
+    assert [r["reporting"]["nrr"] for r in rows] == [None, None]
+    sign_in(console.client, "ada@example.com")
+    html = console.client.get("/kpis").text
+    assert "KPIs in the reporting currency" in html
+    assert "The same KPIs per currency, unconverted" in html

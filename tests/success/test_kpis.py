@@ -151,3 +151,42 @@ def test_quarters_and_months_tile_the_year(year: int) -> None:
         assert parts[0].start == parse_period(str(year)).start
         assert parts[-1].end == parse_period(str(year)).end
         assert all(a.end == b.start for a, b in itertools.pairwise(parts))
+
+
+def test_one_figure_per_kpi_in_the_reporting_currency() -> None:
+    from decimal import Decimal
+
+    from tenure.accounts.fx import RateTable
+
+    # EUR at 1.10 on 2025-12-31 (an older 1.05 is not used: the latest on or before the day).
+    rates = RateTable(
+        "USD",
+        {"EUR": [(date(2025, 6, 30), Decimal("1.05")), (date(2025, 12, 31), Decimal("1.10"))]},
+    )
+    row = compute_kpis(YEAR, ACCOUNTS, CONTRACTS, ANSWERS, rates=rates).rows[0]
+    usd = row.reporting
+    assert usd is not None
+    # Start: 100 + 200 + 300 + 1000 × 1.10 = 1,700; end: 150 + 0 + 240 + 1,100 = 1,490.
+    assert (usd.start_arr, usd.end_arr) == (1700.0, 1490.0)
+    assert usd.nrr == pytest.approx(1490 / 1700, rel=1e-9)
+    # GRR: 100 + 0 + 240 + 1,100 = 1,440 retained; expansion 50; contraction 60; churned 200.
+    assert usd.grr == pytest.approx(1440 / 1700, rel=1e-9)
+    assert (usd.expansion_arr, usd.contraction_arr, usd.churned_arr) == (50.0, 60.0, 200.0)
+    assert (usd.cohort_accounts, usd.churned_accounts, usd.logo_churn) == (4, 1, 0.25)
+    assert [(r.currency, r.rate, r.rate_on) for r in usd.rates] == [
+        ("EUR", 1.1, date(2025, 12, 31))
+    ]
+    # The per-currency breakdown is still there, unconverted.
+    assert [c.currency for c in row.by_currency] == ["EUR", "USD"]
+
+
+def test_a_missing_rate_gives_no_arr_figure_and_names_the_currency() -> None:
+    from decimal import Decimal
+
+    from tenure.accounts.fx import RateTable
+
+    late = RateTable("USD", {"EUR": [(date(2026, 1, 5), Decimal("1.1"))]})  # after the period
+    usd = compute_kpis(YEAR, ACCOUNTS, CONTRACTS, ANSWERS, rates=late).rows[0].reporting
+    assert usd is not None and usd.missing == ["EUR"]
+    assert (usd.start_arr, usd.nrr, usd.grr, usd.expansion_arr) == (None, None, None, None)
+    assert usd.logo_churn == 0.25  # logos need no rate

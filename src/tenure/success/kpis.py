@@ -10,7 +10,10 @@ Period = [start, end). An account's ARR on a day is the one definition of
 contract ending on the day another starts is replaced by it).
 The **cohort** is the accounts with ARR > 0 on ``start``; ``start ARR`` is their ARR on ``start``
 and ``end ARR`` their ARR on the period's last day (``end − 1 day``). ARR figures and ratios are
-computed **per currency** and never summed across currencies.
+computed **per currency** and never summed across currencies; beside them, ``reporting`` gives
+one figure per KPI in the reporting currency, every currency converted at the rates of the
+period's last day (constant currency: an exchange-rate move is not expansion or churn), saying
+the rates' dates — and no ARR figure at all, naming the currency, when a rate is missing.
 
 - NRR = Σ end ARR ÷ Σ start ARR (cohort only; new customers excluded).
   Example: A 100→120, B 100→0 → NRR = 120 ÷ 200 = 0.60.
@@ -46,6 +49,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel
 
 from tenure.accounts.arr import active_on, arr_on
+from tenure.accounts.fx import RateTable, RateUsed
 from tenure.errors import InvalidInput
 
 RENEWED = frozenset({"renewed", "expanded", "downgraded"})
@@ -207,10 +211,31 @@ class CurrencyKpis(BaseModel):
     logo_churn: float | None
 
 
+class ReportingKpis(BaseModel):
+    """The KPIs as one figure each in the reporting currency (see the module)."""
+
+    currency: str
+    rates: list[RateUsed]
+    missing: list[str]
+    cohort_accounts: int
+    churned_accounts: int
+    logo_churn: float | None
+    # ARR figures: null when a currency of the cohort has no rate (``missing``).
+    start_arr: float | None
+    end_arr: float | None
+    expansion_arr: float | None
+    contraction_arr: float | None
+    churned_arr: float | None
+    nrr: float | None
+    grr: float | None
+    arr_churn: float | None
+
+
 class KpiRow(BaseModel):
     group: str
     period: str
     by_currency: list[CurrencyKpis]
+    reporting: ReportingKpis | None = None
     renewals_due: int
     renewed: int
     renewal_rate: float | None
@@ -269,6 +294,77 @@ def _currency_kpis(
     return out
 
 
+def _reporting_kpis(
+    start: dict[tuple[int, str], float],
+    end: dict[tuple[int, str], float],
+    rates: RateTable,
+    day: date,
+) -> ReportingKpis:
+    """Per account (not per currency): its start and end ARR in the reporting currency; a
+    logo churns when all its ARR is gone, whatever the rates."""
+    cohort = {acc for (acc, _), v in start.items() if v > 0}
+    paying_at_end = {acc for (acc, _), v in end.items() if v > 0}
+    churned = cohort - paying_at_end
+    # Every currency the cohort paid in at the start or the end (one taken up during the
+    # period needs its rate too).
+    currencies = sorted({cur for (acc, cur) in [*start, *end] if acc in cohort})
+    used: dict[str, float] = {}
+    rate_list: list[RateUsed] = []
+    missing: list[str] = []
+    for currency in currencies:
+        if currency == rates.reporting_currency:
+            used[currency] = 1.0
+        elif (found := rates.rate(currency, day)) is None:
+            missing.append(currency)
+        else:
+            used[currency] = float(found[1])
+            rate_list.append(RateUsed(currency=currency, rate=used[currency], rate_on=found[0]))
+    logos = {
+        "currency": rates.reporting_currency,
+        "rates": rate_list,
+        "missing": missing,
+        "cohort_accounts": len(cohort),
+        "churned_accounts": len(churned),
+        "logo_churn": _ratio(len(churned), len(cohort)),
+    }
+    if missing:
+        return ReportingKpis(
+            **logos,
+            start_arr=None,
+            end_arr=None,
+            expansion_arr=None,
+            contraction_arr=None,
+            churned_arr=None,
+            nrr=None,
+            grr=None,
+            arr_churn=None,
+        )
+    begin: dict[int, float] = defaultdict(float)
+    finish: dict[int, float] = defaultdict(float)
+    for (acc, cur), value in start.items():
+        if acc in cohort:
+            begin[acc] += value * used[cur]
+    for (acc, cur), value in end.items():
+        if acc in cohort:
+            finish[acc] += value * used[cur]
+    start_arr = sum(begin.values())
+    end_arr = sum(finish[a] for a in cohort)
+    churned_arr = sum(begin[a] for a in churned)
+    return ReportingKpis(
+        **logos,
+        start_arr=round(start_arr, 2),
+        end_arr=round(end_arr, 2),
+        expansion_arr=round(sum(max(finish[a] - begin[a], 0.0) for a in cohort), 2),
+        contraction_arr=round(
+            sum(max(begin[a] - finish[a], 0.0) for a in cohort if a not in churned), 2
+        ),
+        churned_arr=round(churned_arr, 2),
+        nrr=_ratio(end_arr, start_arr),
+        grr=_ratio(sum(min(finish[a], begin[a]) for a in cohort), start_arr),
+        arr_churn=_ratio(churned_arr, start_arr),
+    )
+
+
 def nps(scores: Sequence[int]) -> float | None:
     """100 × (promoters − detractors) ÷ responses. ``nps([10, 9, 7, 3]) == 25.0``."""
     if not scores:
@@ -285,6 +381,7 @@ def _group_kpis(
     contracts: Sequence[ContractFact],
     answers: Sequence[NpsAnswer],
     deals: Sequence[DealFact] = (),
+    rates: RateTable | None = None,
 ) -> KpiRow:
     start = arr_on(contracts, period.start)
     end = arr_on(contracts, period.last_day)
@@ -308,6 +405,7 @@ def _group_kpis(
         group=group,
         period=period.label,
         by_currency=_currency_kpis(start, end),
+        reporting=_reporting_kpis(start, end, rates, period.last_day) if rates else None,
         renewals_due=len(due),
         renewed=renewed,
         renewal_rate=_ratio(renewed, len(due)),
@@ -333,6 +431,7 @@ def compute_kpis(
     answers: Sequence[NpsAnswer] = (),
     by: GroupBy = GroupBy.all,
     deals: Sequence[DealFact] = (),
+    rates: RateTable | None = None,
 ) -> KpiReport:
     """Every KPI for the period, overall or per segment / CSM (accounts without one: "(none)").
 
@@ -369,6 +468,7 @@ def compute_kpis(
                 [c for c in contracts if c.account_id in ids],
                 [n for n in answers if n.account_id in ids],
                 [d for d in deals if d.account_id in ids],
+                rates,
             )
         )
     return KpiReport(period=period.label, by=by, rows=rows)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts import fx_service
 from tenure.errors import InvalidInput
 from tenure.model import AccountOwnership, Contract, Referral
 from tenure.success import fit, kpis
@@ -93,7 +94,8 @@ def kpi_report(
         for o in book.opportunities[account_id]
         if o.status != "open" and (day := o.closed_on or o.close_on) is not None
     ]
-    return kpis.compute_kpis(period, accounts, contracts, answers, by, deals)
+    rates = fx_service.rate_table(session, on=period.last_day)
+    return kpis.compute_kpis(period, accounts, contracts, answers, by, deals, rates)
 
 
 def quarters_before(as_of: date, count: int) -> list[kpis.Period]:

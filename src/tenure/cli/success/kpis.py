@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import typer
 
 from tenure.cli.as_of import AS_OF, as_of_day
-from tenure.cli.context import handle_errors, print_json, unit_of_work
+from tenure.cli.context import console, handle_errors, print_json, unit_of_work
 from tenure.cli.success.common import JSON, pct, table
 from tenure.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from tenure.success.kpis import CurrencyKpis
+    from tenure.success.kpis import CurrencyKpis, KpiReport, ReportingKpis
 
 
 def _last_quarter() -> str:
@@ -28,9 +28,13 @@ def kpis_command(
         None, "--period", help="2025, 2025-Q3, 2025-07 or A..B (default: the last full quarter)"
     ),
     by: str = typer.Option("all", "--by", help="all, segment or csm"),
+    by_currency: bool = typer.Option(
+        False, "--by-currency", help="One row per currency instead of the reporting currency"
+    ),
     as_json: bool = JSON,
 ) -> None:
-    """NRR, GRR, churn, expansion, renewal rate, utilization, adoption, TTV, NPS."""
+    """NRR, GRR, churn, expansion, renewal rate, utilization, adoption, TTV, NPS — in the
+    reporting currency (tenure fx), or per currency with --by-currency."""
     from tenure.success import kpis_service
     from tenure.success.kpis import GroupBy, parse_period
 
@@ -45,8 +49,12 @@ def kpis_command(
         return
     rows = []
     for r in report.rows:
-        currencies: list[CurrencyKpis | None] = list(r.by_currency) or [None]
-        for c in currencies:
+        figures: list[CurrencyKpis | ReportingKpis | None]
+        if by_currency or r.reporting is None:
+            figures = list(r.by_currency) or [None]
+        else:
+            figures = [r.reporting]
+        for c in figures:
             rows.append(
                 [
                     r.group,
@@ -56,7 +64,7 @@ def kpis_command(
                     pct(c.grr if c else None),
                     pct(c.logo_churn if c else None),
                     pct(c.arr_churn if c else None),
-                    f"{c.expansion_arr:,.0f}" if c else "-",
+                    _money(c.expansion_arr) if c else "-",
                     pct(r.renewal_rate),
                     pct(r.license_utilization),
                     pct(r.feature_adoption),
@@ -104,6 +112,28 @@ def kpis_command(
             ["group", "kind", "cur", "won", "won amount", "lost", "win rate"],
             booked,
         )
+    if not by_currency:
+        console.print(_conversion_note(report))
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _conversion_note(report: KpiReport) -> str:
+    """How the reporting-currency figures were made: the rates' dates, or the missing rates."""
+    shown = [r.reporting for r in report.rows if r.reporting is not None]
+    if not shown:
+        return ""
+    currency = shown[0].currency
+    missing = sorted({m for k in shown for m in k.missing})
+    days = sorted({rate.rate_on.isoformat() for k in shown for rate in k.rates})
+    note = f"ARR figures in {currency}"
+    if days:
+        note += f", converted at the rates of {', '.join(days)} (constant currency)"
+    if missing:
+        note += f"; no rate for {', '.join(missing)}: ARR figures left out (tenure fx import)"
+    return note + "; --by-currency shows each currency apart."
 
 
 @handle_errors

@@ -4,6 +4,7 @@ the stored deals and the growth forecast."""
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -126,3 +127,23 @@ def test_hubspot_deals_from_the_crm_api(session: Session) -> None:
         ("2027-Q1", "new_business", Decimal("24000.00")),
         ("2027-Q1", "expansion", Decimal("21600.00")),
     ]
+
+
+def test_a_single_currency_org_s_extract_has_no_currency_column(
+    session: Session, tmp_path: Path
+) -> None:
+    run_import(session, "users", SALESFORCE / "User_extract.csv", "salesforce-users")
+    run_import(session, "accounts", SALESFORCE / "Account_extract_utf8.csv", "salesforce-accounts")
+    with open(SALESFORCE / "Opportunity_extract.csv", encoding="utf-8", newline="") as handle:
+        header, first, *_ = csv.reader(handle)
+    drop = header.index("CURRENCYISOCODE")
+    export = tmp_path / "Opportunity.csv"
+    with open(export, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        writer.writerows([v for i, v in enumerate(row) if i != drop] for row in (header, first))
+    assert counts(run_import(session, "opportunities", export, "salesforce-opportunities")) == (
+        1,
+        0,
+        0,
+    )
+    assert stored(session, Opportunity, "0065e00000Opp01AAB").currency == "USD"

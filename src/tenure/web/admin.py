@@ -1,4 +1,5 @@
-"""Admin pages: users and roles, API tokens, import history, the audit log (admins only)."""
+"""Admin pages: users and roles, API tokens, import history, connections and their sync runs,
+the audit log (admins only)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tenure.auth import service as users
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor, require_role
 from tenure.auth.schemas import ApiTokenCreated, UserCreate, UserUpdate
+from tenure.connectors import service as connectors
 from tenure.errors import TenureError
 from tenure.ingest.runs import ImportRunRead, list_runs
 from tenure.model import UserRole
@@ -57,6 +59,9 @@ def _admin_page(
             "roles": list(UserRole),
             "tokens": users.list_api_tokens(db),
             "imports": [ImportRunRead.model_validate(r) for r in list_runs(db, limit=50)],
+            "connections": connectors.connections(db),
+            "sync_runs": connectors.sync_runs(db, limit=20),
+            "vendor_labels": {name: vendor.label for name, vendor in connectors.VENDORS.items()},
             "audit": audit.list_entries(db, limit=50, before_id=before_id),
             "created_token": created_token,
             **_scorecard(request),

@@ -46,10 +46,11 @@ import sqlalchemy as sa
 from benchmarks import record
 from tenure.config import Settings
 from tenure.model import Account
+from tenure.risk.billing import Cadence
 from tenure.risk.service import (
     DEFAULT_HISTORY_MODEL,
-    DEFAULT_HORIZON_DAYS,
-    DEFAULT_LEAD_DAYS,
+    Comparison,
+    HistoryEvaluation,
     evaluate_history,
     latest_data_day,
 )
@@ -181,6 +182,72 @@ def scorecard(data_dir: Path) -> Callable[[pd.DataFrame], np.ndarray]:
     return score
 
 
+def comparisons(
+    data_dir: Path, truth_dir: Path, external_ids: dict[int, str]
+) -> Callable[[Cadence], dict[str, Comparison]]:
+    """The scorecard and the oracles, each ranking the billing group's own window."""
+
+    def of(cadence: Cadence) -> dict[str, Comparison]:
+        horizon, lead = cadence.horizon_days, cadence.lead_days
+        return {
+            "health scorecard (100 − score)": scorecard(data_dir),
+            "oracle: latent value": oracle(truth_dir, external_ids),
+            "oracle: value now, renewals due first": oracle_value_at_renewal(
+                truth_dir, external_ids, horizon, lead
+            ),
+            "oracle: true P(churn) of renewals due": oracle_renewals(
+                truth_dir, external_ids, horizon, lead
+            ),
+            "oracle: intent to leave formed, due first": oracle_renewals(
+                truth_dir, external_ids, horizon, lead, intent=True
+            ),
+        }
+
+    return of
+
+
+def _interval(figure: dict[str, Any], key: str, digits: int) -> str:
+    interval = figure.get("intervals", {}).get(key)
+    if not interval:
+        return ""
+    low, high = interval["ci95"]
+    return f"[{low:.{digits}f}–{high:.{digits}f}]"
+
+
+def print_part(part: HistoryEvaluation) -> None:
+    figures = part.as_dict()
+    billing = figures["billing"] or {}
+    print(
+        f"{billing.get('billing', '?')} billing: {billing.get('statement', '')} · "
+        f"{part.rows} observations of {part.accounts} accounts · churn "
+        f"{part.lead_days}–{part.horizon_days} d ahead {part.churn_rate:.1%}"
+    )
+    for skipped in part.skipped_folds:
+        print(f"  fold {skipped['number']} not tested: {skipped['reason']}")
+    header = f"{'score':34} {'AUC [95%]':>20} {'lift [95%]':>18} {'prec':>5} {'Brier':>6} "
+    print(header + f"{'≥90d ahead':>16} {'lead p25/p50/p75 (d)':>22}")
+    for figure in figures["figures"]:  # type: ignore[attr-defined]
+        lead = figure["lead_time_days"]
+        leads = "/".join(
+            "—" if lead[q] is None else f"{lead[q]:.0f}" for q in ("p25", "p50", "p75")
+        )
+        print(
+            f"{figure['name'][:34]:34} {figure['auc']:6.3f} {_interval(figure, 'auc', 3):>13} "
+            f"{figure['top_decile_lift']:5.2f} {_interval(figure, 'top_decile_lift', 2):>12} "
+            f"{figure['precision_at_budget']:5.2f} {figure['brier']:6.3f} "
+            f"{figure['flagged_90d_ahead']:>5}/{figure['churners']:<4}"
+            f"({figure['flagged_90d_ahead_share']:4.0%}) {leads:>22}"
+        )
+    within = figures["model_vs_lost_within_horizon"]
+    if within is not None:
+        print(
+            f"{part.model} against every loss within {part.horizon_days} d (decided ones too): "
+            f"AUC {within['auc']:.3f}, lift {within['top_decile_lift']:.2f}"  # type: ignore[index]
+        )
+    for note in part.notes:
+        print(f"  note: {note}")
+
+
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, help="A simulated data dir (with truth/).")
@@ -189,10 +256,12 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", default=DEFAULT_HISTORY_MODEL)
-    parser.add_argument("--horizon", type=int, default=DEFAULT_HORIZON_DAYS)
-    parser.add_argument("--lead", type=int, default=DEFAULT_LEAD_DAYS)
     parser.add_argument(
-        "--every-weeks", type=int, default=1, help="observe every Nth Monday (default: weekly)"
+        "--horizon", type=int, help="days ahead (default: from the contracts' billing periods)"
+    )
+    parser.add_argument("--lead", type=int, help="days (default: from the billing periods)")
+    parser.add_argument(
+        "--every-weeks", type=int, help="observe every Nth Monday (default: weekly)"
     )
     parser.add_argument("--metrics", help="comma-separated metrics to learn from (default: all)")
     parser.add_argument("--out", default="churn.json", help="The JSON's name in the results dir.")
@@ -217,19 +286,7 @@ def main(argv: list[str] | None = None) -> Path:
             data_end,
             args.horizon,
             args.model,
-            comparisons={
-                "health scorecard (100 − score)": scorecard(data_dir),
-                "oracle: latent value": oracle(truth_dir, external_ids),
-                "oracle: value now, renewals due first": oracle_value_at_renewal(
-                    truth_dir, external_ids, args.horizon, args.lead
-                ),
-                "oracle: true P(churn) of renewals due": oracle_renewals(
-                    truth_dir, external_ids, args.horizon, args.lead
-                ),
-                "oracle: intent to leave formed, due first": oracle_renewals(
-                    truth_dir, external_ids, args.horizon, args.lead, intent=True
-                ),
-            },
+            comparisons=comparisons(data_dir, truth_dir, external_ids),
             lead_days=args.lead,
             metrics=args.metrics.split(",") if args.metrics else None,
             every_weeks=args.every_weeks,
@@ -242,31 +299,12 @@ def main(argv: list[str] | None = None) -> Path:
         "goals": GOALS,
         **evaluation.as_dict(),
     }
-    print(
-        f"config hash {report['config_hash']} · {evaluation.rows} observations of "
-        f"{evaluation.accounts} accounts to {data_end} · churn {args.lead}–{args.horizon} d ahead "
-        f"{evaluation.churn_rate:.1%} · {seconds:.0f} s"
-    )
-    header = f"{'score':34} {'AUC':>6} {'lift':>5} {'prec':>5} {'recall':>6} {'Brier':>6} "
-    print(header + f"{'≥90d ahead':>16} {'lead p25/p50/p75 (d)':>22}")
-    for figure in report["figures"]:
-        lead = figure["lead_time_days"]
-        leads = "/".join(
-            "—" if lead[q] is None else f"{lead[q]:.0f}" for q in ("p25", "p50", "p75")
-        )
-        print(
-            f"{figure['name'][:34]:34} {figure['auc']:6.3f} {figure['top_decile_lift']:5.2f} "
-            f"{figure['precision_at_budget']:5.2f} {figure['recall_at_budget']:6.2f} "
-            f"{figure['brier']:6.3f} {figure['flagged_90d_ahead']:>5}/{figure['churners']:<4}"
-            f"({figure['flagged_90d_ahead_share']:4.0%}) {leads:>22}"
-        )
-    within = report["model_vs_lost_within_horizon"]
-    if within is not None:
-        print(
-            f"{args.model} against every loss within {args.horizon} d (decided ones too): "
-            f"AUC {within['auc']:.3f}, lift {within['top_decile_lift']:.2f}"
-        )
-    return bench.write(report, headline="figures.0.auc", filename=args.out)
+    print(f"config hash {report['config_hash']} · to {data_end} · {seconds:.0f} s")
+    for part in evaluation.parts:
+        print_part(part)
+    for group in evaluation.unevaluated:
+        print(f"{group['billing']['billing']} billing not evaluated: {group['error']}")  # type: ignore[index]
+    return bench.write(report, headline="evaluations.0.figures.0.auc", filename=args.out)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tenure.risk.datasets import ContractTerm
+
 
 def churn_table(rows: int = 600, seed: int = 7) -> pd.DataFrame:
     """A customer table whose churn depends on seats used, plan and a U-shaped tenure effect.
@@ -127,20 +129,109 @@ def customer_base(accounts: int = 60, seed: int = 3, months: int = 24) -> Custom
             share = 1 / (1 + np.exp(-(0.3 + h)))
             faded = fading_from is not None and day >= fading_from
             active = rng.uniform(size=seats) < share * (1 / 3 if faded else 1.0)
-            for seat in np.flatnonzero(active):
-                # One day a week keeps the event store to a few partitions: tests stay fast.
-                when = datetime.combine(day, time(9 + int(seat) % 8), tzinfo=UTC)
-                events.append(
-                    {
-                        "message_id": f"{external}-{seat}-{day.isoformat()}",
-                        "source": "test",
-                        "type": "track",
-                        "account_id": external,
-                        "user_id": f"{external}-u{seat}",
-                        "event": "report" if seat % 2 else "export",
-                        "timestamp": when,
-                        "received_at": when,
-                    }
-                )
+            # One day a week keeps the event store to a few partitions: tests stay fast.
+            events += seat_events(external, day, active)
+            day += timedelta(days=7)
+    return CustomerBase(account_rows, contract_rows, events, health, start, end)
+
+
+def seat_events(external: str, day: date, active: np.ndarray) -> list[dict[str, Any]]:
+    """One event on ``day`` from each active seat of the account (its users are its seats)."""
+    events = []
+    for seat in np.flatnonzero(active):
+        when = datetime.combine(day, time(9 + int(seat) % 8), tzinfo=UTC)
+        events.append(
+            {
+                "message_id": f"{external}-{seat}-{day.isoformat()}",
+                "source": "test",
+                "type": "track",
+                "account_id": external,
+                "user_id": f"{external}-u{seat}",
+                "event": "report" if seat % 2 else "export",
+                "timestamp": when,
+                "received_at": when,
+            }
+        )
+    return events
+
+
+def terms_of(base: CustomerBase) -> list[ContractTerm]:
+    """The base's contracts as the label builder reads them (a churned term is lost at its end)."""
+    return [
+        ContractTerm(
+            c["account_id"],
+            c["starts_on"],
+            c["ends_on"],
+            c["ends_on"] if c["renewal_outcome"] == "churned" else None,
+            c.get("billing_period", "annual"),
+        )
+        for c in base.contracts
+    ]
+
+
+def monthly_base(
+    accounts: int = 80, seed: int = 5, months: int = 18, *, one_row: bool = False
+) -> CustomerBase:
+    """A monthly-subscription business: each month an account cancels with probability
+    ``sigmoid(-3 - h)``, and its usage eases by half in the 30 days before it leaves.
+
+    Stored as billing systems should (one contract row per monthly term, the last one churned),
+    or with ``one_row`` as the issue 21 leak: one row from signup to cancellation (or to the end
+    of the running period), so the contract's end date is the churn date.
+    """
+    rng = np.random.default_rng(seed)
+    start = date(2024, 1, 1)
+    end = start + timedelta(days=months * 365 // 12)
+    account_rows, contract_rows, events = [], [], []
+    health: dict[int, float] = {}
+    for number in range(1, accounts + 1):
+        h = float(rng.normal())
+        health[number] = h
+        seats = int(rng.integers(3, 8))
+        external = f"mon-{number:03d}"
+        account_rows.append(
+            {
+                "id": number,
+                "external_id": external,
+                "name": f"Monthly {number}",
+                "created_on": start,
+            }
+        )
+        signed = start + timedelta(days=int(rng.integers(0, 120)))
+        terms: list[tuple[date, date]] = []
+        term_start, lost_on = signed, None
+        while term_start <= end:
+            term_end = term_start + timedelta(days=29)
+            terms.append((term_start, term_end))
+            if term_end <= end and rng.uniform() < 1 / (1 + np.exp(3 + h)):
+                lost_on = term_end
+                break
+            term_start = term_end + timedelta(days=1)
+        rows = [(signed, terms[-1][1])] if one_row else terms
+        for index, (first, last) in enumerate(rows, start=1):
+            closed = last <= end
+            final = index == len(rows)
+            outcome = ("churned" if final and lost_on else "renewed") if closed else None
+            contract_rows.append(
+                {
+                    "external_id": f"{external}-{index}",
+                    "account_id": number,
+                    "billing_period": "monthly",
+                    "starts_on": first,
+                    "ends_on": last,
+                    "arr": 600.0 * seats,
+                    "currency": "USD",
+                    "licensed_seats": seats,
+                    "status": "ended" if closed else "active",
+                    "renewal_outcome": outcome,
+                    "outcome_on": last if closed else None,
+                }
+            )
+        share = 1 / (1 + np.exp(-(0.5 + h)))
+        day = signed
+        while day < min(lost_on or end, end):
+            fading = lost_on is not None and (lost_on - day).days <= 30
+            active = rng.uniform(size=seats) < share * (0.5 if fading else 1.0)
+            events += seat_events(external, day, active)
             day += timedelta(days=7)
     return CustomerBase(account_rows, contract_rows, events, health, start, end)

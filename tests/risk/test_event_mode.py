@@ -28,7 +28,7 @@ from tenure.risk.datasets import (
 from tenure.risk.evaluation import backtest, early_warning, rank_figures, time_ordered_folds
 from tenure.risk.service import LABEL_COLUMNS, feature_types
 from tenure.store.events import events_table_from_rows
-from tests.risk.factories import CustomerBase, customer_base
+from tests.risk.factories import CustomerBase, customer_base, terms_of
 
 # The metrics these tests feed the model (all metrics work; a few keep the tests fast).
 METRICS = (
@@ -41,18 +41,6 @@ METRICS = (
     "arr",
 )
 HORIZON = 180
-
-
-def terms_of(base: CustomerBase) -> list[ContractTerm]:
-    return [
-        ContractTerm(
-            c["account_id"],
-            c["starts_on"],
-            c["ends_on"],
-            c["ends_on"] if c["renewal_outcome"] == "churned" else None,
-        )
-        for c in base.contracts
-    ]
 
 
 def features_on(

@@ -144,9 +144,11 @@ def test_evaluation_reads_the_window_it_predicts(loaded) -> None:  # type: ignor
     from tenure.cli.model import _render_history_evaluation
 
     session, store, base = loaded
-    evaluation = evaluate_history(
-        session, store, base.end, 180, "logistic", metrics=METRICS, every_weeks=8
-    ).as_dict()
+    evaluation = (
+        evaluate_history(session, store, base.end, 180, "logistic", metrics=METRICS, every_weeks=8)
+        .parts[0]
+        .as_dict()
+    )
     assert evaluation["lead_days"] == 30
     assert evaluation["model_vs_lost_within_horizon"]["auc"] > 0.5
     with console.capture() as captured:

@@ -56,30 +56,50 @@ def _render_table_evaluation(evaluation: object) -> None:
 
 def _every_weeks() -> Any:
     return typer.Option(
-        1,
+        None,
         "--every-weeks",
         min=1,
-        help="Observe the history every N weeks (1 = weekly; larger is faster on a big base).",
+        help="Observe the history every N weeks (default weekly; larger is faster on a big base).",
     )
 
 
 def _lead() -> Any:
     return typer.Option(
-        30,
+        None,
         "--lead",
         min=0,
-        help="Learn churn from this many days ahead on (a loss sooner is already decided).",
+        help="Learn churn from this many days ahead on (a loss sooner is already decided). "
+        "Default: 30 days for annual billing, 0 for monthly.",
+    )
+
+
+def _horizon() -> Any:
+    return typer.Option(
+        None,
+        "--horizon",
+        min=7,
+        help="Predict churn within this many days. Default: 120 days for annual billing, 30 for "
+        "monthly (read from the contracts; a mixed base gets both).",
+    )
+
+
+def _allow_leaks() -> Any:
+    return typer.Option(
+        False,
+        "--allow-leaks",
+        help="Fit even when a feature alone gives the outcome away (the figures will say so).",
     )
 
 
 def _evaluate_history(
     as_of: str | None,
-    horizon: int,
-    lead: int,
+    horizon: int | None,
+    lead: int | None,
     names: list[str],
     metrics: list[str] | None,
-    every_weeks: int,
+    every_weeks: int | None,
     as_json: bool,
+    allow_leaks: bool,
 ) -> None:
     from tenure.cli.context import event_store, unit_of_work
     from tenure.errors import InvalidInput
@@ -98,11 +118,15 @@ def _evaluate_history(
             metrics=metrics,
             every_weeks=every_weeks,
             lead_days=lead,
+            allow_leaks=allow_leaks,
         )
     if as_json:
         print_json(evaluation.as_dict())
-    else:
-        _render_history_evaluation(evaluation.as_dict())
+        return
+    for part in evaluation.parts:
+        _render_history_evaluation(part.as_dict())
+    for group in evaluation.unevaluated:
+        _render_history_evaluation(group)
 
 
 @app.command("evaluate")
@@ -120,14 +144,13 @@ def evaluate(
         help="Model(s) to evaluate: logistic, gradient_boosting, blend (default all).",
     ),
     as_of: str | None = AS_OF,
-    horizon: int = typer.Option(
-        120, "--horizon", min=30, help="Without --table: predict churn within this many days."
-    ),
-    lead: int = _lead(),
+    horizon: int | None = _horizon(),
+    lead: int | None = _lead(),
     metric: list[str] | None = typer.Option(
         None, "--metric", help="Metric(s) the model learns from (default: every registered metric)."
     ),
-    every_weeks: int = _every_weeks(),
+    every_weeks: int | None = _every_weeks(),
+    allow_leaks: bool = _allow_leaks(),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """Measure the churn models honestly: AUC, lift, alert precision/recall, calibration.
@@ -141,7 +164,7 @@ def evaluate(
 
     if table is None:
         names = model or [DEFAULT_HISTORY_MODEL]
-        _evaluate_history(as_of, horizon, lead, names, metric, every_weeks, as_json)
+        _evaluate_history(as_of, horizon, lead, names, metric, every_weeks, as_json, allow_leaks)
         return
     names = model or list(MODELS)
     if target is None:
@@ -153,11 +176,25 @@ def evaluate(
         _render_table_evaluation(evaluation)
 
 
+def _with_interval(figure: dict[str, Any], key: str, digits: int) -> str:
+    value = f"{figure[key]:.{digits}f}"
+    interval = figure.get("intervals", {}).get(key)
+    if not interval:
+        return value
+    low, high = interval["ci95"]
+    return f"{value} ({interval['fold_mean']:.{digits}f}; {low:.{digits}f}–{high:.{digits}f})"
+
+
 def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
     from rich.table import Table
 
     from tenure.risk.figures import risk_window
 
+    billing = evaluation.get("billing")
+    if billing:
+        console.print(
+            f"[bold]{billing['billing']} billing[/]: {billing['statement']}", highlight=False
+        )
     if "error" in evaluation:
         console.print(f"[yellow]not backtested:[/] {evaluation['error']}")
         return
@@ -166,30 +203,44 @@ def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
         f"{evaluation['accounts']} accounts, churn "
         f"{risk_window(evaluation['horizon_days'], evaluation['lead_days'])} "
         f"{evaluation['churn_rate']:.1%}; time-ordered folds, embargo "
-        f"{evaluation['horizon_days']} days"
+        f"{evaluation['horizon_days']} days",
+        highlight=False,
     )
     for fold in evaluation["folds"]:
         console.print(
-            f"  fold {fold['test_from']}…{fold['test_until']}: train {fold['train_rows']} rows, "
-            f"test {fold['test_rows']} rows, AUC {fold['auc']:.3f}"
+            f"  fold {fold['test_from']}…{fold['test_until']}: train {fold['train_rows']} rows "
+            f"on {fold['train_dates']} dates, test {fold['test_rows']} rows, AUC {fold['auc']:.3f}",
+            highlight=False,
+        )
+    for fold in evaluation.get("skipped_folds", []):
+        console.print(
+            f"  [yellow]fold {fold['test_from']}…{fold['test_until']} not tested[/]: "
+            f"{fold['reason']} (left out of every figure)",
+            highlight=False,
         )
     table = Table(
-        title="out-of-time figures: alert set = top 10%; ≥90d = churners flagged 90+ days "
-        "before renewal; lead = median days flagged before renewal"
+        title="out-of-time figures: each as pooled (fold mean; 95% interval, accounts "
+        "resampled); alert set = top 10%; ≥90d = churners flagged 90+ days before renewal; "
+        "lead = median days flagged before renewal"
     )
     table.add_column("score", min_width=18, overflow="fold")
     for header in ("AUC", "lift", "prec", "recall", "Brier", "≥90d", "lead"):
         table.add_column(header, justify="right")
     for figure in evaluation["figures"]:
         lead = figure["lead_time_days"]["p50"]
+        share = figure.get("intervals", {}).get("flagged_90d_ahead_share")
+        ahead = f"{figure['flagged_90d_ahead_share']:.0%}"
+        if share:
+            low, high = share["ci95"]
+            ahead += f" ({share['fold_mean']:.0%}; {low:.0%}–{high:.0%})"
         table.add_row(
             figure["name"],
-            f"{figure['auc']:.3f}",
-            f"{figure['top_decile_lift']:.2f}",
+            _with_interval(figure, "auc", 3),
+            _with_interval(figure, "top_decile_lift", 2),
             f"{figure['precision_at_budget']:.2f}",
             f"{figure['recall_at_budget']:.2f}",
             f"{figure['brier']:.3f}",
-            f"{figure['flagged_90d_ahead_share']:.0%}",
+            ahead,
             "—" if lead is None else f"{lead:.0f}d",
         )
     console.print(table)
@@ -205,24 +256,23 @@ def _render_history_evaluation(evaluation: dict[str, Any]) -> None:
             f"AUC {within['auc']:.3f}, lift {within['top_decile_lift']:.2f}"
         )
     for note in evaluation["notes"]:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", highlight=False)
 
 
 @app.command("fit")
 @handle_errors
 def fit(
     as_of: str | None = AS_OF,
-    horizon: int = typer.Option(
-        120, "--horizon", min=30, help="Predict churn within this many days."
-    ),
-    lead: int = _lead(),
+    horizon: int | None = _horizon(),
+    lead: int | None = _lead(),
     model: str = typer.Option(
         "gradient_boosting", "--model", help="logistic, gradient_boosting or blend."
     ),
     metric: list[str] | None = typer.Option(
         None, "--metric", help="Metric(s) the model learns from (default: every registered metric)."
     ),
-    every_weeks: int = _every_weeks(),
+    every_weeks: int | None = _every_weeks(),
+    allow_leaks: bool = _allow_leaks(),
     as_json: bool = typer.Option(False, "--json", help="Print the saved model's summary as JSON."),
 ) -> None:
     """Backtest, then fit the churn model on every known outcome and save a new version."""
@@ -241,28 +291,40 @@ def fit(
             metric,
             every_weeks,
             lead_days=lead,
+            allow_leaks=allow_leaks,
         )
+    groups = fitted.groups()
     if as_json:
         print_json(
             {
                 "version": fitted.version,
-                "trained_rows": fitted.trained_rows,
+                "trained_rows": sum(group.trained_rows for group in groups),
                 "evaluation": fitted.evaluation,
+                "billing_groups": [
+                    {
+                        "billing": group.billing,
+                        "trained_rows": group.trained_rows,
+                        "evaluation": group.evaluation,
+                    }
+                    for group in groups
+                ],
             }
         )
         return
-    _render_history_evaluation(fitted.evaluation)
-    renewal = fitted.evaluation.get("renewal", {})
-    if "auc" in renewal:
-        console.print(
-            f"P(churn at next renewal), backtested from {renewal['test_from']}: "
-            f"AUC {renewal['auc']:.3f}, top-decile lift {renewal['top_decile_lift']:.2f}, "
-            f"Brier {renewal['brier']:.3f} (churn rate {renewal['churn_rate']:.1%})"
-        )
-    elif "error" in renewal:
-        console.print(f"[yellow]renewal model not backtested:[/] {renewal['error']}")
+    for group in groups:
+        _render_history_evaluation(group.evaluation)
+        renewal = group.evaluation.get("renewal", {})
+        if "auc" in renewal:
+            console.print(
+                f"P(churn at next renewal), backtested from {renewal['test_from']}: "
+                f"AUC {renewal['auc']:.3f}, top-decile lift {renewal['top_decile_lift']:.2f}, "
+                f"Brier {renewal['brier']:.3f} (churn rate {renewal['churn_rate']:.1%})"
+            )
+        elif "error" in renewal:
+            console.print(f"[yellow]renewal model not backtested:[/] {renewal['error']}")
     console.print(
-        f"saved churn model [bold]{fitted.version}[/] ({fitted.trained_rows} observations, "
+        f"saved churn model [bold]{fitted.version}[/] "
+        f"({sum(group.trained_rows for group in groups)} observations, "
         f"renewal model: {'yes' if fitted.renewal_model else 'no — too few renewals seen'})"
     )
 

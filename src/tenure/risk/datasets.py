@@ -241,6 +241,8 @@ class ContractTerm:
     starts_on: date
     ends_on: date
     churned_on: date | None = None
+    # How often the term is billed (monthly, annual, multi_year): sets the horizon's defaults.
+    billing_period: str = "annual"
 
 
 def weekly_dates(first: date, last: date) -> list[date]:

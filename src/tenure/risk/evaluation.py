@@ -26,8 +26,15 @@ from tenure.risk.models import make_model
 ALERT_BUDGET = 0.10
 # "Flagged ≥ 90 days ahead": CS teams need a quarter to turn an account around before renewal.
 LEAD_DAYS = 90
-# A fold needs churners to learn from before its test period starts.
+# A fold needs churners to learn from before its test period starts …
 MIN_TRAIN_CHURNERS = 10
+# … and several observation dates: one or two dates teach the calendar of those days, not churn
+# (a fold with a single training date read AUC 0.42 on a real base, issue 21). Such a fold is
+# reported and left out of the figures, never averaged in.
+MIN_TRAIN_DATES = 4
+# Intervals: accounts drawn with replacement (their observations move together), fixed seed.
+BOOTSTRAP_ROUNDS = 200
+INTERVAL = 0.95
 FOLDS = 5
 SEED = 0
 
@@ -226,6 +233,25 @@ def time_ordered_folds(
 
 
 @dataclass(frozen=True)
+class SkippedFold:
+    """A fold that could not be tested fairly, and why (reported, not averaged in)."""
+
+    number: int
+    test_from: date
+    test_until: date
+    train_rows: int
+    train_dates: int
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            **self.__dict__,
+            "test_from": str(self.test_from),
+            "test_until": str(self.test_until),
+        }
+
+
+@dataclass(frozen=True)
 class Backtest:
     """Out-of-time predictions for every tested observation, and the figures of each fold."""
 
@@ -233,6 +259,21 @@ class Backtest:
     folds: list[TimeFold]
     fold_scores: list[Scores]
     pooled: Scores
+    skipped: list[SkippedFold] = field(default_factory=list)
+
+
+def _unfit_reason(train: pd.DataFrame, test: pd.DataFrame) -> str | None:
+    dates = train["observed_on"].nunique()
+    if dates < MIN_TRAIN_DATES:
+        return (
+            f"only {dates} observation date(s) to learn from before the test period "
+            f"(at least {MIN_TRAIN_DATES} needed)"
+        )
+    if train["churned"].nunique() < 2:
+        return "no churner (or no stayer) to learn from before the test period"
+    if test["churned"].nunique() < 2:
+        return "no churner (or no stayer) in the test period"
+    return None
 
 
 def backtest(
@@ -247,32 +288,49 @@ def backtest(
 
     ``dataset`` has account_id, observed_on, churned_on, churned and the feature columns. With a
     lead, training leaves out rows lost within it (:func:`lost_within`); every test row is
-    scored, as every customer is on a scoring day. Returns the test rows (account_id,
-    observed_on, churned, probability, fold) of every fold.
+    scored, as every customer is on a scoring day. A fold with too few training dates or one
+    class only is skipped and listed in ``skipped``. Returns the test rows (account_id,
+    observed_on, churned, probability, fold) of every tested fold.
     """
     splits = time_ordered_folds(dataset["observed_on"], dataset["churned"], horizon_days, folds)
     decided = lost_within(dataset, lead_days)
     parts = []
     scores = []
+    tested = []
+    skipped = []
     for number, split in enumerate(splits, start=1):
         train = dataset[split.train_mask & ~decided]
         test = dataset[split.test_mask]
-        if train["churned"].nunique() < 2 or test["churned"].nunique() < 2:
-            raise InvalidInput(
-                f"fold {number} (test {split.test_from}…{split.test_until}) has churners or "
-                "stayers only; more history or more accounts are needed to evaluate"
+        reason = _unfit_reason(train, test)
+        if reason is not None:
+            skipped.append(
+                SkippedFold(
+                    number,
+                    split.test_from,
+                    split.test_until,
+                    len(train),
+                    int(train["observed_on"].nunique()),
+                    reason,
+                )
             )
+            continue
         model = make_model(model_name, column_types).fit(train, train["churned"].to_numpy())
         probability = model.predict_proba(test)
         scores.append(Scores.of(test["churned"].to_numpy(), probability))
+        tested.append(split)
         parts.append(
             test[["account_id", "observed_on", "churned"]].assign(
                 probability=probability, fold=number
             )
         )
+    if not parts:
+        reasons = "; ".join(f"fold {s.number}: {s.reason}" for s in skipped)
+        raise InvalidInput(
+            f"no fold could be tested ({reasons}); more history or more accounts are needed"
+        )
     predictions = pd.concat(parts, ignore_index=True)
     pooled = Scores.of(predictions["churned"].to_numpy(), predictions["probability"].to_numpy())
-    return Backtest(predictions, splits, scores, pooled)
+    return Backtest(predictions, tested, scores, pooled, skipped)
 
 
 @dataclass(frozen=True)
@@ -293,6 +351,8 @@ class EarlyWarning:
     lead_days: int
     lead_times: list[int]
     never_flagged: int
+    # (account_id, flagged ahead) for every counted churner: what the interval resamples.
+    outcomes: list[tuple[int, bool]] = field(default_factory=list)
 
     @property
     def flagged_ahead_share(self) -> float:
@@ -337,6 +397,7 @@ def early_warning(
     alerts = flagged.set_index(["account_id", "observed_on"])["alert"]
     churners = ahead = never = 0
     lead_times = []
+    outcomes = []
     for account_id, renewal_on in renewals[["account_id", "renewal_on"]].itertuples(index=False):
         lead_date = renewal_on - timedelta(days=lead_days)
         eligible = dates[dates <= lead_date]
@@ -349,14 +410,28 @@ def early_warning(
         ):
             continue
         churners += 1
-        ahead += bool(alerts[(account_id, eligible[-1])])
+        hit = bool(alerts[(account_id, eligible[-1])])
+        ahead += hit
+        outcomes.append((int(account_id), hit))
         window = dates[(dates >= renewal_on - timedelta(days=365)) & (dates < renewal_on)]
         hits = [d for d in window if bool(alerts.get((account_id, d), False))]
         if hits:
             lead_times.append((renewal_on - hits[0]).days)
         else:
             never += 1
-    return EarlyWarning(churners, ahead, lead_days, lead_times, never)
+    return EarlyWarning(churners, ahead, lead_days, lead_times, never, outcomes)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A figure's mean over the tested folds and its 95% interval (account bootstrap)."""
+
+    fold_mean: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {"fold_mean": self.fold_mean, "ci95": [self.low, self.high]}
 
 
 @dataclass(frozen=True)
@@ -366,22 +441,112 @@ class RankingFigures:
     name: str
     scores: Scores
     early_warning: EarlyWarning
+    intervals: dict[str, Interval] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, **self.scores.__dict__, **self.early_warning.as_dict()}
+        return {
+            "name": self.name,
+            **self.scores.__dict__,
+            **self.early_warning.as_dict(),
+            "intervals": {k: v.as_dict() for k, v in self.intervals.items()},
+        }
+
+
+def weighted_auc(churned: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> float:
+    """AUC with row weights (ties count half), as ``roc_auc_score(..., sample_weight=)``.
+
+    >>> weighted_auc(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.5, 0.5]), np.ones(4))
+    0.875
+    """
+    _, group = np.unique(scores, return_inverse=True)
+    positive = np.bincount(group, weights * churned)
+    negative = np.bincount(group, weights * (1 - churned))
+    below = np.cumsum(negative) - negative
+    pairs = positive.sum() * negative.sum()
+    return float((positive * (below + 0.5 * negative)).sum() / pairs) if pairs else float("nan")
+
+
+def _weighted_lift(churned: np.ndarray, flagged: np.ndarray, weights: np.ndarray) -> float:
+    base = (weights * churned).sum() / weights.sum()
+    in_set = (weights * flagged).sum()
+    if not base or not in_set:
+        return float("nan")
+    return float((weights * churned * flagged).sum() / in_set / base)
+
+
+def account_weights(
+    accounts: np.ndarray, rounds: int = BOOTSTRAP_ROUNDS, seed: int = SEED
+) -> np.ndarray:
+    """``rounds`` × rows: how often each row's account was drawn in each bootstrap round."""
+    ids, index = np.unique(accounts, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    drawn = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=rounds)
+    return np.asarray(drawn[:, index], dtype=float)
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    tail = (1 - INTERVAL) / 2 * 100
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return float("nan"), float("nan")
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def figure_intervals(
+    scored: pd.DataFrame, score_column: str, warning: EarlyWarning, renewals: pd.DataFrame
+) -> dict[str, Interval]:
+    """AUC, top-decile lift and the share flagged ahead: fold mean and 95% account-bootstrap
+    interval of the pooled figure (accounts resampled, each with all its observations)."""
+    churned = scored["churned"].to_numpy(dtype=float)
+    values = scored[score_column].to_numpy(dtype=float)
+    flagged = alert_set(values, 0.10)
+    rows = account_weights(scored["account_id"].to_numpy())
+    aucs = [weighted_auc(churned, values, w) for w in rows]
+    lifts = [_weighted_lift(churned, flagged, w) for w in rows]
+    fold_auc, fold_lift, fold_share = [], [], []
+    for _, fold in scored.groupby("fold"):
+        y, v = fold["churned"].to_numpy(), fold[score_column].to_numpy(dtype=float)
+        if len(np.unique(y)) == 2:
+            fold_auc.append(float(roc_auc_score(y, v)))
+            fold_lift.append(top_decile_lift(y, v))
+        share = early_warning(fold, renewals, score_column).flagged_ahead_share
+        fold_share.append(share)
+    result = {
+        "auc": Interval(_mean(fold_auc), *_percentiles(aucs)),
+        "top_decile_lift": Interval(_mean(fold_lift), *_percentiles(lifts)),
+    }
+    if warning.outcomes:
+        ids = np.array([a for a, _ in warning.outcomes])
+        hits = np.array([h for _, h in warning.outcomes], dtype=float)
+        draws = account_weights(ids)
+        shares = [float((w * hits).sum() / w.sum()) for w in draws if w.sum()]
+        result[f"flagged_{warning.lead_days}d_ahead_share"] = Interval(
+            _mean(fold_share), *_percentiles(shares)
+        )
+    return result
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def rank_figures(
     name: str, scored: pd.DataFrame, score_column: str, renewals: pd.DataFrame
 ) -> RankingFigures:
-    """Ranking and early-warning figures of ``score_column`` (higher = riskier) on ``scored``."""
+    """Ranking and early-warning figures of ``score_column`` (higher = riskier) on ``scored``,
+    each with its fold mean and 95% interval when ``scored`` has a ``fold`` column."""
     values = scored[score_column].to_numpy(dtype=float)
     # Probabilities are bounded; a raw baseline (days since activity) is squashed for log loss.
     bounded = values if np.all((values >= 0) & (values <= 1)) else _rank_share(values)
+    warning = early_warning(scored, renewals, score_column)
+    intervals = (
+        figure_intervals(scored, score_column, warning, renewals) if "fold" in scored else {}
+    )
     return RankingFigures(
-        name,
-        Scores.of(scored["churned"].to_numpy(), bounded),
-        early_warning(scored, renewals, score_column),
+        name, Scores.of(scored["churned"].to_numpy(), bounded), warning, intervals
     )
 
 

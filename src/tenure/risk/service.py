@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from tenure.errors import InvalidInput, NotFound
 from tenure.model import Account, ChurnRiskScore, Contract
 from tenure.model.contract import ContractStatus, RenewalOutcome
+from tenure.risk.billing import Cadence, billing_cadences
 from tenure.risk.datasets import (
     ColumnTypes,
     ContractTerm,
@@ -53,28 +54,21 @@ from tenure.risk.evaluation import (
     cross_validate_table,
     rank_figures,
 )
-from tenure.risk.figures import churn_probability_sql
+from tenure.risk.figures import churn_probability_sql, risk_window
+from tenure.risk.leaks import LeakFinding, LeakSuspected, contract_layout_leaks, feature_leaks
 from tenure.risk.models import MODELS, ChurnModel, GradientBoostingChurnModel, make_model
 from tenure.risk.reasons import top_reasons
 from tenure.risk.schemas import ChurnRiskRead, ScoreRun
 from tenure.store.events import EventStore
 
-# The alert must fire at least 90 days before a renewal (LEAD_DAYS); a horizon a month longer
-# keeps the renewals just past that point among the positives. A longer horizon blurs the ranking
-# with renewals too far off to call (150 days flagged fewer churners ahead on the development
-# seeds; 100 days the same as 120 — docs/churn-risk.md).
-DEFAULT_HORIZON_DAYS = 120
-# The risk that drives alerts is of a loss 30 to 120 days ahead: an account lost within a month has
-# decided (the renewal list shows it, with P(churn at renewal)); learning from it would spend the
-# alert budget where no save play has time to work. Chosen on the development seeds among 0, 30,
-# 60 and 90 days: 30 keeps AUC and lift of "lost within 120 days" within 1% of no lead; longer
-# leads flag more churners early but lift falls towards 4 (docs/churn-risk.md).
-DEFAULT_LEAD_DAYS = 30
+# The horizon and lead follow the base's billing periods: tenure.risk.billing.DEFAULTS says why.
 # On account history the risk depends on interactions (renewal timing × engagement) that a linear
 # model cannot express; boosting ranked best in backtests on simulated bases (see the report).
 DEFAULT_HISTORY_MODEL = GradientBoostingChurnModel.name
-# Metrics need some history (28-day windows, trends) before an observation means anything.
-WARMUP_DAYS = 60
+# An account is observed once this many days of its usage are recorded: the trailing window most
+# usage metrics read. Per account, not one global cut: a global cut after the first event left a
+# short history with one training date (issue 21), while each new customer still gets its month.
+WARMUP_DAYS = 28
 # "Next renewal" risk covers renewals due within a year: every term renews at least yearly.
 RENEWAL_WITHIN_DAYS = 365
 # The naive baseline every figure is compared with: longer silence = riskier.
@@ -104,6 +98,7 @@ def contract_terms(session: Session) -> list[ContractTerm]:
             Contract.status,
             Contract.renewal_outcome,
             Contract.outcome_on,
+            Contract.billing_period,
         ).where(Contract.status != ContractStatus.pending)
     )
     terms = []
@@ -115,7 +110,11 @@ def contract_terms(session: Session) -> list[ContractTerm]:
         elif row.renewal_outcome == RenewalOutcome.churned:
             # Not renewed: lost at the renewal date, the date CS teams work towards.
             churned_on = row.ends_on
-        terms.append(ContractTerm(row.account_id, row.starts_on, row.ends_on, churned_on))
+        terms.append(
+            ContractTerm(
+                row.account_id, row.starts_on, row.ends_on, churned_on, str(row.billing_period)
+            )
+        )
     return terms
 
 
@@ -136,9 +135,37 @@ class History:
     customers: pd.DataFrame
     features: dict[date, pd.DataFrame]
     churn_renewals: pd.DataFrame
+    terms: list[ContractTerm] = field(default_factory=list)
 
     def rows(self, labels: pd.DataFrame) -> pd.DataFrame:
         return observation_dataset(labels, self.features)
+
+    def of(self, accounts: frozenset[int] | None) -> History:
+        """The same history restricted to some accounts (a billing group); None = all."""
+        if accounts is None:
+            return self
+        return replace(
+            self,
+            customers=self.customers[self.customers["account_id"].isin(accounts)],
+            churn_renewals=self.churn_renewals[self.churn_renewals["account_id"].isin(accounts)],
+            terms=[t for t in self.terms if t.account_id in accounts],
+        )
+
+
+def observable_from(terms: Sequence[ContractTerm], first_event: date | None) -> pd.Series:
+    """The first day each account is observed: its first term's start (or the first recorded
+    event, when usage was recorded later) plus the warm-up.
+
+    Before usage was recorded every usage metric reads zero: such rows would teach the model
+    that silence is normal.
+    """
+    starts: dict[int, date] = {}
+    for term in terms:
+        starts[term.account_id] = min(starts.get(term.account_id, term.starts_on), term.starts_on)
+    recorded = {a: max(day, first_event) if first_event else day for a, day in starts.items()}
+    return pd.Series(
+        {a: day + timedelta(days=WARMUP_DAYS) for a, day in recorded.items()}, dtype=object
+    )
 
 
 def load_history(
@@ -148,21 +175,24 @@ def load_history(
     metrics: Sequence[str] | None = None,
     every_weeks: int = 1,
 ) -> History:
-    """Customers on every ``every_weeks``-th Monday up to ``data_end``, with the metrics (all,
-    or the named ones) known on each of those days and on the days their changes compare with."""
+    """Customers on every ``every_weeks``-th Monday up to ``data_end`` once they have
+    ``WARMUP_DAYS`` of history, with the metrics (all, or the named ones) known on each of those
+    days and on the days their changes compare with."""
     terms = contract_terms(session)
     if not terms:
         raise InvalidInput("no contracts: churn is learned from contract outcomes; import them")
-    first = min(term.starts_on for term in terms)
     first_event = store.stats().first
-    if first_event is not None:
-        # Before usage was recorded every usage metric reads zero: such rows would teach the
-        # model that silence is normal.
-        first = max(first, first_event.date())
-    dates = weekly_dates(first + timedelta(days=WARMUP_DAYS), data_end)[::every_weeks]
+    observable = observable_from(terms, first_event.date() if first_event else None)
+    dates = weekly_dates(min(observable), data_end)[::every_weeks]
     customers = customers_on(terms, dates)
+    customers = customers[
+        pd.to_datetime(customers["observed_on"])
+        >= pd.to_datetime(customers["account_id"].map(observable))
+    ].reset_index(drop=True)
     if customers.empty:
-        raise InvalidInput(f"no customers on any Monday between {first} and {data_end}")
+        raise InvalidInput(
+            f"no customers with {WARMUP_DAYS} days of history on any Monday up to {data_end}"
+        )
     from tenure.metrics.snapshot import load_snapshot
 
     con = store.connect()
@@ -171,7 +201,7 @@ def load_history(
         observed = set(customers["observed_on"].unique())
         # A cadence that is not a divisor of the change window needs the reference days too.
         references = {change_reference(day) for day in observed}
-        needed = sorted(observed | {day for day in references if day >= dates[0]})
+        needed = sorted(observed | {day for day in references if day >= min(observed)})
         features = with_changes(metric_features(con, store.table(con), snapshot, needed, metrics))
     finally:
         con.disconnect()
@@ -180,7 +210,7 @@ def load_history(
         (t.account_id, t.churned_on) for t in terms if t.churned_on and t.churned_on <= data_end
     ]
     renewals = pd.DataFrame(lost, columns=["account_id", "renewal_on"])
-    return History(data_end, customers, features, renewals)
+    return History(data_end, customers, features, renewals, terms)
 
 
 def feature_types(rows: pd.DataFrame) -> ColumnTypes:
@@ -205,10 +235,15 @@ class HistoryEvaluation:
     # With a lead: the model's figures against every loss within the horizon, decided ones too.
     within_horizon: Scores | None = None
     notes: list[str] = field(default_factory=list)
+    # The billing group this window was chosen for, and why (risk.billing).
+    billing: dict[str, object] | None = None
+    skipped_folds: list[dict[str, object]] = field(default_factory=list)
+    leaks_allowed: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "data_end": self.data_end.isoformat(),
+            "billing": self.billing,
             "horizon_days": self.horizon_days,
             "lead_days": self.lead_days,
             "model": self.model,
@@ -217,9 +252,11 @@ class HistoryEvaluation:
             "churn_rate": self.churn_rate,
             "alert_budget": ALERT_BUDGET,
             "folds": self.folds,
+            "skipped_folds": self.skipped_folds,
             "figures": [f.as_dict() for f in self.figures],
             "model_vs_lost_within_horizon": _none_or(self.within_horizon),
             "features": list(self.column_types.features),
+            "leak_guard": {"overridden": bool(self.leaks_allowed), "findings": self.leaks_allowed},
             "notes": self.notes,
         }
 
@@ -239,15 +276,46 @@ def naive_silence(tested: pd.DataFrame) -> np.ndarray:
     return np.asarray(silence.fillna(longest), dtype=float)
 
 
+@dataclass(frozen=True)
+class Observations:
+    """One billing group's labelled rows, ready to learn from (after the leak guard)."""
+
+    history: History
+    cadence: Cadence
+    rows: pd.DataFrame
+    types: ColumnTypes
+    leaks: list[LeakFinding]
+
+    @property
+    def learned(self) -> pd.DataFrame:
+        """The rows a model learns from: not those already lost within the lead."""
+        return self.rows[~lost_within(self.rows, self.cadence.lead_days)]
+
+
+def observations(history: History, cadence: Cadence, *, allow_leaks: bool = False) -> Observations:
+    """The cadence's labelled rows; stops with :class:`LeakSuspected` unless ``allow_leaks``."""
+    part = history.of(cadence.accounts)
+    labels = horizon_labels(
+        part.customers, cadence.horizon_days, history.data_end, cadence.lead_days
+    )
+    rows = part.rows(labels)
+    types = feature_types(rows)
+    learned = rows[~lost_within(rows, cadence.lead_days)]
+    leaks = contract_layout_leaks(part.terms, types.features) + feature_leaks(
+        learned, types, learned["churned"].to_numpy()
+    )
+    if leaks and not allow_leaks:
+        raise LeakSuspected(leaks)
+    return Observations(part, cadence, rows, types, leaks)
+
+
 def _evaluate(
-    history: History,
-    rows: pd.DataFrame,
-    types: ColumnTypes,
-    horizon: int,
-    lead_days: int,
+    observed: Observations,
     model_name: str,
     comparisons: Mapping[str, Comparison] | None = None,
 ) -> HistoryEvaluation:
+    history, rows, types = observed.history, observed.rows, observed.types
+    horizon, lead_days = observed.cadence.horizon_days, observed.cadence.lead_days
     result: Backtest = backtest(rows, types, horizon, model_name, lead_days=lead_days)
     tested = result.predictions.merge(
         rows.drop(columns=["churned"]), on=["account_id", "observed_on"]
@@ -257,7 +325,14 @@ def _evaluate(
     if lead_days:
         lost = lost_within(tested, horizon).astype(int)
         within = Scores.of(lost, tested["probability"].to_numpy())
-    notes = []
+    notes = [
+        f"leak guard overridden: {finding} — these figures are not to be trusted"
+        for finding in observed.leaks
+    ]
+    notes += [
+        f"fold {s.number} ({s.test_from}…{s.test_until}) not tested: {s.reason}"
+        for s in result.skipped
+    ]
     others: dict[str, Comparison] = {}
     if NAIVE_BASELINE in tested:
         others[f"naive: {NAIVE_BASELINE.replace('_', ' ')}"] = naive_silence
@@ -269,13 +344,20 @@ def _evaluate(
         figures.append(rank_figures(name, scored, "comparison", history.churn_renewals))
     folds = [
         {
+            "number": int(number),
             "test_from": str(f.test_from),
             "test_until": str(f.test_until),
             "train_rows": int(f.train_mask.sum()),
+            "train_dates": int(rows.loc[f.train_mask, "observed_on"].nunique()),
             "test_rows": int(f.test_mask.sum()),
             **s.__dict__,
         }
-        for f, s in zip(result.folds, result.fold_scores, strict=True)
+        for number, f, s in zip(
+            sorted(result.predictions["fold"].unique()),
+            result.folds,
+            result.fold_scores,
+            strict=True,
+        )
     ]
     return HistoryEvaluation(
         data_end=history.data_end,
@@ -290,29 +372,71 @@ def _evaluate(
         column_types=types,
         within_horizon=within,
         notes=notes,
+        billing=observed.cadence.as_dict(),
+        skipped_folds=[s.as_dict() for s in result.skipped],
+        leaks_allowed=[finding.as_dict() for finding in observed.leaks],
     )
+
+
+@dataclass(frozen=True)
+class BaseEvaluation:
+    """The backtest of every billing group of the base (one for a monthly or annual base)."""
+
+    data_end: date
+    parts: list[HistoryEvaluation]
+    # Billing groups too small or too short to backtest: their window and the reason.
+    unevaluated: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "data_end": self.data_end.isoformat(),
+            "billing": [part.billing for part in self.parts],
+            "evaluations": [part.as_dict() for part in self.parts],
+            "not_evaluated": self.unevaluated,
+        }
 
 
 def evaluate_history(
     session: Session,
     store: EventStore,
     data_end: date,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    horizon_days: int | None = None,
     model_name: str = DEFAULT_HISTORY_MODEL,
     metrics: Sequence[str] | None = None,
-    every_weeks: int = 1,
-    comparisons: Mapping[str, Comparison] | None = None,
-    lead_days: int = DEFAULT_LEAD_DAYS,
-) -> HistoryEvaluation:
+    every_weeks: int | None = None,
+    comparisons: Callable[[Cadence], Mapping[str, Comparison]] | None = None,
+    lead_days: int | None = None,
+    *,
+    allow_leaks: bool = False,
+) -> BaseEvaluation:
     """Time-ordered backtest (embargo = horizon) of the model on the accounts' own history.
 
-    The naive baseline is always reported beside the model; ``comparisons`` add other scores
-    (a health scorecard, or in evaluation code the simulator's latent value) on the same rows.
+    The window (horizon, lead) and cadence follow the contracts' billing periods unless given
+    (:func:`tenure.risk.billing.billing_cadences`); a mixed base is evaluated per billing group.
+    The naive baseline is always reported beside the model; ``comparisons`` give, per billing
+    group, other scores (a health scorecard, or in evaluation code the simulator's truth) on the
+    same rows. The leak guard runs first (``allow_leaks`` overrides it; the figures say so).
     """
-    history = load_history(session, store, data_end, metrics, every_weeks)
-    rows = history.rows(horizon_labels(history.customers, horizon_days, data_end, lead_days))
-    types = feature_types(rows)
-    return _evaluate(history, rows, types, horizon_days, lead_days, model_name, comparisons)
+    terms = contract_terms(session)
+    cadences = billing_cadences(terms, horizon_days, lead_days, every_weeks)
+    every = min(c.every_weeks for c in cadences)
+    history = load_history(session, store, data_end, metrics, every)
+    parts: list[HistoryEvaluation] = []
+    unevaluated: list[dict[str, object]] = []
+    for cadence in cadences:
+        observed = observations(history, cadence, allow_leaks=allow_leaks)
+        try:
+            parts.append(
+                _evaluate(observed, model_name, comparisons(cadence) if comparisons else None)
+            )
+        except InvalidInput as error:
+            if len(cadences) == 1:
+                raise
+            unevaluated.append({"billing": cadence.as_dict(), "error": error.message})
+    if not parts:
+        reasons = "; ".join(f"{u['billing']['billing']}: {u['error']}" for u in unevaluated)  # type: ignore[index]
+        raise InvalidInput(f"no billing group could be backtested ({reasons})")
+    return BaseEvaluation(data_end, parts, unevaluated)
 
 
 # ---------------------------------------------------------------- fit, save, load
@@ -320,7 +444,12 @@ def evaluate_history(
 
 @dataclass
 class ChurnRiskModel:
-    """A fitted churn-risk model as saved: both models, their inputs, and how they scored."""
+    """A fitted churn-risk model as saved: both models, their inputs, and how they scored.
+
+    On a mixed base (monthly and annual billing) each billing group has its own window and
+    model: ``billing_groups`` holds the other groups' models with the accounts they cover; this
+    one scores every account they do not.
+    """
 
     version: str
     data_end: date
@@ -333,6 +462,12 @@ class ChurnRiskModel:
     trained_rows: int
     # Models saved before leads existed predicted churn within the horizon: a lead of 0.
     lead_days: int = 0
+    billing: str = "all"
+    accounts: frozenset[int] | None = None
+    billing_groups: list[ChurnRiskModel] = field(default_factory=list)
+
+    def groups(self) -> list[ChurnRiskModel]:
+        return [self, *getattr(self, "billing_groups", [])]
 
 
 def _renewal_backtest(rows: pd.DataFrame, types: ColumnTypes, model_name: str) -> dict[str, Any]:
@@ -353,10 +488,55 @@ def models_dir(data_dir: Path) -> Path:
     return data_dir / "models" / "churn"
 
 
-def _version(rows: pd.DataFrame, data_end: date, horizon: int, lead: int, model_name: str) -> str:
-    digest = hashlib.sha256(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
-    digest.update(f"{horizon}:{lead}:{model_name}".encode())
-    return f"churn-{data_end:%Y%m%d}-h{horizon}-l{lead}-{digest.hexdigest()[:10]}"
+def _version(parts: Sequence[Observations], data_end: date, model_name: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(pd.util.hash_pandas_object(part.rows, index=False).to_numpy().tobytes())
+    windows = "+".join(f"h{p.cadence.horizon_days}-l{p.cadence.lead_days}" for p in parts)
+    digest.update(f"{windows}:{model_name}".encode())
+    return f"churn-{data_end:%Y%m%d}-{windows}-{digest.hexdigest()[:10]}"
+
+
+def _fit_group(
+    observed: Observations, model_name: str, metrics: Sequence[str] | None, version: str
+) -> ChurnRiskModel:
+    """Backtest, then fit one billing group's models on every known outcome."""
+    history, types, cadence = observed.history, observed.types, observed.cadence
+    try:
+        evaluation: dict[str, Any] = _evaluate(observed, model_name).as_dict()
+    except InvalidInput as error:
+        # Too little history to backtest is no reason to refuse a model; the version says so.
+        evaluation = {"error": error.message, "billing": cadence.as_dict()}
+    learned = observed.learned
+    if learned["churned"].nunique() < 2:
+        raise InvalidInput(
+            f"no churn (or no renewal) {risk_window(cadence.horizon_days, cadence.lead_days)} "
+            f"in the history up to {history.data_end} ({cadence.statement}): nothing to learn from"
+        )
+    model = make_model(model_name, types).fit(learned, learned["churned"].to_numpy())
+    renewal_rows = history.rows(
+        renewal_labels(history.customers, history.data_end, RENEWAL_WITHIN_DAYS)
+    )
+    renewal_model = None
+    evaluation["renewal"] = _renewal_backtest(renewal_rows, types, model_name)
+    if renewal_rows["churned"].nunique() == 2:
+        renewal_model = make_model(model_name, types).fit(
+            renewal_rows, renewal_rows["churned"].to_numpy()
+        )
+    return ChurnRiskModel(
+        version=version,
+        data_end=history.data_end,
+        horizon_days=cadence.horizon_days,
+        metrics=list(metrics) if metrics is not None else None,
+        column_types=types,
+        model=model,
+        renewal_model=renewal_model,
+        evaluation=evaluation,
+        trained_rows=len(learned),
+        lead_days=cadence.lead_days,
+        billing=cadence.billing,
+        accounts=cadence.accounts,
+    )
 
 
 def fit_and_save(
@@ -364,51 +544,33 @@ def fit_and_save(
     store: EventStore,
     data_dir: Path,
     data_end: date,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    horizon_days: int | None = None,
     model_name: str = DEFAULT_HISTORY_MODEL,
     metrics: Sequence[str] | None = None,
-    every_weeks: int = 1,
-    lead_days: int = DEFAULT_LEAD_DAYS,
+    every_weeks: int | None = None,
+    lead_days: int | None = None,
+    *,
+    allow_leaks: bool = False,
 ) -> ChurnRiskModel:
-    """Backtest, then fit on every known outcome up to ``data_end`` and save under data_dir."""
+    """Backtest, then fit on every known outcome up to ``data_end`` and save under data_dir.
+
+    The window follows the billing periods unless given; a mixed base gets one model per
+    billing group, saved together (the largest group first).
+    """
     import joblib
 
-    history = load_history(session, store, data_end, metrics, every_weeks)
-    rows = history.rows(horizon_labels(history.customers, horizon_days, data_end, lead_days))
-    types = feature_types(rows)
-    try:
-        evaluation: dict[str, Any] = _evaluate(
-            history, rows, types, horizon_days, lead_days, model_name
-        ).as_dict()
-    except InvalidInput as error:
-        # Too little history to backtest is no reason to refuse a model; the version says so.
-        evaluation = {"error": error.message}
-    learned = rows[~lost_within(rows, lead_days)]
-    if learned["churned"].nunique() < 2:
-        raise InvalidInput(
-            f"no churn (or no renewal) {lead_days}–{horizon_days} days ahead in the history up "
-            f"to {data_end}: nothing to learn from"
-        )
-    model = make_model(model_name, types).fit(learned, learned["churned"].to_numpy())
-    renewal_rows = history.rows(renewal_labels(history.customers, data_end, RENEWAL_WITHIN_DAYS))
-    renewal_model = None
-    evaluation["renewal"] = _renewal_backtest(renewal_rows, types, model_name)
-    if renewal_rows["churned"].nunique() == 2:
-        renewal_model = make_model(model_name, types).fit(
-            renewal_rows, renewal_rows["churned"].to_numpy()
-        )
-    fitted = ChurnRiskModel(
-        version=_version(rows, data_end, horizon_days, lead_days, model_name),
-        data_end=data_end,
-        horizon_days=horizon_days,
-        metrics=list(metrics) if metrics is not None else None,
-        column_types=types,
-        model=model,
-        renewal_model=renewal_model,
-        evaluation=evaluation,
-        trained_rows=len(learned),
-        lead_days=lead_days,
-    )
+    terms = contract_terms(session)
+    cadences = billing_cadences(terms, horizon_days, lead_days, every_weeks)
+    cadences.sort(key=lambda c: -(len(c.accounts) if c.accounts is not None else len(terms)))
+    history = load_history(session, store, data_end, metrics, min(c.every_weeks for c in cadences))
+    parts = [observations(history, c, allow_leaks=allow_leaks) for c in cadences]
+    version = _version(parts, data_end, model_name)
+    groups = [_fit_group(part, model_name, metrics, version) for part in parts]
+    fitted = groups[0]
+    if len(groups) > 1:
+        # The largest group scores every account no other group covers (new ones too).
+        fitted.accounts = None
+        fitted.billing_groups = groups[1:]
     folder = models_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump(fitted, folder / f"{fitted.version}.joblib")
@@ -416,12 +578,17 @@ def fit_and_save(
         "version": fitted.version,
         "model": model_name,
         "data_end": data_end.isoformat(),
-        "horizon_days": horizon_days,
-        "lead_days": lead_days,
-        "trained_rows": fitted.trained_rows,
-        "renewal_rows": len(renewal_rows),
+        "billing_groups": [
+            {
+                "billing": group.billing,
+                "horizon_days": group.horizon_days,
+                "lead_days": group.lead_days,
+                "trained_rows": group.trained_rows,
+                "evaluation": group.evaluation,
+            }
+            for group in groups
+        ],
         "saved_at": datetime.now(UTC).isoformat(),
-        "evaluation": fitted.evaluation,
     }
     (folder / f"{fitted.version}.json").write_text(json.dumps(summary, indent=2))
     (folder / "LATEST").write_text(fitted.version + "\n")
@@ -486,6 +653,26 @@ def score_frame(fitted: ChurnRiskModel, current: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _by_billing_group(
+    fitted: ChurnRiskModel, current: pd.DataFrame
+) -> list[tuple[ChurnRiskModel, pd.DataFrame]]:
+    """Each billing group's model with the customers it scores (the alert set is per group:
+    its probabilities are of its own window)."""
+    others = fitted.groups()[1:]
+    covered: set[int] = set()
+    pairs = []
+    for group in others:
+        accounts = group.accounts or frozenset()
+        covered |= accounts
+        rows = current[current["account_id"].isin(accounts)]
+        if len(rows):
+            pairs.append((group, rows))
+    rest = current[~current["account_id"].isin(covered)]
+    if len(rest):
+        pairs.insert(0, (fitted, rest))
+    return pairs
+
+
 def _none(value: Any) -> Any:
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
 
@@ -509,36 +696,40 @@ def score_accounts(session: Session, store: EventStore, data_dir: Path, as_of: d
     finally:
         con.disconnect()
     current = observation_dataset(customers, features)
-    scored = score_frame(fitted, current)
     session.execute(
         sa.delete(ChurnRiskScore).where(
             ChurnRiskScore.as_of == as_of, ChurnRiskScore.model_version == fitted.version
         )
     )
-    records = [
-        {
-            "account_id": int(row["account_id"]),
-            "as_of": as_of,
-            "model_version": fitted.version,
-            "probability": float(row["probability"]),
-            "horizon_days": fitted.horizon_days,
-            "lead_days": fitted.lead_days,
-            "renewal_probability": _none(row["renewal_probability"]),
-            "next_renewal_on": row["next_renewal_on"],
-            "arr_at_risk": _none(row["arr_at_risk"]),
-            "currency": _none(row["currency"]),
-            "in_alert_set": bool(row["in_alert_set"]),
-            "reasons": row["reasons"],
-        }
-        for row in scored.to_dict("records")
-    ]
+    records = []
+    alerts = 0
+    for group, rows in _by_billing_group(fitted, current):
+        scored = score_frame(group, rows)
+        alerts += int(scored["in_alert_set"].sum())
+        records += [
+            {
+                "account_id": int(row["account_id"]),
+                "as_of": as_of,
+                "model_version": fitted.version,
+                "probability": float(row["probability"]),
+                "horizon_days": group.horizon_days,
+                "lead_days": group.lead_days,
+                "renewal_probability": _none(row["renewal_probability"]),
+                "next_renewal_on": row["next_renewal_on"],
+                "arr_at_risk": _none(row["arr_at_risk"]),
+                "currency": _none(row["currency"]),
+                "in_alert_set": bool(row["in_alert_set"]),
+                "reasons": row["reasons"],
+            }
+            for row in scored.to_dict("records")
+        ]
     session.add_all(ChurnRiskScore(**record) for record in records)
     session.flush()
     return ScoreRun(
         as_of=as_of,
         model_version=fitted.version,
         accounts=len(records),
-        alerts=int(scored["in_alert_set"].sum()),
+        alerts=alerts,
         scores=stored_scores(session, as_of, fitted.version),
     )
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tenure.errors import InvalidInput
 
 PRESETS_DIR = Path(__file__).parent / "presets"
-PRESETS = ("demo", "medium", "large")
+PRESETS = ("demo", "medium", "large", "monthly")
 BILLING_PERIODS = ("monthly", "annual", "multi_year")
 
 

@@ -115,6 +115,34 @@ def test_the_relationship_map_shows_whom_a_contact_reports_to(console: Console) 
     assert page.count("reports to ") == 1
 
 
+def test_the_account_page_says_who_the_account_is_in_each_system(console: Console) -> None:
+    from tenure.model import IdentitySystem, SourceIdentity
+
+    with console.session() as session:
+        for system, value, given_by in (
+            (IdentitySystem.hubspot, "9001", "hubspot"),
+            (IdentitySystem.salesforce, "0015e00000AcmeAAAR", "hubspot"),
+            (IdentitySystem.domain, "acme.example", "stripe"),
+        ):
+            session.add(
+                SourceIdentity(
+                    entity="account",
+                    system=system,
+                    value=value,
+                    given_by=given_by,
+                    account_id=console.book.acme.id,
+                )
+            )
+        session.commit()
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get(f"/accounts/{console.book.acme.id}").text
+    assert "HubSpot 9001</span> · " in page
+    assert "Salesforce 0015e00000AcmeAAAR" in page and ", from HubSpot" in page
+    assert "Web domain acme.example" in page and ", from Stripe" in page
+    data = console.client.get(f"/api/v1/accounts/{console.book.acme.id}").json()
+    assert [k["system"] for k in data["known_as"]] == ["HubSpot", "Salesforce", "Web domain"]
+
+
 def test_risk_reasons_read_as_metric_names_not_slugs(console: Console) -> None:
     from tests.api.test_v1_signals import scored
 

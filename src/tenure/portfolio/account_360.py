@@ -11,10 +11,17 @@ from sqlalchemy.orm import Session
 from tenure.accounts.arr import active_on
 from tenure.accounts.service import get_account
 from tenure.auth.permissions import can_edit_account
-from tenure.model import AccountOwnership, Contact, Contract, ContractStatus, User
+from tenure.model import AccountOwnership, Contact, Contract, ContractStatus, SourceIdentity, User
 from tenure.portfolio import signals
 from tenure.portfolio.rows import account_row
-from tenure.portfolio.schemas import Account360, ArrPoint, ContactCard, ContractLine, OwnershipSpan
+from tenure.portfolio.schemas import (
+    Account360,
+    ArrPoint,
+    ContactCard,
+    ContractLine,
+    KnownAs,
+    OwnershipSpan,
+)
 from tenure.portfolio.team import team_seats
 from tenure.portfolio.timeline import timeline
 
@@ -33,6 +40,34 @@ def _managers(session: Session, contacts: Sequence[Contact]) -> dict[int, str]:
         sa.select(Contact.id, Contact.name, Contact.email).where(Contact.id.in_(ids))
     )
     return {id_: name or email or f"contact {id_}" for id_, name, email in rows}
+
+
+SYSTEM_NAMES = {
+    "salesforce": "Salesforce",
+    "hubspot": "HubSpot",
+    "stripe": "Stripe",
+    "product": "Product",
+    "domain": "Web domain",
+    "tenure": "a Tenure file",
+}
+
+
+def known_as(session: Session, account_id: int) -> list[KnownAs]:
+    """The account's ids in other systems, in plain words, the CRM's first."""
+    rows = session.scalars(
+        sa.select(SourceIdentity)
+        .where(SourceIdentity.account_id == account_id)
+        .order_by(SourceIdentity.id)
+    )
+    return [
+        KnownAs(
+            system=SYSTEM_NAMES.get(i.system.value, i.system.value),
+            value=i.value,
+            given_by=SYSTEM_NAMES.get(i.given_by, i.given_by) if i.given_by else None,
+            recorded_on=i.created_at.date(),
+        )
+        for i in rows
+    ]
 
 
 LEVEL_ORDER = ["executive", "director_vp", "manager", "end_user", "unknown"]
@@ -70,6 +105,7 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         created_on=account.created_on,
         onboarded_on=account.onboarded_on,
         contacts_by_level={k: v for k, v in by_level.items() if v},
+        known_as=known_as(session, account_id),
         contracts=[
             ContractLine.model_validate(
                 {

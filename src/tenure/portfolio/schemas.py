@@ -352,6 +352,15 @@ class StageRead(BaseModel):
     reasons: list[str]
 
 
+class KnownAs(BaseModel):
+    """One of the account's ids in another system, and which system's export gave it."""
+
+    system: str
+    value: str
+    given_by: str | None
+    recorded_on: date
+
+
 class Account360(BaseModel):
     account: AccountRow
     industry: str | None
@@ -377,6 +386,8 @@ class Account360(BaseModel):
     open_ctas: list[CtaRead] = Field(default_factory=list)
     success_plan: PlanView | None = None
     desired_outcome: OutcomeView | None = None
+    # Who the account is in each system it was imported from (Salesforce, HubSpot, Stripe…).
+    known_as: list[KnownAs] = Field(default_factory=list)
 
 
 class TouchpointLog(BaseModel):

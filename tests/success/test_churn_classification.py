@@ -19,6 +19,8 @@ def churn(**kwargs: object) -> ChurnFacts:
         "churned_on": date(2025, 9, 1),
         "notice_on": NOTICE,
         "success_potential_at_signing": True,
+        # Tenure watched the base since 2024: the notice of 2025 could be foreseen or missed.
+        "monitored_since": date(2024, 1, 1),
     }
     return ChurnFacts(**{**base, **kwargs})  # type: ignore[arg-type]
 
@@ -110,3 +112,11 @@ def test_reports_and_agreement() -> None:
     a = agreement({1: "x", 2: "y", 3: "x", 9: "x"}, {1: "x", 2: "x", 3: "x", 4: "y"})
     assert (a.compared, a.agreed, a.baseline_label) == (3, 2, "x")
     assert a.confusion == {"x": {"x": 2, "y": 1}}
+
+
+def test_a_loss_noticed_before_monitoring_existed_is_neither_foreseen_nor_unforeseen() -> None:
+    s = suggest(churn(monitored_since=date(2025, 7, 1), risk_flag_dates=[date(2025, 5, 2)]))
+    assert s.foreseen is None and s.churn_class == "foresight_unknown_good_fit"
+    assert "before Tenure watched this base (2025-07-01)" in s.reasons[0]
+    never = suggest(churn(monitored_since=None))
+    assert never.foreseen is None

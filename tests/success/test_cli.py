@@ -114,8 +114,9 @@ def test_success_commands(cli_env: Path) -> None:
     )
     out = run("churn", "classify", "--as-of", "2026-03-01", "--json")
     (record,) = json.loads(out)["records"]
+    # Nothing was ever measured on this base: the loss could be neither foreseen nor missed.
     assert (record["churn_class"], record["cause_side"]) == (
-        "unforeseen_bad_fit",
+        "foresight_unknown_bad_fit",
         "acquisition_fit",
     )
     confirmed = run(
@@ -168,7 +169,8 @@ def test_success_commands(cli_env: Path) -> None:
     # "true" on the command line is the boolean the handoff answer holds.
     assert (ax["experience_met"], ax["required_met"]) == ("pass", "unknown")
     potential = json.loads(run("expansion", "show", "acme", "--as-of", "2026-03-01", "--json"))
-    assert potential["potential"]["advocacy"]["potential"] is False  # outcome not measured
+    # The outcome is not measured: not enough data, never "no".
+    assert potential["potential"]["advocacy"]["potential"] is None
     refused = runner.invoke(app, ["message", "draft", "acme", "advocacy_ask"])
     assert refused.exit_code == 1 and "needs a goal" in refused.output
     drafted = json.loads(

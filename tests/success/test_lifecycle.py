@@ -41,7 +41,33 @@ def test_stages_on_given_days() -> None:
     result = laer_stage(FACTS, date(2025, 5, 10))
     assert result.active_motions == [LaerStage.adopt, LaerStage.expand]
     assert result.year_index == 1
-    assert any("expansion opportunity on 2025-05-01" in r for r in result.reasons)
+    assert any("expansion on 2025-05-01" in r for r in result.reasons)
+
+
+def test_a_renewed_customer_without_a_go_live_day_never_falls_back_to_land() -> None:
+    facts = LifecycleFacts(contracts=FACTS.contracts, go_live_on=None)
+    stages = [h.stage for h in stage_history(facts, date(2025, 12, 1))]
+    assert stages == [LaerStage.land, LaerStage.renew, LaerStage.adopt, LaerStage.renew]
+    assert "adopt: renewed on 2024-12-15 (no go-live day recorded)" in (
+        laer_stage(facts, date(2025, 2, 1)).reasons
+    )
+
+
+def test_year_index_counts_from_the_customers_real_start_not_the_stored_contracts() -> None:
+    # A customer since 2020 whose only stored contract starts in 2025 (the import's window).
+    stored = [LifecycleContract(date(2025, 1, 1), date(2025, 12, 31), None, None)]
+    facts = LifecycleFacts(contracts=stored, customer_since=date(2020, 3, 1))
+    result = laer_stage(facts, date(2025, 6, 30))
+    assert result.year_index == 5
+    # Its terms before 2025 were not stored: it renewed, so it is past Land.
+    assert result.stage is LaerStage.adopt
+
+
+def test_a_contract_renewed_with_an_expansion_is_the_expand_motion() -> None:
+    facts = LifecycleFacts(
+        contracts=FACTS.contracts, go_live_on=date(2024, 3, 1), expansion_dates=[date(2024, 12, 15)]
+    )
+    assert LaerStage.expand in laer_stage(facts, date(2025, 1, 10)).active_motions
 
 
 def test_history_keeps_each_change() -> None:

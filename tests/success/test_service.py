@@ -19,6 +19,7 @@ from tenure.model import (
     Cta,
     LifecycleStage,
     MaturityAssessment,
+    MetricSnapshot,
     Opportunity,
     RenewalOutcome,
     SurveyResponse,
@@ -190,6 +191,9 @@ def test_fit_show_and_report(session: Session, book: dict[str, Account]) -> None
 def test_churn_classification_suggests_and_csm_confirms(
     session: Session, book: dict[str, Account], actor: Actor
 ) -> None:
+    # Tenure watched this base since 2023: every loss could have been foreseen or missed.
+    session.add(MetricSnapshot(as_of=date(2023, 1, 1), account_id=book["keep"].id, values={}))
+    session.flush()
     result = churn_classification_service.classify_churn(session, AS_OF, load_fit_config())
     by = {s.account_id: s for s in result.records}
     bad = by[book["bad"].id]
@@ -425,8 +429,9 @@ def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
         milestones_service.time_to_milestone(session, "first_active_users", date(2025, 7, 15))
     (row,) = milestones_service.time_to_milestone(session, "team_adoption", date(2025, 7, 15))
     assert (row.reached, row.median_days) == (1, 546.0)  # 2024-01-01 → 2025-06-30
-    # Without an onboarded_on, go-live is the first milestone reached, and the stage says so.
+    # Without an onboarded_on, go-live is the first milestone seen reached — never one found
+    # already reached on the first measured day (baseline), and the stage says so.
     book["keep"].onboarded_on = None
     session.flush()
     stage = lifecycle_service.lifecycle_show(session, "keep", date(2025, 7, 15)).current
-    assert "adopt: live since 2025-03-31 (milestone 'first_active_users' reached)" in stage.reasons
+    assert "adopt: live since 2025-06-30 (milestone 'team_adoption' reached)" in stage.reasons

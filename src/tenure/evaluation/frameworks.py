@@ -109,7 +109,7 @@ def _expansions(
                 "expanded" if recent else "did not expand",
             )
         )
-        view = account_potential(book, account_id, config, plans, [], {})
+        view = account_potential(book, account_id, config, plans, [], {}, None)
         year = any(as_of - timedelta(days=YEAR) < d <= as_of for d in days)
         buys.append(
             (

@@ -185,6 +185,16 @@ def _milestones_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return {"checked": result.checked, "reached": result.reached, "asks": result.asks_opened}
 
 
+def _churn_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """Every loss up to today gets a suggested class (root-cause analysis on every churn); the
+    ones already classified are left as the CSM confirmed them."""
+    from tenure.success.churn_classification_service import classify_churn
+    from tenure.success.fit import load_fit_config
+
+    result = classify_churn(session, ctx.as_of, load_fit_config())
+    return {"classified": result.classified, "already": result.already}
+
+
 def _facts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     ctx.facts = build_facts(session, ctx.as_of)
     return {"accounts": len(ctx.facts.facts), "facts": len(ctx.facts.fact_names)}
@@ -206,7 +216,8 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 
 def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
-    """The steps in order: metrics, health and risk (with an event store), milestones, the facts
+    """The steps in order: metrics, health and risk (with an event store), milestones, churn
+    classification of the losses not yet classified, the facts
     every rule reads (operational tables, stored metrics, health scores, milestones), rules →
     CTAs, follow-ups (snoozes woken, escalations, digests)."""
     first: list[tuple[str, StepFn]] = []
@@ -217,6 +228,7 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
     return [
         *first,
         ("milestones", _milestones_step),
+        ("churn", _churn_step),
         ("facts", _facts_step),
         ("rules", _rules_step),
         ("follow_ups", _follow_up_step),

@@ -25,7 +25,8 @@ class ChurnRecord(TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(sa.String(16))
     churned_on: Mapped[date]
     notice_on: Mapped[date | None]
-    foreseen: Mapped[bool]
+    # None: the notice came before Tenure watched the base — nothing could have foreseen it.
+    foreseen: Mapped[bool | None]
     # Success Potential at signing: True good fit, False bad fit, null unknown.
     fit_at_signing: Mapped[bool | None]
     avoidable: Mapped[bool | None]

@@ -1,6 +1,7 @@
 """Touchpoints the CSM logs: regular contact at the segment's rhythm (quieter with a customer
 going quiet), QBRs on each account's quarterly cycle, and an EBR 75 days before a term of a year
-or more ends — with the champion, and at reviews the sponsor and the buyer, attending.
+or more ends — with the champion, and at reviews a stakeholder (the longest-serving one present),
+the sponsor and, at the EBR, the buyer attending.
 """
 
 from __future__ import annotations
@@ -11,13 +12,31 @@ import pyarrow as pa
 from tenure.simulate import names
 from tenure.simulate.records import account_ids, contact_ids, csm_email, serials, times
 from tenure.simulate.renewals import going_quiet
-from tenure.simulate.state import CUSTOMER, Ints, SimulationState
+from tenure.simulate.state import CUSTOMER, STAKEHOLDER, Ints, SimulationState
 
 
 def owner_on(state: SimulationState, accounts: Ints, day: int) -> Ints:
     """The CSM who owns each account on ``day``."""
     pop = state.pop
     return np.where(day >= pop.reassigned_day[accounts], pop.csm_after[accounts], pop.csm[accounts])
+
+
+def review_stakeholders(state: SimulationState, accounts: Ints, day: int) -> dict[int, int]:
+    """The stakeholder who attends each account's review: the longest-serving one present."""
+    book = state.book
+    if len(accounts) == 0:
+        return {}
+    n = book.size
+    present = np.flatnonzero(
+        ((book.roles[:n] & STAKEHOLDER) > 0)
+        & (book.joined[:n] <= day)
+        & (book.left[:n] > day)
+        & np.isin(book.account[:n], accounts)
+    )
+    out: dict[int, int] = {}
+    for person in present:  # in order of joining: the first seen is the longest-serving
+        out.setdefault(int(book.account[person]), int(person))
+    return out
 
 
 def log_touchpoints(state: SimulationState, day: int) -> None:
@@ -35,9 +54,12 @@ def log_touchpoints(state: SimulationState, day: int) -> None:
     kind = np.concatenate(
         [kinds[regular], np.full(int(qbr.sum()), "qbr"), np.full(int(ebr.sum()), "ebr")]
     )
+    stakeholder = review_stakeholders(state, acc[np.isin(kind, ("qbr", "ebr"))], day)
     attendees: list[list[int]] = []
     for a, k in zip(acc, kind, strict=True):
         people = [int(state.champion[a])]
+        if k in ("qbr", "ebr"):
+            people.append(stakeholder.get(int(a), -1))
         sponsor_comes = state.sponsor[a] >= 0 and not (silence > 0 and quiet[a])
         if k in ("qbr", "ebr") and sponsor_comes and (k == "ebr" or rng.random() < 0.5):
             people.append(int(state.sponsor[a]))

@@ -38,6 +38,7 @@ from tenure.model import (
     Feature,
     HealthScore,
     Milestone,
+    MilestoneTemplate,
     Opportunity,
     Referral,
     SurveyResponse,
@@ -46,7 +47,7 @@ from tenure.model import (
     User,
     touchpoint_attendee,
 )
-from tenure.success import value
+from tenure.success import milestones, value
 
 T = TypeVar("T")
 # The health band that counts as a risk flag (the shipped scorecard's lowest band).
@@ -90,6 +91,7 @@ class Book:
     )
     high_priority_tickets: dict[int, list[date]] = field(default_factory=lambda: defaultdict(list))
     milestones: dict[int, list[Milestone]] = field(default_factory=lambda: defaultdict(list))
+    milestone_templates: dict[int, MilestoneTemplate] = field(default_factory=dict)
     opportunities: dict[int, list[Opportunity]] = field(default_factory=lambda: defaultdict(list))
     referrals: dict[int, list[Referral]] = field(default_factory=lambda: defaultdict(list))
     risk_flags: dict[int, list[date]] = field(default_factory=lambda: defaultdict(list))
@@ -176,9 +178,7 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
         )
         if c.account_id is not None:
             book.contacts[c.account_id].append(row)
-        contact_roles[row.id] = frozenset(
-            [*row.roles, *(["end_user"] if row.level == "end_user" else [])]
-        )
+        contact_roles[row.id] = value.engaged_roles(row.roles, row.level)
     nps_rows = session.execute(
         scoped(SurveyResponse)
         .with_only_columns(
@@ -199,6 +199,7 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
     _group(
         session.scalars(scoped(Milestone).order_by(Milestone.due_on)), "account_id", book.milestones
     )
+    book.milestone_templates = {t.id: t for t in session.scalars(sa.select(MilestoneTemplate))}
     _group(session.scalars(scoped(Opportunity)), "account_id", book.opportunities)
     _group(session.scalars(scoped(Referral)), "account_id", book.referrals)
     for cta in session.scalars(scoped(Cta).where(Cta.kind == "risk")):
@@ -345,6 +346,27 @@ def champions_of(book: Book, account_id: int, day: date) -> list[ContactRow]:
         for c in book.contacts[account_id]
         if "champion" in (c.roles or []) and (c.left_on is None or c.left_on > day)
     ]
+
+
+def milestone_status_of(
+    m: Milestone, template: MilestoneTemplate | None, first_measured: date | None, as_of: date
+) -> milestones.StatusResult:
+    """One milestone's status as reported: a milestone found reached on the first measured day
+    (``baseline``) has no known lateness; one marked by hand (no rule) and due before anything
+    was measured is unknown, not stuck."""
+    by_hand = template is None or template.rule is None
+    return milestones.milestone_status(
+        m.due_on,
+        m.reached_on,
+        as_of,
+        reach_day_known=m.reached_by != "baseline",
+        watched_from=first_measured if by_hand else None,
+    )
+
+
+def book_milestone_status(book: Book, m: Milestone) -> milestones.StatusResult:
+    template = book.milestone_templates.get(m.template_id) if m.template_id else None
+    return milestone_status_of(m, template, book.first_metrics_day, book.as_of)
 
 
 def value_stage_of(book: Book, account_id: int) -> value.ValueStage:

@@ -8,10 +8,11 @@ records, handoffs) and changes nothing. What counts as **impossible** [default]:
   signed (``created_on``: the customer-since date, stored contracts may start later);
 - success plans: a milestone reported late by more than the account's age on the day reached;
   a milestone marked on the first measured day (``baseline``: reached, but when is unknown)
-  reported late; a milestone still open and overdue though it fell due before Tenure measured
-  anything; a usage target above the account's licensed seats; a "first value" measured by a
-  usage threshold but typed as a success milestone (usage is product-centric: functional);
-  an EBR goal due in the past;
+  reported late; a milestone marked by hand, still open and stuck though it fell due before
+  Tenure measured anything (one measured from data was seen unreached, so it is known overdue);
+  a usage target above the account's licensed seats; a "first value" measured by a usage
+  threshold but typed as a success milestone (usage is product-centric: functional); an EBR
+  goal due in the past;
 - churn: a loss with no classification; a loss classed foreseen or unforeseen although its notice
   came before any monitoring existed (nothing could have foreseen it: "unknown");
 - alignment: a customer handed to a CSM who does not own the account.
@@ -20,7 +21,7 @@ records, handoffs) and changes nothing. What counts as **impossible** [default]:
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from itertools import pairwise
 from typing import Any
 
@@ -35,16 +36,18 @@ from tenure.success.book import (
     Book,
     account_facts,
     active_contracts,
+    book_milestone_status,
     load_book,
     monitored_since,
     signed_on,
-    stored_metrics_by_account,
     value_stage_of,
 )
-from tenure.success.expansion_service import MATURING_DAYS, account_potential, offered_plans
+from tenure.success.expansion import load_product_catalog
+from tenure.success.expansion_service import account_potential, maturing_baseline, offered_plans
 from tenure.success.lifecycle_service import after_renewal_facts, lifecycle_facts
 from tenure.success.outcome_service import outcome_version
-from tenure.success.value_service import ebr_goal_milestones
+from tenure.success.rules import Rule
+from tenure.success.value_service import ebr_goals
 
 LAER_ORDER = {
     lifecycle.LaerStage.land: 0,
@@ -112,10 +115,11 @@ def _milestones(g: Gathered, book: Book, account_id: int) -> None:
     since = customer_since(book, account_id)
     first_measured = book.first_metrics_day
     for m in book.milestones[account_id]:
-        status = milestones.milestone_status(m.due_on, m.reached_on, book.as_of)
+        template = book.milestone_templates.get(m.template_id) if m.template_id else None
+        status = book_milestone_status(book, m)
         g.value("milestones", f"{m.key}.status", status.status.value)
         reached = m.reached_on if m.reached_on and m.reached_on <= book.as_of else None
-        late = (reached - m.due_on).days if reached else 0
+        late = status.days_late or 0
         age = (reached - since).days if reached and since else None
         g.impossible("milestones", "late_beyond_account_age", ext, age is not None and late > age)
         g.impossible(
@@ -124,11 +128,14 @@ def _milestones(g: Gathered, book: Book, account_id: int) -> None:
             ext,
             m.reached_by == "baseline" and late > 0,
         )
+        # Only a milestone marked by hand can be unseen: one measured from data was seen
+        # unreached on the first measured day, so it is known to be overdue.
         g.impossible(
             "milestones",
             "stuck_though_due_before_tenure_measured",
             ext,
             reached is None
+            and (template is None or template.rule is None)
             and status.status is milestones.MilestoneStatus.stuck
             and first_measured is not None
             and m.due_on < first_measured,
@@ -137,10 +144,7 @@ def _milestones(g: Gathered, book: Book, account_id: int) -> None:
         "milestones",
         "goal_for_next_ebr_in_the_past",
         ext,
-        any(
-            m.due_on < book.as_of
-            for m in ebr_goal_milestones(book.milestones[account_id], book.as_of)
-        ),
+        any(goal.due_on < book.as_of for goal in ebr_goals(book, account_id, book.as_of)),
     )
 
 
@@ -159,7 +163,7 @@ def _milestone_templates(
             field in SEAT_METRICS
             and rule.get("op") in ("gte", "gt")
             and seats > 0
-            and float(rule.get("value", 0)) > seats,
+            and Rule.model_validate(rule).target({"usage.licensed_seats": seats}) > seats,
         )
         g.impossible(
             "milestones",
@@ -256,7 +260,8 @@ def base_check(
 
     book = load_book(session, as_of)
     plans = offered_plans(session)
-    earlier, _ = stored_metrics_by_account(session, as_of - timedelta(days=MATURING_DAYS))
+    earlier, earlier_on = maturing_baseline(session, as_of)
+    catalog = load_product_catalog()
     versions: dict[int, list[outcome.DesiredOutcomeVersion]] = defaultdict(list)
     for row in session.scalars(sa.select(DesiredOutcome).order_by(DesiredOutcome.version)):
         versions[row.account_id].append(outcome_version(row))
@@ -269,7 +274,14 @@ def base_check(
         g.value("value", "stage", value_stage_of(book, account_id).stage.value)
         _lifecycle(g, book, account_id)
         view = account_potential(
-            book, account_id, config, plans, versions[account_id], earlier.get(account_id, {})
+            book,
+            account_id,
+            config,
+            plans,
+            versions[account_id],
+            earlier.get(account_id, {}),
+            earlier_on,
+            catalog,
         )
         g.value("expansion", "ascension_potential", view.potential.ascension.potential)
         g.value("expansion", "advocacy_potential", view.potential.advocacy.potential)

@@ -9,7 +9,9 @@ customer's **stated** reason apart from the **internal** one [pub].
 - Downgrades count as churn events too.
 - foreseen = a risk flag was raised at least 30 days before the notice (or before the outcome date
   when no notice was given), within the year before it — a flag from an earlier term foresaw
-  nothing about this one.
+  nothing about this one. A loss whose notice came before Tenure watched the base (its first
+  stored metrics or health score) is neither: nothing could have foreseen it, so foreseen is
+  unknown (None) and the class reads ``foresight_unknown_…``.
 - cause side, first match wins: ``acquisition_fit`` when the customer had no Success Potential at
   signing; ``customer_change`` when the data shows their own change (acquired, bankrupt, budget
   cut, or a champion who left in the 180 days before notice); ``acquisition_fit`` again when two
@@ -38,7 +40,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel
 
 # Bumped whenever a threshold or rule below changes: every suggestion cites it.
-CLASSIFIER_VERSION = 4
+CLASSIFIER_VERSION = 5
 FORESEEN_LEAD_DAYS = 30
 FORESEEN_WINDOW_DAYS = 365
 LOOKBACK_DAYS = 180
@@ -81,6 +83,8 @@ class ChurnFacts:
     first_value_reached: bool | None = None
     last_nps: int | None = None
     stated_reason: str | None = None
+    # The first day Tenure watched the base (None: never): before it nothing was foreseeable.
+    monitored_since: date | None = None
 
 
 class ChurnSuggestion(BaseModel):
@@ -88,7 +92,8 @@ class ChurnSuggestion(BaseModel):
     account_id: int
     kind: ChurnKind
     churned_on: date
-    foreseen: bool
+    # None: the notice came before any monitoring existed (nothing could have foreseen it).
+    foreseen: bool | None
     good_fit: bool | None
     churn_class: str
     avoidable: bool | None
@@ -98,9 +103,13 @@ class ChurnSuggestion(BaseModel):
     reasons: list[str]
 
 
-def churn_class_name(foreseen: bool, good_fit: bool | None) -> str:
+def churn_class_name(foreseen: bool | None, good_fit: bool | None) -> str:
+    """>>> churn_class_name(None, True)
+    'foresight_unknown_good_fit'
+    """
     fit = {True: "good_fit", False: "bad_fit", None: "unknown_fit"}[good_fit]
-    return f"{'foreseen' if foreseen else 'unforeseen'}_{fit}"
+    seen = {True: "foreseen", False: "unforeseen", None: "foresight_unknown"}[foreseen]
+    return f"{seen}_{fit}"
 
 
 def _cause(facts: ChurnFacts, anchor: date) -> tuple[CauseSide, str, list[str]]:
@@ -179,12 +188,21 @@ def suggest(facts: ChurnFacts) -> ChurnSuggestion:
         for d in facts.risk_flag_dates
         if anchor - timedelta(days=FORESEEN_WINDOW_DAYS) <= d <= cutoff
     ]
-    foreseen = bool(early)
-    reasons = [
-        f"foreseen: risk flag on {min(early)}, ≥ {FORESEEN_LEAD_DAYS} days before {anchor}"
-        if foreseen
-        else f"unforeseen: no risk flag ≥ {FORESEEN_LEAD_DAYS} days before {anchor}"
-    ]
+    foreseen: bool | None
+    if facts.monitored_since is None or anchor < facts.monitored_since:
+        foreseen = None
+        watched = facts.monitored_since or "never"
+        reasons = [
+            f"foresight unknown: {anchor} came before Tenure watched this base ({watched}), "
+            "so nothing could have foreseen it"
+        ]
+    else:
+        foreseen = bool(early)
+        reasons = [
+            f"foreseen: risk flag on {min(early)}, ≥ {FORESEEN_LEAD_DAYS} days before {anchor}"
+            if foreseen
+            else f"unforeseen: no risk flag ≥ {FORESEEN_LEAD_DAYS} days before {anchor}"
+        ]
     good_fit = facts.success_potential_at_signing
     reasons.append(
         {

@@ -21,6 +21,7 @@ from tenure.success.book import (
     last_nps,
     load_book,
     metric_before,
+    monitored_since,
 )
 from tenure.success.schemas import (
     ChurnCorrection,
@@ -56,7 +57,11 @@ def _first_value_by(book: Book, account_id: int, day: date) -> bool | None:
 
 
 def churn_facts(
-    session: Session, book: Book, contract: Contract, config: fit.FitConfig
+    session: Session,
+    book: Book,
+    contract: Contract,
+    config: fit.FitConfig,
+    watched_from: date | None = None,
 ) -> churn_classification.ChurnFacts:
     """What the data showed before one churn or downgrade (nothing after the notice)."""
     account = book.accounts[contract.account_id]
@@ -94,6 +99,7 @@ def churn_facts(
         first_value_reached=_first_value_by(book, account.id, anchor),
         last_nps=last_nps(book, account.id, anchor),
         stated_reason=str(stated) if stated else None,
+        monitored_since=watched_from,
     )
 
 
@@ -101,6 +107,7 @@ def classify_churn(session: Session, as_of: date, config: fit.FitConfig) -> Clas
     """Suggest a class for every churn/downgrade up to ``as_of`` not yet classified; saved
     unconfirmed for the CSM to confirm."""
     book = load_book(session, as_of)
+    watched_from = monitored_since(session, book)
     done = set(session.scalars(sa.select(ChurnRecord.contract_id)))
     suggestions = []
     already = 0
@@ -113,7 +120,7 @@ def classify_churn(session: Session, as_of: date, config: fit.FitConfig) -> Clas
             if c.id in done:
                 already += 1
                 continue
-            s = churn_classification.suggest(churn_facts(session, book, c, config))
+            s = churn_classification.suggest(churn_facts(session, book, c, config, watched_from))
             session.add(
                 ChurnRecord(
                     account_id=c.account_id,

@@ -8,12 +8,17 @@ the product's impact and keeps buying more; adoption and retention are prerequis
 
 [default] thresholds, each reported with the figure that fired it:
 - ascension room: seats — licence utilization ≥ 90 % (near the cap); departments — licensed seats
-  cover < 50 % of the company's employees; products — fewer products owned than offered.
+  cover < 50 % of the company's employees; products — fewer products owned than offered, where a
+  plan is a tier of a product (``products.yaml``: plan → product; an unlisted plan is a tier of
+  the one product, so moving up a tier is not a new product).
   Ascension potential = any room, and never for an account without Success Potential at signing.
-- advocacy potential: latest NPS ≥ 9, a named champion, and the Required Outcome met (all three).
+- advocacy potential: latest NPS ≥ 9, a named champion, and the Required Outcome met (all three);
+  unknown ("not enough data", never "no") when none fails but an NPS answer or a judged
+  Required Outcome is missing.
 - nirvana booleans: wildly_loyal = renewed at least once; constantly_maturing = feature share grew
-  over the last 90 days; recognizes_impact = Value pillar stage Expanding or Conquering;
-  buys_more = an expansion won in the last 365 days.
+  over the last 90 days, or over the history there is when at least 28 days of it are stored
+  (unknown with less); recognizes_impact = Value pillar stage Expanding or Conquering;
+  buys_more = an expansion won, or a contract renewed with an expansion, in the last 365 days.
 """
 
 from __future__ import annotations
@@ -22,15 +27,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tenure.errors import InvalidInput
 from tenure.model.opportunity import OpportunityKind, OpportunityStatus
+from tenure.success.rules import load_yaml_model
 
 NEAR_CAP = 0.9
+# The shortest feature history "constantly maturing" is judged on.
+MIN_MATURING_DAYS = 28
 PENETRATION_ROOM = 0.5
 PROMOTER = 9
+ONE_PRODUCT = "(the product)"
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,27 @@ class PotentialFacts:
     required_outcome_met: bool | None
 
 
+class ProductCatalog(BaseModel):
+    """Which product each plan belongs to (plans are tiers; ``products.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    products: dict[str, str] = {}
+
+    def product_of(self, plan: str) -> str:
+        return self.products.get(plan, ONE_PRODUCT)
+
+    def count(self, plans: Iterable[str]) -> int:
+        return len({self.product_of(p) for p in plans})
+
+
+def load_product_catalog(path: Path | None = None) -> ProductCatalog:
+    return load_yaml_model(ProductCatalog, path, "products.yaml", "product catalog")
+
+
 class Potential(BaseModel):
-    potential: bool
+    # None: not enough data to say (never folded into "no").
+    potential: bool | None
     reasons: list[str]
 
 
@@ -95,7 +124,14 @@ def advocacy_potential(f: PotentialFacts) -> Potential:
             f"Required Outcome met: {f.required_outcome_met} (needs True)",
         ),
     ]
-    return Potential(potential=all(ok for ok, _ in checks), reasons=[why for _, why in checks])
+    failed = (
+        (f.last_nps is not None and f.last_nps < PROMOTER)
+        or f.champions == 0
+        or f.required_outcome_met is False
+    )
+    unknown = f.last_nps is None or f.required_outcome_met is None
+    result: bool | None = False if failed else (None if unknown else True)
+    return Potential(potential=result, reasons=[why for _, why in checks])
 
 
 def potential(f: PotentialFacts) -> AccountPotential:
@@ -107,9 +143,12 @@ def potential(f: PotentialFacts) -> AccountPotential:
 class NirvanaFacts:
     renewals: int
     feature_share_now: float | None
-    feature_share_90_days_ago: float | None
+    # The feature share at the start of the maturing window and how many days before as_of.
+    feature_share_before: float | None
     value_stage: str | None
     expansions_won_last_year: int
+    maturing_days: int | None = None
+    contracts_expanded_last_year: int = 0
 
 
 class Nirvana(BaseModel):
@@ -121,22 +160,36 @@ class Nirvana(BaseModel):
 
 def nirvana(f: NirvanaFacts) -> Nirvana:
     """Kia Puhm's four conditions as booleans with their reasons."""
-    now, before = f.feature_share_now, f.feature_share_90_days_ago
-    maturing = now is not None and before is not None and now > before
+    now, before = f.feature_share_now, f.feature_share_before
+    span = f.maturing_days
+    maturing: bool | None
+    if now is None or before is None or span is None or span < MIN_MATURING_DAYS:
+        maturing = None
+        why = (
+            f"not enough feature history: {span or 0} day(s) stored (needs {MIN_MATURING_DAYS})"
+            if span is None or span < MIN_MATURING_DAYS
+            else "feature share not measured"
+        )
+    else:
+        maturing = now > before
+        why = f"feature share {before:.0%} → {now:.0%} over {span} days"
+    bought = f.expansions_won_last_year + f.contracts_expanded_last_year
     return Nirvana(
         wildly_loyal=Potential(
             potential=f.renewals >= 1, reasons=[f"{f.renewals} renewal(s) completed"]
         ),
-        constantly_maturing=Potential(
-            potential=maturing, reasons=[f"feature share {before} → {now} over 90 days"]
-        ),
+        constantly_maturing=Potential(potential=maturing, reasons=[why]),
         recognizes_impact=Potential(
             potential=f.value_stage in ("expanding", "conquering"),
             reasons=[f"Value pillar stage {f.value_stage}"],
         ),
         buys_more=Potential(
-            potential=f.expansions_won_last_year > 0,
-            reasons=[f"{f.expansions_won_last_year} expansion(s) won in 365 days"],
+            potential=bought > 0,
+            reasons=[
+                f"{f.expansions_won_last_year} expansion(s) won and "
+                f"{f.contracts_expanded_last_year} contract(s) renewed with an expansion in "
+                "365 days"
+            ],
         ),
     )
 

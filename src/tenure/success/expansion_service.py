@@ -34,7 +34,7 @@ def potential_show(
     session: Session, external_id: str, as_of: date, config: fit.FitConfig
 ) -> PotentialView:
     book, account = load_one(session, external_id, as_of)
-    earlier, _ = stored_metrics_by_account(session, as_of - timedelta(days=MATURING_DAYS))
+    earlier, earlier_on = maturing_baseline(session, as_of)
     return account_potential(
         book,
         account.id,
@@ -42,7 +42,26 @@ def potential_show(
         offered_plans(session),
         outcome_versions(session, account.id),
         earlier.get(account.id, {}),
+        earlier_on,
     )
+
+
+def maturing_baseline(
+    session: Session, as_of: date
+) -> tuple[dict[int, dict[str, Any]], date | None]:
+    """The stored metrics "constantly maturing" compares with: those of 90 days before
+    ``as_of``, else the earliest stored since (the history there is) — its day, or None."""
+    earlier, day = stored_metrics_by_account(session, as_of - timedelta(days=MATURING_DAYS))
+    if day is not None:
+        return earlier, day
+    from tenure.model.metric_snapshot import MetricSnapshot
+
+    first = session.scalar(
+        sa.select(sa.func.min(MetricSnapshot.as_of)).where(MetricSnapshot.as_of <= as_of)
+    )
+    if first is None:
+        return {}, None
+    return stored_metrics_by_account(session, first)
 
 
 def offered_plans(session: Session) -> set[str]:
@@ -58,9 +77,12 @@ def account_potential(
     all_plans: set[str],
     versions: list[outcome.DesiredOutcomeVersion],
     metrics_before: dict[str, Any],
+    before_on: date | None,
+    catalog: expansion.ProductCatalog | None = None,
 ) -> PotentialView:
     """Ascension, advocacy and nirvana of one account of a loaded book; ``metrics_before`` are
-    its stored metrics of the day the maturing window starts."""
+    its stored metrics of ``before_on``, the day the maturing window starts."""
+    catalog = catalog or expansion.load_product_catalog()
     as_of = book.as_of
     account = book.accounts[account_id]
     seats = sum(c.licensed_seats or 0 for c in active_contracts(book, account_id, as_of))
@@ -79,8 +101,8 @@ def account_potential(
         active_users=None if active is None else int(active),
         licensed_seats=seats or None,
         employee_count=account.employee_count,
-        products_owned=len(plans),
-        products_offered=len(all_plans),
+        products_owned=catalog.count(plans),
+        products_offered=catalog.count(all_plans),
         last_nps=last_nps(book, account_id, as_of),
         champions=len(champions_of(book, account_id, as_of)),
         required_outcome_met=ro_met,
@@ -102,6 +124,14 @@ def account_potential(
         and o.closed_on
         and year_ago < o.closed_on <= as_of
     )
+    expanded = sum(
+        1
+        for c in book.contracts[account_id]
+        if c.renewal_outcome is not None
+        and c.renewal_outcome.value == "expanded"
+        and c.outcome_on
+        and year_ago < c.outcome_on <= as_of
+    )
     before = metrics_before.get("feature_breadth")
     return PotentialView(
         account=account.external_id,
@@ -110,9 +140,11 @@ def account_potential(
             expansion.NirvanaFacts(
                 renewals=renewals,
                 feature_share_now=metric(book, account_id, "feature_breadth"),
-                feature_share_90_days_ago=None if before is None else float(before),
+                feature_share_before=None if before is None else float(before),
+                maturing_days=None if before_on is None else (as_of - before_on).days,
                 value_stage=value_stage_of(book, account_id).stage.value,
                 expansions_won_last_year=won,
+                contracts_expanded_last_year=expanded,
             )
         ),
     )

@@ -4,10 +4,14 @@
 and expanding their use; then Expand and Renew. The motions overlap ("no letter stands alone").
 
 [default] Active motions on ``as_of``: land = first signature → go-live; adopt = after go-live;
-expand = an expansion opportunity opened or won in the last 90 days; renew = an active contract
-ending within 120 days. The displayed stage is the latest active motion (L < A < E < R);
-``year_index`` = renewals completed, capped at the full years since the first signature so that a
-monthly plan's twelve renewals count as one year. No active contract → no stage ("not a customer").
+expand = an expansion opportunity opened or won, or a contract renewed with an expansion, in the
+last 90 days; renew = an active contract ending within 120 days. The displayed stage is the latest
+active motion (L < A < E < R). A customer that renewed is past Land even when no go-live day was
+recorded: Land never follows a later stage. ``year_index`` = full years since the customer's real
+start (``customer_since``: the account's first signature, which stored contracts may postdate —
+an import often carries only the recent subscriptions), so a customer of five years is in year
+index 5 however many of its contracts were stored; for annual terms that is the renewals
+completed. No active contract → no stage ("not a customer").
 
 After the first renewal, the four areas of the Customer Success Field Guide [pub], each with
 [default] targets: **Relationships** — 3 new relationships a month, coverage of end user, manager
@@ -60,8 +64,10 @@ class LifecycleFacts:
     go_live_on: date | None = None
     # Where go-live came from, shown in the reasons (e.g. "onboarded_on", "milestone kickoff").
     go_live_source: str = "onboarded_on"
-    # Dates expansion opportunities were opened or won.
+    # Dates expansion opportunities were opened or won, and contracts renewed with an expansion.
     expansion_dates: Sequence[date] = field(default_factory=tuple)
+    # The customer's first signature (the account's created_on), when it predates the contracts.
+    customer_since: date | None = None
 
 
 class StageResult(BaseModel):
@@ -87,9 +93,13 @@ def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
         for c in facts.contracts
         if c.renewal_outcome in RENEWED and c.outcome_on and c.outcome_on <= as_of
     )
-    first = min((c.starts_on for c in facts.contracts), default=as_of)
-    full_years = (as_of - first).days // 365
-    year_index = min(len(renewals), full_years) if renewals else 0
+    first = min(
+        [c.starts_on for c in facts.contracts]
+        + ([facts.customer_since] if facts.customer_since else []),
+        default=as_of,
+    )
+    full_years = max(0, (as_of - first).days // 365)
+    year_index = full_years
     reasons: list[str] = []
     motions: list[LaerStage] = []
     if not active:
@@ -98,20 +108,26 @@ def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
             as_of=as_of, stage=None, active_motions=[], year_index=year_index, reasons=[why]
         )
     first_signed = min(c.starts_on for c in signed)
-    if facts.go_live_on is None or facts.go_live_on > as_of:
-        motions.append(LaerStage.land)
-        reasons.append(f"land: signed {first_signed}, not live yet")
-    else:
+    # A renewal completed, or stored contracts that start after the customer's first signature
+    # (the terms before them were not stored), mean the customer renewed: past Land.
+    stored_from = min(c.starts_on for c in facts.contracts)
+    unstored = [stored_from] if stored_from > first else []
+    renewed_on = min([*renewals, *unstored], default=None)
+    if facts.go_live_on is not None and facts.go_live_on <= as_of:
         motions.append(LaerStage.adopt)
         reasons.append(f"adopt: live since {facts.go_live_on} ({facts.go_live_source})")
+    elif renewed_on is not None:
+        motions.append(LaerStage.adopt)
+        reasons.append(f"adopt: renewed on {renewed_on} (no go-live day recorded)")
+    else:
+        motions.append(LaerStage.land)
+        reasons.append(f"land: signed {first_signed}, not live yet")
     recent = [
         d for d in facts.expansion_dates if as_of - timedelta(days=EXPAND_WINDOW_DAYS) <= d <= as_of
     ]
     if recent:
         motions.append(LaerStage.expand)
-        reasons.append(
-            f"expand: expansion opportunity on {max(recent)} (within {EXPAND_WINDOW_DAYS} days)"
-        )
+        reasons.append(f"expand: expansion on {max(recent)} (within {EXPAND_WINDOW_DAYS} days)")
     next_end = min(c.ends_on for c in active)
     if (next_end - as_of).days <= RENEW_WINDOW_DAYS:
         motions.append(LaerStage.renew)
@@ -120,8 +136,8 @@ def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
             f"(≤ {RENEW_WINDOW_DAYS})"
         )
     reasons.append(
-        f"year_index {year_index}: {len(renewals)} renewal(s) completed, "
-        f"{full_years} full year(s) since {first}"
+        f"year_index {year_index}: {full_years} full year(s) since the first signature {first} "
+        f"({len(renewals)} renewal(s) stored)"
     )
     return StageResult(
         as_of=as_of,

@@ -15,11 +15,15 @@ from tenure.success.schemas import LifecyclePortfolio, LifecycleView
 
 
 def go_live_on(book: Book, account_id: int) -> tuple[date | None, str]:
-    """The account's ``onboarded_on``, else the first day one of its milestones was reached."""
+    """The account's ``onboarded_on``, else the first day one of its milestones was seen reached.
+    A milestone found already reached on the first measured day (``baseline``) tells nothing of
+    when the customer went live, so it never stands in for go-live."""
     onboarded = book.accounts[account_id].onboarded_on
     if onboarded:
         return onboarded, "onboarded_on"
-    reached = [m for m in book.milestones[account_id] if m.reached_on]
+    reached = [
+        m for m in book.milestones[account_id] if m.reached_on and m.reached_by != "baseline"
+    ]
     if not reached:
         return None, "no go-live recorded"
     first = min(reached, key=lambda m: m.reached_on or date.max)
@@ -34,6 +38,11 @@ def lifecycle_facts(book: Book, account_id: int) -> lifecycle.LifecycleFacts:
         if o.kind == "expansion"
         for d in (o.opened_on, o.closed_on if o.status == "won" else None)
         if d
+    ]
+    expansion_days += [
+        c.outcome_on
+        for c in book.contracts[account_id]
+        if c.renewal_outcome is not None and c.renewal_outcome.value == "expanded" and c.outcome_on
     ]
     contracts = [
         lifecycle.LifecycleContract(
@@ -50,6 +59,7 @@ def lifecycle_facts(book: Book, account_id: int) -> lifecycle.LifecycleFacts:
         go_live_on=live_on,
         go_live_source=source,
         expansion_dates=expansion_days,
+        customer_since=book.accounts[account_id].created_on,
     )
 
 

@@ -7,7 +7,11 @@ are timed after a strong NPS.
 
 [default] Templates per commercial segment come from YAML (``milestones.yaml`` shipped; segments
 not listed use ``default``). Status on ``as_of``: ``reached``; ``on_track`` — not reached, due date
-not passed; ``behind`` — overdue by at most 30 days; ``stuck`` — overdue by more than 30 days.
+not passed; ``behind`` — overdue by at most 30 days; ``stuck`` — overdue by more than 30 days;
+``unknown`` — not marked and due before Tenure watched the account, for a milestone marked by hand
+(nothing could have seen whether it happened: "not enough data", never "stuck"). A milestone
+already reached on the first measured day (``baseline``) is reached *by* that day: how late is not
+known, so it is never reported late.
 An advocacy ask opens when its milestone is reached and the latest NPS answer is ≥ 9; an expansion
 ask opens when reached. Time to first value = days from the contract start to the milestone marked
 ``first_value``; cohorts are the quarter of the contract start.
@@ -56,6 +60,7 @@ class MilestoneStatus(enum.StrEnum):
     on_track = "on_track"
     behind = "behind"
     stuck = "stuck"
+    unknown = "unknown"
 
 
 class MilestoneTemplate(BaseModel):
@@ -100,15 +105,44 @@ def load_milestone_config(path: Path | None = None) -> MilestoneConfig:
 class StatusResult(BaseModel):
     status: MilestoneStatus
     reason: str
+    # Days after the due date it was reached (≤ 0: on time); None when not reached or when the
+    # day it was reached is not known (reached before the first measurement).
+    days_late: int | None = None
 
 
-def milestone_status(due_on: date, reached_on: date | None, as_of: date) -> StatusResult:
-    """reached / on_track / behind / stuck by due date, with the dates that decided it."""
+def milestone_status(
+    due_on: date,
+    reached_on: date | None,
+    as_of: date,
+    *,
+    reach_day_known: bool = True,
+    watched_from: date | None = None,
+) -> StatusResult:
+    """reached / on_track / behind / stuck by due date, with the dates that decided it.
+
+    ``reach_day_known`` is False for a milestone found reached on the first measured day (it
+    happened on or before it: lateness unknown). ``watched_from`` is the first day anything could
+    have seen a milestone marked by hand; one due before it and never marked is ``unknown``.
+    """
     if reached_on is not None and reached_on <= as_of:
+        if not reach_day_known:
+            return StatusResult(
+                status=MilestoneStatus.reached,
+                reason=f"reached by {reached_on}, the first measured day (due {due_on}; "
+                "when exactly is not known)",
+            )
         late = (reached_on - due_on).days
         when = f"{late} days late" if late > 0 else "on time"
         return StatusResult(
-            status=MilestoneStatus.reached, reason=f"reached {reached_on} ({when}; due {due_on})"
+            status=MilestoneStatus.reached,
+            reason=f"reached {reached_on} ({when}; due {due_on})",
+            days_late=late,
+        )
+    if watched_from is not None and due_on < watched_from:
+        return StatusResult(
+            status=MilestoneStatus.unknown,
+            reason=f"due {due_on}, before Tenure watched this account ({watched_from}): not "
+            "known whether it happened — mark it if it did",
         )
     overdue = (as_of - due_on).days
     if overdue <= 0:

@@ -29,6 +29,7 @@ from tenure.success.book import (
     first_value_on,
     last_nps,
     load_book,
+    milestone_status_of,
     signed_on,
     stored_metrics_by_account,
 )
@@ -50,6 +51,12 @@ def _sync_templates(
             row.config_version = config.version
             if row.id is None:
                 session.add(row)
+            else:  # the plans' copies follow the template's name and type
+                session.execute(
+                    sa.update(Milestone)
+                    .where(Milestone.template_id == row.id)
+                    .values(name=t.name, type=t.type.value, owner=t.owner.value)
+                )
             stored[(segment, t.key)] = row
     session.flush()
     return stored
@@ -127,13 +134,17 @@ def plan_show(session: Session, external_id: str, as_of: date) -> PlanView:
         raise NotFound(
             f"account {external_id!r} has no success plan: create one with `tenure milestones plan`"
         )
+    from tenure.model.metric_snapshot import MetricSnapshot
+
     rows = []
+    first_measured = session.scalar(sa.select(sa.func.min(MetricSnapshot.as_of)))
     for m in session.scalars(
         sa.select(Milestone)
         .where(Milestone.plan_id == plan.id)
         .order_by(Milestone.due_on, Milestone.id)
     ):
-        st = milestones.milestone_status(m.due_on, m.reached_on, as_of)
+        template = session.get(MilestoneTemplate, m.template_id) if m.template_id else None
+        st = milestone_status_of(m, template, first_measured, as_of)
         rows.append(
             MilestoneRow(
                 key=m.key,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_serializer
 
 from tenure.errors import InvalidInput
 
@@ -76,6 +76,9 @@ class Rule(BaseModel):
     field: str
     op: str
     value: Any = None
+    # A target scaled to what the account can reach: the value, or this fact's value when it is
+    # smaller (five active users, but never more than the licensed seats).
+    at_most: str | None = None
 
     @field_validator("op")
     @classmethod
@@ -86,10 +89,28 @@ class Rule(BaseModel):
             raise ValueError(f"unknown operator {op!r}; use one of {known}")
         return op
 
-    def describe(self) -> str:
+    @model_serializer(mode="wrap")
+    def _without_unset_cap(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("at_most") is None:
+            data.pop("at_most", None)
+        return data
+
+    def describe(self, value: Any = None) -> str:
         if self.op in ("truthy", "falsy", "exists"):
             return f"{self.field} {self.op}"
-        return f"{self.field} {_SYMBOL[self.op]} {shown(self.value)}"
+        target = self.value if value is None else value
+        return f"{self.field} {_SYMBOL[self.op]} {shown(target)}"
+
+    def target(self, facts: Mapping[str, Any]) -> Any:
+        """The value compared with: ``value``, capped by the ``at_most`` fact when known."""
+        cap = facts.get(self.at_most) if self.at_most else None
+        if cap is None or self.value is None:
+            return self.value
+        try:
+            return min(self.value, cap)
+        except TypeError:
+            return self.value
 
 
 def shown(value: Any) -> str:
@@ -113,22 +134,22 @@ def evaluate(rule: Rule, facts: Mapping[str, Any]) -> RuleResult:
     if not present:
         return RuleResult(outcome=Outcome.unknown, reason=f"{rule.field} unknown (no data)")
     actual = facts[rule.field]
+    target = rule.target(facts)
     if rule.op in ("truthy", "falsy"):
         ok = bool(actual) == (rule.op == "truthy")
     else:
         try:
-            ok = _COMPARE[rule.op](actual, rule.value)
+            ok = _COMPARE[rule.op](actual, target)
         except TypeError:
             return RuleResult(
                 outcome=Outcome.unknown,
-                reason=(
-                    f"{rule.field} = {shown(actual)} cannot be compared with {shown(rule.value)}"
-                ),
+                reason=(f"{rule.field} = {shown(actual)} cannot be compared with {shown(target)}"),
             )
     verdict = "meets" if ok else "fails"
+    capped = f" (capped by {rule.at_most})" if target != rule.value else ""
     return RuleResult(
         outcome=Outcome.passed if ok else Outcome.failed,
-        reason=f"{rule.field} = {shown(actual)} {verdict} {rule.describe()}",
+        reason=f"{rule.field} = {shown(actual)} {verdict} {rule.describe(target)}{capped}",
     )
 
 

@@ -117,7 +117,8 @@ class ChurnReviewRow(BaseModel):
     churn_class: str
     cause_side: str
     avoidable: bool | None
-    foreseen: bool
+    # None: the notice came before Tenure watched the base.
+    foreseen: bool | None
     internal_reason: str
     stated_reason: str | None
     suggested_class: str | None

@@ -7,6 +7,10 @@ stakeholders with six parts: (1) productivity measurements, (2) comparison to a 
 (3) strategic initiatives, (4) new capabilities, (5) the internal champions, (6) goals for the next
 EBR.
 
+[inf] A champion is a stakeholder: champions are the stakeholders who sell for us inside the
+customer (Expanding names them among the stakeholders), so a champion at a review counts as the
+stakeholder present; a contact at the end-user level counts as an end user.
+
 [default] thresholds over the 365 days before ``as_of``:
 - Conquering: an ``ebr`` touchpoint attended by the sponsor, the commercial buyer and a stakeholder.
 - Expanding: a touchpoint in each of the last four 91-day windows ("quarterly", ENGINEERING.md),
@@ -45,6 +49,21 @@ class TouchpointFact:
     occurred_on: date
     kind: str
     attendee_roles: frozenset[str] = field(default_factory=frozenset)
+
+
+def engaged_roles(roles: Iterable[str], level: str | None) -> frozenset[str]:
+    """The roles a contact brings to a touchpoint: its own, a champion also as a stakeholder,
+    and an end-user-level contact as an end user.
+
+    >>> sorted(engaged_roles(["champion"], "manager"))
+    ['champion', 'stakeholder']
+    """
+    out = set(roles)
+    if "champion" in out:
+        out.add("stakeholder")
+    if level == "end_user":
+        out.add("end_user")
+    return frozenset(out)
 
 
 class ValueStage(BaseModel):

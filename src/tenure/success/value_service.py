@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from tenure.accounts.service import get_account
-from tenure.model import Milestone
 from tenure.success import maturity, milestones, outcome, value
 from tenure.success.book import (
+    Book,
     account_facts,
     active_contracts,
+    book_milestone_status,
     champions_of,
     load_book,
     metric,
@@ -55,14 +56,40 @@ def features_used(
         con.disconnect()
 
 
-def ebr_goal_milestones(planned: Sequence[Milestone], as_of: date) -> list[Milestone]:
-    """The milestones the EBR sets as goals for the next one: the first three still open."""
-    return [
-        m
-        for m in planned
-        if milestones.milestone_status(m.due_on, m.reached_on, as_of).status
-        is not milestones.MilestoneStatus.reached
-    ][:3]
+# [default] The next EBR is a quarter away: an overdue goal is re-committed for that day.
+NEXT_EBR_DAYS = value.QUARTER
+
+
+@dataclass(frozen=True)
+class EbrGoal:
+    """A milestone the EBR sets as a goal for the next one, with the day it is due by."""
+
+    key: str
+    name: str
+    due_on: date
+    # The plan's original due date when the milestone is overdue (re-committed), else None.
+    overdue_since: date | None = None
+
+    def text(self) -> str:
+        again = f" (overdue since {self.overdue_since}: re-committed)" if self.overdue_since else ""
+        return f"Reach '{self.name}' by {self.due_on}{again}"
+
+
+def ebr_goals(book: Book, account_id: int, as_of: date) -> list[EbrGoal]:
+    """The goals for the next EBR: the first three open milestones whose state is known (one
+    never measured and due before Tenure watched is left out). A goal is never in the past: an
+    overdue milestone is re-committed for the next EBR."""
+    goals = []
+    next_ebr = as_of + timedelta(days=NEXT_EBR_DAYS)
+    for m in book.milestones[account_id]:
+        status = book_milestone_status(book, m).status
+        if status in (milestones.MilestoneStatus.reached, milestones.MilestoneStatus.unknown):
+            continue
+        overdue = m.due_on < as_of
+        goals.append(
+            EbrGoal(m.key, m.name, next_ebr if overdue else m.due_on, m.due_on if overdue else None)
+        )
+    return goals[:3]
 
 
 def ebr_pack(
@@ -117,7 +144,7 @@ def ebr_pack(
                 )
             )
     for m in book.milestones[account.id]:
-        st = milestones.milestone_status(m.due_on, m.reached_on, as_of)
+        st = book_milestone_status(book, m)
         initiatives.append(value.Initiative(name=m.name, status=st.status.value, detail=st.reason))
     released = [f for f in book.features if f.released_on and since < f.released_on <= as_of]
     used = (
@@ -131,10 +158,7 @@ def ebr_pack(
         )
         for f in released
     ]
-    goals = [
-        f"Reach '{m.name}' by {m.due_on}"
-        for m in ebr_goal_milestones(book.milestones[account.id], as_of)
-    ]
+    goals = [g.text() for g in ebr_goals(book, account.id, as_of)]
     if versions:
         goals.append(
             f"Progress on: {outcome.current_version(versions, as_of).required_outcome.text}"

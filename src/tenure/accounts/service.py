@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from tenure.accounts import hierarchy
 from tenure.accounts.schemas import (
     AccountCreate,
     ContactCreate,
@@ -309,6 +310,10 @@ def upsert_accounts(
     values = _resolve(session, rows)
     changes = _upsert(session, Account, "external_id", rows, values, merge=frozenset({"custom"}))
     _link_same_kind(session, Account, rows, changes, "parent_external_id", "parent_id")
+    hierarchy.refuse_cycles(
+        session,
+        [c.record.id for c in changes.values() if "parent_id" in c.fields and c.record.parent_id],
+    )
     _record_ownership(session, changes.values(), at or utcnow())
     session.flush()
     return counts(changes)

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tenure.accounts import service
+from tenure.accounts import hierarchy, service
 from tenure.accounts.schemas import UpsertCounts
 from tenure.accounts.service import FIRST, REFERENCES, Reference, ids_by_key
 from tenure.errors import RowError
@@ -201,6 +201,8 @@ class BatchWriter:
             for item in deferred:
                 value = self.matcher.renamed.get(item.value, item.value)
                 setattr(records[item.key], reference.target, ids.get(value))
+            if model is Account:
+                hierarchy.refuse_cycles(self.session, [records[d.key].id for d in deferred])
         self.session.flush()
 
 

@@ -240,8 +240,9 @@ def test_stripe_cancel_at_period_end_trialing_and_past_due(
     assert counts(run_import(session, "contracts", export, "stripe-subscriptions")) == (3, 0, 0)
     leaving = stored(session, Contract, "sub_1PCapAbCdEfGh05")
     # Still active and paying until the period ends; then a known loss, announced 2024-05-17.
+    # The period ends at 2024-06-01 00:00 UTC, when the next would start: its last day is 05-31.
     assert (leaving.status, leaving.renewal_outcome) == ("active", "churned")
-    assert (str(leaving.notice_on), str(leaving.ends_on)) == ("2024-05-17", "2024-06-01")
+    assert (str(leaving.notice_on), str(leaving.ends_on)) == ("2024-05-17", "2024-05-31")
     trial = stored(session, Contract, "sub_1PTriAbCdEfGh06")
     assert (trial.status, trial.renewal_outcome, trial.notice_on) == ("pending", None, None)
     late = stored(session, Contract, "sub_1PPdAbCdEfGh007")

@@ -133,7 +133,7 @@ def test_stripe_subscriptions(session: Session) -> None:
     )
     assert (team.starts_on, team.ends_on, team.licensed_seats) == (
         date(2024, 2, 1),
-        date(2024, 3, 1),
+        date(2024, 2, 29),  # the period ends at 03-01 00:00 UTC: 02-29 is its last day
         12,
     )
     assert team.status == "active"

@@ -313,6 +313,12 @@ def command(
         None, "--accounts", help="Size of the demo base (default: the demo preset's)."
     ),
     months: int | None = typer.Option(None, "--months", help="Months simulated (default: 18)."),
+    dirt: str = typer.Option(
+        "all",
+        "--dirt",
+        help="The dirt the exports carry: all, none, or any of cp1252, bom, short_ids, "
+        "refused_rows, parent_after_child (comma-separated).",
+    ),
     no_serve: bool = typer.Option(
         False, "--no-serve", help="Do not serve the console at the end (or TENURE_DEMO_NO_SERVE=1)."
     ),
@@ -321,8 +327,12 @@ def command(
     import time
 
     from tenure.cli.demo_console import serve_console
+    from tenure.simulate.exports import Dirt
 
-    ctx = DemoContext(settings=settings(), overrides={"accounts": accounts, "months": months})
+    Dirt.parse(dirt)  # a wrong --dirt is refused before the data dir is wiped
+    ctx = DemoContext(
+        settings=settings(), overrides={"accounts": accounts, "months": months}, dirt=dirt
+    )
     started = time.perf_counter()
     for number, step in enumerate(STEPS, start=1):
         console.rule(f"[bold]{number}. {step.title}")

@@ -16,6 +16,8 @@ class DemoContext:
     settings: Settings
     # Preset overrides (accounts, months); empty runs the demo preset as it is.
     overrides: dict[str, Any] = field(default_factory=dict)
+    # The dirt the exports carry (tenure.simulate.exports.Dirt.parse): all by default.
+    dirt: str = "all"
     as_of: date | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 

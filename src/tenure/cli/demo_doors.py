@@ -27,12 +27,16 @@ def export_company(ctx: DemoContext) -> None:
     """Simulate the demo company and write it as its tools export it."""
     from tenure.cli.simulate import day_progress
     from tenure.simulate import load_config
-    from tenure.simulate.exports import simulate_as_exports
+    from tenure.simulate.exports import Dirt, simulate_as_exports
 
     config = load_config("demo", overrides=ctx.overrides)
     with day_progress(f"simulating {config.accounts} accounts over {config.months} months") as bar:
         exported = simulate_as_exports(
-            config, exports_dir(ctx), progress=bar, truth_beside=ctx.settings.data_dir
+            config,
+            exports_dir(ctx),
+            Dirt.parse(ctx.dirt),
+            progress=bar,
+            truth_beside=ctx.settings.data_dir,
         )
     result = exported.simulation
     ctx.as_of = result.as_of

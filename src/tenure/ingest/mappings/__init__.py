@@ -18,7 +18,7 @@ See docs/imports.md for every option.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -51,6 +51,8 @@ Transform = Literal[
     "unix_date",
     "unix_datetime",
     "date_of",
+    "period_end_of",
+    "unix_period_end",
     "start_of_day",
     "upper",
     "lower",
@@ -278,6 +280,21 @@ def _date_of(value: Any) -> date:
     return result.date()
 
 
+def _last_day_before(moment: datetime) -> date:
+    """The last day a period ending at ``moment`` covers. Billing periods are half-open — a
+    Stripe subscription's ``current_period_end`` is the instant the next period starts — while a
+    contract's ``ends_on`` is the last day in force: a period ending at midnight covered the day
+    before, one ending at 14:32 still covered that day."""
+    return (moment - timedelta(microseconds=1)).date()
+
+
+def _period_end_of(value: Any) -> date:
+    """``period_end_of``: the last day covered by a period ending at an ISO date-time."""
+    moment = parse_iso_datetime(value)
+    assert isinstance(moment, datetime)
+    return _last_day_before(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
 def _start_of_day(value: Any) -> datetime:
     """A calendar date (a Salesforce Task's ActivityDate, 2024-03-05) as midnight UTC."""
     day = parse_iso_date(value)
@@ -300,6 +317,8 @@ _TRANSFORMS = {
     "unix_datetime": _unix_datetime,
     "unix_date": lambda v: _unix_datetime(v).date(),
     "date_of": _date_of,
+    "period_end_of": _period_end_of,
+    "unix_period_end": lambda v: _last_day_before(_unix_datetime(v)),
     "start_of_day": _start_of_day,
     "upper": lambda v: str(v).upper(),
     "lower": lambda v: str(v).lower(),

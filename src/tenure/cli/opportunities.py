@@ -50,7 +50,11 @@ def _choice(enum_type: Any, value: str | None, option: str) -> Any:
 
 
 def _money(amount: float | None, currency: str) -> str:
-    return "—" if amount is None else f"{amount:,.2f} {currency}"
+    from babel.numbers import get_currency_precision
+
+    if amount is None:
+        return "—"
+    return f"{amount:,.{get_currency_precision(currency)}f} {currency}"
 
 
 def _show(rows: list[Any]) -> None:

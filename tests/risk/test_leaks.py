@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -87,3 +88,47 @@ def test_monthly_base_stored_per_term_evaluates_with_monthly_defaults(
     low, high = model["intervals"]["auc"]["ci95"]
     assert low < model["auc"] < high
     assert date(2024, 1, 1) < part.data_end
+
+
+@pytest.mark.slow
+def test_a_mixed_base_gets_a_window_per_billing_group(
+    session: Session, tmp_path: object, data_dir: Path
+) -> None:
+    from dataclasses import replace
+
+    from tenure.risk.service import fit_and_save, score_accounts
+    from tests.risk.factories import customer_base
+
+    annual = customer_base(accounts=40, months=24, seed=11)
+    monthly = monthly_base(accounts=30, months=24)
+    mixed = replace(
+        annual,
+        accounts=annual.accounts + [{**a, "id": a["id"] + 100} for a in monthly.accounts],
+        contracts=[{k: v for k, v in c.items() if k != "id"} for c in annual.contracts]
+        + [{**c, "account_id": c["account_id"] + 100} for c in monthly.contracts],
+        events=annual.events + monthly.events,
+    )
+    store = _load(session, mixed, tmp_path)
+    # This fixture's churners fade to a third of their usage for 150 days: over 30–120 days
+    # ahead license utilization alone reads churn at AUC 0.986, which the guard rightly stops.
+    fitted = fit_and_save(
+        session,
+        store,
+        data_dir,
+        mixed.end,
+        model_name="logistic",
+        metrics=METRICS,
+        allow_leaks=True,
+    )
+    # 40 annual and 30 monthly accounts: each group has its own window (the largest first).
+    windows = {g.billing: (g.horizon_days, g.lead_days) for g in fitted.groups()}
+    not_fitted = fitted.evaluation["billing_groups_not_fitted"]
+    assert windows.get("annual") == (120, 30)
+    assert windows.get("monthly", (30, 0)) == (30, 0)
+    assert len(windows) + len(not_fitted) == 2
+    run = score_accounts(session, store, data_dir, mixed.end)
+    by_account = {s.account_id: (s.horizon_days, s.lead_days) for s in run.scores}
+    assert by_account and all(
+        window == (windows.get("monthly", (120, 30)) if account > 100 else (120, 30))
+        for account, window in by_account.items()
+    )

@@ -322,6 +322,12 @@ def fit(
             )
         elif "error" in renewal:
             console.print(f"[yellow]renewal model not backtested:[/] {renewal['error']}")
+    for group in fitted.evaluation.get("billing_groups_not_fitted", []):
+        console.print(
+            f"[yellow]{group['billing']['billing']} billing not fitted[/] (scored by the model "
+            f"above): {group['error']}",
+            highlight=False,
+        )
     console.print(
         f"saved churn model [bold]{fitted.version}[/] "
         f"({sum(group.trained_rows for group in groups)} observations, "

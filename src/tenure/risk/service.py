@@ -565,12 +565,23 @@ def fit_and_save(
     history = load_history(session, store, data_end, metrics, min(c.every_weeks for c in cadences))
     parts = [observations(history, c, allow_leaks=allow_leaks) for c in cadences]
     version = _version(parts, data_end, model_name)
-    groups = [_fit_group(part, model_name, metrics, version) for part in parts]
+    groups, not_fitted = [], []
+    for part in parts:
+        try:
+            groups.append(_fit_group(part, model_name, metrics, version))
+        except InvalidInput as error:
+            if len(parts) == 1:
+                raise
+            not_fitted.append({"billing": part.cadence.as_dict(), "error": error.message})
+    if not groups:
+        reasons = "; ".join(f"{n['billing']['billing']}: {n['error']}" for n in not_fitted)  # type: ignore[index]
+        raise InvalidInput(f"no billing group could be fitted ({reasons})")
     fitted = groups[0]
-    if len(groups) > 1:
-        # The largest group scores every account no other group covers (new ones too).
-        fitted.accounts = None
-        fitted.billing_groups = groups[1:]
+    # A group with nothing to learn from yet is scored by the largest group's model.
+    fitted.evaluation["billing_groups_not_fitted"] = not_fitted
+    # The first group scores every account no other group covers (new ones too).
+    fitted.accounts = None
+    fitted.billing_groups = groups[1:]
     folder = models_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump(fitted, folder / f"{fitted.version}.joblib")

@@ -112,3 +112,9 @@ def test_advocacy_without_an_nps_answer_is_not_enough_data_not_no() -> None:
         ).potential
         is False
     )
+
+
+def test_mid_touch_is_an_appropriate_experience_that_can_be_set() -> None:
+    from tenure.success.outcome import AppropriateExperience
+
+    assert AppropriateExperience(touch_model="mid_touch").touch_model.value == "mid_touch"  # type: ignore[arg-type]

@@ -297,3 +297,38 @@ def test_alignment_page_records_a_handoff_and_a_rescue(console: Console, team: T
         outcome = session.get_one(DesiredOutcome, row.desired_outcome_id)
     assert outcome.target == {"field": "outcome.rep_churn", "op": "lt", "value": 0.1}
     assert row.fit_answers["willing"] is False and row.fit_answers["technical_fit"] == 3
+
+
+def test_handing_off_to_a_csm_makes_them_the_owner(console: Console, team: Team) -> None:
+    """The CSM who receives the customer owns it from the handoff day, the previous owner's
+    span closed (per-CSM KPIs), so what follows the owner (a rescue CTA) goes to them."""
+    from tenure.model import AccountOwnership
+
+    with console.session() as session:
+        sam = session.scalars(sa.select(User).where(User.email == "sam@example.com")).one()
+    acme = console.book.acme.id
+    body = {
+        "step": "sales_to_csm",
+        "to_user_id": sam.id,
+        "on": "2025-03-01",
+        "desired_outcome": OUTCOME,
+        "fit_answers": ANSWERS,
+    }
+    done = _post(console, team, "max", f"/api/v1/accounts/{acme}/handoffs", body)
+    assert done.status_code == 201, done.text
+    with console.session() as session:
+        account = session.get_one(Account, acme)
+        assert account.owner_id == sam.id
+        spans = session.scalars(
+            sa.select(AccountOwnership).where(AccountOwnership.account_id == acme)
+        ).all()
+        (open_span,) = [s for s in spans if s.ended_at is None]
+        assert open_span.user_id == sam.id
+        # Cleo's span closed when Sam's began, never before it started.
+        (closed,) = [s for s in spans if s.user_id == console.book.cleo.id]
+        assert closed.ended_at is not None and closed.ended_at >= closed.started_at
+    rescue = _post(
+        console, team, "sue", f"/api/v1/accounts/{acme}/rescue", {"reason": "Outage complaints"}
+    )
+    assert rescue.status_code == 201, rescue.text
+    assert rescue.json()["cta"]["owner_id"] == sam.id

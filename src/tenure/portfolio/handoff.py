@@ -13,7 +13,7 @@ the first handoff (from sales) must capture both the outcome and the fit answers
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session
 from tenure.accounts.service import get_account
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
+from tenure.dates import utc
 from tenure.errors import Conflict, InvalidInput
 from tenure.model import (
     Account,
     AccountHandoff,
+    AccountOwnership,
     AccountTeamMember,
     AccountTeamRole,
     DesiredOutcome,
@@ -305,14 +307,30 @@ def _capture_outcome(
 
 
 def _seat_receiver(
-    session: Session, account: Account, step: HandoffStep, user: User, actor: Actor
+    session: Session, account: Account, step: HandoffStep, user: User, actor: Actor, on: date
 ) -> None:
-    """The receiver joins the account team in their role, unless already there (or the owner,
-    for the CSM seat)."""
+    """The receiver joins the account team in their role, unless already there; the CSM
+    becomes the account's owner from the handoff day."""
     from tenure.portfolio.team import TeamMemberCreate, add_team_member
 
     role = RECEIVER_ROLE[step]
-    if role == AccountTeamRole.csm and account.owner_id == user.id:
+    if role == AccountTeamRole.csm:
+        # Handing the customer to the CSM makes them its owner: the CTAs, digests and per-CSM
+        # KPIs that follow the owner go to the person who now holds the customer.
+        if account.owner_id != user.id:
+            from tenure.portfolio.owners import transfer_ownership
+
+            # From the handoff day, never before the span it closes began.
+            current = session.scalar(
+                sa.select(sa.func.max(AccountOwnership.started_at)).where(
+                    AccountOwnership.account_id == account.id,
+                    AccountOwnership.ended_at.is_(None),
+                )
+            )
+            at = datetime.combine(on, time(), UTC)
+            if current is not None and utc(current) > at:
+                at = utc(current)
+            transfer_ownership(session, account, user, actor, at)
         return
     seated = session.scalar(
         sa.select(AccountTeamMember.id).where(
@@ -371,5 +389,5 @@ def record_handoff(
     audit.record(
         session, actor, "handoff.record", "account_handoff", row.id, after=audit.snapshot(row)
     )
-    _seat_receiver(session, account, data.step, receiver, actor)
+    _seat_receiver(session, account, data.step, receiver, actor, on)
     return _read(session, row, _names(session, {giver_id, receiver.id, actor.id}))

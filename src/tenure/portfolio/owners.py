@@ -23,6 +23,30 @@ def owner_choices(session: Session) -> list[OwnerChoice]:
     return [OwnerChoice(id=u.id, name=u.name, role=u.role) for u in users]
 
 
+def transfer_ownership(
+    session: Session, account: Account, new_owner: User, actor: Actor, now: datetime
+) -> None:
+    """Make ``new_owner`` the account's owner from ``now``: the previous ownership span is
+    closed (kept for per-CSM KPIs) and the change audited. Callers check permissions."""
+    before = {"owner_id": account.owner_id}
+    session.execute(
+        sa.update(AccountOwnership)
+        .where(AccountOwnership.account_id == account.id, AccountOwnership.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    session.add(AccountOwnership(account_id=account.id, user_id=new_owner.id, started_at=now))
+    account.owner_id = new_owner.id
+    audit.record(
+        session,
+        actor,
+        "account.reassign",
+        "account",
+        account.id,
+        before=before,
+        after={"owner_id": new_owner.id},
+    )
+
+
 def reassign_owner(
     session: Session, request: ReassignRequest, actor: Actor, now: datetime
 ) -> ReassignResult:
@@ -47,23 +71,7 @@ def reassign_owner(
         if account.owner_id == new_owner.id:
             unchanged.append(account.id)
             continue
-        before = {"owner_id": account.owner_id}
-        session.execute(
-            sa.update(AccountOwnership)
-            .where(AccountOwnership.account_id == account.id, AccountOwnership.ended_at.is_(None))
-            .values(ended_at=now)
-        )
-        session.add(AccountOwnership(account_id=account.id, user_id=new_owner.id, started_at=now))
-        account.owner_id = new_owner.id
-        audit.record(
-            session,
-            actor,
-            "account.reassign",
-            "account",
-            account.id,
-            before=before,
-            after={"owner_id": new_owner.id},
-        )
+        transfer_ownership(session, account, new_owner, actor, now)
         reassigned.append(account.id)
     session.flush()
     return ReassignResult(reassigned=reassigned, unchanged=unchanged, owner_id=new_owner.id)

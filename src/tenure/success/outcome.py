@@ -34,6 +34,9 @@ from tenure.success.rules import Outcome, Rule, RuleResult, combine, evaluate
 
 class TouchModel(enum.StrEnum):
     high_touch = "high_touch"
+    # The experience between: pooled CSMs, scheduled reviews (the simulator's and many CRMs'
+    # "mid touch" segment) — settable like the others.
+    mid_touch = "mid_touch"
     low_touch = "low_touch"
     tech_touch = "tech_touch"
 

@@ -30,7 +30,8 @@ KEPT = 10_000
 
 
 class FileIndex:
-    """Per line of a file, its key; per reference, the lines naming each value."""
+    """Per reference, the lines naming each value; ``keys`` (each key's line) is the
+    validator's, set once the first pass is done (one copy of a million keys, not two)."""
 
     def __init__(self, key: str, matcher: IdentityMatcher) -> None:
         self.key = key
@@ -43,7 +44,6 @@ class FileIndex:
     def add(self, line: int, row: BaseModel) -> None:
         self.count += 1
         self._schema = type(row)
-        self.keys[str(getattr(row, self.key))] = line
         for reference in REFERENCES.get(type(row), ()):
             values = service.referenced_values(row, reference)
             named = self.references.setdefault(reference.field, {})

@@ -18,7 +18,7 @@ and matched no further.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,6 +152,9 @@ class IdentityMatcher:
         self.renamed: dict[str, str] = {}
         # Records matched so far (their external ids), so two rows never update one record.
         self._taken: set[str] = set()
+        # Every key of the file (set after its first pass): a record one row names by its key
+        # is not matched by another row too.
+        self.file_keys: Container[str] = frozenset()
 
     # --- the rows of a batch -------------------------------------------------------------------
 
@@ -211,7 +214,10 @@ class IdentityMatcher:
             found = None if key in stored else self._target(row, row_claims, owners, emails)
             target = found[0] if found else key if key in stored else None
             problem = self._conflicting(noun, key, row_claims, owners, target)
-            if found is not None and (found[0] in self._taken or found[0] in in_file):
+            taken = found is not None and (
+                found[0] in self._taken or found[0] in in_file or found[0] in self.file_keys
+            )
+            if found is not None and taken:
                 problem = IdentityProblem(
                     record=key,
                     identity=found[1],
@@ -225,7 +231,8 @@ class IdentityMatcher:
                 matching.matched += 1
             if problem is not None:
                 matching.problems.append(problem)
-            self._taken.add(target or key)
+            if found is not None and not taken:
+                self._taken.add(found[0])
             result.append(row)
         return result
 

@@ -77,6 +77,7 @@ def import_records(
     index = FileIndex(kind.key, matcher)
     for line, row in validated:
         index.add(line, row)
+    index.keys = matcher.file_keys = validator.first_lines
     rejects: list[RowError] = []
     left_out = index.check_references(validator, skip_invalid=request.skip_invalid)
     if request.skip_invalid:
@@ -87,7 +88,7 @@ def import_records(
         left_out |= {error.line for error in rejects}
     reject_if_errors(source, validator, index.count - len(left_out))
     writer = BatchWriter(session, request, matcher, index)
-    _, _, again = validated_rows(request, progress)
+    _, _, again = validated_rows(request, progress, check_duplicates=False)
     progress.start(f"writing {index.count - len(left_out)} {kind.name}", index.count)
     batch: list[BaseModel] = []
     for line, row in again:

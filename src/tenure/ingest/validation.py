@@ -26,7 +26,10 @@ class RowValidator:
         self.source = source
         self.schema = request.kind.schema
         self.errors: list[RowError] = []
-        self._first_line: dict[str, int] = {}
+        # Each key's line (duplicates are refused); kept by the import as the file's keys.
+        self.first_lines: dict[str, int] = {}
+        # False on a second pass over a file whose keys were checked on the first.
+        self.check_duplicates = True
         self._has_custom = "custom" in self.schema.model_fields
         # File header → the mapping's spelling, where they differ only in case (Data Loader's
         # older exports write NAME, PARENTID for the API names Name, ParentId).
@@ -172,8 +175,10 @@ class RowValidator:
         except ValidationError as error:
             self.errors.extend(self._row_errors(record, error))
             return None
+        if not self.check_duplicates:
+            return row
         key = str(getattr(row, self.request.kind.key))
-        first = self._first_line.setdefault(key, record.line)
+        first = self.first_lines.setdefault(key, record.line)
         if first != record.line:
             self.errors.append(
                 RowError(
@@ -217,10 +222,11 @@ def _shown(value: Any) -> str | None:
 
 
 def validated_rows(
-    request: ImportRequest, progress: Progress
+    request: ImportRequest, progress: Progress, *, check_duplicates: bool = True
 ) -> tuple[SourceFile, RowValidator, Iterator[tuple[int, BaseModel]]]:
     source = request.open()
     validator = RowValidator(request, source)
+    validator.check_duplicates = check_duplicates
     progress.start(f"checking {request.path.name}", source.size)
 
     def rows() -> Iterator[tuple[int, BaseModel]]:

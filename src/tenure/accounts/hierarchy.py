@@ -35,6 +35,28 @@ def find_cycle(parents: Mapping[int, int], starts: Iterable[int]) -> list[int] |
     return None
 
 
+def descendants(session: Session, account_id: int) -> list[int]:
+    """Every account below ``account_id`` (children, their children…), nearest first."""
+    children: dict[int, list[int]] = {}
+    for child, parent in session.execute(
+        sa.select(Account.id, Account.parent_id)
+        .where(Account.parent_id.is_not(None))
+        .order_by(Account.id)
+    ):
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    found: list[int] = []
+    seen = {account_id}
+    queue = [account_id]
+    while queue:
+        for child in children.get(queue.pop(0), []):
+            if child not in seen:  # a stored cycle (from before the check) cannot loop here
+                seen.add(child)
+                found.append(child)
+                queue.append(child)
+    return found
+
+
 def refuse_cycles(session: Session, account_ids: Iterable[int]) -> None:
     """Raise InvalidInput naming the chain when the parent links above these accounts loop."""
     starts = list(account_ids)

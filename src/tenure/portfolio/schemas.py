@@ -361,6 +361,32 @@ class KnownAs(BaseModel):
     recorded_on: date
 
 
+class FamilyMember(BaseModel):
+    id: int
+    name: str
+    external_id: str
+    renewal_on: date | None
+    health_score: int | None
+    health_band: str | None
+    arr_by_currency: list[ArrByCurrency]
+
+
+class FamilyRollup(BaseModel):
+    """An account with every account below it (children, their children…), rolled up: ARR and
+    risk-weighted ARR per currency (and converted, saying its rate dates), the renewals in
+    date order and the worst health among them."""
+
+    accounts: int = Field(description="The account and all its descendants")
+    members: list[FamilyMember] = Field(description="Renewal order, soonest first")
+    arr_by_currency: list[ArrByCurrency]
+    arr_converted: Converted | None
+    arr_at_risk_by_currency: list[ArrByCurrency] = Field(
+        description="Σ ARR × P(churn at the next renewal) of the scored accounts, per currency"
+    )
+    arr_at_risk_converted: Converted | None
+    worst_health: FamilyMember | None
+
+
 class Account360(BaseModel):
     account: AccountRow
     industry: str | None
@@ -388,6 +414,9 @@ class Account360(BaseModel):
     desired_outcome: OutcomeView | None = None
     # Who the account is in each system it was imported from (Salesforce, HubSpot, Stripe…).
     known_as: list[KnownAs] = Field(default_factory=list)
+    # The account's family below it rolled up (None when it has no child account).
+    rollup: FamilyRollup | None = None
+    parent: FamilyMember | None = None
 
 
 class TouchpointLog(BaseModel):

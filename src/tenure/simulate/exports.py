@@ -4,8 +4,8 @@ The simulation runs into a staging folder (the ``--out`` Parquet files); this mo
 what a CS team would export from each system, in that system's format, with the dirt real exports
 carry (``Dirt``). Which door imports each file is in ``DOORS`` and in DIR/README.md:
 
-- ``salesforce/``: Data Loader extracts — Account, Contact, User (UPPERCASE headers, every value
-  quoted, CRLF rows, GMT date-times, 18-character ids).
+- ``salesforce/``: Data Loader extracts — Account, Contact, User, Case (UPPERCASE headers, every
+  value quoted, CRLF rows, GMT date-times, 18-character ids).
 - ``stripe/``: Customer and Subscription API objects as JSON lines (``stripe … list | jq -c``); each
   carries the Salesforce Account Id in ``metadata.salesforce_account_id``, as Stripe's docs advise
   for one's own ids. Stripe holds the subscriptions live on the as-of date and those that ended in
@@ -15,7 +15,7 @@ carry (``Dirt``). Which door imports each file is in ``DOORS`` and in DIR/README
   the Salesforce Account Id the product was given.
 - ``tenure/``: what no vendor export carries, in Tenure's own import format (JSON lines): the CS
   fields of accounts and contacts, the renewal tracker, the feature catalog, survey answers,
-  tickets, touchpoints, and the CS team.
+  touchpoints, and the CS team.
 
 ``ids.csv`` names the simulator's id of every exported record (no import reads it; tests compare
 the two paths with it). The truth stays in ``truth/``, as with ``--out``, in the exported ids.
@@ -44,12 +44,16 @@ from tenure.simulate.interventions import Interventions
 from tenure.simulate.service import META_FILE, Progress, SimulationResult, simulate_to_files
 from tenure.simulate.vendor_ids import (
     ACCOUNT,
+    CASE,
     CONTACT,
     USER,
     salesforce_long_id,
     salesforce_short_id,
     stripe_id,
 )
+
+# A ticket's priority as Salesforce's Case picklist names it (Critical is a common addition).
+CASE_PRIORITY = {"low": "Low", "normal": "Medium", "high": "High", "urgent": "Critical"}
 
 DIRT_KINDS: dict[str, str] = {
     "cp1252": "salesforce/Account.csv in Windows' default encoding (cp1252), as Data Loader "
@@ -76,7 +80,7 @@ DOORS: dict[str, tuple[str, str | None]] = {
     "stripe/subscriptions.jsonl": ("contracts", "stripe-subscriptions-salesforce"),
     "tenure/contracts.jsonl": ("contracts", None),
     "tenure/surveys.jsonl": ("surveys", None),
-    "tenure/tickets.jsonl": ("tickets", None),
+    "salesforce/Case.csv": ("tickets", "salesforce-cases"),
     "tenure/touchpoints.jsonl": ("touchpoints", None),
 }
 USAGE_FILE = "segment/usage.jsonl"
@@ -226,6 +230,7 @@ class _Exporter:
         self.write_contracts(accounts)
         self.write_account_fields(accounts)
         self.write_tenure_records()
+        self.write_cases()
         self.write_usage()
         self.write_ids()
 
@@ -556,8 +561,33 @@ class _Exporter:
 
     def write_tenure_records(self) -> None:
         self.write_jsonl("tenure/features.jsonl", self.rows("features"))
-        for entity in ("surveys", "tickets", "touchpoints"):
+        for entity in ("surveys", "touchpoints"):
             self.write_jsonl(f"tenure/{entity}.jsonl", map(self._referenced, self.rows(entity)))
+
+    def write_cases(self) -> None:
+        """Support tickets as Salesforce Cases (Data Loader's Case extract)."""
+        rows = []
+        for serial, ticket in enumerate(self.rows("tickets"), start=1):
+            case_id = salesforce_long_id(CASE, serial)
+            self.ids.append(("ticket", ticket["external_id"], case_id))
+            contact = ticket["contact_external_id"]
+            closed = ticket["closed_at"]
+            rows.append(
+                [
+                    case_id,
+                    self.account_ids[ticket["account_external_id"]][0],
+                    self.contact_ids[contact] if contact else "",
+                    ticket["subject"] or "",
+                    CASE_PRIORITY[ticket["priority"]],
+                    ticket["category"] or "",
+                    "Closed" if closed else "New",
+                    _gmt(ticket["opened_at"]),
+                    _gmt(closed) if closed else "",
+                ]
+            )
+        header = ["Id", "AccountId", "ContactId", "Subject", "Priority", "Type", "Status"]
+        header += ["CreatedDate", "ClosedDate"]
+        self.write_csv("salesforce/Case.csv", header, rows, "utf-8")
 
     def _referenced(self, row: dict[str, Any]) -> dict[str, Any]:
         """A record with its references in the exported ids."""

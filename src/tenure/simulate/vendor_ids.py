@@ -1,9 +1,9 @@
 """The ids each vendor gives the simulated company's records, derived so a run is reproducible.
 
-Salesforce ids are a 3-character key prefix (001 Account, 003 Contact, 005 User), a pod and a
-serial in base 62 — 15 case-sensitive characters, plus the documented 3-character case-safe
-suffix for the 18-character form Data Loader writes. Stripe ids are a prefix and 14 characters
-of a hash of the simulator's id (Stripe's own are random; these only need to be stable).
+Salesforce ids are a 3-character key prefix (001 Account, 003 Contact, 005 User, 500 Case), a pod
+and a serial in base 62 — 15 case-sensitive characters, plus the documented 3-character case-safe
+suffix for the 18-character form Data Loader writes. Stripe ids are a prefix and 14 characters of a
+hash of the simulator's id (Stripe's own are random; these only need to be stable).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tenure.ingest.mappings import salesforce_id
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Salesforce key prefixes of the standard objects the exports hold.
-ACCOUNT, CONTACT, USER = "001", "003", "005"
+ACCOUNT, CONTACT, USER, CASE = "001", "003", "005", "500"
 POD = "5e00000"
 SERIAL_WIDTH = 5
 # Serials are spread over the id space (a bijection: the factor is prime to 62) so ids mix

@@ -25,8 +25,9 @@ from sklearn.metrics import roc_auc_score
 from tenure.errors import InvalidInput
 from tenure.risk.datasets import ColumnTypes, ContractTerm
 
-# No honest early sign separates churners this cleanly on its own (the best single metrics on
-# the simulated bases read 0.70–0.85, docs/churn-risk.md); a feature at 0.95 reads the outcome.
+# No honest early sign separates churners this cleanly on its own (single signs measured on the
+# simulated bases read 0.60–0.72, docs/churn-risk.md); a feature at 0.95 most likely reads the
+# outcome. The leak read 1.000 (days to renewal of one-row monthly subscriptions).
 LEAK_AUC = 0.95
 # A single feature's AUC needs a few of each class to mean anything.
 MIN_CLASS_ROWS = 20

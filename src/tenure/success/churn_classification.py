@@ -104,7 +104,9 @@ class ChurnSuggestion(BaseModel):
 
 
 def churn_class_name(foreseen: bool | None, good_fit: bool | None) -> str:
-    """>>> churn_class_name(None, True)
+    """The class of a loss from whether it was foreseen and whether the customer was a good fit.
+
+    >>> churn_class_name(None, True)
     'foresight_unknown_good_fit'
     """
     fit = {True: "good_fit", False: "bad_fit", None: "unknown_fit"}[good_fit]

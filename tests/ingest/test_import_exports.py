@@ -247,3 +247,11 @@ def test_stripe_cancel_at_period_end_trialing_and_past_due(
     assert (trial.status, trial.renewal_outcome, trial.notice_on) == ("pending", None, None)
     late = stored(session, Contract, "sub_1PPdAbCdEfGh007")
     assert (late.status, late.renewal_outcome) == ("active", None)
+    # Past due: still ARR, its payment flagged overdue; the others' are not.
+    assert (late.payment_overdue, leaving.payment_overdue, trial.payment_overdue) == (
+        True,
+        False,
+        False,
+    )
+    # Every Stripe subscription renews by itself until cancelled.
+    assert leaving.auto_renews and late.auto_renews

@@ -131,8 +131,9 @@ def test_stripe_subscriptions(session: Session) -> None:
         7056.0,
         "USD",
     )
+    # From the day the subscription started (start_date), not the month being paid for.
     assert (team.starts_on, team.ends_on, team.licensed_seats) == (
-        date(2024, 2, 1),
+        date(2023, 2, 1),
         date(2024, 2, 29),  # the period ends at 03-01 00:00 UTC: 02-29 is its last day
         12,
     )

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.model import (
+    Account,
     ContractStatus,
     Cta,
     CtaOutcome,
@@ -80,6 +81,7 @@ def test_operational_facts_as_of_a_date(session: Session) -> None:
         "arr": 12_000.0,
         "arr_currency": "USD",
         "days_to_renewal": 60,  # 2026-03-01 → 2026-04-30
+        "renewal_booked": False,
         "in_onboarding": False,
         "nps_score": 4,
         "nps_category": "detractor",
@@ -291,6 +293,58 @@ def test_judgement_facts_from_stored_health_and_risk(session: Session) -> None:
     )
     assert reasons["health_red"] == "health_band = red (== red)"
     assert reasons["utilization_expansion"] == "license_utilization = 0.95 (> 0.9)"
+
+
+def test_a_booked_renewal_is_not_at_risk_and_raises_no_churn_cta(session: Session) -> None:
+    """Issue 17: a renewal already booked (here a successor contract signed ahead, pending until
+    it starts) raised an urgent churn-risk CTA with its whole ARR at risk. Booked, it has no
+    renewal left to work: no days_to_renewal, renewal_booked true, neither renewal nor churn-risk
+    CTA — while the same scores on an unbooked twin still raise both."""
+    from tenure.model import ChurnRiskScore
+
+    csm = f.user(session, email="csm@example.com")
+    day = date(2026, 3, 1)
+    accounts = {}
+    for name in ("booked", "open"):
+        acct = f.account(session, external_id=name, owner=csm)
+        f.contract(session, acct, arr=40_000, ends_on=date(2026, 5, 1))
+        session.add(
+            ChurnRiskScore(
+                account_id=acct.id,
+                as_of=day,
+                model_version="m1",
+                probability=0.2,
+                horizon_days=90,
+                renewal_probability=0.45,
+                next_renewal_on=date(2026, 5, 1),
+                arr_at_risk=18_000.0,
+                in_alert_set=True,
+                reasons=[],
+            )
+        )
+        accounts[name] = acct
+    f.contract(
+        session,
+        accounts["booked"],
+        arr=44_000,
+        starts_on=date(2026, 5, 2),
+        ends_on=date(2027, 5, 1),
+        status=ContractStatus.pending,
+    )
+    session.flush()
+    table = build_facts(session, day)
+    booked, unbooked = table.facts[accounts["booked"].id], table.facts[accounts["open"].id]
+    assert booked["renewal_booked"] is True and "days_to_renewal" not in booked
+    assert (unbooked["renewal_booked"], unbooked["days_to_renewal"]) == (False, 61)
+    service.apply_rules(session, load_ruleset(), table)
+    fired = {
+        (rule, account)
+        for rule, account in session.execute(
+            sa.select(Cta.rule_key, Account.external_id).join(Account, Account.id == Cta.account_id)
+        )
+    }
+    assert ("churn_risk_before_renewal", "open") in fired
+    assert {rule for rule, account in fired if account == "booked"} == set()
 
 
 def test_a_renewal_cta_names_its_renewal_and_falls_due_before_it(session: Session) -> None:

@@ -2,7 +2,12 @@
 
 A contract is **active on D** when
 
-1. ``starts_on <= D <= ends_on``;
+1. ``starts_on <= D <= ends_on`` — or, for a contract that **renews by itself** (``auto_renews``:
+   a subscription, whose ``ends_on`` is the end of the period paid for), ``starts_on <= D`` while
+   it *continues*: neither cancelled nor ended, and no outcome recorded. A monthly subscription
+   paid for two years is one contract in force for two years, not one that ends every month;
+   an announced cancellation (outcome ``churned``) ends it on ``ends_on``, a cancellation on
+   ``outcome_on``;
 2. it is not ``pending`` (signed but not begun: a renewal on file is not revenue yet);
 3. it was not cancelled before D: a ``cancelled`` contract is in force through its ``outcome_on``
    (through ``ends_on`` when ``outcome_on`` is missing);
@@ -10,8 +15,9 @@ A contract is **active on D** when
    a contract of the same account that starts on D and is itself in force (a renewal handed over on
    the anniversary counts once, not twice).
 
-Only ``pending`` and ``cancelled`` are read from ``status``: ``active``/``ended`` merely restate the
-dates, and reading them would leak today's status into a past D.
+Only ``pending`` and ``cancelled`` are read from ``status`` (and ``ended``, which stops a
+subscription renewing): ``active``/``ended`` otherwise merely restate the dates, and reading them
+would leak today's status into a past D.
 
 **ARR on D** is the sum of ``arr`` over the contracts active on D **per (account, currency)**. It
 is never summed across currencies (ENGINEERING.md: a figure in two currencies is two figures):
@@ -23,16 +29,25 @@ The definition has three twins, tested against each other on SQLite/DuckDB and P
 for SQLAlchemy queries (services) and :func:`active_contracts_ibis` for the metric registry.
 
 >>> from types import SimpleNamespace as C
+>>> term = dict(auto_renews=False, renewal_outcome=None, outcome_on=None, status="active")
 >>> old = C(account_id=1, currency="USD", starts_on=date(2024, 1, 1), ends_on=date(2025, 1, 1),
-...         arr=100.0, status="active", outcome_on=None)
+...         arr=100.0, **term)
 >>> new = C(account_id=1, currency="USD", starts_on=date(2025, 1, 1), ends_on=date(2026, 1, 1),
-...         arr=110.0, status="active", outcome_on=None)
+...         arr=110.0, **term)
 >>> eur = C(account_id=1, currency="EUR", starts_on=date(2024, 6, 1), ends_on=date(2025, 5, 31),
-...         arr=50.0, status="cancelled", outcome_on=date(2025, 2, 1))
+...         arr=50.0, **term | dict(status="cancelled", outcome_on=date(2025, 2, 1)))
 >>> arr_on([old, new, eur], date(2025, 1, 1))
 {(1, 'USD'): 110.0, (1, 'EUR'): 50.0}
 >>> arr_on([old, new, eur], date(2025, 2, 2))
 {(1, 'USD'): 110.0}
+
+A monthly subscription started in 2024, its current period ending 2025-02-28, still paying
+in 2026 (the export is older than the day asked):
+
+>>> monthly = C(account_id=2, currency="USD", starts_on=date(2024, 1, 1),
+...             ends_on=date(2025, 2, 28), arr=600.0, **term | dict(auto_renews=True))
+>>> arr_on([monthly], date(2024, 1, 1)), arr_on([monthly], date(2026, 6, 1))
+({(2, 'USD'): 600.0}, {(2, 'USD'): 600.0})
 """
 
 from __future__ import annotations
@@ -62,6 +77,10 @@ class Dated(Protocol):
     def status(self) -> str: ...
     @property
     def outcome_on(self) -> date | None: ...
+    @property
+    def auto_renews(self) -> bool: ...
+    @property
+    def renewal_outcome(self) -> str | None: ...
 
 
 class Term(Dated, Protocol):
@@ -84,9 +103,21 @@ MULTIPLE_CURRENCIES = "multiple"
 # --- in memory ----------------------------------------------------------------------------------
 
 
+# Statuses that stop a subscription renewing by itself.
+STOPPED = (ContractStatus.cancelled, ContractStatus.ended, ContractStatus.pending)
+
+
+def continues(term: Dated) -> bool:
+    """A contract renewing by itself past its ``ends_on``: auto-renewing, neither cancelled nor
+    ended (nor pending), and no renewal outcome recorded."""
+    return term.auto_renews and term.status not in STOPPED and term.renewal_outcome is None
+
+
 def in_force(term: Dated, day: date) -> bool:
-    """Rules 1–3: dated over ``day``, not pending, not cancelled before ``day``."""
-    if not term.starts_on <= day <= term.ends_on or term.status == ContractStatus.pending:
+    """Rules 1–3: dated over ``day`` (or continuing past its end), not pending, not cancelled
+    before ``day``."""
+    dated = term.starts_on <= day and (day <= term.ends_on or continues(term))
+    if not dated or term.status == ContractStatus.pending:
         return False
     return not (term.status == ContractStatus.cancelled and (term.outcome_on or term.ends_on) < day)
 
@@ -129,10 +160,19 @@ def one_figure(arr: dict[tuple[int, str], float]) -> dict[int, tuple[float | Non
 # --- SQLAlchemy ---------------------------------------------------------------------------------
 
 
+def continues_clause(contract: Any) -> sa.ColumnElement[bool]:
+    """:func:`continues` as SQL over :class:`Contract` (or an alias of it)."""
+    return sa.and_(
+        contract.auto_renews.is_(True),
+        contract.status.not_in(STOPPED),
+        contract.renewal_outcome.is_(None),
+    )
+
+
 def _in_force_clause(contract: Any, day: date) -> sa.ColumnElement[bool]:
     return sa.and_(
         contract.starts_on <= day,
-        contract.ends_on >= day,
+        sa.or_(contract.ends_on >= day, continues_clause(contract)),
         contract.status != ContractStatus.pending,
         sa.not_(
             sa.and_(
@@ -173,6 +213,15 @@ def arr_by_currency(
 # --- Ibis ---------------------------------------------------------------------------------------
 
 
+def continues_ibis(contracts: ibis.Table) -> ibis.BooleanValue:
+    """:func:`continues` over a contracts table (the metric snapshot's)."""
+    return (
+        contracts.auto_renews.fill_null(False)
+        & ~contracts.status.isin([s.value for s in STOPPED])
+        & contracts.renewal_outcome.isnull()
+    )
+
+
 def active_contracts_ibis(contracts: ibis.Table, day: ibis.DateValue) -> ibis.Table:
     """The rows of a contracts table (the metric snapshot's) active on ``day``."""
     cancelled_before = (contracts.status == ContractStatus.cancelled.value) & (
@@ -180,7 +229,7 @@ def active_contracts_ibis(contracts: ibis.Table, day: ibis.DateValue) -> ibis.Ta
     )
     live = contracts.filter(
         contracts.starts_on <= day,
-        contracts.ends_on >= day,
+        (contracts.ends_on >= day) | continues_ibis(contracts),
         contracts.status != ContractStatus.pending.value,
         ~cancelled_before,
     )

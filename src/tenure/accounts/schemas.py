@@ -301,6 +301,8 @@ class ContractCreate(InputModel):
     outcome_on: IsoDate | None = None
     notice_on: IsoDate | None = None
     arr_delta: float | None = Field(default=None, allow_inf_nan=False)
+    auto_renews: bool = False
+    payment_overdue: bool = False
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> ContractCreate:
@@ -326,6 +328,8 @@ class ContractRead(_Output):
     outcome_on: date | None
     notice_on: date | None
     arr_delta: float | None
+    auto_renews: bool
+    payment_overdue: bool
 
 
 # --- the feature catalog ---------------------------------------------------------------------

@@ -57,6 +57,7 @@ def portfolio_summary(session: Any, as_of: date) -> PortfolioSummary:
     import sqlalchemy as sa
 
     from tenure.accounts.arr import active_clause
+    from tenure.accounts.renewal import renewal_on_sql
     from tenure.model import Account, Contract
 
     running = active_clause(as_of)
@@ -88,8 +89,7 @@ def portfolio_summary(session: Any, as_of: date) -> PortfolioSummary:
         .join(Contract, Contract.account_id == Account.id)
         .where(
             running,
-            Contract.billing_period != "monthly",
-            Contract.ends_on < as_of + timedelta(days=RENEWAL_WINDOW_DAYS),
+            renewal_on_sql() < as_of + timedelta(days=RENEWAL_WINDOW_DAYS),
         )
         .order_by(Contract.ends_on, Account.external_id)
     ).all()

@@ -22,6 +22,7 @@ from tenure.cli import model as model_commands
 from tenure.cli import opportunities as opportunities_commands
 from tenure.cli import outbox as outbox_commands
 from tenure.cli import refresh as refresh_command
+from tenure.cli import renewals as renewals_command
 from tenure.cli import rules as rules_commands
 from tenure.cli import run as run_commands
 from tenure.cli import serve as serve_command
@@ -77,6 +78,7 @@ app.add_typer(events_commands.app, name="events")
 app.command("serve")(serve_command.serve)
 app.command("refresh")(refresh_command.refresh)
 app.command("status")(status_command.status)
+app.command("renewals")(renewals_command.renewals)
 app.command("backup")(backup_commands.backup)
 app.command("restore")(backup_commands.restore)
 app.add_typer(run_commands.run_app, name="run")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ibis
 
 from tenure.accounts.arr import MULTIPLE_CURRENCIES, active_contracts_ibis
+from tenure.accounts.renewal import renewal_on_ibis
 from tenure.metrics.inputs import MetricInputs
 from tenure.metrics.registry import Unit, metric
 
@@ -90,13 +91,15 @@ def discount(inputs: MetricInputs) -> ibis.Table:
     "Days to renewal",
     Unit.days,
     description=(
-        "Days from the as-of day to the earliest end date among the active contracts (the next "
-        "renewal decision). No data without an active contract."
+        "Days from the as-of day to the earliest renewal among the active contracts (the next "
+        "renewal decision; a monthly subscription renewing by itself has none). No data "
+        "without an active contract."
     ),
 )
 def days_to_renewal(inputs: MetricInputs) -> ibis.Table:
-    contracts = active_contracts(inputs)
-    ends = contracts.group_by("account_id").aggregate(ends=contracts.ends_on.min())
+    live = active_contracts(inputs)
+    contracts = live.mutate(renews_on=renewal_on_ibis(live)).filter(lambda t: t.renews_on.notnull())
+    ends = contracts.group_by("account_id").aggregate(ends=contracts.renews_on.min())
     return ends.select("account_id", value=ends.ends.delta(inputs.as_of_literal(), unit="day"))
 
 

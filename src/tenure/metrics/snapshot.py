@@ -78,6 +78,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("discount", pa.float64()),
             ("status", pa.string()),
             ("outcome_on", pa.date32()),
+            ("auto_renews", pa.bool_()),
+            ("renewal_outcome", pa.string()),
+            ("billing_period", pa.string()),
         ]
     ),
     "surveys": pa.schema(
@@ -210,6 +213,9 @@ def load_snapshot(session: Session, con: ibis.BaseBackend) -> Snapshot:
                 Contract.discount,
                 Contract.status,
                 Contract.outcome_on,
+                Contract.auto_renews,
+                Contract.renewal_outcome,
+                Contract.billing_period,
             ),
         ),
         surveys=_rows(

@@ -55,3 +55,9 @@ class Contract(TimestampMixin, Base):
     notice_on: Mapped[date | None]
     # ARR change at renewal: new ARR minus this contract's ARR (negative for churn/downgrade).
     arr_delta: Mapped[float | None] = mapped_column(Money)
+    # A subscription that renews by itself at ends_on (a Stripe subscription: ends_on is the
+    # current period's end) stays in force until it is cancelled or given an outcome
+    # (tenure.accounts.arr); a monthly one is continuing revenue, not a renewal every month.
+    auto_renews: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The customer's payment is overdue (Stripe past_due, unpaid): still ARR, flagged at risk.
+    payment_overdue: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

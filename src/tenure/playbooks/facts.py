@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts.arr import active_clause, arr_by_currency, one_figure
+from tenure.accounts.renewal import bookings, renewal_on
 from tenure.dates import end_of, utc_day
 from tenure.model import (
     Account,
@@ -70,12 +71,7 @@ class FactsTable:
 def operational_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
     """Contracts, surveys, contacts, touchpoints and tickets (see default_rules.yaml)."""
     facts: Facts = defaultdict(dict)
-    for account_id, ends_on in session.execute(
-        sa.select(Contract.account_id, sa.func.min(Contract.ends_on))
-        .where(active_clause(as_of))
-        .group_by(Contract.account_id)
-    ):
-        facts[account_id]["days_to_renewal"] = (ends_on - as_of).days
+    _renewal_facts(session, as_of, facts)
     for account_id, (arr, currency) in one_figure(arr_by_currency(session, as_of)).items():
         if arr is not None:  # an account paying in two currencies has no one ARR: unknown
             facts[account_id]["arr"] = arr
@@ -93,6 +89,22 @@ def operational_facts(session: Session, as_of: date, table: FactsTable) -> Facts
     _champion_facts(session, as_of, facts)
     _touchpoint_and_ticket_facts(session, as_of, facts)
     return dict(facts)
+
+
+def _renewal_facts(session: Session, as_of: date, facts: Facts) -> None:
+    """days_to_renewal: to the earliest renewal not yet booked (tenure.accounts.renewal: a
+    renewal booked is decided, and a monthly subscription renewing itself has none to prepare);
+    renewal_booked: one of the active contracts' renewals is booked."""
+    live = session.scalars(sa.select(Contract).where(active_clause(as_of))).all()
+    booked = bookings(session, live, as_of)
+    for contract in live:
+        values = facts[contract.account_id]
+        values["renewal_booked"] = values.get("renewal_booked", False) or contract.id in booked
+        renews_on = renewal_on(contract)
+        if contract.id in booked or renews_on is None:
+            continue
+        days = (renews_on - as_of).days
+        values["days_to_renewal"] = min(days, values.get("days_to_renewal", days))
 
 
 def _nps_facts(session: Session, as_of: date, facts: Facts) -> None:

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from tenure.accounts.arr import active_clause
+from tenure.accounts.renewal import renewal_on_sql
 from tenure.errors import InvalidInput, NotFound
 from tenure.model import (
     Account,
@@ -416,12 +418,13 @@ def book_today(session: Session, user_id: int, as_of: date) -> BookToday:
     if user is None:
         raise NotFound(f"no user {user_id}")
     working = Cta.status.in_([CtaStatus.open, CtaStatus.in_progress])
+    renews_on = renewal_on_sql()
     renewals = session.execute(
-        sa.select(Account.id, Account.name, Contract.ends_on, Contract.arr, Contract.currency)
+        sa.select(Account.id, Account.name, renews_on, Contract.arr, Contract.currency)
         .join(Contract, Contract.account_id == Account.id)
-        .where(Account.owner_id == user.id)
-        .where(Contract.ends_on >= as_of, Contract.ends_on <= as_of + timedelta(days=30))
-        .order_by(Contract.ends_on, Account.id)
+        .where(Account.owner_id == user.id, active_clause(as_of))
+        .where(renews_on >= as_of, renews_on <= as_of + timedelta(days=30))
+        .order_by(renews_on, Account.id)
     )
     return BookToday(
         user_id=user.id,

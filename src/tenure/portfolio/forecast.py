@@ -73,15 +73,20 @@ class Renewal:
     # P(churn at this renewal): the one churn probability (tenure.risk.figures); None = unscored.
     churn_probability: float | None = None
     health_band: str | None = None
-    # A successor contract or a won renewal opportunity is on file.
+    # A successor contract or a won renewal opportunity is on file (tenure.accounts.renewal),
+    # and how it was booked, in words.
     booked: bool = False
+    booking: str | None = None
     # The day the customer announced it will not renew (a cancellation at the period end).
     notice_on: date | None = None
     # The subscription's payment is overdue (Stripe past_due/unpaid): ARR, flagged at risk.
     past_due: bool = False
+    # The contract's id, when the renewal is a stored contract term.
+    contract_id: int | None = None
 
 
 class CategorizedRenewal(BaseModel):
+    contract_id: int | None
     account_id: int
     account_name: str
     renewal_on: date
@@ -133,18 +138,18 @@ def categorize(renewal: Renewal) -> tuple[ForecastCategory, str]:
     if renewal.notice_on is not None:
         return ForecastCategory.at_risk, f"cancellation announced on {renewal.notice_on}"
     if renewal.booked:
-        return ForecastCategory.commit, "renewal booked"
+        return ForecastCategory.commit, renewal.booking or "renewal booked"
     if renewal.past_due:
         return ForecastCategory.at_risk, "payment overdue"
     if p is not None and p >= AT_RISK_PROBABILITY:
-        return ForecastCategory.at_risk, f"{p:.0%} chance of churn at the renewal"
+        return ForecastCategory.at_risk, f"{p:.0%} chance of churn"
     if renewal.health_band == "red":
         return ForecastCategory.at_risk, "health is red"
     if p is None:
         return ForecastCategory.upside, "not scored by the churn model"
     if p <= COMMIT_PROBABILITY:
-        return ForecastCategory.commit, f"{p:.0%} chance of churn at the renewal"
-    return ForecastCategory.upside, f"{p:.0%} chance of churn at the renewal"
+        return ForecastCategory.commit, f"{p:.0%} chance of churn"
+    return ForecastCategory.upside, f"{p:.0%} chance of churn"
 
 
 def expected(renewal: Renewal) -> float | None:
@@ -165,6 +170,7 @@ def categorized(renewals: Iterable[Renewal]) -> list[CategorizedRenewal]:
         category, reason = categorize(r)
         out.append(
             CategorizedRenewal(
+                contract_id=r.contract_id,
                 account_id=r.account_id,
                 account_name=r.account_name,
                 renewal_on=r.renewal_on,

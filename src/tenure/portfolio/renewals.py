@@ -1,27 +1,39 @@
-"""Renewals by month, with ARR at stake per currency."""
+"""Renewals by month: the risk-weighted forecast and each renewal with its category, health,
+churn probability and last touch."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.arr import active_clause
+from tenure.accounts.renewal import bookings, renewal_on_sql
 from tenure.errors import InvalidInput
-from tenure.model import Account, User
+from tenure.model import Account, Contract, RenewalOutcome, Touchpoint, User
+from tenure.portfolio.forecast import CategorizedRenewal, Renewal, add_months, forecast, month_of
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.rows import (
-    arr_totals,
+    ID_CHUNK,
     current_contracts,
     filtered,
     rows_of,
     to_row,
     with_money,
 )
-from tenure.portfolio.schemas import AccountRow, PortfolioQuery, RenewalMonth, RenewalsReport
+from tenure.portfolio.schemas import (
+    AccountRow,
+    ArrByCurrency,
+    PortfolioQuery,
+    RenewalMonth,
+    RenewalRow,
+    RenewalsReport,
+)
 from tenure.store.events import EventStore
 
 
@@ -77,50 +89,161 @@ JUDGEMENT_COLUMNS = (
 
 def renewals(
     session: Session,
-    user: User,
+    user: User | None,
     as_of: date,
     events: EventStore | None,
     months: int = 12,
     owner: str | None = None,
     per_month: int = 25,
 ) -> RenewalsReport:
-    """Renewals by month for the next ``months`` months, with ARR at stake per currency."""
+    """Renewals by month for the next ``months`` months: the risk-weighted forecast per month
+    and quarter per currency (tenure.portfolio.forecast) and each month's largest renewals with
+    their category, health, churn probability and last touch."""
     if not 1 <= months <= 36:
         raise InvalidInput(f"months: {months} is outside 1–36")
-    end = _add_months(as_of.replace(day=1), months) - timedelta(days=1)
-    # Rows grouped by month, each with its ARR per currency and in the reporting currency.
-    by_month: dict[str, list[AccountRow]] = defaultdict(list)
-    for row in renewing_between(session, user, owner, as_of, end, as_of):
-        by_month[str(row.renewal_on)[:7]].append(row)
-    report = []
-    month = as_of.replace(day=1)
-    for _ in range(months):
-        key = month.strftime("%Y-%m")
+    first = as_of.replace(day=1)
+    end = add_months(first, months) - timedelta(days=1)
+    due = renewals_due(session, user, owner, as_of, end)
+    report = forecast([d.renewal for d in due], first, months)
+    extra = {d.renewal_id: d for d in due}
+    by_month: dict[str, list[CategorizedRenewal]] = defaultdict(list)
+    for row in report.renewals:
+        by_month[month_of(row.renewal_on)].append(row)
+    shown = {
+        key: sorted(rows, key=lambda r: (-r.arr, r.renewal_on))[:per_month]
+        for key, rows in by_month.items()
+    }
+    touched = last_touchpoints(
+        session, sorted({r.account_id for rows in shown.values() for r in rows})
+    )
+    out = []
+    for index in range(months):
+        month = add_months(first, index)
+        key = month_of(month)
         items = by_month.get(key, [])
-        following = _add_months(month, 1)
-        report.append(
+        listed = sorted(shown.get(key, []), key=lambda r: (r.renewal_on, -r.arr))
+        out.append(
             RenewalMonth(
                 month=key,
                 first_day=max(month, as_of),
-                last_day=following - timedelta(days=1),
+                last_day=add_months(month, 1) - timedelta(days=1),
                 accounts=len(items),
-                arr=arr_totals(items),
-                renewals=sorted(items, key=_largest_first)[:per_month],
+                arr=_per_currency(items),
+                forecast=[p for p in report.months if p.period == key],
+                renewals=[_row(r, extra[_key(r)], as_of, touched) for r in listed],
             )
         )
-        month = following
-    return RenewalsReport(as_of=as_of, months=report, freshness=freshness(session, events))
+    return RenewalsReport(
+        as_of=as_of,
+        months=out,
+        quarters=report.quarters,
+        at_risk_probability=report.at_risk_probability,
+        commit_probability=report.commit_probability,
+        freshness=freshness(session, events),
+    )
 
 
-def _largest_first(row: AccountRow) -> tuple[int, str, float]:
-    """Largest ARR first in the reporting currency; those without a rate after, grouped by
-    currency and largest first within it (never compared across currencies)."""
-    converted = row.arr_converted.amount if row.arr_converted else None
-    if converted is not None:
-        return (0, "", -converted)
-    return (1, row.currency or "", -(row.arr or 0.0))
+def _per_currency(rows: list[CategorizedRenewal]) -> list[ArrByCurrency]:
+    totals: dict[str, float] = defaultdict(float)
+    for row in rows:
+        totals[row.currency] += row.arr
+    return [ArrByCurrency(currency=c, arr=round(v, 2)) for c, v in sorted(totals.items())]
 
 
-def _add_months(day: date, months: int) -> date:
-    index = day.month - 1 + months
-    return day.replace(year=day.year + index // 12, month=index % 12 + 1, day=1)
+@dataclass(frozen=True)
+class Due:
+    """A contract term up for renewal, as the forecast reads it, with what the page adds."""
+
+    renewal: Renewal
+    contract_id: int
+    owner_name: str | None
+    segment: str | None
+    health_score: int | None
+
+    @property
+    def renewal_id(self) -> tuple[int, date, int]:
+        return (self.renewal.account_id, self.renewal.renewal_on, self.contract_id)
+
+
+def _key(row: CategorizedRenewal) -> tuple[int, date, int]:
+    return (row.account_id, row.renewal_on, row.contract_id or 0)
+
+
+def renewals_due(
+    session: Session, user: User | None, owner: str | None, as_of: date, end: date
+) -> list[Due]:
+    """The contract terms active on ``as_of`` coming up for renewal by ``end``
+    (tenure.accounts.renewal) of the owner's accounts, with the account's one churn probability
+    (tenure.risk.figures), health band, and whether the renewal is booked."""
+    rows = rows_of(session)
+    owned = filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
+    renews_on = renewal_on_sql()
+    select = (
+        sa.select(
+            Contract,
+            Account.name,
+            Account.segment,
+            rows.owner.name.label("owner_name"),
+            rows.health_score.label("health_score"),
+            rows.health_band.label("health_band"),
+            rows.probability.label("churn_probability"),
+        )
+        .join(Account, Account.id == Contract.account_id)
+        .outerjoin(rows.owner, rows.owner.id == Account.owner_id)
+        .where(Contract.account_id.in_(owned), active_clause(as_of))
+        .where(renews_on >= as_of, renews_on <= end)
+    )
+    if rows.health is not None:
+        select = select.outerjoin(rows.health, rows.health.c.account_id == Account.id)
+    if rows.risk is not None:
+        select = select.outerjoin(rows.risk, rows.risk.c.account_id == Account.id)
+    found = session.execute(select).all()
+    booked = bookings(session, [r.Contract for r in found], as_of)
+    due = []
+    for r in found:
+        contract = r.Contract
+        lost = contract.renewal_outcome == RenewalOutcome.churned
+        renewal = Renewal(
+            account_id=contract.account_id,
+            account_name=r.name,
+            renewal_on=contract.ends_on,
+            arr=float(contract.arr),
+            currency=contract.currency,
+            churn_probability=r.churn_probability,
+            health_band=r.health_band,
+            booked=contract.id in booked,
+            notice_on=(contract.notice_on or contract.outcome_on or contract.ends_on)
+            if lost
+            else None,
+            past_due=contract.payment_overdue,
+            contract_id=contract.id,
+            booking=booked.get(contract.id),
+        )
+        due.append(Due(renewal, contract.id, r.owner_name, r.segment, r.health_score))
+    return due
+
+
+def _row(
+    row: CategorizedRenewal, due: Due, as_of: date, touched: dict[int, datetime]
+) -> RenewalRow:
+    return RenewalRow(
+        **row.model_dump(),
+        owner_name=due.owner_name,
+        segment=due.segment,
+        days_to_renewal=(row.renewal_on - as_of).days,
+        health_score=due.health_score,
+        last_touchpoint_at=touched.get(row.account_id),
+    )
+
+
+def last_touchpoints(session: Session, account_ids: list[int]) -> dict[int, datetime]:
+    """Each account's latest touchpoint (meeting, call, e-mail, QBR…)."""
+    found: dict[int, datetime] = {}
+    for start in range(0, len(account_ids), ID_CHUNK):
+        rows = session.execute(
+            sa.select(Touchpoint.account_id, sa.func.max(Touchpoint.occurred_at))
+            .where(Touchpoint.account_id.in_(account_ids[start : start + ID_CHUNK]))
+            .group_by(Touchpoint.account_id)
+        )
+        found.update((account_id, at) for account_id, at in rows)
+    return found

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, aliased
 from tenure.accounts import fx_service
 from tenure.accounts.arr import MULTIPLE_CURRENCIES
 from tenure.accounts.fx import RateTable, convert
+from tenure.accounts.renewal import renewal_on_sql
 from tenure.auth.permissions import team_member_ids
-from tenure.errors import NotFound
+from tenure.errors import InvalidInput, NotFound
 from tenure.model import Account, Contract, ContractStatus, User
 from tenure.portfolio import signals
 from tenure.portfolio.schemas import (
@@ -45,7 +46,8 @@ def _contract_lookup(aggregate: Any) -> Any:
 
 def current_contracts(accounts: Sequence[int] | sa.Select[Any] | None = None) -> Any:
     """Per account (or for the given ids, or the ids a select returns): ARR, currency, next
-    renewal and seats of its active contracts. An account whose contracts are in several
+    renewal (tenure.accounts.renewal: a monthly subscription renewing itself has none) and
+    seats of its active contracts. An account whose contracts are in several
     currencies has no one ARR: ``arr`` is NULL and ``currency`` 'multiple' (never a sum of
     dollars and euros); :func:`with_money` gives its figure per currency."""
     only = [Contract.account_id.in_(accounts)] if accounts is not None else []
@@ -57,7 +59,7 @@ def current_contracts(accounts: Sequence[int] | sa.Select[Any] | None = None) ->
             sa.case(
                 (one_currency, sa.func.min(Contract.currency)), else_=MULTIPLE_CURRENCIES
             ).label("currency"),
-            sa.func.min(Contract.ends_on).label("renewal_on"),
+            sa.func.min(renewal_on_sql()).label("renewal_on"),
             sa.func.sum(Contract.licensed_seats).label("seats"),
         )
         .where(Contract.status == ContractStatus.active, *only)
@@ -71,7 +73,7 @@ def current_contracts(accounts: Sequence[int] | sa.Select[Any] | None = None) ->
 OWNER = aliased(User, name="owner")
 STAGE_NOW = signals.stage_now()
 ARR_LOOKUP = _contract_lookup(sa.func.sum(Contract.arr))
-RENEWAL_LOOKUP = _contract_lookup(sa.func.min(Contract.ends_on))
+RENEWAL_LOOKUP = _contract_lookup(sa.func.min(renewal_on_sql()))
 
 
 def converted_arr(day: date) -> Any:
@@ -280,11 +282,15 @@ def as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def owner_ids(session: Session, user: User, owner: str) -> set[int] | None:
-    """Resolve an owner filter; None means 'unassigned'."""
+def owner_ids(session: Session, user: User | None, owner: str) -> set[int] | None:
+    """Resolve an owner filter; None means 'unassigned'. 'me' and 'team' need the reader."""
+    if owner in ("me", "team") and user is None:
+        raise InvalidInput(f"owner {owner!r}: name the user (an e-mail or id) instead")
     if owner == "me":
+        assert user is not None
         return {user.id}
     if owner == "team":
+        assert user is not None
         return team_member_ids(session, user)
     if owner == "none":
         return None
@@ -295,7 +301,7 @@ def filtered(
     session: Session,
     rows: Rows,
     query: PortfolioQuery,
-    user: User,
+    user: User | None,
     as_of: date,
     joins: frozenset[str] | None = None,
 ) -> sa.Select[Any]:

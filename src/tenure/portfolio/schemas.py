@@ -13,6 +13,7 @@ from tenure.dates import utc
 from tenure.health.schemas import AccountScore
 from tenure.model import ContactLevel, TouchpointKind, UserRole
 from tenure.playbooks.schemas import CtaRead
+from tenure.portfolio.forecast import CategorizedRenewal, ForecastPeriod
 from tenure.risk.schemas import ChurnRiskRead
 from tenure.success.schemas import OutcomeView, PlanView
 
@@ -210,18 +211,34 @@ class RiskPage(BaseModel):
     scored_on: date | None
 
 
+class RenewalRow(CategorizedRenewal):
+    """One contract term up for renewal as the Renewals page lists it."""
+
+    owner_name: str | None
+    segment: str | None
+    days_to_renewal: int
+    health_score: int | None
+    last_touchpoint_at: UtcDateTime | None
+
+
 class RenewalMonth(BaseModel):
     month: str  # YYYY-MM
     first_day: date
     last_day: date
-    accounts: int
+    accounts: int  # renewals (contract terms) due in the month
     arr: list[ArrByCurrency]
-    renewals: list[AccountRow]
+    # The month's forecast, one row per currency (tenure.portfolio.forecast).
+    forecast: list[ForecastPeriod]
+    # The largest renewals of the month (all of them when they are few), soonest first.
+    renewals: list[RenewalRow]
 
 
 class RenewalsReport(BaseModel):
     as_of: date
     months: list[RenewalMonth]
+    quarters: list[ForecastPeriod]
+    at_risk_probability: float
+    commit_probability: float
     freshness: Freshness
 
 

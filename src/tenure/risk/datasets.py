@@ -243,6 +243,14 @@ class ContractTerm:
     churned_on: date | None = None
     # How often the term is billed (monthly, annual, multi_year): sets the horizon's defaults.
     billing_period: str = "annual"
+    # Renewing by itself past ends_on (tenure.accounts.arr.continues): a customer until lost.
+    continues: bool = False
+    # The renewal it comes up for (tenure.accounts.renewal.renewal_on); None: renews itself
+    # monthly, no renewal decision. Default: ends_on.
+    renewal_on: date | None = field(default=None)
+
+    def renews_on(self) -> date | None:
+        return self.ends_on if self.renewal_on is None and not self.continues else self.renewal_on
 
 
 def weekly_dates(first: date, last: date) -> list[date]:
@@ -266,24 +274,30 @@ def customers_on(terms: Sequence[ContractTerm], observed_on: Sequence[date]) -> 
     """Who was a customer on each date, when they renew next and when (if ever) they churn.
 
     An account is a customer on ``t`` when one of its terms covers ``t`` (``starts_on <= t <=
-    ends_on``) and it was not lost on or before ``t``. Columns: account_id, observed_on,
-    next_renewal_on (earliest end among the covering terms), churned_on (the first loss after
-    ``t``, or NaT). Nothing here depends on features: it is the outcome side only.
+    ends_on``, or after ``starts_on`` for a term renewing by itself) and it was not lost on or
+    before ``t``. Columns: account_id, observed_on, next_renewal_on (earliest renewal among the
+    covering terms; NaT when they all renew by themselves monthly), churned_on (the first loss
+    after ``t``, or NaT). Nothing here depends on features: it is the outcome side only.
     """
     by_account: dict[int, list[ContractTerm]] = {}
     for term in terms:
         by_account.setdefault(term.account_id, []).append(term)
-    rows: list[tuple[int, date, date, date | None]] = []
+    rows: list[tuple[int, date, date | None, date | None]] = []
     for t in observed_on:
         for account_id, account_terms in by_account.items():
-            current = [term for term in account_terms if term.starts_on <= t <= term.ends_on]
+            current = [
+                term
+                for term in account_terms
+                if term.starts_on <= t and (t <= term.ends_on or term.continues)
+            ]
             if not current:
                 continue
             losses = sorted(term.churned_on for term in account_terms if term.churned_on)
             if any(day <= t for day in losses):
                 continue
             next_loss = next((day for day in losses if day > t), None)
-            rows.append((account_id, t, min(term.ends_on for term in current), next_loss))
+            renewals = [day for day in (term.renews_on() for term in current) if day is not None]
+            rows.append((account_id, t, min(renewals, default=None), next_loss))
     frame = pd.DataFrame(
         rows, columns=["account_id", "observed_on", "next_renewal_on", "churned_on"]
     )

@@ -23,6 +23,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.arr import continues
+from tenure.accounts.renewal import renewal_on
 from tenure.errors import InvalidInput, NotFound
 from tenure.model import Account, ChurnRiskScore, Contract
 from tenure.model.contract import ContractStatus, RenewalOutcome
@@ -90,17 +92,7 @@ def evaluate_table(
 
 def contract_terms(session: Session) -> list[ContractTerm]:
     """Every signed contract term; a term that was not renewed or was cancelled marks a loss."""
-    rows = session.execute(
-        sa.select(
-            Contract.account_id,
-            Contract.starts_on,
-            Contract.ends_on,
-            Contract.status,
-            Contract.renewal_outcome,
-            Contract.outcome_on,
-            Contract.billing_period,
-        ).where(Contract.status != ContractStatus.pending)
-    )
+    rows = session.scalars(sa.select(Contract).where(Contract.status != ContractStatus.pending))
     terms = []
     for row in rows:
         churned_on = None
@@ -112,7 +104,13 @@ def contract_terms(session: Session) -> list[ContractTerm]:
             churned_on = row.ends_on
         terms.append(
             ContractTerm(
-                row.account_id, row.starts_on, row.ends_on, churned_on, str(row.billing_period)
+                row.account_id,
+                row.starts_on,
+                row.ends_on,
+                churned_on,
+                billing_period=str(row.billing_period),
+                continues=continues(row),
+                renewal_on=renewal_on(row),
             )
         )
     return terms

@@ -118,6 +118,8 @@ class ContractFact:
     renewal_outcome: str | None = None
     status: str = "active"
     outcome_on: date | None = None
+    # A subscription renewing by itself past ends_on until cancelled (tenure.accounts.arr).
+    auto_renews: bool = False
 
 
 @dataclass(frozen=True)

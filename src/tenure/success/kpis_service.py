@@ -82,6 +82,7 @@ def kpi_report(
                 c.renewal_outcome.value if c.renewal_outcome else None,
                 status=c.status,
                 outcome_on=c.outcome_on,
+                auto_renews=c.auto_renews,
             )
             for c in book.contracts[account_id]
         ]
@@ -128,10 +129,22 @@ def cohort_retention(session: Session, as_of: date, *, max_months: int) -> kpis.
             Contract.arr,
             Contract.status,
             Contract.outcome_on,
+            Contract.renewal_outcome,
+            Contract.auto_renews,
         )
     )
     facts = [
-        kpis.ContractFact(a, cur, start, end, float(arr), status=status, outcome_on=outcome_on)
-        for a, cur, start, end, arr, status, outcome_on in rows
+        kpis.ContractFact(
+            a,
+            cur,
+            start,
+            end,
+            float(arr),
+            outcome.value if outcome else None,
+            status=status,
+            outcome_on=outcome_on,
+            auto_renews=renews,
+        )
+        for a, cur, start, end, arr, status, outcome_on, outcome, renews in rows
     ]
     return kpis.cohort_retention(facts, as_of, max_months=max_months)

@@ -36,6 +36,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel
 
 from tenure.accounts.arr import in_force
+from tenure.accounts.renewal import renewal_on
 
 RENEWED = frozenset({"renewed", "expanded", "downgraded"})
 EXPAND_WINDOW_DAYS = 90
@@ -56,6 +57,10 @@ class LifecycleContract:
     renewal_outcome: str | None
     outcome_on: date | None
     status: str = "active"
+    auto_renews: bool = False
+    billing_period: str = "annual"
+    id: int = 0
+    account_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -128,8 +133,9 @@ def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
     if recent:
         motions.append(LaerStage.expand)
         reasons.append(f"expand: expansion on {max(recent)} (within {EXPAND_WINDOW_DAYS} days)")
-    next_end = min(c.ends_on for c in active)
-    if (next_end - as_of).days <= RENEW_WINDOW_DAYS:
+    # A monthly subscription renewing itself has no renewal to work (tenure.accounts.renewal).
+    next_end = min((d for d in map(renewal_on, active) if d is not None), default=None)
+    if next_end is not None and (next_end - as_of).days <= RENEW_WINDOW_DAYS:
         motions.append(LaerStage.renew)
         reasons.append(
             f"renew: contract ends {next_end}, {(next_end - as_of).days} days away "

@@ -51,6 +51,8 @@ def lifecycle_facts(book: Book, account_id: int) -> lifecycle.LifecycleFacts:
             c.renewal_outcome.value if c.renewal_outcome else None,
             c.outcome_on,
             c.status,
+            auto_renews=c.auto_renews,
+            billing_period=c.billing_period,
         )
         for c in book.contracts[account_id]
     ]

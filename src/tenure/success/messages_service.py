@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tenure.accounts.renewal import renewal_on
 from tenure.errors import InvalidInput, NotFound
 from tenure.success import messages, outcome
 from tenure.success.book import active_contracts, last_nps, load_one, metric
@@ -62,8 +63,9 @@ def draft(
     elif moment is messages.Moment.milestone_reached:
         raise InvalidInput(f"account {external_id!r} has not reached a milestone yet")
     live = active_contracts(book, account.id, as_of)
-    if live:
-        extra["renewal_on"] = min(c.ends_on for c in live)
+    renewing = [day for day in map(renewal_on, live) if day is not None]
+    if renewing:
+        extra["renewal_on"] = min(renewing)
     elif moment is messages.Moment.renewal_prep:
         raise InvalidInput(f"account {external_id!r} has no active contract to renew")
     return messages.draft_message(

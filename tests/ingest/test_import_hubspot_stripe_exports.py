@@ -102,11 +102,17 @@ def test_stripe_dashboard_customers_and_subscriptions_of_every_status(session: S
         date(2024, 6, 21),
     )
     assert contract("sub_1PDashEnded0006")[0] == "cancelled"
+    # Past due: ARR with the payment flagged overdue; a canceled one ends on its Ended At day.
+    assert stored(session, Contract, "sub_1PDashPastDue04").payment_overdue is True
+    ended = stored(session, Contract, "sub_1PDashEnded0006")
+    assert ended.outcome_on is not None and ended.payment_overdue is False
     active = stored(session, Contract, "sub_1PDashActive001")
-    assert (active.starts_on, active.ends_on, active.licensed_seats) == (
-        date(2024, 6, 20),
+    # From the subscription's Start Date, renewing by itself (not one contract per month).
+    assert (active.starts_on, active.ends_on, active.licensed_seats, active.auto_renews) == (
+        date(2022, 3, 20),
         date(2024, 7, 20),
         12,
+        True,
     )
     assert active.account_id == stored(session, Account, "cus_QDa0001").id
 

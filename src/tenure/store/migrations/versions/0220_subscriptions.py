@@ -1,8 +1,8 @@
 """Contracts that renew by themselves and overdue payments (issue 17): a monthly subscription is
 continuing ARR until cancelled, and past_due is ARR flagged at risk
 
-Revision ID: 0180
-Revises: 0170
+Revision ID: 0220
+Revises: 0210
 Create Date: 2026-12-06 18:40:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0180"
-down_revision: str | Sequence[str] | None = "0170"
+revision: str = "0220"
+down_revision: str | Sequence[str] | None = "0210"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -38,8 +38,8 @@ SUBS = ["sub_1QMonAbCdEfGh08", "sub_1QCanAbCdEfGh09", "sub_1QPdeAbCdEfGh10"]
 def test_a_subscription_is_stored_from_the_day_it_started(session: Session, tmp_path: Path) -> None:
     imported(session, tmp_path)
     monthly, cancelled, overdue = (stored(session, Contract, s) for s in SUBS)
-    # From start_date, not the month being paid for; ends_on is the current period's end.
-    assert (str(monthly.starts_on), str(monthly.ends_on)) == ("2024-11-15", "2026-12-15")
+    # From start_date, not the month being paid for; ends_on is the last day of the current period.
+    assert (str(monthly.starts_on), str(monthly.ends_on)) == ("2024-11-15", "2026-12-14")
     assert (monthly.auto_renews, monthly.billing_period, monthly.arr) == (True, "monthly", 5_940)
     assert (cancelled.status, str(cancelled.outcome_on)) == ("cancelled", "2026-03-04")
     assert (overdue.status, overdue.payment_overdue) == ("active", True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tenure.model import BillingPeriod, ContractStatus, RenewalOutcome
+from tenure.model.opportunity import Opportunity, OpportunityKind, OpportunityStatus
 from tests import factories as f
 from tests.api.test_v1 import headers_for
 from tests.web.factories import sign_in
@@ -15,8 +16,9 @@ from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixt
 def seeded(console: Console) -> None:
     """The named book (Acme 120,000 USD in 30 days, Initech 80,000 USD in 90, Umbrella 10,000
     EUR in 100, Globex 50,000 USD in 200) plus: Acme scored 45% at its renewal, Initech's renewal
-    signed ahead (pending successor), Globex scored 5%, Umbrella told us it leaves, and Hooli
-    back on a monthly subscription that renews by itself (never a renewal to list)."""
+    signed ahead (pending successor), Globex scored 5% with its renewal opportunity won, Umbrella
+    told us it leaves, and Hooli back on a monthly subscription that renews by itself (never a
+    renewal to list)."""
     book = console.book
     today = book.today
     with console.session() as session:
@@ -29,6 +31,18 @@ def seeded(console: Console) -> None:
             next_renewal_on=today + timedelta(days=30),
         )
         f.churn_risk_score(session, book.globex, as_of=today, probability=0.05)
+        # Globex's renewal opportunity was won two days ago (the pipeline's record): booked.
+        session.add(
+            Opportunity(
+                account_id=book.globex.id,
+                kind=OpportunityKind.renewal,
+                status=OpportunityStatus.won,
+                amount=50_000,
+                currency="USD",
+                opened_on=today - timedelta(days=40),
+                closed_on=today - timedelta(days=2),
+            )
+        )
         f.contract(
             session,
             book.initech,
@@ -78,7 +92,11 @@ def test_the_forecast_by_category_month_and_quarter(console: Console) -> None:
             f"{console.book.today + timedelta(days=455)})",
             80_000.0,
         ),
-        "Globex 50000.0": ("commit", "5% chance of churn", 47_500.0),
+        "Globex 50000.0": (
+            "commit",
+            f"renewal opportunity won on {console.book.today - timedelta(days=2)}",
+            50_000.0,
+        ),
         "Umbrella 10000.0": ("upside", "not scored by the churn model", None),
         "Umbrella 5000.0": (
             "at_risk",
@@ -96,7 +114,7 @@ def test_the_forecast_by_category_month_and_quarter(console: Console) -> None:
     for q in body["quarters"]:
         quarters[q["currency"]].append((q["arr"], q["expected_arr"], q["unscored_arr"]))
     assert {c: tuple(map(sum, zip(*v, strict=True))) for c, v in quarters.items()} == {
-        "USD": (250_000.0, 193_500.0, 0.0),
+        "USD": (250_000.0, 196_000.0, 0.0),
         "EUR": (15_000.0, 0.0, 10_000.0),
     }
     month_rows = [p for m in body["months"] for p in m["forecast"]]

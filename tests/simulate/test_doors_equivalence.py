@@ -108,10 +108,7 @@ def test_direct_and_through_the_doors_give_the_same_portfolio(
     fast_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     by_step = {step.run.__name__: step for step in demo.STEPS}
-    doors = [
-        by_step[name]
-        for name in ("export_company", "import_company", "replay_usage")
-    ]
+    doors = [by_step[name] for name in ("export_company", "import_company", "replay_usage")]
     scoring = [
         by_step[name]
         for name in (

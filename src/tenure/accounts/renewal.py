@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.arr import Dated, continues, continues_clause, continues_ibis
 from tenure.model.contract import BillingPeriod, Contract, ContractStatus, RenewalOutcome
+from tenure.model.opportunity import Opportunity, OpportunityKind, OpportunityStatus
 
 if TYPE_CHECKING:
     import ibis
@@ -129,17 +130,12 @@ def won_renewal_days(
     session: Session, account_ids: Sequence[int], as_of: date
 ) -> dict[int, list[date]]:
     """The close days of each account's renewal opportunities won by ``as_of``."""
-    from tenure.model.opportunity import Opportunity, OpportunityKind, OpportunityStatus
-
-    renewal = getattr(OpportunityKind, "renewal", None)
-    if renewal is None:
-        return {}
     found: dict[int, list[date]] = defaultdict(list)
     for start in range(0, len(account_ids), 5_000):
         rows = session.execute(
             sa.select(Opportunity.account_id, Opportunity.closed_on).where(
                 Opportunity.account_id.in_(account_ids[start : start + 5_000]),
-                Opportunity.kind == renewal,
+                Opportunity.kind == OpportunityKind.renewal,
                 Opportunity.status == OpportunityStatus.won,
                 Opportunity.closed_on <= as_of,
             )

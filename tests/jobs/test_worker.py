@@ -96,7 +96,7 @@ def test_ticks_run_the_day_once_and_send(database_url: str, data_dir: Path) -> N
             session, PlaybookSettings(daily_at=SIX), data_dir, now + timedelta(hours=1)
         )
         assert stale.note.endswith(
-            "No worker seen since 2026-03-02 08:59 UTC: is `tenure serve` running?"
+            "No worker seen since 2026-03-02 08:59 UTC: is the server running?"
         )
         failed = session.scalars(sa.select(DailyRun)).one()
         failed.status, failed.finished_at = "failed", datetime(2026, 3, 2, 8, 55, tzinfo=UTC)

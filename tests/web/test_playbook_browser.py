@@ -102,14 +102,15 @@ def test_rules_with_their_yaml_and_a_preview_on_a_past_date(
 ) -> None:
     live = live_playbooks
     page.set_viewport_size({"width": 1400, "height": 900})
-    sign_in(page, live, "cleo@example.com")
+    sign_in(page, live, "ada@example.com")  # the rule's YAML: an admin's details toggle
     page.goto(f"{live.url}/rules")
     rows = page.locator("table.list tbody tr")
     expect(rows).to_have_count(len(load_ruleset().rules))
-    renewal = rows.filter(has_text="renewal_preparation")
+    renewal = rows.filter(has_text="Renewal within 120 days")
+    expect(renewal).to_contain_text("Renewal in at most 120 days and Renewal in at least 0 days")
     yaml_text = renewal.locator("details.rule-yaml pre")
     expect(yaml_text).to_be_hidden()
-    renewal.get_by_text("YAML").click()
+    renewal.locator("details.rule-yaml summary").click()
     expect(yaml_text).to_contain_text("key: renewal_preparation")
     expect(yaml_text).to_contain_text("fact: days_to_renewal")
     page.screenshot(path=str(screenshot_dir / "rules.png"), full_page=True)
@@ -126,9 +127,9 @@ def test_rules_with_their_yaml_and_a_preview_on_a_past_date(
     firings = page.locator("#preview-firings tbody tr")
     expect(firings).to_have_count(2)
     expect(firings.nth(0)).to_contain_text("Acme")
-    expect(firings.nth(0)).to_contain_text("days_to_renewal = 90 (<= 120)")
+    expect(firings.nth(0)).to_contain_text("Renewal in 90 days (between 0 and 120 days)")
     expect(firings.nth(1)).to_contain_text("Hooli")
-    expect(firings.nth(1)).to_contain_text("days_to_renewal = 50 (<= 120)")
+    expect(firings.nth(1)).to_contain_text("Renewal in 50 days (between 0 and 120 days)")
     expect(page.locator("#preview-summary")).to_contain_text(f"on {past}: fires on 2 of")
     expect(page.locator("#preview-load tbody td")).to_have_text(
         ["cleo@example.com", "1", "sam@example.com", "1"]

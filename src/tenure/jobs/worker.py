@@ -130,7 +130,7 @@ def schedule(
     seen = worker_seen_at(data_dir)
     if settings.daily_at is None:
         next_at = None
-        note = "The schedule is off (TENURE_DAILY_AT=off): run `tenure run daily` yourself."
+        note = "The schedule is off (TENURE_DAILY_AT=off): the daily run starts only by hand."
     else:
         today = day_run(session, now.date())
         next_at = next_daily_run(now, settings.daily_at, today)
@@ -141,7 +141,7 @@ def schedule(
         elif today is not None and today.status == "failed":
             note = (
                 f"The run for {now.date()} failed (attempt {today.attempts}); the worker retries "
-                f"it at {next_at:%H:%M} UTC, or run `tenure run daily` now."
+                f"it at {next_at:%H:%M} UTC, or it can be started by hand now."
             )
         else:
             # next_run_at and next_as_of say it; the console shows them beside this note.
@@ -149,11 +149,11 @@ def schedule(
         quiet = max(QUIET_SECONDS, 3 * settings.worker_every)
         if seen is None:
             note += (
-                " No worker has run on this data folder: start `tenure serve` "
-                "(TENURE_WORKER_EVERY > 0) or `tenure run worker`."
+                " No worker has run on this data folder: the server starts one when "
+                "TENURE_WORKER_EVERY is above 0, or one runs on another machine."
             )
         elif (now - seen).total_seconds() > quiet:
-            note += f" No worker seen since {seen:%Y-%m-%d %H:%M} UTC: is `tenure serve` running?"
+            note += f" No worker seen since {seen:%Y-%m-%d %H:%M} UTC: is the server running?"
     return DailySchedule(
         enabled=settings.daily_at is not None,
         daily_at=settings.daily_at,

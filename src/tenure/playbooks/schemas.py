@@ -15,6 +15,7 @@ from tenure.model import Account, Cta, CtaOutcome, User
 from tenure.playbooks.ctas import Decision, Planned
 from tenure.playbooks.facts import FactsTable
 from tenure.playbooks.rules import Firing, Rule, rule_yaml
+from tenure.playbooks.wording import condition_text
 
 
 class CtaRead(BaseModel):
@@ -89,6 +90,8 @@ class RuleRead(BaseModel):
     type: str
     priority: str
     trigger: str
+    # The trigger in a CS manager's words (playbooks.wording): "Renewal in at most 120 days".
+    trigger_words: str = ""
     due_in_days: int
     cooldown_days: int
     auto_close: bool
@@ -110,6 +113,9 @@ class RuleRead(BaseModel):
             type=rule.type.value,
             priority=rule.priority.value,
             trigger=joiner.join(f"{c.fact} {c.op} {c.value}" for c in rule.when.conditions),
+            trigger_words=(" and " if rule.when.all else " or ").join(
+                condition_text(c.fact, c.op, c.value) for c in rule.when.conditions
+            ),
             due_in_days=rule.due_in_days,
             cooldown_days=rule.cooldown_days,
             auto_close=rule.auto_close,
@@ -142,6 +148,8 @@ class PreviewFiring(BaseModel):
     owner: str | None
     decision: str
     reason: str
+    # The rule's checks as CtaRead.facts has them (fact, op, threshold, value, passed).
+    facts: list[dict[str, Any]] = Field(default_factory=list)
     arr_at_risk: float
 
 
@@ -170,6 +178,7 @@ class PreviewRead(BaseModel):
         users = dict(session.execute(sa.select(User.id, User.email)).all())
         by_account = {p.account_id: p for p in planned if p.firing is not None}
         reasons = {f.account_id: f.reason for f in firings}
+        checks = {f.account_id: f.facts for f in firings}
         rows = []
         for account_id, item in sorted(by_account.items()):
             owner = users.get(item.owner_id) if item.owner_id else None
@@ -180,6 +189,7 @@ class PreviewRead(BaseModel):
                     owner=owner,
                     decision=item.decision.value,
                     reason=reasons[account_id],
+                    facts=checks[account_id],
                     arr_at_risk=item.arr_at_risk,
                 )
             )

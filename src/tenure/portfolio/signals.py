@@ -24,6 +24,7 @@ from tenure.model import Account, Cta, HealthScore, LifecycleStage, MetricSnapsh
 from tenure.model.churn_risk import ChurnRiskScore
 from tenure.model.cta import CtaPriority, CtaStatus
 from tenure.playbooks.schemas import CtaRead
+from tenure.playbooks.wording import why_text
 from tenure.portfolio.schemas import (
     MeasureChange,
     Point,
@@ -308,7 +309,7 @@ def cta_items(session: Session, account_id: int) -> list[TimelineItem]:
             at=_at(c.opened_on),
             kind="cta",
             title=f"CTA ({c.priority.value}): {c.title}",
-            detail=f"{c.status.value} · {c.reason}",
+            detail=f"{c.status.value.replace('_', ' ')} · {why_text(c.facts) or c.reason}",
             data={"id": c.id, "rule": c.rule_key, "status": c.status.value},
         )
         for c in ctas

@@ -140,12 +140,16 @@ def ebr_pack(
                 value.Initiative(
                     name=str(named),
                     status="named at sales handoff",
-                    detail="no measurable target yet: set one with `tenure outcome set`",
+                    detail="no measurable target agreed yet",
                 )
             )
     for m in book.milestones[account.id]:
         st = book_milestone_status(book, m)
-        initiatives.append(value.Initiative(name=m.name, status=st.status.value, detail=st.reason))
+        initiatives.append(
+            value.Initiative(
+                name=m.name, status=st.status.value.replace("_", " "), detail=st.reason
+            )
+        )
     released = [f for f in book.features if f.released_on and since < f.released_on <= as_of]
     used = (
         features_used(store, account.external_id, [f.key for f in released], since, as_of)

@@ -1,0 +1,141 @@
+"""A CTA's "why" in a CS manager's words, from the rule checks stored with it (``Cta.facts``).
+
+The stored reason (``days_to_renewal = 78 (<= 120); days_to_renewal = 78 (>= 0)``) is the rule
+engine's text, kept for admins behind a details toggle; pages show :func:`why_text` instead:
+``Renewal in 78 days (between 0 and 120)``, ``Health band red``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tenure.errors import NotFound
+from tenure.metrics.registry import Unit, get_metric
+
+# The playbook facts that are not registry metrics: (label, unit of the value).
+_FACTS: dict[str, tuple[str, str]] = {
+    "days_to_renewal": ("Renewal in", "days"),
+    "champion_left_days_ago": ("Champion left", "days ago"),
+    "days_since_nps": ("Last NPS answer", "days ago"),
+    "days_since_last_activity": ("Last activity", "days ago"),
+    "expansion_milestone_reached_days_ago": ("Expansion milestone reached", "days ago"),
+    "health_band": ("Health band", ""),
+    "health_score": ("Health score", "of 100"),
+    "nps_category": ("Latest NPS answer from a", ""),
+    "in_onboarding": ("In onboarding", ""),
+    "in_alert_set": ("Among the churn model's alerts", ""),
+    "churn_probability": ("Churn risk", "%"),
+    "license_utilization_max_30d": ("Highest license utilization in 30 days", "%"),
+}
+_PERCENT_FACTS = {"churn_probability", "license_utilization_max_30d"}
+_WORDS = {
+    "<": "under",
+    "lt": "under",
+    "<=": "at most",
+    "lte": "at most",
+    ">": "over",
+    "gt": "over",
+    ">=": "at least",
+    "gte": "at least",
+    "!=": "not",
+    "ne": "not",
+    "in": "one of",
+    "not in": "none of",
+    "not_in": "none of",
+}
+_EQUAL = {"==", "eq"}
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
+
+
+def _shown(fact: str, value: Any) -> str:
+    """The value in its unit: 78 days ago, 42 %, red."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple | set):
+        return ", ".join(_shown(fact, v) for v in value)
+    if isinstance(value, str):
+        return value.replace("_", " ")
+    if not isinstance(value, int | float):
+        return "—" if value is None else str(value)
+    if fact in _PERCENT_FACTS:
+        return f"{value * 100:.0f} %"
+    if fact in _FACTS:
+        unit = _FACTS[fact][1]
+        return f"{_number(value)} {unit}".strip()
+    try:
+        metric = get_metric(fact)
+    except NotFound:
+        return _number(value)
+    return f"{value * 100:.0f} %" if metric.unit is Unit.share else metric.format(value)
+
+
+def _label(fact: str) -> str:
+    if fact in _FACTS:
+        return _FACTS[fact][0]
+    try:
+        return get_metric(fact).name
+    except NotFound:
+        return fact.replace("_", " ").capitalize()
+
+
+def _limits(fact: str, checks: list[Mapping[str, Any]]) -> str:
+    """The thresholds a value was held to, in words (empty when the value says it all)."""
+    ops = {str(c.get("op")): c.get("threshold") for c in checks}
+    if set(ops) in ({"<=", ">="}, {"lte", "gte"}):
+        low, high = ops.get(">=", ops.get("gte")), ops.get("<=", ops.get("lte"))
+        return f"between {_shown(fact, low).split(' ')[0]} and {_shown(fact, high)}"
+    parts = []
+    for op, threshold in ops.items():
+        if op in _EQUAL or isinstance(threshold, bool):
+            continue
+        parts.append(f"{_WORDS.get(op, op)} {_shown(fact, threshold)}")
+    return ", ".join(parts)
+
+
+def why_text(facts: Iterable[Mapping[str, Any]]) -> str:
+    """The checks that made a rule fire, one phrase per fact, in the order the rule lists them.
+
+    >>> why_text([
+    ...     {"fact": "days_to_renewal", "op": "<=", "threshold": 120, "value": 78, "passed": True},
+    ...     {"fact": "days_to_renewal", "op": ">=", "threshold": 0, "value": 78, "passed": True},
+    ...     {"fact": "health_band", "op": "==", "threshold": "red", "value": "red", "passed": True},
+    ... ])
+    'Renewal in 78 days (between 0 and 120 days); Health band red'
+    >>> why_text([{"fact": "in_onboarding", "op": "==", "threshold": True, "value": True,
+    ...            "passed": True}])
+    'In onboarding'
+    """
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for check in facts:
+        # A rule's check has an operator; a person's reason (a rescue request) has none and
+        # is shown as its CTA's reason.
+        if "op" in check and check.get("passed", True):
+            grouped.setdefault(str(check.get("fact")), []).append(check)
+    phrases = []
+    for fact, checks in grouped.items():
+        value = checks[0].get("value")
+        if isinstance(value, bool):
+            phrase = _label(fact) if value else f"Not: {_label(fact).lower()}"
+        else:
+            phrase = f"{_label(fact)} {_shown(fact, value)}"
+            if limits := _limits(fact, checks):
+                phrase += f" ({limits})"
+        phrases.append(phrase)
+    return "; ".join(phrases)
+
+
+def condition_text(fact: str, op: str, threshold: Any) -> str:
+    """A rule's condition as a sentence part: ``Renewal in at most 120 days``, ``Health band red``.
+
+    >>> condition_text("days_to_renewal", "<=", 120), condition_text("health_band", "==", "red")
+    ('Renewal in at most 120 days', 'Health band red')
+    """
+    if isinstance(threshold, bool) and op in _EQUAL:
+        return _label(fact) if threshold else f"Not: {_label(fact).lower()}"
+    if op in _EQUAL:
+        return f"{_label(fact)} {_shown(fact, threshold)}"
+    return f"{_label(fact)} {_WORDS.get(op, op)} {_shown(fact, threshold)}"

@@ -1,0 +1,150 @@
+"""Every console page in a CS manager's words (issue 19.1, 19.4): no page sends anyone to the
+command line ("run `tenure …`") and no reason reads as rule syntax (``days_to_renewal = 78
+(<= 120)``), for a CSM, a manager and an admin; the rule's own text only behind an admin's
+details toggle."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.routing import APIRoute
+
+from tenure.model import Cta, CtaPriority, CtaType
+from tests.web.factories import sign_in
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+
+# "tenure " then a word of the CLI: `tenure run daily`, tenure import, tenure model fit …
+CLI_HINT = re.compile(
+    r"\btenure (run|import|model|health|outcome|churn|serve|rules?|milestones|metrics|users|"
+    r"connect|sources|demo|simulate|backup|refresh|ctas|surveys?|ebr|scorecard|playbooks?)\b",
+    re.IGNORECASE,
+)
+# A reason as the rule engine writes it: `fact = value (op threshold)`, or `fact op value`.
+RULE_SYNTAX = re.compile(r"\((<=|>=|==|!=|<|>) [^)]*\)|[a-z]+_[a-z_]+ (<=|>=|==|!=) ")
+# Pages that need a query to show anything: the preview of the renewal rule, fired on Acme.
+QUERIES = {"/rules/preview": "?rule=renewal_preparation", "/today": "?scope=all"}
+RAW_REASON = (
+    "days_to_renewal = 78 (<= 120); days_to_renewal = 78 (>= 0); health_band = red (== red)"
+)
+CHECKS = [
+    {"fact": "days_to_renewal", "op": "<=", "threshold": 120, "value": 78, "passed": True},
+    {"fact": "days_to_renewal", "op": ">=", "threshold": 0, "value": 78, "passed": True},
+    {"fact": "health_band", "op": "==", "threshold": "red", "value": "red", "passed": True},
+]
+
+
+def _console_pages() -> list[str]:
+    """The console's GET pages as the app mounts them (tenure.web.mount_console's routers)."""
+    from tenure.web import admin, alignment_pages, pages, pipeline_pages, playbook_pages
+
+    paths = []
+    for module in (pages, admin, playbook_pages, alignment_pages, pipeline_pages):
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and "GET" in route.methods:
+                paths.append(route.path)
+    return paths
+
+
+def _text(page: str) -> str:
+    """What a reader sees: the page without scripts, styles and tags, entities decoded; an
+    admin's folded rule text (<details class="rule-text">) left out."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r'<details class="rule-text">.*?</details>', " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) -> None:
+    book = console.book
+    with console.session() as session:
+        session.add(
+            Cta(
+                rule_key="renewal_risk",
+                rule_version=1,
+                account_id=book.acme.id,
+                kind=CtaType.risk,
+                priority=CtaPriority.high,
+                title="Renewal at risk",
+                owner_id=book.cleo.id,
+                opened_on=book.today,
+                due_on=book.today + timedelta(days=7),
+                last_fired_on=book.today,
+                reason=RAW_REASON,
+                facts=CHECKS,
+                facts_signature="test",
+                arr_at_risk=120_000,
+            )
+        )
+        session.commit()
+    ids = {
+        "{account_id}": str(book.acme.id),
+        "{opportunity_id}": None,  # the book has no deal; the pipeline page lists none either
+    }
+    paths = _console_pages()
+    assert {"/today", "/accounts/{account_id}", "/accounts/{account_id}/ebr", "/admin"} <= set(
+        paths
+    )
+    seen = 0
+    for email in ("cleo@example.com", "max@example.com", "ada@example.com"):
+        console.client.cookies.clear()
+        sign_in(console.client, email)
+        for template in paths:
+            path = template
+            for name, value in ids.items():
+                if name in path:
+                    path = path.replace(name, value) if value else ""
+            if not path or path.endswith(".csv") or "{" in path:
+                assert "{" not in path, f"no id for {template}"
+                continue
+            response = console.client.get(path + QUERIES.get(path, ""))
+            if response.status_code == 403:  # a page the role may not open
+                continue
+            assert response.status_code == 200, (email, path, response.status_code)
+            text = _text(response.text)
+            assert not CLI_HINT.search(text), (email, path, CLI_HINT.search(text))
+            m = RULE_SYNTAX.search(text)
+            assert not m, (email, path, m and text[m.start() - 200 : m.end() + 50])
+            seen += 1
+        today = console.client.get("/today?scope=all").text
+        assert "Renewal in 78 days (between 0 and 120 days); Health band red" in today
+        # The rule's own text: an admin may unfold it; nobody else gets it.
+        assert ("days_to_renewal = 78 (&lt;= 120)" in today) is (email == "ada@example.com")
+    assert seen >= 30, seen
+
+
+@pytest.mark.parametrize(
+    ("checks", "expected"),
+    [
+        (CHECKS, "Renewal in 78 days (between 0 and 120 days); Health band red"),
+        (
+            [{"fact": "churn_probability", "op": ">=", "threshold": 0.4, "value": 0.534}],
+            "Churn risk 53 % (at least 40 %)",
+        ),
+        (
+            [{"fact": "champion_left_days_ago", "op": "lte", "threshold": 30, "value": 12}],
+            "Champion left 12 days ago (at most 30 days ago)",
+        ),
+        (
+            [{"fact": "in_onboarding", "op": "==", "threshold": True, "value": True}],
+            "In onboarding",
+        ),
+        (
+            [
+                {
+                    "fact": "days_to_renewal",
+                    "op": "<=",
+                    "threshold": 120,
+                    "value": 9,
+                    "passed": False,
+                }
+            ],
+            "",
+        ),
+    ],
+)
+def test_why_text_reads_as_words(checks: list[dict[str, object]], expected: str) -> None:
+    from tenure.playbooks.wording import why_text
+
+    assert why_text(checks) == expected

@@ -442,6 +442,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "new_feature_adoption": 1.0,  # alerts (released 02-15) used 03-02 by u1
         "usage_trend": (8 - 5) / 5,  # 8 events now vs 5 in 02-04…03-03
         "days_since_last_activity": 0,
+        # 8 + 5 in the two windows, 2024-12-01 and d1's 2025-01-15 (the 04-01 one is after it)
+        "lifetime_events": 15,
+        "events_per_active_month": 15 / 4,  # months 2024-12, 2025-01, 2025-02, 2025-03
         "contacts_end_user": 2,  # c1, c5
         "contacts_manager": 1,  # c2
         "contacts_director_vp": 0,  # c3 left on 03-31, c4 joins 04-02
@@ -478,6 +481,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "new_feature_adoption": 0.0,
         "usage_trend": NULL,
         "days_since_last_activity": NULL,
+        "lifetime_events": 0,
+        "events_per_active_month": NULL,
         "contacts_end_user": 0,
         "contacts_manager": 0,
         "contacts_director_vp": 0,
@@ -514,6 +519,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "new_feature_adoption": 0.0,  # alerts used only before its release
         "usage_trend": NULL,  # no events in 02-04…03-03
         "days_since_last_activity": 2,  # last event 03-29
+        "lifetime_events": 3,  # 02-01, 03-28, 03-29 through contact d1
+        "events_per_active_month": 3 / 2,  # February and March
         "contacts_end_user": 1,
         "contacts_manager": 1,
         "contacts_director_vp": 1,  # the executive counts

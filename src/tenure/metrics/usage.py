@@ -228,3 +228,35 @@ def days_since_last_activity(inputs: MetricInputs) -> ibis.Table:
     activity = inputs.activity
     last = activity.group_by("account_id").aggregate(last=activity.day.max())
     return last.select("account_id", value=inputs.as_of_literal().delta(last.last, unit="day"))
+
+
+@metric(
+    "lifetime_events",
+    "Events since first seen",
+    Unit.number,
+    default=0,
+    description=(
+        "Every attributed event up to the as-of day, since the account was first seen: how much "
+        "the product has been part of its work, which a trailing window forgets."
+    ),
+)
+def lifetime_events(inputs: MetricInputs) -> ibis.Table:
+    activity = inputs.activity
+    return activity.group_by("account_id").aggregate(value=activity.events.sum())
+
+
+@metric(
+    "events_per_active_month",
+    "Events per active month",
+    Unit.number,
+    description=(
+        "Events since first seen ÷ calendar months with at least one event: the account's usual "
+        "month, however long it has been a customer. No data for an account never active."
+    ),
+)
+def events_per_active_month(inputs: MetricInputs) -> ibis.Table:
+    activity = inputs.activity
+    month = activity.day.year() * 12 + activity.day.month()
+    return activity.group_by("account_id").aggregate(
+        value=activity.events.sum().cast("float64") / month.nunique()
+    )

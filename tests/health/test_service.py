@@ -19,6 +19,7 @@ from tenure.health.service import (
     score_history,
 )
 from tenure.model import LifecycleStage
+from tenure.model.contract import ContractStatus
 from tests.metrics.conftest import insert_fixture
 from tests.metrics.fixtures import AS_OF
 
@@ -139,3 +140,25 @@ def test_profiles_match_the_lifecycle_stage_in_effect(session: Session, data_dir
         "bolt": ("everyone", 0),
     }
     assert scores["acme"].scorecard == "by-stage" and scores["acme"].scorecard_version == "2"
+
+
+def test_who_is_a_former_customer(session: Session) -> None:
+    """Former customers are those with no contract in force, not those without a renewal ahead:
+    a monthly subscription that renews itself has no renewal date and is still a customer."""
+    from tenure.health.service import former_customers
+    from tests import factories
+
+    day = date(2026, 6, 1)
+    monthly = factories.account(session, external_id="monthly")
+    renewing = factories.contract(
+        session, monthly, starts_on=date(2024, 1, 1), ends_on=date(2026, 5, 31)
+    )
+    renewing.auto_renews = True
+    renewing.billing_period = "monthly"
+    gone = factories.account(session, external_id="gone")
+    factories.contract(session, gone, starts_on=date(2024, 1, 1), ends_on=date(2025, 12, 31))
+    factories.account(session, external_id="prospect")
+    trial = factories.account(session, external_id="trial")
+    factories.contract(session, trial, starts_on=date(2026, 5, 20), status=ContractStatus.pending)
+    session.flush()
+    assert former_customers(session, day) == {gone.id}

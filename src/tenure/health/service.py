@@ -24,12 +24,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.arr import active_clause
 from tenure.accounts.service import get_account
 from tenure.errors import InvalidInput, NotFound
 from tenure.health.schemas import AccountScore, MeasureScore
 from tenure.health.scorecard import Scorecard, load_scorecard_text, score_accounts
 from tenure.metrics.service import compute_and_store, stored_metrics
-from tenure.model import Account, HealthScore, LifecycleStage, MetricSnapshot
+from tenure.model import Account, Contract, HealthScore, LifecycleStage, MetricSnapshot
+from tenure.model.contract import ContractStatus
 from tenure.store.events import EventStore
 
 DEFAULT_SCORECARD = Path(__file__).with_name("default_scorecard.yaml")
@@ -90,9 +92,15 @@ def lifecycle_stages(session: Session, as_of: date) -> dict[int, str | None]:
     return {account_id: stage for account_id, stage in rows}
 
 
-def _former_customer(row: dict[str, object]) -> bool:
-    """Had contracts (a tenure) but none is active any more: nothing left to keep healthy."""
-    return row.get("tenure_days") is not None and row.get("days_to_renewal") is None
+def former_customers(session: Session, as_of: date) -> set[int]:
+    """Accounts that had a contract but have none in force on ``as_of`` (tenure.accounts.arr):
+    nothing left to keep healthy. Prospects and trials are still watched; a customer whose
+    renewal is booked, or whose monthly subscription renews itself, is still a customer."""
+    signed = sa.select(Contract.account_id).where(
+        Contract.starts_on <= as_of, Contract.status != ContractStatus.pending
+    )
+    active = sa.select(Contract.account_id).where(active_clause(as_of))
+    return set(session.scalars(signed.except_(active)))
 
 
 def score_day(
@@ -115,10 +123,11 @@ def score_day(
     if account_ids is not None:
         frame = frame[frame.account_id.isin(list(account_ids))]
     stages = lifecycle_stages(session, as_of)
+    former = former_customers(session, as_of)
     rows = [
         {**row, "lifecycle_stage": stages.get(int(row["account_id"]))}
         for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
-        if not _former_customer(row)
+        if int(row["account_id"]) not in former
     ]
     scores = score_accounts(
         card, rows, as_of=as_of, previous=_previous_scores(session, card, as_of)

@@ -12,7 +12,16 @@ from datetime import timedelta
 import pytest
 from fastapi.routing import APIRoute
 
+from tenure.auth.permissions import Actor
 from tenure.model import Cta, CtaPriority, CtaType
+from tenure.success.outcome import (
+    AppropriateExperience,
+    DesiredOutcomeVersion,
+    RequiredOutcome,
+    TouchModel,
+)
+from tenure.success.outcome_service import set_desired_outcome
+from tenure.success.rules import Rule
 from tests.web.factories import sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
@@ -77,6 +86,18 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
                 arr_at_risk=120_000,
             )
         )
+        # A Desired Outcome whose target is a rule: its check reads `x = 0.2 fail x < 0.1`.
+        target = Rule(field="outcome.rep_churn", op="lt", value=0.1)
+        set_desired_outcome(
+            session,
+            Actor(session.merge(book.ada), "web"),
+            book.acme.external_id,
+            DesiredOutcomeVersion(
+                effective_from=book.today,
+                required_outcome=RequiredOutcome(text="Cut churn of new reps", target=target),
+                appropriate_experience=AppropriateExperience(touch_model=TouchModel.low_touch),
+            ),
+        )
         session.commit()
     ids = {
         "{account_id}": str(book.acme.id),
@@ -107,6 +128,11 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
             m = RULE_SYNTAX.search(text)
             assert not m, (email, path, m and text[m.start() - 200 : m.end() + 50])
             seen += 1
+        account = console.client.get(f"/accounts/{book.acme.id}").text
+        assert "Cut churn of new reps" in account and "low touch experience" in account
+        # The target's check ('outcome.rep_churn unknown (no data)') is an admin's detail.
+        assert ("outcome.rep_churn" in _text(account)) is False
+        assert ("outcome.rep_churn" in account) is (email == "ada@example.com")
         today = console.client.get("/today?scope=all").text
         assert "Renewal in 78 days (between 0 and 120 days); Health band red" in today
         # The rule's own text: an admin may unfold it; nobody else gets it.

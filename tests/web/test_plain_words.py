@@ -13,7 +13,8 @@ import pytest
 from fastapi.routing import APIRoute
 
 from tenure.auth.permissions import Actor
-from tenure.model import Cta, CtaPriority, CtaType
+from tenure.model import Cta, CtaPriority, CtaType, DailyRun
+from tenure.model.base import utcnow
 from tenure.success.outcome import (
     AppropriateExperience,
     DesiredOutcomeVersion,
@@ -35,6 +36,10 @@ CLI_HINT = re.compile(
 RULE_SYNTAX = re.compile(r"\((<=|>=|==|!=|<|>) [^)]*\)|[a-z]+_[a-z_]+ (<=|>=|==|!=) ")
 # Pages that need a query to show anything: the preview of the renewal rule, fired on Acme.
 QUERIES = {"/rules/preview": "?rule=renewal_preparation", "/today": "?scope=all"}
+SKIPPED = (
+    "no churn model fitted yet; run `tenure model fit` first; until then churn risk is not "
+    "scored and no risk.raised is sent"
+)
 RAW_REASON = (
     "days_to_renewal = 78 (<= 120); days_to_renewal = 78 (>= 0); health_band = red (== red)"
 )
@@ -86,6 +91,18 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
                 arr_at_risk=120_000,
             )
         )
+        # A daily run as the risk step records it with no model fitted (jobs/daily.py).
+        session.add(
+            DailyRun(
+                as_of=book.today,
+                status="succeeded",
+                started_at=utcnow(),
+                finished_at=utcnow(),
+                steps=[{"name": "risk", "error": None, "skipped": SKIPPED}],
+                counts={},
+                errors=[],
+            )
+        )
         # A Desired Outcome whose target is a rule: its check reads `x = 0.2 fail x < 0.1`.
         target = Rule(field="outcome.rep_churn", op="lt", value=0.1)
         set_desired_outcome(
@@ -133,6 +150,8 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         # The target's check ('outcome.rep_churn unknown (no data)') is an admin's detail.
         assert ("outcome.rep_churn" in _text(account)) is False
         assert ("outcome.rep_churn" in account) is (email == "ada@example.com")
+        runs = console.client.get("/daily-runs").text
+        assert "no churn model fitted yet; until then churn risk is not scored" in runs
         today = console.client.get("/today?scope=all").text
         assert "Renewal in 78 days (between 0 and 120 days); Health band red" in today
         # The rule's own text: an admin may unfold it; nobody else gets it.

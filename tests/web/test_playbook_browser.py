@@ -163,7 +163,7 @@ def test_daily_runs_show_the_schedule_and_each_step(
     expect(row).to_contain_text("digests 2")  # Cleo's and Sam's books
     expect(row).to_contain_text("sent 2")
     expect(row.locator(".skipped")).to_contain_text(
-        "risk skipped no churn model fitted yet; run `tenure model fit` first"
+        "risk skipped no churn model fitted yet; until then churn risk is not scored"
     )
     page.screenshot(path=str(screenshot_dir / "daily-runs.png"), full_page=True)
 

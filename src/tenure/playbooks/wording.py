@@ -7,6 +7,7 @@ engine's text, kept for admins behind a details toggle; pages show :func:`why_te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -139,3 +140,23 @@ def condition_text(fact: str, op: str, threshold: Any) -> str:
     if op in _EQUAL:
         return f"{_label(fact)} {_shown(fact, threshold)}"
     return f"{_label(fact)} {_WORDS.get(op, op)} {_shown(fact, threshold)}"
+
+
+# "; run `tenure model fit` first", " with `tenure import`": a command the CLI's reader can use.
+_COMMAND = re.compile(
+    r"[;,]?\s*(?:(?:run|start|with|refit it with|set one with|create one with)\s+)?"
+    r"`tenure [^`]*`(?:\s+(?:first|now|yourself))?"
+)
+
+
+def without_commands(text: str) -> str:
+    """A service's message as the console shows it: the CLI commands it suggests left out
+    (the console's readers act on the page, not in a terminal).
+
+    >>> without_commands("no churn model fitted yet; run `tenure model fit` first; until then "
+    ...                  "churn risk is not scored")
+    'no churn model fitted yet; until then churn risk is not scored'
+    >>> without_commands("nothing to score yet (import accounts with `tenure import`)")
+    'nothing to score yet (import accounts)'
+    """
+    return _COMMAND.sub("", text)

@@ -74,6 +74,12 @@ def _shown(fact: str, value: Any) -> str:
     return f"{value * 100:.0f} %" if metric.unit is Unit.share else metric.format(value)
 
 
+def fact_label(fact: str) -> str:
+    """A playbook fact's name in words: ``days_to_renewal`` → ``Renewal in``; a registry metric's
+    own name; else the key with spaces."""
+    return _label(fact)
+
+
 def _label(fact: str) -> str:
     if fact in _FACTS:
         return _FACTS[fact][0]

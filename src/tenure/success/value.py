@@ -116,7 +116,9 @@ def value_stage(touchpoints: Sequence[TouchpointFact], champions: int, as_of: da
         )
     reasons.append(f"quarterly cadence: {sum(windows)} of the last 4 quarters had a touchpoint")
     if missing_roles:
-        reasons.append(f"not engaged this year: {', '.join(missing_roles)}")
+        reasons.append(
+            f"not engaged this year: {', '.join(r.replace('_', ' ') for r in missing_roles)}"
+        )
     if champions == 0:
         reasons.append("no champion named")
     pair = [t for t in year if {"stakeholder", "commercial_buyer"} <= t.attendee_roles]

@@ -34,6 +34,10 @@ MEASURES = (
 )
 
 
+# An outcome check's verdict (success.rules.Outcome) as the EBR says it.
+MET_WORDS = {"pass": "met", "fail": "not met yet", "unknown": "not measured yet"}
+
+
 def features_used(
     store: EventStore, external_id: str, keys: list[str], since: date, as_of: date
 ) -> set[str]:
@@ -128,8 +132,9 @@ def ebr_pack(
         initiatives.append(
             value.Initiative(
                 name=current.required_outcome.text,
-                status=f"Required Outcome {status.required_met}",
-                detail=status.required_reason,
+                # The customer reads this: the verdict in words, not the target's rule text.
+                status=f"Required Outcome {MET_WORDS.get(status.required_met.value, 'unknown')}",
+                detail="",
             )
         )
     else:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from tenure.playbooks.wording import why_text, without_commands
+from tenure.playbooks.wording import fact_label, why_text, without_commands
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.pages import PAGES, pages_for
 from tenure.risk.figures import risk_window
@@ -49,6 +49,7 @@ templates.env.globals["query_with"] = query_with
 templates.env.globals["reason_text"] = reason_text
 templates.env.globals["why_text"] = why_text
 templates.env.filters["without_commands"] = without_commands
+templates.env.filters["fact_label"] = fact_label
 templates.env.globals["risk_window"] = risk_window
 templates.env.filters["feature_label"] = feature_label
 

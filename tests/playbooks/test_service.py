@@ -300,7 +300,7 @@ def test_a_booked_renewal_is_not_at_risk_and_raises_no_churn_cta(session: Sessio
     it starts) raised an urgent churn-risk CTA with its whole ARR at risk. Booked, it has no
     renewal left to work: no days_to_renewal, renewal_booked true, neither renewal nor churn-risk
     CTA — while the same scores on an unbooked twin still raise both."""
-    from tenure.model import ChurnRiskScore
+    from tenure.model import ChurnRiskScore, MetricSnapshot
 
     csm = f.user(session, email="csm@example.com")
     day = date(2026, 3, 1)
@@ -322,6 +322,8 @@ def test_a_booked_renewal_is_not_at_risk_and_raises_no_churn_cta(session: Sessio
                 reasons=[],
             )
         )
+        # the daily run's metrics hold the plain days to the contract's end for both
+        session.add(MetricSnapshot(account_id=acct.id, as_of=day, values={"days_to_renewal": 61}))
         accounts[name] = acct
     f.contract(
         session,

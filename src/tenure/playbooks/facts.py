@@ -163,6 +163,9 @@ def _touchpoint_and_ticket_facts(session: Session, as_of: date, facts: Facts) ->
 
 
 UTILIZATION_WINDOW_DAYS = 30
+# Metrics whose fact another source owns: days_to_renewal is the renewal facts' (a booked
+# renewal has none), so the metric's plain days-to-end must not fill the gap.
+OWNED_ELSEWHERE = frozenset({"days_to_renewal"})
 
 
 def metric_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
@@ -174,7 +177,9 @@ def metric_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
             MetricSnapshot.as_of == as_of
         )
     ):
-        facts[account_id] = {k: v for k, v in (values or {}).items() if v is not None}
+        facts[account_id] = {
+            k: v for k, v in (values or {}).items() if v is not None and k not in OWNED_ELSEWHERE
+        }
     start = as_of - timedelta(days=UTILIZATION_WINDOW_DAYS - 1)
     window = session.execute(
         sa.select(MetricSnapshot.account_id, MetricSnapshot.as_of, MetricSnapshot.values).where(

@@ -80,6 +80,8 @@ def _contract_rows(
             "account_external_id": account_ids(state, accounts),
             "plan": [segments[s].plan for s in pop.segment[accounts]],
             "billing_period": [BILLING_PERIODS[b] for b in pop.billing[accounts]],
+            # A monthly plan renews itself each month until cancelled, as billing stores it.
+            "auto_renews": [BILLING_PERIODS[b] == "monthly" for b in pop.billing[accounts]],
             "starts_on": cal.dates(start),
             "ends_on": cal.dates(end),
             "arr": arr,

@@ -124,6 +124,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("account_external_id", STR),
             ("plan", STR),
             ("billing_period", STR),
+            ("auto_renews", pa.bool_()),
             ("starts_on", DATE),
             ("ends_on", DATE),
             ("arr", pa.float64()),

@@ -513,6 +513,7 @@ class _Exporter:
             "customer": stripe_id("cus", account),
             "ended_at": _unix(end) if ended else None,
             "livemode": False,
+            "discount": _discount(contract.get("discount")),
             "metadata": {"salesforce_account_id": salesforce_account},
             "plan": {
                 "id": f"price_{contract['plan']}_{interval}{count}_{currency}".lower(),
@@ -680,6 +681,17 @@ class _Exporter:
             writer = csv.writer(handle)
             writer.writerow(["kind", "simulated_id", "exported_id"])
             writer.writerows(self.ids)
+
+
+def _discount(fraction: float | None) -> dict[str, Any] | None:
+    """A negotiated discount as the subscription's coupon (Stripe's ``discount`` object): the
+    subscriptions carry it as the renewal tracker does, or its absence would tell the churned
+    terms (in Stripe) from the renewed ones (in the tracker)."""
+    if not fraction:
+        return None
+    percent = float(Decimal(str(fraction)) * 100)
+    coupon = {"object": "coupon", "id": f"negotiated-{percent:g}", "percent_off": percent}
+    return {"object": "discount", "coupon": coupon | {"duration": "forever"}}
 
 
 def _billed_in_stripe(contract: dict[str, Any]) -> bool:

@@ -57,6 +57,7 @@ Transform = Literal[
     "upper",
     "lower",
     "fraction_percent",
+    "percent_fraction",
 ]
 CUSTOM_PREFIX = "custom."
 # accounts and contacts: the record's id in another system (identities.salesforce: a column), by
@@ -309,9 +310,19 @@ def _fraction_percent(value: Any) -> Decimal:
     return number * 100
 
 
+def _percent_fraction(value: Any) -> float:
+    """``percent_fraction``: a percentage (a Stripe coupon's percent_off, 15) as a fraction
+    (0.15), as Tenure stores a discount."""
+    number = _number(value)
+    if not 0 <= number <= 100:
+        raise ValueError("expected a percentage between 0 and 100")
+    return float(number / 100)
+
+
 _TRANSFORMS = {
     "number": _plain_number,
     "fraction_percent": _fraction_percent,
+    "percent_fraction": _percent_fraction,
     "salesforce_id": salesforce_id,
     "salesforce_contact_id": salesforce_contact_id,
     "unix_datetime": _unix_datetime,

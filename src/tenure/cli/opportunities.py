@@ -50,11 +50,11 @@ def _choice(enum_type: Any, value: str | None, option: str) -> Any:
 
 
 def _money(amount: float | None, currency: str) -> str:
-    from babel.numbers import get_currency_precision
+    from tenure.money import minor_unit_digits
 
     if amount is None:
         return "—"
-    return f"{amount:,.{get_currency_precision(currency)}f} {currency}"
+    return f"{amount:,.{minor_unit_digits(currency)}f} {currency}"
 
 
 def _show(rows: list[Any]) -> None:

@@ -16,13 +16,13 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from babel.numbers import get_currency_precision
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tenure.accounts.opportunities import list_opportunities
 from tenure.accounts.schemas import OpportunityRead
 from tenure.model import OpportunityKind, OpportunityStatus
+from tenure.money import minor_unit_digits
 
 FORECAST_KINDS = (OpportunityKind.new_business, OpportunityKind.expansion)
 Bucket = Literal["month", "quarter", "overdue", "later", "undated"]
@@ -74,7 +74,7 @@ def _bucket(close_on: date | None, as_of: date, months: int) -> tuple[Bucket, st
 
 
 def _cents(value: Decimal, currency: str) -> Decimal:
-    exponent = Decimal(1).scaleb(-get_currency_precision(currency))
+    exponent = Decimal(1).scaleb(-minor_unit_digits(currency))
     return value.quantize(exponent, rounding=ROUND_HALF_UP)
 
 

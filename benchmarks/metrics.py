@@ -144,6 +144,9 @@ def synthetic_base(accounts: int, events: int, days: int) -> tuple[dict[str, pa.
             "discount": rng.choice([0.0, 0.1, 0.2], accounts),
             "status": np.where(churned & (stop < end), "ended", "active"),
             "outcome_on": pa.nulls(accounts, pa.date32()),
+            "auto_renews": np.zeros(accounts, dtype=bool),
+            "renewal_outcome": pa.nulls(accounts, pa.string()),
+            "billing_period": np.full(accounts, "annual"),
         }
     )
     n = accounts * 3
@@ -268,7 +271,8 @@ SIMULATED_SNAPSHOT = {
     "LEFT JOIN accounts a ON a.external_id = c.account_external_id",
     "features": "SELECT key, strategic, released_on FROM read_parquet('{dir}/features.parquet')",
     "contracts": "SELECT row_number() OVER (ORDER BY c.external_id) AS id, a.id AS account_id, "
-    "starts_on, ends_on, arr, currency, licensed_seats, discount, status, outcome_on "
+    "starts_on, ends_on, arr, currency, licensed_seats, discount, status, outcome_on, "
+    "auto_renews, renewal_outcome, billing_period "
     "FROM read_parquet('{dir}/contracts.parquet') c "
     "JOIN accounts a ON a.external_id = c.account_external_id",
     "surveys": "SELECT row_number() OVER (ORDER BY s.external_id) AS id, a.id AS account_id, "
@@ -521,7 +525,9 @@ def disagreements(
     """Metric (every one, or ``metrics``) → number of accounts where the two computations
     differ (rel 1e-9)."""
     differ: dict[str, int] = {}
-    for metric in metrics or all_metrics():
+    # Metrics the hand-written baselines do not compute yet (the lifetime totals) are left out
+    # of the comparison; main() names them.
+    for metric in [m for m in metrics or all_metrics() if m.slug in sql_frame]:
         a, b = ibis_frame[metric.slug].tolist(), sql_frame[metric.slug].tolist()
         bad = 0
         for x, y in zip(a, b, strict=True):
@@ -604,6 +610,9 @@ def main(argv: list[str] | None = None) -> Path:
         "rows": len(frames["ibis"]),
         "results_agree": not any(differ.values()),
         "disagreements": differ,
+        "not_in_the_hand_written_sql": [
+            m.slug for m in all_metrics() if m.slug not in frames["sql_one_pass"]
+        ],
         "duckdb": duckdb.__version__,
         "ibis": ibis.__version__,
     }

@@ -11,7 +11,12 @@ from tenure.portfolio.account_360 import arr_history
 
 
 def term(number: int, starts_on: date, ends_on: date, arr: float, **other: Any) -> Any:
-    fields = {"currency": "USD", "status": ContractStatus.active, "outcome_on": None} | other
+    fields = {
+        "currency": "USD",
+        "status": ContractStatus.active,
+        "outcome_on": None,
+        "auto_renews": False,
+    } | other
     return SimpleNamespace(
         id=number, account_id=1, starts_on=starts_on, ends_on=ends_on, arr=arr, **fields
     )

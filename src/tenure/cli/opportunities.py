@@ -60,9 +60,16 @@ def _money(amount: float | None, currency: str) -> str:
 def _show(rows: list[Any]) -> None:
     from rich.table import Table
 
-    table = Table(
-        "id", "account", "name", "kind", "stage", "amount", "prob.", "close", "status", "owner"
-    )
+    table = Table()
+    # Figures, kinds and days stay on one line in a narrow terminal; names wrap instead.
+    for header in ("id", "account", "name", "kind", "stage", "amount", "prob.", "close"):
+        table.add_column(
+            header,
+            no_wrap=header not in {"account", "name", "stage"},
+            justify="right" if header in {"amount", "prob."} else "left",
+        )
+    table.add_column("status")
+    table.add_column("owner")
     for o in rows:
         table.add_row(
             str(o.id),

@@ -1,0 +1,74 @@
+"""What no vendor export carries, in Tenure's own import format (JSON lines): the CS team as
+console users, the CS fields of accounts and contacts, the renewal tracker (terms that ended in a
+renewal, renewals signed for later), the feature catalog, survey answers and touchpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenure.simulate.exports.context import ExportContext
+
+USERS_FILE = "tenure/users.jsonl"
+
+
+def write_team(ctx: ExportContext, users: list[dict[str, Any]]) -> None:
+    """Tenure's console users: the CS team as `tenure users create` takes it (managers first)."""
+    ctx.write_jsonl(
+        USERS_FILE,
+        (
+            {k: u[k] for k in ("email", "name", "role", "manager_email")}
+            for u in sorted(users, key=lambda u: u["manager_email"] is not None)
+        ),
+    )
+
+
+def write_account_fields(ctx: ExportContext, accounts: list[dict[str, Any]]) -> None:
+    """The CS fields Salesforce's standard Account has no place for."""
+    ctx.write_jsonl(
+        "tenure/accounts.jsonl",
+        (
+            {
+                "external_id": ctx.account_ids[a["external_id"]][0],
+                "name": a["name"],
+                "segment": a["segment"],
+                "experience_segment": a["experience_segment"],
+                "region": a["region"],
+                "owner_email": a["owner_email"],
+                "onboarded_on": a["onboarded_on"],
+                "custom.handoff": a["custom.handoff"],
+                "custom.churn": a["custom.churn"] and _stated_churn(ctx, a["custom.churn"]),
+            }
+            for a in accounts
+        ),
+    )
+
+
+def _stated_churn(ctx: ExportContext, churn: dict[str, Any]) -> dict[str, Any]:
+    return {**churn, "contract_external_id": ctx.contract_ref(churn.get("contract_external_id"))}
+
+
+def write_contact_fields(ctx: ExportContext, contacts: list[dict[str, Any]]) -> None:
+    ctx.write_jsonl(
+        "tenure/contacts.jsonl",
+        (
+            {
+                "external_id": ctx.contact_ids[c["external_id"]],
+                "level": c["level"],
+                "roles": c["roles"],
+                "joined_on": c["joined_on"],
+                "left_on": c["left_on"],
+            }
+            for c in contacts
+        ),
+    )
+
+
+def write_renewal_tracker(ctx: ExportContext, tracked: list[dict[str, Any]]) -> None:
+    """The terms Stripe does not hold (renewed, or signed for later)."""
+    ctx.write_jsonl("tenure/contracts.jsonl", map(ctx.referenced, tracked))
+
+
+def write_tenure_records(ctx: ExportContext) -> None:
+    ctx.write_jsonl("tenure/features.jsonl", ctx.rows("features"))
+    for entity in ("surveys", "touchpoints"):
+        ctx.write_jsonl(f"tenure/{entity}.jsonl", map(ctx.referenced, ctx.rows(entity)))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from tenure.accounts import service
-from tenure.accounts.schemas import AdvocacyRead, AdvocacyRecord
+from tenure.accounts.growth_schemas import AdvocacyRead, AdvocacyRecord
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
 from tenure.errors import InvalidInput

@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts import service
-from tenure.accounts.schemas import (
+from tenure.accounts.growth_schemas import (
     OpportunityChange,
     OpportunityClose,
     OpportunityCreate,
     OpportunityOpen,
     OpportunityRead,
-    UpsertCounts,
 )
+from tenure.accounts.schemas import UpsertCounts
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
 from tenure.errors import Conflict, InvalidInput, NotFound

@@ -17,12 +17,12 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tenure.accounts import hierarchy
+from tenure.accounts.growth_schemas import OpportunityCreate
 from tenure.accounts.schemas import (
     AccountCreate,
     ContactCreate,
     ContractCreate,
     FeatureCreate,
-    OpportunityCreate,
     SurveyResponseCreate,
     TicketCreate,
     TouchpointCreate,

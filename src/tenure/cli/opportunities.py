@@ -143,8 +143,8 @@ def create(
 ) -> None:
     """Open an opportunity (`tenure opportunities create ACME --name 'Add 50 seats' --kind
     expansion --amount 12000 --currency EUR --probability 40 --close-date 2027-03-31`)."""
+    from tenure.accounts.growth_schemas import OpportunityOpen
     from tenure.accounts.opportunities import open_opportunity
-    from tenure.accounts.schemas import OpportunityOpen
     from tenure.accounts.service import get_account
     from tenure.cli.context import cli_actor, unit_of_work
     from tenure.dates import parse_day
@@ -188,8 +188,8 @@ def update(
 ) -> None:
     """Change the fields given (`tenure opportunities update 12 --stage Negotiation
     --probability 60`)."""
+    from tenure.accounts.growth_schemas import OpportunityChange
     from tenure.accounts.opportunities import change_opportunity
-    from tenure.accounts.schemas import OpportunityChange
     from tenure.cli.context import cli_actor, unit_of_work
     from tenure.dates import parse_day
 
@@ -214,8 +214,8 @@ def update(
 def _close(
     opportunity_id: int, won: bool, reason: str | None, on: str | None, as_json: bool
 ) -> None:
+    from tenure.accounts.growth_schemas import OpportunityClose
     from tenure.accounts.opportunities import close_opportunity
-    from tenure.accounts.schemas import OpportunityClose
     from tenure.cli.context import cli_actor, unit_of_work
     from tenure.dates import parse_day
     from tenure.model.base import utcnow
@@ -349,7 +349,7 @@ def advocacy_record(
     import sqlalchemy as sa
 
     from tenure.accounts.advocacy import record_advocacy
-    from tenure.accounts.schemas import AdvocacyRecord
+    from tenure.accounts.growth_schemas import AdvocacyRecord
     from tenure.accounts.service import get_account
     from tenure.cli.context import cli_actor, unit_of_work
     from tenure.dates import parse_day

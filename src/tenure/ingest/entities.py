@@ -16,13 +16,13 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
 from tenure.accounts import opportunities, service
+from tenure.accounts.growth_schemas import OpportunityCreate
 from tenure.accounts.schemas import (
     AccountCreate,
     ContactCreate,
     ContractCreate,
     FeatureCreate,
     InputModel,
-    OpportunityCreate,
     SurveyResponseCreate,
     TicketCreate,
     TouchpointCreate,

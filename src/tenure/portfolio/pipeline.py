@@ -19,8 +19,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from tenure.accounts.growth_schemas import OpportunityRead
 from tenure.accounts.opportunities import list_opportunities
-from tenure.accounts.schemas import OpportunityRead
 from tenure.model import OpportunityKind, OpportunityStatus
 from tenure.money import minor_unit_digits
 

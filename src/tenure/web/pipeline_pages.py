@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tenure.accounts import advocacy, opportunities
-from tenure.accounts.schemas import (
+from tenure.accounts.growth_schemas import (
     AdvocacyRecord,
     OpportunityChange,
     OpportunityClose,

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query
 
 from tenure.accounts import advocacy, opportunities
-from tenure.accounts.schemas import (
+from tenure.accounts.growth_schemas import (
     AdvocacyRead,
     AdvocacyRecord,
     OpportunityChange,

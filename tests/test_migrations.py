@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -18,3 +20,40 @@ def test_migrations_match_models(engine: sa.Engine) -> None:
 
 def test_schema_is_at_head(engine: sa.Engine) -> None:
     assert is_current(engine)
+
+
+def test_widening_the_roles_keeps_every_row_that_references_a_user(tmp_path: Path) -> None:
+    """0230 rebuilds the users table on SQLite (a CHECK constraint changes); with foreign keys
+    enforced, dropping the old copy would have nulled every owner and deleted account teams."""
+    from alembic import command
+
+    from tenure.store.database import create_engine
+    from tenure.store.migrate import alembic_config, upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'tenure.db'}")
+    try:
+        config = alembic_config(str(engine.url))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0220")
+            now = "2026-01-01 00:00:00"
+            connection.exec_driver_sql(
+                "INSERT INTO user_account (id, email, name, role, is_active, created_at, "
+                f"updated_at) VALUES (1, 'cleo@example.com', 'Cleo', 'csm', 1, '{now}', '{now}')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO account (id, external_id, name, owner_id, custom, created_at, "
+                f"updated_at) VALUES (1, 'acme', 'Acme', 1, '{{}}', '{now}', '{now}')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO account_team (id, account_id, user_id, role, since) "
+                f"VALUES (1, 1, 1, 'csm', '{now}')"
+            )
+        upgrade(engine)
+        with engine.begin() as connection:
+            assert connection.exec_driver_sql("SELECT owner_id FROM account").scalar() == 1
+            assert connection.exec_driver_sql("SELECT count(*) FROM account_team").scalar() == 1
+            connection.exec_driver_sql("UPDATE user_account SET role = 'sales'")
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()

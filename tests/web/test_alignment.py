@@ -19,6 +19,7 @@ from tenure.model import (
     DesiredOutcome,
     RuleEvaluation,
     User,
+    UserRole,
 )
 from tenure.model.account import Account
 from tests import factories as f
@@ -38,10 +39,10 @@ ANSWERS = {"technical_fit": 4, "functional_fit": 3, "resource_fit": 2, "ready": 
 
 @dataclass
 class Team:
-    """Acme's team besides Cleo (its owner): csm-role people who own no accounts."""
+    """Acme's team besides Cleo (its owner): people who own no accounts."""
 
-    sally: User  # account executive (sales)
-    ivan: User  # will receive the customer as implementation lead (services)
+    sally: User  # account executive: a sales user
+    ivan: User  # will receive the customer as implementation lead: a services user
     sue: User  # support lead
     headers: dict[str, dict[str, str]]
 
@@ -49,8 +50,10 @@ class Team:
 @pytest.fixture
 def team(console: Console) -> Team:
     with console.session() as session:
-        sally = f.user(session, email="sally@example.com", name="Sally Sales")
-        ivan = f.user(session, email="ivan@example.com", name="Ivan Implementation")
+        sally = f.user(session, email="sally@example.com", name="Sally Sales", role=UserRole.sales)
+        ivan = f.user(
+            session, email="ivan@example.com", name="Ivan Implementation", role=UserRole.services
+        )
         sue = f.user(session, email="sue@example.com", name="Sue Support")
         acme = session.get_one(Account, console.book.acme.id)
         acme.employee_count = 120  # inside the ICP's size; its segment "Enterprise" is not
@@ -332,3 +335,51 @@ def test_handing_off_to_a_csm_makes_them_the_owner(console: Console, team: Team)
     )
     assert rescue.status_code == 201, rescue.text
     assert rescue.json()["cta"]["owner_id"] == sam.id
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # A sales user hands customers over; they never receive one.
+        (
+            {"step": "sales_to_csm", "to_user_id": "sally"},
+            "to_user_id {sally}: Sally Sales is a sales user and hands customers over; the "
+            "handoff from sales to the CSM goes to the CSM",
+        ),
+        # Services takes the implementation from sales, but does not stand in for the CSM.
+        (
+            {"step": "sales_to_csm", "to_user_id": "ivan"},
+            "to_user_id {ivan}: Ivan Implementation is a services user and hands customers "
+            "over; the handoff from sales to the CSM goes to the CSM",
+        ),
+        # The handoff from sales is given by sales, not by services.
+        (
+            {"step": "sales_to_services", "to_user_id": "ivan", "from_user_id": "ivan"},
+            "from_user_id {ivan}: Ivan Implementation is a services user; the handoff from "
+            "sales to services is given by a sales user",
+        ),
+    ],
+)
+def test_sales_and_services_users_hand_customers_over(
+    console: Console, team: Team, body: dict[str, str], message: str
+) -> None:
+    ids = {"sally": team.sally.id, "ivan": team.ivan.id}
+    sent = {k: ids.get(v, v) for k, v in body.items()}
+    sent |= {"desired_outcome": OUTCOME, "fit_answers": ANSWERS}
+    path = f"/api/v1/accounts/{console.book.acme.id}/handoffs"
+    response = _post(console, team, "max", path, sent)
+    assert response.status_code == 422, response.text
+    assert response.json()["message"] == message.format(**ids)
+    # Sally (sales, the account executive) hands Acme to Ivan (services) as the page offers.
+    done = _post(
+        console,
+        team,
+        "max",
+        path,
+        {**sent, "step": "sales_to_services", "to_user_id": team.ivan.id, "from_user_id": None},
+    )
+    assert done.status_code == 201, done.text
+    assert (done.json()["from_user_name"], done.json()["to_user_name"]) == (
+        "Sally Sales",
+        "Ivan Implementation",
+    )

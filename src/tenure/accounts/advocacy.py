@@ -7,13 +7,16 @@ quarter, references, referrals) and the referred customers of effective CAC (suc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from tenure.accounts import service
+from tenure.accounts.crm_schemas import AdvocacyImport
 from tenure.accounts.growth_schemas import AdvocacyRead, AdvocacyRecord
+from tenure.accounts.schemas import UpsertCounts
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
 from tenure.errors import InvalidInput
@@ -58,6 +61,12 @@ def record_advocacy(
         session, actor, "advocacy.create", "advocacy", record.id, after=audit.snapshot(record)
     )
     return _read(record, account, contact)
+
+
+def upsert_advocacy(session: Session, rows: Sequence[AdvocacyImport]) -> UpsertCounts:
+    """Advocacy records imported from the CRM (a reference program, a custom object), by the
+    CRM's id: a re-import updates them."""
+    return service.counts(service.upsert_rows(session, Referral, "external_id", rows))
 
 
 def _noun(kind: AdvocacyKind) -> str:

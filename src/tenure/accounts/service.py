@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tenure.accounts import hierarchy
+from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport
 from tenure.accounts.growth_schemas import OpportunityCreate
 from tenure.accounts.schemas import (
     AccountCreate,
@@ -100,6 +101,20 @@ REFERENCES: dict[type[BaseModel], tuple[Reference, ...]] = {
         _ACCOUNT,
         Reference("owner_email", User, "email", "user", "owner_id"),
         Reference("owner_external_id", User, "external_id", "user", "owner_id"),
+    ),
+    HandoffImport: (
+        _ACCOUNT,
+        Reference("from_user_email", User, "email", "user", "from_user_id"),
+        Reference("from_user_external_id", User, "external_id", "user", "from_user_id"),
+        Reference("to_user_email", User, "email", "user", "to_user_id"),
+        Reference("to_user_external_id", User, "external_id", "user", "to_user_id"),
+    ),
+    AdvocacyImport: (
+        _ACCOUNT,
+        _CONTACT,
+        Reference(
+            "referred_account_external_id", Account, "external_id", "account", "referred_account_id"
+        ),
     ),
     TouchpointCreate: (
         _ACCOUNT,

@@ -2,6 +2,8 @@
 
 - **viewer**: reads everything, changes nothing.
 - **csm**: reads everything; edits the accounts they own or sit on the account team of.
+- **sales**, **services**: as a csm; they are the people who hand a customer over (sales to
+  services or to the CSM, services to the CSM) and never receive one from a handoff.
 - **manager**: as a csm, plus the accounts their team owns; reassigns owners within their team.
 - **admin**: everything, including users, roles, API tokens and the audit log.
 """

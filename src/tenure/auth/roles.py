@@ -14,3 +14,8 @@ class UserRole(enum.StrEnum):
     manager = "manager"
     csm = "csm"
     viewer = "viewer"
+    # The people who hand a customer over (alignment): sales closes the deal and hands the
+    # customer to services (implementation) or straight to the CSM; services hands it to the CSM.
+    # They edit the accounts whose team they sit on, as a CSM does.
+    sales = "sales"
+    services = "services"

@@ -39,6 +39,10 @@ ENTITY_HELP = {
     "touchpoints": "Meetings, calls, QBRs… by external_id, with attendees by contact external ids.",
     "opportunities": "Deals (new business, expansion, renewal) by external_id: stage, amount, "
     "close date, won/lost (-m salesforce-opportunities, -m hubspot-deals).",
+    "handoffs": "Sales → CS handoffs by external_id: who handed the customer to whom, when, and "
+    "the Desired Outcome captured (-m salesforce-handoffs).",
+    "advocacy": "Success stories, case studies, references, speaker slots and referrals by "
+    "external_id (-m salesforce-advocacy).",
 }
 
 

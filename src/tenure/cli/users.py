@@ -9,7 +9,8 @@ from tenure.auth.roles import UserRole
 from tenure.cli.context import console, handle_errors, print_json, unit_of_work
 
 app = typer.Typer(
-    help="Console users (admin, manager, csm, viewer) and API tokens.", no_args_is_help=True
+    help="Console users (admin, manager, csm, sales, services, viewer) and API tokens.",
+    no_args_is_help=True,
 )
 
 
@@ -18,7 +19,9 @@ app = typer.Typer(
 def create(
     email: str = typer.Argument(..., help="Sign-in email"),
     name: str = typer.Option(..., "--name", help="Display name"),
-    role: UserRole = typer.Option(UserRole.csm, "--role", help="admin, manager, csm or viewer"),
+    role: UserRole = typer.Option(
+        UserRole.csm, "--role", help="admin, manager, csm, sales, services or viewer"
+    ),
     password: str | None = typer.Option(
         None,
         "--password",

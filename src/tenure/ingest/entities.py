@@ -15,7 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
-from tenure.accounts import opportunities, service
+from tenure.accounts import advocacy, opportunities, service
+from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport
 from tenure.accounts.growth_schemas import OpportunityCreate
 from tenure.accounts.schemas import (
     AccountCreate,
@@ -30,6 +31,7 @@ from tenure.accounts.schemas import (
     UserImport,
     UtcDatetime,
 )
+from tenure.portfolio.handoff_import import upsert_handoffs
 
 
 class EventRow(InputModel):
@@ -86,5 +88,7 @@ ENTITIES: dict[str, EntityKind] = {
         EntityKind(
             "opportunities", OpportunityCreate, "external_id", opportunities.upsert_opportunities
         ),
+        EntityKind("handoffs", HandoffImport, "external_id", upsert_handoffs),
+        EntityKind("advocacy", AdvocacyImport, "external_id", advocacy.upsert_advocacy),
     )
 }

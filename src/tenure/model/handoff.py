@@ -28,6 +28,8 @@ class AccountHandoff(Base):
     __tablename__ = "account_handoff"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The CRM's id of an imported handoff (a re-import updates it); None when recorded here.
+    external_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     account_id: Mapped[int] = mapped_column(
         sa.ForeignKey("account.id", ondelete="CASCADE"), index=True
     )

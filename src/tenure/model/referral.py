@@ -24,6 +24,8 @@ class Referral(TimestampMixin, Base):
     __tablename__ = "referral"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The CRM's id of an imported record (a re-import updates it); None when recorded here.
+    external_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     account_id: Mapped[int] = mapped_column(
         sa.ForeignKey("account.id", ondelete="CASCADE"), index=True
     )

@@ -52,6 +52,15 @@ NEXT_STEPS: dict[HandoffStep | None, tuple[HandoffStep, ...]] = {
     HandoffStep.services_to_csm: (),
     HandoffStep.sales_to_csm: (),
 }
+# The user types that hand a customer over at each step, and may never receive it there: sales
+# closes the deal and hands it on; services implements and hands it to the CSM.
+GIVER_TYPE = {
+    HandoffStep.sales_to_services: UserRole.sales,
+    HandoffStep.sales_to_csm: UserRole.sales,
+    HandoffStep.services_to_csm: UserRole.services,
+}
+RECEIVER_TYPE = {HandoffStep.sales_to_services: UserRole.services}
+TYPE_NOUN = {UserRole.sales: "a sales user", UserRole.services: "a services user"}
 HOLDER_TEAM = {
     AccountTeamRole.implementation_lead: "services",
     AccountTeamRole.csm: "csm",
@@ -136,6 +145,36 @@ def _receiver(session: Session, user_id: int, field: str) -> User:
     if user is None or not user.is_active or user.role == UserRole.viewer:
         raise InvalidInput(f"{field} {user_id}: no active non-viewer user with that id")
     return user
+
+
+def check_user_types(step: HandoffStep, giver: User, receiver: User) -> None:
+    """Sales and services users hand customers over; they receive one only where their team
+    does (services takes the implementation from sales). Other roles may stand in for either
+    side (a small company's founder sells, a CSM implements)."""
+    giving = GIVER_TYPE[step]
+    for user, field in ((giver, "from_user_id"), (receiver, "to_user_id")):
+        role = user.role
+        if role not in TYPE_NOUN:
+            continue
+        if field == "from_user_id" and role is not giving:
+            raise InvalidInput(
+                f"from_user_id {user.id}: {user.name} is {TYPE_NOUN[role]}; the handoff "
+                f"{_step_words(step)} is given by {TYPE_NOUN[giving]}"
+            )
+        if field == "to_user_id" and RECEIVER_TYPE.get(step) is not role:
+            raise InvalidInput(
+                f"to_user_id {user.id}: {user.name} is {TYPE_NOUN[role]} and hands customers "
+                f"over; the handoff {_step_words(step)} goes to "
+                + ("the implementation lead" if step in RECEIVER_TYPE else "the CSM")
+            )
+
+
+def _step_words(step: HandoffStep) -> str:
+    return {
+        HandoffStep.sales_to_services: "from sales to services",
+        HandoffStep.sales_to_csm: "from sales to the CSM",
+        HandoffStep.services_to_csm: "from services to the CSM",
+    }[step]
 
 
 def _handoffs(session: Session, account_id: int) -> list[AccountHandoff]:
@@ -362,7 +401,8 @@ def record_handoff(
             )
     receiver = _receiver(session, data.to_user_id, "to_user_id")
     giver_id = data.from_user_id or holder(session, account, last).user_id or actor.id
-    _receiver(session, giver_id, "from_user_id")
+    giver = _receiver(session, giver_id, "from_user_id")
+    check_user_types(data.step, giver, receiver)
     on = data.on or as_of
     if last is not None and on < last.handed_off_on:
         raise InvalidInput(f"on: {on} is before the previous handoff ({last.handed_off_on})")

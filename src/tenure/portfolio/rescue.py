@@ -84,7 +84,9 @@ def team_role(session: Session, actor: Actor, account: Account) -> str | None:
 def can_request_rescue(session: Session, actor: Actor, account: Account) -> bool:
     if actor.role in (UserRole.admin, UserRole.manager):
         return True
-    return actor.role == UserRole.csm and team_role(session, actor, account) is not None
+    # Anyone who sits on the account (CSM, sales, services) may ask for the rescue.
+    on_team = (UserRole.csm, UserRole.sales, UserRole.services)
+    return actor.role in on_team and team_role(session, actor, account) is not None
 
 
 def _context(session: Session, account: Account) -> AccountContext:

@@ -23,9 +23,27 @@ def alembic_config(url: str) -> Config:
 def upgrade(engine: sa.Engine) -> None:
     """Bring the schema to every head (domains may add parallel branches)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a constraint by rebuilding the table; with foreign keys enforced,
+            # dropping the old copy of a referenced table (user_account) would cascade into the
+            # rows that reference it. Alembic's advice: enforce them again afterwards, and check.
+            # The pragma only takes effect outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "heads")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def is_current(engine: sa.Engine) -> bool:

@@ -252,17 +252,9 @@ def last_nps(book: Book, account_id: int, before: date) -> int | None:
     return answers[-1].score if answers else None
 
 
-def account_facts(
-    book: Book,
-    account_id: int,
-    *,
-    at_signing: bool = False,
-    metrics: dict[str, Any] | None = None,
-    day: date | None = None,
-) -> dict[str, Any]:
-    """The dotted facts rules read. At signing: attributes and handoff answers only; otherwise
-    also usage (the book's metrics, or ``metrics`` of another ``day``) and the last NPS."""
-    a = book.accounts[account_id]
+def signing_facts(a: Account) -> dict[str, Any]:
+    """The account's attributes and custom fields as dotted facts: its handoff answers
+    (``handoff.<key>``) and outcome measurements (``outcome.<key>``), ``custom.<key>`` else."""
     facts: dict[str, Any] = {
         "segment": a.segment,
         "experience_segment": a.experience_segment,
@@ -275,6 +267,20 @@ def account_facts(
             facts.update({f"{key}.{k}": v for k, v in val.items()})
         elif not isinstance(val, (dict, list)):
             facts[f"custom.{key}"] = val
+    return facts
+
+
+def account_facts(
+    book: Book,
+    account_id: int,
+    *,
+    at_signing: bool = False,
+    metrics: dict[str, Any] | None = None,
+    day: date | None = None,
+) -> dict[str, Any]:
+    """The dotted facts rules read. At signing: attributes and handoff answers only; otherwise
+    also usage (the book's metrics, or ``metrics`` of another ``day``) and the last NPS."""
+    facts = signing_facts(book.accounts[account_id])
     if at_signing:
         return facts
     usage = book.metrics.get(account_id, {}) if metrics is None else metrics

@@ -59,6 +59,7 @@ def set_desired_outcome(
     )
     session.add(row)
     session.flush()
+    follow_experience(session, account)
     audit.record(
         session,
         actor,
@@ -68,6 +69,20 @@ def set_desired_outcome(
         after=audit.snapshot(row),
     )
     return row
+
+
+def follow_experience(session: Session, account: Account) -> None:
+    """The account's experience segment follows the Appropriate Experience of its latest Desired
+    Outcome version: success plans and health profiles are segmented by it, not by price."""
+    touch_model = session.scalar(
+        sa.select(DesiredOutcome.touch_model)
+        .where(DesiredOutcome.account_id == account.id)
+        .order_by(DesiredOutcome.effective_from.desc(), DesiredOutcome.version.desc())
+        .limit(1)
+    )
+    if touch_model is not None and account.experience_segment != touch_model:
+        account.experience_segment = touch_model
+        session.flush()
 
 
 def outcome_versions(session: Session, account_id: int) -> list[outcome.DesiredOutcomeVersion]:

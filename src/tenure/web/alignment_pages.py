@@ -95,6 +95,7 @@ def handoff_from_form(form: dict[str, str]) -> handoff.HandoffCreate:
         {
             "step": form.get("step"),
             "to_user_id": form.get("to_user_id"),
+            "from_user_id": form.get("from_user_id") or None,
             "on": form.get("on") or None,
             "desired_outcome": outcome,
             "fit_answers": answers or None,

@@ -43,6 +43,8 @@ Entity = Literal[
     "tickets",
     "touchpoints",
     "opportunities",
+    "handoffs",
+    "advocacy",
 ]
 Transform = Literal[
     "number",

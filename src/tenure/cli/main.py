@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from tenure.cli import alerts as alerts_commands
 from tenure.cli import backup as backup_commands
 from tenure.cli import connect as connect_commands
 from tenure.cli import contacts as contacts_commands
@@ -92,6 +93,7 @@ app.add_typer(fx_commands.fx_app, name="fx")
 app.add_typer(opportunities_commands.opportunities_app, name="opportunities")
 app.add_typer(opportunities_commands.advocacy_app, name="advocacy")
 app.add_typer(connect_commands.app, name="connect")
+app.add_typer(alerts_commands.app, name="alerts")
 success_commands.register(app)
 app.command("simulate")(simulate_command.command)
 app.command("demo")(demo_command.command)

@@ -124,7 +124,10 @@ def disconnect(session: Session, actor: Actor, vendor_name: str) -> None:
 
 
 def connections(session: Session) -> list[ConnectionRead]:
-    rows = session.scalars(sa.select(Connection).order_by(Connection.vendor))
+    """The systems synced (Slack, which Tenure only posts to, is configured with the alerts)."""
+    rows = session.scalars(
+        sa.select(Connection).where(Connection.vendor.in_(VENDORS)).order_by(Connection.vendor)
+    )
     return [_read(session, connection) for connection in rows]
 
 
@@ -177,7 +180,9 @@ def _sync_all(
     on_batch: Callable[[str, int], None] | None,
 ) -> list[SyncRunRead]:
     with session_scope(factory) as session:
-        query = sa.select(Connection).where(Connection.is_active.is_(True))
+        query = sa.select(Connection).where(
+            Connection.is_active.is_(True), Connection.vendor.in_(VENDORS)
+        )
         if vendors:
             query = query.where(Connection.vendor.in_([vendor_of(v).name for v in vendors]))
         plans = [
@@ -213,7 +218,11 @@ def _sync_all(
 
 def has_connections(factory: sessionmaker[Session]) -> bool:
     with session_scope(factory) as session:
-        active = sa.select(Connection.id).where(Connection.is_active.is_(True)).limit(1)
+        active = (
+            sa.select(Connection.id)
+            .where(Connection.is_active.is_(True), Connection.vendor.in_(VENDORS))
+            .limit(1)
+        )
         return session.scalar(active) is not None
 
 

@@ -1,5 +1,5 @@
 """The daily run: metrics → health → churn risk → milestones → facts → rules → CTAs →
-follow-ups → outbox → webhooks.
+follow-ups (→ Slack alerts queued, when Slack is connected) → outbox → webhooks (→ Slack).
 
 Each run is recorded in ``daily_run`` (as-of date, start/end, per-step seconds and counts, errors).
 Running an as-of date that already succeeded changes nothing; ``force`` re-runs its steps, which
@@ -322,12 +322,16 @@ def _run_steps(
     if settings.sync_before_daily and ctx.data_dir is not None and _connected(factory):
         # Its own transactions (one per batch): the morning's scores read the night's changes.
         records.append(_timed("sync", on_step, partial(_sync, factory, ctx.data_dir)))
+    slack = _slack_connected(factory)
     with session_scope(factory) as session:
-        for name, fn in steps(ctx):
+        chosen = [*steps(ctx), *([("slack_alerts", _slack_alerts_step)] if slack else [])]
+        for name, fn in chosen:
             records.append(_timed(name, on_step, partial(_in_savepoint, session, ctx, fn)))
     # Sending owns its transactions (one per message): outside the steps' transaction.
     records.append(_timed("outbox", on_step, partial(_send_outbox, engine, settings, mailer)))
     records.append(_timed("webhooks", on_step, partial(_deliver, engine, settings, poster)))
+    if slack:
+        records.append(_timed("slack", on_step, partial(_post_slack, factory, settings)))
     with session_scope(factory) as session:
         run = session.get_one(DailyRun, ctx.run_id)
         run.steps = records
@@ -375,6 +379,32 @@ def _sync(factory: Any, data_dir: Path) -> dict[str, Any]:
     from tenure.connectors.service import sync_for_daily_run
 
     return sync_for_daily_run(factory, data_dir)
+
+
+def _slack_connected(factory: Any) -> bool:
+    from tenure.playbooks.alerts_service import slack_connected
+
+    with session_scope(factory) as session:
+        return slack_connected(session)
+
+
+def _slack_alerts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """After the CTAs: the day's alerts queued for Slack (risk crossing, champion left, health
+    turned red, a CTA assigned), each event once."""
+    from tenure.playbooks.alerts_service import queue_alerts
+
+    return queue_alerts(session, ctx.as_of, public_url=ctx.settings.public_url, ruleset=ctx.ruleset)
+
+
+def _post_slack(factory: Any, settings: PlaybookSettings) -> dict[str, Any]:
+    from tenure.config import get_settings
+    from tenure.playbooks.alerts_service import send_alerts, slack_client
+
+    with session_scope(factory) as session:
+        client = slack_client(session, get_settings().signing_key)
+    if client is None:
+        return {}
+    return send_alerts(factory, client, settings).as_counts()
 
 
 def _send_outbox(

@@ -195,6 +195,24 @@ def tick(
             delivered = webhooks.deliver_pending(session, poster, settings, now=now)
         if delivered.delivered or delivered.retried or delivered.failed:
             log(f"webhooks: {delivered.as_counts()}")
+    _post_slack(engine, settings, now, log)
+
+
+def _post_slack(
+    engine: sa.Engine, settings: PlaybookSettings, now: datetime, log: Callable[[str], None]
+) -> None:
+    """Slack alerts due (new ones, retries, those Slack asked to wait for)."""
+    from tenure.config import get_settings
+    from tenure.playbooks.alerts_service import send_alerts, slack_client
+
+    factory = session_factory(engine)
+    with session_scope(factory) as session:
+        client = slack_client(session, get_settings().signing_key)
+    if client is None:
+        return
+    report = send_alerts(factory, client, settings, now=lambda: now)
+    if report.sent or report.retried or report.failed or report.rate_limited:
+        log(f"slack: {report.as_counts()}")
 
 
 def _run_day(

@@ -38,6 +38,7 @@ from tenure.model.opportunity import (
 )
 from tenure.model.outbox import OutboxMessage, OutboxStatus
 from tenure.model.referral import AdvocacyKind, Referral
+from tenure.model.slack_alert import SlackAlert
 from tenure.model.source import Source
 from tenure.model.source_identity import IdentitySystem, SourceIdentity
 from tenure.model.survey import SurveyKind, SurveyResponse
@@ -108,6 +109,7 @@ __all__ = [
     "ReportingCurrency",
     "RuleEvaluation",
     "SavedView",
+    "SlackAlert",
     "Source",
     "SourceIdentity",
     "SuccessPlan",

@@ -1,8 +1,8 @@
 """Slack alerts: the outbox of Slack messages (risk crossing, champion left, health turned red,
 a CTA assigned) posted to a channel or a CSM's direct messages
 
-Revision ID: 0230
-Revises: 0220
+Revision ID: 0240
+Revises: 0230
 Create Date: 2026-12-06 21:40:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0230"
-down_revision: str | Sequence[str] | None = "0220"
+revision: str = "0240"
+down_revision: str | Sequence[str] | None = "0230"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

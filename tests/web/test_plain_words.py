@@ -54,10 +54,17 @@ CHECKS = [
 
 def _console_pages() -> list[str]:
     """The console's GET pages as the app mounts them (tenure.web.mount_console's routers)."""
-    from tenure.web import admin, alignment_pages, pages, pipeline_pages, playbook_pages
+    from tenure.web import (
+        admin,
+        alignment_pages,
+        import_pages,
+        pages,
+        pipeline_pages,
+        playbook_pages,
+    )
 
     paths = []
-    for module in (pages, admin, playbook_pages, alignment_pages, pipeline_pages):
+    for module in (pages, admin, playbook_pages, alignment_pages, pipeline_pages, import_pages):
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "GET" in route.methods:
                 paths.append(route.path)
@@ -121,11 +128,16 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
     ids = {
         "{account_id}": str(book.acme.id),
         "{opportunity_id}": None,  # the book has no deal; the pipeline page lists none either
+        "{token}": None,  # an upload's preview: tests/web/test_screens.py reads it
     }
     paths = _console_pages()
-    assert {"/today", "/accounts/{account_id}", "/accounts/{account_id}/ebr", "/admin"} <= set(
-        paths
-    )
+    assert {
+        "/today",
+        "/accounts/{account_id}",
+        "/accounts/{account_id}/ebr",
+        "/admin",
+        "/imports",
+    } <= set(paths)
     seen = 0
     for email in ("cleo@example.com", "max@example.com", "ada@example.com"):
         console.client.cookies.clear()

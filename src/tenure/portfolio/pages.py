@@ -46,6 +46,14 @@ PAGES: list[Page] = [
         shortcut="o",
     ),
     Page(
+        "imports",
+        "Import",
+        "/imports",
+        "/api/v1/imports",
+        roles=frozenset({UserRole.admin}),
+        shortcut="f",
+    ),
+    Page(
         "admin", "Admin", "/admin", "/api/v1/users", roles=frozenset({UserRole.admin}), shortcut="a"
     ),
 ]

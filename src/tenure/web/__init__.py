@@ -17,6 +17,7 @@ def mount_console(app: FastAPI) -> None:
         admin,
         alignment_pages,
         docs,
+        import_pages,
         pages,
         pipeline_pages,
         playbook_pages,
@@ -34,3 +35,4 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(alignment_pages.router)
     app.include_router(pipeline_pages.router)
     app.include_router(surveys.router)
+    app.include_router(import_pages.router)

@@ -13,6 +13,7 @@ from tenure.errors import InvalidInput, NotFound, RejectedFile
 from tenure.ingest.entities import ENTITIES
 from tenure.ingest.files import FileFormat
 from tenure.ingest.mappings import load_mapping, shipped_mappings
+from tenure.ingest.preview import RowProblem
 from tenure.ingest.request import ImportReport, ImportRequest
 from tenure.ingest.runs import record_rejection
 from tenure.ingest.service import check_importer, import_file, uploaded
@@ -20,13 +21,6 @@ from tenure.model.base import utcnow
 from tenure.store.events import EventStore
 
 router = APIRouter(tags=["imports"], responses=ERRORS)
-
-
-class RowProblem(BaseModel):
-    line: int = Field(description="Line of the file (the header is line 1)")
-    column: str | None = Field(description="The file's column, as its header names it")
-    value: str | None
-    reason: str
 
 
 class ImportResult(ImportReport):

@@ -57,6 +57,7 @@ def _console_pages() -> list[str]:
     from tenure.web import (
         admin,
         alignment_pages,
+        cta_pages,
         import_pages,
         pages,
         pipeline_pages,
@@ -64,7 +65,15 @@ def _console_pages() -> list[str]:
     )
 
     paths = []
-    for module in (pages, admin, playbook_pages, alignment_pages, pipeline_pages, import_pages):
+    for module in (
+        pages,
+        admin,
+        playbook_pages,
+        cta_pages,
+        alignment_pages,
+        pipeline_pages,
+        import_pages,
+    ):
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "GET" in route.methods:
                 paths.append(route.path)
@@ -82,24 +91,23 @@ def _text(page: str) -> str:
 def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) -> None:
     book = console.book
     with console.session() as session:
-        session.add(
-            Cta(
-                rule_key="renewal_risk",
-                rule_version=1,
-                account_id=book.acme.id,
-                kind=CtaType.risk,
-                priority=CtaPriority.high,
-                title="Renewal at risk",
-                owner_id=book.cleo.id,
-                opened_on=book.today,
-                due_on=book.today + timedelta(days=7),
-                last_fired_on=book.today,
-                reason=RAW_REASON,
-                facts=CHECKS,
-                facts_signature="test",
-                arr_at_risk=120_000,
-            )
+        cta = Cta(
+            rule_key="renewal_risk",
+            rule_version=1,
+            account_id=book.acme.id,
+            kind=CtaType.risk,
+            priority=CtaPriority.high,
+            title="Renewal at risk",
+            owner_id=book.cleo.id,
+            opened_on=book.today,
+            due_on=book.today + timedelta(days=7),
+            last_fired_on=book.today,
+            reason=RAW_REASON,
+            facts=CHECKS,
+            facts_signature="test",
+            arr_at_risk=120_000,
         )
+        session.add(cta)
         # A daily run as the risk step records it with no model fitted (jobs/daily.py).
         session.add(
             DailyRun(
@@ -127,6 +135,7 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         session.commit()
     ids = {
         "{account_id}": str(book.acme.id),
+        "{cta_id}": str(cta.id),
         "{opportunity_id}": None,  # the book has no deal; the pipeline page lists none either
         "{token}": None,  # an upload's preview: tests/web/test_screens.py reads it
     }

@@ -74,6 +74,47 @@ def ctas_today(
         console.print(book.as_text(), highlight=False, markup=False)
 
 
+@ctas_app.command("show")
+@handle_errors
+def ctas_show(
+    cta_id: int,
+    as_of: str | None = AS_OF,
+    rules: Path | None = RulesOption,
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """One CTA: its goal, why, playbook steps and history (as its console page shows it)."""
+    from tenure.cli.context import cli_actor
+    from tenure.playbooks.cta_detail import cta_detail
+
+    with unit_of_work() as session:
+        actor = cli_actor(session)
+        day = as_of_day(session, as_of, quiet=True)
+        detail = cta_detail(session, ruleset_of(rules), cta_id, actor.user, day)
+    if json:
+        print_json(detail)
+        return
+    c = detail.cta
+    status = f"snoozed until {c.snoozed_until}" if c.snoozed_until else c.status.replace("_", " ")
+    if detail.outcome_words:
+        status = f"closed {c.closed_on}: {detail.outcome_words}"
+        status += f" — {c.outcome_note}" if c.outcome_note else ""
+    lines = [
+        f"{c.title} — {c.account_name} (CTA {c.id}, {c.priority})",
+        f"Status: {status} · due {c.due_on} · owner {detail.owner_name or 'unassigned'}",
+        f"Goal: {detail.goal}",
+        f"Why: {detail.why}",
+        "Steps:",
+    ]
+    lines += [
+        f"  [{'x' if s.done else ' '}] {s.position}. {s.title} (due {s.due_on})"
+        + (f" — done {s.done_on} by {s.done_by}" if s.done and s.done_by else "")
+        for s in detail.steps
+    ] or ["  (none)"]
+    lines.append("History:")
+    lines += [f"  {h.on_date} {h.text}" + (f" — {h.by}" if h.by else "") for h in detail.history]
+    console.print("\n".join(lines), highlight=False, markup=False)
+
+
 @ctas_app.command("draft")
 @handle_errors
 def ctas_draft(

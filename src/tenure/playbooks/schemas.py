@@ -81,6 +81,49 @@ class CtaRead(BaseModel):
         )
 
 
+class CtaStepView(BaseModel):
+    """One playbook step as the CTA page shows it: who ticked it off and when."""
+
+    position: int
+    title: str
+    due_on: date
+    # What the step's suggested message is for (the rule's playbook), when it has one.
+    goal: str | None = None
+    done: bool
+    done_on: date | None = None
+    done_by: str | None = None
+    overdue: bool = False
+
+
+class CtaHistoryEntry(BaseModel):
+    on_date: date  # the data day it happened on
+    at: datetime
+    by: str | None  # who did it (None: the daily run)
+    text: str  # what happened, in words
+
+
+class CtaDetail(BaseModel):
+    """A CTA's page: its goal, why (in words), steps, history, and what the reader may do."""
+
+    cta: CtaRead
+    as_of: date
+    goal: str
+    rule_name: str
+    rule_description: str
+    why: str
+    owner_name: str | None
+    escalated_to_name: str | None
+    outcome_words: str | None
+    steps: list[CtaStepView]
+    history: list[CtaHistoryEntry]
+    # Whether the reader may acknowledge, snooze, close it and tick its steps off.
+    may_act: bool
+    # The days a snooze may pick: after the data day, at most SNOOZE_MAX_DAYS later.
+    snooze_from: date
+    snooze_default: date
+    snooze_to: date
+
+
 class RuleRead(BaseModel):
     key: str
     name: str

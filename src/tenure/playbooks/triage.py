@@ -22,6 +22,18 @@ from tenure.playbooks.schemas import CtaRead, Triage, TriageAction
 from tenure.playbooks.service import close_cta, get_cta, record_event
 
 SNOOZE_DAYS = 7
+# The furthest a snooze may reach: a CTA put away for longer is work nobody will see again.
+SNOOZE_MAX_DAYS = 90
+
+
+def snooze_range(as_of: date) -> tuple[date, date, date]:
+    """The days a snooze may pick on the data day ``as_of``: the first, the default (a week
+    later) and the last."""
+    return (
+        as_of + timedelta(days=1),
+        as_of + timedelta(days=SNOOZE_DAYS),
+        as_of + timedelta(days=SNOOZE_MAX_DAYS),
+    )
 
 
 def may_triage(session: Session, user: User, cta: Cta) -> bool:
@@ -99,7 +111,15 @@ def _snooze(
     session: Session, cta: Cta, until: date, as_of: date, now: datetime, actor: Actor
 ) -> None:
     if until <= as_of:
-        raise InvalidInput(f"until: {until} is not after {as_of}")
+        raise InvalidInput(
+            f"until: snooze to a day after {as_of} (the day the data is read as of), not {until}"
+        )
+    latest = snooze_range(as_of)[2]
+    if until > latest:
+        raise InvalidInput(
+            f"until: snooze for at most {SNOOZE_MAX_DAYS} days (to {latest} at the latest), "
+            f"not to {until}; close the CTA if there is nothing to do"
+        )
     cta.status = CtaStatus.snoozed
     cta.snoozed_until = until
     cta.acknowledged_at = cta.acknowledged_at or now

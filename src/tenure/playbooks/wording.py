@@ -166,3 +166,65 @@ def without_commands(text: str) -> str:
     'nothing to score yet (import accounts)'
     """
     return _COMMAND.sub("", text)
+
+
+# What a CTA of each type is for: the goal its page leads with.
+_GOALS = {
+    "risk": "Keep the customer: find out what went wrong and agree a fix with them before it "
+    "costs the renewal.",
+    "renewal": "Renew on time at full ARR: confirm the renewal with the decision maker and get "
+    "the order signed before the term ends.",
+    "opportunity": "Grow the account: confirm the need and hand a qualified expansion to sales.",
+    "lifecycle": "Get the customer to first value: finish onboarding and the first milestone.",
+    "advocacy": "Turn a happy customer into an advocate: ask for a reference, review or story.",
+}
+_OUTCOMES = {
+    "success": "Done — it worked",
+    "failed": "Tried — it did not work",
+    "no_action_needed": "No action needed",
+}
+
+
+def cta_goal(cta_type: str) -> str:
+    """What a CTA of this type is for, in a CS manager's words.
+
+    >>> cta_goal("renewal")[:23]
+    'Renew on time at full A'
+    """
+    return _GOALS.get(cta_type, "Act on what the rule found.")
+
+
+def outcome_text(outcome: str) -> str:
+    """A closed CTA's outcome in words: ``no_action_needed`` → ``No action needed``."""
+    return _OUTCOMES.get(outcome, outcome.replace("_", " ").capitalize())
+
+
+def history_text(kind: str, detail: Mapping[str, Any], names: Mapping[int, str]) -> str:
+    """One CTA event in words, as its page lists the history.
+
+    >>> history_text("snoozed", {"until": "2026-07-01"}, {})
+    'Snoozed until 2026-07-01'
+    >>> history_text("closed", {"outcome": "failed", "note": "no budget", "automatic": False}, {})
+    'Closed: Tried — it did not work. Note: no budget'
+    >>> history_text("escalated", {"to_user_id": 3}, {3: "Ana"})
+    'Escalated to Ana (not acknowledged in time)'
+    """
+    if kind == "created":
+        return "Raised by the daily run"
+    if kind == "acknowledged":
+        return "Acknowledged: someone is working on it"
+    if kind == "snoozed":
+        return f"Snoozed until {detail.get('until')}"
+    if kind == "woke":
+        return "Back from snooze"
+    if kind == "escalated":
+        to = names.get(detail.get("to_user_id") or 0, "the owner's manager")
+        return f"Escalated to {to} (not acknowledged in time)"
+    if kind == "step_done":
+        return f"Step {detail.get('position')} done"
+    if kind == "closed":
+        if detail.get("automatic"):
+            return "Closed automatically: what raised it is no longer true"
+        text = f"Closed: {outcome_text(str(detail.get('outcome') or 'success'))}"
+        return text + (f". Note: {detail['note']}" if detail.get("note") else "")
+    return kind.replace("_", " ").capitalize()

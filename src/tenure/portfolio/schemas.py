@@ -276,6 +276,10 @@ class TodayReport(BaseModel):
     ctas: list[CtaRead] = Field(default_factory=list)
     # The ids of those CTAs the reader may acknowledge, snooze or close (the others get no buttons).
     triageable: list[int] = Field(default_factory=list)
+    # The days a snooze may pick (after as_of, up to the triage service's limit) and the default.
+    snooze_from: date | None = None
+    snooze_default: date | None = None
+    snooze_to: date | None = None
     score_changes: list[ScoreChange] = Field(default_factory=list)
     freshness: Freshness
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.model import Account, Cta, Touchpoint, User, UserRole
-from tenure.playbooks.triage import may_triage
+from tenure.playbooks.triage import may_triage, snooze_range
 from tenure.portfolio import signals
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.renewals import renewing_between
@@ -58,6 +58,7 @@ def today(
         .limit(10)
     )
     ctas = signals.ctas_for(session, scope_owner_ids)
+    snooze_from, snooze_default, snooze_to = snooze_range(as_of)
     return TodayReport(
         as_of=as_of,
         user_id=user.id,
@@ -71,6 +72,9 @@ def today(
         untouched_accounts=full_rows(session, list(session.scalars(untouched)), as_of),
         ctas=ctas,
         triageable=[c.id for c in ctas if may_triage(session, user, session.get_one(Cta, c.id))],
+        snooze_from=snooze_from,
+        snooze_default=snooze_default,
+        snooze_to=snooze_to,
         score_changes=signals.score_changes(session, rows.days, scope_owner_ids),
         freshness=freshness(session, events),
     )

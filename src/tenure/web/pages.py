@@ -15,10 +15,8 @@ from tenure.accounts import service as accounts
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
 from tenure.http.deps import AsOf
-from tenure.model import AccountTeamRole, CtaOutcome, TouchpointKind, UserRole
+from tenure.model import AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
-from tenure.playbooks.schemas import Triage, TriageAction
-from tenure.playbooks.triage import triage
 from tenure.portfolio import (
     account_360,
     book,
@@ -45,7 +43,7 @@ from tenure.success.maturity import Pillar, Stage
 from tenure.success.schemas import ChurnConfirm, MaturityAnswers
 from tenure.web import pipeline_pages
 from tenure.web.exports import csv_download
-from tenure.web.render import render
+from tenure.web.render import render, same_site
 
 router = APIRouter(include_in_schema=False)
 PageActor = Depends(page_actor)
@@ -182,7 +180,7 @@ def reassign(
         {"account_ids": account_ids, "owner_id": owner_id}
     )
     owners.reassign_owner(db, request_model, actor, utcnow())
-    return RedirectResponse(_same_site(back, "/portfolio"), status_code=303)
+    return RedirectResponse(same_site(back, "/portfolio"), status_code=303)
 
 
 @router.post("/portfolio/views")
@@ -302,22 +300,6 @@ def risk_page(
     )
 
 
-@router.post("/ctas/{cta_id}/{action}")
-def triage_cta(
-    cta_id: int,
-    action: TriageAction,
-    back: str = Form("/today", max_length=2000),
-    outcome: CtaOutcome = Form(CtaOutcome.success),
-    note: str = Form("", max_length=2000),
-    actor: Actor = PageActor,
-    db: Session = Db,
-    as_of: date = AsOf,
-) -> Response:
-    data = Triage(action=action, outcome=outcome, note=note.strip() or None)
-    triage(db, cta_id, data, actor, as_of)
-    return RedirectResponse(_same_site(back, "/today"), status_code=303)
-
-
 @router.get("/churn-review")
 def churn_review_page(
     request: Request,
@@ -354,7 +336,7 @@ def confirm_churn_page(
         review=review or None,
     )
     churn_classification_service.confirm_churn(db, actor, record_id, data)
-    return RedirectResponse(_same_site(back, "/churn-review"), status_code=303)
+    return RedirectResponse(same_site(back, "/churn-review"), status_code=303)
 
 
 @router.get("/kpis")
@@ -488,9 +470,3 @@ def renewals_page(
         db=db,
         json_url="/api/v1/renewals?" + urlencode({k: v for k, v in params.items() if v}),
     )
-
-
-def _same_site(target: str, default: str) -> str:
-    if target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return default

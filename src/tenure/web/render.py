@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from tenure.playbooks.wording import fact_label, why_text, without_commands
+from tenure.model import CtaOutcome
+from tenure.playbooks.wording import fact_label, outcome_text, why_text, without_commands
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.pages import PAGES, pages_for
 from tenure.risk.figures import risk_window
@@ -43,11 +44,20 @@ def query_with(params: dict[str, Any], **changes: Any) -> str:
     return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
 
 
+def same_site(target: str, default: str) -> str:
+    """A redirect target from a form: a path on this site, else ``default``."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return default
+
+
 templates.env.filters["money"] = money
 templates.env.filters["date"] = short_date
 templates.env.globals["query_with"] = query_with
 templates.env.globals["reason_text"] = reason_text
 templates.env.globals["why_text"] = why_text
+# How a call to action can end, in words: (value the forms send, label).
+templates.env.globals["cta_outcomes"] = [(o.value, outcome_text(o.value)) for o in CtaOutcome]
 templates.env.filters["without_commands"] = without_commands
 templates.env.filters["fact_label"] = fact_label
 templates.env.globals["risk_window"] = risk_window

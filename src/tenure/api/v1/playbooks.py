@@ -17,10 +17,12 @@ from tenure.model import CtaOutcome, UserRole
 from tenure.model.base import utcnow
 from tenure.playbooks import service
 from tenure.playbooks.config import playbook_settings
+from tenure.playbooks.cta_detail import cta_detail
 from tenure.playbooks.measured import PlayReport, play_report
 from tenure.playbooks.rules import Ruleset, load_ruleset
 from tenure.playbooks.schemas import (
     BookToday,
+    CtaDetail,
     CtaRead,
     DailyRunRead,
     DailySchedule,
@@ -55,6 +57,17 @@ def list_ctas(
 @router.get("/ctas/{cta_id}", response_model=CtaRead, summary="One call to action")
 def get_cta(cta_id: int, actor: Actor = CurrentActor, db: Session = Db) -> CtaRead:
     return service.read_cta(db, cta_id)
+
+
+@router.get(
+    "/ctas/{cta_id}/detail", response_model=CtaDetail, summary="One call to action, as its page"
+)
+def get_cta_detail(
+    cta_id: int, actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
+) -> CtaDetail:
+    """The CTA with its goal, why in words, playbook steps (who ticked them off), history, and
+    whether the caller may act on it (acknowledge, snooze, close, tick steps off)."""
+    return cta_detail(db, _rules(), cta_id, actor.user, as_of)
 
 
 class SnoozeRequest(BaseModel):

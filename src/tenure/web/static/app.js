@@ -141,9 +141,14 @@
         break;
       }
       case "a": case "s": case "d": {
-        // CTA triage on the selected row: acknowledge, snooze a week, done.
-        const form = rows()[current] && rows()[current].querySelector(`form[data-triage="${event.key}"]`);
-        if (form) { event.preventDefault(); form.submit(); }
+        // CTA triage on the selected row: acknowledge; snooze and close open their small form.
+        const target = rows()[current] && rows()[current].querySelector(`[data-triage="${event.key}"]`);
+        if (!target) break;
+        event.preventDefault();
+        if (target.tagName === "FORM") { target.submit(); break; }
+        target.open = true;
+        const field = target.querySelector("input:not([type=hidden]), select, textarea");
+        if (field) field.focus();
         break;
       }
       case "g": pendingG = true; setTimeout(() => { pendingG = false; }, 1200); break;

@@ -27,8 +27,8 @@ from tenure.web.render import render
 router = APIRouter(include_in_schema=False)
 PageActor = Depends(page_actor)
 
-# What each kind of file holds, as the page offers it.
-KINDS = {
+# What each kind of file holds, as the page offers it (a kind added later reads its own name).
+_KIND_WORDS = {
     "accounts": "Accounts (companies you sell to)",
     "contacts": "Contacts (people at those accounts)",
     "contracts": "Contracts and subscriptions",
@@ -39,8 +39,10 @@ KINDS = {
     "surveys": "Survey answers (NPS, CSAT)",
     "features": "Product features",
     "events": "Product-usage events",
+    "handoffs": "Handoffs from sales (the Desired Outcome captured)",
+    "advocacy": "Advocacy (success stories, references, referrals)",
 }
-assert set(KINDS) == set(ENTITIES), "every importable kind is offered on the page"
+KINDS = {kind: _KIND_WORDS.get(kind, kind.capitalize()) for kind in ENTITIES}
 
 
 def _data_dir(request: Request) -> Path:

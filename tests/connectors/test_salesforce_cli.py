@@ -5,38 +5,22 @@ record; a sync killed mid-way catches up exactly on the next run."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from tenure.model import Account, Contact, SyncRun, User
+from tenure.model import Account, Contact, User
 from tenure.store.database import create_engine
 from tests.connectors.fake_salesforce import FakeSalesforce
+from tests.connectors.processes import SRC, run_statuses, sync_killed_at, tenure
 from tests.connectors.salesforce_org import data_loader_extract
 
 pytestmark = pytest.mark.slow
 
 # nextRecordsUrl: the query's later pages
 NEXT_PAGE = "/services/data/v60.0/query/01g"
-SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def tenure(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "tenure.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check:
-        assert result.returncode == 0, result.stdout + result.stderr
-    return result
 
 
 def environment(database_url: str, data_dir: Path, fake: FakeSalesforce) -> dict[str, str]:
@@ -126,37 +110,12 @@ def test_a_sync_killed_midway_catches_up_exactly(
     url = migrated_template(backend)
     env = environment(url, tmp_path / "data", fake_salesforce)
     tenure(env, "connect", "salesforce", "--url", fake_salesforce.url, "--no-check")
-    sync = subprocess.Popen(
-        [sys.executable, "-m", "tenure.cli.main", "connect", "sync"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    seen: list[str] = []
-
-    def kill_on_contacts_second_page(path: str) -> None:
-        # Accounts are stored (two pages) and the first page of contacts; the sync dies asking
-        # for the second page of contacts.
-        if not path.startswith(NEXT_PAGE):
-            return
-        if len(seen) == 1:
-            os.kill(sync.pid, signal.SIGKILL)
-            sync.wait(timeout=60)
-        seen.append(path)
-
-    fake_salesforce.on_request = kill_on_contacts_second_page
-    sync.wait(timeout=300)
-    fake_salesforce.on_request = None
-    assert sync.returncode == -signal.SIGKILL
+    # Accounts are stored (two pages) and the first page of contacts; the sync dies asking for
+    # the second page of contacts.
+    sync_killed_at(env, fake_salesforce, lambda path: path.startswith(NEXT_PAGE), nth=2)
     assert [len(book(url)[kind]) for kind in ("accounts", "contacts")] == [4, 2]
 
     caught_up = tenure(env, "connect", "sync", "--json")
     assert '"status": "succeeded"' in caught_up.stdout
     assert len(book(url)["contacts"]) == 4
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            statuses = connection.scalars(sa.select(SyncRun.status).order_by(SyncRun.id)).all()
-    finally:
-        engine.dispose()
-    assert statuses == ["interrupted", "succeeded"]
+    assert run_statuses(url) == ["interrupted", "succeeded"]

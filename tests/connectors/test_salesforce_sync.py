@@ -5,10 +5,8 @@ deletions, a field the org lacks, and the same records as a Data Loader file imp
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,17 +14,10 @@ from tenure.auth.permissions import system_actor
 from tenure.connectors import service
 from tenure.connectors.schemas import SyncRunRead
 from tenure.model import Account, AuditLog, Connection, Contact
-from tenure.store.database import create_engine, session_factory, session_scope
+from tenure.store.database import session_scope
 from tests.connectors.fake_salesforce import FakeSalesforce
 
 SECRET = "k" * 48
-
-
-@pytest.fixture
-def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_engine(database_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def connect(factory: sessionmaker[Session], fake: FakeSalesforce, **kwargs: object) -> None:

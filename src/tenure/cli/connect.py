@@ -1,4 +1,4 @@
-"""`tenure connect`: live connections to Salesforce (and, next, HubSpot, Stripe, Zendesk), their
+"""`tenure connect`: live connections to Salesforce, HubSpot (and, next, Stripe, Zendesk), their
 status and their sync runs. Secrets are read from options, the environment or a hidden prompt and
 never printed."""
 
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from tenure.connectors.schemas import SyncRunRead
 
 app = typer.Typer(
-    help="Connect Salesforce and keep accounts and contacts in sync without exports.",
+    help="Connect Salesforce or HubSpot and keep accounts, contacts and deals in sync without "
+    "exports.",
     no_args_is_help=True,
 )
 
@@ -78,6 +79,28 @@ def salesforce(
         "refresh_token": refresh_token,
     }
     _connect("salesforce", url, secrets, objects, mappings, check)
+
+
+@app.command("hubspot")
+@handle_errors
+def hubspot(
+    access_token: str = typer.Option(
+        ...,
+        envvar="TENURE_HUBSPOT_ACCESS_TOKEN",
+        prompt=True,
+        hide_input=True,
+        help="The private app's access token (prompted when not given).",
+    ),
+    url: str = typer.Option(
+        "https://api.hubapi.com", "--url", help="HubSpot's API address (EU portals too)."
+    ),
+    objects: list[str] | None = ObjectsOption,
+    mappings: list[str] | None = MappingOption,
+    check: bool = typer.Option(True, "--check/--no-check", help="Try the token first."),
+) -> None:
+    """Store a HubSpot private app token (encrypted) and the objects to sync: owners,
+    companies, contacts, deals."""
+    _connect("hubspot", url, {"access_token": access_token}, objects, mappings, check)
 
 
 def _connect(
@@ -201,7 +224,7 @@ def runs(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
 
 @app.command("remove")
 @handle_errors
-def remove(vendor: str = typer.Argument(..., help="salesforce")) -> None:
+def remove(vendor: str = typer.Argument(..., help="salesforce, hubspot…")) -> None:
     """Forget a connection and its credentials (records already synced stay)."""
     from tenure.connectors import service
 

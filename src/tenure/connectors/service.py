@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.connectors import credentials as sealing
-from tenure.connectors import salesforce
+from tenure.connectors import hubspot, salesforce
 from tenure.connectors.records import Reader, SyncObject
 from tenure.connectors.schemas import ConnectionRead, ObjectOutcome, SyncRunRead, seconds_between
 from tenure.connectors.sync import sync_objects
@@ -44,6 +44,10 @@ def _salesforce_reader(url: str, secrets: dict[str, str]) -> Reader:
     return salesforce.SalesforceReader(url, secrets)
 
 
+def _hubspot_reader(url: str, secrets: dict[str, str]) -> Reader:
+    return hubspot.HubSpotReader(url, secrets)
+
+
 VENDORS: dict[str, Vendor] = {
     vendor.name: vendor
     for vendor in (
@@ -54,6 +58,14 @@ VENDORS: dict[str, Vendor] = {
             salesforce.CREDENTIALS,
             salesforce.LOGIN_URL,
             _salesforce_reader,
+        ),
+        Vendor(
+            "hubspot",
+            "HubSpot",
+            hubspot.OBJECTS,
+            hubspot.CREDENTIALS,
+            hubspot.API_URL,
+            _hubspot_reader,
         ),
     )
 }

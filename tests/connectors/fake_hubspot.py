@@ -1,0 +1,306 @@
+"""HubSpot's CRM API faked on loopback, from HubSpot's public developer reference and the OpenAPI
+documents hubspot-api-client is generated from (the SDK's models check each answer's required
+fields, so a wrong shape fails here as it would against HubSpot):
+
+- CRM search (developers.hubspot.com/docs/api/crm/search): ``POST /crm/v3/objects/{type}/search``
+  with ``filterGroups[].filters[] {propertyName, operator: GTE, value: epoch millis}``, one sort,
+  ``properties``, ``limit``, ``after`` → ``{total, results: [{id, properties, createdAt,
+  updatedAt, archived}], paging: {next: {after, link}}}``; only the requested properties the
+  portal has come back, every value a string; paging past 10,000 results is a 400.
+- Objects (``crm/objects``): ``GET /crm/v3/objects/{type}?archived=true`` → the deleted records
+  with ``archivedAt``, paged with ``after``.
+- Owners (``crm/owners``): ``GET /crm/v3/owners/?limit&after&archived`` → ``{results: [{id,
+  email, firstName, lastName, userId, createdAt, updatedAt, archived, type}], paging}``.
+- Properties (``crm/properties``): ``GET /crm/v3/properties/{type}`` → ``{results: [{name, label,
+  type, fieldType, groupName, description, options}]}``.
+- Associations v4 (``crm/associations``): ``POST /crm/v4/associations/deals/companies/batch/read``
+  ``{inputs: [{id}]}`` → ``{status, results: [{from: {id}, to: [{toObjectId, associationTypes:
+  [{category, typeId, label}]}]}], startedAt, completedAt}`` (type 5: the primary company).
+- Errors and limits (``usage-details``, "Error handling"): 401 ``INVALID_AUTHENTICATION`` for an
+  unknown token, 429 ``RATE_LIMIT`` with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.connectors.loopback import Answer, LoopbackServer, Request, loopback_certificate
+
+OBJECT_TYPES = ("companies", "contacts", "deals")
+MODIFIED = {"contacts": "lastmodifieddate"}
+
+
+def stamp(moment: datetime) -> str:
+    """HubSpot's date-times: ISO 8601 in UTC with milliseconds (2024-05-01T10:00:00.000Z)."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class FakePortal:
+    """A portal's data: owners, records by type and id, deleted ones, deal → company links."""
+
+    access_token: str = "pat-na1-11111111-2222-3333-4444-555555555555"
+    owners: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    archived: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # deal id → [(company id, primary)]
+    deal_companies: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
+    # Each type's properties (a search asking for another one gets it left out).
+    properties: dict[str, set[str]] = field(default_factory=dict)
+
+    def put(
+        self, kind: str, record_id: str, values: dict[str, Any], at: datetime | None = None
+    ) -> None:
+        """Create or update a record: its properties (strings or null, as HubSpot keeps them)
+        and its modification time moves to ``at`` (default now)."""
+        moment = stamp(at or datetime.now(UTC))
+        stored = self.records.setdefault(kind, {}).setdefault(
+            record_id, {"id": record_id, "properties": {}, "createdAt": moment}
+        )
+        text = {k: None if v is None else str(v) for k, v in values.items()}
+        stored["properties"].update(text)
+        stored["properties"]["hs_object_id"] = record_id
+        stored["properties"][MODIFIED.get(kind, "hs_lastmodifieddate")] = moment
+        stored["properties"].setdefault("createdate", stored["createdAt"])
+        stored["updatedAt"] = moment
+        self.properties.setdefault(kind, set()).update(stored["properties"])
+
+    def delete(self, kind: str, record_id: str, at: datetime | None = None) -> None:
+        record = self.records[kind].pop(record_id)
+        moment = stamp(at or datetime.now(UTC))
+        self.archived.setdefault(kind, {})[record_id] = {
+            **record,
+            "archived": True,
+            "archivedAt": moment,
+            "updatedAt": moment,
+        }
+
+    def owner(self, owner: dict[str, Any]) -> None:
+        self.owners[owner["id"]] = {
+            "type": "PERSON",
+            "createdAt": "2022-01-04T09:00:00.000Z",
+            "updatedAt": "2024-05-01T09:00:00.000Z",
+            "archived": False,
+            **owner,
+        }
+
+    # --- the same portal as files (the equality test's imports) ---------------------------
+
+    def owners_jsonl(self, path: Path) -> Path:
+        """GET /crm/v3/owners (and ?archived=true) results, one per line."""
+        with path.open("w", encoding="utf-8") as handle:
+            for owner in sorted(self.owners.values(), key=lambda o: o["id"]):
+                handle.write(json.dumps(owner) + "\n")
+        return path
+
+    def properties_csv(self, kind: str, columns: list[str], path: Path) -> Path:
+        """Records by internal property name (an export with internal names)."""
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for record in sorted(self.records[kind].values(), key=lambda r: r["id"]):
+                writer.writerow([record["properties"].get(c) or "" for c in columns])
+        return path
+
+    def deals_jsonl(self, path: Path) -> Path:
+        """GET /crm/v3/objects/deals?associations=companies results, one per line."""
+        with path.open("w", encoding="utf-8") as handle:
+            for deal in sorted(self.records["deals"].values(), key=lambda r: r["id"]):
+                links = sorted(self.deal_companies.get(deal["id"], []), key=lambda c: not c[1])
+                results = [
+                    {
+                        "id": company,
+                        "type": "deal_to_company" if primary else "deal_to_company_unlabeled",
+                    }
+                    for company, primary in links
+                ]
+                line = {
+                    **deal,
+                    "archived": False,
+                    "associations": {"companies": {"results": results}},
+                }
+                handle.write(json.dumps(line) + "\n")
+        return path
+
+
+class FakeHubSpot:
+    def __init__(
+        self, portal: FakePortal, folder: Path, *, page_size: int = 2, window: int = 10_000
+    ) -> None:
+        self.portal = portal
+        self.page_size = page_size
+        # The search's result cap (10,000 at HubSpot); a test lowers it to see a search restart.
+        self.window = window
+        self.calls: list[str] = []
+        self.searches: list[dict[str, Any]] = []
+        # (path prefix, status, Retry-After) answered once each before the real answer.
+        self.faults: list[tuple[str, int, str | None]] = []
+        self.on_request: Callable[[str], None] | None = None
+        self._lock = threading.Lock()
+        self.cert, key = loopback_certificate(folder)
+        self.server = LoopbackServer(self.handle, (self.cert, key))
+        self.url = self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def handle(self, request: Request) -> Answer:
+        with self._lock:
+            self.calls.append(f"{request.method} {request.path}")
+            if self.on_request is not None:
+                self.on_request(request.path)
+            for index, (prefix, status, retry_after) in enumerate(self.faults):
+                if request.path.startswith(prefix):
+                    del self.faults[index]
+                    headers = {"Retry-After": retry_after} if retry_after else {}
+                    body = {
+                        "status": "error",
+                        "message": "You have reached your secondly limit.",
+                        "errorType": "RATE_LIMIT",
+                        "correlationId": "c0ffee00-0000-4000-8000-000000000000",
+                        "policyName": "SECONDLY",
+                    }
+                    return status, headers, body
+            if request.headers.get("Authorization") != f"Bearer {self.portal.access_token}":
+                return (
+                    401,
+                    {},
+                    _error(
+                        "INVALID_AUTHENTICATION",
+                        "Authentication credentials not found. This API supports OAuth 2.0 "
+                        "authentication and you can find more details at "
+                        "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                    ),
+                )
+            return self._api(request)
+
+    def _api(self, request: Request) -> Answer:
+        path = request.path.rstrip("/")
+        if path == "/crm/v3/owners":
+            archived = request.query.get("archived", "").lower() == "true"
+            owners = [o for o in self.portal.owners.values() if bool(o["archived"]) == archived]
+            return self._paged(sorted(owners, key=lambda o: o["id"]), request.query)
+        parts = path.split("/")
+        if path.startswith("/crm/v3/properties/") and len(parts) == 5:
+            names = sorted(self.portal.properties.get(parts[4], set()))
+            return 200, {}, {"results": [_property(name) for name in names]}
+        if len(parts) == 6 and parts[5] == "search" and parts[4] in OBJECT_TYPES:
+            return self._search(parts[4], request.json())
+        if len(parts) == 5 and parts[3] == "objects" and request.method == "GET":
+            if request.query.get("archived", "").lower() != "true":
+                return 400, {}, _error("VALIDATION_ERROR", "the fake lists archived records only")
+            found = sorted(self.portal.archived.get(parts[4], {}).values(), key=lambda r: r["id"])
+            return self._paged(found, request.query)
+        if path == "/crm/v4/associations/deals/companies/batch/read":
+            return self._associations(request.json())
+        return 404, {}, _error("NOT_FOUND", f"no route {request.method} {path}")
+
+    def _paged(self, rows: list[dict[str, Any]], query: dict[str, str]) -> Answer:
+        offset = int(query.get("after") or 0)
+        limit = min(int(query.get("limit") or 100), self.page_size)
+        body: dict[str, Any] = {"results": rows[offset : offset + limit]}
+        if offset + limit < len(rows):
+            body["paging"] = {"next": {"after": str(offset + limit), "link": "?after="}}
+        return 200, {}, body
+
+    def _search(self, kind: str, body: dict[str, Any]) -> Answer:
+        self.searches.append(body)
+        modified = MODIFIED.get(kind, "hs_lastmodifieddate")
+        sorts = body.get("sorts") or []
+        if sorts != [{"propertyName": modified, "direction": "ASCENDING"}]:
+            return 400, {}, _error("VALIDATION_ERROR", f"unexpected sorts {sorts}")
+        since = None
+        for group in body.get("filterGroups") or []:
+            (condition,) = group["filters"]
+            if condition["propertyName"] != modified or condition["operator"] != "GTE":
+                return 400, {}, _error("VALIDATION_ERROR", f"unexpected filter {condition}")
+            since = int(condition["value"])
+        offset = int(body.get("after") or 0)
+        if offset >= self.window:
+            return 400, {}, _error("VALIDATION_ERROR", f"paging past {self.window} results")
+        rows = [
+            r
+            for r in self.portal.records.get(kind, {}).values()
+            if since is None or _parse(r["properties"][modified]).timestamp() * 1000 >= since
+        ]
+        rows.sort(key=lambda r: (r["properties"][modified], r["id"]))
+        wanted = [
+            p for p in body.get("properties") or [] if p in self.portal.properties.get(kind, set())
+        ]
+        limit = min(int(body.get("limit") or 10), self.page_size)
+        page = [
+            {
+                "id": r["id"],
+                "properties": {p: r["properties"].get(p) for p in wanted},
+                "createdAt": r["createdAt"],
+                "updatedAt": r["updatedAt"],
+                "archived": False,
+            }
+            for r in rows[offset : offset + limit]
+        ]
+        answer: dict[str, Any] = {"total": len(rows), "results": page}
+        if offset + limit < len(rows):
+            answer["paging"] = {"next": {"after": str(offset + limit), "link": None}}
+        return 200, {}, answer
+
+    def _associations(self, body: dict[str, Any]) -> Answer:
+        results = []
+        for item in body["inputs"]:
+            links = self.portal.deal_companies.get(item["id"], [])
+            if not links:
+                continue  # HubSpot lists it under errors (NO_ASSOCIATIONS_FOUND)
+            to = [
+                {
+                    "toObjectId": int(company),
+                    "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": 341, "label": None}
+                    ]
+                    + (
+                        [{"category": "HUBSPOT_DEFINED", "typeId": 5, "label": "Primary"}]
+                        if primary
+                        else []
+                    ),
+                }
+                for company, primary in links
+            ]
+            results.append({"from": {"id": item["id"]}, "to": to})
+        now = stamp(datetime.now(UTC))
+        return (
+            200,
+            {},
+            {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now},
+        )
+
+
+def _property(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "label": name.replace("_", " ").title(),
+        "type": "string",
+        "fieldType": "text",
+        "groupName": "companyinformation",
+        "description": "",
+        "options": [],
+    }
+
+
+def _error(category: str, message: str) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "message": message,
+        "correlationId": "c0ffee00-0000-4000-8000-000000000001",
+        "category": category,
+    }

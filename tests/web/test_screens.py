@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from tenure.model import Account, AuditLog, ImportRun, User
-from tests.web.factories import csrf_of, sign_in
+from tenure.model import Account, AuditLog, Contact, ImportRun, OutboxMessage, User
+from tests.web.factories import Book, csrf_of, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports" / "salesforce"
@@ -121,3 +122,77 @@ def test_the_preview_finds_the_rows_that_name_an_unknown_owner(console: Console)
         files={"file": ("Account_extract.csv", salesforce_accounts_with_a_bad_row(), "text/csv")},
     )
     assert "These columns look like an export of accounts" in wrong.text
+
+
+def champion_with_email(session: Session, book: Book) -> None:
+    """Globex's champion, with an e-mail (Acme's Jane answered an NPS 5 days ago: a campaign
+    leaves her out for 90 days)."""
+    jane = session.scalars(sa.select(Contact).where(Contact.external_id == "acme-jane")).one()
+    jane.email = "jane@acme.example"
+    session.add(
+        Contact(
+            external_id="globex-gus",
+            account_id=book.globex.id,
+            name="Gus Champion",
+            email="gus@globex.example",
+            roles=["champion"],
+        )
+    )
+
+
+def test_a_manager_creates_and_sends_a_survey_and_reads_the_answer(console: Console) -> None:
+    with console.session() as session:
+        champion_with_email(session, console.book)
+        session.commit()
+    sign_in(console.client, "max@example.com")
+    page = console.client.get("/surveys")
+    assert "No survey campaign yet" in page.text and "Champions" in page.text
+    token = csrf_of(page.text)
+    created = console.client.post(
+        "/surveys",
+        data={
+            "name": "Q3 champions",
+            "kind": "nps",
+            "roles": ["champion"],
+            "min_interval_days": "90",
+            "csrf_token": token,
+        },
+    )
+    assert created.status_code == 200 and "Not sent yet." in created.text
+    assert "Asks champions at every account, not asked in the last 90 days" in created.text
+    campaign_url = str(created.url)
+    sent = console.client.post(
+        campaign_url + "/send", data={"name": "Q3 champions", "csrf_token": token}
+    )
+    assert "1 invitation(s) queued in the outbox" in sent.text
+    assert "1 contact(s) not asked: surveyed in the last 90 days" in sent.text
+    with console.session() as session:
+        message = session.scalars(sa.select(OutboxMessage)).one()
+        assert message.recipient == "gus@globex.example" and message.kind == "survey"
+        actions = set(session.scalars(sa.select(AuditLog.action)))
+        assert {"survey_campaign.create", "survey_campaign.send"} <= actions
+    # Gus answers through his link; the campaign page shows it.
+    link = message.body.split("/s/")[1].split()[0]
+    form = console.client.get(f"/s/{link}")
+    answered = console.client.post(f"/s/{link}", data={"score": "9", "comment": "Great onboarding"})
+    assert form.status_code == 200 and answered.status_code == 200
+    again = console.client.post(
+        campaign_url + "/send", data={"name": "Q3 champions", "csrf_token": token}
+    )
+    assert "0 invitation(s) queued" in again.text and "1 contact(s) already invited" in again.text
+    assert "Gus Champion" in again.text and "Globex" in again.text
+    view = console.client.get(campaign_url).text
+    assert "Great onboarding" in view and "NPS <strong>+100</strong>" in view
+    assert "1 promoter(s)" in view
+    listing = console.client.get("/surveys").text
+    assert "NPS +100" in listing
+
+
+def test_a_csm_reads_campaigns_but_may_not_send_one(console: Console) -> None:
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get("/surveys")
+    assert page.status_code == 200 and "New campaign" not in page.text
+    refused = console.client.post(
+        "/surveys", data={"name": "mine", "kind": "nps", "csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code == 403

@@ -23,6 +23,7 @@ def mount_console(app: FastAPI) -> None:
         pipeline_pages,
         playbook_pages,
         session,
+        survey_pages,
         surveys,
     )
 
@@ -38,3 +39,4 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(pipeline_pages.router)
     app.include_router(surveys.router)
     app.include_router(import_pages.router)
+    app.include_router(survey_pages.router)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts import service as accounts
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
+from tenure.errors import InvalidInput
 from tenure.http.deps import AsOf
 from tenure.model import AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
@@ -79,6 +80,7 @@ def _portfolio_context(db: Session, query: PortfolioQuery, actor: Actor) -> dict
     return {
         "segments": book.segments(db),
         "owners": owners.owner_choices(db),
+        "assignable": owners.assignable_owners(db, actor.user),
         "windows": RENEWAL_WINDOWS,
         "sort_keys": list(SortKey),
         "params": query.params(),
@@ -97,7 +99,11 @@ def portfolio_page(
     as_of: date = AsOf,
 ) -> Response:
     page = book.portfolio(db, query.model_copy(update={"cursor": None}), actor.user, as_of)
-    context = {"page": page, **_portfolio_context(db, query, actor)}
+    context = {
+        "page": page,
+        "notice": reassigned_notice(db, request),
+        **_portfolio_context(db, query, actor),
+    }
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "portfolio-table":
         return render(request, "_portfolio_table.html", context)
     return render(
@@ -170,17 +176,47 @@ def _csv_row(row: AccountRow) -> dict[str, object]:
 
 @router.post("/portfolio/reassign")
 def reassign(
+    request: Request,
     account_ids: list[int] = Form(default_factory=list),
-    owner_id: int = Form(...),
+    owner_id: int | None = Form(None),
     back: str = Form("/portfolio", max_length=2000),
+    confirmed: bool = Form(False),
     actor: Actor = PageActor,
     db: Session = Db,
 ) -> Response:
-    request_model = ReassignRequest.model_validate(
-        {"account_ids": account_ids, "owner_id": owner_id}
+    """First a page that says what will change (each account, its owner now, the new owner);
+    its Confirm button posts again with ``confirmed`` and the page comes back saying what did."""
+    if not account_ids:
+        raise InvalidInput("Select at least one account to reassign")
+    if owner_id is None:
+        raise InvalidInput("Choose the new owner")
+    back = same_site(back, "/portfolio")
+    if not confirmed:
+        preview = owners.reassign_preview(db, account_ids, owner_id, actor)
+        return render(request, "reassign_confirm.html", {"preview": preview, "back": back}, db=db)
+    data = ReassignRequest(account_ids=account_ids, owner_id=owner_id)
+    result = owners.reassign_owner(db, data, actor, utcnow())
+    done = {"reassigned": len(result.reassigned), "unchanged": len(result.unchanged)}
+    glue = "&" if "?" in back else "?"
+    return RedirectResponse(
+        f"{back}{glue}{urlencode({**done, 'to': result.owner_id})}", status_code=303
     )
-    owners.reassign_owner(db, request_model, actor, utcnow())
-    return RedirectResponse(same_site(back, "/portfolio"), status_code=303)
+
+
+def reassigned_notice(db: Session, request: Request) -> str | None:
+    """The result of a reassignment just confirmed, in words, from the redirect's query."""
+    query = request.query_params
+    try:
+        moved, same, to = (int(query[k]) for k in ("reassigned", "unchanged", "to"))
+    except (KeyError, ValueError):
+        return None
+    name = owners.owner_name(db, to)
+    if name is None:
+        return None
+    text = f"{moved} account{'s' if moved != 1 else ''} now owned by {name}"
+    if same:
+        text += f" ({same} already {'were' if same != 1 else 'was'})"
+    return text + "."
 
 
 @router.post("/portfolio/views")
@@ -217,6 +253,8 @@ def account_page(
             "kinds": list(TouchpointKind),
             "today": as_of,
             "people": owners.owner_choices(db),
+            "assignable": owners.assignable_owners(db, actor.user),
+            "notice": reassigned_notice(db, request),
             "team_roles": list(AccountTeamRole),
             **pipeline_pages.growth_context(db, account_id),
         },

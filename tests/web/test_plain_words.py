@@ -62,6 +62,7 @@ def _console_pages() -> list[str]:
         pages,
         pipeline_pages,
         playbook_pages,
+        success_pages,
         survey_pages,
     )
 
@@ -75,6 +76,7 @@ def _console_pages() -> list[str]:
         pipeline_pages,
         import_pages,
         survey_pages,
+        success_pages,
     ):
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "GET" in route.methods:
@@ -150,6 +152,7 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         "/admin",
         "/imports",
         "/surveys",
+        "/accounts/{account_id}/success-plan",
     } <= set(paths)
     seen = 0
     for email in ("cleo@example.com", "max@example.com", "ada@example.com"):

@@ -9,7 +9,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.model import Account, AuditLog, Contact, ImportRun, OutboxMessage, User
+from tenure.model import (
+    Account,
+    AuditLog,
+    Contact,
+    DesiredOutcome,
+    ImportRun,
+    Milestone,
+    OutboxMessage,
+    User,
+)
 from tests.web.factories import Book, csrf_of, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
@@ -194,5 +203,107 @@ def test_a_csm_reads_campaigns_but_may_not_send_one(console: Console) -> None:
     assert page.status_code == 200 and "New campaign" not in page.text
     refused = console.client.post(
         "/surveys", data={"name": "mine", "kind": "nps", "csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code == 403
+
+
+def test_the_owner_sets_a_desired_outcome_and_keeps_the_success_plan(console: Console) -> None:
+    acme = console.book.acme.id
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get(f"/accounts/{acme}/success-plan")
+    assert page.status_code == 200 and "No Desired Outcome recorded yet." in page.text
+    token = csrf_of(page.text)
+    saved = console.client.post(
+        f"/accounts/{acme}/desired-outcome",
+        data={
+            "required_outcome": "Every rep works in Acme's new tool",
+            "measure": "usage.license_utilization",
+            "op": "gte",
+            "target": "80",
+            "touch_model": "high_touch",
+            "csrf_token": token,
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    assert "measured as License utilization at least 80 %" in saved.text
+    assert "High touch: a named CSM" in saved.text
+    # The customer's own measure, in a second version (the first is kept).
+    console.client.post(
+        f"/accounts/{acme}/desired-outcome",
+        data={
+            "required_outcome": "Ramp new reps faster",
+            "measure": "custom",
+            "custom_measure": "Onboarding days",
+            "op": "lte",
+            "target": "14",
+            "touch_model": "low_touch",
+            "csrf_token": token,
+        },
+    )
+    with console.session() as session:
+        rows = session.scalars(
+            sa.select(DesiredOutcome)
+            .where(DesiredOutcome.account_id == acme)
+            .order_by(DesiredOutcome.version)
+        ).all()
+        assert [(r.version, r.target) for r in rows] == [
+            (1, {"field": "usage.license_utilization", "op": "gte", "value": 0.8}),
+            (2, {"field": "outcome.onboarding_days", "op": "lte", "value": 14.0}),
+        ]
+    blank = console.client.post(
+        f"/accounts/{acme}/desired-outcome",
+        data={
+            "required_outcome": "x",
+            "measure": "usage.license_utilization",
+            "op": "gte",
+            "target": "lots",
+            "touch_model": "low_touch",
+            "csrf_token": token,
+        },
+    )
+    assert blank.status_code == 422 and "target: &#39;lots&#39; is not a number" in blank.text
+    # The plan from the segment's milestones, one more milestone, one marked reached.
+    plan = console.client.post(f"/accounts/{acme}/success-plan", data={"csrf_token": token})
+    assert 'id="milestones"' in plan.text
+    added = console.client.post(
+        f"/accounts/{acme}/milestones",
+        data={
+            "name": "First team trained",
+            "type": "functional",
+            "owner": "customer",
+            "due_on": console.book.today.isoformat(),
+            "csrf_token": token,
+        },
+    )
+    assert "First team trained" in added.text
+    marked = console.client.post(
+        f"/accounts/{acme}/milestones/custom_first_team_trained/reached",
+        data={
+            "on": console.book.today.isoformat(),
+            "evidence": "Training log",
+            "csrf_token": token,
+        },
+    )
+    assert marked.status_code == 200
+    with console.session() as session:
+        trained = session.scalars(
+            sa.select(Milestone).where(Milestone.key == "custom_first_team_trained")
+        ).one()
+        assert (trained.reached_on, trained.reached_by, trained.evidence) == (
+            console.book.today,
+            "hand",
+            "Training log",
+        )
+        actions = set(session.scalars(sa.select(AuditLog.action)))
+        assert {"desired_outcome.create", "success_plan.create", "milestone.add"} <= actions
+        assert "milestone.reach" in actions
+
+
+def test_a_viewer_reads_the_plan_without_forms(console: Console) -> None:
+    sign_in(console.client, "vic@example.com")
+    page = console.client.get(f"/accounts/{console.book.acme.id}/success-plan")
+    assert page.status_code == 200 and 'id="outcome-form"' not in page.text
+    refused = console.client.post(
+        f"/accounts/{console.book.acme.id}/success-plan", data={"csrf_token": csrf_of(page.text)}
     )
     assert refused.status_code == 403

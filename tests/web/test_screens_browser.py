@@ -91,3 +91,31 @@ def test_manager_creates_and_sends_a_survey_campaign(
     page.screenshot(path=str(screenshot_dir / "survey-campaign-sent.png"), full_page=True)
     page.get_by_role("link", name="See the outbox").click()
     expect(page.locator("main")).to_contain_text("gus@globex.example")
+
+
+def test_csm_sets_a_desired_outcome_and_marks_a_milestone(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, live_console, "cleo@example.com")
+    page.goto(f"{live_console.url}/accounts/{live_console.book.acme.id}")
+    page.get_by_role("link", name="Set the Desired Outcome and success plan").click()
+    form = page.locator("#outcome-form")
+    form.get_by_label("Required Outcome").fill("Every rep works in the new tool")
+    form.get_by_label("Measured by").select_option(label="License utilization (%)")
+    form.get_by_label("Should be").select_option(label="at least")
+    form.get_by_label("Target").fill("80")
+    form.get_by_label("Appropriate Experience").select_option("high_touch")
+    form.get_by_role("button", name="Save the Desired Outcome").click()
+    outcome = page.locator("#desired-outcome")
+    expect(outcome).to_contain_text("Every rep works in the new tool")
+    expect(outcome).to_contain_text("measured as License utilization at least 80 %")
+    page.get_by_role("button", name="Create the plan from the segment's milestones").click()
+    milestones = page.locator("#milestones tbody tr")
+    expect(milestones.first).to_be_visible()
+    first = milestones.first
+    first.get_by_role("button", name="Mark reached").click()
+    expect(page.locator("#milestones tbody tr").first.locator("td").nth(4)).not_to_have_text("—")
+    page.screenshot(path=str(screenshot_dir / "success-plan.png"), full_page=True)
+    page.goto(f"{live_console.url}/accounts/{live_console.book.acme.id}")
+    expect(page.locator("#success-plan")).to_contain_text("Every rep works in the new tool")

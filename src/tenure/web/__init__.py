@@ -23,6 +23,7 @@ def mount_console(app: FastAPI) -> None:
         pipeline_pages,
         playbook_pages,
         session,
+        success_pages,
         survey_pages,
         surveys,
     )
@@ -40,3 +41,4 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(surveys.router)
     app.include_router(import_pages.router)
     app.include_router(survey_pages.router)
+    app.include_router(success_pages.router)

@@ -16,6 +16,7 @@ def mount_console(app: FastAPI) -> None:
     from tenure.web import (
         admin,
         alignment_pages,
+        connections_pages,
         cta_pages,
         docs,
         import_pages,
@@ -34,6 +35,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(docs.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
+    app.include_router(connections_pages.router)
     app.include_router(playbook_pages.router)
     app.include_router(cta_pages.router)
     app.include_router(alignment_pages.router)

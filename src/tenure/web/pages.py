@@ -38,7 +38,12 @@ from tenure.portfolio.schemas import (
     TouchpointLog,
 )
 from tenure.success import churn_classification_service, kpis_service, maturity_service
-from tenure.success.churn_classification import CauseSide
+from tenure.success.churn_classification import (
+    CAUSE_WORDS,
+    REASON_WORDS,
+    CauseSide,
+    class_words,
+)
 from tenure.success.kpis import GroupBy
 from tenure.success.maturity import Pillar, Stage
 from tenure.success.schemas import ChurnConfirm, MaturityAnswers
@@ -349,7 +354,13 @@ def churn_review_page(
     return render(
         request,
         "churn_review.html",
-        {"review": review, "status": status, "causes": list(CauseSide)},
+        {
+            "review": review,
+            "status": status,
+            "cause_words": CAUSE_WORDS,
+            "reason_words": REASON_WORDS,
+            "class_words": class_words,
+        },
         db=db,
         json_url=f"/api/v1/churn-review?status={status}",
     )
@@ -362,6 +373,7 @@ def confirm_churn_page(
     avoidable: str = Form(""),
     foreseen: str = Form(""),
     review: str = Form("", max_length=5000),
+    internal_reason: str = Form("", max_length=64),
     back: str = Form("/churn-review", max_length=2000),
     actor: Actor = PageActor,
     db: Session = Db,
@@ -372,6 +384,7 @@ def confirm_churn_page(
         avoidable=flags.get(avoidable),
         foreseen=flags.get(foreseen),
         review=review or None,
+        internal_reason=internal_reason or None,
     )
     churn_classification_service.confirm_churn(db, actor, record_id, data)
     return RedirectResponse(same_site(back, "/churn-review"), status_code=303)

@@ -71,7 +71,8 @@ def create_plans(
     config: milestones.MilestoneConfig,
     external_ids: list[str] | None = None,
 ) -> int:
-    """A success plan per account without one, from its segment's templates; returns plans made.
+    """A success plan per account without one, from the templates of its Appropriate Experience
+    (its experience segment; else its commercial segment, else ``default``); returns plans made.
     Each plan needs an actor who may edit its account, and is audited."""
     stored = _sync_templates(session, config)
     with_plan = set(session.scalars(sa.select(SuccessPlan.account_id)))
@@ -99,8 +100,9 @@ def create_plans(
         if account.id in with_plan or start is None:
             continue
         require_account_editor(session, actor.user, account)
-        segment = account.segment if account.segment in config.segments else "default"
-        templates = config.for_segment(account.segment)
+        # Plans follow the experience the customer needs, not what it pays [pub].
+        segment = config.plan_key(account.experience_segment, account.segment)
+        templates = config.segments[segment]
         plan = SuccessPlan(account_id=account.id, segment=segment, started_on=start)
         session.add(plan)
         session.flush()

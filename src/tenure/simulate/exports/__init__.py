@@ -3,7 +3,8 @@
 The simulation runs into a staging folder (the ``--out`` Parquet files); then each tool's module
 writes what a CS team would export from it, in its format, with the dirt real exports carry
 (``Dirt``): ``salesforce`` (Data Loader extracts), ``stripe`` (API objects as JSON lines),
-``segment`` (usage as track calls) and ``tenure_records`` (what no vendor export carries, in
+``segment`` (usage as track calls), ``salesforce_custom`` (the CS team's custom objects: handoffs
+and the reference program) and ``tenure_records`` (what no vendor export carries, in
 Tenure's own format). Which door imports each file is in ``DOORS``.
 
 ``ids.csv`` names the simulator's id of every exported record (no import reads it; tests compare
@@ -22,7 +23,7 @@ import pyarrow.parquet as pq
 
 from tenure.errors import Conflict
 from tenure.simulate.config import SimulationConfig
-from tenure.simulate.exports import salesforce, stripe, tenure_records
+from tenure.simulate.exports import salesforce, salesforce_custom, stripe, tenure_records
 from tenure.simulate.exports.context import DIRT_KINDS, Dirt, ExportContext
 from tenure.simulate.exports.segment import USAGE_FILE, write_usage
 from tenure.simulate.exports.tenure_records import USERS_FILE
@@ -54,6 +55,8 @@ DOORS: dict[str, tuple[str, str | None]] = {
     "tenure/surveys.jsonl": ("surveys", None),
     "salesforce/Case.csv": ("tickets", "salesforce-cases"),
     "tenure/touchpoints.jsonl": ("touchpoints", None),
+    salesforce_custom.HANDOFFS_FILE: ("handoffs", "salesforce-handoffs"),
+    salesforce_custom.ADVOCACY_FILE: ("advocacy", "salesforce-advocacy"),
 }
 
 
@@ -121,6 +124,8 @@ def _write(ctx: ExportContext) -> None:
     tenure_records.write_account_fields(ctx, accounts)
     tenure_records.write_tenure_records(ctx)
     salesforce.write_cases(ctx)
+    salesforce_custom.write_handoffs(ctx)
+    salesforce_custom.write_advocacy(ctx)
     write_usage(ctx)
     _write_ids(ctx)
 

@@ -77,6 +77,11 @@ def test_demo_scores_the_base_and_can_run_again(
         assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
     assert "Portfolio as of 2026-11-01" in output
+    # the import reports before the portfolio: the deals and marketing's portal came in through
+    # their doors, HubSpot's companies matched to Salesforce's with the disagreements named
+    assert output.index("import reports") < output.index("Portfolio as of")
+    assert "salesforce/Opportunity.csv" in output and "hubspot/all-contacts.csv" in output
+    assert "HubSpot and Salesforce disagree on name" in output
     assert "ARR by segment" in output and "Renewals in the next 120 days" in output
     assert "daily run 2026-11-01: succeeded" in output and "open calls to action" in output
     engine = create_engine(f"sqlite:///{data_dir / 'tenure.db'}")

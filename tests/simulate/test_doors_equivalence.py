@@ -1,6 +1,7 @@
 """The same small company built two ways — written straight into Tenure's stores, and exported
 as its tools would then brought in through the customer's doors (shipped mappings, /v1/batch) —
-gives the same portfolio: accounts, ARR per currency, health, churn risk and calls to action.
+gives the same portfolio: accounts, ARR per currency, health, churn risk, calls to action and the
+CRM's renewal and expansion deals.
 Any difference is a bug in a door.
 
 Both bases then go through the demo's own steps (metrics, plans and stages, health history, the
@@ -47,15 +48,7 @@ def _build(data_dir: Path, steps: list[demo.DemoStep], monkeypatch: pytest.Monke
 
 def _portfolio(data_dir: Path, as_of: Any) -> dict[str, Any]:
     from tenure.accounts.arr import arr_by_currency
-    from tenure.model import (
-        Account,
-        AccountHandoff,
-        ChurnRiskScore,
-        Cta,
-        DesiredOutcome,
-        HealthScore,
-        Referral,
-    )
+    from tenure.model import Account, ChurnRiskScore, Cta, HealthScore, Opportunity, User
     from tenure.model.contact import Contact
 
     engine = create_engine(f"sqlite:///{data_dir / 'tenure.db'}")
@@ -92,36 +85,25 @@ def _portfolio(data_dir: Path, as_of: Any) -> dict[str, Any]:
                 )
                 if a in names
             }
-            # What sales, services and the reference program recorded (crm_records).
-            handoffs = sorted(
-                (names[a], step.value, on, outcome or "", touch or "")
-                for a, step, on, outcome, touch in session.execute(
-                    sa.select(
-                        AccountHandoff.account_id,
-                        AccountHandoff.step,
-                        AccountHandoff.handed_off_on,
-                        DesiredOutcome.required_outcome,
-                        DesiredOutcome.touch_model,
-                    ).outerjoin(
-                        DesiredOutcome, DesiredOutcome.id == AccountHandoff.desired_outcome_id
-                    )
+            # the CRM's deals: kind, outcome, amount in its currency, close day and owner
+            owners = dict(session.execute(sa.select(User.id, User.email)).all())
+            deals = sorted(
+                (
+                    names[o.account_id],
+                    o.kind,
+                    o.status,
+                    o.stage,
+                    round(o.amount or 0, 2),
+                    o.currency,
+                    o.probability,
+                    o.opened_on,
+                    o.close_on,
+                    o.closed_on,
+                    owners.get(o.owner_id),
                 )
+                for o in session.scalars(sa.select(Opportunity))
+                if o.account_id in names
             )
-            advocacy = sorted(
-                (names[a], kind.value, on, title or "")
-                for a, kind, on, title in session.execute(
-                    sa.select(
-                        Referral.account_id, Referral.kind, Referral.occurred_on, Referral.title
-                    )
-                )
-            )
-            outcomes = {
-                names[a]: (experience, (custom or {}).get("outcome"))
-                for a, experience, custom in session.execute(
-                    sa.select(Account.id, Account.experience_segment, Account.custom)
-                )
-                if a in names
-            }
             ctas = sorted(
                 (names[a], title, priority)
                 for a, title, priority in session.execute(
@@ -138,9 +120,7 @@ def _portfolio(data_dir: Path, as_of: Any) -> dict[str, Any]:
         "health": health,
         "risk": risk,
         "ctas": ctas,
-        "handoffs": handoffs,
-        "advocacy": advocacy,
-        "outcomes": outcomes,
+        "deals": deals,
     }
 
 
@@ -166,13 +146,12 @@ def test_direct_and_through_the_doors_give_the_same_portfolio(
     assert direct.as_of == through.as_of
     one = _portfolio(fast_dir / "direct", direct.as_of)
     other = _portfolio(fast_dir / "doors", through.as_of)
-    assert one["accounts"] and one["health"] and one["risk"] and one["ctas"]
-    assert one["handoffs"] and one["advocacy"]
+    assert one["accounts"] and one["health"] and one["risk"] and one["ctas"] and one["deals"]
     assert one["accounts"] == other["accounts"]
     # Stripe bills whole cents per seat and month: an ARR the simulator drew to the cent comes
     # back as 12 × seats × a unit price in cents (a few cents a year apart, never more).
     assert one["arr"].keys() == other["arr"].keys()
     for key, value in one["arr"].items():
         assert other["arr"][key] == pytest.approx(value, rel=1e-5), key
-    for key in ("contacts", "health", "risk", "ctas", "handoffs", "advocacy", "outcomes"):
+    for key in ("contacts", "health", "risk", "ctas", "deals"):
         assert one[key] == other[key], key

@@ -15,9 +15,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.errors import InvalidInput
-from tenure.model import Account, Contact, Contract, SurveyResponse, Ticket, Touchpoint, User
+from tenure.model import (
+    Account,
+    Contact,
+    Contract,
+    Opportunity,
+    SurveyResponse,
+    Ticket,
+    Touchpoint,
+    User,
+)
 from tenure.simulate.doors import create_team, import_exports
 from tenure.simulate.exports import DIRT_KINDS, Dirt, ExportsResult, simulate_as_exports
+from tenure.simulate.exports.hubspot import COMPANIES_FILE, CONTACTS_FILE
 from tests.simulate.conftest import tiny_config
 
 
@@ -141,6 +151,18 @@ def test_every_row_enters_through_its_door_and_only_the_planted_ones_are_refused
     assert session.scalar(sa.select(sa.func.count()).where(User.external_id.is_(None))) == 0
     owned = session.scalar(sa.select(sa.func.count()).where(Account.owner_id.is_not(None)))
     assert owned == rows["accounts"]
+    # Every deal through salesforce-opportunities, owned by the account's CSM by OwnerId.
+    assert count(Opportunity) == rows["opportunities"] > 0
+    unowned = sa.select(sa.func.count()).where(Opportunity.owner_id.is_(None))
+    assert session.scalar(unowned) == 0
+    # HubSpot's companies and contacts are the Salesforce records their "Salesforce Account ID"
+    # / "Salesforce Contact ID" (or, unsynced, the e-mail) names: merged, never a second one.
+    companies, people = reports[COMPANIES_FILE.split("/")[1]], reports[CONTACTS_FILE.split("/")[1]]
+    assert companies.rows > 0 and companies.inserted == 0 and companies.matched == companies.rows
+    assert people.rows > 0 and people.inserted == 0 and people.matched == people.rows
+    # marketing's shorter names are reported; the CRM of record's name is kept
+    renamed = [c for c in companies.conflicts if c.field == "name"]
+    assert renamed and all(c.kept == "salesforce" for c in renamed)
 
 
 def test_the_truth_stays_in_its_folder(dirty: ExportsResult) -> None:

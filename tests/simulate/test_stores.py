@@ -10,7 +10,16 @@ import sqlalchemy as sa
 
 from tenure.config import Settings
 from tenure.errors import Conflict
-from tenure.model import Account, Contact, Contract, SurveyResponse, Ticket, Touchpoint, User
+from tenure.model import (
+    Account,
+    Contact,
+    Contract,
+    Opportunity,
+    SurveyResponse,
+    Ticket,
+    Touchpoint,
+    User,
+)
 from tenure.simulate import simulate_into_stores
 from tenure.store.database import create_engine
 from tenure.store.events import open_event_store
@@ -35,6 +44,10 @@ def test_simulate_into_stores_loads_every_row_and_event(database_url: str, fast_
         assert count(SurveyResponse) == result.rows["surveys"]
         assert count(Touchpoint) == result.rows["touchpoints"]
         assert count(User) == result.rows["users"]
+        # the CRM's renewal and expansion deals, each owned by its account's CSM
+        assert count(Opportunity) == result.rows["opportunities"] > 0
+        unowned = sa.select(sa.func.count()).where(Opportunity.owner_id.is_(None))
+        assert conn.execute(unowned).scalar_one() == 0
         owners = conn.execute(
             sa.select(sa.func.count()).select_from(Account).where(Account.owner_id.is_(None))
         ).scalar_one()

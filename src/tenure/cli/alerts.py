@@ -50,9 +50,10 @@ def slack(
     from pydantic import ValidationError
 
     from tenure.cli.context import settings
+    from tenure.connectors.slack import DEFAULT_URL, SlackClient
     from tenure.errors import InvalidInput
     from tenure.playbooks.alerts import KINDS
-    from tenure.playbooks.alerts_service import SlackOptions, connect_slack_checked
+    from tenure.playbooks.alerts_service import SlackOptions, connect_slack
 
     try:
         options = SlackOptions(
@@ -64,15 +65,17 @@ def slack(
     except ValidationError as error:
         first = error.errors()[0]
         raise InvalidInput(f"--{first['loc'][0]}: {first['msg']}") from None
+    if check:
+        team = SlackClient(url or DEFAULT_URL, bot_token).check()
+        console.print(f"Slack answered: the token is {team['user']}'s in {team['team']}")
     with unit_of_work() as session:
-        connected = connect_slack_checked(
+        connected = connect_slack(
             session,
             cli_actor(session),
             settings().signing_key,
             bot_token=bot_token,
             options=options,
             base_url=url,
-            check=check,
         )
     _print_options(connected.options, connected.alert_names)
 

@@ -113,10 +113,13 @@ def _connect(
 ) -> None:
     from tenure.cli.context import settings
     from tenure.connectors import service
-    from tenure.connectors.manage import connect_checked
 
+    if check:
+        definition = service.vendor_of(vendor)
+        allowance = definition.reader(url or definition.default_url, secrets).check()
+        console.print(f"{definition.label} answered: {_allowance(allowance)}", highlight=False)
     with unit_of_work() as session:
-        connected = connect_checked(
+        connection = service.connect(
             session,
             cli_actor(session),
             settings().signing_key,
@@ -125,12 +128,7 @@ def _connect(
             base_url=url,
             objects=objects,
             mappings=_mappings(mappings),
-            check=check,
         )
-    connection = connected.connection
-    if connected.answer is not None:
-        label = service.vendor_of(vendor).label
-        console.print(f"{label} answered: {_allowance(connected.answer)}", highlight=False)
     console.print(
         f"{vendor} connected ({connection.base_url}); syncs {', '.join(connection.objects)} "
         "in the daily run, or now with `tenure connect sync`.",

@@ -78,20 +78,32 @@ def _show_reports(reports: list[DoorReport], folder: Path) -> None:
     from rich.table import Table
 
     table = Table(title="import reports (--skip-invalid)", title_justify="left")
-    for header in ("file", "door", "rows", "inserted", "updated", "unchanged", "refused"):
-        table.add_column(header, justify="left" if header in {"file", "door"} else "right")
+    table.add_column("file, and the door it came through")
+    for header in ("rows", "inserted", "updated", "unchanged", "refused", "matched", "disagree"):
+        table.add_column(header, justify="right")
     for door in reports:
         r = door.report
+        how = r.mapping or "Tenure's format"
         table.add_row(
-            str(door.path.relative_to(folder)),
-            r.mapping or "Tenure's format",
+            f"{door.path.relative_to(folder)}\n[dim]  {how}[/]",
             f"{r.rows:,}",
             f"{r.inserted:,}",
             f"{r.updated:,}",
             f"{r.unchanged:,}",
             f"{r.rejected:,}",
+            f"{r.matched:,}",
+            f"{r.conflict_count:,}",
         )
     console.print(table)
+    console.print(
+        "  matched: rows that found the record another system's export stored (by the "
+        "Salesforce id a HubSpot or Stripe record carries, or the e-mail); disagree: values "
+        "two systems give differently",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for door in reports:
+        _show_disagreements(door)
     for door in reports:
         for error in door.report.rejects[:SHOWN_REJECTS]:
             value = f" {error.value!r}" if error.value else ""
@@ -103,6 +115,29 @@ def _show_reports(reports: list[DoorReport], folder: Path) -> None:
             )
         if door.rejects_file is not None:
             console.print(f"  … all in {door.rejects_file}", highlight=False, soft_wrap=True)
+
+
+def _show_disagreements(door: DoorReport) -> None:
+    """Per field, how many records two systems disagree on and whose value was kept."""
+    from collections import Counter
+
+    names = {"salesforce": "Salesforce", "hubspot": "HubSpot", "stripe": "Stripe"}
+    names |= {"tenure": "Tenure's files", "product": "the product"}
+    kept = Counter((c.field, c.given_by, c.stored_by, c.kept) for c in door.report.conflicts)
+    for (field, given_by, stored_by, winner), count in sorted(kept.items()):
+        console.print(
+            f"  {door.path.name}: {names.get(given_by, given_by)} and "
+            f"{names.get(stored_by, stored_by)} disagree on {field.replace('_', ' ')} for "
+            f"{count:,} record(s); kept {names.get(winner, winner)}'s",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if door.report.conflict_count > len(door.report.conflicts):
+        console.print(
+            f"  {door.path.name}: {door.report.conflict_count:,} disagreements in all, the "
+            f"first {len(door.report.conflicts):,} counted above",
+            highlight=False,
+        )
 
 
 def replay_usage(ctx: DemoContext) -> None:

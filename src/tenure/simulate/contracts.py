@@ -10,6 +10,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from tenure.simulate.config import BILLING_PERIODS
+from tenure.simulate.deals import record_deals
 from tenure.simulate.population import NEVER
 from tenure.simulate.records import account_ids, as_text, join
 from tenure.simulate.state import CHURN, CHURNED, CUSTOMER, Floats, Ints, SimulationState
@@ -115,6 +116,7 @@ def record_contracts(
         np.round(state.next_seats[accounts] * state.next_price[accounts], 2),
     )
     notice = state.notice_day[accounts]
+    record_deals(state, accounts, day)
     outcome = {
         "renewal_outcome": pa.array(
             [OUTCOMES[o] if k else None for o, k in zip(decided, known, strict=True)],

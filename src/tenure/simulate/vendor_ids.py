@@ -1,9 +1,10 @@
 """The ids each vendor gives the simulated company's records, derived so a run is reproducible.
 
-Salesforce ids are a 3-character key prefix (001 Account, 003 Contact, 005 User, 500 Case), a pod
-and a serial in base 62 — 15 case-sensitive characters, plus the documented 3-character case-safe
-suffix for the 18-character form Data Loader writes. Stripe ids are a prefix and 14 characters of a
-hash of the simulator's id (Stripe's own are random; these only need to be stable).
+Salesforce ids are a 3-character key prefix (001 Account, 003 Contact, 005 User, 006 Opportunity,
+500 Case), a pod and a serial in base 62 — 15 case-sensitive characters, plus the documented
+3-character case-safe suffix for the 18-character form Data Loader writes. HubSpot Record IDs are
+numbers. Stripe ids are a prefix and 14 characters of a hash of the simulator's id (Stripe's own
+are random; these only need to be stable).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from tenure.ingest.mappings import salesforce_id
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Salesforce key prefixes of the standard objects the exports hold.
-ACCOUNT, CONTACT, USER, CASE = "001", "003", "005", "500"
+ACCOUNT, CONTACT, USER, OPPORTUNITY, CASE = "001", "003", "005", "006", "500"
 POD = "5e00000"
 SERIAL_WIDTH = 5
 # Serials are spread over the id space (a bijection: the factor is prime to 62) so ids mix
@@ -38,6 +39,11 @@ def salesforce_short_id(prefix: str, serial: int) -> str:
 def salesforce_long_id(prefix: str, serial: int) -> str:
     """The 18-character case-safe id, as Data Loader and the API write it."""
     return salesforce_id(salesforce_short_id(prefix, serial))
+
+
+def hubspot_id(serial: int) -> int:
+    """A HubSpot Record ID: a portal's ids are 11-digit numbers that grow with each record."""
+    return 18_394_000_000 + serial * 37
 
 
 def stripe_id(prefix: str, simulated_id: str) -> str:

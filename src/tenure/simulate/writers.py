@@ -29,13 +29,13 @@ from tenure.model import (
     Contact,
     Contract,
     Feature,
+    Opportunity,
     SurveyResponse,
     Ticket,
     Touchpoint,
     User,
     touchpoint_attendee,
 )
-from tenure.simulate.names import OUTCOME_MEASURES
 from tenure.simulate.population import FITS
 from tenure.store.events import EventStore
 
@@ -51,10 +51,6 @@ HANDOFF = pa.struct(
     [(f"{fit}_fit", I64) for fit in FITS]
     + [("ready", pa.bool_()), ("willing", pa.bool_()), ("able", pa.bool_())]
     + [("required_outcome", STR), ("captured_on", STR)]
-)
-# The outcome the CS team measured (one of the Required Outcomes' measures) and the day.
-OUTCOME = pa.struct(
-    [(measure, pa.float64()) for measure, *_ in OUTCOME_MEASURES] + [("measured_on", STR)]
 )
 STATED_CHURN = pa.struct(
     [("stated_reason", STR), ("contract_external_id", STR), ("stated_on", STR)]
@@ -85,7 +81,6 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("onboarded_on", DATE),
             ("custom.handoff", HANDOFF),
             ("custom.churn", STATED_CHURN),
-            ("custom.outcome", OUTCOME),
             ("_index", I64),
             ("_owner", I64),
         ]
@@ -145,6 +140,26 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("_account", I64),
         ]
     ),
+    # The CRM's renewal and expansion deals (simulate/deals.py).
+    "opportunities": pa.schema(
+        [
+            ("external_id", STR),
+            ("account_external_id", STR),
+            ("name", STR),
+            ("kind", STR),
+            ("status", STR),
+            ("stage", STR),
+            ("amount", pa.float64()),
+            ("currency", STR),
+            ("probability", pa.float64()),
+            ("forecast_category", STR),
+            ("opened_on", DATE),
+            ("close_on", DATE),
+            ("owner_email", STR),
+            ("_account", I64),
+            ("_owner", I64),
+        ]
+    ),
     "surveys": pa.schema(
         [
             ("external_id", STR),
@@ -187,36 +202,15 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("_attendees", pa.list_(I64)),
         ]
     ),
-    # What sales, services and the reference program record (crm_records): the columns of
-    # the `handoffs` and `advocacy` imports.
-    "handoffs": pa.schema(
-        [
-            ("external_id", STR),
-            ("account_external_id", STR),
-            ("step", STR),
-            ("handed_off_on", DATE),
-            ("from_user_email", STR),
-            ("to_user_email", STR),
-            ("required_outcome", STR),
-            ("outcome_measure", STR),
-            ("outcome_op", STR),
-            ("outcome_target", pa.float64()),
-            ("touch_model", STR),
-        ]
-    ),
-    "advocacy": pa.schema(
-        [
-            ("external_id", STR),
-            ("account_external_id", STR),
-            ("kind", STR),
-            ("occurred_on", DATE),
-            ("title", STR),
-            ("contact_external_id", STR),
-        ]
-    ),
 }
 # File columns that name a referenced row; the database gets the foreign key instead.
-REFERENCES = ("account_external_id", "contact_external_id", "user_email", "attendee_external_ids")
+REFERENCES = (
+    "account_external_id",
+    "contact_external_id",
+    "user_email",
+    "owner_email",
+    "attendee_external_ids",
+)
 # Load order respects foreign keys.
 ENTITIES = tuple(SCHEMAS)
 
@@ -337,6 +331,7 @@ class DatabaseLoader:
                     "account": Account,
                     "contact": Contact,
                     "contract": Contract,
+                    "opportunity": Opportunity,
                     "survey": SurveyResponse,
                     "ticket": Ticket,
                     "touchpoint": Touchpoint,
@@ -359,6 +354,8 @@ class DatabaseLoader:
                     row["account_id"] = ref("account", r["_account"])
                 if "_contact" in r:
                     row["contact_id"] = ref("contact", r["_contact"])
+                if "_owner" in r:
+                    row["owner_id"] = ref("user", r["_owner"])
                 return row
 
             def insert(
@@ -450,6 +447,16 @@ class DatabaseLoader:
                     return {"id": next_id(counter)} | plain(r)
 
                 insert(entity, table, numbered)
+                if entity == "contracts":  # a closed deal's closed_on is its close date
+                    insert(
+                        "opportunities",
+                        _table(Opportunity),
+                        lambda r: (
+                            {"id": next_id("opportunity")}
+                            | plain(r)
+                            | {"closed_on": None if r["status"] == "open" else r["close_on"]}
+                        ),
+                    )
             for batch in _batches(self.staging / "touchpoints.parquet"):
                 rows: list[dict[str, Any]] = []
                 attendees: list[dict[str, Any]] = []
@@ -481,6 +488,7 @@ class DatabaseLoader:
                     Account,
                     Contact,
                     Contract,
+                    Opportunity,
                     SurveyResponse,
                     Ticket,
                     Touchpoint,

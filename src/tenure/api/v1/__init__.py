@@ -12,7 +12,6 @@ from tenure.api.v1 import (
     accounts,
     admin,
     alignment,
-    connections,
     imports,
     money,
     pipeline,
@@ -31,6 +30,5 @@ router.include_router(alignment.router)
 router.include_router(playbooks.router)
 router.include_router(money.router)
 router.include_router(pipeline.router)
-router.include_router(connections.router)
 
 __all__ = ["router"]

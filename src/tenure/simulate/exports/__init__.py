@@ -2,9 +2,9 @@
 
 The simulation runs into a staging folder (the ``--out`` Parquet files); then each tool's module
 writes what a CS team would export from it, in its format, with the dirt real exports carry
-(``Dirt``): ``salesforce`` (Data Loader extracts), ``stripe`` (API objects as JSON lines),
-``segment`` (usage as track calls), ``salesforce_custom`` (the CS team's custom objects: handoffs
-and the reference program) and ``tenure_records`` (what no vendor export carries, in
+(``Dirt``): ``salesforce`` (Data Loader extracts), ``hubspot`` (marketing's portal: companies and
+contacts from the Export button, linked to Salesforce), ``stripe`` (API objects as JSON lines),
+``segment`` (usage as track calls) and ``tenure_records`` (what no vendor export carries, in
 Tenure's own format). Which door imports each file is in ``DOORS``.
 
 ``ids.csv`` names the simulator's id of every exported record (no import reads it; tests compare
@@ -23,8 +23,9 @@ import pyarrow.parquet as pq
 
 from tenure.errors import Conflict
 from tenure.simulate.config import SimulationConfig
-from tenure.simulate.exports import salesforce, salesforce_custom, stripe, tenure_records
+from tenure.simulate.exports import salesforce, stripe, tenure_records
 from tenure.simulate.exports.context import DIRT_KINDS, Dirt, ExportContext
+from tenure.simulate.exports.hubspot import COMPANIES_FILE, CONTACTS_FILE, write_hubspot
 from tenure.simulate.exports.segment import USAGE_FILE, write_usage
 from tenure.simulate.exports.tenure_records import USERS_FILE
 from tenure.simulate.interventions import Interventions
@@ -47,16 +48,17 @@ DOORS: dict[str, tuple[str, str | None]] = {
     "salesforce/Account.csv": ("accounts", "salesforce-accounts"),
     "tenure/accounts.jsonl": ("accounts", None),
     "stripe/customers.jsonl": ("accounts", "stripe-customers"),
+    COMPANIES_FILE: ("accounts", "hubspot-companies-export"),
     "salesforce/Contact.csv": ("contacts", "salesforce-contacts"),
     "tenure/contacts.jsonl": ("contacts", None),
+    CONTACTS_FILE: ("contacts", "hubspot-contacts-export"),
     "tenure/features.jsonl": ("features", None),
     "stripe/subscriptions.jsonl": ("contracts", "stripe-subscriptions-salesforce"),
     "tenure/contracts.jsonl": ("contracts", None),
+    "salesforce/Opportunity.csv": ("opportunities", "salesforce-opportunities"),
     "tenure/surveys.jsonl": ("surveys", None),
     "salesforce/Case.csv": ("tickets", "salesforce-cases"),
     "tenure/touchpoints.jsonl": ("touchpoints", None),
-    salesforce_custom.HANDOFFS_FILE: ("handoffs", "salesforce-handoffs"),
-    salesforce_custom.ADVOCACY_FILE: ("advocacy", "salesforce-advocacy"),
 }
 
 
@@ -123,9 +125,9 @@ def _write(ctx: ExportContext) -> None:
     tenure_records.write_renewal_tracker(ctx, tracked)
     tenure_records.write_account_fields(ctx, accounts)
     tenure_records.write_tenure_records(ctx)
+    salesforce.write_opportunities(ctx)
+    write_hubspot(ctx, accounts, contacts, users)
     salesforce.write_cases(ctx)
-    salesforce_custom.write_handoffs(ctx)
-    salesforce_custom.write_advocacy(ctx)
     write_usage(ctx)
     _write_ids(ctx)
 

@@ -1,7 +1,7 @@
-"""Salesforce Data Loader extracts of the simulated company: User, Account, Contact and Case
-(UPPERCASE headers, every value quoted, CRLF rows, GMT date-times, 18-character ids), with the
-dirt a real extract carries: cp1252, a BOM, 15-character ids, rows to refuse, a parent after its
-child."""
+"""Salesforce Data Loader extracts of the simulated company: User, Account, Contact, Opportunity
+and Case (UPPERCASE headers, every value quoted, CRLF rows, GMT date-times, 18-character ids),
+with the dirt a real extract carries: cp1252, a BOM, 15-character ids, rows to refuse, a parent
+after its child."""
 
 from __future__ import annotations
 
@@ -13,17 +13,12 @@ from tenure.simulate.vendor_ids import (
     ACCOUNT,
     CASE,
     CONTACT,
+    OPPORTUNITY,
     USER,
     salesforce_long_id,
     salesforce_short_id,
 )
 
-# The User's Title for each role of the simulated team.
-TITLES = {
-    "csm": "Customer Success Manager",
-    "sales": "Account Executive",
-    "services": "Implementation Consultant",
-}
 # A ticket's priority as Salesforce's Case picklist names it (Critical is a common addition).
 CASE_PRIORITY = {"low": "Low", "normal": "Medium", "high": "High", "urgent": "Critical"}
 COUNTRIES = {
@@ -53,7 +48,7 @@ def write_users(ctx: ExportContext, users: list[dict[str, Any]]) -> None:
                 u["email"],
                 "true",
                 ctx.user_ids.get(u["manager_email"] or ""),
-                TITLES.get(u["role"], "Head of CS"),
+                "Customer Success Manager" if u["role"] == "csm" else "Head of CS",
             ]
             for u in users
         ),
@@ -163,3 +158,52 @@ def write_cases(ctx: ExportContext) -> None:
     header = ["Id", "AccountId", "ContactId", "Subject", "Priority", "Type", "Status"]
     header += ["CreatedDate", "ClosedDate"]
     ctx.write_csv("salesforce/Case.csv", header, rows, "utf-8")
+
+
+# The deal's kind as the Opportunity Type picklist names it ("Renewal" is the value orgs add).
+OPPORTUNITY_TYPE = {"renewal": "Renewal", "expansion": "Existing Customer - Upgrade"}
+FORECAST_CATEGORY = {
+    "pipeline": "Pipeline",
+    "best_case": "Best Case",
+    "commit": "Commit",
+    "closed": "Closed",
+    "omitted": "Omitted",
+}
+
+
+def java_number(value: float) -> str:
+    """A double as Data Loader writes it (Java's Double.toString): 48000.0, 1.25E7."""
+    return repr(float(value)) if 1e-3 <= abs(value) < 1e7 else java_double(value)
+
+
+def write_opportunities(ctx: ExportContext) -> None:
+    """The renewal and expansion deals as Data Loader's Opportunity extract (a multi-currency
+    org: CurrencyIsoCode; IsClosed/IsWon booleans; CloseDate a date, CreatedDate GMT)."""
+    rows = []
+    for serial, deal in enumerate(ctx.rows("opportunities"), start=1):
+        deal_id = salesforce_long_id(OPPORTUNITY, serial)
+        ctx.ids.append(("opportunity", deal["external_id"], deal_id))
+        closed = deal["status"] != "open"
+        rows.append(
+            [
+                deal_id,
+                ctx.account_ref(deal["account_external_id"], serial),
+                deal["name"],
+                OPPORTUNITY_TYPE[deal["kind"]],
+                deal["stage"],
+                java_number(deal["amount"]),
+                deal["currency"],
+                java_number(deal["probability"]) if deal["probability"] else "0.0",
+                deal["close_on"].isoformat(),
+                "true" if closed else "false",
+                "true" if deal["status"] == "won" else "false",
+                FORECAST_CATEGORY[deal["forecast_category"]],
+                gmt(deal["opened_on"]),
+                ctx.user_ids.get(deal["owner_email"] or ""),
+                "",
+            ]
+        )
+    header = ["Id", "AccountId", "Name", "Type", "StageName", "Amount", "CurrencyIsoCode"]
+    header += ["Probability", "CloseDate", "IsClosed", "IsWon", "ForecastCategoryName"]
+    header += ["CreatedDate", "OwnerId", "Description"]
+    ctx.write_csv("salesforce/Opportunity.csv", header, rows, "utf-8")

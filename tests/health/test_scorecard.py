@@ -118,9 +118,15 @@ def test_trend_with_tolerance(previous: int | None, expected: str) -> None:
 
 def test_default_scorecard_profiles() -> None:
     card = load_scorecard_text(DEFAULT_SCORECARD.read_text(), "default")
-    assert [p.name for p in card.profiles] == ["onboarding", "enterprise", "standard"]
-    assert card.profile_for({"tenure_days": 30, "segment": "enterprise"}).name == "onboarding"
-    assert card.profile_for({"tenure_days": 400, "segment": "enterprise"}).name == "enterprise"
+    assert [p.name for p in card.profiles] == ["onboarding", "high touch", "standard"]
+    high = {"experience_segment": "high_touch"}
+    assert card.profile_for({"tenure_days": 30, **high}).name == "onboarding"
+    assert card.profile_for({"tenure_days": 400, **high}).name == "high touch"
+    # Segmented by the experience needed, not the price paid: a small firm that needs a named
+    # CSM is scored as high touch, an enterprise that serves itself is not.
+    assert card.profile_for({"tenure_days": 400, "segment": "smb", **high}).name == "high touch"
+    tech = {"segment": "enterprise", "experience_segment": "tech_touch"}
+    assert card.profile_for({"tenure_days": 400, **tech}).name == "standard"
     assert card.profile_for({"tenure_days": None, "segment": "smb"}).name == "standard"
 
 

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from tenure.auth.permissions import system_actor
 from tenure.http.live import served_app
 from tenure.model import SurveyKind, SurveyResponse
 from tenure.playbooks import surveys
@@ -29,9 +30,10 @@ def survey_server(
     with session_scope(session_factory(engine)) as session:
         acme = f.account(session, external_id="acme")
         f.contact(session, acme, external_id="ann", email="ann@acme.example", roles=["champion"])
-        surveys.create_campaign(session, name="q1", kind=SurveyKind.nps)
+        actor = system_actor(session, "test")
+        surveys.create_campaign(session, actor, name="q1", kind=SurveyKind.nps)
         surveys.send_campaign(
-            session, "q1", secret_key=SECRET, public_url="http://x", sender="t@example.com"
+            session, actor, "q1", secret_key=SECRET, public_url="http://x", sender="t@example.com"
         )
         token = surveys.token_for(SECRET, session.scalars(sa.select(surveys.SurveyLink)).one())
     engine.dispose()

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from tenure.auth.permissions import system_actor
 from tenure.config import Settings
 from tenure.model import (
     Account,
@@ -50,6 +51,7 @@ def setup(engine: sa.Engine) -> None:
         webhooks.create_endpoint(session, "https://hooks.example.com/x", ["survey.responded"])
         surveys.create_campaign(
             session,
+            system_actor(session, "test"),
             name="q1",
             kind=SurveyKind.nps,
             segments=["enterprise"],
@@ -62,6 +64,7 @@ def send(engine: sa.Engine, name: str, now: datetime) -> surveys.SendSummary:
     with session_scope(session_factory(engine)) as session:
         return surveys.send_campaign(
             session,
+            system_actor(session, "test"),
             name,
             secret_key=SECRET,
             public_url="http://tenure.example",
@@ -122,7 +125,9 @@ def test_an_opted_out_contact_gets_no_survey(database_url: str) -> None:
             roles=["champion"],
             email_opt_out=True,
         )
-        surveys.create_campaign(session, name="all", kind=SurveyKind.csat)
+        surveys.create_campaign(
+            session, system_actor(session, "test"), name="all", kind=SurveyKind.csat
+        )
     assert send(engine, "q1", NOW).sent == 0  # q1's audience is Ann alone
     assert send(engine, "all", NOW).sent == 2  # everyone current but the two who opted out
     with engine.connect() as conn:
@@ -136,7 +141,13 @@ def test_minimum_interval_between_surveys_of_a_contact(database_url: str) -> Non
     setup(engine)
     send(engine, "q1", NOW)
     with session_scope(session_factory(engine)) as session:
-        surveys.create_campaign(session, name="q2", kind=SurveyKind.csat, min_interval_days=90)
+        surveys.create_campaign(
+            session,
+            system_actor(session, "test"),
+            name="q2",
+            kind=SurveyKind.csat,
+            min_interval_days=90,
+        )
     early = send(engine, "q2", NOW + timedelta(days=30))
     assert (early.sent, early.skipped_recently_surveyed) == (2, 1)  # Al and Sam; Ann too recent
     again = send(engine, "q2", NOW + timedelta(days=91))
@@ -152,7 +163,13 @@ def test_minimum_interval_between_surveys_of_a_contact(database_url: str) -> Non
             on=date(2026, 8, 1),
             contact_row=sam,
         )
-        surveys.create_campaign(session, name="q3", kind=SurveyKind.nps, roles=["champion"])
+        surveys.create_campaign(
+            session,
+            system_actor(session, "test"),
+            name="q3",
+            kind=SurveyKind.nps,
+            roles=["champion"],
+        )
     # On 2026-09-17 Ann's last link is 109 days old (sent); Sam answered 47 days ago (skipped).
     late = send(engine, "q3", NOW + timedelta(days=200))
     assert (late.sent, late.skipped_recently_surveyed) == (1, 1)

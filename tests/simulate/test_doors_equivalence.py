@@ -48,7 +48,17 @@ def _build(data_dir: Path, steps: list[demo.DemoStep], monkeypatch: pytest.Monke
 
 def _portfolio(data_dir: Path, as_of: Any) -> dict[str, Any]:
     from tenure.accounts.arr import arr_by_currency
-    from tenure.model import Account, ChurnRiskScore, Cta, HealthScore, Opportunity, User
+    from tenure.model import (
+        Account,
+        AccountHandoff,
+        ChurnRiskScore,
+        Cta,
+        DesiredOutcome,
+        HealthScore,
+        Opportunity,
+        Referral,
+        User,
+    )
     from tenure.model.contact import Contact
 
     engine = create_engine(f"sqlite:///{data_dir / 'tenure.db'}")
@@ -82,6 +92,36 @@ def _portfolio(data_dir: Path, as_of: Any) -> dict[str, Any]:
                     sa.select(ChurnRiskScore.account_id, ChurnRiskScore.probability).where(
                         ChurnRiskScore.as_of == as_of
                     )
+                )
+                if a in names
+            }
+            # What sales, services and the reference program recorded (crm_records).
+            handoffs = sorted(
+                (names[a], step.value, on, outcome or "", touch or "")
+                for a, step, on, outcome, touch in session.execute(
+                    sa.select(
+                        AccountHandoff.account_id,
+                        AccountHandoff.step,
+                        AccountHandoff.handed_off_on,
+                        DesiredOutcome.required_outcome,
+                        DesiredOutcome.touch_model,
+                    ).outerjoin(
+                        DesiredOutcome, DesiredOutcome.id == AccountHandoff.desired_outcome_id
+                    )
+                )
+            )
+            advocacy = sorted(
+                (names[a], kind.value, on, title or "")
+                for a, kind, on, title in session.execute(
+                    sa.select(
+                        Referral.account_id, Referral.kind, Referral.occurred_on, Referral.title
+                    )
+                )
+            )
+            outcomes = {
+                names[a]: (experience, (custom or {}).get("outcome"))
+                for a, experience, custom in session.execute(
+                    sa.select(Account.id, Account.experience_segment, Account.custom)
                 )
                 if a in names
             }
@@ -120,6 +160,9 @@ def _portfolio(data_dir: Path, as_of: Any) -> dict[str, Any]:
         "health": health,
         "risk": risk,
         "ctas": ctas,
+        "handoffs": handoffs,
+        "advocacy": advocacy,
+        "outcomes": outcomes,
         "deals": deals,
     }
 
@@ -147,11 +190,12 @@ def test_direct_and_through_the_doors_give_the_same_portfolio(
     one = _portfolio(fast_dir / "direct", direct.as_of)
     other = _portfolio(fast_dir / "doors", through.as_of)
     assert one["accounts"] and one["health"] and one["risk"] and one["ctas"] and one["deals"]
+    assert one["handoffs"] and one["advocacy"]
     assert one["accounts"] == other["accounts"]
     # Stripe bills whole cents per seat and month: an ARR the simulator drew to the cent comes
     # back as 12 × seats × a unit price in cents (a few cents a year apart, never more).
     assert one["arr"].keys() == other["arr"].keys()
     for key, value in one["arr"].items():
         assert other["arr"][key] == pytest.approx(value, rel=1e-5), key
-    for key in ("contacts", "health", "risk", "ctas", "deals"):
+    for key in ("contacts", "health", "risk", "ctas", "handoffs", "advocacy", "outcomes", "deals"):
         assert one[key] == other[key], key

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -183,3 +184,82 @@ def test_the_daily_runs_churn_step_classifies_a_loss_from_before_monitoring_as_u
     assert record.foreseen is None and record.churn_class.startswith("foresight_unknown_")
     base = check_service.base_check(session, AS_OF, load_fit_config())
     assert [i for i in base.impossible if i.count] == []
+
+
+def test_handoffs_desired_outcomes_and_their_gap_reach_the_report(session: Session) -> None:
+    """Handoffs imported from the CRM with a Desired Outcome, and the outcome the CS team
+    measured: the report reads them. A CSM reassigned after the handoff is no contradiction; a
+    handoff to a CSM who did not own the account that day is."""
+    from datetime import UTC, datetime
+
+    from tenure.accounts.crm_schemas import HandoffImport
+    from tenure.model import AccountOwnership, UserRole
+    from tenure.portfolio.handoff_import import upsert_handoffs
+
+    sally = f.user(session, email="sally@example.com", role=UserRole.sales)
+    cleo, sam = f.user(session, email="cleo@example.com"), f.user(session, email="sam@example.com")
+
+    def customer(
+        name: str, owner_spans: list[tuple[Any, date, date | None]], **custom: Any
+    ) -> None:
+        row = f.account(session, external_id=name, owner=owner_spans[-1][0], custom=custom)
+        f.contract(session, row, starts_on=date(2025, 1, 1), ends_on=date(2025, 12, 31))
+        for user, start, end in owner_spans:
+            session.add(
+                AccountOwnership(
+                    account_id=row.id,
+                    user_id=user.id,
+                    started_at=datetime.combine(start, datetime.min.time(), UTC),
+                    ended_at=end and datetime.combine(end, datetime.min.time(), UTC),
+                )
+            )
+
+    # achieved: measured 2.5 days against "at most 3"; moved from Cleo to Sam after the handoff.
+    customer(
+        "achieved",
+        [(cleo, date(2025, 1, 1), date(2025, 4, 1)), (sam, date(2025, 4, 1), None)],
+        outcome={"monthly_close_days": 2.5, "measured_on": "2025-05-02"},
+    )
+    # measuring: 6 days against "at most 3", nothing functional reached yet: in progress.
+    customer("measuring", [(cleo, date(2025, 1, 1), None)], outcome={"monthly_close_days": 6.0})
+    # wrongsam: handed to Sam, but Cleo owned it that day and still does.
+    customer("wrongsam", [(cleo, date(2025, 1, 1), None)])
+    session.flush()
+    outcome = {
+        "required_outcome": "Automate the monthly close",
+        "outcome_measure": "monthly_close_days",
+        "outcome_op": "lte",
+        "outcome_target": "3",
+        "touch_model": "mid_touch",
+    }
+    rows = [
+        HandoffImport.model_validate(
+            {
+                "external_id": f"h-{name}",
+                "account_external_id": name,
+                "step": "sales_to_csm",
+                "handed_off_on": "2025-01-10",
+                "from_user_email": sally.email,
+                "to_user_email": to.email,
+                **outcome,
+            }
+        )
+        for name, to in (("achieved", cleo), ("measuring", cleo), ("wrongsam", sam))
+    ]
+    upsert_handoffs(session, rows)
+    # A fourth customer without a handoff: recorded is yes for three, no for one.
+    customer("nohandoff", [(cleo, date(2025, 1, 1), None)])
+
+    base = check_service.base_check(session, AS_OF, load_fit_config(), name="fixture")
+    outputs = {f"{o.framework}.{o.output}": o.counts for o in base.outputs}
+    assert outputs["alignment.handoff_recorded"] == {"no": 1, "yes": 3}
+    assert outputs["outcome.desired_outcome_in_force"] == {"no": 1, "yes": 3}
+    assert outputs["outcome.success_gap"] == {
+        "achieved": 1,
+        "in_progress": 1,
+        "no Desired Outcome yet": 1,
+        "unknown": 1,  # wrongsam: never measured
+    }
+    assert outputs["alignment.user_role"] == {"csm": 2, "sales": 1}
+    found = {f"{i.framework}.{i.check}": i.examples for i in base.impossible}
+    assert found["alignment.handed_to_csm_who_did_not_own_it_that_day"] == ["wrongsam"]

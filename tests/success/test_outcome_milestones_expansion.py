@@ -92,9 +92,14 @@ def test_templates_progress_and_asks() -> None:
         "team_adoption",
         "outcome_review",
     ]
-    assert [k for k, _ in plan(config.for_segment("enterprise"), date(2025, 1, 1))][1] == (
+    assert [k for k, _ in plan(config.for_segment("high_touch"), date(2025, 1, 1))][1] == (
         "integration_live"
     )
+    # Plans follow the experience the customer needs; an older file's commercial key still
+    # serves accounts whose experience has no templates; else the default plan.
+    assert config.plan_key("high_touch", "smb") == "high_touch"
+    assert config.plan_key("tech_touch", "enterprise") == "default"
+    assert config.plan_key(None, "high_touch") == "high_touch"
     assert plan(default.values(), date(2025, 1, 1))[0] == ("kickoff", date(2025, 1, 15))
     adoption = default["team_adoption"]
     assert progress_from_data(adoption, {"usage.license_utilization": 0.6}).reached is True

@@ -144,14 +144,21 @@ def test_manager_confirms_a_churn_class(
     sign_in(page, live_console, "ada@example.com")
     page.goto(f"{live_console.url}/churn-review")
     card = page.locator("section.churn", has_text="Hooli")
-    expect(card).to_contain_text("unforeseen good fit")
+    expect(card).to_contain_text("Suggested: Unforeseen loss of a good-fit customer")
+    expect(card).to_contain_text("cause: Our product or service (too few people used the product)")
     expect(card).to_contain_text("license utilization 12 %")
-    card.get_by_label("Cause side of Hooli").select_option("customer_change")
+    # The manager changes the class: a change at the customer, which the team saw coming.
+    card.get_by_label("Cause of losing Hooli").select_option(label="A change at the customer")
+    card.get_by_label("Reason for losing Hooli").select_option(label="Their budget was cut")
+    card.get_by_label("Foreseen (Hooli)").select_option(label="yes: we raised a risk in time")
     card.get_by_label("Root-cause review of Hooli").fill("Budget cut after the merger")
     page.screenshot(path=str(screenshot_dir / "churn-review.png"), full_page=True)
     card.get_by_role("button", name="Confirm").click()
     expect(page.locator("section.churn", has_text="Hooli")).to_have_count(0)  # left the queue
     page.goto(f"{live_console.url}/churn-review?status=confirmed")
-    expect(page.locator("section.churn", has_text="Hooli")).to_contain_text(
-        "Confirmed as unforeseen good fit, customer change"
+    expect(
+        page.locator("section.churn", has_text="Hooli").locator(".confirmed-class")
+    ).to_have_text(
+        "Confirmed: Foreseen loss of a good-fit customer, cause a change at the customer, "
+        "not avoidable. Review: Budget cut after the merger"
     )

@@ -95,6 +95,7 @@ def test_support_opens_a_rescue_cta_the_owner_sees_today(
     )
     page.screenshot(path=str(screenshot_dir / "alignment-rescue.png"), full_page=True)
 
+    page.locator(".user-menu summary").click()
     page.get_by_role("button", name="Sign out", exact=True).click()
     sign_in(page, live_console, "cleo@example.com")
     cta = page.locator("#ctas tbody tr", has_text="Rescue requested by the account team")

@@ -225,16 +225,17 @@ def test_saved_views_and_bulk_reassign_from_the_portfolio(console: Console) -> N
         "/portfolio/views", data={"name": "Unassigned", "query": "owner=none", "csrf_token": token}
     )
     assert saved.status_code == 200 and 'href="/portfolio?owner=none">Unassigned' in saved.text
-    moved = console.client.post(
-        "/portfolio/reassign",
-        data={
-            "account_ids": [str(book.umbrella.id)],
-            "owner_id": str(book.sam.id),
-            "back": "/portfolio?owner=none",
-            "csrf_token": token,
-        },
-    )
+    form = {
+        "account_ids": [str(book.umbrella.id)],
+        "owner_id": str(book.sam.id),
+        "back": "/portfolio?owner=none",
+        "csrf_token": token,
+    }
+    asked = console.client.post("/portfolio/reassign", data=form)
+    assert asked.status_code == 200 and "Give 1 account to Sam CSM?" in asked.text
+    moved = console.client.post("/portfolio/reassign", data={**form, "confirmed": "true"})
     assert moved.status_code == 200 and "No account matches these filters." in moved.text
+    assert "1 account now owned by Sam CSM." in moved.text
     with console.session() as session:
         assert session.query(SavedView).count() == 1
         actions = [a.action for a in session.query(AuditLog).order_by(AuditLog.id)]

@@ -62,6 +62,8 @@ def _console_pages() -> list[str]:
         pages,
         pipeline_pages,
         playbook_pages,
+        success_pages,
+        survey_pages,
     )
 
     paths = []
@@ -73,6 +75,8 @@ def _console_pages() -> list[str]:
         alignment_pages,
         pipeline_pages,
         import_pages,
+        survey_pages,
+        success_pages,
     ):
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "GET" in route.methods:
@@ -138,6 +142,7 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         "{cta_id}": str(cta.id),
         "{opportunity_id}": None,  # the book has no deal; the pipeline page lists none either
         "{token}": None,  # an upload's preview: tests/web/test_screens.py reads it
+        "{campaign_id}": None,  # the book has no campaign; tests/web/test_screens.py makes one
     }
     paths = _console_pages()
     assert {
@@ -146,6 +151,8 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         "/accounts/{account_id}/ebr",
         "/admin",
         "/imports",
+        "/surveys",
+        "/accounts/{account_id}/success-plan",
     } <= set(paths)
     seen = 0
     for email in ("cleo@example.com", "max@example.com", "ada@example.com"):

@@ -7,9 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from tenure.model import Account, AuditLog, ImportRun, User
-from tests.web.factories import csrf_of, sign_in
+from tenure.model import (
+    Account,
+    AuditLog,
+    Contact,
+    DesiredOutcome,
+    ImportRun,
+    Milestone,
+    OutboxMessage,
+    User,
+)
+from tests.web.factories import Book, csrf_of, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports" / "salesforce"
@@ -121,3 +131,179 @@ def test_the_preview_finds_the_rows_that_name_an_unknown_owner(console: Console)
         files={"file": ("Account_extract.csv", salesforce_accounts_with_a_bad_row(), "text/csv")},
     )
     assert "These columns look like an export of accounts" in wrong.text
+
+
+def champion_with_email(session: Session, book: Book) -> None:
+    """Globex's champion, with an e-mail (Acme's Jane answered an NPS 5 days ago: a campaign
+    leaves her out for 90 days)."""
+    jane = session.scalars(sa.select(Contact).where(Contact.external_id == "acme-jane")).one()
+    jane.email = "jane@acme.example"
+    session.add(
+        Contact(
+            external_id="globex-gus",
+            account_id=book.globex.id,
+            name="Gus Champion",
+            email="gus@globex.example",
+            roles=["champion"],
+        )
+    )
+
+
+def test_a_manager_creates_and_sends_a_survey_and_reads_the_answer(console: Console) -> None:
+    with console.session() as session:
+        champion_with_email(session, console.book)
+        session.commit()
+    sign_in(console.client, "max@example.com")
+    page = console.client.get("/surveys")
+    assert "No survey campaign yet" in page.text and "Champions" in page.text
+    token = csrf_of(page.text)
+    created = console.client.post(
+        "/surveys",
+        data={
+            "name": "Q3 champions",
+            "kind": "nps",
+            "roles": ["champion"],
+            "min_interval_days": "90",
+            "csrf_token": token,
+        },
+    )
+    assert created.status_code == 200 and "Not sent yet." in created.text
+    assert "Asks champions at every account, not asked in the last 90 days" in created.text
+    campaign_url = str(created.url)
+    sent = console.client.post(
+        campaign_url + "/send", data={"name": "Q3 champions", "csrf_token": token}
+    )
+    assert "1 invitation(s) queued in the outbox" in sent.text
+    assert "1 contact(s) not asked: surveyed in the last 90 days" in sent.text
+    with console.session() as session:
+        message = session.scalars(sa.select(OutboxMessage)).one()
+        assert message.recipient == "gus@globex.example" and message.kind == "survey"
+        actions = set(session.scalars(sa.select(AuditLog.action)))
+        assert {"survey_campaign.create", "survey_campaign.send"} <= actions
+    # Gus answers through his link; the campaign page shows it.
+    link = message.body.split("/s/")[1].split()[0]
+    form = console.client.get(f"/s/{link}")
+    answered = console.client.post(f"/s/{link}", data={"score": "9", "comment": "Great onboarding"})
+    assert form.status_code == 200 and answered.status_code == 200
+    again = console.client.post(
+        campaign_url + "/send", data={"name": "Q3 champions", "csrf_token": token}
+    )
+    assert "0 invitation(s) queued" in again.text and "1 contact(s) already invited" in again.text
+    assert "Gus Champion" in again.text and "Globex" in again.text
+    view = console.client.get(campaign_url).text
+    assert "Great onboarding" in view and "NPS <strong>+100</strong>" in view
+    assert "1 promoter(s)" in view
+    listing = console.client.get("/surveys").text
+    assert "NPS +100" in listing
+
+
+def test_a_csm_reads_campaigns_but_may_not_send_one(console: Console) -> None:
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get("/surveys")
+    assert page.status_code == 200 and "New campaign" not in page.text
+    refused = console.client.post(
+        "/surveys", data={"name": "mine", "kind": "nps", "csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code == 403
+
+
+def test_the_owner_sets_a_desired_outcome_and_keeps_the_success_plan(console: Console) -> None:
+    acme = console.book.acme.id
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get(f"/accounts/{acme}/success-plan")
+    assert page.status_code == 200 and "No Desired Outcome recorded yet." in page.text
+    token = csrf_of(page.text)
+    saved = console.client.post(
+        f"/accounts/{acme}/desired-outcome",
+        data={
+            "required_outcome": "Every rep works in Acme's new tool",
+            "measure": "usage.license_utilization",
+            "op": "gte",
+            "target": "80",
+            "touch_model": "high_touch",
+            "csrf_token": token,
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    assert "measured as License utilization at least 80 %" in saved.text
+    assert "High touch: a named CSM" in saved.text
+    # The customer's own measure, in a second version (the first is kept).
+    console.client.post(
+        f"/accounts/{acme}/desired-outcome",
+        data={
+            "required_outcome": "Ramp new reps faster",
+            "measure": "custom",
+            "custom_measure": "Onboarding days",
+            "op": "lte",
+            "target": "14",
+            "touch_model": "low_touch",
+            "csrf_token": token,
+        },
+    )
+    with console.session() as session:
+        rows = session.scalars(
+            sa.select(DesiredOutcome)
+            .where(DesiredOutcome.account_id == acme)
+            .order_by(DesiredOutcome.version)
+        ).all()
+        assert [(r.version, r.target) for r in rows] == [
+            (1, {"field": "usage.license_utilization", "op": "gte", "value": 0.8}),
+            (2, {"field": "outcome.onboarding_days", "op": "lte", "value": 14.0}),
+        ]
+    blank = console.client.post(
+        f"/accounts/{acme}/desired-outcome",
+        data={
+            "required_outcome": "x",
+            "measure": "usage.license_utilization",
+            "op": "gte",
+            "target": "lots",
+            "touch_model": "low_touch",
+            "csrf_token": token,
+        },
+    )
+    assert blank.status_code == 422 and "target: &#39;lots&#39; is not a number" in blank.text
+    # The plan from the segment's milestones, one more milestone, one marked reached.
+    plan = console.client.post(f"/accounts/{acme}/success-plan", data={"csrf_token": token})
+    assert 'id="milestones"' in plan.text
+    added = console.client.post(
+        f"/accounts/{acme}/milestones",
+        data={
+            "name": "First team trained",
+            "type": "functional",
+            "owner": "customer",
+            "due_on": console.book.today.isoformat(),
+            "csrf_token": token,
+        },
+    )
+    assert "First team trained" in added.text
+    marked = console.client.post(
+        f"/accounts/{acme}/milestones/custom_first_team_trained/reached",
+        data={
+            "on": console.book.today.isoformat(),
+            "evidence": "Training log",
+            "csrf_token": token,
+        },
+    )
+    assert marked.status_code == 200
+    with console.session() as session:
+        trained = session.scalars(
+            sa.select(Milestone).where(Milestone.key == "custom_first_team_trained")
+        ).one()
+        assert (trained.reached_on, trained.reached_by, trained.evidence) == (
+            console.book.today,
+            "hand",
+            "Training log",
+        )
+        actions = set(session.scalars(sa.select(AuditLog.action)))
+        assert {"desired_outcome.create", "success_plan.create", "milestone.add"} <= actions
+        assert "milestone.reach" in actions
+
+
+def test_a_viewer_reads_the_plan_without_forms(console: Console) -> None:
+    sign_in(console.client, "vic@example.com")
+    page = console.client.get(f"/accounts/{console.book.acme.id}/success-plan")
+    assert page.status_code == 200 and 'id="outcome-form"' not in page.text
+    refused = console.client.post(
+        f"/accounts/{console.book.acme.id}/success-plan", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code == 403

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.web.conftest import LiveConsole
 from tests.web.factories import Book
 from tests.web.test_browser import sign_in
-from tests.web.test_screens import salesforce_accounts_with_a_bad_row
+from tests.web.test_screens import champion_with_email, salesforce_accounts_with_a_bad_row
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +23,7 @@ def seed_more() -> Callable[[Session, Book], None]:
     def seed(session: Session, book: Book) -> None:
         # Cleo as the CRM's User export named her: the accounts' owner in the export.
         book.cleo.external_id = "0055e000001OwnAAAS"
+        champion_with_email(session, book)
 
     return seed
 
@@ -69,3 +70,52 @@ def test_admin_imports_a_file_with_a_bad_row_and_skips_it(
     expect(page.locator("#import-history tbody tr").first).to_contain_text("imported")
     page.goto(f"{live_console.url}/portfolio?q=M%C3%BCller")
     expect(page.locator("#portfolio-table")).to_contain_text("Müller Präzision GmbH")
+
+
+def test_manager_creates_and_sends_a_survey_campaign(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, live_console, "max@example.com")
+    page.get_by_role("link", name="Surveys", exact=True).click()
+    form = page.locator("#new-campaign")
+    form.get_by_label("Name").fill("Champions NPS")
+    form.get_by_label("Champions").check()
+    page.get_by_role("button", name="Create campaign").click()
+    expect(page.get_by_role("heading", name="Champions NPS")).to_be_visible()
+    expect(page.locator("#campaign")).to_contain_text("Asks champions at every account")
+    page.get_by_role("button", name="Send the campaign").click()
+    result = page.locator("#send-result")
+    expect(result).to_contain_text("1 invitation(s) queued in the outbox")
+    expect(result).to_contain_text("1 contact(s) not asked: surveyed in the last 90 days")
+    page.screenshot(path=str(screenshot_dir / "survey-campaign-sent.png"), full_page=True)
+    page.get_by_role("link", name="See the outbox").click()
+    expect(page.locator("main")).to_contain_text("gus@globex.example")
+
+
+def test_csm_sets_a_desired_outcome_and_marks_a_milestone(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, live_console, "cleo@example.com")
+    page.goto(f"{live_console.url}/accounts/{live_console.book.acme.id}")
+    page.get_by_role("link", name="Set the Desired Outcome and success plan").click()
+    form = page.locator("#outcome-form")
+    form.get_by_label("Required Outcome").fill("Every rep works in the new tool")
+    form.get_by_label("Measured by").select_option(label="License utilization (%)")
+    form.get_by_label("Should be").select_option(label="at least")
+    form.get_by_label("Target").fill("80")
+    form.get_by_label("Appropriate Experience").select_option("high_touch")
+    form.get_by_role("button", name="Save the Desired Outcome").click()
+    outcome = page.locator("#desired-outcome")
+    expect(outcome).to_contain_text("Every rep works in the new tool")
+    expect(outcome).to_contain_text("measured as License utilization at least 80 %")
+    page.get_by_role("button", name="Create the plan from the segment's milestones").click()
+    milestones = page.locator("#milestones tbody tr")
+    expect(milestones.first).to_be_visible()
+    first = milestones.first
+    first.get_by_role("button", name="Mark reached").click()
+    expect(page.locator("#milestones tbody tr").first.locator("td").nth(4)).not_to_have_text("—")
+    page.screenshot(path=str(screenshot_dir / "success-plan.png"), full_page=True)
+    page.goto(f"{live_console.url}/accounts/{live_console.book.acme.id}")
+    expect(page.locator("#success-plan")).to_contain_text("Every rep works in the new tool")

@@ -50,10 +50,9 @@ def slack(
     from pydantic import ValidationError
 
     from tenure.cli.context import settings
-    from tenure.connectors.slack import DEFAULT_URL, SlackClient
     from tenure.errors import InvalidInput
     from tenure.playbooks.alerts import KINDS
-    from tenure.playbooks.alerts_service import SlackOptions, connect_slack
+    from tenure.playbooks.alerts_service import SlackOptions, connect_slack_checked
 
     try:
         options = SlackOptions(
@@ -65,17 +64,15 @@ def slack(
     except ValidationError as error:
         first = error.errors()[0]
         raise InvalidInput(f"--{first['loc'][0]}: {first['msg']}") from None
-    if check:
-        team = SlackClient(url or DEFAULT_URL, bot_token).check()
-        console.print(f"Slack answered: the token is {team['user']}'s in {team['team']}")
     with unit_of_work() as session:
-        connected = connect_slack(
+        connected = connect_slack_checked(
             session,
             cli_actor(session),
             settings().signing_key,
             bot_token=bot_token,
             options=options,
             base_url=url,
+            check=check,
         )
     _print_options(connected.options, connected.alert_names)
 

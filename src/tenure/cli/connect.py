@@ -113,13 +113,10 @@ def _connect(
 ) -> None:
     from tenure.cli.context import settings
     from tenure.connectors import service
+    from tenure.connectors.manage import connect_checked
 
-    if check:
-        definition = service.vendor_of(vendor)
-        allowance = definition.reader(url or definition.default_url, secrets).check()
-        console.print(f"{definition.label} answered: {_allowance(allowance)}", highlight=False)
     with unit_of_work() as session:
-        connection = service.connect(
+        connected = connect_checked(
             session,
             cli_actor(session),
             settings().signing_key,
@@ -128,7 +125,12 @@ def _connect(
             base_url=url,
             objects=objects,
             mappings=_mappings(mappings),
+            check=check,
         )
+    connection = connected.connection
+    if connected.answer is not None:
+        label = service.vendor_of(vendor).label
+        console.print(f"{label} answered: {_allowance(connected.answer)}", highlight=False)
     console.print(
         f"{vendor} connected ({connection.base_url}); syncs {', '.join(connection.objects)} "
         "in the daily run, or now with `tenure connect sync`.",

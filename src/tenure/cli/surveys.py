@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from tenure.cli.context import console, handle_errors, print_json, unit_of_work
+from tenure.cli.context import cli_actor, console, handle_errors, print_json, unit_of_work
 from tenure.dates import parse_day
 
 surveys_app = typer.Typer(help="NPS and CSAT surveys.", no_args_is_help=True)
@@ -34,6 +34,7 @@ def surveys_create(
     with unit_of_work() as session:
         campaign = surveys.create_campaign(
             session,
+            cli_actor(session),
             name=name,
             kind=survey_kind,
             question=question,
@@ -57,6 +58,7 @@ def surveys_send(name: str) -> None:
     with unit_of_work() as session:
         summary = surveys.send_campaign(
             session,
+            cli_actor(session),
             name,
             secret_key=settings().signing_key,
             public_url=config.public_url,

@@ -12,6 +12,8 @@ For the framework sanity report (``tenure frameworks check``) on a simulated dat
   value over the last year was above the base's median — the simulator keeps no separate
   "stakeholder engagement" truth; engagement feeds latent value. Agreement: Expanding or
   Conquering ⇔ above the median.
+- **Required Outcome met vs latent value**: the Required Outcome in force, met or not by the CS
+  team's last measurement, against latent value over the last year above the base's median.
 - **foreseen vs a flag before the notice**: each classified loss's ``foreseen`` against whether a
   risk flag (risk CTA or red health day) existed at least 30 days before its notice; a notice
   before any monitoring existed reads "no monitoring" (its right class is "unknown").
@@ -28,9 +30,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.model import ChurnRecord, Contract
+from tenure.model import ChurnRecord, Contract, DesiredOutcome
 from tenure.simulate.truth import load_truth
-from tenure.success import check, fit, lifecycle
+from tenure.success import check, fit, lifecycle, outcome
 from tenure.success.book import (
     Book,
     account_facts,
@@ -42,6 +44,7 @@ from tenure.success.book import (
 from tenure.success.churn_classification import FORESEEN_LEAD_DAYS
 from tenure.success.expansion_service import account_potential, offered_plans
 from tenure.success.lifecycle_service import lifecycle_facts
+from tenure.success.outcome_service import outcome_version
 
 EXPAND_DAYS = 90
 YEAR = 365
@@ -160,6 +163,39 @@ def _value(book: Book, latent: dict[str, float]) -> check.Agreement:
     )
 
 
+def _required_outcome(session: Session, book: Book, latent: dict[str, float]) -> check.Agreement:
+    """The Required Outcome in force, met or not by the CS team's last measurement, against the
+    account's latent value over the last year above the base's median."""
+    versions: dict[int, list[outcome.DesiredOutcomeVersion]] = defaultdict(list)
+    for row in session.scalars(sa.select(DesiredOutcome).order_by(DesiredOutcome.version)):
+        if row.effective_from <= book.as_of:
+            versions[row.account_id].append(outcome_version(row))
+    active = [
+        (a, latent[acc.external_id])
+        for a, acc in book.accounts.items()
+        if acc.external_id in latent and active_contracts(book, a, book.as_of)
+    ]
+    median = statistics.median(v for _, v in active) if active else 0.0
+    pairs = []
+    for a, v in active:
+        if not versions[a]:
+            continue
+        status = outcome.evaluate_outcome(
+            outcome.current_version(versions[a], book.as_of), account_facts(book, a)
+        )
+        pairs.append((status.required_met.value, "above median" if v > median else "at or below"))
+    return _agreement(
+        "outcome",
+        "required_met",
+        "latent value over the last year above the base's median",
+        pairs,
+        lambda said, true: (
+            None if said == "unknown" else (said == "pass") == (true == "above median")
+        ),
+        "accounts with a Desired Outcome in force; 'unknown' (never measured) is not judged",
+    )
+
+
 def _foreseen(session: Session, book: Book) -> check.Agreement:
     monitored_from = monitored_since(session, book)
     pairs = []
@@ -218,5 +254,6 @@ def truth_agreement(
         _fit_band(book, config, bad_fit),
         *_expansions(session, book, config, expanded),
         _value(book, latent),
+        _required_outcome(session, book, latent),
         _foreseen(session, book),
     ]

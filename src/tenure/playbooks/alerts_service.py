@@ -27,6 +27,7 @@ from tenure.accounts.schemas import StoredDatetime
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.connectors import credentials as sealing
+from tenure.connectors.manage import CheckFailed
 from tenure.connectors.slack import DEFAULT_URL, SlackClient, SlackFailed
 from tenure.dates import utc
 from tenure.errors import InvalidInput, NotFound
@@ -164,6 +165,28 @@ def connect_slack(
         session, actor, "connect", "connection", VENDOR, before=before, after=_public(connection)
     )
     return _read(connection)
+
+
+def connect_slack_checked(
+    session: Session,
+    actor: Actor,
+    secret_key: str,
+    *,
+    bot_token: str,
+    options: SlackOptions,
+    base_url: str | None = None,
+    check: bool = True,
+) -> SlackConnectionRead:
+    """``connect_slack`` after ``auth.test`` proved the token (the CLI, API and console's way)."""
+    require_role(actor.user, UserRole.admin)
+    if check and bot_token.strip():
+        try:
+            SlackClient(base_url or DEFAULT_URL, bot_token.strip()).check()
+        except SlackFailed as failure:
+            raise CheckFailed(f"nothing was stored: {failure.message}") from None
+    return connect_slack(
+        session, actor, secret_key, bot_token=bot_token, options=options, base_url=base_url
+    )
 
 
 def disconnect_slack(session: Session, actor: Actor) -> None:

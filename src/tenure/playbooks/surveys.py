@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from tenure.auth import audit
+from tenure.auth.permissions import Actor, require_role
 from tenure.dates import end_of, utc
 from tenure.errors import Conflict, InvalidInput, NotFound
 from tenure.model import (
@@ -29,6 +31,7 @@ from tenure.model import (
     SurveyKind,
     SurveyLink,
     SurveyResponse,
+    UserRole,
 )
 from tenure.model.base import utcnow
 from tenure.playbooks import outbox, webhooks
@@ -37,8 +40,14 @@ SALT = "tenure.survey-link"
 SCALES = {SurveyKind.nps: (0, 10), SurveyKind.csat: (1, 5)}
 
 
+def check_surveyor(actor: Actor) -> None:
+    """Campaigns write to customers in the company's name: admins and managers."""
+    require_role(actor.user, UserRole.admin, UserRole.manager)
+
+
 def create_campaign(
     session: Session,
+    actor: Actor,
     *,
     name: str,
     kind: SurveyKind,
@@ -48,6 +57,10 @@ def create_campaign(
     levels: Iterable[str] = (),
     min_interval_days: int = 90,
 ) -> SurveyCampaign:
+    check_surveyor(actor)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a survey campaign needs a name")
     if session.scalar(sa.select(SurveyCampaign.id).where(SurveyCampaign.name == name)):
         raise Conflict(f"survey campaign {name!r} already exists")
     if min_interval_days < 0:
@@ -65,6 +78,14 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "survey_campaign.create",
+        "survey_campaign",
+        campaign.id,
+        after=audit.snapshot(campaign),
+    )
     return campaign
 
 
@@ -111,6 +132,7 @@ class SendSummary:
 
 def send_campaign(
     session: Session,
+    actor: Actor,
     name: str,
     *,
     secret_key: str,
@@ -118,7 +140,9 @@ def send_campaign(
     sender: str,
     now: datetime | None = None,
 ) -> SendSummary:
-    """Create a link per audience contact and queue its email (same transaction)."""
+    """Create a link per audience contact and queue its email (same transaction); admins and
+    managers, audited with the counts."""
+    check_surveyor(actor)
     now = now or utcnow()
     campaign = get_campaign(session, name)
     summary = SendSummary()
@@ -182,6 +206,14 @@ def send_campaign(
         summary.sent += 1
     campaign.sent_at = now
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "survey_campaign.send",
+        "survey_campaign",
+        campaign.id,
+        after={"name": campaign.name, **asdict(summary)},
+    )
     return summary
 
 
@@ -298,3 +330,115 @@ def nps_report(session: Session, *, by: str, start: date, end: date) -> list[Nps
         key = keys[by]
         groups[key].append(score)
     return [nps_of(scores, group) for group, scores in sorted(groups.items())]
+
+
+# --- campaigns as the console lists them ----------------------------------------------------
+
+
+class CampaignRow(BaseModel):
+    id: int
+    name: str
+    kind: SurveyKind
+    question: str
+    segments: list[str]
+    roles: list[str]
+    levels: list[str]
+    min_interval_days: int
+    sent_at: datetime | None
+    links: int
+    answered: int
+    # NPS (−100 to 100) for NPS campaigns, the share of 4–5 answers for CSAT; None: no answer.
+    score: float | None
+
+
+class CampaignAnswer(BaseModel):
+    account_id: int
+    account_name: str
+    contact_name: str | None
+    score: int
+    comment: str | None
+    responded_at: datetime
+
+
+class CampaignView(BaseModel):
+    campaign: CampaignRow
+    nps: NpsRow | None
+    answers: list[CampaignAnswer]
+
+
+def _score(kind: SurveyKind, scores: list[int]) -> float | None:
+    if not scores:
+        return None
+    if kind is SurveyKind.nps:
+        return nps_of(scores).nps
+    return 100.0 * sum(s >= 4 for s in scores) / len(scores)
+
+
+def campaigns(session: Session) -> list[CampaignRow]:
+    """Every campaign, newest first, with its links sent, answers and score so far."""
+    scores: dict[int, list[int]] = defaultdict(list)
+    links: dict[int, int] = defaultdict(int)
+    for campaign_id, score in session.execute(
+        sa.select(SurveyLink.campaign_id, SurveyResponse.score).outerjoin(
+            SurveyResponse, SurveyResponse.id == SurveyLink.response_id
+        )
+    ):
+        links[campaign_id] += 1
+        if score is not None:
+            scores[campaign_id].append(score)
+    rows = session.scalars(sa.select(SurveyCampaign).order_by(SurveyCampaign.id.desc()))
+    return [_campaign_row(c, links[c.id], scores[c.id]) for c in rows]
+
+
+def _campaign_row(campaign: SurveyCampaign, links: int, scores: list[int]) -> CampaignRow:
+    spec: dict[str, Any] = campaign.audience or {}
+    return CampaignRow(
+        id=campaign.id,
+        name=campaign.name,
+        kind=campaign.kind,
+        question=campaign.question,
+        segments=list(spec.get("segments", [])),
+        roles=list(spec.get("roles", [])),
+        levels=list(spec.get("levels", [])),
+        min_interval_days=campaign.min_interval_days,
+        sent_at=campaign.sent_at,
+        links=links,
+        answered=len(scores),
+        score=_score(campaign.kind, scores),
+    )
+
+
+def campaign_view(session: Session, campaign_id: int) -> CampaignView:
+    """One campaign with every answer so far, latest first."""
+    campaign = session.get(SurveyCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no survey campaign with id {campaign_id}")
+    rows = session.execute(
+        sa.select(SurveyResponse, Account.name, Contact.name, Contact.email)
+        .join(SurveyLink, SurveyLink.response_id == SurveyResponse.id)
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .outerjoin(Contact, Contact.id == SurveyResponse.contact_id)
+        .where(SurveyLink.campaign_id == campaign_id)
+        .order_by(SurveyResponse.responded_at.desc(), SurveyResponse.id.desc())
+    ).all()
+    links = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(SurveyLink)
+        .where(SurveyLink.campaign_id == campaign_id)
+    )
+    scores = [r.score for r, *_ in rows]
+    return CampaignView(
+        campaign=_campaign_row(campaign, int(links or 0), scores),
+        nps=nps_of(scores) if campaign.kind is SurveyKind.nps and scores else None,
+        answers=[
+            CampaignAnswer(
+                account_id=r.account_id,
+                account_name=account,
+                contact_name=name or email,
+                score=r.score,
+                comment=r.comment,
+                responded_at=r.responded_at,
+            )
+            for r, account, name, email in rows
+        ],
+    )

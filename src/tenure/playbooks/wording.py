@@ -220,6 +220,9 @@ def history_text(kind: str, detail: Mapping[str, Any], names: Mapping[int, str])
     if kind == "escalated":
         to = names.get(detail.get("to_user_id") or 0, "the owner's manager")
         return f"Escalated to {to} (not acknowledged in time)"
+    if kind == "reassigned":
+        to = names.get(detail.get("to_user_id") or 0, "the account's new owner")
+        return f"Handed to {to} with the account"
     if kind == "step_done":
         return f"Step {detail.get('position')} done"
     if kind == "closed":

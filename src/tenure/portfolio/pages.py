@@ -36,6 +36,7 @@ PAGES: list[Page] = [
     Page("churn", "Churn review", "/churn-review", "/api/v1/churn-review", shortcut="v"),
     Page("maturity", "Maturity", "/maturity", "/api/v1/maturity", shortcut="m"),
     Page("rules", "Rules", "/rules", "/api/v1/rules", shortcut="u"),
+    Page("surveys", "Surveys", "/surveys", None, shortcut="s"),
     Page("runs", "Daily runs", "/daily-runs", "/api/v1/daily-runs", shortcut="d"),
     Page(
         "outbox",

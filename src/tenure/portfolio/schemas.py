@@ -461,6 +461,21 @@ class ReassignResult(BaseModel):
     owner_id: int
 
 
+class ReassignLine(BaseModel):
+    account_id: int
+    account_name: str
+    owner_name: str | None  # the owner now (None: unassigned)
+    unchanged: bool  # already owned by the new owner
+
+
+class ReassignPreview(BaseModel):
+    """A reassignment to confirm: the accounts, their owners now, the new owner."""
+
+    owner_id: int
+    owner_name: str
+    accounts: list[ReassignLine]
+
+
 class OwnerChoice(BaseModel):
     id: int
     name: str

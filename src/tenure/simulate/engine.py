@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tenure.simulate.contracts import close_terms, record_contracts
+from tenure.simulate.crm_records import advocate
 from tenure.simulate.deals import write_deals
 from tenure.simulate.onboarding import onboard, signing_today
 from tenure.simulate.relationships import change_relationships
@@ -46,6 +47,7 @@ def step(state: SimulationState, day: int) -> None:
     log_touchpoints(state, day)
     calendar = state.calendar
     if day + 1 == calendar.n_days or calendar.date(day + 1).day == 1:
+        advocate(state, day)
         close_month(state, day)
     state.counts.days += 1
 

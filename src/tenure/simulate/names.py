@@ -165,6 +165,19 @@ REQUIRED_OUTCOMES = (
     "Automate the monthly close",
 )
 
+# The measure each Required Outcome above is judged by, in the same order: what the CS team
+# records, the comparison, the target, and where a customer starts from.
+OUTCOME_MEASURES = (
+    ("reporting_time_cut_pct", "gte", 30.0, 0.0),
+    ("pipeline_sources_unified_pct", "gte", 100.0, 20.0),
+    ("missed_deadlines_cut_pct", "gte", 50.0, 0.0),
+    ("new_staff_onboarding_days", "lte", 14.0, 35.0),
+    ("audit_findings", "lte", 0.0, 6.0),
+    ("on_time_delivery_pct", "gte", 95.0, 80.0),
+    ("weekly_reviews_held_pct", "gte", 90.0, 10.0),
+    ("monthly_close_days", "lte", 3.0, 10.0),
+)
+
 TICKET_SUBJECTS = {
     "how_to": ("How do I share a report?", "Question about permissions", "Where is the export?"),
     "bug": ("Dashboard does not load", "Wrong totals in report", "Error when saving a record"),

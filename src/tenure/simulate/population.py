@@ -84,6 +84,36 @@ class Population:
         return int(self.slot_base[-1] + self.max_seats[-1]) if self.n else 0
 
 
+TOUCH_MODELS = ("high_touch", "mid_touch", "low_touch", "tech_touch")
+# The experience each commercial segment's customers need, as shares of TOUCH_MODELS: mostly
+# what the tier is served with, but a regulated small firm may need a named person, and a large
+# one may want to serve itself.
+EXPERIENCE_SHARES = {
+    "smb": (0.03, 0.07, 0.20, 0.70),
+    "mid_market": (0.15, 0.60, 0.20, 0.05),
+    "enterprise": (0.75, 0.20, 0.05, 0.0),
+}
+# A segment not listed needs the touch model its tier is served with.
+TIER_EXPERIENCE = {"smb": "tech_touch", "mid_market": "mid_touch", "enterprise": "high_touch"}
+
+
+def draw_experience(
+    config: SimulationConfig, rng: np.random.Generator, segment: Ints
+) -> npt.NDArray[np.object_]:
+    """Each account's Appropriate Experience (a touch model), drawn once from ``rng`` (the run's
+    CRM stream, so the population's own draws are unchanged)."""
+    out = np.empty(len(segment), dtype=object)
+    for s, name in enumerate(config.segments):
+        mask = segment == s
+        shares = EXPERIENCE_SHARES.get(name)
+        if shares is None:
+            out[mask] = TIER_EXPERIENCE.get(name, "mid_touch")
+            continue
+        p = np.asarray(shares) / sum(shares)
+        out[mask] = np.array(TOUCH_MODELS)[rng.choice(len(TOUCH_MODELS), size=int(mask.sum()), p=p)]
+    return out
+
+
 def _choice(rng: np.random.Generator, shares: list[float], size: int) -> Ints:
     p = np.asarray(shares, dtype=float)
     return rng.choice(len(p), size=size, p=p / p.sum()).astype(np.int64)

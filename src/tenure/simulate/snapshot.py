@@ -11,13 +11,13 @@ import pyarrow.compute as pc
 
 from tenure.simulate import names
 from tenure.simulate.calendar import add_months_to_date
+from tenure.simulate.crm_records import outcome_measurements, write_crm_records
 from tenure.simulate.population import FITS, NEVER
 from tenure.simulate.records import contact_ids, csm_email, user_ids
 from tenure.simulate.state import LEVELS, PROSPECT, ROLES, SimulationState
 from tenure.simulate.truth import play_effects
 from tenure.simulate.writers import HANDOFF, STATED_CHURN
 
-EXPERIENCE = {"smb": "tech_touch", "mid_market": "mid_touch", "enterprise": "high_touch"}
 READINESS = ("ready", "willing", "able")
 USER_CHUNK = 200_000
 
@@ -72,6 +72,7 @@ def write_users(sim: SimulationState) -> None:
         ),
     )
     sim.csm_emails = pa.array([csm_email(i) for i in range(n_csm)], pa.string())
+    sim.users_written = n_csm + n_seg
 
 
 def _handoff(sim: SimulationState, i: int) -> dict[str, Any]:
@@ -89,6 +90,14 @@ def _handoff(sim: SimulationState, i: int) -> dict[str, Any]:
     return answers
 
 
+def go_live_days(sim: SimulationState) -> np.ndarray:
+    """Each account's go-live milestone day (NEVER: not reached)."""
+    go_live = np.array(
+        [keys.index("go_live") if "go_live" in keys else 0 for keys in sim.milestone_keys]
+    )[sim.pop.segment]
+    return np.asarray(sim.pop.milestone_day[np.arange(sim.pop.n), go_live])
+
+
 def write_accounts(sim: SimulationState) -> None:
     pop, cal, rng = sim.pop, sim.calendar, sim.rng_names
     n = pop.n
@@ -102,10 +111,7 @@ def write_accounts(sim: SimulationState) -> None:
     segments = list(sim.config.segments)
     regions = list(sim.config.regions)
     until = np.minimum(sim.end_day, cal.n_days)
-    go_live = np.array(
-        [keys.index("go_live") if "go_live" in keys else 0 for keys in sim.milestone_keys]
-    )[pop.segment]
-    live_day = pop.milestone_day[np.arange(n), go_live]
+    live_day = go_live_days(sim)
     live = (live_day < until) & (sim.status != PROSPECT)
     handoffs, churns = [], []
     for i in range(n):
@@ -128,7 +134,7 @@ def write_accounts(sim: SimulationState) -> None:
             "external_id": sim.account_ids,
             "name": companies,
             "segment": np.array(segments)[pop.segment],
-            "experience_segment": [EXPERIENCE.get(segments[s], segments[s]) for s in pop.segment],
+            "experience_segment": pa.array(list(sim.experience), pa.string()),
             "industry": np.array(sim.config.industries)[pop.industry],
             "employee_count": pop.employees,
             "region": np.array(regions)[pop.region],
@@ -137,6 +143,7 @@ def write_accounts(sim: SimulationState) -> None:
             "onboarded_on": _dates(sim, live_day, live),
             "custom.handoff": pa.array(handoffs, HANDOFF),
             "custom.churn": pa.array(churns, STATED_CHURN),
+            "custom.outcome": outcome_measurements(sim, np.arange(n)),
             "_index": np.arange(n),
             "_owner": owner,
         }
@@ -383,3 +390,4 @@ def write_snapshot(sim: SimulationState) -> None:
     write_accounts(sim)
     write_contacts(sim)
     write_features(sim)
+    write_crm_records(sim, go_live_days(sim))

@@ -27,7 +27,7 @@ from tenure.simulate.behaviour import (
 from tenure.simulate.calendar import Calendar
 from tenure.simulate.config import SimulationConfig
 from tenure.simulate.interventions import Interventions, PlaySchedule, RunningPlays
-from tenure.simulate.population import NEVER, Population, draw_population
+from tenure.simulate.population import NEVER, Population, draw_experience, draw_population
 from tenure.simulate.truth import TruthWriter
 from tenure.simulate.writers import Spools
 
@@ -103,7 +103,7 @@ class SimulationState:
     ) -> None:
         self.config = config
         self.calendar = Calendar.ending(config.as_of, config.months)
-        seeds = np.random.SeedSequence(config.seed).spawn(9)
+        seeds = np.random.SeedSequence(config.seed).spawn(10)
         (
             self.rng_population,
             self.rng_usage,
@@ -113,9 +113,11 @@ class SimulationState:
             self.rng_sentiment,
             self.rng_touch,
             self.rng_names,
-            self.rng_intent,  # spawned last: runs without an intent stage draw exactly as before
+            self.rng_intent,  # spawned late: runs without an intent stage draw as before
+            self.rng_crm,  # what sales, services and the reference program record (crm_records)
         ) = (np.random.default_rng(s) for s in seeds)
         self.pop: Population = draw_population(config, self.calendar, self.rng_population)
+        self.experience = draw_experience(config, self.rng_crm, self.pop.segment)
         calibrate(config, self.pop)
         self.spools, self.write_events = spools, write_events
         self.counts = RunCounts()
@@ -176,6 +178,8 @@ class SimulationState:
         self.sponsor_back = np.full(n, NEVER, np.int64)
         self.champion_left_day = np.full(n, -NEVER, np.int64)
         self.serial = {"ticket": 0, "survey": 0, "touchpoint": 0}
+        self.last_review = np.full(n, -1, np.int64)  # the day of the last QBR or EBR held
+        self.users_written = 0  # the CS team's rows in the users spool (set by the snapshot)
         self.stated: dict[int, StatedChurn] = {}
         self.deals: list[pa.Table] = []  # renewal and expansion deals (simulate/deals.py)
         self.csm_emails = pa.array([], pa.string())  # set by the snapshot

@@ -47,6 +47,7 @@ def log_touchpoints(state: SimulationState, day: int) -> None:
     regular = active & (rng.random(pop.n) < (1 - silence * quiet) / state.seg_touch)
     qbr = active & pop.qbr & ((day + pop.phase) % 91 == 0)
     ebr = active & pop.ebr & (state.c_end - day == 75) & (pop.term_months >= 12)
+    state.last_review[qbr | ebr] = day
     kinds = np.array(["email", "call", "meeting"])[pop.segment]
     acc = np.concatenate([np.flatnonzero(regular), np.flatnonzero(qbr), np.flatnonzero(ebr)])
     if len(acc) == 0:

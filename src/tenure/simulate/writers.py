@@ -36,6 +36,7 @@ from tenure.model import (
     User,
     touchpoint_attendee,
 )
+from tenure.simulate.names import OUTCOME_MEASURES
 from tenure.simulate.population import FITS
 from tenure.store.events import EventStore
 
@@ -51,6 +52,10 @@ HANDOFF = pa.struct(
     [(f"{fit}_fit", I64) for fit in FITS]
     + [("ready", pa.bool_()), ("willing", pa.bool_()), ("able", pa.bool_())]
     + [("required_outcome", STR), ("captured_on", STR)]
+)
+# The outcome the CS team measured (one of the Required Outcomes' measures) and the day.
+OUTCOME = pa.struct(
+    [(measure, pa.float64()) for measure, *_ in OUTCOME_MEASURES] + [("measured_on", STR)]
 )
 STATED_CHURN = pa.struct(
     [("stated_reason", STR), ("contract_external_id", STR), ("stated_on", STR)]
@@ -81,6 +86,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("onboarded_on", DATE),
             ("custom.handoff", HANDOFF),
             ("custom.churn", STATED_CHURN),
+            ("custom.outcome", OUTCOME),
             ("_index", I64),
             ("_owner", I64),
         ]
@@ -200,6 +206,33 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("_account", I64),
             ("_user", I64),
             ("_attendees", pa.list_(I64)),
+        ]
+    ),
+    # What sales, services and the reference program record (crm_records): the columns of
+    # the `handoffs` and `advocacy` imports.
+    "handoffs": pa.schema(
+        [
+            ("external_id", STR),
+            ("account_external_id", STR),
+            ("step", STR),
+            ("handed_off_on", DATE),
+            ("from_user_email", STR),
+            ("to_user_email", STR),
+            ("required_outcome", STR),
+            ("outcome_measure", STR),
+            ("outcome_op", STR),
+            ("outcome_target", pa.float64()),
+            ("touch_model", STR),
+        ]
+    ),
+    "advocacy": pa.schema(
+        [
+            ("external_id", STR),
+            ("account_external_id", STR),
+            ("kind", STR),
+            ("occurred_on", DATE),
+            ("title", STR),
+            ("contact_external_id", STR),
         ]
     ),
 }

@@ -15,7 +15,8 @@ records, handoffs) and changes nothing. What counts as **impossible** [default]:
   goal due in the past;
 - churn: a loss with no classification; a loss classed foreseen or unforeseen although its notice
   came before any monitoring existed (nothing could have foreseen it: "unknown");
-- alignment: a customer handed to a CSM who does not own the account.
+- alignment: a customer handed to a CSM who, by the ownership history, did not own it that day
+  (the CSM who receives the customer owns it from then; a later reassignment is no contradiction).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.model import AccountHandoff, ChurnRecord, DesiredOutcome, User
+from tenure.dates import utc_day
+from tenure.model import AccountHandoff, AccountOwnership, ChurnRecord, DesiredOutcome, User
 from tenure.model.handoff import HandoffStep
 from tenure.success import check, fit, lifecycle, milestones, outcome
 from tenure.success.book import (
@@ -229,24 +231,47 @@ def _churn(g: Gathered, session: Session, book: Book) -> None:
             )
 
 
+def _owner_spans(session: Session) -> dict[int, list[tuple[date, date | None, int]]]:
+    """Who owned each account when, by day: (first day, day it ended or None, user)."""
+    spans: dict[int, list[tuple[date, date | None, int]]] = defaultdict(list)
+    for span in session.scalars(sa.select(AccountOwnership)):
+        ended = utc_day(span.ended_at) if span.ended_at else None
+        spans[span.account_id].append((utc_day(span.started_at), ended, span.user_id))
+    return spans
+
+
 def _alignment(g: Gathered, session: Session, book: Book) -> None:
-    latest: dict[int, AccountHandoff] = {}
-    for h in session.scalars(sa.select(AccountHandoff).order_by(AccountHandoff.handed_off_on)):
-        if h.handed_off_on <= book.as_of:
-            latest[h.account_id] = h
+    handoffs = [
+        h
+        for h in session.scalars(sa.select(AccountHandoff).order_by(AccountHandoff.handed_off_on))
+        if h.handed_off_on <= book.as_of
+    ]
+    handed = {h.account_id for h in handoffs}
     for account_id in book.accounts:
         if active_contracts(book, account_id, book.as_of):
-            g.value("alignment", "handoff_recorded", account_id in latest)
-    for account_id, h in latest.items():
-        account = book.accounts.get(account_id)
+            g.value("alignment", "handoff_recorded", account_id in handed)
+    spans = _owner_spans(session)
+    for h in handoffs:
+        account = book.accounts.get(h.account_id)
         if account is None:
             continue
+        g.value("alignment", "handoff_step", h.step.value)
         to_csm = h.step in (HandoffStep.services_to_csm, HandoffStep.sales_to_csm)
+        # The ownership history says who owned the account on the handoff day (a later
+        # reassignment is no contradiction); a history that starts later says nothing.
+        owner = next(
+            (
+                user
+                for first, ended, user in spans.get(h.account_id, [])
+                if first <= h.handed_off_on and (ended is None or h.handed_off_on < ended)
+            ),
+            None,
+        )
         g.impossible(
             "alignment",
-            "handed_to_csm_who_does_not_own_the_account",
+            "handed_to_csm_who_did_not_own_it_that_day",
             account.external_id,
-            to_csm and h.to_user_id is not None and account.owner_id != h.to_user_id,
+            to_csm and h.to_user_id is not None and owner is not None and owner != h.to_user_id,
         )
     for role in session.scalars(sa.select(User.role).where(User.is_active)):
         g.value("alignment", "user_role", str(role.value if hasattr(role, "value") else role))

@@ -59,6 +59,38 @@ class CauseSide(enum.StrEnum):
     unknown = "unknown"
 
 
+# The cause sides, internal reasons and classes in a CS manager's words (the console's review).
+CAUSE_WORDS = {
+    CauseSide.acquisition_fit: "Wrong fit when they signed",
+    CauseSide.product_or_service: "Our product or service",
+    CauseSide.customer_change: "A change at the customer",
+    CauseSide.unknown: "Not known yet",
+}
+REASON_WORDS = {
+    "bad_fit_at_signing": "A must-have fit criterion failed at signing",
+    "weak_fit_at_signing": "Two or more fit criteria failed at signing",
+    "acquired": "The customer was acquired",
+    "bankruptcy": "The customer closed down",
+    "budget_cut": "Their budget was cut",
+    "champion_left": "Our champion left",
+    "no_first_value": "Never reached first value (onboarding failed)",
+    "low_adoption": "Too few people used the product",
+    "support_issues": "Too many serious support problems",
+    "low_value": "They did not see the value (detractor)",
+    "unknown": "Not known yet",
+}
+
+
+def class_words(churn_class: str) -> str:
+    """``unforeseen_good_fit`` → ``Unforeseen loss of a good-fit customer``."""
+    seen, _, fit = churn_class.partition("_fit")[0].rpartition("_")
+    seen = {"": "", "foresight_unknown": "foresight unknown"}.get(seen, seen)
+    words = {"good": "a good-fit", "bad": "a bad-fit", "unknown": "a"}.get(fit, "a")
+    if seen == "foresight unknown":
+        return f"Loss of {words} customer (nothing watched early enough to foresee it)"
+    return f"{seen.capitalize()} loss of {words} customer"
+
+
 class ChurnKind(enum.StrEnum):
     churned = "churned"
     downgraded = "downgraded"

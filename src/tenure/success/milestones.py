@@ -83,11 +83,19 @@ class MilestoneConfig(BaseModel):
     segments: dict[str, list[MilestoneTemplate]]
 
     def for_segment(self, segment: str | None) -> list[MilestoneTemplate]:
-        if segment and segment in self.segments:
-            return self.segments[segment]
+        return self.segments[self.plan_key(segment)]
+
+    def plan_key(self, *segments: str | None) -> str:
+        """The first of ``segments`` that has templates, else ``default``: an account's
+        Appropriate Experience first, its commercial segment for files written before plans
+        were segmented by experience."""
+        for segment in segments:
+            if segment and segment in self.segments:
+                return segment
         if "default" not in self.segments:
-            raise InvalidInput(f"no milestone template for segment {segment!r} and no 'default'")
-        return self.segments["default"]
+            named = " or ".join(repr(s) for s in segments)
+            raise InvalidInput(f"no milestone template for {named} and no 'default'")
+        return "default"
 
 
 def load_milestone_config(path: Path | None = None) -> MilestoneConfig:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tenure.accounts.service import get_account
 from tenure.auth import audit
-from tenure.auth.permissions import Actor, require_account_editor
+from tenure.auth.permissions import Actor, can_edit_account, require_account_editor
 from tenure.errors import InvalidInput, NotFound
 from tenure.model import (
     Account,
@@ -33,8 +35,9 @@ from tenure.success.book import (
     signed_on,
     stored_metrics_by_account,
 )
+from tenure.success.outcome import DesiredOutcomeVersion
 from tenure.success.rules import Outcome, Rule, evaluate
-from tenure.success.schemas import MilestoneRow, PlanView, RefreshResult
+from tenure.success.schemas import MilestoneRow, OutcomeView, PlanView, RefreshResult
 
 
 def _sync_templates(
@@ -68,7 +71,8 @@ def create_plans(
     config: milestones.MilestoneConfig,
     external_ids: list[str] | None = None,
 ) -> int:
-    """A success plan per account without one, from its segment's templates; returns plans made.
+    """A success plan per account without one, from the templates of its Appropriate Experience
+    (its experience segment; else its commercial segment, else ``default``); returns plans made.
     Each plan needs an actor who may edit its account, and is audited."""
     stored = _sync_templates(session, config)
     with_plan = set(session.scalars(sa.select(SuccessPlan.account_id)))
@@ -96,8 +100,9 @@ def create_plans(
         if account.id in with_plan or start is None:
             continue
         require_account_editor(session, actor.user, account)
-        segment = account.segment if account.segment in config.segments else "default"
-        templates = config.for_segment(account.segment)
+        # Plans follow the experience the customer needs, not what it pays [pub].
+        segment = config.plan_key(account.experience_segment, account.segment)
+        templates = config.segments[segment]
         plan = SuccessPlan(account_id=account.id, segment=segment, started_on=start)
         session.add(plan)
         session.flush()
@@ -232,6 +237,49 @@ def mark_milestone(
     return ask
 
 
+def add_milestone(
+    session: Session,
+    actor: Actor,
+    external_id: str,
+    *,
+    name: str,
+    type: milestones.MilestoneType,
+    owner: milestones.Owner,
+    due_on: date,
+) -> Milestone:
+    """A milestone the team agreed with the customer beyond the segment's template, on the
+    account's success plan (the account's editors, audited). Marked by hand when reached: no
+    rule watches it."""
+    account = get_account(session, external_id)
+    require_account_editor(session, actor.user, account)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a milestone needs a name")
+    plan = session.scalar(sa.select(SuccessPlan).where(SuccessPlan.account_id == account.id))
+    if plan is None:
+        raise NotFound(f"account {external_id!r} has no success plan yet: create it first")
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:48] or "milestone"
+    taken = set(session.scalars(sa.select(Milestone.key).where(Milestone.plan_id == plan.id)))
+    key, n = f"custom_{slug}", 2
+    while key in taken:
+        key, n = f"custom_{slug}_{n}", n + 1
+    milestone = Milestone(
+        plan_id=plan.id,
+        account_id=account.id,
+        key=key,
+        name=name[:200],
+        type=type.value,
+        owner=owner.value,
+        due_on=due_on,
+    )
+    session.add(milestone)
+    session.flush()
+    audit.record(
+        session, actor, "milestone.add", "milestone", milestone.id, after=audit.snapshot(milestone)
+    )
+    return milestone
+
+
 def refresh_milestones(session: Session, as_of: date, since: date | None = None) -> RefreshResult:
     """Mark the milestones the stored metrics show reached, each on the first stored day its rule
     passed, and open their asks. A milestone already passing on the very first stored day of a
@@ -324,4 +372,38 @@ def time_to_milestone(session: Session, key: str, as_of: date) -> list[milestone
     return milestones.time_to_milestone(
         milestones.MilestoneTiming(a, start, r if r and r <= as_of else None)
         for a, start, r in rows
+    )
+
+
+class PlanEditor(BaseModel):
+    """What the Desired Outcome and success plan page shows and may change for one account."""
+
+    account_id: int
+    external_id: str
+    account_name: str
+    can_edit: bool
+    outcome: OutcomeView | None
+    current: DesiredOutcomeVersion | None
+    versions: int
+    plan: PlanView | None
+
+
+def plan_editor(session: Session, account_id: int, actor: Actor, as_of: date) -> PlanEditor:
+    from tenure.success.outcome_service import outcome_show, outcome_versions
+
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account with id {account_id}")
+    versions = outcome_versions(session, account.id)
+    live = [v for v in versions if v.effective_from <= as_of]
+    has_plan = session.scalar(sa.select(SuccessPlan.id).where(SuccessPlan.account_id == account.id))
+    return PlanEditor(
+        account_id=account.id,
+        external_id=account.external_id,
+        account_name=account.name,
+        can_edit=can_edit_account(session, actor.user, account),
+        outcome=outcome_show(session, account.external_id, as_of) if live else None,
+        current=max(versions, key=lambda v: v.effective_from) if versions else None,
+        versions=len(versions),
+        plan=plan_show(session, account.external_id, as_of) if has_plan else None,
     )

@@ -16,6 +16,7 @@ def mount_console(app: FastAPI) -> None:
     from tenure.web import (
         admin,
         alignment_pages,
+        connections_pages,
         cta_pages,
         docs,
         import_pages,
@@ -23,6 +24,8 @@ def mount_console(app: FastAPI) -> None:
         pipeline_pages,
         playbook_pages,
         session,
+        success_pages,
+        survey_pages,
         surveys,
     )
 
@@ -32,9 +35,12 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(docs.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
+    app.include_router(connections_pages.router)
     app.include_router(playbook_pages.router)
     app.include_router(cta_pages.router)
     app.include_router(alignment_pages.router)
     app.include_router(pipeline_pages.router)
     app.include_router(surveys.router)
     app.include_router(import_pages.router)
+    app.include_router(survey_pages.router)
+    app.include_router(success_pages.router)

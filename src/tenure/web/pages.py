@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts import service as accounts
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
+from tenure.errors import InvalidInput
 from tenure.http.deps import AsOf
 from tenure.model import AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
@@ -37,7 +38,12 @@ from tenure.portfolio.schemas import (
     TouchpointLog,
 )
 from tenure.success import churn_classification_service, kpis_service, maturity_service
-from tenure.success.churn_classification import CauseSide
+from tenure.success.churn_classification import (
+    CAUSE_WORDS,
+    REASON_WORDS,
+    CauseSide,
+    class_words,
+)
 from tenure.success.kpis import GroupBy
 from tenure.success.maturity import Pillar, Stage
 from tenure.success.schemas import ChurnConfirm, MaturityAnswers
@@ -79,6 +85,7 @@ def _portfolio_context(db: Session, query: PortfolioQuery, actor: Actor) -> dict
     return {
         "segments": book.segments(db),
         "owners": owners.owner_choices(db),
+        "assignable": owners.assignable_owners(db, actor.user),
         "windows": RENEWAL_WINDOWS,
         "sort_keys": list(SortKey),
         "params": query.params(),
@@ -97,7 +104,11 @@ def portfolio_page(
     as_of: date = AsOf,
 ) -> Response:
     page = book.portfolio(db, query.model_copy(update={"cursor": None}), actor.user, as_of)
-    context = {"page": page, **_portfolio_context(db, query, actor)}
+    context = {
+        "page": page,
+        "notice": reassigned_notice(db, request),
+        **_portfolio_context(db, query, actor),
+    }
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "portfolio-table":
         return render(request, "_portfolio_table.html", context)
     return render(
@@ -170,17 +181,47 @@ def _csv_row(row: AccountRow) -> dict[str, object]:
 
 @router.post("/portfolio/reassign")
 def reassign(
+    request: Request,
     account_ids: list[int] = Form(default_factory=list),
-    owner_id: int = Form(...),
+    owner_id: int | None = Form(None),
     back: str = Form("/portfolio", max_length=2000),
+    confirmed: bool = Form(False),
     actor: Actor = PageActor,
     db: Session = Db,
 ) -> Response:
-    request_model = ReassignRequest.model_validate(
-        {"account_ids": account_ids, "owner_id": owner_id}
+    """First a page that says what will change (each account, its owner now, the new owner);
+    its Confirm button posts again with ``confirmed`` and the page comes back saying what did."""
+    if not account_ids:
+        raise InvalidInput("Select at least one account to reassign")
+    if owner_id is None:
+        raise InvalidInput("Choose the new owner")
+    back = same_site(back, "/portfolio")
+    if not confirmed:
+        preview = owners.reassign_preview(db, account_ids, owner_id, actor)
+        return render(request, "reassign_confirm.html", {"preview": preview, "back": back}, db=db)
+    data = ReassignRequest(account_ids=account_ids, owner_id=owner_id)
+    result = owners.reassign_owner(db, data, actor, utcnow())
+    done = {"reassigned": len(result.reassigned), "unchanged": len(result.unchanged)}
+    glue = "&" if "?" in back else "?"
+    return RedirectResponse(
+        f"{back}{glue}{urlencode({**done, 'to': result.owner_id})}", status_code=303
     )
-    owners.reassign_owner(db, request_model, actor, utcnow())
-    return RedirectResponse(same_site(back, "/portfolio"), status_code=303)
+
+
+def reassigned_notice(db: Session, request: Request) -> str | None:
+    """The result of a reassignment just confirmed, in words, from the redirect's query."""
+    query = request.query_params
+    try:
+        moved, same, to = (int(query[k]) for k in ("reassigned", "unchanged", "to"))
+    except (KeyError, ValueError):
+        return None
+    name = owners.owner_name(db, to)
+    if name is None:
+        return None
+    text = f"{moved} account{'s' if moved != 1 else ''} now owned by {name}"
+    if same:
+        text += f" ({same} already {'were' if same != 1 else 'was'})"
+    return text + "."
 
 
 @router.post("/portfolio/views")
@@ -217,6 +258,8 @@ def account_page(
             "kinds": list(TouchpointKind),
             "today": as_of,
             "people": owners.owner_choices(db),
+            "assignable": owners.assignable_owners(db, actor.user),
+            "notice": reassigned_notice(db, request),
             "team_roles": list(AccountTeamRole),
             **pipeline_pages.growth_context(db, account_id),
         },
@@ -311,7 +354,13 @@ def churn_review_page(
     return render(
         request,
         "churn_review.html",
-        {"review": review, "status": status, "causes": list(CauseSide)},
+        {
+            "review": review,
+            "status": status,
+            "cause_words": CAUSE_WORDS,
+            "reason_words": REASON_WORDS,
+            "class_words": class_words,
+        },
         db=db,
         json_url=f"/api/v1/churn-review?status={status}",
     )
@@ -324,6 +373,7 @@ def confirm_churn_page(
     avoidable: str = Form(""),
     foreseen: str = Form(""),
     review: str = Form("", max_length=5000),
+    internal_reason: str = Form("", max_length=64),
     back: str = Form("/churn-review", max_length=2000),
     actor: Actor = PageActor,
     db: Session = Db,
@@ -334,6 +384,7 @@ def confirm_churn_page(
         avoidable=flags.get(avoidable),
         foreseen=flags.get(foreseen),
         review=review or None,
+        internal_reason=internal_reason or None,
     )
     churn_classification_service.confirm_churn(db, actor, record_id, data)
     return RedirectResponse(same_site(back, "/churn-review"), status_code=303)

@@ -12,6 +12,7 @@ from tenure.api.v1 import (
     accounts,
     admin,
     alignment,
+    connections,
     imports,
     money,
     pipeline,
@@ -30,5 +31,6 @@ router.include_router(alignment.router)
 router.include_router(playbooks.router)
 router.include_router(money.router)
 router.include_router(pipeline.router)
+router.include_router(connections.router)
 
 __all__ = ["router"]

@@ -26,6 +26,7 @@ from tenure.portfolio import (
 from tenure.portfolio.schemas import (
     Account360,
     HealthView,
+    OwnerChoice,
     PaletteEntry,
     PortfolioPage,
     PortfolioQuery,
@@ -131,6 +132,17 @@ def log_touchpoint(
     account_id: int, data: TouchpointLog, actor: Actor = CurrentActor, db: Session = Db
 ) -> TouchpointRead:
     return touchpoints.log_touchpoint(db, account_id, data, actor)
+
+
+@router.get(
+    "/owners/assignable",
+    response_model=list[OwnerChoice],
+    summary="Whom the caller may make an account's owner",
+)
+def assignable_owners(actor: Actor = CurrentActor, db: Session = Db) -> list[OwnerChoice]:
+    """Exactly the people POST /accounts/reassign accepts from the caller: an admin any active
+    non-viewer, a manager their team, anyone else nobody."""
+    return owners.assignable_owners(db, actor.user)
 
 
 @router.post("/accounts/reassign", response_model=ReassignResult, summary="Reassign owner")

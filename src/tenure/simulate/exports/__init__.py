@@ -4,7 +4,8 @@ The simulation runs into a staging folder (the ``--out`` Parquet files); then ea
 writes what a CS team would export from it, in its format, with the dirt real exports carry
 (``Dirt``): ``salesforce`` (Data Loader extracts), ``hubspot`` (marketing's portal: companies and
 contacts from the Export button, linked to Salesforce), ``stripe`` (API objects as JSON lines),
-``segment`` (usage as track calls) and ``tenure_records`` (what no vendor export carries, in
+``segment`` (usage as track calls), ``salesforce_custom`` (the CS team's custom objects: handoffs
+and the reference program) and ``tenure_records`` (what no vendor export carries, in
 Tenure's own format). Which door imports each file is in ``DOORS``.
 
 ``ids.csv`` names the simulator's id of every exported record (no import reads it; tests compare
@@ -23,7 +24,7 @@ import pyarrow.parquet as pq
 
 from tenure.errors import Conflict
 from tenure.simulate.config import SimulationConfig
-from tenure.simulate.exports import salesforce, stripe, tenure_records
+from tenure.simulate.exports import salesforce, salesforce_custom, stripe, tenure_records
 from tenure.simulate.exports.context import DIRT_KINDS, Dirt, ExportContext
 from tenure.simulate.exports.hubspot import COMPANIES_FILE, CONTACTS_FILE, write_hubspot
 from tenure.simulate.exports.segment import USAGE_FILE, write_usage
@@ -59,6 +60,8 @@ DOORS: dict[str, tuple[str, str | None]] = {
     "tenure/surveys.jsonl": ("surveys", None),
     "salesforce/Case.csv": ("tickets", "salesforce-cases"),
     "tenure/touchpoints.jsonl": ("touchpoints", None),
+    salesforce_custom.HANDOFFS_FILE: ("handoffs", "salesforce-handoffs"),
+    salesforce_custom.ADVOCACY_FILE: ("advocacy", "salesforce-advocacy"),
 }
 
 
@@ -128,6 +131,8 @@ def _write(ctx: ExportContext) -> None:
     salesforce.write_opportunities(ctx)
     write_hubspot(ctx, accounts, contacts, users)
     salesforce.write_cases(ctx)
+    salesforce_custom.write_handoffs(ctx)
+    salesforce_custom.write_advocacy(ctx)
     write_usage(ctx)
     _write_ids(ctx)
 

@@ -19,6 +19,12 @@ from tenure.simulate.vendor_ids import (
     salesforce_short_id,
 )
 
+# The User's Title for each role of the simulated team.
+TITLES = {
+    "csm": "Customer Success Manager",
+    "sales": "Account Executive",
+    "services": "Implementation Consultant",
+}
 # A ticket's priority as Salesforce's Case picklist names it (Critical is a common addition).
 CASE_PRIORITY = {"low": "Low", "normal": "Medium", "high": "High", "urgent": "Critical"}
 COUNTRIES = {
@@ -48,7 +54,7 @@ def write_users(ctx: ExportContext, users: list[dict[str, Any]]) -> None:
                 u["email"],
                 "true",
                 ctx.user_ids.get(u["manager_email"] or ""),
-                "Customer Success Manager" if u["role"] == "csm" else "Head of CS",
+                TITLES.get(u["role"], "Head of CS"),
             ]
             for u in users
         ),

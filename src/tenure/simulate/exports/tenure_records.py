@@ -37,6 +37,8 @@ def write_account_fields(ctx: ExportContext, accounts: list[dict[str, Any]]) -> 
                 "onboarded_on": a["onboarded_on"],
                 "custom.handoff": a["custom.handoff"],
                 "custom.churn": a["custom.churn"] and _stated_churn(ctx, a["custom.churn"]),
+                # The Required Outcome as the CS team last measured it (review or check-in).
+                "custom.outcome": a["custom.outcome"],
             }
             for a in accounts
         ),

@@ -1,0 +1,39 @@
+"""The simulated handoffs and advocacy written straight into the stores, through the same
+upserts their imports use (``tenure import handoffs`` / ``advocacy``): a Desired Outcome, a fit
+judgement and the team seats come out the same whichever way the base was built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from tenure.accounts.advocacy import upsert_advocacy
+from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport
+from tenure.portfolio.handoff_import import upsert_handoffs
+
+BATCH = 2_000
+KINDS: tuple[tuple[str, type[BaseModel], Callable[[Session, Sequence[Any]], Any]], ...] = (
+    ("handoffs", HandoffImport, upsert_handoffs),
+    ("advocacy", AdvocacyImport, upsert_advocacy),
+)
+
+
+def load_crm_records(engine: sa.Engine, staging: Path) -> None:
+    """Upsert the staged handoffs, then the advocacy records, in one transaction."""
+    with Session(engine) as session, session.begin():
+        for entity, schema, upsert in KINDS:
+            path = staging / f"{entity}.parquet"
+            if not path.exists():
+                continue
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH):
+                rows = [
+                    schema.model_validate({k: v for k, v in r.items() if v is not None})
+                    for r in batch.to_pylist()
+                ]
+                upsert(session, rows)

@@ -96,7 +96,11 @@ def test_ebr_html_has_six_sections_and_an_inline_svg_chart() -> None:
         assert f"{number}. {title}" in page
     assert "<svg" in page and "82%" in page and "64%" in page
     assert "Rita Moreno" in page and "Workflow builder" in page
-    assert "Why this Value stage: no meeting with both a stakeholder and the buyer" in page
+    # The Value stage is the vendor's judgement: only the console's page shows it, to the team.
+    assert "Value stage" not in page
+    console = render_html(PACK, pdf_url="/accounts/1/ebr?format=pdf")
+    assert "Why this Value stage: no meeting with both a stakeholder and the buyer" in console
+    assert 'href="/accounts/1/ebr?format=pdf"' in console
 
 
 def test_ebr_pdf_contains_its_sections() -> None:
@@ -104,5 +108,5 @@ def test_ebr_pdf_contains_its_sections() -> None:
     text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages)
     for number, title in enumerate(SECTIONS, 1):
         assert f"{number}. {title}" in text
-    assert "Why this Value stage" in text
+    assert "Value stage" not in text  # the customer reads the review, not our judgement of it
     assert "Acme Ltd" in text and "Rita Moreno" in text and "82% vs peer median 64%" in text

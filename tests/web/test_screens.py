@@ -4,6 +4,8 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,6 +23,7 @@ from tenure.model import (
 )
 from tests.web.factories import Book, csrf_of, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+from tests.web.test_plain_words import CLI_HINT, ENUM_KEY, RULE_SYNTAX
 
 EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports" / "salesforce"
 
@@ -307,3 +310,56 @@ def test_a_viewer_reads_the_plan_without_forms(console: Console) -> None:
         f"/accounts/{console.book.acme.id}/success-plan", data={"csrf_token": csrf_of(page.text)}
     )
     assert refused.status_code == 403
+
+
+def _acme_with_a_plan(console: Console) -> None:
+    """Acme with a Desired Outcome and its segment's success plan, set by its owner."""
+    from tenure.auth.permissions import Actor
+    from tenure.success import milestones_service, outcome_service
+    from tenure.success.milestones import load_milestone_config
+    from tenure.success.outcome import DesiredOutcomeVersion
+
+    with console.session() as session:
+        cleo = Actor(session.merge(console.book.cleo), "web")
+        version = DesiredOutcomeVersion.model_validate(
+            {
+                "effective_from": console.book.today,
+                "required_outcome": {
+                    "text": "Every rep works in the new tool",
+                    "target": {"field": "usage.license_utilization", "op": "gte", "value": 0.8},
+                },
+                "appropriate_experience": {"touch_model": "high_touch"},
+            }
+        )
+        outcome_service.set_desired_outcome(session, cleo, "acme", version)
+        milestones_service.create_plans(session, cleo, load_milestone_config(), ["acme"])
+        session.commit()
+
+
+def test_the_ebr_pdf_is_fit_to_send_to_the_customer(console: Console) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    _acme_with_a_plan(console)
+    sign_in(console.client, "cleo@example.com")
+    acme = console.book.acme.id
+    page = console.client.get(f"/accounts/{acme}/ebr")
+    assert f'href="/accounts/{acme}/ebr?format=pdf"' in page.text
+    pdf = console.client.get(f"/accounts/{acme}/ebr?format=pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert 'attachment; filename="ebr-acme.pdf"' in pdf.headers["content-disposition"]
+    text = "\n".join(p.extract_text() for p in PdfReader(BytesIO(pdf.content)).pages)
+    assert "Executive Business Review — Acme" in text
+    assert "Every rep works in the new tool — Required Outcome not measured yet" in text
+    assert "Jane Champion, VP Ops" in text
+    # Fit to send: no command, no code key, no rule, no day already missed.
+    flat = " ".join(text.split())
+    assert not CLI_HINT.search(flat) and not RULE_SYNTAX.search(flat), flat
+    assert not ENUM_KEY.findall(flat), ENUM_KEY.findall(flat)
+    assert "Value stage" not in flat and "stuck" not in flat and "overdue" not in flat
+    for day in re.findall(r"\bby (\d{4}-\d{2}-\d{2})", flat):
+        assert date.fromisoformat(day) > console.book.today, flat
+    # The plan's milestones were all due in the past: the goals are re-committed ahead.
+    assert "Reach 'Kickoff held with the sponsor' by" in flat
+    assert "Kickoff held with the sponsor — in progress" in flat

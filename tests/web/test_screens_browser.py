@@ -119,3 +119,27 @@ def test_csm_sets_a_desired_outcome_and_marks_a_milestone(
     page.screenshot(path=str(screenshot_dir / "success-plan.png"), full_page=True)
     page.goto(f"{live_console.url}/accounts/{live_console.book.acme.id}")
     expect(page.locator("#success-plan")).to_contain_text("Every rep works in the new tool")
+
+
+def test_csm_downloads_the_ebr_as_a_pdf(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, live_console, "cleo@example.com")
+    page.goto(f"{live_console.url}/accounts/{live_console.book.acme.id}")
+    page.get_by_role("link", name="EBR pack").first.click()
+    expect(page.get_by_role("heading", name="Executive Business Review — Acme")).to_be_visible()
+    expect(page.locator("#for-the-team")).to_contain_text("not in the PDF")
+    page.screenshot(path=str(screenshot_dir / "ebr.png"), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the PDF").click()
+    assert download.value.suggested_filename == "ebr-acme.pdf"
+    data = Path(download.value.path()).read_bytes()
+    assert data.startswith(b"%PDF-")
+    text = "\n".join(p.extract_text() for p in PdfReader(BytesIO(data)).pages)
+    assert "Executive Business Review — Acme" in text and "Jane Champion" in text
+    assert "Value stage" not in text

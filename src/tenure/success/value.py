@@ -255,6 +255,12 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:.0%}" if unit == "share" else f"{value:,.0f}"
 
 
+def peers_text(pack: EbrPack) -> str:
+    if not pack.peers:
+        return "no peer customers to compare with yet"
+    return f"compared with {pack.peers} peer customers ({pack.peer_cohort})"
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("tenure.success", "templates"),
@@ -263,11 +269,15 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["fmt"] = format_value
     env.filters["adoption"] = adoption_label
+    env.filters["peers"] = peers_text
     return env
 
 
-def render_html(pack: EbrPack) -> str:
-    """The EBR pack as one self-contained HTML page (chart inline, no external assets)."""
+def render_html(pack: EbrPack, *, pdf_url: str | None = None) -> str:
+    """The EBR pack as one self-contained HTML page (chart inline, no external assets). With
+    ``pdf_url`` (the console's page) a bar above it, never printed, offers the PDF and tells the
+    team the Value stage and why — the vendor's own judgement, left out of what the customer
+    reads."""
     return (
         _environment()
         .get_template("ebr.html.j2")
@@ -275,6 +285,7 @@ def render_html(pack: EbrPack) -> str:
             pack=pack,
             sections=SECTIONS,
             chart=jinja2.utils.markupsafe.Markup(chart_svg(pack.productivity)),
+            pdf_url=pdf_url,
         )
     )
 
@@ -283,7 +294,8 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 
 
 def render_pdf(pack: EbrPack) -> bytes:
-    """The EBR pack as PDF (fpdf2, pure Python): the six sections, tables and the SVG chart."""
+    """The EBR pack as PDF (fpdf2, pure Python) to send to the customer: the six sections, the
+    tables and the SVG chart (the team's Value stage stays on the console's page)."""
     from io import BytesIO
 
     from fpdf import FPDF
@@ -319,11 +331,7 @@ def render_pdf(pack: EbrPack) -> bytes:
     pdf.set_font(family, "B", 16)
     line(f"Executive Business Review — {pack.account_name}", 9)
     pdf.set_font(family, "", 10)
-    line(
-        f"As of {pack.as_of} · since {pack.since} · Value stage {pack.value_stage.stage.value} · "
-        f"peers: {pack.peer_cohort} ({pack.peers})"
-    )
-    line("Why this Value stage: " + "; ".join(pack.value_stage.reasons))
+    line(f"As of {pack.as_of} · since {pack.since} · {peers_text(pack)}")
 
     heading(1)
     for m in pack.productivity:
@@ -337,7 +345,8 @@ def render_pdf(pack: EbrPack) -> bytes:
     pdf.image(BytesIO(chart_svg(pack.productivity).encode()), w=170)
     heading(3)
     for i in pack.strategic_initiatives or [Initiative(name="none recorded", status="", detail="")]:
-        line(f"{i.name} — {i.status}: {i.detail}".rstrip(" —:"))
+        status = f" — {i.status}" if i.status else ""
+        line(f"{i.name}{status}{f': {i.detail}' if i.detail else ''}")
     heading(4)
     for c in pack.new_capabilities:
         line(f"{c.name} (released {c.released_on or 'n/a'}): {adoption_label(c.adopted)}")

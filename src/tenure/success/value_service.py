@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -75,8 +75,9 @@ class EbrGoal:
     overdue_since: date | None = None
 
     def text(self) -> str:
-        again = f" (overdue since {self.overdue_since}: re-committed)" if self.overdue_since else ""
-        return f"Reach '{self.name}' by {self.due_on}{again}"
+        """The goal as the customer reads it: a day ahead, never the missed one (the team sees
+        ``overdue_since`` on the success plan)."""
+        return f"Reach '{self.name}' by {self.due_on}"
 
 
 def ebr_goals(book: Book, account_id: int, as_of: date) -> list[EbrGoal]:
@@ -94,6 +95,16 @@ def ebr_goals(book: Book, account_id: int, as_of: date) -> list[EbrGoal]:
             EbrGoal(m.key, m.name, next_ebr if overdue else m.due_on, m.due_on if overdue else None)
         )
     return goals[:3]
+
+
+def _customer_status(status: milestones.MilestoneStatus, m: Any, as_of: date) -> str:
+    """A milestone's state as the customer reads it: reached (when), due (a day ahead) or in
+    progress — not our rule for 'stuck' nor a day already missed."""
+    if status is milestones.MilestoneStatus.reached and m.reached_on is not None:
+        return f"reached {m.reached_on}"
+    if status is milestones.MilestoneStatus.unknown:
+        return "not measured yet"
+    return f"due {m.due_on}" if m.due_on >= as_of else "in progress"
 
 
 def ebr_pack(
@@ -151,9 +162,7 @@ def ebr_pack(
     for m in book.milestones[account.id]:
         st = book_milestone_status(book, m)
         initiatives.append(
-            value.Initiative(
-                name=m.name, status=st.status.value.replace("_", " "), detail=st.reason
-            )
+            value.Initiative(name=m.name, status=_customer_status(st.status, m, as_of), detail="")
         )
     released = [f for f in book.features if f.released_on and since < f.released_on <= as_of]
     used = (
@@ -182,7 +191,12 @@ def ebr_pack(
         as_of=as_of,
         since=since,
         segment=account.segment,
-        peer_cohort=f"{account.segment or 'no segment'}, {band} employees",
+        peer_cohort=", ".join(
+            part
+            for part in (account.segment, f"{band} employees" if band != "unknown size" else None)
+            if part
+        )
+        or "all customers",
         peers=len(peers),
         value_stage=stage,
         productivity=productivity,

@@ -287,9 +287,11 @@ def ebr_page(
         return Response(
             render_pdf(pack),
             media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="ebr-{account.external_id}.pdf"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="ebr-{account.external_id}.pdf"'
+            },
         )
-    return HTMLResponse(render_html(pack))
+    return HTMLResponse(render_html(pack, pdf_url=f"/accounts/{account_id}/ebr?format=pdf"))
 
 
 @router.post("/accounts/{account_id}/touchpoints")

@@ -14,8 +14,12 @@ from tenure.accounts.arr import MULTIPLE_CURRENCIES, active_on
 from tenure.accounts.fx import convert
 from tenure.accounts.service import get_account
 from tenure.auth.permissions import can_edit_account
+from tenure.health.schemas import AccountScore
 from tenure.model import AccountOwnership, Contact, Contract, ContractStatus, SourceIdentity, User
 from tenure.portfolio import signals
+from tenure.portfolio.forecast import categorize
+from tenure.portfolio.renewals import renewals_due
+from tenure.portfolio.risk_story import RiskInputs, RiskStory, risk_story
 from tenure.portfolio.rows import account_row, full_rows
 from tenure.portfolio.schemas import (
     Account360,
@@ -31,6 +35,7 @@ from tenure.portfolio.schemas import (
 )
 from tenure.portfolio.team import team_seats
 from tenure.portfolio.timeline import timeline
+from tenure.risk.schemas import ChurnRiskRead
 
 
 def _relationship_order(contact: Contact) -> tuple[bool, bool, str]:
@@ -104,8 +109,10 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         .where(AccountOwnership.account_id == account_id)
         .order_by(AccountOwnership.started_at)
     ).all()
+    row = account_row(session, account_id, as_of)
+    churn_risk = signals.account_risk(session, account)
     return Account360(
-        account=account_row(session, account_id, as_of),
+        account=row,
         industry=account.industry,
         region=account.region,
         employee_count=account.employee_count,
@@ -143,12 +150,51 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         health_history=signals.health_history(session, account_id, health.scorecard)
         if health
         else [],
-        churn_risk=signals.account_risk(session, account),
+        churn_risk=churn_risk,
+        risk_story=account_risk_story(session, row, health, churn_risk, as_of),
         usage_history=signals.usage_history(session, account_id),
         stage=signals.account_stage(session, account_id),
         open_ctas=signals.open_ctas(session, account_id),
         success_plan=signals.success_plan(session, account, as_of),
         desired_outcome=signals.desired_outcome(session, account, as_of),
+    )
+
+
+def account_risk_story(
+    session: Session,
+    row: AccountRow,
+    health: AccountScore | None,
+    churn: ChurnRiskRead | None,
+    as_of: date,
+) -> RiskStory:
+    """The health, churn probability and next renewal's outlook of the account, as one story."""
+    due = renewals_due(session, None, None, as_of, as_of + timedelta(days=730), account_id=row.id)
+    renewal = min(due, key=lambda d: d.renewal.renewal_on).renewal if due else None
+    outlook = categorize(renewal) if renewal else None
+    drags = sorted(
+        (m for m in health.measures if m.points < m.max_points) if health else [],
+        key=lambda m: (m.points - m.max_points, m.name),
+    )
+    return risk_story(
+        RiskInputs(
+            health_score=health.score if health else None,
+            health_band=health.band if health else None,
+            probability=churn.churn_probability if churn else None,
+            window=churn.churn_window if churn else None,
+            horizon_days=churn.horizon_days
+            if churn and churn.renewal_probability is None
+            else None,
+            in_alert_set=churn.in_alert_set if churn else False,
+            renewal_on=renewal.renewal_on if renewal else row.renewal_on,
+            days_to_renewal=(renewal.renewal_on - as_of).days if renewal else row.days_to_renewal,
+            booked=renewal.booked if renewal else False,
+            outlook=outlook[0].value if outlook else None,
+            outlook_reason=outlook[1] if outlook else None,
+            reasons=churn.reasons if churn else (),
+            health_drags=[
+                f"{m.name} {m.shown} ({m.points} of {m.max_points} points)" for m in drags[:3]
+            ],
+        )
     )
 
 

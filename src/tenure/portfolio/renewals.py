@@ -170,13 +170,24 @@ def _key(row: CategorizedRenewal) -> tuple[int, date, int]:
 
 
 def renewals_due(
-    session: Session, user: User | None, owner: str | None, as_of: date, end: date
+    session: Session,
+    user: User | None,
+    owner: str | None,
+    as_of: date,
+    end: date,
+    *,
+    account_id: int | None = None,
 ) -> list[Due]:
     """The contract terms active on ``as_of`` coming up for renewal by ``end``
-    (tenure.accounts.renewal) of the owner's accounts, with the account's one churn probability
-    (tenure.risk.figures), health band, and whether the renewal is booked."""
+    (tenure.accounts.renewal) of the owner's accounts (or of the one account ``account_id``),
+    with the account's one churn probability (tenure.risk.figures), health band, and whether
+    the renewal is booked."""
     rows = rows_of(session)
-    owned = filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
+    owned: Any = (
+        [account_id]
+        if account_id is not None
+        else filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
+    )
     renews_on = renewal_on_sql()
     select = (
         sa.select(

@@ -14,6 +14,7 @@ from tenure.health.schemas import AccountScore
 from tenure.model import ContactLevel, TouchpointKind, UserRole
 from tenure.playbooks.schemas import CtaRead
 from tenure.portfolio.forecast import CategorizedRenewal, ForecastPeriod
+from tenure.portfolio.risk_story import RiskStory
 from tenure.risk.schemas import ChurnRiskRead
 from tenure.success.schemas import OutcomeView, PlanView
 
@@ -428,6 +429,8 @@ class Account360(BaseModel):
     health: AccountScore | None = None
     health_history: list[Point] = Field(default_factory=list)
     churn_risk: ChurnRiskRead | None = None
+    # Health, churn probability and renewal outlook told as one story (portfolio/risk_story).
+    risk_story: RiskStory | None = None
     usage_history: dict[str, list[Point]] = Field(default_factory=dict)
     stage: StageRead | None = None
     open_ctas: list[CtaRead] = Field(default_factory=list)

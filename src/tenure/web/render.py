@@ -16,6 +16,8 @@ from tenure.model import CtaOutcome
 from tenure.playbooks.wording import fact_label, outcome_text, why_text, without_commands
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.pages import PAGES, pages_for
+from tenure.portfolio.risk_story import actionable_reasons
+from tenure.portfolio.risk_story import percent as story_percent
 from tenure.risk.figures import risk_window
 from tenure.risk.reasons import feature_label, reason_text
 
@@ -56,6 +58,8 @@ templates.env.filters["date"] = short_date
 templates.env.globals["query_with"] = query_with
 templates.env.globals["reason_text"] = reason_text
 templates.env.globals["why_text"] = why_text
+templates.env.globals["story_percent"] = story_percent
+templates.env.filters["actionable_reasons"] = actionable_reasons
 # How a call to action can end, in words: (value the forms send, label).
 templates.env.globals["cta_outcomes"] = [(o.value, outcome_text(o.value)) for o in CtaOutcome]
 templates.env.filters["without_commands"] = without_commands

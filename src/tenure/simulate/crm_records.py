@@ -44,7 +44,7 @@ OUTCOME_RAMP_DAYS = 240
 # Advocacy per month, for customers of at least `tenure` days with a champion and standardized
 # latent value of at least `z`: (kind, tenure days, z, monthly probability).
 ADVOCACY = (
-    ("success_story", 365, 0.5, 0.025),
+    ("success_story", 365, 0.5, 0.04),
     ("case_study", 540, 1.0, 0.006),
     ("reference", 180, 0.0, 0.03),
     ("referral", 180, 0.8, 0.01),

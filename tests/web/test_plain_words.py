@@ -226,3 +226,23 @@ def test_why_text_reads_as_words(checks: list[dict[str, object]], expected: str)
     from tenure.playbooks.wording import why_text
 
     assert why_text(checks) == expected
+
+
+def test_a_service_error_reaches_a_page_without_its_cli_command(console: Console) -> None:
+    """Services word their refusals for the CLI's reader too ('run `tenure model fit` first');
+    the console's error page leaves the command out, the API keeps the message whole."""
+    from tenure.errors import NotFound
+
+    message = "no churn model fitted yet; run `tenure model fit` first; churn risk is not scored"
+
+    def refuse() -> None:
+        raise NotFound(message)
+
+    console.client.app.add_api_route("/test-refusal", refuse)  # type: ignore[attr-defined]
+    console.client.app.add_api_route("/api/v1/test-refusal", refuse)  # type: ignore[attr-defined]
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get("/test-refusal")
+    assert page.status_code == 404
+    assert "no churn model fitted yet; churn risk is not scored" in _text(page.text)
+    assert not CLI_HINT.search(_text(page.text))
+    assert console.client.get("/api/v1/test-refusal").json()["message"] == message

@@ -148,9 +148,11 @@ def condition_text(fact: str, op: str, threshold: Any) -> str:
     return f"{_label(fact)} {_WORDS.get(op, op)} {_shown(fact, threshold)}"
 
 
-# "; run `tenure model fit` first", " with `tenure import`": a command the CLI's reader can use.
+# "; run `tenure model fit` first", " with `tenure import`", ": `tenure milestones plan`",
+# " (`tenure import mappings`)": a command the CLI's reader can use.
 _COMMAND = re.compile(
-    r"[;,]?\s*(?:(?:run|start|with|refit it with|set one with|create one with)\s+)?"
+    r"\s*\(`tenure [^`]*`\)"
+    r"|[;,:]?\s*(?:(?:run|start|with|refit it with|set one with|create one with)\s+)?"
     r"`tenure [^`]*`(?:\s+(?:first|now|yourself))?"
 )
 
@@ -164,6 +166,13 @@ def without_commands(text: str) -> str:
     'no churn model fitted yet; until then churn risk is not scored'
     >>> without_commands("nothing to score yet (import accounts with `tenure import`)")
     'nothing to score yet (import accounts)'
+    >>> without_commands("account 7 has no success plan: `tenure milestones plan`")
+    'account 7 has no success plan'
+    >>> without_commands("no shipped mapping fits (`tenure import mappings`); name one")
+    'no shipped mapping fits; name one'
+    >>> without_commands("no metrics stored for 2026-01-01; run `tenure metrics compute --as-of "
+    ...                  "2026-01-01`")
+    'no metrics stored for 2026-01-01'
     """
     return _COMMAND.sub("", text)
 

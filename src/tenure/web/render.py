@@ -102,6 +102,8 @@ def error_page(
         422: "Invalid request",
         429: "Too many attempts",
     }
+    # A service's message may suggest a CLI command (for the CLI's reader): pages leave it out.
+    message = without_commands(message)
     response = render(
         request,
         "error.html",

@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenure.store.database import create_engine, session_factory
 from tests.connectors.fake_hubspot import FakeHubSpot, FakePortal
 from tests.connectors.fake_salesforce import FakeOrg, FakeSalesforce
+from tests.connectors.fake_stripe import FakeStripe, FakeStripeAccount
 from tests.connectors.hubspot_portal import acme_portal
 from tests.connectors.salesforce_org import acme_org
+from tests.connectors.stripe_account import acme_account
 
 
 @pytest.fixture
@@ -50,5 +52,17 @@ def fake_hubspot(
     # hubspot-api-client's urllib3 trusts the certificates OpenSSL's SSL_CERT_FILE names, as it
     # would a company's own CA bundle
     monkeypatch.setenv("SSL_CERT_FILE", str(fake.cert))
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def stripe_account() -> FakeStripeAccount:
+    return acme_account()
+
+
+@pytest.fixture
+def fake_stripe(stripe_account: FakeStripeAccount) -> Iterator[FakeStripe]:
+    fake = FakeStripe(stripe_account, page_size=2)
     yield fake
     fake.stop()

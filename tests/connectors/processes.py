@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -61,6 +61,21 @@ def sync_killed_at(env: dict[str, str], fake: Fake, path: Callable[[str], bool],
     finally:
         fake.on_request = None
     assert sync.returncode == -signal.SIGKILL
+
+
+def read_book(
+    database_url: str, queries: dict[str, sa.Select[Any]]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Each query's rows, on a database another process wrote."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return {
+                name: [tuple(row) for row in connection.execute(query)]
+                for name, query in queries.items()
+            }
+    finally:
+        engine.dispose()
 
 
 def run_statuses(database_url: str) -> list[str]:

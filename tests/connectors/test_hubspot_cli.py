@@ -13,10 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from tenure.model import Account, Contact, Opportunity, User
-from tenure.store.database import create_engine
 from tests.connectors.fake_hubspot import FakeHubSpot
 from tests.connectors.hubspot_portal import COMPANY_COLUMNS, CONTACT_COLUMNS
-from tests.connectors.processes import SRC, run_statuses, sync_killed_at, tenure
+from tests.connectors.processes import SRC, read_book, run_statuses, sync_killed_at, tenure
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +36,6 @@ def environment(database_url: str, data_dir: Path, fake: FakeHubSpot) -> dict[st
 
 def book(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every user, account, contact and deal field a sync or an import writes, by external id."""
-    engine = create_engine(database_url)
     parent = sa.orm.aliased(Account)
     queries = {
         "users": sa.select(User.external_id, User.email, User.name, User.is_active)
@@ -89,14 +87,7 @@ def book(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
         .join(Account, Account.id == Opportunity.account_id)
         .order_by(Opportunity.external_id),
     }
-    try:
-        with engine.connect() as connection:
-            return {
-                name: [tuple(row) for row in connection.execute(query)]
-                for name, query in queries.items()
-            }
-    finally:
-        engine.dispose()
+    return read_book(database_url, queries)
 
 
 def test_connect_and_daily_run_equal_a_file_import(

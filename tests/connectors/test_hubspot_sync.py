@@ -12,39 +12,18 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from tenure.auth.permissions import system_actor
-from tenure.connectors import hubspot, service
-from tenure.connectors.schemas import SyncRunRead
+from tenure.connectors import hubspot
 from tenure.model import Account, Connection, Contact, Opportunity, User
 from tenure.store.database import session_scope
 from tests.connectors.fake_hubspot import FakeHubSpot
 from tests.connectors.hubspot_portal import ACME, EUROPE, HOOLI, MAYA, OMAR
-
-SECRET = "k" * 48
-
-
-def connect(factory: sessionmaker[Session], fake: FakeHubSpot, **kwargs: object) -> None:
-    with session_scope(factory) as session:
-        service.connect(
-            session,
-            system_actor(session, "tester"),
-            SECRET,
-            "hubspot",
-            secrets={"access_token": fake.portal.access_token},
-            base_url=fake.url,
-            **kwargs,  # type: ignore[arg-type]
-        )
+from tests.connectors.syncing import connect_vendor, counts, sync
 
 
-def sync(factory: sessionmaker[Session], data_dir: Path) -> SyncRunRead:
-    (run,) = service.sync_all(factory, SECRET, data_dir)
-    return run
-
-
-def counts(run: SyncRunRead) -> dict[str, tuple[int, int, int, int, int]]:
-    return {
-        n: (o.read, o.inserted, o.updated, o.unchanged, o.rejected) for n, o in run.objects.items()
-    }
+def connect(factory: sessionmaker[Session], fake: FakeHubSpot, **options: object) -> None:
+    connect_vendor(
+        factory, "hubspot", {"access_token": fake.portal.access_token}, fake.url, **options
+    )
 
 
 def test_first_sync_then_nothing_changes(

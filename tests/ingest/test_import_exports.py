@@ -193,6 +193,22 @@ def test_skip_invalid_also_leaves_out_the_children_of_a_row_left_out(
     assert [a.external_id for a in session.query(Account)] == ["top"]
 
 
+def test_skip_invalid_keeps_one_good_row_beside_one_bad_one(
+    session: Session, tmp_path: Path
+) -> None:
+    # The bad row's line was subtracted twice from the good count (1 valid − 1 left out − 1 bad
+    # line = 0), so the file was refused as having no rows: a sync batch of one new
+    # subscription and one the mapping cannot read stored neither.
+    rows = [
+        {"external_id": "good", "name": "Good"},
+        {"external_id": "bad", "name": ""},
+    ]
+    export = write_rows(tmp_path, "pair", "csv", rows)
+    report = import_records(session, ImportRequest("accounts", export, skip_invalid=True))
+    assert (report.rows, report.inserted, report.rejected) == (1, 1, 1)
+    assert [a.external_id for a in session.query(Account)] == ["good"]
+
+
 @pytest.mark.parametrize(
     ("entity", "export", "hint"),
     [

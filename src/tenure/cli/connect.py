@@ -1,4 +1,4 @@
-"""`tenure connect`: live connections to Salesforce, HubSpot (and, next, Stripe, Zendesk), their
+"""`tenure connect`: live connections to Salesforce, HubSpot, Stripe (and, next, Zendesk), their
 status and their sync runs. Secrets are read from options, the environment or a hidden prompt and
 never printed."""
 
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from tenure.connectors.schemas import SyncRunRead
 
 app = typer.Typer(
-    help="Connect Salesforce or HubSpot and keep accounts, contacts and deals in sync without "
-    "exports.",
+    help="Connect Salesforce, HubSpot or Stripe and keep accounts, contacts, deals and "
+    "subscriptions in sync without exports.",
     no_args_is_help=True,
 )
 
@@ -101,6 +101,26 @@ def hubspot(
     """Store a HubSpot private app token (encrypted) and the objects to sync: owners,
     companies, contacts, deals."""
     _connect("hubspot", url, {"access_token": access_token}, objects, mappings, check)
+
+
+@app.command("stripe")
+@handle_errors
+def stripe(
+    api_key: str = typer.Option(
+        ...,
+        envvar="TENURE_STRIPE_API_KEY",
+        prompt=True,
+        hide_input=True,
+        help="A restricted key (rk_live_…) with read access to Customers, Subscriptions and "
+        "Events (prompted when not given).",
+    ),
+    url: str = typer.Option("https://api.stripe.com", "--url", help="Stripe's API address."),
+    objects: list[str] | None = ObjectsOption,
+    mappings: list[str] | None = MappingOption,
+    check: bool = typer.Option(True, "--check/--no-check", help="Try the key first."),
+) -> None:
+    """Store a Stripe API key (encrypted) and the objects to sync: customers, subscriptions."""
+    _connect("stripe", url, {"api_key": api_key}, objects, mappings, check)
 
 
 def _connect(
@@ -226,7 +246,7 @@ def runs(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
 
 @app.command("remove")
 @handle_errors
-def remove(vendor: str = typer.Argument(..., help="salesforce, hubspot…")) -> None:
+def remove(vendor: str = typer.Argument(..., help="salesforce, hubspot, stripe…")) -> None:
     """Forget a connection and its credentials (records already synced stay)."""
     from tenure.connectors import service
 

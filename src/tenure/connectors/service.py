@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.connectors import credentials as sealing
-from tenure.connectors import hubspot, salesforce
+from tenure.connectors import hubspot, salesforce, stripe
 from tenure.connectors.records import Reader, SyncObject
 from tenure.connectors.schemas import ConnectionRead, ObjectOutcome, SyncRunRead, seconds_between
 from tenure.connectors.sync import sync_objects
@@ -48,6 +48,10 @@ def _hubspot_reader(url: str, secrets: dict[str, str]) -> Reader:
     return hubspot.HubSpotReader(url, secrets)
 
 
+def _stripe_reader(url: str, secrets: dict[str, str]) -> Reader:
+    return stripe.StripeReader(url, secrets)
+
+
 VENDORS: dict[str, Vendor] = {
     vendor.name: vendor
     for vendor in (
@@ -66,6 +70,14 @@ VENDORS: dict[str, Vendor] = {
             hubspot.CREDENTIALS,
             hubspot.API_URL,
             _hubspot_reader,
+        ),
+        Vendor(
+            "stripe",
+            "Stripe",
+            stripe.OBJECTS,
+            stripe.CREDENTIALS,
+            stripe.API_URL,
+            _stripe_reader,
         ),
     )
 }

@@ -80,16 +80,19 @@ def import_records(
     index.keys = matcher.file_keys = validator.first_lines
     rejects: list[RowError] = []
     left_out = index.check_references(validator, skip_invalid=request.skip_invalid)
+    # The valid rows (those indexed) less those naming a missing or left-out record; the invalid
+    # rows were never indexed, so their lines must not be subtracted again.
+    good = index.count - len(left_out)
     if request.skip_invalid:
         rejects = sorted_errors(source, validator)
-        if not index.count - len(left_out) and rejects:
+        if not good and rejects:
             raise source.reject(rejects)  # not one good row: the file is refused after all
         source.errors, validator.errors = [], []
         left_out |= {error.line for error in rejects}
-    reject_if_errors(source, validator, index.count - len(left_out))
+    reject_if_errors(source, validator, good)
     writer = BatchWriter(session, request, matcher, index)
     _, _, again = validated_rows(request, progress, check_duplicates=False)
-    progress.start(f"writing {index.count - len(left_out)} {kind.name}", index.count)
+    progress.start(f"writing {good} {kind.name}", index.count)
     batch: list[BaseModel] = []
     for line, row in again:
         progress.advance(1)

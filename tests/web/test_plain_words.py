@@ -35,7 +35,12 @@ CLI_HINT = re.compile(
 # A reason as the rule engine writes it: `fact = value (op threshold)`, or `fact op value`.
 RULE_SYNTAX = re.compile(r"\((<=|>=|==|!=|<|>) [^)]*\)|[a-z]+_[a-z_]+ (<=|>=|==|!=) ")
 # Pages that need a query to show anything: the preview of the renewal rule, fired on Acme.
-QUERIES = {"/rules/preview": "?rule=renewal_preparation", "/today": "?scope=all"}
+QUERIES = {
+    "/rules/preview": "?rule=renewal_preparation",
+    "/today": "?scope=all",
+    # The rule builder with a rule previewed beside it.
+    "/rules/new": "?name=Soon&type=renewal&fact=days_to_renewal&comparison=at+most&value=60",
+}
 SKIPPED = (
     "no churn model fitted yet; run `tenure model fit` first; until then churn risk is not "
     "scored and no risk.raised is sent"
@@ -62,6 +67,7 @@ def _console_pages() -> list[str]:
         pages,
         pipeline_pages,
         playbook_pages,
+        rule_builder_pages,
         success_pages,
         survey_pages,
     )
@@ -77,6 +83,7 @@ def _console_pages() -> list[str]:
         import_pages,
         survey_pages,
         success_pages,
+        rule_builder_pages,
     ):
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "GET" in route.methods:
@@ -153,6 +160,7 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         "/imports",
         "/surveys",
         "/accounts/{account_id}/success-plan",
+        "/rules/new",
     } <= set(paths)
     seen = 0
     for email in ("cleo@example.com", "max@example.com", "ada@example.com"):

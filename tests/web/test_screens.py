@@ -15,10 +15,12 @@ from tenure.model import (
     Account,
     AuditLog,
     Contact,
+    Cta,
     DesiredOutcome,
     ImportRun,
     Milestone,
     OutboxMessage,
+    PlaybookRule,
     User,
 )
 from tests.web.factories import Book, csrf_of, sign_in
@@ -363,3 +365,73 @@ def test_the_ebr_pdf_is_fit_to_send_to_the_customer(console: Console) -> None:
     # The plan's milestones were all due in the past: the goals are re-committed ahead.
     assert "Reach 'Kickoff held with the sponsor' by" in flat
     assert "Kickoff held with the sponsor — in progress" in flat
+
+
+RULE_QUERY = {
+    "name": "Renewal within 60 days",
+    "type": "renewal",
+    "priority": "high",
+    "match": "all",
+    "due_in_days": "5",
+    "description": "Send the order form",
+    "fact": ["days_to_renewal", "", ""],
+    "comparison": ["at most", "at least", "at least"],
+    "value": ["60", "", ""],
+}
+
+
+def test_a_manager_builds_previews_and_saves_a_rule(console: Console) -> None:
+    from tenure.jobs.daily import run_daily
+    from tenure.playbooks.config import PlaybookSettings
+    from tenure.playbooks.outbox import FakeMailer
+    from tenure.playbooks.rules import load_ruleset
+
+    sign_in(console.client, "max@example.com")
+    assert 'href="/rules/new"' in console.client.get("/rules").text
+    form = console.client.get("/rules/new")
+    assert "Days to renewal (days)" in form.text and "Health band (red, yellow, green)" in form.text
+    preview = console.client.get("/rules/new", params=RULE_QUERY)
+    assert preview.status_code == 200
+    # Acme renews in 30 days, Initech in 90, Umbrella in 100, Globex in 200.
+    assert 'id="preview-firings"' in preview.text, preview.text.split('id="rule-preview"')[1][:2000]
+    firings = preview.text.split('id="preview-firings"')[1].split("</table>")[0]
+    assert ">Acme</a>" in firings and "Initech" not in firings
+    assert "Renewal in 30 days (at most 60 days)" in firings
+    with console.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(PlaybookRule)) == 0
+    token = csrf_of(preview.text)
+    saved = console.client.post("/rules/new", data={**RULE_QUERY, "csrf_token": token})
+    assert saved.status_code == 200 and "Preview: Renewal within 60 days" in saved.text
+    assert "Send the order form" in console.client.get("/rules").text
+    with console.session() as session:
+        row = session.scalars(sa.select(PlaybookRule)).one()
+        assert row.definition["when"] == {
+            "all": [{"fact": "days_to_renewal", "op": "lte", "value": 60}]
+        }
+        assert "playbook_rule.create" in set(session.scalars(sa.select(AuditLog.action)))
+    again = console.client.post("/rules/new", data={**RULE_QUERY, "csrf_token": token})
+    assert again.status_code == 409 and "already exists" in again.text
+    # The daily run evaluates the saved rule with the file's: Acme's CTA comes from it.
+    result = run_daily(
+        console.engine,
+        console.book.today,
+        load_ruleset(),
+        PlaybookSettings(mail_from="cs@tenure.example", sync_before_daily=False),
+        mailer=FakeMailer(),
+    )
+    assert result.run.status in ("succeeded", "partial"), result.run.errors
+    with console.session() as session:
+        ctas = session.scalars(sa.select(Cta).where(Cta.rule_key == "renewal_within_60_days")).all()
+        assert [c.account_id for c in ctas] == [console.book.acme.id]
+
+
+def test_the_rule_builder_explains_a_bad_value_and_a_csm_cannot_save(console: Console) -> None:
+    sign_in(console.client, "cleo@example.com")
+    bad = console.client.get("/rules/new", params={**RULE_QUERY, "value": ["soon", "", ""]})
+    assert "condition 1 (Days to renewal): &#39;soon&#39; is not a number" in bad.text
+    preview = console.client.get("/rules/new", params=RULE_QUERY)
+    assert 'id="rule-save"' not in preview.text
+    refused = console.client.post(
+        "/rules/new", data={**RULE_QUERY, "csrf_token": csrf_of(preview.text)}
+    )
+    assert refused.status_code == 403

@@ -143,3 +143,29 @@ def test_csm_downloads_the_ebr_as_a_pdf(
     text = "\n".join(p.extract_text() for p in PdfReader(BytesIO(data)).pages)
     assert "Executive Business Review — Acme" in text and "Jane Champion" in text
     assert "Value stage" not in text
+
+
+def test_manager_builds_previews_and_saves_a_rule(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, live_console, "max@example.com")
+    page.goto(f"{live_console.url}/rules")
+    page.get_by_role("link", name="New rule…").click()
+    form = page.locator("#rule-form")
+    form.get_by_label("Name").fill("Renewal within 60 days")
+    form.get_by_label("Kind of call to action").select_option("renewal")
+    form.get_by_label("Fact 1").select_option(label="Days to renewal (days)")
+    form.get_by_label("Comparison 1").select_option("at most")
+    form.get_by_label("Value 1").fill("60")
+    form.get_by_role("button", name="Preview").click()
+    firings = page.locator("#preview-firings tbody tr")
+    expect(firings).to_have_count(1)
+    expect(firings.first).to_contain_text("Acme")
+    expect(firings.first).to_contain_text("Renewal in 30 days (at most 60 days)")
+    expect(page.locator("#rule-preview")).not_to_contain_text("days_to_renewal")
+    page.screenshot(path=str(screenshot_dir / "rule-builder-preview.png"), full_page=True)
+    page.get_by_role("button", name="Save this rule").click()
+    expect(page.get_by_role("heading", name="Preview: Renewal within 60 days")).to_be_visible()
+    page.goto(f"{live_console.url}/rules")
+    expect(page.locator("main")).to_contain_text("Renewal within 60 days")

@@ -32,6 +32,7 @@ from tenure.playbooks import service, webhooks
 from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.facts import FactsTable, build_facts
 from tenure.playbooks.outbox import Mailer, send_pending
+from tenure.playbooks.rule_builder import with_stored_rules
 from tenure.playbooks.rules import Ruleset
 from tenure.playbooks.schemas import DailyRunRead
 from tenure.playbooks.webhooks import Poster
@@ -306,6 +307,8 @@ def run_daily(
         run_id, done = _start(session_factory(engine), as_of, force, sole_runner=sole_runner)
         if done is not None:
             return DailyResult(done, skipped=True)
+        with session_scope(session_factory(engine)) as session:
+            ruleset = with_stored_rules(session, ruleset)  # the ones saved from the console
         ctx = DailyContext(as_of, ruleset, settings, run_id, store, data_dir)
         return _run_steps(engine, ctx, mailer, poster, on_step)
 

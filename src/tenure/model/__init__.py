@@ -37,6 +37,7 @@ from tenure.model.opportunity import (
     OpportunityStatus,
 )
 from tenure.model.outbox import OutboxMessage, OutboxStatus
+from tenure.model.playbook_rule import PlaybookRule
 from tenure.model.referral import AdvocacyKind, Referral
 from tenure.model.slack_alert import SlackAlert
 from tenure.model.source import Source
@@ -104,6 +105,7 @@ __all__ = [
     "OpportunityStatus",
     "OutboxMessage",
     "OutboxStatus",
+    "PlaybookRule",
     "Referral",
     "RenewalOutcome",
     "ReportingCurrency",

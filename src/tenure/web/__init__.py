@@ -23,6 +23,7 @@ def mount_console(app: FastAPI) -> None:
         pages,
         pipeline_pages,
         playbook_pages,
+        rule_builder_pages,
         session,
         success_pages,
         survey_pages,
@@ -44,3 +45,4 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(import_pages.router)
     app.include_router(survey_pages.router)
     app.include_router(success_pages.router)
+    app.include_router(rule_builder_pages.router)

@@ -18,6 +18,7 @@ from tenure.model import OutboxStatus, UserRole
 from tenure.model.base import utcnow
 from tenure.playbooks import service
 from tenure.playbooks.config import playbook_settings
+from tenure.playbooks.rule_builder import with_stored_rules
 from tenure.playbooks.rules import default_rules_path, load_ruleset
 from tenure.web.render import render
 
@@ -31,7 +32,8 @@ def rules_page(
     request: Request, actor: Actor = PageActor, db: Session = Db, as_of: date = AsOf
 ) -> Response:
     rules_file = playbook_settings().rules_file
-    rules = service.rules_overview(db, load_ruleset(rules_file), as_of)
+    ruleset = with_stored_rules(db, load_ruleset(rules_file))
+    rules = service.rules_overview(db, ruleset, as_of)
     return render(
         request,
         "rules.html",
@@ -40,6 +42,7 @@ def rules_page(
             "rules_file": shown_path(rules_file or default_rules_path(), actor),
             "as_of": as_of,
             "today": utcnow().date(),
+            "can_build": actor.role in (UserRole.admin, UserRole.manager),
         },
         db=db,
         json_url=f"/api/v1/rules?as_of={as_of}",
@@ -57,7 +60,7 @@ def rule_preview_page(
     """Whom a rule would fire on at a (past) date and the CTA load per CSM; nothing is written.
 
     The same read-only computation as ``tenure rules preview``: facts of one day, no CTA."""
-    ruleset = load_ruleset(playbook_settings().rules_file)
+    ruleset = with_stored_rules(db, load_ruleset(playbook_settings().rules_file))
     result = service.preview(db, ruleset, rule, as_of)
     return render(
         request,

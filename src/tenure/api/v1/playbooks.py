@@ -19,6 +19,7 @@ from tenure.playbooks import service
 from tenure.playbooks.config import playbook_settings
 from tenure.playbooks.cta_detail import cta_detail
 from tenure.playbooks.measured import PlayReport, play_report
+from tenure.playbooks.rule_builder import with_stored_rules
 from tenure.playbooks.rules import Ruleset, load_ruleset
 from tenure.playbooks.schemas import (
     BookToday,
@@ -39,8 +40,9 @@ from tenure.playbooks.triage import complete_step, triage
 router = APIRouter(tags=["playbooks"])
 
 
-def _rules() -> Ruleset:
-    return load_ruleset(playbook_settings().rules_file)
+def _rules(db: Session) -> Ruleset:
+    """The rules file's rules and those saved from the console's rule builder."""
+    return with_stored_rules(db, load_ruleset(playbook_settings().rules_file))
 
 
 @router.get("/ctas", response_model=list[CtaRead], summary="Calls to action")
@@ -67,7 +69,7 @@ def get_cta_detail(
 ) -> CtaDetail:
     """The CTA with its goal, why in words, playbook steps (who ticked them off), history, and
     whether the caller may act on it (acknowledge, snooze, close, tick steps off)."""
-    return cta_detail(db, _rules(), cta_id, actor.user, as_of)
+    return cta_detail(db, _rules(db), cta_id, actor.user, as_of)
 
 
 class SnoozeRequest(BaseModel):
@@ -118,7 +120,7 @@ def close_cta(
 
 @router.get("/rules", response_model=list[RuleRead], summary="Rules and their facts")
 def list_rules(as_of: date = AsOf, actor: Actor = CurrentActor, db: Session = Db) -> list[RuleRead]:
-    return service.rules_overview(db, _rules(), as_of)
+    return service.rules_overview(db, _rules(db), as_of)
 
 
 @router.get("/rules/{rule_key}/preview", response_model=PreviewRead)
@@ -126,7 +128,7 @@ def preview_rule(
     rule_key: str, as_of: date = AsOf, actor: Actor = CurrentActor, db: Session = Db
 ) -> PreviewRead:
     """Whom the rule would fire on at ``as_of`` and the new-CTA load per CSM (writes nothing)."""
-    return service.preview(db, _rules(), rule_key, as_of)
+    return service.preview(db, _rules(db), rule_key, as_of)
 
 
 @router.get("/rules/{rule_key}/report", response_model=PlayReport)

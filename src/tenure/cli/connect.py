@@ -123,6 +123,31 @@ def stripe(
     _connect("stripe", url, {"api_key": api_key}, objects, mappings, check)
 
 
+@app.command("zendesk")
+@handle_errors
+def zendesk(
+    url: str = typer.Option(
+        ..., "--url", help="Your Zendesk address: https://yourcompany.zendesk.com."
+    ),
+    email: str = typer.Option(
+        ..., envvar="TENURE_ZENDESK_EMAIL", help="The agent whose API token it is."
+    ),
+    api_token: str = typer.Option(
+        ...,
+        envvar="TENURE_ZENDESK_API_TOKEN",
+        prompt=True,
+        hide_input=True,
+        help="An API token (Admin Center → Apps and integrations → Zendesk API; prompted).",
+    ),
+    objects: list[str] | None = ObjectsOption,
+    mappings: list[str] | None = MappingOption,
+    check: bool = typer.Option(True, "--check/--no-check", help="Try the token first."),
+) -> None:
+    """Store a Zendesk API token (encrypted) and the objects to sync: tickets and satisfaction
+    ratings (CSAT)."""
+    _connect("zendesk", url, {"email": email, "api_token": api_token}, objects, mappings, check)
+
+
 def _connect(
     vendor: str,
     url: str | None,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.connectors import credentials as sealing
-from tenure.connectors import hubspot, salesforce, stripe
+from tenure.connectors import hubspot, salesforce, stripe, zendesk
 from tenure.connectors.records import Reader, SyncObject
 from tenure.connectors.schemas import ConnectionRead, ObjectOutcome, SyncRunRead, seconds_between
 from tenure.connectors.sync import sync_objects
@@ -52,6 +52,10 @@ def _stripe_reader(url: str, secrets: dict[str, str]) -> Reader:
     return stripe.StripeReader(url, secrets)
 
 
+def _zendesk_reader(url: str, secrets: dict[str, str]) -> Reader:
+    return zendesk.ZendeskReader(url, secrets)
+
+
 VENDORS: dict[str, Vendor] = {
     vendor.name: vendor
     for vendor in (
@@ -78,6 +82,14 @@ VENDORS: dict[str, Vendor] = {
             stripe.CREDENTIALS,
             stripe.API_URL,
             _stripe_reader,
+        ),
+        Vendor(
+            "zendesk",
+            "Zendesk",
+            zendesk.OBJECTS,
+            zendesk.CREDENTIALS,
+            zendesk.DEFAULT_URL,
+            _zendesk_reader,
         ),
     )
 }

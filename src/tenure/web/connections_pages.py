@@ -36,8 +36,10 @@ Db = DbSession
 
 
 def _label(name: str) -> str:
-    """A credential's name as the form shows it: client_secret → Client secret."""
-    return name.replace("_", " ").capitalize()
+    """A credential's name as the form shows it: client_secret → Client secret, api_token →
+    API token."""
+    words = name.replace("_", " ").capitalize()
+    return words.replace("Api ", "API ")
 
 
 def _page(

@@ -1,0 +1,141 @@
+"""Zendesk Support's API faked on HTTPS loopback, from Zendesk's API reference
+(developer.zendesk.com/api-reference/…):
+
+- Incremental exports, cursor-based (``ticketing/ticket-management/incremental_exports``):
+  ``GET /api/v2/incremental/tickets/cursor.json?start_time=<unix>`` then ``?cursor=<after_cursor>``
+  → ``{"tickets": […], "after_cursor", "after_url", "before_cursor", "before_url",
+  "end_of_stream"}``; a ticket updated later appears again after the cursor; deleted tickets come
+  with ``"status": "deleted"``.
+- Satisfaction ratings (``ticketing/ticket-management/satisfaction_ratings``): ``GET
+  /api/v2/satisfaction_ratings.json`` with ``start_time``, ``sort_order`` and cursor pagination
+  ``page[size]``/``page[after]`` → ``{"satisfaction_ratings": […], "meta": {"has_more",
+  "after_cursor", "before_cursor"}, "links": {"next", "prev"}}``.
+- Organizations ``show_many`` (``GET /api/v2/organizations/show_many.json?ids=1,2``) and
+  ``GET /api/v2/users/me.json``.
+- Authentication (``introduction/security-and-auth``): Basic ``{email}/token:{api_token}``; a
+  wrong one → 401 ``{"error": "Couldn't authenticate you"}``. Rate limits
+  (``introduction/rate-limits``): 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.connectors.loopback import Answer, LoopbackServer, Request, loopback_certificate
+
+
+@dataclass
+class HelpDesk:
+    """The Zendesk account's data: tickets and ratings in update order, organizations."""
+
+    email: str = "ops@acme-cs.com"
+    api_token: str = "zd-api-token-6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv"
+    organizations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    ratings: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Each change takes the next number: the export's order.
+    sequence: int = 0
+    changed: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def put(self, kind: str, record: dict[str, Any]) -> None:
+        self.sequence += 1
+        getattr(self, kind)[record["id"]] = record
+        self.changed[(kind, record["id"])] = self.sequence
+
+
+class FakeZendesk:
+    def __init__(self, desk: HelpDesk, folder: Path, *, page_size: int = 2) -> None:
+        self.desk = desk
+        self.page_size = page_size
+        self.calls: list[str] = []
+        # (path prefix, status, Retry-After) answered once each before the real answer.
+        self.faults: list[tuple[str, int, str | None]] = []
+        self.on_request: Callable[[str], None] | None = None
+        self.lock = threading.Lock()
+        self.cert, key = loopback_certificate(folder)
+        self.server = LoopbackServer(self.handle, (self.cert, key))
+        self.url = self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def handle(self, request: Request) -> Answer:
+        with self.lock:
+            self.calls.append(f"{request.method} {request.path}")
+            if self.on_request is not None:
+                self.on_request(request.path)
+            for index, (prefix, status, retry_after) in enumerate(self.faults):
+                if request.path.startswith(prefix):
+                    del self.faults[index]
+                    headers = {"Retry-After": retry_after} if retry_after else {}
+                    error = "APIRateLimitExceeded" if status == 429 else "InvalidValue"
+                    return status, headers, {"error": error}
+            expected = f"{self.desk.email}/token:{self.desk.api_token}".encode()
+            if request.headers.get("Authorization") != "Basic " + base64.b64encode(expected).decode(
+                "ascii"
+            ):
+                return 401, {}, {"error": "Couldn't authenticate you"}
+            path = request.path
+            if path == "/api/v2/users/me.json":
+                return 200, {}, {"user": {"id": 9001, "email": self.desk.email, "role": "admin"}}
+            if path == "/api/v2/incremental/tickets/cursor.json":
+                return 200, {}, self._tickets(request.query)
+            if path == "/api/v2/organizations/show_many.json":
+                ids = [int(i) for i in request.query.get("ids", "").split(",") if i]
+                found = [self.desk.organizations[i] for i in ids if i in self.desk.organizations]
+                return 200, {}, {"organizations": found, "next_page": None, "count": len(found)}
+            if path in ("/api/v2/satisfaction_ratings", "/api/v2/satisfaction_ratings.json"):
+                return 200, {}, self._ratings(request.query)
+            return 404, {}, {"error": "InvalidEndpoint", "description": "Not found"}
+
+    def _after(self, kind: str, since: int) -> list[tuple[int, dict[str, Any]]]:
+        rows = [
+            (self.desk.changed[(kind, key)], record)
+            for key, record in getattr(self.desk, kind).items()
+        ]
+        return sorted((seq, r) for seq, r in rows if seq > since)
+
+    def _tickets(self, query: dict[str, str]) -> dict[str, Any]:
+        # start_time: this fake keeps no times of change, only their order (from the start).
+        since = int(base64.b64decode(query["cursor"]).decode()) if "cursor" in query else 0
+        rows = self._after("tickets", since)
+        page = rows[: self.page_size]
+        last = page[-1][0] if page else since
+        after = base64.b64encode(str(last).encode()).decode()
+        return {
+            "tickets": [record for _, record in page],
+            "after_cursor": after,
+            "after_url": f"{self.url}/api/v2/incremental/tickets/cursor.json?cursor={after}",
+            "before_cursor": None,
+            "before_url": None,
+            "end_of_stream": len(rows) <= self.page_size,
+        }
+
+    def _ratings(self, query: dict[str, str]) -> dict[str, Any]:
+        start = int(query.get("start_time") or 0)
+        rows = [r for _, r in self._after("ratings", 0) if _unix(r["updated_at"]) >= start]
+        offset = int(query.get("page[after]") or 0)
+        size = int(query.get("page[size]") or 100)
+        page = rows[offset : offset + size]
+        more = offset + size < len(rows)
+        after = str(offset + size)
+        params = {k: v for k, v in query.items() if k != "page[after]"}
+        next_url = f"{self.url}/api/v2/satisfaction_ratings.json?" + urlencode(
+            {**params, "page[after]": after}
+        )
+        return {
+            "satisfaction_ratings": page,
+            "meta": {"has_more": more, "after_cursor": after if more else None},
+            "links": {"next": next_url if more else None, "prev": None},
+        }
+
+
+def _unix(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())

@@ -91,7 +91,7 @@ def test_keyboard_and_command_palette(
     expect(page.get_by_role("heading", name="Globex")).to_be_visible()
 
     page.keyboard.press("Control+k")
-    palette = page.get_by_label("Search accounts and pages")
+    palette = page.get_by_label("Search accounts, owners, pages and actions")
     expect(palette).to_be_focused()
     palette.fill("init")
     expect(page.locator("#palette-results li").first).to_contain_text("Initech")
@@ -101,6 +101,18 @@ def test_keyboard_and_command_palette(
     page.keyboard.press("g")
     page.keyboard.press("r")
     expect(page).to_have_url(f"{live_console.url}/renewals")
+    # A typo still finds the account; an owner opens the portfolio filtered to them.
+    page.keyboard.press("Control+k")
+    palette.fill("globx")
+    expect(page.locator("#palette-results li").first).to_contain_text("Globex")
+    palette.fill("sam csm")
+    expect(page.locator("#palette-results li").first).to_contain_text("owner")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/portfolio\?owner=\d+$"))
+    expect(page.locator("#portfolio-table")).to_contain_text("Initech")
+    page.keyboard.press("g")
+    page.keyboard.press("k")
+    expect(page).to_have_url(f"{live_console.url}/kpis")
 
 
 def test_csm_is_refused_the_admin_page(

@@ -31,9 +31,10 @@ PAGES: list[Page] = [
     Page("portfolio", "Portfolio", "/portfolio", "/api/v1/accounts", shortcut="p"),
     Page("renewals", "Renewals", "/renewals", "/api/v1/renewals", shortcut="r"),
     Page("pipeline", "Pipeline", "/pipeline", "/api/v1/pipeline", shortcut="e"),
-    Page("risk", "Risk", "/risk", "/api/v1/risk", shortcut="c"),
-    Page("kpis", "KPIs", "/kpis", "/api/v1/kpis", shortcut="i"),
-    Page("churn", "Churn review", "/churn-review", "/api/v1/churn-review", shortcut="v"),
+    # g a: accounts **a**t risk (g r is Renewals); g k: **K**PIs; g c: **c**hurn review.
+    Page("risk", "Risk", "/risk", "/api/v1/risk", shortcut="a"),
+    Page("kpis", "KPIs", "/kpis", "/api/v1/kpis", shortcut="k"),
+    Page("churn", "Churn review", "/churn-review", "/api/v1/churn-review", shortcut="c"),
     Page("maturity", "Maturity", "/maturity", "/api/v1/maturity", shortcut="m"),
     Page("rules", "Rules", "/rules", "/api/v1/rules", shortcut="u"),
     Page("surveys", "Surveys", "/surveys", None, shortcut="s"),
@@ -55,7 +56,13 @@ PAGES: list[Page] = [
         shortcut="f",
     ),
     Page(
-        "admin", "Admin", "/admin", "/api/v1/users", roles=frozenset({UserRole.admin}), shortcut="a"
+        # g , : settings, as "," opens them in many tools
+        "admin",
+        "Admin",
+        "/admin",
+        "/api/v1/users",
+        roles=frozenset({UserRole.admin}),
+        shortcut=",",
     ),
 ]
 

@@ -297,6 +297,8 @@ def _print_run(run: SyncRunRead) -> None:
             f" (API requests today: {usage.get('daily_api_requests_used')} of "
             f"{usage['daily_api_requests_limit']})"
         )
+    elif usage.get("api_requests") is not None:
+        title += f" ({usage['api_requests']} API requests)"
     table = Table(
         "object", "read", "new", "changed", "unchanged", "refused", "deleted", "error", title=title
     )

@@ -35,11 +35,18 @@ AdminActor = Depends(admin_actor)
 Db = DbSession
 
 
+# Credentials whose plain name is not their key's (the vendor's own words).
+CREDENTIAL_LABELS = {
+    "api_key": "API key (a restricted key)",
+    "access_token": "Access token (of a private app)",
+}
+
+
 def _label(name: str) -> str:
     """A credential's name as the form shows it: client_secret → Client secret, api_token →
-    API token."""
+    API token; some in the vendor's own words."""
     words = name.replace("_", " ").capitalize()
-    return words.replace("Api ", "API ")
+    return CREDENTIAL_LABELS.get(name) or words.replace("Api ", "API ")
 
 
 def _page(

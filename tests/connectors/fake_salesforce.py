@@ -65,6 +65,8 @@ class FakeOrg:
     deleted: dict[str, list[tuple[str, datetime]]] = field(default_factory=dict)
     # The fields each object has (a query naming another one is INVALID_FIELD).
     fields: dict[str, set[str]] = field(default_factory=dict)
+    # Fields that may be written though no record has a value yet (custom fields, Task's).
+    writable: dict[str, set[str]] = field(default_factory=dict)
 
     def put(self, obj: str, record: dict[str, Any], at: datetime | None = None) -> None:
         """Create or update a record; its SystemModstamp moves to ``at`` (default: now)."""
@@ -173,6 +175,8 @@ class FakeSalesforce:
             return self._query(request.query.get("q", ""))
         if path.startswith(f"{API}/query/"):
             return self._page(path.rsplit("/", 1)[1])
+        if path == f"{API}/composite/sobjects" and request.method in ("PATCH", "POST"):
+            return self._collection(request.method, request.json())
         match = re.fullmatch(rf"{API}/sobjects/(\w+)/describe", path)
         if match:
             obj = match.group(1)
@@ -186,6 +190,39 @@ class FakeSalesforce:
             {},
             [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}],
         )
+
+    def _collection(self, method: str, body: dict[str, Any]) -> Answer:
+        """sObject Collections (``resources_composite_sobjects_collections_update.htm`` and
+        ``…_create.htm``): one result per record, ``allOrNone: false``; a field the object lacks
+        is ``INVALID_FIELD`` for that record only. A created record gets a fresh id."""
+        results = []
+        for record in body["records"]:
+            obj = record["attributes"]["type"]
+            values = {k: v for k, v in record.items() if k not in ("attributes", "id")}
+            known = self.org.fields.get(obj, set()) | self.org.writable.get(obj, set())
+            lacking = [f for f in values if f not in known]
+            if lacking:
+                message = f"No such column '{lacking[0]}' on sobject of type {obj}"
+                results.append(
+                    {
+                        "id": record.get("id"),
+                        "success": False,
+                        "errors": [{"statusCode": "INVALID_FIELD", "message": message}],
+                    }
+                )
+                continue
+            if method == "PATCH":
+                if record["id"] not in self.org.records.get(obj, {}):
+                    error = {"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted"}
+                    results.append({"id": record["id"], "success": False, "errors": [error]})
+                    continue
+                self.org.put(obj, {"Id": record["id"], **values})
+                results.append({"id": record["id"], "success": True, "errors": []})
+            else:
+                new_id = "00T5e" + secrets.token_hex(7)[:13]
+                self.org.put(obj, {"Id": new_id, **values})
+                results.append({"id": new_id, "success": True, "errors": []})
+        return 200, {}, results
 
     def _query(self, soql: str) -> Answer:
         match = _QUERY.fullmatch(soql)

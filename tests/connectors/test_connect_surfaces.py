@@ -91,8 +91,23 @@ def test_api_connects_syncs_in_the_background_and_disconnects(
     assert listed.json()[0]["last_run"]["id"] == run["id"]
     assert secret not in listed.text
 
+    options = {"health_score_field": "Tenure_Health__c", "closed_ctas_as_tasks": True}
+    turned = client.put("/api/v1/connections/salesforce/write-back", json=options, headers=admin)
+    assert turned.status_code == 200, turned.text
+    shown = client.get("/api/v1/connections/salesforce/write-back", headers=admin).json()
+    assert shown["health_score_field"] == "Tenure_Health__c" and shown["closed_ctas_as_tasks"]
+    bad = client.put(
+        "/api/v1/connections/salesforce/write-back",
+        json={"health_score_field": "Health score"},
+        headers=admin,
+    )
+    assert bad.status_code == 422
+
     csm = bearer(console, "cleo@example.com")
     assert client.get("/api/v1/connections", headers=csm).status_code == 403
+    assert (
+        client.put("/api/v1/connections/salesforce/write-back", json=options, headers=csm)
+    ).status_code == 403
     assert client.post("/api/v1/connections/salesforce/sync", headers=csm).status_code == 403
     assert client.delete("/api/v1/connections/salesforce", headers=csm).status_code == 403
     assert client.delete("/api/v1/connections/salesforce", headers=admin).status_code == 204

@@ -148,6 +148,43 @@ def zendesk(
     _connect("zendesk", url, {"email": email, "api_token": api_token}, objects, mappings, check)
 
 
+@app.command("write-back")
+@handle_errors
+def write_back(
+    health_field: str | None = typer.Option(
+        None, "--health-field", help="Account field (API name) for the health score, 0-100."
+    ),
+    risk_field: str | None = typer.Option(
+        None, "--risk-field", help="Account field for the churn risk in percent, 0-100."
+    ),
+    csm_field: str | None = typer.Option(
+        None, "--csm-field", help="Account User-lookup field for the CSM."
+    ),
+    tasks: bool = typer.Option(
+        False, "--tasks/--no-tasks", help="Each closed CTA as a completed Task on its account."
+    ),
+) -> None:
+    """Write back to Salesforce after each daily run (opt-in): the fields named get the day's
+    values, changed ones only; no option at all turns write-back off."""
+    from tenure.connectors import write_back as wb
+
+    options = wb.options_from(
+        health_score_field=health_field,
+        churn_risk_field=risk_field,
+        csm_field=csm_field,
+        closed_ctas_as_tasks=tasks,
+    )
+    with unit_of_work() as session:
+        wb.set_write_back(session, cli_actor(session), options)
+    if not options.enabled:
+        console.print("Write-back to Salesforce is off.")
+        return
+    written = [f"{key.replace('_', ' ')} → {name}" for key, name in options.fields.items()]
+    if options.closed_ctas_as_tasks:
+        written.append("closed CTAs → Tasks")
+    console.print(f"After each daily run Salesforce gets: {'; '.join(written)}.", highlight=False)
+
+
 def _connect(
     vendor: str,
     url: str | None,

@@ -1,5 +1,6 @@
 """The daily run: metrics → health → churn risk → milestones → facts → rules → CTAs →
-follow-ups (→ Slack alerts queued, when Slack is connected) → outbox → webhooks (→ Slack).
+follow-ups (→ Slack alerts queued, when Slack is connected) → outbox → webhooks (→ Slack)
+(→ write-back to Salesforce, when turned on).
 
 Each run is recorded in ``daily_run`` (as-of date, start/end, per-step seconds and counts, errors).
 Running an as-of date that already succeeded changes nothing; ``force`` re-runs its steps, which
@@ -335,6 +336,9 @@ def _run_steps(
     records.append(_timed("webhooks", on_step, partial(_deliver, engine, settings, poster)))
     if slack:
         records.append(_timed("slack", on_step, partial(_post_slack, factory, settings)))
+    if _writes_back(factory):
+        # Last: the day's scores and closed CTAs to the CRM, in its own transactions.
+        records.append(_timed("write_back", on_step, partial(_write_back, factory, ctx.as_of)))
     with session_scope(factory) as session:
         run = session.get_one(DailyRun, ctx.run_id)
         run.steps = records
@@ -382,6 +386,21 @@ def _sync(factory: Any, data_dir: Path) -> dict[str, Any]:
     from tenure.connectors.service import sync_for_daily_run
 
     return sync_for_daily_run(factory, data_dir)
+
+
+def _writes_back(factory: Any) -> bool:
+    from tenure.connectors.write_back import write_back_options
+
+    with session_scope(factory) as session:
+        options = write_back_options(session)
+    return options is not None and options.enabled
+
+
+def _write_back(factory: Any, as_of: date) -> dict[str, Any]:
+    from tenure.config import get_settings
+    from tenure.connectors.write_back import write_back
+
+    return write_back(factory, get_settings().signing_key, as_of) or {}
 
 
 def _slack_connected(factory: Any) -> bool:

@@ -56,6 +56,7 @@ from tenure.model.webhook import (
     WebhookEndpoint,
     WebhookFormat,
 )
+from tenure.model.write_back import WriteBack
 
 __all__ = [
     "Account",
@@ -132,5 +133,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookFormat",
+    "WriteBack",
     "touchpoint_attendee",
 ]

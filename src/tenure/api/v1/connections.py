@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 
 from tenure.api.v1.common import ERRORS, Actor, CurrentActor, Db, Session
 from tenure.auth.permissions import require_role
-from tenure.connectors import manage, service
+from tenure.connectors import manage, service, write_back
 from tenure.connectors.schemas import ConnectionRead, SyncRunRead
+from tenure.connectors.write_back import WriteBackOptions
 from tenure.model import UserRole
 from tenure.playbooks import alerts_service
 from tenure.playbooks.alerts_service import SlackAlertRead, SlackConnectionRead, SlackOptions
@@ -111,6 +112,21 @@ def sync_now(vendor: str, request: Request, actor: Actor = CurrentActor) -> Sync
     return SyncStarted(
         started=True, vendors=[vendor], message=f"{vendor} sync started in the background"
     )
+
+
+@router.get("/connections/salesforce/write-back", response_model=WriteBackOptions | None)
+def get_write_back(actor: Actor = CurrentActor, db: Session = Db) -> WriteBackOptions | None:
+    """What is written back to Salesforce after each daily run (null: nothing)."""
+    _admin(actor)
+    return write_back.write_back_options(db)
+
+
+@router.put("/connections/salesforce/write-back", response_model=WriteBackOptions)
+def put_write_back(
+    data: WriteBackOptions, actor: Actor = CurrentActor, db: Session = Db
+) -> WriteBackOptions:
+    """Turn write-back on (the Account fields named, closed CTAs as Tasks) or off (none)."""
+    return write_back.set_write_back(db, actor, data)
 
 
 @router.get("/alerts/slack", response_model=SlackConnectionRead | None)

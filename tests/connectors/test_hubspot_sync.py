@@ -102,6 +102,23 @@ def test_incremental_change_archive_and_rate_limit(
     assert "filterGroups" in company_searches[-1]
 
 
+def test_a_subsidiary_read_before_its_parent_is_stored_after_the_last_page(
+    factory: sessionmaker[Session], fake_hubspot: FakeHubSpot, data_dir: Path
+) -> None:
+    # Acme modified last: the first page holds its subsidiary, refused for want of its parent,
+    # and the cursor moves past it; once every page is read it is stored after all.
+    fake_hubspot.portal.put("companies", ACME, {}, at=portal_time(0))
+    connect(factory, fake_hubspot, objects=["owners", "companies"])
+    run = sync(factory, data_dir)
+    assert run.status == "succeeded", run
+    companies = run.objects["companies"]
+    assert (companies.read, companies.inserted, companies.rejected) == (4, 4, 0)
+    assert companies.batches == 4  # two pages, the archived list, the refused once more
+    with session_scope(factory) as session:
+        accounts = {a.external_id: a for a in session.scalars(sa.select(Account))}
+        assert accounts[EUROPE].parent_id == accounts[ACME].id
+
+
 def test_a_search_past_its_cap_starts_again_from_the_newest_time(
     factory: sessionmaker[Session],
     fake_hubspot: FakeHubSpot,

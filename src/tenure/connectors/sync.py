@@ -16,6 +16,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,12 +64,17 @@ def sync_objects(
         try:
             mapping = load_mapping((mappings or {}).get(obj.name, obj.mapping))
             cursor = _cursor(factory, connection_id, obj.name)
+            refused: list[dict[str, Any]] = []
             for batch in reader.batches(obj, mapping, cursor):
                 with session_scope(factory) as session:
-                    _store(session, obj, mapping, batch, staging, tally, vendor)
+                    refused += _store(session, obj, mapping, batch, staging, tally, vendor)
                     _save_cursor(session, connection_id, obj.name, batch.cursor)
+                cursor = batch.cursor
                 if on_batch is not None:
                     on_batch(obj.name, len(batch.records))
+            if refused:
+                again = Batch(refused, cursor or "")
+                _store_again(factory, obj, mapping, again, staging, tally, vendor)
         except Exception as error:  # one object's failure must not stop the others
             log.warning("sync of %s %s failed", vendor, obj.name, exc_info=True)
             tally.error = describe(error)
@@ -112,6 +118,25 @@ def _save_cursor(session: Session, connection_id: int, name: str, cursor: str) -
     session.flush()
 
 
+def _store_again(
+    factory: sessionmaker[Session],
+    obj: SyncObject,
+    mapping: Mapping,
+    refused: Batch,
+    staging: Path,
+    tally: ObjectOutcome,
+    vendor: str,
+) -> None:
+    """The object's refused records once more, after its last page: the vendor's order (by
+    modification time) may bring a child before its parent (an account's ParentId, a HubSpot
+    subsidiary), and the cursor has moved past it. Those refused again are counted once."""
+    tally.read -= len(refused.records)
+    tally.rejected -= len(refused.records)
+    tally.rejects = []
+    with session_scope(factory) as session:
+        _store(session, obj, mapping, refused, staging, tally, vendor)
+
+
 def _store(
     session: Session,
     obj: SyncObject,
@@ -120,9 +145,11 @@ def _store(
     staging: Path,
     tally: ObjectOutcome,
     vendor: str,
-) -> None:
+) -> list[dict[str, Any]]:
+    """Stores a batch; returns the records refused."""
     tally.batches += 1
     tally.read += len(batch.records)
+    rejects: list[RowError] = []
     if batch.records:
         with tempfile.TemporaryDirectory(dir=staging, prefix="sync-") as folder:
             path = Path(folder) / f"{vendor}-{obj.name}.jsonl"
@@ -144,6 +171,8 @@ def _store(
         room = KEPT_REJECTS - len(tally.rejects)
         tally.rejects += [_reject_text(obj, mapping, batch, e) for e in rejects[: max(room, 0)]]
     tally.deleted += mark_deleted(session, obj.entity, batch.deleted, vendor)
+    lines = sorted({error.line for error in rejects if 0 < error.line <= len(batch.records)})
+    return [batch.records[line - 1] for line in lines]
 
 
 def _reject_text(obj: SyncObject, mapping: Mapping, batch: Batch, error: RowError) -> str:

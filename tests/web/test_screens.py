@@ -436,3 +436,36 @@ def test_the_rule_builder_explains_a_bad_value_and_a_csm_cannot_save(console: Co
         "/rules/new", data={**RULE_QUERY, "csrf_token": csrf_of(preview.text)}
     )
     assert refused.status_code == 403
+
+
+def test_the_api_twins_create_and_send_a_campaign_and_save_a_rule(console: Console) -> None:
+    from tests.web.factories import token_headers
+
+    with console.session() as session:
+        champion_with_email(session, console.book)
+        manager = token_headers(session, session.merge(console.book.max))
+        csm = token_headers(session, session.merge(console.book.cleo))
+        session.commit()
+    api = console.client
+    body = {"name": "API champions", "kind": "nps", "roles": ["champion"]}
+    assert api.post("/api/v1/survey-campaigns", json=body, headers=csm).status_code == 403
+    created = api.post("/api/v1/survey-campaigns", json=body, headers=manager)
+    assert created.status_code == 201 and created.json()["roles"] == ["champion"]
+    campaign_id = created.json()["id"]
+    sent = api.post(f"/api/v1/survey-campaigns/{campaign_id}/send", headers=manager)
+    assert sent.json() == {"sent": 1, "skipped_recently_surveyed": 1, "skipped_already_linked": 0}
+    listed = api.get("/api/v1/survey-campaigns", headers=csm).json()
+    assert [(c["name"], c["links"], c["answered"]) for c in listed] == [("API champions", 1, 0)]
+    draft = {
+        "name": "Renewal within 60 days",
+        "type": "renewal",
+        "conditions": [{"fact": "days_to_renewal", "op": "lte", "value": "60"}],
+    }
+    assert api.post("/api/v1/rules", json=draft, headers=csm).status_code == 403
+    saved = api.post("/api/v1/rules", json=draft, headers=manager)
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["key"] == "renewal_within_60_days"
+    keys = [r["key"] for r in api.get("/api/v1/rules", headers=csm).json()]
+    assert "renewal_within_60_days" in keys and "renewal_preparation" in keys
+    preview = api.get("/api/v1/rules/renewal_within_60_days/preview", headers=csm).json()
+    assert [f["account_name"] for f in preview["firings"]] == ["Acme"]

@@ -55,6 +55,7 @@ def surveys_page(request: Request, actor: Actor = PageActor, db: Session = DbSes
         "surveys.html",
         {"campaigns": surveys.campaigns(db), **_context(db, actor)},
         db=db,
+        json_url="/api/v1/survey-campaigns",
     )
 
 
@@ -100,6 +101,7 @@ def campaign_page(
         "survey_campaign.html",
         {"v": surveys.campaign_view(db, campaign_id), "summary": summary, **_context(db, actor)},
         db=db,
+        json_url=f"/api/v1/survey-campaigns/{campaign_id}",
     )
 
 

@@ -19,6 +19,7 @@ from tenure.api.v1 import (
     playbooks,
     records,
     reviews,
+    surveys,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -32,5 +33,6 @@ router.include_router(playbooks.router)
 router.include_router(money.router)
 router.include_router(pipeline.router)
 router.include_router(connections.router)
+router.include_router(surveys.router)
 
 __all__ = ["router"]

@@ -15,11 +15,11 @@ from tenure.jobs.daily import last_runs
 from tenure.jobs.worker import schedule
 from tenure.model import CtaOutcome, UserRole
 from tenure.model.base import utcnow
-from tenure.playbooks import service
+from tenure.playbooks import rule_builder, service
 from tenure.playbooks.config import playbook_settings
 from tenure.playbooks.cta_detail import cta_detail
 from tenure.playbooks.measured import PlayReport, play_report
-from tenure.playbooks.rule_builder import with_stored_rules
+from tenure.playbooks.rule_builder import RuleDraft, with_stored_rules
 from tenure.playbooks.rules import Ruleset, load_ruleset
 from tenure.playbooks.schemas import (
     BookToday,
@@ -121,6 +121,19 @@ def close_cta(
 @router.get("/rules", response_model=list[RuleRead], summary="Rules and their facts")
 def list_rules(as_of: date = AsOf, actor: Actor = CurrentActor, db: Session = Db) -> list[RuleRead]:
     return service.rules_overview(db, _rules(db), as_of)
+
+
+@router.post(
+    "/rules", response_model=RuleRead, status_code=201, summary="Save a rule built in words"
+)
+def create_rule(
+    draft: RuleDraft, as_of: date = AsOf, actor: Actor = CurrentActor, db: Session = Db
+) -> RuleRead:
+    """The console's rule builder as JSON: conditions name a fact (GET /rules lists the facts in
+    use), an operator (gte, lte, gt, lt, eq, ne) and a value as typed (a percent as 60). Admins
+    and managers; the rule joins the daily run with the rules file's."""
+    rule = rule_builder.create_rule(db, actor, draft, load_ruleset(playbook_settings().rules_file))
+    return next(r for r in service.rules_overview(db, _rules(db), as_of) if r.key == rule.key)
 
 
 @router.get("/rules/{rule_key}/preview", response_model=PreviewRead)

@@ -1,5 +1,6 @@
-"""/api/v1/survey-campaigns: NPS and CSAT campaigns — the JSON twins of the console's Surveys pages and of
-`tenure surveys create|send` (the same service functions; admins and managers create and send)."""
+"""/api/v1/survey-campaigns: NPS and CSAT campaigns — the JSON twins of the console's Surveys
+pages and of `tenure surveys create|send` (the same service functions; admins and managers create
+and send)."""
 
 from __future__ import annotations
 

@@ -181,6 +181,19 @@ def test_console_connects_refuses_in_words_and_disconnects(
     assert f"at <code>{fake_salesforce.url}</code>; reads Account, Contact." in done.text
     assert fake_salesforce.org.client_secret not in done.text
     assert fake_salesforce.org.refresh_token not in done.text
+    bad_field = client.post(
+        "/admin/connections/salesforce/write-back",
+        data=form(done.text, health_score_field="Health score"),
+    )
+    assert bad_field.status_code == 422
+    assert "&#39;Health score&#39; is not a Salesforce field API name" in bad_field.text
+    saved = client.post(
+        "/admin/connections/salesforce/write-back",
+        data=form(done.text, health_score_field="Tenure_Health__c", closed_ctas_as_tasks="on"),
+        follow_redirects=True,
+    )
+    assert "Saved: Salesforce gets what you chose after each daily run." in saved.text
+    assert 'value="Tenure_Health__c"' in saved.text
     removed = client.post(
         "/admin/connections/salesforce/remove", data=form(done.text), follow_redirects=True
     )

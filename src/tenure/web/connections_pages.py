@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor, require_role
-from tenure.connectors import manage, service
+from tenure.connectors import manage, service, write_back
 from tenure.errors import InvalidInput, TenureError
 from tenure.model import UserRole
 from tenure.playbooks import alerts_service
@@ -79,6 +79,7 @@ def _page(
             "vendor_labels": {v["name"]: v["label"] for v in vendors},
             "sync_runs": service.sync_runs(db, limit=20),
             "slack": alerts_service.slack_connection(db),
+            "write_back": write_back.write_back_options(db),
             "slack_alerts": alerts_service.recent_alerts(db, limit=30),
             "alert_kinds": KINDS,
             "error": error,
@@ -106,6 +107,7 @@ _NOTICES = {
     "sync": "The sync started; reload this page to follow it in Recent syncs.",
     "slack": "Slack alerts are set up: they go out after each daily run.",
     "slack_removed": "Slack is disconnected: its token is deleted.",
+    "write_back": "Saved: Salesforce gets what you chose after each daily run.",
 }
 
 
@@ -180,6 +182,22 @@ def sync_now(
     except TenureError as error:
         return _failed(request, db, error, vendor)
     return RedirectResponse(f"{PAGE}?notice=sync#runs", status_code=303)
+
+
+@router.post("/connections/salesforce/write-back")
+async def set_write_back(request: Request, actor: Actor = AdminActor, db: Session = Db) -> Response:
+    form = await request.form()
+    try:
+        options = write_back.options_from(
+            health_score_field=str(form.get("health_score_field") or ""),
+            churn_risk_field=str(form.get("churn_risk_field") or ""),
+            csm_field=str(form.get("csm_field") or ""),
+            closed_ctas_as_tasks=form.get("closed_ctas_as_tasks") == "on",
+        )
+        write_back.set_write_back(db, actor, options)
+    except TenureError as error:
+        return _failed(request, db, error, "salesforce")
+    return RedirectResponse(f"{PAGE}?notice=write_back#write-back", status_code=303)
 
 
 @router.post("/slack")

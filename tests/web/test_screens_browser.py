@@ -169,3 +169,30 @@ def test_manager_builds_previews_and_saves_a_rule(
     expect(page.get_by_role("heading", name="Preview: Renewal within 60 days")).to_be_visible()
     page.goto(f"{live_console.url}/rules")
     expect(page.locator("main")).to_contain_text("Renewal within 60 days")
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_new_screens_fit_the_window(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path, width: int
+) -> None:
+    """Each new screen at a desk and on a phone: nothing wider than the window (wide tables
+    scroll inside their card); screenshots of each."""
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_console, "ada@example.com")
+    acme = live_console.book.acme.id
+    for name, path in [
+        ("imports", "/imports"),
+        ("surveys", "/surveys"),
+        ("success-plan", f"/accounts/{acme}/success-plan"),
+        ("rule-builder", "/rules/new?name=Soon&fact=days_to_renewal&comparison=at+most&value=60"),
+        ("churn-review", "/churn-review?status=all"),
+    ]:
+        response = page.goto(f"{live_console.url}{path}")
+        assert response is not None and response.status == 200, path
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        page.screenshot(path=str(screenshot_dir / f"{name}-{width}.png"), full_page=True)
+        wide = page.evaluate(
+            "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right"
+            " > window.innerWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className)"
+        )
+        assert overflow <= 1, (path, overflow, wide)

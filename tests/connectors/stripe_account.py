@@ -23,7 +23,7 @@ MAY_17_2024 = 1715904000
 
 
 def customer(
-    customer_id: str, name: str, email: str, currency: str, created: int
+    customer_id: str, name: str | None, email: str, currency: str, created: int
 ) -> dict[str, Any]:
     return {
         "id": customer_id,

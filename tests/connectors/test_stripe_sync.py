@@ -16,8 +16,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenure.model import Account, Connection, Contract
 from tenure.store.database import session_scope
 from tests.connectors.fake_stripe import FakeStripe
-from tests.connectors.stripe_account import ACME, EUR_TEAM, GLOBEX, KAISHA, subscription
+from tests.connectors.stripe_account import (
+    ACME,
+    EUR_TEAM,
+    GLOBEX,
+    KAISHA,
+    customer,
+    subscription,
+)
 from tests.connectors.syncing import connect_vendor, counts, sync
+
+SELF_SERVE = "cus_QSelfServe00004"
 
 
 def connect(factory: sessionmaker[Session], fake: FakeStripe, **options: object) -> None:
@@ -100,11 +109,14 @@ def test_new_changed_and_deleted_through_created_and_events(
         at=now,
     )
     account.delete_customer(KAISHA, at=now)
+    # a self-serve sign-up: an e-mail, no name
+    account.create("customers", customer(SELF_SERVE, None, "founder@startup.example", "usd", now))
     fake_stripe.faults.append(("/v1/customers", 429))
     run = sync(factory, data_dir)
     listed = [c for c in fake_stripe.calls if c.startswith("GET /v1/customers?created")]
     assert len(listed) == 2  # the 429, then the same call answered
     assert run.objects["customers"].deleted == 1
+    assert run.objects["customers"].inserted == 1
     subscriptions = run.objects["subscriptions"]
     assert (subscriptions.inserted, subscriptions.updated) == (1, 2), run
     found = contracts(factory)
@@ -115,6 +127,8 @@ def test_new_changed_and_deleted_through_created_and_events(
     with session_scope(factory) as session:
         kaisha = session.scalar(sa.select(Account).where(Account.external_id == KAISHA))
         assert kaisha is not None and "deleted_in_stripe_on" in kaisha.custom  # kept, marked
+        named = session.scalar(sa.select(Account.name).where(Account.external_id == SELF_SERVE))
+        assert named == "founder@startup.example"
     events = [c for c in fake_stripe.calls if c.startswith("GET /v1/events?")]
     assert events and "types[0]=customer.subscription.created" in " ".join(events)
     # changed objects are retrieved again at the pinned version, not taken from the events

@@ -193,6 +193,18 @@ def test_skip_invalid_also_leaves_out_the_children_of_a_row_left_out(
     assert [a.external_id for a in session.query(Account)] == ["top"]
 
 
+def test_a_stripe_customer_without_a_name_is_named_by_its_email() -> None:
+    spec = load_mapping("stripe-customers").specs()["name"]
+    assert spec.extract({"name": "Acme Corporation", "email": "ap@acme.example"}) == (
+        "Acme Corporation"
+    )
+    assert spec.extract({"name": None, "email": "ap@acme.example"}) == "ap@acme.example"
+    assert spec.extract({"name": "  ", "email": "ap@acme.example"}) == "ap@acme.example"
+    assert spec.extract({"name": None, "email": None}) is None  # refused: name is required
+    export = load_mapping("stripe-customers-export").specs()["name"]
+    assert export.extract({"Name": "", "Email": "ap@acme.example"}) == "ap@acme.example"
+
+
 def test_skip_invalid_keeps_one_good_row_beside_one_bad_one(
     session: Session, tmp_path: Path
 ) -> None:

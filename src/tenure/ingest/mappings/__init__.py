@@ -89,6 +89,9 @@ class ColumnSpec(BaseModel):
     # Several columns joined by `join` (e.g. first and last name), empty parts skipped.
     columns: list[str] | None = None
     join: str = " "
+    # With `columns`: the first of them with a value instead of all joined (a Stripe customer's
+    # name, else its e-mail).
+    first: bool = False
     # A fixed value for every row.
     constant: Any = None
     # Split a cell into a list before mapping values (HubSpot multi-selects use ";").
@@ -141,7 +144,11 @@ class ColumnSpec(BaseModel):
             raw = lookup(record, self.column)
         elif self.columns is not None:
             parts = [lookup(record, c) for c in self.columns]
-            raw = self.join.join(str(p).strip() for p in parts if p not in (None, "")) or None
+            present = [str(p).strip() for p in parts if p not in (None, "")]
+            if self.first:
+                raw = next((p for p in present if p), None)
+            else:
+                raw = self.join.join(present) or None
         else:
             return self.constant
         if raw is None or raw == "":

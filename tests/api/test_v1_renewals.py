@@ -4,6 +4,7 @@ currency and category, each renewal with its category, health, churn risk and la
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from tenure.model import BillingPeriod, ContractStatus, RenewalOutcome
 from tenure.model.opportunity import Opportunity, OpportunityKind, OpportunityStatus
@@ -132,3 +133,34 @@ def test_the_renewals_page_shows_the_forecast_collapsed_by_month(console: Consol
     assert '<details class="card month" open' not in page  # collapsed
     assert "cancellation announced on" in page and "renewal signed (" in page
     assert "at_risk" not in page.replace('"at_risk"', "")  # no enum key shown as text
+
+
+def test_each_renewal_gives_its_arr_in_the_reporting_currency(console: Console) -> None:
+    """A euro renewal beside dollar ones says what it is worth in dollars at a dated rate (the
+    book reports in USD) — or that no rate is known — in the API and on the page."""
+    headers = headers_for(console, "ada@example.com")
+    today = console.book.today
+
+    def umbrella() -> dict[str, Any]:
+        body = console.client.get("/api/v1/renewals", params={"months": 12}, headers=headers)
+        rows = [r for m in body.json()["months"] for r in m["renewals"]]
+        return next(r for r in rows if r["account_name"] == "Umbrella")
+
+    assert umbrella()["arr_converted"]["missing"] == ["EUR"]
+    sign_in(console.client, "ada@example.com")
+    assert "no USD total: no rate for EUR" in console.client.get("/renewals").text
+    rates = f"date,currency,rate\n{today - timedelta(days=2)},EUR,1.08\n"
+    response = console.client.post(
+        "/api/v1/fx/rates", content=rates, headers={**headers, "Content-Type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    converted = umbrella()["arr_converted"]
+    # 10,000 EUR × 1.08 = 10,800 USD
+    assert (converted["amount"], converted["currency"]) == (10_800.0, "USD")
+    assert converted["rates"] == [
+        {"currency": "EUR", "rate": 1.08, "rate_on": str(today - timedelta(days=2))}
+    ]
+    page = console.client.get("/renewals").text
+    assert f"= 10,800 USD at rates of {today - timedelta(days=2)}" in page
+    # a dollar renewal is already in the reporting currency: no second figure beside it
+    assert page.count("at rates of") == 1

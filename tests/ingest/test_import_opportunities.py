@@ -5,12 +5,15 @@ the stored deals and the growth forecast."""
 from __future__ import annotations
 
 import csv
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
 
+from tenure.errors import InvalidInput
 from tenure.ingest.mappings import fitting_mappings
 from tenure.model import (
     Account,
@@ -147,3 +150,35 @@ def test_a_single_currency_org_s_extract_has_no_currency_column(
         0,
     )
     assert stored(session, Opportunity, "0065e00000Opp01AAB").currency == "USD"
+
+
+def test_a_hubspot_deal_finds_its_owner_by_hubspot_owner_id(
+    session: Session, tmp_path: Path
+) -> None:
+    """The deal's hubspot_owner_id is the owner the hubspot-owners import stored (GET
+    /crm/v3/owners objects); without that owner the deal is refused, naming the id."""
+    f.account(session, external_id="9410581203", name="Acme")
+    deal = json.loads((EXPORTS / "hubspot" / "deals.jsonl").read_text("utf-8").splitlines()[0])
+    deal["properties"]["hubspot_owner_id"] = "51234567"
+    deals = tmp_path / "deals.jsonl"
+    deals.write_text(json.dumps(deal) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="51234567"):
+        run_import(session, "opportunities", deals, "hubspot-deals")
+    owner = {
+        "id": "51234567",
+        "email": "maya.patel@example.com",
+        "type": "PERSON",
+        "firstName": "Maya",
+        "lastName": "Patel",
+        "userId": 9182736,
+        "createdAt": "2024-02-01T09:00:00.000Z",
+        "updatedAt": "2026-10-01T09:00:00.000Z",
+        "archived": False,
+    }
+    owners = tmp_path / "owners.jsonl"
+    owners.write_text(json.dumps(owner) + "\n", encoding="utf-8")
+    run_import(session, "users", owners, "hubspot-owners")
+    assert counts(run_import(session, "opportunities", deals, "hubspot-deals")) == (1, 0, 0)
+    stored_deal = stored(session, Opportunity, "18273645091")
+    assert stored_deal.owner_id is not None
+    assert session.get_one(User, stored_deal.owner_id).email == "maya.patel@example.com"

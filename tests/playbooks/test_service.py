@@ -88,6 +88,7 @@ def test_operational_facts_as_of_a_date(session: Session) -> None:
         "days_since_nps": 1,
         "champion_left_days_ago": 9,
         "open_urgent_tickets": 0,
+        "customer": True,  # a contract in force
     }
     assert table.accounts[acme.id].owner_id == csm.id
     assert table.accounts[acme.id].arr_at_risk == 12_000.0
@@ -366,3 +367,65 @@ def test_a_renewal_cta_names_its_renewal_and_falls_due_before_it(session: Sessio
     assert ctas[far.id].title == "Renewal on 2026-03-21"
     assert ctas[far.id].due_on == date(2026, 3, 14)  # not as_of + 30 = 2026-03-31
     assert [s.due_on for s in ctas[far.id].steps] == [as_of, date(2026, 3, 14)]
+
+
+def test_a_customer_rule_never_fires_on_a_prospect(session: Session) -> None:
+    """Health watches a prospect in a trial (no contract in force) as it watches customers, but
+    the default rules concern customers: 'Health turned red' is raised for Acme, not for the
+    prospect Nordique beside it (as the demo's CRM holds it: created, never onboarded). A rule
+    written for prospects (applies_to: prospects) fires on Nordique only."""
+    from tenure.model import HealthScore
+
+    csm = f.user(session, email="csm@example.com")
+    acme = f.account(session, external_id="acme", owner=csm)
+    f.contract(session, acme, arr=40_000, ends_on=date(2026, 12, 1))
+    nordique = f.account(
+        session,
+        external_id="nordique",
+        owner=csm,
+        created_on=date(2026, 1, 20),
+        onboarded_on=None,
+    )
+    f.contract(
+        session,
+        nordique,
+        arr=5_880,
+        starts_on=date(2026, 2, 25),
+        ends_on=date(2026, 3, 10),
+        status=ContractStatus.pending,  # a trial: no ARR
+    )
+    day = date(2026, 3, 1)
+    for account in (acme, nordique):
+        session.add(
+            HealthScore(
+                account_id=account.id,
+                as_of=day,
+                scorecard="default",
+                scorecard_version="1",
+                profile="all",
+                score=29,
+                band="red",
+                trend="flat",
+                measures=[],
+            )
+        )
+    session.flush()
+    table = build_facts(session, day)
+    assert [table.facts[a.id]["customer"] for a in (acme, nordique)] == [True, False]
+    service.apply_rules(session, load_ruleset(), table)
+    red = session.scalars(sa.select(Cta.account_id).where(Cta.rule_key == "health_red")).all()
+    assert red == [acme.id]
+    prospects = parse_ruleset(
+        """
+rules:
+  - key: trial_going_red
+    name: A trial going red
+    type: lifecycle
+    applies_to: prospects
+    when: {all: [{fact: health_band, op: "==", value: red}]}
+""",
+        source="test",
+    )
+    service.apply_rules(session, prospects, build_facts(session, day))
+    fired = session.scalars(sa.select(Cta.account_id).where(Cta.rule_key == "trial_going_red"))
+    assert fired.all() == [nordique.id]

@@ -71,3 +71,38 @@ def test_the_family_rolls_up_on_account_360(console: Console) -> None:
     html = console.client.get(f"/accounts/{console.book.globex.id}").text
     assert "With the 2 accounts below it" in html
     assert "130,000 USD" in html and "25,000 USD" in html and "140,000" not in html
+
+
+def test_the_portfolio_rolls_up_to_top_parents(console: Console) -> None:
+    """Globex heads Initech and Umbrella: one family of 3 (USD 130,000 + EUR 10,000, never
+    140,000), worst health Initech's 45, next renewal Initech's; Acme and Hooli stand alone.
+    Filtered to Umbrella's segment (SMB), the family is still named after Globex."""
+    build_family(console)
+    headers = headers_for(console, "ada@example.com")
+    body = console.client.get("/api/v1/portfolio/top-parents", headers=headers).json()
+    families = {f["name"]: f["rollup"] for f in body["families"]}
+    assert sorted(families) == ["Acme", "Globex", "Hooli"] and body["accounts"] == 5
+    globex = families["Globex"]
+    assert globex["accounts"] == 3
+    assert globex["arr_by_currency"] == [
+        {"currency": "EUR", "arr": 10_000.0},
+        {"currency": "USD", "arr": 130_000.0},
+    ]
+    assert globex["arr_at_risk_by_currency"] == [
+        {"currency": "EUR", "arr": 1_000.0},
+        {"currency": "USD", "arr": 25_000.0},
+    ]
+    assert globex["worst_health"]["name"] == "Initech"
+    assert [m["name"] for m in globex["members"]] == ["Initech", "Umbrella", "Globex"]
+    assert families["Acme"]["accounts"] == 1
+    # Acme (USD 120,000, all convertible) ranks before Globex, whose euros have no rate yet.
+    assert [f["name"] for f in body["families"]][:2] == ["Acme", "Globex"]
+    smb = console.client.get(
+        "/api/v1/portfolio/top-parents", params={"segment": "SMB"}, headers=headers
+    ).json()
+    assert [(f["name"], f["rollup"]["accounts"]) for f in smb["families"]] == [("Globex", 1)]
+    sign_in(console.client, "ada@example.com")
+    assert "/portfolio/top-parents?" in console.client.get("/portfolio").text
+    html = console.client.get("/portfolio/top-parents").text
+    assert "130,000 USD" in html and "10,000 EUR" in html and "140,000" not in html
+    assert "5 account(s) in 3 families" in html

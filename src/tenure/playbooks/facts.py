@@ -36,6 +36,7 @@ from tenure.model import (
     User,
 )
 from tenure.playbooks.ctas import AccountContext
+from tenure.playbooks.rules import CUSTOMER
 from tenure.risk.figures import churn_probability
 
 NPS_LOOKBACK_DAYS = 180  # an older answer says little about today's sentiment
@@ -88,6 +89,8 @@ def operational_facts(session: Session, as_of: date, table: FactsTable) -> Facts
     _nps_facts(session, as_of, facts)
     _champion_facts(session, as_of, facts)
     _touchpoint_and_ticket_facts(session, as_of, facts)
+    for values in facts.values():  # a contract in force (tenure.accounts.arr): a customer
+        values[CUSTOMER] = "arr_currency" in values
     return dict(facts)
 
 

@@ -121,6 +121,13 @@ class PlaybookStep(_Strict):
 RENEWAL_ON = "renewal_on"
 
 
+# The operational fact that tells a customer (a contract in force on the day,
+# tenure.accounts.arr) from a prospect, a trial or a former customer.
+CUSTOMER = "customer"
+# Whose accounts a rule watches.
+Audience = Literal["customers", "prospects", "everyone"]
+
+
 class Rule(_Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
     name: str
@@ -142,6 +149,19 @@ class Rule(_Strict):
         default=0.0, ge=0.0, lt=1.0, description="Share of firings kept as a measured control."
     )
     playbook: tuple[PlaybookStep, ...] = ()
+    applies_to: Audience = Field(
+        default="customers",
+        description="Whose accounts the rule watches: customers (a contract in force on the "
+        "day), prospects (none: trials, prospects, former customers) or everyone.",
+    )
+
+    def watches(self, facts: Mapping[str, Any]) -> bool:
+        """Whether the account is in the rule's audience (an account whose ``customer`` fact
+        is unknown — facts given by hand — is watched)."""
+        customer = facts.get(CUSTOMER)
+        if self.applies_to == "everyone" or customer is None:
+            return True
+        return bool(customer) == (self.applies_to == "customers")
 
     @model_validator(mode="after")
     def _title_from_known_facts(self) -> Rule:
@@ -315,7 +335,10 @@ def check(condition: Condition, facts: Mapping[str, Any]) -> FactCheck:
 
 
 def evaluate_account(rule: Rule, account_id: int, facts: Mapping[str, Any]) -> Firing | None:
-    """The firing of ``rule`` on one account's facts, or None when the trigger does not hold."""
+    """The firing of ``rule`` on one account's facts, or None when the trigger does not hold
+    or the account is not one the rule watches (a customer rule never fires on a prospect)."""
+    if not rule.watches(facts):
+        return None
     checks = tuple(check(c, facts) for c in rule.when.conditions)
     fired = all(c.passed for c in checks) if rule.when.all else any(c.passed for c in checks)
     return Firing(rule.key, rule.version, account_id, checks) if fired else None

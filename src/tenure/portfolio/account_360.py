@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.accounts import fx_service, hierarchy
-from tenure.accounts.arr import MULTIPLE_CURRENCIES, active_on
-from tenure.accounts.fx import convert
+from tenure.accounts.arr import active_on
 from tenure.accounts.service import get_account
 from tenure.auth.permissions import can_edit_account
 from tenure.health.schemas import AccountScore
 from tenure.model import AccountOwnership, Contact, Contract, ContractStatus, SourceIdentity, User
 from tenure.portfolio import signals
+from tenure.portfolio.families import family_rollup, member
 from tenure.portfolio.forecast import categorize
 from tenure.portfolio.renewals import renewals_due
 from tenure.portfolio.risk_story import RiskInputs, RiskStory, risk_story
@@ -24,12 +22,9 @@ from tenure.portfolio.rows import account_row, full_rows
 from tenure.portfolio.schemas import (
     Account360,
     AccountRow,
-    ArrByCurrency,
     ArrPoint,
     ContactCard,
     ContractLine,
-    FamilyMember,
-    FamilyRollup,
     KnownAs,
     OwnershipSpan,
 )
@@ -121,7 +116,7 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         contacts_by_level={k: v for k, v in by_level.items() if v},
         known_as=known_as(session, account_id),
         rollup=family_rollup(session, account_id, as_of),
-        parent=_member(full_rows(session, [account.parent_id], as_of)[0])
+        parent=member(full_rows(session, [account.parent_id], as_of)[0])
         if account.parent_id
         else None,
         contracts=[
@@ -224,55 +219,3 @@ def arr_history(contracts: Sequence[Contract], as_of: date) -> list[ArrPoint]:
         ArrPoint(on=day, arr=round(sum(float(c.arr) for c in active_on(terms, day)), 2))
         for day in days
     ]
-
-
-def _member(row: AccountRow) -> FamilyMember:
-    return FamilyMember(
-        id=row.id,
-        name=row.name,
-        external_id=row.external_id,
-        renewal_on=row.renewal_on,
-        health_score=row.health_score,
-        health_band=row.health_band,
-        arr_by_currency=row.arr_by_currency,
-    )
-
-
-def _per_currency(figures: Iterable[tuple[str, float]]) -> list[ArrByCurrency]:
-    totals: dict[str, float] = defaultdict(float)
-    for currency, value in figures:
-        totals[currency] += value
-    return [ArrByCurrency(currency=c, arr=round(v, 2)) for c, v in sorted(totals.items())]
-
-
-def family_rollup(session: Session, account_id: int, as_of: date) -> FamilyRollup | None:
-    """The account and every account below it, rolled up (None without a child account).
-
-    ARR and risk-weighted ARR (ARR × P(churn at the next renewal)) add up per currency and
-    convert at the rates of ``as_of``; the worst health is the lowest score among the scored.
-    """
-    below = hierarchy.descendants(session, account_id)
-    if not below:
-        return None
-    rows = full_rows(session, [account_id, *below], as_of)
-    table = fx_service.rate_table(session, on=as_of)
-    arr = _per_currency((c.currency, c.arr) for r in rows for c in r.arr_by_currency)
-    at_risk = _per_currency(
-        (r.currency, r.arr_at_risk)
-        for r in rows
-        if r.arr_at_risk is not None and r.currency and r.currency != MULTIPLE_CURRENCIES
-    )
-    scored = [r for r in rows if r.health_score is not None]
-    worst = min(scored, key=lambda r: (r.health_score, r.id)) if scored else None
-    members = sorted(rows, key=lambda r: (r.renewal_on or date.max, r.id))
-    return FamilyRollup(
-        accounts=len(rows),
-        members=[_member(r) for r in members],
-        arr_by_currency=arr,
-        arr_converted=convert({c.currency: c.arr for c in arr}, table, as_of) if arr else None,
-        arr_at_risk_by_currency=at_risk,
-        arr_at_risk_converted=convert({c.currency: c.arr for c in at_risk}, table, as_of)
-        if at_risk
-        else None,
-        worst_health=_member(worst) if worst else None,
-    )

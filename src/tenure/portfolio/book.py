@@ -79,7 +79,7 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
     Two steps keep a page fast on a large book: the ids of the page are found with only the
     joins the filters and the sort need, then the full rows of those ids are read.
     """
-    rows = rows_of(session)
+    rows = rows_of(session, as_of)
     joins = filter_joins(query)
     counted = filtered(session, rows, query, user, as_of, joins)
     total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery())) or 0
@@ -161,7 +161,7 @@ def portfolio_export(
     session: Session, query: PortfolioQuery, user: User, as_of: date
 ) -> list[AccountRow]:
     """Every row the filters select, in the page's order (the CSV export)."""
-    rows = rows_of(session)
+    rows = rows_of(session, as_of)
     key = rows.sort_expression(query.sort, as_of)
     order = (
         (key.desc(), Account.id.desc())

@@ -12,7 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts import fx_service
 from tenure.accounts.arr import active_clause
+from tenure.accounts.fx import RateTable, convert
 from tenure.accounts.renewal import bookings, renewal_on_sql
 from tenure.errors import InvalidInput
 from tenure.model import Account, Contract, RenewalOutcome, Touchpoint, User
@@ -51,9 +53,9 @@ def _renewing(
 ) -> Sequence[Any]:
     # The owner's accounts' contracts grouped once, then the renewal window on the group: a
     # third of the time of six correlated lookups per account (filter, sort and four columns).
-    rows = rows_of(session)
+    rows = rows_of(session, as_of)
     owned = filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
-    contracts = current_contracts(owned)
+    contracts = current_contracts(as_of, owned)
     select = (
         sa.select(
             Account.id,
@@ -116,6 +118,7 @@ def renewals(
     touched = last_touchpoints(
         session, sorted({r.account_id for rows in shown.values() for r in rows})
     )
+    rates = fx_service.rate_table(session, on=as_of)
     out = []
     for index in range(months):
         month = add_months(first, index)
@@ -130,7 +133,7 @@ def renewals(
                 accounts=len(items),
                 arr=_per_currency(items),
                 forecast=[p for p in report.months if p.period == key],
-                renewals=[_row(r, extra[_key(r)], as_of, touched) for r in listed],
+                renewals=[_row(r, extra[_key(r)], as_of, touched, rates) for r in listed],
             )
         )
     return RenewalsReport(
@@ -182,7 +185,7 @@ def renewals_due(
     (tenure.accounts.renewal) of the owner's accounts (or of the one account ``account_id``),
     with the account's one churn probability (tenure.risk.figures), health band, and whether
     the renewal is booked."""
-    rows = rows_of(session)
+    rows = rows_of(session, as_of)
     owned: Any = (
         [account_id]
         if account_id is not None
@@ -235,7 +238,11 @@ def renewals_due(
 
 
 def _row(
-    row: CategorizedRenewal, due: Due, as_of: date, touched: dict[int, datetime]
+    row: CategorizedRenewal,
+    due: Due,
+    as_of: date,
+    touched: dict[int, datetime],
+    rates: RateTable,
 ) -> RenewalRow:
     return RenewalRow(
         **row.model_dump(),
@@ -244,6 +251,7 @@ def _row(
         days_to_renewal=(row.renewal_on - as_of).days,
         health_score=due.health_score,
         last_touchpoint_at=touched.get(row.account_id),
+        arr_converted=convert({row.currency: row.arr}, rates, as_of),
     )
 
 

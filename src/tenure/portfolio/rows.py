@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from tenure.accounts import fx_service
-from tenure.accounts.arr import MULTIPLE_CURRENCIES
+from tenure.accounts.arr import MULTIPLE_CURRENCIES, active_clause
 from tenure.accounts.fx import RateTable, convert
 from tenure.accounts.renewal import renewal_on_sql
 from tenure.auth.permissions import team_member_ids
 from tenure.errors import InvalidInput, NotFound
-from tenure.model import Account, Contract, ContractStatus, User
+from tenure.model import Account, Contract, User
 from tenure.portfolio import signals
 from tenure.portfolio.schemas import (
     UTILIZATION_BANDS,
@@ -35,19 +35,20 @@ FAR_FUTURE = date(9999, 12, 31)
 # --- the account row: one account with its current contracts ------------------------------
 
 
-def _contract_lookup(aggregate: Any) -> Any:
+def _contract_lookup(aggregate: Any, day: date) -> Any:
     return (
         sa.select(aggregate)
-        .where(Contract.account_id == Account.id, Contract.status == ContractStatus.active)
+        .where(Contract.account_id == Account.id, active_clause(day))
         .correlate(Account)
         .scalar_subquery()
     )
 
 
-def current_contracts(accounts: Sequence[int] | sa.Select[Any] | None = None) -> Any:
+def current_contracts(day: date, accounts: Sequence[int] | sa.Select[Any] | None = None) -> Any:
     """Per account (or for the given ids, or the ids a select returns): ARR, currency, next
     renewal (tenure.accounts.renewal: a monthly subscription renewing itself has none) and
-    seats of its active contracts. An account whose contracts are in several
+    seats of its contracts active on ``day`` (tenure.accounts.arr: in force that day, whatever
+    status an import stored). An account whose contracts are in several
     currencies has no one ARR: ``arr`` is NULL and ``currency`` 'multiple' (never a sum of
     dollars and euros); :func:`with_money` gives its figure per currency."""
     only = [Contract.account_id.in_(accounts)] if accounts is not None else []
@@ -62,18 +63,16 @@ def current_contracts(accounts: Sequence[int] | sa.Select[Any] | None = None) ->
             sa.func.min(renewal_on_sql()).label("renewal_on"),
             sa.func.sum(Contract.licensed_seats).label("seats"),
         )
-        .where(Contract.status == ContractStatus.active, *only)
+        .where(active_clause(day), *only)
         .group_by(Contract.account_id)
         .subquery("current_contract")
     )
 
 
 # Expressions without parameters, built once: the owner's user row joined to an account (an
-# alias, so a filter on users cannot clash), the account's LAER stage, ARR and next renewal.
+# alias, so a filter on users cannot clash) and the account's LAER stage.
 OWNER = aliased(User, name="owner")
 STAGE_NOW = signals.stage_now()
-ARR_LOOKUP = _contract_lookup(sa.func.sum(Contract.arr))
-RENEWAL_LOOKUP = _contract_lookup(sa.func.min(renewal_on_sql()))
 
 
 def converted_arr(day: date) -> Any:
@@ -87,33 +86,37 @@ def converted_arr(day: date) -> Any:
                 else_=sa.func.coalesce(sa.func.sum(Contract.arr * rate), 0.0),
             )
         )
-        .where(Contract.account_id == Account.id, Contract.status == ContractStatus.active)
+        .where(Contract.account_id == Account.id, active_clause(day))
         .correlate(Account)
         .scalar_subquery()
     )
 
 
-def rows_of(session: Session, account_ids: Sequence[int] | None = None) -> Rows:
-    """The row expressions of the current scoring days, for the whole book or these accounts."""
+def rows_of(session: Session, as_of: date, account_ids: Sequence[int] | None = None) -> Rows:
+    """The row expressions of the current scoring days and the contracts active on ``as_of``,
+    for the whole book or these accounts."""
     days = signals.current_days(session)
     if account_ids is not None:
-        return Rows(days, account_ids)
-    return _book_rows(days)
+        return Rows(days, as_of, account_ids)
+    return _book_rows(days, as_of)
 
 
 @lru_cache(maxsize=8)
-def _book_rows(days: signals.CurrentDays) -> Rows:
+def _book_rows(days: signals.CurrentDays, as_of: date) -> Rows:
     # Building the expressions costs a request 2–4 ms of CPU; they depend only on the scoring
-    # days and are never changed after construction (every select built from them is new).
-    return Rows(days)
+    # days and the day and are never changed after construction (every select built from them
+    # is new).
+    return Rows(days, as_of)
 
 
 class Rows:
     """The account-row select and the expressions filters and sorts refer to."""
 
-    def __init__(self, days: signals.CurrentDays, account_ids: Sequence[int] | None = None) -> None:
+    def __init__(
+        self, days: signals.CurrentDays, as_of: date, account_ids: Sequence[int] | None = None
+    ) -> None:
         self.days = days
-        self.contracts = current_contracts(account_ids)
+        self.contracts = current_contracts(as_of, account_ids)
         self.owner = OWNER
         self.health = signals.health_today(days, account_ids) if days.health_day else None
         self.risk = signals.risk_today(days, account_ids) if days.risk_day else None
@@ -129,8 +132,8 @@ class Rows:
         self.renewal_on = self.contracts.c.renewal_on
         # The same figures as correlated lookups (index on contract.account_id), for filtering
         # and sorting: cheaper than aggregating every contract when a filter narrows the book.
-        self.arr_lookup = ARR_LOOKUP
-        self.renewal_lookup = RENEWAL_LOOKUP
+        self.arr_lookup = _contract_lookup(sa.func.sum(Contract.arr), as_of)
+        self.renewal_lookup = _contract_lookup(sa.func.min(renewal_on_sql()), as_of)
         nothing = sa.null()
         self.health_score = self.health.c.score if self.health is not None else nothing
         self.health_band = self.health.c.band if self.health is not None else nothing
@@ -347,18 +350,20 @@ def full_rows(session: Session, ids: Sequence[int], as_of: date) -> list[Account
     found: dict[int, Any] = {}
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
-        of_chunk = rows_of(session, chunk).select().where(Account.id.in_(chunk))
+        of_chunk = rows_of(session, as_of, chunk).select().where(Account.id.in_(chunk))
         found.update((r.id, r) for r in session.execute(of_chunk).all())
     return with_money(session, [to_row(found[i], as_of) for i in ids], as_of)
 
 
-def _split_by_currency(session: Session, account_ids: list[int]) -> dict[int, list[ArrByCurrency]]:
+def _split_by_currency(
+    session: Session, account_ids: list[int], day: date
+) -> dict[int, list[ArrByCurrency]]:
     split: dict[int, list[ArrByCurrency]] = defaultdict(list)
     for start in range(0, len(account_ids), ID_CHUNK):
         chunk = account_ids[start : start + ID_CHUNK]
         found = session.execute(
             sa.select(Contract.account_id, Contract.currency, sa.func.sum(Contract.arr))
-            .where(Contract.status == ContractStatus.active, Contract.account_id.in_(chunk))
+            .where(active_clause(day), Contract.account_id.in_(chunk))
             .group_by(Contract.account_id, Contract.currency)
             .order_by(Contract.account_id, Contract.currency)
         )
@@ -374,7 +379,8 @@ def with_money(
     ARR at risk in the reporting currency at the rates of ``day``, each saying its rate dates
     (or which rate is missing)."""
     table = table or fx_service.rate_table(session, on=day)
-    split = _split_by_currency(session, [r.id for r in rows if r.currency == MULTIPLE_CURRENCIES])
+    multiple = [r.id for r in rows if r.currency == MULTIPLE_CURRENCIES]
+    split = _split_by_currency(session, multiple, day)
     out = []
     for row in rows:
         currency = row.currency or ""
@@ -403,7 +409,7 @@ def arr_totals(rows: Sequence[AccountRow]) -> list[ArrByCurrency]:
 
 
 def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
-    rows = rows_of(session, [account_id])
+    rows = rows_of(session, as_of, [account_id])
     found = session.execute(rows.select().where(Account.id == account_id)).first()
     if found is None:
         raise NotFound(f"no account with id {account_id}")

@@ -220,6 +220,9 @@ class RenewalRow(CategorizedRenewal):
     days_to_renewal: int
     health_score: int | None
     last_touchpoint_at: UtcDateTime | None
+    # The renewal's ARR in the reporting currency at the rates of the as-of day, saying their
+    # date (or which rate is missing): what lets a euro renewal be weighed beside a dollar one.
+    arr_converted: Converted | None = None
 
 
 class RenewalMonth(BaseModel):
@@ -407,6 +410,27 @@ class FamilyRollup(BaseModel):
     )
     arr_at_risk_converted: Converted | None
     worst_health: FamilyMember | None
+
+
+class FamilyRow(BaseModel):
+    """A top parent (an account with no parent) and the accounts of its family the portfolio's
+    filters select, rolled up."""
+
+    id: int
+    name: str
+    external_id: str
+    rollup: FamilyRollup
+
+
+class TopParents(BaseModel):
+    """The portfolio rolled up to top parents (tenure.portfolio.families.top_parents)."""
+
+    as_of: date
+    reporting_currency: str
+    accounts: int = Field(description="Accounts the filters select, in all families")
+    families: list[FamilyRow] = Field(
+        description="Largest ARR in the reporting currency first; those without a rate last"
+    )
 
 
 class Account360(BaseModel):

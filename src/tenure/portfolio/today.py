@@ -43,7 +43,7 @@ def today(
     )
     last_touch = _last_touchpoints(session, [r.id for r in renewing])
     cutoff = datetime.combine(as_of - timedelta(days=UNTOUCHED_AFTER_DAYS), datetime.min.time())
-    rows = rows_of(session)
+    rows = rows_of(session, as_of)
     # One index probe per candidate account (touchpoint.account_id), not a scan of every
     # touchpoint.
     touched = sa.exists().where(

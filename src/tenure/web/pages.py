@@ -21,6 +21,7 @@ from tenure.model.base import utcnow
 from tenure.portfolio import (
     account_360,
     book,
+    families,
     owners,
     renewals,
     saved_views,
@@ -117,6 +118,25 @@ def portfolio_page(
         context,
         db=db,
         json_url="/api/v1/accounts?" + urlencode(query.params()),
+    )
+
+
+@router.get("/portfolio/top-parents")
+def top_parents_page(
+    request: Request,
+    query: Annotated[PortfolioQuery, Query()],
+    actor: Actor = PageActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> Response:
+    report = families.top_parents(db, query, actor.user, as_of)
+    params = query.params()
+    return render(
+        request,
+        "top_parents.html",
+        {"report": report, "params": params},
+        db=db,
+        json_url="/api/v1/portfolio/top-parents?" + urlencode(params),
     )
 
 

@@ -15,6 +15,7 @@ from tenure.model.base import utcnow
 from tenure.portfolio import (
     account_360,
     book,
+    families,
     owners,
     palette,
     renewals,
@@ -37,6 +38,7 @@ from tenure.portfolio.schemas import (
     RiskQuery,
     TimelineItem,
     TodayReport,
+    TopParents,
     TouchpointLog,
 )
 from tenure.risk.schemas import ChurnRiskRead
@@ -58,6 +60,23 @@ def list_accounts(
     risk, arr_at_risk, utilization; ``utilization`` (low, medium, high, unknown) and
     ``utilization_min``/``utilization_max`` (ratios) filter by license utilization."""
     return book.portfolio(db, query, actor.user, as_of)
+
+
+@router.get(
+    "/portfolio/top-parents",
+    response_model=TopParents,
+    summary="The portfolio rolled up to top parents",
+)
+def list_top_parents(
+    query: Annotated[PortfolioQuery, Query()],
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    as_of: date = AsOf,
+) -> TopParents:
+    """The accounts the filters select, grouped under the account at the head of each one's
+    family: ARR and risk-weighted ARR per currency (and converted at dated rates), the worst
+    health and the members in renewal order, largest family first."""
+    return families.top_parents(db, query, actor.user, as_of)
 
 
 @router.get("/risk", response_model=RiskPage, summary="Accounts ranked by churn risk")

@@ -1,0 +1,141 @@
+"""Families of accounts: a parent with every account below it, rolled up — on Account 360 (the
+family below an account) and on the portfolio rolled up to each top parent (the account at the
+head of its family), so a CS leader reads a group of companies as the one customer it is.
+
+ARR and risk-weighted ARR (ARR × P(churn at the next renewal)) add up per currency, never
+across currencies, and convert at the rates of the day, saying their dates; the worst health is
+the lowest score among the scored members; the members are listed in renewal order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.accounts import fx_service, hierarchy
+from tenure.accounts.arr import MULTIPLE_CURRENCIES
+from tenure.accounts.fx import RateTable, convert
+from tenure.model import Account, User
+from tenure.portfolio.book import portfolio_export
+from tenure.portfolio.rows import full_rows
+from tenure.portfolio.schemas import (
+    AccountRow,
+    ArrByCurrency,
+    FamilyMember,
+    FamilyRollup,
+    FamilyRow,
+    PortfolioQuery,
+    TopParents,
+)
+
+
+def member(row: AccountRow) -> FamilyMember:
+    return FamilyMember(
+        id=row.id,
+        name=row.name,
+        external_id=row.external_id,
+        renewal_on=row.renewal_on,
+        health_score=row.health_score,
+        health_band=row.health_band,
+        arr_by_currency=row.arr_by_currency,
+    )
+
+
+def _per_currency(figures: Iterable[tuple[str, float]]) -> list[ArrByCurrency]:
+    totals: dict[str, float] = defaultdict(float)
+    for currency, value in figures:
+        totals[currency] += value
+    return [ArrByCurrency(currency=c, arr=round(v, 2)) for c, v in sorted(totals.items())]
+
+
+def roll_up(rows: Sequence[AccountRow], table: RateTable, as_of: date) -> FamilyRollup:
+    """These accounts' figures as one family's (see the module)."""
+    arr = _per_currency((c.currency, c.arr) for r in rows for c in r.arr_by_currency)
+    at_risk = _per_currency(
+        (r.currency, r.arr_at_risk)
+        for r in rows
+        if r.arr_at_risk is not None and r.currency and r.currency != MULTIPLE_CURRENCIES
+    )
+    scored = [r for r in rows if r.health_score is not None]
+    worst = min(scored, key=lambda r: (r.health_score, r.id)) if scored else None
+    members = sorted(rows, key=lambda r: (r.renewal_on or date.max, r.id))
+    return FamilyRollup(
+        accounts=len(rows),
+        members=[member(r) for r in members],
+        arr_by_currency=arr,
+        arr_converted=convert({c.currency: c.arr for c in arr}, table, as_of) if arr else None,
+        arr_at_risk_by_currency=at_risk,
+        arr_at_risk_converted=convert({c.currency: c.arr for c in at_risk}, table, as_of)
+        if at_risk
+        else None,
+        worst_health=member(worst) if worst else None,
+    )
+
+
+def family_rollup(session: Session, account_id: int, as_of: date) -> FamilyRollup | None:
+    """The account and every account below it, rolled up (None without a child account)."""
+    below = hierarchy.descendants(session, account_id)
+    if not below:
+        return None
+    rows = full_rows(session, [account_id, *below], as_of)
+    return roll_up(rows, fx_service.rate_table(session, on=as_of), as_of)
+
+
+def top_parent_of(parents: Mapping[int, int | None], account_id: int) -> int:
+    """The account at the head of ``account_id``'s family (itself when it has no parent); the
+    links form a tree (imports and edits refuse cycles), and a broken chain stops where it
+    breaks."""
+    seen = {account_id}
+    node = account_id
+    while (parent := parents.get(node)) is not None and parent not in seen:
+        seen.add(parent)
+        node = parent
+    return node
+
+
+def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date) -> TopParents:
+    """The portfolio rolled up to top parents: the accounts the filters select, grouped under
+    the account at the head of each one's family (named even when the filters leave it out),
+    largest ARR in the reporting currency first, then families with ARR in a currency without a
+    rate, then those without ARR."""
+    rows = portfolio_export(session, query, user, as_of)
+    parents: dict[int, int | None] = {
+        account_id: parent_id
+        for account_id, parent_id in session.execute(sa.select(Account.id, Account.parent_id))
+    }
+    groups: dict[int, list[AccountRow]] = defaultdict(list)
+    for row in rows:
+        groups[top_parent_of(parents, row.id)].append(row)
+    heads = {
+        a.id: a for a in session.scalars(sa.select(Account).where(Account.id.in_(list(groups))))
+    }
+    table = fx_service.rate_table(session, on=as_of)
+    families = [
+        FamilyRow(
+            id=head,
+            name=heads[head].name,
+            external_id=heads[head].external_id,
+            rollup=roll_up(members, table, as_of),
+        )
+        for head, members in groups.items()
+    ]
+
+    def rank(family: FamilyRow) -> tuple[int, float, str]:
+        converted = family.rollup.arr_converted
+        if converted is None:  # no ARR at all
+            return (2, 0.0, family.name.lower())
+        if converted.amount is None:  # ARR in a currency without a rate
+            return (1, 0.0, family.name.lower())
+        return (0, -converted.amount, family.name.lower())
+
+    families.sort(key=rank)
+    return TopParents(
+        as_of=as_of,
+        reporting_currency=table.reporting_currency,
+        accounts=len(rows),
+        families=families,
+    )

@@ -1,0 +1,54 @@
+"""Portfolio rows count an account's contracts by the contract definition (tenure.accounts.arr:
+in force on the day), never by the status an import stored: a term whose last day has passed
+is no ARR though its row still says 'active', and a cancellation at period end is ARR until
+that end though its row says 'cancelled' (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tenure.model import Contract, ContractStatus
+from tests import factories as f
+from tests.api.test_v1 import headers_for
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+
+
+def test_rows_read_the_contracts_in_force_not_their_stored_status(console: Console) -> None:
+    book = console.book
+    today = book.today
+    with console.session() as session:
+        # Globex's 50,000 term ended ten days ago; nobody updated its status (still 'active').
+        globex = session.query(Contract).filter_by(account_id=book.globex.id).one()
+        globex.ends_on = today - timedelta(days=10)
+        # Initech cancelled at period end: 80,000 is paid until that end, 90 days away.
+        initech = session.query(Contract).filter_by(account_id=book.initech.id).one()
+        initech.status = ContractStatus.cancelled
+        initech.outcome_on = today + timedelta(days=90)
+        # Umbrella's EUR term ended yesterday with a successor (USD) that began today: only the
+        # successor counts (the handover day is the new term's).
+        umbrella = session.query(Contract).filter_by(account_id=book.umbrella.id).one()
+        umbrella.ends_on = today
+        umbrella.starts_on = today - timedelta(days=365)
+        f.contract(
+            session,
+            session.get_one(type(book.umbrella), book.umbrella.id),
+            arr=12_500,
+            currency="USD",
+            starts_on=today,
+            ends_on=today + timedelta(days=365),
+        )
+        session.commit()
+    headers = headers_for(console, "ada@example.com")
+    listed = console.client.get("/api/v1/accounts?limit=50", headers=headers).json()["items"]
+    rows = {r["name"]: (r["arr"], r["currency"]) for r in listed}
+    assert rows["Globex"] == (0.0, None)
+    assert rows["Initech"] == (80_000.0, "USD")
+    assert rows["Umbrella"] == (12_500.0, "USD")
+    assert rows["Acme"] == (120_000.0, "USD")
+    # Sorting and filtering by ARR read the same definition.
+    ranked = console.client.get("/api/v1/accounts?sort=arr&direction=desc", headers=headers).json()[
+        "items"
+    ]
+    assert [r["name"] for r in ranked][:3] == ["Acme", "Initech", "Umbrella"]
+    one = console.client.get(f"/api/v1/accounts/{book.globex.id}", headers=headers).json()
+    assert one["account"]["arr_by_currency"] == []

@@ -4,10 +4,12 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -438,7 +440,10 @@ def test_the_rule_builder_explains_a_bad_value_and_a_csm_cannot_save(console: Co
     assert refused.status_code == 403
 
 
-def test_the_api_twins_create_and_send_a_campaign_and_save_a_rule(console: Console) -> None:
+def test_the_api_twins_create_and_send_a_campaign_and_save_a_rule(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.success.test_surfaces import run_cli
     from tests.web.factories import token_headers
 
     with console.session() as session:
@@ -469,3 +474,6 @@ def test_the_api_twins_create_and_send_a_campaign_and_save_a_rule(console: Conso
     assert "renewal_within_60_days" in keys and "renewal_preparation" in keys
     preview = api.get("/api/v1/rules/renewal_within_60_days/preview", headers=csm).json()
     assert [f["account_name"] for f in preview["firings"]] == ["Acme"]
+    # The command line sees the rule saved on the console, as the daily run does.
+    listed_by_cli = json.loads(run_cli(console, monkeypatch, "rules", "list", "--json"))
+    assert "renewal_within_60_days" in [r["key"] for r in listed_by_cli]

@@ -89,7 +89,7 @@ def ctas_show(
     with unit_of_work() as session:
         actor = cli_actor(session)
         day = as_of_day(session, as_of, quiet=True)
-        detail = cta_detail(session, ruleset_of(rules), cta_id, actor.user, day)
+        detail = cta_detail(session, ruleset_of(rules, session), cta_id, actor.user, day)
     if json:
         print_json(detail)
         return
@@ -129,7 +129,7 @@ def ctas_draft(
 
     with unit_of_work() as session:
         draft = service.draft_step_message(
-            session, ruleset_of(rules), cta_id, step, utcnow().date()
+            session, ruleset_of(rules, session), cta_id, step, utcnow().date()
         )
     if json:
         print_json(draft)

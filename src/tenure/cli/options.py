@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from tenure.playbooks.rules import Ruleset
 
 RulesOption = typer.Option(
@@ -25,8 +27,12 @@ def parse_day(value: str | None, option: str = "--as-of") -> date:
     return utcnow().date() if value is None else parse(value, option)
 
 
-def ruleset_of(path: Path | None) -> Ruleset:
+def ruleset_of(path: Path | None, session: Session | None = None) -> Ruleset:
+    """The rules file's rules, and (given the session) those saved from the console's rule
+    builder — the set the daily run evaluates."""
     from tenure.playbooks.config import playbook_settings
+    from tenure.playbooks.rule_builder import with_stored_rules
     from tenure.playbooks.rules import load_ruleset
 
-    return load_ruleset(path or playbook_settings().rules_file)
+    ruleset = load_ruleset(path or playbook_settings().rules_file)
+    return ruleset if session is None else with_stored_rules(session, ruleset)

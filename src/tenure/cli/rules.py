@@ -27,7 +27,7 @@ def rules_list(
 
     with unit_of_work() as session:
         rows = service.rules_overview(
-            session, ruleset_of(rules), as_of_day(session, as_of, quiet=json)
+            session, ruleset_of(rules, session), as_of_day(session, as_of, quiet=json)
         )
     if json:
         print_json(rows)
@@ -58,7 +58,7 @@ def rules_preview(
 
     with unit_of_work() as session:
         result = service.preview(
-            session, ruleset_of(rules), rule, as_of_day(session, as_of, quiet=json)
+            session, ruleset_of(rules, session), rule, as_of_day(session, as_of, quiet=json)
         )
     if json:
         print_json(result)

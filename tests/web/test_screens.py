@@ -426,6 +426,21 @@ def test_a_manager_builds_previews_and_saves_a_rule(console: Console) -> None:
     with console.session() as session:
         ctas = session.scalars(sa.select(Cta).where(Cta.rule_key == "renewal_within_60_days")).all()
         assert [c.account_id for c in ctas] == [console.book.acme.id]
+    # Switched off from the Rules page: it stays listed, disabled, and the switch is audited.
+    rules_page = console.client.get("/rules").text
+    assert 'aria-label="Switch off Renewal within 60 days"' in rules_page
+    off = console.client.post(
+        "/rules/renewal_within_60_days/switch", data={"enabled": "off", "csrf_token": token}
+    )
+    assert off.status_code == 200 and 'aria-label="Switch on Renewal within 60 days"' in off.text
+    file_rule = console.client.post(
+        "/rules/renewal_preparation/switch", data={"enabled": "off", "csrf_token": token}
+    )
+    assert file_rule.status_code == 422 and "was not made on the rule builder" in file_rule.text
+    with console.session() as session:
+        row = session.scalars(sa.select(PlaybookRule)).one()
+        assert row.definition["enabled"] is False
+        assert "playbook_rule.disable" in set(session.scalars(sa.select(AuditLog.action)))
 
 
 def test_the_rule_builder_explains_a_bad_value_and_a_csm_cannot_save(console: Console) -> None:

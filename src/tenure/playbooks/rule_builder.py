@@ -215,3 +215,24 @@ def create_rule(session: Session, actor: Actor, draft: RuleDraft, file_rules: Ru
         session, actor, "playbook_rule.create", "playbook_rule", row.id, after=row.definition
     )
     return rule
+
+
+def set_rule_enabled(session: Session, actor: Actor, key: str, enabled: bool) -> Rule:
+    """Switch a rule saved from the console off (it raises no new CTA; its open ones stay) or on
+    again; admins and managers, audited. The rules file's rules change in the file."""
+    require_role(actor.user, UserRole.admin, UserRole.manager)
+    row = session.scalar(sa.select(PlaybookRule).where(PlaybookRule.key == key))
+    if row is None:
+        raise InvalidInput(
+            f"the rule {key!r} was not made on the rule builder: the admin who keeps the rules "
+            "file switches it on or off there"
+        )
+    before = dict(row.definition)
+    row.definition = {**before, "enabled": enabled}
+    rule = Rule.model_validate(row.definition)
+    session.flush()
+    action = "playbook_rule.enable" if enabled else "playbook_rule.disable"
+    audit.record(
+        session, actor, action, "playbook_rule", row.id, before=before, after=row.definition
+    )
+    return rule

@@ -18,7 +18,7 @@ from tenure.model import OutboxStatus, UserRole
 from tenure.model.base import utcnow
 from tenure.playbooks import service
 from tenure.playbooks.config import playbook_settings
-from tenure.playbooks.rule_builder import with_stored_rules
+from tenure.playbooks.rule_builder import stored_rules, with_stored_rules
 from tenure.playbooks.rules import default_rules_path, load_ruleset
 from tenure.web.render import render
 
@@ -43,6 +43,7 @@ def rules_page(
             "as_of": as_of,
             "today": utcnow().date(),
             "can_build": actor.role in (UserRole.admin, UserRole.manager),
+            "built": {r.key for r in stored_rules(db)},
         },
         db=db,
         json_url=f"/api/v1/rules?as_of={as_of}",

@@ -127,3 +127,15 @@ def save_rule(
     draft = _draft(name, type, priority, match, due_in_days, description, fact, comparison, value)
     rule = rule_builder.create_rule(db, actor, draft, load_ruleset(playbook_settings().rules_file))
     return RedirectResponse(f"/rules/preview?rule={rule.key}", status_code=303)
+
+
+@router.post("/rules/{key}/switch")
+def switch_rule(
+    key: str,
+    enabled: str = Form(..., pattern="^(on|off)$"),
+    actor: Actor = PageActor,
+    db: Session = DbSession,
+) -> Response:
+    """Switch a rule made on the builder on or off (its open CTAs stay)."""
+    rule_builder.set_rule_enabled(db, actor, key, enabled == "on")
+    return RedirectResponse("/rules", status_code=303)

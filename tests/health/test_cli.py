@@ -24,8 +24,7 @@ def run(*args: str) -> str:
     return result.output
 
 
-@pytest.mark.slow
-def test_metrics_and_health_commands(
+def _fixture_for_commands(
     database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = create_engine(database_url)
@@ -39,6 +38,13 @@ def test_metrics_and_health_commands(
     monkeypatch.setenv("TENURE_DATABASE_URL", database_url)
     monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
     monkeypatch.setenv("COLUMNS", "140")
+
+
+@pytest.mark.slow
+def test_metrics_and_health_commands(
+    database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fixture_for_commands(database_url, data_dir, monkeypatch)
 
     listed = json.loads(run("metrics", "list", "--json"))
     assert {"license_utilization", "relationship_coverage", "days_to_renewal"} <= {
@@ -70,3 +76,36 @@ def test_metrics_and_health_commands(
     assert bad.exit_code == 1 and "--as-of '31/03/2025' is not a date" in bad.output
     missing = runner.invoke(app, ["health", "explain", "nobody"])
     assert missing.exit_code == 1 and "no account with id or name 'nobody'" in missing.output
+
+
+@pytest.mark.slow
+def test_scorecard_versions_from_the_command_line(
+    database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fixture_for_commands(database_url, data_dir, monkeypatch)
+    from tenure.health.versions import DEFAULT_SCORECARD
+
+    edited = data_dir / "v2.yaml"
+    edited.write_text(
+        DEFAULT_SCORECARD.read_text()
+        .replace('version: "1"', 'version: "2"')
+        .replace("{name: green, min_score: 75}", "{name: green, min_score: 80}")
+    )
+    assert "scorecard default@2: stored, not in force" in run(
+        "health", "save", str(edited), "--note", "greener green"
+    )
+    listed = json.loads(run("health", "versions", "--json"))
+    assert [(v["reference"], v["in_force"], v["note"]) for v in listed] == [
+        ("default@2", False, "greener green"),
+        ("default@1", True, None),
+    ]
+    compared = json.loads(run("health", "compare", "1", "2", "--json"))
+    # The fixture's history: Mondays 2024-12-30 … 2025-03-31 for the two customers past the
+    # warm-up; its one lost renewal falls too early to be judged 90 days ahead.
+    assert (compared["weeks"], compared["accounts"], compared["churners_lost"]) == (14, 2, 1)
+    assert compared["verdict"].startswith("No churner can be judged yet")
+    assert "default@2 is in force" in run("health", "use", "default@2")
+    scored = run("health", "score", "--as-of", "2025-03-31")
+    assert "with scorecard default v2" in scored
+    unknown = runner.invoke(app, ["health", "compare", "1", "9"])
+    assert unknown.exit_code == 1 and "no stored scorecard version '9'" in unknown.output

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tenure.errors import InvalidInput
 from tenure.health.scorecard import load_scorecard_text, score_account, trend_of
-from tenure.health.service import DEFAULT_SCORECARD
+from tenure.health.versions import DEFAULT_SCORECARD
 
 AS_OF = date(2025, 3, 31)
 

@@ -146,11 +146,13 @@ def score_health_history(ctx: DemoContext) -> None:
 
     from tenure.cli.context import unit_of_work
     from tenure.cli.health import _band
-    from tenure.health.service import load_scorecard, score_day
+    from tenure.health.service import score_day
+    from tenure.health.versions import scorecard_in_force
     from tenure.store.events import open_event_store
 
     days = history_days(ctx)
-    card = load_scorecard(ctx.settings.data_dir)
+    with unit_of_work(ctx.settings) as session:
+        card = scorecard_in_force(session, ctx.settings.data_dir)
     store = open_event_store(ctx.settings)
     bar, task = _progress(f"health on {len(days)} weekly days", len(days))
     scores = []

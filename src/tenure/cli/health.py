@@ -10,6 +10,7 @@ import typer
 
 from tenure.cli.as_of import AS_OF, as_of_day
 from tenure.cli.context import (
+    cli_actor,
     console,
     event_store,
     handle_errors,
@@ -83,11 +84,12 @@ def score(
 
     from rich.progress import track
 
-    from tenure.health.service import load_scorecard, score_day
+    from tenure.health.service import score_day
+    from tenure.health.versions import scorecard_in_force
 
     with unit_of_work() as session:
         day = as_of_day(session, as_of, quiet=as_json)
-    card = load_scorecard(settings().data_dir, scorecard)
+        card = scorecard_in_force(session, settings().data_dir, scorecard, cli_actor(session))
     days = [day]
     if since is not None:
         first = parse_day(since, "--since")
@@ -191,3 +193,123 @@ def show(
         return
     title = f"Health history of {scores[0].account_name}" if account else "Latest health scores"
     _scores_table(scores, title)
+
+
+@app.command("versions")
+@handle_errors
+def versions(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Every stored scorecard version: who saved it when, why, and which one is in force."""
+    from rich.table import Table
+
+    from tenure.health.versions import list_versions
+
+    with unit_of_work() as session:
+        stored = list_versions(session, settings().data_dir)
+    if as_json:
+        print_json(stored)
+        return
+    if not stored:
+        console.print("no scorecard version stored yet; `tenure health score` stores the first")
+        return
+    table = Table(title="Health scorecard versions (newest first)")
+    for column in ("version", "saved", "by", "note", "in force"):
+        table.add_column(column)
+    for v in stored:
+        since = f"since {v.in_force_since:%Y-%m-%d %H:%M}" if v.in_force_since else ""
+        table.add_row(
+            v.reference,
+            f"{v.saved_at:%Y-%m-%d %H:%M} ({v.saved_via})",
+            v.saved_by or "—",
+            v.note or "",
+            f"[bold green]in force[/] {since}" if v.in_force else "",
+        )
+    console.print(table)
+
+
+@app.command("save")
+@handle_errors
+def save(
+    file: Path = typer.Argument(..., help="Scorecard YAML with a new `version`.", exists=True),
+    note: str | None = typer.Option(None, "--note", help="Why this version: kept with it."),
+    use: bool = typer.Option(False, "--use", help="Also put it in force for the daily run."),
+) -> None:
+    """Store a scorecard file as a new version (compare it before putting it in force)."""
+    from tenure.health.versions import put_in_force, save_version
+
+    with unit_of_work() as session:
+        actor = cli_actor(session)
+        data_dir = settings().data_dir
+        text = file.read_text(encoding="utf-8")
+        saved = save_version(session, data_dir, text, actor, note=note, source=str(file))
+        if use:
+            saved = put_in_force(session, data_dir, saved.reference, actor)
+    state = "in force" if saved.in_force else "stored, not in force"
+    console.print(f"scorecard {saved.reference}: {state}")
+
+
+@app.command("use")
+@handle_errors
+def use_version(
+    version: str = typer.Argument(..., help="Stored version: `2` or `name@2`."),
+) -> None:
+    """Put a stored scorecard version in force: the daily run scores with it from now on."""
+    from tenure.health.versions import put_in_force
+
+    with unit_of_work() as session:
+        chosen = put_in_force(session, settings().data_dir, version, cli_actor(session))
+    console.print(f"scorecard {chosen.reference} is in force from the next scoring on")
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+@app.command("compare")
+@handle_errors
+def compare(
+    base: str = typer.Argument(..., help="Stored version to compare against: `1` or `name@1`."),
+    candidate: str = typer.Argument(..., help="Stored version to try: `2` or `name@2`."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Backtest two scorecard versions on the history: which flagged the churners earlier, and
+    at what alert budget."""
+    from rich.table import Table
+
+    from tenure.health.compare_service import compare_versions
+
+    with unit_of_work() as session:
+        result = compare_versions(
+            session, event_store(), settings().data_dir, base, candidate, cli_actor(session)
+        )
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        f"{result.accounts} customers on {result.weeks} Mondays, {result.first_day} … "
+        f"{result.last_day}; {result.churners_lost} renewals lost; both versions scored the "
+        f"{result.scored_weeks} Mondays within a year before a lost renewal"
+    )
+    table = Table(title=f"Churners flagged {result.lead_days} days ahead")
+    table.add_column("alert when")
+    for side in (result.base, result.candidate):
+        table.add_column(f"v{side.version}: share alerted", justify="right")
+        table.add_column(f"v{side.version}: flagged ahead", justify="right")
+        table.add_column(f"v{side.version}: median lead", justify="right")
+    table.add_column("earlier with", justify="right")
+    for b, c, h in zip(
+        result.base.alerts, result.candidate.alerts, result.head_to_head, strict=True
+    ):
+        cells = [b.alert if b.alert == c.alert else f"{b.alert} / {c.alert}"]
+        for a in (b, c):
+            cells += [
+                _share(a.budget),
+                f"{a.flagged_ahead}/{a.churners} ({_share(a.flagged_ahead_share)})",
+                "—" if a.median_lead_days is None else f"{a.median_lead_days:.0f} d",
+            ]
+        cells.append(
+            f"v{result.base.version} {h.earlier_base} · v{result.candidate.version} "
+            f"{h.earlier_candidate} · same {h.same_day}"
+        )
+        table.add_row(*cells)
+    console.print(table)
+    console.print(result.verdict)

@@ -32,7 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.health.scorecard import Scorecard
-from tenure.health.service import load_scorecard, score_day
+from tenure.health.service import score_day
+from tenure.health.versions import scorecard_in_force
 from tenure.metrics.incremental import incremental_metrics_frame
 from tenure.metrics.service import compute_and_store, store_metrics
 from tenure.model import Account, Contact, MetricSnapshot
@@ -156,7 +157,7 @@ def refresh_scores(
             oldest_received_at=None,
             seconds=round((utcnow() - started).total_seconds(), 3),
         )
-    card = card or load_scorecard(data_dir)
+    card = card or scorecard_in_force(session, data_dir)
     stored = session.scalar(
         sa.select(sa.func.count()).select_from(MetricSnapshot).where(MetricSnapshot.as_of == as_of)
     )

@@ -163,7 +163,9 @@ class Scorecard(_Strict):
     def _bands_and_fallback(self) -> Scorecard:
         floors = [b.min_score for b in self.bands]
         if floors[0] != 0 or floors != sorted(set(floors)):
-            raise ValueError("bands must start at min_score 0 and rise strictly")
+            raise ValueError(
+                "bands must start at 0 (min_score) and each start higher than the one before"
+            )
         if self.profiles[-1].match:
             raise ValueError(
                 f"the last profile ({self.profiles[-1].name!r}) must have no `match`: "
@@ -193,15 +195,19 @@ def _target(measure: Measure, metric: Metric, at: float) -> str:
     return f"{comparator} {metric.format(at)}"
 
 
+def measure_points(measure: Measure, value: float | None) -> int:
+    """Points a present value (or no data: None) earns on one measure."""
+    if value is None:
+        return measure.missing_points
+    step = measure.reached(value)
+    return step.points if step else 0
+
+
 def score_measure(measure: Measure, raw: Any) -> MeasureScore:
     """Points a value earns on one measure, and the next step that would earn more."""
     metric = get_metric(measure.metric)
     value = _present(raw)
-    if value is None:
-        points = measure.missing_points
-    else:
-        step = measure.reached(value)
-        points = step.points if step else 0
+    points = measure_points(measure, value)
     upgrade = next((s for s in measure.thresholds if s.points > points), None)
     return MeasureScore(
         metric=measure.metric,
@@ -252,6 +258,21 @@ def score_account(
         previous_score=previous_score,
         measures=measures,
     )
+
+
+def score_only(card: Scorecard, account: Mapping[str, Any]) -> int:
+    """The score alone, without the explanation: what a backtest over many days needs.
+
+    >>> from pathlib import Path
+    >>> card = load_scorecard_text(Path(__file__).with_name("default_scorecard.yaml").read_text(),
+    ...                            "default_scorecard.yaml")
+    >>> score_only(card, {"tenure_days": 400}) == score_account(card, {"tenure_days": 400,
+    ...     "account_id": 1, "account_external_id": "a", "account_name": "A"},
+    ...     as_of=date(2025, 1, 1)).score
+    True
+    """
+    profile = card.profile_for(account)
+    return sum(measure_points(m, _present(account.get(m.metric))) for m in profile.measures)
 
 
 def score_accounts(

@@ -2,11 +2,16 @@
 
 Functions take the session first; they flush, never commit (the surface owns the transaction).
 
-    card = load_scorecard(settings.data_dir)               # <data_dir>/scorecard.yaml or default
+    card = scorecard_in_force(session, settings.data_dir)  # tenure.health.versions
     scores = score_day(session, store, date(2025, 3, 31), card)  # stored, with trend
     explain_account(session, "ACME")                       # latest stored score + measures
     latest_account_score(session, account)                 # the same for an Account row
     score_history(session, "ACME")                         # every stored day, oldest first
+
+Scores are kept per scorecard version: rescoring a day with a new version keeps the old version's
+scores, and a score's trend compares it with the previous score *of the same version* — never v2
+with v1. The pages show one version: the one in force, once it has scores (else the version
+scored last; :func:`tenure.health.versions.shown_version`).
 
 Scores read the metrics stored for the day (``tenure metrics compute``); a day without stored
 metrics is computed and stored first, so one command does the whole job. Former customers — accounts
@@ -26,40 +31,32 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.arr import active_clause
 from tenure.accounts.service import get_account
-from tenure.errors import InvalidInput, NotFound
+from tenure.errors import NotFound
 from tenure.health.schemas import AccountScore, MeasureScore
-from tenure.health.scorecard import Scorecard, load_scorecard_text, score_accounts
+from tenure.health.scorecard import Scorecard, score_accounts
+from tenure.health.versions import (
+    ensure_stored,
+    read_scorecard_file,
+    scorecard_path,
+    shown_version,
+)
 from tenure.metrics.service import compute_and_store, stored_metrics
 from tenure.model import Account, Contract, HealthScore, LifecycleStage, MetricSnapshot
 from tenure.model.contract import ContractStatus
 from tenure.store.events import EventStore
 
-DEFAULT_SCORECARD = Path(__file__).with_name("default_scorecard.yaml")
-SCORECARD_FILE = "scorecard.yaml"
-
-
-def scorecard_path(data_dir: Path, explicit: Path | None = None) -> Path:
-    """``explicit``, else ``<data_dir>/scorecard.yaml`` when present, else the shipped default."""
-    if explicit is not None:
-        return explicit
-    custom = data_dir / SCORECARD_FILE
-    return custom if custom.exists() else DEFAULT_SCORECARD
-
 
 def load_scorecard(data_dir: Path, explicit: Path | None = None) -> Scorecard:
-    path = scorecard_path(data_dir, explicit)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidInput(f"cannot read scorecard {path}: {error.strerror}") from None
-    return load_scorecard_text(text, str(path))
+    """The card in a file: ``explicit``, else the data dir's ``scorecard.yaml``, else the shipped
+    default (the daily run scores with the version in force: tenure.health.versions)."""
+    return read_scorecard_file(scorecard_path(data_dir, explicit))[0]
 
 
 def _previous_scores(session: Session, card: Scorecard, as_of: date) -> dict[int, int]:
-    """Each account's latest stored score of this scorecard before ``as_of``."""
+    """Each account's latest stored score of this scorecard version before ``as_of``."""
     latest = (
         sa.select(HealthScore.account_id, sa.func.max(HealthScore.as_of).label("as_of"))
-        .where(HealthScore.scorecard == card.name, HealthScore.as_of < as_of)
+        .where(*_of_card(card.name, card.version), HealthScore.as_of < as_of)
         .group_by(HealthScore.account_id)
         .subquery()
     )
@@ -69,9 +66,13 @@ def _previous_scores(session: Session, card: Scorecard, as_of: date) -> dict[int
             latest,
             (HealthScore.account_id == latest.c.account_id) & (HealthScore.as_of == latest.c.as_of),
         )
-        .where(HealthScore.scorecard == card.name)
+        .where(*_of_card(card.name, card.version))
     )
     return {account_id: score for account_id, score in rows}
+
+
+def _of_card(name: str, version: str) -> list[sa.ColumnElement[bool]]:
+    return [HealthScore.scorecard == name, HealthScore.scorecard_version == version]
 
 
 def lifecycle_stages(session: Session, as_of: date) -> dict[int, str | None]:
@@ -110,10 +111,13 @@ def score_day(
     card: Scorecard,
     account_ids: Collection[int] | None = None,
 ) -> list[AccountScore]:
-    """Score every current account on ``as_of`` and store the scores (replacing that day's).
+    """Score every current account on ``as_of`` and store the scores (replacing that day's scores
+    of the same version; other versions' scores are kept).
 
-    ``account_ids`` scores and replaces only those accounts (the intraday refresh).
+    ``account_ids`` scores and replaces only those accounts (the intraday refresh). The card's
+    version is stored first if it is not yet (refused if its label holds another definition).
     """
+    ensure_stored(session, card)
     has_metrics = session.scalar(
         sa.select(sa.func.count()).select_from(MetricSnapshot).where(MetricSnapshot.as_of == as_of)
     )
@@ -133,7 +137,7 @@ def score_day(
         card, rows, as_of=as_of, previous=_previous_scores(session, card, as_of)
     )
     replaced = sa.delete(HealthScore).where(
-        HealthScore.as_of == as_of, HealthScore.scorecard == card.name
+        HealthScore.as_of == as_of, *_of_card(card.name, card.version)
     )
     if account_ids is not None:
         replaced = replaced.where(HealthScore.account_id.in_(list(account_ids)))
@@ -179,47 +183,66 @@ def to_account_score(score: HealthScore, account: Account) -> AccountScore:
     )
 
 
-def latest_account_score(session: Session, account: Account) -> AccountScore | None:
-    """The account's latest stored score with every measure, if it was ever scored."""
+def _shown(session: Session, version: tuple[str, str] | None) -> list[sa.ColumnElement[bool]]:
+    chosen = version or shown_version(session)
+    return [] if chosen is None else _of_card(*chosen)
+
+
+def latest_account_score(
+    session: Session, account: Account, version: tuple[str, str] | None = None
+) -> AccountScore | None:
+    """The account's latest stored score (of ``version``, default the version the pages show)
+    with every measure, if it was ever scored."""
     score = session.scalars(
         sa.select(HealthScore)
-        .where(HealthScore.account_id == account.id)
+        .where(HealthScore.account_id == account.id, *_shown(session, version))
         .order_by(HealthScore.as_of.desc(), HealthScore.computed_at.desc())
         .limit(1)
     ).first()
     return None if score is None else to_account_score(score, account)
 
 
-def score_history(session: Session, reference: str) -> list[AccountScore]:
-    """Every stored score of one account, oldest first."""
+def score_history(
+    session: Session, reference: str, version: tuple[str, str] | None = None
+) -> list[AccountScore]:
+    """Every stored score of one account of one version (default: the version the pages show),
+    oldest first."""
     account = get_account(session, reference, by_name=True)
     scores = session.scalars(
         sa.select(HealthScore)
-        .where(HealthScore.account_id == account.id)
-        .order_by(HealthScore.as_of, HealthScore.scorecard)
+        .where(HealthScore.account_id == account.id, *_shown(session, version))
+        .order_by(HealthScore.as_of)
     ).all()
     return [to_account_score(s, account) for s in scores]
 
 
-def explain_account(session: Session, reference: str, as_of: date | None = None) -> AccountScore:
+def explain_account(
+    session: Session,
+    reference: str,
+    as_of: date | None = None,
+    version: tuple[str, str] | None = None,
+) -> AccountScore:
     """The account's stored score of ``as_of`` (default: the latest) with every measure."""
-    history = score_history(session, reference)
+    history = score_history(session, reference, version)
     chosen = [s for s in history if as_of is None or s.as_of == as_of]
     if not chosen:
         when = f" for {as_of}" if as_of else ""
+        which = f" with scorecard {version[0]} version {version[1]}" if version else ""
         raise NotFound(
-            f"no health score stored for {reference!r}{when}; run `tenure health score` first"
+            f"no health score stored for {reference!r}{when}{which}; "
+            "run `tenure health score` first"
         )
     return chosen[-1]
 
 
-def latest_scores(session: Session) -> list[AccountScore]:
-    """The scores of the latest scored day, lowest first (who needs attention)."""
-    day = session.scalar(sa.select(sa.func.max(HealthScore.as_of)))
+def latest_scores(session: Session, version: tuple[str, str] | None = None) -> list[AccountScore]:
+    """The scores of the latest scored day (of one version), lowest first (who needs attention)."""
+    where = _shown(session, version)
+    day = session.scalar(sa.select(sa.func.max(HealthScore.as_of)).where(*where))
     rows = session.execute(
         sa.select(HealthScore, Account)
         .join(Account, Account.id == HealthScore.account_id)
-        .where(HealthScore.as_of == day)
+        .where(HealthScore.as_of == day, *where)
         .order_by(HealthScore.score, Account.name)
     ).all()
     return [to_account_score(score, account) for score, account in rows]

@@ -72,11 +72,12 @@ def _metrics_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 def _health_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     """Score health on the stored metrics; a band change is a ``health.changed`` webhook."""
-    from tenure.health.service import load_scorecard, score_day
+    from tenure.health.service import score_day
+    from tenure.health.versions import scorecard_in_force
 
     assert ctx.store is not None and ctx.data_dir is not None
     _require_metrics(session, ctx.as_of)
-    card = load_scorecard(ctx.data_dir)
+    card = scorecard_in_force(session, ctx.data_dir)
     scores = score_day(session, ctx.store, ctx.as_of, card)
     changed = 0
     for score in scores:

@@ -39,6 +39,7 @@ from tenure.model.opportunity import (
 from tenure.model.outbox import OutboxMessage, OutboxStatus
 from tenure.model.playbook_rule import PlaybookRule
 from tenure.model.referral import AdvocacyKind, Referral
+from tenure.model.scorecard_version import ScorecardComparison, ScorecardVersion
 from tenure.model.slack_alert import SlackAlert
 from tenure.model.source import Source
 from tenure.model.source_identity import IdentitySystem, SourceIdentity
@@ -112,6 +113,8 @@ __all__ = [
     "ReportingCurrency",
     "RuleEvaluation",
     "SavedView",
+    "ScorecardComparison",
+    "ScorecardVersion",
     "SlackAlert",
     "Source",
     "SourceIdentity",

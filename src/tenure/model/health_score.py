@@ -18,7 +18,9 @@ from tenure.model.base import Base, utcnow
 class HealthScore(Base):
     __tablename__ = "health_score"
     __table_args__ = (
-        sa.UniqueConstraint("account_id", "as_of", "scorecard", name="uq_health_score_day"),
+        sa.UniqueConstraint(
+            "account_id", "as_of", "scorecard", "scorecard_version", name="uq_health_score_day"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

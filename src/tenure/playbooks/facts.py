@@ -205,12 +205,24 @@ def metric_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
 
 
 def health_facts(session: Session, as_of: date, table: FactsTable) -> Facts:
-    """The health band and score stored for the as-of date (every scorecard's latest row)."""
+    """The health band and score stored for the as-of date: the scorecard version in force when
+    it scored the day, else the latest row (tenure.health.versions)."""
+    from tenure.health.versions import in_force_row
+
     facts: Facts = {}
+    current = in_force_row(session)
+    in_force = (
+        sa.and_(
+            HealthScore.scorecard == current.scorecard,
+            HealthScore.scorecard_version == current.version,
+        )
+        if current is not None
+        else sa.false()
+    )
     rows = session.execute(
         sa.select(HealthScore.account_id, HealthScore.band, HealthScore.score)
         .where(HealthScore.as_of == as_of)
-        .order_by(HealthScore.id)
+        .order_by(sa.case((in_force, 1), else_=0), HealthScore.id)
     )
     for account_id, band, score in rows:
         facts[account_id] = {"health_band": band, "health_score": score}

@@ -142,9 +142,7 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         team=team_seats(session, account_id),
         can_edit=can_edit_account(session, user, account),
         health=health,
-        health_history=signals.health_history(session, account_id, health.scorecard)
-        if health
-        else [],
+        health_history=signals.health_history(session, account_id, health) if health else [],
         churn_risk=churn_risk,
         risk_story=account_risk_story(session, row, health, churn_risk, as_of),
         usage_history=signals.usage_history(session, account_id),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from tenure.errors import NotFound
 from tenure.health.schemas import AccountScore
 from tenure.health.service import latest_account_score
+from tenure.health.versions import shown_version
 from tenure.model import Account, Cta, HealthScore, LifecycleStage, MetricSnapshot, Milestone
 from tenure.model.churn_risk import ChurnRiskScore
 from tenure.model.cta import CtaPriority, CtaStatus
@@ -41,6 +42,8 @@ from tenure.success.schemas import OutcomeView, PlanView
 class CurrentDays:
     health_day: date | None = None
     scorecard: str | None = None
+    # Scores are kept per version: the pages read one version (tenure.health.versions).
+    scorecard_version: str | None = None
     risk_day: date | None = None
     model_version: str | None = None
     metrics_day: date | None = None
@@ -65,7 +68,6 @@ def _current_days(session: Session) -> CurrentDays:
     found = session.execute(
         sa.select(
             health_day.label("health_day"),
-            _last_stored(HealthScore, HealthScore.scorecard, health_day).label("scorecard"),
             risk_day.label("risk_day"),
             _last_stored(ChurnRiskScore, ChurnRiskScore.model_version, risk_day).label(
                 "model_version"
@@ -73,9 +75,11 @@ def _current_days(session: Session) -> CurrentDays:
             sa.select(sa.func.max(MetricSnapshot.as_of)).scalar_subquery().label("metrics_day"),
         )
     ).one()
+    shown = shown_version(session) if found.health_day is not None else None
     return CurrentDays(
         health_day=_day(found.health_day),
-        scorecard=found.scorecard,
+        scorecard=shown[0] if shown else None,
+        scorecard_version=shown[1] if shown else None,
         risk_day=_day(found.risk_day),
         model_version=found.model_version,
         metrics_day=_day(found.metrics_day),
@@ -99,6 +103,13 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
+def _shown_card(days: CurrentDays) -> list[Any]:
+    return [
+        HealthScore.scorecard == days.scorecard,
+        HealthScore.scorecard_version == days.scorecard_version,
+    ]
+
+
 def _only(column: Any, account_ids: Sequence[int] | None) -> list[Any]:
     return [] if account_ids is None else [column.in_(account_ids)]
 
@@ -115,7 +126,7 @@ def health_today(days: CurrentDays, account_ids: Sequence[int] | None = None) ->
             HealthScore.band.label("band"),
             HealthScore.trend.label("trend"),
         )
-        .where(HealthScore.as_of == days.health_day, HealthScore.scorecard == days.scorecard)
+        .where(HealthScore.as_of == days.health_day, *_shown_card(days))
         .where(*_only(HealthScore.account_id, account_ids))
         .cte("health_now")
         .prefix_with("MATERIALIZED", dialect="sqlite")
@@ -202,10 +213,15 @@ def account_health(session: Session, account: Account) -> AccountScore | None:
     return latest_account_score(session, account)
 
 
-def health_history(session: Session, account_id: int, scorecard: str | None) -> list[Point]:
+def health_history(session: Session, account_id: int, score: AccountScore) -> list[Point]:
+    """The account's scores of ``score``'s scorecard version: a trend line of one definition."""
     rows = session.execute(
         sa.select(HealthScore.as_of, HealthScore.score)
-        .where(HealthScore.account_id == account_id, HealthScore.scorecard == scorecard)
+        .where(
+            HealthScore.account_id == account_id,
+            HealthScore.scorecard == score.scorecard,
+            HealthScore.scorecard_version == score.scorecard_version,
+        )
         .order_by(HealthScore.as_of)
     ).all()
     return [Point(on=day, value=float(score)) for day, score in rows]
@@ -380,7 +396,7 @@ def score_changes(
         .join(Account, Account.id == HealthScore.account_id)
         .where(
             HealthScore.as_of == days.health_day,
-            HealthScore.scorecard == days.scorecard,
+            *_shown_card(days),
             HealthScore.previous_score.is_not(None),
             HealthScore.score != HealthScore.previous_score,
         )
@@ -396,6 +412,7 @@ def score_changes(
             .where(
                 HealthScore.account_id == score.account_id,
                 HealthScore.scorecard == score.scorecard,
+                HealthScore.scorecard_version == score.scorecard_version,
                 HealthScore.as_of < score.as_of,
             )
             .order_by(HealthScore.as_of.desc())

@@ -353,6 +353,9 @@ class EarlyWarning:
     never_flagged: int
     # (account_id, flagged ahead) for every counted churner: what the interval resamples.
     outcomes: list[tuple[int, bool]] = field(default_factory=list)
+    # account_id → lead time in days (0: never in the alert set within the 365 days) for every
+    # counted churner: what a head-to-head of two scores compares.
+    lead_by_account: dict[int, int] = field(default_factory=dict)
 
     @property
     def flagged_ahead_share(self) -> float:
@@ -380,14 +383,19 @@ def early_warning(
     score_column: str = "probability",
     lead_days: int = LEAD_DAYS,
     budget: float = ALERT_BUDGET,
+    alert_column: str | None = None,
 ) -> EarlyWarning:
     """Early-warning figures for churners whose lead date falls inside the scored dates.
 
     ``scored``: account_id, observed_on, and a score column (every account scored per date).
     ``renewals``: account_id, renewal_on — the renewal at which each churner was lost.
+    ``alert_column`` names a boolean column that is the alert set instead of the top ``budget``
+    (a health score's red band, say).
     """
     flagged = scored.assign(
-        alert=scored.groupby("observed_on")[score_column].transform(
+        alert=scored[alert_column].astype(bool)
+        if alert_column is not None
+        else scored.groupby("observed_on")[score_column].transform(
             lambda s: alert_set(s.to_numpy(), budget)
         )
     )
@@ -398,6 +406,7 @@ def early_warning(
     churners = ahead = never = 0
     lead_times = []
     outcomes = []
+    lead_by_account: dict[int, int] = {}
     for account_id, renewal_on in renewals[["account_id", "renewal_on"]].itertuples(index=False):
         lead_date = renewal_on - timedelta(days=lead_days)
         eligible = dates[dates <= lead_date]
@@ -419,7 +428,8 @@ def early_warning(
             lead_times.append((renewal_on - hits[0]).days)
         else:
             never += 1
-    return EarlyWarning(churners, ahead, lead_days, lead_times, never, outcomes)
+        lead_by_account[int(account_id)] = (renewal_on - hits[0]).days if hits else 0
+    return EarlyWarning(churners, ahead, lead_days, lead_times, never, outcomes, lead_by_account)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def mount_console(app: FastAPI) -> None:
         pipeline_pages,
         playbook_pages,
         rule_builder_pages,
+        scorecard_pages,
         session,
         success_pages,
         survey_pages,
@@ -46,3 +47,4 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(survey_pages.router)
     app.include_router(success_pages.router)
     app.include_router(rule_builder_pages.router)
+    app.include_router(scorecard_pages.router)

@@ -32,15 +32,14 @@ AdminActor = Depends(admin_actor)
 Db = DbSession
 
 
-def _scorecard(request: Request) -> dict[str, Any]:
+def _scorecard(request: Request, db: Session) -> dict[str, Any]:
     """The health scorecard in force, or why it cannot be read."""
-    from tenure.health.service import load_scorecard, scorecard_path
+    from tenure.health.versions import scorecard_in_force
 
-    data_dir = request.app.state.settings.data_dir
     try:
-        return {"scorecard": load_scorecard(data_dir), "scorecard_path": scorecard_path(data_dir)}
+        return {"scorecard": scorecard_in_force(db, request.app.state.settings.data_dir)}
     except TenureError as error:
-        return {"scorecard_error": error.message, "scorecard_path": scorecard_path(data_dir)}
+        return {"scorecard_error": error.message}
 
 
 def _admin_page(
@@ -64,7 +63,7 @@ def _admin_page(
             "vendor_labels": {name: vendor.label for name, vendor in connectors.VENDORS.items()},
             "audit": audit.list_entries(db, limit=50, before_id=before_id),
             "created_token": created_token,
-            **_scorecard(request),
+            **_scorecard(request, db),
         },
         db=db,
         json_url="/api/v1/users",

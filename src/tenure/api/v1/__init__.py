@@ -19,6 +19,7 @@ from tenure.api.v1 import (
     playbooks,
     records,
     reviews,
+    scorecards,
     surveys,
 )
 
@@ -34,5 +35,6 @@ router.include_router(money.router)
 router.include_router(pipeline.router)
 router.include_router(connections.router)
 router.include_router(surveys.router)
+router.include_router(scorecards.router)
 
 __all__ = ["router"]

@@ -107,7 +107,7 @@ def account_health(account_id: int, actor: Actor = CurrentActor, db: Session = D
     score = signals.account_health(db, account)
     if score is None:
         raise NotFound(f"account {account_id} has no health score yet: run `tenure run daily`")
-    return HealthView(score=score, history=signals.health_history(db, account_id, score.scorecard))
+    return HealthView(score=score, history=signals.health_history(db, account_id, score))
 
 
 @router.get("/accounts/{account_id}/risk", response_model=ChurnRiskRead, summary="Churn risk")

@@ -1,0 +1,97 @@
+"""The health scorecard page (in-process): a manager saves a new version from the editor, it is
+backtested against the version in force and put in force; a refused edit keeps what was typed."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from tenure.health.scorecard import load_scorecard_text
+from tenure.health.versions import DEFAULT_SCORECARD, editor_view
+from tenure.model import AuditLog, ScorecardVersion
+from tests.web.factories import csrf_of, sign_in
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+
+
+def _form(token: str, **changes: str) -> dict[str, str]:
+    """Every field of the editor as the page fills it for the shipped default, then ``changes``."""
+    card = load_scorecard_text(DEFAULT_SCORECARD.read_text(), "default")
+    form = {"csrf_token": token, "from": "default@1", "version": "2", "note": ""}
+    form |= {f"band|{b.name}": str(b.min_score) for b in card.bands}
+    form["trend_tolerance"] = str(card.trend_tolerance)
+    for profile in editor_view(card):
+        for m in profile.measures:
+            key = f"{profile.name}|{m.metric}"
+            form[f"weight|{key}"] = str(m.weight)
+            for n, (at, points) in enumerate(m.steps):
+                form[f"at|{key}|{n}"] = f"{at:g}"
+                form[f"points|{key}|{n}"] = str(points)
+    return form | changes
+
+
+def test_a_manager_saves_backtests_and_puts_a_version_in_force(console: Console) -> None:
+    sign_in(console.client, "max@example.com")
+    page = console.client.get("/scorecard").text
+    assert "default version 1" in page and "In force" in page
+    assert "Save as a new version and backtest it" in page
+    # Shares are edited as percentages: onboarding's first utilization step is 10 %.
+    assert re.search(r'name="at\|onboarding\|license_utilization\|0"[^>]*value="10"', page)
+    token = csrf_of(page)
+
+    # A weight that no longer matches its best step: refused in the form's words, input kept.
+    refused = console.client.post(
+        "/scorecard",
+        data=_form(token, **{"weight|standard|nps_latest": "15", "note": "NPS matters more"}),
+    )
+    assert refused.status_code == 422
+    assert (
+        "Profile standard, Latest NPS answer: the best threshold must earn the full weight 15, "
+        "not 10" in refused.text
+    )
+    assert 'value="NPS matters more"' in refused.text and 'value="15"' in refused.text
+    with console.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(ScorecardVersion)) == 1
+
+    saved = console.client.post(
+        "/scorecard",
+        data=_form(token, **{"band|green": "80", "note": "green means greener"}),
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert (
+        saved.headers["location"] == "/scorecard?base=default%401&candidate=default%402#comparison"
+    )
+    compared = console.client.get(saved.headers["location"]).text
+    assert "Version 1 (in force: yes) against version 2" in compared
+    assert "“green means greener”" in compared
+    # The book has contracts but no usage and no lost renewal: nothing to judge yet, said so.
+    assert "No churner can be judged yet" in compared
+    assert "Run the backtest again" in compared
+
+    used = console.client.post(
+        "/scorecard/in-force", data={"csrf_token": token, "version": "default@2"}
+    )
+    assert used.status_code == 200
+    with console.session() as session:
+        rows = {r.version: r for r in session.scalars(sa.select(ScorecardVersion))}
+        assert rows["2"].in_force_since is not None and rows["2"].note == "green means greener"
+        assert "min_score: 80" in rows["2"].text
+        actions = session.scalars(
+            sa.select(AuditLog.action).where(AuditLog.entity == "scorecard_version")
+        ).all()
+        assert actions.count("scorecard.in_force") == 2  # the file's version 1, then version 2
+    api = console.client.get("/api/v1/scorecards").json()
+    assert [(v["reference"], v["in_force"]) for v in api] == [
+        ("default@2", True),
+        ("default@1", False),
+    ]
+
+
+def test_a_viewer_reads_the_versions_but_cannot_save(console: Console) -> None:
+    sign_in(console.client, "vic@example.com")
+    page = console.client.get("/scorecard").text
+    assert "Only managers and admins can save a new version." in page
+    assert "Put in force" not in page
+    refused = console.client.post("/scorecard", data=_form(csrf_of(page)))
+    assert refused.status_code == 403

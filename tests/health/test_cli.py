@@ -88,24 +88,24 @@ def test_scorecard_versions_from_the_command_line(
     edited = data_dir / "v2.yaml"
     edited.write_text(
         DEFAULT_SCORECARD.read_text()
-        .replace('version: "1"', 'version: "2"')
+        .replace('version: "2"', 'version: "3"')
         .replace("{name: green, min_score: 75}", "{name: green, min_score: 80}")
     )
-    assert "scorecard default@2: stored, not in force" in run(
+    assert "scorecard default@3: stored, not in force" in run(
         "health", "save", str(edited), "--note", "greener green"
     )
     listed = json.loads(run("health", "versions", "--json"))
     assert [(v["reference"], v["in_force"], v["note"]) for v in listed] == [
-        ("default@2", False, "greener green"),
-        ("default@1", True, None),
+        ("default@3", False, "greener green"),
+        ("default@2", True, None),
     ]
-    compared = json.loads(run("health", "compare", "1", "2", "--json"))
+    compared = json.loads(run("health", "compare", "2", "3", "--json"))
     # The fixture's history: Mondays 2024-12-30 … 2025-03-31 for the two customers past the
     # warm-up; its one lost renewal falls too early to be judged 90 days ahead.
     assert (compared["weeks"], compared["accounts"], compared["churners_lost"]) == (14, 2, 1)
     assert compared["verdict"].startswith("No churner can be judged yet")
-    assert "default@2 is in force" in run("health", "use", "default@2")
+    assert "default@3 is in force" in run("health", "use", "default@3")
     scored = run("health", "score", "--as-of", "2025-03-31")
-    assert "with scorecard default v2" in scored
-    unknown = runner.invoke(app, ["health", "compare", "1", "9"])
+    assert "with scorecard default v3" in scored
+    unknown = runner.invoke(app, ["health", "compare", "2", "9"])
     assert unknown.exit_code == 1 and "no stored scorecard version '9'" in unknown.output

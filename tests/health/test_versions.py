@@ -27,8 +27,8 @@ from tests.metrics.conftest import insert_fixture
 from tests.metrics.fixtures import AS_OF
 
 DEFAULT_TEXT = DEFAULT_SCORECARD.read_text()
-# Version 2: the same card with a stricter green band (75 → 80) and its own label.
-V2_TEXT = DEFAULT_TEXT.replace('version: "1"', 'version: "2"').replace(
+# Version 3: the same card with a stricter green band (75 → 80) and its own label.
+V2_TEXT = DEFAULT_TEXT.replace('version: "2"', 'version: "3"').replace(
     "{name: green, min_score: 75}", "{name: green, min_score: 80}"
 )
 
@@ -42,10 +42,10 @@ def test_a_saved_version_keeps_its_definition_author_and_time(
 ) -> None:
     manager = _actor(session, UserRole.manager, "mia@example.com")
     # The data dir has no scorecard.yaml: the shipped default is registered and in force.
-    assert scorecard_in_force(session, data_dir).version == "1"
+    assert scorecard_in_force(session, data_dir).version == "2"
     saved = save_version(session, data_dir, V2_TEXT, manager, note="green means greener")
     assert (saved.reference, saved.saved_by, saved.note, saved.in_force) == (
-        "default@2",
+        "default@3",
         "mia",
         "green means greener",
         False,
@@ -53,26 +53,26 @@ def test_a_saved_version_keeps_its_definition_author_and_time(
     assert saved.text == V2_TEXT
     listed = list_versions(session, data_dir)
     assert [(v.reference, v.in_force, v.saved_via) for v in listed] == [
-        ("default@2", False, "web"),
-        ("default@1", True, "file"),
+        ("default@3", False, "web"),
+        ("default@2", True, "file"),
     ]
     # Saving the very same definition again stores nothing new.
     save_version(session, data_dir, V2_TEXT + "\n# a comment\n", manager)
     assert session.scalar(sa.select(sa.func.count()).select_from(ScorecardVersion)) == 2
-    # The label "2" now means one definition: another one under it is refused, with a way out.
+    # The label "3" now means one definition: another one under it is refused, with a way out.
     changed = V2_TEXT.replace("trend_tolerance: 3", "trend_tolerance: 5")
     with pytest.raises(InvalidInput) as refused:
         save_version(session, data_dir, changed, manager)
-    assert "version '2' of scorecard 'default' is already stored with a different definition" in (
+    assert "version '3' of scorecard 'default' is already stored with a different definition" in (
         refused.value.message
     )
-    assert 'by mia); give the changed scorecard a new version, e.g. version: "3"' in (
+    assert 'by mia); give the changed scorecard a new version, e.g. version: "4"' in (
         refused.value.message
     )
 
-    put_in_force(session, data_dir, "2", manager)
+    put_in_force(session, data_dir, "3", manager)
     card = scorecard_in_force(session, data_dir)
-    assert (card.version, card.band_for(78)) == ("2", "yellow")
+    assert (card.version, card.band_for(78)) == ("3", "yellow")
     actions = session.scalars(
         sa.select(AuditLog.action)
         .where(AuditLog.entity == "scorecard_version")
@@ -91,7 +91,7 @@ def test_only_admins_and_managers_change_the_scorecard(session: Session, data_di
     with pytest.raises(Forbidden, match="this needs the role admin, manager"):
         save_version(session, data_dir, V2_TEXT, csm)
     with pytest.raises(Forbidden):
-        put_in_force(session, data_dir, "1", csm)
+        put_in_force(session, data_dir, "2", csm)
 
 
 def test_a_bad_definition_names_its_line(session: Session, data_dir: Path) -> None:
@@ -117,7 +117,7 @@ def test_rescoring_with_a_new_version_keeps_the_old_scores_and_trends_compare_li
     score_day(session, store, earlier, v1)
     first = {s.account_external_id: s for s in score_day(session, store, AS_OF, v1)}
     save_version(session, data_dir, V2_TEXT, admin)
-    put_in_force(session, data_dir, "2", admin)
+    put_in_force(session, data_dir, "3", admin)
     v2 = scorecard_in_force(session, data_dir)
     second = {s.account_external_id: s for s in score_day(session, store, AS_OF, v2)}
 
@@ -127,7 +127,7 @@ def test_rescoring_with_a_new_version_keeps_the_old_scores_and_trends_compare_li
         .group_by(HealthScore.scorecard_version)
         .order_by(HealthScore.scorecard_version)
     ).all()
-    assert kept == [("1", 3), ("2", 3)]  # v1's scores of the day survive the rescoring
+    assert kept == [("2", 3), ("3", 3)]  # version 2's scores of the day survive
     # v1 on AS_OF compares with v1 a week earlier; v2 has no earlier v2 score: "new", not a
     # move against v1
     assert first["acme"].previous_score is not None
@@ -136,9 +136,9 @@ def test_rescoring_with_a_new_version_keeps_the_old_scores_and_trends_compare_li
     assert {k: s.score for k, s in second.items()} == {k: s.score for k, s in first.items()}
 
     # The pages read the version in force; an earlier version stays readable by name.
-    assert shown_version(session) == ("default", "2")
-    assert {s.scorecard_version for s in latest_scores(session)} == {"2"}
+    assert shown_version(session) == ("default", "3")
+    assert {s.scorecard_version for s in latest_scores(session)} == {"3"}
     assert [h.as_of for h in score_history(session, "acme")] == [AS_OF]
-    old = score_history(session, "acme", ("default", "1"))
+    old = score_history(session, "acme", ("default", "2"))
     assert [h.as_of for h in old] == [earlier, AS_OF]
-    assert explain_account(session, "acme", version=("default", "1")) == first["acme"]
+    assert explain_account(session, "acme", version=("default", "2")) == first["acme"]

@@ -22,7 +22,7 @@ def test_a_manager_saves_a_new_version_and_puts_it_in_force(
     sign_in(page, live_console, "max@example.com")
     page.goto(f"{live_console.url}/scorecard")
     versions = page.locator("#versions")
-    expect(versions).to_contain_text("default version 1")
+    expect(versions).to_contain_text("default version 2")
     expect(versions).to_contain_text("In force")
     editor = page.locator("#editor")
     # A step that contradicts its weight is refused in plain words, and the typing is kept.
@@ -41,11 +41,11 @@ def test_a_manager_saves_a_new_version_and_puts_it_in_force(
     editor.get_by_role("button", name="Save as a new version and backtest it").click()
 
     comparison = page.locator("#comparison")
-    expect(comparison).to_contain_text("Version 1 (in force: yes) against version 2")
+    expect(comparison).to_contain_text("Version 2 (in force: yes) against version 3")
     expect(comparison).to_contain_text("No churner can be judged yet")
     page.screenshot(path=str(screenshot_dir / "scorecard-backtest.png"), full_page=True)
-    comparison.get_by_role("button", name="Put version 2 in force").click()
-    row = page.locator('#versions tr[data-version="default@2"]')
+    comparison.get_by_role("button", name="Put version 3 in force").click()
+    row = page.locator('#versions tr[data-version="default@3"]')
     expect(row).to_contain_text("In force")
     expect(row).to_contain_text("green means greener")
     expect(row).to_contain_text("Max Manager")

@@ -17,7 +17,7 @@ from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixt
 def _form(token: str, **changes: str) -> dict[str, str]:
     """Every field of the editor as the page fills it for the shipped default, then ``changes``."""
     card = load_scorecard_text(DEFAULT_SCORECARD.read_text(), "default")
-    form = {"csrf_token": token, "from": "default@1", "version": "2", "note": ""}
+    form = {"csrf_token": token, "from": "default@2", "version": "3", "note": ""}
     form |= {f"band|{b.name}": str(b.min_score) for b in card.bands}
     form["trend_tolerance"] = str(card.trend_tolerance)
     for profile in editor_view(card):
@@ -33,7 +33,7 @@ def _form(token: str, **changes: str) -> dict[str, str]:
 def test_a_manager_saves_backtests_and_puts_a_version_in_force(console: Console) -> None:
     sign_in(console.client, "max@example.com")
     page = console.client.get("/scorecard").text
-    assert "default version 1" in page and "In force" in page
+    assert "default version 2" in page and "In force" in page
     assert "Save as a new version and backtest it" in page
     # Shares are edited as percentages: onboarding's first utilization step is 10 %.
     assert re.search(r'name="at\|onboarding\|license_utilization\|0"[^>]*value="10"', page)
@@ -60,31 +60,31 @@ def test_a_manager_saves_backtests_and_puts_a_version_in_force(console: Console)
     )
     assert saved.status_code == 303
     assert (
-        saved.headers["location"] == "/scorecard?base=default%401&candidate=default%402#comparison"
+        saved.headers["location"] == "/scorecard?base=default%402&candidate=default%403#comparison"
     )
     compared = console.client.get(saved.headers["location"]).text
-    assert "Version 1 (in force: yes) against version 2" in compared
+    assert "Version 2 (in force: yes) against version 3" in compared
     assert "“green means greener”" in compared
     # The book has contracts but no usage and no lost renewal: nothing to judge yet, said so.
     assert "No churner can be judged yet" in compared
     assert "Run the backtest again" in compared
 
     used = console.client.post(
-        "/scorecard/in-force", data={"csrf_token": token, "version": "default@2"}
+        "/scorecard/in-force", data={"csrf_token": token, "version": "default@3"}
     )
     assert used.status_code == 200
     with console.session() as session:
         rows = {r.version: r for r in session.scalars(sa.select(ScorecardVersion))}
-        assert rows["2"].in_force_since is not None and rows["2"].note == "green means greener"
-        assert "min_score: 80" in rows["2"].text
+        assert rows["3"].in_force_since is not None and rows["3"].note == "green means greener"
+        assert "min_score: 80" in rows["3"].text
         actions = session.scalars(
             sa.select(AuditLog.action).where(AuditLog.entity == "scorecard_version")
         ).all()
-        assert actions.count("scorecard.in_force") == 2  # the file's version 1, then version 2
+        assert actions.count("scorecard.in_force") == 2  # the file's version 2, then version 3
     api = console.client.get("/api/v1/scorecards").json()
     assert [(v["reference"], v["in_force"]) for v in api] == [
-        ("default@2", True),
-        ("default@1", False),
+        ("default@3", True),
+        ("default@2", False),
     ]
 
 

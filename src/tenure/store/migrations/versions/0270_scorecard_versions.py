@@ -2,8 +2,8 @@
 and which version is in force; a day's scores are kept per version, so rescoring with a new
 version keeps the old version's scores
 
-Revision ID: 0260
-Revises: 0250
+Revision ID: 0270
+Revises: 0260
 Create Date: 2026-12-06 21:40:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0260"
-down_revision: str | Sequence[str] | None = "0250"
+revision: str = "0270"
+down_revision: str | Sequence[str] | None = "0260"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -39,8 +39,8 @@ CHECK_IN_ANSWERED = 0.5
 CHECK_IN_DAY = 182
 # Progress toward the Required Outcome: a logistic of standardized latent value, reached at
 # OUTCOME_SCALE × the logistic = 1, grown in over OUTCOME_RAMP_DAYS since the signature.
-OUTCOME_SLOPE, OUTCOME_SHIFT, OUTCOME_NOISE, OUTCOME_SCALE = 1.3, 0.2, 0.5, 1.25
-OUTCOME_RAMP_DAYS = 240
+OUTCOME_SLOPE, OUTCOME_SHIFT, OUTCOME_NOISE, OUTCOME_SCALE = 1.3, 1.1, 0.5, 1.25
+OUTCOME_RAMP_DAYS = 150
 # Advocacy per month, for customers of at least `tenure` days with a champion and standardized
 # latent value of at least `z`: (kind, tenure days, z, monthly probability).
 ADVOCACY = (

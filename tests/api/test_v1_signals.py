@@ -42,7 +42,7 @@ def test_portfolio_sorts_and_filters_on_health_and_risk(console: Console) -> Non
     assert [(a["name"], a["churn_probability"]) for a in by_risk[:3]] == [
         ("Acme", 0.7),
         ("Initech", 0.2),
-        ("Hooli", None),  # unscored accounts last; ties by id, newest first
+        ("Umbrella", None),  # unscored accounts last; ties by id, newest first (Hooli churned)
     ]
     assert by_risk[0]["health_score"] == 55 and by_risk[0]["health_band"] == "yellow"
     assert by_risk[0]["health_trend"] == "down"
@@ -96,7 +96,7 @@ def test_today_explains_the_scores_that_moved(console: Console) -> None:
 def test_risk_list_defaults_to_the_signed_in_csm(console: Console) -> None:
     scored(console)
     sam = console.client.get("/api/v1/risk", headers=headers(console, "sam@example.com")).json()
-    assert [r["name"] for r in sam["items"]] == ["Initech", "Hooli"]
+    assert [r["name"] for r in sam["items"]] == ["Initech"]  # Hooli churned: left out
     assert sam["items"][0]["reasons"][0]["feature"] == "nps_latest"
     assert sam["model_version"] == "test-model"
     everyone = console.client.get(

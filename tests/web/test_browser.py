@@ -44,6 +44,8 @@ def test_filter_portfolio_open_account_and_log_a_touchpoint(
     sign_in(page, live_console, "cleo@example.com")
     page.goto(f"{live_console.url}/portfolio")
     rows = page.locator("#portfolio-table tbody tr")
+    expect(rows).to_have_count(4)  # Hooli churned: left out by default
+    page.get_by_label("include churned").check()
     expect(rows).to_have_count(5)
     page.get_by_label("Segment").select_option("Enterprise")  # htmx swaps the table in place
     expect(rows).to_have_count(2)

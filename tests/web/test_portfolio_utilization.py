@@ -33,7 +33,8 @@ def measured(console: Console) -> Console:
 
 def _names(console: Console, query: str) -> list[str]:
     headers = headers_for(console, "ada@example.com")
-    response = console.client.get(f"/api/v1/accounts?{query}", headers=headers)
+    # churned=true: Hooli (churned, unmeasured) stays in, the low end's second example.
+    response = console.client.get(f"/api/v1/accounts?{query}&churned=true", headers=headers)
     assert response.status_code == 200, response.text
     return [item["name"] for item in response.json()["items"]]
 
@@ -73,14 +74,14 @@ def test_filters(measured: Console, query: str, expected: list[str]) -> None:
 
 def test_cursor_pages_in_utilization_order(measured: Console) -> None:
     headers = headers_for(measured, "ada@example.com")
-    url = "/api/v1/accounts?sort=utilization&direction=desc&limit=2"
+    url = "/api/v1/accounts?sort=utilization&direction=desc&limit=2&churned=true"
     seen: list[str] = []
     while url:
         body = measured.client.get(url, headers=headers).json()
         seen += [item["name"] for item in body["items"]]
         cursor = body["next_cursor"]
         url = (
-            f"/api/v1/accounts?sort=utilization&direction=desc&limit=2&cursor={cursor}"
+            f"/api/v1/accounts?sort=utilization&direction=desc&limit=2&churned=true&cursor={cursor}"
             if cursor
             else ""
         )

@@ -300,6 +300,16 @@ def owner_ids(session: Session, user: User | None, owner: str) -> set[int] | Non
     return {int(owner)}
 
 
+def churned_clause() -> sa.ColumnElement[bool]:
+    """Accounts that churned: they had contracts and none is active or pending any more (a
+    prospect, with no contract yet, is not churned)."""
+    live = (ContractStatus.active, ContractStatus.pending)
+    return sa.and_(
+        sa.exists().where(Contract.account_id == Account.id),
+        ~sa.exists().where(Contract.account_id == Account.id, Contract.status.in_(live)),
+    )
+
+
 def filtered(
     session: Session,
     rows: Rows,
@@ -329,6 +339,8 @@ def filtered(
         select = select.where(
             Account.owner_id.is_(None) if ids is None else Account.owner_id.in_(ids)
         )
+    if not query.churned:
+        select = select.where(sa.not_(churned_clause()))
     start, end = query.renewal_from, query.renewal_to
     if query.renewal_within_days is not None:
         start = max(start or as_of, as_of)

@@ -87,6 +87,11 @@ class PortfolioQuery(BaseModel):
     utilization_max: float | None = Field(
         default=None, ge=0, le=100, description="Utilization at most this (ratio)"
     )
+    churned: bool = Field(
+        default=False,
+        description="Include churned accounts (every contract ended or cancelled); by default "
+        "the portfolio lists customers and prospects only",
+    )
     sort: SortKey = SortKey.name
     direction: SortDirection = SortDirection.asc
     limit: int = Field(default=50, ge=1, le=500)

@@ -106,3 +106,19 @@ def test_the_portfolio_rolls_up_to_top_parents(console: Console) -> None:
     html = console.client.get("/portfolio/top-parents").text
     assert "130,000 USD" in html and "10,000 EUR" in html and "140,000" not in html
     assert "5 account(s) in 3 families" in html
+
+
+def test_kpis_per_group_of_companies(console: Console) -> None:
+    """KPIs per top parent: Globex's family (Globex, Initech, Umbrella) is one row, Acme and
+    Hooli their own; the family's cohort holds its three members' contracts."""
+    build_family(console)
+    headers = headers_for(console, "ada@example.com")
+    reports = console.client.get(
+        "/api/v1/kpis", params={"quarters": 1, "by": "top_parent"}, headers=headers
+    ).json()
+    rows = {r["group"]: r for r in reports[0]["rows"]}
+    assert sorted(rows) == ["Acme", "Globex", "Hooli"]
+    cohort = {c["currency"]: c["cohort_accounts"] for c in rows["Globex"]["by_currency"]}
+    assert cohort == {"EUR": 1, "USD": 2}
+    sign_in(console.client, "ada@example.com")
+    assert "group of companies (top parent)" in console.client.get("/kpis").text

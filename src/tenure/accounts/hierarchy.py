@@ -35,6 +35,22 @@ def find_cycle(parents: Mapping[int, int], starts: Iterable[int]) -> list[int] |
     return None
 
 
+def top_parent_of(parents: Mapping[int, int | None], account_id: int) -> int:
+    """The account at the head of ``account_id``'s family (itself when it has no parent); the
+    links form a tree (imports and edits refuse cycles), and a broken chain stops where it
+    breaks.
+
+    >>> top_parent_of({3: 2, 2: 1, 1: None}, 3), top_parent_of({1: None}, 1)
+    (1, 1)
+    """
+    seen = {account_id}
+    node = account_id
+    while (parent := parents.get(node)) is not None and parent not in seen:
+        seen.add(parent)
+        node = parent
+    return node
+
+
 def descendants(session: Session, account_id: int) -> list[int]:
     """Every account below ``account_id`` (children, their children…), nearest first."""
     children: dict[int, list[int]] = {}

@@ -10,7 +10,7 @@ the lowest score among the scored members; the members are listed in renewal ord
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import sqlalchemy as sa
@@ -85,18 +85,6 @@ def family_rollup(session: Session, account_id: int, as_of: date) -> FamilyRollu
     return roll_up(rows, fx_service.rate_table(session, on=as_of), as_of)
 
 
-def top_parent_of(parents: Mapping[int, int | None], account_id: int) -> int:
-    """The account at the head of ``account_id``'s family (itself when it has no parent); the
-    links form a tree (imports and edits refuse cycles), and a broken chain stops where it
-    breaks."""
-    seen = {account_id}
-    node = account_id
-    while (parent := parents.get(node)) is not None and parent not in seen:
-        seen.add(parent)
-        node = parent
-    return node
-
-
 def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date) -> TopParents:
     """The portfolio rolled up to top parents: the accounts the filters select, grouped under
     the account at the head of each one's family (named even when the filters leave it out),
@@ -109,7 +97,7 @@ def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date
     }
     groups: dict[int, list[AccountRow]] = defaultdict(list)
     for row in rows:
-        groups[top_parent_of(parents, row.id)].append(row)
+        groups[hierarchy.top_parent_of(parents, row.id)].append(row)
     heads = {
         a.id: a for a in session.scalars(sa.select(Account).where(Account.id.in_(list(groups))))
     }

@@ -59,6 +59,8 @@ class GroupBy(enum.StrEnum):
     all = "all"
     segment = "segment"
     csm = "csm"
+    # One row per group of companies: the account at the head of each family and all below it.
+    top_parent = "top_parent"
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class AccountFact:
     first_value_on: date | None = None
     fit_band: str | None = None
     referred: bool = False
+    # The name of the account heading the account's family (its own without a parent).
+    top_parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -435,7 +439,8 @@ def compute_kpis(
     deals: Sequence[DealFact] = (),
     rates: RateTable | None = None,
 ) -> KpiReport:
-    """Every KPI for the period, overall or per segment / CSM (accounts without one: "(none)").
+    """Every KPI for the period, overall or per segment / CSM / top parent (accounts without one:
+    "(none)"); per top parent, a family's NRR, GRR and logo churn are its members' together.
 
     The module's example — A 100 → 120, B 100 → 0:
 
@@ -452,7 +457,11 @@ def compute_kpis(
     def key(account: AccountFact) -> str:
         if by is GroupBy.all:
             return "all"
-        value = account.segment if by is GroupBy.segment else account.csm
+        value = {
+            GroupBy.segment: account.segment,
+            GroupBy.csm: account.csm,
+            GroupBy.top_parent: account.top_parent,
+        }[by]
         return value or "(none)"
 
     groups: dict[str, list[AccountFact]] = defaultdict(list)

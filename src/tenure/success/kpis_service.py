@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.accounts import fx_service
+from tenure.accounts import fx_service, hierarchy
 from tenure.errors import InvalidInput
 from tenure.model import AccountOwnership, Contract, Referral
 from tenure.success import fit, kpis
@@ -48,8 +48,10 @@ def kpi_report(
             )
         )
     )
+    parents = {a: account.parent_id for a, account in book.accounts.items()}
     accounts, contracts, answers = [], [], []
     for account_id, account in book.accounts.items():
+        head = book.accounts.get(hierarchy.top_parent_of(parents, account_id), account)
         owner_id = owners.get(account_id, account.owner_id)
         owner = book.users.get(owner_id) if owner_id else None
         seats = sum(
@@ -70,6 +72,7 @@ def kpi_report(
                     account_facts(book, account_id, at_signing=True), fit_config
                 ).fit_band.value,
                 referred=account_id in referred,
+                top_parent=head.name,
             )
         )
         contracts += [

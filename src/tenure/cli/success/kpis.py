@@ -27,7 +27,9 @@ def kpis_command(
     period: str | None = typer.Option(
         None, "--period", help="2025, 2025-Q3, 2025-07 or A..B (default: the last full quarter)"
     ),
-    by: str = typer.Option("all", "--by", help="all, segment or csm"),
+    by: str = typer.Option(
+        "all", "--by", help="all, segment, csm or top_parent (one row per group of companies)"
+    ),
     by_currency: bool = typer.Option(
         False, "--by-currency", help="One row per currency instead of the reporting currency"
     ),
@@ -41,7 +43,7 @@ def kpis_command(
     try:
         group = GroupBy(by)
     except ValueError:
-        raise InvalidInput(f"--by {by!r}: use all, segment or csm") from None
+        raise InvalidInput(f"--by {by!r}: use all, segment, csm or top_parent") from None
     with unit_of_work() as session:
         report = kpis_service.kpi_report(session, parse_period(period or _last_quarter()), group)
     if as_json:

@@ -47,12 +47,12 @@ from benchmarks import record
 from tenure.config import Settings
 from tenure.model import Account
 from tenure.risk.billing import Cadence
+from tenure.risk.history import latest_data_day
 from tenure.risk.service import (
     DEFAULT_HISTORY_MODEL,
     Comparison,
     HistoryEvaluation,
     evaluate_history,
-    latest_data_day,
 )
 from tenure.store.database import create_engine, session_factory
 from tenure.store.events import open_event_store

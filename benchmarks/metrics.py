@@ -126,6 +126,7 @@ def synthetic_base(accounts: int, events: int, days: int) -> tuple[dict[str, pa.
     tables["features"] = pa.table(
         {
             "key": [f"feature_{i:02d}" for i in range(FEATURES)],
+            "name": [f"Feature {i}" for i in range(FEATURES)],
             "strategic": [i % 4 == 0 for i in range(FEATURES)],
             "released_on": _dates(released),
         }
@@ -269,7 +270,8 @@ SIMULATED_SNAPSHOT = {
     "list_contains(c.roles, 'sponsor') AS is_sponsor, c.joined_on, c.left_on "
     "FROM read_parquet('{dir}/contacts.parquet') c "
     "LEFT JOIN accounts a ON a.external_id = c.account_external_id",
-    "features": "SELECT key, strategic, released_on FROM read_parquet('{dir}/features.parquet')",
+    "features": "SELECT key, name, strategic, released_on "
+    "FROM read_parquet('{dir}/features.parquet')",
     "contracts": "SELECT row_number() OVER (ORDER BY c.external_id) AS id, a.id AS account_id, "
     "starts_on, ends_on, arr, currency, licensed_seats, discount, status, outcome_on, "
     "auto_renews, renewal_outcome, billing_period "
@@ -487,12 +489,13 @@ def run_ibis(
     metrics: Sequence[Metric] | None = None,
 ) -> tuple[float, Any]:
     """The registry (or ``metrics`` of it) on an in-memory DuckDB; ``settings`` are DuckDB's
-    (``memory_limit``, …)."""
+    (``memory_limit``, …). The catalog's usage by feature is left out: the hand-written SQL has
+    no counterpart, and the ratio compares like with like."""
     con = ibis.duckdb.connect(**(settings or {}))
     snapshot = snapshot_from_arrow(con, tables)
     started = time.perf_counter()
     events = con.read_parquet(files, table_name="events")
-    result = compute_metrics(con, events, snapshot, as_of, metrics).to_pandas()
+    result = compute_metrics(con, events, snapshot, as_of, metrics or all_metrics()).to_pandas()
     seconds = time.perf_counter() - started
     con.disconnect()
     return seconds, result

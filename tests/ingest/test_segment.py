@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from tenure.errors import Conflict
-from tenure.ingest import segment
-from tenure.ingest.segment import IngestPlan, UndecodableBody, apply_identities, read_payload
+from tenure.ingest import segment, segment_identities
+from tenure.ingest.segment import IngestPlan, UndecodableBody, read_payload
+from tenure.ingest.segment_identities import apply_identities
 from tenure.ingest.sources import create_source, source_for_key
 from tenure.model import Account, Contact, IdentityAlias
 
@@ -222,7 +223,7 @@ def identities(*messages: dict[str, Any]) -> IngestPlan:
     return result
 
 
-def apply(session: Session, result: IngestPlan) -> segment.IdentityResult:
+def apply(session: Session, result: IngestPlan) -> segment_identities.IdentityResult:
     return apply_identities(session, result.identities, source="web", received_at=RECEIVED)
 
 
@@ -248,7 +249,7 @@ def test_identify_and_group_upsert_contact_account_and_membership(session: Sessi
             },
         ),
     )
-    assert outcome == segment.IdentityResult(contacts=1, accounts=1, aliases=0)
+    assert outcome == segment_identities.IdentityResult(contacts=1, accounts=1, aliases=0)
     account = session.scalars(sa.select(Account).where(Account.external_id == "seg-acme")).one()
     contact = session.scalars(sa.select(Contact).where(Contact.external_id == "seg-u1")).one()
     assert (account.name, account.industry, account.employee_count, account.custom) == (

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tenure.ingest import segment
+from tenure.ingest import segment, segment_calls
 from tenure.ingest.segment_schemas import MESSAGE_MODELS
 
 RECEIVED = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
@@ -101,13 +101,15 @@ def messages(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 @given(messages())
 def test_the_plain_path_steps_aside_or_agrees_with_the_models(drawn: Any) -> None:
     kind, raw = drawn
-    by_model = segment._validate_with_model(raw, kind, MESSAGE_MODELS[kind])
-    plain = segment._plain_event_call(raw, kind)
+    by_model = segment_calls._validate_with_model(raw, kind, MESSAGE_MODELS[kind])
+    plain = segment_calls._plain_event_call(raw, kind)
     if plain is not None:
         assert by_model == plain
     # What the ingest API does with the message: stored or quarantined exactly as by the models,
     # unless its text cannot be stored at all (NUL, a lone surrogate).
-    assert segment._validate(raw, kind) == (segment.unstorable_text(raw) or by_model)
+    assert segment_calls.validate_message(raw, kind) == (
+        segment_calls.unstorable_text(raw) or by_model
+    )
 
 
 def captured_client_message(**fields: Any) -> dict[str, Any]:
@@ -140,20 +142,25 @@ def test_what_real_clients_send_takes_the_plain_path() -> None:
             timestamp="2026-11-26T23:04:34.720Z",
         ),
     ):
-        call = segment._plain_event_call(raw, raw["type"])
+        call = segment_calls._plain_event_call(raw, raw["type"])
         assert call is not None
-        assert call == segment._validate_with_model(raw, raw["type"], MESSAGE_MODELS[raw["type"]])
+        assert call == segment_calls._validate_with_model(
+            raw, raw["type"], MESSAGE_MODELS[raw["type"]]
+        )
     assert call.event == "Pricing" and call.properties["category"] == "Docs"
 
 
 def test_numeric_ids_and_unusual_times_go_to_the_models() -> None:
-    assert segment._plain_event_call(captured_client_message(userId=42), "track") is None
+    assert segment_calls._plain_event_call(captured_client_message(userId=42), "track") is None
     assert (
-        segment._plain_event_call(captured_client_message(timestamp=1_700_000_000), "track") is None
+        segment_calls._plain_event_call(captured_client_message(timestamp=1_700_000_000), "track")
+        is None
     )
     # Read by the models all the same: the id becomes a string, the epoch seconds a time.
-    call = segment._validate(captured_client_message(userId=42, timestamp=1_700_000_000), None)
-    assert isinstance(call, segment.EventCall)
+    call = segment_calls.validate_message(
+        captured_client_message(userId=42, timestamp=1_700_000_000), None
+    )
+    assert isinstance(call, segment_calls.EventCall)
     assert call.user_id == "42" and call.timestamp == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
 
 
@@ -186,7 +193,7 @@ def test_the_size_limit_counts_compact_utf8_json(raw: dict[str, Any]) -> None:
     """The 32 KiB limit counts the bytes of the compact UTF-8 serialisation (floats aside, whose
     digits orjson may write one character shorter than ``json``, e.g. 1e-07 as 1e-7)."""
     expected = len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
-    assert segment._encoded_size(raw, segment._encoded(raw)) == expected
+    assert segment_calls._encoded_size(raw, segment_calls._encoded(raw)) == expected
 
 
 def _has_float(value: Any) -> bool:
@@ -202,7 +209,7 @@ def _has_float(value: Any) -> bool:
 def test_a_lone_surrogate_is_a_reason_not_an_error() -> None:
     """UTF-8 cannot store it: the message is quarantined saying where, before it is measured."""
     raw = {"type": "track", "userId": "u", "event": "e", "properties": {"x": "ab\ud800"}}
-    assert segment._validate(raw, "track") == (
+    assert segment_calls.validate_message(raw, "track") == (
         "properties.x: a lone UTF-16 surrogate \\ud800 at character 2 "
         "(half of an emoji cut in two?), which UTF-8 cannot store"
     )
@@ -247,10 +254,10 @@ def test_times_beyond_the_calendar_are_quarantined_or_kept_never_an_error() -> N
 def test_an_empty_id_means_absent_on_both_paths() -> None:
     """analytics.js sends userId "" before identify; the models used to quarantine such calls."""
     raw = captured_client_message(userId="", anonymousId="a-1")
-    call = segment._validate(raw, None)
-    assert isinstance(call, segment.EventCall)
+    call = segment_calls.validate_message(raw, None)
+    assert isinstance(call, segment_calls.EventCall)
     assert call.user_id is None and call.anonymous_id == "a-1"
-    assert call == segment._validate_with_model(raw, "track", MESSAGE_MODELS["track"])
-    assert segment._validate(captured_client_message(userId="", anonymousId=""), None) == (
-        "messageId '6dfa629e-39a4-4ee6-bf3a-e8265398f6f7': userId or anonymousId is required"
-    )
+    assert call == segment_calls._validate_with_model(raw, "track", MESSAGE_MODELS["track"])
+    assert segment_calls.validate_message(
+        captured_client_message(userId="", anonymousId=""), None
+    ) == ("messageId '6dfa629e-39a4-4ee6-bf3a-e8265398f6f7': userId or anonymousId is required")

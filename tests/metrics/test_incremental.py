@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tenure.metrics.compute import compute_metrics, metrics_from_activity
 from tenure.metrics.incremental import incremental_metrics_frame
 from tenure.metrics.rollup import ActivityRollup, RollupRead, attribute_rollup
-from tenure.metrics.service import metrics_frame
+from tenure.metrics.service import compute_and_store_dates, metrics_frame, stored_metrics
 from tenure.metrics.snapshot import Snapshot, snapshot_from_rows
 from tenure.store.events import EventStore, events_table_from_rows
 from tenure.store.events.embedded import EmbeddedEvents
@@ -124,3 +124,22 @@ def test_service_frames_agree(session: Session, data_dir: Path) -> None:
     acme_id = int(full.loc[full.account_external_id == "acme", "account_id"].iloc[0])
     only = incremental_metrics_frame(session, store, AS_OF, account_ids=[acme_id])
     assert only.account_id.tolist() == [acme_id]
+
+
+@pytest.mark.slow
+def test_a_range_in_one_pass_equals_each_day_computed_alone(
+    session: Session, data_dir: Path
+) -> None:
+    store = insert_fixture(session, data_dir)
+    store.write_parquet(events_table_from_rows(HISTORY))
+    # 01-30's detail window starts 2024-11-01: the pass reads days from then, months before.
+    first = AS_OF - timedelta(days=60)
+    run = compute_and_store_dates(session, store, first, AS_OF, every_days=20)
+    days = [first + timedelta(days=n) for n in (0, 20, 40, 60)]
+    assert [d.as_of for d in run.days] == days
+    # acme and dyna (no creation date) every day; bolt from its creation on 2025-01-01
+    assert [d.accounts for d in run.days] == [3, 3, 3, 3]
+    for day in days:
+        full = metrics_frame(session, store, day)
+        assert_same_metrics(full, stored_metrics(session, day)[full.columns])
+    assert run.qa.as_of == AS_OF and run.qa.accounts == 3

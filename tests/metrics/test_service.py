@@ -18,14 +18,15 @@ from tenure.metrics.service import (
     stored_metrics,
 )
 from tests.metrics.conftest import insert_fixture
-from tests.metrics.fixtures import AS_OF, EXPECTED
+from tests.metrics.fixtures import AS_OF, EXPECTED, FEATURES
 from tests.metrics.test_compute import assert_same
 
 
 def test_computed_from_the_database_stored_and_qad(session: Session, data_dir: Path) -> None:
     store = insert_fixture(session, data_dir)
     run = compute_and_store(session, store, AS_OF)
-    assert run.accounts == 3 and run.metrics == len(all_metrics())
+    # The registry, then five usage-by-feature metrics for each catalog feature.
+    assert run.accounts == 3 and run.metrics == len(all_metrics()) + 5 * len(FEATURES)
     stored = stored_metrics(session).set_index("account_external_id")
     for account, expected in EXPECTED.items():
         for slug, value in expected.items():

@@ -12,6 +12,7 @@ import pytest
 
 from tenure.dates import end_of
 from tenure.errors import InvalidInput
+from tenure.metrics.compute import daily_activity
 from tenure.metrics.snapshot import snapshot_from_rows
 from tenure.risk.datasets import (
     ContractTerm,
@@ -26,7 +27,7 @@ from tenure.risk.datasets import (
     with_changes,
 )
 from tenure.risk.evaluation import backtest, early_warning, rank_figures, time_ordered_folds
-from tenure.risk.service import LABEL_COLUMNS, feature_types
+from tenure.risk.history import LABEL_COLUMNS, feature_types
 from tenure.store.events import events_table_from_rows
 from tests.risk.factories import CustomerBase, customer_base, terms_of
 
@@ -54,7 +55,8 @@ def features_on(
     snapshot = snapshot_from_rows(
         con, accounts=base.accounts, contracts=contracts or base.contracts
     )
-    return metric_features(con, table, snapshot, dates, METRICS)
+    daily = con.create_table("daily", daily_activity(table, snapshot, max(dates)), temp=True)
+    return metric_features(con, daily, snapshot, dates, METRICS)
 
 
 @pytest.fixture(scope="module")

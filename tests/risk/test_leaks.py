@@ -96,7 +96,8 @@ def test_a_mixed_base_gets_a_window_per_billing_group(
 ) -> None:
     from dataclasses import replace
 
-    from tenure.risk.service import fit_and_save, score_accounts
+    from tenure.risk.scoring import score_accounts
+    from tenure.risk.service import fit_and_save
     from tests.risk.factories import customer_base
 
     annual = customer_base(accounts=40, months=24, seed=11)

@@ -15,15 +15,9 @@ from sqlalchemy.orm import Session
 from tenure.errors import InvalidInput
 from tenure.model import Account, ChurnRiskScore, Contract
 from tenure.risk.datasets import ColumnTypes, change_reference
-from tenure.risk.service import (
-    contract_terms,
-    evaluate_history,
-    fit_and_save,
-    load_history,
-    load_model,
-    models_dir,
-    score_accounts,
-)
+from tenure.risk.history import contract_terms, load_history
+from tenure.risk.scoring import score_accounts
+from tenure.risk.service import evaluate_history, fit_and_save, load_model, models_dir
 from tenure.store.events import EventStore, events_table_from_rows
 from tests.risk.factories import CustomerBase, customer_base
 

@@ -13,13 +13,22 @@ from typer.testing import CliRunner
 
 from tenure.cli.main import app
 from tenure.config import Settings
+from tenure.metrics.by_feature import feature_slug
 from tenure.model import ChurnRiskScore
 from tenure.risk.datasets import customers_on
-from tenure.risk.service import contract_terms
+from tenure.risk.history import contract_terms
 from tenure.simulate import load_config, simulate_into_stores
 from tenure.store.database import create_engine, session_factory
 
-METRICS = ["license_utilization", "usage_trend", "days_since_last_activity", "days_to_renewal"]
+# Usage of one catalog feature beside the registry's metrics: its reasons must name it in words.
+WORKFLOWS = feature_slug("workflow.automated", "days_28d")
+METRICS = [
+    "license_utilization",
+    "usage_trend",
+    "days_since_last_activity",
+    "days_to_renewal",
+    WORKFLOWS,
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +67,6 @@ def test_fit_then_score_every_current_customer(
     assert run["accounts"] == len(stored) > 0
     assert all(s.model_version == version and s.reasons for s in stored)
     assert all(0.0 < s.probability < 1.0 for s in stored)
+    # The catalog's display name (simulate/presets/defaults.yaml), not the column's slug.
+    labels = {r["label"] for s in stored for r in s.reasons if r["feature"] == WORKFLOWS}
+    assert labels == {"Workflow automation: days used (month)"}

@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tenure.api.observability import count_ingested
 from tenure.errors import TenureError, Unauthorized
-from tenure.ingest import segment
+from tenure.ingest import segment, segment_calls, segment_identities
 from tenure.ingest.backpressure import IngestGate
 from tenure.ingest.segment import (
     MAX_REQUEST_BYTES,
@@ -125,7 +125,7 @@ def _body_key(payload: Any) -> str | None:
 
 
 def _source_name(sessions: sessionmaker[Session], write_key: str | None) -> str:
-    if write_key is not None and segment.unstorable_text(write_key) is not None:
+    if write_key is not None and segment_calls.unstorable_text(write_key) is not None:
         write_key = "?"  # not any source's key, and not text the database can compare
     if write_key is None:
         raise Unauthorized(
@@ -149,7 +149,7 @@ def store_plan(plan: IngestPlan, store: EventStore, sessions: sessionmaker[Sessi
         for attempt in range(_ATTEMPTS):
             try:
                 with session_scope(sessions) as session:
-                    segment.apply_identities(
+                    segment_identities.apply_identities(
                         session, plan.identities, source=plan.source, received_at=plan.received_at
                     )
                 break

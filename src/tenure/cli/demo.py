@@ -185,7 +185,8 @@ def fit_churn_model(ctx: DemoContext) -> None:
     from tenure.cli.context import unit_of_work
     from tenure.errors import InvalidInput
     from tenure.risk.reasons import feature_label
-    from tenure.risk.service import fit_and_save, score_accounts
+    from tenure.risk.scoring import score_accounts
+    from tenure.risk.service import fit_and_save
     from tenure.store.events import open_event_store
 
     assert ctx.as_of is not None, "the simulation step sets as_of"
@@ -224,7 +225,9 @@ def fit_churn_model(ctx: DemoContext) -> None:
         highlight=False,
     )
     for row in run.scores[:5]:
-        reasons = ", ".join(feature_label(str(r["feature"])) for r in row.reasons[:2])
+        reasons = ", ".join(
+            r.get("label") or feature_label(str(r["feature"])) for r in row.reasons[:2]
+        )
         at_risk = (
             ""
             if row.arr_at_risk is None

@@ -158,14 +158,14 @@ def _dry_run(request: ImportRequest, as_json: bool) -> None:
     """Check the file and count what would change, then roll back: nothing is written or logged."""
     from tenure.cli.context import database, print_json, settings
     from tenure.errors import RejectedFile
-    from tenure.ingest.importer import count_valid_rows, import_records
+    from tenure.ingest.importer import count_valid_events, import_records
     from tenure.ingest.request import ImportReport
     from tenure.store.database import session_factory
 
     try:
         with _progress(request.path) as bar:
             if request.entity == "events":
-                rows = count_valid_rows(request, progress=bar)
+                rows = count_valid_events(request, progress=bar)
                 report = ImportReport(
                     entity="events",
                     file_name=request.path.name,

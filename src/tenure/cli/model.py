@@ -345,7 +345,7 @@ def score(
     """Score every current customer with the latest model; store probability, reasons, version."""
     from tenure.cli.context import event_store, settings, unit_of_work
     from tenure.risk.reasons import reason_text
-    from tenure.risk.service import score_accounts
+    from tenure.risk.scoring import score_accounts
 
     with unit_of_work() as session:
         day = as_of_day(session, as_of, quiet=as_json)

@@ -2,7 +2,7 @@
 
 Loads what :mod:`tenure.health.compare` needs — every customer on every Monday once it has the
 churn model's warm-up of history, the metrics both versions read as known on each of those days
-(:func:`tenure.risk.service.load_history`, the churn model's own history loader), the account
+(:func:`tenure.risk.history.load_history`, the churn model's own history loader), the account
 columns and LAER stage profiles may match on, and the renewals churners were lost at — then
 scores both versions on every row. Nothing is stored: a backtest reads history, it does not
 rewrite it.
@@ -38,7 +38,7 @@ from tenure.risk.datasets import (
     weekly_dates,
 )
 from tenure.risk.evaluation import LEAD_DAYS
-from tenure.risk.service import contract_terms, latest_data_day, observable_from
+from tenure.risk.history import contract_terms, latest_data_day, observable_from
 from tenure.store.events import EventStore
 
 
@@ -121,7 +121,7 @@ def backtest_history(
     session: Session, store: EventStore, data_end: date, metrics: Sequence[str]
 ) -> BacktestHistory:
     """Customers on each Monday after the churn model's warm-up (the same observation rules as
-    :func:`tenure.risk.service.load_history`), with ``metrics`` as known on that Monday — computed
+    :func:`tenure.risk.history.load_history`), with ``metrics`` as known on that Monday — computed
     only for the Mondays within the 365 days before some lost renewal: an alert on any other day
     cannot count for or against either version, and metrics over history are the slow part."""
     terms = contract_terms(session)
@@ -147,13 +147,14 @@ def backtest_history(
     customers = customers[customers["observed_on"].isin(scored)]
     rows = customers[["account_id", "observed_on"]].reset_index(drop=True)
     if scored and not customers.empty:
+        from tenure.metrics.incremental import daily_activity_table
         from tenure.metrics.snapshot import load_snapshot
 
         con = store.connect()
         try:
-            features = metric_features(
-                con, store.table(con), load_snapshot(session, con), scored, metrics
-            )
+            snapshot = load_snapshot(session, con)
+            daily = daily_activity_table(con, store, snapshot, min(scored), max(scored))
+            features = metric_features(con, daily, snapshot, scored, metrics)
         finally:
             con.disconnect()
         rows = observation_dataset(rows, features)

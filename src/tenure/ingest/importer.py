@@ -8,8 +8,10 @@ store, deduplicated by message id.
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,21 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tenure.errors import RowError
+from tenure.errors import InvalidInput, RejectedFile, RowError
 from tenure.ingest.batches import BatchWriter, FileIndex
+from tenure.ingest.event_files import (
+    BadRows,
+    EventBatch,
+    is_segment_lines,
+    parquet_event_batches,
+    parquet_events_readable,
+    segment_line_batches,
+)
+from tenure.ingest.files import FileFormat, detect_format
 from tenure.ingest.identities import IdentityMatcher
 from tenure.ingest.request import ImportReport, ImportRequest, NoProgress, Progress
+from tenure.ingest.segment_calls import IdentityMessage
+from tenure.ingest.segment_identities import apply_identities
 from tenure.ingest.validation import reject_if_errors, sorted_errors, validated_rows
 from tenure.model.base import utcnow
 from tenure.store.events import EVENT_SCHEMA, EventStore, events_table_from_rows
@@ -49,6 +62,18 @@ def count_valid_rows(request: ImportRequest, *, progress: Progress | None = None
     source, validator, validated = validated_rows(request, progress or NoProgress())
     count = sum(1 for _ in validated)
     reject_if_errors(source, validator, count)
+    return count
+
+
+def count_valid_events(request: ImportRequest, *, progress: Progress | None = None) -> int:
+    """Check every row of an events file as its import would, writing nothing."""
+    batches = _batch_reader(request, utcnow())
+    if batches is None:
+        return count_valid_rows(request, progress=progress)
+    bad = BadRows()
+    count = sum(batch.rows for batch in batches(bad))
+    if bad:
+        raise RejectedFile(request.path.name, bad.listed())
     return count
 
 
@@ -134,6 +159,7 @@ def import_events(
     store: EventStore,
     request: ImportRequest,
     *,
+    session: Session | None = None,
     received_at: datetime | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
@@ -143,20 +169,39 @@ def import_events(
     the rest of the file is checked, and written to the store only when every row passed.
     Events already stored (same message id on the same day) are skipped, so a re-import writes
     nothing. Events whose account is not yet known are kept: they are attributed when metrics
-    are computed, as events from the ingest API are.
+    are computed, as events from the ingest API are. Without a mapping, Segment-spec JSON lines
+    and Parquet in the event columns are read in batches (``ingest/event_files.py``); the
+    identify, group and alias calls of a Segment file are applied through ``session`` as the
+    HTTP endpoint applies them.
     """
     progress = progress or NoProgress()
+    received_at = received_at or utcnow()
     staging = store.data_dir / "staging"
     staging.mkdir(parents=True, exist_ok=True)
+    identities: list[IdentityMessage] = []
     with tempfile.TemporaryDirectory(dir=staging, prefix="import-") as folder:
         staged = Path(folder) / "events.parquet"
-        count = _stage_events(request, staged, received_at or utcnow(), progress)
+        batches = _batch_reader(request, received_at)
+        if batches is None:
+            count = _stage_events(request, staged, received_at, progress)
+        else:
+            count, identities = _stage_batches(request, batches, staged, progress)
         written = duplicates = 0
         progress.start(f"writing {count} events", count)
         for batch in pq.ParquetFile(staged).iter_batches(batch_size=EVENT_BATCH):
             result = store.write_parquet(pa.Table.from_batches([batch]), dedupe=True)
             written, duplicates = written + result.written, duplicates + result.duplicates
             progress.advance(batch.num_rows)
+    if identities:
+        if session is None:
+            raise InvalidInput("identify, group and alias calls need the database: none was given")
+        for start in range(0, len(identities), RECORD_BATCH):
+            apply_identities(
+                session,
+                identities[start : start + RECORD_BATCH],
+                source=_source_name(request),
+                received_at=received_at,
+            )
     return ImportReport(
         entity="events",
         file_name=request.path.name,
@@ -168,12 +213,58 @@ def import_events(
     )
 
 
+def _source_name(request: ImportRequest) -> str:
+    return f"import:{request.path.name}"
+
+
+BatchReader = Callable[[BadRows], Iterator[EventBatch]]
+
+
+def _batch_reader(request: ImportRequest, received_at: datetime) -> BatchReader | None:
+    """The batch reader for a file that needs no mapping, or None (read row by row)."""
+    if request.mapping is not None:
+        return None
+    file_format = detect_format(request.path, request.format)
+    source = _source_name(request)
+    if file_format is FileFormat.jsonl and is_segment_lines(request.path):
+        return functools.partial(
+            segment_line_batches, request.path, source=source, received_at=received_at
+        )
+    if file_format is FileFormat.parquet and parquet_events_readable(request.path):
+        return functools.partial(
+            parquet_event_batches, request.path, source=source, received_at=received_at
+        )
+    return None
+
+
+def _stage_batches(
+    request: ImportRequest, batches: BatchReader, staged: Path, progress: Progress
+) -> tuple[int, list[IdentityMessage]]:
+    """Check every row, staging the batches while none is bad; RejectedFile naming the bad rows."""
+    bad = BadRows()
+    identities: list[IdentityMessage] = []
+    count = 0
+    progress.start(f"checking {request.path.name}", None)
+    with pq.ParquetWriter(staged, EVENT_SCHEMA) as writer:
+        for batch in batches(bad):
+            count += batch.rows
+            progress.advance(batch.rows)
+            if not bad:
+                writer.write_table(batch.events)
+                identities += batch.identities
+    if bad:
+        raise RejectedFile(request.path.name, bad.listed())
+    if not count:
+        raise RejectedFile(request.path.name, [RowError(1, None, None, "the file is empty")])
+    return count, identities
+
+
 def _stage_events(
     request: ImportRequest, staged: Path, received_at: datetime, progress: Progress
 ) -> int:
     """Check every row, writing the valid ones to ``staged``; RejectedFile if any row is bad."""
     source, validator, validated = validated_rows(request, progress)
-    source_name = f"import:{request.path.name}"
+    source_name = _source_name(request)
     count = 0
     batch: list[dict[str, Any]] = []
     with pq.ParquetWriter(staged, EVENT_SCHEMA) as writer:

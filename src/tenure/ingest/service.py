@@ -52,7 +52,7 @@ def import_file(
     if request.entity == "events":
         if store is None:
             raise InvalidInput("events are imported into the event store: none was given")
-        report = import_events(store, request, progress=progress)
+        report = import_events(store, request, session=session, progress=progress)
     else:
         report = import_records(session, request, progress=progress)
     run = record_run(session, report, started_at=started_at)

@@ -127,7 +127,8 @@ def _risk_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     """Score churn risk with the latest fitted model; entering the alert set is ``risk.raised``."""
     from tenure.errors import NotFound
     from tenure.model import ChurnRiskScore
-    from tenure.risk.service import load_model, score_accounts
+    from tenure.risk.scoring import score_accounts
+    from tenure.risk.service import load_model
 
     assert ctx.store is not None and ctx.data_dir is not None
     _require_metrics(session, ctx.as_of)

@@ -12,7 +12,8 @@ aggregation of that roll-up or of the snapshot.
     frame = table.to_pandas()
 
 Columns: ``account_id``, ``account_external_id``, ``account_name``, ``segment``,
-``experience_segment``, then one column per metric slug (see :mod:`tenure.metrics.registry`).
+``experience_segment``, then one column per metric slug (see :mod:`tenure.metrics.registry`),
+the per-feature metrics of the catalog last (:mod:`tenure.metrics.by_feature`).
 Accounts created after ``as_of`` (``created_on > as_of``) are left out.
 """
 
@@ -24,8 +25,9 @@ from datetime import date, timedelta
 import ibis
 
 from tenure.dates import end_of
+from tenure.metrics.by_feature import catalog_of, metrics_with_catalog
 from tenure.metrics.inputs import DETAIL_DAYS, MetricInputs
-from tenure.metrics.registry import Metric, all_metrics
+from tenure.metrics.registry import Family, Metric
 from tenure.metrics.snapshot import Snapshot
 
 ACCOUNT_COLUMNS = (
@@ -78,18 +80,28 @@ def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> 
     )
 
 
-def daily_activity(events: ibis.Table, snapshot: Snapshot, until: date) -> ibis.Table:
-    """Every attributed event up to the end of ``until`` per (account, user, day, event), in full
-    detail: what the activity of any as-of day up to ``until`` is cut from (``activity_as_of``)."""
+def daily_activity(
+    events: ibis.Table, snapshot: Snapshot, until: date, detail_from: date | None = None
+) -> ibis.Table:
+    """Every attributed event up to the end of ``until`` per (account, user, day, event): what
+    the activity of any as-of day up to ``until`` is cut from (``activity_as_of``).
+
+    Full detail, or from ``detail_from`` on: before it user and event are null, which is all
+    an as-of day whose detail window starts there needs (see :func:`attributed_activity`).
+    """
     known = events.filter(events.timestamp < end_of(until)).select(
         "account_id", "user_id", "event", "timestamp"
     )
     joined = attributed_to_accounts(known, snapshot)
+    day = joined.timestamp.date()
+    detailed = (
+        ibis.literal(True) if detail_from is None else day >= ibis.literal(detail_from, type="date")
+    )
     attributed = joined.select(
         account_id=joined.owner,
-        user_id=joined.user_id,
-        event=joined.event,
-        day=joined.timestamp.date(),
+        user_id=ibis.ifelse(detailed, joined.user_id, ibis.null("string")),
+        event=ibis.ifelse(detailed, joined.event, ibis.null("string")),
+        day=day,
     ).filter(lambda t: t.account_id.notnull())
     return attributed.group_by("account_id", "user_id", "day", "event").aggregate(
         events=attributed.count()
@@ -158,13 +170,22 @@ def metrics_from_activity(
     metrics: Sequence[Metric] | None = None,
 ) -> ibis.Table:
     """:func:`compute_metrics` on an activity roll-up already built (see ``metrics/rollup.py``)."""
-    chosen = list(metrics) if metrics is not None else all_metrics()
+    chosen = list(metrics) if metrics is not None else default_metrics(snapshot)
     # One table per day: expressions for several days can be built before any is executed.
-    activity = con.create_table(
-        f"tenure_metric_activity_{as_of:%Y%m%d}", activity, temp=True, overwrite=True
-    )
+    activity = con.create_table(activity_table_name(as_of), activity, temp=True, overwrite=True)
     inputs = MetricInputs(as_of=as_of, snapshot=snapshot, activity=activity)
     return with_metrics(account_spine(snapshot, as_of), chosen, inputs).order_by("account_id")
+
+
+def default_metrics(snapshot: Snapshot) -> list[Metric]:
+    """What is computed when no metric is named: the registry and the per-feature metrics of
+    the snapshot's catalog (:mod:`tenure.metrics.by_feature`)."""
+    return metrics_with_catalog(catalog_of(snapshot.features))
+
+
+def activity_table_name(as_of: date) -> str:
+    """The temporary table :func:`metrics_from_activity` keeps ``as_of``'s activity in."""
+    return f"tenure_metric_activity_{as_of:%Y%m%d}"
 
 
 def with_metrics(spine: ibis.Table, metrics: Sequence[Metric], inputs: MetricInputs) -> ibis.Table:
@@ -172,9 +193,16 @@ def with_metrics(spine: ibis.Table, metrics: Sequence[Metric], inputs: MetricInp
     metric's default."""
     joined = spine
     columns = [spine[c] for c in spine.columns]
+    families: dict[Family, ibis.Table] = {}
     for metric in metrics:
-        values = metric.expression(inputs)
-        joined = joined.left_join(values, [spine[key] == values[key] for key in inputs.keys])
+        family = metric.family
+        if family is not None and family in families:
+            values = families[family]  # the family's query is joined already
+        else:
+            values = metric.expression(inputs) if family is None else family.build(inputs)
+            if family is not None:
+                families[family] = values
+            joined = joined.left_join(values, [spine[key] == values[key] for key in inputs.keys])
         value = values[metric.slug]
         columns.append(
             value if metric.default is None else value.fill_null(metric.default).name(metric.slug)

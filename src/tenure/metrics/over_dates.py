@@ -20,7 +20,7 @@ then one per metric.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 import ibis
@@ -30,13 +30,15 @@ import pyarrow as pa
 from tenure.metrics.compute import (
     ACCOUNT_COLUMNS,
     activity_as_of,
+    activity_table_name,
     daily_activity,
+    default_metrics,
     metrics_from_activity,
     spine_columns,
     with_metrics,
 )
 from tenure.metrics.inputs import MetricInputs
-from tenure.metrics.registry import Metric, all_metrics
+from tenure.metrics.registry import Metric
 from tenure.metrics.snapshot import Snapshot
 
 
@@ -72,7 +74,7 @@ def metrics_over_dates(
     metrics: Sequence[Metric] | None = None,
 ) -> pd.DataFrame:
     """:func:`compute_metrics_over_dates` on a daily roll-up already built (``daily_activity``)."""
-    chosen = list(metrics) if metrics is not None else all_metrics()
+    chosen = list(metrics) if metrics is not None else default_metrics(snapshot)
     days = sorted(set(days))
     dates = con.create_table(
         "tenure_metric_dates",
@@ -88,17 +90,52 @@ def metrics_over_dates(
         # Through Arrow: every date has the same column types there, even a date on which a
         # metric is missing for everyone (pandas would guess a different dtype for that day).
         per_date = pa.concat_tables(
-            [
-                metrics_from_activity(con, activity_as_of(daily, day), snapshot, day, apart)
-                .select("account_id", *(m.slug for m in apart))
-                .mutate(as_of=ibis.literal(day, type="date"))
-                .to_pyarrow()
-                for day in days
-            ]
+            [_one_date(con, daily, snapshot, day, apart) for day in days]
         ).to_pandas(date_as_object=True)
         frame = frame.merge(per_date, on=["as_of", "account_id"], how="left", validate="1:1")
     ordered = frame[["as_of", *ACCOUNT_COLUMNS, *(m.slug for m in chosen)]]
     return ordered.sort_values(["as_of", "account_id"], ignore_index=True)
+
+
+def metrics_over_dates_in_groups(
+    con: ibis.BaseBackend,
+    daily: ibis.Table,
+    snapshot: Snapshot,
+    dates: Sequence[date],
+    metrics: Sequence[Metric] | None = None,
+    *,
+    dates_per_query: int,
+) -> Iterator[pd.DataFrame]:
+    """:func:`metrics_over_dates`, ``dates_per_query`` dates at a time in date order.
+
+    The window joins repeat each activity row once per date of a query, so the group size, not
+    the number of dates, bounds the memory a pass over many dates needs.
+    """
+    days = sorted(set(dates))
+    for start in range(0, len(days), dates_per_query):
+        yield metrics_over_dates(
+            con, daily, snapshot, days[start : start + dates_per_query], metrics
+        )
+
+
+def _one_date(
+    con: ibis.BaseBackend,
+    daily: ibis.Table,
+    snapshot: Snapshot,
+    day: date,
+    metrics: Sequence[Metric],
+) -> pa.Table:
+    """The metrics that read one date, on that date's activity; its copy of the activity is
+    dropped at once, so a pass over many dates holds one such copy at a time."""
+    try:
+        return (
+            metrics_from_activity(con, activity_as_of(daily, day), snapshot, day, metrics)
+            .select("account_id", *(m.slug for m in metrics))
+            .mutate(as_of=ibis.literal(day, type="date"))
+            .to_pyarrow()
+        )
+    finally:
+        con.drop_table(activity_table_name(day), force=True)
 
 
 def _together(

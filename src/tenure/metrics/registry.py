@@ -68,6 +68,15 @@ class Unit(enum.StrEnum):
 Build = Callable[[MetricInputs], ibis.Table]
 
 
+@dataclass(frozen=True, eq=False)
+class Family:
+    """Metrics computed together in one query: ``build`` returns the keys and one column per
+    member's slug (the per-feature usage of a catalog: one grouped pass, not one per feature)."""
+
+    name: str
+    build: Build
+
+
 @dataclass(frozen=True)
 class Metric:
     slug: str
@@ -80,33 +89,46 @@ class Metric:
     # The build reads activity windows through ``inputs.activity_in`` and groups by
     # ``inputs.keys`` only, so it can run for many as-of dates in one query.
     over_dates: bool = False
+    # Computed with the other members of its family in one query (see :class:`Family`).
+    family: Family | None = None
 
     def expression(self, inputs: MetricInputs) -> ibis.Table:
         """The metric as ``(account_id, <slug>)`` rows, one per account that has a value
         (``(account_id, as_of, <slug>)`` over many dates)."""
+        if self.family is not None:
+            return self.family.build(inputs).select(*inputs.keys, self.slug)
         table = self.build(inputs)
         return table.select(*inputs.keys, **{self.slug: table.value})
 
     def format(self, value: object) -> str:
         """The value as a person reads it (``42 %``, ``12 days``, ``yes``); ``—`` for no data."""
-        if value is None or (isinstance(value, float) and value != value):
-            return "—"
-        if self.unit is Unit.currency_code:
-            return str(value)
-        number = float(value)  # type: ignore[arg-type]
-        if self.unit is Unit.share:
-            return f"{number * 100:.0f} %"
-        if self.unit is Unit.change:
-            return f"{number * 100:+.0f} %"
-        if self.unit is Unit.flag:
-            return "yes" if number >= 1 else "no"
-        if self.unit is Unit.days:
-            return f"{number:.0f} days"
-        if self.unit is Unit.money:
-            return f"{number:,.0f}"
-        if number == int(number):
-            return f"{int(number)}"
-        return f"{number:.2f}"
+        return format_value(self.unit, value)
+
+
+def format_value(unit: Unit, value: object) -> str:
+    """``value`` in ``unit`` as a person reads it; ``—`` for no data.
+
+    >>> format_value(Unit.share, 0.42), format_value(Unit.change, -0.5), format_value(Unit.days, 3)
+    ('42 %', '-50 %', '3 days')
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if unit is Unit.currency_code:
+        return str(value)
+    number = float(value)  # type: ignore[arg-type]
+    if unit is Unit.share:
+        return f"{number * 100:.0f} %"
+    if unit is Unit.change:
+        return f"{number * 100:+.0f} %"
+    if unit is Unit.flag:
+        return "yes" if number >= 1 else "no"
+    if unit is Unit.days:
+        return f"{number:.0f} days"
+    if unit is Unit.money:
+        return f"{number:,.0f}"
+    if number == int(number):
+        return f"{int(number)}"
+    return f"{number:.2f}"
 
 
 _REGISTRY: dict[str, Metric] = {}

@@ -99,7 +99,13 @@ class ActivityRollup:
         self.folder = storage.data_dir / ROLLUP_FOLDER
 
     def read(self, as_of: date) -> RollupRead:
-        """Bring the roll-up up to date with the store, then read what ``as_of`` needs.
+        """Bring the roll-up up to date with the store, then read what ``as_of`` needs."""
+        return self.read_range(as_of, as_of)
+
+    def read_range(self, first: date, last: date) -> RollupRead:
+        """Bring the roll-up up to date with the store, then read what every as-of day from
+        ``first`` to ``last`` needs: the days from the month the first day's detail window
+        begins in up to ``last``, the month summaries before.
 
         Refresh and read happen under one lock and one store snapshot, so the pending inbox rows
         returned are exactly the events no roll-up file holds yet.
@@ -107,12 +113,12 @@ class ActivityRollup:
         with self._lock():
             batch, files = self.storage.snapshot()
             refresh, manifest = self._refresh(files, pending=batch.events.num_rows)
-            detail_start = as_of - timedelta(days=DETAIL_DAYS - 1)
+            detail_start = first - timedelta(days=DETAIL_DAYS - 1)
             month_start = detail_start.replace(day=1)
             paths = [
                 self.folder / f"day={day}.parquet"
                 for day in sorted(manifest["days"])
-                if month_start.isoformat() <= day <= as_of.isoformat()
+                if month_start.isoformat() <= day <= last.isoformat()
             ] + [
                 self.folder / f"month={month}.parquet"
                 for month in sorted(manifest["months"])
@@ -120,7 +126,7 @@ class ActivityRollup:
             ]
             tables = [pq.read_table(path).cast(ROLLUP_SCHEMA) for path in paths]
         pending = _roll_up_pending(batch.events)
-        tables.append(pending.filter(pc.less_equal(pending["day"], pa.scalar(as_of))))
+        tables.append(pending.filter(pc.less_equal(pending["day"], pa.scalar(last))))
         return RollupRead(pa.concat_tables(tables), refresh, len(paths))
 
     def refresh(self) -> RefreshResult:
@@ -232,16 +238,22 @@ def attribute_rollup(rolled: ibis.Table, snapshot: Snapshot, as_of: date) -> ibi
     Rows are (day, account_id external, user_id, event, events); the attribution rules and the
     detail window are those of :func:`tenure.metrics.compute.attributed_activity`.
     """
-    known = rolled.filter(rolled.day <= ibis.literal(as_of, type="date"))
+    return activity_as_of(attributed_rollup(rolled, snapshot, as_of), as_of)
+
+
+def attributed_rollup(rolled: ibis.Table, snapshot: Snapshot, until: date) -> ibis.Table:
+    """Roll-up rows up to ``until`` attributed to internal accounts, per day as read (month
+    summaries before the detail): what :func:`tenure.metrics.compute.activity_as_of` cuts the
+    activity of any as-of day of the range read from."""
+    known = rolled.filter(rolled.day <= ibis.literal(until, type="date"))
     joined = attributed_to_accounts(known, snapshot)
-    attributed = joined.select(
+    return joined.select(
         account_id=joined.owner,
         user_id=joined.user_id,
         event=joined.event,
         day=joined.day,
         events=joined.events,
     ).filter(lambda t: t.account_id.notnull())
-    return activity_as_of(attributed, as_of)
 
 
 def _roll_up_pending(events: pa.Table) -> pa.Table:

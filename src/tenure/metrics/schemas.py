@@ -62,3 +62,21 @@ class MetricRun(BaseModel):
     seconds: float
     qa: MetricQAReport
     rows: list[dict[str, float | str | int | None]]
+
+
+class MetricDay(BaseModel):
+    as_of: date
+    accounts: int
+
+
+class MetricRangeRun(BaseModel):
+    """What `tenure metrics compute --from --to --every` did: every date stored from one pass."""
+
+    first: date
+    last: date
+    every_days: int
+    metrics: int
+    seconds: float
+    days: list[MetricDay]
+    # The last date's QA: a broken source shows there as on any single day.
+    qa: MetricQAReport

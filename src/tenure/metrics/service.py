@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.errors import NotFound
+from tenure.errors import InvalidInput, NotFound
+from tenure.metrics.by_feature import CatalogFeature, metrics_with_catalog
 from tenure.metrics.compute import ACCOUNT_COLUMNS, compute_metrics
 from tenure.metrics.qa import qa_report
-from tenure.metrics.registry import Metric, all_metrics
-from tenure.metrics.schemas import MetricRun
+from tenure.metrics.registry import Metric
+from tenure.metrics.schemas import MetricDay, MetricRangeRun, MetricRun
 from tenure.metrics.snapshot import load_snapshot
-from tenure.model import Account, MetricSnapshot
+from tenure.model import Account, Feature, MetricSnapshot
 from tenure.store.events import EventStore
 
 
@@ -57,6 +58,12 @@ def _plain(metric: Metric, value: Any) -> float | str | None:
     return float(value) if metric.unit.is_numeric else str(value)
 
 
+def known_metrics(session: Session) -> list[Metric]:
+    """The registry and the per-feature metrics of the catalog stored now."""
+    rows = session.execute(sa.select(Feature.key, Feature.name).order_by(Feature.key))
+    return metrics_with_catalog(CatalogFeature(key, name or key) for key, name in rows)
+
+
 def store_metrics(
     session: Session, as_of: date, frame: pd.DataFrame, *, partial: bool = False
 ) -> int:
@@ -64,7 +71,7 @@ def store_metrics(
 
     ``partial`` replaces only the accounts in ``frame`` (the intraday refresh).
     """
-    metrics = [m for m in all_metrics() if m.slug in frame.columns]
+    metrics = [m for m in known_metrics(session) if m.slug in frame.columns]
     replaced = sa.delete(MetricSnapshot).where(MetricSnapshot.as_of == as_of)
     if partial:
         ids = [int(a) for a in frame["account_id"]]
@@ -91,7 +98,7 @@ def compute_and_store(
     started = time.perf_counter()
     frame = metrics_frame(session, store, as_of, incremental=incremental)
     store_metrics(session, as_of, frame)
-    metrics = all_metrics()
+    metrics = [m for m in known_metrics(session) if m.slug in frame.columns]
     rows = [
         {
             **{c: record[c] for c in ACCOUNT_COLUMNS},
@@ -106,6 +113,48 @@ def compute_and_store(
         seconds=round(time.perf_counter() - started, 3),
         qa=qa_report(frame, metrics, as_of),
         rows=rows,
+    )
+
+
+def dates_every(first: date, last: date, every_days: int) -> list[date]:
+    """``first``, every ``every_days`` days after it, up to ``last`` (included when it falls on
+    the step).
+
+    >>> dates_every(date(2025, 1, 1), date(2025, 1, 15), 7)
+    [datetime.date(2025, 1, 1), datetime.date(2025, 1, 8), datetime.date(2025, 1, 15)]
+    """
+    if every_days < 1:
+        raise InvalidInput(f"--every must be at least 1 day, not {every_days}")
+    if last < first:
+        raise InvalidInput(f"--to {last} is before --from {first}")
+    return [first + timedelta(days=n) for n in range(0, (last - first).days + 1, every_days)]
+
+
+def compute_and_store_dates(
+    session: Session, store: EventStore, first: date, last: date, every_days: int = 1
+) -> MetricRangeRun:
+    """Compute every metric for each date from ``first`` to ``last`` every ``every_days`` days
+    in one pass over the activity (the daily run's path, a few dates per query), storing each
+    date as it comes (replacing it); QA the last one."""
+    from tenure.metrics.incremental import metric_frames
+
+    started = time.perf_counter()
+    metrics = known_metrics(session)
+    days: list[MetricDay] = []
+    last_frame = pd.DataFrame()
+    for frame in metric_frames(session, store, dates_every(first, last, every_days), metrics):
+        for day, rows in frame.groupby("as_of", sort=True):
+            last_frame = rows.drop(columns="as_of")
+            store_metrics(session, day, last_frame)
+            days.append(MetricDay(as_of=day, accounts=len(last_frame)))
+    return MetricRangeRun(
+        first=first,
+        last=last,
+        every_days=every_days,
+        metrics=len(metrics),
+        seconds=round(time.perf_counter() - started, 3),
+        days=days,
+        qa=qa_report(last_frame, metrics, days[-1].as_of if days else last),
     )
 
 
@@ -134,7 +183,7 @@ def metric_history(
         statement = statement.where(MetricSnapshot.as_of >= start)
     if end is not None:
         statement = statement.where(MetricSnapshot.as_of <= end)
-    slugs = [m.slug for m in all_metrics()]
+    slugs = [m.slug for m in known_metrics(session)]
     records = []
     for row in session.execute(statement):
         values = row.values or {}

@@ -64,7 +64,12 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "features": pa.schema(
-        [("key", pa.string()), ("strategic", pa.bool_()), ("released_on", pa.date32())]
+        [
+            ("key", pa.string()),
+            ("name", pa.string()),
+            ("strategic", pa.bool_()),
+            ("released_on", pa.date32()),
+        ]
     ),
     "contracts": pa.schema(
         [
@@ -199,7 +204,9 @@ def load_snapshot(session: Session, con: ibis.BaseBackend) -> Snapshot:
             ),
         ),
         contacts=_contact_rows(session),
-        features=_rows(session, sa.select(Feature.key, Feature.strategic, Feature.released_on)),
+        features=_rows(
+            session, sa.select(Feature.key, Feature.name, Feature.strategic, Feature.released_on)
+        ),
         contracts=_rows(
             session,
             sa.select(

@@ -388,33 +388,43 @@ def observation_dataset(
 
 def metric_features(
     con: Any,
-    events: Any,
+    daily: Any,
     snapshot: Any,
     dates: Sequence[date],
     metrics: Sequence[str] | None = None,
 ) -> dict[date, pd.DataFrame]:
-    """The registered metrics (all, or the named ones) as of each date, indexed by account_id.
+    """The metrics (the registry and the catalog's usage by feature, or the named ones) as of
+    each date, indexed by account_id.
 
     Metrics as of ``d`` see only what was known at the end of ``d`` (events before the cutoff,
-    operational rows by their effective dates) — the registry's as-of contract. The events are
-    read once for all dates (:func:`tenure.metrics.over_dates.compute_metrics_over_dates`).
+    operational rows by their effective dates) — the registry's as-of contract. ``daily`` is the
+    attributed activity read once for every date (``tenure.metrics.incremental``
+    ``daily_activity_table``, the path the daily run takes too), computed a few dates at a time.
     """
-    from tenure.metrics.over_dates import compute_metrics_over_dates
-    from tenure.metrics.registry import all_metrics, get_metric
+    from tenure.metrics.by_feature import catalog_of, find_metric, metrics_with_catalog
+    from tenure.metrics.incremental import DATES_PER_QUERY
+    from tenure.metrics.over_dates import metrics_over_dates_in_groups
 
     if not dates:
         return {}
-    chosen = [get_metric(slug) for slug in metrics] if metrics is not None else all_metrics()
-    together = compute_metrics_over_dates(con, events, snapshot, dates, chosen)
+    catalog = catalog_of(snapshot.features)
+    chosen = (
+        [find_metric(slug, catalog) for slug in metrics]
+        if metrics is not None
+        else metrics_with_catalog(catalog)
+    )
     # Numeric metrics stay float even on a day where one is all missing (e.g. no NPS yet),
     # so the days concatenate with one dtype per column.
     numeric = {m.slug: "float64" for m in chosen if m.unit.is_numeric}
-    together = together.drop(columns=list(ACCOUNT_ID_COLUMNS[1:])).astype(numeric)
-    by_date = {day: rows for day, rows in together.groupby("as_of", sort=True)}
-    empty = together.iloc[0:0]
-    return {
-        day: by_date.get(day, empty).drop(columns="as_of").set_index("account_id") for day in dates
-    }
+    by_date: dict[date, pd.DataFrame] = {}
+    for group in metrics_over_dates_in_groups(
+        con, daily, snapshot, dates, chosen, dates_per_query=DATES_PER_QUERY
+    ):
+        group = group.drop(columns=list(ACCOUNT_ID_COLUMNS[1:])).astype(numeric)
+        for day, rows in group.groupby("as_of", sort=True):
+            by_date[day] = rows.drop(columns="as_of").set_index("account_id")
+    empty = next(iter(by_date.values())).iloc[0:0] if by_date else pd.DataFrame()
+    return {day: by_date.get(day, empty) for day in dates}
 
 
 def change_reference(day: date, weeks: int = CHANGE_WEEKS) -> date:
@@ -435,9 +445,13 @@ def with_changes(
     with the one ``weeks`` earlier (missing when that frame was not computed or the account was
     not there), so it still uses only data from before each date.
     """
+    from tenure.metrics.by_feature import is_feature_metric
+
     result = {}
     for day, frame in features_by_date.items():
         numeric = frame.select_dtypes("number")
+        # Usage by feature carries its own changes over 4 and 12 weeks.
+        numeric = numeric[[c for c in numeric.columns if not is_feature_metric(c)]]
         earlier = features_by_date.get(change_reference(day, weeks))
         if earlier is None:
             change = pd.DataFrame(np.nan, index=frame.index, columns=numeric.columns)

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from tenure.errors import NotFound
-from tenure.metrics.registry import Metric, Unit, get_metric
+from tenure.metrics.by_feature import feature_metric_label, stat_unit
+from tenure.metrics.registry import Metric, Unit, format_value, get_metric
 
 TOP_REASONS = 5
 BASE_COLUMN = "(base)"
@@ -31,13 +32,18 @@ class Reason:
     feature: str
     value: Any
     contribution: float
+    # The feature in words when the registry alone cannot say it (usage by a catalog feature).
+    label: str | None = None
 
     @property
     def direction(self) -> str:
         return "raises risk" if self.contribution > 0 else "lowers risk"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"direction": self.direction, "label": feature_label(self.feature)}
+        return asdict(self) | {
+            "direction": self.direction,
+            "label": self.label or feature_label(self.feature),
+        }
 
 
 def _metric(slug: str) -> Metric | None:
@@ -55,6 +61,8 @@ def feature_label(feature: str) -> str:
     >>> feature_label("MonthlyCharges")
     'MonthlyCharges'
     """
+    if (by_feature := feature_metric_label(feature)) is not None:
+        return by_feature
     change = CHANGE_FEATURE.fullmatch(feature)
     if change and (metric := _metric(change["slug"])) is not None:
         return f"{metric.name}, change over {change['weeks']} weeks"
@@ -71,9 +79,11 @@ def reason_text(reason: Mapping[str, Any]) -> str:
     'Touchpoints (90 days) = 2'
     """
     feature, value = str(reason.get("feature")), reason.get("value")
-    label = feature_label(feature)
+    label = reason.get("label") or feature_label(feature)
     if value is None:
         return label
+    if (unit := stat_unit(feature)) is not None and isinstance(value, int | float):
+        return f"{label} = {format_value(unit, value)}"
     change = CHANGE_FEATURE.fullmatch(feature)
     metric = _metric(change["slug"] if change else feature)
     if metric is None or not isinstance(value, int | float):
@@ -101,9 +111,14 @@ def _plain(value: Any) -> Any:
 
 
 def top_reasons(
-    contributions: pd.DataFrame, features: pd.DataFrame, limit: int = TOP_REASONS
+    contributions: pd.DataFrame,
+    features: pd.DataFrame,
+    limit: int = TOP_REASONS,
+    labels: Mapping[str, str] | None = None,
 ) -> list[list[Reason]]:
     """For each row, the ``limit`` features with the largest absolute contribution, largest first.
+
+    ``labels`` names features the registry does not know (the catalog's usage by feature).
 
     >>> c = pd.DataFrame({"(base)": [-1.0], "seats": [0.8], "nps": [-0.3], "tickets": [0.05]})
     >>> f = pd.DataFrame({"seats": [3], "nps": [9], "tickets": [0]})
@@ -119,7 +134,12 @@ def top_reasons(
         order = np.argsort(-np.abs(matrix[i]), kind="stable")[:limit]
         result.append(
             [
-                Reason(names[j], _plain(raw[i, j]), float(matrix[i, j]))
+                Reason(
+                    names[j],
+                    _plain(raw[i, j]),
+                    float(matrix[i, j]),
+                    (labels or {}).get(names[j]),
+                )
                 for j in order
                 if matrix[i, j] != 0.0
             ]

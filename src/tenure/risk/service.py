@@ -5,7 +5,8 @@ Functions take the session first; they flush, never commit (the surface owns the
 - :func:`evaluate_table` — table mode (CSV/Parquet with a churn column);
 - :func:`evaluate_history` — time-ordered backtest on the accounts' own history;
 - :func:`fit_and_save` — backtest, fit on all known outcomes, save under ``<data_dir>/models``;
-- :func:`score_accounts` — score every current customer with the latest model and store it.
+- :func:`tenure.risk.scoring.score_accounts` — score every current customer with the latest
+  model and store it; :mod:`tenure.risk.history` loads the account history all of them read.
 """
 
 from __future__ import annotations
@@ -13,37 +14,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.accounts.arr import continues
-from tenure.accounts.renewal import renewal_on
 from tenure.errors import InvalidInput, NotFound
-from tenure.model import Account, ChurnRiskScore, Contract
-from tenure.model.contract import ContractStatus, RenewalOutcome
 from tenure.risk.billing import Cadence, billing_cadences
 from tenure.risk.datasets import (
     ColumnTypes,
-    ContractTerm,
-    change_reference,
-    customers_on,
     horizon_labels,
-    infer_column_types,
     lost_within,
-    metric_features,
-    observation_dataset,
     read_table,
     renewal_labels,
     table_dataset,
-    weekly_dates,
-    with_changes,
 )
 from tenure.risk.evaluation import (
     ALERT_BUDGET,
@@ -51,32 +39,30 @@ from tenure.risk.evaluation import (
     RankingFigures,
     Scores,
     TableEvaluation,
-    alert_set,
     backtest,
     cross_validate_table,
     rank_figures,
 )
-from tenure.risk.figures import churn_probability_sql, risk_window
+from tenure.risk.figures import risk_window
+from tenure.risk.history import (
+    History,
+    contract_terms,
+    feature_types,
+    load_history,
+)
 from tenure.risk.leaks import LeakFinding, LeakSuspected, contract_layout_leaks, feature_leaks
 from tenure.risk.models import MODELS, ChurnModel, GradientBoostingChurnModel, make_model
-from tenure.risk.reasons import top_reasons
-from tenure.risk.schemas import ChurnRiskRead, ScoreRun
 from tenure.store.events import EventStore
 
 # The horizon and lead follow the base's billing periods: tenure.risk.billing.DEFAULTS says why.
 # On account history the risk depends on interactions (renewal timing × engagement) that a linear
 # model cannot express; boosting ranked best in backtests on simulated bases (see the report).
 DEFAULT_HISTORY_MODEL = GradientBoostingChurnModel.name
-# An account is observed once this many days of its usage are recorded: the trailing window most
-# usage metrics read. Per account, not one global cut: a global cut after the first event left a
-# short history with one training date (issue 21), while each new customer still gets its month.
-WARMUP_DAYS = 28
 # "Next renewal" risk covers renewals due within a year: every term renews at least yearly.
 RENEWAL_WITHIN_DAYS = 365
 # The naive baseline every figure is compared with: longer silence = riskier.
 NAIVE_BASELINE = "days_since_last_activity"
 ARR_METRICS = ("arr", "arr_currency")
-LABEL_COLUMNS = ("account_id", "observed_on", "next_renewal_on", "churned_on", "churned")
 
 
 def evaluate_table(
@@ -85,135 +71,6 @@ def evaluate_table(
     """5-fold stratified CV of each model on a CSV/Parquet table with a churn target column."""
     dataset = table_dataset(read_table(path), target, source=str(path))
     return cross_validate_table(dataset, model_names)
-
-
-# ---------------------------------------------------------------- history
-
-
-def contract_terms(session: Session) -> list[ContractTerm]:
-    """Every signed contract term; a term that was not renewed or was cancelled marks a loss."""
-    rows = session.scalars(sa.select(Contract).where(Contract.status != ContractStatus.pending))
-    terms = []
-    for row in rows:
-        churned_on = None
-        if row.status == ContractStatus.cancelled:
-            # Cancelled early: lost on the cancellation date.
-            churned_on = row.outcome_on or row.ends_on
-        elif row.renewal_outcome == RenewalOutcome.churned:
-            # Not renewed: lost at the renewal date, the date CS teams work towards.
-            churned_on = row.ends_on
-        terms.append(
-            ContractTerm(
-                row.account_id,
-                row.starts_on,
-                row.ends_on,
-                churned_on,
-                billing_period=str(row.billing_period),
-                continues=continues(row),
-                renewal_on=renewal_on(row),
-            )
-        )
-    return terms
-
-
-def latest_data_day(store: EventStore) -> date:
-    """The last day with events (the natural "today" of an imported or simulated history)."""
-    stats = store.stats()
-    if stats.last is None:
-        return datetime.now(UTC).date()
-    last: datetime = stats.last
-    return last.date()
-
-
-@dataclass(frozen=True)
-class History:
-    """Customers on each weekly observation date and the metrics known on that date."""
-
-    data_end: date
-    customers: pd.DataFrame
-    features: dict[date, pd.DataFrame]
-    churn_renewals: pd.DataFrame
-    terms: list[ContractTerm] = field(default_factory=list)
-
-    def rows(self, labels: pd.DataFrame) -> pd.DataFrame:
-        return observation_dataset(labels, self.features)
-
-    def of(self, accounts: frozenset[int] | None) -> History:
-        """The same history restricted to some accounts (a billing group); None = all."""
-        if accounts is None:
-            return self
-        return replace(
-            self,
-            customers=self.customers[self.customers["account_id"].isin(accounts)],
-            churn_renewals=self.churn_renewals[self.churn_renewals["account_id"].isin(accounts)],
-            terms=[t for t in self.terms if t.account_id in accounts],
-        )
-
-
-def observable_from(terms: Sequence[ContractTerm], first_event: date | None) -> pd.Series:
-    """The first day each account is observed: its first term's start (or the first recorded
-    event, when usage was recorded later) plus the warm-up.
-
-    Before usage was recorded every usage metric reads zero: such rows would teach the model
-    that silence is normal.
-    """
-    starts: dict[int, date] = {}
-    for term in terms:
-        starts[term.account_id] = min(starts.get(term.account_id, term.starts_on), term.starts_on)
-    recorded = {a: max(day, first_event) if first_event else day for a, day in starts.items()}
-    return pd.Series(
-        {a: day + timedelta(days=WARMUP_DAYS) for a, day in recorded.items()}, dtype=object
-    )
-
-
-def load_history(
-    session: Session,
-    store: EventStore,
-    data_end: date,
-    metrics: Sequence[str] | None = None,
-    every_weeks: int = 1,
-) -> History:
-    """Customers on every ``every_weeks``-th Monday up to ``data_end`` once they have
-    ``WARMUP_DAYS`` of history, with the metrics (all, or the named ones) known on each of those
-    days and on the days their changes compare with."""
-    terms = contract_terms(session)
-    if not terms:
-        raise InvalidInput("no contracts: churn is learned from contract outcomes; import them")
-    first_event = store.stats().first
-    observable = observable_from(terms, first_event.date() if first_event else None)
-    dates = weekly_dates(min(observable), data_end)[::every_weeks]
-    customers = customers_on(terms, dates)
-    customers = customers[
-        pd.to_datetime(customers["observed_on"])
-        >= pd.to_datetime(customers["account_id"].map(observable))
-    ].reset_index(drop=True)
-    if customers.empty:
-        raise InvalidInput(
-            f"no customers with {WARMUP_DAYS} days of history on any Monday up to {data_end}"
-        )
-    from tenure.metrics.snapshot import load_snapshot
-
-    con = store.connect()
-    try:
-        snapshot = load_snapshot(session, con)
-        observed = set(customers["observed_on"].unique())
-        # A cadence that is not a divisor of the change window needs the reference days too.
-        references = {change_reference(day) for day in observed}
-        needed = sorted(observed | {day for day in references if day >= min(observed)})
-        features = with_changes(metric_features(con, store.table(con), snapshot, needed, metrics))
-    finally:
-        con.disconnect()
-    # The renewal at which each churner was lost: the date the lead time counts back from.
-    lost = [
-        (t.account_id, t.churned_on) for t in terms if t.churned_on and t.churned_on <= data_end
-    ]
-    renewals = pd.DataFrame(lost, columns=["account_id", "renewal_on"])
-    return History(data_end, customers, features, renewals, terms)
-
-
-def feature_types(rows: pd.DataFrame) -> ColumnTypes:
-    _, types = infer_column_types(rows.drop(columns=list(LABEL_COLUMNS)), drop_identifiers=False)
-    return types
 
 
 @dataclass(frozen=True)
@@ -621,157 +478,3 @@ def load_model(data_dir: Path, version: str | None = None) -> ChurnRiskModel:
     if not isinstance(fitted, ChurnRiskModel):
         raise InvalidInput(f"{path} is not a churn model saved by Tenure")
     return fitted
-
-
-# ---------------------------------------------------------------- score and store
-
-
-def score_frame(fitted: ChurnRiskModel, current: pd.DataFrame) -> pd.DataFrame:
-    """Probabilities, renewal probabilities, alert flags and reasons for current customers."""
-    missing = [name for name in fitted.column_types.features if name not in current]
-    if missing:
-        shown = ", ".join(missing[:3]) + (
-            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        )
-        raise InvalidInput(
-            f"model {fitted.version} was fitted on features that are not computed any more "
-            f"({shown}); refit it with `tenure model fit`"
-        )
-    probability = fitted.model.predict_proba(current)
-    renewal = np.full(len(current), np.nan)
-    next_renewal = pd.to_datetime(current["next_renewal_on"])
-    due = (
-        next_renewal
-        <= pd.to_datetime(current["observed_on"]) + pd.Timedelta(days=RENEWAL_WITHIN_DAYS)
-    ).to_numpy()
-    if fitted.renewal_model is not None and due.any():
-        renewal[due] = fitted.renewal_model.predict_proba(current[due])
-    reasons = top_reasons(fitted.model.contributions(current), current)
-    arr = current["arr"].astype(float) if "arr" in current else pd.Series(np.nan, current.index)
-    return pd.DataFrame(
-        {
-            "account_id": current["account_id"].to_numpy(),
-            "probability": probability,
-            "renewal_probability": renewal,
-            "next_renewal_on": current["next_renewal_on"].to_numpy(),
-            "arr_at_risk": (arr.to_numpy() * renewal),
-            "currency": current["arr_currency"].to_numpy() if "arr_currency" in current else None,
-            "in_alert_set": alert_set(probability),
-            "reasons": [[r.as_dict() for r in row] for row in reasons],
-        }
-    )
-
-
-def _by_billing_group(
-    fitted: ChurnRiskModel, current: pd.DataFrame
-) -> list[tuple[ChurnRiskModel, pd.DataFrame]]:
-    """Each billing group's model with the customers it scores (the alert set is per group:
-    its probabilities are of its own window)."""
-    others = fitted.groups()[1:]
-    covered: set[int] = set()
-    pairs = []
-    for group in others:
-        accounts = group.accounts or frozenset()
-        covered |= accounts
-        rows = current[current["account_id"].isin(accounts)]
-        if len(rows):
-            pairs.append((group, rows))
-    rest = current[~current["account_id"].isin(covered)]
-    if len(rest):
-        pairs.insert(0, (fitted, rest))
-    return pairs
-
-
-def _none(value: Any) -> Any:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
-
-
-def score_accounts(session: Session, store: EventStore, data_dir: Path, as_of: date) -> ScoreRun:
-    """Score every account that is a customer on ``as_of``; store (replacing that day's scores)."""
-    fitted = load_model(data_dir)
-    customers = customers_on(contract_terms(session), [as_of])
-    if customers.empty:
-        raise InvalidInput(f"no account has a contract in force on {as_of}; nothing to score")
-    from tenure.metrics.snapshot import load_snapshot
-
-    con = store.connect()
-    try:
-        snapshot = load_snapshot(session, con)
-        # ARR and its currency are always read: ARR at risk needs them even when the model
-        # learned from other metrics.
-        wanted = None if fitted.metrics is None else [*fitted.metrics, *ARR_METRICS]
-        days = [change_reference(as_of), as_of]
-        features = with_changes(metric_features(con, store.table(con), snapshot, days, wanted))
-    finally:
-        con.disconnect()
-    current = observation_dataset(customers, features)
-    session.execute(
-        sa.delete(ChurnRiskScore).where(
-            ChurnRiskScore.as_of == as_of, ChurnRiskScore.model_version == fitted.version
-        )
-    )
-    records = []
-    alerts = 0
-    for group, rows in _by_billing_group(fitted, current):
-        scored = score_frame(group, rows)
-        alerts += int(scored["in_alert_set"].sum())
-        records += [
-            {
-                "account_id": int(row["account_id"]),
-                "as_of": as_of,
-                "model_version": fitted.version,
-                "probability": float(row["probability"]),
-                "horizon_days": group.horizon_days,
-                "lead_days": group.lead_days,
-                "renewal_probability": _none(row["renewal_probability"]),
-                "next_renewal_on": row["next_renewal_on"],
-                "arr_at_risk": _none(row["arr_at_risk"]),
-                "currency": _none(row["currency"]),
-                "in_alert_set": bool(row["in_alert_set"]),
-                "reasons": row["reasons"],
-            }
-            for row in scored.to_dict("records")
-        ]
-    session.add_all(ChurnRiskScore(**record) for record in records)
-    session.flush()
-    return ScoreRun(
-        as_of=as_of,
-        model_version=fitted.version,
-        accounts=len(records),
-        alerts=alerts,
-        scores=stored_scores(session, as_of, fitted.version),
-    )
-
-
-def stored_scores(session: Session, as_of: date, model_version: str) -> list[ChurnRiskRead]:
-    """The stored scores of one day and model, riskiest first."""
-    rows = session.execute(
-        sa.select(ChurnRiskScore, Account.external_id, Account.name)
-        .join(Account, Account.id == ChurnRiskScore.account_id)
-        .where(ChurnRiskScore.as_of == as_of, ChurnRiskScore.model_version == model_version)
-        .order_by(
-            churn_probability_sql(
-                ChurnRiskScore.probability, ChurnRiskScore.renewal_probability
-            ).desc(),
-            Account.id,
-        )
-    )
-    return [
-        ChurnRiskRead(
-            account_id=score.account_id,
-            account_external_id=external_id,
-            account_name=name,
-            as_of=score.as_of,
-            model_version=score.model_version,
-            probability=score.probability,
-            horizon_days=score.horizon_days,
-            lead_days=score.lead_days,
-            renewal_probability=score.renewal_probability,
-            next_renewal_on=score.next_renewal_on,
-            arr_at_risk=score.arr_at_risk,
-            currency=score.currency,
-            in_alert_set=score.in_alert_set,
-            reasons=score.reasons,
-        )
-        for score, external_id, name in rows
-    ]

@@ -146,6 +146,15 @@ class SparkBackend(PySparkBackend):
         frame.createOrReplaceTempView(name)
         return self.table(name)
 
+    def drop_table(
+        self, name: str, /, *, database: str | None = None, force: bool = False, **kwargs: Any
+    ) -> None:
+        """A temporary table is unpersisted and its view dropped; any other goes to Spark."""
+        if database is None and name in self._temporary:
+            self._drop_temporary(name)
+            return
+        super().drop_table(name, database=database, force=force, **kwargs)
+
     def _drop_temporary(self, name: str) -> None:
         frame = self._temporary.pop(name, None)
         if frame is not None:

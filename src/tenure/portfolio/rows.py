@@ -300,13 +300,15 @@ def owner_ids(session: Session, user: User | None, owner: str) -> set[int] | Non
     return {int(owner)}
 
 
-def churned_clause() -> sa.ColumnElement[bool]:
-    """Accounts that churned: they had contracts and none is active or pending any more (a
-    prospect, with no contract yet, is not churned)."""
-    live = (ContractStatus.active, ContractStatus.pending)
+def churned_clause(as_of: date) -> sa.ColumnElement[bool]:
+    """Accounts that churned by ``as_of``: they had contracts and none is in force that day or
+    starts later (a prospect, with no contract yet, is not churned)."""
     return sa.and_(
-        sa.exists().where(Contract.account_id == Account.id),
-        ~sa.exists().where(Contract.account_id == Account.id, Contract.status.in_(live)),
+        sa.exists().where(Contract.account_id == Account.id, Contract.starts_on <= as_of),
+        ~sa.exists().where(
+            Contract.account_id == Account.id,
+            sa.or_(active_clause(as_of), Contract.starts_on > as_of),
+        ),
     )
 
 
@@ -340,7 +342,7 @@ def filtered(
             Account.owner_id.is_(None) if ids is None else Account.owner_id.in_(ids)
         )
     if not query.churned:
-        select = select.where(sa.not_(churned_clause()))
+        select = select.where(sa.not_(churned_clause(as_of)))
     start, end = query.renewal_from, query.renewal_to
     if query.renewal_within_days is not None:
         start = max(start or as_of, as_of)

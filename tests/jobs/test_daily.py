@@ -50,7 +50,16 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
     first = run_daily(engine, date(2026, 3, 1), rules, settings, mailer=mailer)
     assert first.run.status == "succeeded" and not first.skipped
     names = [s["name"] for s in first.run.steps]
-    assert names == ["milestones", "churn", "facts", "rules", "follow_ups", "outbox", "webhooks"]
+    assert names == [
+        "milestones",
+        "message_goals",
+        "churn",
+        "facts",
+        "rules",
+        "follow_ups",
+        "outbox",
+        "webhooks",
+    ]
     assert first.run.counts["rules"] == {
         "created": 3
     }  # acme: renewal + detractor; globex: champion

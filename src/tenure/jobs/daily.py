@@ -189,6 +189,18 @@ def _milestones_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return {"checked": result.checked, "reached": result.reached, "asks": result.asks_opened}
 
 
+def _message_goals_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """Engagement messages whose check day has come: was the message's goal met?"""
+    from tenure.success.engagement_service import check_goals
+
+    checked = check_goals(session, ctx.as_of)
+    return {
+        "checked": len(checked),
+        "met": sum(m.goal_met is True for m in checked),
+        "not_met": sum(m.goal_met is False for m in checked),
+    }
+
+
 def _churn_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     """Every loss up to today gets a suggested class (root-cause analysis on every churn); the
     ones already classified are left as the CSM confirmed them."""
@@ -220,10 +232,10 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 
 def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
-    """The steps in order: metrics, health and risk (with an event store), milestones, churn
-    classification of the losses not yet classified, the facts
-    every rule reads (operational tables, stored metrics, health scores, milestones), rules →
-    CTAs, follow-ups (snoozes woken, escalations, digests)."""
+    """The steps in order: metrics, health and risk (with an event store), milestones, the goals
+    of engagement messages due for their check, churn classification of the losses not yet
+    classified, the facts every rule reads (operational tables, stored metrics, health scores,
+    milestones), rules → CTAs, follow-ups (snoozes woken, escalations, digests)."""
     first: list[tuple[str, StepFn]] = []
     if ctx.store is not None:
         first.append(("metrics", _metrics_step))
@@ -232,6 +244,7 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
     return [
         *first,
         ("milestones", _milestones_step),
+        ("message_goals", _message_goals_step),
         ("churn", _churn_step),
         ("facts", _facts_step),
         ("rules", _rules_step),

@@ -19,6 +19,7 @@ from tenure.model.cta import (
 )
 from tenure.model.daily_run import DailyRun
 from tenure.model.desired_outcome import DesiredOutcome
+from tenure.model.engagement_message import EngagementMessage, MessageStatus
 from tenure.model.feature import Feature
 from tenure.model.fx_rate import FxRate, ReportingCurrency
 from tenure.model.handoff import AccountHandoff, HandoffStep
@@ -88,6 +89,7 @@ __all__ = [
     "DailyRun",
     "DeliveryStatus",
     "DesiredOutcome",
+    "EngagementMessage",
     "Feature",
     "ForecastCategory",
     "FxRate",
@@ -99,6 +101,7 @@ __all__ = [
     "LifecycleStage",
     "LoginFailure",
     "MaturityAssessment",
+    "MessageStatus",
     "MetricSnapshot",
     "Milestone",
     "MilestoneTemplate",

@@ -169,3 +169,62 @@ class MaturityAnswers(BaseModel):
 
     answers: dict[Pillar, Stage] = Field(default_factory=dict)
     note: str | None = Field(default=None, max_length=2000)
+
+
+class GoalCheck(BaseModel):
+    """How a message's goal is checked N days after it is sent: a metric reaching a target, or a
+    success-plan milestone (its key) reached in that time. One of the two."""
+
+    metric: str | None = Field(default=None, max_length=64)
+    comparison: str | None = Field(default=None, description="at_least or at_most")
+    target: float | None = None
+    milestone: str | None = Field(default=None, max_length=64)
+    after_days: int = Field(default=30, ge=1, le=365)
+
+
+class MessageCreate(BaseModel):
+    account: str = Field(max_length=200, description="Account id or name")
+    moment: str = Field(description="milestone_reached, advocacy_ask, renewal_prep, risk_outreach")
+    goal: str = Field(max_length=500)
+    check: GoalCheck
+    contact: str | None = Field(default=None, description="Contact external id")
+    next_step: str | None = Field(default=None, max_length=500)
+
+
+class EngagementRead(BaseModel):
+    id: int
+    account_id: int
+    account_name: str
+    moment: str
+    # The template in words ("Renewal preparation").
+    template: str
+    goal: str
+    # How the goal is checked, in words ("Licence utilization at least 60 % within 30 days").
+    check: str
+    recipient: str
+    subject: str
+    body: str
+    status: str
+    drafted_by: str | None
+    approved_by: str | None
+    sent_on: date | None
+    delivery: str | None
+    touchpoint_id: int | None
+    check_on: date | None
+    goal_met: bool | None
+    checked: bool
+    result: str | None
+
+
+class TemplateOutcome(BaseModel):
+    """How often one message template's goals were met."""
+
+    moment: str
+    template: str
+    sent: int
+    awaiting_check: int
+    met: int
+    not_met: int
+    not_measurable: int
+    # met ÷ (met + not met); None before any check with a measure
+    met_share: float | None

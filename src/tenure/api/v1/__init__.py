@@ -14,6 +14,7 @@ from tenure.api.v1 import (
     alignment,
     connections,
     imports,
+    messages,
     money,
     pipeline,
     playbooks,
@@ -36,5 +37,6 @@ router.include_router(pipeline.router)
 router.include_router(connections.router)
 router.include_router(surveys.router)
 router.include_router(scorecards.router)
+router.include_router(messages.router)
 
 __all__ = ["router"]

@@ -1,0 +1,182 @@
+"""Engagement messages close the loop: a draft with a goal and a check, approved by a person,
+sent over SMTP through the outbox (aiosmtpd on loopback), logged as a touchpoint, checked 30 days
+later and reported per template."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.auth.permissions import Actor
+from tenure.errors import Forbidden, InvalidInput
+from tenure.model import (
+    EngagementMessage,
+    MetricSnapshot,
+    OutboxMessage,
+    Touchpoint,
+    UserRole,
+)
+from tenure.playbooks.config import PlaybookSettings
+from tenure.playbooks.outbox import SmtpMailer, send_pending
+from tenure.store.database import create_engine
+from tenure.success import engagement_service as engagement
+from tenure.success.schemas import GoalCheck, MessageCreate
+from tests import factories as f
+from tests.playbooks.test_outbox import Inbox, smtp_server  # noqa: F401  (the fixture)
+
+SENT = date(2026, 3, 2)
+SEATS_BACK = GoalCheck(metric="license_utilization", comparison="at_least", target=0.6)
+PROMOTER = GoalCheck(metric="nps_latest", comparison="at_least", target=9, after_days=30)
+
+
+def _book(session: Session) -> tuple[Actor, Actor]:
+    """Acme, Cleo's account: Jane the sponsor; seats 40 % used when the message goes out and
+    65 % thirty days later. No NPS answer ever."""
+    cleo = f.user(session, email="cleo@example.com", name="Cleo CSM")
+    vic = f.user(session, email="vic@example.com", name="Vic", role=UserRole.viewer)
+    acme = f.account(session, external_id="acme", name="Acme", owner=cleo)
+    f.contract(session, acme, starts_on=date(2025, 6, 1), ends_on=date(2026, 5, 31))
+    f.contact(session, acme, external_id="jane", email="jane@acme.example", roles=["sponsor"])
+    for day, used in ((SENT, 0.4), (SENT + timedelta(days=30), 0.65)):
+        session.add(
+            MetricSnapshot(account_id=acme.id, as_of=day, values={"license_utilization": used})
+        )
+    session.flush()
+    return Actor(cleo, "cli"), Actor(vic, "web")
+
+
+def test_a_message_goes_out_is_logged_and_its_goal_is_checked(
+    database_url: str,
+    smtp_server: tuple[Inbox, int],  # noqa: F811
+) -> None:
+    inbox, port = smtp_server
+    engine = create_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        cleo, vic = _book(session)
+        seats = engagement.create_draft(
+            session,
+            MessageCreate(
+                account="acme", moment="risk_outreach", goal="Seats back in use", check=SEATS_BACK
+            ),
+            cleo,
+            SENT,
+        )
+        nps = engagement.create_draft(
+            session,
+            MessageCreate(
+                account="Acme", moment="risk_outreach", goal="A promoter again", check=PROMOTER
+            ),
+            cleo,
+            SENT,
+        )
+        assert (seats.status, seats.recipient) == ("draft", "jane@acme.example")
+        assert seats.check == "License utilization at least 60 % within 30 days"
+        assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+        with pytest.raises(Forbidden):
+            engagement.approve(session, seats.id, vic, SENT)
+        approved = [engagement.approve(session, m.id, cleo, SENT) for m in (seats, nps)]
+        assert {(m.status, m.delivery, m.check_on) for m in approved} == {
+            ("sent", "pending", SENT + timedelta(days=30))
+        }
+        touchpoint = session.get_one(Touchpoint, approved[0].touchpoint_id)
+        assert touchpoint.kind.value == "email" and [
+            c.external_id for c in touchpoint.attendees
+        ] == ["jane"]
+        assert "Goal: Seats back in use" in (touchpoint.notes or "")
+        with pytest.raises(InvalidInput, match="is sent, not a draft"):
+            engagement.approve(session, seats.id, cleo, SENT)
+        session.commit()
+
+    settings = PlaybookSettings(smtp_host="127.0.0.1", smtp_port=port)
+    assert send_pending(engine, SmtpMailer(settings), settings).sent == 2
+    with Session(engine) as session:
+        queued = session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert inbox.message_ids == [m.message_id for m in queued]
+        assert {m.kind for m in queued} == {"engagement"}
+        assert engagement.check_goals(session, SENT + timedelta(days=29)) == []
+        checked = {m.goal: m for m in engagement.check_goals(session, SENT + timedelta(days=30))}
+        assert checked["Seats back in use"].goal_met is True
+        assert checked["Seats back in use"].result == (
+            "License utilization 65 % on 2026-04-01 (was 40 % when sent): met"
+        )
+        assert checked["Seats back in use"].delivery == "sent"
+        assert checked["A promoter again"].goal_met is None
+        assert (
+            checked["A promoter again"].result == "Latest NPS answer: no value stored by 2026-04-01"
+        )
+        # Checked once: the next day's run finds nothing left to check.
+        assert engagement.check_goals(session, SENT + timedelta(days=31)) == []
+        report = {r.moment: r for r in engagement.goal_report(session)}
+        outreach = report["risk_outreach"]
+        assert (outreach.sent, outreach.met, outreach.not_met, outreach.not_measurable) == (
+            2,
+            1,
+            0,
+            1,
+        )
+        assert outreach.met_share == 1.0 and outreach.template == "Risk outreach"
+        assert report["advocacy_ask"].sent == 0 and report["advocacy_ask"].met_share is None
+        session.commit()
+    engine.dispose()
+
+
+def test_a_message_needs_a_goal_and_a_way_to_check_it(session: Session) -> None:
+    cleo, _ = _book(session)
+
+    def create(goal: str, check: GoalCheck) -> None:
+        engagement.create_draft(
+            session,
+            MessageCreate(account="acme", moment="risk_outreach", goal=goal, check=check),
+            cleo,
+            SENT,
+        )
+
+    with pytest.raises(InvalidInput, match="every customer interaction needs a goal"):
+        create(" ", SEATS_BACK)
+    with pytest.raises(InvalidInput, match="say how the goal will be checked"):
+        create("Seats back", GoalCheck())
+    with pytest.raises(InvalidInput, match=r"check\.metric: .*'seat_use'"):
+        create("Seats back", GoalCheck(metric="seat_use", comparison="at_least", target=1))
+    with pytest.raises(InvalidInput, match=r"check\.target: the value license_utilization"):
+        create("Seats back", GoalCheck(metric="license_utilization", comparison="at_least"))
+    assert session.scalar(sa.select(sa.func.count()).select_from(EngagementMessage)) == 0
+
+
+def test_a_milestone_goal_is_met_when_reached_before_the_check(session: Session) -> None:
+    cleo, _ = _book(session)
+    from tenure.model import Milestone, SuccessPlan
+
+    acme_id = session.scalar(sa.select(MetricSnapshot.account_id).limit(1))
+    created = engagement.create_draft(
+        session,
+        MessageCreate(
+            account="acme",
+            moment="risk_outreach",
+            goal="Kick-off booked",
+            check=GoalCheck(milestone="kickoff", after_days=14),
+        ),
+        cleo,
+        SENT,
+    )
+    engagement.approve(session, created.id, cleo, SENT)
+    plan = SuccessPlan(account_id=acme_id, segment="smb", started_on=SENT)
+    session.add(plan)
+    session.flush()
+    session.add(
+        Milestone(
+            plan_id=plan.id,
+            account_id=acme_id,
+            key="kickoff",
+            name="Kick-off",
+            type="success",
+            owner="customer",
+            due_on=SENT + timedelta(days=10),
+            reached_on=SENT + timedelta(days=9),
+        )
+    )
+    session.flush()
+    (checked,) = engagement.check_goals(session, SENT + timedelta(days=14))
+    assert (checked.goal_met, checked.result) == (True, "milestone 'kickoff' reached on 2026-03-11")

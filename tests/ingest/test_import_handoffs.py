@@ -69,6 +69,12 @@ def test_handoffs_from_a_custom_object_extract(session: Session) -> None:
     assert outcome.required_outcome == "Close the books in three days, not ten"
     # The measure named alone is the outcome measurement the CS team records on the account.
     assert outcome.target == {"field": "outcome.close_days", "op": "lte", "value": 3.0}
+    # A high-touch experience recorded without checks gets what high touch promises.
+    assert [r["key"] for r in outcome.requirements] == [
+        "monthly_contact",
+        "sponsor_met",
+        "no_blocking_ticket",
+    ]
     # The account is now segmented by the experience it needs, not by what it pays.
     assert societe.experience_segment == "high_touch"
     # Services handed it to the CSM, capturing nothing new: the outcome in force is confirmed.

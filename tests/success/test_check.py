@@ -261,5 +261,8 @@ def test_handoffs_desired_outcomes_and_their_gap_reach_the_report(session: Sessi
         "unknown": 1,  # wrongsam: never measured
     }
     assert outputs["alignment.user_role"] == {"csm": 2, "sales": 1}
+    # What mid touch promises (contact each quarter, no blocking ticket) needs usage figures
+    # this book has none of: unknown, never "met" on no evidence.
+    assert outputs["outcome.experience_met"] == {"unknown": 3}
     found = {f"{i.framework}.{i.check}": i.examples for i in base.impossible}
     assert found["alignment.handed_to_csm_who_did_not_own_it_that_day"] == ["wrongsam"]

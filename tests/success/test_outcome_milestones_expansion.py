@@ -31,7 +31,9 @@ from tenure.success.outcome import (
     accountable_share,
     current_version,
     evaluate_outcome,
+    load_experience_catalog,
     success_gap,
+    with_promised_requirements,
 )
 from tenure.success.rules import Outcome, Rule
 
@@ -180,3 +182,39 @@ def test_shipped_rules_read_registered_metrics() -> None:
     fields += [c.rule.field for c in load_fit_config().criteria]
     usage = {f.removeprefix("usage.") for f in fields if f.startswith("usage.")}
     assert usage and usage <= slugs, usage - slugs
+
+
+def test_an_experience_without_checks_gets_what_its_touch_model_promises() -> None:
+    catalog = load_experience_catalog()
+    bare = AppropriateExperience(touch_model=TouchModel.high_touch)
+    promised = with_promised_requirements(bare, catalog)
+    assert [r.key for r in promised.requirements] == [
+        "monthly_contact",
+        "sponsor_met",
+        "no_blocking_ticket",
+    ]
+    # A customer who needs a named CSM but hears from us once a quarter: not met.
+    version = DesiredOutcomeVersion(
+        effective_from=date(2025, 1, 1),
+        required_outcome=RequiredOutcome(
+            text="Automate the monthly close",
+            target=Rule(field="outcome.monthly_close_days", op="lte", value=3),
+        ),
+        appropriate_experience=promised,
+    )
+    facts = {
+        "usage.touchpoints_90d": 1,
+        "usage.sponsor_engaged": 1,
+        "usage.open_high_priority_tickets": 0,
+    }
+    status = evaluate_outcome(version, facts)
+    assert status.experience_met is Outcome.failed
+    assert [c.key for c in status.experience_checks if c.outcome is Outcome.failed] == [
+        "monthly_contact"
+    ]
+    # Its own checks win over the promises.
+    own = AppropriateExperience(
+        touch_model=TouchModel.tech_touch,
+        requirements=[Requirement(key="sso", rule=Rule(field="handoff.sso", op="truthy"))],
+    )
+    assert with_promised_requirements(own, catalog) == own

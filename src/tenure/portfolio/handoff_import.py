@@ -3,7 +3,8 @@ handoffs``): the same records ``record_handoff`` makes in the console, by the CR
 
 Each row becomes one handoff; the Required Outcome and Appropriate Experience it captured become
 the account's Desired Outcome version of that day (a re-import updates that version, never adds
-one), and a row that captured none confirms the version in force. The fit answers and judgement
+one; its experience checks are what the touch model promises, ``experience.yaml``), and a row
+that captured none confirms the version in force. The fit answers and judgement
 are the ones in the account's handoff fields (imported with the accounts), as in the console. The
 giver joins the account team as its account executive and a services receiver as implementation
 lead. The CRM's owner field stays the owner of record: an import never reassigns an account.
@@ -30,7 +31,7 @@ from tenure.model import (
     HandoffStep,
     User,
 )
-from tenure.success import fit
+from tenure.success import fit, outcome
 from tenure.success.book import signing_facts
 from tenure.success.outcome_service import follow_experience
 
@@ -75,10 +76,14 @@ def _user_ids(session: Session, rows: Sequence[HandoffImport], side: str) -> lis
 
 
 def _outcome(
-    session: Session, account: Account, row: HandoffImport, stored: AccountHandoff | None
+    session: Session,
+    account: Account,
+    row: HandoffImport,
+    stored: AccountHandoff | None,
+    catalog: outcome.ExperienceCatalog,
 ) -> int | None:
-    """The Desired Outcome version this handoff captured (created or updated in place), else
-    the one in force on the handoff day."""
+    """The Desired Outcome version this handoff captured (created or updated in place; its
+    experience checks are what the touch model promises), else the one in force that day."""
     if row.required_outcome is None:
         return session.scalar(
             sa.select(DesiredOutcome.id)
@@ -89,11 +94,14 @@ def _outcome(
             .order_by(DesiredOutcome.effective_from.desc(), DesiredOutcome.version.desc())
             .limit(1)
         )
+    assert row.touch_model is not None  # the schema asks for it with a Required Outcome
+    promised = catalog.requirements(row.touch_model)
     values: dict[str, Any] = {
         "effective_from": row.handed_off_on,
         "required_outcome": row.required_outcome,
         "target": row.target().model_dump(),
-        "touch_model": row.touch_model.value if row.touch_model else None,
+        "touch_model": row.touch_model.value,
+        "requirements": [r.model_dump() for r in promised],
     }
     version = (
         session.get(DesiredOutcome, stored.desired_outcome_id)
@@ -106,7 +114,7 @@ def _outcome(
                 DesiredOutcome.account_id == account.id
             )
         )
-        version = DesiredOutcome(account_id=account.id, version=(latest or 0) + 1, requirements=[])
+        version = DesiredOutcome(account_id=account.id, version=(latest or 0) + 1)
         session.add(version)
     for name, value in values.items():
         if getattr(version, name) != value:
@@ -148,6 +156,7 @@ def upsert_handoffs(session: Session, rows: Sequence[HandoffImport]) -> UpsertCo
         )
     }
     config = fit.load_fit_config()
+    catalog = outcome.load_experience_catalog()
     counts = UpsertCounts()
     for row, giver, receiver in zip(rows, givers, receivers, strict=True):
         account = session.get_one(Account, accounts[row.account_external_id])
@@ -160,7 +169,7 @@ def upsert_handoffs(session: Session, rows: Sequence[HandoffImport]) -> UpsertCo
             "from_user_id": giver,
             "to_user_id": receiver,
             "handed_off_on": row.handed_off_on,
-            "desired_outcome_id": _outcome(session, account, row, record),
+            "desired_outcome_id": _outcome(session, account, row, record, catalog),
             "fit_answers": dict(answers) if isinstance(answers, dict) else {},
             "success_potential": assessment.success_potential,
             "fit_band": assessment.fit_band.value,

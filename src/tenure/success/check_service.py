@@ -192,6 +192,7 @@ def _outcome(
         outcome.current_version(live, book.as_of), account_facts(book, account_id)
     )
     g.value("outcome", "touch_model", status.touch_model.value)
+    g.value("outcome", "experience_met", status.experience_met.value)
     functional = [m for m in ms if m.type == "functional"]
     reached = sum(1 for m in functional if m.reached_on and m.reached_on <= book.as_of)
     g.value(

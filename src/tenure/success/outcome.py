@@ -24,12 +24,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tenure.errors import InvalidInput, NotFound
-from tenure.success.rules import Outcome, Rule, RuleResult, combine, evaluate
+from tenure.success.rules import Outcome, Rule, RuleResult, combine, evaluate, load_yaml_model
 
 
 class TouchModel(enum.StrEnum):
@@ -68,6 +69,36 @@ class AppropriateExperience(BaseModel):
 
     touch_model: TouchModel
     requirements: list[Requirement] = Field(default_factory=list)
+
+
+class ExperienceCatalog(BaseModel):
+    """What each touch model promises when a Desired Outcome lists no requirements of its own
+    (``experience.yaml``, a [default])."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    touch_models: dict[TouchModel, list[Requirement]]
+
+    def requirements(self, touch_model: TouchModel) -> list[Requirement]:
+        return list(self.touch_models.get(touch_model, []))
+
+
+def load_experience_catalog(path: Path | None = None) -> ExperienceCatalog:
+    """The catalog at ``path``, or the shipped ``experience.yaml``."""
+    return load_yaml_model(ExperienceCatalog, path, "experience.yaml", "appropriate experience")
+
+
+def with_promised_requirements(
+    experience: AppropriateExperience, catalog: ExperienceCatalog
+) -> AppropriateExperience:
+    """The experience as recorded; one without requirements gets its touch model's promises,
+    so "met" always rests on checks that can fail."""
+    if experience.requirements:
+        return experience
+    return experience.model_copy(
+        update={"requirements": catalog.requirements(experience.touch_model)}
+    )
 
 
 class DesiredOutcomeVersion(BaseModel):

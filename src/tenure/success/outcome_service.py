@@ -36,7 +36,8 @@ def set_desired_outcome(
     session: Session, actor: Actor, external_id: str, version: outcome.DesiredOutcomeVersion
 ) -> DesiredOutcome:
     """Store a new version (earlier ones stay: the Desired Outcome evolves); the account's
-    editors only, audited."""
+    editors only, audited. An experience recorded without requirements gets what its touch
+    model promises (``experience.yaml``)."""
     account = get_account(session, external_id)
     require_account_editor(session, actor.user, account)
     latest = (
@@ -47,14 +48,17 @@ def set_desired_outcome(
         )
         or 0
     )
+    experience = outcome.with_promised_requirements(
+        version.appropriate_experience, outcome.load_experience_catalog()
+    )
     row = DesiredOutcome(
         account_id=account.id,
         version=latest + 1,
         effective_from=version.effective_from,
         required_outcome=version.required_outcome.text,
         target=version.required_outcome.target.model_dump(),
-        touch_model=version.appropriate_experience.touch_model.value,
-        requirements=[r.model_dump() for r in version.appropriate_experience.requirements],
+        touch_model=experience.touch_model.value,
+        requirements=[r.model_dump() for r in experience.requirements],
         author_id=actor.id,
     )
     session.add(row)

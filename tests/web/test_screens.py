@@ -65,12 +65,20 @@ def test_an_admin_imports_an_upload_skipping_the_bad_row(console: Console) -> No
     problems = text.split('id="row-problems"')[1].split("</table>")[0]
     assert "<td>NumberOfEmployees</td><td>lots</td><td>number: not a number" in problems
     assert "Müller Präzision GmbH" in text  # the preview of mapped rows
+    # The same upload read again with a layout chosen, without uploading it again.
+    run_url = re.search(r'action="/imports/([^"]+/run)"', text)
+    assert run_url is not None
+    staged = run_url.group(1).removesuffix("/run")
+    chosen = console.client.get(
+        f"/imports/{staged}", params={"kind": "accounts", "mapping": "salesforce-accounts"}
+    )
+    assert chosen.status_code == 200 and "<strong>3</strong> row(s) can be imported" in chosen.text
+    assert "found from the file&#39;s columns</span>" not in chosen.text
     with console.session() as session:  # a preview writes nothing
         assert session.scalar(sa.select(sa.func.count()).select_from(ImportRun)) == 0
         assert not session.scalar(sa.select(Account).where(Account.name == "Broken Ltd"))
-    run_url = text.split('action="/imports/')[1].split('"')[0]
     done = console.client.post(
-        f"/imports/{run_url}",
+        f"/imports/{run_url.group(1)}",
         data={
             "kind": "accounts",
             "mapping": "salesforce-accounts",
@@ -100,7 +108,7 @@ def test_an_admin_imports_an_upload_skipping_the_bad_row(console: Console) -> No
         )
     # The staged file is gone once imported: a second click cannot import it twice.
     again = console.client.post(
-        f"/imports/{run_url}",
+        f"/imports/{run_url.group(1)}",
         data={"kind": "accounts", "mapping": "salesforce-accounts", "csrf_token": token},
     )
     assert again.status_code == 404

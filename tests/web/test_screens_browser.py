@@ -46,7 +46,7 @@ def test_admin_imports_a_file_with_a_bad_row_and_skips_it(
     page.get_by_role("button", name="Check the file").click()
     # Picked as contacts: the page names the kind the columns fit.
     page.get_by_role("link", name="check it as accounts").click()
-    expect(page.locator("#import-check")).to_contain_text("found from the file's columns")
+    expect(page.locator("#import-check .pill")).to_have_text("found from the file's columns")
     expect(page.locator("#import-verdict")).to_contain_text("3 row(s) can be imported; 1 row(s)")
     problem = page.locator("#row-problems tbody tr")
     expect(problem).to_have_count(1)

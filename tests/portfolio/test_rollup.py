@@ -75,13 +75,21 @@ def test_the_family_rolls_up_on_account_360(console: Console) -> None:
 
 def test_the_portfolio_rolls_up_to_top_parents(console: Console) -> None:
     """Globex heads Initech and Umbrella: one family of 3 (USD 130,000 + EUR 10,000, never
-    140,000), worst health Initech's 45, next renewal Initech's; Acme and Hooli stand alone.
-    Filtered to Umbrella's segment (SMB), the family is still named after Globex."""
+    140,000), worst health Initech's 45, next renewal Initech's; Acme stands alone, and Hooli
+    (churned) too when churned accounts are asked for. Filtered to Umbrella's segment (SMB), the
+    family is still named after Globex."""
     build_family(console)
     headers = headers_for(console, "ada@example.com")
-    body = console.client.get("/api/v1/portfolio/top-parents", headers=headers).json()
+    url = "/api/v1/portfolio/top-parents"
+    body = console.client.get(url, headers=headers).json()
     families = {f["name"]: f["rollup"] for f in body["families"]}
-    assert sorted(families) == ["Acme", "Globex", "Hooli"] and body["accounts"] == 5
+    assert sorted(families) == ["Acme", "Globex"] and body["accounts"] == 4
+    everyone = console.client.get(url, params={"churned": "true"}, headers=headers).json()
+    assert [(f["name"], f["rollup"]["accounts"]) for f in everyone["families"]] == [
+        ("Acme", 1),
+        ("Globex", 3),
+        ("Hooli", 1),
+    ]
     globex = families["Globex"]
     assert globex["accounts"] == 3
     assert globex["arr_by_currency"] == [
@@ -105,7 +113,7 @@ def test_the_portfolio_rolls_up_to_top_parents(console: Console) -> None:
     assert "/portfolio/top-parents?" in console.client.get("/portfolio").text
     html = console.client.get("/portfolio/top-parents").text
     assert "130,000 USD" in html and "10,000 EUR" in html and "140,000" not in html
-    assert "5 account(s) in 3 families" in html
+    assert "4 account(s) in 2 families" in html
 
 
 def test_kpis_per_group_of_companies(console: Console) -> None:

@@ -1,4 +1,5 @@
 from datetime import date
+from itertools import pairwise
 
 from tenure.success.lifecycle import (
     AfterRenewalFacts,
@@ -128,3 +129,23 @@ def test_a_contract_cancelled_mid_term_ends_the_stage_the_day_after_its_outcome(
     )
     pending = LifecycleContract(date(2025, 1, 1), date(2025, 12, 31), None, None, "pending")
     assert laer_stage(LifecycleFacts(contracts=[pending]), date(2025, 6, 1)).stage is None
+
+
+def test_every_step_back_in_the_history_shows_its_cause() -> None:
+    history = stage_history(FACTS, date(2026, 1, 5))
+    causes = {h.effective_on: h.cause for h in history}
+    # Forward moves carry none.
+    assert causes[date(2024, 3, 1)] is None and causes[date(2024, 9, 2)] is None
+    assert causes[date(2025, 1, 1)] == "renew ended: the renewal was completed on 2024-12-15"
+    assert causes[date(2025, 7, 31)] == (
+        "expand ended: the last expansion (2025-05-01) is over 90 days old"
+    )
+    assert causes[date(2026, 1, 1)] == "no active contract (churned or lapsed)"
+    order = {LaerStage.land: 1, LaerStage.adopt: 2, LaerStage.expand: 3, LaerStage.renew: 4}
+    for before, after in pairwise(history):
+        back = after.stage is None or (
+            before.stage is not None and order[after.stage] < order[before.stage]
+        )
+        assert back == (after.cause is not None), after
+        if back:
+            assert after.reasons[0] == f"back: {after.cause}"

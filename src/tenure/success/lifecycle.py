@@ -87,6 +87,13 @@ class StageChange(BaseModel):
     effective_on: date
     stage: LaerStage | None
     reasons: list[str]
+    # Why the stage went back (renew → adopt, expand → adopt, any stage → none): the motion that
+    # ended and what ended it. None when the stage moved forward. A step back is never shown
+    # without it.
+    cause: str | None = None
+
+
+STAGE_ORDER = {LaerStage.land: 1, LaerStage.adopt: 2, LaerStage.expand: 3, LaerStage.renew: 4}
 
 
 def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
@@ -172,18 +179,67 @@ def _change_days(facts: LifecycleFacts) -> set[date]:
     return days
 
 
+def _ended(motion: LaerStage, facts: LifecycleFacts, day: date) -> str:
+    """What ended an active motion on ``day``, in the facts' words."""
+    if motion is LaerStage.renew:
+        done = [
+            c.outcome_on
+            for c in facts.contracts
+            if c.renewal_outcome in RENEWED and c.outcome_on and c.outcome_on < day
+        ]
+        if done:
+            return f"renew ended: the renewal was completed on {max(done)}"
+        return "renew ended: no contract ends within the next 120 days any more"
+    if motion is LaerStage.expand:
+        last = max((d for d in facts.expansion_dates if d < day), default=None)
+        return f"expand ended: the last expansion ({last}) is over {EXPAND_WINDOW_DAYS} days old"
+    return f"{motion.value} ended"
+
+
+def regression_cause(
+    before: StageResult, after: StageResult, facts: LifecycleFacts, day: date
+) -> str | None:
+    """Why the displayed stage went back between two days (None when it did not).
+
+    >>> c = LifecycleContract(date(2024, 1, 1), date(2024, 12, 31), "renewed", date(2024, 12, 15))
+    >>> n = LifecycleContract(date(2025, 1, 1), date(2025, 12, 31), None, None)
+    >>> f = LifecycleFacts(contracts=[c, n], go_live_on=date(2024, 3, 1))
+    >>> regression_cause(laer_stage(f, date(2024, 12, 31)), laer_stage(f, date(2025, 1, 1)), f,
+    ...                  date(2025, 1, 1))
+    'renew ended: the renewal was completed on 2024-12-15'
+    """
+    if before.stage is None:
+        return None
+    if after.stage is None:
+        return after.reasons[0]
+    if STAGE_ORDER[after.stage] >= STAGE_ORDER[before.stage]:
+        return None
+    gone = [m for m in before.active_motions if m not in after.active_motions]
+    return "; ".join(_ended(m, facts, day) for m in gone) or None
+
+
 def stage_history(facts: LifecycleFacts, as_of: date) -> list[StageChange]:
-    """Each change of stage from the first signature to ``as_of``, with the facts that set it."""
+    """Each change of stage from the first signature to ``as_of``, with the facts that set it;
+    a step back carries its cause (also first among the reasons, so it is stored with them)."""
     if not facts.contracts:
         return []
     first = min(c.starts_on for c in facts.contracts)
     history: list[StageChange] = []
+    previous: StageResult | None = None
     for day in sorted(d for d in _change_days(facts) if first <= d <= as_of):
         result = laer_stage(facts, day)
         if not history or history[-1].stage != result.stage:
+            before = laer_stage(facts, day - timedelta(days=1)) if previous else None
+            cause = regression_cause(before, result, facts, day) if before else None
             history.append(
-                StageChange(effective_on=day, stage=result.stage, reasons=result.reasons)
+                StageChange(
+                    effective_on=day,
+                    stage=result.stage,
+                    reasons=[f"back: {cause}", *result.reasons] if cause else result.reasons,
+                    cause=cause,
+                )
             )
+        previous = result
     return history
 
 

@@ -36,8 +36,11 @@ def lifecycle_show(
         console.print(f"  {reason}")
     table(
         "Stage history",
-        ["from", "stage"],
-        [[h.effective_on, h.stage.value if h.stage else "none"] for h in view.history],
+        ["from", "stage", "why it went back"],
+        [
+            [h.effective_on, h.stage.value if h.stage else "none", h.cause or ""]
+            for h in view.history
+        ],
     )
     life = view.customer_for_life
     title = "Customer for life" + ("" if life.applies else " (applies after the first renewal)")

@@ -23,6 +23,9 @@ def test_rules_page_lists_the_rules_in_force(console: Console) -> None:
     assert 'href="/api/v1/rules?as_of=' in response.text  # the JSON twin
     twin = console.client.get("/api/v1/rules").json()
     assert [r["key"] for r in twin] == [r.key for r in rules]
+    # whose accounts each rule watches, in words: the shipped rules concern customers
+    assert {r["applies_to"] for r in twin} == {"customers"}
+    assert "Watches customers (a contract in force)" in response.text
 
 
 def test_rules_file_path_is_shown_whole_to_admins_only(console: Console) -> None:

@@ -124,6 +124,13 @@ class CtaDetail(BaseModel):
     snooze_to: date
 
 
+AUDIENCE_WORDS = {
+    "customers": "Watches customers (a contract in force)",
+    "prospects": "Watches prospects, trials and former customers",
+    "everyone": "Watches every account",
+}
+
+
 class RuleRead(BaseModel):
     key: str
     name: str
@@ -135,6 +142,9 @@ class RuleRead(BaseModel):
     trigger: str
     # The trigger in a CS manager's words (playbooks.wording): "Renewal in at most 120 days".
     trigger_words: str = ""
+    # Whose accounts it watches (Rule.applies_to), and the same in words.
+    applies_to: str = "customers"
+    audience_words: str = ""
     due_in_days: int
     cooldown_days: int
     auto_close: bool
@@ -159,6 +169,8 @@ class RuleRead(BaseModel):
             trigger_words=(" and " if rule.when.all else " or ").join(
                 condition_text(c.fact, c.op, c.value) for c in rule.when.conditions
             ),
+            applies_to=rule.applies_to,
+            audience_words=AUDIENCE_WORDS[rule.applies_to],
             due_in_days=rule.due_in_days,
             cooldown_days=rule.cooldown_days,
             auto_close=rule.auto_close,

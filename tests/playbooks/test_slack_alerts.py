@@ -82,6 +82,12 @@ def book(session: Session) -> dict[str, int]:
     return {"acme": acme.id, "globex": globex.id, "initech": initech.id, "maria": maria.id}
 
 
+def maria_of(session: Session) -> User:
+    found = session.scalar(sa.select(User).where(User.email == "maria@acme-cs.com"))
+    assert found is not None
+    return found
+
+
 def connect(session: Session, url: str, **options: object) -> None:
     admin = session.scalar(sa.select(User).where(User.email == "admin@acme-cs.com"))
     if admin is None:
@@ -120,8 +126,11 @@ def test_the_days_alerts_go_once_to_the_channel_and_the_csm(
     engine = create_engine(database_url)
     ruleset = load_ruleset(None)
     with session_scope(session_factory(engine)) as session:
-        ids = book(session)
         connect(session, slack.url)
+        ids = book(session)
+        # Maria's other account: its champion left too; her direct message lists both.
+        other = f.account(session, external_id="hooli", name="Hooli", owner=maria_of(session))
+        f.contact(session, other, external_id="Bo Li", roles=["champion"], left_on=TODAY)
         counts = alerts_service.queue_alerts(
             session, TODAY, public_url=URL, ruleset=ruleset, now=QUEUED
         )
@@ -129,24 +138,31 @@ def test_the_days_alerts_go_once_to_the_channel_and_the_csm(
         again = alerts_service.queue_alerts(
             session, TODAY, public_url=URL, ruleset=ruleset, now=QUEUED
         )
+    # The channel: a message per account (Acme, Hooli); Maria: one message for both.
     assert counts == {
-        "queued": 2,
+        "queued": 3,
         "health_red_events": 2,
         "risk_crossed_events": 2,
-        "champion_left_events": 2,
+        "champion_left_events": 4,
         "cta_assigned_events": 2,
     }
     assert again["queued"] == 0
     now = datetime(2026, 12, 6, 6, 30, tzinfo=UTC)
     report = send(engine, now)
-    assert (report.sent, report.failed, report.rate_limited) == (2, 0, 0)
+    assert (report.sent, report.failed, report.rate_limited) == (3, 0, 0)
     assert send(engine, now).sent == 0
-    channel, direct = workspace.posted
-    assert (channel["channel"], direct["channel"]) == ("C0ALERTS", "D0MARIA")
-    assert channel["text"] == direct["text"]
+    channel, hooli, direct = workspace.posted
+    assert [p["channel"] for p in workspace.posted] == ["C0ALERTS", "C0ALERTS", "D0MARIA"]
+    assert hooli["text"] == "Hooli: Champion left: Bo Li, on 2026-12-06"
+    assert direct["text"] == "2 of your accounts need you: Acme & Sons, Hooli"
+    digest = [b["text"]["text"] for b in direct["blocks"] if b["type"] == "section"]
+    assert digest[1].splitlines()[:2] == [
+        f"*<{URL}/accounts/{ids['acme']}|Acme &amp; Sons>*",
+        "• *Health turned red: 38 of 100 (was 60, yellow)*",
+    ]
     assert channel["text"] == (
         "Acme & Sons: Health turned red: 38 of 100 (was 60, yellow); "
-        "Churn risk 62 % (was 30 %), over the 50 % threshold; "
+        "Churn risk 62 % (was 30 %), now among the accounts most at risk; "
         "Champion left: Ada Byron, on 2026-12-04; "
         "New CTA for Maria Silva: Champion left (high priority, due 2026-12-13)"
     )
@@ -169,7 +185,7 @@ def test_the_days_alerts_go_once_to_the_channel_and_the_csm(
             session, TODAY + timedelta(days=1), public_url=URL, ruleset=ruleset
         )
     assert later["queued"] == 0
-    assert statuses(engine) == ["sent", "sent"]
+    assert statuses(engine) == ["sent", "sent", "sent"]
     engine.dispose()
 
 
@@ -238,7 +254,7 @@ def test_only_admins_connect_and_the_token_is_sealed(session: Session) -> None:
     assert read is not None and TOKEN not in read.model_dump_json()
     assert read.alert_names == [
         "Health turned red",
-        "Churn risk crossed the threshold",
+        "Churn risk rose",
         "Champion left",
         "A CTA assigned",
     ]

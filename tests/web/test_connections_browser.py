@@ -110,7 +110,7 @@ def test_an_admin_connects_salesforce_syncs_it_and_sets_up_slack(
     slack.get_by_role("button", name="Connect Slack").click()
     expect(page.get_by_role("status")).to_contain_text("Slack alerts are set up")
     expect(page.locator("#slack")).to_contain_text(
-        "Connected: Health turned red, Churn risk crossed the threshold, A CTA assigned go to "
+        "Connected: Health turned red, Churn risk rose, A CTA assigned go to "
         "the channel #cs-alerts and each CSM by direct message"
     )
     assert TOKEN not in page.content()

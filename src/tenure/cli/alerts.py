@@ -38,8 +38,11 @@ def slack(
         "--alert",
         help="health_red, risk_crossed, champion_left or cta_assigned (repeat it); default: all.",
     ),
-    risk_threshold: float = typer.Option(
-        0.5, "--risk-threshold", help="Churn risk (0-1) that alerts when an account rises past it."
+    risk_threshold: float | None = typer.Option(
+        None,
+        "--risk-threshold",
+        help="Churn risk (0-1) that alerts when an account rises past it; default: when it "
+        "enters the churn model's alert set (the 10 % most at risk).",
     ),
     url: str | None = typer.Option(
         None, "--url", help="Slack's Web API address (default https://slack.com/api/)."
@@ -84,9 +87,14 @@ def _print_options(options: object, names: list[str]) -> None:
     where = [f"channel {options.channel}"] if options.channel else []
     if options.to_owner:
         where.append("each CSM by direct message")
+    risk = (
+        "churn risk: entering the model's alerts"
+        if options.risk_threshold is None
+        else f"churn risk over {options.risk_threshold:.0%}"
+    )
     console.print(
-        f"Slack connected: {', '.join(names)} (churn risk over {options.risk_threshold:.0%}) "
-        f"to {' and '.join(where)}, after each daily run.",
+        f"Slack connected: {', '.join(names)} ({risk}) to {' and '.join(where)}, after each "
+        "daily run.",
         highlight=False,
     )
 

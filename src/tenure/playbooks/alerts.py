@@ -22,13 +22,15 @@ from tenure.risk.reasons import reason_text
 # The kinds of alert, in the order a message lists them, and their name for people.
 KINDS: dict[str, str] = {
     "health_red": "Health turned red",
-    "risk_crossed": "Churn risk crossed the threshold",
+    "risk_crossed": "Churn risk rose",
     "champion_left": "Champion left",
     "cta_assigned": "A CTA assigned",
 }
 # Slack's limits: 3,000 characters in a section's text, 50 blocks, 40,000 in text.
 _SECTION_CHARS = 2900
 _MAX_EVENTS = 20
+# Accounts listed in one CSM's direct message (a section each; Slack allows 50 blocks).
+_DIGEST_ACCOUNTS = 40
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class AlertEvent:
 
 @dataclass
 class Message:
-    account_id: int
+    account_id: int | None
     events: list[str]
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
@@ -109,19 +111,21 @@ def risk_crossed_event(
     as_of: date,
     probability: float,
     previous: float,
-    threshold: float,
+    threshold: float | None,
     reasons: Sequence[Mapping[str, Any]],
     renewal_on: date | None,
     owner_email: str | None,
 ) -> AlertEvent:
-    """The churn model's probability rose past the admin's threshold since the last score; the
-    reasons that raise it most.
+    """The churn model's probability rose past the admin's threshold since the last score (or,
+    without one, the account entered the model's alert set); the reasons that raise it most.
 
     >>> e = risk_crossed_event(7, "Acme", date(2026, 12, 6), 0.62, 0.41, 0.5,
     ...     [{"feature": "touchpoints_90d", "value": 0.0, "contribution": 0.8},
     ...      {"feature": "seats", "value": 40, "contribution": -0.2}], date(2027, 2, 1), None)
     >>> e.headline
     'Churn risk 62 % (was 41 %), over the 50 % threshold'
+    >>> risk_crossed_event(7, "Acme", date(2026, 12, 6), 0.33, 0.18, None, [], None, None).headline
+    'Churn risk 33 % (was 18 %), now among the accounts most at risk'
     >>> e.details
     ('Renewal on 2027-02-01', 'Raising it: Touchpoints (90 days) = 0')
     """
@@ -138,7 +142,11 @@ def risk_crossed_event(
         account_name=account_name,
         headline=(
             f"Churn risk {percent(probability)} (was {percent(previous)}), "
-            f"over the {percent(threshold)} threshold"
+            + (
+                "now among the accounts most at risk"
+                if threshold is None
+                else f"over the {percent(threshold)} threshold"
+            )
         ),
         details=tuple(details),
         owner_email=owner_email,
@@ -260,6 +268,45 @@ def compose(events: Sequence[AlertEvent], account_url: str, as_of: date) -> Mess
     )
     text = f"{name}: " + "; ".join(e.headline for e in ordered)
     return Message(ordered[0].account_id, [e.key for e in ordered], text, blocks)
+
+
+def compose_digest(
+    by_account: Sequence[Sequence[AlertEvent]], base_url: str, as_of: date
+) -> Message:
+    """One direct message for one CSM: every account of theirs with news, the busiest first, so
+    a morning with thirty new CTAs is one message, not thirty. Slack allows 50 blocks: past
+    ``_DIGEST_ACCOUNTS`` accounts the rest are counted and linked to Today.
+
+    >>> ada = champion_left_event(7, "Acme", 3, "Ada", None, date(2026, 12, 4), None)
+    >>> bo = champion_left_event(8, "Globex", 4, "Bo", None, date(2026, 12, 5), None)
+    >>> m = compose_digest([[ada], [bo]], "https://cs.example.com", date(2026, 12, 6))
+    >>> m.text
+    '2 of your accounts need you: Acme, Globex'
+    >>> m.blocks[1]["text"]["text"].splitlines()[0]
+    '*<https://cs.example.com/accounts/7|Acme>*'
+    """
+    groups = sorted(
+        (sorted(g, key=lambda e: (list(KINDS).index(e.kind), e.key)) for g in by_account if g),
+        key=lambda g: (-len(g), g[0].account_name),
+    )
+    if len(groups) == 1:  # one account: the channel's message
+        return compose(groups[0], f"{base_url}/accounts/{groups[0][0].account_id}", as_of)
+    shown, rest = groups[:_DIGEST_ACCOUNTS], groups[_DIGEST_ACCOUNTS:]
+    names = ", ".join(g[0].account_name for g in groups[:5]) + (", …" if len(groups) > 5 else "")
+    count = f"{len(groups)} of your accounts need you"
+    blocks: list[dict[str, Any]] = [_section(f"*{escape(count)}* (as of {as_of.isoformat()})")]
+    for group in shown:
+        url = f"{base_url}/accounts/{group[0].account_id}"
+        lines = [f"*<{url}|{escape(group[0].account_name)}>*"]
+        for event in group[:_MAX_EVENTS]:
+            lines.append(f"• *{escape(event.headline)}*")
+            lines += [f"    {escape(d)}" for d in event.details]
+        blocks.append(_section("\n".join(lines)))
+    if rest:
+        more = f"and {len(rest)} more accounts: <{base_url}/today|open Today in Tenure>"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    events = [e.key for g in groups for e in g]
+    return Message(None, events, f"{count}: {names}", blocks)
 
 
 def _section(text: str) -> dict[str, Any]:

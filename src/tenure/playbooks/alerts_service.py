@@ -49,8 +49,10 @@ from tenure.playbooks.alerts import (
     KINDS,
     AlertEvent,
     CtaFacts,
+    Message,
     champion_left_event,
     compose,
+    compose_digest,
     cta_assigned_event,
     dedupe_key,
     health_red_event,
@@ -85,11 +87,13 @@ class SlackOptions(BaseModel):
     alerts: list[str] = Field(
         default_factory=lambda: list(KINDS), description="Which alerts to send."
     )
-    risk_threshold: float = Field(
-        default=0.5,
+    risk_threshold: float | None = Field(
+        default=None,
         gt=0,
         lt=1,
-        description="Churn risk that alerts when an account's probability rises past it.",
+        description="Churn risk that alerts when an account's probability rises past it; "
+        "empty: when the account enters the churn model's alert set (the 10 % of active "
+        "accounts most at risk), which follows the model's own scale.",
     )
 
     @field_validator("channel")
@@ -260,11 +264,14 @@ def find_events(
     """Every event of the chosen kinds on ``as_of`` (or, for departures and assignments, in the
     days before it), whether or not it was alerted already."""
     owners = _owner_emails(session)
+    connection = _find(session)
+    # CTAs assigned before Slack was connected were not news to anyone when it was.
+    since = connection.created_at if connection is not None else None
     finders: dict[str, Callable[[], list[AlertEvent]]] = {
         "health_red": lambda: _health_red(session, as_of, owners),
         "risk_crossed": lambda: _risk_crossed(session, as_of, options.risk_threshold, owners),
         "champion_left": lambda: _champions_left(session, as_of, owners),
-        "cta_assigned": lambda: _ctas_assigned(session, as_of, ruleset),
+        "cta_assigned": lambda: _ctas_assigned(session, as_of, ruleset, since),
     }
     return [event for kind in options.alerts for event in finders[kind]()]
 
@@ -332,14 +339,18 @@ def _health_red(session: Session, as_of: date, owners: _Owners) -> list[AlertEve
 
 
 def _risk_crossed(
-    session: Session, as_of: date, threshold: float, owners: _Owners
+    session: Session, as_of: date, threshold: float | None, owners: _Owners
 ) -> list[AlertEvent]:
+    """Accounts whose churn risk rose past the threshold since their previous score (same model
+    version), or, without a threshold, that entered the model's alert set. A model's first day
+    alerts nobody: there is no previous score to have crossed from."""
+    rose = (
+        ChurnRiskScore.in_alert_set
+        if threshold is None
+        else ChurnRiskScore.probability >= threshold
+    )
     today = list(
-        session.scalars(
-            sa.select(ChurnRiskScore).where(
-                ChurnRiskScore.as_of == as_of, ChurnRiskScore.probability >= threshold
-            )
-        )
+        session.scalars(sa.select(ChurnRiskScore).where(ChurnRiskScore.as_of == as_of, rose))
     )
     events = []
     for version in {s.model_version for s in today}:
@@ -353,9 +364,9 @@ def _risk_crossed(
         )
         for score in scores:
             previous = before.get(score.account_id)
-            # Crossing needs a score below the threshold before: a model's first day alerts
-            # nobody (everyone above it would be "new").
-            if previous is None or previous.probability >= threshold:
+            if previous is None or (
+                previous.in_alert_set if threshold is None else previous.probability >= threshold
+            ):
                 continue
             name, email = owners.by_account.get(score.account_id, (str(score.account_id), None))
             events.append(
@@ -402,8 +413,11 @@ def _champions_left(session: Session, as_of: date, owners: _Owners) -> list[Aler
     return events
 
 
-def _ctas_assigned(session: Session, as_of: date, ruleset: Ruleset | None) -> list[AlertEvent]:
-    """Open CTAs created with an owner, or reassigned, in the last days: the owner's alert."""
+def _ctas_assigned(
+    session: Session, as_of: date, ruleset: Ruleset | None, since: datetime | None
+) -> list[AlertEvent]:
+    """Open CTAs created with an owner, or reassigned, in the last days (and since Slack was
+    connected): the owner's alert."""
     rows = session.execute(
         sa.select(Cta, CtaEvent.kind, Account.name, User.name, User.email)
         .join(CtaEvent, CtaEvent.cta_id == Cta.id)
@@ -414,6 +428,7 @@ def _ctas_assigned(session: Session, as_of: date, ruleset: Ruleset | None) -> li
             CtaEvent.on_date <= as_of,
             CtaEvent.on_date > as_of - timedelta(days=LOOKBACK_DAYS),
             Cta.status == CtaStatus.open,
+            *([CtaEvent.at >= since] if since is not None else []),
         )
         .order_by(Cta.id, CtaEvent.id)
     )
@@ -463,26 +478,37 @@ def queue_alerts(
     ruleset: Ruleset | None = None,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Queue the day's alerts (in the caller's transaction): per account, one message to the
-    channel and one to each CSM concerned, with only the events not alerted there before."""
+    """Queue the day's alerts (in the caller's transaction), each event only where it was not
+    alerted before: one channel message per account, and one direct message per CSM listing
+    all their accounts with news."""
     connection = _find(session)
     if connection is None or not connection.is_active:
         return {}
     options = SlackOptions.model_validate(connection.options)
     events = find_events(session, as_of, options, ruleset)
-    alerted = _already_alerted(session, as_of, {e.account_id for e in events})
-    by_destination: dict[tuple[int, str], list[AlertEvent]] = defaultdict(list)
+    alerted = _already_alerted(session, as_of)
+    by_destination: dict[str, list[AlertEvent]] = defaultdict(list)
     for event in events:
         for destination in _destinations(event, options):
-            if event.key not in alerted.get((event.account_id, destination), set()):
-                by_destination[(event.account_id, destination)].append(event)
+            if event.key not in alerted.get(destination, set()):
+                by_destination[destination].append(event)
+    base = public_url.rstrip("/")
+    messages: list[tuple[str, Message]] = []
+    for destination, found in sorted(by_destination.items()):
+        by_account: dict[int, list[AlertEvent]] = defaultdict(list)
+        for event in found:
+            by_account[event.account_id].append(event)
+        if destination.startswith("dm:"):
+            messages.append((destination, compose_digest(list(by_account.values()), base, as_of)))
+        else:
+            for account_id, group in sorted(by_account.items()):
+                url = f"{base}/accounts/{account_id}"
+                messages.append((destination, compose(group, url, as_of)))
     counts = {kind: 0 for kind in options.alerts}
     queued = 0
-    moment = now or utcnow()
-    base = public_url.rstrip("/")
-    for (account_id, destination), found in sorted(by_destination.items()):
-        message = compose(found, f"{base}/accounts/{account_id}", as_of)
-        key = dedupe_key(as_of, account_id, destination, message.events)
+    kinds = {event.key: event.kind for event in events}
+    for destination, message in messages:
+        key = dedupe_key(as_of, message.account_id or 0, destination, message.events)
         if session.scalar(sa.select(SlackAlert.id).where(SlackAlert.dedupe_key == key)):
             continue
         where, _, to = destination.partition(":")
@@ -490,19 +516,19 @@ def queue_alerts(
             SlackAlert(
                 dedupe_key=key,
                 as_of=as_of,
-                account_id=account_id,
+                account_id=message.account_id,
                 events=message.events,
                 channel=to if where == "channel" else None,
                 user_email=to if where == "dm" else None,
                 text=message.text,
                 blocks=message.blocks,
                 status="pending",
-                next_attempt_at=moment,
+                next_attempt_at=now or utcnow(),
             )
         )
         queued += 1
-        for event in found:
-            counts[event.kind] += 1
+        for key_ in message.events:
+            counts[kinds[key_]] += 1
     session.flush()
     return {"queued": queued, **{f"{kind}_events": n for kind, n in counts.items()}}
 
@@ -516,24 +542,17 @@ def _destinations(event: AlertEvent, options: SlackOptions) -> list[str]:
     return found
 
 
-def _already_alerted(
-    session: Session, as_of: date, account_ids: set[int]
-) -> dict[tuple[int, str], set[str]]:
-    if not account_ids:
-        return {}
+def _already_alerted(session: Session, as_of: date) -> dict[str, set[str]]:
+    """The events each destination was sent in the last weeks (longer than any look-back)."""
     rows = session.execute(
-        sa.select(
-            SlackAlert.account_id, SlackAlert.channel, SlackAlert.user_email, SlackAlert.events
+        sa.select(SlackAlert.channel, SlackAlert.user_email, SlackAlert.events).where(
+            SlackAlert.as_of > as_of - timedelta(days=4 * LOOKBACK_DAYS)
         )
-        .where(SlackAlert.account_id.in_(account_ids))
-        .where(SlackAlert.as_of > as_of - timedelta(days=4 * LOOKBACK_DAYS))
     )
-    seen: dict[tuple[int, str], set[str]] = defaultdict(set)
-    for account_id, channel, email, events in rows:
-        if account_id is None:
-            continue
+    seen: dict[str, set[str]] = defaultdict(set)
+    for channel, email, events in rows:
         destination = f"channel:{channel}" if channel else f"dm:{(email or '').lower()}"
-        seen[(account_id, destination)].update(events)
+        seen[destination].update(events)
     return seen
 
 

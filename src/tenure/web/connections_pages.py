@@ -203,7 +203,7 @@ async def set_write_back(request: Request, actor: Actor = AdminActor, db: Sessio
 @router.post("/slack")
 async def connect_slack(
     request: Request,
-    risk_threshold: float = Form(50, ge=1, le=99),
+    risk_threshold: str = Form("", max_length=8),
     actor: Actor = AdminActor,
     db: Session = Db,
 ) -> Response:
@@ -225,17 +225,28 @@ async def connect_slack(
     return RedirectResponse(f"{PAGE}?notice=slack#slack", status_code=303)
 
 
-def _slack_options(form: Any, risk_threshold: float) -> SlackOptions:
+def _slack_options(form: Any, risk_threshold: str) -> SlackOptions:
     try:
         return SlackOptions(
             channel=str(form.get("channel") or ""),
             to_owner=form.get("to_owner") == "on",
             alerts=[str(a) for a in form.getlist("alerts")],
-            risk_threshold=risk_threshold / 100,
+            risk_threshold=_percent(risk_threshold),
         )
     except ValidationError as error:
         first = error.errors()[0]
         raise InvalidInput(f"{first['loc'][0]}: {first['msg']}") from None
+
+
+def _percent(text: str) -> float | None:
+    """A percent typed in the form as a share: "40" → 0.4; empty → None."""
+    text = text.strip().rstrip("%").strip()
+    if not text:
+        return None
+    try:
+        return float(text) / 100
+    except ValueError:
+        raise InvalidInput(f"churn risk threshold {text!r}: a percent from 1 to 99") from None
 
 
 @router.post("/slack/remove")

@@ -322,3 +322,10 @@ def test_ebr_pack_opens_from_the_account(console: Console) -> None:
     assert pack.status_code == 200 and "Acme" in pack.text
     pdf = console.client.get(f"/accounts/{console.book.acme.id}/ebr?format=pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def test_kpis_explain_the_nps_scale(console: Console) -> None:
+    sign_in(console.client, "max@example.com")
+    page = console.client.get("/kpis").text
+    assert "NPS (Net Promoter Score) = % of answers from promoters (9–10) minus % from" in page
+    assert "on a scale from −100 to +100" in page

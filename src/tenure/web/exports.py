@@ -24,13 +24,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value: Any) -> Any:
-    """A cell value no spreadsheet will run as a formula; None becomes an empty cell.
+    """A cell value no spreadsheet will run as a formula; None becomes an empty cell; a float
+    rounded as a person reads it (money and counts to 2 decimals, shares and probabilities
+    under 1 to 4), never 0.15318376547480902.
 
     >>> [spreadsheet_safe(v) for v in ["=1+1", "-2", "@SUM(A1)", "Acme", -2, None]]
     ["'=1+1", "'-2", "'@SUM(A1)", 'Acme', -2, '']
+    >>> [spreadsheet_safe(v) for v in [0.15318376547480902, 118925.004999, 2.0, -0.00004]]
+    [0.1532, 118925.0, 2.0, 0.0]
     """
     if value is None:
         return ""
+    if isinstance(value, float):
+        return round(value, 2 if abs(value) >= 1 else 4) + 0.0  # + 0.0: no "-0.0"
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

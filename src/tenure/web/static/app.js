@@ -160,19 +160,37 @@
   function drawCharts() {
     if (typeof uPlot === "undefined") return;
     document.querySelectorAll(".chart[data-x]:not([data-drawn])").forEach((node) => {
-      const xs = JSON.parse(node.dataset.x).map((d) => Date.parse(d + "T00:00:00Z") / 1000);
+      const days = JSON.parse(node.dataset.x);
+      const xs = days.map((d) => Date.parse(d + "T00:00:00Z") / 1000);
       const ys = JSON.parse(node.dataset.y);
       const step = node.dataset.chart === "step";
+      // data-unit="percent": shares drawn as percent; data-ticks="quarters": one tick a quarter.
+      const pct = node.dataset.unit === "percent";
+      const quarters = node.dataset.ticks === "quarters";
+      const show = (v) => (v == null ? "—" : pct ? Math.round(v * 100) + " %" : v.toLocaleString());
+      const quarter = (t) => { const d = new Date(t * 1000); return d.getUTCFullYear() + " Q" + (Math.floor(d.getUTCMonth() / 3) + 1); };
+      const finite = ys.filter((v) => v != null);
+      const low = Math.min(...finite), high = Math.max(...finite);
       const options = {
         width: node.clientWidth || 500, height: 200,
-        series: [{}, {
-          label: node.dataset.label || "", stroke: "#2757d6", width: 2, fill: "rgba(39,87,214,.08)",
-          paths: step ? uPlot.paths.stepped({ align: 1 }) : undefined,
-        }],
-        axes: [{}, { size: 70, values: (u, ticks) => ticks.map((v) => v.toLocaleString()) }],
-        scales: { y: { range: (u, min, max) => [0, max * 1.1 || 1] } },
+        series: [
+          { label: quarters ? "Quarter" : "Day", value: (u, t) => (t == null ? "—" : quarters ? quarter(t) : new Date(t * 1000).toISOString().slice(0, 10)) },
+          {
+            label: node.dataset.label || "", stroke: "#2757d6", width: 2, fill: "rgba(39,87,214,.08)",
+            paths: step ? uPlot.paths.stepped({ align: 1 }) : undefined, value: (u, v) => show(v),
+            points: { show: quarters },
+          },
+        ],
+        axes: [
+          quarters ? { splits: () => xs, values: (u, ticks) => ticks.map(quarter) } : {},
+          { size: 70, values: (u, ticks) => ticks.map(show) },
+        ],
+        // A percent chart frames its own range (NRR of 95–110 % is not drawn on 0–110 %).
+        scales: { y: { range: (u, min, max) => (pct ? [Math.min(low, 1) - 0.05, Math.max(high, 1) + 0.05] : [0, max * 1.1 || 1]) } },
       };
-      new uPlot(options, [xs, ys], node);
+      const plot = new uPlot(options, [xs, ys], node);
+      // The legend reads the latest value until the pointer picks another ("NRR 104 %", not "--").
+      if (xs.length) plot.setLegend({ idx: xs.length - 1 });
       node.dataset.drawn = "1";
     });
     document.querySelectorAll(".chart[data-cohorts]:not([data-drawn])").forEach(drawCohorts);
@@ -197,7 +215,8 @@
         { size: 55, values: (u, ticks) => ticks.map((v) => Math.round(v * 100) + " %") },
       ],
     };
-    new uPlot(options, data, node);
+    const plot = new uPlot(options, data, node);
+    if (longest) plot.setLegend({ idx: 0 });
     node.dataset.drawn = "1";
   }
 })();

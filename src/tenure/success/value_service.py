@@ -193,7 +193,10 @@ def ebr_pack(
         segment=account.segment,
         peer_cohort=", ".join(
             part
-            for part in (account.segment, f"{band} employees" if band != "unknown size" else None)
+            for part in (
+                (account.segment or "").replace("_", " "),
+                f"{band} employees" if band != "unknown size" else None,
+            )
             if part
         )
         or "all customers",

@@ -6,6 +6,7 @@ sync cut off mid-export catching up exactly."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,4 +189,37 @@ def test_a_sync_cut_off_mid_export_catches_up_exactly(
     second = sync(engine, data_dir)
     assert second.objects["tickets"].inserted == 2 and second.objects["tickets"].updated == 0
     assert [t[0] for t in stored(engine)[0]] == ["1", "2", "3", "5"]
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_sync_killed_mid_export_catches_up_exactly(
+    fake: FakeZendesk, migrated_template: Any, backend: str, tmp_path: Path
+) -> None:
+    from tests.connectors.processes import SRC, run_statuses, sync_killed_at, tenure
+
+    url = migrated_template(backend)
+    engine = create_engine(url)
+    with session_scope(session_factory(engine)) as session:
+        f.account(session, external_id=ACME, name="Acme")
+        f.account(session, external_id=GLOBEX, name="Globex")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "TENURE_DATABASE_URL": url,
+        "TENURE_DATA_DIR": str(tmp_path / "data"),
+        "TENURE_SECRET_KEY": SECRET,
+        "REQUESTS_CA_BUNDLE": str(fake.cert),
+        "TENURE_ZENDESK_EMAIL": fake.desk.email,
+        "TENURE_ZENDESK_API_TOKEN": fake.desk.api_token,
+    }
+    tenure(env, "connect", "zendesk", "--url", fake.url)
+    # The first page (tickets 1 and 2) is stored; the process dies asking for the second.
+    sync_killed_at(env, fake, lambda path: path.startswith("/api/v2/incremental/"), nth=2)
+    assert [t[0] for t in stored(engine)[0]] == ["1", "2"]
+    tenure(env, "connect", "sync")
+    assert [t[0] for t in stored(engine)[0]] == ["1", "2", "3", "5"]
+    assert len(stored(engine)[1]) == 2
+    # partial: the reseller's ticket has no account
+    assert run_statuses(url) == ["interrupted", "partial"]
     engine.dispose()

@@ -104,8 +104,8 @@ def test_a_message_goes_out_is_logged_and_its_goal_is_checked(
         )
         assert checked["Seats back in use"].delivery == "sent"
         assert checked["A promoter again"].goal_met is None
-        assert (
-            checked["A promoter again"].result == "Latest NPS answer: no value stored by 2026-04-01"
+        assert checked["A promoter again"].result == (
+            "Latest NPS answer: no value stored between 2026-03-02 and 2026-04-01"
         )
         # Checked once: the next day's run finds nothing left to check.
         assert engagement.check_goals(session, SENT + timedelta(days=31)) == []
@@ -180,3 +180,37 @@ def test_a_milestone_goal_is_met_when_reached_before_the_check(session: Session)
     session.flush()
     (checked,) = engagement.check_goals(session, SENT + timedelta(days=14))
     assert (checked.goal_met, checked.result) == (True, "milestone 'kickoff' reached on 2026-03-11")
+
+
+def test_a_goal_already_reached_when_sent_is_said_so(session: Session) -> None:
+    cleo, _ = _book(session)
+    later = SENT + timedelta(days=30)  # seat use 65 % that day: the target is already reached
+    created = engagement.create_draft(
+        session,
+        MessageCreate(
+            account="acme",
+            moment="risk_outreach",
+            goal="Seats kept in use",
+            check=GoalCheck(
+                metric="license_utilization", comparison="at_least", target=0.6, after_days=7
+            ),
+        ),
+        cleo,
+        later,
+    )
+    engagement.approve(session, created.id, cleo, later)
+    acme_id = session.scalar(sa.select(MetricSnapshot.account_id).limit(1))
+    session.add(
+        MetricSnapshot(
+            account_id=acme_id,
+            as_of=later + timedelta(days=7),
+            values={"license_utilization": 0.7},
+        )
+    )
+    session.flush()
+    (checked,) = engagement.check_goals(session, later + timedelta(days=7))
+    assert (checked.goal_met, checked.result) == (
+        True,
+        "License utilization 70 % on 2026-04-08 (was 65 % when sent): met, but it was already "
+        "met when sent",
+    )

@@ -200,14 +200,17 @@ def _get(session: Session, message_id: int) -> EngagementMessage:
     return row
 
 
-def metric_on(session: Session, account_id: int, slug: str, day: date) -> float | None:
-    """The metric's stored value on the latest computed day up to ``day``."""
-    values = session.scalar(
-        sa.select(MetricSnapshot.values)
-        .where(MetricSnapshot.account_id == account_id, MetricSnapshot.as_of <= day)
-        .order_by(MetricSnapshot.as_of.desc())
-        .limit(1)
+def metric_on(
+    session: Session, account_id: int, slug: str, day: date, after: date | None = None
+) -> float | None:
+    """The metric's stored value on the latest computed day up to ``day`` (and after ``after``:
+    a value from before the message went out says nothing of its effect)."""
+    query = sa.select(MetricSnapshot.values).where(
+        MetricSnapshot.account_id == account_id, MetricSnapshot.as_of <= day
     )
+    if after is not None:
+        query = query.where(MetricSnapshot.as_of > after)
+    values = session.scalar(query.order_by(MetricSnapshot.as_of.desc()).limit(1))
     value = (values or {}).get(slug)
     return float(value) if isinstance(value, int | float) else None
 
@@ -273,19 +276,27 @@ def approve(
 def _judge(session: Session, row: EngagementMessage, as_of: date) -> None:
     assert row.check_on is not None and row.sent_on is not None
     if row.metric is not None:
-        value = metric_on(session, row.account_id, row.metric, row.check_on)
+        value = metric_on(session, row.account_id, row.metric, row.check_on, after=row.sent_on)
         metric = get_metric(row.metric)
         row.measured = value
         if value is None:
-            row.goal_met, row.result = None, f"{metric.name}: no value stored by {row.check_on}"
+            row.goal_met = None
+            row.result = f"{metric.name}: no value stored between {row.sent_on} and {row.check_on}"
             return
         target = row.target if row.target is not None else 0.0
-        met = value >= target if row.comparison == "at_least" else value <= target
+
+        def reaches(seen: float) -> bool:
+            return seen >= target if row.comparison == "at_least" else seen <= target
+
+        met = reaches(value)
         before = "" if row.baseline is None else f" (was {metric.format(row.baseline)} when sent)"
+        # A goal already reached when the message went out proves nothing about the message.
+        already = met and row.baseline is not None and reaches(row.baseline)
         row.goal_met = met
+        verdict = "met, but it was already met when sent" if already else "met"
         row.result = (
             f"{metric.name} {metric.format(value)} on {row.check_on}{before}: "
-            f"{'met' if met else 'not met'}"
+            f"{verdict if met else 'not met'}"
         )
         return
     reached = session.scalar(

@@ -7,10 +7,12 @@ module level: the settings (pydantic), SQLAlchemy, the models, Alembic and the e
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,8 +27,19 @@ if TYPE_CHECKING:
     from tenure.config import Settings
     from tenure.store.events import EventStore
 
-console = Console()
-err_console = Console(stderr=True)
+
+# Columns written to a file or a pipe (unless COLUMNS says otherwise): a log or a script reads
+# whole lines, not lines cut at Rich's default 80.
+WIDE = 200
+
+
+def _console(stream: TextIO) -> Console:
+    wide = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stream is sys.stderr, width=WIDE if wide else None)
+
+
+console = _console(sys.stdout)
+err_console = _console(sys.stderr)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -208,7 +208,7 @@ def holder(session: Session, account: Account, last: AccountHandoff | None) -> H
             user_name=user.name if user else None,
             team=team,
             since=last.handed_off_on,
-            reason=f"handed off {last.step.value.replace('_', ' ')} on {last.handed_off_on}",
+            reason=f"handed over {_step_words(last.step)} on {last.handed_off_on}",
         )
     executive = _seat(session, account.id, AccountTeamRole.account_executive)
     if executive is not None:

@@ -33,8 +33,9 @@ lint: $(DEV)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
+# Two workers, a test file each at a time (its module fixtures stay shared): the suite on 2 cores.
 test: $(DEV) system lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 ## Every benchmark, then one summary table; `make bench BENCH_ARGS=--smoke` runs each at its
 ## smallest size (what `make test` checks), `BENCH_ARGS="--only web"` one of them.

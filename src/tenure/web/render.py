@@ -46,6 +46,24 @@ def query_with(params: dict[str, Any], **changes: Any) -> str:
     return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
 
 
+def period_words(period: str) -> str:
+    """A KPI period as a manager names it: a calendar quarter as ``2026 Q3``, else its two days.
+
+    >>> period_words("2026-07-01..2026-09-30"), period_words("2026-07-15..2026-09-30")
+    ('2026 Q3', '2026-07-15 – 2026-09-30')
+    """
+    start_text, _, end_text = period.partition("..")
+    try:
+        start, end = date.fromisoformat(start_text), date.fromisoformat(end_text)
+    except ValueError:
+        return period
+    quarter = (start.month - 1) // 3 + 1
+    next_start = date(start.year + (quarter == 4), (quarter % 4) * 3 + 1, 1)
+    if start.day == 1 and start.month % 3 == 1 and (next_start - end).days == 1:
+        return f"{start.year} Q{quarter}"
+    return f"{start} – {end}"
+
+
 def same_site(target: str, default: str) -> str:
     """A redirect target from a form: a path on this site, else ``default``."""
     if target.startswith("/") and not target.startswith(("//", "/\\")):
@@ -55,6 +73,7 @@ def same_site(target: str, default: str) -> str:
 
 templates.env.filters["money"] = money
 templates.env.filters["date"] = short_date
+templates.env.filters["period"] = period_words
 templates.env.globals["query_with"] = query_with
 templates.env.globals["reason_text"] = reason_text
 templates.env.globals["why_text"] = why_text

@@ -182,15 +182,18 @@
           },
         ],
         axes: [
-          quarters ? { splits: () => xs, values: (u, ticks) => ticks.map(quarter) } : {},
+          // Daily data ticks on days, weeks, months, quarters or years — never on hours.
+          quarters
+            ? { splits: () => xs, values: (u, ticks) => ticks.map(quarter) }
+            : { incrs: [86400, 604800, 2592000, 7776000, 31536000], values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(0, 10)) },
           { size: 70, values: (u, ticks) => ticks.map(show) },
         ],
         // A percent chart frames its own range (NRR of 95–110 % is not drawn on 0–110 %).
         scales: { y: { range: (u, min, max) => (pct ? [Math.min(low, 1) - 0.05, Math.max(high, 1) + 0.05] : [0, max * 1.1 || 1]) } },
       };
-      const plot = new uPlot(options, [xs, ys], node);
       // The legend reads the latest value until the pointer picks another ("NRR 104 %", not "--").
-      if (xs.length) plot.setLegend({ idx: xs.length - 1 });
+      options.hooks = { ready: [(u) => { if (xs.length) u.setLegend({ idx: xs.length - 1 }); }] };
+      new uPlot(options, [xs, ys], node);
       node.dataset.drawn = "1";
     });
     document.querySelectorAll(".chart[data-cohorts]:not([data-drawn])").forEach(drawCohorts);
@@ -215,8 +218,8 @@
         { size: 55, values: (u, ticks) => ticks.map((v) => Math.round(v * 100) + " %") },
       ],
     };
-    const plot = new uPlot(options, data, node);
-    if (longest) plot.setLegend({ idx: 0 });
+    options.hooks = { ready: [(u) => { if (longest) u.setLegend({ idx: longest - 1 }); }] };
+    new uPlot(options, data, node);
     node.dataset.drawn = "1";
   }
 })();

@@ -1,0 +1,73 @@
+"""Every main page in a real Chromium at 1440, 1280 and 390 px: the page is never wider than the
+window (wide tables scroll inside their card), and no date breaks across two lines at desktop
+widths. Screenshots of each page at 1440 and 390 px go to test-results/web/layout/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.web.conftest import LiveConsole
+from tests.web.test_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+PAGES = [
+    "/today?scope=all",
+    "/portfolio",
+    "/renewals",
+    "/pipeline",
+    "/risk?owner=all",
+    "/kpis",
+    "/churn-review",
+    "/maturity",
+    "/rules",
+    "/surveys",
+    "/daily-runs",
+    "/outbox",
+    "/admin",
+    "/accounts/{acme}",
+    "/accounts/{acme}/alignment",
+]
+
+# Text nodes holding a date (2026-11-01) drawn on more than one line: a wrapped date.
+WRAPPED_DATES = """() => {
+  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+  const wrapped = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.textContent.matchAll(/\\d{4}-\\d{2}-\\d{2}/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index); range.setEnd(node, m.index + 10);
+      const lines = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
+      if (lines.size > 1) wrapped.push(m[0] + " in " + node.parentElement.tagName);
+    }
+  }
+  return wrapped;
+}"""
+
+
+def test_pages_fit_the_window_from_a_phone_to_a_desktop(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    live = live_console
+    folder = screenshot_dir / "layout"
+    folder.mkdir(parents=True, exist_ok=True)
+    sign_in(page, live, "ada@example.com")  # the admin sees every page
+    problems = []
+    for width in (1440, 1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in PAGES:
+            url = path.format(acme=live.book.acme.id)
+            response = page.goto(f"{live.url}{url}")
+            assert response is not None and response.status == 200, (url, response)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            if wide > width:
+                problems.append(f"{url} is {wide} px wide at {width} px")
+            if width >= 1280:
+                problems += [f"{url} at {width} px: {w}" for w in page.evaluate(WRAPPED_DATES)]
+            if width != 1280:
+                name = url.strip("/").split("?")[0].replace("/", "-")
+                page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+    assert not problems, "\n".join(problems)

@@ -130,9 +130,10 @@ def compute(
             print_json(ranged)
             return
         rows = sum(d.accounts for d in ranged.days)
+        shown = f"from {ranged.days[0].as_of} to {ranged.days[-1].as_of}" if ranged.days else ""
         console.print(
-            f"stored {ranged.metrics} metrics for {len(ranged.days)} days from {ranged.first} "
-            f"to {ranged.last} ({rows} account-days) in one pass, {ranged.seconds:.2f}s",
+            f"stored {ranged.metrics} metrics for {len(ranged.days)} days {shown} "
+            f"({rows} account-days) in one pass, {ranged.seconds:.2f}s",
             highlight=False,
         )
         _render_qa(ranged.qa, metrics)

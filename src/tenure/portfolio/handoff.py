@@ -169,12 +169,16 @@ def check_user_types(step: HandoffStep, giver: User, receiver: User) -> None:
             )
 
 
+# Each step in plain words, as the pages and messages say it.
+STEP_WORDS = {
+    HandoffStep.sales_to_services: "from sales to services",
+    HandoffStep.sales_to_csm: "from sales to the CSM",
+    HandoffStep.services_to_csm: "from services to the CSM",
+}
+
+
 def _step_words(step: HandoffStep) -> str:
-    return {
-        HandoffStep.sales_to_services: "from sales to services",
-        HandoffStep.sales_to_csm: "from sales to the CSM",
-        HandoffStep.services_to_csm: "from services to the CSM",
-    }[step]
+    return STEP_WORDS[step]
 
 
 def _handoffs(session: Session, account_id: int) -> list[AccountHandoff]:

@@ -53,6 +53,7 @@ def alignment_page(
             "fit_questions": FIT_QUESTIONS,
             "readiness": READINESS,
             "touch_models": list(TouchModel),
+            "step_words": {step.value: words for step, words in handoff.STEP_WORDS.items()},
             "operators": OPERATORS,
             "today": as_of,
         },

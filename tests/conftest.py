@@ -23,6 +23,9 @@ from tenure.store.migrate import upgrade
 from tests import pg
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# pytest-xdist's workers inherit COLUMNS=80 from the runner; the CLI's console reads it once, at
+# import, and would cut its lines at 80 in some workers only. Tests that want a width set their own.
+os.environ.pop("COLUMNS", None)
 BACKEND_MARKERS = ("postgres", "browser", "spark")
 
 

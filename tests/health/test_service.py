@@ -24,7 +24,7 @@ from tests.metrics.conftest import insert_fixture
 from tests.metrics.fixtures import AS_OF
 
 # Hand calculation with default_scorecard.yaml on the metric values in tests/metrics/fixtures.py:
-# acme (enterprise, tenure 730 → "enterprise"): utilization 0.2 → 5, strategic 0.5 → 7,
+# acme (high touch, tenure 730 → "high touch"): utilization 0.2 → 5, strategic 0.5 → 7,
 #   breadth 2/3 → 10, trend +0.6 → 10, levels 2 → 6, champion → 10, sponsor no → 0,
 #   NPS 9 → 10, champion left → 0, 2 high tickets ≤ 2 → 2: 60 (yellow)
 # dyna (mid_market, tenure 303 → "standard"): no seats → 8, breadth 2/3 → 15, no prior usage → 7,
@@ -33,7 +33,7 @@ from tests.metrics.fixtures import AS_OF
 # bolt (smb, no contract → "standard"): no seats → 8, breadth 0 → 0, no prior usage → 7, never
 #   active → 0, levels 0 → 0, champion 0, no NPS → 4, no champion left → 5, no tickets → 5: 29 (red)
 EXPECTED = {
-    "acme": (60, "yellow", "enterprise"),
+    "acme": (60, "yellow", "high touch"),
     "dyna": (66, "yellow", "standard"),
     "bolt": (29, "red", "standard"),
 }

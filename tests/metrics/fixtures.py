@@ -52,6 +52,8 @@ ACCOUNTS = [
         "external_id": "acme",
         "name": "Acme",
         "segment": "enterprise",
+        # Its Desired Outcome calls for a named CSM and sponsor reviews (Appropriate Experience).
+        "experience_segment": "high_touch",
         "created_on": date(2023, 3, 1),
     },
     {

@@ -164,3 +164,27 @@ def test_each_renewal_gives_its_arr_in_the_reporting_currency(console: Console) 
     assert f"= 10,800 USD at rates of {today - timedelta(days=2)}" in page
     # a dollar renewal is already in the reporting currency: no second figure beside it
     assert page.count("at rates of") == 1
+
+
+def test_a_window_figure_says_nothing_of_a_renewal_beyond_the_models_reach(
+    console: Console,
+) -> None:
+    """The model looks 30–180 days ahead: its window figure stands for Initech's renewal in 90
+    days, not for Globex's in 200 (not scored there, never 'Commit: 5% chance')."""
+    today = console.book.today
+    with console.session() as session:
+        f.churn_risk_score(session, console.book.initech, as_of=today, probability=0.3)
+        f.churn_risk_score(session, console.book.globex, as_of=today, probability=0.05)
+        session.commit()
+    body = console.client.get(
+        "/api/v1/renewals", params={"months": 12}, headers=headers_for(console, "ada@example.com")
+    ).json()
+    rows = {r["account_name"]: r for m in body["months"] for r in m["renewals"]}
+    initech, globex = rows["Initech"], rows["Globex"]
+    assert (initech["churn_probability"], initech["expected_arr"]) == (0.3, 56_000.0)
+    assert (globex["churn_probability"], globex["category"], globex["expected_arr"]) == (
+        None,
+        "upside",
+        None,
+    )
+    assert globex["reason"] == "not scored by the churn model"

@@ -1,7 +1,7 @@
 """Alerts a CS team wants in Slack, in plain words: churn risk crossing a threshold, a champion
 who left, health turned red, a CTA assigned to someone.
 
-Pure: the service (alerts_service.py) finds the events in the stored scores, contacts and CTAs
+Pure: alert_events.py finds the events in the stored scores, contacts and CTAs
 and hands them here; this module writes the headline and detail lines of each event and composes
 one Slack message per account and destination (Block Kit ``section``/``context`` blocks with
 ``mrkdwn`` text, api.slack.com/reference/block-kit/blocks, and a plain ``text`` for

@@ -36,6 +36,7 @@ from tenure.portfolio.schemas import (
     RenewalRow,
     RenewalsReport,
 )
+from tenure.risk.figures import probability_for_renewal
 from tenure.store.events import EventStore
 
 
@@ -183,8 +184,8 @@ def renewals_due(
 ) -> list[Due]:
     """The contract terms active on ``as_of`` coming up for renewal by ``end``
     (tenure.accounts.renewal) of the owner's accounts (or of the one account ``account_id``),
-    with the account's one churn probability (tenure.risk.figures), health band, and whether
-    the renewal is booked."""
+    with the churn probability as it bears on that renewal (none beyond the model's reach;
+    tenure.risk.figures), health band, and whether the renewal is booked."""
     rows = rows_of(session, as_of)
     owned: Any = (
         [account_id]
@@ -200,7 +201,19 @@ def renewals_due(
             rows.owner.name.label("owner_name"),
             rows.health_score.label("health_score"),
             rows.health_band.label("health_band"),
-            rows.probability.label("churn_probability"),
+            *(
+                (
+                    rows.risk.c.window_probability,
+                    rows.risk.c.renewal_probability,
+                    rows.risk.c.horizon_days,
+                )
+                if rows.risk is not None
+                else (
+                    sa.null().label("window_probability"),
+                    sa.null().label("renewal_probability"),
+                    sa.null().label("horizon_days"),
+                )
+            ),
         )
         .join(Account, Account.id == Contract.account_id)
         .outerjoin(rows.owner, rows.owner.id == Account.owner_id)
@@ -223,7 +236,13 @@ def renewals_due(
             renewal_on=contract.ends_on,
             arr=float(contract.arr),
             currency=contract.currency,
-            churn_probability=r.churn_probability,
+            churn_probability=probability_for_renewal(
+                r.window_probability,
+                r.renewal_probability,
+                r.horizon_days,
+                as_of,
+                contract.ends_on,
+            ),
             health_band=r.health_band,
             booked=contract.id in booked,
             notice_on=(contract.notice_on or contract.outcome_on or contract.ends_on)

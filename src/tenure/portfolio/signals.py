@@ -134,7 +134,8 @@ def health_today(days: CurrentDays, account_ids: Sequence[int] | None = None) ->
 
 
 def risk_today(days: CurrentDays, account_ids: Sequence[int] | None = None) -> Any:
-    """(account_id, probability, arr_at_risk, currency) of the current risk scoring day;
+    """(account_id, probability, arr_at_risk, currency, and what the probability is made of:
+    window_probability, renewal_probability, horizon_days) of the current risk scoring day;
     probability is the account's one churn probability (tenure.risk.figures)."""
     return (
         sa.select(
@@ -144,6 +145,9 @@ def risk_today(days: CurrentDays, account_ids: Sequence[int] | None = None) -> A
             ).label("probability"),
             ChurnRiskScore.arr_at_risk.label("arr_at_risk"),
             ChurnRiskScore.currency.label("currency"),
+            ChurnRiskScore.probability.label("window_probability"),
+            ChurnRiskScore.renewal_probability.label("renewal_probability"),
+            ChurnRiskScore.horizon_days.label("horizon_days"),
         )
         .where(
             ChurnRiskScore.as_of == days.risk_day,

@@ -36,6 +36,30 @@ def churn_probability(probability: float, renewal_probability: float | None) -> 
     return renewal_probability if renewal_probability is not None else probability
 
 
+def probability_for_renewal(
+    probability: float | None,
+    renewal_probability: float | None,
+    horizon_days: int | None,
+    as_of: date,
+    renewal_on: date,
+) -> float | None:
+    """P(churn) as it bears on one renewal: the model's at-renewal figure, else its window figure
+    when the renewal falls within the model's horizon; ``None`` beyond the model's reach — a
+    30–120-days-ahead figure says nothing of a renewal 200 days away.
+
+    >>> day = date(2026, 1, 1)
+    >>> [probability_for_renewal(0.2, None, 120, day, date(2026, m, 1)) for m in (2, 4, 8)]
+    [0.2, 0.2, None]
+    >>> probability_for_renewal(0.2, 0.6, 120, day, date(2026, 8, 1))
+    0.6
+    """
+    if renewal_probability is not None:
+        return renewal_probability
+    if probability is None or horizon_days is None:
+        return None
+    return probability if (renewal_on - as_of).days <= horizon_days else None
+
+
 def churn_probability_sql(probability: Any, renewal_probability: Any) -> Any:
     """:func:`churn_probability` as a SQL expression over a churn-risk score's columns."""
     return sa.func.coalesce(renewal_probability, probability)

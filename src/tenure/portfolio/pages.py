@@ -38,6 +38,8 @@ PAGES: list[Page] = [
     Page("maturity", "Maturity", "/maturity", "/api/v1/maturity", shortcut="m"),
     Page("rules", "Rules", "/rules", "/api/v1/rules", shortcut="u"),
     Page("surveys", "Surveys", "/surveys", None, shortcut="s"),
+    # g b: **B**EAST engagement messages and whether their goals were met.
+    Page("messages", "Messages", "/messages", "/api/v1/messages", shortcut="b"),
     Page("runs", "Daily runs", "/daily-runs", "/api/v1/daily-runs", shortcut="d"),
     Page(
         "outbox",

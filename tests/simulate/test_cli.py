@@ -58,6 +58,7 @@ def test_demo_scores_the_base_and_can_run_again(
         ChurnRiskScore,
         Contract,
         DailyRun,
+        FxRate,
         HealthScore,
         LifecycleStage,
         Milestone,
@@ -82,6 +83,8 @@ def test_demo_scores_the_base_and_can_run_again(
     assert output.index("import reports") < output.index("Portfolio as of")
     assert "salesforce/Opportunity.csv" in output and "hubspot/all-contacts.csv" in output
     assert "HubSpot and Salesforce disagree on name" in output
+    # finance's rate table came in through `tenure fx import`: euros convert into dollars
+    assert "monthly rates of EUR in USD" in output
     assert "ARR by segment" in output and "Renewals in the next 120 days" in output
     assert "daily run 2026-11-01: succeeded" in output and "open calls to action" in output
     engine = create_engine(f"sqlite:///{data_dir / 'tenure.db'}")
@@ -113,6 +116,9 @@ def test_demo_scores_the_base_and_can_run_again(
             # LAER stages and success plans with milestones
             assert count(LifecycleStage.stage.is_not(None)) > 0
             assert count(Milestone.id.is_not(None)) > 0
+            # a rate on or before the oldest term's first day: every period's KPIs convert
+            oldest = con.execute(sa.select(sa.func.min(Contract.starts_on))).scalar_one()
+            assert count(FxRate.currency == "EUR", FxRate.rate_on <= oldest) > 0
             run = con.execute(sa.select(DailyRun.as_of, DailyRun.status)).one()
             assert (str(run.as_of), run.status) == ("2026-11-01", "succeeded")
     finally:

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 from tenure.cli.context import console
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tenure.accounts.fx_service import FxImportReport
     from tenure.cli.demo_context import DemoContext
     from tenure.simulate.doors import DoorReport
 
@@ -41,6 +44,7 @@ def export_company(ctx: DemoContext) -> None:
     result = exported.simulation
     ctx.as_of = result.as_of
     ctx.facts["start"] = result.start
+    ctx.facts["reporting_currency"] = config.reporting_currency
     console.print(
         f"{result.rows['accounts']:,} accounts, {result.rows['contacts']:,} contacts, "
         f"{result.rows['contracts']:,} contract terms, {result.events:,} events in "
@@ -65,6 +69,7 @@ def import_company(ctx: DemoContext) -> None:
     with console.status("importing the exports…"), unit_of_work(ctx.settings) as session:
         team = create_team(session, exports_dir(ctx))
         reports = import_exports(session, exports_dir(ctx))
+        rates = _import_rates(ctx, session)
     ctx.facts["imports"] = reports
     console.print(
         f"{team} CS team members created; {len(reports)} files imported in "
@@ -72,6 +77,27 @@ def import_company(ctx: DemoContext) -> None:
         highlight=False,
     )
     _show_reports(reports, exports_dir(ctx))
+    if rates is not None:
+        console.print(
+            f"  exchange rates: {rates.rows:,} monthly rates of {', '.join(rates.currencies)} in "
+            f"{rates.reporting_currency}, {rates.first_day} to {rates.last_day}",
+            highlight=False,
+        )
+
+
+def _import_rates(ctx: DemoContext, session: Session) -> FxImportReport | None:
+    """Finance's rate table through `tenure fx import`, into the company's reporting currency,
+    so KPIs read one figure across currencies."""
+    from tenure.accounts.fx_service import import_rates, set_reporting_currency
+    from tenure.cli.context import cli_actor
+    from tenure.simulate.exports.finance import RATES_FILE
+
+    path = exports_dir(ctx) / RATES_FILE
+    if not path.exists():
+        return None
+    actor = cli_actor(session)
+    set_reporting_currency(session, ctx.facts["reporting_currency"], actor)
+    return import_rates(session, path.read_text(encoding="utf-8"), actor)
 
 
 def _show_reports(reports: list[DoorReport], folder: Path) -> None:

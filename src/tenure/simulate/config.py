@@ -201,6 +201,10 @@ class SimulationConfig(_Strict):
     sentiment: SentimentConfig
     milestones: dict[str, list[MilestoneConfig]]
     interventions: InterventionsConfig = Field(default_factory=InterventionsConfig)
+    # What finance reports in, and one unit of each other region currency in it at the start
+    # (the monthly table drifts around it): the rate file the company hands over with its exports.
+    reporting_currency: str = Field(default="USD", min_length=3, max_length=3)
+    exchange_rates: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> SimulationConfig:

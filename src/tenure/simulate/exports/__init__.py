@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from tenure.errors import Conflict
 from tenure.simulate.config import SimulationConfig
-from tenure.simulate.exports import salesforce, salesforce_custom, stripe, tenure_records
+from tenure.simulate.exports import finance, salesforce, salesforce_custom, stripe, tenure_records
 from tenure.simulate.exports.context import DIRT_KINDS, Dirt, ExportContext
 from tenure.simulate.exports.hubspot import COMPANIES_FILE, CONTACTS_FILE, write_hubspot
 from tenure.simulate.exports.segment import USAGE_FILE, write_usage
@@ -95,6 +95,8 @@ def simulate_as_exports(
     ctx = ExportContext(staging, out, dirt or Dirt(), simulated.as_of)
     try:
         _write(ctx)
+        if rates := finance.write_rates(config, out):
+            ctx.written[finance.RATES_FILE] = rates
         _write_truth(ctx, staging / "truth", beside / "truth")
         (staging / META_FILE).replace(beside / META_FILE)
     finally:

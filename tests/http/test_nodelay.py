@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import uvicorn
@@ -51,4 +52,7 @@ async def _nodelay_of_accepted(protocol: type[asyncio.Protocol]) -> int:
 def test_accepted_connections_get_tcp_nodelay(
     protocol: type[asyncio.Protocol], expected: int
 ) -> None:
-    assert asyncio.run(_nodelay_of_accepted(protocol)) == expected
+    # A loop of its own in a thread of its own: a browser test earlier in the same worker leaves
+    # Playwright's event loop running in this thread, where asyncio.run refuses to start.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(lambda: asyncio.run(_nodelay_of_accepted(protocol))).result() == expected

@@ -95,10 +95,10 @@ def test_with_a_dated_rate_the_total_is_converted_and_says_the_date(console: Con
         str(day - timedelta(days=2)),
     )
     # Ranked by ARR in USD: Acme 174,000, Initech 80,000, Globex 50,000, Umbrella EUR 10,000 ×
-    # 1.08 = 10,800; Hooli has no ARR.
-    ranked = console.client.get("/api/v1/accounts?sort=arr&direction=desc", headers=headers).json()[
-        "items"
-    ]
+    # 1.08 = 10,800; Hooli (churned, shown on request) has no ARR.
+    ranked = console.client.get(
+        "/api/v1/accounts?sort=arr&direction=desc&churned=true", headers=headers
+    ).json()["items"]
     assert [r["name"] for r in ranked] == ["Acme", "Initech", "Globex", "Umbrella", "Hooli"]
     assert ranked[3]["arr_converted"]["amount"] == 10_800.0
 
@@ -110,9 +110,9 @@ def test_without_a_rate_euros_are_not_ranked_among_dollars(console: Console) -> 
         contract.arr = 1_000_000  # EUR: more than any dollar account, but not comparable
         session.commit()
     headers = headers_for(console, "ada@example.com")
-    ranked = console.client.get("/api/v1/accounts?sort=arr&direction=desc", headers=headers).json()[
-        "items"
-    ]
+    ranked = console.client.get(
+        "/api/v1/accounts?sort=arr&direction=desc&churned=true", headers=headers
+    ).json()["items"]
     # USD accounts rank in USD; Umbrella (no EUR rate) comes after every convertible one.
     assert [r["name"] for r in ranked] == ["Acme", "Initech", "Globex", "Hooli", "Umbrella"]
     assert ranked[-1]["arr_converted"]["missing"] == ["EUR"]

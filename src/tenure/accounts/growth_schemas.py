@@ -18,6 +18,7 @@ from tenure.accounts.schemas import (
     Output,
     UserEmail,
 )
+from tenure.auth.schemas import RowId
 from tenure.model import AdvocacyKind, ForecastCategory, OpportunityKind, OpportunityStatus
 
 # An amount in major units of its currency; a probability in percent, as CRMs write it.
@@ -76,7 +77,7 @@ class OpportunityOpen(BaseModel):
     probability: Probability | None = None
     forecast_category: ForecastCategory | None = None
     close_on: date | None = Field(default=None, description="Expected close date")
-    owner_id: int | None = Field(default=None, ge=1, description="Default: whoever creates it")
+    owner_id: RowId | None = Field(default=None, description="Default: whoever creates it")
     description: str | None = Field(default=None, max_length=20_000)
 
 
@@ -93,7 +94,7 @@ class OpportunityChange(BaseModel):
     probability: Probability | None = None
     forecast_category: ForecastCategory | None = None
     close_on: date | None = None
-    owner_id: int | None = Field(default=None, ge=1)
+    owner_id: RowId | None = None
     description: str | None = Field(default=None, max_length=20_000)
 
 
@@ -138,9 +139,9 @@ class AdvocacyRecord(BaseModel):
     occurred_on: date | None = Field(default=None, description="Default: today")
     title: str | None = Field(default=None, max_length=255)
     note: str | None = Field(default=None, max_length=20_000)
-    contact_id: int | None = Field(default=None, ge=1, description="Who at the customer gave it")
-    referred_account_id: int | None = Field(
-        default=None, ge=1, description="Referrals: the customer it brought in, once signed"
+    contact_id: RowId | None = Field(default=None, description="Who at the customer gave it")
+    referred_account_id: RowId | None = Field(
+        default=None, description="Referrals: the customer it brought in, once signed"
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tenure.accounts.fx import Converted
+from tenure.auth.schemas import RowId
 from tenure.dates import utc
 from tenure.health.schemas import AccountScore
 from tenure.model import ContactLevel, TouchpointKind, UserRole
@@ -479,12 +480,13 @@ class TouchpointLog(BaseModel):
     occurred_at: datetime | None = Field(default=None, description="Default: now")
     subject: str = Field(min_length=1, max_length=500)
     notes: str | None = Field(default=None, max_length=20_000)
-    attendee_ids: list[int] = Field(default_factory=list, max_length=100)
+    attendee_ids: list[RowId] = Field(default_factory=list, max_length=100)
 
 
 class ReassignRequest(BaseModel):
-    account_ids: list[int] = Field(min_length=1, max_length=1000)
-    owner_id: int
+    # Ids that fit an id column: 2^70 is a 422, not the database's overflow as a 500.
+    account_ids: list[RowId] = Field(min_length=1, max_length=1000)
+    owner_id: RowId
 
 
 class ReassignResult(BaseModel):

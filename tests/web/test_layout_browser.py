@@ -48,6 +48,10 @@ WRAPPED_DATES = """() => {
 }"""
 
 
+# On a desktop every page of the navigation shows; it scrolls only on narrower windows.
+NAV_HIDDEN = "(n => n.scrollWidth > n.clientWidth)(document.querySelector('.topbar nav'))"
+
+
 def test_pages_fit_the_window_from_a_phone_to_a_desktop(
     page: Page, live_console: LiveConsole, screenshot_dir: Path
 ) -> None:
@@ -67,6 +71,8 @@ def test_pages_fit_the_window_from_a_phone_to_a_desktop(
                 problems.append(f"{url} is {wide} px wide at {width} px")
             if width >= 1280:
                 problems += [f"{url} at {width} px: {w}" for w in page.evaluate(WRAPPED_DATES)]
+            if width == 1440 and page.evaluate(NAV_HIDDEN):
+                problems.append(f"{url}: the admin's navigation is cut off at 1440 px")
             if width != 1280:
                 name = url.strip("/").split("?")[0].replace("/", "-")
                 page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)

@@ -13,6 +13,7 @@ import math
 from datetime import date
 from pathlib import Path
 
+from tenure.simulate.calendar import add_months_to_date
 from tenure.simulate.config import SimulationConfig
 
 RATES_FILE = "finance/fx_rates.csv"
@@ -24,10 +25,10 @@ def monthly_rates(config: SimulationConfig) -> list[tuple[date, str, float]]:
     """(first of the month, currency, rate) for every region currency but the reporting one."""
     currencies = sorted({r.currency for r in config.regions.values()} - {config.reporting_currency})
     months_back = config.months + config.base.max_age_months
-    first = config.as_of.year * 12 + config.as_of.month - 1 - months_back
+    first = add_months_to_date(config.as_of.replace(day=1), -months_back)
     rows = []
     for k in range(months_back + 1):
-        day = date((first + k) // 12, (first + k) % 12 + 1, 1)
+        day = add_months_to_date(first, k)
         for currency in currencies:
             if currency in config.exchange_rates:
                 swing = 1 + DRIFT * math.sin(2 * math.pi * k / CYCLE_MONTHS)

@@ -3,21 +3,31 @@ as a real company's data says it."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+from sqlalchemy.orm import Session
+
+from tenure.model import MetricSnapshot, Touchpoint
 from tenure.success import expansion, milestones, value
+from tenure.success.book import load_book, value_stage_of
 from tenure.success.rules import Outcome, Rule, evaluate
+from tests import factories as f
 
 
 def test_a_champion_at_the_ebr_is_the_stakeholder_present() -> None:
     roles = value.engaged_roles(["champion"], "manager")
     ebr = value.TouchpointFact(date(2025, 5, 1), "ebr", roles | {"sponsor", "commercial_buyer"})
-    stage = value.value_stage([ebr], champions=1, as_of=date(2025, 6, 30))
+    stage = value.value_stage(
+        [ebr], 1, date(2025, 6, 30), identified=roles, productivity_measured=True
+    )
     assert stage.stage.value == "conquering"
     # Without the champion nobody stands for the stakeholders: no full EBR.
     pair = frozenset({"sponsor", "commercial_buyer"})
     alone = value.TouchpointFact(date(2025, 5, 1), "ebr", pair)
-    assert value.value_stage([alone], 1, date(2025, 6, 30)).stage.value == "undeveloped"
+    alone_stage = value.value_stage(
+        [alone], 1, date(2025, 6, 30), identified=roles, productivity_measured=True
+    )
+    assert alone_stage.stage.value == "undeveloped"
 
 
 def test_a_usage_target_is_capped_by_the_seats() -> None:
@@ -118,3 +128,42 @@ def test_mid_touch_is_an_appropriate_experience_that_can_be_set() -> None:
     from tenure.success.outcome import AppropriateExperience
 
     assert AppropriateExperience(touch_model="mid_touch").touch_model.value == "mid_touch"  # type: ignore[arg-type]
+
+
+def test_value_stage_reads_the_roles_identified_on_the_account(session: Session) -> None:
+    """Expanding on stored data (SQLite and PostgreSQL): quarterly calls with the champion alone,
+    the sponsor, the buyer and an end-user-level stakeholder known as contacts, productivity
+    measured — Expanding; once the sponsor has left, not (the reason names the sponsor)."""
+    acme = f.account(session, external_id="acme", created_on=date(2023, 1, 1))
+    f.contract(session, acme, starts_on=date(2025, 1, 1), ends_on=date(2025, 12, 31))
+    champion = f.contact(session, acme, external_id="rita", roles=["champion"], level="manager")
+    sponsor = f.contact(session, acme, external_id="sam", roles=["sponsor"], level="director_vp")
+    f.contact(session, acme, external_id="bo", roles=["commercial_buyer"], level="executive")
+    f.contact(session, acme, external_id="eve", roles=["stakeholder"], level="end_user")
+    for i, day in enumerate(
+        (date(2025, 3, 1), date(2025, 6, 1), date(2025, 9, 1), date(2025, 12, 1))
+    ):
+        session.add(
+            Touchpoint(
+                external_id=f"call-{i}",
+                account_id=acme.id,
+                kind="call",
+                occurred_at=datetime(day.year, day.month, day.day, 15, tzinfo=UTC),
+                attendees=[champion],
+            )
+        )
+    session.add(
+        MetricSnapshot(
+            as_of=date(2025, 12, 28), account_id=acme.id, values={"license_utilization": 0.7}
+        )
+    )
+    session.flush()
+    as_of = date(2025, 12, 31)
+    stage = value_stage_of(load_book(session, as_of), acme.id)
+    assert stage.stage.value == "expanding"
+    assert "end user, stakeholder, buyer and sponsor identified" in stage.reasons
+    sponsor.left_on = date(2025, 11, 1)
+    session.flush()
+    stage = value_stage_of(load_book(session, as_of), acme.id)
+    assert stage.stage.value == "undeveloped"
+    assert "not identified on the account: a sponsor" in stage.reasons

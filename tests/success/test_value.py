@@ -26,13 +26,24 @@ def tp(day: date, kind: str, *roles: str) -> TouchpointFact:
     return TouchpointFact(day, kind, frozenset(roles))
 
 
+ALL_ROLES = frozenset({"end_user", "stakeholder", "commercial_buyer", "sponsor", "champion"})
+
+
+def stage_of(
+    touchpoints: list[TouchpointFact],
+    champions: int,
+    identified: frozenset[str] = frozenset(),
+    measured: bool = True,
+) -> Stage:
+    return value_stage(
+        touchpoints, champions, AS_OF, identified=identified, productivity_measured=measured
+    ).stage
+
+
 def test_value_stages() -> None:
-    assert (
-        value_stage([tp(date(2025, 3, 1), "call", "commercial_buyer")], 1, AS_OF).stage
-        is Stage.undeveloped
-    )
+    assert stage_of([tp(date(2025, 3, 1), "call", "commercial_buyer")], 1) is Stage.undeveloped
     yearly = [tp(date(2025, 3, 1), "meeting", "commercial_buyer", "stakeholder")]
-    assert value_stage(yearly, 0, AS_OF).stage is Stage.emerging
+    assert stage_of(yearly, 0) is Stage.emerging
     # One touchpoint in each 91-day window back from 2025-12-31, all four roles, a champion.
     quarterly = [
         tp(date(2025, 12, 1), "qbr", "sponsor", "commercial_buyer"),
@@ -40,11 +51,41 @@ def test_value_stages() -> None:
         tp(date(2025, 6, 1), "call", "stakeholder"),
         tp(date(2025, 3, 1), "call", "end_user"),
     ]
-    assert value_stage(quarterly, 1, AS_OF).stage is Stage.expanding
-    assert value_stage(quarterly, 0, AS_OF).stage is Stage.undeveloped  # no champion, no pair
+    assert stage_of(quarterly, 1) is Stage.expanding
+    assert stage_of(quarterly, 0) is Stage.undeveloped  # no champion, no pair
+    # Productivity never measured: not Expanding, and the reason says so.
+    unmeasured = value_stage(
+        quarterly, 1, AS_OF, identified=frozenset(), productivity_measured=False
+    )
+    assert unmeasured.stage is Stage.undeveloped
+    assert "productivity not measured yet" in unmeasured.reasons
     full = [*quarterly, tp(date(2025, 11, 1), "ebr", "sponsor", "commercial_buyer", "stakeholder")]
-    result = value_stage(full, 1, AS_OF)
+    result = value_stage(full, 1, AS_OF, identified=frozenset(), productivity_measured=True)
     assert (result.stage, result.last_ebr_on) == (Stage.conquering, date(2025, 11, 1))
+
+
+def test_expanding_needs_the_roles_identified_not_all_at_the_meetings() -> None:
+    """Knoefel's Expanding identifies end users, stakeholders, buyer and sponsor; the quarterly
+    meetings here are with the champion alone, as the simulator's and most CSMs' are."""
+    champion_only = [
+        tp(date(2025, 12, 1), "call", "champion", "stakeholder"),
+        tp(date(2025, 9, 1), "qbr", "champion", "stakeholder"),
+        tp(date(2025, 6, 1), "call", "champion", "stakeholder"),
+        tp(date(2025, 3, 1), "meeting", "champion", "stakeholder"),
+    ]
+    assert stage_of(champion_only, 1, identified=ALL_ROLES) is Stage.expanding
+    # No sponsor known on the account: not Expanding, and the reason names who is missing.
+    no_sponsor = value_stage(
+        champion_only,
+        1,
+        AS_OF,
+        identified=ALL_ROLES - {"sponsor"},
+        productivity_measured=True,
+    )
+    assert no_sponsor.stage is Stage.undeveloped
+    assert "not identified on the account: a sponsor" in no_sponsor.reasons
+    # Three quarters of four: not quarterly.
+    assert stage_of(champion_only[:3], 1, identified=ALL_ROLES) is Stage.undeveloped
 
 
 def test_benchmark_is_the_peer_median() -> None:
@@ -64,7 +105,7 @@ PACK = EbrPack(
     segment="enterprise",
     peer_cohort="enterprise, 250–999 employees",
     peers=12,
-    value_stage=value_stage([], 0, AS_OF),
+    value_stage=value_stage([], 0, AS_OF, identified=frozenset(), productivity_measured=False),
     productivity=[
         Measurement(
             key="license_utilization",

@@ -375,7 +375,22 @@ def book_milestone_status(book: Book, m: Milestone) -> milestones.StatusResult:
     return milestone_status_of(m, template, book.first_metrics_day, book.as_of)
 
 
+def identified_roles(book: Book, account_id: int, day: date) -> frozenset[str]:
+    """The relationship roles known on the account on ``day``: its current contacts' roles."""
+    out: frozenset[str] = frozenset()
+    for c in book.contacts[account_id]:
+        if (c.joined_on is None or c.joined_on <= day) and (c.left_on is None or c.left_on > day):
+            out |= value.engaged_roles(c.roles, c.level)
+    return out
+
+
 def value_stage_of(book: Book, account_id: int) -> value.ValueStage:
     return value.value_stage(
-        book.touchpoints[account_id], len(champions_of(book, account_id, book.as_of)), book.as_of
+        book.touchpoints[account_id],
+        len(champions_of(book, account_id, book.as_of)),
+        book.as_of,
+        identified=identified_roles(book, account_id, book.as_of),
+        productivity_measured=any(
+            metric(book, account_id, key) is not None for key, _, _ in value.PRODUCTIVITY
+        ),
     )

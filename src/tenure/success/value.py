@@ -11,11 +11,17 @@ EBR.
 customer (Expanding names them among the stakeholders), so a champion at a review counts as the
 stakeholder present; a contact at the end-user level counts as an end user.
 
+[pub] Expanding *identifies* end users, stakeholders, the commercial buyer and the sponsor — the
+source asks that they be known, not that all four sit in the quarterly meetings (the buyer, as in
+most companies, comes to the EBR and the renewal; requiring the buyer at a meeting made Expanding
+reachable only through an EBR, which is Conquering whenever the sponsor came too).
+
 [default] thresholds over the 365 days before ``as_of``:
 - Conquering: an ``ebr`` touchpoint attended by the sponsor, the commercial buyer and a stakeholder.
-- Expanding: a touchpoint in each of the last four 91-day windows ("quarterly", ENGINEERING.md),
-  attendees over the year covering end user, stakeholder, commercial buyer and sponsor, and at
-  least one named champion on the account.
+- Expanding: a touchpoint in each of the last four 91-day windows ("quarterly", ENGINEERING.md);
+  end user, stakeholder, commercial buyer and sponsor identified — a contact on the account in
+  that role on ``as_of`` or an attendee in that role this year; at least one named champion; and
+  productivity measured (a productivity measurement stored for the account).
 - Emerging: one touchpoint attended by both a stakeholder and the commercial buyer.
 - Undeveloped: anything less.
 The benchmark reference is the peer cohort of the same segment and size band (employees < 50,
@@ -41,6 +47,20 @@ YEAR = 365
 QUARTER = 91
 EXPANDING_ROLES = ("end_user", "stakeholder", "commercial_buyer", "sponsor")
 EBR_ROLES = ("sponsor", "commercial_buyer", "stakeholder")
+ROLE_WORDS = {
+    "end_user": "an end user",
+    "stakeholder": "a stakeholder",
+    "commercial_buyer": "the commercial buyer",
+    "sponsor": "a sponsor",
+}
+# The EBR's productivity measurements: (metric slug, name, unit "share" 0–1 or "count").
+PRODUCTIVITY = (
+    ("license_utilization", "Licence utilization", "share"),
+    ("feature_breadth", "Feature adoption", "share"),
+    ("strategic_adoption", "Strategic-feature adoption", "share"),
+    ("active_users_28d", "Active users (28 days)", "count"),
+    ("events_per_active_user", "Events per active user (28 days)", "count"),
+)
 SIZE_BANDS = ((50, "1–49"), (250, "50–249"), (1000, "250–999"))
 
 
@@ -72,8 +92,19 @@ class ValueStage(BaseModel):
     last_ebr_on: date | None
 
 
-def value_stage(touchpoints: Sequence[TouchpointFact], champions: int, as_of: date) -> ValueStage:
-    """The account's Value/ROI pillar stage from its touchpoints, with the facts that set it."""
+def value_stage(
+    touchpoints: Sequence[TouchpointFact],
+    champions: int,
+    as_of: date,
+    *,
+    identified: frozenset[str],
+    productivity_measured: bool,
+) -> ValueStage:
+    """The account's Value/ROI pillar stage from its touchpoints, with the facts that set it.
+
+    ``identified``: the roles of the account's current contacts (:func:`engaged_roles`);
+    ``productivity_measured``: a productivity measurement is stored for the account.
+    """
     year = [t for t in touchpoints if as_of - timedelta(days=YEAR) < t.occurred_on <= as_of]
     ebrs = [t for t in year if t.kind == "ebr"]
     last_ebr = max(
@@ -101,26 +132,29 @@ def value_stage(touchpoints: Sequence[TouchpointFact], champions: int, as_of: da
         )
         for i in range(4)
     ]
-    roles = frozenset().union(*(t.attendee_roles for t in year)) if year else frozenset()
-    missing_roles = [r for r in EXPANDING_ROLES if r not in roles]
-    if all(windows) and not missing_roles and champions > 0:
+    attended = frozenset().union(*(t.attendee_roles for t in year)) if year else frozenset()
+    missing_roles = [r for r in EXPANDING_ROLES if r not in identified | attended]
+    if all(windows) and not missing_roles and champions > 0 and productivity_measured:
         return ValueStage(
             stage=Stage.expanding,
             last_ebr_on=last_ebr,
             reasons=[
                 *reasons,
                 "a touchpoint in each of the last four quarters",
-                "end user, stakeholder, buyer and sponsor engaged",
+                "end user, stakeholder, buyer and sponsor identified",
                 f"{champions} champion(s) named",
+                "productivity measured",
             ],
         )
     reasons.append(f"quarterly cadence: {sum(windows)} of the last 4 quarters had a touchpoint")
     if missing_roles:
         reasons.append(
-            f"not engaged this year: {', '.join(r.replace('_', ' ') for r in missing_roles)}"
+            f"not identified on the account: {', '.join(ROLE_WORDS[r] for r in missing_roles)}"
         )
     if champions == 0:
         reasons.append("no champion named")
+    if not productivity_measured:
+        reasons.append("productivity not measured yet")
     pair = [t for t in year if {"stakeholder", "commercial_buyer"} <= t.attendee_roles]
     if pair:
         return ValueStage(

@@ -25,13 +25,7 @@ from tenure.success.outcome_service import outcome_versions
 if TYPE_CHECKING:
     from tenure.store.events import EventStore
 
-MEASURES = (
-    ("license_utilization", "Licence utilization", "share"),
-    ("feature_breadth", "Feature adoption", "share"),
-    ("strategic_adoption", "Strategic-feature adoption", "share"),
-    ("active_users_28d", "Active users (28 days)", "count"),
-    ("events_per_active_user", "Events per active user (28 days)", "count"),
-)
+MEASURES = value.PRODUCTIVITY
 
 
 # An outcome check's verdict (success.rules.Outcome) as the EBR says it.

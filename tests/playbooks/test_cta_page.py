@@ -11,8 +11,10 @@ from datetime import date, timedelta
 import pytest
 from typer.testing import CliRunner
 
+from tenure.accounts import fx_service
+from tenure.auth.permissions import Actor
 from tenure.cli.main import app
-from tenure.model import Cta, CtaEvent, CtaStep
+from tenure.model import Cta, CtaEvent, CtaStep, User
 from tests import factories as f
 from tests.web.factories import csrf_of, sign_in, token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
@@ -157,3 +159,35 @@ def test_api_and_cli_read_the_same_detail(console: Console, cta_id: int, monkeyp
     assert "Goal: Renew on time at full ARR" in result.output
     assert "Why: Renewal in 78 days (between 0 and 120 days)" in result.output
     assert "[ ] 1. Confirm the decision maker" in result.output
+
+
+def test_arr_at_risk_says_its_currency_and_ranks_in_the_reporting_currency(
+    console: Console,
+) -> None:
+    """Issue 19: ARR at risk on Today and the CTA page showed a bare number. Umbrella pays in
+    EUR: its 10,000 EUR at risk reads "10,000 EUR" with "= 10,800 USD" at the rate of 1.08, and
+    ranks above Acme's 10,500 USD (a bare-number ranking put Acme first)."""
+    day = data_day(console)
+    book = console.book
+    with console.session() as session:
+        ada = Actor(session.get_one(User, book.ada.id), "cli")
+        fx_service.import_rates(session, f"date,currency,rate\n{day},EUR,1.08\n", ada)
+        umbrella = f.cta(session, book.umbrella, owner=book.cleo, title="Usage fell", today=day)
+        umbrella.arr_at_risk, umbrella.arr_at_risk_currency = 10_000.0, "EUR"
+        acme = f.cta(session, book.acme, owner=book.cleo, title="NPS detractor", today=day)
+        acme.open_key = "other:acme"
+        acme.arr_at_risk, acme.arr_at_risk_currency = 10_500.0, "USD"
+        session.commit()
+        ids = umbrella.id, acme.id
+    sign_in(console.client, "cleo@example.com")
+    today = html.unescape(console.client.get("/today").text)
+    assert "10,000 EUR" in today and f"= 10,800 USD at rates of {day}" in today
+    assert "10,500 USD" in today
+    assert today.index("Usage fell") < today.index("NPS detractor")
+    page = html.unescape(console.client.get(f"/ctas/{ids[0]}").text)
+    assert "10,000 EUR" in page and "= 10,800 USD" in page
+    detail = console.client.get(f"/api/v1/ctas/{ids[0]}/detail").json()["cta"]
+    assert (detail["arr_at_risk"], detail["arr_at_risk_currency"]) == (10_000.0, "EUR")
+    assert detail["arr_at_risk_converted"]["amount"] == 10_800.0
+    usd = html.unescape(console.client.get(f"/ctas/{ids[1]}").text)
+    assert "10,500 USD" in usd and "= 10,500" not in usd  # already the reporting currency

@@ -251,7 +251,7 @@ def test_judgement_facts_from_stored_health_and_risk(session: Session) -> None:
 
     csm = f.user(session, email="csm@example.com")
     acme = f.account(session, external_id="acme", owner=csm)
-    f.contract(session, acme, arr=40_000, ends_on=date(2026, 5, 1))
+    f.contract(session, acme, arr=40_000, ends_on=date(2026, 5, 1), currency="EUR")
     day = date(2026, 3, 1)
     session.add_all(
         [
@@ -294,6 +294,9 @@ def test_judgement_facts_from_stored_health_and_risk(session: Session) -> None:
     )
     assert reasons["health_red"] == "health_band = red (== red)"
     assert reasons["utilization_expansion"] == "license_utilization = 0.95 (> 0.9)"
+    # Each CTA's ARR at risk carries the account's currency (issue 19: Today showed none).
+    currencies = set(session.scalars(sa.select(Cta.arr_at_risk_currency)))
+    assert currencies == {"EUR"}
 
 
 def test_a_booked_renewal_is_not_at_risk_and_raises_no_churn_cta(session: Session) -> None:

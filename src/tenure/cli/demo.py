@@ -291,7 +291,11 @@ def run_daily_job(ctx: DemoContext) -> None:
         highlight=False,
     )
     for cta in sorted(ctas, key=lambda c: (-(c.arr_at_risk or 0), c.id))[:5]:
-        at_risk = "" if cta.arr_at_risk is None else f" · ARR at risk {cta.arr_at_risk:,.0f}"
+        at_risk = (
+            ""
+            if cta.arr_at_risk is None
+            else f" · ARR at risk {cta.arr_at_risk:,.0f} {cta.arr_at_risk_currency or ''}".rstrip()
+        )
         console.print(
             f"  {cta.priority:<7} {cta.account_name}: {cta.title} (due {cta.due_on}){at_risk}",
             highlight=False,

@@ -70,6 +70,8 @@ class Cta(TimestampMixin, Base):
     facts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     facts_signature: Mapped[str] = mapped_column(sa.String(16))
     arr_at_risk: Mapped[float | None] = mapped_column(Money)
+    # The currency of ``arr_at_risk`` (the account's ARR currency when the CTA was raised).
+    arr_at_risk_currency: Mapped[str | None] = mapped_column(sa.String(16))
     acknowledged_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     escalated_on: Mapped[date | None]
     escalated_to_id: Mapped[int | None] = mapped_column(

@@ -13,6 +13,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts import fx_service
 from tenure.model import Account, CtaEvent, CtaStatus, User
 from tenure.playbooks.rules import Ruleset
 from tenure.playbooks.schemas import CtaDetail, CtaHistoryEntry, CtaRead, CtaStepView
@@ -61,7 +62,9 @@ def cta_detail(
     snooze_from, snooze_default, snooze_to = snooze_range(as_of)
     may_act = cta.status != CtaStatus.closed and may_triage(session, user, cta)
     return CtaDetail(
-        cta=CtaRead.from_row(cta, account.name),
+        cta=CtaRead.from_row(cta, account.name).in_reporting_currency(
+            fx_service.rate_table(session, on=as_of), as_of
+        ),
         as_of=as_of,
         goal=cta_goal(cta.kind.value),
         rule_name=rule.name if rule else cta.rule_key.replace("_", " ").capitalize(),

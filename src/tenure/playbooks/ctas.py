@@ -116,6 +116,7 @@ class AccountContext:
     external_id: str
     owner_id: int | None
     arr_at_risk: float
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class Planned:
     cta_id: int | None = None
     owner_id: int | None = None
     arr_at_risk: float = 0.0
+    currency: str | None = None
     # For candidates: position in the owner's ranking today (1 = first), and the cap applied.
     rank: int | None = None
     note: str = ""
@@ -168,6 +170,7 @@ def plan(data: PlanInput) -> list[Planned]:
             firing,
             owner_id=account.owner_id,
             arr_at_risk=account.arr_at_risk,
+            currency=account.currency,
         )
         existing = data.open_ctas.get(key)
         closed_on = data.last_closed_on.get(key)

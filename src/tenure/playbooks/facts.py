@@ -321,7 +321,7 @@ def build_facts(
         if at_risk is None:
             at_risk = arr * float(probability) if probability is not None else arr
         table.accounts[account_id] = AccountContext(
-            account_id, external_id, owner_id, float(at_risk)
+            account_id, external_id, owner_id, float(at_risk), values.get("arr_currency")
         )
     table.managers = dict(session.execute(sa.select(User.id, User.manager_id)).all())
     return table

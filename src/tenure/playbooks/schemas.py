@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy.orm import Session
 
+from tenure.accounts.arr import MULTIPLE_CURRENCIES
+from tenure.accounts.fx import Converted, RateTable, convert
 from tenure.model import Account, Cta, CtaOutcome, User
 from tenure.playbooks.ctas import Decision, Planned
 from tenure.playbooks.facts import FactsTable
@@ -37,6 +39,14 @@ class CtaRead(BaseModel):
     reason: str
     facts: list[dict[str, Any]]
     arr_at_risk: float | None
+    arr_at_risk_currency: str | None = Field(
+        default=None, description="The currency of arr_at_risk (the account's ARR currency)"
+    )
+    arr_at_risk_converted: Converted | None = Field(
+        default=None,
+        description="arr_at_risk in the reporting currency at the data day's rates, when it is "
+        "in another currency",
+    )
     escalated_on: date | None
     closed_on: date | None
     outcome: str | None
@@ -64,6 +74,7 @@ class CtaRead(BaseModel):
             reason=cta.reason,
             facts=cta.facts,
             arr_at_risk=cta.arr_at_risk,
+            arr_at_risk_currency=cta.arr_at_risk_currency,
             escalated_on=cta.escalated_on,
             closed_on=cta.closed_on,
             outcome=cta.outcome.value if cta.outcome else None,
@@ -79,6 +90,17 @@ class CtaRead(BaseModel):
                 for s in cta.steps
             ],
         )
+
+    def in_reporting_currency(self, table: RateTable, day: date) -> CtaRead:
+        """This CTA with its ARR at risk also in the reporting currency (at ``day``'s rates)
+        when it is in another single currency."""
+        currency = self.arr_at_risk_currency
+        if self.arr_at_risk is None or currency in (None, MULTIPLE_CURRENCIES):
+            return self
+        if currency == table.reporting_currency:
+            return self
+        converted = convert({currency: self.arr_at_risk}, table, day)
+        return self.model_copy(update={"arr_at_risk_converted": converted})
 
 
 class CtaStepView(BaseModel):

@@ -246,6 +246,7 @@ def _create_cta(
         facts=firing.facts,
         facts_signature=facts_signature(firing),
         arr_at_risk=item.arr_at_risk,
+        arr_at_risk_currency=item.currency,
         created_at=now,
     )
     cta.steps = [

@@ -147,7 +147,7 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         risk_story=account_risk_story(session, row, health, churn_risk, as_of),
         usage_history=signals.usage_history(session, account_id),
         stage=signals.account_stage(session, account_id),
-        open_ctas=signals.open_ctas(session, account_id),
+        open_ctas=signals.open_ctas(session, account_id, as_of),
         success_plan=signals.success_plan(session, account, as_of),
         desired_outcome=signals.desired_outcome(session, account, as_of),
     )

@@ -46,7 +46,7 @@ def alignment_view(session: Session, account_id: int, actor: Actor, as_of: date)
         churn_risk=signals.account_risk(session, account),
         team=_in_flow_order(team_seats(session, account_id)),
         handoff=handoff.handoff_view(session, account_id, as_of),
-        open_ctas=signals.open_ctas(session, account_id),
+        open_ctas=signals.open_ctas(session, account_id, as_of),
         your_seat=rescue.team_role(session, actor, account),
         can_record_handoff=can_edit_account(session, actor.user, account),
         can_request_rescue=rescue.can_request_rescue(session, actor, account),

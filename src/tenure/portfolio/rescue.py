@@ -96,6 +96,7 @@ def _context(session: Session, account: Account) -> AccountContext:
         external_id=account.external_id,
         owner_id=account.owner_id,
         arr_at_risk=float(risk.arr_at_risk) if risk and risk.arr_at_risk else 0.0,
+        currency=risk.currency if risk else None,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from tenure.accounts import fx_service
 from tenure.errors import NotFound
 from tenure.health.schemas import AccountScore
 from tenure.health.service import latest_account_score
@@ -290,8 +291,8 @@ def account_stage(session: Session, account_id: int) -> StageRead | None:
     return StageRead(stage=stage.stage, since=stage.effective_on, reasons=stage.reasons)
 
 
-def open_ctas(session: Session, account_id: int) -> list[CtaRead]:
-    return ctas_for(session, None, account_id=account_id)
+def open_ctas(session: Session, account_id: int, day: date) -> list[CtaRead]:
+    return ctas_for(session, None, day, account_id=account_id)
 
 
 # --- timeline sources: stage changes, CTAs, milestones reached --------------------------------
@@ -367,24 +368,37 @@ PRIORITY_RANK = {
 
 
 def ctas_for(
-    session: Session, owner_ids: set[int] | None, *, account_id: int | None = None, limit: int = 25
+    session: Session,
+    owner_ids: set[int] | None,
+    day: date,
+    *,
+    account_id: int | None = None,
+    limit: int = 25,
 ) -> list[CtaRead]:
-    """Open CTAs (not snoozed) of these owners (or of one account), ranked by ARR at risk, then
-    priority, then due date."""
+    """Open CTAs (not snoozed) of these owners (or of one account), ranked by ARR at risk in the
+    reporting currency at ``day``'s rates (an amount without a rate ranks as it stands), then
+    priority, then due date; each says its currency and, in another currency, its converted
+    figure."""
     priority = sa.case(*((Cta.priority == p, rank) for p, rank in PRIORITY_RANK.items()), else_=9)
+    rate = fx_service.rate_expression(Cta.arr_at_risk_currency, day)
+    at_risk = sa.func.coalesce(Cta.arr_at_risk * sa.func.coalesce(rate, 1.0), 0.0)
     query = (
         sa.select(Cta, Account.name)
         .join(Account, Account.id == Cta.account_id)
         .where(Cta.status.in_((CtaStatus.open, CtaStatus.in_progress)))
         .options(selectinload(Cta.steps))
-        .order_by(sa.func.coalesce(Cta.arr_at_risk, 0.0).desc(), priority, Cta.due_on, Cta.id)
+        .order_by(at_risk.desc(), priority, Cta.due_on, Cta.id)
         .limit(limit)
     )
     if owner_ids is not None:
         query = query.where(Cta.owner_id.in_(owner_ids))
     if account_id is not None:
         query = query.where(Cta.account_id == account_id)
-    return [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
+    found = [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
+    if not any(c.arr_at_risk_currency for c in found):
+        return found
+    table = fx_service.rate_table(session, on=day)
+    return [c.in_reporting_currency(table, day) for c in found]
 
 
 def score_changes(

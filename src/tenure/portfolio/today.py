@@ -57,7 +57,7 @@ def today(
         .order_by(rows.sort_expression(SortKey.arr, as_of).desc(), Account.id)
         .limit(10)
     )
-    ctas = signals.ctas_for(session, scope_owner_ids)
+    ctas = signals.ctas_for(session, scope_owner_ids, as_of)
     snooze_from, snooze_default, snooze_to = snooze_range(as_of)
     return TodayReport(
         as_of=as_of,

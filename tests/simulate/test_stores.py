@@ -14,7 +14,9 @@ from tenure.model import (
     Account,
     Contact,
     Contract,
+    FxRate,
     Opportunity,
+    ReportingCurrency,
     SurveyResponse,
     Ticket,
     Touchpoint,
@@ -52,6 +54,17 @@ def test_simulate_into_stores_loads_every_row_and_event(database_url: str, fast_
             sa.select(sa.func.count()).select_from(Account).where(Account.owner_id.is_(None))
         ).scalar_one()
         assert owners == 0
+        # finance's rate table, as the exports hand it over: euro terms convert into dollars
+        # from the oldest term's first day on (reporting-currency KPIs need nothing more)
+        assert count(FxRate) == result.rows["fx_rates"] > 0
+        assert conn.execute(sa.select(ReportingCurrency.currency)).scalar_one() == "USD"
+        oldest = conn.execute(
+            sa.select(sa.func.min(Contract.starts_on)).where(Contract.currency == "EUR")
+        ).scalar_one()
+        covering = sa.select(sa.func.count()).where(
+            FxRate.currency == "EUR", FxRate.reporting_currency == "USD", FxRate.rate_on <= oldest
+        )
+        assert oldest is not None and conn.execute(covering).scalar_one() > 0
         custom = conn.execute(sa.select(Account.custom).limit(1)).scalar_one()
         assert set(custom["handoff"]) >= {"technical_fit", "ready", "required_outcome"}
     engine.dispose()

@@ -95,13 +95,7 @@ def set_reporting_currency(session: Session, currency: str, actor: Actor) -> str
     """Make ``currency`` the one figures are converted into (admins)."""
     require_role(actor.user, UserRole.admin)
     code = currency_code(currency)
-    row = session.scalar(sa.select(ReportingCurrency).limit(1))
-    before = row.currency if row else DEFAULT_REPORTING_CURRENCY
-    if row is None:
-        session.add(ReportingCurrency(currency=code))
-    else:
-        row.currency = code
-    session.flush()
+    before = _choose_currency(session, code)
     audit.record(
         session,
         actor,
@@ -112,6 +106,18 @@ def set_reporting_currency(session: Session, currency: str, actor: Actor) -> str
         after={"currency": code},
     )
     return code
+
+
+def _choose_currency(session: Session, code: str) -> str:
+    """Store ``code`` as the reporting currency; the one before."""
+    row = session.scalar(sa.select(ReportingCurrency).limit(1))
+    before = row.currency if row else DEFAULT_REPORTING_CURRENCY
+    if row is None:
+        session.add(ReportingCurrency(currency=code))
+    else:
+        row.currency = code
+    session.flush()
+    return before
 
 
 def rate_table(session: Session, on: date | None = None) -> RateTable:
@@ -219,6 +225,20 @@ def import_rates(session: Session, text: str, actor: Actor) -> FxImportReport:
     """Store a ``date,currency,rate`` file's rates into the reporting currency (admins): new
     dates added, a date already on file takes the file's rate."""
     require_role(actor.user, UserRole.admin)
+    report = _store_rates(session, text)
+    after = report.model_dump(mode="json")
+    audit.record(session, actor, "fx_rates.imported", "fx_rate", None, after=after)
+    return report
+
+
+def load_company_rates(session: Session, reporting: str, text: str) -> FxImportReport:
+    """A book's reporting currency and rate file stored as it is built, before it has any user
+    (the simulator's direct load: the rates its exports hand over, stored the same way)."""
+    _choose_currency(session, currency_code(reporting))
+    return _store_rates(session, text)
+
+
+def _store_rates(session: Session, text: str) -> FxImportReport:
     reporting = reporting_currency(session)
     rates = parse_rates(text, reporting)
     stored = {
@@ -242,7 +262,7 @@ def import_rates(session: Session, text: str, actor: Actor) -> FxImportReport:
             changed += 1
     session.flush()
     days = [day for _, day in rates]
-    report = FxImportReport(
+    return FxImportReport(
         reporting_currency=reporting,
         rows=len(rates),
         added=added,
@@ -252,6 +272,3 @@ def import_rates(session: Session, text: str, actor: Actor) -> FxImportReport:
         first_day=min(days) if days else None,
         last_day=max(days) if days else None,
     )
-    after = report.model_dump(mode="json")
-    audit.record(session, actor, "fx_rates.imported", "fx_rate", None, after=after)
-    return report

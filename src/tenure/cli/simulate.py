@@ -37,6 +37,10 @@ def day_progress(description: str) -> Iterator[Any]:
         yield update
 
 
+# Row kinds whose key is no plain word.
+ROW_NAMES = {"fx_rates": "exchange rates"}
+
+
 def render_result(result: SimulationResult) -> None:
     from rich.table import Table
 
@@ -45,7 +49,7 @@ def render_result(result: SimulationResult) -> None:
     table.add_column("rows", justify="right")
     table.add_row("events", f"{result.events:,}")
     for entity, count in result.rows.items():
-        table.add_row(entity, f"{count:,}")
+        table.add_row(ROW_NAMES.get(entity, entity), f"{count:,}")
     console.print(table)
     console.print(
         f"config hash [bold]{result.config_hash}[/] · {result.seconds:.1f} s · "

@@ -1,6 +1,8 @@
 """The simulated handoffs and advocacy written straight into the stores, through the same
 upserts their imports use (``tenure import handoffs`` / ``advocacy``): a Desired Outcome, a fit
-judgement and the team seats come out the same whichever way the base was built."""
+judgement and the team seats come out the same whichever way the base was built. Finance's
+exchange-rate table likewise: the same rates the exports hand over, stored as `tenure fx import`
+stores them, so reporting-currency KPIs work on a base loaded either way."""
 
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.advocacy import upsert_advocacy
 from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport
+from tenure.accounts.fx_service import load_company_rates
 from tenure.portfolio.handoff_import import upsert_handoffs
+from tenure.simulate.config import SimulationConfig
+from tenure.simulate.fx_rates import rates_csv
 
 BATCH = 2_000
 KINDS: tuple[tuple[str, type[BaseModel], Callable[[Session, Sequence[Any]], Any]], ...] = (
@@ -37,3 +42,12 @@ def load_crm_records(engine: sa.Engine, staging: Path) -> None:
                     for r in batch.to_pylist()
                 ]
                 upsert(session, rows)
+
+
+def load_rates(engine: sa.Engine, config: SimulationConfig) -> int:
+    """The reporting currency and finance's monthly rates; the rates stored (0 without any)."""
+    text = rates_csv(config)
+    if text is None:
+        return 0
+    with Session(engine) as session, session.begin():
+        return load_company_rates(session, config.reporting_currency, text).rows

@@ -24,7 +24,7 @@ import pyarrow as pa
 from tenure.config import Settings
 from tenure.errors import Conflict
 from tenure.simulate.config import SimulationConfig
-from tenure.simulate.crm_load import load_crm_records
+from tenure.simulate.crm_load import load_crm_records, load_rates
 from tenure.simulate.engine import finish, run
 from tenure.simulate.interventions import Interventions
 from tenure.simulate.state import SimulationState
@@ -182,6 +182,7 @@ def simulate_into_stores(
             )
             loader.load()
             load_crm_records(engine, staging)
+            meta["rows"]["fx_rates"] = load_rates(engine, config)
             if events.is_postgres:
                 copy_events(staging / "events", events)
             else:

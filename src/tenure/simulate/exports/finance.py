@@ -1,51 +1,22 @@
-"""Finance's exchange-rate table, as `tenure fx import` reads it (``date,currency,rate``: one unit
-of the currency in the reporting currency), monthly from before the oldest customer to the data's
-day — a base that started before Tenure was installed has figures to convert from its first year.
-
-The rates drift ±4 % around the configured one on a three-year cycle: enough for converted KPIs
-to move with the rate, never random (the same seed writes the same file).
-"""
+"""Finance's exchange-rate table as the company hands it over, the file `tenure fx import`
+reads (the rates themselves: ``tenure.simulate.fx_rates``)."""
 
 from __future__ import annotations
 
-import csv
-import math
-from datetime import date
 from pathlib import Path
 
-from tenure.simulate.calendar import add_months_to_date
 from tenure.simulate.config import SimulationConfig
+from tenure.simulate.fx_rates import rates_csv
 
 RATES_FILE = "finance/fx_rates.csv"
-DRIFT = 0.04
-CYCLE_MONTHS = 36
-
-
-def monthly_rates(config: SimulationConfig) -> list[tuple[date, str, float]]:
-    """(first of the month, currency, rate) for every region currency but the reporting one."""
-    currencies = sorted({r.currency for r in config.regions.values()} - {config.reporting_currency})
-    months_back = config.months + config.base.max_age_months
-    first = add_months_to_date(config.as_of.replace(day=1), -months_back)
-    rows = []
-    for k in range(months_back + 1):
-        day = add_months_to_date(first, k)
-        for currency in currencies:
-            if currency in config.exchange_rates:
-                swing = 1 + DRIFT * math.sin(2 * math.pi * k / CYCLE_MONTHS)
-                rows.append((day, currency, round(config.exchange_rates[currency] * swing, 6)))
-    return rows
 
 
 def write_rates(config: SimulationConfig, out: Path) -> int:
-    """Write the table under ``out``; the rows written (none when every region pays in the
-    reporting currency or no rate is configured)."""
-    rows = monthly_rates(config)
-    if not rows:
+    """Write the table under ``out``; the rows written (none without a table)."""
+    text = rates_csv(config)
+    if text is None:
         return 0
     path = out / RATES_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["date", "currency", "rate"])
-        writer.writerows((day.isoformat(), currency, f"{rate:g}") for day, currency, rate in rows)
-    return len(rows)
+    path.write_bytes(text.encode("utf-8"))
+    return text.count("\n") - 1

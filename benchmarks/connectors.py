@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,12 @@ def sf_id(prefix: str, number: int) -> str:
 
 
 def build_org(accounts: int, per_account: int) -> Any:
+    """Records modified one second apart over the past weeks, as a real org's are (all stamped in
+    the same second, an unchanged second sync re-read every record of the boundary second)."""
     from tests.connectors.fake_salesforce import FakeOrg
 
     org = FakeOrg()
+    first = datetime.now(UTC) - timedelta(seconds=accounts * (per_account + 1) + 60)
     org.put(
         "User",
         {
@@ -63,6 +67,7 @@ def build_org(accounts: int, per_account: int) -> Any:
                 "AnnualRevenue": 1.5e6 + i,
                 "CreatedDate": "2022-03-01T10:00:00.000+0000",
             },
+            at=first + timedelta(seconds=i * (per_account + 1)),
         )
         for j in range(per_account):
             n = i * per_account + j
@@ -76,6 +81,7 @@ def build_org(accounts: int, per_account: int) -> Any:
                     "Email": f"p{n}@c{i}.example",
                     "Title": "Admin",
                 },
+                at=first + timedelta(seconds=i * (per_account + 1) + j + 1),
             )
     return org
 

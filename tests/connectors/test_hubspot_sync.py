@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from tenure.accounts.opportunities import list_opportunities
 from tenure.connectors import hubspot
-from tenure.model import Account, Connection, Contact, Opportunity, User
+from tenure.model import Account, Connection, Contact, Opportunity, OpportunityStatus, User
 from tenure.store.database import session_scope
 from tests.connectors.fake_hubspot import FakeHubSpot
 from tests.connectors.hubspot_portal import ACME, EUROPE, HOOLI, MAYA, OMAR
@@ -100,6 +101,41 @@ def test_incremental_change_archive_and_rate_limit(
     # the modified-since filter: only Hooli and the records at the old boundary come back
     company_searches = [s for s in fake_hubspot.searches if "hubspot_owner_id" in s["properties"]]
     assert "filterGroups" in company_searches[-1]
+
+
+def test_a_deal_deleted_in_hubspot_is_kept_marked_and_leaves_the_pipeline(
+    factory: sessionmaker[Session], fake_hubspot: FakeHubSpot, data_dir: Path
+) -> None:
+    connect(factory, fake_hubspot)
+    sync(factory, data_dir)
+    portal = fake_hubspot.portal
+    deal_id = "18273645091"  # Acme's open deal (contract sent, 24,000)
+    portal.delete("deals", deal_id, at=datetime(2026, 11, 20, 15, 30, tzinfo=UTC))
+    run = sync(factory, data_dir)
+    assert run.objects["deals"].deleted == 1
+    assert sync(factory, data_dir).objects["deals"].deleted == 0  # read again: nothing changes
+    with session_scope(factory) as session:
+        deal = session.scalar(sa.select(Opportunity).where(Opportunity.external_id == deal_id))
+        assert deal is not None and deal.amount == 24000  # kept with its history
+        assert deal.deleted_in_crm_on == datetime(2026, 11, 20).date()
+        assert deal.status == OpportunityStatus.open  # not won or lost: it was deleted
+        pipeline = list_opportunities(session, status=OpportunityStatus.open)
+        assert deal_id not in [o.external_id for o in pipeline]
+        (listed,) = [
+            o
+            for o in list_opportunities(session, account_id=deal.account_id)
+            if o.external_id == deal_id
+        ]
+        assert listed.deleted_in_crm_on == deal.deleted_in_crm_on
+    # HubSpot restores a deleted deal for 90 days: listed by the search again, it is live again
+    portal.records["deals"][deal_id] = portal.archived["deals"].pop(deal_id)
+    portal.put("deals", deal_id, {}, at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    sync(factory, data_dir)
+    with session_scope(factory) as session:
+        deal = session.scalar(sa.select(Opportunity).where(Opportunity.external_id == deal_id))
+        assert deal is not None and deal.deleted_in_crm_on is None
+        pipeline = list_opportunities(session, status=OpportunityStatus.open)
+        assert deal_id in [o.external_id for o in pipeline]
 
 
 def test_a_subsidiary_read_before_its_parent_is_stored_after_the_last_page(

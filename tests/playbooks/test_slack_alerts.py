@@ -333,3 +333,75 @@ def test_the_daily_run_queues_after_the_ctas_and_posts(
     assert len(workspace.posted) == 1
     assert workspace.posted[0]["text"].startswith("Acme & Sons: Health turned red: 38 of 100")
     engine.dispose()
+
+
+def test_ctas_handed_over_by_a_reassignment_are_alerted_at_once(
+    database_url: str, slack: FakeSlack, workspace: Workspace
+) -> None:
+    from tenure.model import OutboxMessage
+    from tenure.model.base import utcnow
+    from tenure.portfolio.owners import reassign_owner
+    from tenure.portfolio.schemas import ReassignRequest
+
+    workspace.users["omar@acme-cs.com"] = "U0OMAR"
+    engine = create_engine(database_url)
+    with session_scope(session_factory(engine)) as session:
+        connect(session, slack.url)
+        now = utcnow()  # after Slack was connected: CTAs assigned before it are not news
+        admin = session.scalar(sa.select(User).where(User.email == "admin@acme-cs.com"))
+        maria = f.user(session, email="maria@acme-cs.com", name="Maria Silva")
+        omar = f.user(session, email="omar@acme-cs.com", name="Omar Haddad")
+        acme = f.account(session, external_id="acme", name="Acme & Sons", owner=maria)
+        cta = f.cta(
+            session, acme, owner=maria, title="Detractor in the last survey", today=now.date()
+        )
+        cta.facts = [
+            {
+                "fact": "nps_category",
+                "op": "==",
+                "threshold": "detractor",
+                "value": "detractor",
+                "passed": True,
+            }
+        ]
+        session.flush()
+        session.expire(cta)  # read back as stored, as a reassignment in a request finds it
+        assert admin is not None
+        result = reassign_owner(
+            session,
+            ReassignRequest(account_ids=[acme.id], owner_id=omar.id),
+            Actor(admin, "web"),
+            now,
+        )
+        assert result.reassigned == [acme.id]
+        queued = session.execute(
+            sa.select(SlackAlert.channel, SlackAlert.user_email, SlackAlert.text).order_by(
+                SlackAlert.id
+            )
+        ).all()
+        mail = session.scalars(sa.select(OutboxMessage)).one()
+        ids = {"acme": acme.id}
+    # Queued in the reassignment's own transaction, before any daily run.
+    assert [(c, e) for c, e, _ in queued] == [("#cs-alerts", None), (None, "omar@acme-cs.com")]
+    assert queued[0][2] == (
+        "Acme & Sons: CTA reassigned to Omar Haddad: Detractor in the last survey "
+        f"(high priority, due {now.date() + timedelta(days=7)})"
+    )
+    assert (mail.recipient, mail.kind, mail.subject) == (
+        "omar@acme-cs.com",
+        "cta_handover",
+        "1 CTA handed to you: Acme & Sons",
+    )
+    assert "given to you (from Maria Silva)" in mail.body
+    assert "Why: Latest NPS answer from a detractor" in mail.body
+    assert "/ctas/" in mail.body
+    # The worker's next tick posts them; the daily run finds the same events already alerted.
+    report = send(engine, now)
+    assert report.sent == 2
+    assert [p["channel"] for p in workspace.posted] == ["C0ALERTS", "D0OMAR"]
+    with session_scope(session_factory(engine)) as session:
+        later = alerts_service.queue_alerts(
+            session, now.date(), public_url=URL, ruleset=load_ruleset(None)
+        )
+    assert later["queued"] == 0 and ids
+    engine.dispose()

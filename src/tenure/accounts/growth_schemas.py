@@ -128,6 +128,8 @@ class OpportunityRead(Output):
     owner_id: int | None
     owner_name: str | None
     description: str | None
+    # Deleted in the CRM it was synced from on this day (kept here, out of the open pipeline).
+    deleted_in_crm_on: date | None = None
 
 
 class AdvocacyRecord(BaseModel):

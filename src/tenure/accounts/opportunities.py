@@ -72,7 +72,9 @@ def list_opportunities(
     kind: OpportunityKind | None = None,
     owner_id: int | None = None,
 ) -> list[OpportunityRead]:
-    """Opportunities, soonest expected close first (those without a date last)."""
+    """Opportunities, soonest expected close first (those without a date last). Open ones are
+    those still open in the CRM too: a deal deleted there is listed with its account's deals,
+    never with the open pipeline."""
     query = (
         sa.select(Opportunity, Account, User)
         .join(Account, Account.id == Opportunity.account_id)
@@ -86,6 +88,8 @@ def list_opportunities(
         query = query.where(Opportunity.account_id == account_id)
     if status is not None:
         query = query.where(Opportunity.status == status)
+        if status == OpportunityStatus.open:
+            query = query.where(Opportunity.deleted_in_crm_on.is_(None))
     if kind is not None:
         query = query.where(Opportunity.kind == kind)
     if owner_id is not None:

@@ -38,8 +38,7 @@ OBJECTS = {
         SyncObject(OWNERS, "users", "hubspot-owners", deletions=False),
         SyncObject("companies", "accounts", "hubspot-companies-with-owners"),
         SyncObject("contacts", "contacts", "hubspot-contacts"),
-        # A deleted deal is not marked in Tenure yet (opportunities have no place for it).
-        SyncObject(DEALS, "opportunities", "hubspot-deals", deletions=False),
+        SyncObject(DEALS, "opportunities", "hubspot-deals"),
     )
 }
 CREDENTIALS = ("access_token",)

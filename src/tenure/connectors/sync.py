@@ -28,7 +28,7 @@ from tenure.ingest.files import FileFormat, lookup
 from tenure.ingest.importer import import_records
 from tenure.ingest.mappings import Mapping, load_mapping
 from tenure.ingest.request import ImportRequest
-from tenure.model import Account, Contact, SyncCursor, SyncRun
+from tenure.model import Account, Contact, Opportunity, SyncCursor, SyncRun
 from tenure.model.base import utcnow
 from tenure.store.database import session_scope
 
@@ -170,9 +170,24 @@ def _store(
         tally.rejected += len({error.line for error in rejects})
         room = KEPT_REJECTS - len(tally.rejects)
         tally.rejects += [_reject_text(obj, mapping, batch, e) for e in rejects[: max(room, 0)]]
-    tally.deleted += mark_deleted(session, obj.entity, batch.deleted, vendor)
     lines = sorted({error.line for error in rejects if 0 < error.line <= len(batch.records)})
+    if obj.entity == "opportunities" and batch.records:
+        stored = [r for line, r in enumerate(batch.records, 1) if line not in set(lines)]
+        _restored(session, mapping, stored)
+    tally.deleted += mark_deleted(session, obj.entity, batch.deleted, vendor)
     return [batch.records[line - 1] for line in lines]
+
+
+def _restored(session: Session, mapping: Mapping, records: list[dict[str, Any]]) -> None:
+    """Deals the CRM lists as live again (HubSpot restores a deleted deal within 90 days) are
+    no longer marked deleted."""
+    key = (mapping.source_columns("external_id") or ["id"])[0]
+    ids = [str(lookup(record, key)) for record in records]
+    session.execute(
+        sa.update(Opportunity)
+        .where(Opportunity.external_id.in_(ids), Opportunity.deleted_in_crm_on.is_not(None))
+        .values(deleted_in_crm_on=None)
+    )
 
 
 def _reject_text(obj: SyncObject, mapping: Mapping, batch: Batch, error: RowError) -> str:
@@ -187,7 +202,8 @@ def _reject_text(obj: SyncObject, mapping: Mapping, batch: Batch, error: RowErro
 def mark_deleted(session: Session, entity: str, deleted: list[Deleted], vendor: str) -> int:
     """Records deleted in the vendor's system: nothing stored is lost. A contact has left (its
     left_on set, which is what 'champion left' reads); an account keeps everything and is marked
-    ``custom.deleted_in_<vendor>_on`` for its CSM to see. Returns how many changed."""
+    ``custom.deleted_in_<vendor>_on`` for its CSM to see; an opportunity keeps its history, is
+    marked ``deleted_in_crm_on`` and leaves the open pipeline. Returns how many changed."""
     if not deleted:
         return 0
     on = {item.external_id: item.on for item in deleted}
@@ -202,6 +218,11 @@ def mark_deleted(session: Session, entity: str, deleted: list[Deleted], vendor: 
         for account in session.scalars(sa.select(Account).where(Account.external_id.in_(on))):
             if key not in account.custom:
                 account.custom = {**account.custom, key: on[account.external_id].isoformat()}
+                changed += 1
+    elif entity == "opportunities":
+        for deal in session.scalars(sa.select(Opportunity).where(Opportunity.external_id.in_(on))):
+            if deal.deleted_in_crm_on is None and deal.external_id:
+                deal.deleted_in_crm_on = on[deal.external_id]
                 changed += 1
     session.flush()
     return changed

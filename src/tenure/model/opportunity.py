@@ -70,3 +70,6 @@ class Opportunity(TimestampMixin, Base):
         sa.ForeignKey("milestone.id", ondelete="SET NULL")
     )
     description: Mapped[str | None] = mapped_column(sa.Text)
+    # The day a connector saw the deal deleted in its CRM: kept with its history, out of the
+    # open pipeline and forecast (a HubSpot deal restored within 90 days clears it).
+    deleted_in_crm_on: Mapped[date | None]

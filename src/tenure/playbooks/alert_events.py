@@ -5,7 +5,7 @@ event was alerted already, and where it goes, is the alerts service's business.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -56,7 +56,7 @@ def find_events(
         "health_red": lambda: _health_red(session, as_of, owners),
         "risk_crossed": lambda: _risk_crossed(session, as_of, risk_threshold, owners),
         "champion_left": lambda: _champions_left(session, as_of, owners),
-        "cta_assigned": lambda: _ctas_assigned(session, as_of, ruleset, assigned_since),
+        "cta_assigned": lambda: ctas_assigned(session, as_of, ruleset, assigned_since),
     }
     return [event for kind in kinds for event in finders[kind]()]
 
@@ -198,11 +198,15 @@ def _champions_left(session: Session, as_of: date, owners: _Owners) -> list[Aler
     return events
 
 
-def _ctas_assigned(
-    session: Session, as_of: date, ruleset: Ruleset | None, since: datetime | None
+def ctas_assigned(
+    session: Session,
+    as_of: date,
+    ruleset: Ruleset | None,
+    since: datetime | None,
+    cta_ids: Collection[int] | None = None,
 ) -> list[AlertEvent]:
     """Open CTAs created with an owner, or reassigned, in the last days (and since Slack was
-    connected): the owner's alert."""
+    connected): the owner's alert. ``cta_ids``: only those (the ones just handed over)."""
     rows = session.execute(
         sa.select(Cta, CtaEvent.kind, Account.name, User.name, User.email)
         .join(CtaEvent, CtaEvent.cta_id == Cta.id)
@@ -214,6 +218,7 @@ def _ctas_assigned(
             CtaEvent.on_date > as_of - timedelta(days=LOOKBACK_DAYS),
             Cta.status == CtaStatus.open,
             *([CtaEvent.at >= since] if since is not None else []),
+            *([Cta.id.in_(cta_ids)] if cta_ids is not None else []),
         )
         .order_by(Cta.id, CtaEvent.id)
     )

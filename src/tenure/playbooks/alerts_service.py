@@ -14,7 +14,7 @@ after the delivery attempts, naming Slack's reason.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -37,7 +37,7 @@ from tenure.model import (
     UserRole,
 )
 from tenure.model.base import utcnow
-from tenure.playbooks.alert_events import LOOKBACK_DAYS, find_events
+from tenure.playbooks.alert_events import LOOKBACK_DAYS, ctas_assigned, find_events
 from tenure.playbooks.alerts import (
     KINDS,
     AlertEvent,
@@ -46,10 +46,11 @@ from tenure.playbooks.alerts import (
     compose_digest,
     dedupe_key,
 )
-from tenure.playbooks.config import PlaybookSettings, retry_delay
+from tenure.playbooks.config import PlaybookSettings, playbook_settings, retry_delay
 from tenure.playbooks.faults import fault_point
 from tenure.playbooks.outbox import _claim_is_dead, _rowcount, _sender_identity
-from tenure.playbooks.rules import Ruleset
+from tenure.playbooks.rule_builder import with_stored_rules
+from tenure.playbooks.rules import Ruleset, load_ruleset
 from tenure.store.database import session_scope
 
 VENDOR = "slack"
@@ -257,15 +258,45 @@ def queue_alerts(
     if connection is None or not connection.is_active:
         return {}
     options = SlackOptions.model_validate(connection.options)
-    connection = _find(session)
     events = find_events(
         session,
         as_of,
         options.alerts,
         risk_threshold=options.risk_threshold,
-        assigned_since=connection.created_at if connection is not None else None,
+        assigned_since=connection.created_at,
         ruleset=ruleset,
     )
+    return _queue(session, events, options, as_of, public_url, now)
+
+
+def queue_handover_alerts(
+    session: Session, cta_ids: Collection[int], now: datetime
+) -> dict[str, int]:
+    """CTAs just handed to a new owner (accounts reassigned in the console, the API or the
+    CLI), alerted at once rather than at the next daily run: queued in the caller's
+    transaction, posted by the worker's next tick. The daily run finds the same events and
+    leaves them, already alerted."""
+    connection = _find(session)
+    if not cta_ids or connection is None or not connection.is_active:
+        return {}
+    options = SlackOptions.model_validate(connection.options)
+    if "cta_assigned" not in options.alerts:
+        return {}
+    settings = playbook_settings()
+    ruleset = with_stored_rules(session, load_ruleset(settings.rules_file))
+    as_of = now.date()
+    events = ctas_assigned(session, as_of, ruleset, connection.created_at, cta_ids)
+    return _queue(session, events, options, as_of, settings.public_url, now)
+
+
+def _queue(
+    session: Session,
+    events: list[AlertEvent],
+    options: SlackOptions,
+    as_of: date,
+    public_url: str,
+    now: datetime | None,
+) -> dict[str, int]:
     alerted = _already_alerted(session, as_of)
     by_destination: dict[str, list[AlertEvent]] = defaultdict(list)
     for event in events:

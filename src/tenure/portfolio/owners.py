@@ -12,6 +12,7 @@ from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor, require_role, team_member_ids
 from tenure.errors import InvalidInput, NotFound
 from tenure.model import Account, AccountOwnership, Cta, User, UserRole
+from tenure.playbooks.handover import tell_new_owner
 from tenure.playbooks.service import OPEN_STATUSES, record_event
 from tenure.portfolio.schemas import (
     OwnerChoice,
@@ -98,27 +99,35 @@ def reassign_owner(
     session: Session, request: ReassignRequest, actor: Actor, now: datetime
 ) -> ReassignResult:
     """Give accounts a new owner, closing the previous ownership span (kept for per-CSM KPIs);
-    the previous owner's open calls to action on them go to the new owner."""
+    the previous owner's open calls to action on them go to the new owner, who is told at once
+    (an e-mail, and a Slack alert when Slack is connected)."""
     new_owner, accounts = _checked(session, request, actor)
     reassigned, unchanged = [], []
+    handed: list[Cta] = []
+    previous: set[int] = set()
     for account in sorted(accounts, key=lambda a: a.id):
         if account.owner_id == new_owner.id:
             unchanged.append(account.id)
             continue
-        _hand_over_ctas(session, account, new_owner, actor, now)
+        moved = _hand_over_ctas(session, account, new_owner, actor, now)
+        if moved:
+            handed += moved
+            previous.add(account.owner_id or 0)
         transfer_ownership(session, account, new_owner, actor, now)
         reassigned.append(account.id)
     session.flush()
+    from_owner = session.get(User, previous.pop()) if len(previous) == 1 else None
+    tell_new_owner(session, handed, new_owner, from_owner, now)
     return ReassignResult(reassigned=reassigned, unchanged=unchanged, owner_id=new_owner.id)
 
 
 def _hand_over_ctas(
     session: Session, account: Account, new_owner: User, actor: Actor, now: datetime
-) -> None:
+) -> list[Cta]:
     """The previous owner's open calls to action on the account go with it to the new owner
     (a CTA left with someone who no longer holds the customer is work nobody does)."""
     if account.owner_id is None:
-        return
+        return []
     ctas = session.scalars(
         sa.select(Cta).where(
             Cta.account_id == account.id,
@@ -130,6 +139,7 @@ def _hand_over_ctas(
         detail = {"from_user_id": account.owner_id, "to_user_id": new_owner.id}
         record_event(session, cta, "reassigned", now.date(), now, detail, actor.id)
         cta.owner_id = new_owner.id
+    return list(ctas)
 
 
 def _checked(

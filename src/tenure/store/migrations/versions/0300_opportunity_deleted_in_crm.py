@@ -1,7 +1,7 @@
 """Opportunities deleted in the CRM they came from: kept, marked with the day (issue 20)
 
-Revision ID: 0290
-Revises: 0280
+Revision ID: 0300
+Revises: 0290
 Create Date: 2026-12-07 00:50:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0290"
-down_revision: str | Sequence[str] | None = "0280"
+revision: str = "0300"
+down_revision: str | Sequence[str] | None = "0290"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

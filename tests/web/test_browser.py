@@ -136,7 +136,7 @@ def test_admin_and_renewals_pages(
     sign_in(page, live_console, "ada@example.com")
     page.goto(f"{live_console.url}/admin")
     expect(page.locator("#users tbody tr")).to_have_count(5)
-    expect(page.locator("#audit")).to_contain_text("user.sign_in")
+    expect(page.locator("#audit")).to_contain_text("Signed in")
     page.screenshot(path=str(screenshot_dir / "admin.png"), full_page=True)
     page.goto(f"{live_console.url}/renewals")
     expect(page.locator("#forecast")).to_contain_text("Expected to renew")

@@ -6,9 +6,10 @@ import re
 import unicodedata
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from tenure.accounts.schemas import StoredDatetime
+from tenure.auth import audit_words
 from tenure.auth.passwords import password_problem
 from tenure.model import UserRole
 
@@ -132,3 +133,18 @@ class AuditEntry(BaseModel):
     entity_id: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+    @computed_field(description="What was done, in words")  # type: ignore[prop-decorator]
+    @property
+    def action_words(self) -> str:
+        return audit_words.action_text(self.action)
+
+    @computed_field(description="The kind of record, in words")  # type: ignore[prop-decorator]
+    @property
+    def entity_words(self) -> str:
+        return audit_words.entity_text(self.entity)
+
+    @computed_field(description="Through which door: console, command line, API")  # type: ignore[prop-decorator]
+    @property
+    def via_words(self) -> str:
+        return audit_words.via_text(self.via)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from tenure.auth import audit_words
 from tenure.model import CtaOutcome
 from tenure.playbooks.wording import fact_label, outcome_text, why_text, without_commands
 from tenure.portfolio.freshness import freshness
@@ -72,6 +73,7 @@ def same_site(target: str, default: str) -> str:
 
 
 templates.env.filters["money"] = money
+templates.env.filters["field_words"] = audit_words.field_text
 templates.env.filters["date"] = short_date
 templates.env.filters["period"] = period_words
 templates.env.globals["query_with"] = query_with

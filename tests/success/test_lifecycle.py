@@ -105,13 +105,50 @@ def test_customer_for_life_dimensions() -> None:
     life = customer_for_life(laer_stage(FACTS, as_of), facts)
     assert life.applies
     dims = {d.name: d for d in life.dimensions}
-    # 3 contacts joined in the 90 days → 1.0 a month; all three levels covered.
-    assert dims["relationships"].figures == {"new_per_month": 1.0, "levels_covered": 3}
+    # Relationships: the champion (2025-06-01) is new in the 90 days; the end users are product
+    # users, not relationships, so the end-user level is not covered.
+    assert dims["relationships"].figures == {"new_last_90_days": 1, "levels_covered": 2}
     assert dims["relationships"].on_target is False
+    assert "no relationship at: end user" in dims["relationships"].reasons
     assert dims["adoption"].figures["license_utilization"] == 0.9
     assert dims["adoption"].on_target is False
     assert dims["maturity"].on_target is True  # 60 % of features ≥ 50 %
     assert dims["evangelism"].on_target is True
+
+
+def test_relationships_are_the_csms_three_a_month_spread_over_the_book() -> None:
+    """One new relationship in the quarter, with the three levels covered, is on target for one
+    account (the source's three a month are the CSM's across their customers); none in the
+    quarter is not, however well covered; a product user joining is not a relationship."""
+    as_of = date(2025, 6, 30)
+    covered = [
+        ContactFact("end_user", ["stakeholder"], date(2023, 5, 1), None),
+        ContactFact("manager", ["champion"], date(2023, 6, 1), None),
+        ContactFact("executive", ["sponsor"], date(2024, 1, 1), None),
+    ]
+
+    def relationships(contacts: list[ContactFact]) -> bool | None:
+        facts = AfterRenewalFacts(
+            contacts=contacts,
+            active_users=None,
+            licensed_seats=None,
+            feature_share=None,
+            strategic_share=None,
+        )
+        dims = {d.name: d for d in customer_for_life(laer_stage(FACTS, as_of), facts).dimensions}
+        return dims["relationships"].on_target
+
+    assert relationships(covered) is False
+    assert (
+        relationships([*covered, ContactFact("end_user", ["end_user"], date(2025, 6, 1), None)])
+        is False
+    )
+    new = ContactFact("director_vp", ["stakeholder"], date(2025, 5, 20), None)
+    assert relationships([*covered, new]) is True
+    # The sponsor left: director/VP+ is covered by the new stakeholder only while present.
+    gone = ContactFact("director_vp", ["stakeholder"], date(2025, 5, 20), date(2025, 6, 15))
+    left = [*covered[:2], ContactFact("executive", ["sponsor"], date(2024, 1, 1), date(2025, 6, 1))]
+    assert relationships([*left, gone]) is False
 
 
 def test_a_contract_cancelled_mid_term_ends_the_stage_the_day_after_its_outcome() -> None:

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tenure.simulate.config import SimulationConfig
-from tenure.simulate.population import NEVER, Population
+from tenure.simulate.population import NEVER, Population, target_users
 
 Floats = npt.NDArray[np.float64]
 
@@ -84,10 +84,11 @@ def steady_components(config: SimulationConfig, population: Population) -> Float
     """Each account's components fully ramped, with its signing-day relationships, no incidents."""
     adopted = population.adopt_day < NEVER
     ones = np.ones(population.n)
+    users = target_users(population.seats0, population.adoption_target)
     return np.column_stack(
         [
             breadth(feature_weights(config), adopted, population.rate_ratio, ones),
-            population.adoption_target,
+            np.minimum(users / population.seats0, 1.0),
             population.has_champion.astype(float),
             population.has_sponsor.astype(float),
             price_component(population, population.list_price * (1 - population.discount)),

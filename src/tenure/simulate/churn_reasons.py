@@ -48,7 +48,7 @@ def true_causes(
     comps = state.components[due]
     deficit = np.column_stack(
         [
-            w[0] * (comps[:, 0] - 0.45) + w[1] * (comps[:, 1] - pop.adoption_target.mean()),
+            w[0] * (comps[:, 0] - 0.45) + w[1] * (comps[:, 1] - state.steady[:, 1].mean()),
             w[2] * (comps[:, 2] - 0.9) + w[3] * (comps[:, 3] - 0.5),
             w[5] * comps[:, 5],
             w[4] * (comps[:, 4] + 0.9 * (1.5 - pop.fits[due, 2])),

@@ -9,6 +9,7 @@ import numpy as np
 
 from tenure.simulate.behaviour import price_component
 from tenure.simulate.contracts import open_term
+from tenure.simulate.population import target_users
 from tenure.simulate.relationships import first_contacts
 from tenure.simulate.state import CUSTOMER, PROSPECT, Ints, SimulationState
 
@@ -35,7 +36,7 @@ def onboard(state: SimulationState, accounts: Ints, day: int) -> None:
     state.c_start[accounts], state.c_end[accounts], state.c_seq[accounts] = start, end, seq
     open_term(state, accounts)
     age = np.maximum(day - signed, 0)
-    target = state.c_seats[accounts] * pop.adoption_target[accounts]
+    target = target_users(state.c_seats[accounts], pop.adoption_target[accounts])
     state.users[accounts] = np.maximum(1.0, target * (1 - np.exp(-age / pop.ramp_days[accounts])))
     state.components[accounts] = 0.0  # value is earned: it starts at zero for new logos
     if day == 0:  # the installed base has been earning value for a while

@@ -48,7 +48,9 @@ class Population:
     rates: Floats  # (n, F) expected events per active user on an average workday
     rate_ratio: Floats  # (n, F) rate ÷ population mean rate: the input of saturation
     adopt_day: Ints  # (n, F) first day of use, NEVER if never adopted
-    adoption_target: Floats  # share of seats the account fills at steady state
+    # Users the account would put on the product at steady state, as a share of its seats; above 1
+    # the team outgrew what it bought and runs over-deployed until the true-up at renewal.
+    adoption_target: Floats
     ramp_days: Floats
     idiosyncratic: Floats
     has_sponsor: Bools
@@ -95,6 +97,25 @@ EXPERIENCE_SHARES = {
 }
 # A segment not listed needs the touch model its tier is served with.
 TIER_EXPERIENCE = {"smb": "tech_touch", "mid_market": "mid_touch", "enterprise": "high_touch"}
+# Where seats are not enforced a team that outgrew its purchase keeps adding users (over-deployed
+# until the true-up): the demand share may exceed 1 — before, it stopped at exactly 1, so licence
+# utilization reached 100 % only for an account whose every seat holder was active.
+OVERDEPLOYED_MAX = 1.3
+# The first seats a customer buys are for named people who use them (a team of three buys three);
+# the share of the rest filled is ``adoption_target`` — before, every seat was filled at that
+# share, so a three-seat customer at 73 % ran two users on three seats for ever.
+NAMED_SEATS = 3
+
+
+def target_users(seats: Ints, adoption_target: Floats) -> Floats:
+    """The users an account puts on the product at steady state: its named seats, then the
+    share of the rest.
+
+    >>> target_users(np.array([2, 3, 13]), np.array([0.5, 0.5, 0.5])).tolist()
+    [2.0, 3.0, 8.0]
+    """
+    named = np.minimum(seats, NAMED_SEATS)
+    return np.asarray(named + (seats - named) * adoption_target, dtype=np.float64)
 
 
 def draw_experience(
@@ -320,7 +341,7 @@ def draw_population(
         + 0.15 * readiness[:, 1]
         + rng.normal(0, 0.08, n),
         0.08,
-        1.0,
+        OVERDEPLOYED_MAX,
     )
     rates, rate_ratio = _behaviour_rates(config, rng, fits)
     adopt_day = _adoption(config, calendar, rng, fits, slowness, signed_day)

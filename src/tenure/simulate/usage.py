@@ -14,6 +14,7 @@ import json
 import numpy as np
 import pyarrow as pa
 
+from tenure.simulate.population import target_users
 from tenure.simulate.records import account_ids, as_text, join, ranges, times, user_ids
 from tenure.simulate.state import CHURN, CUSTOMER, Floats, Ints, SimulationState
 from tenure.simulate.value import accrue_value
@@ -49,12 +50,13 @@ def _engagement(state: SimulationState, accounts: Ints, day: int) -> Floats:
 
 
 def _ramp_users(state: SimulationState, accounts: Ints, engagement: Floats) -> Ints:
-    """Active users today: a ramp toward the share of seats the account can fill, engaged."""
+    """Active users today: a ramp toward the users the account can put on its seats, engaged —
+    beyond the seats for a team that outgrew them (up to the account's seat slots)."""
     pop, seats = state.pop, state.c_seats[accounts]
-    target = seats * pop.adoption_target[accounts] * engagement
+    target = target_users(seats, pop.adoption_target[accounts]) * engagement
     state.users[accounts] += (target - state.users[accounts]) / pop.ramp_days[accounts]
-    active_users = np.clip(np.rint(state.users[accounts]), 1, seats).astype(np.int64)
-    active_users = np.minimum(active_users, pop.max_seats[accounts])
+    active_users = np.clip(np.rint(state.users[accounts]), 1, pop.max_seats[accounts])
+    active_users = active_users.astype(np.int64)
     state.active_users[accounts] = active_users
     return active_users
 

@@ -14,10 +14,15 @@ index 5 however many of its contracts were stored; for annual terms that is the 
 completed. No active contract → no stage ("not a customer").
 
 After the first renewal, the four areas of the Customer Success Field Guide [pub], each with
-[default] targets: **Relationships** — 3 new relationships a month, coverage of end user, manager
-and director/VP+ (executives count as director/VP+); **Adoption** — licence utilization ≥ 100 %;
-**Maturity** — ≥ 50 % of features used or the strategic features adopted; **Evangelism** —
-champions, success stories, references and referrals (one story a quarter).
+[default] targets: **Relationships** — the source's "three new relationships this month at three
+levels" is the CSM's monthly task across their book [pub], not a quota per account (a CSM with 30
+customers meeting it adds one to each every ten months); per account [inf]: relationships at all
+three levels now (end user, manager, director/VP+; executives count as director/VP+) and at least
+one built in the last 90 days. A relationship is a contact in a relationship role (champion,
+sponsor, buyer, stakeholder); a product user the CRM lists is not one the CSM built;
+**Adoption** — licence utilization ≥ 100 %; **Maturity** — ≥ 50 % of features used or the
+strategic features adopted; **Evangelism** — champions, success stories, references and referrals
+(one story a quarter).
 
 >>> from datetime import date
 >>> c = LifecycleContract(date(2025, 1, 1), date(2025, 12, 31), None, None)
@@ -286,40 +291,49 @@ LEVEL_GROUP = {
     "director_vp": "director_vp+",
     "executive": "director_vp+",
 }
-NEW_RELATIONSHIPS_PER_MONTH = 3
+RELATIONSHIP_ROLES = frozenset({"champion", "sponsor", "commercial_buyer", "stakeholder"})
+RELATIONSHIP_WINDOW_DAYS = 90
+NEW_RELATIONSHIPS_PER_WINDOW = 1
 UTILIZATION_TARGET = 1.0
 FEATURE_SHARE_TARGET = 0.5
+LEVEL_WORDS = {"end_user": "end user", "manager": "manager", "director_vp+": "director/VP or above"}
 
 
 def _relationships(contacts: Sequence[ContactFact], as_of: date) -> Dimension:
-    since = as_of - timedelta(days=90)
+    since = as_of - timedelta(days=RELATIONSHIP_WINDOW_DAYS)
+    relationships = [c for c in contacts if RELATIONSHIP_ROLES.intersection(c.roles)]
     current = [
         c
-        for c in contacts
+        for c in relationships
         if (c.left_on is None or c.left_on > as_of)
         and (c.joined_on is None or c.joined_on <= as_of)
     ]
     new_by_level: dict[str, int] = defaultdict(int)
-    for c in contacts:
+    for c in relationships:
         if c.joined_on and since < c.joined_on <= as_of:
             new_by_level[LEVEL_GROUP.get(c.level or "", "unknown")] += 1
-    per_month = sum(new_by_level.values()) / 3
+    new = sum(new_by_level.values())
     covered = {LEVEL_GROUP[c.level] for c in current if c.level in LEVEL_GROUP}
     missing = [lvl for lvl in ("end_user", "manager", "director_vp+") if lvl not in covered]
-    reasons = [
-        f"{per_month:.1f} new relationships a month over 90 days "
-        f"(target {NEW_RELATIONSHIPS_PER_MONTH}); by level {dict(new_by_level)}"
-    ]
-    reasons.append(
-        "coverage: all three levels" if not missing else f"coverage missing: {', '.join(missing)}"
+    by_level = ", ".join(
+        f"{n} {LEVEL_WORDS.get(level, 'of unknown level')}"
+        for level, n in sorted(new_by_level.items())
     )
+    reasons = [
+        f"{new} new relationship(s) in the last {RELATIONSHIP_WINDOW_DAYS} days"
+        + (f" ({by_level})" if by_level else "")
+        + f"; target at least {NEW_RELATIONSHIPS_PER_WINDOW}",
+        "relationships at all three levels"
+        if not missing
+        else f"no relationship at: {', '.join(LEVEL_WORDS[m] for m in missing)}",
+    ]
     figures: dict[str, float | int | None] = {
-        "new_per_month": per_month,
+        "new_last_90_days": new,
         "levels_covered": 3 - len(missing),
     }
     return Dimension(
         name="relationships",
-        on_target=per_month >= NEW_RELATIONSHIPS_PER_MONTH and not missing,
+        on_target=new >= NEW_RELATIONSHIPS_PER_WINDOW and not missing,
         figures=figures,
         reasons=reasons,
     )

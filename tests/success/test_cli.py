@@ -134,7 +134,14 @@ def test_success_commands(cli_env: Path) -> None:
     (shown_record,) = json.loads(run("churn", "show", "gone", "--json"))
     assert shown_record["root_cause_review"] == "sold to the wrong team"
     assert shown_record["suggested_reasons"][1] == "bad fit: no Success Potential at signing"
-    assert "stage adopt" in run("lifecycle", "show", "acme", "--as-of", "2026-03-01")
+    assert "stage Adopt — LAER" in run("lifecycle", "show", "acme", "--as-of", "2026-03-01")
+    assert "ESG (ends in Realization) — esg  (in force)" in run("lifecycle", "model", "esg")
+    # ESG's step 2 on the same facts: no value shown yet (no outcome met, review or expansion).
+    esg = run("lifecycle", "show", "acme", "--as-of", "2026-03-01")
+    assert "stage Adopt — ESG (ends in Realization)" in esg and "no value shown yet" in esg
+    unknown = runner.invoke(app, ["lifecycle", "model", "gainsight"])
+    assert unknown.exit_code == 1 and "choose one of: laer = LAER" in unknown.output
+    run("lifecycle", "model", "laer")
     assert "1 success plan(s) created" in run("milestones", "plan", "acme")
     assert "advocacy ask opened" in run(
         "milestones", "mark", "acme", "team_adoption", "--on", "2026-02-01"

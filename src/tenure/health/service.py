@@ -76,10 +76,11 @@ def _of_card(name: str, version: str) -> list[sa.ColumnElement[bool]]:
 
 
 def lifecycle_stages(session: Session, as_of: date) -> dict[int, str | None]:
-    """Each account's LAER stage in effect on ``as_of`` (profiles may match on it)."""
+    """Each account's LAER stage in effect on ``as_of`` (profiles may match on it, whatever
+    lifecycle model the pages show)."""
     latest = (
         sa.select(LifecycleStage.account_id, sa.func.max(LifecycleStage.effective_on).label("on"))
-        .where(LifecycleStage.effective_on <= as_of)
+        .where(LifecycleStage.effective_on <= as_of, LifecycleStage.model == "laer")
         .group_by(LifecycleStage.account_id)
         .subquery()
     )
@@ -87,7 +88,8 @@ def lifecycle_stages(session: Session, as_of: date) -> dict[int, str | None]:
         sa.select(LifecycleStage.account_id, LifecycleStage.stage).join(
             latest,
             (LifecycleStage.account_id == latest.c.account_id)
-            & (LifecycleStage.effective_on == latest.c.on),
+            & (LifecycleStage.effective_on == latest.c.on)
+            & (LifecycleStage.model == "laer"),
         )
     )
     return {account_id: stage for account_id, stage in rows}

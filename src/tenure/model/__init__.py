@@ -26,7 +26,7 @@ from tenure.model.handoff import AccountHandoff, HandoffStep
 from tenure.model.health_score import HealthScore
 from tenure.model.identity_alias import IdentityAlias
 from tenure.model.import_run import ImportRun
-from tenure.model.lifecycle_stage import LifecycleStage
+from tenure.model.lifecycle_stage import LifecycleSetting, LifecycleStage
 from tenure.model.login_failure import LoginFailure
 from tenure.model.maturity_assessment import MaturityAssessment
 from tenure.model.metric_snapshot import MetricSnapshot
@@ -98,6 +98,7 @@ __all__ = [
     "IdentityAlias",
     "IdentitySystem",
     "ImportRun",
+    "LifecycleSetting",
     "LifecycleStage",
     "LoginFailure",
     "MaturityAssessment",

@@ -72,7 +72,9 @@ class PortfolioQuery(BaseModel):
     )
     band: str | None = Field(default=None, max_length=16, description="Health band: red, yellow…")
     stage: str | None = Field(
-        default=None, max_length=16, description="LAER stage: land, adopt, expand, renew"
+        default=None,
+        max_length=32,
+        description="Lifecycle stage key of the model in force (LAER: land, adopt, expand, renew)",
     )
     renewal_within_days: int | None = Field(
         default=None, ge=0, le=3650, description="Renewing between today and this many days ahead"
@@ -381,6 +383,9 @@ class StageRead(BaseModel):
     stage: str | None
     since: date
     reasons: list[str]
+    # The stage and the lifecycle model in force, in words.
+    label: str | None = None
+    model: str | None = None
 
 
 class KnownAs(BaseModel):

@@ -36,6 +36,8 @@ from tenure.portfolio.schemas import (
 )
 from tenure.risk.figures import churn_probability_sql
 from tenure.risk.schemas import ChurnRiskRead
+from tenure.success.lifecycle_service import lifecycle_model, lifecycle_model_expression
+from tenure.success.lifecycle_variants import MODELS, stage_label
 from tenure.success.schemas import OutcomeView, PlanView
 
 
@@ -161,14 +163,18 @@ def risk_today(days: CurrentDays, account_ids: Sequence[int] | None = None) -> A
 
 
 def stage_now() -> Any:
-    """Each account's latest LAER stage (stored only when it changes), as a correlated lookup.
+    """Each account's latest stage in the lifecycle model in force (stored only when it
+    changes), as a correlated lookup.
 
     One index search per account row; a grouped ``max(effective_on)`` subquery joined to the
     portfolio made SQLite's planner 20× slower.
     """
     return (
         sa.select(LifecycleStage.stage)
-        .where(LifecycleStage.account_id == Account.id)
+        .where(
+            LifecycleStage.account_id == Account.id,
+            LifecycleStage.model == lifecycle_model_expression(),
+        )
         .order_by(LifecycleStage.effective_on.desc())
         .limit(1)
         .correlate(Account)
@@ -280,15 +286,22 @@ def usage_history(session: Session, account_id: int) -> dict[str, list[Point]]:
 
 
 def account_stage(session: Session, account_id: int) -> StageRead | None:
+    model = lifecycle_model(session)
     stage = session.scalars(
         sa.select(LifecycleStage)
-        .where(LifecycleStage.account_id == account_id)
+        .where(LifecycleStage.account_id == account_id, LifecycleStage.model == model.value)
         .order_by(LifecycleStage.effective_on.desc())
         .limit(1)
     ).first()
     if stage is None:
         return None
-    return StageRead(stage=stage.stage, since=stage.effective_on, reasons=stage.reasons)
+    return StageRead(
+        stage=stage.stage,
+        since=stage.effective_on,
+        reasons=stage.reasons,
+        label=stage_label(stage.stage),
+        model=MODELS[model].label,
+    )
 
 
 def open_ctas(session: Session, account_id: int, day: date) -> list[CtaRead]:
@@ -303,9 +316,10 @@ def _at(day: date) -> datetime:
 
 
 def stage_items(session: Session, account_id: int) -> list[TimelineItem]:
+    model = lifecycle_model(session)
     stages = session.scalars(
         sa.select(LifecycleStage)
-        .where(LifecycleStage.account_id == account_id)
+        .where(LifecycleStage.account_id == account_id, LifecycleStage.model == model.value)
         .order_by(LifecycleStage.effective_on.desc())
         .limit(50)
     ).all()
@@ -313,9 +327,9 @@ def stage_items(session: Session, account_id: int) -> list[TimelineItem]:
         TimelineItem(
             at=_at(s.effective_on),
             kind="stage",
-            title=f"LAER stage: {s.stage or 'no active contract'}",
+            title=f"Lifecycle stage: {stage_label(s.stage)}",
             detail="; ".join(s.reasons) or None,
-            data={"stage": s.stage},
+            data={"stage": s.stage, "model": model.value},
         )
         for s in stages
     ]

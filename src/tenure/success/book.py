@@ -237,7 +237,7 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
     return book
 
 
-def load_one(session: Session, external_id: str, as_of: date) -> tuple[Book, Account]:
+def load_one(session: Session, external_id: int | str, as_of: date) -> tuple[Book, Account]:
     account = get_account(session, external_id)
     return load_book(session, as_of, [account.id]), account
 

@@ -1,17 +1,46 @@
-"""LAER lifecycle: one account's stage with its history (saved), and the portfolio by stage."""
+"""The lifecycle: one account's stage with its history (saved), the portfolio by stage, and the
+lifecycle model in force (LAER by default, or ESG or ClientSuccess; admins choose it, audited).
+
+Every model's stage history is saved for each account, so switching models shows the new model's
+stages at once and health profiles keep reading LAER's.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.model import LifecycleStage
-from tenure.success import lifecycle
-from tenure.success.book import Book, active_contracts, load_book, load_one, metric
-from tenure.success.schemas import LifecyclePortfolio, LifecycleView
+from tenure.auth import audit
+from tenure.auth.permissions import Actor, require_role
+from tenure.errors import InvalidInput
+from tenure.model import DesiredOutcome, LifecycleSetting, LifecycleStage, UserRole
+from tenure.success import lifecycle, outcome
+from tenure.success.book import Book, active_contracts, load_book, load_one, metric, signing_facts
+from tenure.success.lifecycle_variants import (
+    MODELS,
+    LifecycleModel,
+    ValueEvidence,
+    ValueFacts,
+    variant_history,
+    variant_stage,
+)
+from tenure.success.outcome_service import outcome_version
+from tenure.success.rules import Outcome
+from tenure.success.schemas import (
+    LifecycleModelRead,
+    LifecyclePortfolio,
+    LifecycleStageCount,
+    LifecycleStageRead,
+    LifecycleView,
+)
+from tenure.success.value import EBR_ROLES
+
+DEFAULT_MODEL = LifecycleModel.laer
 
 
 def go_live_on(book: Book, account_id: int) -> tuple[date | None, str]:
@@ -92,33 +121,200 @@ def after_renewal_facts(book: Book, account_id: int) -> lifecycle.AfterRenewalFa
     )
 
 
-def save_history_rows(
-    session: Session, account_id: int, history: list[lifecycle.StageChange], year_index: int
-) -> None:
-    session.execute(sa.delete(LifecycleStage).where(LifecycleStage.account_id == account_id))
-    session.add_all(
+def value_facts(
+    book: Book, account_id: int, outcomes: Sequence[outcome.DesiredOutcomeVersion] = ()
+) -> ValueFacts:
+    """The dated evidence of value the ESG and ClientSuccess models read (see
+    :mod:`tenure.success.lifecycle_variants`): outcome met, value milestone, full EBR (achieved);
+    expansion won, renewal with an expansion (expanded)."""
+    account = book.accounts[account_id]
+    achieved: list[ValueEvidence] = []
+    live = [v for v in outcomes if v.effective_from <= book.as_of]
+    measured = (account.custom or {}).get("outcome")
+    measured_on = measured.get("measured_on") if isinstance(measured, dict) else None
+    if live and isinstance(measured_on, str):
+        version = outcome.current_version(live, book.as_of)
+        result = outcome.evaluate_required(version.required_outcome, signing_facts(account))
+        day = date.fromisoformat(measured_on)
+        if result.outcome is Outcome.passed and day <= book.as_of:
+            achieved.append(ValueEvidence(day, f"Required Outcome met ({result.reason})"))
+    templates = book.milestone_templates
+    for m in book.milestones[account_id]:
+        template = templates.get(m.template_id) if m.template_id else None
+        if (
+            m.type == "success"
+            and template is not None
+            and template.opens == "expansion"
+            and m.reached_on
+            and m.reached_by != "baseline"
+        ):
+            achieved.append(ValueEvidence(m.reached_on, f"milestone reached: {m.name}"))
+    achieved += [
+        ValueEvidence(t.occurred_on, "business review with sponsor, buyer and stakeholder")
+        for t in book.touchpoints[account_id]
+        if t.kind == "ebr" and all(r in t.attendee_roles for r in EBR_ROLES)
+    ]
+    expanded = [
+        ValueEvidence(o.closed_on, "expansion won")
+        for o in book.opportunities[account_id]
+        if o.kind == "expansion" and o.status == "won" and o.closed_on
+    ]
+    expanded += [
+        ValueEvidence(c.outcome_on, "renewed with an expansion")
+        for c in book.contracts[account_id]
+        if c.renewal_outcome is not None and c.renewal_outcome.value == "expanded" and c.outcome_on
+    ]
+    return ValueFacts(achieved=achieved, expanded=expanded)
+
+
+def desired_outcomes(
+    session: Session, account_ids: Iterable[int] | None = None
+) -> dict[int, list[outcome.DesiredOutcomeVersion]]:
+    query = sa.select(DesiredOutcome).order_by(DesiredOutcome.version)
+    if account_ids is not None:
+        query = query.where(DesiredOutcome.account_id.in_(list(account_ids)))
+    versions: dict[int, list[outcome.DesiredOutcomeVersion]] = defaultdict(list)
+    for row in session.scalars(query):
+        versions[row.account_id].append(outcome_version(row))
+    return versions
+
+
+# --- the model in force -----------------------------------------------------------------------
+
+
+def lifecycle_model_expression() -> sa.ScalarSelect[str]:
+    """The model in force as SQL (the one set, else LAER): portfolio queries filter the stored
+    stages with it."""
+    chosen = sa.select(LifecycleSetting.model).limit(1).scalar_subquery()
+    return sa.select(sa.func.coalesce(chosen, DEFAULT_MODEL.value)).scalar_subquery()
+
+
+def lifecycle_model(session: Session) -> LifecycleModel:
+    stored = session.scalar(sa.select(LifecycleSetting.model).limit(1))
+    return LifecycleModel(stored) if stored else DEFAULT_MODEL
+
+
+def model_read(model: LifecycleModel, in_force: LifecycleModel) -> LifecycleModelRead:
+    definition = MODELS[model]
+    return LifecycleModelRead(
+        model=model,
+        label=definition.label,
+        summary=definition.summary,
+        in_force=model is in_force,
+        stages=[
+            LifecycleStageRead(
+                key=s.key, label=s.label, step=s.step, source=s.source, meaning=s.meaning
+            )
+            for s in definition.stages
+        ],
+    )
+
+
+def lifecycle_models(session: Session) -> list[LifecycleModelRead]:
+    """Every lifecycle model Tenure knows, with its stages, and which one is in force."""
+    in_force = lifecycle_model(session)
+    return [model_read(m, in_force) for m in LifecycleModel]
+
+
+def parse_model(text: str) -> LifecycleModel:
+    key = text.strip().lower().replace(" ", "").replace("-", "").replace("_", "")
+    try:
+        return LifecycleModel(key)
+    except ValueError:
+        choices = "; ".join(f"{m.value} = {MODELS[m].label}" for m in LifecycleModel)
+        raise InvalidInput(
+            f"lifecycle model {text!r} is not one Tenure knows; choose one of: {choices}"
+        ) from None
+
+
+def set_lifecycle_model(
+    session: Session, model: str, actor: Actor, as_of: date
+) -> LifecycleModelRead:
+    """Make ``model`` the lifecycle shown on every page, report and export (admins, audited).
+    The daily run keeps every model's stage history; on a base where the chosen model's stages
+    were never saved, they are saved now up to ``as_of`` (the data day), so the switch shows at
+    once."""
+    require_role(actor.user, UserRole.admin)
+    chosen = parse_model(model)
+    row = session.scalar(sa.select(LifecycleSetting).limit(1))
+    before = LifecycleModel(row.model) if row else DEFAULT_MODEL
+    if row is None:
+        session.add(LifecycleSetting(model=chosen.value))
+    else:
+        row.model = chosen.value
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "lifecycle_model.set",
+        "lifecycle_setting",
+        None,
+        before={"lifecycle model": MODELS[before].label},
+        after={"lifecycle model": MODELS[chosen].label},
+    )
+    saved = sa.select(LifecycleStage.id).where(LifecycleStage.model == chosen.value).limit(1)
+    if session.scalar(saved) is None and session.scalar(sa.select(LifecycleStage.id).limit(1)):
+        lifecycle_portfolio(session, as_of, save_history=True)
+    return model_read(chosen, chosen)
+
+
+# --- stage histories ----------------------------------------------------------------------------
+
+
+def _rows(
+    account_id: int, model: LifecycleModel, history: Sequence[Any], year_index: int
+) -> list[LifecycleStage]:
+    return [
         LifecycleStage(
             account_id=account_id,
+            model=model.value,
             effective_on=h.effective_on,
-            stage=h.stage.value if h.stage else None,
+            stage=h.stage.value if isinstance(h.stage, lifecycle.LaerStage) else h.stage,
             year_index=year_index,
             reasons=h.reasons,
         )
         for h in history
-    )
+    ]
 
 
-def lifecycle_show(session: Session, external_id: str, as_of: date) -> LifecycleView:
-    """The LAER stage with its facts, its history (saved), and the after-R dimensions."""
-    book, account = load_one(session, external_id, as_of)
+def save_histories(
+    session: Session,
+    account_id: int,
+    facts: lifecycle.LifecycleFacts,
+    value: ValueFacts,
+    as_of: date,
+    laer_history: list[lifecycle.StageChange] | None = None,
+) -> None:
+    """Rewrite the account's stage history under every model."""
+    year_index = lifecycle.laer_stage(facts, as_of).year_index
+    session.execute(sa.delete(LifecycleStage).where(LifecycleStage.account_id == account_id))
+    history = laer_history if laer_history is not None else lifecycle.stage_history(facts, as_of)
+    rows = _rows(account_id, LifecycleModel.laer, history, year_index)
+    for model in (LifecycleModel.esg, LifecycleModel.clientsuccess):
+        rows += _rows(account_id, model, variant_history(model, facts, value, as_of), year_index)
+    session.add_all(rows)
+
+
+def lifecycle_show(
+    session: Session, reference: int | str, as_of: date, *, save: bool = True
+) -> LifecycleView:
+    """The stage in the model in force with its facts and history, LAER's stage, and the
+    after-R dimensions; with ``save`` every model's history of the account is rewritten."""
+    book, account = load_one(session, reference, as_of)
     facts = lifecycle_facts(book, account.id)
+    value = value_facts(book, account.id, desired_outcomes(session, [account.id])[account.id])
     current = lifecycle.laer_stage(facts, as_of)
     history = lifecycle.stage_history(facts, as_of)
-    save_history_rows(session, account.id, history, current.year_index)
-    session.flush()
+    if save:
+        save_histories(session, account.id, facts, value, as_of, history)
+        session.flush()
+    model = lifecycle_model(session)
     return LifecycleView(
         account=account.external_id,
         name=account.name,
+        model=model_read(model, model),
+        stage=variant_stage(model, facts, value, as_of),
+        stage_history=variant_history(model, facts, value, as_of),
         current=current,
         history=history,
         customer_for_life=lifecycle.customer_for_life(
@@ -130,19 +326,22 @@ def lifecycle_show(session: Session, external_id: str, as_of: date) -> Lifecycle
 def lifecycle_portfolio(
     session: Session, as_of: date, *, save_history: bool = False
 ) -> LifecyclePortfolio:
-    """Accounts per stage and tenure year; with ``save_history`` every account's stage history
-    is rewritten (the daily job)."""
+    """Accounts per stage of the model in force and per tenure year; with ``save_history``
+    every account's stage histories are rewritten (the daily job)."""
     book = load_book(session, as_of)
+    model = lifecycle_model(session)
+    outcomes = desired_outcomes(session)
     by_stage: dict[str, int] = defaultdict(int)
+    by_variant: dict[str | None, int] = defaultdict(int)
     pairs = []
     for account_id in book.accounts:
         facts = lifecycle_facts(book, account_id)
+        value = value_facts(book, account_id, outcomes[account_id])
         stage = lifecycle.laer_stage(facts, as_of)
         if save_history:
-            save_history_rows(
-                session, account_id, lifecycle.stage_history(facts, as_of), stage.year_index
-            )
+            save_histories(session, account_id, facts, value, as_of)
         by_stage[stage.stage.value if stage.stage else "none"] += 1
+        by_variant[variant_stage(model, facts, value, as_of).stage] += 1
         if stage.stage is not None:
             pairs.append(
                 (stage, lifecycle.customer_for_life(stage, after_renewal_facts(book, account_id)))
@@ -153,8 +352,15 @@ def lifecycle_portfolio(
         if (metric(book, a, "feature_breadth") or 0) >= lifecycle.FEATURE_SHARE_TARGET
     )
     session.flush()
+    read = model_read(model, model)
     return LifecyclePortfolio(
         as_of=as_of,
+        model=read,
+        stages=[
+            LifecycleStageCount(**s.model_dump(), accounts=by_variant.get(s.key, 0))
+            for s in read.stages
+        ],
+        without_stage=by_variant.get(None, 0),
         by_stage=dict(by_stage),
         by_tenure_year=lifecycle.portfolio_by_tenure_year(pairs),
         customers_with_half_features=half,

@@ -6,7 +6,15 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from tenure.success import churn_classification, expansion, fit, lifecycle, milestones, outcome
+from tenure.success import (
+    churn_classification,
+    expansion,
+    fit,
+    lifecycle,
+    lifecycle_variants,
+    milestones,
+    outcome,
+)
 from tenure.success.churn_classification import CauseSide
 from tenure.success.maturity import Pillar, Stage
 
@@ -53,16 +61,51 @@ class RefreshResult(BaseModel):
     asks_opened: int
 
 
+class LifecycleStageRead(BaseModel):
+    key: str
+    label: str
+    step: int
+    source: str = Field(description="pub: the published model names it; default: Tenure's choice")
+    meaning: str
+
+
+class LifecycleModelRead(BaseModel):
+    model: lifecycle_variants.LifecycleModel
+    label: str
+    summary: str
+    in_force: bool
+    stages: list[LifecycleStageRead]
+
+
+class LifecycleModelChoice(BaseModel):
+    model: str = Field(max_length=32, description="laer, esg or clientsuccess")
+
+
 class LifecycleView(BaseModel):
     account: str
     name: str
+    # The stage in the lifecycle model in force, and its history.
+    model: LifecycleModelRead
+    stage: lifecycle_variants.VariantStage
+    stage_history: list[lifecycle_variants.VariantChange]
+    # LAER's stage and history (health profiles and the year index read them).
     current: lifecycle.StageResult
     history: list[lifecycle.StageChange]
     customer_for_life: lifecycle.CustomerForLife
 
 
+class LifecycleStageCount(LifecycleStageRead):
+    accounts: int
+
+
 class LifecyclePortfolio(BaseModel):
     as_of: date
+    model: LifecycleModelRead
+    # Accounts per stage of the model in force, in step order (empty stages included).
+    stages: list[LifecycleStageCount]
+    # Accounts without an active contract (no stage).
+    without_stage: int
+    # LAER's counts by stage key ("none": no active contract).
     by_stage: dict[str, int]
     by_tenure_year: list[lifecycle.TenureYearRow]
     customers_with_half_features: int

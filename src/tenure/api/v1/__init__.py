@@ -14,6 +14,7 @@ from tenure.api.v1 import (
     alignment,
     connections,
     imports,
+    lifecycle,
     messages,
     money,
     pipeline,
@@ -38,5 +39,6 @@ router.include_router(connections.router)
 router.include_router(surveys.router)
 router.include_router(scorecards.router)
 router.include_router(messages.router)
+router.include_router(lifecycle.router)
 
 __all__ = ["router"]

@@ -41,10 +41,9 @@ def test_first_sync_then_nothing_changes(
     }, first
     assert first.status == "partial"
     (refused,) = first.objects["deals"].rejects
-    assert (
-        refused
-        == "deals 18273645117, associations.companies.results.0.id: required value is missing"
-    )
+    # in plain words: the deal by its name and id, the field as HubSpot users say it
+    assert refused == 'Deal "Unassigned inbound" (18273645117): no company'
+
     # two companies to a page, then the archived list
     assert first.objects["companies"].batches == 3
     with session_scope(factory) as session:

@@ -121,7 +121,10 @@ def test_a_field_the_org_lacks_fails_that_object_only(
     # contacts of unknown accounts are refused with the reason, the rest of the object syncs
     contact = run.objects["Contact"]
     assert (contact.read, contact.inserted, contact.rejected) == (4, 0, 4)
-    assert "AccountId" in contact.rejects[0]
+    assert contact.rejects[0] == (
+        'Contact "Ana Ruiz" (0035e00000Con1AAAR): its account 0015e00000Acm1AAAR is not in '
+        "Tenure (not synced yet, or refused)"
+    )
 
 
 def test_credentials_are_sealed_and_never_audited(

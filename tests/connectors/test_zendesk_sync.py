@@ -139,9 +139,7 @@ def test_tickets_and_csat_sync_incrementally(
     # Three pages, then the refused ticket tried once more after the last (a parent read later
     # may have come in): four batches, still one refused.
     assert (tickets.read, tickets.inserted, tickets.rejected, tickets.batches) == (5, 4, 1, 4)
-    assert tickets.rejects == ["tickets 4, organization_external_id: required value is missing"], (
-        tickets.rejects
-    )
+    assert tickets.rejects == ['Ticket "Ticket 4" (4): no organization\'s CRM account id']
     assert (ratings.read, ratings.inserted, ratings.rejected) == (2, 2, 0)
     found_tickets, found_ratings = stored(engine)
     solved = datetime(2026, 11, 3, 17, 30, tzinfo=UTC)

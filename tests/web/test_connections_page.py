@@ -34,7 +34,10 @@ def test_admin_page_lists_connections_and_sync_runs(console: Console) -> None:
                         "read": 2,
                         "inserted": 1,
                         "rejected": 1,
-                        "rejects": ["Contact 0035e00000Con9ZAAR, AccountId: no such account"],
+                        "rejects": [
+                            'Contact "Ana Ruiz" (0035e00000Con9ZAAR): its account '
+                            "0015e00000Acm9AAAR is not in Tenure (not synced yet, or refused)"
+                        ],
                     },
                     "User": {"error": "SalesforceRefusedRequest: INSUFFICIENT_ACCESS"},
                 },
@@ -47,5 +50,8 @@ def test_admin_page_lists_connections_and_sync_runs(console: Console) -> None:
     assert "partly stored" in page and "12.0" in page and "12 of 15000" in page
     assert "Account: 4 read, 3 new, 1 changed, 0 unchanged" in page
     assert "User was not synced: SalesforceRefusedRequest: INSUFFICIENT_ACCESS" in page
-    assert "refused Contact 0035e00000Con9ZAAR, AccountId: no such account" in page
+    assert (
+        "Not stored: Contact &#34;Ana Ruiz&#34; (0035e00000Con9ZAAR): its account "
+        "0015e00000Acm9AAAR is not in Tenure" in page
+    )
     assert "very-secret-value" not in page and connection.credentials not in page

@@ -353,4 +353,4 @@ def _print_run(run: SyncRunRead) -> None:
     console.print(table)
     for o in run.objects.values():
         for reject in o.rejects:
-            console.print(f"  refused {reject}", highlight=False)
+            console.print(f"  not stored: {reject}", highlight=False)

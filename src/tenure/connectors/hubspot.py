@@ -30,15 +30,25 @@ from tenure.ingest.mappings import Mapping
 
 API_URL = "https://api.hubapi.com"
 OWNERS = "owners"
+# A contact's or deal's account is, in HubSpot's words, its company.
+COMPANY_WORDS = (("account_external_id", "company"),)
 DEALS = "deals"
 OBJECTS = {
     obj.name: obj
     for obj in (
         # Owners first: companies find their owner by hubspot_owner_id.
-        SyncObject(OWNERS, "users", "hubspot-owners", deletions=False),
-        SyncObject("companies", "accounts", "hubspot-companies-with-owners"),
-        SyncObject("contacts", "contacts", "hubspot-contacts"),
-        SyncObject(DEALS, "opportunities", "hubspot-deals"),
+        SyncObject(OWNERS, "users", "hubspot-owners", deletions=False, label="owner"),
+        SyncObject(
+            "companies",
+            "accounts",
+            "hubspot-companies-with-owners",
+            label="company",
+            words=(("parent_external_id", "parent company"),),
+        ),
+        SyncObject(
+            "contacts", "contacts", "hubspot-contacts", label="contact", words=COMPANY_WORDS
+        ),
+        SyncObject(DEALS, "opportunities", "hubspot-deals", label="deal", words=COMPANY_WORDS),
     )
 }
 CREDENTIALS = ("access_token",)

@@ -19,6 +19,11 @@ class SyncObject:
     mapping: str  # the shipped mapping that file imports of this object use
     # Whether the vendor reports deleted records of it (Salesforce users are deactivated instead).
     deletions: bool = True
+    # One record in the vendor's words, for people ("deal", "company", "ticket").
+    label: str = "record"
+    # Tenure's fields in the vendor's words where they differ (a HubSpot deal's account is its
+    # company; a Zendesk ticket's is its organization).
+    words: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

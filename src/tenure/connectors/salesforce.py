@@ -32,9 +32,9 @@ OBJECTS = {
     obj.name: obj
     for obj in (
         # Users first: accounts find their owner by OwnerId.
-        SyncObject("User", "users", "salesforce-users", deletions=False),
-        SyncObject("Account", "accounts", "salesforce-accounts"),
-        SyncObject("Contact", "contacts", "salesforce-contacts"),
+        SyncObject("User", "users", "salesforce-users", deletions=False, label="user"),
+        SyncObject("Account", "accounts", "salesforce-accounts", label="account"),
+        SyncObject("Contact", "contacts", "salesforce-contacts", label="contact"),
     )
 }
 CREDENTIALS = ("client_id", "client_secret", "refresh_token")

@@ -36,9 +36,16 @@ OBJECTS = {
     obj.name: obj
     for obj in (
         # Customers first: a subscription's customer is its account.
-        SyncObject(CUSTOMERS, "accounts", "stripe-customers"),
+        SyncObject(CUSTOMERS, "accounts", "stripe-customers", label="customer"),
         # A canceled subscription is not deleted: it is read with status canceled.
-        SyncObject(SUBSCRIPTIONS, "contracts", "stripe-subscriptions", deletions=False),
+        SyncObject(
+            SUBSCRIPTIONS,
+            "contracts",
+            "stripe-subscriptions",
+            deletions=False,
+            label="subscription",
+            words=(("account_external_id", "customer"),),
+        ),
     )
 }
 CREDENTIALS = ("api_key",)

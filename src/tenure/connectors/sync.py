@@ -191,12 +191,97 @@ def _restored(session: Session, mapping: Mapping, records: list[dict[str, Any]])
 
 
 def _reject_text(obj: SyncObject, mapping: Mapping, batch: Batch, error: RowError) -> str:
-    key = mapping.source_columns("external_id") or ["id"]
     record = batch.records[error.line - 1] if 0 < error.line <= len(batch.records) else {}
-    where = f"{obj.name} {lookup(record, key[0])}"
-    column = f", {error.column}" if error.column else ""
+    return refusal_text(obj, mapping, record, error)
+
+
+# Tenure's fields as people say them (the rest: underscores become spaces).
+FIELD_WORDS = {
+    "external_id": "id",
+    "account_external_id": "account",
+    "owner_external_id": "owner",
+    "parent_external_id": "parent account",
+    "reports_to_external_id": "manager",
+    "manager_external_id": "manager",
+    "email": "e-mail",
+    "kind": "type",
+    "opened_on": "created date",
+    "close_on": "expected close date",
+    "closed_on": "close date",
+    "arr": "ARR",
+}
+# What names a record for people, first found first.
+NAME_FIELDS = ("name", "subject", "title", "email")
+
+
+def refusal_text(obj: SyncObject, mapping: Mapping, record: dict[str, Any], error: RowError) -> str:
+    """A refused record in plain words: the record by its name and id, the field by what it
+    means (never the mapping's column path), the value and the reason.
+
+    >>> from tenure.ingest.mappings import load_mapping
+    >>> deals = SyncObject("deals", "opportunities", "hubspot-deals", label="deal",
+    ...                    words=(("account_external_id", "company"),))
+    >>> refusal_text(deals, load_mapping("hubspot-deals"),
+    ...              {"id": "1827", "properties": {"dealname": "Acme renewal"}},
+    ...              RowError(1, "associations.companies.results.0.id", None,
+    ...                       "required value is missing"))
+    'Deal "Acme renewal" (1827): no company'
+    """
+    key = (mapping.source_columns("external_id") or ["id"])[0]
+    record_id = lookup(record, key)
+    name = _record_name(mapping, record)
+    who = obj.label[:1].upper() + obj.label[1:]
+    if name and str(name) != str(record_id):
+        who += f' "{name}"'
+    if record_id not in (None, ""):
+        who += f" ({record_id})" if name else f" {record_id}"
+    field = _field_of(mapping, error.column)
+    if not field:
+        return f"{who}: {error.reason}"
+    words = dict(obj.words).get(field) or field_words(field)
+    # A required value that is absent, or absent where a list of values is expected.
+    if error.value is None and error.reason.startswith(("required value", "Input should be")):
+        return f"{who}: no {words}"
+    if error.value is not None and error.reason.startswith("no "):  # a record it names
+        return f"{who}: its {words} {error.value} is not in Tenure (not synced yet, or refused)"
+    if error.value is not None and error.reason.endswith("whose row is left out"):
+        return f"{who}: its {words} {error.value} was refused too"
     shown = "" if error.value is None else f" {error.value!r}"
-    return f"{where}{column}{shown}: {error.reason}"
+    return f"{who}: {words}{shown}: {error.reason}"
+
+
+def _field_of(mapping: Mapping, column: str | None) -> str | None:
+    """The Tenure field a source column feeds: the one reading it alone first (plan.interval
+    is the billing period; ARR reads it too, among others)."""
+    if not column:
+        return None
+    specs = mapping.specs().items()
+    alone = [field for field, spec in specs if spec.column == column]
+    reading = alone or [field for field, spec in specs if column in spec.read_columns()]
+    return reading[0] if reading else None
+
+
+def field_words(field: str) -> str:
+    """A field as people say it.
+
+    >>> field_words("custom.lifecycle_stage"), field_words("licensed_seats")
+    ('lifecycle stage', 'licensed seats')
+    """
+    field = field.removeprefix("custom.")
+    return FIELD_WORDS.get(field) or field.removesuffix("_external_id").replace("_", " ")
+
+
+def _record_name(mapping: Mapping, record: dict[str, Any]) -> str | None:
+    specs = mapping.specs()
+    for target in NAME_FIELDS:
+        if target in specs:
+            try:
+                value = specs[target].extract(record)
+            except Exception:  # the name itself may be what is wrong
+                continue
+            if value not in (None, ""):
+                return str(value)[:80]
+    return None
 
 
 def mark_deleted(session: Session, entity: str, deleted: list[Deleted], vendor: str) -> int:

@@ -35,11 +35,22 @@ DEFAULT_URL = "https://yourcompany.zendesk.com"
 CREDENTIALS = ("email", "api_token")
 TICKETS = "tickets"
 RATINGS = "satisfaction_ratings"
+# A ticket's account is the CRM account id its organization keeps in external_id.
+ACCOUNT = (("account_external_id", "organization's CRM account id"),)
 OBJECTS = {
     obj.name: obj
     for obj in (
-        SyncObject(TICKETS, "tickets", "zendesk-tickets", deletions=False),
-        SyncObject(RATINGS, "surveys", "zendesk-satisfaction-ratings", deletions=False),
+        SyncObject(
+            TICKETS, "tickets", "zendesk-tickets", deletions=False, label="ticket", words=ACCOUNT
+        ),
+        SyncObject(
+            RATINGS,
+            "surveys",
+            "zendesk-satisfaction-ratings",
+            deletions=False,
+            label="satisfaction rating",
+            words=ACCOUNT,
+        ),
     )
 }
 # Satisfaction ratings per batch (one cursor save each).

@@ -10,7 +10,7 @@ uvicorn in a subprocess (``tenure.http.live.served_app``, as many workers as `te
 and times, from this process, each page and API list a CS team opens: the portfolio sorted by
 churn risk and filtered, Account 360, Today, Risk, Renewals, and the main /api/v1 lists.
 Requests are sequential, after a warm-up; the figure is client-side wall time per request.
-Goal: p95 ≤ 200 ms on this 2-core machine.
+Goal: p95 ≤ 150 ms on this 2-core machine (issue 19).
 
 Scores are stored every ``--score-every-days`` days (default weekly: 52 scoring days, 520,000
 health rows for 10,000 accounts); ``--score-every-days 1`` stores daily scores (3.65 million
@@ -74,6 +74,7 @@ MEASURES = [
     ("open_high_tickets", "Open high-priority tickets", 5),
 ]
 CHUNK = 20_000
+GOAL_P95_MS = 150  # issue 19: every page, API list and CSV export at 10,000 accounts
 
 
 def _insert(conn: sa.Connection, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -416,6 +417,20 @@ def endpoints(
         "page: today (CSM)": (csm, ["/today"] * n),
         "page: risk (CSM)": (csm, ["/risk"] * n),
         "page: renewals (team)": (manager, ["/renewals?owner=team"] * n),
+        "page: KPIs": (manager, ["/kpis"] * n),
+        "page: maturity": (manager, ["/maturity"] * n),
+        "page: churn review": (manager, ["/churn-review"] * n),
+        "page: pipeline": (manager, ["/pipeline"] * n),
+        "page: top parents": (manager, ["/portfolio/top-parents"] * n),
+        "page: EBR": (manager, [f"/accounts/{i}/ebr" for i in ids]),
+        "page: alignment": (manager, [f"/accounts/{i}/alignment" for i in ids]),
+        "page: success plan": (manager, [f"/accounts/{i}/success-plan" for i in ids]),
+        "page: rules": (manager, ["/rules"] * n),
+        "csv: portfolio (team)": (manager, ["/portfolio.csv?owner=team"] * n),
+        "csv: contacts (segment)": (
+            manager,
+            [f"/contacts.csv?segment={SEGMENTS[2]}"] * n,
+        ),
         "api: /api/v1/accounts sorted by risk": (
             api,
             [
@@ -453,12 +468,16 @@ def signed_in_endpoints(
     return endpoints(manager, csm, api, accounts, n)
 
 
-def time_endpoints(base: str, accounts: int, n: int) -> dict[str, dict[str, Any]]:
+def time_endpoints(
+    base: str, accounts: int, n: int, only: str | None = None
+) -> dict[str, dict[str, Any]]:
     def new_client() -> httpx.Client:
         return httpx.Client(base_url=base, timeout=30, follow_redirects=True)
 
     timings = {}
     for name, (client, paths) in signed_in_endpoints(new_client, accounts, n).items():
+        if only and only.lower() not in name.lower():
+            continue
         timings[name] = time_requests(client, paths, warmup=5)
         print(
             f"{name:66s} p50 {timings[name]['p50_ms']:7.1f} ms  "
@@ -496,6 +515,7 @@ def main(argv: list[str] | None = None) -> Path:
         default=Settings().web_workers,
         help="uvicorn worker processes (default: TENURE_WEB_WORKERS, as `tenure serve`)",
     )
+    parser.add_argument("--only", help="time only the endpoints whose name contains this")
     parser.add_argument("--keep", type=Path, help="build (or reuse) the database in this folder")
     parser.add_argument("--output", default="web.json", help="the JSON's name in the results dir")
     args, bench = record.begin(__file__, parser, argv, SMOKE)
@@ -518,7 +538,7 @@ def main(argv: list[str] | None = None) -> Path:
     }
     try:
         with served_app(env, folder / "server.log", workers=args.workers) as base:
-            timings = time_endpoints(base, args.accounts, args.requests)
+            timings = time_endpoints(base, args.accounts, args.requests, args.only)
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -534,8 +554,8 @@ def main(argv: list[str] | None = None) -> Path:
         "score_every_days": args.score_every_days,
         "timings": timings,
         "worst_p95_ms": worst,
-        "goal_p95_ms": 200,
-        "meets_goal": worst <= 200,
+        "goal_p95_ms": GOAL_P95_MS,
+        "meets_goal": worst <= GOAL_P95_MS,
     }
     summary = ("worst_p95_ms", "meets_goal", "server_workers")
     print(json.dumps({key: figures[key] for key in summary}))

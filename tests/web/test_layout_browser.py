@@ -30,11 +30,13 @@ PAGES = [
     "/admin",
     "/accounts/{acme}",
     "/accounts/{acme}/alignment",
+    "/accounts/{acme}/ebr",
 ]
 
 # Text nodes holding a date (2026-11-01) drawn on more than one line: a wrapped date.
 WRAPPED_DATES = """() => {
-  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+  const root = document.querySelector("main") || document.body;  // the EBR pack has no <main>
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   const wrapped = [];
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     for (const m of node.textContent.matchAll(/\\d{4}-\\d{2}-\\d{2}/g)) {
@@ -49,7 +51,7 @@ WRAPPED_DATES = """() => {
 
 
 # On a desktop every page of the navigation shows; it scrolls only on narrower windows.
-NAV_HIDDEN = "(n => n.scrollWidth > n.clientWidth)(document.querySelector('.topbar nav'))"
+NAV_HIDDEN = "(n => !!n && n.scrollWidth > n.clientWidth)(document.querySelector('.topbar nav'))"
 
 
 def test_pages_fit_the_window_from_a_phone_to_a_desktop(

@@ -52,6 +52,7 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
     names = [s["name"] for s in first.run.steps]
     assert names == [
         "milestones",
+        "lifecycle",
         "message_goals",
         "churn",
         "facts",
@@ -64,6 +65,15 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
         "created": 3
     }  # acme: renewal + detractor; globex: champion
     assert first.run.counts["follow_ups"] == {"woken": 0, "escalated": 0, "digests": 1}
+    # Every account's stage histories are saved; acme renews within 120 days, globex is live.
+    assert first.run.counts["lifecycle"] == {
+        "model": "laer",
+        "land": 0,
+        "adopt": 1,
+        "expand": 0,
+        "renew": 1,
+        "no_contract": 0,
+    }
     assert first.run.counts["outbox"]["sent"] == 1 and len(mailer.sent) == 1
     assert mailer.sent[0]["Subject"] == "Your book today: 3 new, 0 due, 0 renewals"
     before = snapshot(engine)

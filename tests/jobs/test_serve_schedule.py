@@ -99,6 +99,7 @@ def test_serve_runs_the_due_day_once_and_not_again_after_a_restart(
             "health",
             "risk",
             "milestones",
+            "lifecycle",
             "message_goals",
             "churn",
             "facts",

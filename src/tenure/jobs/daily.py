@@ -189,6 +189,19 @@ def _milestones_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return {"checked": result.checked, "reached": result.reached, "asks": result.asks_opened}
 
 
+def _lifecycle_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """Every account's lifecycle stage history under every model (LAER, ESG, ClientSuccess),
+    after the milestones a stage reads; the counts are the model in force's."""
+    from tenure.success.lifecycle_service import lifecycle_portfolio
+
+    view = lifecycle_portfolio(session, ctx.as_of, save_history=True)
+    return {
+        "model": view.model.model.value,
+        **{s.key: s.accounts for s in view.stages},
+        "no_contract": view.without_stage,
+    }
+
+
 def _message_goals_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     """Engagement messages whose check day has come: was the message's goal met?"""
     from tenure.success.engagement_service import check_goals
@@ -232,7 +245,8 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 
 def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
-    """The steps in order: metrics, health and risk (with an event store), milestones, the goals
+    """The steps in order: metrics, health and risk (with an event store), milestones, lifecycle
+    stage histories (every model), the goals
     of engagement messages due for their check, churn classification of the losses not yet
     classified, the facts every rule reads (operational tables, stored metrics, health scores,
     milestones), rules → CTAs, follow-ups (snoozes woken, escalations, digests)."""
@@ -244,6 +258,7 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
     return [
         *first,
         ("milestones", _milestones_step),
+        ("lifecycle", _lifecycle_step),
         ("message_goals", _message_goals_step),
         ("churn", _churn_step),
         ("facts", _facts_step),

@@ -210,6 +210,11 @@ def model_read(model: LifecycleModel, in_force: LifecycleModel) -> LifecycleMode
     )
 
 
+def model_in_force(session: Session) -> LifecycleModelRead:
+    model = lifecycle_model(session)
+    return model_read(model, model)
+
+
 def lifecycle_models(session: Session) -> list[LifecycleModelRead]:
     """Every lifecycle model Tenure knows, with its stages, and which one is in force."""
     in_force = lifecycle_model(session)

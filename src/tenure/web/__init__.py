@@ -20,6 +20,7 @@ def mount_console(app: FastAPI) -> None:
         cta_pages,
         docs,
         import_pages,
+        lifecycle_pages,
         message_pages,
         pages,
         pipeline_pages,
@@ -50,3 +51,4 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(rule_builder_pages.router)
     app.include_router(scorecard_pages.router)
     app.include_router(message_pages.router)
+    app.include_router(lifecycle_pages.router)

@@ -18,6 +18,7 @@ from tenure.connectors import service as connectors
 from tenure.errors import TenureError
 from tenure.ingest.runs import ImportRunRead, list_runs
 from tenure.model import UserRole
+from tenure.success.lifecycle_service import lifecycle_models
 from tenure.web.render import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -63,6 +64,7 @@ def _admin_page(
             "vendor_labels": {name: vendor.label for name, vendor in connectors.VENDORS.items()},
             "audit": audit.list_entries(db, limit=50, before_id=before_id),
             "created_token": created_token,
+            "lifecycle_models": lifecycle_models(db),
             **_scorecard(request, db),
         },
         db=db,

@@ -38,7 +38,12 @@ from tenure.portfolio.schemas import (
     SortKey,
     TouchpointLog,
 )
-from tenure.success import churn_classification_service, kpis_service, maturity_service
+from tenure.success import (
+    churn_classification_service,
+    kpis_service,
+    lifecycle_service,
+    maturity_service,
+)
 from tenure.success.churn_classification import (
     CAUSE_WORDS,
     REASON_WORDS,
@@ -93,6 +98,7 @@ def _portfolio_context(db: Session, query: PortfolioQuery, actor: Actor) -> dict
         "query": query,
         "views": saved_views.saved_views(db, actor.user),
         "can_reassign": actor.role in (UserRole.admin, UserRole.manager),
+        "lifecycle": lifecycle_service.model_in_force(db),
     }
 
 

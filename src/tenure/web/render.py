@@ -21,6 +21,7 @@ from tenure.portfolio.risk_story import actionable_reasons
 from tenure.portfolio.risk_story import percent as story_percent
 from tenure.risk.figures import risk_window
 from tenure.risk.reasons import feature_label, reason_text
+from tenure.success.lifecycle_variants import stage_label
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -75,6 +76,7 @@ def same_site(target: str, default: str) -> str:
 templates.env.filters["money"] = money
 templates.env.filters["field_words"] = audit_words.field_text
 templates.env.filters["date"] = short_date
+templates.env.filters["stage_label"] = stage_label
 templates.env.filters["period"] = period_words
 templates.env.globals["query_with"] = query_with
 templates.env.globals["reason_text"] = reason_text

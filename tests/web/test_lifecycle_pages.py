@@ -1,0 +1,60 @@
+"""The lifecycle in the console (in-process): customers by stage of the model in force, an admin
+choosing ClientSuccess on the Admin page, and the portfolio and account pages following."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tenure.model import AuditLog
+from tenure.success.lifecycle_service import lifecycle_portfolio
+from tests.web.factories import csrf_of, sign_in
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+
+
+def test_an_admin_chooses_clientsuccess_and_the_pages_show_its_stages(console: Console) -> None:
+    with console.session() as session:  # what the daily run's lifecycle step saves
+        lifecycle_portfolio(session, date.today(), save_history=True)
+        session.commit()
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get("/lifecycle")
+    assert page.status_code == 200
+    assert "Lifecycle: LAER (Land, Adopt, Expand, Renew)" in page.text
+    assert 'href="/portfolio?stage=renew">Renew</a>' in page.text
+    assert "lifecycle-model-form" not in page.text  # a CSM does not choose the model
+    refused = console.client.post(
+        "/admin/lifecycle-model", data={"model": "esg", "csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code == 403
+
+    console.client.cookies.clear()
+    sign_in(console.client, "ada@example.com")
+    admin = console.client.get("/admin").text
+    assert (
+        'id="lifecycle"' in admin
+        and "ClientSuccess (ends in Renewal after value realization)" in admin
+    )
+    chosen = console.client.post(
+        "/admin/lifecycle-model",
+        data={"model": "clientsuccess", "csrf_token": csrf_of(admin)},
+        follow_redirects=False,
+    )
+    assert (chosen.status_code, chosen.headers["location"]) == (303, "/lifecycle")
+    page = console.client.get("/lifecycle").text
+    assert "Lifecycle: ClientSuccess (ends in Renewal after value realization)" in page
+    # Acme renews in 30 days and no value was shown; Initech (90 days) and Umbrella (100) too.
+    row = page.split('data-stage="renewal_no_value"')[1].split("</tr>")[0]
+    assert 'Renewal due before value was realized</a></td>\n      <td class="num">3</td>' in row
+    assert "Tenure (the model's source does not name it)" in row
+    assert "Product usage alone does not count." in page
+    with console.session() as session:
+        [entry] = session.query(AuditLog).filter_by(action="lifecycle_model.set").all()
+        assert entry.after == {
+            "lifecycle model": "ClientSuccess (ends in Renewal after value realization)"
+        }
+
+    portfolio = console.client.get("/portfolio").text
+    assert '<option value="renewal_no_value" >Renewal due before value was realized' in portfolio
+    assert "<td>Renewal due before value was realized</td>" in portfolio
+    acme = console.client.get(f"/accounts/{console.book.acme.id}").text
+    assert "Renewal due before value was realized" in acme
+    assert "ClientSuccess (ends in Renewal after value realization)" in acme

@@ -87,6 +87,11 @@ def test_demo_scores_the_base_and_can_run_again(
     assert "monthly rates of EUR in USD" in output
     assert "ARR by segment" in output and "Renewals in the next 120 days" in output
     assert "daily run 2026-11-01: succeeded" in output and "open calls to action" in output
+    # each step's wall clock and CPU, printed and written for benchmarks/demo.py
+    times = json.loads((data_dir / demo.TIMES_FILE).read_text())
+    assert [s["title"] for s in times["steps"]] == [s.title for s in all_steps]
+    assert all(s["cpu_seconds"] >= 0 and s["seconds"] >= 0 for s in times["steps"])
+    assert times["cpu_seconds"] > 0 and "demo base ready in" in output
     engine = create_engine(f"sqlite:///{data_dir / 'tenure.db'}")
     try:
         with engine.connect() as con:

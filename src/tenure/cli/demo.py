@@ -10,19 +10,18 @@ from __future__ import annotations
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from tenure.cli.context import console, handle_errors, settings
-from tenure.cli.demo_context import DemoContext, DemoStep
+from tenure.cli.demo_context import DemoContext, DemoStep, StepTime, cpu_seconds, run_timed
 from tenure.cli.demo_doors import export_company, import_company, replay_usage
 from tenure.errors import Conflict
 
-if TYPE_CHECKING:
-    pass
-
 DEMO_MARKER = ".tenure-demo"
+# Each step's wall and CPU seconds, written beside the data (benchmarks/demo.py reads it).
+TIMES_FILE = "demo-times.json"
 # Weekly scores over the last 12 weeks: enough points for the console's trends and charts.
 HISTORY_WEEKS = 12
 # The churn model learns from one observation every four weeks of history (18 months: ~20 s on
@@ -83,28 +82,25 @@ def _progress(description: str, total: int) -> Any:
 
 
 def compute_metric_history(ctx: DemoContext) -> None:
-    """Every metric on each weekly day: what milestones, lifecycle and health scores read."""
+    """Every metric on each weekly day, in one pass over the activity (`tenure metrics compute
+    --from --to --every 7`): what milestones, lifecycle and health scores read."""
     import time
 
     from tenure.cli.context import unit_of_work
-    from tenure.metrics.service import compute_and_store
+    from tenure.metrics.service import compute_and_store_dates
     from tenure.store.events import open_event_store
 
     days = history_days(ctx)
     store = open_event_store(ctx.settings)
     started = time.perf_counter()
-    bar, task = _progress(f"metrics on {len(days)} weekly days", len(days))
-    accounts = metrics = 0
-    with bar:
-        for day in days:
-            bar.update(task, description=f"metrics as of {day}")
-            # one transaction per day, as `tenure metrics compute` does
-            with unit_of_work(ctx.settings) as session:
-                run = compute_and_store(session, store, day, incremental=True)
-            accounts, metrics = run.accounts, run.metrics
-            bar.advance(task)
+    with (
+        console.status(f"metrics on {len(days)} weekly days…"),
+        unit_of_work(ctx.settings) as session,
+    ):
+        run = compute_and_store_dates(session, store, days[0], days[-1], every_days=7)
+    assert [d.as_of for d in run.days] == days, "every weekly day is computed"
     console.print(
-        f"{metrics} metrics × {accounts:,} accounts on {len(days)} weekly days "
+        f"{run.metrics} metrics × {run.days[-1].accounts:,} accounts on {len(days)} weekly days "
         f"({days[0]} … {days[-1]}) in {time.perf_counter() - started:.1f} s",
         highlight=False,
     )
@@ -302,6 +298,33 @@ def run_daily_job(ctx: DemoContext) -> None:
         )
 
 
+def show_times(ctx: DemoContext, times: list[StepTime], seconds: float, cpu: float) -> None:
+    """Each step's wall clock and CPU (on shared cores the CPU is what the step cost), printed
+    and written to ``TIMES_FILE`` in the data dir."""
+    import json
+    import os
+
+    for t in times:
+        console.print(
+            f"  {t.number:>2}. {t.title:<58} {t.seconds:6.1f} s  (CPU {t.cpu_seconds:5.1f} s)",
+            highlight=False,
+        )
+    load = os.getloadavg()
+    console.print(
+        f"demo base ready in {seconds:.0f} s (CPU {cpu:.0f} s; load average {load[0]:.1f} on "
+        f"{os.cpu_count()} cores)",
+        highlight=False,
+    )
+    document = {
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),
+        "cpu_count": os.cpu_count(),
+        "load_average_end": [round(x, 2) for x in load],
+        "steps": [t.as_dict() for t in times],
+    }
+    (ctx.settings.data_dir / TIMES_FILE).write_text(json.dumps(document, indent=2) + "\n")
+
+
 STEPS: list[DemoStep] = [
     DemoStep("Fresh data dir", prepare_data_dir),
     DemoStep("Simulate the company and export it as its tools would", export_company),
@@ -342,12 +365,13 @@ def command(
     ctx = DemoContext(
         settings=settings(), overrides={"accounts": accounts, "months": months}, dirt=dirt
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
+    times = []
     for number, step in enumerate(STEPS, start=1):
         console.rule(f"[bold]{number}. {step.title}")
-        step.run(ctx)
+        times.append(run_timed(number, step, ctx))
     # Always last, after every step other features append: sign-ins, then the console.
     console.rule(f"[bold]{len(STEPS) + 1}. The web console")
-    console.print(f"demo base ready in {time.perf_counter() - started:.0f} s", highlight=False)
+    show_times(ctx, times, time.perf_counter() - started, cpu_seconds() - cpu)
     serve_console(ctx.settings, no_serve=no_serve)
     typer.echo("")

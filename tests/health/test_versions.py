@@ -142,3 +142,56 @@ def test_rescoring_with_a_new_version_keeps_the_old_scores_and_trends_compare_li
     old = score_history(session, "acme", ("default", "2"))
     assert [h.as_of for h in old] == [earlier, AS_OF]
     assert explain_account(session, "acme", version=("default", "2")) == first["acme"]
+
+
+def test_a_backtest_asked_for_is_recorded_run_and_its_state_told(
+    session: Session, data_dir: Path
+) -> None:
+    """The console asks for a backtest (recorded, queued, run in the background); asking again
+    while it waits returns the same one; a run marks it done with the pair's result; a failure
+    keeps its reason; one left queued for over an hour is said to have been abandoned."""
+    from tenure.health import compare_service
+    from tenure.model import ScorecardBacktest
+
+    store = insert_fixture(session, data_dir)
+    manager = _actor(session, UserRole.manager, "mia@example.com")
+    save_version(session, data_dir, V2_TEXT, manager)
+    run = compare_service.request_backtest(session, data_dir, "2", "3", manager)
+    assert (run.base, run.candidate, run.status, run.requested_by) == (
+        "default@2",
+        "default@3",
+        "queued",
+        "mia",
+    )
+    assert compare_service.request_backtest(session, data_dir, "2", "3", manager).id == run.id
+    with pytest.raises(InvalidInput, match="against itself tells nothing"):
+        compare_service.request_backtest(session, data_dir, "3", "3", manager)
+
+    compare_service.mark_running(session, run.id)
+    versions_ = {r.version: r.id for r in session.scalars(sa.select(ScorecardVersion))}
+    running = compare_service.latest_backtest(session, versions_["2"], versions_["3"])
+    assert running is not None and running.status == "running" and running.started_at
+    compare_service.run_backtest(session, store, run.id)
+    done = compare_service.latest_backtest(session, versions_["2"], versions_["3"])
+    assert done is not None and done.status == "done" and done.finished_at
+    kept = compare_service.stored_comparison(session, versions_["2"], versions_["3"])
+    assert kept is not None and kept.run_by == "mia" and kept.verdict
+
+    # Done: a new ask is a new run; it fails with its reason kept.
+    again = compare_service.request_backtest(session, data_dir, "2", "3", manager)
+    assert again.id != run.id and again.status == "queued"
+    compare_service.mark_failed(session, again.id, "no contracts to judge")
+    failed = compare_service.latest_backtest(session, versions_["2"], versions_["3"])
+    assert failed is not None and (failed.status, failed.error) == (
+        "failed",
+        "no contracts to judge",
+    )
+    late = compare_service.request_backtest(session, data_dir, "2", "3", manager)
+    row = session.get(ScorecardBacktest, late.id)
+    assert row is not None
+    row.requested_at -= timedelta(hours=2)
+    session.flush()
+    abandoned = compare_service.latest_backtest(session, versions_["2"], versions_["3"])
+    assert abandoned is not None and abandoned.status == "abandoned"
+    # An abandoned run does not block a new ask.
+    assert compare_service.request_backtest(session, data_dir, "2", "3", manager).id != late.id

@@ -42,7 +42,8 @@ def test_a_manager_saves_a_new_version_and_puts_it_in_force(
 
     comparison = page.locator("#comparison")
     expect(comparison).to_contain_text("Version 2 (in force: yes) against version 3")
-    expect(comparison).to_contain_text("No churner can be judged yet")
+    # The backtest runs in a background process; the section polls itself until it is there.
+    expect(comparison).to_contain_text("No churner can be judged yet", timeout=90_000)
     page.screenshot(path=str(screenshot_dir / "scorecard-backtest.png"), full_page=True)
     comparison.get_by_role("button", name="Put version 3 in force").click()
     row = page.locator('#versions tr[data-version="default@3"]')

@@ -4,33 +4,45 @@ Loads what :mod:`tenure.health.compare` needs — every customer on every Monday
 churn model's warm-up of history, the metrics both versions read as known on each of those days
 (:func:`tenure.risk.history.load_history`, the churn model's own history loader), the account
 columns and LAER stage profiles may match on, and the renewals churners were lost at — then
-scores both versions on every row. Nothing is stored: a backtest reads history, it does not
-rewrite it.
+scores both versions on every row. Only the result is stored: a backtest reads history, it does
+not rewrite it.
 
     compare_versions(session, store, data_dir, "1", "2")   # → ScorecardComparison
+
+A backtest costs minutes of CPU on a large book (half a minute on the demo), so the console never
+runs one inside a request: :func:`request_backtest` records the ask (``scorecard_backtest``),
+:func:`start_backtest` runs it in a background process — one at a time per data folder — and the
+page shows its state until the result is there. The CLI (``tenure health compare``) waits for it.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.auth import audit
 from tenure.auth.permissions import Actor
-from tenure.errors import NotFound
+from tenure.config import Settings
+from tenure.dates import utc
+from tenure.errors import InvalidInput, NotFound, TenureError
 from tenure.health.compare import BUDGETS, compare_cards
-from tenure.health.schemas import AlertFigures, ScorecardComparison
+from tenure.health.schemas import AlertFigures, BacktestRun, ScorecardComparison
 from tenure.health.scorecard import Scorecard
 from tenure.health.versions import card_of, get_version, scorecard_in_force
+from tenure.jobs.background import exclusive, start_child
 from tenure.metrics.registry import all_metrics
-from tenure.model import Account, LifecycleStage, User
+from tenure.model import Account, BacktestStatus, LifecycleStage, ScorecardBacktest, User
 from tenure.model import ScorecardComparison as StoredComparison
 from tenure.model.base import utcnow
+from tenure.model.scorecard_version import ScorecardVersion
 from tenure.risk.datasets import (
     customers_on,
     metric_features,
@@ -40,6 +52,11 @@ from tenure.risk.datasets import (
 from tenure.risk.evaluation import LEAD_DAYS
 from tenure.risk.history import contract_terms, latest_data_day, observable_from
 from tenure.store.events import EventStore
+
+log = logging.getLogger(__name__)
+BACKTEST_LOCK = "backtest.lock"
+# A backtest still queued or running this long after it was asked for died with its process.
+ABANDONED_AFTER = timedelta(hours=1)
 
 
 def metrics_read(cards: Sequence[Scorecard]) -> list[str]:
@@ -181,6 +198,17 @@ def compare_versions(
     scorecard_in_force(session, data_dir)
     base_row = get_version(session, base_reference)
     candidate_row = get_version(session, candidate_reference)
+    return _compare(session, store, base_row, candidate_row, actor.id if actor else None, budgets)
+
+
+def _compare(
+    session: Session,
+    store: EventStore,
+    base_row: ScorecardVersion,
+    candidate_row: ScorecardVersion,
+    run_by_id: int | None,
+    budgets: Sequence[float] = BUDGETS,
+) -> ScorecardComparison:
     base, candidate = card_of(base_row), card_of(candidate_row)
     data_end = latest_data_day(store)
     history = backtest_history(session, store, data_end, metrics_read([base, candidate]))
@@ -207,7 +235,7 @@ def compare_versions(
         verdict="",
     )
     comparison = comparison.model_copy(update={"verdict": _verdict(comparison)})
-    _keep(session, base_row.id, candidate_row.id, comparison, actor)
+    _keep(session, base_row.id, candidate_row.id, comparison, run_by_id)
     return stored_comparison(session, base_row.id, candidate_row.id) or comparison
 
 
@@ -216,7 +244,7 @@ def _keep(
     base_id: int,
     candidate_id: int,
     comparison: ScorecardComparison,
-    actor: Actor | None,
+    run_by_id: int | None,
 ) -> None:
     row = session.scalar(
         sa.select(StoredComparison).where(
@@ -229,7 +257,7 @@ def _keep(
     row.data_end = comparison.data_end
     row.result = comparison.model_dump(mode="json", exclude={"run_at", "run_by"})
     row.run_at = utcnow()
-    row.run_by_id = actor.id if actor else None
+    row.run_by_id = run_by_id
     session.flush()
 
 
@@ -248,3 +276,156 @@ def stored_comparison(
     return ScorecardComparison.model_validate(
         {**row.result, "run_at": row.run_at, "run_by": who.name or who.email if who else None}
     )
+
+
+# --- backtests asked for from the console: recorded, then run in a background process ----------
+
+
+def _reference(session: Session, version_id: int) -> str:
+    row = session.get(ScorecardVersion, version_id)
+    return f"{row.scorecard}@{row.version}" if row else "a deleted version"
+
+
+def _run_read(session: Session, row: ScorecardBacktest, now: datetime | None = None) -> BacktestRun:
+    who = None if row.requested_by_id is None else session.get(User, row.requested_by_id)
+    status = row.status.value
+    pending = row.status in (BacktestStatus.queued, BacktestStatus.running)
+    if pending and (now or utcnow()) - utc(row.requested_at) > ABANDONED_AFTER:
+        status = "abandoned"
+    return BacktestRun(
+        id=row.id,
+        base=_reference(session, row.base_id),
+        candidate=_reference(session, row.candidate_id),
+        status=status,
+        requested_at=row.requested_at,
+        requested_by=(who.name or who.email) if who else None,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error=row.error,
+    )
+
+
+def latest_backtest(session: Session, base_id: int, candidate_id: int) -> BacktestRun | None:
+    """The last backtest asked for on this pair, with where it stands (None: never asked)."""
+    row = session.scalar(
+        sa.select(ScorecardBacktest)
+        .where(ScorecardBacktest.base_id == base_id, ScorecardBacktest.candidate_id == candidate_id)
+        .order_by(ScorecardBacktest.id.desc())
+        .limit(1)
+    )
+    return None if row is None else _run_read(session, row)
+
+
+def request_backtest(
+    session: Session,
+    data_dir: Path,
+    base_reference: str,
+    candidate_reference: str,
+    actor: Actor | None,
+) -> BacktestRun:
+    """Record a backtest of two stored versions to run in the background (:func:`start_backtest`
+    once the caller has committed). One already queued or running on the pair is returned
+    instead of asking twice."""
+    scorecard_in_force(session, data_dir)
+    base_row = get_version(session, base_reference)
+    candidate_row = get_version(session, candidate_reference)
+    if base_row.id == candidate_row.id:
+        raise InvalidInput(
+            f"version {base_row.version} against itself tells nothing: pick two versions"
+        )
+    current = latest_backtest(session, base_row.id, candidate_row.id)
+    if current is not None and current.status in ("queued", "running"):
+        return current
+    row = ScorecardBacktest(
+        base_id=base_row.id,
+        candidate_id=candidate_row.id,
+        status=BacktestStatus.queued,
+        requested_at=utcnow(),
+        requested_by_id=actor.id if actor else None,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "scorecard.backtest",
+        "scorecard_backtest",
+        row.id,
+        after={
+            "base": f"{base_row.scorecard}@{base_row.version}",
+            "candidate": f"{candidate_row.scorecard}@{candidate_row.version}",
+        },
+    )
+    return _run_read(session, row)
+
+
+def _backtest_row(session: Session, backtest_id: int) -> ScorecardBacktest:
+    row = session.get(ScorecardBacktest, backtest_id)
+    if row is None:
+        raise NotFound(f"no backtest {backtest_id}")
+    return row
+
+
+def mark_running(session: Session, backtest_id: int) -> None:
+    row = _backtest_row(session, backtest_id)
+    row.status, row.started_at = BacktestStatus.running, utcnow()
+    session.flush()
+
+
+def run_backtest(session: Session, store: EventStore, backtest_id: int) -> ScorecardComparison:
+    """Run a recorded backtest now and mark it done (its result is the pair's comparison)."""
+    row = _backtest_row(session, backtest_id)
+    base_row = session.get(ScorecardVersion, row.base_id)
+    candidate_row = session.get(ScorecardVersion, row.candidate_id)
+    if base_row is None or candidate_row is None:
+        raise NotFound("one of the two versions was deleted since the backtest was asked for")
+    comparison = _compare(session, store, base_row, candidate_row, row.requested_by_id)
+    row.status, row.finished_at, row.error = BacktestStatus.done, utcnow(), None
+    session.flush()
+    return comparison
+
+
+def mark_failed(session: Session, backtest_id: int, reason: str) -> None:
+    row = _backtest_row(session, backtest_id)
+    row.status, row.finished_at, row.error = BacktestStatus.failed, utcnow(), reason
+    session.flush()
+
+
+def start_backtest(settings: Settings, backtest_id: int) -> None:
+    """Run a recorded (and committed) backtest in a background process."""
+    start_child("backtest", _backtest_in_background, settings, backtest_id)
+
+
+def _backtest_in_background(settings: Settings, backtest_id: int, *, stop: threading.Event) -> None:
+    """One backtest at a time per data folder (each takes the CPU for minutes on a large book):
+    wait for the lock, then run; a failure is stored in words on the run."""
+    from tenure.store.database import create_engine, session_factory, session_scope
+    from tenure.store.events import open_event_store
+
+    engine = create_engine(settings.resolved_database_url)
+    factory = session_factory(engine)
+    try:
+        while True:
+            with exclusive(settings.data_dir / BACKTEST_LOCK) as held:
+                if held:
+                    with session_scope(factory) as session:
+                        mark_running(session, backtest_id)
+                    try:
+                        with session_scope(factory) as session:
+                            run_backtest(session, open_event_store(settings), backtest_id)
+                    except TenureError as error:
+                        with session_scope(factory) as session:
+                            mark_failed(session, backtest_id, error.message)
+                    except Exception:
+                        log.exception("backtest %s", backtest_id)
+                        with session_scope(factory) as session:
+                            mark_failed(
+                                session,
+                                backtest_id,
+                                "it stopped on an unexpected error; the server log has the details",
+                            )
+                    return
+            if stop.wait(2):  # the server stopped while this one waited its turn
+                return
+    finally:
+        engine.dispose()

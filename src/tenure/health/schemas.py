@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -120,6 +121,22 @@ class ScorecardComparison(BaseModel):
     verdict: str
     run_at: datetime | None = None
     run_by: str | None = None
+
+
+class BacktestRun(BaseModel):
+    """A backtest someone asked for and where it stands: queued, running, done or failed (one
+    still queued or running long after it was asked for is ``abandoned``: the process that ran
+    it stopped)."""
+
+    id: int
+    base: str
+    candidate: str
+    status: Literal["queued", "running", "done", "failed", "abandoned"]
+    requested_at: datetime
+    requested_by: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
 
 
 class ThresholdEdit(BaseModel):

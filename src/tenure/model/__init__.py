@@ -40,7 +40,12 @@ from tenure.model.opportunity import (
 from tenure.model.outbox import OutboxMessage, OutboxStatus
 from tenure.model.playbook_rule import PlaybookRule
 from tenure.model.referral import AdvocacyKind, Referral
-from tenure.model.scorecard_version import ScorecardComparison, ScorecardVersion
+from tenure.model.scorecard_version import (
+    BacktestStatus,
+    ScorecardBacktest,
+    ScorecardComparison,
+    ScorecardVersion,
+)
 from tenure.model.slack_alert import SlackAlert
 from tenure.model.source import Source
 from tenure.model.source_identity import IdentitySystem, SourceIdentity
@@ -69,6 +74,7 @@ __all__ = [
     "AdvocacyKind",
     "ApiToken",
     "AuditLog",
+    "BacktestStatus",
     "Base",
     "BillingPeriod",
     "ChurnRecord",
@@ -117,6 +123,7 @@ __all__ = [
     "ReportingCurrency",
     "RuleEvaluation",
     "SavedView",
+    "ScorecardBacktest",
     "ScorecardComparison",
     "ScorecardVersion",
     "SlackAlert",

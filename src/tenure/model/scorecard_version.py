@@ -9,13 +9,14 @@ comments or layout), so saving the same card twice is recognised as the same ver
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenure.model.base import Base, utcnow
+from tenure.model.base import Base, enum_column, utcnow
 
 
 class ScorecardVersion(Base):
@@ -66,3 +67,35 @@ class ScorecardComparison(Base):
     run_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
+
+
+class BacktestStatus(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ScorecardBacktest(Base):
+    """A backtest someone asked for: it runs in a background process (never inside the request
+    that saved the version), and its state is what the scorecard page shows while it runs; the
+    result goes to the pair's :class:`ScorecardComparison`."""
+
+    __tablename__ = "scorecard_backtest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("scorecard_version.id", ondelete="CASCADE"), index=True
+    )
+    candidate_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("scorecard_version.id", ondelete="CASCADE")
+    )
+    status: Mapped[BacktestStatus] = enum_column(BacktestStatus, default=BacktestStatus.queued)
+    requested_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Why it failed, in words (None unless failed).
+    error: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,6 +1,10 @@
 """The health scorecard page: every stored version, an editor that saves a new version (admins
 and managers), the backtest comparing it with the version in force, and putting it in force —
-each form calls the same service as `tenure health save/compare/use` and /api/v1/scorecards."""
+each form calls the same service as `tenure health save/compare/use` and /api/v1/scorecards.
+
+Saving is instant: the backtest is recorded and runs in a background process; the page says
+where it stands (waiting, running since…, failed and why) and refreshes itself until the result
+is there."""
 
 from __future__ import annotations
 
@@ -49,9 +53,15 @@ def _page(
         if candidate
         else (others[0] if others else None)
     )
+    pair = candidate_row is not None and candidate_row.id != base_row.id
     comparison = (
         compare_service.stored_comparison(db, base_row.id, candidate_row.id)
-        if candidate_row is not None and candidate_row.id != base_row.id
+        if pair and candidate_row is not None
+        else None
+    )
+    backtest = (
+        compare_service.latest_backtest(db, base_row.id, candidate_row.id)
+        if pair and candidate_row is not None
         else None
     )
     card = versions.card_of(editing)
@@ -68,6 +78,7 @@ def _page(
             "base": base_row,
             "candidate": candidate_row,
             "comparison": comparison,
+            "backtest": backtest,
             "can_edit": actor.role in versions.EDITORS,
             "error": error,
             "submitted": submitted or {},
@@ -128,8 +139,8 @@ def _edit_from_form(request: Request, db: Session, form: dict[str, str]) -> Scor
 
 @router.post("/scorecard")
 async def save_scorecard(request: Request, actor: Actor = PageActor, db: Session = Db) -> Response:
-    """Save the edited numbers as a new version, then backtest it against the version in force.
-    A refused edit comes back with every field as typed and the reason."""
+    """Save the edited numbers as a new version, then start its backtest against the version in
+    force in the background. A refused edit comes back with every field as typed and the reason."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     try:
         edit = _edit_from_form(request, db, form)
@@ -146,15 +157,18 @@ async def save_scorecard(request: Request, actor: Actor = PageActor, db: Session
             status_code=422,
         )
     in_force = next(v for v in versions.list_versions(db, _data_dir(request)) if v.in_force)
-    compare_service.compare_versions(
-        db,
-        request.app.state.event_store,
-        _data_dir(request),
-        in_force.reference,
-        saved.reference,
-        actor,
-    )
-    query = urlencode({"base": in_force.reference, "candidate": saved.reference})
+    return _backtest_then_show(request, db, actor, in_force.reference, saved.reference)
+
+
+def _backtest_then_show(
+    request: Request, db: Session, actor: Actor, base: str, candidate: str
+) -> Response:
+    """Record the backtest, commit, start it in the background and show the pair at once."""
+    run = compare_service.request_backtest(db, _data_dir(request), base, candidate, actor)
+    db.commit()
+    if run.status == "queued":
+        compare_service.start_backtest(request.app.state.settings, run.id)
+    query = urlencode({"base": base, "candidate": candidate})
     return RedirectResponse(f"/scorecard?{query}#comparison", status_code=303)
 
 
@@ -163,12 +177,9 @@ async def compare_scorecards(
     request: Request, actor: Actor = PageActor, db: Session = Db
 ) -> Response:
     form = await request.form()
-    base, candidate = str(form.get("base", "")), str(form.get("candidate", ""))
-    compare_service.compare_versions(
-        db, request.app.state.event_store, _data_dir(request), base, candidate, actor
+    return _backtest_then_show(
+        request, db, actor, str(form.get("base", "")), str(form.get("candidate", ""))
     )
-    query = urlencode({"base": base, "candidate": candidate})
-    return RedirectResponse(f"/scorecard?{query}#comparison", status_code=303)
 
 
 @router.post("/scorecard/in-force")

@@ -303,7 +303,7 @@ def one_history(months: int, args: argparse.Namespace) -> dict[str, Any]:
     backlog = rollup.refresh()
     backlog_s = time.perf_counter() - started
 
-    appended = store.append(history.new_day)
+    appended = store.append(history.new_day.to_pylist())
     started = time.perf_counter()
     store.compact(now=datetime.now(UTC))
     compact_s = time.perf_counter() - started

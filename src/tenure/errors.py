@@ -52,6 +52,13 @@ class Forbidden(TenureError):
     code = "forbidden"
 
 
+class SignInRequired(TenureError):
+    """A page was asked for without a session: the console redirects to the sign-in page."""
+
+    status_code = 401
+    code = "sign_in_required"
+
+
 @dataclass(frozen=True)
 class RowError:
     """One bad row of an imported file: where it is and why it was refused."""

@@ -145,9 +145,7 @@ def populate(database_url: str, store: EventStore) -> None:
             ]
         )
     )
-    store.append(
-        events_table_from_rows([_event("e4", user_id="003ANN"), _event("e5", user_id="003BOB")])
-    )
+    store.append([_event("e4", user_id="003ANN"), _event("e5", user_id="003BOB")])
     store.quarantine(
         [Quarantined("web", "bad timestamp", f'{{"userId": "003ANN", "email": "{EMAIL}"}}', AT)]
     )

@@ -18,7 +18,7 @@ from tenure.jobs.intraday import refresh_forever
 from tenure.model import HealthScore, MetricSnapshot
 from tenure.model.base import utcnow
 from tenure.store.database import create_engine, session_factory, session_scope
-from tenure.store.events import events_table_from_rows, open_event_store
+from tenure.store.events import open_event_store
 from tests.metrics.conftest import insert_fixture
 from tests.metrics.fixtures import AS_OF, event, ts
 
@@ -53,7 +53,7 @@ def test_only_accounts_with_new_events_are_recomputed(session: Session, data_dir
     assert (idle.full_day, idle.accounts) == (False, 0)
     assert scored_at(session) == {}
 
-    store.append(events_table_from_rows([new_event("u1", account="acme")]))
+    store.append([new_event("u1", account="acme")])
     first = refresh_scores(session, store, data_dir, AS_OF)
     assert first.full_day  # new events, nothing stored for the day yet: every account
     save_watermark(data_dir, first.watermark)
@@ -62,7 +62,7 @@ def test_only_accounts_with_new_events_are_recomputed(session: Session, data_dir
     dyna_events = metric(session, 4, "events_28d")
 
     # d1 is dyna's contact: the event has no account id and is attributed through the user.
-    store.append(events_table_from_rows([new_event("d1")]))
+    store.append([new_event("d1")])
     second = refresh_scores(session, store, data_dir, AS_OF)
     save_watermark(data_dir, second.watermark)
     assert (second.full_day, second.accounts) == (False, 1)
@@ -99,7 +99,7 @@ def test_refresh_loop_updates_a_score_within_seconds_of_the_ack(
         while not refreshed:
             assert time.monotonic() < deadline, "no refresh happened"
             time.sleep(0.1)
-        store.append(events_table_from_rows([new_event("u1", "acme")]))
+        store.append([new_event("u1", "acme")])
         acknowledged = utcnow()
         while True:
             with session_scope(session_factory(engine)) as session:

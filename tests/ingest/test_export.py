@@ -67,7 +67,7 @@ def env(database_url: str, data_dir: Path) -> dict[str, str]:
     store = open_event_store(settings)
     plan = read_payload({"batch": SENT}, "batch", source="web", received_at=RECEIVED)
     assert plan.quarantined == []
-    store.append(plan.events_table())
+    store.append(plan.events)
     store.close()
     return {"TENURE_DATABASE_URL": database_url, "TENURE_DATA_DIR": str(data_dir)}
 

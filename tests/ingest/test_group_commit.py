@@ -34,9 +34,9 @@ CHILD = textwrap.dedent(
     def send(thread):
         for n in range(100_000):
             ids = [f"{sys.argv[2]}t{thread}-{n}-{i}" for i in range(20)]
-            inbox.append(events_table_from_rows(
-                {"message_id": m, "source": "crash", "type": "track", "event": "report",
-                 "timestamp": moment, "received_at": moment} for m in ids))
+            inbox.append(
+                [{"message_id": m, "source": "crash", "type": "track", "event": "report",
+                  "timestamp": moment, "received_at": moment} for m in ids])
             with out:
                 print(" ".join(ids), flush=True)
 

@@ -80,7 +80,7 @@ def test_incremental_equals_full_with_late_event_and_duplicate(data_dir: Path) -
     # already rolled-up partition) and a repeat of a message stored in Parquet.
     late = event(ts(2025, 3, 21, 9), "alerts", user="u4", account="acme")
     repeat = dict(old[0])
-    store.append(events_table_from_rows([*new_day, late, repeat]))
+    store.append([*new_day, late, repeat])
     # Pending in the inbox: the repeat is in both the Parquet and the inbox, for both ways.
     full, incremental, read = both_ways(store, AS_OF)
     assert_same_metrics(full, incremental)

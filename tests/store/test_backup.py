@@ -19,7 +19,7 @@ from tenure.store.backup import MANIFEST, backup, restore
 from tenure.store.events import open_event_store
 from tests.simulate.conftest import tiny_config
 from tests.store.conftest import read_all
-from tests.store.factories import event, events
+from tests.store.factories import event
 
 AS_OF = "2026-11-01"
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -52,7 +52,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = Settings(data_dir=data_dir)
     simulate_into_stores(tiny_config(as_of=date.fromisoformat(AS_OF)), settings)
     store = open_event_store(settings)
-    store.append(events(*(event(f"late-{i}", day=date(2026, 10, 31), hour=i) for i in range(5))))
+    store.append([*(event(f"late-{i}", day=date(2026, 10, 31), hour=i) for i in range(5))])
     store.close()
     cli(data_dir, "metrics", "compute", "--full", "--as-of", AS_OF)
     return data_dir
@@ -99,9 +99,9 @@ def test_backup_refuses_a_folder_with_files_and_restore_an_incomplete_backup(
 def test_compaction_waits_for_a_backup_and_each_event_is_restored_once(tmp_path: Path) -> None:
     original = Settings(data_dir=tmp_path / "original")
     store = open_event_store(original)
-    store.append(events(event("m1"), event("m2")))
+    store.append([event("m1"), event("m2")])
     store.compact(now=NOW)  # m1, m2 in Parquet
-    store.append(events(event("m3")))  # m3 waits in the inbox
+    store.append([event("m3")])  # m3 waits in the inbox
     refused: list[str] = []
 
     def compact_meanwhile() -> None:

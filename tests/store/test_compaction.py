@@ -39,7 +39,7 @@ def _parquet_ids(data_dir: Path) -> list[str]:
 def test_compaction_moves_the_inbox_into_partitions(data_dir: Path) -> None:
     store = EventStore(data_dir)
     store.write_parquet(events(event("imported")))
-    store.append(events(event("a"), event("b", day=event("b")["timestamp"].date().replace(day=7))))
+    store.append([event("a"), event("b", day=event("b")["timestamp"].date().replace(day=7))])
     result = store.compact(now=utcnow())
     assert (result.moved, result.written, result.duplicates, result.runs) == (2, 2, 0, 1)
     assert _parquet_ids(data_dir) == ["a", "b", "imported"]
@@ -52,7 +52,7 @@ def test_compaction_moves_the_inbox_into_partitions(data_dir: Path) -> None:
 
 def test_a_crash_after_writing_parquet_neither_loses_nor_duplicates(data_dir: Path) -> None:
     store = EventStore(data_dir)
-    store.append(events(*(event(f"m{i}") for i in range(5))))
+    store.append([*(event(f"m{i}") for i in range(5))])
     crashed = subprocess.run(
         [sys.executable, "-c", CRASHING_COMPACTION, str(data_dir)],
         cwd=Path(__file__).parents[2],
@@ -85,7 +85,7 @@ DYING_MID_WRITE = textwrap.dedent("""
 def test_a_compaction_killed_while_writing_leaves_no_temporary_behind(data_dir: Path) -> None:
     """Issue 16, item 12: the ``.tmp`` of a killed write stayed for ever."""
     store = EventStore(data_dir)
-    store.append(events(*(event(f"m{i}") for i in range(3))))
+    store.append([*(event(f"m{i}") for i in range(3))])
     died = subprocess.run(
         [sys.executable, "-c", DYING_MID_WRITE, str(data_dir)],
         cwd=Path(__file__).parents[2],
@@ -102,7 +102,7 @@ def test_a_compaction_killed_while_writing_leaves_no_temporary_behind(data_dir: 
 
 def test_only_one_compaction_runs_at_a_time(data_dir: Path) -> None:
     store = EventStore(data_dir)
-    store.append(events(event("a")))
+    store.append([event("a")])
     lock = EmbeddedEvents(data_dir).lock_path
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as held:
@@ -114,7 +114,7 @@ def test_only_one_compaction_runs_at_a_time(data_dir: Path) -> None:
 
 def test_compaction_runs_in_bounded_batches(data_dir: Path) -> None:
     embedded = EmbeddedEvents(data_dir)
-    embedded.append(events(*(event(f"m{i:02d}") for i in range(25))))
+    embedded.append([*(event(f"m{i:02d}") for i in range(25))])
     result = embedded.compact(now=utcnow(), batch_size=10)
     assert (result.moved, result.written, result.runs) == (25, 25, 3)
     assert _parquet_ids(data_dir) == [f"m{i:02d}" for i in range(25)]

@@ -51,8 +51,8 @@ def test_a_repeated_message_id_is_stored_once(store: EventStore) -> None:
 
 
 def test_ingested_events_are_read_before_and_after_compaction(store: EventStore) -> None:
-    assert store.append(events(event("x"), event("y"))).stored == 2
-    assert store.append(events(event("y"))).duplicates == 1
+    assert store.append([event("x"), event("y")]).stored == 2
+    assert store.append([event("y")]).duplicates == 1
     assert [r["message_id"] for r in read_all(store)] == ["x", "y"]
     store.compact(now=utcnow())
     assert [r["message_id"] for r in read_all(store)] == ["x", "y"]
@@ -63,7 +63,7 @@ def test_stats_count_events_and_span(store: EventStore) -> None:
     empty = store.stats()
     assert (empty.events, empty.first, empty.last) == (0, None, None)
     store.write_parquet(events(event("a", hour=8), event("b", day=date(2025, 3, 2), hour=17)))
-    store.append(events(event("c", day=date(2024, 12, 31))))
+    store.append([event("c", day=date(2024, 12, 31))])
     stats = store.stats()
     assert stats.events == 3
     assert stats.first == datetime(2024, 12, 31, 9, tzinfo=UTC)
@@ -100,7 +100,7 @@ def test_postgres_partitions_by_month_on_demand(migrated_template, data_dir) -> 
     url = migrated_template("postgres")
     store = open_event_store(Settings(data_dir=data_dir, database_url=url))
     store.write_parquet(events(event("a"), event("b", day=date(2025, 2, 28)), event("c")))
-    store.append(events(event("d", day=date(2025, 2, 1)), event("e", day=date(2026, 7, 4))))
+    store.append([event("d", day=date(2025, 2, 1)), event("e", day=date(2026, 7, 4))])
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         partitions = (
@@ -166,8 +166,8 @@ def test_one_id_from_two_sources_is_two_messages_before_and_after_compaction(
 ) -> None:
     """The inbox keys on (source, messageId); compaction and PostgreSQL used the id alone, so
     two rows before compaction became one after it (issue 16, item 11)."""
-    store.append(events(event("m1", source="web"), event("m1", source="ios")))
-    store.append(events(event("m1", source="web")))  # a retry: still one
+    store.append([event("m1", source="web"), event("m1", source="ios")])
+    store.append([event("m1", source="web")])  # a retry: still one
     assert _sources_and_ids(store) == [("ios", "m1"), ("web", "m1")]
     store.compact(now=utcnow())
     assert _sources_and_ids(store) == [("ios", "m1"), ("web", "m1")]
@@ -182,13 +182,13 @@ def test_one_id_from_two_sources_is_two_messages_before_and_after_compaction(
 def test_identify_and_group_messages_are_kept_beside_the_usage_events(store: EventStore) -> None:
     """Metrics read usage events only; every message (traits history, replay) is there too."""
     store.append(
-        events(
+        [
             event("t1"),
             event("i1", kind="identify", name="", properties='{"email":"ann@acme.test"}'),
             event("g1", kind="group", name="", properties='{"name":"Acme"}'),
-        )
+        ]
     )
-    store.append(events(event("i1", kind="identify", name="")))  # deduplicated like tracks
+    store.append([event("i1", kind="identify", name="")])  # deduplicated like tracks
     assert [r["message_id"] for r in read_all(store)] == ["t1"]
     assert store.stats().events == 1
     con = store.connect()
@@ -225,7 +225,7 @@ def test_a_postgres_table_keyed_on_the_id_alone_is_rekeyed(migrated_template) ->
     storage = PostgresEvents(database_url)
     store = EventStore(Path("unused"), storage=storage)
     try:
-        store.append(events(event("m1", source="web"), event("m1", source="ios")))
+        store.append([event("m1", source="web"), event("m1", source="ios")])
         assert _sources_and_ids(store) == [("ios", "m1"), ("web", "m1")]
     finally:
         store.close()

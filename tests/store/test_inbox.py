@@ -12,7 +12,7 @@ from pathlib import Path
 from tenure.store.events import EventStore
 from tenure.store.events.inbox import SCHEMA_VERSION, Inbox
 from tests.store.conftest import read_all
-from tests.store.factories import event, events
+from tests.store.factories import event
 
 # Appends ids [first, last) in batches of 20 from a separate process, then dies without cleanup.
 APPENDER = textwrap.dedent("""
@@ -23,7 +23,7 @@ APPENDER = textwrap.dedent("""
     store = EventStore(Path(sys.argv[1]))
     first, last = int(sys.argv[2]), int(sys.argv[3])
     for start in range(first, last, 20):
-        store.append(events(*(event(f"m{i:04d}") for i in range(start, min(start + 20, last)))))
+        store.append([*(event(f"m{i:04d}") for i in range(start, min(start + 20, last)))])
     os._exit(0)
 """)
 
@@ -56,7 +56,7 @@ def test_processes_append_at_once_and_each_event_is_kept_once(data_dir: Path) ->
 
 def test_the_same_message_id_from_two_sources_is_two_events_in_the_inbox(data_dir: Path) -> None:
     store = EventStore(data_dir)
-    result = store.append(events(event("m1", source="web"), event("m1", source="mobile")))
+    result = store.append([event("m1", source="web"), event("m1", source="mobile")])
     assert (result.stored, result.duplicates) == (2, 0)
 
 
@@ -64,15 +64,15 @@ def test_compacted_ids_are_remembered_for_seven_days(data_dir: Path) -> None:
     store = EventStore(data_dir)
     inbox = Inbox(data_dir / "inbox.db")
     start = datetime(2025, 1, 6, 12, tzinfo=UTC)
-    store.append(events(event("m1")))
+    store.append([event("m1")])
     store.compact(now=start)
     store.compact(now=start + timedelta(days=6, hours=23))
-    assert store.append(events(event("m1"))).duplicates == 1
+    assert store.append([event("m1")]).duplicates == 1
     store.compact(now=start + timedelta(days=7, minutes=1))  # forgets m1
     with inbox._connect() as db:
         assert db.execute("SELECT count(*) FROM message").fetchone()[0] == 0
     # After the window the inbox takes the repeat, and compaction drops it against Parquet.
-    assert store.append(events(event("m1"))).stored == 1
+    assert store.append([event("m1")]).stored == 1
     result = store.compact(now=start + timedelta(days=8))
     assert (result.moved, result.written, result.duplicates) == (1, 0, 1)
     assert [r["message_id"] for r in read_all(store)] == ["m1"]
@@ -83,7 +83,7 @@ def test_threads_appending_at_once_share_commits_and_count_exactly(data_dir: Pat
 
     store = EventStore(data_dir)
     # 16 appends of 25 ids; thread k sends m{k*10}..m{k*10+24}: neighbours overlap by 15.
-    batches = [events(*(event(f"m{k * 10 + i:04d}") for i in range(25))) for k in range(16)]
+    batches = [[event(f"m{k * 10 + i:04d}") for i in range(25)] for k in range(16)]
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(store.append, batches))
     assert sum(r.stored for r in results) == 16 * 10 + 15
@@ -93,7 +93,7 @@ def test_threads_appending_at_once_share_commits_and_count_exactly(data_dir: Pat
 
 def test_close_releases_the_inbox_and_the_next_append_reopens_it(data_dir: Path) -> None:
     store = EventStore(data_dir)
-    store.append(events(event("a")))
+    store.append([event("a")])
     store.close()
-    assert store.append(events(event("a"), event("b"))).stored == 1
+    assert store.append([event("a"), event("b")]).stored == 1
     assert [r["message_id"] for r in read_all(store)] == ["a", "b"]

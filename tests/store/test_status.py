@@ -43,7 +43,7 @@ def test_status_reports_counts_events_inbox_and_quarantine(cli_env, data_dir, da
     run(cli_env, "sources", "create", "web-app")
     store = open_event_store(Settings(data_dir=data_dir, database_url=database_url))
     store.write_parquet(events(event("a", hour=8)))
-    store.append(events(event("b", hour=17), event("c", hour=12)))
+    store.append([event("b", hour=17), event("c", hour=12)])
     received = utcnow()  # recent: compaction forgets quarantined messages after 30 days
     store.quarantine([Quarantined("web-app", "event: Field required", "{}", received)])
 

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from tenure.api.observability import count_ingested
 from tenure.errors import TenureError, Unauthorized
@@ -46,6 +47,9 @@ router = APIRouter(prefix="/v1", tags=["ingest (Segment spec)"])
 
 log = logging.getLogger(__name__)
 _ATTEMPTS = 4
+# nginx's status for a request its client closed before the answer: no one reads it, but the
+# access log then tells a sender's time-out from a server error.
+CLIENT_CLOSED_REQUEST = 499
 # Read raw (gzip, size limits, quarantine), so the schema is documented rather than parsed.
 _BODY: dict[str, Any] = {
     "required": True,
@@ -144,7 +148,7 @@ def _source_name(sessions: sessionmaker[Session], write_key: str | None) -> str:
 def store_plan(plan: IngestPlan, store: EventStore, sessions: sessionmaker[Session]) -> None:
     """Make every message of a request durable: events, identity calls, quarantine."""
     if plan.events:
-        store.append(plan.events_table())
+        store.append(plan.events)
     if plan.identities:
         for attempt in range(_ATTEMPTS):
             try:
@@ -180,7 +184,16 @@ async def _receive(request: Request, endpoint: str) -> JSONResponse:
         source = await run_in_threadpool(_source_name, state.sessionmaker, header_key)
     gate = ingest_gate(request.app)
     with gate.request():  # 429 before the body is read when too many are in flight
-        body = await _read_body(request)
+        try:
+            body = await _read_body(request)
+        except ClientDisconnect:
+            # The sender gave up before its body arrived (a restart kept it waiting past its
+            # timeout): nothing was stored or acknowledged, and it will send the batch again.
+            log.info("%s request from source %s: the sender went away", endpoint, source or "?")
+            return JSONResponse(
+                {"code": "sender_went_away", "message": "the sender closed the connection"},
+                status_code=CLIENT_CLOSED_REQUEST,
+            )
         # Inflating, parsing and validating up to 8 MiB is CPU work: off the event loop.
         try:
             await run_in_threadpool(

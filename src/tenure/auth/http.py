@@ -27,17 +27,10 @@ from tenure.auth.sessions import (
     csrf_matches,
     session_user,
 )
-from tenure.errors import Forbidden, TenureError, Unauthorized
+from tenure.errors import Forbidden, SignInRequired, Unauthorized
 from tenure.model.base import utcnow
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class SignInRequired(TenureError):
-    """A page was asked for without a session: the console redirects to the sign-in page."""
-
-    status_code = 401
-    code = "sign_in_required"
 
 
 def db_session(request: Request) -> Iterator[Session]:

@@ -57,10 +57,14 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-# Verifying against a real hash when the user does not exist keeps sign-in timing the same,
-# so response times do not reveal which emails have accounts.
-_DUMMY_HASH = _hasher.hash("tenure-timing-equaliser")
+@cache
+def _dummy_hash() -> str:
+    """Made on first use, not at import: hashing costs ~0.1 s of CPU, and the ingest endpoints
+    that must answer first after a restart import this module's neighbours."""
+    return _hasher.hash("tenure-timing-equaliser")
 
 
 def burn_verification_time(password: str) -> None:
-    verify_password(_DUMMY_HASH, password)
+    """Verifying against a real hash when the user does not exist keeps sign-in timing the
+    same, so response times do not reveal which emails have accounts."""
+    verify_password(_dummy_hash(), password)

@@ -16,8 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from tenure.auth.http import SignInRequired
-from tenure.errors import TenureError
+from tenure.errors import SignInRequired, TenureError
 
 HTTP_CODES = {
     400: "bad_request",

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-import pyarrow as pa
 
 from tenure.errors import TenureError
 from tenure.ingest.segment_calls import (
@@ -32,7 +31,7 @@ from tenure.ingest.segment_calls import (
     validate_message,
 )
 from tenure.ingest.segment_schemas import AliasMessage
-from tenure.store.events import Quarantined, events_table_from_rows
+from tenure.store.events import Quarantined
 
 # 500 KB per batch is what Segment's own clients may send; we take 8 MiB.
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
@@ -87,9 +86,6 @@ class IngestPlan:
     identities: list[IdentityMessage] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     received: int = 0
-
-    def events_table(self) -> pa.Table:
-        return events_table_from_rows(self.events)
 
 
 # orjson reads integers beyond 64 bits as floats (a changed id, a rounded value): a body with a

@@ -21,7 +21,7 @@ import fcntl
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from tenure.errors import Conflict
 from tenure.store.events.erasure import EventErasureResult, PersonErasure
 from tenure.store.events.inbox import AppendResult, Inbox, PendingBatch, Quarantined
-from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
+from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA, EventRow
 
 if TYPE_CHECKING:  # imported where used: ingest (append, quarantine) needs neither
     import ibis
@@ -84,7 +84,7 @@ class EmbeddedEvents:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def append(self, events: pa.Table) -> AppendResult:
+    def append(self, events: Sequence[EventRow]) -> AppendResult:
         return self.inbox.append(events)
 
     def quarantine(self, messages: list[Quarantined]) -> None:

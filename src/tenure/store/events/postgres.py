@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -25,7 +26,12 @@ from tenure.store.database import create_engine
 from tenure.store.events.embedded import WriteResult
 from tenure.store.events.erasure import EventErasureResult, PersonErasure
 from tenure.store.events.inbox import QUARANTINE_KEEP, AppendResult, Quarantined
-from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA
+from tenure.store.events.schema import (
+    EVENT_COLUMNS,
+    EVENT_SCHEMA,
+    EventRow,
+    events_table_from_rows,
+)
 
 if TYPE_CHECKING:  # imported where used: ingest needs no ibis
     import ibis
@@ -160,8 +166,8 @@ class PostgresEvents:
             ).rowcount
         return WriteResult(written, events.num_rows - written)
 
-    def append(self, events: pa.Table) -> AppendResult:
-        result = self.write(events)
+    def append(self, events: Sequence[EventRow]) -> AppendResult:
+        result = self.write(events_table_from_rows(events))
         return AppendResult(result.written, result.duplicates)
 
     def quarantine(self, messages: list[Quarantined]) -> None:

@@ -40,7 +40,12 @@ USAGE_TYPES = ("track", "page", "screen")
 IDENTITY_TYPES = ("identify", "group")
 
 
-def events_table_from_rows(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+# An event as the ingest builds it: a dict with the schema's names (optional ones may be left
+# out), timestamps as datetimes. The inbox stores these as they are, without Arrow.
+EventRow = Mapping[str, Any]
+
+
+def events_table_from_rows(rows: Iterable[EventRow]) -> pa.Table:
     """Build an Arrow table in the event schema from dicts (missing optional keys become null)."""
     rows = rows if isinstance(rows, list) else list(rows)
     # One comprehension per column: the ingest API builds a table per request, this is its cost.

@@ -9,6 +9,7 @@ month (see ``postgres.py``). Either way ``table(con)`` is an Ibis table in the e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from tenure.store.events.embedded import CompactionResult, EmbeddedEvents, Write
 from tenure.store.events.erasure import EventErasureResult, PersonErasure
 from tenure.store.events.inbox import AppendResult, Quarantined
 from tenure.store.events.postgres import PostgresEvents
-from tenure.store.events.schema import USAGE_TYPES
+from tenure.store.events.schema import USAGE_TYPES, EventRow
 
 if TYPE_CHECKING:  # ibis (and pandas) are imported by readers only: ingest starts faster
     import ibis
@@ -45,7 +46,7 @@ class EventStorage(Protocol):
 
     def write(self, events: pa.Table, *, dedupe: bool = True) -> WriteResult: ...
 
-    def append(self, events: pa.Table) -> AppendResult: ...
+    def append(self, events: Sequence[EventRow]) -> AppendResult: ...
 
     def quarantine(self, messages: list[Quarantined]) -> None: ...
 
@@ -95,7 +96,7 @@ class EventStore:
         """
         return self.storage.write(events, dedupe=dedupe)
 
-    def append(self, events: pa.Table) -> AppendResult:
+    def append(self, events: Sequence[EventRow]) -> AppendResult:
         """Store ingested events durably before they are acknowledged (the inbox when embedded)."""
         return self.storage.append(events)
 

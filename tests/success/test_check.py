@@ -119,6 +119,8 @@ def test_none_of_the_causes_gives_an_impossible_finding_any_more(session: Sessio
         "churn.loss_not_classified",
         "lifecycle.land_after_a_later_stage",
         "lifecycle.year_index_below_years_as_customer",
+        "lifecycle.esg_step_back_without_cause",
+        "lifecycle.clientsuccess_step_back_without_cause",
         "milestones.late_though_reach_day_unknown",
         "milestones.late_beyond_account_age",
         "milestones.stuck_though_due_before_tenure_measured",
@@ -130,6 +132,8 @@ def test_none_of_the_causes_gives_an_impossible_finding_any_more(session: Sessio
     outputs = {f"{o.framework}.{o.output}": o for o in base.outputs}
     # landagain renewed without a recorded go-live: past Land, never back to it.
     assert outputs["lifecycle.laer_stage"].counts == {"adopt": 3}
+    # No value was shown (no outcome met, full review or expansion): ESG's Adopt for all three.
+    assert outputs["lifecycle.esg_stage"].counts == {"adopt": 3}
     # since2020: a customer for five full years, though its stored contract starts in 2025.
     assert outputs["lifecycle.year_index"].counts == {"0": 1, "1": 1, "5": 1}
     # Both kickoffs fell due before Tenure measured anything and nobody marked them.

@@ -72,6 +72,7 @@ def test_the_sanity_report_compares_outputs_with_the_truth(simulated: tuple[Path
         "nirvana.buys_more",
         "value.stage",
         "outcome.required_met",
+        "lifecycle.value_realized",
         "churn.foreseen",
     }
     fit_band = found["fit.fit_band_at_signing"]
@@ -85,3 +86,8 @@ def test_the_sanity_report_compares_outputs_with_the_truth(simulated: tuple[Path
     met = found["outcome.required_met"]
     assert met.compared > 20
     assert met.agreement is not None and met.agreement > 0.55
+    # Value realized (ESG's Realization, ClientSuccess's Value realization) is evidence a real
+    # company records: where it is shown, the customer's latent value is mostly above the median
+    # (demo base, 2026-11-01: 46 of 58); where it is not, nothing is claimed either way.
+    shown = found["lifecycle.value_realized"].table["realized"]
+    assert shown["above median"] > 2 * shown.get("at or below", 0)

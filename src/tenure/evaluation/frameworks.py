@@ -14,6 +14,9 @@ For the framework sanity report (``tenure frameworks check``) on a simulated dat
   Conquering ⇔ above the median.
 - **Required Outcome met vs latent value**: the Required Outcome in force, met or not by the CS
   team's last measurement, against latent value over the last year above the base's median.
+- **value realized vs latent value**: the ESG and ClientSuccess "value realized" fact (value
+  achieved or expanded within the last year, docs/lifecycle.md) against latent value over the last
+  year above the base's median.
 - **foreseen vs a flag before the notice**: each classified loss's ``foreseen`` against whether a
   risk flag (risk CTA or red health day) existed at least 30 days before its notice; a notice
   before any monitoring existed reads "no monitoring" (its right class is "unknown").
@@ -43,7 +46,8 @@ from tenure.success.book import (
 )
 from tenure.success.churn_classification import FORESEEN_LEAD_DAYS
 from tenure.success.expansion_service import account_potential, offered_plans
-from tenure.success.lifecycle_service import lifecycle_facts
+from tenure.success.lifecycle_service import desired_outcomes, lifecycle_facts, value_facts
+from tenure.success.lifecycle_variants import realized
 from tenure.success.outcome_service import outcome_version
 
 EXPAND_DAYS = 90
@@ -196,6 +200,33 @@ def _required_outcome(session: Session, book: Book, latent: dict[str, float]) ->
     )
 
 
+def _value_realized(session: Session, book: Book, latent: dict[str, float]) -> check.Agreement:
+    """Value realized within the year (the evidence ESG's Realization and ClientSuccess's Value
+    realization read) against latent value over the last year above the base's median."""
+    outcomes = desired_outcomes(session)
+    active = [
+        (a, latent[acc.external_id])
+        for a, acc in book.accounts.items()
+        if acc.external_id in latent and active_contracts(book, a, book.as_of)
+    ]
+    median = statistics.median(v for _, v in active) if active else 0.0
+    pairs = [
+        (
+            "realized" if realized(value_facts(book, a, outcomes[a]), book.as_of) else "not shown",
+            "above median" if v > median else "at or below",
+        )
+        for a, v in active
+    ]
+    return _agreement(
+        "lifecycle",
+        "value_realized",
+        "latent value over the last year above the base's median",
+        pairs,
+        lambda said, true: (said == "realized") == (true == "above median"),
+        "active accounts; value shown = outcome met, value milestone, full EBR or expansion",
+    )
+
+
 def _foreseen(session: Session, book: Book) -> check.Agreement:
     monitored_from = monitored_since(session, book)
     pairs = []
@@ -255,5 +286,6 @@ def truth_agreement(
         *_expansions(session, book, config, expanded),
         _value(book, latent),
         _required_outcome(session, book, latent),
+        _value_realized(session, book, latent),
         _foreseen(session, book),
     ]

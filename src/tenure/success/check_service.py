@@ -5,7 +5,8 @@ records, handoffs) and changes nothing. What counts as **impossible** [default]:
 
 - lifecycle: a stage history that goes back to Land from a later stage without a new contract
   ("Land after Renew"); a ``year_index`` more than one below the full years since the customer
-  signed (``created_on``: the customer-since date, stored contracts may start later);
+  signed (``created_on``: the customer-since date, stored contracts may start later); an ESG or
+  ClientSuccess stage history that steps back without its cause;
 - success plans: a milestone reported late by more than the account's age on the day reached;
   a milestone marked on the first measured day (``baseline``: reached, but when is unknown)
   reported late; a milestone marked by hand, still open and stuck though it fell due before
@@ -46,7 +47,13 @@ from tenure.success.book import (
 )
 from tenure.success.expansion import load_product_catalog
 from tenure.success.expansion_service import account_potential, maturing_baseline, offered_plans
-from tenure.success.lifecycle_service import after_renewal_facts, lifecycle_facts
+from tenure.success.lifecycle_service import after_renewal_facts, lifecycle_facts, value_facts
+from tenure.success.lifecycle_variants import (
+    MODELS,
+    LifecycleModel,
+    variant_history,
+    variant_stage,
+)
 from tenure.success.outcome_service import outcome_version
 from tenure.success.rules import Rule
 from tenure.success.value_service import ebr_goals
@@ -110,6 +117,30 @@ def _lifecycle(g: Gathered, book: Book, account_id: int) -> None:
     if life.applies:
         for dim in life.dimensions:
             g.value("after_renewal", dim.name, dim.on_target)
+
+
+def _lifecycle_models(
+    g: Gathered, book: Book, account_id: int, outcomes: list[outcome.DesiredOutcomeVersion]
+) -> None:
+    """The ESG and ClientSuccess stages (docs/lifecycle.md) of every active account, whatever
+    model is in force; a step back stored without its cause is impossible."""
+    ext = book.accounts[account_id].external_id
+    facts = lifecycle_facts(book, account_id)
+    value = value_facts(book, account_id, outcomes)
+    for model in (LifecycleModel.esg, LifecycleModel.clientsuccess):
+        g.value(
+            "lifecycle",
+            f"{model.value}_stage",
+            variant_stage(model, facts, value, book.as_of).stage,
+        )
+        steps = {s.key: s.step for s in MODELS[model].stages}
+        uncaused = any(
+            after.cause is None
+            and (after.stage is None or steps[after.stage] < steps[before.stage])
+            for before, after in pairwise(variant_history(model, facts, value, book.as_of))
+            if before.stage is not None
+        )
+        g.impossible("lifecycle", f"{model.value}_step_back_without_cause", ext, uncaused)
 
 
 def _milestones(g: Gathered, book: Book, account_id: int) -> None:
@@ -299,6 +330,7 @@ def base_check(
         _fit(g, book, account_id, config)
         g.value("value", "stage", value_stage_of(book, account_id).stage.value)
         _lifecycle(g, book, account_id)
+        _lifecycle_models(g, book, account_id, versions[account_id])
         view = account_potential(
             book,
             account_id,

@@ -16,6 +16,13 @@ fields, so a wrong shape fails here as it would against HubSpot):
 - Associations v4 (``crm/associations``): ``POST /crm/v4/associations/deals/companies/batch/read``
   ``{inputs: [{id}]}`` → ``{status, results: [{from: {id}, to: [{toObjectId, associationTypes:
   [{category, typeId, label}]}]}], startedAt, completedAt}`` (type 5: the primary company).
+- Batch update (``crm/objects`` "Update a batch of companies"): ``POST
+  /crm/v3/objects/companies/batch/update`` ``{inputs: [{id, properties}]}`` (≤ 100) → 200
+  ``{status, results, startedAt, completedAt}``, or 207 with ``errors: [{status, category:
+  OBJECT_NOT_FOUND, message, context: {ids}}]`` and ``numErrors``; a property the portal lacks
+  → 400 ``VALIDATION_ERROR`` for the whole call.
+- Tasks (``crm/activities/tasks``): ``POST /crm/v3/objects/tasks`` ``{properties, associations:
+  [{to: {id}, types: [{associationCategory, associationTypeId}]}]}`` → 201 the task with its id.
 - Errors and limits (``usage-details``, "Error handling"): 401 ``INVALID_AUTHENTICATION`` for an
   unknown token, 429 ``RATE_LIMIT`` with ``Retry-After``.
 """
@@ -60,6 +67,8 @@ class FakePortal:
     deal_companies: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
     # Each type's properties (a search asking for another one gets it left out).
     properties: dict[str, set[str]] = field(default_factory=dict)
+    # Tasks created through the API, by id: {"properties", "associations"}.
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def put(
         self, kind: str, record_id: str, values: dict[str, Any], at: datetime | None = None
@@ -206,6 +215,10 @@ class FakeHubSpot:
             return self._paged(found, request.query)
         if path == "/crm/v4/associations/deals/companies/batch/read":
             return self._associations(request.json())
+        if path == "/crm/v3/objects/companies/batch/update" and request.method == "POST":
+            return self._batch_update("companies", request.json())
+        if path == "/crm/v3/objects/tasks" and request.method == "POST":
+            return self._create_task(request.json())
         return 404, {}, _error("NOT_FOUND", f"no route {request.method} {path}")
 
     def _paged(self, rows: list[dict[str, Any]], query: dict[str, str]) -> Answer:
@@ -282,6 +295,90 @@ class FakeHubSpot:
             200,
             {},
             {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now},
+        )
+
+    def _batch_update(self, kind: str, body: dict[str, Any]) -> Answer:
+        inputs = body.get("inputs") or []
+        if len(inputs) > 100:
+            return 400, {}, _error("VALIDATION_ERROR", "at most 100 inputs per batch")
+        known = self.portal.properties.get(kind, set())
+        lacking = sorted({p for i in inputs for p in i.get("properties", {}) if p not in known})
+        if lacking:
+            invalid = [
+                {
+                    "isValid": False,
+                    "message": f'Property "{name}" does not exist',
+                    "error": "PROPERTY_DOESNT_EXIST",
+                    "name": name,
+                }
+                for name in lacking
+            ]
+            return (
+                400,
+                {},
+                _error(
+                    "VALIDATION_ERROR", f"Property values were not valid: {json.dumps(invalid)}"
+                ),
+            )
+        now = stamp(datetime.now(UTC))
+        results, missing = [], []
+        for item in inputs:
+            if item["id"] not in self.portal.records.get(kind, {}):
+                missing.append(item["id"])
+                continue
+            self.portal.put(kind, item["id"], item.get("properties") or {})
+            stored = self.portal.records[kind][item["id"]]
+            results.append(
+                {
+                    "id": item["id"],
+                    "properties": stored["properties"],
+                    "createdAt": stored["createdAt"],
+                    "updatedAt": stored["updatedAt"],
+                    "archived": False,
+                }
+            )
+        answer: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now,
+            "completedAt": now,
+        }
+        if not missing:
+            return 200, {}, answer
+        answer["numErrors"] = 1
+        answer["errors"] = [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "message": "Could not get some COMPANY objects, they may be deleted or not exist. "
+                "Check that ids are valid.",
+                "context": {"ids": missing},
+            }
+        ]
+        return 207, {}, answer
+
+    def _create_task(self, body: dict[str, Any]) -> Answer:
+        properties = body.get("properties") or {}
+        if not properties.get("hs_timestamp"):
+            return 400, {}, _error("VALIDATION_ERROR", "hs_timestamp is required")
+        for association in body.get("associations") or []:
+            company = str(association["to"]["id"])
+            types = [t["associationTypeId"] for t in association["types"]]
+            if types != [192] or company not in self.portal.records.get("companies", {}):
+                return 400, {}, _error("VALIDATION_ERROR", f"no company {company} to associate")
+        task_id = str(96_000_000_000 + len(self.portal.tasks) + 1)
+        self.portal.tasks[task_id] = body
+        now = stamp(datetime.now(UTC))
+        return (
+            201,
+            {},
+            {
+                "id": task_id,
+                "properties": {**properties, "hs_object_id": task_id},
+                "createdAt": now,
+                "updatedAt": now,
+                "archived": False,
+            },
         )
 
 

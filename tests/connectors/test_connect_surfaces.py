@@ -186,7 +186,9 @@ def test_console_connects_refuses_in_words_and_disconnects(
         data=form(done.text, health_score_field="Health score"),
     )
     assert bad_field.status_code == 422
-    assert "&#39;Health score&#39; is not a Salesforce field API name" in bad_field.text
+    assert (
+        "Health score field: &#39;Health score&#39; is not a field&#39;s API name" in bad_field.text
+    )
     saved = client.post(
         "/admin/connections/salesforce/write-back",
         data=form(done.text, health_score_field="Tenure_Health__c", closed_ctas_as_tasks="on"),

@@ -63,3 +63,23 @@ def test_api_connects_hubspot_and_syncs_it_in_the_background(
     sign_in(client, "ada@example.com")
     page = client.get("/admin/connections")
     assert f"{requests} in this sync" in page.text and token not in page.text
+    # the refusal in plain words: the deal by name and id, its company — no mapping path
+    assert "Not stored: Deal &#34;Unassigned inbound&#34; (18273645117): no company" in page.text
+    assert "associations.companies" not in page.text
+    # write-back to HubSpot: through the API, then shown and changed on the page
+    options = {"health_score_field": "tenure_health_score", "closed_ctas_as_tasks": True}
+    turned = client.put("/api/v1/connections/hubspot/write-back", json=options, headers=admin)
+    assert turned.status_code == 200, turned.text
+    shown = client.get("/api/v1/connections/hubspot/write-back", headers=admin).json()
+    assert shown["health_score_field"] == "tenure_health_score" and shown["closed_ctas_as_tasks"]
+    assert client.get("/api/v1/connections/zendesk/write-back", headers=admin).status_code == 422
+    page = client.get("/admin/connections")
+    assert "Write back to HubSpot" in page.text and 'value="tenure_health_score"' in page.text
+    saved = client.post(
+        "/admin/connections/hubspot/write-back",
+        data=form(page.text, churn_risk_field="tenure_churn_risk"),
+        follow_redirects=True,
+    )
+    assert "Saved: HubSpot gets what you chose after each daily run." in saved.text
+    shown = client.get("/api/v1/connections/hubspot/write-back", headers=admin).json()
+    assert shown["churn_risk_field"] == "tenure_churn_risk" and not shown["closed_ctas_as_tasks"]

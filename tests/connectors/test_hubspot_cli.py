@@ -127,6 +127,20 @@ def test_connect_and_daily_run_equal_a_file_import(
 
     status = tenure(env, "connect", "status")
     assert "partial: 13 records read" in status.stdout
+    turned = tenure(
+        env,
+        "connect",
+        "write-back",
+        "--to",
+        "hubspot",
+        "--health-field",
+        "tenure_health",
+        "--tasks",
+    )
+    assert (
+        "After each daily run HubSpot gets: health score → tenure_health; closed CTAs → Tasks."
+        in " ".join(turned.stdout.split())
+    )
 
 
 def test_a_sync_killed_midway_catches_up_exactly(

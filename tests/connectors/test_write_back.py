@@ -116,7 +116,7 @@ def test_a_field_the_org_lacks_is_refused_with_the_reason(
             f"Account {ACME}: INVALID_FIELD: No such column 'Churn_Score__c' on sobject of type "
             "Account"
         )
-    with pytest.raises(InvalidInput, match="is not a Salesforce field API name"):
+    with pytest.raises(InvalidInput, match=r"is not a field.s API name"):
         wb.options_from(
             health_score_field="Health score",
             churn_risk_field=None,
@@ -132,17 +132,27 @@ def test_the_daily_run_writes_back_last(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    turn_on(factory, csm_field=None, closed_ctas_as_tasks=False)
+    assert daily_write_back(database_url, monkeypatch)["accounts_written"] == 2
+    assert fake_salesforce.org.records["Account"][ACME]["Tenure_Health__c"] == 38
+
+
+def daily_write_back(database_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Run the day (the org or portal already synced); the write-back step's counts, checked to
+    be the run's last step and without error."""
     from tenure.jobs.daily import run_daily
     from tenure.playbooks.config import PlaybookSettings
     from tenure.playbooks.rules import load_ruleset
     from tenure.store.database import create_engine
 
     monkeypatch.setenv("TENURE_SECRET_KEY", SECRET)
-    turn_on(factory, csm_field=None, closed_ctas_as_tasks=False)
     engine = create_engine(database_url)
-    result = run_daily(engine, TODAY, load_ruleset(None), PlaybookSettings())
+    try:
+        result = run_daily(
+            engine, TODAY, load_ruleset(None), PlaybookSettings(sync_before_daily=False)
+        )
+    finally:
+        engine.dispose()
     steps = {step["name"]: step for step in result.step_results}
     assert list(steps)[-1] == "write_back" and steps["write_back"]["error"] is None
-    assert steps["write_back"]["counts"]["accounts_written"] == 2
-    assert fake_salesforce.org.records["Account"][ACME]["Tenure_Health__c"] == 38
-    engine.dispose()
+    return steps["write_back"]["counts"]

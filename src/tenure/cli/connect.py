@@ -163,9 +163,12 @@ def write_back(
     tasks: bool = typer.Option(
         False, "--tasks/--no-tasks", help="Each closed CTA as a completed Task on its account."
     ),
+    to: str = typer.Option(
+        "salesforce", "--to", help="The CRM written to: salesforce or hubspot (its properties)."
+    ),
 ) -> None:
-    """Write back to Salesforce after each daily run (opt-in): the fields named get the day's
-    values, changed ones only; no option at all turns write-back off."""
+    """Write back to Salesforce or HubSpot after each daily run (opt-in): the fields named get
+    the day's values, changed ones only; no option at all turns write-back off."""
     from tenure.connectors import write_back as wb
 
     options = wb.options_from(
@@ -175,14 +178,15 @@ def write_back(
         closed_ctas_as_tasks=tasks,
     )
     with unit_of_work() as session:
-        wb.set_write_back(session, cli_actor(session), options)
+        wb.set_write_back(session, cli_actor(session), options, to)
+    label = wb.CRMS[to]
     if not options.enabled:
-        console.print("Write-back to Salesforce is off.")
+        console.print(f"Write-back to {label} is off.")
         return
     written = [f"{key.replace('_', ' ')} → {name}" for key, name in options.fields.items()]
     if options.closed_ctas_as_tasks:
         written.append("closed CTAs → Tasks")
-    console.print(f"After each daily run Salesforce gets: {'; '.join(written)}.", highlight=False)
+    console.print(f"After each daily run {label} gets: {'; '.join(written)}.", highlight=False)
 
 
 def _connect(

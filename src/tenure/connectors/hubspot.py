@@ -12,13 +12,22 @@ who left), ``crm/associations`` v4 (``POST /crm/v4/associations/deals/companies/
 association type 5 is a deal's primary company), ``crm/properties`` (``GET
 /crm/v3/properties/{type}``: the portal's properties), ``usage-details`` (429 with
 ``Retry-After`` over the burst limit), private apps (a Bearer access token that does not expire).
+
+Write-back (opt-in, connectors/write_back.py): ``crm/objects`` batch update (``POST
+/crm/v3/objects/companies/batch/update`` ``{inputs: [{id, properties}]}``, at most 100 inputs;
+200 with ``results``, or 207 with ``errors[]`` whose ``context.ids`` names the companies it could
+not update; a property the portal lacks fails the call with 400 ``VALIDATION_ERROR``) and tasks
+(``POST /crm/v3/objects/tasks``: ``hs_timestamp``, ``hs_task_subject``, ``hs_task_body``,
+``hs_task_status`` COMPLETED, ``hs_task_priority``, ``hubspot_owner_id``, associated with the
+company by the HUBSPOT_DEFINED type 192, task → company). Scopes: crm.objects.companies.write
+and the tasks' (crm.objects.contacts.write in HubSpot's scope list).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from urllib3.util.retry import Retry
 
@@ -27,6 +36,9 @@ from tenure.connectors.http import RETRIED_STATUSES, library
 from tenure.connectors.records import Batch, Deleted, SyncObject
 from tenure.errors import TenureError
 from tenure.ingest.mappings import Mapping
+
+if TYPE_CHECKING:
+    from tenure.model import Cta
 
 API_URL = "https://api.hubapi.com"
 OWNERS = "owners"
@@ -59,6 +71,8 @@ PAGE = 100  # search pages hold at most 200; lists at most 100
 # A search stops at 10,000 results: it starts again from the newest modification time read.
 SEARCH_WINDOW = 10_000
 PRIMARY_COMPANY = 5  # HUBSPOT_DEFINED association type "Primary" (deal → company)
+TASK_TO_COMPANY = 192  # HUBSPOT_DEFINED association type, task → company
+BATCH_WRITE = 100  # inputs per batch update
 # The deal mapping reads the deal as GET /crm/v3/objects/deals returns it.
 PROPERTIES_PREFIX = "properties."
 
@@ -356,3 +370,104 @@ def _model_arguments(body: dict[str, Any]) -> dict[str, Any]:
 
 def _text(moment: datetime | None) -> str:
     return "" if moment is None else moment.isoformat()
+
+
+# --- write-back: company properties and completed tasks -------------------------------------
+
+
+def task_properties(cta: Cta, owner_id: str | None) -> dict[str, str]:
+    """A closed CTA as a completed HubSpot task, in the CTA's own words (as the Salesforce Task:
+    the same subject and description)."""
+    from tenure.connectors.write_back import task_description, task_subject
+
+    day = cta.closed_on or cta.opened_on
+    properties = {
+        "hs_timestamp": datetime.combine(day, time(12), tzinfo=UTC)
+        .isoformat()
+        .replace("+00:00", "Z"),
+        "hs_task_subject": task_subject(cta),
+        "hs_task_body": task_description(cta),
+        "hs_task_status": "COMPLETED",
+        "hs_task_priority": "HIGH" if cta.priority.value in ("high", "urgent") else "MEDIUM",
+        "hs_task_type": "TODO",
+    }
+    if owner_id:
+        properties["hubspot_owner_id"] = owner_id
+    return properties
+
+
+def batch_errors(answer: dict[str, Any]) -> dict[str, str]:
+    """A batch answer's errors per record id (207: ``errors[].context.ids``)."""
+    found: dict[str, str] = {}
+    for error in answer.get("errors") or []:
+        message = error.get("message") or error.get("category") or "refused"
+        for record_id in (error.get("context") or {}).get("ids") or []:
+            found[str(record_id)] = message
+    return found
+
+
+class HubSpotWriter:
+    """Write-back through hubspot-api-client: company properties by batch update, a completed
+    task per closed CTA (one create each: a batch create's results do not say which input they
+    answer)."""
+
+    account_object = "Company"
+    chunk = BATCH_WRITE
+
+    def __init__(self, reader: HubSpotReader) -> None:
+        self.reader = reader
+
+    def values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """HubSpot keeps every property value as a string."""
+        return {name: str(value) for name, value in values.items()}
+
+    def update(self, records: Sequence[tuple[str, dict[str, Any]]]) -> list[str | None]:
+        models = library("hubspot.crm.companies", "hubspot-api-client")
+        api = self.reader.client().crm.companies.batch_api
+        body = models.BatchInputSimplePublicObjectBatchInput(
+            inputs=[
+                models.SimplePublicObjectBatchInput(id=company, properties=values)
+                for company, values in records
+            ]
+        )
+        answer = self.reader.call(api.update, batch_input_simple_public_object_batch_input=body)
+        answered = api.api_client.sanitize_for_serialization(answer)
+        written = {str(r["id"]) for r in answered.get("results") or []}
+        errors = batch_errors(answered)
+        return [
+            None
+            if company in written
+            else errors.get(company, "HubSpot did not say whether it was written")
+            for company, _ in records
+        ]
+
+    def task(self, cta: Cta, account_id: str, owner_id: str | None) -> dict[str, Any]:
+        return {"company": account_id, "properties": task_properties(cta, owner_id)}
+
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[tuple[str | None, str]]:
+        models = library("hubspot.crm.objects.tasks", "hubspot-api-client")
+        api = self.reader.client().crm.objects.tasks.basic_api
+        created: list[tuple[str | None, str]] = []
+        for task in tasks:
+            association = models.PublicAssociationsForObject(
+                to=models.PublicObjectId(id=task["company"]),
+                types=[
+                    models.AssociationSpec(
+                        association_category="HUBSPOT_DEFINED",
+                        association_type_id=TASK_TO_COMPANY,
+                    )
+                ],
+            )
+            body = models.SimplePublicObjectInputForCreate(
+                properties=task["properties"], associations=[association]
+            )
+            try:
+                answer = self.reader.call(api.create, simple_public_object_input_for_create=body)
+            except HubSpotRefused as refused:  # this task only; the others still go
+                created.append((None, str(refused)))
+                continue
+            created.append((str(answer.id), ""))
+        return created
+
+    def api_usage(self) -> dict[str, Any]:
+        return self.reader.api_usage()

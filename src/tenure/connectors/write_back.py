@@ -1,5 +1,7 @@
-"""Write-back to Salesforce (opt-in): each account's health score, churn risk and CSM to fields
-an admin names, and each closed CTA as a completed Task on its account.
+"""Write-back to the CRM (opt-in, Salesforce and HubSpot): each account's health score, churn
+risk and CSM to fields an admin names, and each closed CTA as a completed Task on its account.
+One service, one set of options per CRM connection; what differs per CRM is the shape of a call
+(``CrmWriter``: Salesforce below, HubSpot's in connectors/hubspot.py).
 
 REST API pages this follows (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/):
 ``resources_composite_sobjects_collections_update.htm`` (``PATCH /composite/sobjects``: up to
@@ -8,6 +10,10 @@ REST API pages this follows (developer.salesforce.com/docs/atlas.en-us.api_rest.
 (``POST /composite/sobjects``: the Tasks, their ids back). The Task's standard fields:
 ``WhatId`` (the account), ``Subject``, ``Status`` ``Completed``, ``ActivityDate``,
 ``Description``, ``OwnerId``.
+
+HubSpot: ``POST /crm/v3/objects/companies/batch/update`` (up to 100 companies; 207 with
+``errors[].context.ids`` for those it could not update) and ``POST /crm/v3/objects/tasks`` (a
+completed task associated with its company, association type 192); see hubspot.py.
 
 Only values that changed since the last write are sent (``write_back`` keeps them per account),
 so a daily run that changes nothing writes nothing. A Task is created once per closed CTA: its
@@ -20,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
@@ -29,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.connectors import credentials as sealing
+from tenure.connectors.hubspot import HubSpotReader, HubSpotWriter
 from tenure.connectors.salesforce import SalesforceReader
 from tenure.connectors.schemas import ObjectOutcome
 from tenure.errors import InvalidInput, NotFound
@@ -39,6 +46,8 @@ from tenure.model import (
     Cta,
     CtaStatus,
     HealthScore,
+    IdentitySystem,
+    SourceIdentity,
     SyncRun,
     User,
     UserRole,
@@ -49,6 +58,8 @@ from tenure.playbooks.wording import why_text
 from tenure.store.database import session_scope
 
 VENDOR = "salesforce"
+# The CRMs Tenure writes back to, in the words of their users.
+CRMS = {"salesforce": "Salesforce", "hubspot": "HubSpot"}
 # Records per composite call (Salesforce's limit).
 CHUNK = 200
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
@@ -57,7 +68,7 @@ _SALESFORCE_USER = re.compile(r"^005[A-Za-z0-9]{15}$")
 
 
 class WriteBackOptions(BaseModel):
-    """Which Account fields get what (API names; empty: not written) and whether closed CTAs
+    """Which account fields get what (API names; empty: not written) and whether closed CTAs
     become Tasks."""
 
     health_score_field: str | None = Field(
@@ -67,7 +78,11 @@ class WriteBackOptions(BaseModel):
         default=None, description="Percent or number field for the churn risk (0-100)"
     )
     csm_field: str | None = Field(
-        default=None, description="User lookup for the CSM (OwnerId moves the account itself)"
+        default=None,
+        description=(
+            "User field for the CSM (Salesforce OwnerId or HubSpot hubspot_owner_id moves the "
+            "account itself)"
+        ),
     )
     closed_ctas_as_tasks: bool = Field(default=False, description="Closed CTAs as Tasks")
 
@@ -76,7 +91,10 @@ class WriteBackOptions(BaseModel):
     def _api_name(cls, value: str | None) -> str | None:
         value = (value or "").strip() or None
         if value is not None and not _FIELD.match(value):
-            raise ValueError(f"{value!r} is not a Salesforce field API name (Tenure_Health__c)")
+            raise ValueError(
+                f"{value!r} is not a field's API name (Salesforce: Tenure_Health__c; HubSpot's "
+                "internal name: tenure_health)"
+            )
         return value
 
     @property
@@ -93,12 +111,15 @@ class WriteBackOptions(BaseModel):
         return {key: name for key, name in chosen.items() if name}
 
 
-def set_write_back(session: Session, actor: Actor, options: WriteBackOptions) -> WriteBackOptions:
-    """Turn write-back on or off for the Salesforce connection (admins; audited)."""
+def set_write_back(
+    session: Session, actor: Actor, options: WriteBackOptions, vendor: str = VENDOR
+) -> WriteBackOptions:
+    """Turn write-back on or off for a CRM connection (admins; audited)."""
     require_role(actor.user, UserRole.admin)
-    connection = _connection(session)
+    label = _label(vendor)
+    connection = _connection(session, vendor)
     if connection is None:
-        raise NotFound("Salesforce is not connected: connect it before writing back to it")
+        raise NotFound(f"{label} is not connected: connect it before writing back to it")
     before = connection.options.get("write_back")
     connection.options = {**connection.options, "write_back": options.model_dump()}
     session.flush()
@@ -107,22 +128,40 @@ def set_write_back(session: Session, actor: Actor, options: WriteBackOptions) ->
         actor,
         "write_back",
         "connection",
-        VENDOR,
+        vendor,
         before={"write_back": before},
         after={"write_back": options.model_dump()},
     )
     return options
 
 
-def write_back_options(session: Session) -> WriteBackOptions | None:
-    connection = _connection(session)
+def write_back_options(session: Session, vendor: str = VENDOR) -> WriteBackOptions | None:
+    connection = _connection(session, _known(vendor))
     if connection is None or not connection.options.get("write_back"):
         return None
     return WriteBackOptions.model_validate(connection.options["write_back"])
 
 
-def _connection(session: Session) -> Connection | None:
-    return session.scalar(sa.select(Connection).where(Connection.vendor == VENDOR))
+def writes_back(session: Session) -> bool:
+    """Whether any CRM has write-back turned on (the daily run's last step runs then)."""
+    return any(
+        (options := write_back_options(session, vendor)) is not None and options.enabled
+        for vendor in CRMS
+    )
+
+
+def _known(vendor: str) -> str:
+    if vendor not in CRMS:
+        raise NotFound(f"Tenure writes back to {' and '.join(CRMS.values())}, not to {vendor!r}")
+    return vendor
+
+
+def _label(vendor: str) -> str:
+    return CRMS[_known(vendor)]
+
+
+def _connection(session: Session, vendor: str = VENDOR) -> Connection | None:
+    return session.scalar(sa.select(Connection).where(Connection.vendor == vendor))
 
 
 # --- pure: what to write ------------------------------------------------------------------------
@@ -132,7 +171,7 @@ def account_values(
     options: WriteBackOptions,
     health: int | None,
     risk: float | None,
-    csm_salesforce_id: str | None,
+    csm_remote_id: str | None,
 ) -> dict[str, Any]:
     """The fields to set on one account (a value Tenure does not have is not written).
 
@@ -146,35 +185,44 @@ def account_values(
         values[fields["health_score"]] = health
     if "churn_risk" in fields and risk is not None:
         values[fields["churn_risk"]] = round(risk * 100, 1)
-    if "csm" in fields and csm_salesforce_id:
-        values[fields["csm"]] = csm_salesforce_id
+    if "csm" in fields and csm_remote_id:
+        values[fields["csm"]] = csm_remote_id
     return values
 
 
 def task_for(cta: Cta, account_salesforce_id: str, owner_salesforce_id: str | None) -> dict:
     """A closed CTA as a completed Salesforce Task on its account, in the CTA's own words."""
-    why = why_text(cta.facts) or cta.reason
-    outcome = cta.outcome.value.replace("_", " ") if cta.outcome else "closed"
-    lines = [f"Outcome: {outcome}", f"Why it was opened: {why}"]
-    if cta.outcome_note:
-        lines.append(f"Note: {cta.outcome_note}")
     task: dict[str, Any] = {
         "attributes": {"type": "Task"},
         "WhatId": account_salesforce_id,
-        "Subject": f"Tenure CTA: {cta.title}"[:255],
+        "Subject": task_subject(cta),
         "Status": "Completed",
         "Priority": "High" if cta.priority.value in ("high", "urgent") else "Normal",
         "ActivityDate": (cta.closed_on or cta.opened_on).isoformat(),
-        "Description": "\n".join(lines)[:32000],
+        "Description": task_description(cta),
     }
     if owner_salesforce_id:
         task["OwnerId"] = owner_salesforce_id
     return task
 
 
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
+def task_subject(cta: Cta) -> str:
+    return f"Tenure CTA: {cta.title}"[:255]
+
+
+def task_description(cta: Cta) -> str:
+    """Why the CTA was opened and how it ended, as its page says it."""
+    why = why_text(cta.facts) or cta.reason
+    outcome = cta.outcome.value.replace("_", " ") if cta.outcome else "closed"
+    lines = [f"Outcome: {outcome}", f"Why it was opened: {why}"]
+    if cta.outcome_note:
+        lines.append(f"Note: {cta.outcome_note}")
+    return "\n".join(lines)[:32000]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _errors(result: dict[str, Any]) -> str:
@@ -183,34 +231,103 @@ def _errors(result: dict[str, Any]) -> str:
     )
 
 
+# --- the calls each CRM takes ---------------------------------------------------------------------
+
+
+class CrmWriter(Protocol):
+    """One CRM's write calls: each answers per record, None for written or the CRM's reason."""
+
+    account_object: str  # the CRM's name for an account: "Account", "Company"
+    chunk: int
+
+    def values(self, values: dict[str, Any]) -> dict[str, Any]: ...
+
+    def update(self, records: Sequence[tuple[str, dict[str, Any]]]) -> list[str | None]: ...
+
+    def task(self, cta: Cta, account_id: str, owner_id: str | None) -> dict[str, Any]: ...
+
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[tuple[str | None, str]]: ...
+
+    def api_usage(self) -> dict[str, Any]: ...
+
+
+class SalesforceWriter:
+    """sObject Collections: PATCH for the accounts, POST for the Tasks, a result per record."""
+
+    account_object = "Account"
+    chunk = CHUNK
+
+    def __init__(self, reader: SalesforceReader) -> None:
+        self.reader = reader
+
+    def values(self, values: dict[str, Any]) -> dict[str, Any]:
+        return values
+
+    def update(self, records: Sequence[tuple[str, dict[str, Any]]]) -> list[str | None]:
+        body = [{"attributes": {"type": "Account"}, "id": i, **values} for i, values in records]
+        return [
+            None if result.get("success") else _errors(result)
+            for result in _collection(self.reader, "PATCH", body)
+        ]
+
+    def task(self, cta: Cta, account_id: str, owner_id: str | None) -> dict[str, Any]:
+        return task_for(cta, account_id, owner_id)
+
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[tuple[str | None, str]]:
+        return [
+            (result.get("id"), "") if result.get("success") else (None, _errors(result))
+            for result in _collection(self.reader, "POST", list(tasks))
+        ]
+
+    def api_usage(self) -> dict[str, Any]:
+        return self.reader.api_usage()
+
+
+def _writer(vendor: str, url: str, secrets: dict[str, str]) -> CrmWriter:
+    if vendor == "hubspot":
+        return HubSpotWriter(HubSpotReader(url, secrets))
+    return SalesforceWriter(SalesforceReader(url, secrets))
+
+
 # --- I/O ------------------------------------------------------------------------------------------
 
 
 def write_back(
     factory: sessionmaker[Session], secret_key: str, as_of: date
 ) -> dict[str, Any] | None:
-    """Write the day's values and closed CTAs to Salesforce; recorded as a run of the
-    connection ("Account write-back", "Task write-back"). None: write-back is off."""
+    """Write the day's values and closed CTAs to every CRM with write-back on; each recorded as
+    a run of its connection ("Account write-back" or "Company write-back", "Task write-back").
+    None: write-back is off everywhere."""
+    totals: dict[str, Any] | None = None
+    for vendor in CRMS:
+        done = _write_back_to(factory, secret_key, as_of, vendor)
+        if done is not None:
+            totals = done if totals is None else {k: totals[k] + v for k, v in done.items()}
+    return totals
+
+
+def _write_back_to(
+    factory: sessionmaker[Session], secret_key: str, as_of: date, vendor: str
+) -> dict[str, Any] | None:
     with session_scope(factory) as session:
-        connection = _connection(session)
-        options = write_back_options(session)
+        connection = _connection(session, vendor)
+        options = write_back_options(session, vendor)
         if connection is None or options is None or not options.enabled:
             return None
         connection_id, url = connection.id, connection.base_url or ""
-        secrets = sealing.unseal(secret_key, connection.credentials, VENDOR)
+        secrets = sealing.unseal(secret_key, connection.credentials, vendor)
         run = SyncRun(connection_id=connection_id, status="running", started_at=utcnow())
         run.objects = {}
         session.add(run)
         session.flush()
         run_id = run.id
-    reader = SalesforceReader(url, secrets)
+    writer = _writer(vendor, url, secrets)
     outcomes: dict[str, ObjectOutcome] = {}
+    accounts = f"{writer.account_object} write-back"
     if options.fields:
-        outcomes["Account write-back"] = _write_accounts(
-            factory, reader, connection_id, options, as_of
-        )
+        outcomes[accounts] = _write_accounts(factory, writer, vendor, connection_id, options, as_of)
     if options.closed_ctas_as_tasks:
-        outcomes["Task write-back"] = _write_tasks(factory, reader, connection_id)
+        outcomes["Task write-back"] = _write_tasks(factory, writer, vendor, connection_id)
     failed = [o for o in outcomes.values() if o.error]
     refused = sum(o.rejected for o in outcomes.values())
     status = (
@@ -224,18 +341,38 @@ def write_back(
         row = session.get_one(SyncRun, run_id)
         row.status, row.finished_at = status, utcnow()
         row.objects = {name: o.model_dump() for name, o in outcomes.items()}
-        row.api_usage = reader.api_usage()
+        row.api_usage = writer.api_usage()
     return {
-        "accounts_written": outcomes.get("Account write-back", ObjectOutcome()).updated,
+        "accounts_written": outcomes.get(accounts, ObjectOutcome()).updated,
         "tasks_created": outcomes.get("Task write-back", ObjectOutcome()).inserted,
         "refused": refused,
         "failed": len(failed),
     }
 
 
-def _salesforce_accounts(session: Session) -> dict[int, str]:
+def _remote_accounts(session: Session, vendor: str) -> dict[int, str]:
+    """Each account's id in the CRM: a Salesforce Account id (the external id, 001…), or the
+    HubSpot company id the sync or an import recorded as the account's HubSpot identity (a
+    portal synced with Salesforce keeps the Salesforce id as the external id)."""
+    if vendor == "hubspot":
+        identities = session.execute(
+            sa.select(SourceIdentity.account_id, SourceIdentity.value).where(
+                SourceIdentity.entity == "account",
+                SourceIdentity.system == IdentitySystem.hubspot,
+            )
+        )
+        return {i: v for i, v in identities if i is not None and v.isdigit()}
     rows = session.execute(sa.select(Account.id, Account.external_id))
     return {i: e for i, e in rows if e and _SALESFORCE_ACCOUNT.match(e)}
+
+
+def _remote_user(vendor: str, external_id: str | None) -> str | None:
+    """A user's id in the CRM: a Salesforce User id (005…) or a HubSpot owner id (digits)."""
+    if not external_id:
+        return None
+    if vendor == "hubspot":
+        return external_id if external_id.isdigit() else None
+    return external_id if _SALESFORCE_USER.match(external_id) else None
 
 
 def _latest(session: Session, model: Any, column: Any, as_of: date) -> dict[int, Any]:
@@ -255,14 +392,15 @@ def _latest(session: Session, model: Any, column: Any, as_of: date) -> dict[int,
 
 def _write_accounts(
     factory: sessionmaker[Session],
-    reader: SalesforceReader,
+    writer: CrmWriter,
+    vendor: str,
     connection_id: int,
     options: WriteBackOptions,
     as_of: date,
 ) -> ObjectOutcome:
     tally = ObjectOutcome()
     with session_scope(factory) as session:
-        remote = _salesforce_accounts(session)
+        remote = _remote_accounts(session, vendor)
         health = _latest(session, HealthScore, HealthScore.score, as_of)
         risk = _latest(session, ChurnRiskScore, ChurnRiskScore.probability, as_of)
         owners = {
@@ -280,30 +418,27 @@ def _write_accounts(
             )
         }
     changes = []
-    for account_id, salesforce_id in sorted(remote.items()):
-        owner = owners.get(account_id)
-        csm = owner if owner and _SALESFORCE_USER.match(owner) else None
-        values = account_values(options, health.get(account_id), risk.get(account_id), csm)
+    for account_id, remote_id in sorted(remote.items()):
+        csm = _remote_user(vendor, owners.get(account_id))
+        values = writer.values(
+            account_values(options, health.get(account_id), risk.get(account_id), csm)
+        )
         if values and values != written.get(account_id):
-            changes.append((account_id, salesforce_id, values))
+            changes.append((account_id, remote_id, values))
     tally.read = len(changes)
     try:
-        for chunk in _chunks(changes):
-            records = [
-                {"attributes": {"type": "Account"}, "id": sf_id, **values}
-                for _, sf_id, values in chunk
-            ]
-            results = _collection(reader, "PATCH", records)
+        for chunk in _chunks(changes, writer.chunk):
+            results = writer.update([(remote_id, values) for _, remote_id, values in chunk])
             tally.batches += 1
             with session_scope(factory) as session:
-                for (account_id, sf_id, values), result in zip(chunk, results, strict=True):
-                    if result.get("success"):
-                        _remember(session, connection_id, "account", account_id, sf_id, values)
+                for (account_id, remote_id, values), error in zip(chunk, results, strict=True):
+                    if error is None:
+                        _remember(session, connection_id, "account", account_id, remote_id, values)
                         tally.updated += 1
                     else:
                         tally.rejected += 1
                         if len(tally.rejects) < 20:
-                            tally.rejects.append(f"Account {sf_id}: {_errors(result)}")
+                            tally.rejects.append(f"{writer.account_object} {remote_id}: {error}")
     except Exception as error:  # the API refused the call: recorded, the Tasks still go
         from tenure.connectors.sync import describe
 
@@ -312,11 +447,11 @@ def _write_accounts(
 
 
 def _write_tasks(
-    factory: sessionmaker[Session], reader: SalesforceReader, connection_id: int
+    factory: sessionmaker[Session], writer: CrmWriter, vendor: str, connection_id: int
 ) -> ObjectOutcome:
     tally = ObjectOutcome()
     with session_scope(factory) as session:
-        remote = _salesforce_accounts(session)
+        remote = _remote_accounts(session, vendor)
         done = set(
             session.scalars(
                 sa.select(WriteBack.record_id).where(
@@ -335,26 +470,32 @@ def _write_tasks(
             )
             if cta.id not in done and cta.account_id in remote
         ]
-        tasks = []
-        for cta in closed:
-            owner = owners.get(cta.owner_id) if cta.owner_id else None
-            owner = owner if owner and _SALESFORCE_USER.match(owner) else None
-            tasks.append((cta.id, task_for(cta, remote[cta.account_id], owner)))
+        tasks = [
+            (
+                cta.id,
+                cta.title,
+                writer.task(
+                    cta,
+                    remote[cta.account_id],
+                    _remote_user(vendor, owners.get(cta.owner_id) if cta.owner_id else None),
+                ),
+            )
+            for cta in closed
+        ]
     tally.read = len(tasks)
     try:
-        for chunk in _chunks(tasks):
-            body = [task for _, task in chunk]
-            results = _collection(reader, "POST", body)
+        for chunk in _chunks(tasks, writer.chunk):
+            results = writer.create_tasks([task for _, _, task in chunk])
             tally.batches += 1
             with session_scope(factory) as session:
-                for (cta_id, task), result in zip(chunk, results, strict=True):
-                    if result.get("success"):
-                        _remember(session, connection_id, "cta", cta_id, result.get("id"), {})
+                for (cta_id, title, _), (task_id, error) in zip(chunk, results, strict=True):
+                    if task_id is not None:
+                        _remember(session, connection_id, "cta", cta_id, task_id, {})
                         tally.inserted += 1
                     else:
                         tally.rejected += 1
                         if len(tally.rejects) < 20:
-                            tally.rejects.append(f"CTA {task['Subject']}: {_errors(result)}")
+                            tally.rejects.append(f"CTA {title!r}: {error}")
     except Exception as error:
         from tenure.connectors.sync import describe
 
@@ -417,4 +558,6 @@ def options_from(
         )
     except ValidationError as error:
         first = error.errors()[0]
-        raise InvalidInput(f"{first['loc'][0]}: {first['msg']}") from None
+        field = str(first["loc"][0]).removesuffix("_field").replace("_", " ").capitalize()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidInput(f"{field} field: {message}") from None

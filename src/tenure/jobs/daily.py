@@ -1,6 +1,6 @@
 """The daily run: metrics → health → churn risk → milestones → facts → rules → CTAs →
 follow-ups (→ Slack alerts queued, when Slack is connected) → outbox → webhooks (→ Slack)
-(→ write-back to Salesforce, when turned on).
+(→ write-back to Salesforce/HubSpot, when turned on).
 
 Each run is recorded in ``daily_run`` (as-of date, start/end, per-step seconds and counts, errors).
 Running an as-of date that already succeeded changes nothing; ``force`` re-runs its steps, which
@@ -419,11 +419,10 @@ def _sync(factory: Any, data_dir: Path) -> dict[str, Any]:
 
 
 def _writes_back(factory: Any) -> bool:
-    from tenure.connectors.write_back import write_back_options
+    from tenure.connectors.write_back import writes_back
 
     with session_scope(factory) as session:
-        options = write_back_options(session)
-    return options is not None and options.enabled
+        return writes_back(session)
 
 
 def _write_back(factory: Any, as_of: date) -> dict[str, Any]:

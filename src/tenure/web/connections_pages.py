@@ -4,7 +4,7 @@ the CLI's and the API's; a secret typed here is never shown again, not even afte
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -79,7 +79,7 @@ def _page(
             "vendor_labels": {v["name"]: v["label"] for v in vendors},
             "sync_runs": service.sync_runs(db, limit=20),
             "slack": alerts_service.slack_connection(db),
-            "write_back": write_back.write_back_options(db),
+            "write_back": {crm: write_back.write_back_options(db, crm) for crm in write_back.CRMS},
             "slack_alerts": alerts_service.recent_alerts(db, limit=30),
             "alert_kinds": KINDS,
             "error": error,
@@ -107,7 +107,8 @@ _NOTICES = {
     "sync": "The sync started; reload this page to follow it in Recent syncs.",
     "slack": "Slack alerts are set up: they go out after each daily run.",
     "slack_removed": "Slack is disconnected: its token is deleted.",
-    "write_back": "Saved: Salesforce gets what you chose after each daily run.",
+    "write_back_salesforce": "Saved: Salesforce gets what you chose after each daily run.",
+    "write_back_hubspot": "Saved: HubSpot gets what you chose after each daily run.",
 }
 
 
@@ -184,8 +185,13 @@ def sync_now(
     return RedirectResponse(f"{PAGE}?notice=sync#runs", status_code=303)
 
 
-@router.post("/connections/salesforce/write-back")
-async def set_write_back(request: Request, actor: Actor = AdminActor, db: Session = Db) -> Response:
+@router.post("/connections/{vendor}/write-back")
+async def set_write_back(
+    vendor: Literal["salesforce", "hubspot"],
+    request: Request,
+    actor: Actor = AdminActor,
+    db: Session = Db,
+) -> Response:
     form = await request.form()
     try:
         options = write_back.options_from(
@@ -194,10 +200,12 @@ async def set_write_back(request: Request, actor: Actor = AdminActor, db: Sessio
             csm_field=str(form.get("csm_field") or ""),
             closed_ctas_as_tasks=form.get("closed_ctas_as_tasks") == "on",
         )
-        write_back.set_write_back(db, actor, options)
+        write_back.set_write_back(db, actor, options, vendor)
     except TenureError as error:
-        return _failed(request, db, error, "salesforce")
-    return RedirectResponse(f"{PAGE}?notice=write_back#write-back", status_code=303)
+        return _failed(request, db, error, vendor)
+    return RedirectResponse(
+        f"{PAGE}?notice=write_back_{vendor}#write-back-{vendor}", status_code=303
+    )
 
 
 @router.post("/slack")

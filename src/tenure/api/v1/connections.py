@@ -3,7 +3,7 @@ disconnect, sync now, the runs. Credentials go in and never come back out."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -114,19 +114,25 @@ def sync_now(vendor: str, request: Request, actor: Actor = CurrentActor) -> Sync
     )
 
 
-@router.get("/connections/salesforce/write-back", response_model=WriteBackOptions | None)
-def get_write_back(actor: Actor = CurrentActor, db: Session = Db) -> WriteBackOptions | None:
-    """What is written back to Salesforce after each daily run (null: nothing)."""
+CRM = Literal["salesforce", "hubspot"]
+
+
+@router.get("/connections/{vendor}/write-back", response_model=WriteBackOptions | None)
+def get_write_back(
+    vendor: CRM, actor: Actor = CurrentActor, db: Session = Db
+) -> WriteBackOptions | None:
+    """What is written back to Salesforce or HubSpot after each daily run (null: nothing)."""
     _admin(actor)
-    return write_back.write_back_options(db)
+    return write_back.write_back_options(db, vendor)
 
 
-@router.put("/connections/salesforce/write-back", response_model=WriteBackOptions)
+@router.put("/connections/{vendor}/write-back", response_model=WriteBackOptions)
 def put_write_back(
-    data: WriteBackOptions, actor: Actor = CurrentActor, db: Session = Db
+    vendor: CRM, data: WriteBackOptions, actor: Actor = CurrentActor, db: Session = Db
 ) -> WriteBackOptions:
-    """Turn write-back on (the Account fields named, closed CTAs as Tasks) or off (none)."""
-    return write_back.set_write_back(db, actor, data)
+    """Turn write-back on (the account or company fields named, closed CTAs as Tasks) or off
+    (none)."""
+    return write_back.set_write_back(db, actor, data, vendor)
 
 
 @router.get("/alerts/slack", response_model=SlackConnectionRead | None)

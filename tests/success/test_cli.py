@@ -138,7 +138,7 @@ def test_success_commands(cli_env: Path) -> None:
     assert "ESG (ends in Realization) — esg  (in force)" in run("lifecycle", "model", "esg")
     # ESG's step 2 on the same facts: no value shown yet (no outcome met, review or expansion).
     esg = run("lifecycle", "show", "acme", "--as-of", "2026-03-01")
-    assert "stage Adopt — ESG (ends in Realization)" in esg and "no value shown yet" in esg
+    assert "stage Adopt — ESG (ends in Realization)" in esg and "No value shown yet" in esg
     unknown = runner.invoke(app, ["lifecycle", "model", "gainsight"])
     assert unknown.exit_code == 1 and "choose one of: laer = LAER" in unknown.output
     run("lifecycle", "model", "laer")

@@ -56,7 +56,17 @@ def test_clientsuccess_shows_renewal_only_after_value_was_realized() -> None:
     # The same customer without any evidence of value: its renewals come before value.
     bare = variant_stage(CS, FACTS, ValueFacts(), date(2024, 9, 2))
     assert (bare.stage, bare.label) == ("renewal_no_value", "Renewal due before value was realized")
-    assert "no value shown yet" in " ".join(bare.reasons)
+    assert "No value shown yet" in " ".join(bare.reasons)
+    # Its renewal completed: back from step 5 because the renewal is done, not because of value.
+    back = next(
+        h
+        for h in variant_history(CS, FACTS, ValueFacts(), date(2025, 6, 1))
+        if h.effective_on == date(2025, 1, 1)
+    )
+    assert (back.stage, back.cause) == (
+        "adoption",
+        "renew ended: the renewal was completed on 2024-12-15",
+    )
 
 
 def test_history_steps_back_only_with_a_cause() -> None:

@@ -433,4 +433,6 @@ def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
     book["keep"].onboarded_on = None
     session.flush()
     stage = lifecycle_service.lifecycle_show(session, "keep", date(2025, 7, 15)).current
-    assert "adopt: live since 2025-06-30 (milestone 'team_adoption' reached)" in stage.reasons
+    assert "adopt: live since 2025-06-30 (first milestone reached: Half the licences in use)" in (
+        stage.reasons
+    )

@@ -72,8 +72,8 @@ class LifecycleContract:
 class LifecycleFacts:
     contracts: Sequence[LifecycleContract]
     go_live_on: date | None = None
-    # Where go-live came from, shown in the reasons (e.g. "onboarded_on", "milestone kickoff").
-    go_live_source: str = "onboarded_on"
+    # Where go-live came from, in words, shown in the reasons.
+    go_live_source: str = "the go-live day on the account"
     # Dates expansion opportunities were opened or won, and contracts renewed with an expansion.
     expansion_dates: Sequence[date] = field(default_factory=tuple)
     # The customer's first signature (the account's created_on), when it predates the contracts.
@@ -154,7 +154,7 @@ def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
             f"(≤ {RENEW_WINDOW_DAYS})"
         )
     reasons.append(
-        f"year_index {year_index}: {full_years} full year(s) since the first signature {first} "
+        f"a customer for {full_years} full year(s) since the first signature on {first} "
         f"({len(renewals)} renewal(s) stored)"
     )
     return StageResult(

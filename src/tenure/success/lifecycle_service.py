@@ -49,14 +49,14 @@ def go_live_on(book: Book, account_id: int) -> tuple[date | None, str]:
     when the customer went live, so it never stands in for go-live."""
     onboarded = book.accounts[account_id].onboarded_on
     if onboarded:
-        return onboarded, "onboarded_on"
+        return onboarded, "the go-live day on the account"
     reached = [
         m for m in book.milestones[account_id] if m.reached_on and m.reached_by != "baseline"
     ]
     if not reached:
         return None, "no go-live recorded"
     first = min(reached, key=lambda m: m.reached_on or date.max)
-    return first.reached_on, f"milestone {first.key!r} reached"
+    return first.reached_on, f"first milestone reached: {first.name}"
 
 
 def lifecycle_facts(book: Book, account_id: int) -> lifecycle.LifecycleFacts:

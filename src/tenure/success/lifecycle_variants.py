@@ -203,6 +203,10 @@ def _last_evidence_words(value: ValueFacts, as_of: date) -> str:
     return f"value last shown on {last.on} ({last.what}), over {REALIZATION_WINDOW_DAYS} days ago"
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _on(e: ValueEvidence) -> date:
     return e.on
 
@@ -211,12 +215,27 @@ def _motions(
     model: LifecycleModel, laer: StageResult, value: ValueFacts, as_of: date
 ) -> tuple[list[str], list[str], ValueEvidence | None]:
     """The model's active steps (in step order) and the reasons that set them."""
-    laer_keys = {m.value: r for m in laer.active_motions for r in laer.reasons if r.startswith(m)}
+    # LAER's reason of each active motion ("adopt: live since …"), under this model's stage name.
+    labels = {
+        LifecycleModel.esg: {"land": "Land", "adopt": "Adopt", "expand": "Expand"},
+        LifecycleModel.clientsuccess: {
+            "land": "Onboarding",
+            "adopt": "Adoption",
+            "expand": "Expansion",
+            "renew": "Renewal",
+        },
+    }[model]
+    laer_keys = {
+        m.value: f"{labels.get(m.value, m.value)}{r.removeprefix(m.value)}"
+        for m in laer.active_motions
+        for r in laer.reasons
+        if r.startswith(f"{m.value}:")
+    }
     shown = realized(value, as_of)
     value_reason = (
-        f"value realized: {shown.what} on {shown.on} (within {REALIZATION_WINDOW_DAYS} days)"
+        f"Value realized: {shown.what} on {shown.on} (within {REALIZATION_WINDOW_DAYS} days)"
         if shown
-        else _last_evidence_words(value, as_of)
+        else _sentence(_last_evidence_words(value, as_of))
     )
     motions: list[str] = []
     reasons: list[str] = []
@@ -293,9 +312,8 @@ def _ended_step(
 ) -> str:
     if key in ("realization", "value_realization"):
         return f"{MODELS[model].stage(key).label} ended: {_last_evidence_words(value, day)}"
-    if key == "renewal_no_value":
-        return "the renewal became one after value was realized"
-    laer = {"expansion": "expand", "renewal": "renew"}.get(key, key)
+    # A renewal before or after value ends the same way: completed, or no contract due any more.
+    laer = {"expansion": "expand", "renewal": "renew", "renewal_no_value": "renew"}.get(key, key)
     return _ended(LaerStage(laer), facts, day) if laer in ("expand", "renew") else f"{key} ended"
 
 

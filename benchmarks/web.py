@@ -74,6 +74,7 @@ MEASURES = [
     ("open_high_tickets", "Open high-priority tickets", 5),
 ]
 CHUNK = 20_000
+TIMEOUT_S = 30
 GOAL_P95_MS = 150  # issue 19: every page, API list and CSV export at 10,000 accounts
 
 
@@ -472,11 +473,18 @@ def time_endpoints(
     base: str, accounts: int, n: int, only: str | None = None
 ) -> dict[str, dict[str, Any]]:
     def new_client() -> httpx.Client:
-        return httpx.Client(base_url=base, timeout=30, follow_redirects=True)
+        return httpx.Client(base_url=base, timeout=TIMEOUT_S, follow_redirects=True)
 
-    timings = {}
+    timings: dict[str, dict[str, Any]] = {}
     for name, (client, paths) in signed_in_endpoints(new_client, accounts, n).items():
         if only and only.lower() not in name.lower():
+            continue
+        try:
+            client.get(paths[0], timeout=TIMEOUT_S).raise_for_status()
+        except httpx.TimeoutException:
+            # A page that cannot answer within the timeout is a figure too, not a crash.
+            timings[name] = {"requests": 0, "timed_out_after_s": TIMEOUT_S}
+            print(f"{name:66s} no answer within {TIMEOUT_S} s", flush=True)
             continue
         timings[name] = time_requests(client, paths, warmup=5)
         print(
@@ -542,7 +550,8 @@ def main(argv: list[str] | None = None) -> Path:
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    worst = max(t["p95_ms"] for t in timings.values())
+    timed_out = sorted(name for name, t in timings.items() if "timed_out_after_s" in t)
+    worst = max((t["p95_ms"] for t in timings.values() if "p95_ms" in t), default=0.0)
     figures = {
         "benchmark": "web",
         "as_of": AS_OF.isoformat(),
@@ -554,10 +563,11 @@ def main(argv: list[str] | None = None) -> Path:
         "score_every_days": args.score_every_days,
         "timings": timings,
         "worst_p95_ms": worst,
+        "timed_out": timed_out,
         "goal_p95_ms": GOAL_P95_MS,
-        "meets_goal": worst <= GOAL_P95_MS,
+        "meets_goal": worst <= GOAL_P95_MS and not timed_out,
     }
-    summary = ("worst_p95_ms", "meets_goal", "server_workers")
+    summary = ("worst_p95_ms", "timed_out", "meets_goal", "server_workers")
     print(json.dumps({key: figures[key] for key in summary}))
     return bench.write(figures, headline="worst_p95_ms", filename=args.output)
 

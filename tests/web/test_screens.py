@@ -4,6 +4,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import date
@@ -500,3 +501,90 @@ def test_the_api_twins_create_and_send_a_campaign_and_save_a_rule(
     # The command line sees the rule saved on the console, as the daily run does.
     listed_by_cli = json.loads(run_cli(console, monkeypatch, "rules", "list", "--json"))
     assert "renewal_within_60_days" in [r["key"] for r in listed_by_cli]
+
+
+def test_appropriate_experience_requirements_are_set_and_shown_on_the_form(
+    console: Console,
+) -> None:
+    """Issue 19: the form took a touch model only (the CLI's --require had no screen). The
+    owner types the customer's own requirements — a percent as a share, a measure they report —
+    sees them listed in words and back in the form; ticking the touch model's promises records
+    the catalog's list; a bad target names the row."""
+    acme = console.book.acme.id
+    sign_in(console.client, "cleo@example.com")
+    token = csrf_of(console.client.get(f"/accounts/{acme}/success-plan").text)
+    outcome = {
+        "required_outcome": "Every rep works in Acme's new tool",
+        "measure": "usage.license_utilization",
+        "op": "gte",
+        "target": "80",
+        "touch_model": "high_touch",
+        "csrf_token": token,
+    }
+    rows = {
+        "req0_description": "Their sponsor meets us every quarter",
+        "req0_measure": "usage.touchpoints_90d",
+        "req0_op": "gte",
+        "req0_target": "1",
+        "req1_description": "",
+        "req1_measure": "usage.license_utilization",
+        "req1_op": "gte",
+        "req1_target": "50",
+        "req2_measure": "custom",
+        "req2_custom_measure": "Training hours",
+        "req2_op": "gte",
+        "req2_target": "10",
+        "req2_description": "Ten hours of training a month",
+        "req3_measure": "",  # an unused row
+    }
+    page = console.client.post(f"/accounts/{acme}/desired-outcome", data={**outcome, **rows})
+    assert page.status_code == 200, page.text
+    text = html.unescape(page.text)
+    shown = text[text.index('id="experience-requirements"') :]
+    assert "Their sponsor meets us every quarter" in shown
+    assert "License utilization at least 50 %" in shown
+    assert "Ten hours of training a month" in shown
+    assert 'value="50"' in text and 'value="training hours"' in text  # back in the form
+    with console.session() as session:
+        stored = session.scalars(
+            sa.select(DesiredOutcome.requirements).where(DesiredOutcome.account_id == acme)
+        ).one()
+    assert [(r["key"], r["rule"]) for r in stored] == [
+        (
+            "their_sponsor_meets_us_every_quarter",
+            {"field": "usage.touchpoints_90d", "op": "gte", "value": 1.0},
+        ),
+        (
+            "license_utilization_at_least_50",
+            {"field": "usage.license_utilization", "op": "gte", "value": 0.5},
+        ),
+        (
+            "ten_hours_of_training_a_month",
+            {"field": "outcome.training_hours", "op": "gte", "value": 10.0},
+        ),
+    ]
+    # The touch model's promises instead (experience.yaml: three for high touch).
+    standard = console.client.post(
+        f"/accounts/{acme}/desired-outcome",
+        data={**outcome, **rows, "standard_requirements": "1"},
+    )
+    assert "A call, meeting or review with us about once a month" in html.unescape(standard.text)
+    with console.session() as session:
+        latest = session.scalars(
+            sa.select(DesiredOutcome.requirements)
+            .where(DesiredOutcome.account_id == acme)
+            .order_by(DesiredOutcome.version.desc())
+        ).first()
+    assert [r["key"] for r in latest or []] == [
+        "monthly_contact",
+        "sponsor_met",
+        "no_blocking_ticket",
+    ]
+    bad = console.client.post(
+        f"/accounts/{acme}/desired-outcome",
+        data={**outcome, **rows, "req1_target": "half"},
+    )
+    assert bad.status_code == 422
+    assert (
+        "Appropriate Experience requirement 2: target: &#39;half&#39; is not a number" in bad.text
+    )

@@ -26,7 +26,9 @@ from tenure.success.outcome import (
     AppropriateExperience,
     DesiredOutcomeVersion,
     RequiredOutcome,
+    Requirement,
     TouchModel,
+    load_experience_catalog,
 )
 from tenure.success.rules import Rule
 from tenure.web.render import render
@@ -103,6 +105,9 @@ def success_plan_page(
             "owner_words": OWNER_WORDS,
             "target_text": target_text,
             "today": as_of,
+            "requirement_rows": requirement_rows(view.current),
+            "standard": is_standard(view.current),
+            "promises": {t: promised(t) for t in TouchModel},
         },
         db=db,
     )
@@ -115,35 +120,112 @@ def _number(text: str, what: str) -> float:
         raise InvalidInput(f"{what}: {text!r} is not a number") from None
 
 
-def outcome_from_form(form: dict[str, str], today: date) -> DesiredOutcomeVersion:
-    """The form's Desired Outcome as the service's model: a percent target becomes a share, a
-    measure the customer reports becomes the fact outcome.<its name>."""
-    field = form.get("measure", "")
+# Blank requirement rows the form offers beyond those already recorded.
+SPARE_REQUIREMENT_ROWS = 2
+OPS = set(OP_WORDS)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _target(form: dict[str, str], prefix: str, what: str) -> Rule:
+    """The rule a row of the form sets: measure, comparison and value (a percent as a share)."""
+    field = form.get(f"{prefix}measure", "")
     if field == CUSTOM:
-        name = re.sub(r"[^a-z0-9]+", "_", form.get("custom_measure", "").lower()).strip("_")
+        name = _slug(form.get(f"{prefix}custom_measure", ""))
         if not name:
-            raise InvalidInput("name the measure the customer reports, e.g. onboarding days")
+            raise InvalidInput(
+                f"{what}: name the measure the customer reports, e.g. onboarding days"
+            )
         field, percent = f"outcome.{name}", False
     elif field in measures():
         percent = measures()[field][1]
     else:
-        raise InvalidInput("choose what measures the Required Outcome")
-    value: Any = _number(form.get("target", ""), "target")
-    if percent:
-        value = value / 100
+        raise InvalidInput(f"{what}: choose what measures it")
+    op = form.get(f"{prefix}op", "gte")
+    if op not in OPS:
+        raise InvalidInput(f"{what}: {op!r} is not a comparison the form offers")
+    value: Any = _number(form.get(f"{prefix}target", ""), f"{what}: target")
+    return Rule(field=field, op=op, value=value / 100 if percent else value)
+
+
+def requirements_from_form(form: dict[str, str]) -> list[Requirement]:
+    """The Appropriate Experience's requirements typed on the form (rows left without a measure
+    are unused); none when the touch model's promises are chosen or no row is filled."""
+    if form.get("standard_requirements"):
+        return []
+    found: list[Requirement] = []
+    row = 0
+    while f"req{row}_measure" in form:
+        prefix, row = f"req{row}_", row + 1
+        if not form.get(f"{prefix}measure"):
+            continue
+        what = f"Appropriate Experience requirement {row}"
+        rule = _target(form, prefix, what)
+        description = form.get(f"{prefix}description", "").strip() or target_text(rule)
+        key, taken = _slug(description)[:60] or f"requirement_{row}", {r.key for r in found}
+        while key in taken:
+            key += "_2"
+        found.append(Requirement(key=key, description=description, rule=rule))
+    return found  # none typed: the service records what the touch model promises
+
+
+def outcome_from_form(form: dict[str, str], today: date) -> DesiredOutcomeVersion:
+    """The form's Desired Outcome as the service's model: a percent target becomes a share, a
+    measure the customer reports becomes the fact outcome.<its name>; the Appropriate
+    Experience's requirements are the rows typed (or the touch model's promises)."""
     return DesiredOutcomeVersion.model_validate(
         {
             "effective_from": form.get("effective_from") or today,
             "required_outcome": RequiredOutcome(
                 text=form.get("required_outcome", ""),
-                target=Rule(field=field, op=form.get("op", "gte"), value=value),
+                target=_target(form, "", "Required Outcome"),
             ),
             "appropriate_experience": AppropriateExperience(
                 touch_model=TouchModel(form.get("touch_model", "")),
-                requirements=[],
+                requirements=requirements_from_form(form),
             ),
         }
     )
+
+
+def requirement_rows(version: DesiredOutcomeVersion | None) -> list[dict[str, Any]]:
+    """The form's requirement rows: those recorded (values as typed: a share as a percent),
+    then blank ones."""
+    rows: list[dict[str, Any]] = []
+    for req in version.appropriate_experience.requirements if version else []:
+        rule = req.rule
+        custom = rule.field.startswith("outcome.")
+        value = rule.value
+        if measures().get(rule.field, ("", False))[1] and isinstance(value, int | float):
+            value = value * 100
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        rows.append(
+            {
+                "description": req.description,
+                "measure": CUSTOM if custom else rule.field,
+                "custom_measure": rule.field.split(".", 1)[1].replace("_", " ") if custom else "",
+                "op": rule.op,
+                "target": value,
+            }
+        )
+    blank = {"description": "", "measure": "", "custom_measure": "", "op": "gte", "target": ""}
+    return rows + [dict(blank) for _ in range(SPARE_REQUIREMENT_ROWS)]
+
+
+def promised(touch_model: TouchModel) -> list[Requirement]:
+    return load_experience_catalog().requirements(touch_model)
+
+
+def is_standard(version: DesiredOutcomeVersion | None) -> bool:
+    """Whether the recorded requirements are exactly what the touch model promises (or none
+    is recorded yet): the form then starts with "what this touch model promises" ticked."""
+    if version is None:
+        return True
+    experience = version.appropriate_experience
+    return experience.requirements == promised(experience.touch_model)
 
 
 def _back(account_id: int, anchor: str) -> Response:

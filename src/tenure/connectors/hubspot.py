@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib3.util.retry import Retry
 
 from tenure.accounts.schemas import parse_iso_datetime
+from tenure.connectors.cta_tasks import task_description, task_subject
 from tenure.connectors.http import RETRIED_STATUSES, library
 from tenure.connectors.records import Batch, Deleted, SyncObject
 from tenure.errors import TenureError
@@ -378,8 +379,6 @@ def _text(moment: datetime | None) -> str:
 def task_properties(cta: Cta, owner_id: str | None) -> dict[str, str]:
     """A closed CTA as a completed HubSpot task, in the CTA's own words (as the Salesforce Task:
     the same subject and description)."""
-    from tenure.connectors.write_back import task_description, task_subject
-
     day = cta.closed_on or cta.opened_on
     properties = {
         "hs_timestamp": datetime.combine(day, time(12), tzinfo=UTC)

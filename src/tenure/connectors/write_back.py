@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.connectors import credentials as sealing
+from tenure.connectors.cta_tasks import task_description, task_subject
 from tenure.connectors.hubspot import HubSpotReader, HubSpotWriter
 from tenure.connectors.salesforce import SalesforceReader
 from tenure.connectors.schemas import ObjectOutcome
@@ -54,7 +55,6 @@ from tenure.model import (
     WriteBack,
 )
 from tenure.model.base import utcnow
-from tenure.playbooks.wording import why_text
 from tenure.store.database import session_scope
 
 VENDOR = "salesforce"
@@ -204,20 +204,6 @@ def task_for(cta: Cta, account_salesforce_id: str, owner_salesforce_id: str | No
     if owner_salesforce_id:
         task["OwnerId"] = owner_salesforce_id
     return task
-
-
-def task_subject(cta: Cta) -> str:
-    return f"Tenure CTA: {cta.title}"[:255]
-
-
-def task_description(cta: Cta) -> str:
-    """Why the CTA was opened and how it ended, as its page says it."""
-    why = why_text(cta.facts) or cta.reason
-    outcome = cta.outcome.value.replace("_", " ") if cta.outcome else "closed"
-    lines = [f"Outcome: {outcome}", f"Why it was opened: {why}"]
-    if cta.outcome_note:
-        lines.append(f"Note: {cta.outcome_note}")
-    return "\n".join(lines)[:32000]
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

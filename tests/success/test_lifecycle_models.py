@@ -80,6 +80,11 @@ def test_an_admin_switches_to_clientsuccess_and_every_surface_follows(session: S
     assert counts["renewal"] == 1 and counts["renewal_no_value"] == 1
     assert sum(counts.values()) == 2 and view.without_stage == 0
     assert view.by_stage == {"renew": 2}  # LAER's counts stay beside
+    stored = lifecycle_service.stored_stages(session)  # what the Lifecycle page reads
+    assert [(s.key, s.accounts) for s in stored.stages] == [
+        (s.key, s.accounts) for s in view.stages
+    ]
+    assert [(y.year_index, y.accounts) for y in stored.by_tenure_year] == [(0, 2)]
 
     # The stored histories: every model's, and the pages read the one in force.
     models = {m for (m,) in session.query(LifecycleStage.model).filter_by(account_id=acme)}

@@ -46,6 +46,8 @@ def test_an_admin_chooses_clientsuccess_and_the_pages_show_its_stages(console: C
     assert 'Renewal due before value was realized</a></td>\n      <td class="num">3</td>' in row
     assert "Tenure (the model's source does not name it)" in row
     assert "Product usage alone does not count." in page
+    twin = console.client.get("/api/v1/lifecycle/stages").json()  # the page's JSON twin
+    assert {s["key"]: s["accounts"] for s in twin["stages"]}["renewal_no_value"] == 3
     with console.session() as session:
         [entry] = session.query(AuditLog).filter_by(action="lifecycle_model.set").all()
         assert entry.after == {

@@ -36,7 +36,9 @@ from tenure.success.schemas import (
     LifecyclePortfolio,
     LifecycleStageCount,
     LifecycleStageRead,
+    LifecycleStages,
     LifecycleView,
+    YearCount,
 )
 from tenure.success.value import EBR_ROLES
 
@@ -261,6 +263,44 @@ def set_lifecycle_model(
     if session.scalar(saved) is None and session.scalar(sa.select(LifecycleStage.id).limit(1)):
         lifecycle_portfolio(session, as_of, save_history=True)
     return model_read(chosen, chosen)
+
+
+def stored_stages(session: Session) -> LifecycleStages:
+    """Each account's latest saved stage in the model in force, counted per stage (every stage
+    in step order), and the customers with a stage by full years with us."""
+    model = lifecycle_model(session)
+    latest = (
+        sa.select(LifecycleStage.account_id, sa.func.max(LifecycleStage.effective_on).label("day"))
+        .where(LifecycleStage.model == model.value)
+        .group_by(LifecycleStage.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(LifecycleStage.stage, LifecycleStage.year_index, sa.func.count())
+        .join(
+            latest,
+            (LifecycleStage.account_id == latest.c.account_id)
+            & (LifecycleStage.effective_on == latest.c.day),
+        )
+        .where(LifecycleStage.model == model.value)
+        .group_by(LifecycleStage.stage, LifecycleStage.year_index)
+    ).all()
+    by_stage: dict[str | None, int] = defaultdict(int)
+    by_year: dict[int, int] = defaultdict(int)
+    for stage, year_index, count in rows:
+        by_stage[stage] += count
+        if stage is not None:
+            by_year[year_index] += count
+    read = model_read(model, model)
+    return LifecycleStages(
+        model=read,
+        stages=[
+            LifecycleStageCount(**s.model_dump(), accounts=by_stage.get(s.key, 0))
+            for s in read.stages
+        ],
+        without_stage=by_stage.get(None, 0),
+        by_tenure_year=[YearCount(year_index=y, accounts=n) for y, n in sorted(by_year.items())],
+    )
 
 
 # --- stage histories ----------------------------------------------------------------------------

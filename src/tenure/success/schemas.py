@@ -98,6 +98,21 @@ class LifecycleStageCount(LifecycleStageRead):
     accounts: int
 
 
+class YearCount(BaseModel):
+    year_index: int
+    accounts: int
+
+
+class LifecycleStages(BaseModel):
+    """Accounts per stage of the model in force as the daily run last saved them (fast: the
+    stored judgement, like a health score), and customers by full years with us."""
+
+    model: LifecycleModelRead
+    stages: list[LifecycleStageCount]
+    without_stage: int
+    by_tenure_year: list[YearCount]
+
+
 class LifecyclePortfolio(BaseModel):
     as_of: date
     model: LifecycleModelRead

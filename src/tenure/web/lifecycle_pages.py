@@ -23,19 +23,18 @@ Db = DbSession
 
 
 @router.get("/lifecycle")
-def lifecycle_page(
-    request: Request, actor: Actor = PageActor, db: Session = Db, as_of: date = AsOf
-) -> Response:
+def lifecycle_page(request: Request, actor: Actor = PageActor, db: Session = Db) -> Response:
+    """The stages the daily run saved (a stored judgement, fast on any book)."""
     return render(
         request,
         "lifecycle.html",
         {
-            "view": lifecycle_service.lifecycle_portfolio(db, as_of),
+            "view": lifecycle_service.stored_stages(db),
             "is_admin": actor.role is UserRole.admin,
             "lifecycle_models": lifecycle_service.lifecycle_models(db),
         },
         db=db,
-        json_url="/api/v1/lifecycle",
+        json_url="/api/v1/lifecycle/stages",
     )
 
 

@@ -13,6 +13,7 @@ from tenure.success.schemas import (
     LifecycleModelChoice,
     LifecycleModelRead,
     LifecyclePortfolio,
+    LifecycleStages,
     LifecycleView,
 )
 
@@ -42,12 +43,24 @@ def put_model(
     return lifecycle_service.set_lifecycle_model(db, data.model, actor, as_of)
 
 
+@router.get(
+    "/lifecycle/stages",
+    response_model=LifecycleStages,
+    summary="Accounts per lifecycle stage, as the daily run saved them",
+)
+def get_stored_stages(actor: Actor = CurrentActor, db: Session = Db) -> LifecycleStages:
+    """Each account's latest saved stage in the model in force, per stage (every stage in step
+    order), and customers by full years with us: the Lifecycle page's data. Fast on any book."""
+    return lifecycle_service.stored_stages(db)
+
+
 @router.get("/lifecycle", response_model=LifecyclePortfolio, summary="Accounts per lifecycle stage")
 def get_portfolio(
     actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
 ) -> LifecyclePortfolio:
     """Accounts per stage of the model in force (every stage, in step order) and per tenure
-    year with the customer-for-life dimensions."""
+    year with the customer-for-life dimensions, computed on ``as_of`` from the records (reads
+    the whole book: slower than /lifecycle/stages on a large one)."""
     return lifecycle_service.lifecycle_portfolio(db, as_of)
 
 

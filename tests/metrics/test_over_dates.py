@@ -10,9 +10,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tenure.metrics.compute import compute_metrics
+from tenure.metrics.compute import compute_metrics, daily_activity
 from tenure.metrics.inputs import MetricInputs
-from tenure.metrics.over_dates import compute_metrics_over_dates
+from tenure.metrics.over_dates import compute_metrics_over_dates, metrics_over_dates_in_groups
 from tenure.metrics.registry import all_metrics, get_metric
 from tenure.metrics.snapshot import snapshot_from_rows
 from tenure.store.events import events_table_from_rows
@@ -59,6 +59,27 @@ def test_every_metric_over_dates_equals_per_date_computation(
     # The fixture has something to compare: several dates with events in the window.
     assert (together.groupby("as_of")["events_28d"].sum() > 0).sum() >= 8
     assert set(together.as_of) == set(DATES)
+
+
+@pytest.mark.slow
+def test_groups_of_dates_reuse_their_compiled_queries_and_equal_per_date_computation(
+    duckdb_con: ibis.BaseBackend, fixture_events: ibis.Table
+) -> None:
+    # Groups of three: the second and later groups run the queries the first one compiled,
+    # with other dates in the dates table and other values in the as-of variables.
+    snapshot = snapshot_from_rows(duckdb_con, **SNAPSHOT_ROWS)
+    daily = duckdb_con.create_table(
+        "tenure_daily_activity",
+        daily_activity(fixture_events, snapshot, max(DATES)),
+        temp=True,
+        overwrite=True,
+    )
+    groups = list(
+        metrics_over_dates_in_groups(duckdb_con, daily, snapshot, DATES, dates_per_query=3)
+    )
+    assert [len(set(g.as_of)) for g in groups] == [3, 3, 3, 3, 2]
+    together = pd.concat(groups, ignore_index=True)
+    assert_same_metrics(together, per_date(duckdb_con, fixture_events, None))
 
 
 @pytest.mark.slow

@@ -175,13 +175,11 @@ def score_health_history(ctx: DemoContext) -> None:
 
 
 def fit_churn_model(ctx: DemoContext) -> None:
-    """Fit the churn model on the base's history, then score every current customer."""
+    """Fit the churn model on the base's history (backtest first); the daily run scores with it."""
     import time
 
     from tenure.cli.context import unit_of_work
     from tenure.errors import InvalidInput
-    from tenure.risk.reasons import feature_label
-    from tenure.risk.scoring import score_accounts
     from tenure.risk.service import fit_and_save
     from tenure.store.events import open_event_store
 
@@ -202,6 +200,7 @@ def fit_churn_model(ctx: DemoContext) -> None:
         # go on (the console then shows health without churn risk).
         console.print(f"[yellow]no churn model:[/] {error.message}", highlight=False)
         return
+    ctx.facts["model_version"] = fitted.version
     backtest = fitted.evaluation.get("figures", [{}])[0]
     quality = (
         f"backtest AUC {backtest['auc']:.3f}, top-decile lift {backtest['top_decile_lift']:.2f}"
@@ -210,17 +209,29 @@ def fit_churn_model(ctx: DemoContext) -> None:
     )
     console.print(
         f"model {fitted.version}: {fitted.trained_rows:,} observations, {quality} "
-        f"(fit in {time.perf_counter() - started:.1f} s)",
+        f"(fit in {time.perf_counter() - started:.1f} s); the daily run scores every customer "
+        "with it",
         highlight=False,
     )
-    with console.status("scoring churn risk…"), unit_of_work(ctx.settings) as session:
-        run = score_accounts(session, store, data_dir, ctx.as_of)
-    ctx.facts["risk"] = {"accounts": run.accounts, "alerts": run.alerts}
+
+
+def show_riskiest(ctx: DemoContext) -> None:
+    """The churn risk the daily run scored with the demo's model: the alert set, the riskiest."""
+    from tenure.cli.context import unit_of_work
+    from tenure.risk.reasons import feature_label
+    from tenure.risk.scoring import stored_scores
+
+    assert ctx.as_of is not None, "the simulation step sets as_of"
+    with unit_of_work(ctx.settings) as session:
+        scores = stored_scores(session, ctx.as_of, ctx.facts["model_version"])
+    alerts = sum(score.in_alert_set for score in scores)
+    ctx.facts["risk"] = {"accounts": len(scores), "alerts": alerts}
     console.print(
-        f"{run.accounts} accounts scored, {run.alerts} in the alert set (top 10%); riskiest:",
+        f"churn risk: {len(scores)} accounts scored, {alerts} in the alert set (top 10%); "
+        "riskiest:",
         highlight=False,
     )
-    for row in run.scores[:5]:
+    for row in scores[:5]:
         reasons = ", ".join(
             r.get("label") or feature_label(str(r["feature"])) for r in row.reasons[:2]
         )
@@ -273,6 +284,8 @@ def run_daily_job(ctx: DemoContext) -> None:
         counts = ", ".join(f"{k}={v}" for k, v in step["counts"].items())
         error = f" [red]{step['error'].splitlines()[0]}[/]" if step["error"] else ""
         console.print(f"  {step['name']:<11} {counts}{error}", highlight=False)
+    if "model_version" in ctx.facts:
+        show_riskiest(ctx)
     from collections import Counter
 
     from tenure.cli.context import unit_of_work
@@ -334,8 +347,8 @@ STEPS: list[DemoStep] = [
     DemoStep(f"Metrics over the last {HISTORY_WEEKS} weeks", compute_metric_history),
     DemoStep("Success plans, milestones, LAER stages", refresh_lifecycle),
     DemoStep(f"Health scores over the last {HISTORY_WEEKS} weeks", score_health_history),
-    DemoStep("Churn model: fit and score", fit_churn_model),
-    DemoStep("The daily run: CTAs", run_daily_job),
+    DemoStep("Churn model: fit and backtest", fit_churn_model),
+    DemoStep("The daily run: metrics, health, churn risk, CTAs", run_daily_job),
 ]
 
 

@@ -108,12 +108,14 @@ def daily_activity(
     )
 
 
-def activity_as_of(daily: ibis.Table, as_of: date) -> ibis.Table:
+def activity_as_of(daily: ibis.Table, as_of: date | ibis.DateValue) -> ibis.Table:
     """The activity table of ``as_of`` (as :func:`attributed_activity` builds it) from attributed
     per-day rows ``(account_id, user_id, day, event, events)``: the days up to ``as_of``, user and
-    event kept for the trailing ``DETAIL_DAYS`` days only."""
-    known = daily.filter(daily.day <= ibis.literal(as_of, type="date"))
-    detailed = known.day >= ibis.literal(as_of - timedelta(days=DETAIL_DAYS - 1), type="date")
+    event kept for the trailing ``DETAIL_DAYS`` days only. ``as_of`` may be a date value of the
+    query (see :mod:`tenure.metrics.over_dates`)."""
+    day = _date_value(as_of)
+    known = daily.filter(daily.day <= day)
+    detailed = known.day >= day - timedelta(days=DETAIL_DAYS - 1)
     rows = known.select(
         account_id=known.account_id,
         user_id=ibis.ifelse(detailed, known.user_id, ibis.null("string")),
@@ -126,12 +128,16 @@ def activity_as_of(daily: ibis.Table, as_of: date) -> ibis.Table:
     )
 
 
-def account_spine(snapshot: Snapshot, as_of: date) -> ibis.Table:
+def account_spine(snapshot: Snapshot, as_of: date | ibis.DateValue) -> ibis.Table:
     accounts = snapshot.accounts
     known = accounts.filter(
-        accounts.created_on.isnull() | (accounts.created_on <= ibis.literal(as_of, type="date"))
+        accounts.created_on.isnull() | (accounts.created_on <= _date_value(as_of))
     )
     return known.select(*spine_columns(known))
+
+
+def _date_value(day: date | ibis.DateValue) -> ibis.DateValue:
+    return day if isinstance(day, ibis.Value) else ibis.literal(day, type="date")
 
 
 def spine_columns(accounts: ibis.Table) -> list[ibis.Value]:

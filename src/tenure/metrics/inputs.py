@@ -51,6 +51,11 @@ class MetricInputs:
     activity: ibis.Table
     # One row per as-of date (column ``as_of``) when computing many dates in one query.
     dates: ibis.Table | None = None
+    # The as-of date and its cutoff as values the query reads (scalar subqueries of a one-row
+    # table) instead of literals of ``as_of``: one compiled query then serves every date
+    # (:mod:`tenure.metrics.over_dates`). Definitions never read ``as_of`` itself.
+    as_of_value: ibis.DateValue | None = None
+    cutoff_value: ibis.TimestampValue | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -58,14 +63,15 @@ class MetricInputs:
         return ("account_id",) if self.dates is None else ("account_id", "as_of")
 
     @property
-    def cutoff(self) -> datetime:
-        return end_of(self._single_as_of())
+    def cutoff(self) -> datetime | ibis.TimestampValue:
+        day = self._single_as_of()
+        return end_of(day) if self.cutoff_value is None else self.cutoff_value
 
-    def first_day(self, days: int) -> date:
+    def first_day(self, days: int) -> date | ibis.DateValue:
         """First day of the trailing ``days``-day window that ends on ``as_of``."""
-        return self._single_as_of() - timedelta(days=days - 1)
+        return _days_before(self._day(), days - 1)
 
-    def since(self, days: int) -> datetime:
+    def since(self, days: int) -> datetime | ibis.TimestampValue:
         """First instant of the trailing ``days``-day window (for timestamp columns)."""
         return self.cutoff - timedelta(days=days)
 
@@ -80,12 +86,17 @@ class MetricInputs:
             raise ValueError(f"activity keeps detail for {DETAIL_DAYS} days, not {days + offset}")
         if self.dates is not None:
             return _activity_by_date(self.activity, self.dates, days, offset)
-        last = self.as_of - timedelta(days=offset)
-        first = last - timedelta(days=days - 1)
+        last = _days_before(self._day(), offset)
+        first = _days_before(last, days - 1)
         return self.activity.filter(self.activity.day.between(first, last))
 
     def as_of_literal(self) -> ibis.Value:
-        return ibis.literal(self._single_as_of(), type="date")
+        day = self._day()
+        return day if isinstance(day, ibis.Value) else ibis.literal(day, type="date")
+
+    def _day(self) -> date | ibis.DateValue:
+        day = self._single_as_of()
+        return day if self.as_of_value is None else self.as_of_value
 
     def _single_as_of(self) -> date:
         if self.dates is not None:
@@ -93,6 +104,11 @@ class MetricInputs:
                 "this metric reads one as-of date; register it without over_dates=True"
             )
         return self.as_of
+
+
+def _days_before(day: date | ibis.DateValue, days: int) -> date | ibis.DateValue:
+    # Ibis cannot type a zero interval: a date value minus no days is the value itself.
+    return day - timedelta(days=days) if days else day
 
 
 def _activity_by_date(

@@ -162,12 +162,13 @@ def test_manager_confirms_a_churn_class(
     expect(card).to_contain_text("cause: Our product or service (too few people used the product)")
     expect(card).to_contain_text("license utilization 12 %")
     # The manager changes the class: a change at the customer, which the team saw coming.
+    card.get_by_text("Correct it before confirming…").click()
     card.get_by_label("Cause of losing Hooli").select_option(label="A change at the customer")
     card.get_by_label("Reason for losing Hooli").select_option(label="Their budget was cut")
     card.get_by_label("Foreseen (Hooli)").select_option(label="yes: we raised a risk in time")
     card.get_by_label("Root-cause review of Hooli").fill("Budget cut after the merger")
     page.screenshot(path=str(screenshot_dir / "churn-review.png"), full_page=True)
-    card.get_by_role("button", name="Confirm").click()
+    card.get_by_role("button", name="Confirm", exact=True).click()
     expect(page.locator("section.churn", has_text="Hooli")).to_have_count(0)  # left the queue
     page.goto(f"{live_console.url}/churn-review?status=confirmed")
     expect(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.service import get_account
 from tenure.auth import audit
-from tenure.auth.permissions import Actor, require_account_editor
+from tenure.auth.permissions import Actor, require_account_editor, team_member_ids
 from tenure.errors import InvalidInput, NotFound
 from tenure.model import Account, ChurnRecord, Contract, User
 from tenure.success import churn_classification, fit
@@ -200,21 +200,59 @@ def confirm_churn(
     return _review_rows(session, ChurnRecord.id == record.id)[0]
 
 
-def churn_review(session: Session, *, status: str = "unconfirmed", limit: int = 100) -> ChurnReview:
-    """Lost and downgraded customers, newest first; ``status``: unconfirmed, confirmed or all."""
+def churn_review(
+    session: Session,
+    *,
+    status: str = "unconfirmed",
+    limit: int = 100,
+    owner: str | None = None,
+    reader: User | None = None,
+    page: int = 1,
+) -> ChurnReview:
+    """Lost and downgraded customers, newest first; ``status``: unconfirmed, confirmed or all;
+    ``owner``: the account owner's id, ``me``, ``team`` (the reader's) or ``none``
+    (unassigned); ``page`` pages of ``limit``."""
     if status not in {"unconfirmed", "confirmed", "all"}:
         raise InvalidInput(f"status: {status!r} is not one of unconfirmed, confirmed, all")
+    if page < 1:
+        raise InvalidInput(f"page: {page} — pages start at 1")
+    owned = _owner_clause(session, owner, reader)
     where = sa.true() if status == "all" else ChurnRecord.confirmed.is_(status == "confirmed")
     counts = session.execute(
         sa.select(
-            sa.func.count(), sa.func.sum(sa.case((ChurnRecord.confirmed.is_(False), 1), else_=0))
+            sa.func.count(),
+            sa.func.sum(sa.case((ChurnRecord.confirmed.is_(False), 1), else_=0)),
+            sa.func.sum(sa.case((where, 1), else_=0)),
         )
+        .select_from(ChurnRecord)
+        .join(Account, Account.id == ChurnRecord.account_id)
+        .where(owned)
     ).one()
+    matching = int(counts[2] or 0)
     return ChurnReview(
-        items=_review_rows(session, where, limit=limit),
+        items=_review_rows(session, sa.and_(where, owned), limit=limit, offset=(page - 1) * limit),
         total=int(counts[0] or 0),
         unconfirmed=int(counts[1] or 0),
+        matching=matching,
+        page=page,
+        pages=max(1, -(-matching // limit)),
     )
+
+
+def _owner_clause(session: Session, owner: str | None, reader: User | None) -> Any:
+    """The accounts of ``owner`` (see :func:`churn_review`) as a condition on Account."""
+    if owner in (None, ""):
+        return sa.true()
+    if owner == "none":
+        return Account.owner_id.is_(None)
+    if owner in ("me", "team"):
+        if reader is None:
+            raise InvalidInput(f"owner {owner!r}: name the owner's id instead")
+        ids = {reader.id} if owner == "me" else team_member_ids(session, reader)
+        return Account.owner_id.in_(ids)
+    if not str(owner).isdigit():
+        raise InvalidInput(f"owner: {owner!r} is not a user id, me, team or none")
+    return Account.owner_id == int(str(owner))
 
 
 def _review_rows(
@@ -222,6 +260,7 @@ def _review_rows(
     where: sa.ColumnElement[bool],
     *,
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[ChurnReviewRow]:
     query = (
         sa.select(ChurnRecord, Account.name, User.name, Contract.arr, Contract.currency)
@@ -231,6 +270,7 @@ def _review_rows(
         .where(where)
         .order_by(ChurnRecord.churned_on.desc(), ChurnRecord.id.desc())
         .limit(limit)
+        .offset(offset)
     )
     return [_row(*found) for found in session.execute(query).all()]
 

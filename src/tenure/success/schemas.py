@@ -189,8 +189,11 @@ class ChurnReviewRow(BaseModel):
 
 class ChurnReview(BaseModel):
     items: list[ChurnReviewRow]
-    unconfirmed: int
-    total: int
+    unconfirmed: int = Field(description="Unconfirmed records of the owner's accounts")
+    total: int = Field(description="Records of the owner's accounts")
+    matching: int = Field(default=0, description="Records the status and owner select")
+    page: int = 1
+    pages: int = 1
 
 
 class ChurnCorrection(BaseModel):

@@ -371,26 +371,42 @@ def risk_page(
     )
 
 
+# Records a page of the churn review shows: each is a card with its form, so a manager works
+# through them a page at a time.
+CHURN_REVIEW_PAGE = 20
+
+
 @router.get("/churn-review")
 def churn_review_page(
     request: Request,
     status: str = Query("unconfirmed", pattern="^(unconfirmed|confirmed|all)$"),
+    owner: str | None = Query(None, pattern=r"^(\d{1,9}|me|team|none)?$"),
+    page: int = Query(1, ge=1, le=100_000),
     actor: Actor = PageActor,
     db: Session = Db,
 ) -> Response:
-    review = churn_classification_service.churn_review(db, status=status)
+    owner = owner or None
+    review = churn_classification_service.churn_review(
+        db, status=status, owner=owner, reader=actor.user, page=page, limit=CHURN_REVIEW_PAGE
+    )
+    params = {"status": status, "owner": owner}
     return render(
         request,
         "churn_review.html",
         {
             "review": review,
             "status": status,
+            "owner": owner or "",
+            "owners": owners.owner_choices(db),
+            "params": params,
+            "per_page": CHURN_REVIEW_PAGE,
             "cause_words": CAUSE_WORDS,
             "reason_words": REASON_WORDS,
             "class_words": class_words,
         },
         db=db,
-        json_url=f"/api/v1/churn-review?status={status}",
+        json_url="/api/v1/churn-review?"
+        + urlencode({k: v for k, v in {**params, "page": page}.items() if v}),
     )
 
 

@@ -26,12 +26,20 @@ router = APIRouter(tags=["frameworks"], responses=ERRORS)
 @router.get("/churn-review", response_model=ChurnReview)
 def churn_review(
     status: str = Query("unconfirmed", pattern="^(unconfirmed|confirmed|all)$"),
+    owner: str | None = Query(
+        None,
+        pattern=r"^(\d{1,9}|me|team|none)?$",
+        description="The account owner's user id, me, team (yours) or none (unassigned)",
+    ),
+    page: int = Query(1, ge=1, le=100_000),
     limit: int = Query(100, ge=1, le=500),
     actor: Actor = CurrentActor,
     db: Session = Db,
 ) -> ChurnReview:
     """Lost and downgraded customers with the suggested churn class and its reasons."""
-    return churn_classification_service.churn_review(db, status=status, limit=limit)
+    return churn_classification_service.churn_review(
+        db, status=status, limit=limit, owner=owner or None, reader=actor.user, page=page
+    )
 
 
 @router.post("/churn-review/{record_id}/confirm", response_model=ChurnReviewRow)

@@ -280,3 +280,20 @@ def test_changes_compare_with_twelve_weeks_earlier() -> None:
     assert np.isnan(frames[date(2025, 5, 26)].loc[3, "seats_used_change_12w"])
     assert frames[date(2025, 3, 3)]["seats_used_change_12w"].isna().all()
     assert "segment_change_12w" not in frames[date(2025, 5, 26)]
+
+
+def test_usage_by_feature_is_detail_of_the_observation_rows() -> None:
+    from tenure.metrics.by_feature import feature_slug
+
+    reports = feature_slug("report.created", "days_28d")
+    rows = pd.DataFrame(
+        {
+            **{column: [1, 2] for column in LABEL_COLUMNS},
+            "license_utilization": [0.5, 0.9],
+            reports: [3.0, 0.0],
+            "segment": ["smb", "enterprise"],
+        }
+    )
+    types = feature_types(rows)
+    assert types.numeric == ("license_utilization", reports)
+    assert types.detail == (reports,)

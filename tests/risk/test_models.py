@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+from dataclasses import replace
 
-from tenure.risk.datasets import table_dataset
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from tenure.risk.datasets import ColumnTypes, table_dataset
 from tenure.risk.models import MODELS, LogisticChurnModel, logit, make_model
 from tenure.risk.reasons import BASE_COLUMN, top_reasons
 from tests.risk.factories import churn_table
@@ -60,3 +64,33 @@ def test_unseen_categories_and_missing_numbers_are_scored(dataset) -> None:  # t
     odd = dataset.features.iloc[[0]].assign(plan="platinum", monthly_fee=np.nan, tenure_months=500)
     probability = model.predict_proba(odd)
     assert 0.0 < probability[0] < 1.0
+
+
+def _detail_table(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Churn driven by usage and the renewal calendar, beside 100 detail columns of pure noise
+    (usage by feature that says nothing more): about 6 % churn, as on a small customer base."""
+    rng = np.random.default_rng(seed)
+    usage = rng.normal(size=rows)
+    days_to_renewal = rng.uniform(0, 365, size=rows)
+    log_odds = -4.2 - 1.0 * usage + 1.8 * (days_to_renewal < 120)
+    churned = (rng.uniform(size=rows) < 1 / (1 + np.exp(-log_odds))).astype(int)
+    noise = {f"feature__f{k}__user_share_28d": rng.uniform(size=rows) for k in range(100)}
+    frame = pd.DataFrame({"usage": usage, "days_to_renewal": days_to_renewal, **noise})
+    return frame, churned
+
+
+@pytest.mark.parametrize("name", ["gradient_boosting", "logistic"])
+def test_many_detail_columns_are_weighed_down(name: str) -> None:
+    # 86 churners to learn from, 222 to test on (seeded). Unweighted, the noise columns cost
+    # AUC 0.799 → 0.770 (boosting) and 0.812 → 0.632 (logistic); weighed down, 0.783 and 0.729.
+    train, churned = _detail_table(1500, seed=1)
+    test, test_churned = _detail_table(4000, seed=2)
+    columns = tuple(train.columns)
+    plain = ColumnTypes(columns, ())
+    weighed = replace(plain, detail=columns[2:])
+
+    def auc(types: ColumnTypes) -> float:
+        model = make_model(name, types).fit(train, churned)
+        return float(roc_auc_score(test_churned, model.predict_proba(test)))
+
+    assert auc(weighed) >= auc(plain) + 0.01

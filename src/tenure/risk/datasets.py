@@ -73,6 +73,9 @@ class ColumnTypes:
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     dropped: Mapping[str, str] = field(default_factory=dict)
+    # Numeric features that break an account-level figure into many parts (usage by feature of
+    # the catalog): the models weigh them down (tenure.risk.models.DETAIL_WEIGHT).
+    detail: tuple[str, ...] = ()
 
     @property
     def features(self) -> tuple[str, ...]:

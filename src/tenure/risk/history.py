@@ -162,5 +162,8 @@ def load_history(
 
 
 def feature_types(rows: pd.DataFrame) -> ColumnTypes:
+    """The observation rows' feature columns; usage by feature is marked as detail."""
+    from tenure.metrics.by_feature import is_feature_metric
+
     _, types = infer_column_types(rows.drop(columns=list(LABEL_COLUMNS)), drop_identifiers=False)
-    return types
+    return replace(types, detail=tuple(c for c in types.numeric if is_feature_metric(c)))

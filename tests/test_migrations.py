@@ -57,3 +57,51 @@ def test_widening_the_roles_keeps_every_row_that_references_a_user(tmp_path: Pat
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_a_country_stored_as_region_moves_to_country(tmp_path: Path) -> None:
+    """0330: the shipped Salesforce/HubSpot mappings put the billing country into region; those
+    values move to country with their source, a region Tenure's own file gave stays."""
+    import json
+
+    from alembic import command
+
+    from tenure.store.database import create_engine
+    from tenure.store.migrate import alembic_config, upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'tenure.db'}")
+    try:
+        config = alembic_config(str(engine.url))
+        now = "2026-01-01 00:00:00"
+        given = {
+            "acme": ("Germany", {"region": "salesforce", "name": "salesforce"}),
+            "globex": ("United Kingdom", {"region": "hubspot"}),
+            "initech": ("emea", {"region": "tenure"}),
+            "hooli": ("apac", {}),
+        }
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0320")
+            for key, (region, sources) in given.items():
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO account (external_id, name, region, custom, field_sources, "
+                        "created_at, updated_at) VALUES (:key, :key, :region, '{}', :sources, "
+                        ":now, :now)"
+                    ),
+                    {"key": key, "region": region, "sources": json.dumps(sources), "now": now},
+                )
+        upgrade(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT external_id, region, country, field_sources FROM account")
+            )
+            found = {r[0]: (r[1], r[2], json.loads(r[3])) for r in rows}
+        assert found == {
+            "acme": (None, "Germany", {"country": "salesforce", "name": "salesforce"}),
+            "globex": (None, "United Kingdom", {"country": "hubspot"}),
+            "initech": ("emea", None, {"region": "tenure"}),
+            "hooli": ("apac", None, {}),
+        }
+    finally:
+        engine.dispose()

@@ -108,6 +108,8 @@ SUCCESS = {"success": True}
 def test_the_segment_client_fills_contacts_accounts_and_events(live: Live) -> None:
     from segment.analytics import Client
 
+    with session_scope(session_factory(live.engine)) as session:
+        session.add(Account(external_id="c-acme", name="Acme (CRM)", custom={}))
     errors: list[Exception] = []
     client = Client(
         live.write_key,
@@ -268,7 +270,7 @@ def test_a_repeated_message_id_is_stored_once(live: Live) -> None:
     assert [e["message_id"] for e in live.events("c-dup")] == ["dup-1"]
 
 
-def test_concurrent_senders_creating_the_same_account_all_succeed(live: Live) -> None:
+def test_concurrent_senders_joining_the_same_account_all_succeed(live: Live) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     def send(i: int) -> httpx.Response:
@@ -291,6 +293,8 @@ def test_concurrent_senders_creating_the_same_account_all_succeed(live: Live) ->
             },
         )
 
+    with session_scope(session_factory(live.engine)) as session:
+        session.add(Account(external_id="c-race", name="Race (CRM)", custom={}))
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(send, range(8)))
     assert [r.status_code for r in responses] == [200] * 8

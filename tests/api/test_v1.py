@@ -33,6 +33,7 @@ READ_ENDPOINTS = [
     "/api/v1/surveys",
     "/api/v1/tickets",
     "/api/v1/events?account_id=1",
+    "/api/v1/events/held",
     "/api/v1/users",
     "/api/v1/tokens",
     "/api/v1/audit",
@@ -365,6 +366,45 @@ def test_events_read_one_account_in_a_bounded_window(console: Console) -> None:
         params={"account_id": console.book.acme.id, "since": "2026-01-01", "until": "2026-03-01"},
     )
     assert wide.status_code == 422 and "at most 31 days" in wide.json()["message"]
+
+
+def test_a_product_workspace_id_is_held_until_an_admin_links_it(console: Console) -> None:
+    """The product sends its workspace id as groupId: held (listed, counted for no account)
+    until an admin links it to the account, whose events then include it."""
+    from datetime import UTC, datetime
+
+    store = open_event_store(console.settings)
+    moment = datetime.combine(console.book.today, datetime.min.time(), UTC)
+    store.write_parquet(
+        events_table_from_rows(
+            {
+                "message_id": f"ws{i}",
+                "source": "test",
+                "type": "track",
+                "account_id": "ws_5e8a78ba",
+                "user_id": "u-ws",
+                "event": "report_viewed",
+                "timestamp": moment,
+                "received_at": moment,
+            }
+            for i in range(3)
+        )
+    )
+    admin, csm = headers_for(console, "ada@example.com"), headers_for(console, "cleo@example.com")
+    held = console.client.get("/api/v1/events/held", headers=csm).json()
+    assert [(g["group_id"], g["events"]) for g in held["groups"]] == [("ws_5e8a78ba", 3)]
+    body = {"group_id": "ws_5e8a78ba", "account_id": console.book.acme.id}
+    refused = console.client.post("/api/v1/events/links", json=body, headers=csm)
+    assert refused.status_code == 403
+    linked = console.client.post("/api/v1/events/links", json=body, headers=admin)
+    assert linked.status_code == 201, linked.text
+    assert (linked.json()["events"], linked.json()["account"]["external_id"]) == (3, "acme")
+    again = console.client.post("/api/v1/events/links", json=body, headers=admin)
+    assert again.status_code == 409 and "already names" in again.json()["message"]
+    assert console.client.get("/api/v1/events/held", headers=csm).json()["held_ids"] == 0
+    params = {"account_id": console.book.acme.id}
+    events = console.client.get("/api/v1/events", params=params, headers=csm).json()
+    assert sorted(e["message_id"] for e in events["items"]) == ["ws0", "ws1", "ws2"]
 
 
 def test_cookie_session_writes_need_the_csrf_header(console: Console) -> None:

@@ -50,7 +50,7 @@ def book(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
                     parent.external_id,
                     Account.industry,
                     Account.employee_count,
-                    Account.region,
+                    Account.country,
                     Account.custom,
                     Account.created_on,
                     User.email,

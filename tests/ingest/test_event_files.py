@@ -81,6 +81,9 @@ def stored_rows(store: EventStore) -> list[dict[str, Any]]:
 def test_segment_lines_are_stored_as_the_batch_endpoint_stores_them(
     session: Session, store: EventStore, tmp_path: Path
 ) -> None:
+    # the CRM's account the product's group call names (a groupId naming none creates none)
+    session.add(Account(external_id="acct-0", name="Acme", custom={}))
+    session.flush()
     path = write_lines(tmp_path / "segment-export.jsonl", MESSAGES, extra=b"\n")
     assert count_valid_events(ImportRequest("events", path)) == len(MESSAGES)
     report = import_events(

@@ -193,9 +193,10 @@ def test_fields_outside_the_mapping_stay_untouched(session: Session, tmp_path: P
     _walk(session, SALESFORCE[:2] + HUBSPOT[:1])
     acme = stored(session, Account, ACME)
     assert acme.segment == "enterprise"  # no mapping names it
-    # Tenure's own format ranks last: Salesforce's BillingCountry replaces the region.
-    assert acme.region == "Germany"
-    assert acme.field_sources["region"] == "salesforce"
+    # Salesforce's BillingCountry is the country, not the sales region: no disagreement, both
+    # kept, each with the system that gave it.
+    assert (acme.region, acme.country) == ("DACH", "Germany")
+    assert (acme.field_sources["region"], acme.field_sources["country"]) == ("tenure", "salesforce")
     assert "segment" in acme.field_sources and acme.field_sources["segment"] == "tenure"
 
 

@@ -28,7 +28,7 @@ def test_hubspot_ui_exports_by_their_column_labels(session: Session) -> None:
     parent = stored(session, Account, "18394012345")
     polska = stored(session, Account, "18394012346")
     assert polska.parent_id == parent.id  # "Parent Company", listed before its parent
-    assert (parent.name, parent.employee_count, parent.region) == (
+    assert (parent.name, parent.employee_count, parent.country) == (
         "Nordwind Logistik GmbH",
         1200,
         "Germany",

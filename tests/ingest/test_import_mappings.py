@@ -47,7 +47,7 @@ def test_salesforce_accounts_and_contacts(session: Session) -> None:
     acme = service.get_account(session, "0015e00000ABCdEAAX")
     europe = service.get_account(session, "0015e00000ABCdFAAX")
     assert europe.parent_id == acme.id
-    assert (acme.name, acme.industry, acme.employee_count, acme.region) == (
+    assert (acme.name, acme.industry, acme.employee_count, acme.country) == (
         "Acme Corporation",
         "Manufacturing",
         5200,
@@ -89,7 +89,7 @@ def test_hubspot_companies_and_contacts(session: Session) -> None:
     }
     # A custom lifecycle stage (numeric id) is kept as it is.
     assert umbrella.custom["lifecycle_stage"] == "1234567"
-    assert (umbrella.employee_count, umbrella.region, umbrella.created_on) == (
+    assert (umbrella.employee_count, umbrella.country, umbrella.created_on) == (
         12000,
         "United Kingdom",
         date(2022, 9, 1),

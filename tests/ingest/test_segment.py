@@ -228,6 +228,8 @@ def apply(session: Session, result: IngestPlan) -> segment_identities.IdentityRe
 
 
 def test_identify_and_group_upsert_contact_account_and_membership(session: Session) -> None:
+    session.add(Account(external_id="seg-acme", name="ACME (from the CRM)", custom={}))
+    session.flush()
     outcome = apply(
         session,
         identities(
@@ -271,11 +273,18 @@ def test_identify_and_group_upsert_contact_account_and_membership(session: Sessi
     assert (contact.name, contact.email, contact.title) == ("Ann Lee", "ann@acme.test", "COO")
 
 
-def test_group_before_any_identify_creates_both(session: Session) -> None:
-    apply(session, identities({"type": "group", "userId": "seg-u9", "groupId": "seg-new"}))
-    account = session.scalars(sa.select(Account).where(Account.external_id == "seg-new")).one()
+def test_a_group_naming_no_account_creates_none_and_keeps_the_person(session: Session) -> None:
+    """A groupId is often the product's workspace id: held until linked (test_held_groups.py)."""
+    outcome = apply(
+        session,
+        identities(
+            {"type": "group", "userId": "seg-u9", "groupId": "seg-new", "traits": {"name": "N"}}
+        ),
+    )
+    assert outcome == segment_identities.IdentityResult(contacts=1, accounts=0, aliases=0)
+    assert session.scalar(sa.select(Account).where(Account.external_id == "seg-new")) is None
     contact = session.scalars(sa.select(Contact).where(Contact.external_id == "seg-u9")).one()
-    assert account.name == "seg-new" and contact.account_id == account.id
+    assert contact.account_id is None
 
 
 def test_alias_is_recorded_once(session: Session) -> None:

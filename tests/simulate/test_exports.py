@@ -163,6 +163,19 @@ def test_every_row_enters_through_its_door_and_only_the_planted_ones_are_refused
     # marketing's shorter names are reported; the CRM of record's name is kept
     renamed = [c for c in companies.conflicts if c.field == "name"]
     assert renamed and all(c.kept == "salesforce" for c in renamed)
+    # The billing country is no sales region: no door disagrees over either, and every account
+    # keeps both, the region from Tenure's file and the country from Salesforce.
+    fields = {c.field for door in reports.values() for c in door.conflicts}
+    assert fields.isdisjoint({"region", "country"}), fields
+    customers = sa.select(Account.region, Account.country, Account.field_sources).where(
+        Account.name.not_like("Société Nordique%")
+    )
+    kept = session.execute(customers).all()
+    assert {(sources["region"], sources["country"]) for _, _, sources in kept} == {
+        ("tenure", "salesforce")
+    }
+    assert {r for r, _, _ in kept} <= {"north_america", "emea", "apac", "latam"}
+    assert len({c for _, c, _ in kept}) > 3
 
 
 def test_the_truth_stays_in_its_folder(dirty: ExportsResult) -> None:

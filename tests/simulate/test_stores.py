@@ -65,6 +65,10 @@ def test_simulate_into_stores_loads_every_row_and_event(database_url: str, fast_
             FxRate.currency == "EUR", FxRate.reporting_currency == "USD", FxRate.rate_on <= oldest
         )
         assert oldest is not None and conn.execute(covering).scalar_one() > 0
+        # the sales region and, apart from it, the billing country the CRM would carry
+        places = set(conn.execute(sa.select(Account.region, Account.country)).all())
+        assert ("emea", "Germany") in places and ("north_america", "United States") in places
+        assert all(country is not None for _, country in places)
         custom = conn.execute(sa.select(Account.custom).limit(1)).scalar_one()
         assert set(custom["handoff"]) >= {"technical_fit", "ready", "required_outcome"}
     engine.dispose()

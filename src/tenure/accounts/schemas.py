@@ -167,7 +167,9 @@ class AccountCreate(InputModel):
     experience_segment: str | None = Field(default=None, max_length=64)
     industry: str | None = Field(default=None, max_length=128)
     employee_count: int | None = Field(default=None, ge=0)
+    # The sales region (emea…); a CRM's billing country goes to ``country``.
     region: str | None = Field(default=None, max_length=64)
+    country: str | None = Field(default=None, max_length=64)
     # The owning CSM, by the e-mail of a Tenure user, or by their id in the CRM (Salesforce
     # OwnerId) once `tenure import users` has brought the CRM's users in.
     owner_email: UserEmail | None = None

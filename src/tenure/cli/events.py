@@ -136,3 +136,69 @@ def export(
             count = write_jsonl(rows, handle)
     if output is not None:
         console.print(f"{count:,} message(s) written to {output}", highlight=False)
+
+
+@app.command("held")
+@handle_errors
+def held(
+    limit: int = typer.Option(50, min=1, max=1000, help="How many, most events first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Group ids the product sends that name no account yet: their events wait, uncounted."""
+    from tenure.cli.context import unit_of_work
+    from tenure.ingest.held_groups import held_groups
+
+    with unit_of_work() as session:
+        report = held_groups(session, event_store(), limit=limit)
+    if as_json:
+        print_json(report)
+        return
+    console.print(
+        f"{report.held_ids:,} group id(s) name no account: {report.held_events:,} usage event(s) "
+        f"wait on them ({report.attributed_events:,} name an account)",
+        highlight=False,
+    )
+    for group in report.groups:
+        said = ", ".join(x for x in (group.name, group.website) if x) or "no name sent"
+        likely = (
+            f" — likely {group.likely_account.name} ({group.likely_account.external_id}): "
+            f"{group.likely_because}"
+            if group.likely_account
+            else ""
+        )
+        console.print(
+            f"  {group.group_id} ({said}): {group.events:,} event(s) from {group.users:,} "
+            f"user(s), {group.first_seen:%Y-%m-%d} to {group.last_seen:%Y-%m-%d}{likely}",
+            highlight=False,
+            markup=False,
+        )
+    if report.groups:
+        console.print(
+            "Link one to its account with `tenure events link GROUP_ID ACCOUNT`.", highlight=False
+        )
+
+
+@app.command("link")
+@handle_errors
+def link(
+    group_id: str = typer.Argument(..., help="The id the product sends (groupId)."),
+    account: str = typer.Argument(..., help="The account: its external id or name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Record a product's group id (its workspace id) as an account's: its events and members
+    count for the account from the next metrics computation on."""
+    from tenure.cli.context import cli_actor, unit_of_work
+    from tenure.ingest.held_groups import link_group_id
+
+    with unit_of_work() as session:
+        result = link_group_id(session, event_store(), account, group_id, cli_actor(session))
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        f"{result.group_id} is now {result.account.name} ({result.account.external_id}): "
+        f"{result.events:,} stored event(s) count for it from the next metrics run, "
+        f"{result.members_joined:,} user(s) joined it",
+        highlight=False,
+        markup=False,
+    )

@@ -1,5 +1,13 @@
 """Identity calls (identify, group, alias) applied to the operational database: contacts,
-accounts, group membership and aliases. Flushes only: the caller owns the transaction."""
+accounts, group membership and aliases. Flushes only: the caller owns the transaction.
+
+A group call's ``groupId`` names an account by its external id or by an id linked to it (the
+product's workspace id: :mod:`tenure.accounts.group_ids`); the call updates that account's
+traits and makes the user its member. A groupId that names no account creates none — a
+workspace id is rarely the CRM's account id, and a second "Acme" beside the CRM's would split
+its usage. The call stays stored with the events; ``tenure events held`` lists such ids with
+the name their traits give, and linking one to an account (``tenure accounts link``) brings its
+members and every stored event to it."""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.group_ids import accounts_by_group_id
 from tenure.ingest.segment_calls import IdentityMessage, event_time
 from tenure.ingest.segment_schemas import AccountTraits, AliasMessage, GroupMessage, IdentifyMessage
 from tenure.model import Account, Contact, IdentityAlias
@@ -26,9 +35,10 @@ def apply_identities(
 ) -> IdentityResult:
     """Upsert contacts and accounts and record aliases, in message order; flushes only."""
     groups = [m for m in messages if isinstance(m, GroupMessage)]
-    accounts = _accounts_by_external_id(session, groups)
+    accounts = _accounts_by_group_id(session, groups)
     for group in groups:
-        _apply_account_traits(accounts[group.group_id], group.account_traits())
+        if group.group_id in accounts:
+            _apply_account_traits(accounts[group.group_id], group.account_traits())
     session.flush()
 
     people = [m for m in messages if isinstance(m, IdentifyMessage | GroupMessage) and m.user_id]
@@ -36,7 +46,8 @@ def apply_identities(
     for message in people:
         contact = contacts[message.user_id]  # type: ignore[index]
         if isinstance(message, GroupMessage):
-            contact.account_id = accounts[message.group_id].id
+            if message.group_id in accounts:
+                contact.account_id = accounts[message.group_id].id
         else:
             traits = message.contact_traits()
             contact.email = traits.email or contact.email
@@ -50,21 +61,14 @@ def apply_identities(
     return IdentityResult(len(contacts), len(accounts), aliases)
 
 
-def _accounts_by_external_id(session: Session, groups: list[GroupMessage]) -> dict[str, Account]:
-    wanted = {g.group_id for g in groups}
-    if not wanted:
+def _accounts_by_group_id(session: Session, groups: list[GroupMessage]) -> dict[str, Account]:
+    """The accounts the group ids name; ids that name none are held (left out)."""
+    named = accounts_by_group_id(session, {g.group_id for g in groups})
+    if not named:
         return {}
-    found = {
-        a.external_id: a
-        for a in session.scalars(sa.select(Account).where(Account.external_id.in_(wanted)))
-    }
-    for group in groups:
-        if group.group_id not in found:
-            # Named after its id until a group call brings a name.
-            account = Account(external_id=group.group_id, name=group.group_id, custom={})
-            session.add(account)
-            found[group.group_id] = account
-    return found
+    rows = session.scalars(sa.select(Account).where(Account.id.in_(set(named.values()))))
+    by_id = {account.id: account for account in rows}
+    return {group_id: by_id[account_id] for group_id, account_id in named.items()}
 
 
 def _apply_account_traits(account: Account, traits: AccountTraits) -> None:

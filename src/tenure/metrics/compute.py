@@ -42,18 +42,26 @@ ACCOUNT_COLUMNS = (
 def attributed_to_accounts(rows: ibis.Table, snapshot: Snapshot) -> ibis.Table:
     """``rows`` (raw ``account_id``/``user_id`` keys) with ``owner``: their internal account id.
 
-    An event's own ``account_id`` (external id) wins; otherwise its ``user_id`` is looked up among
-    contact external ids. Rows that match neither get a null ``owner``.
+    An event's own ``account_id`` (its groupId) names the account whose external id it is, else
+    the account it is another id of (a product workspace id: ``snapshot.account_keys``, see
+    :mod:`tenure.accounts.group_ids`); otherwise its ``user_id`` is looked up among contact
+    external ids. Rows that match none get a null ``owner``.
     """
     accounts = snapshot.accounts.select(
         by_account=snapshot.accounts.id, external=snapshot.accounts.external_id
     )
+    keys = snapshot.account_keys.select(
+        by_key=snapshot.account_keys.account_id, other=snapshot.account_keys.key
+    )
     contacts = snapshot.contacts.filter(lambda c: c.account_id.notnull())
     by_contact = contacts.select(contact_user=contacts.external_id, by_contact=contacts.account_id)
-    joined = rows.left_join(accounts, rows.account_id == accounts.external).left_join(
-        by_contact, rows.user_id == by_contact.contact_user
+    joined = (
+        rows.left_join(accounts, rows.account_id == accounts.external)
+        .left_join(keys, rows.account_id == keys.other)
+        .left_join(by_contact, rows.user_id == by_contact.contact_user)
     )
-    return joined.mutate(owner=joined.by_account.fill_null(joined.by_contact))
+    owner = joined.by_account.fill_null(joined.by_key).fill_null(joined.by_contact)
+    return joined.mutate(owner=owner)
 
 
 def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> ibis.Table:

@@ -12,9 +12,11 @@ in UTC. The cutoff is ``D + 1 day, 00:00 UTC``:
   ``opened_at``/``closed_at``, touchpoints by ``occurred_at``, features by ``released_on``.
   A date field counts when it is ``<= D``; a timestamp field when it is ``< cutoff``.
 
-**Attribution.** An event belongs to the account whose external id is its ``account_id``; an event
-without one (or with an id no account has) belongs to the account of the contact whose
-``external_id`` equals its ``user_id``. Events that match neither are left out.
+**Attribution.** An event belongs to the account its ``account_id`` (the groupId) names: the
+account with that external id, else the one it is another id of — the product's workspace id
+linked to the account (:mod:`tenure.accounts.group_ids`). An event without one (or with an id no
+account has) belongs to the account of the contact whose ``external_id`` equals its ``user_id``.
+Events that match none are left out of metrics and stay stored (``tenure events held``).
 
 A definition reads :class:`MetricInputs`: the snapshot of operational tables and ``activity``, the
 attributed events before the cutoff rolled up to one row per (account, user, day, event). The

@@ -25,6 +25,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.group_ids import identity_keys
 from tenure.model import (
     Account,
     Contact,
@@ -51,6 +52,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("created_on", pa.date32()),
         ]
     ),
+    # The ids a product's events may name an account by besides its external id (its workspace
+    # id…): see tenure.accounts.group_ids.
+    "account_keys": pa.schema([("key", pa.string()), ("account_id", pa.int64())]),
     "contacts": pa.schema(
         [
             ("id", pa.int64()),
@@ -127,6 +131,7 @@ class Snapshot:
     """The operational tables metrics read, as Ibis tables on the analytics connection."""
 
     accounts: ibis.Table
+    account_keys: ibis.Table
     contacts: ibis.Table
     features: ibis.Table
     contracts: ibis.Table
@@ -203,6 +208,10 @@ def load_snapshot(session: Session, con: ibis.BaseBackend) -> Snapshot:
                 Account.created_on,
             ),
         ),
+        account_keys=[
+            {"key": key, "account_id": account_id}
+            for key, account_id in identity_keys(session).items()
+        ],
         contacts=_contact_rows(session),
         features=_rows(
             session, sa.select(Feature.key, Feature.name, Feature.strategic, Feature.released_on)

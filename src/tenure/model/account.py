@@ -23,7 +23,10 @@ class Account(TimestampMixin, Base):
     experience_segment: Mapped[str | None] = mapped_column(sa.String(64))
     industry: Mapped[str | None] = mapped_column(sa.String(128))
     employee_count: Mapped[int | None]
+    # The sales region the company divides its book by (emea, north_america…).
     region: Mapped[str | None] = mapped_column(sa.String(64))
+    # Where the company is, as the CRM writes it (Salesforce BillingCountry): not a region.
+    country: Mapped[str | None] = mapped_column(sa.String(64))
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
     )

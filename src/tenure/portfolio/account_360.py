@@ -110,6 +110,7 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         account=row,
         industry=account.industry,
         region=account.region,
+        country=account.country,
         employee_count=account.employee_count,
         created_on=account.created_on,
         onboarded_on=account.onboarded_on,

@@ -90,7 +90,7 @@ class EventRead(BaseModel):
 
 def account_events(
     store: EventStore,
-    account_external_id: str,
+    group_ids: list[str],
     since: date,
     until: date,
     *,
@@ -98,7 +98,8 @@ def account_events(
     cursor: str | None = None,
     event: str | None = None,
 ) -> CursorPage[EventRead]:
-    """One account's events in [since, until], newest first, read from those days' partitions."""
+    """One account's events in [since, until], newest first, read from those days' partitions:
+    those naming it by any of ``group_ids`` (its external id, its product workspace id…)."""
     if until < since:
         raise InvalidInput(f"until ({until}) is before since ({since})")
     if (until - since).days + 1 > MAX_EVENT_WINDOW_DAYS:
@@ -114,7 +115,7 @@ def account_events(
         # Both the date partition key and the timestamp: Parquet folders and PostgreSQL's
         # monthly partitions are pruned, so only the window's events are read.
         selected = t.filter(
-            t.account_id == account_external_id,
+            t.account_id.isin(group_ids),
             t.event_date >= since,
             t.event_date <= until,
             t.timestamp >= start,

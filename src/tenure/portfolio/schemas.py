@@ -448,6 +448,7 @@ class Account360(BaseModel):
     account: AccountRow
     industry: str | None
     region: str | None
+    country: str | None
     employee_count: int | None
     created_on: date | None
     onboarded_on: date | None

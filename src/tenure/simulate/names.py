@@ -69,6 +69,14 @@ COMPANY_SECOND = (
     "Outfitters",
     "Academy",
 )
+# Where an account is (the CRM's billing country), by the sales region it is sold from.
+COUNTRIES = {
+    "north_america": ("United States", "Canada"),
+    "emea": ("Germany", "France", "United Kingdom", "Netherlands"),
+    "apac": ("Australia", "Singapore", "Japan"),
+    "latam": ("Brazil", "Mexico"),
+}
+DEFAULT_COUNTRY = "United States"
 COMPANY_SUFFIX = ("Inc", "Ltd", "GmbH", "LLC", "Group", "Co", "SA", "AG", "Corp")
 
 FIRST_NAMES = (

@@ -98,6 +98,15 @@ def go_live_days(sim: SimulationState) -> np.ndarray:
     return np.asarray(sim.pop.milestone_day[np.arange(sim.pop.n), go_live])
 
 
+def _countries(regions: np.ndarray) -> list[str]:
+    """Each account's billing country: the region's countries in turn (no draw, so no other
+    record changes)."""
+    return [
+        (c := names.COUNTRIES.get(str(region), (names.DEFAULT_COUNTRY,)))[i % len(c)]
+        for i, region in enumerate(regions)
+    ]
+
+
 def write_accounts(sim: SimulationState) -> None:
     pop, cal, rng = sim.pop, sim.calendar, sim.rng_names
     n = pop.n
@@ -138,6 +147,7 @@ def write_accounts(sim: SimulationState) -> None:
             "industry": np.array(sim.config.industries)[pop.industry],
             "employee_count": pop.employees,
             "region": np.array(regions)[pop.region],
+            "country": _countries(np.array(regions)[pop.region]),
             "owner_email": sim.csm_emails.take(pa.array(owner)),
             "created_on": pa.array(cal.dates(pop.signed_day), pa.date32()),
             "onboarded_on": _dates(sim, live_day, live),

@@ -8,12 +8,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import selectinload
 
 from tenure.accounts import schemas as records
+from tenure.accounts.group_ids import group_ids_of
 from tenure.accounts.service import get_account, touchpoint_read
-from tenure.api.v1.common import ERRORS, CurrentActor, Db, Session, event_store, today
+from tenure.api.v1.common import ERRORS, Actor, CurrentActor, Db, Session, event_store, today
+from tenure.auth.schemas import RowId
+from tenure.ingest.held_groups import GroupLink, HeldGroups, held_groups, link_group_id
 from tenure.model import (
     Contact,
     ContactLevel,
@@ -139,5 +142,39 @@ def list_events(
     until = until or today()
     since = since or until - timedelta(days=6)
     return account_events(
-        store, account.external_id, since, until, limit=limit, cursor=cursor, event=event
+        store,
+        group_ids_of(db, account.id),
+        since,
+        until,
+        limit=limit,
+        cursor=cursor,
+        event=event,
     )
+
+
+@router.get("/events/held", response_model=HeldGroups)
+def list_held_groups(
+    limit: int = Query(50, ge=1, le=1000, description="How many, most events first"),
+    db: Session = Db,
+    store: EventStore = Depends(event_store),
+) -> HeldGroups:
+    """Group ids the product sends that name no account yet: their events are stored but count
+    for no account until the id is linked (with the account each most likely is)."""
+    return held_groups(db, store, limit=limit)
+
+
+class GroupLinkCreate(BaseModel):
+    group_id: str = Field(min_length=1, max_length=128, description="The id the product sends")
+    account_id: RowId
+
+
+@router.post("/events/links", response_model=GroupLink, status_code=201)
+def link_held_group(
+    body: GroupLinkCreate,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    store: EventStore = Depends(event_store),
+) -> GroupLink:
+    """Record a product group id as an account's (admins): its events count for the account
+    from the next metrics computation, and its group calls' members join it."""
+    return link_group_id(db, store, body.account_id, body.group_id, actor)

@@ -16,7 +16,6 @@ from collections import Counter
 from typing import Any
 
 from tenure.simulate.exports.context import ExportContext, split_name
-from tenure.simulate.exports.salesforce import COUNTRIES
 from tenure.simulate.vendor_ids import hubspot_id
 
 COMPANIES_FILE = "hubspot/all-companies.csv"
@@ -54,7 +53,6 @@ def write_hubspot(
         ctx.ids.append(("hubspot_company", account["external_id"], str(record)))
         marketing_name = LEGAL_FORMS.sub("", account["name"]) if serial % 5 == 0 else None
         domain = _domain(account["name"], domains)
-        countries = COUNTRIES.get(account["region"], ("United States",))
         employees = account["employee_count"]
         rows.append(
             [
@@ -64,7 +62,7 @@ def write_hubspot(
                 account["industry"],
                 employees,
                 None if employees is None else employees * 150_000,
-                countries[serial % len(countries)],
+                account["country"],
                 "Customer",
                 "",
                 f"{account['created_on'].isoformat()} 14:00",

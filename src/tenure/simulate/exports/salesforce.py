@@ -27,12 +27,6 @@ TITLES = {
 }
 # A ticket's priority as Salesforce's Case picklist names it (Critical is a common addition).
 CASE_PRIORITY = {"low": "Low", "normal": "Medium", "high": "High", "urgent": "Critical"}
-COUNTRIES = {
-    "north_america": ("United States", "Canada"),
-    "emea": ("Germany", "France", "United Kingdom", "Netherlands"),
-    "apac": ("Australia", "Singapore", "Japan"),
-    "latam": ("Brazil", "Mexico"),
-}
 # cp1252 has ’ and –; a UTF-8 reading of those bytes fails, which is how the encoding is told.
 DESCRIPTION = "Renewal owner’s notes – see the success plan"
 HOLDING, SUBSIDIARY = "Société Nordique Holding", "Société Nordique – Oslo"
@@ -69,7 +63,7 @@ def write_accounts(ctx: ExportContext, accounts: list[dict[str, Any]]) -> None:
         ctx.ids.append(("account", account["external_id"], ids[0]))
     header = ["Id", "Name", "ParentId", "Type", "Industry", "NumberOfEmployees"]
     header += ["BillingCountry", "OwnerId", "CreatedDate", "AnnualRevenue", "Description"]
-    rows = [_account_row(ctx, serial, a) for serial, a in enumerate(accounts, start=1)]
+    rows = [_account_row(ctx, a) for a in accounts]
     rows = _prospects(ctx, len(accounts)) + rows
     if "refused_rows" in ctx.dirt:
         serial = len(accounts) + 3
@@ -80,8 +74,7 @@ def write_accounts(ctx: ExportContext, accounts: list[dict[str, Any]]) -> None:
     ctx.write_csv("salesforce/Account.csv", header, rows, encoding)
 
 
-def _account_row(ctx: ExportContext, serial: int, account: dict[str, Any]) -> list[Any]:
-    countries = COUNTRIES.get(account["region"], ("United States",))
+def _account_row(ctx: ExportContext, account: dict[str, Any]) -> list[Any]:
     employees = account["employee_count"]
     return [
         ctx.account_ids[account["external_id"]][0],
@@ -90,7 +83,7 @@ def _account_row(ctx: ExportContext, serial: int, account: dict[str, Any]) -> li
         "Customer - Direct",
         account["industry"],
         employees,
-        countries[serial % len(countries)],
+        account["country"],
         ctx.user_ids.get(account["owner_email"] or ""),
         gmt(account["created_on"]),
         None if employees is None else java_double(employees * 150_000.0),

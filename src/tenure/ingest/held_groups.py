@@ -1,0 +1,246 @@
+"""Group ids the product sends that name no account yet: held, reported, and linked.
+
+A Segment/RudderStack ``groupId`` is often the product's workspace id. Until it is linked to an
+account (a ``product`` identity, :mod:`tenure.accounts.group_ids`), its events stay stored but
+count for no account, and its group calls update none. :func:`held_groups` lists such ids with
+what the product says about them (the ``name`` and ``website`` traits of their latest group
+call), how many events wait on them, and the account they most likely are (the one whose web
+domain their website has, else the one named exactly so). :func:`link_group_id` records the id on
+an account: its group calls' members join the account and, since events are attributed when
+metrics are computed, every stored event counts for it from the next computation on.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import ibis
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from tenure.accounts.group_ids import accounts_by_group_id
+from tenure.accounts.service import get_account
+from tenure.auth import audit
+from tenure.auth.permissions import Actor, require_role
+from tenure.errors import Conflict, InvalidInput
+from tenure.ingest.identities import domain_of
+from tenure.model import Account, Contact, IdentitySystem, SourceIdentity, UserRole
+from tenure.store.events import EventStore
+from tenure.store.events.schema import USAGE_TYPES
+
+
+class AccountRef(BaseModel):
+    id: int
+    external_id: str
+    name: str
+
+
+class HeldGroup(BaseModel):
+    group_id: str = Field(description="The id the product sends (groupId / context.groupId)")
+    name: str | None = Field(description="The name trait of its latest group call")
+    website: str | None = Field(description="The website trait of its latest group call")
+    events: int = Field(description="Usage events naming it, counted for no account")
+    users: int = Field(description="Distinct users among those events and group calls")
+    first_seen: datetime
+    last_seen: datetime
+    likely_account: AccountRef | None = Field(
+        description="The account it most likely is: same web domain, else the same name"
+    )
+    likely_because: str | None
+
+
+class HeldGroups(BaseModel):
+    groups: list[HeldGroup] = Field(description="Most events first")
+    held_ids: int = Field(description="Group ids that name no account")
+    held_events: int = Field(description="Usage events waiting on them")
+    attributed_events: int = Field(description="Usage events whose groupId names an account")
+
+
+class GroupLink(BaseModel):
+    group_id: str
+    account: AccountRef
+    members_joined: int = Field(description="Users its group calls named who now join it")
+    events: int = Field(description="Stored usage events naming the id, now the account's")
+
+
+def held_groups(session: Session, store: EventStore, *, limit: int = 50) -> HeldGroups:
+    """Group ids in the event store that name no account, most events first."""
+    con = store.connect()
+    try:
+        return _held_groups(session, con, store.messages(con), limit)
+    finally:
+        con.disconnect()
+
+
+def _held_groups(
+    session: Session, con: ibis.BaseBackend, messages: ibis.Table, limit: int
+) -> HeldGroups:
+    named = messages.filter(messages.account_id.notnull())
+    usage = named.type.isin(USAGE_TYPES)
+    per_id = (
+        named.group_by("account_id")
+        .aggregate(
+            events=usage.ifelse(1, 0).sum(),
+            users=named.user_id.nunique(),
+            first_seen=named.timestamp.min(),
+            last_seen=named.timestamp.max(),
+        )
+        .to_pyarrow()
+        .to_pylist()
+    )
+    known = accounts_by_group_id(session, [row["account_id"] for row in per_id])
+    held = [row for row in per_id if row["account_id"] not in known]
+    held.sort(key=lambda row: (-row["events"], row["account_id"]))
+    shown = held[:limit]
+    traits = _latest_traits(con, messages, [row["account_id"] for row in shown])
+    groups = []
+    for row in shown:
+        said = traits.get(row["account_id"], {})
+        name, website = _text(said.get("name")), _text(said.get("website"))
+        likely, because = _likely_account(session, name, website)
+        groups.append(
+            HeldGroup(
+                group_id=row["account_id"],
+                name=name,
+                website=website,
+                events=row["events"],
+                users=row["users"],
+                first_seen=row["first_seen"],
+                last_seen=row["last_seen"],
+                likely_account=likely,
+                likely_because=because,
+            )
+        )
+    return HeldGroups(
+        groups=groups,
+        held_ids=len(held),
+        held_events=sum(row["events"] for row in held),
+        attributed_events=sum(row["events"] for row in per_id if row["account_id"] in known),
+    )
+
+
+def link_group_id(
+    session: Session, store: EventStore, account_ref: int | str, group_id: str, actor: Actor
+) -> GroupLink:
+    """Record ``group_id`` as the product's id of an account (admins): its group calls'
+    members join the account, and its events count for it from the next metrics computation."""
+    require_role(actor.user, UserRole.admin)
+    group_id = group_id.strip()
+    if not group_id:
+        raise InvalidInput("group_id: give the id the product sends")
+    account = get_account(session, account_ref, by_name=True)
+    owner = accounts_by_group_id(session, [group_id]).get(group_id)
+    if owner == account.id:
+        raise Conflict(f"{group_id!r} already names {account.name} ({account.external_id})")
+    if owner is not None:
+        other = session.get(Account, owner)
+        assert other is not None
+        raise Conflict(
+            f"{group_id!r} already names {other.name} ({other.external_id}); "
+            "an id names one account"
+        )
+    taken = session.scalar(
+        sa.select(SourceIdentity).where(
+            SourceIdentity.entity == "account",
+            SourceIdentity.system == IdentitySystem.product,
+            SourceIdentity.value == group_id,
+        )
+    )
+    if taken is not None:  # claimed by two accounts at another rank: say whose it is
+        raise Conflict(f"{group_id!r} is already the product id of account {taken.account_id}")
+    session.add(
+        SourceIdentity(
+            entity="account",
+            system=IdentitySystem.product,
+            value=group_id,
+            account_id=account.id,
+            given_by="tenure",
+        )
+    )
+    members, events = _members_and_events(store, group_id)
+    joined = 0
+    if members:
+        for contact in session.scalars(
+            sa.select(Contact).where(Contact.external_id.in_(members), Contact.account_id.is_(None))
+        ):
+            contact.account_id = account.id
+            joined += 1
+    session.flush()
+    result = GroupLink(
+        group_id=group_id,
+        account=AccountRef(id=account.id, external_id=account.external_id, name=account.name),
+        members_joined=joined,
+        events=events,
+    )
+    audit.record(
+        session,
+        actor,
+        "account.product_id_linked",
+        "account",
+        account.id,
+        after={"group_id": group_id, "members_joined": joined, "events": events},
+    )
+    return result
+
+
+def _members_and_events(store: EventStore, group_id: str) -> tuple[list[str], int]:
+    """The users the id's group calls named, and its usage events."""
+    con = store.connect()
+    try:
+        messages = store.messages(con)
+        mine = messages.filter(messages.account_id == group_id)
+        calls = mine.filter(mine.type == "group", mine.user_id.notnull())
+        members = calls.select("user_id").distinct().to_pyarrow().column("user_id").to_pylist()
+        events = mine.filter(mine.type.isin(USAGE_TYPES)).count().to_pyarrow().as_py()
+    finally:
+        con.disconnect()
+    return sorted(members), int(events)
+
+
+def _latest_traits(
+    con: ibis.BaseBackend, messages: ibis.Table, group_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    if not group_ids:
+        return {}
+    calls = messages.filter(messages.type == "group", messages.account_id.isin(group_ids))
+    rows = calls.select("account_id", "timestamp", "properties").order_by("timestamp")
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows.to_pyarrow().to_pylist():
+        try:
+            traits = json.loads(row["properties"] or "{}")
+        except ValueError:
+            continue
+        if isinstance(traits, dict):
+            latest[row["account_id"]] = {**latest.get(row["account_id"], {}), **traits}
+    return latest
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _likely_account(
+    session: Session, name: str | None, website: str | None
+) -> tuple[AccountRef | None, str | None]:
+    """The one account with the website's domain, else the one named exactly so."""
+    domain = domain_of(website) if website else None
+    if domain:
+        found = session.execute(
+            sa.select(Account.id, Account.external_id, Account.name)
+            .join(SourceIdentity, SourceIdentity.account_id == Account.id)
+            .where(SourceIdentity.system == IdentitySystem.domain, SourceIdentity.value == domain)
+        ).all()
+        if len(found) == 1:
+            return AccountRef(**found[0]._mapping), f"its website is on {domain}"
+    if name:
+        found = session.execute(
+            sa.select(Account.id, Account.external_id, Account.name).where(
+                sa.func.lower(Account.name) == name.lower()
+            )
+        ).all()
+        if len(found) == 1:
+            return AccountRef(**found[0]._mapping), f"it is named {name}"
+    return None, None

@@ -19,6 +19,7 @@ from tenure.model import (
     Account,
     Contact,
     Contract,
+    EngagementMessage,
     Opportunity,
     SurveyResponse,
     Ticket,
@@ -138,7 +139,9 @@ def test_every_row_enters_through_its_door_and_only_the_planted_ones_are_refused
     assert count(Contract) == rows["contracts"] + 1  # and the prospect's trial
     assert count(SurveyResponse) == rows["surveys"]
     assert count(Ticket) == rows["tickets"]
-    assert count(Touchpoint) == rows["touchpoints"]
+    # Each message the team sent from Tenure is logged as the e-mail touchpoint it was.
+    assert count(EngagementMessage) == rows["messages"] > 0
+    assert count(Touchpoint) == rows["touchpoints"] + rows["messages"]
     oslo = session.scalar(sa.select(Account).where(Account.name == "Société Nordique – Oslo"))
     holding = session.scalar(sa.select(Account).where(Account.name == "Société Nordique Holding"))
     assert oslo is not None and holding is not None and oslo.parent_id == holding.id

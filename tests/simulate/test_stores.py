@@ -14,6 +14,7 @@ from tenure.model import (
     Account,
     Contact,
     Contract,
+    EngagementMessage,
     FxRate,
     Opportunity,
     ReportingCurrency,
@@ -44,7 +45,9 @@ def test_simulate_into_stores_loads_every_row_and_event(database_url: str, fast_
         assert count(Contract) == result.rows["contracts"]
         assert count(Ticket) == result.rows["tickets"]
         assert count(SurveyResponse) == result.rows["surveys"]
-        assert count(Touchpoint) == result.rows["touchpoints"]
+        # The messages sent from Tenure, each logged as its e-mail touchpoint (crm_load).
+        assert count(EngagementMessage) == result.rows["messages"] > 0
+        assert count(Touchpoint) == result.rows["touchpoints"] + result.rows["messages"]
         assert count(User) == result.rows["users"]
         # the CRM's renewal and expansion deals, each owned by its account's CSM
         assert count(Opportunity) == result.rows["opportunities"] > 0

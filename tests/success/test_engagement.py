@@ -5,13 +5,14 @@ later and reported per template."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.auth.permissions import Actor
-from tenure.errors import Forbidden, InvalidInput
+from tenure.errors import Forbidden, InvalidInput, RejectedFile
 from tenure.model import (
     EngagementMessage,
     MetricSnapshot,
@@ -23,8 +24,10 @@ from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.outbox import SmtpMailer, send_pending
 from tenure.store.database import create_engine
 from tenure.success import engagement_service as engagement
+from tenure.success.check import BaseCheck
 from tenure.success.schemas import GoalCheck, MessageCreate
 from tests import factories as f
+from tests.ingest.helpers import counts, run_import, write_rows
 from tests.playbooks.test_outbox import Inbox, smtp_server  # noqa: F401  (the fixture)
 
 SENT = date(2026, 3, 2)
@@ -214,3 +217,82 @@ def test_a_goal_already_reached_when_sent_is_said_so(session: Session) -> None:
         "License utilization 70 % on 2026-04-08 (was 65 % when sent): met, but it was already "
         "met when sent",
     )
+
+
+def _message(**changes: object) -> dict[str, object]:
+    """A risk outreach Cleo sent Jane on SENT, as Tenure's own messages file holds it."""
+    return {
+        "external_id": "acme-g1",
+        "account_external_id": "acme",
+        "contact_external_id": "jane",
+        "sender_email": "cleo@example.com",
+        "moment": "risk_outreach",
+        "goal": "Licence utilization up to 50%",
+        "metric": "license_utilization",
+        "comparison": "at_least",
+        "target": 0.5,
+        "check_after_days": 30,
+        "subject": "Getting more of your team on board",
+        "body": "Hello, only 4 of your 10 seats were used…",
+        "sent_on": SENT.isoformat(),
+    } | changes
+
+
+def test_sent_messages_are_imported_logged_and_judged_like_approved_ones(
+    session: Session, tmp_path: Path
+) -> None:
+    """The demo company's messages come in through `tenure import messages`: sent, addressed to
+    the contact, logged as the e-mail touchpoint they were, checked 30 days on; the baseline is
+    the value stored up to the send day. A re-import changes nothing; a bad row is named."""
+    _book(session)
+    path = write_rows(tmp_path, "messages", "jsonl", [_message()])
+    assert counts(run_import(session, "messages", path)) == (1, 0, 0)
+    row = session.scalars(sa.select(EngagementMessage)).one()
+    assert (row.status.value, row.recipient, row.sender, row.check_on) == (
+        "sent",
+        "jane@acme.example",
+        "cleo@example.com",
+        SENT + timedelta(days=30),
+    )
+    touchpoint = session.get(Touchpoint, row.touchpoint_id)
+    assert touchpoint is not None and touchpoint.kind.value == "email"
+    assert [c.external_id for c in touchpoint.attendees] == ["jane"]
+    assert counts(run_import(session, "messages", path)) == (0, 0, 1)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Touchpoint)) == 1
+
+    (judged,) = engagement.check_goals(session, SENT + timedelta(days=30))
+    assert judged.goal_met is True
+    assert judged.result == ("License utilization 65 % on 2026-04-01 (was 40 % when sent): met")
+    unknown = write_rows(
+        tmp_path, "bad", "jsonl", [_message(external_id="acme-g2", moment="thank_you")]
+    )
+    with pytest.raises(RejectedFile, match="moment"):
+        run_import(session, "messages", unknown)
+    no_target = write_rows(
+        tmp_path, "bad2", "jsonl", [_message(external_id="acme-g3", target=None)]
+    )
+    with pytest.raises(RejectedFile, match=r"target.*missing"):
+        run_import(session, "messages", no_target)
+
+
+def test_the_sanity_report_counts_message_goals_and_flags_none_sent(
+    session: Session, tmp_path: Path
+) -> None:
+    from tenure.success.check_service import base_check
+    from tenure.success.fit import load_fit_config
+
+    _book(session)
+    day = SENT + timedelta(days=30)
+    report = base_check(session, day, load_fit_config())
+    assert "messages.goal: empty" in report.flags
+    run_import(session, "messages", write_rows(tmp_path, "m", "jsonl", [_message()]))
+    assert _goals(base_check(session, day, load_fit_config())) == {"awaiting its check": 1}
+    engagement.check_goals(session, day)
+    report = base_check(session, day, load_fit_config())
+    assert _goals(report) == {"met": 1} and "messages.goal: empty" not in report.flags
+    by_template = next(o for o in report.outputs if o.output == "risk_outreach.goal")
+    assert by_template.counts == {"met": 1}
+
+
+def _goals(report: BaseCheck) -> dict[str, int]:
+    return next(o.counts for o in report.outputs if (o.framework, o.output) == ("messages", "goal"))

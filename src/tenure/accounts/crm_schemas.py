@@ -1,5 +1,6 @@
 """Rows of the CRM records no standard object holds: the sales → CS handoff with the Desired
-Outcome it captured, and the advocacy a customer gave (success stories, references, referrals).
+Outcome it captured, and the advocacy a customer gave (success stories, references, referrals);
+and the engagement messages the CS team sent from Tenure, in Tenure's own format.
 
 A CRM keeps these in custom objects (Salesforce ``…__c``) or forms; each row names its account
 and people by their CRM ids or e-mails, as the other imports do. The handoff's Desired Outcome is
@@ -17,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from tenure.accounts.schemas import ExternalId, InputModel, UserEmail
 from tenure.model.handoff import HandoffStep
 from tenure.model.referral import AdvocacyKind
+from tenure.success.messages import Moment
 from tenure.success.outcome import TouchModel
 from tenure.success.rules import Rule
 
@@ -121,4 +123,45 @@ class AdvocacyImport(InputModel):
                 raise ValueError("referred_account_external_id: an account cannot refer itself")
         if not self.title and self.kind is not AdvocacyKind.referral:
             raise ValueError(f"title: say what the {self.kind.value.replace('_', ' ')} is")
+        return self
+
+
+class MessageImport(InputModel):
+    """One engagement message already sent, with its goal and the check that tells whether it was
+    met (Tenure's own format: the demo company's messages, a restore). Its goal is judged by the
+    daily run once the check day has come, on the metrics stored after it was sent."""
+
+    external_id: ExternalId
+    account_external_id: ExternalId
+    # Who it went to, and the CS team member who wrote and sent it.
+    contact_external_id: ExternalId
+    sender_email: UserEmail
+    moment: Moment = Field(description="the message template")
+    goal: str = Field(min_length=1, max_length=500)
+    metric: str | None = Field(default=None, max_length=64)
+    comparison: str | None = Field(default=None, max_length=16)
+    target: float | None = None
+    milestone: str | None = Field(default=None, max_length=64)
+    check_after_days: int = Field(ge=1, le=365)
+    subject: str = Field(min_length=1, max_length=500)
+    body: str = Field(min_length=1, max_length=20_000)
+    sent_on: date
+    # The addresses it went to and from; when absent, the contact's and the sender's e-mail.
+    recipient: str | None = Field(default=None, max_length=320)
+    sender: str | None = Field(default=None, max_length=320)
+
+    @model_validator(mode="after")
+    def _one_check(self) -> MessageImport:
+        """Exactly one way to check the goal, complete: a metric with comparison and target, or
+        a milestone key."""
+        if (self.metric is None) == (self.milestone is None):
+            raise ValueError(
+                "metric: say how the goal is checked — a metric with a comparison and a target, "
+                "or a milestone key, not both"
+            )
+        if self.metric is not None:
+            if self.comparison not in ("at_least", "at_most"):
+                raise ValueError(f"comparison: {self.comparison!r} — use at_least or at_most")
+            if self.target is None:
+                raise ValueError(f"target: the value {self.metric} should reach is missing")
         return self

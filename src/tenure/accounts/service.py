@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tenure.accounts import hierarchy
-from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport
+from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport, MessageImport
 from tenure.accounts.growth_schemas import OpportunityCreate
 from tenure.accounts.schemas import (
     AccountCreate,
@@ -115,6 +115,11 @@ REFERENCES: dict[type[BaseModel], tuple[Reference, ...]] = {
         Reference(
             "referred_account_external_id", Account, "external_id", "account", "referred_account_id"
         ),
+    ),
+    MessageImport: (
+        _ACCOUNT,
+        _CONTACT,
+        Reference("sender_email", User, "email", "user", "approved_by_id"),
     ),
     TouchpointCreate: (
         _ACCOUNT,

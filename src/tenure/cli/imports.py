@@ -43,6 +43,8 @@ ENTITY_HELP = {
     "the Desired Outcome captured (-m salesforce-handoffs).",
     "advocacy": "Success stories, case studies, references, speaker slots and referrals by "
     "external_id (-m salesforce-advocacy).",
+    "messages": "Engagement messages already sent, by external_id, each with its goal and check "
+    "(Tenure's own format); their goals are judged by the daily run.",
 }
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
 from tenure.accounts import advocacy, opportunities, service
-from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport
+from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport, MessageImport
 from tenure.accounts.growth_schemas import OpportunityCreate
 from tenure.accounts.schemas import (
     AccountCreate,
@@ -32,6 +32,7 @@ from tenure.accounts.schemas import (
     UtcDatetime,
 )
 from tenure.portfolio.handoff_import import upsert_handoffs
+from tenure.success.engagement_service import upsert_messages
 
 
 class EventRow(InputModel):
@@ -90,5 +91,6 @@ ENTITIES: dict[str, EntityKind] = {
         ),
         EntityKind("handoffs", HandoffImport, "external_id", upsert_handoffs),
         EntityKind("advocacy", AdvocacyImport, "external_id", advocacy.upsert_advocacy),
+        EntityKind("messages", MessageImport, "external_id", upsert_messages),
     )
 }

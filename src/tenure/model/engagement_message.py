@@ -28,6 +28,8 @@ class EngagementMessage(TimestampMixin, Base):
     __tablename__ = "engagement_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The id a message imported from Tenure's own file came with (None: drafted here).
+    external_id: Mapped[str | None] = mapped_column(sa.String(128), unique=True, index=True)
     account_id: Mapped[int] = mapped_column(
         sa.ForeignKey("account.id", ondelete="CASCADE"), index=True
     )

@@ -1,6 +1,7 @@
-"""The simulated handoffs and advocacy written straight into the stores, through the same
-upserts their imports use (``tenure import handoffs`` / ``advocacy``): a Desired Outcome, a fit
-judgement and the team seats come out the same whichever way the base was built. Finance's
+"""The simulated handoffs, advocacy and sent messages written straight into the stores, through
+the same upserts their imports use (``tenure import handoffs`` / ``advocacy`` / ``messages``):
+a Desired Outcome, a fit judgement, the team seats and a message's goal check come out the same
+whichever way the base was built. Finance's
 exchange-rate table likewise: the same rates the exports hand over, stored as `tenure fx import`
 stores them, so reporting-currency KPIs work on a base loaded either way."""
 
@@ -16,16 +17,18 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tenure.accounts.advocacy import upsert_advocacy
-from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport
+from tenure.accounts.crm_schemas import AdvocacyImport, HandoffImport, MessageImport
 from tenure.accounts.fx_service import load_company_rates
 from tenure.portfolio.handoff_import import upsert_handoffs
 from tenure.simulate.config import SimulationConfig
 from tenure.simulate.fx_rates import rates_csv
+from tenure.success.engagement_service import upsert_messages
 
 BATCH = 2_000
 KINDS: tuple[tuple[str, type[BaseModel], Callable[[Session, Sequence[Any]], Any]], ...] = (
     ("handoffs", HandoffImport, upsert_handoffs),
     ("advocacy", AdvocacyImport, upsert_advocacy),
+    ("messages", MessageImport, upsert_messages),
 )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from tenure.simulate.contracts import close_terms, record_contracts
 from tenure.simulate.crm_records import advocate
 from tenure.simulate.deals import write_deals
+from tenure.simulate.messages import send_messages
 from tenure.simulate.onboarding import onboard, signing_today
 from tenure.simulate.relationships import change_relationships
 from tenure.simulate.renewals import decide_renewals, review_renewals
@@ -45,6 +46,7 @@ def step(state: SimulationState, day: int) -> None:
     open_tickets(state, day, incident)
     ask_nps(state, day)
     log_touchpoints(state, day)
+    send_messages(state, day)
     calendar = state.calendar
     if day + 1 == calendar.n_days or calendar.date(day + 1).day == 1:
         advocate(state, day)

@@ -103,7 +103,9 @@ class SimulationState:
     ) -> None:
         self.config = config
         self.calendar = Calendar.ending(config.as_of, config.months)
-        seeds = np.random.SeedSequence(config.seed).spawn(10)
+        # Spawned in a fixed order; a stream added later comes last, so the earlier ones draw
+        # exactly as before.
+        seeds = np.random.SeedSequence(config.seed).spawn(11)
         (
             self.rng_population,
             self.rng_usage,
@@ -115,6 +117,7 @@ class SimulationState:
             self.rng_names,
             self.rng_intent,  # spawned late: runs without an intent stage draw as before
             self.rng_crm,  # what sales, services and the reference program record (crm_records)
+            self.rng_messages,  # the goal-bearing messages the CS team sends (messages)
         ) = (np.random.default_rng(s) for s in seeds)
         self.pop: Population = draw_population(config, self.calendar, self.rng_population)
         self.experience = draw_experience(config, self.rng_crm, self.pop.segment)
@@ -177,8 +180,9 @@ class SimulationState:
         self.champion_back = np.full(n, NEVER, np.int64)
         self.sponsor_back = np.full(n, NEVER, np.int64)
         self.champion_left_day = np.full(n, -NEVER, np.int64)
-        self.serial = {"ticket": 0, "survey": 0, "touchpoint": 0}
+        self.serial = {"ticket": 0, "survey": 0, "touchpoint": 0, "message": 0}
         self.last_review = np.full(n, -1, np.int64)  # the day of the last QBR or EBR held
+        self.last_outreach = np.full(n, -NEVER, np.int64)  # the last risk outreach sent
         self.users_written = 0  # the CS team's rows in the users spool (set by the snapshot)
         self.stated: dict[int, StatedChurn] = {}
         self.deals: list[pa.Table] = []  # renewal and expansion deals (simulate/deals.py)

@@ -236,6 +236,24 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("contact_external_id", STR),
         ]
     ),
+    # The engagement messages the CS team sent (messages): the columns of the `messages` import.
+    "messages": pa.schema(
+        [
+            ("external_id", STR),
+            ("account_external_id", STR),
+            ("contact_external_id", STR),
+            ("sender_email", STR),
+            ("moment", STR),
+            ("goal", STR),
+            ("metric", STR),
+            ("comparison", STR),
+            ("target", pa.float64()),
+            ("check_after_days", I64),
+            ("subject", STR),
+            ("body", STR),
+            ("sent_on", DATE),
+        ]
+    ),
 }
 # File columns that name a referenced row; the database gets the foreign key instead.
 REFERENCES = (

@@ -31,7 +31,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.dates import utc_day
-from tenure.model import AccountHandoff, AccountOwnership, ChurnRecord, DesiredOutcome, User
+from tenure.model import (
+    AccountHandoff,
+    AccountOwnership,
+    ChurnRecord,
+    DesiredOutcome,
+    EngagementMessage,
+    MessageStatus,
+    User,
+)
 from tenure.model.handoff import HandoffStep
 from tenure.success import check, fit, lifecycle, milestones, outcome
 from tenure.success.book import (
@@ -272,6 +280,29 @@ def _owner_spans(session: Session) -> dict[int, list[tuple[date, date | None, in
     return spans
 
 
+def message_result(row: EngagementMessage, as_of: date) -> str:
+    """Where a sent message's goal stands on ``as_of``, in words."""
+    if row.checked_at is None or row.check_on is None or row.check_on > as_of:
+        return "awaiting its check"
+    return {True: "met", False: "not met", None: "not measurable"}[row.goal_met]
+
+
+def _messages(g: Gathered, session: Session, as_of: date) -> None:
+    """Each message sent by ``as_of``: its goal met, not met, not measurable or awaiting its
+    check — overall (always reported, so a base that sends none is flagged empty) and per
+    template."""
+    g.values[("messages", "goal")]
+    sent = session.scalars(
+        sa.select(EngagementMessage).where(
+            EngagementMessage.status == MessageStatus.sent, EngagementMessage.sent_on <= as_of
+        )
+    )
+    for row in sent:
+        result = message_result(row, as_of)
+        g.value("messages", "goal", result)
+        g.value("messages", f"{row.moment}.goal", result)
+
+
 def _alignment(g: Gathered, session: Session, book: Book) -> None:
     handoffs = [
         h
@@ -350,6 +381,7 @@ def base_check(
         _outcome(g, book, account_id, versions[account_id])
     _churn(g, session, book)
     _alignment(g, session, book)
+    _messages(g, session, as_of)
     return check.BaseCheck(
         name=name,
         as_of=as_of,

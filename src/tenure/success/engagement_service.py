@@ -20,11 +20,15 @@ it, is refused.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts import service
+from tenure.accounts.crm_schemas import MessageImport
+from tenure.accounts.schemas import UpsertCounts
 from tenure.accounts.service import get_account
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor
@@ -215,6 +219,30 @@ def metric_on(
     return float(value) if isinstance(value, int | float) else None
 
 
+def _log_touchpoint(
+    session: Session,
+    row: EngagementMessage,
+    external_id: str,
+    sent_at: datetime,
+    user_id: int | None,
+) -> Touchpoint:
+    """The message as the e-mail touchpoint it is, with the contact it went to."""
+    contact = session.get(Contact, row.contact_id) if row.contact_id else None
+    touchpoint = Touchpoint(
+        external_id=external_id,
+        account_id=row.account_id,
+        kind=TouchpointKind.email,
+        occurred_at=sent_at,
+        subject=row.subject,
+        notes=f"Goal: {row.goal}. Checked: {check_words(row)}.",
+        user_id=user_id,
+        attendees=[contact] if contact is not None else [],
+    )
+    session.add(touchpoint)
+    session.flush()
+    return touchpoint
+
+
 def approve(
     session: Session, message_id: int, actor: Actor, as_of: date, now: datetime | None = None
 ) -> EngagementRead:
@@ -241,19 +269,7 @@ def approve(
         raise InvalidInput(
             f"{row.recipient} asked for no e-mail: message {message_id} was not queued"
         )
-    contact = session.get(Contact, row.contact_id) if row.contact_id else None
-    touchpoint = Touchpoint(
-        external_id=f"engagement-{row.id}",
-        account_id=row.account_id,
-        kind=TouchpointKind.email,
-        occurred_at=now,
-        subject=row.subject,
-        notes=f"Goal: {row.goal}. Checked: {check_words(row)}.",
-        user_id=actor.id,
-        attendees=[contact] if contact is not None else [],
-    )
-    session.add(touchpoint)
-    session.flush()
+    touchpoint = _log_touchpoint(session, row, f"engagement-{row.id}", now, actor.id)
     row.status = MessageStatus.sent
     row.approved_by_id = actor.id
     row.sent_on = as_of
@@ -289,6 +305,8 @@ def _judge(session: Session, row: EngagementMessage, as_of: date) -> None:
             return seen >= target if row.comparison == "at_least" else seen <= target
 
         met = reaches(value)
+        if row.baseline is None:  # imported: the value stored up to the day it was sent
+            row.baseline = metric_on(session, row.account_id, row.metric, row.sent_on)
         before = "" if row.baseline is None else f" (was {metric.format(row.baseline)} when sent)"
         # A goal already reached when the message went out proves nothing about the message.
         already = met and row.baseline is not None and reaches(row.baseline)
@@ -331,6 +349,56 @@ def check_goals(session: Session, as_of: date) -> list[EngagementRead]:
         row.checked_at = utcnow()
     session.flush()
     return [_read(session, row) for row in due]
+
+
+def upsert_messages(session: Session, rows: Sequence[MessageImport]) -> UpsertCounts:
+    """Messages already sent, imported by their external id (a re-import updates them): each is
+    checked like one approved here — a known template, a goal and one complete check — and
+    logged as the e-mail touchpoint it was; the daily run judges its goal once its day comes."""
+    for line, row in enumerate(rows, start=1):
+        try:
+            _validated(
+                GoalCheck(
+                    metric=row.metric,
+                    comparison=row.comparison,
+                    target=row.target,
+                    milestone=row.milestone,
+                    after_days=row.check_after_days,
+                )
+            )
+        except InvalidInput as error:
+            raise InvalidInput(f"message {row.external_id} (row {line}): {error.message}") from None
+    wanted = {r.contact_external_id for r in rows}
+    emails = dict(
+        session.execute(
+            sa.select(Contact.external_id, Contact.email).where(Contact.external_id.in_(wanted))
+        ).all()
+    )
+    rows = [
+        r.model_copy(
+            update={
+                "recipient": r.recipient or emails.get(r.contact_external_id) or "",
+                "sender": r.sender or r.sender_email,
+            }
+        )
+        for r in rows
+    ]
+    changes = service.upsert_rows(session, EngagementMessage, "external_id", rows)
+    for change in changes.values():
+        message = change.record
+        message.drafted_by_id = message.approved_by_id
+        message.status = MessageStatus.sent
+        assert message.sent_on is not None
+        message.check_on = message.sent_on + timedelta(days=message.check_after_days)
+        if message.touchpoint_id is None:
+            sent_at = datetime.combine(message.sent_on, time(12), tzinfo=UTC)
+            external_id = f"engagement-import-{message.external_id}"
+            touchpoint = _log_touchpoint(
+                session, message, external_id, sent_at, message.approved_by_id
+            )
+            message.touchpoint_id = touchpoint.id
+    session.flush()
+    return service.counts(changes)
 
 
 def list_messages(

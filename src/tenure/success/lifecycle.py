@@ -402,7 +402,9 @@ def _evangelism(facts: AfterRenewalFacts) -> Dimension:
 
 
 def customer_for_life(stage: StageResult, facts: AfterRenewalFacts) -> CustomerForLife:
-    """The four after-R dimensions; they apply once the first renewal is done."""
+    """The four after-R dimensions; they apply from the customer's second year — after the
+    year-one renewal for annual terms, as the source puts it ("after the year one renewal"),
+    and after a year of monthly renewals or of a multi-year term's first year likewise."""
     dims = [
         _relationships(facts.contacts, stage.as_of),
         _adoption(facts),

@@ -41,6 +41,7 @@ _KIND_WORDS = {
     "events": "Product-usage events",
     "handoffs": "Handoffs from sales (the Desired Outcome captured)",
     "advocacy": "Advocacy (success stories, references, referrals)",
+    "messages": "Messages already sent, each with its goal",
 }
 KINDS = {kind: _KIND_WORDS.get(kind, kind.capitalize()) for kind in ENTITIES}
 

@@ -45,6 +45,7 @@ Entity = Literal[
     "opportunities",
     "handoffs",
     "advocacy",
+    "messages",
 ]
 Transform = Literal[
     "number",

@@ -62,6 +62,7 @@ DOORS: dict[str, tuple[str, str | None]] = {
     "tenure/touchpoints.jsonl": ("touchpoints", None),
     salesforce_custom.HANDOFFS_FILE: ("handoffs", "salesforce-handoffs"),
     salesforce_custom.ADVOCACY_FILE: ("advocacy", "salesforce-advocacy"),
+    "tenure/messages.jsonl": ("messages", None),
 }
 
 

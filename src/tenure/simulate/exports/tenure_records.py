@@ -1,6 +1,7 @@
 """What no vendor export carries, in Tenure's own import format (JSON lines): the CS team as
 console users, the CS fields of accounts and contacts, the renewal tracker (terms that ended in a
-renewal, renewals signed for later), the feature catalog, survey answers and touchpoints."""
+renewal, renewals signed for later), the feature catalog, survey answers, touchpoints and the
+engagement messages the team sent from Tenure."""
 
 from __future__ import annotations
 
@@ -72,5 +73,5 @@ def write_renewal_tracker(ctx: ExportContext, tracked: list[dict[str, Any]]) -> 
 
 def write_tenure_records(ctx: ExportContext) -> None:
     ctx.write_jsonl("tenure/features.jsonl", ctx.rows("features"))
-    for entity in ("surveys", "touchpoints"):
+    for entity in ("surveys", "touchpoints", "messages"):
         ctx.write_jsonl(f"tenure/{entity}.jsonl", map(ctx.referenced, ctx.rows(entity)))

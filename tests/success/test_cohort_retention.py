@@ -91,3 +91,19 @@ def test_cli_renders_the_same_report() -> None:
     assert (q1["logo_retention"][12], q1["arr_retention"][12]) == (0.5, 1000 / 1400)
     table = run("cohorts", "--as-of", "2026-03-01", "--months", "12")
     assert "2025-Q1" in table and "50.0% / 71.4%" in table
+
+
+def test_cohorts_pooled_by_start_year_by_hand() -> None:
+    """Issue 19: ~26 quarter lines crowded the charts; a line per start year reads. 2025 in USD
+    pools Q1 (A, B, C: 400) and Q2 (D: 50, which reached month 11 by 2026-04-01 — its month
+    12 is 2026-04-10), so the year's line stops at month 11, as a quarter's would."""
+    report = cohort_retention(BOOK, AS_OF)
+    usd = next(c for c in report.years if c.currency == "USD")
+    assert (usd.cohort, usd.accounts, usd.start_arr) == ("2025", 4, 450.0)
+    assert usd.months == list(range(12))
+    # Month 7: Q1 keeps A, B (2 of 3; 200 of 400), Q2 keeps D (1 of 1; 50 of 50).
+    assert usd.logo_retention[7] == 3 / 4 and usd.arr_retention[7] == 250 / 450
+    # Across currencies logos pool (E in EUR is retained at 7) and ARR is not summed.
+    (every,) = report.years_all_currencies
+    assert (every.currency, every.accounts) == ("all", 5)
+    assert every.logo_retention[7] == 4 / 5 and set(every.arr_retention) == {None}

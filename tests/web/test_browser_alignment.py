@@ -112,8 +112,9 @@ def test_kpis_page_draws_the_cohort_curves(
     page.set_viewport_size({"width": 1400, "height": 900})
     sign_in(page, live_console, "max@example.com")
     page.goto(f"{live_console.url}/kpis")
-    for chart in ("#cohort-logo-chart", "#cohort-arr-chart"):
+    # A line per start year: logos across currencies, ARR per currency.
+    for chart, legend in (("#cohort-logo-chart", "Started in"), ("#cohort-arr-chart", "USD")):
         expect(page.locator(f"{chart} canvas")).to_have_count(1)  # uPlot drew it
-        expect(page.locator(f"{chart} .u-legend")).to_contain_text("USD")
+        expect(page.locator(f"{chart} .u-legend")).to_contain_text(legend)
     expect(page.locator("#cohort-table tbody tr").first).to_contain_text("100 %")
     page.locator("#cohorts").screenshot(path=str(screenshot_dir / "kpis-cohorts.png"))

@@ -3,6 +3,8 @@ curves are checked by hand in tests/success/test_cohort_retention.py)."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 from tests.api.test_v1 import headers_for
@@ -32,3 +34,23 @@ def test_kpis_page_draws_the_cohort_charts_and_table(console: Console) -> None:
     assert 'id="cohort-logo-chart"' in page.text and 'id="cohort-arr-chart"' in page.text
     marks = re.findall(r'<th class="num">(M\d+) logo / ARR</th>', page.text)
     assert marks == ["M0", "M3", "M6", "M12"]  # the table's months up to the 12 asked
+
+
+def test_cohort_charts_draw_a_line_per_start_year_unless_asked_for_quarters(
+    console: Console,
+) -> None:
+    sign_in(console.client, "cleo@example.com")
+    page = console.client.get("/kpis?months=12").text
+    logo = json.loads(
+        html.unescape(re.search(r"id=\"cohort-logo-chart\" data-cohorts='([^']*)'", page)[1])
+    )
+    years = {
+        c["cohort"][:4]
+        for c in console.client.get("/api/v1/kpis/cohorts?months=12").json()["cohorts"]
+    }
+    assert len(logo) == len(years) and all(c["label"].startswith("Started in ") for c in logo)
+    quarters = console.client.get("/kpis?months=12&cohort_lines=quarter").text
+    lines = json.loads(
+        html.unescape(re.search(r"id=\"cohort-logo-chart\" data-cohorts='([^']*)'", quarters)[1])
+    )
+    assert len(lines) == len(console.client.get("/api/v1/kpis/cohorts?months=12").json()["cohorts"])

@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tenure.accounts.arr import active_on, arr_on
 from tenure.accounts.fx import RateTable, RateUsed
@@ -505,6 +505,13 @@ class CohortRetention(BaseModel):
     as_of: date
     max_months: int
     cohorts: list[CohortCurve]
+    years: list[CohortCurve] = Field(
+        default_factory=list, description="The cohorts pooled by start year, per currency"
+    )
+    years_all_currencies: list[CohortCurve] = Field(
+        default_factory=list,
+        description="Logo retention pooled by start year across currencies (no ARR)",
+    )
 
 
 def add_months_clamped(day: date, months: int) -> date:
@@ -556,7 +563,64 @@ def cohort_retention(
         _cohort_curve(cohort, currency, accounts, as_of, max_months)
         for (cohort, currency), accounts in sorted(members.items())
     ]
-    return CohortRetention(as_of=as_of, max_months=max_months, cohorts=curves)
+    return CohortRetention(
+        as_of=as_of,
+        max_months=max_months,
+        cohorts=curves,
+        years=yearly_cohorts(curves),
+        years_all_currencies=yearly_cohorts(curves, by_currency=False),
+    )
+
+
+ALL_CURRENCIES = "all"
+
+
+def yearly_cohorts(curves: Sequence[CohortCurve], *, by_currency: bool = True) -> list[CohortCurve]:
+    """The start-quarter cohorts pooled by start year — a line a year instead of four, which a
+    chart can show. Like a quarter's, a year's line stops at the last month all its quarters
+    have reached, so every point has the whole year as its denominator (letting the youngest
+    quarter drop out made lines jump back up when a quarter that had just lost accounts left
+    the pool): logo = Σ retained accounts ÷ Σ accounts; ARR = Σ ARR then ÷ Σ ARR at start,
+    within one currency. Without ``by_currency`` logos pool across currencies (an account is
+    an account) and ARR is left out (it is never summed across currencies).
+
+    >>> q = [CohortCurve(cohort="2025-Q1", currency="USD", accounts=3, start_arr=300.0,
+    ...                  months=[0, 1, 2], logo_retention=[1.0, 1.0, 2 / 3],
+    ...                  arr_retention=[1.0, 1.0, 0.5]),
+    ...      CohortCurve(cohort="2025-Q2", currency="USD", accounts=1, start_arr=100.0,
+    ...                  months=[0, 1], logo_retention=[1.0, 0.0], arr_retention=[1.0, 0.0])]
+    >>> year = yearly_cohorts(q)[0]
+    >>> (year.cohort, year.accounts, year.logo_retention, year.arr_retention)
+    ('2025', 4, [1.0, 0.75], [1.0, 0.75])
+    """
+    groups: dict[tuple[str, str], list[CohortCurve]] = defaultdict(list)
+    for curve in curves:
+        currency = curve.currency if by_currency else ALL_CURRENCIES
+        groups[(curve.cohort[:4], currency)].append(curve)
+    pooled = []
+    for (year, currency), members in sorted(groups.items()):
+        reached = min(len(c.months) for c in members)
+        accounts = sum(c.accounts for c in members)
+        logos: list[float] = []
+        arrs: list[float | None] = []
+        for m in range(reached):
+            logos.append(sum(c.accounts * c.logo_retention[m] for c in members) / accounts)
+            weights = [(c.start_arr, c.arr_retention[m]) for c in members]
+            start = sum(w for w, _ in weights)
+            known = by_currency and start > 0 and all(r is not None for _, r in weights)
+            arrs.append(sum(w * (r or 0.0) for w, r in weights) / start if known else None)
+        pooled.append(
+            CohortCurve(
+                cohort=year,
+                currency=currency,
+                accounts=accounts,
+                start_arr=sum(c.start_arr for c in members) if by_currency else 0.0,
+                months=list(range(reached)),
+                logo_retention=logos,
+                arr_retention=arrs,
+            )
+        )
+    return pooled
 
 
 def _arr_of(own: Sequence[ContractFact], day: date, currency: str) -> float:

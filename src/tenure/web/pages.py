@@ -440,6 +440,7 @@ def kpis_page(
     quarters: int = Query(4, ge=1, le=12),
     by: GroupBy = GroupBy.all,
     months: int = Query(24, ge=1, le=120),
+    cohort_lines: str = Query("year", pattern="^(year|quarter)$"),
     actor: Actor = PageActor,
     db: Session = Db,
     as_of: date = AsOf,
@@ -452,6 +453,7 @@ def kpis_page(
         {
             "history": history,
             "cohorts": cohorts,
+            "cohort_lines": cohort_lines,
             "months": months,
             "quarters": quarters,
             "by": by,

@@ -191,7 +191,7 @@ def realized(value: ValueFacts, as_of: date) -> ValueEvidence | None:
     """The latest evidence of value achieved or expanded within the window before ``as_of``."""
     since = as_of - timedelta(days=REALIZATION_WINDOW_DAYS)
     recent = [e for e in (*value.achieved, *value.expanded) if since < e.on <= as_of]
-    return max(recent, key=lambda e: e.on) if recent else None
+    return max(recent, key=_on) if recent else None
 
 
 def _last_evidence_words(value: ValueFacts, as_of: date) -> str:

@@ -275,7 +275,12 @@ def variant_stage(
     model: LifecycleModel, facts: LifecycleFacts, value: ValueFacts, as_of: date
 ) -> VariantStage:
     """The stage of ``model`` on ``as_of``, with the facts that set it (LAER for ``laer``)."""
-    laer = laer_stage(facts, as_of)
+    return _from_laer(model, laer_stage(facts, as_of), value, as_of)
+
+
+def _from_laer(
+    model: LifecycleModel, laer: StageResult, value: ValueFacts, as_of: date
+) -> VariantStage:
     definition = MODELS[model]
     if laer.stage is None:
         motions, reasons, shown = [], list(laer.reasons), None
@@ -322,30 +327,44 @@ def variant_history(
 ) -> list[VariantChange]:
     """Each change of the model's stage from the first signature to ``as_of``; a step back
     (to a lower step, or to no stage) carries its cause, also first among the reasons."""
+    return variant_histories([model], facts, value, as_of)[model]
+
+
+def variant_histories(
+    models: Sequence[LifecycleModel], facts: LifecycleFacts, value: ValueFacts, as_of: date
+) -> dict[LifecycleModel, list[VariantChange]]:
+    """:func:`variant_history` of several models, reading LAER's motions once per day."""
+    histories: dict[LifecycleModel, list[VariantChange]] = {m: [] for m in models}
     if not facts.contracts:
-        return []
+        return histories
     first = min(c.starts_on for c in facts.contracts)
-    history: list[VariantChange] = []
+    # Stages change only on the days enumerated, so the stage on the day before a change day is
+    # the one of the change day before it.
+    previous: dict[LifecycleModel, VariantStage] = {}
     for day in sorted(d for d in _change_days_with_value(facts, value) if first <= d <= as_of):
-        now = variant_stage(model, facts, value, day)
-        if history and history[-1].stage == now.stage:
-            continue
-        cause = None
-        if history and history[-1].stage is not None:
-            # Stages change only on the days enumerated: the day before holds the last stage.
-            previous = variant_stage(model, facts, value, day - timedelta(days=1))
-            if now.step is None:
-                cause = now.reasons[0]
-            elif previous.step is not None and now.step < previous.step:
-                gone = [m for m in previous.active_motions if m not in now.active_motions]
-                cause = "; ".join(_ended_step(model, m, facts, value, day) for m in gone) or None
-        history.append(
-            VariantChange(
-                effective_on=day,
-                stage=now.stage,
-                label=now.label,
-                reasons=[f"back: {cause}", *now.reasons] if cause else now.reasons,
-                cause=cause,
+        laer = laer_stage(facts, day)
+        for model in models:
+            now = _from_laer(model, laer, value, day)
+            before, history = previous.get(model), histories[model]
+            previous[model] = now
+            if history and history[-1].stage == now.stage:
+                continue
+            cause = None
+            if before is not None and before.step is not None:
+                if now.step is None:
+                    cause = now.reasons[0]
+                elif now.step < before.step:
+                    gone = [m for m in before.active_motions if m not in now.active_motions]
+                    cause = (
+                        "; ".join(_ended_step(model, m, facts, value, day) for m in gone) or None
+                    )
+            history.append(
+                VariantChange(
+                    effective_on=day,
+                    stage=now.stage,
+                    label=now.label,
+                    reasons=[f"back: {cause}", *now.reasons] if cause else now.reasons,
+                    cause=cause,
+                )
             )
-        )
-    return history
+    return histories

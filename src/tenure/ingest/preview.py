@@ -23,7 +23,7 @@ from tenure.ingest.batches import FileIndex
 from tenure.ingest.files import Record
 from tenure.ingest.identities import IdentityMatcher
 from tenure.ingest.mappings import CUSTOM_PREFIX, Mapping, fitting_mappings
-from tenure.ingest.request import ImportRequest, NoProgress
+from tenure.ingest.request import ImportRequest, NoProgress, Progress
 from tenure.ingest.service import check_importer
 from tenure.ingest.validation import sorted_errors, validated_rows
 
@@ -98,7 +98,8 @@ def staged_folder(data_dir: Path, token: str) -> Path:
 
 def staged_file(data_dir: Path, token: str) -> Path:
     """The uploaded file itself (not the rows-left-out file written beside it)."""
-    files = [p for p in staged_folder(data_dir, token).iterdir() if p.name != REJECTS_NAME]
+    folder = staged_folder(data_dir, token)
+    files = [p for p in folder.iterdir() if p.is_file() and p.name != REJECTS_NAME]
     if not files:
         raise NotFound("the uploaded file was already imported: upload it again to re-import")
     return files[0]
@@ -137,6 +138,7 @@ def preview_import(
     *,
     rows_shown: int = 10,
     problems_shown: int = 200,
+    progress: Progress | None = None,
 ) -> ImportPreview:
     """Read the file once as the import would and report it; nothing is written. With no mapping
     in the request, the shipped mapping the header fits is used (and named as found). References
@@ -163,7 +165,7 @@ def preview_import(
                     request.precedence,
                 )
                 detected = True
-        source, validator, rows = validated_rows(request, NoProgress())
+        source, validator, rows = validated_rows(request, progress or NoProgress())
         index = None
         if request.kind.upsert is not None:
             system = request.mapping.system if request.mapping else None

@@ -6,18 +6,18 @@ preview_import reads, import_file writes (admins, audited, logged in the import 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor
-from tenure.errors import InvalidInput, RejectedFile
-from tenure.ingest import preview
+from tenure.errors import RejectedFile
+from tenure.ingest import preview, preview_jobs
 from tenure.ingest.entities import ENTITIES
 from tenure.ingest.mappings import load_mapping, shipped_mappings
-from tenure.ingest.provenance import load_precedence
 from tenure.ingest.request import ImportRequest
 from tenure.ingest.runs import ImportRunRead, list_runs, record_rejection, write_rejects
 from tenure.ingest.service import check_importer, import_file
@@ -85,18 +85,11 @@ def imports_page(request: Request, actor: Actor = PageActor, db: Session = DbSes
 
 
 def _request(request: Request, kind: str, path: Path, mapping: str, skip: bool) -> ImportRequest:
-    if kind not in ENTITIES:
-        raise InvalidInput(f"choose what the file holds: one of {', '.join(KINDS.values())}")
-    if mapping and mapping not in shipped_mappings():
-        raise InvalidInput(f"no such column layout {mapping!r}")
-    precedence = load_precedence(request.app.state.settings.import_precedence)
-    return ImportRequest(
-        kind,
-        path,
-        load_mapping(mapping) if mapping else None,
-        skip_invalid=skip and kind != "events",
-        precedence=precedence,
-    )
+    return preview_jobs.import_request(request.app.state.settings, kind, path, mapping, skip)
+
+
+def _checking(token: str, kind: str, mapping: str) -> str:
+    return f"/imports/{token}?{urlencode({'kind': kind, 'mapping': mapping})}"
 
 
 @router.post("/imports/preview")
@@ -108,10 +101,16 @@ def preview_upload(
     actor: Actor = PageActor,
     db: Session = DbSession,
 ) -> Response:
-    """Stage the upload, then show what importing it would read (nothing is written)."""
+    """Stage the upload, then show what importing it would read (nothing is written): a large
+    file is checked in the background while the page shows how far the check got."""
     check_importer(actor)
     token = preview.stage_upload(_data_dir(request), file.filename or "", file.file)
-    return _preview_page(request, db, actor, token, kind, mapping)
+    if preview_jobs.checked_in_request(preview.staged_file(_data_dir(request), token)):
+        return _preview_page(request, db, actor, token, kind, mapping)
+    preview_jobs.start_check(request.app.state.settings, token, kind, mapping, actor)
+    return RedirectResponse(
+        f"/imports/{token}?{urlencode({'kind': kind, 'mapping': mapping})}", 303
+    )
 
 
 @router.get("/imports/{token}")
@@ -123,8 +122,48 @@ def staged_preview(
     actor: Actor = PageActor,
     db: Session = DbSession,
 ) -> Response:
-    """The preview of an upload already staged, e.g. with another column layout chosen."""
-    return _preview_page(request, db, actor, token, kind, mapping)
+    """The preview of an upload already staged, e.g. with another column layout chosen; for a
+    large file, the background check's progress until its result is there."""
+    data_dir = _data_dir(request)
+    if preview_jobs.checked_in_request(preview.staged_file(data_dir, token)):
+        return _preview_page(request, db, actor, token, kind, mapping)
+    check_importer(actor)
+    status = preview_jobs.check_status(data_dir, token, kind, mapping)
+    if status is None:
+        preview_jobs.start_check(request.app.state.settings, token, kind, mapping, actor)
+        status = preview_jobs.check_status(data_dir, token, kind, mapping)
+    if status is not None and status.state == "done":
+        result = preview_jobs.check_result(data_dir, token, kind, mapping)
+        return _render_preview(request, db, result, token, kind)
+    return render(
+        request,
+        "import_checking.html",
+        {
+            "status": status,
+            "stale": status is not None and status.stale(utcnow()),
+            "file_name": preview.staged_file(data_dir, token).name,
+            "kind_words": KINDS.get(kind, kind),
+            "token": token,
+            "kind": kind,
+            "mapping": mapping,
+        },
+        db=db,
+    )
+
+
+@router.post("/imports/{token}/check")
+def check_again(
+    request: Request,
+    token: str,
+    kind: str = Form(..., max_length=32),
+    mapping: str = Form("", max_length=64),
+    actor: Actor = PageActor,
+) -> Response:
+    """Check a staged upload again after a check failed or stopped (the upload was kept)."""
+    preview_jobs.start_check(request.app.state.settings, token, kind, mapping, actor)
+    return RedirectResponse(
+        f"/imports/{token}?{urlencode({'kind': kind, 'mapping': mapping})}", 303
+    )
 
 
 def _preview_page(
@@ -132,6 +171,12 @@ def _preview_page(
 ) -> Response:
     path = preview.staged_file(_data_dir(request), token)
     result = preview.preview_import(db, _request(request, kind, path, mapping, False), actor)
+    return _render_preview(request, db, result, token, kind)
+
+
+def _render_preview(
+    request: Request, db: Session, result: preview.ImportPreview, token: str, kind: str
+) -> Response:
     return render(
         request,
         "import_preview.html",

@@ -32,6 +32,7 @@ from tenure.model import Account, Contact, IdentitySystem, SourceIdentity, UserR
 from tenure.portfolio.records import account_events
 from tenure.store.events import EventStore, open_event_store
 from tests import factories
+from tests.ingest.helpers import run_import
 
 RECEIVED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ACME_CRM = "0015e00000ABCdEAAX"  # the Salesforce Account Id the CRM import stored
@@ -186,3 +187,26 @@ def test_linking_is_for_admins_and_an_id_names_one_account(
         ACME_CRM: acme.id,
         ACME_WORKSPACE: acme.id,
     }
+
+
+def test_a_crm_import_naming_the_workspace_links_it_and_its_held_events_follow(
+    session: Session, store: EventStore, acme: Account, tmp_path: Path
+) -> None:
+    """The org keeps the workspace id in a custom field of the Salesforce Account: re-importing
+    the Data Loader extract with it (salesforce-accounts reads Product_Workspace_Id__c) links
+    the held id, and the events stored before count for Acme."""
+    send(session, store, *(track(n, "u-ann", ACME_WORKSPACE) for n in range(2)))
+    assert held_groups(session, store).held_ids == 1
+    extract = tmp_path / "Account.csv"
+    extract.write_bytes(
+        b'"Id","Name","ParentId","Industry","NumberOfEmployees","BillingCountry","OwnerId",'
+        b'"Type","CreatedDate","AnnualRevenue","Product_Workspace_Id__c"\r\n'
+        b'"0015e00000ABCdEAAX","Acme Corp","","Manufacturing","5.2E3","Germany","",'
+        b'"Customer - Direct","2021-03-04T10:22:00.000+0000","",'
+        + f'"{ACME_WORKSPACE}"\r\n'.encode()
+    )
+    report = run_import(session, "accounts", extract, "salesforce-accounts")
+    assert (report.inserted, report.updated) == (0, 1)
+    assert accounts_by_group_id(session, [ACME_WORKSPACE]) == {ACME_WORKSPACE: acme.id}
+    assert held_groups(session, store).held_ids == 0
+    assert events_per_account(session, store) == {"Acme Corp": 2}

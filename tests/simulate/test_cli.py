@@ -83,6 +83,10 @@ def test_demo_scores_the_base_and_can_run_again(
     assert output.index("import reports") < output.index("Portfolio as of")
     assert "salesforce/Opportunity.csv" in output and "hubspot/all-contacts.csv" in output
     assert "HubSpot and Salesforce disagree on name" in output
+    # a country is no region: the doors no longer disagree over the two
+    assert "disagree on region" not in output and "disagree on country" not in output
+    # the product's workspace ids reach their accounts through Salesforce's custom field
+    assert "; 0 id(s) name none, 0 events held" in output and " 0 events name an" not in output
     # finance's rate table came in through `tenure fx import`: euros convert into dollars
     assert "monthly rates of EUR in USD" in output
     assert "ARR by segment" in output and "Renewals in the next 120 days" in output

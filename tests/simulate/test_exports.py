@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.group_ids import accounts_by_group_id
 from tenure.errors import InvalidInput
 from tenure.model import (
     Account,
@@ -27,7 +28,13 @@ from tenure.model import (
     User,
 )
 from tenure.simulate.doors import create_team, import_exports
-from tenure.simulate.exports import DIRT_KINDS, Dirt, ExportsResult, simulate_as_exports
+from tenure.simulate.exports import (
+    DIRT_KINDS,
+    USAGE_FILE,
+    Dirt,
+    ExportsResult,
+    simulate_as_exports,
+)
 from tenure.simulate.exports.hubspot import COMPANIES_FILE, CONTACTS_FILE
 from tests.simulate.conftest import tiny_config
 
@@ -179,6 +186,19 @@ def test_every_row_enters_through_its_door_and_only_the_planted_ones_are_refused
     }
     assert {r for r, _, _ in kept} <= {"north_america", "emea", "apac", "latam"}
     assert len({c for _, c, _ in kept}) > 3
+    # The product sends its workspace ids, not the CRM's: each names an account through the
+    # Salesforce custom field the mapping reads (none held), one workspace per account.
+    sent = {
+        json.loads(line)["context"]["groupId"]
+        for line in (folder / USAGE_FILE).read_text().splitlines()
+        if '"groupId"' in line
+    }
+    named = accounts_by_group_id(session, sent)
+    assert len(sent) > 10 and set(named) == sent
+    assert all(len(g) == 24 for g in sent)
+    assert len(set(named.values())) == len(sent)
+    external = set(session.scalars(sa.select(Account.external_id)))
+    assert sent.isdisjoint(external)
 
 
 def test_the_truth_stays_in_its_folder(dirty: ExportsResult) -> None:

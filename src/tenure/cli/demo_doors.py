@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tenure.accounts.fx_service import FxImportReport
     from tenure.cli.demo_context import DemoContext
     from tenure.simulate.doors import DoorReport
+    from tenure.store.events import EventStore
 
 EXPORTS_DIR = "exports"
 # Refused rows shown per file; the rest are in its .rejects.csv.
@@ -218,3 +219,20 @@ def replay_usage(ctx: DemoContext) -> None:
     )
     for message in store.quarantined(SHOWN_REJECTS):
         console.print(f"  quarantined: {message.reason}", highlight=False, soft_wrap=True)
+    _show_held(ctx, store)
+
+
+def _show_held(ctx: DemoContext, store: EventStore) -> None:
+    """The product sends its workspace ids as groupId: how many reach an account through the
+    Salesforce custom field, and how many are held."""
+    from tenure.cli.context import unit_of_work
+    from tenure.ingest.held_groups import held_groups
+
+    with unit_of_work(ctx.settings) as session:
+        held = held_groups(session, store, limit=SHOWN_REJECTS)
+    console.print(
+        f"groupIds (the product's workspace ids): {held.attributed_events:,} events name an "
+        f"account; {held.held_ids} id(s) name none, {held.held_events:,} events held "
+        "(`tenure events held`)",
+        highlight=False,
+    )

@@ -4,7 +4,7 @@ Salesforce ids are a 3-character key prefix (001 Account, 003 Contact, 005 User,
 500 Case), a pod and a serial in base 62 — 15 case-sensitive characters, plus the documented
 3-character case-safe suffix for the 18-character form Data Loader writes. HubSpot Record IDs are
 numbers. Stripe ids are a prefix and 14 characters of a hash of the simulator's id (Stripe's own
-are random; these only need to be stable).
+are random; these only need to be stable). The product's workspace ids are hashes too.
 """
 
 from __future__ import annotations
@@ -50,3 +50,10 @@ def stripe_id(prefix: str, simulated_id: str) -> str:
     """``cus_…``/``sub_…`` for a simulated account or contract id."""
     digest = int.from_bytes(hashlib.blake2b(simulated_id.encode(), digest_size=12).digest())
     return f"{prefix}_{_base62(digest, 14)[-14:]}"
+
+
+def product_workspace_id(simulated_id: str) -> str:
+    """The product's own id of a customer's workspace, what its Segment calls send as groupId:
+    24 hex digits, the shape of the MongoDB ObjectIds many products use (Segment's and
+    RudderStack's sample group payloads carry one)."""
+    return hashlib.blake2b(f"workspace:{simulated_id}".encode(), digest_size=12).hexdigest()

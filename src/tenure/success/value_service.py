@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from tenure.accounts.group_ids import group_ids_of
 from tenure.accounts.service import get_account
 from tenure.success import maturity, milestones, outcome, value
 from tenure.success.book import (
@@ -33,15 +34,16 @@ MET_WORDS = {"pass": "met", "fail": "not met yet", "unknown": "not measured yet"
 
 
 def features_used(
-    store: EventStore, external_id: str, keys: list[str], since: date, as_of: date
+    store: EventStore, group_ids: list[str], keys: list[str], since: date, as_of: date
 ) -> set[str]:
-    """Which of the feature keys the account used after ``since`` up to ``as_of`` (events)."""
+    """Which of the feature keys the account used after ``since`` up to ``as_of``: events
+    naming it by any of ``group_ids`` (its external id, its product workspace id…)."""
     con = store.connect()
     try:
         t = store.table(con)
         expr = (
             t.filter(
-                t.account_id == external_id,
+                t.account_id.isin(group_ids),
                 t.event.isin(keys),
                 t.event_date > since,
                 t.event_date <= as_of,
@@ -160,7 +162,9 @@ def ebr_pack(
         )
     released = [f for f in book.features if f.released_on and since < f.released_on <= as_of]
     used = (
-        features_used(store, account.external_id, [f.key for f in released], since, as_of)
+        features_used(
+            store, group_ids_of(session, account.id), [f.key for f in released], since, as_of
+        )
         if store is not None and released
         else None
     )

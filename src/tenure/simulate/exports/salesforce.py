@@ -15,6 +15,7 @@ from tenure.simulate.vendor_ids import (
     CONTACT,
     OPPORTUNITY,
     USER,
+    product_workspace_id,
     salesforce_long_id,
     salesforce_short_id,
 )
@@ -63,12 +64,14 @@ def write_accounts(ctx: ExportContext, accounts: list[dict[str, Any]]) -> None:
         ctx.ids.append(("account", account["external_id"], ids[0]))
     header = ["Id", "Name", "ParentId", "Type", "Industry", "NumberOfEmployees"]
     header += ["BillingCountry", "OwnerId", "CreatedDate", "AnnualRevenue", "Description"]
+    # A custom field the CS team added: the product's workspace id, its Segment groupId.
+    header += ["Product_Workspace_Id__c"]
     rows = [_account_row(ctx, a) for a in accounts]
     rows = _prospects(ctx, len(accounts)) + rows
     if "refused_rows" in ctx.dirt:
         serial = len(accounts) + 3
         # a record someone started and never finished: Name is required
-        rows.append([salesforce_long_id(ACCOUNT, serial), "", "", "Prospect"] + [""] * 7)
+        rows.append([salesforce_long_id(ACCOUNT, serial), "", "", "Prospect"] + [""] * 8)
         ctx.planted.append("salesforce/Account.csv: an account without a name")
     encoding = "cp1252" if "cp1252" in ctx.dirt else "utf-8"
     ctx.write_csv("salesforce/Account.csv", header, rows, encoding)
@@ -88,6 +91,7 @@ def _account_row(ctx: ExportContext, account: dict[str, Any]) -> list[Any]:
         gmt(account["created_on"]),
         None if employees is None else java_double(employees * 150_000.0),
         DESCRIPTION,
+        product_workspace_id(account["external_id"]),
     ]
 
 
@@ -98,9 +102,9 @@ def _prospects(ctx: ExportContext, accounts: int) -> list[list[Any]]:
     parent_cell = salesforce_short_id(ACCOUNT, accounts + 1) if "short_ids" in ctx.dirt else parent
     ctx.prospect_ids = (parent, child)
     holding = [parent, HOLDING, "", "Prospect", "finance", 12_000]
-    holding += ["France", "", gmt(ctx.as_of - timedelta(days=40)), "1.8E9", DESCRIPTION]
+    holding += ["France", "", gmt(ctx.as_of - timedelta(days=40)), "1.8E9", DESCRIPTION, ""]
     subsidiary = [child, SUBSIDIARY, parent_cell, "Prospect", "finance", 900]
-    subsidiary += ["Norway", "", gmt(ctx.as_of - timedelta(days=30)), "1.35E8", ""]
+    subsidiary += ["Norway", "", gmt(ctx.as_of - timedelta(days=30)), "1.35E8", "", ""]
     pair = [subsidiary, holding]
     return pair if "parent_after_child" in ctx.dirt else pair[::-1]
 

@@ -1,5 +1,7 @@
 """Product usage as Segment-spec track calls, one JSON object per line, ``context.groupId`` being
-the Salesforce Account Id the product was given."""
+the product's own workspace id — not the CRM's account id: the CRM keeps the workspace id in a
+custom field (``Product_Workspace_Id__c`` on the Salesforce Account), through which Tenure
+attributes the events (``tenure.accounts.group_ids``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tenure.simulate.exports.context import ExportContext, iso
+from tenure.simulate.vendor_ids import product_workspace_id
 
 USAGE_FILE = "segment/usage.jsonl"
 # The context every call carries: the sending library (Segment's Node.js source).
@@ -41,7 +44,7 @@ def _track_calls(ctx: ExportContext, events: pa.Table) -> pa.Array:
             raise ValueError(f"simulated {column} needs JSON escaping")
     simulated = list(ctx.account_ids)
     group = pc.take(
-        pa.array([ctx.account_ids[a][0] for a in simulated]),
+        pa.array([product_workspace_id(a) for a in simulated]),
         pc.index_in(events["account_id"], pa.array(simulated)),
     )
     moment = pc.strftime(events["timestamp"], "%Y-%m-%dT%H:%M:%SZ")  # %S has the microseconds

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.connectors.loopback import Answer, LoopbackServer, Request, loopback_certificate
+from tests.connectors.loopback import Answer, Request
+from tests.connectors.paging import PagingFake, offset_page
 
 OBJECT_TYPES = ("companies", "contacts", "deals")
 MODIFIED = {"contacts": "lastmodifieddate"}
@@ -145,56 +144,42 @@ class FakePortal:
         return path
 
 
-class FakeHubSpot:
+class FakeHubSpot(PagingFake):
     def __init__(
         self, portal: FakePortal, folder: Path, *, page_size: int = 2, window: int = 10_000
     ) -> None:
+        super().__init__(folder, page_size=page_size)
         self.portal = portal
-        self.page_size = page_size
         # The search's result cap (10,000 at HubSpot); a test lowers it to see a search restart.
         self.window = window
-        self.calls: list[str] = []
         self.searches: list[dict[str, Any]] = []
-        # (path prefix, status, Retry-After) answered once each before the real answer.
-        self.faults: list[tuple[str, int, str | None]] = []
-        self.on_request: Callable[[str], None] | None = None
-        self._lock = threading.Lock()
-        self.cert, key = loopback_certificate(folder)
-        self.server = LoopbackServer(self.handle, (self.cert, key))
-        self.url = self.server.url
 
-    def stop(self) -> None:
-        self.server.stop()
+    def authorized(self, request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.portal.access_token}"
 
-    def handle(self, request: Request) -> Answer:
-        with self._lock:
-            self.calls.append(f"{request.method} {request.path}")
-            if self.on_request is not None:
-                self.on_request(request.path)
-            for index, (prefix, status, retry_after) in enumerate(self.faults):
-                if request.path.startswith(prefix):
-                    del self.faults[index]
-                    headers = {"Retry-After": retry_after} if retry_after else {}
-                    body = {
-                        "status": "error",
-                        "message": "You have reached your secondly limit.",
-                        "errorType": "RATE_LIMIT",
-                        "correlationId": "c0ffee00-0000-4000-8000-000000000000",
-                        "policyName": "SECONDLY",
-                    }
-                    return status, headers, body
-            if request.headers.get("Authorization") != f"Bearer {self.portal.access_token}":
-                return (
-                    401,
-                    {},
-                    _error(
-                        "INVALID_AUTHENTICATION",
-                        "Authentication credentials not found. This API supports OAuth 2.0 "
-                        "authentication and you can find more details at "
-                        "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-                    ),
-                )
-            return self._api(request)
+    def unauthorized(self) -> Answer:
+        return (
+            401,
+            {},
+            _error(
+                "INVALID_AUTHENTICATION",
+                "Authentication credentials not found. This API supports OAuth 2.0 "
+                "authentication and you can find more details at "
+                "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            ),
+        )
+
+    def fault_body(self, status: int) -> Any:
+        return {
+            "status": "error",
+            "message": "You have reached your secondly limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": "c0ffee00-0000-4000-8000-000000000000",
+            "policyName": "SECONDLY",
+        }
+
+    def answer(self, request: Request) -> Answer:
+        return self._api(request)
 
     def _api(self, request: Request) -> Answer:
         path = request.path.rstrip("/")
@@ -222,11 +207,11 @@ class FakeHubSpot:
         return 404, {}, _error("NOT_FOUND", f"no route {request.method} {path}")
 
     def _paged(self, rows: list[dict[str, Any]], query: dict[str, str]) -> Answer:
-        offset = int(query.get("after") or 0)
         limit = min(int(query.get("limit") or 100), self.page_size)
-        body: dict[str, Any] = {"results": rows[offset : offset + limit]}
-        if offset + limit < len(rows):
-            body["paging"] = {"next": {"after": str(offset + limit), "link": "?after="}}
+        page, after = offset_page(rows, query.get("after"), limit)
+        body: dict[str, Any] = {"results": page}
+        if after is not None:
+            body["paging"] = {"next": {"after": after, "link": "?after="}}
         return 200, {}, body
 
     def _search(self, kind: str, body: dict[str, Any]) -> Answer:
@@ -254,6 +239,7 @@ class FakeHubSpot:
             p for p in body.get("properties") or [] if p in self.portal.properties.get(kind, set())
         ]
         limit = min(int(body.get("limit") or 10), self.page_size)
+        found, after = offset_page(rows, offset, limit)
         page = [
             {
                 "id": r["id"],
@@ -262,11 +248,11 @@ class FakeHubSpot:
                 "updatedAt": r["updatedAt"],
                 "archived": False,
             }
-            for r in rows[offset : offset + limit]
+            for r in found
         ]
         answer: dict[str, Any] = {"total": len(rows), "results": page}
-        if offset + limit < len(rows):
-            answer["paging"] = {"next": {"after": str(offset + limit), "link": None}}
+        if after is not None:
+            answer["paging"] = {"next": {"after": after, "link": None}}
         return 200, {}, answer
 
     def _associations(self, body: dict[str, Any]) -> Answer:

@@ -20,15 +20,14 @@
 from __future__ import annotations
 
 import base64
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.connectors.loopback import Answer, LoopbackServer, Request, loopback_certificate
+from tests.connectors.loopback import Answer, Request
+from tests.connectors.paging import PagingFake, offset_page
 
 
 @dataclass
@@ -50,50 +49,36 @@ class HelpDesk:
         self.changed[(kind, record["id"])] = self.sequence
 
 
-class FakeZendesk:
+class FakeZendesk(PagingFake):
     def __init__(self, desk: HelpDesk, folder: Path, *, page_size: int = 2) -> None:
+        super().__init__(folder, page_size=page_size)
         self.desk = desk
-        self.page_size = page_size
-        self.calls: list[str] = []
-        # (path prefix, status, Retry-After) answered once each before the real answer.
-        self.faults: list[tuple[str, int, str | None]] = []
-        self.on_request: Callable[[str], None] | None = None
-        self.lock = threading.Lock()
-        self.cert, key = loopback_certificate(folder)
-        self.server = LoopbackServer(self.handle, (self.cert, key))
-        self.url = self.server.url
 
-    def stop(self) -> None:
-        self.server.stop()
+    def authorized(self, request: Request) -> bool:
+        expected = f"{self.desk.email}/token:{self.desk.api_token}".encode()
+        return request.headers.get("Authorization") == "Basic " + base64.b64encode(expected).decode(
+            "ascii"
+        )
 
-    def handle(self, request: Request) -> Answer:
-        with self.lock:
-            self.calls.append(f"{request.method} {request.path}")
-            if self.on_request is not None:
-                self.on_request(request.path)
-            for index, (prefix, status, retry_after) in enumerate(self.faults):
-                if request.path.startswith(prefix):
-                    del self.faults[index]
-                    headers = {"Retry-After": retry_after} if retry_after else {}
-                    error = "APIRateLimitExceeded" if status == 429 else "InvalidValue"
-                    return status, headers, {"error": error}
-            expected = f"{self.desk.email}/token:{self.desk.api_token}".encode()
-            if request.headers.get("Authorization") != "Basic " + base64.b64encode(expected).decode(
-                "ascii"
-            ):
-                return 401, {}, {"error": "Couldn't authenticate you"}
-            path = request.path
-            if path == "/api/v2/users/me.json":
-                return 200, {}, {"user": {"id": 9001, "email": self.desk.email, "role": "admin"}}
-            if path == "/api/v2/incremental/tickets/cursor.json":
-                return 200, {}, self._tickets(request.query)
-            if path == "/api/v2/organizations/show_many.json":
-                ids = [int(i) for i in request.query.get("ids", "").split(",") if i]
-                found = [self.desk.organizations[i] for i in ids if i in self.desk.organizations]
-                return 200, {}, {"organizations": found, "next_page": None, "count": len(found)}
-            if path in ("/api/v2/satisfaction_ratings", "/api/v2/satisfaction_ratings.json"):
-                return 200, {}, self._ratings(request.query)
-            return 404, {}, {"error": "InvalidEndpoint", "description": "Not found"}
+    def unauthorized(self) -> Answer:
+        return 401, {}, {"error": "Couldn't authenticate you"}
+
+    def fault_body(self, status: int) -> Any:
+        return {"error": "APIRateLimitExceeded" if status == 429 else "InvalidValue"}
+
+    def answer(self, request: Request) -> Answer:
+        path = request.path
+        if path == "/api/v2/users/me.json":
+            return 200, {}, {"user": {"id": 9001, "email": self.desk.email, "role": "admin"}}
+        if path == "/api/v2/incremental/tickets/cursor.json":
+            return 200, {}, self._tickets(request.query)
+        if path == "/api/v2/organizations/show_many.json":
+            ids = [int(i) for i in request.query.get("ids", "").split(",") if i]
+            found = [self.desk.organizations[i] for i in ids if i in self.desk.organizations]
+            return 200, {}, {"organizations": found, "next_page": None, "count": len(found)}
+        if path in ("/api/v2/satisfaction_ratings", "/api/v2/satisfaction_ratings.json"):
+            return 200, {}, self._ratings(request.query)
+        return 404, {}, {"error": "InvalidEndpoint", "description": "Not found"}
 
     def _after(self, kind: str, since: int) -> list[tuple[int, dict[str, Any]]]:
         rows = [
@@ -121,19 +106,17 @@ class FakeZendesk:
     def _ratings(self, query: dict[str, str]) -> dict[str, Any]:
         start = int(query.get("start_time") or 0)
         rows = [r for _, r in self._after("ratings", 0) if _unix(r["updated_at"]) >= start]
-        offset = int(query.get("page[after]") or 0)
-        size = int(query.get("page[size]") or 100)
-        page = rows[offset : offset + size]
-        more = offset + size < len(rows)
-        after = str(offset + size)
+        page, after = offset_page(
+            rows, query.get("page[after]"), int(query.get("page[size]") or 100)
+        )
         params = {k: v for k, v in query.items() if k != "page[after]"}
         next_url = f"{self.url}/api/v2/satisfaction_ratings.json?" + urlencode(
-            {**params, "page[after]": after}
+            {**params, "page[after]": after or ""}
         )
         return {
             "satisfaction_ratings": page,
-            "meta": {"has_more": more, "after_cursor": after if more else None},
-            "links": {"next": next_url if more else None, "prev": None},
+            "meta": {"has_more": after is not None, "after_cursor": after},
+            "links": {"next": next_url if after is not None else None, "prev": None},
         }
 
 

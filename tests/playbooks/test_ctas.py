@@ -193,3 +193,26 @@ def test_a_cta_title_states_the_values_it_fired_on() -> None:
     assert cta_title(titled, firing, AS_OF) == "Renewal on 2026-03-14 (4 d)"
     assert renewal_on(firing, AS_OF) == date(2026, 3, 14)
     assert cta_title(rule(), firing, AS_OF) == "renewal"  # no title: the rule's name
+
+
+def test_the_cap_ranks_arr_at_risk_in_the_reporting_currency() -> None:
+    """10,000 EUR at risk is 10,800 USD at 1.08: it outranks 10,500 USD under a cap of one
+    (ranking the bare amounts kept the USD account and suppressed the larger risk)."""
+    r = rule()
+    facts = {a: {"days_to_renewal": 50} for a in (1, 2)}
+    accts = {
+        1: AccountContext(1, "acc-1", 7, 10_500.0, "USD", 10_500.0),
+        2: AccountContext(2, "acc-2", 7, 10_000.0, "EUR", 10_800.0),
+    }
+    planned = plan(
+        PlanInput(
+            AS_OF,
+            {r.key: r},
+            evaluate([r], facts),
+            accts,
+            settings=RulesetSettings(daily_cap_per_csm=1),
+        )
+    )
+    by_account = {p.account_id: (p.decision, p.arr_at_risk) for p in planned}
+    # The CTA keeps the amount in its own currency; only the ranking converts.
+    assert by_account == {2: (Decision.created, 10_000.0), 1: (Decision.suppressed, 10_500.0)}

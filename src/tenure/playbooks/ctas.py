@@ -117,6 +117,15 @@ class AccountContext:
     owner_id: int | None
     arr_at_risk: float
     currency: str | None = None
+    # ARR at risk in the reporting currency (what the cap ranks by: 10,000 EUR is more than
+    # 10,500 USD at 1.08); the amount itself when no rate converts it.
+    arr_at_risk_reporting: float | None = None
+
+    @property
+    def rank_value(self) -> float:
+        if self.arr_at_risk_reporting is None:
+            return self.arr_at_risk
+        return self.arr_at_risk_reporting
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,7 @@ class Planned:
     owner_id: int | None = None
     arr_at_risk: float = 0.0
     currency: str | None = None
+    rank_value: float = 0.0
     # For candidates: position in the owner's ranking today (1 = first), and the cap applied.
     rank: int | None = None
     note: str = ""
@@ -171,6 +181,7 @@ def plan(data: PlanInput) -> list[Planned]:
             owner_id=account.owner_id,
             arr_at_risk=account.arr_at_risk,
             currency=account.currency,
+            rank_value=account.rank_value,
         )
         existing = data.open_ctas.get(key)
         closed_on = data.last_closed_on.get(key)
@@ -195,7 +206,7 @@ def plan(data: PlanInput) -> list[Planned]:
 
 def _candidate_order(item: Planned, rules: Mapping[str, Rule]) -> tuple[float, int, str, int]:
     priority = PRIORITY_RANK[rules[item.rule_key].priority]
-    return (-item.arr_at_risk, -priority, item.rule_key, item.account_id)
+    return (-item.rank_value, -priority, item.rule_key, item.account_id)
 
 
 def _apply_cap(owned: list[Planned], data: PlanInput, owner_id: int | None) -> list[Planned]:

@@ -16,7 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.accounts.arr import active_clause, arr_by_currency, one_figure
+from tenure.accounts import fx_service
+from tenure.accounts.arr import MULTIPLE_CURRENCIES, active_clause, arr_by_currency, one_figure
+from tenure.accounts.fx import convert
 from tenure.accounts.renewal import bookings, renewal_on
 from tenure.dates import end_of, utc_day
 from tenure.model import (
@@ -299,7 +301,8 @@ def build_facts(
     """Every source's facts merged per account, with each account's owner and ARR at risk.
 
     ARR at risk: the risk model's stored value, else ARR × churn probability; without a risk
-    model the whole ARR counts (ranking by ARR is then the conservative choice).
+    model the whole ARR counts (ranking by ARR is then the conservative choice). It is also
+    converted into the reporting currency at ``as_of``'s rates, which the daily cap ranks by.
     """
     table = FactsTable(as_of)
     for name, source in sources or SOURCES:
@@ -309,6 +312,7 @@ def build_facts(
             table.sources.append(name)
         else:
             table.merge(name, found)
+    rates = fx_service.rate_table(session, on=as_of)
     for account_id, external_id, owner_id in session.execute(
         sa.select(Account.id, Account.external_id, Account.owner_id)
     ):
@@ -320,8 +324,14 @@ def build_facts(
         at_risk = values.get("arr_at_risk")
         if at_risk is None:
             at_risk = arr * float(probability) if probability is not None else arr
+        currency = values.get("arr_currency")
+        converted = (
+            convert({currency: float(at_risk)}, rates, as_of).amount
+            if currency and currency != MULTIPLE_CURRENCIES
+            else None
+        )
         table.accounts[account_id] = AccountContext(
-            account_id, external_id, owner_id, float(at_risk), values.get("arr_currency")
+            account_id, external_id, owner_id, float(at_risk), currency, converted
         )
     table.managers = dict(session.execute(sa.select(User.id, User.manager_id)).all())
     return table

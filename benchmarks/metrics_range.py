@@ -1,7 +1,7 @@
 """Metrics for every day of a range in one pass: peak memory and time of a 150-day daily pass.
 
     .venv/bin/python -m benchmarks.metrics_range [--accounts 10000] [--events 5000000]
-        [--days 150] [--every 1] [--dates-per-query 7]
+        [--days 150] [--every 1] [--dates-per-query 4] [--memory-limit 1GB]
 
 The path of ``tenure metrics compute --from --to --every`` (and of the churn model's dates):
 the attributed activity is rolled up once (``daily_activity``, detail from the first date's
@@ -29,25 +29,34 @@ from typing import Any
 from benchmarks.metrics import AS_OF, prepared_base
 
 from benchmarks import record
+from tenure.metrics.incremental import DATES_PER_QUERY
+from tenure.store.events.embedded import DEFAULT_MEMORY_LIMIT
 
 SMOKE = {"accounts": 100, "events": 20_000, "days": 10}
 WARM_UP_DAYS = 90
 
 
 def _pass(
-    folder: str, accounts: int, events: int, days: int, every: int, per_query: int, out: Any
+    folder: str,
+    accounts: int,
+    events: int,
+    days: int,
+    every: int,
+    per_query: int,
+    memory_limit: str,
+    out: Any,
 ) -> None:
-    import ibis
-
     from tenure.metrics.compute import compute_metrics, daily_activity, default_metrics
     from tenure.metrics.inputs import DETAIL_DAYS
     from tenure.metrics.over_dates import metrics_over_dates_in_groups
     from tenure.metrics.snapshot import snapshot_from_arrow
+    from tenure.store.events.embedded import duckdb_connection
 
     tables, files = prepared_base(Path(folder), accounts, events, days + WARM_UP_DAYS)
     first = AS_OF - timedelta(days=days - 1)
     dates = [first + timedelta(days=n) for n in range(0, days, every)]
-    con = ibis.duckdb.connect()
+    # The connection the product's metrics use (store.connect() on the embedded store).
+    con = duckdb_connection(memory_limit)
     snapshot = snapshot_from_arrow(con, tables)
     metrics = default_metrics(snapshot)
     started = time.perf_counter()
@@ -87,7 +96,12 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--days", type=int, default=150)
     parser.add_argument("--every", type=int, default=1)
-    parser.add_argument("--dates-per-query", type=int, default=7)
+    parser.add_argument("--dates-per-query", type=int, default=DATES_PER_QUERY)
+    parser.add_argument(
+        "--memory-limit",
+        default=DEFAULT_MEMORY_LIMIT,
+        help="DuckDB's memory limit (Settings.analytics_memory_limit; default %(default)s).",
+    )
     parser.add_argument("--base-dir", type=Path, help="Where the synthetic base is kept.")
     args, bench = record.begin(__file__, parser, argv, SMOKE)
     folder = args.base_dir or (
@@ -107,6 +121,7 @@ def main(argv: list[str] | None = None) -> Path:
             args.days,
             args.every,
             args.dates_per_query,
+            args.memory_limit,
             sender,
         ),
     )
@@ -117,6 +132,7 @@ def main(argv: list[str] | None = None) -> Path:
         "days": args.days,
         "every": args.every,
         "dates_per_query": args.dates_per_query,
+        "memory_limit": args.memory_limit,
         **receiver.recv(),
     }
     child.join()

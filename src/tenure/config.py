@@ -79,6 +79,15 @@ class Settings(BaseSettings):
             "Java). With spark, events stay in Parquet under data_dir even on PostgreSQL."
         ),
     )
+    analytics_memory_limit: str = Field(
+        default="1GB",
+        description=(
+            "Memory the in-process DuckDB that computes metrics may hold (DuckDB's units: "
+            "512MB, 1GB, 4GB); beyond it DuckDB spills to a temporary folder. DuckDB alone "
+            "would take up to 80 % of the machine's memory: a 150-day metrics pass over "
+            "10,000 accounts grew to 2.3 GB that way. Raise it on a machine of its own."
+        ),
+    )
     spark_master: str = Field(
         default="local[2]",
         description=(

@@ -232,3 +232,20 @@ def test_a_postgres_table_keyed_on_the_id_alone_is_rekeyed(migrated_template) ->
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA tenure_events CASCADE"))
         engine.dispose()
+
+
+def test_the_metrics_connection_keeps_to_its_memory_limit(tmp_path: Path) -> None:
+    import gc
+
+    store = open_event_store(Settings(data_dir=tmp_path, analytics_memory_limit="256MB"))
+    con = store.connect()
+    limit, spill = con.raw_sql(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchone()
+    assert limit == "244.1 MiB"  # DuckDB states 256 MB in MiB
+    # Beyond the limit DuckDB spills into a folder of this connection's own, gone with it.
+    assert Path(spill).is_dir() and Path(spill).name.startswith("tenure-duckdb-")
+    con.disconnect()
+    del con
+    gc.collect()
+    assert not Path(spill).exists()

@@ -36,8 +36,10 @@ from tenure.store.events import EventStore
 from tenure.store.events.embedded import EmbeddedEvents
 
 # As-of days computed per query: the window joins repeat each activity row once per date of
-# the group, so this bounds their size (a week of daily dates; 7 weekly dates = 7 weeks).
-DATES_PER_QUERY = 7
+# the group, so this bounds their size. A 150-day daily pass over 10,000 accounts (2M events, 186
+# metrics) peaked at 1.90 GB with 7 dates a query, 1.40 GB with 4, 1.20 GB with 3 (DuckDB held to
+# 1 GB; first groups, benchmarks/metrics_range.py); 4 costs ~10 % more CPU a date than 7.
+DATES_PER_QUERY = 4
 
 
 def rollup_of(store: EventStore) -> ActivityRollup | None:

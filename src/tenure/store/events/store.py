@@ -19,7 +19,12 @@ import pyarrow as pa
 
 from tenure.config import Settings
 from tenure.errors import InvalidInput
-from tenure.store.events.embedded import CompactionResult, EmbeddedEvents, WriteResult
+from tenure.store.events.embedded import (
+    DEFAULT_MEMORY_LIMIT,
+    CompactionResult,
+    EmbeddedEvents,
+    WriteResult,
+)
 from tenure.store.events.erasure import EventErasureResult, PersonErasure
 from tenure.store.events.inbox import AppendResult, Quarantined
 from tenure.store.events.postgres import PostgresEvents
@@ -72,11 +77,14 @@ class EventStore:
         *,
         postgres_url: str | None = None,
         storage: EventStorage | None = None,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         self.data_dir = data_dir
         self.parquet_dir = data_dir / "events"
         self.storage: EventStorage = storage or (
-            PostgresEvents(postgres_url) if postgres_url else EmbeddedEvents(data_dir)
+            PostgresEvents(postgres_url)
+            if postgres_url
+            else EmbeddedEvents(data_dir, memory_limit=memory_limit)
         )
 
     @property
@@ -167,7 +175,7 @@ def open_event_store(settings: Settings) -> EventStore:
         return EventStore(settings.data_dir, postgres_url=settings.resolved_database_url)
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise InvalidInput(f"TENURE_DATA_DIR {settings.data_dir} exists but is not a folder")
-    return EventStore(settings.data_dir)
+    return EventStore(settings.data_dir, memory_limit=settings.analytics_memory_limit)
 
 
 def _spark_event_store(settings: Settings) -> EventStore:

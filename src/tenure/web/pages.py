@@ -51,6 +51,7 @@ from tenure.success.churn_classification import (
     class_words,
 )
 from tenure.success.kpis import GroupBy
+from tenure.success.lifecycle_variants import stage_label
 from tenure.success.maturity import Pillar, Stage
 from tenure.success.schemas import ChurnConfirm, MaturityAnswers
 from tenure.web import pipeline_pages
@@ -202,6 +203,8 @@ def _csv_row(row: AccountRow) -> dict[str, object]:
         "reporting_currency": converted.currency if converted else None,
         "rate_dates": " ".join(d.isoformat() for d in converted.rate_dates) if converted else None,
         "missing_rates": " ".join(converted.missing) if converted else None,
+        # The stage in the words of the lifecycle model in force, as the table shows it.
+        "laer_stage": stage_label(row.laer_stage) if row.laer_stage else None,
     }
 
 

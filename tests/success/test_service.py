@@ -436,3 +436,43 @@ def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(
     assert "adopt: live since 2025-06-30 (first milestone reached: Half the licences in use)" in (
         stage.reasons
     )
+
+
+def test_kpi_history_loads_the_book_and_assesses_fit_once(
+    session: Session, book: dict[str, Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four quarters read the book once and assess each account's fit once (at 10,000 accounts
+    the page loaded the book per quarter and assessed fit 40,000 times: 148 s), and each quarter
+    still reads its own stored metrics: the reports equal the per-period ones."""
+    keep = book["keep"].id
+    for day, active, breadth in ((date(2025, 3, 31), 6, 0.1), (date(2025, 6, 30), 7, 0.2)):
+        session.add(
+            MetricSnapshot(
+                as_of=day,
+                account_id=keep,
+                values={"active_users_28d": active, "feature_breadth": breadth},
+            )
+        )
+    session.flush()
+    expected = [
+        kpis_service.kpi_report(session, period, GroupBy.all)
+        for period in kpis_service.quarters_before(AS_OF, 4)
+    ]
+    # The quarters do differ by their metrics (Q1 2025: 0.1, Q2 onwards: 0.2, Q4 2024: none).
+    assert [r.rows[0].feature_adoption for r in expected] == [None, 0.1, 0.2, 0.2]
+    calls = {"load_book": 0, "assess_fit": 0}
+    real_load, real_assess = kpis_service.load_book, kpis_service.fit.assess_fit
+
+    def counting_load(*args: object, **kwargs: object) -> object:
+        calls["load_book"] += 1
+        return real_load(*args, **kwargs)
+
+    def counting_assess(*args: object, **kwargs: object) -> object:
+        calls["assess_fit"] += 1
+        return real_assess(*args, **kwargs)
+
+    monkeypatch.setattr(kpis_service, "load_book", counting_load)
+    monkeypatch.setattr(kpis_service.fit, "assess_fit", counting_assess)
+    history = kpis_service.kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
+    assert history == expected
+    assert calls == {"load_book": 1, "assess_fit": len(book)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -12,12 +13,14 @@ from tenure.errors import InvalidInput
 from tenure.model import AccountOwnership, Contract, Referral
 from tenure.success import fit, kpis
 from tenure.success.book import (
+    Book,
     account_facts,
     active_contracts,
     first_value_on,
     load_book,
     metric,
     signed_on,
+    stored_metrics_by_account,
 )
 
 
@@ -34,14 +37,21 @@ def _owner_at(session: Session, day: date) -> dict[int, int]:
     return {account_id: user_id for account_id, user_id in rows}
 
 
-def kpi_report(
-    session: Session, period: kpis.Period, by: kpis.GroupBy, config: fit.FitConfig | None = None
-) -> kpis.KpiReport:
-    """KPIs for the period; per CSM uses the owner at the period's start (history kept)."""
-    book = load_book(session, period.last_day)
-    owners = _owner_at(session, period.start)
+@dataclass(frozen=True)
+class _Shared:
+    """What every period of a KPI history reads alike: the book's records (``load_book`` filters
+    nothing by day but the stored metrics), the fit at signing, referrals and top parents."""
+
+    book: Book
+    fit_bands: dict[int, str]
+    referred: frozenset[int | None]
+    heads: dict[int, str]
+
+
+def _shared(session: Session, as_of: date, config: fit.FitConfig | None) -> _Shared:
+    book = load_book(session, as_of)
     fit_config = config or fit.load_fit_config()
-    referred = set(
+    referred = frozenset(
         session.scalars(
             sa.select(Referral.referred_account_id).where(
                 Referral.kind == "referral", Referral.referred_account_id.is_not(None)
@@ -49,9 +59,32 @@ def kpi_report(
         )
     )
     parents = {a: account.parent_id for a, account in book.accounts.items()}
+    heads = {
+        account_id: book.accounts.get(hierarchy.top_parent_of(parents, account_id), account).name
+        for account_id, account in book.accounts.items()
+    }
+    # Fit at signing reads the account's attributes and handoff answers only: one assessment per
+    # account serves every period.
+    fit_bands = {
+        account_id: fit.assess_fit(
+            account_facts(book, account_id, at_signing=True), fit_config
+        ).fit_band.value
+        for account_id in book.accounts
+    }
+    return _Shared(book, fit_bands, referred, heads)
+
+
+def _period_report(
+    session: Session, shared: _Shared, period: kpis.Period, by: kpis.GroupBy
+) -> kpis.KpiReport:
+    book = shared.book
+    if book.as_of != period.last_day:
+        # Usage facts come from the metrics stored on or before the period's last day.
+        metrics, metrics_as_of = stored_metrics_by_account(session, period.last_day)
+        book = replace(book, as_of=period.last_day, metrics=metrics, metrics_as_of=metrics_as_of)
+    owners = _owner_at(session, period.start)
     accounts, contracts, answers = [], [], []
     for account_id, account in book.accounts.items():
-        head = book.accounts.get(hierarchy.top_parent_of(parents, account_id), account)
         owner_id = owners.get(account_id, account.owner_id)
         owner = book.users.get(owner_id) if owner_id else None
         seats = sum(
@@ -68,11 +101,9 @@ def kpi_report(
                 feature_share=metric(book, account_id, "feature_breadth"),
                 first_contract_on=signed_on(book, account_id),
                 first_value_on=first_value_on(book, account_id),
-                fit_band=fit.assess_fit(
-                    account_facts(book, account_id, at_signing=True), fit_config
-                ).fit_band.value,
-                referred=account_id in referred,
-                top_parent=head.name,
+                fit_band=shared.fit_bands[account_id],
+                referred=account_id in shared.referred,
+                top_parent=shared.heads[account_id],
             )
         )
         contracts += [
@@ -102,6 +133,13 @@ def kpi_report(
     return kpis.compute_kpis(period, accounts, contracts, answers, by, deals, rates)
 
 
+def kpi_report(
+    session: Session, period: kpis.Period, by: kpis.GroupBy, config: fit.FitConfig | None = None
+) -> kpis.KpiReport:
+    """KPIs for the period; per CSM uses the owner at the period's start (history kept)."""
+    return _period_report(session, _shared(session, period.last_day, config), period, by)
+
+
 def quarters_before(as_of: date, count: int) -> list[kpis.Period]:
     """The last ``count`` complete calendar quarters before ``as_of``'s quarter, oldest first."""
     if not 1 <= count <= 12:
@@ -118,7 +156,11 @@ def quarters_before(as_of: date, count: int) -> list[kpis.Period]:
 def kpi_history(
     session: Session, as_of: date, *, quarters: int, by: kpis.GroupBy
 ) -> list[kpis.KpiReport]:
-    return [kpi_report(session, period, by) for period in quarters_before(as_of, quarters)]
+    """One report per quarter, oldest first: the book is loaded and fit assessed once for all
+    of them (only the stored metrics differ by period)."""
+    periods = quarters_before(as_of, quarters)
+    shared = _shared(session, periods[-1].last_day, None)
+    return [_period_report(session, shared, period, by) for period in periods]
 
 
 def cohort_retention(session: Session, as_of: date, *, max_months: int) -> kpis.CohortRetention:

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from tenure.health.scorecard import load_scorecard_text
 from tenure.health.versions import DEFAULT_SCORECARD, editor_view
-from tenure.model import AuditLog, ScorecardBacktest, ScorecardVersion
-from tests.web.factories import csrf_of, sign_in
+from tenure.model import AuditLog, ScorecardBacktest, ScorecardVersion, User
+from tests.web.factories import csrf_of, sign_in, token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 
@@ -114,3 +114,44 @@ def test_a_viewer_reads_the_versions_but_cannot_save(console: Console) -> None:
     assert "Put in force" not in page
     refused = console.client.post("/scorecard", data=_form(csrf_of(page)))
     assert refused.status_code == 403
+
+
+@pytest.mark.slow
+def test_the_api_starts_a_backtest_in_the_background_and_tells_where_it_stands(
+    console: Console,
+) -> None:
+    """POST answers at once with the run (202); asking again while it waits returns the same
+    run; GET tells where it stands and gives the result once done; an unknown run is 404."""
+    with console.session() as session:
+        manager = session.scalars(sa.select(User).where(User.email == "max@example.com")).one()
+        headers = token_headers(session, manager)
+        session.commit()
+    text = DEFAULT_SCORECARD.read_text().replace('version: "2"', 'version: "3"')
+    saved = console.client.post(
+        "/api/v1/scorecards", json={"text": text, "note": "same card, new label"}, headers=headers
+    )
+    assert saved.status_code == 201
+    started = console.client.post(
+        "/api/v1/scorecards/backtests?base=2&candidate=3", headers=headers
+    )
+    assert started.status_code == 202
+    run = started.json()["run"]
+    assert (run["base"], run["candidate"], run["requested_by"]) == (
+        "default@2",
+        "default@3",
+        "Max Manager",
+    )
+    # The background process takes seconds to start: asked again at once, the same run.
+    again = console.client.post("/api/v1/scorecards/backtests?base=2&candidate=3", headers=headers)
+    assert again.json()["run"]["id"] == run["id"]
+    state = started.json()
+    for _ in range(300):
+        state = console.client.get(f"/api/v1/scorecards/backtests/{run['id']}", headers=headers)
+        state = state.json()
+        if state["run"]["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.5)
+    assert state["run"]["status"] == "done"
+    assert state["comparison"]["verdict"].startswith("No churner can be judged yet")
+    missing = console.client.get("/api/v1/scorecards/backtests/999999", headers=headers)
+    assert missing.status_code == 404

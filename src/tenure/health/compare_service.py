@@ -316,6 +316,19 @@ def latest_backtest(session: Session, base_id: int, candidate_id: int) -> Backte
     return None if row is None else _run_read(session, row)
 
 
+def get_backtest(session: Session, backtest_id: int) -> BacktestRun:
+    """One asked-for backtest and where it stands."""
+    return _run_read(session, _backtest_row(session, backtest_id))
+
+
+def backtest_result(session: Session, backtest_id: int) -> ScorecardComparison | None:
+    """The pair's comparison once this backtest is done (None before, or when it failed)."""
+    row = _backtest_row(session, backtest_id)
+    if row.status is not BacktestStatus.done:
+        return None
+    return stored_comparison(session, row.base_id, row.candidate_id)
+
+
 def request_backtest(
     session: Session,
     data_dir: Path,

@@ -139,6 +139,13 @@ class BacktestRun(BaseModel):
     error: str | None
 
 
+class BacktestState(BaseModel):
+    """An asked-for backtest, and its result once done."""
+
+    run: BacktestRun
+    comparison: ScorecardComparison | None
+
+
 class ThresholdEdit(BaseModel):
     at: float
     points: int

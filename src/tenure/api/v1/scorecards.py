@@ -4,10 +4,12 @@ in force, and backtest two versions on past churn."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 
 from tenure.api.v1.common import ERRORS, Actor, CurrentActor, Db, Session, event_store
 from tenure.health import compare_service, versions
 from tenure.health.schemas import (
+    BacktestState,
     ScorecardComparison,
     ScorecardEdit,
     ScorecardText,
@@ -87,4 +89,44 @@ def compare_scorecards(
     what alert budget) and keep the result; it can take minutes on a large book."""
     return compare_service.compare_versions(
         db, store, request.app.state.settings.data_dir, base, candidate, actor
+    )
+
+
+@router.post(
+    "/scorecards/backtests",
+    response_model=BacktestState,
+    status_code=202,
+    summary="Backtest two versions in the background",
+)
+def start_backtest(
+    request: Request,
+    base: str = Query(..., max_length=100, description="Version to compare against"),
+    candidate: str = Query(..., max_length=100, description="Version to try"),
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+) -> BacktestState:
+    """Ask for the backtest and get its id at once; it runs in a background process (one at a
+    time) and `GET /scorecards/backtests/{id}` tells where it stands, with the result when done.
+    One already waiting or running on the pair is returned instead of a second."""
+    settings = request.app.state.settings
+    run = compare_service.request_backtest(db, settings.data_dir, base, candidate, actor)
+    db.commit()
+    if run.status == "queued":
+        compare_service.start_backtest(settings, run.id)
+    return BacktestState(run=run, comparison=None)
+
+
+@router.get(
+    "/scorecards/backtests/{backtest_id}",
+    response_model=BacktestState,
+    dependencies=[CurrentActor],
+)
+def read_backtest(
+    backtest_id: int = PathParam(ge=1, le=2**31 - 1), db: Session = Db
+) -> BacktestState:
+    """Where an asked-for backtest stands (queued, running, done, failed with its reason, or
+    abandoned when the process running it stopped), and its result once done."""
+    return BacktestState(
+        run=compare_service.get_backtest(db, backtest_id),
+        comparison=compare_service.backtest_result(db, backtest_id),
     )

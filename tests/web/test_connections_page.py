@@ -49,7 +49,9 @@ def test_admin_page_lists_connections_and_sync_runs(console: Console) -> None:
     assert "https://acme.my.salesforce.com" in page and "User, Account, Contact" in page
     assert "partly stored" in page and "12.0" in page and "12 of 15000" in page
     assert "Account: 4 read, 3 new, 1 changed, 0 unchanged" in page
-    assert "User was not synced: SalesforceRefusedRequest: INSUFFICIENT_ACCESS" in page
+    # what went wrong, without the exception's class name
+    assert "User was not synced: INSUFFICIENT_ACCESS" in page
+    assert "SalesforceRefusedRequest" not in page
     assert (
         "Not stored: Contact &#34;Ana Ruiz&#34; (0035e00000Con9ZAAR): its account "
         "0015e00000Acm9AAAR is not in Tenure" in page

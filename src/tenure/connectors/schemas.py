@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 
 from tenure.accounts.schemas import StoredDatetime
+
+# An exception's class name as describe() puts it first: HubSpotRefused, SalesforceError…
+_CLASS_NAME = re.compile(r"^(?:[A-Z][a-z0-9]+){1,}(?:[A-Z][A-Za-z0-9]*)*$")
 
 
 class ObjectOutcome(BaseModel):
@@ -22,6 +26,19 @@ class ObjectOutcome(BaseModel):
     batches: int = 0
     error: str | None = None
     rejects: list[str] = Field(default_factory=list)
+
+    @property
+    def error_words(self) -> str | None:
+        """The error without the exception's class name in front ("HubSpotRefused: HubSpot
+        answered 401: …" reads "HubSpot answered 401: …"): what the Admin page shows.
+
+        >>> ObjectOutcome(error="SalesforceRefusedRequest: INSUFFICIENT_ACCESS: no").error_words
+        'INSUFFICIENT_ACCESS: no'
+        """
+        if self.error is None:
+            return None
+        head, sep, rest = self.error.partition(": ")
+        return rest if sep and _CLASS_NAME.match(head) else self.error
 
 
 class SyncRunRead(BaseModel):

@@ -36,6 +36,7 @@ from tenure.simulate.exports import (
     simulate_as_exports,
 )
 from tenure.simulate.exports.hubspot import COMPANIES_FILE, CONTACTS_FILE
+from tenure.simulate.vendor_ids import product_workspace_id
 from tests.simulate.conftest import tiny_config
 
 
@@ -86,7 +87,7 @@ def test_data_loader_extracts_carry_their_dirt(dirty: ExportsResult) -> None:
     contacts = _csv(folder / "salesforce" / "Contact.csv", "utf-8-sig")
     short = [c for c in contacts if len(c["ACCOUNTID"]) == 15]
     assert len(short) == len([n for n in range(len(contacts) - 1) if n % 7 == 3])
-    assert len(dirty.planted) == 4
+    assert len(dirty.planted) == 5
 
 
 def test_clean_exports_have_no_dirt(clean: ExportsResult) -> None:
@@ -187,16 +188,15 @@ def test_every_row_enters_through_its_door_and_only_the_planted_ones_are_refused
     assert {r for r, _, _ in kept} <= {"north_america", "emea", "apac", "latam"}
     assert len({c for _, c, _ in kept}) > 3
     # The product sends its workspace ids, not the CRM's: each names an account through the
-    # Salesforce custom field the mapping reads (none held), one workspace per account.
-    sent = {
-        json.loads(line)["context"]["groupId"]
-        for line in (folder / USAGE_FILE).read_text().splitlines()
-        if '"groupId"' in line
-    }
+    # Salesforce custom field the mapping reads, one workspace per account — but the prospect's
+    # trial workspace (planted), which no Account carries yet: held.
+    calls = [json.loads(line) for line in (folder / USAGE_FILE).read_text().splitlines()]
+    sent = {g for c in calls if (g := c.get("context", {}).get("groupId"))}
     named = accounts_by_group_id(session, sent)
-    assert len(sent) > 10 and set(named) == sent
+    trial = product_workspace_id("trial:Société Nordique – Oslo")
+    assert len(sent) > 10 and trial in sent and set(named) == sent - {trial}
     assert all(len(g) == 24 for g in sent)
-    assert len(set(named.values())) == len(sent)
+    assert len(set(named.values())) == len(sent) - 1
     external = set(session.scalars(sa.select(Account.external_id)))
     assert sent.isdisjoint(external)
 

@@ -69,9 +69,10 @@ COMPANY_SECOND = (
     "Outfitters",
     "Academy",
 )
-# Where an account is (the CRM's billing country), by the sales region it is sold from.
+# Where an account is (the CRM's billing country), by the sales region it is sold from; a
+# region's accounts take its countries in turn (three in four North American ones in the US).
 COUNTRIES = {
-    "north_america": ("United States", "Canada"),
+    "north_america": ("United States", "United States", "Canada", "United States"),
     "emea": ("Germany", "France", "United Kingdom", "Netherlands"),
     "apac": ("Australia", "Singapore", "Japan"),
     "latam": ("Brazil", "Mexico"),

@@ -101,10 +101,13 @@ def go_live_days(sim: SimulationState) -> np.ndarray:
 def _countries(regions: np.ndarray) -> list[str]:
     """Each account's billing country: the region's countries in turn (no draw, so no other
     record changes)."""
-    return [
-        (c := names.COUNTRIES.get(str(region), (names.DEFAULT_COUNTRY,)))[i % len(c)]
-        for i, region in enumerate(regions)
-    ]
+    seen: dict[str, int] = {}
+    countries = []
+    for region in map(str, regions):
+        turn = seen[region] = seen.get(region, -1) + 1
+        choices = names.COUNTRIES.get(region, (names.DEFAULT_COUNTRY,))
+        countries.append(choices[turn % len(choices)])
+    return countries
 
 
 def write_accounts(sim: SimulationState) -> None:

@@ -25,6 +25,8 @@ DIRT_KINDS: dict[str, str] = {
     "deleted Account, a subscription on a metered price without an amount, a usage event "
     "without a user",
     "parent_after_child": "a holding company listed after its subsidiary in Account.csv",
+    "unlinked_workspace": "the trial workspace of a prospect sends usage under a groupId no "
+    "Salesforce Account carries yet (held until linked)",
 }
 
 

@@ -6,13 +6,14 @@ attributes the events (``tenure.accounts.group_ids``)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tenure.simulate.exports.context import ExportContext, iso
+from tenure.simulate.exports.salesforce import SUBSIDIARY
 from tenure.simulate.vendor_ids import product_workspace_id
 
 USAGE_FILE = "segment/usage.jsonl"
@@ -35,7 +36,41 @@ def write_usage(ctx: ExportContext) -> None:
             handle.write(json.dumps(call | {"timestamp": moment}).encode() + b"\n")
             ctx.planted.append(f"{USAGE_FILE}: a track call without userId or anonymousId")
             count += 1
+        if "unlinked_workspace" in ctx.dirt:
+            calls = _trial_workspace(ctx)
+            handle.write(b"".join(json.dumps(c).encode() + b"\n" for c in calls))
+            ctx.planted.append(
+                f"{USAGE_FILE}: {len(calls)} calls from {SUBSIDIARY}'s trial workspace — stored, "
+                "not refused, but held: no Salesforce Account carries its id yet"
+            )
+            count += len(calls)
     ctx.written[USAGE_FILE] = count
+
+
+def _trial_workspace(ctx: ExportContext) -> list[dict[str, object]]:
+    """The prospect in a trial (the CRM's subsidiary account) uses the product: a group call
+    naming its workspace and a few tracks, the week before the data's day."""
+    workspace = product_workspace_id("trial:" + SUBSIDIARY)
+    user = "trial-" + workspace[:8]
+    traits = {"name": SUBSIDIARY, "plan": "trial"}
+    calls: list[dict[str, object]] = [
+        {"type": "group", "messageId": f"trial-{workspace}-group", "userId": user}
+        | {"groupId": workspace, "traits": traits}
+    ]
+    for day in range(1, 6):
+        calls.append(
+            {
+                "type": "track",
+                "messageId": f"trial-{workspace}-{day}",
+                "userId": user,
+                "event": "dashboard.viewed",
+                "context": {"groupId": workspace},
+            }
+        )
+    for n, call in enumerate(calls):
+        moment = datetime.combine(ctx.as_of - timedelta(days=6 - n), time(10), UTC)
+        call["timestamp"] = iso(moment)
+    return calls
 
 
 def _track_calls(ctx: ExportContext, events: pa.Table) -> pa.Array:

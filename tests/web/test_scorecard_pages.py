@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from tenure.health.scorecard import load_scorecard_text
 from tenure.health.versions import DEFAULT_SCORECARD, editor_view
 from tenure.model import AuditLog, ScorecardBacktest, ScorecardVersion, User
+from tenure.model.base import utcnow
 from tests.web.factories import csrf_of, sign_in, token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
@@ -86,7 +88,35 @@ def test_a_manager_saves_backtests_and_puts_a_version_in_force(console: Console)
     assert "No churner can be judged yet" in compared
     assert "Run the backtest again" in compared and "hx-trigger" not in compared
     with console.session() as session:
-        assert session.scalars(sa.select(ScorecardBacktest.status)).one() == "done"
+        done = session.scalars(sa.select(ScorecardBacktest)).one()
+        assert done.status == "done"
+        # A later run that failed says why, above the last result, and offers to run it again.
+        session.add(
+            ScorecardBacktest(
+                base_id=done.base_id,
+                candidate_id=done.candidate_id,
+                status="failed",
+                error="no contracts: a backtest needs contract outcomes; import them first",
+            )
+        )
+        session.commit()
+    failed = console.client.get(saved.headers["location"]).text
+    assert 'data-backtest="failed"' in failed and "Run the backtest again" in failed
+    assert "failed: no contracts: a backtest needs contract outcomes" in failed
+    with console.session() as session:
+        session.add(
+            ScorecardBacktest(
+                base_id=done.base_id,
+                candidate_id=done.candidate_id,
+                status="running",
+                requested_at=utcnow() - timedelta(hours=2),
+                started_at=utcnow() - timedelta(hours=2),
+            )
+        )
+        session.commit()
+    abandoned = console.client.get(saved.headers["location"]).text
+    assert 'data-backtest="abandoned"' in abandoned and "did not finish" in abandoned
+    assert "hx-trigger" not in abandoned and "Run the backtest again" in abandoned
 
     used = console.client.post(
         "/scorecard/in-force", data={"csrf_token": token, "version": "default@3"}

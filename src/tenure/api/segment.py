@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import logging
+import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from typing import Any
@@ -241,6 +245,41 @@ def ingest_gate(app: Any) -> IngestGate:
     return gate
 
 
+class _CollectorPause:
+    """Python's cyclic garbage collector off while requests parse their bodies, back on (if it
+    was on) when the last one in flight is done.
+
+    A batch decodes into tens of thousands of dicts and lists, none in a cycle (reference
+    counting frees them), whose allocation alone sets off collections that walk the whole
+    growing batch again and again: about half of parsing's CPU (four 4 MiB batches of the demo's
+    usage, decode and validate: 1.1 s with the collector, 0.55 s without). Only parsing is
+    covered, not storing, so the collector runs between the requests of a steady stream.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._resume = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0 and self._resume:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
 def _ingest(
     body: bytes,
     encoding: str,
@@ -252,12 +291,14 @@ def _ingest(
     sessions: sessionmaker[Session],
     gate: IngestGate,
 ) -> None:
-    payload = segment.decode_body(_inflate(body, encoding))
+    with _collector_paused():
+        payload = segment.decode_body(_inflate(body, encoding))
     if source is None:
         source = _source_name(sessions, _body_key(payload))
-    plan = segment.read_payload(
-        payload, endpoint, source=source, received_at=received_at, accepted=accepted
-    )
+    with _collector_paused():
+        plan = segment.read_payload(
+            payload, endpoint, source=source, received_at=received_at, accepted=accepted
+        )
     with gate.events(plan.received):  # 429 rather than an ever longer writer queue
         store_plan(plan, store, sessions)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -432,3 +433,29 @@ rules:
     service.apply_rules(session, prospects, build_facts(session, day))
     fired = session.scalars(sa.select(Cta.account_id).where(Cta.rule_key == "trial_going_red"))
     assert fired.all() == [nordique.id]
+
+
+def test_highest_utilization_over_30_days_needs_every_day_stored(session: Session) -> None:
+    from datetime import timedelta
+
+    from tenure.model import MetricSnapshot
+
+    full = f.account(session, external_id="full")
+    gap = f.account(session, external_id="gap")
+    for a in (full, gap):
+        f.contract(session, a, arr=1_000, ends_on=date(2026, 12, 31))
+    day = date(2026, 3, 31)
+    for back in range(30):
+        on = day - timedelta(days=back)
+        rising = {"license_utilization": 0.3 + back / 100}
+        session.add(MetricSnapshot(account_id=full.id, as_of=on, values=rising))
+        # gap's utilization is unknown on one day: its 30-day highest is unknown too.
+        values = {} if back == 7 else {"license_utilization": 1 if back == 3 else 0.2}
+        session.add(MetricSnapshot(account_id=gap.id, as_of=on, values=values))
+    session.flush()
+    facts = build_facts(session, day).facts
+    assert facts[full.id]["license_utilization_max_30d"] == pytest.approx(0.59)
+    assert "license_utilization_max_30d" not in facts[gap.id]
+    # 29 days stored (from 03-03): nobody's 30-day highest is known.
+    later = build_facts(session, day + timedelta(days=1)).facts
+    assert all("license_utilization_max_30d" not in v for v in later.values())

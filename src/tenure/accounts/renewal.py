@@ -59,6 +59,21 @@ class Renewing(Dated, Protocol):
     def billing_period(self) -> str: ...
 
 
+# What :class:`Renewing` reads of a contract, selected as plain rows: loading thousands of
+# ``Contract`` objects only to read these costs seconds at 10,000 accounts.
+RENEWING_COLUMNS = (
+    Contract.id,
+    Contract.account_id,
+    Contract.starts_on,
+    Contract.ends_on,
+    Contract.status,
+    Contract.outcome_on,
+    Contract.auto_renews,
+    Contract.renewal_outcome,
+    Contract.billing_period,
+)
+
+
 def renews_itself(term: Dated, billing_period: str) -> bool:
     """A monthly subscription still renewing by itself: no renewal to prepare."""
     return billing_period == BillingPeriod.monthly and continues(term)
@@ -115,7 +130,8 @@ def bookings(session: Session, terms: Sequence[Renewing], as_of: date) -> dict[i
     contracts: dict[int, list[Any]] = defaultdict(list)
     for start in range(0, len(accounts), 5_000):  # bounded IN lists (SQLite's limit)
         chunk = accounts[start : start + 5_000]
-        for row in session.scalars(sa.select(Contract).where(Contract.account_id.in_(chunk))):
+        rows = session.execute(sa.select(*RENEWING_COLUMNS).where(Contract.account_id.in_(chunk)))
+        for row in rows:
             contracts[row.account_id].append(row)
     won = won_renewal_days(session, accounts, as_of)
     found = {}

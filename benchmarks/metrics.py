@@ -258,8 +258,15 @@ def prepared_base(
         for name, table in tables.items():
             pq.write_table(table, folder / "snapshot" / f"{name}.parquet")
         done.touch()
-    tables = {name: pq.read_table(folder / "snapshot" / f"{name}.parquet") for name in SCHEMAS}
+    tables = {name: _snapshot_table(folder, name) for name in SCHEMAS}
     return tables, sorted(str(p) for p in (folder / "events").glob("event_date=*/*.parquet"))
+
+
+# Snapshot tables the synthetic base has no rows for (product ids of accounts: events name the
+# account's own external id), and any table added to the snapshot after a base was generated.
+def _snapshot_table(folder: Path, name: str) -> pa.Table:
+    path = folder / "snapshot" / f"{name}.parquet"
+    return pq.read_table(path) if path.exists() else SCHEMAS[name].empty_table()
 
 
 SIMULATED_SNAPSHOT = {
@@ -304,6 +311,8 @@ def simulated_base(folder: Path) -> tuple[dict[str, pa.Table], list[str]]:
         tables[name] = table.select(SCHEMAS[name].names).cast(SCHEMAS[name])
     con.close()
     tables["milestones"] = SCHEMAS["milestones"].empty_table()  # not in --out files
+    # Events are attributed by account id and contact here; the hand-written SQL knows no others.
+    tables["account_keys"] = SCHEMAS["account_keys"].empty_table()
     return tables, sorted(str(p) for p in (folder / "events").glob("event_date=*/*.parquet"))
 
 

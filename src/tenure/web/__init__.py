@@ -19,6 +19,7 @@ def mount_console(app: FastAPI) -> None:
         connections_pages,
         cta_pages,
         docs,
+        held_group_pages,
         import_pages,
         lifecycle_pages,
         message_pages,
@@ -46,6 +47,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(pipeline_pages.router)
     app.include_router(surveys.router)
     app.include_router(import_pages.router)
+    app.include_router(held_group_pages.router)
     app.include_router(survey_pages.router)
     app.include_router(success_pages.router)
     app.include_router(rule_builder_pages.router)

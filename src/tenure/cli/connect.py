@@ -152,13 +152,15 @@ def zendesk(
 @handle_errors
 def write_back(
     health_field: str | None = typer.Option(
-        None, "--health-field", help="Account field (API name) for the health score, 0-100."
+        None,
+        "--health-field",
+        help="Account field (API name) or HubSpot company property for the health score, 0-100.",
     ),
     risk_field: str | None = typer.Option(
-        None, "--risk-field", help="Account field for the churn risk in percent, 0-100."
+        None, "--risk-field", help="Account field or company property for the churn risk, 0-100."
     ),
     csm_field: str | None = typer.Option(
-        None, "--csm-field", help="Account User-lookup field for the CSM."
+        None, "--csm-field", help="User field for the CSM (HubSpot: hubspot_owner_id or your own)."
     ),
     tasks: bool = typer.Option(
         False, "--tasks/--no-tasks", help="Each closed CTA as a completed Task on its account."

@@ -476,3 +476,21 @@ def test_kpi_history_loads_the_book_and_assesses_fit_once(
     history = kpis_service.kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
     assert history == expected
     assert calls == {"load_book": 1, "assess_fit": len(book)}
+
+
+def test_a_part_of_the_book_not_asked_for_refuses_to_be_read(
+    session: Session, book: dict[str, Account]
+) -> None:
+    from tenure.success.book import load_book
+
+    partial = load_book(session, AS_OF, parts=("contracts",))
+    assert len(partial.contracts[book["keep"].id]) == 2
+    # Read as empty, a part left out would say "no NPS", "no contacts": it raises instead.
+    with pytest.raises(RuntimeError, match=r"book\.nps was not loaded"):
+        partial.nps[book["keep"].id]
+    with pytest.raises(RuntimeError, match=r"book\.high_priority_tickets was not loaded"):
+        partial.high_priority_tickets.get(book["keep"].id)
+    with pytest.raises(ValueError, match="no part touchpionts"):
+        load_book(session, AS_OF, parts=("touchpionts",))
+    whole = load_book(session, AS_OF)
+    assert [r.score for r in whole.nps[book["keep"].id]] == [10]

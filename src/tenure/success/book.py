@@ -103,6 +103,47 @@ class Book:
     users: dict[int, User] = field(default_factory=dict)
 
 
+# What a report may ask load_book for (``parts``); the accounts always come. Touchpoints read the
+# contacts (their attendees' roles), so asking for them loads the contacts too.
+PARTS = frozenset(
+    {
+        "contracts",
+        "contacts",
+        "nps",
+        "tickets",
+        "milestones",
+        "opportunities",
+        "referrals",
+        "risk_flags",
+        "touchpoints",
+        "metrics",
+        "features",
+        "users",
+    }
+)
+
+
+# The Book fields of a part, where they are not just the part's name.
+_FIELDS = {
+    "tickets": ("high_priority_tickets",),
+    "milestones": ("milestones", "milestone_templates"),
+}
+
+
+class NotLoaded(dict[Any, Any]):
+    """A part of the book its report did not ask for: reading it is a bug, said at once (an
+    empty part would quietly read as "no contacts", "no NPS" …)."""
+
+    def __init__(self, part: str) -> None:
+        super().__init__()
+        self.part = part
+
+    def _refuse(self, *_: object) -> Any:
+        raise RuntimeError(f"book.{self.part} was not loaded: add it to load_book(parts=…)")
+
+    __getitem__ = __iter__ = __len__ = __contains__ = get = items = values = keys = _refuse
+
+
 def _group(rows: Iterable[T], key: str, into: dict[int, list[T]]) -> None:
     for row in rows:
         into[getattr(row, key)].append(row)
@@ -132,9 +173,22 @@ def stored_metrics_by_account(
     return out, day
 
 
-def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None = None) -> Book:
-    """Load the accounts (all, or the given ids) and everything the frameworks read about them."""
+def load_book(
+    session: Session,
+    as_of: date,
+    account_ids: Iterable[int] | None = None,
+    *,
+    parts: Iterable[str] | None = None,
+) -> Book:
+    """Load the accounts (all, or the given ids) and everything the frameworks read about them —
+    or only the ``parts`` (:data:`PARTS`) a report reads: at 10,000 accounts the whole book is
+    hundreds of thousands of rows (contacts, touchpoints, every red health day)."""
     ids = None if account_ids is None else sorted(set(account_ids))
+    want = PARTS if parts is None else frozenset(parts)
+    if unknown := want - PARTS:
+        raise ValueError(f"load_book: no part {', '.join(sorted(unknown))}")
+    if "touchpoints" in want:
+        want |= {"contacts"}
 
     def scoped(model: Any) -> sa.Select[Any]:
         statement = sa.select(model)
@@ -146,9 +200,76 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
     if ids is not None:
         accounts_q = accounts_q.where(Account.id.in_(ids))
     book = Book(as_of=as_of, accounts={a.id: a for a in session.scalars(accounts_q)})
-    _group(
-        session.scalars(scoped(Contract).order_by(Contract.starts_on)), "account_id", book.contracts
-    )
+    for part in PARTS - want:
+        for name in _FIELDS.get(part, (part,)):
+            setattr(book, name, NotLoaded(name))
+    if "contracts" in want:
+        _group(
+            session.scalars(scoped(Contract).order_by(Contract.starts_on)),
+            "account_id",
+            book.contracts,
+        )
+    contact_roles: dict[int, frozenset[str]] = {}
+    if "contacts" in want:
+        contact_roles = _load_contacts(session, scoped(Contact), book)
+    if "nps" in want:
+        nps_rows = session.execute(
+            scoped(SurveyResponse)
+            .with_only_columns(
+                SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at
+            )
+            .where(SurveyResponse.kind == "nps")
+            .order_by(SurveyResponse.responded_at)
+        )
+        for account_id, score, responded_at in nps_rows:
+            book.nps[account_id].append(NpsRow(score, utc_day(responded_at)))
+    if "tickets" in want:
+        tickets = session.execute(
+            scoped(Ticket)
+            .with_only_columns(Ticket.account_id, Ticket.opened_at)
+            .where(Ticket.priority.in_(["high", "urgent"]))
+        )
+        for account_id, opened_at in tickets:
+            book.high_priority_tickets[account_id].append(utc_day(opened_at))
+    if "milestones" in want:
+        _group(
+            session.scalars(scoped(Milestone).order_by(Milestone.due_on)),
+            "account_id",
+            book.milestones,
+        )
+        book.milestone_templates = {t.id: t for t in session.scalars(sa.select(MilestoneTemplate))}
+    if "opportunities" in want:
+        _group(session.scalars(scoped(Opportunity)), "account_id", book.opportunities)
+    if "referrals" in want:
+        _group(session.scalars(scoped(Referral)), "account_id", book.referrals)
+    if "risk_flags" in want:
+        for cta in session.scalars(scoped(Cta).where(Cta.kind == "risk")):
+            book.risk_flags[cta.account_id].append(cta.opened_on)
+        red_days = session.execute(
+            scoped(HealthScore)
+            .with_only_columns(HealthScore.account_id, HealthScore.as_of)
+            .where(HealthScore.band == RISK_BAND)
+        )
+        for account_id, day in red_days:
+            book.risk_flags[account_id].append(day)
+    if "touchpoints" in want:
+        _load_touchpoints(session, scoped(Touchpoint), ids, contact_roles, book)
+    if "metrics" in want:
+        book.metrics, book.metrics_as_of = stored_metrics_by_account(session, as_of)
+        from tenure.model.metric_snapshot import MetricSnapshot
+
+        book.first_metrics_day = session.scalar(sa.select(sa.func.min(MetricSnapshot.as_of)))
+    if "features" in want:
+        book.features = list(session.scalars(sa.select(Feature).order_by(Feature.released_on)))
+    if "users" in want:
+        book.users = {u.id: u for u in session.scalars(sa.select(User))}
+    return book
+
+
+def _load_contacts(
+    session: Session, statement: sa.Select[Any], book: Book
+) -> dict[int, frozenset[str]]:
+    """The contacts into the book; returns each contact's engaged roles (touchpoints read them)."""
     contact_roles: dict[int, frozenset[str]] = {}
     contact_columns = (
         Contact.id,
@@ -162,7 +283,7 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
         Contact.left_on,
     )
     contact_rows = session.execute(
-        scoped(Contact).with_only_columns(Contact.account_id, *contact_columns)
+        statement.with_only_columns(Contact.account_id, *contact_columns)
     )
     for c in contact_rows:
         row = ContactRow(
@@ -179,38 +300,16 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
         if c.account_id is not None:
             book.contacts[c.account_id].append(row)
         contact_roles[row.id] = value.engaged_roles(row.roles, row.level)
-    nps_rows = session.execute(
-        scoped(SurveyResponse)
-        .with_only_columns(
-            SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at
-        )
-        .where(SurveyResponse.kind == "nps")
-        .order_by(SurveyResponse.responded_at)
-    )
-    for account_id, score, responded_at in nps_rows:
-        book.nps[account_id].append(NpsRow(score, utc_day(responded_at)))
-    tickets = session.execute(
-        scoped(Ticket)
-        .with_only_columns(Ticket.account_id, Ticket.opened_at)
-        .where(Ticket.priority.in_(["high", "urgent"]))
-    )
-    for account_id, opened_at in tickets:
-        book.high_priority_tickets[account_id].append(utc_day(opened_at))
-    _group(
-        session.scalars(scoped(Milestone).order_by(Milestone.due_on)), "account_id", book.milestones
-    )
-    book.milestone_templates = {t.id: t for t in session.scalars(sa.select(MilestoneTemplate))}
-    _group(session.scalars(scoped(Opportunity)), "account_id", book.opportunities)
-    _group(session.scalars(scoped(Referral)), "account_id", book.referrals)
-    for cta in session.scalars(scoped(Cta).where(Cta.kind == "risk")):
-        book.risk_flags[cta.account_id].append(cta.opened_on)
-    red_days = session.execute(
-        scoped(HealthScore)
-        .with_only_columns(HealthScore.account_id, HealthScore.as_of)
-        .where(HealthScore.band == RISK_BAND)
-    )
-    for account_id, day in red_days:
-        book.risk_flags[account_id].append(day)
+    return contact_roles
+
+
+def _load_touchpoints(
+    session: Session,
+    statement: sa.Select[Any],
+    ids: list[int] | None,
+    contact_roles: dict[int, frozenset[str]],
+    book: Book,
+) -> None:
     roles: dict[int, set[str]] = defaultdict(set)
     attendees = sa.select(touchpoint_attendee.c.touchpoint_id, touchpoint_attendee.c.contact_id)
     if ids is not None:
@@ -220,7 +319,7 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
     for touchpoint_id, contact_id in session.execute(attendees):
         roles[touchpoint_id] |= contact_roles.get(contact_id, frozenset())
     touchpoints = session.execute(
-        scoped(Touchpoint).with_only_columns(
+        statement.with_only_columns(
             Touchpoint.id, Touchpoint.account_id, Touchpoint.kind, Touchpoint.occurred_at
         )
     )
@@ -228,13 +327,6 @@ def load_book(session: Session, as_of: date, account_ids: Iterable[int] | None =
         book.touchpoints[account_id].append(
             value.TouchpointFact(utc_day(occurred_at), str(kind), frozenset(roles.get(tp_id, ())))
         )
-    book.metrics, book.metrics_as_of = stored_metrics_by_account(session, as_of)
-    from tenure.model.metric_snapshot import MetricSnapshot
-
-    book.first_metrics_day = session.scalar(sa.select(sa.func.min(MetricSnapshot.as_of)))
-    book.features = list(session.scalars(sa.select(Feature).order_by(Feature.released_on)))
-    book.users = {u.id: u for u in session.scalars(sa.select(User))}
-    return book
 
 
 def load_one(session: Session, external_id: int | str, as_of: date) -> tuple[Book, Account]:

@@ -48,8 +48,12 @@ class _Shared:
     heads: dict[int, str]
 
 
+# What the KPIs read of the book (fit at signing reads the accounts themselves).
+KPI_PARTS = ("contracts", "nps", "milestones", "opportunities", "metrics", "users")
+
+
 def _shared(session: Session, as_of: date, config: fit.FitConfig | None) -> _Shared:
-    book = load_book(session, as_of)
+    book = load_book(session, as_of, parts=KPI_PARTS)
     fit_config = config or fit.load_fit_config()
     referred = frozenset(
         session.scalars(

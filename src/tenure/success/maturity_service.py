@@ -25,7 +25,10 @@ from tenure.success.schemas import MaturityAnswers, MaturityRecord, MaturityView
 def maturity_prefill(
     session: Session, as_of: date
 ) -> dict[maturity.Pillar, tuple[maturity.Stage, list[str]]]:
-    book = load_book(session, as_of)
+    # Value stages read the touchpoints and contacts; time to first value the milestones.
+    book = load_book(
+        session, as_of, parts=("contracts", "contacts", "touchpoints", "milestones", "metrics")
+    )
     live = [a for a in book.accounts if active_contracts(book, a, as_of)]
     roi = [value_stage_of(book, a).stage for a in live]
     ttfv: list[int | None] = []

@@ -292,6 +292,17 @@ def test_the_sanity_report_counts_message_goals_and_flags_none_sent(
     assert _goals(report) == {"met": 1} and "messages.goal: empty" not in report.flags
     by_template = next(o for o in report.outputs if o.output == "risk_outreach.goal")
     assert by_template.counts == {"met": 1}
+    # A goal already reached on the day it went out is told apart from one the message moved.
+    run_import(
+        session,
+        "messages",
+        write_rows(tmp_path, "m2", "jsonl", [_message(external_id="acme-g2", target=0.3)]),
+    )
+    engagement.check_goals(session, day)
+    assert _goals(base_check(session, day, load_fit_config())) == {
+        "met": 1,
+        "met, but already met when sent": 1,
+    }
 
 
 def _goals(report: BaseCheck) -> dict[str, int]:

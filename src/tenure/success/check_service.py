@@ -284,6 +284,10 @@ def message_result(row: EngagementMessage, as_of: date) -> str:
     """Where a sent message's goal stands on ``as_of``, in words."""
     if row.checked_at is None or row.check_on is None or row.check_on > as_of:
         return "awaiting its check"
+    if row.goal_met and row.baseline is not None and row.target is not None:
+        at_least = row.comparison == "at_least"
+        if (row.baseline >= row.target) if at_least else (row.baseline <= row.target):
+            return "met, but already met when sent"
     return {True: "met", False: "not met", None: "not measurable"}[row.goal_met]
 
 

@@ -100,6 +100,21 @@ def test_incremental_equals_full_with_late_event_and_duplicate(data_dir: Path) -
     assert read.files_read <= 90 + 31 + 12
 
 
+def test_identify_and_group_calls_count_as_no_activity_either_way(data_dir: Path) -> None:
+    """The roll-up read identify and group calls as usage (a group call naming a workspace added
+    an event to its account's month on the demo); the full computation never did."""
+    store = EventStore(data_dir)
+    calls = [
+        event(ts(2025, 3, 20, 9), "", user="u9", account="acme") | {"type": kind}
+        for kind in ("identify", "group")
+    ]
+    store.write_parquet(events_table_from_rows(EVENTS + calls))
+    full, incremental, _ = both_ways(store, AS_OF)
+    assert_same_metrics(full, incremental)
+    acme = incremental.set_index("account_external_id").loc["acme"]
+    assert acme["active_users_28d"] == 3  # u9 only sent identify and group: not active
+
+
 @pytest.mark.slow
 def test_incremental_as_of_a_past_day_ignores_later_events(data_dir: Path) -> None:
     store = EventStore(data_dir)

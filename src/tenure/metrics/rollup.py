@@ -45,6 +45,7 @@ from tenure.metrics.compute import activity_as_of, attributed_to_accounts
 from tenure.metrics.inputs import DETAIL_DAYS
 from tenure.metrics.snapshot import Snapshot
 from tenure.store.events.embedded import PARTITION_KEY, EmbeddedEvents
+from tenure.store.events.schema import USAGE_TYPES
 
 ROLLUP_FOLDER = "rollups"
 MANIFEST = "manifest.json"
@@ -61,9 +62,11 @@ ROLLUP_SCHEMA = pa.schema(
     ]
 )
 
-_ROLL_UP_SQL = """
-SELECT CAST({day} AS DATE) AS day, account_id, user_id, event, count(*)::BIGINT AS events
-FROM {source} GROUP BY ALL
+# Usage only (track, page, screen): identify and group calls are stored beside the events but
+# count as no activity, as EventStore.table() leaves them out of the full computation.
+_ROLL_UP_SQL = f"""
+SELECT CAST({{day}} AS DATE) AS day, account_id, user_id, event, count(*)::BIGINT AS events
+FROM {{source}} WHERE type IN ({", ".join(f"'{t}'" for t in USAGE_TYPES)}) GROUP BY ALL
 """
 # The month's last active day per raw (account, user): attribution still happens at read time.
 _MONTH_SQL = """
@@ -274,7 +277,9 @@ def _roll_up_pending(events: pa.Table) -> pa.Table:
 
 
 def _fingerprint(paths: list[Path]) -> str:
-    return _digest("\n".join(sorted(p.name for p in paths)))
+    """A day's files — and the query that rolls them up, so a day rolled up by an older query
+    (one that counted identify and group calls) is rolled up again."""
+    return _digest("\n".join([_ROLL_UP_SQL, *sorted(p.name for p in paths)]))
 
 
 def _digest(text: str) -> str:

@@ -407,6 +407,31 @@ def test_a_product_workspace_id_is_held_until_an_admin_links_it(console: Console
     assert sorted(e["message_id"] for e in events["items"]) == ["ws0", "ws1", "ws2"]
 
 
+def test_an_admin_makes_a_held_workspace_id_a_new_account(console: Console) -> None:
+    """A customer that exists only in the product: its held id becomes an account of its own."""
+    from datetime import UTC, datetime
+
+    moment = datetime.combine(console.book.today, datetime.min.time(), UTC)
+    row = {"source": "test", "account_id": "ws_77", "user_id": "u-77", "timestamp": moment}
+    open_event_store(console.settings).write_parquet(
+        events_table_from_rows(
+            [
+                row
+                | {"message_id": "g", "type": "group", "event": "", "received_at": moment}
+                | {"properties": '{"name": "Initech"}'},
+                row | {"message_id": "t", "type": "track", "event": "e", "received_at": moment},
+            ]
+        )
+    )
+    admin, csm = headers_for(console, "ada@example.com"), headers_for(console, "cleo@example.com")
+    body, url = {"group_id": "ws_77"}, "/api/v1/events/held/accounts"
+    assert console.client.post(url, json=body, headers=csm).status_code == 403
+    opened = console.client.post(url, json=body, headers=admin)
+    assert opened.status_code == 201, opened.text
+    assert (opened.json()["account"]["name"], opened.json()["events"]) == ("Initech", 1)
+    assert console.client.post(url, json=body, headers=admin).status_code == 409
+
+
 def test_cookie_session_writes_need_the_csrf_header(console: Console) -> None:
     from tests.web.factories import csrf_of, sign_in
 

@@ -74,3 +74,19 @@ def test_held_lists_the_workspace_and_link_gives_it_to_the_account(cli_env: str)
         audited = session.query(AuditLog).filter_by(action="account.product_id_linked").one()
         assert audited.after == {"group_id": "ws_acme", "members_joined": 1, "events": 4}
     engine.dispose()
+
+
+def test_new_account_makes_the_held_workspace_an_account_of_its_own(cli_env: str) -> None:
+    held = runner.invoke(app, ["events", "held"])
+    assert "tenure events new-account GROUP_ID" in held.output
+    opened = runner.invoke(app, ["events", "new-account", "ws_acme", "--json"])
+    assert opened.exit_code == 0, opened.output
+    result = json.loads(opened.output)
+    # The CRM's Acme Corp is another company here: the group call's name is taken as it is.
+    assert (result["account"]["name"], result["account"]["external_id"]) == (
+        "Acme Corp",
+        "ws_acme",
+    )
+    assert (result["members_joined"], result["events"]) == (1, 4)
+    again = runner.invoke(app, ["events", "new-account", "ws_acme"])
+    assert again.exit_code != 0 and "already names Acme Corp (ws_acme)" in again.output

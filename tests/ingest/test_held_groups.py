@@ -23,7 +23,7 @@ from tenure.accounts.group_ids import accounts_by_group_id, group_ids_of
 from tenure.auth.permissions import Actor, system_actor
 from tenure.config import Settings
 from tenure.errors import Conflict, Forbidden
-from tenure.ingest.held_groups import held_groups, link_group_id
+from tenure.ingest.held_groups import held_groups, link_group_id, open_account_for_group_id
 from tenure.ingest.segment import read_payload
 from tenure.ingest.segment_identities import apply_identities
 from tenure.metrics.compute import attributed_activity
@@ -210,3 +210,34 @@ def test_a_crm_import_naming_the_workspace_links_it_and_its_held_events_follow(
     assert accounts_by_group_id(session, [ACME_WORKSPACE]) == {ACME_WORKSPACE: acme.id}
     assert held_groups(session, store).held_ids == 0
     assert events_per_account(session, store) == {"Acme Corp": 2}
+
+
+def test_a_company_without_a_crm_makes_a_held_id_an_account_of_its_own(
+    session: Session, store: EventStore
+) -> None:
+    """Customers that exist only in the product: no account to link to, so the held id
+    becomes one, named as its group call says; its members, events and later traits follow."""
+    send(
+        session,
+        store,
+        group("u-zed", GLOBEX_WORKSPACE, name="Globex", website="https://globex.example"),
+        *(track(n, "u-zed", GLOBEX_WORKSPACE) for n in range(2)),
+    )
+    admin = system_actor(session, "ops")
+    csm = factories.user(session, email="cleo@example.com", role=UserRole.csm)
+    with pytest.raises(Forbidden):
+        open_account_for_group_id(session, store, GLOBEX_WORKSPACE, Actor(csm, "api"))
+
+    opened = open_account_for_group_id(session, store, GLOBEX_WORKSPACE, admin)
+    assert (opened.account.name, opened.account.external_id) == ("Globex", GLOBEX_WORKSPACE)
+    assert (opened.members_joined, opened.events) == (1, 2)
+    assert events_per_account(session, store) == {"Globex": 2}
+    assert held_groups(session, store).held_ids == 0
+    with pytest.raises(Conflict, match="already names Globex"):
+        open_account_for_group_id(session, store, GLOBEX_WORKSPACE, admin)
+
+    send(session, store, group("u-amy", GLOBEX_WORKSPACE, plan="pro"))
+    globex = session.get_one(Account, opened.account.id)
+    assert globex.custom == {"plan": "pro"}
+    amy = session.scalars(sa.select(Contact).where(Contact.external_id == "u-amy")).one()
+    assert amy.account_id == globex.id

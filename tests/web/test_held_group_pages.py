@@ -45,3 +45,18 @@ def test_an_admin_links_a_held_product_id_to_the_account_it_likely_is(console: C
 def test_the_page_is_for_admins(console: Console) -> None:
     assert sign_in(console.client, "cleo@example.com").status_code == 303
     assert console.client.get("/events/held").status_code == 403
+
+
+def test_an_admin_makes_a_held_product_id_a_new_account(console: Console) -> None:
+    _workspace_usage(console, "Initech")
+    assert sign_in(console.client, "ada@example.com").status_code == 303
+    text = console.client.get("/events/held").text
+    assert "Make it a new account called Initech" in text
+    done = console.client.post(
+        "/events/held/new-account",
+        data={"group_id": "ws_1f2e", "csrf_token": csrf_of(text)},
+        follow_redirects=True,
+    )
+    assert done.status_code == 200
+    assert "ws_1f2e now belongs to Initech: 3 stored event(s)" in done.text
+    assert "Every id the product sends names an account." in done.text

@@ -14,6 +14,7 @@ from __future__ import annotations
 ACTIONS: dict[str, str] = {
     "account.handoff_answers": "Recorded the sales handoff answers",
     "account.reassign": "Changed an account's owner",
+    "account.opened_from_product_id": "Made a product workspace a new account",
     "account.product_id_linked": "Linked a product workspace to an account",
     "account_team.add": "Added someone to an account team",
     "account_team.remove": "Removed someone from an account team",

@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from tenure.cli.context import console, event_store, handle_errors, print_json
 from tenure.dates import utc
 from tenure.errors import Conflict
+
+if TYPE_CHECKING:
+    from tenure.ingest.held_groups import GroupLink
 
 app = typer.Typer(help="Operate the product-usage event store.", no_args_is_help=True)
 
@@ -174,7 +178,9 @@ def held(
         )
     if report.groups:
         console.print(
-            "Link one to its account with `tenure events link GROUP_ID ACCOUNT`.", highlight=False
+            "Link one to its account with `tenure events link GROUP_ID ACCOUNT`, or make it an "
+            "account of its own with `tenure events new-account GROUP_ID`.",
+            highlight=False,
         )
 
 
@@ -195,6 +201,29 @@ def link(
     if as_json:
         print_json(result)
         return
+    _print_joined(result)
+
+
+@app.command("new-account")
+@handle_errors
+def new_account(
+    group_id: str = typer.Argument(..., help="The id the product sends (groupId)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Make a held group id an account of its own (customers that exist only in the product),
+    named as its latest group call says."""
+    from tenure.cli.context import cli_actor, unit_of_work
+    from tenure.ingest.held_groups import open_account_for_group_id
+
+    with unit_of_work() as session:
+        result = open_account_for_group_id(session, event_store(), group_id, cli_actor(session))
+    if as_json:
+        print_json(result)
+        return
+    _print_joined(result)
+
+
+def _print_joined(result: GroupLink) -> None:
     console.print(
         f"{result.group_id} is now {result.account.name} ({result.account.external_id}): "
         f"{result.events:,} stored event(s) count for it from the next metrics run, "

@@ -7,7 +7,9 @@ what the product says about them (the ``name`` and ``website`` traits of their l
 call), how many events wait on them, and the account they most likely are (the one whose web
 domain their website has, else the one named exactly so). :func:`link_group_id` records the id on
 an account: its group calls' members join the account and, since events are attributed when
-metrics are computed, every stored event counts for it from the next computation on.
+metrics are computed, every stored event counts for it from the next computation on. A company
+whose customers exist only in its product (no CRM) makes a held id an account of its own with
+:func:`open_account_for_group_id`.
 """
 
 from __future__ import annotations
@@ -128,9 +130,7 @@ def link_group_id(
     """Record ``group_id`` as the product's id of an account (admins): its group calls'
     members join the account, and its events count for it from the next metrics computation."""
     require_role(actor.user, UserRole.admin)
-    group_id = group_id.strip()
-    if not group_id:
-        raise InvalidInput("group_id: give the id the product sends")
+    group_id = _group_id(group_id)
     account = get_account(session, account_ref, by_name=True)
     owner = accounts_by_group_id(session, [group_id]).get(group_id)
     if owner == account.id:
@@ -160,6 +160,45 @@ def link_group_id(
             given_by="tenure",
         )
     )
+    return _joined(session, store, account, group_id, actor, "account.product_id_linked")
+
+
+def open_account_for_group_id(
+    session: Session, store: EventStore, group_id: str, actor: Actor
+) -> GroupLink:
+    """Make a held id an account of its own (admins), for customers that exist only in the
+    product: named as its latest group call says (else by the id), with the id as its external
+    id, so its later group calls update it; its members join it and its events count for it
+    from the next metrics computation."""
+    require_role(actor.user, UserRole.admin)
+    group_id = _group_id(group_id)
+    owner = accounts_by_group_id(session, [group_id]).get(group_id)
+    if owner is not None:
+        other = session.get(Account, owner)
+        assert other is not None
+        raise Conflict(f"{group_id!r} already names {other.name} ({other.external_id})")
+    con = store.connect()
+    try:
+        traits = _latest_traits(con, store.messages(con), [group_id]).get(group_id, {})
+    finally:
+        con.disconnect()
+    account = Account(external_id=group_id, name=_text(traits.get("name")) or group_id, custom={})
+    session.add(account)
+    session.flush()
+    return _joined(session, store, account, group_id, actor, "account.opened_from_product_id")
+
+
+def _group_id(value: str) -> str:
+    value = value.strip()
+    if not value or not value.isprintable():
+        raise InvalidInput("group_id: give the id the product sends (printable characters)")
+    return value
+
+
+def _joined(
+    session: Session, store: EventStore, account: Account, group_id: str, actor: Actor, action: str
+) -> GroupLink:
+    """The id's group-call members join ``account`` (those in no account yet); audited."""
     members, events = _members_and_events(store, group_id)
     joined = 0
     if members:
@@ -178,7 +217,7 @@ def link_group_id(
     audit.record(
         session,
         actor,
-        "account.product_id_linked",
+        action,
         "account",
         account.id,
         after={"group_id": group_id, "members_joined": joined, "events": events},

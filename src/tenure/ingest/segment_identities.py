@@ -6,8 +6,9 @@ product's workspace id: :mod:`tenure.accounts.group_ids`); the call updates that
 traits and makes the user its member. A groupId that names no account creates none — a
 workspace id is rarely the CRM's account id, and a second "Acme" beside the CRM's would split
 its usage. The call stays stored with the events; ``tenure events held`` lists such ids with
-the name their traits give, and linking one to an account (``tenure accounts link``) brings its
-members and every stored event to it."""
+the name their traits give, and linking one to an account (``tenure events link``) brings its
+members and every stored event to it; ``tenure events new-account`` makes one an account of
+its own."""
 
 from __future__ import annotations
 

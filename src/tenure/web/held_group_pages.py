@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor, require_role
-from tenure.ingest.held_groups import held_groups, link_group_id
+from tenure.ingest.held_groups import (
+    GroupLink,
+    held_groups,
+    link_group_id,
+    open_account_for_group_id,
+)
 from tenure.model import UserRole
 from tenure.web.render import render
 
@@ -45,6 +50,21 @@ def link(
     db: Session = DbSession,
 ) -> Response:
     result = link_group_id(db, request.app.state.event_store, account.strip(), group_id, actor)
+    return _done(result)
+
+
+@router.post("/events/held/new-account")
+def new_account(
+    request: Request,
+    group_id: str = Form(..., max_length=128),
+    actor: Actor = PageActor,
+    db: Session = DbSession,
+) -> Response:
+    result = open_account_for_group_id(db, request.app.state.event_store, group_id, actor)
+    return _done(result)
+
+
+def _done(result: GroupLink) -> Response:
     said = (
         f"{result.group_id} now belongs to {result.account.name}: {result.events:,} stored "
         f"event(s) count for it from the next metrics run; {result.members_joined:,} person(s) "

@@ -16,7 +16,13 @@ from tenure.accounts.group_ids import group_ids_of
 from tenure.accounts.service import get_account, touchpoint_read
 from tenure.api.v1.common import ERRORS, Actor, CurrentActor, Db, Session, event_store, today
 from tenure.auth.schemas import RowId
-from tenure.ingest.held_groups import GroupLink, HeldGroups, held_groups, link_group_id
+from tenure.ingest.held_groups import (
+    GroupLink,
+    HeldGroups,
+    held_groups,
+    link_group_id,
+    open_account_for_group_id,
+)
 from tenure.model import (
     Contact,
     ContactLevel,
@@ -178,3 +184,19 @@ def link_held_group(
     """Record a product group id as an account's (admins): its events count for the account
     from the next metrics computation, and its group calls' members join it."""
     return link_group_id(db, store, body.account_id, body.group_id, actor)
+
+
+class GroupAccountCreate(BaseModel):
+    group_id: str = Field(min_length=1, max_length=128, description="The id the product sends")
+
+
+@router.post("/events/held/accounts", response_model=GroupLink, status_code=201)
+def open_account_for_held_group(
+    body: GroupAccountCreate,
+    actor: Actor = CurrentActor,
+    db: Session = Db,
+    store: EventStore = Depends(event_store),
+) -> GroupLink:
+    """Make a held group id an account of its own (admins), for customers that exist only in
+    the product: named as its latest group call says; its members join it."""
+    return open_account_for_group_id(db, store, body.group_id, actor)

@@ -91,16 +91,16 @@ def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date
     largest ARR in the reporting currency first, then families with ARR in a currency without a
     rate, then those without ARR."""
     rows = portfolio_export(session, query, user, as_of)
-    parents: dict[int, int | None] = {
-        account_id: parent_id
-        for account_id, parent_id in session.execute(sa.select(Account.id, Account.parent_id))
-    }
+    # Every account's parent and name in one read: the heads are named from it (an IN list of
+    # every family's head would pass SQLite's and PostgreSQL's bound-parameter limits).
+    accounts = session.execute(
+        sa.select(Account.id, Account.parent_id, Account.name, Account.external_id)
+    ).all()
+    parents: dict[int, int | None] = {a.id: a.parent_id for a in accounts}
     groups: dict[int, list[AccountRow]] = defaultdict(list)
     for row in rows:
         groups[hierarchy.top_parent_of(parents, row.id)].append(row)
-    heads = {
-        a.id: a for a in session.scalars(sa.select(Account).where(Account.id.in_(list(groups))))
-    }
+    heads = {a.id: a for a in accounts if a.id in groups}
     table = fx_service.rate_table(session, on=as_of)
     families = [
         FamilyRow(

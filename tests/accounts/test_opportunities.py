@@ -98,7 +98,7 @@ def test_opening_goes_to_the_hunter_or_farmer_and_is_audited(session: Session, t
     assert (expansion.currency, expansion.amount, expansion.opened_on) == ("EUR", 12000.0, TODAY)
     assert expansion.status is OpportunityStatus.open
     entries = session.scalars(
-        sa.select(AuditLog).where(AuditLog.action == "opportunity.create")
+        sa.select(AuditLog).where(AuditLog.action == "opportunity.create").order_by(AuditLog.id)
     ).all()
     assert len(entries) == 4 and entries[0].after["amount"] == 12000.0
 

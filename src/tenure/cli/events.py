@@ -175,12 +175,14 @@ def held(
             f"user(s), {group.first_seen:%Y-%m-%d} to {group.last_seen:%Y-%m-%d}{likely}",
             highlight=False,
             markup=False,
+            soft_wrap=True,
         )
     if report.groups:
         console.print(
             "Link one to its account with `tenure events link GROUP_ID ACCOUNT`, or make it an "
             "account of its own with `tenure events new-account GROUP_ID`.",
             highlight=False,
+            soft_wrap=True,
         )
 
 

@@ -37,7 +37,7 @@ from tenure.playbooks.rule_builder import with_stored_rules
 from tenure.playbooks.rules import Ruleset
 from tenure.playbooks.schemas import DailyRunRead
 from tenure.playbooks.webhooks import Poster
-from tenure.store.database import session_factory, session_scope
+from tenure.store.database import begin_as_writer, session_factory, session_scope
 from tenure.store.events import EventStore
 
 
@@ -358,6 +358,7 @@ def _run_steps(
         records.append(_timed("sync", on_step, partial(_sync, factory, ctx.data_dir)))
     slack = _slack_connected(factory)
     with session_scope(factory) as session:
+        begin_as_writer(session)  # the steps read, then write: see begin_as_writer
         chosen = [*steps(ctx), *([("slack_alerts", _slack_alerts_step)] if slack else [])]
         for name, fn in chosen:
             records.append(_timed(name, on_step, partial(_in_savepoint, session, ctx, fn)))

@@ -37,6 +37,22 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def begin_as_writer(session: Session) -> None:
+    """On SQLite, begin the session's transaction holding the write lock (``BEGIN IMMEDIATE``).
+
+    In WAL mode a transaction that reads and only then writes fails at once with "database is
+    locked" when another connection committed in between (its snapshot is stale, and SQLite
+    cannot wait that out). The daily run's steps read the book and then write: a sign-in or an
+    API call committing meanwhile failed the day's metrics. Holding the lock from the start,
+    the others wait their turn instead (``busy_timeout``). PostgreSQL needs nothing.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def session_factory(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -232,4 +232,5 @@ def _print_joined(result: GroupLink) -> None:
         f"{result.members_joined:,} user(s) joined it",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )

@@ -132,14 +132,12 @@ def link_group_id(
     require_role(actor.user, UserRole.admin)
     group_id = _group_id(group_id)
     account = get_account(session, account_ref, by_name=True)
-    owner = accounts_by_group_id(session, [group_id]).get(group_id)
-    if owner == account.id:
+    owner = _account_named_by(session, group_id)
+    if owner is not None and owner.id == account.id:
         raise Conflict(f"{group_id!r} already names {account.name} ({account.external_id})")
     if owner is not None:
-        other = session.get(Account, owner)
-        assert other is not None
         raise Conflict(
-            f"{group_id!r} already names {other.name} ({other.external_id}); "
+            f"{group_id!r} already names {owner.name} ({owner.external_id}); "
             "an id names one account"
         )
     taken = session.scalar(
@@ -172,11 +170,9 @@ def open_account_for_group_id(
     from the next metrics computation."""
     require_role(actor.user, UserRole.admin)
     group_id = _group_id(group_id)
-    owner = accounts_by_group_id(session, [group_id]).get(group_id)
+    owner = _account_named_by(session, group_id)
     if owner is not None:
-        other = session.get(Account, owner)
-        assert other is not None
-        raise Conflict(f"{group_id!r} already names {other.name} ({other.external_id})")
+        raise Conflict(f"{group_id!r} already names {owner.name} ({owner.external_id})")
     con = store.connect()
     try:
         traits = _latest_traits(con, store.messages(con), [group_id]).get(group_id, {})
@@ -186,6 +182,11 @@ def open_account_for_group_id(
     session.add(account)
     session.flush()
     return _joined(session, store, account, group_id, actor, "account.opened_from_product_id")
+
+
+def _account_named_by(session: Session, group_id: str) -> Account | None:
+    owner = accounts_by_group_id(session, [group_id]).get(group_id)
+    return None if owner is None else session.get_one(Account, owner)
 
 
 def _group_id(value: str) -> str:

@@ -48,9 +48,10 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 class LiveConsole:
-    def __init__(self, url: str, book: Book) -> None:
+    def __init__(self, url: str, book: Book, data_dir: Path) -> None:
         self.url = url
         self.book = book
+        self.data_dir = data_dir  # the server's TENURE_DATA_DIR (its event store)
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +81,15 @@ def live_console(
         seed_more(session, book)
         session.commit()
     engine.dispose()
+    data_dir = tmp_path_factory.mktemp("live-data")
     env = {
         "TENURE_DATABASE_URL": database_url,
-        "TENURE_DATA_DIR": str(tmp_path_factory.mktemp("live-data")),
+        "TENURE_DATA_DIR": str(data_dir),
         "TENURE_SECRET_KEY": "browser-test-secret-of-32-characters-or-more",
     }
     log = tmp_path_factory.mktemp("live-log") / "uvicorn.log"
     with served_app(env, log) as url:
-        yield LiveConsole(url, book)
+        yield LiveConsole(url, book, data_dir)
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def test_an_admin_makes_a_held_product_id_a_new_account(console: Console) -> Non
     _workspace_usage(console, "Initech")
     assert sign_in(console.client, "ada@example.com").status_code == 303
     text = console.client.get("/events/held").text
-    assert "Make it a new account called Initech" in text
+    assert "Yes, make a new account called Initech" in text
     done = console.client.post(
         "/events/held/new-account",
         data={"group_id": "ws_1f2e", "csrf_token": csrf_of(text)},

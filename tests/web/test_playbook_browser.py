@@ -94,7 +94,7 @@ def live_playbooks(
     }
     log = tmp_path_factory.mktemp("playbook-log") / "uvicorn.log"
     with served_app(env, log) as url:
-        yield LiveConsole(url, book)
+        yield LiveConsole(url, book, data_dir)
 
 
 def test_rules_with_their_yaml_and_a_preview_on_a_past_date(

@@ -65,6 +65,16 @@ def test_kpis_by_quarter_and_segment(console: Console) -> None:
     assert reports[0]["period"] < reports[1]["period"]
     groups = {row["group"] for row in reports[-1]["rows"]}
     assert groups <= {"Enterprise", "Mid-Market", "SMB", "all"}
+    # Stored on the first read (no daily run on this base yet), saying the day of the data.
+    assert all(r["computed_on"] for r in reports)
+    names = [row["group"] for row in reports[-1]["rows"]]
+    second = console.client.get(
+        "/api/v1/kpis",
+        params={"quarters": 2, "by": "segment", "offset": 1, "limit": 1},
+        headers=auth,
+    ).json()[-1]
+    assert [row["group"] for row in second["rows"]] == names[1:2]
+    assert second["groups"] == len(names) == reports[-1]["groups"]
     invalid = console.client.get("/api/v1/kpis", params={"quarters": 40}, headers=auth)
     assert invalid.status_code == 422 and "quarters" in invalid.json()["message"]
 

@@ -55,6 +55,8 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
         "lifecycle",
         "message_goals",
         "churn",
+        "kpis",
+        "maturity",
         "facts",
         "rules",
         "follow_ups",

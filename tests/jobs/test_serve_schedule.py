@@ -102,6 +102,8 @@ def test_serve_runs_the_due_day_once_and_not_again_after_a_restart(
             "lifecycle",
             "message_goals",
             "churn",
+            "kpis",
+            "maturity",
             "facts",
             "rules",
             "follow_ups",

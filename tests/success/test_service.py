@@ -22,6 +22,7 @@ from tenure.model import (
     MetricSnapshot,
     Opportunity,
     RenewalOutcome,
+    ReportingCurrency,
     SurveyResponse,
     Touchpoint,
     User,
@@ -29,12 +30,14 @@ from tenure.model import (
 from tenure.success import (
     churn_classification_service,
     fit_service,
+    kpis,
     kpis_service,
     lifecycle_service,
     maturity_service,
     messages_service,
     milestones_service,
     outcome_service,
+    schemas,
     value_service,
 )
 from tenure.success.fit import FitBand, load_fit_config
@@ -473,9 +476,123 @@ def test_kpi_history_loads_the_book_and_assesses_fit_once(
 
     monkeypatch.setattr(kpis_service, "load_book", counting_load)
     monkeypatch.setattr(kpis_service.fit, "assess_fit", counting_assess)
-    history = kpis_service.kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
+    history = kpis_service.computed_kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
     assert history == expected
     assert calls == {"load_book": 1, "assess_fit": len(book)}
+
+
+def _rows(reports: list[kpis.KpiReport]) -> list[tuple[str, list[kpis.KpiRow]]]:
+    return [(r.period, r.rows) for r in reports]
+
+
+def test_stored_kpis_are_exactly_the_computed_ones_and_kept_until_their_inputs_change(
+    session: Session, book: dict[str, Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily run stores every grouping of the last 12 quarters; the page and API read them
+    (no book loaded), equal to computing them now. Run again on unchanged records it keeps
+    them; after a late import, or with another reporting currency, they are recomputed."""
+    keep = book["keep"].id
+    session.add(
+        MetricSnapshot(
+            as_of=date(2025, 6, 30),
+            account_id=keep,
+            values={"active_users_28d": 7, "feature_breadth": 0.2},
+        )
+    )
+    session.flush()
+    assert kpis_service.store_kpis(session, AS_OF) == {
+        "quarters_computed": 12,
+        "quarters_unchanged": 0,
+        "cohorts": 2,
+    }
+    loads = {"n": 0}
+    real_load = kpis_service.load_book
+
+    def counting_load(*args: object, **kwargs: object) -> object:
+        loads["n"] += 1
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(kpis_service, "load_book", counting_load)
+    for by in GroupBy:
+        stored = kpis_service.kpi_history(session, AS_OF, quarters=12, by=by)
+        assert loads["n"] == 0, "a stored quarter was computed again"
+        assert {r.computed_on for r in stored} == {AS_OF}
+        computed = kpis_service.computed_kpi_history(session, AS_OF, quarters=12, by=by)
+        assert _rows(stored) == _rows(computed)
+        loads["n"] = 0
+    # The book's own figures: in Q2 2025 bad's and sold's contracts ended, both lost; of the
+    # three paying on 04-01 only sold (ended 05-31) pays nothing on 06-30.
+    q2 = kpis_service.kpi_history(session, AS_OF, quarters=3, by=GroupBy.all)[1]
+    assert q2.period == "2025-04-01..2025-06-30"
+    assert (q2.rows[0].renewals_due, q2.rows[0].renewed) == (2, 0)
+    assert q2.rows[0].by_currency[0].logo_churn == pytest.approx(1 / 3, rel=1e-9)
+    # A page of the groups: the second CSM row of two ("(none)" sorts before "Dana").
+    paged = kpis_service.kpi_history(session, AS_OF, quarters=1, by=GroupBy.csm, page=(1, 1))
+    assert [r.group for r in paged[0].rows] == ["Dana"] and paged[0].groups == 2
+    # Nothing changed: the daily run keeps every quarter.
+    assert kpis_service.store_kpis(session, AS_OF)["quarters_computed"] == 0
+    # A late import: an NPS answer in Q1 2025 — the quarters are recomputed and match again.
+    session.add(
+        SurveyResponse(
+            external_id="late",
+            account_id=keep,
+            kind="nps",
+            score=2,
+            responded_at=datetime(2025, 2, 1, tzinfo=UTC),
+        )
+    )
+    session.flush()
+    before = kpis_service.kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
+    assert before[1].rows[0].nps is None  # still the stored figures until the daily run
+    assert kpis_service.store_kpis(session, AS_OF)["quarters_computed"] == 12
+    after = kpis_service.kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
+    assert after[1].period == "2025-01-01..2025-03-31" and after[1].rows[0].nps == -100.0
+    assert _rows(after) == _rows(
+        kpis_service.computed_kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
+    )
+    # Another reporting currency: the stored figures are stale at once, computed on the read.
+    session.add(ReportingCurrency(currency="EUR"))
+    session.flush()
+    loads["n"] = 0
+    euro = kpis_service.kpi_history(session, AS_OF, quarters=2, by=GroupBy.segment)
+    assert loads["n"] == 1
+    assert {r.rows[0].reporting.currency for r in euro if r.rows[0].reporting} == {"EUR"}
+    loads["n"] = 0
+    assert kpis_service.kpi_history(session, AS_OF, quarters=2, by=GroupBy.segment) == euro
+    assert loads["n"] == 0
+
+
+def test_stored_cohorts_and_maturity_are_the_computed_ones_with_their_day(
+    session: Session, book: dict[str, Account], actor: Actor
+) -> None:
+    """Cohort curves stored for 120 months serve every shorter limit exactly; the maturity
+    pillars are read as stored and say the day they were measured on. With nothing stored (no
+    daily run yet) both are computed on the first view and stored."""
+    first = kpis_service.cohort_retention(session, AS_OF, max_months=24)
+    assert first.computed_on == AS_OF
+    computed = kpis_service._computed_cohorts(session, AS_OF, 24)
+    assert first == computed.model_copy(update={"computed_on": AS_OF})
+    assert first.cohorts[0].cohort == "2024-Q1" and first.cohorts[0].logo_retention[0] == 1.0
+    # The next day's view reads yesterday's stored curves (and says so) until the daily run.
+    later = date(2026, 1, 5)
+    assert kpis_service.cohort_retention(session, later, max_months=6).computed_on == AS_OF
+    kpis_service.store_kpis(session, later)
+    six = kpis_service.cohort_retention(session, later, max_months=6)
+    assert six == kpis_service._computed_cohorts(session, later, 6).model_copy(
+        update={"computed_on": later}
+    )
+    # An earlier day than the stored one is computed for that day, not read.
+    assert kpis_service.cohort_retention(session, AS_OF, max_months=24) == first
+    view = maturity_service.maturity_view(session, AS_OF)
+    assert view.prefill_computed_on == AS_OF
+    assert view.prefill == {
+        p.value: schemas.PillarPrefill(stage=s, reasons=why)
+        for p, (s, why) in maturity_service.maturity_prefill(session, AS_OF).items()
+    }
+    assert maturity_service.store_maturity(session, later) == {
+        p.value: s.value for p, (s, _) in maturity_service.maturity_prefill(session, later).items()
+    }
+    assert maturity_service.maturity_view(session, later).prefill_computed_on == later
 
 
 def test_a_part_of_the_book_not_asked_for_refuses_to_be_read(

@@ -329,3 +329,7 @@ def test_kpis_explain_the_nps_scale(console: Console) -> None:
     page = console.client.get("/kpis").text
     assert "NPS (Net Promoter Score) = % of answers from promoters (9–10) minus % from" in page
     assert "on a scale from −100 to +100" in page
+    # The figures are the stored ones, saying the day of the data they were computed on.
+    assert 'id="computed-on">Figures computed on the data of' in page
+    maturity = console.client.get("/maturity").text
+    assert "The pillars from the data were measured on the data of" in maturity

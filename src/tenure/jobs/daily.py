@@ -224,6 +224,21 @@ def _churn_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return {"classified": result.classified, "already": result.already}
 
 
+def _kpis_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """The KPIs page's figures: every grouping of the last 12 quarters (recomputed only where
+    their records or settings changed) and today's cohort curves."""
+    from tenure.success.kpis_service import store_kpis
+
+    return store_kpis(session, ctx.as_of)
+
+
+def _maturity_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """The Maturity page's pillars measured from the portfolio today."""
+    from tenure.success.maturity_service import store_maturity
+
+    return store_maturity(session, ctx.as_of)
+
+
 def _facts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     ctx.facts = build_facts(session, ctx.as_of)
     return {"accounts": len(ctx.facts.facts), "facts": len(ctx.facts.fact_names)}
@@ -246,9 +261,9 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
     """The steps in order: metrics, health and risk (with an event store), milestones, lifecycle
-    stage histories (every model), the goals
-    of engagement messages due for their check, churn classification of the losses not yet
-    classified, the facts every rule reads (operational tables, stored metrics, health scores,
+    stage histories (every model), the goals of engagement messages due for their check, churn
+    classification of the losses not yet classified, the KPIs and maturity figures their pages
+    read, the facts every rule reads (operational tables, stored metrics, health scores,
     milestones), rules → CTAs, follow-ups (snoozes woken, escalations, digests)."""
     first: list[tuple[str, StepFn]] = []
     if ctx.store is not None:
@@ -261,6 +276,8 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
         ("lifecycle", _lifecycle_step),
         ("message_goals", _message_goals_step),
         ("churn", _churn_step),
+        ("kpis", _kpis_step),
+        ("maturity", _maturity_step),
         ("facts", _facts_step),
         ("rules", _rules_step),
         ("follow_ups", _follow_up_step),

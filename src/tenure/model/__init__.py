@@ -49,6 +49,7 @@ from tenure.model.scorecard_version import (
 from tenure.model.slack_alert import SlackAlert
 from tenure.model.source import Source
 from tenure.model.source_identity import IdentitySystem, SourceIdentity
+from tenure.model.stored_figures import FigureSnapshot, KpiFigures, KpiFiguresRow
 from tenure.model.survey import SurveyKind, SurveyResponse
 from tenure.model.survey_campaign import SurveyCampaign, SurveyLink
 from tenure.model.ticket import Ticket, TicketPriority
@@ -97,6 +98,7 @@ __all__ = [
     "DesiredOutcome",
     "EngagementMessage",
     "Feature",
+    "FigureSnapshot",
     "ForecastCategory",
     "FxRate",
     "HandoffStep",
@@ -104,6 +106,8 @@ __all__ = [
     "IdentityAlias",
     "IdentitySystem",
     "ImportRun",
+    "KpiFigures",
+    "KpiFiguresRow",
     "LifecycleSetting",
     "LifecycleStage",
     "LoginFailure",

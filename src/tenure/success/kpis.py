@@ -45,6 +45,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -261,6 +262,12 @@ class KpiReport(BaseModel):
     period: str
     by: GroupBy
     rows: list[KpiRow]
+    computed_on: date | None = Field(
+        None, description="The day of the data these stored figures were computed on"
+    )
+    groups: int | None = Field(
+        None, description="Groups in the report when ``rows`` holds only a page of them"
+    )
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -430,6 +437,22 @@ def _group_kpis(
     )
 
 
+class _OfAccount(Protocol):
+    @property
+    def account_id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_OfAccount)
+
+
+def _by_group(records: Sequence[R], group_of: dict[int, str]) -> dict[str, list[R]]:
+    out: dict[str, list[R]] = defaultdict(list)
+    for record in records:
+        if (group := group_of.get(record.account_id)) is not None:
+            out[group].append(record)
+    return out
+
+
 def compute_kpis(
     period: Period,
     accounts: Sequence[AccountFact],
@@ -465,23 +488,27 @@ def compute_kpis(
         return value or "(none)"
 
     groups: dict[str, list[AccountFact]] = defaultdict(list)
+    group_of: dict[int, str] = {}
     for account in accounts:
-        groups[key(account)].append(account)
-    rows = []
-    for name in sorted(groups):
-        members = groups[name]
-        ids = {a.account_id for a in members}
-        rows.append(
-            _group_kpis(
-                name,
-                period,
-                members,
-                [c for c in contracts if c.account_id in ids],
-                [n for n in answers if n.account_id in ids],
-                [d for d in deals if d.account_id in ids],
-                rates,
-            )
+        group_of[account.account_id] = name = key(account)
+        groups[name].append(account)
+    # Each record to its account's group in one pass (10,000 families would otherwise scan every
+    # contract once per family); records of accounts not given belong to no group.
+    group_contracts = _by_group(contracts, group_of)
+    group_answers = _by_group(answers, group_of)
+    group_deals = _by_group(deals, group_of)
+    rows = [
+        _group_kpis(
+            name,
+            period,
+            groups[name],
+            group_contracts[name],
+            group_answers[name],
+            group_deals[name],
+            rates,
         )
+        for name in sorted(groups)
+    ]
     return KpiReport(period=period.label, by=by, rows=rows)
 
 
@@ -511,6 +538,9 @@ class CohortRetention(BaseModel):
     years_all_currencies: list[CohortCurve] = Field(
         default_factory=list,
         description="Logo retention pooled by start year across currencies (no ARR)",
+    )
+    computed_on: date | None = Field(
+        None, description="The day of the data these stored curves were computed on"
     )
 
 
@@ -652,4 +682,32 @@ def _cohort_curve(
         months=months,
         logo_retention=logos,
         arr_retention=arrs,
+    )
+
+
+def truncate_cohorts(retention: CohortRetention, max_months: int) -> CohortRetention:
+    """The curves up to ``max_months``: exactly what :func:`cohort_retention` gives with that
+    limit (a curve's months are a prefix of the longer limit's, and a year stops where its
+    shortest quarter does), so figures stored with a long limit serve every shorter one.
+    """
+
+    def cut(curves: list[CohortCurve]) -> list[CohortCurve]:
+        return [
+            c.model_copy(
+                update={
+                    "months": c.months[: max_months + 1],
+                    "logo_retention": c.logo_retention[: max_months + 1],
+                    "arr_retention": c.arr_retention[: max_months + 1],
+                }
+            )
+            for c in curves
+        ]
+
+    return retention.model_copy(
+        update={
+            "max_months": max_months,
+            "cohorts": cut(retention.cohorts),
+            "years": cut(retention.years),
+            "years_all_currencies": cut(retention.years_all_currencies),
+        }
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -9,9 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts import fx_service, hierarchy
+from tenure.accounts.fx import RateTable
 from tenure.errors import InvalidInput
 from tenure.model import AccountOwnership, Contract, Referral
-from tenure.success import fit, kpis
+from tenure.model.base import utcnow
+from tenure.success import figures, fit, kpis
 from tenure.success.book import (
     Book,
     account_facts,
@@ -78,9 +82,16 @@ def _shared(session: Session, as_of: date, config: fit.FitConfig | None) -> _Sha
     return _Shared(book, fit_bands, referred, heads)
 
 
-def _period_report(
-    session: Session, shared: _Shared, period: kpis.Period, by: kpis.GroupBy
-) -> kpis.KpiReport:
+@dataclass(frozen=True)
+class _PeriodFacts:
+    accounts: list[kpis.AccountFact]
+    contracts: list[kpis.ContractFact]
+    answers: list[kpis.NpsAnswer]
+    deals: list[kpis.DealFact]
+    rates: RateTable
+
+
+def _period_facts(session: Session, shared: _Shared, period: kpis.Period) -> _PeriodFacts:
     book = shared.book
     if book.as_of != period.last_day:
         # Usage facts come from the metrics stored on or before the period's last day.
@@ -134,7 +145,24 @@ def _period_report(
         if o.status != "open" and (day := o.closed_on or o.close_on) is not None
     ]
     rates = fx_service.rate_table(session, on=period.last_day)
-    return kpis.compute_kpis(period, accounts, contracts, answers, by, deals, rates)
+    return _PeriodFacts(accounts, contracts, answers, deals, rates)
+
+
+def _period_reports(
+    session: Session, shared: _Shared, period: kpis.Period, groupings: Sequence[kpis.GroupBy]
+) -> dict[kpis.GroupBy, kpis.KpiReport]:
+    """The period's KPIs in each grouping, from one reading of its facts."""
+    f = _period_facts(session, shared, period)
+    return {
+        by: kpis.compute_kpis(period, f.accounts, f.contracts, f.answers, by, f.deals, f.rates)
+        for by in groupings
+    }
+
+
+def _period_report(
+    session: Session, shared: _Shared, period: kpis.Period, by: kpis.GroupBy
+) -> kpis.KpiReport:
+    return _period_reports(session, shared, period, [by])[by]
 
 
 def kpi_report(
@@ -157,18 +185,29 @@ def quarters_before(as_of: date, count: int) -> list[kpis.Period]:
     return periods[::-1]
 
 
-def kpi_history(
-    session: Session, as_of: date, *, quarters: int, by: kpis.GroupBy
-) -> list[kpis.KpiReport]:
-    """One report per quarter, oldest first: the book is loaded and fit assessed once for all
-    of them (only the stored metrics differ by period)."""
-    periods = quarters_before(as_of, quarters)
-    shared = _shared(session, periods[-1].last_day, None)
-    return [_period_report(session, shared, period, by) for period in periods]
-
-
 def cohort_retention(session: Session, as_of: date, *, max_months: int) -> kpis.CohortRetention:
-    """Logo and ARR retention curves of every start-quarter cohort (see kpis.cohort_retention)."""
+    """Logo and ARR retention curves of every start-quarter cohort (see kpis.cohort_retention),
+    as the daily run stored them on the latest day up to ``as_of`` (saying which); computed now
+    (and stored, when none is) for an earlier day, a longer limit or changed code."""
+    settings = kpi_settings_digest(session)
+    stored = figures.read_snapshot(session, COHORTS, settings)
+    if stored is not None and stored[1] <= as_of and max_months <= STORED_COHORT_MONTHS:
+        retention = kpis.CohortRetention.model_validate(stored[0])
+        return kpis.truncate_cohorts(retention, max_months)
+    if stored is None and max_months <= STORED_COHORT_MONTHS:
+        return kpis.truncate_cohorts(_store_cohorts(session, as_of, settings), max_months)
+    live = _computed_cohorts(session, as_of, max_months)
+    return live.model_copy(update={"computed_on": as_of})
+
+
+def _store_cohorts(session: Session, as_of: date, settings: str) -> kpis.CohortRetention:
+    retention = _computed_cohorts(session, as_of, STORED_COHORT_MONTHS)
+    retention = retention.model_copy(update={"computed_on": as_of})
+    figures.write_snapshot(session, COHORTS, settings, as_of, retention.model_dump(mode="json"))
+    return retention
+
+
+def _computed_cohorts(session: Session, as_of: date, max_months: int) -> kpis.CohortRetention:
     rows = session.execute(
         sa.select(
             Contract.account_id,
@@ -197,3 +236,273 @@ def cohort_retention(session: Session, as_of: date, *, max_months: int) -> kpis.
         for a, cur, start, end, arr, status, outcome_on, outcome, renews in rows
     ]
     return kpis.cohort_retention(facts, as_of, max_months=max_months)
+
+
+# --- stored figures (tenure.success.figures): the daily run computes, pages read -------------
+
+# The most quarters the page and the API offer: the daily run keeps them all computed.
+STORED_QUARTERS = 12
+# Cohort curves are stored this long; every shorter limit is a prefix of them.
+STORED_COHORT_MONTHS = 120
+COHORTS = "cohorts"
+_KPI_CODE = (
+    "tenure.success.kpis",
+    "tenure.success.kpis_service",
+    "tenure.success.book",
+    "tenure.success.fit",
+    "tenure.accounts.arr",
+    "tenure.accounts.fx",
+    "tenure.accounts.fx_service",
+)
+
+
+def kpi_settings_digest(session: Session) -> str:
+    """What the KPIs depend on besides the records: the reporting currency, the fit criteria
+    (good-fit share) and the code computing them."""
+    return figures.digest(
+        fx_service.reporting_currency(session),
+        fit.load_fit_config().model_dump_json(),
+        figures.code_digest(*_KPI_CODE),
+    )
+
+
+def _inputs_digest(session: Session) -> str:
+    """Every record any quarter's KPIs read (the stored metrics apart: see _metrics_signature)."""
+    from tenure.model import Account, FxRate, Milestone, Opportunity, SurveyResponse, User
+
+    return figures.rows_digest(
+        session,
+        [
+            sa.select(Account.__table__).order_by(Account.id),
+            sa.select(Contract.__table__).order_by(Contract.id),
+            sa.select(AccountOwnership.__table__).order_by(AccountOwnership.id),
+            sa.select(User.id, User.name, User.email).order_by(User.id),
+            sa.select(Referral.referred_account_id, Referral.kind).order_by(Referral.id),
+            sa.select(Opportunity.__table__).order_by(Opportunity.id),
+            sa.select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at)
+            .where(SurveyResponse.kind == "nps")
+            .order_by(SurveyResponse.id),
+            sa.select(Milestone.account_id, Milestone.reached_on, Milestone.reached_by)
+            .where(Milestone.key == "first_value")
+            .order_by(Milestone.id),
+            sa.select(FxRate.__table__).order_by(FxRate.id),
+        ],
+    )
+
+
+def _metrics_signature(session: Session, day: date) -> tuple[object, ...]:
+    """Which stored metrics a quarter reads (the latest day on or before its last) and whether
+    they were stored again since (their ids and time)."""
+    from tenure.model.metric_snapshot import MetricSnapshot
+
+    latest = session.scalar(
+        sa.select(sa.func.max(MetricSnapshot.as_of)).where(MetricSnapshot.as_of <= day)
+    )
+    if latest is None:
+        return (None,)
+    count, last_id, last_at = session.execute(
+        sa.select(
+            sa.func.count(), sa.func.max(MetricSnapshot.id), sa.func.max(MetricSnapshot.computed_at)
+        ).where(MetricSnapshot.as_of == latest)
+    ).one()
+    return (latest, count, last_id, str(last_at))
+
+
+def _stored_reports(
+    session: Session,
+    periods: Sequence[kpis.Period],
+    by: kpis.GroupBy,
+    settings: str,
+    page: tuple[int, int] | None = None,
+) -> dict[kpis.Period, kpis.KpiReport]:
+    """The stored reports of these periods still computed with today's settings; ``page``
+    (offset, limit) reads only those groups of each."""
+    from tenure.model import KpiFigures, KpiFiguresRow
+
+    wanted = {(p.start, p.end): p for p in periods}
+    stored = session.execute(
+        sa.select(
+            KpiFigures.id,
+            KpiFigures.period_start,
+            KpiFigures.period_end,
+            KpiFigures.computed_on,
+            KpiFigures.groups,
+        ).where(
+            KpiFigures.grouping == by.value,
+            KpiFigures.settings_digest == settings,
+            KpiFigures.period_start.in_([p.start for p in periods]),
+        )
+    ).all()
+    found = {s.id: s for s in stored if (s.period_start, s.period_end) in wanted}
+    rows: dict[int, list[kpis.KpiRow]] = {i: [] for i in found}
+    if found:
+        query = sa.select(KpiFiguresRow.figures_id, KpiFiguresRow.row).where(
+            KpiFiguresRow.figures_id.in_(found)
+        )
+        if page is not None:
+            offset, limit = page
+            query = query.where(
+                KpiFiguresRow.position >= offset, KpiFiguresRow.position < offset + limit
+            )
+        for figures_id, row in session.execute(query.order_by(KpiFiguresRow.position)):
+            rows[figures_id].append(kpis.KpiRow.model_validate(row))
+    return {
+        wanted[(s.period_start, s.period_end)]: kpis.KpiReport(
+            period=wanted[(s.period_start, s.period_end)].label,
+            by=by,
+            rows=rows[i],
+            computed_on=s.computed_on,
+            groups=s.groups,
+        )
+        for i, s in found.items()
+    }
+
+
+def _store_reports(
+    session: Session,
+    period: kpis.Period,
+    reports: dict[kpis.GroupBy, kpis.KpiReport],
+    settings: str,
+    inputs: str | None,
+    computed_on: date,
+) -> None:
+    from tenure.model import KpiFigures, KpiFiguresRow
+
+    old = sa.select(KpiFigures.id).where(
+        KpiFigures.period_start == period.start,
+        KpiFigures.period_end == period.end,
+        KpiFigures.grouping.in_([by.value for by in reports]),
+    )
+    session.execute(sa.delete(KpiFiguresRow).where(KpiFiguresRow.figures_id.in_(old)))
+    session.execute(
+        sa.delete(KpiFigures).where(
+            KpiFigures.period_start == period.start,
+            KpiFigures.period_end == period.end,
+            KpiFigures.grouping.in_([by.value for by in reports]),
+        )
+    )
+    now = utcnow()
+    for by, report in reports.items():
+        stored = KpiFigures(
+            period_start=period.start,
+            period_end=period.end,
+            grouping=by.value,
+            settings_digest=settings,
+            inputs_digest=inputs,
+            computed_on=computed_on,
+            computed_at=now,
+            groups=len(report.rows),
+        )
+        session.add(stored)
+        session.flush()
+        if report.rows:
+            session.execute(
+                sa.insert(KpiFiguresRow),
+                [
+                    {
+                        "figures_id": stored.id,
+                        "position": i,
+                        "group_name": row.group[:300],
+                        "row": row.model_dump(mode="json"),
+                    }
+                    for i, row in enumerate(report.rows)
+                ],
+            )
+    session.flush()
+
+
+def _compute_and_store(
+    session: Session,
+    periods: Sequence[kpis.Period],
+    groupings: Sequence[kpis.GroupBy],
+    *,
+    settings: str,
+    inputs: dict[kpis.Period, str] | None,
+    computed_on: date,
+) -> dict[kpis.Period, dict[kpis.GroupBy, kpis.KpiReport]]:
+    shared = _shared(session, max(p.last_day for p in periods), None)
+    out = {}
+    for period in periods:
+        reports = _period_reports(session, shared, period, groupings)
+        _store_reports(
+            session, period, reports, settings, inputs[period] if inputs else None, computed_on
+        )
+        out[period] = {
+            by: report.model_copy(update={"computed_on": computed_on, "groups": len(report.rows)})
+            for by, report in reports.items()
+        }
+    return out
+
+
+def kpi_history(
+    session: Session,
+    as_of: date,
+    *,
+    quarters: int,
+    by: kpis.GroupBy,
+    page: tuple[int, int] | None = None,
+) -> list[kpis.KpiReport]:
+    """The last ``quarters`` quarters' KPIs as the daily run stored them (:func:`store_kpis`),
+    oldest first, each saying the day of the data it was computed on. A quarter not stored yet
+    (a base the daily run has not run on, a new quarter before its run) or stored with other
+    settings (reporting currency, fit criteria, formulas) is computed now and stored.
+    ``page`` = (offset, limit) returns only those groups of each quarter (10,000 families)."""
+    periods = quarters_before(as_of, quarters)
+    settings = kpi_settings_digest(session)
+    found = _stored_reports(session, periods, by, settings, page)
+    if missing := [p for p in periods if p not in found]:
+        computed = _compute_and_store(
+            session, missing, [by], settings=settings, inputs=None, computed_on=as_of
+        )
+        for period, reports in computed.items():
+            report = reports[by]
+            if page is not None:
+                report = report.model_copy(update={"rows": report.rows[page[0] : sum(page)]})
+            found[period] = report
+    return [found[p] for p in periods]
+
+
+def computed_kpi_history(
+    session: Session, as_of: date, *, quarters: int, by: kpis.GroupBy
+) -> list[kpis.KpiReport]:
+    """The same quarters computed from the records now (what the stored figures must equal):
+    the book is loaded and fit assessed once for all of them."""
+    periods = quarters_before(as_of, quarters)
+    shared = _shared(session, periods[-1].last_day, None)
+    return [_period_report(session, shared, period, by) for period in periods]
+
+
+def store_kpis(session: Session, as_of: date) -> dict[str, int]:
+    """The daily run's step: every grouping of the last :data:`STORED_QUARTERS` quarters
+    computed and stored where its settings or inputs changed (a quarter whose records did not
+    change is kept), and today's cohort curves."""
+    from tenure.model import KpiFigures
+
+    periods = quarters_before(as_of, STORED_QUARTERS)
+    settings = kpi_settings_digest(session)
+    records = _inputs_digest(session)
+    inputs = {p: figures.digest(records, _metrics_signature(session, p.last_day)) for p in periods}
+    current: dict[tuple[date, date], set[str]] = defaultdict(set)
+    for start, end, grouping, stored_inputs in session.execute(
+        sa.select(
+            KpiFigures.period_start,
+            KpiFigures.period_end,
+            KpiFigures.grouping,
+            KpiFigures.inputs_digest,
+        ).where(KpiFigures.settings_digest == settings)
+    ):
+        period = kpis.Period(start, end)
+        if period in inputs and stored_inputs == inputs[period]:
+            current[(start, end)].add(grouping)
+    every = {by.value for by in kpis.GroupBy}
+    stale = [p for p in periods if current[(p.start, p.end)] != every]
+    if stale:
+        _compute_and_store(
+            session, stale, list(kpis.GroupBy), settings=settings, inputs=inputs, computed_on=as_of
+        )
+    retention = _store_cohorts(session, as_of, settings)
+    return {
+        "quarters_computed": len(stale),
+        "quarters_unchanged": len(periods) - len(stale),
+        "cohorts": len(retention.cohorts),
+    }

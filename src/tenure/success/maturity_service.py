@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.model import MaturityAssessment, UserRole
-from tenure.success import maturity
+from tenure.success import figures, maturity
 from tenure.success.book import (
     active_contracts,
     first_value_on,
@@ -21,10 +22,20 @@ from tenure.success.book import (
 )
 from tenure.success.schemas import MaturityAnswers, MaturityRecord, MaturityView, PillarPrefill
 
+Prefill = dict[maturity.Pillar, tuple[maturity.Stage, list[str]]]
+MATURITY = "maturity"
+_MATURITY_CODE = (
+    "tenure.success.maturity",
+    "tenure.success.maturity_service",
+    "tenure.success.book",
+    "tenure.success.value",
+    "tenure.accounts.arr",
+)
 
-def maturity_prefill(
-    session: Session, as_of: date
-) -> dict[maturity.Pillar, tuple[maturity.Stage, list[str]]]:
+
+def maturity_prefill(session: Session, as_of: date) -> Prefill:
+    """The measurable pillars' stages from the portfolio on ``as_of``, computed now (the daily
+    run stores them: :func:`store_maturity`)."""
     # Value stages read the touchpoints and contacts; time to first value the milestones.
     book = load_book(
         session, as_of, parts=("contracts", "contacts", "touchpoints", "milestones", "metrics")
@@ -46,7 +57,7 @@ def assess_maturity(
     """CSRI from the team's answers plus the pillars pre-filled from data; saved and audited.
     Managers and admins only: it speaks for the team."""
     require_role(actor.user, UserRole.admin, UserRole.manager)
-    filled = maturity_prefill(session, as_of)
+    filled, _ = stored_prefill(session, as_of)
     stages = {p: s for p, (s, _) in filled.items()}
     sources = {p: "data" for p in filled}
     reasons = {p: why for p, (_, why) in filled.items()}
@@ -97,9 +108,41 @@ def maturity_history(session: Session) -> list[MaturityRecord]:
     ]
 
 
-def maturity_view(session: Session, as_of: date) -> MaturityView:
+def _dump(prefill: Prefill) -> dict[str, Any]:
+    return {p.value: {"stage": s.value, "reasons": why} for p, (s, why) in prefill.items()}
+
+
+def store_maturity(session: Session, as_of: date) -> dict[str, Any]:
+    """The daily run's step: the pre-filled pillars of ``as_of`` stored for the page."""
     prefill = maturity_prefill(session, as_of)
+    figures.write_snapshot(
+        session, MATURITY, figures.code_digest(*_MATURITY_CODE), as_of, _dump(prefill)
+    )
+    return {p.value: s.value for p, (s, _) in prefill.items()}
+
+
+def stored_prefill(session: Session, as_of: date) -> tuple[Prefill, date]:
+    """The pre-filled pillars as the daily run stored them on the latest day up to ``as_of``,
+    and that day; computed now for an earlier day, and stored when nothing is (a base the daily
+    run has not run on yet)."""
+    settings = figures.code_digest(*_MATURITY_CODE)
+    stored = figures.read_snapshot(session, MATURITY, settings)
+    if stored is not None and stored[1] <= as_of:
+        data, day = stored
+        return {
+            maturity.Pillar(p): (maturity.Stage(v["stage"]), list(v["reasons"]))
+            for p, v in data.items()
+        }, day
+    prefill = maturity_prefill(session, as_of)
+    if stored is None:
+        figures.write_snapshot(session, MATURITY, settings, as_of, _dump(prefill))
+    return prefill, as_of
+
+
+def maturity_view(session: Session, as_of: date) -> MaturityView:
+    prefill, computed_on = stored_prefill(session, as_of)
     return MaturityView(
         prefill={p.value: PillarPrefill(stage=s, reasons=why) for p, (s, why) in prefill.items()},
         history=maturity_history(session),
+        prefill_computed_on=computed_on,
     )

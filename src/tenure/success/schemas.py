@@ -223,6 +223,9 @@ class MaturityView(BaseModel):
 
     prefill: dict[str, PillarPrefill]
     history: list[MaturityRecord]
+    prefill_computed_on: date | None = Field(
+        None, description="The day of the data the pre-filled pillars were computed on"
+    )
 
 
 class MaturityAnswers(BaseModel):

@@ -437,6 +437,10 @@ def confirm_churn_page(
     return RedirectResponse(same_site(back, "/churn-review"), status_code=303)
 
 
+# Groups of a grouping shown at once (per top parent a book can have 10,000 families).
+KPI_GROUPS_PER_PAGE = 50
+
+
 @router.get("/kpis")
 def kpis_page(
     request: Request,
@@ -444,11 +448,15 @@ def kpis_page(
     by: GroupBy = GroupBy.all,
     months: int = Query(24, ge=1, le=120),
     cohort_lines: str = Query("year", pattern="^(year|quarter)$"),
+    page: int = Query(1, ge=1, le=1_000_000),
     actor: Actor = PageActor,
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
-    history = kpis_service.kpi_history(db, as_of, quarters=quarters, by=by)
+    offset = (page - 1) * KPI_GROUPS_PER_PAGE
+    history = kpis_service.kpi_history(
+        db, as_of, quarters=quarters, by=by, page=(offset, KPI_GROUPS_PER_PAGE)
+    )
     cohorts = kpis_service.cohort_retention(db, as_of, max_months=months)
     return render(
         request,
@@ -461,9 +469,12 @@ def kpis_page(
             "quarters": quarters,
             "by": by,
             "groupings": list(GroupBy),
+            "page": page,
+            "per_page": KPI_GROUPS_PER_PAGE,
         },
         db=db,
-        json_url=f"/api/v1/kpis?quarters={quarters}&by={by.value}",
+        json_url=f"/api/v1/kpis?quarters={quarters}&by={by.value}"
+        + (f"&offset={offset}&limit={KPI_GROUPS_PER_PAGE}" if offset else ""),
     )
 
 

@@ -54,12 +54,16 @@ def confirm(
 def kpis(
     quarters: int = Query(4, ge=1, le=12),
     by: GroupBy = GroupBy.all,
+    offset: int = Query(0, ge=0, le=1_000_000, description="Groups to skip in each quarter"),
+    limit: int = Query(100, ge=1, le=1000, description="Groups per quarter (A–Z)"),
     actor: Actor = CurrentActor,
     db: Session = Db,
     as_of: date = AsOf,
 ) -> list[KpiReport]:
-    """NRR, GRR, logo churn, expansion, renewal rate, NPS… for the last complete quarters."""
-    return kpis_service.kpi_history(db, as_of, quarters=quarters, by=by)
+    """NRR, GRR, logo churn, expansion, renewal rate, NPS… for the last complete quarters, as
+    the daily run stored them (``computed_on``: the day of the data; ``groups``: how many groups
+    the quarter has, of which ``offset``/``limit`` are returned)."""
+    return kpis_service.kpi_history(db, as_of, quarters=quarters, by=by, page=(offset, limit))
 
 
 @router.get("/kpis/cohorts", response_model=CohortRetention, summary="Cohort retention curves")

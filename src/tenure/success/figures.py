@@ -1,0 +1,88 @@
+"""Stored figures: what the daily run computes once so that pages read it (KPIs, cohorts,
+maturity), and how a page knows the stored figures are still the ones it would compute.
+
+Two fingerprints guard them:
+- the **settings digest** — the settings the figures depend on (the reporting currency, the fit
+  criteria) and the source of the code computing them: checked on every read (a few
+  milliseconds), so a changed setting or formula is never shown from old figures;
+- the **inputs digest** — every record the figures read, hashed by the daily run: figures whose
+  inputs did not change are kept, the others recomputed (a late import changes them).
+
+A stored figure is exactly what the computation returns: the stored value is its JSON dump.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.model import FigureSnapshot
+from tenure.model.base import utcnow
+
+
+def digest(*parts: object) -> str:
+    """A short stable fingerprint of ``parts`` (their ``repr``)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(repr(part).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+@functools.cache
+def code_digest(*module_names: str) -> str:
+    """The source of the modules computing a figure: stored figures of older code are stale."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in module_names:
+        module = sys.modules.get(name) or __import__(name, fromlist=["_"])
+        h.update(Path(str(module.__file__)).read_bytes())
+    return h.hexdigest()
+
+
+def rows_digest(session: Session, statements: Sequence[sa.Executable]) -> str:
+    """A fingerprint of every row the statements return (each ordered, so it is stable)."""
+    h = hashlib.blake2b(digest_size=16)
+    for statement in statements:
+        for row in session.execute(statement):
+            h.update(repr(tuple(row)).encode())
+            h.update(b"\x1e")
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def read_snapshot(
+    session: Session, kind: str, settings_digest: str
+) -> tuple[dict[str, Any], date] | None:
+    """The stored figures of ``kind`` and the day they were computed, unless their settings or
+    code changed since."""
+    row = session.execute(
+        sa.select(FigureSnapshot.data, FigureSnapshot.computed_on).where(
+            FigureSnapshot.kind == kind, FigureSnapshot.settings_digest == settings_digest
+        )
+    ).first()
+    return None if row is None else (row.data, row.computed_on)
+
+
+def write_snapshot(
+    session: Session, kind: str, settings_digest: str, computed_on: date, data: dict[str, Any]
+) -> None:
+    """Replace the stored figures of ``kind``."""
+    session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.kind == kind))
+    session.add(
+        FigureSnapshot(
+            kind=kind,
+            settings_digest=settings_digest,
+            computed_on=computed_on,
+            computed_at=utcnow(),
+            data=data,
+        )
+    )
+    session.flush()

@@ -1,6 +1,6 @@
 """Where a page's time goes: SQL statements and SQL time per request, and a profile of one.
 
-    .venv/bin/python -m benchmarks.web_profile [DIR] [--requests 10] [--profile TEXT] [--top 30]
+    .venv/bin/python -m benchmarks.web_profile [DIR] [--requests 10] [--only TEXT] [--profile TEXT]
 
 Runs the app in this process (Starlette's TestClient) on the book ``benchmarks.web --keep DIR``
 built (without DIR, a book of ``--accounts`` is built first, as ``benchmarks.web`` does), signs
@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--profile", help="profile the endpoints whose name contains this")
+    parser.add_argument("--only", help="measure only the endpoints whose name contains this")
     parser.add_argument("--top", type=int, default=30)
     args, bench = record.begin(__file__, parser, argv, SMOKE)
     folder = args.folder or bench.scratch("book")
@@ -166,6 +167,8 @@ def main(argv: list[str] | None = None) -> Path:
         for name, (client, paths) in signed_in_endpoints(
             new_client, args.accounts, args.requests
         ).items():
+            if args.only and args.only.lower() not in name.lower():
+                continue
             sampler = Sampler() if args.profile and args.profile in name else None
             wall, cpu, statements, sql = measure(client, paths, counter)
             print(f"{name:66s} {wall:7.1f} {cpu:7.1f} {statements:6.1f} {sql:7.1f}", flush=True)

@@ -24,6 +24,7 @@ Decimal('5.120')
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 from typing import Literal
 
 from iso4217 import Currency, __published__
@@ -48,6 +49,7 @@ def currency_code(value: object) -> str:
     return code
 
 
+@lru_cache(maxsize=512)
 def minor_unit_digits(currency: str, convention: Convention = "iso4217") -> int:
     """How many decimal digits the currency's minor unit has: 2 for USD, 0 for JPY, 3 for KWD.
 

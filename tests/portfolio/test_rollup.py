@@ -9,10 +9,20 @@ Umbrella (100), Globex (200).
 
 from __future__ import annotations
 
-from tenure.model import Account
+from collections import defaultdict
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure.accounts import fx_service, hierarchy
+from tenure.model import Account, User
+from tenure.portfolio.book import portfolio_export
+from tenure.portfolio.families import roll_up, top_parents
+from tenure.portfolio.schemas import AccountRow, FamilyRow, PortfolioQuery
 from tests import factories as f
 from tests.api.test_v1 import headers_for
-from tests.web.factories import sign_in
+from tests.web.factories import make_account, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 
@@ -114,6 +124,9 @@ def test_the_portfolio_rolls_up_to_top_parents(console: Console) -> None:
     html = console.client.get("/portfolio/top-parents").text
     assert "130,000 USD" in html and "10,000 EUR" in html and "140,000" not in html
     assert "4 account(s) in 2 families" in html
+    paged = console.client.get("/portfolio/top-parents?limit=1&page=2").text
+    assert "Page 2 of 2" in paged and "Globex" in paged and ">Acme<" not in paged
+    assert 'href="?limit=1&amp;page=1" rel="prev"' in paged
 
 
 def test_kpis_per_group_of_companies(console: Console) -> None:
@@ -130,3 +143,81 @@ def test_kpis_per_group_of_companies(console: Console) -> None:
     assert cohort == {"EUR": 1, "USD": 2}
     sign_in(console.client, "ada@example.com")
     assert "group of companies (top parent)" in console.client.get("/kpis").text
+
+
+def test_top_parents_paged_match_every_account_rolled_up(console: Console) -> None:
+    """A page of families is ranked from its members' ARR alone and only the page is rolled up
+    in full: one family a page, the pages hold exactly what rolling up every row of the
+    portfolio export and ranking the families gives (the way before the pager). The extra
+    accounts make ties and splits: Zeta (12,000 USD) and alpha's family (7,000 USD + its child
+    Kid's 5,000) tie and rank by name; Split pays 5,000 USD + 5,000 EUR in one account (no EUR
+    rate: after the convertible families, with Globex); Prospect has no contract (no ARR, last)."""
+    build_family(console)
+    book = console.book
+    with console.session() as session:
+        start, end = book.today - timedelta(days=100), book.today + timedelta(days=200)
+        zeta = make_account(session, name="Zeta", owner=book.cleo)
+        alpha = make_account(session, name="alpha", owner=book.cleo)
+        kid = make_account(session, name="Kid", owner=book.sam, segment="SMB")
+        split = make_account(session, name="Split", owner=book.sam, segment="SMB")
+        make_account(session, name="Prospect")
+        kid.parent_id = alpha.id
+        for acct, arr, currency in (
+            (zeta, 12_000.0, "USD"),
+            (alpha, 7_000.0, "USD"),
+            (kid, 5_000.0, "USD"),
+            (split, 5_000.0, "USD"),
+            (split, 5_000.0, "EUR"),
+        ):
+            f.contract(session, acct, arr=arr, currency=currency, starts_on=start, ends_on=end)
+        session.commit()
+        ada = session.get_one(User, book.ada.id)
+        for params in ({}, {"churned": True}, {"sort": "risk", "direction": "desc"}):
+            unpaged = every_family_rolled_up(session, PortfolioQuery(**params), ada, book.today)
+            paged: list[FamilyRow] = []
+            page = 1
+            while True:
+                found = top_parents(
+                    session, PortfolioQuery(**params, limit=1, page=page), ada, book.today
+                )
+                assert (found.page, found.pages) == (page, len(unpaged))
+                assert found.families_total == len(unpaged)
+                paged += found.families
+                if page == found.pages:
+                    break
+                page += 1
+            assert [p.model_dump() for p in paged] == [u.model_dump() for u in unpaged]
+        names = [f.name for f in every_family_rolled_up(session, PortfolioQuery(), ada, book.today)]
+        assert names == ["Acme", "alpha", "Zeta", "Globex", "Split", "Prospect"]
+
+
+def every_family_rolled_up(
+    session: Session, query: PortfolioQuery, user: User, as_of: date
+) -> list[FamilyRow]:
+    """The families as top parents were found before the pager: every row read and rolled up."""
+    rows = portfolio_export(session, query, user, as_of)
+    accounts = {a.id: a for a in session.scalars(sa.select(Account))}
+    groups: dict[int, list[AccountRow]] = defaultdict(list)
+    for row in rows:
+        parents = {i: a.parent_id for i, a in accounts.items()}
+        groups[hierarchy.top_parent_of(parents, row.id)].append(row)
+    table = fx_service.rate_table(session, on=as_of)
+    families = [
+        FamilyRow(
+            id=head,
+            name=accounts[head].name,
+            external_id=accounts[head].external_id,
+            rollup=roll_up(members, table, as_of),
+        )
+        for head, members in groups.items()
+    ]
+
+    def rank(family: FamilyRow) -> tuple[int, float, str]:
+        converted = family.rollup.arr_converted
+        if converted is None:
+            return (2, 0.0, family.name.lower())
+        if converted.amount is None:
+            return (1, 0.0, family.name.lower())
+        return (0, -converted.amount, family.name.lower())
+
+    return sorted(families, key=rank)

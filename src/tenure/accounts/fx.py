@@ -82,8 +82,26 @@ class RateTable:
 
 def convert(amounts: Mapping[str, float], table: RateTable, day: date) -> Converted:
     """The sum of ``amounts`` (per currency) in the reporting currency on ``day`` (see module)."""
+    amount, used, missing = _in_reporting_currency(amounts, table, day)
+    return Converted(
+        amount=amount,
+        currency=table.reporting_currency,
+        on=day,
+        rates=[RateUsed(currency=c, rate=float(rate), rate_on=on) for c, on, rate in used],
+        missing=missing,
+    )
+
+
+def converted_amount(amounts: Mapping[str, float], table: RateTable, day: date) -> float | None:
+    """``convert(amounts, table, day).amount`` alone: to rank thousands of sums cheaply."""
+    return _in_reporting_currency(amounts, table, day)[0]
+
+
+def _in_reporting_currency(
+    amounts: Mapping[str, float], table: RateTable, day: date
+) -> tuple[float | None, list[tuple[str, date, Decimal]], list[str]]:
     total = Decimal(0)
-    used: list[RateUsed] = []
+    used: list[tuple[str, date, Decimal]] = []
     missing: list[str] = []
     for currency in sorted(amounts):
         value = Decimal(str(amounts[currency]))
@@ -96,12 +114,6 @@ def convert(amounts: Mapping[str, float], table: RateTable, day: date) -> Conver
             continue
         rate_on, rate = found
         total += value * rate
-        used.append(RateUsed(currency=currency, rate=float(rate), rate_on=rate_on))
+        used.append((currency, rate_on, rate))
     digits = minor_unit_digits(table.reporting_currency)
-    return Converted(
-        amount=None if missing else float(round(total, digits)),
-        currency=table.reporting_currency,
-        on=day,
-        rates=used,
-        missing=missing,
-    )
+    return None if missing else float(round(total, digits)), used, missing

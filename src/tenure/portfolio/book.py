@@ -162,6 +162,15 @@ def portfolio_export(
 ) -> list[AccountRow]:
     """Every row the filters select, in the page's order (the CSV export)."""
     rows = rows_of(session, as_of)
+    ids = list(session.scalars(export_ids(session, query, user, as_of)))
+    return with_utilization(session, rows.days, full_rows(session, ids, as_of))
+
+
+def export_ids(
+    session: Session, query: PortfolioQuery, user: User, as_of: date
+) -> sa.Select[Any]:
+    """The ids of every account the filters select, in the page's order."""
+    rows = rows_of(session, as_of)
     key = rows.sort_expression(query.sort, as_of)
     order = (
         (key.desc(), Account.id.desc())
@@ -169,8 +178,7 @@ def portfolio_export(
         else (key.asc(), Account.id.asc())
     )
     joins = filter_joins(query) | SORT_JOINS.get(query.sort, frozenset())
-    ids = list(session.scalars(filtered(session, rows, query, user, as_of, joins).order_by(*order)))
-    return with_utilization(session, rows.days, full_rows(session, ids, as_of))
+    return filtered(session, rows, query, user, as_of, joins).order_by(*order)
 
 
 def segments(session: Session) -> list[str]:

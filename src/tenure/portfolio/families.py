@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts import fx_service, hierarchy
 from tenure.accounts.arr import MULTIPLE_CURRENCIES
-from tenure.accounts.fx import RateTable, convert
+from tenure.accounts.fx import RateTable, convert, converted_amount
 from tenure.model import Account, User
-from tenure.portfolio.book import portfolio_export
-from tenure.portfolio.rows import full_rows
+from tenure.portfolio.book import export_ids
+from tenure.portfolio.rows import arr_by_currency, full_rows
 from tenure.portfolio.schemas import (
     AccountRow,
     ArrByCurrency,
@@ -46,10 +46,14 @@ def member(row: AccountRow) -> FamilyMember:
 
 
 def _per_currency(figures: Iterable[tuple[str, float]]) -> list[ArrByCurrency]:
+    return [ArrByCurrency(currency=c, arr=v) for c, v in _totals(figures).items()]
+
+
+def _totals(figures: Iterable[tuple[str, float]]) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for currency, value in figures:
         totals[currency] += value
-    return [ArrByCurrency(currency=c, arr=round(v, 2)) for c, v in sorted(totals.items())]
+    return {c: round(v, 2) for c, v in sorted(totals.items())}
 
 
 def roll_up(rows: Sequence[AccountRow], table: RateTable, as_of: date) -> FamilyRollup:
@@ -89,41 +93,54 @@ def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date
     """The portfolio rolled up to top parents: the accounts the filters select, grouped under
     the account at the head of each one's family (named even when the filters leave it out),
     largest ARR in the reporting currency first, then families with ARR in a currency without a
-    rate, then those without ARR."""
-    rows = portfolio_export(session, query, user, as_of)
+    rate, then those without ARR; ``query.limit`` families a page.
+
+    Every family is ranked from its members' ARR alone (one grouped read of the contracts in
+    force); only the page's families are rolled up in full (health, risk, renewals)."""
+    ids = list(session.scalars(export_ids(session, query, user, as_of)))
+    arr = arr_by_currency(session, set(ids), as_of)
     # Every account's parent and name in one read: the heads are named from it (an IN list of
     # every family's head would pass SQLite's and PostgreSQL's bound-parameter limits).
     accounts = session.execute(
         sa.select(Account.id, Account.parent_id, Account.name, Account.external_id)
     ).all()
     parents: dict[int, int | None] = {a.id: a.parent_id for a in accounts}
-    groups: dict[int, list[AccountRow]] = defaultdict(list)
-    for row in rows:
-        groups[hierarchy.top_parent_of(parents, row.id)].append(row)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for account_id in ids:
+        groups[hierarchy.top_parent_of(parents, account_id)].append(account_id)
     heads = {a.id: a for a in accounts if a.id in groups}
     table = fx_service.rate_table(session, on=as_of)
+
+    def rank(head: int) -> tuple[int, float, str]:
+        # The rolled-up family's ARR in the reporting currency (roll_up's arr_converted).
+        totals = _totals(figure for i in groups[head] for figure in arr.get(i, ()))
+        name = heads[head].name.lower()
+        if not totals:  # no ARR at all
+            return (2, 0.0, name)
+        amount = converted_amount(totals, table, as_of)
+        if amount is None:  # ARR in a currency without a rate
+            return (1, 0.0, name)
+        return (0, -amount, name)
+
+    ranked = sorted(groups, key=rank)
+    shown = ranked[(query.page - 1) * query.limit : query.page * query.limit]
+    rows = {r.id: r for r in full_rows(session, [i for h in shown for i in groups[h]], as_of)}
     families = [
         FamilyRow(
             id=head,
             name=heads[head].name,
             external_id=heads[head].external_id,
-            rollup=roll_up(members, table, as_of),
+            rollup=roll_up([rows[i] for i in groups[head]], table, as_of),
         )
-        for head, members in groups.items()
+        for head in shown
     ]
-
-    def rank(family: FamilyRow) -> tuple[int, float, str]:
-        converted = family.rollup.arr_converted
-        if converted is None:  # no ARR at all
-            return (2, 0.0, family.name.lower())
-        if converted.amount is None:  # ARR in a currency without a rate
-            return (1, 0.0, family.name.lower())
-        return (0, -converted.amount, family.name.lower())
-
-    families.sort(key=rank)
     return TopParents(
         as_of=as_of,
         reporting_currency=table.reporting_currency,
-        accounts=len(rows),
+        accounts=len(ids),
         families=families,
+        families_total=len(ranked),
+        page=query.page,
+        pages=max(1, -(-len(ranked) // query.limit)),
+        limit=query.limit,
     )

@@ -440,8 +440,13 @@ class TopParents(BaseModel):
     reporting_currency: str
     accounts: int = Field(description="Accounts the filters select, in all families")
     families: list[FamilyRow] = Field(
-        description="Largest ARR in the reporting currency first; those without a rate last"
+        description="This page's families: largest ARR in the reporting currency first; those "
+        "without a rate last"
     )
+    families_total: int = Field(description="Families on every page")
+    page: int
+    pages: int
+    limit: int = Field(description="Families a page")
 
 
 class Account360(BaseModel):

@@ -419,6 +419,7 @@ def endpoints(
         "page: risk (CSM)": (csm, ["/risk"] * n),
         "page: renewals (team)": (manager, ["/renewals?owner=team"] * n),
         "page: KPIs": (manager, ["/kpis"] * n),
+        "page: KPIs per top parent": (manager, ["/kpis?by=top_parent"] * n),
         "page: maturity": (manager, ["/maturity"] * n),
         "page: churn review": (manager, ["/churn-review"] * n),
         "page: pipeline": (manager, ["/pipeline"] * n),
@@ -443,6 +444,9 @@ def endpoints(
         "api: /api/v1/contacts": (api, [f"/api/v1/contacts?account_id={i}" for i in ids]),
         "api: /api/v1/touchpoints (100 per page)": (api, ["/api/v1/touchpoints?limit=100"] * n),
         "api: /api/v1/contracts (100 per page)": (api, ["/api/v1/contracts?limit=100"] * n),
+        "api: /api/v1/kpis (per CSM, 8 quarters)": (api, ["/api/v1/kpis?by=csm&quarters=8"] * n),
+        "api: /api/v1/kpis/cohorts": (api, ["/api/v1/kpis/cohorts"] * n),
+        "api: /api/v1/maturity": (api, ["/api/v1/maturity"] * n),
     }
 
 

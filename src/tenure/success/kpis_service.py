@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts import fx_service, hierarchy
 from tenure.accounts.fx import RateTable
 from tenure.errors import InvalidInput
-from tenure.model import AccountOwnership, Contract, Referral
+from tenure.model import AccountOwnership, Contract, Referral, ReportingCurrency
 from tenure.model.base import utcnow
 from tenure.success import figures, fit, kpis
 from tenure.success.book import (
@@ -256,14 +257,19 @@ _KPI_CODE = (
 )
 
 
+@functools.cache
+def _formulas_digest() -> str:
+    """The shipped fit criteria (good-fit share) and the code computing the KPIs: fixed for the
+    life of the process."""
+    return figures.digest(fit.load_fit_config().model_dump_json(), figures.code_digest(*_KPI_CODE))
+
+
 def kpi_settings_digest(session: Session) -> str:
-    """What the KPIs depend on besides the records: the reporting currency, the fit criteria
-    (good-fit share) and the code computing them."""
-    return figures.digest(
-        fx_service.reporting_currency(session),
-        fit.load_fit_config().model_dump_json(),
-        figures.code_digest(*_KPI_CODE),
-    )
+    """What the KPIs depend on besides the records: the reporting currency chosen (none chosen:
+    the book's most common currency, which follows the contracts — the inputs digest) and the
+    formulas."""
+    chosen = session.scalar(sa.select(ReportingCurrency.currency).limit(1))
+    return figures.digest(chosen, _formulas_digest())
 
 
 def _inputs_digest(session: Session) -> str:

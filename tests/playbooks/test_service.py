@@ -459,3 +459,41 @@ def test_highest_utilization_over_30_days_needs_every_day_stored(session: Sessio
     # 29 days stored (from 03-03): nobody's 30-day highest is known.
     later = build_facts(session, day + timedelta(days=1)).facts
     assert all("license_utilization_max_30d" not in v for v in later.values())
+
+
+def test_the_rules_overview_reads_the_fact_names_the_daily_run_stored(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Acme has a contract and no NPS answer: the NPS rule's two facts are missing. The first
+    overview (nothing stored) builds the facts and stores their names; the daily run's facts
+    step stores them for its day; overviews on that day or later read them without building
+    every account's facts (same rules, same missing facts); an earlier day builds its own."""
+    acme = f.account(session, external_id="acme")
+    f.contract(session, acme, ends_on=date(2027, 1, 1))
+    day = date(2026, 3, 10)
+    expected = {"renewal_preparation": [], "nps_detractor": ["days_since_nps", "nps_category"]}
+
+    def overview(on: date) -> dict[str, list[str]]:
+        return {r.key: sorted(r.missing_facts) for r in service.rules_overview(session, RULES, on)}
+
+    assert overview(day) == {**expected, "champion_left": ["champion_left_days_ago"]}
+    service.store_fact_names(session, build_facts(session, day))
+    built: list[date] = []
+
+    def counted(s: Session, on: date) -> object:
+        built.append(on)
+        return build_facts(s, on)
+
+    monkeypatch.setattr(service, "build_facts", counted)
+    f.nps(session, acme, score=3, on=date(2026, 3, 11))  # after the run: seen on its next run
+    assert (
+        overview(day)
+        == overview(date(2026, 3, 12))
+        == {
+            **expected,
+            "champion_left": ["champion_left_days_ago"],
+        }
+    )
+    assert built == []
+    assert overview(date(2026, 3, 9))["nps_detractor"] == expected["nps_detractor"]
+    assert built == [date(2026, 3, 9)]

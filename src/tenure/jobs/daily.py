@@ -241,6 +241,7 @@ def _maturity_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 def _facts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     ctx.facts = build_facts(session, ctx.as_of)
+    service.store_fact_names(session, ctx.facts)
     return {"accounts": len(ctx.facts.facts), "facts": len(ctx.facts.fact_names)}
 
 

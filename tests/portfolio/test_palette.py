@@ -27,7 +27,7 @@ def found(console: Console, who: str, text: str) -> list[tuple[str, str]]:
         ("renwals", ("page", "Renewals")),  # a typo in a page
         ("kpi", ("page", "KPIs")),
         ("cleo", ("owner", "Cleo CSM")),  # an owner: their accounts
-        ("at risk", ("action", "Accounts at risk")),
+        ("at risk", ("page", "Accounts at risk")),  # the Risk page
         ("csv", ("action", "Export the portfolio as CSV")),
     ],
 )

@@ -47,7 +47,6 @@ class Action:
 ACTIONS = (
     Action("My calls to action", "/today#ctas", "cta todo tasks work inbox"),
     Action("Renewals in the next 90 days", "/renewals", "renew forecast quarter"),
-    Action("Accounts at risk", "/risk", "churn alerts danger"),
     Action("Red accounts", "/portfolio?band=red", "health red bad"),
     Action("My accounts", "/portfolio?owner=me", "book mine"),
     Action("My team's accounts", "/portfolio?owner=team", "team book", MANAGERS),

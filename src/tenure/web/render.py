@@ -16,7 +16,7 @@ from tenure.auth import audit_words
 from tenure.model import CtaOutcome
 from tenure.playbooks.wording import fact_label, outcome_text, why_text, without_commands
 from tenure.portfolio.freshness import freshness
-from tenure.portfolio.pages import PAGES, pages_for
+from tenure.portfolio.pages import PAGES, current_page, navigation, pages_for
 from tenure.portfolio.risk_story import actionable_reasons
 from tenure.portfolio.risk_story import percent as story_percent
 from tenure.risk.figures import risk_window
@@ -106,7 +106,9 @@ def render(
     base = {
         "user": user,
         "csrf_token": getattr(request.state, "csrf", ""),
-        "nav": pages_for(user.role) if user else [],
+        "nav": navigation(user.role) if user else [],
+        "nav_pages": pages_for(user.role) if user else [],
+        "nav_current": current_page(request.url.path),
         "all_pages": PAGES,
         "json_url": json_url,
         "freshness": freshness(db, store) if db is not None else None,

@@ -78,7 +78,15 @@
     show(pages());
     input.focus();
   }
+  function closeMenus(except) {
+    document.querySelectorAll("details.nav-menu[open], details.user-menu[open]").forEach((menu) => { if (menu !== except) menu.open = false; });
+  }
+  // A menu of the top bar closes when the pointer goes elsewhere, as menus do.
+  document.addEventListener("click", (event) => {
+    closeMenus(event.target.closest ? event.target.closest("details.nav-menu, details.user-menu") : null);
+  });
   function closeOverlays() {
+    closeMenus(null);
     if (palette()) palette().hidden = true;
     const help = document.getElementById("shortcuts");
     if (help) help.hidden = true;

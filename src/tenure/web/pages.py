@@ -438,7 +438,7 @@ def confirm_churn_page(
 
 
 # Groups of a grouping shown at once (per top parent a book can have 10,000 families).
-KPI_GROUPS_PER_PAGE = 50
+KPI_GROUPS_PER_PAGE = 25
 
 
 @router.get("/kpis")

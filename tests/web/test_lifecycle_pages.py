@@ -62,3 +62,26 @@ def test_an_admin_chooses_clientsuccess_and_the_pages_show_its_stages(console: C
     acme = console.client.get(f"/accounts/{console.book.acme.id}").text
     assert "Renewal due before value was realized" in acme
     assert "ClientSuccess (ends in Renewal after value realization)" in acme
+
+
+def test_renewals_flag_a_renewal_before_value_was_realized(console: Console) -> None:
+    """Whichever model is in force (LAER here), a renewal with no value shown in the last year
+    says so on its row, in words; one beyond the renew window (Globex, 200 days) does not."""
+    with console.session() as session:
+        lifecycle_portfolio(session, date.today(), save_history=True)
+        session.commit()
+    book = console.book
+    sign_in(console.client, "max@example.com")
+    page = console.client.get("/renewals").text
+
+    def row(account_id: int) -> str:
+        return page.split(f'data-href="/accounts/{account_id}"')[1].split("</tr>")[0]
+
+    assert "Before value was realized" in row(book.acme.id)
+    assert "Before value was realized" in row(book.initech.id)
+    assert "Before value was realized" not in row(book.globex.id)
+    twin = console.client.get("/api/v1/renewals?months=12").json()
+    flags = {
+        r["account_name"]: r["before_value_realized"] for m in twin["months"] for r in m["renewals"]
+    }
+    assert flags == {"Acme": True, "Initech": True, "Umbrella": True, "Globex": False}

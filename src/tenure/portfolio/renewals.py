@@ -38,6 +38,7 @@ from tenure.portfolio.schemas import (
 )
 from tenure.risk.figures import probability_for_renewal
 from tenure.store.events import EventStore
+from tenure.success.lifecycle_service import renewing_before_value
 
 
 def renewing_between(
@@ -116,9 +117,9 @@ def renewals(
         key: sorted(rows, key=lambda r: (-r.arr, r.renewal_on))[:per_month]
         for key, rows in by_month.items()
     }
-    touched = last_touchpoints(
-        session, sorted({r.account_id for rows in shown.values() for r in rows})
-    )
+    listed_ids = sorted({r.account_id for rows in shown.values() for r in rows})
+    touched = last_touchpoints(session, listed_ids)
+    before_value = renewing_before_value(session, listed_ids, as_of)
     rates = fx_service.rate_table(session, on=as_of)
     out = []
     for index in range(months):
@@ -134,7 +135,9 @@ def renewals(
                 accounts=len(items),
                 arr=_per_currency(items),
                 forecast=[p for p in report.months if p.period == key],
-                renewals=[_row(r, extra[_key(r)], as_of, touched, rates) for r in listed],
+                renewals=[
+                    _row(r, extra[_key(r)], as_of, touched, rates, before_value) for r in listed
+                ],
             )
         )
     return RenewalsReport(
@@ -262,6 +265,7 @@ def _row(
     as_of: date,
     touched: dict[int, datetime],
     rates: RateTable,
+    before_value: set[int],
 ) -> RenewalRow:
     return RenewalRow(
         **row.model_dump(),
@@ -271,6 +275,7 @@ def _row(
         health_score=due.health_score,
         last_touchpoint_at=touched.get(row.account_id),
         arr_converted=convert({row.currency: row.arr}, rates, as_of),
+        before_value_realized=row.account_id in before_value,
     )
 
 

@@ -231,6 +231,9 @@ class RenewalRow(CategorizedRenewal):
     # The renewal's ARR in the reporting currency at the rates of the as-of day, saying their
     # date (or which rate is missing): what lets a euro renewal be weighed beside a dollar one.
     arr_converted: Converted | None = None
+    # The renewal comes before value was realized: no value shown in the last year (the
+    # lifecycle stage 'Renewal due before value was realized'), whichever model is in force.
+    before_value_realized: bool = False
 
 
 class RenewalMonth(BaseModel):

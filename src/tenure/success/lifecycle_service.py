@@ -270,12 +270,7 @@ def stored_stages(session: Session) -> LifecycleStages:
     """Each account's latest saved stage in the model in force, counted per stage (every stage
     in step order), and the customers with a stage by full years with us."""
     model = lifecycle_model(session)
-    latest = (
-        sa.select(LifecycleStage.account_id, sa.func.max(LifecycleStage.effective_on).label("day"))
-        .where(LifecycleStage.model == model.value)
-        .group_by(LifecycleStage.account_id)
-        .subquery()
-    )
+    latest = _latest_days(model.value)
     rows = session.execute(
         sa.select(LifecycleStage.stage, LifecycleStage.year_index, sa.func.count())
         .join(
@@ -302,6 +297,46 @@ def stored_stages(session: Session) -> LifecycleStages:
         without_stage=by_stage.get(None, 0),
         by_tenure_year=[YearCount(year_index=y, accounts=n) for y, n in sorted(by_year.items())],
     )
+
+
+def _latest_days(model: str, *where: Any) -> Any:
+    """(account_id, day) of each account's latest stored stage in ``model``."""
+    return (
+        sa.select(LifecycleStage.account_id, sa.func.max(LifecycleStage.effective_on).label("day"))
+        .where(LifecycleStage.model == model, *where)
+        .group_by(LifecycleStage.account_id)
+        .subquery()
+    )
+
+
+ID_CHUNK = 5_000  # account ids per IN list: below SQLite's and PostgreSQL's parameter limits
+
+
+def renewing_before_value(session: Session, account_ids: Sequence[int], as_of: date) -> set[int]:
+    """Of ``account_ids``, those whose renewal comes before value was realized on ``as_of``:
+    their stored ClientSuccess stage is ``renewal_no_value`` (a renewal within the renew window
+    and no value shown in the last year). Every model's history is stored, so this holds
+    whichever model is in force; value realized has one definition for all of them."""
+    found: set[int] = set()
+    model = LifecycleModel.clientsuccess.value
+    ids = list(account_ids)
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start : start + ID_CHUNK]
+        latest = _latest_days(
+            model, LifecycleStage.account_id.in_(chunk), LifecycleStage.effective_on <= as_of
+        )
+        found.update(
+            session.scalars(
+                sa.select(LifecycleStage.account_id)
+                .join(
+                    latest,
+                    (LifecycleStage.account_id == latest.c.account_id)
+                    & (LifecycleStage.effective_on == latest.c.day),
+                )
+                .where(LifecycleStage.model == model, LifecycleStage.stage == "renewal_no_value")
+            )
+        )
+    return found
 
 
 # --- stage histories ----------------------------------------------------------------------------

@@ -57,6 +57,7 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
         "churn",
         "kpis",
         "maturity",
+        "ebr_peers",
         "facts",
         "rules",
         "follow_ups",

@@ -641,3 +641,40 @@ def test_ebr_benchmarks_on_its_cohort_without_loading_the_whole_book(
     utilization = next(m for m in pack.productivity if m.key == "license_utilization")
     assert utilization.benchmark == pytest.approx(0.6)
     assert calls == [[book["keep"].id]]  # its own records only, never the whole book
+
+
+def test_ebr_reads_the_peer_cohorts_the_daily_run_stored(
+    session: Session, book: dict[str, Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily run stores every cohort once; an EBR then reads its cohort without reading
+    every account's metrics, and leaves itself out. Cohort smb, 50–249 employees, in force on
+    the day: keep (no metrics), p1 0.4, p2 0.8, p3 0.5. p1's peers: keep, p2, p3 — median of
+    0.8 and 0.5 = 0.65; keep's: p1, p2, p3 — median 0.5. On an earlier day (no stored
+    cohorts for it, no metrics yet) the cohort is measured then: no benchmark."""
+    for ext, employees, used in (("p1", 120, 0.4), ("p2", 100, 0.8), ("p3", 60, 0.5)):
+        a = f.account(session, external_id=ext, segment="smb", employee_count=employees)
+        contract(session, a, f"{ext}-1", date(2025, 1, 1), date(2026, 12, 31), 10.0)
+        session.add(
+            MetricSnapshot(as_of=AS_OF, account_id=a.id, values={"license_utilization": used})
+        )
+    session.flush()
+    assert value_service.store_peer_cohorts(session, AS_OF)["customers"] == 4
+    whole_book: list[date] = []
+    real = value_service.stored_metrics_by_account
+
+    def recording(session: Session, on: date, account_ids: object = None) -> object:
+        whole_book.append(on)
+        return real(session, on, account_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(value_service, "stored_metrics_by_account", recording)
+
+    def benchmark(ext: str, on: date = AS_OF) -> tuple[int, float | None]:
+        pack = value_service.ebr_pack(session, ext, on)
+        used = next(m for m in pack.productivity if m.key == "license_utilization")
+        return pack.peers, used.benchmark
+
+    assert benchmark("p1") == (3, pytest.approx(0.65))
+    assert benchmark("keep") == (3, pytest.approx(0.5))
+    assert whole_book == []
+    assert benchmark("p1", date(2025, 12, 30)) == (3, None)
+    assert whole_book == [date(2025, 12, 30)]

@@ -239,6 +239,13 @@ def _maturity_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return store_maturity(session, ctx.as_of)
 
 
+def _ebr_peers_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """The EBR's peer cohorts (segment and size band) measured once for the day."""
+    from tenure.success.value_service import store_peer_cohorts
+
+    return store_peer_cohorts(session, ctx.as_of)
+
+
 def _facts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     ctx.facts = build_facts(session, ctx.as_of)
     service.store_fact_names(session, ctx.facts)
@@ -279,6 +286,7 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
         ("churn", _churn_step),
         ("kpis", _kpis_step),
         ("maturity", _maturity_step),
+        ("ebr_peers", _ebr_peers_step),
         ("facts", _facts_step),
         ("rules", _rules_step),
         ("follow_ups", _follow_up_step),

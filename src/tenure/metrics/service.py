@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -163,9 +164,14 @@ def latest_as_of(session: Session) -> date | None:
 
 
 def metric_history(
-    session: Session, *, start: date | None = None, end: date | None = None
+    session: Session,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    account_ids: Iterable[int] | None = None,
 ) -> pd.DataFrame:
-    """Stored metrics, one row per (as_of, account), ordered by day then account."""
+    """Stored metrics, one row per (as_of, account) — every account's or these —, ordered by
+    day then account."""
     statement = (
         sa.select(
             MetricSnapshot.as_of,
@@ -183,6 +189,8 @@ def metric_history(
         statement = statement.where(MetricSnapshot.as_of >= start)
     if end is not None:
         statement = statement.where(MetricSnapshot.as_of <= end)
+    if account_ids is not None:
+        statement = statement.where(MetricSnapshot.account_id.in_(list(account_ids)))
     slugs = [m.slug for m in known_metrics(session)]
     records = []
     for row in session.execute(statement):
@@ -197,12 +205,15 @@ def metric_history(
     return pd.DataFrame.from_records(records, columns=["as_of", *ACCOUNT_COLUMNS, *slugs])
 
 
-def stored_metrics(session: Session, as_of: date | None = None) -> pd.DataFrame:
-    """The stored metrics of one day (default: the latest stored day), without ``as_of``."""
+def stored_metrics(
+    session: Session, as_of: date | None = None, account_ids: Iterable[int] | None = None
+) -> pd.DataFrame:
+    """The stored metrics of one day (default: the latest stored day), without ``as_of``; every
+    account's, or these accounts'."""
     day = as_of or latest_as_of(session)
     if day is None:
         raise NotFound("no metrics stored yet; run `tenure metrics compute` first")
-    frame = metric_history(session, start=day, end=day)
-    if frame.empty:
+    frame = metric_history(session, start=day, end=day, account_ids=account_ids)
+    if frame.empty and account_ids is None:
         raise NotFound(f"no metrics stored for {day}; run `tenure metrics compute --as-of {day}`")
     return frame.drop(columns="as_of")

@@ -150,10 +150,10 @@ def _group(rows: Iterable[T], key: str, into: dict[int, list[T]]) -> None:
 
 
 def stored_metrics_by_account(
-    session: Session, on_or_before: date | None = None
+    session: Session, on_or_before: date | None = None, account_ids: Iterable[int] | None = None
 ) -> tuple[dict[int, dict[str, Any]], date | None]:
-    """The latest stored metrics per account, on or before a day when given (empty when
-    `tenure metrics compute` never ran for such a day)."""
+    """The latest stored metrics per account (every account's, or these), on or before a day
+    when given (empty when `tenure metrics compute` never ran for such a day)."""
     from tenure.metrics.service import stored_metrics
     from tenure.model.metric_snapshot import MetricSnapshot
 
@@ -163,7 +163,7 @@ def stored_metrics_by_account(
     day = session.scalar(query)
     if day is None:
         return {}, None
-    frame = stored_metrics(session, day)
+    frame = stored_metrics(session, day, account_ids)
     records = frame.to_dict("records")
     out = {}
     for r in records:
@@ -179,10 +179,15 @@ def load_book(
     account_ids: Iterable[int] | None = None,
     *,
     parts: Iterable[str] | None = None,
+    own_metrics_only: bool = False,
 ) -> Book:
     """Load the accounts (all, or the given ids) and everything the frameworks read about them —
     or only the ``parts`` (:data:`PARTS`) a report reads: at 10,000 accounts the whole book is
-    hundreds of thousands of rows (contacts, touchpoints, every red health day)."""
+    hundreds of thousands of rows (contacts, touchpoints, every red health day).
+
+    The stored metrics are every account's unless ``own_metrics_only`` (then the given ids'
+    only: the day's whole table costs ~0.4 s at 10,000 accounts). A whole number then reads as
+    the int stored, where the whole day's column of whole numbers and gaps reads as floats."""
     ids = None if account_ids is None else sorted(set(account_ids))
     want = PARTS if parts is None else frozenset(parts)
     if unknown := want - PARTS:
@@ -255,7 +260,9 @@ def load_book(
     if "touchpoints" in want:
         _load_touchpoints(session, scoped(Touchpoint), ids, contact_roles, book)
     if "metrics" in want:
-        book.metrics, book.metrics_as_of = stored_metrics_by_account(session, as_of)
+        book.metrics, book.metrics_as_of = stored_metrics_by_account(
+            session, as_of, ids if own_metrics_only else None
+        )
         from tenure.model.metric_snapshot import MetricSnapshot
 
         book.first_metrics_day = session.scalar(sa.select(sa.func.min(MetricSnapshot.as_of)))

@@ -595,6 +595,31 @@ def test_stored_cohorts_and_maturity_are_the_computed_ones_with_their_day(
     assert maturity_service.maturity_view(session, later).prefill_computed_on == later
 
 
+def test_figures_stored_meanwhile_by_another_request_win_without_failing_the_page(
+    session: Session, book: dict[str, Account]
+) -> None:
+    """Two first views at once both compute and store: the second's unique key clashes; its
+    savepoint is rolled back and the request goes on (SQLite and PostgreSQL)."""
+    from tenure.model import FigureSnapshot
+    from tenure.success import figures
+
+    figures.write_snapshot(session, "cohorts", "theirs", AS_OF, {"who": "first"})
+    with figures.unless_stored_meanwhile(session):
+        # What the other request committed between this one's delete and insert.
+        session.add(
+            FigureSnapshot(
+                kind="cohorts",
+                settings_digest="mine",
+                computed_on=AS_OF,
+                computed_at=datetime(2026, 1, 1, tzinfo=UTC),
+                data={"who": "second"},
+            )
+        )
+        session.flush()
+    assert figures.read_snapshot(session, "cohorts", "theirs") == ({"who": "first"}, AS_OF)
+    assert session.query(Account).count() == len(book)  # the session is still usable
+
+
 def test_a_part_of_the_book_not_asked_for_refuses_to_be_read(
     session: Session, book: dict[str, Account]
 ) -> None:

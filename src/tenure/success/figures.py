@@ -16,7 +16,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -71,18 +72,31 @@ def read_snapshot(
     return None if row is None else (row.data, row.computed_on)
 
 
+@contextmanager
+def unless_stored_meanwhile(session: Session) -> Iterator[None]:
+    """Store figures in a savepoint: when another request stores the same figures at the same
+    moment (two first views of a page on a base with nothing stored), its unique key stops this
+    one, whose figures are dropped — both computed the same — instead of failing the page."""
+    try:
+        with session.begin_nested():
+            yield
+    except sa.exc.IntegrityError:
+        pass
+
+
 def write_snapshot(
     session: Session, kind: str, settings_digest: str, computed_on: date, data: dict[str, Any]
 ) -> None:
     """Replace the stored figures of ``kind``."""
-    session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.kind == kind))
-    session.add(
-        FigureSnapshot(
-            kind=kind,
-            settings_digest=settings_digest,
-            computed_on=computed_on,
-            computed_at=utcnow(),
-            data=data,
+    with unless_stored_meanwhile(session):
+        session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.kind == kind))
+        session.add(
+            FigureSnapshot(
+                kind=kind,
+                settings_digest=settings_digest,
+                computed_on=computed_on,
+                computed_at=utcnow(),
+                data=data,
+            )
         )
-    )
-    session.flush()
+        session.flush()

@@ -374,47 +374,48 @@ def _store_reports(
 ) -> None:
     from tenure.model import KpiFigures, KpiFiguresRow
 
-    old = sa.select(KpiFigures.id).where(
-        KpiFigures.period_start == period.start,
-        KpiFigures.period_end == period.end,
-        KpiFigures.grouping.in_([by.value for by in reports]),
-    )
-    session.execute(sa.delete(KpiFiguresRow).where(KpiFiguresRow.figures_id.in_(old)))
-    session.execute(
-        sa.delete(KpiFigures).where(
+    with figures.unless_stored_meanwhile(session):
+        old = sa.select(KpiFigures.id).where(
             KpiFigures.period_start == period.start,
             KpiFigures.period_end == period.end,
             KpiFigures.grouping.in_([by.value for by in reports]),
         )
-    )
-    now = utcnow()
-    for by, report in reports.items():
-        stored = KpiFigures(
-            period_start=period.start,
-            period_end=period.end,
-            grouping=by.value,
-            settings_digest=settings,
-            inputs_digest=inputs,
-            computed_on=computed_on,
-            computed_at=now,
-            groups=len(report.rows),
-        )
-        session.add(stored)
-        session.flush()
-        if report.rows:
-            session.execute(
-                sa.insert(KpiFiguresRow),
-                [
-                    {
-                        "figures_id": stored.id,
-                        "position": i,
-                        "group_name": row.group[:300],
-                        "row": row.model_dump(mode="json"),
-                    }
-                    for i, row in enumerate(report.rows)
-                ],
+        session.execute(sa.delete(KpiFiguresRow).where(KpiFiguresRow.figures_id.in_(old)))
+        session.execute(
+            sa.delete(KpiFigures).where(
+                KpiFigures.period_start == period.start,
+                KpiFigures.period_end == period.end,
+                KpiFigures.grouping.in_([by.value for by in reports]),
             )
-    session.flush()
+        )
+        now = utcnow()
+        for by, report in reports.items():
+            stored = KpiFigures(
+                period_start=period.start,
+                period_end=period.end,
+                grouping=by.value,
+                settings_digest=settings,
+                inputs_digest=inputs,
+                computed_on=computed_on,
+                computed_at=now,
+                groups=len(report.rows),
+            )
+            session.add(stored)
+            session.flush()
+            if report.rows:
+                session.execute(
+                    sa.insert(KpiFiguresRow),
+                    [
+                        {
+                            "figures_id": stored.id,
+                            "position": i,
+                            "group_name": row.group[:300],
+                            "row": row.model_dump(mode="json"),
+                        }
+                        for i, row in enumerate(report.rows)
+                    ],
+                )
+        session.flush()
 
 
 def _compute_and_store(

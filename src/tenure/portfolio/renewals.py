@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts import fx_service
 from tenure.accounts.arr import active_clause
 from tenure.accounts.fx import RateTable, convert
-from tenure.accounts.renewal import bookings, renewal_on_sql
+from tenure.accounts.renewal import RENEWING_COLUMNS, bookings, renewal_on_sql
 from tenure.errors import InvalidInput
 from tenure.model import Account, Contract, RenewalOutcome, Touchpoint, User
 from tenure.portfolio.forecast import CategorizedRenewal, Renewal, add_months, forecast, month_of
@@ -198,7 +198,12 @@ def renewals_due(
     renews_on = renewal_on_sql()
     select = (
         sa.select(
-            Contract,
+            # Plain rows, not Contract objects: loading 3,000 of them was half the page's CPU.
+            *RENEWING_COLUMNS,
+            Contract.arr,
+            Contract.currency,
+            Contract.notice_on,
+            Contract.payment_overdue,
             Account.name,
             Account.segment,
             rows.owner.name.label("owner_name"),
@@ -228,10 +233,10 @@ def renewals_due(
     if rows.risk is not None:
         select = select.outerjoin(rows.risk, rows.risk.c.account_id == Account.id)
     found = session.execute(select).all()
-    booked = bookings(session, [r.Contract for r in found], as_of)
+    booked = bookings(session, found, as_of)
     due = []
-    for r in found:
-        contract = r.Contract
+    for contract in found:
+        r = contract
         lost = contract.renewal_outcome == RenewalOutcome.churned
         renewal = Renewal(
             account_id=contract.account_id,

@@ -85,6 +85,13 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
     forced = run_daily(engine, date(2026, 3, 1), rules, settings, mailer=mailer, force=True)
     assert forced.run.status == "succeeded" and forced.run.attempts == 2
     assert forced.run.counts["rules"] == {}
+    # The KPI quarters' records did not change: the forced re-run keeps the stored figures.
+    assert first.run.counts["kpis"]["quarters_computed"] == 12
+    assert forced.run.counts["kpis"] == {
+        **first.run.counts["kpis"],
+        "quarters_computed": 0,
+        "quarters_unchanged": 12,
+    }
     assert snapshot(engine) == before
     assert len(mailer.sent) == 1
     engine.dispose()

@@ -331,5 +331,7 @@ def test_kpis_explain_the_nps_scale(console: Console) -> None:
     assert "on a scale from −100 to +100" in page
     # The figures are the stored ones, saying the day of the data they were computed on.
     assert 'id="computed-on">Figures computed on the data of' in page
+    past = console.client.get("/kpis?by=segment&page=9").text
+    assert "groups: page 9 is past the last." in past
     maturity = console.client.get("/maturity").text
     assert "The pillars from the data were measured on the data of" in maturity

@@ -84,8 +84,11 @@ def test_portfolio_kpis_match_the_hand_calculation() -> None:
     assert row.license_utilization == pytest.approx(0.5, rel=1e-9)
     # Feature share: mean(0.3, 0.1, 0.5, 0.6) = 0.375.
     assert row.feature_adoption == pytest.approx(0.375, rel=1e-9)
-    # Days to value 31, 90, 10 → median 31.
-    assert row.time_to_value_days == 31
+    # First value reached in 2025: only account 5 (10 days); 1 and 3 reached theirs in 2024.
+    assert row.time_to_value_days == 10
+    # 2024's: 1 after 31 days, 3 after 90 → median 60.5 (5's is in 2025: not read in 2024).
+    (earlier,) = compute_kpis(parse_period("2024"), ACCOUNTS, CONTRACTS, ANSWERS).rows
+    assert earlier.time_to_value_days == 60.5
     # 2025 answers 10, 9, 7, 3: (2 promoters − 1 detractor) / 4 = 25.
     assert (row.nps, row.nps_responses) == (25.0, 4)
     assert (row.new_customers, row.good_fit_new, row.good_fit_share, row.referred_new) == (

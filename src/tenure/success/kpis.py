@@ -26,7 +26,10 @@ the rates' dates — and no ARR figure at all, naming the currency, when a rate 
 - Licence utilization = Σ active users ÷ Σ licensed seats, over accounts with seats
   (active = trailing 28 days, ENGINEERING.md). Example: 8/10 and 2/10 seats → 10 ÷ 20 = 0.50.
 - Feature adoption = mean over accounts of (features used ÷ features available).
-- Time to value = median days from an account's first contract start to its first value.
+- Time to value = median days from an account's first signature to its first value, over the
+  accounts that reached first value in the period (a quarter's figure is that quarter's
+  onboardings: it neither repeats every account's nor reads first values after the period).
+  Example: first value 10 and 40 days after signing, both in the period → 25.
 - NPS = 100 × (promoters − detractors) ÷ responses in the period (promoter ≥ 9, detractor ≤ 6).
 - New customers = accounts whose first signature falls in the period; good-fit share = new
   customers in the ``good`` fit band at signing ÷ new customers (unknown fit stays in the
@@ -405,7 +408,9 @@ def _group_kpis(
     ttv = [
         (a.first_value_on - a.first_contract_on).days
         for a in accounts
-        if a.first_value_on and a.first_contract_on
+        if a.first_value_on
+        and a.first_contract_on
+        and period.start <= a.first_value_on < period.end
     ]
     scores = [n.score for n in answers if period.start <= n.responded_on < period.end]
     new = [

@@ -5,8 +5,17 @@ follow-ups (→ Slack alerts queued, when Slack is connected) → outbox → web
 Each run is recorded in ``daily_run`` (as-of date, start/end, per-step seconds and counts, errors).
 Running an as-of date that already succeeded changes nothing; ``force`` re-runs its steps, which
 are idempotent themselves (decisions are unique per as-of, rule and account; digests and
-escalations have dedupe keys). A step that fails is rolled back to its savepoint and recorded; the
-steps after it run on what exists, and the run is marked failed so it can be re-run.
+escalations have dedupe keys).
+
+Each step is one transaction of its own, committed when the step ends: a step that fails is rolled
+back whole and recorded, the steps after it run on what exists, and the run is marked failed so it
+can be re-run; a run that stops between steps (a killed worker) leaves whole steps only, and the
+re-run gives the day the same result. So the run never holds SQLite's one write lock for long: a
+step computes unlocked, takes it at its first write and gives it back at its commit (a short step
+that changes records people also change takes it before it reads them:
+:func:`_reads_what_it_changes`) — a CSM closing a CTA meanwhile waits for one step's writing, never
+the whole run. Between two steps, readers see the day's steps land one by one (today's health
+before today's CTAs), as a reader on PostgreSQL sees them.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +62,22 @@ class DailyContext:
 
 
 StepFn = Callable[[Session, DailyContext], dict[str, Any]]
+
+
+def _reads_what_it_changes(step: StepFn) -> StepFn:
+    """For a short step that reads records people also change (CTAs, engagement messages) and
+    changes them from what it read: on SQLite it takes the write lock before its first read
+    (``begin_as_writer``), so no console change lands between its reading and its writing — the
+    console waits for this step instead (3 s at 10,000 accounts). The long steps compute first,
+    unlocked, and take the lock at their first write; the rules step takes it before it re-reads
+    the CTAs it changes (``playbooks.service.apply_rules``)."""
+
+    @wraps(step)
+    def holding_the_lock(session: Session, ctx: DailyContext) -> dict[str, Any]:
+        begin_as_writer(session)
+        return step(session, ctx)
+
+    return holding_the_lock
 
 
 class StepSkipped(Exception):
@@ -202,6 +227,7 @@ def _lifecycle_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     }
 
 
+@_reads_what_it_changes
 def _message_goals_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     """Engagement messages whose check day has come: was the message's goal met?"""
     from tenure.success.engagement_service import check_goals
@@ -258,6 +284,7 @@ def _rules_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return dict(sorted(counts.items()))
 
 
+@_reads_what_it_changes
 def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     sender = ctx.settings.mail_from
     return {
@@ -383,12 +410,10 @@ def _run_steps(
         # Its own transactions (one per batch): the morning's scores read the night's changes.
         records.append(_timed("sync", on_step, partial(_sync, factory, ctx.data_dir)))
     slack = _slack_connected(factory)
-    with session_scope(factory) as session:
-        begin_as_writer(session)  # the steps read, then write: see begin_as_writer
-        chosen = [*steps(ctx), *([("slack_alerts", _slack_alerts_step)] if slack else [])]
-        for name, fn in chosen:
-            records.append(_timed(name, on_step, partial(_in_savepoint, session, ctx, fn)))
-    # Sending owns its transactions (one per message): outside the steps' transaction.
+    chosen = [*steps(ctx), *([("slack_alerts", _slack_alerts_step)] if slack else [])]
+    for name, fn in chosen:
+        records.append(_timed(name, on_step, partial(_in_own_transaction, factory, ctx, fn)))
+    # Sending owns its transactions (one per message).
     records.append(_timed("outbox", on_step, partial(_send_outbox, engine, settings, mailer)))
     records.append(_timed("webhooks", on_step, partial(_deliver, engine, settings, poster)))
     if slack:
@@ -428,8 +453,10 @@ def _timed(
     return {"name": name, "seconds": seconds, "counts": counts, "skipped": skipped, "error": error}
 
 
-def _in_savepoint(session: Session, ctx: DailyContext, fn: StepFn) -> dict[str, Any]:
-    with session.begin_nested():  # a failing step leaves nothing behind
+def _in_own_transaction(factory: Any, ctx: DailyContext, fn: StepFn) -> dict[str, Any]:
+    """One step, one transaction: committed when the step ends, rolled back whole when it fails
+    (a failing step leaves nothing behind)."""
+    with session_scope(factory) as session:
         return fn(session, ctx)
 
 

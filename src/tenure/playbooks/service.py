@@ -67,6 +67,7 @@ from tenure.playbooks.schemas import (
     RuleRead,
     WebhookDeliveryRead,
 )
+from tenure.store.database import begin_as_writer
 from tenure.success import figures
 from tenure.success.messages import MessageDraft
 
@@ -155,31 +156,48 @@ def apply_rules(
     _, planned = plan_day(session, ruleset, facts)
     rules = {r.key: r for r in ruleset.rules}
     counts: Counter[str] = Counter()
+    # The plan was read unlocked. From here the CTAs it changes are held — SQLite's write lock,
+    # PostgreSQL's row locks — and read afresh: one a CSM closed meanwhile stays as they closed it.
+    begin_as_writer(session)
     # Held for the loop: the session's identity map keeps only weak references.
     touched = _preload_ctas(session, [p.cta_id for p in planned if p.cta_id is not None])
+    decisions: list[dict[str, Any]] = []
+    created: list[tuple[dict[str, Any], Cta, Firing]] = []
     for item in planned:
         rule = rules[item.rule_key]
-        cta_id = _apply(session, rule, ruleset.settings, item, facts.as_of, now)
-        session.add(
-            RuleEvaluation(
-                as_of=facts.as_of,
-                rule_key=rule.key,
-                rule_version=rule.version,
-                account_id=item.account_id,
-                decision=item.decision.value,
-                facts=item.firing.facts if item.firing else [],
-                cta_id=cta_id,
-                owner_id=item.owner_id,
-                arr_at_risk=item.arr_at_risk,
-                rank=item.rank,
-                note=item.note or None,
-                daily_run_id=daily_run_id,
-            )
-        )
+        decision: dict[str, Any] = {
+            "as_of": facts.as_of,
+            "rule_key": rule.key,
+            "rule_version": rule.version,
+            "account_id": item.account_id,
+            "decision": item.decision.value,
+            "facts": item.firing.facts if item.firing else [],
+            "cta_id": None,
+            "owner_id": item.owner_id,
+            "arr_at_risk": item.arr_at_risk,
+            "rank": item.rank,
+            "note": item.note or None,
+            "daily_run_id": daily_run_id,
+        }
+        decisions.append(decision)
+        if item.decision is Decision.created:
+            assert item.firing is not None
+            cta = _create_cta(session, rule, ruleset.settings, item, item.firing, facts.as_of, now)
+            created.append((decision, cta, item.firing))
+        else:
+            decision["cta_id"] = _apply(session, rule, item, facts.as_of, now)
         counts[item.decision.value] += 1
+    _announce(session, created, facts.as_of, now)
     session.flush()
+    # Every decision in plain statements, not ORM objects: 11,000–18,000 a day at 10,000
+    # accounts, written while the step holds the write lock.
+    for start in range(0, len(decisions), DECISIONS_CHUNK):
+        session.execute(sa.insert(RuleEvaluation), decisions[start : start + DECISIONS_CHUNK])
     del touched
     return counts
+
+
+DECISIONS_CHUNK = 5_000
 
 
 def _preload_ctas(session: Session, cta_ids: list[int], chunk: int = 5000) -> list[Cta]:
@@ -187,24 +205,18 @@ def _preload_ctas(session: Session, cta_ids: list[int], chunk: int = 5000) -> li
     loaded: list[Cta] = []
     for start in range(0, len(cta_ids), chunk):
         part = cta_ids[start : start + chunk]
-        loaded += session.scalars(sa.select(Cta).where(Cta.id.in_(part))).all()
+        fresh = sa.select(Cta).where(Cta.id.in_(part)).with_for_update()
+        loaded += session.scalars(fresh.execution_options(populate_existing=True)).all()
     return loaded
 
 
-def _apply(
-    session: Session,
-    rule: Rule,
-    settings: RulesetSettings,
-    item: Planned,
-    as_of: date,
-    now: datetime,
-) -> int | None:
-    if item.decision is Decision.created:
-        assert item.firing is not None
-        return _create_cta(session, rule, settings, item, item.firing, as_of, now).id
+def _apply(session: Session, rule: Rule, item: Planned, as_of: date, now: datetime) -> int | None:
+    """An existing CTA's decision: updated, deduplicated or closed."""
     if item.cta_id is None:
         return None
     cta = session.get_one(Cta, item.cta_id)
+    if cta.status is CtaStatus.closed:  # by someone since the day was planned
+        return cta.id
     if item.decision in (Decision.updated, Decision.deduplicated):
         assert item.firing is not None
         cta.last_fired_on = as_of
@@ -260,10 +272,27 @@ def _create_cta(
         for i, step in enumerate(rule.playbook, start=1)
     ]
     session.add(cta)
-    session.flush()
-    record_event(session, cta, "created", as_of, now, {"reason": firing.reason})
-    webhooks.emit(session, "cta.created", _cta_event_data(session, cta), now=now)
     return cta
+
+
+def _announce(
+    session: Session,
+    created: list[tuple[dict[str, Any], Cta, Firing]],
+    as_of: date,
+    now: datetime,
+) -> None:
+    """The day's new CTAs stored in one batch (a flush each took 9 s of the rules step's 23 s
+    for 300 CTAs at 10,000 accounts, under the write lock), then each one's "created" event,
+    webhook and its decision's CTA id."""
+    session.flush()
+    accounts = session.scalars(  # held while the events read them (weak identity map)
+        sa.select(Account).where(Account.id.in_({cta.account_id for _, cta, _ in created}))
+    ).all()
+    for decision, cta, firing in created:
+        decision["cta_id"] = cta.id
+        record_event(session, cta, "created", as_of, now, {"reason": firing.reason})
+        webhooks.emit(session, "cta.created", _cta_event_data(session, cta), now=now)
+    del accounts
 
 
 def _cta_event_data(session: Session, cta: Cta) -> dict[str, Any]:

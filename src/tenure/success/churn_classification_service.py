@@ -110,6 +110,9 @@ def classify_churn(session: Session, as_of: date, config: fit.FitConfig) -> Clas
     watched_from = monitored_since(session, book)
     done = set(session.scalars(sa.select(ChurnRecord.contract_id)))
     suggestions = []
+    # Added once every loss is classified: the reads meanwhile write nothing (the daily run holds
+    # the database's write lock only while it writes).
+    records: list[ChurnRecord] = []
     already = 0
     for contracts in book.contracts.values():
         for c in contracts:
@@ -121,7 +124,7 @@ def classify_churn(session: Session, as_of: date, config: fit.FitConfig) -> Clas
                 already += 1
                 continue
             s = churn_classification.suggest(churn_facts(session, book, c, config, watched_from))
-            session.add(
+            records.append(
                 ChurnRecord(
                     account_id=c.account_id,
                     contract_id=c.id,
@@ -139,6 +142,7 @@ def classify_churn(session: Session, as_of: date, config: fit.FitConfig) -> Clas
                 )
             )
             suggestions.append(s)
+    session.add_all(records)
     session.flush()
     return ClassifyResult(classified=len(suggestions), already=already, records=suggestions)
 

@@ -307,29 +307,32 @@ def refresh_milestones(session: Session, as_of: date, since: date | None = None)
     # A daily job passes the last day it checked; a first run backfills every stored day.
     days = [d for d in all_days if since is None or d > since]
     checked = reached = baseline = asks = 0
-    for day in days:
-        if not pending:
-            break
-        metrics, _ = stored_metrics_by_account(session, day)
-        still = []
-        for m, template, rule in pending:
-            started = plans[m.plan_id]
-            if day < started or m.account_id not in metrics:
-                still.append((m, template, rule))
-                continue
-            checked += 1
-            facts = account_facts(book, m.account_id, metrics=metrics[m.account_id], day=day)
-            result = evaluate(rule, facts)
-            if result.outcome is not Outcome.passed:
-                still.append((m, template, rule))
-                continue
-            unseen = day == first_day and started < day
-            m.reached_on, m.reached_by = day, "baseline" if unseen else "data"
-            m.evidence = f"{result.reason} (metrics of {day})"
-            reached += 1
-            baseline += unseen
-            asks += _open_ask(session, book, m, template, day) is not None
-        pending = still
+    # Nothing is written until every day is checked (the daily run holds the database's write
+    # lock only while it writes; the reads below see no pending change).
+    with session.no_autoflush:
+        for day in days:
+            if not pending:
+                break
+            metrics, _ = stored_metrics_by_account(session, day)
+            still = []
+            for m, template, rule in pending:
+                started = plans[m.plan_id]
+                if day < started or m.account_id not in metrics:
+                    still.append((m, template, rule))
+                    continue
+                checked += 1
+                facts = account_facts(book, m.account_id, metrics=metrics[m.account_id], day=day)
+                result = evaluate(rule, facts)
+                if result.outcome is not Outcome.passed:
+                    still.append((m, template, rule))
+                    continue
+                unseen = day == first_day and started < day
+                m.reached_on, m.reached_by = day, "baseline" if unseen else "data"
+                m.evidence = f"{result.reason} (metrics of {day})"
+                reached += 1
+                baseline += unseen
+                asks += _open_ask(session, book, m, template, day) is not None
+            pending = still
     session.flush()
     return RefreshResult(
         days=len(days),

@@ -529,9 +529,12 @@ def test_stored_kpis_are_exactly_the_computed_ones_and_kept_until_their_inputs_c
     # A page of the groups: the second CSM row of two ("(none)" sorts before "Dana").
     paged = kpis_service.kpi_history(session, AS_OF, quarters=1, by=GroupBy.csm, page=(1, 1))
     assert [r.group for r in paged[0].rows] == ["Dana"] and paged[0].groups == 2
-    # Nothing changed: the daily run keeps every quarter.
+    # Nothing changed — a sync rewriting a record as it was included: every quarter is kept.
+    book["keep"].updated_at = datetime(2026, 1, 2, tzinfo=UTC)
+    book["keep"].field_sources = {"name": "salesforce"}
+    session.flush()
     assert kpis_service.store_kpis(session, AS_OF)["quarters_computed"] == 0
-    # A late import: an NPS answer in Q1 2025 — the quarters are recomputed and match again.
+    # A late import: an NPS answer in Q1 2025 — that quarter is recomputed and matches again.
     session.add(
         SurveyResponse(
             external_id="late",
@@ -544,11 +547,19 @@ def test_stored_kpis_are_exactly_the_computed_ones_and_kept_until_their_inputs_c
     session.flush()
     before = kpis_service.kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
     assert before[1].rows[0].nps is None  # still the stored figures until the daily run
-    assert kpis_service.store_kpis(session, AS_OF)["quarters_computed"] == 12
+    assert kpis_service.store_kpis(session, AS_OF)["quarters_computed"] == 1
     after = kpis_service.kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
     assert after[1].period == "2025-01-01..2025-03-31" and after[1].rows[0].nps == -100.0
     assert _rows(after) == _rows(
         kpis_service.computed_kpi_history(session, AS_OF, quarters=4, by=GroupBy.all)
+    )
+    # A corrected contract can change any quarter (ARR on its days, renewals, signatures).
+    corrected = session.query(Contract).filter_by(external_id="bad-1").one()
+    corrected.arr = 60.0
+    session.flush()
+    assert kpis_service.store_kpis(session, AS_OF)["quarters_computed"] == 12
+    assert _rows(kpis_service.kpi_history(session, AS_OF, quarters=12, by=GroupBy.all)) == _rows(
+        kpis_service.computed_kpi_history(session, AS_OF, quarters=12, by=GroupBy.all)
     )
     # Another reporting currency: the stored figures are stale at once, computed on the read.
     session.add(ReportingCurrency(currency="EUR"))

@@ -6,7 +6,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -272,26 +272,90 @@ def kpi_settings_digest(session: Session) -> str:
     return figures.digest(chosen, _formulas_digest())
 
 
-def _inputs_digest(session: Session) -> str:
-    """Every record any quarter's KPIs read (the stored metrics apart: see _metrics_signature)."""
-    from tenure.model import Account, FxRate, Milestone, Opportunity, SurveyResponse, User
+def _shared_inputs_digest(session: Session) -> str:
+    """The records every quarter's KPIs read, only the columns read (a sync rewriting a record
+    unchanged changes nothing): the accounts (segment, owner, family, fit at signing, signature
+    and go-live days), contracts, owners over time, CSM names, referrals, first-value
+    milestones and exchange rates."""
+    from tenure.model import Account, FxRate, Milestone, User
 
     return figures.rows_digest(
         session,
         [
-            sa.select(Account.__table__).order_by(Account.id),
-            sa.select(Contract.__table__).order_by(Contract.id),
-            sa.select(AccountOwnership.__table__).order_by(AccountOwnership.id),
+            sa.select(
+                Account.id,
+                Account.name,
+                Account.parent_id,
+                Account.segment,
+                Account.experience_segment,
+                Account.industry,
+                Account.employee_count,
+                Account.region,
+                Account.owner_id,
+                Account.created_on,
+                Account.onboarded_on,
+                Account.custom,
+            ).order_by(Account.id),
+            sa.select(
+                Contract.id,
+                Contract.account_id,
+                Contract.currency,
+                Contract.starts_on,
+                Contract.ends_on,
+                Contract.arr,
+                Contract.renewal_outcome,
+                Contract.status,
+                Contract.outcome_on,
+                Contract.auto_renews,
+                Contract.licensed_seats,
+            ).order_by(Contract.id),
+            sa.select(
+                AccountOwnership.account_id,
+                AccountOwnership.user_id,
+                AccountOwnership.started_at,
+                AccountOwnership.ended_at,
+            ).order_by(AccountOwnership.id),
             sa.select(User.id, User.name, User.email).order_by(User.id),
             sa.select(Referral.referred_account_id, Referral.kind).order_by(Referral.id),
-            sa.select(Opportunity.__table__).order_by(Opportunity.id),
-            sa.select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at)
-            .where(SurveyResponse.kind == "nps")
-            .order_by(SurveyResponse.id),
             sa.select(Milestone.account_id, Milestone.reached_on, Milestone.reached_by)
             .where(Milestone.key == "first_value")
             .order_by(Milestone.id),
-            sa.select(FxRate.__table__).order_by(FxRate.id),
+            sa.select(
+                FxRate.reporting_currency, FxRate.currency, FxRate.rate_on, FxRate.rate
+            ).order_by(FxRate.id),
+        ],
+    )
+
+
+def _quarter_inputs_digest(session: Session, period: kpis.Period) -> str:
+    """The records only this quarter reads: its NPS answers (a day's margin either side for the
+    time of day) and the deals closed in it — an answer or a deal of another quarter leaves it
+    as stored."""
+    from tenure.model import Opportunity, SurveyResponse
+
+    first = datetime.combine(period.start - timedelta(days=1), time(), UTC)
+    after = datetime.combine(period.end + timedelta(days=1), time(), UTC)
+    closed = sa.func.coalesce(Opportunity.closed_on, Opportunity.close_on)
+    return figures.rows_digest(
+        session,
+        [
+            sa.select(SurveyResponse.account_id, SurveyResponse.score, SurveyResponse.responded_at)
+            .where(
+                SurveyResponse.kind == "nps",
+                SurveyResponse.responded_at >= first,
+                SurveyResponse.responded_at < after,
+            )
+            .order_by(SurveyResponse.id),
+            sa.select(
+                Opportunity.account_id,
+                Opportunity.kind,
+                Opportunity.status,
+                Opportunity.currency,
+                Opportunity.amount,
+                closed,
+            )
+            .where(Opportunity.status != "open", closed >= period.start, closed < period.end)
+            .order_by(Opportunity.id),
         ],
     )
 
@@ -487,8 +551,15 @@ def store_kpis(session: Session, as_of: date) -> dict[str, int]:
 
     periods = quarters_before(as_of, STORED_QUARTERS)
     settings = kpi_settings_digest(session)
-    records = _inputs_digest(session)
-    inputs = {p: figures.digest(records, _metrics_signature(session, p.last_day)) for p in periods}
+    records = _shared_inputs_digest(session)
+    inputs = {
+        p: figures.digest(
+            records,
+            _quarter_inputs_digest(session, p),
+            _metrics_signature(session, p.last_day),
+        )
+        for p in periods
+    }
     current: dict[tuple[date, date], set[str]] = defaultdict(set)
     for start, end, grouping, stored_inputs in session.execute(
         sa.select(

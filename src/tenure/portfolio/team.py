@@ -102,7 +102,16 @@ def contact_list(
     """
     require_role(actor.user, UserRole.admin, UserRole.manager)
     query = (
-        sa.select(Contact, Account.external_id, Account.name)
+        # Plain rows, not Contact objects: a segment holds tens of thousands of contacts.
+        sa.select(
+            Contact.name,
+            Contact.email,
+            Contact.title,
+            Contact.level,
+            Contact.roles,
+            Account.external_id,
+            Account.name.label("account_name"),
+        )
         .join(Account, Account.id == Contact.account_id)
         .where(sa.or_(Contact.left_on.is_(None), Contact.left_on > as_of))
         .order_by(Account.name, Contact.name)
@@ -113,15 +122,15 @@ def contact_list(
         query = query.where(Account.segment == segment)
     rows = [
         ContactListRow(
-            account_external_id=external_id,
-            account_name=name,
+            account_external_id=c.external_id,
+            account_name=c.account_name,
             name=c.name,
             email=c.email,
             title=c.title,
             level=c.level.value if c.level else None,
             roles=list(c.roles or []),
         )
-        for c, external_id, name in session.execute(query).all()
+        for c in session.execute(query).all()
     ]
     # Roles are a JSON list: filtered here, the same way on every backend.
     return [r for r in rows if role is None or role in r.roles]

@@ -469,6 +469,8 @@ def compute_kpis(
 ) -> KpiReport:
     """Every KPI for the period, overall or per segment / CSM / top parent (accounts without one:
     "(none)"); per top parent, a family's NRR, GRR and logo churn are its members' together.
+    Groups come A–Z; families the largest first (most accounts), then A–Z — a book can have
+    thousands, and the groups of companies are what a reader looks for at the top.
 
     The module's example — A 100 → 120, B 100 → 0:
 
@@ -512,7 +514,10 @@ def compute_kpis(
             group_deals[name],
             rates,
         )
-        for name in sorted(groups)
+        for name in sorted(
+            groups,
+            key=lambda g: (-len(groups[g]), g) if by is GroupBy.top_parent else (0, g),
+        )
     ]
     return KpiReport(period=period.label, by=by, rows=rows)
 

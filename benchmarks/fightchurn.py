@@ -206,6 +206,33 @@ def run_listings(
     return seconds, values
 
 
+def _cpu_of(pid: int) -> tuple[int, float, float]:
+    """(parent pid, own CPU seconds, CPU seconds of its reaped children) from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / tick
+    return int(fields[1]), own, (int(fields[13]) + int(fields[14])) / tick
+
+
+def server_cpu_seconds(backend_pid: int) -> float:
+    """CPU seconds the PostgreSQL server has used so far: its postmaster, the children it has
+    reaped (parallel workers end with their query) and those alive (backends, background
+    workers). A difference of two readings is the server's CPU in between, whatever the load."""
+    postmaster = _cpu_of(backend_pid)[0]
+    _, own, reaped = _cpu_of(postmaster)
+    total = own + reaped
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent, child, _ = _cpu_of(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue  # ended while being read: its CPU is in the postmaster's reaped share
+        if parent == postmaster:
+            total += child
+    return total
+
+
 def postgres_settings(conn: Any) -> dict[str, str]:
     names = [*POSTGRES_SETTINGS, "jit", "max_parallel_workers", "server_version"]
     return {name: str(conn.execute(f"SHOW {name}").fetchone()[0]) for name in names}
@@ -233,7 +260,13 @@ def fightchurn_side(
         events = load_postgres(conn, package, csv, types)
         loaded = time.perf_counter() - started
         settings = postgres_settings(conn)
-        runs = [run_listings(conn, package, types, dates) for _ in range(repeat)]
+        backend = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        runs, cpu = [], []
+        for _ in range(repeat):
+            # The server's CPU and this process's (reading the rows back), per run.
+            before = server_cpu_seconds(backend) + time.process_time()
+            runs.append(run_listings(conn, package, types, dates))
+            cpu.append(server_cpu_seconds(backend) + time.process_time() - before)
     csv.unlink()
     totals = [sum(seconds.values()) for seconds, _ in runs]
     figures = {
@@ -244,6 +277,8 @@ def fightchurn_side(
         "listings_seconds": [{k: round(v, 2) for k, v in s.items()} for s, _ in runs],
         "seconds_runs": [round(t, 2) for t in totals],
         "seconds": round(statistics.median(totals), 2),
+        "cpu_seconds_runs": [round(c, 2) for c in cpu],
+        "cpu_seconds": round(statistics.median(cpu), 2),
     }
     return figures, runs[-1][1]
 
@@ -251,8 +286,11 @@ def fightchurn_side(
 # --- Tenure -------------------------------------------------------------------------------------
 
 
-def tenure_side(folder: Path, dates: list[date], slugs: tuple[str, ...]) -> tuple[float, Any]:
-    """Seconds for Tenure to read the events and compute ``slugs`` at every date; the frame."""
+def tenure_side(
+    folder: Path, dates: list[date], slugs: tuple[str, ...]
+) -> tuple[float, float, Any]:
+    """Seconds and CPU seconds (every DuckDB thread) for Tenure to read the events and compute
+    ``slugs`` at every date; the frame."""
     import ibis
     from benchmarks.metrics import simulated_base
 
@@ -264,12 +302,12 @@ def tenure_side(folder: Path, dates: list[date], slugs: tuple[str, ...]) -> tupl
     con = ibis.duckdb.connect()
     snapshot = snapshot_from_arrow(con, tables)
     chosen = [get_metric(slug) for slug in slugs]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     events = con.read_parquet(files, table_name="events")
     frame = compute_metrics_over_dates(con, events, snapshot, dates, chosen)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     con.disconnect()
-    return seconds, frame
+    return seconds, cpu, frame
 
 
 def compare(
@@ -312,8 +350,9 @@ def measure_size(
     load["after_tenure"] = os.getloadavg()
     theirs, values = fightchurn_side(folder, dates, fightchurn_repeat)
     load["after_fightchurn"] = os.getloadavg()
-    tenure_seconds = statistics.median(seconds for seconds, _ in tenure_runs)
-    compared = compare(tenure_runs[-1][1], values)
+    tenure_seconds = statistics.median(seconds for seconds, _, _ in tenure_runs)
+    tenure_cpu = statistics.median(cpu for _, cpu, _ in tenure_runs)
+    compared = compare(tenure_runs[-1][2], values)
     return {
         "benchmark": "fightchurn's metric SQL on PostgreSQL vs Tenure, same metrics and dates",
         "size": label,
@@ -334,10 +373,14 @@ def measure_size(
         "tenure": {
             "how": "compute_metrics_over_dates on in-memory DuckDB over the Parquet files "
             "(events read once into the per-day roll-up, both windows for all dates)",
-            "seconds_runs": [round(s, 2) for s, _ in tenure_runs],
+            "seconds_runs": [round(s, 2) for s, _, _ in tenure_runs],
             "seconds": round(tenure_seconds, 2),
+            "cpu_seconds_runs": [round(c, 2) for _, c, _ in tenure_runs],
+            "cpu_seconds": round(tenure_cpu, 2),
         },
         "speedup": round(theirs["seconds"] / tenure_seconds, 1),
+        # The same ratio in CPU seconds: what each side cost, whatever else the machine ran.
+        "cpu_speedup": round(theirs["cpu_seconds"] / tenure_cpu, 1),
         "goal_speedup": 10,
         "same_values": all(c["differences"] == 0 for c in compared.values()),
         "compared": compared,

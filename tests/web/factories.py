@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from tenure.auth.service import create_api_token
@@ -230,3 +232,19 @@ def sign_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx
         data={"email": email, "password": password, "csrf_token": token, "next": "/today"},
         follow_redirects=False,
     )
+
+
+def console_pages(app: FastAPI) -> list[str]:
+    """The paths of the console's GET pages (routes left out of the API schema) as the app
+    mounts them. FastAPI keeps an included router whole (``original_router``) rather than
+    copying its routes into ``app.routes``, so they are read from there."""
+    paths = []
+    stack = list(app.routes)
+    while stack:
+        route = stack.pop(0)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            stack[:0] = inner.routes
+        elif isinstance(route, APIRoute) and "GET" in route.methods and not route.include_in_schema:
+            paths.append(route.path)
+    return paths

@@ -10,7 +10,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from fastapi.routing import APIRoute
 
 from tenure.auth.permissions import Actor
 from tenure.model import Cta, CtaPriority, CtaType, DailyRun
@@ -23,7 +22,7 @@ from tenure.success.outcome import (
 )
 from tenure.success.outcome_service import set_desired_outcome
 from tenure.success.rules import Rule
-from tests.web.factories import sign_in
+from tests.web.factories import console_pages, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 # "tenure " then a word of the CLI: `tenure run daily`, tenure import, tenure model fit …
@@ -57,38 +56,13 @@ CHECKS = [
 ]
 
 
-def _console_pages() -> list[str]:
-    """The console's GET pages as the app mounts them (tenure.web.mount_console's routers)."""
-    from tenure.web import (
-        admin,
-        alignment_pages,
-        cta_pages,
-        import_pages,
-        pages,
-        pipeline_pages,
-        playbook_pages,
-        rule_builder_pages,
-        success_pages,
-        survey_pages,
-    )
-
-    paths = []
-    for module in (
-        pages,
-        admin,
-        playbook_pages,
-        cta_pages,
-        alignment_pages,
-        pipeline_pages,
-        import_pages,
-        survey_pages,
-        success_pages,
-        rule_builder_pages,
-    ):
-        for route in module.router.routes:
-            if isinstance(route, APIRoute) and "GET" in route.methods:
-                paths.append(route.path)
-    return paths
+def _console_pages(console: Console) -> list[str]:
+    """Every GET page of the console as the app mounts it, so a page added later is read too
+    (a hand-kept list missed the Lifecycle, Product ids, Scorecard, Messages and Connections
+    pages)."""
+    skipped = ("/", "/login", "/api/docs", "/s/{token}", "/healthz", "/readyz", "/metrics")
+    app = console.client.app
+    return [p for p in console_pages(app) if p not in skipped]  # type: ignore[arg-type]
 
 
 def _text(page: str) -> str:
@@ -143,6 +117,17 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
                 appropriate_experience=AppropriateExperience(touch_model=TouchModel.low_touch),
             ),
         )
+        # Fields connectors and mappings write, and CRM keys as the simulated CRM stores them.
+        acme = session.merge(book.acme)
+        acme.custom = {
+            **(acme.custom or {}),
+            "deleted_in_salesforce_on": "2026-12-03",
+            "delinquent": False,
+            "lifecycle_stage": "marketing_qualified_lead",
+            "account_type": "Customer - Direct",
+        }
+        acme.region = "north_america"
+        session.merge(book.globex).segment = "mid_market"
         session.commit()
     ids = {
         "{account_id}": str(book.acme.id),
@@ -151,7 +136,7 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         "{token}": None,  # an upload's preview: tests/web/test_screens.py reads it
         "{campaign_id}": None,  # the book has no campaign; tests/web/test_screens.py makes one
     }
-    paths = _console_pages()
+    paths = _console_pages(console)
     assert {
         "/today",
         "/accounts/{account_id}",
@@ -187,6 +172,8 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
                 assert not keys, (email, path, keys)
             seen += 1
         account = console.client.get(f"/accounts/{book.acme.id}").text
+        assert "Deleted in Salesforce on 2026-12-03" in account
+        assert "Lifecycle stage in the CRM: <span" in account and "North America" in account
         assert "Cut churn of new reps" in account and "low touch experience" in account
         # The target's check ('outcome.rep_churn unknown (no data)') is an admin's detail.
         assert ("outcome.rep_churn" in _text(account)) is False

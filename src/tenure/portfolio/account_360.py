@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.arr import active_on
 from tenure.accounts.service import get_account
+from tenure.accounts.words import custom_fields
 from tenure.auth.permissions import can_edit_account
 from tenure.health.schemas import AccountScore
 from tenure.model import AccountOwnership, Contact, Contract, ContractStatus, SourceIdentity, User
@@ -116,6 +117,7 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         onboarded_on=account.onboarded_on,
         contacts_by_level={k: v for k, v in by_level.items() if v},
         known_as=known_as(session, account_id),
+        fields=custom_fields(account.custom),
         rollup=family_rollup(session, account_id, as_of),
         parent=member(full_rows(session, [account.parent_id], as_of)[0])
         if account.parent_id

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tenure.accounts.fx import Converted
+from tenure.accounts.words import CustomField
 from tenure.auth.schemas import RowId
 from tenure.dates import utc
 from tenure.health.schemas import AccountScore
@@ -482,6 +483,8 @@ class Account360(BaseModel):
     desired_outcome: OutcomeView | None = None
     # Who the account is in each system it was imported from (Salesforce, HubSpot, Stripe…).
     known_as: list[KnownAs] = Field(default_factory=list)
+    # Its fields from those systems in words (tenure.accounts.words): deleted there first.
+    fields: list[CustomField] = Field(default_factory=list)
     # The account's family below it rolled up (None when it has no child account).
     rollup: FamilyRollup | None = None
     parent: FamilyMember | None = None

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from tenure.accounts.words import key_words
 from tenure.auth import audit_words
 from tenure.model import CtaOutcome
 from tenure.playbooks.wording import fact_label, outcome_text, why_text, without_commands
@@ -89,6 +90,7 @@ templates.env.filters["without_commands"] = without_commands
 templates.env.filters["fact_label"] = fact_label
 templates.env.globals["risk_window"] = risk_window
 templates.env.filters["feature_label"] = feature_label
+templates.env.filters["key_words"] = key_words
 
 
 def render(

@@ -492,9 +492,12 @@ def _compute_and_store(
     computed_on: date,
 ) -> dict[kpis.Period, dict[kpis.GroupBy, kpis.KpiReport]]:
     shared = _shared(session, max(p.last_day for p in periods), None)
+    # Every period computed before any is stored: the daily run holds SQLite's write lock from
+    # its first write to the step's end, so computing the next quarters after storing the first
+    # kept the console's writes waiting through them.
+    computed = {period: _period_reports(session, shared, period, groupings) for period in periods}
     out = {}
-    for period in periods:
-        reports = _period_reports(session, shared, period, groupings)
+    for period, reports in computed.items():
         _store_reports(
             session, period, reports, settings, inputs[period] if inputs else None, computed_on
         )

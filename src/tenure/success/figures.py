@@ -13,13 +13,13 @@ A stored figure is exactly what the computation returns: the stored value is its
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import sys
+import importlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,13 +38,14 @@ def digest(*parts: object) -> str:
     return h.hexdigest()
 
 
-@functools.cache
-def code_digest(*module_names: str) -> str:
-    """The source of the modules computing a figure: stored figures of older code are stale."""
+def code_digest(*modules: ModuleType | str) -> str:
+    """The source of the modules (or module names) computing a figure: stored figures of older
+    code are stale. Best called when those modules are imported (a module constant): it then
+    names the code the process runs, not files an upgrade replaced under it."""
     h = hashlib.blake2b(digest_size=16)
-    for name in module_names:
-        module = sys.modules.get(name) or __import__(name, fromlist=["_"])
-        h.update(Path(str(module.__file__)).read_bytes())
+    for module in modules:
+        found = importlib.import_module(module) if isinstance(module, str) else module
+        h.update(Path(str(found.__file__)).read_bytes())
     return h.hexdigest()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -11,11 +12,13 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.accounts import fx_service, hierarchy
+from tenure.accounts import arr as arr_module
+from tenure.accounts import fx, fx_service, hierarchy
 from tenure.accounts.fx import RateTable
 from tenure.errors import InvalidInput
 from tenure.model import AccountOwnership, Contract, Referral, ReportingCurrency
 from tenure.model.base import utcnow
+from tenure.success import book as book_module
 from tenure.success import figures, fit, kpis
 from tenure.success.book import (
     Book,
@@ -59,7 +62,7 @@ KPI_PARTS = ("contracts", "nps", "milestones", "opportunities", "metrics", "user
 
 def _shared(session: Session, as_of: date, config: fit.FitConfig | None) -> _Shared:
     book = load_book(session, as_of, parts=KPI_PARTS)
-    fit_config = config or fit.load_fit_config()
+    fit_config = config or _shipped_fit_config()
     referred = frozenset(
         session.scalars(
             sa.select(Referral.referred_account_id).where(
@@ -246,22 +249,22 @@ STORED_QUARTERS = 12
 # Cohort curves are stored this long; every shorter limit is a prefix of them.
 STORED_COHORT_MONTHS = 120
 COHORTS = "cohorts"
-_KPI_CODE = (
-    "tenure.success.kpis",
-    "tenure.success.kpis_service",
-    "tenure.success.book",
-    "tenure.success.fit",
-    "tenure.accounts.arr",
-    "tenure.accounts.fx",
-    "tenure.accounts.fx_service",
+# The code computing the KPIs, as imported by this process (tenure.success.figures).
+_KPI_CODE = figures.code_digest(
+    kpis, sys.modules[__name__], book_module, fit, arr_module, fx, fx_service
 )
 
 
 @functools.cache
+def _shipped_fit_config() -> fit.FitConfig:
+    """The fit criteria the stored KPIs use (good-fit share), read once per process: the
+    figures and their digest see the same criteria."""
+    return fit.load_fit_config()
+
+
+@functools.cache
 def _formulas_digest() -> str:
-    """The shipped fit criteria (good-fit share) and the code computing the KPIs: fixed for the
-    life of the process."""
-    return figures.digest(fit.load_fit_config().model_dump_json(), figures.code_digest(*_KPI_CODE))
+    return figures.digest(_shipped_fit_config().model_dump_json(), _KPI_CODE)
 
 
 def kpi_settings_digest(session: Session) -> str:

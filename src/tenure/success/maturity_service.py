@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts import arr
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.model import MaturityAssessment, UserRole
-from tenure.success import figures, maturity
+from tenure.success import book, figures, maturity, value
 from tenure.success.book import (
     active_contracts,
     first_value_on,
@@ -24,13 +26,8 @@ from tenure.success.schemas import MaturityAnswers, MaturityRecord, MaturityView
 
 Prefill = dict[maturity.Pillar, tuple[maturity.Stage, list[str]]]
 MATURITY = "maturity"
-_MATURITY_CODE = (
-    "tenure.success.maturity",
-    "tenure.success.maturity_service",
-    "tenure.success.book",
-    "tenure.success.value",
-    "tenure.accounts.arr",
-)
+# The code measuring the pillars, as imported by this process (tenure.success.figures).
+_MATURITY_CODE = figures.code_digest(maturity, sys.modules[__name__], book, value, arr)
 
 
 def maturity_prefill(session: Session, as_of: date) -> Prefill:
@@ -115,9 +112,7 @@ def _dump(prefill: Prefill) -> dict[str, Any]:
 def store_maturity(session: Session, as_of: date) -> dict[str, Any]:
     """The daily run's step: the pre-filled pillars of ``as_of`` stored for the page."""
     prefill = maturity_prefill(session, as_of)
-    figures.write_snapshot(
-        session, MATURITY, figures.code_digest(*_MATURITY_CODE), as_of, _dump(prefill)
-    )
+    figures.write_snapshot(session, MATURITY, _MATURITY_CODE, as_of, _dump(prefill))
     return {p.value: s.value for p, (s, _) in prefill.items()}
 
 
@@ -125,7 +120,7 @@ def stored_prefill(session: Session, as_of: date) -> tuple[Prefill, date]:
     """The pre-filled pillars as the daily run stored them on the latest day up to ``as_of``,
     and that day; computed now for an earlier day, and stored when nothing is (a base the daily
     run has not run on yet)."""
-    settings = figures.code_digest(*_MATURITY_CODE)
+    settings = _MATURITY_CODE
     stored = figures.read_snapshot(session, MATURITY, settings)
     if stored is not None and stored[1] <= as_of:
         data, day = stored

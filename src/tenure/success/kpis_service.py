@@ -580,11 +580,15 @@ def store_kpis(session: Session, as_of: date) -> dict[str, int]:
             current[(start, end)].add(grouping)
     every = {by.value for by in kpis.GroupBy}
     stale = [p for p in periods if current[(p.start, p.end)] != every]
+    # Everything computed before the first write (SQLite's write lock is held from there to
+    # the step's commit): the cohort curves, then the quarters, which are stored last.
+    retention = _computed_cohorts(session, as_of, STORED_COHORT_MONTHS)
+    retention = retention.model_copy(update={"computed_on": as_of})
     if stale:
         _compute_and_store(
             session, stale, list(kpis.GroupBy), settings=settings, inputs=inputs, computed_on=as_of
         )
-    retention = _store_cohorts(session, as_of, settings)
+    figures.write_snapshot(session, COHORTS, settings, as_of, retention.model_dump(mode="json"))
     return {
         "quarters_computed": len(stale),
         "quarters_unchanged": len(periods) - len(stale),

@@ -13,7 +13,7 @@ import enum
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -427,6 +427,6 @@ def lookup(values: dict[str, Any], path: str) -> Any:
     return current
 
 
-def has_column(columns: list[str], path: str) -> bool:
+def has_column(columns: Collection[str], path: str) -> bool:
     """Whether a header provides ``path``, directly or as a nested (struct) column's root."""
     return path in columns or path.split(".")[0] in columns

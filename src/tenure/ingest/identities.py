@@ -18,7 +18,7 @@ and matched no further.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,10 +185,7 @@ class IdentityMatcher:
             query = (
                 sa.select(SourceIdentity.value, Account.external_id)
                 .join(Account, Account.id == SourceIdentity.account_id)
-                .where(
-                    SourceIdentity.system == IdentitySystem.domain,
-                    SourceIdentity.value.in_(chunk),
-                )
+                .where(*_identities("account", IdentitySystem.domain, chunk))
             )
             owners.update({value: key for value, key in self.session.execute(query)})
         result = list(rows)
@@ -254,17 +251,16 @@ class IdentityMatcher:
     ) -> Owners:
         """Stored records by identity (and ids named in another system that are a stored
         record's external id: records imported before identities were kept)."""
-        values = sorted({c.value for c in claims})
         owners = Owners()
         column = SourceIdentity.account_id if model is Account else SourceIdentity.contact_id
-        for chunk in _chunks(values):
+        for system, chunk in _by_system(claims):
             query = (
-                sa.select(SourceIdentity.system, SourceIdentity.value, model.external_id)
+                sa.select(SourceIdentity.value, model.external_id)
                 .join(model, model.id == column)
-                .where(SourceIdentity.entity == noun, SourceIdentity.value.in_(chunk))
+                .where(*_identities(noun, system, chunk))
             )
-            for system, value, external_id in self.session.execute(query):
-                owners.by_claim[Claim(IdentitySystem(system), value)] = external_id
+            for value, external_id in self.session.execute(query):
+                owners.by_claim[Claim(system, value)] = external_id
         strong = {c.value for c in claims if c.system is not IdentitySystem.domain}
         owners.by_key = set(ids_by_key(self.session, model, "external_id", strong))
         return owners
@@ -375,23 +371,29 @@ class IdentityMatcher:
         ids = ids_by_key(self.session, model, "external_id", keys)
         claims = {c for row_claims in matching.claims for c in row_claims}
         present = _present(self.session, noun, claims)
-        added: list[SourceIdentity] = []
+        added: list[dict[str, Any]] = []
         for key, row_claims in zip(keys, matching.claims, strict=True):
             for claim in row_claims:
                 if claim in present:
                     continue
                 present.add(claim)
-                identity = SourceIdentity(
-                    entity=noun,
-                    system=claim.system,
-                    value=claim.value,
-                    given_by=run_given_by or TENURE,
-                    **{f"{noun}_id": ids[key]},
+                added.append(
+                    {
+                        "entity": noun,
+                        "system": claim.system,
+                        "value": claim.value,
+                        "given_by": run_given_by or TENURE,
+                        "account_id": ids[key] if noun == "account" else None,
+                        "contact_id": ids[key] if noun == "contact" else None,
+                    }
                 )
-                self.session.add(identity)
-                added.append(identity)
-        self.session.flush()
-        return [identity.id for identity in added]
+        if not added:
+            return []
+        # One INSERT … RETURNING for the batch, not an object per identity.
+        inserted = sa.insert(SourceIdentity).returning(
+            SourceIdentity.id, sort_by_parameter_order=True
+        )
+        return list(self.session.scalars(inserted, added))
 
 
 @dataclass
@@ -422,29 +424,52 @@ def _owners_by_value(
     session: Session, model: type[Account] | type[Contact], values: Iterable[str]
 ) -> dict[str, str]:
     """Records by an id they have in any system but the e-mail domain, where one record has it."""
-    column = SourceIdentity.account_id if model is Account else SourceIdentity.contact_id
+    noun, column = (
+        ("account", SourceIdentity.account_id)
+        if model is Account
+        else ("contact", SourceIdentity.contact_id)
+    )
+    wanted = sorted(set(values))
     candidates: dict[str, set[str]] = {}
-    for chunk in _chunks(sorted(set(values))):
-        query = (
-            sa.select(SourceIdentity.value, model.external_id)
-            .join(model, model.id == column)
-            .where(
-                SourceIdentity.value.in_(chunk),
-                SourceIdentity.system != IdentitySystem.domain,
+    for system in IdentitySystem:
+        if system is IdentitySystem.domain:
+            continue
+        for chunk in _chunks(wanted):
+            query = (
+                sa.select(SourceIdentity.value, model.external_id)
+                .join(model, model.id == column)
+                .where(*_identities(noun, system, chunk))
             )
-        )
-        for value, external_id in session.execute(query):
-            candidates.setdefault(value, set()).add(external_id)
+            for value, external_id in session.execute(query):
+                candidates.setdefault(value, set()).add(external_id)
     return {value: owners.pop() for value, owners in candidates.items() if len(owners) == 1}
 
 
 def _present(session: Session, noun: str, claims: Iterable[Claim]) -> set[Claim]:
     """The claims some record of this kind already has (identities are unique per kind)."""
-    wanted = sorted({c.value for c in claims})
     present: set[Claim] = set()
-    for chunk in _chunks(wanted):
-        query = sa.select(SourceIdentity.system, SourceIdentity.value).where(
-            SourceIdentity.entity == noun, SourceIdentity.value.in_(chunk)
-        )
-        present.update(Claim(IdentitySystem(s), v) for s, v in session.execute(query))
+    for system, chunk in _by_system(claims):
+        query = sa.select(SourceIdentity.value).where(*_identities(noun, system, chunk))
+        present.update(Claim(system, value) for value in session.scalars(query))
     return present
+
+
+def _by_system(claims: Iterable[Claim]) -> Iterator[tuple[IdentitySystem, Sequence[str]]]:
+    """The claims' values per system, in chunks."""
+    values: dict[IdentitySystem, set[str]] = {}
+    for claim in claims:
+        values.setdefault(claim.system, set()).add(claim.value)
+    for system in sorted(values):
+        for chunk in _chunks(sorted(values[system])):
+            yield system, chunk
+
+
+def _identities(noun: str, system: IdentitySystem, values: Sequence[str]) -> list[Any]:
+    """Identities of one kind and system among ``values``: all three columns of the unique
+    (entity, system, value) index, so the lookup is a search of it, not a scan of every
+    identity of that kind (a scan per batch made syncs slower as the tables grew)."""
+    return [
+        SourceIdentity.entity == noun,
+        SourceIdentity.system == system,
+        SourceIdentity.value.in_(values),
+    ]

@@ -90,8 +90,9 @@ def import_records(
     only keys and references (so a bad row or a missing reference refuses the file before
     anything is written); the second writes the rows in batches of RECORD_BATCH, each matched to
     stored records on any of its identities (ingest/identities.py) and reconciled with what
-    other systems set (ingest/provenance.py). Raises RejectedFile listing every bad row; nothing
-    is written then.
+    other systems set (ingest/provenance.py). A file of one batch (a sync's) is read once: the
+    first pass keeps its rows. Raises RejectedFile listing every bad row; nothing is written
+    then.
     """
     progress = progress or NoProgress()
     kind = request.kind
@@ -100,8 +101,14 @@ def import_records(
     matcher = IdentityMatcher(session, kind.name, system)
     source, validator, validated = validated_rows(request, progress)
     index = FileIndex(kind.key, matcher)
+    # A file of at most one batch (every sync batch) keeps its rows from the first pass: the
+    # second pass would parse and validate them again for the very same rows.
+    kept: list[tuple[int, BaseModel]] | None = []
     for line, row in validated:
         index.add(line, row)
+        if kept is not None:
+            kept.append((line, row))
+            kept = kept if len(kept) <= RECORD_BATCH else None
     index.keys = matcher.file_keys = validator.first_lines
     rejects: list[RowError] = []
     left_out = index.check_references(validator, skip_invalid=request.skip_invalid)
@@ -116,7 +123,11 @@ def import_records(
         left_out |= {error.line for error in rejects}
     reject_if_errors(source, validator, good)
     writer = BatchWriter(session, request, matcher, index)
-    _, _, again = validated_rows(request, progress, check_duplicates=False)
+    again = (
+        iter(kept)
+        if kept is not None
+        else validated_rows(request, progress, check_duplicates=False)[2]
+    )
     progress.start(f"writing {good} {kind.name}", index.count)
     batch: list[BaseModel] = []
     for line, row in again:

@@ -29,12 +29,15 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from tenure.accounts.service import NOT_COLUMNS, REFERENCES, ids_by_key
 from tenure.dates import utc
 from tenure.errors import InvalidInput
 from tenure.ingest.identities import key_of
 from tenure.model import Account, Contact
+from tenure.model.base import utcnow
 
 _CHUNK = 500
 # Never a conflict: the record's key in its own system.
@@ -238,10 +241,11 @@ class Provenance:
         """After the rows are written: each field the import set is now the import's."""
         if self.model is None or not rows:
             return
-        stored = self._stored([key_of(r) for r in rows])
+        stored = self._stored_sources([key_of(r) for r in rows])
+        changed: list[tuple[int, dict[str, Any]]] = []
         for row in rows:
-            record = stored[key_of(row)]
-            sources = dict(record.field_sources or {})
+            record_id, before = stored[key_of(row)]
+            sources = dict(before)
             for name in row.model_fields_set - _KEYS:
                 value = getattr(row, name)
                 if name == "custom":
@@ -249,9 +253,44 @@ class Provenance:
                         self._claim(sources, f"custom.{key}", item)
                 else:
                     self._claim(sources, name, value)
-            if sources != (record.field_sources or {}):
-                record.field_sources = sources
-        self.session.flush()
+            if sources != before:
+                changed.append((record_id, sources))
+        self._save_sources(changed)
+
+    def _stored_sources(self, keys: Sequence[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        """Each record's id and field sources by external id (columns, not whole records)."""
+        assert self.model is not None
+        model: Any = self.model
+        found: dict[str, tuple[int, dict[str, Any]]] = {}
+        unique = sorted(set(keys))
+        for start in range(0, len(unique), _CHUNK):
+            query = sa.select(model.external_id, model.id, model.field_sources).where(
+                model.external_id.in_(unique[start : start + _CHUNK])
+            )
+            found.update(
+                {key: (id_, sources or {}) for key, id_, sources in self.session.execute(query)}
+            )
+        return found
+
+    def _save_sources(self, changed: list[tuple[int, dict[str, Any]]]) -> None:
+        """One UPDATE statement for the batch (executemany), not one unit-of-work update per
+        record; records already in the session are given the values written, as loaded."""
+        if not changed:
+            return
+        model: Any = self.model
+        table = model.__table__
+        now = utcnow()
+        self.session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("record_id"))
+            .values(field_sources=sa.bindparam("sources"), updated_at=sa.bindparam("now")),
+            [{"record_id": id_, "sources": sources, "now": now} for id_, sources in changed],
+        )
+        for id_, sources in changed:
+            record = self.session.identity_map.get(identity_key(model, id_))
+            if record is not None:
+                set_committed_value(record, "field_sources", sources)
+                set_committed_value(record, "updated_at", now)
 
     def _claim(self, sources: dict[str, Any], name: str, value: Any) -> None:
         if value is None or value == [] or value is False:

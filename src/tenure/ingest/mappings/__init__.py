@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tenure.accounts.schemas import parse_iso_date, parse_iso_datetime
 from tenure.errors import InvalidInput, NotFound
@@ -361,18 +362,21 @@ class Mapping(BaseModel):
     system: System | None = None
     columns: dict[str, str | ColumnSpec] = Field(min_length=1)
 
-    _specs: dict[str, ColumnSpec] = PrivateAttr(default_factory=dict)
-
     def model_post_init(self, context: Any, /) -> None:
         if self.system is None and (first := self.name.split("-")[0]) in get_args(System):
             self.system = first  # type: ignore[assignment]
-        self._specs = {
+
+    @cached_property
+    def column_specs(self) -> dict[str, ColumnSpec]:
+        """Each field's spec (a plain column name is a spec of that column). Cached in the
+        instance: read for every row, and a private attribute's lookup costs more than that."""
+        return {
             target: ColumnSpec(column=spec) if isinstance(spec, str) else spec
             for target, spec in self.columns.items()
         }
 
     def specs(self) -> dict[str, ColumnSpec]:
-        return self._specs
+        return self.column_specs
 
     def read_columns(self, *, optional: bool = True) -> dict[str, str]:
         """Every source column the mapping reads → the Tenure field it feeds (without the
@@ -398,7 +402,7 @@ class Mapping(BaseModel):
         """Tenure's fields for one source record; MappingProblem names the column at fault."""
         result: dict[str, Any] = {}
         for target, spec in self.specs().items():
-            if spec.optional and not any(has_column(list(record), c) for c in spec.read_columns()):
+            if spec.optional and not any(has_column(record, c) for c in spec.read_columns()):
                 continue
             value = spec.extract(record)
             if target.startswith(CUSTOM_PREFIX):

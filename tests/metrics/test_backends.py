@@ -129,7 +129,15 @@ def test_nothing_after_the_as_of_day_changes_any_metric(duckdb_con: ibis.BaseBac
     added = with_future.drop(columns=known.columns)
     assert sorted(added.columns) == sorted(
         f"feature__late_feature__{s}"
-        for s in ("events_28d", "days_28d", "user_share_28d", "change_4w", "change_12w")
+        for s in (
+            "events_28d",
+            "days_28d",
+            "user_share_28d",
+            "change_4w",
+            "change_12w",
+            "lifetime",
+            "per_month",
+        )
     )
     assert set(added.stack(future_stack=True).dropna().unique()) <= {0}
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy.orm import Session
 
+from tenure.metrics.by_feature import feature_slug
 from tenure.metrics.compute import compute_metrics, metrics_from_activity
 from tenure.metrics.incremental import incremental_metrics_frame
-from tenure.metrics.rollup import ActivityRollup, RollupRead, attribute_rollup
+from tenure.metrics.rollup import ROLLUP_FORMAT, ActivityRollup, RollupRead, attribute_rollup
 from tenure.metrics.service import compute_and_store_dates, metrics_frame, stored_metrics
 from tenure.metrics.snapshot import Snapshot, snapshot_from_rows
 from tenure.store.events import EventStore, events_table_from_rows
@@ -127,6 +131,31 @@ def test_incremental_as_of_a_past_day_ignores_later_events(data_dir: Path) -> No
     assert isinstance(store.storage, EmbeddedEvents)
     refresh = ActivityRollup(store.storage).refresh()
     assert (refresh.days_rolled, refresh.months_rebuilt) == (1, 1)
+
+
+def test_month_summaries_of_the_older_format_are_rebuilt_once(data_dir: Path) -> None:
+    """A data dir rolled up before month summaries kept the event name (format 1: no "format"
+    in the manifest, one row per account and user) has its months rebuilt on the next read,
+    and its per-feature lifetime totals then count the months before the detail window."""
+    store = EventStore(data_dir)
+    store.write_parquet(events_table_from_rows(EVENTS + HISTORY))
+    assert isinstance(store.storage, EmbeddedEvents)
+    months = ActivityRollup(store.storage).refresh().months_rebuilt
+    folder = data_dir / "rollups"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest.pop("format") == ROLLUP_FORMAT
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for path in folder.glob("month=*.parquet"):
+        old = pq.read_table(path)
+        pq.write_table(old.set_column(3, "event", pa.nulls(len(old), pa.string())), path)
+
+    full, incremental, read = both_ways(store, AS_OF)
+    assert (read.refresh.days_rolled, read.refresh.months_rebuilt) == (0, months)
+    assert_same_metrics(full, incremental)
+    acme = incremental.set_index("account_external_id").loc["acme"]
+    # u1's 20 reports from June to November 2024 and the fixture's 8
+    assert acme[feature_slug("report", "lifetime")] == 28
+    assert ActivityRollup(store.storage).refresh().months_rebuilt == 0
 
 
 @pytest.mark.slow

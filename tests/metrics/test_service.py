@@ -26,7 +26,7 @@ def test_computed_from_the_database_stored_and_qad(session: Session, data_dir: P
     store = insert_fixture(session, data_dir)
     run = compute_and_store(session, store, AS_OF)
     # The registry, then five usage-by-feature metrics for each catalog feature.
-    assert run.accounts == 3 and run.metrics == len(all_metrics()) + 5 * len(FEATURES)
+    assert run.accounts == 3 and run.metrics == len(all_metrics()) + 7 * len(FEATURES)
     stored = stored_metrics(session).set_index("account_external_id")
     for account, expected in EXPECTED.items():
         for slug, value in expected.items():

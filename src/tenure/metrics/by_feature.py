@@ -2,10 +2,13 @@
 
 The catalog (``feature`` rows: key = the event name that shows use, name = what people call it)
 is data, so these metrics are generated from it rather than written out: every catalog feature
-gets the same five definitions, registered nowhere but built on demand by
+gets the same seven definitions, registered nowhere but built on demand by
 :func:`feature_metrics`. They are ordinary :class:`~tenure.metrics.registry.Metric` objects —
 one Ibis expression each, over the same activity roll-up, so they run on DuckDB, PostgreSQL and
-Spark alike and over many as-of dates in one query (``over_dates``).
+Spark alike. The five over trailing windows are one grouped query (a
+:class:`~tenure.metrics.registry.Family`) that runs over many as-of dates at once
+(``over_dates``); the two lifetime totals are another, over each date's whole activity (which
+keeps the event name before the detail window for them).
 
 For a feature *F* (``key`` its event name), with windows as :mod:`tenure.metrics.inputs` defines:
 
@@ -16,7 +19,12 @@ For a feature *F* (``key`` its event name), with windows as :mod:`tenure.metrics
 - ``feature__<key>__change_4w`` — *F*: change over 4 weeks: (uses in the last 4 weeks − uses in
   the 4 weeks before) ÷ the latter; no data without earlier use;
 - ``feature__<key>__change_12w`` — *F*: change over 12 weeks: the last 4 weeks against weeks 9–12
-  before the as-of day (the month that began 12 weeks ago).
+  before the as-of day (the month that began 12 weeks ago);
+- ``feature__<key>__lifetime`` — *F*: uses since first seen: every event named ``key`` up to the
+  as-of day;
+- ``feature__<key>__per_month`` — *F*: uses per active month: those uses ÷ the calendar
+  months in which the account had any event (0 for an account active without using *F*; no data
+  for one never active).
 
 ``<key>`` is the event name made safe as a column name on every backend (lower case, letters,
 digits and ``_``, at most 30 characters, a short hash added when that changed or shortened it):
@@ -66,6 +74,8 @@ class Stat:
     unit: Unit
     default: float | None
     description: str
+    # Over the whole activity up to the as-of day, not trailing windows: one date at a time.
+    lifetime: bool = False
 
 
 STATS = (
@@ -107,6 +117,24 @@ STATS = (
         "Uses of {name} in the last 4 weeks against weeks 9–12 before the as-of day, the month "
         "that began 12 weeks ago ((this − then) ÷ then). No data without use then.",
     ),
+    Stat(
+        "lifetime",
+        "uses since first seen",
+        Unit.number,
+        0,
+        "Every use of {name} up to the as-of day, since the account was first seen: how much "
+        "the feature has been part of its work, which a trailing window forgets.",
+        lifetime=True,
+    ),
+    Stat(
+        "per_month",
+        "uses per active month",
+        Unit.number,
+        None,
+        "Uses of {name} since first seen ÷ calendar months in which the account had any event: "
+        "its usual month of the feature. No data for an account never active.",
+        lifetime=True,
+    ),
 )
 _STATS = {stat.suffix: stat for stat in STATS}
 
@@ -125,8 +153,8 @@ def feature_slug(key: str, suffix: str) -> str:
 
 
 def usage_by_feature(inputs: MetricInputs, catalog: Sequence[CatalogFeature]) -> ibis.Table:
-    """Every catalog feature's five metrics in one grouped query: the keys, then one column per
-    ``feature_slug(key, suffix)``.
+    """Every catalog feature's five windowed metrics in one grouped query: the keys, then one
+    column per ``feature_slug(key, suffix)``.
 
     The trailing month and the two earlier months are each reduced to one row per (account,
     event) — uses, days, users — and the columns are sums of those rows picked by event name.
@@ -190,11 +218,37 @@ def usage_by_feature(inputs: MetricInputs, catalog: Sequence[CatalogFeature]) ->
 _ZERO = ibis.literal(0, type="int64")
 
 
+def lifetime_by_feature(inputs: MetricInputs, catalog: Sequence[CatalogFeature]) -> ibis.Table:
+    """Every catalog feature's lifetime totals in one grouped query over the whole activity up
+    to the as-of day: the keys, then ``feature_slug(key, "lifetime")`` and
+    ``feature_slug(key, "per_month")`` per feature, one row per account ever active.
+
+    Before the detail window the activity keeps the event (not the user), so these count every
+    event since the account was first seen (:func:`tenure.metrics.compute.activity_as_of`).
+    """
+    activity = inputs.activity
+    month = activity.day.year() * 12 + activity.day.month()
+    active = activity.group_by(inputs.keys).aggregate(months=month.nunique())
+    used = activity.filter(activity.event.isin([f.key for f in catalog]))
+    uses = used.group_by([*inputs.keys, "event"]).aggregate(uses=used.events.sum().cast("int64"))
+    # Every account ever active has a row: one that never used a feature gets 0 a month.
+    rows = active.left_join(uses, list(inputs.keys)).select(*active.columns, "event", "uses")
+    columns: dict[str, ibis.Value] = {}
+    for feature in catalog:
+        lifetime = ibis.ifelse(rows.event == feature.key, rows.uses, 0).sum()
+        columns[feature_slug(feature.key, "lifetime")] = lifetime
+        per_month = lifetime.cast("float64") / rows.months.max()
+        columns[feature_slug(feature.key, "per_month")] = per_month
+    return rows.group_by(inputs.keys).aggregate(**columns)
+
+
 def feature_metrics(catalog: Iterable[CatalogFeature]) -> list[Metric]:
-    """The per-feature metrics of ``catalog``, feature by feature in key order, computed together
-    (one :class:`~tenure.metrics.registry.Family`)."""
+    """The per-feature metrics of ``catalog``, feature by feature in key order: the windowed
+    ones computed together over many dates, the lifetime totals together date by date (two
+    :class:`~tenure.metrics.registry.Family` queries)."""
     features = sorted(catalog, key=lambda f: f.key)
-    family = Family(CONCEPT, lambda inputs: usage_by_feature(inputs, features))
+    windows = Family(CONCEPT, lambda inputs: usage_by_feature(inputs, features))
+    lifetime = Family(CONCEPT, lambda inputs: lifetime_by_feature(inputs, features))
     return [
         Metric(
             slug=feature_slug(f.key, stat.suffix),
@@ -202,9 +256,9 @@ def feature_metrics(catalog: Iterable[CatalogFeature]) -> list[Metric]:
             unit=stat.unit,
             description=stat.description.format(name=f"{f.name} ({f.key})"),
             concept=CONCEPT,
-            build=family.build,
+            build=(family := lifetime if stat.lifetime else windows).build,
             default=stat.default,
-            over_dates=True,
+            over_dates=not stat.lifetime,
             family=family,
         )
         for f in features

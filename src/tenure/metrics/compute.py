@@ -68,19 +68,20 @@ def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> 
     """Events before the cutoff, attributed to internal account ids, rolled up per user-day-event.
 
     Unattributable events are dropped (see :func:`attributed_to_accounts`). Days older than
-    ``DETAIL_DAYS`` keep one row per account-day with ``user_id`` and ``event`` null.
+    ``DETAIL_DAYS`` keep one row per account-day-event with ``user_id`` null.
     """
     known = events.filter(events.timestamp < end_of(as_of)).select(
         "account_id", "user_id", "event", "timestamp"
     )
     joined = attributed_to_accounts(known, snapshot)
-    # Beyond the longest window only the day matters (days since last activity): collapsing
-    # user and event there keeps the roll-up small however long the history is.
+    # Beyond the longest window only the day and the event matter (days since last activity,
+    # lifetime totals per feature): collapsing users there keeps the roll-up small however
+    # long the history is.
     detailed = joined.timestamp >= end_of(as_of) - timedelta(days=DETAIL_DAYS)
     attributed = joined.select(
         account_id=joined.owner,
         user_id=ibis.ifelse(detailed, joined.user_id, ibis.null("string")),
-        event=ibis.ifelse(detailed, joined.event, ibis.null("string")),
+        event=joined.event,
         day=joined.timestamp.date(),
     ).filter(lambda t: t.account_id.notnull())
     return attributed.group_by("account_id", "user_id", "day", "event").aggregate(
@@ -94,8 +95,8 @@ def daily_activity(
     """Every attributed event up to the end of ``until`` per (account, user, day, event): what
     the activity of any as-of day up to ``until`` is cut from (``activity_as_of``).
 
-    Full detail, or from ``detail_from`` on: before it user and event are null, which is all
-    an as-of day whose detail window starts there needs (see :func:`attributed_activity`).
+    Full detail, or from ``detail_from`` on: before it the user is null, which is all an
+    as-of day whose detail window starts there needs (see :func:`attributed_activity`).
     """
     known = events.filter(events.timestamp < end_of(until)).select(
         "account_id", "user_id", "event", "timestamp"
@@ -108,7 +109,7 @@ def daily_activity(
     attributed = joined.select(
         account_id=joined.owner,
         user_id=ibis.ifelse(detailed, joined.user_id, ibis.null("string")),
-        event=ibis.ifelse(detailed, joined.event, ibis.null("string")),
+        event=joined.event,
         day=day,
     ).filter(lambda t: t.account_id.notnull())
     return attributed.group_by("account_id", "user_id", "day", "event").aggregate(
@@ -118,8 +119,8 @@ def daily_activity(
 
 def activity_as_of(daily: ibis.Table, as_of: date | ibis.DateValue) -> ibis.Table:
     """The activity table of ``as_of`` (as :func:`attributed_activity` builds it) from attributed
-    per-day rows ``(account_id, user_id, day, event, events)``: the days up to ``as_of``, user and
-    event kept for the trailing ``DETAIL_DAYS`` days only. ``as_of`` may be a date value of the
+    per-day rows ``(account_id, user_id, day, event, events)``: the days up to ``as_of``, the
+    user kept for the trailing ``DETAIL_DAYS`` days only. ``as_of`` may be a date value of the
     query (see :mod:`tenure.metrics.over_dates`)."""
     day = _date_value(as_of)
     known = daily.filter(daily.day <= day)
@@ -127,7 +128,7 @@ def activity_as_of(daily: ibis.Table, as_of: date | ibis.DateValue) -> ibis.Tabl
     rows = known.select(
         account_id=known.account_id,
         user_id=ibis.ifelse(detailed, known.user_id, ibis.null("string")),
-        event=ibis.ifelse(detailed, known.event, ibis.null("string")),
+        event=known.event,
         day=known.day,
         events=known.events,
     )

@@ -22,7 +22,8 @@ A definition reads :class:`MetricInputs`: the snapshot of operational tables and
 attributed events before the cutoff rolled up to one row per (account, user, day, event). The
 roll-up keeps every usage metric off the raw events, which are read exactly once per computation.
 It has full detail for the trailing ``DETAIL_DAYS`` days — no window may be longer — and one row
-per account-day before that (user and event null), which is all "days since last activity" needs.
+per account, day and event before that (user null), which is all "days since last activity" and
+the lifetime totals (per account and per feature) need.
 
 **Many dates at once.** With ``dates`` set (see :mod:`tenure.metrics.over_dates`), ``activity``
 holds every day in full detail and ``activity_in`` joins each row to the as-of dates whose window

@@ -7,8 +7,9 @@ a new as-of day reads:
 
 - ``<data_dir>/rollups/day=YYYY-MM-DD.parquet`` — one row per raw (account_id, user_id, event)
   with its event count, for the ``DETAIL_DAYS`` window plus the rest of its first month;
-- ``<data_dir>/rollups/month=YYYY-MM.parquet`` — one row per (account_id, user_id) with the last
-  active day of that month, for the months before (all "days since last activity" needs);
+- ``<data_dir>/rollups/month=YYYY-MM.parquet`` — one row per (account_id, user_id, event) with
+  its last active day of that month and its event count, for the months before: what "days since
+  last activity" and the lifetime totals (per account and per feature) need;
 - the inbox rows not yet compacted, rolled up on the fly.
 
 **Watermark.** ``manifest.json`` records, per event partition, the fingerprint of the Parquet
@@ -18,9 +19,14 @@ a merge, or a bulk import changes the fingerprint and only that day (and its mon
 again. Duplicates are removed by the event store before they reach a partition; the roll-up and
 the pending inbox rows come from one store snapshot, so every event counts exactly once.
 
+**Format.** ``manifest.json`` also records the roll-up's ``format`` (``ROLLUP_FORMAT``): month
+summaries written by another format (before format 2 they had no event name) are rebuilt once
+from the day files on the next refresh.
+
 Incremental and full computation agree on every metric (tested). The activity table they feed
-differs only before the detail window: one row per account and month (on its last active day)
-instead of one per active day — no metric reads those rows except for their latest day.
+differs only before the detail window: one row per account, event and month (on the last day a
+user had that event) instead of one per account, day and event — no metric reads those rows for
+anything but their latest day, their month and their event counts.
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ from tenure.store.events.schema import USAGE_TYPES
 
 ROLLUP_FOLDER = "rollups"
 MANIFEST = "manifest.json"
+# What the files hold; a manifest of another format has its month summaries rebuilt.
+# 1 (no "format" key): month summaries per (account, user); 2: per (account, user, event).
+ROLLUP_FORMAT = 2
 # Changed days rolled up per DuckDB query: bounds memory on a first build over years of events.
 DAYS_PER_QUERY = 31
 
@@ -68,10 +77,11 @@ _ROLL_UP_SQL = f"""
 SELECT CAST({{day}} AS DATE) AS day, account_id, user_id, event, count(*)::BIGINT AS events
 FROM {{source}} WHERE type IN ({", ".join(f"'{t}'" for t in USAGE_TYPES)}) GROUP BY ALL
 """
-# The month's last active day per raw (account, user): attribution still happens at read time.
+# The month's last active day and count per raw (account, user, event): attribution still
+# happens at read time, and the event name is what per-feature lifetime totals read.
 _MONTH_SQL = """
-SELECT max(day) AS day, account_id, user_id, NULL::VARCHAR AS event, sum(events)::BIGINT AS events
-FROM month_days GROUP BY account_id, user_id
+SELECT max(day) AS day, account_id, user_id, event, sum(events)::BIGINT AS events
+FROM month_days GROUP BY account_id, user_id, event
 """
 
 
@@ -151,11 +161,14 @@ class ActivityRollup:
     def _manifest(self) -> dict[str, dict[str, str]]:
         path = self.folder / MANIFEST
         try:
-            manifest: dict[str, dict[str, str]] = json.loads(path.read_text())
+            manifest = json.loads(path.read_text())
         except (OSError, ValueError):
             # Missing or torn (the roll-up is derived data, written without fsync): rebuild.
             return {"days": {}, "months": {}}
-        return manifest
+        if manifest.get("format", 1) != ROLLUP_FORMAT:
+            # Day files are the same in every format; month summaries are rebuilt from them.
+            return {"days": manifest["days"], "months": {}}
+        return {"days": manifest["days"], "months": manifest["months"]}
 
     def _refresh(
         self, files: list[Path], *, pending: int
@@ -180,7 +193,8 @@ class ActivityRollup:
         days = {day: fingerprints[day] for day in sorted(fingerprints)}
         months, rebuilt = self._rebuild_months(days, manifest["months"])
         manifest = {"days": days, "months": months}
-        _write_atomically(self.folder / MANIFEST, json.dumps(manifest, indent=0).encode())
+        written = {"format": ROLLUP_FORMAT, **manifest}
+        _write_atomically(self.folder / MANIFEST, json.dumps(written, indent=0).encode())
         return RefreshResult(len(changed), len(removed), rebuilt, pending), manifest
 
     def _roll_up_days(self, day_files: dict[str, list[Path]]) -> None:

@@ -87,6 +87,13 @@ class History:
     def rows(self, labels: pd.DataFrame) -> pd.DataFrame:
         return observation_dataset(labels, self.features)
 
+    def with_columns(self, columns: Sequence[str] | None) -> History:
+        """The same history with only these feature columns (None = all of them)."""
+        if columns is None:
+            return self
+        chosen = list(columns)
+        return replace(self, features={day: f[chosen] for day, f in self.features.items()})
+
     def of(self, accounts: frozenset[int] | None) -> History:
         """The same history restricted to some accounts (a billing group); None = all."""
         if accounts is None:

@@ -276,6 +276,22 @@ def evaluate_history(
     cadences = billing_cadences(terms, horizon_days, lead_days, every_weeks)
     every = min(c.every_weeks for c in cadences)
     history = load_history(session, store, data_end, metrics, every)
+    return evaluate_loaded_history(
+        history, cadences, model_name, comparisons, allow_leaks=allow_leaks
+    )
+
+
+def evaluate_loaded_history(
+    history: History,
+    cadences: Sequence[Cadence],
+    model_name: str = DEFAULT_HISTORY_MODEL,
+    comparisons: Callable[[Cadence], Mapping[str, Comparison]] | None = None,
+    *,
+    allow_leaks: bool = False,
+) -> BaseEvaluation:
+    """:func:`evaluate_history` on a history already loaded (``load_history``) for the billing
+    groups' ``cadences``: several metric sets can then be backtested on the same rows."""
+    data_end = history.data_end
     parts: list[HistoryEvaluation] = []
     unevaluated: list[dict[str, object]] = []
     for cadence in cadences:

@@ -104,6 +104,7 @@ def test_serve_runs_the_due_day_once_and_not_again_after_a_restart(
             "churn",
             "kpis",
             "maturity",
+            "ebr_peers",
             "facts",
             "rules",
             "follow_ups",

@@ -631,6 +631,32 @@ def test_figures_stored_meanwhile_by_another_request_win_without_failing_the_pag
     assert session.query(Account).count() == len(book)  # the session is still usable
 
 
+def test_a_page_computing_figures_while_another_request_commits_still_answers(
+    tmp_path: Path,
+) -> None:
+    """SQLite (WAL) refuses at once the write of a transaction that read before another
+    connection committed: a first view computing the KPIs for seconds while anyone saves
+    anything. Its figures are shown unstored instead of failing the page."""
+    from tenure.model import FigureSnapshot
+    from tenure.store.database import create_engine
+    from tenure.success import figures
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'tenure.db'}")
+    FigureSnapshot.__table__.create(engine)
+    with Session(engine) as page, Session(engine) as other:
+        # A request that began its transaction (it wrote, say) reads: its snapshot is taken.
+        page.connection().exec_driver_sql("BEGIN")
+        assert figures.read_snapshot(page, "cohorts", "x") is None
+        figures.write_snapshot(other, "maturity", "x", AS_OF, {"saved": "meanwhile"})
+        other.commit()
+        figures.write_snapshot(page, "cohorts", "x", AS_OF, {"who": "page"})
+        page.commit()
+    with Session(engine) as after:
+        assert figures.read_snapshot(after, "cohorts", "x") is None
+        assert figures.read_snapshot(after, "maturity", "x") == ({"saved": "meanwhile"}, AS_OF)
+    engine.dispose()
+
+
 def test_a_part_of_the_book_not_asked_for_refuses_to_be_read(
     session: Session, book: dict[str, Account]
 ) -> None:

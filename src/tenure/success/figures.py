@@ -77,12 +77,17 @@ def read_snapshot(
 def unless_stored_meanwhile(session: Session) -> Iterator[None]:
     """Store figures in a savepoint: when another request stores the same figures at the same
     moment (two first views of a page on a base with nothing stored), its unique key stops this
-    one, whose figures are dropped — both computed the same — instead of failing the page."""
+    one, whose figures are dropped — both computed the same — instead of failing the page. So
+    does SQLite refusing the write of a request that read before another one committed ("database
+    is locked" at once in WAL mode): the page shows what it computed, the daily run stores it."""
     try:
         with session.begin_nested():
             yield
     except sa.exc.IntegrityError:
         pass
+    except sa.exc.OperationalError as error:
+        if "database is locked" not in str(error.orig):
+            raise
 
 
 def write_snapshot(

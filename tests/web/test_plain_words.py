@@ -39,6 +39,8 @@ QUERIES = {
     "/today": "?scope=all",
     # The rule builder with a rule previewed beside it.
     "/rules/new": "?name=Soon&type=renewal&fact=days_to_renewal&comparison=at+most&value=60",
+    # The month of Acme's renewal (30 days ahead) opened on the Renewals page.
+    "/renewals/month": f"?month={utcnow().date() + timedelta(days=30):%Y-%m}",
 }
 SKIPPED = (
     "no churn model fitted yet; run `tenure model fit` first; until then churn risk is not "

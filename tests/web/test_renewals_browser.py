@@ -71,6 +71,10 @@ def test_renewals_forecast_and_months_collapsed(
     expect(row).to_contain_text("70 %")
     expect(row.locator(".band")).to_have_text("55")
     expect(row).to_contain_text(str((live_console.book.today - timedelta(days=20)).isoformat()))
+    # The other months' rows are fetched when each is opened (htmx), Initech's signed renewal too.
+    for other in page.locator("details.month").all()[1:]:
+        other.locator("summary").click()
+        expect(other.locator("tbody tr").first).to_be_visible()
     expect(page.locator("body")).to_contain_text("renewal signed (")
     expect(page.locator("body")).not_to_contain_text("at_risk")
     # Nothing wider than the window at 1440 px.

@@ -4,7 +4,7 @@ churn probability and last touch."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -99,10 +99,12 @@ def renewals(
     months: int = 12,
     owner: str | None = None,
     per_month: int = 25,
+    listed_months: Collection[str] | None = None,
 ) -> RenewalsReport:
     """Renewals by month for the next ``months`` months: the risk-weighted forecast per month
     and quarter per currency (tenure.portfolio.forecast) and each month's largest renewals with
-    their category, health, churn probability and last touch."""
+    their category, health, churn probability and last touch — for every month, or only for
+    ``listed_months`` (YYYY-MM; the page lists a month's renewals when it is opened)."""
     if not 1 <= months <= 36:
         raise InvalidInput(f"months: {months} is outside 1–36")
     first = as_of.replace(day=1)
@@ -116,6 +118,7 @@ def renewals(
     shown = {
         key: sorted(rows, key=lambda r: (-r.arr, r.renewal_on))[:per_month]
         for key, rows in by_month.items()
+        if listed_months is None or key in listed_months
     }
     listed_ids = sorted({r.account_id for rows in shown.values() for r in rows})
     touched = last_touchpoints(session, listed_ids)

@@ -588,6 +588,16 @@ def store_kpis(session: Session, as_of: date) -> dict[str, int]:
         _compute_and_store(
             session, stale, list(kpis.GroupBy), settings=settings, inputs=inputs, computed_on=as_of
         )
+    # The quarters kept are what the day's records give too: they are the figures of its data.
+    session.execute(
+        sa.update(KpiFigures)
+        .where(
+            KpiFigures.settings_digest == settings,
+            KpiFigures.period_start.in_([p.start for p in periods]),
+            KpiFigures.computed_on < as_of,
+        )
+        .values(computed_on=as_of)
+    )
     figures.write_snapshot(session, COHORTS, settings, as_of, retention.model_dump(mode="json"))
     return {
         "quarters_computed": len(stale),

@@ -46,6 +46,14 @@ SKIPPED = (
     "no churn model fitted yet; run `tenure model fit` first; until then churn risk is not "
     "scored and no risk.raised is sent"
 )
+# What the demo's daily run counted, step by step, as the run stores it.
+DEMO_COUNTS = {
+    "health": {"scored": 264, "green": 170, "red": 22, "yellow": 72, "band_changes": 29},
+    "lifecycle": {"model": "laer", "land": 11, "adopt": 184, "renew": 61, "no_contract": 40},
+    "message_goals": {"checked": 45, "met": 11, "not_met": 34},
+    "rules": {"created": 103, "suppressed": 5},
+    "follow_ups": {"woken": 0, "escalated": 0, "digests": 8},
+}
 # A key as code spells it: days_to_renewal, commercial_buyer, low_touch.
 ENUM_KEY = re.compile(r"\b[a-z]+_[a-z_]+\b")
 RAW_REASON = (
@@ -103,7 +111,7 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
                 started_at=utcnow(),
                 finished_at=utcnow(),
                 steps=[{"name": "risk", "error": None, "skipped": SKIPPED}],
-                counts={},
+                counts=DEMO_COUNTS,
                 errors=[],
             )
         )
@@ -182,6 +190,9 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         assert ("outcome.rep_churn" in account) is (email == "ada@example.com")
         runs = console.client.get("/daily-runs").text
         assert "no churn model fitted yet; until then churn risk is not scored" in runs
+        assert "Health scores</strong>: 264 scored, 170 green, 72 yellow, 22 red, 29 chan" in runs
+        assert "Land 11, Adopt 184, Renew 61, no active contract 40" in runs
+        assert "Calls to action</strong>: 103 opened, 5 held back (cap or cool-down)" in runs
         today = console.client.get("/today?scope=all").text
         assert "Renewal in 78 days (between 0 and 120 days); Health band red" in today
         # The rule's own text: an admin may unfold it; nobody else gets it.

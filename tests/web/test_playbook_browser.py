@@ -158,12 +158,18 @@ def test_daily_runs_show_the_schedule_and_each_step(
     row = page.locator("table.list tbody tr").first
     expect(row).to_contain_text((live.book.today - timedelta(days=1)).isoformat())
     expect(row.locator(".pill.green")).to_have_text("succeeded")
-    for step in ("metrics", "health", "rules", "follow_ups", "outbox"):
+    for step in (
+        "Usage figures",
+        "Health scores",
+        "Calls to action",
+        "Follow-ups",
+        "E-mail outbox",
+    ):
         expect(row).to_contain_text(step)
-    expect(row).to_contain_text("digests 2")  # Cleo's and Sam's books
-    expect(row).to_contain_text("sent 2")
+    expect(row).to_contain_text("2 digests")  # Cleo's and Sam's books
+    expect(row).to_contain_text("2 sent")
     expect(row.locator(".skipped")).to_contain_text(
-        "risk skipped no churn model fitted yet; until then churn risk is not scored"
+        "Churn risk skipped no churn model fitted yet; until then churn risk is not scored"
     )
     page.screenshot(path=str(screenshot_dir / "daily-runs.png"), full_page=True)
 

@@ -58,7 +58,7 @@ def test_daily_runs_page_shows_recorded_runs(console: Console) -> None:
     text = response.text
     assert console.book.today.isoformat() in text
     assert 'class="pill red">failed' in text
-    assert "accounts 7" in text and "created 3" in text
+    assert "Scores</strong>: 7 accounts" in text and "Ctas</strong>: 3 opened" in text
     assert "rule churn-risk: fact missing" in text
     assert 'href="/api/v1/daily-runs"' in text
 

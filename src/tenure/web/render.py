@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.words import key_words
 from tenure.auth import audit_words
+from tenure.jobs.words import step_lines, step_words
 from tenure.model import CtaOutcome
 from tenure.playbooks.wording import fact_label, outcome_text, why_text, without_commands
 from tenure.portfolio.freshness import freshness
@@ -91,6 +92,8 @@ templates.env.filters["fact_label"] = fact_label
 templates.env.globals["risk_window"] = risk_window
 templates.env.filters["feature_label"] = feature_label
 templates.env.filters["key_words"] = key_words
+templates.env.filters["step_words"] = step_words
+templates.env.globals["step_lines"] = step_lines
 
 
 def render(

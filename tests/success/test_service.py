@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.auth.permissions import Actor, system_actor
@@ -500,6 +501,9 @@ def test_stored_kpis_are_exactly_the_computed_ones_and_kept_until_their_inputs_c
         )
     )
     session.flush()
+    # A view of a day long past, before any daily run: stored (nothing newer is).
+    past = kpis_service.kpi_history(session, date(2022, 8, 1), quarters=1, by=GroupBy.all)
+    assert past[0].period == "2022-04-01..2022-06-30"
     day_before = date(2025, 12, 30)  # the same last 12 quarters as AS_OF
     assert kpis_service.store_kpis(session, day_before) == {
         "quarters_computed": 12,
@@ -575,6 +579,18 @@ def test_stored_kpis_are_exactly_the_computed_ones_and_kept_until_their_inputs_c
     loads["n"] = 0
     assert kpis_service.kpi_history(session, AS_OF, quarters=2, by=GroupBy.segment) == euro
     assert loads["n"] == 0
+    # The daily run dropped the quarter older than its 12; a view of that day computes it for the
+    # view and stores nothing (no run would recompute it after a late import).
+    from tenure.model import KpiFigures
+
+    oldest = session.query(sa.func.min(KpiFigures.period_start)).scalar()
+    assert oldest == kpis_service.quarters_before(AS_OF, 12)[0].start
+    stored = session.query(KpiFigures).count()
+    again = kpis_service.kpi_history(session, date(2022, 8, 1), quarters=1, by=GroupBy.all)
+    assert loads["n"] == 1 and session.query(KpiFigures).count() == stored
+    assert _rows(again) == _rows(
+        kpis_service.computed_kpi_history(session, date(2022, 8, 1), quarters=1, by=GroupBy.all)
+    )
 
 
 def test_stored_cohorts_and_maturity_are_the_computed_ones_with_their_day(

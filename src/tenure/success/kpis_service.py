@@ -493,6 +493,7 @@ def _compute_and_store(
     settings: str,
     inputs: dict[kpis.Period, str] | None,
     computed_on: date,
+    store: bool = True,
 ) -> dict[kpis.Period, dict[kpis.GroupBy, kpis.KpiReport]]:
     shared = _shared(session, max(p.last_day for p in periods), None)
     # Every period computed before any is stored: the daily run holds SQLite's write lock from
@@ -501,9 +502,10 @@ def _compute_and_store(
     computed = {period: _period_reports(session, shared, period, groupings) for period in periods}
     out = {}
     for period, reports in computed.items():
-        _store_reports(
-            session, period, reports, settings, inputs[period] if inputs else None, computed_on
-        )
+        if store:
+            _store_reports(
+                session, period, reports, settings, inputs[period] if inputs else None, computed_on
+            )
         out[period] = {
             by: report.model_copy(update={"computed_on": computed_on, "groups": len(report.rows)})
             for by, report in reports.items()
@@ -524,12 +526,26 @@ def kpi_history(
     (a base the daily run has not run on, a new quarter before its run) or stored with other
     settings (reporting currency, fit criteria, formulas) is computed now and stored.
     ``page`` = (offset, limit) returns only those groups of each quarter (10,000 families)."""
+    from tenure.model import KpiFigures
+
     periods = quarters_before(as_of, quarters)
     settings = kpi_settings_digest(session)
-    found = _stored_reports(session, periods, by, settings, page)
+    # Only the quarters the daily run keeps current (the last 12 before the newest stored day)
+    # are read from the store and stored: an older quarter, asked for a day in the past, is
+    # computed for the view — stored, nothing would recompute it after a late import.
+    newest = session.scalar(sa.select(sa.func.max(KpiFigures.computed_on)))
+    kept_from = quarters_before(max(newest or as_of, as_of), STORED_QUARTERS)[0].start
+    current = [p for p in periods if p.start >= kept_from]
+    found = _stored_reports(session, current, by, settings, page)
     if missing := [p for p in periods if p not in found]:
         computed = _compute_and_store(
-            session, missing, [by], settings=settings, inputs=None, computed_on=as_of
+            session,
+            missing,
+            [by],
+            settings=settings,
+            inputs=None,
+            computed_on=as_of,
+            store=all(p.start >= kept_from for p in missing),
         )
         for period, reports in computed.items():
             report = reports[by]
@@ -553,7 +569,7 @@ def store_kpis(session: Session, as_of: date) -> dict[str, int]:
     """The daily run's step: every grouping of the last :data:`STORED_QUARTERS` quarters
     computed and stored where its settings or inputs changed (a quarter whose records did not
     change is kept), and today's cohort curves."""
-    from tenure.model import KpiFigures
+    from tenure.model import KpiFigures, KpiFiguresRow
 
     periods = quarters_before(as_of, STORED_QUARTERS)
     settings = kpi_settings_digest(session)
@@ -588,6 +604,10 @@ def store_kpis(session: Session, as_of: date) -> dict[str, int]:
         _compute_and_store(
             session, stale, list(kpis.GroupBy), settings=settings, inputs=inputs, computed_on=as_of
         )
+    # Quarters older than the 12 are no longer kept current: dropped, not left to go stale.
+    older = sa.select(KpiFigures.id).where(KpiFigures.period_start < periods[0].start)
+    session.execute(sa.delete(KpiFiguresRow).where(KpiFiguresRow.figures_id.in_(older)))
+    session.execute(sa.delete(KpiFigures).where(KpiFigures.period_start < periods[0].start))
     # The quarters kept are what the day's records give too: they are the figures of its data.
     session.execute(
         sa.update(KpiFigures)

@@ -4,12 +4,16 @@ widths. Screenshots of each page at 1440 and 390 px go to test-results/web/layou
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
 
 from tests.web.conftest import LiveConsole
+from tests.web.factories import Book, make_account, make_contract
 from tests.web.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -65,6 +69,25 @@ NAV_LINES = (
     ".map(e => Math.round(e.getBoundingClientRect().top))).size"
 )
 NAV_HIDDEN = "(n => !!n && n.scrollWidth > n.clientWidth)(document.querySelector('.topbar nav'))"
+
+
+@pytest.fixture(scope="module")
+def seed_more() -> Callable[[Session, Book], None]:
+    """A row as wide as real ones: a long name with its CRM id, a six-figure ARR and a segment
+    key, so the portfolio squeezes its columns as it does on a real book (dates and amounts
+    wrapped there at 1440 px on the demo)."""
+
+    def seed(session: Session, book: Book) -> None:
+        wide = make_account(
+            session,
+            name="Société Nordique Holding International",
+            owner=book.cleo,
+            segment="mid_market",
+        )
+        wide.external_id = "0015e0000028GgPAAU"
+        make_contract(session, wide, arr=118_925, ends_on=book.today + timedelta(days=140))
+
+    return seed
 
 
 def test_pages_fit_the_window_from_a_phone_to_a_desktop(

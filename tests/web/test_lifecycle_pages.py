@@ -3,11 +3,12 @@ choosing ClientSuccess on the Admin page, and the portfolio and account pages fo
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
 
 from tenure.model import AuditLog
 from tenure.success.lifecycle_service import lifecycle_portfolio
-from tests.web.factories import csrf_of, sign_in
+from tests.web.factories import csrf_of, make_contract, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 from tests.web.test_renewals_months import opened_months
 
@@ -86,3 +87,22 @@ def test_renewals_flag_a_renewal_before_value_was_realized(console: Console) -> 
         r["account_name"]: r["before_value_realized"] for m in twin["months"] for r in m["renewals"]
     }
     assert flags == {"Acme": True, "Initech": True, "Umbrella": True, "Globex": False}
+
+
+def test_a_month_of_renewals_counts_each_category_once(console: Console) -> None:
+    """A month with a euro and a dollar renewal: its summary says 'Upside 2' (renewals are
+    counted across currencies), not one 'Upside 1' pill per currency side by side."""
+    book = console.book
+    with console.session() as session:
+        hooli = session.merge(book.hooli)
+        make_contract(
+            session, hooli, arr=9_000, ends_on=book.today + timedelta(days=30), currency="EUR"
+        )
+        session.commit()
+    sign_in(console.client, "max@example.com")
+    page = console.client.get("/renewals").text
+    month = (book.today + timedelta(days=30)).strftime("%Y-%m")
+    summary = page.split(f'id="m-{month}"')[1].split("</summary>")[0]
+    pills = re.findall(r'class="pill [a-z]+">([A-Za-z ]+) (\d+)</span>', summary)
+    assert len({name for name, _ in pills}) == len(pills), pills
+    assert sum(int(n) for _, n in pills) == 2, pills

@@ -24,6 +24,7 @@ from tenure.playbooks.schemas import Triage, TriageAction
 from tenure.playbooks.triage import triage
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import EventStore, events_table_from_rows
+from tenure.success.kpis import GroupBy
 from tests.jobs.test_daily import seed
 
 FIRST, SECOND = date(2026, 3, 1), date(2026, 3, 2)
@@ -218,28 +219,54 @@ def test_a_run_stopped_between_steps_is_resumed_to_the_same_result(
     stopped.dispose()
 
 
+def rows_in(engine: sa.Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+# A fault in the middle of a step's writing: (the step, the statement that fails, its how-many-th
+# run, the tables the step writes). The rules step has inserted its CTAs when it records its
+# first decision; the KPIs step has stored its first quarter (in a savepoint, which SQLite
+# committed on release while no transaction was open) when it stores the second.
+FAULTS = {
+    "rules": ("INSERT INTO rule_evaluation", 1, ("cta", "cta_step", "rule_evaluation")),
+    "kpis": ("INSERT INTO kpi_figures ", len(GroupBy) + 1, ("kpi_figures", "kpi_figures_row")),
+}
+
+
+@pytest.mark.parametrize("step", sorted(FAULTS))
 def test_a_step_that_fails_after_writing_leaves_nothing_of_itself(
-    database_url: str, data_dir: Path
+    database_url: str, data_dir: Path, step: str
 ) -> None:
     engine = create_engine(database_url)
     seed(engine)
     store = usage(EventStore(data_dir / "events"))
+    statement_head, nth, tables = FAULTS[step]
+    seen = []
 
     def full_disk(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        # The rules step has inserted its CTAs when it records its first decision.
-        if statement.lstrip().startswith("INSERT INTO rule_evaluation"):
-            raise OSError("disk full")
+        if statement.lstrip().startswith(statement_head):
+            seen.append(statement)
+            if len(seen) == nth:
+                raise OSError("disk full")
 
     sa.event.listen(engine, "before_cursor_execute", full_disk)
     failed = _daily(engine, store, data_dir)
     sa.event.remove(engine, "before_cursor_execute", full_disk)
     assert failed.run.status == "failed"
-    assert [e["step"] for e in failed.run.errors] == ["rules"]
+    assert [e["step"] for e in failed.run.errors] == [step]
     assert "OSError: disk full" in failed.run.errors[0]["error"]
+    assert {table: rows_in(engine, table) for table in tables} == dict.fromkeys(tables, 0)
     half = stored(engine)
-    assert half["cta"] == half["cta_step"] == half["rule_evaluation"] == []
     assert half["metric_snapshot"] and half["health_score"] and half["lifecycle_stage"]
     retried = _daily(engine, store, data_dir)
-    # The seeded three (acme: renewal, detractor; globex: champion left) and both red on health.
-    assert retried.run.status == "succeeded" and retried.run.counts["rules"] == {"created": 5}
+    assert retried.run.status == "succeeded"
+    assert all(rows_in(engine, table) for table in tables)
+    redone = {
+        # The seeded three (acme: renewal, detractor; globex: champion left), both red on health.
+        "rules": {"created": 5},
+        # Every quarter computed again: the failed run stored none.
+        "kpis": {"quarters_computed": 12, "quarters_unchanged": 0},
+    }[step]
+    assert {k: retried.run.counts[step][k] for k in redone} == redone
     engine.dispose()

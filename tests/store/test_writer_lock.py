@@ -1,6 +1,7 @@
 """A transaction that reads and then writes on SQLite (WAL) fails at once with "database is
-locked" when another connection commits in between; the daily run begins as the writer so the
-others wait instead (a sign-in during the run failed the day's metrics in CI)."""
+locked" when another connection commits in between; beginning as the writer makes the others wait
+instead (a sign-in during the daily run failed the day's metrics in CI). The daily run now does so
+per step, for the steps that change what they read (tests/jobs/test_daily_transactions.py)."""
 
 from __future__ import annotations
 

@@ -42,9 +42,11 @@ def begin_as_writer(session: Session) -> None:
 
     In WAL mode a transaction that reads and only then writes fails at once with "database is
     locked" when another connection committed in between (its snapshot is stale, and SQLite
-    cannot wait that out). The daily run's steps read the book and then write: a sign-in or an
-    API call committing meanwhile failed the day's metrics. Holding the lock from the start,
-    the others wait their turn instead (``busy_timeout``). PostgreSQL needs nothing.
+    cannot wait that out); a sign-in committing meanwhile failed the daily run's metrics. Holding
+    the lock from the start, the others wait their turn instead (``busy_timeout``) — so hold it
+    only around short work: the daily run takes it per step, for the steps that change what they
+    read (jobs.daily). A transaction whose first statement writes needs none of this (SQLite
+    takes the lock with the write, waiting if it must). PostgreSQL needs nothing.
     """
     connection = session.connection()
     if connection.dialect.name == "sqlite":

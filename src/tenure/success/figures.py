@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from tenure.model import FigureSnapshot
 from tenure.model.base import utcnow
+from tenure.store.database import begin_as_writer
 
 
 def digest(*parts: object) -> str:
@@ -79,7 +80,13 @@ def unless_stored_meanwhile(session: Session) -> Iterator[None]:
     moment (two first views of a page on a base with nothing stored), its unique key stops this
     one, whose figures are dropped — both computed the same — instead of failing the page. So
     does SQLite refusing the write of a request that read before another one committed ("database
-    is locked" at once in WAL mode): the page shows what it computed, the daily run stores it."""
+    is locked" at once in WAL mode): the page shows what it computed, the daily run stores it.
+
+    On SQLite a savepoint opened outside a transaction *is* the transaction, and releasing it
+    commits: the KPIs step's first quarters stayed stored when a later one failed. So a
+    transaction holding the write lock is begun first (``begin_as_writer``; nothing when one is
+    open), and the surface's commit or rollback decides for everything, savepoints included."""
+    begin_as_writer(session)
     try:
         with session.begin_nested():
             yield

@@ -15,6 +15,8 @@ from tests.web.factories import console_pages
 # probes a load balancer and a metrics scraper read.
 NOT_IN_THE_BAR = {"/", "/login", "/api/docs", "/rules/preview", "/rules/new"}
 NOT_IN_THE_BAR |= {"/healthz", "/readyz", "/metrics"}
+# One month of the Renewals page, opened from it (it needs ?month=).
+NOT_IN_THE_BAR |= {"/renewals/month"}
 
 
 def _console_pages() -> set[str]:

@@ -11,7 +11,8 @@ and the horizon (120 days) ahead, training without rows already lost within the 
 time-ordered folds with an embargo of one horizon. On the same out-of-time rows it reports, side
 by side (shared/ENGINEERING.md, "The simulator must not grade its own homework"):
 
-- the learned model;
+- the learned model, twice: with every metric, and without the catalog's usage by feature and
+  the lifetime totals (the history is loaded once; both read the same rows);
 - the naive baseline (days since last activity);
 - the health scorecard (risk = 100 − score) with the shipped default scorecard;
 - three oracles from the ground-truth files (this benchmark is evaluation code, the only reader
@@ -23,8 +24,9 @@ by side (shared/ENGINEERING.md, "The simulator must not grade its own homework")
 
 Figures: AUC, top-decile lift (goal ≥ 4), precision/recall at a 10% alert budget, Brier, the
 share of churners flagged ≥ 90 days before their renewal at that budget (goal ≥ 60%), and the lead
-time distribution; plus the simulator's config hash. Writes ``benchmarks/results/churn.json``
-(headline ``figures.0.auc``: the learned model's AUC). ``--out`` names the JSON in that folder
+time distribution; plus the simulator's config hash and the wall and CPU seconds. Writes
+``benchmarks/results/churn.json`` (headline ``figures.0.auc``: the learned model's AUC with
+every metric; the model without them under ``variants``). ``--out`` names the JSON in that folder
 (several seeds side by side). Figures, not pass/fail.
 """
 

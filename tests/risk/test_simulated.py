@@ -20,14 +20,17 @@ from tenure.risk.history import contract_terms
 from tenure.simulate import load_config, simulate_into_stores
 from tenure.store.database import create_engine, session_factory
 
-# Usage of one catalog feature beside the registry's metrics: its reasons must name it in words.
+# Usage of one catalog feature beside the registry's metrics, in the trailing month and over
+# the account's life: its reasons must name it in words.
 WORKFLOWS = feature_slug("workflow.automated", "days_28d")
+WORKFLOWS_MONTHLY = feature_slug("workflow.automated", "per_month")
 METRICS = [
     "license_utilization",
     "usage_trend",
     "days_since_last_activity",
     "days_to_renewal",
     WORKFLOWS,
+    WORKFLOWS_MONTHLY,
 ]
 
 
@@ -68,5 +71,10 @@ def test_fit_then_score_every_current_customer(
     assert all(s.model_version == version and s.reasons for s in stored)
     assert all(0.0 < s.probability < 1.0 for s in stored)
     # The catalog's display name (simulate/presets/defaults.yaml), not the column's slug.
-    labels = {r["label"] for s in stored for r in s.reasons if r["feature"] == WORKFLOWS}
-    assert labels == {"Workflow automation: days used (month)"}
+    words = {
+        WORKFLOWS: "Workflow automation: days used (month)",
+        WORKFLOWS_MONTHLY: "Workflow automation: uses per active month",
+    }
+    named = {r["feature"]: r["label"] for s in stored for r in s.reasons if r["feature"] in words}
+    assert WORKFLOWS_MONTHLY in named
+    assert named == {feature: words[feature] for feature in named}

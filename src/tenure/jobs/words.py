@@ -31,6 +31,7 @@ STEPS = {
     "webhooks": "Webhooks",
     "kpis": "KPIs",
     "maturity": "Maturity",
+    "ebr_peers": "EBR peer groups",
 }
 COUNTS = {
     "band_changes": "changed band",

@@ -10,9 +10,10 @@ import re
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tenure.auth.permissions import Actor
-from tenure.model import Cta, CtaPriority, CtaType, DailyRun
+from tenure.model import Cta, CtaPriority, CtaType, DailyRun, Milestone, SuccessPlan, Ticket
 from tenure.model.base import utcnow
 from tenure.success.outcome import (
     AppropriateExperience,
@@ -32,7 +33,9 @@ CLI_HINT = re.compile(
     re.IGNORECASE,
 )
 # A reason as the rule engine writes it: `fact = value (op threshold)`, or `fact op value`.
-RULE_SYNTAX = re.compile(r"\((<=|>=|==|!=|<|>) [^)]*\)|[a-z]+_[a-z_]+ (<=|>=|==|!=) ")
+RULE_SYNTAX = re.compile(
+    r"\((<=|>=|==|!=|<|>) [^)]*\)|[a-z]+_[a-z_]+ (<=|>=|==|!=|≥|≤) |[a-z_.]+ = \S+ (meets|fails) "
+)
 # Pages that need a query to show anything: the preview of the renewal rule, fired on Acme.
 QUERIES = {
     "/rules/preview": "?rule=renewal_preparation",
@@ -46,6 +49,7 @@ SKIPPED = (
     "no churn model fitted yet; run `tenure model fit` first; until then churn risk is not "
     "scored and no risk.raised is sent"
 )
+EVIDENCE = "usage.feature_breadth = 0.4 meets usage.feature_breadth ≥ 0.3 (metrics of 2026-08-09)"
 # What the demo's daily run counted, step by step, as the run stores it.
 DEMO_COUNTS = {
     "health": {"scored": 264, "green": 170, "red": 22, "yellow": 72, "band_changes": 29},
@@ -137,6 +141,28 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
             "account_type": "Customer - Direct",
         }
         acme.region = "north_america"
+        # A milestone a rule saw reached (its evidence as the engine writes it), a ticket's
+        # category as the help desk stores it.
+        plan = SuccessPlan(account_id=acme.id, segment="Enterprise", started_on=book.today)
+        session.add(plan)
+        session.flush()
+        session.add(
+            Milestone(
+                plan_id=plan.id,
+                account_id=acme.id,
+                key="first_value",
+                name="First value reached",
+                type="outcome",
+                owner="customer",
+                due_on=book.today,
+                reached_on=book.today,
+                reached_by="data",
+                evidence=EVIDENCE,
+            )
+        )
+        session.execute(
+            sa.update(Ticket).where(Ticket.account_id == acme.id).values(category="how_to")
+        )
         session.merge(book.globex).segment = "mid_market"
         session.commit()
     ids = {
@@ -183,6 +209,8 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
             seen += 1
         account = console.client.get(f"/accounts/{book.acme.id}").text
         assert "Deleted in Salesforce on 2026-12-03" in account
+        assert "Feature breadth 40 % (at least 30 %), usage of 2026-08-09" in account
+        assert "· How to" in account
         assert "Lifecycle stage in the CRM: <span" in account and "North America" in account
         assert "Cut churn of new reps" in account and "low touch experience" in account
         # The target's check ('outcome.rep_churn unknown (no data)') is an admin's detail.

@@ -240,3 +240,51 @@ def history_text(kind: str, detail: Mapping[str, Any], names: Mapping[int, str])
         text = f"Closed: {outcome_text(str(detail.get('outcome') or 'success'))}"
         return text + (f". Note: {detail['note']}" if detail.get("note") else "")
     return kind.replace("_", " ").capitalize()
+
+
+# A milestone's evidence as the rule engine wrote it (tenure.success.rules.evaluate, then
+# milestones_service): 'usage.feature_breadth = 0.4 meets usage.feature_breadth ≥ 0.3 (metrics
+# of 2026-08-09)', optionally '(capped by usage.licensed_seats)' before the day.
+_EVIDENCE = re.compile(
+    r"^(?P<field>[a-z0-9_.]+) = (?P<value>\S+) meets (?P=field) (?P<op>[<>≤≥=≠]) (?P<threshold>\S+)"
+    r"(?: \(capped by (?P<cap>[a-z0-9_.]+)\))?(?: \(metrics of (?P<day>[\d-]+)\))?$"
+)
+_SYMBOLS = {"≥": ">=", "≤": "<=", ">": ">", "<": "<", "=": "==", "≠": "!="}
+
+
+def evidence_text(text: str | None) -> str | None:
+    """A milestone's evidence in words; a person's own evidence as they wrote it.
+
+    >>> evidence_text("usage.feature_breadth = 0.4 meets usage.feature_breadth ≥ 0.3 "
+    ...               "(metrics of 2026-08-09)")
+    'Feature breadth 40 % (at least 30 %), usage of 2026-08-09'
+    >>> evidence_text("Kick-off call held with the sponsor")
+    'Kick-off call held with the sponsor'
+    """
+    found = _EVIDENCE.match(text or "")
+    if found is None:
+        return text
+    fact = found["field"].rpartition(".")[2]
+    check = {
+        "fact": fact,
+        "op": _SYMBOLS[found["op"]],
+        "threshold": _parsed(found["threshold"]),
+        "value": _parsed(found["value"]),
+        "passed": True,
+    }
+    words = why_text([check]) or text or ""
+    if found["cap"]:
+        words += f", capped by the {fact_label(found['cap'].rpartition('.')[2]).lower()}"
+    if found["day"]:
+        words += f", usage of {found['day']}"
+    return words
+
+
+def _parsed(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text.strip("'\"")

@@ -26,7 +26,7 @@ from tenure.model import Account, Cta, HealthScore, LifecycleStage, MetricSnapsh
 from tenure.model.churn_risk import ChurnRiskScore
 from tenure.model.cta import CtaPriority, CtaStatus
 from tenure.playbooks.schemas import CtaRead
-from tenure.playbooks.wording import why_text
+from tenure.playbooks.wording import evidence_text, why_text
 from tenure.portfolio.schemas import (
     MeasureChange,
     Point,
@@ -363,7 +363,7 @@ def milestone_items(session: Session, account_id: int) -> list[TimelineItem]:
             at=_at(m.reached_on),
             kind="milestone",
             title=f"milestone reached: {m.name}",
-            detail=m.evidence,
+            detail=evidence_text(m.evidence),
             data={"id": m.id, "key": m.key},
         )
         for m in reached

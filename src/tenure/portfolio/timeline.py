@@ -7,6 +7,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.words import key_words
 from tenure.dates import utc
 from tenure.model import Contact, SurveyResponse, Ticket, Touchpoint, User
 from tenure.portfolio import signals
@@ -49,7 +50,7 @@ def _ticket_items(session: Session, account_id: int) -> list[TimelineItem]:
             kind="ticket",
             title=f"ticket ({t.priority.value}): {t.subject or t.external_id}",
             detail=(f"closed {t.closed_at:%Y-%m-%d}" if t.closed_at else "open")
-            + (f" · {t.category}" if t.category else ""),
+            + (f" · {key_words(t.category)}" if t.category else ""),
             data={"id": t.id, "priority": t.priority.value},
         )
         for t in tickets

@@ -226,6 +226,11 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         # The rule's own text: an admin may unfold it; nobody else gets it.
         assert ("days_to_renewal = 78 (&lt;= 120)" in today) is (email == "ada@example.com")
     assert seen >= 30, seen
+    # An admin's own pages: the scorecard's measures and the objects a connector reads in words.
+    admin = console.client.get("/admin").text
+    assert "<td>License utilization</td>" in admin and "<code>license_utilization" not in admin
+    connections = console.client.get("/admin/connections").text
+    assert "Satisfaction ratings" in connections and "> satisfaction_ratings" not in connections
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,18 @@ fields, so a wrong shape fails here as it would against HubSpot):
 - Associations v4 (``crm/associations``): ``POST /crm/v4/associations/deals/companies/batch/read``
   ``{inputs: [{id}]}`` → ``{status, results: [{from: {id}, to: [{toObjectId, associationTypes:
   [{category, typeId, label}]}]}], startedAt, completedAt}`` (type 5: the primary company).
+- Batch read (``crm/objects`` "Read a batch of deals"): ``POST /crm/v3/objects/{type}/batch/read``
+  ``{inputs: [{id}], properties}`` → the live ones under ``results``; archived or purged ones
+  under ``errors`` (207, ``OBJECT_NOT_FOUND``).
 - Batch update (``crm/objects`` "Update a batch of companies"): ``POST
   /crm/v3/objects/companies/batch/update`` ``{inputs: [{id, properties}]}`` (≤ 100) → 200
   ``{status, results, startedAt, completedAt}``, or 207 with ``errors: [{status, category:
   OBJECT_NOT_FOUND, message, context: {ids}}]`` and ``numErrors``; a property the portal lacks
   → 400 ``VALIDATION_ERROR`` for the whole call.
 - Tasks (``crm/activities/tasks``): ``POST /crm/v3/objects/tasks`` ``{properties, associations:
-  [{to: {id}, types: [{associationCategory, associationTypeId}]}]}`` → 201 the task with its id.
+  [{to: {id}, types: [{associationCategory, associationTypeId}]}]}`` → 201 the task with its id;
+  ``POST /crm/v3/objects/tasks/search`` (EQ filters) and ``GET /crm/v3/objects/tasks/{id}
+  ?associations=companies`` → ``associations: {companies: {results: [{id, type}]}}``.
 - Errors and limits (``usage-details``, "Error handling"): 401 ``INVALID_AUTHENTICATION`` for an
   unknown token, 429 ``RATE_LIMIT`` with ``Retry-After``.
 """
@@ -96,6 +101,19 @@ class FakePortal:
             "updatedAt": moment,
         }
 
+    def restore(self, kind: str, record_id: str) -> None:
+        """Restored from the recycle bin: live again, its modification time as it was (HubSpot
+        leaves hs_lastmodifieddate alone when it archives a record: Airbyte's HubSpot source,
+        airbytehq/airbyte#19838 — a restore is taken to do the same)."""
+        record = self.archived[kind].pop(record_id)
+        for key in ("archived", "archivedAt"):
+            record.pop(key)
+        self.records[kind][record_id] = record
+
+    def purge(self, kind: str, record_id: str) -> None:
+        """Deleted for good (HubSpot purges archived records after 90 days)."""
+        del self.archived[kind][record_id]
+
     def owner(self, owner: dict[str, Any]) -> None:
         self.owners[owner["id"]] = {
             "type": "PERSON",
@@ -157,7 +175,7 @@ class FakeHubSpot(PagingFake):
     def authorized(self, request: Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.portal.access_token}"
 
-    def unauthorized(self) -> Answer:
+    def unauthorized(self, request: Request) -> Answer:
         return (
             401,
             {},
@@ -170,6 +188,8 @@ class FakeHubSpot(PagingFake):
         )
 
     def fault_body(self, status: int) -> Any:
+        if status >= 500:
+            return _error("INTERNAL_ERROR", "internal error")
         return {
             "status": "error",
             "message": "You have reached your secondly limit.",
@@ -200,10 +220,16 @@ class FakeHubSpot(PagingFake):
             return self._paged(found, request.query)
         if path == "/crm/v4/associations/deals/companies/batch/read":
             return self._associations(request.json())
+        if len(parts) == 7 and parts[5:] == ["batch", "read"] and parts[4] in OBJECT_TYPES:
+            return self._batch_read(parts[4], request.json())
         if path == "/crm/v3/objects/companies/batch/update" and request.method == "POST":
             return self._batch_update("companies", request.json())
         if path == "/crm/v3/objects/tasks" and request.method == "POST":
             return self._create_task(request.json())
+        if path == "/crm/v3/objects/tasks/search" and request.method == "POST":
+            return self._search_tasks(request.json())
+        if path.startswith("/crm/v3/objects/tasks/") and request.method == "GET":
+            return self._task(parts[5], request.query.get("associations", ""))
         return 404, {}, _error("NOT_FOUND", f"no route {request.method} {path}")
 
     def _paged(self, rows: list[dict[str, Any]], query: dict[str, str]) -> Answer:
@@ -283,6 +309,24 @@ class FakeHubSpot(PagingFake):
             {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now},
         )
 
+    def _batch_read(self, kind: str, body: dict[str, Any]) -> Answer:
+        """``POST /crm/v3/objects/{type}/batch/read``: the live records asked for; those
+        archived or gone are an ``OBJECT_NOT_FOUND`` error (207)."""
+        live = self.portal.records.get(kind, {})
+        ids = [str(item["id"]) for item in body.get("inputs") or []]
+        results = [
+            {
+                "id": i,
+                "properties": {"hs_object_id": i},
+                "createdAt": live[i]["createdAt"],
+                "updatedAt": live[i]["updatedAt"],
+                "archived": False,
+            }
+            for i in ids
+            if i in live
+        ]
+        return _batch_answer(results, [i for i in ids if i not in live], "DEAL")
+
     def _batch_update(self, kind: str, body: dict[str, Any]) -> Answer:
         inputs = body.get("inputs") or []
         if len(inputs) > 100:
@@ -306,7 +350,6 @@ class FakeHubSpot(PagingFake):
                     "VALIDATION_ERROR", f"Property values were not valid: {json.dumps(invalid)}"
                 ),
             )
-        now = stamp(datetime.now(UTC))
         results, missing = [], []
         for item in inputs:
             if item["id"] not in self.portal.records.get(kind, {}):
@@ -323,25 +366,7 @@ class FakeHubSpot(PagingFake):
                     "archived": False,
                 }
             )
-        answer: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": now,
-            "completedAt": now,
-        }
-        if not missing:
-            return 200, {}, answer
-        answer["numErrors"] = 1
-        answer["errors"] = [
-            {
-                "status": "error",
-                "category": "OBJECT_NOT_FOUND",
-                "message": "Could not get some COMPANY objects, they may be deleted or not exist. "
-                "Check that ids are valid.",
-                "context": {"ids": missing},
-            }
-        ]
-        return 207, {}, answer
+        return _batch_answer(results, missing, "COMPANY")
 
     def _create_task(self, body: dict[str, Any]) -> Answer:
         properties = body.get("properties") or {}
@@ -367,6 +392,52 @@ class FakeHubSpot(PagingFake):
             },
         )
 
+    def _search_tasks(self, body: dict[str, Any]) -> Answer:
+        """Tasks whose properties equal every filter's value (EQ; hs_timestamp in epoch
+        milliseconds, as HubSpot's search takes date-times)."""
+        (group,) = body.get("filterGroups") or [{"filters": []}]
+        wanted = {}
+        for condition in group["filters"]:
+            if condition["operator"] != "EQ":
+                return 400, {}, _error("VALIDATION_ERROR", f"unexpected filter {condition}")
+            wanted[condition["propertyName"]] = condition["value"]
+
+        def value(task: dict[str, Any], name: str) -> str | None:
+            found = task["properties"].get(name)
+            if name == "hs_timestamp" and found:
+                return str(int(_parse(found).timestamp() * 1000))
+            return found
+
+        found = [
+            {"id": task_id, "properties": {p: value(task, p) for p in body.get("properties") or []}}
+            for task_id, task in sorted(self.portal.tasks.items())
+            if all(value(task, name) == expected for name, expected in wanted.items())
+        ]
+        now = stamp(datetime.now(UTC))
+        results = [{**t, "createdAt": now, "updatedAt": now, "archived": False} for t in found]
+        return 200, {}, {"total": len(results), "results": results}
+
+    def _task(self, task_id: str, associations: str) -> Answer:
+        """``GET /crm/v3/objects/tasks/{id}?associations=companies``: the task with the ids of
+        its companies."""
+        task = self.portal.tasks.get(task_id)
+        if task is None:
+            return 404, {}, _error("OBJECT_NOT_FOUND", f"no task {task_id}")
+        now = stamp(datetime.now(UTC))
+        answer: dict[str, Any] = {
+            "id": task_id,
+            "properties": {**task["properties"], "hs_object_id": task_id},
+            "createdAt": now,
+            "updatedAt": now,
+            "archived": False,
+        }
+        if "companies" in associations.split(","):
+            companies = [str(a["to"]["id"]) for a in task.get("associations") or []]
+            answer["associations"] = {
+                "companies": {"results": [{"id": c, "type": "task_to_company"} for c in companies]}
+            }
+        return 200, {}, answer
+
 
 def _property(name: str) -> dict[str, Any]:
     return {
@@ -378,6 +449,31 @@ def _property(name: str) -> dict[str, Any]:
         "description": "",
         "options": [],
     }
+
+
+def _batch_answer(results: list[dict[str, Any]], missing: list[str], kind: str) -> Answer:
+    """A batch call's answer: 200, or 207 with an ``OBJECT_NOT_FOUND`` error naming the ids it
+    could not find."""
+    now = stamp(datetime.now(UTC))
+    answer: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": now,
+        "completedAt": now,
+    }
+    if not missing:
+        return 200, {}, answer
+    answer["numErrors"] = 1
+    answer["errors"] = [
+        {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "message": f"Could not get some {kind} objects, they may be deleted or not exist. "
+            "Check that ids are valid.",
+            "context": {"ids": missing},
+        }
+    ]
+    return 207, {}, answer
 
 
 def _error(category: str, message: str) -> dict[str, Any]:

@@ -20,13 +20,12 @@ CA file only), from Stripe's public API reference (docs.stripe.com/api):
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.connectors.loopback import Answer, LoopbackServer, Request
+from tests.connectors.loopback import Answer, Request
+from tests.connectors.paging import PagingFake
 
 VERSION = "2024-06-20"
 
@@ -88,60 +87,48 @@ class FakeStripeAccount:
         return path
 
 
-class FakeStripe:
+class FakeStripe(PagingFake):
     def __init__(self, account: FakeStripeAccount, *, page_size: int = 2) -> None:
+        super().__init__(None, page_size=page_size)
         self.account = account
-        self.page_size = page_size
-        self.calls: list[str] = []
-        # (path prefix, status) answered once each before the real answer.
-        self.faults: list[tuple[str, int]] = []
-        self.on_request: Callable[[str], None] | None = None
-        self._lock = threading.Lock()
-        self.server = LoopbackServer(self.handle, None)
-        self.url = self.server.url
 
-    def stop(self) -> None:
-        self.server.stop()
+    def call_text(self, request: Request) -> str:
+        return f"{request.method} {request.path}?{_query_text(request.query)}"
 
-    def handle(self, request: Request) -> Answer:
-        with self._lock:
-            self.calls.append(f"{request.method} {request.path}?{_query_text(request.query)}")
-            if self.on_request is not None:
-                self.on_request(request.path)
-            for index, (prefix, status) in enumerate(self.faults):
-                if request.path.startswith(prefix):
-                    del self.faults[index]
-                    return (
-                        status,
-                        {},
-                        _error(
-                            "invalid_request_error",
-                            "Too many requests hit the API too quickly. We recommend an "
-                            "exponential backoff of your requests.",
-                            code="rate_limit",
-                        ),
-                    )
-            key = request.headers.get("Authorization", "").removeprefix("Bearer ")
-            if key != self.account.api_key:
-                return (
-                    401,
-                    {},
-                    _error(
-                        "invalid_request_error",
-                        f"Invalid API Key provided: {key[:8]}****{key[-4:]}",
-                    ),
-                )
-            if request.headers.get("Stripe-Version") != VERSION:
-                return (
-                    400,
-                    {},
-                    _error(
-                        "invalid_request_error",
-                        f"the fake serves API version {VERSION}, not "
-                        f"{request.headers.get('Stripe-Version')}",
-                    ),
-                )
-            return self._api(request)
+    def fault_body(self, status: int) -> Any:
+        return _error(
+            "invalid_request_error",
+            "Too many requests hit the API too quickly. We recommend an exponential backoff "
+            "of your requests.",
+            code="rate_limit",
+        )
+
+    def authorized(self, request: Request) -> bool:
+        return self._key(request) == self.account.api_key
+
+    def unauthorized(self, request: Request) -> Answer:
+        key = self._key(request)
+        return (
+            401,
+            {},
+            _error("invalid_request_error", f"Invalid API Key provided: {key[:8]}****{key[-4:]}"),
+        )
+
+    def answer(self, request: Request) -> Answer:
+        if request.headers.get("Stripe-Version") != VERSION:
+            return (
+                400,
+                {},
+                _error(
+                    "invalid_request_error",
+                    f"the fake serves API version {VERSION}, not "
+                    f"{request.headers.get('Stripe-Version')}",
+                ),
+            )
+        return self._api(request)
+
+    def _key(self, request: Request) -> str:
+        return request.headers.get("Authorization", "").removeprefix("Bearer ")
 
     def _api(self, request: Request) -> Answer:
         parts = request.path.strip("/").split("/")

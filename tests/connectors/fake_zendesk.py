@@ -60,7 +60,7 @@ class FakeZendesk(PagingFake):
             "ascii"
         )
 
-    def unauthorized(self) -> Answer:
+    def unauthorized(self, request: Request) -> Answer:
         return 401, {}, {"error": "Couldn't authenticate you"}
 
     def fault_body(self, status: int) -> Any:

@@ -1,10 +1,13 @@
-"""The shape every paging vendor fake shares (HubSpot's CRM API, Zendesk's exports): an HTTPS
-server on 127.0.0.1 that records each call, lets a test act at a request (kill the sync there),
-answers queued faults once each (429 with Retry-After, a 400) before the real answer, refuses a
-wrong credential in the vendor's words, and hands out offset pages.
+"""The shape every vendor fake shares (Salesforce's, HubSpot's and Stripe's APIs, Zendesk's
+exports): a server on 127.0.0.1 (HTTPS with a loopback certificate, or plain HTTP) that records
+each call, lets a test act at a request (kill the sync there), answers queued faults once each
+(429 with Retry-After, a 400) before the real answer or in its place after the work was done (a
+lost answer), refuses a wrong credential in the vendor's words, and hands out offset pages.
 
 A vendor's fake says only what differs: ``authorized``/``unauthorized`` (its credential and its
-401 body), ``fault_body`` (its error body for a fault's status) and ``answer`` (its routes).
+401 body), ``fault_body`` (its error body for a fault's status), ``answer`` (its routes), and
+where it needs them ``before_credentials`` (an endpoint answered without one: Salesforce's
+token) and ``call_text`` (how a call is recorded).
 """
 
 from __future__ import annotations
@@ -30,16 +33,21 @@ def offset_page(
 
 
 class PagingFake:
-    def __init__(self, folder: Path, *, page_size: int) -> None:
+    def __init__(self, folder: Path | None, *, page_size: int) -> None:
+        """``folder``: where the loopback certificate goes (None: plain HTTP)."""
         self.page_size = page_size
         self.calls: list[str] = []
         # (path prefix, status, Retry-After) answered once each before the real answer.
         self.faults: list[tuple[str, int, str | None]] = []
+        # (method and path, status): the call is done, then its answer is lost and this status
+        # comes back instead, once each (a gateway timing out after the work was done).
+        self.lost_answers: list[tuple[str, int]] = []
         # Called with each request's path before it is answered (a test kills the sync here).
         self.on_request: Callable[[str], None] | None = None
         self.lock = threading.Lock()
-        self.cert, key = loopback_certificate(folder)
-        self.server = LoopbackServer(self.handle, (self.cert, key))
+        tls = loopback_certificate(folder) if folder is not None else None
+        self.cert = tls[0] if tls is not None else None
+        self.server = LoopbackServer(self.handle, tls)
         self.url = self.server.url
 
     def stop(self) -> None:
@@ -47,7 +55,7 @@ class PagingFake:
 
     def handle(self, request: Request) -> Answer:
         with self.lock:
-            self.calls.append(f"{request.method} {request.path}")
+            self.calls.append(self.call_text(request))
             if self.on_request is not None:
                 self.on_request(request.path)
             for index, (prefix, status, retry_after) in enumerate(self.faults):
@@ -55,16 +63,32 @@ class PagingFake:
                     del self.faults[index]
                     headers = {"Retry-After": retry_after} if retry_after else {}
                     return status, headers, self.fault_body(status)
+            early = self.before_credentials(request)
+            if early is not None:
+                return early
             if not self.authorized(request):
-                return self.unauthorized()
-            return self.answer(request)
+                return self.unauthorized(request)
+            answer = self.answer(request)
+            called = f"{request.method} {request.path.rstrip('/')}"
+            for index, (lost, status) in enumerate(self.lost_answers):
+                if called == lost:
+                    del self.lost_answers[index]
+                    return status, {}, self.fault_body(status)
+            return answer
 
     # --- what each vendor's fake says -----------------------------------------------------------
+
+    def call_text(self, request: Request) -> str:
+        return f"{request.method} {request.path}"
+
+    def before_credentials(self, request: Request) -> Answer | None:
+        """The answer to a call that needs no credential (None: it needs one)."""
+        return None
 
     def authorized(self, request: Request) -> bool:
         raise NotImplementedError
 
-    def unauthorized(self) -> Answer:
+    def unauthorized(self, request: Request) -> Answer:
         raise NotImplementedError
 
     def fault_body(self, status: int) -> Any:

@@ -137,6 +137,32 @@ def test_a_deal_deleted_in_hubspot_is_kept_marked_and_leaves_the_pipeline(
         assert deal_id in [o.external_id for o in pipeline]
 
 
+def test_a_deal_restored_without_a_new_modification_time_is_live_again(
+    factory: sessionmaker[Session], fake_hubspot: FakeHubSpot, data_dir: Path
+) -> None:
+    """No search lists a deal whose restore left hs_lastmodifieddate as it was: the archived
+    list no longer holds it and HubSpot reads it as live, so it is live again. One purged for
+    good is neither: it stays marked deleted."""
+    portal = fake_hubspot.portal
+    acme_deal, other = "18273645091", sorted(set(portal.records["deals"]) - {"18273645091"})[0]
+    for deal_id in (acme_deal, other):  # older than the others: the next searches start after
+        portal.put("deals", deal_id, {}, at=datetime(2026, 10, 30, tzinfo=UTC))
+    connect(factory, fake_hubspot)
+    sync(factory, data_dir)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    for deal_id in (acme_deal, other):
+        portal.delete("deals", deal_id, at=yesterday)
+    assert sync(factory, data_dir).objects["deals"].deleted == 2
+    portal.restore("deals", acme_deal)
+    portal.purge("deals", other)
+    sync(factory, data_dir)
+    with session_scope(factory) as session:
+        query = sa.select(Opportunity.external_id, Opportunity.deleted_in_crm_on)
+        marked = {key: on for key, on in session.execute(query)}
+    assert marked[acme_deal] is None
+    assert marked[other] == yesterday.date()
+
+
 def test_a_subsidiary_read_before_its_parent_is_stored_after_the_last_page(
     factory: sessionmaker[Session], fake_hubspot: FakeHubSpot, data_dir: Path
 ) -> None:
@@ -190,8 +216,8 @@ def test_a_property_the_portal_lacks_fails_that_object_only(
     run = sync(factory, data_dir)
     assert run.status == "partial"
     assert run.objects["contacts"].error == (
-        "HubSpotRefused: HubSpot contacts have no property 'jobtitle' that mapping "
-        "hubspot-contacts reads; create it in HubSpot or connect with a mapping without it"
+        "HubSpotRefused: HubSpot contacts have no property 'jobtitle', from which Tenure reads "
+        "each contact's title: create it in HubSpot (Settings, Properties) and sync again"
     )
     assert counts(run)["companies"][:2] == (4, 4)
 

@@ -158,3 +158,50 @@ def test_the_daily_run_writes_back_to_hubspot_last(
     turn_on(factory, csm_field=None, closed_ctas_as_tasks=False)
     assert daily_write_back(database_url, monkeypatch)["accounts_written"] == 2
     assert properties(fake_hubspot, ACME)["tenure_health_score"] == "38"
+
+
+def task_rejects(factory: sessionmaker[Session]) -> list[str]:
+    with session_scope(factory) as session:
+        run = session.scalars(sa.select(SyncRun).order_by(SyncRun.id.desc())).first()
+        assert run is not None
+        return list(run.objects["Task write-back"]["rejects"])
+
+
+def test_a_task_whose_answer_was_lost_is_made_once(
+    factory: sessionmaker[Session], fake_hubspot: FakeHubSpot, synced: None
+) -> None:
+    """HubSpot made the task, then its gateway answered 502. Sending the create again would make
+    a second task: it is sent once, and the next write-back finds the task (same subject and
+    time, on Acme) instead of making another."""
+    turn_on(factory, health_score_field=None, churn_risk_field=None, csm_field=None)
+    fake_hubspot.lost_answers.append(("POST /crm/v3/objects/tasks", 502))
+    first = wb.write_back(factory, SECRET, TODAY)
+    assert first == {"accounts_written": 0, "tasks_created": 0, "refused": 1, "failed": 0}
+    assert len(fake_hubspot.portal.tasks) == 1
+    assert fake_hubspot.calls.count("POST /crm/v3/objects/tasks") == 1
+    assert task_rejects(factory) == [
+        "CTA 'Champion left': HubSpot answered 502: internal error (HubSpot may have made the "
+        "task all the same: the next write-back looks for it before making it again)"
+    ]
+    fake_hubspot.calls.clear()
+    again = wb.write_back(factory, SECRET, TODAY)
+    assert again == {"accounts_written": 0, "tasks_created": 0, "refused": 0, "failed": 0}
+    (task_id,) = fake_hubspot.portal.tasks
+    assert fake_hubspot.calls == [
+        "POST /crm/v3/objects/tasks/search",
+        f"GET /crm/v3/objects/tasks/{task_id}",
+    ]
+    fake_hubspot.calls.clear()
+    assert wb.write_back(factory, SECRET, TODAY) == again  # known now: not looked for again
+    assert fake_hubspot.calls == []
+
+
+def test_a_task_refused_by_a_5xx_before_it_was_made_is_made_on_the_next_run(
+    factory: sessionmaker[Session], fake_hubspot: FakeHubSpot, synced: None
+) -> None:
+    turn_on(factory, health_score_field=None, churn_risk_field=None, csm_field=None)
+    fake_hubspot.faults.append(("/crm/v3/objects/tasks", 503, None))
+    assert wb.write_back(factory, SECRET, TODAY)["tasks_created"] == 0
+    assert fake_hubspot.portal.tasks == {}
+    assert wb.write_back(factory, SECRET, TODAY)["tasks_created"] == 1  # looked for, then made
+    assert len(fake_hubspot.portal.tasks) == 1

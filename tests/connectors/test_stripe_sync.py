@@ -115,7 +115,7 @@ def test_new_changed_and_deleted_through_created_and_events(
     account.delete_customer(KAISHA, at=now)
     # a self-serve sign-up: an e-mail, no name
     account.create("customers", customer(SELF_SERVE, None, "founder@startup.example", "usd", now))
-    fake_stripe.faults.append(("/v1/customers", 429))
+    fake_stripe.faults.append(("/v1/customers", 429, None))
     run = sync(factory, data_dir)
     listed = [c for c in fake_stripe.calls if c.startswith("GET /v1/customers?created")]
     assert len(listed) == 2  # the 429, then the same call answered

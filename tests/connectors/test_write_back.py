@@ -156,3 +156,19 @@ def daily_write_back(database_url: str, monkeypatch: pytest.MonkeyPatch) -> dict
     steps = {step["name"]: step for step in result.step_results}
     assert list(steps)[-1] == "write_back" and steps["write_back"]["error"] is None
     return steps["write_back"]["counts"]
+
+
+def test_a_task_whose_answer_was_lost_is_looked_for_before_it_is_made_again(
+    factory: sessionmaker[Session], fake_salesforce: FakeSalesforce, synced: None
+) -> None:
+    """Salesforce made the Task, then the answer was lost (a 502): the next write-back finds it
+    by its account, subject and date instead of making a second one."""
+    turn_on(factory, health_score_field=None, churn_risk_field=None, csm_field=None)
+    fake_salesforce.lost_answers.append(("POST /services/data/v60.0/composite/sobjects", 502))
+    first = wb.write_back(factory, SECRET, TODAY)
+    assert first == {"accounts_written": 0, "tasks_created": 0, "refused": 1, "failed": 0}
+    assert len(fake_salesforce.org.records["Task"]) == 1
+    again = wb.write_back(factory, SECRET, TODAY)
+    assert again == {"accounts_written": 0, "tasks_created": 0, "refused": 0, "failed": 0}
+    assert len(fake_salesforce.org.records["Task"]) == 1
+    assert fake_salesforce.calls[-1] == "GET /services/data/v60.0/query/"  # the SOQL look-up

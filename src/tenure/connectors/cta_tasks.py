@@ -4,6 +4,8 @@ the subject; its outcome, why it was opened (as its page says it) and the CSM's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tenure.model import Cta
 from tenure.playbooks.wording import why_text
 
@@ -20,3 +22,13 @@ def task_description(cta: Cta) -> str:
     if cta.outcome_note:
         lines.append(f"Note: {cta.outcome_note}")
     return "\n".join(lines)[:32000]
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What a CRM answered for one task: its id, or why there is none. ``unsure``: the call
+    failed after it was sent (a 5xx, a lost answer), so the task may exist all the same."""
+
+    task_id: str | None
+    error: str = ""
+    unsure: bool = False

@@ -27,14 +27,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, time
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from urllib3.exceptions import HTTPError
 from urllib3.util.retry import Retry
 
 from tenure.accounts.schemas import parse_iso_datetime
-from tenure.connectors.cta_tasks import task_description, task_subject
+from tenure.connectors.cta_tasks import TaskOutcome, task_description, task_subject
 from tenure.connectors.http import RETRIED_STATUSES, library
 from tenure.connectors.records import Batch, Deleted, SyncObject
+from tenure.connectors.sync import field_words
 from tenure.errors import TenureError
 from tenure.ingest.mappings import Mapping
 
@@ -73,7 +76,7 @@ PAGE = 100  # search pages hold at most 200; lists at most 100
 SEARCH_WINDOW = 10_000
 PRIMARY_COMPANY = 5  # HUBSPOT_DEFINED association type "Primary" (deal → company)
 TASK_TO_COMPANY = 192  # HUBSPOT_DEFINED association type, task → company
-BATCH_WRITE = 100  # inputs per batch update
+BATCH_WRITE = 100  # inputs per batch update or read
 # The deal mapping reads the deal as GET /crm/v3/objects/deals returns it.
 PROPERTIES_PREFIX = "properties."
 
@@ -83,6 +86,11 @@ T = TypeVar("T")
 class HubSpotRefused(TenureError):
     status_code = 502
     code = "hubspot_refused"
+
+    def __init__(self, message: str, *, answered: int | None = None) -> None:
+        super().__init__(message)
+        # HubSpot's status (None: no answer came back).
+        self.answered = answered
 
 
 # --- pure: search requests, cursors, records -------------------------------------------------
@@ -98,18 +106,22 @@ def wanted_properties(obj: SyncObject, mapping: Mapping, available: set[str]) ->
     and modification time. A required property the portal lacks fails the object, naming it —
     HubSpot would leave it out of every answer and the field would read as empty."""
     nested = obj.name == DEALS
-    required, every = (
-        {_property(column, nested) for column in mapping.read_columns(optional=optional)}
-        for optional in (False, True)
-    )
-    required.discard(None)
-    lacking = sorted(p for p in required if p not in available)  # type: ignore[type-var]
+    required = {
+        prop: field
+        for column, field in mapping.read_columns(optional=False).items()
+        if (prop := _property(column, nested)) is not None
+    }
+    lacking = sorted(p for p in required if p not in available)
     if lacking:
+        fields = sorted({field_words(required[p]) for p in lacking})
+        one = len(lacking) == 1
         raise HubSpotRefused(
-            f"HubSpot {obj.name} have no propert{'y' if len(lacking) == 1 else 'ies'} "
-            f"{', '.join(map(repr, lacking))} that mapping {mapping.name} reads; create it in "
-            "HubSpot or connect with a mapping without it"
+            f"HubSpot {obj.name} have no propert{'y' if one else 'ies'} "
+            f"{', '.join(map(repr, lacking))}, from which Tenure reads each {obj.label}'s "
+            f"{' and '.join(fields)}: create {'it' if one else 'them'} in HubSpot (Settings, "
+            "Properties) and sync again"
         )
+    every = {_property(column, nested) for column in mapping.read_columns()}
     chosen = {p for p in every if p is not None and p in available}
     return sorted(chosen | {"hs_object_id", modified_property(obj.name)})
 
@@ -216,7 +228,10 @@ def refusal(error: Exception) -> HubSpotRefused:
             message = str(body)[:300]
     reason = message or getattr(error, "reason", None) or type(error).__name__
     hint = " (the private app's access token is wrong or was rotated: connect hubspot again)"
-    return HubSpotRefused(f"HubSpot answered {status}: {reason}" + (hint if status == 401 else ""))
+    return HubSpotRefused(
+        f"HubSpot answered {status}: {reason}" + (hint if status == 401 else ""),
+        answered=status if isinstance(status, int) else None,
+    )
 
 
 # --- I/O: the API through hubspot-api-client --------------------------------------------------
@@ -235,6 +250,27 @@ def retry(*, attempts: int = 5, backoff: float = 0.5) -> Retry:
     )
 
 
+class CreateRetry(Retry):
+    """Retries for creating a record: only where HubSpot did nothing — a 429 (its rate limiter
+    refuses before the call runs) or a connection that never opened. A 5xx or a lost answer
+    may come after the record was made: sent again, it would make a second one."""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        return status_code == 429 and super().is_retry(method, status_code, has_retry_after)
+
+
+def create_retry(*, attempts: int = 5, backoff: float = 0.5) -> Retry:
+    return CreateRetry(
+        total=attempts,
+        backoff_factor=backoff,
+        status_forcelist=frozenset({429}),
+        allowed_methods=frozenset({"POST"}),
+        read=False,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
 class HubSpotReader:
     """One portal's CRM API, authenticated by a private app's access token."""
 
@@ -246,12 +282,16 @@ class HubSpotReader:
 
     def client(self) -> Any:
         if self._client is None:
-            hubspot = library("hubspot", "hubspot-api-client")
-            # host: the SDK's Configuration.host, the documented way to reach another address.
-            self._client = hubspot.HubSpot(
-                access_token=self.credentials["access_token"], host=self.api_url, retry=retry()
-            )
+            self._client = self.sdk(retry())
         return self._client
+
+    def sdk(self, retries: Retry) -> Any:
+        """hubspot-api-client for this portal, retrying as ``retries`` says."""
+        hubspot = library("hubspot", "hubspot-api-client")
+        # host: the SDK's Configuration.host, the documented way to reach another address.
+        return hubspot.HubSpot(
+            access_token=self.credentials["access_token"], host=self.api_url, retry=retries
+        )
 
     def call(self, method: Callable[..., T], **arguments: Any) -> T:
         """One SDK call (a method of an API of ``client()``), its failure said plainly."""
@@ -261,6 +301,8 @@ class HubSpotReader:
         except Exception as error:
             if type(error).__name__ == "ApiException" or hasattr(error, "status"):
                 raise refusal(error) from None
+            if isinstance(error, HTTPError):  # no answer: timed out, connection lost
+                raise HubSpotRefused(f"HubSpot did not answer: {error}") from None
             raise
 
     def check(self) -> dict[str, Any]:
@@ -286,7 +328,9 @@ class HubSpotReader:
             records = [flat_record(obj.name, o) for o in page]
             yield Batch(records, _text(modstamp))
         if obj.deletions:
-            yield Batch([], _text(modstamp), deleted=deleted_records(self._archived(obj.name)))
+            deleted = deleted_records(self._archived(obj.name))
+            live = partial(self._live, obj.name) if obj.name == DEALS else None
+            yield Batch([], _text(modstamp), deleted=deleted, live=live)
 
     def _serialized(self, api: Any, model: Any) -> Any:
         return api.api_client.sanitize_for_serialization(model)
@@ -333,6 +377,23 @@ class HubSpotReader:
             if not (answer.paging and answer.paging.next):
                 return found
             after = answer.paging.next.after
+
+    def _live(self, obj: str, ids: list[str]) -> set[str]:
+        """Those of ``ids`` HubSpot has as live records (batch read: archived and purged ones
+        come back as errors, not results)."""
+        models = library(f"hubspot.crm.{obj}", "hubspot-api-client")
+        api = getattr(self.client().crm, obj).batch_api
+        found: set[str] = set()
+        for start in range(0, len(ids), BATCH_WRITE):
+            chunk = ids[start : start + BATCH_WRITE]
+            body = models.BatchReadInputSimplePublicObjectId(
+                inputs=[models.SimplePublicObjectId(id=i) for i in chunk],
+                properties=[],
+                properties_with_history=[],
+            )
+            read = partial(api.read, batch_read_input_simple_public_object_id=body)
+            found |= {str(record.id) for record in self.call(read, archived=False).results}
+        return found
 
     def _deal_companies(self, deal_ids: list[str]) -> dict[str, list[dict[str, str]]]:
         models = library("hubspot.crm.associations.v4", "hubspot-api-client")
@@ -408,13 +469,16 @@ def batch_errors(answer: dict[str, Any]) -> dict[str, str]:
 class HubSpotWriter:
     """Write-back through hubspot-api-client: company properties by batch update, a completed
     task per closed CTA (one create each: a batch create's results do not say which input they
-    answer)."""
+    answer). A create is sent once: retried on 429 only (``CreateRetry``); one whose answer was
+    lost is looked up on the next run (``find_task``) before it is made again."""
 
+    crm = "HubSpot"
     account_object = "Company"
     chunk = BATCH_WRITE
 
     def __init__(self, reader: HubSpotReader) -> None:
         self.reader = reader
+        self._creating: Any = None
 
     def values(self, values: dict[str, Any]) -> dict[str, Any]:
         """HubSpot keeps every property value as a string."""
@@ -443,10 +507,12 @@ class HubSpotWriter:
     def task(self, cta: Cta, account_id: str, owner_id: str | None) -> dict[str, Any]:
         return {"company": account_id, "properties": task_properties(cta, owner_id)}
 
-    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[tuple[str | None, str]]:
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[TaskOutcome]:
         models = library("hubspot.crm.objects.tasks", "hubspot-api-client")
-        api = self.reader.client().crm.objects.tasks.basic_api
-        created: list[tuple[str | None, str]] = []
+        if self._creating is None:
+            self._creating = self.reader.sdk(create_retry())
+        api = self._creating.crm.objects.tasks.basic_api
+        created: list[TaskOutcome] = []
         for task in tasks:
             association = models.PublicAssociationsForObject(
                 to=models.PublicObjectId(id=task["company"]),
@@ -463,10 +529,45 @@ class HubSpotWriter:
             try:
                 answer = self.reader.call(api.create, simple_public_object_input_for_create=body)
             except HubSpotRefused as refused:  # this task only; the others still go
-                created.append((None, str(refused)))
+                lost = refused.answered is None or refused.answered >= 500
+                created.append(TaskOutcome(None, str(refused), unsure=lost))
                 continue
-            created.append((str(answer.id), ""))
+            created.append(TaskOutcome(str(answer.id)))
         return created
+
+    def find_task(self, task: dict[str, Any]) -> str | None:
+        """The task a create whose answer was lost made after all, if HubSpot has it: one with
+        the same subject and time (the search), on the same company (its associations). Run on
+        a later write-back: HubSpot's search lists a new record seconds after it is made."""
+        models = library("hubspot.crm.objects.tasks", "hubspot-api-client")
+        tasks = self.reader.client().crm.objects.tasks
+        properties = task["properties"]
+        moment = parse_iso_datetime(properties["hs_timestamp"])
+        same = [
+            models.Filter(
+                property_name="hs_task_subject", operator="EQ", value=properties["hs_task_subject"]
+            ),
+            models.Filter(
+                property_name="hs_timestamp",
+                operator="EQ",
+                value=str(int(moment.timestamp() * 1000)),
+            ),
+        ]
+        search = models.PublicObjectSearchRequest(
+            filter_groups=[models.FilterGroup(filters=same)],
+            properties=["hs_task_subject", "hs_timestamp"],
+            limit=PAGE,
+        )
+        found = self.reader.call(tasks.search_api.do_search, public_object_search_request=search)
+        for candidate in found.results:
+            read = self.reader.call(
+                tasks.basic_api.get_by_id, task_id=candidate.id, associations=["companies"]
+            )
+            companies = (read.associations or {}).get("companies")
+            linked = companies.results if companies is not None else []
+            if any(str(company.id) == str(task["company"]) for company in linked):
+                return str(candidate.id)
+        return None
 
     def api_usage(self) -> dict[str, Any]:
         return self.reader.api_usage()

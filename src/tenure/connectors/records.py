@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -40,6 +40,10 @@ class Batch:
     records: list[dict[str, Any]]
     cursor: str
     deleted: list[Deleted] = field(default_factory=list)
+    # Given where ``deleted`` lists every record deleted now (HubSpot's archived ones): which
+    # of some ids the vendor has as live records. A record marked deleted that the vendor
+    # restored without changing its modification time is read by no search: found here.
+    live: Callable[[list[str]], set[str]] | None = None
 
 
 class Reader(Protocol):

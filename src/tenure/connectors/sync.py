@@ -15,6 +15,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,33 @@ def _store(
         stored = [r for line, r in enumerate(batch.records, 1) if line not in set(lines)]
         _restored(session, mapping, stored)
     tally.deleted += mark_deleted(session, obj.entity, batch.deleted, vendor)
+    if batch.live is not None and obj.entity == "opportunities":
+        _restored_quietly(session, batch.deleted, batch.live)
     return [batch.records[line - 1] for line in lines]
+
+
+# How long HubSpot keeps a deleted record restorable (then it is purged).
+RESTORABLE_DAYS = 90
+
+
+def _restored_quietly(
+    session: Session, deleted: list[Deleted], live: Callable[[list[str]], set[str]]
+) -> None:
+    """Deals marked deleted that the CRM lists as deleted no more and has live: restored by a
+    restore that left their modification time as it was, so no search read them again. One
+    purged for good is neither deleted nor live: it stays marked."""
+    since = utcnow().date() - timedelta(days=RESTORABLE_DAYS)
+    marked = session.scalars(
+        sa.select(Opportunity.external_id).where(Opportunity.deleted_in_crm_on >= since)
+    )
+    candidates = sorted({key for key in marked if key} - {item.external_id for item in deleted})
+    restored = live(candidates) if candidates else set()
+    if restored:
+        session.execute(
+            sa.update(Opportunity)
+            .where(Opportunity.external_id.in_(sorted(restored)))
+            .values(deleted_in_crm_on=None)
+        )
 
 
 def _restored(session: Session, mapping: Mapping, records: list[dict[str, Any]]) -> None:

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any, Protocol
 
+import requests
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,7 +36,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.connectors import credentials as sealing
-from tenure.connectors.cta_tasks import task_description, task_subject
+from tenure.connectors.cta_tasks import TaskOutcome, task_description, task_subject
+from tenure.connectors.http import library
 from tenure.connectors.hubspot import HubSpotReader, HubSpotWriter
 from tenure.connectors.salesforce import SalesforceReader
 from tenure.connectors.schemas import ObjectOutcome
@@ -211,6 +213,14 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _unanswered(error: Exception) -> bool:
+    """A failed call after which the CRM may have done the work: a 5xx, or no answer at all."""
+    status = getattr(error, "status", None)
+    return (isinstance(status, int) and status >= 500) or isinstance(
+        error, requests.ConnectionError | requests.Timeout
+    )
+
+
 def _errors(result: dict[str, Any]) -> str:
     return "; ".join(
         f"{e.get('statusCode', '')}: {e.get('message', '')}" for e in result.get("errors") or []
@@ -223,6 +233,7 @@ def _errors(result: dict[str, Any]) -> str:
 class CrmWriter(Protocol):
     """One CRM's write calls: each answers per record, None for written or the CRM's reason."""
 
+    crm: str  # the CRM's name, for people
     account_object: str  # the CRM's name for an account: "Account", "Company"
     chunk: int
 
@@ -232,7 +243,11 @@ class CrmWriter(Protocol):
 
     def task(self, cta: Cta, account_id: str, owner_id: str | None) -> dict[str, Any]: ...
 
-    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[tuple[str | None, str]]: ...
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[TaskOutcome]: ...
+
+    def find_task(self, task: dict[str, Any]) -> str | None:
+        """The id of a task made by a create whose answer was lost, if the CRM has it."""
+        ...
 
     def api_usage(self) -> dict[str, Any]: ...
 
@@ -240,6 +255,7 @@ class CrmWriter(Protocol):
 class SalesforceWriter:
     """sObject Collections: PATCH for the accounts, POST for the Tasks, a result per record."""
 
+    crm = "Salesforce"
     account_object = "Account"
     chunk = CHUNK
 
@@ -259,11 +275,33 @@ class SalesforceWriter:
     def task(self, cta: Cta, account_id: str, owner_id: str | None) -> dict[str, Any]:
         return task_for(cta, account_id, owner_id)
 
-    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[tuple[str | None, str]]:
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[TaskOutcome]:
+        try:
+            results = _collection(self.reader, "POST", list(tasks))
+        except Exception as error:  # the call, not a record, failed
+            if not _unanswered(error):
+                raise
+            from tenure.connectors.sync import describe
+
+            return [TaskOutcome(None, describe(error), unsure=True) for _ in tasks]
         return [
-            (result.get("id"), "") if result.get("success") else (None, _errors(result))
-            for result in _collection(self.reader, "POST", list(tasks))
+            TaskOutcome(result.get("id"))
+            if result.get("success")
+            else TaskOutcome(None, _errors(result))
+            for result in results
         ]
+
+    def find_task(self, task: dict[str, Any]) -> str | None:
+        """A Task on the same account with the same subject and date (SOQL)."""
+        soql = library("simple_salesforce.format", "simple-salesforce").format_soql(
+            "SELECT Id FROM Task WHERE WhatId = {} AND Subject = {} AND ActivityDate = {}",
+            task["WhatId"],
+            task["Subject"],
+            date.fromisoformat(task["ActivityDate"]),
+        )
+        answer = self.reader.call(lambda sf: sf.query(soql))
+        records = answer.get("records") or []
+        return str(records[0]["Id"]) if records else None
 
     def api_usage(self) -> dict[str, Any]:
         return self.reader.api_usage()
@@ -438,13 +476,14 @@ def _write_tasks(
     tally = ObjectOutcome()
     with session_scope(factory) as session:
         remote = _remote_accounts(session, vendor)
-        done = set(
-            session.scalars(
-                sa.select(WriteBack.record_id).where(
-                    WriteBack.connection_id == connection_id, WriteBack.kind == "cta"
-                )
+        sent = session.execute(
+            sa.select(WriteBack.record_id, WriteBack.remote_id).where(
+                WriteBack.connection_id == connection_id, WriteBack.kind == "cta"
             )
-        )
+        ).all()
+        done = {cta_id for cta_id, task_id in sent if task_id is not None}
+        # Sent before, but the CRM's answer was lost: the task may exist.
+        unsure = {cta_id for cta_id, task_id in sent if task_id is None}
         owners = {
             user_id: external_id
             for user_id, external_id in session.execute(sa.select(User.id, User.external_id))
@@ -471,17 +510,31 @@ def _write_tasks(
     tally.read = len(tasks)
     try:
         for chunk in _chunks(tasks, writer.chunk):
-            results = writer.create_tasks([task for _, _, task in chunk])
+            found = {i: writer.find_task(task) for i, _, task in chunk if i in unsure}
+            new = [task for i, _, task in chunk if found.get(i) is None]
+            made = iter(writer.create_tasks(new) if new else [])
             tally.batches += 1
             with session_scope(factory) as session:
-                for (cta_id, title, _), (task_id, error) in zip(chunk, results, strict=True):
-                    if task_id is not None:
-                        _remember(session, connection_id, "cta", cta_id, task_id, {})
-                        tally.inserted += 1
-                    else:
-                        tally.rejected += 1
-                        if len(tally.rejects) < 20:
-                            tally.rejects.append(f"CTA {title!r}: {error}")
+                for cta_id, title, _ in chunk:
+                    earlier = found.get(cta_id)  # made by an earlier run after all
+                    outcome = TaskOutcome(earlier) if earlier else next(made)
+                    if outcome.task_id is not None:
+                        _remember(session, connection_id, "cta", cta_id, outcome.task_id, {})
+                        if earlier:
+                            tally.unchanged += 1
+                        else:
+                            tally.inserted += 1
+                        continue
+                    tally.rejected += 1
+                    reason = outcome.error
+                    if outcome.unsure:  # looked for before it is made again
+                        _remember(session, connection_id, "cta", cta_id, None, {"lost": reason})
+                        reason += (
+                            f" ({writer.crm} may have made the task all the same: the next "
+                            "write-back looks for it before making it again)"
+                        )
+                    if len(tally.rejects) < 20:
+                        tally.rejects.append(f"CTA {title!r}: {reason}")
     except Exception as error:
         from tenure.connectors.sync import describe
 

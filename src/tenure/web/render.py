@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from tenure.accounts.words import key_words
@@ -68,6 +70,20 @@ def period_words(period: str) -> str:
     return f"{start} – {end}"
 
 
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def whole_dates(text: str | None) -> Markup:
+    """Text with each day in it kept on one line (a browser breaks '2027-01-18' after a hyphen
+    when a narrow column wraps the sentence around it).
+
+    >>> str(whole_dates("Renewal on 2027-01-18 <b>"))
+    'Renewal on <span class="nowrap">2027-01-18</span> &lt;b&gt;'
+    """
+    escaped = str(escape(text or ""))
+    return Markup(DAY.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>', escaped))
+
+
 def same_site(target: str, default: str) -> str:
     """A redirect target from a form: a path on this site, else ``default``."""
     if target.startswith("/") and not target.startswith(("//", "/\\")):
@@ -78,6 +94,7 @@ def same_site(target: str, default: str) -> str:
 templates.env.filters["money"] = money
 templates.env.filters["field_words"] = audit_words.field_text
 templates.env.filters["date"] = short_date
+templates.env.filters["whole_dates"] = whole_dates
 templates.env.filters["stage_label"] = stage_label
 templates.env.filters["period"] = period_words
 templates.env.globals["query_with"] = query_with

@@ -50,6 +50,10 @@ def test_daily_run_then_work_the_cta(cli_env: str) -> None:
     ]
     assert run["counts"]["rules"] == {"created": 2}
     assert "already succeeded" in invoke("run", "daily", "--as-of", "2026-03-01", "--no-send")
+    # The table says each step and what it counted in words, not the stored keys.
+    table = invoke("run", "daily", "--as-of", "2026-03-01", "--no-send", "--force")
+    assert "Health scores" in table and "1 scored, 1 red, 0 changed band" in table
+    assert "band_changes" not in table and "scored=" not in table
     rows = [line.replace("│", " ").split() for line in invoke("run", "history").splitlines()]
     run_row = next(row for row in rows if "2026-03-01" in row)
     assert run_row[:2] + run_row[-2:] == ["2026-03-01", "succeeded", "0", "risk"]  # risk skipped

@@ -260,6 +260,7 @@ def run_daily_job(ctx: DemoContext) -> None:
     """
     from tenure.cli.context import database
     from tenure.jobs.daily import run_daily
+    from tenure.jobs.words import count_words, step_words
     from tenure.playbooks.config import playbook_settings
     from tenure.playbooks.rules import load_ruleset
     from tenure.store.events import open_event_store
@@ -276,7 +277,7 @@ def run_daily_job(ctx: DemoContext) -> None:
                 playbooks,
                 store=open_event_store(ctx.settings),
                 data_dir=ctx.settings.data_dir,
-                on_step=lambda name: status.update(f"daily run {ctx.as_of}: {name}…"),
+                on_step=lambda name: status.update(f"daily run {ctx.as_of}: {step_words(name)}…"),
             )
     finally:
         engine.dispose()
@@ -287,9 +288,9 @@ def run_daily_job(ctx: DemoContext) -> None:
         f"daily run {run.as_of}: [bold]{run.status}[/] in {seconds:.1f} s", highlight=False
     )
     for step in run.steps:
-        counts = ", ".join(f"{k}={v}" for k, v in step["counts"].items())
+        counts = count_words(step["name"], step["counts"])
         error = f" [red]{step['error'].splitlines()[0]}[/]" if step["error"] else ""
-        console.print(f"  {step['name']:<11} {counts}{error}", highlight=False)
+        console.print(f"  {step_words(step['name'])}: {counts}{error}", highlight=False)
     if "model_version" in ctx.facts:
         show_riskiest(ctx)
     from collections import Counter

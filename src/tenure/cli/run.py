@@ -31,6 +31,7 @@ def run_daily(
     from tenure.cli.context import event_store
     from tenure.cli.context import settings as settings_of_cli
     from tenure.jobs.daily import run_daily as run
+    from tenure.jobs.words import count_words, step_words
     from tenure.playbooks.config import playbook_settings
     from tenure.playbooks.outbox import SmtpMailer
     from tenure.playbooks.webhooks import HttpPoster
@@ -52,7 +53,7 @@ def run_daily(
                 store=event_store(),
                 data_dir=settings_of_cli().data_dir,
                 force=force,
-                on_step=lambda name: status.update(f"daily run {day}: {name}…"),
+                on_step=lambda name: status.update(f"daily run {day}: {step_words(name)}…"),
             )
     finally:
         engine.dispose()
@@ -72,11 +73,11 @@ def run_daily(
             title=f"daily run {day}: {result.run.status}",
         )
         for step in result.run.steps:
-            counts = ", ".join(f"{k}={v}" for k, v in step["counts"].items())
+            counts = count_words(step["name"], step["counts"])
             error = (step["error"] or "").splitlines()[0] if step["error"] else ""
             if step.get("skipped"):
                 error = f"[yellow]skipped:[/] {step['skipped']}"
-            table.add_row(step["name"], f"{step['seconds']:.2f}", counts, error)
+            table.add_row(step_words(step["name"]), f"{step['seconds']:.2f}", counts, error)
         console.print(table)
     if result.run.status == "failed":
         raise typer.Exit(1)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from tenure.auth.permissions import Actor
 from tenure.jobs.daily import run_daily
-from tenure.model import Cta, User
+from tenure.model import Cta, CtaStatus, User
 from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.rules import load_ruleset
 from tenure.playbooks.schemas import Triage, TriageAction
@@ -134,6 +134,46 @@ def test_console_writes_go_through_between_and_inside_the_steps(
     engine.dispose()
 
 
+def test_a_cta_closed_while_the_rules_were_planned_stays_as_its_csm_closed_it(
+    database_url: str,
+) -> None:
+    """The rules step plans the day unlocked, then locks and re-reads the CTAs it changes: one a
+    CSM closed in between is left as they closed it (the day's decision does not touch it)."""
+    engine, console = create_engine(database_url), console_engine(database_url)
+    seed(engine)
+    rules, settings = load_ruleset(), PlaybookSettings()
+    assert run_daily(engine, FIRST, rules, settings).run.status == "succeeded"
+    with session_scope(session_factory(engine)) as session:
+        detractor = session.scalars(sa.select(Cta).where(Cta.rule_key == "nps_detractor")).one()
+        cta_id, owner = detractor.id, detractor.owner_id
+    current = {"step": ""}
+    closed: list[int] = []
+
+    def close_meanwhile(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # The plan is made; the step is about to lock (SQLite) or lock the CTAs (PostgreSQL).
+        head = statement.lstrip().upper()
+        locking = head.startswith("BEGIN IMMEDIATE") or "FOR UPDATE" in head
+        if current["step"] == "rules" and locking and not closed:
+            with session_scope(session_factory(console)) as session:
+                actor = Actor(session.get_one(User, owner), "web")
+                close = Triage(action=TriageAction.close, note="Called them: a billing mix-up")
+                triage(session, cta_id, close, actor, SECOND)
+            closed.append(cta_id)
+
+    sa.event.listen(engine, "before_cursor_execute", close_meanwhile)
+    result = run_daily(engine, SECOND, rules, settings, on_step=lambda s: current.update(step=s))
+    sa.event.remove(engine, "before_cursor_execute", close_meanwhile)
+    assert result.run.status == "succeeded", result.run.errors
+    assert closed == [cta_id]
+    with session_scope(session_factory(engine)) as session:
+        cta = session.get_one(Cta, cta_id)
+        seen = (cta.status, cta.outcome_note, cta.closed_on, cta.fire_count, cta.last_fired_on)
+    # Planned as "deduplicated" (it fired again): left as closed, not fired again.
+    assert seen == (CtaStatus.closed, "Called them: a billing mix-up", SECOND, 1, FIRST)
+    console.dispose()
+    engine.dispose()
+
+
 class Stopped(BaseException):
     """The worker killed between two steps (not an error a step could catch)."""
 
@@ -224,24 +264,34 @@ def rows_in(engine: sa.Engine, table: str) -> int:
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-# A fault in the middle of a step's writing: (the step, the statement that fails, its how-many-th
-# run, the tables the step writes). The rules step has inserted its CTAs when it records its
-# first decision; the KPIs step has stored its first quarter (in a savepoint, which SQLite
-# committed on release while no transaction was open) when it stores the second.
+# A fault in the middle of a step's writing: the statement that fails and its how-many-th run,
+# the rows each table the step writes keeps, and what the retry then does. The rules step has
+# inserted its CTAs when it records its first decision: nothing of it is kept. The KPIs step
+# commits quarter by quarter (jobs.daily._kpis_step): the whole first quarter is kept (its four
+# groupings, five rows) and the retry computes the eleven others.
 FAULTS = {
-    "rules": ("INSERT INTO rule_evaluation", 1, ("cta", "cta_step", "rule_evaluation")),
-    "kpis": ("INSERT INTO kpi_figures ", len(GroupBy) + 1, ("kpi_figures", "kpi_figures_row")),
+    "rules": (
+        ("INSERT INTO rule_evaluation", 1),
+        {"cta": 0, "cta_step": 0, "rule_evaluation": 0},
+        # The seeded three (acme: renewal, detractor; globex: champion left), both red on health.
+        {"created": 5},
+    ),
+    "kpis": (
+        ("INSERT INTO kpi_figures ", len(GroupBy) + 1),
+        {"kpi_figures": len(GroupBy), "kpi_figures_row": 5},
+        {"quarters_computed": 11, "quarters_unchanged": 1},
+    ),
 }
 
 
 @pytest.mark.parametrize("step", sorted(FAULTS))
-def test_a_step_that_fails_after_writing_leaves_nothing_of_itself(
+def test_a_step_that_fails_after_writing_keeps_only_whole_work(
     database_url: str, data_dir: Path, step: str
 ) -> None:
     engine = create_engine(database_url)
     seed(engine)
     store = usage(EventStore(data_dir / "events"))
-    statement_head, nth, tables = FAULTS[step]
+    (statement_head, nth), kept, redone = FAULTS[step]
     seen = []
 
     def full_disk(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -256,17 +306,11 @@ def test_a_step_that_fails_after_writing_leaves_nothing_of_itself(
     assert failed.run.status == "failed"
     assert [e["step"] for e in failed.run.errors] == [step]
     assert "OSError: disk full" in failed.run.errors[0]["error"]
-    assert {table: rows_in(engine, table) for table in tables} == dict.fromkeys(tables, 0)
+    assert {table: rows_in(engine, table) for table in kept} == kept
     half = stored(engine)
     assert half["metric_snapshot"] and half["health_score"] and half["lifecycle_stage"]
     retried = _daily(engine, store, data_dir)
     assert retried.run.status == "succeeded"
-    assert all(rows_in(engine, table) for table in tables)
-    redone = {
-        # The seeded three (acme: renewal, detractor; globex: champion left), both red on health.
-        "rules": {"created": 5},
-        # Every quarter computed again: the failed run stored none.
-        "kpis": {"quarters_computed": 12, "quarters_unchanged": 0},
-    }[step]
+    assert all(rows_in(engine, table) for table in kept)
     assert {k: retried.run.counts[step][k] for k in redone} == redone
     engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -494,6 +494,7 @@ def _compute_and_store(
     inputs: dict[kpis.Period, str] | None,
     computed_on: date,
     store: bool = True,
+    after_each: Callable[[], None] | None = None,
 ) -> dict[kpis.Period, dict[kpis.GroupBy, kpis.KpiReport]]:
     shared = _shared(session, max(p.last_day for p in periods), None)
     # Every period computed before any is stored: the daily run holds SQLite's write lock from
@@ -506,6 +507,8 @@ def _compute_and_store(
             _store_reports(
                 session, period, reports, settings, inputs[period] if inputs else None, computed_on
             )
+            if after_each is not None:
+                after_each()
         out[period] = {
             by: report.model_copy(update={"computed_on": computed_on, "groups": len(report.rows)})
             for by, report in reports.items()
@@ -565,10 +568,13 @@ def computed_kpi_history(
     return [_period_report(session, shared, period, by) for period in periods]
 
 
-def store_kpis(session: Session, as_of: date) -> dict[str, int]:
+def store_kpis(
+    session: Session, as_of: date, *, after_each_quarter: Callable[[], None] | None = None
+) -> dict[str, int]:
     """The daily run's step: every grouping of the last :data:`STORED_QUARTERS` quarters
     computed and stored where its settings or inputs changed (a quarter whose records did not
-    change is kept), and today's cohort curves."""
+    change is kept), and today's cohort curves. ``after_each_quarter`` is called once each
+    stale quarter is stored (the daily run commits there: see jobs.daily._kpis_step)."""
     from tenure.model import KpiFigures, KpiFiguresRow
 
     periods = quarters_before(as_of, STORED_QUARTERS)
@@ -602,7 +608,13 @@ def store_kpis(session: Session, as_of: date) -> dict[str, int]:
     retention = retention.model_copy(update={"computed_on": as_of})
     if stale:
         _compute_and_store(
-            session, stale, list(kpis.GroupBy), settings=settings, inputs=inputs, computed_on=as_of
+            session,
+            stale,
+            list(kpis.GroupBy),
+            settings=settings,
+            inputs=inputs,
+            computed_on=as_of,
+            after_each=after_each_quarter,
         )
     # Quarters older than the 12 are no longer kept current: dropped, not left to go stale.
     older = sa.select(KpiFigures.id).where(KpiFigures.period_start < periods[0].start)

@@ -96,3 +96,25 @@ def test_confirm_as_suggested_in_one_click_keeps_the_filter(console: Console) ->
         assert record.confirmed and record.cause_side == "customer_change"
     after = html.unescape(console.client.get("/churn-review?owner=team").text)
     assert "22 of 23 lost" in after
+
+
+def test_only_those_who_may_confirm_see_the_buttons(console: Console) -> None:
+    """A viewer reads the review without buttons that would answer 403; a CSM gets them on his
+    own lost customers only; a manager on his team's."""
+    lose_customers(console)
+    refusal = "Its owner, their manager or an admin confirms it."
+    sign_in(console.client, "vic@example.com")
+    page = console.client.get("/churn-review").text
+    assert len(cards(page)) == 20
+    assert "Confirm as suggested" not in page and "/confirm" not in page
+    assert page.count(refusal) == 20
+    console.client.cookies.clear()
+    sign_in(console.client, "sam@example.com")
+    mine = console.client.get("/churn-review?owner=me").text
+    assert cards(mine) and refusal not in mine and "Confirm as suggested" in mine
+    everyone = console.client.get("/churn-review").text
+    assert everyone.count(refusal) == 20 - len(cards(mine))  # the newest 20: Sam's 4 among them
+    console.client.cookies.clear()
+    sign_in(console.client, "max@example.com")
+    team = console.client.get("/churn-review?owner=team").text
+    assert cards(team) and refusal not in team

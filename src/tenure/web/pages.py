@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts import service as accounts
 from tenure.auth.http import DbSession, page_actor
-from tenure.auth.permissions import Actor
+from tenure.auth.permissions import Actor, can_edit_account
 from tenure.errors import InvalidInput, NotFound
 from tenure.http.deps import AsOf
-from tenure.model import AccountTeamRole, TouchpointKind, UserRole
+from tenure.model import Account, AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
 from tenure.portfolio import (
     account_360,
@@ -409,6 +409,12 @@ def churn_review_page(
             "cause_words": CAUSE_WORDS,
             "reason_words": REASON_WORDS,
             "class_words": class_words,
+            # Buttons only where the reader may confirm (the service answers 403 elsewhere).
+            "editable": {
+                r.account_id
+                for r in review.items
+                if can_edit_account(db, actor.user, db.get_one(Account, r.account_id))
+            },
         },
         db=db,
         json_url="/api/v1/churn-review?"

@@ -211,6 +211,7 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         assert "Deleted in Salesforce on 2026-12-03" in account
         assert "Feature breadth 40 % (at least 30 %), usage of 2026-08-09" in account
         assert "· How to" in account
+        assert "<td>Outcome</td><td>The customer</td>" in account  # the plan's milestone rows
         assert "Lifecycle stage in the CRM: <span" in account and "North America" in account
         assert "Cut churn of new reps" in account and "low touch experience" in account
         # The target's check ('outcome.rep_churn unknown (no data)') is an admin's detail.

@@ -61,6 +61,7 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
         "facts",
         "rules",
         "follow_ups",
+        "renewal_forecast",
         "outbox",
         "webhooks",
     ]

@@ -108,6 +108,7 @@ def test_serve_runs_the_due_day_once_and_not_again_after_a_restart(
             "facts",
             "rules",
             "follow_ups",
+            "renewal_forecast",
             "outbox",
             "webhooks",
         ]

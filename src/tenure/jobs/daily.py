@@ -277,6 +277,13 @@ def _ebr_peers_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     return store_peer_cohorts(session, ctx.as_of)
 
 
+def _renewal_forecast_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """The Renewals page's forecast: every renewal of the next three years categorised once."""
+    from tenure.portfolio.renewals import store_renewal_forecast
+
+    return store_renewal_forecast(session, ctx.as_of)
+
+
 def _facts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     ctx.facts = build_facts(session, ctx.as_of)
     service.store_fact_names(session, ctx.facts)
@@ -304,7 +311,8 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
     stage histories (every model), the goals of engagement messages due for their check, churn
     classification of the losses not yet classified, the KPIs and maturity figures their pages
     read, the facts every rule reads (operational tables, stored metrics, health scores,
-    milestones), rules → CTAs, follow-ups (snoozes woken, escalations, digests)."""
+    milestones), rules → CTAs, follow-ups (snoozes woken, escalations, digests), and the renewal
+    forecast the Renewals page reads (last: after every step that changes accounts)."""
     first: list[tuple[str, StepFn]] = []
     if ctx.store is not None:
         first.append(("metrics", _metrics_step))
@@ -322,6 +330,7 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
         ("facts", _facts_step),
         ("rules", _rules_step),
         ("follow_ups", _follow_up_step),
+        ("renewal_forecast", _renewal_forecast_step),
     ]
 
 

@@ -32,6 +32,7 @@ STEPS = {
     "kpis": "KPIs",
     "maturity": "Maturity",
     "ebr_peers": "EBR peer groups",
+    "renewal_forecast": "Renewal forecast",
 }
 COUNTS = {
     "band_changes": "changed band",

@@ -37,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from pydantic import BaseModel
 
@@ -200,12 +201,28 @@ def add_months(day: date, months: int) -> date:
     return date(day.year + index // 12, index % 12 + 1, 1)
 
 
+class Forecasted(Protocol):
+    """What the totals read of a categorised renewal (a CategorizedRenewal, or the stored
+    forecast's row: tenure.portfolio.renewals)."""
+
+    @property
+    def renewal_on(self) -> date: ...
+    @property
+    def arr(self) -> float: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def category(self) -> ForecastCategory: ...
+    @property
+    def expected_arr(self) -> float | None: ...
+
+
 def period_totals(
-    rows: Sequence[CategorizedRenewal], period_of: Callable[[date], str], periods: Sequence[str]
+    rows: Sequence[Forecasted], period_of: Callable[[date], str], periods: Sequence[str]
 ) -> list[ForecastPeriod]:
     """Totals per (period, currency) in period order, then currency; a period with no renewal in
     a currency has no row."""
-    grouped: dict[tuple[str, str], list[CategorizedRenewal]] = defaultdict(list)
+    grouped: dict[tuple[str, str], list[Forecasted]] = defaultdict(list)
     for r in rows:
         grouped[(period_of(r.renewal_on), r.currency)].append(r)
     order = {p: i for i, p in enumerate(periods)}
@@ -213,7 +230,7 @@ def period_totals(
     return [_totals(period, currency, grouped[(period, currency)]) for period, currency in keys]
 
 
-def _totals(period: str, currency: str, items: list[CategorizedRenewal]) -> ForecastPeriod:
+def _totals(period: str, currency: str, items: list[Forecasted]) -> ForecastPeriod:
     categories = []
     for category in ForecastCategory:
         members = [r for r in items if r.category is category]

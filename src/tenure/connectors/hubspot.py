@@ -25,6 +25,7 @@ and the tasks' (crm.objects.contacts.write in HubSpot's scope list).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, time
 from functools import partial
@@ -215,8 +216,6 @@ def deleted_records(archived: list[dict[str, Any]]) -> list[Deleted]:
 def refusal(error: Exception) -> HubSpotRefused:
     """An ApiException as people read it: the status and HubSpot's own message (never the
     response headers the exception's text carries)."""
-    import json
-
     status = getattr(error, "status", None)
     body = getattr(error, "body", None)
     message = ""
@@ -348,11 +347,16 @@ class HubSpotReader:
         after, window_start = 0, since
         while True:
             body = crm(**_model_arguments(search_body(obj, properties, window_start, after)))
-            answer = self.call(api.do_search, public_object_search_request=body)
-            page = self._serialized(api, answer.results)
+            # The answer's JSON as it is: the SDK's models (a date parse per record for
+            # createdAt and updatedAt, then turned back into dicts) cost more than storing it.
+            raw = self.call(
+                api.do_search, public_object_search_request=body, _preload_content=False
+            )
+            answer = json.loads(raw.data)
+            page = answer.get("results") or []
             if page:
                 yield page
-            following = answer.paging.next.after if answer.paging and answer.paging.next else None
+            following = ((answer.get("paging") or {}).get("next") or {}).get("after")
             if following is None:
                 return
             if int(following) + PAGE > SEARCH_WINDOW:

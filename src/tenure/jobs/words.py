@@ -7,6 +7,8 @@ as keys: ``band_changes``, ``follow_ups``, ``no_contract``).
 '264 scored, 170 green, 29 changed band'
 >>> count_words("lifecycle", {"model": "laer", "renew": 61, "no_contract": 40})
 'Renew 61, no active contract 40'
+>>> count_words("slack_alerts", {"risk_crossed_events": 2, "queued": 3, "health_red_events": 1})
+'3 messages queued, 1 health turned red, 2 churn risk rose'
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ STEPS = {
     "maturity": "Maturity",
     "ebr_peers": "EBR peer groups",
     "renewal_forecast": "Renewal forecast",
+    "slack_alerts": "Slack alerts",
+    "slack": "Slack messages posted",
 }
 COUNTS = {
     "band_changes": "changed band",
@@ -45,11 +49,23 @@ COUNTS = {
     "waiting": "waiting",
     "raised": "raised",
     "alerts": "in the alert set",
+    # The Slack alerts step: messages queued, and the events they tell of, by kind.
+    "queued": "messages queued",
+    "health_red_events": "health turned red",
+    "risk_crossed_events": "churn risk rose",
+    "champion_left_events": "champions left",
+    "cta_assigned_events": "CTAs assigned",
+    "rate_limited": "held back by Slack's rate limit",
 }
 
 
 # The order a count reads best in (PostgreSQL's JSONB keeps keys in its own order).
 ORDER = [
+    "queued",
+    "health_red_events",
+    "risk_crossed_events",
+    "champion_left_events",
+    "cta_assigned_events",
     "accounts",
     "scored",
     "checked",

@@ -130,13 +130,7 @@ def renewals(
     if stored is not None:
         # The totals alone (no month opened): the daily run's categorised renewals, this
         # owner's in the window — no renewal read, checked for a booking or judged again.
-        ids = owner_ids(session, user, owner) if owner else set()
-        inside: list[Forecasted] = [
-            r
-            for r in stored
-            if r.renewal_on <= end
-            and (not owner or (r.owner_id is None if ids is None else r.owner_id in ids))
-        ]
+        inside: list[Forecasted] = _stored_inside(session, user, owner, stored, end)
         month_keys = [month_of(add_months(first, i)) for i in range(months)]
         quarter_keys = list(dict.fromkeys(quarter_of(add_months(first, i)) for i in range(months)))
         month_totals = period_totals(inside, month_of, month_keys)
@@ -243,7 +237,7 @@ def store_renewal_forecast(session: Session, as_of: date) -> dict[str, Any]:
     return {"renewals": len(rows)}
 
 
-def _compute_stored(session: Session, as_of: date) -> list[StoredRenewal]:
+def _compute_stored(session: Session, as_of: date) -> list[list[Any]]:
     first = as_of.replace(day=1)
     end = add_months(first, STORED_MONTHS) - timedelta(days=1)
     inputs = _inputs(session)
@@ -251,30 +245,22 @@ def _compute_stored(session: Session, as_of: date) -> list[StoredRenewal]:
     owner_of = {d.renewal_id: d.owner_id for d in due}
     report = forecast([d.renewal for d in due], first, STORED_MONTHS)
     rows = [
-        StoredRenewal(
-            owner_of[_key(r)], r.renewal_on, r.arr, r.currency, r.category, r.expected_arr
-        )
+        [
+            owner_of[_key(r)],
+            r.renewal_on.isoformat(),
+            r.arr,
+            r.currency,
+            r.category.value,
+            r.expected_arr,
+        ]
         for r in report.renewals
     ]
-    data = {
-        "inputs": inputs,
-        "renewals": [
-            [
-                r.owner_id,
-                r.renewal_on.isoformat(),
-                r.arr,
-                r.currency,
-                r.category.value,
-                r.expected_arr,
-            ]
-            for r in rows
-        ],
-    }
+    data = {"inputs": inputs, "renewals": rows}
     figures.write_snapshot(session, RENEWAL_FORECAST, _forecast_code(), as_of, data)
     return rows
 
 
-def _stored(session: Session, as_of: date) -> list[StoredRenewal] | None:
+def _stored(session: Session, as_of: date) -> list[list[Any]] | None:
     """The stored forecast when it is of ``as_of`` and nothing it read changed since; computed
     and stored again when it is older or its inputs changed (None for an earlier day: the
     page computes that day's)."""
@@ -283,11 +269,27 @@ def _stored(session: Session, as_of: date) -> list[StoredRenewal] | None:
         return None
     if stored is None or stored[1] < as_of or stored[0].get("inputs") != _inputs(session):
         return _compute_stored(session, as_of)
+    return list(stored[0]["renewals"])
+
+
+def _stored_inside(
+    session: Session, user: User | None, owner: str | None, stored: list[list[Any]], end: date
+) -> list[Forecasted]:
+    """The stored renewals of the owner's accounts due by ``end``, in the stored order (the
+    forecast's: the totals add them up in the same order as when computed)."""
+    ids = owner_ids(session, user, owner) if owner else set()
+    last = end.isoformat()  # ISO days sort as the days do
     categories = {c.value: c for c in ForecastCategory}
-    return [
-        StoredRenewal(owner_id, date.fromisoformat(on), arr, currency, categories[cat], expected)
-        for owner_id, on, arr, currency, cat, expected in stored[0]["renewals"]
-    ]
+    days: dict[str, date] = {}
+    inside: list[Forecasted] = []
+    for owner_id, on, arr, currency, category, expected in stored:
+        if on > last or (owner and not (owner_id is None if ids is None else owner_id in ids)):
+            continue
+        day = days.get(on)
+        if day is None:
+            day = days[on] = date.fromisoformat(on)
+        inside.append(StoredRenewal(owner_id, day, arr, currency, categories[category], expected))
+    return inside
 
 
 def _per_currency(rows: list[Forecasted]) -> list[ArrByCurrency]:

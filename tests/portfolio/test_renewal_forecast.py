@@ -80,6 +80,17 @@ def test_stored_forecast_totals_are_the_computed_ones(session: Session) -> None:
                     session, user, AS_OF, None, months=months, owner=owner, listed_months=()
                 )
                 assert totals(stored) == totals(computed), (user.email, owner, months)
+    # An opened month's rows (its renewals alone read) are the computed report's rows.
+    for owner in (None, "team", "none"):
+        computed = renewals(session, manager, AS_OF, None, months=36, owner=owner)
+        for month in computed.months:
+            opened = renewals(
+                session, manager, AS_OF, None, months=36, owner=owner, listed_months={month.month}
+            )
+            (found,) = [m for m in opened.months if m.month == month.month]
+            assert found.model_dump() == month.model_dump(), (owner, month.month)
+            assert all(not m.renewals for m in opened.months if m.month != month.month)
+        assert sum(len(m.renewals) for m in computed.months) > 10
     team = renewals(session, manager, AS_OF, None, owner="team", listed_months=())
     categories = {
         c.category.value: c.renewals

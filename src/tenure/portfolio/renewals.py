@@ -123,7 +123,7 @@ def renewals(
         raise InvalidInput(f"months: {months} is outside 1–36")
     first = as_of.replace(day=1)
     end = add_months(first, months) - timedelta(days=1)
-    stored = None if listed_months is None or listed_months else _stored(session, as_of)
+    stored = None if listed_months is None else _stored(session, as_of)
     by_month: dict[str, list[Forecasted]] = defaultdict(list)
     shown: dict[str, list[CategorizedRenewal]] = {}
     extra: dict[tuple[int, date, int], Due] = {}
@@ -137,6 +137,18 @@ def renewals(
         quarter_totals = period_totals(inside, quarter_of, quarter_keys)
         for r in inside:
             by_month[month_of(r.renewal_on)].append(r)
+        assert listed_months is not None
+        for index, key in enumerate(month_keys):
+            if key not in listed_months:
+                continue
+            # An opened month's renewals alone are read, checked and categorised.
+            month = add_months(first, index)
+            due = renewals_due(
+                session, user, owner, as_of, add_months(month, 1) - timedelta(days=1), start=month
+            )
+            extra.update((d.renewal_id, d) for d in due)
+            rows = forecast([d.renewal for d in due], month, 1).renewals
+            shown[key] = sorted(rows, key=lambda r: (-r.arr, r.renewal_on))[:per_month]
     else:
         due = renewals_due(session, user, owner, as_of, end)
         report = forecast([d.renewal for d in due], first, months)
@@ -327,11 +339,13 @@ def renewals_due(
     end: date,
     *,
     account_id: int | None = None,
+    start: date | None = None,
 ) -> list[Due]:
     """The contract terms active on ``as_of`` coming up for renewal by ``end``
     (tenure.accounts.renewal) of the owner's accounts (or of the one account ``account_id``),
     with the churn probability as it bears on that renewal (none beyond the model's reach;
-    tenure.risk.figures), health band, and whether the renewal is booked."""
+    tenure.risk.figures), health band, and whether the renewal is booked; from ``start`` on
+    when it is later than ``as_of``."""
     # One account's judgements only: the whole book's current scores materialised for one
     # account's renewal cost Account 360 a third of its time.
     rows = rows_of(session, as_of, None if account_id is None else [account_id])
@@ -372,7 +386,7 @@ def renewals_due(
         .join(Account, Account.id == Contract.account_id)
         .outerjoin(rows.owner, rows.owner.id == Account.owner_id)
         .where(Contract.account_id.in_(owned), active_clause(as_of))
-        .where(renews_on >= as_of, renews_on <= end)
+        .where(renews_on >= max(start or as_of, as_of), renews_on <= end)
     )
     if rows.health is not None:
         select = select.outerjoin(rows.health, rows.health.c.account_id == Account.id)

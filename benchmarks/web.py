@@ -54,6 +54,7 @@ from tenure.model import (
     Touchpoint,
     User,
 )
+from tenure.portfolio.forecast import add_months, month_of
 from tenure.store.database import create_engine
 from tenure.store.migrate import upgrade
 
@@ -418,6 +419,13 @@ def endpoints(
         "page: today (CSM)": (csm, ["/today"] * n),
         "page: risk (CSM)": (csm, ["/risk"] * n),
         "page: renewals (team)": (manager, ["/renewals?owner=team"] * n),
+        "page: renewals, a month opened (team)": (
+            manager,
+            [
+                f"/renewals/month?owner=team&month={month_of(add_months(AS_OF, i % 12))}"
+                for i in ids
+            ],
+        ),
         "page: KPIs": (manager, ["/kpis"] * n),
         "page: KPIs per top parent": (manager, ["/kpis?by=top_parent"] * n),
         "page: maturity": (manager, ["/maturity"] * n),

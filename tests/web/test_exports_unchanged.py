@@ -1,0 +1,140 @@
+"""The CSV exports are written from plain rows and streamed (issue 19.8): the bytes must be the
+same as the old way — each row a pydantic model, dumped, then written — gave for the same data."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from tenure.model import Account, Contact
+from tenure.model.contact import ContactLevel
+from tenure.web.exports import spreadsheet_safe
+from tests.web.factories import make_account, sign_in
+from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
+
+
+class ContactListRow(BaseModel):
+    account_external_id: str
+    account_name: str
+    name: str | None
+    email: str | None
+    title: str | None
+    level: str | None
+    roles: list[str]
+
+
+def csv_text(columns: list[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(row[column]) for column in columns])
+    return buffer.getvalue()
+
+
+COLUMNS = ["account_external_id", "account_name", "name", "email", "title", "level", "roles"]
+
+
+def _old_contacts_csv(
+    session: Session, *, role: str | None, level: str | None, segment: str | None, as_of: date
+) -> str:
+    """The contacts CSV exactly as 314827e wrote it: ContactListRow models, model_dump, csv_text."""
+    query = (
+        sa.select(
+            Contact.name,
+            Contact.email,
+            Contact.title,
+            Contact.level,
+            Contact.roles,
+            Account.external_id,
+            Account.name.label("account_name"),
+        )
+        .join(Account, Account.id == Contact.account_id)
+        .where(sa.or_(Contact.left_on.is_(None), Contact.left_on > as_of))
+        .order_by(Account.name, Contact.name)
+    )
+    if level:
+        query = query.where(Contact.level == level)
+    if segment:
+        query = query.where(Account.segment == segment)
+    rows = [
+        ContactListRow(
+            account_external_id=c.external_id,
+            account_name=c.account_name,
+            name=c.name,
+            email=c.email,
+            title=c.title,
+            level=c.level.value if c.level else None,
+            roles=list(c.roles or []),
+        )
+        for c in session.execute(query).all()
+    ]
+    rows = [r for r in rows if role is None or role in r.roles]
+    return csv_text(COLUMNS, ({**r.model_dump(), "roles": ";".join(r.roles)} for r in rows))
+
+
+def _seed_contacts(session: Session, accounts: list[Account], today: date) -> None:
+    levels = [None, *ContactLevel]
+    roles = [[], ["champion"], ["champion", "decision_maker"], ["economic_buyer"], ["user"]]
+    names = ["Zoë Ångström", "=cmd()", None, 'al, "the" pal', "Bo\nLine", "-2", "amy", "Amy"]
+    for n in range(60):
+        session.add(
+            Contact(
+                external_id=f"same-{n}",
+                account_id=accounts[n % len(accounts)].id,
+                name=names[n % len(names)],
+                email=None if n % 7 == 0 else f"p{n}@example.com",
+                title=None if n % 3 == 0 else ("@lead" if n % 5 == 0 else f"Head of {n}"),
+                level=levels[n % len(levels)],
+                roles=roles[n % len(roles)],
+                left_on=(
+                    None
+                    if n % 4
+                    else (today - timedelta(days=1) if n % 8 else today + timedelta(days=9))
+                ),
+            )
+        )
+    session.commit()
+
+
+def test_contacts_csv_is_byte_for_byte_the_old_export(console: Console) -> None:
+    today = date.today()
+    with console.session() as db:
+        accounts = [
+            *db.scalars(sa.select(Account)).all(),
+            make_account(db, name="+Plus", segment="SMB"),
+            make_account(db, name="Ångström AB", segment=None),
+        ]
+        db.commit()
+        _seed_contacts(db, accounts, today)
+    sign_in(console.client, "max@example.com")
+    filters = [
+        {},
+        {"role": "champion"},
+        {"role": "decision_maker", "segment": "Enterprise"},
+        {"level": "executive"},
+        {"segment": "SMB", "level": "manager"},
+        {"role": "nobody"},
+    ]
+    seen = set()
+    for params in filters:
+        response = console.client.get("/contacts.csv", params=params)
+        assert response.status_code == 200, response.text
+        with console.session() as db:
+            old = _old_contacts_csv(
+                db,
+                role=params.get("role"),
+                level=params.get("level"),
+                segment=params.get("segment"),
+                as_of=today,
+            )
+        assert response.content == old.encode(), params
+        seen.add(old.count("\n"))
+    assert len(seen) > 3  # the filters choose different rows

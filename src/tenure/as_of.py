@@ -10,12 +10,19 @@ days" is counted from the day the scores describe).
 
 The day and how it was chosen are stated in the output (:attr:`AsOf.statement`): on the CLI's
 stderr, in the API's ``Tenure-As-Of`` response header.
+
+**A simulated company** (``tenure simulate``, ``tenure demo``: ``simulation.json`` in the data
+folder) does not live on after its simulation's day: the background refresh and the worker keep to
+that day (:func:`simulated_day`) instead of judging today's calendar against data that stopped
+then, which read every account as silent for weeks and the whole book red.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,6 +32,7 @@ from tenure.model.base import utcnow
 from tenure.store.events import EventStore
 
 COVERED = "the last day the data covers"
+SIMULATION_FILE = "simulation.json"  # tenure.simulate.service.META_FILE
 GIVEN = "as asked"
 
 
@@ -77,3 +85,11 @@ def resolve_as_of(
     if given is not None:
         return AsOf(given, GIVEN)
     return AsOf(reading_day(session, events, today or utcnow().date()), COVERED)
+
+
+def simulated_day(data_dir: Path) -> date | None:
+    """The day a simulated company's data is as of, or None for a real company's data."""
+    try:
+        return date.fromisoformat(json.loads((data_dir / SIMULATION_FILE).read_text())["as_of"])
+    except FileNotFoundError:
+        return None

@@ -3,13 +3,18 @@ dead run resumed), outbox and webhooks every tick; the schedule the console show
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from tenure.as_of import simulated_day
+from tenure.config import Settings
 from tenure.errors import Conflict
+from tenure.jobs import intraday
 from tenure.jobs.background import exclusive
 from tenure.jobs.daily import run_daily
 from tenure.jobs.intraday import REFRESH_LOCK
@@ -158,3 +163,51 @@ def test_the_daily_run_waits_while_the_intraday_refresh_runs(
         "daily run 2026-03-02: succeeded",
     ]
     engine.dispose()
+
+
+def test_a_simulated_company_keeps_to_its_day(
+    database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's data ends on its simulation's day: a server started weeks later must not run
+    (or refresh) today against it, which read every account as silent and the book red."""
+    engine = create_engine(database_url)
+    seed(engine)
+    (data_dir / "simulation.json").write_text(json.dumps({"as_of": "2026-03-01", "seed": 7}))
+    assert simulated_day(data_dir) == date(2026, 3, 1)
+    lines: list[str] = []
+    tick(
+        engine,
+        PlaybookSettings(daily_at=SIX),
+        mailer=None,
+        poster=None,
+        store=None,
+        data_dir=data_dir,
+        now=datetime(2026, 4, 7, 9, tzinfo=UTC),
+        log=lines.append,
+    )
+    with session_scope(session_factory(engine)) as session:
+        assert lines == [] and session.scalars(sa.select(DailyRun)).all() == []
+        plan = schedule(
+            session, PlaybookSettings(daily_at=SIX), data_dir, datetime(2026, 4, 7, 9, tzinfo=UTC)
+        )
+    assert (plan.enabled, plan.next_run_at, plan.due) == (False, None, False)
+    assert plan.note.startswith("This is a simulated company whose data ends on 2026-03-01")
+    engine.dispose()
+
+    refreshed: list[date | None] = []
+    stop = threading.Event()
+
+    def refresh_once(*args: object) -> None:
+        refreshed.append(args[-1])  # type: ignore[arg-type]
+        stop.set()
+
+    monkeypatch.setattr(intraday, "refresh_once", refresh_once)
+    intraday.refresh_forever(
+        Settings(data_dir=data_dir, database_url=database_url),
+        0.01,
+        stop=stop,
+        report=lambda line: None,
+    )
+    assert refreshed == [date(2026, 3, 1)]
+    (data_dir / "simulation.json").unlink()  # a real company's data: today, at each tick
+    assert simulated_day(data_dir) is None

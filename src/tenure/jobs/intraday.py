@@ -15,6 +15,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from tenure.as_of import simulated_day
 from tenure.config import Settings
 from tenure.errors import TenureError
 from tenure.health.refresh import RefreshRun, refresh_scores, save_watermark
@@ -66,9 +67,10 @@ def refresh_forever(
 ) -> None:
     """Refresh every ``every`` seconds until ``stop`` is set; a failed tick is logged, retried.
 
-    ``as_of`` fixes the day (default: today in UTC at each tick).
+    ``as_of`` fixes the day (default: today in UTC at each tick; a simulated company's day).
     """
     stop = stop or threading.Event()
+    as_of = as_of or simulated_day(settings.data_dir)
     engine = create_engine(settings.resolved_database_url)
     store = open_event_store(settings)
     try:

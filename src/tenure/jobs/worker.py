@@ -10,7 +10,8 @@ A failed day is retried after 15 min, 30 min, 1 h … (max 6 h), not every tick.
 One worker per data folder (``<data_dir>/worker.lock``): a second one stands by and takes over
 when the first stops. Each tick (and each step of a daily run) writes ``<data_dir>/worker.json``,
 from which the console's Daily runs page tells whether a worker is alive. A worker that was down
-does not backfill missed days; run them with ``tenure run daily --as-of``.
+does not backfill missed days; run them with ``tenure run daily --as-of``. A simulated company
+(``simulation.json`` in the data folder) gets no scheduled run: its data ends on its day.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.as_of import simulated_day
 from tenure.config import Settings
 from tenure.errors import TenureError
 from tenure.jobs.background import exclusive, start_child
@@ -128,7 +130,14 @@ def schedule(
 ) -> DailySchedule:
     """The daily run's schedule as the console and the API show it."""
     seen = worker_seen_at(data_dir)
-    if settings.daily_at is None:
+    simulated = simulated_day(data_dir)
+    if simulated is not None:
+        next_at = None
+        note = (
+            f"This is a simulated company whose data ends on {simulated}: its days do not move "
+            "on, so no daily run is scheduled."
+        )
+    elif settings.daily_at is None:
         next_at = None
         note = "The schedule is off (TENURE_DAILY_AT=off): the daily run starts only by hand."
     else:
@@ -155,7 +164,7 @@ def schedule(
         elif (now - seen).total_seconds() > quiet:
             note += f" No worker seen since {seen:%Y-%m-%d %H:%M} UTC: is the server running?"
     return DailySchedule(
-        enabled=settings.daily_at is not None,
+        enabled=settings.daily_at is not None and simulated is None,
         daily_at=settings.daily_at,
         worker_every=settings.worker_every,
         next_run_at=next_at,
@@ -164,6 +173,11 @@ def schedule(
         worker_seen_at=seen,
         note=note.strip(),
     )
+
+
+def _simulated(data_dir: Path | None) -> bool:
+    """A simulated company's day is over: the worker starts no daily run for today on it."""
+    return data_dir is not None and simulated_day(data_dir) is not None
 
 
 def tick(
@@ -181,7 +195,7 @@ def tick(
     outbox and webhooks."""
     if data_dir is not None:
         write_heartbeat(data_dir, now)
-    if settings.daily_at is not None:
+    if settings.daily_at is not None and not _simulated(data_dir):
         with session_scope(session_factory(engine)) as session:
             due = daily_due(now, settings.daily_at, day_run(session, now.date()))
         if due is not None:

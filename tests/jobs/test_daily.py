@@ -62,6 +62,7 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
         "rules",
         "follow_ups",
         "renewal_forecast",
+        "family_ranking",
         "outbox",
         "webhooks",
     ]

@@ -109,6 +109,7 @@ def test_serve_runs_the_due_day_once_and_not_again_after_a_restart(
             "rules",
             "follow_ups",
             "renewal_forecast",
+            "family_ranking",
             "outbox",
             "webhooks",
         ]

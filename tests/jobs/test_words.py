@@ -24,6 +24,8 @@ def test_every_daily_step_has_its_words() -> None:
     names = [name for name, _ in steps(ctx)] + ["slack_alerts", "outbox", "webhooks", "slack"]
     assert [n for n in names if n not in STEPS] == []
     assert step_words("renewal_forecast") == "Renewal forecast"
+    assert step_words("family_ranking") == "Top parents ranking"
+    assert count_words("family_ranking", {"families": 9_876}) == "9,876 families"
     assert step_words("slack_alerts") == "Slack alerts"
 
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts import fx_service, hierarchy
 from tenure.model import Account, User
+from tenure.portfolio import families
 from tenure.portfolio.book import portfolio_export
-from tenure.portfolio.families import roll_up, top_parents
+from tenure.portfolio.families import roll_up, store_family_ranking, top_parents
 from tenure.portfolio.schemas import AccountRow, FamilyRow, PortfolioQuery
 from tests import factories as f
 from tests.api.test_v1 import headers_for
@@ -190,6 +192,75 @@ def test_top_parents_paged_match_every_account_rolled_up(console: Console) -> No
             assert [p.model_dump() for p in paged] == [u.model_dump() for u in unpaged]
         names = [f.name for f in every_family_rolled_up(session, PortfolioQuery(), ada, book.today)]
         assert names == ["Acme", "alpha", "Zeta", "Globex", "Split", "Prospect"]
+
+
+def every_page(
+    session: Session, query: PortfolioQuery, user: User, as_of: date, limit: int
+) -> list[FamilyRow]:
+    found = top_parents(session, query.model_copy(update={"limit": limit}), user, as_of)
+    shown = list(found.families)
+    for page in range(2, found.pages + 1):
+        query_page = query.model_copy(update={"limit": limit, "page": page})
+        shown += top_parents(session, query_page, user, as_of).families
+    return shown
+
+
+def test_top_parents_read_the_family_ranking_the_daily_run_stored(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the daily run stored the ranking, the default selection's pages are read from it
+    (no account's ARR read to rank) and hold exactly what rolling up every row gives; a filtered
+    selection and an earlier day are ranked then; a contract booked after the run is ranked at
+    once (and stored again)."""
+    build_family(console)
+    book = console.book
+    query = PortfolioQuery()
+    start, end = book.today - timedelta(days=100), book.today + timedelta(days=200)
+    with console.session() as session:
+        for name, arr in (("Zeta", 12_000.0), ("alpha", 7_000.0), ("Kid", 400.0)):
+            acct = make_account(session, name=name, owner=book.cleo)
+            f.contract(session, acct, arr=arr, starts_on=start, ends_on=end)
+        make_account(session, name="Prospect")
+        session.commit()
+        ada = session.get_one(User, book.ada.id)
+        computed = every_family_rolled_up(session, query, ada, book.today)
+        assert store_family_ranking(session, book.today) == {"families": len(computed)}
+        session.commit()
+
+    def ranked_again(*args: object) -> None:
+        raise AssertionError("every account's ARR read again")
+
+    with console.session() as session, monkeypatch.context() as patched:
+        patched.setattr(families, "arr_by_currency", ranked_again)
+        ada = session.get_one(User, book.ada.id)
+        for limit in (1, 2, 50):
+            shown = every_page(session, query, ada, book.today, limit)
+            assert [r.model_dump() for r in shown] == [c.model_dump() for c in computed]
+        with pytest.raises(AssertionError, match="read again"):
+            top_parents(session, PortfolioQuery(segment="SMB"), ada, book.today)
+        with pytest.raises(AssertionError, match="read again"):
+            top_parents(session, query, ada, book.today - timedelta(days=1))
+    with console.session() as session:
+        ada = session.get_one(User, book.ada.id)
+        yesterday = book.today - timedelta(days=1)
+        earlier = every_page(session, query, ada, yesterday, 2)
+        expected = every_family_rolled_up(session, query, ada, yesterday)
+        assert [r.model_dump() for r in earlier] == [e.model_dump() for e in expected]
+        # Booked after the run: the largest family at once.
+        newco = make_account(session, name="Newco", owner=book.cleo)
+        f.contract(session, newco, arr=900_000.0, starts_on=start, ends_on=end)
+        session.commit()
+        shown = every_page(session, query, ada, book.today, 2)
+        session.commit()
+        computed = every_family_rolled_up(session, query, ada, book.today)
+        assert [r.model_dump() for r in shown] == [c.model_dump() for c in computed]
+        assert shown[0].name == "Newco"
+        assert [r.name for r in shown][-1] == "Prospect"
+    with console.session() as session, monkeypatch.context() as patched:
+        patched.setattr(families, "arr_by_currency", ranked_again)
+        ada = session.get_one(User, book.ada.id)
+        again = every_page(session, query, ada, book.today, 3)
+        assert [r.model_dump() for r in again] == [c.model_dump() for c in computed]
 
 
 def every_family_rolled_up(

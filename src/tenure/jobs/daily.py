@@ -284,6 +284,13 @@ def _renewal_forecast_step(session: Session, ctx: DailyContext) -> dict[str, Any
     return store_renewal_forecast(session, ctx.as_of)
 
 
+def _family_ranking_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """The Top parents page's families ranked by ARR once."""
+    from tenure.portfolio.families import store_family_ranking
+
+    return store_family_ranking(session, ctx.as_of)
+
+
 def _facts_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     ctx.facts = build_facts(session, ctx.as_of)
     service.store_fact_names(session, ctx.facts)
@@ -311,8 +318,9 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
     stage histories (every model), the goals of engagement messages due for their check, churn
     classification of the losses not yet classified, the KPIs and maturity figures their pages
     read, the facts every rule reads (operational tables, stored metrics, health scores,
-    milestones), rules → CTAs, follow-ups (snoozes woken, escalations, digests), and the renewal
-    forecast the Renewals page reads (last: after every step that changes accounts)."""
+    milestones), rules → CTAs, follow-ups (snoozes woken, escalations, digests), the renewal
+    forecast the Renewals page reads and the family ranking the Top parents page reads (last:
+    after every step that changes accounts)."""
     first: list[tuple[str, StepFn]] = []
     if ctx.store is not None:
         first.append(("metrics", _metrics_step))
@@ -331,6 +339,7 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
         ("rules", _rules_step),
         ("follow_ups", _follow_up_step),
         ("renewal_forecast", _renewal_forecast_step),
+        ("family_ranking", _family_ranking_step),
     ]
 
 

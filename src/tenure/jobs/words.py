@@ -35,6 +35,7 @@ STEPS = {
     "maturity": "Maturity",
     "ebr_peers": "EBR peer groups",
     "renewal_forecast": "Renewal forecast",
+    "family_ranking": "Top parents ranking",
     "slack_alerts": "Slack alerts",
     "slack": "Slack messages posted",
 }

@@ -166,7 +166,9 @@ def portfolio_export(
     return with_utilization(session, rows.days, full_rows(session, ids, as_of))
 
 
-def export_ids(session: Session, query: PortfolioQuery, user: User, as_of: date) -> sa.Select[Any]:
+def export_ids(
+    session: Session, query: PortfolioQuery, user: User | None, as_of: date
+) -> sa.Select[Any]:
     """The ids of every account the filters select, in the page's order."""
     rows = rows_of(session, as_of)
     key = rows.sort_expression(query.sort, as_of)

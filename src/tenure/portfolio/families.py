@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts import fx_service, hierarchy
 from tenure.accounts.arr import MULTIPLE_CURRENCIES
 from tenure.accounts.fx import RateTable, convert, converted_amount
-from tenure.model import Account, User
+from tenure.model import Account, Contract, User
 from tenure.portfolio.book import export_ids
 from tenure.portfolio.rows import arr_by_currency, full_rows
 from tenure.portfolio.schemas import (
@@ -31,6 +32,7 @@ from tenure.portfolio.schemas import (
     PortfolioQuery,
     TopParents,
 )
+from tenure.success import figures
 
 
 def member(row: AccountRow) -> FamilyMember:
@@ -89,6 +91,107 @@ def family_rollup(session: Session, account_id: int, as_of: date) -> FamilyRollu
     return roll_up(rows, fx_service.rate_table(session, on=as_of), as_of)
 
 
+# The whole book's families in rank order, as the daily run ranked them for the page's default
+# selection (every customer and prospect, sorted by name): the Top parents page reads its page of
+# families from it instead of reading every account's ARR and parent each request.
+FAMILY_RANKING = "family_ranking"
+
+
+def _ranking_code() -> str:
+    return figures.code_digest(
+        "tenure.portfolio.families",
+        "tenure.portfolio.rows",
+        "tenure.accounts.fx",
+        "tenure.accounts.hierarchy",
+    )
+
+
+def _inputs(session: Session, table: RateTable) -> str:
+    """What the ranking read, cheaply fingerprinted: each table's row count and last change
+    (a contract booked, a parent or name changed since the daily run show at once), and the
+    rates of the day."""
+    found = [
+        tuple(session.execute(sa.select(sa.func.count(), sa.func.max(t.updated_at))).one())
+        for t in (Contract, Account)
+    ]
+    rates = sorted((c, list(r)) for c, r in table.rates.items())
+    return figures.digest(found, table.reporting_currency, rates)
+
+
+def _rank(
+    session: Session, ids: list[int], table: RateTable, as_of: date
+) -> tuple[list[int], dict[int, list[int]]]:
+    """The selected accounts grouped under their top parents, largest family first (see
+    :func:`top_parents`): the heads in rank order and each one's members in selection order."""
+    arr = arr_by_currency(session, set(ids), as_of)
+    # Every account's parent and name in one read: the heads are named from it (an IN list of
+    # every family's head would pass SQLite's and PostgreSQL's bound-parameter limits).
+    accounts = session.execute(sa.select(Account.id, Account.parent_id, Account.name)).all()
+    parents: dict[int, int | None] = {a.id: a.parent_id for a in accounts}
+    groups: dict[int, list[int]] = defaultdict(list)
+    for account_id in ids:
+        groups[hierarchy.top_parent_of(parents, account_id)].append(account_id)
+    names = {a.id: a.name.lower() for a in accounts if a.id in groups}
+
+    def rank(head: int) -> tuple[int, float, str]:
+        # The rolled-up family's ARR in the reporting currency (roll_up's arr_converted).
+        totals = _totals(figure for i in groups[head] for figure in arr.get(i, ()))
+        if not totals:  # no ARR at all
+            return (2, 0.0, names[head])
+        amount = converted_amount(totals, table, as_of)
+        if amount is None:  # ARR in a currency without a rate
+            return (1, 0.0, names[head])
+        return (0, -amount, names[head])
+
+    return sorted(groups, key=rank), groups
+
+
+def _default_selection(session: Session, as_of: date) -> list[int]:
+    return list(session.scalars(export_ids(session, PortfolioQuery(), None, as_of)))
+
+
+def store_family_ranking(session: Session, as_of: date) -> dict[str, Any]:
+    """The daily run's step: the default selection's families ranked and stored for the Top
+    parents page."""
+    table = fx_service.rate_table(session, on=as_of)
+    ranked, _ = _compute_stored(session, _default_selection(session, as_of), table, as_of)
+    return {"families": len(ranked)}
+
+
+def _compute_stored(
+    session: Session, ids: list[int], table: RateTable, as_of: date
+) -> tuple[list[int], dict[int, list[int]]]:
+    inputs = _inputs(session, table)
+    ranked, groups = _rank(session, ids, table, as_of)
+    data = {"inputs": inputs, "ids": ids, "families": [[h, groups[h]] for h in ranked]}
+    figures.write_snapshot(session, FAMILY_RANKING, _ranking_code(), as_of, data)
+    return ranked, groups
+
+
+def _ranked(
+    session: Session, query: PortfolioQuery, ids: list[int], table: RateTable, as_of: date
+) -> tuple[list[int], dict[int, list[int]]]:
+    """The stored ranking when it ranked this very selection (same accounts in the same order)
+    on ``as_of`` and nothing it read changed since; otherwise ranked now — and stored again
+    when the selection is the page's default one of ``as_of`` or later."""
+    stored = figures.read_snapshot(session, FAMILY_RANKING, _ranking_code())
+    default = query.model_dump(exclude=PAGING) == PortfolioQuery().model_dump(exclude=PAGING)
+    if (
+        stored is not None
+        and stored[1] == as_of
+        and stored[0].get("ids") == ids
+        and stored[0].get("inputs") == _inputs(session, table)
+    ):
+        families = stored[0]["families"]
+        return [head for head, _ in families], {head: members for head, members in families}
+    if default and (stored is None or stored[1] <= as_of):
+        return _compute_stored(session, ids, table, as_of)
+    return _rank(session, ids, table, as_of)
+
+
+PAGING = {"page", "limit", "cursor"}
+
+
 def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date) -> TopParents:
     """The portfolio rolled up to top parents: the accounts the filters select, grouped under
     the account at the head of each one's family (named even when the filters leave it out),
@@ -96,34 +199,18 @@ def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date
     rate, then those without ARR; ``query.limit`` families a page.
 
     Every family is ranked from its members' ARR alone (one grouped read of the contracts in
-    force); only the page's families are rolled up in full (health, risk, renewals)."""
+    force) — or read from the ranking the daily run stored for the default selection; only the
+    page's families are rolled up in full (health, risk, renewals)."""
     ids = list(session.scalars(export_ids(session, query, user, as_of)))
-    arr = arr_by_currency(session, set(ids), as_of)
-    # Every account's parent and name in one read: the heads are named from it (an IN list of
-    # every family's head would pass SQLite's and PostgreSQL's bound-parameter limits).
-    accounts = session.execute(
-        sa.select(Account.id, Account.parent_id, Account.name, Account.external_id)
-    ).all()
-    parents: dict[int, int | None] = {a.id: a.parent_id for a in accounts}
-    groups: dict[int, list[int]] = defaultdict(list)
-    for account_id in ids:
-        groups[hierarchy.top_parent_of(parents, account_id)].append(account_id)
-    heads = {a.id: a for a in accounts if a.id in groups}
     table = fx_service.rate_table(session, on=as_of)
-
-    def rank(head: int) -> tuple[int, float, str]:
-        # The rolled-up family's ARR in the reporting currency (roll_up's arr_converted).
-        totals = _totals(figure for i in groups[head] for figure in arr.get(i, ()))
-        name = heads[head].name.lower()
-        if not totals:  # no ARR at all
-            return (2, 0.0, name)
-        amount = converted_amount(totals, table, as_of)
-        if amount is None:  # ARR in a currency without a rate
-            return (1, 0.0, name)
-        return (0, -amount, name)
-
-    ranked = sorted(groups, key=rank)
+    ranked, groups = _ranked(session, query, ids, table, as_of)
     shown = ranked[(query.page - 1) * query.limit : query.page * query.limit]
+    heads = {
+        a.id: a
+        for a in session.execute(
+            sa.select(Account.id, Account.name, Account.external_id).where(Account.id.in_(shown))
+        )
+    }
     rows = {r.id: r for r in full_rows(session, [i for h in shown for i in groups[h]], as_of)}
     families = [
         FamilyRow(

@@ -42,3 +42,10 @@ def test_the_slack_alerts_counts_read_in_words() -> None:
     assert count_words("slack", sent) == (
         "3 sent, 1 retried, 0 failed, 0 resumed, 2 held back by Slack's rate limit"
     )
+
+
+def test_the_maturity_pillars_read_as_names() -> None:
+    counts = {"roi": "undeveloped", "onboarding": "expanding", "productivity": "emerging"}
+    assert count_words("maturity", counts) == (
+        "ROI undeveloped, Onboarding expanding, Productivity emerging"
+    )

@@ -335,3 +335,6 @@ def test_kpis_explain_the_nps_scale(console: Console) -> None:
     assert "groups: page 9 is past the last." in past
     maturity = console.client.get("/maturity").text
     assert "The pillars from the data were measured on the data of" in maturity
+    # Pillars by their names ('ROI', not the stored 'roi').
+    assert "<strong>ROI</strong>" in maturity and "<th>ROI</th>" in maturity
+    assert ">roi<" not in maturity

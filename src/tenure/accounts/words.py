@@ -32,6 +32,7 @@ KNOWN_KEYS = {
     "latam": "LATAM",
     "marketing_qualified_lead": "Marketing qualified lead (MQL)",
     "sales_qualified_lead": "Sales qualified lead (SQL)",
+    "roi": "ROI",
 }
 KEY = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 

@@ -116,7 +116,9 @@ def count_words(step: str, counts: Any) -> str:
     for key, value in sorted(counts.items(), key=lambda kv: rank.get(kv[0], len(rank))):
         if step == "lifecycle" and key == "model":
             continue  # the model in force is said on the Lifecycle page
-        if step == "lifecycle" and (key in STAGE_LABELS or key in COUNTS):
+        if step == "maturity":  # pillar and the stage it reached: 'ROI undeveloped'
+            parts.append(f"{key_words(key)} {value}")
+        elif step == "lifecycle" and (key in STAGE_LABELS or key in COUNTS):
             parts.append(f"{STAGE_LABELS.get(key) or COUNTS[key]} {_number(value)}")
         else:
             parts.append(f"{_number(value)} {COUNTS.get(key) or key_words(key).lower()}")

@@ -10,7 +10,7 @@ the lowest score among the scored members; the members are listed in renewal ord
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -163,30 +163,41 @@ def _compute_stored(
 ) -> tuple[list[int], dict[int, list[int]]]:
     inputs = _inputs(session, table)
     ranked, groups = _rank(session, ids, table, as_of)
-    data = {"inputs": inputs, "ids": ids, "families": [[h, groups[h]] for h in ranked]}
+    # Compact, as a page decodes it whole: the selection's fingerprint, not its ids; the members
+    # of a family only when they are not its head alone (most families at 10,000 accounts).
+    data = {
+        "inputs": inputs,
+        "ids": figures.digest(ids),
+        "ranked": ranked,
+        "members": {str(h): groups[h] for h in ranked if groups[h] != [h]},
+    }
     figures.write_snapshot(session, FAMILY_RANKING, _ranking_code(), as_of, data)
     return ranked, groups
 
 
 def _ranked(
     session: Session, query: PortfolioQuery, ids: list[int], table: RateTable, as_of: date
-) -> tuple[list[int], dict[int, list[int]]]:
+) -> tuple[list[int], Callable[[int], list[int]]]:
     """The stored ranking when it ranked this very selection (same accounts in the same order)
     on ``as_of`` and nothing it read changed since; otherwise ranked now — and stored again
-    when the selection is the page's default one of ``as_of`` or later."""
+    when the selection is the page's default one of ``as_of`` or later. The heads in rank order
+    and each head's members in selection order."""
     stored = figures.read_snapshot(session, FAMILY_RANKING, _ranking_code())
     default = query.model_dump(exclude=PAGING) == PortfolioQuery().model_dump(exclude=PAGING)
     if (
         stored is not None
         and stored[1] == as_of
-        and stored[0].get("ids") == ids
+        and stored[0].get("ids") == figures.digest(ids)
         and stored[0].get("inputs") == _inputs(session, table)
     ):
-        families = stored[0]["families"]
-        return [head for head, _ in families], {head: members for head, members in families}
+        members: dict[str, list[int]] = stored[0]["members"]
+        ranked: list[int] = stored[0]["ranked"]
+        return ranked, lambda head: members.get(str(head), [head])
     if default and (stored is None or stored[1] <= as_of):
-        return _compute_stored(session, ids, table, as_of)
-    return _rank(session, ids, table, as_of)
+        ranked, groups = _compute_stored(session, ids, table, as_of)
+    else:
+        ranked, groups = _rank(session, ids, table, as_of)
+    return ranked, groups.__getitem__
 
 
 PAGING = {"page", "limit", "cursor"}
@@ -203,7 +214,7 @@ def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date
     page's families are rolled up in full (health, risk, renewals)."""
     ids = list(session.scalars(export_ids(session, query, user, as_of)))
     table = fx_service.rate_table(session, on=as_of)
-    ranked, groups = _ranked(session, query, ids, table, as_of)
+    ranked, members_of = _ranked(session, query, ids, table, as_of)
     shown = ranked[(query.page - 1) * query.limit : query.page * query.limit]
     heads = {
         a.id: a
@@ -211,13 +222,13 @@ def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date
             sa.select(Account.id, Account.name, Account.external_id).where(Account.id.in_(shown))
         )
     }
-    rows = {r.id: r for r in full_rows(session, [i for h in shown for i in groups[h]], as_of)}
+    rows = {r.id: r for r in full_rows(session, [i for h in shown for i in members_of(h)], as_of)}
     families = [
         FamilyRow(
             id=head,
             name=heads[head].name,
             external_id=heads[head].external_id,
-            rollup=roll_up([rows[i] for i in groups[head]], table, as_of),
+            rollup=roll_up([rows[i] for i in members_of(head)], table, as_of),
         )
         for head in shown
     ]

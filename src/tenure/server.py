@@ -10,6 +10,7 @@ meet here. Serve with ``tenure serve`` or ``uvicorn --factory tenure.server:crea
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -53,6 +54,7 @@ def create_ingest_app(settings: Settings | None = None) -> FastAPI:
         app.state.event_store = open_event_store(settings)
         # The signing key is read (or generated) at start: an unsafe one stops the server here.
         app.state.session_codec = SessionCodec(settings.signing_key)
+        freeze_startup_objects()
         try:
             yield
         finally:
@@ -88,6 +90,17 @@ def create_ingest_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(observability_router)
     app.include_router(segment_router)
     return app
+
+
+def freeze_startup_objects() -> None:
+    """Leave what is loaded so far (modules, routes, templates: ~390,000 objects) out of every
+    later garbage collection. A request building thousands of rows (a CSV export) sets off
+    full collections, and each walked all of them: half the CPU of a 10,000-account export.
+    Once a process (a server runs one app; a test process starting many leaves the later ones
+    collectable)."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
 
 
 def _error_page(*args: Any, **kwargs: Any) -> Any:
@@ -162,6 +175,7 @@ class StartingApp:
         try:
             await asyncio.to_thread(self.load)  # seconds of imports, off the event loop
             mount_surfaces(self.app)
+            freeze_startup_objects()
         except Exception as error:
             log.exception("the console and REST API could not be loaded")
             self._failure = f"the console and REST API could not be loaded: {error}"

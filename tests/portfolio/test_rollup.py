@@ -236,6 +236,8 @@ def test_top_parents_read_the_family_ranking_the_daily_run_stored(
         for limit in (1, 2, 50):
             shown = every_page(session, query, ada, book.today, limit)
             assert [r.model_dump() for r in shown] == [c.model_dump() for c in computed]
+        selected = len(portfolio_export(session, query, ada, book.today))
+        assert top_parents(session, query, ada, book.today).accounts == selected
         with pytest.raises(AssertionError, match="read again"):
             top_parents(session, PortfolioQuery(segment="SMB"), ada, book.today)
         with pytest.raises(AssertionError, match="read again"):

@@ -163,11 +163,11 @@ def _compute_stored(
 ) -> tuple[list[int], dict[int, list[int]]]:
     inputs = _inputs(session, table)
     ranked, groups = _rank(session, ids, table, as_of)
-    # Compact, as a page decodes it whole: the selection's fingerprint, not its ids; the members
+    # Compact, as a page decodes it whole: the selection's size, not its ids; the members
     # of a family only when they are not its head alone (most families at 10,000 accounts).
     data = {
         "inputs": inputs,
-        "ids": figures.digest(ids),
+        "accounts": len(ids),
         "ranked": ranked,
         "members": {str(h): groups[h] for h in ranked if groups[h] != [h]},
     }
@@ -176,28 +176,32 @@ def _compute_stored(
 
 
 def _ranked(
-    session: Session, query: PortfolioQuery, ids: list[int], table: RateTable, as_of: date
-) -> tuple[list[int], Callable[[int], list[int]]]:
-    """The stored ranking when it ranked this very selection (same accounts in the same order)
-    on ``as_of`` and nothing it read changed since; otherwise ranked now — and stored again
-    when the selection is the page's default one of ``as_of`` or later. The heads in rank order
-    and each head's members in selection order."""
-    stored = figures.read_snapshot(session, FAMILY_RANKING, _ranking_code())
+    session: Session, query: PortfolioQuery, user: User, table: RateTable, as_of: date
+) -> tuple[int, list[int], Callable[[int], list[int]]]:
+    """How many accounts the filters select, their families' heads in rank order and each
+    head's members in selection order: from the stored ranking for the default selection when
+    it is of ``as_of`` and nothing it read changed since (the selection is then the same: it
+    reads accounts and contracts alone), otherwise ranked now — and stored again when the
+    selection is the default one of ``as_of`` or later."""
     default = query.model_dump(exclude=PAGING) == PortfolioQuery().model_dump(exclude=PAGING)
+    stored = figures.read_snapshot(session, FAMILY_RANKING, _ranking_code()) if default else None
     if (
         stored is not None
         and stored[1] == as_of
-        and stored[0].get("ids") == figures.digest(ids)
         and stored[0].get("inputs") == _inputs(session, table)
     ):
         members: dict[str, list[int]] = stored[0]["members"]
-        ranked: list[int] = stored[0]["ranked"]
-        return ranked, lambda head: members.get(str(head), [head])
+        return (
+            stored[0]["accounts"],
+            stored[0]["ranked"],
+            lambda head: members.get(str(head), [head]),
+        )
+    ids = list(session.scalars(export_ids(session, query, user, as_of)))
     if default and (stored is None or stored[1] <= as_of):
         ranked, groups = _compute_stored(session, ids, table, as_of)
     else:
         ranked, groups = _rank(session, ids, table, as_of)
-    return ranked, groups.__getitem__
+    return len(ids), ranked, groups.__getitem__
 
 
 PAGING = {"page", "limit", "cursor"}
@@ -212,9 +216,8 @@ def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date
     Every family is ranked from its members' ARR alone (one grouped read of the contracts in
     force) — or read from the ranking the daily run stored for the default selection; only the
     page's families are rolled up in full (health, risk, renewals)."""
-    ids = list(session.scalars(export_ids(session, query, user, as_of)))
     table = fx_service.rate_table(session, on=as_of)
-    ranked, members_of = _ranked(session, query, ids, table, as_of)
+    accounts, ranked, members_of = _ranked(session, query, user, table, as_of)
     shown = ranked[(query.page - 1) * query.limit : query.page * query.limit]
     heads = {
         a.id: a
@@ -235,7 +238,7 @@ def top_parents(session: Session, query: PortfolioQuery, user: User, as_of: date
     return TopParents(
         as_of=as_of,
         reporting_currency=table.reporting_currency,
-        accounts=len(ids),
+        accounts=accounts,
         families=families,
         families_total=len(ranked),
         page=query.page,

@@ -178,7 +178,7 @@ def test_console_connects_refuses_in_words_and_disconnects(
     )
     assert done.status_code == 200
     assert "Connected. It syncs in the daily run" in done.text
-    assert f"at <code>{fake_salesforce.url}</code>; reads Account, Contact." in done.text
+    assert f"at <code>{fake_salesforce.url}</code>; reads account, contact." in done.text
     assert fake_salesforce.org.client_secret not in done.text
     assert fake_salesforce.org.refresh_token not in done.text
     bad_field = client.post(

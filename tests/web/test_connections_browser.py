@@ -40,9 +40,10 @@ def live(migrated_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         book = make_book(session, utcnow().date())
         session.commit()
     engine.dispose()
+    data_dir = tmp_path_factory.mktemp("connections-data")
     env = {
         "TENURE_DATABASE_URL": database_url,
-        "TENURE_DATA_DIR": str(tmp_path_factory.mktemp("connections-data")),
+        "TENURE_DATA_DIR": str(data_dir),
         "TENURE_SECRET_KEY": "browser-test-secret-of-32-characters-or-more",
         # The server (and the sync it starts) trusts the fake's certificate like a company CA.
         "REQUESTS_CA_BUNDLE": str(salesforce.cert),
@@ -50,7 +51,7 @@ def live(migrated_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     log = tmp_path_factory.mktemp("connections-log") / "uvicorn.log"
     try:
         with served_app(env, log) as url:
-            found = Live(url, book)
+            found = Live(url, book, data_dir)
             found.salesforce, found.slack = salesforce, slack
             yield found
     finally:
@@ -83,7 +84,7 @@ def test_an_admin_connects_salesforce_syncs_it_and_sets_up_slack(
     card.get_by_label("Refresh token").fill(org.refresh_token)
     card.get_by_role("button", name="Connect Salesforce").click()
     expect(page.get_by_role("status")).to_contain_text("Connected. It syncs in the daily run")
-    expect(page.locator("#salesforce")).to_contain_text("reads User, Account, Contact")
+    expect(page.locator("#salesforce")).to_contain_text("reads user, account, contact")
 
     page.get_by_role("button", name="Sync Salesforce now").click()
     expect(page.get_by_role("status")).to_contain_text("The sync started")

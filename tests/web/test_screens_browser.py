@@ -33,6 +33,7 @@ def test_admin_imports_a_file_with_a_bad_row_and_skips_it(
 ) -> None:
     page.set_viewport_size({"width": 1440, "height": 900})
     sign_in(page, live_console, "ada@example.com")
+    page.locator(".topbar summary", has_text="Data").click()  # the top bar's Data menu
     page.get_by_role("link", name="Import", exact=True).click()
     expect(page.get_by_role("heading", name="Import a file")).to_be_visible()
     page.get_by_label("What the file holds").select_option("contacts")
@@ -77,6 +78,7 @@ def test_manager_creates_and_sends_a_survey_campaign(
 ) -> None:
     page.set_viewport_size({"width": 1440, "height": 900})
     sign_in(page, live_console, "max@example.com")
+    page.locator(".topbar summary", has_text="Playbooks").click()  # the top bar's Playbooks menu
     page.get_by_role("link", name="Surveys", exact=True).click()
     form = page.locator("#new-campaign")
     form.get_by_label("Name").fill("Champions NPS")

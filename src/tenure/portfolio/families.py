@@ -110,10 +110,7 @@ def _inputs(session: Session, table: RateTable) -> str:
     """What the ranking read, cheaply fingerprinted: each table's row count and last change
     (a contract booked, a parent or name changed since the daily run show at once), and the
     rates of the day."""
-    found = [
-        tuple(session.execute(sa.select(sa.func.count(), sa.func.max(t.updated_at))).one())
-        for t in (Contract, Account)
-    ]
+    found = figures.table_changes(session, Contract, Account)
     rates = sorted((c, list(r)) for c, r in table.rates.items())
     return figures.digest(found, table.reporting_currency, rates)
 

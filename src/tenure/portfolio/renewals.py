@@ -235,10 +235,7 @@ def _inputs(session: Session) -> str:
     """What the forecast read, cheaply fingerprinted: the scoring days shown, and each table's
     row count and last change (a contract booked, an owner changed, a renewal won since the
     daily run show at once)."""
-    found = [
-        tuple(session.execute(sa.select(sa.func.count(), sa.func.max(t.updated_at))).one())
-        for t in (Contract, Account, Opportunity)
-    ]
+    found = figures.table_changes(session, Contract, Account, Opportunity)
     return figures.digest(signals.current_days(session), found)
 
 

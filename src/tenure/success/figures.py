@@ -61,6 +61,15 @@ def rows_digest(session: Session, statements: Sequence[sa.Executable]) -> str:
     return h.hexdigest()
 
 
+def table_changes(session: Session, *tables: type[Any]) -> list[tuple[Any, ...]]:
+    """Each table's row count and last change: a cheap fingerprint of what stored figures read,
+    so a record added, changed or removed after the daily run is seen by the next view."""
+    return [
+        tuple(session.execute(sa.select(sa.func.count(), sa.func.max(t.updated_at))).one())
+        for t in tables
+    ]
+
+
 def read_snapshot(
     session: Session, kind: str, settings_digest: str
 ) -> tuple[dict[str, Any], date] | None:

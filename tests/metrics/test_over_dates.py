@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from tenure.metrics.compute import compute_metrics, daily_activity
-from tenure.metrics.inputs import MetricInputs
+from tenure.metrics.inputs import DETAIL_DAYS, MetricInputs
 from tenure.metrics.over_dates import compute_metrics_over_dates, metrics_over_dates_in_groups
 from tenure.metrics.registry import all_metrics, get_metric
 from tenure.metrics.snapshot import snapshot_from_rows
@@ -30,13 +30,15 @@ DATES = [AS_OF - timedelta(days=7 * n) for n in range(10)] + [
 ]
 
 
-def per_date(con: ibis.BaseBackend, events: ibis.Table, metrics: list | None) -> pd.DataFrame:
+def per_date(
+    con: ibis.BaseBackend, events: ibis.Table, metrics: list | None, dates: list[date] = DATES
+) -> pd.DataFrame:
     snapshot = snapshot_from_rows(con, **SNAPSHOT_ROWS)
     tables = [
         compute_metrics(con, events, snapshot, day, metrics)
         .mutate(as_of=ibis.literal(day, type="date"))
         .to_pyarrow()
-        for day in sorted(DATES)
+        for day in sorted(dates)
     ]
     frame = pa.concat_tables(tables).to_pandas(date_as_object=True)
     return frame[["as_of", *frame.columns[:-1]]]
@@ -94,6 +96,21 @@ def test_usage_windows_run_for_all_dates_in_one_query(
     # acme on the fixture's as-of day: u1, u2, u3 active, 8 events (fixtures.py's hand count).
     acme = together[(together.as_of == AS_OF) & (together.account_external_id == "acme")]
     assert acme[["active_users_28d", "events_28d"]].values.tolist() == [[3, 8]]
+
+
+@pytest.mark.slow
+def test_windows_alone_leave_older_events_unread(
+    duckdb_con: ibis.BaseBackend, fixture_events: ibis.Table
+) -> None:
+    chosen = [m for m in all_metrics() if m.over_dates]
+    dates = [AS_OF - timedelta(days=7 * n) for n in range(3)]
+    snapshot = snapshot_from_rows(duckdb_con, **SNAPSHOT_ROWS)
+    together = compute_metrics_over_dates(duckdb_con, fixture_events, snapshot, dates, chosen)
+    assert_same_metrics(together, per_date(duckdb_con, fixture_events, chosen, dates))
+    first_read = duckdb_con.table("tenure_daily_activity").day.min().execute().date()
+    assert first_read >= min(dates) - timedelta(days=DETAIL_DAYS - 1)
+    # The fixture has events before that, which a metric of the whole history would read.
+    assert fixture_events.timestamp.min().execute().date() < first_read
 
 
 def test_a_date_bound_metric_refuses_many_dates(duckdb_con: ibis.BaseBackend) -> None:

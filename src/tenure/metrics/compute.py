@@ -90,17 +90,23 @@ def attributed_activity(events: ibis.Table, snapshot: Snapshot, as_of: date) -> 
 
 
 def daily_activity(
-    events: ibis.Table, snapshot: Snapshot, until: date, detail_from: date | None = None
+    events: ibis.Table,
+    snapshot: Snapshot,
+    until: date,
+    detail_from: date | None = None,
+    since: date | None = None,
 ) -> ibis.Table:
     """Every attributed event up to the end of ``until`` per (account, user, day, event): what
     the activity of any as-of day up to ``until`` is cut from (``activity_as_of``).
 
     Full detail, or from ``detail_from`` on: before it the user is null, which is all an
     as-of day whose detail window starts there needs (see :func:`attributed_activity`).
+    From ``since`` on only, when nothing asked reads further back (trailing windows).
     """
-    known = events.filter(events.timestamp < end_of(until)).select(
-        "account_id", "user_id", "event", "timestamp"
-    )
+    window = events.timestamp < end_of(until)
+    if since is not None:
+        window &= events.timestamp >= end_of(since - timedelta(days=1))
+    known = events.filter(window).select("account_id", "user_id", "event", "timestamp")
     joined = attributed_to_accounts(known, snapshot)
     day = joined.timestamp.date()
     detailed = (

@@ -4,7 +4,8 @@
 
 Computing each date on its own (``compute_metrics`` per date) reads the whole event history once
 per date. Here the events are read once, into the attributed per-(account, user, day, event)
-roll-up of every day up to the last date (``daily_activity``, a temporary table on ``con``).
+roll-up of every day up to the last date (``daily_activity``, a temporary table on ``con``) —
+from ``DETAIL_DAYS`` before the first date only, when every metric asked reads trailing windows.
 From it:
 
 - metrics registered ``over_dates=True`` (the usage windows) run once for all dates: their
@@ -27,7 +28,7 @@ then one per metric.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -46,7 +47,7 @@ from tenure.metrics.compute import (
     spine_columns,
     with_metrics,
 )
-from tenure.metrics.inputs import MetricInputs
+from tenure.metrics.inputs import DETAIL_DAYS, MetricInputs
 from tenure.metrics.registry import Metric
 from tenure.metrics.snapshot import Snapshot
 
@@ -66,13 +67,17 @@ def compute_metrics_over_dates(
     days = sorted(set(dates))
     if not days:
         raise ValueError("compute_metrics_over_dates needs at least one as-of date")
+    chosen = list(metrics) if metrics is not None else default_metrics(snapshot)
+    # Metrics computed for all dates at once read trailing windows of at most DETAIL_DAYS
+    # (``MetricInputs.activity_in``): when they are all that is asked, older events are not read.
+    since = days[0] - timedelta(days=DETAIL_DAYS - 1) if all(m.over_dates for m in chosen) else None
     daily = con.create_table(
         "tenure_daily_activity",
-        daily_activity(events, snapshot, days[-1]),
+        daily_activity(events, snapshot, days[-1], since=since),
         temp=True,
         overwrite=True,
     )
-    return metrics_over_dates(con, daily, snapshot, days, metrics)
+    return metrics_over_dates(con, daily, snapshot, days, chosen)
 
 
 def metrics_over_dates(

@@ -42,6 +42,12 @@ def test_offers_only_what_the_reader_may_open(console: Console) -> None:
     assert ("action", "Reassign accounts") in found(console, "max", "reassign")
     assert found(console, "cleo", "reassign") == []
     assert found(console, "cleo", "zqxj") == []
+    # Actions offered to those who may take them: campaigns are a manager's, a viewer confirms
+    # nothing (the pages hide those forms from them too: tests/web/test_buttons_shown.py).
+    assert ("action", "Send a survey") in found(console, "max", "survey")
+    assert ("action", "Send a survey") not in found(console, "cleo", "survey")
+    assert ("action", "Confirm churn classes") in found(console, "cleo", "churn")
+    assert ("action", "Confirm churn classes") not in found(console, "vic", "churn")
 
 
 def test_an_owner_opens_the_portfolio_filtered_to_them(console: Console) -> None:

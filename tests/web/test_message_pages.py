@@ -9,22 +9,24 @@ from tenure.model import Contact, OutboxMessage, Touchpoint
 from tests.web.factories import csrf_of, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
+# A risk outreach to Acme as the Messages page's form sends it.
+DRAFT = {
+    "account": "Acme",
+    "moment": "risk_outreach",
+    "goal": "Seats back in use",
+    "metric": "license_utilization",
+    "comparison": "at_least",
+    "target": "60",
+    "milestone": "",
+    "after_days": "30",
+}
+
 
 def test_a_csm_drafts_and_approves_a_message(console: Console) -> None:
     sign_in(console.client, "cleo@example.com")
     page = console.client.get("/messages").text
     assert "No draft waiting." in page and "Risk outreach" in page
-    form = {
-        "csrf_token": csrf_of(page),
-        "account": "Acme",
-        "moment": "risk_outreach",
-        "goal": "Seats back in use",
-        "metric": "license_utilization",
-        "comparison": "at_least",
-        "target": "60",
-        "milestone": "",
-        "after_days": "30",
-    }
+    form = {"csrf_token": csrf_of(page), **DRAFT}
     # Jane, the one current contact, has no address yet: refused in words, nothing stored.
     refused = console.client.post("/messages", data=form)
     assert refused.status_code == 422

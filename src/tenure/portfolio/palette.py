@@ -32,6 +32,8 @@ FUZZY_MIN_LENGTH = 4
 # Order of kinds on equal scores: what the reader most likely wants first.
 KIND_ORDER = {"page": 0, "action": 1, "owner": 2, "account": 3}
 MANAGERS = frozenset({UserRole.admin, UserRole.manager})
+# Everyone who changes something: a viewer only reads.
+EDITORS = ALL_ROLES - {UserRole.viewer}
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,9 @@ ACTIONS = (
     Action("Unassigned accounts", "/portfolio?owner=none", "no owner orphan", MANAGERS),
     Action("Reassign accounts", "/portfolio", "owner transfer move handover", MANAGERS),
     Action("Export the portfolio as CSV", "/portfolio.csv", "download excel csv"),
-    Action("Confirm churn classes", "/churn-review", "churned lost classify"),
-    Action("Send a survey", "/surveys", "nps csat campaign"),
+    Action("Confirm churn classes", "/churn-review", "churned lost classify", EDITORS),
+    # Campaigns write to customers in the company's name (playbooks.surveys.check_surveyor).
+    Action("Send a survey", "/surveys", "nps csat campaign", MANAGERS),
     Action("Preview a rule", "/rules", "playbook trigger cta rules"),
     Action(
         "Import a file", "/imports", "upload csv salesforce hubspot", frozenset({UserRole.admin})

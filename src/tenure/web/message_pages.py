@@ -11,10 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tenure.auth.http import DbSession, page_actor
-from tenure.auth.permissions import Actor
+from tenure.auth.permissions import Actor, can_edit_account
 from tenure.errors import InvalidInput
 from tenure.http.deps import AsOf
 from tenure.metrics.registry import Unit, all_metrics
+from tenure.model import Account, UserRole
 from tenure.success import engagement_service
 from tenure.success.schemas import MessageCreate
 from tenure.web.render import render
@@ -25,14 +26,29 @@ Db = DbSession
 
 
 def _page(
-    request: Request, db: Session, *, error: str | None = None, status_code: int = 200
+    request: Request,
+    db: Session,
+    actor: Actor,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     metrics = [m for m in all_metrics() if m.unit.is_numeric]
+    messages = engagement_service.list_messages(db)
     return render(
         request,
         "messages.html",
         {
-            "messages": engagement_service.list_messages(db),
+            "messages": messages,
+            # Buttons only for those the service lets act: a viewer drafts nothing, and a draft
+            # is approved by its account's owner, account team, their manager or an admin.
+            "may_draft": actor.role != UserRole.viewer,
+            "approvable": {
+                m.id
+                for m in messages
+                if m.status == "draft"
+                and can_edit_account(db, actor.user, db.get_one(Account, m.account_id))
+            },
             "report": engagement_service.goal_report(db),
             "templates": engagement_service.TEMPLATE_NAMES,
             "metrics": metrics,
@@ -47,7 +63,7 @@ def _page(
 
 @router.get("/messages")
 def messages_page(request: Request, actor: Actor = PageActor, db: Session = Db) -> Response:
-    return _page(request, db)
+    return _page(request, db, actor)
 
 
 @router.post("/messages")
@@ -59,9 +75,8 @@ async def draft_message(
     try:
         target = float(form["target"].replace(",", ".")) if form.get("target") else None
     except ValueError:
-        return _page(
-            request, db, error=f"Target: {form['target']!r} is not a number", status_code=422
-        )
+        error = f"Target: {form['target']!r} is not a number"
+        return _page(request, db, actor, error=error, status_code=422)
     if (
         metric is not None
         and target is not None
@@ -86,7 +101,7 @@ async def draft_message(
         engagement_service.create_draft(db, data, actor, as_of)
     except InvalidInput as error:
         db.rollback()
-        return _page(request, db, error=error.message, status_code=422)
+        return _page(request, db, actor, error=error.message, status_code=422)
     return RedirectResponse("/messages#drafts", status_code=303)
 
 

@@ -32,7 +32,8 @@ from typing import Any
 from benchmarks.record import lookup
 
 HERE = Path(__file__).parent
-NOT_BENCHMARKS = {"run", "record", "__init__"}
+# Modules of benchmarks/ that are parts of others (the web benchmark's book and pages).
+NOT_BENCHMARKS = {"run", "record", "__init__", "web_activity", "web_pages"}
 RUN_KEYS = ("command", "git_commit", "cpu_count", "load_average_start", "load_average_end")
 
 

@@ -3,14 +3,21 @@
     .venv/bin/python -m benchmarks.web [--accounts 10000] [--months 12] [--score-every-days 7]
                                        [--requests 60] [--workers N] [--keep DIR] [--output FILE]
 
-Loads a seeded synthetic book into a fresh SQLite database — accounts with owners, contracts,
-contacts, touchpoints, tickets, NPS answers, and 12 months of stored health scores (every measure
-explained), churn-risk scores (with reasons) and metric snapshots — then serves the whole app with
-uvicorn in a subprocess (``tenure.http.live.served_app``, as many workers as `tenure serve` runs)
-and times, from this process, each page and API list a CS team opens: the portfolio sorted by
-churn risk and filtered, Account 360, Today, Risk, Renewals, and the main /api/v1 lists.
-Requests are sequential, after a warm-up; the figure is client-side wall time per request.
-Goal: p95 ≤ 150 ms on this 2-core machine (issue 19).
+Loads a seeded synthetic book into a fresh SQLite database — accounts with owners, contracts
+(6% of the customers lost in the last year), contacts, touchpoints, tickets, NPS answers, and 12
+months of stored health scores (every measure explained), churn-risk scores (with reasons) and
+metric snapshots, then what months of use leave (``benchmarks.web_activity``: success plans,
+Desired Outcomes, deals, two daily runs with their calls to action, surveys, messages, a
+connection, imports …) — then serves the whole app with uvicorn in a subprocess
+(``tenure.http.live.served_app``, as many workers as `tenure serve` runs) and times, from this
+process, **every GET page and API list of the app**: first those a CS team opens most (the
+portfolio sorted by churn risk and filtered, Account 360, Today, Risk, Renewals, KPIs, EBR,
+Maturity, the CSV exports, the main /api/v1 lists), then every other one
+(``benchmarks.web_pages``). Left out, as no page or list a person waits for: ``/`` (redirects to
+/today), ``/static`` (files), ``/healthz`` and ``/readyz`` (load balancer checks) and
+``/metrics`` (Prometheus); ``tests/benchmarks/test_web_routes.py`` fails when a GET route is
+neither timed nor left out. Requests are sequential, after a warm-up; the figure is client-side
+wall time per request. Goal: p95 ≤ 150 ms on this 2-core machine (issue 19).
 
 Scores are stored every ``--score-every-days`` days (default weekly: 52 scoring days, 520,000
 health rows for 10,000 accounts); ``--score-every-days 1`` stores daily scores (3.65 million
@@ -39,6 +46,8 @@ from typing import Any
 import httpx
 import numpy as np
 import sqlalchemy as sa
+from benchmarks.web_activity import Book, add_activity
+from benchmarks.web_pages import Clients, Seeded, every_other_page
 
 from benchmarks import record
 from tenure.auth.passwords import hash_password
@@ -61,6 +70,7 @@ from tenure.store.migrate import upgrade
 SEED = 20261126
 AS_OF = date(2026, 10, 31)
 PASSWORD = "benchmark-pass-1"
+SECRET_KEY = "benchmark-secret-of-32-characters-or-more"
 SMOKE = {"accounts": 40, "months": 1, "score_every_days": 15, "requests": 3, "workers": 1}
 SEGMENTS = ["smb", "mid_market", "enterprise"]
 MEASURES = [
@@ -76,6 +86,8 @@ MEASURES = [
 ]
 CHUNK = 20_000
 TIMEOUT_S = 30
+# Share of the accounts lost in the last year (no contract in force).
+CHURNED_SHARE = 0.06
 GOAL_P95_MS = 150  # issue 19: every page, API list and CSV export at 10,000 accounts
 
 
@@ -147,10 +159,16 @@ def load_book(url: str, accounts: int, months: int, every: int) -> dict[str, Any
         )
         base_arr = np.round(rng.lognormal(9.5, 1.0, accounts), 2)
         renewal = rng.integers(1, 366, accounts)
+        # Customers lost in the last year (their last term ended unrenewed): the churn review's.
+        churned = np.random.default_rng(SEED + 2).random(accounts) < CHURNED_SHARE
         contracts = []
         for i in range(accounts):
             ends = AS_OF + timedelta(days=int(renewal[i]))
+            if churned[i]:
+                ends -= timedelta(days=365)
             for term in range(2):  # this term and the one before
+                ends_on = ends - timedelta(days=365 * term)
+                lost = bool(churned[i]) and term == 0
                 contracts.append(
                     {
                         "external_id": f"ctr-{i + 1}-{term}",
@@ -158,11 +176,19 @@ def load_book(url: str, accounts: int, months: int, every: int) -> dict[str, Any
                         "plan": "Business",
                         "billing_period": "annual",
                         "starts_on": ends - timedelta(days=365 * (term + 1) - 1),
-                        "ends_on": ends - timedelta(days=365 * term),
+                        "ends_on": ends_on,
                         "arr": float(base_arr[i]) * (1 - 0.1 * term),
                         "currency": "USD" if i % 4 else "EUR",
                         "licensed_seats": 25,
-                        "status": "active" if term == 0 else "ended",
+                        "status": "active" if term == 0 and not lost else "ended",
+                        # The term before was renewed (10% larger); a lost one churned.
+                        "renewal_outcome": "churned" if lost else "expanded" if term else None,
+                        "outcome_on": ends_on if lost or term else None,
+                        "notice_on": ends_on - timedelta(days=60) if lost else None,
+                        # The next term's ARR minus this one's.
+                        "arr_delta": round(float(base_arr[i]) * (-1 if lost else 0.1), 2)
+                        if lost or term
+                        else None,
                         "created_at": now,
                         "updated_at": now,
                     }
@@ -177,6 +203,7 @@ def load_book(url: str, accounts: int, months: int, every: int) -> dict[str, Any
                         "external_id": f"ct-{i + 1}-{c}",
                         "account_id": i + 1,
                         "name": f"Person {c}",
+                        "email": f"person{c}@company{i + 1:05d}.example",
                         "level": levels[min(c // 2, 3)],
                         "roles": ["champion"] if c == 3 else [],
                         "created_at": now,
@@ -352,6 +379,9 @@ def load_book(url: str, accounts: int, months: int, every: int) -> dict[str, Any
             metric_snapshot=snapshot_rows,
             scoring_days=len(score_days),
         )
+    data_dir = Path(url.removeprefix("sqlite:///")).parent
+    book = Book(url, data_dir, accounts, AS_OF, SEED, SECRET_KEY)
+    counts.update(add_activity(book))
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
@@ -396,9 +426,11 @@ def time_requests(client: httpx.Client, paths: list[str], warmup: int) -> dict[s
 
 
 def endpoints(
-    manager: httpx.Client, csm: httpx.Client, api: httpx.Client, accounts: int, n: int
+    clients: Clients, seeded: Seeded, accounts: int, n: int
 ) -> dict[str, tuple[httpx.Client, list[str]]]:
-    """What a CS team opens, each with ``n`` seeded paths (random accounts and pages)."""
+    """What a CS team opens, each with ``n`` seeded paths (random accounts and pages), then every
+    other GET page and API list of the app (``benchmarks.web_pages``)."""
+    manager, csm, api = clients.manager, clients.csm, clients.api
     rng = np.random.default_rng(SEED)
     ids = [int(i) for i in rng.integers(1, accounts + 1, n)]
     pages = [f"/portfolio?sort=risk&direction=desc&page={p}" for p in rng.integers(1, 20, n)]
@@ -455,6 +487,7 @@ def endpoints(
         "api: /api/v1/kpis (per CSM, 8 quarters)": (api, ["/api/v1/kpis?by=csm&quarters=8"] * n),
         "api: /api/v1/kpis/cohorts": (api, ["/api/v1/kpis/cohorts"] * n),
         "api: /api/v1/maturity": (api, ["/api/v1/maturity"] * n),
+        **every_other_page(clients, seeded, AS_OF, accounts, n),
     }
 
 
@@ -472,23 +505,29 @@ def api_client(new_client: NewClient, admin: httpx.Client) -> httpx.Client:
 
 
 def signed_in_endpoints(
-    new_client: NewClient, accounts: int, n: int
+    new_client: NewClient, url: str, accounts: int, n: int
 ) -> dict[str, tuple[httpx.Client, list[str]]]:
-    """``endpoints`` with a manager's, a CSM's and an API token's clients."""
-    manager = signed_in(new_client, "manager0@bench.example")
-    csm = signed_in(new_client, "csm0@bench.example")
-    api = api_client(new_client, signed_in(new_client, "admin@bench.example"))
-    return endpoints(manager, csm, api, accounts, n)
+    """``endpoints`` with a manager's, a CSM's, an admin's, an API token's and a signed-out
+    client, on the records of the book at ``url``."""
+    admin = signed_in(new_client, "admin@bench.example")
+    clients = Clients(
+        manager=signed_in(new_client, "manager0@bench.example"),
+        csm=signed_in(new_client, "csm0@bench.example"),
+        admin=admin,
+        api=api_client(new_client, admin),
+        anonymous=new_client(),
+    )
+    return endpoints(clients, Seeded.read(url, SECRET_KEY), accounts, n)
 
 
 def time_endpoints(
-    base: str, accounts: int, n: int, only: str | None = None
+    base: str, url: str, accounts: int, n: int, only: str | None = None
 ) -> dict[str, dict[str, Any]]:
     def new_client() -> httpx.Client:
         return httpx.Client(base_url=base, timeout=TIMEOUT_S, follow_redirects=True)
 
     timings: dict[str, dict[str, Any]] = {}
-    for name, (client, paths) in signed_in_endpoints(new_client, accounts, n).items():
+    for name, (client, paths) in signed_in_endpoints(new_client, url, accounts, n).items():
         if only and only.lower() not in name.lower():
             continue
         try:
@@ -553,12 +592,12 @@ def main(argv: list[str] | None = None) -> Path:
     env = {
         "TENURE_DATABASE_URL": url,
         "TENURE_DATA_DIR": str(folder),
-        "TENURE_SECRET_KEY": "benchmark-secret-of-32-characters-or-more",
+        "TENURE_SECRET_KEY": SECRET_KEY,
         "TENURE_REFRESH_EVERY": "0",
     }
     try:
         with served_app(env, folder / "server.log", workers=args.workers) as base:
-            timings = time_endpoints(base, args.accounts, args.requests, args.only)
+            timings = time_endpoints(base, url, args.accounts, args.requests, args.only)
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from benchmarks.web import load_book, signed_in_endpoints
+from benchmarks.web import SECRET_KEY, load_book, signed_in_endpoints
 
 from benchmarks import record
 from tenure.config import Settings
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> Path:
     settings = Settings(
         database_url=database,
         data_dir=folder,
-        secret_key="benchmark-secret-of-32-characters-or-more",
+        secret_key=SECRET_KEY,
         refresh_every=0,
     )
     app = create_app(settings)
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> Path:
 
         print(f"{'endpoint':66s} {'ms':>7s} {'cpu ms':>7s} {'stmts':>6s} {'sql ms':>7s}")
         for name, (client, paths) in signed_in_endpoints(
-            new_client, args.accounts, args.requests
+            new_client, database, args.accounts, args.requests
         ).items():
             if args.only and args.only.lower() not in name.lower():
                 continue

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from tenure.accounts import fx_service, hierarchy
 from tenure.model import Account, User
 from tenure.portfolio import families
-from tenure.portfolio.book import portfolio_export
+from tenure.portfolio.book import export_ids
 from tenure.portfolio.families import roll_up, store_family_ranking, top_parents
+from tenure.portfolio.rows import full_rows
 from tenure.portfolio.schemas import AccountRow, FamilyRow, PortfolioQuery
 from tests import factories as f
 from tests.api.test_v1 import headers_for
@@ -236,7 +237,7 @@ def test_top_parents_read_the_family_ranking_the_daily_run_stored(
         for limit in (1, 2, 50):
             shown = every_page(session, query, ada, book.today, limit)
             assert [r.model_dump() for r in shown] == [c.model_dump() for c in computed]
-        selected = len(portfolio_export(session, query, ada, book.today))
+        selected = len(list(session.scalars(export_ids(session, query, ada, book.today))))
         assert top_parents(session, query, ada, book.today).accounts == selected
         with pytest.raises(AssertionError, match="read again"):
             top_parents(session, PortfolioQuery(segment="SMB"), ada, book.today)
@@ -269,7 +270,7 @@ def every_family_rolled_up(
     session: Session, query: PortfolioQuery, user: User, as_of: date
 ) -> list[FamilyRow]:
     """The families as top parents were found before the pager: every row read and rolled up."""
-    rows = portfolio_export(session, query, user, as_of)
+    rows = full_rows(session, list(session.scalars(export_ids(session, query, user, as_of))), as_of)
     accounts = {a.id: a for a in session.scalars(sa.select(Account))}
     groups: dict[int, list[AccountRow]] = defaultdict(list)
     for row in rows:

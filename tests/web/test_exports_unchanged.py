@@ -1,5 +1,7 @@
 """The CSV exports are written from plain rows and streamed (issue 19.8): the bytes must be the
-same as the old way — each row a pydantic model, dumped, then written — gave for the same data."""
+same as the old way — each row a pydantic model, dumped, then written — gave for the same data.
+The portfolio's rows as pages read them (rows.full_rows) are compared with the old composition
+too."""
 
 from __future__ import annotations
 
@@ -7,21 +9,22 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tenure.model import Account, Contact, User
+from tenure.model import Account, Contact, FxRate, LifecycleStage, MetricSnapshot, User
 from tenure.model.contact import ContactLevel
-from tenure.portfolio.book import export_ids, portfolio_export
-from tenure.portfolio.rows import rows_of, to_row, with_money, with_utilization
+from tenure.portfolio.book import export_ids
+from tenure.portfolio.rows import full_rows, rows_of, to_row, with_money, with_utilization
 from tenure.portfolio.schemas import AccountRow, PortfolioQuery
 from tenure.success.lifecycle_variants import stage_label
 from tenure.web.exports import spreadsheet_safe
-from tenure.web.pages import CSV_COLUMNS
-from tests.web.factories import make_account, make_contract, sign_in
+from tests import factories as f
+from tests.web.factories import Book, make_account, make_contract, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 
@@ -145,6 +148,30 @@ def test_contacts_csv_is_byte_for_byte_the_old_export(console: Console) -> None:
     assert len(seen) > 3  # the filters choose different rows
 
 
+# The portfolio CSV's columns as b3ee68f wrote them (pages.CSV_COLUMNS).
+CSV_COLUMNS = [
+    "external_id",
+    "name",
+    "segment",
+    "owner_name",
+    "arr",
+    "currency",
+    "arr_by_currency",
+    "arr_in_reporting_currency",
+    "reporting_currency",
+    "rate_dates",
+    "missing_rates",
+    "renewal_on",
+    "health_score",
+    "health_band",
+    "churn_probability",
+    "arr_at_risk",
+    "days_to_renewal",
+    "laer_stage",
+    "license_utilization",
+]
+
+
 def _old_portfolio_row(row: AccountRow) -> dict[str, object]:
     """A portfolio CSV row exactly as b3ee68f made it (pages._csv_row)."""
     converted = row.arr_converted
@@ -173,13 +200,58 @@ def _old_portfolio_export(
     )
 
 
+def _seed_judgements(session: Session, book: Book, plus: Account) -> None:
+    """Every figure the export writes, in its awkward shapes: a probability with 17 digits, a
+    renewal probability, an integer utilization, a null one, one never measured; a EUR rate
+    (GBP has none); stages of the model in force."""
+    today = book.today
+    acme, globex, initech, umbrella = (
+        session.get_one(Account, a.id)
+        for a in (book.acme, book.globex, book.initech, book.umbrella)
+    )
+    for account, score in ((acme, 81), (globex, 64), (initech, 32), (plus, 74)):
+        f.health_score(session, account, as_of=today, score=score, previous=score - 3)
+    f.churn_risk_score(
+        session, acme, as_of=today, probability=0.15318376547480902, arr_at_risk=18_382.05
+    )
+    f.churn_risk_score(
+        session, initech, as_of=today, probability=0.5, renewal_probability=0.7, arr_at_risk=56e3
+    )
+    f.churn_risk_score(session, umbrella, as_of=today, probability=0.08)
+    for account, values in (
+        (acme, {"license_utilization": 0.61234567, "active_users_28d": 122}),
+        (globex, {"license_utilization": 1}),
+        (initech, {"license_utilization": None}),
+        (plus, {"active_users_28d": 4}),
+    ):
+        session.add(MetricSnapshot(as_of=today, account_id=account.id, values=values))
+    session.add(
+        FxRate(
+            reporting_currency="USD",
+            currency="EUR",
+            rate_on=today - timedelta(days=3),
+            rate=Decimal("1.0842"),
+        )
+    )
+    for account, stage in ((acme, "expand"), (globex, "adopt"), (plus, None)):
+        session.add(
+            LifecycleStage(
+                account_id=account.id, effective_on=today - timedelta(days=5), stage=stage
+            )
+        )
+    session.flush()
+
+
 def test_portfolio_csv_is_byte_for_byte_the_old_export(console: Console) -> None:
     today = date.today()
     with console.session() as db:
         plus = make_account(db, name="=Plus", segment="SMB")
         make_contract(db, plus, arr=1234.565, ends_on=today + timedelta(days=45), currency="GBP")
         make_contract(db, plus, arr=99.5, ends_on=today + timedelta(days=300), currency="EUR")
+        euro = make_account(db, name="Euro GmbH", segment="SMB")
+        make_contract(db, euro, arr=33_333.33, ends_on=today + timedelta(days=75), currency="EUR")
         make_account(db, name="Prospect", segment=None)
+        _seed_judgements(db, console.book, plus)
         db.commit()
     sign_in(console.client, "ada@example.com")
     ada = console.book.ada
@@ -190,6 +262,8 @@ def test_portfolio_csv_is_byte_for_byte_the_old_export(console: Console) -> None
         {"sort": "renewal_on", "segment": "Enterprise"},
         {"owner": "none"},
         {"q": "a", "sort": "utilization", "direction": "desc"},
+        {"sort": "health", "direction": "desc", "band": "yellow"},
+        {"sort": "arr_at_risk", "direction": "desc", "segment": "SMB"},
     ]
     seen = set()
     for params in queries:
@@ -198,8 +272,10 @@ def test_portfolio_csv_is_byte_for_byte_the_old_export(console: Console) -> None
         with console.session() as db:
             rows = _old_portfolio_export(db, PortfolioQuery(**params), ada, today)
             old = csv_text(CSV_COLUMNS, [_old_portfolio_row(r) for r in rows])
-            # Every field alike, the ones the CSV leaves out too (pages and API show them).
-            new = portfolio_export(db, PortfolioQuery(**params), ada, today)
+            # The rows pages read (full_rows): every field alike, the ones the CSV leaves out
+            # too (pages and API show them).
+            ids = list(db.scalars(export_ids(db, PortfolioQuery(**params), ada, today)))
+            new = with_utilization(db, rows_of(db, today).days, full_rows(db, ids, today))
             assert [r.model_dump() for r in new] == [r.model_dump() for r in rows]
         assert response.content == old.encode(), params
         seen.add(old)

@@ -113,10 +113,18 @@ class Rows:
     """The account-row select and the expressions filters and sorts refer to."""
 
     def __init__(
-        self, days: signals.CurrentDays, as_of: date, account_ids: Sequence[int] | None = None
+        self,
+        days: signals.CurrentDays,
+        as_of: date,
+        account_ids: Sequence[int] | None = None,
+        contracts_of: sa.Select[Any] | None = None,
     ) -> None:
+        """``contracts_of``: aggregate only the contracts of the accounts this select returns
+        (the judgements are still read for the whole book)."""
         self.days = days
-        self.contracts = current_contracts(as_of, account_ids)
+        self.contracts = current_contracts(
+            as_of, account_ids if account_ids is not None else contracts_of
+        )
         self.owner = OWNER
         self.health = signals.health_today(days, account_ids) if days.health_day else None
         self.risk = signals.risk_today(days, account_ids) if days.risk_day else None
@@ -165,36 +173,13 @@ class Rows:
             SortKey.utilization: sa.func.coalesce(self.utilization, -1.0),
         }
 
-    def select(self, joins: frozenset[str] | None = None) -> sa.Select[Any]:
+    def select(self, joins: frozenset[str] | None = None, *, full: bool = False) -> sa.Select[Any]:
         """The full account row; with ``joins``, only ``Account.id`` and the joins named
-        (contracts, owner, health, risk) — what a filter, a count or a sort needs."""
-        if joins is None:
-            joins = frozenset({"contracts", "owner", "health", "risk"})
-            columns: list[Any] = [
-                Account.id,
-                Account.external_id,
-                Account.name,
-                Account.segment,
-                Account.owner_id,
-                self.owner.name.label("owner_name"),
-                # An owner inactive in the team (left the company): the account needs a new one.
-                self.owner.is_active.is_(False).label("owner_left"),
-                self.arr.label("arr"),
-                self.contracts.c.currency,
-                self.renewal_on.label("renewal_on"),
-                self.contracts.c.seats,
-                self.health_score.label("health_score"),
-                self.health_band.label("health_band"),
-                (self.health.c.trend if self.health is not None else sa.null()).label(
-                    "health_trend"
-                ),
-                self.probability.label("churn_probability"),
-                self.arr_at_risk.label("arr_at_risk"),
-                self.stage.label("laer_stage"),
-            ]
-        else:
-            columns = [Account.id]
-        select = sa.select(*columns)
+        (contracts, owner, health, risk, utilization) — what a filter, a count or a sort needs —
+        or, with ``full`` as well, the full row with those joins added."""
+        full = full or joins is None
+        joins = (joins or frozenset()) | (ROW_JOINS if full else frozenset())
+        select = sa.select(*self.row_columns()) if full else sa.select(Account.id)
         if "contracts" in joins:
             select = select.outerjoin(self.contracts, self.contracts.c.account_id == Account.id)
         if "owner" in joins:
@@ -208,7 +193,32 @@ class Rows:
             select = select.outerjoin(cte, cte.c.account_id == Account.id)
         return select
 
+    def row_columns(self) -> list[Any]:
+        # In the order row_fields unpacks them.
+        return [
+            Account.id,
+            Account.external_id,
+            Account.name,
+            Account.segment,
+            Account.owner_id,
+            self.owner.name.label("owner_name"),
+            # An owner inactive in the team (left the company): the account needs a new one.
+            self.owner.is_active.is_(False).label("owner_left"),
+            self.arr.label("arr"),
+            self.contracts.c.currency,
+            self.renewal_on.label("renewal_on"),
+            self.contracts.c.seats,
+            self.health_score.label("health_score"),
+            self.health_band.label("health_band"),
+            (self.health.c.trend if self.health is not None else sa.null()).label("health_trend"),
+            self.probability.label("churn_probability"),
+            self.arr_at_risk.label("arr_at_risk"),
+            self.stage.label("laer_stage"),
+        ]
 
+
+# The joins of the full account row.
+ROW_JOINS = frozenset({"contracts", "owner", "health", "risk"})
 SORT_JOINS: dict[SortKey, frozenset[str]] = {
     SortKey.owner: frozenset({"owner"}),
     SortKey.health: frozenset({"health"}),
@@ -248,30 +258,53 @@ def _utilization_filter(rows: Rows, query: PortfolioQuery) -> list[Any]:
 
 
 def to_row(row: Any, as_of: date) -> AccountRow:
-    return AccountRow(**_row_fields(row, as_of))
+    return AccountRow(**row_fields(row, as_of))
 
 
-def _row_fields(row: Any, as_of: date) -> dict[str, Any]:
-    renewal_on = as_date(row.renewal_on)
+def row_fields(row: Any, as_of: date) -> dict[str, Any]:
+    """An account row's fields from a row of :meth:`Rows.select` (its columns in order,
+    perhaps more after them): unpacked, not looked up by name, as a CSV export does it for
+    thousands of rows."""
+    (
+        id_,
+        external_id,
+        name,
+        segment,
+        owner_id,
+        owner_name,
+        owner_left,
+        arr,
+        currency,
+        renewal_on,
+        seats,
+        health_score,
+        health_band,
+        health_trend,
+        churn_probability,
+        arr_at_risk,
+        laer_stage,
+        *_,
+    ) = row
+    renewal_on = as_date(renewal_on)
     return dict(
-        id=row.id,
-        external_id=row.external_id,
-        name=row.name,
-        segment=row.segment,
-        owner_id=row.owner_id,
-        owner_name=row.owner_name,
-        owner_left=bool(row.owner_left),
-        arr=None if row.currency == MULTIPLE_CURRENCIES else float(row.arr or 0.0),
-        currency=row.currency,
+        id=id_,
+        external_id=external_id,
+        name=name,
+        segment=segment,
+        owner_id=owner_id,
+        owner_name=owner_name,
+        owner_left=bool(owner_left),
+        arr=None if currency == MULTIPLE_CURRENCIES else float(arr or 0.0),
+        currency=currency,
         renewal_on=renewal_on,
         days_to_renewal=(renewal_on - as_of).days if renewal_on else None,
-        licensed_seats=int(row.seats) if row.seats is not None else None,
-        health_score=row.health_score,
-        health_band=row.health_band,
-        health_trend=row.health_trend,
-        churn_probability=row.churn_probability,
-        arr_at_risk=float(row.arr_at_risk) if row.arr_at_risk is not None else None,
-        laer_stage=row.laer_stage,
+        licensed_seats=int(seats) if seats is not None else None,
+        health_score=health_score,
+        health_band=health_band,
+        health_trend=health_trend,
+        churn_probability=float(churn_probability) if churn_probability is not None else None,
+        arr_at_risk=float(arr_at_risk) if arr_at_risk is not None else None,
+        laer_stage=laer_stage,
     )
 
 
@@ -324,39 +357,51 @@ def filtered(
     as_of: date,
     joins: frozenset[str] | None = None,
 ) -> sa.Select[Any]:
-    select = rows.select(joins)
-    if query.q:
-        pattern = f"%{query.q.strip().lower()}%"
-        select = select.where(
-            sa.or_(
-                sa.func.lower(Account.name).like(pattern),
-                sa.func.lower(Account.external_id).like(pattern),
-            )
-        )
-    if query.segment:
-        select = select.where(Account.segment == query.segment)
+    return rows.select(joins).where(*conditions(session, rows, query, user, as_of))
+
+
+def conditions(
+    session: Session, rows: Rows, query: PortfolioQuery, user: User | None, as_of: date
+) -> list[Any]:
+    """The filters of ``query`` as conditions on the account-row select of ``rows`` (with the
+    joins :func:`filter_joins` names)."""
+    found = account_conditions(session, query, user)
     if query.band:
-        select = select.where(rows.health_band == query.band)
+        found.append(rows.health_band == query.band)
     if query.stage:
-        select = select.where(rows.stage == query.stage)
-    select = select.where(*_utilization_filter(rows, query))
-    if query.owner:
-        ids = owner_ids(session, user, query.owner)
-        select = select.where(
-            Account.owner_id.is_(None) if ids is None else Account.owner_id.in_(ids)
-        )
+        found.append(rows.stage == query.stage)
+    found += _utilization_filter(rows, query)
     if not query.churned:
-        select = select.where(sa.not_(churned_clause(as_of)))
+        found.append(sa.not_(churned_clause(as_of)))
     start, end = query.renewal_from, query.renewal_to
     if query.renewal_within_days is not None:
         start = max(start or as_of, as_of)
         window_end = as_of + timedelta(days=query.renewal_within_days)
         end = min(end or window_end, window_end)
     if start is not None:
-        select = select.where(rows.renewal_lookup >= start)
+        found.append(rows.renewal_lookup >= start)
     if end is not None:
-        select = select.where(rows.renewal_lookup <= end)
-    return select
+        found.append(rows.renewal_lookup <= end)
+    return found
+
+
+def account_conditions(session: Session, query: PortfolioQuery, user: User | None) -> list[Any]:
+    """The filters of ``query`` on the account's own columns: name or id, segment, owner."""
+    found: list[Any] = []
+    if query.q:
+        pattern = f"%{query.q.strip().lower()}%"
+        found.append(
+            sa.or_(
+                sa.func.lower(Account.name).like(pattern),
+                sa.func.lower(Account.external_id).like(pattern),
+            )
+        )
+    if query.segment:
+        found.append(Account.segment == query.segment)
+    if query.owner:
+        ids = owner_ids(session, user, query.owner)
+        found.append(Account.owner_id.is_(None) if ids is None else Account.owner_id.in_(ids))
+    return found
 
 
 # IN lists of at most this many ids (SQLite allows 32,766 bound parameters).
@@ -370,10 +415,10 @@ def full_rows(session: Session, ids: Sequence[int], as_of: date) -> list[Account
         chunk = ids[start : start + ID_CHUNK]
         of_chunk = rows_of(session, as_of, chunk).select().where(Account.id.in_(chunk))
         found.update((r.id, r) for r in session.execute(of_chunk).all())
-    # Each row made once with its money (no copy per row: thousands in a CSV export).
-    fields = [_row_fields(found[i], as_of) for i in ids]
+    # Each row made once with its money (no copy per row: Today and a family list hundreds).
+    fields = [row_fields(found[i], as_of) for i in ids]
     table = fx_service.rate_table(session, on=as_of)
-    split = _split_by_currency(
+    split = split_by_currency(
         session, [f["id"] for f in fields if f["currency"] == MULTIPLE_CURRENCIES], as_of
     )
     return [
@@ -387,7 +432,7 @@ def full_rows(session: Session, ids: Sequence[int], as_of: date) -> list[Account
     ]
 
 
-def _split_by_currency(
+def split_by_currency(
     session: Session, account_ids: list[int], day: date
 ) -> dict[int, list[tuple[str, float]]]:
     split: dict[int, list[tuple[str, float]]] = defaultdict(list)
@@ -404,7 +449,7 @@ def _split_by_currency(
     return split
 
 
-def _by_currency(
+def by_currency_of(
     currency: str | None, arr: float | None, split: list[tuple[str, float]]
 ) -> list[tuple[str, float]]:
     """An account's ARR per currency: its one figure, or ``split`` when it pays in several
@@ -430,9 +475,9 @@ def arr_by_currency(
         if r.account_id in accounts
     ]
     multiple = [r.account_id for r in found if r.currency == MULTIPLE_CURRENCIES]
-    split = _split_by_currency(session, multiple, day)
+    split = split_by_currency(session, multiple, day)
     return {
-        r.account_id: _by_currency(
+        r.account_id: by_currency_of(
             r.currency,
             None if r.currency == MULTIPLE_CURRENCIES else float(r.arr or 0.0),
             split.get(r.account_id, []),
@@ -449,7 +494,7 @@ def with_money(
     (or which rate is missing)."""
     table = table or fx_service.rate_table(session, on=day)
     multiple = [r.id for r in rows if r.currency == MULTIPLE_CURRENCIES]
-    split = _split_by_currency(session, multiple, day)
+    split = split_by_currency(session, multiple, day)
     return [
         row.model_copy(
             update=_money(row.currency, row.arr, row.arr_at_risk, split.get(row.id, []), table, day)
@@ -467,7 +512,9 @@ def _money(
     day: date,
 ) -> dict[str, Any]:
     """The money fields of a row (see :func:`with_money`)."""
-    by_currency = [ArrByCurrency(currency=c, arr=a) for c, a in _by_currency(currency, arr, split)]
+    by_currency = [
+        ArrByCurrency(currency=c, arr=a) for c, a in by_currency_of(currency, arr, split)
+    ]
     amounts = {c.currency: c.arr for c in by_currency}
     money: dict[str, Any] = {
         "arr_by_currency": by_currency,

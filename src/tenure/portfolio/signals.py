@@ -210,10 +210,29 @@ def utilization_of(session: Session, days: CurrentDays, account_ids: list[int]) 
         ).all()
     found = {}
     for account_id, values in rows:
-        value = (values or {}).get("license_utilization")
-        if isinstance(value, int | float):
-            found[account_id] = float(value)
+        value = utilization_in(values)
+        if value is not None:
+            found[account_id] = value
     return found
+
+
+def stored_metrics(days: CurrentDays) -> Any:
+    """The account's metric values of the current metrics day (correlated to Account: one
+    probe of the (day, account) index), as stored; read them with :func:`utilization_in`."""
+    if days.metrics_day is None:
+        return sa.null()
+    return (
+        sa.select(MetricSnapshot.values)
+        .where(MetricSnapshot.as_of == days.metrics_day, MetricSnapshot.account_id == Account.id)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+
+
+def utilization_in(values: dict[str, Any] | None) -> float | None:
+    """The license utilization of a day's stored metric values (None unless a number)."""
+    value = (values or {}).get("license_utilization")
+    return float(value) if isinstance(value, int | float) else None
 
 
 # --- one account: the Account 360's judgements -----------------------------------------------

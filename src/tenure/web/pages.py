@@ -33,7 +33,6 @@ from tenure.portfolio import (
     touchpoints,
 )
 from tenure.portfolio.schemas import (
-    AccountRow,
     PortfolioQuery,
     ReassignRequest,
     RenewalsReport,
@@ -54,7 +53,6 @@ from tenure.success.churn_classification import (
     class_words,
 )
 from tenure.success.kpis import GroupBy
-from tenure.success.lifecycle_variants import stage_label
 from tenure.success.maturity import Pillar, Stage
 from tenure.success.schemas import ChurnConfirm, MaturityAnswers
 from tenure.web import pipeline_pages
@@ -150,30 +148,6 @@ def top_parents_page(
     )
 
 
-# The table's columns, in its order.
-CSV_COLUMNS = [
-    "external_id",
-    "name",
-    "segment",
-    "owner_name",
-    "arr",
-    "currency",
-    "arr_by_currency",
-    "arr_in_reporting_currency",
-    "reporting_currency",
-    "rate_dates",
-    "missing_rates",
-    "renewal_on",
-    "health_score",
-    "health_band",
-    "churn_probability",
-    "arr_at_risk",
-    "days_to_renewal",
-    "laer_stage",
-    "license_utilization",
-]
-
-
 @router.get("/portfolio.csv")
 def portfolio_csv(
     query: Annotated[PortfolioQuery, Query()],
@@ -182,33 +156,17 @@ def portfolio_csv(
     as_of: date = AsOf,
 ) -> Response:
     """Every account the filters select, in the table's order and columns."""
-    rows = book.portfolio_export(db, query, actor.user, as_of)
+    rows = book.portfolio_csv(db, query, actor.user, as_of)
     stamp = datetime.now().strftime("%Y%m%d")
     return csv_download(
         db,
         actor,
         export="portfolio",
         filename=f"portfolio-{stamp}.csv",
-        columns=CSV_COLUMNS,
-        rows=[[values[column] for column in CSV_COLUMNS] for values in map(_csv_row, rows)],
+        columns=book.PortfolioCsvRow._fields,
+        rows=rows,
         filters=query.params(),
     )
-
-
-def _csv_row(row: AccountRow) -> dict[str, object]:
-    """A portfolio row for the CSV: every currency's ARR apart ("USD 100000.0; EUR 50000.0"),
-    and the total in the reporting currency only with its rates' dates (or the missing ones)."""
-    converted = row.arr_converted
-    return {
-        **row.model_dump(mode="json"),
-        "arr_by_currency": "; ".join(f"{c.currency} {c.arr}" for c in row.arr_by_currency),
-        "arr_in_reporting_currency": converted.amount if converted else None,
-        "reporting_currency": converted.currency if converted else None,
-        "rate_dates": " ".join(d.isoformat() for d in converted.rate_dates) if converted else None,
-        "missing_rates": " ".join(converted.missing) if converted else None,
-        # The stage in the words of the lifecycle model in force, as the table shows it.
-        "laer_stage": stage_label(row.laer_stage) if row.laer_stage else None,
-    }
 
 
 @router.post("/portfolio/reassign")

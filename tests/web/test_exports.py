@@ -55,7 +55,7 @@ def test_contact_export_neutralizes_formulas_and_is_audited(console: Console) ->
     sign_in(console.client, "max@example.com")
     response = console.client.get("/contacts.csv?role=champion")
     assert response.status_code == 200
-    assert ["acme", "Acme", "'" + LINK, "evil@example.com", "'@cmd", "", "champion"] in _rows(
+    assert ["acme", "Acme", "'" + LINK, "evil@example.com", "'@cmd", "", "Champion"] in _rows(
         response.text
     )
     with console.session() as db:

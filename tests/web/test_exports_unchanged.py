@@ -50,10 +50,27 @@ def csv_text(columns: list[str], rows: Iterable[Mapping[str, Any]]) -> str:
 COLUMNS = ["account_external_id", "account_name", "name", "email", "title", "level", "roles"]
 
 
+# The level and the roles in the words Account 360 shows, not their keys (since session 11: the
+# one deliberate change to the file 314827e wrote).
+LEVEL_WORDS = {
+    "end_user": "End user",
+    "manager": "Manager",
+    "director_vp": "Director / VP",
+    "executive": "Executive",
+}
+ROLE_WORDS = {
+    "champion": "Champion",
+    "decision_maker": "Decision maker",
+    "economic_buyer": "Economic buyer",
+    "user": "User",
+}
+
+
 def _old_contacts_csv(
     session: Session, *, role: str | None, level: str | None, segment: str | None, as_of: date
 ) -> str:
-    """The contacts CSV exactly as 314827e wrote it: ContactListRow models, model_dump, csv_text."""
+    """The contacts CSV as 314827e wrote it (ContactListRow models, model_dump, csv_text), the
+    level and roles in words."""
     query = (
         sa.select(
             Contact.name,
@@ -79,13 +96,16 @@ def _old_contacts_csv(
             name=c.name,
             email=c.email,
             title=c.title,
-            level=c.level.value if c.level else None,
+            level=LEVEL_WORDS[c.level.value] if c.level else None,
             roles=list(c.roles or []),
         )
         for c in session.execute(query).all()
     ]
     rows = [r for r in rows if role is None or role in r.roles]
-    return csv_text(COLUMNS, ({**r.model_dump(), "roles": ";".join(r.roles)} for r in rows))
+    return csv_text(
+        COLUMNS,
+        ({**r.model_dump(), "roles": ";".join(ROLE_WORDS[x] for x in r.roles)} for r in rows),
+    )
 
 
 def _seed_contacts(session: Session, accounts: list[Account], today: date) -> None:

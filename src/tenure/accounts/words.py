@@ -4,6 +4,8 @@ mappings write on an account (``deleted_in_salesforce_on`` → "Deleted in Sales
 
 >>> key_words("mid_market"), key_words("north_america"), key_words("Enterprise EMEA")
 ('Mid-market', 'North America', 'Enterprise EMEA')
+>>> key_words("director_vp"), key_words("end_user"), key_words("commercial_buyer")
+('Director / VP', 'End user', 'Commercial buyer')
 >>> [f.text for f in custom_fields({"deleted_in_hubspot_on": "2026-12-03", "delinquent": True})]
 ['Deleted in HubSpot on 2026-12-03', 'yes']
 """
@@ -33,6 +35,14 @@ KNOWN_KEYS = {
     "marketing_qualified_lead": "Marketing qualified lead (MQL)",
     "sales_qualified_lead": "Sales qualified lead (SQL)",
     "roi": "ROI",
+    # A contact's level (tenure.model.contact.ContactLevel).
+    "director_vp": "Director / VP",
+    # Touchpoint and survey kinds, a user's role.
+    "qbr": "QBR",
+    "ebr": "EBR",
+    "nps": "NPS",
+    "csat": "CSAT",
+    "csm": "CSM",
 }
 KEY = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 

@@ -11,10 +11,12 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tenure.accounts.service import get_account
+from tenure.accounts.words import key_words
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_account_editor, require_role
 from tenure.errors import Conflict, InvalidInput, NotFound
 from tenure.model import Account, AccountTeamMember, AccountTeamRole, Contact, User, UserRole
+from tenure.model.contact import ContactLevel
 from tenure.portfolio.schemas import TeamSeat
 
 
@@ -25,7 +27,8 @@ class TeamMemberCreate(BaseModel):
 
 class ContactListRow(NamedTuple):
     """A contact of the list, in the CSV's columns (a plain tuple: a segment holds tens of
-    thousands); ``roles`` joined by ";"."""
+    thousands); the level and the roles in the words Account 360 shows ("Director / VP",
+    "Commercial buyer"), the roles joined by ";"."""
 
     account_external_id: str
     account_name: str
@@ -124,17 +127,26 @@ def contact_list(
         query = query.where(Contact.level == level)
     if segment:
         query = query.where(Account.segment == segment)
-    # Roles are a JSON list: filtered here, the same way on every backend.
-    return [
-        ContactListRow(
-            c.external_id,
-            c.account_name,
-            c.name,
-            c.email,
-            c.title,
-            c.level.value if c.level else None,
-            ";".join(c.roles or []),
+    # Roles are a JSON list: filtered here, the same way on every backend. A book holds a
+    # handful of levels and role sets: each put in words once.
+    levels = {level: key_words(level.value) for level in ContactLevel}
+    roles_words: dict[tuple[str, ...], str] = {}
+    found = []
+    for c in session.execute(query).all():
+        roles = tuple(c.roles or ())
+        if role is not None and role not in roles:
+            continue
+        if roles not in roles_words:
+            roles_words[roles] = ";".join(key_words(r) for r in roles)
+        found.append(
+            ContactListRow(
+                c.external_id,
+                c.account_name,
+                c.name,
+                c.email,
+                c.title,
+                levels[c.level] if c.level else None,
+                roles_words[roles],
+            )
         )
-        for c in session.execute(query).all()
-        if role is None or role in (c.roles or [])
-    ]
+    return found

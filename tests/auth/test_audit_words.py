@@ -55,13 +55,40 @@ def test_words_for_an_unknown_key_and_fields() -> None:
     assert audit_words.via_text("web") == "console"
 
 
+def test_values_in_words() -> None:
+    # Keys of an enum column, of a list of keys, and of the churn review and lifecycle.
+    assert audit_words.value_text("in_progress", "status") == "In progress"
+    assert audit_words.value_text("director_vp", "level") == "Director / VP"
+    assert audit_words.value_text("csm", "role") == "CSM"
+    assert audit_words.value_text(["champion", "commercial_buyer"], "roles") == (
+        "Champion, Commercial buyer"
+    )
+    assert audit_words.value_text("customer_change", "cause_side") == "A change at the customer"
+    assert audit_words.value_text("low_adoption", "internal_reason") == (
+        "Too few people used the product"
+    )
+    # Not keys: a value its column never holds, and text in a free-text column.
+    assert audit_words.value_text("on_hold", "status") == "on_hold"
+    assert audit_words.value_text("director_vp", "title") == "director_vp"
+    assert audit_words.value_text(False) == "no" and audit_words.value_text(None) == "—"
+    assert audit_words.value_text(3) == "3" and audit_words.value_text([]) == "—"
+    # Nested fields by their labels, nothing shown for what is empty.
+    after = {"rows": 2, "filters": {"owner_id": 7, "band": None, "level": "end_user"}}
+    assert audit_words.value_text(after) == "rows: 2; filters: (owner: 7; level: End user)"
+
+
 def test_the_admin_page_shows_the_log_in_words(console: Console) -> None:
     sign_in(console.client, "ada@example.com")
     token = csrf_of(console.client.get("/today").text)
     console.client.post(
         "/api/v1/tokens", json={"name": "reporting"}, headers={"X-CSRF-Token": token}
     ).raise_for_status()
-    console.client.get("/portfolio.csv").raise_for_status()
+    console.client.post(
+        "/api/v1/users",
+        json={"email": "newcsm@example.com", "name": "New CSM", "role": "csm"},
+        headers={"X-CSRF-Token": token},
+    ).raise_for_status()
+    console.client.get("/portfolio.csv?segment=SMB&sort=arr").raise_for_status()
     page = html.unescape(console.client.get("/admin").text)
     log = page[page.index('id="audit"') :]
     for words in ("Signed in", "Created an API token", "Downloaded a CSV file", "console"):
@@ -70,7 +97,22 @@ def test_the_admin_page_shows_the_log_in_words(console: Console) -> None:
     text = re.sub(r"\S+@\S+", " ", re.sub(r"<[^>]+>", " ", log))  # e-mail addresses aside
     stored_keys = re.findall(r"\b[a-z_]+\.[a-z_]+\b", text)
     assert stored_keys == []
+    # Values too: the new user's role, yes/no, the export's filters by their labels.
+    assert "<td>CSM</td>" in log and ">csm<" not in log
+    assert "<td>yes</td>" in log and "True" not in log
+    assert "segment: SMB" in log and "sort: arr" in log and "{'" not in log
     entries = console.client.get("/api/v1/audit").json()
     # The API keeps the key, with the words beside it.
     words = {e["action"]: e["action_words"] for e in entries}
     assert words["export.csv"] == "Downloaded a CSV file"
+    # The values too: stored as they were, their words beside them (what the page shows).
+    created = next(e for e in entries if e["action"] == "user.create")
+    assert created["after"]["role"] == "csm"
+    role = next(c for c in created["changes"] if c["field"] == "role")
+    assert role == {
+        "field": "role",
+        "field_words": "role",
+        "before_words": "—",
+        "after_words": "CSM",
+        "changed": True,
+    }

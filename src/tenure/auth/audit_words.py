@@ -7,9 +7,29 @@ filters and any export rely on them; pages show these phrases instead.
 ('Snoozed a call to action', 'Account team', 'command line')
 >>> action_text("widget.frobnicate")  # a key nobody described yet still reads as words
 'Widget: frobnicate'
+
+Before/after values too: a stored key of a known kind (a CTA's status, a contact's level, a
+user's role) in the words the console uses for it, yes/no, nested fields by their labels.
+
+>>> value_text("in_progress", "status"), value_text(["champion", "end_user"], "roles")
+('In progress', 'Champion, End user')
+>>> value_text({"rows": 12, "filters": {"owner": "team", "band": None}}), value_text(True)
+('rows: 12; filters: (owner: team)', 'yes')
+>>> value_text("acme_ltd", "name")  # text a person typed stays as typed
+'acme_ltd'
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from tenure.accounts.words import key_words
+from tenure.model import Base
+from tenure.success.churn_classification import CAUSE_WORDS, REASON_WORDS, class_words
+from tenure.success.lifecycle_variants import STAGE_LABELS
 
 ACTIONS: dict[str, str] = {
     "account.handoff_answers": "Recorded the sales handoff answers",
@@ -128,3 +148,53 @@ def field_text(field: str) -> str:
     """A stored column name as a label: ``owner_id`` → ``owner``, ``snoozed_until`` →
     ``snoozed until``."""
     return _words(field.removesuffix("_id") if field.endswith("_id") else field)
+
+
+def _enum_keys() -> dict[str, frozenset[str]]:
+    found: dict[str, frozenset[str]] = {}
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, sa.Enum):
+                found[column.name] = found.get(column.name, frozenset()) | set(column.type.enums)
+    return found
+
+
+# The columns that store a key, and the keys each may hold: every enum column of the schema
+# (a CTA's status, a touchpoint's kind, a user's role...); and lists of keys (a campaign's
+# contact roles and levels). A value outside these stays as stored: a name that happens to
+# look like a key is text.
+KEY_FIELDS = _enum_keys()
+KEY_LISTS = {"roles": "role", "levels": "level"}
+# Keys with words of their own elsewhere in the console (the churn review, the lifecycle).
+_CAUSES = {side.value: words for side, words in CAUSE_WORDS.items()}
+WORDED: dict[str, Callable[[str], str]] = {
+    "cause_side": lambda key: _CAUSES.get(key) or key_words(key),
+    "internal_reason": lambda key: REASON_WORDS.get(key) or key_words(key),
+    "churn_class": class_words,
+    "stage": lambda key: STAGE_LABELS.get(key) or key_words(key),
+}
+
+
+def value_text(value: Any, field: str = "") -> str:
+    """A before/after value in words (see the module); None as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        shown = [(k, v) for k, v in value.items() if v not in (None, "", [], {})]
+        return "; ".join(f"{field_text(k)}: {_nested(v, k)}" for k, v in shown) or "—"
+    if isinstance(value, list | tuple):
+        item = KEY_LISTS.get(field, field)
+        return ", ".join(value_text(v, item) for v in value) or "—"
+    if isinstance(value, str):
+        if field in WORDED:
+            return WORDED[field](value)
+        if value in KEY_FIELDS.get(field, ()) or field in KEY_LISTS.values():
+            return key_words(value)
+    return str(value)
+
+
+def _nested(value: Any, field: str) -> str:
+    text = value_text(value, field)
+    return f"({text})" if isinstance(value, Mapping) else text

@@ -120,6 +120,16 @@ class ApiTokenCreated(ApiTokenRead):
     token: str
 
 
+class AuditChange(BaseModel):
+    """One field of an audit entry, before and after, in the console's words."""
+
+    field: str = Field(description="The stored field, e.g. owner_id")
+    field_words: str = Field(description="The field as a label, e.g. owner")
+    before_words: str = Field(description="The value before, in words (a dash: none)")
+    after_words: str = Field(description="The value after, in words (a dash: none)")
+    changed: bool
+
+
 class AuditEntry(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -148,3 +158,19 @@ class AuditEntry(BaseModel):
     @property
     def via_words(self) -> str:
         return audit_words.via_text(self.via)
+
+    @computed_field(description="Each field before and after, in words")  # type: ignore[prop-decorator]
+    @property
+    def changes(self) -> list[AuditChange]:
+        before, after = self.before or {}, self.after or {}
+        return [
+            AuditChange(
+                field=field,
+                field_words=audit_words.field_text(field),
+                before_words=audit_words.value_text(before.get(field), field),
+                after_words=audit_words.value_text(after.get(field), field),
+                changed=before.get(field) != after.get(field),
+            )
+            # The fields before, then those only after, in the order they were stored.
+            for field in dict.fromkeys([*before, *after])
+        ]

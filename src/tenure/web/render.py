@@ -15,7 +15,6 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from tenure.accounts.words import key_words
-from tenure.auth import audit_words
 from tenure.jobs.words import step_lines, step_words
 from tenure.model import CtaOutcome
 from tenure.playbooks.wording import fact_label, outcome_text, why_text, without_commands
@@ -92,7 +91,6 @@ def same_site(target: str, default: str) -> str:
 
 
 templates.env.filters["money"] = money
-templates.env.filters["field_words"] = audit_words.field_text
 templates.env.filters["date"] = short_date
 templates.env.filters["whole_dates"] = whole_dates
 templates.env.filters["stage_label"] = stage_label

@@ -307,3 +307,43 @@ def test_the_sanity_report_counts_message_goals_and_flags_none_sent(
 
 def _goals(report: BaseCheck) -> dict[str, int]:
     return next(o.counts for o in report.outputs if (o.framework, o.output) == ("messages", "goal"))
+
+
+def test_the_message_list_names_accounts_people_and_deliveries_in_a_few_statements(
+    session: Session,
+) -> None:
+    """Three messages on two accounts, drafted by Cleo, one approved by Ada: each row names its
+    own account, author, approver and delivery; the list reads them in as many statements for
+    three messages as for one (it read them per message: 666 statements for 180 messages)."""
+    cleo, _ = _book(session)
+    ada = f.user(session, email="ada@example.com", name="Ada Admin", role=UserRole.admin)
+    beta = f.account(session, external_id="beta", name="Beta", owner=cleo.user)
+    f.contract(session, beta, starts_on=date(2025, 6, 1), ends_on=date(2026, 5, 31))
+    f.contact(session, beta, external_id="bob", email="bob@beta.example", roles=["sponsor"])
+    drafted = [
+        engagement.create_draft(
+            session,
+            MessageCreate(account=name, moment="risk_outreach", goal=goal, check=SEATS_BACK),
+            cleo,
+            SENT,
+        )
+        for name, goal in (("acme", "Seats back"), ("beta", "Beta seats"), ("acme", "Again"))
+    ]
+    engagement.approve(session, drafted[1].id, Actor(ada, "web"), SENT)
+    session.flush()
+    session.expunge_all()  # as a request finds them: nothing loaded yet
+
+    statements: list[str] = []
+    sa.event.listen(session.bind, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    listed = engagement.list_messages(session)
+    many = len(statements)
+    statements.clear()
+    engagement.list_messages(session, account_id=beta.id)
+    one = len(statements)
+
+    assert [(m.goal, m.account_name, m.drafted_by, m.approved_by, m.delivery) for m in listed] == [
+        ("Again", "Acme", "Cleo CSM", None, None),
+        ("Beta seats", "Beta", "Cleo CSM", "Ada Admin", "pending"),
+        ("Seats back", "Acme", "Cleo CSM", None, None),
+    ]
+    assert many == one == 4

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -100,40 +101,67 @@ def check_words(row: EngagementMessage) -> str:
     return f"milestone {row.milestone!r} reached within {row.check_after_days} days"
 
 
-def _name(session: Session, user_id: int | None) -> str | None:
-    user = session.get(User, user_id) if user_id else None
-    return None if user is None else user.name or user.email
-
-
 def _read(session: Session, row: EngagementMessage) -> EngagementRead:
-    account = session.get_one(Account, row.account_id)
-    delivery = None
-    if row.outbox_message_id is not None:
-        queued = session.get(OutboxMessage, row.outbox_message_id)
-        delivery = None if queued is None else queued.status.value
-    moment = messages.Moment(row.moment)
-    return EngagementRead(
-        id=row.id,
-        account_id=row.account_id,
-        account_name=account.name,
-        moment=row.moment,
-        template=TEMPLATE_NAMES[moment],
-        goal=row.goal,
-        check=check_words(row),
-        recipient=row.recipient,
-        subject=row.subject,
-        body=row.body,
-        status=row.status.value,
-        drafted_by=_name(session, row.drafted_by_id),
-        approved_by=_name(session, row.approved_by_id),
-        sent_on=row.sent_on,
-        delivery=delivery,
-        touchpoint_id=row.touchpoint_id,
-        check_on=row.check_on,
-        goal_met=row.goal_met,
-        checked=row.checked_at is not None,
-        result=row.result,
+    return _reads(session, [row])[0]
+
+
+def _reads(session: Session, rows: Sequence[EngagementMessage]) -> list[EngagementRead]:
+    """Messages as the page and the API show them; the accounts, deliveries and people they
+    name are read in one statement each, not per message."""
+    accounts = _by_id(session, Account.name, Account.id, {r.account_id for r in rows})
+    deliveries = _by_id(
+        session,
+        OutboxMessage.status,
+        OutboxMessage.id,
+        {r.outbox_message_id for r in rows if r.outbox_message_id is not None},
     )
+    people = {r.drafted_by_id for r in rows} | {r.approved_by_id for r in rows}
+    users = {
+        user_id: name or email
+        for user_id, name, email in session.execute(
+            sa.select(User.id, User.name, User.email).where(User.id.in_(people - {None}))
+        )
+    }
+    found = []
+    for row in rows:
+        if row.account_id not in accounts:
+            raise NotFound(f"account {row.account_id} not found")
+        delivery = deliveries.get(row.outbox_message_id)
+        found.append(
+            EngagementRead(
+                id=row.id,
+                account_id=row.account_id,
+                account_name=accounts[row.account_id],
+                moment=row.moment,
+                template=TEMPLATE_NAMES[messages.Moment(row.moment)],
+                goal=row.goal,
+                check=check_words(row),
+                recipient=row.recipient,
+                subject=row.subject,
+                body=row.body,
+                status=row.status.value,
+                drafted_by=users.get(row.drafted_by_id) if row.drafted_by_id else None,
+                approved_by=users.get(row.approved_by_id) if row.approved_by_id else None,
+                sent_on=row.sent_on,
+                delivery=None if delivery is None else delivery.value,
+                touchpoint_id=row.touchpoint_id,
+                check_on=row.check_on,
+                goal_met=row.goal_met,
+                checked=row.checked_at is not None,
+                result=row.result,
+            )
+        )
+    return found
+
+
+def _by_id(session: Session, value: Any, key: Any, ids: set[int]) -> dict[Any, Any]:
+    """``{id: value}`` for the ids asked, in chunks the database accepts as parameters."""
+    found: dict[Any, Any] = {}
+    listed = sorted(ids)
+    for start in range(0, len(listed), 5_000):
+        part = listed[start : start + 5_000]
+        found.update((k, v) for k, v in session.execute(sa.select(key, value).where(key.in_(part))))
+    return found
 
 
 def create_draft(
@@ -348,7 +376,7 @@ def check_goals(session: Session, as_of: date) -> list[EngagementRead]:
         _judge(session, row, as_of)
         row.checked_at = utcnow()
     session.flush()
-    return [_read(session, row) for row in due]
+    return _reads(session, due)
 
 
 def upsert_messages(session: Session, rows: Sequence[MessageImport]) -> UpsertCounts:
@@ -409,7 +437,7 @@ def list_messages(
         query = query.where(EngagementMessage.account_id == account_id)
     if status is not None:
         query = query.where(EngagementMessage.status == MessageStatus(status))
-    return [_read(session, row) for row in session.scalars(query)]
+    return _reads(session, session.scalars(query).all())
 
 
 def goal_report(session: Session) -> list[TemplateOutcome]:

@@ -20,6 +20,18 @@ from tests.ingest.helpers import FIXTURES, counts, run_import
 from tests.stored import stored, stored_all
 
 
+def test_a_mapping_file_of_ones_own_is_read_again_after_an_edit(tmp_path: Path) -> None:
+    """Shipped mappings are read once per process (package files); a file of the customer's own
+    is read on every import, so an edit between two imports counts."""
+    path = tmp_path / "crm-accounts.yaml"
+    layout = "name: crm-accounts\nentity: accounts\ncolumns:\n  external_id: {id}\n  name: Name\n"
+    path.write_text(layout.format(id="Id"), encoding="utf-8")
+    assert load_mapping(str(path)).columns["external_id"] == "Id"
+    path.write_text(layout.format(id="Account ID"), encoding="utf-8")
+    assert load_mapping(str(path)).columns["external_id"] == "Account ID"
+    assert load_mapping("salesforce-accounts") is load_mapping("salesforce-accounts")
+
+
 def test_every_shipped_mapping_loads() -> None:
     assert set(shipped_mappings()) >= {
         "hubspot-companies",

@@ -28,8 +28,10 @@ from tenure.model import (
     Touchpoint,
     User,
 )
+from tenure.portfolio.account_360 import account_360
 from tenure.success import (
     churn_classification_service,
+    expansion_service,
     fit_service,
     kpis,
     kpis_service,
@@ -96,6 +98,20 @@ def contract(
         renewal_outcome=outcome,
         outcome_on=end if outcome else None,
         notice_on=notice_on,
+    )
+
+
+def close_the_books(effective_from: date) -> DesiredOutcomeVersion:
+    """Keep's Desired Outcome: close the books in 3 days, high touch."""
+    return DesiredOutcomeVersion.model_validate(
+        {
+            "effective_from": effective_from,
+            "required_outcome": {
+                "text": "Close the books in 3 days",
+                "target": {"field": "custom.close_days", "op": "lte", "value": 3},
+            },
+            "appropriate_experience": {"touch_model": "high_touch"},
+        }
     )
 
 
@@ -277,17 +293,7 @@ def test_milestones_outcome_ebr_and_messages(
     assert session.query(Opportunity).filter_by(kind="advocacy").count() == 1
     with pytest.raises(InvalidInput, match="already reached"):
         milestones_service.mark_milestone(session, actor, "keep", "team_adoption", date(2025, 7, 2))
-    version = DesiredOutcomeVersion.model_validate(
-        {
-            "effective_from": "2025-01-01",
-            "required_outcome": {
-                "text": "Close the books in 3 days",
-                "target": {"field": "custom.close_days", "op": "lte", "value": 3},
-            },
-            "appropriate_experience": {"touch_model": "high_touch"},
-        }
-    )
-    outcome_service.set_desired_outcome(session, actor, "keep", version)
+    outcome_service.set_desired_outcome(session, actor, "keep", close_the_books(date(2025, 1, 1)))
     shown = outcome_service.outcome_show(session, "keep", AS_OF)
     assert shown.status.required_met.value == "unknown"
     assert shown.accountable_share.total == 5
@@ -307,6 +313,30 @@ def test_milestones_outcome_ebr_and_messages(
     draft = messages_service.draft(session, "keep", Moment.advocacy_ask, "get a case study", AS_OF)
     assert draft.audience == "Rita (director_vp)"
     assert "Close the books in 3 days" in draft.body
+
+
+def test_an_outcome_agreed_for_later_is_not_yet_in_force_anywhere(
+    session: Session, book: dict[str, Account], actor: Actor
+) -> None:
+    """Keep's only Desired Outcome starts on 1 February 2026; on 31 December 2025 it is not
+    in force: the EBR, a message, the expansion potential and Account 360 answer as for an
+    account without one (they answered 404: "no Desired Outcome in force"), and asking for
+    the outcome itself says when it starts."""
+    outcome_service.set_desired_outcome(session, actor, "keep", close_the_books(date(2026, 2, 1)))
+    pack = value_service.ebr_pack(session, "keep", AS_OF)
+    assert [i.name for i in pack.strategic_initiatives] == []
+    assert not [g for g in pack.goals_next if "Close the books" in g]
+    draft = messages_service.draft(session, "keep", Moment.advocacy_ask, "a case study", AS_OF)
+    assert "Close the books" not in draft.body
+    potential = expansion_service.potential_show(session, "keep", AS_OF, load_fit_config())
+    assert "Required Outcome met: None (needs True)" in potential.potential.advocacy.reasons
+    dana = session.scalars(sa.select(User).where(User.name == "Dana")).one()
+    seen = account_360(session, book["keep"].id, dana, AS_OF)
+    assert seen.desired_outcome is None
+    with pytest.raises(NotFound, match="in force on 2025-12-31: the first starts on 2026-02-01"):
+        outcome_service.outcome_show(session, "keep", AS_OF)
+    in_force = outcome_service.outcome_show(session, "keep", date(2026, 2, 1))
+    assert in_force.status.required_outcome == "Close the books in 3 days"
 
 
 def test_ebr_new_capabilities_adoption_from_events(

@@ -182,11 +182,9 @@ def _required_outcome(session: Session, book: Book, latent: dict[str, float]) ->
     median = statistics.median(v for _, v in active) if active else 0.0
     pairs = []
     for a, v in active:
-        if not versions[a]:
+        if (current := outcome.current_version(versions[a], book.as_of)) is None:
             continue
-        status = outcome.evaluate_outcome(
-            outcome.current_version(versions[a], book.as_of), account_facts(book, a)
-        )
+        status = outcome.evaluate_outcome(current, account_facts(book, a))
         pairs.append((status.required_met.value, "above median" if v > median else "at or below"))
     return _agreement(
         "outcome",

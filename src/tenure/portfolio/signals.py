@@ -534,11 +534,9 @@ def desired_outcome(session: Session, account: Account, as_of: date) -> OutcomeV
     from tenure.model import DesiredOutcome
     from tenure.success.outcome_service import outcome_show
 
-    if (
-        session.scalar(
-            sa.select(DesiredOutcome.id).where(DesiredOutcome.account_id == account.id).limit(1)
-        )
-        is None
-    ):
-        return None  # no outcome: skip loading the account's book
+    in_force = sa.select(DesiredOutcome.id).where(
+        DesiredOutcome.account_id == account.id, DesiredOutcome.effective_from <= as_of
+    )
+    if session.scalar(in_force.limit(1)) is None:
+        return None  # none in force yet: skip loading the account's book
     return outcome_show(session, account.external_id, as_of)

@@ -218,18 +218,16 @@ def _outcome(
     g: Gathered, book: Book, account_id: int, versions: list[outcome.DesiredOutcomeVersion]
 ) -> None:
     account = book.accounts[account_id]
-    live = [v for v in versions if v.effective_from <= book.as_of]
-    g.value("outcome", "desired_outcome_in_force", bool(live))
+    version = outcome.current_version(versions, book.as_of)
+    g.value("outcome", "desired_outcome_in_force", version is not None)
     g.value("outcome", "experience_segment", account.experience_segment)
     ms = book.milestones[account_id]
     share = outcome.accountable_share(m.owner for m in ms).share
     g.value("outcome", "accountable_share", share)
-    if not live:
+    if version is None:
         g.value("outcome", "success_gap", "no Desired Outcome yet")
         return
-    status = outcome.evaluate_outcome(
-        outcome.current_version(live, book.as_of), account_facts(book, account_id)
-    )
+    status = outcome.evaluate_outcome(version, account_facts(book, account_id))
     g.value("outcome", "touch_model", status.touch_model.value)
     g.value("outcome", "experience_met", status.experience_met.value)
     functional = [m for m in ms if m.type == "functional"]

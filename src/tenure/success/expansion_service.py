@@ -89,10 +89,8 @@ def account_potential(
     active = metric(book, account_id, "active_users_28d")
     plans = {c.plan for c in book.contracts[account_id] if c.plan}
     ro_met = None
-    if versions:
-        met = outcome.evaluate_outcome(
-            outcome.current_version(versions, as_of), account_facts(book, account_id)
-        ).required_met
+    if (current := outcome.current_version(versions, as_of)) is not None:
+        met = outcome.evaluate_outcome(current, account_facts(book, account_id)).required_met
         ro_met = None if met is Outcome.unknown else met is Outcome.passed
     facts = expansion.PotentialFacts(
         success_potential=fit.assess_fit(

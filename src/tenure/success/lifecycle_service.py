@@ -132,11 +132,10 @@ def value_facts(
     expansion won, renewal with an expansion (expanded)."""
     account = book.accounts[account_id]
     achieved: list[ValueEvidence] = []
-    live = [v for v in outcomes if v.effective_from <= book.as_of]
+    version = outcome.current_version(outcomes, book.as_of)
     measured = (account.custom or {}).get("outcome")
     measured_on = measured.get("measured_on") if isinstance(measured, dict) else None
-    if live and isinstance(measured_on, str):
-        version = outcome.current_version(live, book.as_of)
+    if version is not None and isinstance(measured_on, str):
         result = outcome.evaluate_required(version.required_outcome, signing_facts(account))
         day = date.fromisoformat(measured_on)
         if result.outcome is Outcome.passed and day <= book.as_of:

@@ -46,7 +46,7 @@ def draft(
             raise InvalidInput(f"account {external_id!r} has no current contact to write to")
         receiver = ranked[0]
     owner = book.users.get(account.owner_id) if account.owner_id else None
-    versions = outcome_versions(session, account.id)
+    in_force = outcome.current_version(outcome_versions(session, account.id), as_of)
     evidence = []
     util = metric(book, account.id, "license_utilization")
     if util is not None:
@@ -83,9 +83,7 @@ def draft(
             ),
             receiver=messages.Party(receiver.name, receiver.email, receiver.level),
             channel=channel,
-            outcome_text=(
-                outcome.current_version(versions, as_of).required_outcome.text if versions else None
-            ),
+            outcome_text=None if in_force is None else in_force.required_outcome.text,
             evidence=evidence,
             next_step=next_step,
             extra=extra,

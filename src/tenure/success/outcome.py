@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tenure.errors import InvalidInput, NotFound
+from tenure.errors import InvalidInput
 from tenure.success.rules import Outcome, Rule, RuleResult, combine, evaluate, load_yaml_model
 
 
@@ -109,12 +109,12 @@ class DesiredOutcomeVersion(BaseModel):
 
 def current_version(
     versions: Sequence[DesiredOutcomeVersion], as_of: date
-) -> DesiredOutcomeVersion:
-    """The version in force on ``as_of``: the latest ``effective_from`` not after it."""
+) -> DesiredOutcomeVersion | None:
+    """The version in force on ``as_of``: the latest ``effective_from`` not after it; none
+    when every version starts later (an outcome agreed today for next quarter), which every
+    caller reads as "no Desired Outcome yet" on that day."""
     live = [v for v in versions if v.effective_from <= as_of]
-    if not live:
-        raise NotFound(f"no Desired Outcome in force on {as_of}")
-    return max(live, key=lambda v: v.effective_from)
+    return max(live, key=lambda v: v.effective_from) if live else None
 
 
 def evaluate_required(ro: RequiredOutcome, facts: Mapping[str, Any]) -> RuleResult:

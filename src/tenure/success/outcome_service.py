@@ -105,9 +105,14 @@ def outcome_show(session: Session, external_id: str, as_of: date) -> OutcomeView
         raise NotFound(
             f"account {external_id!r} has no Desired Outcome yet: set one with `tenure outcome set`"
         )
-    status = outcome.evaluate_outcome(
-        outcome.current_version(versions, as_of), account_facts(book, account.id)
-    )
+    current = outcome.current_version(versions, as_of)
+    if current is None:
+        starts = min(v.effective_from for v in versions)
+        raise NotFound(
+            f"account {external_id!r} has no Desired Outcome in force on {as_of}: "
+            f"the first starts on {starts}"
+        )
+    status = outcome.evaluate_outcome(current, account_facts(book, account.id))
     ms = book.milestones[account.id]
     functional = [m for m in ms if m.type == "functional"]
     reached = sum(1 for m in functional if m.reached_on and m.reached_on <= as_of)

@@ -204,9 +204,8 @@ def ebr_pack(
         for k, name, unit in MEASURES
     ]
     initiatives = []
-    versions = outcome_versions(session, account.id)
-    if versions:
-        current = outcome.current_version(versions, as_of)
+    current = outcome.current_version(outcome_versions(session, account.id), as_of)
+    if current is not None:
         status = outcome.evaluate_outcome(current, account_facts(book, account.id))
         initiatives.append(
             value.Initiative(
@@ -247,10 +246,8 @@ def ebr_pack(
         for f in released
     ]
     goals = [g.text() for g in ebr_goals(book, account.id, as_of)]
-    if versions:
-        goals.append(
-            f"Progress on: {outcome.current_version(versions, as_of).required_outcome.text}"
-        )
+    if current is not None:
+        goals.append(f"Progress on: {current.required_outcome.text}")
     if stage.stage is not maturity.Stage.conquering:
         goals.append("Hold the next EBR with sponsor, buyer and stakeholders present")
     util = metric(book, account.id, "license_utilization")

@@ -707,6 +707,33 @@ def test_a_page_computing_figures_while_another_request_commits_still_answers(
     engine.dispose()
 
 
+def test_stored_figures_are_decoded_once_until_replaced(
+    session: Session, book: dict[str, Account]
+) -> None:
+    """A page reads the same stored figures until they are replaced: their JSON is read and
+    decoded once (one small statement a read after that); figures written again — the same day,
+    the same settings — are read anew, and other settings are not read (SQLite and PostgreSQL)."""
+    from tenure.success import figures
+
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    figures.write_snapshot(session, "cohorts", "x", AS_OF, {"who": "first"})
+    assert figures.read_snapshot(session, "cohorts", "x") == ({"who": "first"}, AS_OF)
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert figures.read_snapshot(session, "cohorts", "x") == ({"who": "first"}, AS_OF)
+        assert len(statements) == 1 and "data" not in statements[0].split("FROM")[0]
+        figures.write_snapshot(session, "cohorts", "x", AS_OF, {"who": "second"})
+        assert figures.read_snapshot(session, "cohorts", "x") == ({"who": "second"}, AS_OF)
+        assert figures.read_snapshot(session, "cohorts", "y") is None
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
 def test_a_part_of_the_book_not_asked_for_refuses_to_be_read(
     session: Session, book: dict[str, Account]
 ) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tenure.model import FigureSnapshot, User, UserRole
 from tenure.portfolio import renewals as renewals_module
 from tenure.portfolio.renewals import RENEWAL_FORECAST, renewals, store_renewal_forecast
+from tenure.portfolio.schemas import RenewalsReport
 from tests import factories as f
 
 AS_OF = date(2026, 3, 10)
@@ -69,28 +70,83 @@ def totals(report: Any) -> dict[str, Any]:
     return data
 
 
-def test_stored_forecast_totals_are_the_computed_ones(session: Session) -> None:
+def computed(
+    monkeypatch: Any, session: Session, user: User, as_of: date = AS_OF, **kwargs: Any
+) -> RenewalsReport:
+    """The report computed from every renewal, the stored forecast left unread (the oracle)."""
+    with monkeypatch.context() as patched:
+        patched.setattr(renewals_module, "_stored", lambda *args: None)
+        return renewals(session, user, as_of, None, **kwargs)
+
+
+def test_stored_forecast_totals_are_the_computed_ones(session: Session, monkeypatch: Any) -> None:
     manager, csm, _accounts = seed(session)
     assert store_renewal_forecast(session, AS_OF) == {"renewals": 60}
     for user in (manager, csm):
         for owner in (None, "me", "team", "none", str(csm.id)):
             for months in (1, 12, 36):
-                computed = renewals(session, user, AS_OF, None, months=months, owner=owner)
+                expected = computed(monkeypatch, session, user, months=months, owner=owner)
                 stored = renewals(
                     session, user, AS_OF, None, months=months, owner=owner, listed_months=()
                 )
-                assert totals(stored) == totals(computed), (user.email, owner, months)
-    # An opened month's rows (its renewals alone read) are the computed report's rows.
+                assert totals(stored) == totals(expected), (user.email, owner, months)
+
+
+def test_listed_renewals_are_the_computed_ones(session: Session, monkeypatch: Any) -> None:
+    """Every month's largest renewals — the API's listing of every month, and one month opened
+    on the page — are chosen from the stored forecast, and only those terms are read again; the
+    rows are exactly the computed report's, for every owner choice and window. Three a month
+    cut the months that have more; account 5 renews two terms alike on one day (one order)."""
+    manager, csm, accounts = seed(session)
+    twin, ends = accounts[5], AS_OF + timedelta(days=17 * 5 + 3)
+    for seat in ("a", "b"):
+        f.contract(
+            session,
+            twin,
+            arr=99_999.0,
+            starts_on=AS_OF - timedelta(days=9),
+            ends_on=ends,
+            external_id=f"twin-{seat}",
+        )
+    session.flush()
+    store_renewal_forecast(session, AS_OF)
+    read: list[int] = []
+    reading = renewals_module.renewals_due
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        due = reading(*args, **kwargs)
+        read.append(len(due))
+        return due
+
+    for user in (manager, csm):
+        for owner in (None, "me", "team", "none", str(csm.id)):
+            for months in (1, 12, 36):
+                expected = computed(
+                    monkeypatch, session, user, months=months, owner=owner, per_month=3
+                )
+                read.clear()
+                with monkeypatch.context() as patched:
+                    patched.setattr(renewals_module, "renewals_due", counted)
+                    listed = renewals(
+                        session, user, AS_OF, None, months=months, owner=owner, per_month=3
+                    )
+                assert listed.model_dump() == expected.model_dump(), (user.email, owner, months)
+                shown = sum(len(m.renewals) for m in listed.months)
+                assert sum(read) == shown <= 3 * months
+    expected = computed(monkeypatch, session, manager, months=36, per_month=3)
+    assert sum(len(m.renewals) for m in expected.months) > 30
+    assert any(m.accounts > 3 for m in expected.months)
+    twins = [r for m in expected.months for r in m.renewals if r.arr == 99_999.0]
+    assert len(twins) == 2 and twins[0].contract_id < twins[1].contract_id
     for owner in (None, "team", "none"):
-        computed = renewals(session, manager, AS_OF, None, months=36, owner=owner)
-        for month in computed.months:
+        expected = computed(monkeypatch, session, manager, months=36, owner=owner)
+        for month in expected.months:
             opened = renewals(
                 session, manager, AS_OF, None, months=36, owner=owner, listed_months={month.month}
             )
             (found,) = [m for m in opened.months if m.month == month.month]
             assert found.model_dump() == month.model_dump(), (owner, month.month)
             assert all(not m.renewals for m in opened.months if m.month != month.month)
-        assert sum(len(m.renewals) for m in computed.months) > 10
     team = renewals(session, manager, AS_OF, None, owner="team", listed_months=())
     categories = {
         c.category.value: c.renewals
@@ -129,7 +185,7 @@ def test_the_page_reads_the_stored_forecast_and_sees_a_booking_at_once(
     f.contract(session, first, arr=5.0, starts_on=ends, ends_on=ends + timedelta(days=365))
     session.flush()
     after = renewals(session, manager, AS_OF, None, listed_months=())
-    assert totals(after) == totals(renewals(session, manager, AS_OF, None))
+    assert totals(after) == totals(computed(monkeypatch, session, manager))
     (month,) = [p for p in after.months[0].forecast if p.currency == "USD"]
     (was,) = [p for p in before.months[0].forecast if p.currency == "USD"]
     commit = {c.category.value: c.renewals for c in month.categories}["commit"]

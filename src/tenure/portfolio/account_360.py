@@ -164,7 +164,7 @@ def account_risk_story(
     as_of: date,
 ) -> RiskStory:
     """The health, churn probability and next renewal's outlook of the account, as one story."""
-    due = renewals_due(session, None, None, as_of, as_of + timedelta(days=730), account_id=row.id)
+    due = renewals_due(session, None, None, as_of, as_of + timedelta(days=730), accounts=[row.id])
     renewal = min(due, key=lambda d: d.renewal.renewal_on).renewal if due else None
     outlook = categorize(renewal) if renewal else None
     drags = sorted(

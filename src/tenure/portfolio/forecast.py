@@ -260,7 +260,9 @@ def forecast(renewals: Iterable[Renewal], first_month: date, months: int = 12) -
     end = add_months(start, months)
     inside = sorted(
         (r for r in renewals if start <= r.renewal_on < end),
-        key=lambda r: (r.renewal_on, -r.arr, r.account_id),
+        # The contract last: two terms of an account renewing alike keep one order, so the
+        # stored forecast lists a team's renewals as computing them does.
+        key=lambda r: (r.renewal_on, -r.arr, r.account_id, r.contract_id or 0),
     )
     rows = categorized(inside)
     month_keys = [month_of(add_months(start, i)) for i in range(months)]

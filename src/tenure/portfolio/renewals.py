@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from tenure.portfolio.forecast import (
     Forecasted,
     Renewal,
     add_months,
+    categorized,
     forecast,
     month_of,
     period_totals,
@@ -123,32 +124,49 @@ def renewals(
         raise InvalidInput(f"months: {months} is outside 1–36")
     first = as_of.replace(day=1)
     end = add_months(first, months) - timedelta(days=1)
-    stored = None if listed_months is None else _stored(session, as_of)
+    stored = _stored(session, as_of)
     by_month: dict[str, list[Forecasted]] = defaultdict(list)
     shown: dict[str, list[CategorizedRenewal]] = {}
     extra: dict[tuple[int, date, int], Due] = {}
     if stored is not None:
-        # The totals alone (no month opened): the daily run's categorised renewals, this
-        # owner's in the window — no renewal read, checked for a booking or judged again.
-        inside: list[Forecasted] = _stored_inside(session, user, owner, stored, end)
+        # The daily run's categorised renewals, this owner's in the window: the totals read no
+        # renewal, check no booking and judge nothing again.
+        inside: list[StoredRenewal] = _stored_inside(session, user, owner, stored, end)
         month_keys = [month_of(add_months(first, i)) for i in range(months)]
         quarter_keys = list(dict.fromkeys(quarter_of(add_months(first, i)) for i in range(months)))
         month_totals = period_totals(inside, month_of, month_keys)
         quarter_totals = period_totals(inside, quarter_of, quarter_keys)
+        stored_by_month: dict[str, list[StoredRenewal]] = defaultdict(list)
         for r in inside:
             by_month[month_of(r.renewal_on)].append(r)
-        assert listed_months is not None
-        for index, key in enumerate(month_keys):
-            if key not in listed_months:
-                continue
-            # An opened month's renewals alone are read, checked and categorised.
-            month = add_months(first, index)
-            due = renewals_due(
-                session, user, owner, as_of, add_months(month, 1) - timedelta(days=1), start=month
+            stored_by_month[month_of(r.renewal_on)].append(r)
+        # A listed month's largest renewals are chosen from the stored ones; those alone are
+        # read, checked for a booking and categorised again for their rows.
+        chosen = {
+            key: _largest(stored_by_month[key], per_month)
+            for key in month_keys
+            if listed_months is None or key in listed_months
+        }
+        terms = [r for rows in chosen.values() for r in rows]
+        due = (
+            renewals_due(
+                session,
+                user,
+                owner,
+                as_of,
+                end,
+                accounts=sorted({r.account_id for r in terms}),
+                contract_ids=[r.contract_id for r in terms],
             )
-            extra.update((d.renewal_id, d) for d in due)
-            rows = forecast([d.renewal for d in due], month, 1).renewals
-            shown[key] = sorted(rows, key=lambda r: (-r.arr, r.renewal_on))[:per_month]
+            if terms
+            else []
+        )
+        extra = {d.renewal_id: d for d in due}
+        categorized_now = {_key(r): r for r in categorized([d.renewal for d in due])}
+        shown = {
+            key: [categorized_now[_key(r)] for r in rows if _key(r) in categorized_now]
+            for key, rows in chosen.items()
+        }
     else:
         due = renewals_due(session, user, owner, as_of, end)
         report = forecast([d.renewal for d in due], first, months)
@@ -157,7 +175,7 @@ def renewals(
         for row in report.renewals:
             by_month[month_of(row.renewal_on)].append(row)
         shown = {
-            key: sorted(rows, key=lambda r: (-r.arr, r.renewal_on))[:per_month]
+            key: _largest(rows, per_month)
             for key, rows in _categorized_by_month(report.renewals).items()
             if listed_months is None or key in listed_months
         }
@@ -194,6 +212,14 @@ def renewals(
     )
 
 
+R = TypeVar("R", bound=Forecasted)
+
+
+def _largest(rows: list[R], per_month: int) -> list[R]:
+    """A month's largest renewals, listed on its page (the soonest first among equal ARR)."""
+    return sorted(rows, key=lambda r: (-r.arr, r.renewal_on))[:per_month]
+
+
 def _categorized_by_month(
     rows: list[CategorizedRenewal],
 ) -> dict[str, list[CategorizedRenewal]]:
@@ -212,7 +238,8 @@ STORED_MONTHS = 36
 
 @dataclass(frozen=True)
 class StoredRenewal:
-    """A renewal of the stored forecast: what the totals read, and whose account it is."""
+    """A renewal of the stored forecast: what the totals read, whose account it is, and which
+    contract term (to list it)."""
 
     owner_id: int | None
     renewal_on: date
@@ -220,6 +247,8 @@ class StoredRenewal:
     currency: str
     category: ForecastCategory
     expected_arr: float | None
+    account_id: int
+    contract_id: int | None
 
 
 def _forecast_code() -> str:
@@ -261,6 +290,8 @@ def _compute_stored(session: Session, as_of: date) -> list[list[Any]]:
             r.currency,
             r.category.value,
             r.expected_arr,
+            r.account_id,
+            r.contract_id,
         ]
         for r in report.renewals
     ]
@@ -283,21 +314,32 @@ def _stored(session: Session, as_of: date) -> list[list[Any]] | None:
 
 def _stored_inside(
     session: Session, user: User | None, owner: str | None, stored: list[list[Any]], end: date
-) -> list[Forecasted]:
+) -> list[StoredRenewal]:
     """The stored renewals of the owner's accounts due by ``end``, in the stored order (the
     forecast's: the totals add them up in the same order as when computed)."""
     ids = owner_ids(session, user, owner) if owner else set()
     last = end.isoformat()  # ISO days sort as the days do
     categories = {c.value: c for c in ForecastCategory}
     days: dict[str, date] = {}
-    inside: list[Forecasted] = []
-    for owner_id, on, arr, currency, category, expected in stored:
+    inside: list[StoredRenewal] = []
+    for owner_id, on, arr, currency, category, expected, account_id, contract_id in stored:
         if on > last or (owner and not (owner_id is None if ids is None else owner_id in ids)):
             continue
         day = days.get(on)
         if day is None:
             day = days[on] = date.fromisoformat(on)
-        inside.append(StoredRenewal(owner_id, day, arr, currency, categories[category], expected))
+        inside.append(
+            StoredRenewal(
+                owner_id,
+                day,
+                arr,
+                currency,
+                categories[category],
+                expected,
+                account_id,
+                contract_id,
+            )
+        )
     return inside
 
 
@@ -324,7 +366,7 @@ class Due:
         return (self.renewal.account_id, self.renewal.renewal_on, self.contract_id)
 
 
-def _key(row: CategorizedRenewal) -> tuple[int, date, int]:
+def _key(row: CategorizedRenewal | StoredRenewal) -> tuple[int, date, int]:
     return (row.account_id, row.renewal_on, row.contract_id or 0)
 
 
@@ -335,20 +377,21 @@ def renewals_due(
     as_of: date,
     end: date,
     *,
-    account_id: int | None = None,
+    accounts: Sequence[int] | None = None,
+    contract_ids: Collection[int | None] | None = None,
     start: date | None = None,
 ) -> list[Due]:
     """The contract terms active on ``as_of`` coming up for renewal by ``end``
-    (tenure.accounts.renewal) of the owner's accounts (or of the one account ``account_id``),
-    with the churn probability as it bears on that renewal (none beyond the model's reach;
-    tenure.risk.figures), health band, and whether the renewal is booked; from ``start`` on
-    when it is later than ``as_of``."""
-    # One account's judgements only: the whole book's current scores materialised for one
+    (tenure.accounts.renewal) of the owner's accounts (or of the ``accounts`` given, and then
+    only the contracts ``contract_ids`` when given), with the churn probability as it bears on
+    that renewal (none beyond the model's reach; tenure.risk.figures), health band, and
+    whether the renewal is booked; from ``start`` on when it is later than ``as_of``."""
+    # These accounts' judgements only: the whole book's current scores materialised for one
     # account's renewal cost Account 360 a third of its time.
-    rows = rows_of(session, as_of, None if account_id is None else [account_id])
+    rows = rows_of(session, as_of, accounts)
     owned: Any = (
-        [account_id]
-        if account_id is not None
+        accounts
+        if accounts is not None
         else filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
     )
     renews_on = renewal_on_sql()
@@ -385,6 +428,8 @@ def renewals_due(
         .where(Contract.account_id.in_(owned), active_clause(as_of))
         .where(renews_on >= max(start or as_of, as_of), renews_on <= end)
     )
+    if contract_ids is not None:
+        select = select.where(Contract.id.in_([c for c in contract_ids if c is not None]))
     if rows.health is not None:
         select = select.outerjoin(rows.health, rows.health.c.account_id == Account.id)
     if rows.risk is not None:

@@ -408,8 +408,11 @@ def account_conditions(session: Session, query: PortfolioQuery, user: User | Non
 ID_CHUNK = 5_000
 
 
-def full_rows(session: Session, ids: Sequence[int], as_of: date) -> list[AccountRow]:
-    """The complete rows of these accounts, in the order given (judgements read for them only)."""
+def full_rows(
+    session: Session, ids: Sequence[int], as_of: date, table: RateTable | None = None
+) -> list[AccountRow]:
+    """The complete rows of these accounts, in the order given (judgements read for them only),
+    their money converted with ``table`` (the rates of ``as_of`` when not given)."""
     found: dict[int, Any] = {}
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
@@ -417,7 +420,7 @@ def full_rows(session: Session, ids: Sequence[int], as_of: date) -> list[Account
         found.update((r.id, r) for r in session.execute(of_chunk).all())
     # Each row made once with its money (no copy per row: Today and a family list hundreds).
     fields = [row_fields(found[i], as_of) for i in ids]
-    table = fx_service.rate_table(session, on=as_of)
+    table = table or fx_service.rate_table(session, on=as_of)
     split = split_by_currency(
         session, [f["id"] for f in fields if f["currency"] == MULTIPLE_CURRENCIES], as_of
     )
@@ -460,19 +463,19 @@ def by_currency_of(
 
 
 def arr_by_currency(
-    session: Session, accounts: Collection[int], day: date
+    session: Session, accounts: Collection[int] | None, day: date
 ) -> dict[int, list[tuple[str, float]]]:
-    """ARR per currency (currency, ARR) of these accounts, as :func:`with_money` gives each
-    row's ``arr_by_currency`` — without reading the rows (accounts with no contract in force are
-    left out). The whole book's contracts are grouped in one read (cheaper than repeating the
-    filters that chose the accounts)."""
+    """ARR per currency (currency, ARR) of these accounts (None: every account), as
+    :func:`with_money` gives each row's ``arr_by_currency`` — without reading the rows (accounts
+    with no contract in force are left out). The whole book's contracts are grouped in one read
+    (cheaper than repeating the filters that chose the accounts)."""
     contracts = current_contracts(day)
     found = [
         r
         for r in session.execute(
             sa.select(contracts.c.account_id, contracts.c.arr, contracts.c.currency)
         )
-        if r.account_id in accounts
+        if accounts is None or r.account_id in accounts
     ]
     multiple = [r.account_id for r in found if r.currency == MULTIPLE_CURRENCIES]
     split = split_by_currency(session, multiple, day)

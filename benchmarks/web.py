@@ -47,7 +47,7 @@ import httpx
 import numpy as np
 import sqlalchemy as sa
 from benchmarks.web_activity import Book, add_activity
-from benchmarks.web_pages import Clients, Seeded, every_other_page
+from benchmarks.web_pages import TEAM_CSM_IDS, Clients, Seeded, every_other_page
 
 from benchmarks import record
 from tenure.auth.passwords import hash_password
@@ -464,6 +464,29 @@ def endpoints(
         "page: churn review": (manager, ["/churn-review"] * n),
         "page: pipeline": (manager, ["/pipeline"] * n),
         "page: top parents": (manager, ["/portfolio/top-parents"] * n),
+        "page: top parents, filtered (owner=team)": (
+            manager,
+            ["/portfolio/top-parents?owner=team"] * n,
+        ),
+        "page: top parents, filtered (a CSM)": (
+            manager,
+            [
+                f"/portfolio/top-parents?owner={TEAM_CSM_IDS[i % len(TEAM_CSM_IDS)]}"
+                for i in range(n)
+            ],
+        ),
+        "page: top parents, filtered (segment, band)": (
+            manager,
+            [
+                f"/portfolio/top-parents?segment={SEGMENTS[i % 3]}"
+                f"&band={('red', 'yellow', 'green')[i // 3 % 3]}"
+                for i in range(n)
+            ],
+        ),
+        "page: top parents, text search": (
+            manager,
+            [f"/portfolio/top-parents?q=company%20{i:03d}" for i in ids],
+        ),
         "page: EBR": (manager, [f"/accounts/{i}/ebr" for i in ids]),
         "page: alignment": (manager, [f"/accounts/{i}/alignment" for i in ids]),
         "page: success plan": (manager, [f"/accounts/{i}/success-plan" for i in ids]),
@@ -487,6 +510,10 @@ def endpoints(
         "api: /api/v1/kpis (per CSM, 8 quarters)": (api, ["/api/v1/kpis?by=csm&quarters=8"] * n),
         "api: /api/v1/kpis/cohorts": (api, ["/api/v1/kpis/cohorts"] * n),
         "api: /api/v1/maturity": (api, ["/api/v1/maturity"] * n),
+        "api: /api/v1/renewals (a CSM, 12 months)": (
+            api,
+            [f"/api/v1/renewals?owner={TEAM_CSM_IDS[i % len(TEAM_CSM_IDS)]}" for i in range(n)],
+        ),
         **every_other_page(clients, seeded, AS_OF, accounts, n),
     }
 

@@ -116,3 +116,37 @@ def test_switching_on_a_base_saved_before_the_models_existed_saves_the_new_model
     lifecycle_service.set_lifecycle_model(session, "esg", admin, AS_OF)
     stage = signals.account_stage(session, acme)
     assert stage is not None and stage.label == "Realization"
+
+
+def test_the_portfolio_is_read_as_the_daily_run_counted_it_until_a_record_changes(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin, _, _, _ = book(session)
+    counted = lifecycle_service.lifecycle_portfolio(session, AS_OF, save_history=True)
+    loads: list[date] = []
+    load_book = lifecycle_service.load_book
+
+    def counting(session: Session, as_of: date, *args: object, **kwargs: object) -> object:
+        loads.append(as_of)
+        return load_book(session, as_of, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lifecycle_service, "load_book", counting)
+    assert lifecycle_service.portfolio_view(session, AS_OF) == counted
+    assert loads == []  # read, not counted again
+    # An earlier day is counted from the records, and the daily run's count stays stored.
+    lifecycle_service.portfolio_view(session, date(2025, 9, 1))
+    assert lifecycle_service.portfolio_view(session, AS_OF) == counted
+    assert loads == [date(2025, 9, 1)]
+    # A customer signed since the daily run counts at once.
+    late = f.account(session, external_id="late", owner=None)
+    f.contract(session, late, starts_on=date(2025, 9, 1), ends_on=date(2026, 1, 1))
+    session.flush()
+    view = lifecycle_service.portfolio_view(session, AS_OF)
+    assert loads[-1] == AS_OF
+    assert sum(s.accounts for s in view.stages) == sum(s.accounts for s in counted.stages) + 1
+    # ... and is stored: the next view reads it.
+    assert lifecycle_service.portfolio_view(session, AS_OF) == view and len(loads) == 2
+    # Another model in force is counted in its own stages, never read from LAER's.
+    lifecycle_service.set_lifecycle_model(session, "esg", admin, AS_OF)
+    esg = lifecycle_service.portfolio_view(session, AS_OF)
+    assert [s.key for s in esg.stages] == ["land", "adopt", "expand", "realization"]

@@ -336,9 +336,13 @@ def _load_touchpoints(
         )
 
 
-def load_one(session: Session, external_id: int | str, as_of: date) -> tuple[Book, Account]:
+def load_one(
+    session: Session, external_id: int | str, as_of: date, *, parts: Iterable[str] | None = None
+) -> tuple[Book, Account]:
+    """One account's book (its ``parts``, else all): its own stored metrics only — every
+    account's cost one account's page ~0.4 s at 10,000 accounts, and none reads another's."""
     account = get_account(session, external_id)
-    return load_book(session, as_of, [account.id]), account
+    return load_book(session, as_of, [account.id], parts=parts, own_metrics_only=True), account
 
 
 def active_contracts(book: Book, account_id: int, day: date) -> list[Contract]:

@@ -7,6 +7,7 @@ stages at once and health profiles keep reading LAER's.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -18,8 +19,18 @@ from sqlalchemy.orm import Session
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.errors import InvalidInput
-from tenure.model import DesiredOutcome, LifecycleSetting, LifecycleStage, UserRole
-from tenure.success import lifecycle, outcome
+from tenure.model import (
+    Account,
+    Contract,
+    DesiredOutcome,
+    LifecycleSetting,
+    LifecycleStage,
+    Opportunity,
+    Referral,
+    UserRole,
+)
+from tenure.success import book as book_module
+from tenure.success import figures, lifecycle, lifecycle_variants, outcome
 from tenure.success.book import Book, active_contracts, load_book, load_one, metric, signing_facts
 from tenure.success.lifecycle_variants import (
     MODELS,
@@ -44,6 +55,18 @@ from tenure.success.schemas import (
 from tenure.success.value import EBR_ROLES
 
 DEFAULT_MODEL = LifecycleModel.laer
+# What a stage reads of the book: go-live and value milestones, contracts, expansions, the
+# references and referrals, the contacts and EBR touchpoints, usage metrics.
+LIFECYCLE_PARTS = (
+    "contracts",
+    "contacts",
+    "milestones",
+    "opportunities",
+    "referrals",
+    "touchpoints",
+    "metrics",
+)
+PORTFOLIO = "lifecycle_portfolio"
 
 
 def go_live_on(book: Book, account_id: int) -> tuple[date | None, str]:
@@ -422,7 +445,7 @@ def lifecycle_show(
 ) -> LifecycleView:
     """The stage in the model in force with its facts and history, LAER's stage, and the
     after-R dimensions; with ``save`` every model's history of the account is rewritten."""
-    book, account = load_one(session, reference, as_of)
+    book, account = load_one(session, reference, as_of, parts=LIFECYCLE_PARTS)
     facts = lifecycle_facts(book, account.id)
     value = value_facts(book, account.id, desired_outcomes(session, [account.id])[account.id])
     current = lifecycle.laer_stage(facts, as_of)
@@ -445,12 +468,49 @@ def lifecycle_show(
     )
 
 
+def _portfolio_settings(model: LifecycleModel) -> str:
+    """The stored portfolio's settings digest: the model in force and the code counting it."""
+    return figures.digest(model.value, _PORTFOLIO_CODE)
+
+
+def _portfolio_inputs(session: Session) -> str:
+    """What the stored portfolio read that a person changes between daily runs, cheaply
+    fingerprinted (each table's row count and last change): an account, a contract, an
+    opportunity, a reference or a Desired Outcome recorded since shows at once. Contacts,
+    touchpoints, milestones and metrics are counted as the daily run found them (their
+    fingerprints cost more than reading the stored figures: ~90 ms at 10,000 accounts)."""
+    found = figures.table_changes(session, Account, Contract, Opportunity, Referral, DesiredOutcome)
+    return figures.digest(found)
+
+
+def portfolio_view(session: Session, as_of: date) -> LifecyclePortfolio:
+    """The portfolio by stage on ``as_of`` as the daily run counted it when it ran for that day
+    with the model in force and nothing it read changed since; counted now otherwise (8.8 s of
+    a 10,000-account book against ~20 ms read), and stored unless a later day's count is."""
+    model = lifecycle_model(session)
+    stored = figures.read_snapshot(session, PORTFOLIO, _portfolio_settings(model))
+    if stored is not None and stored[1] == as_of:
+        data, _ = stored
+        if data.get("inputs") == _portfolio_inputs(session):
+            return LifecyclePortfolio.model_validate(data["portfolio"])
+    view = lifecycle_portfolio(session, as_of)
+    if stored is None or stored[1] <= as_of:
+        _store_portfolio(session, model, view)
+    return view
+
+
+def _store_portfolio(session: Session, model: LifecycleModel, view: LifecyclePortfolio) -> None:
+    data = {"inputs": _portfolio_inputs(session), "portfolio": view.model_dump(mode="json")}
+    figures.write_snapshot(session, PORTFOLIO, _portfolio_settings(model), view.as_of, data)
+
+
 def lifecycle_portfolio(
     session: Session, as_of: date, *, save_history: bool = False
 ) -> LifecyclePortfolio:
     """Accounts per stage of the model in force and per tenure year; with ``save_history``
-    every account's stage histories are rewritten (the daily job)."""
-    book = load_book(session, as_of)
+    every account's stage histories are rewritten and the counts stored for
+    :func:`portfolio_view` (the daily job)."""
+    book = load_book(session, as_of, parts=LIFECYCLE_PARTS)
     model = lifecycle_model(session)
     outcomes = desired_outcomes(session)
     by_stage: dict[str, int] = defaultdict(int)
@@ -478,7 +538,7 @@ def lifecycle_portfolio(
     )
     session.flush()
     read = model_read(model, model)
-    return LifecyclePortfolio(
+    view = LifecyclePortfolio(
         as_of=as_of,
         model=read,
         stages=[
@@ -490,3 +550,12 @@ def lifecycle_portfolio(
         by_tenure_year=lifecycle.portfolio_by_tenure_year(pairs),
         customers_with_half_features=half,
     )
+    if save_history:
+        _store_portfolio(session, model, view)
+    return view
+
+
+# The code counting the portfolio, as imported by this process (tenure.success.figures).
+_PORTFOLIO_CODE = figures.code_digest(
+    sys.modules[__name__], lifecycle, lifecycle_variants, book_module, outcome
+)

@@ -59,9 +59,10 @@ def get_portfolio(
     actor: Actor = CurrentActor, db: Session = Db, as_of: date = AsOf
 ) -> LifecyclePortfolio:
     """Accounts per stage of the model in force (every stage, in step order) and per tenure
-    year with the customer-for-life dimensions, computed on ``as_of`` from the records (reads
-    the whole book: slower than /lifecycle/stages on a large one)."""
-    return lifecycle_service.lifecycle_portfolio(db, as_of)
+    year with the customer-for-life dimensions on ``as_of``: as the daily run counted them for
+    that day, unless an account, contract, opportunity, reference or Desired Outcome changed
+    since; counted from the records otherwise (the whole book: seconds on a large one)."""
+    return lifecycle_service.portfolio_view(db, as_of)
 
 
 @router.get(

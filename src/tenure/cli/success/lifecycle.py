@@ -69,8 +69,11 @@ def lifecycle_portfolio(
     from tenure.success import lifecycle_service
 
     with unit_of_work() as session:
-        view = lifecycle_service.lifecycle_portfolio(
-            session, as_of_day(session, as_of, quiet=as_json), save_history=save
+        day = as_of_day(session, as_of, quiet=as_json)
+        view = (
+            lifecycle_service.lifecycle_portfolio(session, day, save_history=True)
+            if save
+            else lifecycle_service.portfolio_view(session, day)
         )
     if as_json:
         print_json(view)

@@ -180,7 +180,9 @@ CONTRACTS = [
         "licensed_seats": 10,
         "discount": 0.1,
         "status": "active",
-        "outcome_on": None,
+        # Renewed on the as-of day itself: booked as of 03-31 (renewal_booked).
+        "renewal_outcome": "renewed",
+        "outcome_on": date(2025, 3, 31),
     },
     {
         "id": 2,
@@ -254,7 +256,9 @@ CONTRACTS = [
         "licensed_seats": None,
         "discount": None,
         "status": "active",
-        "outcome_on": None,
+        # Its expansion is recorded on 04-01, after the as-of day: not booked yet.
+        "renewal_outcome": "expanded",
+        "outcome_on": date(2025, 4, 1),
     },
     {
         "id": 43,
@@ -468,6 +472,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "licensed_seats": 15,
         "discount": (0.1 + 0.2) / 2,
         "days_to_renewal": 91,  # C1 ends 2025-06-30: 30 + 31 + 30 days after 03-31
+        "renewal_booked": 1,  # C1, the first to renew, was renewed on 03-31
         "tenure_days": 730,  # 2023-04-01 → 2024-04-01 (366, leap year) → 2025-03-31 (364)
     },
     "bolt": {
@@ -506,6 +511,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "licensed_seats": NULL,
         "discount": NULL,
         "days_to_renewal": NULL,
+        "renewal_booked": 0,  # no contract
         "tenure_days": NULL,
     },
     "dyna": {
@@ -544,6 +550,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "licensed_seats": NULL,
         "discount": NULL,
         "days_to_renewal": 0,  # D2 ends on the as-of day
+        "renewal_booked": 0,  # D2's expansion is dated 04-01, after the as-of day
         "tenure_days": 303,  # D3 started 2024-06-01: 214 days to 2025-01-01, + 89
     },
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ibis
 
 from tenure.accounts.arr import MULTIPLE_CURRENCIES, active_contracts_ibis
-from tenure.accounts.renewal import renewal_on_ibis
+from tenure.accounts.renewal import RENEWING_OUTCOMES, renewal_on_ibis
 from tenure.metrics.inputs import MetricInputs
 from tenure.metrics.registry import Unit, metric
 
@@ -101,6 +101,32 @@ def days_to_renewal(inputs: MetricInputs) -> ibis.Table:
     contracts = live.mutate(renews_on=renewal_on_ibis(live)).filter(lambda t: t.renews_on.notnull())
     ends = contracts.group_by("account_id").aggregate(ends=contracts.renews_on.min())
     return ends.select("account_id", value=ends.ends.delta(inputs.as_of_literal(), unit="day"))
+
+
+@metric(
+    "renewal_booked",
+    "Renewal booked",
+    Unit.flag,
+    default=0,
+    description=(
+        "Yes when the next renewal (the one `days_to_renewal` counts to) is already decided "
+        "in the customer's favour: every active contract coming up for renewal that day has a "
+        "renewing outcome (renewed, expanded, downgraded) dated on or before the as-of day."
+    ),
+)
+def renewal_booked(inputs: MetricInputs) -> ibis.Table:
+    """The renewal list's "booked" (:mod:`tenure.accounts.renewal`, rule 1) as of a day: only
+    an outcome with its date can be placed in the past — a successor signed ahead or a won
+    opportunity carries no signing date here, so it cannot say since when it was known."""
+    live = active_contracts(inputs)
+    contracts = live.mutate(renews_on=renewal_on_ibis(live)).filter(lambda t: t.renews_on.notnull())
+    first = contracts.group_by("account_id").aggregate(first_on=contracts.renews_on.min())
+    due = contracts.join(first, "account_id").filter(lambda t: t.renews_on == t.first_on)
+    booked = due.renewal_outcome.isin([o.value for o in RENEWING_OUTCOMES]) & (
+        due.outcome_on <= inputs.as_of_literal()
+    )
+    flagged = due.mutate(booked=ibis.ifelse(booked.fill_null(False), 1, 0))
+    return flagged.group_by("account_id").aggregate(value=flagged.booked.min())
 
 
 @metric(

@@ -41,7 +41,9 @@ from tenure.portfolio.forecast import AT_RISK_PROBABILITY, CATEGORY_WORDS, Forec
 from tenure.risk.reasons import CHANGE_FEATURE, reason_text
 
 # Facts about the contract and the calendar: context, not reasons (a CSM cannot act on them).
-CONTEXT_FEATURES = frozenset({"days_to_renewal", "tenure_days", "arr", "discount"})
+CONTEXT_FEATURES = frozenset(
+    {"days_to_renewal", "renewal_booked", "tenure_days", "arr", "discount"}
+)
 # |log-odds| at or above which a reason pushes "strongly", below which "slightly".
 STRONG, SLIGHT = 0.5, 0.15
 

@@ -1,6 +1,7 @@
 """Where a page's time goes: SQL statements and SQL time per request, and a profile of one.
 
     .venv/bin/python -m benchmarks.web_profile [DIR] [--requests 10] [--only TEXT] [--profile TEXT]
+        [--each]
 
 Runs the app in this process (Starlette's TestClient) on the book ``benchmarks.web --keep DIR``
 built (without DIR, a book of ``--accounts`` is built first, as ``benchmarks.web`` does), signs
@@ -65,9 +66,10 @@ class StatementCounter:
 
 
 def measure(
-    client: httpx.Client, paths: list[str], counter: StatementCounter
+    client: httpx.Client, paths: list[str], counter: StatementCounter, *, each: bool = False
 ) -> tuple[float, float, float, float]:
-    """Mean wall ms, CPU ms, statements and SQL ms per request (after one warm-up request).
+    """Mean wall ms, CPU ms, statements and SQL ms per request (after one warm-up request);
+    with ``each``, every request's own figures are printed too (which one makes a p95 spike).
 
     CPU time (client and server together, both in this process) moves less than wall time
     when other work loads the machine."""
@@ -75,7 +77,15 @@ def measure(
     counter.reset()
     started, cpu = time.perf_counter(), time.process_time()
     for path in paths:
+        one = (time.perf_counter(), time.process_time(), counter.statements, counter.seconds)
         client.get(path).raise_for_status()
+        if each:
+            print(
+                f"  {path[:64]:64s} {(time.perf_counter() - one[0]) * 1000:7.1f} "
+                f"{(time.process_time() - one[1]) * 1000:7.1f} {counter.statements - one[2]:6d} "
+                f"{(counter.seconds - one[3]) * 1000:7.1f}",
+                flush=True,
+            )
     n = len(paths)
     wall = (time.perf_counter() - started) * 1000 / n
     cpu = (time.process_time() - cpu) * 1000 / n
@@ -144,6 +154,7 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--profile", help="profile the endpoints whose name contains this")
     parser.add_argument("--only", help="measure only the endpoints whose name contains this")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--each", action="store_true", help="print every request's figures")
     args, bench = record.begin(__file__, parser, argv, SMOKE)
     folder = args.folder or bench.scratch("book")
     database = f"sqlite:///{folder / 'tenure.db'}"
@@ -170,7 +181,7 @@ def main(argv: list[str] | None = None) -> Path:
             if args.only and args.only.lower() not in name.lower():
                 continue
             sampler = Sampler() if args.profile and args.profile in name else None
-            wall, cpu, statements, sql = measure(client, paths, counter)
+            wall, cpu, statements, sql = measure(client, paths, counter, each=args.each)
             print(f"{name:66s} {wall:7.1f} {cpu:7.1f} {statements:6.1f} {sql:7.1f}", flush=True)
             endpoints[name] = {
                 "wall_ms": round(wall, 1),

@@ -43,6 +43,7 @@ from tenure.success import (
     schemas,
     value_service,
 )
+from tenure.success.book import account_facts, load_book, load_one
 from tenure.success.fit import FitBand, load_fit_config
 from tenure.success.kpis import GroupBy, parse_period
 from tenure.success.maturity import Pillar, Stage
@@ -780,6 +781,29 @@ def test_ebr_benchmarks_on_its_cohort_without_loading_the_whole_book(
     utilization = next(m for m in pack.productivity if m.key == "license_utilization")
     assert utilization.benchmark == pytest.approx(0.6)
     assert calls == [[book["keep"].id]]  # its own records only, never the whole book
+
+
+def test_one_accounts_book_reads_its_own_metrics_and_gives_the_same_facts(
+    session: Session, book: dict[str, Account]
+) -> None:
+    """Account 360, the success plan, a message or an account's lifecycle load one account's
+    book: its facts are the ones the whole book gives (stored metrics are floats or text,
+    gaps None), and no other account's metrics are read (every account's were: ~2 s at
+    10,000 accounts for one account's success plan)."""
+    for ext, values in (
+        ("keep", {"license_utilization": 0.75, "active_users_28d": 12.0}),
+        ("bad", {"license_utilization": 0.25}),
+        ("sold", {"active_users_28d": 3.0}),
+    ):
+        session.add(MetricSnapshot(as_of=AS_OF, account_id=book[ext].id, values=values))
+    session.flush()
+    whole = load_book(session, AS_OF)
+    for ext in ("keep", "bad", "sold"):
+        one, account = load_one(session, ext, AS_OF)
+        assert set(one.metrics) == {account.id}
+        assert account_facts(one, account.id) == account_facts(whole, account.id)
+    keep = account_facts(load_one(session, "keep", AS_OF)[0], book["keep"].id)
+    assert (keep["usage.license_utilization"], keep["usage.active_users_28d"]) == (0.75, 12.0)
 
 
 def test_ebr_reads_the_peer_cohorts_the_daily_run_stored(

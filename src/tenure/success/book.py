@@ -179,15 +179,14 @@ def load_book(
     account_ids: Iterable[int] | None = None,
     *,
     parts: Iterable[str] | None = None,
-    own_metrics_only: bool = False,
 ) -> Book:
     """Load the accounts (all, or the given ids) and everything the frameworks read about them —
     or only the ``parts`` (:data:`PARTS`) a report reads: at 10,000 accounts the whole book is
     hundreds of thousands of rows (contacts, touchpoints, every red health day).
 
-    The stored metrics are every account's unless ``own_metrics_only`` (then the given ids'
-    only: the day's whole table costs ~0.4 s at 10,000 accounts). A whole number then reads as
-    the int stored, where the whole day's column of whole numbers and gaps reads as floats."""
+    The stored metrics are the loaded accounts' only: the day's whole table costs ~0.4-2 s at
+    10,000 accounts, and a book of some accounts reads no other's (stored values are floats
+    or text, the same whichever accounts are read with them)."""
     ids = None if account_ids is None else sorted(set(account_ids))
     want = PARTS if parts is None else frozenset(parts)
     if unknown := want - PARTS:
@@ -260,9 +259,7 @@ def load_book(
     if "touchpoints" in want:
         _load_touchpoints(session, scoped(Touchpoint), ids, contact_roles, book)
     if "metrics" in want:
-        book.metrics, book.metrics_as_of = stored_metrics_by_account(
-            session, as_of, ids if own_metrics_only else None
-        )
+        book.metrics, book.metrics_as_of = stored_metrics_by_account(session, as_of, ids)
         from tenure.model.metric_snapshot import MetricSnapshot
 
         book.first_metrics_day = session.scalar(sa.select(sa.func.min(MetricSnapshot.as_of)))
@@ -339,10 +336,9 @@ def _load_touchpoints(
 def load_one(
     session: Session, external_id: int | str, as_of: date, *, parts: Iterable[str] | None = None
 ) -> tuple[Book, Account]:
-    """One account's book (its ``parts``, else all): its own stored metrics only — every
-    account's cost one account's page ~0.4 s at 10,000 accounts, and none reads another's."""
+    """One account's book (its ``parts``, else all), with its own stored metrics only."""
     account = get_account(session, external_id)
-    return load_book(session, as_of, [account.id], parts=parts, own_metrics_only=True), account
+    return load_book(session, as_of, [account.id], parts=parts), account
 
 
 def active_contracts(book: Book, account_id: int, day: date) -> list[Contract]:

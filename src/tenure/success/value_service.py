@@ -187,7 +187,7 @@ def ebr_pack(
     """The six-part EBR pack for one account, benchmarked on its peer cohort; new capabilities'
     adoption is read from the event store when one is given."""
     account = get_account(session, external_id)
-    book = load_book(session, as_of, [account.id], own_metrics_only=True)
+    book = load_book(session, as_of, [account.id])
     stage = value_stage_of(book, account.id)
     since = stage.last_ebr_on or as_of - timedelta(days=365)
     band = value.size_band(account.employee_count)

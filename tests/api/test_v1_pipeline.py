@@ -64,7 +64,8 @@ def test_open_change_win_and_forecast(console: Console) -> None:
     listed = console.client.get(
         "/api/v1/opportunities", params={"status": "won", "account_id": acme}, headers=viewer
     ).json()
-    assert [d["name"] for d in listed] == ["Add 50 seats"]
+    assert [d["name"] for d in listed["items"]] == ["Add 50 seats"]
+    assert listed["next_cursor"] is None
     assert console.client.get("/api/v1/opportunities/99999", headers=viewer).status_code == 404
 
 
@@ -85,4 +86,46 @@ def test_record_and_list_advocacy(console: Console) -> None:
     )
     assert itself.status_code == 422 and "cannot refer itself" in itself.json()["message"]
     rows = console.client.get("/api/v1/advocacy", params={"kind": "referral"}, headers=cleo).json()
-    assert [(r["account_name"], r["referred_account_id"]) for r in rows] == [("Acme", globex)]
+    assert [(r["account_name"], r["referred_account_id"]) for r in rows["items"]] == [
+        ("Acme", globex)
+    ]
+
+
+def test_opportunities_and_advocacy_answer_a_page_with_the_way_to_the_next(
+    console: Console,
+) -> None:
+    cleo = headers(console, "cleo@example.com")
+    acme = console.book.acme.id
+    for name, close_on in (
+        ("B", "2099-02-01"),
+        ("A", "2099-02-01"),
+        ("C", None),
+        ("D", "2099-01-01"),
+    ):
+        deal = {"name": name, "kind": "expansion", "close_on": close_on}
+        created = console.client.post(
+            f"/api/v1/accounts/{acme}/opportunities", json=deal, headers=cleo
+        )
+        assert created.status_code == 201, created.text
+        story = {"kind": "success_story", "title": name, "occurred_on": "2026-01-10"}
+        assert (
+            console.client.post(
+                f"/api/v1/accounts/{acme}/advocacy", json=story, headers=cleo
+            ).status_code
+            == 201
+        )
+    for path, expected in (
+        ("/api/v1/opportunities", ["D", "B", "A", "C"]),  # same day: by account, then as opened
+        ("/api/v1/advocacy", ["D", "C", "A", "B"]),  # same day: the newest record first
+    ):
+        names: list[str] = []
+        params: dict[str, str | int] = {"limit": 3}
+        while True:
+            page = console.client.get(path, params=params, headers=cleo).json()
+            names += [item.get("name") or item["title"] for item in page["items"]]
+            if page["next_cursor"] is None:
+                break
+            params = {"limit": 3, "cursor": page["next_cursor"]}
+        assert names == expected
+    bad = console.client.get("/api/v1/opportunities", params={"cursor": "x"}, headers=cleo)
+    assert bad.status_code == 422 and "not a cursor this API returned" in bad.json()["message"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tenure.model import AuditLog, Contact, Opportunity, Referral
+from tenure.portfolio import pipeline
 from tests.web.factories import csrf_of, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
@@ -150,3 +153,29 @@ def test_the_pipeline_page_forecasts_in_words(console: Console) -> None:
     assert "Closing after the horizon: 1 expansion deal(s), 10,000 USD" in page
     assert "Closing after the horizon: 1 new business deal(s), 50,000 USD" in page
     assert 'Open deals <span class="muted">(2)</span>' in page
+
+
+def test_the_pipeline_page_shows_the_open_deals_a_page_at_a_time(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two open deals, one a page: the first page links the next (and its JSON twin the same
+    page), the last one the previous; the forecast counts both on every page."""
+    monkeypatch.setattr(pipeline, "OPEN_DEALS_PER_PAGE", 1)
+    sign_in(console.client, "cleo@example.com")
+    acme = console.book.acme
+    token = csrf_of(console.client.get(f"/accounts/{acme.id}").text)
+    for name, close_on in (("Later deal", "2099-03-01"), ("Sooner deal", "2099-01-15")):
+        console.client.post(
+            f"/accounts/{acme.id}/opportunities",
+            data={"csrf_token": token, "name": name, "kind": "expansion", "close_on": close_on},
+        )
+    first = console.client.get("/pipeline?months=3").text
+    assert "Sooner deal" in first and "Later deal" not in first
+    assert "Page 1 of 2" in first and 'href="?months=3&amp;page=2" rel="next"' in first
+    assert "Closing after the horizon: 2 expansion deal(s)" in first
+    second = console.client.get("/pipeline?months=3&page=2").text
+    assert "Later deal" in second and "Sooner deal" not in second
+    assert 'href="/api/v1/pipeline?months=3&amp;page=2"' in second
+    assert 'href="?months=3&amp;page=1" rel="prev"' in second
+    past = console.client.get("/pipeline?months=3&page=3").text
+    assert "There are 2 open deals: page 3 is past the last." in past

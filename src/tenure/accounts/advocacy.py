@@ -102,20 +102,27 @@ def _read(record: Referral, account: Account, contact: Contact | None) -> Advoca
     )
 
 
+# Where a record stands in the list's order: (day, id), newest first.
+AdvocacyKey = tuple[date, int]
+
+
 def list_advocacy(
     session: Session,
     *,
     account_id: int | None = None,
     kind: AdvocacyKind | None = None,
     since: date | None = None,
+    after: AdvocacyKey | None = None,
+    limit: int | None = None,
 ) -> list[AdvocacyRead]:
-    """Advocacy records, newest first."""
+    """Advocacy records, newest first; ``after`` one's (day, id), ``limit`` of them."""
     contact = aliased(Contact)
     query = (
         sa.select(Referral, Account, contact)
         .join(Account, Account.id == Referral.account_id)
         .outerjoin(contact, contact.id == Referral.contact_id)
         .order_by(Referral.occurred_on.desc(), Referral.id.desc())
+        .limit(limit)
     )
     if account_id is not None:
         service.get_account(session, account_id)
@@ -124,4 +131,12 @@ def list_advocacy(
         query = query.where(Referral.kind == kind)
     if since is not None:
         query = query.where(Referral.occurred_on >= since)
+    if after is not None:
+        day, record_id = after
+        query = query.where(
+            sa.or_(
+                Referral.occurred_on < day,
+                sa.and_(Referral.occurred_on == day, Referral.id < record_id),
+            )
+        )
     return [_read(r, a, c) for r, a, c in session.execute(query).all()]

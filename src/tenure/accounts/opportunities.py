@@ -64,6 +64,39 @@ def opportunity_read(
     )
 
 
+# Where an opportunity stands in the list's order: (expected close, account name, id).
+OpportunityKey = tuple[date | None, str, int]
+
+
+def opportunity_key(opportunity: OpportunityRead) -> OpportunityKey:
+    return (opportunity.close_on, opportunity.account_name, opportunity.id)
+
+
+def _after(key: OpportunityKey) -> sa.ColumnElement[bool]:
+    """The opportunities listed after ``key`` (undated ones come last)."""
+    close_on, account_name, opportunity_id = key
+    later_same_day = sa.or_(
+        Account.name > account_name,
+        sa.and_(Account.name == account_name, Opportunity.id > opportunity_id),
+    )
+    if close_on is None:
+        return sa.and_(Opportunity.close_on.is_(None), later_same_day)
+    return sa.or_(
+        Opportunity.close_on.is_(None),
+        Opportunity.close_on > close_on,
+        sa.and_(Opportunity.close_on == close_on, later_same_day),
+    )
+
+
+def open_conditions(owner_id: int | None = None) -> list[sa.ColumnElement[bool]]:
+    """The open pipeline: open here and still open in the CRM (a deal deleted there is listed
+    with its account's deals, never with the open pipeline)."""
+    where = [Opportunity.status == OpportunityStatus.open, Opportunity.deleted_in_crm_on.is_(None)]
+    if owner_id is not None:
+        where.append(Opportunity.owner_id == owner_id)
+    return where
+
+
 def list_opportunities(
     session: Session,
     *,
@@ -71,10 +104,13 @@ def list_opportunities(
     status: OpportunityStatus | None = None,
     kind: OpportunityKind | None = None,
     owner_id: int | None = None,
+    after: OpportunityKey | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[OpportunityRead]:
-    """Opportunities, soonest expected close first (those without a date last). Open ones are
-    those still open in the CRM too: a deal deleted there is listed with its account's deals,
-    never with the open pipeline."""
+    """Opportunities, soonest expected close first (those without a date last); ``after`` one's
+    key, ``limit`` of them from ``offset``. Open ones are the open pipeline
+    (:func:`open_conditions`)."""
     query = (
         sa.select(Opportunity, Account, User)
         .join(Account, Account.id == Opportunity.account_id)
@@ -82,18 +118,22 @@ def list_opportunities(
         .order_by(
             Opportunity.close_on.is_(None), Opportunity.close_on, Account.name, Opportunity.id
         )
+        .offset(offset)
+        .limit(limit)
     )
     if account_id is not None:
         service.get_account(session, account_id)
         query = query.where(Opportunity.account_id == account_id)
-    if status is not None:
+    if status == OpportunityStatus.open:
+        query = query.where(*open_conditions())
+    elif status is not None:
         query = query.where(Opportunity.status == status)
-        if status == OpportunityStatus.open:
-            query = query.where(Opportunity.deleted_in_crm_on.is_(None))
     if kind is not None:
         query = query.where(Opportunity.kind == kind)
     if owner_id is not None:
         query = query.where(Opportunity.owner_id == owner_id)
+    if after is not None:
+        query = query.where(_after(after))
     return [opportunity_read(o, a, u) for o, a, u in session.execute(query).all()]
 
 

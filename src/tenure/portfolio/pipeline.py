@@ -16,13 +16,23 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from tenure.accounts.growth_schemas import OpportunityRead
-from tenure.accounts.opportunities import list_opportunities
-from tenure.model import OpportunityKind, OpportunityStatus
+from tenure.accounts.advocacy import AdvocacyKey, list_advocacy
+from tenure.accounts.growth_schemas import AdvocacyRead, OpportunityRead
+from tenure.accounts.opportunities import (
+    OpportunityKey,
+    list_opportunities,
+    open_conditions,
+    opportunity_key,
+)
+from tenure.errors import InvalidInput
+from tenure.model import AdvocacyKind, Opportunity, OpportunityKind, OpportunityStatus
+from tenure.model.base import MAX_ID
 from tenure.money import minor_unit_digits
+from tenure.portfolio.records import CursorPage, decode_cursor, encode_cursor
 
 FORECAST_KINDS = (OpportunityKind.new_business, OpportunityKind.expansion)
 Bucket = Literal["month", "quarter", "overdue", "later", "undated"]
@@ -126,26 +136,142 @@ def _decimal(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(repr(value))
 
 
+# Open deals the pipeline page and its JSON twin show at a time.
+OPEN_DEALS_PER_PAGE = 100
+
+
 class PipelineView(BaseModel):
     """The pipeline page and its JSON twin: open deals and their forecast."""
 
     as_of: date
-    open: list[OpportunityRead]
+    open: list[OpportunityRead] = Field(
+        description=f"Page `page` of the open deals, {OPEN_DEALS_PER_PAGE} a page, soonest "
+        "expected close first (every one: /api/v1/opportunities?status=open)"
+    )
+    open_deals: int = Field(description="How many deals are open")
+    page: int
+    pages: int
     forecast: PipelineForecast
 
 
 def pipeline_view(
-    session: Session, as_of: date, months: int = 12, owner_id: int | None = None
+    session: Session,
+    as_of: date,
+    months: int = 12,
+    owner_id: int | None = None,
+    page: int = 1,
 ) -> PipelineView:
-    open_deals = list_opportunities(session, status=OpportunityStatus.open, owner_id=owner_id)
+    """The forecast of every open deal (one query of the five columns it weighs) and one page
+    of the open deals themselves."""
+    if page < 1:
+        raise InvalidInput(f"page: {page} — pages start at 1")
+    weighed = session.execute(
+        sa.select(
+            Opportunity.kind,
+            Opportunity.currency,
+            Opportunity.amount,
+            Opportunity.probability,
+            Opportunity.close_on,
+        ).where(*open_conditions(owner_id))
+    ).all()
     forecast = expansion_forecast(
         (
-            ForecastDeal(
-                o.kind, o.currency, _decimal(o.amount), _decimal(o.probability), o.close_on
-            )
-            for o in open_deals
+            ForecastDeal(kind, currency, _decimal(amount), _decimal(probability), close_on)
+            for kind, currency, amount, probability, close_on in weighed
         ),
         as_of,
         months,
     )
-    return PipelineView(as_of=as_of, open=open_deals, forecast=forecast)
+    shown = list_opportunities(
+        session,
+        status=OpportunityStatus.open,
+        owner_id=owner_id,
+        limit=OPEN_DEALS_PER_PAGE,
+        offset=(page - 1) * OPEN_DEALS_PER_PAGE,
+    )
+    return PipelineView(
+        as_of=as_of,
+        open=shown,
+        open_deals=len(weighed),
+        page=page,
+        pages=max(1, -(-len(weighed) // OPEN_DEALS_PER_PAGE)),
+        forecast=forecast,
+    )
+
+
+def _cursor_error(cursor: str) -> InvalidInput:
+    return InvalidInput(f"cursor {cursor!r} is not a cursor this API returned")
+
+
+def _row_id(value: object, cursor: str) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_ID:
+        raise _cursor_error(cursor)
+    return value
+
+
+def opportunity_page(
+    session: Session,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    account_id: int | None = None,
+    status: OpportunityStatus | None = None,
+    kind: OpportunityKind | None = None,
+    owner_id: int | None = None,
+) -> CursorPage[OpportunityRead]:
+    """One page of :func:`list_opportunities`; ``next_cursor`` continues after its last deal."""
+    after: OpportunityKey | None = None
+    if cursor:
+        try:
+            close_on, account_name, opportunity_id = decode_cursor(cursor)
+            if not isinstance(account_name, str) or "\x00" in account_name:
+                raise ValueError(account_name)
+            day = None if close_on is None else date.fromisoformat(close_on)
+        except (TypeError, ValueError) as error:
+            raise _cursor_error(cursor) from error
+        after = (day, account_name, _row_id(opportunity_id, cursor))
+    rows = list_opportunities(
+        session,
+        account_id=account_id,
+        status=status,
+        kind=kind,
+        owner_id=owner_id,
+        after=after,
+        limit=limit + 1,
+    )
+    shown = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        close_on, account_name, opportunity_id = opportunity_key(shown[-1])
+        next_cursor = encode_cursor(
+            [close_on and close_on.isoformat(), account_name, opportunity_id]
+        )
+    return CursorPage[OpportunityRead](items=shown, next_cursor=next_cursor, limit=limit)
+
+
+def advocacy_page(
+    session: Session,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    account_id: int | None = None,
+    kind: AdvocacyKind | None = None,
+    since: date | None = None,
+) -> CursorPage[AdvocacyRead]:
+    """One page of :func:`list_advocacy`; ``next_cursor`` continues after its last record."""
+    after: AdvocacyKey | None = None
+    if cursor:
+        try:
+            occurred_on, record_id = decode_cursor(cursor)
+            day = date.fromisoformat(occurred_on)
+        except (TypeError, ValueError) as error:
+            raise _cursor_error(cursor) from error
+        after = (day, _row_id(record_id, cursor))
+    rows = list_advocacy(
+        session, account_id=account_id, kind=kind, since=since, after=after, limit=limit + 1
+    )
+    shown = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor([shown[-1].occurred_on.isoformat(), shown[-1].id])
+    return CursorPage[AdvocacyRead](items=shown, next_cursor=next_cursor, limit=limit)

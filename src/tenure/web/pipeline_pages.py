@@ -85,17 +85,18 @@ async def _form(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
 def pipeline_page(
     request: Request,
     months: int = Query(12, ge=1, le=36),
+    page: int = Query(1, ge=1, le=100_000),
     actor: Actor = PageActor,
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
-    view = pipeline.pipeline_view(db, as_of, months)
+    view = pipeline.pipeline_view(db, as_of, months, page=page)
     return render(
         request,
         "pipeline.html",
-        {"view": view, "months": months, **form_words()},
+        {"view": view, "months": months, "per_page": pipeline.OPEN_DEALS_PER_PAGE, **form_words()},
         db=db,
-        json_url=f"/api/v1/pipeline?months={months}",
+        json_url=f"/api/v1/pipeline?months={months}" + (f"&page={page}" if page > 1 else ""),
     )
 
 

@@ -18,21 +18,36 @@ from tenure.accounts.growth_schemas import (
 from tenure.api.v1.common import ERRORS, Actor, AsOf, CurrentActor, Db, Session, today
 from tenure.model import AdvocacyKind, OpportunityKind, OpportunityStatus
 from tenure.portfolio import pipeline
+from tenure.portfolio.records import CursorPage
 
 router = APIRouter(tags=["pipeline"], responses=ERRORS)
 
 
-@router.get("/opportunities", response_model=list[OpportunityRead], dependencies=[CurrentActor])
+@router.get(
+    "/opportunities",
+    response_model=CursorPage[OpportunityRead],
+    dependencies=[CurrentActor],
+)
 def list_opportunities(
     account_id: int | None = Query(None, ge=1, description="Only this account's"),
     status: OpportunityStatus | None = None,
     kind: OpportunityKind | None = None,
     owner_id: int | None = Query(None, ge=1),
+    limit: int = Query(100, ge=1, le=500, description="Items per page (1–500)"),
+    # The cursor carries the last deal's account name: 255 characters, JSON-escaped, in base64.
+    cursor: str | None = Query(None, max_length=2200, description="The previous next_cursor"),
     db: Session = Db,
-) -> list[OpportunityRead]:
-    """Opportunities, soonest expected close first."""
-    return opportunities.list_opportunities(
-        db, account_id=account_id, status=status, kind=kind, owner_id=owner_id
+) -> CursorPage[OpportunityRead]:
+    """Opportunities, soonest expected close first (undated last), a page at a time: pass the
+    page's ``next_cursor`` as ``cursor`` for the next one (null on the last)."""
+    return pipeline.opportunity_page(
+        db,
+        limit=limit,
+        cursor=cursor,
+        account_id=account_id,
+        status=status,
+        kind=kind,
+        owner_id=owner_id,
     )
 
 
@@ -100,22 +115,29 @@ def lose_opportunity(
 def get_pipeline(
     months: int = Query(12, ge=1, le=36, description="Forecast horizon in months"),
     owner_id: int | None = Query(None, ge=1),
+    page: int = Query(1, ge=1, le=100_000, description="Page of the open deals"),
     db: Session = Db,
     as_of: date = AsOf,
 ) -> pipeline.PipelineView:
-    """Expected amount = amount × probability, per close month and quarter, kind and currency."""
-    return pipeline.pipeline_view(db, as_of, months, owner_id)
+    """Expected amount = amount × probability, per close month and quarter, kind and currency,
+    of every open deal; the open deals themselves a page at a time."""
+    return pipeline.pipeline_view(db, as_of, months, owner_id, page)
 
 
-@router.get("/advocacy", response_model=list[AdvocacyRead], dependencies=[CurrentActor])
+@router.get("/advocacy", response_model=CursorPage[AdvocacyRead], dependencies=[CurrentActor])
 def list_advocacy(
     account_id: int | None = Query(None, ge=1),
     kind: AdvocacyKind | None = None,
     since: date | None = None,
+    limit: int = Query(100, ge=1, le=500, description="Items per page (1–500)"),
+    cursor: str | None = Query(None, max_length=200, description="The previous next_cursor"),
     db: Session = Db,
-) -> list[AdvocacyRead]:
-    """Success stories, case studies, references, speaker slots and referrals, newest first."""
-    return advocacy.list_advocacy(db, account_id=account_id, kind=kind, since=since)
+) -> CursorPage[AdvocacyRead]:
+    """Success stories, case studies, references, speaker slots and referrals, newest first, a
+    page at a time: pass the page's ``next_cursor`` as ``cursor`` for the next one."""
+    return pipeline.advocacy_page(
+        db, limit=limit, cursor=cursor, account_id=account_id, kind=kind, since=since
+    )
 
 
 @router.post(

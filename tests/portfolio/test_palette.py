@@ -60,3 +60,18 @@ def test_an_owner_opens_the_portfolio_filtered_to_them(console: Console) -> None
         if e["kind"] == "owner"
     ]
     assert entry["url"] == f"/portfolio?owner={console.book.sam.id}"
+
+
+def test_an_account_found_by_a_typo_opens_it_and_shows_its_id(console: Console) -> None:
+    """The typo path reads only ids and names of every account, then the kept ones' ids."""
+    with console.session() as session:
+        headers = token_headers(session, console.book.max)
+        session.commit()
+    for text, account in (("globx", console.book.globex), ("umbrela", console.book.umbrella)):
+        first = console.client.get("/api/v1/search", params={"q": text}, headers=headers).json()[0]
+        assert first == {
+            "label": account.name,
+            "url": f"/accounts/{account.id}",
+            "kind": "account",
+            "hint": account.external_id,
+        }

@@ -119,9 +119,14 @@ def _accounts(session: Session, text: str, limit: int) -> list[tuple[float, Pale
         for account_id, name, external_id in search_accounts(session, text, limit)
     }
     if len(found) < limit and len(utils.default_process(text)) >= FUZZY_MIN_LENGTH:
-        rows = session.execute(sa.select(Account.id, Account.name, Account.external_id)).all()
-        names = {r.id: r.name for r in rows if r.id not in found}
-        ids = {r.id: r.external_id for r in rows}
+        # Only (id, name) pairs, iterated as they come: a named row of three columns and two
+        # dicts per account cost four times as much on 10,000 accounts; the few names kept get
+        # their external ids after.
+        names = {
+            account_id: name
+            for account_id, name in session.execute(sa.select(Account.id, Account.name))
+            if account_id not in found
+        }
         # A fast first cut in C over every name, then the word-by-word score on the few kept.
         shortlist = process.extract(
             utils.default_process(text),
@@ -135,9 +140,16 @@ def _accounts(session: Session, text: str, limit: int) -> list[tuple[float, Pale
             ((word_match(text, name), name, account_id) for name, _, account_id in shortlist),
             key=lambda item: (-item[0], item[1]),
         )
-        for score, name, account_id in rescored[: limit - len(found)]:
-            if score >= FUZZY_CUTOFF:
-                found[account_id] = (score, name, ids[account_id])
+        kept = [item for item in rescored[: limit - len(found)] if item[0] >= FUZZY_CUTOFF]
+        ids = dict(
+            session.execute(
+                sa.select(Account.id, Account.external_id).where(
+                    Account.id.in_([account_id for _, _, account_id in kept])
+                )
+            ).all()
+        )
+        for score, name, account_id in kept:
+            found[account_id] = (score, name, ids[account_id])
     return [
         (score, PaletteEntry(label=name, url=f"/accounts/{i}", kind="account", hint=external_id))
         for i, (score, name, external_id) in found.items()

@@ -241,3 +241,45 @@ def test_a_company_without_a_crm_makes_a_held_id_an_account_of_its_own(
     assert globex.custom == {"plan": "pro"}
     amy = session.scalars(sa.select(Contact).where(Contact.external_id == "u-amy")).one()
     assert amy.account_id == globex.id
+
+
+def test_the_likely_accounts_of_many_held_ids_take_as_many_statements_as_one(
+    session: Session, store: EventStore, acme: Account
+) -> None:
+    """Four held workspaces: Acme's website is on acme.example (Acme Corp's domain); 'globex'
+    is named as Globex Corp is, in other case; 'Initech' names two accounts and 'umbrella.example'
+    none, so neither has a likely account. Each group's likely account is found by one
+    statement for every domain and one for every name (two per group were sent)."""
+    factories.account(session, external_id="globex-crm", name="Globex Corp")
+    for n in (1, 2):
+        factories.account(session, external_id=f"initech-{n}", name="Initech")
+    workspaces = [f"5e8a78ba9d32d3b1898a62{n:02d}" for n in range(50, 54)]
+    send(
+        session,
+        store,
+        group("u-a", workspaces[0], name="Acme", website="https://www.acme.example"),
+        *(track(n, "u-a", workspaces[0]) for n in range(4)),
+        group("u-g", workspaces[1], name="GLOBEX corp"),
+        *(track(n, "u-g", workspaces[1]) for n in range(3)),
+        group("u-i", workspaces[2], name="Initech"),
+        *(track(n, "u-i", workspaces[2]) for n in range(2)),
+        group("u-u", workspaces[3], name="Umbrella", website="umbrella.example"),
+        track(0, "u-u", workspaces[3]),
+    )
+    statements: list[str] = []
+    sa.event.listen(session.bind, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    one = held_groups(session, store, limit=1)
+    first = len(statements)
+    statements.clear()
+    every = held_groups(session, store, limit=4)
+
+    assert [
+        (g.likely_account and g.likely_account.name, g.likely_because) for g in every.groups
+    ] == [
+        ("Acme Corp", "its website is on acme.example"),
+        ("Globex Corp", "it is named GLOBEX corp"),
+        (None, None),
+        (None, None),
+    ]
+    assert one.groups == every.groups[:1]
+    assert len(statements) == first

@@ -15,6 +15,7 @@ whose customers exist only in its product (no CRM) makes a held id an account of
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -98,11 +99,18 @@ def _held_groups(
     held.sort(key=lambda row: (-row["events"], row["account_id"]))
     shown = held[:limit]
     traits = _latest_traits(con, messages, [row["account_id"] for row in shown])
+    said = {
+        row["account_id"]: (
+            _text(traits.get(row["account_id"], {}).get("name")),
+            _text(traits.get(row["account_id"], {}).get("website")),
+        )
+        for row in shown
+    }
+    likely_accounts = _likely_accounts(session, list(said.values()))
     groups = []
     for row in shown:
-        said = traits.get(row["account_id"], {})
-        name, website = _text(said.get("name")), _text(said.get("website"))
-        likely, because = _likely_account(session, name, website)
+        name, website = said[row["account_id"]]
+        likely, because = likely_accounts[name, website]
         groups.append(
             HeldGroup(
                 group_id=row["account_id"],
@@ -262,25 +270,48 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _likely_account(
-    session: Session, name: str | None, website: str | None
-) -> tuple[AccountRef | None, str | None]:
-    """The one account with the website's domain, else the one named exactly so."""
-    domain = domain_of(website) if website else None
-    if domain:
-        found = session.execute(
-            sa.select(Account.id, Account.external_id, Account.name)
-            .join(SourceIdentity, SourceIdentity.account_id == Account.id)
-            .where(SourceIdentity.system == IdentitySystem.domain, SourceIdentity.value == domain)
-        ).all()
-        if len(found) == 1:
-            return AccountRef(**found[0]._mapping), f"its website is on {domain}"
-    if name:
-        found = session.execute(
-            sa.select(Account.id, Account.external_id, Account.name).where(
-                sa.func.lower(Account.name) == name.lower()
-            )
-        ).all()
-        if len(found) == 1:
-            return AccountRef(**found[0]._mapping), f"it is named {name}"
-    return None, None
+Likely = tuple[AccountRef | None, str | None]
+_CHUNK = 500  # values per IN list: the API shows up to 1,000 groups
+
+
+def _likely_accounts(
+    session: Session, said: list[tuple[str | None, str | None]]
+) -> dict[tuple[str | None, str | None], Likely]:
+    """For each (name, website) a group call said: the one account with the website's domain,
+    else the one named exactly so (ignoring case). One statement for every domain and one for
+    every name, not two per group."""
+    domains = {website: domain_of(website) for _, website in said if website}
+    on_domain = (
+        sa.select(SourceIdentity.value, Account.id, Account.external_id, Account.name)
+        .join(Account, Account.id == SourceIdentity.account_id)
+        .where(SourceIdentity.system == IdentitySystem.domain)
+    )
+    by_domain = _accounts_by(session, on_domain, {d for d in domains.values() if d})
+    lowered = sa.func.lower(Account.name)
+    named = sa.select(lowered, Account.id, Account.external_id, Account.name)
+    by_name = _accounts_by(session, named, {n.lower() for n, _ in said if n})
+    found: dict[tuple[str | None, str | None], Likely] = {}
+    for name, website in said:
+        domain = domains.get(website) if website else None
+        if domain and len(by_domain[domain]) == 1:
+            found[name, website] = by_domain[domain][0], f"its website is on {domain}"
+        elif name and len(by_name[name.lower()]) == 1:
+            found[name, website] = by_name[name.lower()][0], f"it is named {name}"
+        else:
+            found[name, website] = None, None
+    return found
+
+
+def _accounts_by(
+    session: Session, query: sa.Select[str, int, str, str], values: set[str]
+) -> defaultdict[str, list[AccountRef]]:
+    """The accounts ``query`` finds for each of ``values``: it selects a key (its first column)
+    and an account's id, external id and name; the key is matched against the values."""
+    key = query.selected_columns[0]
+    found: defaultdict[str, list[AccountRef]] = defaultdict(list)
+    wanted = sorted(values)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = query.where(key.in_(wanted[start : start + _CHUNK]))
+        for value, id_, external_id, name in session.execute(chunk):
+            found[value].append(AccountRef(id=id_, external_id=external_id, name=name))
+    return found

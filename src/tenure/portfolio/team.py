@@ -3,6 +3,7 @@ implementation lead, CSM, support lead) and segment lists of contacts for market
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import NamedTuple
 
@@ -109,15 +110,17 @@ def contact_list(
     """
     require_role(actor.user, UserRole.admin, UserRole.manager)
     query = (
-        # Plain rows, not Contact objects: a segment holds tens of thousands of contacts.
+        # Plain rows, not Contact objects: a segment holds tens of thousands of contacts. The
+        # level as its stored key and the roles as their stored JSON text: a book holds a
+        # handful of levels and of role sets, each read and put in words once, not per row.
         sa.select(
+            Account.external_id,
+            Account.name,
             Contact.name,
             Contact.email,
             Contact.title,
-            Contact.level,
-            Contact.roles,
-            Account.external_id,
-            Account.name.label("account_name"),
+            sa.type_coerce(Contact.level, sa.String()),
+            sa.cast(Contact.roles, sa.Text()),
         )
         .join(Account, Account.id == Contact.account_id)
         .where(sa.or_(Contact.left_on.is_(None), Contact.left_on > as_of))
@@ -127,26 +130,30 @@ def contact_list(
         query = query.where(Contact.level == level)
     if segment:
         query = query.where(Account.segment == segment)
-    # Roles are a JSON list: filtered here, the same way on every backend. A book holds a
-    # handful of levels and role sets: each put in words once.
-    levels = {level: key_words(level.value) for level in ContactLevel}
-    roles_words: dict[tuple[str, ...], str] = {}
+    levels: dict[str | None, str | None] = {k.value: key_words(k.value) for k in ContactLevel}
+    levels[None] = None
+    role_sets: dict[str | None, str | None] = {}
     found = []
-    for c in session.execute(query).all():
-        roles = tuple(c.roles or ())
-        if role is not None and role not in roles:
-            continue
-        if roles not in roles_words:
-            roles_words[roles] = ";".join(key_words(r) for r in roles)
-        found.append(
-            ContactListRow(
-                c.external_id,
-                c.account_name,
-                c.name,
-                c.email,
-                c.title,
-                levels[c.level] if c.level else None,
-                roles_words[roles],
+    for external_id, account_name, name, email, title, level_key, roles_json in session.execute(
+        query
+    ):
+        if roles_json not in role_sets:
+            role_sets[roles_json] = _roles_words(roles_json, role)
+        roles = role_sets[roles_json]
+        if roles is not None:
+            found.append(
+                ContactListRow(
+                    external_id, account_name, name, email, title, levels[level_key], roles
+                )
             )
-        )
     return found
+
+
+def _roles_words(roles_json: str | None, role: str | None) -> str | None:
+    """A contact's roles (stored JSON) in words joined by ";"; None when ``role`` is asked for
+    and is not among them. Roles are a JSON list: filtered here, the same way on every
+    backend."""
+    roles = (json.loads(roles_json) if roles_json else None) or []  # JSON null: none
+    if role is not None and role not in roles:
+        return None
+    return ";".join(key_words(r) for r in roles)

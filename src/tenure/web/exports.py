@@ -22,6 +22,7 @@ from tenure.auth import audit
 from tenure.auth.permissions import Actor
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # one character each
 
 
 def spreadsheet_safe(value: Any) -> Any:
@@ -43,6 +44,17 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
+def _safe_row(row: Iterable[Any]) -> list[Any]:
+    """:func:`spreadsheet_safe` of each value; text, most of the cells, checked in place (an
+    export writes hundreds of thousands of cells: a call each costs more than the check)."""
+    safe = spreadsheet_safe
+    first = _FORMULA_FIRST
+    return [
+        ("'" + value if value[:1] in first else value) if type(value) is str else safe(value)
+        for value in row
+    ]
+
+
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> tuple[str, int]:
     """The CSV (header first) and how many rows it holds."""
     values = [[row[column] for column in columns] for row in rows]
@@ -58,9 +70,8 @@ def csv_chunks(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterato
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
-    safe = spreadsheet_safe
     for count, row in enumerate(rows, 1):
-        writer.writerow([safe(value) for value in row])
+        writer.writerow(_safe_row(row))
         if count % CHUNK_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)

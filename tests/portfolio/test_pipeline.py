@@ -47,8 +47,21 @@ def deals(session: Session) -> None:
         for i, name in enumerate(names)
     ]
     rows: list[dict[str, Any]] = []
-    closes = [date(2026, 4, 30), date(2026, 4, 30), None, date(2026, 2, 1), date(2026, 6, 15)]
-    for i in range(23):
+    # As-of 2026-03-10: the 5th is overdue and the 20th is not (the same month); 2027-05 is
+    # past a 12-month horizon.
+    closes = [
+        date(2026, 4, 30),
+        date(2026, 4, 30),
+        None,
+        date(2026, 2, 1),
+        date(2026, 6, 15),
+        date(2026, 3, 5),
+        date(2026, 3, 20),
+        date(2027, 5, 1),
+    ]
+    # Amounts whose float sums are not their decimal sums (0.1 + 0.2), and the largest stored.
+    amounts = [0.1, 0.2, 9_999_999_999.99, 1000.10, 333.33]
+    for i in range(41):
         account = accounts[(i * 5) % len(accounts)]
         rows.append(
             {
@@ -56,7 +69,7 @@ def deals(session: Session) -> None:
                 "name": f"deal {i}",
                 "kind": (EXPANSION, NEW, RENEWAL)[i % 3],
                 "status": WON if i % 7 == 6 else OPEN,
-                "amount": None if i % 11 == 4 else 1000.10 + 37 * i,
+                "amount": None if i % 11 == 4 else amounts[i % len(amounts)] + 37 * (i % 2),
                 "currency": "JPY" if i % 4 == 3 else "EUR",
                 "probability": None if i % 9 == 8 else float(10 + 5 * (i % 12)),
                 "opened_on": date(2026, 1, 1),
@@ -65,6 +78,16 @@ def deals(session: Session) -> None:
                 "deleted_in_crm_on": date(2026, 3, 1) if i == 10 else None,
             }
         )
+    # Alike but for the day and amount: in the as-of month, one overdue and one not; in June,
+    # amounts whose float sum is not their decimal sum.
+    alike = {**rows[0], "kind": EXPANSION, "status": OPEN, "deleted_in_crm_on": None}
+    for close_on, amount in (
+        (date(2026, 3, 5), 0.1),
+        (date(2026, 3, 20), 0.2),
+        *((date(2026, 6, day), 9_999_999_999.99) for day in (1, 2, 3)),
+        (date(2026, 6, 4), 0.07),
+    ):
+        rows.append({**alike, "name": f"alike {close_on}", "close_on": close_on, "amount": amount})
     session.execute(sa.insert(Opportunity), rows)
     session.execute(
         sa.insert(Referral),

@@ -40,12 +40,16 @@ Bucket = Literal["month", "quarter", "overdue", "later", "undated"]
 
 @dataclass(frozen=True)
 class ForecastDeal:
+    """An open deal, or ``deals`` of them alike in all but amount (``amount`` their sum) that
+    close in the same month on the same side of the as-of day (``close_on`` one of theirs)."""
+
     kind: OpportunityKind
     currency: str
     amount: Decimal | None
     # Percent, 0–100.
     probability: Decimal | None
     close_on: date | None
+    deals: int = 1
 
 
 class ForecastRow(BaseModel):
@@ -116,16 +120,17 @@ def expansion_forecast(deals: Iterable[ForecastDeal], as_of: date, months: int) 
             (d.amount * d.probability / 100 for d in weighed),  # type: ignore[operator]
             Decimal(0),
         )
+        counted = sum(d.deals for d in group)
         rows.append(
             ForecastRow(
                 bucket=bucket,
                 period=period,
                 kind=kind,
                 currency=currency,
-                deals=len(group),
+                deals=counted,
                 amount=_cents(sum((d.amount or Decimal(0) for d in group), Decimal(0)), currency),
                 expected=_cents(expected, currency),
-                unweighted=len(group) - len(weighed),
+                unweighted=counted - sum(d.deals for d in weighed),
             )
         )
     return PipelineForecast(as_of=as_of, months=months, rows=rows)
@@ -154,6 +159,50 @@ class PipelineView(BaseModel):
     forecast: PipelineForecast
 
 
+def open_deal_groups(
+    session: Session, as_of: date, owner_id: int | None = None
+) -> list[ForecastDeal]:
+    """The open deals as the forecast weighs them, summed by the database: one group per kind,
+    currency, probability, close month, side of ``as_of`` and whether the amount is known.
+
+    Amounts are summed in cents as integers (stored with two decimals, NUMERIC(14, 2)), so the
+    sum is exact; amount × probability is taken per group, in Python, as Decimal."""
+    cents = sa.cast(sa.func.round(Opportunity.amount * 100), sa.BigInteger)
+    close_on = Opportunity.close_on
+    alike = (
+        Opportunity.kind,
+        Opportunity.currency,
+        Opportunity.probability,
+        Opportunity.amount.is_(None),
+        close_on < as_of,
+        sa.extract("year", close_on),
+        sa.extract("month", close_on),
+    )
+    rows = session.execute(
+        sa.select(
+            Opportunity.kind,
+            Opportunity.currency,
+            Opportunity.probability,
+            sa.func.sum(cents),
+            sa.func.min(close_on),
+            sa.func.count(),
+        )
+        .where(*open_conditions(owner_id))
+        .group_by(*alike)
+    ).all()
+    return [
+        ForecastDeal(
+            kind,
+            currency,
+            None if summed is None else Decimal(int(summed)).scaleb(-2),
+            _decimal(probability),
+            first_close,
+            deals,
+        )
+        for kind, currency, probability, summed, first_close, deals in rows
+    ]
+
+
 def pipeline_view(
     session: Session,
     as_of: date,
@@ -161,27 +210,13 @@ def pipeline_view(
     owner_id: int | None = None,
     page: int = 1,
 ) -> PipelineView:
-    """The forecast of every open deal (one query of the five columns it weighs) and one page
-    of the open deals themselves."""
+    """The forecast of every open deal (summed by the database: :func:`open_deal_groups`) and
+    one page of the open deals themselves."""
     if page < 1:
         raise InvalidInput(f"page: {page} — pages start at 1")
-    weighed = session.execute(
-        sa.select(
-            Opportunity.kind,
-            Opportunity.currency,
-            Opportunity.amount,
-            Opportunity.probability,
-            Opportunity.close_on,
-        ).where(*open_conditions(owner_id))
-    ).all()
-    forecast = expansion_forecast(
-        (
-            ForecastDeal(kind, currency, _decimal(amount), _decimal(probability), close_on)
-            for kind, currency, amount, probability, close_on in weighed
-        ),
-        as_of,
-        months,
-    )
+    groups = open_deal_groups(session, as_of, owner_id)
+    forecast = expansion_forecast(groups, as_of, months)
+    open_deals = sum(g.deals for g in groups)
     shown = list_opportunities(
         session,
         status=OpportunityStatus.open,
@@ -192,9 +227,9 @@ def pipeline_view(
     return PipelineView(
         as_of=as_of,
         open=shown,
-        open_deals=len(weighed),
+        open_deals=open_deals,
         page=page,
-        pages=max(1, -(-len(weighed) // OPEN_DEALS_PER_PAGE)),
+        pages=max(1, -(-open_deals // OPEN_DEALS_PER_PAGE)),
         forecast=forecast,
     )
 

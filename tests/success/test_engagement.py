@@ -14,10 +14,14 @@ from sqlalchemy.orm import Session
 from tenure.auth.permissions import Actor
 from tenure.errors import Forbidden, InvalidInput, RejectedFile
 from tenure.model import (
+    Account,
+    AccountTeamMember,
+    AccountTeamRole,
     EngagementMessage,
     MetricSnapshot,
     OutboxMessage,
     Touchpoint,
+    User,
     UserRole,
 )
 from tenure.playbooks.config import PlaybookSettings
@@ -25,7 +29,7 @@ from tenure.playbooks.outbox import SmtpMailer, send_pending
 from tenure.store.database import create_engine
 from tenure.success import engagement_service as engagement
 from tenure.success.check import BaseCheck
-from tenure.success.schemas import GoalCheck, MessageCreate
+from tenure.success.schemas import EngagementRead, GoalCheck, MessageCreate
 from tests import factories as f
 from tests.ingest.helpers import counts, run_import, write_rows
 from tests.playbooks.test_outbox import Inbox, smtp_server  # noqa: F401  (the fixture)
@@ -347,3 +351,49 @@ def test_the_message_list_names_accounts_people_and_deliveries_in_a_few_statemen
         ("Seats back", "Acme", "Cleo CSM", None, None),
     ]
     assert many == one == 4
+
+
+def test_the_drafts_each_person_may_approve_are_asked_for_all_at_once(session: Session) -> None:
+    """Drafts on Acme (Cleo's), Beta (Bo's, Cleo on its account team) and Gamma (Max's own):
+    Cleo may approve Acme's and Beta's, Max (Cleo's manager, not Bo's) Acme's and Gamma's, Vic
+    (a viewer) none, Ada (admin) all; the sent one is no draft. The page asked per draft (an
+    account read, the manager's team, the account team): as many statements for three drafts
+    as for one now."""
+    cleo, vic = _book(session)
+    max_ = f.user(session, email="max@example.com", name="Max", role=UserRole.manager)
+    cleo.user.manager_id = max_.id
+    bo = f.user(session, email="bo@example.com", name="Bo")
+    ada = f.user(session, email="ada@example.com", name="Ada", role=UserRole.admin)
+    for ext, owner in (("beta", bo), ("gamma", max_)):
+        account = f.account(session, external_id=ext, name=ext.title(), owner=owner)
+        f.contract(session, account, starts_on=date(2025, 6, 1), ends_on=date(2026, 5, 31))
+        f.contact(session, account, external_id=f"{ext}-c", email=f"c@{ext}.example")
+    beta = session.scalars(sa.select(Account).where(Account.external_id == "beta")).one()
+    session.add(
+        AccountTeamMember(account_id=beta.id, user_id=cleo.user.id, role=AccountTeamRole.csm)
+    )
+    session.flush()
+    admin = Actor(ada, "web")
+    for name in ("acme", "beta", "gamma", "acme"):
+        draft = MessageCreate(account=name, moment="risk_outreach", goal=name, check=SEATS_BACK)
+        engagement.create_draft(session, draft, admin, SENT)
+    sent = engagement.list_messages(session)[-1]
+    engagement.approve(session, sent.id, admin, SENT)
+    session.flush()
+    messages = engagement.list_messages(session)
+    goal = {m.id: m.goal for m in messages}
+
+    def approvable(user: User, shown: list[EngagementRead]) -> tuple[list[str], int]:
+        statements: list[str] = []
+        listen = lambda *a: statements.append(a[2])  # noqa: E731
+        sa.event.listen(session.bind, "before_cursor_execute", listen)
+        ids = engagement.approvable(session, user, shown)
+        sa.event.remove(session.bind, "before_cursor_execute", listen)
+        return sorted(goal[i] for i in ids), len(statements)
+
+    assert approvable(cleo.user, messages)[0] == ["acme", "beta"]
+    assert approvable(max_, messages)[0] == ["acme", "gamma"]
+    assert approvable(vic.user, messages)[0] == []
+    assert approvable(ada, messages)[0] == ["acme", "beta", "gamma"]
+    one = [m for m in messages if m.goal == "beta"]
+    assert approvable(max_, messages)[1] == approvable(max_, one)[1]

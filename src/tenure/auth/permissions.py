@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -73,20 +74,32 @@ def team_member_ids(session: Session, manager: User) -> set[int]:
 
 
 def can_edit_account(session: Session, user: User, account: Account) -> bool:
+    return account.id in editable_accounts(session, user, {account.id: account.owner_id})
+
+
+def editable_accounts(session: Session, user: User, owners: Mapping[int, int | None]) -> set[int]:
+    """Which of the accounts (id → owner id) the user may change: an admin all, a viewer none,
+    anyone else those they own or sit on the account team of, a manager also their team's. A
+    list asks once for all its rows (a statement or two), not once per row."""
     if user.role == UserRole.admin:
-        return True
+        return set(owners)
     if user.role == UserRole.viewer:
-        return False
-    if account.owner_id == user.id:
-        return True
-    if user.role == UserRole.manager and account.owner_id in team_member_ids(session, user):
-        return True
-    on_team = session.scalar(
-        sa.select(AccountTeamMember.id).where(
-            AccountTeamMember.account_id == account.id, AccountTeamMember.user_id == user.id
+        return set()
+    owning = {user.id}
+    if user.role == UserRole.manager and any(o not in (None, user.id) for o in owners.values()):
+        owning = team_member_ids(session, user)
+    editable = {a for a, owner in owners.items() if owner in owning}
+    rest = sorted(set(owners) - editable)
+    for start in range(0, len(rest), 5_000):
+        editable.update(
+            session.scalars(
+                sa.select(AccountTeamMember.account_id).where(
+                    AccountTeamMember.user_id == user.id,
+                    AccountTeamMember.account_id.in_(rest[start : start + 5_000]),
+                )
+            )
         )
-    )
-    return on_team is not None
+    return editable
 
 
 def require_account_editor(session: Session, user: User, account: Account) -> None:

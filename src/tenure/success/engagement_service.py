@@ -32,7 +32,7 @@ from tenure.accounts.crm_schemas import MessageImport
 from tenure.accounts.schemas import UpsertCounts
 from tenure.accounts.service import get_account
 from tenure.auth import audit
-from tenure.auth.permissions import Actor, require_account_editor
+from tenure.auth.permissions import Actor, editable_accounts, require_account_editor
 from tenure.errors import InvalidInput, NotFound
 from tenure.metrics.registry import get_metric
 from tenure.model import (
@@ -152,6 +152,15 @@ def _reads(session: Session, rows: Sequence[EngagementMessage]) -> list[Engageme
             )
         )
     return found
+
+
+def approvable(session: Session, user: User, messages: Sequence[EngagementRead]) -> set[int]:
+    """The drafts among ``messages`` the user may approve (:func:`approve` lets them): those on
+    accounts they may change, asked for all drafts at once."""
+    drafts = [m for m in messages if m.status == MessageStatus.draft.value]
+    owners = _by_id(session, Account.owner_id, Account.id, {m.account_id for m in drafts})
+    editable = editable_accounts(session, user, owners)
+    return {m.id for m in drafts if m.account_id in editable}
 
 
 def _by_id(session: Session, value: Any, key: Any, ids: set[int]) -> dict[Any, Any]:

@@ -11,11 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tenure.auth.http import DbSession, page_actor
-from tenure.auth.permissions import Actor, can_edit_account
+from tenure.auth.permissions import Actor
 from tenure.errors import InvalidInput
 from tenure.http.deps import AsOf
 from tenure.metrics.registry import Unit, all_metrics
-from tenure.model import Account, UserRole
+from tenure.model import UserRole
 from tenure.success import engagement_service
 from tenure.success.schemas import MessageCreate
 from tenure.web.render import render
@@ -43,12 +43,7 @@ def _page(
             # Buttons only for those the service lets act: a viewer drafts nothing, and a draft
             # is approved by its account's owner, account team, their manager or an admin.
             "may_draft": actor.role != UserRole.viewer,
-            "approvable": {
-                m.id
-                for m in messages
-                if m.status == "draft"
-                and can_edit_account(db, actor.user, db.get_one(Account, m.account_id))
-            },
+            "approvable": engagement_service.approvable(db, actor.user, messages),
             "report": engagement_service.goal_report(db),
             "templates": engagement_service.TEMPLATE_NAMES,
             "metrics": metrics,

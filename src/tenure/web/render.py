@@ -38,10 +38,16 @@ def money(value: float | None, currency: str | None = None) -> str:
 
 
 def short_date(value: date | datetime | None) -> str:
+    """A day, or a time to the minute in UTC kept on one line (a table column broke
+    '2026-12-07 07:07 UTC' after the day on every row of the Outbox and Daily runs).
+
+    >>> short_date(datetime(2026, 12, 7, 7, 7, 30)), short_date(date(2026, 12, 7))
+    (Markup('<span class="nowrap">2026-12-07 07:07 UTC</span>'), '2026-12-07')
+    """
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        return Markup(f'<span class="nowrap">{value:%Y-%m-%d %H:%M} UTC</span>')
     return value.isoformat()
 
 

@@ -23,7 +23,7 @@ from tenure.portfolio.pages import PAGES, current_page, navigation, pages_for
 from tenure.portfolio.risk_story import actionable_reasons
 from tenure.portfolio.risk_story import percent as story_percent
 from tenure.risk.figures import risk_window
-from tenure.risk.reasons import feature_label, reason_text
+from tenure.risk.reasons import reason_text
 from tenure.success.lifecycle_variants import stage_label
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -111,7 +111,6 @@ templates.env.globals["cta_outcomes"] = [(o.value, outcome_text(o.value)) for o 
 templates.env.filters["without_commands"] = without_commands
 templates.env.filters["fact_label"] = fact_label
 templates.env.globals["risk_window"] = risk_window
-templates.env.filters["feature_label"] = feature_label
 templates.env.filters["key_words"] = key_words
 templates.env.filters["step_words"] = step_words
 templates.env.globals["step_lines"] = step_lines

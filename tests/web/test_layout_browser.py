@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
+from tests import factories as f
 from tests.web.conftest import LiveConsole
 from tests.web.factories import Book, make_account, make_contract
 from tests.web.test_browser import sign_in
@@ -75,7 +76,7 @@ NAV_HIDDEN = "(n => !!n && n.scrollWidth > n.clientWidth)(document.querySelector
 def seed_more() -> Callable[[Session, Book], None]:
     """A row as wide as real ones: a long name with its CRM id, a six-figure ARR and a segment
     key, so the portfolio squeezes its columns as it does on a real book (dates and amounts
-    wrapped there at 1440 px on the demo)."""
+    wrapped there at 1440 px on the demo); a call to action on it for Today."""
 
     def seed(session: Session, book: Book) -> None:
         wide = make_account(
@@ -86,6 +87,15 @@ def seed_more() -> Callable[[Session, Book], None]:
         )
         wide.external_id = "0015e0000028GgPAAU"
         make_contract(session, wide, arr=118_925, ends_on=book.today + timedelta(days=140))
+        # A call to action on Cleo's Today: the eight-column table a phone must show as cards.
+        f.cta(
+            session,
+            wide,
+            owner=book.cleo,
+            title="Detractor on the last NPS survey",
+            arr_at_risk=118_925,
+            today=book.today,
+        )
 
     return seed
 
@@ -132,3 +142,22 @@ def test_lifecycle_stages_are_one_menu_away(
     expect(page).to_have_url(f"{live_console.url}/lifecycle")
     expect(page.locator(".topbar .nav-menu.active summary")).to_have_text("Accounts")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_calls_to_action_are_cards_on_a_phone(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path
+) -> None:
+    """Today's eight-column CTA table scrolled sideways on a phone, the triage buttons out of
+    sight: at 390 px each call to action is a card, its cells named, one under the other."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_console, "cleo@example.com")
+    page.goto(f"{live_console.url}/today")
+    row = page.locator("#ctas tbody tr").first
+    expect(row).to_be_visible()
+    expect(page.locator("#ctas thead")).to_be_hidden()
+    due = row.locator("td[data-label=Due]")
+    assert due.evaluate("e => getComputedStyle(e).display") == "block"
+    assert due.evaluate("e => getComputedStyle(e, '::before').content") == '"Due: "'
+    box = row.locator("td.triage").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box  # triage within reach
+    page.screenshot(path=str(screenshot_dir / "today-ctas-390.png"), full_page=True)

@@ -116,5 +116,11 @@ def test_kpis_page_draws_the_cohort_curves(
     for chart, legend in (("#cohort-logo-chart", "Started in"), ("#cohort-arr-chart", "USD")):
         expect(page.locator(f"{chart} canvas")).to_have_count(1)  # uPlot drew it
         expect(page.locator(f"{chart} .u-legend")).to_contain_text(legend)
+    # The legend opens on the oldest line's last month; the younger cohort says where its line
+    # ends instead of "—".
+    logo = page.locator("#cohort-logo-chart .u-legend")
+    expect(logo).to_contain_text("accounts)")
+    expect(logo).to_contain_text(" at month ")
+    expect(logo).not_to_contain_text("—")
     expect(page.locator("#cohort-table tbody tr").first).to_contain_text("100 %")
     page.locator("#cohorts").screenshot(path=str(screenshot_dir / "kpis-cohorts.png"))

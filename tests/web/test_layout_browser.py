@@ -161,3 +161,31 @@ def test_calls_to_action_are_cards_on_a_phone(
     box = row.locator("td.triage").bounding_box()
     assert box is not None and box["x"] + box["width"] <= 390, box  # triage within reach
     page.screenshot(path=str(screenshot_dir / "today-ctas-390.png"), full_page=True)
+
+
+# The x-axis ticks a uPlot chart drew on its canvas: their labels and the pixels between them.
+X_TICKS = """(node) => {
+  const u = node.uplot, axis = u.axes[0];
+  const at = axis._splits.map((x) => u.valToPos(x, "x"));
+  return { labels: axis._values, gaps: at.slice(1).map((x, i) => x - at[i]) };
+}"""
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_chart_dates_never_run_together(
+    page: Page, live_console: LiveConsole, screenshot_dir: Path, width: int
+) -> None:
+    """Acme's two years of ARR history printed a date every quarter on a half-width card, the
+    labels running together ("2025-04-012025-07-01…"): each tick now says what its step needs
+    ("2026 Q1") and ticks stand far enough apart for their labels."""
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_console, "cleo@example.com")
+    page.goto(f"{live_console.url}/accounts/{live_console.book.acme.id}")
+    chart = page.locator(".chart[data-chart=step]")
+    expect(chart.locator("canvas")).to_have_count(1)
+    ticks = chart.evaluate(X_TICKS)
+    assert len(ticks["labels"]) >= 2, ticks
+    widest = max(len(label) for label in ticks["labels"])
+    # 12 px sans-serif: under 7.5 px a character, plus a gap.
+    assert min(ticks["gaps"]) >= 7.5 * widest + 8, ticks
+    chart.screenshot(path=str(screenshot_dir / f"arr-history-chart-{width}.png"))

@@ -172,15 +172,22 @@
       const xs = days.map((d) => Date.parse(d + "T00:00:00Z") / 1000);
       const ys = JSON.parse(node.dataset.y);
       const step = node.dataset.chart === "step";
-      // data-unit="percent": shares drawn as percent; data-ticks="quarters": one tick a quarter.
-      const pct = node.dataset.unit === "percent";
+      // data-unit="percent": a ratio around 100 % (NRR) drawn in percent on its own range;
+      // data-unit="share": a share of 0–1 (license utilization) drawn from 0 to 100 %;
+      // data-ticks="quarters": one tick a quarter.
+      const share = node.dataset.unit === "share";
+      const pct = node.dataset.unit === "percent" || share;
       const quarters = node.dataset.ticks === "quarters";
-      const show = (v) => (v == null ? "—" : pct ? Math.round(v * 100) + " %" : v.toLocaleString());
+      // Whole figures as the page prints them (ARR 3,441, not 3,441.04); small ones keep 2 digits.
+      const whole = (v) => v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) >= 100 ? 0 : 2 });
+      const show = (v) => (v == null ? "—" : pct ? Math.round(v * 100) + " %" : whole(v));
       const quarter = (t) => { const d = new Date(t * 1000); return d.getUTCFullYear() + " Q" + (Math.floor(d.getUTCMonth() / 3) + 1); };
       const finite = ys.filter((v) => v != null);
       const low = Math.min(...finite), high = Math.max(...finite);
       const options = {
         width: node.clientWidth || 500, height: 200,
+        // Room on the right for the last day's label, which was cut off at the edge.
+        padding: [null, 36, null, null],
         series: [
           { label: quarters ? "Quarter" : "Day", value: (u, t) => (t == null ? "—" : quarters ? quarter(t) : new Date(t * 1000).toISOString().slice(0, 10)) },
           {
@@ -190,44 +197,60 @@
           },
         ],
         axes: [
-          // Daily data ticks on days, weeks, months, quarters or years — never on hours.
+          // Daily data ticks on days, weeks, months, quarters, half years or years — never hours —
+          // each tick says only what its step needs ("2026 Q1", not "2026-01-01"): two years of
+          // ARR history printed dates run together ("2025-04-012025-07-01…"). Over half a year
+          // the labels are months or quarters (7 characters), so ticks may stand closer.
           quarters
             ? { splits: () => xs, values: (u, ticks) => ticks.map(quarter) }
-            : { incrs: [86400, 604800, 2592000, 7776000, 31536000], values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(0, 10)) },
+            : { space: (u, axis, min, max) => (max - min > 180 * 86400 ? 60 : 80), incrs: [86400, 604800, 2592000, 7776000, 15552000, 31536000], values: (u, ticks, axis, space, incr) => ticks.map((t) => (incr >= 31536000 ? String(new Date(t * 1000).getUTCFullYear()) : incr >= 7776000 ? quarter(t) : new Date(t * 1000).toISOString().slice(0, incr >= 2592000 ? 7 : 10))) },
           { size: 70, values: (u, ticks) => ticks.map(show) },
         ],
         // A percent chart frames its own range (NRR of 95–110 % is not drawn on 0–110 %).
-        scales: { y: { range: (u, min, max) => (pct ? [Math.min(low, 1) - 0.05, Math.max(high, 1) + 0.05] : [0, max * 1.1 || 1]) } },
+        scales: { y: { range: (u, min, max) => (share ? [0, Math.max(high, 1)] : pct ? [Math.min(low, 1) - 0.05, Math.max(high, 1) + 0.05] : [0, max * 1.1 || 1]) } },
       };
       // The legend reads the latest value until the pointer picks another ("NRR 104 %", not "--").
       options.hooks = { ready: [(u) => { if (xs.length) u.setLegend({ idx: xs.length - 1 }); }] };
-      new uPlot(options, [xs, ys], node);
+      // Kept on the node: a browser test reads the ticks the chart drew on its canvas.
+      node.uplot = new uPlot(options, [xs, ys], node);
       node.dataset.drawn = "1";
     });
     document.querySelectorAll(".chart[data-cohorts]:not([data-drawn])").forEach(drawCohorts);
   }
 
   // Retention curves: x = months since start, one line per cohort (shorter ones end early).
+  // Past 8 cohorts the colours come round again, dashed then dotted, so no two lines look alike.
   const PALETTE = ["#2757d6", "#c62e2e", "#2f8a4c", "#b7791f", "#7b3fb5", "#14808a", "#6b7385", "#d6278f"];
+  const DASHES = [null, [8, 4], [2, 3]];
   function drawCohorts(node) {
     const curves = JSON.parse(node.dataset.cohorts);
     const longest = Math.max(0, ...curves.map((c) => c.values.length));
     const months = Array.from({ length: longest }, (_, m) => m);
     const data = [months, ...curves.map((c) => months.map((m) => (m < c.values.length ? c.values[m] : null)))];
+    const pct = (v) => Math.round(v * 100) + " %";
+    // A cohort that has not reached the month read in the legend says where its line ends
+    // ("100 % at month 5"), not "—": the legend opens on the oldest line's last month, and
+    // every younger cohort read "—" there.
+    const reading = (c) => (u, v, i, idx) => {
+      if (v != null) return pct(v);
+      const last = c.values.length - 1;
+      return idx != null && idx > last && last >= 0 ? pct(c.values[last]) + " at month " + last : "—";
+    };
     const options = {
       width: node.clientWidth || 500, height: 260,
       scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(1.05, max * 1.05)] } },
-      series: [{ label: "Month" }, ...curves.map((c, i) => ({
-        label: c.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: false,
-        value: (u, v) => (v == null ? "—" : Math.round(v * 100) + " %"),
-      }))],
+      series: [{ label: "Month" }, ...curves.map((c, i) => {
+        const dash = DASHES[Math.floor(i / PALETTE.length) % DASHES.length];
+        return { label: c.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: false, value: reading(c), ...(dash ? { dash } : {}) };
+      })],
+      legend: { markers: { dash: (u, i) => (u.series[i].dash ? "dashed" : "solid") } },
       axes: [
         { label: "Months since start", values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? v : "")) },
-        { size: 55, values: (u, ticks) => ticks.map((v) => Math.round(v * 100) + " %") },
+        { size: 55, values: (u, ticks) => ticks.map(pct) },
       ],
     };
     options.hooks = { ready: [(u) => { if (longest) u.setLegend({ idx: longest - 1 }); }] };
-    new uPlot(options, data, node);
+    node.uplot = new uPlot(options, data, node);
     node.dataset.drawn = "1";
   }
 })();

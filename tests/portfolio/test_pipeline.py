@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts.advocacy import list_advocacy
-from tenure.accounts.opportunities import list_opportunities
+from tenure.accounts.opportunities import list_opportunities, read_opportunity
 from tenure.errors import InvalidInput
 from tenure.model import AdvocacyKind, Opportunity, OpportunityKind, OpportunityStatus, Referral
 from tenure.portfolio import pipeline
@@ -132,6 +132,14 @@ def test_opportunity_pages_walk_the_whole_list(
         lambda cursor: opportunity_page(session, limit=limit, cursor=cursor, **filters),
     )
     assert walked == whole
+
+
+@pytest.mark.usefixtures("deals")
+def test_a_listed_deal_reads_as_the_deal_itself(session: Session) -> None:
+    """The list reads only the account's and owner's names; each deal reads the same as alone."""
+    listed = list_opportunities(session)
+    assert any(o.owner_name for o in listed) and any(o.owner_name is None for o in listed)
+    assert listed == [read_opportunity(session, o.id) for o in listed]
 
 
 @pytest.mark.usefixtures("deals")

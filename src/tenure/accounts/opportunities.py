@@ -50,6 +50,12 @@ OWNER_ROLE = {
 def opportunity_read(
     opportunity: Opportunity, account: Account, owner: User | None
 ) -> OpportunityRead:
+    return _read(opportunity, account.external_id, account.name, owner.name if owner else None)
+
+
+def _read(
+    opportunity: Opportunity, account_external_id: str, account_name: str, owner_name: str | None
+) -> OpportunityRead:
     return OpportunityRead.model_validate(
         {
             **{
@@ -57,9 +63,9 @@ def opportunity_read(
                 for c in OpportunityRead.model_fields
                 if hasattr(opportunity, c)
             },
-            "account_external_id": account.external_id,
-            "account_name": account.name,
-            "owner_name": owner.name if owner else None,
+            "account_external_id": account_external_id,
+            "account_name": account_name,
+            "owner_name": owner_name,
         }
     )
 
@@ -111,8 +117,9 @@ def list_opportunities(
     """Opportunities, soonest expected close first (those without a date last); ``after`` one's
     key, ``limit`` of them from ``offset``. Open ones are the open pipeline
     (:func:`open_conditions`)."""
+    # The account's and owner's names only: a whole account row decodes its custom fields.
     query = (
-        sa.select(Opportunity, Account, User)
+        sa.select(Opportunity, Account.external_id, Account.name, User.name)
         .join(Account, Account.id == Opportunity.account_id)
         .outerjoin(User, User.id == Opportunity.owner_id)
         .order_by(
@@ -134,7 +141,7 @@ def list_opportunities(
         query = query.where(Opportunity.owner_id == owner_id)
     if after is not None:
         query = query.where(_after(after))
-    return [opportunity_read(o, a, u) for o, a, u in session.execute(query).all()]
+    return [_read(*row) for row in session.execute(query).all()]
 
 
 def get_opportunity(session: Session, opportunity_id: int) -> Opportunity:

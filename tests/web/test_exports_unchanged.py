@@ -22,7 +22,6 @@ from tenure.portfolio.book import export_ids
 from tenure.portfolio.rows import full_rows, rows_of, to_row, with_money, with_utilization
 from tenure.portfolio.schemas import AccountRow, PortfolioQuery
 from tenure.success.lifecycle_variants import stage_label
-from tenure.web.exports import spreadsheet_safe
 from tests import factories as f
 from tests.web.factories import Book, make_account, make_contract, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
@@ -36,6 +35,18 @@ class ContactListRow(BaseModel):
     title: str | None
     level: str | None
     roles: list[str]
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell as exports.spreadsheet_safe wrote it before its cells were made a row at a time
+    (kept here: the oracle must not use the code it checks)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 2 if abs(value) >= 1 else 4) + 0.0
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
 
 
 def csv_text(columns: list[str], rows: Iterable[Mapping[str, Any]]) -> str:

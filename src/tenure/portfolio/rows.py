@@ -3,6 +3,7 @@ and the filters every list of the book shares."""
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import date, timedelta
@@ -113,18 +114,10 @@ class Rows:
     """The account-row select and the expressions filters and sorts refer to."""
 
     def __init__(
-        self,
-        days: signals.CurrentDays,
-        as_of: date,
-        account_ids: Sequence[int] | None = None,
-        contracts_of: sa.Select[Any] | None = None,
+        self, days: signals.CurrentDays, as_of: date, account_ids: Sequence[int] | None = None
     ) -> None:
-        """``contracts_of``: aggregate only the contracts of the accounts this select returns
-        (the judgements are still read for the whole book)."""
         self.days = days
-        self.contracts = current_contracts(
-            as_of, account_ids if account_ids is not None else contracts_of
-        )
+        self._aggregate(current_contracts(as_of, account_ids))
         self.owner = OWNER
         self.health = signals.health_today(days, account_ids) if days.health_day else None
         self.risk = signals.risk_today(days, account_ids) if days.risk_day else None
@@ -133,11 +126,6 @@ class Rows:
         self.utilization = (
             self.utilization_cte.c.utilization if self.utilization_cte is not None else sa.null()
         )
-        self.arr = sa.case(
-            (self.contracts.c.currency == MULTIPLE_CURRENCIES, sa.null()),
-            else_=sa.func.coalesce(self.contracts.c.arr, 0.0),
-        )
-        self.renewal_on = self.contracts.c.renewal_on
         # The same figures as correlated lookups (index on contract.account_id), for filtering
         # and sorting: cheaper than aggregating every contract when a filter narrows the book.
         self.arr_lookup = _contract_lookup(sa.func.sum(Contract.arr), as_of)
@@ -147,6 +135,22 @@ class Rows:
         self.health_band = self.health.c.band if self.health is not None else nothing
         self.probability = self.risk.c.probability if self.risk is not None else nothing
         self.arr_at_risk = self.risk.c.arr_at_risk if self.risk is not None else nothing
+
+    def _aggregate(self, contracts: Any) -> None:
+        self.contracts = contracts
+        self.arr = sa.case(
+            (contracts.c.currency == MULTIPLE_CURRENCIES, sa.null()),
+            else_=sa.func.coalesce(contracts.c.arr, 0.0),
+        )
+        self.renewal_on = contracts.c.renewal_on
+
+    def of_accounts(self, accounts: sa.Select[Any], as_of: date) -> Rows:
+        """These expressions with only the contracts of the accounts ``accounts`` returns
+        aggregated (the judgements still read for the whole book): a team's export aggregates
+        a third of the book's contracts, and reuses the rest of the book's expressions."""
+        narrowed = copy.copy(self)
+        narrowed._aggregate(current_contracts(as_of, accounts))
+        return narrowed
 
     def sort_expression(self, key: SortKey, day: date) -> Any:
         """The sort key; ARR and ARR at risk rank in the reporting currency at the rates of

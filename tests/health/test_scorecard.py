@@ -201,3 +201,17 @@ def test_weights_that_do_not_make_100_are_refused() -> None:
     )
     with pytest.raises(InvalidInput, match="profile 'rest': weights add up to 90, not 100"):
         load_scorecard_text(text, "test.yaml")
+
+
+def test_a_scorecard_text_is_parsed_once_and_an_edit_or_a_mistake_is_read_again() -> None:
+    """Pages read the card in force on every request: a text parsed before gives the same
+    (frozen) card without parsing it again; an edited text is parsed, and a refused one is
+    refused each time with its line."""
+    first = load_scorecard_text(CARD, "test.yaml")
+    assert load_scorecard_text(CARD, "test.yaml") is first
+    edited = load_scorecard_text(CARD.replace("name: test\n", "name: edited\n", 1), "test.yaml")
+    assert (first.name, edited.name) == ("test", "edited")
+    wrong = CARD.replace("weight: 60\n", "weight: 60\n        colour: blue\n", 1)
+    for _ in range(2):
+        with pytest.raises(InvalidInput, match=r"test.yaml:\d+: .*colour: Extra inputs"):
+            load_scorecard_text(wrong, "test.yaml")

@@ -266,6 +266,7 @@ def test_advocacy_recorded_feeds_evangelism(session: Session, team: Team) -> Non
     acme = team.acme
     jane = f.contact(session, acme, external_id="jane", roles=["champion"])
     cleo = _actor(team.cleo)
+    recorded = []
     for kind, title, on in (
         ("success_story", "Month-end close in 3 days", date(2026, 2, 1)),
         ("case_study", "Published case study", date(2026, 3, 1)),
@@ -273,14 +274,16 @@ def test_advocacy_recorded_feeds_evangelism(session: Session, team: Team) -> Non
         ("reference", "Reference call for Globex", date(2026, 1, 5)),
         ("speaker", "Pulse 2026 keynote", date(2026, 2, 20)),
     ):
-        advocacy.record_advocacy(
-            session,
-            acme.id,
-            AdvocacyRecord.model_validate(
-                {"kind": kind, "title": title, "occurred_on": on, "contact_id": jane.id}
-            ),
-            cleo,
-            TODAY,
+        recorded.append(
+            advocacy.record_advocacy(
+                session,
+                acme.id,
+                AdvocacyRecord.model_validate(
+                    {"kind": kind, "title": title, "occurred_on": on, "contact_id": jane.id}
+                ),
+                cleo,
+                TODAY,
+            )
         )
     with pytest.raises(InvalidInput, match="title: say what the success story is"):
         advocacy.record_advocacy(
@@ -301,6 +304,8 @@ def test_advocacy_recorded_feeds_evangelism(session: Session, team: Team) -> Non
     listed = advocacy.list_advocacy(session, account_id=acme.id)
     assert [r.title for r in listed][:2] == ["Published case study", "Pulse 2026 keynote"]
     assert listed[0].contact_name == jane.name
+    # The list reads only the names it shows: each record reads as it did when recorded.
+    assert listed == sorted(recorded, key=lambda r: (r.occurred_on, r.id), reverse=True)
     book, account = load_one(session, "acme", TODAY)
     facts = after_renewal_facts(book, account.id)
     # The quarter before 2026-03-10: the story of 02-01 and the case study of 03-01.

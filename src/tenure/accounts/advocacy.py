@@ -60,7 +60,7 @@ def record_advocacy(
     audit.record(
         session, actor, "advocacy.create", "advocacy", record.id, after=audit.snapshot(record)
     )
-    return _read(record, account, contact)
+    return _read(record, account.external_id, account.name, contact.name if contact else None)
 
 
 def upsert_advocacy(session: Session, rows: Sequence[AdvocacyImport]) -> UpsertCounts:
@@ -83,19 +83,21 @@ ADVOCACY_NOUNS = {
 }
 
 
-def _read(record: Referral, account: Account, contact: Contact | None) -> AdvocacyRead:
+def _read(
+    record: Referral, account_external_id: str, account_name: str, contact_name: str | None
+) -> AdvocacyRead:
     return AdvocacyRead.model_validate(
         {
             "id": record.id,
-            "account_id": account.id,
-            "account_external_id": account.external_id,
-            "account_name": account.name,
+            "account_id": record.account_id,
+            "account_external_id": account_external_id,
+            "account_name": account_name,
             "kind": record.kind,
             "occurred_on": record.occurred_on,
             "title": record.title,
             "note": record.note,
             "contact_id": record.contact_id,
-            "contact_name": contact.name if contact else None,
+            "contact_name": contact_name,
             "referred_account_id": record.referred_account_id,
             "recorded_by_id": record.recorded_by_id,
         }
@@ -117,8 +119,9 @@ def list_advocacy(
 ) -> list[AdvocacyRead]:
     """Advocacy records, newest first; ``after`` one's (day, id), ``limit`` of them."""
     contact = aliased(Contact)
+    # Names only: a whole account row decodes its custom fields.
     query = (
-        sa.select(Referral, Account, contact)
+        sa.select(Referral, Account.external_id, Account.name, contact.name)
         .join(Account, Account.id == Referral.account_id)
         .outerjoin(contact, contact.id == Referral.contact_id)
         .order_by(Referral.occurred_on.desc(), Referral.id.desc())
@@ -139,4 +142,4 @@ def list_advocacy(
                 sa.and_(Referral.occurred_on == day, Referral.id < record_id),
             )
         )
-    return [_read(r, a, c) for r, a, c in session.execute(query).all()]
+    return [_read(*row) for row in session.execute(query).all()]

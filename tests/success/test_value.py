@@ -1,10 +1,12 @@
 from datetime import date
 from io import BytesIO
+from pathlib import Path
 
 from pypdf import PdfReader
 
 from tenure.success.maturity import Stage
 from tenure.success.value import (
+    FONT_DIRS,
     SECTIONS,
     Capability,
     Champion,
@@ -13,6 +15,8 @@ from tenure.success.value import (
     Measurement,
     PeerValues,
     TouchpointFact,
+    _fonts,
+    _pdf,
     benchmark,
     render_html,
     render_pdf,
@@ -151,3 +155,23 @@ def test_ebr_pdf_contains_its_sections() -> None:
         assert f"{number}. {title}" in text
     assert "Value stage" not in text  # the customer reads the review, not our judgement of it
     assert "Acme Ltd" in text and "Rita Moreno" in text and "82% vs peer median 64%" in text
+
+
+def test_ebr_pdf_with_trimmed_fonts_reads_as_with_the_whole_ones() -> None:
+    """The PDF embeds DejaVu Sans trimmed to the scripts a review is written in (reading the
+    whole font was half of a PDF's time): the text is the same as with the whole font; a name
+    in Georgian, beyond the trimmed fonts, gets the whole ones and is shown."""
+
+    def text(data: bytes) -> str:
+        return "\n".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages)
+
+    trimmed, whole = render_pdf(PACK), _pdf(PACK, trimmed=False)
+    assert text(trimmed) == text(whole)
+    fonts = _fonts(trimmed=True)
+    assert fonts is not None
+    regular, _, covered = fonts
+    assert {ord(c) for c in "Zoë Ørsted — ≥ 90 % · € → •"} <= covered
+    assert ord("ს") not in covered
+    assert Path(regular).stat().st_size < (FONT_DIRS[0] / "DejaVuSans.ttf").stat().st_size / 3
+    georgian = PACK.model_copy(update={"account_name": "საქართველო Ltd"})
+    assert "Executive Business Review — საქართველო Ltd" in text(render_pdf(georgian))

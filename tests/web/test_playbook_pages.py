@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tenure.model import DailyRun, WebhookDelivery
 from tenure.model.base import utcnow
-from tenure.playbooks import outbox, webhooks
+from tenure.playbooks import outbox, service, webhooks
 from tenure.playbooks.rules import default_rules_path, load_ruleset
 from tests.web.factories import sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
@@ -113,7 +115,7 @@ def test_outbox_page_shows_messages_and_deliveries_to_managers_only(console: Con
     )
 
 
-def test_rule_yaml_and_preview_pages(console: Console) -> None:
+def test_rule_yaml_and_preview_pages(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
     sign_in(console.client, "cleo@example.com")
     rules = console.client.get("/rules").text
     # A CSM reads the trigger in words; the YAML is an admin's details toggle.
@@ -132,6 +134,18 @@ def test_rule_yaml_and_preview_pages(console: Console) -> None:
     )
     assert "Renewal in 90 days (between 0 and 120 days)" in page.text
     assert "days_to_renewal = 90 (&lt;= 120)" in page.text  # the admin's details
-    assert f'href="/api/v1/rules/renewal_preparation/preview?as_of={past}"' in page.text
+    twin = f"/api/v1/rules/renewal_preparation/preview?as_of={past}&amp;offset=0&amp;limit=50"
+    assert f'href="{twin}"' in page.text
+    # A page of the firings at a time (here one per page), every firing counted.
+    monkeypatch.setattr(service, "PREVIEW_PAGE", 1)
+    first = console.client.get(f"/rules/preview?rule=renewal_preparation&as_of={past}").text
+    second = console.client.get(f"/rules/preview?rule=renewal_preparation&as_of={past}&page=2")
+    for shown in (first, second.text):
+        assert "fires on <strong>2</strong> of" in shown and shown.count("<tr data-row>") == 1
+    assert "Accounts 1–1 of 2" in first and "Accounts 2–2 of 2" in second.text
+    assert f"as_of={past}&amp;page=2" in first and "Next →" in first
+    assert "← Previous" in second.text and "Next →" not in second.text
+    past_last = console.client.get(f"/rules/preview?rule=renewal_preparation&as_of={past}&page=9")
+    assert "This page is past the last" in past_last.text
     unknown = console.client.get("/rules/preview?rule=nope")
     assert unknown.status_code == 422 and "no rule &#39;nope&#39;; known rules:" in unknown.text

@@ -65,7 +65,7 @@ def rules_preview(
         return
     console.print(
         f"[bold]{result.rule_key}[/] v{result.rule_version} on {result.as_of}: "
-        f"{len(result.firings)} of {result.accounts_evaluated} accounts; decisions "
+        f"{result.firings_total} of {result.accounts_evaluated} accounts; decisions "
         + ", ".join(f"{k}={v}" for k, v in sorted(result.decisions.items()))
     )
     if result.missing_facts:

@@ -38,6 +38,10 @@ class Account(TimestampMixin, Base):
     field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
 
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_account_updated_at", Account.updated_at)
+
+
 class AccountOwnership(Base):
     """Who owned an account when: per-CSM KPIs survive reassignment."""
 

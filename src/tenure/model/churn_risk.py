@@ -37,3 +37,7 @@ class ChurnRiskScore(TimestampMixin, Base):
     in_alert_set: Mapped[bool] = mapped_column(default=False)
     # [{"feature", "value", "contribution", "direction"}], largest |contribution| first.
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+
+
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_churn_risk_score_updated_at", ChurnRiskScore.updated_at)

@@ -60,3 +60,7 @@ class Contact(TimestampMixin, Base):
     # Imports match a person by e-mail address whatever its case (ingest/identities.py): without
     # this index each batch of a sync read every contact stored.
     __table_args__ = (sa.Index("ix_contact_email_lower", sa.func.lower(email)),)
+
+
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_contact_updated_at", Contact.updated_at)

@@ -61,3 +61,7 @@ class Contract(TimestampMixin, Base):
     auto_renews: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # The customer's payment is overdue (Stripe past_due, unpaid): still ARR, flagged at risk.
     payment_overdue: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_contract_updated_at", Contract.updated_at)

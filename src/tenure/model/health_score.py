@@ -38,3 +38,7 @@ class HealthScore(Base):
     previous_score: Mapped[int | None]
     measures: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_health_score_computed_at", HealthScore.computed_at)

@@ -26,3 +26,7 @@ class MetricSnapshot(Base):
     )
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)
     computed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_metric_snapshot_computed_at", MetricSnapshot.computed_at)

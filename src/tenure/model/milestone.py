@@ -65,3 +65,7 @@ class Milestone(TimestampMixin, Base):
     # "data" (a rule saw it) or "hand" (a CSM marked it).
     reached_by: Mapped[str | None] = mapped_column(sa.String(8))
     evidence: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_milestone_updated_at", Milestone.updated_at)

@@ -36,3 +36,7 @@ class SurveyResponse(TimestampMixin, Base):
     score: Mapped[int]
     comment: Mapped[str | None] = mapped_column(sa.Text)
     responded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_survey_response_updated_at", SurveyResponse.updated_at)

@@ -32,3 +32,7 @@ class Ticket(TimestampMixin, Base):
     category: Mapped[str | None] = mapped_column(sa.String(128))
     opened_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_ticket_updated_at", Ticket.updated_at)

@@ -47,3 +47,7 @@ class Touchpoint(TimestampMixin, Base):
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
     attendees: Mapped[list[Contact]] = relationship(secondary=touchpoint_attendee)
+
+
+# What stored figures fingerprint (tenure.success.figures): its last change, read at once.
+sa.Index("ix_touchpoint_updated_at", Touchpoint.updated_at)

@@ -27,9 +27,9 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from tenure.playbooks.control import in_control
 from tenure.playbooks.rules import (
@@ -128,8 +128,9 @@ class AccountContext:
         return self.arr_at_risk_reporting
 
 
-@dataclass(frozen=True)
-class Planned:
+class Planned(NamedTuple):
+    """What a firing or an open CTA gets today (a named tuple: a preview plans thousands)."""
+
     decision: Decision
     rule_key: str
     account_id: int
@@ -188,14 +189,14 @@ def plan(data: PlanInput) -> list[Planned]:
         if existing is not None:
             same = existing.facts_signature == facts_signature(firing)
             decision = Decision.deduplicated if same else Decision.updated
-            out.append(replace(item, decision=decision, cta_id=existing.cta_id))
+            out.append(item._replace(decision=decision, cta_id=existing.cta_id))
         elif closed_on is not None and data.as_of < closed_on + timedelta(rule.cooldown_days):
             until = closed_on + timedelta(rule.cooldown_days)
             note = f"closed on {closed_on}; cooldown until {until}"
-            out.append(replace(item, decision=Decision.cooldown, note=note))
+            out.append(item._replace(decision=Decision.cooldown, note=note))
         elif in_control(rule.key, account.external_id, rule.control_share):
             note = f"control share {rule.control_share:g}"
-            out.append(replace(item, decision=Decision.control, note=note))
+            out.append(item._replace(decision=Decision.control, note=note))
         else:
             candidates[account.owner_id].append(item)
     for owner_id, owned in candidates.items():
@@ -219,10 +220,10 @@ def _apply_cap(owned: list[Planned], data: PlanInput, owner_id: int | None) -> l
     out = []
     for rank, item in enumerate(ranked, start=1):
         if rank <= room:
-            out.append(replace(item, rank=rank))
+            out.append(item._replace(rank=rank))
         else:
             note = f"daily cap of {cap} new CTAs for this CSM reached; ranked {rank} by ARR at risk"
-            out.append(replace(item, decision=Decision.suppressed, rank=rank, note=note))
+            out.append(item._replace(decision=Decision.suppressed, rank=rank, note=note))
     return out
 
 

@@ -7,6 +7,7 @@ dated on or before the as-of date are read, so a past date is previewed as it wa
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,10 +26,15 @@ from tenure.model import (
     Account,
     ChurnRiskScore,
     Contact,
+    Contract,
+    FxRate,
     HealthScore,
     MetricSnapshot,
     Milestone,
     MilestoneTemplate,
+    Opportunity,
+    ReportingCurrency,
+    ScorecardVersion,
     SurveyKind,
     SurveyResponse,
     Ticket,
@@ -39,6 +45,7 @@ from tenure.model import (
 from tenure.playbooks.ctas import AccountContext
 from tenure.playbooks.rules import CUSTOMER
 from tenure.risk.figures import churn_probability
+from tenure.success.figures import digest, table_changes
 
 NPS_LOOKBACK_DAYS = 180  # an older answer says little about today's sentiment
 CHAMPION_LOOKBACK_DAYS = 365
@@ -338,4 +345,75 @@ def build_facts(
             account_id, external_id, owner_id, float(at_risk), currency, converted
         )
     table.managers = dict(session.execute(sa.select(User.id, User.manager_id)).all())
+    return table
+
+
+# The operational tables the sources read, whole: a row added, changed or removed in any of
+# them may change a fact (a touchpoint logged, a contract booked, an owner reassigned).
+_READ_WHOLE = (
+    Account,
+    Contract,
+    Opportunity,
+    SurveyResponse,
+    Contact,
+    Contract,
+    Touchpoint,
+    Ticket,
+    Milestone,
+    MilestoneTemplate,
+    FxRate,
+    ReportingCurrency,
+    User,
+)
+
+
+def facts_fingerprint(session: Session, as_of: date) -> str:
+    """A cheap fingerprint of every row :func:`build_facts` reads for ``as_of``: each operational
+    table's row count and last change (:func:`tenure.success.figures.table_changes`); for the
+    stored metrics, health and risk scores — a day rewritten as a whole — the day's row count and
+    the table's last write (any day's: a conservative test, read from an index, migration 0361);
+    and the scorecard version in force."""
+    stored = [
+        (MetricSnapshot.as_of, MetricSnapshot.computed_at),
+        (HealthScore.as_of, HealthScore.computed_at),
+        (ChurnRiskScore.as_of, ChurnRiskScore.updated_at),
+    ]
+    columns = [
+        column
+        for day, written in stored
+        for column in (
+            sa.select(sa.func.count()).where(day == as_of).scalar_subquery(),
+            sa.select(sa.func.max(written)).scalar_subquery(),
+        )
+    ]
+    columns += [
+        sa.select(sa.func.count()).select_from(ScorecardVersion).scalar_subquery(),
+        sa.select(sa.func.max(ScorecardVersion.in_force_since)).scalar_subquery(),
+    ]
+    days = tuple(session.execute(sa.select(*columns)).one())
+    return digest(as_of, table_changes(session, *_READ_WHOLE), days)
+
+
+FACTS_KEPT = 4  # as-of days per database held in memory (about 10 MB each at 10,000 accounts)
+_kept: dict[tuple[str, date], tuple[str, FactsTable]] = {}
+_kept_lock = threading.Lock()
+
+
+def facts_on(session: Session, as_of: date) -> FactsTable:
+    """:func:`build_facts` of ``as_of``, kept in memory while nothing it read has changed
+    (:func:`facts_fingerprint`): a preview of another rule, or of a draft in the rule builder,
+    evaluates the day's facts again instead of reading the whole book again. The table is
+    shared: read it, never change it."""
+    key = (session.get_bind().engine.url.render_as_string(), as_of)
+    fingerprint = facts_fingerprint(session, as_of)
+    with _kept_lock:
+        found = _kept.get(key)
+    if found is not None and found[0] == fingerprint:
+        return found[1]
+    table = build_facts(session, as_of)
+    with _kept_lock:
+        _kept.pop(key, None)
+        _kept[key] = (fingerprint, table)
+        while len(_kept) > FACTS_KEPT:
+            del _kept[next(iter(_kept))]
     return table

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from string import Formatter
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tenure.errors import InvalidInput
 from tenure.model.cta import CtaPriority, CtaType
@@ -64,20 +65,21 @@ class Condition(_Strict):
         description="The threshold (a list for `in` / `not in`)."
     )
 
-    _rule: language.Rule = PrivateAttr()
-
     @model_validator(mode="after")
     def _list_only_for_membership(self) -> Condition:
         if (self.op in ("in", "not in", "not_in")) != isinstance(self.value, list):
             raise ValueError(f"op {self.op!r} needs {'a list' if 'in' in self.op else 'a scalar'}")
         return self
 
-    def model_post_init(self, context: Any, /) -> None:
-        self._rule = language.Rule(field=self.fact, op=self.op, value=self.value)
+    @cached_property
+    def language_rule(self) -> language.Rule:
+        """The condition in the one rule language (built once: a preview checks it on every
+        account of the book)."""
+        return language.Rule(field=self.fact, op=self.op, value=self.value)
 
-    def check(self, facts: Mapping[str, Any]) -> language.RuleResult:
+    def outcome(self, facts: Mapping[str, Any]) -> language.Outcome:
         """Pass, fail or unknown (an absent fact) in the one rule language."""
-        return language.evaluate(self._rule, facts)
+        return language.outcome(self.language_rule, facts)
 
 
 class Trigger(_Strict):
@@ -275,9 +277,9 @@ def load_ruleset(path: Path | None = None) -> Ruleset:
 # --- evaluation ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FactCheck:
-    """A condition as it was checked: the fact's value beside the threshold."""
+class FactCheck(NamedTuple):
+    """A condition as it was checked: the fact's value beside the threshold (a named tuple: a
+    preview writes one per condition for thousands of firings)."""
 
     fact: str
     op: str
@@ -321,9 +323,12 @@ class Firing:
         return [c.to_dict() for c in self.checks]
 
 
-def check(condition: Condition, facts: Mapping[str, Any]) -> FactCheck:
-    """The condition on one account's facts; it counts towards firing only when it passes."""
-    outcome = condition.check(facts).outcome
+def check(
+    condition: Condition, facts: Mapping[str, Any], outcome: language.Outcome | None = None
+) -> FactCheck:
+    """The condition on one account's facts (its ``outcome`` when already known); it counts
+    towards firing only when it passes."""
+    outcome = condition.outcome(facts) if outcome is None else outcome
     return FactCheck(
         condition.fact,
         condition.op,
@@ -336,12 +341,17 @@ def check(condition: Condition, facts: Mapping[str, Any]) -> FactCheck:
 
 def evaluate_account(rule: Rule, account_id: int, facts: Mapping[str, Any]) -> Firing | None:
     """The firing of ``rule`` on one account's facts, or None when the trigger does not hold
-    or the account is not one the rule watches (a customer rule never fires on a prospect)."""
+    or the account is not one the rule watches (a customer rule never fires on a prospect).
+    Outcomes first, the checks a CSM reads only for a firing: most accounts do not fire."""
     if not rule.watches(facts):
         return None
-    checks = tuple(check(c, facts) for c in rule.when.conditions)
-    fired = all(c.passed for c in checks) if rule.when.all else any(c.passed for c in checks)
-    return Firing(rule.key, rule.version, account_id, checks) if fired else None
+    conditions = rule.when.conditions
+    outcomes = [c.outcome(facts) for c in conditions]
+    passed = [o is language.Outcome.passed for o in outcomes]
+    if not (all(passed) if rule.when.all else any(passed)):
+        return None
+    checks = tuple(check(c, facts, o) for c, o in zip(conditions, outcomes, strict=True))
+    return Firing(rule.key, rule.version, account_id, checks)
 
 
 def evaluate(rules: Iterable[Rule], facts_table: FactsTable) -> list[Firing]:

@@ -16,7 +16,7 @@ from tenure.accounts.fx import Converted, RateTable, convert
 from tenure.model import Account, Cta, CtaOutcome, User
 from tenure.playbooks.ctas import Decision, Planned
 from tenure.playbooks.facts import FactsTable
-from tenure.playbooks.rules import Firing, Rule, rule_yaml
+from tenure.playbooks.rules import Rule, rule_yaml
 from tenure.playbooks.wording import condition_text
 
 
@@ -237,6 +237,11 @@ class PreviewRead(BaseModel):
     as_of: date
     accounts_evaluated: int
     missing_facts: list[str]
+    # Every account the rule fires on, counted; ``firings`` lists them by account id, all of
+    # them or the page asked for (from ``offset``, at most ``limit``).
+    firings_total: int
+    offset: int = 0
+    limit: int | None = None
     firings: list[PreviewFiring]
     decisions: dict[str, int]
     # New CTAs per CSM the rule would create that day (after the cap).
@@ -247,26 +252,30 @@ class PreviewRead(BaseModel):
         cls,
         rule: Rule,
         facts: FactsTable,
-        firings: list[Firing],
         planned: list[Planned],
         session: Session,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> PreviewRead:
-        names = dict(session.execute(sa.select(Account.id, Account.name)).all())
         users = dict(session.execute(sa.select(User.id, User.email)).all())
-        by_account = {p.account_id: p for p in planned if p.firing is not None}
-        reasons = {f.account_id: f.reason for f in firings}
-        checks = {f.account_id: f.facts for f in firings}
+        fired = sorted((p for p in planned if p.firing is not None), key=lambda p: p.account_id)
+        shown = fired[offset:] if limit is None else fired[offset : offset + limit]
+        names = sa.select(Account.id, Account.name)
+        if limit is not None:  # a page: its accounts' names, not the book's
+            names = names.where(Account.id.in_([p.account_id for p in shown]))
+        name_of = dict(session.execute(names).all())
         rows = []
-        for account_id, item in sorted(by_account.items()):
-            owner = users.get(item.owner_id) if item.owner_id else None
+        for item in shown:
+            assert item.firing is not None
             rows.append(
                 PreviewFiring(
-                    account_id=account_id,
-                    account_name=names.get(account_id, "?"),
-                    owner=owner,
+                    account_id=item.account_id,
+                    account_name=name_of.get(item.account_id, "?"),
+                    owner=users.get(item.owner_id) if item.owner_id else None,
                     decision=item.decision.value,
-                    reason=reasons[account_id],
-                    facts=checks[account_id],
+                    reason=item.firing.reason,
+                    facts=item.firing.facts,
                     arr_at_risk=item.arr_at_risk,
                 )
             )
@@ -282,6 +291,9 @@ class PreviewRead(BaseModel):
             as_of=facts.as_of,
             accounts_evaluated=len(facts.facts),
             missing_facts=sorted(needed - facts.fact_names),
+            firings_total=len(fired),
+            offset=offset,
+            limit=limit,
             firings=rows,
             decisions=dict(Counter(p.decision.value for p in planned)),
             load_per_csm=dict(load),

@@ -48,7 +48,7 @@ from tenure.playbooks.ctas import (
     plan,
     renewal_on,
 )
-from tenure.playbooks.facts import FactsTable, build_facts
+from tenure.playbooks.facts import FactsTable, build_facts, facts_on
 from tenure.playbooks.rules import (
     Firing,
     Rule,
@@ -573,13 +573,29 @@ def read_cta(session: Session, cta_id: int) -> CtaRead:
     return CtaRead.from_row(cta, session.get_one(Account, cta.account_id).name)
 
 
-def preview(session: Session, ruleset: Ruleset, rule_key: str, as_of: date) -> PreviewRead:
+# Accounts the console lists per page of a preview (every firing is counted and planned).
+PREVIEW_PAGE = 50
+
+
+def preview(
+    session: Session,
+    ruleset: Ruleset,
+    rule_key: str,
+    as_of: date,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> PreviewRead:
     """Whom a rule would fire on at ``as_of`` and the CTA load per CSM had it just been switched
-    on (existing CTAs aside, the cap applied) — nothing is written."""
+    on (existing CTAs aside, the cap applied) — nothing is written. Every firing is planned and
+    counted; ``offset``/``limit`` choose the page of them listed with their reasons.
+
+    The day's facts are read once and kept while the book does not change (``facts_on``): the
+    next rule, or the next draft in the rule builder, is evaluated on them again."""
     rule = ruleset.get(rule_key)
-    facts = build_facts(session, as_of)
-    firings, planned = plan_day(session, ruleset, facts, rules=[rule], fresh=True)
-    return PreviewRead.build(rule, facts, firings, planned, session)
+    facts = facts_on(session, as_of)
+    _, planned = plan_day(session, ruleset, facts, rules=[rule], fresh=True)
+    return PreviewRead.build(rule, facts, planned, session, offset=offset, limit=limit)
 
 
 def evaluations(

@@ -123,32 +123,44 @@ class RuleResult(BaseModel):
     reason: str
 
 
-def evaluate(rule: Rule, facts: Mapping[str, Any]) -> RuleResult:
-    """Apply one rule to the facts: pass / fail / unknown, with the value that decided it."""
-    present = rule.field in facts and facts[rule.field] is not None
+def outcome(rule: Rule, facts: Mapping[str, Any]) -> Outcome:
+    """:func:`evaluate`'s outcome without its reason: what a trigger checked on every account of
+    the book needs (the reason is written only for the accounts it fires on)."""
+    actual = facts.get(rule.field)
     if rule.op == "exists":
-        outcome = Outcome.passed if present else Outcome.failed
-        return RuleResult(
-            outcome=outcome, reason=f"{rule.field} {'present' if present else 'missing'}"
-        )
-    if not present:
-        return RuleResult(outcome=Outcome.unknown, reason=f"{rule.field} unknown (no data)")
-    actual = facts[rule.field]
-    target = rule.target(facts)
+        return Outcome.failed if actual is None else Outcome.passed
+    if actual is None:
+        return Outcome.unknown
     if rule.op in ("truthy", "falsy"):
         ok = bool(actual) == (rule.op == "truthy")
     else:
         try:
-            ok = _COMPARE[rule.op](actual, target)
+            ok = _COMPARE[rule.op](actual, rule.target(facts))
         except TypeError:
-            return RuleResult(
-                outcome=Outcome.unknown,
-                reason=(f"{rule.field} = {shown(actual)} cannot be compared with {shown(target)}"),
-            )
-    verdict = "meets" if ok else "fails"
+            return Outcome.unknown
+    return Outcome.passed if ok else Outcome.failed
+
+
+def evaluate(rule: Rule, facts: Mapping[str, Any]) -> RuleResult:
+    """Apply one rule to the facts: pass / fail / unknown, with the value that decided it."""
+    found = outcome(rule, facts)
+    actual = facts.get(rule.field)
+    if rule.op == "exists":
+        return RuleResult(
+            outcome=found, reason=f"{rule.field} {'missing' if actual is None else 'present'}"
+        )
+    if actual is None:
+        return RuleResult(outcome=found, reason=f"{rule.field} unknown (no data)")
+    target = rule.target(facts)
+    if found is Outcome.unknown:
+        return RuleResult(
+            outcome=found,
+            reason=f"{rule.field} = {shown(actual)} cannot be compared with {shown(target)}",
+        )
+    verdict = "meets" if found is Outcome.passed else "fails"
     capped = f" (capped by {rule.at_most})" if target != rule.value else ""
     return RuleResult(
-        outcome=Outcome.passed if ok else Outcome.failed,
+        outcome=found,
         reason=f"{rule.field} = {shown(actual)} {verdict} {rule.describe(target)}{capped}",
     )
 

@@ -20,7 +20,7 @@ from tenure.playbooks import service
 from tenure.playbooks.config import playbook_settings
 from tenure.playbooks.rule_builder import stored_rules, with_stored_rules
 from tenure.playbooks.rules import default_rules_path, load_ruleset
-from tenure.web.render import render
+from tenure.web.render import page_url, render
 
 router = APIRouter(include_in_schema=False)
 PageActor = Depends(page_actor)
@@ -54,6 +54,7 @@ def rules_page(
 def rule_preview_page(
     request: Request,
     rule: str = Query(..., max_length=64),
+    page: int = Query(1, ge=1, le=100_000),
     as_of: date = AsOf,
     actor: Actor = PageActor,
     db: Session = Db,
@@ -62,13 +63,19 @@ def rule_preview_page(
 
     The same read-only computation as ``tenure rules preview``: facts of one day, no CTA."""
     ruleset = with_stored_rules(db, load_ruleset(playbook_settings().rules_file))
-    result = service.preview(db, ruleset, rule, as_of)
+    offset, limit = (page - 1) * service.PREVIEW_PAGE, service.PREVIEW_PAGE
+    result = service.preview(db, ruleset, rule, as_of, offset=offset, limit=limit)
     return render(
         request,
         "rule_preview.html",
-        {"preview": result, "rule": ruleset.get(rule), "rules": ruleset.rules},
+        {
+            "preview": result,
+            "rule": ruleset.get(rule),
+            "rules": ruleset.rules,
+            "page_url": page_url(request),
+        },
         db=db,
-        json_url=f"/api/v1/rules/{rule}/preview?as_of={as_of}",
+        json_url=f"/api/v1/rules/{rule}/preview?as_of={as_of}&offset={offset}&limit={limit}",
     )
 
 

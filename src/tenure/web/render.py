@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,12 @@ def short_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         return Markup(f'<span class="nowrap">{value:%Y-%m-%d %H:%M} UTC</span>')
     return value.isoformat()
+
+
+def page_url(request: Request) -> Callable[[int], str]:
+    """The request's address with another ``page`` (every other parameter kept, repeated ones
+    too: a draft rule's conditions)."""
+    return lambda page: str(request.url.include_query_params(page=page))
 
 
 def query_with(params: dict[str, Any], **changes: Any) -> str:

@@ -19,7 +19,7 @@ from tenure.model.cta import CtaPriority, CtaType
 from tenure.playbooks import rule_builder, service
 from tenure.playbooks.config import playbook_settings
 from tenure.playbooks.rules import Ruleset, load_ruleset
-from tenure.web.render import render
+from tenure.web.render import page_url, render
 
 router = APIRouter(include_in_schema=False)
 PageActor = Depends(page_actor)
@@ -77,6 +77,7 @@ def rule_builder_page(
     value: list[str] = Query([]),
     actor: Actor = PageActor,
     db: Session = DbSession,
+    page: int = Query(1, ge=1, le=100_000),
     as_of: date = AsOf,
 ) -> Response:
     """The form; with conditions filled in, the preview of the rule beside it."""
@@ -85,7 +86,14 @@ def rule_builder_page(
     if any(fact):
         try:
             rule = rule_builder.draft_rule(draft)
-            preview = service.preview(db, Ruleset(rules=(rule,)), rule.key, as_of)
+            preview = service.preview(
+                db,
+                Ruleset(rules=(rule,)),
+                rule.key,
+                as_of,
+                offset=(page - 1) * service.PREVIEW_PAGE,
+                limit=service.PREVIEW_PAGE,
+            )
         except InvalidInput as error:
             problem = error.message
     rows = list(zip(fact, comparison, value, strict=False))
@@ -104,6 +112,7 @@ def rule_builder_page(
             "rule": rule,
             "problem": problem,
             "as_of": as_of,
+            "page_url": page_url(request),
             "can_save": actor.role in (UserRole.admin, UserRole.manager),
         },
         db=db,

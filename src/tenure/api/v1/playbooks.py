@@ -138,10 +138,19 @@ def create_rule(
 
 @router.get("/rules/{rule_key}/preview", response_model=PreviewRead)
 def preview_rule(
-    rule_key: str, as_of: date = AsOf, actor: Actor = CurrentActor, db: Session = Db
+    rule_key: str,
+    as_of: date = AsOf,
+    offset: int = Query(0, ge=0, description="Skip this many of the firings listed."),
+    limit: int | None = Query(
+        None, ge=1, le=100_000, description="List at most this many firings (default: all)."
+    ),
+    actor: Actor = CurrentActor,
+    db: Session = Db,
 ) -> PreviewRead:
-    """Whom the rule would fire on at ``as_of`` and the new-CTA load per CSM (writes nothing)."""
-    return service.preview(db, _rules(db), rule_key, as_of)
+    """Whom the rule would fire on at ``as_of`` and the new-CTA load per CSM (writes nothing):
+    every firing counted (``firings_total``) and planned; ``firings`` lists them by account id,
+    all of them or ``limit`` from ``offset``."""
+    return service.preview(db, _rules(db), rule_key, as_of, offset=offset, limit=limit)
 
 
 @router.get("/rules/{rule_key}/report", response_model=PlayReport)

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tenure.model import Contract, RenewalOutcome
+from tenure.model import Contract, RenewalOutcome, RuleEvaluation
 from tenure.playbooks.control import GroupOutcome, compare
-from tenure.playbooks.service import play_groups
+from tenure.playbooks.service import play_groups, played
 
 CHURN = (RenewalOutcome.churned, RenewalOutcome.downgraded)
 
@@ -44,16 +44,21 @@ class PlayReport(BaseModel):
     comparisons: list[ComparisonRead]
 
 
-def _outcome_dates(session: Session) -> tuple[dict[int, list[date]], dict[int, list[date]]]:
+def _outcome_dates(
+    session: Session, rule_key: str, start: date, end: date
+) -> tuple[dict[int, list[date]], dict[int, list[date]]]:
+    """Churn and expansion dates of the accounts in the play's groups (no other account is
+    counted; an outcome on or before ``start`` precedes every first firing)."""
     churned: dict[int, list[date]] = {}
     expanded: dict[int, list[date]] = {}
+    ended = sa.func.coalesce(Contract.outcome_on, Contract.ends_on)
+    in_groups = sa.select(RuleEvaluation.account_id).where(played(rule_key, start, end))
     rows = session.execute(
-        sa.select(
-            Contract.account_id,
-            Contract.renewal_outcome,
-            sa.func.coalesce(Contract.outcome_on, Contract.ends_on),
-            Contract.arr_delta,
-        ).where(Contract.renewal_outcome.is_not(None))
+        sa.select(Contract.account_id, Contract.renewal_outcome, ended, Contract.arr_delta).where(
+            Contract.renewal_outcome.is_not(None),
+            ended > start,
+            Contract.account_id.in_(in_groups),
+        )
     )
     for account_id, outcome, on, delta in rows:
         if outcome in CHURN:
@@ -75,7 +80,7 @@ def play_report(
     session: Session, rule_key: str, start: date, end: date, *, horizon_days: int = 365
 ) -> PlayReport:
     groups = play_groups(session, rule_key, start, end)
-    churned, expanded = _outcome_dates(session)
+    churned, expanded = _outcome_dates(session, rule_key, start, end)
     comparisons = []
     for name, events in (("churn", churned), ("expansion", expanded)):
         result = compare(

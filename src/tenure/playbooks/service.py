@@ -617,14 +617,23 @@ class PlayGroups:
     control: dict[int, date]
 
 
+def played(rule_key: str, start: date, end: date) -> sa.ColumnElement[bool]:
+    """The rule's decisions in [start, end] that put an account in a group: a CTA created, or
+    kept as control."""
+    return sa.and_(
+        RuleEvaluation.rule_key == rule_key,
+        RuleEvaluation.decision.in_([Decision.created.value, Decision.control.value]),
+        RuleEvaluation.as_of >= start,
+        RuleEvaluation.as_of <= end,
+    )
+
+
 def play_groups(session: Session, rule_key: str, start: date, end: date) -> PlayGroups:
     rows = session.execute(
         sa.select(
             RuleEvaluation.account_id, RuleEvaluation.decision, sa.func.min(RuleEvaluation.as_of)
         )
-        .where(RuleEvaluation.rule_key == rule_key)
-        .where(RuleEvaluation.decision.in_([Decision.created.value, Decision.control.value]))
-        .where(RuleEvaluation.as_of >= start, RuleEvaluation.as_of <= end)
+        .where(played(rule_key, start, end))
         .group_by(RuleEvaluation.account_id, RuleEvaluation.decision)
     )
     acted: dict[int, date] = {}

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tenure import yaml_text
 from tenure.errors import InvalidInput, NotFound
 from tenure.health.schemas import AccountScore, MeasureScore
 from tenure.metrics.registry import Metric, Unit, get_metric
@@ -321,7 +322,7 @@ def load_scorecard_text(text: str, source: str) -> Scorecard:
 @lru_cache(maxsize=64)
 def _parsed(text: str, source: str) -> Scorecard:
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as error:
         raise InvalidInput(f"{source}: not valid YAML: {error}") from None
     if not isinstance(data, dict):

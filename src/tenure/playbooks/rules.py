@@ -35,6 +35,7 @@ from typing import Any, Literal, NamedTuple
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tenure import yaml_text
 from tenure.errors import InvalidInput
 from tenure.model.cta import CtaPriority, CtaType
 from tenure.success import rules as language
@@ -222,7 +223,7 @@ class Ruleset(_Strict):
 def parse_ruleset(text: str, *, source: str) -> Ruleset:
     """Validate rules YAML; errors name the file, the rule and the field."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as error:
         raise InvalidInput(f"{source}: not valid YAML: {error}") from error
     try:

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_serializer
 
+from tenure import yaml_text
 from tenure.errors import InvalidInput
 
 
@@ -194,7 +195,7 @@ def load_yaml_model(model: type[M], path: Path | None, shipped: str, noun: str) 
             raise InvalidInput(f"{path}: {noun} file not found")
         text, where = path.read_text(), str(path)
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as error:
         raise InvalidInput(f"{where}: not valid YAML: {error}") from error
     return parse_model(model, data, where)

@@ -6,16 +6,20 @@ import re
 import warnings
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
 
 from tenure.auth.permissions import system_actor
 from tenure.config import Settings
+from tenure.errors import InvalidInput
 from tenure.model import (
     Account,
     Contact,
     OutboxMessage,
     SurveyKind,
+    SurveyLink,
     SurveyResponse,
     WebhookDelivery,
 )
@@ -205,3 +209,38 @@ def test_two_answers_at_once_keep_the_first(database_url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(sa.select(SurveyResponse.score)).scalars().all() == [9]
     engine.dispose()
+
+
+def test_a_campaigns_answers_come_a_page_at_a_time_and_its_score_counts_them_all(
+    session: Session,
+) -> None:
+    """Five people of Acme answered the q1 NPS (10, 9, 9, 6, 3; two on the same day):
+    pages of two give every answer once, latest first (on the same day the later answer
+    first), and every page says NPS 100 × (3 promoters - 2 detractors) / 5 = 20 over all
+    five (a campaign of thousands of answers listed them all on one page)."""
+    acme = f.account(session, external_id="acme", name="Acme")
+    campaign = surveys.create_campaign(
+        session, system_actor(session, "test"), name="q1", kind=SurveyKind.nps
+    )
+    days = (1, 2, 3, 3, 4)
+    for n, (score, day) in enumerate(zip((10, 9, 9, 6, 3), days, strict=True)):
+        who = f.contact(session, acme, external_id=f"c{n}")
+        answer = f.nps(session, acme, score=score, on=date(2026, 3, day), contact_row=who)
+        link = SurveyLink(campaign_id=campaign.id, contact_id=who.id, account_id=acme.id)
+        session.add(link)
+        link.nonce, link.sent_at, link.response_id = f"n{n}", NOW, answer.id
+    session.flush()
+
+    pages, cursor = [], None
+    while True:
+        view = surveys.campaign_view(session, campaign.id, limit=2, cursor=cursor)
+        assert (view.campaign.answered, view.nps and view.nps.nps) == (5, 20.0)
+        pages.append([a.contact_name for a in view.answers])
+        if (cursor := view.next_cursor) is None:
+            break
+    assert pages == [["c4", "c3"], ["c2", "c1"], ["c0"]]
+    whole = surveys.campaign_view(session, campaign.id)
+    assert [a.contact_name for a in whole.answers] == ["c4", "c3", "c2", "c1", "c0"]
+    assert whole.next_cursor is None
+    with pytest.raises(InvalidInput, match="not a cursor"):
+        surveys.campaign_view(session, campaign.id, cursor="bm90IGEgY3Vyc29y")

@@ -35,6 +35,7 @@ from tenure.model import (
 )
 from tenure.model.base import utcnow
 from tenure.playbooks import outbox, webhooks
+from tenure.portfolio.records import decode_cursor, encode_cursor
 
 SALT = "tenure.survey-link"
 SCALES = {SurveyKind.nps: (0, 10), SurveyKind.csat: (1, 5)}
@@ -362,8 +363,9 @@ class CampaignAnswer(BaseModel):
 
 class CampaignView(BaseModel):
     campaign: CampaignRow
-    nps: NpsRow | None
-    answers: list[CampaignAnswer]
+    nps: NpsRow | None  # over every answer
+    answers: list[CampaignAnswer]  # the latest, a page at a time
+    next_cursor: str | None = None  # the older answers' page, when there are more
 
 
 def _score(kind: SurveyKind, scores: list[int]) -> float | None:
@@ -408,25 +410,41 @@ def _campaign_row(campaign: SurveyCampaign, links: int, scores: list[int]) -> Ca
     )
 
 
-def campaign_view(session: Session, campaign_id: int) -> CampaignView:
-    """One campaign with every answer so far, latest first."""
+# Answers a campaign's page and /api/v1/survey-campaigns/{id} show at once, latest first: a
+# quarterly NPS to every champion of 10,000 accounts gets thousands.
+ANSWERS_SHOWN = 100
+
+
+def campaign_view(
+    session: Session, campaign_id: int, *, limit: int = ANSWERS_SHOWN, cursor: str | None = None
+) -> CampaignView:
+    """One campaign with its score over every answer so far, and ``limit`` answers, latest
+    first, after the ``cursor`` a previous view returned as ``next_cursor``."""
     campaign = session.get(SurveyCampaign, campaign_id)
     if campaign is None:
         raise NotFound(f"no survey campaign with id {campaign_id}")
-    rows = session.execute(
-        sa.select(SurveyResponse, Account.name, Contact.name, Contact.email)
+    answered = (
+        sa.select(SurveyResponse.score)
         .join(SurveyLink, SurveyLink.response_id == SurveyResponse.id)
+        .where(SurveyLink.campaign_id == campaign_id)
+    )
+    query = (
+        answered.with_only_columns(SurveyResponse, Account.name, Contact.name, Contact.email)
         .join(Account, Account.id == SurveyResponse.account_id)
         .outerjoin(Contact, Contact.id == SurveyResponse.contact_id)
-        .where(SurveyLink.campaign_id == campaign_id)
         .order_by(SurveyResponse.responded_at.desc(), SurveyResponse.id.desc())
-    ).all()
+        .limit(limit + 1)
+    )
+    if cursor is not None:
+        query = query.where(_before(cursor))
+    rows = session.execute(query).all()
     links = session.scalar(
         sa.select(sa.func.count())
         .select_from(SurveyLink)
         .where(SurveyLink.campaign_id == campaign_id)
     )
-    scores = [r.score for r, *_ in rows]
+    scores = list(session.scalars(answered))
+    last = rows[limit - 1][0] if len(rows) > limit else None
     return CampaignView(
         campaign=_campaign_row(campaign, int(links or 0), scores),
         nps=nps_of(scores) if campaign.kind is SurveyKind.nps and scores else None,
@@ -439,6 +457,22 @@ def campaign_view(session: Session, campaign_id: int) -> CampaignView:
                 comment=r.comment,
                 responded_at=r.responded_at,
             )
-            for r, account, name, email in rows
+            for r, account, name, email in rows[:limit]
         ],
+        next_cursor=None
+        if last is None
+        else encode_cursor([last.responded_at.isoformat(), last.id]),
+    )
+
+
+def _before(cursor: str) -> sa.ColumnElement[bool]:
+    """Answers after the cursor's in the view's order (latest first, then the higher id)."""
+    found = decode_cursor(cursor)
+    try:
+        at, id_ = datetime.fromisoformat(found[0]), int(found[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise InvalidInput(f"cursor {cursor!r} is not a cursor this API returned") from None
+    return sa.or_(
+        SurveyResponse.responded_at < at,
+        sa.and_(SurveyResponse.responded_at == at, SurveyResponse.id < id_),
     )

@@ -92,14 +92,16 @@ def campaign_page(
     sent: int | None = Query(None, ge=0),
     recent: int = Query(0, ge=0),
     linked: int = Query(0, ge=0),
+    cursor: str | None = Query(None, max_length=200),
     actor: Actor = PageActor,
     db: Session = DbSession,
 ) -> Response:
     summary = None if sent is None else surveys.SendSummary(sent, recent, linked)
+    view = surveys.campaign_view(db, campaign_id, cursor=cursor)
     return render(
         request,
         "survey_campaign.html",
-        {"v": surveys.campaign_view(db, campaign_id), "summary": summary, **_context(db, actor)},
+        {"v": view, "summary": summary, "older": cursor is not None, **_context(db, actor)},
         db=db,
         json_url=f"/api/v1/survey-campaigns/{campaign_id}",
     )

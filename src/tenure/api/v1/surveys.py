@@ -4,7 +4,7 @@ and send)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from tenure.api.v1.common import ERRORS, Actor, CurrentActor, Db, Session
@@ -40,10 +40,15 @@ def list_campaigns(actor: Actor = CurrentActor, db: Session = Db) -> list[survey
 
 @router.get("/survey-campaigns/{campaign_id}", response_model=surveys.CampaignView)
 def get_campaign(
-    campaign_id: int, actor: Actor = CurrentActor, db: Session = Db
+    campaign_id: int,
+    limit: int = Query(surveys.ANSWERS_SHOWN, ge=1, le=500, description="Answers per page"),
+    cursor: str | None = Query(None, max_length=200, description="The previous next_cursor"),
+    actor: Actor = CurrentActor,
+    db: Session = Db,
 ) -> surveys.CampaignView:
-    """One campaign with every answer so far."""
-    return surveys.campaign_view(db, campaign_id)
+    """One campaign with its score over every answer so far, and its answers, latest first, a
+    page at a time."""
+    return surveys.campaign_view(db, campaign_id, limit=limit, cursor=cursor)
 
 
 @router.post("/survey-campaigns", response_model=surveys.CampaignRow, status_code=201)

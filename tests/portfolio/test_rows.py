@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tenure.model import Contract, ContractStatus
+from tenure.model import Contract, ContractStatus, User
+from tenure.portfolio.book import export_ids, portfolio
+from tenure.portfolio.schemas import PortfolioQuery
 from tests import factories as f
 from tests.api.test_v1 import headers_for
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
@@ -57,3 +59,32 @@ def test_rows_read_the_contracts_in_force_not_their_stored_status(console: Conso
     assert [r["name"] for r in ranked][:3] == ["Acme", "Initech", "Umbrella"]
     one = console.client.get(f"/api/v1/accounts/{book.globex.id}", headers=headers).json()
     assert one["account"]["arr_by_currency"] == []
+
+
+def test_a_page_number_counts_every_selected_account(console: Console) -> None:
+    """The page's own query counts the rows it selects (a window before OFFSET and LIMIT): the
+    total is every account the filters select — on each page, past the last, and with a cursor
+    (counted apart) alike — the number the export's ids give."""
+    book = console.book
+    with console.session() as session:
+        ada = session.get_one(User, book.ada.id)
+        for params in (
+            {},
+            {"churned": True},
+            {"sort": "risk", "direction": "desc"},
+            {"sort": "utilization", "owner": "none"},
+            {"segment": "Enterprise", "sort": "health", "direction": "desc"},
+            {"q": "zzz"},
+        ):
+            query = PortfolioQuery(**params, limit=2)
+            selected = len(session.scalars(export_ids(session, query, ada, book.today)).all())
+            seen = []
+            for page in (1, 2, 3, 9):
+                shown = portfolio(session, query.model_copy(update={"page": page}), ada, book.today)
+                assert shown.total == selected, (params, page)
+                seen += [r.id for r in shown.items]
+            assert len(seen) == min(selected, 6)
+            cursor = portfolio(session, query, ada, book.today).next_cursor
+            if cursor:
+                paged = query.model_copy(update={"cursor": cursor})
+                assert portfolio(session, paged, ada, book.today).total == selected

@@ -90,13 +90,14 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
     """
     rows = rows_of(session, as_of)
     joins = filter_joins(query)
-    counted = filtered(session, rows, query, user, as_of, joins)
-    total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery())) or 0
     key = rows.sort_expression(query.sort, as_of)
     descending = query.direction == SortDirection.desc
     narrow = filtered(
         session, rows, query, user, as_of, joins | SORT_JOINS.get(query.sort, frozenset())
     )
+    # A page number: the page's query counts every row it selects (a window over the rows
+    # before OFFSET and LIMIT; the sort joins add no row), so the filters run once, not twice.
+    counting = not query.cursor
     if query.cursor:
         value, row_id = _decode_cursor(query, query.cursor)
         after = (
@@ -106,11 +107,18 @@ def portfolio(session: Session, query: PortfolioQuery, user: User, as_of: date) 
         )
         narrow = narrow.where(after)
     else:
-        narrow = narrow.offset((query.page - 1) * query.limit)
+        narrow = narrow.offset((query.page - 1) * query.limit).add_columns(
+            sa.func.count().over().label("total")
+        )
     order = (key.desc(), Account.id.desc()) if descending else (key.asc(), Account.id.asc())
     found = session.execute(
         narrow.add_columns(key.label("sort_value")).order_by(*order).limit(query.limit + 1)
     ).all()
+    if counting and found:
+        total = found[0].total
+    else:  # a cursor, or a page past the end
+        counted = filtered(session, rows, query, user, as_of, joins)
+        total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery())) or 0
     shown = found[: query.limit]
     page_rows = full_rows(session, [r.id for r in shown], as_of)
     # The cursor carries the sort value exactly as the database computed it.

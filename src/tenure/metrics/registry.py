@@ -110,6 +110,8 @@ def format_value(unit: Unit, value: object) -> str:
 
     >>> format_value(Unit.share, 0.42), format_value(Unit.change, -0.5), format_value(Unit.days, 3)
     ('42 %', '-50 %', '3 days')
+    >>> format_value(Unit.number, 25908), format_value(Unit.number, 1234.5)
+    ('25,908', '1,234.50')
     """
     if value is None or (isinstance(value, float) and value != value):
         return "—"
@@ -126,9 +128,10 @@ def format_value(unit: Unit, value: object) -> str:
         return f"{number:.0f} days"
     if unit is Unit.money:
         return f"{number:,.0f}"
+    # Thousands grouped as every page prints figures ("Events since first seen = 25,908").
     if number == int(number):
-        return f"{int(number)}"
-    return f"{number:.2f}"
+        return f"{int(number):,}"
+    return f"{number:,.2f}"
 
 
 _REGISTRY: dict[str, Metric] = {}

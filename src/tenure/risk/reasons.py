@@ -77,11 +77,14 @@ def reason_text(reason: Mapping[str, Any]) -> str:
     'License utilization, change over 12 weeks = -25 pts'
     >>> reason_text({"feature": "touchpoints_90d", "value": 2.0})
     'Touchpoints (90 days) = 2'
+    >>> reason_text({"feature": "nps_latest", "value": None})
+    'Latest NPS answer: no data'
     """
     feature, value = str(reason.get("feature")), reason.get("value")
     label = reason.get("label") or feature_label(feature)
     if value is None:
-        return label
+        # The model saw no value (no NPS answer yet): the bare name read as if it were one.
+        return f"{label}: no data"
     if (unit := stat_unit(feature)) is not None and isinstance(value, int | float):
         return f"{label} = {format_value(unit, value)}"
     change = CHANGE_FEATURE.fullmatch(feature)

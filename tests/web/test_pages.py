@@ -333,6 +333,8 @@ def test_kpis_explain_the_nps_scale(console: Console) -> None:
     assert "on a scale from −100 to +100" in page
     # The figures are the stored ones, saying the day of the data they were computed on.
     assert 'id="computed-on">Figures computed on the data of' in page
+    # The whole book's row named as the Per menu names it, not by its key 'all'.
+    assert "<td>everyone</td>" in page and "<td>all</td>" not in page
     past = console.client.get("/kpis?by=segment&page=9").text
     assert "groups: page 9 is past the last." in past
     maturity = console.client.get("/maturity").text

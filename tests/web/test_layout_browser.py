@@ -144,23 +144,39 @@ def test_lifecycle_stages_are_one_menu_away(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
-def test_calls_to_action_are_cards_on_a_phone(
-    page: Page, live_console: LiveConsole, screenshot_dir: Path
+@pytest.mark.parametrize(
+    ("path", "table", "named", "last"),
+    [
+        ("/today", "#ctas", "Due", "td.triage"),
+        ("/portfolio", "#portfolio-table table", "Health", "td[data-label=Utilization]"),
+        ("/risk?owner=all", "main table.list", "Health", "td.whole-line"),
+    ],
+)
+def test_wide_lists_are_cards_on_a_phone(
+    page: Page,
+    live_console: LiveConsole,
+    screenshot_dir: Path,
+    path: str,
+    table: str,
+    named: str,
+    last: str,
 ) -> None:
-    """Today's eight-column CTA table scrolled sideways on a phone, the triage buttons out of
-    sight: at 390 px each call to action is a card, its cells named, one under the other."""
+    """Today's calls to action, the portfolio and the churn risk list scrolled sideways on a
+    phone: the triage buttons, health and ARR out of sight. At 390 px each row is a card, its
+    cells named, all of it inside the window."""
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live_console, "cleo@example.com")
-    page.goto(f"{live_console.url}/today")
-    row = page.locator("#ctas tbody tr").first
+    page.goto(f"{live_console.url}{path}")
+    row = page.locator(f"{table} tbody tr").first
     expect(row).to_be_visible()
-    expect(page.locator("#ctas thead")).to_be_hidden()
-    due = row.locator("td[data-label=Due]")
-    assert due.evaluate("e => getComputedStyle(e).display") == "block"
-    assert due.evaluate("e => getComputedStyle(e, '::before').content") == '"Due: "'
-    box = row.locator("td.triage").bounding_box()
-    assert box is not None and box["x"] + box["width"] <= 390, box  # triage within reach
-    page.screenshot(path=str(screenshot_dir / "today-ctas-390.png"), full_page=True)
+    expect(page.locator(f"{table} thead")).to_be_hidden()
+    cell = row.locator(f"td[data-label={named!r}]")
+    assert cell.evaluate("e => getComputedStyle(e, '::before').content") == f'"{named}: "'
+    for part in (cell, row.locator(last)):
+        box = part.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, (path, box)
+    name = path.strip("/").split("?")[0].replace("/", "-")
+    page.screenshot(path=str(screenshot_dir / f"{name}-cards-390.png"), full_page=True)
 
 
 # The x-axis ticks a uPlot chart drew on its canvas: their labels and the pixels between them.

@@ -167,7 +167,7 @@ def test_ebr_pdf_with_trimmed_fonts_reads_as_with_the_whole_ones() -> None:
 
     trimmed, whole = render_pdf(PACK), _pdf(PACK, trimmed=False)
     assert text(trimmed) == text(whole)
-    fonts = _fonts(trimmed=True)
+    fonts = _fonts(True)
     assert fonts is not None
     regular, _, covered = fonts
     assert {ord(c) for c in "Zoë Ørsted — ≥ 90 % · € → •"} <= covered
@@ -175,3 +175,16 @@ def test_ebr_pdf_with_trimmed_fonts_reads_as_with_the_whole_ones() -> None:
     assert Path(regular).stat().st_size < (FONT_DIRS[0] / "DejaVuSans.ttf").stat().st_size / 3
     georgian = PACK.model_copy(update={"account_name": "საქართველო Ltd"})
     assert "Executive Business Review — საქართველო Ltd" in text(render_pdf(georgian))
+
+
+def test_ebr_pdf_cuts_its_fonts_again_when_their_temporary_folder_is_emptied() -> None:
+    """A long-running server's temporary files may be cleaned away between two PDFs."""
+    fonts = _fonts(True)
+    assert fonts is not None
+    for path in fonts[:2]:
+        Path(path).unlink()
+    assert "Acme Ltd" in "\n".join(
+        p.extract_text() for p in PdfReader(BytesIO(render_pdf(PACK))).pages
+    )
+    again = _fonts(True)
+    assert again is not None and all(Path(path).exists() for path in again[:2])

@@ -397,6 +397,9 @@ def _pdf(pack: EbrPack, *, trimmed: bool) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     fonts = _fonts(trimmed)
+    if fonts is not None and not all(Path(f).exists() for f in fonts[:2]):
+        _fonts.cache_clear()  # a cleaner emptied the temporary folder: cut them again
+        fonts = _fonts(trimmed)
     if fonts is not None:
         regular, bold, covered = fonts
         pdf.add_font("body", "", regular)

@@ -410,18 +410,21 @@ def signed_in(new_client: NewClient, email: str) -> httpx.Client:
 def time_requests(client: httpx.Client, paths: list[str], warmup: int) -> dict[str, Any]:
     for path in paths[:warmup]:
         client.get(path).raise_for_status()
-    times = []
+    timed = []
     for path in paths:
         started = time.perf_counter()
         response = client.get(path)
-        times.append((time.perf_counter() - started) * 1000)
+        timed.append(((time.perf_counter() - started) * 1000, path))
         response.raise_for_status()
-    times.sort()
+    timed.sort()
+    times = [ms for ms, _ in timed]
     return {
         "requests": len(times),
         "p50_ms": round(statistics.median(times), 1),
         "p95_ms": round(times[max(0, int(0.95 * len(times)) - 1)], 1),
         "max_ms": round(times[-1], 1),
+        # Which request a p95 spike is: open it with benchmarks.web_profile --each.
+        "slowest_path": timed[-1][1],
     }
 
 

@@ -58,6 +58,18 @@ def test_ctas_and_rules_over_the_api(database_url: str, data_dir: Path) -> None:
             "/api/v1/rules/renewal_preparation/preview?as_of=2026-03-01", headers=auth
         ).json()
         assert preview["decisions"] == {"created": 1}
+        # Firings listed 100 at a time unless asked otherwise; every one counted.
+        assert (preview["firings_total"], preview["offset"], preview["limit"]) == (1, 0, 100)
+        assert len(preview["firings"]) == 1
+        paged = client.get(
+            "/api/v1/rules/renewal_preparation/preview?as_of=2026-03-01&offset=1&limit=5",
+            headers=auth,
+        ).json()
+        assert (paged["firings"], paged["firings_total"], paged["decisions"]) == (
+            [],
+            1,
+            {"created": 1},
+        )
         rules = client.get("/api/v1/rules?as_of=2026-03-01", headers=auth).json()
         renewal = next(r for r in rules if r["key"] == "renewal_preparation")
         assert renewal["missing_facts"] == [] and renewal["trigger"].startswith("days_to_renewal")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tenure.model import Contract, HealthScore
 from tenure.playbooks import service
 from tenure.playbooks.facts import build_facts, facts_on
-from tenure.playbooks.rules import Rule, Ruleset, load_ruleset, parse_ruleset
+from tenure.playbooks.rules import Ruleset, load_ruleset, parse_ruleset
 from tenure.playbooks.schemas import PreviewRead
 from tenure.playbooks.service import plan_day
 from tenure.success import rules as language
@@ -183,23 +183,10 @@ def test_the_kept_facts_are_read_again_after_any_change(session: Session) -> Non
     assert_same_answer(session, RULES, DAY)
 
 
-def test_a_rule_is_judged_by_outcome_as_the_language_judges_it() -> None:
-    rule = Rule.model_validate(
-        {
-            "key": "r",
-            "name": "r",
-            "type": "risk",
-            "when": {
-                "any": [
-                    {"fact": "x", "op": ">", "value": 3},
-                    {"fact": "y", "op": "==", "value": "a"},
-                ]
-            },
-        }
-    )
-    for facts in ({}, {"x": None}, {"x": 4}, {"x": "text"}, {"x": 2, "y": "a"}, {"y": "b"}):
-        for condition in rule.when.conditions:
-            assert (
-                condition.outcome(facts)
-                is language.evaluate(condition.language_rule, facts).outcome
-            ), facts
+def test_many_accounts_are_judged_as_the_language_judges_one() -> None:
+    rows: list[dict[str, Any]] = [{}, {"x": None}, {"x": 4}, {"x": "text"}, {"x": 2}, {"x": 3}]
+    for op, value in [(">", 3), ("<=", 3), ("==", "text"), ("!=", 4), ("in", [2, 4])]:
+        rule = language.Rule(field="x", op=op, value=value)
+        expected = [language.evaluate(rule, facts).outcome for facts in rows]
+        assert language.outcomes(rule, rows) == expected, (op, value)
+        assert [language.outcome(rule, facts) for facts in rows] == expected, (op, value)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tenure.errors import InvalidInput
-from tenure.playbooks.rules import check, evaluate, load_ruleset, missing_facts, parse_ruleset
+from tenure.playbooks.rules import evaluate, load_ruleset, missing_facts, parse_ruleset
+from tenure.success import rules as language
 from tenure.success.rules import Outcome
 
 RISK_RULE = """
@@ -101,8 +102,8 @@ def test_a_condition_on_an_absent_fact_is_unknown_and_fires_nothing() -> None:
     """Absent means unknown (tenure.success.rules); a trigger fires only on conditions that pass."""
     risk = parse_ruleset(RISK_RULE, source="t.yaml").rules[0]
     no_score = {"days_to_renewal": 10}
-    checks = [check(c, no_score) for c in risk.when.conditions]
-    assert [c.outcome for c in checks] == [Outcome.unknown, Outcome.passed]
+    judged = [language.outcome(c.language_rule, no_score) for c in risk.when.conditions]
+    assert judged == [Outcome.unknown, Outcome.passed]
     assert evaluate([risk], {4: no_score}) == []
     either = parse_ruleset(
         RISK_RULE.replace("all:", "any:").replace("key: churn_risk", "key: either"),

@@ -165,7 +165,7 @@ class PlanInput:
 def plan(data: PlanInput) -> list[Planned]:
     """Decide, for every firing and every open CTA of the evaluated rules, what happens today."""
     out: list[Planned] = []
-    candidates: dict[int | None, list[Planned]] = defaultdict(list)
+    candidates: dict[int | None, list[tuple[Firing, AccountContext]]] = defaultdict(list)
     fired_keys: set[str] = set()
     for firing in data.firings:
         rule = data.rules[firing.rule_key]
@@ -174,56 +174,76 @@ def plan(data: PlanInput) -> list[Planned]:
         if key in data.already_decided:
             continue
         account = data.accounts[firing.account_id]
-        item = Planned(
-            Decision.created,
-            firing.rule_key,
-            firing.account_id,
-            firing,
-            owner_id=account.owner_id,
-            arr_at_risk=account.arr_at_risk,
-            currency=account.currency,
-            rank_value=account.rank_value,
-        )
         existing = data.open_ctas.get(key)
         closed_on = data.last_closed_on.get(key)
         if existing is not None:
             same = existing.facts_signature == facts_signature(firing)
             decision = Decision.deduplicated if same else Decision.updated
-            out.append(item._replace(decision=decision, cta_id=existing.cta_id))
+            out.append(_planned(firing, account, decision, cta_id=existing.cta_id))
         elif closed_on is not None and data.as_of < closed_on + timedelta(rule.cooldown_days):
             until = closed_on + timedelta(rule.cooldown_days)
             note = f"closed on {closed_on}; cooldown until {until}"
-            out.append(item._replace(decision=Decision.cooldown, note=note))
+            out.append(_planned(firing, account, Decision.cooldown, note=note))
         elif in_control(rule.key, account.external_id, rule.control_share):
             note = f"control share {rule.control_share:g}"
-            out.append(item._replace(decision=Decision.control, note=note))
+            out.append(_planned(firing, account, Decision.control, note=note))
         else:
-            candidates[account.owner_id].append(item)
+            candidates[account.owner_id].append((firing, account))
     for owner_id, owned in candidates.items():
         out.extend(_apply_cap(owned, data, owner_id))
     out.extend(_auto_closes(data, fired_keys))
     return out
 
 
-def _candidate_order(item: Planned, rules: Mapping[str, Rule]) -> tuple[float, int, str, int]:
-    priority = PRIORITY_RANK[rules[item.rule_key].priority]
-    return (-item.rank_value, -priority, item.rule_key, item.account_id)
+def _planned(
+    firing: Firing,
+    account: AccountContext,
+    decision: Decision,
+    *,
+    cta_id: int | None = None,
+    rank: int | None = None,
+    note: str = "",
+) -> Planned:
+    """A firing's decision, made once (a preview plans thousands: no copy-and-change)."""
+    return Planned(
+        decision,
+        firing.rule_key,
+        firing.account_id,
+        firing,
+        cta_id,
+        account.owner_id,
+        account.arr_at_risk,
+        account.currency,
+        account.rank_value,
+        rank,
+        note,
+    )
 
 
-def _apply_cap(owned: list[Planned], data: PlanInput, owner_id: int | None) -> list[Planned]:
+def _candidate_order(
+    candidate: tuple[Firing, AccountContext], rules: Mapping[str, Rule]
+) -> tuple[float, int, str, int]:
+    firing, account = candidate
+    priority = PRIORITY_RANK[rules[firing.rule_key].priority]
+    return (-account.rank_value, -priority, firing.rule_key, firing.account_id)
+
+
+def _apply_cap(
+    owned: list[tuple[Firing, AccountContext]], data: PlanInput, owner_id: int | None
+) -> list[Planned]:
     cap = data.settings.daily_cap_per_csm
-    ranked = sorted(owned, key=lambda p: _candidate_order(p, data.rules))
+    ranked = sorted(owned, key=lambda c: _candidate_order(c, data.rules))
     if cap is None or owner_id is None:  # unassigned CTAs go to the team queue, uncapped
         room = len(ranked)
     else:
         room = cap - data.created_today.get(owner_id, 0)
     out = []
-    for rank, item in enumerate(ranked, start=1):
+    for rank, (firing, account) in enumerate(ranked, start=1):
         if rank <= room:
-            out.append(item._replace(rank=rank))
+            out.append(_planned(firing, account, Decision.created, rank=rank))
         else:
             note = f"daily cap of {cap} new CTAs for this CSM reached; ranked {rank} by ARR at risk"
-            out.append(item._replace(decision=Decision.suppressed, rank=rank, note=note))
+            out.append(_planned(firing, account, Decision.suppressed, rank=rank, note=note))
     return out
 
 

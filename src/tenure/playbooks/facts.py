@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,9 +67,11 @@ class FactsTable:
     managers: dict[int, int | None] = field(default_factory=dict)  # user id → manager id
     sources: list[str] = field(default_factory=list)
 
-    @property
-    def fact_names(self) -> set[str]:
-        return {name for values in self.facts.values() for name in values}
+    @cached_property
+    def fact_names(self) -> frozenset[str]:
+        """The facts some account has (read once the table is built: a kept table is read by
+        every preview of its day)."""
+        return frozenset(name for values in self.facts.values() for name in values)
 
     def merge(self, name: str, facts: Facts) -> None:
         self.sources.append(name)

@@ -25,7 +25,6 @@ nobody rather than guessing (``missing_facts`` names them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -77,10 +76,6 @@ class Condition(_Strict):
         """The condition in the one rule language (built once: a preview checks it on every
         account of the book)."""
         return language.Rule(field=self.fact, op=self.op, value=self.value)
-
-    def outcome(self, facts: Mapping[str, Any]) -> language.Outcome:
-        """Pass, fail or unknown (an absent fact) in the one rule language."""
-        return language.outcome(self.language_rule, facts)
 
 
 class Trigger(_Strict):
@@ -308,8 +303,10 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
-class Firing:
+class Firing(NamedTuple):
+    """A rule firing on an account, with every condition as checked (a named tuple, as
+    :class:`FactCheck`: a preview writes thousands)."""
+
     rule_key: str
     rule_version: int
     account_id: int
@@ -324,12 +321,9 @@ class Firing:
         return [c.to_dict() for c in self.checks]
 
 
-def check(
-    condition: Condition, facts: Mapping[str, Any], outcome: language.Outcome | None = None
-) -> FactCheck:
-    """The condition on one account's facts (its ``outcome`` when already known); it counts
-    towards firing only when it passes."""
-    outcome = condition.outcome(facts) if outcome is None else outcome
+def check(condition: Condition, facts: Mapping[str, Any], outcome: language.Outcome) -> FactCheck:
+    """The condition as judged on one account's facts; it counts towards firing only when it
+    passes."""
     return FactCheck(
         condition.fact,
         condition.op,
@@ -342,27 +336,34 @@ def check(
 
 def evaluate_account(rule: Rule, account_id: int, facts: Mapping[str, Any]) -> Firing | None:
     """The firing of ``rule`` on one account's facts, or None when the trigger does not hold
-    or the account is not one the rule watches (a customer rule never fires on a prospect).
-    Outcomes first, the checks a CSM reads only for a firing: most accounts do not fire."""
-    if not rule.watches(facts):
-        return None
-    conditions = rule.when.conditions
-    outcomes = [c.outcome(facts) for c in conditions]
-    passed = [o is language.Outcome.passed for o in outcomes]
-    if not (all(passed) if rule.when.all else any(passed)):
-        return None
-    checks = tuple(check(c, facts, o) for c, o in zip(conditions, outcomes, strict=True))
-    return Firing(rule.key, rule.version, account_id, checks)
+    or the account is not one the rule watches (a customer rule never fires on a prospect)."""
+    found = _firings(rule, [account_id], [facts])
+    return found[0] if found else None
 
 
 def evaluate(rules: Iterable[Rule], facts_table: FactsTable) -> list[Firing]:
     """Every firing of every rule over the facts table, ordered by rule then account."""
+    account_ids = sorted(facts_table)
+    rows = [facts_table[a] for a in account_ids]
+    return [firing for rule in rules for firing in _firings(rule, account_ids, rows)]
+
+
+def _firings(
+    rule: Rule, account_ids: Sequence[int], rows: Sequence[Mapping[str, Any]]
+) -> list[Firing]:
+    """The rule over many accounts, one condition at a time (:func:`language.outcomes`); the
+    checks a CSM reads are written for the accounts it fires on only — most do not fire."""
+    conditions = rule.when.conditions
+    judged = [language.outcomes(c.language_rule, rows) for c in conditions]
+    passed = language.Outcome.passed
+    each = zip(*([o is passed for o in j] for j in judged), strict=True)
+    holds = map(all if rule.when.all else any, each)
     firings = []
-    for rule in rules:
-        for account_id in sorted(facts_table):
-            firing = evaluate_account(rule, account_id, facts_table[account_id])
-            if firing is not None:
-                firings.append(firing)
+    for i, fired in enumerate(holds):
+        if not fired or not rule.watches(rows[i]):
+            continue
+        checks = tuple(check(c, rows[i], judged[n][i]) for n, c in enumerate(conditions))
+        firings.append(Firing(rule.key, rule.version, account_ids[i], checks))
     return firings
 
 

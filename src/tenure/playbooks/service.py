@@ -565,7 +565,7 @@ def fact_names(session: Session, as_of: date) -> set[str]:
     facts = build_facts(session, as_of)
     if stored is None:
         store_fact_names(session, facts)
-    return facts.fact_names
+    return set(facts.fact_names)
 
 
 def read_cta(session: Session, cta_id: int) -> CtaRead:

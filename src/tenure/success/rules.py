@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -140,6 +140,30 @@ def outcome(rule: Rule, facts: Mapping[str, Any]) -> Outcome:
         except TypeError:
             return Outcome.unknown
     return Outcome.passed if ok else Outcome.failed
+
+
+def outcomes(rule: Rule, rows: Sequence[Mapping[str, Any]]) -> list[Outcome]:
+    """:func:`outcome` of the rule on each of many accounts' facts (a playbook trigger over the
+    whole book), the comparison looked up once rather than once per account.
+
+    >>> outcomes(Rule(field="seats", op="gte", value=10), [{"seats": 12}, {}, {"seats": "x"}])
+    [<Outcome.passed: 'pass'>, <Outcome.unknown: 'unknown'>, <Outcome.unknown: 'unknown'>]
+    """
+    if rule.op not in _COMPARE or rule.at_most is not None:
+        return [outcome(rule, facts) for facts in rows]
+    compare, field, value = _COMPARE[rule.op], rule.field, rule.value
+    passed, failed, unknown = Outcome.passed, Outcome.failed, Outcome.unknown
+    found = []
+    for facts in rows:
+        actual = facts.get(field)
+        if actual is None:
+            found.append(unknown)
+            continue
+        try:
+            found.append(passed if compare(actual, value) else failed)
+        except TypeError:
+            found.append(unknown)
+    return found
 
 
 def evaluate(rule: Rule, facts: Mapping[str, Any]) -> RuleResult:

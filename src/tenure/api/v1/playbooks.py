@@ -136,20 +136,23 @@ def create_rule(
     return next(r for r in service.rules_overview(db, _rules(db), as_of) if r.key == rule.key)
 
 
+# Firings a preview lists unless asked for more (every one is counted and planned).
+PREVIEW_API_PAGE = 100
+
+
 @router.get("/rules/{rule_key}/preview", response_model=PreviewRead)
 def preview_rule(
     rule_key: str,
     as_of: date = AsOf,
     offset: int = Query(0, ge=0, description="Skip this many of the firings listed."),
-    limit: int | None = Query(
-        None, ge=1, le=100_000, description="List at most this many firings (default: all)."
-    ),
+    limit: int = Query(PREVIEW_API_PAGE, ge=1, le=10_000, description="List at most this many."),
     actor: Actor = CurrentActor,
     db: Session = Db,
 ) -> PreviewRead:
     """Whom the rule would fire on at ``as_of`` and the new-CTA load per CSM (writes nothing):
-    every firing counted (``firings_total``) and planned; ``firings`` lists them by account id,
-    all of them or ``limit`` from ``offset``."""
+    every firing counted (``firings_total``), planned and in ``decisions`` and
+    ``load_per_csm``; ``firings`` lists ``limit`` of them by account id from ``offset`` (page on
+    with ``offset``: a rule can fire on thousands of accounts)."""
     return service.preview(db, _rules(db), rule_key, as_of, offset=offset, limit=limit)
 
 

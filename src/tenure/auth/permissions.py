@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -100,6 +100,15 @@ def editable_accounts(session: Session, user: User, owners: Mapping[int, int | N
             )
         )
     return editable
+
+
+def account_owners(session: Session, account_ids: Iterable[int]) -> dict[int, int | None]:
+    """Each account's owner's id (None: unassigned), for :func:`editable_accounts`."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    rows = session.execute(sa.select(Account.id, Account.owner_id).where(Account.id.in_(ids)))
+    return {account_id: owner_id for account_id, owner_id in rows}
 
 
 def require_account_editor(session: Session, user: User, account: Account) -> None:

@@ -9,12 +9,13 @@ that calendar, so a CTA closed or snoozed from any surface counts on the same da
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from tenure.auth import audit
-from tenure.auth.permissions import Actor, can_edit_account
+from tenure.auth.permissions import Actor, account_owners, can_edit_account, editable_accounts
 from tenure.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tenure.model import Account, Cta, CtaStatus, User
 from tenure.model.base import utcnow
@@ -41,6 +42,14 @@ def may_triage(session: Session, user: User, cta: Cta) -> bool:
     this before they offer the buttons, so nobody is offered what would be refused."""
     account = session.get_one(Account, cta.account_id)
     return cta.owner_id == user.id or can_edit_account(session, user, account)
+
+
+def triageable(session: Session, user: User, ctas: Sequence[CtaRead]) -> list[int]:
+    """The ids of these CTAs ``user`` may act on (:func:`may_triage`), for a list's buttons: two
+    statements at most for the list."""
+    others = {c.account_id for c in ctas if c.owner_id != user.id}
+    editable = editable_accounts(session, user, account_owners(session, others))
+    return [c.id for c in ctas if c.owner_id == user.id or c.account_id in editable]
 
 
 def _actionable(session: Session, cta_id: int, actor: Actor) -> tuple[Cta, Account]:

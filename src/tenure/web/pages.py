@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts import service as accounts
 from tenure.auth.http import DbSession, page_actor
-from tenure.auth.permissions import Actor, can_edit_account
+from tenure.auth.permissions import Actor, account_owners, editable_accounts
 from tenure.errors import InvalidInput, NotFound
 from tenure.http.deps import AsOf
-from tenure.model import Account, AccountTeamRole, TouchpointKind, UserRole
+from tenure.model import AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
 from tenure.portfolio import (
     account_360,
@@ -368,11 +368,9 @@ def churn_review_page(
             "reason_words": REASON_WORDS,
             "class_words": class_words,
             # Buttons only where the reader may confirm (the service answers 403 elsewhere).
-            "editable": {
-                r.account_id
-                for r in review.items
-                if can_edit_account(db, actor.user, db.get_one(Account, r.account_id))
-            },
+            "editable": editable_accounts(
+                db, actor.user, account_owners(db, (r.account_id for r in review.items))
+            ),
         },
         db=db,
         json_url="/api/v1/churn-review?"

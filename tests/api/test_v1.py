@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from tenure.model import AccountOwnership, AuditLog, Touchpoint
+from tenure.portfolio import today as today_module
 from tenure.store.events import events_table_from_rows, open_event_store
-from tests.web.factories import token_headers
+from tests.web.factories import sign_in, token_headers
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
 
 READ_ENDPOINTS = [
@@ -317,6 +318,34 @@ def test_today_is_the_csm_s_renewals_in_120_days(console: Console) -> None:
         {"currency": "EUR", "arr": 10000.0},
         {"currency": "USD", "arr": 200000.0},
     ]
+
+
+def test_today_lists_the_soonest_renewals_and_adds_up_them_all(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Today lists the soonest renewals (two here, fifty in use: a team's thousand rows were
+    most of the page's time); the count and the ARR at stake are every renewal's (Umbrella's
+    EUR, not listed, counted), and the page links to the Portfolio listing them all."""
+    monkeypatch.setattr(today_module, "TODAY_RENEWALS_SHOWN", 2)
+    max_ = headers_for(console, "max@example.com")
+    everyone = console.client.get("/api/v1/today", params={"scope": "all"}, headers=max_).json()
+    assert [r["name"] for r in everyone["renewals"]] == ["Acme", "Initech"]
+    assert everyone["renewals_total"] == 3
+    assert everyone["renewal_arr"] == [
+        {"currency": "EUR", "arr": 10000.0},
+        {"currency": "USD", "arr": 200000.0},
+    ]
+    sign_in(console.client, "max@example.com")
+    page = console.client.get("/today", params={"scope": "all"}).text
+    link = "/portfolio?renewal_within_days=120&amp;sort=renewal_on"
+    assert (
+        "3 account(s), ARR at stake" in page
+        and f'<a href="{link}">all 3 on the Portfolio</a>' in page
+    )
+    listed = console.client.get(link.replace("&amp;", "&")).text
+    assert all(name in listed for name in ("Acme", "Initech", "Umbrella"))
+    mine = console.client.get("/today", params={"scope": "team"}).text
+    assert "on the Portfolio" not in mine
 
 
 def test_renewals_by_month_keep_currencies_apart(console: Console) -> None:

@@ -38,12 +38,10 @@ from tenure.portfolio.rows import (
     current_contracts,
     filtered,
     owner_ids,
+    row_fields,
     rows_of,
-    to_row,
-    with_money,
 )
 from tenure.portfolio.schemas import (
-    AccountRow,
     ArrByCurrency,
     PortfolioQuery,
     RenewalMonth,
@@ -58,11 +56,11 @@ from tenure.success.lifecycle_service import renewing_before_value
 
 def renewing_between(
     session: Session, user: User, owner: str | None, start: date, end: date, as_of: date
-) -> list[AccountRow]:
-    """Accounts whose next renewal falls in [start, end], soonest first, with their contract
-    figures only (no judgements): what Today and Renewals list, cheap on a large book."""
-    rows = [to_row(r, as_of) for r in _renewing(session, user, owner, start, end, as_of)]
-    return with_money(session, rows, as_of)
+) -> list[dict[str, Any]]:
+    """The fields (rows.row_fields) of the accounts whose next renewal falls in [start, end],
+    soonest first, with their contract figures only (no judgements): what Today lists, cheap on
+    a large book — rows made of the few shown (rows.rows_with_money)."""
+    return [row_fields(r, as_of) for r in _renewing(session, user, owner, start, end, as_of)]
 
 
 def _renewing(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -422,18 +422,32 @@ def full_rows(
         chunk = ids[start : start + ID_CHUNK]
         of_chunk = rows_of(session, as_of, chunk).select().where(Account.id.in_(chunk))
         found.update((r.id, r) for r in session.execute(of_chunk).all())
-    # Each row made once with its money (no copy per row: Today and a family list hundreds).
     fields = [row_fields(found[i], as_of) for i in ids]
-    table = table or fx_service.rate_table(session, on=as_of)
-    split = split_by_currency(
-        session, [f["id"] for f in fields if f["currency"] == MULTIPLE_CURRENCIES], as_of
-    )
+    return rows_with_money(session, fields, as_of, AccountRow, table)
+
+
+R = TypeVar("R", bound=AccountRow)
+
+
+def rows_with_money(
+    session: Session,
+    fields: list[dict[str, Any]],
+    day: date,
+    make: type[R],
+    table: RateTable | None = None,
+    split: Mapping[int, list[tuple[str, float]]] | None = None,
+) -> list[R]:
+    """Rows of ``make`` from their fields (:func:`row_fields`, and any more ``make`` has), each
+    made once with its money (:func:`with_money`; no copy per row: Today and a family list
+    hundreds); ``split``: the multi-currency accounts' ARR per currency, when already read."""
+    table = table or fx_service.rate_table(session, on=day)
+    if split is None:
+        multiple = [f["id"] for f in fields if f["currency"] == MULTIPLE_CURRENCIES]
+        split = split_by_currency(session, multiple, day)
     return [
-        AccountRow(
+        make(
             **f,
-            **_money(
-                f["currency"], f["arr"], f["arr_at_risk"], split.get(f["id"], []), table, as_of
-            ),
+            **_money(f["currency"], f["arr"], f["arr_at_risk"], split.get(f["id"], []), table, day),
         )
         for f in fields
     ]
@@ -532,12 +546,12 @@ def _money(
     return money
 
 
-def arr_totals(rows: Sequence[AccountRow]) -> list[ArrByCurrency]:
-    """ARR per currency of these rows (never summed across currencies)."""
+def currency_totals(figures: Iterable[tuple[str, float]]) -> list[ArrByCurrency]:
+    """These (currency, ARR) figures added up per currency, in currency order (never summed
+    across currencies)."""
     totals: dict[str, float] = defaultdict(float)
-    for row in rows:
-        for figure in row.arr_by_currency:
-            totals[figure.currency] += figure.arr
+    for currency, arr in figures:
+        totals[currency] += arr
     return [ArrByCurrency(currency=c, arr=round(v, 2)) for c, v in sorted(totals.items())]
 
 

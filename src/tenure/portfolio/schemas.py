@@ -285,7 +285,10 @@ class TodayReport(BaseModel):
     user_id: int
     scope: str  # "mine" | "team" | "all"
     window_days: int
+    # The soonest renewals in the window (today.TODAY_RENEWALS_SHOWN at most), of how many in
+    # all, and the ARR at stake of them all per currency.
     renewals: list[TodayRenewal]
+    renewals_total: int
     renewal_arr: list[ArrByCurrency]
     untouched_accounts: list[AccountRow]
     # Open CTAs ranked by ARR at risk and priority; health scores that moved and why.

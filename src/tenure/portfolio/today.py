@@ -7,16 +7,29 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.model import Account, Cta, Touchpoint, User, UserRole
-from tenure.playbooks.triage import may_triage, snooze_range
+from tenure.accounts import fx_service
+from tenure.accounts.arr import MULTIPLE_CURRENCIES
+from tenure.model import Account, Touchpoint, User, UserRole
+from tenure.playbooks.triage import snooze_range, triageable
 from tenure.portfolio import signals
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.renewals import renewing_between
-from tenure.portfolio.rows import arr_totals, filtered, full_rows, owner_ids, rows_of
+from tenure.portfolio.rows import (
+    by_currency_of,
+    currency_totals,
+    filtered,
+    full_rows,
+    owner_ids,
+    rows_of,
+    rows_with_money,
+    split_by_currency,
+)
 from tenure.portfolio.schemas import PortfolioQuery, SortKey, TodayRenewal, TodayReport
 from tenure.store.events import EventStore
 
 TODAY_RENEWAL_WINDOW_DAYS = 120
+# Today lists this many of them, the soonest; the Portfolio lists them all (its link says so).
+TODAY_RENEWALS_SHOWN = 50
 # An account nobody has talked to in this long shows on Today as "no touchpoint".
 UNTOUCHED_AFTER_DAYS = 90
 
@@ -41,7 +54,26 @@ def today(
     renewing = renewing_between(
         session, user, owner, as_of, as_of + timedelta(days=TODAY_RENEWAL_WINDOW_DAYS), as_of
     )
-    last_touch = _last_touchpoints(session, [r.id for r in renewing])
+    # The ARR at stake of every renewal; rows for the soonest alone (a team's 1,000 renewals
+    # made a page of 1,000 rows, and most of its time).
+    table = fx_service.rate_table(session, on=as_of)
+    multiple = [f["id"] for f in renewing if f["currency"] == MULTIPLE_CURRENCIES]
+    split = split_by_currency(session, multiple, as_of)
+    renewal_arr = currency_totals(
+        figure
+        for f in renewing
+        for figure in by_currency_of(f["currency"], f["arr"], split.get(f["id"], []))
+    )
+    shown = renewing[:TODAY_RENEWALS_SHOWN]
+    last_touch = _last_touchpoints(session, [f["id"] for f in shown])
+    renewals = rows_with_money(
+        session,
+        [{**f, "last_touchpoint_at": last_touch.get(f["id"])} for f in shown],
+        as_of,
+        TodayRenewal,
+        table,
+        split,
+    )
     cutoff = datetime.combine(as_of - timedelta(days=UNTOUCHED_AFTER_DAYS), datetime.min.time())
     rows = rows_of(session, as_of)
     # One index probe per candidate account (touchpoint.account_id), not a scan of every
@@ -64,14 +96,12 @@ def today(
         user_id=user.id,
         scope=scope,
         window_days=TODAY_RENEWAL_WINDOW_DAYS,
-        renewals=[
-            TodayRenewal(**r.model_dump(), last_touchpoint_at=last_touch.get(r.id))
-            for r in renewing
-        ],
-        renewal_arr=arr_totals(renewing),
-        untouched_accounts=full_rows(session, list(session.scalars(untouched)), as_of),
+        renewals=renewals,
+        renewals_total=len(renewing),
+        renewal_arr=renewal_arr,
+        untouched_accounts=full_rows(session, list(session.scalars(untouched)), as_of, table),
         ctas=ctas,
-        triageable=[c.id for c in ctas if may_triage(session, user, session.get_one(Cta, c.id))],
+        triageable=triageable(session, user, ctas),
         snooze_from=snooze_from,
         snooze_default=snooze_default,
         snooze_to=snooze_to,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -160,6 +160,18 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
                 evidence=EVIDENCE,
             )
         )
+        # A milestone of ours due long ago and never marked.
+        session.add(
+            Milestone(
+                plan_id=plan.id,
+                account_id=acme.id,
+                key="kickoff",
+                name="Kickoff held",
+                type="success",
+                owner="vendor",
+                due_on=date(2020, 1, 6),
+            )
+        )
         session.execute(
             sa.update(Ticket).where(Ticket.account_id == acme.id).values(category="how_to")
         )
@@ -212,6 +224,9 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
         assert "Feature breadth 40 % (at least 30 %), usage of 2026-08-09" in account
         assert "· How to" in account
         assert "<td>Outcome</td><td>The customer</td>" in account  # the plan's milestone rows
+        plan_page = console.client.get(f"/accounts/{book.acme.id}/success-plan").text
+        # Type and owner in words on the plan page too (it showed 'success' and 'us').
+        assert "<td>Success</td><td>Our team</td>" in plan_page
         assert "Lifecycle stage in the CRM: <span" in account and "North America" in account
         assert "Cut churn of new reps" in account and "low touch experience" in account
         # The target's check ('outcome.rep_churn unknown (no data)') is an admin's detail.
@@ -288,3 +303,31 @@ def test_a_service_error_reaches_a_page_without_its_cli_command(console: Console
     assert "no churn model fitted yet; churn risk is not scored" in _text(page.text)
     assert not CLI_HINT.search(_text(page.text))
     assert console.client.get("/api/v1/test-refusal").json()["message"] == message
+
+
+def test_milestone_statuses_read_as_words() -> None:
+    """Every milestone status as the account page and the success plan show it: 'unknown'
+    (due before Tenure watched the account, never marked) read as if no one knew anything."""
+    from types import SimpleNamespace
+
+    from tenure.success.milestones import MilestoneStatus
+    from tenure.web.render import templates
+
+    macros = templates.env.get_template("_macros.html").module
+    shown = {
+        status: _text(
+            str(
+                macros.milestone_status(
+                    SimpleNamespace(status=status, reached_on=None, reason="why")
+                )
+            )
+        ).strip()
+        for status in MilestoneStatus
+    }
+    assert shown == {
+        MilestoneStatus.reached: "reached",
+        MilestoneStatus.on_track: "on track",
+        MilestoneStatus.behind: "behind",
+        MilestoneStatus.stuck: "stuck",
+        MilestoneStatus.unknown: "not recorded",
+    }

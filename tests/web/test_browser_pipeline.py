@@ -59,7 +59,7 @@ def test_the_farmer_opens_an_expansion_deal(
     expect(row).to_contain_text("Add 50 seats for EMEA")
     expect(row).to_contain_text("Expansion")
     expect(row).to_contain_text("24,000 EUR")
-    expect(row).to_contain_text("40%")
+    expect(row).to_contain_text("40 %")
     expect(row).to_contain_text("Fay Farmer")  # no owner chosen: the account's farmer
 
     page.get_by_role("link", name="Pipeline →").click()

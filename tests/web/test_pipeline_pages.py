@@ -4,10 +4,11 @@ Account 360 and its page, recording advocacy, the pipeline page — in plain wor
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
-from tenure.model import AuditLog, Contact, Opportunity, Referral
+from tenure.model import AuditLog, Contact, Opportunity, OpportunityKind, Referral
 from tenure.portfolio import pipeline
 from tests.web.factories import csrf_of, sign_in
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
@@ -148,11 +149,22 @@ def test_the_pipeline_page_forecasts_in_words(console: Console) -> None:
                 "close_on": "2099-01-15",
             },
         )
+    # An advocacy ask as the CRM export brings it: no name, no amount.
+    with console.session() as session:
+        session.add(
+            Opportunity(
+                account_id=acme.id, kind=OpportunityKind.advocacy, opened_on=date(2026, 10, 12)
+            )
+        )
+        session.commit()
     page = console.client.get("/pipeline?months=3").text
     assert 'href="/api/v1/pipeline?months=3"' in page
+    # Probabilities as every percent on the console; a nameless deal by its kind and day.
+    assert ">40 %</td>" in page and ">20 %</td>" in page
+    assert ">Advocacy ask opened 2026-10-12</a>" in page and ">deal " not in page
     assert "Closing after the horizon: 1 expansion deal(s), 10,000 USD" in page
     assert "Closing after the horizon: 1 new business deal(s), 50,000 USD" in page
-    assert 'Open deals <span class="muted">(2)</span>' in page
+    assert 'Open deals <span class="muted">(3)</span>' in page
 
 
 def test_the_pipeline_page_shows_the_open_deals_a_page_at_a_time(

@@ -41,3 +41,22 @@ def test_a_month_lists_its_renewals_when_opened(console: Console) -> None:
     assert full.status_code == 200 and "<html" in full.text and "Back to the forecast" in full.text
     refused = console.client.get("/renewals/month?month=1999-01")
     assert refused.status_code == 404 and "1999-01 is not one of the next 12 months" in refused.text
+
+
+def test_the_api_lists_one_month_when_asked(console: Console) -> None:
+    """/api/v1/renewals?month= is the API's page of the listing: that month's renewals exactly
+    as the whole listing has them, no other month's rows, every month's totals and forecast
+    alike; a month outside the window is refused with a message."""
+    sign_in(console.client, "max@example.com")
+    whole = console.client.get("/api/v1/renewals?months=12").json()
+    due = [m["month"] for m in whole["months"] if m["accounts"]]
+    assert len(due) >= 3
+    for month in due:
+        one = console.client.get(f"/api/v1/renewals?months=12&month={month}").json()
+        for got, expected in zip(one["months"], whole["months"], strict=True):
+            listed = expected["renewals"] if got["month"] == month else []
+            assert got == {**expected, "renewals": listed}, month
+        assert one["quarters"] == whole["quarters"]
+    refused = console.client.get("/api/v1/renewals?months=3&month=1999-01")
+    assert refused.status_code == 404 and "1999-01 is not one of the next 3 months" in refused.text
+    assert console.client.get("/api/v1/renewals?month=2026-1").status_code == 422

@@ -16,7 +16,7 @@ from tenure.accounts import fx_service
 from tenure.accounts.arr import active_clause
 from tenure.accounts.fx import RateTable, convert
 from tenure.accounts.renewal import RENEWING_COLUMNS, bookings, renewal_on_sql
-from tenure.errors import InvalidInput
+from tenure.errors import InvalidInput, NotFound
 from tenure.model import Account, Contract, Opportunity, RenewalOutcome, Touchpoint, User
 from tenure.portfolio import forecast as forecast_module
 from tenure.portfolio import signals
@@ -117,11 +117,16 @@ def renewals(
     """Renewals by month for the next ``months`` months: the risk-weighted forecast per month
     and quarter per currency (tenure.portfolio.forecast) and each month's largest renewals with
     their category, health, churn probability and last touch — for every month, or only for
-    ``listed_months`` (YYYY-MM; the page lists a month's renewals when it is opened)."""
+    ``listed_months`` (YYYY-MM, months of the window; the page lists a month's renewals when it
+    is opened, the API one ``month`` when asked)."""
     if not 1 <= months <= 36:
         raise InvalidInput(f"months: {months} is outside 1–36")
     first = as_of.replace(day=1)
     end = add_months(first, months) - timedelta(days=1)
+    month_keys = [month_of(add_months(first, i)) for i in range(months)]
+    outside = sorted(set(listed_months or ()) - set(month_keys))
+    if outside:
+        raise NotFound(f"{outside[0]} is not one of the next {months} months")
     stored = _stored(session, as_of)
     by_month: dict[str, list[Forecasted]] = defaultdict(list)
     shown: dict[str, list[CategorizedRenewal]] = {}
@@ -130,7 +135,6 @@ def renewals(
         # The daily run's categorised renewals, this owner's in the window: the totals read no
         # renewal, check no booking and judge nothing again.
         inside: list[StoredRenewal] = _stored_inside(session, user, owner, stored, end)
-        month_keys = [month_of(add_months(first, i)) for i in range(months)]
         quarter_keys = list(dict.fromkeys(quarter_of(add_months(first, i)) for i in range(months)))
         month_totals = period_totals(inside, month_of, month_keys)
         quarter_totals = period_totals(inside, quarter_of, quarter_keys)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts import service as accounts
 from tenure.auth.http import DbSession, page_actor
 from tenure.auth.permissions import Actor, account_owners, editable_accounts
-from tenure.errors import InvalidInput, NotFound
+from tenure.errors import InvalidInput
 from tenure.http.deps import AsOf
 from tenure.model import AccountTeamRole, TouchpointKind, UserRole
 from tenure.model.base import utcnow
@@ -581,9 +581,7 @@ def renewal_month_page(
 ) -> Response:
     """One month's largest renewals: the Renewals page's folded month, opened."""
     report = query.report(request, db, actor, as_of, listed={month})
-    found = next((m for m in report.months if m.month == month), None)
-    if found is None:
-        raise NotFound(f"{month} is not one of the next {query.months} months")
+    (found,) = [m for m in report.months if m.month == month]
     context = {"m": found, "months": query.months, "owner": query.owner or ""}
     if request.headers.get("hx-request"):
         return render(request, "_renewal_month.html", context)

@@ -187,12 +187,23 @@ def get_renewals(
     months: int = Query(12, ge=1, le=36),
     # At most 9 digits: a user id PostgreSQL can compare (more reached it as a 500).
     owner: str | None = Query(None, pattern=r"^(\d{1,9}|me|team|none)$"),
+    month: str | None = Query(
+        None,
+        pattern=r"^\d{4}-\d{2}$",
+        description="List this month's largest renewals only (YYYY-MM, one of the months); "
+        "every month keeps its totals and forecast",
+    ),
     actor: Actor = CurrentActor,
     db: Session = Db,
     events: EventStore = Depends(event_store),
     as_of: date = AsOf,
 ) -> RenewalsReport:
-    return renewals.renewals(db, actor.user, as_of, events, months=months, owner=owner)
+    """The forecast by month and quarter, and each month's 25 largest renewals — or one
+    ``month``'s (the console's opened month: a page of the listing)."""
+    listed = None if month is None else {month}
+    return renewals.renewals(
+        db, actor.user, as_of, events, months=months, owner=owner, listed_months=listed
+    )
 
 
 @router.get("/search", response_model=list[PaletteEntry], summary="Command palette search")

@@ -146,6 +146,10 @@ def test_the_portfolio_is_read_as_the_daily_run_counted_it_until_a_record_change
     assert sum(s.accounts for s in view.stages) == sum(s.accounts for s in counted.stages) + 1
     # ... and is stored: the next view reads it.
     assert lifecycle_service.portfolio_view(session, AS_OF) == view and len(loads) == 2
+    # A contact recorded since (one of the large tables, seen by its last change) counts again.
+    f.contact(session, late, external_id="late-champion")
+    session.flush()
+    assert lifecycle_service.portfolio_view(session, AS_OF) == view and len(loads) == 3
     # Another model in force is counted in its own stages, never read from LAER's.
     lifecycle_service.set_lifecycle_model(session, "esg", admin, AS_OF)
     esg = lifecycle_service.portfolio_view(session, AS_OF)

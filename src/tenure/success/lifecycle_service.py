@@ -21,12 +21,16 @@ from tenure.auth.permissions import Actor, require_role
 from tenure.errors import InvalidInput
 from tenure.model import (
     Account,
+    Contact,
     Contract,
     DesiredOutcome,
     LifecycleSetting,
     LifecycleStage,
+    MetricSnapshot,
+    Milestone,
     Opportunity,
     Referral,
+    Touchpoint,
     UserRole,
 )
 from tenure.success import book as book_module
@@ -474,19 +478,22 @@ def _portfolio_settings(model: LifecycleModel) -> str:
 
 
 def _portfolio_inputs(session: Session) -> str:
-    """What the stored portfolio read that a person changes between daily runs, cheaply
-    fingerprinted (each table's row count and last change): an account, a contract, an
-    opportunity, a reference or a Desired Outcome recorded since shows at once. Contacts,
-    touchpoints, milestones and metrics are counted as the daily run found them (their
-    fingerprints cost more than reading the stored figures: ~90 ms at 10,000 accounts)."""
-    found = figures.table_changes(session, Account, Contract, Opportunity, Referral, DesiredOutcome)
-    return figures.digest(found)
+    """What the stored portfolio read that changes between daily runs, cheaply fingerprinted:
+    an account, contract, opportunity, reference or Desired Outcome recorded, changed or removed
+    since (row count and last change), a contact, touchpoint or milestone recorded or changed
+    (last change only: counting their rows cost ~45 ms at 10,000 accounts, and a removed one
+    shows after the next daily run), and the day of the stored metrics."""
+    small = figures.table_changes(session, Account, Contract, Opportunity, Referral, DesiredOutcome)
+    large = figures.last_changes(session, Contact, Touchpoint, Milestone)
+    metrics_day = session.scalar(sa.select(sa.func.max(MetricSnapshot.as_of)))
+    return figures.digest(small, large, metrics_day)
 
 
 def portfolio_view(session: Session, as_of: date) -> LifecyclePortfolio:
     """The portfolio by stage on ``as_of`` as the daily run counted it when it ran for that day
-    with the model in force and nothing it read changed since; counted now otherwise (8.8 s of
-    a 10,000-account book against ~20 ms read), and stored unless a later day's count is."""
+    with the model in force and nothing it read changed since (:func:`_portfolio_inputs`);
+    counted now otherwise (8.8 s of a 10,000-account book against ~20 ms read), and stored
+    unless a later day's count is."""
     model = lifecycle_model(session)
     stored = figures.read_snapshot(session, PORTFOLIO, _portfolio_settings(model))
     if stored is not None and stored[1] == as_of:

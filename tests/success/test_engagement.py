@@ -397,3 +397,15 @@ def test_the_drafts_each_person_may_approve_are_asked_for_all_at_once(session: S
     assert approvable(ada, messages)[0] == ["acme", "beta", "gamma"]
     one = [m for m in messages if m.goal == "beta"]
     assert approvable(max_, messages)[1] == approvable(max_, one)[1]
+
+
+def test_a_yes_or_no_goal_reads_as_one() -> None:
+    """The demo's renewal preparation asked for 'Sponsor engaged (90 days) at least yes'."""
+    sponsor = EngagementMessage(
+        metric="sponsor_engaged", comparison="at_least", target=1.0, check_after_days=30
+    )
+    seats = EngagementMessage(
+        metric="license_utilization", comparison="at_least", target=0.6, check_after_days=30
+    )
+    assert engagement.check_words(sponsor) == "Sponsor engaged (90 days): yes within 30 days"
+    assert engagement.check_words(seats) == "License utilization at least 60 % within 30 days"

@@ -34,7 +34,7 @@ from tenure.accounts.service import get_account
 from tenure.auth import audit
 from tenure.auth.permissions import Actor, editable_accounts, require_account_editor
 from tenure.errors import InvalidInput, NotFound
-from tenure.metrics.registry import get_metric
+from tenure.metrics.registry import Unit, get_metric
 from tenure.model import (
     Account,
     Contact,
@@ -91,9 +91,12 @@ def _validated(check: GoalCheck) -> GoalCheck:
 
 
 def check_words(row: EngagementMessage) -> str:
-    """The check in words: "Licence utilization at least 60 % within 30 days"."""
+    """The check in words: "Licence utilization at least 60 % within 30 days"; a yes/no
+    measure as "Sponsor engaged (90 days): yes within 30 days"."""
     if row.metric is not None:
         metric = get_metric(row.metric)
+        if metric.unit is Unit.flag:  # "Sponsor engaged at least yes" read as a riddle
+            return f"{metric.name}: {metric.format(row.target)} within {row.check_after_days} days"
         return (
             f"{metric.name} {COMPARISONS.get(row.comparison or '', row.comparison)} "
             f"{metric.format(row.target)} within {row.check_after_days} days"

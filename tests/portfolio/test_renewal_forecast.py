@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from tenure.model import FigureSnapshot, User, UserRole
 from tenure.portfolio import renewals as renewals_module
-from tenure.portfolio.renewals import RENEWAL_FORECAST, renewals, store_renewal_forecast
+from tenure.portfolio.renewals import (
+    RENEWAL_FORECAST,
+    renewal_month,
+    renewals,
+    store_renewal_forecast,
+)
 from tenure.portfolio.schemas import RenewalsReport
 from tests import factories as f
 
@@ -147,6 +152,9 @@ def test_listed_renewals_are_the_computed_ones(session: Session, monkeypatch: An
             (found,) = [m for m in opened.months if m.month == month.month]
             assert found.model_dump() == month.model_dump(), (owner, month.month)
             assert all(not m.renewals for m in opened.months if m.month != month.month)
+            # The console's opened month: that month alone read, the same figures and rows.
+            alone = renewal_month(session, manager, AS_OF, None, month.month, 36, owner)
+            assert alone.model_dump() == month.model_dump(), (owner, month.month)
     team = renewals(session, manager, AS_OF, None, owner="team", listed_months=())
     categories = {
         c.category.value: c.renewals

@@ -119,6 +119,40 @@ def renewals(
     their category, health, churn probability and last touch — for every month, or only for
     ``listed_months`` (YYYY-MM, months of the window; the page lists a month's renewals when it
     is opened, the API one ``month`` when asked)."""
+    return _report(session, user, as_of, events, months, owner, per_month, listed_months, None)
+
+
+def renewal_month(
+    session: Session,
+    user: User | None,
+    as_of: date,
+    events: EventStore | None,
+    month: str,
+    months: int = 12,
+    owner: str | None = None,
+    per_month: int = 25,
+) -> RenewalMonth:
+    """One month of :func:`renewals` (YYYY-MM, of the window): its totals, forecast and largest
+    renewals, as the console opens it. Only that month's renewals of the stored forecast are
+    read: the other months' totals and the quarters are not added up (most of its time)."""
+    report = _report(session, user, as_of, events, months, owner, per_month, {month}, month)
+    (found,) = [m for m in report.months if m.month == month]
+    return found
+
+
+def _report(
+    session: Session,
+    user: User | None,
+    as_of: date,
+    events: EventStore | None,
+    months: int,
+    owner: str | None,
+    per_month: int,
+    listed_months: Collection[str] | None,
+    only: str | None,
+) -> RenewalsReport:
+    """:func:`renewals`; with ``only`` a month, that month's figures alone (the others empty,
+    no quarter) when the stored forecast is read."""
     if not 1 <= months <= 36:
         raise InvalidInput(f"months: {months} is outside 1–36")
     first = as_of.replace(day=1)
@@ -134,10 +168,12 @@ def renewals(
     if stored is not None:
         # The daily run's categorised renewals, this owner's in the window: the totals read no
         # renewal, check no booking and judge nothing again.
-        inside: list[StoredRenewal] = _stored_inside(session, user, owner, stored, end)
+        start = None if only is None else add_months(first, month_keys.index(only))
+        last = end if start is None else add_months(start, 1) - timedelta(days=1)
+        inside: list[StoredRenewal] = _stored_inside(session, user, owner, stored, last, start)
         quarter_keys = list(dict.fromkeys(quarter_of(add_months(first, i)) for i in range(months)))
         month_totals = period_totals(inside, month_of, month_keys)
-        quarter_totals = period_totals(inside, quarter_of, quarter_keys)
+        quarter_totals = [] if only else period_totals(inside, quarter_of, quarter_keys)
         stored_by_month: dict[str, list[StoredRenewal]] = defaultdict(list)
         for r in inside:
             by_month[month_of(r.renewal_on)].append(r)
@@ -315,17 +351,28 @@ def _stored(session: Session, as_of: date) -> list[list[Any]] | None:
 
 
 def _stored_inside(
-    session: Session, user: User | None, owner: str | None, stored: list[list[Any]], end: date
+    session: Session,
+    user: User | None,
+    owner: str | None,
+    stored: list[list[Any]],
+    end: date,
+    start: date | None = None,
 ) -> list[StoredRenewal]:
-    """The stored renewals of the owner's accounts due by ``end``, in the stored order (the
-    forecast's: the totals add them up in the same order as when computed)."""
+    """The stored renewals of the owner's accounts due by ``end`` (from ``start`` on, when
+    given), in the stored order (the forecast's: the totals add them up in the same order as
+    when computed)."""
     ids = owner_ids(session, user, owner) if owner else set()
     last = end.isoformat()  # ISO days sort as the days do
+    first = "" if start is None else start.isoformat()
     categories = {c.value: c for c in ForecastCategory}
     days: dict[str, date] = {}
     inside: list[StoredRenewal] = []
     for owner_id, on, arr, currency, category, expected, account_id, contract_id in stored:
-        if on > last or (owner and not (owner_id is None if ids is None else owner_id in ids)):
+        if (
+            on > last
+            or on < first
+            or (owner and not (owner_id is None if ids is None else owner_id in ids))
+        ):
             continue
         day = days.get(on)
         if day is None:

@@ -580,8 +580,15 @@ def renewal_month_page(
     as_of: date = AsOf,
 ) -> Response:
     """One month's largest renewals: the Renewals page's folded month, opened."""
-    report = query.report(request, db, actor, as_of, listed={month})
-    (found,) = [m for m in report.months if m.month == month]
+    found = renewals.renewal_month(
+        db,
+        actor.user,
+        as_of,
+        request.app.state.event_store,
+        month,
+        months=query.months,
+        owner=query.owner or None,
+    )
     context = {"m": found, "months": query.months, "owner": query.owner or ""}
     if request.headers.get("hx-request"):
         return render(request, "_renewal_month.html", context)

@@ -45,7 +45,7 @@ from benchmarks import record
 from tenure.dates import end_of
 from tenure.metrics.compute import compute_metrics
 from tenure.metrics.registry import Metric, all_metrics
-from tenure.metrics.snapshot import SCHEMAS, snapshot_from_arrow
+from tenure.metrics.snapshot import SCHEMAS, asks_to_leave, snapshot_from_arrow
 from tenure.store.events.schema import EVENT_SCHEMA
 
 SEED = 20251126
@@ -168,6 +168,7 @@ def synthetic_base(accounts: int, events: int, days: int) -> tuple[dict[str, pa.
             "account_id": rng.integers(1, accounts + 1, n),
             "priority": np.array(["low", "normal", "high", "urgent"])[rng.integers(0, 4, n)],
             "category": np.array(["how_to", "bug", "Billing", None])[rng.integers(0, 4, n)],
+            "asks_to_leave": rng.random(n) < 0.05,
             "opened_at": _timestamps(opened),
             "closed_at": pa.array(
                 ((opened + rng.uniform(3600, 40 * 86400, n)) * 1_000_000).astype(np.int64),
@@ -288,7 +289,8 @@ SIMULATED_SNAPSHOT = {
     "kind, score, responded_at FROM read_parquet('{dir}/surveys.parquet') s "
     "JOIN accounts a ON a.external_id = s.account_external_id",
     "tickets": "SELECT row_number() OVER (ORDER BY t.external_id) AS id, a.id AS account_id, "
-    "priority, category, opened_at, closed_at FROM read_parquet('{dir}/tickets.parquet') t "
+    "priority, category, subject, opened_at, closed_at "
+    "FROM read_parquet('{dir}/tickets.parquet') t "
     "JOIN accounts a ON a.external_id = t.account_external_id",
     "touchpoints": "SELECT row_number() OVER (ORDER BY t.external_id) AS id, "
     "a.id AS account_id, occurred_at, attendee_external_ids "
@@ -308,6 +310,9 @@ def simulated_base(folder: Path) -> tuple[dict[str, pa.Table], list[str]]:
     for name, query in SIMULATED_SNAPSHOT.items():
         con.execute(f"CREATE TEMP TABLE {name} AS {query.format(dir=folder)}")
         table = con.sql(f"SELECT * FROM {name}").to_arrow_table()
+        if name == "tickets":  # the flag load_snapshot reads from the subject
+            asked = [asks_to_leave(subject) for subject in table["subject"].to_pylist()]
+            table = table.append_column("asks_to_leave", pa.array(asked, pa.bool_()))
         tables[name] = table.select(SCHEMAS[name].names).cast(SCHEMAS[name])
     con.close()
     tables["milestones"] = SCHEMAS["milestones"].empty_table()  # not in --out files

@@ -284,10 +284,18 @@ SURVEYS = [
 
 # Billing tickets in the 90 days to 03-31 (from 01-01 00:00): #1 ("Billing": any case) and #2;
 # not #4 (opened at the cutoff) nor #6 (opened the day before the window).
+# Requests to cut or leave (asks_to_leave: what load_snapshot reads from the subject) in the 90
+# days: acme's #5 (no category) and #8 count, #4 (at the cutoff) and #6 (before the window) do
+# not; dyna's #7, opened on the window's first instant, counts. #1's "Seat count on invoice" is
+# no such request. Before the renewal (opened after the day 180 days before it): acme renews on
+# 06-30, so from 01-02 — #5, not #8 (01-01); dyna renews on 03-31, so from 2024-10-03 — #7, not
+# #9 (2024-10-02).
 TICKETS = [
     {
         "id": 1,
         "account_id": 1,
+        "subject": "Seat count on invoice",
+        "asks_to_leave": False,
         "priority": "high",
         "category": "Billing",
         "opened_at": ts(2025, 3, 1),
@@ -297,6 +305,8 @@ TICKETS = [
     {
         "id": 2,
         "account_id": 1,
+        "subject": "Invoice question",
+        "asks_to_leave": False,
         "priority": "urgent",
         "category": "billing",
         "opened_at": ts(2025, 3, 1),
@@ -305,6 +315,8 @@ TICKETS = [
     {
         "id": 3,
         "account_id": 1,
+        "subject": "Where is the export?",
+        "asks_to_leave": False,
         "priority": "normal",
         "opened_at": ts(2025, 2, 1),
         "closed_at": ts(2025, 3, 15),
@@ -313,6 +325,8 @@ TICKETS = [
     {
         "id": 4,
         "account_id": 1,
+        "subject": "Notice of termination",
+        "asks_to_leave": True,
         "priority": "low",
         "category": "billing",
         "opened_at": ts(2025, 4, 1),
@@ -321,6 +335,8 @@ TICKETS = [
     {
         "id": 5,
         "account_id": 1,
+        "subject": "Cancel our subscription at renewal",
+        "asks_to_leave": True,
         "priority": "normal",
         "opened_at": ts(2025, 3, 20),
         "closed_at": None,
@@ -328,12 +344,45 @@ TICKETS = [
     {
         "id": 6,
         "account_id": 1,
+        "subject": "Reduce seats at renewal",
+        "asks_to_leave": True,
         "priority": "normal",
         "category": "billing",
         "opened_at": ts(2024, 12, 31),
         "closed_at": ts(2025, 1, 5),
     },
+    {
+        "id": 7,
+        "account_id": 4,
+        "subject": "Bulk export of all our data",
+        "asks_to_leave": True,
+        "priority": "normal",
+        "category": "how_to",
+        "opened_at": ts(2025, 1, 1),
+        "closed_at": ts(2025, 1, 2),
+    },
+    {
+        "id": 8,
+        "account_id": 1,
+        "subject": "Contract end date and notice period",
+        "asks_to_leave": True,
+        "priority": "normal",
+        "category": "how_to",
+        "opened_at": ts(2025, 1, 1, 12),
+        "closed_at": ts(2025, 1, 3),
+    },
+    {
+        "id": 9,
+        "account_id": 4,
+        "subject": "We will not renew",
+        "asks_to_leave": True,
+        "priority": "low",
+        "category": "how_to",
+        "opened_at": ts(2024, 10, 2, 23, 59),
+        "closed_at": ts(2024, 10, 3),
+    },
 ]
+
 
 TOUCHPOINTS = [
     # acme's sponsor was met one microsecond before the 90-day window and at the cutoff: neither
@@ -465,6 +514,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "open_tickets": 3,  # #1, #2 (closed at the cutoff), #5
         "open_high_priority_tickets": 2,  # #1 high, #2 urgent
         "billing_tickets_90d": 2,  # #1, #2
+        "leaving_requests_90d": 2,  # #5, #8 (#4 at the cutoff, #6 before the window)
+        "leaving_requests_before_renewal": 1,  # #5 (#8 on 01-01, 180 days before 06-30)
         "milestone_progress": 2 / 6,  # m1, m2 of six
         "milestones_overdue": 2,  # m3, m5
         "arr": 15000.0,  # C1 + C2, USD
@@ -504,6 +555,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "open_tickets": 0,
         "open_high_priority_tickets": 0,
         "billing_tickets_90d": 0,
+        "leaving_requests_90d": 0,
+        "leaving_requests_before_renewal": 0,  # no renewal
         "milestone_progress": NULL,
         "milestones_overdue": 0,
         "arr": NULL,
@@ -543,6 +596,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "open_tickets": 0,
         "open_high_priority_tickets": 0,
         "billing_tickets_90d": 0,
+        "leaving_requests_90d": 1,  # #7, on the window's first instant
+        "leaving_requests_before_renewal": 1,  # #7 (#9 on 2024-10-02, 180 days before 03-31)
         "milestone_progress": NULL,  # the plan starts after the as-of day
         "milestones_overdue": 0,
         "arr": NULL,  # USD and EUR are never summed

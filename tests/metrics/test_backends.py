@@ -99,7 +99,13 @@ def _future_rows() -> dict[str, list[dict[str, Any]]]:
         {"id": 91, "account_id": 4, "kind": "nps", "score": 0, "responded_at": later},
     ]
     rows["tickets"] += [
-        {"id": 90, "account_id": 2, "priority": "urgent", "opened_at": later},
+        {
+            "id": 90,
+            "account_id": 2,
+            "priority": "urgent",
+            "asks_to_leave": True,
+            "opened_at": later,
+        },
     ]
     rows["touchpoints"] += [{"id": 90, "account_id": 2, "occurred_at": later}]
     rows["attendees"] += [{"touchpoint_id": 90, "contact_id": 90}]

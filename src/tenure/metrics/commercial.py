@@ -97,10 +97,16 @@ def discount(inputs: MetricInputs) -> ibis.Table:
     ),
 )
 def days_to_renewal(inputs: MetricInputs) -> ibis.Table:
+    due = next_renewal(inputs)
+    return due.select("account_id", value=due.renews_on.delta(inputs.as_of_literal(), unit="day"))
+
+
+def next_renewal(inputs: MetricInputs) -> ibis.Table:
+    """account_id, renews_on: the earliest renewal among the active contracts (none for a
+    monthly subscription renewing by itself)."""
     live = active_contracts(inputs)
     contracts = live.mutate(renews_on=renewal_on_ibis(live)).filter(lambda t: t.renews_on.notnull())
-    ends = contracts.group_by("account_id").aggregate(ends=contracts.renews_on.min())
-    return ends.select("account_id", value=ends.ends.delta(inputs.as_of_literal(), unit="day"))
+    return contracts.group_by("account_id").aggregate(renews_on=contracts.renews_on.min())
 
 
 @metric(

@@ -6,7 +6,8 @@ from the operational database. They reach the analytics engine as Arrow tables w
 backend runs the whole computation, whichever it is.
 
 Only the columns metrics need are copied; ``contact.roles`` (a JSON list) becomes the two flags
-metrics read, ``is_champion`` and ``is_sponsor``. Timestamps are microseconds in UTC (SQLite
+metrics read, ``is_champion`` and ``is_sponsor``, and a ticket's subject the flag
+``asks_to_leave`` (:func:`asks_to_leave`). Timestamps are microseconds in UTC (SQLite
 returns naive datetimes, which are UTC by convention).
 
     con = ibis.duckdb.connect()
@@ -16,6 +17,7 @@ returns naive datetimes, which are UTC by convention).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -40,6 +42,44 @@ from tenure.model import (
 )
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+# What a customer writes before a renewal it may not make, matched in a ticket's subject (any
+# case). An invoice, a seat count or an export of one report is not such a request.
+LEAVING_PHRASES = (
+    "cancel",
+    "terminat",
+    "notice period",
+    "give notice",
+    "not renew",
+    "non-renew",
+    "contract end",
+    "end date",
+    "end of contract",
+    "reduce seats",
+    "reduce our seats",
+    "fewer seats",
+    "seat reduction",
+    "remove seats",
+    "downgrade",
+    "bulk export",
+    "export of all",
+    "export all",
+    "all our data",
+)
+_LEAVING = re.compile("|".join(re.escape(phrase) for phrase in LEAVING_PHRASES), re.IGNORECASE)
+
+
+def asks_to_leave(subject: str | None) -> bool:
+    """Whether a ticket's subject asks to cancel or give notice, to cut seats or downgrade, when
+    the contract ends, or for all the data.
+
+    >>> [asks_to_leave(s) for s in ("Reduce seats at renewal", "Seat count on invoice",
+    ...     "Contract end date and notice period", "Bulk export of all our data",
+    ...     "Where is the export?", None)]
+    [True, False, True, True, False, False]
+    """
+    return bool(subject) and _LEAVING.search(subject or "") is not None
+
 
 SCHEMAS: dict[str, pa.Schema] = {
     "accounts": pa.schema(
@@ -107,6 +147,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("account_id", pa.int64()),
             ("priority", pa.string()),
             ("category", pa.string()),
+            ("asks_to_leave", pa.bool_()),
             ("opened_at", TIMESTAMP),
             ("closed_at", TIMESTAMP),
         ]
@@ -193,6 +234,24 @@ def _contact_rows(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
+def _ticket_rows(session: Session) -> list[dict[str, Any]]:
+    rows = _rows(
+        session,
+        sa.select(
+            Ticket.id,
+            Ticket.account_id,
+            Ticket.priority,
+            Ticket.category,
+            Ticket.subject,
+            Ticket.opened_at,
+            Ticket.closed_at,
+        ),
+    )
+    for row in rows:
+        row["asks_to_leave"] = asks_to_leave(row.pop("subject"))
+    return rows
+
+
 def load_snapshot(session: Session, con: ibis.BaseBackend) -> Snapshot:
     """Copy the operational tables metrics need from the database into ``con``."""
     return snapshot_from_rows(
@@ -244,17 +303,7 @@ def load_snapshot(session: Session, con: ibis.BaseBackend) -> Snapshot:
                 SurveyResponse.responded_at,
             ),
         ),
-        tickets=_rows(
-            session,
-            sa.select(
-                Ticket.id,
-                Ticket.account_id,
-                Ticket.priority,
-                Ticket.category,
-                Ticket.opened_at,
-                Ticket.closed_at,
-            ),
-        ),
+        tickets=_ticket_rows(session),
         touchpoints=_rows(
             session, sa.select(Touchpoint.id, Touchpoint.account_id, Touchpoint.occurred_at)
         ),

@@ -21,8 +21,7 @@ from tests import factories as f
 
 DAY = date(2026, 3, 1)
 
-RULES = parse_ruleset(
-    """
+RULES_TEXT = """
 settings: {daily_cap_per_csm: 2}
 rules:
   - key: renewal_preparation
@@ -42,9 +41,8 @@ rules:
     type: opportunity
     applies_to: prospects
     when: {all: [{fact: in_onboarding, op: "==", value: true}]}
-""",  # noqa: E501
-    source="test",
-)
+"""  # noqa: E501
+RULES = parse_ruleset(RULES_TEXT, source="test")
 
 
 def book(session: Session) -> dict[str, Any]:
@@ -190,3 +188,17 @@ def test_many_accounts_are_judged_as_the_language_judges_one() -> None:
         expected = [language.evaluate(rule, facts).outcome for facts in rows]
         assert language.outcomes(rule, rows) == expected, (op, value)
         assert [language.outcome(rule, facts) for facts in rows] == expected, (op, value)
+
+
+def test_a_changed_rule_or_cap_is_planned_again(session: Session) -> None:
+    book(session)
+    assert service.preview(session, RULES, "renewal_preparation", DAY).firings_total == 5
+    # The same key, another threshold (a draft edited in the rule builder), then another cap.
+    nearer = parse_ruleset(RULES_TEXT.replace("value: 120", "value: 40"), source="test")
+    assert_same_answer(session, nearer, DAY)
+    assert service.preview(session, nearer, "renewal_preparation", DAY).firings_total == 2
+    wider = parse_ruleset(
+        RULES_TEXT.replace("daily_cap_per_csm: 2", "daily_cap_per_csm: 5"), source="test"
+    )
+    assert service.preview(session, wider, "renewal_preparation", DAY).decisions == {"created": 5}
+    assert_same_answer(session, wider, DAY)

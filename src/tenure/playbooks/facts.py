@@ -43,7 +43,7 @@ from tenure.model import (
     Touchpoint,
     User,
 )
-from tenure.playbooks.ctas import AccountContext
+from tenure.playbooks.ctas import AccountContext, Planned
 from tenure.playbooks.rules import CUSTOMER
 from tenure.risk.figures import churn_probability
 from tenure.success.figures import digest, table_changes
@@ -66,6 +66,9 @@ class FactsTable:
     accounts: dict[int, AccountContext] = field(default_factory=dict)
     managers: dict[int, int | None] = field(default_factory=dict)  # user id → manager id
     sources: list[str] = field(default_factory=list)
+    # Previews planned on this table, by rule and settings (service.preview): a plan as if the
+    # rule were new reads nothing but the facts, so it holds as long as the table is kept.
+    previews: dict[str, list[Planned]] = field(default_factory=dict)
 
     @cached_property
     def fact_names(self) -> frozenset[str]:

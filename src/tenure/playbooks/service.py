@@ -575,6 +575,7 @@ def read_cta(session: Session, cta_id: int) -> CtaRead:
 
 # Accounts the console lists per page of a preview (every firing is counted and planned).
 PREVIEW_PAGE = 50
+PREVIEWS_KEPT = 16  # rules planned per kept facts table (~1 MB each at 10,000 accounts)
 
 
 def preview(
@@ -591,10 +592,17 @@ def preview(
     counted; ``offset``/``limit`` choose the page of them listed with their reasons.
 
     The day's facts are read once and kept while the book does not change (``facts_on``): the
-    next rule, or the next draft in the rule builder, is evaluated on them again."""
+    next rule, or the next draft in the rule builder, is evaluated on them again; the plan of a
+    rule is kept with them (the next page, the JSON twin, a second look)."""
     rule = ruleset.get(rule_key)
     facts = facts_on(session, as_of)
-    _, planned = plan_day(session, ruleset, facts, rules=[rule], fresh=True)
+    key = rule.model_dump_json() + ruleset.settings.model_dump_json()
+    planned = facts.previews.get(key)
+    if planned is None:
+        _, planned = plan_day(session, ruleset, facts, rules=[rule], fresh=True)
+        if len(facts.previews) >= PREVIEWS_KEPT:
+            facts.previews.clear()
+        facts.previews[key] = planned
     return PreviewRead.build(rule, facts, planned, session, offset=offset, limit=limit)
 
 

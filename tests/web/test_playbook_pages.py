@@ -28,6 +28,9 @@ def test_rules_page_lists_the_rules_in_force(console: Console) -> None:
     # whose accounts each rule watches, in words: the shipped rules concern customers
     assert {r["applies_to"] for r in twin} == {"customers"}
     assert "Watches customers (a contract in force)" in response.text
+    # The control share as every percent on the console; the kind of CTA in words.
+    assert '<td class="num">10 %</td>' in response.text and "0%<" not in response.text
+    assert "<td>Risk</td>" in response.text and "<td>risk</td>" not in response.text
 
 
 def test_rules_file_path_is_shown_whole_to_admins_only(console: Console) -> None:

@@ -141,6 +141,10 @@ def test_a_viewer_reads_the_versions_but_cannot_save(console: Console) -> None:
     sign_in(console.client, "vic@example.com")
     page = console.client.get("/scorecard").text
     assert "Only managers and admins can save a new version." in page
+    # When each version was saved, as every page prints a moment ("2026-12-07 07:05 UTC").
+    assert re.search(
+        r'<td><span class="nowrap">\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC</span></td>', page
+    )
     assert "Put in force" not in page
     refused = console.client.post("/scorecard", data=_form(csrf_of(page)))
     assert refused.status_code == 403

@@ -245,7 +245,11 @@ def test_saved_views_and_bulk_reassign_from_the_portfolio(console: Console) -> N
 
 def test_admin_creates_a_user_and_a_token_shown_once(console: Console) -> None:
     sign_in(console.client, "ada@example.com")
-    token = csrf_of(console.client.get("/admin").text)
+    admin = console.client.get("/admin").text
+    token = csrf_of(admin)
+    # Roles in words everywhere the page names them: the role menus, the token's user.
+    assert '<option value="csm" selected>CSM</option>' in admin and ">csm<" not in admin
+    assert "ada@example.com (Admin)</option>" in admin
     created = console.client.post(
         "/admin/users",
         data={

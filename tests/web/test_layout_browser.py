@@ -150,6 +150,7 @@ def test_lifecycle_stages_are_one_menu_away(
         ("/today", "#ctas", "Due", "td.triage"),
         ("/portfolio", "#portfolio-table table", "Health", "td[data-label=Utilization]"),
         ("/risk?owner=all", "main table.list", "Health", "td.whole-line"),
+        ("/portfolio/top-parents", "main table.list", "ARR", "td[data-label='Next renewal']"),
     ],
 )
 def test_wide_lists_are_cards_on_a_phone(
@@ -161,8 +162,8 @@ def test_wide_lists_are_cards_on_a_phone(
     named: str,
     last: str,
 ) -> None:
-    """Today's calls to action, the portfolio and the churn risk list scrolled sideways on a
-    phone: the triage buttons, health and ARR out of sight. At 390 px each row is a card, its
+    """Today's calls to action, the portfolio, its top parents and the churn risk list scrolled
+    sideways on a phone: the triage buttons, health and ARR out of sight. At 390 px each row is a card, its
     cells named, all of it inside the window."""
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live_console, "cleo@example.com")

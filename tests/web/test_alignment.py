@@ -295,6 +295,9 @@ def test_alignment_page_records_a_handoff_and_a_rescue(console: Console, team: T
     assert console.client.post(f"/accounts/{acme}/rescue", data=rescue).status_code == 200
     page = console.client.get(f"/accounts/{acme}/alignment").text
     assert "Cut churn of new reps" in page and "Budget freeze announced" in page
+    # Who holds the customer in words, the sentence with its capital.
+    assert '<span class="pill blue">CSM</span>' in page and ">csm<" not in page
+    assert "Handed over from sales to the CSM on" in page
     with console.session() as session:
         row = session.scalars(sa.select(AccountHandoff)).one()
         outcome = session.get_one(DesiredOutcome, row.desired_outcome_id)

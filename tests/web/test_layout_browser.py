@@ -163,8 +163,8 @@ def test_wide_lists_are_cards_on_a_phone(
     last: str,
 ) -> None:
     """Today's calls to action, the portfolio, its top parents and the churn risk list scrolled
-    sideways on a phone: the triage buttons, health and ARR out of sight. At 390 px each row is a card, its
-    cells named, all of it inside the window."""
+    sideways on a phone: the triage buttons, health and ARR out of sight. At 390 px each row is
+    a card, its cells named, all of it inside the window."""
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live_console, "cleo@example.com")
     page.goto(f"{live_console.url}{path}")

@@ -838,6 +838,8 @@ def test_ebr_reads_the_peer_cohorts_the_daily_run_stored(
 
     assert benchmark("p1") == (3, pytest.approx(0.65))
     assert benchmark("keep") == (3, pytest.approx(0.5))
+    # The cohort as the pack names it to the customer: the segment in words ('SMB', not smb).
+    assert value_service.ebr_pack(session, "p1", AS_OF).peer_cohort == "SMB, 50–249 employees"
     assert whole_book == []
     assert benchmark("p1", date(2025, 12, 30)) == (3, None)
     assert whole_book == [date(2025, 12, 30)]

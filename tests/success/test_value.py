@@ -113,7 +113,7 @@ PACK = EbrPack(
     productivity=[
         Measurement(
             key="license_utilization",
-            name="Licence utilization",
+            name="License utilization",
             unit="share",
             value=0.82,
             benchmark=0.64,

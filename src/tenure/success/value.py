@@ -56,7 +56,7 @@ ROLE_WORDS = {
 }
 # The EBR's productivity measurements: (metric slug, name, unit "share" 0–1 or "count").
 PRODUCTIVITY = (
-    ("license_utilization", "Licence utilization", "share"),
+    ("license_utilization", "License utilization", "share"),  # as the console spells it
     ("feature_breadth", "Feature adoption", "share"),
     ("strategic_adoption", "Strategic-feature adoption", "share"),
     ("active_users_28d", "Active users (28 days)", "count"),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts.arr import active_clause
 from tenure.accounts.group_ids import group_ids_of
 from tenure.accounts.service import get_account
+from tenure.accounts.words import key_words
 from tenure.model import Account, Contract
 from tenure.success import figures, maturity, milestones, outcome, value
 from tenure.success.book import (
@@ -261,7 +262,7 @@ def ebr_pack(
         peer_cohort=", ".join(
             part
             for part in (
-                (account.segment or "").replace("_", " "),
+                key_words(account.segment) if account.segment else "",  # "SMB", not smb
                 f"{band} employees" if band != "unknown size" else None,
             )
             if part

@@ -113,6 +113,8 @@ def test_csm_sets_a_desired_outcome_and_marks_a_milestone(
     outcome = page.locator("#desired-outcome")
     expect(outcome).to_contain_text("Every rep works in the new tool")
     expect(outcome).to_contain_text("measured as License utilization at least 80 %")
+    # The form offers the version in force for the next one: its target too, in percent.
+    expect(form.locator("input[name=target]")).to_have_value("80")
     page.get_by_role("button", name="Create the plan from the segment's milestones").click()
     milestones = page.locator("#milestones tbody tr")
     expect(milestones.first).to_be_visible()

@@ -153,6 +153,8 @@ def test_risk_reasons_read_as_metric_names_not_slugs(console: Console) -> None:
     risk = console.client.get("/risk?owner=all").text
     # The list reads each reason as the account page does: with the value that pushed the risk.
     assert "Latest NPS answer = 2" in risk and "nps_latest" not in risk
+    # An account the model has not scored has no reasons: it says so, not 'only calendar facts'.
+    assert '<span class="muted">not scored</span>' in risk and "only calendar facts" not in risk
 
 
 def test_logging_a_touchpoint_from_the_page(console: Console) -> None:

@@ -58,7 +58,7 @@ def test_an_admin_chooses_clientsuccess_and_the_pages_show_its_stages(console: C
 
     portfolio = console.client.get("/portfolio").text
     assert '<option value="renewal_no_value" >Renewal due before value was realized' in portfolio
-    assert "<td>Renewal due before value was realized</td>" in portfolio
+    assert '<td data-label="Stage">Renewal due before value was realized</td>' in portfolio
     exported = console.client.get("/portfolio.csv?q=Acme").text  # the same words in the CSV
     assert exported.splitlines()[1].count(",Renewal due before value was realized,") == 1
     acme = console.client.get(f"/accounts/{console.book.acme.id}").text

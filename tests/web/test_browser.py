@@ -78,6 +78,14 @@ def test_filter_portfolio_open_account_and_log_a_touchpoint(
     expect(page.locator("#timeline-items > li").first).to_contain_text("Renewal kick-off")
 
 
+def shortcuts_ready(page: Page) -> None:
+    """Wait until the new page's deferred app.js has run, so a key press reaches its listeners.
+
+    A heading or a URL can show before the deferred script runs; a shortcut pressed in that gap
+    is lost (CI stop 29 lost a Ctrl+K this way)."""
+    page.wait_for_load_state("domcontentloaded")
+
+
 def test_keyboard_and_command_palette(
     page: Page, live_console: LiveConsole, screenshot_dir: Path
 ) -> None:
@@ -91,6 +99,7 @@ def test_keyboard_and_command_palette(
     expect(page.locator("tr.selected")).to_contain_text("Globex")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Globex")).to_be_visible()
+    shortcuts_ready(page)
 
     page.keyboard.press("Control+k")
     palette = page.get_by_label("Search accounts, owners, pages and actions")
@@ -100,9 +109,11 @@ def test_keyboard_and_command_palette(
     page.screenshot(path=str(screenshot_dir / "command-palette.png"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Initech")).to_be_visible()
+    shortcuts_ready(page)
     page.keyboard.press("g")
     page.keyboard.press("r")
     expect(page).to_have_url(f"{live_console.url}/renewals")
+    shortcuts_ready(page)
     # A typo still finds the account; an owner opens the portfolio filtered to them.
     page.keyboard.press("Control+k")
     palette.fill("globx")
@@ -112,6 +123,7 @@ def test_keyboard_and_command_palette(
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/portfolio\?owner=\d+$"))
     expect(page.locator("#portfolio-table")).to_contain_text("Initech")
+    shortcuts_ready(page)
     page.keyboard.press("g")
     page.keyboard.press("k")
     expect(page).to_have_url(f"{live_console.url}/kpis")

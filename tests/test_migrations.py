@@ -8,9 +8,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from tenure.model import Base
-from tenure.store.migrate import is_current
+from tenure.store.migrate import alembic_config, is_current
 
 
 # SQLite's dialect cannot reflect an index on an expression (contact's lower(email)): it says so
@@ -125,3 +126,17 @@ def test_a_country_stored_as_region_moves_to_country(tmp_path: Path) -> None:
         }
     finally:
         engine.dispose()
+
+
+def test_the_migrations_form_one_line() -> None:
+    """Two branches that each add the next number land as two heads; `upgrade heads` would still
+    run both, in an order nobody chose. One head, and file numbers that follow the chain."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1, script.get_heads()
+    revisions = list(script.walk_revisions())
+    numbers = [rev.revision[:4] for rev in revisions]
+    assert len(numbers) == len(set(numbers)), "two migrations share a number"
+    for rev in revisions:
+        down = rev.down_revision
+        downs = (down,) if isinstance(down, str) else down or ()
+        assert all(down[:4] < rev.revision[:4] for down in downs), rev

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from tenure.http.live import served_app
 from tenure.model.base import utcnow
 from tenure.store.database import create_engine
 from tests import factories as f
+from tests.factories import PASSWORD
 from tests.web.factories import Book, make_book
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -96,3 +98,24 @@ def live_console(
 def screenshot_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def page_ready(page: Page) -> None:
+    """Wait until the page now shown has run its deferred scripts (htmx, app.js), so a key press,
+    an htmx form or a select that submits itself reaches its listeners.
+
+    Call it after asserting something only the new page has (its URL, a heading): a URL or a
+    heading shows when the navigation commits, before the deferred scripts run, and a shortcut
+    or htmx form used in that gap is lost (CI stop 29 lost a Ctrl+K so). Called earlier, it
+    would answer for the page being left."""
+    page.wait_for_load_state("domcontentloaded")
+
+
+def sign_in(page: Page, live: LiveConsole, email: str) -> None:
+    """Sign in through the form; returns on Today with its scripts running."""
+    page.goto(f"{live.url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live.url}/today")
+    page_ready(page)

@@ -9,18 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD
-from tests.web.conftest import LiveConsole
+from tests.web.conftest import LiveConsole, page_ready, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Page, live: LiveConsole, email: str) -> None:
-    page.goto(f"{live.url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live.url}/today")
 
 
 def test_csm_lands_on_today_with_their_renewal(
@@ -56,6 +47,7 @@ def test_filter_portfolio_open_account_and_log_a_touchpoint(
 
     page.get_by_role("link", name="Acme").click()
     expect(page.get_by_role("heading", name="Acme")).to_be_visible()
+    page_ready(page)  # the touchpoint form below is sent by htmx
     breakdown = page.locator("#health-breakdown")
     expect(breakdown.locator("table")).to_be_hidden()
     breakdown.get_by_text("Why 55?").click()  # one click from the score to its reasons
@@ -78,14 +70,6 @@ def test_filter_portfolio_open_account_and_log_a_touchpoint(
     expect(page.locator("#timeline-items > li").first).to_contain_text("Renewal kick-off")
 
 
-def shortcuts_ready(page: Page) -> None:
-    """Wait until the new page's deferred app.js has run, so a key press reaches its listeners.
-
-    A heading or a URL can show before the deferred script runs; a shortcut pressed in that gap
-    is lost (CI stop 29 lost a Ctrl+K this way)."""
-    page.wait_for_load_state("domcontentloaded")
-
-
 def test_keyboard_and_command_palette(
     page: Page, live_console: LiveConsole, screenshot_dir: Path
 ) -> None:
@@ -99,7 +83,7 @@ def test_keyboard_and_command_palette(
     expect(page.locator("tr.selected")).to_contain_text("Globex")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Globex")).to_be_visible()
-    shortcuts_ready(page)
+    page_ready(page)
 
     page.keyboard.press("Control+k")
     palette = page.get_by_label("Search accounts, owners, pages and actions")
@@ -109,11 +93,11 @@ def test_keyboard_and_command_palette(
     page.screenshot(path=str(screenshot_dir / "command-palette.png"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Initech")).to_be_visible()
-    shortcuts_ready(page)
+    page_ready(page)
     page.keyboard.press("g")
     page.keyboard.press("r")
     expect(page).to_have_url(f"{live_console.url}/renewals")
-    shortcuts_ready(page)
+    page_ready(page)
     # A typo still finds the account; an owner opens the portfolio filtered to them.
     page.keyboard.press("Control+k")
     palette.fill("globx")
@@ -123,7 +107,7 @@ def test_keyboard_and_command_palette(
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/portfolio\?owner=\d+$"))
     expect(page.locator("#portfolio-table")).to_contain_text("Initech")
-    shortcuts_ready(page)
+    page_ready(page)
     page.keyboard.press("g")
     page.keyboard.press("k")
     expect(page).to_have_url(f"{live_console.url}/kpis")

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from tenure.model import AccountTeamMember, AccountTeamRole
 from tests import factories as f
-from tests.web.conftest import LiveConsole
+from tests.web.conftest import LiveConsole, sign_in
 from tests.web.factories import Book
-from tests.web.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
 

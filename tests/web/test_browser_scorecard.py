@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import LiveConsole
-from tests.web.test_browser import sign_in
+from tests.web.conftest import LiveConsole, sign_in
 
 pytestmark = pytest.mark.browser
 

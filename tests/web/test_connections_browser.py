@@ -18,9 +18,8 @@ from tenure.store.database import create_engine
 from tests.connectors.fake_salesforce import FakeSalesforce
 from tests.connectors.fake_slack import TOKEN, FakeSlack, Workspace
 from tests.connectors.salesforce_org import ACCOUNTS, acme_org
-from tests.web.conftest import LiveConsole
+from tests.web.conftest import LiveConsole, sign_in
 from tests.web.factories import make_book
-from tests.web.test_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

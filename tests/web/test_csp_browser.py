@@ -8,8 +8,7 @@ import re
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.web.conftest import LiveConsole
-from tests.web.test_browser import sign_in
+from tests.web.conftest import LiveConsole, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tenure.store.events import events_table_from_rows
 from tenure.store.events.store import EventStore
-from tests.web.conftest import LiveConsole
-from tests.web.test_browser import sign_in
+from tests.web.conftest import LiveConsole, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -13,9 +13,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from tests import factories as f
-from tests.web.conftest import LiveConsole
+from tests.web.conftest import LiveConsole, sign_in
 from tests.web.factories import Book, make_account, make_contract
-from tests.web.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -25,9 +25,8 @@ from tenure.playbooks.outbox import FakeMailer
 from tenure.playbooks.rules import load_ruleset
 from tenure.store.database import create_engine
 from tenure.store.events import open_event_store
-from tests.web.conftest import LiveConsole
+from tests.web.conftest import LiveConsole, sign_in
 from tests.web.factories import make_book
-from tests.web.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
-from tests.web.conftest import LiveConsole
+from tests.web.conftest import LiveConsole, sign_in
 from tests.web.factories import Book
-from tests.web.test_browser import sign_in
 from tests.web.test_screens import champion_with_email, salesforce_accounts_with_a_bad_row
 
 pytestmark = pytest.mark.browser

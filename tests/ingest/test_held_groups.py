@@ -10,7 +10,9 @@ RudderStack's sample group payload.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,13 @@ from tenure.accounts.group_ids import accounts_by_group_id, group_ids_of
 from tenure.auth.permissions import Actor, system_actor
 from tenure.config import Settings
 from tenure.errors import Conflict, Forbidden
-from tenure.ingest.held_groups import held_groups, link_group_id, open_account_for_group_id
+from tenure.ingest.held_groups import (
+    HeldGroups,
+    held_groups,
+    held_report,
+    link_group_id,
+    open_account_for_group_id,
+)
 from tenure.ingest.segment import read_payload
 from tenure.ingest.segment_identities import apply_identities
 from tenure.metrics.compute import attributed_activity
@@ -31,6 +39,8 @@ from tenure.metrics.snapshot import load_snapshot
 from tenure.model import Account, Contact, IdentitySystem, SourceIdentity, UserRole
 from tenure.portfolio.records import account_events
 from tenure.store.events import EventStore, open_event_store
+from tenure.store.events.erasure import PersonErasure
+from tenure.store.events.schema import USAGE_TYPES, events_table_from_rows
 from tests import factories
 from tests.ingest.helpers import run_import
 
@@ -283,3 +293,244 @@ def test_the_likely_accounts_of_many_held_ids_take_as_many_statements_as_one(
     ]
     assert one.groups == every.groups[:1]
     assert len(statements) == first
+
+
+# --- The summary of the compacted events, kept per process (issue 19) -----------------------
+# The page and /api/v1/events/held cost ~150 ms of CPU, most of it compiling the same queries and
+# registering the same Parquet files on every request. Kept, the summary must answer as the full
+# read did whatever happened since: a new held event, an id linked, a compaction, a bulk write,
+# an erasure. The oracle is the aggregation before it was kept (main 397cb5f), on DuckDB over
+# Parquet, PostgreSQL and Spark.
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+DAY = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+WS_QUIET = "ws-quiet"  # only a group call, no usage
+
+
+def old_held_groups(session: Session, store: EventStore, limit: int = 50) -> HeldGroups:
+    """``held_groups`` as it was before the compacted events' summary was kept (main 397cb5f):
+    every message read and aggregated by the engine on each call, each shown id's traits read
+    from its group calls in time order."""
+    con = store.connect()
+    try:
+        messages = store.messages(con)
+        named = messages.filter(messages.account_id.notnull())
+        usage = named.type.isin(USAGE_TYPES)
+        per_id = (
+            named.group_by("account_id")
+            .aggregate(
+                events=usage.ifelse(1, 0).sum(),
+                users=named.user_id.nunique(),
+                first_seen=named.timestamp.min(),
+                last_seen=named.timestamp.max(),
+            )
+            .to_pyarrow()
+            .to_pylist()
+        )
+        # Spark answered UTC times without their zone; the kept summary gives them with it, as
+        # DuckDB and PostgreSQL always did.
+        for row in per_id:
+            for moment in ("first_seen", "last_seen"):
+                row[moment] = row[moment].replace(tzinfo=row[moment].tzinfo or UTC)
+        return held_report(
+            session, per_id, lambda id_: _old_latest_traits(messages, [id_]).get(id_, {}), limit
+        )
+    finally:
+        con.disconnect()
+
+
+def _old_latest_traits(messages: ibis.Table, group_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not group_ids:
+        return {}
+    calls = messages.filter(messages.type == "group", messages.account_id.isin(group_ids))
+    rows = calls.select("account_id", "timestamp", "properties").order_by("timestamp")
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows.to_pyarrow().to_pylist():
+        try:
+            traits = json.loads(row["properties"] or "{}")
+        except ValueError:
+            continue
+        if isinstance(traits, dict):
+            latest[row["account_id"]] = {**latest.get(row["account_id"], {}), **traits}
+    return latest
+
+
+def message(
+    n: int,
+    group_id: str | None,
+    user: str | None,
+    *,
+    kind: str = "track",
+    minutes: int = 0,
+    properties: str | None = None,
+) -> dict[str, Any]:
+    at = DAY + timedelta(days=n % 5, minutes=minutes + n)
+    return {
+        "message_id": f"m-{n}-{kind}-{group_id}-{user}-{minutes}",
+        "source": "product",
+        "type": kind,
+        "account_id": group_id,
+        "user_id": user,
+        "event": "report_exported" if kind == "track" else "",
+        "timestamp": at,
+        "received_at": at,
+        "properties": properties,
+    }
+
+
+def said(**traits: Any) -> str:
+    return json.dumps(traits)
+
+
+# What the product sent first: three workspaces no account carries, one the CRM's own id.
+FIRST = [
+    message(
+        0,
+        ACME_WORKSPACE,
+        "u-ann",
+        kind="group",
+        properties=said(name="Acme", website="acme.example"),
+    ),
+    *(message(n, ACME_WORKSPACE, "u-ann") for n in range(1, 5)),
+    message(5, ACME_WORKSPACE, None, kind="page"),  # anonymous: an event, not a user
+    message(6, GLOBEX_WORKSPACE, "u-zed", kind="group", properties="{not json"),
+    message(7, GLOBEX_WORKSPACE, "u-zed", kind="group", properties="[1, 2]"),
+    message(8, GLOBEX_WORKSPACE, "u-zed", kind="group", properties=said(name=" Globex ")),
+    *(message(n, GLOBEX_WORKSPACE, "u-zed", kind="screen") for n in range(9, 12)),
+    message(12, WS_QUIET, "u-q", kind="group", properties=said(name="Quiet", plan="pro")),
+    *(message(n, ACME_CRM, "u-crm") for n in range(13, 16)),
+    message(16, None, "u-ann", kind="identify", properties=said(email="ann@acme.example")),
+]
+# Later: Acme's website taken back, one of Ann's earlier users again, a new user, a new id.
+LATER = [
+    message(20, ACME_WORKSPACE, "u-ann", kind="group", minutes=600, properties=said(website=None)),
+    message(21, ACME_WORKSPACE, "u-ann", minutes=600),
+    message(22, ACME_WORKSPACE, "u-bo", minutes=600),
+    message(23, "ws-new", "u-new", minutes=600),
+]
+
+
+def same_as_before(session: Session, store: EventStore, limit: int = 50) -> HeldGroups:
+    """What the held groups say now, checked against the oracle."""
+    now = held_groups(session, store, limit=limit)
+    assert now.model_dump_json() == old_held_groups(session, store, limit).model_dump_json()
+    return now
+
+
+def counts(report: HeldGroups) -> dict[str, tuple[int, int]]:
+    return {g.group_id: (g.events, g.users) for g in report.groups}
+
+
+def the_store_lives_through(session: Session, store: EventStore, acme: Account) -> None:
+    """Every change the held groups must follow, each compared with the full read."""
+    store.append(FIRST)
+    first = same_as_before(session, store)  # all in the inbox
+    assert counts(first) == {ACME_WORKSPACE: (5, 1), GLOBEX_WORKSPACE: (3, 1), WS_QUIET: (0, 1)}
+    assert (first.groups[0].name, first.groups[0].website) == ("Acme", "acme.example")
+    assert first.groups[0].likely_account is not None
+    assert (first.groups[1].name, first.attributed_events) == ("Globex", 3)
+    store.compact(now=NOW)
+    assert same_as_before(session, store) == first  # all in Parquet: nothing lost or doubled
+    same_as_before(session, store, limit=1)
+    store.append(LATER)  # in the inbox, beside the compacted events
+    later = same_as_before(session, store)
+    assert counts(later) == {
+        ACME_WORKSPACE: (7, 2),
+        GLOBEX_WORKSPACE: (3, 1),
+        WS_QUIET: (0, 1),
+        "ws-new": (1, 1),
+    }
+    assert (later.groups[0].name, later.groups[0].website) == ("Acme", None)
+    store.compact(now=NOW)
+    assert same_as_before(session, store) == later
+    store.write_parquet(events_table_from_rows([message(30, WS_QUIET, "u-q2", minutes=900)]))
+    assert counts(same_as_before(session, store))[WS_QUIET] == (1, 2)
+    link_group_id(session, store, ACME_CRM, ACME_WORKSPACE, system_actor(session, "ops"))
+    linked = same_as_before(session, store)
+    assert ACME_WORKSPACE not in counts(linked)
+    assert (linked.held_ids, linked.attributed_events) == (3, 3 + 7)
+
+
+def test_the_held_groups_answer_as_the_full_read_did_through_every_change(
+    session: Session, store: EventStore, acme: Account
+) -> None:
+    the_store_lives_through(session, store, acme)
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_held_groups_answer_as_the_full_read_did_on_spark(
+    session: Session, data_dir: Path, acme: Account, spark: Any
+) -> None:
+    store = open_event_store(Settings(data_dir=data_dir, events_engine="spark"))
+    the_store_lives_through(session, store, acme)
+
+
+def test_a_new_held_event_shows_at_once(session: Session, store: EventStore) -> None:
+    store.append(FIRST)
+    store.compact(now=NOW)
+    assert counts(held_groups(session, store))[ACME_WORKSPACE] == (5, 1)
+    store.append([message(40, ACME_WORKSPACE, "u-cy", minutes=700)])
+    assert counts(held_groups(session, store))[ACME_WORKSPACE] == (6, 2)
+    store.compact(now=NOW)
+    assert counts(held_groups(session, store))[ACME_WORKSPACE] == (6, 2)
+    store.append([message(41, "ws-brand-new", "u-dee", minutes=700)])
+    assert counts(held_groups(session, store))["ws-brand-new"] == (1, 1)
+
+
+def test_a_linked_id_leaves_the_held_groups_at_once(
+    session: Session, store: EventStore, acme: Account
+) -> None:
+    store.append(FIRST)
+    store.compact(now=NOW)
+    assert held_groups(session, store).held_ids == 3
+    link_group_id(session, store, ACME_CRM, GLOBEX_WORKSPACE, system_actor(session, "ops"))
+    after = held_groups(session, store)
+    assert (after.held_ids, after.held_events, after.attributed_events) == (2, 5, 3 + 3)
+
+
+def test_a_compaction_neither_loses_nor_doubles_what_was_kept(
+    session: Session, store: EventStore
+) -> None:
+    store.append(FIRST)
+    store.compact(now=NOW)
+    kept = held_groups(session, store)  # the compacted events' summary is kept from here
+    store.append(LATER)
+    assert counts(held_groups(session, store))[ACME_WORKSPACE] == (7, 2)
+    store.compact(now=NOW)  # LATER leaves the inbox for Parquet
+    assert counts(held_groups(session, store))[ACME_WORKSPACE] == (7, 2)
+    assert held_groups(session, store).held_events == kept.held_events + 3
+
+
+def test_an_erasure_rewriting_the_files_is_followed(session: Session, store: EventStore) -> None:
+    """Ann used two ids; erased, both become one token: one user where there were two."""
+    store.append([*FIRST, message(50, ACME_WORKSPACE, "u-ann-old", minutes=5)])
+    store.compact(now=NOW)
+    assert counts(held_groups(session, store))[ACME_WORKSPACE] == (6, 2)
+    store.erase(
+        PersonErasure(
+            ids=frozenset({"u-ann", "u-ann-old"}),
+            emails=frozenset(),
+            names=frozenset(),
+            token="erased-0001",
+        )
+    )
+    assert counts(held_groups(session, store))[ACME_WORKSPACE] == (6, 1)
+
+
+def test_a_second_look_reads_no_compacted_event_again(
+    session: Session, store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Embedded: the compacted events are summarised once per version of their files.
+    PostgreSQL reads its table on every call (EventStore.summarise)."""
+    store.append(FIRST)
+    store.compact(now=NOW)
+    connections: list[object] = []
+    connect: Callable[[], Any] = store.storage.connect
+    monkeypatch.setattr(store.storage, "connect", lambda: connections.append(1) or connect())
+    first = held_groups(session, store)
+    store.append(LATER)  # the inbox is read afresh, without a connection
+    later = held_groups(session, store)
+    assert later != first
+    assert held_groups(session, store, limit=1).groups == later.groups[:1]
+    assert len(connections) == (3 if store.is_postgres else 1)

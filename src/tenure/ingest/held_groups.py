@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -32,7 +37,7 @@ from tenure.errors import Conflict, InvalidInput
 from tenure.ingest.identities import domain_of
 from tenure.model import Account, Contact, IdentitySystem, SourceIdentity, UserRole
 from tenure.store.events import EventStore
-from tenure.store.events.schema import USAGE_TYPES
+from tenure.store.events.schema import TIMESTAMP, USAGE_TYPES
 
 
 class AccountRef(BaseModel):
@@ -71,38 +76,26 @@ class GroupLink(BaseModel):
 
 def held_groups(session: Session, store: EventStore, *, limit: int = 50) -> HeldGroups:
     """Group ids in the event store that name no account, most events first."""
-    con = store.connect()
-    try:
-        return _held_groups(session, con, store.messages(con), limit)
-    finally:
-        con.disconnect()
+    activity = group_activity(store)
+    return held_report(session, activity.per_id.to_pylist(), activity.traits_of, limit)
 
 
-def _held_groups(
-    session: Session, con: ibis.BaseBackend, messages: ibis.Table, limit: int
+def held_report(
+    session: Session,
+    per_id: list[dict[str, Any]],
+    traits_of: Callable[[str], dict[str, Any]],
+    limit: int,
 ) -> HeldGroups:
-    named = messages.filter(messages.account_id.notnull())
-    usage = named.type.isin(USAGE_TYPES)
-    per_id = (
-        named.group_by("account_id")
-        .aggregate(
-            events=usage.ifelse(1, 0).sum(),
-            users=named.user_id.nunique(),
-            first_seen=named.timestamp.min(),
-            last_seen=named.timestamp.max(),
-        )
-        .to_pyarrow()
-        .to_pylist()
-    )
+    """The held groups among ``per_id`` (every group id's events, users, first_seen and
+    last_seen), the first ``limit`` with what ``traits_of`` says of them."""
     known = accounts_by_group_id(session, [row["account_id"] for row in per_id])
     held = [row for row in per_id if row["account_id"] not in known]
     held.sort(key=lambda row: (-row["events"], row["account_id"]))
     shown = held[:limit]
-    traits = _latest_traits(con, messages, [row["account_id"] for row in shown])
     said = {
         row["account_id"]: (
-            _text(traits.get(row["account_id"], {}).get("name")),
-            _text(traits.get(row["account_id"], {}).get("website")),
+            _text(traits_of(row["account_id"]).get("name")),
+            _text(traits_of(row["account_id"]).get("website")),
         )
         for row in shown
     }
@@ -181,11 +174,7 @@ def open_account_for_group_id(
     owner = _account_named_by(session, group_id)
     if owner is not None:
         raise Conflict(f"{group_id!r} already names {owner.name} ({owner.external_id})")
-    con = store.connect()
-    try:
-        traits = _latest_traits(con, store.messages(con), [group_id]).get(group_id, {})
-    finally:
-        con.disconnect()
+    traits = group_activity(store).traits_of(group_id)
     account = Account(external_id=group_id, name=_text(traits.get("name")) or group_id, custom={})
     session.add(account)
     session.flush()
@@ -248,22 +237,132 @@ def _members_and_events(store: EventStore, group_id: str) -> tuple[list[str], in
     return sorted(members), int(events)
 
 
-def _latest_traits(
-    con: ibis.BaseBackend, messages: ibis.Table, group_ids: list[str]
-) -> dict[str, dict[str, Any]]:
-    if not group_ids:
-        return {}
-    calls = messages.filter(messages.type == "group", messages.account_id.isin(group_ids))
-    rows = calls.select("account_id", "timestamp", "properties").order_by("timestamp")
-    latest: dict[str, dict[str, Any]] = {}
-    for row in rows.to_pyarrow().to_pylist():
+# What a group call says that the held groups show: its latest name and website.
+SAID = ("name", "website")
+Said = dict[str, tuple[datetime, Any]]  # trait → (when said, value)
+_PAIRS = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("user_id", pa.string()),
+        ("events", pa.int64()),
+        ("first_seen", TIMESTAMP),
+        ("last_seen", TIMESTAMP),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class GroupActivity:
+    """Every group id the stored messages name: per (id, user) its usage events and its first and
+    last message, and per id what its group calls said last (each trait from the latest call
+    that gives it). Built from the compacted events once per version of them, then with the
+    inbox's rows folded in (:func:`group_activity`)."""
+
+    pairs: pa.Table  # _PAIRS
+    said: dict[str, Said]
+
+    @cached_property
+    def per_id(self) -> pa.Table:
+        """One row per group id: events, users (distinct, known), first_seen, last_seen."""
+        per_pair = self.pairs.group_by(["account_id", "user_id"], use_threads=False).aggregate(
+            [("events", "sum"), ("first_seen", "min"), ("last_seen", "max")]
+        )
+        per_id = per_pair.group_by("account_id", use_threads=False).aggregate(
+            [
+                ("events_sum", "sum"),
+                ("user_id", "count"),
+                ("first_seen_min", "min"),
+                ("last_seen_max", "max"),
+            ]
+        )
+        return per_id.rename_columns(
+            {
+                "events_sum_sum": "events",
+                "user_id_count": "users",
+                "first_seen_min_min": "first_seen",
+                "last_seen_max_max": "last_seen",
+            }
+        )
+
+    def traits_of(self, group_id: str) -> dict[str, Any]:
+        return {trait: value for trait, (_, value) in self.said.get(group_id, {}).items()}
+
+    def with_pending(self, pending: pa.Table) -> GroupActivity:
+        """This activity with the inbox's rows added (each row is a pair of its own)."""
+        named = pending.filter(pc.is_valid(pending["account_id"]))
+        if not named.num_rows:
+            return self
+        usage = pc.is_in(named["type"], value_set=pa.array(USAGE_TYPES))
+        rows = pa.table(
+            {
+                "account_id": named["account_id"],
+                "user_id": named["user_id"],
+                "events": pc.cast(usage, pa.int64()),
+                "first_seen": named["timestamp"],
+                "last_seen": named["timestamp"],
+            },
+            schema=_PAIRS,
+        )
+        calls = named.filter(pc.equal(named["type"], "group"))
+        said = _said(
+            zip(
+                calls["account_id"].to_pylist(),
+                calls["properties"].to_pylist(),
+                calls["timestamp"].to_pylist(),
+                strict=True,
+            ),
+            self.said,
+        )
+        return GroupActivity(pa.concat_tables([self.pairs, rows]), said)
+
+
+def group_activity(store: EventStore) -> GroupActivity:
+    """The activity of every group id in the store: the compacted events' as kept by
+    :meth:`EventStore.summarise` while they are unchanged, plus the inbox's rows."""
+    summarised = store.summarise("held_groups.group_activity", _stored_activity)
+    return summarised.stored.with_pending(summarised.pending)
+
+
+def _stored_activity(messages: ibis.Table) -> GroupActivity:
+    named = messages.filter(messages.account_id.notnull())
+    usage = named.type.isin(USAGE_TYPES)
+    pairs = named.group_by("account_id", "user_id").aggregate(
+        events=usage.ifelse(1, 0).sum(),
+        first_seen=named.timestamp.min(),
+        last_seen=named.timestamp.max(),
+    )
+    # A product repeats the same traits in many group calls: each distinct text once, at the
+    # last time it was said, gives the same latest value per trait.
+    calls = named.filter(named.type == "group")
+    texts = calls.group_by("account_id", "properties").aggregate(at=calls.timestamp.max())
+    said_when = texts.to_pyarrow()
+    # Times in UTC with their zone on every engine (Spark's come without one).
+    at = pc.cast(said_when["at"], TIMESTAMP).to_pylist()
+    ids, properties = said_when["account_id"].to_pylist(), said_when["properties"].to_pylist()
+    said = _said(zip(ids, properties, at, strict=True), {})
+    return GroupActivity(pairs.to_pyarrow().cast(_PAIRS), said)
+
+
+def _said(
+    calls: Iterable[tuple[str, str | None, datetime]], before: dict[str, Said]
+) -> dict[str, Said]:
+    """``before`` with each call's traits taken where it is the latest to give them."""
+    said = dict(before)
+    for group_id, properties, at in sorted(calls, key=lambda call: call[2]):
         try:
-            traits = json.loads(row["properties"] or "{}")
+            traits = json.loads(properties or "{}")
         except ValueError:
             continue
-        if isinstance(traits, dict):
-            latest[row["account_id"]] = {**latest.get(row["account_id"], {}), **traits}
-    return latest
+        if not isinstance(traits, dict):
+            continue
+        given = {trait: (at, traits[trait]) for trait in SAID if trait in traits}
+        if given:
+            mine = said.get(group_id, {})
+            said[group_id] = {
+                **mine,
+                **{t: v for t, v in given.items() if t not in mine or mine[t][0] <= at},
+            }
+    return said
 
 
 def _text(value: Any) -> str | None:

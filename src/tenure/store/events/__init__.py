@@ -3,7 +3,7 @@
 from tenure.store.events.embedded import CompactionResult, WriteResult
 from tenure.store.events.inbox import AppendResult, Quarantined
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA, events_table_from_rows
-from tenure.store.events.store import EventStats, EventStore, open_event_store
+from tenure.store.events.store import EventStats, EventStore, Summarised, open_event_store
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -13,6 +13,7 @@ __all__ = [
     "EventStats",
     "EventStore",
     "Quarantined",
+    "Summarised",
     "WriteResult",
     "events_table_from_rows",
     "open_event_store",

@@ -38,7 +38,13 @@ import pyarrow.parquet as pq
 
 from tenure.errors import Conflict
 from tenure.store.events.erasure import EventErasureResult, PersonErasure
-from tenure.store.events.inbox import AppendResult, Inbox, PendingBatch, Quarantined
+from tenure.store.events.inbox import (
+    READ_SCHEMA,
+    AppendResult,
+    Inbox,
+    PendingBatch,
+    Quarantined,
+)
 from tenure.store.events.schema import EVENT_COLUMNS, EVENT_SCHEMA, EventRow
 
 if TYPE_CHECKING:  # imported where used: ingest (append, quarantine) needs neither
@@ -295,19 +301,25 @@ class EmbeddedEvents:
         # Snapshot the inbox first, then list files: see the module docstring.
         batch = self.inbox.pending()
         files = self._visible_files(batch)
-        days = pc.cast(batch.events["timestamp"], pa.date32())
-        inbox = con.create_table(
-            "events_inbox",
-            batch.events.append_column(PARTITION_KEY, days),
-            temp=True,
-            overwrite=True,
-        )
+        inbox = _with_event_date(con, "events_inbox", batch.events)
         if not files:
             return inbox
+        return self.compacted_table(con, files).union(inbox)
+
+    def compacted(self) -> Compacted:
+        """The pending inbox rows and the Parquet files visible with them (one snapshot), with a
+        version of those files that changes whenever any of them does."""
+        batch, files = self.snapshot()
+        return Compacted(batch.events, tuple(files), _files_version(files))
+
+    def compacted_table(self, con: ibis.BaseBackend, files: Sequence[Path]) -> ibis.Table:
+        """The events of ``files`` (Parquet only, no inbox) as an Ibis table on ``con``."""
+        if not files:
+            return _with_event_date(con, "events_parquet", READ_SCHEMA.empty_table())
         parquet = con.read_parquet([str(f) for f in files], table_name="events_parquet")
         return parquet.select(
             *EVENT_COLUMNS, **{PARTITION_KEY: parquet[PARTITION_KEY].cast("date")}
-        ).union(inbox)
+        )
 
     def close(self) -> None:
         if "inbox" in self.__dict__:
@@ -318,6 +330,33 @@ class EmbeddedEvents:
 
     def quarantined(self, limit: int) -> list[Quarantined]:
         return self.inbox.quarantined(limit)
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """One read of the embedded store split in two: the rows still in the inbox, and the
+    Parquet files holding every other event, with their version: each file's name, size,
+    modification time and inode, so a compaction, a merge, a bulk write or an erasure (which
+    rewrites a file under the same name) all change it."""
+
+    pending: pa.Table
+    files: tuple[Path, ...]
+    version: tuple[tuple[str, int, int, int], ...]
+
+
+def _files_version(files: Sequence[Path]) -> tuple[tuple[str, int, int, int], ...]:
+    version = []
+    for path in files:
+        stat = path.stat()
+        version.append((_relative(path), stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return tuple(version)
+
+
+def _with_event_date(con: ibis.BaseBackend, name: str, events: pa.Table) -> ibis.Table:
+    days = pc.cast(events["timestamp"], pa.date32())
+    return con.create_table(
+        name, events.append_column(PARTITION_KEY, days), temp=True, overwrite=True
+    )
 
 
 def _read(files: list[Path], columns: list[str] | None = None) -> pa.Table:

@@ -9,11 +9,11 @@ month (see ``postgres.py``). Either way ``table(con)`` is an Ibis table in the e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import pyarrow as pa
 
@@ -26,7 +26,7 @@ from tenure.store.events.embedded import (
     WriteResult,
 )
 from tenure.store.events.erasure import EventErasureResult, PersonErasure
-from tenure.store.events.inbox import AppendResult, Quarantined
+from tenure.store.events.inbox import READ_SCHEMA, AppendResult, Quarantined
 from tenure.store.events.postgres import PostgresEvents
 from tenure.store.events.schema import USAGE_TYPES, EventRow
 
@@ -43,6 +43,19 @@ class EventStats:
     # Inbox rows not yet compacted into Parquet (always 0 on PostgreSQL).
     pending: int = 0
     quarantined: int = 0
+
+
+Summary = TypeVar("Summary")
+
+
+@dataclass(frozen=True)
+class Summarised(Generic[Summary]):
+    """A summary of the stored messages, and the messages it does not cover yet."""
+
+    stored: Summary
+    # Inbox rows not yet compacted, in the event schema (always empty on PostgreSQL): the
+    # caller folds them into ``stored``.
+    pending: pa.Table
 
 
 class EventStorage(Protocol):
@@ -86,6 +99,8 @@ class EventStore:
             if postgres_url
             else EmbeddedEvents(data_dir, memory_limit=memory_limit)
         )
+        # summarise(): per summary name, the Parquet files' version and what it gave.
+        self._summaries: dict[str, tuple[object, Any]] = {}
 
     @property
     def is_postgres(self) -> bool:
@@ -142,6 +157,36 @@ class EventStore:
     def messages(self, con: ibis.BaseBackend) -> ibis.Table:
         """Every stored message: usage events and the identify and group calls kept beside them."""
         return self.storage.table(con)
+
+    def summarise(self, name: str, summary: Callable[[ibis.Table], Summary]) -> Summarised[Summary]:
+        """``summary`` of every stored message (``messages``' columns), and what it leaves out.
+
+        Embedded (DuckDB or Spark): ``summary`` reads the compacted Parquet files alone, and
+        what it returns is kept in this process while those files are unchanged — a compaction,
+        a merge, a bulk write or an erasure changes them — so a page asking again costs a
+        listing of the files instead of a query. The inbox rows not compacted yet come back
+        beside it, read afresh on every call, for the caller to fold in. PostgreSQL: ``summary``
+        reads the events table on every call (no version of it is both cheap and exact), and
+        nothing is pending. ``name`` keys what is kept: one name per summary function.
+        """
+        storage = self.storage
+        if not isinstance(storage, EmbeddedEvents):
+            con = self.connect()
+            try:
+                return Summarised(summary(self.messages(con)), READ_SCHEMA.empty_table())
+            finally:
+                con.disconnect()
+        compacted = storage.compacted()
+        kept = self._summaries.get(name)
+        if kept is not None and kept[0] == compacted.version:
+            return Summarised(cast(Summary, kept[1]), compacted.pending)
+        con = self.connect()
+        try:
+            stored = summary(storage.compacted_table(con, compacted.files))
+        finally:
+            con.disconnect()
+        self._summaries[name] = (compacted.version, stored)
+        return Summarised(stored, compacted.pending)
 
     def close(self) -> None:
         """Release pooled database connections (PostgreSQL); the store stays usable."""

@@ -12,15 +12,28 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tenure.model import Account, Contact, FxRate, LifecycleStage, MetricSnapshot, User
+from tenure.metrics.service import store_metrics
+from tenure.model import (
+    Account,
+    Contact,
+    FxRate,
+    LifecycleSetting,
+    LifecycleStage,
+    MetricSnapshot,
+    User,
+)
 from tenure.model.contact import ContactLevel
+from tenure.portfolio import judgements
 from tenure.portfolio.book import export_ids
 from tenure.portfolio.rows import full_rows, rows_of, to_row, with_money, with_utilization
 from tenure.portfolio.schemas import AccountRow, PortfolioQuery
+from tenure.portfolio.signals import current_days
+from tenure.success.lifecycle_service import save_history_rows
 from tenure.success.lifecycle_variants import stage_label
 from tests import factories as f
 from tests.web.factories import Book, make_account, make_contract, sign_in
@@ -273,8 +286,7 @@ def _seed_judgements(session: Session, book: Book, plus: Account) -> None:
     session.flush()
 
 
-def test_portfolio_csv_is_byte_for_byte_the_old_export(console: Console) -> None:
-    today = date.today()
+def _seed_portfolio(console: Console, today: date) -> None:
     with console.session() as db:
         plus = make_account(db, name="=Plus", segment="SMB")
         make_contract(db, plus, arr=1234.565, ends_on=today + timedelta(days=45), currency="GBP")
@@ -284,6 +296,11 @@ def test_portfolio_csv_is_byte_for_byte_the_old_export(console: Console) -> None
         make_account(db, name="Prospect", segment=None)
         _seed_judgements(db, console.book, plus)
         db.commit()
+
+
+def test_portfolio_csv_is_byte_for_byte_the_old_export(console: Console) -> None:
+    today = date.today()
+    _seed_portfolio(console, today)
     sign_in(console.client, "ada@example.com")
     ada = console.book.ada
     queries = [
@@ -311,3 +328,81 @@ def test_portfolio_csv_is_byte_for_byte_the_old_export(console: Console) -> None
         assert response.content == old.encode(), params
         seen.add(old)
     assert len(seen) == len(queries)  # each query writes its own file
+
+
+def _old_portfolio_csv(console: Console, params: dict[str, str], today: date) -> bytes:
+    with console.session() as db:
+        rows = _old_portfolio_export(db, PortfolioQuery(**params), console.book.ada, today)
+        return csv_text(CSV_COLUMNS, [_old_portfolio_row(r) for r in rows]).encode()
+
+
+def _stored_judgements_current(console: Console) -> bool:
+    with console.session() as db:
+        return judgements.current(db, current_days(db))
+
+
+def test_the_portfolio_csv_reads_stored_judgements_only_while_they_are_current(
+    console: Console,
+) -> None:
+    """The export builds the stored judgements (tenure.portfolio.judgements) and reads them
+    next time: the same bytes as the old export. After each write that changes a judgement —
+    a stage history rewritten, a day's metrics replaced, a new scoring day, another lifecycle
+    model — it reads the score tables again (the copy is behind), then builds the copy again."""
+    today = date.today()
+    _seed_portfolio(console, today)
+    sign_in(console.client, "ada@example.com")
+    queries = [
+        {"sort": "risk", "direction": "desc"},
+        {"sort": "health", "band": "yellow"},
+        {"stage": "expand"},
+        {"sort": "arr_at_risk", "direction": "desc"},
+    ]
+
+    def exports_as_before(contains: str | None = None) -> None:
+        for params in queries:
+            response = console.client.get("/portfolio.csv", params=params)
+            assert response.status_code == 200, response.text
+            assert response.content == _old_portfolio_csv(console, params, today), params
+        assert _stored_judgements_current(console)
+        whole = console.client.get("/portfolio.csv", params={"sort": "name"})
+        assert whole.content == _old_portfolio_csv(console, {"sort": "name"}, today)
+        if contains is not None:
+            assert contains in whole.text
+
+    assert not _stored_judgements_current(console)  # nothing built yet
+    exports_as_before()
+    with console.session() as db:
+        acme = console.book.acme.id
+        save_history_rows(
+            db,
+            [acme],
+            [
+                {
+                    "account_id": acme,
+                    "model": "laer",
+                    "effective_on": today,
+                    "stage": "renew",
+                    "year_index": 1,
+                    "reasons": ["renewal due"],
+                }
+            ],
+        )
+        db.commit()
+    assert not _stored_judgements_current(console)
+    exports_as_before(contains="Renew")
+    with console.session() as db:
+        frame = pd.DataFrame({"account_id": [acme], "license_utilization": [0.4375]})
+        store_metrics(db, today, frame, partial=True)
+        db.commit()
+    assert not _stored_judgements_current(console)
+    exports_as_before(contains="0.4375")
+    with console.session() as db:  # a new scoring day (no writer: the day itself is new)
+        f.health_score(db, db.get_one(Account, acme), as_of=today + timedelta(days=1), score=12)
+        db.commit()
+    assert not _stored_judgements_current(console)
+    exports_as_before(contains=",12,red,")
+    with console.session() as db:
+        db.add(LifecycleSetting(model="esg"))
+        db.commit()
+    assert not _stored_judgements_current(console)
+    exports_as_before()

@@ -41,7 +41,14 @@ from tenure.health.versions import (
     shown_version,
 )
 from tenure.metrics.service import compute_and_store, stored_metrics
-from tenure.model import Account, Contract, HealthScore, LifecycleStage, MetricSnapshot
+from tenure.model import (
+    JUDGEMENTS_CHANGED,
+    Account,
+    Contract,
+    HealthScore,
+    LifecycleStage,
+    MetricSnapshot,
+)
 from tenure.model.contract import ContractStatus
 from tenure.store.events import EventStore
 
@@ -163,6 +170,7 @@ def score_day(
                 for s in scores
             ],
         )
+    session.execute(JUDGEMENTS_CHANGED)
     session.flush()
     return scores
 

@@ -30,7 +30,7 @@ from tenure.metrics.qa import qa_report
 from tenure.metrics.registry import Metric
 from tenure.metrics.schemas import MetricDay, MetricRangeRun, MetricRun
 from tenure.metrics.snapshot import load_snapshot
-from tenure.model import Account, Feature, MetricSnapshot
+from tenure.model import JUDGEMENTS_CHANGED, Account, Feature, MetricSnapshot
 from tenure.store.events import EventStore
 
 
@@ -88,6 +88,7 @@ def store_metrics(
     ]
     if rows:
         session.execute(sa.insert(MetricSnapshot), rows)
+    session.execute(JUDGEMENTS_CHANGED)
     session.flush()
     return len(rows)
 

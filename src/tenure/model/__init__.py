@@ -1,6 +1,7 @@
 """Every operational table, one module per domain concept. Importing this registers them all."""
 
 from tenure.model.account import Account, AccountOwnership
+from tenure.model.account_judgement import JUDGEMENTS_CHANGED, AccountJudgement, JudgementState
 from tenure.model.base import Base
 from tenure.model.churn_record import ChurnRecord
 from tenure.model.churn_risk import ChurnRiskScore
@@ -67,8 +68,10 @@ from tenure.model.webhook import (
 from tenure.model.write_back import WriteBack
 
 __all__ = [
+    "JUDGEMENTS_CHANGED",
     "Account",
     "AccountHandoff",
+    "AccountJudgement",
     "AccountOwnership",
     "AccountTeamMember",
     "AccountTeamRole",
@@ -106,6 +109,7 @@ __all__ = [
     "IdentityAlias",
     "IdentitySystem",
     "ImportRun",
+    "JudgementState",
     "KpiFigures",
     "KpiFiguresRow",
     "LifecycleSetting",

@@ -15,8 +15,8 @@ from tenure.accounts import fx_service
 from tenure.accounts.arr import MULTIPLE_CURRENCIES
 from tenure.accounts.fx import RateTable, converted_figures
 from tenure.errors import InvalidInput
-from tenure.model import Account, User
-from tenure.portfolio import signals
+from tenure.model import Account, AccountJudgement, User
+from tenure.portfolio import judgements, signals
 from tenure.portfolio.rows import (
     SORT_JOINS,
     Rows,
@@ -206,20 +206,29 @@ def portfolio_csv(
 ) -> list[PortfolioCsvRow]:
     """Every row the filters select, in the page's order (the CSV export): the full rows read
     by the export's own query in one statement, each written as its CSV values — the figures
-    a page's :class:`AccountRow` holds, without making thousands of models."""
+    a page's :class:`AccountRow` holds, without making thousands of models.
+
+    The judgements are read from their stored copy when it is current (tenure.portfolio.
+    judgements), else from the score tables — and the copy is built for the next export."""
     rows = rows_of(session, as_of)
     narrowed = account_conditions(session, query, user)
     if narrowed:
         # A filter on the accounts' own columns (a team, a segment) narrows the contracts to
         # aggregate: a team's third of the book costs a third.
         rows = rows.of_accounts(sa.select(Account.id).where(*narrowed), as_of)
+    stored = judgements.current(session, rows.days)
+    if stored:
+        rows = rows.stored()
+        utilization = AccountJudgement.license_utilization
+    else:
+        utilization = signals.stored_metrics(rows.days)
     joins = filter_joins(query) | SORT_JOINS.get(query.sort, frozenset())
     # Core rows (no ORM loading: plain columns) of the export's own query, in its order.
     found = (
         session.connection()
         .execute(
             rows.select(joins, full=True)
-            .add_columns(signals.stored_metrics(rows.days).label("metrics"))
+            .add_columns(utilization.label("utilization"))
             .where(*conditions(session, rows, query, user, as_of))
             .order_by(*_order(rows, query, as_of))
         )
@@ -229,11 +238,27 @@ def portfolio_csv(
     split = split_by_currency(
         session, [r.id for r in found if r.currency == MULTIPLE_CURRENCIES], as_of
     )
-    return [_csv_row(r, split.get(r.id, []), table, as_of) for r in found]
+    csv_rows = [
+        _csv_row(
+            r,
+            split.get(r.id, []),
+            table,
+            as_of,
+            r.utilization if stored else signals.utilization_in(r.utilization),
+        )
+        for r in found
+    ]
+    if not stored:
+        judgements.store(session, rows.days)
+    return csv_rows
 
 
 def _csv_row(
-    row: Any, split: list[tuple[str, float]], table: RateTable, as_of: date
+    row: Any,
+    split: list[tuple[str, float]],
+    table: RateTable,
+    as_of: date,
+    utilization: float | None,
 ) -> PortfolioCsvRow:
     fields = row_fields(row, as_of)
     by_currency = by_currency_of(fields["currency"], fields["arr"], split)
@@ -261,7 +286,7 @@ def _csv_row(
         fields["arr_at_risk"],
         fields["days_to_renewal"],
         stage_label(stage) if stage else None,
-        signals.utilization_in(row.metrics),
+        utilization,
     )
 
 

@@ -19,7 +19,7 @@ from tenure.accounts.fx import RateTable, convert
 from tenure.accounts.renewal import renewal_on_sql
 from tenure.auth.permissions import team_member_ids
 from tenure.errors import InvalidInput, NotFound
-from tenure.model import Account, Contract, User
+from tenure.model import Account, AccountJudgement, Contract, User
 from tenure.portfolio import signals
 from tenure.portfolio.schemas import (
     UTILIZATION_BANDS,
@@ -133,8 +133,12 @@ class Rows:
         nothing = sa.null()
         self.health_score = self.health.c.score if self.health is not None else nothing
         self.health_band = self.health.c.band if self.health is not None else nothing
+        self.health_trend = self.health.c.trend if self.health is not None else nothing
         self.probability = self.risk.c.probability if self.risk is not None else nothing
         self.arr_at_risk = self.risk.c.arr_at_risk if self.risk is not None else nothing
+        self.risk_currency = self.risk.c.currency if self.risk is not None else nothing
+        # Whether the judgements above are read from the stored copy (:meth:`stored`).
+        self.judged = False
 
     def _aggregate(self, contracts: Any) -> None:
         self.contracts = contracts
@@ -152,13 +156,30 @@ class Rows:
         narrowed._aggregate(current_contracts(as_of, accounts))
         return narrowed
 
+    def stored(self) -> Rows:
+        """These expressions with the judgements (health, churn risk, LAER stage) read from
+        their stored copy (tenure.portfolio.judgements; the caller checked it is current): one
+        primary-key probe per account instead of the day's score rows and stage history."""
+        stored = copy.copy(self)
+        stored.__dict__.pop("sort_expressions", None)
+        judged = AccountJudgement
+        stored.judged = True
+        stored.health_score = judged.health_score
+        stored.health_band = judged.health_band
+        stored.health_trend = judged.health_trend
+        stored.probability = judged.churn_probability
+        stored.arr_at_risk = judged.arr_at_risk
+        stored.risk_currency = judged.risk_currency
+        stored.stage = judged.laer_stage
+        return stored
+
     def sort_expression(self, key: SortKey, day: date) -> Any:
         """The sort key; ARR and ARR at risk rank in the reporting currency at the rates of
         ``day`` (euros are never compared with dollars), those without a rate last."""
         if key == SortKey.arr:
             return sa.func.coalesce(converted_arr(day), -1.0)
         if key == SortKey.arr_at_risk and self.risk is not None:
-            rate = fx_service.rate_expression(self.risk.c.currency, day)
+            rate = fx_service.rate_expression(self.risk_currency, day)
             return sa.func.coalesce(self.arr_at_risk * rate, -1.0)
         return self.sort_expressions[key]
 
@@ -188,10 +209,14 @@ class Rows:
             select = select.outerjoin(self.contracts, self.contracts.c.account_id == Account.id)
         if "owner" in joins:
             select = select.outerjoin(self.owner, self.owner.id == Account.owner_id)
-        if "health" in joins and self.health is not None:
-            select = select.outerjoin(self.health, self.health.c.account_id == Account.id)
-        if "risk" in joins and self.risk is not None:
-            select = select.outerjoin(self.risk, self.risk.c.account_id == Account.id)
+        if self.judged:
+            # Always: a filter on the stage reads it too.
+            select = select.outerjoin(AccountJudgement, AccountJudgement.account_id == Account.id)
+        else:
+            if "health" in joins and self.health is not None:
+                select = select.outerjoin(self.health, self.health.c.account_id == Account.id)
+            if "risk" in joins and self.risk is not None:
+                select = select.outerjoin(self.risk, self.risk.c.account_id == Account.id)
         if "utilization" in joins and self.utilization_cte is not None:
             cte = self.utilization_cte
             select = select.outerjoin(cte, cte.c.account_id == Account.id)
@@ -214,7 +239,7 @@ class Rows:
             self.contracts.c.seats,
             self.health_score.label("health_score"),
             self.health_band.label("health_band"),
-            (self.health.c.trend if self.health is not None else sa.null()).label("health_trend"),
+            self.health_trend.label("health_trend"),
             self.probability.label("churn_probability"),
             self.arr_at_risk.label("arr_at_risk"),
             self.stage.label("laer_stage"),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tenure.errors import InvalidInput
 from tenure.metrics.by_feature import catalog_of, feature_metrics
 from tenure.metrics.incremental import daily_activity_table
-from tenure.model import Account, ChurnRiskScore
+from tenure.model import JUDGEMENTS_CHANGED, Account, ChurnRiskScore
 from tenure.risk.datasets import (
     change_reference,
     customers_on,
@@ -153,6 +153,7 @@ def score_accounts(session: Session, store: EventStore, data_dir: Path, as_of: d
             for row in scored.to_dict("records")
         ]
     session.add_all(ChurnRiskScore(**record) for record in records)
+    session.execute(JUDGEMENTS_CHANGED)
     session.flush()
     return ScoreRun(
         as_of=as_of,

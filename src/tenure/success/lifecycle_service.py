@@ -20,6 +20,7 @@ from tenure.auth import audit
 from tenure.auth.permissions import Actor, require_role
 from tenure.errors import InvalidInput
 from tenure.model import (
+    JUDGEMENTS_CHANGED,
     Account,
     Contact,
     Contract,
@@ -442,6 +443,8 @@ def save_history_rows(
     rows = [row for row in rows if row["account_id"] in written]
     for start in range(0, len(rows), SAVE_CHUNK):
         session.execute(sa.insert(LifecycleStage), rows[start : start + SAVE_CHUNK])
+    if changed:
+        session.execute(JUDGEMENTS_CHANGED)
 
 
 def lifecycle_show(

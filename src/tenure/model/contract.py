@@ -65,3 +65,6 @@ class Contract(TimestampMixin, Base):
 
 # What stored figures fingerprint (tenure.success.figures): its last change, read at once.
 sa.Index("ix_contract_updated_at", Contract.updated_at)
+# The reporting currency, until one is set, is the one most contracts are in (counted on every
+# conversion: tenure.accounts.fx_service.reporting_currency_expression).
+sa.Index("ix_contract_currency", Contract.currency)

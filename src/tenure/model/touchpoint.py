@@ -36,9 +36,8 @@ class Touchpoint(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(sa.String(128), unique=True)
-    account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
+    # Indexed with occurred_at (below): "a touchpoint since that day?" is one index seek.
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id", ondelete="CASCADE"))
     kind: Mapped[TouchpointKind] = enum_column(TouchpointKind, default=TouchpointKind.meeting)
     occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     subject: Mapped[str | None] = mapped_column(sa.String(500))
@@ -51,3 +50,4 @@ class Touchpoint(TimestampMixin, Base):
 
 # What stored figures fingerprint (tenure.success.figures): its last change, read at once.
 sa.Index("ix_touchpoint_updated_at", Touchpoint.updated_at)
+sa.Index("ix_touchpoint_account_id_occurred_at", Touchpoint.account_id, Touchpoint.occurred_at)

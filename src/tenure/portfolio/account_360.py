@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts import fx_service
 from tenure.accounts.arr import active_on
 from tenure.accounts.service import get_account
 from tenure.accounts.words import custom_fields
@@ -105,7 +106,9 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         .where(AccountOwnership.account_id == account_id)
         .order_by(AccountOwnership.started_at)
     ).all()
-    row = account_row(session, account_id, as_of)
+    # One rate table for every figure of the page (the row, its family, its parent, its CTAs).
+    table = fx_service.rate_table(session, on=as_of)
+    row = account_row(session, account_id, as_of, table)
     churn_risk = signals.account_risk(session, account)
     return Account360(
         account=row,
@@ -118,8 +121,8 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         contacts_by_level={k: v for k, v in by_level.items() if v},
         known_as=known_as(session, account_id),
         fields=custom_fields(account.custom),
-        rollup=family_rollup(session, account_id, as_of),
-        parent=member(full_rows(session, [account.parent_id], as_of)[0])
+        rollup=family_rollup(session, account_id, as_of, table),
+        parent=member(full_rows(session, [account.parent_id], as_of, table)[0])
         if account.parent_id
         else None,
         contracts=[
@@ -150,7 +153,7 @@ def account_360(session: Session, account_id: int, user: User, as_of: date) -> A
         risk_story=account_risk_story(session, row, health, churn_risk, as_of),
         usage_history=signals.usage_history(session, account_id),
         stage=signals.account_stage(session, account_id),
-        open_ctas=signals.open_ctas(session, account_id, as_of),
+        open_ctas=signals.open_ctas(session, account_id, as_of, table),
         success_plan=signals.success_plan(session, account, as_of),
         desired_outcome=signals.desired_outcome(session, account, as_of),
     )

@@ -13,6 +13,7 @@ from datetime import date
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from tenure.accounts import fx_service
 from tenure.accounts.service import get_account
 from tenure.auth.permissions import Actor, can_edit_account
 from tenure.health.schemas import AccountScore
@@ -40,13 +41,14 @@ class AlignmentView(BaseModel):
 
 def alignment_view(session: Session, account_id: int, actor: Actor, as_of: date) -> AlignmentView:
     account = get_account(session, account_id)
+    table = fx_service.rate_table(session, on=as_of)  # one for the row and the CTAs
     return AlignmentView(
-        account=account_row(session, account_id, as_of),
+        account=account_row(session, account_id, as_of, table),
         health=signals.account_health(session, account),
         churn_risk=signals.account_risk(session, account),
         team=_in_flow_order(team_seats(session, account_id)),
         handoff=handoff.handoff_view(session, account_id, as_of),
-        open_ctas=signals.open_ctas(session, account_id, as_of),
+        open_ctas=signals.open_ctas(session, account_id, as_of, table),
         your_seat=rescue.team_role(session, actor, account),
         can_record_handoff=can_edit_account(session, actor.user, account),
         can_request_rescue=rescue.can_request_rescue(session, actor, account),

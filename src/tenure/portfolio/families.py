@@ -82,13 +82,16 @@ def roll_up(rows: Sequence[AccountRow], table: RateTable, as_of: date) -> Family
     )
 
 
-def family_rollup(session: Session, account_id: int, as_of: date) -> FamilyRollup | None:
-    """The account and every account below it, rolled up (None without a child account)."""
+def family_rollup(
+    session: Session, account_id: int, as_of: date, table: RateTable | None = None
+) -> FamilyRollup | None:
+    """The account and every account below it, rolled up (None without a child account), at
+    the rates of ``table`` (read for ``as_of`` when not given)."""
     below = hierarchy.descendants(session, account_id)
     if not below:
         return None
-    rows = full_rows(session, [account_id, *below], as_of)
-    return roll_up(rows, fx_service.rate_table(session, on=as_of), as_of)
+    table = table or fx_service.rate_table(session, on=as_of)
+    return roll_up(full_rows(session, [account_id, *below], as_of, table), table, as_of)
 
 
 # The whole book's families in rank order, as the daily run ranked them for the page's default

@@ -580,11 +580,14 @@ def currency_totals(figures: Iterable[tuple[str, float]]) -> list[ArrByCurrency]
     return [ArrByCurrency(currency=c, arr=round(v, 2)) for c, v in sorted(totals.items())]
 
 
-def account_row(session: Session, account_id: int, as_of: date) -> AccountRow:
+def account_row(
+    session: Session, account_id: int, as_of: date, table: RateTable | None = None
+) -> AccountRow:
+    """One account's row, its money converted with ``table`` (the rates of ``as_of`` when not
+    given)."""
     rows = rows_of(session, as_of, [account_id])
     found = session.execute(rows.select().where(Account.id == account_id)).first()
     if found is None:
         raise NotFound(f"no account with id {account_id}")
-    return with_utilization(session, rows.days, with_money(session, [to_row(found, as_of)], as_of))[
-        0
-    ]
+    money = with_money(session, [to_row(found, as_of)], as_of, table)
+    return with_utilization(session, rows.days, money)[0]

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from tenure.accounts import fx_service
+from tenure.accounts.fx import RateTable
 from tenure.errors import NotFound
 from tenure.health.schemas import AccountScore
 from tenure.health.service import latest_account_score
@@ -323,8 +324,10 @@ def account_stage(session: Session, account_id: int) -> StageRead | None:
     )
 
 
-def open_ctas(session: Session, account_id: int, day: date) -> list[CtaRead]:
-    return ctas_for(session, None, day, account_id=account_id)
+def open_ctas(
+    session: Session, account_id: int, day: date, table: RateTable | None = None
+) -> list[CtaRead]:
+    return ctas_for(session, None, day, account_id=account_id, table=table)
 
 
 # --- timeline sources: stage changes, CTAs, milestones reached --------------------------------
@@ -407,11 +410,12 @@ def ctas_for(
     *,
     account_id: int | None = None,
     limit: int = 25,
+    table: RateTable | None = None,
 ) -> list[CtaRead]:
     """Open CTAs (not snoozed) of these owners (or of one account), ranked by ARR at risk in the
     reporting currency at ``day``'s rates (an amount without a rate ranks as it stands), then
     priority, then due date; each says its currency and, in another currency, its converted
-    figure."""
+    figure (with ``table``, the rates of ``day`` the caller already read)."""
     priority = sa.case(*((Cta.priority == p, rank) for p, rank in PRIORITY_RANK.items()), else_=9)
     rate = fx_service.rate_expression(Cta.arr_at_risk_currency, day)
     at_risk = sa.func.coalesce(Cta.arr_at_risk * sa.func.coalesce(rate, 1.0), 0.0)
@@ -430,7 +434,7 @@ def ctas_for(
     found = [CtaRead.from_row(cta, name) for cta, name in session.execute(query)]
     if not any(c.arr_at_risk_currency for c in found):
         return found
-    table = fx_service.rate_table(session, on=day)
+    table = table or fx_service.rate_table(session, on=day)
     return [c.in_reporting_currency(table, day) for c in found]
 
 
@@ -442,8 +446,10 @@ def score_changes(
     if days.health_day is None:
         return []
     moved = sa.func.abs(HealthScore.score - HealthScore.previous_score)
+    # Three statements whatever the limit: the moves ranked on the ids alone (a team's 3,000
+    # scores sorted without their measures), then the chosen scores and their scores before.
     query = (
-        sa.select(HealthScore, Account.name)
+        sa.select(HealthScore.id, Account.name)
         .join(Account, Account.id == HealthScore.account_id)
         .where(
             HealthScore.as_of == days.health_day,
@@ -456,19 +462,20 @@ def score_changes(
     )
     if owner_ids is not None:
         query = query.where(Account.owner_id.in_(owner_ids))
+    ranked = session.execute(query).all()
+    if not ranked:
+        return []
+    scores = {
+        s.id: s
+        for s in session.scalars(
+            sa.select(HealthScore).where(HealthScore.id.in_([r.id for r in ranked]))
+        )
+    }
+    befores = _scores_before(session, days, [s.account_id for s in scores.values()])
     changes = []
-    for score, name in session.execute(query).all():
-        before = session.scalars(
-            sa.select(HealthScore)
-            .where(
-                HealthScore.account_id == score.account_id,
-                HealthScore.scorecard == score.scorecard,
-                HealthScore.scorecard_version == score.scorecard_version,
-                HealthScore.as_of < score.as_of,
-            )
-            .order_by(HealthScore.as_of.desc())
-            .limit(1)
-        ).first()
+    for score_id, name in ranked:
+        score = scores[score_id]
+        before = befores.get(score.account_id)
         changes.append(
             ScoreChange(
                 account_id=score.account_id,
@@ -482,6 +489,34 @@ def score_changes(
             )
         )
     return changes
+
+
+def _scores_before(
+    session: Session, days: CurrentDays, account_ids: list[int]
+) -> dict[int, HealthScore]:
+    """Each account's latest score of the shown scorecard before the current health day."""
+    latest = (
+        sa.select(HealthScore.account_id, sa.func.max(HealthScore.as_of).label("as_of"))
+        .where(
+            HealthScore.account_id.in_(account_ids),
+            *_shown_card(days),
+            HealthScore.as_of < days.health_day,
+        )
+        .group_by(HealthScore.account_id)
+        .subquery()
+    )
+    found = session.scalars(
+        sa.select(HealthScore)
+        .join(
+            latest,
+            sa.and_(
+                latest.c.account_id == HealthScore.account_id,
+                latest.c.as_of == HealthScore.as_of,
+            ),
+        )
+        .where(*_shown_card(days))
+    )
+    return {s.account_id: s for s in found}
 
 
 def _moved_measures(

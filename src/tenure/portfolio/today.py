@@ -16,8 +16,8 @@ from tenure.portfolio.freshness import freshness
 from tenure.portfolio.renewals import renewing_between
 from tenure.portfolio.rows import (
     by_currency_of,
+    conditions,
     currency_totals,
-    filtered,
     full_rows,
     owner_ids,
     rows_of,
@@ -82,14 +82,20 @@ def today(
         Touchpoint.account_id == Account.id, Touchpoint.occurred_at >= cutoff
     )
     untouched = (
-        filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
-        # The touchpoint probe first: it stops at the first recent touchpoint, and most
-        # accounts have one, so few rows reach the contract lookup (half the time).
-        .where(~touched, rows.arr_lookup.is_not(None))
+        rows.select(frozenset())
+        # The touchpoint probe first (SQLite tests the conditions in the order written): one
+        # index seek (touchpoint account_id, occurred_at) finds a recent touchpoint, and most
+        # accounts have one, so few rows reach the churned test and the contract lookup (a
+        # third of the time of testing churn first).
+        .where(
+            ~touched,
+            *conditions(session, rows, PortfolioQuery(owner=owner), user, as_of),
+            rows.arr_lookup.is_not(None),
+        )
         .order_by(rows.sort_expression(SortKey.arr, as_of).desc(), Account.id)
         .limit(10)
     )
-    ctas = signals.ctas_for(session, scope_owner_ids, as_of)
+    ctas = signals.ctas_for(session, scope_owner_ids, as_of, table=table)
     snooze_from, snooze_default, snooze_to = snooze_range(as_of)
     return TodayReport(
         as_of=as_of,

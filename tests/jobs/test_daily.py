@@ -14,6 +14,8 @@ from tenure.model import DailyRun
 from tenure.playbooks.config import PlaybookSettings
 from tenure.playbooks.outbox import FakeMailer
 from tenure.playbooks.rules import load_ruleset
+from tenure.portfolio import judgements
+from tenure.portfolio.signals import current_days
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import EventStore
 from tests import factories as f
@@ -53,6 +55,7 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
     assert names == [
         "milestones",
         "lifecycle",
+        "judgements",
         "message_goals",
         "churn",
         "kpis",
@@ -79,6 +82,10 @@ def test_daily_run_is_recorded_and_idempotent(database_url: str) -> None:
         "renew": 1,
         "no_contract": 0,
     }
+    # Each account's judgements are stored after the last step that stages them, and current.
+    assert first.run.counts["judgements"] == {"accounts": 2}
+    with session_scope(session_factory(engine)) as session:
+        assert judgements.current(session, current_days(session))
     assert first.run.counts["outbox"]["sent"] == 1 and len(mailer.sent) == 1
     assert mailer.sent[0]["Subject"] == "Your book today: 3 new, 0 due, 0 renewals"
     before = snapshot(engine)

@@ -100,6 +100,7 @@ def test_serve_runs_the_due_day_once_and_not_again_after_a_restart(
             "risk",
             "milestones",
             "lifecycle",
+            "judgements",
             "message_goals",
             "churn",
             "kpis",

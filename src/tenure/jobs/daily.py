@@ -227,6 +227,15 @@ def _lifecycle_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     }
 
 
+def _judgements_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
+    """Each account's current judgements stored in one row (after the last step that scores or
+    stages): the portfolio CSV reads them, not the score tables."""
+    from tenure.portfolio.judgements import store
+    from tenure.portfolio.signals import current_days
+
+    return {"accounts": store(session, current_days(session))}
+
+
 @_reads_what_it_changes
 def _message_goals_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     """Engagement messages whose check day has come: was the message's goal met?"""
@@ -315,12 +324,12 @@ def _follow_up_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 
 def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
     """The steps in order: metrics, health and risk (with an event store), milestones, lifecycle
-    stage histories (every model), the goals of engagement messages due for their check, churn
-    classification of the losses not yet classified, the KPIs and maturity figures their pages
-    read, the facts every rule reads (operational tables, stored metrics, health scores,
-    milestones), rules → CTAs, follow-ups (snoozes woken, escalations, digests), the renewal
-    forecast the Renewals page reads and the family ranking the Top parents page reads (last:
-    after every step that changes accounts)."""
+    stage histories (every model), each account's current judgements stored, the goals of
+    engagement messages due for their check, churn classification of the losses not yet
+    classified, the KPIs and maturity figures their pages read, the facts every rule reads
+    (operational tables, stored metrics, health scores, milestones), rules → CTAs, follow-ups
+    (snoozes woken, escalations, digests), the renewal forecast the Renewals page reads and the
+    family ranking the Top parents page reads (last: after every step that changes accounts)."""
     first: list[tuple[str, StepFn]] = []
     if ctx.store is not None:
         first.append(("metrics", _metrics_step))
@@ -330,6 +339,7 @@ def steps(ctx: DailyContext) -> list[tuple[str, StepFn]]:
         *first,
         ("milestones", _milestones_step),
         ("lifecycle", _lifecycle_step),
+        ("judgements", _judgements_step),
         ("message_goals", _message_goals_step),
         ("churn", _churn_step),
         ("kpis", _kpis_step),

@@ -24,6 +24,7 @@ STEPS = {
     "risk": "Churn risk",
     "milestones": "Success plan milestones",
     "lifecycle": "Lifecycle stages",
+    "judgements": "Current judgements per account",
     "message_goals": "Engagement message goals",
     "churn": "Churn classification",
     "facts": "Facts for the rules",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -235,17 +236,35 @@ def test_a_postgres_table_keyed_on_the_id_alone_is_rekeyed(migrated_template) ->
 
 
 def test_the_metrics_connection_keeps_to_its_memory_limit(tmp_path: Path) -> None:
-    import gc
-
     store = open_event_store(Settings(data_dir=tmp_path, analytics_memory_limit="256MB"))
     con = store.connect()
     limit, spill = con.raw_sql(
         "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
     ).fetchone()
     assert limit == "244.1 MiB"  # DuckDB states 256 MB in MiB
-    # Beyond the limit DuckDB spills into a folder of this connection's own, gone with it.
+    # Beyond the limit DuckDB spills into a folder of this process's own.
     assert Path(spill).is_dir() and Path(spill).name.startswith("tenure-duckdb-")
     con.disconnect()
-    del con
-    gc.collect()
-    assert not Path(spill).exists()
+
+
+def test_connections_share_a_database_but_nothing_they_make(tmp_path: Path) -> None:
+    """Each connection is a cursor on the process's DuckDB (started once): the temporary
+    tables, variables and settings one makes are not the other's, as when each was a database
+    of its own."""
+    store = open_event_store(Settings(data_dir=tmp_path))
+    one, two = store.connect(), store.connect()
+    try:
+        one.raw_sql("CREATE TEMP TABLE mine AS SELECT 1 AS n").fetchall()
+        one.raw_sql("SET VARIABLE day = 7").fetchall()
+        one.raw_sql("SET TimeZone = 'Europe/Berlin'").fetchall()
+        mine = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'mine'"
+        assert two.raw_sql(mine).fetchone() == (0,)
+        assert two.raw_sql("SELECT getvariable('day'), current_setting('TimeZone')").fetchone() == (
+            None,
+            "UTC",
+        )
+        two.create_table("mine", pa.table({"n": [2]}), temp=True)
+        assert one.table("mine").to_pyarrow()["n"].to_pylist() == [1]
+    finally:
+        one.disconnect()
+        two.disconnect()

@@ -183,7 +183,7 @@ def health_score(
             "points": usage_points,
             "max_points": 20,
             "next_at": 0.8,
-            "next_shown": "≥ 80 %",
+            "next_shown": "at least 80 %",
             "gain": 20 - usage_points,
         },
         {

@@ -87,7 +87,7 @@ def test_the_forecast_by_category_month_and_quarter(console: Console) -> None:
     got = {name: (r["category"], r["reason"], r["expected_arr"]) for name, r in rows.items()}
     assert got == {
         # 45% at the renewal: at risk, 120,000 × 0.55.
-        "Acme 120000.0": ("at_risk", "45% chance of churn", 66_000.0),
+        "Acme 120000.0": ("at_risk", "45 % chance of churn", 66_000.0),
         "Initech 80000.0": (
             "commit",
             f"renewal signed ({console.book.today + timedelta(days=91)} to "

@@ -74,7 +74,7 @@ def test_account_360_opens_the_health_breakdown_and_risk_reasons(console: Consol
     assert (usage["points"], usage["max_points"], usage["next_shown"], usage["gain"]) == (
         0,
         20,
-        "≥ 80 %",
+        "at least 80 %",
         20,
     )
     assert [p["value"] for p in body["health_history"]] == [70.0, 55.0]

@@ -54,15 +54,15 @@ def test_the_version_watching_the_falling_usage_flags_the_churner_first() -> Non
     )
     by_alert = {a.alert: a for a in trend.alerts}
     assert list(by_alert) == [
-        "lowest 5% of scores",
-        "lowest 10% of scores",
-        "lowest 20% of scores",
+        "lowest 5 % of scores",
+        "lowest 10 % of scores",
+        "lowest 20 % of scores",
         "red band",
     ]
     # Version 2 scores account 10 at 0 on every Monday: alerted from the first one, 133 days
     # (2025-01-06 → 2025-05-19) before the renewal, and on 2025-02-17, the last Monday at
     # least 90 days before it.
-    ten = by_alert["lowest 10% of scores"]
+    ten = by_alert["lowest 10 % of scores"]
     assert (ten.churners, ten.flagged_ahead, ten.median_lead_days, ten.never_flagged) == (
         1,
         1,

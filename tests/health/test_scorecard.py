@@ -71,9 +71,9 @@ def test_points_follow_the_best_step_reached(card) -> None:  # type: ignore[no-u
     utilization, tickets = result.measures
     assert (utilization.points, utilization.max_points) == (40, 60)
     assert (utilization.next_at, utilization.gain) == (0.8, 20)  # next step 60 − 40
-    assert utilization.what_would_move_it == "≥ 80 % → +20 points"
+    assert utilization.what_would_move_it == "at least 80 % → +20 points"
     assert (tickets.points, tickets.next_at, tickets.gain) == (10, 0, 30)  # 0 tickets → 40
-    assert tickets.what_would_move_it == "≤ 0 → +30 points"
+    assert tickets.what_would_move_it == "none → +30 points"
 
 
 def test_exact_threshold_counts_and_below_the_first_step_is_zero(card) -> None:  # type: ignore[no-untyped-def]

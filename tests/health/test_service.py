@@ -56,7 +56,7 @@ def test_scores_match_the_hand_calculation_and_explain_reads_them(
     assert (sponsor.shown, sponsor.points, sponsor.gain) == ("no", 0, 10)
     assert sponsor.what_would_move_it == "yes → +10 points"
     utilization = next(m for m in explained.measures if m.metric == "license_utilization")
-    assert utilization.what_would_move_it == "≥ 40 % → +5 points"
+    assert utilization.what_would_move_it == "at least 40 % → +5 points"
 
 
 @pytest.mark.slow

@@ -170,7 +170,8 @@ def test_the_days_alerts_go_once_to_the_channel_and_the_csm(
     assert sections[0] == f"*<{URL}/accounts/{ids['acme']}|Acme &amp; Sons>*"
     # The measures that lost the most points: 80 - 36, then 20 - 2.
     assert sections[1].splitlines()[1] == (
-        "Weakest: Champion present yes (36 of 80 points); License utilization 10 % (2 of 20 points)"
+        "Weakest: Champion present: yes (36 of 80 points); "
+        "License utilization: 10 % (2 of 20 points)"
     )
     assert "Raising it: " in sections[2]
     # The CTA's own words: why it fired, the rule's goal and what it is about.

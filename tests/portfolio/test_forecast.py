@@ -48,14 +48,14 @@ def test_categories_and_reasons() -> None:
     got = {r.account_name: categorize(r) for r in BOOK}
     assert got == {
         "Booked": (ForecastCategory.commit, "renewal booked"),
-        "Steady": (ForecastCategory.commit, "5% chance of churn"),
-        "Middling": (ForecastCategory.upside, "20% chance of churn"),
-        "Shaky": (ForecastCategory.at_risk, "40% chance of churn"),
+        "Steady": (ForecastCategory.commit, "5 % chance of churn"),
+        "Middling": (ForecastCategory.upside, "20 % chance of churn"),
+        "Shaky": (ForecastCategory.at_risk, "40 % chance of churn"),
         "Leaving": (ForecastCategory.at_risk, "cancellation announced on 2026-04-02"),
         "Red": (ForecastCategory.at_risk, "health is red"),
         "Unscored": (ForecastCategory.upside, "not scored by the churn model"),
         "Overdue": (ForecastCategory.at_risk, "payment overdue"),
-        "Later": (ForecastCategory.commit, "5% chance of churn"),
+        "Later": (ForecastCategory.commit, "5 % chance of churn"),
     }
 
 

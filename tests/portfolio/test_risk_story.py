@@ -40,12 +40,12 @@ def story(**changes: object):  # type: ignore[no-untyped-def]
 def test_calendar_facts_are_context_and_the_strongest_actionable_reason_comes_first() -> None:
     raising, lowering, context = split_reasons(REASONS)
     assert [r.text for r in raising] == [
-        "License utilization, change over 12 weeks = -20 pts",
-        "Billing tickets (90 days) = 3",
+        "License utilization, change over 12 weeks: -20 pts",
+        "Billing tickets (90 days): 3",
     ]
     assert [r.strength for r in raising] == ["strongly", ""]
-    assert [(r.text, r.strength) for r in lowering] == [("Latest NPS answer = 9", "slightly")]
-    assert [r.text for r in context] == ["Days to renewal = 200 days", "Tenure = 892 days"]
+    assert [(r.text, r.strength) for r in lowering] == [("Latest NPS answer: 9", "slightly")]
+    assert [r.text for r in context] == ["Days to renewal: 200 days", "Tenure: 892 days"]
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_calendar_facts_are_context_and_the_strongest_actionable_reason_comes_fi
         (
             {"probability": 0.45, "health_band": "green", "health_score": 82},
             "Health is green, yet the churn model sees 45 % 30–120 days ahead: it weighs signals",
-            "What raises it: License utilization, change over 12 weeks = -20 pts; Billing",
+            "What raises it: License utilization, change over 12 weeks: -20 pts; Billing",
         ),
         (
             {"probability": 0.45},
@@ -114,7 +114,7 @@ def test_account_360_tells_the_story_without_log_odds_for_a_csm(console: Console
     )
     assert "Tenure" not in raising and "Days to renewal" not in raising
     context = page[page.index('id="risk-context"') :]
-    assert "Days to renewal = 200 days · Tenure = 892 days" in context
+    assert "Days to renewal: 200 days · Tenure: 892 days" in context
     assert "test-model" not in page and "+0.700" not in page
     sign_in(console.client, "ada@example.com")
     admin = html.unescape(console.client.get(f"/accounts/{book.globex.id}").text)

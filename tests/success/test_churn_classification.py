@@ -76,7 +76,7 @@ def test_product_evidence_and_no_evidence() -> None:
     assert low.internal_reason == "low_adoption"
     assert (
         low.reasons[-1]
-        == "licence utilization 20% < 40% before the notice: the value never arrived"
+        == "license utilization 20 % before the notice, under 40 %: the value never arrived"
     )
     # A plan whose first value never came: onboarding failed, before utilization is looked at.
     onboarding = suggest(churn(first_value_reached=False, license_utilization=0.2))

@@ -330,7 +330,7 @@ def test_an_outcome_agreed_for_later_is_not_yet_in_force_anywhere(
     draft = messages_service.draft(session, "keep", Moment.advocacy_ask, "a case study", AS_OF)
     assert "Close the books" not in draft.body
     potential = expansion_service.potential_show(session, "keep", AS_OF, load_fit_config())
-    assert "Required Outcome met: None (needs True)" in potential.potential.advocacy.reasons
+    assert "Required Outcome met: not known (needs yes)" in potential.potential.advocacy.reasons
     dana = session.scalars(sa.select(User).where(User.name == "Dana")).one()
     seen = account_360(session, book["keep"].id, dana, AS_OF)
     assert seen.desired_outcome is None
@@ -413,7 +413,9 @@ def test_a_red_health_score_is_a_risk_flag(session: Session, book: dict[str, Acc
     result = churn_classification_service.classify_churn(session, AS_OF, load_fit_config())
     sold = next(s for s in result.records if s.account_id == book["sold"].id)
     assert sold.churn_class == "foreseen_good_fit"
-    assert sold.reasons[0] == "foreseen: risk flag on 2025-04-01, ≥ 30 days before 2025-05-31"
+    assert sold.reasons[0] == (
+        "foreseen: risk flagged on 2025-04-01, at least 30 days before 2025-05-31"
+    )
 
 
 def test_refresh_marks_milestones_from_stored_metrics_and_opens_asks(

@@ -131,7 +131,7 @@ PACK = EbrPack(
         Capability(name="Workflow builder", released_on=date(2025, 6, 1), adopted=True)
     ],
     champions=[Champion(name="Rita Moreno", title="VP Operations")],
-    goals_next=["Reach 90 % licence utilization"],
+    goals_next=["Reach 90 % license utilization"],
 )
 
 
@@ -139,7 +139,7 @@ def test_ebr_html_has_six_sections_and_an_inline_svg_chart() -> None:
     page = render_html(PACK)
     for number, title in enumerate(SECTIONS, 1):
         assert f"{number}. {title}" in page
-    assert "<svg" in page and "82%" in page and "64%" in page
+    assert "<svg" in page and "82 %" in page and "64 %" in page
     assert "Rita Moreno" in page and "Workflow builder" in page
     # The Value stage is the vendor's judgement: only the console's page shows it, to the team.
     assert "Value stage" not in page
@@ -154,7 +154,7 @@ def test_ebr_pdf_contains_its_sections() -> None:
     for number, title in enumerate(SECTIONS, 1):
         assert f"{number}. {title}" in text
     assert "Value stage" not in text  # the customer reads the review, not our judgement of it
-    assert "Acme Ltd" in text and "Rita Moreno" in text and "82% vs peer median 64%" in text
+    assert "Acme Ltd" in text and "Rita Moreno" in text and "82 % vs peer median 64 %" in text
 
 
 def test_ebr_pdf_with_trimmed_fonts_reads_as_with_the_whole_ones() -> None:

@@ -91,7 +91,7 @@ def test_account_page_shows_relationships_contracts_and_timeline(console: Consol
     sign_in(console.client, "cleo@example.com")
     page = console.client.get(f"/accounts/{console.book.acme.id}").text
     assert "120,000 USD" in page
-    assert "Jane Champion" in page and ">champion<" in page
+    assert "Jane Champion" in page and ">Champion<" in page and ">champion<" not in page
     assert "Bob Sponsor" in page and "left " in page
     assert "Q3 business review" in page and "SSO login fails" in page and "NPS 9" in page
     assert "Log touchpoint" in page
@@ -149,10 +149,10 @@ def test_risk_reasons_read_as_metric_names_not_slugs(console: Console) -> None:
     scored(console)
     sign_in(console.client, "cleo@example.com")
     account = console.client.get(f"/accounts/{console.book.acme.id}").text
-    assert "Latest NPS answer = 2" in account and "nps_latest" not in account
+    assert "Latest NPS answer: 2" in account and "nps_latest" not in account
     risk = console.client.get("/risk?owner=all").text
     # The list reads each reason as the account page does: with the value that pushed the risk.
-    assert "Latest NPS answer = 2" in risk and "nps_latest" not in risk
+    assert "Latest NPS answer: 2" in risk and "nps_latest" not in risk
     # An account the model has not scored has no reasons: it says so, not 'only calendar facts'.
     assert '<span class="muted">not scored</span>' in risk and "only calendar facts" not in risk
 

@@ -27,6 +27,7 @@ import pandas as pd
 from tenure.health.schemas import AlertFigures, CardBacktest, HeadToHead
 from tenure.health.scorecard import Scorecard, score_only
 from tenure.risk.evaluation import LEAD_DAYS, EarlyWarning, early_warning
+from tenure.words import percent
 
 # Alert budgets a CS team can staff: a twentieth, a tenth, a fifth of the book each week.
 BUDGETS = (0.05, 0.10, 0.20)
@@ -65,7 +66,7 @@ def _warnings(
 ) -> list[tuple[str, float | None, EarlyWarning]]:
     found: list[tuple[str, float | None, EarlyWarning]] = [
         (
-            f"lowest {budget:.0%} of scores",
+            f"lowest {percent(budget)} of scores",
             budget,
             early_warning(scored, renewals, "risk", LEAD_DAYS, budget),
         )

@@ -68,7 +68,7 @@ class ScorecardVersionRead(BaseModel):
 class AlertFigures(BaseModel):
     """How early one alert rule caught the churners (tenure.risk.evaluation.early_warning)."""
 
-    # "lowest 10% of scores", "red band"
+    # "lowest 10 % of scores", "red band"
     alert: str
     # Share of accounts alerted on a date: the budget, or the band's average share.
     budget: float | None

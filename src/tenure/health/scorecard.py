@@ -38,6 +38,7 @@ from tenure import yaml_text
 from tenure.errors import InvalidInput, NotFound
 from tenure.health.schemas import AccountScore, MeasureScore
 from tenure.metrics.registry import Metric, Unit, get_metric
+from tenure.words import compared
 
 TOTAL_POINTS = 100
 
@@ -190,11 +191,14 @@ def _present(value: Any) -> float | None:
 
 
 def _target(measure: Measure, metric: Metric, at: float) -> str:
-    """The next step as a person reads it: ``≥ 40 %``, ``≤ 7 days``, ``yes``."""
+    """The next step as a person reads it: ``at least 40 %``, ``at most 7 days``, ``none``."""
     if metric.unit is Unit.flag:
         return metric.format(at)
-    comparator = "≥" if measure.direction is Direction.higher_is_better else "≤"
-    return f"{comparator} {metric.format(at)}"
+    if measure.direction is Direction.higher_is_better:
+        return compared(">=", metric.format(at))
+    if metric.unit is Unit.number and at == 0:
+        return "none"  # open tickets: "none", not "at most 0"
+    return compared("<=", metric.format(at))
 
 
 def measure_points(measure: Measure, value: float | None) -> int:

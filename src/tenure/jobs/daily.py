@@ -48,6 +48,7 @@ from tenure.playbooks.schemas import DailyRunRead
 from tenure.playbooks.webhooks import Poster
 from tenure.store.database import begin_as_writer, session_factory, session_scope
 from tenure.store.events import EventStore
+from tenure.words import chance
 
 
 @dataclass
@@ -200,7 +201,7 @@ def _risk_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
                 "currency": score.currency,
                 "reasons": score.reasons[:5],
                 "summary": f"Churn risk raised for {score.account_name}: "
-                f"P(churn) {score.probability:.0%}",
+                f"{chance(score.probability)} chance of churn",
             },
             event_id=f"evt_risk_{score.account_id}_{ctx.as_of.isoformat()}",
         )

@@ -34,6 +34,7 @@ import ibis
 
 from tenure.errors import NotFound
 from tenure.metrics.inputs import MetricInputs
+from tenure.words import percent
 
 CONCEPT_MODULES = (
     "usage",
@@ -119,9 +120,9 @@ def format_value(unit: Unit, value: object) -> str:
         return str(value)
     number = float(value)  # type: ignore[arg-type]
     if unit is Unit.share:
-        return f"{number * 100:.0f} %"
+        return percent(number)
     if unit is Unit.change:
-        return f"{number * 100:+.0f} %"
+        return percent(number, signed=True)
     if unit is Unit.flag:
         return "yes" if number >= 1 else "no"
     if unit is Unit.days:

@@ -18,6 +18,7 @@ from typing import Any
 
 from tenure.playbooks.wording import why_text
 from tenure.risk.reasons import reason_text
+from tenure.words import measure_text, percent
 
 # The kinds of alert, in the order a message lists them, and their name for people.
 KINDS: dict[str, str] = {
@@ -61,10 +62,6 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def percent(value: float) -> str:
-    return f"{value * 100:.0f} %"
-
-
 def health_red_event(
     account_id: int,
     account_name: str,
@@ -83,7 +80,7 @@ def health_red_event(
     >>> e.headline
     'Health turned red: 38 of 100 (was 55, yellow)'
     >>> e.details
-    ('Weakest: Active users 12 % (2 of 30 points)',)
+    ('Weakest: Active users: 12 % (2 of 30 points)',)
     """
     was = "" if previous_score is None else f" (was {previous_score}, {previous_band})"
     lost = sorted(
@@ -91,7 +88,7 @@ def health_red_event(
         key=lambda m: int(m.get("points", 0)) - int(m.get("max_points", 0)),
     )[:2]
     weakest = "; ".join(
-        f"{m.get('name')} {m.get('shown')} ({m.get('points')} of {m.get('max_points')} points)"
+        measure_text(m.get("name"), m.get("shown"), m.get("points"), m.get("max_points"))
         for m in lost
     )
     return AlertEvent(

@@ -13,6 +13,7 @@ from typing import Any
 
 from tenure.errors import NotFound
 from tenure.metrics.registry import Unit, get_metric
+from tenure.words import COMPARISONS, compared
 
 # The playbook facts that are not registry metrics: (label, unit of the value).
 _FACTS: dict[str, tuple[str, str]] = {
@@ -30,21 +31,6 @@ _FACTS: dict[str, tuple[str, str]] = {
     "license_utilization_max_30d": ("Highest license utilization in 30 days", "%"),
 }
 _PERCENT_FACTS = {"churn_probability", "license_utilization_max_30d"}
-_WORDS = {
-    "<": "under",
-    "lt": "under",
-    "<=": "at most",
-    "lte": "at most",
-    ">": "over",
-    "gt": "over",
-    ">=": "at least",
-    "gte": "at least",
-    "!=": "not",
-    "ne": "not",
-    "in": "one of",
-    "not in": "none of",
-    "not_in": "none of",
-}
 _EQUAL = {"==", "eq"}
 
 
@@ -99,7 +85,7 @@ def _limits(fact: str, checks: list[Mapping[str, Any]]) -> str:
     for op, threshold in ops.items():
         if op in _EQUAL or isinstance(threshold, bool):
             continue
-        parts.append(f"{_WORDS.get(op, op)} {_shown(fact, threshold)}")
+        parts.append(f"{COMPARISONS.get(op, op)} {_shown(fact, threshold)}")
     return ", ".join(parts)
 
 
@@ -145,7 +131,7 @@ def condition_text(fact: str, op: str, threshold: Any) -> str:
         return _label(fact) if threshold else f"Not: {_label(fact).lower()}"
     if op in _EQUAL:
         return f"{_label(fact)} {_shown(fact, threshold)}"
-    return f"{_label(fact)} {_WORDS.get(op, op)} {_shown(fact, threshold)}"
+    return f"{_label(fact)} {COMPARISONS.get(op, op)} {_shown(fact, threshold)}"
 
 
 # "; run `tenure model fit` first", " with `tenure import`", ": `tenure milestones plan`",
@@ -246,18 +232,22 @@ def history_text(kind: str, detail: Mapping[str, Any], names: Mapping[int, str])
 # milestones_service): 'usage.feature_breadth = 0.4 meets usage.feature_breadth ≥ 0.3 (metrics
 # of 2026-08-09)', optionally '(capped by usage.licensed_seats)' before the day.
 _EVIDENCE = re.compile(
-    r"^(?P<field>[a-z0-9_.]+) = (?P<value>\S+) meets (?P=field) (?P<op>[<>≤≥=≠]) (?P<threshold>\S+)"
+    r"^(?P<field>[a-z0-9_.]+) = (?P<value>\S+) (?P<verdict>meets|fails) (?P=field) "
+    r"(?P<op>[<>≤≥=≠]) (?P<threshold>\S+)"
     r"(?: \(capped by (?P<cap>[a-z0-9_.]+)\))?(?: \(metrics of (?P<day>[\d-]+)\))?$"
 )
 _SYMBOLS = {"≥": ">=", "≤": "<=", ">": ">", "<": "<", "=": "==", "≠": "!="}
 
 
 def evidence_text(text: str | None) -> str | None:
-    """A milestone's evidence in words; a person's own evidence as they wrote it.
+    """A milestone's evidence or a fit criterion's check in words; a person's own evidence as
+    they wrote it.
 
     >>> evidence_text("usage.feature_breadth = 0.4 meets usage.feature_breadth ≥ 0.3 "
     ...               "(metrics of 2026-08-09)")
     'Feature breadth 40 % (at least 30 %), usage of 2026-08-09'
+    >>> evidence_text("employee_count = 10 fails employee_count ≥ 50")
+    'Employee count 10, needs at least 50'
     >>> evidence_text("Kick-off call held with the sponsor")
     'Kick-off call held with the sponsor'
     """
@@ -265,6 +255,11 @@ def evidence_text(text: str | None) -> str | None:
     if found is None:
         return text
     fact = found["field"].rpartition(".")[2]
+    if found["verdict"] == "fails":
+        op = _SYMBOLS[found["op"]]
+        value, threshold = _parsed(found["value"]), _parsed(found["threshold"])
+        needs = _shown(fact, threshold) if op in _EQUAL else compared(op, _shown(fact, threshold))
+        return f"{_label(fact)} {_shown(fact, value)}, needs {needs}"
     check = {
         "fact": fact,
         "op": _SYMBOLS[found["op"]],

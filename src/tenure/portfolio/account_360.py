@@ -33,6 +33,7 @@ from tenure.portfolio.schemas import (
 from tenure.portfolio.team import team_seats
 from tenure.portfolio.timeline import timeline
 from tenure.risk.schemas import ChurnRiskRead
+from tenure.words import measure_text
 
 
 def _relationship_order(contact: Contact) -> tuple[bool, bool, str]:
@@ -190,9 +191,7 @@ def account_risk_story(
             outlook=outlook[0].value if outlook else None,
             outlook_reason=outlook[1] if outlook else None,
             reasons=churn.reasons if churn else (),
-            health_drags=[
-                f"{m.name} {m.shown} ({m.points} of {m.max_points} points)" for m in drags[:3]
-            ],
+            health_drags=[measure_text(m.name, m.shown, m.points, m.max_points) for m in drags[:3]],
         )
     )
 

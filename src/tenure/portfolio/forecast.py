@@ -41,6 +41,8 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from tenure.words import chance
+
 # P(churn at the renewal) at or above which a renewal is at risk: the threshold of the default
 # rule 'churn_risk_before_renewal' (default_rules.yaml), so the forecast and the CTAs agree.
 AT_RISK_PROBABILITY = 0.3
@@ -143,14 +145,14 @@ def categorize(renewal: Renewal) -> tuple[ForecastCategory, str]:
     if renewal.past_due:
         return ForecastCategory.at_risk, "payment overdue"
     if p is not None and p >= AT_RISK_PROBABILITY:
-        return ForecastCategory.at_risk, f"{p:.0%} chance of churn"
+        return ForecastCategory.at_risk, f"{chance(p)} chance of churn"
     if renewal.health_band == "red":
         return ForecastCategory.at_risk, "health is red"
     if p is None:
         return ForecastCategory.upside, "not scored by the churn model"
     if p <= COMMIT_PROBABILITY:
-        return ForecastCategory.commit, f"{p:.0%} chance of churn"
-    return ForecastCategory.upside, f"{p:.0%} chance of churn"
+        return ForecastCategory.commit, f"{chance(p)} chance of churn"
+    return ForecastCategory.upside, f"{chance(p)} chance of churn"
 
 
 def expected(renewal: Renewal) -> float | None:

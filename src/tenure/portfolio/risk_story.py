@@ -39,6 +39,7 @@ from pydantic import BaseModel
 
 from tenure.portfolio.forecast import AT_RISK_PROBABILITY, CATEGORY_WORDS, ForecastCategory
 from tenure.risk.reasons import CHANGE_FEATURE, reason_text
+from tenure.words import chance
 
 # Facts about the contract and the calendar: context, not reasons (a CSM cannot act on them).
 CONTEXT_FEATURES = frozenset(
@@ -86,17 +87,6 @@ class RiskInputs:
     outlook_reason: str | None = None
     reasons: Sequence[Mapping[str, Any]] = ()
     health_drags: Sequence[str] = field(default_factory=tuple)
-
-
-def percent(p: float) -> str:
-    """A probability as a CSM reads it: ``under 1 %`` rather than a misleading ``0 %``.
-
-    >>> percent(0.004), percent(0.534), percent(0.0)
-    ('under 1 %', '53 %', '0 %')
-    """
-    if 0 < p < 0.005:
-        return "under 1 %"
-    return f"{p * 100:.0f} %"
 
 
 def _feature_of(reason: Mapping[str, Any]) -> str:
@@ -169,7 +159,7 @@ def risk_story(inputs: RiskInputs) -> RiskStory:
     band, p = inputs.health_band, inputs.probability
     health = f"{band} ({inputs.health_score})" if band else None
     churn = (
-        f"{percent(p)} chance of churn {inputs.window}".strip()
+        f"{chance(p)} chance of churn {inputs.window}".strip()
         if p is not None and inputs.window
         else None
     )
@@ -184,26 +174,25 @@ def risk_story(inputs: RiskInputs) -> RiskStory:
         headline = f"Health is {band}; the churn model has not scored this account yet."
     elif band is None:
         level = "high" if _high(inputs) else "low"
-        headline = f"Churn risk is {level}: {percent(p)} {inputs.window}; no health score yet."
+        headline = f"Churn risk is {level}: {chance(p)} {inputs.window}; no health score yet."
     elif _high(inputs) and band in ("red", "yellow"):
         headline = (
-            f"At risk: health is {band} and the churn model sees {percent(p)} {inputs.window}."
+            f"At risk: health is {band} and the churn model sees {chance(p)} {inputs.window}."
         )
     elif _high(inputs):
         headline = (
-            f"Health is green, yet the churn model sees {percent(p)} {inputs.window}: it weighs "
+            f"Health is green, yet the churn model sees {chance(p)} {inputs.window}: it weighs "
             "signals the health score does not."
         )
         if raising:
             why = "What raises it: " + "; ".join(r.text for r in raising[:3]) + "."
     elif band in ("red", "yellow"):
         headline = (
-            f"Health is {band}, yet the churn model sees little risk {inputs.window} "
-            f"({percent(p)})."
+            f"Health is {band}, yet the churn model sees little risk {inputs.window} ({chance(p)})."
         )
         why = _why_low_despite_health(inputs)
     else:
-        headline = f"No sign of churn: health is {band} and {percent(p)} {inputs.window}."
+        headline = f"No sign of churn: health is {band} and {chance(p)} {inputs.window}."
     return RiskStory(
         headline=headline,
         why=why,

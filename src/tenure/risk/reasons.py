@@ -71,12 +71,12 @@ def feature_label(feature: str) -> str:
 
 
 def reason_text(reason: Mapping[str, Any]) -> str:
-    """``Label = value`` with the value in its metric's unit (a change in points for shares).
+    """``Label: value`` with the value in its metric's unit (a change in points for shares).
 
     >>> reason_text({"feature": "license_utilization_change_12w", "value": -0.25})
-    'License utilization, change over 12 weeks = -25 pts'
+    'License utilization, change over 12 weeks: -25 pts'
     >>> reason_text({"feature": "touchpoints_90d", "value": 2.0})
-    'Touchpoints (90 days) = 2'
+    'Touchpoints (90 days): 2'
     >>> reason_text({"feature": "nps_latest", "value": None})
     'Latest NPS answer: no data'
     """
@@ -86,7 +86,7 @@ def reason_text(reason: Mapping[str, Any]) -> str:
         # The model saw no value (no NPS answer yet): the bare name read as if it were one.
         return f"{label}: no data"
     if (unit := stat_unit(feature)) is not None and isinstance(value, int | float):
-        return f"{label} = {format_value(unit, value)}"
+        return f"{label}: {format_value(unit, value)}"
     change = CHANGE_FEATURE.fullmatch(feature)
     metric = _metric(change["slug"] if change else feature)
     if metric is None or not isinstance(value, int | float):
@@ -97,7 +97,7 @@ def reason_text(reason: Mapping[str, Any]) -> str:
         shown = f"{value:+.3g}"
     else:
         shown = metric.format(value)
-    return f"{label} = {shown}"
+    return f"{label}: {shown}"
 
 
 def _plain(value: Any) -> Any:

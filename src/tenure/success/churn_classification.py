@@ -39,6 +39,8 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel
 
+from tenure.words import percent
+
 # Bumped whenever a threshold or rule below changes: every suggestion cites it.
 CLASSIFIER_VERSION = 5
 FORESEEN_LEAD_DAYS = 30
@@ -181,8 +183,8 @@ def _cause(facts: ChurnFacts, anchor: date) -> tuple[CauseSide, str, list[str]]:
             CauseSide.product_or_service,
             "low_adoption",
             [
-                f"licence utilization {facts.license_utilization:.0%} < {LOW_UTILIZATION:.0%} "
-                "before the notice: the value never arrived"
+                f"license utilization {percent(facts.license_utilization)} before the notice, "
+                f"under {percent(LOW_UTILIZATION)}: the value never arrived"
             ],
         )
     if len(facts.failing_at_signing) >= WEAK_FIT_FAILURES:
@@ -201,7 +203,7 @@ def _cause(facts: ChurnFacts, anchor: date) -> tuple[CauseSide, str, list[str]]:
             "support_issues",
             [
                 f"{len(tickets)} high-priority tickets in the {LOOKBACK_DAYS} days before "
-                f"(≥ {HIGH_PRIORITY_TICKETS})"
+                f"the notice ({HIGH_PRIORITY_TICKETS} or more count)"
             ],
         )
     if facts.last_nps is not None and facts.last_nps <= 6:
@@ -233,9 +235,10 @@ def suggest(facts: ChurnFacts) -> ChurnSuggestion:
     else:
         foreseen = bool(early)
         reasons = [
-            f"foreseen: risk flag on {min(early)}, ≥ {FORESEEN_LEAD_DAYS} days before {anchor}"
+            f"foreseen: risk flagged on {min(early)}, at least {FORESEEN_LEAD_DAYS} days "
+            f"before {anchor}"
             if foreseen
-            else f"unforeseen: no risk flag ≥ {FORESEEN_LEAD_DAYS} days before {anchor}"
+            else f"unforeseen: no risk flagged {FORESEEN_LEAD_DAYS} days or more before {anchor}"
         ]
     good_fit = facts.success_potential_at_signing
     reasons.append(

@@ -31,9 +31,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from tenure.accounts.words import key_words
 from tenure.errors import InvalidInput
 from tenure.model.opportunity import OpportunityKind, OpportunityStatus
 from tenure.success.rules import load_yaml_model
+from tenure.words import percent, yes_no
 
 NEAR_CAP = 0.9
 # The shortest feature history "constantly maturing" is judged on.
@@ -91,15 +93,15 @@ def ascension_potential(f: PotentialFacts) -> Potential:
         utilization = f.active_users / f.licensed_seats
         if utilization >= NEAR_CAP:
             reasons.append(
-                f"seats: {utilization:.0%} of {f.licensed_seats} licences in use "
-                f"(≥ {NEAR_CAP:.0%}, near the cap)"
+                f"seats: {percent(utilization)} of {f.licensed_seats} licenses in use "
+                f"(at least {percent(NEAR_CAP)}: near the cap)"
             )
     if f.licensed_seats and f.employee_count:
         penetration = f.licensed_seats / f.employee_count
         if penetration < PENETRATION_ROOM:
             reasons.append(
                 f"departments: {f.licensed_seats} seats for {f.employee_count} "
-                f"employees ({penetration:.0%} < {PENETRATION_ROOM:.0%})"
+                f"employees ({percent(penetration)}, under {percent(PENETRATION_ROOM)})"
             )
     if f.products_owned < f.products_offered:
         reasons.append(f"products: owns {f.products_owned} of {f.products_offered}")
@@ -116,12 +118,13 @@ def advocacy_potential(f: PotentialFacts) -> Potential:
     checks = [
         (
             f.last_nps is not None and f.last_nps >= PROMOTER,
-            f"latest NPS {f.last_nps if f.last_nps is not None else 'none'} (needs ≥ {PROMOTER})",
+            f"latest NPS answer {f.last_nps if f.last_nps is not None else 'none'} "
+            f"(needs {PROMOTER} or more)",
         ),
-        (f.champions > 0, f"{f.champions} named champion(s) (needs ≥ 1)"),
+        (f.champions > 0, f"{f.champions} named champion(s) (needs at least 1)"),
         (
             f.required_outcome_met is True,
-            f"Required Outcome met: {f.required_outcome_met} (needs True)",
+            f"Required Outcome met: {yes_no(f.required_outcome_met)} (needs yes)",
         ),
     ]
     failed = (
@@ -172,7 +175,7 @@ def nirvana(f: NirvanaFacts) -> Nirvana:
         )
     else:
         maturing = now > before
-        why = f"feature share {before:.0%} → {now:.0%} over {span} days"
+        why = f"share of features used {percent(before)} → {percent(now)} over {span} days"
     bought = f.expansions_won_last_year + f.contracts_expanded_last_year
     return Nirvana(
         wildly_loyal=Potential(
@@ -181,7 +184,7 @@ def nirvana(f: NirvanaFacts) -> Nirvana:
         constantly_maturing=Potential(potential=maturing, reasons=[why]),
         recognizes_impact=Potential(
             potential=f.value_stage in ("expanding", "conquering"),
-            reasons=[f"Value pillar stage {f.value_stage}"],
+            reasons=[f"Value pillar stage: {key_words(f.value_stage)}"],
         ),
         buys_more=Potential(
             potential=bought > 0,

@@ -42,6 +42,7 @@ from pydantic import BaseModel
 
 from tenure.accounts.arr import in_force
 from tenure.accounts.renewal import renewal_on
+from tenure.words import percent
 
 RENEWED = frozenset({"renewed", "expanded", "downgraded"})
 EXPAND_WINDOW_DAYS = 90
@@ -151,7 +152,7 @@ def laer_stage(facts: LifecycleFacts, as_of: date) -> StageResult:
         motions.append(LaerStage.renew)
         reasons.append(
             f"renew: contract ends {next_end}, {(next_end - as_of).days} days away "
-            f"(≤ {RENEW_WINDOW_DAYS})"
+            f"(within {RENEW_WINDOW_DAYS})"
         )
     reasons.append(
         f"a customer for {full_years} full year(s) since the first signature on {first} "
@@ -345,7 +346,7 @@ def _adoption(facts: AfterRenewalFacts) -> Dimension:
             name="adoption",
             on_target=None,
             figures={"license_utilization": None},
-            reasons=["licence utilization unknown (no seats or no usage data)"],
+            reasons=["license utilization unknown (no seats or no usage data)"],
         )
     utilization = facts.active_users / facts.licensed_seats
     return Dimension(
@@ -354,7 +355,7 @@ def _adoption(facts: AfterRenewalFacts) -> Dimension:
         figures={"license_utilization": utilization},
         reasons=[
             f"{facts.active_users} active users ÷ {facts.licensed_seats} seats = "
-            f"{utilization:.0%} (target {UTILIZATION_TARGET:.0%})"
+            f"{percent(utilization)} (target {percent(UTILIZATION_TARGET)})"
         ],
     )
 
@@ -363,9 +364,9 @@ def _maturity(facts: AfterRenewalFacts) -> Dimension:
     share, strategic = facts.feature_share, facts.strategic_share
     reasons = [
         "features used: "
-        + ("unknown" if share is None else f"{share:.0%}")
-        + f" (target ≥ {FEATURE_SHARE_TARGET:.0%})",
-        "strategic features used: " + ("unknown" if strategic is None else f"{strategic:.0%}"),
+        + ("unknown" if share is None else percent(share))
+        + f" (target: at least {percent(FEATURE_SHARE_TARGET)})",
+        "strategic features used: " + ("unknown" if strategic is None else percent(strategic)),
     ]
     on_target: bool | None
     if share is None and strategic is None:

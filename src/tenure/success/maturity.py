@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel
 
 from tenure.errors import InvalidInput
+from tenure.words import percent
 
 
 class Pillar(enum.StrEnum):
@@ -140,7 +141,7 @@ def prefill(
             _share_stage(share),
             [
                 f"{on_time} of {len(days_to_first_value)} accounts reached first value within "
-                f"{onboarding_target_days} days ({share:.0%})"
+                f"{onboarding_target_days} days ({percent(share)})"
             ],
         )
     if utilizations:
@@ -149,8 +150,8 @@ def prefill(
         out[Pillar.productivity] = (
             _share_stage(share),
             [
-                f"{measured} of {len(utilizations)} active accounts measured at ≥ "
-                f"{utilization_target:.0%} licence utilization ({share:.0%})"
+                f"{measured} of {len(utilizations)} active accounts at "
+                f"{percent(utilization_target)} license utilization or more ({percent(share)})"
             ],
         )
     return out

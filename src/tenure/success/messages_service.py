@@ -13,6 +13,7 @@ from tenure.errors import InvalidInput, NotFound
 from tenure.success import messages, outcome
 from tenure.success.book import active_contracts, last_nps, load_one, metric
 from tenure.success.outcome_service import outcome_versions
+from tenure.words import percent
 
 
 def draft(
@@ -50,10 +51,10 @@ def draft(
     evidence = []
     util = metric(book, account.id, "license_utilization")
     if util is not None:
-        evidence.append(f"licence utilization {util:.0%}")
+        evidence.append(f"license utilization {percent(util)}")
     breadth = metric(book, account.id, "feature_breadth")
     if breadth is not None:
-        evidence.append(f"{breadth:.0%} of features in use")
+        evidence.append(f"{percent(breadth)} of features in use")
     extra: dict[str, Any] = {"nps": last_nps(book, account.id, as_of)}
     reached = [m for m in book.milestones[account.id] if m.reached_on]
     if reached:

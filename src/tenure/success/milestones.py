@@ -160,9 +160,7 @@ def milestone_status(
     status = MilestoneStatus.behind if overdue <= STUCK_AFTER_DAYS else MilestoneStatus.stuck
     return StatusResult(
         status=status,
-        reason=f"due {due_on}, {overdue} days overdue "
-        f"({'>' if status is MilestoneStatus.stuck else '≤'} "
-        f"{STUCK_AFTER_DAYS} is stuck)",
+        reason=f"due {due_on}, {overdue} days overdue (stuck after {STUCK_AFTER_DAYS})",
     )
 
 
@@ -206,7 +204,8 @@ def asks_on_reach(
             kind=AskKind.advocacy,
             milestone_key=template.key,
             opened_on=reached_on,
-            reason=f"{template.name!r} reached and last NPS {last_nps} ≥ {ADVOCACY_MIN_NPS}",
+            reason=f"{template.name!r} reached and the last NPS answer {last_nps} "
+            f"(a promoter: {ADVOCACY_MIN_NPS} or more)",
         )
     return None
 

@@ -43,6 +43,7 @@ import jinja2
 from pydantic import BaseModel
 
 from tenure.success.maturity import Stage
+from tenure.words import percent
 
 YEAR = 365
 QUARTER = 91
@@ -264,7 +265,7 @@ def chart_svg(measurements: Sequence[Measurement], width: int = 520) -> str:
         parts.append(f'<text x="0" y="{y + bar_h + 4}">{html.escape(m.name)}</text>')
         for value, colour, dy in ((m.value, "#2a6f97", 0), (m.benchmark, "#a9a9a9", bar_h)):
             w = 0 if value is None else round(min(value, 1.5) * scale / 1.5 * 1.0, 1)
-            shown = "n/a" if value is None else f"{value:.0%}"
+            shown = "no data" if value is None else percent(value)
             parts.append(
                 f'<rect x="{label_w}" y="{y + dy}" width="{w}" height="{bar_h - 2}" '
                 f'fill="{colour}"/>'
@@ -286,8 +287,8 @@ def adoption_label(adopted: bool | None) -> str:
 
 def format_value(value: float | None, unit: str) -> str:
     if value is None:
-        return "n/a"
-    return f"{value:.0%}" if unit == "share" else f"{value:,.0f}"
+        return "no data"
+    return percent(value) if unit == "share" else f"{value:,.0f}"
 
 
 def peers_text(pack: EbrPack) -> str:
@@ -447,7 +448,8 @@ def _pdf(pack: EbrPack, *, trimmed: bool) -> bytes:
         line(f"{i.name}{status}{f': {i.detail}' if i.detail else ''}")
     heading(4)
     for c in pack.new_capabilities:
-        line(f"{c.name} (released {c.released_on or 'n/a'}): {adoption_label(c.adopted)}")
+        released = f" (released {c.released_on})" if c.released_on else ""
+        line(f"{c.name}{released}: {adoption_label(c.adopted)}")
     if not pack.new_capabilities:
         line("no new capabilities released since the last review")
     heading(5)

@@ -26,6 +26,7 @@ from tenure.success.book import (
     value_stage_of,
 )
 from tenure.success.outcome_service import outcome_versions
+from tenure.words import percent
 
 if TYPE_CHECKING:
     from tenure.store.events import EventStore
@@ -253,7 +254,7 @@ def ebr_pack(
         goals.append("Hold the next EBR with sponsor, buyer and stakeholders present")
     util = metric(book, account.id, "license_utilization")
     if util is not None and util < 1:
-        goals.append(f"Raise licence utilization from {util:.0%} toward 100%")
+        goals.append(f"Raise license utilization from {percent(util)} toward 100 %")
     return value.EbrPack(
         account_name=account.name,
         as_of=as_of,

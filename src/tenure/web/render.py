@@ -18,14 +18,20 @@ from sqlalchemy.orm import Session
 from tenure.accounts.words import key_words
 from tenure.jobs.words import step_lines, step_words
 from tenure.model import CtaOutcome
-from tenure.playbooks.wording import fact_label, outcome_text, why_text, without_commands
+from tenure.playbooks.wording import (
+    evidence_text,
+    fact_label,
+    outcome_text,
+    why_text,
+    without_commands,
+)
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.pages import PAGES, current_page, navigation, pages_for
 from tenure.portfolio.risk_story import actionable_reasons
-from tenure.portfolio.risk_story import percent as story_percent
 from tenure.risk.figures import risk_window
 from tenure.risk.reasons import reason_text
 from tenure.success.lifecycle_variants import stage_label
+from tenure.words import chance as story_percent
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -119,6 +125,7 @@ templates.env.filters["without_commands"] = without_commands
 templates.env.filters["fact_label"] = fact_label
 templates.env.globals["risk_window"] = risk_window
 templates.env.filters["key_words"] = key_words
+templates.env.filters["evidence_text"] = evidence_text
 templates.env.filters["step_words"] = step_words
 templates.env.globals["step_lines"] = step_lines
 

@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -18,6 +20,7 @@ from tenure.auth.permissions import Actor
 from tenure.cli.main import app
 from tenure.errors import Forbidden, InvalidInput
 from tenure.model import UserRole
+from tenure.money import minor_unit_digits
 from tests import factories as f
 from tests.api.test_v1 import headers_for
 from tests.web.fixtures import Console, console_fixture  # noqa: F401  (the fixture)
@@ -168,3 +171,29 @@ def test_api_imports_and_lists_rates_for_admins(console: Console) -> None:
         "/api/v1/fx/reporting-currency", json={"currency": "USD"}, headers=csm_headers
     )
     assert refused.status_code == 403
+
+
+def _as_the_sum_made_it(value: float, currency: str) -> float:
+    """A figure in the reporting currency converted as convert() did before it skipped the
+    Decimal sum for the common case: the decimal it is written as, rounded to the minor unit."""
+    return float(round(Decimal(0) + Decimal(str(value)), minor_unit_digits(currency)))
+
+
+FIGURES = st.one_of(
+    st.floats(min_value=-1e15, max_value=1e15),  # beyond, the Decimal sum overflows its 28 digits
+    st.decimals(places=2, min_value=-(10**12), max_value=10**12).map(float),
+    st.decimals(places=3, min_value=-(10**6), max_value=10**6).map(float),
+    st.sampled_from([0.0, -0.0, 1234.565, 2.675, 0.1 + 0.2, 1e16, 1.5e-07, 97222.76]),
+)
+
+
+@settings(derandomize=True, max_examples=500)  # the same cases on every run
+@given(value=FIGURES, currency=st.sampled_from(["USD", "JPY", "KWD"]))
+def test_a_figure_in_the_reporting_currency_is_the_sum_it_always_was(
+    value: float, currency: str
+) -> None:
+    """A figure already in the reporting currency (the portfolio CSV's common row) converts to
+    the very float the Decimal sum gave: same digits, same sign of zero."""
+    table = RateTable(currency, {})
+    amount = convert({currency: value}, table, date(2026, 12, 1)).amount
+    assert repr(amount) == repr(_as_the_sum_made_it(value, currency))

@@ -109,20 +109,42 @@ def converted_figures(
 def _in_reporting_currency(
     amounts: Mapping[str, float], table: RateTable, day: date
 ) -> tuple[float | None, list[tuple[str, date, Decimal]], list[str]]:
+    reporting = table.reporting_currency
+    if len(amounts) == 1 and reporting in amounts:
+        unchanged = _as_written(amounts[reporting], minor_unit_digits(reporting))
+        if unchanged is not None:
+            return unchanged, [], []
     total = Decimal(0)
     used: list[tuple[str, date, Decimal]] = []
     missing: list[str] = []
     for currency in sorted(amounts):
-        value = Decimal(str(amounts[currency]))
-        if currency == table.reporting_currency:
-            total += value
+        if currency == reporting:
+            total += Decimal(str(amounts[currency]))
             continue
         found = table.rate(currency, day)
         if found is None:
             missing.append(currency)
             continue
         rate_on, rate = found
-        total += value * rate
+        total += Decimal(str(amounts[currency])) * rate
         used.append((currency, rate_on, rate))
-    digits = minor_unit_digits(table.reporting_currency)
-    return None if missing else float(round(total, digits)), used, missing
+    if missing:
+        return None, used, missing
+    return float(round(total, minor_unit_digits(reporting))), used, missing
+
+
+def _as_written(value: float, digits: int) -> float | None:
+    """A figure already in the reporting currency with no more decimals than its minor unit,
+    as the sum above makes it (the decimal it is written as, rounded to ``digits``: itself,
+    and 0.0 for -0.0) without the Decimal arithmetic — the portfolio CSV converts thousands;
+    None for any other figure (more decimals, an exponent, not a float).
+
+    >>> _as_written(97222.76, 2), _as_written(-0.0, 2), _as_written(1234.565, 2)
+    (97222.76, 0.0, None)
+    """
+    if not isinstance(value, float):
+        return None
+    _, dot, decimals = repr(value).partition(".")
+    if not dot or len(decimals) > digits or "e" in decimals:
+        return None
+    return value + 0.0

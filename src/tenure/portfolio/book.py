@@ -238,16 +238,9 @@ def portfolio_csv(
     split = split_by_currency(
         session, [r.id for r in found if r.currency == MULTIPLE_CURRENCIES], as_of
     )
-    csv_rows = [
-        _csv_row(
-            r,
-            split.get(r.id, []),
-            table,
-            as_of,
-            r.utilization if stored else signals.utilization_in(r.utilization),
-        )
-        for r in found
-    ]
+    # The last column: the stored utilization, or the day's metric values to read it from.
+    utilization_of = (lambda value: value) if stored else signals.utilization_in
+    csv_rows = [_csv_row(r, split, table, as_of, utilization_of(r[-1])) for r in found]
     if not stored:
         judgements.store(session, rows.days)
     return csv_rows
@@ -255,13 +248,13 @@ def portfolio_csv(
 
 def _csv_row(
     row: Any,
-    split: list[tuple[str, float]],
+    split: dict[int, list[tuple[str, float]]],
     table: RateTable,
     as_of: date,
     utilization: float | None,
 ) -> PortfolioCsvRow:
     fields = row_fields(row, as_of)
-    by_currency = by_currency_of(fields["currency"], fields["arr"], split)
+    by_currency = by_currency_of(fields["currency"], fields["arr"], split.get(fields["id"], []))
     amount, rate_dates, missing = (
         converted_figures(dict(by_currency), table, as_of) if by_currency else (None, [], [])
     )
@@ -274,7 +267,7 @@ def _csv_row(
         fields["owner_name"],
         fields["arr"],
         fields["currency"],
-        "; ".join(f"{currency} {arr}" for currency, arr in by_currency),
+        "; ".join([f"{currency} {arr}" for currency, arr in by_currency]),
         amount,
         table.reporting_currency if by_currency else None,
         " ".join(d.isoformat() for d in rate_dates) if by_currency else None,

@@ -35,7 +35,7 @@ from tenure.model import (
 )
 from tenure.model.base import utcnow
 from tenure.playbooks import outbox, webhooks
-from tenure.portfolio.records import decode_cursor, encode_cursor
+from tenure.portfolio.records import MOMENT, ROW_ID, Keyset
 
 SALT = "tenure.survey-link"
 SCALES = {SurveyKind.nps: (0, 10), SurveyKind.csat: (1, 5)}
@@ -413,6 +413,7 @@ def _campaign_row(campaign: SurveyCampaign, links: int, scores: list[int]) -> Ca
 # Answers a campaign's page and /api/v1/survey-campaigns/{id} show at once, latest first: a
 # quarterly NPS to every champion of 10,000 accounts gets thousands.
 ANSWERS_SHOWN = 100
+ANSWER_KEYS = Keyset(MOMENT, ROW_ID)
 
 
 def campaign_view(
@@ -433,18 +434,19 @@ def campaign_view(
         .join(Account, Account.id == SurveyResponse.account_id)
         .outerjoin(Contact, Contact.id == SurveyResponse.contact_id)
         .order_by(SurveyResponse.responded_at.desc(), SurveyResponse.id.desc())
-        .limit(limit + 1)
     )
-    if cursor is not None:
-        query = query.where(_before(cursor))
-    rows = session.execute(query).all()
+    rows, next_cursor = ANSWER_KEYS.page(
+        lambda after, n: list(session.execute(query.where(*_before(after)).limit(n)).all()),
+        lambda row: (row[0].responded_at, row[0].id),
+        limit=limit,
+        cursor=cursor,
+    )
     links = session.scalar(
         sa.select(sa.func.count())
         .select_from(SurveyLink)
         .where(SurveyLink.campaign_id == campaign_id)
     )
     scores = list(session.scalars(answered))
-    last = rows[limit - 1][0] if len(rows) > limit else None
     return CampaignView(
         campaign=_campaign_row(campaign, int(links or 0), scores),
         nps=nps_of(scores) if campaign.kind is SurveyKind.nps and scores else None,
@@ -457,22 +459,20 @@ def campaign_view(
                 comment=r.comment,
                 responded_at=r.responded_at,
             )
-            for r, account, name, email in rows[:limit]
+            for r, account, name, email in rows
         ],
-        next_cursor=None
-        if last is None
-        else encode_cursor([last.responded_at.isoformat(), last.id]),
+        next_cursor=next_cursor,
     )
 
 
-def _before(cursor: str) -> sa.ColumnElement[bool]:
-    """Answers after the cursor's in the view's order (latest first, then the higher id)."""
-    found = decode_cursor(cursor)
-    try:
-        at, id_ = datetime.fromisoformat(found[0]), int(found[1])
-    except (TypeError, ValueError, IndexError, KeyError):
-        raise InvalidInput(f"cursor {cursor!r} is not a cursor this API returned") from None
-    return sa.or_(
-        SurveyResponse.responded_at < at,
-        sa.and_(SurveyResponse.responded_at == at, SurveyResponse.id < id_),
-    )
+def _before(key: tuple[Any, ...] | None) -> list[sa.ColumnElement[bool]]:
+    """Answers after the key's in the view's order (latest first, then the higher id)."""
+    if key is None:
+        return []
+    at, id_ = key
+    return [
+        sa.or_(
+            SurveyResponse.responded_at < at,
+            sa.and_(SurveyResponse.responded_at == at, SurveyResponse.id < id_),
+        )
+    ]

@@ -20,19 +20,17 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from tenure.accounts.advocacy import AdvocacyKey, list_advocacy
+from tenure.accounts.advocacy import list_advocacy
 from tenure.accounts.growth_schemas import AdvocacyRead, OpportunityRead
 from tenure.accounts.opportunities import (
-    OpportunityKey,
     list_opportunities,
     open_conditions,
     opportunity_key,
 )
 from tenure.errors import InvalidInput
 from tenure.model import AdvocacyKind, Opportunity, OpportunityKind, OpportunityStatus
-from tenure.model.base import MAX_ID
 from tenure.money import minor_unit_digits
-from tenure.portfolio.records import CursorPage, decode_cursor, encode_cursor
+from tenure.portfolio.records import DAY, OPTIONAL_DAY, ROW_ID, TEXT, CursorPage, Keyset
 
 FORECAST_KINDS = (OpportunityKind.new_business, OpportunityKind.expansion)
 Bucket = Literal["month", "quarter", "overdue", "later", "undated"]
@@ -234,14 +232,9 @@ def pipeline_view(
     )
 
 
-def _cursor_error(cursor: str) -> InvalidInput:
-    return InvalidInput(f"cursor {cursor!r} is not a cursor this API returned")
-
-
-def _row_id(value: object, cursor: str) -> int:
-    if type(value) is not int or not 0 <= value <= MAX_ID:
-        raise _cursor_error(cursor)
-    return value
+# Deals soonest expected close first (none last), then by account name; advocacy newest first.
+OPPORTUNITY_KEYS = Keyset(OPTIONAL_DAY, TEXT, ROW_ID)
+ADVOCACY_KEYS = Keyset(DAY, ROW_ID)
 
 
 def opportunity_page(
@@ -255,32 +248,20 @@ def opportunity_page(
     owner_id: int | None = None,
 ) -> CursorPage[OpportunityRead]:
     """One page of :func:`list_opportunities`; ``next_cursor`` continues after its last deal."""
-    after: OpportunityKey | None = None
-    if cursor:
-        try:
-            close_on, account_name, opportunity_id = decode_cursor(cursor)
-            if not isinstance(account_name, str) or "\x00" in account_name:
-                raise ValueError(account_name)
-            day = None if close_on is None else date.fromisoformat(close_on)
-        except (TypeError, ValueError) as error:
-            raise _cursor_error(cursor) from error
-        after = (day, account_name, _row_id(opportunity_id, cursor))
-    rows = list_opportunities(
-        session,
-        account_id=account_id,
-        status=status,
-        kind=kind,
-        owner_id=owner_id,
-        after=after,
-        limit=limit + 1,
+    shown, next_cursor = OPPORTUNITY_KEYS.page(
+        lambda after, n: list_opportunities(
+            session,
+            account_id=account_id,
+            status=status,
+            kind=kind,
+            owner_id=owner_id,
+            after=after,
+            limit=n,
+        ),
+        opportunity_key,
+        limit=limit,
+        cursor=cursor,
     )
-    shown = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        close_on, account_name, opportunity_id = opportunity_key(shown[-1])
-        next_cursor = encode_cursor(
-            [close_on and close_on.isoformat(), account_name, opportunity_id]
-        )
     return CursorPage[OpportunityRead](items=shown, next_cursor=next_cursor, limit=limit)
 
 
@@ -294,19 +275,12 @@ def advocacy_page(
     since: date | None = None,
 ) -> CursorPage[AdvocacyRead]:
     """One page of :func:`list_advocacy`; ``next_cursor`` continues after its last record."""
-    after: AdvocacyKey | None = None
-    if cursor:
-        try:
-            occurred_on, record_id = decode_cursor(cursor)
-            day = date.fromisoformat(occurred_on)
-        except (TypeError, ValueError) as error:
-            raise _cursor_error(cursor) from error
-        after = (day, _row_id(record_id, cursor))
-    rows = list_advocacy(
-        session, account_id=account_id, kind=kind, since=since, after=after, limit=limit + 1
+    shown, next_cursor = ADVOCACY_KEYS.page(
+        lambda after, n: list_advocacy(
+            session, account_id=account_id, kind=kind, since=since, after=after, limit=n
+        ),
+        lambda record: (record.occurred_on, record.id),
+        limit=limit,
+        cursor=cursor,
     )
-    shown = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor([shown[-1].occurred_on.isoformat(), shown[-1].id])
     return CursorPage[AdvocacyRead](items=shown, next_cursor=next_cursor, limit=limit)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tenure.dates import utc
 from tenure.errors import InvalidInput
-from tenure.model.base import Base
+from tenure.model.base import MAX_ID, Base
 from tenure.store.events import EventStore
 
 ItemT = TypeVar("ItemT")
@@ -42,7 +42,84 @@ def decode_cursor(cursor: str) -> Any:
     try:
         return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except ValueError as error:
-        raise InvalidInput(f"cursor {cursor!r} is not a cursor this API returned") from error
+        raise cursor_error(cursor) from error
+
+
+RowT = TypeVar("RowT")
+
+
+def cursor_error(cursor: str) -> InvalidInput:
+    return InvalidInput(f"cursor {cursor!r} is not a cursor this API returned")
+
+
+class Keyset:
+    """A keyset pager over one ordering: a page is the ``limit`` rows after the last one shown,
+    and its ``next_cursor`` is that row's sort key (the row id last, so keys are unique) as JSON
+    in base64. A page costs the same wherever it is, and rows added meanwhile are not skipped.
+
+    ``parts`` read each value of a key back from the cursor (:data:`DAY`, :data:`TEXT` …) and
+    raise ``TypeError`` or ``ValueError`` on anything this API did not write.
+
+    >>> pager = Keyset(DAY, ROW_ID)
+    >>> rows = [(date(2026, 1, d), d) for d in range(1, 6)]
+    >>> def after(key, n):
+    ...     return [r for r in rows if key is None or r > key][:n]
+    >>> shown, cursor = pager.page(after, lambda r: r, limit=2)
+    >>> [d for _, d in shown], pager.decode(cursor)
+    ([1, 2], (datetime.date(2026, 1, 2), 2))
+    >>> pager.page(after, lambda r: r, limit=2, cursor=pager.encode((date(2026, 1, 4), 4)))
+    ([(datetime.date(2026, 1, 5), 5)], None)
+    """
+
+    def __init__(self, *parts: Callable[[Any], Any]) -> None:
+        self.parts = parts
+
+    def encode(self, key: tuple[Any, ...]) -> str:
+        return encode_cursor([v.isoformat() if isinstance(v, date) else v for v in key])
+
+    def decode(self, cursor: str) -> tuple[Any, ...]:
+        values = decode_cursor(cursor)
+        if not isinstance(values, list) or len(values) != len(self.parts):
+            raise cursor_error(cursor)
+        try:
+            return tuple(read(value) for read, value in zip(self.parts, values, strict=True))
+        except (TypeError, ValueError) as error:
+            raise cursor_error(cursor) from error
+
+    def page(
+        self,
+        fetch: Callable[[tuple[Any, ...] | None, int], list[RowT]],
+        key: Callable[[RowT], tuple[Any, ...]],
+        *,
+        limit: int,
+        cursor: str | None = None,
+    ) -> tuple[list[RowT], str | None]:
+        """``fetch(after, n)`` returns at most ``n`` rows in the ordering, after the key ``after``
+        (None: from the first); the rows shown and the cursor of the next page (None: the last)."""
+        rows = fetch(self.decode(cursor) if cursor else None, limit + 1)
+        shown = rows[:limit]
+        return shown, self.encode(key(shown[-1])) if len(rows) > limit else None
+
+
+def _checked(check: Callable[[Any], bool]) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        if not check(value):
+            raise ValueError(value)
+        return value
+
+    return read
+
+
+def _optional(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else read(value)
+
+
+# The parts a key is made of, as a cursor holds them.
+DAY: Callable[[Any], Any] = date.fromisoformat
+OPTIONAL_DAY = _optional(date.fromisoformat)
+MOMENT: Callable[[Any], Any] = datetime.fromisoformat
+TEXT = _checked(lambda v: isinstance(v, str) and "\x00" not in v)
+ROW_ID = _checked(lambda v: type(v) is int and 0 <= v <= MAX_ID)
 
 
 def record_page(

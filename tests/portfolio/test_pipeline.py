@@ -159,9 +159,12 @@ def test_pipeline_view_pages_the_open_deals_and_forecasts_them_all(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The forecast of every open deal, as it was computed from the whole open list before the
-    deals were paged; the pages together are that list."""
+    deals were paged; the pages together are that list's new business and expansion, and the
+    renewal deals are their own group."""
     monkeypatch.setattr(pipeline, "OPEN_DEALS_PER_PAGE", 4)
     whole = list_opportunities(session, status=OPEN)
+    growth = [o for o in whole if o.kind in (EXPANSION, NEW)]
+    renewals = [o for o in whole if o.kind is RENEWAL]
     old_forecast = expansion_forecast(
         (
             ForecastDeal(
@@ -173,7 +176,8 @@ def test_pipeline_view_pages_the_open_deals_and_forecasts_them_all(
         12,
     )
     first = pipeline_view(session, AS_OF)
-    assert (first.open_deals, first.pages) == (len(whole), -(-len(whole) // 4))
+    assert (first.open_deals, first.pages) == (len(growth), -(-len(growth) // 4))
+    assert first.groups == {"growth": len(growth), "renewal": len(renewals), "advocacy": 0}
     assert first.forecast == old_forecast
     assert any(r.unweighted for r in first.forecast.rows)
     shown = [
@@ -181,10 +185,12 @@ def test_pipeline_view_pages_the_open_deals_and_forecasts_them_all(
         for page in range(1, first.pages + 1)
         for o in pipeline_view(session, AS_OF, page=page).open
     ]
-    assert shown == whole
+    assert shown == growth
     assert len(first.open) == 4
     past = pipeline_view(session, AS_OF, page=first.pages + 1)
-    assert (past.open, past.open_deals) == ([], len(whole))
+    assert (past.open, past.open_deals) == ([], len(growth))
+    renewal_pages = pipeline_view(session, AS_OF, group="renewal")
+    assert renewal_pages.open == renewals[:4] and renewal_pages.forecast == old_forecast
 
 
 @pytest.mark.usefixtures("deals")

@@ -149,22 +149,46 @@ def test_the_pipeline_page_forecasts_in_words(console: Console) -> None:
                 "close_on": "2099-01-15",
             },
         )
-    # An advocacy ask as the CRM export brings it: no name, no amount.
+    # An advocacy ask as the CRM export brings it (no name, no amount), and a renewal deal.
     with console.session() as session:
         session.add(
             Opportunity(
                 account_id=acme.id, kind=OpportunityKind.advocacy, opened_on=date(2026, 10, 12)
             )
         )
+        session.add(
+            Opportunity(
+                account_id=acme.id,
+                kind=OpportunityKind.renewal,
+                name="Acme 2027",
+                opened_on=date(2026, 10, 1),
+            )
+        )
         session.commit()
     page = console.client.get("/pipeline?months=3").text
     assert 'href="/api/v1/pipeline?months=3"' in page
-    # Probabilities as every percent on the console; a nameless deal by its kind and day.
+    # Probabilities as every percent on the console.
     assert ">40 %</td>" in page and ">20 %</td>" in page
-    assert ">Advocacy ask opened 2026-10-12</a>" in page and ">deal " not in page
     assert "Closing after the horizon: 1 expansion deal(s), 10,000 USD" in page
     assert "Closing after the horizon: 1 new business deal(s), 50,000 USD" in page
-    assert 'Open deals <span class="muted">(3)</span>' in page
+    # New business and expansion only: renewal deals and advocacy asks are their own lists.
+    assert 'Open deals <span class="muted">(2)</span>' in page
+    assert "Acme 2027" not in page and "Advocacy ask opened" not in page
+    assert ">new business and expansion (2)</a>" in page
+    assert 'href="/pipeline?months=3&amp;group=renewal">renewal deals (1)</a>' in page
+    assert 'href="/pipeline?months=3&amp;group=advocacy">advocacy asks (1)</a>' in page
+    renewals = console.client.get("/pipeline?months=3&group=renewal").text
+    assert "Pipeline · renewal deals" in renewals and ">Acme 2027</a>" in renewals
+    assert "Add 50 seats" not in renewals and 'id="forecast"' not in renewals
+    assert 'href="/renewals"' in renewals
+    # And the Renewals page leads to them.
+    assert 'href="/pipeline?group=renewal"' in console.client.get("/renewals").text
+    assert 'href="/api/v1/pipeline?months=3&amp;group=renewal"' in renewals
+    asks = console.client.get("/pipeline?months=3&group=advocacy").text
+    # A nameless deal by its kind and day.
+    assert ">Advocacy ask opened 2026-10-12</a>" in asks and ">deal " not in asks
+    assert 'Open advocacy asks <span class="muted">(1)</span>' in asks
+    assert console.client.get("/pipeline?group=lunch").status_code == 422
 
 
 def test_the_pipeline_page_shows_the_open_deals_a_page_at_a_time(

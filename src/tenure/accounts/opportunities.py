@@ -113,10 +113,11 @@ def list_opportunities(
     after: OpportunityKey | None = None,
     limit: int | None = None,
     offset: int = 0,
+    kinds: Sequence[OpportunityKind] | None = None,
 ) -> list[OpportunityRead]:
     """Opportunities, soonest expected close first (those without a date last); ``after`` one's
-    key, ``limit`` of them from ``offset``. Open ones are the open pipeline
-    (:func:`open_conditions`)."""
+    key, ``limit`` of them from ``offset``; ``kinds`` one of those kinds. Open ones are the open
+    pipeline (:func:`open_conditions`)."""
     # The account's and owner's names only: a whole account row decodes its custom fields.
     query = (
         sa.select(Opportunity, Account.external_id, Account.name, User.name)
@@ -137,6 +138,8 @@ def list_opportunities(
         query = query.where(Opportunity.status == status)
     if kind is not None:
         query = query.where(Opportunity.kind == kind)
+    if kinds is not None:
+        query = query.where(Opportunity.kind.in_(kinds))
     if owner_id is not None:
         query = query.where(Opportunity.owner_id == owner_id)
     if after is not None:

@@ -34,6 +34,15 @@ from tenure.portfolio.records import DAY, OPTIONAL_DAY, ROW_ID, TEXT, CursorPage
 
 FORECAST_KINDS = (OpportunityKind.new_business, OpportunityKind.expansion)
 Bucket = Literal["month", "quarter", "overdue", "later", "undated"]
+# The open deals in the groups a CS leader reads apart: the growth the forecast weighs, the CRM's
+# renewal deals (their risk-weighted forecast is the Renewals page's) and advocacy asks
+# (references, case studies, speaker slots: no revenue).
+DealGroup = Literal["growth", "renewal", "advocacy"]
+DEAL_GROUPS: dict[DealGroup, tuple[OpportunityKind, ...]] = {
+    "growth": FORECAST_KINDS,
+    "renewal": (OpportunityKind.renewal,),
+    "advocacy": (OpportunityKind.advocacy,),
+}
 
 
 @dataclass(frozen=True)
@@ -147,11 +156,16 @@ class PipelineView(BaseModel):
     """The pipeline page and its JSON twin: open deals and their forecast."""
 
     as_of: date
-    open: list[OpportunityRead] = Field(
-        description=f"Page `page` of the open deals, {OPEN_DEALS_PER_PAGE} a page, soonest "
-        "expected close first (every one: /api/v1/opportunities?status=open)"
+    group: DealGroup = Field(
+        description="The open deals listed: growth (new business and expansion), renewal deals "
+        "or advocacy asks"
     )
-    open_deals: int = Field(description="How many deals are open")
+    open: list[OpportunityRead] = Field(
+        description=f"Page `page` of the group's open deals, {OPEN_DEALS_PER_PAGE} a page, "
+        "soonest expected close first (every one: /api/v1/opportunities?status=open)"
+    )
+    open_deals: int = Field(description="How many deals of the group are open")
+    groups: dict[DealGroup, int] = Field(description="How many deals are open in each group")
     page: int
     pages: int
     forecast: PipelineForecast
@@ -207,25 +221,34 @@ def pipeline_view(
     months: int = 12,
     owner_id: int | None = None,
     page: int = 1,
+    group: DealGroup = "growth",
 ) -> PipelineView:
-    """The forecast of every open deal (summed by the database: :func:`open_deal_groups`) and
-    one page of the open deals themselves."""
+    """The forecast of every open deal (summed by the database: :func:`open_deal_groups`), how
+    many are open in each group, and one page of the group's open deals."""
     if page < 1:
         raise InvalidInput(f"page: {page} — pages start at 1")
+    if group not in DEAL_GROUPS:
+        raise InvalidInput(f"group: {group!r} — one of {', '.join(DEAL_GROUPS)}")
     groups = open_deal_groups(session, as_of, owner_id)
     forecast = expansion_forecast(groups, as_of, months)
-    open_deals = sum(g.deals for g in groups)
+    counts = {
+        name: sum(g.deals for g in groups if g.kind in kinds) for name, kinds in DEAL_GROUPS.items()
+    }
+    open_deals = counts[group]
     shown = list_opportunities(
         session,
         status=OpportunityStatus.open,
         owner_id=owner_id,
+        kinds=DEAL_GROUPS[group],
         limit=OPEN_DEALS_PER_PAGE,
         offset=(page - 1) * OPEN_DEALS_PER_PAGE,
     )
     return PipelineView(
         as_of=as_of,
+        group=group,
         open=shown,
         open_deals=open_deals,
+        groups=counts,
         page=page,
         pages=max(1, -(-open_deals // OPEN_DEALS_PER_PAGE)),
         forecast=forecast,

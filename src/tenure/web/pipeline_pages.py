@@ -43,6 +43,12 @@ CATEGORY_NAMES = {
     ForecastCategory.closed: "Closed",
     ForecastCategory.omitted: "Omitted",
 }
+# The pipeline page's groups of open deals, as its tabs name them.
+GROUP_NAMES = {
+    "growth": "New business and expansion",
+    "renewal": "Renewal deals",
+    "advocacy": "Advocacy asks",
+}
 FIELDS = (
     "name",
     "kind",
@@ -86,17 +92,25 @@ def pipeline_page(
     request: Request,
     months: int = Query(12, ge=1, le=36),
     page: int = Query(1, ge=1, le=100_000),
+    group: pipeline.DealGroup = Query("growth"),
     actor: Actor = PageActor,
     db: Session = Db,
     as_of: date = AsOf,
 ) -> Response:
-    view = pipeline.pipeline_view(db, as_of, months, page=page)
+    view = pipeline.pipeline_view(db, as_of, months, page=page, group=group)
+    query = f"months={months}" + (f"&group={group}" if group != "growth" else "")
     return render(
         request,
         "pipeline.html",
-        {"view": view, "months": months, "per_page": pipeline.OPEN_DEALS_PER_PAGE, **form_words()},
+        {
+            "view": view,
+            "months": months,
+            "per_page": pipeline.OPEN_DEALS_PER_PAGE,
+            "group_names": GROUP_NAMES,
+            **form_words(),
+        },
         db=db,
-        json_url=f"/api/v1/pipeline?months={months}" + (f"&page={page}" if page > 1 else ""),
+        json_url=f"/api/v1/pipeline?{query}" + (f"&page={page}" if page > 1 else ""),
     )
 
 

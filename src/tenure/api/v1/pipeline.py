@@ -116,12 +116,16 @@ def get_pipeline(
     months: int = Query(12, ge=1, le=36, description="Forecast horizon in months"),
     owner_id: int | None = Query(None, ge=1),
     page: int = Query(1, ge=1, le=100_000, description="Page of the open deals"),
+    group: pipeline.DealGroup = Query(
+        "growth",
+        description="Which open deals: growth (new business and expansion), renewal, advocacy",
+    ),
     db: Session = Db,
     as_of: date = AsOf,
 ) -> pipeline.PipelineView:
     """Expected amount = amount × probability, per close month and quarter, kind and currency,
-    of every open deal; the open deals themselves a page at a time."""
-    return pipeline.pipeline_view(db, as_of, months, owner_id, page)
+    of every open deal; the group's open deals themselves a page at a time."""
+    return pipeline.pipeline_view(db, as_of, months, owner_id, page, group)
 
 
 @router.get("/advocacy", response_model=CursorPage[AdvocacyRead], dependencies=[CurrentActor])

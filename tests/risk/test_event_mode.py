@@ -28,6 +28,9 @@ from tenure.risk.datasets import (
 )
 from tenure.risk.evaluation import backtest, early_warning, rank_figures, time_ordered_folds
 from tenure.risk.history import LABEL_COLUMNS, feature_types
+from tenure.risk.models import make_model
+from tenure.risk.scoring import score_frame
+from tenure.risk.service import ChurnRiskModel
 from tenure.store.events import events_table_from_rows
 from tests.risk.factories import CustomerBase, customer_base, terms_of
 
@@ -225,6 +228,55 @@ def test_a_lead_keeps_decided_accounts_out_of_training_but_scores_them(
     # Every customer on a test date is scored, the decided ones too.
     tested = result.predictions.merge(dataset, on=["account_id", "observed_on"])
     assert lost_within(tested, lead).any()
+
+
+def with_booked_renewals(dataset: pd.DataFrame) -> pd.DataFrame:
+    """Every third account's renewal booked once it is 60 days away (unrelated to the label)."""
+    booked = (dataset["account_id"] % 3 == 0) & (dataset["days_to_renewal"] <= 60)
+    return dataset.assign(renewal_booked=booked.astype("int64"))
+
+
+def test_a_booked_renewal_is_decided_in_the_backtest(dataset: pd.DataFrame) -> None:
+    """A renewal signed in the customer's favour scores 0: it takes no place in the alert set
+    from a customer who may still leave (the model sees few booked rows and cannot learn it)."""
+    rows = with_booked_renewals(dataset)
+    result = backtest(rows, feature_types(rows), HORIZON, "logistic", folds=3)
+    tested = result.predictions.merge(
+        rows.drop(columns="churned"), on=["account_id", "observed_on"]
+    )
+    booked = tested["renewal_booked"] == 1
+    assert booked.sum() > 5 and (~booked).sum() > 5
+    assert (tested.loc[booked, "probability"] == 0).all()
+    assert (tested.loc[~booked, "probability"] > 0).all()
+
+
+def test_scoring_reads_a_booked_renewal_as_decided(dataset: pd.DataFrame) -> None:
+    rows = with_booked_renewals(dataset)
+    types = feature_types(rows)
+    model = make_model("logistic", types).fit(rows, rows["churned"].to_numpy())
+    fitted = ChurnRiskModel(
+        version="test",
+        data_end=rows["observed_on"].max(),
+        horizon_days=HORIZON,
+        metrics=None,
+        column_types=types,
+        model=model,
+        renewal_model=model,
+        evaluation={},
+        trained_rows=len(rows),
+    )
+    day = rows.groupby("observed_on")["renewal_booked"].sum().idxmax()
+    current = rows[rows["observed_on"] == day].reset_index(drop=True)
+    scored = score_frame(fitted, current)
+    booked = (current["renewal_booked"] == 1).to_numpy()
+    assert booked.any() and (~booked).any()
+    assert (scored.loc[booked, "probability"] == 0).all()
+    assert (scored.loc[~booked, "probability"] > 0).all()
+    assert not scored.loc[booked, "in_alert_set"].any()
+    assert scored["in_alert_set"].sum() == -(-len(current) // 10)
+    due = scored["renewal_probability"].notna().to_numpy()
+    assert (booked & due).any()
+    assert (scored.loc[booked & due, "renewal_probability"] == 0).all()
 
 
 def perfect_separators(rows: pd.DataFrame) -> list[str]:

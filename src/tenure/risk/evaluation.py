@@ -52,6 +52,29 @@ def alert_set(scores: np.ndarray, budget: float = ALERT_BUDGET) -> np.ndarray:
     return mask
 
 
+# The metric that says an account's next renewal is already signed (tenure.metrics.commercial).
+BOOKED = "renewal_booked"
+
+
+def renewal_booked(rows: pd.DataFrame) -> np.ndarray:
+    """Rows whose next renewal is already booked (all False when the metric is not among them)."""
+    if BOOKED not in rows:
+        return np.zeros(len(rows), dtype=bool)
+    return np.asarray(pd.to_numeric(rows[BOOKED], errors="coerce").fillna(0).to_numpy() > 0)
+
+
+def booked_as_decided(rows: pd.DataFrame, probability: np.ndarray) -> np.ndarray:
+    """``probability`` with 0 for the rows whose next renewal is booked.
+
+    A renewal signed in the customer's favour is decided, as the renewal list says: that
+    customer is not lost at it, and on an annual contract it is the one renewal the model's
+    window holds. The model still scores such rows from their usage (it learns from them too);
+    left in, they take places in the alert set from customers who may still leave — the model
+    sees few of them and cannot learn the rule before a year of renewals has been booked.
+    """
+    return np.where(renewal_booked(rows), 0.0, probability)
+
+
 def top_decile_lift(churned: np.ndarray, scores: np.ndarray) -> float:
     """Churn rate in the top 10% by score ÷ overall churn rate (1 = no better than chance).
 
@@ -288,7 +311,8 @@ def backtest(
 
     ``dataset`` has account_id, observed_on, churned_on, churned and the feature columns. With a
     lead, training leaves out rows lost within it (:func:`lost_within`); every test row is
-    scored, as every customer is on a scoring day. A fold with too few training dates or one
+    scored, as every customer is on a scoring day; a row whose renewal is booked scores 0
+    (:func:`booked_as_decided`). A fold with too few training dates or one
     class only is skipped and listed in ``skipped``. Returns the test rows (account_id,
     observed_on, churned, probability, fold) of every tested fold.
     """
@@ -315,7 +339,7 @@ def backtest(
             )
             continue
         model = make_model(model_name, column_types).fit(train, train["churned"].to_numpy())
-        probability = model.predict_proba(test)
+        probability = booked_as_decided(test, model.predict_proba(test))
         scores.append(Scores.of(test["churned"].to_numpy(), probability))
         tested.append(split)
         parts.append(

@@ -25,9 +25,7 @@ from tenure.risk.datasets import (
     observation_dataset,
     with_changes,
 )
-from tenure.risk.evaluation import (
-    alert_set,
-)
+from tenure.risk.evaluation import alert_set, booked_as_decided
 from tenure.risk.figures import churn_probability_sql
 from tenure.risk.history import contract_terms
 from tenure.risk.reasons import top_reasons
@@ -55,7 +53,8 @@ def score_frame(
             f"model {fitted.version} was fitted on features that are not computed any more "
             f"({shown}); refit it with `tenure model fit`"
         )
-    probability = fitted.model.predict_proba(current)
+    # A booked renewal is decided: 0, out of the alert set (as in the backtest).
+    probability = booked_as_decided(current, fitted.model.predict_proba(current))
     renewal = np.full(len(current), np.nan)
     next_renewal = pd.to_datetime(current["next_renewal_on"])
     due = (
@@ -63,7 +62,9 @@ def score_frame(
         <= pd.to_datetime(current["observed_on"]) + pd.Timedelta(days=RENEWAL_WITHIN_DAYS)
     ).to_numpy()
     if fitted.renewal_model is not None and due.any():
-        renewal[due] = fitted.renewal_model.predict_proba(current[due])
+        renewal[due] = booked_as_decided(
+            current[due], fitted.renewal_model.predict_proba(current[due])
+        )
     reasons = top_reasons(fitted.model.contributions(current), current, labels=labels)
     arr = current["arr"].astype(float) if "arr" in current else pd.Series(np.nan, current.index)
     return pd.DataFrame(

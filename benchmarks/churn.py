@@ -15,6 +15,9 @@ by side (shared/ENGINEERING.md, "The simulator must not grade its own homework")
   the lifetime totals (the history is loaded once; both read the same rows);
 - the naive baseline (days since last activity);
 - the health scorecard (risk = 100 − score) with the shipped default scorecard;
+- the renewal calendar: every account whose next renewal is 90 days to the horizon away, no
+  model (with a 10% budget a month of renewals fits in the alert set, so this reaches every
+  churner "≥ 90 days ahead": the early-warning figure is read beside it and beside the lift);
 - three oracles from the ground-truth files (this benchmark is evaluation code, the only reader
   besides simulate/): the latent value (its moving average as of the month before); the same
   latent value ranked first among the accounts whose next renewal is due in the model's window
@@ -51,6 +54,8 @@ from tenure.metrics.by_feature import is_feature_metric
 from tenure.model import Account
 from tenure.risk.billing import Cadence, billing_cadences
 from tenure.risk.datasets import CHANGE_WEEKS
+from tenure.risk.evaluation import ALERT_BUDGET
+from tenure.risk.evaluation import LEAD_DAYS as WARNING_LEAD_DAYS
 from tenure.risk.history import History, contract_terms, latest_data_day, load_history
 from tenure.risk.service import (
     DEFAULT_HISTORY_MODEL,
@@ -72,6 +77,11 @@ SMOKE = {
     ),
 }
 GOALS = {"top_decile_lift": 4.0, "flagged_90d_ahead_share": 0.60}
+ALERT_SET = (
+    f"alert set: the top {ALERT_BUDGET:.0%} of each scoring date's accounts by score (ties by row "
+    f"order); flagged ≥ {WARNING_LEAD_DAYS} d = in it on the last date ≥ {WARNING_LEAD_DAYS} days "
+    "before the renewal it was lost at; the model scores a booked renewal 0 (decided)"
+)
 
 
 def simulate(data_dir: Path, preset: str, accounts: int, months: int, seed: int) -> None:
@@ -189,15 +199,37 @@ def scorecard(data_dir: Path) -> Callable[[pd.DataFrame], np.ndarray]:
     return score
 
 
+def renewal_calendar(horizon_days: int) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Risk = 1 for the accounts whose next renewal is 90 days to ``horizon_days`` away: no
+    model, only the renewal list. What the early-warning figure gives for nothing when a
+    month of renewals fits in the alert budget."""
+
+    def score(tested: pd.DataFrame) -> np.ndarray:
+        days_to_renewal = (
+            pd.to_datetime(tested["next_renewal_on"]) - pd.to_datetime(tested["observed_on"])
+        ).dt.days.to_numpy()
+        return ((days_to_renewal >= WARNING_LEAD_DAYS) & (days_to_renewal <= horizon_days)).astype(
+            float
+        )
+
+    return score
+
+
 def comparisons(
     data_dir: Path, truth_dir: Path, external_ids: dict[int, str]
 ) -> Callable[[Cadence], dict[str, Comparison]]:
-    """The scorecard and the oracles, each ranking the billing group's own window."""
+    """The scorecard, the renewal calendar and the oracles, each ranking the group's window."""
 
     def of(cadence: Cadence) -> dict[str, Comparison]:
         horizon, lead = cadence.horizon_days, cadence.lead_days
+        calendar: dict[str, Comparison] = {}
+        if horizon > WARNING_LEAD_DAYS:
+            calendar[f"calendar: renewal {WARNING_LEAD_DAYS}–{horizon} d out"] = renewal_calendar(
+                horizon
+            )
         return {
             "health scorecard (100 − score)": scorecard(data_dir),
+            **calendar,
             "oracle: latent value": oracle(truth_dir, external_ids),
             "oracle: value now, renewals due first": oracle_value_at_renewal(
                 truth_dir, external_ids, horizon, lead
@@ -245,6 +277,7 @@ def print_part(part: HistoryEvaluation) -> None:
             f"{figure['flagged_90d_ahead']:>5}/{figure['churners']:<4}"
             f"({figure['flagged_90d_ahead_share']:4.0%}) {leads:>22}"
         )
+    print(f"  {ALERT_SET}")
     within = figures["model_vs_lost_within_horizon"]
     if within is not None:
         print(
@@ -305,6 +338,7 @@ def main(argv: list[str] | None = None) -> Path:
         "history_seconds": round(loaded, 1),
         "history_cpu_seconds": round(cpu_loaded, 1),
         "goals": GOALS,
+        "alert_set": ALERT_SET,
     }
     for number, (variant, columns) in enumerate(metric_variants(history)):
         variant_started = time.perf_counter()

@@ -17,6 +17,14 @@ touchpoints, milestones, and events with skewed activity, some attributed only t
 
 Writes ``benchmarks/results/metrics[-simulated].json`` (headline ``ratio``). Figures, not
 pass/fail.
+
+Issue 21's two other metric figures have one implementation each, elsewhere, and this benchmark
+names them (``SEE_ALSO``, printed and in the JSON) instead of measuring them again:
+- metrics for 15 weekly dates in one pass against a per-date SQL pipeline on PostgreSQL over the
+  same events: ``python -m benchmarks.fightchurn --size 10M --dates 15`` (fightchurn's listings,
+  the comparison this project makes; docs/scaling.md);
+- the 150-day daily pass's peak memory: ``python -m benchmarks.metrics_range``
+  (docs/churn-risk.md, "Where the issue's figures are measured").
 """
 
 from __future__ import annotations
@@ -52,6 +60,15 @@ SEED = 20251126
 AS_OF = date(2026, 10, 31)
 FEATURES = 30
 SMOKE = {"accounts": 100, "events": 20_000, "days": 120, "repeat": 1}
+# Issue 21's other metric figures, measured once each by these benchmarks (module docstring).
+SEE_ALSO = {
+    "15 weekly dates in one pass vs per-date SQL on PostgreSQL": (
+        "python -m benchmarks.fightchurn --size 10M --dates 15 (results/fightchurn.json)"
+    ),
+    "150-day daily pass, peak memory": (
+        "python -m benchmarks.metrics_range (results/metrics_range.json)"
+    ),
+}
 
 
 # --- a seeded synthetic customer base --------------------------------------------------------
@@ -632,6 +649,7 @@ def main(argv: list[str] | None = None) -> Path:
         ],
         "duckdb": duckdb.__version__,
         "ibis": ibis.__version__,
+        "see_also": SEE_ALSO,
     }
     print(json.dumps(figures, indent=2))
     name = "metrics-simulated.json" if args.simulated else "metrics.json"

@@ -521,16 +521,28 @@ def test_an_erasure_rewriting_the_files_is_followed(session: Session, store: Eve
 def test_a_second_look_reads_no_compacted_event_again(
     session: Session, store: EventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Embedded: the compacted events are summarised once per version of their files.
-    PostgreSQL reads its table on every call (EventStore.summarise)."""
+    """Embedded: the compacted events are summarised once per version of their files, and a
+    compaction's new files are summarised alone. PostgreSQL reads its table on every call
+    (EventStore.summarise)."""
     store.append(FIRST)
-    store.compact(now=NOW)
+    store.compact(now=NOW)  # FIRST's five days: five files
     connections: list[object] = []
+    read: list[int] = []  # how many Parquet files each summary read
     connect: Callable[[], Any] = store.storage.connect
     monkeypatch.setattr(store.storage, "connect", lambda: connections.append(1) or connect())
+    if not store.is_postgres:
+        table = store.storage.compacted_table
+        monkeypatch.setattr(
+            store.storage,
+            "compacted_table",
+            lambda con, files: read.append(len(files)) or table(con, files),
+        )
     first = held_groups(session, store)
     store.append(LATER)  # the inbox is read afresh, without a connection
     later = held_groups(session, store)
     assert later != first
     assert held_groups(session, store, limit=1).groups == later.groups[:1]
     assert len(connections) == (3 if store.is_postgres else 1)
+    store.compact(now=NOW)  # LATER's four days: four new files
+    assert held_groups(session, store) == later
+    assert read == ([] if store.is_postgres else [5, 4])

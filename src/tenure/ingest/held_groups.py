@@ -255,8 +255,9 @@ _PAIRS = pa.schema(
 class GroupActivity:
     """Every group id the stored messages name: per (id, user) its usage events and its first and
     last message, and per id what its group calls said last (each trait from the latest call
-    that gives it). Built from the compacted events once per version of them, then with the
-    inbox's rows folded in (:func:`group_activity`)."""
+    that gives it). Built from the compacted events once per version of them (a compaction's
+    new files read alone and combined), then with the inbox's rows folded in
+    (:func:`group_activity`)."""
 
     pairs: pa.Table  # _PAIRS
     said: dict[str, Said]
@@ -283,6 +284,17 @@ class GroupActivity:
                 "last_seen_max_max": "last_seen",
             }
         )
+
+    def combined(self, later: GroupActivity) -> GroupActivity:
+        """This activity and ``later``'s, read from other events of the same store, as one."""
+        said = dict(self.said)
+        for group_id, given in later.said.items():
+            _take_later(said, group_id, given)
+        pairs = pa.concat_tables([self.pairs, later.pairs])
+        per_pair = pairs.group_by(["account_id", "user_id"], use_threads=False).aggregate(
+            [("events", "sum"), ("first_seen", "min"), ("last_seen", "max")]
+        )
+        return GroupActivity(per_pair.rename_columns(_PAIRS.names).cast(_PAIRS), said)
 
     def traits_of(self, group_id: str) -> dict[str, Any]:
         return {trait: value for trait, (_, value) in self.said.get(group_id, {}).items()}
@@ -319,7 +331,9 @@ class GroupActivity:
 def group_activity(store: EventStore) -> GroupActivity:
     """The activity of every group id in the store: the compacted events' as kept by
     :meth:`EventStore.summarise` while they are unchanged, plus the inbox's rows."""
-    summarised = store.summarise("held_groups.group_activity", _stored_activity)
+    summarised = store.summarise(
+        "held_groups.group_activity", _stored_activity, GroupActivity.combined
+    )
     return summarised.stored.with_pending(summarised.pending)
 
 
@@ -357,12 +371,20 @@ def _said(
             continue
         given = {trait: (at, traits[trait]) for trait in SAID if trait in traits}
         if given:
-            mine = said.get(group_id, {})
-            said[group_id] = {
-                **mine,
-                **{t: v for t, v in given.items() if t not in mine or mine[t][0] <= at},
-            }
+            _take_later(said, group_id, given)
     return said
+
+
+def _take_later(said: dict[str, Said], group_id: str, given: Said) -> None:
+    """Each of ``given``'s traits where it was said as late as or later than the one known."""
+    mine = said.get(group_id, {})
+    later = {
+        trait: when
+        for trait, when in given.items()
+        if trait not in mine or mine[trait][0] <= when[0]
+    }
+    if later:
+        said[group_id] = {**mine, **later}
 
 
 def _text(value: Any) -> str | None:

@@ -357,6 +357,9 @@ class EmbeddedEvents:
         return self.inbox.quarantined(limit)
 
 
+FileVersion = tuple[str, int, int, int]  # name, size, mtime_ns, inode
+
+
 @dataclass(frozen=True)
 class Compacted:
     """One read of the embedded store split in two: the rows still in the inbox, and the
@@ -366,10 +369,10 @@ class Compacted:
 
     pending: pa.Table
     files: tuple[Path, ...]
-    version: tuple[tuple[str, int, int, int], ...]
+    version: tuple[FileVersion, ...]  # one per file
 
 
-def _files_version(files: Sequence[Path]) -> tuple[tuple[str, int, int, int], ...]:
+def _files_version(files: Sequence[Path]) -> tuple[FileVersion, ...]:
     version = []
     for path in files:
         stat = path.stat()

@@ -23,6 +23,7 @@ from tenure.store.events.embedded import (
     DEFAULT_MEMORY_LIMIT,
     CompactionResult,
     EmbeddedEvents,
+    FileVersion,
     WriteResult,
 )
 from tenure.store.events.erasure import EventErasureResult, PersonErasure
@@ -100,7 +101,7 @@ class EventStore:
             else EmbeddedEvents(data_dir, memory_limit=memory_limit)
         )
         # summarise(): per summary name, the Parquet files' version and what it gave.
-        self._summaries: dict[str, tuple[object, Any]] = {}
+        self._summaries: dict[str, tuple[tuple[FileVersion, ...], Any]] = {}
 
     @property
     def is_postgres(self) -> bool:
@@ -158,16 +159,23 @@ class EventStore:
         """Every stored message: usage events and the identify and group calls kept beside them."""
         return self.storage.table(con)
 
-    def summarise(self, name: str, summary: Callable[[ibis.Table], Summary]) -> Summarised[Summary]:
+    def summarise(
+        self,
+        name: str,
+        summary: Callable[[ibis.Table], Summary],
+        combine: Callable[[Summary, Summary], Summary],
+    ) -> Summarised[Summary]:
         """``summary`` of every stored message (``messages``' columns), and what it leaves out.
 
         Embedded (DuckDB or Spark): ``summary`` reads the compacted Parquet files alone, and
-        what it returns is kept in this process while those files are unchanged — a compaction,
-        a merge, a bulk write or an erasure changes them — so a page asking again costs a
-        listing of the files instead of a query. The inbox rows not compacted yet come back
-        beside it, read afresh on every call, for the caller to fold in. PostgreSQL: ``summary``
-        reads the events table on every call (no version of it is both cheap and exact), and
-        nothing is pending. ``name`` keys what is kept: one name per summary function.
+        what it returns is kept in this process while those files are unchanged, so a page
+        asking again costs a listing of the files instead of a query. When files were only
+        added (a compaction, a bulk write), ``summary`` reads the new ones and ``combine``
+        (kept, new) adds them; when any kept file changed or went (a merge, an erasure), it
+        reads them all again. The inbox rows not compacted yet come back beside it, read afresh
+        on every call, for the caller to fold in. PostgreSQL: ``summary`` reads the events
+        table on every call (no version of it is both cheap and exact), and nothing is pending.
+        ``name`` keys what is kept: one name per summary function.
         """
         storage = self.storage
         if not isinstance(storage, EmbeddedEvents):
@@ -177,12 +185,21 @@ class EventStore:
             finally:
                 con.disconnect()
         compacted = storage.compacted()
-        kept = self._summaries.get(name)
-        if kept is not None and kept[0] == compacted.version:
-            return Summarised(cast(Summary, kept[1]), compacted.pending)
+        kept_version, kept = self._summaries.get(name, ((), None))
+        if kept is not None and kept_version == compacted.version:
+            return Summarised(cast(Summary, kept), compacted.pending)
+        before = set(kept_version)
+        added = [
+            f for f, v in zip(compacted.files, compacted.version, strict=True) if v not in before
+        ]
+        grown = kept is not None and before <= set(compacted.version)
         con = self.connect()
         try:
-            stored = summary(storage.compacted_table(con, compacted.files))
+            if grown:
+                new = summary(storage.compacted_table(con, added))
+                stored = combine(cast(Summary, kept), new)
+            else:
+                stored = summary(storage.compacted_table(con, compacted.files))
         finally:
             con.disconnect()
         self._summaries[name] = (compacted.version, stored)

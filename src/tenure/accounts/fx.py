@@ -103,7 +103,7 @@ def converted_figures(
     """:func:`convert`'s amount, rate dates and missing currencies, without the models: for
     thousands of rows at once (the portfolio CSV)."""
     amount, used, missing = _in_reporting_currency(amounts, table, day)
-    return amount, sorted({rate_on for _, rate_on, _ in used}), missing
+    return amount, sorted({rate_on for _, rate_on, _ in used}) if used else [], missing
 
 
 def _in_reporting_currency(

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.model import FigureSnapshot, User, UserRole
+from tenure.model import Contract, FigureSnapshot, User, UserRole
 from tenure.portfolio import renewals as renewals_module
 from tenure.portfolio.renewals import (
     RENEWAL_FORECAST,
@@ -201,3 +201,42 @@ def test_the_page_reads_the_stored_forecast_and_sees_a_booking_at_once(
     # An earlier day than the stored one is computed for that day, not read.
     earlier = renewals(session, manager, AS_OF - timedelta(days=30), None, listed_months=())
     assert totals(earlier) == totals(renewals(session, manager, AS_OF - timedelta(days=30), None))
+
+
+def test_the_stored_forecast_is_made_rows_once_per_write(
+    session: Session, monkeypatch: Any
+) -> None:
+    """The stored forecast's rows are made once per stored forecast, not every request; a
+    forecast stored again (the next daily run) or computed after a change is read anew."""
+    manager, _csm, accounts = seed(session)
+    store_renewal_forecast(session, AS_OF)
+    made: list[int] = []
+    making = renewals_module._parsed
+
+    def counted(stored: list[Any]) -> Any:
+        made.append(len(stored))
+        return making(stored)
+
+    monkeypatch.setattr(renewals_module, "_parsed", counted)
+    first = renewals(session, manager, AS_OF, None, listed_months=())
+    again = renewals(session, manager, AS_OF, None, listed_months=())
+    assert made == [60] and totals(again) == totals(first)
+    # Account 3's renewal grows by 1,000 and the daily run stores the forecast again: the new
+    # rows are read (the totals grow by 1,000), once.
+    contract = session.scalars(
+        sa.select(Contract).where(Contract.account_id == accounts[3].id)
+    ).one()
+    contract.arr = float(contract.arr) + 1_000.0
+    session.flush()
+    store_renewal_forecast(session, AS_OF)
+    grown = renewals(session, manager, AS_OF, None, listed_months=())
+    renewals(session, manager, AS_OF, None, listed_months=())
+    assert made == [60, 60]
+    assert totals(grown) == totals(computed(monkeypatch, session, manager))
+    arr = [sum(p.arr for p in report.quarters) for report in (first, grown)]
+    assert round(arr[1] - arr[0], 2) == 1_000
+    # A change after the run (nothing stored again): computed, stored and made rows once more.
+    contract.arr = float(contract.arr) - 1_000.0
+    session.flush()
+    back = renewals(session, manager, AS_OF, None, listed_months=())
+    assert len(made) == 3 and totals(back) == totals(first)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,9 +22,11 @@ from tenure.model import (
     User,
     UserRole,
 )
+from tenure.portfolio import renewals as renewals_module
 from tenure.portfolio import signals
 from tenure.portfolio.account_360 import account_360
 from tenure.portfolio.alignment import alignment_view
+from tenure.portfolio.renewals import renewals_due, renewing_between
 from tenure.portfolio.rows import filtered, rows_of
 from tenure.portfolio.schemas import MeasureChange, PortfolioQuery, ScoreChange, SortKey
 from tenure.portfolio.today import UNTOUCHED_AFTER_DAYS, today
@@ -216,3 +219,38 @@ def test_untouched_accounts_are_the_old_query_s_probed_by_touchpoint_day(session
     # The probe is one seek of the (account, day) index (migration 0363).
     indexes = sa.inspect(session.connection()).get_indexes("touchpoint")
     assert ["account_id", "occurred_at"] in [i["column_names"] for i in indexes]
+
+
+def test_renewals_are_listed_without_the_churned_test(session: Session, monkeypatch: Any) -> None:
+    """An account with a contract in force is never churned: the renewals read without the
+    churned test are those read with it (the old filter), for Today and the renewals forecast."""
+    manager, ada, other, accounts = _book(session)
+    # acct-5, churned, signs again from next month: a future term, no renewal in force today.
+    f.contract(
+        session,
+        accounts[5],
+        starts_on=TODAY + timedelta(days=30),
+        ends_on=TODAY + timedelta(days=395),
+    )
+    session.flush()
+
+    def read() -> tuple[Any, ...]:
+        return tuple(
+            (
+                renewing_between(session, user, owner, TODAY, TODAY + timedelta(days=400), TODAY),
+                [
+                    d.renewal_id
+                    for d in renewals_due(session, user, owner, TODAY, TODAY + timedelta(days=400))
+                ],
+            )
+            for user in (manager, ada, other)
+            for owner in (None, "me", "team", "none")
+        )
+
+    found = read()
+    with monkeypatch.context() as old:
+        old.setattr(renewals_module, "_renewing_owner", lambda owner: PortfolioQuery(owner=owner))
+        assert found == read()
+    everyone = found[0]
+    assert [r["name"] for r in everyone[0]] == [f"Account {i}" for i in range(5)]
+    assert len(everyone[1]) == 5

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ from tenure.portfolio.forecast import (
 from tenure.portfolio.freshness import freshness
 from tenure.portfolio.rows import (
     ID_CHUNK,
+    OWNER,
     current_contracts,
     filtered,
     owner_ids,
@@ -54,6 +55,13 @@ from tenure.success import figures
 from tenure.success.lifecycle_service import renewing_before_value
 
 
+def _renewing_owner(owner: str | None) -> PortfolioQuery:
+    """The owner's accounts, churned ones not left out by the account filter: a renewal is of a
+    contract in force, and an account with one is never churned — so the churned test (two
+    contract lookups per account, a third of a team's renewals query) is not made."""
+    return PortfolioQuery(owner=owner, churned=True)
+
+
 def renewing_between(
     session: Session, user: User, owner: str | None, start: date, end: date, as_of: date
 ) -> list[dict[str, Any]]:
@@ -69,7 +77,7 @@ def _renewing(
     # The owner's accounts' contracts grouped once, then the renewal window on the group: a
     # third of the time of six correlated lookups per account (filter, sort and four columns).
     rows = rows_of(session, as_of)
-    owned = filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
+    owned = filtered(session, rows, _renewing_owner(owner), user, as_of, frozenset())
     contracts = current_contracts(as_of, owned)
     select = (
         sa.select(
@@ -176,8 +184,9 @@ def _report(
         quarter_totals = [] if only else period_totals(inside, quarter_of, quarter_keys)
         stored_by_month: dict[str, list[StoredRenewal]] = defaultdict(list)
         for r in inside:
-            by_month[month_of(r.renewal_on)].append(r)
             stored_by_month[month_of(r.renewal_on)].append(r)
+        for key, month_rows in stored_by_month.items():
+            by_month[key].extend(month_rows)
         # A listed month's largest renewals are chosen from the stored ones; those alone are
         # read, checked for a booking and categorised again for their rows.
         chosen = {
@@ -274,8 +283,7 @@ RENEWAL_FORECAST = "renewal_forecast"
 STORED_MONTHS = 36
 
 
-@dataclass(frozen=True)
-class StoredRenewal:
+class StoredRenewal(NamedTuple):
     """A renewal of the stored forecast: what the totals read, whose account it is, and which
     contract term (to list it)."""
 
@@ -338,7 +346,7 @@ def _compute_stored(session: Session, as_of: date) -> list[list[Any]]:
     return rows
 
 
-def _stored(session: Session, as_of: date) -> list[list[Any]] | None:
+def _stored(session: Session, as_of: date) -> list[StoredRenewal] | None:
     """The stored forecast when it is of ``as_of`` and nothing it read changed since; computed
     and stored again when it is older or its inputs changed (None for an earlier day: the
     page computes that day's)."""
@@ -346,15 +354,47 @@ def _stored(session: Session, as_of: date) -> list[list[Any]] | None:
     if stored is not None and stored[1] > as_of:
         return None
     if stored is None or stored[1] < as_of or stored[0].get("inputs") != _inputs(session):
-        return _compute_stored(session, as_of)
-    return list(stored[0]["renewals"])
+        return _parsed(_compute_stored(session, as_of))
+    return _parsed_once(stored[0]["renewals"])
+
+
+# The stored forecast's rows made StoredRenewals once per stored forecast (10,000 of them cost
+# a request 7–20 ms): figures.read_snapshot hands out the same decoded rows until a write
+# replaces them, and a replacing write's rows are another list, so the rows kept here are those
+# of the forecast read (compared by identity; the list is held, so its id cannot be reused).
+_PARSED: tuple[list[list[Any]], list[StoredRenewal]] | None = None
+
+
+def _parsed_once(stored: list[list[Any]]) -> list[StoredRenewal]:
+    global _PARSED
+    kept = _PARSED
+    if kept is not None and kept[0] is stored:
+        return kept[1]
+    parsed = _parsed(stored)
+    _PARSED = (stored, parsed)
+    return parsed
+
+
+def _parsed(stored: list[list[Any]]) -> list[StoredRenewal]:
+    categories = {c.value: c for c in ForecastCategory}
+    days: dict[str, date] = {}
+    parsed = []
+    for owner_id, on, arr, currency, category, expected, account_id, contract_id in stored:
+        day = days.get(on)
+        if day is None:
+            day = days[on] = date.fromisoformat(on)
+        kind = categories[category]
+        parsed.append(
+            StoredRenewal(owner_id, day, arr, currency, kind, expected, account_id, contract_id)
+        )
+    return parsed
 
 
 def _stored_inside(
     session: Session,
     user: User | None,
     owner: str | None,
-    stored: list[list[Any]],
+    stored: list[StoredRenewal],
     end: date,
     start: date | None = None,
 ) -> list[StoredRenewal]:
@@ -362,34 +402,13 @@ def _stored_inside(
     given), in the stored order (the forecast's: the totals add them up in the same order as
     when computed)."""
     ids = owner_ids(session, user, owner) if owner else set()
-    last = end.isoformat()  # ISO days sort as the days do
-    first = "" if start is None else start.isoformat()
-    categories = {c.value: c for c in ForecastCategory}
-    days: dict[str, date] = {}
-    inside: list[StoredRenewal] = []
-    for owner_id, on, arr, currency, category, expected, account_id, contract_id in stored:
-        if (
-            on > last
-            or on < first
-            or (owner and not (owner_id is None if ids is None else owner_id in ids))
-        ):
-            continue
-        day = days.get(on)
-        if day is None:
-            day = days[on] = date.fromisoformat(on)
-        inside.append(
-            StoredRenewal(
-                owner_id,
-                day,
-                arr,
-                currency,
-                categories[category],
-                expected,
-                account_id,
-                contract_id,
-            )
-        )
-    return inside
+    first = start or date.min
+    return [
+        r
+        for r in stored
+        if first <= r.renewal_on <= end
+        and (not owner or (r.owner_id is None if ids is None else r.owner_id in ids))
+    ]
 
 
 def _per_currency(rows: list[Forecasted]) -> list[ArrByCurrency]:
@@ -437,11 +456,30 @@ def renewals_due(
     whether the renewal is booked; from ``start`` on when it is later than ``as_of``."""
     # These accounts' judgements only: the whole book's current scores materialised for one
     # account's renewal cost Account 360 a third of its time.
-    rows = rows_of(session, as_of, accounts)
-    owned: Any = (
-        accounts
-        if accounts is not None
-        else filtered(session, rows, PortfolioQuery(owner=owner), user, as_of, frozenset())
+    if accounts is None:
+        rows = rows_of(session, as_of)
+        owned: Any = filtered(session, rows, _renewing_owner(owner), user, as_of, frozenset())
+        health, risk = rows.health, rows.risk
+    else:
+        # The health and risk of the day alone, not a whole account row's expressions (its
+        # contract aggregate cost 7 ms to build for a page's 300 renewals).
+        days = signals.current_days(session)
+        owned = accounts
+        health = signals.health_today(days, accounts) if days.health_day else None
+        risk = signals.risk_today(days, accounts) if days.risk_day else None
+    judgements = (
+        (health.c.score.label("health_score"), health.c.band.label("health_band"))
+        if health is not None
+        else (sa.null().label("health_score"), sa.null().label("health_band"))
+    )
+    chances = (
+        (risk.c.window_probability, risk.c.renewal_probability, risk.c.horizon_days)
+        if risk is not None
+        else (
+            sa.null().label("window_probability"),
+            sa.null().label("renewal_probability"),
+            sa.null().label("horizon_days"),
+        )
     )
     renews_on = renewal_on_sql()
     select = (
@@ -455,34 +493,21 @@ def renewals_due(
             Account.name,
             Account.segment,
             Account.owner_id,
-            rows.owner.name.label("owner_name"),
-            rows.health_score.label("health_score"),
-            rows.health_band.label("health_band"),
-            *(
-                (
-                    rows.risk.c.window_probability,
-                    rows.risk.c.renewal_probability,
-                    rows.risk.c.horizon_days,
-                )
-                if rows.risk is not None
-                else (
-                    sa.null().label("window_probability"),
-                    sa.null().label("renewal_probability"),
-                    sa.null().label("horizon_days"),
-                )
-            ),
+            OWNER.name.label("owner_name"),
+            *judgements,
+            *chances,
         )
         .join(Account, Account.id == Contract.account_id)
-        .outerjoin(rows.owner, rows.owner.id == Account.owner_id)
+        .outerjoin(OWNER, OWNER.id == Account.owner_id)
         .where(Contract.account_id.in_(owned), active_clause(as_of))
         .where(renews_on >= max(start or as_of, as_of), renews_on <= end)
     )
     if contract_ids is not None:
         select = select.where(Contract.id.in_([c for c in contract_ids if c is not None]))
-    if rows.health is not None:
-        select = select.outerjoin(rows.health, rows.health.c.account_id == Account.id)
-    if rows.risk is not None:
-        select = select.outerjoin(rows.risk, rows.risk.c.account_id == Account.id)
+    if health is not None:
+        select = select.outerjoin(health, health.c.account_id == Account.id)
+    if risk is not None:
+        select = select.outerjoin(risk, risk.c.account_id == Account.id)
     found = session.execute(select).all()
     booked = bookings(session, found, as_of)
     due = []

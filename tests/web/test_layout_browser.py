@@ -1,6 +1,7 @@
 """Every main page in a real Chromium at 1440, 1280 and 390 px: the page is never wider than the
-window (wide tables scroll inside their card), and no date breaks across two lines at desktop
-widths. Screenshots of each page at 1440 and 390 px go to test-results/web/layout/."""
+window (wide tables scroll inside their card), no form control runs past its card, and no date
+breaks across two lines at desktop widths. Screenshots of each page at 1440 and 390 px go to
+test-results/web/layout/."""
 
 from __future__ import annotations
 
@@ -63,6 +64,28 @@ WRAPPED_DATES = """() => {
 }"""
 
 
+# Form controls that run past their card's edge (cut off or drawn over it); a control inside
+# something that scrolls sideways (a wide table in its card) is left to that scroller.
+CONTROLS_OUT = """() => {
+  const out = new Set();
+  for (const card of document.querySelectorAll("main .card, main section")) {
+    const edge = card.getBoundingClientRect().right + 1;
+    for (const el of card.querySelectorAll("input:not([type=hidden]), select, textarea, button")) {
+      let scrolls = false;
+      for (let p = el.parentElement; p && p !== card; p = p.parentElement) {
+        const o = getComputedStyle(p).overflowX;
+        if (o === "auto" || o === "scroll") { scrolls = true; break; }
+      }
+      if (scrolls || !el.checkVisibility()) continue;  // folded in a closed <details>: not drawn
+      const right = el.getBoundingClientRect().right;
+      if (right > edge) out.add(`${el.tagName.toLowerCase()} ${el.name || el.textContent.trim()}`
+        + ` ends at ${Math.round(right)} px, its card at ${Math.round(edge - 1)} px`);
+    }
+  }
+  return [...out];
+}"""
+
+
 # On a desktop the top bar is one line: its links and menus side by side, none cut off.
 NAV_LINES = (
     "new Set([...document.querySelectorAll('.topbar nav > *')]"
@@ -116,6 +139,7 @@ def test_pages_fit_the_window_from_a_phone_to_a_desktop(
             wide = page.evaluate("document.documentElement.scrollWidth")
             if wide > width:
                 problems.append(f"{url} is {wide} px wide at {width} px")
+            problems += [f"{url} at {width} px: {c}" for c in page.evaluate(CONTROLS_OUT)]
             if width >= 1280:
                 problems += [f"{url} at {width} px: {w}" for w in page.evaluate(WRAPPED_DATES)]
             if width >= 1280 and page.evaluate(NAV_HIDDEN):
@@ -175,6 +199,16 @@ def test_wide_lists_are_cards_on_a_phone(
     for part in (cell, row.locator(last)):
         box = part.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390, (path, box)
+    # No card's text runs past its edge (Top parents' "Next renewal: 2027-04-26 · Société
+    # Nordique Holding International" was one unbreakable line, cut at the card's edge).
+    cut = page.locator(f"{table} tbody td").evaluate_all(
+        """cells => cells.filter(c => {
+          const text = document.createRange(); text.selectNodeContents(c);
+          const edge = c.closest("table").getBoundingClientRect().right;
+          return text.getBoundingClientRect().right > edge + 1;
+        }).map(c => c.textContent)"""
+    )
+    assert cut == [], (path, cut)
     name = path.strip("/").split("?")[0].replace("/", "-")
     page.screenshot(path=str(screenshot_dir / f"{name}-cards-390.png"), full_page=True)
 

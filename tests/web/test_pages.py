@@ -155,6 +155,14 @@ def test_risk_reasons_read_as_metric_names_not_slugs(console: Console) -> None:
     assert "Latest NPS answer: 2" in risk and "nps_latest" not in risk
     # An account the model has not scored has no reasons: it says so, not 'only calendar facts'.
     assert '<span class="muted">not scored</span>' in risk and "only calendar facts" not in risk
+    # Days to renewal in words; the model's id is not in a CSM's page, and behind a toggle
+    # in an admin's.
+    assert " days</span>" in risk and " d</span>" not in risk
+    assert "model details" not in risk
+    sign_in(console.client, "ada@example.com")
+    admin = console.client.get("/risk?owner=all").text
+    assert '<summary>model details</summary><p class="small">Model ' in admin
+    assert "by model " not in admin
 
 
 def test_logging_a_touchpoint_from_the_page(console: Console) -> None:

@@ -231,7 +231,7 @@ def _message(**changes: object) -> dict[str, object]:
         "contact_external_id": "jane",
         "sender_email": "cleo@example.com",
         "moment": "risk_outreach",
-        "goal": "Licence utilization up to 50%",
+        "goal": "License utilization up to 50 %",
         "metric": "license_utilization",
         "comparison": "at_least",
         "target": 0.5,

@@ -26,6 +26,7 @@ import pyarrow as pa
 from tenure.simulate.records import account_ids, contact_ids, csm_email
 from tenure.simulate.state import CUSTOMER, SimulationState
 from tenure.simulate.touchpoints import owner_on
+from tenure.words import percent
 
 MESSAGES_DAYS = 90
 RISK_UTILIZATION = 0.5
@@ -81,7 +82,7 @@ def send_messages(state: SimulationState, day: int) -> None:
                 a,
                 person,
                 "risk_outreach",
-                f"Licence utilization up to {target:.0%}",
+                f"License utilization up to {percent(target)}",
                 "license_utilization",
                 target,
                 RISK_SUBJECT,

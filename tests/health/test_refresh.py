@@ -17,6 +17,8 @@ from tenure.health.refresh import load_watermark, refresh_scores, save_watermark
 from tenure.jobs.intraday import refresh_forever
 from tenure.model import HealthScore, MetricSnapshot
 from tenure.model.base import utcnow
+from tenure.portfolio import judgements
+from tenure.portfolio.signals import current_days
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import open_event_store
 from tests.metrics.conftest import insert_fixture
@@ -112,6 +114,10 @@ def test_refresh_loop_updates_a_score_within_seconds_of_the_ack(
                 break
             assert time.monotonic() < deadline, f"acme never rescored: {refreshed}"
             time.sleep(0.1)
+        with session_scope(session_factory(engine)) as session:
+            # The refresh stored the accounts' judgements with the scores (tenure.portfolio.
+            # judgements): the portfolio CSV reads them, not the score tables.
+            assert judgements.current(session, current_days(session))
         latency = (newest.replace(tzinfo=acknowledged.tzinfo) - acknowledged).total_seconds()
         assert latency < 300  # the goal: acknowledgement → updated health score within 5 min
     finally:

@@ -231,10 +231,9 @@ def _lifecycle_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
 def _judgements_step(session: Session, ctx: DailyContext) -> dict[str, Any]:
     """Each account's current judgements stored in one row (after the last step that scores or
     stages): the portfolio CSV reads them, not the score tables."""
-    from tenure.portfolio.judgements import store
-    from tenure.portfolio.signals import current_days
+    from tenure.portfolio.judgements import store_current
 
-    return {"accounts": store(session, current_days(session))}
+    return {"accounts": store_current(session)}
 
 
 @_reads_what_it_changes

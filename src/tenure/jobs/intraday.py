@@ -21,6 +21,7 @@ from tenure.errors import TenureError
 from tenure.health.refresh import RefreshRun, refresh_scores, save_watermark
 from tenure.jobs.background import exclusive, start_child
 from tenure.model.base import utcnow
+from tenure.portfolio.judgements import store_current
 from tenure.store.database import create_engine, session_factory, session_scope
 from tenure.store.events import EventStore, open_event_store
 
@@ -37,6 +38,9 @@ def refresh_once(
             return None
         with session_scope(session_factory(engine)) as session:
             run = refresh_scores(session, store, settings.data_dir, as_of or utcnow().date())
+            if run.accounts:
+                # In the same transaction: the portfolio CSV never finds the copy behind.
+                store_current(session)
         save_watermark(settings.data_dir, run.watermark)  # only once the scores committed
         return run
 

@@ -71,6 +71,12 @@ def store(session: Session, days: signals.CurrentDays) -> int:
     return 0
 
 
+def store_current(session: Session) -> int:
+    """:func:`store` for the scoring days stored now (the daily run, the intraday refresh:
+    after their writes, not the days the session read before them)."""
+    return store(session, signals.current_days(session, again=True))
+
+
 def _store(session: Session, days: signals.CurrentDays) -> int:
     # What they are built from is read before the judgements: a write committed in between
     # leaves them behind (read again), never ahead.

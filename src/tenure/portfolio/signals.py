@@ -53,10 +53,11 @@ class CurrentDays:
     metrics_day: date | None = None
 
 
-def current_days(session: Session) -> CurrentDays:
-    """The current scoring days, looked up once per session (one request, one command)."""
+def current_days(session: Session, *, again: bool = False) -> CurrentDays:
+    """The current scoring days, looked up once per session (one request, one command);
+    ``again`` looks them up anew (after the session stored scores)."""
     cached = session.info.get("tenure.current_days")
-    if isinstance(cached, CurrentDays):
+    if isinstance(cached, CurrentDays) and not again:
         return cached
     days = _current_days(session)
     session.info["tenure.current_days"] = days

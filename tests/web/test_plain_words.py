@@ -218,6 +218,9 @@ def test_no_page_sends_anyone_to_the_cli_or_shows_rule_syntax(console: Console) 
             if email != "ada@example.com":  # enum keys and fact names: an admin's details only
                 keys = ENUM_KEY.findall(text)
                 assert not keys, (email, path, keys)
+                # Limits in words ('at least 30 days'), never the symbols a rule is written in.
+                symbols = re.findall(r".{0,60}[≥≤].{0,20}", text)
+                assert not symbols, (email, path, symbols)
             seen += 1
         account = console.client.get(f"/accounts/{book.acme.id}").text
         assert "Deleted in Salesforce on 2026-12-03" in account

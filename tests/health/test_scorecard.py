@@ -215,3 +215,13 @@ def test_a_scorecard_text_is_parsed_once_and_an_edit_or_a_mistake_is_read_again(
     for _ in range(2):
         with pytest.raises(InvalidInput, match=r"test.yaml:\d+: .*colour: Extra inputs"):
             load_scorecard_text(wrong, "test.yaml")
+
+
+def test_a_score_stored_with_the_old_symbols_reads_in_words() -> None:
+    from tenure.health.schemas import MeasureScore
+
+    stored = {"metric": "license_utilization", "name": "License utilization", "value": 0.1}
+    stored |= {"shown": "10 %", "points": 5, "max_points": 20, "next_at": 0.8, "gain": 15}
+    for old, words in (("≥ 80 %", "at least 80 %"), ("≤ 3", "at most 3"), ("yes", "yes")):
+        measure = MeasureScore.model_validate({**stored, "next_shown": old})
+        assert measure.what_would_move_it == f"{words} → +15 points"

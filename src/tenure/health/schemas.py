@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
+
+from tenure.words import compared
 
 
 class MeasureScore(BaseModel):
@@ -23,6 +25,15 @@ class MeasureScore(BaseModel):
     next_shown: str | None
     # Points the score would gain if the measure reached ``next_at``.
     gain: int
+
+    @field_validator("next_shown")
+    @classmethod
+    def _in_words(cls, shown: str | None) -> str | None:
+        """Scores stored before the next step was written in words ('≥ 80 %') read as the new
+        ones ('at least 80 %'): pages show stored scores until the daily run rescores them."""
+        if shown and shown[:2] in ("≥ ", "≤ "):
+            return compared(shown[0], shown[2:])
+        return shown
 
     @property
     def what_would_move_it(self) -> str:

@@ -268,3 +268,31 @@ def test_connections_share_a_database_but_nothing_they_make(tmp_path: Path) -> N
     finally:
         one.disconnect()
         two.disconnect()
+
+
+def test_a_reader_of_some_days_gets_their_events_from_their_files_alone(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registering every day's files cost each page reading one week of a year; the inbox is
+    read whole (its rows are not sorted by day)."""
+    tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+    store.append([event("m1"), event("t1", day=tuesday), event("w1", day=wednesday)])
+    store.compact(now=datetime.combine(wednesday, datetime.min.time(), tzinfo=UTC))
+    store.append([event("t2", day=tuesday, hour=11), event("w2", day=wednesday)])
+    registered: list[str] = []
+    if not store.is_postgres:
+        compacted_table = store.storage.compacted_table  # type: ignore[attr-defined]
+
+        def only(con: object, files: list[Path]) -> object:
+            registered.extend(f.parent.name for f in files)
+            return compacted_table(con, files)
+
+        monkeypatch.setattr(store.storage, "compacted_table", only)
+    con = store.connect()
+    try:
+        table = store.table(con, (tuesday, tuesday))
+        tuesdays = table.filter(table.event_date == tuesday).order_by("message_id")
+        assert tuesdays.to_pyarrow()["message_id"].to_pylist() == ["t1", "t2"]
+    finally:
+        con.disconnect()
+    assert registered == ([] if store.is_postgres else ["event_date=2025-01-07"])

@@ -186,7 +186,7 @@ def account_events(
         )
     con = store.connect()
     try:
-        t = store.table(con)
+        t = store.table(con, (since, until))
         start = datetime.combine(since, time.min, tzinfo=UTC)
         end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
         # Both the date partition key and the timestamp: Parquet folders and PostgreSQL's

@@ -45,7 +45,7 @@ def features_used(
     naming it by any of ``group_ids`` (its external id, its product workspace id…)."""
     con = store.connect()
     try:
-        t = store.table(con)
+        t = store.table(con, (since, as_of))
         expr = (
             t.filter(
                 t.account_id.isin(group_ids),

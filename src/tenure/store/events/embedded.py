@@ -322,10 +322,17 @@ class EmbeddedEvents:
     def connect(self) -> ibis.BaseBackend:
         return duckdb_connection(self.memory_limit)
 
-    def table(self, con: ibis.BaseBackend) -> ibis.Table:
+    def table(self, con: ibis.BaseBackend, days: Days | None = None) -> ibis.Table:
+        """Every message, or with ``days`` (first, last) the Parquet files of those days only
+        and every pending inbox row: what a reader filtering on ``event_date`` within them
+        needs (registering each file costs every reader)."""
         # Snapshot the inbox first, then list files: see the module docstring.
         batch = self.inbox.pending()
         files = self._visible_files(batch)
+        if days is not None:
+            files = [f for f in files if days[0] <= _partition_day(f) <= days[1]]
+        if files and not batch.events.num_rows:
+            return self.compacted_table(con, files)  # the same columns, one table less
         inbox = _with_event_date(con, "events_inbox", batch.events)
         if not files:
             return inbox
@@ -391,6 +398,14 @@ def _read(files: list[Path], columns: list[str] | None = None) -> pa.Table:
     import pyarrow.dataset as ds  # a second of imports that ingest never needs
 
     return ds.dataset(files, format="parquet").to_table(columns=columns)
+
+
+Days = tuple[date, date]  # first and last event date, both included
+
+
+def _partition_day(path: Path) -> date:
+    """The event date of a Parquet file's partition folder (``event_date=YYYY-MM-DD``)."""
+    return date.fromisoformat(path.parent.name.removeprefix(f"{PARTITION_KEY}="))
 
 
 def _relative(path: Path) -> str:

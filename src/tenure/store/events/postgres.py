@@ -251,7 +251,9 @@ class PostgresEvents:
             database=url.database,
         )
 
-    def table(self, con: ibis.BaseBackend) -> ibis.Table:
+    def table(self, con: ibis.BaseBackend, days: tuple[date, date] | None = None) -> ibis.Table:
+        """Every message; PostgreSQL skips the months outside a query's ``event_date`` filter
+        itself, so ``days`` changes nothing."""
         _ = self.engine  # creates the schema on first use
         return con.table(TABLE, database=SCHEMA)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
@@ -77,7 +77,7 @@ class EventStorage(Protocol):
 
     def connect(self) -> ibis.BaseBackend: ...
 
-    def table(self, con: ibis.BaseBackend) -> ibis.Table: ...
+    def table(self, con: ibis.BaseBackend, days: tuple[date, date] | None = None) -> ibis.Table: ...
 
     def close(self) -> None: ...
 
@@ -149,10 +149,15 @@ class EventStore:
         """A connection for this process's reads: a private in-memory DuckDB, or PostgreSQL."""
         return self.storage.connect()
 
-    def table(self, con: ibis.BaseBackend) -> ibis.Table:
+    def table(self, con: ibis.BaseBackend, days: tuple[date, date] | None = None) -> ibis.Table:
         """All stored usage events (track, page, screen; including not-yet-compacted ones) as
-        an Ibis table on ``con``: what every metric counts."""
-        messages = self.storage.table(con)
+        an Ibis table on ``con``: what every metric counts.
+
+        ``days`` (first, last event date) promises the reader filters ``event_date`` within
+        them: the embedded store then registers only those days' files (a week's events read
+        7 of a year's 365), and may still return others.
+        """
+        messages = self.storage.table(con, days)
         return messages.filter(messages.type.isin(USAGE_TYPES))
 
     def messages(self, con: ibis.BaseBackend) -> ibis.Table:

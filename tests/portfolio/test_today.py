@@ -57,7 +57,7 @@ def rate_tables(found: list[str]) -> int:
 
 def _book(session: Session) -> tuple[User, User, User, list[Account]]:
     """A manager, two CSMs of hers and an outsider; six accounts with contracts, touchpoints,
-    three scoring days and CTAs in euros (a rate on file)."""
+    three scoring days and CTAs in dollars and euros (a rate on file)."""
     manager = f.user(session, email="mia@example.com", role=UserRole.manager)
     ada = f.user(session, email="ada@example.com", manager=manager)
     bob = f.user(session, email="bob@example.com", manager=manager)
@@ -106,29 +106,44 @@ def _book(session: Session) -> tuple[User, User, User, list[Account]]:
     older.scorecard_version = "0"
     # acct-1 belongs to acct-0's family: Account 360 rolls the family up and names the parent.
     accounts[1].parent_id = accounts[0].id
-    for i in (0, 3):
+    # Two CTAs: 5,200 dollars at risk at acct-0, 5,000 euros (5,500 dollars) at acct-3.
+    for i, at_risk, currency in ((0, 5_200.0, "USD"), (3, 5_000.0, "EUR")):
         cta = f.cta(session, accounts[i], owner=owners[i], title=f"Call {i}", today=TODAY)
-        cta.arr_at_risk = 5_000.0
-        cta.arr_at_risk_currency = "EUR"
+        cta.arr_at_risk = at_risk
+        cta.arr_at_risk_currency = currency
     session.flush()
     return manager, ada, other, accounts
 
 
+def currency_counts(found: list[str]) -> int:
+    """How many statements count the book's contract currencies (the reporting currency when
+    none is set): the rate table's read, and any statement converting money without it."""
+    return sum("GROUP BY contract.currency ORDER BY count(*) DESC" in s for s in found)
+
+
 def test_a_page_reads_the_rate_table_once(session: Session) -> None:
+    """Once, and the CTAs ranked with its reporting currency (their statement counts no
+    contract currencies again), in the same order as without it."""
     manager, ada, _, accounts = _book(session)
     with statements(session) as found:
         report = today(session, manager, TODAY, None, "team")
-    assert {c.title for c in report.ctas} == {"Call 0", "Call 3"}
+    assert [c.title for c in report.ctas] == ["Call 3", "Call 0"]  # 5,500 dollars first
     assert rate_tables(found) == 1
+    assert not currency_counts([s for s in found if s.startswith("SELECT cta.id")])
+    team = {manager.id, ada.id, accounts[2].owner_id}
+    alone = signals.ctas_for(session, team, TODAY)
+    assert [c.model_dump() for c in report.ctas] == [c.model_dump() for c in alone]
     for account in accounts[:2]:  # the family's head, then its member (a parent)
         with statements(session) as found:
             view = account_360(session, account.id, ada, TODAY)
         assert view.rollup is not None if account is accounts[0] else view.parent is not None
         assert rate_tables(found) == 1, account.name
+        assert currency_counts(found) == 1, account.name  # the rate table's
     with statements(session) as found:
         alignment = alignment_view(session, accounts[0].id, Actor(ada, "web"), TODAY)
-    assert [c.arr_at_risk_currency for c in alignment.open_ctas] == ["EUR"]
+    assert [c.arr_at_risk_currency for c in alignment.open_ctas] == ["USD"]
     assert rate_tables(found) == 1
+    assert currency_counts(found) == 1
 
 
 def _every_move(

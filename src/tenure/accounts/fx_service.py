@@ -73,10 +73,18 @@ def reporting_currency(session: Session) -> str:
     return str(session.scalar(sa.select(reporting_currency_expression())))
 
 
-def rate_expression(currency: Any, day: date) -> sa.ColumnElement[Any]:
+def rate_expression(
+    currency: Any, day: date, reporting_currency: str | None = None
+) -> sa.ColumnElement[Any]:
     """SQL for the rate of ``currency`` (a column) into the reporting currency on ``day``:
-    1 for the reporting currency, the latest rate on or before ``day``, else NULL (missing)."""
-    reporting = reporting_currency_expression()
+    1 for the reporting currency, the latest rate on or before ``day``, else NULL (missing).
+    ``reporting_currency``: the one a rate table read this request says (the statement then
+    does not count the book's contract currencies again, twice)."""
+    reporting: Any = (
+        sa.literal(reporting_currency)
+        if reporting_currency is not None
+        else reporting_currency_expression()
+    )
     latest = (
         sa.select(FxRate.rate)
         .where(

@@ -418,7 +418,9 @@ def ctas_for(
     priority, then due date; each says its currency and, in another currency, its converted
     figure (with ``table``, the rates of ``day`` the caller already read)."""
     priority = sa.case(*((Cta.priority == p, rank) for p, rank in PRIORITY_RANK.items()), else_=9)
-    rate = fx_service.rate_expression(Cta.arr_at_risk_currency, day)
+    rate = fx_service.rate_expression(
+        Cta.arr_at_risk_currency, day, table.reporting_currency if table else None
+    )
     at_risk = sa.func.coalesce(Cta.arr_at_risk * sa.func.coalesce(rate, 1.0), 0.0)
     query = (
         sa.select(Cta, Account.name)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -333,7 +334,10 @@ def old_held_groups(session: Session, store: EventStore, limit: int = 50) -> Hel
             for moment in ("first_seen", "last_seen"):
                 row[moment] = row[moment].replace(tzinfo=row[moment].tzinfo or UTC)
         return held_report(
-            session, per_id, lambda id_: _old_latest_traits(messages, [id_]).get(id_, {}), limit
+            session,
+            pa.Table.from_pylist(per_id),
+            lambda id_: _old_latest_traits(messages, [id_]).get(id_, {}),
+            limit,
         )
     finally:
         con.disconnect()

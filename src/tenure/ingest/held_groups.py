@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 import ibis
@@ -77,19 +76,21 @@ class GroupLink(BaseModel):
 def held_groups(session: Session, store: EventStore, *, limit: int = 50) -> HeldGroups:
     """Group ids in the event store that name no account, most events first."""
     activity = group_activity(store)
-    return held_report(session, activity.per_id.to_pylist(), activity.traits_of, limit)
+    return held_report(session, activity.per_id, activity.traits_of, limit)
 
 
 def held_report(
     session: Session,
-    per_id: list[dict[str, Any]],
+    per_id: pa.Table,
     traits_of: Callable[[str], dict[str, Any]],
     limit: int,
 ) -> HeldGroups:
     """The held groups among ``per_id`` (every group id's events, users, first_seen and
-    last_seen), the first ``limit`` with what ``traits_of`` says of them."""
-    known = accounts_by_group_id(session, [row["account_id"] for row in per_id])
-    held = [row for row in per_id if row["account_id"] not in known]
+    last_seen), the first ``limit`` with what ``traits_of`` says of them. Only the held rows
+    become Python objects: a book's ids are mostly its accounts'."""
+    known = accounts_by_group_id(session, per_id["account_id"].to_pylist())
+    is_known = pc.is_in(per_id["account_id"], value_set=pa.array(list(known), pa.string()))
+    held = per_id.filter(pc.invert(is_known)).to_pylist()
     held.sort(key=lambda row: (-row["events"], row["account_id"]))
     shown = held[:limit]
     said = {
@@ -121,7 +122,7 @@ def held_report(
         groups=groups,
         held_ids=len(held),
         held_events=sum(row["events"] for row in held),
-        attributed_events=sum(row["events"] for row in per_id if row["account_id"] in known),
+        attributed_events=pc.sum(per_id.filter(is_known)["events"]).as_py() or 0,
     )
 
 
@@ -250,6 +251,16 @@ _PAIRS = pa.schema(
     ]
 )
 
+_PER_ID = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("events", pa.int64()),
+        ("users", pa.int64()),
+        ("first_seen", TIMESTAMP),
+        ("last_seen", TIMESTAMP),
+    ]
+)
+
 
 @dataclass(frozen=True)
 class GroupActivity:
@@ -261,29 +272,11 @@ class GroupActivity:
 
     pairs: pa.Table  # _PAIRS
     said: dict[str, Said]
+    per_id: pa.Table  # _PER_ID: one row per group id, from pairs
 
-    @cached_property
-    def per_id(self) -> pa.Table:
-        """One row per group id: events, users (distinct, known), first_seen, last_seen."""
-        per_pair = self.pairs.group_by(["account_id", "user_id"], use_threads=False).aggregate(
-            [("events", "sum"), ("first_seen", "min"), ("last_seen", "max")]
-        )
-        per_id = per_pair.group_by("account_id", use_threads=False).aggregate(
-            [
-                ("events_sum", "sum"),
-                ("user_id", "count"),
-                ("first_seen_min", "min"),
-                ("last_seen_max", "max"),
-            ]
-        )
-        return per_id.rename_columns(
-            {
-                "events_sum_sum": "events",
-                "user_id_count": "users",
-                "first_seen_min_min": "first_seen",
-                "last_seen_max_max": "last_seen",
-            }
-        )
+    @classmethod
+    def of(cls, pairs: pa.Table, said: dict[str, Said]) -> GroupActivity:
+        return cls(pairs, said, _per_id(pairs))
 
     def combined(self, later: GroupActivity) -> GroupActivity:
         """This activity and ``later``'s, read from other events of the same store, as one."""
@@ -294,7 +287,7 @@ class GroupActivity:
         per_pair = pairs.group_by(["account_id", "user_id"], use_threads=False).aggregate(
             [("events", "sum"), ("first_seen", "min"), ("last_seen", "max")]
         )
-        return GroupActivity(per_pair.rename_columns(_PAIRS.names).cast(_PAIRS), said)
+        return GroupActivity.of(per_pair.rename_columns(_PAIRS.names).cast(_PAIRS), said)
 
     def traits_of(self, group_id: str) -> dict[str, Any]:
         return {trait: value for trait, (_, value) in self.said.get(group_id, {}).items()}
@@ -325,7 +318,29 @@ class GroupActivity:
             ),
             self.said,
         )
-        return GroupActivity(pa.concat_tables([self.pairs, rows]), said)
+        # Only the ids the inbox names are counted again (a book's thousands of others are not).
+        touched = pc.unique(rows["account_id"])
+        theirs = pc.is_in(self.pairs["account_id"], value_set=touched)
+        recounted = _per_id(pa.concat_tables([self.pairs.filter(theirs), rows]))
+        others = pc.invert(pc.is_in(self.per_id["account_id"], value_set=touched))
+        per_id = pa.concat_tables([self.per_id.filter(others), recounted])
+        return GroupActivity(pa.concat_tables([self.pairs, rows]), said, per_id)
+
+
+def _per_id(pairs: pa.Table) -> pa.Table:
+    """One row per group id: events, users (distinct, known), first_seen, last_seen."""
+    per_pair = pairs.group_by(["account_id", "user_id"], use_threads=False).aggregate(
+        [("events", "sum"), ("first_seen", "min"), ("last_seen", "max")]
+    )
+    per_id = per_pair.group_by("account_id", use_threads=False).aggregate(
+        [
+            ("events_sum", "sum"),
+            ("user_id", "count"),
+            ("first_seen_min", "min"),
+            ("last_seen_max", "max"),
+        ]
+    )
+    return per_id.rename_columns(_PER_ID.names).cast(_PER_ID)
 
 
 def group_activity(store: EventStore) -> GroupActivity:
@@ -354,7 +369,7 @@ def _stored_activity(messages: ibis.Table) -> GroupActivity:
     at = pc.cast(said_when["at"], TIMESTAMP).to_pylist()
     ids, properties = said_when["account_id"].to_pylist(), said_when["properties"].to_pylist()
     said = _said(zip(ids, properties, at, strict=True), {})
-    return GroupActivity(pairs.to_pyarrow().cast(_PAIRS), said)
+    return GroupActivity.of(pairs.to_pyarrow().cast(_PAIRS), said)
 
 
 def _said(

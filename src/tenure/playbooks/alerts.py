@@ -124,7 +124,7 @@ def risk_crossed_event(
     >>> risk_crossed_event(7, "Acme", date(2026, 12, 6), 0.33, 0.18, None, [], None, None).headline
     'Churn risk 33 % (was 18 %), now among the accounts most at risk'
     >>> e.details
-    ('Renewal on 2027-02-01', 'Raising it: Touchpoints (90 days) = 0')
+    ('Renewal on 2027-02-01', 'Raising it: Touchpoints (90 days): 0')
     """
     raising = [reason_text(r) for r in reasons if float(r.get("contribution") or 0) > 0][:3]
     details = []

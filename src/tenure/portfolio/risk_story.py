@@ -25,7 +25,7 @@ can move a calendar. No model id and no log-odds reach a CSM.
 >>> story.why[:50]
 'The renewal on 2027-05-01 is 200 days away, outsid'
 >>> [r.text for r in story.raising], [c.text for c in story.context]
-(['Billing tickets (90 days) = 3'], ['Days to renewal = 200 days'])
+(['Billing tickets (90 days): 3'], ['Days to renewal: 200 days'])
 """
 
 from __future__ import annotations

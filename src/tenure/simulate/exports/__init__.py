@@ -127,7 +127,9 @@ def _write(ctx: ExportContext) -> None:
     for contract in contracts:
         simulated = contract["external_id"]
         ctx.ids.append(("contract", simulated, ctx.contract_ids.get(simulated, simulated)))
-    tracked = [c for c in contracts if not stripe.billed_in_stripe(c)]
+    tracked = [
+        c for c in contracts if not stripe.billed_in_stripe(c) or tenure_records.decided_ahead(c)
+    ]
     tenure_records.write_renewal_tracker(ctx, tracked)
     tenure_records.write_account_fields(ctx, accounts)
     tenure_records.write_tenure_records(ctx)

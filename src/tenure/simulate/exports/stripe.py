@@ -1,8 +1,8 @@
 """Stripe's Customer and Subscription API objects as JSON lines (``stripe … list | jq -c``), each
 carrying the Salesforce Account Id in ``metadata.salesforce_account_id`` as Stripe's docs advise
 for one's own ids. Stripe holds the subscriptions live on the as-of date and those that ended in
-a cancellation; the terms that ended in a renewal and the renewals signed for later are in the CS
-team's renewal tracker (``tenure_records``)."""
+a cancellation; the terms that ended in a renewal, the renewals signed for later and the live
+terms whose renewal is already decided are in the CS team's renewal tracker (``tenure_records``)."""
 
 from __future__ import annotations
 

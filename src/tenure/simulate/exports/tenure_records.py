@@ -66,8 +66,19 @@ def write_contact_fields(ctx: ExportContext, contacts: list[dict[str, Any]]) -> 
     )
 
 
+# Outcomes that renew a term (tenure.accounts.renewal.RENEWING_OUTCOMES).
+RENEWING = frozenset({"renewed", "expanded", "downgraded"})
+
+
+def decided_ahead(contract: dict[str, Any]) -> bool:
+    """A live term whose renewal the team already recorded: Stripe bills it with no field for
+    that, so the tracker carries it (the term, with its outcome and the day it was decided)."""
+    return contract["status"] == "active" and contract["renewal_outcome"] in RENEWING
+
+
 def write_renewal_tracker(ctx: ExportContext, tracked: list[dict[str, Any]]) -> None:
-    """The terms Stripe does not hold (renewed, or signed for later)."""
+    """The terms Stripe does not hold (renewed, or signed for later) and the live ones whose
+    renewal is already decided (:func:`decided_ahead`), under Stripe's id for them."""
     ctx.write_jsonl("tenure/contracts.jsonl", map(ctx.referenced, tracked))
 
 

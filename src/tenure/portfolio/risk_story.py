@@ -50,7 +50,7 @@ STRONG, SLIGHT = 0.5, 0.15
 
 
 class StoryReason(BaseModel):
-    text: str  # "Billing tickets (90 days) = 3"
+    text: str  # "Billing tickets (90 days): 3"
     strength: str  # strongly | "" | slightly
     raises: bool
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from tests.metrics.fixtures import (
     SURVEYS,
     TICKETS,
     TOUCHPOINTS,
+    WON_RENEWALS,
 )
 
 
@@ -91,6 +92,15 @@ def insert_fixture(session: Session, data_dir: Path, store: EventStore | None = 
         session.add(
             model.Milestone(
                 **m, account_id=account_id, name=m["key"], type="success", owner="customer"
+            )
+        )
+    for row in WON_RENEWALS:
+        session.add(
+            model.Opportunity(
+                **row,
+                kind=model.OpportunityKind.renewal,
+                status=model.OpportunityStatus.won,
+                opened_on=row["closed_on"] - timedelta(days=30),
             )
         )
     session.flush()

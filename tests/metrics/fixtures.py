@@ -468,6 +468,13 @@ EVENTS = [
     event(ts(2025, 3, 30, 9), "report", user=None, account="ghost"),
 ]
 
+# Won renewal opportunities (renewal_booked, rule 3): dyna's is won on 04-01, the day after —
+# not booked as of 03-31; bolt has no contract, so a win books nothing.
+WON_RENEWALS = [
+    {"account_id": 4, "closed_on": date(2025, 4, 1)},
+    {"account_id": 2, "closed_on": date(2025, 3, 1)},
+]
+
 SNAPSHOT_ROWS: dict[str, list[dict[str, Any]]] = {
     "accounts": ACCOUNTS,
     "contacts": CONTACTS,
@@ -478,6 +485,7 @@ SNAPSHOT_ROWS: dict[str, list[dict[str, Any]]] = {
     "touchpoints": TOUCHPOINTS,
     "attendees": ATTENDEES,
     "milestones": milestone_rows(),
+    "won_renewals": WON_RENEWALS,
 }
 
 NULL = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import ibis
@@ -84,3 +84,28 @@ def test_expressions_for_several_days_can_wait_to_be_executed(
     # ai_summary of 03-31, plus u4's export late on 03-03 → 6
     assert yesterday.to_pandas().events_28d.tolist() == [6, 0, 2]  # dyna: 03-28, 03-29
     assert today.to_pandas().events_28d.tolist() == [8, 0, 2]
+
+
+def test_a_renewal_won_in_the_crm_books_the_renewal_from_its_close_day(
+    duckdb_con: ibis.BaseBackend,
+) -> None:
+    """Rule 3 of the renewal list: a CRM records a renewal as a won opportunity and billing has
+    no field for it. dyna's EUR contract (2025-01-01 to 03-31, no outcome yet as of 03-31) is
+    booked once a renewal won during its term has closed, not before; a win before the term
+    books nothing."""
+    events = duckdb_con.create_table("e", events_table_from_rows(EVENTS))
+
+    def booked(wins: list[date], as_of: date = AS_OF) -> int:
+        rows = SNAPSHOT_ROWS | {
+            "won_renewals": [{"account_id": 4, "closed_on": day} for day in wins]
+        }
+        snapshot = snapshot_from_rows(duckdb_con, **rows)
+        frame = compute_metrics(
+            duckdb_con, events, snapshot, as_of, [get_metric("renewal_booked")]
+        ).to_pandas()
+        return int(frame.set_index("account_external_id").loc["dyna", "renewal_booked"])
+
+    assert booked([date(2025, 3, 15)]) == 1
+    assert booked([date(2025, 3, 15)], as_of=date(2025, 3, 14)) == 0
+    assert booked([date(2024, 12, 20)]) == 0  # before the term
+    assert booked([]) == 0

@@ -117,21 +117,32 @@ def next_renewal(inputs: MetricInputs) -> ibis.Table:
     description=(
         "Yes when the next renewal (the one `days_to_renewal` counts to) is already decided "
         "in the customer's favour: every active contract coming up for renewal that day has a "
-        "renewing outcome (renewed, expanded, downgraded) dated on or before the as-of day."
+        "renewing outcome (renewed, expanded, downgraded) dated on or before the as-of day, or "
+        "a renewal opportunity won during its term, closed on or before the as-of day."
     ),
 )
 def renewal_booked(inputs: MetricInputs) -> ibis.Table:
-    """The renewal list's "booked" (:mod:`tenure.accounts.renewal`, rule 1) as of a day: only
-    an outcome with its date can be placed in the past — a successor signed ahead or a won
-    opportunity carries no signing date here, so it cannot say since when it was known."""
+    """The renewal list's "booked" (:mod:`tenure.accounts.renewal`, rules 1 and 3) as of a day:
+    only what carries its day can be placed in the past — a successor signed ahead (rule 2)
+    carries none here, so it cannot say since when it was known. A CRM records a renewal as a
+    won opportunity and billing has no field for it: without rule 3 such a book reads no
+    renewal booked before its term ends."""
     live = active_contracts(inputs)
     contracts = live.mutate(renews_on=renewal_on_ibis(live)).filter(lambda t: t.renews_on.notnull())
     first = contracts.group_by("account_id").aggregate(first_on=contracts.renews_on.min())
     due = contracts.join(first, "account_id").filter(lambda t: t.renews_on == t.first_on)
-    booked = due.renewal_outcome.isin([o.value for o in RENEWING_OUTCOMES]) & (
+    won = inputs.snapshot.won_renewals
+    won = won.filter(won.closed_on <= inputs.as_of_literal())
+    last_won = won.group_by("account_id").aggregate(last_won_on=won.closed_on.max())
+    due = due.left_join(last_won, "account_id").select(
+        due.account_id, due.starts_on, due.renewal_outcome, due.outcome_on, last_won.last_won_on
+    )
+    outcome = due.renewal_outcome.isin([o.value for o in RENEWING_OUTCOMES]) & (
         due.outcome_on <= inputs.as_of_literal()
     )
-    flagged = due.mutate(booked=ibis.ifelse(booked.fill_null(False), 1, 0))
+    won_in_term = due.last_won_on >= due.starts_on  # the latest win up to the day, in the term
+    booked = outcome.fill_null(False) | won_in_term.fill_null(False)
+    flagged = due.mutate(booked=ibis.ifelse(booked, 1, 0))
     return flagged.group_by("account_id").aggregate(value=flagged.booked.min())
 
 

@@ -34,12 +34,14 @@ from tenure.model import (
     Contract,
     Feature,
     Milestone,
+    Opportunity,
     SuccessPlan,
     SurveyResponse,
     Ticket,
     Touchpoint,
     touchpoint_attendee,
 )
+from tenure.model.opportunity import OpportunityKind, OpportunityStatus
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -164,6 +166,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("plan_started_on", pa.date32()),
         ]
     ),
+    # The close days of the won renewal opportunities (the renewal list's "booked", rule 3).
+    "won_renewals": pa.schema([("account_id", pa.int64()), ("closed_on", pa.date32())]),
 }
 
 
@@ -181,6 +185,7 @@ class Snapshot:
     touchpoints: ibis.Table
     attendees: ibis.Table
     milestones: ibis.Table
+    won_renewals: ibis.Table
 
 
 def snapshot_from_arrow(con: ibis.BaseBackend, tables: Mapping[str, pa.Table]) -> Snapshot:
@@ -319,5 +324,13 @@ def load_snapshot(session: Session, con: ibis.BaseBackend) -> Snapshot:
                 Milestone.reached_on,
                 SuccessPlan.started_on.label("plan_started_on"),
             ).join(SuccessPlan, SuccessPlan.id == Milestone.plan_id),
+        ),
+        won_renewals=_rows(
+            session,
+            sa.select(Opportunity.account_id, Opportunity.closed_on).where(
+                Opportunity.kind == OpportunityKind.renewal,
+                Opportunity.status == OpportunityStatus.won,
+                Opportunity.closed_on.is_not(None),
+            ),
         ),
     )

@@ -26,15 +26,12 @@ STATE_ID = 1
 CHUNK = 2_000
 
 
+# What the stored judgements are built from: fields of signals.CurrentDays and JudgementState.
+BASIS = ("health_day", "scorecard", "scorecard_version", "risk_day", "model_version", "metrics_day")
+
+
 def _basis(days: signals.CurrentDays) -> tuple[Any, ...]:
-    return (
-        days.health_day,
-        days.scorecard,
-        days.scorecard_version,
-        days.risk_day,
-        days.model_version,
-        days.metrics_day,
-    )
+    return tuple(getattr(days, field) for field in BASIS)
 
 
 def current(session: Session, days: signals.CurrentDays) -> bool:
@@ -44,12 +41,7 @@ def current(session: Session, days: signals.CurrentDays) -> bool:
         sa.select(
             JudgementState.changes,
             JudgementState.built_changes,
-            JudgementState.health_day,
-            JudgementState.scorecard,
-            JudgementState.scorecard_version,
-            JudgementState.risk_day,
-            JudgementState.model_version,
-            JudgementState.metrics_day,
+            *(getattr(JudgementState, field) for field in BASIS),
             JudgementState.lifecycle_model,
             lifecycle_model_expression().label("model_in_force"),
         ).where(JudgementState.id == STATE_ID)
@@ -58,7 +50,7 @@ def current(session: Session, days: signals.CurrentDays) -> bool:
         state is not None
         and state.built_changes == state.changes
         and state.lifecycle_model == state.model_in_force
-        and tuple(state[2:8]) == _basis(days)
+        and tuple(getattr(state, field) for field in BASIS) == _basis(days)
     )
 
 
@@ -104,22 +96,7 @@ def _store(session: Session, days: signals.CurrentDays) -> int:
     ]
     for start in range(0, len(rows), CHUNK):
         session.execute(sa.insert(AccountJudgement), rows[start : start + CHUNK])
-    basis = dict(
-        zip(
-            (
-                "health_day",
-                "scorecard",
-                "scorecard_version",
-                "risk_day",
-                "model_version",
-                "metrics_day",
-            ),
-            _basis(days),
-            strict=True,
-        ),
-        lifecycle_model=model,
-        built_at=utcnow(),
-    )
+    basis = dict(zip(BASIS, _basis(days), strict=True), lifecycle_model=model, built_at=utcnow())
     if state is None:
         session.execute(
             sa.insert(JudgementState).values(id=STATE_ID, changes=0, built_changes=0, **basis)

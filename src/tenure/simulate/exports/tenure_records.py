@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tenure.accounts.renewal import RENEWING_OUTCOMES
 from tenure.simulate.exports.context import ExportContext
 
 USERS_FILE = "tenure/users.jsonl"
@@ -66,14 +67,10 @@ def write_contact_fields(ctx: ExportContext, contacts: list[dict[str, Any]]) -> 
     )
 
 
-# Outcomes that renew a term (tenure.accounts.renewal.RENEWING_OUTCOMES).
-RENEWING = frozenset({"renewed", "expanded", "downgraded"})
-
-
 def decided_ahead(contract: dict[str, Any]) -> bool:
     """A live term whose renewal the team already recorded: Stripe bills it with no field for
     that, so the tracker carries it (the term, with its outcome and the day it was decided)."""
-    return contract["status"] == "active" and contract["renewal_outcome"] in RENEWING
+    return contract["status"] == "active" and contract["renewal_outcome"] in RENEWING_OUTCOMES
 
 
 def write_renewal_tracker(ctx: ExportContext, tracked: list[dict[str, Any]]) -> None:
